@@ -1,0 +1,151 @@
+"""What every tool driver shares: open/close, context manager, identity, state, alarms, cycle.
+
+A concrete driver subclasses one of the transport-family bases (:class:`drivers.scpi.ScpiTool`,
+:class:`drivers.modbus_tool.ModbusTool`, or a serial base) and adds the members of its manual.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
+from types import TracebackType
+from typing import Any, ClassVar, Self
+
+from drivers.errors import ToolAlarm, ToolTimeout
+from drivers.records import AlarmInfo, Identity
+from drivers.states import ToolState
+
+
+class Tool(ABC):
+    """Base of every driver. Use :meth:`open` (a context manager) rather than the constructor."""
+
+    #: Manual name, e.g. ``mold-press``; used in logs, errors and configs.
+    tool_name: ClassVar[str] = "tool"
+    #: Model string the tool reports, e.g. ``TM-4``.
+    model: ClassVar[str] = ""
+    #: Default poll interval in seconds when waiting on the tool (the manuals' poll rates).
+    poll_interval_s: ClassVar[float] = 0.5
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        self.log = logging.getLogger(f"packline.drivers.{self.tool_name}")
+
+    # -- lifecycle ------------------------------------------------------------------
+    @classmethod
+    def open(cls, address: str, **options: Any) -> Self:
+        """Connect to the tool at ``address`` and return the driver (also a context manager)."""
+        tool = cls(address, **options)
+        tool.connect()
+        return tool
+
+    @abstractmethod
+    def connect(self) -> None:
+        """Open the transport and bring the link to a known state."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Close the transport. A running cycle on the tool is not affected."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.address!r})"
+
+    # -- common interface -----------------------------------------------------------
+    @abstractmethod
+    def identify(self) -> Identity:
+        """Vendor, model, serial number and firmware of the tool."""
+
+    @abstractmethod
+    def state(self) -> ToolState:
+        """The tool's current state (README §5)."""
+
+    @abstractmethod
+    def active_alarms(self) -> list[int]:
+        """Codes of the active alarms, in order of occurrence."""
+
+    @abstractmethod
+    def alarm_info(self, code: int) -> AlarmInfo:
+        """Class and text of an alarm code of this tool's table."""
+
+    @abstractmethod
+    def clear_alarms(self) -> None:
+        """Clear every alarm whose cause has gone."""
+
+    @abstractmethod
+    def start(self) -> None:
+        """Start a cycle (READY -> RUNNING)."""
+
+    @abstractmethod
+    def pause(self) -> None:
+        """Pause the cycle at the tool's next safe point."""
+
+    @abstractmethod
+    def resume(self) -> None:
+        """Resume a paused cycle."""
+
+    @abstractmethod
+    def abort(self) -> None:
+        """Abort the active cycle."""
+
+    @abstractmethod
+    def acknowledge(self) -> None:
+        """Acknowledge DONE/ABORTED; results stay readable until the next start."""
+
+    # -- helpers built on the interface -----------------------------------------------
+    def alarms(self) -> list[AlarmInfo]:
+        """The active alarms with their class and text."""
+        return [self.alarm_info(code) for code in self.active_alarms()]
+
+    def wait_for_state(
+        self,
+        targets: Iterable[ToolState],
+        *,
+        timeout_s: float,
+        poll_s: float | None = None,
+        raise_on_alarm: bool = True,
+        on_poll: Callable[[ToolState], None] | None = None,
+    ) -> ToolState:
+        """Poll until the tool is in one of ``targets``; wall-clock ``timeout_s`` bounds the wait.
+
+        With ``raise_on_alarm`` an ALARM state that is not a target raises :class:`ToolAlarm`
+        for the first abort- or hold-class alarm.
+        """
+        wanted = frozenset(targets)
+        interval = self.poll_interval_s if poll_s is None else poll_s
+        deadline = time.monotonic() + timeout_s
+        while True:
+            current = self.state()
+            if on_poll is not None:
+                on_poll(current)
+            if current in wanted:
+                return current
+            if raise_on_alarm and current is ToolState.ALARM:
+                raise self._alarm_error()
+            if time.monotonic() >= deadline:
+                raise ToolTimeout(
+                    f"still {current.name} after {timeout_s:.1f} s waiting for "
+                    + "/".join(sorted(s.name for s in wanted)),
+                    tool=self.tool_name,
+                    address=self.address,
+                )
+            time.sleep(interval)
+
+    def _alarm_error(self) -> ToolAlarm:
+        infos = self.alarms()
+        blocking = [a for a in infos if a.alarm_class in ("A", "H")] or infos
+        if not blocking:
+            return ToolAlarm(0, "?", "ALARM state without active alarms", tool=self.tool_name, address=self.address)
+        first = blocking[0]
+        return ToolAlarm(first.code, first.alarm_class, first.text, tool=self.tool_name, address=self.address)

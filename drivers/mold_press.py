@@ -1,0 +1,229 @@
+"""TM-4 transfer mold press driver. Host interface: mold-press.md (Modbus TCP, unit 1).
+
+    with MoldPress.open("modbus+tcp://127.0.0.1:5020?unit=1") as press:
+        press.arm(MoldRecipe(cure_s=90), strip_ids={1: "LA2403-017"})
+        press.wait_for_state([ToolState.READY], timeout_s=3600)
+        press.start()
+        press.wait_for_state([ToolState.DONE, ToolState.ABORTED], timeout_s=600)
+        result = press.shot_result()
+        press.acknowledge()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import ClassVar
+
+from drivers.errors import ParameterOutOfRange
+from drivers.modbus_tool import (
+    S16,
+    U16,
+    DiscreteInput,
+    Holding,
+    Input,
+    ModbusTool,
+    PositionResult,
+    position_result_char,
+)
+from drivers.records import AlarmInfo
+
+POSITIONS = 4
+STRIP_ID_BASE = 200
+
+
+@dataclass(frozen=True)
+class MoldRecipe:
+    """HR 100-121 of one shot, in engineering units (defaults as the manual)."""
+
+    chase_top_sp_c: float = 175.0
+    chase_bottom_sp_c: float = 175.0
+    temp_band_c: float = 3.0
+    clamp_force_sp_kn: int = 500
+    transfer_pressure_sp_mpa: float = 7.5
+    stage1_end_mm: float = 20.0
+    stage1_speed_mm_s: float = 6.0
+    stage2_end_mm: float = 40.0
+    stage2_speed_mm_s: float = 3.0
+    stage3_end_mm: float = 46.0
+    stage3_speed_mm_s: float = 2.0
+    cure_s: int = 90
+    pellet_preheat_sp_c: float = 85.0
+    substrate_preheat_sp_c: float = 150.0
+    preheat_s: int = 20
+    pellets_per_shot: int = 8
+    cull_sp_mm: float = 4.0
+    cull_tolerance_mm: float = 0.5
+    alpha_min: float = 0.8
+    auto_clean: bool = True
+    vacuum_assist: bool = True
+
+    @property
+    def nominal_fill_s(self) -> float:
+        """S1/v1 + (S2-S1)/v2 + (S3-S2)/v3 (13.0 s at defaults)."""
+        return (
+            self.stage1_end_mm / self.stage1_speed_mm_s
+            + (self.stage2_end_mm - self.stage1_end_mm) / self.stage2_speed_mm_s
+            + (self.stage3_end_mm - self.stage2_end_mm) / self.stage3_speed_mm_s
+        )
+
+
+@dataclass(frozen=True)
+class ShotResult:
+    """IR 110-125 after a shot, with the positions' outcomes."""
+
+    fill_time_s: float
+    peak_transfer_pressure_mpa: float
+    cull_height_mm: float
+    alpha_at_open: float
+    t_alpha03_s: float
+    chase_temp_min_c: float
+    chase_temp_max_c: float
+    clamp_force_min_kn: int
+    positions: tuple[PositionResult, ...]
+
+    @property
+    def result_map(self) -> str:
+        """One character per position (P F X N)."""
+        return "".join(p.result or "X" for p in self.positions)
+
+
+class MoldPress(ModbusTool):
+    """TM-4 transfer mold press (mold-press.md). Unit of work: a shot of 1-4 strips."""
+
+    tool_name = "mold-press"
+    model = "TM-4"
+    poll_interval_s = 0.5
+    phase_names = ("NONE", "LOAD", "PREHEAT", "CLAMP", "TRANSFER", "CURE", "OPEN", "CLEAN", "UNLOAD")
+    interlock_bits = ("ESTOP", "DOOR", "TEMP", "HYDRAULIC", "AIR", "LOAD", "HOST_WDT", "PELLET")
+    alarm_table: ClassVar[Mapping[int, AlarmInfo]] = {
+        a.code: a
+        for a in (
+            AlarmInfo(4001, "A", "Emergency stop"),
+            AlarmInfo(4002, "A", "Safety door opened during cycle"),
+            AlarmInfo(4003, "W", "Host watchdog timeout"),
+            AlarmInfo(4004, "H", "Hydraulic pressure low"),
+            AlarmInfo(4005, "H", "Compressed air low"),
+            AlarmInfo(4101, "H", "Top chase temperature out of band"),
+            AlarmInfo(4102, "H", "Bottom chase temperature out of band"),
+            AlarmInfo(4103, "A", "Chase over-temperature"),
+            AlarmInfo(4104, "A", "Heater or thermocouple fault"),
+            AlarmInfo(4105, "H", "Preheater fault"),
+            AlarmInfo(4111, "A", "Clamp force not reached"),
+            AlarmInfo(4112, "A", "Transfer pressure high"),
+            AlarmInfo(4113, "A", "Transfer stroke not completed"),
+            AlarmInfo(4114, "H", "Pellet jam"),
+            AlarmInfo(4115, "H", "Pellet supply empty"),
+            AlarmInfo(4116, "W", "Cull height out of tolerance"),
+            AlarmInfo(4117, "W", "Auto-clean failure"),
+            AlarmInfo(4118, "A", "Ejector fault"),
+            AlarmInfo(4119, "H", "Consecutive short shots"),
+            AlarmInfo(4201, "W", "Pellet supply low"),
+        )
+    }
+    defect_texts: ClassVar[Mapping[int, str]] = {
+        4501: "incomplete fill (short shot)",
+        4502: "under-cure",
+        4503: "cull height out of tolerance",
+        4504: "chase temperature excursion during shot",
+        4505: "clamp force low (flash risk)",
+        4506: "transfer pressure low (void risk)",
+        4507: "shot aborted after transfer started",
+    }
+
+    # -- discrete inputs (§4) --------------------------------------------------------------------
+    temp_in_band = DiscreteInput(16, doc="TEMP_IN_BAND: both chases within ±TEMP_BAND.")
+    clamped = DiscreteInput(17, doc="CLAMPED: mold closed at clamp force.")
+    plunger_home = DiscreteInput(18, doc="PLUNGER_HOME: ram retracted.")
+    hydraulic_ok = DiscreteInput(19, doc="HYDRAULIC_OK.")
+    air_ok = DiscreteInput(20, doc="AIR_OK.")
+    pellet_ok = DiscreteInput(21, doc="PELLET_OK: pellet stock ≥ PELLETS_PER_SHOT.")
+    vacuum_assist_ok = DiscreteInput(22, doc="VACUUM_ASSIST_OK (meaningful in CLAMP-CURE).")
+
+    # -- holding registers (§4), manual order -----------------------------------------------------
+    chase_top_sp_c = Holding(100, S16, scale=0.1, limits=(165.0, 185.0), unit="°C", doc="CHASE_TOP_SP.")
+    chase_bottom_sp_c = Holding(101, S16, scale=0.1, limits=(165.0, 185.0), unit="°C", doc="CHASE_BOT_SP.")
+    temp_band_c = Holding(102, U16, scale=0.1, limits=(1.0, 10.0), unit="°C", doc="TEMP_BAND: ± band around the set-points.")
+    clamp_force_sp_kn = Holding(103, U16, limits=(200, 800), unit="kN", doc="CLAMP_FORCE_SP.")
+    transfer_pressure_sp_mpa = Holding(104, U16, scale=0.01, limits=(5.0, 10.0), unit="MPa", doc="TRANSFER_P_SP.")
+    stage1_end_mm = Holding(105, U16, scale=0.1, limits=(1.0, 60.0), unit="mm", doc="S1_END_POS.")
+    stage1_speed_mm_s = Holding(106, U16, scale=0.1, limits=(0.5, 20.0), unit="mm/s", doc="S1_SPEED.")
+    stage2_end_mm = Holding(107, U16, scale=0.1, limits=(1.0, 60.0), unit="mm", doc="S2_END_POS.")
+    stage2_speed_mm_s = Holding(108, U16, scale=0.1, limits=(0.5, 20.0), unit="mm/s", doc="S2_SPEED.")
+    stage3_end_mm = Holding(109, U16, scale=0.1, limits=(1.0, 60.0), unit="mm", doc="S3_END_POS (fill position).")
+    stage3_speed_mm_s = Holding(110, U16, scale=0.1, limits=(0.5, 20.0), unit="mm/s", doc="S3_SPEED.")
+    cure_s = Holding(111, U16, limits=(60, 180), unit="s", doc="CURE_S: in-mold cure time.")
+    pellet_preheat_sp_c = Holding(112, S16, scale=0.1, limits=(60.0, 100.0), unit="°C", doc="PELLET_PREHEAT_SP.")
+    substrate_preheat_sp_c = Holding(113, S16, scale=0.1, limits=(100.0, 175.0), unit="°C", doc="SUBSTRATE_PREHEAT_SP.")
+    preheat_s = Holding(114, U16, limits=(5, 60), unit="s", doc="PREHEAT_S.")
+    pellets_per_shot = Holding(115, U16, limits=(1, 16), doc="PELLETS_PER_SHOT.")
+    cull_sp_mm = Holding(116, U16, scale=0.01, limits=(2.0, 8.0), unit="mm", doc="CULL_SP.")
+    cull_tolerance_mm = Holding(117, U16, scale=0.01, limits=(0.1, 2.0), unit="mm", doc="CULL_TOL.")
+    alpha_min = Holding(118, U16, scale=0.001, limits=(0.5, 0.99), doc="ALPHA_MIN: minimum α at mold open.")
+    auto_clean = Holding(119, U16, limits=(0, 1), doc="AUTO_CLEAN (0/1).")
+    vacuum_assist = Holding(120, U16, limits=(0, 1), doc="VACUUM_ASSIST (0/1).")
+    load_mask = Holding(121, U16, limits=(1, 15), doc="LOAD_MASK: bit k-1 = position k.")
+
+    # -- input registers (§4) ------------------------------------------------------------------------
+    chase_top_pv_c = Input(100, S16, scale=0.1, unit="°C", doc="CHASE_TOP_PV.")
+    chase_bottom_pv_c = Input(101, S16, scale=0.1, unit="°C", doc="CHASE_BOT_PV.")
+    clamp_force_pv_kn = Input(102, U16, unit="kN", doc="CLAMP_FORCE_PV.")
+    transfer_pressure_pv_mpa = Input(103, U16, scale=0.01, unit="MPa", doc="TRANSFER_P_PV.")
+    plunger_position_mm = Input(104, U16, scale=0.1, unit="mm", doc="PLUNGER_POS (0 = home).")
+    plunger_speed_mm_s = Input(105, U16, scale=0.1, unit="mm/s", doc="PLUNGER_SPEED.")
+    pellet_stock = Input(106, U16, doc="PELLET_STOCK: pellets in the feeder.")
+    strip_present = Input(107, U16, doc="STRIP_PRESENT: bit k-1 = position k.")
+    phase_elapsed_s = Input(108, U16, unit="s", doc="PHASE_ELAPSED_S.")
+    alpha_pv = Input(109, U16, scale=0.001, doc="ALPHA_PV: live cure estimate, 0 outside TRANSFER/CURE.")
+    fill_time_s = Input(110, U16, scale=0.1, unit="s", doc="FILL_TIME.")
+    peak_transfer_pressure_mpa = Input(111, U16, scale=0.01, unit="MPa", doc="PEAK_TRANSFER_P.")
+    cull_height_mm = Input(112, U16, scale=0.01, unit="mm", doc="CULL_H.")
+    alpha_at_open = Input(113, U16, scale=0.001, doc="ALPHA_OPEN: α at mold open.")
+    t_alpha03_s = Input(114, U16, scale=0.1, unit="s", doc="T_ALPHA03: model time to α = 0.3.")
+    chase_temp_min_c = Input(115, S16, scale=0.1, unit="°C", doc="CHASE_TEMP_MIN during CLAMP-OPEN.")
+    chase_temp_max_c = Input(116, S16, scale=0.1, unit="°C", doc="CHASE_TEMP_MAX during CLAMP-OPEN.")
+    clamp_force_min_kn = Input(117, U16, unit="kN", doc="CLAMP_FORCE_MIN during TRANSFER and CURE.")
+
+    # -- recipe and shot -----------------------------------------------------------------------------
+    def write_recipe(self, recipe: MoldRecipe, *, positions: tuple[int, ...] = (1, 2, 3, 4)) -> None:
+        """Write HR 100-121 in one FC16 (ranges and the S1 < S2 < S3 order checked first)."""
+        if not recipe.stage1_end_mm < recipe.stage2_end_mm < recipe.stage3_end_mm:
+            raise ParameterOutOfRange(
+                f"plunger stages must satisfy S1 < S2 < S3, got {recipe.stage1_end_mm}, "
+                f"{recipe.stage2_end_mm}, {recipe.stage3_end_mm} mm"
+            )
+        cls = type(self)
+        block = {getattr(cls, attr): int(v) if isinstance(v, bool) else v
+                 for attr, v in ((f.name, getattr(recipe, f.name)) for f in fields(recipe))}
+        block[cls.load_mask] = self.mask_of(positions, POSITIONS)
+        self.write_block(block)
+
+    def set_strip_ids(self, strip_ids: Mapping[int, str]) -> None:
+        """STRIP_ID_1..4 (one FC16 each); positions not given are left as they are."""
+        self.write_strip_ids(STRIP_ID_BASE, strip_ids, POSITIONS)
+
+    def strip_ids(self) -> list[str]:
+        """STRIP_ID_1..4 as stored on the press."""
+        return self.read_strip_ids(STRIP_ID_BASE, POSITIONS)
+
+    def arm(self, recipe: MoldRecipe | None = None, *, strip_ids: Mapping[int, str] | None = None) -> None:
+        """Write the recipe (if given) for the positions of ``strip_ids``, the strip ids, then ARM."""
+        if recipe is not None:
+            positions = tuple(sorted(strip_ids)) if strip_ids else (1, 2, 3, 4)
+            self.write_recipe(recipe, positions=positions)
+        if strip_ids:
+            self.set_strip_ids(strip_ids)
+        super().arm()
+
+    def shot_result(self) -> ShotResult:
+        """IR 110-125 and the strip ids, as one record (valid while RESULTS_AVAILABLE)."""
+        words = self.read_registers("input", 110, 16)
+        ids = self.strip_ids()
+        cls = type(self)
+        regs = [cls.fill_time_s, cls.peak_transfer_pressure_mpa, cls.cull_height_mm, cls.alpha_at_open,
+                cls.t_alpha03_s, cls.chase_temp_min_c, cls.chase_temp_max_c, cls.clamp_force_min_kn]
+        values = [reg.from_words(words[reg.address - 110 : reg.address - 110 + 1]) for reg in regs]
+        positions = tuple(
+            PositionResult(k + 1, position_result_char(words[8 + k]), words[12 + k], ids[k]) for k in range(POSITIONS)
+        )
+        return ShotResult(*values, positions=positions)

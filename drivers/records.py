@@ -1,0 +1,133 @@
+"""Typed records for what the tools report: identity, alarms, per-site results, summaries.
+
+Per-site result records (README §8) are CSV ``<site>,<result>,<defect>,<values...>``; each
+tool declares its value fields once as a :class:`SiteRecord` subclass and
+:func:`parse_site_record` turns a line into it, with a :class:`ProtocolError` that quotes the
+line when it does not fit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+
+from drivers.errors import ProtocolError
+
+RESULT_CHARS = frozenset("PFXN")
+
+
+@dataclass(frozen=True)
+class Identity:
+    """``*IDN?``-style identity: vendor, model, serial number, firmware."""
+
+    vendor: str
+    model: str
+    serial: str
+    firmware: str
+
+    @classmethod
+    def parse(cls, text: str) -> Identity:
+        parts = [p.strip() for p in text.split(",")]
+        if len(parts) != 4:
+            raise ProtocolError(f"identity {text!r} is not <vendor>,<model>,<serial>,<firmware>")
+        return cls(*parts)
+
+
+@dataclass(frozen=True)
+class AlarmInfo:
+    """One alarm of a tool's alarm table: code, class (A, H or W) and text."""
+
+    code: int
+    alarm_class: str
+    text: str
+
+
+@dataclass(frozen=True)
+class SiteRecord:
+    """Per-site result: site id, map character, defect code. Subclasses add value fields."""
+
+    site: int
+    result: str
+    defect: int
+
+    value_fields: ClassVar[tuple[str, ...]] = ()
+
+    @property
+    def passed(self) -> bool:
+        return self.result == "P"
+
+
+@dataclass(frozen=True)
+class StripSummary:
+    """README §8 strip summary; ``extra`` holds the tool-specific trailing fields, parsed."""
+
+    strip_id: str
+    sites: int
+    passed: int
+    failed: int
+    skipped: int
+    not_processed: int
+    cycle_s: float
+    extra: tuple[Any, ...] = field(default=())
+
+
+R = TypeVar("R", bound=SiteRecord)
+
+
+def optional(convert: Callable[[str], Any]) -> Callable[[str], Any]:
+    """A field converter for which the empty string means "not measured" (``None``)."""
+
+    def parse(text: str) -> Any:
+        return None if text == "" else convert(text)
+
+    return parse
+
+
+def parse_site_record(record_type: type[R], line: str, converters: Sequence[Callable[[str], Any]]) -> R:
+    """Parse ``<site>,<result>,<defect>,<v1>,...`` into ``record_type``."""
+    parts = line.strip().split(",")
+    expected = 3 + len(converters)
+    if len(parts) != expected:
+        raise ProtocolError(f"result record {line!r} has {len(parts)} fields, expected {expected}")
+    try:
+        site = int(parts[0])
+        result = parts[1]
+        defect = int(parts[2])
+        values = [convert(text) for convert, text in zip(converters, parts[3:], strict=True)]
+    except ValueError as exc:
+        raise ProtocolError(f"result record {line!r} does not parse ({exc})") from exc
+    if result not in RESULT_CHARS:
+        raise ProtocolError(f"result record {line!r}: result {result!r} not one of P F X N")
+    names = [f.name for f in dataclasses.fields(record_type)][3:]
+    return record_type(site, result, defect, **dict(zip(names, values, strict=True)))
+
+
+def parse_summary(text: str, extra_converters: Sequence[Callable[[str], Any]] = ()) -> StripSummary:
+    """Parse a README §8 strip summary (the id quoted or not)."""
+    parts = text.strip().split(",")
+    if len(parts) != 7 + len(extra_converters):
+        raise ProtocolError(
+            f"summary {text!r} has {len(parts)} fields, expected {7 + len(extra_converters)}"
+        )
+    try:
+        strip_id = parts[0].strip('"')
+        counts = [int(p) for p in parts[1:6]]
+        cycle_s = float(parts[6])
+        extra = tuple(convert(p) for convert, p in zip(extra_converters, parts[7:], strict=True))
+    except ValueError as exc:
+        raise ProtocolError(f"summary {text!r} does not parse ({exc})") from exc
+    return StripSummary(strip_id, *counts, cycle_s=cycle_s, extra=extra)
+
+
+def check_map(result_map: str, sites: int, *, what: str = "map") -> str:
+    """Check a result map's length and characters."""
+    if len(result_map) != sites or not set(result_map) <= RESULT_CHARS:
+        raise ProtocolError(f"{what} {result_map!r} is not {sites} characters of P F X N")
+    return result_map
+
+
+def next_input_map(result_map: str) -> str:
+    """The next tool's input map from a result map: P -> 1, F/X/N -> 0 (README §4)."""
+    return "".join("1" if c == "P" else "0" for c in result_map)

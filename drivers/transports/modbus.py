@@ -1,0 +1,223 @@
+"""Modbus client transport (pymodbus 3.16, TCP or RTU) with the suite's errors.
+
+pymodbus would retry on its own and reconnect in the background; here both are explicit:
+pymodbus itself never retries, idempotent requests (reads, register writes) are repeated
+up to ``retries`` times after a timeout, command-coil pulses never are (a repeated START
+would be rejected and hide the first one's success), and a lost link is reopened at most
+once per request.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from pymodbus.client import ModbusSerialClient, ModbusTcpClient
+from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
+
+from drivers.address import ModbusAddress, parse_modbus_address
+from drivers.errors import ConnectionLost, ProtocolError, ToolTimeout
+
+T = TypeVar("T")
+
+
+class ModbusExceptionReply(ProtocolError):
+    """The tool answered with a Modbus exception (``exception_code``: 1, 2, 3, 6, 10, 11)."""
+
+    def __init__(self, exception_code: int, *, tool: str, address: str, sent: str) -> None:
+        self.exception_code = exception_code
+        super().__init__(
+            f"Modbus exception {exception_code:02d}", tool=tool, address=address, sent=sent
+        )
+
+
+class ModbusTransport:
+    """One Modbus client bound to one unit id."""
+
+    def __init__(
+        self,
+        address: str,
+        *,
+        tool: str,
+        timeout_s: float = 1.0,
+        retries: int = 3,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.address = address
+        self.endpoint: ModbusAddress = parse_modbus_address(address)
+        self.tool = tool
+        self.timeout_s = timeout_s
+        self.retries = retries
+        self.lock = threading.RLock()
+        self.log = logger or logging.getLogger(f"packline.drivers.{tool}")
+        self._client: ModbusTcpClient | ModbusSerialClient | None = None
+
+    # -- lifecycle ------------------------------------------------------------------
+    def open(self) -> None:
+        with self.lock:
+            if self._client is not None and self._client.connected:
+                return
+            ep = self.endpoint
+            client: ModbusTcpClient | ModbusSerialClient
+            if ep.kind == "tcp":
+                client = ModbusTcpClient(ep.host, port=ep.port, timeout=self.timeout_s, retries=0)
+            else:
+                client = ModbusSerialClient(
+                    ep.device,
+                    baudrate=ep.baudrate,
+                    parity=ep.parity,
+                    stopbits=ep.stopbits,
+                    bytesize=ep.bytesize,
+                    timeout=self.timeout_s,
+                    retries=0,
+                )
+            if not client.connect():
+                client.close()
+                raise ConnectionLost("cannot connect", tool=self.tool, address=self.address)
+            self._client = client
+            self.log.debug("connected %s", self.address)
+
+    def close(self) -> None:
+        with self.lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._client is not None and bool(self._client.connected)
+
+    # -- requests -------------------------------------------------------------------
+    def read_coils(self, address: int, count: int) -> list[bool]:
+        rr = self._request(f"FC01 {address}+{count}", lambda c: c.read_coils(address, count=count, device_id=self.endpoint.unit))
+        return [bool(b) for b in rr.bits[:count]]
+
+    def read_discrete_inputs(self, address: int, count: int) -> list[bool]:
+        rr = self._request(
+            f"FC02 {address}+{count}",
+            lambda c: c.read_discrete_inputs(address, count=count, device_id=self.endpoint.unit),
+        )
+        return [bool(b) for b in rr.bits[:count]]
+
+    def read_holding_registers(self, address: int, count: int) -> list[int]:
+        rr = self._request(
+            f"FC03 {address}+{count}",
+            lambda c: c.read_holding_registers(address, count=count, device_id=self.endpoint.unit),
+        )
+        return self._registers(rr, count, f"FC03 {address}+{count}")
+
+    def read_input_registers(self, address: int, count: int) -> list[int]:
+        rr = self._request(
+            f"FC04 {address}+{count}",
+            lambda c: c.read_input_registers(address, count=count, device_id=self.endpoint.unit),
+        )
+        return self._registers(rr, count, f"FC04 {address}+{count}")
+
+    def write_register(self, address: int, value: int) -> None:
+        self._request(
+            f"FC06 {address}={value}",
+            lambda c: c.write_register(address, value, device_id=self.endpoint.unit),
+        )
+
+    def write_registers(self, address: int, values: Sequence[int]) -> None:
+        self._request(
+            f"FC16 {address}={list(values)}",
+            lambda c: c.write_registers(address, list(values), device_id=self.endpoint.unit),
+        )
+
+    def pulse_coil(self, address: int) -> None:
+        """Write 1 to a command coil (FC05 FF00). Never repeated automatically."""
+        self._request(
+            f"FC05 {address}=FF00",
+            lambda c: c.write_coil(address, True, device_id=self.endpoint.unit),
+            idempotent=False,
+        )
+
+    def write_coil(self, address: int, value: bool) -> None:
+        """Write a level coil (FC05)."""
+        self._request(
+            f"FC05 {address}={'FF00' if value else '0000'}",
+            lambda c: c.write_coil(address, value, device_id=self.endpoint.unit),
+        )
+
+    # -- internals ------------------------------------------------------------------
+    def _request(self, sent: str, call: Callable[[Any], Any], *, idempotent: bool = True) -> Any:
+        attempts = 1 + (self.retries if idempotent else 0)
+        reopened = False
+        timeouts = 0
+        with self.lock:
+            while timeouts < attempts:
+                try:
+                    if not self.is_open:
+                        self.open()
+                    assert self._client is not None
+                    self.log.debug("%s -> %s", self.tool, sent)
+                    reply = call(self._client)
+                except (ConnectionLost, ConnectionException, OSError) as exc:
+                    self._drop()
+                    if reopened:
+                        raise ConnectionLost(
+                            f"link failed ({exc})", tool=self.tool, address=self.address, sent=sent
+                        ) from exc
+                    reopened = True
+                    continue
+                except ModbusIOException as exc:
+                    timeouts += 1
+                    self.log.debug("%s: no reply (%s), attempt %d/%d", self.tool, exc, timeouts, attempts)
+                    continue
+                except ModbusException as exc:
+                    raise ProtocolError(
+                        f"malformed reply ({exc})", tool=self.tool, address=self.address, sent=sent
+                    ) from exc
+                return self._checked(reply, sent)
+            self._drop()  # the manual: after repeated timeouts, reconnect
+        raise ToolTimeout(
+            f"no valid reply after {attempts} attempt(s) of {self.timeout_s:.2f} s",
+            tool=self.tool,
+            address=self.address,
+            sent=sent,
+        )
+
+    def _checked(self, reply: Any, sent: str) -> Any:
+        if reply.isError():
+            code = getattr(reply, "exception_code", None)
+            if code is None:
+                raise ProtocolError(
+                    f"error reply without exception code: {reply}",
+                    tool=self.tool,
+                    address=self.address,
+                    sent=sent,
+                )
+            self.log.debug("%s <- exception %02d", self.tool, code)
+            raise ModbusExceptionReply(code, tool=self.tool, address=self.address, sent=sent)
+        self.log.debug("%s <- %s", self.tool, _describe(reply))
+        return reply
+
+    def _registers(self, reply: Any, count: int, sent: str) -> list[int]:
+        registers = list(getattr(reply, "registers", []))
+        if len(registers) != count:
+            raise ProtocolError(
+                f"expected {count} registers, got {len(registers)}",
+                tool=self.tool,
+                address=self.address,
+                sent=sent,
+            )
+        return registers
+
+    def _drop(self) -> None:
+        if self._client is not None:
+            try:
+                self._client.close()
+            except OSError:
+                pass
+        self._client = None
+
+
+def _describe(reply: Any) -> str:
+    if getattr(reply, "registers", None):
+        return f"registers {list(reply.registers)}"
+    if getattr(reply, "bits", None):
+        return f"bits {[int(b) for b in reply.bits]}"
+    return type(reply).__name__

@@ -1,0 +1,143 @@
+"""Serial byte transport over pyserial: device paths, ``socket://`` and other pyserial URLs.
+
+pyserial reads that time out return short data without raising (library-notes.md): this
+module turns a short read into :class:`ToolTimeout` carrying what did arrive.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import serial
+
+from drivers.errors import ConnectionLost, ToolTimeout
+
+
+class SerialTransport:
+    """One serial (or serial-over-TCP) link, shared by callers through ``lock``."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        tool: str,
+        baudrate: int,
+        bytesize: int = 8,
+        parity: str = "N",
+        stopbits: int = 1,
+        timeout_s: float = 1.0,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.url = url
+        self.tool = tool
+        self.baudrate = baudrate
+        self.bytesize = bytesize
+        self.parity = parity
+        self.stopbits = stopbits
+        self.timeout_s = timeout_s
+        self.lock = threading.RLock()
+        self.log = logger or logging.getLogger(f"packline.drivers.{tool}")
+        self._port: serial.SerialBase | None = None
+
+    def open(self) -> None:
+        """Open the port; :class:`ConnectionLost` names the URL if that fails."""
+        with self.lock:
+            if self._port is not None:
+                return
+            try:
+                self._port = serial.serial_for_url(
+                    self.url,
+                    baudrate=self.baudrate,
+                    bytesize=self.bytesize,
+                    parity=self.parity,
+                    stopbits=self.stopbits,
+                    timeout=0.05,
+                    write_timeout=self.timeout_s,
+                )
+            except (serial.SerialException, OSError, ValueError) as exc:
+                raise ConnectionLost(
+                    f"cannot open serial port ({exc})", tool=self.tool, address=self.url
+                ) from exc
+            self.log.debug("opened %s", self.url)
+
+    def close(self) -> None:
+        with self.lock:
+            if self._port is not None:
+                try:
+                    self._port.close()
+                except (serial.SerialException, OSError):
+                    pass
+                self._port = None
+
+    def reopen(self) -> None:
+        with self.lock:
+            self.close()
+            self.open()
+
+    @property
+    def is_open(self) -> bool:
+        return self._port is not None
+
+    def write(self, data: bytes) -> None:
+        """Discard stale input, then send ``data``."""
+        with self.lock:
+            port = self._require_port()
+            try:
+                stale = port.read(port.in_waiting) if port.in_waiting else b""
+                if stale:
+                    self.log.debug("%s <- (discarded) %r", self.tool, stale)
+                self.log.debug("%s -> %r", self.tool, data)
+                port.write(data)
+                port.flush()
+            except (serial.SerialException, OSError) as exc:
+                self._drop()
+                raise ConnectionLost(
+                    f"write failed ({exc})", tool=self.tool, address=self.url, sent=_text(data)
+                ) from exc
+
+    def read_until(self, terminator: bytes, *, timeout_s: float | None = None, sent: str = "") -> bytes:
+        """Read up to and including ``terminator``; :class:`ToolTimeout` if it does not come."""
+        with self.lock:
+            port = self._require_port()
+            deadline = time.monotonic() + (self.timeout_s if timeout_s is None else timeout_s)
+            buffer = bytearray()
+            try:
+                while not buffer.endswith(terminator):
+                    if time.monotonic() >= deadline:
+                        raise ToolTimeout(
+                            f"no complete reply within {timeout_s or self.timeout_s:.2f} s"
+                            + (f" (got {bytes(buffer)!r})" if buffer else ""),
+                            tool=self.tool,
+                            address=self.url,
+                            sent=sent,
+                        )
+                    chunk = port.read(1)
+                    if chunk:
+                        buffer += chunk
+            except (serial.SerialException, OSError) as exc:
+                self._drop()
+                raise ConnectionLost(
+                    f"read failed ({exc})", tool=self.tool, address=self.url, sent=sent
+                ) from exc
+            self.log.debug("%s <- %r", self.tool, bytes(buffer))
+            return bytes(buffer)
+
+    def _require_port(self) -> serial.SerialBase:
+        if self._port is None:
+            self.open()
+        assert self._port is not None
+        return self._port
+
+    def _drop(self) -> None:
+        try:
+            if self._port is not None:
+                self._port.close()
+        except (serial.SerialException, OSError):
+            pass
+        self._port = None
+
+
+def _text(data: bytes) -> str:
+    return data.decode("ascii", errors="backslashreplace")

@@ -1,0 +1,181 @@
+"""VISA message transport (pyvisa + pyvisa-py, or a pyvisa-sim YAML) for the SCPI tools.
+
+pyvisa-py traps handled here (shared/library-notes.md): SOCKET resources need explicit
+termination; a refused connect only shows on the first write; a closed peer shows as a read
+timeout. Every library exception becomes one of the suite's communication errors.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import pyvisa
+import pyvisa.constants
+
+from drivers.errors import ConnectionLost, ToolTimeout
+
+_DEFAULT_LIBRARY = "@py"
+
+
+class VisaTransport:
+    """One VISA session to one tool: ``write`` and ``read`` of text messages.
+
+    ``lock`` is held by the caller around an exchange that spans several messages
+    (a query and its ``SYST:ERR?`` follow-up) so that a poller thread and a sequence can
+    share the driver.
+    """
+
+    def __init__(
+        self,
+        resource: str,
+        *,
+        tool: str,
+        timeout_s: float = 2.0,
+        termination: str = "\n",
+        visa_library: str | None = None,
+        baud_rate: int | None = None,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.resource_name = resource
+        self.tool = tool
+        self.timeout_s = timeout_s
+        self.termination = termination
+        self.visa_library = visa_library or _DEFAULT_LIBRARY
+        self.baud_rate = baud_rate
+        self.lock = threading.RLock()
+        self.log = logger or logging.getLogger(f"packline.drivers.{tool}")
+        self._manager: pyvisa.ResourceManager | None = None
+        self._session: Any = None
+
+    # -- lifecycle ------------------------------------------------------------------
+    def open(self) -> None:
+        """Open the VISA session; raise :class:`ConnectionLost` if it cannot be opened."""
+        with self.lock:
+            if self._session is not None:
+                return
+            try:
+                if self._manager is None:
+                    self._manager = pyvisa.ResourceManager(self.visa_library)
+                session = self._manager.open_resource(self.resource_name)
+                session.read_termination = self.termination
+                session.write_termination = self.termination
+                session.timeout = int(self.timeout_s * 1000)
+                if self.baud_rate is not None and hasattr(session, "baud_rate"):
+                    session.baud_rate = self.baud_rate
+            except (pyvisa.errors.Error, OSError, ValueError) as exc:
+                raise ConnectionLost(
+                    f"cannot open VISA resource ({exc})",
+                    tool=self.tool,
+                    address=self.resource_name,
+                ) from exc
+            self._session = session
+            self.log.debug("opened %s via %s", self.resource_name, self.visa_library)
+
+    def close(self) -> None:
+        """Close the session (and the resource manager); safe to call twice."""
+        with self.lock:
+            if self._session is not None:
+                try:
+                    self._session.close()
+                except (pyvisa.errors.Error, OSError):
+                    pass
+                self._session = None
+            if self._manager is not None:
+                try:
+                    self._manager.close()
+                except (pyvisa.errors.Error, OSError):
+                    pass
+                self._manager = None
+
+    def reopen(self) -> None:
+        """Drop the session and open a fresh one (recovery after a lost link)."""
+        with self.lock:
+            if self._session is not None:
+                try:
+                    self._session.close()
+                except (pyvisa.errors.Error, OSError):
+                    pass
+                self._session = None
+            self.open()
+
+    @property
+    def is_open(self) -> bool:
+        return self._session is not None
+
+    # -- messages -------------------------------------------------------------------
+    def write(self, message: str) -> None:
+        """Send one message (termination added)."""
+        with self.lock:
+            session = self._require_session(message)
+            self.log.debug("%s -> %r", self.tool, message)
+            try:
+                session.write(message)
+            except (pyvisa.errors.VisaIOError, OSError) as exc:
+                self._drop()
+                raise ConnectionLost(
+                    f"write failed ({exc})", tool=self.tool, address=self.resource_name, sent=message
+                ) from exc
+
+    def read(self, *, sent: str = "", timeout_s: float | None = None) -> str:
+        """Read one reply line; :class:`ToolTimeout` if none arrives in time."""
+        with self.lock:
+            session = self._require_session(sent)
+            previous = session.timeout
+            if timeout_s is not None:
+                session.timeout = int(timeout_s * 1000)
+            try:
+                reply = str(session.read())
+            except pyvisa.errors.VisaIOError as exc:
+                if exc.error_code == pyvisa.constants.StatusCode.error_timeout:
+                    raise ToolTimeout(
+                        f"no reply within {session.timeout / 1000:.2f} s",
+                        tool=self.tool,
+                        address=self.resource_name,
+                        sent=sent,
+                    ) from exc
+                self._drop()
+                raise ConnectionLost(
+                    f"read failed ({exc})", tool=self.tool, address=self.resource_name, sent=sent
+                ) from exc
+            except (OSError, UnicodeDecodeError) as exc:
+                self._drop()
+                raise ConnectionLost(
+                    f"read failed ({exc})", tool=self.tool, address=self.resource_name, sent=sent
+                ) from exc
+            finally:
+                if timeout_s is not None and self._session is not None:
+                    session.timeout = previous
+            self.log.debug("%s <- %r", self.tool, reply)
+            return reply
+
+    def clear_input(self) -> None:
+        """Discard a late reply that may still sit in the receive buffer."""
+        with self.lock:
+            if self._session is None:
+                return
+            previous = self._session.timeout
+            self._session.timeout = 20
+            try:
+                while True:
+                    stale = self._session.read()
+                    self.log.debug("%s <- (discarded late reply) %r", self.tool, stale)
+            except (pyvisa.errors.VisaIOError, OSError, UnicodeDecodeError):
+                pass
+            finally:
+                if self._session is not None:
+                    self._session.timeout = previous
+
+    def _require_session(self, sent: str) -> Any:
+        if self._session is None:
+            self.open()
+        return self._session
+
+    def _drop(self) -> None:
+        try:
+            if self._session is not None:
+                self._session.close()
+        except (pyvisa.errors.Error, OSError):
+            pass
+        self._session = None

@@ -1,0 +1,227 @@
+"""Byte-stream endpoints for simulated tools: a loopback TCP listener or a pseudo-terminal.
+
+A front supplies a ``serve(connection)`` function; the endpoint runs it in a thread per
+connection. TCP tools accept one client at a time: a further connection is accepted and
+closed at once (README §9.1). A pty offers a real device path that pyserial and pyvisa-py
+ASRL resources open like a serial port.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import select
+import socket
+import threading
+import tty
+from collections.abc import Callable
+from typing import Protocol
+
+log = logging.getLogger("packline.sim")
+
+
+class ConnectionClosed(Exception):
+    """The peer went away."""
+
+
+class Connection(Protocol):
+    """What a front reads from and writes to."""
+
+    def recv(self, timeout_s: float) -> bytes:
+        """Bytes received within ``timeout_s`` (b"" if none); ConnectionClosed at EOF."""
+        ...
+
+    def send(self, data: bytes) -> None: ...
+
+    def drop(self) -> None:
+        """Simulate a dropped link (close a socket; a pty discards input for a while)."""
+        ...
+
+
+class SocketConnection:
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.closed = False
+
+    def recv(self, timeout_s: float) -> bytes:
+        if self.closed:
+            raise ConnectionClosed
+        ready, _, _ = select.select([self.sock], [], [], timeout_s)
+        if not ready:
+            return b""
+        try:
+            data = self.sock.recv(4096)
+        except OSError as exc:
+            raise ConnectionClosed from exc
+        if not data:
+            raise ConnectionClosed
+        return data
+
+    def send(self, data: bytes) -> None:
+        try:
+            self.sock.sendall(data)
+        except OSError as exc:
+            raise ConnectionClosed from exc
+
+    def drop(self) -> None:
+        self.closed = True
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+
+
+Serve = Callable[[Connection, threading.Event], None]
+
+
+class TcpEndpoint:
+    """Loopback TCP listener serving at most ``max_clients`` connections at once."""
+
+    def __init__(self, serve: Serve, *, host: str = "127.0.0.1", port: int = 0, max_clients: int = 1, name: str = "tool") -> None:
+        self.serve = serve
+        self.max_clients = max_clients
+        self.name = name
+        self._listener = socket.create_server((host, port))
+        self._listener.settimeout(0.1)
+        self.host, self.port = self._listener.getsockname()[:2]
+        self._stop = threading.Event()
+        self._clients: list[SocketConnection] = []
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._accept_loop, name=f"{name}-tcp", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self._listener.close()
+        with self._lock:
+            for client in self._clients:
+                client.drop()
+
+    def drop_all(self) -> None:
+        with self._lock:
+            for client in self._clients:
+                client.drop()
+
+    def _accept_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                sock, peer = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with self._lock:
+                self._clients = [c for c in self._clients if not c.closed]
+                if len(self._clients) >= self.max_clients:
+                    log.debug("%s: extra connection from %s closed", self.name, peer)
+                    sock.close()
+                    continue
+                connection = SocketConnection(sock)
+                self._clients.append(connection)
+            threading.Thread(target=self._run, args=(connection,), name=f"{self.name}-client", daemon=True).start()
+
+    def _run(self, connection: SocketConnection) -> None:
+        try:
+            self.serve(connection, self._stop)
+        except ConnectionClosed:
+            pass
+        finally:
+            connection.closed = True
+            with contextlib.suppress(OSError):
+                connection.sock.close()
+
+
+class PtyConnection:
+    def __init__(self, master_fd: int, drop_s: float = 1.0) -> None:
+        self.fd = master_fd
+        self.drop_s = drop_s
+        self._deaf_until = 0.0
+
+    def recv(self, timeout_s: float) -> bytes:
+        import time
+
+        ready, _, _ = select.select([self.fd], [], [], timeout_s)
+        if not ready:
+            return b""
+        try:
+            data = os.read(self.fd, 4096)
+        except OSError:
+            return b""  # no slave open yet: nothing to read
+        if time.monotonic() < self._deaf_until:
+            return b""
+        return data
+
+    def send(self, data: bytes) -> None:
+        import time
+
+        if time.monotonic() < self._deaf_until:
+            return
+        try:
+            os.write(self.fd, data)
+        except OSError as exc:
+            raise ConnectionClosed from exc
+
+    def drop(self) -> None:
+        """A serial link cannot be closed from the tool side: go deaf and mute for a while."""
+        import time
+
+        self._deaf_until = time.monotonic() + self.drop_s
+
+
+class PtyEndpoint:
+    """A pseudo-terminal pair; clients open :attr:`device` (e.g. ``/dev/pts/7``)."""
+
+    def __init__(self, serve: Serve, *, name: str = "tool") -> None:
+        self.serve = serve
+        self.name = name
+        self.master_fd, self._slave_fd = os.openpty()
+        tty.setraw(self._slave_fd)
+        tty.setraw(self.master_fd)
+        self.device = os.ttyname(self._slave_fd)
+        self.connection = PtyConnection(self.master_fd)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"{name}-pty", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        for fd in (self.master_fd, self._slave_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def drop_all(self) -> None:
+        self.connection.drop()
+
+    def _run(self) -> None:
+        with contextlib.suppress(ConnectionClosed, OSError):
+            self.serve(self.connection, self._stop)
+
+
+class LineReader:
+    """Splits a byte stream into lines on ``terminator``, ignoring the ``ignore`` bytes."""
+
+    def __init__(self, connection: Connection, *, terminator: bytes, ignore: bytes = b"") -> None:
+        self.connection = connection
+        self.terminator = terminator
+        self.ignore = ignore
+        self.buffer = bytearray()
+
+    def next_line(self, stop: threading.Event) -> bytes | None:
+        """The next complete line (without terminator), or None when ``stop`` is set."""
+        while not stop.is_set():
+            index = self.buffer.find(self.terminator)
+            if index >= 0:
+                line = bytes(self.buffer[:index])
+                del self.buffer[: index + len(self.terminator)]
+                for byte in self.ignore:
+                    line = line.replace(bytes([byte]), b"")
+                return line
+            self.buffer += self.connection.recv(0.1)
+        return None

@@ -1,0 +1,388 @@
+"""TM-4 process model: chase heaters, pellet feed, clamp, three-stage transfer, Kamal-Sourour
+cure, cull height, and per-position results (mold-press.md §3-§6)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from sim.modbus_model import HoldingDef, ModbusToolModel
+from sim.mold_press.cure import advance_cure, time_to_alpha
+from sim.tool_model import AlarmDef, CycleResults, Reject, SiteResult, State, Step
+
+PHASES = ("NONE", "LOAD", "PREHEAT", "CLAMP", "TRANSFER", "CURE", "OPEN", "CLEAN", "UNLOAD")
+AMBIENT_C = 25.0
+HEAT_RATE_C_PER_S = 5.0 / 60.0  # mold-press.md §8: 5 °C/min
+COOL_RATE_C_PER_S = 2.0 / 60.0
+MOLD_CAP_UM = 275.0  # mold cap above the carrier (sim decision, docs/tools/mold-press.md)
+SUBSTRATE_UM = 360.0  # Format A substrate, die-bonder.md §1
+
+START_BLOCKERS = frozenset({"start", "resume"})
+
+
+class MoldPressModel(ModbusToolModel):
+    tool_name = "mold-press"
+    model_name = "TM-4"
+    serial = "TM4-00021"
+    firmware = "2.3.1"
+    firmware_code = 231
+    init_s = 15.0
+    stable_s = 60.0
+    positions = 4
+    strip_id_base = 200
+
+    alarm_defs = (
+        AlarmDef(4001, "Emergency stop", "A", (1, 0)),
+        AlarmDef(4002, "Safety door opened during cycle", "A", (1, 1)),
+        AlarmDef(4003, "Host watchdog timeout", "W", (1, 2)),
+        AlarmDef(4004, "Hydraulic pressure low", "H", (1, 3)),
+        AlarmDef(4005, "Compressed air low", "H", (1, 4)),
+        AlarmDef(4101, "Top chase temperature out of band", "H", (2, 0)),
+        AlarmDef(4102, "Bottom chase temperature out of band", "H", (2, 1)),
+        AlarmDef(4103, "Chase over-temperature", "A", (2, 2)),
+        AlarmDef(4104, "Heater or thermocouple fault", "A", (2, 3)),
+        AlarmDef(4105, "Preheater fault", "H", (2, 4)),
+        AlarmDef(4111, "Clamp force not reached", "A", (3, 0)),
+        AlarmDef(4112, "Transfer pressure high", "A", (3, 1)),
+        AlarmDef(4113, "Transfer stroke not completed", "A", (3, 2)),
+        AlarmDef(4114, "Pellet jam", "H", (3, 3)),
+        AlarmDef(4115, "Pellet supply empty", "H", (3, 4)),
+        AlarmDef(4116, "Cull height out of tolerance", "W", (3, 5)),
+        AlarmDef(4117, "Auto-clean failure", "W", (3, 6)),
+        AlarmDef(4118, "Ejector fault", "A", (3, 7)),
+        AlarmDef(4119, "Consecutive short shots", "H", (3, 8)),
+        AlarmDef(4201, "Pellet supply low", "W", (4, 0)),
+    )
+    interlock_table = (
+        ("ESTOP", START_BLOCKERS),
+        ("DOOR", START_BLOCKERS),
+        ("TEMP", frozenset({"start"})),
+        ("HYDRAULIC", START_BLOCKERS),
+        ("AIR", START_BLOCKERS),
+        ("LOAD", frozenset({"start"})),
+        ("HOST_WDT", START_BLOCKERS),
+        ("PELLET", START_BLOCKERS),
+    )
+    condition_alarms: ClassVar[dict[str, int]] = {"ESTOP": 4001, "DOOR": 4002, "HYDRAULIC": 4004, "AIR": 4005}
+
+    holding_defs = (
+        HoldingDef(100, "CHASE_TOP_SP", "s16", 1650, 1850, 1750),
+        HoldingDef(101, "CHASE_BOT_SP", "s16", 1650, 1850, 1750),
+        HoldingDef(102, "TEMP_BAND", "u16", 10, 100, 30),
+        HoldingDef(103, "CLAMP_FORCE_SP", "u16", 200, 800, 500),
+        HoldingDef(104, "TRANSFER_P_SP", "u16", 500, 1000, 750),
+        HoldingDef(105, "S1_END_POS", "u16", 10, 600, 200),
+        HoldingDef(106, "S1_SPEED", "u16", 5, 200, 60),
+        HoldingDef(107, "S2_END_POS", "u16", 10, 600, 400),
+        HoldingDef(108, "S2_SPEED", "u16", 5, 200, 30),
+        HoldingDef(109, "S3_END_POS", "u16", 10, 600, 460),
+        HoldingDef(110, "S3_SPEED", "u16", 5, 200, 20),
+        HoldingDef(111, "CURE_S", "u16", 60, 180, 90),
+        HoldingDef(112, "PELLET_PREHEAT_SP", "s16", 600, 1000, 850),
+        HoldingDef(113, "SUBSTRATE_PREHEAT_SP", "s16", 1000, 1750, 1500),
+        HoldingDef(114, "PREHEAT_S", "u16", 5, 60, 20),
+        HoldingDef(115, "PELLETS_PER_SHOT", "u16", 1, 16, 8),
+        HoldingDef(116, "CULL_SP", "u16", 200, 800, 400),
+        HoldingDef(117, "CULL_TOL", "u16", 10, 200, 50),
+        HoldingDef(118, "ALPHA_MIN", "u16", 500, 990, 800),
+        HoldingDef(119, "AUTO_CLEAN", "u16", 0, 1, 1),
+        HoldingDef(120, "VACUUM_ASSIST", "u16", 0, 1, 1),
+        HoldingDef(121, "LOAD_MASK", "u16", 1, 15, 15),
+        *(HoldingDef(200 + 10 * k, f"STRIP_ID_{k + 1}", "string", default="", length=10) for k in range(4)),
+    )
+    input_ranges = ((100, 125),)
+    discrete_ranges = ((16, 22),)
+
+    def __init__(self, *args: Any, pellet_stock: int = 400, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.top_pv_c = AMBIENT_C
+        self.bottom_pv_c = AMBIENT_C
+        self.heater_top_ok = True
+        self.heater_bottom_ok = True
+        self.pellet_stock = pellet_stock
+        self.clamp_force_kn = 0.0
+        self.transfer_p_mpa = 0.0
+        self.plunger_pos_mm = 0.0
+        self.plunger_speed_mm_s = 0.0
+        self.alpha = 0.0
+        self.curing = False
+        self.shot: dict[str, float] = {}
+        self.short_shots_in_row = 0
+        self.out_of_band_s = {"top": 0.0, "bottom": 0.0}
+        self.transfer_started = False
+        self.cycle_mask = 0
+        self.cycle_strip_ids: dict[int, str] = {}
+
+    # -- set-points in engineering units -------------------------------------------------------
+    def sp(self, name: str, scale: float = 1.0) -> float:
+        return self.hr(name) * scale
+
+    @property
+    def band_c(self) -> float:
+        return self.sp("TEMP_BAND", 0.1)
+
+    def phase_names(self) -> tuple[str, ...]:
+        return PHASES
+
+    # -- physics --------------------------------------------------------------------------------
+    def tool_physics(self, dt_s: float) -> None:
+        heating = self.armed and not self.conditions.get("ESTOP")
+        self.top_pv_c = self._heater(self.top_pv_c, self.sp("CHASE_TOP_SP", 0.1), dt_s, heating and self.heater_top_ok)
+        self.bottom_pv_c = self._heater(self.bottom_pv_c, self.sp("CHASE_BOT_SP", 0.1), dt_s, heating and self.heater_bottom_ok)
+        if self.top_pv_c > 200.0 or self.bottom_pv_c > 200.0:
+            self.raise_alarm(4103)
+        if self.curing:
+            self.alpha = advance_cure(self.alpha, self.chase_mean_c, dt_s)
+            self.shot["temp_min"] = min(self.shot.get("temp_min", 999.0), self.top_pv_c, self.bottom_pv_c)
+            self.shot["temp_max"] = max(self.shot.get("temp_max", -999.0), self.top_pv_c, self.bottom_pv_c)
+        if self.cycle_active and self.state is State.RUNNING:
+            self._watch_band(dt_s)
+
+    def _heater(self, pv: float, sp: float, dt_s: float, on: bool) -> float:
+        target = sp if on else AMBIENT_C
+        error = target - pv
+        rate = max(-COOL_RATE_C_PER_S, min(HEAT_RATE_C_PER_S, error / 20.0))
+        return pv + rate * dt_s if abs(error) > 1e-6 else target
+
+    def _watch_band(self, dt_s: float) -> None:
+        for side, pv, sp, code in (
+            ("top", self.top_pv_c, self.sp("CHASE_TOP_SP", 0.1), 4101),
+            ("bottom", self.bottom_pv_c, self.sp("CHASE_BOT_SP", 0.1), 4102),
+        ):
+            if abs(pv - sp) > self.band_c:
+                self.out_of_band_s[side] += dt_s
+                if self.out_of_band_s[side] > 10.0:
+                    self.raise_alarm(code, cause_for_s=0.0)
+            else:
+                self.out_of_band_s[side] = 0.0
+
+    @property
+    def chase_mean_c(self) -> float:
+        return (self.top_pv_c + self.bottom_pv_c) / 2.0
+
+    def conditions_in_band(self) -> bool:
+        return (
+            abs(self.top_pv_c - self.sp("CHASE_TOP_SP", 0.1)) <= self.band_c
+            and abs(self.bottom_pv_c - self.sp("CHASE_BOT_SP", 0.1)) <= self.band_c
+        )
+
+    # -- interlocks and settings -------------------------------------------------------------
+    @property
+    def strip_present(self) -> int:
+        """Load-position sensors: the handler loads what LOAD_MASK asks unless a LOAD fault is set."""
+        return 0 if self.conditions.get("LOAD") else self.hr("LOAD_MASK")
+
+    def interlock_active(self, name: str) -> bool:
+        if name == "LOAD":
+            return self.strip_present != self.hr("LOAD_MASK")
+        if name == "PELLET":
+            return self.pellet_stock < self.hr("PELLETS_PER_SHOT")
+        return super().interlock_active(name)
+
+    def alarm_cause_persists(self, code: int) -> bool:
+        if code == 4115:
+            return self.pellet_stock < self.hr("PELLETS_PER_SHOT")
+        if code == 4104:
+            return not (self.heater_top_ok and self.heater_bottom_ok)
+        return super().alarm_cause_persists(code)
+
+    def fix(self, code: int) -> None:
+        """Operator remedies: refill pellets (4115), repair heaters (4104), others as base."""
+        with self.lock:
+            if code == 4115:
+                self.pellet_stock = 400
+            if code == 4104:
+                self.heater_top_ok = self.heater_bottom_ok = True
+            super().fix(code)
+
+    def check_settings(self) -> None:
+        if not self.hr("S1_END_POS") < self.hr("S2_END_POS") < self.hr("S3_END_POS"):
+            raise Reject(14)
+
+    def pause_allowed(self) -> bool:
+        return self.phase in ("LOAD", "PREHEAT")
+
+    def defers_hold(self) -> bool:
+        return self.phase not in ("LOAD", "PREHEAT", "NONE")
+
+    def on_abort_class_alarm(self) -> None:
+        self.curing = False
+        self.plunger_speed_mm_s = 0.0
+
+    # -- the shot --------------------------------------------------------------------------------
+    def fill_time_s(self) -> float:
+        s1, s2, s3 = (self.sp(n, 0.1) for n in ("S1_END_POS", "S2_END_POS", "S3_END_POS"))
+        v1, v2, v3 = (self.sp(n, 0.1) for n in ("S1_SPEED", "S2_SPEED", "S3_SPEED"))
+        return s1 / v1 + (s2 - s1) / v2 + (s3 - s2) / v3
+
+    def build_cycle(self) -> list[Step]:
+        steps = [
+            Step("LOAD", 10.0, on_start=self._load),
+            Step("PREHEAT", float(self.hr("PREHEAT_S")), on_end=self._preheat_done),
+            Step("CLAMP", 8.0, on_start=self._clamp, hold_point=False),
+            Step("TRANSFER", self.fill_time_s(), on_start=self._transfer, on_end=self._filled, hold_point=False),
+            Step("CURE", float(self.hr("CURE_S")), hold_point=False),
+            Step("OPEN", 8.0, on_start=self._open, hold_point=False),
+        ]
+        if self.hr("AUTO_CLEAN"):
+            steps.append(Step("CLEAN", 20.0, hold_point=False))
+        steps.append(Step("UNLOAD", 10.0, on_end=self._unload, hold_point=False))
+        return steps
+
+    def on_cycle_start(self) -> None:
+        self.cycle_mask = self.hr("LOAD_MASK")
+        self.cycle_strip_ids = {k: self.strip_id_at(k) for k in range(1, self.positions + 1)}
+        rows = [SiteResult(k, "N" if self.cycle_mask & (1 << (k - 1)) else "X") for k in range(1, self.positions + 1)]
+        self.results = CycleResults("", rows)
+        self.shot = {}
+        self.alpha = 0.0
+        self.transfer_started = False
+
+    def _load(self) -> None:
+        per_shot = self.hr("PELLETS_PER_SHOT")
+        if self.pellet_stock < per_shot:
+            self.raise_alarm(4115)
+            return
+        self.pellet_stock -= per_shot
+        if self.pellet_stock < 4 * per_shot:
+            self.raise_alarm(4201, cause_for_s=0.0)
+
+    def _preheat_done(self) -> None:
+        self.shot["t_alpha03_s"] = time_to_alpha(0.3, self.chase_mean_c)
+
+    def _clamp(self) -> None:
+        target = self.sp("CLAMP_FORCE_SP")
+        if self.conditions.get("HYDRAULIC"):
+            self.clamp_force_kn = 0.8 * target
+            self.raise_alarm(4111)
+            return
+        self.clamp_force_kn = target * (1.0 + self.rng.gauss(0.0, 0.004))
+        self.shot["clamp_min_kn"] = target * (0.995 + self.rng.gauss(0.0, 0.002))
+
+    def _transfer(self) -> None:
+        self.transfer_started = True
+        self.curing = True
+        self.alpha = 0.0
+        self.plunger_speed_mm_s = self.sp("S1_SPEED", 0.1)
+        sp = self.sp("TRANSFER_P_SP", 0.01)
+        self.transfer_p_mpa = sp
+        self.shot["peak_p_mpa"] = sp * (1.0 + abs(self.rng.gauss(0.01, 0.01)))
+
+    def _filled(self) -> None:
+        self.shot["fill_s"] = self.fill_time_s() * (1.0 + self.rng.gauss(0.0, 0.01))
+        self.plunger_pos_mm = self.sp("S3_END_POS", 0.1)
+        self.plunger_speed_mm_s = 0.0
+
+    def _open(self) -> None:
+        self.shot["alpha_open"] = self.alpha
+        self.curing = False
+        self.transfer_p_mpa = 0.0
+        self.clamp_force_kn = 0.0
+        self.plunger_pos_mm = 0.0
+        cull = self.sp("CULL_SP", 0.01) + self.rng.gauss(0.0, 0.05)
+        self.shot["cull_mm"] = cull
+        if abs(cull - self.sp("CULL_SP", 0.01)) > self.sp("CULL_TOL", 0.01):
+            self.raise_alarm(4116, cause_for_s=0.0)
+
+    def shot_defect(self) -> int:
+        """Lowest defect code that applies to the whole shot (mold-press.md §5)."""
+        s = self.shot
+        defects = []
+        if s.get("fill_s", 0.0) > s.get("t_alpha03_s", 1e9):
+            defects.append(4501)
+        if s.get("alpha_open", 1.0) < self.hr("ALPHA_MIN") / 1000.0:
+            defects.append(4502)
+        if abs(s.get("cull_mm", 0.0) - self.sp("CULL_SP", 0.01)) > self.sp("CULL_TOL", 0.01):
+            defects.append(4503)
+        lo_limit = min(self.sp("CHASE_TOP_SP", 0.1), self.sp("CHASE_BOT_SP", 0.1)) - self.band_c
+        hi_limit = max(self.sp("CHASE_TOP_SP", 0.1), self.sp("CHASE_BOT_SP", 0.1)) + self.band_c
+        if s.get("temp_min", lo_limit) < lo_limit or s.get("temp_max", hi_limit) > hi_limit:
+            defects.append(4504)
+        if s.get("clamp_min_kn", 1e9) < 0.95 * self.sp("CLAMP_FORCE_SP"):
+            defects.append(4505)
+        if s.get("peak_p_mpa", 1e9) < 0.9 * self.sp("TRANSFER_P_SP", 0.01):
+            defects.append(4506)
+        return min(defects) if defects else 0
+
+    def _unload(self) -> None:
+        defect = self.shot_defect()
+        if defect == 4501:
+            self.short_shots_in_row += 1
+            if self.short_shots_in_row >= 2:
+                self.raise_alarm(4119, cause_for_s=0.0)
+        else:
+            self.short_shots_in_row = 0
+        assert self.results is not None
+        for row in self.results.rows:
+            if row.result == "X":
+                continue
+            row.result, row.defect = ("F", defect) if defect else ("P", 0)
+            self._mold_strip(self.cycle_strip_ids.get(row.site, ""), defect)
+
+    def _mold_strip(self, strip_id: str, defect: int) -> None:
+        strip = self.world.get(strip_id) if strip_id else None
+        if strip is None:
+            return
+        for site in strip.sites.values():
+            site.molded = True
+            site.mold_alpha = self.shot.get("alpha_open")
+            site.mold_defect = defect
+            carrier = site.film_thickness_um if site.film_thickness_um is not None else SUBSTRATE_UM
+            site.package_thickness_um = carrier + MOLD_CAP_UM + self.rng.gauss(0.0, 3.0)
+            site.warp_um = abs(self.rng.gauss(15.0, 5.0))
+            if defect:
+                site.defects.setdefault(self.tool_name, defect)
+        strip.record(self.time_s, self.tool_name, f"molded defect={defect}")
+
+    def on_abort(self, by_alarm: bool) -> None:
+        self.curing = False
+        if self.results is None:
+            return
+        for row in self.results.rows:
+            if row.result == "X":
+                continue
+            row.result, row.defect = ("F", 4507) if self.transfer_started else ("N", 0)
+
+    # -- registers ---------------------------------------------------------------------------------
+    def tool_inputs(self) -> dict[int, int]:
+        valid = self.results_available
+        s = self.shot
+        words = {
+            100: round(self.top_pv_c * 10) & 0xFFFF,
+            101: round(self.bottom_pv_c * 10) & 0xFFFF,
+            102: round(self.clamp_force_kn),
+            103: round(self.transfer_p_mpa * 100),
+            104: round(self.plunger_pos_mm * 10),
+            105: round(self.plunger_speed_mm_s * 10),
+            106: self.pellet_stock,
+            107: self.strip_present,
+            108: int(self.phase_elapsed_s) if self.cycle_active else 0,
+            109: round(self.alpha * 1000) if self.curing else 0,
+        }
+        if valid:
+            words |= {
+                110: round(s.get("fill_s", 0.0) * 10),
+                111: round(s.get("peak_p_mpa", 0.0) * 100),
+                112: round(s.get("cull_mm", 0.0) * 100),
+                113: round(s.get("alpha_open", 0.0) * 1000),
+                114: round(s.get("t_alpha03_s", 0.0) * 10),
+                115: round(s.get("temp_min", 0.0) * 10) & 0xFFFF,
+                116: round(s.get("temp_max", 0.0) * 10) & 0xFFFF,
+                117: round(s.get("clamp_min_kn", 0.0)),
+            }
+            assert self.results is not None
+            codes = {"": 0, "P": 1, "F": 2, "X": 3, "N": 4}
+            for row in self.results.rows:
+                words[117 + row.site] = codes[row.result]
+                words[121 + row.site] = row.defect
+        return words
+
+    def tool_discretes(self) -> dict[int, bool]:
+        return {
+            16: self.conditions_in_band(),
+            17: self.clamp_force_kn > 0.95 * self.sp("CLAMP_FORCE_SP"),
+            18: self.plunger_pos_mm == 0.0,
+            19: not self.conditions.get("HYDRAULIC", False),
+            20: not self.conditions.get("AIR", False),
+            21: self.pellet_stock >= self.hr("PELLETS_PER_SHOT"),
+            22: bool(self.hr("VACUUM_ASSIST")) and self.phase in ("CLAMP", "TRANSFER", "CURE"),
+        }

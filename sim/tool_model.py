@@ -1,0 +1,690 @@
+"""The common tool behaviour of README §5-§7, shared by every simulated tool.
+
+:class:`ToolModel` is the process side of a simulated tool: the state model (INIT ... SETUP),
+the command/state matrix, alarms with classes A/H/W and their clearing rules, interlocks,
+and a cycle engine that runs a list of :class:`Step` on the sim clock with hold points,
+deferred holds and aborts. A tool model subclasses it and supplies physics (``physics``),
+the cycle's steps (``build_cycle``), settings checks and results. Protocol fronts call the
+``do_*`` methods and turn :class:`Reject` into their own error form.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import ClassVar
+
+from sim.clock import SimClock
+from sim.faults import CycleContext, FaultInjector, ProcessFault
+from sim.world import World
+
+
+class State(IntEnum):
+    """README §5 state codes."""
+
+    INIT = 0
+    IDLE = 1
+    HEATING = 2
+    READY = 3
+    RUNNING = 4
+    PAUSED = 5
+    ALARM = 6
+    DONE = 7
+    ABORTED = 8
+    SETUP = 9
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Reject(Exception):
+    """A command refused with a catalogue code (README §7) and optional detail.
+
+    ``scpi`` picks the SCPI form where the catalogue code has several (code 12: -104, -108,
+    -109, -224, -151; code 10: -113, -114).
+    """
+
+    def __init__(self, code: int, detail: str = "", *, scpi: int | None = None) -> None:
+        self.code = code
+        self.detail = detail
+        self.scpi = scpi
+        super().__init__(f"{code} {detail}".strip())
+
+
+CATALOGUE_TEXT = {
+    1: "Checksum error",
+    2: "Framing error",
+    3: "Frame too long",
+    10: "Unknown command",
+    11: "Syntax error",
+    12: "Bad parameter",
+    13: "Out of range",
+    14: "Settings conflict",
+    20: "Not allowed in state",
+    21: "Busy",
+    22: "Interlock active",
+    23: "Alarm active",
+    24: "No recipe loaded",
+    25: "Recipe not found",
+    26: "Map length mismatch",
+    27: "No results available",
+    28: "Storage full",
+}
+
+
+@dataclass(frozen=True)
+class AlarmDef:
+    """A row of a tool's alarm table."""
+
+    code: int
+    text: str
+    alarm_class: str  # "A", "H" or "W"
+    word_bit: tuple[int, int] | None = None  # Modbus ALARM_WORD n.m
+
+
+@dataclass
+class Step:
+    """One timed piece of a cycle. ``phase`` is the tool phase reported while it runs.
+
+    ``until``: the step ends when it returns True (``duration_s`` is then only a guard for the
+    model's time step). ``hold_point``: PAUSE and hold-class alarms may take effect when this
+    step ends.
+    """
+
+    phase: str
+    duration_s: float
+    on_start: Callable[[], None] | None = None
+    on_end: Callable[[], None] | None = None
+    hold_point: bool = True
+    site: int | None = None
+    until: Callable[[], bool] | None = None
+
+
+@dataclass
+class SiteResult:
+    """One per-site (or per-position) outcome with its formatted value fields."""
+
+    site: int
+    result: str = "N"
+    defect: int = 0
+    values: tuple[str, ...] = ()
+
+
+@dataclass
+class CycleResults:
+    """What the last cycle left: readable until the next START or reset."""
+
+    strip_id: str = ""
+    rows: list[SiteResult] = field(default_factory=list)
+    cycle_s: float = 0.0
+    summary_extra: tuple[str, ...] = ()
+
+    def count(self, char: str) -> int:
+        return sum(1 for r in self.rows if r.result == char)
+
+    @property
+    def result_map(self) -> str:
+        return "".join(r.result for r in self.rows)
+
+
+_MATRIX: dict[str, dict[State, int | str]] = {
+    # "ok", "nop", or an error code; missing states are "ok".
+    "reset": {State.INIT: 21, State.RUNNING: 20, State.PAUSED: 20, State.ALARM: 23, State.SETUP: 21},
+    "arm": {State.INIT: 21, State.RUNNING: 20, State.PAUSED: 20, State.ALARM: 23, State.DONE: 20, State.ABORTED: 20, State.SETUP: 21},
+    "disarm": {State.INIT: 21, State.IDLE: "nop", State.RUNNING: 20, State.PAUSED: 20, State.ALARM: 23, State.DONE: 20, State.ABORTED: 20, State.SETUP: 21},
+    "set": {State.INIT: 21, State.RUNNING: 20, State.PAUSED: 20, State.ALARM: 23, State.DONE: 20, State.ABORTED: 20, State.SETUP: 21},
+    "start": {State.INIT: 21, State.IDLE: 24, State.HEATING: 22, State.RUNNING: 20, State.PAUSED: 20, State.ALARM: 23, State.DONE: 20, State.ABORTED: 20, State.SETUP: 21},
+    "pause": {State.INIT: 21, State.IDLE: 20, State.HEATING: 20, State.READY: 20, State.PAUSED: "nop", State.ALARM: 23, State.DONE: 20, State.ABORTED: 20, State.SETUP: 21},
+    "resume": {State.INIT: 21, State.IDLE: 20, State.HEATING: 20, State.READY: 20, State.RUNNING: "nop", State.ALARM: 23, State.DONE: 20, State.ABORTED: 20, State.SETUP: 21},
+    "abort": {State.INIT: 21, State.IDLE: 20, State.HEATING: 20, State.READY: 20, State.DONE: 20, State.ABORTED: 20, State.SETUP: 21},
+    "ack": {State.INIT: 21, State.IDLE: 20, State.HEATING: 20, State.READY: 20, State.RUNNING: 20, State.PAUSED: 20, State.ALARM: 23, State.SETUP: 21},
+    "setup": {State.INIT: 21, State.RUNNING: 20, State.PAUSED: 20, State.ALARM: 23, State.DONE: 20, State.ABORTED: 20, State.SETUP: 21},
+}
+
+
+class ToolModel:
+    """Common state machine, alarms, interlocks and cycle engine of a simulated tool."""
+
+    tool_name: ClassVar[str] = "tool"
+    model_name: ClassVar[str] = "XX-0"
+    serial: ClassVar[str] = "XX0-00001"
+    firmware: ClassVar[str] = "1.0.0"
+    #: The tool's alarm table, in manual order.
+    alarm_defs: ClassVar[tuple[AlarmDef, ...]] = ()
+    #: Interlock names in table order, each with the command groups it blocks.
+    interlock_table: ClassVar[tuple[tuple[str, frozenset[str]], ...]] = ()
+    #: Condition name -> alarm raised when it arises during a cycle (ESTOP also outside one).
+    condition_alarms: ClassVar[dict[str, int]] = {}
+    #: "HEATING" (thermal tools) or "WARMUP" (saw, laser): the name of state 2.
+    heating_name: ClassVar[str] = "HEATING"
+    #: Interlock reported when START is refused in state 2 (README §5 note 3).
+    warm_interlock: ClassVar[str] = "TEMP"
+    init_s: ClassVar[float] = 15.0
+    #: Sim seconds conditions must stay in band before READY.
+    stable_s: ClassVar[float] = 30.0
+    #: Longest sim time step of the physics integration.
+    max_step_s: ClassVar[float] = 1.0
+
+    def __init__(self, clock: SimClock, world: World, *, seed: int = 0, faults: FaultInjector | None = None) -> None:
+        self.clock = clock
+        self.world = world
+        self.rng = random.Random(seed)
+        self.faults = faults or FaultInjector()
+        self.lock = threading.RLock()
+        self.alarm_by_code = {a.code: a for a in self.alarm_defs}
+        self.time_s = clock.now()
+        self.state = State.INIT
+        self.init_elapsed_s = 0.0
+        self.armed = False
+        self.in_band_s = 0.0
+        # Alarms: active codes in order of occurrence; cause expiry (sim time) per code.
+        self.active_alarms: list[int] = []
+        self.alarm_cause_until: dict[int, float] = {}
+        self.alarm_state_before = State.IDLE
+        self.conditions: dict[str, bool] = {}
+        self.condition_until: dict[str, float] = {}
+        # Cycle engine.
+        self.cycle_active = False
+        self.cycle_number = 0
+        self.cycle_count = 0
+        self.cycle_start_s = 0.0
+        self.steps: deque[Step] = deque()
+        self.step_started = False
+        self.step_elapsed_s = 0.0
+        self.phase = "NONE"
+        self.phase_elapsed_s = 0.0
+        self.current_site: int | None = None
+        self.halt_pending: str | None = None  # "pause" or "hold": stop at the next hold point
+        self.halted = False
+        self.abort_on_clear = False
+        self.deferred_hold = False
+        self.results: CycleResults | None = None
+        # SETUP operations.
+        self.setup_remaining_s: float | None = None
+        self.setup_done: Callable[[], None] | None = None
+        self.state_before_setup = State.IDLE
+
+    # == time ================================================================================
+    def sync(self) -> None:
+        """Advance the model to the clock's current time. Called by fronts and the ticker."""
+        with self.lock:
+            target = self.clock.now()
+            remaining = target - self.time_s
+            while remaining > 1e-9:
+                h = max(1e-6, min(remaining, self.max_step_s, self._time_to_next_event()))
+                self.time_s += h
+                self.physics(h)
+                self._tick(h)
+                remaining -= h
+            self.time_s = max(self.time_s, target)
+
+    def _time_to_next_event(self) -> float:
+        candidates = [self.max_step_s]
+        if self.state is State.INIT:
+            candidates.append(self.init_s - self.init_elapsed_s)
+        if self.setup_remaining_s is not None:
+            candidates.append(self.setup_remaining_s)
+        if self._cycle_moving() and self.steps:
+            step = self.steps[0]
+            if step.until is None:
+                candidates.append(step.duration_s - self.step_elapsed_s)
+            wait = self.faults.pending_in_phase_after(self._cycle_context())
+            if wait is not None:
+                candidates.append(wait)
+        for until in [*self.alarm_cause_until.values(), *self.condition_until.values()]:
+            if until > self.time_s:
+                candidates.append(until - self.time_s)
+        return max(1e-6, min(candidates))
+
+    def _tick(self, h: float) -> None:
+        for fault in self.faults.immediate():
+            self._apply_fault(fault)
+        self._expire_conditions()
+        if self.state is State.INIT:
+            self.init_elapsed_s += h
+            if self.init_elapsed_s >= self.init_s - 1e-9:
+                self._set_state(State.IDLE)
+            return
+        if self.setup_remaining_s is not None:
+            self.setup_remaining_s -= h
+            if self.setup_remaining_s <= 1e-9:
+                self._finish_setup()
+        if self.armed and not self.cycle_active and self.state in (State.HEATING, State.READY):
+            self._evaluate_band(h)
+        if self._cycle_moving():
+            self._advance_cycle(h)
+
+    # == hooks for tool models ===============================================================
+    def physics(self, dt_s: float) -> None:
+        """Advance continuous process variables (temperatures, pressures...) by ``dt_s``."""
+
+    def conditions_in_band(self) -> bool:
+        """True when process conditions allow READY (heaters at set-point, spindle warm...)."""
+        return True
+
+    def check_settings(self) -> None:
+        """Raise ``Reject(14)`` for inconsistent parameters (called at ARM and START)."""
+
+    def build_cycle(self) -> list[Step]:
+        """The steps of one cycle, built at START from the working parameters."""
+        return []
+
+    def on_cycle_start(self) -> None:
+        """Prepare per-cycle data (results placeholders, world strips) at START."""
+
+    def on_cycle_done(self) -> None:
+        """Finalize results when the last step has ended."""
+
+    def on_abort(self, by_alarm: bool) -> None:
+        """Mark the interrupted and remaining units in the results (README §6)."""
+
+    def interlock_active(self, name: str) -> bool:
+        """Whether an interlock condition holds; by default the condition of the same name."""
+        if name == self.warm_interlock:
+            return self.state is State.HEATING
+        return self.conditions.get(name, False)
+
+    def pause_allowed(self) -> bool:
+        """Whether PAUSE is accepted now (some tools only in early phases)."""
+        return True
+
+    def defers_hold(self) -> bool:
+        """Whether a hold raised now is deferred to the end of the cycle (mold press, etch)."""
+        return False
+
+    def holds_at_once(self, code: int) -> bool:
+        """Whether a hold-class alarm stops the cycle at once rather than at a hold point."""
+        return False
+
+    def alarm_cause_persists(self, code: int) -> bool:
+        """Whether an alarm's cause is still present (it then survives an alarm clear)."""
+        for name, alarm in self.condition_alarms.items():
+            if alarm == code and self.conditions.get(name, False):
+                return True
+        return False
+
+    def on_arm(self) -> None:
+        """Switch heaters/spindle/source on (tool-specific)."""
+
+    def on_disarm(self) -> None:
+        """Switch heaters/spindle/source off (tool-specific)."""
+
+    def on_abort_class_alarm(self) -> None:
+        """Tool-specific safe state after an A-class alarm (heaters off, spindle stop...)."""
+
+    # == state and alarms ====================================================================
+    def state_name(self, state: State | None = None) -> str:
+        state = self.state if state is None else state
+        return self.heating_name if state is State.HEATING else state.name
+
+    def _set_state(self, state: State) -> None:
+        self.state = state
+
+    def alarm_def(self, code: int) -> AlarmDef:
+        return self.alarm_by_code[code]
+
+    def raise_alarm(self, code: int, *, cause_for_s: float | None = None) -> None:
+        """Raise an alarm of the table with the README §6 effect of its class."""
+        with self.lock:
+            alarm = self.alarm_by_code[code]
+            if cause_for_s is not None:
+                self.alarm_cause_until[code] = self.time_s + cause_for_s
+            if code in self.active_alarms:
+                return
+            self.active_alarms.append(code)
+            if alarm.alarm_class == "W":
+                return
+            if self.state is not State.ALARM and not (self.deferred_hold and self.cycle_active):
+                self.alarm_state_before = self.state
+            if alarm.alarm_class == "A":
+                self.on_abort_class_alarm()
+                if self.cycle_active and not self.abort_on_clear:
+                    self.on_abort(by_alarm=True)
+                    self.steps.clear()
+                    self.abort_on_clear = True
+                    self.halted = True
+                self.halt_pending = None
+                self._set_state(State.ALARM)
+                return
+            # Hold class.
+            if self.cycle_active and not self.halted and not self.abort_on_clear:
+                if self.defers_hold() or self.deferred_hold:
+                    self.deferred_hold = True
+                    return
+                if self.holds_at_once(code):
+                    self.halted = True
+                    self.halt_pending = None
+                else:
+                    self.halt_pending = "hold"
+            self._set_state(State.ALARM)
+
+    def clear_alarms(self) -> None:
+        """Alarm clear: remove alarms whose cause has gone, then leave ALARM if none blocks."""
+        with self.lock:
+            for code in list(self.active_alarms):
+                if self.alarm_cause_until.get(code, -1.0) > self.time_s or self.alarm_cause_persists(code):
+                    continue
+                self.active_alarms.remove(code)
+                self.alarm_cause_until.pop(code, None)
+            if self.state is not State.ALARM or self.blocking_alarm():
+                return
+            if self.cycle_active:
+                if self.abort_on_clear:
+                    self._finish_aborted()
+                elif not self.steps and self.results is not None:
+                    self._set_state(State.DONE)
+                    self.cycle_active = False
+                else:
+                    self._set_state(State.PAUSED)
+                    if not self.halted:
+                        self.halt_pending = "pause"
+            elif self.deferred_hold:
+                self.deferred_hold = False
+                self._set_state(State.DONE)
+            else:
+                self._set_state(self._reevaluate(self.alarm_state_before))
+
+    def blocking_alarm(self) -> int | None:
+        """Lowest active A/H code, or None."""
+        codes = [c for c in self.active_alarms if self.alarm_by_code[c].alarm_class in ("A", "H")]
+        return min(codes) if codes else None
+
+    def _reevaluate(self, state: State) -> State:
+        if state in (State.HEATING, State.READY):
+            return State.READY if self.conditions_in_band() and self.in_band_s >= self.stable_s else State.HEATING
+        if state in (State.RUNNING, State.PAUSED, State.ALARM, State.INIT, State.SETUP):
+            return State.IDLE if not self.armed else State.HEATING
+        return state
+
+    def set_condition(self, name: str, active: bool) -> None:
+        """Switch a physical condition; raises its alarm where the tool's table says so."""
+        with self.lock:
+            name = name.upper()
+            was = self.conditions.get(name, False)
+            self.conditions[name] = active
+            code = self.condition_alarms.get(name)
+            if active and not was and code is not None and (self.cycle_active or name == "ESTOP"):
+                self.raise_alarm(code)
+
+    def fix(self, code: int) -> None:
+        """Operator remedy: the cause of ``code`` is gone (condition restored, supply refilled)."""
+        with self.lock:
+            self.alarm_cause_until.pop(code, None)
+            for name, alarm in self.condition_alarms.items():
+                if alarm == code:
+                    self.conditions[name] = False
+
+    def _apply_fault(self, fault: ProcessFault) -> None:
+        if fault.link is not None:
+            self.faults.arm_link_fault(fault.link)
+        if fault.condition is not None:
+            self.set_condition(fault.condition, fault.active)
+            if fault.clear_after_s is not None and fault.active:
+                self.condition_until[fault.condition.upper()] = self.time_s + fault.clear_after_s
+        if fault.alarm is not None:
+            self.raise_alarm(fault.alarm, cause_for_s=fault.clear_after_s)
+
+    def _expire_conditions(self) -> None:
+        for name, until in list(self.condition_until.items()):
+            if self.time_s >= until - 1e-9:
+                del self.condition_until[name]
+                self.set_condition(name, False)
+
+    # == command checks ======================================================================
+    def check(self, group: str) -> bool:
+        """Apply the README §5 matrix for a command group; return False for a no-op."""
+        with self.lock:
+            self.sync()
+            entry = _MATRIX[group].get(self.state, "ok")
+            if group == "abort" and self.state is State.ALARM:
+                entry = "ok" if self.cycle_active else 23
+            if entry == "nop":
+                return False
+            if entry == "ok":
+                return True
+            assert isinstance(entry, int)
+            raise Reject(entry, self._detail(entry))
+
+    def _detail(self, code: int) -> str:
+        if code == 20:
+            return self.state_name()
+        if code == 21:
+            return "INIT" if self.state is State.INIT else "SETUP"
+        if code == 23:
+            return str(self.blocking_alarm() or "")
+        if code == 22:
+            return self.warm_interlock
+        return ""
+
+    def first_interlock(self, group: str) -> str | None:
+        """The first active interlock (table order) that blocks a command group."""
+        for name, blocks in self.interlock_table:
+            if group in blocks and self.interlock_active(name):
+                return name
+        return None
+
+    def check_interlocks(self, group: str) -> None:
+        name = self.first_interlock(group)
+        if name is not None:
+            raise Reject(22, name)
+
+    def active_interlocks(self) -> list[str]:
+        return [name for name, _ in self.interlock_table if self.interlock_active(name)]
+
+    # == commands ============================================================================
+    def do_arm(self) -> None:
+        """Load recipe / arm: -> HEATING (or READY for tools without heating)."""
+        with self.lock:
+            self.check("arm")
+            self.check_settings()
+            self.armed = True
+            self.in_band_s = 0.0
+            self.on_arm()
+            self._set_state(State.HEATING)
+
+    def do_disarm(self) -> None:
+        with self.lock:
+            if not self.check("disarm"):
+                return
+            self.armed = False
+            self.on_disarm()
+            self._set_state(State.IDLE)
+
+    def do_start(self) -> None:
+        with self.lock:
+            self.check("start")
+            self.check_settings()
+            self.check_interlocks("start")
+            self.steps = deque(self.build_cycle())
+            self.cycle_number += 1
+            self.cycle_active = True
+            self.cycle_start_s = self.time_s
+            self.step_started = False
+            self.step_elapsed_s = 0.0
+            self.phase_elapsed_s = 0.0
+            self.halt_pending = None
+            self.halted = False
+            self.abort_on_clear = False
+            self.deferred_hold = False
+            self.results = None
+            self.on_cycle_start()
+            self._set_state(State.RUNNING)
+            if self.steps:
+                self._start_step(self.steps[0])
+
+    def do_pause(self) -> None:
+        with self.lock:
+            if not self.check("pause"):
+                return
+            if not self.pause_allowed():
+                raise Reject(20, self.state_name())
+            self.halt_pending = "pause"
+            self._set_state(State.PAUSED)
+
+    def do_resume(self) -> None:
+        with self.lock:
+            if not self.check("resume"):
+                return
+            self.check_interlocks("resume")
+            self.halted = False
+            self.halt_pending = None
+            self._set_state(State.RUNNING)
+
+    def do_abort(self) -> None:
+        with self.lock:
+            self.check("abort")
+            if self.state is State.ALARM:
+                if not self.abort_on_clear:
+                    self.on_abort(by_alarm=False)
+                    self.steps.clear()
+                    self.abort_on_clear = True
+                return
+            self.on_abort(by_alarm=False)
+            self.steps.clear()
+            self._finish_aborted()
+
+    def do_ack(self) -> None:
+        with self.lock:
+            self.check("ack")
+            self.cycle_active = False
+            self.phase = "NONE"
+            self.on_ack()
+            if self.armed:
+                self.in_band_s = 0.0 if not self.conditions_in_band() else self.in_band_s
+                self._set_state(State.READY if self.conditions_in_band() and self.in_band_s >= self.stable_s else State.HEATING)
+            else:
+                self._set_state(State.IDLE)
+
+    def on_ack(self) -> None:
+        """Clear per-cycle data (strip id, input map) after ACK."""
+
+    def do_setup(self, duration_s: float, on_done: Callable[[], None]) -> None:
+        """Start a SETUP operation (calibration, blade setup) returning to the previous state."""
+        with self.lock:
+            self.state_before_setup = self.state
+            self.setup_remaining_s = duration_s
+            self.setup_done = on_done
+            self._set_state(State.SETUP)
+
+    def _finish_setup(self) -> None:
+        done = self.setup_done
+        self.setup_remaining_s = None
+        self.setup_done = None
+        self._set_state(self._reevaluate(self.state_before_setup) if self.state_before_setup in (State.HEATING, State.READY) else self.state_before_setup)
+        if done is not None:
+            done()
+
+    # == cycle engine ========================================================================
+    @property
+    def cycle_elapsed_s(self) -> float:
+        return self.time_s - self.cycle_start_s if self.cycle_active or self.results is not None else 0.0
+
+    def _cycle_moving(self) -> bool:
+        if not self.cycle_active or self.halted or not self.steps:
+            return False
+        if self.state is State.RUNNING:
+            return True
+        # After PAUSE or a hold the cycle runs on to its next hold point.
+        return self.state in (State.PAUSED, State.ALARM) and self.halt_pending is not None
+
+    def _cycle_context(self) -> CycleContext:
+        return CycleContext(self.cycle_number, self.phase, self.cycle_elapsed_s, self.phase_elapsed_s, self.current_site)
+
+    def _advance_cycle(self, h: float) -> None:
+        step = self.steps[0]
+        if not self.step_started:
+            self._start_step(step)
+            if not self.steps or self.steps[0] is not step:
+                return
+        self.step_elapsed_s += h
+        self.phase_elapsed_s += h
+        for fault in self.faults.due(self._cycle_context()):
+            self._apply_fault(fault)
+        if not self.steps or self.steps[0] is not step or self.halted:
+            return
+        finished = step.until() if step.until is not None else self.step_elapsed_s >= step.duration_s - 1e-9
+        if finished:
+            self._end_step(step)
+
+    def _start_step(self, step: Step) -> None:
+        if step.phase != self.phase:
+            self.phase_elapsed_s = 0.0
+        self.phase = step.phase
+        self.current_site = step.site
+        self.step_started = True
+        self.step_elapsed_s = 0.0
+        for fault in self.faults.due(self._cycle_context()):
+            self._apply_fault(fault)
+        if step.on_start is not None and self.steps and self.steps[0] is step:
+            step.on_start()
+
+    def _end_step(self, step: Step) -> None:
+        if step.on_end is not None:
+            step.on_end()
+        if self.steps and self.steps[0] is step:
+            self.steps.popleft()
+        self.step_started = False
+        self.step_elapsed_s = 0.0
+        if not self.steps:
+            self._finish_cycle()
+            return
+        if self.halt_pending is not None and step.hold_point:
+            self.halted = True
+            self.halt_pending = None
+
+    def _finish_cycle(self) -> None:
+        self.on_cycle_done()
+        self.cycle_count += 1
+        self.phase = "NONE"
+        self.current_site = None
+        self.halt_pending = None
+        if self.results is not None:
+            self.results.cycle_s = self.cycle_elapsed_s
+        if self.deferred_hold and self.blocking_alarm():
+            self.cycle_active = False
+            self.alarm_state_before = State.DONE
+            self._set_state(State.ALARM)
+            return
+        self.deferred_hold = False
+        self.cycle_active = False
+        if self.state is State.ALARM:
+            # A hold raised on the very last step: the cycle is complete.
+            self.alarm_state_before = State.DONE
+            self.deferred_hold = True
+            return
+        self._set_state(State.DONE)
+
+    def _finish_aborted(self) -> None:
+        if self.results is not None:
+            self.results.cycle_s = self.cycle_elapsed_s
+        self.cycle_active = False
+        self.abort_on_clear = False
+        self.halted = False
+        self.halt_pending = None
+        self.phase = "NONE"
+        self.current_site = None
+        self._set_state(State.ABORTED)
+
+    def _evaluate_band(self, h: float) -> None:
+        if self.conditions_in_band():
+            self.in_band_s += h
+            if self.state is State.HEATING and self.in_band_s >= self.stable_s:
+                self._set_state(State.READY)
+        else:
+            self.in_band_s = 0.0
+            if self.state is State.READY:
+                self._set_state(State.HEATING)
+
+    # == common queries ======================================================================
+    def progress(self) -> tuple[int, int, int, int]:
+        """(done, total, elapsed s, remaining s) of the active or finished cycle."""
+        return (0, 0, 0, 0)
+
+    def snapshot_state(self) -> State:
+        with self.lock:
+            self.sync()
+            return self.state
