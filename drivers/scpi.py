@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar, overload
 
 from drivers.base import Tool
-from drivers.errors import ProtocolError, ToolError, ToolTimeout, tool_error
+from drivers.errors import ConnectionLost, ProtocolError, ToolError, ToolTimeout, tool_error
 from drivers.records import (
     AlarmInfo,
     Identity,
@@ -214,10 +214,19 @@ class ScpiTool(Tool):
         self.link.write("SYST:ERR?")
         try:
             reply = self.link.read(sent=f"SYST:ERR? after {sent}")
-        except ToolTimeout:
-            # Not even the error queue answers: treat the link as lost and reopen it once.
-            self.link.reopen()
-            raise
+        except ToolTimeout as exc:
+            # Not even the error queue answers: the link is gone (pyvisa-py reports a closed
+            # peer as a read timeout). Reopen it so that the next exchange can succeed.
+            try:
+                self.link.reopen()
+            except ConnectionLost:
+                pass
+            raise ConnectionLost(
+                "no reply, not even to SYST:ERR?; link reopened",
+                tool=self.tool_name,
+                address=self.address,
+                sent=sent,
+            ) from exc
         return _parse_error_line(reply, tool=self.tool_name, address=self.address, sent=sent)
 
     def _drain_errors(self, *, sent: str) -> None:

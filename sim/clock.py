@@ -15,12 +15,29 @@ class SimClock:
     def __init__(self, time_scale: float = 1.0) -> None:
         if time_scale <= 0:
             raise ValueError(f"time scale must be positive, got {time_scale}")
-        self.time_scale = float(time_scale)
-        self._wall_origin = time.monotonic()
+        # (wall origin, sim time at that origin, scale): replaced as one tuple so that a
+        # reader in another thread never sees half of a scale change.
+        self._origin = (time.monotonic(), 0.0, float(time_scale))
+
+    @property
+    def time_scale(self) -> float:
+        return self._origin[2]
 
     def now(self) -> float:
         """Current sim time in seconds."""
-        return (time.monotonic() - self._wall_origin) * self.time_scale
+        wall, sim, scale = self._origin
+        return sim + (time.monotonic() - wall) * scale
+
+    def set_scale(self, time_scale: float) -> None:
+        """Change the time scale from now on; sim time stays continuous.
+
+        Tests use it to heat a tool up fast and then run a cycle slowly enough to catch a phase.
+        """
+        if time_scale <= 0:
+            raise ValueError(f"time scale must be positive, got {time_scale}")
+        wall = time.monotonic()
+        old_wall, old_sim, old_scale = self._origin
+        self._origin = (wall, old_sim + (wall - old_wall) * old_scale, float(time_scale))
 
     def wall_seconds(self, sim_seconds: float) -> float:
         """Wall seconds that ``sim_seconds`` of process time take."""

@@ -53,6 +53,9 @@ class SimulatedTool:
         return self
 
     def stop(self) -> None:
+        """Stop serving; calling it again does nothing."""
+        if self._stop.is_set():
+            return
         self._stop.set()
         if self._ticker.is_alive():
             self._ticker.join(timeout=2)

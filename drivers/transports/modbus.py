@@ -53,6 +53,9 @@ class ModbusTransport:
         self.lock = threading.RLock()
         self.log = logger or logging.getLogger(f"packline.drivers.{tool}")
         self._client: ModbusTcpClient | ModbusSerialClient | None = None
+        #: How often the link was re-established after a failure (diagnostics, tests).
+        self.reconnect_count = 0
+        self._ever_connected = False
 
     # -- lifecycle ------------------------------------------------------------------
     def open(self) -> None:
@@ -77,6 +80,9 @@ class ModbusTransport:
                 client.close()
                 raise ConnectionLost("cannot connect", tool=self.tool, address=self.address)
             self._client = client
+            if self._ever_connected:
+                self.reconnect_count += 1
+            self._ever_connected = True
             self.log.debug("connected %s", self.address)
 
     def close(self) -> None:

@@ -1,0 +1,213 @@
+"""MoldPress driver against a recorded request transcript (no network): what it sends for each
+call, how it decodes what comes back, and how it reports rejections."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from drivers.errors import (
+    AlarmActive,
+    InterlockActive,
+    NotAllowedInState,
+    ParameterOutOfRange,
+    ProtocolError,
+    ToolError,
+)
+from drivers.modbus_tool import encode_string
+from drivers.mold_press import MoldPress, MoldRecipe
+from drivers.states import ToolState
+from drivers.transports.modbus import ModbusExceptionReply
+
+
+class TranscriptLink:
+    """Stands in for ModbusTransport: checks each request against the expected transcript."""
+
+    def __init__(self, transcript: Sequence[tuple[tuple[Any, ...], Any]]) -> None:
+        self.transcript = list(transcript)
+        self.lock = None
+
+    def _next(self, request: tuple[Any, ...]) -> Any:
+        assert self.transcript, f"unexpected request {request}"
+        expected, reply = self.transcript.pop(0)
+        assert request == expected
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+    def read_input_registers(self, address: int, count: int) -> list[int]:
+        return self._next(("FC04", address, count))
+
+    def read_holding_registers(self, address: int, count: int) -> list[int]:
+        return self._next(("FC03", address, count))
+
+    def read_discrete_inputs(self, address: int, count: int) -> list[bool]:
+        return self._next(("FC02", address, count))
+
+    def write_register(self, address: int, value: int) -> None:
+        self._next(("FC06", address, value))
+
+    def write_registers(self, address: int, values: Sequence[int]) -> None:
+        self._next(("FC16", address, list(values)))
+
+    def pulse_coil(self, address: int) -> None:
+        self._next(("FC05", address))
+
+    def close(self) -> None:
+        pass
+
+
+def press_with(transcript: Sequence[tuple[tuple[Any, ...], Any]]) -> tuple[MoldPress, TranscriptLink]:
+    press = MoldPress("modbus+tcp://192.0.2.1:502?unit=1")
+    link = TranscriptLink(transcript)
+    press.link = link  # type: ignore[assignment]
+    return press, link
+
+
+def exception_06() -> ModbusExceptionReply:
+    return ModbusExceptionReply(6, tool="mold-press", address="x", sent="x")
+
+
+def test_mold_press_writes_the_manual_example_recipe_in_one_fc16() -> None:
+    manual_example = [1750, 1750, 30, 500, 750, 200, 60, 400, 30, 460, 20, 90, 850, 1500, 20, 8, 400, 50, 800, 1, 1, 15]
+    press, link = press_with([(("FC16", 100, manual_example), None)])
+    press.write_recipe(MoldRecipe())
+    assert not link.transcript
+
+
+def test_mold_press_writes_each_strip_id_with_one_fc16_of_ten_registers() -> None:
+    press, link = press_with(
+        [
+            (("FC16", 200, encode_string("LA2403-017", 10)), None),
+            (("FC16", 230, encode_string("LA2403-020", 10)), None),
+        ]
+    )
+    press.set_strip_ids({1: "LA2403-017", 4: "LA2403-020"})
+    assert not link.transcript
+
+
+def test_mold_press_arm_writes_load_mask_for_the_given_positions_then_pulses_arm() -> None:
+    recipe = MoldRecipe(cure_s=120)
+    words = [1750, 1750, 30, 500, 750, 200, 60, 400, 30, 460, 20, 120, 850, 1500, 20, 8, 400, 50, 800, 1, 1, 0b0011]
+    press, link = press_with(
+        [
+            (("FC16", 100, words), None),
+            (("FC16", 200, encode_string("S1", 10)), None),
+            (("FC16", 210, encode_string("S2", 10)), None),
+            (("FC05", 0), None),
+        ]
+    )
+    press.arm(recipe, strip_ids={1: "S1", 2: "S2"})
+    assert not link.transcript
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("cure_s", 181, "cure_s = 181 outside 60..180 s"),
+        ("chase_top_sp_c", 164.9, "chase_top_sp_c = 164.9 outside 165.0..185.0 °C"),
+        ("transfer_pressure_sp_mpa", 10.5, "transfer_pressure_sp_mpa = 10.5 outside 5.0..10.0 MPa"),
+    ],
+)
+def test_mold_press_refuses_out_of_range_set_points_before_sending(field: str, value: float, message: str) -> None:
+    press, link = press_with([])
+    with pytest.raises(ParameterOutOfRange, match=message):
+        press.write_recipe(MoldRecipe(**{field: value}))
+
+
+def test_mold_press_refuses_plunger_stages_out_of_order_before_sending() -> None:
+    press, _ = press_with([])
+    with pytest.raises(ParameterOutOfRange, match="S1 < S2 < S3"):
+        press.write_recipe(MoldRecipe(stage1_end_mm=45.0))
+
+
+def test_mold_press_single_register_set_point_uses_fc06_with_scaled_value() -> None:
+    press, link = press_with([(("FC06", 104, 825), None)])
+    press.transfer_pressure_sp_mpa = 8.25
+    assert not link.transcript
+
+
+def test_mold_press_decodes_signed_and_scaled_inputs() -> None:
+    press, _ = press_with([(("FC04", 100, 1), [1746]), (("FC04", 109, 1), [641])])
+    assert press.chase_top_pv_c == pytest.approx(174.6)
+    assert press.alpha_pv == pytest.approx(0.641)
+
+
+def test_mold_press_reads_the_manual_example_shot_result() -> None:
+    words = [131, 762, 407, 910, 209, 1746, 1753, 498, 1, 1, 1, 1, 0, 0, 0, 0]
+    ids = encode_string("LA2403-017", 10) + encode_string("LA2403-018", 10) + [0] * 20
+    press, _ = press_with([(("FC04", 110, 16), words), (("FC03", 200, 40), ids)])
+    result = press.shot_result()
+    assert result.fill_time_s == pytest.approx(13.1)
+    assert result.peak_transfer_pressure_mpa == pytest.approx(7.62)
+    assert result.alpha_at_open == pytest.approx(0.910)
+    assert result.chase_temp_min_c == pytest.approx(174.6)
+    assert result.result_map == "PPPP"
+    assert result.positions[0].strip_id == "LA2403-017"
+
+
+def test_mold_press_maps_exception_06_to_the_reject_reason() -> None:
+    # README §9.2 example: PAUSE in CURE -> exception 06, IR 4 -> 20.
+    press, _ = press_with([(("FC05", 3), exception_06()), (("FC04", 4, 2), [20, 7]), (("FC04", 0, 1), [4])])
+    with pytest.raises(NotAllowedInState) as info:
+        press.pause()
+    assert info.value.code == 20
+    assert info.value.detail == "RUNNING"
+    assert "PAUSE" in str(info.value) and "mold-press" in str(info.value)
+
+
+def test_mold_press_names_the_interlock_from_interlock_word() -> None:
+    press, _ = press_with([(("FC05", 2), exception_06()), (("FC04", 4, 2), [22, 1]), (("FC04", 14, 1), [0b0000_0010])])
+    with pytest.raises(InterlockActive) as info:
+        press.start()
+    assert info.value.detail == "DOOR"
+
+
+def test_mold_press_names_the_blocking_alarm() -> None:
+    press, _ = press_with([(("FC05", 4), exception_06()), (("FC04", 4, 2), [23, 1]), (("FC04", 2, 1), [4115])])
+    with pytest.raises(AlarmActive) as info:
+        press.resume()
+    assert info.value.detail == "4115"
+
+
+def test_mold_press_reports_settings_conflict_as_code_14() -> None:
+    press, _ = press_with([(("FC05", 0), exception_06()), (("FC04", 4, 2), [14, 1])])
+    with pytest.raises(ToolError) as info:
+        press.arm()
+    assert info.value.code == 14 and "Settings conflict" in str(info.value)
+
+
+def test_mold_press_reports_illegal_address_and_value() -> None:
+    press, _ = press_with([(("FC06", 111, 500), ModbusExceptionReply(3, tool="mold-press", address="x", sent="x"))])
+    with pytest.raises(ToolError) as info:
+        press.write_registers(111, [500])
+    assert info.value.code == 13 and info.value.native_code == 3
+
+
+def test_mold_press_rejects_an_unknown_state_code_as_protocol_error() -> None:
+    press, _ = press_with([(("FC04", 0, 1), [42])])
+    with pytest.raises(ProtocolError, match="bad STATE"):
+        press.state()
+
+
+def test_mold_press_status_block_decodes_u32_and_alarm_list() -> None:
+    block = [6, 1, 4115, 2, 0, 3, 77, 5, 0, 12, 0, 167, 0, 812, 0b1000_0000, 1, 0, 0, 0b1_0000, 0, 4115, 4201, 0, 0, 0, 0, 0, 0]
+    press, _ = press_with([(("FC04", 0, 28), block)])
+    status = press.status()
+    assert status.state is ToolState.ALARM
+    assert status.cycle_elapsed_s == 12 and status.cycle_remaining_s == 167 and status.cycle_count == 812
+    assert status.alarm_list == (4115, 4201)
+    assert press.interlock_names(status.interlock_word) == ["PELLET"]
+
+
+def test_mold_press_alarm_info_comes_from_the_manual_table() -> None:
+    press, _ = press_with([(("FC04", 20, 8), [4004, 4201, 0, 0, 0, 0, 0, 0])])
+    alarms = press.alarms()
+    assert [(a.code, a.alarm_class) for a in alarms] == [(4004, "H"), (4201, "W")]
+    assert alarms[0].text == "Hydraulic pressure low"
+
+
+def test_mold_press_recipe_nominal_fill_time_matches_manual() -> None:
+    assert MoldRecipe().nominal_fill_s == pytest.approx(13.0, abs=0.01)
