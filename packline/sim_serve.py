@@ -1,0 +1,47 @@
+"""``packline sim serve``: the simulated line of a line config on loopback, until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from sequences.line_config import load_line_config
+from sim.line import SimulatedLine, StationSim
+from sim.scenario import load_scenario
+
+
+def serve_line(
+    config_path: Path | None,
+    *,
+    time_scale: float,
+    endpoints_path: Path | None,
+    seed: int,
+    scenario_path: Path | None,
+) -> int:
+    """Start every station of the config, write the endpoints file, wait for a signal."""
+    config = load_line_config(config_path)
+    scenario = load_scenario(scenario_path) if scenario_path else None
+    stations = [StationSim(s.name, s.tool, s.sim) for s in config.expanded()]
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with SimulatedLine(stations, time_scale=time_scale, seed=seed).start() as line:
+            if scenario is not None:
+                line.load_scenario(scenario)
+            if endpoints_path is not None:
+                line.write_endpoints(endpoints_path)
+            width = max(len(s.name) for s in stations)
+            print(f"simulated line {config.line!r} at time scale {time_scale:g}:")
+            for name, endpoint in line.endpoints().items():
+                print(f"  {name:<{width}}  {endpoint['tool']:<12}  {endpoint['address']}")
+            if endpoints_path is not None:
+                print(f"endpoints written to {endpoints_path}")
+            print("serving until SIGINT or SIGTERM", flush=True)
+            stop.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print("simulated line stopped", file=sys.stderr)
+    return 0

@@ -1,0 +1,187 @@
+"""The simulator core: clock, fault triggers, scenarios, and the README §5 state machine."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from sim.clock import SimClock
+from sim.faults import CycleContext, FaultInjector
+from sim.scenario import ScenarioError, load_scenario
+from sim.tool_model import AlarmDef, Reject, State, Step, ToolModel
+from sim.world import World
+
+
+class Clockwork(SimClock):
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        super().__init__(1.0)
+        self.t = 0.0
+
+    def now(self) -> float:
+        return self.t
+
+
+class Toy(ToolModel):
+    """A minimal tool: three 10 s units, each a hold point."""
+
+    tool_name = "toy"
+    init_s = 5.0
+    stable_s = 10.0
+    alarm_defs = (AlarmDef(1, "Emergency stop", "A"), AlarmDef(2, "Supply empty", "H"), AlarmDef(3, "Low", "W"))
+    interlock_table = (("DOOR", frozenset({"start", "resume"})), ("TEMP", frozenset({"start"})))
+    condition_alarms = {"ESTOP": 1}
+
+    def __init__(self, clock: SimClock) -> None:
+        super().__init__(clock, World())
+        self.done_units: list[int] = []
+        self.aborted_by: bool | None = None
+
+    def build_cycle(self) -> list[Step]:
+        return [Step("WORK", 10.0, site=k, on_end=lambda k=k: self.done_units.append(k)) for k in (1, 2, 3)]
+
+    def on_abort(self, by_alarm: bool) -> None:
+        self.aborted_by = by_alarm
+
+
+def advance(model: Toy, clock: Clockwork, seconds: float) -> None:
+    clock.t += seconds
+    model.sync()
+
+
+@pytest.fixture
+def toy() -> tuple[Toy, Clockwork]:
+    clock = Clockwork()
+    model = Toy(clock)
+    advance(model, clock, 5.0)
+    return model, clock
+
+
+def test_sim_clock_scales_and_changes_scale_continuously() -> None:
+    clock = SimClock(1000)
+    time.sleep(0.02)
+    before = clock.now()
+    assert before >= 20.0
+    clock.set_scale(1)
+    assert clock.now() == pytest.approx(before, abs=1.0)
+    with pytest.raises(ValueError, match="positive"):
+        SimClock(0)
+
+
+def test_tool_goes_init_idle_heating_ready(toy: tuple[Toy, Clockwork]) -> None:
+    model, clock = toy
+    assert model.state is State.IDLE
+    with pytest.raises(Reject) as info:
+        model.do_start()
+    assert info.value.code == 24
+    model.do_arm()
+    assert model.state is State.HEATING
+    with pytest.raises(Reject) as info:
+        model.do_start()
+    assert (info.value.code, info.value.detail) == (22, "TEMP")
+    advance(model, clock, 10.0)
+    assert model.state is State.READY
+
+
+def test_pause_takes_effect_at_the_next_hold_point(toy: tuple[Toy, Clockwork]) -> None:
+    model, clock = toy
+    model.do_arm()
+    advance(model, clock, 10.0)
+    model.do_start()
+    advance(model, clock, 4.0)
+    model.do_pause()
+    assert model.state is State.PAUSED
+    advance(model, clock, 20.0)
+    assert model.done_units == [1], "unit 1 completes, then the cycle holds"
+    model.do_resume()
+    advance(model, clock, 30.0)
+    assert model.state is State.DONE and model.done_units == [1, 2, 3]
+
+
+def test_hold_alarm_then_clear_goes_paused_and_blocks_resume_while_active(toy: tuple[Toy, Clockwork]) -> None:
+    model, clock = toy
+    model.do_arm()
+    advance(model, clock, 10.0)
+    model.do_start()
+    model.raise_alarm(2, cause_for_s=30.0)
+    assert model.state is State.ALARM
+    with pytest.raises(Reject) as info:
+        model.do_resume()
+    assert (info.value.code, info.value.detail) == (23, "2")
+    model.clear_alarms()
+    assert model.state is State.ALARM, "the cause persists for 30 s"
+    advance(model, clock, 31.0)
+    model.clear_alarms()
+    assert model.state is State.PAUSED
+
+
+def test_abort_class_alarm_aborts_after_clear(toy: tuple[Toy, Clockwork]) -> None:
+    model, clock = toy
+    model.do_arm()
+    advance(model, clock, 10.0)
+    model.do_start()
+    model.set_condition("ESTOP", True)
+    assert model.state is State.ALARM and model.aborted_by is True
+    model.clear_alarms()
+    assert model.state is State.ALARM, "E-stop still pressed"
+    model.set_condition("ESTOP", False)
+    model.clear_alarms()
+    assert model.state is State.ABORTED
+
+
+def test_warning_changes_no_state_and_interlock_blocks_start(toy: tuple[Toy, Clockwork]) -> None:
+    model, clock = toy
+    model.do_arm()
+    advance(model, clock, 10.0)
+    model.raise_alarm(3)
+    assert model.state is State.READY
+    model.set_condition("DOOR", True)
+    with pytest.raises(Reject) as info:
+        model.do_start()
+    assert (info.value.code, info.value.detail) == (22, "DOOR")
+
+
+def test_scheduled_fault_fires_at_its_phase_and_time(toy: tuple[Toy, Clockwork]) -> None:
+    model, clock = toy
+    model.faults.alarm(2, phase="WORK", after_s=15.0)
+    model.do_arm()
+    advance(model, clock, 10.0)
+    model.do_start()
+    advance(model, clock, 14.0)
+    assert 2 not in model.active_alarms
+    advance(model, clock, 2.0)
+    assert model.active_alarms == [2]
+
+
+def test_fault_injector_consumes_link_faults_in_order() -> None:
+    faults = FaultInjector()
+    faults.link_fault("garble", count=2)
+    assert faults.take_link_fault(("stall", "drop")) is None
+    assert faults.take_link_fault().kind == "garble"  # type: ignore[union-attr]
+    assert faults.take_link_fault().kind == "garble"  # type: ignore[union-attr]
+    assert faults.take_link_fault() is None
+    with pytest.raises(ValueError, match="unknown link fault"):
+        faults.link_fault("explode")
+
+
+def test_fault_trigger_matches_site() -> None:
+    faults = FaultInjector()
+    faults.alarm(7, site=12)
+    assert faults.due(CycleContext(1, "BOND", 5.0, 5.0, 11)) == []
+    assert [f.alarm for f in faults.due(CycleContext(1, "BOND", 6.0, 6.0, 12))] == [7]
+
+
+def test_scenario_file_errors_name_the_entry(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("faults:\n  - station: mold-press\n    alarm: 4005\n    link: stall\n")
+    with pytest.raises(ScenarioError, match="fault 1 needs exactly one of 'alarm', 'condition', 'link'"):
+        load_scenario(bad)
+    bad.write_text("faults:\n  - tool: mold-press\n    at: {phase: CURE, when: 3}\n    alarm: 4005\n")
+    with pytest.raises(ScenarioError, match="unknown trigger field"):
+        load_scenario(bad)
+    good = tmp_path / "good.yaml"
+    good.write_text("faults:\n  - tool: mold-press\n    at: {phase: CURE, after_s: 5}\n    condition: AIR\n    clear_after_s: 60\n")
+    assert load_scenario(good)[0]["condition"] == "AIR"
