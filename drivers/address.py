@@ -71,7 +71,9 @@ def parse_modbus_address(address: str) -> ModbusAddress:
             stopbits = int(query.get("stopbits", "1"))
             bytesize = int(query.get("bytesize", "8"))
         except ValueError:
-            raise ParameterOutOfRange(f"baudrate/stopbits/bytesize not integers in {address!r}") from None
+            raise ParameterOutOfRange(
+                f"baudrate/stopbits/bytesize not integers in {address!r}"
+            ) from None
         return ModbusAddress(
             "rtu",
             device=device,

@@ -146,6 +146,14 @@ class Tool(ABC):
         infos = self.alarms()
         blocking = [a for a in infos if a.alarm_class in ("A", "H")] or infos
         if not blocking:
-            return ToolAlarm(0, "?", "ALARM state without active alarms", tool=self.tool_name, address=self.address)
+            return ToolAlarm(
+                0,
+                "?",
+                "ALARM state without active alarms",
+                tool=self.tool_name,
+                address=self.address,
+            )
         first = blocking[0]
-        return ToolAlarm(first.code, first.alarm_class, first.text, tool=self.tool_name, address=self.address)
+        return ToolAlarm(
+            first.code, first.alarm_class, first.text, tool=self.tool_name, address=self.address
+        )

@@ -85,7 +85,9 @@ class Register:
         self.scale = scale
         self.limits = limits
         self.unit = unit
-        self.length = length if reg_type is RegType.STRING else (2 if reg_type is RegType.U32 else 1)
+        self.length = (
+            length if reg_type is RegType.STRING else (2 if reg_type is RegType.U32 else 1)
+        )
         self.__doc__ = doc
         self.name = f"{self.table}[{address}]"
 
@@ -113,12 +115,16 @@ class Register:
     def to_words(self, value: Any) -> list[int]:
         """Check ``value`` against the manual's range and encode it."""
         if self.reg_type is RegType.STRING:
-            return encode_string(check_identifier(value, self.name, max_len=self.length * 2), self.length)
+            return encode_string(
+                check_identifier(value, self.name, max_len=self.length * 2), self.length
+            )
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ParameterOutOfRange(f"{self.name} must be a number, got {value!r}")
         if self.limits is not None and not self.limits[0] <= value <= self.limits[1]:
             lo, hi = self.limits
-            raise ParameterOutOfRange(f"{self.name} = {value} outside {lo}..{hi} {self.unit}".rstrip())
+            raise ParameterOutOfRange(
+                f"{self.name} = {value} outside {lo}..{hi} {self.unit}".rstrip()
+            )
         raw = round(value / self.scale)
         return encode(raw, self.reg_type)
 
@@ -134,7 +140,9 @@ class Holding(Register):
     table = "holding"
 
     def __set__(self, instance: ModbusTool, value: Any) -> None:
-        instance.write_registers(self.address, self.to_words(value), sent_as=f"{self.name}={value!r}")
+        instance.write_registers(
+            self.address, self.to_words(value), sent_as=f"{self.name}={value!r}"
+        )
 
 
 class Input(Register):
@@ -175,7 +183,16 @@ class LevelCoil:
 
 
 # Command coils of README §9.2.
-COIL_ARM, COIL_DISARM, COIL_START, COIL_PAUSE, COIL_RESUME, COIL_ABORT, COIL_ALARM_RESET, COIL_ACK = range(8)
+(
+    COIL_ARM,
+    COIL_DISARM,
+    COIL_START,
+    COIL_PAUSE,
+    COIL_RESUME,
+    COIL_ABORT,
+    COIL_ALARM_RESET,
+    COIL_ACK,
+) = range(8)
 STATUS_BLOCK = 28  # IR 0-27
 
 
@@ -246,7 +263,9 @@ class ModbusTool(Tool):
     #: Phase names by PHASE code.
     phase_names: ClassVar[Sequence[str]] = ("NONE",)
 
-    recipe_id = Holding(0, U16, limits=(0, 65535), doc="RECIPE_ID: host's recipe number, latched at ARM.")
+    recipe_id = Holding(
+        0, U16, limits=(0, 65535), doc="RECIPE_ID: host's recipe number, latched at ARM."
+    )
     host_watchdog_s = Holding(1, U16, limits=(0, 600), unit="s", doc="HOST_WATCHDOG_S: 0 = off.")
     protocol_version = Input(900, U16, scale=0.01, doc="PROTOCOL_VERSION (1.00).")
     model_name = Input(901, STRING, length=8, doc="MODEL, 16 characters.")
@@ -255,7 +274,9 @@ class ModbusTool(Tool):
 
     def __init__(self, address: str, *, timeout_s: float = 1.0, retries: int = 3) -> None:
         super().__init__(address)
-        self.link = ModbusTransport(address, tool=self.tool_name, timeout_s=timeout_s, retries=retries, logger=self.log)
+        self.link = ModbusTransport(
+            address, tool=self.tool_name, timeout_s=timeout_s, retries=retries, logger=self.log
+        )
 
     def connect(self) -> None:
         self.link.open()
@@ -266,7 +287,11 @@ class ModbusTool(Tool):
     # -- raw access with the suite's errors ----------------------------------------------
     def read_registers(self, table: str, address: int, count: int) -> list[int]:
         """Read ``count`` holding or input registers."""
-        read = self.link.read_holding_registers if table == "holding" else self.link.read_input_registers
+        read = (
+            self.link.read_holding_registers
+            if table == "holding"
+            else self.link.read_input_registers
+        )
         return self._call(lambda: read(address, count))
 
     def write_registers(self, address: int, words: Sequence[int], *, sent_as: str = "") -> None:
@@ -295,7 +320,10 @@ class ModbusTool(Tool):
 
     def write_block(self, fields: Mapping[Register, Any]) -> None:
         """Write several declared holding registers; contiguous ones go in one FC16."""
-        items = sorted(((reg, reg.to_words(value)) for reg, value in fields.items()), key=lambda item: item[0].address)
+        items = sorted(
+            ((reg, reg.to_words(value)) for reg, value in fields.items()),
+            key=lambda item: item[0].address,
+        )
         start: int | None = None
         words: list[int] = []
         names: list[str] = []
@@ -327,10 +355,23 @@ class ModbusTool(Tool):
                 detail = str(self.link.read_input_registers(2, 1)[0] or "")
             elif reason == 20:
                 detail = ToolState(self.link.read_input_registers(0, 1)[0]).name
-            return tool_error(reason, detail, native_code=6, tool=self.tool_name, address=self.address, sent=sent)
-        mapping = {1: (10, "illegal function"), 2: (10, "illegal data address"), 3: (13, "illegal data value")}
+            return tool_error(
+                reason, detail, native_code=6, tool=self.tool_name, address=self.address, sent=sent
+            )
+        mapping = {
+            1: (10, "illegal function"),
+            2: (10, "illegal data address"),
+            3: (13, "illegal data value"),
+        }
         catalogue, detail = mapping.get(code, (code, "gateway" if code in (10, 11) else ""))
-        return tool_error(catalogue, detail, native_code=code, tool=self.tool_name, address=self.address, sent=sent)
+        return tool_error(
+            catalogue,
+            detail,
+            native_code=code,
+            tool=self.tool_name,
+            address=self.address,
+            sent=sent,
+        )
 
     # -- status -----------------------------------------------------------------------------
     def status(self) -> ModbusStatus:
@@ -339,7 +380,9 @@ class ModbusTool(Tool):
         try:
             state = ToolState(words[0])
         except ValueError:
-            raise ProtocolError(f"STATE {words[0]} is not a state code", tool=self.tool_name, address=self.address) from None
+            raise ProtocolError(
+                f"STATE {words[0]} is not a state code", tool=self.tool_name, address=self.address
+            ) from None
         return ModbusStatus(
             state=state,
             phase=words[1],
@@ -366,7 +409,9 @@ class ModbusTool(Tool):
         try:
             return ToolState(self.read_registers("input", 0, 1)[0])
         except ValueError as exc:
-            raise ProtocolError(f"bad STATE ({exc})", tool=self.tool_name, address=self.address) from None
+            raise ProtocolError(
+                f"bad STATE ({exc})", tool=self.tool_name, address=self.address
+            ) from None
 
     def phase(self) -> str:
         """Current phase name (PHASE, IR 1)."""
@@ -397,7 +442,11 @@ class ModbusTool(Tool):
         try:
             return self.alarm_table[code]
         except KeyError:
-            raise ProtocolError(f"alarm {code} is not in the {self.tool_name} alarm table", tool=self.tool_name, address=self.address) from None
+            raise ProtocolError(
+                f"alarm {code} is not in the {self.tool_name} alarm table",
+                tool=self.tool_name,
+                address=self.address,
+            ) from None
 
     # -- commands -------------------------------------------------------------------------
     def arm(self) -> None:
@@ -427,13 +476,19 @@ class ModbusTool(Tool):
         self.pulse(COIL_ACK, "ACK")
 
     # -- batch helpers ---------------------------------------------------------------------
-    def write_strip_ids(self, first_address: int, strip_ids: Mapping[int, str], positions: int) -> None:
+    def write_strip_ids(
+        self, first_address: int, strip_ids: Mapping[int, str], positions: int
+    ) -> None:
         """STRIP_ID_k fields (10 registers each), each written with one FC16."""
         for position, strip_id in strip_ids.items():
             if not 1 <= position <= positions:
                 raise ParameterOutOfRange(f"position {position} outside 1..{positions}")
             words = encode_string(check_identifier(strip_id, f"STRIP_ID_{position}"), 10)
-            self.write_registers(first_address + 10 * (position - 1), words, sent_as=f"STRIP_ID_{position}={strip_id!r}")
+            self.write_registers(
+                first_address + 10 * (position - 1),
+                words,
+                sent_as=f"STRIP_ID_{position}={strip_id!r}",
+            )
 
     def read_strip_ids(self, first_address: int, positions: int) -> list[str]:
         words = self.read_registers("holding", first_address, 10 * positions)

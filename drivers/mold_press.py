@@ -1,19 +1,19 @@
 """TM-4 transfer mold press driver. Host interface: mold-press.md (Modbus TCP, unit 1).
 
-    with MoldPress.open("modbus+tcp://127.0.0.1:5020?unit=1") as press:
-        press.arm(MoldRecipe(cure_s=90), strip_ids={1: "LA2403-017"})
-        press.wait_for_state([ToolState.READY], timeout_s=3600)
-        press.start()
-        press.wait_for_state([ToolState.DONE, ToolState.ABORTED], timeout_s=600)
-        result = press.shot_result()
-        press.acknowledge()
+with MoldPress.open("modbus+tcp://127.0.0.1:5020?unit=1") as press:
+    press.arm(MoldRecipe(cure_s=90), strip_ids={1: "LA2403-017"})
+    press.wait_for_state([ToolState.READY], timeout_s=3600)
+    press.start()
+    press.wait_for_state([ToolState.DONE, ToolState.ABORTED], timeout_s=600)
+    result = press.shot_result()
+    press.acknowledge()
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from drivers.errors import ParameterOutOfRange
 from drivers.modbus_tool import (
@@ -24,6 +24,7 @@ from drivers.modbus_tool import (
     Input,
     ModbusTool,
     PositionResult,
+    Register,
     position_result_char,
 )
 from drivers.records import AlarmInfo
@@ -94,7 +95,17 @@ class MoldPress(ModbusTool):
     tool_name = "mold-press"
     model = "TM-4"
     poll_interval_s = 0.5
-    phase_names = ("NONE", "LOAD", "PREHEAT", "CLAMP", "TRANSFER", "CURE", "OPEN", "CLEAN", "UNLOAD")
+    phase_names = (
+        "NONE",
+        "LOAD",
+        "PREHEAT",
+        "CLAMP",
+        "TRANSFER",
+        "CURE",
+        "OPEN",
+        "CLEAN",
+        "UNLOAD",
+    )
     interlock_bits = ("ESTOP", "DOOR", "TEMP", "HYDRAULIC", "AIR", "LOAD", "HOST_WDT", "PELLET")
     alarm_table: ClassVar[Mapping[int, AlarmInfo]] = {
         a.code: a
@@ -141,25 +152,52 @@ class MoldPress(ModbusTool):
     vacuum_assist_ok = DiscreteInput(22, doc="VACUUM_ASSIST_OK (meaningful in CLAMP-CURE).")
 
     # -- holding registers (§4), manual order -----------------------------------------------------
-    chase_top_sp_c = Holding(100, S16, scale=0.1, limits=(165.0, 185.0), unit="°C", doc="CHASE_TOP_SP.")
-    chase_bottom_sp_c = Holding(101, S16, scale=0.1, limits=(165.0, 185.0), unit="°C", doc="CHASE_BOT_SP.")
-    temp_band_c = Holding(102, U16, scale=0.1, limits=(1.0, 10.0), unit="°C", doc="TEMP_BAND: ± band around the set-points.")
+    chase_top_sp_c = Holding(
+        100, S16, scale=0.1, limits=(165.0, 185.0), unit="°C", doc="CHASE_TOP_SP."
+    )
+    chase_bottom_sp_c = Holding(
+        101, S16, scale=0.1, limits=(165.0, 185.0), unit="°C", doc="CHASE_BOT_SP."
+    )
+    temp_band_c = Holding(
+        102,
+        U16,
+        scale=0.1,
+        limits=(1.0, 10.0),
+        unit="°C",
+        doc="TEMP_BAND: ± band around the set-points.",
+    )
     clamp_force_sp_kn = Holding(103, U16, limits=(200, 800), unit="kN", doc="CLAMP_FORCE_SP.")
-    transfer_pressure_sp_mpa = Holding(104, U16, scale=0.01, limits=(5.0, 10.0), unit="MPa", doc="TRANSFER_P_SP.")
+    transfer_pressure_sp_mpa = Holding(
+        104, U16, scale=0.01, limits=(5.0, 10.0), unit="MPa", doc="TRANSFER_P_SP."
+    )
     stage1_end_mm = Holding(105, U16, scale=0.1, limits=(1.0, 60.0), unit="mm", doc="S1_END_POS.")
-    stage1_speed_mm_s = Holding(106, U16, scale=0.1, limits=(0.5, 20.0), unit="mm/s", doc="S1_SPEED.")
+    stage1_speed_mm_s = Holding(
+        106, U16, scale=0.1, limits=(0.5, 20.0), unit="mm/s", doc="S1_SPEED."
+    )
     stage2_end_mm = Holding(107, U16, scale=0.1, limits=(1.0, 60.0), unit="mm", doc="S2_END_POS.")
-    stage2_speed_mm_s = Holding(108, U16, scale=0.1, limits=(0.5, 20.0), unit="mm/s", doc="S2_SPEED.")
-    stage3_end_mm = Holding(109, U16, scale=0.1, limits=(1.0, 60.0), unit="mm", doc="S3_END_POS (fill position).")
-    stage3_speed_mm_s = Holding(110, U16, scale=0.1, limits=(0.5, 20.0), unit="mm/s", doc="S3_SPEED.")
+    stage2_speed_mm_s = Holding(
+        108, U16, scale=0.1, limits=(0.5, 20.0), unit="mm/s", doc="S2_SPEED."
+    )
+    stage3_end_mm = Holding(
+        109, U16, scale=0.1, limits=(1.0, 60.0), unit="mm", doc="S3_END_POS (fill position)."
+    )
+    stage3_speed_mm_s = Holding(
+        110, U16, scale=0.1, limits=(0.5, 20.0), unit="mm/s", doc="S3_SPEED."
+    )
     cure_s = Holding(111, U16, limits=(60, 180), unit="s", doc="CURE_S: in-mold cure time.")
-    pellet_preheat_sp_c = Holding(112, S16, scale=0.1, limits=(60.0, 100.0), unit="°C", doc="PELLET_PREHEAT_SP.")
-    substrate_preheat_sp_c = Holding(113, S16, scale=0.1, limits=(100.0, 175.0), unit="°C", doc="SUBSTRATE_PREHEAT_SP.")
+    pellet_preheat_sp_c = Holding(
+        112, S16, scale=0.1, limits=(60.0, 100.0), unit="°C", doc="PELLET_PREHEAT_SP."
+    )
+    substrate_preheat_sp_c = Holding(
+        113, S16, scale=0.1, limits=(100.0, 175.0), unit="°C", doc="SUBSTRATE_PREHEAT_SP."
+    )
     preheat_s = Holding(114, U16, limits=(5, 60), unit="s", doc="PREHEAT_S.")
     pellets_per_shot = Holding(115, U16, limits=(1, 16), doc="PELLETS_PER_SHOT.")
     cull_sp_mm = Holding(116, U16, scale=0.01, limits=(2.0, 8.0), unit="mm", doc="CULL_SP.")
     cull_tolerance_mm = Holding(117, U16, scale=0.01, limits=(0.1, 2.0), unit="mm", doc="CULL_TOL.")
-    alpha_min = Holding(118, U16, scale=0.001, limits=(0.5, 0.99), doc="ALPHA_MIN: minimum α at mold open.")
+    alpha_min = Holding(
+        118, U16, scale=0.001, limits=(0.5, 0.99), doc="ALPHA_MIN: minimum α at mold open."
+    )
     auto_clean = Holding(119, U16, limits=(0, 1), doc="AUTO_CLEAN (0/1).")
     vacuum_assist = Holding(120, U16, limits=(0, 1), doc="VACUUM_ASSIST (0/1).")
     load_mask = Holding(121, U16, limits=(1, 15), doc="LOAD_MASK: bit k-1 = position k.")
@@ -174,18 +212,26 @@ class MoldPress(ModbusTool):
     pellet_stock = Input(106, U16, doc="PELLET_STOCK: pellets in the feeder.")
     strip_present = Input(107, U16, doc="STRIP_PRESENT: bit k-1 = position k.")
     phase_elapsed_s = Input(108, U16, unit="s", doc="PHASE_ELAPSED_S.")
-    alpha_pv = Input(109, U16, scale=0.001, doc="ALPHA_PV: live cure estimate, 0 outside TRANSFER/CURE.")
+    alpha_pv = Input(
+        109, U16, scale=0.001, doc="ALPHA_PV: live cure estimate, 0 outside TRANSFER/CURE."
+    )
     fill_time_s = Input(110, U16, scale=0.1, unit="s", doc="FILL_TIME.")
     peak_transfer_pressure_mpa = Input(111, U16, scale=0.01, unit="MPa", doc="PEAK_TRANSFER_P.")
     cull_height_mm = Input(112, U16, scale=0.01, unit="mm", doc="CULL_H.")
     alpha_at_open = Input(113, U16, scale=0.001, doc="ALPHA_OPEN: α at mold open.")
     t_alpha03_s = Input(114, U16, scale=0.1, unit="s", doc="T_ALPHA03: model time to α = 0.3.")
-    chase_temp_min_c = Input(115, S16, scale=0.1, unit="°C", doc="CHASE_TEMP_MIN during CLAMP-OPEN.")
-    chase_temp_max_c = Input(116, S16, scale=0.1, unit="°C", doc="CHASE_TEMP_MAX during CLAMP-OPEN.")
+    chase_temp_min_c = Input(
+        115, S16, scale=0.1, unit="°C", doc="CHASE_TEMP_MIN during CLAMP-OPEN."
+    )
+    chase_temp_max_c = Input(
+        116, S16, scale=0.1, unit="°C", doc="CHASE_TEMP_MAX during CLAMP-OPEN."
+    )
     clamp_force_min_kn = Input(117, U16, unit="kN", doc="CLAMP_FORCE_MIN during TRANSFER and CURE.")
 
     # -- recipe and shot -----------------------------------------------------------------------------
-    def write_recipe(self, recipe: MoldRecipe, *, positions: tuple[int, ...] = (1, 2, 3, 4)) -> None:
+    def write_recipe(
+        self, recipe: MoldRecipe, *, positions: tuple[int, ...] = (1, 2, 3, 4)
+    ) -> None:
         """Write HR 100-121 in one FC16 (ranges and the S1 < S2 < S3 order checked first)."""
         if not recipe.stage1_end_mm < recipe.stage2_end_mm < recipe.stage3_end_mm:
             raise ParameterOutOfRange(
@@ -193,8 +239,10 @@ class MoldPress(ModbusTool):
                 f"{recipe.stage2_end_mm}, {recipe.stage3_end_mm} mm"
             )
         cls = type(self)
-        block = {getattr(cls, attr): int(v) if isinstance(v, bool) else v
-                 for attr, v in ((f.name, getattr(recipe, f.name)) for f in fields(recipe))}
+        block = {
+            getattr(cls, attr): int(v) if isinstance(v, bool) else v
+            for attr, v in ((f.name, getattr(recipe, f.name)) for f in fields(recipe))
+        }
         block[cls.load_mask] = self.mask_of(positions, POSITIONS)
         self.write_block(block)
 
@@ -206,7 +254,9 @@ class MoldPress(ModbusTool):
         """STRIP_ID_1..4 as stored on the press."""
         return self.read_strip_ids(STRIP_ID_BASE, POSITIONS)
 
-    def arm(self, recipe: MoldRecipe | None = None, *, strip_ids: Mapping[int, str] | None = None) -> None:
+    def arm(
+        self, recipe: MoldRecipe | None = None, *, strip_ids: Mapping[int, str] | None = None
+    ) -> None:
         """Write the recipe (if given) for the positions of ``strip_ids``, the strip ids, then ARM."""
         if recipe is not None:
             positions = tuple(sorted(strip_ids)) if strip_ids else (1, 2, 3, 4)
@@ -220,10 +270,21 @@ class MoldPress(ModbusTool):
         words = self.read_registers("input", 110, 16)
         ids = self.strip_ids()
         cls = type(self)
-        regs = [cls.fill_time_s, cls.peak_transfer_pressure_mpa, cls.cull_height_mm, cls.alpha_at_open,
-                cls.t_alpha03_s, cls.chase_temp_min_c, cls.chase_temp_max_c, cls.clamp_force_min_kn]
-        values = [reg.from_words(words[reg.address - 110 : reg.address - 110 + 1]) for reg in regs]
-        positions = tuple(
-            PositionResult(k + 1, position_result_char(words[8 + k]), words[12 + k], ids[k]) for k in range(POSITIONS)
+
+        def value(register: Register) -> Any:
+            return register.from_words(words[register.address - 110 : register.address - 109])
+
+        return ShotResult(
+            fill_time_s=value(cls.fill_time_s),
+            peak_transfer_pressure_mpa=value(cls.peak_transfer_pressure_mpa),
+            cull_height_mm=value(cls.cull_height_mm),
+            alpha_at_open=value(cls.alpha_at_open),
+            t_alpha03_s=value(cls.t_alpha03_s),
+            chase_temp_min_c=value(cls.chase_temp_min_c),
+            chase_temp_max_c=value(cls.chase_temp_max_c),
+            clamp_force_min_kn=value(cls.clamp_force_min_kn),
+            positions=tuple(
+                PositionResult(k + 1, position_result_char(words[8 + k]), words[12 + k], ids[k])
+                for k in range(POSITIONS)
+            ),
         )
-        return ShotResult(*values, positions=positions)

@@ -85,7 +85,9 @@ def optional(convert: Callable[[str], Any]) -> Callable[[str], Any]:
     return parse
 
 
-def parse_site_record(record_type: type[R], line: str, converters: Sequence[Callable[[str], Any]]) -> R:
+def parse_site_record(
+    record_type: type[R], line: str, converters: Sequence[Callable[[str], Any]]
+) -> R:
     """Parse ``<site>,<result>,<defect>,<v1>,...`` into ``record_type``."""
     parts = line.strip().split(",")
     expected = 3 + len(converters)
@@ -118,7 +120,8 @@ def parse_summary(text: str, extra_converters: Sequence[Callable[[str], Any]] = 
         extra = tuple(convert(p) for convert, p in zip(extra_converters, parts[7:], strict=True))
     except ValueError as exc:
         raise ProtocolError(f"summary {text!r} does not parse ({exc})") from exc
-    return StripSummary(strip_id, *counts, cycle_s=cycle_s, extra=extra)
+    passed, failed, skipped, not_processed = counts[1:]
+    return StripSummary(strip_id, counts[0], passed, failed, skipped, not_processed, cycle_s, extra)
 
 
 def check_map(result_map: str, sites: int, *, what: str = "map") -> str:

@@ -11,6 +11,7 @@ Two rules of the manuals shape every exchange:
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -84,7 +85,13 @@ class ScpiErrorEntry:
         text, _, detail = self.text.partition(";")
         catalogue = _SCPI_TO_CATALOGUE.get(self.code, self.code)
         return tool_error(
-            catalogue, detail, text=text, native_code=self.code, tool=tool, address=address, sent=sent
+            catalogue,
+            detail,
+            text=text,
+            native_code=self.code,
+            tool=tool,
+            address=address,
+            sent=sent,
         )
 
 
@@ -99,7 +106,9 @@ class Control(Generic[T]):
     Several codecs make a comma-separated tuple (``PLACe:TOLerance <µm>,<deg>``).
     """
 
-    def __init__(self, header: str, *codecs: Codec, doc: str, writable: bool = True, readable: bool = True) -> None:
+    def __init__(
+        self, header: str, *codecs: Codec, doc: str, writable: bool = True, readable: bool = True
+    ) -> None:
         self.header = header
         self.codecs = codecs
         self.writable = writable
@@ -162,7 +171,9 @@ class ScpiTool(Tool):
     #: Converters of the tool-specific trailing summary fields.
     summary_converters: ClassVar[Sequence[Callable[[str], Any]]] = ()
 
-    def __init__(self, address: str, *, timeout_s: float | None = None, visa_library: str | None = None) -> None:
+    def __init__(
+        self, address: str, *, timeout_s: float | None = None, visa_library: str | None = None
+    ) -> None:
         super().__init__(address)
         self.timeout_s = self.default_timeout_s if timeout_s is None else timeout_s
         self.link = VisaTransport(
@@ -193,7 +204,9 @@ class ScpiTool(Tool):
                 entry = self._next_error(sent=command)
                 if entry.code != 0:
                     self._drain_errors(sent=command)
-                    raise entry.to_tool_error(tool=self.tool_name, address=self.address, sent=command)
+                    raise entry.to_tool_error(
+                        tool=self.tool_name, address=self.address, sent=command
+                    )
 
     def query(self, query: str, *, timeout_s: float | None = None) -> str:
         """Send a query and return its reply; a silent query raises the queued tool error."""
@@ -217,10 +230,8 @@ class ScpiTool(Tool):
         except ToolTimeout as exc:
             # Not even the error queue answers: the link is gone (pyvisa-py reports a closed
             # peer as a read timeout). Reopen it so that the next exchange can succeed.
-            try:
+            with contextlib.suppress(ConnectionLost):
                 self.link.reopen()
-            except ConnectionLost:
-                pass
             raise ConnectionLost(
                 "no reply, not even to SYST:ERR?; link reopened",
                 tool=self.tool_name,
@@ -233,7 +244,12 @@ class ScpiTool(Tool):
         """Empty the rest of the queue so the next command is judged on its own."""
         for _ in range(16):
             self.link.write("SYST:ERR?")
-            entry = _parse_error_line(self.link.read(sent="SYST:ERR?"), tool=self.tool_name, address=self.address, sent=sent)
+            entry = _parse_error_line(
+                self.link.read(sent="SYST:ERR?"),
+                tool=self.tool_name,
+                address=self.address,
+                sent=sent,
+            )
             if entry.code == 0:
                 return
             self.log.debug("%s: further queued error %s", self.tool_name, entry)
@@ -278,7 +294,12 @@ class ScpiTool(Tool):
         try:
             return ToolState.from_name(reply)
         except KeyError:
-            raise ProtocolError(f"unknown state {reply!r}", tool=self.tool_name, address=self.address, sent="SYST:STAT?") from None
+            raise ProtocolError(
+                f"unknown state {reply!r}",
+                tool=self.tool_name,
+                address=self.address,
+                sent="SYST:STAT?",
+            ) from None
 
     def interlocks(self) -> list[str]:
         """``SYSTem:INTerlock?``: names of the active interlocks (empty list for NONE)."""
@@ -292,7 +313,9 @@ class ScpiTool(Tool):
     # -- RECipe ---------------------------------------------------------------------------
     def load_recipe(self, name: str) -> None:
         """``RECipe:LOAD``: load a stored recipe and arm (overlapped: poll the state)."""
-        self.write(f'RECipe:LOAD "{check_identifier(name, "recipe name", max_len=16, allow_empty=False)}"')
+        self.write(
+            f'RECipe:LOAD "{check_identifier(name, "recipe name", max_len=16, allow_empty=False)}"'
+        )
 
     def unload_recipe(self) -> None:
         """``RECipe:UNLoad``: back to IDLE."""
@@ -300,11 +323,15 @@ class ScpiTool(Tool):
 
     def save_recipe(self, name: str) -> None:
         """``RECipe:SAVE``: store the working parameters under ``name`` (overwrites)."""
-        self.write(f'RECipe:SAVE "{check_identifier(name, "recipe name", max_len=16, allow_empty=False)}"')
+        self.write(
+            f'RECipe:SAVE "{check_identifier(name, "recipe name", max_len=16, allow_empty=False)}"'
+        )
 
     def delete_recipe(self, name: str) -> None:
         """``RECipe:DELete``."""
-        self.write(f'RECipe:DELete "{check_identifier(name, "recipe name", max_len=16, allow_empty=False)}"')
+        self.write(
+            f'RECipe:DELete "{check_identifier(name, "recipe name", max_len=16, allow_empty=False)}"'
+        )
 
     def recipe_catalog(self) -> list[str]:
         """``RECipe:CATalog?``: stored recipe names in ASCII order."""
@@ -387,7 +414,9 @@ class ScpiTool(Tool):
 
     def progress(self) -> Progress:
         """``CYCLe:PROGress?``."""
-        done, total, elapsed, remaining = _parse_ints(self.query("CYCLe:PROGress?"), 4, "CYCLe:PROGress?", self)
+        done, total, elapsed, remaining = _parse_ints(
+            self.query("CYCLe:PROGress?"), 4, "CYCLe:PROGress?", self
+        )
         return Progress(done, total, elapsed, remaining)
 
     # -- ALARm ----------------------------------------------------------------------------
@@ -396,7 +425,11 @@ class ScpiTool(Tool):
         values = _parse_ints(self.query("ALARm:ACTive?"), None, "ALARm:ACTive?", self)
         count, codes = values[0], values[1:]
         if count != len(codes):
-            raise ProtocolError(f"ALARm:ACTive? count {count} but {len(codes)} codes", tool=self.tool_name, address=self.address)
+            raise ProtocolError(
+                f"ALARm:ACTive? count {count} but {len(codes)} codes",
+                tool=self.tool_name,
+                address=self.address,
+            )
         return codes
 
     def alarm_info(self, code: int) -> AlarmInfo:
@@ -404,7 +437,9 @@ class ScpiTool(Tool):
         reply = self.query(f"ALARm:TEXT? {int(code)}")
         match = re.match(r'^(\d+),([AHW]),"(.*)"$', reply)
         if not match:
-            raise ProtocolError(f"ALARm:TEXT? reply {reply!r} malformed", tool=self.tool_name, address=self.address)
+            raise ProtocolError(
+                f"ALARm:TEXT? reply {reply!r} malformed", tool=self.tool_name, address=self.address
+            )
         return AlarmInfo(int(match.group(1)), match.group(2), match.group(3))
 
     def clear_alarms(self) -> None:
@@ -419,16 +454,28 @@ class ScpiTool(Tool):
     def result_records(self, start: int = 1, count: int | None = None) -> list[SiteRecord]:
         """``RESult:DATA? start,count``: one page of typed per-site records."""
         count = self.result_page_size if count is None else count
-        reply = self.query(f"RESult:DATA? {int(start)},{int(count)}", timeout_s=self.result_timeout_s)
-        return [parse_site_record(self.record_type, line, self.record_converters) for line in reply.split(";") if line]
+        reply = self.query(
+            f"RESult:DATA? {int(start)},{int(count)}", timeout_s=self.result_timeout_s
+        )
+        return [
+            parse_site_record(self.record_type, line, self.record_converters)
+            for line in reply.split(";")
+            if line
+        ]
 
     def all_results(self, sites: int) -> list[SiteRecord]:
         """Every record of the last cycle, paged by the tool's page size."""
         records: list[SiteRecord] = []
         while len(records) < sites:
-            page = self.result_records(len(records) + 1, min(self.result_page_size, sites - len(records)))
+            page = self.result_records(
+                len(records) + 1, min(self.result_page_size, sites - len(records))
+            )
             if not page:
-                raise ProtocolError(f"RESult:DATA? returned no records at {len(records) + 1}", tool=self.tool_name, address=self.address)
+                raise ProtocolError(
+                    f"RESult:DATA? returned no records at {len(records) + 1}",
+                    tool=self.tool_name,
+                    address=self.address,
+                )
             records.extend(page)
         return records
 
@@ -451,7 +498,9 @@ class ScpiTool(Tool):
 def _parse_error_line(reply: str, *, tool: str, address: str, sent: str) -> ScpiErrorEntry:
     match = _ERROR_LINE.match(reply.strip())
     if not match:
-        raise ProtocolError(f"SYST:ERR? reply {reply!r} malformed", tool=tool, address=address, sent=sent)
+        raise ProtocolError(
+            f"SYST:ERR? reply {reply!r} malformed", tool=tool, address=address, sent=sent
+        )
     return ScpiErrorEntry(int(match.group(1)), match.group(2))
 
 
@@ -463,9 +512,16 @@ def _parse_ints(reply: str, count: int | None, sent: str, tool: Tool) -> list[in
     try:
         values = [int(part) for part in reply.split(",")]
     except ValueError:
-        raise ProtocolError(f"reply {reply!r} is not integers", tool=tool.tool_name, address=tool.address, sent=sent) from None
+        raise ProtocolError(
+            f"reply {reply!r} is not integers", tool=tool.tool_name, address=tool.address, sent=sent
+        ) from None
     if count is not None and len(values) != count:
-        raise ProtocolError(f"reply {reply!r} has {len(values)} fields, expected {count}", tool=tool.tool_name, address=tool.address, sent=sent)
+        raise ProtocolError(
+            f"reply {reply!r} has {len(values)} fields, expected {count}",
+            tool=tool.tool_name,
+            address=tool.address,
+            sent=sent,
+        )
     return values
 
 
@@ -473,7 +529,14 @@ def _parse_floats(reply: str, count: int, sent: str, tool: Tool) -> list[float]:
     try:
         values = [float(part) for part in reply.split(",")]
     except ValueError:
-        raise ProtocolError(f"reply {reply!r} is not numbers", tool=tool.tool_name, address=tool.address, sent=sent) from None
+        raise ProtocolError(
+            f"reply {reply!r} is not numbers", tool=tool.tool_name, address=tool.address, sent=sent
+        ) from None
     if len(values) != count:
-        raise ProtocolError(f"reply {reply!r} has {len(values)} fields, expected {count}", tool=tool.tool_name, address=tool.address, sent=sent)
+        raise ProtocolError(
+            f"reply {reply!r} has {len(values)} fields, expected {count}",
+            tool=tool.tool_name,
+            address=tool.address,
+            sent=sent,
+        )
     return values

@@ -31,7 +31,9 @@ def check_input_map(value: str, *, sites: int | None = None) -> str:
     if not isinstance(value, str) or not value or set(value) - {"0", "1"}:
         raise ParameterOutOfRange(f"input map {value!r} must be a non-empty string of 0 and 1")
     if sites is not None and len(value) != sites:
-        raise ParameterOutOfRange(f"input map has {len(value)} characters, the strip has {sites} sites")
+        raise ParameterOutOfRange(
+            f"input map has {len(value)} characters, the strip has {sites} sites"
+        )
     return value
 
 

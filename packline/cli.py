@@ -27,22 +27,49 @@ def build_parser() -> argparse.ArgumentParser:
         description="Equipment control for the IC package assembly line: drivers, simulators, dry runs.",
     )
     parser.add_argument("--version", action="version", version=f"packline {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: every exchange)")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more log output (-vv: every exchange)"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sim = commands.add_parser("sim", help="simulated tools for engineers and external controllers")
     sim_commands = sim.add_subparsers(dest="sim_command", required=True, metavar="SUBCOMMAND")
-    serve = sim_commands.add_parser("serve", help="serve the simulated line of a line config on loopback")
-    serve.add_argument("--config", type=Path, default=None, help="line config (default configs/line.yaml)")
-    serve.add_argument("--time-scale", type=_positive_float, default=1.0, help="sim seconds per wall second (default 1)")
-    serve.add_argument("--endpoints", type=Path, default=None, help="write station -> {tool, address} JSON here once listening")
-    serve.add_argument("--seed", type=int, default=0, help="random seed of the process models (default 0)")
+    serve = sim_commands.add_parser(
+        "serve", help="serve the simulated line of a line config on loopback"
+    )
+    serve.add_argument(
+        "--config", type=Path, default=None, help="line config (default configs/line.yaml)"
+    )
+    serve.add_argument(
+        "--time-scale",
+        type=_positive_float,
+        default=1.0,
+        help="sim seconds per wall second (default 1)",
+    )
+    serve.add_argument(
+        "--endpoints",
+        type=Path,
+        default=None,
+        help="write station -> {tool, address} JSON here once listening",
+    )
+    serve.add_argument(
+        "--seed", type=int, default=0, help="random seed of the process models (default 0)"
+    )
     serve.add_argument("--scenario", type=Path, default=None, help="fault scenario YAML to inject")
 
     dry = commands.add_parser("dry-run", help="run a strip through the simulated line and report")
-    dry.add_argument("--time-scale", type=_positive_float, default=1000.0, help="sim seconds per wall second (default 1000)")
-    dry.add_argument("--seed", type=int, default=1, help="random seed of the process models (default 1)")
-    dry.add_argument("--strip-id", default="LA2611-001", help="id of the simulated strip (default LA2611-001)")
+    dry.add_argument(
+        "--time-scale",
+        type=_positive_float,
+        default=1000.0,
+        help="sim seconds per wall second (default 1000)",
+    )
+    dry.add_argument(
+        "--seed", type=int, default=1, help="random seed of the process models (default 1)"
+    )
+    dry.add_argument(
+        "--strip-id", default="LA2611-001", help="id of the simulated strip (default LA2611-001)"
+    )
     dry.add_argument("--scenario", type=Path, default=None, help="fault scenario YAML to inject")
     return parser
 
@@ -69,7 +96,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from packline.dry_run import run_dry_run
 
             return run_dry_run(
-                time_scale=args.time_scale, seed=args.seed, strip_id=args.strip_id, scenario_path=args.scenario
+                time_scale=args.time_scale,
+                seed=args.seed,
+                strip_id=args.strip_id,
+                scenario_path=args.scenario,
             )
     except (ConfigError, ScenarioError) as exc:
         print(f"packline: {exc}", file=sys.stderr)

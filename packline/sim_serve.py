@@ -25,7 +25,9 @@ def serve_line(
     scenario = load_scenario(scenario_path) if scenario_path else None
     stations = [StationSim(s.name, s.tool, s.sim) for s in config.expanded()]
     stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         with SimulatedLine(stations, time_scale=time_scale, seed=seed).start() as line:
             if scenario is not None:

@@ -80,7 +80,9 @@ class LineConfig(BaseModel):
                     address: str | None = entry.addresses[index]
                 else:
                     address = entry.address
-                stations.append(Station(name=name, tool=entry.tool, address=address, sim=dict(entry.sim)))
+                stations.append(
+                    Station(name=name, tool=entry.tool, address=address, sim=dict(entry.sim))
+                )
         return stations
 
     def station(self, name: str) -> Station:

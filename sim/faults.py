@@ -36,7 +36,9 @@ class Trigger:
         data = dict(data or {})
         unknown = set(data) - {"cycle", "phase", "after_s", "site"}
         if unknown:
-            raise ValueError(f"unknown trigger field(s) {sorted(unknown)}; use cycle, phase, after_s, site")
+            raise ValueError(
+                f"unknown trigger field(s) {sorted(unknown)}; use cycle, phase, after_s, site"
+            )
         return cls(
             cycle=None if data.get("cycle") is None else int(data["cycle"]),
             phase=None if data.get("phase") is None else str(data["phase"]).upper(),
@@ -92,13 +94,22 @@ class FaultInjector:
     def alarm(self, code: int, *, clear_after_s: float | None = None, **trigger: Any) -> None:
         """Raise alarm ``code`` at the trigger (at once without one)."""
         with self.lock:
-            self.process.append(ProcessFault(Trigger.from_dict(trigger), alarm=code, clear_after_s=clear_after_s))
+            self.process.append(
+                ProcessFault(Trigger.from_dict(trigger), alarm=code, clear_after_s=clear_after_s)
+            )
 
-    def condition(self, name: str, active: bool = True, *, clear_after_s: float | None = None, **trigger: Any) -> None:
+    def condition(
+        self, name: str, active: bool = True, *, clear_after_s: float | None = None, **trigger: Any
+    ) -> None:
         """Switch a physical condition (interlock cause) on or off at the trigger."""
         with self.lock:
             self.process.append(
-                ProcessFault(Trigger.from_dict(trigger), condition=name.upper(), active=active, clear_after_s=clear_after_s)
+                ProcessFault(
+                    Trigger.from_dict(trigger),
+                    condition=name.upper(),
+                    active=active,
+                    clear_after_s=clear_after_s,
+                )
             )
 
     def link_fault(self, kind: str, *, count: int = 1, duration_s: float | None = None) -> None:
@@ -169,7 +180,11 @@ class FaultInjector:
             best: float | None = None
             for fault in self.process:
                 t = fault.trigger
-                if fault.fired or t.site is not None or (t.cycle is not None and t.cycle != ctx.cycle):
+                if (
+                    fault.fired
+                    or t.site is not None
+                    or (t.cycle is not None and t.cycle != ctx.cycle)
+                ):
                     continue
                 if t.phase is not None and t.phase != ctx.phase:
                     continue
@@ -203,7 +218,9 @@ class FaultInjector:
                 duration_s = entry.pop("duration_s", None)
                 self._no_more(entry)
                 if kind not in LINK_FAULTS:
-                    raise ValueError(f"unknown link fault {kind!r}; one of {', '.join(LINK_FAULTS)}")
+                    raise ValueError(
+                        f"unknown link fault {kind!r}; one of {', '.join(LINK_FAULTS)}"
+                    )
                 fault = LinkFault(kind, count, None if duration_s is None else float(duration_s))
                 if trigger:
                     with self.lock:

@@ -39,7 +39,9 @@ def default_stations() -> list[StationSim]:
 class SimulatedLine:
     """Starts every station's simulator; :meth:`endpoints` says where each listens."""
 
-    def __init__(self, stations: Sequence[StationSim], *, time_scale: float = 1.0, seed: int = 0) -> None:
+    def __init__(
+        self, stations: Sequence[StationSim], *, time_scale: float = 1.0, seed: int = 0
+    ) -> None:
         names = [s.name for s in stations]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -55,7 +57,10 @@ class SimulatedLine:
             for index, station in enumerate(self.stations):
                 serve = serve_function(station.tool)
                 self.tools[station.name] = serve(
-                    clock=self.clock, world=self.world, seed=self.seed * 1000 + index, **station.options
+                    clock=self.clock,
+                    world=self.world,
+                    seed=self.seed * 1000 + index,
+                    **station.options,
                 )
         except BaseException:
             self.stop()
@@ -70,7 +75,12 @@ class SimulatedLine:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     def address(self, station: str) -> str:

@@ -158,9 +158,9 @@ class ModbusToolModel(ToolModel):
                 alarm_words[bit[0] - 1] |= 1 << bit[1]
         active_list = (self.active_alarms + [0] * 8)[:8]
         interlock_word = 0
-        for bit, (name, _) in enumerate(self.interlock_table):
+        for index, (name, _) in enumerate(self.interlock_table):
             if self.interlock_active(name):
-                interlock_word |= 1 << bit
+                interlock_word |= 1 << index
         values = [
             int(state),
             self.phase_code(),

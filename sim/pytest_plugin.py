@@ -32,7 +32,9 @@ DEFAULT_TIME_SCALE = 1000.0
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "sim_time_scale(scale): time scale of the packline simulators")
+    config.addinivalue_line(
+        "markers", "sim_time_scale(scale): time scale of the packline simulators"
+    )
 
 
 def _time_scale(request: pytest.FixtureRequest) -> float:

@@ -33,4 +33,5 @@ def serve_function(tool: str) -> Callable[..., SimulatedTool]:
     except KeyError:
         raise KeyError(f"no simulator for tool {tool!r}; known: {', '.join(SIMULATORS)}") from None
     module: Any = importlib.import_module(module_name)
-    return module.serve  # type: ignore[no-any-return]
+    serve: Callable[..., SimulatedTool] = module.serve
+    return serve

@@ -45,7 +45,9 @@ def load_scenario(path: str | Path) -> list[dict[str, Any]]:
         if ("station" in entry) == ("tool" in entry):
             raise ScenarioError(f"{path}: fault {index} needs exactly one of 'station' or 'tool'")
         if sum(key in entry for key in ("alarm", "condition", "link")) != 1:
-            raise ScenarioError(f"{path}: fault {index} needs exactly one of 'alarm', 'condition', 'link'")
+            raise ScenarioError(
+                f"{path}: fault {index} needs exactly one of 'alarm', 'condition', 'link'"
+            )
         try:
             from sim.faults import FaultInjector
 

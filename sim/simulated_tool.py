@@ -32,7 +32,9 @@ class SimulatedTool:
         self.model = model
         self.server = server
         self._stop = threading.Event()
-        self._ticker = threading.Thread(target=self._tick, name=f"{model.tool_name}-ticker", daemon=True)
+        self._ticker = threading.Thread(
+            target=self._tick, name=f"{model.tool_name}-ticker", daemon=True
+        )
 
     @property
     def address(self) -> str:
@@ -64,7 +66,12 @@ class SimulatedTool:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     def _tick(self) -> None:

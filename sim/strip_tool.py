@@ -57,9 +57,9 @@ class StripToolModel(ToolModel):
             previous = (self.params.recipe_snapshot(), self.size, self.pitch_mm)
             self.params.restore(stored["params"])
             if tuple(stored["size"]) != self.size:
-                self.size = tuple(stored["size"])  # type: ignore[assignment]
+                self.size = tuple(stored["size"])
                 self.input_map = "1" * self.sites
-            self.pitch_mm = tuple(stored["pitch"])  # type: ignore[assignment]
+            self.pitch_mm = tuple(stored["pitch"])
             try:
                 self.do_arm()
             except Reject:
@@ -84,7 +84,11 @@ class StripToolModel(ToolModel):
                 raise Reject(24)
             if target not in self.recipes and len(self.recipes) >= MAX_RECIPES:
                 raise Reject(28)
-            self.recipes[target] = {"params": self.params.recipe_snapshot(), "size": self.size, "pitch": self.pitch_mm}
+            self.recipes[target] = {
+                "params": self.params.recipe_snapshot(),
+                "size": self.size,
+                "pitch": self.pitch_mm,
+            }
             if target == self.loaded_recipe:
                 self.recipe_edited = False
 

@@ -133,16 +133,102 @@ class CycleResults:
 
 _MATRIX: dict[str, dict[State, int | str]] = {
     # "ok", "nop", or an error code; missing states are "ok".
-    "reset": {State.INIT: 21, State.RUNNING: 20, State.PAUSED: 20, State.ALARM: 23, State.SETUP: 21},
-    "arm": {State.INIT: 21, State.RUNNING: 20, State.PAUSED: 20, State.ALARM: 23, State.DONE: 20, State.ABORTED: 20, State.SETUP: 21},
-    "disarm": {State.INIT: 21, State.IDLE: "nop", State.RUNNING: 20, State.PAUSED: 20, State.ALARM: 23, State.DONE: 20, State.ABORTED: 20, State.SETUP: 21},
-    "set": {State.INIT: 21, State.RUNNING: 20, State.PAUSED: 20, State.ALARM: 23, State.DONE: 20, State.ABORTED: 20, State.SETUP: 21},
-    "start": {State.INIT: 21, State.IDLE: 24, State.HEATING: 22, State.RUNNING: 20, State.PAUSED: 20, State.ALARM: 23, State.DONE: 20, State.ABORTED: 20, State.SETUP: 21},
-    "pause": {State.INIT: 21, State.IDLE: 20, State.HEATING: 20, State.READY: 20, State.PAUSED: "nop", State.ALARM: 23, State.DONE: 20, State.ABORTED: 20, State.SETUP: 21},
-    "resume": {State.INIT: 21, State.IDLE: 20, State.HEATING: 20, State.READY: 20, State.RUNNING: "nop", State.ALARM: 23, State.DONE: 20, State.ABORTED: 20, State.SETUP: 21},
-    "abort": {State.INIT: 21, State.IDLE: 20, State.HEATING: 20, State.READY: 20, State.DONE: 20, State.ABORTED: 20, State.SETUP: 21},
-    "ack": {State.INIT: 21, State.IDLE: 20, State.HEATING: 20, State.READY: 20, State.RUNNING: 20, State.PAUSED: 20, State.ALARM: 23, State.SETUP: 21},
-    "setup": {State.INIT: 21, State.RUNNING: 20, State.PAUSED: 20, State.ALARM: 23, State.DONE: 20, State.ABORTED: 20, State.SETUP: 21},
+    "reset": {
+        State.INIT: 21,
+        State.RUNNING: 20,
+        State.PAUSED: 20,
+        State.ALARM: 23,
+        State.SETUP: 21,
+    },
+    "arm": {
+        State.INIT: 21,
+        State.RUNNING: 20,
+        State.PAUSED: 20,
+        State.ALARM: 23,
+        State.DONE: 20,
+        State.ABORTED: 20,
+        State.SETUP: 21,
+    },
+    "disarm": {
+        State.INIT: 21,
+        State.IDLE: "nop",
+        State.RUNNING: 20,
+        State.PAUSED: 20,
+        State.ALARM: 23,
+        State.DONE: 20,
+        State.ABORTED: 20,
+        State.SETUP: 21,
+    },
+    "set": {
+        State.INIT: 21,
+        State.RUNNING: 20,
+        State.PAUSED: 20,
+        State.ALARM: 23,
+        State.DONE: 20,
+        State.ABORTED: 20,
+        State.SETUP: 21,
+    },
+    "start": {
+        State.INIT: 21,
+        State.IDLE: 24,
+        State.HEATING: 22,
+        State.RUNNING: 20,
+        State.PAUSED: 20,
+        State.ALARM: 23,
+        State.DONE: 20,
+        State.ABORTED: 20,
+        State.SETUP: 21,
+    },
+    "pause": {
+        State.INIT: 21,
+        State.IDLE: 20,
+        State.HEATING: 20,
+        State.READY: 20,
+        State.PAUSED: "nop",
+        State.ALARM: 23,
+        State.DONE: 20,
+        State.ABORTED: 20,
+        State.SETUP: 21,
+    },
+    "resume": {
+        State.INIT: 21,
+        State.IDLE: 20,
+        State.HEATING: 20,
+        State.READY: 20,
+        State.RUNNING: "nop",
+        State.ALARM: 23,
+        State.DONE: 20,
+        State.ABORTED: 20,
+        State.SETUP: 21,
+    },
+    "abort": {
+        State.INIT: 21,
+        State.IDLE: 20,
+        State.HEATING: 20,
+        State.READY: 20,
+        State.DONE: 20,
+        State.ABORTED: 20,
+        State.SETUP: 21,
+    },
+    "ack": {
+        State.INIT: 21,
+        State.IDLE: 20,
+        State.HEATING: 20,
+        State.READY: 20,
+        State.RUNNING: 20,
+        State.PAUSED: 20,
+        State.ALARM: 23,
+        State.SETUP: 21,
+    },
+    "setup": {
+        State.INIT: 21,
+        State.RUNNING: 20,
+        State.PAUSED: 20,
+        State.ALARM: 23,
+        State.DONE: 20,
+        State.ABORTED: 20,
+        State.SETUP: 21,
+    },
 }
 
 
@@ -169,7 +255,9 @@ class ToolModel:
     #: Longest sim time step of the physics integration.
     max_step_s: ClassVar[float] = 1.0
 
-    def __init__(self, clock: SimClock, world: World, *, seed: int = 0, faults: FaultInjector | None = None) -> None:
+    def __init__(
+        self, clock: SimClock, world: World, *, seed: int = 0, faults: FaultInjector | None = None
+    ) -> None:
         self.clock = clock
         self.world = world
         self.rng = random.Random(seed)
@@ -366,7 +454,9 @@ class ToolModel:
         """Alarm clear: remove alarms whose cause has gone, then leave ALARM if none blocks."""
         with self.lock:
             for code in list(self.active_alarms):
-                if self.alarm_cause_until.get(code, -1.0) > self.time_s or self.alarm_cause_persists(code):
+                if self.alarm_cause_until.get(
+                    code, -1.0
+                ) > self.time_s or self.alarm_cause_persists(code):
                     continue
                 self.active_alarms.remove(code)
                 self.alarm_cause_until.pop(code, None)
@@ -395,7 +485,11 @@ class ToolModel:
 
     def _reevaluate(self, state: State) -> State:
         if state in (State.HEATING, State.READY):
-            return State.READY if self.conditions_in_band() and self.in_band_s >= self.stable_s else State.HEATING
+            return (
+                State.READY
+                if self.conditions_in_band() and self.in_band_s >= self.stable_s
+                else State.HEATING
+            )
         if state in (State.RUNNING, State.PAUSED, State.ALARM, State.INIT, State.SETUP):
             return State.IDLE if not self.armed else State.HEATING
         return state
@@ -555,7 +649,11 @@ class ToolModel:
             self.on_ack()
             if self.armed:
                 self.in_band_s = 0.0 if not self.conditions_in_band() else self.in_band_s
-                self._set_state(State.READY if self.conditions_in_band() and self.in_band_s >= self.stable_s else State.HEATING)
+                self._set_state(
+                    State.READY
+                    if self.conditions_in_band() and self.in_band_s >= self.stable_s
+                    else State.HEATING
+                )
             else:
                 self._set_state(State.IDLE)
 
@@ -574,14 +672,22 @@ class ToolModel:
         done = self.setup_done
         self.setup_remaining_s = None
         self.setup_done = None
-        self._set_state(self._reevaluate(self.state_before_setup) if self.state_before_setup in (State.HEATING, State.READY) else self.state_before_setup)
+        self._set_state(
+            self._reevaluate(self.state_before_setup)
+            if self.state_before_setup in (State.HEATING, State.READY)
+            else self.state_before_setup
+        )
         if done is not None:
             done()
 
     # == cycle engine ========================================================================
     @property
     def cycle_elapsed_s(self) -> float:
-        return self.time_s - self.cycle_start_s if self.cycle_active or self.results is not None else 0.0
+        return (
+            self.time_s - self.cycle_start_s
+            if self.cycle_active or self.results is not None
+            else 0.0
+        )
 
     def _cycle_moving(self) -> bool:
         if not self.cycle_active or self.halted or not self.steps:
@@ -592,7 +698,13 @@ class ToolModel:
         return self.state in (State.PAUSED, State.ALARM) and self.halt_pending is not None
 
     def _cycle_context(self) -> CycleContext:
-        return CycleContext(self.cycle_number, self.phase, self.cycle_elapsed_s, self.phase_elapsed_s, self.current_site)
+        return CycleContext(
+            self.cycle_number,
+            self.phase,
+            self.cycle_elapsed_s,
+            self.phase_elapsed_s,
+            self.current_site,
+        )
 
     def _advance_cycle(self, h: float) -> None:
         step = self.steps[0]
@@ -606,7 +718,11 @@ class ToolModel:
             self._apply_fault(fault)
         if not self.steps or self.steps[0] is not step or self.halted:
             return
-        finished = step.until() if step.until is not None else self.step_elapsed_s >= step.duration_s - 1e-9
+        finished = (
+            step.until()
+            if step.until is not None
+            else self.step_elapsed_s >= step.duration_s - 1e-9
+        )
         if finished:
             self._end_step(step)
 

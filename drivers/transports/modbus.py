@@ -9,6 +9,7 @@ once per request.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -97,7 +98,10 @@ class ModbusTransport:
 
     # -- requests -------------------------------------------------------------------
     def read_coils(self, address: int, count: int) -> list[bool]:
-        rr = self._request(f"FC01 {address}+{count}", lambda c: c.read_coils(address, count=count, device_id=self.endpoint.unit))
+        rr = self._request(
+            f"FC01 {address}+{count}",
+            lambda c: c.read_coils(address, count=count, device_id=self.endpoint.unit),
+        )
         return [bool(b) for b in rr.bits[:count]]
 
     def read_discrete_inputs(self, address: int, count: int) -> list[bool]:
@@ -171,7 +175,9 @@ class ModbusTransport:
                     continue
                 except ModbusIOException as exc:
                     timeouts += 1
-                    self.log.debug("%s: no reply (%s), attempt %d/%d", self.tool, exc, timeouts, attempts)
+                    self.log.debug(
+                        "%s: no reply (%s), attempt %d/%d", self.tool, exc, timeouts, attempts
+                    )
                     continue
                 except ModbusException as exc:
                     raise ProtocolError(
@@ -214,10 +220,8 @@ class ModbusTransport:
 
     def _drop(self) -> None:
         if self._client is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self._client.close()
-            except OSError:
-                pass
         self._client = None
 
 

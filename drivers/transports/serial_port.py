@@ -6,6 +6,7 @@ module turns a short read into :class:`ToolTimeout` carrying what did arrive.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -39,7 +40,7 @@ class SerialTransport:
         self.timeout_s = timeout_s
         self.lock = threading.RLock()
         self.log = logger or logging.getLogger(f"packline.drivers.{tool}")
-        self._port: serial.SerialBase | None = None
+        self._port: serial.Serial | None = None
 
     def open(self) -> None:
         """Open the port; :class:`ConnectionLost` names the URL if that fails."""
@@ -65,10 +66,8 @@ class SerialTransport:
     def close(self) -> None:
         with self.lock:
             if self._port is not None:
-                try:
+                with contextlib.suppress(serial.SerialException, OSError):
                     self._port.close()
-                except (serial.SerialException, OSError):
-                    pass
                 self._port = None
 
     def reopen(self) -> None:
@@ -97,7 +96,9 @@ class SerialTransport:
                     f"write failed ({exc})", tool=self.tool, address=self.url, sent=_text(data)
                 ) from exc
 
-    def read_until(self, terminator: bytes, *, timeout_s: float | None = None, sent: str = "") -> bytes:
+    def read_until(
+        self, terminator: bytes, *, timeout_s: float | None = None, sent: str = ""
+    ) -> bytes:
         """Read up to and including ``terminator``; :class:`ToolTimeout` if it does not come."""
         with self.lock:
             port = self._require_port()
@@ -124,7 +125,7 @@ class SerialTransport:
             self.log.debug("%s <- %r", self.tool, bytes(buffer))
             return bytes(buffer)
 
-    def _require_port(self) -> serial.SerialBase:
+    def _require_port(self) -> serial.Serial:
         if self._port is None:
             self.open()
         assert self._port is not None

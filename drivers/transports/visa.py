@@ -7,6 +7,7 @@ timeout. Every library exception becomes one of the suite's communication errors
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from typing import Any
@@ -58,7 +59,7 @@ class VisaTransport:
             try:
                 if self._manager is None:
                     self._manager = pyvisa.ResourceManager(self.visa_library)
-                session = self._manager.open_resource(self.resource_name)
+                session: Any = self._manager.open_resource(self.resource_name)
                 session.read_termination = self.termination
                 session.write_termination = self.termination
                 session.timeout = int(self.timeout_s * 1000)
@@ -77,26 +78,20 @@ class VisaTransport:
         """Close the session (and the resource manager); safe to call twice."""
         with self.lock:
             if self._session is not None:
-                try:
+                with contextlib.suppress(pyvisa.errors.Error, OSError):
                     self._session.close()
-                except (pyvisa.errors.Error, OSError):
-                    pass
                 self._session = None
             if self._manager is not None:
-                try:
+                with contextlib.suppress(pyvisa.errors.Error, OSError):
                     self._manager.close()
-                except (pyvisa.errors.Error, OSError):
-                    pass
                 self._manager = None
 
     def reopen(self) -> None:
         """Drop the session and open a fresh one (recovery after a lost link)."""
         with self.lock:
             if self._session is not None:
-                try:
+                with contextlib.suppress(pyvisa.errors.Error, OSError):
                     self._session.close()
-                except (pyvisa.errors.Error, OSError):
-                    pass
                 self._session = None
             self.open()
 
@@ -115,7 +110,10 @@ class VisaTransport:
             except (pyvisa.errors.VisaIOError, OSError) as exc:
                 self._drop()
                 raise ConnectionLost(
-                    f"write failed ({exc})", tool=self.tool, address=self.resource_name, sent=message
+                    f"write failed ({exc})",
+                    tool=self.tool,
+                    address=self.resource_name,
+                    sent=message,
                 ) from exc
 
     def read(self, *, sent: str = "", timeout_s: float | None = None) -> str:

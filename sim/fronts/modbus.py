@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import select
+import termios
 import threading
 import tty
 from collections.abc import Sequence
@@ -47,7 +48,9 @@ class _Stall(Exception):
 class ToolDatastore(ModbusServerContext):
     """The tool model as a pymodbus datastore (duck-typed old-simulator context)."""
 
-    def __init__(self, model: ModbusToolModel, *, unit_ids: Sequence[int] = (1,), gateway: bool = False) -> None:
+    def __init__(
+        self, model: ModbusToolModel, *, unit_ids: Sequence[int] = (1,), gateway: bool = False
+    ) -> None:
         # Deliberately not calling super().__init__: it only wraps SimDevices we do not use.
         self.model = model
         self.unit_ids = set(unit_ids)
@@ -63,7 +66,9 @@ class ToolDatastore(ModbusServerContext):
             # README: other unit ids get no reply (the gateway answers 0x0A: see front).
             raise NoSuchIdException(f"unit {device_id}")
 
-    async def async_getValues(self, device_id: int, func_code: int, address: int, count: int = 1) -> Any:
+    async def async_getValues(
+        self, device_id: int, func_code: int, address: int, count: int = 1
+    ) -> Any:
         self._unit(device_id)
         await self._link_faults()
         model = self.model
@@ -86,7 +91,9 @@ class ToolDatastore(ModbusServerContext):
                     return ExcCodes.ILLEGAL_ADDRESS
                 return [model.holding[a] for a in addresses]
             if func_code == 2:
-                if not all(_in_ranges(a, _COMMON_DISCRETES + model.discrete_ranges) for a in addresses):
+                if not all(
+                    _in_ranges(a, _COMMON_DISCRETES + model.discrete_ranges) for a in addresses
+                ):
                     return ExcCodes.ILLEGAL_ADDRESS
                 bits = model.common_discretes() | model.tool_discretes()
                 return [bool(bits.get(a, False)) for a in addresses]
@@ -96,10 +103,15 @@ class ToolDatastore(ModbusServerContext):
 
     def _read_back(self, func_code: int, address: int, count: int) -> Any:
         if func_code in (5, 15):
-            return [False if a < 8 else self.model.tool_coil_value(a) for a in range(address, address + count)]
+            return [
+                False if a < 8 else self.model.tool_coil_value(a)
+                for a in range(address, address + count)
+            ]
         return [self.model.holding.get(a, 0) for a in range(address, address + count)]
 
-    async def async_setValues(self, device_id: int, func_code: int, address: int, values: Sequence[int] | Sequence[bool]) -> Any:
+    async def async_setValues(
+        self, device_id: int, func_code: int, address: int, values: Sequence[int] | Sequence[bool]
+    ) -> Any:
         self._unit(device_id)
         await self._link_faults()
         model = self.model
@@ -128,17 +140,28 @@ class ToolDatastore(ModbusServerContext):
             if any(definition.contains(a) for a in addresses) and definition not in touched:
                 touched.append(definition)
         for definition in touched:
-            covered = all(a in addresses for a in range(definition.address, definition.address + definition.length))
+            covered = all(
+                a in addresses
+                for a in range(definition.address, definition.address + definition.length)
+            )
             if definition.length > 1 and not covered:
                 return ExcCodes.ILLEGAL_VALUE  # partial u32 or string write
             if definition.reg_type == "string":
-                chunk = words[definition.address - address : definition.address - address + definition.length]
+                chunk = words[
+                    definition.address - address : definition.address - address + definition.length
+                ]
                 if not _valid_string(chunk):
                     return ExcCodes.ILLEGAL_VALUE
                 continue
-            chunk = words[definition.address - address : definition.address - address + definition.length]
+            chunk = words[
+                definition.address - address : definition.address - address + definition.length
+            ]
             value = value_of(chunk, definition.reg_type)
-            if definition.lo is not None and definition.hi is not None and not definition.lo <= value <= definition.hi:
+            if (
+                definition.lo is not None
+                and definition.hi is not None
+                and not definition.lo <= value <= definition.hi
+            ):
                 return ExcCodes.ILLEGAL_VALUE
         for definition in touched:
             model.check_holding_write(definition)
@@ -152,7 +175,9 @@ class ToolDatastore(ModbusServerContext):
         addresses = list(range(address, address + len(bits)))
         if not all(_in_ranges(a, model.coil_ranges) for a in addresses):
             return ExcCodes.ILLEGAL_ADDRESS
-        commands = [COMMAND_COILS[a] for a, bit in zip(addresses, bits, strict=True) if a < 8 and bit]
+        commands = [
+            COMMAND_COILS[a] for a, bit in zip(addresses, bits, strict=True) if a < 8 and bit
+        ]
         if len(commands) > 1:
             return ExcCodes.ILLEGAL_VALUE
         for a, bit in zip(addresses, bits, strict=True):
@@ -181,7 +206,9 @@ def _valid_string(words: list[int]) -> bool:
     text, _, padding = data.partition(b"\x00")
     if padding.strip(b"\x00"):
         return False
-    return all(ch in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_." for ch in text)
+    return all(
+        ch in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_." for ch in text
+    )
 
 
 def _shape(packet: bytes, fault: LinkFault) -> bytes:
@@ -204,8 +231,17 @@ class ModbusFront:
     link faults can be applied to the raw bytes.
     """
 
-    def __init__(self, model: ModbusToolModel, *, mode: str = "tcp", host: str = "127.0.0.1", port: int = 0,
-                 unit_ids: Sequence[int] = (1,), baudrate: int = 19200, parity: str = "E") -> None:
+    def __init__(
+        self,
+        model: ModbusToolModel,
+        *,
+        mode: str = "tcp",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        unit_ids: Sequence[int] = (1,),
+        baudrate: int = 19200,
+        parity: str = "E",
+    ) -> None:
         self.model = model
         self.mode = mode
         self.host = host
@@ -226,12 +262,22 @@ class ModbusFront:
         if self.mode == "rtu":
             self._bridge = _PtyBridge()
             self.device = self._bridge.client_device
-        self._thread = threading.Thread(target=self._run, name=f"{self.model.tool_name}-modbus", daemon=True)
+            if self.parity != "N" and not self._bridge.accepts_parity():
+                # Some kernels refuse PARENB on a pty (EINVAL); a pty carries no parity anyway.
+                log.warning(
+                    "%s: this pty refuses parity %s; serving 8N1", self.model.tool_name, self.parity
+                )
+                self.parity = "N"
+        self._thread = threading.Thread(
+            target=self._run, name=f"{self.model.tool_name}-modbus", daemon=True
+        )
         self._thread.start()
         if not self._ready.wait(10):
             raise RuntimeError(f"{self.model.tool_name}: Modbus server did not start")
         if self._error is not None:
-            raise RuntimeError(f"{self.model.tool_name}: Modbus server failed: {self._error}") from self._error
+            raise RuntimeError(
+                f"{self.model.tool_name}: Modbus server failed: {self._error}"
+            ) from self._error
         if self._bridge is not None:
             self._bridge.start()
 
@@ -342,6 +388,19 @@ class _PtyBridge:
 
     def start(self) -> None:
         self._thread.start()
+
+    def accepts_parity(self) -> bool:
+        """Whether the kernel lets a serial client enable parity on these ptys."""
+        fd = self._slaves[0]
+        attrs = termios.tcgetattr(fd)
+        trial = list(attrs)
+        trial[2] |= termios.PARENB
+        try:
+            termios.tcsetattr(fd, termios.TCSANOW, trial)
+        except termios.error:
+            return False
+        termios.tcsetattr(fd, termios.TCSANOW, attrs)
+        return True
 
     def mute(self, seconds: float) -> None:
         import time

@@ -26,7 +26,12 @@ log = logging.getLogger("packline.sim.scpi")
 SetHandler = Callable[[list[str], list[int]], None]
 QueryHandler = Callable[[list[str], list[int]], str]
 
-_SCPI_FORMS = {10: (-113, "Undefined header"), 11: (-102, "Syntax error"), 13: (-222, "Data out of range"), 14: (-221, "Settings conflict")}
+_SCPI_FORMS = {
+    10: (-113, "Undefined header"),
+    11: (-102, "Syntax error"),
+    13: (-222, "Data out of range"),
+    14: (-221, "Settings conflict"),
+}
 _SCPI_12 = {
     -104: "Data type error",
     -108: "Parameter not allowed",
@@ -45,7 +50,11 @@ def compile_header(pattern: str) -> re.Pattern[str]:
         suffix = node.endswith("#")
         word = node.rstrip("#")
         short = "".join(ch for ch in word if ch.isupper())
-        body = f"(?:{re.escape(word.upper())}|{re.escape(short)})" if short != word.upper() else re.escape(short)
+        body = (
+            f"(?:{re.escape(word.upper())}|{re.escape(short)})"
+            if short != word.upper()
+            else re.escape(short)
+        )
         body += r"(\d+)?" if suffix else ""
         part = f":{body}" if regex or optional else f":?{body}"
         regex += f"(?:{part})?" if optional else part
@@ -111,7 +120,9 @@ def need_args(args: list[str], count: int) -> None:
 class ScpiFront:
     """Serves one SCPI tool: error queue, ESR, the common set and the tool's own commands."""
 
-    def __init__(self, model: StripToolModel, commands: list[ScpiCommand], *, terminator: bytes = b"\n") -> None:
+    def __init__(
+        self, model: StripToolModel, commands: list[ScpiCommand], *, terminator: bytes = b"\n"
+    ) -> None:
         self.model = model
         self.terminator = terminator
         self.errors: deque[tuple[int, str]] = deque()
@@ -179,7 +190,10 @@ class ScpiFront:
                 if is_query:
                     return command.query(args, suffixes) if command.query else None
                 assert command.command is not None
-                if command.nargs is not None and not command.nargs[0] <= len(args) <= command.nargs[1]:
+                if (
+                    command.nargs is not None
+                    and not command.nargs[0] <= len(args) <= command.nargs[1]
+                ):
                     raise Reject(12, scpi=-109 if len(args) < command.nargs[0] else -108)
                 command.command(args, suffixes)
                 return None
@@ -202,38 +216,81 @@ class ScpiFront:
         m = self.model
         no_args = (0, 0)
         return [
-            ScpiCommand("*IDN", query=lambda a, s: f"GENERIC,{m.model_name},{m.serial},{m.firmware}"),
+            ScpiCommand(
+                "*IDN", query=lambda a, s: f"GENERIC,{m.model_name},{m.serial},{m.firmware}"
+            ),
             ScpiCommand("*RST", command=lambda a, s: m.do_reset(), nargs=no_args),
             ScpiCommand("*CLS", command=lambda a, s: self._clear_status(), nargs=no_args),
             ScpiCommand("*OPC", query=lambda a, s: "1"),
             ScpiCommand("*ESR", query=lambda a, s: self._read_esr()),
-            ScpiCommand("*STB", query=lambda a, s: str((4 if self.errors else 0) | (32 if self.esr else 0))),
+            ScpiCommand(
+                "*STB", query=lambda a, s: str((4 if self.errors else 0) | (32 if self.esr else 0))
+            ),
             ScpiCommand("SYSTem:ERRor:COUNt", query=lambda a, s: str(len(self.errors))),
             ScpiCommand("SYSTem:ERRor[:NEXT]", query=lambda a, s: self._next_error()),
             ScpiCommand("SYSTem:STATe", query=lambda a, s: m.state_name()),
-            ScpiCommand("SYSTem:INTerlock", query=lambda a, s: ",".join(m.active_interlocks()) or "NONE"),
+            ScpiCommand(
+                "SYSTem:INTerlock", query=lambda a, s: ",".join(m.active_interlocks()) or "NONE"
+            ),
             ScpiCommand("SYSTem:VERSion", query=lambda a, s: "1999.0"),
-            ScpiCommand("RECipe:LOAD", command=lambda a, s: m.load_recipe(_one_name(a)), nargs=(0, 1)),
+            ScpiCommand(
+                "RECipe:LOAD", command=lambda a, s: m.load_recipe(_one_name(a)), nargs=(0, 1)
+            ),
             ScpiCommand("RECipe:UNLoad", command=lambda a, s: m.unload_recipe(), nargs=no_args),
-            ScpiCommand("RECipe:SAVE", command=lambda a, s: m.save_recipe(_one_name(a)), nargs=(0, 1)),
-            ScpiCommand("RECipe:DELete", command=lambda a, s: m.delete_recipe(_one_name(a)), nargs=(0, 1)),
-            ScpiCommand("RECipe:CATalog", query=lambda a, s: ",".join(f'"{n}"' for n in m.catalog()) or '""'),
+            ScpiCommand(
+                "RECipe:SAVE", command=lambda a, s: m.save_recipe(_one_name(a)), nargs=(0, 1)
+            ),
+            ScpiCommand(
+                "RECipe:DELete", command=lambda a, s: m.delete_recipe(_one_name(a)), nargs=(0, 1)
+            ),
+            ScpiCommand(
+                "RECipe:CATalog", query=lambda a, s: ",".join(f'"{n}"' for n in m.catalog()) or '""'
+            ),
             ScpiCommand("RECipe:NAME", query=lambda a, s: f'"{m.recipe_label()}"'),
-            ScpiCommand("STRip:ID", command=lambda a, s: m.set_strip_id(_one_id(a)), query=lambda a, s: f'"{m.strip_id}"', nargs=(0, 1)),
-            ScpiCommand("STRip:SIZE", command=self._set_size, query=lambda a, s: f"{m.size[0]},{m.size[1]}", nargs=(0, 2)),
-            ScpiCommand("STRip:PITCh", command=self._set_pitch, query=lambda a, s: f"{m.pitch_mm[0]:.3f},{m.pitch_mm[1]:.3f}", nargs=(0, 2)),
-            ScpiCommand("STRip:MAP", command=lambda a, s: m.set_input_map(_one_quoted(a)), query=lambda a, s: f'"{m.input_map}"', nargs=(0, 1)),
+            ScpiCommand(
+                "STRip:ID",
+                command=lambda a, s: m.set_strip_id(_one_id(a)),
+                query=lambda a, s: f'"{m.strip_id}"',
+                nargs=(0, 1),
+            ),
+            ScpiCommand(
+                "STRip:SIZE",
+                command=self._set_size,
+                query=lambda a, s: f"{m.size[0]},{m.size[1]}",
+                nargs=(0, 2),
+            ),
+            ScpiCommand(
+                "STRip:PITCh",
+                command=self._set_pitch,
+                query=lambda a, s: f"{m.pitch_mm[0]:.3f},{m.pitch_mm[1]:.3f}",
+                nargs=(0, 2),
+            ),
+            ScpiCommand(
+                "STRip:MAP",
+                command=lambda a, s: m.set_input_map(_one_quoted(a)),
+                query=lambda a, s: f'"{m.input_map}"',
+                nargs=(0, 1),
+            ),
             ScpiCommand("CYCLe:STARt", command=lambda a, s: m.do_start(), nargs=no_args),
             ScpiCommand("CYCLe:PAUSe", command=lambda a, s: m.do_pause(), nargs=no_args),
             ScpiCommand("CYCLe:RESume", command=lambda a, s: m.do_resume(), nargs=no_args),
             ScpiCommand("CYCLe:ABORt", command=lambda a, s: m.do_abort(), nargs=no_args),
             ScpiCommand("CYCLe:ACKnowledge", command=lambda a, s: m.do_ack(), nargs=no_args),
             ScpiCommand("CYCLe:PHASe", query=lambda a, s: m.phase if m.cycle_active else "NONE"),
-            ScpiCommand("CYCLe:PROGress", query=lambda a, s: ",".join(str(v) for v in m.progress())),
-            ScpiCommand("ALARm:ACTive", query=lambda a, s: ",".join(str(v) for v in [len(m.active_alarms), *m.active_alarms])),
+            ScpiCommand(
+                "CYCLe:PROGress", query=lambda a, s: ",".join(str(v) for v in m.progress())
+            ),
+            ScpiCommand(
+                "ALARm:ACTive",
+                query=lambda a, s: ",".join(
+                    str(v) for v in [len(m.active_alarms), *m.active_alarms]
+                ),
+            ),
             ScpiCommand("ALARm:TEXT", query=self._alarm_text),
             ScpiCommand("ALARm:CLEar", command=lambda a, s: m.clear_alarms(), nargs=no_args),
-            ScpiCommand("RESult:COUNt", query=lambda a, s: str(len(m.results.rows) if m.results else 0)),
+            ScpiCommand(
+                "RESult:COUNt", query=lambda a, s: str(len(m.results.rows) if m.results else 0)
+            ),
             ScpiCommand("RESult:DATA", query=self._result_data),
             ScpiCommand("RESult:MAP", query=lambda a, s: f'"{m.require_results().result_map}"'),
             ScpiCommand("RESult:SUMMary", query=lambda a, s: self.summary_text()),
@@ -294,7 +351,16 @@ class ScpiFront:
 
     def summary_text(self) -> str:
         r = self.model.require_results()
-        fields = [f'"{r.strip_id}"', str(len(r.rows)), str(r.count("P")), str(r.count("F")), str(r.count("X")), str(r.count("N")), f"{r.cycle_s:.1f}", *r.summary_extra]
+        fields = [
+            f'"{r.strip_id}"',
+            str(len(r.rows)),
+            str(r.count("P")),
+            str(r.count("F")),
+            str(r.count("X")),
+            str(r.count("N")),
+            f"{r.cycle_s:.1f}",
+            *r.summary_extra,
+        ]
         return ",".join(fields)
 
 
@@ -348,7 +414,11 @@ def _one_id(args: list[str]) -> str:
 
 
 def _checked_ident(text: str, max_len: int, *, allow_empty: bool) -> str:
-    if len(text) > max_len or not re.match(r"^[A-Za-z0-9_.\-]*$", text) or (not text and not allow_empty):
+    if (
+        len(text) > max_len
+        or not re.match(r"^[A-Za-z0-9_.\-]*$", text)
+        or (not text and not allow_empty)
+    ):
         raise Reject(12, scpi=-151)
     return text
 

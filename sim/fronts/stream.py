@@ -77,7 +77,15 @@ Serve = Callable[[Connection, threading.Event], None]
 class TcpEndpoint:
     """Loopback TCP listener serving at most ``max_clients`` connections at once."""
 
-    def __init__(self, serve: Serve, *, host: str = "127.0.0.1", port: int = 0, max_clients: int = 1, name: str = "tool") -> None:
+    def __init__(
+        self,
+        serve: Serve,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        max_clients: int = 1,
+        name: str = "tool",
+    ) -> None:
         self.serve = serve
         self.max_clients = max_clients
         self.name = name
@@ -122,7 +130,9 @@ class TcpEndpoint:
                     continue
                 connection = SocketConnection(sock)
                 self._clients.append(connection)
-            threading.Thread(target=self._run, args=(connection,), name=f"{self.name}-client", daemon=True).start()
+            threading.Thread(
+                target=self._run, args=(connection,), name=f"{self.name}-client", daemon=True
+            ).start()
 
     def _run(self, connection: SocketConnection) -> None:
         try:

@@ -13,7 +13,9 @@ from sim.world import World
 __all__ = ["MoldPressModel", "serve"]
 
 
-def serve(*, clock: SimClock, world: World, seed: int = 0, port: int = 0, **options: Any) -> SimulatedTool:
+def serve(
+    *, clock: SimClock, world: World, seed: int = 0, port: int = 0, **options: Any
+) -> SimulatedTool:
     """Start a simulated mold press on loopback (``port=0``: any free port)."""
     model = MoldPressModel(clock, world, seed=seed, **options)
     return SimulatedTool(model, ModbusFront(model, port=port)).start()

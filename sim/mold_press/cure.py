@@ -23,7 +23,9 @@ def cure_rate(alpha: float, temperature_c: float) -> float:
     return (k1 + k2 * alpha**M) * (1.0 - alpha) ** N
 
 
-def advance_cure(alpha: float, temperature_c: float, dt_s: float, *, max_step_s: float = 0.25) -> float:
+def advance_cure(
+    alpha: float, temperature_c: float, dt_s: float, *, max_step_s: float = 0.25
+) -> float:
     """Integrate α over ``dt_s`` with midpoint steps."""
     remaining = dt_s
     while remaining > 0:

@@ -62,7 +62,12 @@ class MoldPressModel(ModbusToolModel):
         ("HOST_WDT", START_BLOCKERS),
         ("PELLET", START_BLOCKERS),
     )
-    condition_alarms: ClassVar[dict[str, int]] = {"ESTOP": 4001, "DOOR": 4002, "HYDRAULIC": 4004, "AIR": 4005}
+    condition_alarms: ClassVar[dict[str, int]] = {
+        "ESTOP": 4001,
+        "DOOR": 4002,
+        "HYDRAULIC": 4004,
+        "AIR": 4005,
+    }
 
     holding_defs = (
         HoldingDef(100, "CHASE_TOP_SP", "s16", 1650, 1850, 1750),
@@ -87,7 +92,10 @@ class MoldPressModel(ModbusToolModel):
         HoldingDef(119, "AUTO_CLEAN", "u16", 0, 1, 1),
         HoldingDef(120, "VACUUM_ASSIST", "u16", 0, 1, 1),
         HoldingDef(121, "LOAD_MASK", "u16", 1, 15, 15),
-        *(HoldingDef(200 + 10 * k, f"STRIP_ID_{k + 1}", "string", default="", length=10) for k in range(4)),
+        *(
+            HoldingDef(200 + 10 * k, f"STRIP_ID_{k + 1}", "string", default="", length=10)
+            for k in range(4)
+        ),
     )
     input_ranges = ((100, 125),)
     discrete_ranges = ((16, 22),)
@@ -126,14 +134,22 @@ class MoldPressModel(ModbusToolModel):
     # -- physics --------------------------------------------------------------------------------
     def tool_physics(self, dt_s: float) -> None:
         heating = self.armed and not self.conditions.get("ESTOP")
-        self.top_pv_c = self._heater(self.top_pv_c, self.sp("CHASE_TOP_SP", 0.1), dt_s, heating and self.heater_top_ok)
-        self.bottom_pv_c = self._heater(self.bottom_pv_c, self.sp("CHASE_BOT_SP", 0.1), dt_s, heating and self.heater_bottom_ok)
+        self.top_pv_c = self._heater(
+            self.top_pv_c, self.sp("CHASE_TOP_SP", 0.1), dt_s, heating and self.heater_top_ok
+        )
+        self.bottom_pv_c = self._heater(
+            self.bottom_pv_c, self.sp("CHASE_BOT_SP", 0.1), dt_s, heating and self.heater_bottom_ok
+        )
         if self.top_pv_c > 200.0 or self.bottom_pv_c > 200.0:
             self.raise_alarm(4103)
         if self.curing:
             self.alpha = advance_cure(self.alpha, self.chase_mean_c, dt_s)
-            self.shot["temp_min"] = min(self.shot.get("temp_min", 999.0), self.top_pv_c, self.bottom_pv_c)
-            self.shot["temp_max"] = max(self.shot.get("temp_max", -999.0), self.top_pv_c, self.bottom_pv_c)
+            self.shot["temp_min"] = min(
+                self.shot.get("temp_min", 999.0), self.top_pv_c, self.bottom_pv_c
+            )
+            self.shot["temp_max"] = max(
+                self.shot.get("temp_max", -999.0), self.top_pv_c, self.bottom_pv_c
+            )
         if self.cycle_active and self.state is State.RUNNING:
             self._watch_band(dt_s)
 
@@ -219,7 +235,13 @@ class MoldPressModel(ModbusToolModel):
             Step("LOAD", 10.0, on_start=self._load),
             Step("PREHEAT", float(self.hr("PREHEAT_S")), on_end=self._preheat_done),
             Step("CLAMP", 8.0, on_start=self._clamp, hold_point=False),
-            Step("TRANSFER", self.fill_time_s(), on_start=self._transfer, on_end=self._filled, hold_point=False),
+            Step(
+                "TRANSFER",
+                self.fill_time_s(),
+                on_start=self._transfer,
+                on_end=self._filled,
+                hold_point=False,
+            ),
             Step("CURE", float(self.hr("CURE_S")), hold_point=False),
             Step("OPEN", 8.0, on_start=self._open, hold_point=False),
         ]
@@ -231,7 +253,10 @@ class MoldPressModel(ModbusToolModel):
     def on_cycle_start(self) -> None:
         self.cycle_mask = self.hr("LOAD_MASK")
         self.cycle_strip_ids = {k: self.strip_id_at(k) for k in range(1, self.positions + 1)}
-        rows = [SiteResult(k, "N" if self.cycle_mask & (1 << (k - 1)) else "X") for k in range(1, self.positions + 1)]
+        rows = [
+            SiteResult(k, "N" if self.cycle_mask & (1 << (k - 1)) else "X")
+            for k in range(1, self.positions + 1)
+        ]
         self.results = CycleResults("", rows)
         self.shot = {}
         self.alpha = 0.0

@@ -27,7 +27,9 @@ FINISHED = (ToolState.DONE, ToolState.ABORTED)
 
 
 @pytest.fixture
-def press_sim(sim_tool: Callable[..., SimulatedTool], sim_clock: SimClock, sim_world: World) -> SimulatedTool:
+def press_sim(
+    sim_tool: Callable[..., SimulatedTool], sim_clock: SimClock, sim_world: World
+) -> SimulatedTool:
     sim_clock.set_scale(FAST)
     for strip_id in ("S1", "S2"):
         sim_world.strip(strip_id, 3, 10)
@@ -41,7 +43,9 @@ def press(press_sim: SimulatedTool) -> Iterator[MoldPress]:
         yield press
 
 
-def ready(press: MoldPress, recipe: MoldRecipe | None = None, strips: dict[int, str] | None = None) -> None:
+def ready(
+    press: MoldPress, recipe: MoldRecipe | None = None, strips: dict[int, str] | None = None
+) -> None:
     press.arm(recipe or MoldRecipe(), strip_ids=strips or {1: "S1", 2: "S2"})
     press.wait_for_state([ToolState.READY], timeout_s=10, poll_s=0.01)
 
@@ -53,13 +57,17 @@ def wait_phase(press: MoldPress, phase: str, timeout_s: float = 10.0) -> None:
         time.sleep(0.005)
 
 
-def test_mold_press_full_shot_molds_both_strips_in_the_world(press: MoldPress, sim_world: World) -> None:
+def test_mold_press_full_shot_molds_both_strips_in_the_world(
+    press: MoldPress, sim_world: World
+) -> None:
     ready(press)
     assert press.temp_in_band
     started = time.monotonic()
     press.start()
     press.wait_for_state(FINISHED, timeout_s=10, poll_s=0.01)
-    assert time.monotonic() - started < 1.0, "a 179 s shot must take well under a second at scale 5000"
+    assert time.monotonic() - started < 1.0, (
+        "a 179 s shot must take well under a second at scale 5000"
+    )
     result = press.shot_result()
     assert result.result_map == "PPXX"
     assert result.alpha_at_open == pytest.approx(0.91, abs=0.01)
@@ -100,7 +108,9 @@ def test_mold_press_door_interlock_blocks_start(press: MoldPress, press_sim: Sim
     assert press.state() is ToolState.RUNNING
 
 
-def test_mold_press_pause_is_only_accepted_before_clamp(press: MoldPress, sim_clock: SimClock) -> None:
+def test_mold_press_pause_is_only_accepted_before_clamp(
+    press: MoldPress, sim_clock: SimClock
+) -> None:
     ready(press)
     sim_clock.set_scale(50)
     press.start()
@@ -116,7 +126,9 @@ def test_mold_press_pause_is_only_accepted_before_clamp(press: MoldPress, sim_cl
     assert press.wait_for_state(FINISHED, timeout_s=10, poll_s=0.01) is ToolState.DONE
 
 
-def test_mold_press_hold_alarm_in_load_pauses_after_clear(press: MoldPress, press_sim: SimulatedTool, sim_clock: SimClock) -> None:
+def test_mold_press_hold_alarm_in_load_pauses_after_clear(
+    press: MoldPress, press_sim: SimulatedTool, sim_clock: SimClock
+) -> None:
     ready(press)
     press_sim.model.pellet_stock = 3  # fewer than PELLETS_PER_SHOT: 4115 at LOAD
     press_sim.model.conditions["PELLET_BYPASS"] = True
@@ -139,7 +151,9 @@ def test_mold_press_hold_alarm_in_load_pauses_after_clear(press: MoldPress, pres
     assert press.shot_result().result_map == "PPXX"
 
 
-def test_mold_press_hold_during_cure_is_deferred_until_the_shot_is_done(press: MoldPress, press_sim: SimulatedTool) -> None:
+def test_mold_press_hold_during_cure_is_deferred_until_the_shot_is_done(
+    press: MoldPress, press_sim: SimulatedTool
+) -> None:
     ready(press)
     press_sim.faults.condition("AIR", True, phase="CURE", after_s=5)
     press.start()
@@ -157,7 +171,9 @@ def test_mold_press_hold_during_cure_is_deferred_until_the_shot_is_done(press: M
     press.acknowledge()
 
 
-def test_mold_press_estop_during_cure_aborts_with_4507(press: MoldPress, press_sim: SimulatedTool) -> None:
+def test_mold_press_estop_during_cure_aborts_with_4507(
+    press: MoldPress, press_sim: SimulatedTool
+) -> None:
     ready(press)
     press_sim.faults.condition("ESTOP", True, phase="CURE", after_s=10)
     press.start()
@@ -173,7 +189,9 @@ def test_mold_press_estop_during_cure_aborts_with_4507(press: MoldPress, press_s
     assert {p.defect for p in result.positions[:2]} == {4507}
 
 
-def test_mold_press_host_abort_before_transfer_leaves_positions_not_processed(press: MoldPress, sim_clock: SimClock) -> None:
+def test_mold_press_host_abort_before_transfer_leaves_positions_not_processed(
+    press: MoldPress, sim_clock: SimClock
+) -> None:
     ready(press)
     sim_clock.set_scale(50)
     press.start()
@@ -187,7 +205,7 @@ def test_mold_press_slow_transfer_is_a_short_shot_and_two_raise_4119(press: Mold
     ready(press, slow)
     for shot in (1, 2):
         press.start()
-        state = press.wait_for_state(FINISHED + (ToolState.ALARM,), timeout_s=10, poll_s=0.01)
+        state = press.wait_for_state((*FINISHED, ToolState.ALARM), timeout_s=10, poll_s=0.01)
         result = press.shot_result()
         assert result.fill_time_s > result.t_alpha03_s
         assert {p.defect for p in result.positions[:2]} == {4501}
@@ -207,7 +225,9 @@ def test_mold_press_cool_short_cure_is_under_cured(press: MoldPress) -> None:
     assert {p.defect for p in result.positions[:2]} == {4502}
 
 
-def test_mold_press_low_pellet_stock_raises_a_warning_only(press: MoldPress, press_sim: SimulatedTool) -> None:
+def test_mold_press_low_pellet_stock_raises_a_warning_only(
+    press: MoldPress, press_sim: SimulatedTool
+) -> None:
     press_sim.model.pellet_stock = 30
     ready(press)
     press.start()
@@ -217,7 +237,9 @@ def test_mold_press_low_pellet_stock_raises_a_warning_only(press: MoldPress, pre
     assert press.status().warning_count == 1
 
 
-def test_mold_press_stalled_reply_times_out_within_bound_and_recovers(press: MoldPress, press_sim: SimulatedTool) -> None:
+def test_mold_press_stalled_reply_times_out_within_bound_and_recovers(
+    press: MoldPress, press_sim: SimulatedTool
+) -> None:
     press_sim.faults.link_fault("stall", count=2)
     started = time.monotonic()
     with pytest.raises(ToolTimeout, match="no valid reply after 2 attempt"):
@@ -226,7 +248,9 @@ def test_mold_press_stalled_reply_times_out_within_bound_and_recovers(press: Mol
     assert press.state() is ToolState.IDLE
 
 
-def test_mold_press_dropped_connection_is_reopened_once(press: MoldPress, press_sim: SimulatedTool) -> None:
+def test_mold_press_dropped_connection_is_reopened_once(
+    press: MoldPress, press_sim: SimulatedTool
+) -> None:
     press_sim.faults.link_fault("drop")
     assert press.identify().model == "TM-4"  # the request is repeated on a fresh connection
     assert press.link.reconnect_count == 1
@@ -240,9 +264,13 @@ def test_mold_press_unreachable_press_is_connection_lost(press_sim: SimulatedToo
 
 
 @pytest.mark.parametrize("kind", ["garble", "truncate"])
-def test_mold_press_corrupted_reply_is_never_taken_as_data(press: MoldPress, press_sim: SimulatedTool, kind: str) -> None:
+def test_mold_press_corrupted_reply_is_never_taken_as_data(
+    press: MoldPress, press_sim: SimulatedTool, kind: str
+) -> None:
     press_sim.faults.link_fault(kind)
-    assert press.identify().serial == "TM4-00021"  # the corrupted reply was discarded, the retry is right
+    assert (
+        press.identify().serial == "TM4-00021"
+    )  # the corrupted reply was discarded, the retry is right
     press_sim.faults.link_fault(kind, count=10)
     started = time.monotonic()
     with pytest.raises(CommunicationError):
@@ -252,7 +280,9 @@ def test_mold_press_corrupted_reply_is_never_taken_as_data(press: MoldPress, pre
     assert press.identify().model == "TM-4"
 
 
-def test_mold_press_host_watchdog_blocks_start_until_heartbeat(press: MoldPress, press_sim: SimulatedTool) -> None:
+def test_mold_press_host_watchdog_blocks_start_until_heartbeat(
+    press: MoldPress, press_sim: SimulatedTool
+) -> None:
     ready(press)
     press.host_watchdog_s = 5
     deadline = time.monotonic() + 5

@@ -48,7 +48,9 @@ def test_visa_resource_strings_are_recognised() -> None:
 
 
 def test_tool_error_message_names_tool_address_code_detail_and_what_was_sent() -> None:
-    error = tool_error(22, "DOOR", tool="die-bonder", address="TCPIP::10.0.0.5::5025::SOCKET", sent="CYCL:STAR")
+    error = tool_error(
+        22, "DOOR", tool="die-bonder", address="TCPIP::10.0.0.5::5025::SOCKET", sent="CYCL:STAR"
+    )
     assert isinstance(error, InterlockActive)
     assert str(error) == (
         "die-bonder at TCPIP::10.0.0.5::5025::SOCKET: tool error 22 Interlock active;DOOR (sent 'CYCL:STAR')"
@@ -63,5 +65,7 @@ def test_scpi_native_code_is_kept_beside_the_catalogue_code() -> None:
 
 
 def test_timeout_message_names_the_tool() -> None:
-    error = ToolTimeout("no reply within 0.50 s", tool="wire-bonder", address="/dev/pts/3", sent="STAT?")
+    error = ToolTimeout(
+        "no reply within 0.50 s", tool="wire-bonder", address="/dev/pts/3", sent="STAT?"
+    )
     assert str(error) == "wire-bonder at /dev/pts/3: no reply within 0.50 s (sent 'STAT?')"

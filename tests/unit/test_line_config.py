@@ -14,9 +14,20 @@ def test_default_line_config_has_every_tool_and_two_wire_bonders() -> None:
     config = load_line_config()
     stations = config.expanded()
     assert {s.tool for s in stations} == {
-        "laminator", "die-bonder", "wire-bonder", "mold-press", "etch-bath", "ball-attach", "dicing-saw", "laser", "metrology"
+        "laminator",
+        "die-bonder",
+        "wire-bonder",
+        "mold-press",
+        "etch-bath",
+        "ball-attach",
+        "dicing-saw",
+        "laser",
+        "metrology",
     }
-    assert [s.name for s in stations if s.tool == "wire-bonder"] == ["wire-bonder-1", "wire-bonder-2"]
+    assert [s.name for s in stations if s.tool == "wire-bonder"] == [
+        "wire-bonder-1",
+        "wire-bonder-2",
+    ]
     assert all(s.address is None for s in stations), "the default line is simulated"
 
 
@@ -39,7 +50,9 @@ def test_broken_line_config_lists_every_problem(tmp_path: Path) -> None:
 
 def test_duplicate_station_names_are_refused(tmp_path: Path) -> None:
     path = tmp_path / "line.yaml"
-    path.write_text("stations:\n  - {name: wb, tool: wire-bonder, count: 2}\n  - {name: wb-1, tool: laser}\n")
+    path.write_text(
+        "stations:\n  - {name: wb, tool: wire-bonder, count: 2}\n  - {name: wb-1, tool: laser}\n"
+    )
     with pytest.raises(ConfigError, match="duplicate station names: wb-1"):
         load_line_config(path)
 

@@ -59,7 +59,9 @@ class TranscriptLink:
         pass
 
 
-def press_with(transcript: Sequence[tuple[tuple[Any, ...], Any]]) -> tuple[MoldPress, TranscriptLink]:
+def press_with(
+    transcript: Sequence[tuple[tuple[Any, ...], Any]],
+) -> tuple[MoldPress, TranscriptLink]:
     press = MoldPress("modbus+tcp://192.0.2.1:502?unit=1")
     link = TranscriptLink(transcript)
     press.link = link  # type: ignore[assignment]
@@ -71,7 +73,30 @@ def exception_06() -> ModbusExceptionReply:
 
 
 def test_mold_press_writes_the_manual_example_recipe_in_one_fc16() -> None:
-    manual_example = [1750, 1750, 30, 500, 750, 200, 60, 400, 30, 460, 20, 90, 850, 1500, 20, 8, 400, 50, 800, 1, 1, 15]
+    manual_example = [
+        1750,
+        1750,
+        30,
+        500,
+        750,
+        200,
+        60,
+        400,
+        30,
+        460,
+        20,
+        90,
+        850,
+        1500,
+        20,
+        8,
+        400,
+        50,
+        800,
+        1,
+        1,
+        15,
+    ]
     press, link = press_with([(("FC16", 100, manual_example), None)])
     press.write_recipe(MoldRecipe())
     assert not link.transcript
@@ -90,7 +115,30 @@ def test_mold_press_writes_each_strip_id_with_one_fc16_of_ten_registers() -> Non
 
 def test_mold_press_arm_writes_load_mask_for_the_given_positions_then_pulses_arm() -> None:
     recipe = MoldRecipe(cure_s=120)
-    words = [1750, 1750, 30, 500, 750, 200, 60, 400, 30, 460, 20, 120, 850, 1500, 20, 8, 400, 50, 800, 1, 1, 0b0011]
+    words = [
+        1750,
+        1750,
+        30,
+        500,
+        750,
+        200,
+        60,
+        400,
+        30,
+        460,
+        20,
+        120,
+        850,
+        1500,
+        20,
+        8,
+        400,
+        50,
+        800,
+        1,
+        1,
+        0b0011,
+    ]
     press, link = press_with(
         [
             (("FC16", 100, words), None),
@@ -111,8 +159,10 @@ def test_mold_press_arm_writes_load_mask_for_the_given_positions_then_pulses_arm
         ("transfer_pressure_sp_mpa", 10.5, "transfer_pressure_sp_mpa = 10.5 outside 5.0..10.0 MPa"),
     ],
 )
-def test_mold_press_refuses_out_of_range_set_points_before_sending(field: str, value: float, message: str) -> None:
-    press, link = press_with([])
+def test_mold_press_refuses_out_of_range_set_points_before_sending(
+    field: str, value: float, message: str
+) -> None:
+    press, _link = press_with([])
     with pytest.raises(ParameterOutOfRange, match=message):
         press.write_recipe(MoldRecipe(**{field: value}))
 
@@ -150,7 +200,9 @@ def test_mold_press_reads_the_manual_example_shot_result() -> None:
 
 def test_mold_press_maps_exception_06_to_the_reject_reason() -> None:
     # README §9.2 example: PAUSE in CURE -> exception 06, IR 4 -> 20.
-    press, _ = press_with([(("FC05", 3), exception_06()), (("FC04", 4, 2), [20, 7]), (("FC04", 0, 1), [4])])
+    press, _ = press_with(
+        [(("FC05", 3), exception_06()), (("FC04", 4, 2), [20, 7]), (("FC04", 0, 1), [4])]
+    )
     with pytest.raises(NotAllowedInState) as info:
         press.pause()
     assert info.value.code == 20
@@ -159,14 +211,18 @@ def test_mold_press_maps_exception_06_to_the_reject_reason() -> None:
 
 
 def test_mold_press_names_the_interlock_from_interlock_word() -> None:
-    press, _ = press_with([(("FC05", 2), exception_06()), (("FC04", 4, 2), [22, 1]), (("FC04", 14, 1), [0b0000_0010])])
+    press, _ = press_with(
+        [(("FC05", 2), exception_06()), (("FC04", 4, 2), [22, 1]), (("FC04", 14, 1), [0b0000_0010])]
+    )
     with pytest.raises(InterlockActive) as info:
         press.start()
     assert info.value.detail == "DOOR"
 
 
 def test_mold_press_names_the_blocking_alarm() -> None:
-    press, _ = press_with([(("FC05", 4), exception_06()), (("FC04", 4, 2), [23, 1]), (("FC04", 2, 1), [4115])])
+    press, _ = press_with(
+        [(("FC05", 4), exception_06()), (("FC04", 4, 2), [23, 1]), (("FC04", 2, 1), [4115])]
+    )
     with pytest.raises(AlarmActive) as info:
         press.resume()
     assert info.value.detail == "4115"
@@ -180,7 +236,9 @@ def test_mold_press_reports_settings_conflict_as_code_14() -> None:
 
 
 def test_mold_press_reports_illegal_address_and_value() -> None:
-    press, _ = press_with([(("FC06", 111, 500), ModbusExceptionReply(3, tool="mold-press", address="x", sent="x"))])
+    press, _ = press_with(
+        [(("FC06", 111, 500), ModbusExceptionReply(3, tool="mold-press", address="x", sent="x"))]
+    )
     with pytest.raises(ToolError) as info:
         press.write_registers(111, [500])
     assert info.value.code == 13 and info.value.native_code == 3
@@ -193,11 +251,44 @@ def test_mold_press_rejects_an_unknown_state_code_as_protocol_error() -> None:
 
 
 def test_mold_press_status_block_decodes_u32_and_alarm_list() -> None:
-    block = [6, 1, 4115, 2, 0, 3, 77, 5, 0, 12, 0, 167, 0, 812, 0b1000_0000, 1, 0, 0, 0b1_0000, 0, 4115, 4201, 0, 0, 0, 0, 0, 0]
+    block = [
+        6,
+        1,
+        4115,
+        2,
+        0,
+        3,
+        77,
+        5,
+        0,
+        12,
+        0,
+        167,
+        0,
+        812,
+        0b1000_0000,
+        1,
+        0,
+        0,
+        0b1_0000,
+        0,
+        4115,
+        4201,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+    ]
     press, _ = press_with([(("FC04", 0, 28), block)])
     status = press.status()
     assert status.state is ToolState.ALARM
-    assert status.cycle_elapsed_s == 12 and status.cycle_remaining_s == 167 and status.cycle_count == 812
+    assert (
+        status.cycle_elapsed_s == 12
+        and status.cycle_remaining_s == 167
+        and status.cycle_count == 812
+    )
     assert status.alarm_list == (4115, 4201)
     assert press.interlock_names(status.interlock_word) == ["PELLET"]
 

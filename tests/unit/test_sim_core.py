@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -31,9 +32,13 @@ class Toy(ToolModel):
     tool_name = "toy"
     init_s = 5.0
     stable_s = 10.0
-    alarm_defs = (AlarmDef(1, "Emergency stop", "A"), AlarmDef(2, "Supply empty", "H"), AlarmDef(3, "Low", "W"))
+    alarm_defs = (
+        AlarmDef(1, "Emergency stop", "A"),
+        AlarmDef(2, "Supply empty", "H"),
+        AlarmDef(3, "Low", "W"),
+    )
     interlock_table = (("DOOR", frozenset({"start", "resume"})), ("TEMP", frozenset({"start"})))
-    condition_alarms = {"ESTOP": 1}
+    condition_alarms: ClassVar[dict[str, int]] = {"ESTOP": 1}
 
     def __init__(self, clock: SimClock) -> None:
         super().__init__(clock, World())
@@ -41,7 +46,10 @@ class Toy(ToolModel):
         self.aborted_by: bool | None = None
 
     def build_cycle(self) -> list[Step]:
-        return [Step("WORK", 10.0, site=k, on_end=lambda k=k: self.done_units.append(k)) for k in (1, 2, 3)]
+        return [
+            Step("WORK", 10.0, site=k, on_end=lambda k=k: self.done_units.append(k))
+            for k in (1, 2, 3)
+        ]
 
     def on_abort(self, by_alarm: bool) -> None:
         self.aborted_by = by_alarm
@@ -101,7 +109,9 @@ def test_pause_takes_effect_at_the_next_hold_point(toy: tuple[Toy, Clockwork]) -
     assert model.state is State.DONE and model.done_units == [1, 2, 3]
 
 
-def test_hold_alarm_then_clear_goes_paused_and_blocks_resume_while_active(toy: tuple[Toy, Clockwork]) -> None:
+def test_hold_alarm_then_clear_goes_paused_and_blocks_resume_while_active(
+    toy: tuple[Toy, Clockwork],
+) -> None:
     model, clock = toy
     model.do_arm()
     advance(model, clock, 10.0)
@@ -177,11 +187,17 @@ def test_fault_trigger_matches_site() -> None:
 def test_scenario_file_errors_name_the_entry(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("faults:\n  - station: mold-press\n    alarm: 4005\n    link: stall\n")
-    with pytest.raises(ScenarioError, match="fault 1 needs exactly one of 'alarm', 'condition', 'link'"):
+    with pytest.raises(
+        ScenarioError, match="fault 1 needs exactly one of 'alarm', 'condition', 'link'"
+    ):
         load_scenario(bad)
-    bad.write_text("faults:\n  - tool: mold-press\n    at: {phase: CURE, when: 3}\n    alarm: 4005\n")
+    bad.write_text(
+        "faults:\n  - tool: mold-press\n    at: {phase: CURE, when: 3}\n    alarm: 4005\n"
+    )
     with pytest.raises(ScenarioError, match="unknown trigger field"):
         load_scenario(bad)
     good = tmp_path / "good.yaml"
-    good.write_text("faults:\n  - tool: mold-press\n    at: {phase: CURE, after_s: 5}\n    condition: AIR\n    clear_after_s: 60\n")
+    good.write_text(
+        "faults:\n  - tool: mold-press\n    at: {phase: CURE, after_s: 5}\n    condition: AIR\n    clear_after_s: 60\n"
+    )
     assert load_scenario(good)[0]["condition"] == "AIR"
