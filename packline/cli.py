@@ -57,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--scenario", type=Path, default=None, help="fault scenario YAML to inject")
 
+    diagram = commands.add_parser("diagram", help="print a state machine as Mermaid, from the code")
+    diagram.add_argument("machine", choices=["station"], help="which machine (station: PackML)")
+
     dry = commands.add_parser("dry-run", help="run a strip through the simulated line and report")
     dry.add_argument(
         "--time-scale",
@@ -92,6 +95,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 seed=args.seed,
                 scenario_path=args.scenario,
             )
+        if args.command == "diagram":
+            from sequences.station_machine import mermaid_diagram
+
+            print(mermaid_diagram())
+            return 0
         if args.command == "dry-run":
             from packline.dry_run import run_dry_run
 

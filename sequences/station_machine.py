@@ -1,0 +1,152 @@
+"""One station's PackML state machine (built with ``transitions``), its state events and its
+E10 time accounting.
+
+The machine is only bookkeeping and rules: which command is allowed when, and what happened
+when. Tool work never runs inside it (a ``LockedMachine`` callback would block every other
+thread): the station's worker does the work outside and fires triggers when it ends, and a
+status poll reads :attr:`state` without waiting behind a step.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from transitions import EventData, MachineError
+from transitions.extensions import GraphMachine, LockedMachine
+
+from sequences.packml import ACTING_NEXT, E10, E10_OF_STATE, PackState, transition_table
+
+
+class CommandRefused(Exception):
+    """An operator or process command that PackML does not allow in the current state."""
+
+    def __init__(self, station: str, command: str, state: PackState) -> None:
+        self.station = station
+        self.command = command
+        self.state = state
+        super().__init__(f"station {station}: '{command}' is not allowed in {state}")
+
+
+@dataclass(frozen=True)
+class StateEvent:
+    """A state change: when (epoch seconds), which station, from/to, and why."""
+
+    time: float
+    station: str
+    from_state: PackState
+    to_state: PackState
+    cause: str
+
+
+class StationMachine:
+    """PackML states of one station. ``auto_complete``: acting states that end by themselves."""
+
+    def __init__(
+        self,
+        station: str,
+        *,
+        initial: PackState = PackState.STOPPED,
+        auto_complete: Iterable[PackState] = tuple(ACTING_NEXT),
+        clock: Callable[[], float] = time.time,
+        listeners: Iterable[Callable[[StateEvent], None]] = (),
+    ) -> None:
+        self.station = station
+        self.clock = clock
+        self.auto_complete = frozenset(auto_complete)
+        self.listeners = list(listeners)
+        self.events: list[StateEvent] = []
+        self._events_lock = threading.Lock()
+        self._cause = "init"
+        self._machine = LockedMachine(
+            model=self,
+            states=[s.value for s in PackState],
+            transitions=transition_table(),
+            initial=initial.value,
+            send_event=True,
+            queued=True,
+            auto_transitions=False,
+            after_state_change=self._record,
+            model_attribute="_state_name",
+        )
+
+    @property
+    def state(self) -> PackState:
+        """The current state (read without taking the machine lock)."""
+        return PackState(self._state_name)  # type: ignore[attr-defined]
+
+    def command(self, command: str, cause: str = "operator") -> PackState:
+        """Fire a PackML command (``start``, ``hold``, ``stop``...); return the state after it."""
+        trigger = getattr(self, command, None)
+        if command not in self._machine.events or trigger is None:
+            raise CommandRefused(self.station, command, self.state)
+        self._cause = cause
+        try:
+            trigger()
+        except MachineError:
+            raise CommandRefused(self.station, command, self.state) from None
+        return self.state
+
+    def may(self, command: str) -> bool:
+        """Whether ``command`` is allowed now."""
+        event = self._machine.events.get(command)
+        return event is not None and self._state_name in event.transitions  # type: ignore[attr-defined]
+
+    def finish_acting(self, cause: str = "done") -> PackState:
+        """End the current acting state (STARTING, HOLDING, ...) when its work is done."""
+        return self.command("state_completed", cause)
+
+    def _record(self, event: EventData) -> None:
+        source = PackState(event.transition.source)
+        dest = PackState(event.transition.dest)
+        record = StateEvent(self.clock(), self.station, source, dest, self._cause)
+        with self._events_lock:
+            self.events.append(record)
+        for listener in self.listeners:
+            listener(record)
+        if dest in self.auto_complete:
+            self._cause = f"{dest.value.lower()} done"
+            self.state_completed()  # type: ignore[attr-defined]
+
+    def restore(self, state: PackState) -> None:
+        """Put the machine in ``state`` without callbacks (recovery after a restart)."""
+        self._machine.set_state(state.value, model=self)
+
+
+def e10_seconds(
+    events: Iterable[StateEvent], *, until: float, start: float | None = None
+) -> dict[E10, float]:
+    """Seconds per E10 category from a station's state events up to ``until``."""
+    totals = dict.fromkeys(E10, 0.0)
+    ordered = sorted(events, key=lambda e: e.time)
+    if not ordered:
+        return totals
+    current = ordered[0].from_state
+    since = ordered[0].time if start is None else start
+    for event in ordered:
+        totals[E10_OF_STATE[current]] += max(0.0, event.time - since)
+        current, since = event.to_state, event.time
+    totals[E10_OF_STATE[current]] += max(0.0, until - since)
+    return totals
+
+
+def mermaid_diagram() -> str:
+    """The station machine as Mermaid ``stateDiagram-v2`` text, generated from the tables."""
+
+    class _Model:
+        pass
+
+    model: Any = _Model()
+    GraphMachine(
+        model=model,
+        states=[s.value for s in PackState],
+        transitions=transition_table(),
+        initial=PackState.STOPPED.value,
+        auto_transitions=False,
+        graph_engine="mermaid",
+        title="packline station (PackML)",
+    )
+    return str(model.get_graph().draw(None))

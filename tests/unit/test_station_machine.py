@@ -1,0 +1,122 @@
+"""The PackML station machine: allowed commands, events, E10 accounting, the diagram."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from sequences.packml import E10, PackState
+from sequences.station_machine import (
+    CommandRefused,
+    StateEvent,
+    StationMachine,
+    e10_seconds,
+    mermaid_diagram,
+)
+
+
+class ManualClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_station_runs_reset_start_complete_with_an_event_per_change() -> None:
+    machine = StationMachine("wire-bonder-1")
+    machine.command("reset")
+    machine.command("start")
+    assert machine.state is PackState.EXECUTE
+    machine.command("complete", cause="strip done")
+    assert machine.state is PackState.COMPLETE
+    path = [(e.from_state, e.to_state) for e in machine.events]
+    assert path[0] == (PackState.STOPPED, PackState.RESETTING)
+    assert path[-1] == (PackState.COMPLETING, PackState.COMPLETE)
+    assert machine.events[-2].cause == "strip done"
+    assert all(e.station == "wire-bonder-1" for e in machine.events)
+
+
+@pytest.mark.parametrize(
+    ("setup", "command"),
+    [
+        ((), "start"),
+        (("reset",), "unhold"),
+        (("reset", "start"), "clear"),
+        (("reset", "start"), "reset"),
+    ],
+)
+def test_commands_outside_packml_are_refused_with_the_state(
+    setup: tuple[str, ...], command: str
+) -> None:
+    machine = StationMachine("die-bonder")
+    for step in setup:
+        machine.command(step)
+    before = machine.state
+    with pytest.raises(CommandRefused, match=f"'{command}' is not allowed in {before}"):
+        machine.command(command)
+    assert machine.state is before
+
+
+def test_unknown_command_is_refused() -> None:
+    with pytest.raises(CommandRefused):
+        StationMachine("x").command("explode")
+
+
+def test_acting_state_waits_for_its_work_when_not_auto_completed() -> None:
+    machine = StationMachine("mold-press", auto_complete=[PackState.RESETTING, PackState.STARTING])
+    machine.command("reset")
+    machine.command("start")
+    machine.command("hold", cause="alarm 4005")
+    assert machine.state is PackState.HOLDING
+    assert machine.may("abort") and not machine.may("unhold")
+    machine.finish_acting("tool paused")
+    assert machine.state is PackState.HELD
+
+
+def test_every_state_can_be_aborted_and_cleared_back_to_stopped() -> None:
+    for state in PackState:
+        if state in (PackState.ABORTING, PackState.ABORTED):
+            continue
+        machine = StationMachine("s", initial=state)
+        machine.command("abort", cause="operator abort")
+        assert machine.state is PackState.ABORTED
+        machine.command("clear")
+        assert machine.state is PackState.STOPPED
+
+
+def test_e10_accounting_from_events() -> None:
+    clock = ManualClock()
+    machine = StationMachine("wb", clock=clock)
+    machine.command("reset")  # t=1000 -> IDLE
+    clock.now = 1010.0
+    machine.command("start")  # EXECUTE from 1010
+    clock.now = 1070.0
+    machine.command("hold")  # HELD from 1070
+    clock.now = 1100.0
+    machine.command("unhold")
+    totals = e10_seconds(machine.events, until=1120.0)
+    assert totals[E10.STANDBY] == pytest.approx(10.0)
+    assert totals[E10.PRODUCTIVE] == pytest.approx(60.0 + 20.0)
+    assert totals[E10.UNSCHEDULED_DOWN] == pytest.approx(30.0)
+
+
+def test_listeners_see_each_event_and_polls_do_not_block() -> None:
+    seen: list[StateEvent] = []
+    machine = StationMachine("etch", listeners=[seen.append])
+    machine.command("reset")
+    results: list[PackState] = []
+    poller = threading.Thread(target=lambda: results.extend(machine.state for _ in range(100)))
+    poller.start()
+    machine.command("start")
+    poller.join(timeout=2)
+    assert len(results) == 100 and seen[-1].to_state is PackState.EXECUTE
+
+
+def test_diagram_is_mermaid_generated_from_the_transition_table() -> None:
+    text = mermaid_diagram()
+    assert "stateDiagram-v2" in text
+    for state in PackState:
+        assert state.value in text
+    assert "HELD --> UNHOLDING: unhold" in text
