@@ -6,10 +6,10 @@ are built from these tables, so the diagram is the code.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class PackState(str, Enum):
+class PackState(StrEnum):
     """The 17 PackML states."""
 
     STOPPED = "STOPPED"
@@ -29,9 +29,6 @@ class PackState(str, Enum):
     ABORTING = "ABORTING"
     ABORTED = "ABORTED"
     CLEARING = "CLEARING"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 S = PackState
@@ -95,7 +92,7 @@ def transition_table() -> list[dict[str, object]]:
     return table
 
 
-class E10(str, Enum):
+class E10(StrEnum):
     """SEMI E10 equipment time categories used in the reports."""
 
     PRODUCTIVE = "productive"

@@ -100,8 +100,9 @@ class StationMachine:
         return self.command("state_completed", cause)
 
     def _record(self, event: EventData) -> None:
+        assert event.transition is not None
         source = PackState(event.transition.source)
-        dest = PackState(event.transition.dest)
+        dest = PackState(str(event.transition.dest))
         record = StateEvent(self.clock(), self.station, source, dest, self._cause)
         with self._events_lock:
             self.events.append(record)
