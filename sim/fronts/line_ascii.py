@@ -42,15 +42,15 @@ class LineReply:
     data: str = ""
 
 
-Handler = Callable[[list[str]], str | LineReply]
+Handler = Callable[[list[str]], str | LineReply | None]
 
 
 @dataclass(frozen=True)
 class LineCommand:
     """One keyword of the command table; ``nargs`` is the (min, max) argument count.
 
-    The handler gets the arguments (stripped) and returns the data of the ``OK`` line (``""``
-    for a bare ``OK``) or a :class:`LineReply`; it raises :class:`Reject` to refuse.
+    The handler gets the arguments (stripped) and returns the data of the ``OK`` line (``None``
+    or ``""`` for a bare ``OK``) or a :class:`LineReply`; it raises :class:`Reject` to refuse.
     """
 
     keyword: str

@@ -1,0 +1,663 @@
+"""MS-3 metrology station driver. Host interface: metrology.md (line ASCII, RS-232 38400 8N1).
+
+with Metrology.open("/dev/ttyUSB0") as gauge:            # or "socket://127.0.0.1:7009"
+    gauge.load_recipe("A-BALL")                          # IDLE -> READY (no HEATING)
+    if not gauge.calibration().passed:
+        gauge.calibrate()                                # SETUP, about 20 s
+        gauge.wait_for_state([ToolState.READY], timeout_s=60)
+    gauge.strip_id = "LA2403-017"
+    gauge.input_map = "1" * 30
+    gauge.start()                                        # RUN
+    gauge.wait_for_state([ToolState.DONE, ToolState.ABORTED], timeout_s=300)
+    result = gauge.cycle_result()                        # summary, map, BallRecords
+    gauge.acknowledge()
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from drivers.base import Tool
+from drivers.errors import ParameterOutOfRange, ProtocolError
+from drivers.records import (
+    AlarmInfo,
+    Identity,
+    SiteRecord,
+    StripSummary,
+    check_map,
+    optional,
+    parse_site_record,
+    parse_summary,
+)
+from drivers.scpi import CycleResult, Progress
+from drivers.states import ToolState
+from drivers.transports.line_link import LineLink
+from drivers.values import Codec, Number, check_identifier, check_input_map, check_strip_size
+
+
+class MeasureMode(StrEnum):
+    """``MODE``: what the station measures (§1)."""
+
+    DIE = "DIE"
+    SLUG = "SLUG"
+    BALL = "BALL"
+    RECESS = "RECESS"
+    PKG = "PKG"
+
+
+PHASES = ("NONE", "LOAD", "ALIGN", "MEASURE", "UNLOAD")
+LIMIT_VALUE = Number(-5000.0, 5000.0, 3)
+RD_MAX = 1024
+LIST_PAGE = 10
+
+
+@dataclass(frozen=True)
+class LimitItem:
+    """A ``LIM`` item of §4: its MODE, unit, decimals and default window."""
+
+    name: str
+    mode: MeasureMode
+    unit: str
+    decimals: int
+    default_lo: float
+    default_hi: float
+
+
+LIMIT_ITEMS: dict[str, LimitItem] = {
+    item.name: item
+    for item in (
+        LimitItem("DX", MeasureMode.DIE, "µm", 1, -25.0, 25.0),
+        LimitItem("DY", MeasureMode.DIE, "µm", 1, -25.0, 25.0),
+        LimitItem("DT", MeasureMode.DIE, "deg", 2, -0.5, 0.5),
+        LimitItem("SLUG", MeasureMode.SLUG, "µm", 1, 200.0, 260.0),
+        LimitItem("PADX", MeasureMode.SLUG, "%", 1, 95.0, 100.0),
+        LimitItem("RESCU", MeasureMode.SLUG, "µm", 1, 0.0, 1.0),
+        LimitItem("BALLH", MeasureMode.BALL, "µm", 1, 350.0, 450.0),
+        LimitItem("COPL", MeasureMode.BALL, "µm", 1, 0.0, 100.0),
+        LimitItem("CLEAR", MeasureMode.BALL, "µm", 1, 100.0, 1000.0),
+        LimitItem("MISS", MeasureMode.BALL, "count", 0, 0.0, 0.0),
+        LimitItem("VIA", MeasureMode.RECESS, "µm", 1, 23.0, 27.0),
+        LimitItem("AREA", MeasureMode.RECESS, "µm", 1, 10.0, 14.0),
+        LimitItem("RESID", MeasureMode.RECESS, "µm", 1, 0.0, 0.5),
+        LimitItem("THK", MeasureMode.PKG, "µm", 1, 270.0, 330.0),
+        LimitItem("WARP", MeasureMode.PKG, "µm", 1, 0.0, 50.0),
+        LimitItem("PADP", MeasureMode.PKG, "µm", 1, 5.0, 50.0),
+    )
+}
+
+
+# -- typed records ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Limit:
+    """``LIM <item>,<lo>,<hi>``: pass window of one item, in the item's unit (LIMIT_ITEMS)."""
+
+    item: str
+    lo: float
+    hi: float
+
+    @property
+    def unit(self) -> str:
+        return LIMIT_ITEMS[self.item].unit
+
+
+@dataclass(frozen=True)
+class MetrologyStatus:
+    """``ST?``: state, working MODE, phase (``NONE`` without a cycle), sites done and to do."""
+
+    state: ToolState
+    mode: MeasureMode
+    phase: str
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class ItemStatistics:
+    """``RSTAT? <item>`` over the measured sites; the figures are None when ``n`` is 0."""
+
+    item: str
+    n: int
+    mean: float | None
+    std: float | None
+    minimum: float | None
+    maximum: float | None
+
+
+class CalResult(StrEnum):
+    PASS = "PASS"
+    FAIL = "FAIL"
+    NONE = "NONE"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """``CAL?``: result of the last CAL, when (tool local time), and hours since."""
+
+    result: CalResult
+    timestamp: datetime | None
+    hours_since: float | None
+
+    @property
+    def passed(self) -> bool:
+        return self.result is CalResult.PASS
+
+
+@dataclass(frozen=True)
+class DieRecord(SiteRecord):
+    """MODE DIE: die offset and rotation."""
+
+    dx_um: float | None
+    dy_um: float | None
+    dtheta_deg: float | None
+
+
+@dataclass(frozen=True)
+class SlugRecord(SiteRecord):
+    """MODE SLUG: slug protrusion below the substrate bottom, exposed pad area, residual Cu."""
+
+    slug_protrusion_um: float | None
+    pad_exposure_pct: float | None
+    residual_cu_um: float | None
+
+
+@dataclass(frozen=True)
+class BallRecord(SiteRecord):
+    """MODE BALL; slug and clearance are None on sites without a slug."""
+
+    ball_height_mean_um: float | None
+    ball_height_min_um: float | None
+    coplanarity_um: float | None
+    slug_protrusion_um: float | None
+    clearance_um: float | None
+    balls_missing: int | None
+
+
+@dataclass(frozen=True)
+class RecessRecord(SiteRecord):
+    """MODE RECESS; the die recess depth is None on sites without an area recess."""
+
+    via_depth_mean_um: float | None
+    via_depth_min_um: float | None
+    area_recess_depth_um: float | None
+    residual_pi_um: float | None
+
+
+@dataclass(frozen=True)
+class PkgRecord(SiteRecord):
+    """MODE PKG; the pad protrusion is None on packages without back-face pads."""
+
+    package_thickness_um: float | None
+    warp_um: float | None
+    pad_protrusion_min_um: float | None
+
+
+_NUMBER = optional(float)
+RECORD_TYPES: dict[MeasureMode, tuple[type[SiteRecord], tuple[Callable[[str], Any], ...]]] = {
+    MeasureMode.DIE: (DieRecord, (_NUMBER,) * 3),
+    MeasureMode.SLUG: (SlugRecord, (_NUMBER,) * 3),
+    MeasureMode.BALL: (BallRecord, (*(_NUMBER,) * 5, optional(int))),
+    MeasureMode.RECESS: (RecessRecord, (_NUMBER,) * 4),
+    MeasureMode.PKG: (PkgRecord, (_NUMBER,) * 3),
+}
+
+
+# -- codecs and the declared setting ------------------------------------------------------------
+class _ModeCodec:
+    def check(self, value: Any, what: str) -> MeasureMode:
+        try:
+            return MeasureMode(str(value).upper())
+        except ValueError:
+            raise ParameterOutOfRange(f"{what} = {value!r} not one of {self.describe()}") from None
+
+    def format(self, value: Any) -> str:
+        return str(value)
+
+    def parse(self, text: str) -> MeasureMode:
+        try:
+            return MeasureMode(text)
+        except ValueError:
+            raise ProtocolError(f"{text!r} is not a MODE") from None
+
+    def describe(self) -> str:
+        return "|".join(MeasureMode)
+
+
+class _Identifier:
+    """An identifier sent without quotes (§2); the empty reply means "not set"."""
+
+    def __init__(self, max_len: int) -> None:
+        self.max_len = max_len
+
+    def check(self, value: Any, what: str) -> str:
+        return check_identifier(value, what, max_len=self.max_len, allow_empty=False)
+
+    def format(self, value: Any) -> str:
+        return str(value)
+
+    def parse(self, text: str) -> str:
+        return text
+
+    def describe(self) -> str:
+        return f"1-{self.max_len} characters of A-Z a-z 0-9 - _ ."
+
+
+class _InputMap:
+    def check(self, value: Any, what: str) -> str:
+        return check_input_map(value)
+
+    def format(self, value: Any) -> str:
+        return str(value)
+
+    def parse(self, text: str) -> str:
+        return check_input_map(text) if text else text
+
+    def describe(self) -> str:
+        return "0|1 per site"
+
+
+class Setting:
+    """A declared MS-3 setting: ``KEY?`` reads it, ``KEY <v1>[,<v2>]`` writes it after the checks.
+
+    ``validate`` cross-checks the values (e.g. rows × cols ≤ 1024) before anything is sent.
+    """
+
+    def __init__(
+        self,
+        keyword: str,
+        *codecs: Codec,
+        doc: str,
+        writable: bool = True,
+        validate: Callable[..., object] | None = None,
+    ) -> None:
+        self.keyword = keyword
+        self.codecs = codecs
+        self.writable = writable
+        self.validate = validate
+        self.__doc__ = doc
+        self.name = keyword
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: Metrology | None, owner: type) -> Any:
+        if instance is None:
+            return self
+        sent = f"{self.keyword}?"
+        reply = instance.query(sent)
+        parts = reply.split(",") if len(self.codecs) > 1 else [reply]
+        with instance.parsing(sent):
+            if len(parts) != len(self.codecs):
+                raise ProtocolError(
+                    f"{sent} reply {reply!r} has {len(parts)} fields, expected {len(self.codecs)}"
+                )
+            values = [codec.parse(part) for codec, part in zip(self.codecs, parts, strict=True)]
+        return values[0] if len(values) == 1 else tuple(values)
+
+    def __set__(self, instance: Metrology, value: Any) -> None:
+        if not self.writable:
+            raise AttributeError(f"{self.name} ({self.keyword}?) is read-only")
+        values = value if len(self.codecs) > 1 else (value,)
+        if len(values) != len(self.codecs):
+            raise ParameterOutOfRange(f"{self.name} takes {len(self.codecs)} values, got {value!r}")
+        checked = [codec.check(v, self.name) for codec, v in zip(self.codecs, values, strict=True)]
+        if self.validate is not None:
+            self.validate(*checked)
+        instance.command(
+            f"{self.keyword} "
+            + ",".join(c.format(v) for c, v in zip(self.codecs, checked, strict=True))
+        )
+
+
+def _recipe_name(name: str) -> str:
+    return check_identifier(name, "recipe name", max_len=16, allow_empty=False)
+
+
+# -- the driver -----------------------------------------------------------------------------------
+class Metrology(Tool):
+    """MS-3 metrology station (metrology.md). Unit of work: one strip, site by site."""
+
+    tool_name = "metrology"
+    model = "MS-3"
+    poll_interval_s = 0.2
+    alarm_codes: ClassVar[range] = range(9001, 9500)
+
+    def __init__(self, address: str, *, line_timeout_s: float = 1.0) -> None:
+        super().__init__(address)
+        self.link = LineLink(
+            address,
+            tool=self.tool_name,
+            baudrate=38400,
+            line_timeout_s=line_timeout_s,
+            logger=self.log,
+        )
+
+    def connect(self) -> None:
+        self.link.open()
+
+    def close(self) -> None:
+        self.link.close()
+
+    # -- exchanges ---------------------------------------------------------------------------
+    def command(self, line: str) -> None:
+        """Send a command that answers a bare ``OK``."""
+        reply = self.link.exchange(line)
+        if reply.data:
+            raise ProtocolError(
+                f"command answered {reply.data!r}, expected a bare OK",
+                tool=self.tool_name,
+                address=self.address,
+                sent=line,
+            )
+
+    def query(self, line: str) -> str:
+        """Send a query; return the data of its ``OK`` line ('' for an empty value)."""
+        return self.link.exchange(line).data
+
+    @contextlib.contextmanager
+    def parsing(self, sent: str) -> Iterator[None]:
+        """Give a ProtocolError raised while decoding a reply this tool, address and command."""
+        try:
+            yield
+        except ProtocolError as exc:
+            if exc.address:
+                raise
+            raise ProtocolError(
+                exc.reason, tool=self.tool_name, address=self.address, sent=sent
+            ) from None
+        except (ValueError, KeyError) as exc:
+            raise ProtocolError(
+                f"reply does not parse ({exc})",
+                tool=self.tool_name,
+                address=self.address,
+                sent=sent,
+            ) from None
+
+    # -- §4, in manual order -------------------------------------------------------------------
+    def identify(self) -> Identity:
+        """``ID?``: GENERIC, MS-3, serial, firmware."""
+        reply = self.query("ID?")
+        with self.parsing("ID?"):
+            return Identity.parse(reply)
+
+    def status(self) -> MetrologyStatus:
+        """``ST?``: state, working MODE, phase, sites done and to do."""
+        reply = self.query("ST?")
+        with self.parsing("ST?"):
+            state, mode, phase, done, total = reply.split(",")
+            if phase not in PHASES:
+                raise ProtocolError(f"ST? phase {phase!r} not one of {', '.join(PHASES)}")
+            return MetrologyStatus(
+                ToolState.from_name(state), _ModeCodec().parse(mode), phase, int(done), int(total)
+            )
+
+    def state(self) -> ToolState:
+        """The state field of ``ST?``."""
+        return self.status().state
+
+    def reset(self) -> None:
+        """``RST``: IDLE, recipe unloaded, defaults, strip data and results cleared; the
+        calibration and the alarms stay."""
+        self.command("RST")
+
+    def load_recipe(self, name: str) -> None:
+        """``LOAD <name>``: load a stored recipe; IDLE -> READY directly (25 if unknown)."""
+        self.command(f"LOAD {_recipe_name(name)}")
+
+    def unload_recipe(self) -> None:
+        """``UNLOAD``: back to IDLE."""
+        self.command("UNLOAD")
+
+    def save_recipe(self, name: str) -> None:
+        """``SAVE <name>``: store MODE, limits, size and pitch (28 when 32 recipes are stored)."""
+        self.command(f"SAVE {_recipe_name(name)}")
+
+    def delete_recipe(self, name: str) -> None:
+        """``DEL <name>`` (25 if absent)."""
+        self.command(f"DEL {_recipe_name(name)}")
+
+    def recipe_list(self, start: int = 1) -> tuple[int, list[str]]:
+        """``LIST? <start>``: total stored and up to 10 names from index ``start`` (ASCII order)."""
+        start = int(Number(1, 32).check(start, "LIST? start"))
+        sent = f"LIST? {start}"
+        reply = self.query(sent)
+        with self.parsing(sent):
+            total, *names = reply.split(",")
+            return int(total), names
+
+    def recipe_catalog(self) -> list[str]:
+        """Every stored recipe name, read with ``LIST?`` 10 at a time."""
+        total, names = self.recipe_list(1)
+        while len(names) < total:
+            _, page = self.recipe_list(len(names) + 1)
+            if not page:
+                raise ProtocolError(
+                    f"LIST? {len(names) + 1} returned no names of {total}",
+                    tool=self.tool_name,
+                    address=self.address,
+                )
+            names.extend(page)
+        return names
+
+    def recipe_name(self) -> tuple[str, bool]:
+        """``NAME?``: loaded recipe ('' if none) and whether it was edited since load/save."""
+        name = self.query("NAME?")
+        return (name[:-1], True) if name.endswith("*") else (name, False)
+
+    mode = Setting(
+        "MODE",
+        _ModeCodec(),
+        doc="``MODE`` / ``MODE?``: the working MODE (default SLUG); setting it resets the limits to the mode defaults.",
+    )
+    strip_size = Setting(
+        "SIZE",
+        Number(1, 32),
+        Number(1, 64),
+        validate=check_strip_size,
+        doc="``SIZE <rows>,<cols>`` / ``SIZE?`` (default 3,10); setting it resets the input map.",
+    )
+    strip_pitch_mm = Setting(
+        "PITCH",
+        Number(1.0, 50.0, 3, "mm"),
+        Number(1.0, 50.0, 3, "mm"),
+        doc="``PITCH <x>,<y>`` / ``PITCH?``: site pitch in mm.",
+    )
+
+    def set_limit(self, limit: Limit) -> None:
+        """``LIM <item>,<lo>,<hi>``: the item must belong to the working MODE (else the tool
+        answers 12); lo ≤ hi and the -5000..5000 range are checked here first."""
+        item = self._item(limit.item)
+        decimals = LIMIT_ITEMS[item].decimals
+        lo, hi = (LIMIT_VALUE.check(v, f"{item} limit") for v in (limit.lo, limit.hi))
+        if lo > hi:
+            raise ParameterOutOfRange(f"{item} limits need lo <= hi, got {lo}, {hi}")
+        self.command(f"LIM {item},{lo:.{decimals}f},{hi:.{decimals}f}")
+
+    def limit(self, item: str) -> Limit:
+        """``LIM? <item>``: the window of an item of the working MODE."""
+        sent = f"LIM? {self._item(item)}"
+        reply = self.query(sent)
+        with self.parsing(sent):
+            name, lo, hi = reply.split(",")
+            if name != sent[5:]:
+                raise ProtocolError(f"LIM? answered for item {name!r}")
+            return Limit(name, float(lo), float(hi))
+
+    def limits(self) -> dict[str, Limit]:
+        """Every limit of the working MODE (``MODE?`` then ``LIM?`` per item)."""
+        mode = self.mode
+        return {name: self.limit(name) for name, item in LIMIT_ITEMS.items() if item.mode is mode}
+
+    strip_id = Setting(
+        "STRIP",
+        _Identifier(20),
+        doc="``STRIP <id>`` / ``STRIP?``: strip id of the next cycle ('' = not set).",
+    )
+    input_map = Setting(
+        "MAP",
+        _InputMap(),
+        doc="``MAP <map>`` / ``MAP?``: input map, 1 = measure, 0 = skip (26 if the length is wrong).",
+    )
+
+    def start(self) -> None:
+        """``RUN``: READY -> RUNNING (22 with DOOR, AIR or CAL interlocks)."""
+        self.command("RUN")
+
+    def pause(self) -> None:
+        """``PAUSE``: takes effect at the end of the current site."""
+        self.command("PAUSE")
+
+    def resume(self) -> None:
+        """``RESUME``."""
+        self.command("RESUME")
+
+    def abort(self) -> None:
+        """``ABORT``: the site in progress and the remaining sites become N."""
+        self.command("ABORT")
+
+    def acknowledge(self) -> None:
+        """``ACK``: DONE/ABORTED -> READY; clears strip id and input map."""
+        self.command("ACK")
+
+    def progress(self) -> Progress:
+        """``PROG?``: sites done, to do, elapsed and remaining s (zeros without a cycle)."""
+        reply = self.query("PROG?")
+        with self.parsing("PROG?"):
+            done, total, elapsed, remaining = (int(v) for v in reply.split(","))
+            return Progress(done, total, elapsed, remaining)
+
+    def record_count(self) -> int:
+        """``RC?``: records available (0 if none)."""
+        reply = self.query("RC?")
+        with self.parsing("RC?"):
+            return int(reply)
+
+    def records(
+        self, start: int = 1, count: int = RD_MAX, *, mode: MeasureMode | None = None
+    ) -> list[SiteRecord]:
+        """``RD <start>,<count>``: typed records of the last cycle (fewer if the strip ends).
+
+        The record type follows the cycle's MODE, read with ``RSUM?`` unless ``mode`` is given.
+        """
+        start = int(Number(1, RD_MAX).check(start, "RD start"))
+        count = int(Number(1, RD_MAX).check(count, "RD count"))
+        if mode is None:
+            mode = self.summary_mode()
+        record_type, converters = RECORD_TYPES[MeasureMode(mode)]
+        sent = f"RD {start},{count}"
+        reply = self.link.exchange(sent, max_records=count)
+        with self.parsing(sent):
+            if int(reply.data) != len(reply.records):
+                raise ProtocolError(f"OK {reply.data} after {len(reply.records)} records")
+            parsed = [parse_site_record(record_type, line, converters) for line in reply.records]
+            if [r.site for r in parsed] != list(range(start, start + len(parsed))):
+                raise ProtocolError(
+                    f"records are not sites {start}.. in order: {[r.site for r in parsed]}"
+                )
+        return parsed
+
+    def result_map(self) -> str:
+        """``RMAP?``: one of P F X N per site."""
+        reply = self.query("RMAP?")
+        with self.parsing("RMAP?"):
+            return check_map(reply, len(reply), what="result map")
+
+    def summary(self) -> StripSummary:
+        """``RSUM?``: strip summary; ``extra`` is ``(MeasureMode,)`` of the cycle."""
+        reply = self.query("RSUM?")
+        with self.parsing("RSUM?"):
+            return parse_summary(reply, (_ModeCodec().parse,))
+
+    def summary_mode(self) -> MeasureMode:
+        """The MODE the last cycle measured in (``RSUM?``)."""
+        return MeasureMode(self.summary().extra[0])
+
+    def statistics(self, item: str) -> ItemStatistics:
+        """``RSTAT? <item>``: n, mean, std, min, max over the measured (P and F) sites."""
+        sent = f"RSTAT? {self._item(item)}"
+        reply = self.query(sent)
+        with self.parsing(sent):
+            name, n, *figures = reply.split(",")
+            if name != sent[7:] or len(figures) != 4:
+                raise ProtocolError(
+                    f"RSTAT? reply {reply!r} is not <item>,<n>,<mean>,<std>,<min>,<max>"
+                )
+            values = [None if int(n) == 0 else float(f) for f in figures]
+            return ItemStatistics(name, int(n), *values)
+
+    def active_alarms(self) -> list[int]:
+        """``AL?``: active alarm codes in order of occurrence."""
+        reply = self.query("AL?")
+        with self.parsing("AL?"):
+            count, *codes = (int(v) for v in reply.split(","))
+            if count != len(codes):
+                raise ProtocolError(f"AL? count {count} but {len(codes)} codes")
+            return codes
+
+    def alarm_info(self, code: int) -> AlarmInfo:
+        """``ALT? <code>``: class and text of an alarm of §6 (the tool answers 12 for others)."""
+        code = int(
+            Number(self.alarm_codes.start, self.alarm_codes.stop - 1).check(code, "alarm code")
+        )
+        sent = f"ALT? {code}"
+        reply = self.query(sent)
+        with self.parsing(sent):
+            number, alarm_class, text = reply.split(",", 2)
+            if int(number) != code or alarm_class not in ("A", "H", "W"):
+                raise ProtocolError(f"ALT? reply {reply!r} is not {code},<A|H|W>,<text>")
+            return AlarmInfo(code, alarm_class, text)
+
+    def clear_alarms(self) -> None:
+        """``ALC``: remove the alarms whose cause has gone."""
+        self.command("ALC")
+
+    def calibrate(self) -> None:
+        """``CAL``: SETUP for about 20 s on the reference gauge (22 with DOOR or AIR)."""
+        self.command("CAL")
+
+    def calibration(self) -> Calibration:
+        """``CAL?``: last CAL result, timestamp and hours since (NONE after power-up)."""
+        reply = self.query("CAL?")
+        with self.parsing("CAL?"):
+            result, stamp, hours = reply.split(",")
+            if result == CalResult.NONE:
+                return Calibration(CalResult.NONE, None, None)
+            return Calibration(CalResult(result), datetime.fromisoformat(stamp), float(hours))
+
+    enclosure_temperature_c = Setting(
+        "TEMP",
+        Number(-50.0, 150.0, 1, "°C"),
+        writable=False,
+        doc="``TEMP?``: enclosure temperature, °C (alarm 9105 outside 20.0-26.0).",
+    )
+
+    # -- helpers built on the commands ---------------------------------------------------------
+    def cycle_result(self) -> CycleResult:
+        """Summary, result map and every typed record of the finished cycle."""
+        summary = self.summary()
+        result_map = self.result_map()
+        with self.parsing("RMAP?"):
+            check_map(result_map, summary.sites, what="result map")
+        records = self.records(1, summary.sites, mode=MeasureMode(summary.extra[0]))
+        if len(records) != summary.sites:
+            raise ProtocolError(
+                f"{len(records)} records for {summary.sites} sites",
+                tool=self.tool_name,
+                address=self.address,
+                sent="RD",
+            )
+        return CycleResult(summary, result_map, records)
+
+    def _item(self, item: str) -> str:
+        name = str(item).upper()
+        if name not in LIMIT_ITEMS:
+            raise ParameterOutOfRange(
+                f"limit item {item!r} not one of {', '.join(LIMIT_ITEMS)}",
+                tool=self.tool_name,
+                address=self.address,
+            )
+        return name

@@ -1,0 +1,606 @@
+"""Metrology driver against recorded transcripts: a fake MS-3 on a real pty (or a loopback TCP
+socket) checks every line the driver sends and answers what the manual says."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import tty
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from drivers.errors import (
+    AlarmActive,
+    InterlockActive,
+    NotAllowedInState,
+    ParameterOutOfRange,
+    ProtocolError,
+    ToolError,
+    ToolTimeout,
+)
+from drivers.metrology import (
+    BallRecord,
+    CalResult,
+    DieRecord,
+    ItemStatistics,
+    Limit,
+    MeasureMode,
+    Metrology,
+    PkgRecord,
+    RecessRecord,
+    SlugRecord,
+)
+from drivers.states import ToolState
+
+Reply = str | Sequence[str] | bytes | None  # one line, several lines, raw bytes, or silence
+
+
+class FakeMs3:
+    """Checks each received line against the transcript and sends the scripted reply."""
+
+    def __init__(self, transcript: Sequence[tuple[str, Reply]], transport: str = "pty") -> None:
+        self.transcript = list(transcript)
+        self.received: list[str] = []
+        self.mismatches: list[str] = []
+        self._stop = threading.Event()
+        if transport == "pty":
+            self._master, self._slave = os.openpty()
+            tty.setraw(self._master)
+            tty.setraw(self._slave)
+            self.address = os.ttyname(self._slave)
+            self._recv: Callable[[], bytes] = lambda: os.read(self._master, 4096)
+            self._send: Callable[[bytes], Any] = lambda data: os.write(self._master, data)
+            self._readable = lambda: self._master
+        else:
+            self._listener = socket.create_server(("127.0.0.1", 0))
+            self.address = f"socket://127.0.0.1:{self._listener.getsockname()[1]}"
+            self._conn: socket.socket | None = None
+            self._recv = lambda: self._connection().recv(4096)
+            self._send = lambda data: self._connection().sendall(data)
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _connection(self) -> socket.socket:
+        if self._conn is None:
+            self._conn, _ = self._listener.accept()
+        return self._conn
+
+    def _serve(self) -> None:
+        buffer = b""
+        while not self._stop.is_set():
+            try:
+                if hasattr(self, "_listener"):
+                    self._connection().settimeout(0.05)
+                chunk = self._recv()
+            except (TimeoutError, BlockingIOError):
+                continue
+            except OSError:
+                return
+            buffer += chunk
+            while b"\r" in buffer:
+                line, buffer = buffer.split(b"\r", 1)
+                self._answer(line.decode("ascii", errors="replace"))
+
+    def _answer(self, line: str) -> None:
+        self.received.append(line)
+        if not self.transcript:
+            self.mismatches.append(f"unexpected {line!r}")
+            return
+        expected, reply = self.transcript.pop(0)
+        if line != expected:
+            self.mismatches.append(f"sent {line!r}, expected {expected!r}")
+        if reply is None:
+            return
+        if isinstance(reply, bytes):
+            data = reply
+        elif isinstance(reply, str):
+            data = reply.encode("ascii") + b"\r"
+        else:
+            data = b"".join(part.encode("ascii") + b"\r" for part in reply)
+        self._send(data)
+
+    def check(self) -> None:
+        """Every scripted line was sent, in order, and nothing else."""
+        assert not self.mismatches, self.mismatches
+        assert not self.transcript, f"not sent: {[line for line, _ in self.transcript]}"
+
+    def close(self) -> None:
+        self._stop.set()
+        if hasattr(self, "_listener"):
+            self._listener.close()
+            if self._conn is not None:
+                self._conn.close()
+        else:
+            os.close(self._master)
+            os.close(self._slave)
+
+
+@pytest.fixture
+def station() -> Iterator[Callable[..., tuple[Metrology, FakeMs3]]]:
+    """Factory: a driver opened on a fake MS-3 playing ``transcript``."""
+    opened: list[tuple[Metrology, FakeMs3]] = []
+
+    def open_on(
+        transcript: Sequence[tuple[str, Reply]],
+        *,
+        transport: str = "pty",
+        line_timeout_s: float = 1.0,
+    ) -> tuple[Metrology, FakeMs3]:
+        peer = FakeMs3(transcript, transport)
+        driver = Metrology.open(peer.address, line_timeout_s=line_timeout_s)
+        opened.append((driver, peer))
+        return driver, peer
+
+    yield open_on
+    for driver, peer in opened:
+        driver.close()
+        peer.close()
+
+
+NORMAL_CYCLE = [  # metrology.md §9, first example
+    ("ID?", "OK GENERIC,MS-3,MS3-00057,1.8.0"),
+    ("LOAD A-BALL", "OK"),
+    ("ST?", "OK READY,BALL,NONE,0,0"),
+    ("CAL", "OK"),
+    ("ST?", "OK SETUP,BALL,NONE,0,0"),
+    ("ST?", "OK READY,BALL,NONE,0,0"),
+    ("STRIP LA2403-017", "OK"),
+    ("MAP 111111111111111111111111111110", "OK"),
+    ("RUN", "OK"),
+    ("ST?", "OK RUNNING,BALL,MEASURE,12,29"),
+    ("ST?", "OK DONE,BALL,NONE,29,29"),
+    ("RSUM?", "OK LA2403-017,30,28,1,1,0,88.5,BALL"),
+    (
+        "RD 1,3",
+        [
+            "D 1,P,0,402.3,391.0,62.5,224.8,166.2,0",
+            "D 2,F,9507,398.7,352.1,118.4,226.0,126.1,0",
+            "D 3,P,0,405.1,396.4,48.9,223.1,173.3,0",
+            "OK 3",
+        ],
+    ),
+    ("RSTAT? COPL", "OK COPL,29,71.2,18.6,41.0,118.4"),
+    ("ACK", "OK"),
+]
+
+
+@pytest.mark.parametrize("transport", ["pty", "tcp"])
+def test_metrology_normal_cycle_sends_the_manual_example_lines(
+    station: Callable[..., tuple[Metrology, FakeMs3]], transport: str
+) -> None:
+    gauge, peer = station(NORMAL_CYCLE, transport=transport)
+    assert gauge.identify().serial == "MS3-00057"
+    gauge.load_recipe("A-BALL")
+    assert gauge.status().mode is MeasureMode.BALL
+    gauge.calibrate()
+    assert gauge.wait_for_state([ToolState.READY], timeout_s=2, poll_s=0.001) is ToolState.READY
+    gauge.strip_id = "LA2403-017"
+    gauge.input_map = "1" * 29 + "0"
+    gauge.start()
+    assert gauge.status().done == 12
+    assert gauge.state() is ToolState.DONE
+    summary = gauge.summary()
+    assert (
+        summary.strip_id,
+        summary.sites,
+        summary.passed,
+        summary.failed,
+        summary.skipped,
+        summary.cycle_s,
+    ) == (
+        "LA2403-017",
+        30,
+        28,
+        1,
+        1,
+        88.5,
+    )
+    records = gauge.records(1, 3, mode=summary.extra[0])
+    assert records[1] == BallRecord(2, "F", 9507, 398.7, 352.1, 118.4, 226.0, 126.1, 0)
+    assert gauge.statistics("copl") == ItemStatistics("COPL", 29, 71.2, 18.6, 41.0, 118.4)
+    gauge.acknowledge()
+    peer.check()
+
+
+def test_metrology_interlock_calibration_and_hold_alarm_of_the_manual(
+    station: Callable[..., tuple[Metrology, FakeMs3]],
+) -> None:
+    gauge, peer = station(
+        [
+            ("RUN", "ER 22,Interlock active;CAL"),
+            ("CAL", "OK"),
+            ("ST?", "OK SETUP,BALL,NONE,0,0"),
+            ("ST?", "OK READY,BALL,NONE,0,0"),
+            ("CAL?", "OK PASS,2024-05-14T09:02:41,0.0"),
+            ("RUN", "OK"),
+            ("ST?", "OK ALARM,BALL,MEASURE,7,29"),
+            ("AL?", "OK 1,9003"),
+            ("ALT? 9003", "OK 9003,H,Stage vacuum low"),
+            ("RESUME", "ER 23,Alarm active;9003"),
+            ("ALC", "OK"),
+            ("ST?", "OK PAUSED,BALL,MEASURE,7,29"),
+            ("RESUME", "OK"),
+        ]
+    )
+    with pytest.raises(InterlockActive) as refused:
+        gauge.start()
+    assert (refused.value.code, refused.value.detail) == (22, "CAL")
+    gauge.calibrate()
+    gauge.wait_for_state([ToolState.READY], timeout_s=2, poll_s=0.001)
+    calibration = gauge.calibration()
+    assert calibration.passed and calibration.timestamp == datetime(2024, 5, 14, 9, 2, 41)
+    assert calibration.hours_since == 0.0
+    gauge.start()
+    status = gauge.status()
+    assert (status.state, status.phase, status.done, status.total) == (
+        ToolState.ALARM,
+        "MEASURE",
+        7,
+        29,
+    )
+    assert [(a.code, a.alarm_class, a.text) for a in gauge.alarms()] == [
+        (9003, "H", "Stage vacuum low")
+    ]
+    with pytest.raises(AlarmActive) as blocked:
+        gauge.resume()
+    assert blocked.value.detail == "9003"
+    gauge.clear_alarms()
+    assert gauge.state() is ToolState.PAUSED
+    gauge.resume()
+    peer.check()
+
+
+def test_metrology_every_member_sends_its_manual_line(
+    station: Callable[..., tuple[Metrology, FakeMs3]],
+) -> None:
+    gauge, peer = station(
+        [
+            ("RST", "OK"),
+            ("UNLOAD", "OK"),
+            ("SAVE A-BALL-2", "OK"),
+            ("DEL A-BALL-2", "OK"),
+            ("LIST? 1", "OK 12,A,B,C,D,E,F,G,H,I,J"),
+            ("LIST? 11", "OK 12,K,L"),
+            ("NAME?", "OK A-BALL*"),
+            ("NAME?", "OK"),
+            ("MODE DIE", "OK"),
+            ("MODE?", "OK DIE"),
+            ("SIZE 8,30", "OK"),
+            ("SIZE?", "OK 8,30"),
+            ("PITCH 17.300,5.300", "OK"),
+            ("PITCH?", "OK 17.300,5.300"),
+            ("LIM DT,-0.25,0.25", "OK"),
+            ("LIM MISS,0,2", "OK"),
+            ("LIM? DX", "OK DX,-25.0,25.0"),
+            ("LIM? DX", "OK DX,-25.0,25.0"),
+            ("MODE?", "OK DIE"),
+            ("LIM? DX", "OK DX,-25.0,25.0"),
+            ("LIM? DY", "OK DY,-25.0,25.0"),
+            ("LIM? DT", "OK DT,-0.50,0.50"),
+            ("STRIP?", "OK"),
+            ("MAP?", "OK 1101"),
+            ("PAUSE", "OK"),
+            ("ABORT", "OK"),
+            ("PROG?", "OK 12,29,42,53"),
+            ("RC?", "OK 30"),
+            ("RMAP?", "OK PPFX"),
+            ("RSTAT? SLUG", "OK SLUG,0,,,,"),
+            ("TEMP?", "OK 22.4"),
+            ("CAL?", "OK NONE,,"),
+            ("CAL?", "OK FAIL,2024-05-14T09:02:41,25.5"),
+            ("AL?", "OK 0"),
+        ]
+    )
+    gauge.reset()
+    gauge.unload_recipe()
+    gauge.save_recipe("A-BALL-2")
+    gauge.delete_recipe("A-BALL-2")
+    assert gauge.recipe_catalog() == list("ABCDEFGHIJKL")
+    assert gauge.recipe_name() == ("A-BALL", True)
+    assert gauge.recipe_name() == ("", False)
+    gauge.mode = "die"
+    assert gauge.mode is MeasureMode.DIE
+    gauge.strip_size = (8, 30)
+    assert gauge.strip_size == (8, 30)
+    gauge.strip_pitch_mm = (17.3, 5.3)
+    assert gauge.strip_pitch_mm == (17.3, 5.3)
+    gauge.set_limit(Limit("DT", -0.25, 0.25))
+    gauge.set_limit(Limit("MISS", 0, 2))
+    assert gauge.limit("dx") == Limit("DX", -25.0, 25.0)
+    assert gauge.limit("DX").unit == "µm"
+    assert list(gauge.limits()) == ["DX", "DY", "DT"]
+    assert gauge.strip_id == ""
+    assert gauge.input_map == "1101"
+    gauge.pause()
+    gauge.abort()
+    progress = gauge.progress()
+    assert (progress.done, progress.total, progress.elapsed_s, progress.remaining_s) == (
+        12,
+        29,
+        42,
+        53,
+    )
+    assert gauge.record_count() == 30
+    assert gauge.result_map() == "PPFX"
+    assert gauge.statistics("SLUG") == ItemStatistics("SLUG", 0, None, None, None, None)
+    assert gauge.enclosure_temperature_c == 22.4
+    assert gauge.calibration().result is CalResult.NONE
+    failed = gauge.calibration()
+    assert (failed.result, failed.hours_since, failed.passed) == (CalResult.FAIL, 25.5, False)
+    assert gauge.active_alarms() == []
+    peer.check()
+
+
+@pytest.mark.parametrize(
+    ("mode", "line", "record"),
+    [
+        (MeasureMode.DIE, "D 1,P,0,3.2,-4.1,0.12", DieRecord(1, "P", 0, 3.2, -4.1, 0.12)),
+        (MeasureMode.SLUG, "D 1,F,9504,231.0,61.3,5.9", SlugRecord(1, "F", 9504, 231.0, 61.3, 5.9)),
+        (
+            MeasureMode.BALL,
+            "D 1,P,0,380.1,372.0,55.0,,,0",
+            BallRecord(1, "P", 0, 380.1, 372.0, 55.0, None, None, 0),
+        ),
+        (
+            MeasureMode.RECESS,
+            "D 1,P,0,25.1,24.3,,0.1",
+            RecessRecord(1, "P", 0, 25.1, 24.3, None, 0.1),
+        ),
+        (MeasureMode.PKG, "D 1,P,0,301.2,18.5,", PkgRecord(1, "P", 0, 301.2, 18.5, None)),
+        (MeasureMode.PKG, "D 1,F,9515,,,", PkgRecord(1, "F", 9515, None, None, None)),
+    ],
+)
+def test_metrology_records_are_parsed_into_the_record_type_of_their_mode(
+    station: Callable[..., tuple[Metrology, FakeMs3]], mode: MeasureMode, line: str, record: Any
+) -> None:
+    gauge, peer = station(
+        [("RSUM?", f"OK S1,1,1,0,0,0,16.6,{mode}"), ("RD 1,1024", [line, "OK 1"])]
+    )
+    assert gauge.records() == [record]
+    peer.check()
+
+
+def test_metrology_cycle_result_reads_summary_map_and_all_records(
+    station: Callable[..., tuple[Metrology, FakeMs3]],
+) -> None:
+    gauge, peer = station(
+        [
+            ("RSUM?", "OK S1,3,1,1,1,0,17.8,DIE"),
+            ("RMAP?", "OK PFX"),
+            ("RD 1,3", ["D 1,P,0,1.0,2.0,0.01", "D 2,F,9502,1.0,2.0,0.61", "D 3,X,0,,,", "OK 3"]),
+        ]
+    )
+    result = gauge.cycle_result()
+    assert result.result_map == "PFX"
+    assert [r.defect for r in result.records] == [0, 9502, 0]
+    peer.check()
+
+
+# -- error replies -----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("call", "sent", "reply", "error_class", "code", "detail"),
+    [
+        (lambda g: g.query("XYZ?"), "XYZ?", "ER 10,Unknown command", ToolError, 10, ""),
+        (lambda g: g.status(), "ST?", "ER 11,Syntax error", ToolError, 11, ""),
+        (
+            lambda g: g.set_limit(Limit("COPL", 0, 100)),
+            "LIM COPL,0.0,100.0",
+            "ER 12,Bad parameter",
+            ToolError,
+            12,
+            "",
+        ),
+        (
+            lambda g: g.records(31, 1, mode=MeasureMode.BALL),
+            "RD 31,1",
+            "ER 13,Out of range",
+            ToolError,
+            13,
+            "",
+        ),
+        (
+            lambda g: g.command("LIM COPL,100,0"),
+            "LIM COPL,100,0",
+            "ER 14,Settings conflict",
+            ToolError,
+            14,
+            "",
+        ),
+        (
+            lambda g: setattr(g, "strip_size", (3, 10)),
+            "SIZE 3,10",
+            "ER 20,Not allowed in state;RUNNING",
+            NotAllowedInState,
+            20,
+            "RUNNING",
+        ),
+        (
+            lambda g: g.load_recipe("A-BALL"),
+            "LOAD A-BALL",
+            "ER 21,Busy;INIT",
+            NotAllowedInState,
+            21,
+            "INIT",
+        ),
+        (lambda g: g.start(), "RUN", "ER 22,Interlock active;DOOR", InterlockActive, 22, "DOOR"),
+        (lambda g: g.resume(), "RESUME", "ER 23,Alarm active;9003", AlarmActive, 23, "9003"),
+        (lambda g: g.start(), "RUN", "ER 24,No recipe loaded", NotAllowedInState, 24, ""),
+        (lambda g: g.load_recipe("NOPE"), "LOAD NOPE", "ER 25,Recipe not found", ToolError, 25, ""),
+        (
+            lambda g: setattr(g, "input_map", "1" * 29),
+            "MAP " + "1" * 29,
+            "ER 26,Map length mismatch",
+            ToolError,
+            26,
+            "",
+        ),
+        (lambda g: g.result_map(), "RMAP?", "ER 27,No results available", ToolError, 27, ""),
+        (lambda g: g.save_recipe("X"), "SAVE X", "ER 28,Storage full", ToolError, 28, ""),
+        (lambda g: g.alarm_info(9499), "ALT? 9499", "ER 12,Bad parameter", ToolError, 12, ""),
+    ],
+)
+def test_metrology_error_replies_raise_the_catalogue_error(
+    station: Callable[..., tuple[Metrology, FakeMs3]],
+    call: Callable[[Metrology], Any],
+    sent: str,
+    reply: str,
+    error_class: type[ToolError],
+    code: int,
+    detail: str,
+) -> None:
+    gauge, peer = station([(sent, reply)])
+    with pytest.raises(error_class) as raised:
+        call(gauge)
+    error = raised.value
+    assert (type(error), error.code, error.detail) == (error_class, code, detail)
+    assert error.text == reply[3:].split(",", 1)[1].split(";")[0]
+    assert sent in str(error) and gauge.address in str(error) and "metrology" in str(error)
+    peer.check()
+
+
+# -- malformed replies --------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("call", "sent", "reply"),
+    [
+        (lambda g: g.status(), "ST?", "YES"),
+        (lambda g: g.status(), "ST?", "OKREADY,BALL,NONE,0,0"),
+        (lambda g: g.status(), "ST?", "OK COOKING,BALL,NONE,0,0"),
+        (lambda g: g.status(), "ST?", "OK READY,BALL,SLEEP,0,0"),
+        (lambda g: g.status(), "ST?", "OK READY,BALL,NONE,0"),
+        (lambda g: g.status(), "ST?", ["D 1,P,0,1.0,2.0,0.01", "OK READY,BALL,NONE,0,0"]),
+        (lambda g: g.status(), "ST?", b"\xff\xfe\r"),
+        (lambda g: g.status(), "ST?", b"OK READY\x07\r"),
+        (lambda g: g.start(), "RUN", "ER x,Bad parameter"),
+        (lambda g: g.start(), "RUN", "ER 12"),
+        (lambda g: g.start(), "RUN", "OK 5"),
+        (lambda g: g.identify(), "ID?", "OK GENERIC,MS-3"),
+        (lambda g: g.active_alarms(), "AL?", "OK 2,9003"),
+        (lambda g: g.alarm_info(9003), "ALT? 9003", "OK 9003,Q,Stage vacuum low"),
+        (lambda g: g.limit("COPL"), "LIM? COPL", "OK BALLH,350.0,450.0"),
+        (lambda g: g.statistics("COPL"), "RSTAT? COPL", "OK COPL,29,71.2"),
+        (lambda g: g.summary(), "RSUM?", "OK S1,30,28,1,1,0,88.5,COFFEE"),
+        (lambda g: g.result_map(), "RMAP?", "OK PPQ"),
+        (lambda g: g.calibration(), "CAL?", "OK PASS,yesterday,1.0"),
+        (
+            lambda g: g.records(1, 2, mode=MeasureMode.DIE),
+            "RD 1,2",
+            ["D 1,P,0,1.0,2.0,0.01", "OK 2"],
+        ),
+        (lambda g: g.records(1, 1, mode=MeasureMode.DIE), "RD 1,1", ["D 1,P,0,1.0,2.0", "OK 1"]),
+        (
+            lambda g: g.records(1, 1, mode=MeasureMode.DIE),
+            "RD 1,1",
+            ["D 1,Z,0,1.0,2.0,0.1", "OK 1"],
+        ),
+        (
+            lambda g: g.records(1, 1, mode=MeasureMode.DIE),
+            "RD 1,1",
+            ["D 2,P,0,1.0,2.0,0.1", "OK 1"],
+        ),
+        (
+            lambda g: g.records(1, 1, mode=MeasureMode.DIE),
+            "RD 1,1",
+            ["D 1,P,0,1.0,2.0,0.1", "D 2,P,0,1.0,2.0,0.1", "OK 2"],
+        ),
+    ],
+)
+def test_metrology_malformed_replies_raise_protocol_error(
+    station: Callable[..., tuple[Metrology, FakeMs3]],
+    call: Callable[[Metrology], Any],
+    sent: str,
+    reply: Reply,
+) -> None:
+    gauge, peer = station([(sent, reply)])
+    with pytest.raises(ProtocolError) as raised:
+        call(gauge)
+    assert raised.value.address == gauge.address and raised.value.sent
+    peer.check()
+
+
+def test_metrology_missing_reply_times_out_after_the_line_timeout_and_the_link_recovers(
+    station: Callable[..., tuple[Metrology, FakeMs3]],
+) -> None:
+    gauge, peer = station(
+        [("ST?", None), ("ST?", b"OK READY,BA"), ("ID?", "OK GENERIC,MS-3,MS3-00057,1.8.0")],
+        line_timeout_s=0.3,
+    )
+    for _ in range(2):
+        began = time.monotonic()
+        with pytest.raises(ToolTimeout):
+            gauge.status()
+        assert time.monotonic() - began < 0.3 + 0.1 + 0.3  # line timeout + quiet wait + slack
+    assert gauge.identify().model == "MS-3"
+    peer.check()
+
+
+def test_metrology_link_discards_the_rest_of_a_garbled_reply(
+    station: Callable[..., tuple[Metrology, FakeMs3]],
+) -> None:
+    gauge, peer = station(
+        [
+            ("RD 1,2", ["D 1,P,0,1.0,2.0,0.01", "z 2,P,0,1.0,2.0,0.01", "OK 2", "OK 2"]),
+            ("ID?", "OK GENERIC,MS-3,MS3-00057,1.8.0"),
+        ]
+    )
+    with pytest.raises(ProtocolError):
+        gauge.records(1, 2, mode=MeasureMode.DIE)
+    assert gauge.identify().serial == "MS3-00057"
+    peer.check()
+
+
+# -- checked before sending ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda g: g.set_limit(Limit("COPL", -5000.1, 0)),
+        lambda g: g.set_limit(Limit("COPL", 100, 0)),
+        lambda g: g.set_limit(Limit("HEIGHT", 0, 1)),
+        lambda g: g.limit("HEIGHT"),
+        lambda g: g.statistics("HEIGHT"),
+        lambda g: setattr(g, "mode", "XRAY"),
+        lambda g: setattr(g, "strip_id", "LA 2403"),
+        lambda g: setattr(g, "strip_id", "L" * 21),
+        lambda g: setattr(g, "strip_id", ""),
+        lambda g: setattr(g, "input_map", "11x1"),
+        lambda g: setattr(g, "strip_size", (33, 10)),
+        lambda g: setattr(g, "strip_size", (32, 64)),
+        lambda g: setattr(g, "strip_size", (3,)),
+        lambda g: setattr(g, "strip_pitch_mm", (0.5, 17.3)),
+        lambda g: setattr(g, "enclosure_temperature_c", 22.0),
+        lambda g: g.records(0, 1, mode=MeasureMode.BALL),
+        lambda g: g.records(1, 1025, mode=MeasureMode.BALL),
+        lambda g: g.recipe_list(0),
+        lambda g: g.alarm_info(1234),
+        lambda g: g.load_recipe("A-VERY-LONG-RECIPE-NAME"),
+        lambda g: g.save_recipe(""),
+        lambda g: g.command("RUN\rRST"),
+        lambda g: g.command("LIM " + "1," * 600),
+    ],
+)
+def test_metrology_bad_values_are_refused_before_anything_is_sent(
+    station: Callable[..., tuple[Metrology, FakeMs3]], call: Callable[[Metrology], Any]
+) -> None:
+    gauge, peer = station([])
+    with pytest.raises((ParameterOutOfRange, AttributeError)):
+        call(gauge)
+    time.sleep(0.02)
+    assert peer.received == []
+
+
+def test_metrology_logs_every_exchange_at_debug(
+    station: Callable[..., tuple[Metrology, FakeMs3]], caplog: pytest.LogCaptureFixture
+) -> None:
+    gauge, peer = station([("TEMP?", "OK 22.4"), ("RUN", "ER 22,Interlock active;CAL")])
+    with caplog.at_level(logging.DEBUG, logger="packline.drivers.metrology"):
+        assert gauge.enclosure_temperature_c == 22.4
+        with pytest.raises(InterlockActive):
+            gauge.start()
+    text = caplog.text
+    assert "TEMP?" in text and "OK 22.4" in text and "ER 22,Interlock active;CAL" in text
+    peer.check()
