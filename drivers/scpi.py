@@ -139,7 +139,15 @@ class Control(Generic[T]):
                 address=instance.address,
                 sent=f"{self.header}?",
             )
-        values = [codec.parse(part) for codec, part in zip(self.codecs, parts, strict=True)]
+        try:
+            values = [codec.parse(part) for codec, part in zip(self.codecs, parts, strict=True)]
+        except ProtocolError as exc:
+            raise ProtocolError(
+                f"{self.header}? reply {reply!r} malformed ({exc.reason})",
+                tool=instance.tool_name,
+                address=instance.address,
+                sent=f"{self.header}?",
+            ) from None
         return values[0] if len(values) == 1 else tuple(values)
 
     def __set__(self, instance: ScpiTool, value: Any) -> None:
@@ -454,9 +462,9 @@ class ScpiTool(Tool):
     def result_records(self, start: int = 1, count: int | None = None) -> list[SiteRecord]:
         """``RESult:DATA? start,count``: one page of typed per-site records."""
         count = self.result_page_size if count is None else count
-        reply = self.query(
-            f"RESult:DATA? {int(start)},{int(count)}", timeout_s=self.result_timeout_s
-        )
+        # Scaled with the caller's timeout: unchanged at defaults, never past a shorter one.
+        timeout_s = self.result_timeout_s * self.timeout_s / self.default_timeout_s
+        reply = self.query(f"RESult:DATA? {int(start)},{int(count)}", timeout_s=timeout_s)
         return [
             parse_site_record(self.record_type, line, self.record_converters)
             for line in reply.split(";")

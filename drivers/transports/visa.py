@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 import threading
 from typing import Any
 
@@ -65,6 +66,7 @@ class VisaTransport:
                 session.timeout = int(self.timeout_s * 1000)
                 if self.baud_rate is not None and hasattr(session, "baud_rate"):
                     session.baud_rate = self.baud_rate
+                _send_without_delay(session)
             except (pyvisa.errors.Error, OSError, ValueError) as exc:
                 raise ConnectionLost(
                     f"cannot open VISA resource ({exc})",
@@ -104,6 +106,7 @@ class VisaTransport:
         """Send one message (termination added)."""
         with self.lock:
             session = self._require_session(message)
+            self._discard_stale_input(session)
             self.log.debug("%s -> %r", self.tool, message)
             try:
                 session.write(message)
@@ -165,6 +168,21 @@ class VisaTransport:
                 if self._session is not None:
                     self._session.timeout = previous
 
+    def _discard_stale_input(self, session: Any) -> None:
+        """Drop a reply that reached a serial port after its read timed out.
+
+        A serial line has no connection to reopen: without this, a late reply would be taken for
+        the answer to the next message and every later reply would be off by one.
+        """
+        if getattr(session, "interface_type", None) != pyvisa.constants.InterfaceType.asrl:
+            return
+        try:
+            if session.bytes_in_buffer:
+                session.flush(pyvisa.constants.BufferOperation.discard_read_buffer)
+                self.log.debug("%s: discarded a late reply", self.tool)
+        except (pyvisa.errors.Error, OSError):
+            pass
+
     def _require_session(self, sent: str) -> Any:
         if self._session is None:
             self.open()
@@ -177,3 +195,17 @@ class VisaTransport:
         except (pyvisa.errors.Error, OSError):
             pass
         self._session = None
+
+
+def _send_without_delay(session: Any) -> None:
+    """Set TCP_NODELAY on a pyvisa-py SOCKET session.
+
+    Without it a command followed by ``SYST:ERR?`` (two small writes, no reply in between)
+    waits ~40 ms for the peer's delayed ACK (Nagle). pyvisa-py 0.8 does not wire the setter of
+    VI_ATTR_TCPIP_NODELAY, so the option is set on its socket; other libraries are left alone.
+    """
+    sessions = getattr(getattr(session, "visalib", None), "sessions", None)
+    inner = sessions.get(getattr(session, "session", None)) if isinstance(sessions, dict) else None
+    sock = getattr(inner, "interface", None)
+    if isinstance(sock, socket.socket) and sock.type == socket.SOCK_STREAM:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -1,0 +1,220 @@
+"""UVL-3 UV laser ablation system driver. Host interface: laser.md (SCPI over TCP, port 5025).
+
+    with Laser.open("TCPIP::10.0.0.8::5025::SOCKET") as laser:
+        laser.load_recipe("B-IO16")
+        laser.wait_for_state([ToolState.READY], timeout_s=900)
+        if not laser.calibration().done:          # lost at power-up
+            laser.calibrate()
+            laser.wait_for_state([ToolState.READY], timeout_s=60)
+        laser.strip_id = "FB2405-112"
+        laser.input_map = "1" * 240
+        laser.start()
+        laser.wait_for_state([ToolState.DONE, ToolState.ABORTED], timeout_s=300)
+        result = laser.cycle_result()             # summary, map, LaserRecord per site
+        laser.acknowledge()
+
+The common SCPI command set (recipes, strip data, cycle, alarms, results) comes from
+:class:`~drivers.scpi.ScpiTool`; this class adds the commands of laser.md §4 in its order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+
+from drivers.errors import ParameterOutOfRange, ProtocolError
+from drivers.records import SiteRecord, optional
+from drivers.scpi import Control, ScpiTool
+from drivers.values import Choice, Flag, Number, Quoted, unquote
+
+#: Patterns stored at delivery (laser.md §1); others can be created with the offline editor.
+FACTORY_PATTERNS = ("IO16", "IO16-DIE4", "IO32", "IO32-DIE4")
+PHASES = ("NONE", "LOAD", "ALIGN", "ABLATE", "INSPECT", "UNLOAD")
+INTERLOCKS = ("DOOR", "KEY", "EXHAUST", "CHILLER", "VACUUM", "WARMUP", "CAL")
+CALIBRATION_RATIO_LIMITS = (0.900, 1.100)
+
+
+@dataclass(frozen=True)
+class PatternName(Quoted):
+    """A stored pattern's name: 1-16 characters of the README §3 name rule, sent quoted."""
+
+    max_len: int = 16
+
+    def check(self, value: Any, what: str) -> str:
+        name = super().check(value, what)
+        if not name:
+            raise ParameterOutOfRange(f"{what} must not be empty")
+        return name
+
+
+@dataclass(frozen=True)
+class LaserRecord(SiteRecord):
+    """``RESult:DATA?`` record (laser.md §5); every value is None for X and N sites."""
+
+    vias_open: int | None
+    vias_total: int | None
+    recess_depth_um: float | None  # None also for patterns without area recess
+    mean_pulses_per_via: int | None
+
+    value_fields: ClassVar[tuple[str, ...]] = (
+        "vias_open",
+        "vias_total",
+        "recess_depth_um",
+        "mean_pulses_per_via",
+    )
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """``LASer:CALibrate?``: measured/expected power and when; ratio 0 and no time if none."""
+
+    ratio: float
+    timestamp: datetime | None
+
+    @property
+    def done(self) -> bool:
+        """A calibration has run since power-up (it may still have failed with 8101)."""
+        return self.timestamp is not None
+
+    @property
+    def in_tolerance(self) -> bool:
+        """The ratio is within 0.900-1.100 (else the tool raised 8101)."""
+        lo, hi = CALIBRATION_RATIO_LIMITS
+        return self.done and lo <= self.ratio <= hi
+
+
+class Laser(ScpiTool):
+    """UVL-3 UV laser (laser.md): vias and area recesses in the PI film of Package B.
+
+    Unit of work: one film strip (Format B by default); ``CYCLe:PROGress?`` counts sites.
+    Summary extra fields: ``(pattern, vias_ablated)``.
+    """
+
+    tool_name = "laser"
+    model = "UVL-3"
+    poll_interval_s = 0.5
+    record_type = LaserRecord
+    record_converters = (optional(int), optional(int), optional(float), optional(int))
+    summary_converters = (str, int)
+    defect_texts: ClassVar[Mapping[int, str]] = {
+        8501: "via not open (no breakthrough within VIA:PULSes)",
+        8502: "residue / carbonisation in via (vision)",
+        8503: "pad damage (over-ablation)",
+        8504: "recess depth out of tolerance",
+        8505: "site fiducial not found, site not processed",
+        8506: "site interrupted by abort",
+    }
+
+    # -- laser.md §4, in the manual's order ---------------------------------------------------
+    pattern = Control[str](
+        "PATTern:SELect",
+        PatternName(),
+        doc="PATTern:SELect: the stored per-site pattern (recipe); 25 if the tool does not know it.",
+    )
+
+    def pattern_catalog(self) -> list[str]:
+        """``PATTern:CATalog?``: stored pattern names in ASCII order."""
+        reply = self.query("PATTern:CATalog?")
+        if reply == '""':
+            return []
+        try:
+            return [unquote(part) for part in reply.split(",")]
+        except ProtocolError as exc:
+            raise self._malformed("PATTern:CATalog?", reply, exc) from None
+
+    pattern_vias = Control[int](
+        "PATTern:VIAS", Number(0, 10000), writable=False, doc="PATTern:VIAS?: vias per site."
+    )
+    pattern_area_mm2 = Control[float](
+        "PATTern:AREA",
+        Number(0.0, 10000.0, 2, "mm²"),
+        writable=False,
+        doc="PATTern:AREA?: area-recess size per site, mm² (0.00 = no area recess).",
+    )
+    fluence_j_cm2 = Control[float](
+        "LASer:FLUence", Number(0.20, 3.00, 2, "J/cm²"), doc="LASer:FLUence, J/cm² (recipe)."
+    )
+    frequency_khz = Control[int](
+        "LASer:FREQuency",
+        Number(10, 200, 0, "kHz"),
+        doc="LASer:FREQuency: pulse rate, kHz (recipe).",
+    )
+    spot_um = Control[int](
+        "LASer:SPOT", Number(10, 60, 0, "µm"), doc="LASer:SPOT: spot diameter, µm (recipe)."
+    )
+    film_thickness_um = Control[float](
+        "FILM:THICKness",
+        Number(12.5, 125.0, 1, "µm"),
+        doc="FILM:THICKness: PI film thickness, µm (recipe); sets the breakthrough pulse count.",
+    )
+    via_max_pulses = Control[int](
+        "VIA:PULSes", Number(10, 5000), doc="VIA:PULSes: maximum pulses per via (recipe)."
+    )
+    via_endpoint = Control[bool](
+        "VIA:ENDPoint",
+        Flag(),
+        doc="VIA:ENDPoint: True stops each via at breakthrough; False fires VIA:PULSes (recipe).",
+    )
+    recess_depth_um = Control[float](
+        "RECess:DEPTh",
+        Number(1.0, 100.0, 1, "µm"),
+        doc="RECess:DEPTh: area-recess target depth, µm (recipe); must be < FILM:THICKness.",
+    )
+    recess_tolerance_um = Control[float](
+        "RECess:TOLerance",
+        Number(0.5, 10.0, 1, "µm"),
+        doc="RECess:TOLerance: ± pass window of the recess depth, µm (recipe).",
+    )
+
+    def power_w(self) -> float:
+        """``LASer:POWer?``: average power at the work plane, W (0.000 with the source off)."""
+        return float(self._parse("LASer:POWer?", Number(0.0, 1000.0, 3, "W")))
+
+    def calibrate(self) -> None:
+        """``LASer:CALibrate``: power calibration (overlapped, SETUP ≈ 30 s; poll the state).
+
+        Needs the source on: IDLE -> 24, WARMUP -> 22 ``WARMUP``; DOOR, KEY and CHILLER block it.
+        """
+        self.write("LASer:CALibrate")
+
+    def calibration(self) -> Calibration:
+        """``LASer:CALibrate?``: ratio measured/expected and timestamp of the last calibration."""
+        sent = "LASer:CALibrate?"
+        reply = self.query(sent)
+        ratio_text, comma, stamp_text = reply.partition(",")
+        try:
+            if not comma:
+                raise ProtocolError('expected <ratio>,"<timestamp>"')
+            ratio = float(Number(0.0, 10.0, 3).parse(ratio_text))
+            stamp = unquote(stamp_text)
+            timestamp = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S") if stamp else None
+        except (ProtocolError, ValueError) as exc:
+            raise self._malformed(sent, reply, exc) from None
+        return Calibration(ratio, timestamp)
+
+    def shutter(self) -> str:
+        """``LASer:SHUTter?``: ``OPEN`` or ``CLOSED``."""
+        return str(self._parse("LASer:SHUTter?", Choice(("OPEN", "CLOSED"))))
+
+    def source_hours(self) -> int:
+        """``LASer:HOURs?``: laser source operating hours (8202 above 20000 h)."""
+        return int(self._parse("LASer:HOURs?", Number(0, 10**9)))
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _parse(self, query: str, codec: Number | Choice) -> Any:
+        reply = self.query(query)
+        try:
+            return codec.parse(reply)
+        except ProtocolError as exc:
+            raise self._malformed(query, reply, exc) from None
+
+    def _malformed(self, sent: str, reply: str, exc: Exception) -> ProtocolError:
+        reason = exc.reason if isinstance(exc, ProtocolError) else str(exc)
+        return ProtocolError(
+            f"reply {reply!r} malformed ({reason})",
+            tool=self.tool_name,
+            address=self.address,
+            sent=sent,
+        )
