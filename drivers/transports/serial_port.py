@@ -84,7 +84,10 @@ class SerialTransport:
         with self.lock:
             port = self._require_port()
             try:
-                stale = port.read(port.in_waiting) if port.in_waiting else b""
+                # socket:// reports in_waiting as 0 or 1 only: drain until nothing is left.
+                stale = b""
+                while port.in_waiting and len(stale) < 65536:
+                    stale += port.read(port.in_waiting)
                 if stale:
                     self.log.debug("%s <- (discarded) %r", self.tool, stale)
                 self.log.debug("%s -> %r", self.tool, data)

@@ -1,0 +1,241 @@
+"""The host side of the wire bonder's framed serial link (wire-bonder.md §2) over a
+:class:`~drivers.transports.serial_port.SerialTransport` (device path or ``socket://``).
+
+Host frame ``<STX> <seq digit><command> <ETX> C1 C2 <CR>``, C1 C2 = XOR of the payload as two
+upper-case hex digits. Host rules of §2:
+
+1. one outstanding frame: each exchange waits for its reply or the timeout (500 ms);
+2. the next sequence digit (0-9, then 0) for every new command, repeated polls included;
+3. the IDENTICAL frame (same digit) is retransmitted on timeout, on ``NAK 01/02/03``, or on a
+   reply with bad checksum, bad framing or a wrong sequence digit; after 3 retransmissions
+   the link has failed: :class:`ToolTimeout` when the last attempt got no complete reply,
+   :class:`ConnectionLost` when the connection went, :class:`ProtocolError` for bad replies;
+4. ``NAK`` with a code >= 10 is a rejection: never retransmitted; ``LASTERR?`` is read and the
+   catalogue :class:`ToolError` raised with the detail after ``;`` (``22 ... ;DOOR``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import reduce
+
+from drivers.errors import (
+    CATALOGUE,
+    CommunicationError,
+    ConnectionLost,
+    PacklineError,
+    ParameterOutOfRange,
+    ProtocolError,
+    ToolError,
+    ToolTimeout,
+    tool_error,
+)
+from drivers.transports.serial_port import SerialTransport
+
+STX, ETX, ACK, NAK, CR = 0x02, 0x03, 0x06, 0x15, 0x0D
+MAX_PAYLOAD = 250
+_HEX = frozenset(b"0123456789ABCDEFabcdef")
+
+
+def checksum(payload: bytes) -> str:
+    """XOR of every payload byte, as two upper-case hex digits (§2)."""
+    return f"{reduce(lambda a, b: a ^ b, payload, 0):02X}"
+
+
+def encode_frame(payload: str) -> bytes:
+    """``<STX> payload <ETX> C1 C2 <CR>`` for a payload of printable ASCII."""
+    data = payload.encode("ascii")
+    return bytes([STX]) + data + bytes([ETX]) + checksum(data).encode("ascii") + bytes([CR])
+
+
+class FrameError(Exception):
+    """A reply that breaks the framing or checksum rules (the frame is retransmitted)."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A well-formed reply: ``ack`` True for ACK (payload = digit + text), False for NAK (code)."""
+
+    ack: bool
+    payload: str
+
+
+def parse_reply(data: bytes) -> Reply:
+    """Check ``<ACK|NAK><STX> payload <ETX> C1 C2 <CR>``; :class:`FrameError` says what is wrong."""
+    if len(data) < 6 or data[0] not in (ACK, NAK) or data[1] != STX or data[-1] != CR:
+        raise FrameError(f"bad framing {data!r}")
+    if data[-4] != ETX:
+        raise FrameError(f"no ETX before the checksum in {data!r}")
+    payload, check = data[2:-4], data[-3:-1]
+    if not set(check) <= _HEX:
+        raise FrameError(f"checksum digits {check!r} are not hex")
+    if any(not 0x20 <= byte <= 0x7E for byte in payload):
+        raise FrameError(f"non-printable payload byte in {data!r}")
+    if check.decode("ascii").upper() != checksum(payload):
+        raise FrameError(
+            f"bad checksum {check.decode('ascii')} (expected {checksum(payload)}) in {data!r}"
+        )
+    text = payload.decode("ascii")
+    if data[0] == NAK and not (len(text) == 2 and text.isdigit()):
+        raise FrameError(f"NAK payload {text!r} is not a two-digit code")
+    if data[0] == ACK and not text[:1].isdigit():
+        raise FrameError(f"reply payload {text!r} does not start with a sequence digit")
+    return Reply(data[0] == ACK, text)
+
+
+class FramedLink:
+    """One framed link: :meth:`exchange` sends a command and returns the reply text.
+
+    Thread-safe: the transport's lock is held for a whole exchange, including its
+    retransmissions and the ``LASTERR?`` that follows a rejection.
+    """
+
+    def __init__(
+        self,
+        transport: SerialTransport,
+        *,
+        timeout_s: float = 0.5,
+        retransmissions: int = 3,
+        first_sequence: int = 1,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        if not 0 <= first_sequence <= 9:
+            raise ValueError(f"first sequence digit must be 0-9, not {first_sequence}")
+        self.transport = transport
+        self.timeout_s = timeout_s
+        self.retransmissions = retransmissions
+        self.log = logger or transport.log
+        self._next_digit = first_sequence
+
+    @property
+    def tool(self) -> str:
+        return self.transport.tool
+
+    @property
+    def address(self) -> str:
+        return self.transport.url
+
+    def open(self) -> None:
+        self.transport.open()
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def exchange(self, command: str) -> str:
+        """Send ``command`` as a new frame; return the reply text after the sequence digit."""
+        with self.transport.lock:
+            return self._exchange(command, read_detail=True)
+
+    # -- internals -------------------------------------------------------------------------
+    def _take_digit(self) -> str:
+        digit = self._next_digit
+        self._next_digit = (digit + 1) % 10
+        return str(digit)
+
+    def _check_command(self, command: str) -> None:
+        if not command or any(not 0x20 <= ord(ch) <= 0x7E for ch in command):
+            raise ParameterOutOfRange(
+                f"command {command!r} must be printable ASCII", tool=self.tool, address=self.address
+            )
+        if len(command) + 1 > MAX_PAYLOAD:
+            raise ParameterOutOfRange(
+                f"command of {len(command)} characters exceeds {MAX_PAYLOAD - 1} characters",
+                tool=self.tool,
+                address=self.address,
+            )
+
+    def _exchange(self, command: str, *, read_detail: bool) -> str:
+        self._check_command(command)
+        payload = self._take_digit() + command
+        frame = encode_frame(payload)
+        failures: list[str] = []
+        last: PacklineError | None = None
+        for attempt in range(self.retransmissions + 1):
+            if attempt:
+                self.log.debug(
+                    "%s: retransmitting %r (%d of %d) after %s",
+                    self.tool,
+                    payload,
+                    attempt,
+                    self.retransmissions,
+                    failures[-1],
+                )
+            else:
+                self.log.debug("%s -> %s", self.tool, payload)
+            try:
+                self.transport.write(frame)
+                raw = self.transport.read_until(b"\r", timeout_s=self.timeout_s, sent=payload)
+                reply = parse_reply(raw)
+            except (ToolTimeout, ConnectionLost) as exc:
+                last = exc
+                failures.append(exc.reason)
+                continue
+            except FrameError as exc:
+                last = ProtocolError(str(exc), tool=self.tool, address=self.address, sent=payload)
+                failures.append(str(exc))
+                continue
+            if not reply.ack:
+                code = int(reply.payload)
+                if code < 10:
+                    text = CATALOGUE.get(code, "reserved link code")
+                    last = ProtocolError(
+                        f"NAK {code:02d} ({text})",
+                        tool=self.tool,
+                        address=self.address,
+                        sent=payload,
+                    )
+                    failures.append(f"NAK {code:02d} {text}")
+                    continue
+                self.log.debug("%s <- NAK %02d to %s", self.tool, code, payload)
+                raise self._rejection(code, payload, read_detail=read_detail)
+            if reply.payload[0] != payload[0]:
+                last = ProtocolError(
+                    f"reply {reply.payload!r} carries sequence digit {reply.payload[0]}",
+                    tool=self.tool,
+                    address=self.address,
+                    sent=payload,
+                )
+                failures.append(f"wrong sequence digit in {reply.payload!r}")
+                continue
+            self.log.debug("%s <- %s", self.tool, reply.payload)
+            return reply.payload[1:]
+        raise self._link_failed(payload, failures, last)
+
+    def _link_failed(
+        self, payload: str, failures: list[str], last: PacklineError | None
+    ) -> PacklineError:
+        summary = "; ".join(failures)
+        message = f"link failed after {len(failures)} attempts ({summary})"
+        self.log.debug("%s: %s for %r", self.tool, message, payload)
+        if isinstance(last, ConnectionLost):
+            return ConnectionLost(message, tool=self.tool, address=self.address, sent=payload)
+        if isinstance(last, ToolTimeout):
+            return ToolTimeout(message, tool=self.tool, address=self.address, sent=payload)
+        return ProtocolError(message, tool=self.tool, address=self.address, sent=payload)
+
+    def _rejection(self, code: int, payload: str, *, read_detail: bool) -> ToolError:
+        """The catalogue error for ``NAK <code>``, with text and detail from ``LASTERR?``."""
+        text, detail = None, ""
+        if read_detail:
+            try:
+                reply = self._exchange("LASTERR?", read_detail=False)
+            except (CommunicationError, ProtocolError, ToolError) as exc:
+                self.log.debug("%s: LASTERR? after NAK %02d failed: %s", self.tool, code, exc)
+            else:
+                reported, text_detail = _parse_last_error(reply)
+                if reported == code:
+                    text, _, detail = text_detail.partition(";")
+                else:
+                    self.log.debug("%s: LASTERR? reports %r after NAK %02d", self.tool, reply, code)
+        return tool_error(
+            code, detail, text=text, tool=self.tool, address=self.address, sent=payload
+        )
+
+
+def _parse_last_error(reply: str) -> tuple[int | None, str]:
+    """``LASTERR=<code>,<text>[;<detail>]`` -> (code, text with detail); (None, "") if malformed."""
+    if not reply.startswith("LASTERR="):
+        return None, ""
+    code, _, text = reply[len("LASTERR=") :].partition(",")
+    return (int(code), text) if code.isdigit() else (None, "")

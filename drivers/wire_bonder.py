@@ -1,0 +1,615 @@
+"""WB-3 wire bonder driver. Host interface: wire-bonder.md (framed RS-232 ASCII, 115200 8N1).
+
+The address is a serial device path (``/dev/ttyUSB0``, a simulator's ``/dev/pts/5``) or a
+pyserial URL (``socket://127.0.0.1:7003``). The link layer (sequence digits, checksums,
+retransmission, ``LASTERR?`` after a rejection) is :mod:`drivers.transports.framed_link`::
+
+    with WireBonder.open("/dev/ttyUSB0") as bonder:
+        bonder.load_program("A64")
+        bonder.wait_for_state([ToolState.READY], timeout_s=900)
+        bonder.strip_id = "LA2403-017"
+        bonder.write_input_map("1" * 29 + "0")
+        bonder.start()
+        bonder.wait_for_state([ToolState.DONE, ToolState.ABORTED], timeout_s=600)
+        result = bonder.cycle_result()
+        bonder.acknowledge()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar, overload
+
+from drivers.base import Tool
+from drivers.errors import ParameterOutOfRange, ProtocolError
+from drivers.records import (
+    AlarmInfo,
+    Identity,
+    SiteRecord,
+    StripSummary,
+    check_map,
+    optional,
+    parse_site_record,
+    parse_summary,
+)
+from drivers.states import ToolState
+from drivers.transports.framed_link import FramedLink
+from drivers.transports.serial_port import SerialTransport
+from drivers.values import (
+    Choice,
+    Codec,
+    Number,
+    check_identifier,
+    check_input_map,
+    check_strip_size,
+)
+
+MAP_PIECE = 200  # §4.1: MAP, MAP?, RMAP? carry up to 200 characters
+RES_PAGE = 4  # §4.1: RES? count 1-4
+PLIST_PAGE = 10  # §4.1: PLIST? returns up to 10 names
+
+
+@dataclass(frozen=True)
+class WireBonderStatus:
+    """``STAT?``: state, phase, current unit (0 if none), units done / to do, active alarms."""
+
+    state: ToolState
+    phase: str
+    site: int
+    done: int
+    total: int
+    alarm_count: int
+
+
+@dataclass(frozen=True)
+class ProgramInfo:
+    """``PROG?``: loaded program (``""`` if none), wires per unit, edited since load/save."""
+
+    name: str
+    wires: int
+    edited: bool
+
+
+@dataclass(frozen=True)
+class StageTemperature:
+    """``TEMP?``: stage actual and set-point, °C."""
+
+    pv_c: float
+    sp_c: float
+
+
+@dataclass(frozen=True)
+class Consumables:
+    """``CONS?``: capillary bond counter and its limit, wire left on the spool (m)."""
+
+    capillary_bonds: int
+    capillary_limit_bonds: int
+    wire_left_m: float
+
+
+@dataclass(frozen=True)
+class LastError:
+    """``LASTERR?``: the last rejection (code 0 = none), catalogue text and detail."""
+
+    code: int
+    text: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class WireBondRecord(SiteRecord):
+    """``RES?`` record (§5); value fields are None for X and N sites (and FAB/loop of 3505)."""
+
+    wires_bonded: int | None
+    wires_total: int | None
+    nsop: int | None
+    nsol: int | None
+    mean_fab_um: float | None
+    mean_loop_um: int | None
+
+    value_fields: ClassVar[tuple[str, ...]] = (
+        "wires_bonded",
+        "wires_total",
+        "nsop",
+        "nsol",
+        "mean_fab_um",
+        "mean_loop_um",
+    )
+
+
+@dataclass(frozen=True)
+class WireBondSummary(StripSummary):
+    """``RSUM?``: the README §8 summary plus the wires bonded on the strip."""
+
+    wires_bonded: int = 0
+
+
+@dataclass(frozen=True)
+class WireBondResult:
+    """Everything a finished cycle reports."""
+
+    summary: WireBondSummary
+    result_map: str
+    records: list[WireBondRecord]
+
+
+_RECORD_CONVERTERS = (
+    optional(int),
+    optional(int),
+    optional(int),
+    optional(int),
+    optional(float),
+    optional(int),
+)
+
+T = TypeVar("T")
+
+
+class Par(Generic[T]):
+    """A §4.2 parameter: read with ``PAR? <name>``, written with ``PAR <name>,<value>`` after
+    the driver checked the manual's range (nothing is sent for a value out of range)."""
+
+    def __init__(self, name: str, codec: Codec, *, doc: str, writable: bool = True) -> None:
+        self.name = name
+        self.attribute = name
+        self.codec = codec
+        self.writable = writable
+        self.__doc__ = doc
+
+    def __set_name__(self, owner: type, attribute: str) -> None:
+        self.attribute = attribute
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> Par[T]: ...
+
+    @overload
+    def __get__(self, instance: WireBonder, owner: type) -> T: ...
+
+    def __get__(self, instance: WireBonder | None, owner: type) -> Any:
+        if instance is None:
+            return self
+        name, _, value = instance.query(f"PAR? {self.name}").partition(",")
+        if name != self.name:
+            raise instance.protocol_error(
+                f"PAR? {self.name} answered for {name!r}", f"PAR? {self.name}"
+            )
+        try:
+            return self.codec.parse(value)
+        except ProtocolError as exc:
+            raise instance.protocol_error(exc.reason, f"PAR? {self.name}") from None
+
+    def __set__(self, instance: WireBonder, value: Any) -> None:
+        if not self.writable:
+            raise AttributeError(
+                f"{self.attribute} ({self.name}) is read-only: it comes from the program"
+            )
+        checked = self.codec.check(value, self.attribute)
+        instance.command(f"PAR {self.name},{self.codec.format(checked)}")
+
+    def describe(self) -> str:
+        return self.codec.describe()
+
+
+class WireBonder(Tool):
+    """WB-3 automatic thermosonic ball-stitch bonder (wire-bonder.md). Unit of work: a strip."""
+
+    tool_name = "wire-bonder"
+    model = "WB-3"
+    poll_interval_s = 0.2
+    phase_names = ("NONE", "LOAD", "ALIGN", "BOND", "UNLOAD")
+    interlock_names = ("DOOR", "AIR", "GAS", "TEMP", "CAPILLARY", "WIRE")
+    alarm_table: ClassVar[Mapping[int, AlarmInfo]] = {
+        a.code: a
+        for a in (
+            AlarmInfo(3001, "A", "Emergency stop"),
+            AlarmInfo(3002, "A", "Cover opened during cycle"),
+            AlarmInfo(3003, "H", "Forming gas flow low"),
+            AlarmInfo(3004, "H", "Compressed air low"),
+            AlarmInfo(3101, "H", "NSOP limit"),
+            AlarmInfo(3102, "H", "NSOL limit"),
+            AlarmInfo(3103, "H", "Short tail limit"),
+            AlarmInfo(3104, "H", "Wire break / fly-out"),
+            AlarmInfo(3105, "H", "EFO / FAB fail"),
+            AlarmInfo(3106, "H", "Ultrasonic impedance out of range"),
+            AlarmInfo(3107, "H", "Stage temperature out of band"),
+            AlarmInfo(3108, "H", "Capillary life reached"),
+            AlarmInfo(3109, "H", "Wire spool empty"),
+            AlarmInfo(3110, "A", "Strip fiducial not found"),
+            AlarmInfo(3111, "A", "Heater fault"),
+            AlarmInfo(3201, "W", "Capillary life 90 %"),
+            AlarmInfo(3202, "W", "Wire spool low"),
+        )
+    }
+    defect_texts: ClassVar[Mapping[int, str]] = {
+        3501: "NSOP (ball bond did not stick)",
+        3502: "NSOL (stitch did not stick)",
+        3503: "short tail",
+        3504: "wire break / fly-out in this unit",
+        3505: "unit fiducial not found, unit not bonded",
+        3506: "FAB diameter out of tolerance",
+        3507: "loop height out of tolerance",
+        3508: "unit interrupted by abort",
+    }
+
+    # -- parameters (§4.2), manual order -----------------------------------------------------------
+    wire_material = Par[str](
+        "WIRE_MAT", Choice(("AU", "CU")), doc="WIRE_MAT: AU or CU (Cu requires forming gas)."
+    )
+    wire_diameter_um = Par[int]("WIRE_D", Number(18, 50, 0, "µm"), doc="WIRE_D: wire diameter, µm.")
+    stage_temperature_sp_c = Par[float](
+        "STAGE_T", Number(75.0, 220.0, 1, "°C"), doc="STAGE_T: stage set-point, °C."
+    )
+    ball_force_gf = Par[int](
+        "B1_FORCE", Number(10, 100, 0, "gf"), doc="B1_FORCE: ball (1st) bond force, gf."
+    )
+    ball_time_ms = Par[int]("B1_TIME", Number(5, 50, 0, "ms"), doc="B1_TIME: ball bond time, ms.")
+    ball_ultrasonic_pct = Par[int](
+        "B1_US", Number(0, 100, 0, "%"), doc="B1_US: ball bond ultrasonic power, %."
+    )
+    stitch_force_gf = Par[int](
+        "B2_FORCE", Number(20, 150, 0, "gf"), doc="B2_FORCE: stitch (2nd) bond force, gf."
+    )
+    stitch_time_ms = Par[int](
+        "B2_TIME", Number(5, 50, 0, "ms"), doc="B2_TIME: stitch bond time, ms."
+    )
+    stitch_ultrasonic_pct = Par[int](
+        "B2_US", Number(0, 100, 0, "%"), doc="B2_US: stitch ultrasonic power, %."
+    )
+    loop_height_um = Par[int]("LOOP_H", Number(100, 400, 0, "µm"), doc="LOOP_H: loop height, µm.")
+    fab_diameter_um = Par[int](
+        "FAB_D", Number(30, 80, 0, "µm"), doc="FAB_D: free-air ball diameter target, µm."
+    )
+    gas_flow_l_min = Par[float](
+        "GAS_FLOW", Number(0.2, 2.0, 1, "L/min"), doc="GAS_FLOW: forming gas, L/min."
+    )
+    consecutive_fail_limit = Par[int](
+        "CONSEC_LIM",
+        Number(1, 10, 0, "units"),
+        doc="CONSEC_LIM: failed units in a row before a hold alarm.",
+    )
+    capillary_limit_bonds = Par[int](
+        "CAP_LIMIT",
+        Number(100_000, 2_000_000, 0, "bonds"),
+        doc="CAP_LIMIT: capillary life (machine setting, not in programs).",
+    )
+    wires_per_unit = Par[int](
+        "WIRES",
+        Number(0, 9999, 0, "wires"),
+        doc="WIRES: wires per unit, from the program (read-only).",
+        writable=False,
+    )
+
+    def __init__(self, address: str, *, timeout_s: float = 0.5, retransmissions: int = 3) -> None:
+        super().__init__(address)
+        transport = SerialTransport(
+            address, tool=self.tool_name, baudrate=115200, timeout_s=timeout_s, logger=self.log
+        )
+        self.link = FramedLink(
+            transport, timeout_s=timeout_s, retransmissions=retransmissions, logger=self.log
+        )
+
+    # -- lifecycle and message primitives ----------------------------------------------------------
+    def connect(self) -> None:
+        """Open the port and identify the tool; the first frame also moves the tool's stored
+        frame (§2 rule 5) off anything a previous session left with the same digit."""
+        self.link.open()
+        try:
+            self.identify()
+        except Exception:
+            self.link.close()
+            raise
+
+    def close(self) -> None:
+        self.link.close()
+
+    def command(self, text: str) -> None:
+        """Send a set command; the tool answers ``OK``."""
+        reply = self.link.exchange(text)
+        if reply != "OK":
+            raise self.protocol_error(f"expected OK, got {reply!r}", text)
+
+    def query(self, text: str) -> str:
+        """Send a query ``KEYWORD? ...``; return the values after ``KEYWORD=``."""
+        reply = self.link.exchange(text)
+        prefix = text.split(" ", 1)[0].rstrip("?").upper() + "="
+        if not reply.startswith(prefix):
+            raise self.protocol_error(f"reply {reply!r} does not start with {prefix!r}", text)
+        return reply[len(prefix) :]
+
+    def protocol_error(self, message: str, sent: str) -> ProtocolError:
+        return ProtocolError(message, tool=self.tool_name, address=self.address, sent=sent)
+
+    def _ints(self, text: str, count: int | None, sent: str) -> list[int]:
+        try:
+            values = [int(part) for part in text.split(",")]
+        except ValueError:
+            raise self.protocol_error(f"reply {text!r} is not integers", sent) from None
+        if count is not None and len(values) != count:
+            raise self.protocol_error(
+                f"reply {text!r} has {len(values)} fields, expected {count}", sent
+            )
+        return values
+
+    # -- §4.1 commands, manual order ---------------------------------------------------------------
+    def identify(self) -> Identity:
+        """``IDN?``: GENERIC, WB-3, serial, firmware."""
+        try:
+            return Identity.parse(self.query("IDN?"))
+        except ProtocolError as exc:
+            raise self.protocol_error(exc.reason, "IDN?") from None
+
+    def status(self) -> WireBonderStatus:
+        """``STAT?``: state, phase, current unit, units done and to do, active alarm count."""
+        text = self.query("STAT?")
+        parts = text.split(",")
+        if len(parts) != 6 or parts[1] not in self.phase_names:
+            raise self.protocol_error(f"STAT? reply {text!r} malformed", "STAT?")
+        try:
+            state = ToolState.from_name(parts[0])
+        except KeyError:
+            raise self.protocol_error(f"unknown state {parts[0]!r}", "STAT?") from None
+        site, done, total, alarms = self._ints(",".join(parts[2:]), 4, "STAT?")
+        return WireBonderStatus(state, parts[1], site, done, total, alarms)
+
+    def state(self) -> ToolState:
+        """The state of ``STAT?``."""
+        return self.status().state
+
+    def reset(self) -> None:
+        """``RESET``: IDLE, program unloaded, parameters to defaults (alarms stay)."""
+        self.command("RESET")
+
+    def load_program(self, name: str) -> None:
+        """``PROG <name>``: load a bond program (parameters and strip layout) and arm -> HEATING."""
+        self.command(
+            f"PROG {check_identifier(name, 'program name', max_len=16, allow_empty=False)}"
+        )
+
+    def program(self) -> ProgramInfo:
+        """``PROG?``: loaded program, its wires per unit, and whether it was edited."""
+        name, _, wires = self.query("PROG?").partition(",")
+        (count,) = self._ints(wires, 1, "PROG?")
+        return ProgramInfo(name.rstrip("*"), count, name.endswith("*"))
+
+    def program_list(self) -> list[str]:
+        """``PLIST? <start>``, paged by 10: every stored program name in ASCII order."""
+        names: list[str] = []
+        while True:
+            total_text, _, rest = self.query(f"PLIST? {len(names) + 1}").partition(",")
+            (total,) = self._ints(total_text, 1, "PLIST?")
+            page = rest.split(",") if rest else []
+            names += page
+            if len(names) >= total or not page:
+                return names
+
+    def save_program(self, name: str | None = None) -> None:
+        """``PSAVE [<name>]``: save the working parameters into the loaded program, or a copy."""
+        if name is None:
+            self.command("PSAVE")
+        else:
+            self.command(
+                f"PSAVE {check_identifier(name, 'program name', max_len=16, allow_empty=False)}"
+            )
+
+    def unload_program(self) -> None:
+        """``UNLOAD``: unload the program -> IDLE (heater off)."""
+        self.command("UNLOAD")
+
+    @property
+    def strip_size(self) -> tuple[int, int]:
+        """``SIZE``: rows, columns (stored in the program; a change resets the input map)."""
+        rows, cols = self._ints(self.query("SIZE?"), 2, "SIZE?")
+        return rows, cols
+
+    @strip_size.setter
+    def strip_size(self, value: tuple[int, int]) -> None:
+        rows, cols = check_strip_size(*value)
+        self.command(f"SIZE {rows},{cols}")
+
+    @property
+    def strip_pitch_mm(self) -> tuple[float, float]:
+        """``PITCH``: site pitch x, y in mm (1.000-50.000)."""
+        text = self.query("PITCH?")
+        try:
+            x, y = (float(part) for part in text.split(","))
+        except ValueError:
+            raise self.protocol_error(f"PITCH? reply {text!r} malformed", "PITCH?") from None
+        return x, y
+
+    @strip_pitch_mm.setter
+    def strip_pitch_mm(self, value: tuple[float, float]) -> None:
+        pitch = Number(1.0, 50.0, 3, "mm")
+        x, y = (pitch.check(v, "strip pitch") for v in value)
+        self.command(f"PITCH {x:.3f},{y:.3f}")
+
+    @property
+    def strip_id(self) -> str:
+        """``STRIP``: the strip id of the next cycle (per-cycle data; ``""`` = not set)."""
+        return self.query("STRIP?")
+
+    @strip_id.setter
+    def strip_id(self, value: str) -> None:
+        self.command(f"STRIP {check_identifier(value, 'strip id')}".rstrip())
+
+    def write_input_map(self, value: str, *, sites: int | None = None) -> None:
+        """``MAP <start>,<chars>`` in pieces of 200: the whole input map (``1`` bond, ``0`` skip).
+
+        The length is checked against ``sites`` (read with ``SIZE?`` if not given) so that no
+        piece of an old map survives a short one.
+        """
+        if sites is None:
+            rows, cols = self.strip_size
+            sites = rows * cols
+        check_input_map(value, sites=sites)
+        for start in range(0, len(value), MAP_PIECE):
+            self.command(f"MAP {start + 1},{value[start : start + MAP_PIECE]}")
+
+    def read_input_map(self, sites: int | None = None) -> str:
+        """``MAP? <start>`` paged by 200 characters."""
+        if sites is None:
+            rows, cols = self.strip_size
+            sites = rows * cols
+        return self._read_map("MAP?", sites, "01")
+
+    @property
+    def input_map(self) -> str:
+        """The input map (``MAP?``/``MAP``, paged)."""
+        return self.read_input_map()
+
+    @input_map.setter
+    def input_map(self, value: str) -> None:
+        self.write_input_map(value)
+
+    def start(self) -> None:
+        """``START``: READY -> RUNNING (settings 14 and interlocks 22 checked by the tool)."""
+        self.command("START")
+
+    def pause(self) -> None:
+        """``PAUSE``: takes effect at the end of the current unit."""
+        self.command("PAUSE")
+
+    def resume(self) -> None:
+        """``RESUME``: PAUSED -> RUNNING."""
+        self.command("RESUME")
+
+    def abort(self) -> None:
+        """``ABORT``: the unit in progress becomes F 3508, units not reached N."""
+        self.command("ABORT")
+
+    def acknowledge(self) -> None:
+        """``ACK``: DONE/ABORTED -> READY (or HEATING); strip id and map cleared."""
+        self.command("ACK")
+
+    def stage_temperature(self) -> StageTemperature:
+        """``TEMP?``: stage actual and set-point, °C."""
+        text = self.query("TEMP?")
+        try:
+            pv, sp = (float(part) for part in text.split(","))
+        except ValueError:
+            raise self.protocol_error(f"TEMP? reply {text!r} malformed", "TEMP?") from None
+        return StageTemperature(pv, sp)
+
+    def stage_temperature_c(self) -> float:
+        """Stage actual temperature, °C (``TEMP?``)."""
+        return self.stage_temperature().pv_c
+
+    def consumables(self) -> Consumables:
+        """``CONS?``: capillary bonds and limit, wire left on the spool (m)."""
+        text = self.query("CONS?")
+        parts = text.split(",")
+        try:
+            return Consumables(int(parts[0]), int(parts[1]), float(parts[2]))
+        except (ValueError, IndexError):
+            raise self.protocol_error(f"CONS? reply {text!r} malformed", "CONS?") from None
+
+    def reset_capillary(self) -> None:
+        """``CAPRESET``: capillary changed, bond counter to 0 (also in PAUSED and ALARM)."""
+        self.command("CAPRESET")
+
+    def active_alarms(self) -> list[int]:
+        """``ALM?``: active alarm codes in order of occurrence."""
+        count, *codes = self._ints(self.query("ALM?"), None, "ALM?")
+        if count != len(codes):
+            raise self.protocol_error(f"ALM? count {count} but {len(codes)} codes", "ALM?")
+        return codes
+
+    def alarm_info(self, code: int) -> AlarmInfo:
+        """``ALMTXT? <code>``: class and text of an alarm of §6."""
+        sent = f"ALMTXT? {int(code)}"
+        parts = self.query(sent).split(",", 2)
+        if len(parts) != 3 or parts[1] not in ("A", "H", "W") or not parts[0].isdigit():
+            raise self.protocol_error(f"ALMTXT? reply {parts!r} malformed", sent)
+        return AlarmInfo(int(parts[0]), parts[1], parts[2])
+
+    def clear_alarms(self) -> None:
+        """``ALMCLR``: remove every alarm whose cause has gone."""
+        self.command("ALMCLR")
+
+    def result_count(self) -> int:
+        """``RCNT?``: result records available (one per site; 0 if none)."""
+        return self._ints(self.query("RCNT?"), 1, "RCNT?")[0]
+
+    def result_records(self, start: int = 1, count: int = 1) -> list[WireBondRecord]:
+        """``RES? <start>,<count>``: up to 4 typed records from site ``start``."""
+        if not 1 <= count <= RES_PAGE or start < 1:
+            raise ParameterOutOfRange(
+                f"RES? start {start} must be >= 1 and count {count} 1-{RES_PAGE}"
+            )
+        sent = f"RES? {start},{count}"
+        text = self.query(sent)
+        try:
+            return [
+                parse_site_record(WireBondRecord, line, _RECORD_CONVERTERS)
+                for line in text.split(";")
+                if line
+            ]
+        except ProtocolError as exc:
+            raise self.protocol_error(exc.reason, sent) from None
+
+    def all_results(self, sites: int | None = None) -> list[WireBondRecord]:
+        """Every record of the last cycle (``RES?`` in pages of 4)."""
+        sites = self.result_count() if sites is None else sites
+        records: list[WireBondRecord] = []
+        while len(records) < sites:
+            page = self.result_records(len(records) + 1, min(RES_PAGE, sites - len(records)))
+            if not page:
+                raise self.protocol_error(f"no records at site {len(records) + 1}", "RES?")
+            records += page
+        return records
+
+    def result_map(self, sites: int | None = None) -> str:
+        """``RMAP? <start>`` paged by 200: one of P F X N per site."""
+        sites = self.result_count() if sites is None else sites
+        return self._read_map("RMAP?", sites, "PFXN")
+
+    def summary(self) -> WireBondSummary:
+        """``RSUM?``: strip id, counts, cycle time and wires bonded."""
+        text = self.query("RSUM?")
+        try:
+            base = parse_summary(text, (int,))
+        except ProtocolError as exc:
+            raise self.protocol_error(exc.reason, "RSUM?") from None
+        return WireBondSummary(
+            base.strip_id,
+            base.sites,
+            base.passed,
+            base.failed,
+            base.skipped,
+            base.not_processed,
+            base.cycle_s,
+            base.extra,
+            wires_bonded=base.extra[0],
+        )
+
+    def last_error(self) -> LastError:
+        """``LASTERR?``: the last rejection (code 0 if none) with its text and detail."""
+        code_text, _, text = self.query("LASTERR?").partition(",")
+        (code,) = self._ints(code_text, 1, "LASTERR?")
+        message, _, detail = text.partition(";")
+        return LastError(code, message, detail)
+
+    # -- helpers built on the commands -------------------------------------------------------------
+    def cycle_result(self) -> WireBondResult:
+        """Summary, result map and every record of the finished cycle."""
+        summary = self.summary()
+        result_map = self.result_map(summary.sites)
+        return WireBondResult(summary, result_map, self.all_results(summary.sites))
+
+    def _read_map(self, keyword: str, sites: int, alphabet: str) -> str:
+        chars = ""
+        while len(chars) < sites:
+            sent = f"{keyword} {len(chars) + 1}"
+            start_text, _, piece = self.query(sent).partition(",")
+            if start_text != str(len(chars) + 1) or not piece:
+                raise self.protocol_error(
+                    f"{keyword} page at {len(chars) + 1} answered {start_text!r},{piece!r}", sent
+                )
+            chars += piece
+        if alphabet == "PFXN":
+            return check_map(chars, sites, what="result map")
+        if len(chars) != sites or set(chars) - set(alphabet):
+            raise self.protocol_error(
+                f"input map {chars!r} is not {sites} characters of 0 and 1", keyword
+            )
+        return chars

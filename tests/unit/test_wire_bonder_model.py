@@ -1,0 +1,542 @@
+"""WB-3 process model (wire-bonder.md §3, §5, §6, §8; process-reference.md §2.4-2.5).
+
+The model runs on a hand-driven clock, so sim seconds are exact and the tests take no wall time.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+from collections.abc import Callable
+from dataclasses import replace
+
+import pytest
+
+from sim.clock import SimClock
+from sim.tool_model import Reject, State
+from sim.wire_bonder.bonding import BondRates, BondSettings, bond_unit, mean_pull_gf, us_factor
+from sim.wire_bonder.model import WireBonderModel
+from sim.world import World
+
+DEFAULTS = BondSettings("AU", 25, 45, 55, 250, 50)
+QUIET = {"nsop_ppm": 0, "nsol_ppm": 0, "short_tail_ppm": 0, "wire_break_ppm": 0, "efo_fail_ppm": 0}
+
+
+class ManualClock(SimClock):
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        super().__init__(1.0)
+        self.t = 0.0
+
+    def now(self) -> float:
+        return self.t
+
+
+class Bench:
+    """A model on a manual clock with helpers to move time."""
+
+    def __init__(self, **options: object) -> None:
+        self.clock = ManualClock()
+        self.world = World()
+        self.model = WireBonderModel(self.clock, self.world, seed=7, **options)  # type: ignore[arg-type]
+
+    def advance(self, seconds: float) -> None:
+        self.clock.t += seconds
+        self.model.sync()
+
+    def until(self, predicate: Callable[[], bool], limit_s: float, step_s: float = 0.25) -> float:
+        """Advance until ``predicate`` holds; return the sim seconds it took."""
+        start = self.clock.t
+        while not predicate():
+            assert self.clock.t - start < limit_s, f"still {self.model.state} after {limit_s} s"
+            self.advance(step_s)
+        return self.clock.t - start
+
+    def ready(self, program: str = "A64") -> WireBonderModel:
+        self.until(lambda: self.model.state is State.IDLE, 30)
+        self.model.load_recipe(program)
+        self.until(lambda: self.model.state is State.READY, 900, 1.0)
+        return self.model
+
+    def run_strip(self, strip_id: str = "S1", program: str = "A64") -> WireBonderModel:
+        model = self.ready(program)
+        model.set_strip_id(strip_id)
+        model.do_start()
+        self.until(lambda: model.state in (State.DONE, State.ABORTED, State.ALARM), 2000)
+        return model
+
+
+def rows(model: WireBonderModel) -> list[tuple[str, int, tuple[str, ...]]]:
+    assert model.results is not None
+    return [(r.result, r.defect, r.values) for r in model.results.rows]
+
+
+# -- timing (§3, §8) ------------------------------------------------------------------------------
+def test_wire_bonder_init_lasts_20_s() -> None:
+    bench = Bench()
+    assert bench.until(lambda: bench.model.state is State.IDLE, 30, 0.5) == pytest.approx(
+        20.0, abs=0.5
+    )
+
+
+def test_wire_bonder_heats_at_20_c_per_min_and_is_ready_after_30_s_in_band() -> None:
+    bench = Bench()
+    bench.until(lambda: bench.model.state is State.IDLE, 30)
+    bench.model.load_recipe("A64")
+    assert bench.model.state is State.HEATING
+    bench.advance(60.0)
+    assert bench.model.stage_pv_c == pytest.approx(45.0, abs=0.5)
+    took = 60.0 + bench.until(lambda: bench.model.state is State.READY, 900, 1.0)
+    assert took == pytest.approx(6.8 * 60, rel=0.1)  # §8: 25 -> 150 °C + 30 s stable ≈ 6.8 min
+
+
+def test_wire_bonder_format_a_a64_strip_takes_about_216_s() -> None:
+    model = Bench(**QUIET).run_strip()
+    assert model.state is State.DONE
+    assert model.results is not None
+    assert model.results.cycle_s == pytest.approx(30 * (64 * 0.080 + 1.5) + 17, rel=0.02)
+    assert {r for r, _, _ in rows(model)} == {"P"}
+    assert model.results.summary_extra == (str(30 * 64),)
+
+
+def test_wire_bonder_format_b_b16_strip_takes_about_684_s() -> None:
+    model = Bench(**QUIET).run_strip("S2", "B16")
+    assert model.size == (8, 30) and model.pitch_mm == (5.3, 5.3)
+    assert model.results is not None
+    assert model.results.cycle_s == pytest.approx(240 * (16 * 0.080 + 1.5) + 17, rel=0.02)
+
+
+def test_wire_bonder_wire_time_is_45_ms_plus_bond_times() -> None:
+    bench = Bench(**QUIET)
+    model = bench.ready()
+    model.set_param("B1_TIME", "50")
+    model.set_param("B2_TIME", "50")
+    bench.until(lambda: model.state is State.READY, 60)
+    model.do_start()
+    bench.until(lambda: model.state is State.DONE, 2000)
+    assert model.results is not None
+    assert model.results.cycle_s == pytest.approx(30 * (64 * 0.145 + 1.5) + 17, rel=0.02)
+
+
+# -- bond physics (process-reference §2.4, §2.5) -----------------------------------------------
+def test_wire_bonder_nsop_rate_matches_ppm_setting_with_fixed_seed() -> None:
+    rng = random.Random(11)
+    rates = BondRates(nsop_ppm=2000, nsol_ppm=0, short_tail_ppm=0, wire_break_ppm=0, efo_fail_ppm=0)
+    runs = [bond_unit(rng, 1, 64, DEFAULTS, rates) for _ in range(3000)]
+    bonds = sum(run.attempted for run in runs)
+    nsop = sum(run.stats().nsop for run in runs)
+    expected = bonds * 2000e-6
+    assert abs(nsop - expected) < 4 * expected**0.5  # Poisson: within 4 sigma
+
+
+def test_wire_bonder_default_non_stick_rates_are_within_1_to_50_ppm() -> None:
+    rates = BondRates()
+    assert 1 <= rates.nsop_ppm <= 50 and 1 <= rates.nsol_ppm <= 50
+    assert us_factor(45, 45) == 1.0 and us_factor(80, 45) == 1.0
+
+
+def test_wire_bonder_nsop_rises_with_low_ultrasonic_power() -> None:
+    rates = BondRates(nsop_ppm=200, nsol_ppm=0, short_tail_ppm=0, wire_break_ppm=0, efo_fail_ppm=0)
+
+    def failures(b1_us: int) -> int:
+        rng = random.Random(3)
+        settings = replace(DEFAULTS, b1_us_pct=b1_us)
+        return sum(1 for _ in range(1000) if bond_unit(rng, 1, 64, settings, rates).stats().nsop)
+
+    assert failures(15) > 5 * failures(45)
+
+
+def test_wire_bonder_pull_strength_of_25_um_gold_is_about_10_gf_sigma_1() -> None:
+    rng = random.Random(5)
+    pulls = [bond_unit(rng, 1, 64, DEFAULTS, BondRates()).pull_gf for _ in range(500)]
+    values = [p for p in pulls if p is not None]
+    assert 8.0 <= statistics.mean(values) <= 12.0
+    assert statistics.stdev(values) == pytest.approx(1.0, rel=0.15)
+    assert mean_pull_gf(replace(DEFAULTS, wire_d_um=33)) > mean_pull_gf(DEFAULTS)
+
+
+def test_wire_bonder_fab_and_loop_scatter_within_tolerance_at_defaults() -> None:
+    model = Bench(**QUIET).run_strip()
+    fabs = [float(v[4]) for _, _, v in rows(model)]
+    loops = [int(v[5]) for _, _, v in rows(model)]
+    assert all(abs(f - 50) < 2 for f in fabs) and len(set(fabs)) > 1
+    assert all(abs(loop - 250) < 10 for loop in loops)
+
+
+def test_wire_bonder_fab_at_the_edge_of_the_ratio_fails_3506_and_low_loop_fails_3507() -> None:
+    bench = Bench(**QUIET)
+    model = bench.ready()
+    model.set_param("FAB_D", "38")  # 1.52 × WIRE_D: the EFO forms small balls
+    bench.until(lambda: model.state is State.READY, 60)
+    model.do_start()
+    bench.until(lambda: model.state is State.DONE, 2000)
+    assert {(r, d) for r, d, _ in rows(model)} == {("F", 3506)}
+    model.do_ack()
+    model.set_param("FAB_D", "50")
+    model.set_param("LOOP_H", "100")  # below 6 × WIRE_D: loops come out high
+    bench.until(lambda: model.state is State.READY, 60)
+    model.do_start()
+    bench.until(lambda: model.state is State.DONE, 2000)
+    assert {(r, d) for r, d, _ in rows(model)} == {("F", 3507)}
+    assert all(v[0] == "64" for _, _, v in rows(model))
+
+
+# -- world ------------------------------------------------------------------------------------
+def test_wire_bonder_bonds_only_sites_with_a_die_and_records_the_world() -> None:
+    bench = Bench(**QUIET)
+    strip = bench.world.strip("KNOWN-1", 3, 10)
+    for site_id, site in strip.sites.items():
+        site.die_placed = site_id % 2 == 1
+    strip.site(3).flip_chip_bonded = True
+    model = bench.run_strip("KNOWN-1")
+    for site_id, (result, defect, values) in enumerate(rows(model), start=1):
+        state = strip.site(site_id)
+        if site_id % 2 == 1 and site_id != 3:
+            assert (result, defect, values[0]) == ("P", 0, "64")
+            assert (state.wires_bonded, state.wires_total) == (64, 64)
+            assert state.wire_pull_gf is not None and 6 < state.wire_pull_gf < 14
+        else:
+            assert (result, defect, values) == ("F", 3505, ("0", "64", "0", "0", "", ""))
+            assert state.defects["wire-bonder"] == 3505 and state.wires_bonded == 0
+    assert model.results is not None
+    assert model.results.summary_extra == (str(14 * 64),)
+
+
+def test_wire_bonder_bonds_every_site_of_a_strip_the_world_has_not_seen() -> None:
+    bench = Bench(**QUIET)
+    model = bench.run_strip("NEW-1")
+    assert {r for r, _, _ in rows(model)} == {"P"}
+    strip = bench.world.get("NEW-1")
+    assert strip is not None and strip.site(30).wires_bonded == 64
+
+
+def test_wire_bonder_skips_input_map_zero_sites() -> None:
+    bench = Bench(**QUIET)
+    model = bench.ready()
+    model.set_input_map("0" + "1" * 28 + "0")
+    model.do_start()
+    bench.until(lambda: model.state is State.DONE, 2000)
+    assert model.results is not None and model.results.result_map == "X" + "P" * 28 + "X"
+    assert rows(model)[0][2] == ("",) * 6
+
+
+# -- consumables --------------------------------------------------------------------------------
+def test_wire_bonder_counts_two_capillary_bonds_and_3_mm_of_wire_per_wire() -> None:
+    model = Bench(**QUIET).run_strip()
+    assert model.capillary_bonds == 2 * 30 * 64
+    assert model.wire_m == pytest.approx(500.0 - 0.003 * 30 * 64)
+
+
+def test_wire_bonder_capillary_life_warns_at_90_percent_and_holds_before_the_next_unit() -> None:
+    bench = Bench(capillary_bonds=99_000, **QUIET)
+    model = bench.ready()
+    model.set_param("CAP_LIMIT", "100000")
+    assert model.active_alarms == [3201]  # W: no state change
+    assert model.state is State.READY
+    model.do_start()
+    bench.until(lambda: model.state is State.ALARM, 2000)
+    done, total, _, _ = model.progress()
+    assert model.active_alarms == [3201, 3108] and model.current_unit() == done + 1
+    assert model.capillary_bonds >= 100_000 > model.capillary_bonds - 128
+    model.clear_alarms()
+    assert model.state is State.ALARM  # cause persists until the capillary is changed
+    model.reset_capillary()  # CAPRESET is allowed in ALARM (the remedy for 3108)
+    model.clear_alarms()
+    assert model.state is State.PAUSED and model.active_alarms == []
+    model.do_resume()
+    bench.until(lambda: model.state is State.DONE, 2000)
+    assert {r for r, _, _ in rows(model)} == {"P"} and (done, total) != (30, 30)
+
+
+def test_wire_bonder_wire_spool_empty_holds_and_blocks_resume_until_a_new_spool() -> None:
+    bench = Bench(wire_m=5 * 64 * 0.003 + 0.05, **QUIET)
+    model = bench.ready()
+    assert 3202 in model.active_alarms  # W: spool low (< 50 m)
+    model.do_start()
+    bench.until(lambda: model.state is State.ALARM, 2000)
+    assert 3109 in model.active_alarms
+    assert (model.current_unit(), *model.progress()[:2]) == (
+        6,
+        5,
+        30,
+    )  # the manual's 17,16,29 shape
+    with pytest.raises(Reject) as blocked:
+        model.do_resume()
+    assert (blocked.value.code, blocked.value.detail) == (23, "3109")
+    model.clear_alarms()
+    assert model.state is State.ALARM
+    model.fix(3109)  # operator loads a new spool
+    model.clear_alarms()
+    assert model.state is State.PAUSED
+    model.do_resume()
+    bench.until(lambda: model.state is State.DONE, 2000)
+    assert {r for r, _, _ in rows(model)} == {"P"}
+
+
+def test_wire_bonder_spool_empty_and_capillary_limit_are_start_interlocks() -> None:
+    bench = Bench(wire_m=0.1, **QUIET)
+    model = bench.ready()
+    with pytest.raises(Reject) as blocked:
+        model.do_start()
+    assert (blocked.value.code, blocked.value.detail) == (22, "WIRE")
+    model.fix(3109)
+    model.capillary_bonds = model.cap_limit
+    with pytest.raises(Reject) as blocked:
+        model.do_start()
+    assert (blocked.value.code, blocked.value.detail) == (22, "CAPILLARY")
+
+
+# -- non-stick limit, wire break, EFO ------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("rate", "defect", "alarm", "fields"),
+    [
+        ("nsop_ppm", 3501, 3101, ("0", "64", "1", "0")),  # ball did not stick on wire 1
+        ("nsol_ppm", 3502, 3102, ("0", "64", "0", "1")),  # stitch did not stick on wire 1
+        ("short_tail_ppm", 3503, 3103, ("1", "64", "0", "0")),  # wire 1 bonded, tail short
+    ],
+)
+def test_wire_bonder_consecutive_failed_units_raise_hold_alarm_at_end_of_unit(
+    rate: str, defect: int, alarm: int, fields: tuple[str, ...]
+) -> None:
+    bench = Bench(**{**QUIET, rate: 1e6})
+    model = bench.ready()
+    model.set_param("CONSEC_LIM", "2")
+    bench.until(lambda: model.state is State.READY, 60)
+    model.do_start()
+    bench.until(lambda: model.state is State.ALARM, 2000)
+    assert model.active_alarms == [alarm]
+    assert (model.current_unit(), *model.progress()[:2]) == (2, 2, 30)
+    assert [(r, d, v[:4]) for r, d, v in rows(model)[:2]] == [("F", defect, fields)] * 2
+    model.clear_alarms()  # event alarm: goes with the first clear
+    assert model.state is State.PAUSED
+    model.do_abort()
+    assert model.state is State.ABORTED
+    assert model.results is not None and model.results.result_map == "FF" + "N" * 28
+
+
+def test_wire_bonder_wire_break_stops_at_once_and_unit_is_finished_after_resume() -> None:
+    bench = Bench(**{**QUIET, "wire_break_ppm": 1e6})
+    model = bench.ready()
+    model.do_start()
+    bench.until(lambda: model.state is State.ALARM, 2000, 0.01)
+    assert model.active_alarms == [3104] and model.current_unit() == 1
+    assert model.progress()[0] == 0  # unit 1 is still in progress
+    model.rates = BondRates(**{k: 0 for k in QUIET})
+    model.clear_alarms()
+    assert model.state is State.PAUSED
+    model.do_resume()
+    bench.until(lambda: model.state is State.DONE, 2000)
+    assert rows(model)[0][:2] == ("F", 3504) and rows(model)[0][2][:2] == ("63", "64")
+    assert {r for r, _, _ in rows(model)[1:]} == {"P"}
+
+
+def test_wire_bonder_efo_fail_stops_at_once_and_unit_passes_after_resume() -> None:
+    bench = Bench(**{**QUIET, "efo_fail_ppm": 1e6})
+    model = bench.ready()
+    model.do_start()
+    bench.until(lambda: model.state is State.ALARM, 2000, 0.01)
+    assert model.active_alarms == [3105]
+    model.rates = BondRates(**{k: 0 for k in QUIET})
+    model.clear_alarms()
+    model.do_resume()
+    bench.until(lambda: model.state is State.DONE, 2000)
+    assert {r for r, _, _ in rows(model)} == {"P"}
+
+
+def test_wire_bonder_injected_wire_break_mid_unit_marks_the_unit_3504() -> None:
+    bench = Bench(**QUIET)
+    model = bench.ready()
+    model.faults.alarm(3104, phase="BOND", after_s=1.5 + 10 * 0.08 + 0.01)
+    model.do_start()
+    bench.until(lambda: model.state is State.ALARM, 2000, 0.05)
+    assert model.current_unit() == 1
+    model.clear_alarms()
+    model.do_resume()
+    bench.until(lambda: model.state is State.DONE, 2000)
+    assert rows(model)[0][:2] == ("F", 3504) and rows(model)[0][2][0] == "63"
+
+
+# -- alarms of each class mid-cycle, pause, abort ------------------------------------------------
+def test_wire_bonder_a_class_alarm_mid_unit_fails_that_unit_3508_and_leaves_the_rest_n() -> None:
+    bench = Bench(**QUIET)
+    model = bench.ready()
+    model.faults.condition("ESTOP", phase="BOND", after_s=1.5 + 32 * 0.08)  # mid unit 1
+    model.do_start()
+    bench.until(lambda: model.state is State.ALARM, 2000, 0.05)
+    assert model.active_alarms == [3001]
+    result, defect, values = rows(model)[0]
+    assert (result, defect) == ("F", 3508) and 30 <= int(values[0]) <= 33
+    assert {r for r, _, _ in rows(model)[1:]} == {"N"}
+    model.clear_alarms()
+    assert model.state is State.ALARM  # E-stop still pressed
+    model.set_condition("ESTOP", False)
+    model.clear_alarms()
+    assert model.state is State.ABORTED
+
+
+def test_wire_bonder_strip_fiducial_not_found_in_align_leaves_every_unit_n() -> None:
+    bench = Bench(**QUIET)
+    model = bench.ready()
+    model.faults.alarm(3110, phase="ALIGN", after_s=2.0)
+    model.do_start()
+    bench.until(lambda: model.state is State.ALARM, 2000)
+    model.clear_alarms()
+    assert model.state is State.ABORTED
+    assert model.results is not None and model.results.result_map == "N" * 30
+
+
+def test_wire_bonder_h_alarm_mid_unit_holds_at_the_end_of_that_unit() -> None:
+    bench = Bench(**QUIET)
+    model = bench.ready()
+    model.faults.condition("AIR", phase="BOND", after_s=1.5 + 20 * 0.08)  # mid unit 1
+    model.do_start()
+    bench.until(lambda: model.state is State.ALARM, 2000, 0.05)
+    assert model.progress()[0] == 0  # unit 1 not done yet: it is finished first
+    bench.advance(30.0)
+    assert (model.current_unit(), model.progress()[0]) == (1, 1)
+    model.clear_alarms()
+    assert model.state is State.ALARM  # air still low
+    model.set_condition("AIR", False)
+    model.clear_alarms()
+    with pytest.raises(Reject):
+        model.do_start()
+    model.do_resume()
+    bench.until(lambda: model.state is State.DONE, 2000)
+
+
+def test_wire_bonder_w_alarm_mid_cycle_changes_no_state() -> None:
+    bench = Bench(**QUIET)
+    model = bench.ready()
+    model.faults.alarm(3202, phase="BOND", after_s=10.0)
+    model.do_start()
+    bench.until(lambda: model.state is State.DONE, 2000)
+    assert model.active_alarms == [3202]
+    model.clear_alarms()
+    assert model.active_alarms == []
+
+
+def test_wire_bonder_pause_takes_effect_at_the_end_of_the_current_unit() -> None:
+    bench = Bench(**QUIET)
+    model = bench.ready()
+    model.do_start()
+    bench.until(lambda: model.current_unit() == 2 and model.unit is not None, 2000, 0.05)
+    model.do_pause()
+    assert model.state is State.PAUSED
+    bench.advance(60.0)
+    assert (model.current_unit(), model.progress()[0]) == (2, 2)
+    model.do_resume()
+    bench.until(lambda: model.state is State.DONE, 2000)
+
+
+def test_wire_bonder_host_abort_fails_the_unit_in_progress_3508() -> None:
+    bench = Bench(**QUIET)
+    model = bench.ready()
+    model.do_start()
+    bench.until(lambda: model.current_unit() == 4 and model.unit is not None, 2000, 0.05)
+    bench.advance(1.0)
+    model.do_abort()
+    assert model.state is State.ABORTED
+    assert model.results is not None and model.results.result_map == "PPPF" + "N" * 26
+    assert rows(model)[3][1] == 3508
+
+
+# -- interlocks, settings and conditions --------------------------------------------------------
+def test_wire_bonder_start_checks_state_then_settings_then_interlocks_in_table_order() -> None:
+    bench = Bench(**QUIET)
+    bench.until(lambda: bench.model.state is State.IDLE, 30)
+    model = bench.model
+    with pytest.raises(Reject) as refused:
+        model.do_start()
+    assert refused.value.code == 24
+    model.load_recipe("A64")
+    with pytest.raises(Reject) as refused:
+        model.do_start()
+    assert (refused.value.code, refused.value.detail) == (22, "TEMP")
+    bench.until(lambda: model.state is State.READY, 900, 1.0)
+    model.set_param("FAB_D", "80")  # 3.2 × WIRE_D
+    model.set_condition("AIR", True)
+    model.set_condition("DOOR", True)
+    with pytest.raises(Reject) as refused:
+        model.do_start()
+    assert refused.value.code == 14
+    model.set_param("FAB_D", "60")
+    with pytest.raises(Reject) as refused:
+        model.do_start()
+    assert (refused.value.code, refused.value.detail) == (22, "DOOR")
+    model.set_condition("DOOR", False)
+    with pytest.raises(Reject) as refused:
+        model.do_start()
+    assert (refused.value.code, refused.value.detail) == (22, "AIR")
+    assert model.active_alarms == []  # conditions outside a cycle raise no alarm
+
+
+def test_wire_bonder_copper_needs_forming_gas() -> None:
+    bench = Bench(**QUIET)
+    model = bench.ready()
+    model.set_param("WIRE_MAT", "CU")
+    model.set_param("GAS_FLOW", "0.3")
+    with pytest.raises(Reject) as refused:
+        model.do_start()
+    assert refused.value.code == 14
+    model.set_param("GAS_FLOW", "0.6")
+    model.set_condition("GAS", True)
+    with pytest.raises(Reject) as refused:
+        model.do_start()
+    assert (refused.value.code, refused.value.detail) == (22, "GAS")
+    model.set_condition("GAS", False)
+    model.faults.condition("GAS", phase="BOND", after_s=5.0)
+    model.do_start()
+    bench.until(lambda: model.state is State.ALARM, 2000, 0.05)
+    assert model.active_alarms == [3003]
+
+
+def test_wire_bonder_stage_out_of_band_for_30_s_in_a_cycle_raises_3107() -> None:
+    bench = Bench(**QUIET)
+    model = bench.ready()
+    model.faults.condition("STAGE", phase="BOND", after_s=1.0)
+    model.do_start()
+    bench.until(lambda: model.state is State.ALARM, 2000, 0.5)
+    assert model.active_alarms == [3107]
+    assert model.stage_sp_c - model.stage_pv_c > 10.0
+
+
+def test_wire_bonder_heater_fault_is_an_abort_alarm_in_any_state() -> None:
+    bench = Bench(**QUIET)
+    model = bench.ready()
+    model.set_condition("HEATER", True)
+    assert model.state is State.ALARM and model.active_alarms == [3111]
+    model.set_condition("HEATER", False)
+    model.clear_alarms()
+    assert model.state in (State.HEATING, State.READY)
+
+
+def test_wire_bonder_cover_open_while_paused_only_blocks_resume() -> None:
+    bench = Bench(**QUIET)
+    model = bench.ready()
+    model.do_start()
+    bench.advance(20.0)
+    model.do_pause()
+    bench.advance(20.0)
+    model.set_condition("DOOR", True)
+    assert model.state is State.PAUSED and model.active_alarms == []
+    with pytest.raises(Reject) as refused:
+        model.do_resume()
+    assert (refused.value.code, refused.value.detail) == (22, "DOOR")
+    model.set_condition("DOOR", False)
+    model.do_resume()
+    model.set_condition("DOOR", True)
+    assert model.active_alarms == [3002] and model.state is State.ALARM
+
+
+def test_wire_bonder_impedance_alarm_goes_with_a_new_capillary() -> None:
+    bench = Bench(**QUIET)
+    model = bench.ready()
+    model.faults.condition("IMPEDANCE", phase="BOND", after_s=3.0)
+    model.do_start()
+    bench.until(lambda: model.state is State.ALARM, 2000, 0.05)
+    assert model.active_alarms == [3106]
+    bench.advance(20.0)
+    model.reset_capillary()
+    model.clear_alarms()
+    assert model.state is State.PAUSED and model.capillary_bonds == 0
