@@ -433,6 +433,7 @@ class ToolModel:
                 if self.cycle_active and not self.abort_on_clear:
                     self.on_abort(by_alarm=True)
                     self.steps.clear()
+                    self._freeze_cycle_time()
                     self.abort_on_clear = True
                     self.halted = True
                 self.halt_pending = None
@@ -635,6 +636,7 @@ class ToolModel:
                 if not self.abort_on_clear:
                     self.on_abort(by_alarm=False)
                     self.steps.clear()
+                    self._freeze_cycle_time()
                     self.abort_on_clear = True
                 return
             self.on_abort(by_alarm=False)
@@ -746,7 +748,8 @@ class ToolModel:
         self.step_started = False
         self.step_elapsed_s = 0.0
         if not self.steps:
-            self._finish_cycle()
+            if not self.abort_on_clear:  # an A-class alarm raised by on_end aborts, not completes
+                self._finish_cycle()
             return
         if self.halt_pending is not None and step.hold_point:
             self.halted = True
@@ -774,9 +777,14 @@ class ToolModel:
             return
         self._set_state(State.DONE)
 
-    def _finish_aborted(self) -> None:
+    def _freeze_cycle_time(self) -> None:
+        """The cycle stopped now: its reported time does not grow while ALARM waits for a clear."""
         if self.results is not None:
             self.results.cycle_s = self.cycle_elapsed_s
+
+    def _finish_aborted(self) -> None:
+        if not self.abort_on_clear:
+            self._freeze_cycle_time()
         self.cycle_active = False
         self.abort_on_clear = False
         self.halted = False

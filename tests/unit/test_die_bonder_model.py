@@ -1,0 +1,537 @@
+"""DB-4 process model on a hand-driven clock: §8 timings, heat-up, cure kinetics, placement
+scatter, pass criteria, supplies, alarms and what each MODE leaves in the world."""
+
+from __future__ import annotations
+
+import math
+import random
+import statistics
+from typing import Any
+
+import pytest
+
+from sim.clock import SimClock
+from sim.die_bonder.model import DieBonderModel
+from sim.die_bonder.process import ProcessSpread, SiteSettings, advance_cure, bond_site, t95_s
+from sim.tool_model import Reject, State
+from sim.world import World
+
+
+class HandClock(SimClock):
+    """Sim time that moves only when the test says so."""
+
+    def __init__(self) -> None:
+        super().__init__(1.0)
+        self.t = 0.0
+
+    def now(self) -> float:
+        return self.t
+
+
+class Bench:
+    """A model, its clock and world, and helpers to drive it like a host would."""
+
+    def __init__(self, seed: int = 7, **options: Any) -> None:
+        self.clock = HandClock()
+        self.world = World()
+        self.model = DieBonderModel(self.clock, self.world, seed=seed, **options)
+        self.run_for(30.0)
+        assert self.model.state is State.IDLE
+
+    def run_for(self, seconds: float) -> None:
+        self.clock.t += seconds
+        self.model.sync()
+
+    def run_until(self, *states: State, limit_s: float = 4000.0, step_s: float = 0.5) -> float:
+        """Advance until the model is in one of ``states``; return the sim seconds it took."""
+        elapsed = 0.0
+        while self.model.state not in states:
+            assert elapsed < limit_s, f"still {self.model.state.name} after {limit_s} s"
+            self.run_for(step_s)
+            elapsed += step_s
+        return elapsed
+
+    def ready(self, recipe: str) -> float:
+        self.model.load_recipe(recipe)
+        return self.run_until(State.READY, step_s=0.25)
+
+    def run_strip(self, recipe: str, strip_id: str, input_map: str | None = None) -> None:
+        if self.model.loaded_recipe != recipe or self.model.state is not State.READY:
+            self.ready(recipe)
+        self.model.set_strip_id(strip_id)
+        if input_map is not None:
+            self.model.set_input_map(input_map)
+        self.model.do_start()
+        self.run_until(State.DONE, State.ALARM, State.ABORTED, step_s=0.25)
+
+
+# -- §8 timings ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("recipe", "expected_s"), [("A-SMALL-1", 84.0), ("A-SMALL-2", 129.0), ("B-FC", 1331.0)]
+)
+def test_die_bonder_strip_cycle_takes_the_manual_time(recipe: str, expected_s: float) -> None:
+    bench = Bench()
+    if recipe == "A-SMALL-2":
+        bench.run_strip("A-SMALL-1", "S1")
+        bench.model.do_ack()
+    bench.run_strip(recipe, "S1")
+    assert bench.model.state is State.DONE
+    assert bench.model.results is not None
+    assert bench.model.results.cycle_s == pytest.approx(expected_s, abs=0.6)
+
+
+def test_die_bonder_example_strip_takes_86_7_s_and_reports_progress_as_the_manual() -> None:
+    bench = Bench()
+    bench.ready("A-EQUAL")
+    bench.model.set_input_map("1" * 29 + "0")
+    bench.model.do_start()
+    bench.run_for(14.0)
+    assert bench.model.progress() == (12, 29, 14, 73)
+    bench.run_until(State.DONE)
+    assert bench.model.results is not None
+    assert f"{bench.model.results.cycle_s:.1f}" == "86.7"
+
+
+def test_die_bonder_flip_chip_site_takes_1_5_s_plus_bond_time() -> None:
+    bench = Bench()
+    bench.ready("B-FC")
+    assert bench.model.site_time_s() == pytest.approx(5.5)
+    bench.model.set_param("BOND_TIME", "2.0")
+    assert bench.model.site_time_s() == pytest.approx(3.5)
+    bench.model.set_input_map("1" + "0" * 239)
+    bench.run_until(State.READY)
+    bench.model.do_start()
+    assert bench.run_until(State.DONE, step_s=0.1) == pytest.approx(4 + 3 + 3.5 + 4, abs=0.15)
+
+
+@pytest.mark.parametrize(
+    ("recipe", "cure", "expected_s"),
+    [("A-EQUAL", True, 480.0), ("A-EQUAL", False, 90.0), ("B-FC", True, 90.0)],
+)
+def test_die_bonder_heats_up_in_the_manual_time(recipe: str, cure: bool, expected_s: float) -> None:
+    bench = Bench()
+    bench.model.set_param("CURE_STATE", "ON" if cure else "OFF")
+    bench.model.recipes[recipe]["params"]["CURE_STATE"] = cure
+    assert bench.ready(recipe) == pytest.approx(expected_s, abs=1.0)
+
+
+def test_die_bonder_head_reaches_band_in_30_s_then_30_s_stable() -> None:
+    bench = Bench()
+    bench.model.load_recipe("B-FC")
+    bench.run_for(29.5)
+    assert bench.model.zone_deviation_c("HEAD") > 3.0
+    bench.run_for(1.0)
+    assert bench.model.zone_deviation_c("HEAD") <= 3.0
+
+
+def test_die_bonder_refuses_start_while_heating_naming_temp() -> None:
+    bench = Bench()
+    bench.model.load_recipe("A-EQUAL")
+    bench.run_for(10.0)
+    with pytest.raises(Reject) as caught:
+        bench.model.do_start()
+    assert (caught.value.code, caught.value.detail) == (22, "TEMP")
+
+
+# -- cure kinetics (process-reference §2.3) ---------------------------------------------------
+@pytest.mark.parametrize(("temperature_c", "minutes"), [(150.0, 16.4), (170.0, 9.2), (200.0, 4.2)])
+def test_die_bonder_cure_t95_follows_the_netzsch_points(
+    temperature_c: float, minutes: float
+) -> None:
+    assert t95_s(temperature_c) / 60.0 == pytest.approx(minutes, rel=0.02)
+    assert advance_cure(0.0, temperature_c, t95_s(temperature_c)) == pytest.approx(0.95)
+
+
+def test_die_bonder_snap_cure_leaves_the_degree_of_cure_in_the_world() -> None:
+    bench = Bench()
+    bench.run_strip("A-EQUAL", "LA1")
+    expected = advance_cure(0.0, 175.0, 60.0)
+    strip = bench.world.get("LA1")
+    assert strip is not None
+    cure = [strip.site(k).adhesive_cure for k in range(1, 31)]
+    assert all(expected <= alpha <= expected + 0.02 for alpha in cure)
+
+
+# -- placement scatter (process-reference §2.6) -----------------------------------------------
+def _settings(mode: str = "EPOXY", **changes: Any) -> SiteSettings:
+    values: dict[str, Any] = dict(
+        mode=mode,
+        volume_nl=1200,
+        volume_tol_pct=10,
+        zref="BASE",
+        place_force_n=2.0,
+        blt_um=25.0,
+        tol_xy_um=25.0,
+        tol_theta_deg=0.5,
+        bond_force_n=30.0,
+    )
+    values.update(changes)
+    return SiteSettings(**values)
+
+
+def test_die_bonder_placement_scatter_has_the_reference_statistics() -> None:
+    rng = random.Random(20240311)
+    outcomes = [
+        bond_site(rng, _settings(), ProcessSpread(), bias_um=(0.0, 0.0), die_present=False)
+        for _ in range(4000)
+    ]
+    placed = [o for o in outcomes if o.placed]
+    dx = [o.dx_um for o in placed if o.dx_um is not None]
+    theta = [o.dtheta_deg for o in placed if o.dtheta_deg is not None]
+    blt = [o.blt_um for o in placed if o.blt_um is not None]
+    volume = [o.volume_nl for o in outcomes if o.volume_nl is not None]
+    assert statistics.fmean(dx) == pytest.approx(0.0, abs=0.4)
+    assert statistics.stdev(dx) == pytest.approx(20.0 / 3.0, rel=0.05)
+    assert statistics.stdev(theta) == pytest.approx(0.5 / 3.0, rel=0.05)
+    assert statistics.fmean(blt) == pytest.approx(25.0, rel=0.01)
+    assert statistics.stdev(blt) / 25.0 == pytest.approx(0.10, rel=0.05)
+    assert statistics.stdev(volume) / 1200 == pytest.approx(0.01, rel=0.1)
+    assert sum(not o.picked for o in outcomes) <= 2  # 3 failed pick-ups in a row: ~8e-6
+
+
+def test_die_bonder_flip_chip_places_five_times_tighter_and_scatters_bond_force() -> None:
+    rng = random.Random(5)
+    outcomes = [
+        bond_site(
+            rng, _settings("FLIPCHIP"), ProcessSpread(), bias_um=(0.0, 0.0), die_present=False
+        )
+        for _ in range(2000)
+    ]
+    dx = [o.dx_um for o in outcomes if o.dx_um is not None]
+    force = [o.force_n for o in outcomes if o.force_n is not None]
+    assert statistics.stdev(dx) == pytest.approx(20.0 / 15.0, rel=0.08)
+    assert statistics.stdev(force) / 30.0 == pytest.approx(0.03, rel=0.1)
+    assert all(o.volume_nl is None and o.blt_um is None for o in outcomes)
+
+
+def test_die_bonder_same_seed_gives_the_same_strip() -> None:
+    maps = []
+    for _ in range(2):
+        bench = Bench(seed=11)
+        bench.run_strip("B-GLUE", "LB1")
+        assert bench.model.results is not None
+        maps.append([row.values for row in bench.model.results.rows])
+    assert maps[0] == maps[1]
+
+
+# -- pass criteria and defects (§5) -----------------------------------------------------------
+@pytest.mark.parametrize(
+    ("mode", "changes", "spread", "defect"),
+    [
+        ("EPOXY", {"volume_tol_pct": 2}, ProcessSpread(volume_cv=0.2), 2501),
+        ("EPOXY", {}, ProcessSpread(vision_fail=1.0), 2502),
+        ("EPOXY", {"tol_xy_um": 5.0}, ProcessSpread(xy_spec_um=300.0), 2503),
+        ("EPOXY", {"tol_theta_deg": 0.1}, ProcessSpread(theta_spec_deg=30.0), 2504),
+        ("EPOXY", {}, ProcessSpread(blt_cv=2.0), 2505),
+        ("FLIPCHIP", {}, ProcessSpread(bond_force_cv=1.0), 2506),
+        ("PLATE", {}, ProcessSpread(pick_attempt_fail=1.0), 2507),
+        ("EPOXY", {}, ProcessSpread(site_fiducial_fail=1.0), 2508),
+        ("GAPFILL", {}, ProcessSpread(), 2509),
+    ],
+)
+def test_die_bonder_judges_each_defect(
+    mode: str, changes: dict[str, Any], spread: ProcessSpread, defect: int
+) -> None:
+    rng = random.Random(3)
+    codes = {
+        bond_site(
+            rng, _settings(mode, **changes), spread, bias_um=(0.0, 0.0), die_present=False
+        ).defect
+        for _ in range(200)
+    }
+    assert defect in codes
+
+
+def test_die_bonder_reports_the_lowest_defect_and_empty_fields_per_mode() -> None:
+    rng = random.Random(1)
+    worst = bond_site(
+        rng,
+        _settings(volume_tol_pct=2, tol_xy_um=5.0, tol_theta_deg=0.1),
+        ProcessSpread(volume_cv=0.5, vision_fail=1.0, xy_spec_um=300, theta_spec_deg=30),
+        bias_um=(0.0, 0.0),
+        die_present=False,
+    )
+    assert set(worst.defects) >= {2502, 2503, 2504} and worst.defect == min(worst.defects)
+    gap = bond_site(
+        rng, _settings("GAPFILL", volume_nl=8640), ProcessSpread(), bias_um=(0, 0), die_present=True
+    )
+    assert gap.values()[:4] == ("", "", "", "") and gap.values()[5] == "" and gap.defect == 0
+    skipped = bond_site(
+        rng, _settings(), ProcessSpread(site_fiducial_fail=1.0), bias_um=(0, 0), die_present=True
+    )
+    assert skipped.values() == ("",) * 6 and not skipped.placed
+
+
+def test_die_bonder_checks_settings_at_start() -> None:
+    bench = Bench()
+    bench.ready("A-SMALL-2")
+    bench.model.set_param("DISP_PATT", "STAR")
+    with pytest.raises(Reject) as caught:
+        bench.model.do_start()
+    assert caught.value.code == 14
+    bench.model.set_param("DISP_PATT", "FILL")
+    bench.model.set_param("PLACE_ZREF", "DIE")
+    with pytest.raises(Reject):
+        bench.model.do_start()
+    bench.model.set_param("MODE", "PLATE")
+    bench.run_until(State.READY)
+    bench.model.do_start()
+    assert bench.model.state is State.RUNNING
+
+
+# -- the world ----------------------------------------------------------------------------------
+def test_die_bonder_writes_each_mode_into_the_world() -> None:
+    bench = Bench()
+    bench.run_strip("A-SMALL-1", "LA7", "1" * 29 + "0")
+    bench.model.do_ack()
+    bench.run_strip("A-SMALL-2", "LA7")
+    strip = bench.world.get("LA7")
+    assert strip is not None and bench.model.results is not None
+    first, last = strip.site(1), strip.site(30)
+    assert first.die_placed and first.gap_filled and first.bond_line_um is not None
+    assert first.adhesive_volume_nl is not None and abs(first.die_dx_um or 99) < 40
+    assert not last.die_placed and not last.gap_filled
+    assert (bench.model.results.rows[29].result, bench.model.results.rows[29].defect) == ("F", 2509)
+    assert last.defects == {"die-bonder": 2509}
+    assert bench.model.results.summary_extra == ("GAPFILL", "0")
+
+    bench.model.do_ack()
+    bench.run_strip("B-FC", "LB7")
+    bench.model.do_ack()
+    bench.model.recipes["B-PLATE"]["params"]["PLACE_ZREF"] = "DIE"
+    bench.run_strip("B-PLATE", "LB7", "0" + "1" * 239)
+    flip = bench.world.get("LB7")
+    assert flip is not None
+    assert all(flip.site(k).flip_chip_bonded and flip.site(k).die_placed for k in range(1, 241))
+    assert all(flip.site(k).plate_placed for k in range(2, 241) if not flip.site(k).defects)
+    assert not flip.site(1).plate_placed
+
+
+def test_die_bonder_plate_on_die_reference_without_die_is_not_processed() -> None:
+    bench = Bench()
+    bench.model.recipes["B-PLATE"]["params"]["PLACE_ZREF"] = "DIE"
+    bench.run_strip("B-PLATE", "LB8")
+    assert bench.model.results is not None
+    assert {(r.result, r.defect) for r in bench.model.results.rows} == {("F", 2508)}
+    assert bench.model.results.summary_extra == ("PLATE", "0")
+
+
+def test_die_bonder_consumes_adhesive_dies_and_plates() -> None:
+    bench = Bench(dies=1000, plates=1000)
+    bench.run_strip("A-LARGE", "LA9")
+    assert bench.model.syringe_nl == pytest.approx(5_000_000 - 30 * 18400, rel=0.002)
+    assert bench.model.dies == 1000 - int(bench.model.results.summary_extra[1])  # type: ignore[union-attr]
+    assert bench.model.syringe_pct() == int(100 * bench.model.syringe_nl / 5_000_000) in (88, 89)
+
+
+# -- alarms (§6) --------------------------------------------------------------------------------
+def test_die_bonder_holds_before_a_site_when_the_syringe_is_empty_and_resumes_it() -> None:
+    bench = Bench(syringe_nl=6000)
+    bench.run_strip("A-EQUAL", "LA10")
+    model = bench.model
+    assert model.state is State.ALARM and model.active_alarms == [2201, 2101]
+    assert model.results is not None and model.results.result_map[:6].count("N") == 1
+    with pytest.raises(Reject) as caught:
+        model.do_resume()
+    assert (caught.value.code, caught.value.detail) == (23, "2101")
+    model.clear_alarms()
+    assert model.state is State.ALARM
+    model.fix(2101)
+    model.clear_alarms()
+    assert model.state is State.PAUSED and model.active_alarms == []
+    model.do_resume()
+    bench.run_until(State.DONE)
+    assert "N" not in model.results.result_map
+
+
+def test_die_bonder_pause_during_cure_takes_effect_at_the_end_of_cure() -> None:
+    bench = Bench()
+    bench.ready("A-EQUAL")
+    bench.model.do_start()
+    bench.run_for(4 + 3 + 30 * 0.54 + 10)
+    assert bench.model.phase == "CURE"
+    bench.model.do_pause()
+    bench.run_for(45.0)
+    assert bench.model.phase == "CURE" and bench.model.steps[0].phase == "CURE"
+    bench.run_for(10.0)
+    assert bench.model.steps[0].phase == "UNLOAD" and bench.model.halted
+    bench.model.do_resume()
+    bench.run_until(State.DONE)
+
+
+def test_die_bonder_abort_class_alarm_fails_the_site_in_progress_and_leaves_the_rest() -> None:
+    bench = Bench()
+    bench.ready("A-EQUAL")
+    bench.model.faults.condition("ESTOP", site=5)
+    bench.model.set_strip_id("LA11")
+    bench.model.do_start()
+    bench.run_until(State.ALARM)
+    model = bench.model
+    assert model.active_alarms == [2001]
+    model.clear_alarms()
+    assert model.state is State.ALARM  # E-stop still pressed
+    model.set_condition("ESTOP", False)
+    model.clear_alarms()
+    assert model.state is State.ABORTED
+    assert model.results is not None
+    assert model.results.result_map[4:] == "F" + "N" * 25
+    assert model.results.rows[4].defect == 2510 and model.results.rows[4].values == ("",) * 6
+    strip = bench.world.get("LA11")
+    assert strip is not None and strip.site(5).defects == {"die-bonder": 2510}
+
+
+def test_die_bonder_strip_fiducial_failure_aborts_with_every_site_not_processed() -> None:
+    bench = Bench(spread=ProcessSpread(strip_fiducial_fail=1.0))
+    bench.run_strip("A-EQUAL", "LA12")
+    assert bench.model.active_alarms == [2104]
+    bench.model.clear_alarms()
+    assert bench.model.state is State.ABORTED
+    assert bench.model.results is not None and bench.model.results.result_map == "N" * 30
+
+
+@pytest.mark.parametrize(
+    ("alarm", "spread", "changes"),
+    [
+        (2102, ProcessSpread(volume_cv=0.3), {"DISP_TOL": "2"}),
+        (2103, ProcessSpread(pick_attempt_fail=1.0), {}),
+        (2105, ProcessSpread(), {"PLACE_TOL_XY": "5.0", "PLACE_TOL_THETA": "0.10"}),
+    ],
+)
+def test_die_bonder_holds_after_three_consecutive_failures(
+    alarm: int, spread: ProcessSpread, changes: dict[str, str]
+) -> None:
+    bench = Bench(spread=spread)
+    bench.ready("A-EQUAL")
+    for name, text in changes.items():
+        bench.model.set_param(name, text)
+    bench.model.do_start()
+    bench.run_until(State.ALARM)
+    model = bench.model
+    assert alarm in model.active_alarms
+    assert model.results is not None
+    done = model.results.result_map.count("P") + model.results.result_map.count("F")
+    model.clear_alarms()  # an event alarm: gone with the first clear
+    assert model.state is State.PAUSED
+    bench.run_for(5.0)
+    assert model.results.result_map.count("P") + model.results.result_map.count("F") == done
+    model.do_abort()
+    assert model.state is State.ABORTED
+
+
+def test_die_bonder_wafer_map_end_holds_before_the_site() -> None:
+    bench = Bench(dies=2)
+    bench.run_strip("A-EQUAL", "LA13")
+    assert bench.model.active_alarms == [2202, 2106]
+    assert bench.model.progress()[0] == 2  # two dies placed, the third site not started
+    bench.model.fix(2106)
+    bench.model.clear_alarms()
+    bench.model.do_resume()
+    bench.run_until(State.DONE)
+
+
+@pytest.mark.parametrize(
+    ("recipe", "options", "interlock"),
+    [
+        ("A-EQUAL", {"syringe_nl": 1000}, "EPOXY"),
+        ("A-EQUAL", {"dies": 0}, "DIE"),
+        ("B-FC", {"dies": 0}, "DIE"),
+        ("B-PLATE", {"plates": 0}, "PLATE"),
+    ],
+)
+def test_die_bonder_empty_supply_interlocks_start(
+    recipe: str, options: dict[str, int], interlock: str
+) -> None:
+    bench = Bench(**options)
+    bench.ready(recipe)
+    assert bench.model.active_interlocks() == [interlock]
+    with pytest.raises(Reject) as caught:
+        bench.model.do_start()
+    assert (caught.value.code, caught.value.detail) == (22, interlock)
+
+
+def test_die_bonder_plate_feeder_empty_holds_mid_strip() -> None:
+    bench = Bench(plates=3)
+    bench.run_strip("B-PLATE", "LB14")
+    assert 2107 in bench.model.active_alarms
+
+
+def test_die_bonder_warns_when_placement_calibration_is_due_and_calibration_clears_it() -> None:
+    bench = Bench()
+    model = bench.model
+    bench.run_for(24 * 3600.0 + 60.0)
+    assert model.active_alarms == [2203]
+    bias = model.placement_bias_um()
+    model.calibrate()
+    assert model.state is State.SETUP
+    with pytest.raises(Reject) as caught:
+        model.load_recipe("A-EQUAL")
+    assert (caught.value.code, caught.value.detail) == (21, "SETUP")
+    bench.run_for(40.5)
+    assert model.state is State.IDLE
+    dx, dy, stamp = model.calibration
+    assert (dx, dy) == (round(bias[0], 1), round(bias[1], 1)) and len(stamp) == 19
+    assert max(abs(v) for v in model.placement_bias_um()) < 0.01  # 0.5 s of new drift
+    model.clear_alarms()
+    assert model.active_alarms == []
+
+
+@pytest.mark.parametrize(
+    ("recipe", "zone", "alarm"),
+    [("B-FC", "STAGE", 2108), ("B-FC", "HEAD", 2109), ("A-EQUAL", "CURE", 2110)],
+)
+def test_die_bonder_raises_the_out_of_band_alarm_after_30_s_more_than_10_c_off(
+    recipe: str, zone: str, alarm: int
+) -> None:
+    bench = Bench()
+    bench.ready(recipe)
+    model = bench.model
+    model.set_param("CURE_TIME", "600")  # a cycle long enough for the slow cure track
+    bench.run_until(State.READY)
+    model.do_start()
+    model.set_condition(f"{zone}_COLD", True)  # heat loss beyond the heater's capacity
+    bench.run_until(State.ALARM, step_s=0.1)
+    cooling_s = 10.0 / (model.zones[zone].heat_rate_c_s / 2.0)
+    assert model.cycle_elapsed_s == pytest.approx(cooling_s + 30.0, abs=0.2)
+    assert model.active_alarms == [alarm]
+    model.clear_alarms()
+    assert model.state is State.ALARM  # still off by more than 10 °C
+    model.fix(alarm)
+    bench.run_for(120.0)  # the zone heats back
+    model.clear_alarms()
+    assert model.state is State.PAUSED
+
+
+@pytest.mark.parametrize(("condition", "alarm"), [("HEATER", 2111), ("FORCE_SENSOR", 2112)])
+def test_die_bonder_service_faults_alarm_outside_a_cycle(condition: str, alarm: int) -> None:
+    bench = Bench()
+    bench.ready("A-EQUAL")
+    bench.model.set_condition(condition, True)
+    assert bench.model.state is State.ALARM and bench.model.active_alarms == [alarm]
+    bench.model.fix(alarm)
+    bench.model.clear_alarms()
+    assert bench.model.state in (State.READY, State.HEATING)
+
+
+def test_die_bonder_vacuum_alarm_clears_but_the_interlock_blocks_resume() -> None:
+    bench = Bench()
+    bench.ready("A-EQUAL")
+    bench.model.faults.condition("VACUUM", site=3)
+    bench.model.do_start()
+    bench.run_until(State.ALARM, step_s=0.1)
+    assert bench.model.active_alarms == [2003]
+    bench.model.clear_alarms()
+    assert bench.model.state is State.PAUSED
+    with pytest.raises(Reject) as caught:
+        bench.model.do_resume()
+    assert (caught.value.code, caught.value.detail) == (22, "VACUUM")
+    bench.model.set_condition("VACUUM", False)
+    bench.model.do_resume()
+    bench.run_until(State.DONE)
+
+
+def test_die_bonder_cure_track_is_only_heated_when_used() -> None:
+    bench = Bench()
+    bench.ready("B-FC")
+    assert bench.model.temperature_c("CURE") == pytest.approx(25.0)
+    assert bench.model.temperature_c("HEAD") == pytest.approx(280.0)
+    assert math.isclose(bench.model.temperature_c("STAGE"), 60.0)

@@ -1,0 +1,342 @@
+"""DieBonder against the static pyvisa-sim tool of sim/visa/die_bonder.yaml: parsing, ranges,
+the error queue and every error reply of README §7, malformed replies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import sim
+from drivers.die_bonder import DieBonder, DieBondRecord, DieBondSettings, PlacementCalibration
+from drivers.errors import (
+    AlarmActive,
+    ConnectionLost,
+    InterlockActive,
+    NotAllowedInState,
+    ParameterOutOfRange,
+    ProtocolError,
+    ToolAlarm,
+    ToolError,
+    ToolTimeout,
+)
+from drivers.records import AlarmInfo
+from drivers.states import ToolState
+
+YAML = Path(sim.__file__).parent / "visa" / "die_bonder.yaml"
+LIBRARY = f"{YAML}@sim"
+
+
+def open_sim(port: int = 5025) -> DieBonder:
+    return DieBonder.open(f"TCPIP::localhost::{port}::SOCKET", visa_library=LIBRARY, timeout_s=0.2)
+
+
+@pytest.fixture
+def bonder() -> Iterator[DieBonder]:
+    """The READY tool; its parameters (shared pyvisa-sim state) are back at defaults afterwards."""
+    tool = open_sim()
+    try:
+        yield tool
+        tool.write_settings(DieBondSettings())
+        tool.strip_id = ""
+        tool.input_map = "1" * 30
+    finally:
+        tool.close()
+
+
+def test_die_bonder_identifies_as_db4(bonder: DieBonder) -> None:
+    identity = bonder.identify()
+    assert (identity.vendor, identity.model, identity.serial, identity.firmware) == (
+        "GENERIC",
+        "DB-4",
+        "DB4-00117",
+        "2.3.1",
+    )
+
+
+def test_die_bonder_reads_the_manual_defaults(bonder: DieBonder) -> None:
+    assert bonder.read_settings() == DieBondSettings()
+    assert bonder.place_tolerance == (25.0, 0.50)
+    assert bonder.cure_enabled is True
+
+
+def test_die_bonder_writes_and_reads_back_every_recipe_parameter(bonder: DieBonder) -> None:
+    settings = DieBondSettings(
+        mode="PLATE",
+        dispense_volume_nl=100,
+        dispense_pattern="DOT",
+        dispense_tolerance_pct=15,
+        place_zref="DIE",
+        place_force_n=3.5,
+        place_blt_um=20.0,
+        place_tolerance=(30.0, 1.0),
+        bond_force_n=45.0,
+        bond_temperature_c=300.0,
+        bond_time_s=2.5,
+        stage_temperature_c=80.0,
+        cure_enabled=True,
+        cure_temperature_c=150.0,
+        cure_time_s=90,
+    )
+    bonder.write_settings(settings)
+    assert bonder.read_settings() == settings
+
+
+@pytest.mark.parametrize(
+    ("member", "value"),
+    [
+        ("mode", "GLUE"),
+        ("dispense_volume_nl", 40000),
+        ("dispense_volume_nl", 9),
+        ("dispense_volume_nl", 600.5),
+        ("dispense_pattern", "SPIRAL"),
+        ("dispense_tolerance_pct", 31),
+        ("place_zref", "FLOOR"),
+        ("place_force_n", 0.4),
+        ("place_blt_um", 75.1),
+        ("place_tolerance", (4.9, 0.5)),
+        ("place_tolerance", (25.0, 3.01)),
+        ("bond_force_n", 500.1),
+        ("bond_temperature_c", 149.9),
+        ("bond_time_s", 10.5),
+        ("stage_temperature_c", 200.5),
+        ("cure_enabled", "ON"),
+        ("cure_temperature_c", 99.0),
+        ("cure_time_s", 1801),
+        ("cure_time_s", "60"),
+    ],
+)
+def test_die_bonder_refuses_out_of_range_values_before_sending(
+    bonder: DieBonder, member: str, value: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[str] = []
+    monkeypatch.setattr(bonder.link, "write", sent.append)
+    with pytest.raises(ParameterOutOfRange, match=member):
+        setattr(bonder, member, value)
+    assert sent == []
+
+
+def test_die_bonder_measures_each_heater(bonder: DieBonder) -> None:
+    assert bonder.measure_temperature_c("STAGE") == 60.1
+    assert bonder.measure_temperature_c("head") == 25.3
+    assert bonder.measure_temperature_c("CURE") == 174.8
+    with pytest.raises(ParameterOutOfRange):
+        bonder.measure_temperature_c("OVEN")
+
+
+def test_die_bonder_reads_supplies(bonder: DieBonder) -> None:
+    assert (bonder.supply_epoxy_pct(), bonder.supply_dies(), bonder.supply_plates()) == (8, 4210, 0)
+
+
+def test_die_bonder_reads_placement_calibration(bonder: DieBonder) -> None:
+    bonder.calibrate_placement()
+    assert bonder.placement_calibration() == PlacementCalibration(
+        1.2, -0.8, datetime(2024, 3, 11, 8, 15, 42)
+    )
+
+
+def test_die_bonder_parses_the_manual_result_page(bonder: DieBonder) -> None:
+    records = bonder.result_records(7, 3)
+    assert records == [
+        DieBondRecord(7, "P", 0, 3.2, -4.1, 0.12, 24.8, 1192, 2.0),
+        DieBondRecord(8, "F", 2503, 31.7, -2.2, 0.08, 25.3, 1208, 2.0),
+        DieBondRecord(9, "P", 0, -6.0, 1.4, -0.21, 23.9, 1211, 2.0),
+    ]
+    assert bonder.result_records(30, 1) == [DieBondRecord(30, "X", 0)]
+
+
+def test_die_bonder_reads_a_whole_cycle_result(bonder: DieBonder) -> None:
+    result = bonder.cycle_result()
+    summary = result.summary
+    assert (summary.strip_id, summary.sites, summary.passed, summary.failed, summary.skipped) == (
+        "LA2403-017",
+        30,
+        28,
+        1,
+        1,
+    )
+    assert summary.cycle_s == 86.7
+    assert summary.extra == ("EPOXY", 29)
+    assert result.result_map == "PPPPPPPFPPPPPPPPPPPPPPPPPPPPPX"
+    assert [r.site for r in result.records] == list(range(1, 31))
+    assert all(isinstance(r, DieBondRecord) for r in result.records)
+    assert result.records[7].defect == 2503
+    assert result.records[29] == DieBondRecord(30, "X", 0)
+
+
+def test_die_bonder_pages_the_results_of_an_80_site_flip_chip_strip() -> None:
+    with open_sim(5050) as bonder:
+        result = bonder.cycle_result()
+    assert result.summary.extra == ("FLIPCHIP", 80)
+    assert len(result.records) == 80
+    assert [r.site for r in result.records] == list(range(1, 81))
+    failed = result.records[16]
+    assert (failed.result, failed.defect, failed.force_n) == ("F", 2506, 34.1)
+    assert all(r.blt_um is None and r.volume_nl is None for r in result.records)
+
+
+def test_die_bonder_serves_the_common_scpi_set(bonder: DieBonder) -> None:
+    assert bonder.state() is ToolState.READY
+    assert bonder.interlocks() == []
+    assert bonder.active_alarms() == [2201]
+    assert bonder.alarms() == [AlarmInfo(2201, "W", "Syringe low")]
+    assert bonder.recipe_catalog()[:2] == ["A-EQUAL", "A-LARGE"]
+    assert bonder.recipe_name() == ("A-EQUAL", True)
+    assert bonder.strip_size == (3, 10)
+    assert bonder.strip_pitch_mm == (17.3, 17.3)
+    bonder.strip_size = (3, 10)
+    bonder.strip_pitch_mm = (17.3, 17.3)
+    bonder.strip_id = "LA2403-017"
+    assert bonder.strip_id == "LA2403-017"
+    bonder.input_map = "1" * 29 + "0"
+    assert bonder.input_map == "1" * 29 + "0"
+    assert bonder.phase() == "NONE"
+    assert bonder.progress().done == 29
+    assert bonder.operation_complete()
+    assert bonder.status_byte() == 0
+    assert bonder.error_count() == 0
+    assert bonder.scpi_version() == "1999.0"
+    assert bonder.result_count() == 30
+    for command in (
+        bonder.reset,
+        bonder.clear_status,
+        bonder.unload_recipe,
+        bonder.start,
+        bonder.pause,
+        bonder.resume,
+        bonder.abort,
+        bonder.acknowledge,
+        bonder.clear_alarms,
+    ):
+        command()
+    bonder.load_recipe("A-EQUAL")
+    bonder.save_recipe("A-EQUAL-2")
+    bonder.delete_recipe("A-EQUAL-2")
+
+
+def test_die_bonder_raises_the_queued_error_and_leaves_the_queue_empty(bonder: DieBonder) -> None:
+    with pytest.raises(ToolError) as caught:
+        bonder.write("DISPense:VOLume 40000")
+    assert (caught.value.code, caught.value.native_code, caught.value.text) == (
+        13,
+        -222,
+        "Data out of range",
+    )
+    assert "DISPense:VOLume 40000" in str(caught.value)
+    assert bonder.next_error().code == 0
+    assert bonder.event_status() & 32
+
+
+# (port, action, error class, catalogue code, SCPI code, detail)
+ERROR_CASES: list[tuple[int, Callable[[DieBonder], Any], type[ToolError], int, int, str]] = [
+    (5026, lambda b: setattr(b, "mode", "PLATE"), ToolError, 12, -224, ""),
+    (5026, lambda b: b.alarm_info(2999), ToolError, 12, -224, ""),
+    (5027, lambda b: setattr(b, "dispense_volume_nl", 900), NotAllowedInState, 20, 20, "RUNNING"),
+    (5028, lambda b: b.start(), InterlockActive, 22, 22, "DOOR"),
+    (5029, lambda b: b.resume(), AlarmActive, 23, 23, "2101"),
+    (5030, lambda b: setattr(b, "input_map", "1111"), ToolError, 26, 26, ""),
+    (5031, lambda b: b.result_records(1, 30), ToolError, 27, 27, ""),
+    (5032, lambda b: b.write("CYCL:STAR;CYCL:ABOR"), ToolError, 11, -102, ""),
+    (5033, lambda b: b.calibrate_placement(), NotAllowedInState, 21, 21, "SETUP"),
+    (5034, lambda b: b.start(), ToolError, 14, -221, ""),
+    (5035, lambda b: b.start(), InterlockActive, 22, 22, "TEMP"),
+    (5036, lambda b: b.start(), NotAllowedInState, 24, 24, ""),
+    (5037, lambda b: b.load_recipe("A-HUGE"), ToolError, 25, 25, ""),
+    (5038, lambda b: b.save_recipe("NEW-33"), ToolError, 28, 28, ""),
+    (5039, lambda b: b.write("DISP:VOL MAX"), ToolError, 12, -104, ""),
+    (5040, lambda b: b.write("DISP:VOL 600,700"), ToolError, 12, -108, ""),
+    (5041, lambda b: b.write("DISP:VOL"), ToolError, 12, -109, ""),
+    (5042, lambda b: b.write('STR:ID "LA 2403"'), ToolError, 12, -151, ""),
+    (5043, lambda b: b.write("DISP:SPEED 5"), ToolError, 10, -113, ""),
+    (5044, lambda b: b.clear_alarms(), ToolError, -350, -350, ""),
+    (5045, lambda b: b.measure_temperature_c("HEAD"), ToolError, 13, -222, ""),
+]
+
+
+@pytest.mark.parametrize(("port", "action", "error", "code", "native", "detail"), ERROR_CASES)
+def test_die_bonder_maps_each_error_reply(
+    port: int,
+    action: Callable[[DieBonder], Any],
+    error: type[ToolError],
+    code: int,
+    native: int,
+    detail: str,
+) -> None:
+    with open_sim(port) as bonder:
+        with pytest.raises(error) as caught:
+            action(bonder)
+        assert type(caught.value) is error
+        assert (caught.value.code, caught.value.native_code, caught.value.detail) == (
+            code,
+            native,
+            detail,
+        )
+        assert caught.value.tool == "die-bonder"
+        assert caught.value.address == f"TCPIP::localhost::{port}::SOCKET"
+        assert bonder.next_error().code == 0
+
+
+def test_die_bonder_reports_the_blocking_alarm_while_waiting() -> None:
+    with open_sim(5029) as bonder:
+        assert bonder.state() is ToolState.ALARM
+        assert bonder.alarms() == [
+            AlarmInfo(2201, "W", "Syringe low"),
+            AlarmInfo(2101, "H", "Syringe empty"),
+        ]
+        with pytest.raises(ToolAlarm) as caught:
+            bonder.wait_for_state([ToolState.READY], timeout_s=1.0, poll_s=0.01)
+    assert (caught.value.code, caught.value.alarm_class) == (2101, "H")
+
+
+MALFORMED: list[tuple[str, Callable[[DieBonder], Any]]] = [
+    ("identity", lambda b: b.identify()),
+    ("event status", lambda b: b.event_status()),
+    ("state", lambda b: b.state()),
+    ("error count", lambda b: b.error_count()),
+    ("alarm count", lambda b: b.active_alarms()),
+    ("alarm text", lambda b: b.alarm_info(2101)),
+    ("catalog", lambda b: b.recipe_catalog()),
+    ("recipe name", lambda b: b.recipe_name()),
+    ("strip size", lambda b: b.strip_size),
+    ("strip pitch", lambda b: b.strip_pitch_mm),
+    ("progress", lambda b: b.progress()),
+    ("mode", lambda b: b.mode),
+    ("volume", lambda b: b.dispense_volume_nl),
+    ("tolerance fields", lambda b: b.place_tolerance),
+    ("cure flag", lambda b: b.cure_enabled),
+    ("temperature", lambda b: b.measure_temperature_c("STAGE")),
+    ("die count", lambda b: b.supply_dies()),
+    ("calibration", lambda b: b.placement_calibration()),
+    ("result count", lambda b: b.result_count()),
+    ("summary", lambda b: b.summary()),
+    ("result map", lambda b: b.result_map()),
+    ("record fields", lambda b: b.result_records(1, 30)),
+    ("record result", lambda b: b.result_records(7, 3)),
+]
+
+
+@pytest.mark.parametrize(("what", "action"), MALFORMED, ids=[m[0] for m in MALFORMED])
+def test_die_bonder_rejects_malformed_reply(what: str, action: Callable[[DieBonder], Any]) -> None:
+    with open_sim(5060) as bonder, pytest.raises(ProtocolError):
+        action(bonder)
+
+
+def test_die_bonder_rejects_a_malformed_error_queue_reply() -> None:
+    with open_sim(5061) as bonder:
+        with pytest.raises(ProtocolError, match="SYST:ERR"):
+            bonder.cure_enabled = False
+        with pytest.raises(ProtocolError, match="yesterday"):
+            bonder.placement_calibration()
+
+
+def test_die_bonder_times_out_on_a_silent_query_with_an_empty_error_queue() -> None:
+    with open_sim(5062) as bonder, pytest.raises(ToolTimeout):
+        bonder.state()
+
+
+def test_die_bonder_reports_a_lost_link_when_not_even_the_error_queue_answers() -> None:
+    with open_sim(5063) as bonder, pytest.raises(ConnectionLost):
+        bonder.state()
