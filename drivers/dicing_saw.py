@@ -1,0 +1,178 @@
+"""DS-2 dicing saw driver. Host interface: dicing-saw.md (SCPI over RS-232 9600 8N1, VISA ASRL,
+CR LF both ways, result pages of at most 16 records, 5 s for result queries).
+
+    with DicingSaw.open("ASRL/dev/ttyUSB0::INSTR") as saw:
+        saw.load_recipe("B-SING")
+        saw.wait_for_state([ToolState.READY], timeout_s=400)     # WARMUP 300 s cold
+        saw.setup_blade()                                        # after power-up or a blade change
+        saw.wait_for_state([ToolState.READY], timeout_s=120)
+        saw.strip_id = "FB2405-112"
+        saw.start()
+        saw.wait_for_state([ToolState.DONE, ToolState.ABORTED], timeout_s=600)
+        result = saw.cycle_result()                              # DicingRecord per site
+        saw.acknowledge()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar, NamedTuple
+
+from drivers.errors import ProtocolError
+from drivers.records import SiteRecord, StripSummary, optional
+from drivers.scpi import Control, ScpiTool, _parse_floats, _parse_int
+from drivers.values import Number
+
+#: §4 START check: BLADe:THICKness upper bound (µm) -> highest SPINdle:SPEed (krpm).
+MAX_SPEED_BY_THICKNESS = ((25, 30.0), (50, 40.0), (80, 35.0), (350, 35.0))
+
+
+def max_spindle_speed_krpm(blade_thickness_um: int) -> float:
+    """Highest SPINdle:SPEed that CYCLe:STARt accepts with this blade (§4; else -221)."""
+    for upper_um, speed_krpm in MAX_SPEED_BY_THICKNESS:
+        if blade_thickness_um <= upper_um:
+            return speed_krpm
+    return MAX_SPEED_BY_THICKNESS[-1][1]
+
+
+@dataclass(frozen=True)
+class DicingRecord(SiteRecord):
+    """§5 result record: worst values over the checked lines bounding the site (None: none checked)."""
+
+    max_chipping_um: int | None = None
+    max_kerf_offset_um: int | None = None
+    mean_kerf_width_um: int | None = None
+
+    value_fields: ClassVar[tuple[str, ...]] = (
+        "max_chipping_um",
+        "max_kerf_offset_um",
+        "mean_kerf_width_um",
+    )
+
+
+class DicingSummaryExtra(NamedTuple):
+    """The §5 tool-specific summary fields."""
+
+    line_passes_cut: int
+    blade_count_after: int
+
+
+class SpindleReading(NamedTuple):
+    """``MEASure:SPINdle?``: actual speed and spindle load."""
+
+    krpm: float
+    load_pct: int
+
+
+class DicingSaw(ScpiTool):
+    """DS-2 dicing saw (dicing-saw.md). Unit of work: one strip, gang cut along CH1 then CH2."""
+
+    tool_name = "dicing-saw"
+    model = "DS-2"
+    termination = "\r\n"
+    baud_rate = 9600
+    default_timeout_s = 2.0
+    result_timeout_s = 5.0
+    result_page_size = 16
+    poll_interval_s = 1.0
+    defect_texts: ClassVar[dict[int, str]] = {
+        7501: "chipping over limit",
+        7502: "kerf offset over limit",
+        7503: "unit lost from tape/jig",
+        7504: "not fully singulated (cycle ended before all bounding lines were cut)",
+    }
+    record_type = DicingRecord
+    record_converters: ClassVar[Sequence[Callable[[str], Any]]] = (
+        optional(int),
+        optional(int),
+        optional(int),
+    )
+    summary_converters: ClassVar[Sequence[Callable[[str], Any]]] = (int, int)
+
+    # -- §4 command reference, manual order --------------------------------------------------------
+    spindle_speed_krpm = Control[float](
+        "SPINdle:SPEed",
+        Number(10.0, 60.0, 1, "krpm"),
+        doc="SPINdle:SPEed, krpm (R). A change in READY takes effect at once and keeps READY.",
+    )
+    blade_thickness_um = Control[int](
+        "BLADe:THICKness",
+        Number(15, 350, 0, "µm"),
+        doc="BLADe:THICKness, µm (R). Limits the spindle speed at START (max_spindle_speed_krpm).",
+    )
+    blade_limit_cuts = Control[int](
+        "BLADe:LIMit",
+        Number(1000, 50000, 0, "line passes"),
+        doc="BLADe:LIMit: blade life in line passes (machine setting, kept by *RST).",
+    )
+
+    def blade_count(self) -> int:
+        """``BLADe:COUNt?``: line passes cut by the current blade."""
+        return _parse_int(self.query("BLADe:COUNt?"), "BLADe:COUNt?", self)
+
+    def change_blade(self) -> None:
+        """``BLADe:CHANge``: record a blade change (count 0, setup invalid: interlock BLADE).
+        Setup group, also allowed in PAUSED and ALARM (§3)."""
+        self.write("BLADe:CHANge")
+
+    def setup_blade(self) -> None:
+        """``BLADe:SETup`` (overlapped, SETUP ≈ 45 s): measure the exposure. Needs the spindle:
+        IDLE -> 24, WARMUP -> 22 WARMUP. Also allowed in PAUSED (returns to PAUSED)."""
+        self.write("BLADe:SETup")
+
+    def blade_exposure_mm(self) -> float:
+        """``BLADe:EXPosure?``: mm, 0.000 while the blade setup is invalid."""
+        return _parse_floats(self.query("BLADe:EXPosure?"), 1, "BLADe:EXPosure?", self)[0]
+
+    cut_feed_mm_s = Control[float](
+        "CUT:FEED", Number(1.0, 100.0, 1, "mm/s"), doc="CUT:FEED, mm/s (R)."
+    )
+    cut_height_mm = Control[float](
+        "CUT:HEIGht",
+        Number(0.030, 1.000, 3, "mm"),
+        doc="CUT:HEIGht: blade tip above chuck, final pass, mm (R).",
+    )
+    cut_passes = Control[int](
+        "CUT:PASSes", Number(1, 3), doc="CUT:PASSes: passes per line, step cut (R)."
+    )
+    cut_check_every = Control[int](
+        "CUT:CHECk", Number(0, 50), doc="CUT:CHECk: kerf check after every n-th line, 0 = off (R)."
+    )
+    cut_offset_limit_um = Control[int](
+        "CUT:OFFSet:LIMit",
+        Number(5, 100, 0, "µm"),
+        doc="CUT:OFFSet:LIMit: kerf offset pass limit, µm (R).",
+    )
+    cut_chipping_limit_um = Control[int](
+        "CUT:CHIPping:LIMit",
+        Number(10, 200, 0, "µm"),
+        doc="CUT:CHIPping:LIMit: chipping pass limit, µm (R).",
+    )
+    coolant_flow_l_min = Control[float](
+        "COOLant:FLOW", Number(0.5, 3.0, 1, "L/min"), doc="COOLant:FLOW, L/min (R)."
+    )
+
+    def measure_spindle(self) -> SpindleReading:
+        """``MEASure:SPINdle?``: actual krpm (1 dec.) and load % (NR1)."""
+        sent = "MEASure:SPINdle?"
+        reply = self.query(sent)
+        krpm, load = _parse_floats(reply, 2, sent, self)
+        if not reply.rsplit(",", 1)[1].isdigit():
+            raise ProtocolError(
+                f"spindle load in {reply!r} is not NR1",
+                tool=self.tool_name,
+                address=self.address,
+                sent=sent,
+            )
+        return SpindleReading(krpm, int(load))
+
+    def measure_coolant_l_min(self) -> float:
+        """``MEASure:COOLant?``: actual coolant flow, L/min."""
+        return _parse_floats(self.query("MEASure:COOLant?"), 1, "MEASure:COOLant?", self)[0]
+
+    # -- §5 results ------------------------------------------------------------------------------------
+    def summary(self) -> StripSummary:
+        """``RESult:SUMMary?`` with ``extra`` as :class:`DicingSummaryExtra`."""
+        summary = super().summary()
+        return replace(summary, extra=DicingSummaryExtra(*summary.extra))

@@ -1,0 +1,436 @@
+"""DS-2 driver against the simulated saw over pyvisa-py ASRL on a real pty (CR LF both ways):
+warm-up, blade setup, a full Format B cycle with paged results, an alarm of each class, interlocks,
+and the link faults stall / drop / garble / truncate, each bounded by the driver's timeouts."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from drivers.dicing_saw import DicingSaw, DicingSummaryExtra
+from drivers.errors import (
+    CommunicationError,
+    ConnectionLost,
+    InterlockActive,
+    ProtocolError,
+    ToolAlarm,
+    ToolError,
+    ToolTimeout,
+)
+from drivers.states import ToolState
+from sim.clock import SimClock
+from sim.simulated_tool import SimulatedTool
+from sim.world import World
+
+POLL_S = 0.005
+FINISHED = (ToolState.DONE, ToolState.ABORTED)
+
+
+@pytest.fixture
+def saw_sim(sim_tool: Callable[..., SimulatedTool]) -> Callable[..., SimulatedTool]:
+    """``saw_sim(**options)`` starts a simulated DS-2 on a pty."""
+
+    def start(**options: object) -> SimulatedTool:
+        simulated = sim_tool("dicing-saw", seed=3, **options)
+        assert simulated.address.startswith("ASRL/dev/")
+        return simulated
+
+    return start
+
+
+@pytest.fixture
+def open_saw() -> Iterator[Callable[..., DicingSaw]]:
+    opened: list[DicingSaw] = []
+
+    def connect(simulated: SimulatedTool, timeout_s: float = 0.5) -> DicingSaw:
+        saw = DicingSaw.open(simulated.address, timeout_s=timeout_s)
+        opened.append(saw)
+        return saw
+
+    yield connect
+    for saw in opened:
+        saw.close()
+
+
+def make_ready(saw: DicingSaw) -> None:
+    """Power-up to READY with a valid blade setup (the manual's normal-cycle sequence)."""
+    saw.wait_for_state([ToolState.IDLE], timeout_s=5, poll_s=POLL_S)
+    saw.load_recipe("B-SING")
+    saw.wait_for_state([ToolState.READY], timeout_s=5, poll_s=POLL_S)
+    saw.setup_blade()
+    saw.wait_for_state([ToolState.READY], timeout_s=5, poll_s=POLL_S)
+
+
+def wait_finished(saw: DicingSaw) -> ToolState:
+    return saw.wait_for_state(FINISHED, timeout_s=10, poll_s=POLL_S)
+
+
+@pytest.mark.sim_time_scale(5000)
+def test_dicing_saw_warms_up_cold_and_needs_blade_setup_before_start(
+    saw_sim: Callable[..., SimulatedTool], open_saw: Callable[..., DicingSaw], sim_clock: SimClock
+) -> None:
+    saw = open_saw(saw_sim())
+    saw.wait_for_state([ToolState.IDLE], timeout_s=5, poll_s=POLL_S)
+    loaded_at = sim_clock.now()
+    saw.load_recipe("B-SING")
+    assert saw.query("SYST:STAT?") == "WARMUP"
+    with pytest.raises(InterlockActive) as warming:
+        saw.start()
+    assert warming.value.detail == "WARMUP"
+    with pytest.raises(InterlockActive):
+        saw.setup_blade()
+    saw.wait_for_state([ToolState.READY], timeout_s=5, poll_s=POLL_S)
+    assert sim_clock.now() - loaded_at >= 300.0  # cold warm-up; exact timing: model unit tests
+    assert saw.interlocks() == ["BLADE"]
+    assert saw.blade_exposure_mm() == 0.0
+    with pytest.raises(InterlockActive) as blade:
+        saw.start()
+    assert blade.value.detail == "BLADE"
+    saw.setup_blade()
+    saw.wait_for_state([ToolState.READY], timeout_s=5, poll_s=POLL_S)
+    assert saw.interlocks() == []
+    assert 1.0 < saw.blade_exposure_mm() < 1.3
+    spindle = saw.measure_spindle()
+    assert spindle.krpm == 30.0 and 0 < spindle.load_pct < 20
+    assert saw.measure_coolant_l_min() == 1.5
+
+
+@pytest.mark.sim_time_scale(5000)
+def test_dicing_saw_runs_a_format_b_strip_and_pages_results_by_16(
+    saw_sim: Callable[..., SimulatedTool], open_saw: Callable[..., DicingSaw], sim_world: World
+) -> None:
+    saw = open_saw(saw_sim())
+    make_ready(saw)
+    input_map = "1" * 6 + "0" + "1" * 124 + "0" + "1" * 108
+    saw.strip_id = "FB2405-112"
+    saw.input_map = input_map
+    saw.start()
+    assert wait_finished(saw) is ToolState.DONE
+    progress = saw.progress()
+    assert (progress.done, progress.total, progress.remaining_s) == (80, 80, 0)
+    pages: list[str] = []
+    write = saw.link.write
+
+    def recording_write(message: str) -> None:
+        pages.append(message)
+        write(message)
+
+    saw.link.write = recording_write  # type: ignore[method-assign]
+    result = saw.cycle_result()
+    assert [p for p in pages if p.startswith("RESult:DATA?")] == [
+        f"RESult:DATA? {start},16" for start in range(1, 241, 16)
+    ]
+    summary = result.summary
+    assert (summary.strip_id, summary.sites, summary.passed, summary.skipped) == (
+        "FB2405-112",
+        240,
+        238,
+        2,
+    )
+    assert summary.cycle_s == pytest.approx(275.0, abs=3.0)
+    assert summary.extra == DicingSummaryExtra(line_passes_cut=80, blade_count_after=80)
+    assert saw.blade_count() == 80
+    assert [r.site for r in result.records if r.result == "X"] == [7, 132]
+    assert result.records[6].max_chipping_um is None
+    checked = [r for r in result.records if r.max_chipping_um is not None]
+    assert checked and all(r.mean_kerf_width_um is not None for r in checked)
+    assert all(r.max_chipping_um is not None and r.max_chipping_um <= 50 for r in checked)
+    strip = sim_world.get("FB2405-112")
+    assert strip is not None
+    assert all(site.singulated for site in strip.sites.values())
+    saw.acknowledge()
+    assert saw.state() is ToolState.READY
+    assert saw.progress().total == 0
+    assert saw.input_map == "1" * 240
+
+
+@pytest.mark.sim_time_scale(5000)
+def test_dicing_saw_blade_life_hold_then_change_clear_setup_resume(
+    saw_sim: Callable[..., SimulatedTool], open_saw: Callable[..., DicingSaw]
+) -> None:
+    saw = open_saw(saw_sim(blade_count=19950))
+    make_ready(saw)
+    saw.strip_id = "FB2405-113"
+    saw.start()
+    with pytest.raises(ToolAlarm) as hold:
+        wait_finished(saw)
+    assert (hold.value.code, hold.value.alarm_class) == (7103, "H")
+    assert saw.active_alarms() == [7201, 7103]
+    assert saw.alarm_info(7103).text == "Blade life reached"
+    saw.clear_alarms()
+    assert saw.state() is ToolState.ALARM  # count still at the limit
+    saw.change_blade()
+    saw.clear_alarms()
+    assert saw.state() is ToolState.PAUSED
+    assert saw.active_alarms() == []
+    with pytest.raises(InterlockActive) as blade:
+        saw.resume()
+    assert blade.value.detail == "BLADE"
+    saw.setup_blade()
+    saw.wait_for_state([ToolState.PAUSED], timeout_s=5, poll_s=POLL_S)
+    assert saw.blade_exposure_mm() > 1.0
+    saw.resume()
+    assert wait_finished(saw) is ToolState.DONE
+    summary = saw.summary()
+    assert summary.passed == 240
+    assert summary.extra == DicingSummaryExtra(line_passes_cut=80, blade_count_after=30)
+
+
+@pytest.mark.sim_time_scale(5000)
+def test_dicing_saw_estop_mid_cycle_aborts_and_leaves_uncut_sites_f7504(
+    saw_sim: Callable[..., SimulatedTool], open_saw: Callable[..., DicingSaw], sim_world: World
+) -> None:
+    simulated = saw_sim()
+    saw = open_saw(simulated)
+    make_ready(saw)
+    simulated.faults.condition("ESTOP", True, phase="CH2", after_s=20.0)
+    saw.strip_id = "FB2405-114"
+    saw.start()
+    with pytest.raises(ToolAlarm) as stop:
+        wait_finished(saw)
+    assert (stop.value.code, stop.value.alarm_class) == (7001, "A")
+    assert saw.measure_spindle().krpm == 0.0
+    saw.clear_alarms()
+    assert saw.state() is ToolState.ALARM  # E-stop still pressed
+    simulated.faults.condition("ESTOP", False)
+    saw.clear_alarms()
+    assert saw.wait_for_state([ToolState.ABORTED], timeout_s=2, poll_s=POLL_S)
+    result = saw.cycle_result()
+    # 20 s into CH2: column boundaries 0-3 cut (two passes each, kerf check after line 10).
+    for record in result.records:
+        col = (record.site - 1) % 30 + 1
+        expected = ("P", 0) if col <= 3 else ("F", 7504)
+        assert (record.result, record.defect) == expected, record
+    assert result.summary.extra.line_passes_cut == 18 + 9
+    strip = sim_world.get("FB2405-114")
+    assert strip is not None and strip.site(30).defects == {"dicing-saw": 7504}
+    saw.acknowledge()
+    assert saw.query("SYST:STAT?") == "WARMUP"  # the spindle stopped: warm up again
+
+
+@pytest.mark.sim_time_scale(5000)
+def test_dicing_saw_overload_at_first_line_fails_touched_sites_and_skips_the_rest(
+    saw_sim: Callable[..., SimulatedTool], open_saw: Callable[..., DicingSaw]
+) -> None:
+    saw = open_saw(saw_sim())
+    make_ready(saw)
+    saw.cut_feed_mm_s = 100.0
+    saw.start()
+    with pytest.raises(ToolAlarm) as overload:
+        wait_finished(saw)
+    assert overload.value.code == 7101
+    saw.clear_alarms()
+    assert saw.wait_for_state([ToolState.ABORTED], timeout_s=2, poll_s=POLL_S)
+    result_map = saw.result_map()
+    assert result_map == "F" * 30 + "N" * 210  # line 1 bounds row 1 only
+
+
+@pytest.mark.sim_time_scale(5000)
+def test_dicing_saw_warning_7201_mid_cycle_changes_nothing(
+    saw_sim: Callable[..., SimulatedTool], open_saw: Callable[..., DicingSaw]
+) -> None:
+    saw = open_saw(saw_sim(blade_count=17990))
+    make_ready(saw)
+    assert saw.active_alarms() == []
+    saw.start()
+    assert wait_finished(saw) is ToolState.DONE
+    assert [(a.code, a.alarm_class) for a in saw.alarms()] == [(7201, "W")]
+    saw.clear_alarms()
+    assert saw.active_alarms() == [7201]  # cause persists until the blade is changed
+    saw.acknowledge()
+    saw.change_blade()
+    saw.clear_alarms()
+    assert saw.active_alarms() == []
+
+
+@pytest.mark.sim_time_scale(5000)
+def test_dicing_saw_coolant_low_holds_7104_and_resumes_after_flow_restored(
+    saw_sim: Callable[..., SimulatedTool], open_saw: Callable[..., DicingSaw]
+) -> None:
+    simulated = saw_sim()
+    saw = open_saw(simulated)
+    make_ready(saw)
+    simulated.faults.condition("COOLANT", True, phase="CH1", after_s=10.0)
+    saw.start()
+    with pytest.raises(ToolAlarm) as hold:
+        wait_finished(saw)
+    assert (hold.value.code, hold.value.alarm_class) == (7104, "H")
+    assert saw.measure_coolant_l_min() == pytest.approx(0.9)
+    assert saw.interlocks() == ["COOLANT"]
+    simulated.faults.condition("COOLANT", False)
+    saw.wait_for_state([ToolState.ALARM], timeout_s=1, poll_s=POLL_S)
+    saw.clear_alarms()
+    assert saw.state() is ToolState.PAUSED
+    saw.resume()
+    assert wait_finished(saw) is ToolState.DONE
+    assert saw.summary().passed == 240
+
+
+@pytest.mark.sim_time_scale(5000)
+def test_dicing_saw_cover_interlock_blocks_start_and_opening_mid_cycle_aborts(
+    saw_sim: Callable[..., SimulatedTool], open_saw: Callable[..., DicingSaw]
+) -> None:
+    simulated = saw_sim()
+    saw = open_saw(simulated)
+    make_ready(saw)
+    simulated.faults.condition("DOOR", True)
+    assert saw.interlocks() == ["DOOR"]
+    with pytest.raises(InterlockActive) as door:
+        saw.start()
+    assert door.value.detail == "DOOR"
+    simulated.faults.condition("DOOR", False)
+    assert saw.interlocks() == []
+    simulated.faults.condition("DOOR", True, phase="CH1", after_s=5.0)
+    saw.start()
+    with pytest.raises(ToolAlarm) as opened:
+        wait_finished(saw)
+    assert (opened.value.code, opened.value.alarm_class) == (7002, "A")
+
+
+@pytest.mark.sim_time_scale(5000)
+def test_dicing_saw_speed_over_blade_limit_is_refused_at_start_and_keeps_ready(
+    saw_sim: Callable[..., SimulatedTool], open_saw: Callable[..., DicingSaw], sim_clock: SimClock
+) -> None:
+    saw = open_saw(saw_sim())
+    make_ready(saw)
+    saw.spindle_speed_krpm = 40.0
+    assert saw.state() is ToolState.READY
+    assert saw.measure_spindle().krpm == 40.0
+    with pytest.raises(ToolError) as conflict:
+        saw.start()
+    assert (conflict.value.code, conflict.value.native_code) == (14, -221)
+    saw.spindle_speed_krpm = 35.0
+    sim_clock.set_scale(100)  # slow enough to abort mid-cycle
+    saw.start()
+    saw.abort()
+    assert saw.state() is ToolState.ABORTED
+    assert set(saw.result_map()) <= {"N", "F"}
+
+
+@pytest.mark.sim_time_scale(5000)
+def test_dicing_saw_pause_stops_at_the_end_of_a_line_pass(
+    saw_sim: Callable[..., SimulatedTool], open_saw: Callable[..., DicingSaw], sim_clock: SimClock
+) -> None:
+    saw = open_saw(saw_sim())
+    make_ready(saw)
+    sim_clock.set_scale(100)
+    saw.start()
+    deadline = time.monotonic() + 5
+    while saw.phase() != "CH1":
+        assert time.monotonic() < deadline
+        time.sleep(POLL_S)
+    saw.pause()
+    assert saw.state() is ToolState.PAUSED
+    time.sleep(0.1)  # 10 sim s: the current pass (4.7 s) ends, no further pass starts
+    held = saw.progress().done
+    time.sleep(0.1)
+    assert saw.progress().done == held
+    assert saw.phase() == "CH1"
+    sim_clock.set_scale(5000)
+    saw.resume()
+    assert wait_finished(saw) is ToolState.DONE
+
+
+# -- link faults ------------------------------------------------------------------------------------
+
+
+@pytest.mark.sim_time_scale(5000)
+def test_dicing_saw_short_stall_is_a_timeout_and_the_link_stays_usable(
+    saw_sim: Callable[..., SimulatedTool], open_saw: Callable[..., DicingSaw]
+) -> None:
+    simulated = saw_sim()
+    saw = open_saw(simulated, timeout_s=0.2)
+    assert saw.identify().model == "DS-2"
+    simulated.faults.link_fault("stall", duration_s=0.1)
+    started = time.monotonic()
+    with pytest.raises(ToolTimeout):
+        saw.state()
+    assert time.monotonic() - started < 1.0
+    assert saw.identify().model == "DS-2"
+
+
+@pytest.mark.sim_time_scale(5000)
+def test_dicing_saw_long_stall_loses_the_link_then_recovers_without_stale_replies(
+    saw_sim: Callable[..., SimulatedTool], open_saw: Callable[..., DicingSaw]
+) -> None:
+    simulated = saw_sim()
+    saw = open_saw(simulated, timeout_s=0.2)
+    simulated.faults.link_fault("stall", duration_s=0.6)
+    started = time.monotonic()
+    with pytest.raises(ConnectionLost):
+        saw.state()
+    assert time.monotonic() - started < 1.0
+    time.sleep(0.4)  # the stalled tool now answers the SYST:ERR? it had queued
+    assert saw.identify().model == "DS-2"
+    assert saw.identify().model == "DS-2"
+    assert saw.blade_count() == 0
+
+
+@pytest.mark.sim_time_scale(5000)
+def test_dicing_saw_dropped_link_is_connection_lost_and_recovers(
+    saw_sim: Callable[..., SimulatedTool], open_saw: Callable[..., DicingSaw]
+) -> None:
+    simulated = saw_sim()
+    saw = open_saw(simulated, timeout_s=0.2)
+    make_ready(saw)
+    saw.start()
+    simulated.faults.link_fault("drop")
+    started = time.monotonic()
+    with pytest.raises(ConnectionLost):
+        saw.state()
+    assert time.monotonic() - started < 1.0
+    deadline = time.monotonic() + 3.0
+    while True:  # the serial line is dead for 1 s
+        try:
+            state = saw.state()
+            break
+        except CommunicationError:
+            assert time.monotonic() < deadline
+    assert state in (ToolState.RUNNING, ToolState.DONE)  # the cycle went on meanwhile
+    assert wait_finished(saw) is ToolState.DONE
+
+
+@pytest.mark.sim_time_scale(5000)
+def test_dicing_saw_garbled_reply_is_a_protocol_error(
+    saw_sim: Callable[..., SimulatedTool], open_saw: Callable[..., DicingSaw]
+) -> None:
+    simulated = saw_sim()
+    saw = open_saw(simulated, timeout_s=0.2)
+    saw.wait_for_state([ToolState.IDLE], timeout_s=5, poll_s=POLL_S)
+    simulated.faults.link_fault("garble")
+    with pytest.raises(ProtocolError) as garbled:
+        saw.state()
+    assert garbled.value.sent == "SYST:STAT?"
+    assert saw.state() is ToolState.IDLE
+
+
+@pytest.mark.sim_time_scale(5000)
+def test_dicing_saw_truncated_result_page_is_a_timeout_and_the_page_can_be_reread(
+    saw_sim: Callable[..., SimulatedTool], open_saw: Callable[..., DicingSaw]
+) -> None:
+    simulated = saw_sim()
+    saw = open_saw(simulated, timeout_s=0.2)
+    make_ready(saw)
+    saw.start()
+    assert wait_finished(saw) is ToolState.DONE
+    simulated.faults.link_fault("truncate")
+    started = time.monotonic()
+    with pytest.raises(ToolTimeout):
+        saw.result_records(17, 16)
+    assert time.monotonic() - started < 1.0
+    page = saw.result_records(17, 16)
+    assert [r.site for r in page] == list(range(17, 33))
+
+
+@pytest.mark.sim_time_scale(5000)
+def test_dicing_saw_over_a_serial_device_server_tcp(
+    sim_tool: Callable[..., SimulatedTool], open_saw: Callable[..., DicingSaw]
+) -> None:
+    simulated = sim_tool("dicing-saw", transport="tcp")
+    assert simulated.address.startswith("TCPIP::127.0.0.1::")
+    saw = open_saw(simulated)
+    assert saw.identify().model == "DS-2"
+    make_ready(saw)
+    assert saw.result_count() == 0

@@ -1,0 +1,535 @@
+"""DS-2 process model on a hand-stepped clock: warm-up, blade setup and life, the §8 cycle
+timing, kerf checks, singulation of the world's strips, and the §6 alarms of the model."""
+
+from __future__ import annotations
+
+import random
+import statistics
+
+import pytest
+
+from sim.dicing_saw.blade import Blade, max_speed_krpm
+from sim.dicing_saw.cut_plan import bounding_lines, plan_lines
+from sim.dicing_saw.model import DicingSawModel
+from sim.tool_model import Reject, State
+from sim.world import World
+
+
+class ManualClock:
+    """Sim time that only moves when the test says so."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def now(self) -> float:
+        return self.t
+
+
+def make_saw(*, blade_count: int = 0, seed: int = 1) -> tuple[DicingSawModel, ManualClock, World]:
+    clock = ManualClock()
+    world = World()
+    saw = DicingSawModel(clock, world, seed=seed, blade_count=blade_count)
+    advance(saw, clock, 21.0)  # INIT 20 s
+    return saw, clock, world
+
+
+def advance(saw: DicingSawModel, clock: ManualClock, seconds: float) -> None:
+    clock.t += seconds
+    saw.sync()
+
+
+def advance_until(
+    saw: DicingSawModel,
+    clock: ManualClock,
+    *states: State,
+    limit_s: float = 2000.0,
+    step_s: float = 0.25,
+) -> float:
+    """Advance until the model is in one of ``states``; return the sim seconds it took."""
+    start = clock.t
+    while saw.state not in states:
+        assert clock.t - start < limit_s, f"still {saw.state_name()} after {limit_s} s"
+        advance(saw, clock, step_s)
+    return clock.t - start
+
+
+def ready_saw(recipe: str = "B-SING", **kwargs: int) -> tuple[DicingSawModel, ManualClock, World]:
+    saw, clock, world = make_saw(**kwargs)
+    saw.load_recipe(recipe)
+    advance_until(saw, clock, State.READY)
+    saw.setup_blade()
+    advance_until(saw, clock, State.READY)
+    return saw, clock, world
+
+
+def test_dicing_saw_init_takes_20_s_then_idle() -> None:
+    clock = ManualClock()
+    saw = DicingSawModel(clock, World())
+    advance(saw, clock, 19.0)
+    assert saw.state is State.INIT
+    advance(saw, clock, 1.5)
+    assert saw.state is State.IDLE
+
+
+def test_dicing_saw_warmup_is_300_s_cold_60_s_warm_and_300_s_after_30_min_stopped() -> None:
+    saw, clock, _ = make_saw()
+    saw.load_recipe("B-SING")
+    assert saw.state_name() == "WARMUP"
+    assert advance_until(saw, clock, State.READY) == pytest.approx(300.0, abs=1.0)
+    saw.unload_recipe()
+    advance(saw, clock, 600.0)
+    saw.load_recipe("B-SING")
+    assert advance_until(saw, clock, State.READY) == pytest.approx(60.0, abs=1.0)
+    saw.unload_recipe()
+    advance(saw, clock, 1800.0)
+    saw.load_recipe("B-SING")
+    assert advance_until(saw, clock, State.READY) == pytest.approx(300.0, abs=1.0)
+
+
+def test_dicing_saw_speed_change_in_ready_keeps_ready() -> None:
+    saw, clock, _ = make_saw()
+    saw.load_recipe("B-SING")
+    advance_until(saw, clock, State.READY)
+    saw.set_param("spindle_speed_krpm", "35.0")
+    advance(saw, clock, 1.0)
+    assert saw.state is State.READY
+    assert saw.spindle_krpm == 35.0
+
+
+def test_dicing_saw_blade_setup_takes_45_s_and_is_needed_after_power_up_and_change() -> None:
+    saw, clock, _ = make_saw()
+    saw.load_recipe("B-SING")
+    advance_until(saw, clock, State.READY)
+    assert saw.active_interlocks() == ["BLADE"]
+    assert saw.exposure_reading_mm() == 0.0
+    saw.setup_blade()
+    assert saw.state is State.SETUP
+    assert advance_until(saw, clock, State.READY) == pytest.approx(45.0, abs=0.5)
+    assert saw.active_interlocks() == []
+    assert 1.05 < saw.exposure_reading_mm() < 1.25
+    saw.change_blade()
+    assert saw.active_interlocks() == ["BLADE"]
+    assert saw.blade.count == 0
+
+
+def test_dicing_saw_reset_keeps_blade_setup_and_count() -> None:
+    saw, *_ = ready_saw(blade_count=1234)
+    saw.do_reset()
+    assert saw.state is State.IDLE
+    assert saw.blade_setup_valid
+    assert saw.blade.count == 1234
+    assert not saw.spindle_on
+
+
+def test_dicing_saw_blade_setup_needs_the_spindle() -> None:
+    saw, *_ = make_saw()
+    with pytest.raises(Reject) as idle:
+        saw.setup_blade()
+    assert idle.value.code == 24
+    saw.load_recipe("B-SING")
+    with pytest.raises(Reject) as warming:
+        saw.setup_blade()
+    assert (warming.value.code, warming.value.detail) == (22, "WARMUP")
+
+
+def test_dicing_saw_blade_setup_on_a_worn_blade_raises_7109_and_stays_invalid() -> None:
+    saw, clock, _ = make_saw(blade_count=40000)
+    saw.set_param("blade_limit", "50000")
+    saw.load_recipe("B-SING")
+    advance_until(saw, clock, State.READY)
+    saw.setup_blade()
+    advance_until(saw, clock, State.ALARM)
+    assert 7109 in saw.active_alarms
+    assert saw.exposure_reading_mm() == 0.0
+    saw.clear_alarms()
+    assert saw.state is State.READY
+    assert "BLADE" in saw.active_interlocks()
+
+
+@pytest.mark.parametrize(
+    ("thickness_um", "max_krpm"),
+    [(15, 30.0), (25, 30.0), (26, 40.0), (50, 40.0), (51, 35.0), (80, 35.0), (250, 35.0)],
+)
+def test_dicing_saw_max_speed_follows_the_blade_table(thickness_um: int, max_krpm: float) -> None:
+    assert max_speed_krpm(thickness_um) == max_krpm
+
+
+def test_dicing_saw_start_refuses_speed_over_the_blade_limit_with_14() -> None:
+    saw, *_ = ready_saw()
+    saw.set_param("spindle_speed_krpm", "40.0")
+    with pytest.raises(Reject) as conflict:
+        saw.do_start()
+    assert conflict.value.code == 14
+    assert saw.state is State.READY
+
+
+def run_cycle(saw: DicingSawModel, clock: ManualClock, strip_id: str = "FB1") -> float:
+    saw.set_strip_id(strip_id)
+    saw.do_start()
+    advance_until(saw, clock, State.DONE, State.ABORTED, State.ALARM, limit_s=1000.0, step_s=1.0)
+    assert saw.results is not None
+    return saw.results.cycle_s
+
+
+def test_dicing_saw_format_b_cycle_takes_about_275_s_and_80_line_passes() -> None:
+    saw, clock, _ = ready_saw()
+    cycle_s = run_cycle(saw, clock)
+    assert saw.state is State.DONE
+    assert cycle_s == pytest.approx(275.0, abs=3.0)
+    assert saw.progress()[:2] == (80, 80)
+    assert saw.results is not None
+    assert saw.results.summary_extra == ("80", "80")
+    assert saw.results.count("P") == 240
+
+
+def test_dicing_saw_format_a_cycle_takes_about_154_s_and_30_line_passes() -> None:
+    saw, clock, _ = ready_saw("A-SING")
+    assert saw.size == (3, 10)
+    cycle_s = run_cycle(saw, clock, "LA1")
+    assert cycle_s == pytest.approx(154.0, abs=3.0)
+    assert saw.progress()[:2] == (30, 30)
+
+
+def test_dicing_saw_line_pass_time_follows_extent_feed_and_index() -> None:
+    line = plan_lines(8, 30, 5.3, 5.3)[0]
+    assert line.channel == "CH1"
+    assert line.pass_s(40.0) == pytest.approx((159.0 + 10.0) / 40.0 + 0.5)
+
+
+def test_dicing_saw_cut_plan_bounds_each_site_by_four_lines() -> None:
+    lines = {line.number: line for line in plan_lines(8, 30, 5.3, 5.3)}
+    assert len(lines) == 40
+    for site, numbers in bounding_lines(8, 30).items():
+        assert all(site in lines[n].sites for n in numbers)
+        assert sum(site in line.sites for line in lines.values()) == 4
+
+
+def test_dicing_saw_progress_counts_line_passes_while_running() -> None:
+    saw, clock, _ = ready_saw()
+    saw.set_strip_id("FB1")
+    saw.do_start()
+    advance(saw, clock, 10 + 8 + 3 * 4.725 + 1.5)  # LOAD, ALIGN (±2 %), three CH1 passes
+    done, total, elapsed, remaining = saw.progress()
+    assert (done, total) == (3, 80)
+    assert elapsed == 33
+    assert remaining == pytest.approx(275 - 33, abs=3)
+    assert saw.phase == "CH1"
+
+
+def test_dicing_saw_singulates_every_site_and_records_chipping_in_the_world() -> None:
+    saw, clock, world = ready_saw()
+    saw.set_input_map("0" + "1" * 239)
+    run_cycle(saw, clock, "FB7")
+    strip = world.get("FB7")
+    assert strip is not None
+    assert all(site.singulated and site.chipping_um is not None for site in strip.sites.values())
+    assert not any("dicing-saw" in site.defects for site in strip.sites.values())
+    assert saw.results is not None
+    first = saw.results.rows[0]
+    assert (first.result, first.values) == ("X", ("", "", ""))
+
+
+def test_dicing_saw_kerf_check_values_only_at_sites_bounded_by_checked_lines() -> None:
+    saw, clock, _ = ready_saw()
+    run_cycle(saw, clock)
+    assert saw.results is not None
+    rows = {row.site: row for row in saw.results.rows}
+    # Line 5 is the CH1 boundary between rows 4 and 5; line 10 is CH2 boundary 0 (left of col 1).
+    assert all(rows[s].values[0] != "" for s in range(91, 151))
+    assert rows[31].values[0] != ""
+    assert rows[32].values == ("", "", "")
+    chip, offset, width = (int(v) for v in rows[91].values)
+    assert 5 < chip < 50
+    assert abs(offset) < 25
+    assert 255 < width < 268
+
+
+def test_dicing_saw_no_kerf_check_when_check_is_zero() -> None:
+    saw, clock, _ = ready_saw()
+    saw.set_param("cut_check", "0")
+    cycle_s = run_cycle(saw, clock)
+    assert cycle_s == pytest.approx(275.0 - 16.0, abs=3.0)
+    assert saw.results is not None
+    assert all(row.values == ("", "", "") and row.result == "P" for row in saw.results.rows)
+
+
+def test_dicing_saw_counts_blade_line_passes_and_warns_at_90_percent() -> None:
+    saw, clock, _ = ready_saw(blade_count=17990)
+    assert 7201 not in saw.active_alarms
+    run_cycle(saw, clock)
+    assert saw.blade.count == 18070
+    assert saw.active_alarms == [7201]
+    assert saw.state is State.DONE  # a warning changes no state
+
+
+def test_dicing_saw_blade_life_holds_at_end_of_line_pass_and_resumes_after_change_and_setup() -> (
+    None
+):
+    saw, clock, _ = ready_saw(blade_count=19990)
+    saw.set_strip_id("FB1")
+    saw.do_start()
+    advance_until(saw, clock, State.ALARM, step_s=0.5)
+    advance(saw, clock, 10.0)
+    assert saw.active_alarms == [7201, 7103]
+    assert saw.blade.count == 20000
+    assert saw.passes_cut == 10  # held at the end of the 10th pass
+    saw.clear_alarms()
+    assert saw.state is State.ALARM  # cause persists until the blade is changed
+    saw.change_blade()
+    saw.clear_alarms()
+    assert saw.state is State.PAUSED
+    assert saw.active_alarms == []
+    with pytest.raises(Reject) as blade:
+        saw.do_resume()
+    assert (blade.value.code, blade.value.detail) == (22, "BLADE")
+    saw.setup_blade()
+    assert saw.state is State.SETUP
+    advance_until(saw, clock, State.PAUSED)
+    saw.do_resume()
+    advance_until(saw, clock, State.DONE, step_s=1.0)
+    assert saw.results is not None
+    assert saw.results.summary_extra == ("80", "70")
+    assert saw.results.count("P") == 240
+
+
+def test_dicing_saw_pause_takes_effect_at_end_of_line_pass() -> None:
+    saw, clock, _ = ready_saw()
+    saw.set_strip_id("FB1")
+    saw.do_start()
+    advance(saw, clock, 18.0 + 1.0)  # 1 s into the first CH1 pass
+    saw.do_pause()
+    assert saw.state is State.PAUSED
+    advance(saw, clock, 60.0)
+    assert saw.passes_cut == 1
+    assert saw.halted
+    saw.do_resume()
+    advance_until(saw, clock, State.DONE, step_s=1.0)
+
+
+def test_dicing_saw_blade_change_in_paused_waits_for_the_end_of_the_pass() -> None:
+    saw, clock, _ = ready_saw()
+    saw.set_strip_id("FB1")
+    saw.do_start()
+    advance(saw, clock, 19.0)
+    saw.do_pause()
+    with pytest.raises(Reject) as moving:
+        saw.change_blade()
+    assert (moving.value.code, moving.value.detail) == (20, "PAUSED")
+    advance(saw, clock, 5.0)
+    saw.change_blade()
+    assert "BLADE" in saw.active_interlocks()
+
+
+def test_dicing_saw_abort_class_alarm_stops_spindle_and_leaves_uncut_sites_f7504() -> None:
+    saw, clock, world = ready_saw()
+    saw.set_strip_id("FB9")
+    saw.do_start()
+    advance(saw, clock, 10 + 8 + 18 * 4.725 + 2 + 4 + 11 * 1.81 + 2 + 0.5)  # 5 CH2 lines + 1 pass
+    saw.set_condition("ESTOP", True)
+    assert saw.state is State.ALARM
+    assert not saw.spindle_on
+    saw.clear_alarms()
+    assert saw.state is State.ALARM  # E-stop still pressed
+    saw.set_condition("ESTOP", False)
+    saw.clear_alarms()
+    assert saw.state is State.ABORTED
+    assert saw.results is not None
+    rows = saw.results.rows
+    cut_cols = {1, 2, 3, 4}  # CH2 boundaries 0-4 cut, boundary 5 one pass
+    for row in rows:
+        col = (row.site - 1) % 30 + 1
+        if col in cut_cols:
+            assert row.result == "P", row
+        else:
+            assert (row.result, row.defect) == ("F", 7504), row
+    strip = world.get("FB9")
+    assert strip is not None
+    assert strip.site(1).singulated and not strip.site(30).singulated
+    assert strip.site(30).defects == {"dicing-saw": 7504}
+    saw.do_ack()
+    assert saw.state_name() == "WARMUP"
+    assert advance_until(saw, clock, State.READY) == pytest.approx(60.0, abs=1.0)
+
+
+def test_dicing_saw_alignment_failure_leaves_every_site_n() -> None:
+    saw, clock, _ = ready_saw()
+    saw.faults.alarm(7107, phase="ALIGN", after_s=4.0)
+    run_cycle(saw, clock)
+    saw.clear_alarms()
+    assert saw.state is State.ABORTED
+    assert saw.results is not None
+    assert saw.results.count("N") == 240
+
+
+def test_dicing_saw_vacuum_loss_loses_singulated_units_f7503() -> None:
+    saw, clock, _ = ready_saw()
+    saw.set_strip_id("FB1")
+    saw.do_start()
+    advance(saw, clock, 200.0)  # deep into CH2
+    saw.set_condition("VACUUM", True)
+    assert saw.active_alarms == [7003]
+    assert saw.results is not None
+    defects = {row.defect for row in saw.results.rows}
+    assert 7503 in defects and 7504 in defects
+
+
+def test_dicing_saw_feed_too_high_overloads_the_spindle_7101() -> None:
+    saw, clock, _ = ready_saw()
+    saw.set_param("cut_feed_mm_s", "100.0")
+    saw.set_strip_id("FB1")
+    saw.do_start()
+    advance(saw, clock, 18.0 + 2.0)  # 1 s over 90 % within the first 2.19 s pass
+    assert saw.active_alarms == [7101]
+    assert saw.state is State.ALARM
+    assert saw.load_pct == 0.0  # spindle stopped
+
+
+def test_dicing_saw_coolant_low_for_5_s_holds_7104_until_flow_restored() -> None:
+    saw, clock, _ = ready_saw()
+    saw.set_strip_id("FB1")
+    saw.do_start()
+    advance(saw, clock, 30.0)
+    saw.set_condition("COOLANT", True)
+    advance(saw, clock, 4.0)
+    assert 7104 not in saw.active_alarms
+    advance(saw, clock, 10.0)
+    assert saw.active_alarms == [7104]
+    saw.clear_alarms()
+    assert saw.state is State.ALARM
+    saw.set_condition("COOLANT", False)
+    saw.clear_alarms()
+    assert saw.state is State.PAUSED
+
+
+def test_dicing_saw_speed_deviation_aborts_7108() -> None:
+    saw, clock, _ = ready_saw()
+    saw.set_strip_id("FB1")
+    saw.do_start()
+    advance(saw, clock, 30.0)
+    saw.set_condition("SPEED", True)
+    advance(saw, clock, 1.5)
+    assert saw.active_alarms == [7108]
+    assert saw.abort_on_clear
+
+
+def test_dicing_saw_kerf_offset_over_limit_holds_7105_and_fails_sites_7502() -> None:
+    saw, clock, _ = ready_saw()
+    saw.set_strip_id("FB1")
+    saw.do_start()
+    advance(saw, clock, 18.5)
+    saw.align_um["CH1"] = 40.0  # strip misaligned along Y
+    advance_until(saw, clock, State.ALARM, step_s=0.5)
+    assert saw.active_alarms == [7105]
+    saw.clear_alarms()
+    saw.do_resume()
+    advance_until(saw, clock, State.DONE, step_s=1.0)
+    assert saw.results is not None
+    assert {row.defect for row in saw.results.rows if 91 <= row.site <= 150} == {7502}
+
+
+def test_dicing_saw_worn_blade_chips_over_limit_and_holds_7106_after_three_checks() -> None:
+    saw, clock, _ = ready_saw(blade_count=30000)
+    saw.set_param("blade_limit", "50000")
+    saw.set_strip_id("FB1")
+    saw.do_start()
+    advance_until(saw, clock, State.ALARM, step_s=0.5)
+    assert 7106 in saw.active_alarms
+    assert saw.progress()[0] >= 2 * 15  # at least three checked lines (every 5th line, 2 passes)
+    saw.do_abort()
+    saw.clear_alarms()
+    assert saw.state is State.ABORTED
+    assert saw.results is not None
+    defects = {row.defect for row in saw.results.rows}
+    assert 7501 in defects and 7504 in defects  # checked singulated sites chip over the limit
+
+
+def test_dicing_saw_blade_breakage_persists_until_blade_change() -> None:
+    saw, clock, _ = ready_saw()
+    saw.faults.alarm(7102, phase="CH1", after_s=2.0)
+    run_cycle(saw, clock)
+    assert saw.state is State.ALARM
+    saw.clear_alarms()
+    assert saw.active_alarms == [7102]
+    saw.change_blade()
+    saw.clear_alarms()
+    assert saw.state is State.ABORTED
+
+
+def test_dicing_saw_chipping_rises_with_blade_wear_and_feed() -> None:
+    rng = random.Random(3)
+
+    def mean_chip(count: int, feed: float) -> float:
+        blade = Blade(count, 1.1)
+        return statistics.fmean(blade.chipping_um(rng, feed, 30.0) for _ in range(4000))
+
+    new, drifting, worn = mean_chip(0, 40.0), mean_chip(25000, 40.0), mean_chip(30000, 40.0)
+    assert new == pytest.approx(15.0, rel=0.05)
+    assert drifting > 2.2 * new
+    assert worn > 50.0  # over the default CUT:CHIPping:LIMit
+    assert mean_chip(0, 80.0) == pytest.approx(new * 2**0.5, rel=0.05)
+
+
+def test_dicing_saw_interlocks_name_the_first_active_in_table_order() -> None:
+    saw, *_ = ready_saw()
+    saw.set_condition("COOLANT", True)
+    saw.set_condition("AIR", True)
+    with pytest.raises(Reject) as air:
+        saw.do_start()
+    assert (air.value.code, air.value.detail) == (22, "AIR")
+    assert saw.active_interlocks() == ["AIR", "COOLANT"]
+    saw.set_condition("AIR", False)
+    with pytest.raises(Reject) as coolant:
+        saw.do_start()
+    assert coolant.value.detail == "COOLANT"
+    with pytest.raises(Reject):
+        saw.set_condition("DOOR", True)
+        saw.setup_blade()
+
+
+def test_dicing_saw_air_low_holds_7004_until_supply_restored() -> None:
+    saw, clock, _ = ready_saw()
+    saw.set_strip_id("FB1")
+    saw.do_start()
+    advance(saw, clock, 30.0)
+    saw.set_condition("AIR", True)
+    assert saw.active_alarms == [7004]
+    advance(saw, clock, 10.0)
+    assert saw.halted and saw.state is State.ALARM
+    saw.clear_alarms()
+    assert saw.state is State.ALARM
+    saw.set_condition("AIR", False)
+    saw.clear_alarms()
+    assert saw.state is State.PAUSED
+    saw.do_resume()
+    advance_until(saw, clock, State.DONE, step_s=1.0)
+
+
+def test_dicing_saw_vacuum_interlock_only_with_a_strip_on_the_chuck() -> None:
+    saw, clock, _ = ready_saw()
+    saw.conditions["VACUUM"] = True  # low vacuum with the chuck empty: no interlock, no alarm
+    assert saw.active_interlocks() == []
+    saw.conditions["VACUUM"] = False
+    saw.set_strip_id("FB1")
+    saw.do_start()
+    advance(saw, clock, 25.0)
+    saw.do_pause()
+    advance(saw, clock, 10.0)
+    saw.set_condition("VACUUM", True)
+    assert "VACUUM" in saw.active_interlocks()
+    assert saw.active_alarms == [7003]
+
+
+def test_dicing_saw_estop_during_blade_setup_abandons_the_setup() -> None:
+    saw, clock, _ = make_saw()
+    saw.load_recipe("B-SING")
+    advance_until(saw, clock, State.READY)
+    saw.setup_blade()
+    advance(saw, clock, 20.0)
+    saw.set_condition("ESTOP", True)
+    advance(saw, clock, 60.0)
+    assert saw.state is State.ALARM
+    saw.set_condition("ESTOP", False)
+    saw.clear_alarms()
+    assert saw.state_name() == "WARMUP"  # spindle stopped by the E-stop
+    advance_until(saw, clock, State.READY)
+    assert "BLADE" in saw.active_interlocks()
