@@ -18,7 +18,14 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar, overload
 
 from drivers.base import Tool
-from drivers.errors import ConnectionLost, ProtocolError, ToolError, ToolTimeout, tool_error
+from drivers.errors import (
+    ConnectionLost,
+    ParameterOutOfRange,
+    ProtocolError,
+    ToolError,
+    ToolTimeout,
+    tool_error,
+)
 from drivers.records import (
     AlarmInfo,
     Identity,
@@ -265,7 +272,13 @@ class ScpiTool(Tool):
     # -- IEEE 488.2 and SYSTem ---------------------------------------------------------
     def identify(self) -> Identity:
         """``*IDN?``: vendor, model, serial, firmware."""
-        return Identity.parse(self.query("*IDN?"))
+        reply = self.query("*IDN?")
+        try:
+            return Identity.parse(reply)
+        except ProtocolError as exc:
+            raise ProtocolError(
+                exc.reason, tool=self.tool_name, address=self.address, sent="*IDN?"
+            ) from None
 
     def reset(self) -> None:
         """``*RST``: back to IDLE, recipe unloaded, parameters to defaults (alarms stay)."""
@@ -462,6 +475,12 @@ class ScpiTool(Tool):
     def result_records(self, start: int = 1, count: int | None = None) -> list[SiteRecord]:
         """``RESult:DATA? start,count``: one page of typed per-site records."""
         count = self.result_page_size if count is None else count
+        if not 1 <= count <= self.result_page_size:
+            raise ParameterOutOfRange(
+                f"RESult:DATA? count {count} outside 1..{self.result_page_size}",
+                tool=self.tool_name,
+                address=self.address,
+            )
         # Scaled with the caller's timeout: unchanged at defaults, never past a shorter one.
         timeout_s = self.result_timeout_s * self.timeout_s / self.default_timeout_s
         reply = self.query(f"RESult:DATA? {int(start)},{int(count)}", timeout_s=timeout_s)

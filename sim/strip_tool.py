@@ -198,8 +198,9 @@ class StripToolModel(ToolModel):
 
     def progress(self) -> tuple[int, int, int, int]:
         with self.lock:
-            if self.results is None:
-                return (0, 0, 0, 0)
+            finished = self.state in (State.DONE, State.ABORTED, State.ALARM)
+            if self.results is None or not (self.cycle_active or finished):
+                return (0, 0, 0, 0)  # README §9.1: outside a cycle (after ACK too)
             total = sum(1 for r in self.results.rows if r.result != "X")
             done = sum(1 for r in self.results.rows if r.result in ("P", "F"))
             elapsed = int(self.cycle_elapsed_s) if self.cycle_active else int(self.results.cycle_s)

@@ -426,6 +426,12 @@ class ToolModel:
             self.active_alarms.append(code)
             if alarm.alarm_class == "W":
                 return
+            if self.state is State.SETUP:
+                # A blocking alarm abandons the setup operation (its result stays invalid);
+                # after the clear the tool goes back to where it was before the setup.
+                self.setup_remaining_s = None
+                self.setup_done = None
+                self._set_state(self.state_before_setup)
             if self.state is not State.ALARM and not (self.deferred_hold and self.cycle_active):
                 self.alarm_state_before = self.state
             if alarm.alarm_class == "A":
@@ -685,11 +691,10 @@ class ToolModel:
     # == cycle engine ========================================================================
     @property
     def cycle_elapsed_s(self) -> float:
-        return (
-            self.time_s - self.cycle_start_s
-            if self.cycle_active or self.results is not None
-            else 0.0
-        )
+        """Sim seconds since START; held at the cycle's end in DONE/ABORTED (README §9.2)."""
+        if self.cycle_active:
+            return self.time_s - self.cycle_start_s
+        return self.results.cycle_s if self.results is not None else 0.0
 
     def _cycle_moving(self) -> bool:
         if not self.cycle_active or self.halted or not self.steps:

@@ -283,13 +283,9 @@ class DicingSawModel(StripToolModel):
                 self.blade.broken = True
             if code == 7003 and self.cycle_active:
                 self.units_may_move = True
-            in_setup = self.state is State.SETUP
+            # A blocking alarm during BLADe:SETup abandons it (ToolModel.raise_alarm): the
+            # setup stays invalid and the clear returns to WARMUP/READY (or PAUSED).
             super().raise_alarm(code, cause_for_s=cause_for_s)
-            if in_setup and self.state is State.ALARM:
-                # The blade setup is abandoned and stays invalid; the clear returns to
-                # WARMUP/READY (or PAUSED within a cycle).
-                self.setup_remaining_s = None
-                self.setup_done = None
 
     def alarm_cause_persists(self, code: int) -> bool:
         limit = int(self.params["blade_limit"])

@@ -48,13 +48,11 @@ class _Stall(Exception):
 class ToolDatastore(ModbusServerContext):
     """The tool model as a pymodbus datastore (duck-typed old-simulator context)."""
 
-    def __init__(
-        self, model: ModbusToolModel, *, unit_ids: Sequence[int] = (1,), gateway: bool = False
-    ) -> None:
+    def __init__(self, model: ModbusToolModel, *, unit_ids: Sequence[int] = (1,)) -> None:
         # Deliberately not calling super().__init__: it only wraps SimDevices we do not use.
         self.model = model
         self.unit_ids = set(unit_ids)
-        self.gateway = gateway
+        self._written_bits: list[bool] = []
         self.old_simulator = True
         self.simdevices = []
 
@@ -103,10 +101,7 @@ class ToolDatastore(ModbusServerContext):
 
     def _read_back(self, func_code: int, address: int, count: int) -> Any:
         if func_code in (5, 15):
-            return [
-                False if a < 8 else self.model.tool_coil_value(a)
-                for a in range(address, address + count)
-            ]
+            return self._written_bits[:count]  # FC05 echoes the request
         return [self.model.holding.get(a, 0) for a in range(address, address + count)]
 
     async def async_setValues(
@@ -172,6 +167,7 @@ class ToolDatastore(ModbusServerContext):
 
     def _write_coils(self, address: int, bits: list[bool]) -> Any:
         model = self.model
+        self._written_bits = list(bits)
         addresses = list(range(address, address + len(bits)))
         if not all(_in_ranges(a, model.coil_ranges) for a in addresses):
             return ExcCodes.ILLEGAL_ADDRESS

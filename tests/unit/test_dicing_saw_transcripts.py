@@ -277,7 +277,7 @@ ERROR_CASES = [
         "",
     ),
     (
-        lambda s: s.result_records(1, 20),
+        lambda s: s.query("RESult:DATA? 1,20"),
         query_silent("RESult:DATA? 1,20", '-222,"Data out of range"'),
         ToolError,
         13,
@@ -468,6 +468,14 @@ def test_dicing_saw_maps_every_error_reply(
     )
     assert raised.value.tool == "dicing-saw" and raised.value.address == saw.address
     assert raised.value.sent
+
+
+def test_dicing_saw_result_page_over_16_is_refused_before_sending(
+    play: Callable[[str], DicingSaw],
+) -> None:
+    saw = play("")
+    with pytest.raises(ParameterOutOfRange, match=r"count 20 outside 1\.\.16"):
+        saw.result_records(1, 20)
 
 
 def test_dicing_saw_silent_query_with_empty_queue_is_a_timeout(

@@ -201,3 +201,18 @@ def test_scenario_file_errors_name_the_entry(tmp_path: Path) -> None:
         "faults:\n  - tool: mold-press\n    at: {phase: CURE, after_s: 5}\n    condition: AIR\n    clear_after_s: 60\n"
     )
     assert load_scenario(good)[0]["condition"] == "AIR"
+
+
+def test_blocking_alarm_abandons_a_setup_operation(toy: tuple[Toy, Clockwork]) -> None:
+    model, clock = toy
+    finished: list[bool] = []
+    model.check("setup")
+    model.do_setup(40.0, lambda: finished.append(True))
+    assert model.state is State.SETUP
+    advance(model, clock, 10.0)
+    model.raise_alarm(2)
+    assert model.state is State.ALARM
+    advance(model, clock, 60.0)
+    assert not finished, "the abandoned setup never completes"
+    model.clear_alarms()
+    assert model.state is State.IDLE

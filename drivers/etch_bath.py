@@ -1,0 +1,605 @@
+"""WE-2 etch bath driver. Host interface: etch-bath.md (Modbus RTU over RS-485 at 19200 8E1, or
+Modbus TCP through the gateway; the unit id is the bath's RTU address, HR 500).
+
+    with EtchBath.open("modbus+rtu:///dev/ttyUSB0?baudrate=19200&parity=E&unit=1") as bath:
+        bath.arm(EtchRecipe.typical(Chemistry.CUCL2), strip_ids={1: "LA2403-017", 2: "LA2403-018"})
+        bath.wait_for_state([ToolState.READY], timeout_s=3600)
+        bath.start()
+        bath.wait_for_state([ToolState.DONE, ToolState.ABORTED], timeout_s=1200)
+        result = bath.cycle_result()
+        bath.acknowledge()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from enum import IntEnum
+from typing import Any, ClassVar, TypeVar
+
+from drivers.address import parse_modbus_address
+from drivers.errors import (
+    InterlockActive,
+    ParameterOutOfRange,
+    ProtocolError,
+    ToolError,
+    ToolTimeout,
+    tool_error,
+)
+from drivers.modbus_tool import (
+    S16,
+    U16,
+    U32,
+    DiscreteInput,
+    Holding,
+    Input,
+    LevelCoil,
+    ModbusTool,
+    PositionResult,
+    Register,
+    position_result_char,
+)
+from drivers.records import AlarmInfo
+from drivers.transports.modbus import ModbusExceptionReply
+
+SLOTS = 10
+STRIP_ID_BASE = 200
+RESULT_BLOCK = (115, 26)  # IR 115-140
+T = TypeVar("T")
+
+
+class Chemistry(IntEnum):
+    """HR 100 CHEMISTRY (station setting)."""
+
+    CUCL2 = 1
+    FECL3 = 2
+    KOH = 3
+
+
+class EndpointMode(IntEnum):
+    """HR 109 ENDPOINT_MODE."""
+
+    TIME = 0
+    DEPTH = 1
+    HOST = 2
+
+
+class EndReason(IntEnum):
+    """IR 115 END_REASON."""
+
+    NONE = 0
+    TIME = 1
+    DEPTH = 2
+    HOST = 3
+    MAX_TIME = 4
+    ABORTED = 5
+
+
+class Baud(IntEnum):
+    """HR 501 BAUD (station setting, effective at the next power-up)."""
+
+    B9600 = 0
+    B19200 = 1
+    B38400 = 2
+    B57600 = 3
+
+
+class LineParity(IntEnum):
+    """HR 502 PARITY (station setting, effective at the next power-up)."""
+
+    EVEN_8E1 = 0
+    ODD_8O1 = 1
+    NONE_8N2 = 2
+
+
+@dataclass(frozen=True)
+class ChemistryWindow:
+    """The §4 cross-checks of one chemistry (checked by the tool at ARM and START)."""
+
+    temp_c: tuple[float, float]
+    conc: tuple[float, float]
+    cu_load_max_g_l: float | None = None
+
+
+WINDOWS: Mapping[Chemistry, ChemistryWindow] = {
+    Chemistry.CUCL2: ChemistryWindow((45.0, 55.0), (28.0, 36.0)),
+    Chemistry.FECL3: ChemistryWindow((40.0, 55.0), (36.0, 42.0), cu_load_max_g_l=100.0),
+    Chemistry.KOH: ChemistryWindow((65.0, 90.0), (10.0, 45.0)),
+}
+
+
+class ChoiceHolding(Holding):
+    """A holding register holding an enumeration code (read and written as the IntEnum)."""
+
+    def __init__(self, address: int, choices: type[IntEnum], *, doc: str) -> None:
+        codes = [int(c) for c in choices]
+        super().__init__(address, U16, limits=(min(codes), max(codes)), doc=doc)
+        self.choices = choices
+
+    def from_words(self, words: Sequence[int]) -> IntEnum:
+        return _choice(self.choices, words[0], self.name)
+
+    def to_words(self, value: Any) -> list[int]:
+        if isinstance(value, str) and value.upper() in self.choices.__members__:
+            value = self.choices[value.upper()]
+        if isinstance(value, bool) or not isinstance(value, int) or value not in set(self.choices):
+            allowed = ", ".join(f"{c.name} ({int(c)})" for c in self.choices)
+            raise ParameterOutOfRange(f"{self.name} = {value!r} not one of {allowed}")
+        return [int(value)]
+
+
+class ChoiceInput(Input):
+    """An input register holding an enumeration code."""
+
+    def __init__(self, address: int, choices: type[IntEnum], *, doc: str) -> None:
+        super().__init__(address, U16, doc=doc)
+        self.choices = choices
+
+    def from_words(self, words: Sequence[int]) -> IntEnum:
+        return _choice(self.choices, words[0], self.name)
+
+
+def _register_value(value: Any) -> Any:
+    """Recipe field -> value a declared register takes (flags as 0/1)."""
+    return int(value) if isinstance(value, bool) else value
+
+
+def _choice(choices: type[IntEnum], code: int, what: str) -> IntEnum:
+    try:
+        return choices(code)
+    except ValueError:
+        raise ProtocolError(f"{what}: {code} is not a {choices.__name__} code") from None
+
+
+@dataclass(frozen=True)
+class EtchRecipe:
+    """HR 101-117 of one batch in engineering units (defaults as the manual; LOAD_MASK, HR 118,
+    follows from the loaded slots)."""
+
+    temp_sp_c: float = 50.0
+    temp_band_c: float = 1.5
+    conc_sp: float = 32.0  # °Bé (CUCL2, FECL3) or wt% (KOH)
+    conc_band: float = 2.0
+    acid_sp_mol_l: float = 1.35
+    orp_sp_mv: int = 540
+    cu_load_max_g_l: float = 160.0
+    pump_speed_pct: int = 80
+    endpoint_mode: EndpointMode = EndpointMode.DEPTH
+    etch_time_s: int = 420
+    etch_time_max_s: int = 900
+    depth_target_um: float = 230.0
+    lower_speed_mm_s: int = 25
+    drip_s: int = 10
+    rinse_s: int = 60
+    auto_dose: bool = True
+
+    @classmethod
+    def typical(cls, chemistry: Chemistry) -> EtchRecipe:
+        """The typical recipes of etch-bath.md §5 (slug etch CUCL2 or FECL3, PI recess KOH)."""
+        if chemistry is Chemistry.FECL3:
+            return cls(temp_sp_c=45.0, conc_sp=40.0, acid_sp_mol_l=0.17, orp_sp_mv=580,
+                       cu_load_max_g_l=100.0, etch_time_max_s=1200)  # fmt: skip
+        if chemistry is Chemistry.KOH:
+            return cls(temp_sp_c=80.0, conc_sp=30.0, depth_target_um=25.0)
+        return cls()
+
+    def conflicts(self, chemistry: Chemistry) -> list[str]:
+        """The §4 cross-checks this recipe fails for ``chemistry`` (empty: consistent)."""
+        window = WINDOWS[Chemistry(chemistry)]
+        problems = []
+        if not window.temp_c[0] <= self.temp_sp_c <= window.temp_c[1]:
+            problems.append(
+                f"TEMP_SP {self.temp_sp_c} °C outside {window.temp_c} for {chemistry.name}"
+            )
+        if not window.conc[0] <= self.conc_sp <= window.conc[1]:
+            problems.append(f"CONC_SP {self.conc_sp} outside {window.conc} for {chemistry.name}")
+        limit = window.cu_load_max_g_l
+        if limit is not None and self.cu_load_max_g_l > limit:
+            problems.append(
+                f"CU_LOAD_MAX {self.cu_load_max_g_l} g/L above {limit} for {chemistry.name}"
+            )
+        if self.endpoint_mode is EndpointMode.TIME and self.etch_time_max_s < self.etch_time_s:
+            problems.append(
+                f"ETCH_TIME_MAX_S {self.etch_time_max_s} s below ETCH_TIME_S {self.etch_time_s} s"
+            )
+        return problems
+
+
+@dataclass(frozen=True)
+class BathReadings:
+    """IR 100-108: the bath's process values."""
+
+    temp_c: float
+    conc: float
+    acid_mol_l: float
+    orp_mv: int
+    cu_load_g_l: float
+    level_mm: int
+    flow_l_min: float
+    heater_out_pct: int
+    hoist_pos_mm: int
+
+
+@dataclass(frozen=True)
+class EtchProgress:
+    """IR 109-114: what a host polls during ETCH (mode HOST: poll every 1 s, pulse END_ETCH)."""
+
+    rate_um_min: float
+    depth_um: float
+    elapsed_s: int
+    remaining_s: int
+    strip_present: int
+
+
+@dataclass(frozen=True)
+class BathInputs:
+    """DI 16-27."""
+
+    temp_in_band: bool
+    conc_in_band: bool
+    level_ok: bool
+    level_high: bool
+    hoist_at_top: bool
+    hoist_at_bottom: bool
+    carrier_present: bool
+    pump_running: bool
+    heater_on: bool
+    dosing_active: bool
+    exhaust_ok: bool
+    flow_ok: bool
+
+
+@dataclass(frozen=True)
+class StationSettings:
+    """HR 100 and HR 500-502 (writable in IDLE only, non-volatile)."""
+
+    chemistry: Chemistry
+    unit_id: int
+    baud: Baud
+    parity: LineParity
+
+
+@dataclass(frozen=True)
+class EtchResult:
+    """IR 115-140 after a batch, with the slots' outcomes and strip ids."""
+
+    end_reason: EndReason
+    final_depth_um: float
+    final_etch_s: int
+    mean_rate_um_min: float
+    mean_temp_c: float
+    positions: tuple[PositionResult, ...]
+
+    @property
+    def result_map(self) -> str:
+        """One character per slot (P F X N)."""
+        return "".join(p.result or "X" for p in self.positions)
+
+    def strip_results(self) -> dict[str, PositionResult]:
+        """Loaded slots by strip id."""
+        return {p.strip_id: p for p in self.positions if p.strip_id and p.result != "X"}
+
+
+class EtchBath(ModbusTool):
+    """WE-2 etch bath (etch-bath.md). Unit of work: a carrier of 1-10 strips (slots 1-10)."""
+
+    tool_name = "etch-bath"
+    model = "WE-2"
+    poll_interval_s = 1.0
+    phase_names = ("NONE", "LOAD", "LOWER", "ETCH", "RAISE", "DRIP", "RINSE", "UNLOAD")
+    interlock_bits = (
+        "ESTOP", "DOOR", "TEMP", "LEVEL", "EXHAUST", "LOAD", "HOST_WDT", "CU_LOAD", "CARRIER",
+    )  # fmt: skip
+    alarm_table: ClassVar[Mapping[int, AlarmInfo]] = {
+        a.code: a
+        for a in (
+            AlarmInfo(5001, "A", "Emergency stop"),
+            AlarmInfo(5002, "H", "Lid opened during cycle"),
+            AlarmInfo(5003, "W", "Host watchdog timeout"),
+            AlarmInfo(5004, "H", "Exhaust flow low"),
+            AlarmInfo(5101, "W", "Bath temperature high"),
+            AlarmInfo(5102, "W", "Bath temperature low"),
+            AlarmInfo(5103, "A", "Bath over-temperature"),
+            AlarmInfo(5104, "A", "Heater fault"),
+            AlarmInfo(5105, "H", "Heat-up timeout"),
+            AlarmInfo(5110, "H", "Level low"),
+            AlarmInfo(5111, "W", "Level high"),
+            AlarmInfo(5120, "W", "Concentration out of band"),
+            AlarmInfo(5121, "W", "ORP out of band"),
+            AlarmInfo(5122, "W", "Free acid out of band"),
+            AlarmInfo(5123, "H", "Copper loading high"),
+            AlarmInfo(5124, "W", "Density sensor drift"),
+            AlarmInfo(5130, "H", "Replenisher pump fault"),
+            AlarmInfo(5131, "H", "Recirculation flow low"),
+            AlarmInfo(5140, "A", "Hoist motion fault"),
+            AlarmInfo(5141, "A", "Hoist overtravel"),
+            AlarmInfo(5150, "W", "Etch time limit reached"),
+        )
+    }
+    #: The interlock table's "Blocks" column: which commands each interlock refuses (§6).
+    interlock_blocks: ClassVar[Mapping[str, frozenset[str]]] = {
+        "ESTOP": frozenset({"START", "RESUME", "HOIST_UP", "HOIST_DOWN"}),
+        "DOOR": frozenset({"START", "RESUME", "HOIST_UP", "HOIST_DOWN"}),
+        "TEMP": frozenset({"START"}),
+        "LEVEL": frozenset({"START", "RESUME"}),
+        "EXHAUST": frozenset({"START", "RESUME"}),
+        "LOAD": frozenset({"START"}),
+        "HOST_WDT": frozenset({"START", "RESUME"}),
+        "CU_LOAD": frozenset({"START", "RESUME"}),
+        "CARRIER": frozenset({"HOIST_DOWN"}),
+    }
+    defect_texts: ClassVar[Mapping[int, str]] = {
+        5501: "target depth not reached (etch time limit in mode DEPTH or HOST)",
+        5502: "bath out of window during etch",
+        5503: "etch interrupted by abort",
+    }
+
+    # -- coils (§4) ---------------------------------------------------------------------------------
+    heater_enable = LevelCoil(
+        19, doc="HEATER_ENABLE: heater may run when armed (0 refused in a cycle)."
+    )
+    pump_enable = LevelCoil(20, doc="PUMP_ENABLE: recirculation pump runs when armed (same rule).")
+
+    # -- discrete inputs (§4) -------------------------------------------------------------------------
+    temp_in_band = DiscreteInput(16, doc="TEMP_IN_BAND: TEMP_PV within ±TEMP_BAND of TEMP_SP.")
+    conc_in_band = DiscreteInput(17, doc="CONC_IN_BAND: CONC_PV within ±CONC_BAND.")
+    level_ok = DiscreteInput(18, doc="LEVEL_OK: level ≥ 350 mm.")
+    level_high = DiscreteInput(19, doc="LEVEL_HIGH: level > 450 mm.")
+    hoist_at_top = DiscreteInput(20, doc="HOIST_AT_TOP.")
+    hoist_at_bottom = DiscreteInput(21, doc="HOIST_AT_BOTTOM: carrier immersed.")
+    carrier_present = DiscreteInput(22, doc="CARRIER_PRESENT.")
+    pump_running = DiscreteInput(23, doc="PUMP_RUNNING.")
+    heater_on = DiscreteInput(24, doc="HEATER_ON.")
+    dosing_active = DiscreteInput(25, doc="DOSING_ACTIVE.")
+    exhaust_ok = DiscreteInput(26, doc="EXHAUST_OK.")
+    flow_ok = DiscreteInput(27, doc="FLOW_OK.")
+
+    # -- holding registers (§4), manual order ----------------------------------------------------------
+    chemistry = ChoiceHolding(
+        100, Chemistry, doc="CHEMISTRY: station setting, IDLE only, non-volatile."
+    )
+    temp_sp_c = Holding(101, S16, scale=0.1, limits=(20.0, 95.0), unit="°C", doc="TEMP_SP.")
+    temp_band_c = Holding(102, U16, scale=0.1, limits=(0.5, 5.0), unit="°C", doc="TEMP_BAND: ±.")
+    conc_sp = Holding(
+        103,
+        U16,
+        scale=0.1,
+        limits=(10.0, 50.0),
+        unit="°Bé|wt%",
+        doc="CONC_SP: °Bé (CUCL2, FECL3) / wt% (KOH).",
+    )
+    conc_band = Holding(
+        104, U16, scale=0.1, limits=(0.5, 5.0), unit="°Bé|wt%", doc="CONC_BAND: ±, unit of CONC_SP."
+    )
+    acid_sp_mol_l = Holding(
+        105,
+        U16,
+        scale=0.01,
+        limits=(0.0, 3.0),
+        unit="mol/L",
+        doc="ACID_SP: free HCl (ignored for KOH).",
+    )
+    orp_sp_mv = Holding(106, U16, limits=(300, 700), unit="mV", doc="ORP_SP (ignored for KOH).")
+    cu_load_max_g_l = Holding(
+        107, U16, scale=0.1, limits=(10.0, 200.0), unit="g/L", doc="CU_LOAD_MAX (ignored for KOH)."
+    )
+    pump_speed_pct = Holding(108, U16, limits=(50, 100), unit="%", doc="PUMP_SPEED.")
+    endpoint_mode = ChoiceHolding(109, EndpointMode, doc="ENDPOINT_MODE: TIME, DEPTH or HOST.")
+    etch_time_s = Holding(110, U16, limits=(10, 3600), unit="s", doc="ETCH_TIME_S (mode TIME).")
+    etch_time_max_s = Holding(
+        111, U16, limits=(10, 7200), unit="s", doc="ETCH_TIME_MAX_S: guard, all modes."
+    )
+    depth_target_um = Holding(
+        112,
+        U32,
+        scale=0.01,
+        limits=(1.0, 1000.0),
+        unit="µm",
+        doc="DEPTH_TARGET (mode DEPTH): u32, one FC16.",
+    )
+    lower_speed_mm_s = Holding(
+        114, U16, limits=(5, 50), unit="mm/s", doc="LOWER_SPEED (lower and raise)."
+    )
+    drip_s = Holding(115, U16, limits=(0, 60), unit="s", doc="DRIP_S.")
+    rinse_s = Holding(116, U16, limits=(0, 600), unit="s", doc="RINSE_S.")
+    auto_dose = Holding(
+        117, U16, limits=(0, 1), doc="AUTO_DOSE: 1 = replenisher dosing and level top-up."
+    )
+    load_mask = Holding(118, U16, limits=(1, 1023), doc="LOAD_MASK: bit k-1 = slot k.")
+    unit_id = Holding(
+        500, U16, limits=(1, 247), doc="UNIT_ID: RTU address; IDLE only, next power-up."
+    )
+    baud = ChoiceHolding(501, Baud, doc="BAUD: IDLE only, effective at the next power-up.")
+    parity = ChoiceHolding(
+        502, LineParity, doc="PARITY: IDLE only, effective at the next power-up."
+    )
+
+    # -- input registers (§4) ------------------------------------------------------------------------
+    temp_pv_c = Input(100, S16, scale=0.1, unit="°C", doc="TEMP_PV.")
+    conc_pv = Input(101, U16, scale=0.1, unit="°Bé|wt%", doc="CONC_PV.")
+    acid_pv_mol_l = Input(102, U16, scale=0.01, unit="mol/L", doc="ACID_PV (0 for KOH).")
+    orp_pv_mv = Input(103, S16, unit="mV", doc="ORP_PV (0 for KOH).")
+    cu_load_pv_g_l = Input(104, U16, scale=0.1, unit="g/L", doc="CU_LOAD_PV (0 for KOH).")
+    level_pv_mm = Input(105, U16, unit="mm", doc="LEVEL_PV (nominal 400).")
+    flow_pv_l_min = Input(106, U16, scale=0.1, unit="L/min", doc="FLOW_PV.")
+    heater_out_pct = Input(107, U16, unit="%", doc="HEATER_OUT.")
+    hoist_pos_mm = Input(108, U16, unit="mm", doc="HOIST_POS: 0 top, 400 immersed.")
+    etch_rate_est_um_min = Input(
+        109, U16, scale=0.01, unit="µm/min", doc="ETCH_RATE_EST (1 s, 0 in IDLE)."
+    )
+    etch_depth_acc_um = Input(110, U32, scale=0.01, unit="µm", doc="ETCH_DEPTH_ACC: batch depth.")
+    etch_elapsed_s = Input(112, U16, unit="s", doc="ETCH_ELAPSED_S: immersed time in ETCH.")
+    etch_remaining_s = Input(113, U16, unit="s", doc="ETCH_REMAINING_S (per endpoint mode).")
+    strip_present = Input(114, U16, doc="STRIP_PRESENT: slot sensors, bit k-1 = slot k.")
+    end_reason = ChoiceInput(115, EndReason, doc="END_REASON (result).")
+    final_depth_um = Input(116, U32, scale=0.01, unit="µm", doc="FINAL_DEPTH (result).")
+    final_etch_s = Input(118, U16, unit="s", doc="FINAL_ETCH_S (result).")
+    mean_rate_um_min = Input(119, U16, scale=0.01, unit="µm/min", doc="MEAN_RATE (result).")
+    mean_temp_c = Input(120, S16, scale=0.1, unit="°C", doc="MEAN_TEMP (result).")
+
+    def __init__(self, address: str, *, timeout_s: float | None = None, retries: int = 3) -> None:
+        """Default timeouts are the manual's: 300 ms on RTU, 1 s through the gateway."""
+        if timeout_s is None:
+            timeout_s = 0.3 if parse_modbus_address(address).kind == "rtu" else 1.0
+        super().__init__(address, timeout_s=timeout_s, retries=retries)
+
+    # -- tool commands (coils 16-18) ----------------------------------------------------------------
+    def end_etch(self) -> None:
+        """Coil END_ETCH: end the ETCH phase now (any mode); refused outside ETCH (20)."""
+        self.pulse(16, "END_ETCH")
+
+    def hoist_up(self) -> None:
+        """Coil HOIST_UP: manual move to the top; IDLE, HEATING, READY only."""
+        self.pulse(17, "HOIST_UP")
+
+    def hoist_down(self) -> None:
+        """Coil HOIST_DOWN: manual move to immersion; as HOIST_UP and not with a carrier."""
+        self.pulse(18, "HOIST_DOWN")
+
+    # -- recipe, strips and arming -----------------------------------------------------------------------
+    def write_recipe(
+        self,
+        recipe: EtchRecipe,
+        *,
+        slots: Sequence[int] = tuple(range(1, SLOTS + 1)),
+        chemistry: Chemistry | None = None,
+    ) -> None:
+        """Write HR 101-118 in one FC16 (DEPTH_TARGET inside it), after checking every range and
+        the §4 windows of the station's chemistry (read from HR 100 unless given)."""
+        cls = type(self)
+        block: dict[Register, Any] = {
+            getattr(cls, f.name): _register_value(getattr(recipe, f.name)) for f in fields(recipe)
+        }
+        block[cls.load_mask] = self.mask_of(slots, SLOTS)
+        for register, value in block.items():
+            register.to_words(value)  # every range before anything is sent
+        station = Chemistry(chemistry) if chemistry is not None else self.chemistry
+        problems = recipe.conflicts(station)
+        if problems:
+            raise ParameterOutOfRange("; ".join(problems))
+        self.write_block(block)
+
+    def set_strip_ids(self, strip_ids: Mapping[int, str]) -> None:
+        """STRIP_ID_1..10 (one FC16 of 10 registers each); slots not given are left as they are."""
+        self.write_strip_ids(STRIP_ID_BASE, strip_ids, SLOTS)
+
+    def strip_ids(self) -> list[str]:
+        """STRIP_ID_1..10 as stored on the bath (cleared by ACK)."""
+        return self.read_strip_ids(STRIP_ID_BASE, SLOTS)
+
+    def arm(
+        self,
+        recipe: EtchRecipe | None = None,
+        *,
+        strip_ids: Mapping[int, str] | None = None,
+        chemistry: Chemistry | None = None,
+    ) -> None:
+        """Write the recipe (if given) for the slots of ``strip_ids``, the strip ids, then ARM."""
+        if recipe is not None:
+            slots = tuple(sorted(strip_ids)) if strip_ids else tuple(range(1, SLOTS + 1))
+            self.write_recipe(recipe, slots=slots, chemistry=chemistry)
+        if strip_ids:
+            self.set_strip_ids(strip_ids)
+        super().arm()
+
+    # -- block reads ----------------------------------------------------------------------------------------
+    def station_settings(self) -> StationSettings:
+        """CHEMISTRY and UNIT_ID, BAUD, PARITY."""
+        words = self.read_registers("holding", 500, 3)
+        cls = type(self)
+        return StationSettings(
+            chemistry=Chemistry(self.chemistry),
+            unit_id=words[0],
+            baud=Baud(cls.baud.from_words(words[1:2])),
+            parity=LineParity(cls.parity.from_words(words[2:3])),
+        )
+
+    def bath_readings(self) -> BathReadings:
+        """IR 100-108 in one request."""
+        cls = type(self)
+        return self._decode_block(BathReadings, 100, 9, [
+            cls.temp_pv_c, cls.conc_pv, cls.acid_pv_mol_l, cls.orp_pv_mv, cls.cu_load_pv_g_l,
+            cls.level_pv_mm, cls.flow_pv_l_min, cls.heater_out_pct, cls.hoist_pos_mm,
+        ])  # fmt: skip
+
+    def etch_progress(self) -> EtchProgress:
+        """IR 109-114 in one request."""
+        cls = type(self)
+        return self._decode_block(EtchProgress, 109, 6, [
+            cls.etch_rate_est_um_min, cls.etch_depth_acc_um, cls.etch_elapsed_s,
+            cls.etch_remaining_s, cls.strip_present,
+        ])  # fmt: skip
+
+    def bath_inputs(self) -> BathInputs:
+        """DI 16-27 in one request."""
+        return BathInputs(*self.read_discrete_inputs(16, 12))
+
+    def cycle_result(self) -> EtchResult:
+        """IR 115-140 and the strip ids as one record (valid while RESULTS_AVAILABLE)."""
+        first, count = RESULT_BLOCK
+        words = self.read_registers("input", first, count)
+        ids = self.strip_ids()
+        cls = type(self)
+
+        def value(register: Register) -> Any:
+            offset = register.address - first
+            return register.from_words(words[offset : offset + register.length])
+
+        return EtchResult(
+            end_reason=EndReason(value(cls.end_reason)),
+            final_depth_um=value(cls.final_depth_um),
+            final_etch_s=value(cls.final_etch_s),
+            mean_rate_um_min=value(cls.mean_rate_um_min),
+            mean_temp_c=value(cls.mean_temp_c),
+            positions=tuple(
+                PositionResult(k + 1, position_result_char(words[6 + k]), words[16 + k], ids[k])
+                for k in range(SLOTS)
+            ),
+        )
+
+    def _decode_block(
+        self, record: Callable[..., T], first: int, count: int, registers: Sequence[Register]
+    ) -> T:
+        words = self.read_registers("input", first, count)
+        values = [
+            r.from_words(words[r.address - first : r.address - first + r.length]) for r in registers
+        ]
+        return record(*values)
+
+    # -- errors: the gateway's own exceptions --------------------------------------------------------------
+    def _call(self, request: Any, sent_as: str = "") -> Any:
+        """As the base, plus the gateway's 0x0A (unit not routed) and 0x0B (bath silent)."""
+        try:
+            return request()
+        except ModbusExceptionReply as exc:
+            sent = sent_as or exc.sent
+            if exc.exception_code == 11:
+                raise ToolTimeout(
+                    "gateway: the bath did not answer within 500 ms (exception 0x0B)",
+                    tool=self.tool_name, address=self.address, sent=sent,
+                ) from None  # fmt: skip
+            if exc.exception_code == 10:
+                raise ToolError(
+                    10, "Gateway path unavailable",
+                    f"unit {self.link.endpoint.unit} is not routed by the gateway",
+                    native_code=10, tool=self.tool_name, address=self.address, sent=sent,
+                ) from None  # fmt: skip
+            raise self._translate(exc, sent) from None
+
+    def _translate(self, exc: ModbusExceptionReply, sent: str) -> ToolError:
+        """As the base; an interlock error names only the interlocks that block the command
+        (INTERLOCK_WORD also has bits, such as CARRIER while armed, that block others)."""
+        error = super()._translate(exc, sent)
+        if not isinstance(error, InterlockActive):
+            return error
+        blocking = [n for n in error.detail.split(",") if sent in self.interlock_blocks.get(n, ())]
+        if not blocking or blocking == error.detail.split(","):
+            return error
+        return tool_error(
+            22,
+            ",".join(blocking),
+            native_code=6,
+            tool=self.tool_name,
+            address=self.address,
+            sent=sent,
+        )

@@ -1,0 +1,103 @@
+"""The WE-2's Modbus front: the generic pymodbus front with the etch bath's own rules.
+
+- The tool coils 16-18 (END_ETCH, HOIST_UP, HOIST_DOWN) are command coils: an FC15 that sets
+  more than one command coil to 1 is refused with 03 (README §9.2), and nothing of an FC15 is
+  written when any part is refused. An FC05 reply echoes the request (§9).
+- RTU: only the bath's unit id is answered; others, and broadcasts, get no reply.
+- TCP is the gateway of etch-bath.md §2: another unit id gets 0x0A (path unavailable); while
+  the RS-485 side is silent (condition ``BUS``) the gateway waits 500 ms and answers 0x0B.
+  On RTU the same condition means no reply at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from pymodbus.constants import ExcCodes
+from pymodbus.exceptions import NoSuchIdException
+
+from sim.etch_bath.model import EtchBathModel
+from sim.fronts.modbus import ModbusFront, ToolDatastore
+from sim.modbus_model import COMMAND_COILS
+from sim.tool_model import Reject
+
+GATEWAY_WAIT_S = 0.5  # wall time: link timing is not scaled
+TOOL_COMMAND_COILS = (16, 17, 18)
+LEVEL_COILS = (19, 20)
+
+
+class EtchDatastore(ToolDatastore):
+    """ToolDatastore plus the gateway's unit routing and the bath's command coils."""
+
+    model: EtchBathModel
+
+    def __init__(
+        self, model: EtchBathModel, *, unit_ids: Sequence[int], gateway: bool = False
+    ) -> None:
+        super().__init__(model, unit_ids=unit_ids)
+        self.gateway = gateway
+
+    async def _route(self, device_id: int) -> ExcCodes | None:
+        bus_silent = bool(self.model.conditions.get("BUS"))
+        if not self.gateway:
+            if bus_silent:
+                raise NoSuchIdException("RS-485 bus silent: no reply")
+            return None
+        if device_id not in self.unit_ids:
+            return ExcCodes.GATEWAY_PATH_UNAVIABLE
+        if bus_silent:
+            await asyncio.sleep(GATEWAY_WAIT_S)
+            return ExcCodes.GATEWAY_NO_RESPONSE
+        return None
+
+    async def async_getValues(
+        self, device_id: int, func_code: int, address: int, count: int = 1
+    ) -> Any:
+        refused = await self._route(device_id)
+        if refused is not None:
+            return refused
+        return await super().async_getValues(device_id, func_code, address, count)
+
+    async def async_setValues(
+        self, device_id: int, func_code: int, address: int, values: Sequence[int] | Sequence[bool]
+    ) -> Any:
+        refused = await self._route(device_id)
+        if refused is not None:
+            return refused
+        return await super().async_setValues(device_id, func_code, address, values)
+
+    def _write_coils(self, address: int, bits: list[bool]) -> Any:
+        model = self.model
+        addresses = list(range(address, address + len(bits)))
+        if not all(any(lo <= a <= hi for lo, hi in model.coil_ranges) for a in addresses):
+            return ExcCodes.ILLEGAL_ADDRESS
+        writes = dict(zip(addresses, bits, strict=True))
+        commands = [a for a, bit in writes.items() if bit and (a < 8 or a in TOOL_COMMAND_COILS)]
+        if len(commands) > 1:
+            return ExcCodes.ILLEGAL_VALUE
+        levels = {a: bit for a, bit in writes.items() if a in LEVEL_COILS}
+        if any(not bit for bit in levels.values()) and model.cycle_active:
+            raise Reject(20, model.state_name())  # checked before anything is done
+        if commands:
+            command = commands[0]
+            if command < 8:
+                model.command(COMMAND_COILS[command])
+            else:
+                model.tool_coil(command, True)
+        for coil, bit in levels.items():
+            model.tool_coil(coil, bit)
+        self._written_bits = list(bits)  # the FC05 reply echoes the request
+        return None
+
+
+class EtchFront(ModbusFront):
+    """ModbusFront serving an :class:`EtchDatastore` (RTU on a pty, or the TCP gateway)."""
+
+    def __init__(self, model: EtchBathModel, *, gateway: bool, **options: Any) -> None:
+        super().__init__(model, **options)
+        self.datastore = EtchDatastore(
+            model, unit_ids=sorted(self.datastore.unit_ids), gateway=gateway
+        )
+        self.datastore.on_drop = self._drop_connections

@@ -1,0 +1,663 @@
+"""WE-2 etch bath process model (etch-bath.md §3-§8): bath physics, hoist, the LOAD..UNLOAD
+cycle with its PAUSE and hold rules, endpoint modes, the etch-rate estimate and its per-second
+depth integration, alarms, interlocks and per-slot results; the carrier's strips in the world.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, ClassVar
+
+from sim.etch_bath.bath import (
+    AMBIENT_C,
+    LEVEL_HIGH_MM,
+    LEVEL_LOW_MM,
+    NOMINAL_LEVEL_MM,
+    Bath,
+    BathControl,
+)
+from sim.etch_bath.chemistry import CHEMISTRIES, Chemistry, etch_rate_um_min
+from sim.etch_bath.hoist import BOTTOM_MM, TOP_MM, Hoist
+from sim.etch_bath.recipe import EndReason, Recipe
+from sim.etch_bath.registers import discrete_image, input_image
+from sim.etch_bath.strips import Carrier
+from sim.modbus_model import HoldingDef, ModbusToolModel
+from sim.tool_model import AlarmDef, CycleResults, Reject, SiteResult, State, Step
+
+PHASES = ("NONE", "LOAD", "LOWER", "ETCH", "RAISE", "DRIP", "RINSE", "UNLOAD")
+#: PAUSE is accepted in these phases (§3); in LOWER and ETCH it (and an H alarm) takes effect
+#: at once: the carrier is raised and held.
+PAUSE_PHASES = ("LOAD", "LOWER", "ETCH")
+HOLD_AT_ONCE_PHASES = ("LOWER", "ETCH")
+LOAD_S = 5.0
+UNLOAD_S = 5.0
+#: RINSE = move to the rinse tank 10 s, lower 16 s, rinse RINSE_S, raise 16 s, return 10 s.
+RINSE_HANDLING_S = (10.0, 16.0, 16.0, 10.0)
+SLOTS = 10
+#: Alarms that mark positions 5502 when active during ETCH (§5).
+OUT_OF_WINDOW_ALARMS = frozenset({5101, 5102, 5120, 5121, 5122})
+#: Alarms whose cause stays until a service call (``fix``).
+SERVICE_ALARMS = frozenset({5104, 5140, 5141})
+DENSITY_DRIFT = 1.5  # °Bé / wt% read too high while the density sensor drifts (5124)
+RATE_BIAS_SIGMA = 0.01  # true rate vs the tool's estimate, per cycle
+
+STARTS = frozenset({"start"})
+START_RESUME = frozenset({"start", "resume"})
+MOTION = frozenset({"start", "resume", "hoist_up", "hoist_down"})
+
+
+class EtchBathModel(ModbusToolModel):
+    """The simulated WE-2 (one chemistry per station, set by CHEMISTRY)."""
+
+    tool_name = "etch-bath"
+    model_name = "WE-2"
+    serial = "WE2-00008"
+    firmware = "2.3.1"
+    firmware_code = 231
+    init_s = 10.0
+    stable_s = 60.0
+    positions = SLOTS
+    strip_id_base = 200
+
+    alarm_defs = (
+        AlarmDef(5001, "Emergency stop", "A", (1, 0)),
+        AlarmDef(5002, "Lid opened during cycle", "H", (1, 1)),
+        AlarmDef(5003, "Host watchdog timeout", "W", (1, 2)),
+        AlarmDef(5004, "Exhaust flow low", "H", (1, 3)),
+        AlarmDef(5101, "Bath temperature high", "W", (2, 0)),
+        AlarmDef(5102, "Bath temperature low", "W", (2, 1)),
+        AlarmDef(5103, "Bath over-temperature", "A", (2, 2)),
+        AlarmDef(5104, "Heater fault", "A", (2, 3)),
+        AlarmDef(5105, "Heat-up timeout", "H", (2, 4)),
+        AlarmDef(5110, "Level low", "H", (2, 5)),
+        AlarmDef(5111, "Level high", "W", (2, 6)),
+        AlarmDef(5120, "Concentration out of band", "W", (3, 0)),
+        AlarmDef(5121, "ORP out of band", "W", (3, 1)),
+        AlarmDef(5122, "Free acid out of band", "W", (3, 2)),
+        AlarmDef(5123, "Copper loading high", "H", (3, 3)),
+        AlarmDef(5124, "Density sensor drift", "W", (3, 4)),
+        AlarmDef(5130, "Replenisher pump fault", "H", (3, 5)),
+        AlarmDef(5131, "Recirculation flow low", "H", (3, 6)),
+        AlarmDef(5140, "Hoist motion fault", "A", (4, 0)),
+        AlarmDef(5141, "Hoist overtravel", "A", (4, 1)),
+        AlarmDef(5150, "Etch time limit reached", "W", (4, 2)),
+    )
+    interlock_table = (
+        ("ESTOP", MOTION),
+        ("DOOR", MOTION),
+        ("TEMP", STARTS),
+        ("LEVEL", START_RESUME),
+        ("EXHAUST", START_RESUME),
+        ("LOAD", STARTS),
+        ("HOST_WDT", START_RESUME),
+        ("CU_LOAD", START_RESUME),
+        ("CARRIER", frozenset({"hoist_down"})),
+    )
+    condition_alarms: ClassVar[dict[str, int]] = {"ESTOP": 5001, "DOOR": 5002, "EXHAUST": 5004}
+
+    holding_defs = (
+        HoldingDef(100, "CHEMISTRY", "u16", 1, 3, 1, write_rule="idle"),
+        HoldingDef(101, "TEMP_SP", "s16", 200, 950, 500),
+        HoldingDef(102, "TEMP_BAND", "u16", 5, 50, 15),
+        HoldingDef(103, "CONC_SP", "u16", 100, 500, 320),
+        HoldingDef(104, "CONC_BAND", "u16", 5, 50, 20),
+        HoldingDef(105, "ACID_SP", "u16", 0, 300, 135),
+        HoldingDef(106, "ORP_SP", "u16", 300, 700, 540),
+        HoldingDef(107, "CU_LOAD_MAX", "u16", 100, 2000, 1600),
+        HoldingDef(108, "PUMP_SPEED", "u16", 50, 100, 80),
+        HoldingDef(109, "ENDPOINT_MODE", "u16", 0, 2, 1),
+        HoldingDef(110, "ETCH_TIME_S", "u16", 10, 3600, 420),
+        HoldingDef(111, "ETCH_TIME_MAX_S", "u16", 10, 7200, 900),
+        HoldingDef(112, "DEPTH_TARGET", "u32", 100, 100000, 23000, length=2),
+        HoldingDef(114, "LOWER_SPEED", "u16", 5, 50, 25),
+        HoldingDef(115, "DRIP_S", "u16", 0, 60, 10),
+        HoldingDef(116, "RINSE_S", "u16", 0, 600, 60),
+        HoldingDef(117, "AUTO_DOSE", "u16", 0, 1, 1),
+        HoldingDef(118, "LOAD_MASK", "u16", 1, 1023, 1023),
+        *(
+            HoldingDef(200 + 10 * k, f"STRIP_ID_{k + 1}", "string", default="", length=10)
+            for k in range(SLOTS)
+        ),
+        HoldingDef(500, "UNIT_ID", "u16", 1, 247, 1, write_rule="idle"),
+        HoldingDef(501, "BAUD", "u16", 0, 3, 1, write_rule="idle"),
+        HoldingDef(502, "PARITY", "u16", 0, 2, 0, write_rule="idle"),
+    )
+    input_ranges = ((100, 140),)
+    discrete_ranges = ((16, 27),)
+    coil_ranges = ((0, 7), (16, 20))
+
+    def __init__(
+        self,
+        *args: Any,
+        chemistry: int = 1,
+        unit_id: int = 1,
+        baud_code: int = 1,
+        parity_code: int = 0,
+        bath_temp_c: float = AMBIENT_C,
+        cu_load_g_l: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        if chemistry not in CHEMISTRIES:
+            raise ValueError(f"chemistry {chemistry} not one of 1 CUCL2, 2 FECL3, 3 KOH")
+        # Station settings are non-volatile: the station comes up as it was configured.
+        for address, value in (
+            (100, chemistry),
+            (500, unit_id),
+            (501, baud_code),
+            (502, parity_code),
+        ):
+            self.holding[address] = value
+        self.recipe = Recipe.of(self)
+        self.bath = Bath(self.recipe.chemistry, temp_c=bath_temp_c)
+        if cu_load_g_l is not None:
+            self.bath.cu_load_g_l = cu_load_g_l
+        self.sensor_rng = random.Random(self.rng.getrandbits(64))
+        self.hoist = Hoist()
+        self.parked_target_mm = TOP_MM
+        self.heater_enable = True
+        self.pump_enable = True
+        self.service_needed: set[int] = set()
+        self.sustained_s: dict[int, float] = {}
+        self.heating_s = 0.0
+        self.rate_est_um_min = 0.0
+        self.estimate_clock_s = 0.0
+        # Per cycle.
+        self.cycle_mask = 0
+        self.carrier: Carrier | None = None
+        self.world_outcome: dict[int, tuple[str, int]] | None = None
+        self.rate_bias = 1.0
+        self.etch_started = False
+        self.end_reason = EndReason.NONE
+        self.out_of_window = False
+        self.etch_depth_um = 0.0
+        self.etch_elapsed_s = 0
+        self.etch_fraction_s = 0.0
+        self.etch_temp_sum_c = 0.0
+        self.final: dict[str, float] = {}
+
+    # -- registers and settings ----------------------------------------------------------------
+    def phase_names(self) -> tuple[str, ...]:
+        return PHASES
+
+    @property
+    def chemistry(self) -> Chemistry:
+        return self.recipe.chemistry
+
+    def check_holding_write(self, definition: HoldingDef) -> None:
+        if definition.write_rule == "idle" and self.state is State.INIT:
+            raise Reject(21, "INIT")
+        super().check_holding_write(definition)
+
+    def holding_written(self, addresses: list[int]) -> None:
+        super().holding_written(addresses)
+        before = self.recipe.chemistry
+        self.recipe = Recipe.of(self)
+        if self.recipe.chemistry is not before:
+            self.bath.renew(self.recipe.chemistry)  # a chemistry change means a new bath
+
+    def check_settings(self) -> None:
+        if self.recipe.conflicts():
+            raise Reject(14)
+
+    # -- measured values (what the sensors report; the estimate uses them) --------------------------
+    @property
+    def conc_measured(self) -> float:
+        return self.bath.conc + (DENSITY_DRIFT if self.conditions.get("DENSITY") else 0.0)
+
+    def estimate_now(self) -> float:
+        """The §5 etch-rate estimate from the measured bath state, µm/min."""
+        b = self.bath
+        return etch_rate_um_min(self.chemistry, b.temp_c, self.conc_measured, b.cu_load_g_l)
+
+    def true_rate(self) -> float:
+        """What the bath really etches (true concentration, this cycle's bias)."""
+        b = self.bath
+        return etch_rate_um_min(self.chemistry, b.temp_c, b.conc, b.cu_load_g_l) * self.rate_bias
+
+    @property
+    def level_low(self) -> bool:
+        return self.bath.level_mm < LEVEL_LOW_MM
+
+    @property
+    def cu_load_high(self) -> bool:
+        return self.chemistry.is_copper and self.bath.cu_load_g_l >= self.recipe.cu_load_max_g_l
+
+    @property
+    def carrier_present(self) -> bool:
+        """The line's handler keeps a carrier (LOAD_MASK slots filled) at the bath while armed."""
+        return self.armed
+
+    @property
+    def strip_present(self) -> int:
+        if not self.carrier_present:
+            return 0
+        mask = self.cycle_mask if self.cycle_active else self.recipe.load_mask
+        if self.conditions.get("LOAD") and mask:
+            mask &= ~(1 << (mask.bit_length() - 1))  # the last slot's strip is missing
+        return mask
+
+    # -- interlocks and alarm causes --------------------------------------------------------------
+    def interlock_active(self, name: str) -> bool:
+        if name == "LEVEL":
+            return self.level_low
+        if name == "LOAD":
+            return not self.carrier_present or self.strip_present != self.recipe.load_mask
+        if name == "CU_LOAD":
+            return self.cu_load_high
+        if name == "CARRIER":
+            return self.carrier_present
+        return super().interlock_active(name)
+
+    def deviations(self) -> dict[int, bool]:
+        """Process values outside their window, by the W alarm that reports each (§6)."""
+        r, b = self.recipe, self.bath
+        copper = self.chemistry.is_copper
+        return {
+            5101: b.temp_c > r.temp_sp_c + r.temp_band_c,
+            5102: b.temp_c < r.temp_sp_c - r.temp_band_c,
+            5120: abs(self.conc_measured - r.conc_sp) > r.conc_band,
+            5121: copper and abs(b.orp_mv - r.orp_sp_mv) > 30.0,
+            5122: copper and abs(b.acid_mol_l - r.acid_sp_mol_l) > 0.10,
+        }
+
+    def alarm_cause_persists(self, code: int) -> bool:
+        r, b = self.recipe, self.bath
+        causes = {
+            5103: b.temp_c > r.temp_sp_c + 10.0 or b.temp_c > 95.0,
+            5110: self.level_low,
+            5111: b.level_mm > LEVEL_HIGH_MM,
+            5123: self.cu_load_high,
+            5124: bool(self.conditions.get("DENSITY")),
+            5130: bool(self.conditions.get("REPLENISHER")),
+            5131: self._flow_low(),
+        }
+        if code in SERVICE_ALARMS:
+            return code in self.service_needed
+        if code in OUT_OF_WINDOW_ALARMS:
+            return self.deviations()[code]
+        if code in causes:
+            return causes[code]
+        return super().alarm_cause_persists(code)
+
+    def raise_alarm(self, code: int, *, cause_for_s: float | None = None) -> None:
+        with self.lock:
+            if code in SERVICE_ALARMS:
+                self.service_needed.add(code)
+            super().raise_alarm(code, cause_for_s=cause_for_s)
+
+    def fix(self, code: int) -> None:
+        """Operator remedies: service (5104, 5140, 5141), top up (5110), drain (5111), renew the
+        bath (5123), repair sensor / pump / filter (5124, 5130, 5131); others as the base."""
+        with self.lock:
+            self.service_needed.discard(code)
+            condition = {5104: "HEATER", 5140: "HOIST", 5110: "LEVEL", 5111: "LEVEL_HIGH",
+                         5124: "DENSITY", 5130: "REPLENISHER", 5131: "FLOW"}.get(code)  # fmt: skip
+            if condition is not None:
+                self.conditions[condition] = False
+            if code in (5110, 5111):
+                self.bath.level_mm = NOMINAL_LEVEL_MM
+            if code == 5123:
+                self.bath.renew(self.chemistry)
+            super().fix(code)
+
+    def _flow_low(self) -> bool:
+        nominal = self.bath.nominal_flow_l_min(self.recipe.pump_speed_pct)
+        return self.bath.pump_running and self.bath.flow_l_min < 0.5 * nominal
+
+    # -- physics ------------------------------------------------------------------------------------
+    def tool_physics(self, dt_s: float) -> None:
+        self.bath.advance(dt_s, self._bath_control())
+        self._move_hoist(dt_s)
+        self._etch(dt_s)
+        self.estimate_clock_s += dt_s
+        if self.estimate_clock_s >= 1.0:  # ETCH_RATE_EST is refreshed once per second
+            self.estimate_clock_s %= 1.0
+            self.rate_est_um_min = self.estimate_now() if self.armed else 0.0
+        self._watch(dt_s)
+        self._write_world_when_out()
+
+    def _bath_control(self) -> BathControl:
+        """What heater, pump and dosing may do now: armed, no E-stop, level ok, no A alarm."""
+        r, condition = self.recipe, self.conditions.get
+        abort_alarm = any(self.alarm_by_code[c].alarm_class == "A" for c in self.active_alarms)
+        runs = self.armed and not condition("ESTOP") and not self.level_low
+        return BathControl(
+            temp_sp_c=r.temp_sp_c,
+            conc_sp=r.conc_sp,
+            acid_sp_mol_l=r.acid_sp_mol_l,
+            orp_sp_mv=r.orp_sp_mv,
+            pump_speed_pct=r.pump_speed_pct,
+            heater_allowed=runs
+            and self.heater_enable
+            and not abort_alarm
+            and not condition("HEATER"),
+            pump_allowed=runs and self.pump_enable,
+            dosing_allowed=self.armed
+            and r.auto_dose
+            and not condition("ESTOP")
+            and not condition("REPLENISHER"),
+            flow_clogged=bool(condition("FLOW")),
+            leaking=bool(condition("LEVEL")),
+            overfilled=bool(condition("LEVEL_HIGH")),
+        )
+
+    def _move_hoist(self, dt_s: float) -> None:
+        self.hoist.go(self._cycle_hoist_target() if self.cycle_active else self.parked_target_mm)
+        hoist_alarms = {5001, 5140, 5141} & set(self.active_alarms)
+        enabled = not self.conditions.get("ESTOP") and not hoist_alarms
+        jammed = bool(self.conditions.get("HOIST"))
+        if self.hoist.advance(dt_s, self.recipe.lower_speed_mm_s, enabled=enabled, jammed=jammed):
+            self.raise_alarm(5140)
+
+    def _cycle_hoist_target(self) -> float:
+        if self.abort_on_clear:
+            return TOP_MM  # A class: carrier raised (and rinsed) if the hoist can move
+        immersing = self.phase == "LOWER" or (self.phase == "ETCH" and not self.end_reason)
+        if immersing and self.state is State.RUNNING and not self.halted:
+            return BOTTOM_MM
+        return TOP_MM
+
+    @property
+    def immersed(self) -> bool:
+        """The carrier is at the immersion position of the etch tank."""
+        return self.carrier is not None and self.hoist.at_bottom
+
+    def _etch(self, dt_s: float) -> None:
+        if not self.immersed:
+            return
+        assert self.carrier is not None
+        self.bath.dissolve(self.carrier.etch(self.true_rate(), dt_s))
+        counting = self.phase == "ETCH" and self.state is State.RUNNING and not self.halted
+        if not counting or self.end_reason:
+            return
+        self.etch_fraction_s += dt_s
+        while self.etch_fraction_s >= 1.0 - 1e-9 and not self.end_reason:
+            self.etch_fraction_s = max(0.0, self.etch_fraction_s - 1.0)
+            self.etch_elapsed_s += 1
+            self.etch_depth_um += self.estimate_now() / 60.0
+            self.etch_temp_sum_c += self.bath.temp_c
+            self._check_endpoint()
+
+    def _check_endpoint(self) -> None:
+        r = self.recipe
+        if r.endpoint_mode == 0 and self.etch_elapsed_s >= r.etch_time_s:
+            self._end_etch(EndReason.TIME)
+        elif r.endpoint_mode == 1 and self.etch_depth_um >= r.depth_target_um - 1e-9:
+            self._end_etch(EndReason.DEPTH)
+        elif self.etch_elapsed_s >= r.etch_time_max_s:
+            self.raise_alarm(5150)
+            self._end_etch(EndReason.MAX_TIME)
+
+    def _end_etch(self, reason: EndReason) -> None:
+        self.end_reason = reason
+        elapsed = self.etch_elapsed_s
+        self.final = {
+            "depth_um": self.etch_depth_um,
+            "etch_s": float(elapsed),
+            "rate_um_min": 60.0 * self.etch_depth_um / elapsed if elapsed else 0.0,
+            "temp_c": self.etch_temp_sum_c / elapsed if elapsed else self.bath.temp_c,
+        }
+
+    def _watch(self, dt_s: float) -> None:
+        r, b = self.recipe, self.bath
+        if not self.armed:
+            self.sustained_s.clear()
+            return
+        if b.temp_c > r.temp_sp_c + 10.0 or b.temp_c > 95.0:
+            self.raise_alarm(5103)
+        if self.conditions.get("HEATER"):
+            self.raise_alarm(5104)
+        if self.state is State.HEATING and not self.cycle_active:
+            self.heating_s += dt_s
+            if self.heating_s > 3600.0:
+                self.heating_s = 0.0
+                self.raise_alarm(5105)
+        else:
+            self.heating_s = 0.0
+        deviations = self.deviations()
+        if self.cycle_active:
+            self._sustained(5101, deviations[5101], dt_s, 30.0)
+            self._sustained(5102, deviations[5102], dt_s, 30.0)
+            if self.level_low:
+                self.raise_alarm(5110)
+            if self.cu_load_high:
+                self.raise_alarm(5123)
+        if b.level_mm > LEVEL_HIGH_MM:
+            self.raise_alarm(5111)
+        for code in (5120, 5121, 5122):
+            self._sustained(code, deviations[code], dt_s, 60.0)
+        if self.conditions.get("DENSITY"):
+            self.raise_alarm(5124)
+        if self.conditions.get("REPLENISHER") and r.auto_dose:
+            self.raise_alarm(5130)
+        self._sustained(5131, self._flow_low(), dt_s, 5.0)
+        if self.phase == "ETCH" and OUT_OF_WINDOW_ALARMS & set(self.active_alarms):
+            self.out_of_window = True
+
+    def _sustained(self, code: int, deviating: bool, dt_s: float, after_s: float) -> None:
+        if not deviating:
+            self.sustained_s[code] = 0.0
+            return
+        self.sustained_s[code] = self.sustained_s.get(code, 0.0) + dt_s
+        if self.sustained_s[code] > after_s:
+            self.raise_alarm(code)
+
+    def conditions_in_band(self) -> bool:
+        return abs(self.bath.temp_c - self.recipe.temp_sp_c) <= self.recipe.temp_band_c + 1e-9
+
+    # -- commands of §4 -------------------------------------------------------------------------------
+    def do_pause(self) -> None:
+        with self.lock:
+            super().do_pause()
+            if self.phase in HOLD_AT_ONCE_PHASES:
+                self.halted = True  # carrier raised and held; etch timer and depth stop
+                self.halt_pending = None
+
+    def pause_allowed(self) -> bool:
+        return self.phase in PAUSE_PHASES
+
+    def holds_at_once(self, code: int) -> bool:
+        return self.phase in HOLD_AT_ONCE_PHASES
+
+    def defers_hold(self) -> bool:
+        return self.phase in ("RAISE", "DRIP", "RINSE", "UNLOAD")
+
+    def tool_coil(self, address: int, value: bool) -> None:
+        """Coils 16-20: END_ETCH, HOIST_UP, HOIST_DOWN (commands), HEATER/PUMP_ENABLE (levels)."""
+        with self.lock:
+            self.sync()
+            if address in (19, 20):
+                if not value and self.cycle_active:
+                    raise Reject(20, self.state_name())
+                if address == 19:
+                    self.heater_enable = value
+                else:
+                    self.pump_enable = value
+                return
+            if not value:
+                return  # writing 0 to a command coil does nothing
+            if address == 16:
+                self.end_etch()
+            else:
+                self.move_hoist(up=address == 17)
+
+    def tool_coil_value(self, address: int) -> bool:
+        return {19: self.heater_enable, 20: self.pump_enable}.get(address, False)
+
+    def end_etch(self) -> None:
+        """Coil END_ETCH: end the ETCH phase now (only in phase ETCH)."""
+        if self.state is State.ALARM:
+            raise Reject(23, str(self.blocking_alarm() or ""))
+        if self.state is State.INIT:
+            raise Reject(21, "INIT")
+        if not (self.cycle_active and self.phase == "ETCH"):
+            raise Reject(20, self.state_name())
+        if not self.end_reason:
+            self._end_etch(EndReason.HOST)
+
+    def move_hoist(self, *, up: bool) -> None:
+        """Coils HOIST_UP / HOIST_DOWN: manual move, only in IDLE, HEATING, READY."""
+        if self.state is State.INIT:
+            raise Reject(21, "INIT")
+        if self.state is State.ALARM:
+            raise Reject(23, str(self.blocking_alarm() or ""))
+        if self.state not in (State.IDLE, State.HEATING, State.READY):
+            raise Reject(20, self.state_name())
+        self.check_interlocks("hoist_up" if up else "hoist_down")
+        self.parked_target_mm = TOP_MM if up else BOTTOM_MM
+
+    # -- the cycle ---------------------------------------------------------------------------------------
+    def build_cycle(self) -> list[Step]:
+        r = self.recipe
+        travel_s = (BOTTOM_MM - TOP_MM) / r.lower_speed_mm_s
+        load = (
+            Step("LOAD", LOAD_S)
+            if self.hoist.at_top
+            else Step(
+                "LOAD", LOAD_S, until=lambda: self.step_elapsed_s >= LOAD_S and self.hoist.at_top
+            )
+        )
+        return [
+            load,
+            Step("LOWER", travel_s, until=lambda: self.hoist.at_bottom),
+            Step(
+                "ETCH",
+                float(r.etch_time_max_s),
+                on_start=self._start_etch,
+                until=lambda: bool(self.end_reason),
+            ),
+            Step(
+                "RAISE",
+                travel_s,
+                until=lambda: self.hoist.at_top,
+                on_end=self._drained,
+                hold_point=False,
+            ),
+            Step("DRIP", r.drip_s, hold_point=False),
+            Step("RINSE", r.rinse_s + sum(RINSE_HANDLING_S), hold_point=False),
+            Step("UNLOAD", UNLOAD_S, hold_point=False),
+        ]
+
+    def on_cycle_start(self) -> None:
+        self._write_world_when_out(force=True)
+        r = self.recipe
+        self.cycle_mask = r.load_mask
+        slots = [k for k in range(1, SLOTS + 1) if self.cycle_mask & (1 << (k - 1))]
+        self.results = CycleResults(
+            "", [SiteResult(k, "N" if k in slots else "X") for k in range(1, SLOTS + 1)]
+        )
+        self.carrier = Carrier(
+            self.world, r.chemistry, {k: self.strip_id_at(k) for k in slots}, self.rng
+        )
+        self.rate_bias = 1.0 + self.rng.gauss(0.0, RATE_BIAS_SIGMA)
+        self.parked_target_mm = TOP_MM
+        self.etch_started = False
+        self.end_reason = EndReason.NONE
+        self.out_of_window = False
+        self.etch_depth_um = 0.0
+        self.etch_elapsed_s = 0
+        self.etch_fraction_s = 0.0
+        self.etch_temp_sum_c = 0.0
+        self.final = {}
+
+    def _start_etch(self) -> None:
+        self.etch_started = True
+
+    def _drained(self) -> None:
+        if self.carrier is not None:
+            self.bath.drag_out(self.carrier.strip_count)
+
+    def position_defect(self) -> int:
+        """Lowest applicable §5 defect of this cycle's positions (0: passed)."""
+        defects = []
+        if self.end_reason is EndReason.MAX_TIME and self.recipe.endpoint_mode in (1, 2):
+            defects.append(5501)
+        if self.out_of_window:
+            defects.append(5502)
+        return min(defects) if defects else 0
+
+    def on_cycle_done(self) -> None:
+        assert self.results is not None
+        defect = self.position_defect()
+        for row in self.results.rows:
+            if row.result != "X":
+                row.result, row.defect = ("F", defect) if defect else ("P", 0)
+        self._release_carrier()
+
+    def on_abort(self, by_alarm: bool) -> None:
+        if not self.end_reason:
+            self._end_etch(EndReason.ABORTED)
+        if self.results is not None:
+            for row in self.results.rows:
+                if row.result != "X":
+                    row.result, row.defect = ("F", 5503) if self.etch_started else ("N", 0)
+        self._release_carrier()
+
+    def _release_carrier(self) -> None:
+        """The carrier's outcome is written to the world once it is out of the etch tank."""
+        assert self.results is not None
+        self.world_outcome = {r.site: (r.result, r.defect) for r in self.results.rows}
+        self._write_world_when_out()
+
+    def _write_world_when_out(self, *, force: bool = False) -> None:
+        if self.carrier is None or self.world_outcome is None:
+            return
+        if self.hoist.at_bottom and not force:
+            return  # still etching (e.g. E-stop with the carrier down)
+        self.carrier.write_world(self.time_s, self.world_outcome)
+        self.carrier = None
+        self.world_outcome = None
+
+    def remaining_s(self) -> float:
+        """CYCLE_REMAINING_S: nominal times of the steps left, the etch from its estimate."""
+        r = self.recipe
+        travel_s = (BOTTOM_MM - TOP_MM) / r.lower_speed_mm_s
+        total = 0.0
+        for index, step in enumerate(self.steps):
+            if step.phase == "ETCH":
+                seconds = float(self.etch_remaining_s())
+            elif step.phase in ("LOWER", "RAISE"):
+                seconds = travel_s
+            else:
+                seconds = step.duration_s
+            total += max(0.0, seconds - (self.step_elapsed_s if index == 0 else 0.0))
+        return total
+
+    def etch_remaining_s(self) -> int:
+        """IR 113 ETCH_REMAINING_S (§4 formula per endpoint mode)."""
+        r = self.recipe
+        if not self.cycle_active or self.end_reason:
+            return 0
+        to_max = max(0, r.etch_time_max_s - self.etch_elapsed_s)
+        if r.endpoint_mode == 0:
+            return max(0, r.etch_time_s - self.etch_elapsed_s)
+        if r.endpoint_mode == 1:
+            rate = self.estimate_now()
+            if rate <= 0.0:
+                return to_max
+            left = 60.0 * max(0.0, r.depth_target_um - self.etch_depth_um) / rate
+            return min(to_max, round(left))
+        return to_max
+
+    # -- register images -------------------------------------------------------------------------------
+    def hoist_position_mm(self) -> float:
+        """HOIST_POS; in RINSE the profile over the rinse tank (transfer, lower, rinse, raise)."""
+        if self.phase != "RINSE" or not self.cycle_active:
+            return self.hoist.pos_mm
+        transfer, lower, raise_s, _ = RINSE_HANDLING_S
+        t = self.phase_elapsed_s
+        rinse_end = transfer + lower + self.recipe.rinse_s
+        if t < transfer:
+            return TOP_MM
+        if t < transfer + lower:
+            return BOTTOM_MM * (t - transfer) / lower
+        if t < rinse_end:
+            return BOTTOM_MM
+        return max(TOP_MM, BOTTOM_MM * (1.0 - (t - rinse_end) / raise_s))
+
+    def tool_inputs(self) -> dict[int, int]:
+        return input_image(self)
+
+    def tool_discretes(self) -> dict[int, bool]:
+        return discrete_image(self)

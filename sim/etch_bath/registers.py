@@ -1,0 +1,85 @@
+"""Register images of the simulated WE-2: input registers IR 100-140 and discrete inputs
+DI 16-27 (etch-bath.md §4), computed from the model when the front reads them. Sensor values
+carry small noise (σ 0.03 °C, 0.03 °Bé/wt%, 0.003 mol/L, 0.5 mV, 0.3 mm, 0.5 % of flow).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sim.etch_bath.bath import LEVEL_HIGH_MM
+from sim.etch_bath.hoist import BOTTOM_MM, TOP_MM
+
+if TYPE_CHECKING:
+    from sim.etch_bath.model import EtchBathModel
+
+RESULT_CODES = {"": 0, "P": 1, "F": 2, "X": 3, "N": 4}
+
+
+def _word(value: float) -> int:
+    return round(value) & 0xFFFF
+
+
+def input_image(model: EtchBathModel) -> dict[int, int]:
+    """IR 100-140. The etch summary (115-120) shows once ETCH has ended (END_REASON is read
+    right after END_ETCH, §9); the positions (121-140) once the cycle is over."""
+    b, noise = model.bath, model.sensor_rng.gauss
+    copper = model.chemistry.is_copper
+    depth = round(model.etch_depth_um * 100)
+    words = {
+        100: _word(10 * (b.temp_c + noise(0.0, 0.03))),
+        101: _word(10 * (model.conc_measured + noise(0.0, 0.03))),
+        102: _word(100 * (b.acid_mol_l + noise(0.0, 0.003))) if copper else 0,
+        103: _word(b.orp_mv + noise(0.0, 0.5)) if copper else 0,
+        104: _word(10 * b.cu_load_g_l) if copper else 0,
+        105: _word(b.level_mm + noise(0.0, 0.3)),
+        106: _word(10 * b.flow_l_min * (1.0 + noise(0.0, 0.005))) if b.flow_l_min else 0,
+        107: _word(b.heater_out_pct),
+        108: _word(model.hoist_position_mm()),
+        109: _word(100 * model.rate_est_um_min),
+        110: (depth >> 16) & 0xFFFF,
+        111: depth & 0xFFFF,
+        112: model.etch_elapsed_s & 0xFFFF,
+        113: model.etch_remaining_s() & 0xFFFF,
+        114: model.strip_present,
+    }
+    for address in range(115, 141):
+        words[address] = 0
+    if model.end_reason:
+        f = model.final
+        final_depth = round(f["depth_um"] * 100)
+        words |= {
+            115: int(model.end_reason),
+            116: (final_depth >> 16) & 0xFFFF,
+            117: final_depth & 0xFFFF,
+            118: round(f["etch_s"]),
+            119: _word(100 * f["rate_um_min"]),
+            120: _word(10 * f["temp_c"]),
+        }
+    if model.results_available:
+        assert model.results is not None
+        for row in model.results.rows:
+            words[120 + row.site] = RESULT_CODES[row.result]
+            words[130 + row.site] = row.defect
+    return words
+
+
+def discrete_image(model: EtchBathModel) -> dict[int, bool]:
+    """DI 16-27."""
+    b = model.bath
+    position = model.hoist_position_mm()
+    nominal_flow = b.nominal_flow_l_min(model.recipe.pump_speed_pct)
+    return {
+        16: model.conditions_in_band(),
+        17: abs(model.conc_measured - model.recipe.conc_sp) <= model.recipe.conc_band,
+        18: not model.level_low,
+        19: b.level_mm > LEVEL_HIGH_MM,
+        20: position <= TOP_MM + 1e-6,
+        21: position >= BOTTOM_MM - 1e-6,
+        22: model.carrier_present,
+        23: b.pump_running,
+        24: b.heater_on,
+        25: b.dosing_active,
+        26: not model.conditions.get("EXHAUST", False),
+        27: b.pump_running and b.flow_l_min >= 0.5 * nominal_flow,
+    }

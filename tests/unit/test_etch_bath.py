@@ -1,0 +1,420 @@
+"""EtchBath driver against recorded transcripts: what it sends for each call (requests, and the
+manual's raw RTU frames over a pty), how it decodes replies and how it reports rejections."""
+
+from __future__ import annotations
+
+import os
+import select
+import termios
+import threading
+import tty
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from drivers.address import parse_modbus_address
+from drivers.errors import (
+    AlarmActive,
+    InterlockActive,
+    NotAllowedInState,
+    ParameterOutOfRange,
+    ProtocolError,
+    ToolError,
+    ToolTimeout,
+)
+from drivers.etch_bath import (
+    Chemistry,
+    EndpointMode,
+    EndReason,
+    EtchBath,
+    EtchRecipe,
+    LineParity,
+)
+from drivers.modbus_tool import encode_string
+from drivers.states import ToolState
+from drivers.transports.modbus import ModbusExceptionReply
+
+MANUAL_RECIPE = [500, 15, 320, 20, 135, 540, 1600, 80, 1, 420, 900, 0, 23000, 25, 10, 60, 1, 3]
+
+
+class TranscriptLink:
+    """Stands in for ModbusTransport: checks each request against the expected transcript."""
+
+    def __init__(self, address: str, transcript: Sequence[tuple[tuple[Any, ...], Any]]) -> None:
+        self.endpoint = parse_modbus_address(address)
+        self.transcript = list(transcript)
+
+    def _next(self, request: tuple[Any, ...]) -> Any:
+        assert self.transcript, f"unexpected request {request}"
+        expected, reply = self.transcript.pop(0)
+        assert request == expected
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+    def read_input_registers(self, address: int, count: int) -> list[int]:
+        return self._next(("FC04", address, count))
+
+    def read_holding_registers(self, address: int, count: int) -> list[int]:
+        return self._next(("FC03", address, count))
+
+    def read_discrete_inputs(self, address: int, count: int) -> list[bool]:
+        return self._next(("FC02", address, count))
+
+    def read_coils(self, address: int, count: int) -> list[bool]:
+        return self._next(("FC01", address, count))
+
+    def write_register(self, address: int, value: int) -> None:
+        self._next(("FC06", address, value))
+
+    def write_registers(self, address: int, values: Sequence[int]) -> None:
+        self._next(("FC16", address, list(values)))
+
+    def pulse_coil(self, address: int) -> None:
+        self._next(("FC05", address))
+
+    def write_coil(self, address: int, value: bool) -> None:
+        self._next(("FC05", address, value))
+
+    def close(self) -> None:
+        pass
+
+
+def bath_with(
+    transcript: Sequence[tuple[tuple[Any, ...], Any]],
+    address: str = "modbus+rtu:///dev/ttyUSB0?baudrate=19200&parity=E&unit=1",
+) -> tuple[EtchBath, TranscriptLink]:
+    bath = EtchBath(address)
+    link = TranscriptLink(address, transcript)
+    bath.link = link  # type: ignore[assignment]
+    return bath, link
+
+
+def exception(code: int) -> ModbusExceptionReply:
+    return ModbusExceptionReply(code, tool="etch-bath", address="x", sent="x")
+
+
+# -- writes --------------------------------------------------------------------------------------
+def test_etch_bath_writes_the_manual_example_recipe_in_one_fc16() -> None:
+    bath, link = bath_with([(("FC03", 100, 1), [1]), (("FC16", 101, MANUAL_RECIPE), None)])
+    bath.write_recipe(EtchRecipe(), slots=(1, 2))
+    assert not link.transcript
+
+
+def test_etch_bath_writes_the_u32_depth_target_with_one_fc16() -> None:
+    bath, link = bath_with([(("FC16", 112, [0, 2500]), None), (("FC16", 112, [1, 34464]), None)])
+    bath.depth_target_um = 25.0
+    bath.depth_target_um = 1000.0  # 100000 = 0x0001_86A0: high word first
+    assert not link.transcript
+
+
+def test_etch_bath_arm_writes_recipe_strip_ids_in_one_fc16_each_then_pulses_arm() -> None:
+    koh = EtchRecipe.typical(Chemistry.KOH)
+    words = [
+        800,
+        15,
+        300,
+        20,
+        135,
+        540,
+        1600,
+        80,
+        1,
+        420,
+        900,
+        0,
+        2500,
+        25,
+        10,
+        60,
+        1,
+        0b1000000001,
+    ]
+    bath, link = bath_with(
+        [
+            (("FC16", 101, words), None),
+            (("FC16", 200, encode_string("PI-0001", 10)), None),
+            (("FC16", 290, encode_string("PI-0002", 10)), None),
+            (("FC05", 0), None),
+        ]
+    )
+    bath.arm(koh, strip_ids={1: "PI-0001", 10: "PI-0002"}, chemistry=Chemistry.KOH)
+    assert not link.transcript
+
+
+def test_etch_bath_refuses_a_recipe_outside_the_chemistry_window_before_sending() -> None:
+    bath, link = bath_with([(("FC03", 100, 1), [3])])  # the station is a KOH bath
+    with pytest.raises(ParameterOutOfRange, match=r"TEMP_SP 60\.0 °C outside"):
+        bath.write_recipe(EtchRecipe(temp_sp_c=60.0, conc_sp=30.0))
+    assert not link.transcript
+    with pytest.raises(ParameterOutOfRange, match="CU_LOAD_MAX"):
+        bath.write_recipe(EtchRecipe(temp_sp_c=45.0, conc_sp=40.0), chemistry=Chemistry.FECL3)
+    with pytest.raises(ParameterOutOfRange, match="ETCH_TIME_MAX_S"):
+        bath.write_recipe(
+            EtchRecipe(endpoint_mode=EndpointMode.TIME, etch_time_s=600, etch_time_max_s=500),
+            chemistry=Chemistry.CUCL2,
+        )
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("temp_sp_c", 99.0),
+        ("depth_target_um", 0.5),
+        ("etch_time_max_s", 8000),
+        ("pump_speed_pct", 40),
+    ],
+)
+def test_etch_bath_refuses_out_of_range_values_before_any_request(field: str, value: float) -> None:
+    bath, _ = bath_with([])
+    changes: dict[str, Any] = {field: value}
+    with pytest.raises(ParameterOutOfRange):
+        bath.write_recipe(replace(EtchRecipe(), **changes), chemistry=Chemistry.CUCL2)
+    with pytest.raises(ParameterOutOfRange):
+        setattr(bath, field, value)
+
+
+def test_etch_bath_enumerations_are_written_as_codes() -> None:
+    bath, link = bath_with(
+        [(("FC06", 109, 2), None), (("FC06", 100, 3), None), (("FC06", 502, 2), None)]
+    )
+    bath.endpoint_mode = EndpointMode.HOST
+    bath.chemistry = "KOH"
+    bath.parity = LineParity.NONE_8N2
+    with pytest.raises(ParameterOutOfRange, match="not one of"):
+        bath.endpoint_mode = 3
+    assert not link.transcript
+
+
+def test_etch_bath_commands_and_level_coils() -> None:
+    bath, link = bath_with(
+        [
+            (("FC05", 16), None),
+            (("FC05", 17), None),
+            (("FC05", 18), None),
+            (("FC05", 19, False), None),
+            (("FC01", 20, 1), [True]),
+        ]
+    )
+    bath.end_etch()
+    bath.hoist_up()
+    bath.hoist_down()
+    bath.heater_enable = False
+    assert bath.pump_enable is True
+    assert not link.transcript
+
+
+# -- reads ------------------------------------------------------------------------------------------
+def test_etch_bath_reads_the_manual_example_result() -> None:
+    words = [2, 0, 23004, 418, 3301, 500, 1, 1, *[3] * 8, *[0] * 10]
+    ids = encode_string("LA2403-017", 10) + encode_string("LA2403-018", 10) + [0] * 80
+    bath, _ = bath_with([(("FC04", 115, 26), words), (("FC03", 200, 100), ids)])
+    result = bath.cycle_result()
+    assert result.end_reason is EndReason.DEPTH
+    assert (result.final_depth_um, result.final_etch_s) == (230.04, 418)
+    assert (result.mean_rate_um_min, result.mean_temp_c) == (33.01, 50.0)
+    assert result.result_map == "PPXXXXXXXX"
+    assert list(result.strip_results()) == ["LA2403-017", "LA2403-018"]
+
+
+def test_etch_bath_reads_progress_bath_and_station_blocks() -> None:
+    bath, _ = bath_with(
+        [
+            (("FC04", 109, 6), [3300, 0, 15000, 273, 145, 3]),
+            (("FC04", 100, 9), [498, 321, 135, 65534, 1402, 400, 401, 20, 400]),
+            (("FC03", 500, 3), [5, 1, 0]),
+            (("FC03", 100, 1), [2]),
+            (("FC02", 16, 12), [True] * 12),
+        ]
+    )
+    progress = bath.etch_progress()
+    assert (progress.rate_um_min, progress.depth_um, progress.remaining_s) == (33.0, 150.0, 145)
+    readings = bath.bath_readings()
+    assert (readings.temp_c, readings.orp_mv, readings.cu_load_g_l) == (49.8, -2, 140.2)
+    station = bath.station_settings()
+    assert (station.chemistry, station.unit_id) == (Chemistry.FECL3, 5)
+    assert bath.bath_inputs().flow_ok
+
+
+def test_etch_bath_unknown_codes_in_replies_are_protocol_errors() -> None:
+    bath, _ = bath_with([(("FC04", 115, 1), [9]), (("FC04", 0, 1), [42])])
+    with pytest.raises(ProtocolError):
+        bath.end_reason  # noqa: B018
+    with pytest.raises(ProtocolError):
+        bath.state()
+
+
+# -- rejections --------------------------------------------------------------------------------------
+def test_etch_bath_illegal_address_and_value_are_tool_errors() -> None:
+    bath, _ = bath_with([(("FC04", 100, 9), exception(2)), (("FC06", 101, 500), exception(3))])
+    with pytest.raises(ToolError) as info:
+        bath.bath_readings()
+    assert (info.value.code, info.value.native_code) == (10, 2)
+    with pytest.raises(ToolError) as info:
+        bath.temp_sp_c = 50.0
+    assert (info.value.code, info.value.native_code) == (13, 3)
+
+
+@pytest.mark.parametrize(
+    ("reason", "extra", "error", "detail"),
+    [
+        (20, [(("FC04", 0, 1), [4])], NotAllowedInState, "RUNNING"),
+        (21, [], NotAllowedInState, ""),
+        (22, [(("FC04", 14, 1), [0b100000010])], InterlockActive, "DOOR,CARRIER"),
+        (23, [(("FC04", 2, 1), [5110])], AlarmActive, "5110"),
+        (24, [], NotAllowedInState, ""),
+        (14, [], ToolError, ""),
+    ],
+)
+def test_etch_bath_exception_06_maps_reject_reason_to_the_right_error(
+    reason: int, extra: list[Any], error: type[ToolError], detail: str
+) -> None:
+    bath, link = bath_with([(("FC05", 18), exception(6)), (("FC04", 4, 2), [reason, 1]), *extra])
+    with pytest.raises(error) as info:
+        bath.hoist_down()
+    assert type(info.value) is error
+    assert (info.value.code, info.value.detail, info.value.native_code) == (reason, detail, 6)
+    assert "HOIST_DOWN" in str(info.value)
+    assert not link.transcript
+
+
+def test_etch_bath_interlock_error_names_only_what_blocks_the_command() -> None:
+    word = 0b100000100  # TEMP (HEATING) and CARRIER (a carrier waits while armed)
+    bath, _ = bath_with(
+        [(("FC05", 2), exception(6)), (("FC04", 4, 2), [22, 1]), (("FC04", 14, 1), [word])]
+    )
+    with pytest.raises(InterlockActive) as info:
+        bath.start()
+    assert info.value.detail == "TEMP"
+
+
+def test_etch_bath_gateway_exceptions() -> None:
+    address = "modbus+tcp://192.0.2.7:502?unit=3"
+    bath, _ = bath_with([(("FC04", 0, 1), exception(10)), (("FC04", 0, 1), exception(11))], address)
+    with pytest.raises(ToolError, match="unit 3 is not routed") as info:
+        bath.state()
+    assert info.value.native_code == 10
+    with pytest.raises(ToolTimeout, match="0x0B"):
+        bath.state()
+
+
+def test_etch_bath_default_timeouts_follow_the_manual() -> None:
+    assert EtchBath("modbus+rtu:///dev/ttyS0?unit=1").link.timeout_s == 0.3
+    assert EtchBath("modbus+tcp://192.0.2.7:502?unit=1").link.timeout_s == 1.0
+
+
+def test_etch_bath_alarm_table_is_the_manual_table() -> None:
+    bath, _ = bath_with([])
+    assert bath.alarm_info(5110).alarm_class == "H"
+    assert bath.alarm_info(5150).text == "Etch time limit reached"
+    assert len(EtchBath.alarm_table) == 21
+    with pytest.raises(ProtocolError):
+        bath.alarm_info(4001)
+
+
+# -- raw RTU frames of etch-bath.md §9 over a pty -----------------------------------------------------
+def crc16(frame: bytes) -> bytes:
+    """CRC-16/MODBUS, low byte first."""
+    crc = 0xFFFF
+    for byte in frame:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+    return bytes([crc & 0xFF, crc >> 8])
+
+
+def rtu(hex_text: str) -> bytes:
+    body = bytes.fromhex(hex_text)
+    return body + crc16(body)
+
+
+class RtuPeer:
+    """A tool on the far end of a pty that answers recorded frames, byte for byte."""
+
+    def __init__(self, exchanges: Sequence[tuple[bytes, bytes]]) -> None:
+        self.exchanges = list(exchanges)
+        self.errors: list[str] = []
+        self.master, slave = os.openpty()
+        tty.setraw(slave)
+        self.device = os.ttyname(slave)
+        self.slave = slave
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def parity(self) -> str:
+        """E unless this kernel refuses parity on a pty (a pty carries none anyway)."""
+        attrs = termios.tcgetattr(self.slave)
+        trial = list(attrs)
+        trial[2] |= termios.PARENB
+        try:
+            termios.tcsetattr(self.slave, termios.TCSANOW, trial)
+        except termios.error:
+            return "N"
+        termios.tcsetattr(self.slave, termios.TCSANOW, attrs)
+        return "E"
+
+    def _run(self) -> None:
+        received = b""
+        while not self._stop.is_set() and self.exchanges:
+            ready, _, _ = select.select([self.master], [], [], 0.05)
+            if not ready:
+                continue
+            received += os.read(self.master, 256)
+            request, reply = self.exchanges[0]
+            if len(received) < len(request):
+                continue
+            if received[: len(request)] != request:
+                self.errors.append(f"expected {request.hex(' ')}, got {received.hex(' ')}")
+                return
+            received = received[len(request) :]
+            self.exchanges.pop(0)
+            os.write(self.master, reply)
+
+    def __enter__(self) -> RtuPeer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        os.close(self.master)
+        os.close(self.slave)
+
+
+@pytest.fixture
+def manual_frames() -> Iterator[RtuPeer]:
+    with RtuPeer(
+        [
+            # §9: FC16 HR 112, 2 regs = 2500 and its reply, verbatim.
+            (
+                bytes.fromhex("01 10 00 70 00 02 04 00 00 09 C4 F3 48"),
+                bytes.fromhex("01 10 00 70 00 02 40 13"),
+            ),
+            # §9: ARM refused with exception 06 ...
+            (bytes.fromhex("01 05 00 00 FF 00 8C 3A"), bytes.fromhex("01 85 06 C2 92")),
+            # ... and REJECT_REASON 14 (with REJECT_COUNT) read back.
+            (rtu("01 04 00 04 00 02"), rtu("01 04 04 00 0E 00 01")),
+            # §9: FC04 IR 109 rate 33.00 µm/min, depth 150.00 µm (a 6-register block here).
+            (rtu("01 04 00 6D 00 06"), rtu("01 04 0C 0C E4 00 00 3A 98 00 96 00 91 00 03")),
+            (rtu("01 04 00 00 00 01"), rtu("01 04 02 00 07")),
+        ]
+    ) as peer:
+        yield peer
+
+
+def test_etch_bath_sends_the_manual_rtu_frames_byte_for_byte(manual_frames: RtuPeer) -> None:
+    assert crc16(bytes.fromhex("01 04 00 6D 00 03")) == bytes.fromhex("21 D6")  # the helper itself
+    address = (
+        f"modbus+rtu://{manual_frames.device}?baudrate=19200&parity={manual_frames.parity()}&unit=1"
+    )
+    with EtchBath.open(address, timeout_s=0.5, retries=0) as bath:
+        bath.depth_target_um = 25.0
+        with pytest.raises(ToolError) as info:
+            bath.arm()
+        assert (info.value.code, info.value.native_code) == (14, 6)
+        progress = bath.etch_progress()
+        assert (progress.rate_um_min, progress.depth_um, progress.elapsed_s) == (33.0, 150.0, 150)
+        assert bath.state() is ToolState.DONE
+    assert not manual_frames.errors and not manual_frames.exchanges

@@ -1,0 +1,523 @@
+"""The simulated WE-2's process model on a hand-driven clock: the etch-rate estimate of
+etch-bath.md §5, heat-up and cycle timing of §8, bath ageing, hold rules, and what an etch
+leaves in the world."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import pytest
+
+from sim.etch_bath.chemistry import CUCL2, FECL3, KOH, Chemistry, etch_rate_um_min
+from sim.etch_bath.model import EtchBathModel
+from sim.etch_bath.recipe import EndReason
+from sim.etch_bath.strips import copper_left
+from sim.modbus_model import words_of
+from sim.tool_model import Reject, State
+from sim.world import World
+
+
+class HandClock:
+    """A clock the test moves by hand."""
+
+    time_scale = 1.0
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def now(self) -> float:
+        return self.t
+
+
+def bath(
+    chemistry: int = 1, world: World | None = None, **options: float
+) -> tuple[EtchBathModel, HandClock]:
+    clock = HandClock()
+    model = EtchBathModel(clock, world or World(), seed=3, chemistry=chemistry, **options)  # type: ignore[arg-type]
+    run(model, clock, lambda: model.state is State.IDLE, 20)
+    return model, clock
+
+
+def run(model: EtchBathModel, clock: HandClock, done: Callable[[], bool], limit_s: float) -> float:
+    """Advance in 1 s steps until ``done``; return the sim seconds it took."""
+    start = clock.t
+    while not done():
+        assert clock.t - start < limit_s, f"not reached in {limit_s} s (state {model.state.name})"
+        clock.t += 1.0
+        model.sync()
+    return clock.t - start
+
+
+def write(model: EtchBathModel, **registers: int) -> None:
+    """Write holding registers by manual name, as the front does after its checks."""
+    for name, value in registers.items():
+        definition = model.holding_by_name[name]
+        for offset, word in enumerate(words_of(value, definition.reg_type)):
+            model.holding[definition.address + offset] = word
+    model.holding_written([])
+
+
+def strips(world: World, *ids: str, slice_um: float = 200.0) -> None:
+    for strip_id in ids:
+        for site in world.strip(strip_id, 3, 10).sites.values():
+            site.slice_thickness_um = slice_um
+            site.adhesive_thickness_um = 25.0
+
+
+def ready(model: EtchBathModel, clock: HandClock, slots: dict[int, str]) -> float:
+    mask = 0
+    for slot, strip_id in slots.items():
+        mask |= 1 << (slot - 1)
+        for offset, word in enumerate(words_of(0, "u16") * 10):
+            model.holding[200 + 10 * (slot - 1) + offset] = word
+        data = strip_id.encode().ljust(20, b"\0")
+        for k in range(10):
+            model.holding[200 + 10 * (slot - 1) + k] = (data[2 * k] << 8) | data[2 * k + 1]
+    write(model, LOAD_MASK=mask)
+    model.do_arm()
+    return run(model, clock, lambda: model.state is State.READY, 4 * 3600)
+
+
+def cycle(model: EtchBathModel, clock: HandClock, limit_s: float = 3600) -> float:
+    model.do_start()
+    return run(
+        model, clock, lambda: model.state in (State.DONE, State.ABORTED, State.ALARM), limit_s
+    )
+
+
+# -- the etch-rate estimate (§5) ------------------------------------------------------------------
+@pytest.mark.parametrize("chemistry", [CUCL2, FECL3, KOH])
+def test_etch_bath_rate_at_reference_conditions_is_r_ref(chemistry: Chemistry) -> None:
+    rate = etch_rate_um_min(chemistry, chemistry.t_ref_c, chemistry.c_ref, 0.0)
+    assert rate == pytest.approx(chemistry.r_ref_um_min, rel=1e-12)
+
+
+def test_etch_bath_rate_follows_arrhenius_and_concentration_order() -> None:
+    hot = etch_rate_um_min(CUCL2, 55.0, 32.0)
+    expected = math.exp(-(30_000 / 8.314) * (1 / 328.15 - 1 / 323.15))
+    assert hot / CUCL2.r_ref_um_min == pytest.approx(expected, rel=1e-9)
+    assert hot == pytest.approx(39.1, abs=0.05)  # ~19 % faster for +5 K at 30 kJ/mol
+    cold_koh = etch_rate_um_min(KOH, 70.0, 30.0)
+    assert cold_koh == pytest.approx(2.76, abs=0.02)  # 60 kJ/mol: about half at -10 K
+    assert etch_rate_um_min(KOH, 80.0, 15.0) == pytest.approx(5.0 * 0.5**1.5, rel=1e-9)
+
+
+def test_etch_bath_ferric_chloride_slows_with_copper_loading() -> None:
+    assert etch_rate_um_min(FECL3, 45.0, 40.0, 50.0) == pytest.approx(10.0)
+    assert etch_rate_um_min(FECL3, 45.0, 40.0, 100.0) == 0.0
+    assert etch_rate_um_min(CUCL2, 50.0, 32.0, 140.0) == pytest.approx(33.0)
+
+
+# -- timing (§8) ------------------------------------------------------------------------------------
+def test_etch_bath_heats_up_at_one_and_a_half_degrees_per_minute() -> None:
+    model, clock = bath(1)
+    model.do_arm()
+    seconds = run(model, clock, lambda: model.state is State.READY, 3600)
+    assert seconds / 60 == pytest.approx(18.0, rel=0.10)  # 25 -> 50 °C + 60 s stable
+    koh, koh_clock = bath(3)
+    write(koh, TEMP_SP=800, CONC_SP=300)
+    koh.do_arm()
+    seconds = run(koh, koh_clock, lambda: koh.state is State.READY, 3600)
+    assert seconds / 60 == pytest.approx(38.0, rel=0.10)  # 25 -> 80 °C
+
+
+def test_etch_bath_cupric_slug_etch_takes_418_s_and_the_cycle_582_s() -> None:
+    world = World()
+    strips(world, "S1", "S2")
+    model, clock = bath(1, world)
+    ready(model, clock, {1: "S1", 2: "S2"})
+    seconds = cycle(model, clock)
+    assert model.state is State.DONE
+    assert model.end_reason is EndReason.DEPTH
+    assert model.final["etch_s"] == pytest.approx(418, abs=2)
+    assert model.final["depth_um"] == pytest.approx(230.0, abs=0.6)
+    assert seconds == pytest.approx(582, abs=6)
+    assert model.results is not None and model.results.result_map == "PPXXXXXXXX"
+
+
+def test_etch_bath_koh_recess_of_25_um_takes_300_s() -> None:
+    model, clock = bath(3)
+    write(model, TEMP_SP=800, CONC_SP=300, DEPTH_TARGET=2500)
+    ready(model, clock, {1: "F1"})
+    cycle(model, clock)
+    assert model.final["etch_s"] == pytest.approx(300, abs=2)
+    assert model.final["rate_um_min"] == pytest.approx(5.0, abs=0.05)
+
+
+def test_etch_bath_time_mode_ends_on_etch_time() -> None:
+    model, clock = bath(1)
+    write(model, ENDPOINT_MODE=0, ETCH_TIME_S=120)
+    ready(model, clock, {1: "S1"})
+    cycle(model, clock)
+    assert (model.end_reason, model.final["etch_s"]) == (EndReason.TIME, 120.0)
+    assert model.final["depth_um"] == pytest.approx(66.0, abs=0.6)
+
+
+# -- bath ageing (§5) --------------------------------------------------------------------------------
+def test_etch_bath_ferric_loading_rises_0_17_g_per_litre_per_strip() -> None:
+    world = World()
+    strips(world, "S1", "S2")
+    model, clock = bath(2, world)
+    write(model, TEMP_SP=450, CONC_SP=400, ACID_SP=17, ORP_SP=580, CU_LOAD_MAX=1000)
+    ready(model, clock, {1: "S1", 2: "S2"})
+    before = model.bath.cu_load_g_l
+    cycle(model, clock, 7200)
+    assert model.bath.cu_load_g_l - before == pytest.approx(2 * 0.17, rel=0.02)
+    assert model.final["etch_s"] / 60 == pytest.approx(11.5, rel=0.03)  # fresh bath
+
+
+def test_etch_bath_cupric_auto_dose_holds_loading_near_140() -> None:
+    world = World()
+    strips(world, *(f"S{k}" for k in range(1, 21)))
+    model, clock = bath(1, world)
+    ready(model, clock, {k: f"S{k}" for k in range(1, 11)})
+    cycle(model, clock)
+    assert model.bath.cu_load_g_l == pytest.approx(140.0, abs=1.0)
+    model.do_ack()
+    write(model, AUTO_DOSE=0)
+    ready(model, clock, {k: f"S{k + 10}" for k in range(1, 11)})  # ten fresh strips
+    before = model.bath.cu_load_g_l
+    cycle(model, clock)
+    assert model.bath.cu_load_g_l - before == pytest.approx(1.7, rel=0.05)
+
+
+# -- holds and endpoint guards (§3, §5) ----------------------------------------------------------------
+def test_etch_bath_pause_in_etch_raises_the_carrier_and_stops_the_depth() -> None:
+    model, clock = bath(1)
+    write(model, ENDPOINT_MODE=2, ETCH_TIME_MAX_S=3600)
+    ready(model, clock, {1: "S1"})
+    model.do_start()
+    run(model, clock, lambda: model.etch_elapsed_s >= 60, 200)
+    model.do_pause()
+    assert model.state is State.PAUSED
+    depth, elapsed = model.etch_depth_um, model.etch_elapsed_s
+    run(model, clock, lambda: model.hoist.at_top, 30)
+    clock.t += 300
+    model.sync()
+    assert (model.etch_depth_um, model.etch_elapsed_s) == (depth, elapsed)
+    with pytest.raises(Reject):
+        model.do_start()
+    model.do_resume()
+    run(model, clock, lambda: model.etch_depth_um > depth, 60)
+    model.end_etch()
+    run(model, clock, lambda: model.state is State.DONE, 600)
+    assert model.end_reason is EndReason.HOST
+
+
+def test_etch_bath_pause_is_refused_after_etch() -> None:
+    model, clock = bath(1)
+    ready(model, clock, {1: "S1"})
+    model.do_start()
+    run(model, clock, lambda: model.phase == "RINSE", 900)
+    with pytest.raises(Reject) as info:
+        model.do_pause()
+    assert info.value.code == 20
+
+
+def test_etch_bath_time_limit_marks_target_not_reached() -> None:
+    model, clock = bath(1)
+    write(model, DEPTH_TARGET=50000, ETCH_TIME_MAX_S=60)
+    ready(model, clock, {1: "S1", 3: "S3"})
+    cycle(model, clock)
+    assert model.state is State.DONE and 5150 in model.active_alarms
+    assert model.end_reason is EndReason.MAX_TIME
+    assert model.results is not None
+    assert [(r.result, r.defect) for r in model.results.rows[:3]] == [
+        ("F", 5501),
+        ("X", 0),
+        ("F", 5501),
+    ]
+
+
+def test_etch_bath_cross_checks_refuse_arm_per_chemistry() -> None:
+    model, _ = bath(3)
+    write(model, TEMP_SP=600)  # 60.0 °C: in register range, outside the KOH window
+    with pytest.raises(Reject) as info:
+        model.do_arm()
+    assert info.value.code == 14
+    ferric, _ = bath(2)
+    write(ferric, TEMP_SP=450, CONC_SP=400)  # CU_LOAD_MAX default 160 g/L > 100 g/L
+    with pytest.raises(Reject):
+        ferric.do_arm()
+
+
+# -- the world ------------------------------------------------------------------------------------------
+def test_etch_bath_pad_exposure_model() -> None:
+    assert copper_left(200.0, 230.0) == (0.0, 100.0)
+    residual, exposure = copper_left(200.0, 200.0)
+    assert residual == pytest.approx(1.2, abs=0.01) and exposure == pytest.approx(50.0)
+    residual, exposure = copper_left(200.0, 150.0)
+    assert residual == pytest.approx(50.0, abs=0.01) and exposure < 0.01
+
+
+def test_etch_bath_full_etch_clears_the_pads_and_leaves_the_slug() -> None:
+    world = World()
+    strips(world, "S1")
+    model, clock = bath(1, world)
+    ready(model, clock, {1: "S1"})
+    cycle(model, clock)
+    strip = world.get("S1")
+    assert strip is not None
+    depths = [site.etch_depth_um or 0.0 for site in strip.sites.values()]
+    assert sum(depths) / len(depths) == pytest.approx(230.0, rel=0.03)  # estimate vs real
+    assert max(depths) - min(depths) < 0.1 * 230.0  # site-to-site scatter
+    for site in strip.sites.values():
+        assert (site.residual_cu_um, site.pad_exposure_pct) == (0.0, 100.0)
+        assert site.slug_protrusion_um == 225.0
+        assert "etch-bath" not in site.defects
+    assert "undercut" in strip.history[-1][2]
+
+
+def test_etch_bath_under_etched_strip_leaves_residual_copper_in_the_world() -> None:
+    world = World()
+    strips(world, "S1")
+    model, clock = bath(1, world)
+    write(model, ENDPOINT_MODE=0, ETCH_TIME_S=300)  # 165 µm of a 200 µm slice
+    ready(model, clock, {1: "S1"})
+    cycle(model, clock)
+    assert model.results is not None and model.results.rows[0].result == "P"  # the tool cannot tell
+    strip = world.get("S1")
+    assert strip is not None
+    for site in strip.sites.values():
+        assert site.residual_cu_um is not None and 20.0 < site.residual_cu_um < 45.0
+        assert site.pad_exposure_pct is not None and site.pad_exposure_pct < 1.0
+
+
+def test_etch_bath_koh_recesses_vias_down_to_the_pads() -> None:
+    world = World()
+    model, clock = bath(3, world)
+    write(model, TEMP_SP=800, CONC_SP=300, DEPTH_TARGET=2750)  # 10 % over-etch of 25 µm film
+    ready(model, clock, {1: "F1"})
+    cycle(model, clock)
+    strip = world.get("F1")
+    assert strip is not None and (strip.rows, strip.cols) == (8, 30)
+    for site in strip.sites.values():
+        assert site.film_thickness_um == 25.0
+        assert site.via_depth_um == 25.0 and site.via_depth_min_um == 25.0
+        assert site.residual_pi_um == 0.0 and site.pad_protrusion_um is None
+        assert site.area_recess_depth_um is None
+
+
+def test_etch_bath_estop_in_etch_marks_5503_and_keeps_etching_while_the_hoist_is_stopped() -> None:
+    world = World()
+    strips(world, "S1")
+    model, clock = bath(1, world)
+    ready(model, clock, {1: "S1"})
+    model.do_start()
+    run(model, clock, lambda: model.etch_elapsed_s >= 60, 200)
+    model.set_condition("ESTOP", True)
+    assert model.state is State.ALARM
+    clock.t += 60
+    model.sync()
+    assert model.hoist.at_bottom  # no motion under E-stop: the strips stay in the etchant
+    model.set_condition("ESTOP", False)
+    model.clear_alarms()
+    assert model.state is State.ABORTED
+    run(model, clock, lambda: model.hoist.at_top, 30)
+    assert model.end_reason is EndReason.ABORTED
+    assert model.results is not None and (
+        model.results.rows[0].result,
+        model.results.rows[0].defect,
+    ) == ("F", 5503)
+    strip = world.get("S1")
+    assert strip is not None
+    site = strip.site(1)
+    assert site.defects["etch-bath"] == 5503
+    assert site.etch_depth_um is not None and site.etch_depth_um > model.final["depth_um"] + 25
+
+
+# -- alarm causes of §6 ---------------------------------------------------------------------------------
+def test_etch_bath_pause_in_load_takes_effect_before_lower() -> None:
+    model, clock = bath(1)
+    ready(model, clock, {1: "S1"})
+    model.do_start()
+    model.do_pause()
+    run(model, clock, lambda: model.steps[0].phase != "LOAD", 10)
+    clock.t += 120
+    model.sync()
+    assert (model.state, model.phase, model.hoist.pos_mm) == (State.PAUSED, "LOAD", 0.0)
+    model.do_resume()
+    run(model, clock, lambda: model.phase == "LOWER", 5)
+
+
+@pytest.mark.parametrize(
+    ("condition", "code", "alarm_class"),
+    [
+        ("HEATER", 5104, "A"),
+        ("LEVEL_HIGH", 5111, "W"),
+        ("DENSITY", 5124, "W"),
+        ("REPLENISHER", 5130, "H"),
+        ("FLOW", 5131, "H"),
+    ],
+)
+def test_etch_bath_equipment_conditions_raise_their_alarm_until_fixed(
+    condition: str, code: int, alarm_class: str
+) -> None:
+    model, clock = bath(1)
+    ready(model, clock, {1: "S1"})
+    model.set_condition(condition, True)
+    run(model, clock, lambda: code in model.active_alarms, 30)
+    assert model.alarm_def(code).alarm_class == alarm_class
+    assert (model.state is State.ALARM) == (alarm_class != "W")
+    model.clear_alarms()
+    assert code in model.active_alarms  # the cause persists
+    model.fix(code)
+    clock.t += 1
+    model.sync()
+    model.clear_alarms()
+    assert code not in model.active_alarms and model.state is not State.ALARM
+
+
+def test_etch_bath_density_drift_biases_the_estimate_but_not_the_etch() -> None:
+    model, clock = bath(1)
+    ready(model, clock, {1: "S1"})
+    model.set_condition("DENSITY", True)
+    assert model.conc_measured == pytest.approx(model.bath.conc + 1.5)
+    assert model.estimate_now() == pytest.approx(33.0 * 33.5 / 32.0, rel=1e-3)
+
+
+def test_etch_bath_heat_up_timeout_after_an_hour_without_ready() -> None:
+    model, clock = bath(1)
+    model.heater_enable = False
+    model.do_arm()
+    run(model, clock, lambda: 5105 in model.active_alarms, 3700)
+    assert model.state is State.ALARM
+    model.clear_alarms()  # an event: no persisting cause
+    assert model.state is State.HEATING
+
+
+@pytest.mark.parametrize(
+    ("registers", "code"),
+    [({"CONC_SP": 290}, 5120), ({"ORP_SP": 600}, 5121), ({"ACID_SP": 100}, 5122)],
+)
+def test_etch_bath_composition_out_of_band_warns_after_a_minute(
+    registers: dict[str, int], code: int
+) -> None:
+    model, clock = bath(1)
+    write(model, AUTO_DOSE=0, **registers)  # no dosing: the bath stays where it is
+    model.do_arm()
+    seconds = run(model, clock, lambda: code in model.active_alarms, 600)
+    assert 60 < seconds < 63 and model.state is State.HEATING  # no hold, no state change
+
+
+def test_etch_bath_level_low_hold_cools_the_bath_into_a_low_temperature_warning() -> None:
+    model, clock = bath(1)
+    ready(model, clock, {1: "S1"})
+    model.do_start()
+    run(model, clock, lambda: model.etch_elapsed_s >= 30, 200)
+    model.set_condition("LEVEL", True)  # a leak
+    clock.t += 2
+    model.sync()
+    assert (model.state, model.blocking_alarm()) == (State.ALARM, 5110)
+    assert not model.bath.pump_running
+    run(model, clock, lambda: 5102 in model.active_alarms, 900)
+    model.fix(5110)
+    model.clear_alarms()
+    assert model.state is State.PAUSED
+    model.do_resume()
+    run(model, clock, lambda: model.state is State.DONE, 1800)
+    assert model.results is not None and model.results.rows[0].defect == 5502
+
+
+def test_etch_bath_temperature_high_and_over_temperature() -> None:
+    model, clock = bath(1)
+    ready(model, clock, {1: "S1"})
+    model.do_start()
+    run(model, clock, lambda: model.phase == "ETCH", 60)
+    model.bath.temp_c = 52.0  # above SP + band, cooling slowly
+    run(model, clock, lambda: 5101 in model.active_alarms, 40)
+    model.bath.temp_c = 61.0
+    clock.t += 2
+    model.sync()
+    assert model.blocking_alarm() == 5103 and not model.bath.heater_on
+    assert model.hoist.target_mm == 0.0  # A class: the carrier is raised
+
+
+def test_etch_bath_copper_loading_high_holds_a_ferric_etch() -> None:
+    model, clock = bath(2, cu_load_g_l=59.8)  # an aged bath: g = 0.4
+    write(model, TEMP_SP=450, CONC_SP=400, ACID_SP=17, ORP_SP=580, CU_LOAD_MAX=600)
+    write(model, ETCH_TIME_MAX_S=3000)
+    strips(model.world, "S1", "S2", "S3")
+    ready(model, clock, {1: "S1", 2: "S2", 3: "S3"})
+    model.do_start()
+    run(model, clock, lambda: model.state is State.ALARM, 3600)
+    assert (model.blocking_alarm(), model.phase) == (5123, "ETCH")
+    assert model.first_interlock("resume") == "CU_LOAD"
+    model.fix(5123)  # bath dumped and renewed
+    model.clear_alarms()
+    model.do_resume()
+    run(model, clock, lambda: model.state is State.DONE, 3600)
+
+
+def test_etch_bath_jammed_hoist_is_a_motion_fault() -> None:
+    model, clock = bath(1)
+    model.set_condition("HOIST", True)
+    model.move_hoist(up=False)
+    seconds = run(model, clock, lambda: 5140 in model.active_alarms, 60)
+    assert seconds == pytest.approx(16 + 5, abs=1.5)
+    assert model.state is State.ALARM
+    model.clear_alarms()
+    assert model.state is State.ALARM  # service needed
+    model.fix(5140)
+    model.clear_alarms()
+    assert model.state is State.IDLE
+
+
+def test_etch_bath_hoist_overtravel_needs_service() -> None:
+    model, clock = bath(1)
+    model.faults.alarm(5141)
+    clock.t += 1
+    model.sync()
+    assert (model.state, model.blocking_alarm()) == (State.ALARM, 5141)
+    model.parked_target_mm = 400.0
+    clock.t += 30
+    model.sync()
+    assert model.hoist.at_top  # no motion until serviced
+    model.clear_alarms()
+    assert model.state is State.ALARM
+    model.fix(5141)
+    model.clear_alarms()
+    assert model.state is State.IDLE
+
+
+def test_etch_bath_lid_opened_in_etch_holds_until_closed() -> None:
+    model, clock = bath(1)
+    ready(model, clock, {1: "S1"})
+    model.do_start()
+    run(model, clock, lambda: model.etch_elapsed_s >= 20, 200)
+    model.set_condition("DOOR", True)
+    assert (model.state, model.blocking_alarm(), model.halted) == (State.ALARM, 5002, True)
+    model.clear_alarms()
+    assert model.state is State.ALARM  # the lid is still open
+    model.set_condition("DOOR", False)
+    model.clear_alarms()
+    model.do_resume()
+    run(model, clock, lambda: model.state is State.DONE, 900)
+    assert model.end_reason is EndReason.DEPTH
+
+
+def test_etch_bath_remaining_time_estimates() -> None:
+    model, clock = bath(1)
+    ready(model, clock, {1: "S1"})
+    model.do_start()
+    assert model.remaining_s() == pytest.approx(5 + 16 + 418 + 16 + 10 + 112 + 5, abs=2)
+    run(model, clock, lambda: model.etch_elapsed_s >= 100, 200)
+    assert model.etch_remaining_s() == pytest.approx(318, abs=2)  # 60·(230 − 55)/33
+    model.do_abort()
+    assert model.etch_remaining_s() == 0
+    model.do_ack()
+    write(model, ENDPOINT_MODE=0, ETCH_TIME_S=200)
+    model.do_start()
+    run(model, clock, lambda: model.etch_elapsed_s >= 50, 200)
+    assert model.etch_remaining_s() == 150
+
+
+def test_etch_bath_pump_disabled_stops_the_flow() -> None:
+    model, clock = bath(1)
+    ready(model, clock, {1: "S1"})
+    model.tool_coil(20, False)
+    clock.t += 1
+    model.sync()
+    assert model.bath.flow_l_min == 0.0 and not model.bath.pump_running
+    assert 5131 not in model.active_alarms  # only with the pump on
