@@ -46,10 +46,10 @@ _SCPI_12 = {
 def compile_header(pattern: str) -> re.Pattern[str]:
     """``SYSTem:ERRor[:NEXT]`` -> regex; ``STRip#`` captures an optional numeric suffix."""
     regex = ""
-    for optional, node in re.findall(r"(\[?):?([A-Za-z#*]+)\]?", pattern):
+    for optional, node in re.findall(r"(\[?):?([A-Za-z0-9#*]+)\]?", pattern):
         suffix = node.endswith("#")
         word = node.rstrip("#")
-        short = "".join(ch for ch in word if ch.isupper())
+        short = "".join(ch for ch in word if ch.isupper() or ch.isdigit())  # O2LImit -> O2LI
         body = (
             f"(?:{re.escape(word.upper())}|{re.escape(short)})"
             if short != word.upper()

@@ -1,0 +1,473 @@
+"""BA-8 ball attach line driver. Host interface: ball-attach.md (SCPI over TCP socket, LF).
+
+The unit of work is a magazine of 1-20 strips, indexed k = 1..n: per-strip data
+(``STRip<k>:ID|MAP``), status (``STRip<k>:STATus?``) and results (``RESult<k>:*``)::
+
+    with BallAttach.open("TCPIP::127.0.0.1::5025::SOCKET") as ba:
+        ba.load_recipe("A-BALL050")
+        ba.wait_for_state([ToolState.READY], timeout_s=1800)
+        ba.set_magazine(["LA2403-017", "LA2403-018"])
+        ba.start()
+        ba.wait_for_state([ToolState.DONE, ToolState.ABORTED], timeout_s=1200)
+        for result in ba.magazine_results():
+            print(result.summary.strip_id, result.result_map, result.peak_c)
+        ba.acknowledge()
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar, cast, overload
+
+from drivers.errors import ParameterOutOfRange, ProtocolError
+from drivers.records import (
+    AlarmInfo,
+    SiteRecord,
+    StripSummary,
+    check_map,
+    optional,
+    parse_site_record,
+    parse_summary,
+)
+from drivers.scpi import Control, CycleResult, ScpiTool, _parse_floats, _parse_int
+from drivers.values import (
+    Choice,
+    Codec,
+    Flag,
+    Number,
+    Quoted,
+    check_identifier,
+    check_input_map,
+    unquote,
+)
+
+MAX_STRIPS = 20
+ZONES = 8
+STRIP_STATUSES = ("WAIT", "PRINT", "PLACE", "REFLOW", "INSPECT", "DONE", "NOTRUN")
+PHASES = ("NONE", "FEED", "DRAIN")
+INTERLOCKS = ("DOOR", "AIR", "N2", "EXHAUST", "TEMP", "FLUX", "BALL", "MAGAZINE")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class BallAttachRecord(SiteRecord):
+    """``RESult<k>:DATA?`` record (§5): ball counts, worst offset, mean top-view diameter.
+
+    All value fields are ``None`` for X and N sites and for sites that were not inspected
+    (6507 not inspected, 6508 strip in the oven at an abort-class alarm, 6510 ejected).
+    """
+
+    missing: int | None
+    extra: int | None
+    bridged: int | None
+    max_offset_um: float | None
+    mean_diameter_mm: float | None
+
+    value_fields: ClassVar[tuple[str, ...]] = (
+        "missing",
+        "extra",
+        "bridged",
+        "max_offset_um",
+        "mean_diameter_mm",
+    )
+
+
+@dataclass(frozen=True)
+class BallAttachResult(CycleResult):
+    """One strip's results; the summary's tool fields are ``(peak °C, TAL s, max O₂ ppm)``,
+    each ``None`` when the strip was never reflowed."""
+
+    @property
+    def ball_records(self) -> list[BallAttachRecord]:
+        """``records``, typed: every record of a BA-8 result is a :class:`BallAttachRecord`."""
+        return cast(list[BallAttachRecord], self.records)
+
+    @property
+    def peak_c(self) -> float | None:
+        return self.summary.extra[0]
+
+    @property
+    def tal_s(self) -> float | None:
+        return self.summary.extra[1]
+
+    @property
+    def max_o2_ppm(self) -> int | None:
+        return self.summary.extra[2]
+
+
+@dataclass(frozen=True)
+class ReflowLimits:
+    """``REFLow:LIMits``: peak window °C (200.0-260.0) and TAL window s (20.0-150.0)."""
+
+    peak_min_c: float = 235.0
+    peak_max_c: float = 245.0
+    tal_min_s: float = 50.0
+    tal_max_s: float = 70.0
+
+
+@dataclass(frozen=True)
+class ReflowProfile:
+    """``REFLow:PROFile?``: the profile the zone set-points give (informative, §4)."""
+
+    peak_c: float
+    tal_s: float
+    soak_s: float
+    max_ramp_c_s: float
+    max_cool_c_s: float
+
+
+@dataclass(frozen=True)
+class InputMap:
+    """An input map codec: ``0``/``1`` per site, sent and replied quoted."""
+
+    def check(self, value: Any, what: str) -> str:
+        return check_input_map(value)
+
+    def format(self, value: Any) -> str:
+        return f'"{value}"'
+
+    def parse(self, text: str) -> str:
+        value = unquote(text)
+        if set(value) - {"0", "1"}:
+            raise ProtocolError(f"input map {value!r} is not 0/1 characters")
+        return value
+
+    def describe(self) -> str:
+        return '"<0|1 per site>"'
+
+
+class Indexed(Generic[T]):
+    """A declared SCPI setting or reading with a numeric suffix (``REFLow:ZONE<n>:TEMPerature``).
+
+    ``tool.zone_temperature_c[3] = 200.0`` sends ``REFLow:ZONE3:TEMPerature 200.0``;
+    ``tool.zone_temperature_c[3]`` (or ``tool.zone_temperature_c(3)``) queries it. The index is
+    checked against ``1..count`` before anything is sent.
+    """
+
+    def __init__(
+        self, header: str, codec: Codec, *, count: int, doc: str, writable: bool = True
+    ) -> None:
+        self.header = header
+        self.codec = codec
+        self.count = count
+        self.writable = writable
+        self.__doc__ = doc
+        self.name = header
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> Indexed[T]: ...
+
+    @overload
+    def __get__(self, instance: ScpiTool, owner: type) -> IndexedAccess[T]: ...
+
+    def __get__(self, instance: ScpiTool | None, owner: type) -> Any:
+        return self if instance is None else IndexedAccess(self, instance)
+
+    def header_for(self, index: int) -> str:
+        if isinstance(index, bool) or not isinstance(index, int) or not 1 <= index <= self.count:
+            raise ParameterOutOfRange(f"{self.name} index {index!r} outside 1..{self.count}")
+        return re.sub(r"<[nk]>", str(index), self.header)
+
+    def describe(self) -> str:
+        return f"[1..{self.count}] {self.codec.describe()}"
+
+
+class IndexedAccess(Generic[T]):
+    """An :class:`Indexed` bound to one driver."""
+
+    def __init__(self, declared: Indexed[T], tool: ScpiTool) -> None:
+        self.declared = declared
+        self.tool = tool
+
+    def __getitem__(self, index: int) -> T:
+        header = self.declared.header_for(index)
+        reply = self.tool.query(f"{header}?")
+        try:
+            return self.declared.codec.parse(reply)
+        except ProtocolError as exc:
+            raise ProtocolError(
+                f"{header}? reply {reply!r} malformed ({exc.reason})",
+                tool=self.tool.tool_name,
+                address=self.tool.address,
+                sent=f"{header}?",
+            ) from None
+
+    def __call__(self, index: int) -> T:
+        return self[index]
+
+    def __setitem__(self, index: int, value: T) -> None:
+        if not self.declared.writable:
+            raise AttributeError(f"{self.declared.name} ({self.declared.header}) is read-only")
+        header = self.declared.header_for(index)
+        checked = self.declared.codec.check(value, f"{self.declared.name}[{index}]")
+        self.tool.write(f"{header} {self.declared.codec.format(checked)}")
+
+
+class BallAttach(ScpiTool):
+    """BA-8 ball attach line (ball-attach.md): flux, ball mount, 8-zone N₂ reflow, inspection."""
+
+    tool_name = "ball-attach"
+    model = "BA-8"
+    poll_interval_s = 1.0  # §2: state poll every 1-2 s
+    record_type = BallAttachRecord
+    record_converters = (
+        optional(int),
+        optional(int),
+        optional(int),
+        optional(float),
+        optional(float),
+    )
+    summary_converters = (optional(float), optional(float), optional(int))
+    alarm_table: ClassVar[Mapping[int, AlarmInfo]] = {
+        a.code: a
+        for a in (
+            AlarmInfo(6001, "A", "Emergency stop"),
+            AlarmInfo(6002, "H", "Cover opened during cycle"),
+            AlarmInfo(6003, "H", "Nitrogen supply low"),
+            AlarmInfo(6004, "H", "Compressed air low"),
+            AlarmInfo(6005, "H", "Exhaust low"),
+            AlarmInfo(6101, "H", "Flux empty"),
+            AlarmInfo(6102, "H", "Ball supply empty"),
+            AlarmInfo(6103, "H", "Ball pick-up incomplete"),
+            AlarmInfo(6104, "H", "Flux print failure"),
+            AlarmInfo(6105, "H", "Reflow zone temperature out of band"),
+            AlarmInfo(6106, "A", "Reflow heater fault"),
+            AlarmInfo(6107, "A", "Conveyor stop / jam"),
+            AlarmInfo(6108, "W", "O2 above limit"),
+            AlarmInfo(6109, "H", "Inspection yield low"),
+            AlarmInfo(6110, "H", "Input magazine empty"),
+            AlarmInfo(6201, "W", "Flux low"),
+            AlarmInfo(6202, "W", "Ball supply low"),
+        )
+    }
+    defect_texts: ClassVar[Mapping[int, str]] = {
+        6501: "missing ball",
+        6502: "extra ball",
+        6503: "bridged balls",
+        6504: "ball offset over limit",
+        6505: "ball diameter out of tolerance",
+        6506: "flux residue or flux bridging on lands",
+        6507: "site fiducial not found, site not inspected",
+        6508: "reflow profile out of limits (whole strip)",
+        6509: "O2 above limit during reflow (whole strip)",
+        6510: "strip removed before reflow (abort)",
+    }
+
+    # -- §4 command reference, manual order ---------------------------------------------------
+    magazine_count = Control[int](
+        "MAGazine:COUNt",
+        Number(1, MAX_STRIPS),
+        doc="MAGazine:COUNt: strips in the next cycle (per-cycle).",
+    )
+    strip_ids = Indexed[str](
+        "STRip<k>:ID", Quoted(20), count=MAX_STRIPS, doc="STRip<k>:ID: strip id (per-cycle)."
+    )
+    input_maps = Indexed[str](
+        "STRip<k>:MAP", InputMap(), count=MAX_STRIPS, doc="STRip<k>:MAP: input map (per-cycle)."
+    )
+    strip_status = Indexed[str](
+        "STRip<k>:STATus",
+        Choice(STRIP_STATUSES),
+        count=MAX_STRIPS,
+        writable=False,
+        doc="STRip<k>:STATus?: WAIT|PRINT|PLACE|REFLOW|INSPECT|DONE|NOTRUN.",
+    )
+    flux_method = Control[str](
+        "FLUX:METHod", Choice(("PRINT", "PIN")), doc="FLUX:METHod: stencil print or pin transfer."
+    )
+    flux_thickness_um = Control[int](
+        "FLUX:THICKness", Number(20, 150, 0, "µm"), doc="FLUX:THICKness, µm."
+    )
+    flux_speed_mm_s = Control[int](
+        "FLUX:SPEed", Number(10, 100, 0, "mm/s"), doc="FLUX:SPEed: squeegee (PRINT only), mm/s."
+    )
+    ball_diameter_mm = Control[float](
+        "BALL:DIAMeter", Number(0.25, 0.90, 2, "mm"), doc="BALL:DIAMeter, mm."
+    )
+    ball_alloy = Control[str]("BALL:ALLoy", Choice(("SAC305", "SAC405")), doc="BALL:ALLoy.")
+    balls_per_site = Control[int]("BALL:COUNt", Number(1, 2000), doc="BALL:COUNt: balls per site.")
+    zone_temperature_c = Indexed[float](
+        "REFLow:ZONE<n>:TEMPerature",
+        Number(25.0, 300.0, 1, "°C"),
+        count=ZONES,
+        doc="REFLow:ZONE<n>:TEMPerature: zone set-point, °C (a change in READY returns to HEATING).",
+    )
+    reflow_speed_mm_s = Control[float](
+        "REFLow:SPEed", Number(5.0, 20.0, 1, "mm/s"), doc="REFLow:SPEed: conveyor, mm/s."
+    )
+    nitrogen = Control[bool](
+        "REFLow:NITRogen", Flag(), doc="REFLow:NITRogen: N₂ atmosphere on/off."
+    )
+    o2_limit_ppm = Control[int](
+        "REFLow:O2LImit", Number(50, 2000, 0, "ppm"), doc="REFLow:O2LImit, ppm."
+    )
+    inspection_offset_um = Control[int](
+        "INSPection:OFFSet", Number(10, 100, 0, "µm"), doc="INSPection:OFFSet: max ball offset, µm."
+    )
+    inspection_diameter_pct = Control[int](
+        "INSPection:DIAMeter",
+        Number(5, 30, 0, "%"),
+        doc="INSPection:DIAMeter: ± tolerance, % of BALL:DIAMeter.",
+    )
+    zone_temperature_pv_c = Indexed[float](
+        "MEASure:ZONE<n>:TEMPerature",
+        Number(-50.0, 500.0, 1, "°C"),
+        count=ZONES,
+        writable=False,
+        doc="MEASure:ZONE<n>:TEMPerature?: actual zone temperature, °C.",
+    )
+    o2_ppm = Control[int](
+        "MEASure:O2",
+        Number(0, 1_000_000, 0, "ppm"),
+        writable=False,
+        doc="MEASure:O2?: oven O₂, ppm.",
+    )
+    flux_supply_pct = Control[int](
+        "SUPPly:FLUX", Number(0, 100, 0, "%"), writable=False, doc="SUPPly:FLUX?: % remaining."
+    )
+    ball_supply_pct = Control[int](
+        "SUPPly:BALL", Number(0, 100, 0, "%"), writable=False, doc="SUPPly:BALL?: % remaining."
+    )
+
+    _peak = Number(200.0, 260.0, 1, "°C")
+    _tal = Number(20.0, 150.0, 1, "s")
+
+    @property
+    def reflow_limits(self) -> ReflowLimits:
+        """``REFLow:LIMits``: peak and TAL windows the strip profile must meet (else 6508)."""
+        values = _parse_floats(self.query("REFLow:LIMits?"), 4, "REFLow:LIMits?", self)
+        return ReflowLimits(*values)
+
+    @reflow_limits.setter
+    def reflow_limits(self, limits: ReflowLimits) -> None:
+        peak_min = self._peak.check(limits.peak_min_c, "peak min")
+        peak_max = self._peak.check(limits.peak_max_c, "peak max")
+        tal_min = self._tal.check(limits.tal_min_s, "TAL min")
+        tal_max = self._tal.check(limits.tal_max_s, "TAL max")
+        if not (peak_min < peak_max and tal_min < tal_max):
+            raise ParameterOutOfRange(f"reflow limits need min < max, got {limits}")
+        self.write(f"REFLow:LIMits {peak_min:.1f},{peak_max:.1f},{tal_min:.1f},{tal_max:.1f}")
+
+    def reflow_profile(self) -> ReflowProfile:
+        """``REFLow:PROFile?``: peak °C, TAL s, soak s, max ramp and max cool °C/s."""
+        return ReflowProfile(
+            *_parse_floats(self.query("REFLow:PROFile?"), 5, "REFLow:PROFile?", self)
+        )
+
+    # -- magazine (§5) --------------------------------------------------------------------------
+    def set_magazine(
+        self, strip_ids: Sequence[str], input_maps: Sequence[str] | None = None
+    ) -> None:
+        """``MAGazine:COUNt n`` then ``STRip<k>:ID`` (and ``STRip<k>:MAP``) for k = 1..n."""
+        if not 1 <= len(strip_ids) <= MAX_STRIPS:
+            raise ParameterOutOfRange(
+                f"a magazine holds 1-{MAX_STRIPS} strips, got {len(strip_ids)}"
+            )
+        if input_maps is not None and len(input_maps) != len(strip_ids):
+            raise ParameterOutOfRange(f"{len(input_maps)} input maps for {len(strip_ids)} strips")
+        for strip_id in strip_ids:
+            check_identifier(strip_id, "strip id")
+        self.magazine_count = len(strip_ids)
+        for k, strip_id in enumerate(strip_ids, start=1):
+            self.strip_ids[k] = strip_id
+            if input_maps is not None:
+                self.input_maps[k] = input_maps[k - 1]
+
+    def phase(self) -> str:
+        """``CYCLe:PHASe?``: FEED (strips still entering), DRAIN (all fed) or NONE."""
+        reply = super().phase()
+        if reply not in PHASES:
+            raise ProtocolError(
+                f"unknown phase {reply!r}",
+                tool=self.tool_name,
+                address=self.address,
+                sent="CYCLe:PHASe?",
+            )
+        return reply
+
+    # -- results per strip (RESult<k>:*) ----------------------------------------------------------
+    def result_count(self, strip: int = 1) -> int:
+        """``RESult<k>:COUNt?``: records available for strip k (0 if none)."""
+        sent = f"{_result_header(strip)}:COUNt?"
+        return _parse_int(self.query(sent), sent, self)
+
+    def result_records(
+        self, start: int = 1, count: int | None = None, *, strip: int = 1
+    ) -> list[SiteRecord]:
+        """``RESult<k>:DATA? start,count``: one page of :class:`BallAttachRecord` of strip k."""
+        count = self.result_page_size if count is None else count
+        sent = f"{_result_header(strip)}:DATA? {int(start)},{int(count)}"
+        reply = self.query(sent)
+        try:
+            return [
+                parse_site_record(self.record_type, line, self.record_converters)
+                for line in reply.split(";")
+                if line
+            ]
+        except ProtocolError as exc:
+            raise ProtocolError(
+                exc.reason, tool=self.tool_name, address=self.address, sent=sent
+            ) from None
+
+    def all_results(self, sites: int, *, strip: int = 1) -> list[SiteRecord]:
+        """Every record of strip k, paged by 64."""
+        records: list[SiteRecord] = []
+        while len(records) < sites:
+            page = self.result_records(
+                len(records) + 1, min(self.result_page_size, sites - len(records)), strip=strip
+            )
+            if not page:
+                raise ProtocolError(
+                    f"RESult{strip}:DATA? returned no records at {len(records) + 1}",
+                    tool=self.tool_name,
+                    address=self.address,
+                )
+            records.extend(page)
+        return records
+
+    def result_map(self, strip: int = 1) -> str:
+        """``RESult<k>:MAP?``: P F X N per site of strip k."""
+        sent = f"{_result_header(strip)}:MAP?"
+        text = unquote(self.query(sent))
+        try:
+            return check_map(text, len(text), what="result map")
+        except ProtocolError as exc:
+            raise ProtocolError(
+                exc.reason, tool=self.tool_name, address=self.address, sent=sent
+            ) from None
+
+    def summary(self, strip: int = 1) -> StripSummary:
+        """``RESult<k>:SUMMary?``: strip summary + ``(peak °C, TAL s, max O₂ ppm)``; the cycle
+        field is the strip's own feed-to-exit time."""
+        sent = f"{_result_header(strip)}:SUMMary?"
+        try:
+            return parse_summary(self.query(sent), self.summary_converters)
+        except ProtocolError as exc:
+            if exc.tool:
+                raise
+            raise ProtocolError(
+                exc.reason, tool=self.tool_name, address=self.address, sent=sent
+            ) from None
+
+    def cycle_result(self, strip: int = 1) -> BallAttachResult:
+        """Summary, map and every record of strip k of the last magazine."""
+        summary = self.summary(strip)
+        result_map = check_map(self.result_map(strip), summary.sites, what="result map")
+        return BallAttachResult(summary, result_map, self.all_results(summary.sites, strip=strip))
+
+    def magazine_results(self) -> list[BallAttachResult]:
+        """:meth:`cycle_result` of every strip of the magazine (read before ``acknowledge``,
+        which resets MAGazine:COUNt)."""
+        return [self.cycle_result(k) for k in range(1, self.magazine_count + 1)]
+
+
+def _result_header(strip: int) -> str:
+    if isinstance(strip, bool) or not isinstance(strip, int) or not 1 <= strip <= MAX_STRIPS:
+        raise ParameterOutOfRange(f"strip index {strip!r} outside 1..{MAX_STRIPS}")
+    return f"RESult{strip}"
