@@ -1,0 +1,547 @@
+"""LM-8 process model: heat-up, the CLOSE..VENT lamination profile, alarms, interlocks,
+per-position results and the Cu slice / plate sheet it leaves on the strips (laminator.md).
+
+Process conditions a test or scenario can switch (``faults.condition(NAME)``), besides the
+manual's interlock conditions ESTOP, DOOR, HYDRAULIC, COOLING_WATER and LOAD (loader fault:
+no strips in the positions):
+
+- ``VACUUM_LEAK``: chamber leak; pump-down stalls at 8 kPa (1121 in EVACUATE, 1122 in DWELL);
+- ``PRESS_VALVE``: pressure builds at 20 % of the normal rate (1111);
+- ``PRESS_LEAK``: the press holds only 70 % of PRESSURE_SP (1112 in DWELL);
+- ``HEATER_WEAK_TOP`` / ``HEATER_WEAK_BOT``: the platen settles below its set-point (1104, 1105);
+- ``RUNAWAY_TOP`` / ``RUNAWAY_BOT``: heater stuck on (1101 / 1102, the heater trips);
+- ``TC_OPEN``: thermocouple broken (1103);
+- ``COOLING_WEAK``: reduced cooling water flow; cooling at 1.5 °C/min (1131).
+
+``model.fix(code)`` removes the cause of an alarm (operator remedy).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from sim.laminator.physics import (
+    BUILD_RATE_MPA_PER_S,
+    COOL_RATE_MAX_C_PER_S,
+    NATURAL_COOL_C_PER_S,
+    WEAK_COOL_C_PER_S,
+    Chamber,
+    Platen,
+    Press,
+)
+from sim.laminator.tables import (
+    ABORT_DEFECT,
+    ABORT_VENT_S,
+    ADHESIVE_RANGE_UM,
+    ALARM_DEFS,
+    CLOSE_S,
+    CONDITION_ALARMS,
+    HEATUP_TIMEOUT_S,
+    HOLD_AT_ONCE_PHASES,
+    HOLDING_DEFS,
+    INTERLOCK_TABLE,
+    MARKING_ALARMS,
+    OVERTEMP_ABSOLUTE_C,
+    OVERTEMP_MARGIN_C,
+    PHASES,
+    PRESSING_PHASES,
+    PRESSURE_BUILD_TIMEOUT_S,
+    PRESSURE_DEVIATION_S,
+    PUMPDOWN_TYPICAL_S,
+    PUMPING_PHASES,
+    REMEDIES,
+    SLOW_COOL_S,
+    STACK_FORMATS,
+    STANDBY_GAP_C,
+    TEMP_DEVIATION_S,
+    VACUUM_LOST_S,
+    VACUUM_TIMEOUT_S,
+    VENT_S,
+)
+from sim.modbus_model import ModbusToolModel
+from sim.tool_model import CycleResults, Reject, SiteResult, State, Step
+
+TEMP_NOISE_C = 0.2  # thermocouple noise in PEAK_TEMP / MAX_TEMP_DEV
+PRESSURE_NOISE_MPA = 0.004
+
+
+@dataclass
+class DwellStats:
+    """What §4 reports about one cycle (IR 126-130), in engineering units."""
+
+    peak_temp_c: float = 0.0
+    max_temp_dev_c: float = 0.0
+    min_pressure_mpa: float | None = None
+    max_vacuum_kpa: float | None = None
+    voids: bool = False
+
+
+class LaminatorModel(ModbusToolModel):
+    """The simulated LM-8 vacuum laminator behind the Modbus front."""
+
+    tool_name = "laminator"
+    model_name = "LM-8"
+    serial = "LM8-00008"
+    firmware = "2.3.1"
+    firmware_code = 231
+    init_s = 10.0
+    stable_s = 60.0
+    #: Every timer of §7 is 30 s or longer: 5 s steps keep a 94 min cycle cheap at high time scales.
+    max_step_s = 5.0
+    positions = 8
+    strip_id_base = 200
+
+    alarm_defs = ALARM_DEFS
+    interlock_table = INTERLOCK_TABLE
+    condition_alarms: ClassVar[dict[str, int]] = CONDITION_ALARMS
+    holding_defs = HOLDING_DEFS
+    input_ranges = ((100, 130),)
+    discrete_ranges = ((16, 21),)
+
+    def __init__(
+        self,
+        *args: Any,
+        stack: str = "cu-slice",
+        slice_thickness_um: float = 200.0,
+        adhesive_thickness_um: float = 25.0,
+        **kwargs: Any,
+    ) -> None:
+        if stack not in STACK_FORMATS:
+            raise ValueError(f"stack {stack!r} not one of {', '.join(STACK_FORMATS)}")
+        lo, hi = ADHESIVE_RANGE_UM
+        if not lo <= adhesive_thickness_um <= hi:
+            raise ValueError(f"adhesive_thickness_um {adhesive_thickness_um} outside {lo}-{hi} µm")
+        if slice_thickness_um <= 0:
+            raise ValueError(f"slice_thickness_um must be positive, got {slice_thickness_um}")
+        super().__init__(*args, **kwargs)
+        self.stack = stack
+        self.slice_thickness_um = slice_thickness_um
+        self.adhesive_thickness_um = adhesive_thickness_um
+        self.top = Platen()
+        self.bottom = Platen()
+        self.chamber = Chamber()
+        self.press = Press()
+        self.heatup_s: float | None = None  # time since ARM until READY (1105)
+        self.cycle_mask = 0
+        self.cycle_strip_ids: dict[int, str] = {}
+        self.program_sp_c = 0.0  # the profile's set-point while a cycle runs
+        self.marks: set[int] = set()
+        self.pressed = False  # PRESSURIZE completed (abort: F 1504 instead of N)
+        self.aborting = False
+        self.vent_remaining_s = 0.0
+        self.pumpdown_s = 0.0
+        self.vacuum_reached = False
+        self.evac_hold_s = 0.0
+        self.build_s = 0.0
+        self.dwell_actual_s = 0.0
+        self.stats = DwellStats()
+        self.watch_s = {"temp": 0.0, "pressure": 0.0, "vacuum": 0.0, "cool": 0.0}
+
+    # -- set-points in engineering units ----------------------------------------------------
+    def sp(self, name: str, scale: float = 1.0) -> float:
+        return self.hr(name) * scale
+
+    @property
+    def platen_sp_c(self) -> float:
+        return self.sp("PLATEN_SP", 0.1)
+
+    @property
+    def standby_sp_c(self) -> float:
+        return self.sp("STANDBY_SP", 0.1)
+
+    @property
+    def temp_band_c(self) -> float:
+        return self.sp("TEMP_BAND", 0.1)
+
+    @property
+    def pressure_sp_mpa(self) -> float:
+        return self.sp("PRESSURE_SP", 0.01)
+
+    @property
+    def pressure_band_mpa(self) -> float:
+        return self.sp("PRESSURE_BAND", 0.01)
+
+    @property
+    def vacuum_sp_kpa(self) -> float:
+        return self.sp("VACUUM_SP", 0.1)
+
+    @property
+    def overtemp_limit_c(self) -> float:
+        return min(self.platen_sp_c + OVERTEMP_MARGIN_C, OVERTEMP_ABSOLUTE_C)
+
+    def phase_names(self) -> tuple[str, ...]:
+        return PHASES
+
+    def active_sp_c(self) -> float | None:
+        """TEMP_SP_ACTIVE: None (0) when the heaters are off, else standby or the profile."""
+        if not self.armed:
+            return None
+        if self.cycle_active and not self.aborting:
+            return self.program_sp_c
+        return self.standby_sp_c
+
+    # -- physics ------------------------------------------------------------------------------
+    def tool_physics(self, dt_s: float) -> None:
+        self._heat(dt_s)
+        self._evacuate_and_press(dt_s)
+        if self.cycle_active and not self.aborting:
+            self._run_profile(dt_s)
+            self._watch(dt_s)
+        if self.state in (State.DONE, State.ABORTED):
+            self.in_band_s = self.in_band_s + dt_s if self.conditions_in_band() else 0.0
+        self._watch_heaters(dt_s)
+
+    def _heat(self, dt_s: float) -> None:
+        target = self.active_sp_c()
+        if self.conditions.get("COOLING_WATER"):
+            cool_max = NATURAL_COOL_C_PER_S
+        elif self.conditions.get("COOLING_WEAK"):
+            cool_max = WEAK_COOL_C_PER_S
+        else:
+            cool_max = COOL_RATE_MAX_C_PER_S
+        tc_ok = not self.conditions.get("TC_OPEN")
+        for platen, side, trip in ((self.top, "TOP", 1101), (self.bottom, "BOT", 1102)):
+            platen.step(
+                target,
+                dt_s,
+                cool_max_c_per_s=cool_max,
+                heater_on=tc_ok and trip not in self.active_alarms,
+                weak=bool(self.conditions.get(f"HEATER_WEAK_{side}")),
+                runaway=bool(self.conditions.get(f"RUNAWAY_{side}")),
+            )
+
+    def _evacuate_and_press(self, dt_s: float) -> None:
+        if self.vent_remaining_s > 0.0:
+            self.vent_remaining_s = max(0.0, self.vent_remaining_s - dt_s)
+            self.press.release(dt_s)
+            self.chamber.vent(dt_s)
+            if self.vent_remaining_s == 0.0:
+                self.chamber.open()
+            return
+        if not self.cycle_active:
+            return
+        if self.phase == "VENT":
+            self.press.release(dt_s)
+            self.chamber.vent(dt_s)
+            return
+        if self.phase in PUMPING_PHASES:
+            self.chamber.pump(dt_s, leak=bool(self.conditions.get("VACUUM_LEAK")))
+        if self.phase in PRESSING_PHASES and not self.conditions.get("HYDRAULIC"):
+            self.press.regulate(
+                self.pressure_sp_mpa, dt_s, leak=bool(self.conditions.get("PRESS_LEAK"))
+            )
+
+    def _run_profile(self, dt_s: float) -> None:
+        """Timers and ramps of the phase in progress; frozen while the cycle is held."""
+        moving = self._cycle_moving()
+        if self.phase == "EVACUATE":
+            if self.chamber.pressure_kpa <= self.vacuum_sp_kpa:
+                self.vacuum_reached = True
+                if moving:
+                    self.evac_hold_s += dt_s
+            elif not self.vacuum_reached:
+                self.pumpdown_s += dt_s
+                if self.pumpdown_s > VACUUM_TIMEOUT_S:
+                    self.raise_alarm(1121)
+        elif self.phase == "PRESSURIZE" and moving:
+            if not self.conditions.get("HYDRAULIC"):
+                self.press.build(
+                    self.pressure_sp_mpa, dt_s, slow=bool(self.conditions.get("PRESS_VALVE"))
+                )
+            self.build_s += dt_s
+            if self.build_s > PRESSURE_BUILD_TIMEOUT_S and not self._pressure_reached():
+                self.raise_alarm(1111)
+        elif self.phase == "RAMP" and moving:
+            rate = self.sp("RAMP_RATE", 0.1) / 60.0
+            self.program_sp_c = min(self.platen_sp_c, self.program_sp_c + rate * dt_s)
+        elif self.phase == "DWELL" and moving and self._platens_in_band(self.platen_sp_c):
+            self.dwell_actual_s = min(float(self.hr("DWELL_S")), self.dwell_actual_s + dt_s)
+        elif self.phase == "COOL" and moving:
+            rate = self.sp("COOL_RATE", 0.1) / 60.0
+            self._watch_cooling(dt_s, rate)
+            self.program_sp_c = max(self.sp("UNLOAD_SP", 0.1), self.program_sp_c - rate * dt_s)
+
+    def _watch_cooling(self, dt_s: float, rate_c_per_s: float) -> None:
+        """1131: actual cooling slower than half of COOL_RATE for more than 5 min."""
+        actual = -max(self.top.rate_c_per_s, self.bottom.rate_c_per_s)
+        ramping = self.program_sp_c > self.sp("UNLOAD_SP", 0.1)
+        if ramping and actual < 0.5 * rate_c_per_s:
+            self.watch_s["cool"] += dt_s
+            if self.watch_s["cool"] > SLOW_COOL_S:
+                self.raise_alarm(1131, cause_for_s=0.0)
+                self.watch_s["cool"] = 0.0
+        else:
+            self.watch_s["cool"] = 0.0
+
+    def _watch(self, dt_s: float) -> None:
+        """Cycle statistics and the dwell deviation alarms (1104, 1112, 1122)."""
+        stats = self.stats
+        measured = [
+            pv + self.rng.gauss(0.0, TEMP_NOISE_C) for pv in (self.top.pv_c, self.bottom.pv_c)
+        ]
+        stats.peak_temp_c = max(stats.peak_temp_c, *measured)
+        if self.phase != "DWELL":
+            return
+        platen_sp = self.platen_sp_c
+        stats.max_temp_dev_c = max(stats.max_temp_dev_c, *(abs(pv - platen_sp) for pv in measured))
+        pressure = self.press.pressure_mpa + self.rng.gauss(0.0, PRESSURE_NOISE_MPA)
+        vacuum = self.chamber.pressure_kpa
+        if stats.min_pressure_mpa is None or pressure < stats.min_pressure_mpa:
+            stats.min_pressure_mpa = pressure
+        if stats.max_vacuum_kpa is None or vacuum > stats.max_vacuum_kpa:
+            stats.max_vacuum_kpa = vacuum
+        pressure_low = self.press.pressure_mpa < self.pressure_sp_mpa - self.pressure_band_mpa
+        if pressure_low or vacuum > self.vacuum_sp_kpa:
+            stats.voids = True
+        self._deviation("temp", not self._platens_in_band(platen_sp), TEMP_DEVIATION_S, 1104, dt_s)
+        pressure_out = abs(self.press.pressure_mpa - self.pressure_sp_mpa) > self.pressure_band_mpa
+        self._deviation("pressure", pressure_out, PRESSURE_DEVIATION_S, 1112, dt_s)
+        self._deviation("vacuum", vacuum > 2.0 * self.vacuum_sp_kpa, VACUUM_LOST_S, 1122, dt_s)
+
+    def _deviation(self, what: str, out: bool, limit_s: float, code: int, dt_s: float) -> None:
+        if not out:
+            self.watch_s[what] = 0.0
+            return
+        self.watch_s[what] += dt_s
+        if self.watch_s[what] > limit_s:
+            self.raise_alarm(code, cause_for_s=0.0)
+            self.watch_s[what] = 0.0
+
+    def _watch_heaters(self, dt_s: float) -> None:
+        """Alarms watched in every state: over-temperature, open thermocouple, heat-up time."""
+        limit = self.overtemp_limit_c
+        if self.top.pv_c > limit:
+            self.raise_alarm(1101)
+        if self.bottom.pv_c > limit:
+            self.raise_alarm(1102)
+        if self.conditions.get("TC_OPEN"):
+            self.raise_alarm(1103)
+        if self.heatup_s is None:
+            return
+        if self.state not in (State.HEATING, State.ALARM) or not self.armed:
+            self.heatup_s = None
+            return
+        self.heatup_s += dt_s
+        if self.heatup_s > HEATUP_TIMEOUT_S:
+            self.heatup_s = None
+            self.raise_alarm(1105, cause_for_s=0.0)
+
+    def _platens_in_band(self, sp_c: float) -> bool:
+        band = self.temp_band_c
+        return abs(self.top.pv_c - sp_c) <= band and abs(self.bottom.pv_c - sp_c) <= band
+
+    def _pressure_reached(self) -> bool:
+        return self.press.pressure_mpa >= self.pressure_sp_mpa - 1e-6
+
+    def conditions_in_band(self) -> bool:
+        sp = self.active_sp_c()
+        return sp is not None and self._platens_in_band(sp)
+
+    # -- interlocks, alarms and settings ---------------------------------------------------------
+    @property
+    def strip_present(self) -> int:
+        """Load-position sensors: the loader fills LOAD_MASK unless a LOAD fault is set."""
+        return 0 if self.conditions.get("LOAD") else self.hr("LOAD_MASK")
+
+    def interlock_active(self, name: str) -> bool:
+        if name == "LOAD":
+            return self.strip_present != self.hr("LOAD_MASK")
+        return super().interlock_active(name)
+
+    def check_settings(self) -> None:
+        """§4 cross-check at ARM and START: STANDBY_SP <= PLATEN_SP - 50.0 °C."""
+        if self.hr("STANDBY_SP") > self.hr("PLATEN_SP") - round(STANDBY_GAP_C * 10):
+            raise Reject(14)
+
+    def raise_alarm(self, code: int, *, cause_for_s: float | None = None) -> None:
+        with self.lock:
+            super().raise_alarm(code, cause_for_s=cause_for_s)
+            if code in MARKING_ALARMS and self.cycle_active and not self.aborting:
+                self.marks.add(MARKING_ALARMS[code])
+
+    def alarm_cause_persists(self, code: int) -> bool:
+        if code == 1101:
+            return self.top.pv_c > self.overtemp_limit_c
+        if code == 1102:
+            return self.bottom.pv_c > self.overtemp_limit_c
+        return super().alarm_cause_persists(code)
+
+    def fix(self, code: int) -> None:
+        """Operator remedies: the conditions behind ``code`` go away."""
+        with self.lock:
+            for name in REMEDIES.get(code, ()):
+                self.conditions[name] = False
+            super().fix(code)
+
+    def holds_at_once(self, code: int) -> bool:
+        return self.phase in HOLD_AT_ONCE_PHASES
+
+    def do_pause(self) -> None:
+        """§3: PAUSE freezes EVACUATE..COOL at once; CLOSE and VENT run to their end."""
+        with self.lock:
+            super().do_pause()
+            if self.state is State.PAUSED and self.phase in HOLD_AT_ONCE_PHASES:
+                self.halted = True
+                self.halt_pending = None
+
+    def on_arm(self) -> None:
+        self.heatup_s = 0.0
+
+    def on_disarm(self) -> None:
+        self.heatup_s = None
+
+    # -- the cycle ----------------------------------------------------------------------------
+    def build_cycle(self) -> list[Step]:
+        evac_s = float(self.hr("EVAC_S"))
+        dwell_s = float(self.hr("DWELL_S"))
+        rise_c = self.platen_sp_c - self.standby_sp_c
+        fall_c = self.platen_sp_c - self.sp("UNLOAD_SP", 0.1)
+        return [
+            Step("CLOSE", CLOSE_S),
+            Step("EVACUATE", PUMPDOWN_TYPICAL_S + evac_s, until=lambda: self.evac_hold_s >= evac_s),
+            Step(
+                "PRESSURIZE",
+                self.pressure_sp_mpa / BUILD_RATE_MPA_PER_S,
+                until=self._pressure_reached,
+                on_end=self._pressed,
+            ),
+            Step("RAMP", rise_c / (self.sp("RAMP_RATE", 0.1) / 60.0), until=self._ramp_done),
+            Step("DWELL", dwell_s, until=lambda: self.dwell_actual_s >= dwell_s),
+            Step("COOL", fall_c / (self.sp("COOL_RATE", 0.1) / 60.0), until=self._cooled),
+            Step("VENT", VENT_S, on_end=self.chamber.open),
+        ]
+
+    def _pressed(self) -> None:
+        self.pressed = True
+
+    def _ramp_done(self) -> bool:
+        return self.program_sp_c >= self.platen_sp_c
+
+    def _cooled(self) -> bool:
+        unload = self.sp("UNLOAD_SP", 0.1)
+        done_ramp = self.program_sp_c <= unload
+        return done_ramp and max(self.top.pv_c, self.bottom.pv_c) <= unload + self.temp_band_c
+
+    def remaining_s(self) -> float:
+        """CYCLE_REMAINING_S: the phase in progress from its own progress, the rest nominal."""
+        if not self.steps:
+            return 0.0
+        current, *later = self.steps
+        left = {
+            "EVACUATE": (
+                0.0 if self.vacuum_reached else max(0.0, PUMPDOWN_TYPICAL_S - self.pumpdown_s)
+            )
+            + self.hr("EVAC_S")
+            - self.evac_hold_s,
+            "PRESSURIZE": (self.pressure_sp_mpa - self.press.pressure_mpa) / BUILD_RATE_MPA_PER_S,
+            "RAMP": (self.platen_sp_c - self.program_sp_c) / (self.sp("RAMP_RATE", 0.1) / 60.0),
+            "DWELL": self.hr("DWELL_S") - self.dwell_actual_s,
+            "COOL": (self.program_sp_c - self.sp("UNLOAD_SP", 0.1))
+            / (self.sp("COOL_RATE", 0.1) / 60.0),
+        }.get(current.phase, current.duration_s - self.step_elapsed_s)
+        return max(0.0, left) + sum(step.duration_s for step in later)
+
+    def on_cycle_start(self) -> None:
+        self.cycle_mask = self.hr("LOAD_MASK")
+        self.cycle_strip_ids = {k: self.strip_id_at(k) for k in range(1, self.positions + 1)}
+        rows = [
+            SiteResult(k, "N" if self._loaded(k) else "X") for k in range(1, self.positions + 1)
+        ]
+        self.results = CycleResults("", rows)
+        self.program_sp_c = self.standby_sp_c
+        self.marks = set()
+        self.pressed = self.aborting = self.vacuum_reached = False
+        self.pumpdown_s = self.evac_hold_s = self.build_s = self.dwell_actual_s = 0.0
+        self.stats = DwellStats()
+        self.watch_s = dict.fromkeys(self.watch_s, 0.0)
+        self.in_band_s = 0.0
+        self.heatup_s = None
+
+    def _loaded(self, position: int) -> bool:
+        return bool(self.cycle_mask & (1 << (position - 1)))
+
+    def on_cycle_done(self) -> None:
+        defect = min(self.marks) if self.marks else 0
+        assert self.results is not None
+        for row in self.results.rows:
+            if row.result != "X":
+                row.result, row.defect = ("F", defect) if defect else ("P", 0)
+        self._laminate(defect, voids=self.stats.voids)
+
+    def on_abort(self, by_alarm: bool) -> None:
+        """§3, §5: release, vent 60 s; N before PRESSURIZE completed, else F 1504."""
+        self.aborting = True
+        self.vent_remaining_s = ABORT_VENT_S
+        if self.results is None:
+            return
+        for row in self.results.rows:
+            if row.result != "X":
+                row.result, row.defect = ("F", ABORT_DEFECT) if self.pressed else ("N", 0)
+        if self.pressed:
+            self._laminate(ABORT_DEFECT, voids=True)
+
+    def _laminate(self, defect: int, *, voids: bool) -> None:
+        """Record the bonded stack on every site of each loaded strip (world state)."""
+        for position, strip_id in self.cycle_strip_ids.items():
+            if not strip_id or not self._loaded(position):
+                continue
+            strip = self.world.get(strip_id) or self.world.strip(
+                strip_id, *STACK_FORMATS[self.stack]
+            )
+            for site in strip.sites.values():
+                site.adhesive_thickness_um = self.adhesive_thickness_um
+                if self.stack == "cu-slice":
+                    site.slice_thickness_um = self.slice_thickness_um
+                else:
+                    site.plate_placed = True
+                site.lamination_voids = voids
+                if defect:
+                    site.defects.setdefault(self.tool_name, defect)
+            strip.record(
+                self.time_s, self.tool_name, f"laminated {self.stack} defect={defect} voids={voids}"
+            )
+
+    # -- registers ------------------------------------------------------------------------------
+    def tool_inputs(self) -> dict[int, int]:
+        sp = self.active_sp_c()
+        words = {
+            100: round(self.top.pv_c * 10) & 0xFFFF,
+            101: round(self.bottom.pv_c * 10) & 0xFFFF,
+            102: round(sp * 10) & 0xFFFF if sp is not None else 0,
+            103: round(self.press.pressure_mpa * 100),
+            104: round(self.chamber.pressure_kpa * 10),
+            105: self.strip_present,
+            106: int(self.phase_elapsed_s) if self.cycle_active else 0,
+            107: max(0, round(self.hr("DWELL_S") - self.dwell_actual_s)),
+            108: round(self.top.output_pct),
+            109: round(self.bottom.output_pct),
+        }
+        if self.results_available:
+            assert self.results is not None
+            codes = {"": 0, "P": 1, "F": 2, "X": 3, "N": 4}
+            for row in self.results.rows:
+                words[109 + row.site] = codes[row.result]
+                words[117 + row.site] = row.defect
+            s = self.stats
+            words |= {
+                126: round(s.peak_temp_c * 10) & 0xFFFF,
+                127: round(s.max_temp_dev_c * 10),
+                128: round((s.min_pressure_mpa or 0.0) * 100),
+                129: round((s.max_vacuum_kpa or 0.0) * 10),
+                130: round(self.dwell_actual_s),
+            }
+        return words
+
+    def tool_discretes(self) -> dict[int, bool]:
+        pressing = self.cycle_active and self.phase in ("PRESSURIZE", *PRESSING_PHASES)
+        pressure_ok = abs(self.press.pressure_mpa - self.pressure_sp_mpa) <= self.pressure_band_mpa
+        locked = (self.cycle_active and not self.aborting) or self.vent_remaining_s > 0.0
+        return {
+            16: self.conditions_in_band(),
+            17: pressing and pressure_ok,
+            18: self.chamber.pressure_kpa <= self.vacuum_sp_kpa,
+            19: locked and not self.conditions.get("DOOR", False),
+            20: not self.conditions.get("HYDRAULIC", False),
+            21: not self.conditions.get("COOLING_WATER", False),
+        }
