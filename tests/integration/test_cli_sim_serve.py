@@ -78,3 +78,31 @@ def test_sim_serve_with_a_broken_config_exits_2_and_lists_problems(tmp_path: Pat
     )
     assert result.returncode == 2
     assert "stations[0].tool" in result.stderr and "'toaster'" in result.stderr
+
+
+def test_sim_serve_default_config_serves_all_nine_tools_each_reachable(tmp_path: Path) -> None:
+    from drivers.registry import driver_class
+
+    endpoints = tmp_path / "e.json"
+    process = subprocess.Popen(
+        [*PACKLINE, "sim", "serve", "--time-scale", "1000", "--endpoints", str(endpoints)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        served = wait_for_file(endpoints, process)
+        assert {e["tool"] for e in served.values()} == {
+            "laminator", "die-bonder", "wire-bonder", "mold-press", "etch-bath",
+            "ball-attach", "dicing-saw", "laser", "metrology",
+        }  # fmt: skip
+        assert {"wire-bonder-1", "wire-bonder-2", "etch-bath-cu", "etch-bath-pi"} <= set(served)
+        for station, endpoint in served.items():
+            with driver_class(endpoint["tool"]).open(endpoint["address"]) as tool:
+                assert tool.identify().vendor == "GENERIC", station
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=15)
+        assert process.returncode == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
