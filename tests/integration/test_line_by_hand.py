@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from statistics import mean
+from typing import Any
 
 import pytest
 
@@ -121,7 +122,7 @@ def attach_balls(line: SimulatedLine, strip: str, input_map: str) -> str:
         return result_map
 
 
-def measure(line: SimulatedLine, strip: str, recipe: str, input_map: str) -> list:  # type: ignore[type-arg]
+def measure(line: SimulatedLine, strip: str, recipe: str, input_map: str) -> list[Any]:
     with Metrology.open(line.address("metrology")) as gauge:
         wait(gauge, (ToolState.IDLE, ToolState.READY))
         gauge.load_recipe(recipe)
@@ -164,10 +165,10 @@ def test_heat_slug_strip_by_hand_shows_the_slug_and_balls_at_metrology(line: Sim
     heights: list[BallRecord] = measure(line, strip, "A-BALL", next_input_map(balled))
     measured = [r for r in heights if r.ball_height_mean_um is not None]
     assert len(measured) >= 25
-    for record in measured:
-        site = world.site(record.site)
-        assert record.ball_height_mean_um == pytest.approx(site.ball_height_mean_um, abs=5.0)
-        assert record.clearance_um is not None and record.clearance_um > 0, (
+    for ball in measured:
+        site = world.site(ball.site)
+        assert ball.ball_height_mean_um == pytest.approx(site.ball_height_mean_um, abs=5.0)
+        assert ball.clearance_um is not None and ball.clearance_um > 0, (
             "claim 3: slug thinner than the balls"
         )
     ball_mean_um = mean(
