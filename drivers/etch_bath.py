@@ -13,7 +13,7 @@ Modbus TCP through the gateway; the unit id is the bath's RTU address, HR 500).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, ClassVar, TypeVar
 
@@ -30,11 +30,11 @@ from drivers.modbus_tool import (
     S16,
     U16,
     U32,
+    BatchModbusTool,
     DiscreteInput,
     Holding,
     Input,
     LevelCoil,
-    ModbusTool,
     PositionResult,
     Register,
     position_result_char,
@@ -137,11 +137,6 @@ class ChoiceInput(Input):
 
     def from_words(self, words: Sequence[int]) -> IntEnum:
         return _choice(self.choices, words[0], self.name)
-
-
-def _register_value(value: Any) -> Any:
-    """Recipe field -> value a declared register takes (flags as 0/1)."""
-    return int(value) if isinstance(value, bool) else value
 
 
 def _choice(choices: type[IntEnum], code: int, what: str) -> IntEnum:
@@ -280,12 +275,14 @@ class EtchResult:
         return {p.strip_id: p for p in self.positions if p.strip_id and p.result != "X"}
 
 
-class EtchBath(ModbusTool):
+class EtchBath(BatchModbusTool):
     """WE-2 etch bath (etch-bath.md). Unit of work: a carrier of 1-10 strips (slots 1-10)."""
 
     tool_name = "etch-bath"
     model = "WE-2"
     poll_interval_s = 1.0
+    positions = SLOTS
+    strip_id_base = STRIP_ID_BASE
     phase_names = ("NONE", "LOAD", "LOWER", "ETCH", "RAISE", "DRIP", "RINSE", "UNLOAD")
     interlock_bits = (
         "ESTOP", "DOOR", "TEMP", "LEVEL", "EXHAUST", "LOAD", "HOST_WDT", "CU_LOAD", "CARRIER",
@@ -461,46 +458,17 @@ class EtchBath(ModbusTool):
         self,
         recipe: EtchRecipe,
         *,
-        slots: Sequence[int] = tuple(range(1, SLOTS + 1)),
+        positions: Sequence[int] | None = None,
         chemistry: Chemistry | None = None,
     ) -> None:
         """Write HR 101-118 in one FC16 (DEPTH_TARGET inside it), after checking every range and
         the §4 windows of the station's chemistry (read from HR 100 unless given)."""
-        cls = type(self)
-        block: dict[Register, Any] = {
-            getattr(cls, f.name): _register_value(getattr(recipe, f.name)) for f in fields(recipe)
-        }
-        block[cls.load_mask] = self.mask_of(slots, SLOTS)
-        for register, value in block.items():
-            register.to_words(value)  # every range before anything is sent
+        block = self.recipe_registers(recipe, positions or self.all_positions)
         station = Chemistry(chemistry) if chemistry is not None else self.chemistry
         problems = recipe.conflicts(station)
         if problems:
             raise ParameterOutOfRange("; ".join(problems))
         self.write_block(block)
-
-    def set_strip_ids(self, strip_ids: Mapping[int, str]) -> None:
-        """STRIP_ID_1..10 (one FC16 of 10 registers each); slots not given are left as they are."""
-        self.write_strip_ids(STRIP_ID_BASE, strip_ids, SLOTS)
-
-    def strip_ids(self) -> list[str]:
-        """STRIP_ID_1..10 as stored on the bath (cleared by ACK)."""
-        return self.read_strip_ids(STRIP_ID_BASE, SLOTS)
-
-    def arm(
-        self,
-        recipe: EtchRecipe | None = None,
-        *,
-        strip_ids: Mapping[int, str] | None = None,
-        chemistry: Chemistry | None = None,
-    ) -> None:
-        """Write the recipe (if given) for the slots of ``strip_ids``, the strip ids, then ARM."""
-        if recipe is not None:
-            slots = tuple(sorted(strip_ids)) if strip_ids else tuple(range(1, SLOTS + 1))
-            self.write_recipe(recipe, slots=slots, chemistry=chemistry)
-        if strip_ids:
-            self.set_strip_ids(strip_ids)
-        super().arm()
 
     # -- block reads ----------------------------------------------------------------------------------------
     def station_settings(self) -> StationSettings:

@@ -11,8 +11,8 @@ with Laminator.open("modbus+tcp://127.0.0.1:502?unit=1") as laminator:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import ClassVar
 
 from drivers.errors import ParameterOutOfRange
@@ -20,10 +20,10 @@ from drivers.modbus_tool import (
     S16,
     STRING,
     U16,
+    BatchModbusTool,
     DiscreteInput,
     Holding,
     Input,
-    ModbusTool,
     PositionResult,
     Register,
     position_result_char,
@@ -31,7 +31,6 @@ from drivers.modbus_tool import (
 from drivers.records import AlarmInfo
 
 POSITIONS = 8
-ALL_POSITIONS = (1, 2, 3, 4, 5, 6, 7, 8)
 STRIP_ID_BASE = 200
 RESULT_BASE = 110  # IR 110-130
 STANDBY_GAP_C = 50.0  # §4 cross-check: STANDBY_SP <= PLATEN_SP - 50.0 °C
@@ -105,12 +104,14 @@ class LaminationResult:
         return {p.strip_id: p for p in self.positions if p.strip_id}
 
 
-class Laminator(ModbusTool):
+class Laminator(BatchModbusTool):
     """LM-8 vacuum laminator (laminator.md). Unit of work: a press load of 1-8 strips."""
 
     tool_name = "laminator"
     model = "LM-8"
     poll_interval_s = 1.0  # §2: status no faster than every 250 ms, 1 s recommended
+    positions = POSITIONS
+    strip_id_base = STRIP_ID_BASE
     phase_names = ("NONE", "CLOSE", "EVACUATE", "PRESSURIZE", "RAMP", "DWELL", "COOL", "VENT")
     interlock_bits = ("ESTOP", "DOOR", "TEMP", "HYDRAULIC", "COOLING_WATER", "LOAD", "HOST_WDT")
     alarm_table: ClassVar[Mapping[int, AlarmInfo]] = {
@@ -243,38 +244,11 @@ class Laminator(ModbusTool):
 
     # -- recipe and cycle (§5) ------------------------------------------------------------------
     def write_recipe(
-        self, recipe: LaminationRecipe, *, positions: tuple[int, ...] = ALL_POSITIONS
+        self, recipe: LaminationRecipe, *, positions: Sequence[int] | None = None
     ) -> None:
         """Write HR 100-111 in one FC16; ranges and the §4 cross-check are checked first."""
         recipe.check_consistency()
-        cls = type(self)
-        block: dict[Register, float] = {
-            getattr(cls, f.name): getattr(recipe, f.name) for f in fields(recipe)
-        }
-        block[cls.load_mask] = self.mask_of(positions, POSITIONS)
-        self.write_block(block)
-
-    def set_strip_ids(self, strip_ids: Mapping[int, str]) -> None:
-        """STRIP_ID_1..8 (one FC16 each); positions not given are left as they are."""
-        self.write_strip_ids(STRIP_ID_BASE, strip_ids, POSITIONS)
-
-    def strip_ids(self) -> list[str]:
-        """STRIP_ID_1..8 as stored on the laminator (one FC03 of HR 200-279)."""
-        return self.read_strip_ids(STRIP_ID_BASE, POSITIONS)
-
-    def arm(
-        self, recipe: LaminationRecipe | None = None, *, strip_ids: Mapping[int, str] | None = None
-    ) -> None:
-        """Write the recipe (if given) for the positions of ``strip_ids``, the strip ids, then ARM.
-
-        Without ``strip_ids`` all eight positions are loaded (LOAD_MASK 255).
-        """
-        if recipe is not None:
-            positions = tuple(sorted(strip_ids)) if strip_ids else ALL_POSITIONS
-            self.write_recipe(recipe, positions=positions)
-        if strip_ids:
-            self.set_strip_ids(strip_ids)
-        super().arm()
+        super().write_recipe(recipe, positions=positions)
 
     def alarms_in_words(self, alarm_words: tuple[int, ...]) -> list[int]:
         """Alarm codes set in ALARM_WORD_1..4 (``status().alarm_words``), in table order."""

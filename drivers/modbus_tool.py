@@ -10,6 +10,7 @@ interlock names decoded from INTERLOCK_WORD for code 22.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -505,3 +506,63 @@ class ModbusTool(Tool):
         if not mask:
             raise ParameterOutOfRange("at least one position must be loaded")
         return mask
+
+
+#: Name of the LOAD_MASK holding register every batch tool declares.
+LOAD_MASK = "load_mask"
+
+
+class BatchModbusTool(ModbusTool):
+    """A Modbus batch tool (laminator, mold press, etch bath): load positions, each with a
+    STRIP_ID field, a LOAD_MASK, and a recipe dataclass whose fields are named like the
+    tool's declared holding registers."""
+
+    #: Load positions (slots) of one batch.
+    positions: ClassVar[int] = 1
+    #: HR address of STRIP_ID_1 (STRIP_ID_k at base + 10·(k-1)).
+    strip_id_base: ClassVar[int] = 200
+
+    @property
+    def all_positions(self) -> tuple[int, ...]:
+        return tuple(range(1, self.positions + 1))
+
+    def recipe_registers(self, recipe: Any, positions: Sequence[int]) -> dict[Register, Any]:
+        """Each recipe field to the holding register of the same name, plus LOAD_MASK, every
+        value checked against its range (nothing is sent here)."""
+        cls = type(self)
+        block: dict[Register, Any] = {}
+        for field in dataclasses.fields(recipe):
+            value = getattr(recipe, field.name)
+            block[getattr(cls, field.name)] = int(value) if isinstance(value, bool) else value
+        block[getattr(cls, LOAD_MASK)] = self.mask_of(positions, self.positions)
+        for register, value in block.items():
+            register.to_words(value)
+        return block
+
+    def write_recipe(self, recipe: Any, *, positions: Sequence[int] | None = None) -> None:
+        """Write the recipe's registers and LOAD_MASK (contiguous ones in one FC16)."""
+        self.write_block(self.recipe_registers(recipe, positions or self.all_positions))
+
+    def set_strip_ids(self, strip_ids: Mapping[int, str]) -> None:
+        """STRIP_ID_k, each with one FC16 of 10 registers; positions not given are left as they are."""
+        self.write_strip_ids(self.strip_id_base, strip_ids, self.positions)
+
+    def strip_ids(self) -> list[str]:
+        """STRIP_ID_1..n as stored on the tool (cleared by ACK)."""
+        return self.read_strip_ids(self.strip_id_base, self.positions)
+
+    def arm(
+        self,
+        recipe: Any = None,
+        *,
+        strip_ids: Mapping[int, str] | None = None,
+        **recipe_options: Any,
+    ) -> None:
+        """Write the recipe (if given) for the positions of ``strip_ids`` (all without them),
+        the strip ids, then pulse ARM. ``recipe_options`` go to the tool's ``write_recipe``."""
+        if recipe is not None:
+            positions = tuple(sorted(strip_ids)) if strip_ids else self.all_positions
+            self.write_recipe(recipe, positions=positions, **recipe_options)
+        if strip_ids:
+            self.set_strip_ids(strip_ids)
+        super().arm()

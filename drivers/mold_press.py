@@ -11,18 +11,18 @@ with MoldPress.open("modbus+tcp://127.0.0.1:5020?unit=1") as press:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from drivers.errors import ParameterOutOfRange
 from drivers.modbus_tool import (
     S16,
     U16,
+    BatchModbusTool,
     DiscreteInput,
     Holding,
     Input,
-    ModbusTool,
     PositionResult,
     Register,
     position_result_char,
@@ -89,12 +89,14 @@ class ShotResult:
         return "".join(p.result or "X" for p in self.positions)
 
 
-class MoldPress(ModbusTool):
+class MoldPress(BatchModbusTool):
     """TM-4 transfer mold press (mold-press.md). Unit of work: a shot of 1-4 strips."""
 
     tool_name = "mold-press"
     model = "TM-4"
     poll_interval_s = 0.5
+    positions = POSITIONS
+    strip_id_base = STRIP_ID_BASE
     phase_names = (
         "NONE",
         "LOAD",
@@ -229,41 +231,14 @@ class MoldPress(ModbusTool):
     clamp_force_min_kn = Input(117, U16, unit="kN", doc="CLAMP_FORCE_MIN during TRANSFER and CURE.")
 
     # -- recipe and shot -----------------------------------------------------------------------------
-    def write_recipe(
-        self, recipe: MoldRecipe, *, positions: tuple[int, ...] = (1, 2, 3, 4)
-    ) -> None:
+    def write_recipe(self, recipe: MoldRecipe, *, positions: Sequence[int] | None = None) -> None:
         """Write HR 100-121 in one FC16 (ranges and the S1 < S2 < S3 order checked first)."""
         if not recipe.stage1_end_mm < recipe.stage2_end_mm < recipe.stage3_end_mm:
             raise ParameterOutOfRange(
                 f"plunger stages must satisfy S1 < S2 < S3, got {recipe.stage1_end_mm}, "
                 f"{recipe.stage2_end_mm}, {recipe.stage3_end_mm} mm"
             )
-        cls = type(self)
-        block = {
-            getattr(cls, attr): int(v) if isinstance(v, bool) else v
-            for attr, v in ((f.name, getattr(recipe, f.name)) for f in fields(recipe))
-        }
-        block[cls.load_mask] = self.mask_of(positions, POSITIONS)
-        self.write_block(block)
-
-    def set_strip_ids(self, strip_ids: Mapping[int, str]) -> None:
-        """STRIP_ID_1..4 (one FC16 each); positions not given are left as they are."""
-        self.write_strip_ids(STRIP_ID_BASE, strip_ids, POSITIONS)
-
-    def strip_ids(self) -> list[str]:
-        """STRIP_ID_1..4 as stored on the press."""
-        return self.read_strip_ids(STRIP_ID_BASE, POSITIONS)
-
-    def arm(
-        self, recipe: MoldRecipe | None = None, *, strip_ids: Mapping[int, str] | None = None
-    ) -> None:
-        """Write the recipe (if given) for the positions of ``strip_ids``, the strip ids, then ARM."""
-        if recipe is not None:
-            positions = tuple(sorted(strip_ids)) if strip_ids else (1, 2, 3, 4)
-            self.write_recipe(recipe, positions=positions)
-        if strip_ids:
-            self.set_strip_ids(strip_ids)
-        super().arm()
+        super().write_recipe(recipe, positions=positions)
 
     def shot_result(self) -> ShotResult:
         """IR 110-125 and the strip ids, as one record (valid while RESULTS_AVAILABLE)."""

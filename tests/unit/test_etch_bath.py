@@ -99,7 +99,7 @@ def exception(code: int) -> ModbusExceptionReply:
 # -- writes --------------------------------------------------------------------------------------
 def test_etch_bath_writes_the_manual_example_recipe_in_one_fc16() -> None:
     bath, link = bath_with([(("FC03", 100, 1), [1]), (("FC16", 101, MANUAL_RECIPE), None)])
-    bath.write_recipe(EtchRecipe(), slots=(1, 2))
+    bath.write_recipe(EtchRecipe(), positions=(1, 2))
     assert not link.transcript
 
 
