@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from drivers.address import parse_modbus_address
 from drivers.errors import (
     AlarmActive,
     InterlockActive,
@@ -35,65 +34,20 @@ from drivers.etch_bath import (
 from drivers.modbus_tool import encode_string
 from drivers.states import ToolState
 from drivers.transports.modbus import ModbusExceptionReply
+from tests.support.modbus_transcript import TranscriptLink, exception_reply, tool_with
 
 MANUAL_RECIPE = [500, 15, 320, 20, 135, 540, 1600, 80, 1, 420, 900, 0, 23000, 25, 10, 60, 1, 3]
-
-
-class TranscriptLink:
-    """Stands in for ModbusTransport: checks each request against the expected transcript."""
-
-    def __init__(self, address: str, transcript: Sequence[tuple[tuple[Any, ...], Any]]) -> None:
-        self.endpoint = parse_modbus_address(address)
-        self.transcript = list(transcript)
-
-    def _next(self, request: tuple[Any, ...]) -> Any:
-        assert self.transcript, f"unexpected request {request}"
-        expected, reply = self.transcript.pop(0)
-        assert request == expected
-        if isinstance(reply, Exception):
-            raise reply
-        return reply
-
-    def read_input_registers(self, address: int, count: int) -> list[int]:
-        return self._next(("FC04", address, count))
-
-    def read_holding_registers(self, address: int, count: int) -> list[int]:
-        return self._next(("FC03", address, count))
-
-    def read_discrete_inputs(self, address: int, count: int) -> list[bool]:
-        return self._next(("FC02", address, count))
-
-    def read_coils(self, address: int, count: int) -> list[bool]:
-        return self._next(("FC01", address, count))
-
-    def write_register(self, address: int, value: int) -> None:
-        self._next(("FC06", address, value))
-
-    def write_registers(self, address: int, values: Sequence[int]) -> None:
-        self._next(("FC16", address, list(values)))
-
-    def pulse_coil(self, address: int) -> None:
-        self._next(("FC05", address))
-
-    def write_coil(self, address: int, value: bool) -> None:
-        self._next(("FC05", address, value))
-
-    def close(self) -> None:
-        pass
 
 
 def bath_with(
     transcript: Sequence[tuple[tuple[Any, ...], Any]],
     address: str = "modbus+rtu:///dev/ttyUSB0?baudrate=19200&parity=E&unit=1",
 ) -> tuple[EtchBath, TranscriptLink]:
-    bath = EtchBath(address)
-    link = TranscriptLink(address, transcript)
-    bath.link = link  # type: ignore[assignment]
-    return bath, link
+    return tool_with(EtchBath, address, transcript)
 
 
 def exception(code: int) -> ModbusExceptionReply:
-    return ModbusExceptionReply(code, tool="etch-bath", address="x", sent="x")
+    return exception_reply(code, "etch-bath")
 
 
 # -- writes --------------------------------------------------------------------------------------

@@ -3,9 +3,6 @@ call, how it decodes what comes back, and how it reports rejections."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 import pytest
 
 from drivers.errors import (
@@ -20,56 +17,15 @@ from drivers.modbus_tool import encode_string
 from drivers.mold_press import MoldPress, MoldRecipe
 from drivers.states import ToolState
 from drivers.transports.modbus import ModbusExceptionReply
+from tests.support.modbus_transcript import Transcript, TranscriptLink, exception_reply, tool_with
 
 
-class TranscriptLink:
-    """Stands in for ModbusTransport: checks each request against the expected transcript."""
-
-    def __init__(self, transcript: Sequence[tuple[tuple[Any, ...], Any]]) -> None:
-        self.transcript = list(transcript)
-        self.lock = None
-
-    def _next(self, request: tuple[Any, ...]) -> Any:
-        assert self.transcript, f"unexpected request {request}"
-        expected, reply = self.transcript.pop(0)
-        assert request == expected
-        if isinstance(reply, Exception):
-            raise reply
-        return reply
-
-    def read_input_registers(self, address: int, count: int) -> list[int]:
-        return self._next(("FC04", address, count))
-
-    def read_holding_registers(self, address: int, count: int) -> list[int]:
-        return self._next(("FC03", address, count))
-
-    def read_discrete_inputs(self, address: int, count: int) -> list[bool]:
-        return self._next(("FC02", address, count))
-
-    def write_register(self, address: int, value: int) -> None:
-        self._next(("FC06", address, value))
-
-    def write_registers(self, address: int, values: Sequence[int]) -> None:
-        self._next(("FC16", address, list(values)))
-
-    def pulse_coil(self, address: int) -> None:
-        self._next(("FC05", address))
-
-    def close(self) -> None:
-        pass
-
-
-def press_with(
-    transcript: Sequence[tuple[tuple[Any, ...], Any]],
-) -> tuple[MoldPress, TranscriptLink]:
-    press = MoldPress("modbus+tcp://192.0.2.1:502?unit=1")
-    link = TranscriptLink(transcript)
-    press.link = link  # type: ignore[assignment]
-    return press, link
+def press_with(transcript: Transcript) -> tuple[MoldPress, TranscriptLink]:
+    return tool_with(MoldPress, "modbus+tcp://192.0.2.1:502?unit=1", transcript)
 
 
 def exception_06() -> ModbusExceptionReply:
-    return ModbusExceptionReply(6, tool="mold-press", address="x", sent="x")
+    return exception_reply(6, "mold-press")
 
 
 def test_mold_press_writes_the_manual_example_recipe_in_one_fc16() -> None:
