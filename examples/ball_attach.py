@@ -9,24 +9,10 @@ Against a running BA-8 or simulator:    python examples/ball_attach.py --address
 from __future__ import annotations
 
 import argparse
-import contextlib
-from collections.abc import Iterator
 
 from drivers.ball_attach import BallAttach
 from drivers.states import ToolState
-
-
-@contextlib.contextmanager
-def tool_address(address: str | None) -> Iterator[str]:
-    if address:
-        yield address
-        return
-    from sim.ball_attach import serve
-    from sim.clock import SimClock
-    from sim.world import World
-
-    with serve(clock=SimClock(2000), world=World()) as simulated:
-        yield simulated.address
+from sim.registry import address_or_simulator
 
 
 def main() -> None:
@@ -34,7 +20,10 @@ def main() -> None:
     parser.add_argument("--address", help="VISA resource of the BA-8 (default: start a simulator)")
     parser.add_argument("--strip", default="DEMO-001", help="strip id (default DEMO-001)")
     args = parser.parse_args()
-    with tool_address(args.address) as address, BallAttach.open(address) as ba:
+    with (
+        address_or_simulator("ball-attach", args.address) as address,
+        BallAttach.open(address) as ba,
+    ):
         print("connected to", ba.identify())
         ba.wait_for_state([ToolState.IDLE, ToolState.READY], timeout_s=60, poll_s=0.05)
         ba.load_recipe("A-BALL050")

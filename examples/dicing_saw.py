@@ -9,33 +9,22 @@ Against a running saw or simulator:     python examples/dicing_saw.py --address 
 from __future__ import annotations
 
 import argparse
-import contextlib
-from collections.abc import Iterator
 
 from drivers.dicing_saw import DicingSaw, max_spindle_speed_krpm
 from drivers.states import ToolState
+from sim.registry import address_or_simulator
 
 STRIP_ID = "DEMO-B-001"
-
-
-@contextlib.contextmanager
-def saw_address(address: str | None) -> Iterator[str]:
-    if address:
-        yield address
-        return
-    from sim.clock import SimClock
-    from sim.dicing_saw import serve
-    from sim.world import World
-
-    with serve(clock=SimClock(2000), world=World()) as simulated:
-        yield simulated.address
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--address", help="VISA resource of the saw (default: start a simulator)")
     args = parser.parse_args()
-    with saw_address(args.address) as address, DicingSaw.open(address) as saw:
+    with (
+        address_or_simulator("dicing-saw", args.address) as address,
+        DicingSaw.open(address) as saw,
+    ):
         print("connected to", saw.identify())
         saw.wait_for_state([ToolState.IDLE, ToolState.READY], timeout_s=60, poll_s=0.05)
         saw.load_recipe("B-SING")

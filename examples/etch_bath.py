@@ -10,31 +10,20 @@ Against a running bath or simulator:    python examples/etch_bath.py --address A
 from __future__ import annotations
 
 import argparse
-import contextlib
-from collections.abc import Iterator
 
 from drivers.etch_bath import Chemistry, EtchBath, EtchRecipe
 from drivers.states import ToolState
-
-
-@contextlib.contextmanager
-def bath_address(address: str | None) -> Iterator[str]:
-    if address:
-        yield address
-        return
-    from sim.clock import SimClock
-    from sim.etch_bath import serve
-    from sim.world import World
-
-    with serve(clock=SimClock(2000), world=World(), transport="rtu") as simulated:
-        yield simulated.address
+from sim.registry import address_or_simulator
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--address", help="Modbus address of the bath (default: start a simulator)")
     args = parser.parse_args()
-    with bath_address(args.address) as address, EtchBath.open(address) as bath:
+    with (
+        address_or_simulator("etch-bath", args.address, transport="rtu") as address,
+        EtchBath.open(address) as bath,
+    ):
         print("connected to", bath.identify())
         bath.wait_for_state([ToolState.IDLE, ToolState.READY], timeout_s=60, poll_s=0.05)
         chemistry = Chemistry(bath.chemistry)

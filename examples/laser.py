@@ -9,34 +9,20 @@ Against a running laser or simulator:   python examples/laser.py --address TCPIP
 from __future__ import annotations
 
 import argparse
-import contextlib
-from collections.abc import Iterator
 
 from drivers.laser import Laser
 from drivers.states import ToolState
+from sim.registry import address_or_simulator
 
 STRIP_ID = "FB-DEMO-001"
 RECIPE = "B-IO16-DIE4"
-
-
-@contextlib.contextmanager
-def laser_address(address: str | None) -> Iterator[str]:
-    if address:
-        yield address
-        return
-    from sim.clock import SimClock
-    from sim.laser import serve
-    from sim.world import World
-
-    with serve(clock=SimClock(2000), world=World()) as simulated:
-        yield simulated.address
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--address", help="VISA resource of the laser (default: start a simulator)")
     args = parser.parse_args()
-    with laser_address(args.address) as address, Laser.open(address) as laser:
+    with address_or_simulator("laser", args.address) as address, Laser.open(address) as laser:
         print("connected to", laser.identify())
         laser.wait_for_state([ToolState.IDLE, ToolState.READY], timeout_s=60, poll_s=0.05)
         laser.load_recipe(RECIPE)

@@ -8,24 +8,10 @@ Against a running press or simulator:   python examples/mold_press.py --address 
 from __future__ import annotations
 
 import argparse
-import contextlib
-from collections.abc import Iterator
 
 from drivers.mold_press import MoldPress, MoldRecipe
 from drivers.states import ToolState
-
-
-@contextlib.contextmanager
-def press_address(address: str | None) -> Iterator[str]:
-    if address:
-        yield address
-        return
-    from sim.clock import SimClock
-    from sim.mold_press import serve
-    from sim.world import World
-
-    with serve(clock=SimClock(2000), world=World()) as simulated:
-        yield simulated.address
+from sim.registry import address_or_simulator
 
 
 def main() -> None:
@@ -34,7 +20,10 @@ def main() -> None:
         "--address", help="Modbus address of the press (default: start a simulator)"
     )
     args = parser.parse_args()
-    with press_address(args.address) as address, MoldPress.open(address) as press:
+    with (
+        address_or_simulator("mold-press", args.address) as address,
+        MoldPress.open(address) as press,
+    ):
         print("connected to", press.identify())
         press.wait_for_state([ToolState.IDLE, ToolState.READY], timeout_s=60, poll_s=0.05)
         press.arm(MoldRecipe(cure_s=90), strip_ids={1: "DEMO-001", 2: "DEMO-002"})

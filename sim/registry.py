@@ -7,8 +7,9 @@ Modules are imported on first use, so that serving one tool does not load the ot
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from sim.simulated_tool import SimulatedTool
@@ -35,3 +36,21 @@ def serve_function(tool: str) -> Callable[..., SimulatedTool]:
     module: Any = importlib.import_module(module_name)
     serve: Callable[..., SimulatedTool] = module.serve
     return serve
+
+
+@contextlib.contextmanager
+def address_or_simulator(
+    tool: str, address: str | None, *, time_scale: float = 2000.0, **options: Any
+) -> Iterator[str]:
+    """``address`` if one is given; otherwise a simulated ``tool`` on loopback for the duration.
+
+    Engineer scripts use it so that the same script runs against a real tool or on its own.
+    """
+    if address:
+        yield address
+        return
+    from sim.clock import SimClock
+    from sim.world import World
+
+    with serve_function(tool)(clock=SimClock(time_scale), world=World(), **options) as simulated:
+        yield simulated.address
