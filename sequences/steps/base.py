@@ -1,0 +1,220 @@
+"""The phase logic every process step shares, and the contract a step implements.
+
+A step runs one cycle of one tool on one strip (or a batch of strips):
+
+1. ``check``: interlocks and recipe windows, before anything is sent to the tool;
+2. ``set_up``: load the tool recipe, write the recipe's set-points, strip ids, size and input
+   maps, and wait (bounded) for READY;
+3. start the cycle and wait for DONE/ABORTED, polling, bounded in tool seconds divided by the
+   line's time scale; operator holds and aborts and tool alarms are handled on the way by the
+   station through :class:`StepControl`;
+4. ``collect``: read the per-site results and judge them against the recipe's limits;
+5. acknowledge.
+
+Steps are plain data (a dataclass per step kind, built from the master recipe by the route),
+so a route reads like the route sheet and a step can be tested on its own against one
+simulated tool.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from drivers.base import Tool
+from drivers.errors import PacklineError, ToolAlarm, ToolTimeout
+from drivers.states import ToolState
+from sequences.jobs import StripJob, StripOutcome
+
+FINISHED = frozenset({ToolState.DONE, ToolState.ABORTED})
+
+
+class StepRefused(PacklineError):
+    """A step that must not start: an interlock or a recipe window, named."""
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How tool time maps to wall time on this line (the line's time scale)."""
+
+    time_scale: float = 1.0
+
+    def wall_s(self, tool_s: float) -> float:
+        return tool_s / self.time_scale
+
+    def poll_s(self, tool: Tool) -> float:
+        """The tool's poll interval, shortened in proportion at high time scales (>= 2 ms)."""
+        return max(0.002, tool.poll_interval_s * min(1.0, 10.0 / self.time_scale))
+
+
+AlarmDecision = str  # "resume" (alarm cleared, cycle resumed) or "abort" (cycle aborted)
+
+
+@dataclass
+class StepControl:
+    """What the station tells a running step, and how the step asks the station for help.
+
+    ``hold`` and ``abort`` are set by operator commands; ``on_alarm`` is called by the step's
+    wait when the tool goes to ALARM (or the link is lost) and blocks until the station's
+    policy or an operator has decided; it returns ``"resume"`` or ``"abort"``.
+    """
+
+    hold: threading.Event = field(default_factory=threading.Event)
+    abort: threading.Event = field(default_factory=threading.Event)
+    on_alarm: Callable[[Tool, PacklineError], AlarmDecision] | None = None
+    on_progress: Callable[[str], None] | None = None
+
+
+class ProcessStep(ABC):
+    """One step of a route on one kind of tool. Subclasses are frozen dataclasses."""
+
+    #: Manual name of the tool kind that runs this step (``die-bonder``...).
+    tool: ClassVar[str]
+    #: Most strips one cycle takes (mold shot 4, etch carrier 10, magazine 20...).
+    batch_max: ClassVar[int] = 1
+    #: Bounds in tool seconds: heat-up/warm-up to READY, and one cycle.
+    heat_up_tool_s: ClassVar[float] = 3600.0
+    cycle_tool_s: ClassVar[float] = 3600.0
+
+    @property
+    @abstractmethod
+    def name(self) -> str:
+        """Step name on the route sheet and in reports (``die attach``, ``inspect ball``...)."""
+
+    @property
+    def expected_cycle_tool_s(self) -> float:
+        """Nominal tool seconds of one cycle (for the line's bottleneck bound)."""
+        return self.cycle_tool_s
+
+    def check(self, tool: Tool) -> None:
+        """Interlocks and recipe windows before anything is sent (raise :class:`StepRefused`)."""
+        interlocks = getattr(tool, "interlocks", None)
+        if callable(interlocks):
+            blocking = [
+                name
+                for name in interlocks()
+                if name not in ("TEMP", "WARMUP", "LOAD", "CARRIER", "CAL", "BLADE")
+            ]
+            if blocking:
+                raise StepRefused(
+                    f"{self.name}: interlock(s) active: {', '.join(blocking)}",
+                    tool=tool.tool_name,
+                    address=tool.address,
+                )
+
+    @abstractmethod
+    def set_up(self, tool: Tool, jobs: Sequence[StripJob], pace: Pace) -> None:
+        """Load the recipe, write set-points and strip data, wait (bounded) for READY."""
+
+    def start(self, tool: Tool) -> None:
+        tool.start()
+
+    @abstractmethod
+    def collect(self, tool: Tool, jobs: Sequence[StripJob], station: str) -> list[StripOutcome]:
+        """Read results (one outcome per job, in job order) and judge them."""
+
+    def finish(self, tool: Tool) -> None:
+        tool.acknowledge()
+
+    def recipe_values(self) -> dict[str, Any]:
+        """The set-points this step uses, for the unit records (dataclass fields by default)."""
+        import dataclasses
+
+        if dataclasses.is_dataclass(self):
+            return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        return {}
+
+
+def _plain(value: Any) -> Any:
+    import dataclasses
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if hasattr(value, "value") and hasattr(value, "name"):  # enums
+        return value.name
+    return value
+
+
+def wait_ready(tool: Tool, pace: Pace, heat_up_tool_s: float) -> None:
+    """Wait (bounded) until the tool is READY."""
+    tool.wait_for_state(
+        [ToolState.READY], timeout_s=pace.wall_s(heat_up_tool_s), poll_s=pace.poll_s(tool)
+    )
+
+
+def run_step(
+    step: ProcessStep,
+    tool: Tool,
+    jobs: Sequence[StripJob],
+    *,
+    station: str,
+    pace: Pace,
+    control: StepControl | None = None,
+) -> list[StripOutcome]:
+    """Run one cycle of ``step`` on ``tool`` for ``jobs``; return one outcome per job.
+
+    Raises :class:`StepRefused` before touching the tool, the tool's errors on the way, and
+    :class:`ToolTimeout` when the cycle outlasts its bound.
+    """
+    if not 1 <= len(jobs) <= step.batch_max:
+        raise ValueError(f"{step.name} takes 1..{step.batch_max} strips per cycle, got {len(jobs)}")
+    control = control or StepControl()
+    step.check(tool)
+    step.set_up(tool, jobs, pace)
+    step.start(tool)
+    _wait_for_cycle_end(step, tool, pace, control)
+    outcomes = step.collect(tool, jobs, station)
+    step.finish(tool)
+    return outcomes
+
+
+def _wait_for_cycle_end(
+    step: ProcessStep, tool: Tool, pace: Pace, control: StepControl
+) -> ToolState:
+    deadline = time.monotonic() + pace.wall_s(step.cycle_tool_s)
+    poll = pace.poll_s(tool)
+    held = False
+    while True:
+        if control.abort.is_set():
+            control.abort.clear()
+            if tool.state() in (ToolState.RUNNING, ToolState.PAUSED, ToolState.ALARM):
+                tool.abort()
+        if control.hold.is_set() and not held:
+            if tool.state() is ToolState.RUNNING:
+                tool.pause()
+            held = True
+        if held and not control.hold.is_set():
+            if tool.state() is ToolState.PAUSED:
+                tool.resume()
+            held = False
+        try:
+            state = tool.wait_for_state(FINISHED, timeout_s=poll * 3, poll_s=poll)
+        except ToolTimeout:
+            if time.monotonic() >= deadline and not held:
+                raise ToolTimeout(
+                    f"{step.name}: cycle not finished within {step.cycle_tool_s:.0f} tool s",
+                    tool=tool.tool_name,
+                    address=tool.address,
+                ) from None
+            continue
+        except ToolAlarm as alarm:
+            _ask_station(tool, alarm, control)
+            deadline = time.monotonic() + pace.wall_s(step.cycle_tool_s)
+            continue
+        return state
+
+
+def _ask_station(tool: Tool, alarm: PacklineError, control: StepControl) -> None:
+    if control.on_alarm is None:
+        raise alarm
+    decision = control.on_alarm(tool, alarm)
+    if decision not in ("resume", "abort"):
+        raise ValueError(f"on_alarm must return 'resume' or 'abort', not {decision!r}")
