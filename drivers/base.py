@@ -132,7 +132,7 @@ class Tool(ABC):
             if current in wanted:
                 return current
             if raise_on_alarm and current is ToolState.ALARM:
-                raise self._alarm_error()
+                raise self.alarm_error()
             if time.monotonic() >= deadline:
                 raise ToolTimeout(
                     f"still {current.name} after {timeout_s:.1f} s waiting for "
@@ -142,7 +142,8 @@ class Tool(ABC):
                 )
             time.sleep(interval)
 
-    def _alarm_error(self) -> ToolAlarm:
+    def alarm_error(self) -> ToolAlarm:
+        """The first abort- or hold-class alarm (else the first alarm) as a :class:`ToolAlarm`."""
         infos = self.alarms()
         blocking = [a for a in infos if a.alarm_class in ("A", "H")] or infos
         if not blocking:

@@ -60,20 +60,43 @@ def build_parser() -> argparse.ArgumentParser:
     diagram = commands.add_parser("diagram", help="print a state machine as Mermaid, from the code")
     diagram.add_argument("machine", choices=["station"], help="which machine (station: PackML)")
 
-    dry = commands.add_parser("dry-run", help="run a strip through the simulated line and report")
+    recipe = commands.add_parser("recipe", help="master recipes (configs/recipes/)")
+    recipe_commands = recipe.add_subparsers(
+        dest="recipe_command", required=True, metavar="SUBCOMMAND"
+    )
+    recipe_check = recipe_commands.add_parser(
+        "check", help="validate recipes and print each route sheet, or every problem (exit 2)"
+    )
+    recipe_check.add_argument("files", type=Path, nargs="+", metavar="FILE", help="recipe YAML")
+
+    dry = commands.add_parser("dry-run", help="run a lot through the simulated line and report")
+    dry.add_argument(
+        "--recipe",
+        type=Path,
+        default=None,
+        help="master recipe (default: heat-slug, die equal to the opening)",
+    )
+    dry.add_argument("--strips", type=int, default=20, help="strips in the lot (default 20)")
     dry.add_argument(
         "--time-scale",
         type=_positive_float,
         default=1000.0,
         help="sim seconds per wall second (default 1000)",
     )
+    dry.add_argument("--scenario", type=Path, default=None, help="fault scenario YAML to inject")
     dry.add_argument(
         "--seed", type=int, default=1, help="random seed of the process models (default 1)"
     )
     dry.add_argument(
-        "--strip-id", default="LA2611-001", help="id of the simulated strip (default LA2611-001)"
+        "--config", type=Path, default=None, help="line config (default configs/line.yaml)"
     )
-    dry.add_argument("--scenario", type=Path, default=None, help="fault scenario YAML to inject")
+    dry.add_argument(
+        "--report-dir",
+        type=Path,
+        default=Path("reports"),
+        help="where the lot report folder goes (default reports/)",
+    )
+    dry.add_argument("--lot-id", default=None, help="lot id (default DR<month day time>)")
     return parser
 
 
@@ -100,14 +123,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             print(mermaid_diagram())
             return 0
+        if args.command == "recipe":
+            from packline.recipe_check import check_recipes
+
+            return check_recipes(args.files)
         if args.command == "dry-run":
             from packline.dry_run import run_dry_run
 
+            if not 1 <= args.strips <= 200:
+                print(f"packline: --strips must be 1..200, got {args.strips}", file=sys.stderr)
+                return 2
             return run_dry_run(
+                recipe_path=args.recipe,
+                strips=args.strips,
                 time_scale=args.time_scale,
                 seed=args.seed,
-                strip_id=args.strip_id,
                 scenario_path=args.scenario,
+                config_path=args.config,
+                report_dir=args.report_dir,
+                lot_id=args.lot_id,
             )
     except (ConfigError, ScenarioError) as exc:
         print(f"packline: {exc}", file=sys.stderr)

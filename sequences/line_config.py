@@ -35,6 +35,10 @@ class StationEntry(BaseModel):
     address: str | None = None
     addresses: list[str] | None = None
     sim: dict[str, Any] = Field(default_factory=dict)
+    #: What the station does when its tool alarms mid-cycle (sequences.station.AlarmPolicy).
+    on_alarm: Literal["retry", "abort-strip", "wait"] = "retry"
+    #: How long (tool seconds) ``retry`` waits for an alarm's cause to go before aborting.
+    retry_tool_s: float = Field(default=3600.0, gt=0, le=86400)
 
     @model_validator(mode="after")
     def _addresses_match_count(self) -> StationEntry:
@@ -54,6 +58,8 @@ class Station(BaseModel):
     tool: ToolName
     address: str | None
     sim: dict[str, Any]
+    on_alarm: str = "retry"
+    retry_tool_s: float = 3600.0
 
 
 class LineConfig(BaseModel):
@@ -81,7 +87,14 @@ class LineConfig(BaseModel):
                 else:
                     address = entry.address
                 stations.append(
-                    Station(name=name, tool=entry.tool, address=address, sim=dict(entry.sim))
+                    Station(
+                        name=name,
+                        tool=entry.tool,
+                        address=address,
+                        sim=dict(entry.sim),
+                        on_alarm=entry.on_alarm,
+                        retry_tool_s=entry.retry_tool_s,
+                    )
                 )
         return stations
 

@@ -109,7 +109,8 @@ class StationMachine:
         for listener in self.listeners:
             listener(record)
         if dest in self.auto_complete:
-            self._cause = f"{dest.value.lower()} done"
+            # The wait state that follows keeps the cause that started the acting state
+            # (HELD says which alarm, not "holding done").
             self.state_completed()  # type: ignore[attr-defined]
 
     def restore(self, state: PackState) -> None:

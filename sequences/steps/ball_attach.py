@@ -1,21 +1,44 @@
 """BALL ATTACH (heat-slug claim 2): flux, balls, reflow and inspection on the ball attach line,
-a magazine of up to 20 strips per cycle."""
+a magazine of up to 20 strips per cycle.
+
+Set-up follows ball-attach.md §5: load the tool recipe (the oven heats), write the master
+recipe's zone set-points (only those that differ: a zone change sends the oven back to
+HEATING), conveyor speed, profile limits, ball and flux set-points; refuse the magazine when
+the profile those set-points give (``REFLow:PROFile?``) misses the limits (every strip would be
+6508); wait for READY; then strip size, ``MAGazine:COUNt`` and per strip k its id and input map.
+Results are read per strip k into that strip's outcome, in magazine order.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
-from drivers.ball_attach import ReflowLimits
+from drivers.ball_attach import BallAttach, BallAttachRecord, BallAttachResult, ReflowLimits
 from drivers.base import Tool
+from drivers.errors import ParameterOutOfRange, ProtocolError
 from sequences.jobs import StripJob, StripOutcome
-from sequences.steps.base import Pace, ProcessStep
+from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, wait_ready
+from sequences.steps.judging import at_most, map_of, problems_of, site_outcomes, within
+from sequences.steps.setup import SETTLE_TOOL_S, refuse, refuse_outside
+
+#: The step's single-valued set-points, by driver member (ball-attach.md §4, manual order).
+SETTINGS = ("flux_thickness_um", "ball_diameter_mm", "balls_per_site", "reflow_speed_mm_s")
+#: Timing (ball-attach.md §8): flux print 8 s, ball placement 12 s, 4000 mm of oven, inspection
+#: 10 s per strip, and a new strip every 30 s (takt).
+PRINT_S, PLACE_S, INSPECT_S, TAKT_S = 8.0, 12.0, 10.0, 30.0
+OVEN_LENGTH_MM = 4000.0
+#: REFLow:LIMits ranges (ball-attach.md §4), min < max: peak °C and time above liquidus s.
+PEAK_RANGE_C, TAL_RANGE_S = (200.0, 260.0), (20.0, 150.0)
 
 
 @dataclass(frozen=True)
 class BallAttachStep(ProcessStep):
     tool = "ball-attach"
     batch_max = 20
+    #: ball-attach.md §8: heating from cold 20 min; with margin.
+    heat_up_tool_s: ClassVar[float] = 3600.0
 
     tool_recipe: str
     ball_diameter_mm: float
@@ -24,13 +47,151 @@ class BallAttachStep(ProcessStep):
     zone_temperatures_c: tuple[float, float, float, float, float, float, float, float]
     reflow_speed_mm_s: float
     reflow_limits: ReflowLimits
+    #: Strips of the magazines this step is planned for (a full one), the timing figure of
+    #: :attr:`expected_cycle_tool_s`; the magazine's own strips come from the jobs.
+    nominal_strips: int = 20
 
     @property
     def name(self) -> str:
         return "ball attach"
 
+    @property
+    def expected_cycle_tool_s(self) -> float:
+        """One strip feed-to-exit (8 + 12 + 4000 mm / speed + 10 s: 363 s at 12.0 mm/s) plus the
+        30 s takt of every further strip: 933 s for 20 strips at the defaults."""
+        strip_s = PRINT_S + PLACE_S + OVEN_LENGTH_MM / self.reflow_speed_mm_s + INSPECT_S
+        return strip_s + TAKT_S * (self.nominal_strips - 1)
+
+    @property
+    def cycle_tool_s(self) -> float:  # type: ignore[override]
+        """The cycle's bound: three times the expected cycle."""
+        return 3.0 * self.expected_cycle_tool_s
+
+    # -- phases ------------------------------------------------------------------------------
+    def check(self, tool: Tool) -> None:
+        """Interlocks and every set-point in its §4 range."""
+        super().check(tool)
+        refuse_outside(self.name, tool, self._check_ranges)
+
+    def _check_ranges(self) -> None:
+        for member in SETTINGS:
+            getattr(BallAttach, member).codecs[0].check(getattr(self, member), member)
+        for zone, temperature_c in enumerate(self.zone_temperatures_c, start=1):
+            BallAttach.zone_temperature_c.codec.check(temperature_c, f"zone {zone}")
+        limits = self.reflow_limits
+        for what, low, high, (lo, hi) in (
+            ("peak", limits.peak_min_c, limits.peak_max_c, PEAK_RANGE_C),
+            ("TAL", limits.tal_min_s, limits.tal_max_s, TAL_RANGE_S),
+        ):
+            if not lo <= low < high <= hi:
+                raise ParameterOutOfRange(f"REFLow:LIMits {what} {low}-{high} not within {lo}-{hi}")
+
     def set_up(self, tool: Tool, jobs: Sequence[StripJob], pace: Pace) -> None:
-        raise NotImplementedError("BallAttachStep.set_up")
+        """Load the tool recipe (unless it is loaded and armed), write the set-points, check
+        the profile they give, wait for READY, then the magazine's strips."""
+        line = driver_for(self, tool, BallAttach)
+        sizes = {(job.rows, job.cols) for job in jobs}
+        if len(sizes) != 1:
+            raise refuse(self.name, line, f"one magazine, one strip size; got {sorted(sizes)}")
+        load_tool_recipe(line, self.tool_recipe, pace, SETTLE_TOOL_S)
+        for zone, temperature_c in enumerate(self.zone_temperatures_c, start=1):
+            if line.zone_temperature_c[zone] != round(temperature_c, 1):
+                line.zone_temperature_c[zone] = temperature_c
+        for member in SETTINGS:
+            setattr(line, member, getattr(self, member))
+        line.reflow_limits = self.reflow_limits
+        self._check_profile(line)
+        wait_ready(line, pace, self.heat_up_tool_s)
+        (size,) = sizes
+        if line.strip_size != size:
+            line.strip_size = size
+        line.set_magazine([job.strip_id for job in jobs], [job.input_map for job in jobs])
+
+    def _check_profile(self, line: BallAttach) -> None:
+        """The profile of the zone set-points and speed must meet the peak and TAL limits."""
+        profile = line.reflow_profile()
+        problems = self._profile_problems(profile.peak_c, profile.tal_s)
+        if problems:
+            raise refuse(
+                self.name, line, f"the set-points' profile misses the limits (6508): {problems}"
+            )
+
+    def _profile_problems(self, peak_c: float | None, tal_s: float | None) -> str:
+        limits = self.reflow_limits
+        return problems_of(
+            [
+                within("peak_c", peak_c, limits.peak_min_c, limits.peak_max_c, 0.1),
+                within("tal_s", tal_s, limits.tal_min_s, limits.tal_max_s, 0.1),
+            ]
+        )
 
     def collect(self, tool: Tool, jobs: Sequence[StripJob], station: str) -> list[StripOutcome]:
-        raise NotImplementedError("BallAttachStep.collect")
+        """Per strip k: summary, map and records; each site the line passed judged again: no
+        missing, extra or bridged ball, and the strip's profile within the step's limits."""
+        line = driver_for(self, tool, BallAttach)
+        end_state = line.state().name
+        return [
+            self._outcome(line, k, job, station, line.cycle_result(k), end_state)
+            for k, job in enumerate(jobs, start=1)
+        ]
+
+    def _outcome(
+        self,
+        line: BallAttach,
+        k: int,
+        job: StripJob,
+        station: str,
+        result: BallAttachResult,
+        end_state: str,
+    ) -> StripOutcome:
+        summary = result.summary
+        if summary.strip_id != job.strip_id:
+            raise ProtocolError(
+                f"magazine strip {k}: results are for strip {summary.strip_id!r}, "
+                f"not {job.strip_id!r}",
+                tool=line.tool_name,
+                address=line.address,
+            )
+        records = result.ball_records
+        profile = self._profile_problems(result.peak_c, result.tal_s)
+        host = {r.site: self._problems(r, profile) for r in records if r.result == "P"}
+        host = {site: problems for site, problems in host.items() if problems}
+        sites = site_outcomes(
+            job, records, result.result_map, host, tool=line.tool_name, address=line.address
+        )
+        tool_summary: dict[str, Any] = {
+            "cycle_s": summary.cycle_s,
+            "end_state": end_state,
+            "tool_recipe": self.tool_recipe,
+            "magazine_index": k,
+            "peak_c": result.peak_c,
+            "tal_s": result.tal_s,
+            "max_o2_ppm": result.max_o2_ppm,
+            "passed": summary.passed,
+            "failed": summary.failed,
+            "skipped": summary.skipped,
+            "not_processed": summary.not_processed,
+        }
+        if host:
+            tool_summary["host_failed"] = host
+        return StripOutcome(
+            job.strip_id,
+            self.name,
+            station,
+            map_of(sites),
+            sites,
+            tool_summary,
+            self.recipe_values(),
+        )
+
+    @staticmethod
+    def _problems(record: BallAttachRecord, profile: str) -> str:
+        """ball-attach.md §5 pass rule: no missing, extra or bridged ball; the strip's profile."""
+        return problems_of(
+            [
+                at_most("missing", record.missing, 0, 1),
+                at_most("extra", record.extra, 0, 1),
+                at_most("bridged", record.bridged, 0, 1),
+                profile,
+            ]
+        )

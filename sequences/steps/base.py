@@ -18,15 +18,22 @@ simulated tool.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 from drivers.base import Tool
-from drivers.errors import PacklineError, ToolAlarm, ToolTimeout
+from drivers.errors import (
+    CommunicationError,
+    NotAllowedInState,
+    PacklineError,
+    ToolAlarm,
+    ToolTimeout,
+)
 from drivers.states import ToolState
 from sequences.jobs import StripJob, StripOutcome
 
@@ -39,12 +46,18 @@ class StepRefused(PacklineError):
 
 @dataclass(frozen=True)
 class Pace:
-    """How tool time maps to wall time on this line (the line's time scale)."""
+    """How tool time maps to wall time on this line (the line's time scale).
+
+    ``min_bound_wall_s`` keeps a bound (heat-up, cycle, retry) from shrinking below what a
+    loaded machine needs to react: at scale 1000 a 90 s metrology cycle bound is 90 ms of wall
+    time. Lots use a few seconds; a unit test of a bound may use 0.
+    """
 
     time_scale: float = 1.0
+    min_bound_wall_s: float = 0.0
 
     def wall_s(self, tool_s: float) -> float:
-        return tool_s / self.time_scale
+        return max(tool_s / self.time_scale, self.min_bound_wall_s)
 
     def poll_s(self, tool: Tool) -> float:
         """The tool's poll interval, shortened in proportion at high time scales (>= 2 ms)."""
@@ -67,6 +80,12 @@ class StepControl:
     abort: threading.Event = field(default_factory=threading.Event)
     on_alarm: Callable[[Tool, PacklineError], AlarmDecision] | None = None
     on_progress: Callable[[str], None] | None = None
+    #: The tool's state when the last cycle ended (DONE or ABORTED), set by :func:`run_step`.
+    final_state: ToolState | None = None
+    #: Wall times (epoch s) of the last run: set-up began, the cycle started, the cycle ended.
+    setup_started: float = 0.0
+    cycle_started: float = 0.0
+    cycle_ended: float = 0.0
 
 
 class ProcessStep(ABC):
@@ -167,10 +186,13 @@ def run_step(
     if not 1 <= len(jobs) <= step.batch_max:
         raise ValueError(f"{step.name} takes 1..{step.batch_max} strips per cycle, got {len(jobs)}")
     control = control or StepControl()
+    control.setup_started = time.time()
     step.check(tool)
     step.set_up(tool, jobs, pace)
+    control.cycle_started = time.time()
     step.start(tool)
-    _wait_for_cycle_end(step, tool, pace, control)
+    control.final_state = _wait_for_cycle_end(step, tool, pace, control)
+    control.cycle_ended = time.time()
     outcomes = step.collect(tool, jobs, station)
     step.finish(tool)
     return outcomes
@@ -179,6 +201,9 @@ def run_step(
 def _wait_for_cycle_end(
     step: ProcessStep, tool: Tool, pace: Pace, control: StepControl
 ) -> ToolState:
+    """Poll until DONE/ABORTED. Operator holds and aborts are passed to the tool; an alarm or a
+    lost link is handed to the station (``control.on_alarm``), which decides and acts; the
+    cycle bound does not run while the station holds."""
     deadline = time.monotonic() + pace.wall_s(step.cycle_tool_s)
     poll = pace.poll_s(tool)
     held = False
@@ -187,29 +212,38 @@ def _wait_for_cycle_end(
             control.abort.clear()
             if tool.state() in (ToolState.RUNNING, ToolState.PAUSED, ToolState.ALARM):
                 tool.abort()
-        if control.hold.is_set() and not held:
-            if tool.state() is ToolState.RUNNING:
-                tool.pause()
-            held = True
-        if held and not control.hold.is_set():
-            if tool.state() is ToolState.PAUSED:
+        if control.hold.is_set() != held:
+            held = control.hold.is_set()
+            state = tool.state()
+            if held and state is ToolState.RUNNING:
+                # Past its last hold point (mold press after CLAMP, etch bath after ETCH) a
+                # tool refuses PAUSE: the hold then takes effect when the cycle ends.
+                with contextlib.suppress(NotAllowedInState):
+                    tool.pause()
+            elif not held and state is ToolState.PAUSED:
                 tool.resume()
-            held = False
         try:
-            state = tool.wait_for_state(FINISHED, timeout_s=poll * 3, poll_s=poll)
-        except ToolTimeout:
-            if time.monotonic() >= deadline and not held:
-                raise ToolTimeout(
-                    f"{step.name}: cycle not finished within {step.cycle_tool_s:.0f} tool s",
-                    tool=tool.tool_name,
-                    address=tool.address,
-                ) from None
-            continue
-        except ToolAlarm as alarm:
-            _ask_station(tool, alarm, control)
+            # The bound is judged at the moment the state was asked, not when the reply came:
+            # on a loaded host a late reply must not turn a finished cycle into a timeout.
+            polled_at = time.monotonic()
+            state = tool.state()
+            if state is ToolState.ALARM:
+                raise tool.alarm_error()
+        except (ToolAlarm, CommunicationError) as problem:
+            _ask_station(tool, problem, control)
             deadline = time.monotonic() + pace.wall_s(step.cycle_tool_s)
             continue
-        return state
+        if state in FINISHED:
+            return state
+        if held:
+            deadline = time.monotonic() + pace.wall_s(step.cycle_tool_s)
+        elif polled_at >= deadline:
+            raise ToolTimeout(
+                f"{step.name}: cycle not finished within {step.cycle_tool_s:.0f} tool s",
+                tool=tool.tool_name,
+                address=tool.address,
+            )
+        time.sleep(poll)
 
 
 def _ask_station(tool: Tool, alarm: PacklineError, control: StepControl) -> None:
@@ -218,3 +252,50 @@ def _ask_station(tool: Tool, alarm: PacklineError, control: StepControl) -> None
     decision = control.on_alarm(tool, alarm)
     if decision not in ("resume", "abort"):
         raise ValueError(f"on_alarm must return 'resume' or 'abort', not {decision!r}")
+
+
+# -- shared by the steps on recipe-loading tools (SCPI tools, metrology) -----------------------
+D = TypeVar("D", bound=Tool)
+
+
+def driver_for(step: ProcessStep, tool: Tool, kind: type[D]) -> D:
+    """``tool`` as the driver class ``step`` runs on; any other tool is refused."""
+    if not isinstance(tool, kind):
+        raise StepRefused(
+            f"{step.name} runs on {kind.__name__} ({kind.model}), not {type(tool).__name__}",
+            tool=tool.tool_name,
+            address=tool.address,
+        )
+    return tool
+
+
+@runtime_checkable
+class RecipeTool(Protocol):
+    """A tool armed by loading one of its stored recipes by name."""
+
+    def recipe_name(self) -> tuple[str, bool]: ...
+
+    def load_recipe(self, name: str) -> None: ...
+
+
+#: States a set-up may go on from; INIT and SETUP pass by themselves, ALARM raises ToolAlarm.
+_SETTLED = frozenset(ToolState) - {ToolState.INIT, ToolState.SETUP, ToolState.ALARM}
+
+
+def load_tool_recipe(tool: Tool, name: str, pace: Pace, bound_tool_s: float) -> bool:
+    """Load the stored recipe ``name`` unless it is loaded and armed already; True if loaded.
+
+    Waits (bounded) while the tool is in INIT or SETUP. Loading an armed recipe again would
+    restart the warm-up (laser, saw: 60 s) or the heating band (ball attach: 60 s) for every
+    strip, so a recipe in use is kept: the step writes its set-points over it anyway.
+    """
+    if not isinstance(tool, RecipeTool):
+        raise TypeError(f"{type(tool).__name__} does not load stored recipes by name")
+    state = tool.wait_for_state(
+        _SETTLED, timeout_s=pace.wall_s(bound_tool_s), poll_s=pace.poll_s(tool)
+    )
+    loaded, _edited = tool.recipe_name()
+    if loaded == name and state in (ToolState.HEATING, ToolState.READY):
+        return False
+    tool.load_recipe(name)
+    return True

@@ -1,19 +1,51 @@
-"""DICE (film claim 1) / singulate on the dicing saw, one strip per cycle."""
+"""DICE (film claim 1) / singulate on the dicing saw, one strip per cycle.
+
+Set-up follows dicing-saw.md §5: load the tool recipe (the spindle warms up), write the master
+recipe's set-points, wait for READY, run ``BLADe:SETup`` (a SETUP) when the blade setup is
+invalid (``BLADe:EXPosure?`` 0.000: after power-up or a blade change), then strip size, id and
+input map. The spindle speed the blade allows is checked before anything is sent (the saw
+refuses it at START with -221), and a worn-out blade (interlock BLADE after the setup) is the
+operator's to change.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from drivers.base import Tool
+from drivers.dicing_saw import DicingRecord, DicingSaw, max_spindle_speed_krpm
+from drivers.errors import ProtocolError
 from sequences.jobs import StripJob, StripOutcome
-from sequences.steps.base import Pace, ProcessStep
+from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, wait_ready
+from sequences.steps.judging import around, at_most, map_of, problems_of, site_outcomes
+from sequences.steps.setup import SETTLE_TOOL_S, refuse, refuse_outside
+
+#: The step's set-points: step field -> driver member (dicing-saw.md §4, in the manual's order).
+SETTINGS = {
+    "spindle_speed_krpm": "spindle_speed_krpm",
+    "blade_thickness_um": "blade_thickness_um",
+    "feed_mm_s": "cut_feed_mm_s",
+    "passes": "cut_passes",
+    "kerf_check_every_lines": "cut_check_every",
+    "offset_limit_um": "cut_offset_limit_um",
+    "chipping_limit_um": "cut_chipping_limit_um",
+}
+#: Timing (dicing-saw.md §8): LOAD + ALIGN + ROTATE + CLEAN + UNLOAD, line pass overrun and
+#: index, kerf check per checked line.
+HANDLING_S = 10.0 + 8.0 + 4.0 + 30.0 + 10.0
+LINE_OVERRUN_MM = 10.0
+LINE_INDEX_S = 0.5
+KERF_CHECK_S = 2.0
 
 
 @dataclass(frozen=True)
 class DiceStep(ProcessStep):
     tool = "dicing-saw"
     batch_max = 1
+    #: dicing-saw.md §8: cold spindle warm-up 300 s, blade setup 45 s; with margin.
+    heat_up_tool_s: ClassVar[float] = 1200.0
 
     tool_recipe: str
     spindle_speed_krpm: float
@@ -22,13 +54,139 @@ class DiceStep(ProcessStep):
     passes: int
     chipping_limit_um: int
     offset_limit_um: int
+    #: CUT:CHECk: a kerf check after every n-th line (the manual's default 5; 0 = none).
+    kerf_check_every_lines: int = 5
+    #: The strips this step is planned for (Format B: 8 × 30 at 5.300 mm), the timing figure of
+    #: :attr:`expected_cycle_tool_s`; the strips' own size comes from their jobs.
+    nominal_strip: tuple[int, int] = (8, 30)
+    nominal_pitch_mm: tuple[float, float] = (5.3, 5.3)
 
     @property
     def name(self) -> str:
         return "dice"
 
+    @property
+    def expected_cycle_tool_s(self) -> float:
+        """dicing-saw.md §8: rows + 1 lines along X and cols + 1 along Y, each in PASSes passes of
+        (array extent + 10 mm) / feed + 0.5 s, 2 s per kerf check, 62 s handling: Format B
+        275 s, Format A 154 s at the defaults."""
+        rows, cols = self.nominal_strip
+        pitch_x_mm, pitch_y_mm = self.nominal_pitch_mm
+        ch1_s = (rows + 1) * self._pass_s(cols * pitch_x_mm)
+        ch2_s = (cols + 1) * self._pass_s(rows * pitch_y_mm)
+        lines = rows + cols + 2
+        checks = lines // self.kerf_check_every_lines if self.kerf_check_every_lines else 0
+        return HANDLING_S + self.passes * (ch1_s + ch2_s) + checks * KERF_CHECK_S
+
+    def _pass_s(self, extent_mm: float) -> float:
+        return (extent_mm + LINE_OVERRUN_MM) / self.feed_mm_s + LINE_INDEX_S
+
+    @property
+    def cycle_tool_s(self) -> float:  # type: ignore[override]
+        """The cycle's bound: three times the expected cycle."""
+        return 3.0 * self.expected_cycle_tool_s
+
+    # -- phases ------------------------------------------------------------------------------
+    def check(self, tool: Tool) -> None:
+        """Interlocks, every set-point in its §4 range, and the §4 START check: the spindle
+        speed the blade thickness allows."""
+        super().check(tool)
+        refuse_outside(self.name, tool, self._check_ranges)
+        highest_krpm = max_spindle_speed_krpm(self.blade_thickness_um)
+        if self.spindle_speed_krpm > highest_krpm:
+            raise refuse(
+                self.name,
+                tool,
+                f"spindle {self.spindle_speed_krpm} krpm over the {highest_krpm} krpm "
+                f"a {self.blade_thickness_um} µm blade allows",
+            )
+
+    def _check_ranges(self) -> None:
+        for field_name, member in SETTINGS.items():
+            getattr(DicingSaw, member).codecs[0].check(getattr(self, field_name), field_name)
+
     def set_up(self, tool: Tool, jobs: Sequence[StripJob], pace: Pace) -> None:
-        raise NotImplementedError("DiceStep.set_up")
+        """Load the tool recipe (unless it is loaded and armed), write the set-points and the
+        strip size, wait for READY, set the blade up when its setup is invalid, then id and
+        map."""
+        saw = driver_for(self, tool, DicingSaw)
+        (job,) = jobs
+        load_tool_recipe(saw, self.tool_recipe, pace, SETTLE_TOOL_S)
+        for field_name, member in SETTINGS.items():
+            setattr(saw, member, getattr(self, field_name))
+        if saw.strip_size != (job.rows, job.cols):
+            saw.strip_size = (job.rows, job.cols)
+        wait_ready(saw, pace, self.heat_up_tool_s)
+        if saw.blade_exposure_mm() == 0.0:  # blade setup invalid (§3)
+            saw.setup_blade()
+            wait_ready(saw, pace, self.heat_up_tool_s)
+        if "BLADE" in saw.interlocks():
+            raise refuse(
+                self.name,
+                saw,
+                f"blade life reached ({saw.blade_count()} line passes): change the blade",
+            )
+        saw.strip_id = job.strip_id
+        saw.input_map = job.input_map
 
     def collect(self, tool: Tool, jobs: Sequence[StripJob], station: str) -> list[StripOutcome]:
-        raise NotImplementedError("DiceStep.collect")
+        """Summary, map and records; each site the saw passed judged again against the step's
+        chipping and kerf-offset limits (where one of its lines was checked)."""
+        saw = driver_for(self, tool, DicingSaw)
+        (job,) = jobs
+        result = saw.cycle_result()
+        summary = result.summary
+        if summary.strip_id != job.strip_id:
+            raise ProtocolError(
+                f"results are for strip {summary.strip_id!r}, not {job.strip_id!r}",
+                tool=saw.tool_name,
+                address=saw.address,
+            )
+        records = [r for r in result.records if isinstance(r, DicingRecord)]
+        host = {r.site: self._problems(r) for r in records if r.result == "P"}
+        host = {site: problems for site, problems in host.items() if problems}
+        sites = site_outcomes(
+            job, records, result.result_map, host, tool=saw.tool_name, address=saw.address
+        )
+        line_passes_cut, blade_count_after = summary.extra
+        tool_summary: dict[str, Any] = {
+            "cycle_s": summary.cycle_s,
+            "end_state": saw.state().name,
+            "tool_recipe": self.tool_recipe,
+            "line_passes_cut": line_passes_cut,
+            "blade_count_after": blade_count_after,
+            "blade_exposure_mm": saw.blade_exposure_mm(),
+            "passed": summary.passed,
+            "failed": summary.failed,
+            "skipped": summary.skipped,
+            "not_processed": summary.not_processed,
+        }
+        if host:
+            tool_summary["host_failed"] = host
+        return [
+            StripOutcome(
+                job.strip_id,
+                self.name,
+                station,
+                map_of(sites),
+                sites,
+                tool_summary,
+                self.recipe_values(),
+            )
+        ]
+
+    def _problems(self, record: DicingRecord) -> str:
+        """dicing-saw.md §5 pass rule against the step's limits; a site none of whose lines was
+        checked has no values and passes when singulated."""
+        return problems_of(
+            [
+                None
+                if record.max_chipping_um is None
+                else at_most("max_chipping_um", record.max_chipping_um, self.chipping_limit_um, 1),
+                None
+                if record.max_kerf_offset_um is None
+                else around(
+                    "max_kerf_offset_um", record.max_kerf_offset_um, 0.0, self.offset_limit_um, 1
+                ),
+            ]
+        )

@@ -3,19 +3,41 @@ FLIP-CHIP (film claim 3) and PLATE (film claims 2, 4) on the die bonder, one str
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 from drivers.base import Tool
-from drivers.die_bonder import DieBondSettings
+from drivers.die_bonder import DieBonder, DieBondRecord, DieBondSettings
+from drivers.errors import ProtocolError
+from drivers.scpi import Control
 from sequences.jobs import StripJob, StripOutcome
-from sequences.steps.base import Pace, ProcessStep
+from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, wait_ready
+from sequences.steps.judging import around, map_of, problems_of, site_outcomes
+from sequences.steps.setup import SETTLE_TOOL_S, refuse, refuse_outside
+
+#: The die bonder MODE each step kind runs (die-bonder.md §1).
+MODE_OF_KIND = {
+    "die attach": "EPOXY",
+    "gap fill": "GAPFILL",
+    "flip-chip": "FLIPCHIP",
+    "plate": "PLATE",
+}
+#: die-bonder.md §8: LOAD + ALIGN + UNLOAD, s.
+HANDLING_S = 4.0 + 3.0 + 4.0
+DISPENSE_NL_PER_S = 5000.0
+#: die-bonder.md §5 pass criteria the manual fixes: BLT ± 10.0 µm, FLIPCHIP force ± 10 %.
+BLT_WINDOW_UM = 10.0
+FORCE_BAND = 0.10
 
 
 @dataclass(frozen=True)
 class DieBondStep(ProcessStep):
     tool = "die-bonder"
     batch_max = 1
+    #: die-bonder.md §8: the cure track from 25 to 175 °C in 8 min, +30 s stable; with margin.
+    heat_up_tool_s: ClassVar[float] = 1800.0
 
     #: "die attach", "gap fill", "flip-chip" or "plate" (the report name).
     kind: str
@@ -23,13 +45,145 @@ class DieBondStep(ProcessStep):
     tool_recipe: str
     #: The master recipe's set-points, written over the loaded tool recipe.
     settings: DieBondSettings
+    #: Sites of the strips this step is planned for (Format A 30, Format B 240): the timing
+    #: figure of :attr:`expected_cycle_tool_s`; the strips' own size comes from their jobs.
+    nominal_sites: int = 30
 
     @property
     def name(self) -> str:
         return self.kind
 
+    @property
+    def site_tool_s(self) -> float:
+        """die-bonder.md §8 time of one site in the step's MODE."""
+        s = self.settings
+        if s.mode == "FLIPCHIP":
+            return 1.5 + s.bond_time_s
+        base_s = 0.20 if s.mode == "GAPFILL" else 0.30
+        return base_s + s.dispense_volume_nl / DISPENSE_NL_PER_S
+
+    @property
+    def expected_cycle_tool_s(self) -> float:
+        """LOAD + ALIGN + UNLOAD, every site, and CURE when it runs (§8: Format A EPOXY 84 s,
+        GAPFILL 129 s; Format B FLIPCHIP 1331 s)."""
+        cure_s = self.settings.cure_time_s if self._cures else 0.0
+        return HANDLING_S + self.nominal_sites * self.site_tool_s + cure_s
+
+    @property
+    def cycle_tool_s(self) -> float:  # type: ignore[override]
+        """The cycle's bound: three times the expected cycle."""
+        return 3.0 * self.expected_cycle_tool_s
+
+    @property
+    def _cures(self) -> bool:
+        return self.settings.cure_enabled and self.settings.mode != "FLIPCHIP"
+
+    # -- phases --------------------------------------------------------------------------------
+    def check(self, tool: Tool) -> None:
+        """Interlocks, the kind's MODE, every setting in its §4 range and the §4 START checks."""
+        super().check(tool)
+        s = self.settings
+        mode = MODE_OF_KIND.get(self.kind)
+        if mode is None:
+            raise refuse(self.name, tool, f"kind must be one of {', '.join(MODE_OF_KIND)}")
+        if s.mode != mode:
+            raise refuse(self.name, tool, f"MODE {s.mode} does not run a {self.kind} ({mode})")
+        if s.mode == "GAPFILL" and s.dispense_pattern not in ("RING", "FILL"):
+            raise refuse(
+                self.name, tool, f"GAPFILL needs PATTern RING or FILL, not {s.dispense_pattern}"
+            )
+        if s.place_zref == "DIE" and s.mode != "PLATE":
+            raise refuse(self.name, tool, "PLACe:ZREFerence DIE is for PLATE only")
+        refuse_outside(self.name, tool, self._check_ranges)
+
+    def _check_ranges(self) -> None:
+        for item in dataclasses.fields(self.settings):
+            control: Control[object] = getattr(DieBonder, item.name)
+            value = getattr(self.settings, item.name)
+            values = value if len(control.codecs) > 1 else (value,)
+            for codec, part in zip(control.codecs, values, strict=True):
+                codec.check(part, item.name)
+
     def set_up(self, tool: Tool, jobs: Sequence[StripJob], pace: Pace) -> None:
-        raise NotImplementedError("DieBondStep.set_up")
+        """Load the tool recipe (unless it is loaded and armed), write the settings over it, the
+        strip size, id and input map; wait for READY."""
+        bonder = driver_for(self, tool, DieBonder)
+        (job,) = jobs
+        load_tool_recipe(bonder, self.tool_recipe, pace, SETTLE_TOOL_S)
+        bonder.write_settings(self.settings)
+        if bonder.strip_size != (job.rows, job.cols):
+            bonder.strip_size = (job.rows, job.cols)
+        bonder.strip_id = job.strip_id
+        bonder.input_map = job.input_map
+        wait_ready(bonder, pace, self.heat_up_tool_s)
 
     def collect(self, tool: Tool, jobs: Sequence[StripJob], station: str) -> list[StripOutcome]:
-        raise NotImplementedError("DieBondStep.collect")
+        """Summary, map and records; each site the tool passed judged again against the
+        settings (§5 pass criteria)."""
+        bonder = driver_for(self, tool, DieBonder)
+        (job,) = jobs
+        result = bonder.cycle_result()
+        summary = result.summary
+        if summary.strip_id != job.strip_id:
+            raise ProtocolError(
+                f"results are for strip {summary.strip_id!r}, not {job.strip_id!r}",
+                tool=bonder.tool_name,
+                address=bonder.address,
+            )
+        records = [r for r in result.records if isinstance(r, DieBondRecord)]
+        host = {r.site: self._problems(r) for r in records if r.result == "P"}
+        host = {site: problems for site, problems in host.items() if problems}
+        sites = site_outcomes(
+            job, records, result.result_map, host, tool=bonder.tool_name, address=bonder.address
+        )
+        mode, placed = summary.extra
+        tool_summary = {
+            "cycle_s": summary.cycle_s,
+            "end_state": bonder.state().name,
+            "tool_recipe": self.tool_recipe,
+            "mode": mode,
+            "placed": placed,
+            "passed": summary.passed,
+            "failed": summary.failed,
+            "skipped": summary.skipped,
+            "not_processed": summary.not_processed,
+        }
+        if host:
+            tool_summary["host_failed"] = host
+        return [
+            StripOutcome(
+                job.strip_id,
+                self.name,
+                station,
+                map_of(sites),
+                sites,
+                tool_summary,
+                self.recipe_values(),
+            )
+        ]
+
+    def _problems(self, record: DieBondRecord) -> str:
+        """die-bonder.md §5 pass criteria of the MODE, against the master recipe's settings."""
+        s = self.settings
+        tol_xy_um, tol_theta_deg = s.place_tolerance
+        placement = [
+            around("dx_um", record.dx_um, 0.0, tol_xy_um, 0.1),
+            around("dy_um", record.dy_um, 0.0, tol_xy_um, 0.1),
+            around("dtheta_deg", record.dtheta_deg, 0.0, tol_theta_deg, 0.01),
+        ]
+        volume = around(
+            "volume_nl",
+            record.volume_nl,
+            s.dispense_volume_nl,
+            s.dispense_tolerance_pct / 100.0 * s.dispense_volume_nl,
+            1.0,
+        )
+        blt = around("blt_um", record.blt_um, s.place_blt_um, BLT_WINDOW_UM, 0.1)
+        if s.mode == "GAPFILL":
+            return problems_of([volume])
+        if s.mode == "FLIPCHIP":
+            force = around(
+                "force_n", record.force_n, s.bond_force_n, FORCE_BAND * s.bond_force_n, 0.1
+            )
+            return problems_of([*placement, force])
+        return problems_of([*placement, blt, volume])

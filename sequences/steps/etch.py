@@ -4,19 +4,60 @@ claim 1)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 from drivers.base import Tool
-from drivers.etch_bath import Chemistry, EtchRecipe
+from drivers.etch_bath import Chemistry, EndpointMode, EtchBath, EtchRecipe, EtchResult
 from sequences.jobs import StripJob, StripOutcome
-from sequences.steps.base import Pace, ProcessStep
+from sequences.steps.base import Pace, ProcessStep, driver_for, wait_ready
+from sequences.steps.judging import around, at_least, problems_of, strip_outcome
+from sequences.steps.setup import (
+    arm_batch,
+    positions_of,
+    refuse,
+    refuse_outside,
+    wait_settled,
+)
+
+GAS_CONSTANT_J_PER_MOL_K = 8.314
+
+
+@dataclass(frozen=True)
+class RateModel:
+    """etch-bath.md §5 etch-rate estimate of one chemistry (fresh bath: g = 1)."""
+
+    rate_um_min: float
+    temp_c: float
+    conc: float
+    activation_j_mol: float
+    order: float
+
+    def rate_at(self, temp_c: float, conc: float) -> float:
+        """r = r_ref · exp[-(Ea/R)(1/T - 1/T_ref)] · (C/C_ref)^a, µm/min."""
+        inverse_k = 1.0 / (temp_c + 273.15) - 1.0 / (self.temp_c + 273.15)
+        arrhenius = math.exp(-self.activation_j_mol / GAS_CONSTANT_J_PER_MOL_K * inverse_k)
+        return self.rate_um_min * arrhenius * (conc / self.conc) ** self.order
+
+
+RATE_MODELS = {
+    Chemistry.CUCL2: RateModel(33.0, 50.0, 32.0, 30_000.0, 1.0),
+    Chemistry.FECL3: RateModel(20.0, 45.0, 40.0, 20_000.0, 1.0),
+    Chemistry.KOH: RateModel(5.0, 80.0, 30.0, 60_000.0, 1.5),
+}
+#: etch-bath.md §3: LOAD, the rinse's handling, UNLOAD (s), and the hoist's travel (mm).
+LOAD_S, RINSE_HANDLING_S, UNLOAD_S, HOIST_TRAVEL_MM = 5.0, 52.0, 5.0, 400.0
 
 
 @dataclass(frozen=True)
 class EtchStep(ProcessStep):
     tool = "etch-bath"
     batch_max = 10
+    #: etch-bath.md §8: 25 -> 80 °C (KOH) in 38 min; the tool's own heat-up timeout alarm
+    #: (5105) comes at 60 min, so the host's bound lies beyond it.
+    heat_up_tool_s: ClassVar[float] = 3900.0
 
     #: "etch" (copper slug etch) or "recess (etch)" (KOH on PI film).
     kind: str
@@ -28,8 +69,100 @@ class EtchStep(ProcessStep):
     def name(self) -> str:
         return self.kind
 
+    @property
+    def etch_tool_s(self) -> float:
+        """The ETCH phase: ETCH_TIME_S (mode TIME), or DEPTH_TARGET at the §5 rate estimate for
+        TEMP_SP and CONC_SP, at most ETCH_TIME_MAX_S (mode DEPTH)."""
+        r = self.recipe
+        if r.endpoint_mode is EndpointMode.TIME:
+            return float(r.etch_time_s)
+        rate_um_min = RATE_MODELS[Chemistry(self.chemistry)].rate_at(r.temp_sp_c, r.conc_sp)
+        return min(float(r.etch_time_max_s), 60.0 * r.depth_target_um / rate_um_min)
+
+    @property
+    def expected_cycle_tool_s(self) -> float:
+        """§3: LOAD, LOWER, ETCH, RAISE, DRIP, RINSE, UNLOAD (≈ 582 s for CuCl2 to 230 µm,
+        ≈ 464 s for the KOH recess to 25 µm)."""
+        r = self.recipe
+        travel_s = HOIST_TRAVEL_MM / r.lower_speed_mm_s
+        handling_s = LOAD_S + 2 * travel_s + r.drip_s + r.rinse_s + RINSE_HANDLING_S + UNLOAD_S
+        return handling_s + self.etch_tool_s
+
+    @property
+    def cycle_tool_s(self) -> float:  # type: ignore[override]
+        """The carrier's bound: three times the expected cycle."""
+        return 3.0 * self.expected_cycle_tool_s
+
+    # -- phases --------------------------------------------------------------------------------
+    def check(self, tool: Tool) -> None:
+        """Interlocks, the station's CHEMISTRY (the step's, else refused naming both), the
+        recipe's ranges and §4 windows for that chemistry, and an endpoint the step can run."""
+        super().check(tool)
+        bath = driver_for(self, tool, EtchBath)
+        station = Chemistry(bath.chemistry)
+        if station != self.chemistry:
+            raise refuse(
+                self.name,
+                tool,
+                f"the station's CHEMISTRY is {station.name}, the step needs {self.chemistry.name}",
+            )
+        refuse_outside(self.name, tool, lambda: bath.recipe_registers(self.recipe, (1,)))
+        conflicts = self.recipe.conflicts(self.chemistry)
+        if conflicts:
+            raise refuse(self.name, tool, "; ".join(conflicts))
+        if self.recipe.endpoint_mode is EndpointMode.HOST:
+            raise refuse(
+                self.name, tool, "ENDPOINT_MODE HOST needs a host endpoint loop; use TIME or DEPTH"
+            )
+
     def set_up(self, tool: Tool, jobs: Sequence[StripJob], pace: Pace) -> None:
-        raise NotImplementedError("EtchStep.set_up")
+        """Write the recipe for slots 1..n and their strip ids, ARM (unless armed with this
+        recipe), wait for READY (bath at TEMP_SP)."""
+        bath = driver_for(self, tool, EtchBath)
+        wait_settled(bath, pace)
+        arm_batch(bath, self.recipe, positions_of(jobs), chemistry=self.chemistry)
+        wait_ready(bath, pace, self.heat_up_tool_s)
 
     def collect(self, tool: Tool, jobs: Sequence[StripJob], station: str) -> list[StripOutcome]:
-        raise NotImplementedError("EtchStep.collect")
+        """IR 115-140 for each slot, judged again against DEPTH_TARGET (a depth the tool does
+        not judge in mode TIME) and TEMP_SP ± TEMP_BAND; every strip of the carrier shares the
+        batch's values."""
+        bath = driver_for(self, tool, EtchBath)
+        result = bath.cycle_result()
+        tool_summary = {
+            "cycle_s": float(bath.status().cycle_elapsed_s),
+            "end_state": bath.state().name,
+            "end_reason": result.end_reason.name,
+            "carrier_map": result.result_map,
+        }
+        values = {
+            "depth_um": result.final_depth_um,
+            "etch_s": result.final_etch_s,
+            "rate_um_min": result.mean_rate_um_min,
+            "temp_c": result.mean_temp_c,
+        }
+        problems = self._problems(result)
+        return [
+            strip_outcome(
+                job,
+                result.positions[slot - 1],
+                values,
+                problems,
+                step=self.name,
+                station=station,
+                tool_summary=tool_summary,
+                recipe_values=self.recipe_values(),
+                tool=bath.tool_name,
+                address=bath.address,
+            )
+            for slot, job in enumerate(jobs, start=1)
+        ]
+
+    def _problems(self, result: EtchResult) -> str:
+        r = self.recipe
+        return problems_of(
+            [
+                at_least("depth_um", result.final_depth_um, r.depth_target_um, 0.01),
+                around("temp_c", result.mean_temp_c, r.temp_sp_c, r.temp_band_c, 0.1),
+            ]
+        )

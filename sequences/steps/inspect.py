@@ -1,34 +1,226 @@
 """INSPECT on the metrology station in one of its modes (DIE, SLUG, BALL, RECESS, PKG), with
 the master recipe's acceptance limits set on the tool; claim 3 (slug thinner than the balls) is
-measured here as CLEAR."""
+measured here as CLEAR.
+
+Set-up follows metrology.md §5: load the tool recipe, set MODE (which resets every limit to the
+mode's default), set each limit of the recipe with ``LIM``, strip size, wait for READY, run
+``CAL`` (a SETUP) when there is no passed calibration within 20 h (``CAL?`` hours: the station
+asks for one after 20 h, alarm 9201, and refuses RUN after 24 h), then strip id and input map.
+
+Claim 3 is a rule of the route: in BALL mode the recipe must give the CLEAR limit (min ball
+height − slug protrusion) with a lower bound above 0, else the step is refused.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from drivers.base import Tool
-from sequences.jobs import StripJob, StripOutcome
-from sequences.steps.base import Pace, ProcessStep
+from drivers.errors import ParameterOutOfRange, ProtocolError
+from drivers.metrology import LIMIT_ITEMS, LIMIT_VALUE, Limit, MeasureMode, Metrology
+from drivers.records import SiteRecord
+from sequences.jobs import StripJob, StripOutcome, Value
+from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, wait_ready
+from sequences.steps.judging import map_of, problems_of, site_outcomes, within
+from sequences.steps.setup import SETTLE_TOOL_S, refuse, refuse_outside
+
+#: Timing (metrology.md §8): LOAD + ALIGN + UNLOAD, and seconds per site by MODE.
+HANDLING_S = 6.0 + 4.0 + 6.0
+SITE_S = {"DIE": 0.6, "SLUG": 1.2, "BALL": 2.5, "RECESS": 0.8, "PKG": 0.5}
+#: Sites a MODE is planned for: Format A (30) after the heat-slug steps, Format B (240) for the
+#: film recesses; DIE and PKG run on both formats: the larger.
+NOMINAL_SITES = {"DIE": 240, "SLUG": 30, "BALL": 30, "RECESS": 240, "PKG": 240}
+#: Calibrate when the last passed CAL is older than this (alarm 9201 "calibration due").
+CAL_DUE_H = 20.0
+#: The record field each limit item judges (metrology.md §5; VIA judges the mean).
+ITEM_FIELDS = {
+    "DX": "dx_um",
+    "DY": "dy_um",
+    "DT": "dtheta_deg",
+    "SLUG": "slug_protrusion_um",
+    "PADX": "pad_exposure_pct",
+    "RESCU": "residual_cu_um",
+    "BALLH": "ball_height_mean_um",
+    "COPL": "coplanarity_um",
+    "CLEAR": "clearance_um",
+    "MISS": "balls_missing",
+    "VIA": "via_depth_mean_um",
+    "AREA": "area_recess_depth_um",
+    "RESID": "residual_pi_um",
+    "THK": "package_thickness_um",
+    "WARP": "warp_um",
+    "PADP": "pad_protrusion_min_um",
+}
 
 
 @dataclass(frozen=True)
 class InspectStep(ProcessStep):
     tool = "metrology"
     batch_max = 1
+    #: metrology.md §8: no heating; INIT 15 s, CAL 20 s; with margin.
+    heat_up_tool_s: ClassVar[float] = 120.0
 
     #: Metrology MODE: DIE, SLUG, BALL, RECESS or PKG.
     mode: str
     tool_recipe: str
     #: Acceptance limits by item (``SLUG``: (200.0, 260.0)...), set with ``LIM`` before the run.
     limits: Mapping[str, tuple[float, float]]
+    #: Sites of the strips this step is planned for (None: by MODE, :data:`NOMINAL_SITES`), the
+    #: timing figure of :attr:`expected_cycle_tool_s`; the strips' own size comes from the jobs.
+    nominal_sites: int | None = None
 
     @property
     def name(self) -> str:
         return f"inspect {self.mode.lower()}"
 
+    @property
+    def expected_cycle_tool_s(self) -> float:
+        """16 s handling + per site 0.6 / 1.2 / 2.5 / 0.8 / 0.5 s (DIE / SLUG / BALL / RECESS /
+        PKG): Format A BALL 91 s, Format B RECESS 208 s."""
+        mode = self.mode.upper()
+        sites = NOMINAL_SITES.get(mode, 240) if self.nominal_sites is None else self.nominal_sites
+        return HANDLING_S + sites * SITE_S.get(mode, max(SITE_S.values()))
+
+    @property
+    def cycle_tool_s(self) -> float:  # type: ignore[override]
+        """The cycle's bound: three times the expected cycle."""
+        return 3.0 * self.expected_cycle_tool_s
+
+    @property
+    def item_limits(self) -> dict[str, tuple[float, float]]:
+        """The limits by upper-case item name (the station's spelling)."""
+        return {item.upper(): window for item, window in self.limits.items()}
+
+    # -- phases ------------------------------------------------------------------------------
+    def check(self, tool: Tool) -> None:
+        """Interlocks, the MODE, every limit an item of the MODE in the §4 range with lo <= hi,
+        and in BALL mode the claim-3 limit."""
+        super().check(tool)
+        modes = [m.value for m in MeasureMode]
+        mode = self.mode.upper()
+        if mode not in modes:
+            raise refuse(self.name, tool, f"MODE {self.mode!r} not one of {', '.join(modes)}")
+        for item in self.item_limits:
+            if item not in LIMIT_ITEMS or LIMIT_ITEMS[item].mode != mode:
+                raise refuse(self.name, tool, f"limit {item} is not an item of MODE {mode}")
+        refuse_outside(self.name, tool, self._check_ranges)
+        clear = self.item_limits.get("CLEAR")
+        if mode == "BALL" and (clear is None or clear[0] <= 0.0):
+            raise refuse(
+                self.name,
+                tool,
+                "claim 3 needs the CLEAR limit (min ball height - slug) with a lower bound > 0",
+            )
+
+    def _check_ranges(self) -> None:
+        for item, (lo, hi) in self.item_limits.items():
+            for value in (lo, hi):
+                LIMIT_VALUE.check(value, f"{item} limit")
+            if lo > hi:
+                raise ParameterOutOfRange(f"{item} limits need lo <= hi, got {lo}, {hi}")
+
     def set_up(self, tool: Tool, jobs: Sequence[StripJob], pace: Pace) -> None:
-        raise NotImplementedError("InspectStep.set_up")
+        """Load the tool recipe (unless it is loaded), MODE, limits and strip size, wait for
+        READY, calibrate when due, then id and map."""
+        gauge = driver_for(self, tool, Metrology)
+        (job,) = jobs
+        load_tool_recipe(gauge, self.tool_recipe, pace, SETTLE_TOOL_S)
+        gauge.mode = self.mode.upper()  # resets every limit to the mode's default
+        for item, (lo, hi) in self.item_limits.items():
+            gauge.set_limit(Limit(item, lo, hi))
+        if gauge.strip_size != (job.rows, job.cols):
+            gauge.strip_size = (job.rows, job.cols)
+        wait_ready(gauge, pace, self.heat_up_tool_s)
+        calibration = gauge.calibration()
+        if (
+            not calibration.passed
+            or calibration.hours_since is None
+            or calibration.hours_since > CAL_DUE_H
+        ):
+            gauge.calibrate()
+            wait_ready(gauge, pace, self.heat_up_tool_s)
+            if not gauge.calibration().passed:
+                raise refuse(self.name, gauge, "calibration failed")
+        gauge.strip_id = job.strip_id
+        gauge.input_map = job.input_map
 
     def collect(self, tool: Tool, jobs: Sequence[StripJob], station: str) -> list[StripOutcome]:
-        raise NotImplementedError("InspectStep.collect")
+        """Summary, map, typed records and the statistics of every item of the MODE; each site
+        the station passed judged again against the step's limits."""
+        gauge = driver_for(self, tool, Metrology)
+        (job,) = jobs
+        result = gauge.cycle_result()
+        summary = result.summary
+        if summary.strip_id != job.strip_id:
+            raise ProtocolError(
+                f"results are for strip {summary.strip_id!r}, not {job.strip_id!r}",
+                tool=gauge.tool_name,
+                address=gauge.address,
+            )
+        host = {r.site: self._problems(r) for r in result.records if r.result == "P"}
+        host = {site: problems for site, problems in host.items() if problems}
+        judged = site_outcomes(
+            job,
+            result.records,
+            result.result_map,
+            host,
+            tool=gauge.tool_name,
+            address=gauge.address,
+        )
+        # The MS-3 records declare their values as dataclass fields only (no value_fields).
+        sites = tuple(
+            dataclasses.replace(outcome, values=_measured(record))
+            for outcome, record in zip(judged, result.records, strict=True)
+        )
+        mode = MeasureMode(summary.extra[0])
+        tool_summary: dict[str, Any] = {
+            "cycle_s": summary.cycle_s,
+            "end_state": gauge.state().name,
+            "tool_recipe": self.tool_recipe,
+            "mode": mode.value,
+            "statistics": {
+                item: dataclasses.asdict(gauge.statistics(item))
+                for item, declared in LIMIT_ITEMS.items()
+                if declared.mode is mode
+            },
+            "passed": summary.passed,
+            "failed": summary.failed,
+            "skipped": summary.skipped,
+            "not_processed": summary.not_processed,
+        }
+        if host:
+            tool_summary["host_failed"] = host
+        return [
+            StripOutcome(
+                job.strip_id,
+                self.name,
+                station,
+                map_of(sites),
+                sites,
+                tool_summary,
+                self.recipe_values(),
+            )
+        ]
+
+    def _problems(self, record: SiteRecord) -> str:
+        """metrology.md §5 pass rule against the step's limits; an empty value (no slug, no die
+        recess, no back-face pads) is not evaluated."""
+        checks = []
+        for item, (lo, hi) in self.item_limits.items():
+            value = getattr(record, ITEM_FIELDS[item], None)
+            if value is not None:
+                resolution = 10.0 ** -LIMIT_ITEMS[item].decimals
+                checks.append(within(ITEM_FIELDS[item], value, lo, hi, resolution))
+        return problems_of(checks)
+
+
+def _measured(record: SiteRecord) -> dict[str, Value]:
+    """A record's measured values under their unit-named fields; empty ones are left out."""
+    return {
+        f.name: value
+        for f in dataclasses.fields(record)[3:]
+        if (value := getattr(record, f.name)) is not None
+    }

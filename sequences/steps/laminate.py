@@ -5,17 +5,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 from drivers.base import Tool
-from drivers.laminator import LaminationRecipe
+from drivers.laminator import LaminationRecipe, LaminationResult, Laminator
 from sequences.jobs import StripJob, StripOutcome
-from sequences.steps.base import Pace, ProcessStep
+from sequences.steps.base import Pace, ProcessStep, driver_for, wait_ready
+from sequences.steps.judging import at_least, at_most, problems_of, strip_outcome
+from sequences.steps.setup import arm_batch, positions_of, refuse_outside, wait_settled
+
+#: laminator.md §7 alarm 1122: vacuum is lost in DWELL above twice VACUUM_SP.
+VACUUM_LOST_FACTOR = 2.0
 
 
 @dataclass(frozen=True)
 class LaminateStep(ProcessStep):
     tool = "laminator"
     batch_max = 8
+    #: laminator.md §9: 25 -> 100 °C standby in 11 min; the tool's own heat-up timeout alarm
+    #: (1105) comes at 30 min, so the host's bound lies beyond it.
+    heat_up_tool_s: ClassVar[float] = 2400.0
 
     recipe: LaminationRecipe
 
@@ -23,8 +32,86 @@ class LaminateStep(ProcessStep):
     def name(self) -> str:
         return "laminate"
 
+    @property
+    def expected_cycle_tool_s(self) -> float:
+        """§9: close, evacuate, pressurize, ramp, dwell, cool and vent of the recipe (≈ 94 min
+        at defaults)."""
+        return self.recipe.nominal_cycle_s
+
+    @property
+    def cycle_tool_s(self) -> float:  # type: ignore[override]
+        """The press load's bound: three times the expected cycle."""
+        return 3.0 * self.expected_cycle_tool_s
+
+    # -- phases --------------------------------------------------------------------------------
+    def check(self, tool: Tool) -> None:
+        """Interlocks, every recipe register in its §4 range, STANDBY_SP <= PLATEN_SP - 50 °C."""
+        super().check(tool)
+        laminator = driver_for(self, tool, Laminator)
+        refuse_outside(self.name, tool, lambda: laminator.recipe_registers(self.recipe, (1,)))
+        refuse_outside(self.name, tool, self.recipe.check_consistency)
+
     def set_up(self, tool: Tool, jobs: Sequence[StripJob], pace: Pace) -> None:
-        raise NotImplementedError("LaminateStep.set_up")
+        """Write the recipe for positions 1..n and their strip ids, ARM (unless armed with this
+        recipe), wait for READY (platens at STANDBY_SP)."""
+        laminator = driver_for(self, tool, Laminator)
+        wait_settled(laminator, pace)
+        arm_batch(laminator, self.recipe, positions_of(jobs))
+        wait_ready(laminator, pace, self.heat_up_tool_s)
 
     def collect(self, tool: Tool, jobs: Sequence[StripJob], station: str) -> list[StripOutcome]:
-        raise NotImplementedError("LaminateStep.collect")
+        """IR 110-130 for each position, judged again against the recipe's dwell, temperature,
+        pressure and vacuum windows; every strip of the load shares the load's values."""
+        laminator = driver_for(self, tool, Laminator)
+        result = laminator.cycle_result()
+        tool_summary = {
+            "cycle_s": float(laminator.status().cycle_elapsed_s),
+            "end_state": laminator.state().name,
+            "load_map": result.result_map,
+        }
+        values = {
+            "peak_temp_c": result.peak_temp_c,
+            "max_temp_dev_c": result.max_temp_dev_c,
+            "min_pressure_dwell_mpa": result.min_pressure_dwell_mpa,
+            "max_vacuum_dwell_kpa": result.max_vacuum_dwell_kpa,
+            "dwell_actual_s": result.dwell_actual_s,
+        }
+        problems = self._problems(result)
+        return [
+            strip_outcome(
+                job,
+                result.positions[position - 1],
+                values,
+                problems,
+                step=self.name,
+                station=station,
+                tool_summary=tool_summary,
+                recipe_values=self.recipe_values(),
+                tool=laminator.tool_name,
+                address=laminator.address,
+            )
+            for position, job in enumerate(jobs, start=1)
+        ]
+
+    def _problems(self, result: LaminationResult) -> str:
+        """The whole dwell at PLATEN_SP ± TEMP_BAND, PRESSURE_SP - PRESSURE_BAND and under
+        vacuum (the tool fails a load only for excursions longer than its alarm delays)."""
+        r = self.recipe
+        return problems_of(
+            [
+                at_least("dwell_actual_s", result.dwell_actual_s, r.dwell_s, 1.0),
+                at_most("max_temp_dev_c", result.max_temp_dev_c, r.temp_band_c, 0.1),
+                at_least(
+                    "min_pressure_dwell_mpa",
+                    result.min_pressure_dwell_mpa,
+                    r.pressure_sp_mpa - r.pressure_band_mpa,
+                    0.01,
+                ),
+                at_most(
+                    "max_vacuum_dwell_kpa",
+                    result.max_vacuum_dwell_kpa,
+                    VACUUM_LOST_FACTOR * r.vacuum_sp_kpa,
+                    0.1,
+                ),
+            ]
+        )

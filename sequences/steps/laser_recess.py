@@ -1,20 +1,63 @@
 """RECESS by laser (film claim 1): via (I/O-leg) and optional die recesses in the PI film on
-the UV laser, one strip per cycle."""
+the UV laser, one strip per cycle.
+
+Set-up follows laser.md §5: load the tool recipe (the source warms up), write the pattern and
+the master recipe's set-points, wait for READY, run ``LASer:CALibrate`` (a SETUP) when the laser
+has no passing calibration within 24 h, then strip size, id and input map. The recipe windows
+and the cycle time come from the manual's ablation model (§4, §8).
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from statistics import fmean
+from typing import Any, ClassVar
 
 from drivers.base import Tool
+from drivers.errors import ProtocolError
+from drivers.laser import Laser, LaserRecord
 from sequences.jobs import StripJob, StripOutcome
-from sequences.steps.base import Pace, ProcessStep
+from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, wait_ready
+from sequences.steps.judging import around, map_of, problems_of, site_outcomes
+from sequences.steps.setup import SETTLE_TOOL_S, refuse, refuse_outside
+
+#: The step's set-points, by driver member (laser.md §4, in the manual's order).
+SETTINGS = (
+    "pattern",
+    "fluence_j_cm2",
+    "frequency_khz",
+    "spot_um",
+    "film_thickness_um",
+    "via_max_pulses",
+    "via_endpoint",
+    "recess_depth_um",
+    "recess_tolerance_um",
+)
+#: Patterns stored at delivery (laser.md §1): vias per site, area-recess size in mm².
+PATTERN_GEOMETRY: dict[str, tuple[int, float]] = {
+    "IO16": (16, 0.0),
+    "IO16-DIE4": (16, 4.0),
+    "IO32": (32, 0.0),
+    "IO32-DIE4": (32, 4.0),
+}
+#: Ablation model (laser.md §4): depth per pulse d = δ·ln(F/F_th).
+DEPTH_PER_PULSE_DELTA_UM = 0.08
+FLUENCE_THRESHOLD_J_CM2 = 0.10
+#: Timing (laser.md §8): LOAD + ALIGN + UNLOAD, field move per site, per-via overhead, INSPECT.
+HANDLING_S = 10.0 + 8.0 + 10.0
+FIELD_MOVE_S = 0.10
+VIA_OVERHEAD_S = 0.0025
+INSPECT_PER_SITE_S = 0.05
 
 
 @dataclass(frozen=True)
 class LaserRecessStep(ProcessStep):
     tool = "laser"
     batch_max = 1
+    #: laser.md §8: cold warm-up 600 s, calibration 30 s; with margin.
+    heat_up_tool_s: ClassVar[float] = 1800.0
 
     tool_recipe: str
     pattern: str
@@ -25,13 +68,181 @@ class LaserRecessStep(ProcessStep):
     via_max_pulses: int
     recess_depth_um: float
     recess_tolerance_um: float
+    #: VIA:ENDPoint: stop each via at breakthrough (the manual's default).
+    via_endpoint: bool = True
+    #: Sites of the strips this step is planned for (Format B: 240), the timing figure of
+    #: :attr:`expected_cycle_tool_s`; the strips' own size comes from their jobs.
+    nominal_sites: int = 240
 
     @property
     def name(self) -> str:
         return "recess (laser)"
 
+    # -- the manual's ablation model ---------------------------------------------------------
+    @property
+    def depth_per_pulse_um(self) -> float:
+        """d = δ·ln(F/F_th) (0.199 µm at 1.20 J/cm²)."""
+        return DEPTH_PER_PULSE_DELTA_UM * math.log(self.fluence_j_cm2 / FLUENCE_THRESHOLD_J_CM2)
+
+    @property
+    def breakthrough_pulses(self) -> int:
+        """N_bt = ⌈FILM:THICKness / d⌉ (126 at the defaults)."""
+        return math.ceil(self.film_thickness_um / self.depth_per_pulse_um)
+
+    @property
+    def geometry(self) -> tuple[int, float]:
+        """Vias per site and area-recess mm² of the pattern (the largest stored one if unknown)."""
+        return PATTERN_GEOMETRY.get(self.pattern, (32, 4.0))
+
+    @property
+    def expected_cycle_tool_s(self) -> float:
+        """laser.md §8: 28 s handling + per site 0.10 s field move, the vias (pulses / f +
+        2.5 ms each), the raster passes of the area recess and 0.05 s INSPECT: Format B IO16
+        83 s, IO16-DIE4 2664 s at the defaults."""
+        vias, area_mm2 = self.geometry
+        pulses = (
+            min(self.breakthrough_pulses, self.via_max_pulses)
+            if self.via_endpoint
+            else self.via_max_pulses
+        )
+        via_s = pulses / (self.frequency_khz * 1000.0) + VIA_OVERHEAD_S
+        raster_s = 0.0
+        if area_mm2 > 0.0:
+            passes = math.ceil(self.recess_depth_um / (3.0 * self.depth_per_pulse_um))
+            area_rate_mm2_s = self.frequency_khz * 1000.0 * (self.spot_um / 2000.0) ** 2
+            raster_s = passes * area_mm2 / area_rate_mm2_s
+        site_s = FIELD_MOVE_S + vias * via_s + raster_s + INSPECT_PER_SITE_S
+        return HANDLING_S + self.nominal_sites * site_s
+
+    @property
+    def cycle_tool_s(self) -> float:  # type: ignore[override]
+        """The cycle's bound: three times the expected cycle."""
+        return 3.0 * self.expected_cycle_tool_s
+
+    # -- phases ------------------------------------------------------------------------------
+    def check(self, tool: Tool) -> None:
+        """Interlocks, every set-point in its §4 range, and the ablation model's windows: a
+        strip must not be refused at START (-221) nor scrapped site by site (8501, 8503)."""
+        super().check(tool)
+        refuse_outside(self.name, tool, self._check_ranges)
+        if self.fluence_j_cm2 <= FLUENCE_THRESHOLD_J_CM2:
+            raise refuse(self.name, tool, f"fluence {self.fluence_j_cm2} J/cm² does not ablate")
+        n_bt = self.breakthrough_pulses
+        if self.via_endpoint and n_bt > self.via_max_pulses:
+            raise refuse(
+                self.name,
+                tool,
+                f"VIA:PULSes {self.via_max_pulses} < {n_bt} pulses to break through "
+                f"{self.film_thickness_um} µm at {self.fluence_j_cm2} J/cm² (every via 8501)",
+            )
+        if not self.via_endpoint and self.via_max_pulses > 2 * n_bt:
+            raise refuse(
+                self.name,
+                tool,
+                f"VIA:PULSes {self.via_max_pulses} > 2 × {n_bt} with ENDPoint OFF (pads 8503)",
+            )
+        if self.geometry[1] > 0.0 and self.recess_depth_um >= self.film_thickness_um:
+            raise refuse(
+                self.name,
+                tool,
+                f"recess depth {self.recess_depth_um} µm not below the film "
+                f"{self.film_thickness_um} µm",
+            )
+
+    def _check_ranges(self) -> None:
+        for member in SETTINGS:
+            getattr(Laser, member).codecs[0].check(getattr(self, member), member)
+
     def set_up(self, tool: Tool, jobs: Sequence[StripJob], pace: Pace) -> None:
-        raise NotImplementedError("LaserRecessStep.set_up")
+        """Load the tool recipe (unless it is loaded and armed), write the set-points and the
+        strip size, wait for READY, calibrate when interlock CAL says so, then id and map."""
+        laser = driver_for(self, tool, Laser)
+        (job,) = jobs
+        load_tool_recipe(laser, self.tool_recipe, pace, SETTLE_TOOL_S)
+        for member in SETTINGS:
+            setattr(laser, member, getattr(self, member))
+        if laser.strip_size != (job.rows, job.cols):
+            laser.strip_size = (job.rows, job.cols)
+        wait_ready(laser, pace, self.heat_up_tool_s)
+        # CAL: no passing calibration since power-up or within 24 h (laser.md §6).
+        if not laser.calibration().in_tolerance or "CAL" in laser.interlocks():
+            laser.calibrate()
+            wait_ready(laser, pace, self.heat_up_tool_s)
+            calibration = laser.calibration()
+            if not calibration.in_tolerance:
+                raise refuse(self.name, laser, f"power calibration ratio {calibration.ratio:.3f}")
+        laser.strip_id = job.strip_id
+        laser.input_map = job.input_map
 
     def collect(self, tool: Tool, jobs: Sequence[StripJob], station: str) -> list[StripOutcome]:
-        raise NotImplementedError("LaserRecessStep.collect")
+        """Summary, map and records; each site the laser passed judged again: every via open
+        and, with a die recess, its depth within the step's tolerance."""
+        laser = driver_for(self, tool, Laser)
+        (job,) = jobs
+        result = laser.cycle_result()
+        summary = result.summary
+        if summary.strip_id != job.strip_id:
+            raise ProtocolError(
+                f"results are for strip {summary.strip_id!r}, not {job.strip_id!r}",
+                tool=laser.tool_name,
+                address=laser.address,
+            )
+        records = [r for r in result.records if isinstance(r, LaserRecord)]
+        area_recess = laser.pattern_area_mm2 > 0.0
+        host = {r.site: self._problems(r, area_recess) for r in records if r.result == "P"}
+        host = {site: problems for site, problems in host.items() if problems}
+        sites = site_outcomes(
+            job, records, result.result_map, host, tool=laser.tool_name, address=laser.address
+        )
+        pattern, vias_ablated = summary.extra
+        depths = [
+            r.recess_depth_um
+            for r in records
+            if r.result in ("P", "F") and r.recess_depth_um is not None
+        ]
+        tool_summary: dict[str, Any] = {
+            "cycle_s": summary.cycle_s,
+            "end_state": laser.state().name,
+            "tool_recipe": self.tool_recipe,
+            "pattern": pattern,
+            "vias_ablated": vias_ablated,
+            "calibration_ratio": laser.calibration().ratio,
+            "recess_depth_mean_um": round(fmean(depths), 2) if depths else None,
+            "passed": summary.passed,
+            "failed": summary.failed,
+            "skipped": summary.skipped,
+            "not_processed": summary.not_processed,
+        }
+        if host:
+            tool_summary["host_failed"] = host
+        return [
+            StripOutcome(
+                job.strip_id,
+                self.name,
+                station,
+                map_of(sites),
+                sites,
+                tool_summary,
+                self.recipe_values(),
+            )
+        ]
+
+    def _problems(self, record: LaserRecord, area_recess: bool) -> str:
+        """laser.md §5 pass rule against the step's set-points."""
+        vias = (
+            None
+            if record.vias_open is not None and record.vias_open == record.vias_total
+            else f"vias open {record.vias_open} of {record.vias_total}"
+        )
+        depth = (
+            around(
+                "recess_depth_um",
+                record.recess_depth_um,
+                self.recess_depth_um,
+                self.recess_tolerance_um,
+                0.1,
+            )
+            if area_recess
+            else None
+        )
+        return problems_of([vias, depth])

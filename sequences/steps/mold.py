@@ -5,17 +5,34 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 from drivers.base import Tool
-from drivers.mold_press import MoldRecipe
+from drivers.mold_press import MoldPress, MoldRecipe, ShotResult
 from sequences.jobs import StripJob, StripOutcome
-from sequences.steps.base import Pace, ProcessStep
+from sequences.steps.base import Pace, ProcessStep, driver_for, wait_ready
+from sequences.steps.judging import around, at_least, problems_of, strip_outcome, within
+from sequences.steps.setup import (
+    arm_batch,
+    positions_of,
+    refuse,
+    refuse_outside,
+    wait_settled,
+)
+
+#: mold-press.md §3 nominal phase times that no register sets: LOAD, CLAMP, OPEN, CLEAN, UNLOAD.
+LOAD_S, CLAMP_S, OPEN_S, CLEAN_S, UNLOAD_S = 10.0, 8.0, 8.0, 20.0, 10.0
+#: mold-press.md §5 criteria the manual fixes: clamp force ≥ 95 %, peak transfer ≥ 90 % of SP.
+CLAMP_FORCE_MIN_FRACTION = 0.95
+TRANSFER_P_MIN_FRACTION = 0.90
 
 
 @dataclass(frozen=True)
 class MoldStep(ProcessStep):
     tool = "mold-press"
     batch_max = 4
+    #: mold-press.md §8: both chases 25 -> 175 °C at 5 °C/min, +60 s stable: 31 min.
+    heat_up_tool_s: ClassVar[float] = 3600.0
 
     recipe: MoldRecipe
 
@@ -23,8 +40,113 @@ class MoldStep(ProcessStep):
     def name(self) -> str:
         return "mold"
 
+    @property
+    def expected_cycle_tool_s(self) -> float:
+        """§3: LOAD + PREHEAT_S + CLAMP + fill + CURE_S + OPEN (+ CLEAN) + UNLOAD (179 s at
+        defaults)."""
+        r = self.recipe
+        clean_s = CLEAN_S if r.auto_clean else 0.0
+        return (
+            LOAD_S
+            + r.preheat_s
+            + CLAMP_S
+            + r.nominal_fill_s
+            + r.cure_s
+            + OPEN_S
+            + clean_s
+            + UNLOAD_S
+        )
+
+    @property
+    def cycle_tool_s(self) -> float:  # type: ignore[override]
+        """The shot's bound: three times the expected shot."""
+        return 3.0 * self.expected_cycle_tool_s
+
+    # -- phases --------------------------------------------------------------------------------
+    def check(self, tool: Tool) -> None:
+        """Interlocks, every recipe register in its §4 range and S1 < S2 < S3."""
+        super().check(tool)
+        press = driver_for(self, tool, MoldPress)
+        r = self.recipe
+        refuse_outside(self.name, tool, lambda: press.recipe_registers(r, press.all_positions))
+        if not r.stage1_end_mm < r.stage2_end_mm < r.stage3_end_mm:
+            raise refuse(
+                self.name,
+                tool,
+                f"plunger stages must satisfy S1 < S2 < S3, got {r.stage1_end_mm}, "
+                f"{r.stage2_end_mm}, {r.stage3_end_mm} mm",
+            )
+
     def set_up(self, tool: Tool, jobs: Sequence[StripJob], pace: Pace) -> None:
-        raise NotImplementedError("MoldStep.set_up")
+        """Write the shot's recipe for positions 1..n and their strip ids, ARM (unless armed
+        with this recipe), wait for READY."""
+        press = driver_for(self, tool, MoldPress)
+        wait_settled(press, pace)
+        arm_batch(press, self.recipe, positions_of(jobs))
+        wait_ready(press, pace, self.heat_up_tool_s)
 
     def collect(self, tool: Tool, jobs: Sequence[StripJob], station: str) -> list[StripOutcome]:
-        raise NotImplementedError("MoldStep.collect")
+        """The shot's result (IR 110-125) for each position, judged again against the recipe;
+        every strip of the shot shares the shot's values."""
+        press = driver_for(self, tool, MoldPress)
+        shot = press.shot_result()
+        tool_summary = {
+            "cycle_s": float(press.status().cycle_elapsed_s),
+            "end_state": press.state().name,
+            "shot_map": shot.result_map,
+        }
+        values = {
+            "fill_time_s": shot.fill_time_s,
+            "peak_transfer_pressure_mpa": shot.peak_transfer_pressure_mpa,
+            "cull_height_mm": shot.cull_height_mm,
+            "alpha_at_open": shot.alpha_at_open,
+            "t_alpha03_s": shot.t_alpha03_s,
+            "chase_temp_min_c": shot.chase_temp_min_c,
+            "chase_temp_max_c": shot.chase_temp_max_c,
+            "clamp_force_min_kn": shot.clamp_force_min_kn,
+        }
+        problems = self._problems(shot)
+        return [
+            strip_outcome(
+                job,
+                shot.positions[position - 1],
+                values,
+                problems,
+                step=self.name,
+                station=station,
+                tool_summary=tool_summary,
+                recipe_values=self.recipe_values(),
+                tool=press.tool_name,
+                address=press.address,
+            )
+            for position, job in enumerate(jobs, start=1)
+        ]
+
+    def _problems(self, shot: ShotResult) -> str:
+        """mold-press.md §5 defect criteria, against the master recipe."""
+        r = self.recipe
+        low_c = min(r.chase_top_sp_c, r.chase_bottom_sp_c) - r.temp_band_c
+        high_c = max(r.chase_top_sp_c, r.chase_bottom_sp_c) + r.temp_band_c
+        return problems_of(
+            [
+                within("fill_time_s", shot.fill_time_s, 0.0, shot.t_alpha03_s, 0.1),
+                at_least("alpha_at_open", shot.alpha_at_open, r.alpha_min, 0.001),
+                around(
+                    "cull_height_mm", shot.cull_height_mm, r.cull_sp_mm, r.cull_tolerance_mm, 0.01
+                ),
+                at_least("chase_temp_min_c", shot.chase_temp_min_c, low_c, 0.1),
+                within("chase_temp_max_c", shot.chase_temp_max_c, low_c, high_c, 0.1),
+                at_least(
+                    "clamp_force_min_kn",
+                    shot.clamp_force_min_kn,
+                    CLAMP_FORCE_MIN_FRACTION * r.clamp_force_sp_kn,
+                    1.0,
+                ),
+                at_least(
+                    "peak_transfer_pressure_mpa",
+                    shot.peak_transfer_pressure_mpa,
+                    TRANSFER_P_MIN_FRACTION * r.transfer_pressure_sp_mpa,
+                    0.01,
+                ),
+            ]
+        )

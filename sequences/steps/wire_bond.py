@@ -5,28 +5,167 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from drivers.base import Tool
+from drivers.errors import ProtocolError
+from drivers.states import ToolState
+from drivers.wire_bonder import Par, WireBonder, WireBondRecord
 from sequences.jobs import StripJob, StripOutcome
-from sequences.steps.base import Pace, ProcessStep
+from sequences.steps.base import Pace, ProcessStep, driver_for, wait_ready
+from sequences.steps.judging import around, map_of, problems_of, site_outcomes
+from sequences.steps.setup import refuse, refuse_outside, wait_settled
+
+#: The §4.2 parameters by manual name (``STAGE_T`` -> the driver's declared member).
+PARAMETERS: Mapping[str, Par[Any]] = {
+    member.name: member for member in vars(WireBonder).values() if isinstance(member, Par)
+}
+#: wire-bonder.md §8: LOAD + ALIGN + UNLOAD, unit index + PR, and a wire's fixed part.
+HANDLING_S = 8.0 + 4.0 + 5.0
+INDEX_S = 1.5
+WIRE_BASE_S = 0.045
+#: wire-bonder.md §4.2 defaults of the bond times that set a wire's time.
+DEFAULT_BOND_TIMES_MS = {"B1_TIME": 15, "B2_TIME": 20}
+#: wire-bonder.md §5: mean FAB and mean loop within ± 10 % of FAB_D and LOOP_H.
+WINDOW = 0.10
 
 
 @dataclass(frozen=True)
 class WireBondStep(ProcessStep):
     tool = "wire-bonder"
     batch_max = 1
+    #: wire-bonder.md §8: stage 25 -> 150 °C in 6.8 min, +30 s stable; with margin.
+    heat_up_tool_s: ClassVar[float] = 1800.0
 
     #: Bond program stored on the bonder (``A64``, ``B16``).
     program: str
     #: §4.2 parameters written after loading the program, by manual name (``STAGE_T``...).
     parameters: Mapping[str, float | str]
+    #: Wires per unit of the program and sites of the planned strips: the timing figure of
+    #: :attr:`expected_cycle_tool_s` (A64 on Format A: 64 and 30; B16 on Format B: 16, 240).
+    wires_per_unit: int = 64
+    nominal_sites: int = 30
 
     @property
     def name(self) -> str:
         return "wire bond"
 
+    @property
+    def expected_cycle_tool_s(self) -> float:
+        """§8: sites × (wires × t_w + 1.5 s) + 17 s, t_w = 45 ms + B1_TIME + B2_TIME (216 s for
+        A64 on Format A at defaults, 684 s for B16 on Format B)."""
+        times_ms = {**DEFAULT_BOND_TIMES_MS, **self.parameters}
+        wire_s = WIRE_BASE_S + (float(times_ms["B1_TIME"]) + float(times_ms["B2_TIME"])) / 1000.0
+        return HANDLING_S + self.nominal_sites * (self.wires_per_unit * wire_s + INDEX_S)
+
+    @property
+    def cycle_tool_s(self) -> float:  # type: ignore[override]
+        """The cycle's bound: three times the expected cycle."""
+        return 3.0 * self.expected_cycle_tool_s
+
+    # -- phases --------------------------------------------------------------------------------
+    def check(self, tool: Tool) -> None:
+        """Interlocks, every parameter known, writable and in range, and the §4.2 START checks
+        among the parameters the step sets."""
+        super().check(tool)
+        for name in self.parameters:
+            if name not in PARAMETERS:
+                raise refuse(self.name, tool, f"{name} is not a §4.2 parameter")
+            if not PARAMETERS[name].writable:
+                raise refuse(self.name, tool, f"{name} comes from the program (read-only)")
+        refuse_outside(self.name, tool, self._check_ranges)
+        p = self.parameters
+        if "FAB_D" in p and "WIRE_D" in p:
+            fab_d, wire_d = float(p["FAB_D"]), float(p["WIRE_D"])
+            if not 1.5 * wire_d <= fab_d <= 3.0 * wire_d:
+                raise refuse(
+                    self.name, tool, f"FAB_D {fab_d:g} µm not 1.5-3.0 × WIRE_D {wire_d:g} µm"
+                )
+        if p.get("WIRE_MAT") == "CU" and "GAS_FLOW" in p and float(p["GAS_FLOW"]) < 0.4:
+            raise refuse(
+                self.name, tool, f"Cu wire needs GAS_FLOW >= 0.4 L/min, not {p['GAS_FLOW']}"
+            )
+
+    def _check_ranges(self) -> None:
+        for name, value in self.parameters.items():
+            PARAMETERS[name].codec.check(value, name)
+
     def set_up(self, tool: Tool, jobs: Sequence[StripJob], pace: Pace) -> None:
-        raise NotImplementedError("WireBondStep.set_up")
+        """Load the program (unless it is loaded and armed: loading again restarts the 30 s
+        in-band wait), write the parameters over it, the strip size, id and input map; wait
+        for READY."""
+        bonder = driver_for(self, tool, WireBonder)
+        (job,) = jobs
+        state = wait_settled(bonder, pace)
+        armed = state in (ToolState.HEATING, ToolState.READY)
+        if not armed or bonder.program().name != self.program:
+            bonder.load_program(self.program)
+        for name, value in self.parameters.items():
+            setattr(bonder, PARAMETERS[name].attribute, value)
+        if bonder.strip_size != (job.rows, job.cols):
+            bonder.strip_size = (job.rows, job.cols)
+        bonder.strip_id = job.strip_id
+        bonder.write_input_map(job.input_map, sites=job.sites)
+        wait_ready(bonder, pace, self.heat_up_tool_s)
 
     def collect(self, tool: Tool, jobs: Sequence[StripJob], station: str) -> list[StripOutcome]:
-        raise NotImplementedError("WireBondStep.collect")
+        """Summary, map and records; each unit the tool passed judged again against the
+        step's FAB_D and LOOP_H (when it sets them) and for all wires bonded."""
+        bonder = driver_for(self, tool, WireBonder)
+        (job,) = jobs
+        result = bonder.cycle_result()
+        summary = result.summary
+        if summary.strip_id != job.strip_id:
+            raise ProtocolError(
+                f"results are for strip {summary.strip_id!r}, not {job.strip_id!r}",
+                tool=bonder.tool_name,
+                address=bonder.address,
+            )
+        host = {r.site: self._problems(r) for r in result.records if r.result == "P"}
+        host = {site: problems for site, problems in host.items() if problems}
+        sites = site_outcomes(
+            job,
+            result.records,
+            result.result_map,
+            host,
+            tool=bonder.tool_name,
+            address=bonder.address,
+        )
+        tool_summary: dict[str, Any] = {
+            "cycle_s": summary.cycle_s,
+            "end_state": bonder.state().name,
+            "program": self.program,
+            "wires_bonded": summary.wires_bonded,
+            "passed": summary.passed,
+            "failed": summary.failed,
+            "skipped": summary.skipped,
+            "not_processed": summary.not_processed,
+        }
+        if host:
+            tool_summary["host_failed"] = host
+        return [
+            StripOutcome(
+                job.strip_id,
+                self.name,
+                station,
+                map_of(sites),
+                sites,
+                tool_summary,
+                self.recipe_values(),
+            )
+        ]
+
+    def _problems(self, record: WireBondRecord) -> str:
+        """wire-bonder.md §5 pass criteria, with the step's FAB_D and LOOP_H."""
+        checks = [
+            None
+            if record.wires_bonded is not None and record.wires_bonded == record.wires_total
+            else f"wires_bonded {record.wires_bonded} of {record.wires_total}"
+        ]
+        if "FAB_D" in self.parameters:
+            fab_d = float(self.parameters["FAB_D"])
+            checks.append(around("mean_fab_um", record.mean_fab_um, fab_d, WINDOW * fab_d, 0.1))
+        if "LOOP_H" in self.parameters:
+            loop_h = float(self.parameters["LOOP_H"])
+            checks.append(around("mean_loop_um", record.mean_loop_um, loop_h, WINDOW * loop_h, 1))
+        return problems_of(checks)

@@ -260,7 +260,7 @@ class ModbusFront:
             self.device = self._bridge.client_device
             if self.parity != "N" and not self._bridge.accepts_parity():
                 # Some kernels refuse PARENB on a pty (EINVAL); a pty carries no parity anyway.
-                log.warning(
+                log.info(
                     "%s: this pty refuses parity %s; serving 8N1", self.model.tool_name, self.parity
                 )
                 self.parity = "N"

@@ -1,7 +1,8 @@
-"""``packline dry-run`` as a user runs it (the foundation's three-tool strip)."""
+"""``packline dry-run`` as a user runs it: a lot through the simulated line, with a report."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -10,51 +11,52 @@ from pathlib import Path
 PACKLINE = [sys.executable, "-m", "packline.cli"]
 
 
-def test_dry_run_prints_each_steps_result_map_and_summary() -> None:
-    result = subprocess.run(
-        [*PACKLINE, "dry-run", "--time-scale", "2000", "--strip-id", "T-001"],
+def dry_run(tmp_path: Path, *args: str, timeout: float = 150) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*PACKLINE, "dry-run", "--report-dir", str(tmp_path), "--lot-id", "T", *args],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
     )
-    assert result.returncode == 0, result.stderr
+
+
+def test_default_dry_run_reports_yield_defects_stations_and_throughput(tmp_path: Path) -> None:
+    result = dry_run(tmp_path, "--strips", "4", "--time-scale", "2000")
+    assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
-    for step in ("[die attach]", "[wire bond ]", "[mold      ]"):
-        assert step in out
-    assert out.count("result map  ") == 3
-    assert "EPOXY" in out and "wires" in out and "alpha at open" in out
-    good = re.search(
-        r"strip T-001: (\d+) of 30 sites attached, bonded and molded without a defect", out
+    assert "heat-slug-die-equal" in out and "claim A3" in out
+    assert re.search(r"\] laminator\s+laminate\s+T-01 T-02 T-03 T-04", out), (
+        "progress lines name station, step, strips"
     )
-    assert good is not None and int(good.group(1)) >= 27, (
-        "a default recipe yields (almost) every site"
-    )
+    for section in (
+        "Yield per step",
+        "Defect Pareto",
+        "Alarms",
+        "Stations (tool seconds)",
+        "Throughput",
+    ):
+        assert section in out
+    report = json.loads((tmp_path / "T" / "report.json").read_text())
+    assert report["dispositions"]["complete"] == ["T-01", "T-02", "T-03", "T-04"]
+    steps = [row["step"] for row in report["yield"]["per_step"]]
+    assert steps[:3] == ["laminate", "die attach", "wire bond"] and steps[-1] == "inspect pkg"
+    good = report["yield"]["good_units"]
+    assert 0.9 * 120 <= good <= 120, "4 strips × 30 sites, a good recipe yields nearly all"
+    for name in ("report.txt", "report.html", "occupancy.png"):
+        assert (tmp_path / "T" / name).stat().st_size > 500
 
 
-def test_dry_run_with_an_abort_alarm_scenario_stops_and_says_why(tmp_path: Path) -> None:
-    scenario = tmp_path / "estop.yaml"
-    scenario.write_text(
-        "faults:\n  - tool: wire-bonder\n    at: {phase: BOND, after_s: 20}\n    alarm: 3001\n"
-    )
-    result = subprocess.run(
-        [*PACKLINE, "dry-run", "--time-scale", "2000", "--scenario", str(scenario)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 1
-    assert "alarm 3001 (A) Emergency stop" in result.stderr
-    assert "[die attach]" in result.stdout and "[wire bond ]" not in result.stdout
+def test_dry_run_with_a_broken_recipe_lists_the_problems_and_exits_2(tmp_path: Path) -> None:
+    recipe = tmp_path / "bad.yaml"
+    recipe.write_text("product: heat-slug\nname: bad\n")
+    result = dry_run(tmp_path, "--recipe", str(recipe))
+    assert result.returncode == 2
+    assert "bad.yaml" in result.stderr and "problem" in result.stderr
 
 
 def test_dry_run_with_a_broken_scenario_exits_2(tmp_path: Path) -> None:
     scenario = tmp_path / "bad.yaml"
     scenario.write_text("faults:\n  - tool: wire-bonder\n    alarm: 3001\n    link: stall\n")
-    result = subprocess.run(
-        [*PACKLINE, "dry-run", "--scenario", str(scenario)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = dry_run(tmp_path, "--scenario", str(scenario))
     assert result.returncode == 2
     assert "fault 1 needs exactly one of" in result.stderr

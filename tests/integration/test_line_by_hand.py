@@ -41,7 +41,7 @@ STATIONS = [
 
 @pytest.fixture
 def line() -> Iterator[SimulatedLine]:
-    with SimulatedLine(STATIONS, time_scale=20000, seed=3).start() as simulated:
+    with SimulatedLine(STATIONS, time_scale=5000, seed=3).start() as simulated:
         yield simulated
 
 

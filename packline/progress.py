@@ -1,0 +1,104 @@
+"""Live progress of a lot: a Rich table on a terminal, plain lines otherwise."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import Self
+
+from rich.table import Table
+
+from sequences.lot import LotRunner, LotSnapshot
+
+
+class PlainProgress:
+    """One line per cycle start (station, step, strips) and per strip that ends, for pipes and logs."""
+
+    def __init__(self, time_scale: float, write: Callable[[str], None] = print) -> None:
+        self.time_scale = time_scale
+        self.write = write
+        self._seen: dict[str, tuple[str, str, int]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, snapshot: LotSnapshot) -> None:
+        with self._lock:
+            clock = _tool_clock(snapshot, self.time_scale)
+            starting: dict[tuple[str, int], list[str]] = {}
+            for strip in snapshot.strips:
+                key = (strip.status, strip.station, strip.next_step)
+                if self._seen.get(strip.strip_id) == key:
+                    continue
+                self._seen[strip.strip_id] = key
+                if strip.status == "processing":
+                    starting.setdefault((strip.station, strip.next_step), []).append(strip.strip_id)
+                elif strip.terminal:
+                    why = f" ({strip.reason})" if strip.reason else ""
+                    self.write(f"[{clock}] strip {strip.strip_id} {strip.status}{why}")
+            for (station, step), strips in starting.items():
+                self.write(
+                    f"[{clock}] {station:<14} {snapshot.step_names[step]:<16} {' '.join(strips)}"
+                )
+
+
+class LiveProgress:
+    """A live table per station (state, step, strips) and the lot's counts, refreshed 4 times a second."""
+
+    def __init__(self, runner: LotRunner, time_scale: float) -> None:
+        from rich.console import Console
+        from rich.live import Live
+
+        self.runner = runner
+        self.time_scale = time_scale
+        self.live = Live(console=Console(), refresh_per_second=4, transient=False)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._refresh, daemon=True)
+
+    def __enter__(self) -> Self:
+        self.live.__enter__()
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self.live.update(self._table(self.runner.snapshot()))
+        self.live.__exit__(exc_type, exc, tb)
+
+    def _refresh(self) -> None:
+        while not self._stop.wait(0.25):
+            self.live.update(self._table(self.runner.snapshot()))
+
+    def _table(self, snapshot: LotSnapshot) -> Table:
+        table = Table(
+            title=f"lot {snapshot.lot_id}  tool time {_tool_clock(snapshot, self.time_scale)}"
+        )
+        for column in ("station", "state", "step", "strips"):
+            table.add_column(column)
+        for view in snapshot.stations:
+            table.add_row(view.name, view.state, view.step, " ".join(view.strips))
+        counts = (
+            f"waiting {snapshot.count('waiting')}  processing {snapshot.count('processing')}  "
+            f"complete {snapshot.count('complete')}  scrapped {snapshot.count('scrapped')}  "
+            f"on hold {snapshot.count('on hold')}"
+        )
+        table.caption = counts
+        return table
+
+
+def progress_for(runner: LotRunner, time_scale: float) -> LiveProgress | None:
+    """A live display on a terminal; None (use :class:`PlainProgress`) when output is piped."""
+    return LiveProgress(runner, time_scale) if sys.stdout.isatty() else None
+
+
+def _tool_clock(snapshot: LotSnapshot, time_scale: float) -> str:
+    seconds = max(0.0, (time.time() - snapshot.started) * time_scale) if snapshot.started else 0.0
+    whole = round(seconds)
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"

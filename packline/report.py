@@ -1,0 +1,266 @@
+"""The lot report: yield per step and overall, defect Pareto, alarms and their handling, cycle
+time per station, and line throughput against the bottleneck bound.
+
+All times in the report are tool (process) seconds: wall seconds × the line's time scale, so
+a dry run at scale 1000 and a real run report comparable figures.
+
+Bottleneck bound. For each station kind k (m_k stations, busy for B_k tool seconds in all), no
+schedule can finish the lot before the first strip has reached k, k has done its work, and
+the last strip has gone through the steps after k:
+``T_k = upstream_k + B_k / m_k + downstream_k``, where upstream/downstream are one strip's
+path of mean cycle times through the steps before k's first and after k's last step. The
+largest ``T_k`` is the bottleneck bound on the lot's makespan; the line throughput is compared
+with ``strips / T_bound``.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sequences.lot import LotPlan, StripProgress
+from sequences.records import CycleRecord, MemoryRecorder
+from sequences.station_machine import e10_seconds
+
+
+@dataclass(frozen=True)
+class StationInfo:
+    name: str
+    tool: str
+
+
+def build_report(
+    plan: LotPlan,
+    recorder: MemoryRecorder,
+    strips: Mapping[str, StripProgress],
+    stations: Sequence[StationInfo],
+    *,
+    time_scale: float,
+    recipe_name: str,
+    defect_texts: Mapping[int, str],
+) -> dict[str, Any]:
+    """The report as plain data (written as JSON, rendered as text and HTML)."""
+    sites = plan.rows * plan.cols
+    cycles = [c for c in recorder.cycles]
+    start = min((c.setup_started for c in cycles), default=0.0)
+    end = max((c.ended for c in cycles), default=start)
+    makespan_s = (end - start) * time_scale
+
+    per_step = []
+    for index, step in enumerate(plan.steps):
+        records = [r for r in recorder.steps if r.step_index == index]
+        units_in = sum(1 for r in records for s in r.outcome.sites if s.result != "X")
+        passed = sum(1 for r in records for s in r.outcome.sites if s.result == "P")
+        durations = [(c.ended - c.started) * time_scale for c in cycles if c.step == step.name]
+        per_step.append(
+            {
+                "step": step.name,
+                "tool": step.tool,
+                "strips": len(records),
+                "units_in": units_in,
+                "units_passed": passed,
+                "yield_pct": round(100.0 * passed / units_in, 2) if units_in else None,
+                "mean_cycle_s": round(statistics.fmean(durations), 1) if durations else None,
+            }
+        )
+
+    last = len(plan.steps) - 1
+    good_units = sum(
+        1
+        for r in recorder.steps
+        if r.step_index == last and strips[r.strip_id].status == "complete"
+        for s in r.outcome.sites
+        if s.result == "P"
+    )
+    total_units = len(plan.strip_ids) * sites
+
+    pareto = Counter(
+        (r.step, s.defect) for r in recorder.steps for s in r.outcome.sites if s.result == "F"
+    )
+    defects = [
+        {"step": step, "defect": code, "text": defect_texts.get(code, ""), "units": count}
+        for (step, code), count in pareto.most_common()
+    ]
+
+    by_station: dict[str, list[float]] = defaultdict(list)
+    for c in cycles:
+        by_station[c.station].append((c.ended - c.started) * time_scale)
+    station_rows = []
+    for station in stations:
+        durations = by_station.get(station.name, [])
+        busy = sum(durations)
+        station_rows.append(
+            {
+                "station": station.name,
+                "tool": station.tool,
+                "cycles": len(durations),
+                "mean_cycle_s": round(statistics.fmean(durations), 1) if durations else None,
+                "min_cycle_s": round(min(durations), 1) if durations else None,
+                "max_cycle_s": round(max(durations), 1) if durations else None,
+                "busy_s": round(busy, 1),
+                "utilization_pct": round(100.0 * busy / makespan_s, 1) if makespan_s else None,
+            }
+        )
+
+    for row in station_rows:
+        events = [e for e in recorder.events if e.station == row["station"]]
+        totals = e10_seconds(events, start=start, until=end) if events else {}
+        row["e10_s"] = {
+            category.value: round(seconds * time_scale, 1) for category, seconds in totals.items()
+        }
+
+    bound = bottleneck_bound(plan, per_step, station_rows, stations, cycles, time_scale)
+    finished = [s for s in strips.values() if s.status == "complete"]
+    throughput = len(finished) / makespan_s * 3600.0 if makespan_s else 0.0
+    bound_throughput = len(finished) / bound["bound_s"] * 3600.0 if bound["bound_s"] else 0.0
+    return {
+        "lot": plan.lot_id,
+        "recipe": recipe_name,
+        "strips": len(plan.strip_ids),
+        "sites_per_strip": sites,
+        "time_scale": time_scale,
+        "makespan_s": round(makespan_s, 1),
+        "dispositions": {
+            status: sorted(s.strip_id for s in strips.values() if s.status == status)
+            for status in ("complete", "scrapped", "on hold")
+        },
+        "reasons": {s.strip_id: s.reason for s in strips.values() if s.reason},
+        "yield": {
+            "per_step": per_step,
+            "overall_pct": round(100.0 * good_units / total_units, 2) if total_units else None,
+            "good_units": good_units,
+            "total_units": total_units,
+        },
+        "defects": defects,
+        "alarms": [
+            {
+                "time_s": round((a.time - start) * time_scale, 1),
+                "station": a.station,
+                "strips": list(a.strip_ids),
+                "code": a.code,
+                "class": a.alarm_class,
+                "text": a.text,
+                "handling": a.handling,
+            }
+            for a in recorder.alarms
+        ],
+        "stations": station_rows,
+        "throughput": {
+            "strips_per_hour": round(throughput, 3),
+            "bound_strips_per_hour": round(bound_throughput, 3),
+            "ratio_pct": round(100.0 * bound["bound_s"] / makespan_s, 1) if makespan_s else None,
+            **bound,
+        },
+    }
+
+
+def bottleneck_bound(
+    plan: LotPlan,
+    per_step: Sequence[Mapping[str, Any]],
+    station_rows: Sequence[Mapping[str, Any]],
+    stations: Sequence[StationInfo],
+    cycles: Sequence[CycleRecord],
+    time_scale: float,
+) -> dict[str, Any]:
+    """The bottleneck station kind, the lower bound it puts on the makespan, and its
+    steady-state figures (all tool seconds)."""
+    mean = [row["mean_cycle_s"] or 0.0 for row in per_step]
+    best: dict[str, Any] = {"bottleneck": None, "bound_s": 0.0}
+    for kind in sorted({s.tool for s in stations}):
+        served = [i for i, step in enumerate(plan.steps) if step.tool == kind]
+        mine = [c for c in cycles if c.tool == kind]
+        if not served or not mine:
+            continue
+        count = sum(1 for s in stations if s.tool == kind)
+        busy = sum(row["busy_s"] for row in station_rows if row["tool"] == kind) / count
+        # k cannot start before the strips' path upstream, nor before its own first set-up
+        # (heat-up from cold) is over.
+        first = min(mine, key=lambda c: c.started)
+        first_setup = (first.started - first.setup_started) * time_scale
+        upstream = max(sum(mean[: served[0]]), first_setup)
+        downstream = sum(mean[served[-1] + 1 :])
+        bound = upstream + busy + downstream
+        if bound > best["bound_s"]:
+            span = (max(c.ended for c in mine) - min(c.started for c in mine)) * time_scale
+            strips = len({sid for c in mine for sid in c.strip_ids})
+            best = {
+                "bottleneck": kind,
+                "bound_s": round(bound, 1),
+                "bottleneck_busy_s": round(busy, 1),
+                "upstream_s": round(upstream, 1),
+                "downstream_s": round(downstream, 1),
+                "bottleneck_span_s": round(span, 1),
+                "steady_strips_per_hour": round(strips / span * 3600.0, 3) if span else 0.0,
+                "steady_bound_strips_per_hour": round(strips / busy * 3600.0, 3) if busy else 0.0,
+                "steady_ratio_pct": round(100.0 * busy / span, 1) if span else None,
+            }
+    return best
+
+
+def render_text(report: Mapping[str, Any]) -> str:
+    """The report as a terminal page."""
+    lines = [
+        f"Lot {report['lot']} — recipe {report['recipe']} — {report['strips']} strips × "
+        f"{report['sites_per_strip']} sites — time scale {report['time_scale']:g}",
+        f"Makespan {hours(report['makespan_s'])}; complete {len(report['dispositions']['complete'])}, "
+        f"scrapped {len(report['dispositions']['scrapped'])}, on hold {len(report['dispositions']['on hold'])}",
+        "",
+        "Yield per step",
+    ]
+    for row in report["yield"]["per_step"]:
+        y = "   -  " if row["yield_pct"] is None else f"{row['yield_pct']:6.2f}"
+        cycle = "" if row["mean_cycle_s"] is None else f"  mean cycle {row['mean_cycle_s']:8.1f} s"
+        lines.append(
+            f"  {row['step']:<18} {row['tool']:<12} {row['units_passed']:5d}/{row['units_in']:<5d} {y} %{cycle}"
+        )
+    overall = report["yield"]
+    lines.append(
+        f"  overall: {overall['good_units']}/{overall['total_units']} good units = {overall['overall_pct']} %"
+    )
+    lines += ["", "Defect Pareto"]
+    for row in report["defects"][:12] or [{"step": "none", "defect": 0, "text": "", "units": 0}]:
+        lines.append(f"  {row['units']:5d}  {row['step']:<18} {row['defect']:5d} {row['text']}")
+    lines += ["", "Alarms"]
+    for alarm in report["alarms"] or []:
+        lines.append(
+            f"  {hours(alarm['time_s']):>9}  {alarm['station']:<14} {alarm['code']} ({alarm['class']}) "
+            f"{alarm['text']} -> {alarm['handling']}"
+        )
+    if not report["alarms"]:
+        lines.append("  none")
+    lines += ["", "Stations (tool seconds)"]
+    for row in report["stations"]:
+        if not row["cycles"]:
+            lines.append(f"  {row['station']:<14} idle")
+            continue
+        lines.append(
+            f"  {row['station']:<14} {row['cycles']:3d} cycles  mean {row['mean_cycle_s']:8.1f}  "
+            f"min {row['min_cycle_s']:8.1f}  max {row['max_cycle_s']:8.1f}  busy {row['utilization_pct']:5.1f} %"
+        )
+        e10 = row.get("e10_s") or {}
+        if e10:
+            lines.append("      E10 " + ", ".join(f"{k} {hours(v)}" for k, v in e10.items() if v))
+    t = report["throughput"]
+    lines += [
+        "",
+        f"Throughput: lot {t['strips_per_hour']:.2f} strips/h over the makespan; bottleneck bound "
+        f"{t['bound_strips_per_hour']:.2f} strips/h ({t['bottleneck']}: upstream {t.get('upstream_s', 0):.0f} s "
+        f"+ busy {t.get('bottleneck_busy_s', 0):.0f} s + downstream {t.get('downstream_s', 0):.0f} s) "
+        f"= {t['ratio_pct']} % of the bound",
+        f"Steady state: {t.get('steady_strips_per_hour', 0):.2f} strips/h through the {t['bottleneck']} while it ran, "
+        f"against {t.get('steady_bound_strips_per_hour', 0):.2f} strips/h if it never waited "
+        f"= {t.get('steady_ratio_pct')} %",
+    ]
+    if report["reasons"]:
+        lines += ["", "Strips not complete"]
+        for strip_id, reason in sorted(report["reasons"].items()):
+            lines.append(f"  {strip_id}: {reason}")
+    return "\n".join(lines)
+
+
+def hours(seconds: float) -> str:
+    whole = round(seconds)
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"

@@ -1,0 +1,288 @@
+"""The lot runner: strips of a lot flow through the route's steps on the line's stations.
+
+Each station works in its own thread and takes the next work it can do, downstream steps
+first (to drain work in progress). A batch station fills its batch, or starts a part batch
+when nothing else can still reach that step. Stations of the same kind share the work. A
+failed site is skipped downstream through the input maps; a strip with no good site left is
+scrapped; an aborted cycle puts its strips on hold (or scraps them under the abort-strip
+policy). Every strip ends complete, scrapped with a reason, or on hold with a reason.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from drivers.errors import PacklineError
+from sequences.jobs import StripJob
+from sequences.records import CycleRecord, LotRecorder, StepRecord, StripDisposition
+from sequences.station import AlarmPolicy, Station
+from sequences.steps.base import ProcessStep
+
+TERMINAL = ("complete", "scrapped", "on hold")
+
+
+@dataclass(frozen=True)
+class LotPlan:
+    """A lot: id, the route's steps, the strip layout, and the strips."""
+
+    lot_id: str
+    steps: tuple[ProcessStep, ...]
+    rows: int
+    cols: int
+    strip_ids: tuple[str, ...]
+
+
+@dataclass
+class StripProgress:
+    """Where one strip is: its next step, its input map, and its status."""
+
+    strip_id: str
+    input_map: str
+    next_step: int = 0
+    status: str = "waiting"  # waiting, processing, complete, scrapped, on hold
+    reason: str = ""
+    station: str = ""
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL
+
+
+@dataclass(frozen=True)
+class StationView:
+    """A station as the progress display sees it."""
+
+    name: str
+    state: str
+    step: str
+    strips: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LotSnapshot:
+    """The lot at one moment (thread-safe copy for displays and APIs)."""
+
+    lot_id: str
+    strips: tuple[StripProgress, ...]
+    stations: tuple[StationView, ...]
+    step_names: tuple[str, ...]
+    started: float
+    finished: bool
+
+    def count(self, status: str) -> int:
+        return sum(1 for s in self.strips if s.status == status)
+
+
+@dataclass
+class LotRunner:
+    """Runs one lot on the given stations, reporting to ``recorder``."""
+
+    plan: LotPlan
+    stations: Sequence[Station]
+    recorder: LotRecorder
+    on_change: Callable[[LotSnapshot], None] | None = None
+    strips: dict[str, StripProgress] = field(init=False)
+    started: float = field(init=False, default=0.0)
+
+    def __post_init__(self) -> None:
+        full_map = "1" * (self.plan.rows * self.plan.cols)
+        self.strips = {sid: StripProgress(sid, full_map) for sid in self.plan.strip_ids}
+        self._cond = threading.Condition()
+        self._stop = threading.Event()
+        missing = [s.name for s in self.plan.steps if not any(st.suits(s) for st in self.stations)]
+        if missing:
+            raise ValueError(f"no station of the line can run: {', '.join(missing)}")
+
+    # -- running ----------------------------------------------------------------------------
+    def run(self, *, timeout_s: float | None = None) -> dict[str, StripProgress]:
+        """Run until every strip is terminal (or ``timeout_s`` wall seconds: the rest go on hold)."""
+        self.started = time.time()
+        for station in self.stations:
+            station.prepare()
+        workers = [
+            threading.Thread(
+                target=self._work, args=(station,), name=f"lot-{station.name}", daemon=True
+            )
+            for station in self.stations
+        ]
+        for worker in workers:
+            worker.start()
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        with self._cond:
+            while not all(s.terminal for s in self.strips.values()):
+                if deadline is not None and time.monotonic() >= deadline:
+                    self._stop.set()
+                    for strip in self.strips.values():
+                        if strip.status == "waiting":
+                            self._finish(
+                                strip,
+                                "on hold",
+                                f"lot timed out after {timeout_s:.0f} s before {self._next_name(strip)}",
+                            )
+                    break
+                self._cond.wait(0.1)
+        self._stop.set()
+        for worker in workers:
+            worker.join(
+                timeout=None if deadline is None else max(1.0, deadline - time.monotonic() + 5)
+            )
+        self._changed()
+        return dict(self.strips)
+
+    def snapshot(self) -> LotSnapshot:
+        with self._cond:
+            strips = tuple(StripProgress(**vars(s)) for s in self.strips.values())
+        stations = tuple(
+            StationView(st.name, st.state.value, st.current_step, st.current_strips)
+            for st in self.stations
+        )
+        return LotSnapshot(
+            self.plan.lot_id,
+            strips,
+            stations,
+            tuple(step.name for step in self.plan.steps),
+            self.started,
+            all(s.terminal for s in strips),
+        )
+
+    # -- one station's worker ----------------------------------------------------------------
+    def _work(self, station: Station) -> None:
+        while not self._stop.is_set():
+            with self._cond:
+                work = self._pick(station)
+                if work is None:
+                    if all(s.terminal for s in self.strips.values()):
+                        return
+                    self._cond.wait(0.05)
+                    continue
+                index, batch = work
+                for strip in batch:
+                    strip.status, strip.station = "processing", station.name
+            self._changed()
+            self._run(station, index, batch)
+
+    def _pick(self, station: Station) -> tuple[int, list[StripProgress]] | None:
+        steps = self.plan.steps
+        for index in reversed(range(len(steps))):
+            step = steps[index]
+            if not station.suits(step):
+                continue
+            ready = [
+                s for s in self.strips.values() if s.status == "waiting" and s.next_step == index
+            ]
+            if not ready:
+                continue
+            if len(ready) >= step.batch_max or not self._more_coming(index):
+                return index, ready[: step.batch_max]
+        return None
+
+    def _more_coming(self, index: int) -> bool:
+        """Whether a strip upstream of step ``index`` can reach it within one cycle of that step.
+
+        A batch station starts a part batch rather than wait longer than its own cycle for
+        the next strip: strips still far upstream (e.g. behind the next press load) will make
+        a batch of their own. Arrival is estimated from the steps' expected cycle times.
+        """
+        steps = self.plan.steps
+        horizon = steps[index].expected_cycle_tool_s
+        for strip in self.strips.values():
+            if strip.terminal or strip.next_step >= index:
+                continue
+            arrival = sum(steps[k].expected_cycle_tool_s for k in range(strip.next_step, index))
+            if strip.status == "processing":
+                arrival -= steps[strip.next_step].expected_cycle_tool_s / 2  # half done, on average
+            if arrival <= horizon:
+                return True
+        return False
+
+    def _run(self, station: Station, index: int, batch: list[StripProgress]) -> None:
+        step = self.plan.steps[index]
+        jobs = [StripJob(s.strip_id, self.plan.rows, self.plan.cols, s.input_map) for s in batch]
+        started = time.time()
+        try:
+            run = station.run(step, jobs)
+        except PacklineError as error:
+            ended = time.time()
+            self.recorder.cycle_done(
+                CycleRecord(
+                    station.name,
+                    station.tool_kind,
+                    step.name,
+                    tuple(j.strip_id for j in jobs),
+                    started,
+                    max(started, station.control.cycle_started),
+                    ended,
+                    "FAILED",
+                )
+            )
+            station.recover()
+            with self._cond:
+                for strip in batch:
+                    self._finish(strip, "on hold", f"{step.name} on {station.name} failed: {error}")
+                self._cond.notify_all()
+            self._changed()
+            return
+        ended = time.time()
+        self.recorder.cycle_done(
+            CycleRecord(
+                station.name,
+                station.tool_kind,
+                step.name,
+                tuple(j.strip_id for j in jobs),
+                started,
+                station.control.cycle_started,
+                station.control.cycle_ended,
+                "ABORTED" if run.aborted else "DONE",
+            )
+        )
+        for outcome in run.outcomes:
+            self.recorder.step_done(
+                StepRecord(
+                    self.plan.lot_id,
+                    outcome.strip_id,
+                    index,
+                    step.name,
+                    station.name,
+                    station.tool_kind,
+                    started,
+                    ended,
+                    outcome,
+                )
+            )
+        with self._cond:
+            for strip, outcome in zip(batch, run.outcomes, strict=True):
+                strip.station = ""
+                if run.aborted:
+                    status = "scrapped" if station.policy is AlarmPolicy.ABORT_STRIP else "on hold"
+                    self._finish(strip, status, f"{step.name} on {station.name}: {run.reason}")
+                elif "P" not in outcome.result_map:
+                    self._finish(strip, "scrapped", f"no good unit left after {step.name}")
+                else:
+                    strip.input_map = outcome.next_input_map
+                    strip.next_step = index + 1
+                    if strip.next_step == len(self.plan.steps):
+                        self._finish(strip, "complete", "")
+                    else:
+                        strip.status = "waiting"
+            self._cond.notify_all()
+        self._changed()
+
+    def _finish(self, strip: StripProgress, status: str, reason: str) -> None:
+        strip.status, strip.reason, strip.station = status, reason, ""
+        self.recorder.strip_finished(
+            self.plan.lot_id, StripDisposition(strip.strip_id, status, reason, time.time())
+        )
+
+    def _next_name(self, strip: StripProgress) -> str:
+        return (
+            self.plan.steps[strip.next_step].name
+            if strip.next_step < len(self.plan.steps)
+            else "end"
+        )
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change(self.snapshot())

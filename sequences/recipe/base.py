@@ -1,0 +1,160 @@
+"""What every master recipe is built from: strict models, ranged fields with their reason,
+acceptance windows, the strip formats, and cross-field checks that name fields and ranges.
+
+A field's range is declared once, with ``span(lo, hi, why)``: pydantic refuses a value outside
+it, and the loader (:mod:`sequences.recipe.loading`) turns the refusal into
+``mold.cure_time_s: 200 is outside 60–180 s (TM-4 CURE_S)``. Checks that need several fields
+(claim 3, an etch guard against the rate model...) are registered per product with
+:func:`cross_check`; they run on every section that validated, so one pass lists every problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+#: Error type of the model-level check that reruns the cross checks (see ``checked_recipe``).
+CROSS_CHECK_ERROR = "recipe_cross_check"
+
+
+class RecipeModel(BaseModel):
+    """A section of a master recipe: unknown keys are refused, instances are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def span(lo: float, hi: float, why: str, **kwargs: Any) -> Any:
+    """A required field (or one with ``default=``) limited to [lo, hi], saying where the range
+    comes from (a manual parameter, a process-reference window)."""
+    return Field(ge=lo, le=hi, description=why, **kwargs)
+
+
+# -- acceptance and process windows -----------------------------------------------------------
+def window_check(lo: float, hi: float, why: str, *, strict: bool = False) -> AfterValidator:
+    """Validator of a ``[min, max]`` pair that must lie inside [lo, hi] (``strict``: with
+    min < max, as the BA-8 demands of its reflow limits)."""
+
+    def check(window: tuple[float, float]) -> tuple[float, float]:
+        low, high = window
+        if low > high or (strict and low == high):
+            relation = "above" if low > high else "equal to"
+            raise ValueError(f"[{low:g}, {high:g}]: min {relation} max")
+        if low < lo or high > hi:
+            raise ValueError(f"[{low:g}, {high:g}] is outside {lo:g}–{hi:g} ({why})")
+        return window
+
+    return AfterValidator(check)
+
+
+#: Metrology acceptance limits, written ``clearance_um: [100.0, 1000.0]``: ``LIM <item>,<lo>,<hi>``
+#: takes −5000.0 to 5000.0 with lo <= hi (metrology.md §4).
+LimitWindow = Annotated[tuple[float, float], window_check(-5000.0, 5000.0, "MS-3 LIM range")]
+
+
+def contains(limits: tuple[float, float], value: float) -> bool:
+    return limits[0] <= value <= limits[1]
+
+
+# -- strip formats (interfaces README §4) -----------------------------------------------------
+@dataclass(frozen=True)
+class StripFormat:
+    """A reference strip format: layout, site pitch and package body."""
+
+    name: str
+    family: str
+    rows: int
+    cols: int
+    pitch_mm: float
+    body_mm: float
+
+    @property
+    def sites(self) -> int:
+        return self.rows * self.cols
+
+    @property
+    def street_um(self) -> float:
+        """Saw street between package bodies: pitch − body."""
+        return round((self.pitch_mm - self.body_mm) * 1000.0, 3)
+
+    def describe(self) -> str:
+        return (
+            f"strip format {self.name}: {self.rows} × {self.cols} = {self.sites} sites, "
+            f"{self.pitch_mm:.3f} mm pitch, body {self.body_mm:.1f} × {self.body_mm:.1f} mm"
+        )
+
+
+STRIP_FORMATS = {
+    "A": StripFormat("A", "heat-slug BGA", 3, 10, 17.3, 17.0),
+    "B": StripFormat("B", "ultra-thin film", 8, 30, 5.3, 5.0),
+}
+
+
+class StripSpec(RecipeModel):
+    """The strip the lot runs on; the tools' stored recipes (A-*, B-*) carry its layout."""
+
+    format: Literal["A", "B"] = Field(description="reference strip format, interfaces README §4")
+
+    @property
+    def layout(self) -> StripFormat:
+        return STRIP_FORMATS[self.format]
+
+
+# -- cross-field checks -------------------------------------------------------------------------
+R = TypeVar("R", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class CrossCheck:
+    """A check over several sections; it runs when all of ``sections`` validated."""
+
+    sections: tuple[str, ...]
+    run: Callable[[Any], list[str]]
+    doc: str
+
+
+def cross_check(
+    registry: list[CrossCheck], *sections: str
+) -> Callable[[Callable[[R], list[str]]], Callable[[R], list[str]]]:
+    """Register ``function(recipe) -> problems`` in ``registry``, needing ``sections``."""
+
+    def register(function: Callable[[R], list[str]]) -> Callable[[R], list[str]]:
+        registry.append(CrossCheck(sections, function, (function.__doc__ or "").strip()))
+        return function
+
+    return register
+
+
+def run_cross_checks(registry: list[CrossCheck], recipe: Any, valid: set[str]) -> list[str]:
+    """Problems of every check whose sections are all in ``valid``. A check that reads a field
+    the recipe does not have (it failed validation: see the loader) is skipped."""
+    problems: list[str] = []
+    for check in registry:
+        if not set(check.sections) <= valid:
+            continue
+        try:
+            problems.extend(check.run(recipe))
+        except AttributeError:
+            continue
+    return problems
+
+
+def refuse_if_problems(problems: list[str]) -> None:
+    """Raise the model-level error that carries the cross-check problems (one per line)."""
+    if problems:
+        raise PydanticCustomError(
+            CROSS_CHECK_ERROR, "{problems}", {"problems": "\n".join(problems)}
+        )
+
+
+def fmt(value: float) -> str:
+    """A number as a person writes it: 200, 7.5, 0.35."""
+    return f"{value:g}"
+
+
+def fmt_window(limits: tuple[float, float]) -> str:
+    """A ``[min, max]`` window as written in the recipe: ``[200, 260]``."""
+    return f"[{fmt(limits[0])}, {fmt(limits[1])}]"

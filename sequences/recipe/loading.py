@@ -1,0 +1,294 @@
+"""Loading a master recipe: every problem listed, each naming its field, the value and the
+allowed range, before anything touches a tool.
+
+Field problems come from pydantic (ranges declared with ``span``), rewritten so that a range
+reads whole: ``mold.cure_time_s: 200 is outside 60–180 s (TM-4 CURE_S; 60–120 s in-mold cure)``.
+Cross-field checks (claim 3, die against opening, etch guard...) then run on every section that
+validated, so a file with a bad mold set-point *and* a slug thicker than the balls reports both.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from pathlib import Path
+from typing import Annotated, Any, cast
+
+import annotated_types
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic.fields import FieldInfo
+
+from sequences.config_errors import ConfigError, load_yaml
+from sequences.recipe.base import CROSS_CHECK_ERROR, CrossCheck, fmt, run_cross_checks
+from sequences.recipe.film import FILM_CHECKS, FilmRecipe
+from sequences.recipe.heat_slug import HEAT_SLUG_CHECKS, HeatSlugRecipe
+
+Recipe = HeatSlugRecipe | FilmRecipe
+
+RECIPES_DIR = Path(__file__).resolve().parent.parent.parent / "configs" / "recipes"
+
+PRODUCTS: dict[str, tuple[type[HeatSlugRecipe] | type[FilmRecipe], list[CrossCheck]]] = {
+    "heat-slug": (HeatSlugRecipe, HEAT_SLUG_CHECKS),
+    "ultra-thin-film": (FilmRecipe, FILM_CHECKS),
+}
+
+#: Unit of a field, from the end of its name (longest suffix first).
+_UNITS = (
+    ("_c_per_min", "°C/min"),
+    ("_wt_pct", "wt%"),
+    ("_j_cm2", "J/cm²"),
+    ("_l_min", "L/min"),
+    ("_mol_l", "mol/L"),
+    ("_mm_s", "mm/s"),
+    ("_g_l", "g/L"),
+    ("_krpm", "krpm"),
+    ("_khz", "kHz"),
+    ("_mpa", "MPa"),
+    ("_kpa", "kPa"),
+    ("_deg", "deg"),
+    ("_pct", "%"),
+    ("_be", "°Bé"),
+    ("_um", "µm"),
+    ("_mm", "mm"),
+    ("_nl", "nL"),
+    ("_kn", "kN"),
+    ("_gf", "gf"),
+    ("_mv", "mV"),
+    ("_ms", "ms"),
+    ("_c", "°C"),
+    ("_s", "s"),
+    ("_n", "N"),
+)
+
+
+def recipe_files(directory: Path = RECIPES_DIR) -> list[Path]:
+    """The master recipes of a directory, by name."""
+    return sorted(directory.glob("*.yaml"))
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    """Load and validate a master recipe; :class:`ConfigError` lists every problem."""
+    path = Path(path)
+    return validate_recipe(load_yaml(path), str(path), file_stem=path.stem)
+
+
+def validate_recipe(data: Any, source: str, *, file_stem: str | None = None) -> Recipe:
+    """Validate parsed recipe data (``source`` names it in the error)."""
+    if not isinstance(data, dict):
+        raise ConfigError(source, [f"<top>: a recipe is a mapping of sections, got {data!r}"])
+    product = data.get("product")
+    if product not in PRODUCTS:
+        expected = ", ".join(repr(p) for p in PRODUCTS)
+        if product is None:
+            raise ConfigError(source, [f"product: missing (one of {expected})"])
+        raise ConfigError(source, [f"product: {product!r} is not one of {expected}"])
+    model, checks = PRODUCTS[product]
+    problems: list[str] = []
+    recipe: Recipe | None = None
+    try:
+        recipe = model.model_validate(data)
+    except ValidationError as exc:
+        problems += describe_problems(model, exc)
+        problems += _cross_check_valid_sections(model, checks, data)
+    name = data.get("name")
+    if file_stem is not None and isinstance(name, str) and name != file_stem:
+        problems.append(f"name: {name!r} is not the file's name {file_stem!r}")
+    if problems or recipe is None:
+        raise ConfigError(source, problems)
+    return recipe
+
+
+def _cross_check_valid_sections(
+    model: type[BaseModel], checks: list[CrossCheck], data: dict[str, Any]
+) -> list[str]:
+    """Run the cross checks on what validates: a section with a bad field is rebuilt from its
+    good fields, and a check that needs a bad (absent) field is skipped."""
+    partial = _partial(model, data)
+    return run_cross_checks(checks, partial, set(model.model_fields))
+
+
+def _partial(model: type[BaseModel], data: dict[str, Any]) -> BaseModel:
+    """``model`` built without validation from the fields of ``data`` that validate; fields that
+    do not are left out (not defaulted), so reading them raises AttributeError."""
+    values: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        if name not in data:
+            if not info.is_required():
+                values[name] = info.get_default(call_default_factory=True)
+            continue
+        raw = data[name]
+        try:
+            field_type = cast(Any, Annotated[info.annotation, info])
+            values[name] = TypeAdapter(field_type).validate_python(raw)
+            continue
+        except ValidationError:
+            pass
+        section = _section_model(info.annotation, raw)
+        if section is not None and isinstance(raw, dict):
+            values[name] = _partial(section, raw)
+    instance = model.model_construct(**values)
+    for name in set(model.model_fields) - set(values):
+        instance.__dict__.pop(name, None)
+    return instance
+
+
+def _section_model(annotation: Any, raw: Any) -> type[BaseModel] | None:
+    """The model a section's data is meant for (by its ``method`` tag in a union)."""
+    tagged = _tagged_members(annotation)
+    if tagged:
+        tag = raw.get("method") if isinstance(raw, dict) else None
+        return _model_of(tagged[tag]) if tag in tagged else None
+    return _model_of(annotation)
+
+
+# -- pydantic errors as field, value, range -------------------------------------------------------
+def describe_problems(model: type[BaseModel], error: ValidationError) -> list[str]:
+    """One line per field problem (the model-level cross-check error is left out)."""
+    problems = []
+    for item in error.errors():
+        if item["type"] == CROSS_CHECK_ERROR:
+            continue
+        path, info, annotation = _resolve(model, item["loc"])
+        problems.append(_message(model, path, info, annotation, item))
+    return problems
+
+
+def _message(
+    model: type[BaseModel],
+    path: str,
+    info: FieldInfo | None,
+    annotation: Any,
+    item: Any,
+) -> str:
+    kind: str = item["type"]
+    value = item.get("input")
+    ctx = item.get("ctx") or {}
+    why = info.description if info is not None and info.description else ""
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        low, high = _bounds(info, annotation)
+        unit = _unit(path)
+        if low is not None and high is not None:
+            suffix = f" ({why})" if why else ""
+            unit = f" {unit}" if unit else ""
+            return f"{path}: {_shown(value)} is outside {fmt(low)}–{fmt(high)}{unit}{suffix}"
+    if kind == "missing":
+        return f"{path}: missing" + (f" ({why})" if why else "")
+    if kind == "extra_forbidden":
+        parent = _model_of(_resolve(model, item["loc"][:-1])[2])
+        names = list(parent.model_fields) if parent is not None else []
+        close = difflib.get_close_matches(str(item["loc"][-1]), names, n=1)
+        if close:
+            return f"{path}: unknown field (did you mean {close[0]!r}?)"
+        return f"{path}: unknown field" + (f" (allowed: {', '.join(names)})" if names else "")
+    if kind == "literal_error":
+        suffix = f" ({why})" if why else ""
+        return f"{path}: {value!r} is not {ctx.get('expected', 'allowed')}{suffix}"
+    if kind == "union_tag_invalid":
+        return (
+            f"{path}.{ctx.get('discriminator', '').strip(chr(39))}: {ctx.get('tag')!r} is not one "
+            f"of {ctx.get('expected_tags')}"
+        )
+    if kind == "union_tag_not_found":
+        return f"{path}.{ctx.get('discriminator', '').strip(chr(39))}: missing"
+    message: str = item["msg"]
+    if kind == "value_error":
+        message = message.removeprefix("Value error, ")
+        return f"{path}: {message}"
+    shown = "" if isinstance(value, dict | list) else f" (got {value!r})"
+    return f"{path}: {message}{shown}"
+
+
+def _shown(value: Any) -> str:
+    return (
+        fmt(value)
+        if isinstance(value, int | float) and not isinstance(value, bool)
+        else repr(value)
+    )
+
+
+def _unit(path: str) -> str:
+    name = path.rsplit(".", 1)[-1].split("[", 1)[0]
+    for suffix, unit in _UNITS:
+        if name.endswith(suffix):
+            return unit
+    return ""
+
+
+def _resolve(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[str, FieldInfo | None, Any]:
+    """The file path of an error location (discriminator tags dropped), the field, and the
+    annotation found there."""
+    path = ""
+    current: Any = model
+    info: FieldInfo | None = None
+    for part in loc:
+        current = _without_none(current)
+        if isinstance(part, int):
+            path += f"[{part}]"
+            args = [a for a in typing.get_args(current) if a is not Ellipsis]
+            current = args[min(part, len(args) - 1)] if args else None
+            continue
+        tagged = _tagged_members(current)
+        if part in tagged:
+            current = tagged[part]
+            continue
+        owner = _model_of(current)
+        if owner is not None and part in owner.model_fields:
+            info = owner.model_fields[part]
+            current = info.annotation
+        else:
+            info, current = None, None
+        path = f"{path}.{part}" if path else str(part)
+    return path or "<top>", info, current
+
+
+def _without_none(annotation: Any) -> Any:
+    if _is_union(annotation):
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(members) == 1:
+            return members[0]
+    return annotation
+
+
+def _is_union(annotation: Any) -> bool:
+    return typing.get_origin(annotation) in (typing.Union, types.UnionType)
+
+
+def _tagged_members(annotation: Any) -> dict[str, Any]:
+    """The members of a discriminated union by their ``method`` tag."""
+    if not _is_union(annotation):
+        return {}
+    members = {}
+    for member in typing.get_args(annotation):
+        owner = _model_of(member)
+        if owner is not None and "method" in owner.model_fields:
+            for tag in typing.get_args(owner.model_fields["method"].annotation):
+                members[tag] = member
+    return members
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    annotation = _without_none(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
+def _bounds(info: FieldInfo | None, annotation: Any) -> tuple[float | None, float | None]:
+    """(lower, upper) of a field, or of an ``Annotated`` item (tuple members)."""
+    metadata: list[Any] = list(info.metadata) if info is not None else []
+    if typing.get_origin(annotation) is Annotated:
+        for extra in typing.get_args(annotation)[1:]:
+            metadata += list(extra.metadata) if isinstance(extra, FieldInfo) else [extra]
+    low: float | None = None
+    high: float | None = None
+    for constraint in metadata:
+        if isinstance(constraint, annotated_types.Ge):
+            low = float(constraint.ge)  # type: ignore[arg-type]
+        elif isinstance(constraint, annotated_types.Gt):
+            low = float(constraint.gt)  # type: ignore[arg-type]
+        elif isinstance(constraint, annotated_types.Le):
+            high = float(constraint.le)  # type: ignore[arg-type]
+        elif isinstance(constraint, annotated_types.Lt):
+            high = float(constraint.lt)  # type: ignore[arg-type]
+    return low, high

@@ -1,0 +1,371 @@
+"""Recipe sections both products share: die bonder placement, wire bond, mold, dice.
+
+Field names carry their unit; ranges are the tool manuals' (the tool would refuse anything
+else) unless a process-reference window is narrower, and each field says which.
+Handling settings that rarely change per product (pellets per shot, cull, auto-clean...) keep
+the manual's default; process set-points have none and must be stated.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from drivers.die_bonder import DieBondSettings
+from drivers.etch_bath import EndpointMode, EtchRecipe
+from drivers.mold_press import MoldRecipe
+from sequences.recipe.base import LimitWindow, RecipeModel, span
+from sequences.recipe.process_models import degree_of_cure, etch_time_s, time_to_cure
+
+TOOL_NAME = r"^[A-Za-z0-9._-]{1,16}$"
+
+
+class PlaceSettings(RecipeModel):
+    """DB-4 dispense-and-place set-points (die-bonder.md §4) of a glued die or a plate."""
+
+    adhesive: str = Field(min_length=1, description="adhesive product, for the unit records")
+    bond_line_um: float = span(
+        12.0, 75.0, "DB-4 PLACe:BLT; Ag-epoxy BLT >= 12 µm, best 12–75 µm (EPO-TEK)"
+    )
+    dispense_tolerance_pct: int = span(2, 30, "DB-4 DISPense:TOLerance")
+    place_force_n: float = span(0.5, 50.0, "DB-4 PLACe:FORCe")
+    place_tolerance_xy_um: float = span(5.0, 100.0, "DB-4 PLACe:TOLerance xy")
+    place_tolerance_theta_deg: float = span(0.10, 3.00, "DB-4 PLACe:TOLerance θ")
+    stage_temperature_c: float = span(25.0, 200.0, "DB-4 STAGe:TEMPerature")
+    cure_enabled: bool = Field(default=True, description="DB-4 CURE:STATe (snap-cure track)")
+    cure_temperature_c: float = span(100.0, 200.0, "DB-4 CURE:TEMPerature")
+    cure_time_s: int = span(10, 1800, "DB-4 CURE:TIME")
+
+    def settings(self, *, mode: str, pattern: str, zref: str, volume_nl: int) -> DieBondSettings:
+        """DB-4 §4 parameters for EPOXY or PLATE with the derived dispense volume."""
+        return DieBondSettings(
+            mode=mode,
+            dispense_volume_nl=volume_nl,
+            dispense_pattern=pattern,
+            dispense_tolerance_pct=self.dispense_tolerance_pct,
+            place_zref=zref,
+            place_force_n=self.place_force_n,
+            place_blt_um=self.bond_line_um,
+            place_tolerance=(self.place_tolerance_xy_um, self.place_tolerance_theta_deg),
+            stage_temperature_c=self.stage_temperature_c,
+            cure_enabled=self.cure_enabled,
+            cure_temperature_c=self.cure_temperature_c,
+            cure_time_s=self.cure_time_s,
+        )
+
+
+class GapFill(RecipeModel):
+    """Second adhesive into the gap between die and opening wall (heat-slug claim 5)."""
+
+    adhesive: str = Field(min_length=1, description="gap-fill adhesive product")
+    pattern: Literal["RING", "FILL"] = Field(description="DB-4: GAPFILL needs RING or FILL")
+    fill_height_pct: float = span(
+        50.0, 100.0, "share of the opening depth filled; volume = gap area × depth × share"
+    )
+    dispense_tolerance_pct: int = span(2, 30, "DB-4 DISPense:TOLerance")
+    stage_temperature_c: float = span(25.0, 200.0, "DB-4 STAGe:TEMPerature")
+    cure_enabled: bool = Field(default=True, description="DB-4 CURE:STATe")
+    cure_temperature_c: float = span(100.0, 200.0, "DB-4 CURE:TEMPerature")
+    cure_time_s: int = span(10, 1800, "DB-4 CURE:TIME")
+
+    def settings(self, *, volume_nl: int) -> DieBondSettings:
+        """DB-4 §4 parameters of the GAPFILL pass (ZREF BASE: the slice inside the opening)."""
+        return DieBondSettings(
+            mode="GAPFILL",
+            dispense_volume_nl=volume_nl,
+            dispense_pattern=self.pattern,
+            dispense_tolerance_pct=self.dispense_tolerance_pct,
+            place_zref="BASE",
+            stage_temperature_c=self.stage_temperature_c,
+            cure_enabled=self.cure_enabled,
+            cure_temperature_c=self.cure_temperature_c,
+            cure_time_s=self.cure_time_s,
+        )
+
+
+class WireBond(RecipeModel):
+    """WB-3 bond program and §4.2 parameters (written over the program after loading it)."""
+
+    program: str = Field(pattern=TOOL_NAME, description="taught bond program on the WB-3")
+    wires_per_unit: int = span(1, 2000, "wires of the program (WB-3 WIRES)")
+    wire_material: Literal["AU", "CU"] = Field(description="WB-3 WIRE_MAT")
+    wire_diameter_um: int = span(18, 50, "WB-3 WIRE_D; 18–50 µm wire (Amtech)")
+    stage_temperature_c: float = span(75.0, 220.0, "WB-3 STAGE_T")
+    ball_force_gf: int = span(10, 100, "WB-3 B1_FORCE")
+    ball_time_ms: int = span(5, 50, "WB-3 B1_TIME")
+    ball_ultrasonic_pct: int = span(0, 100, "WB-3 B1_US")
+    stitch_force_gf: int = span(20, 150, "WB-3 B2_FORCE")
+    stitch_time_ms: int = span(5, 50, "WB-3 B2_TIME")
+    stitch_ultrasonic_pct: int = span(0, 100, "WB-3 B2_US")
+    loop_height_um: int = span(100, 400, "WB-3 LOOP_H; loop >= 100 µm, typically 200–300")
+    fab_diameter_um: int = span(30, 80, "WB-3 FAB_D")
+    gas_flow_l_min: float = span(0.2, 2.0, "WB-3 GAS_FLOW (forming gas)", default=0.6)
+    consecutive_fail_limit: int = span(1, 10, "WB-3 CONSEC_LIM", default=3)
+
+    def parameters(self) -> dict[str, float | str]:
+        """The §4.2 parameters by manual name, as the wire-bond step writes them."""
+        return {
+            "WIRE_MAT": self.wire_material,
+            "WIRE_D": self.wire_diameter_um,
+            "STAGE_T": self.stage_temperature_c,
+            "B1_FORCE": self.ball_force_gf,
+            "B1_TIME": self.ball_time_ms,
+            "B1_US": self.ball_ultrasonic_pct,
+            "B2_FORCE": self.stitch_force_gf,
+            "B2_TIME": self.stitch_time_ms,
+            "B2_US": self.stitch_ultrasonic_pct,
+            "LOOP_H": self.loop_height_um,
+            "FAB_D": self.fab_diameter_um,
+            "GAS_FLOW": self.gas_flow_l_min,
+            "CONSEC_LIM": self.consecutive_fail_limit,
+        }
+
+    def problems(self, where: str) -> list[str]:
+        """WB-3 START checks (wire-bonder.md §4.2)."""
+        problems = []
+        low, high = 1.5 * self.wire_diameter_um, 3.0 * self.wire_diameter_um
+        if not low <= self.fab_diameter_um <= high:
+            problems.append(
+                f"{where}.fab_diameter_um: {self.fab_diameter_um} µm is outside "
+                f"{low:g}–{high:g} µm (1.5–3.0 × wire_diameter_um {self.wire_diameter_um}, "
+                "WB-3 START check)"
+            )
+        if self.wire_material == "CU" and self.gas_flow_l_min < 0.4:
+            problems.append(
+                f"{where}.gas_flow_l_min: {self.gas_flow_l_min:g} L/min is below 0.4 L/min "
+                "(Cu wire needs forming gas, WB-3 START check)"
+            )
+        return problems
+
+
+class Mold(RecipeModel):
+    """TM-4 shot recipe (mold-press.md §4) and the mold cap it gives."""
+
+    compound: str = Field(min_length=1, description="epoxy mold compound product")
+    cap_thickness_um: float = span(100.0, 1500.0, "mold cap above the carrier top")
+    chase_top_temperature_c: float = span(165.0, 185.0, "TM-4 CHASE_TOP_SP; EMC window 165–185 °C")
+    chase_bottom_temperature_c: float = span(165.0, 185.0, "TM-4 CHASE_BOT_SP")
+    temperature_band_c: float = span(1.0, 10.0, "TM-4 TEMP_BAND (±)")
+    clamp_force_kn: int = span(200, 800, "TM-4 CLAMP_FORCE_SP")
+    transfer_pressure_mpa: float = span(5.0, 10.0, "TM-4 TRANSFER_P_SP; 5–10 MPa")
+    stage1_end_mm: float = span(1.0, 60.0, "TM-4 S1_END_POS", default=20.0)
+    stage1_speed_mm_s: float = span(0.5, 20.0, "TM-4 S1_SPEED", default=6.0)
+    stage2_end_mm: float = span(1.0, 60.0, "TM-4 S2_END_POS", default=40.0)
+    stage2_speed_mm_s: float = span(0.5, 20.0, "TM-4 S2_SPEED", default=3.0)
+    stage3_end_mm: float = span(1.0, 60.0, "TM-4 S3_END_POS (fill position)", default=46.0)
+    stage3_speed_mm_s: float = span(0.5, 20.0, "TM-4 S3_SPEED", default=2.0)
+    cure_time_s: int = span(60, 180, "TM-4 CURE_S; 60–120 s in-mold cure")
+    pellet_preheat_temperature_c: float = span(60.0, 100.0, "TM-4 PELLET_PREHEAT_SP")
+    substrate_preheat_temperature_c: float = span(100.0, 175.0, "TM-4 SUBSTRATE_PREHEAT_SP")
+    preheat_time_s: int = span(5, 60, "TM-4 PREHEAT_S")
+    pellets_per_shot: int = span(1, 16, "TM-4 PELLETS_PER_SHOT", default=8)
+    cull_height_mm: float = span(2.0, 8.0, "TM-4 CULL_SP", default=4.0)
+    cull_tolerance_mm: float = span(0.1, 2.0, "TM-4 CULL_TOL", default=0.5)
+    alpha_at_open_min: float = span(0.5, 0.99, "TM-4 ALPHA_MIN: degree of cure at mold open")
+    auto_clean: bool = Field(default=True, description="TM-4 AUTO_CLEAN")
+    vacuum_assist: bool = Field(default=True, description="TM-4 VACUUM_ASSIST")
+
+    @property
+    def fill_time_s(self) -> float:
+        """Nominal plunger travel time S1/v1 + (S2−S1)/v2 + (S3−S2)/v3 (13.0 s at defaults)."""
+        return (
+            self.stage1_end_mm / self.stage1_speed_mm_s
+            + (self.stage2_end_mm - self.stage1_end_mm) / self.stage2_speed_mm_s
+            + (self.stage3_end_mm - self.stage2_end_mm) / self.stage3_speed_mm_s
+        )
+
+    @property
+    def mold_temperature_c(self) -> float:
+        return (self.chase_top_temperature_c + self.chase_bottom_temperature_c) / 2.0
+
+    def mold_recipe(self) -> MoldRecipe:
+        """HR 100-120 of one shot."""
+        return MoldRecipe(
+            chase_top_sp_c=self.chase_top_temperature_c,
+            chase_bottom_sp_c=self.chase_bottom_temperature_c,
+            temp_band_c=self.temperature_band_c,
+            clamp_force_sp_kn=self.clamp_force_kn,
+            transfer_pressure_sp_mpa=self.transfer_pressure_mpa,
+            stage1_end_mm=self.stage1_end_mm,
+            stage1_speed_mm_s=self.stage1_speed_mm_s,
+            stage2_end_mm=self.stage2_end_mm,
+            stage2_speed_mm_s=self.stage2_speed_mm_s,
+            stage3_end_mm=self.stage3_end_mm,
+            stage3_speed_mm_s=self.stage3_speed_mm_s,
+            cure_s=self.cure_time_s,
+            pellet_preheat_sp_c=self.pellet_preheat_temperature_c,
+            substrate_preheat_sp_c=self.substrate_preheat_temperature_c,
+            preheat_s=self.preheat_time_s,
+            pellets_per_shot=self.pellets_per_shot,
+            cull_sp_mm=self.cull_height_mm,
+            cull_tolerance_mm=self.cull_tolerance_mm,
+            alpha_min=self.alpha_at_open_min,
+            auto_clean=self.auto_clean,
+            vacuum_assist=self.vacuum_assist,
+        )
+
+    def problems(self, where: str) -> list[str]:
+        """TM-4 ARM check (S1 < S2 < S3) and the cure model: the cavity fills before the
+        compound gels (fill time below t(α = 0.3), else a short shot, defect 4501) and the
+        compound reaches ALPHA_MIN by mold open (else under-cure, 4502)."""
+        problems = []
+        ends = (self.stage1_end_mm, self.stage2_end_mm, self.stage3_end_mm)
+        if not ends[0] < ends[1] < ends[2]:
+            problems.append(
+                f"{where}.stage1_end_mm/stage2_end_mm/stage3_end_mm: "
+                f"{ends[0]:g}, {ends[1]:g}, {ends[2]:g} mm must increase (TM-4 ARM check)"
+            )
+            return problems
+        temperature = self.mold_temperature_c
+        gel_s = time_to_cure(0.3, temperature)
+        if self.fill_time_s >= gel_s:
+            problems.append(
+                f"{where}: plunger fill time {self.fill_time_s:.1f} s (stage ends and speeds) is "
+                f"not below {gel_s:.1f} s, when the compound reaches α = 0.3 at "
+                f"{temperature:g} °C: short shot (process-reference §2.2)"
+            )
+        alpha = degree_of_cure(temperature, self.fill_time_s + self.cure_time_s)
+        if alpha < self.alpha_at_open_min:
+            problems.append(
+                f"{where}.cure_time_s: {self.cure_time_s} s gives α = {alpha:.3f} at mold open "
+                f"({temperature:g} °C, Kamal–Sourour), below alpha_at_open_min "
+                f"{self.alpha_at_open_min:g}"
+            )
+        return problems
+
+
+class Dice(RecipeModel):
+    """DS-2 cut set-points (dicing-saw.md §4): singulation of either product."""
+
+    spindle_speed_krpm: float = span(10.0, 60.0, "DS-2 SPINdle:SPEed; mold/Cu strips 25–35 krpm")
+    blade_thickness_um: int = span(15, 350, "DS-2 BLADe:THICKness")
+    feed_mm_s: float = span(1.0, 100.0, "DS-2 CUT:FEED; mold/Cu strips 20–80 mm/s")
+    passes: int = span(1, 3, "DS-2 CUT:PASSes (step cut)")
+    chipping_limit_um: int = span(10, 200, "DS-2 CUT:CHIPping:LIMit")
+    offset_limit_um: int = span(5, 100, "DS-2 CUT:OFFSet:LIMit")
+
+    def problems(self, where: str, street_um: float) -> list[str]:
+        """DS-2 START check (spindle speed against blade thickness) and the street: the kerf,
+        wherever the offset limit lets it wander, must stay between the package bodies."""
+        problems = []
+        max_krpm = next(k for t, k in MAX_SPINDLE_KRPM if self.blade_thickness_um <= t)
+        if self.spindle_speed_krpm > max_krpm:
+            problems.append(
+                f"{where}.spindle_speed_krpm: {self.spindle_speed_krpm:g} krpm is above "
+                f"{max_krpm:g} krpm for a {self.blade_thickness_um} µm blade (DS-2 START check)"
+            )
+        kerf_um = self.blade_thickness_um + 2 * self.offset_limit_um
+        if kerf_um > street_um:
+            problems.append(
+                f"{where}.blade_thickness_um + 2 × offset_limit_um: {kerf_um} µm is wider than "
+                f"the {street_um:g} µm street between package bodies"
+            )
+        return problems
+
+
+#: DS-2 blade thickness (upper bound, µm) -> highest spindle speed (krpm), dicing-saw.md §4.
+MAX_SPINDLE_KRPM = ((25, 30.0), (50, 40.0), (80, 35.0), (350, 35.0))
+
+
+class PackageInspection(RecipeModel):
+    """MS-3 mode PKG acceptance limits (metrology.md §4)."""
+
+    package_thickness_um: LimitWindow = Field(description="THK: package thickness, µm")
+    warpage_um: LimitWindow = Field(description="WARP: warpage, µm")
+
+
+class BathSettings(RecipeModel):
+    """WE-2 endpoint and handling settings of an etch (etch-bath.md §4); the chemistry's own
+    set-points are in the product's etch section."""
+
+    temperature_band_c: float = span(0.5, 5.0, "WE-2 TEMP_BAND (±)")
+    endpoint: Literal["DEPTH", "TIME"] = Field(
+        default="DEPTH", description="WE-2 ENDPOINT_MODE: end on the integrated depth, or on time"
+    )
+    etch_time_s: int | None = span(10, 3600, "WE-2 ETCH_TIME_S (endpoint TIME only)", default=None)
+    etch_time_max_s: int = span(10, 7200, "WE-2 ETCH_TIME_MAX_S: guard in every mode")
+    pump_speed_pct: int = span(50, 100, "WE-2 PUMP_SPEED", default=80)
+    lower_speed_mm_s: int = span(5, 50, "WE-2 LOWER_SPEED", default=25)
+    drip_s: int = span(0, 60, "WE-2 DRIP_S", default=10)
+    rinse_s: int = span(0, 600, "WE-2 RINSE_S", default=60)
+    auto_dose: bool = Field(default=True, description="WE-2 AUTO_DOSE: replenisher and top-up")
+
+    def endpoint_problems(
+        self,
+        where: str,
+        chemistry: str,
+        temperature_c: float,
+        concentration: float,
+        depth_um: float,
+        over_etch: tuple[float, float, float],
+    ) -> list[str]:
+        """The guard must leave room for a slower bath; a TIME etch must land in the over-etch
+        window. ``over_etch`` is (nominal depth without over-etch, min %, max %)."""
+        nominal_s = etch_time_s(chemistry, temperature_c, concentration, depth_um)
+        problems = []
+        needed_s = GUARD_MARGIN * nominal_s
+        if self.etch_time_max_s < needed_s:
+            problems.append(
+                f"{where}.etch_time_max_s: {self.etch_time_max_s} s is below {needed_s:.0f} s "
+                f"({GUARD_MARGIN:g} × the nominal {nominal_s:.0f} s to etch {depth_um:g} µm in "
+                f"{chemistry} at {temperature_c:g} °C, {concentration:g}; WE-2 rate estimate)"
+            )
+        if self.endpoint == "TIME":
+            if self.etch_time_s is None:
+                problems.append(f"{where}.etch_time_s: missing (endpoint TIME needs it)")
+                return problems
+            base_um, low_pct, high_pct = over_etch
+            rate = 60.0 * depth_um / nominal_s
+            reached_um = rate * self.etch_time_s / 60.0
+            over_pct = 100.0 * (reached_um / base_um - 1.0)
+            if not low_pct <= over_pct <= high_pct:
+                problems.append(
+                    f"{where}.etch_time_s: {self.etch_time_s} s etches {reached_um:.1f} µm at "
+                    f"{rate:.1f} µm/min, an over-etch of {over_pct:.1f} % outside "
+                    f"{low_pct:g}–{high_pct:g} %"
+                )
+            if self.etch_time_max_s < self.etch_time_s:
+                problems.append(
+                    f"{where}.etch_time_max_s: {self.etch_time_max_s} s is below etch_time_s "
+                    f"{self.etch_time_s} s (WE-2 settings conflict)"
+                )
+        elif self.etch_time_s is not None:
+            problems.append(f"{where}.etch_time_s: given, but endpoint is {self.endpoint}")
+        return problems
+
+    def etch_recipe(
+        self,
+        *,
+        temperature_c: float,
+        concentration: float,
+        concentration_band: float,
+        depth_target_um: float,
+        acid_mol_l: float = 1.35,
+        orp_mv: int = 540,
+        cu_load_max_g_l: float = 160.0,
+    ) -> EtchRecipe:
+        """HR 101-117 of one carrier."""
+        return EtchRecipe(
+            temp_sp_c=temperature_c,
+            temp_band_c=self.temperature_band_c,
+            conc_sp=concentration,
+            conc_band=concentration_band,
+            acid_sp_mol_l=acid_mol_l,
+            orp_sp_mv=orp_mv,
+            cu_load_max_g_l=cu_load_max_g_l,
+            pump_speed_pct=self.pump_speed_pct,
+            endpoint_mode=EndpointMode[self.endpoint],
+            etch_time_s=self.etch_time_s if self.etch_time_s is not None else 420,
+            etch_time_max_s=self.etch_time_max_s,
+            depth_target_um=round(depth_target_um, 2),
+            lower_speed_mm_s=self.lower_speed_mm_s,
+            drip_s=self.drip_s,
+            rinse_s=self.rinse_s,
+            auto_dose=self.auto_dose,
+        )
+
+
+#: The etch guard (ETCH_TIME_MAX_S) must allow this multiple of the nominal etch time, so that
+#: a bath 20 % slower than its estimate still ends on depth, not on the guard (alarm 5150).
+GUARD_MARGIN = 1.25

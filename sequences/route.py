@@ -1,0 +1,609 @@
+"""Process routes: the steps a product variant runs, derived from its master recipe.
+
+Nothing here is a hand-made list per variant: the die-attach variant follows from the die's
+size against the opening (heat-slug claims 5-8), the recess method, plate and bonding method
+from the film recipe (film claims 1-4). Each step is built from the recipe's section for it,
+with the tool recipe it loads and the set-points it writes, and carries the claims it
+implements, so the route sheet (:meth:`Route.describe`) can be held next to the patent.
+Claims are written ``A5`` (heat-slug patent) and ``B3`` (film patent), as the line table in
+shared/interfaces/README.md §2 does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from drivers.etch_bath import Chemistry
+from sequences.recipe import (
+    DieAttachVariant,
+    EtchRecess,
+    FilmRecipe,
+    FlipChip,
+    HeatSlugRecipe,
+    LaserRecess,
+    Recipe,
+    StripFormat,
+    WireBonded,
+)
+from sequences.recipe.base import fmt
+from sequences.recipe.process_models import (
+    LASER_POWER_TOLERANCE,
+    degree_of_cure,
+    etch_time_s,
+    pulses_to_breakthrough,
+    reflow_profile,
+    time_to_cure,
+)
+from sequences.recipe.sections import Dice, Mold, WireBond
+from sequences.steps.ball_attach import BallAttachStep
+from sequences.steps.base import ProcessStep
+from sequences.steps.dice import DiceStep
+from sequences.steps.die_bond import DieBondStep
+from sequences.steps.etch import EtchStep
+from sequences.steps.inspect import InspectStep
+from sequences.steps.laminate import LaminateStep
+from sequences.steps.laser_recess import LaserRecessStep
+from sequences.steps.mold import MoldStep
+from sequences.steps.wire_bond import WireBondStep
+
+#: Stored tool recipes the steps load before writing the master recipe's set-points.
+DIE_ATTACH_TOOL_RECIPES = {
+    DieAttachVariant.SMALLER: "A-SMALL-1",
+    DieAttachVariant.EQUAL: "A-EQUAL",
+    DieAttachVariant.LARGER: "A-LARGE",
+}
+GAP_FILL_TOOL_RECIPE = "A-SMALL-2"
+GLUE_TOOL_RECIPE, FLIP_CHIP_TOOL_RECIPE, PLATE_TOOL_RECIPE = "B-GLUE", "B-FC", "B-PLATE"
+BALL_ATTACH_TOOL_RECIPE = "A-BALL050"
+
+
+@dataclass(frozen=True)
+class Route:
+    """The route of one master recipe: its steps in order, on a strip of ``rows`` × ``cols``.
+
+    ``claims`` (one entry per step, or empty) and ``notes`` (the pre-lot checks the recipe
+    passed) are for the route sheet; the lot runner needs only the steps.
+    """
+
+    recipe_name: str
+    product: str
+    variant: str
+    rows: int
+    cols: int
+    steps: tuple[ProcessStep, ...]
+    pitch_mm: float = 0.0
+    claims: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.claims and len(self.claims) != len(self.steps):
+            raise ValueError(f"{len(self.claims)} claim entries for {len(self.steps)} steps")
+
+    @property
+    def step_names(self) -> list[str]:
+        return [step.name for step in self.steps]
+
+    def describe(self) -> list[str]:
+        """The route sheet: variant, strip, each step with tool, set-points and claims."""
+        lines = [
+            f"recipe {self.recipe_name} ({self.product})",
+            f"variant: {self.variant}",
+            f"strip: {self.rows} × {self.cols} = {self.rows * self.cols} sites"
+            + (f", {self.pitch_mm:.3f} mm pitch" if self.pitch_mm else ""),
+            "route:",
+        ]
+        width = max(len(step.name) for step in self.steps)
+        for index, step in enumerate(self.steps, start=1):
+            claims = (
+                f"  [{self.claims[index - 1]}]" if self.claims and self.claims[index - 1] else ""
+            )
+            lines.append(
+                f"  {index:2d}. {step.name:<{width}}  {step.tool:<11}  {setpoints(step)}{claims}"
+            )
+        if self.notes:
+            lines.append("checked before the lot starts:")
+            lines += [f"  - {note}" for note in self.notes]
+        return lines
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A step and the claims it implements."""
+
+    step: ProcessStep
+    claims: str = ""
+
+
+def route_for(recipe: Recipe) -> Route:
+    """The route a master recipe asks for."""
+    if isinstance(recipe, HeatSlugRecipe):
+        return heat_slug_route(recipe)
+    return film_route(recipe)
+
+
+# == heat-slug BGA ==================================================================================
+def heat_slug_route(recipe: HeatSlugRecipe) -> Route:
+    """Laminate, die attach as the die fits the opening, wire bond, mold, etch the slug, balls,
+    singulate; inspections after the etch, the balls and singulation."""
+    strip = recipe.strip.layout
+    return _route(
+        recipe.name,
+        "heat-slug",
+        heat_slug_variant(recipe),
+        strip,
+        (
+            laminate(recipe),  # claims A1, A4, A9
+            *die_attach_for(recipe),  # claim A5, A6, or A7 + A8
+            wire_bond(recipe.wire_bond, strip, "A1"),
+            mold(recipe.mold, "A1"),
+            etch_slug(recipe),  # claims A1, A10, A11
+            inspect("SLUG", strip, recipe.inspection.slug.limits(), "A1, A11"),
+            attach_balls(recipe),  # claim A2
+            inspect("BALL", strip, recipe.inspection.ball.limits(), "A2, A3"),
+            singulate(recipe.dice, strip),
+            inspect("PKG", strip, _package_limits(recipe.inspection.package), ""),
+        ),
+        heat_slug_notes(recipe),
+    )
+
+
+def heat_slug_variant(recipe: HeatSlugRecipe) -> str:
+    die, sub = recipe.die, recipe.substrate
+    sizes = (
+        f"die {fmt(die.size_x_mm)} × {fmt(die.size_y_mm)} mm",
+        f"opening {fmt(sub.opening_x_mm)} × {fmt(sub.opening_y_mm)} mm",
+    )
+    variant = recipe.variant
+    if variant is DieAttachVariant.SMALLER:
+        text = (
+            f"{sizes[0]} smaller than the {sizes[1]}: on the slice inside the opening, gap filled"
+        )
+    elif variant is DieAttachVariant.EQUAL:
+        text = f"{sizes[0]} equal to the {sizes[1]}: on the slice inside the opening"
+    else:
+        text = (
+            f"{sizes[0]} larger than the {sizes[1]}: on the substrate top, the adhesive filling "
+            "the opening down to the slice"
+        )
+    claims = _claims(variant.claims, "A")
+    label = "claims" if "," in claims else "claim"
+    return f"{text} ({label} {claims}); {recipe.etch.chemistry} slug etch"
+
+
+def laminate(recipe: HeatSlugRecipe) -> Planned:
+    """The Cu slice (claim 9) with sheet adhesive (claim 4) under the substrate (claim 1)."""
+    return Planned(LaminateStep(recipe=recipe.laminate.lamination_recipe()), "A1, A4, A9")
+
+
+def die_attach_for(recipe: HeatSlugRecipe) -> tuple[Planned, ...]:
+    """Claim 5: on the slice inside the opening, then gap fill; claim 6: on the slice inside
+    the opening; claims 7, 8: on the substrate top, the adhesive filling the opening."""
+    variant, sites = recipe.variant, recipe.strip.layout.sites
+    on_top = variant is DieAttachVariant.LARGER
+    attach = Planned(
+        DieBondStep(
+            kind="die attach",
+            tool_recipe=DIE_ATTACH_TOOL_RECIPES[variant],
+            settings=recipe.die_attach.settings(
+                mode="EPOXY",
+                pattern="FILL" if on_top else "STAR",
+                zref="TOP" if on_top else "BASE",
+                volume_nl=recipe.die_attach_volume_nl,
+            ),
+            nominal_sites=sites,
+        ),
+        _claims(variant.claims, "A"),
+    )
+    if variant is not DieAttachVariant.SMALLER:
+        return (attach,)
+    assert recipe.gap_fill is not None
+    gap_fill = Planned(
+        DieBondStep(
+            kind="gap fill",
+            tool_recipe=GAP_FILL_TOOL_RECIPE,
+            settings=recipe.gap_fill.settings(volume_nl=recipe.gap_fill_volume_nl),
+            nominal_sites=sites,
+        ),
+        "A5",
+    )
+    return (attach, gap_fill)
+
+
+def etch_slug(recipe: HeatSlugRecipe) -> Planned:
+    """Etch the slice into a heat slug and expose the bond pads (claims 1, 10, 11)."""
+    etch = recipe.etch
+    return Planned(
+        EtchStep(
+            kind="etch",
+            chemistry=Chemistry[etch.chemistry],
+            recipe=etch.etch_recipe(
+                temperature_c=etch.temperature_c,
+                concentration=etch.concentration_be,
+                concentration_band=etch.concentration_band_be,
+                depth_target_um=recipe.etch_depth_target_um,
+                acid_mol_l=etch.acid_mol_l,
+                orp_mv=etch.orp_mv,
+                cu_load_max_g_l=etch.cu_load_max_g_l,
+            ),
+        ),
+        "A1, A10, A11",
+    )
+
+
+def attach_balls(recipe: HeatSlugRecipe) -> Planned:
+    """Solder balls flush with each other on the exposed pads (claim 2)."""
+    balls = recipe.balls
+    return Planned(
+        BallAttachStep(
+            tool_recipe=BALL_ATTACH_TOOL_RECIPE,
+            ball_diameter_mm=balls.ball_diameter_mm,
+            balls_per_site=balls.balls_per_site,
+            flux_thickness_um=balls.flux_thickness_um,
+            zone_temperatures_c=balls.zone_temperatures_c,
+            reflow_speed_mm_s=balls.reflow_speed_mm_s,
+            reflow_limits=balls.reflow_limits(),
+        ),
+        "A2",
+    )
+
+
+def heat_slug_notes(recipe: HeatSlugRecipe) -> tuple[str, ...]:
+    etch, slug = recipe.etch, recipe.slug_protrusion_um
+    nominal_s = etch_time_s(
+        etch.chemistry, etch.temperature_c, etch.concentration_be, recipe.etch_depth_target_um
+    )
+    profile = reflow_profile(recipe.balls.zone_temperatures_c, recipe.balls.reflow_speed_mm_s)
+    return (
+        f"claim A3: slug {fmt(slug)} µm (slice {fmt(recipe.slice.thickness_um)} + adhesive "
+        f"{fmt(recipe.slice_adhesive.thickness_um)}) < ball height "
+        f"{fmt(recipe.balls.ball_height_um)} µm: clearance {fmt(recipe.nominal_clearance_um)} µm, "
+        f"inspected as CLEAR {fmt(recipe.inspection.ball.clearance_um[0])}–"
+        f"{fmt(recipe.inspection.ball.clearance_um[1])} µm",
+        f"etch: depth target {fmt(recipe.etch_depth_target_um)} µm = slice × "
+        f"(1 + {fmt(etch.over_etch_pct)} %), nominal {nominal_s:.0f} s, guard "
+        f"{etch.etch_time_max_s} s",
+        f"reflow (BA-8 profile model): peak {profile.peak_c:.1f} °C, TAL "
+        f"{profile.time_above_liquidus_s:.1f} s, ramp {profile.max_ramp_c_s:.2f} °C/s, cool "
+        f"{-profile.max_cool_c_s:.2f} °C/s",
+        _mold_note(recipe.mold),
+        f"package {fmt(recipe.package_thickness_um)} µm (substrate + mold cap) inside THK "
+        f"{_window(recipe.inspection.package.package_thickness_um)} µm",
+    )
+
+
+# == ultra-thin film package =======================================================================
+def film_route(recipe: FilmRecipe) -> Route:
+    """Recess the legs (etch or laser), [plate], glue + wire bond or flip-chip, mold, dice;
+    inspections after the recess and after dicing."""
+    strip = recipe.strip.layout
+    return _route(
+        recipe.name,
+        "ultra-thin-film",
+        film_variant(recipe),
+        strip,
+        (
+            recess(recipe),  # claim B1
+            inspect("RECESS", strip, recipe.inspection.recess.limits(), "B1"),
+            *plate_for(recipe),  # claims B2, B4
+            *bond_die(recipe),  # claim B1 (glue + wire) or B3 (flip-chip)
+            mold(recipe.mold, "B1"),
+            singulate(recipe.dice, strip, "B1"),
+            inspect("PKG", strip, _package_limits(recipe.inspection.package), "B1"),
+        ),
+        film_notes(recipe),
+    )
+
+
+def film_variant(recipe: FilmRecipe) -> str:
+    if isinstance(recipe.recess, EtchRecess):
+        recess_text = f"{recipe.recess.chemistry} chemical-etch recess"
+    else:
+        recess_text = "laser recess" + (" with die-area recess" if recipe.recess.die_recess else "")
+    if isinstance(recipe.bonding, WireBonded):
+        bond_text, claims = "glued die + wire bond", ["B1"]
+    else:
+        bond_text, claims = f"flip-chip die ({recipe.bonding.bump} bumps)", ["B1", "B3"]
+    if recipe.plate is not None:
+        claims.append("B2" if isinstance(recipe.bonding, WireBonded) else "B4")
+    plate_text = "metal plate" if recipe.plate is not None else "no plate"
+    return (
+        f"{recipe.film.material} film {fmt(recipe.film.thickness_um)} µm, {recess_text}, "
+        f"{bond_text}, {plate_text} ({'claims' if len(claims) > 1 else 'claim'} "
+        f"{', '.join(claims)})"
+    )
+
+
+def recess(recipe: FilmRecipe) -> Planned:
+    """The I/O-leg recesses by chemical etching or laser fabrication (claim 1)."""
+    method = recipe.recess
+    if isinstance(method, EtchRecess):
+        return Planned(
+            EtchStep(
+                kind="recess (etch)",
+                chemistry=Chemistry.KOH,
+                recipe=method.etch_recipe(
+                    temperature_c=method.temperature_c,
+                    concentration=method.concentration_wt_pct,
+                    concentration_band=method.concentration_band_wt_pct,
+                    depth_target_um=recipe.recess_depth_target_um,
+                ),
+            ),
+            "B1",
+        )
+    pattern = method.pattern(recipe.film.io_legs_per_unit)
+    return Planned(
+        LaserRecessStep(
+            tool_recipe=f"B-{pattern}",
+            pattern=pattern,
+            fluence_j_cm2=method.fluence_j_cm2,
+            frequency_khz=method.frequency_khz,
+            spot_um=method.spot_um,
+            film_thickness_um=recipe.film.thickness_um,
+            via_max_pulses=method.via_max_pulses,
+            recess_depth_um=method.die_recess_depth_um,
+            recess_tolerance_um=method.die_recess_tolerance_um,
+            nominal_sites=recipe.strip.layout.sites,
+        ),
+        "B1",
+    )
+
+
+def plate_for(recipe: FilmRecipe) -> tuple[Planned, ...]:
+    """The metal plate at the die's back-face position (claim 2; claim 4 with a flip chip),
+    placed on the carrier before the die."""
+    plate = recipe.plate
+    if plate is None:
+        return ()
+    step = DieBondStep(
+        kind="plate",
+        tool_recipe=PLATE_TOOL_RECIPE,
+        settings=plate.settings(
+            mode="PLATE", pattern="DOT", zref="BASE", volume_nl=recipe.plate_volume_nl
+        ),
+        nominal_sites=recipe.strip.layout.sites,
+    )
+    return (Planned(step, "B2" if isinstance(recipe.bonding, WireBonded) else "B4"),)
+
+
+def bond_die(recipe: FilmRecipe) -> tuple[Planned, ...]:
+    """Claim 1: the die glued to the carrier and wire bonded to the pads in the legs; claim 3:
+    the die's bumps bonded to those pads."""
+    bonding, strip = recipe.bonding, recipe.strip.layout
+    if isinstance(bonding, FlipChip):
+        step = DieBondStep(
+            kind="flip-chip",
+            tool_recipe=FLIP_CHIP_TOOL_RECIPE,
+            settings=bonding.settings(),
+            nominal_sites=strip.sites,
+        )
+        return (Planned(step, "B3"),)
+    glue = DieBondStep(
+        kind="die attach",
+        tool_recipe=GLUE_TOOL_RECIPE,
+        settings=bonding.die_attach.settings(
+            mode="EPOXY", pattern="STAR", zref="BASE", volume_nl=recipe.die_attach_volume_nl
+        ),
+        nominal_sites=strip.sites,
+    )
+    return (Planned(glue, "B1"), wire_bond(bonding.wire_bond, strip, "B1"))
+
+
+def film_notes(recipe: FilmRecipe) -> tuple[str, ...]:
+    notes = []
+    method, film = recipe.recess, recipe.film
+    if isinstance(method, EtchRecess):
+        nominal_s = etch_time_s(
+            "KOH", method.temperature_c, method.concentration_wt_pct, recipe.recess_depth_target_um
+        )
+        notes.append(
+            f"recess: KOH depth target {fmt(recipe.recess_depth_target_um)} µm = film "
+            f"{fmt(film.thickness_um)} µm × (1 + {fmt(method.over_etch_pct)} %), the Cu pads stop "
+            f"it; nominal {nominal_s:.0f} s, guard {method.etch_time_max_s} s"
+        )
+    else:
+        assert isinstance(method, LaserRecess)
+        pulses = pulses_to_breakthrough(film.thickness_um, method.fluence_j_cm2)
+        weak = pulses_to_breakthrough(
+            film.thickness_um, method.fluence_j_cm2 * (1.0 - LASER_POWER_TOLERANCE)
+        )
+        notes.append(
+            f"recess: breakthrough after {pulses} pulses ({weak} at −10 % fluence) of at most "
+            f"{method.via_max_pulses} per via"
+        )
+    if isinstance(recipe.bonding, FlipChip) and recipe.die.bump_height_um is not None:
+        notes.append(
+            f"flip-chip: bumps {fmt(recipe.die.bump_height_um)} µm reach the pads "
+            f"{fmt(film.thickness_um)} µm down the legs; die standoff "
+            f"{fmt(recipe.die.bump_height_um - film.thickness_um)} µm above the film"
+        )
+    notes.append(_mold_note(recipe.mold))
+    notes.append(
+        f"package {fmt(recipe.package_thickness_um)} µm (film + mold cap) inside THK "
+        f"{_window(recipe.inspection.package.package_thickness_um)} µm"
+    )
+    return tuple(notes)
+
+
+# == steps both products share =======================================================================
+def wire_bond(section: WireBond, strip: StripFormat, claims: str) -> Planned:
+    """Bond wires from the die to the substrate or to the pads in the legs."""
+    step = WireBondStep(
+        program=section.program,
+        parameters=section.parameters(),
+        wires_per_unit=section.wires_per_unit,
+        nominal_sites=strip.sites,
+    )
+    return Planned(step, claims)
+
+
+def mold(section: Mold, claims: str) -> Planned:
+    """Encapsulate die, wires and part of the carrier top."""
+    return Planned(MoldStep(recipe=section.mold_recipe()), claims)
+
+
+def singulate(section: Dice, strip: StripFormat, claims: str = "") -> Planned:
+    """Saw the strip into single packages."""
+    return Planned(
+        DiceStep(
+            tool_recipe=f"{strip.name}-SING",
+            spindle_speed_krpm=section.spindle_speed_krpm,
+            blade_thickness_um=section.blade_thickness_um,
+            feed_mm_s=section.feed_mm_s,
+            passes=section.passes,
+            chipping_limit_um=section.chipping_limit_um,
+            offset_limit_um=section.offset_limit_um,
+            nominal_strip=(strip.rows, strip.cols),
+            nominal_pitch_mm=(strip.pitch_mm, strip.pitch_mm),
+        ),
+        claims,
+    )
+
+
+def inspect(
+    mode: str, strip: StripFormat, limits: Mapping[str, tuple[float, float]], claims: str
+) -> Planned:
+    """Measure in one MS-3 mode against the recipe's limits (stored recipe ``A-SLUG``...)."""
+    step = InspectStep(
+        mode=mode,
+        tool_recipe=f"{strip.name}-{mode}",
+        limits=dict(limits),
+        nominal_sites=strip.sites,
+    )
+    return Planned(step, claims)
+
+
+def _package_limits(section: object) -> dict[str, tuple[float, float]]:
+    limits = {
+        "THK": getattr(section, "package_thickness_um"),  # noqa: B009
+        "WARP": getattr(section, "warpage_um"),  # noqa: B009
+    }
+    pad = getattr(section, "pad_protrusion_um", None)
+    if pad is not None:
+        limits["PADP"] = pad
+    return limits
+
+
+def _route(
+    name: str,
+    product: str,
+    variant: str,
+    layout: StripFormat,
+    planned: tuple[Planned, ...],
+    notes: tuple[str, ...],
+) -> Route:
+    return Route(
+        recipe_name=name,
+        product=product,
+        variant=variant,
+        rows=layout.rows,
+        cols=layout.cols,
+        steps=tuple(p.step for p in planned),
+        pitch_mm=layout.pitch_mm,
+        claims=tuple(_claims(p.claims, "") for p in planned),
+        notes=notes,
+    )
+
+
+def _claims(claims: str, prefix: str) -> str:
+    """``"claims 7, 8"`` with prefix A -> ``"A7, A8"``; already prefixed text is kept."""
+    numbers = claims.removeprefix("claims ").removeprefix("claim ")
+    return ", ".join(
+        part if not prefix or not part[:1].isdigit() else f"{prefix}{part}"
+        for part in (p.strip() for p in numbers.split(","))
+        if part
+    )
+
+
+def _mold_note(section: Mold) -> str:
+    temperature = section.mold_temperature_c
+    alpha = degree_of_cure(temperature, section.fill_time_s + section.cure_time_s)
+    return (
+        f"mold: fill {section.fill_time_s:.1f} s before gel (α 0.3 at "
+        f"{time_to_cure(0.3, temperature):.1f} s); α {alpha:.2f} at open ≥ "
+        f"{fmt(section.alpha_at_open_min)}"
+    )
+
+
+def _num(value: float | str) -> str:
+    return value if isinstance(value, str) else fmt(value)
+
+
+def _window(limits: tuple[float, float]) -> str:
+    return f"{fmt(limits[0])}–{fmt(limits[1])}"
+
+
+# == the set-points a route sheet shows per step ===================================================
+def setpoints(step: ProcessStep) -> str:
+    """The key set-points of a step, one line."""
+    if isinstance(step, LaminateStep):
+        r = step.recipe
+        return (
+            f"{fmt(r.platen_sp_c)} °C, {fmt(r.pressure_sp_mpa)} MPa, dwell {r.dwell_s} s, "
+            f"vacuum {fmt(r.vacuum_sp_kpa)} kPa"
+        )
+    if isinstance(step, DieBondStep):
+        s = step.settings
+        if s.mode == "FLIPCHIP":
+            return (
+                f"{step.tool_recipe}: FLIPCHIP {fmt(s.bond_force_n)} N, "
+                f"{fmt(s.bond_temperature_c)} °C, {fmt(s.bond_time_s)} s"
+            )
+        text = (
+            f"{step.tool_recipe}: {s.mode} ZREF {s.place_zref} {s.dispense_pattern} "
+            f"{s.dispense_volume_nl} nL"
+        )
+        if s.mode != "GAPFILL":
+            text += f", BLT {fmt(s.place_blt_um)} µm"
+        if s.cure_enabled:
+            text += f", cure {fmt(s.cure_temperature_c)} °C {s.cure_time_s} s"
+        return text
+    if isinstance(step, WireBondStep):
+        p = step.parameters
+        return (
+            f"{step.program}: {p['WIRE_MAT']} {_num(p['WIRE_D'])} µm, stage "
+            f"{_num(p['STAGE_T'])} °C, loop {_num(p['LOOP_H'])} µm, FAB {_num(p['FAB_D'])} µm"
+        )
+    if isinstance(step, MoldStep):
+        m = step.recipe
+        return (
+            f"{fmt(m.chase_top_sp_c)}/{fmt(m.chase_bottom_sp_c)} °C, "
+            f"{fmt(m.transfer_pressure_sp_mpa)} MPa, cure {m.cure_s} s, α ≥ {fmt(m.alpha_min)}"
+        )
+    if isinstance(step, EtchStep):
+        e = step.recipe
+        unit = "wt%" if step.chemistry is Chemistry.KOH else "°Bé"
+        end = (
+            f"depth {fmt(e.depth_target_um)} µm"
+            if e.endpoint_mode.name == "DEPTH"
+            else f"time {e.etch_time_s} s"
+        )
+        return (
+            f"{step.chemistry.name} {fmt(e.temp_sp_c)} °C {fmt(e.conc_sp)} {unit}, {end}, "
+            f"guard {e.etch_time_max_s} s"
+        )
+    if isinstance(step, LaserRecessStep):
+        text = (
+            f"{step.tool_recipe}: {fmt(step.fluence_j_cm2)} J/cm², {step.frequency_khz} kHz, "
+            f"spot {step.spot_um} µm, ≤ {step.via_max_pulses} pulses/via"
+        )
+        if step.pattern.endswith("-DIE4"):
+            text += f", die recess {fmt(step.recess_depth_um)} ± {fmt(step.recess_tolerance_um)} µm"
+        return text
+    if isinstance(step, BallAttachStep):
+        lim = step.reflow_limits
+        return (
+            f"{step.tool_recipe}: {step.balls_per_site} × {step.ball_diameter_mm:.2f} mm, flux "
+            f"{step.flux_thickness_um} µm, reflow {fmt(step.reflow_speed_mm_s)} mm/s, peak "
+            f"{fmt(lim.peak_min_c)}–{fmt(lim.peak_max_c)} °C, TAL {fmt(lim.tal_min_s)}–"
+            f"{fmt(lim.tal_max_s)} s"
+        )
+    if isinstance(step, DiceStep):
+        return (
+            f"{step.tool_recipe}: {step.blade_thickness_um} µm blade, "
+            f"{fmt(step.spindle_speed_krpm)} krpm, {fmt(step.feed_mm_s)} mm/s × {step.passes}"
+        )
+    if isinstance(step, InspectStep):
+        limits = ", ".join(f"{item} {_window(window)}" for item, window in step.limits.items())
+        return f"{step.tool_recipe}: {limits}"
+    return ""

@@ -1,0 +1,257 @@
+"""A line station: one tool behind its PackML state machine, running one step at a time.
+
+The station turns what happens at the tool into PackML states and records why: a hold-class
+alarm or a lost link holds the station (HELD) with its strips; what happens next is the
+line's alarm policy:
+
+- ``retry``: clear the alarm (reconnect after a lost link) until its cause has gone, then
+  resume the cycle; an abort-class alarm ends the cycle ABORTED and the strips go on hold;
+  if the cause does not go within ``retry_tool_s`` the cycle is aborted;
+- ``abort-strip``: abort the cycle at once; the strips are scrapped with the alarm as reason;
+- ``wait``: stay HELD until an operator command (``unhold`` clears and resumes, ``abort``
+  aborts the cycle).
+
+Tool work runs in the caller's thread, never inside the state machine's lock, so a status
+poll of :attr:`state` never waits behind a step.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from drivers.base import Tool
+from drivers.errors import CommunicationError, PacklineError, ToolAlarm
+from drivers.states import ToolState
+from sequences.jobs import StripJob, StripOutcome
+from sequences.packml import PackState
+from sequences.records import AlarmRecord
+from sequences.station_machine import StateEvent, StationMachine
+from sequences.steps.base import AlarmDecision, Pace, ProcessStep, StepControl, run_step
+
+
+class AlarmPolicy(StrEnum):
+    """What a station does when its tool alarms mid-cycle (line config ``on_alarm``)."""
+
+    RETRY = "retry"
+    ABORT_STRIP = "abort-strip"
+    WAIT = "wait"
+
+
+@dataclass(frozen=True)
+class StationRun:
+    """What one step run on the station gave: outcomes, and whether the cycle was aborted."""
+
+    outcomes: list[StripOutcome]
+    aborted: bool
+    reason: str
+
+
+class Station:
+    """One station of the line (``wire-bonder-1``): a connected driver and its PackML machine."""
+
+    def __init__(
+        self,
+        name: str,
+        tool_kind: str,
+        driver: Tool,
+        *,
+        pace: Pace,
+        policy: AlarmPolicy = AlarmPolicy.RETRY,
+        retry_tool_s: float = 3600.0,
+        listeners: Iterable[Callable[[StateEvent], None]] = (),
+        on_alarm: Callable[[AlarmRecord], None] | None = None,
+    ) -> None:
+        self.name = name
+        self.tool_kind = tool_kind
+        self.driver = driver
+        self.pace = pace
+        self.policy = policy
+        self.retry_tool_s = retry_tool_s
+        self.machine = StationMachine(name, listeners=listeners)
+        self.alarm_sink = on_alarm
+        self.control = StepControl(on_alarm=self._on_alarm)
+        self.busy = threading.Lock()
+        self.current_strips: tuple[str, ...] = ()
+        self.current_step = ""
+        self._operator = threading.Event()
+        self._operator_choice = ""
+        self._cycle_aborted = ""
+        self.facts: dict[str, Any] = {}
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Reset the machine to IDLE and read what the tool is set up for (etch chemistry)."""
+        if self.machine.state is PackState.STOPPED:
+            self.machine.command("reset", cause="line start")
+        chemistry = getattr(self.driver, "chemistry", None)
+        if chemistry is not None:
+            self.facts["chemistry"] = chemistry
+
+    @property
+    def state(self) -> PackState:
+        return self.machine.state
+
+    def suits(self, step: ProcessStep) -> bool:
+        """Whether this station can run ``step`` (tool kind, and the etch chemistry it holds)."""
+        if step.tool != self.tool_kind:
+            return False
+        wanted = getattr(step, "chemistry", None)
+        return wanted is None or self.facts.get("chemistry") in (None, wanted)
+
+    # -- running a step -------------------------------------------------------------------
+    def run(self, step: ProcessStep, jobs: Sequence[StripJob]) -> StationRun:
+        """Run one cycle of ``step`` for ``jobs`` (EXECUTE ... COMPLETE ... IDLE)."""
+        with self.busy:
+            self.current_strips = tuple(job.strip_id for job in jobs)
+            self.current_step = step.name
+            self._cycle_aborted = ""
+            strips = ",".join(self.current_strips)
+            self.machine.command("start", cause=f"{step.name} {strips}")
+            try:
+                outcomes = run_step(
+                    step, self.driver, jobs, station=self.name, pace=self.pace, control=self.control
+                )
+            except PacklineError as error:
+                if self.machine.may("abort"):
+                    self.machine.command("abort", cause=f"{step.name} failed: {error}")
+                raise
+            finally:
+                self.current_strips = ()
+                self.current_step = ""
+            if not self._cycle_aborted and self.control.final_state is ToolState.ABORTED:
+                self._cycle_aborted = "cycle ended ABORTED"
+            aborted = self._cycle_aborted
+            self.machine.command(
+                "complete", cause=f"{step.name} {strips} {'aborted' if aborted else 'done'}"
+            )
+            self.machine.command("reset", cause="next cycle")
+            return StationRun(outcomes, bool(aborted), aborted)
+
+    def recover(self) -> None:
+        """After a failed run: clear ABORTED back to IDLE so the station can take work again."""
+        if self.machine.state is PackState.ABORTED:
+            self.machine.command("clear", cause="recovered")
+        if self.machine.state is PackState.STOPPED:
+            self.machine.command("reset", cause="recovered")
+
+    # -- operator commands ------------------------------------------------------------------
+    def command(self, command: str, cause: str = "operator") -> PackState:
+        """An operator command: hold, unhold, suspend, unsuspend, stop, abort, clear, reset."""
+        if command == "hold":
+            self.control.hold.set()
+        elif command == "unhold":
+            self.control.hold.clear()
+            self._operator_choice = "resume"
+            self._operator.set()
+        elif command == "abort":
+            self._operator_choice = "abort"
+            self._operator.set()
+            if self.current_strips:
+                self.control.abort.set()
+        if (
+            command in ("unhold", "abort")
+            and self.machine.state is PackState.HELD
+            and self._waiting_for_operator
+        ):
+            return self.machine.state  # the waiting alarm handler applies it
+        return self.machine.command(command, cause)
+
+    _waiting_for_operator = False
+
+    # -- alarm handling (called from the step's wait, in the station's thread) ----------------
+    def _on_alarm(self, tool: Tool, problem: PacklineError) -> AlarmDecision:
+        record = self._describe(problem)
+        if self.machine.may("hold"):
+            self.machine.command("hold", cause=f"{record.code} {record.text}".strip())
+        if self.policy is AlarmPolicy.ABORT_STRIP:
+            decision = self._abort_cycle(tool, f"alarm {record.code} {record.text}; strip scrapped")
+        elif self.policy is AlarmPolicy.WAIT:
+            decision = self._wait_for_operator(tool, record)
+        else:
+            decision = self._retry(tool, problem, record)
+        handling = "resumed" if decision == "resume" else f"cycle aborted ({self._cycle_aborted})"
+        self._record(record, handling)
+        if self.machine.state is PackState.HELD:
+            self.machine.command("unhold", cause=handling)
+        return decision
+
+    def _describe(self, problem: PacklineError) -> AlarmRecord:
+        strips = self.current_strips
+        if isinstance(problem, ToolAlarm):
+            return AlarmRecord(
+                time.time(), self.name, strips, problem.code, problem.alarm_class, problem.text, ""
+            )
+        return AlarmRecord(
+            time.time(), self.name, strips, 0, "LINK", f"link lost: {problem.reason}", ""
+        )
+
+    def _record(self, record: AlarmRecord, handling: str) -> None:
+        if self.alarm_sink is not None:
+            self.alarm_sink(
+                AlarmRecord(
+                    record.time,
+                    record.station,
+                    record.strip_ids,
+                    record.code,
+                    record.alarm_class,
+                    record.text,
+                    handling,
+                )
+            )
+
+    def _retry(self, tool: Tool, problem: PacklineError, record: AlarmRecord) -> AlarmDecision:
+        deadline = time.monotonic() + self.pace.wall_s(self.retry_tool_s)
+        poll = self.pace.poll_s(tool)
+        while time.monotonic() < deadline:
+            try:
+                if isinstance(problem, CommunicationError):
+                    tool.close()
+                    tool.connect()
+                state = tool.state()
+                if state is ToolState.ALARM:
+                    tool.clear_alarms()
+                    state = tool.state()
+            except CommunicationError:
+                time.sleep(poll)
+                continue
+            if state is ToolState.PAUSED:
+                tool.resume()
+                return "resume"
+            if state is ToolState.ABORTED:
+                self._cycle_aborted = f"abort-class alarm {record.code} {record.text}"
+                return "abort"
+            if state is not ToolState.ALARM:
+                return "resume"  # running on, or DONE after a deferred hold
+            time.sleep(poll)
+        return self._abort_cycle(
+            tool, f"alarm {record.code} not cleared within {self.retry_tool_s:.0f} tool s"
+        )
+
+    def _abort_cycle(self, tool: Tool, reason: str) -> AlarmDecision:
+        self._cycle_aborted = reason
+        deadline = time.monotonic() + self.pace.wall_s(self.retry_tool_s)
+        try:
+            if tool.state() in (ToolState.RUNNING, ToolState.PAUSED, ToolState.ALARM):
+                tool.abort()
+            while time.monotonic() < deadline and tool.state() is ToolState.ALARM:
+                tool.clear_alarms()
+                time.sleep(self.pace.poll_s(tool))
+        except PacklineError:
+            pass
+        return "abort"
+
+    def _wait_for_operator(self, tool: Tool, record: AlarmRecord) -> AlarmDecision:
+        self._operator.clear()
+        self._waiting_for_operator = True
+        try:
+            self._operator.wait()
+        finally:
+            self._waiting_for_operator = False
+        if self._operator_choice == "abort":
+            return self._abort_cycle(tool, f"operator aborted after alarm {record.code}")
+        return self._retry(tool, ToolAlarm(record.code, record.alarm_class, record.text), record)

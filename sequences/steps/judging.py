@@ -1,0 +1,164 @@
+"""Host judgement: the master recipe's windows applied to what a tool reported.
+
+A tool judges against its working set-points, which an operator may have changed at the panel
+after the step wrote them, and a batch tool fails a load only for what its alarms marked. So
+the host judges again what the tool passed: a site (or a whole strip) that is P at the tool
+but outside a window of the master recipe becomes F with :data:`HOST_OUTSIDE_RECIPE`. What
+the tool failed keeps the tool's defect code.
+
+Values come back rounded to the manual's resolution; each check allows half of it, so that a
+value the tool passed before rounding is never failed for its rounding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from drivers.errors import ProtocolError
+from drivers.modbus_tool import PositionResult
+from drivers.records import SiteRecord
+from sequences.jobs import SiteOutcome, StripJob, StripOutcome, Value, whole_strip_sites
+
+#: Host defect code (below the tools' 1000-9999 blocks): outside the master recipe's window.
+HOST_OUTSIDE_RECIPE = 901
+INF = float("inf")
+HOST_DEFECT_TEXTS: Mapping[int, str] = {
+    HOST_OUTSIDE_RECIPE: "outside the master recipe's window (host judgement)",
+}
+
+
+def within(
+    name: str, value: float | int | None, low: float, high: float, resolution: float
+) -> str | None:
+    """``None`` when ``low <= value <= high`` (give or take half the resolution), else why not."""
+    slack = resolution / 2.0
+    if value is None:
+        return f"{name} not reported"
+    if low - slack <= value <= high + slack:
+        return None
+    if high == INF:
+        return f"{name} {value:g} below {low:g}"
+    if low == -INF:
+        return f"{name} {value:g} above {high:g}"
+    return f"{name} {value:g} outside {low:g}..{high:g}"
+
+
+def around(
+    name: str, value: float | int | None, target: float, tolerance: float, resolution: float
+) -> str | None:
+    """:func:`within` ``target ± tolerance``."""
+    return within(name, value, target - tolerance, target + tolerance, resolution)
+
+
+def at_least(name: str, value: float | int | None, low: float, resolution: float) -> str | None:
+    return within(name, value, low, INF, resolution)
+
+
+def at_most(name: str, value: float | int | None, high: float, resolution: float) -> str | None:
+    return within(name, value, -INF, high, resolution)
+
+
+def problems_of(checks: Iterable[str | None]) -> str:
+    """The failed checks as one text (empty: all passed)."""
+    return "; ".join(problem for problem in checks if problem)
+
+
+def judge(result: str, defect: int, problems: str) -> tuple[str, int]:
+    """A tool's P becomes F :data:`HOST_OUTSIDE_RECIPE` when the host found problems."""
+    if result == "P" and problems:
+        return "F", HOST_OUTSIDE_RECIPE
+    return result, defect
+
+
+def values_of(record: SiteRecord) -> dict[str, Value]:
+    """The record's measured values that apply (the manual leaves the others empty)."""
+    return {
+        name: getattr(record, name)
+        for name in record.value_fields
+        if getattr(record, name) is not None
+    }
+
+
+def site_outcomes(
+    job: StripJob,
+    records: Iterable[SiteRecord],
+    result_map: str,
+    host_problems: Mapping[int, str],
+    *,
+    tool: str,
+    address: str,
+) -> tuple[SiteOutcome, ...]:
+    """Per-site outcomes of a site-by-site tool, after the host's judgement.
+
+    The records must agree with the result map, and a site the input map skipped must be X
+    (otherwise the tool worked on a map other than the step's, and nothing it says can be
+    trusted): both raise :class:`ProtocolError`.
+    """
+    outcomes = []
+    for record in records:
+        index = record.site - 1
+        if not 0 <= index < job.sites or result_map[index] != record.result:
+            raise ProtocolError(
+                f"result record of site {record.site} ({record.result}) does not match the "
+                f"result map {result_map!r}",
+                tool=tool,
+                address=address,
+            )
+        if job.input_map[index] == "0" and record.result != "X":
+            raise ProtocolError(
+                f"strip {job.strip_id}: site {record.site} is {record.result}, but the input map "
+                "skipped it",
+                tool=tool,
+                address=address,
+            )
+        result, defect = judge(record.result, record.defect, host_problems.get(record.site, ""))
+        outcomes.append(SiteOutcome(record.site, result, defect, values_of(record)))
+    if [o.site for o in outcomes] != list(range(1, job.sites + 1)):
+        raise ProtocolError(
+            f"strip {job.strip_id}: {len(outcomes)} result records for {job.sites} sites",
+            tool=tool,
+            address=address,
+        )
+    return tuple(outcomes)
+
+
+def map_of(sites: Iterable[SiteOutcome]) -> str:
+    """The result map of per-site outcomes (one character per site, in site order)."""
+    return "".join(site.result for site in sites)
+
+
+def strip_outcome(
+    job: StripJob,
+    position: PositionResult,
+    values: Mapping[str, Value],
+    problems: str,
+    *,
+    step: str,
+    station: str,
+    tool_summary: Mapping[str, Any],
+    recipe_values: Mapping[str, Any],
+    tool: str,
+    address: str,
+) -> StripOutcome:
+    """The outcome of one strip of a batch tool, judged as a whole (README §8: one result per
+    load position): every site of the input map gets the position's result, after the host's
+    judgement; the measured values go with P and F, none with N.
+
+    The position must carry the job's strip id and a P, F or N (a loaded position reported X
+    or without data means the tool ran another load than the step's): else
+    :class:`ProtocolError`.
+    """
+    if position.strip_id != job.strip_id or position.result not in ("P", "F", "N"):
+        raise ProtocolError(
+            f"position {position.position} reports strip {position.strip_id!r} "
+            f"{position.result or 'no data'}, expected strip {job.strip_id!r} P, F or N",
+            tool=tool,
+            address=address,
+        )
+    result, defect = judge(position.result, position.defect, problems)
+    sites = whole_strip_sites(job, result, defect, values if result != "N" else {})
+    summary = {**tool_summary, **({"host_failed": problems} if result != position.result else {})}
+    return StripOutcome(
+        job.strip_id, step, station, map_of(sites), sites, summary, dict(recipe_values)
+    )
