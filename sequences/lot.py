@@ -10,6 +10,7 @@ policy). Every strip ends complete, scrapped with a reason, or on hold with a re
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -22,6 +23,7 @@ from sequences.station import AlarmPolicy, Station
 from sequences.steps.base import ProcessStep
 
 TERMINAL = ("complete", "scrapped", "on hold")
+log = logging.getLogger("packline.lot")
 
 
 @dataclass(frozen=True)
@@ -204,7 +206,9 @@ class LotRunner:
         started = time.time()
         try:
             run = station.run(step, jobs)
-        except PacklineError as error:
+        except Exception as error:  # a worker must never die silently: the strips go on hold
+            if not isinstance(error, PacklineError):
+                log.exception("%s on %s: unexpected error", step.name, station.name)
             ended = time.time()
             self.recorder.cycle_done(
                 CycleRecord(

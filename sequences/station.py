@@ -116,7 +116,7 @@ class Station:
                 outcomes = run_step(
                     step, self.driver, jobs, station=self.name, pace=self.pace, control=self.control
                 )
-            except PacklineError as error:
+            except Exception as error:
                 if self.machine.may("abort"):
                     self.machine.command("abort", cause=f"{step.name} failed: {error}")
                 raise

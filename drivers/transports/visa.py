@@ -77,16 +77,17 @@ class VisaTransport:
             self.log.debug("opened %s via %s", self.resource_name, self.visa_library)
 
     def close(self) -> None:
-        """Close the session (and the resource manager); safe to call twice."""
+        """Close this session; safe to call twice.
+
+        The resource manager is left open: pyvisa hands out one manager per VISA library, so
+        closing it would close every other tool's session of the same process too.
+        """
         with self.lock:
             if self._session is not None:
                 with contextlib.suppress(pyvisa.errors.Error, OSError):
                     self._session.close()
                 self._session = None
-            if self._manager is not None:
-                with contextlib.suppress(pyvisa.errors.Error, OSError):
-                    self._manager.close()
-                self._manager = None
+            self._manager = None
 
     def reopen(self) -> None:
         """Drop the session and open a fresh one (recovery after a lost link)."""
@@ -110,7 +111,7 @@ class VisaTransport:
             self.log.debug("%s -> %r", self.tool, message)
             try:
                 session.write(message)
-            except (pyvisa.errors.VisaIOError, OSError) as exc:
+            except (pyvisa.errors.Error, OSError) as exc:
                 self._drop()
                 raise ConnectionLost(
                     f"write failed ({exc})",
@@ -174,9 +175,9 @@ class VisaTransport:
         A serial line has no connection to reopen: without this, a late reply would be taken for
         the answer to the next message and every later reply would be off by one.
         """
-        if getattr(session, "interface_type", None) != pyvisa.constants.InterfaceType.asrl:
-            return
         try:
+            if session.interface_type != pyvisa.constants.InterfaceType.asrl:
+                return
             if session.bytes_in_buffer:
                 session.flush(pyvisa.constants.BufferOperation.discard_read_buffer)
                 self.log.debug("%s: discarded a late reply", self.tool)

@@ -60,3 +60,23 @@ def test_dry_run_with_a_broken_scenario_exits_2(tmp_path: Path) -> None:
     result = dry_run(tmp_path, "--scenario", str(scenario))
     assert result.returncode == 2
     assert "fault 1 needs exactly one of" in result.stderr
+
+
+def test_dry_run_with_the_shipped_fault_scenario_reports_what_the_line_did(tmp_path: Path) -> None:
+    scenario = Path(__file__).resolve().parents[2] / "configs" / "scenarios" / "line-faults.yaml"
+    result = dry_run(
+        tmp_path, "--strips", "8", "--time-scale", "2000", "--scenario", str(scenario), timeout=240
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((tmp_path / "T" / "report.json").read_text())
+    handled = {(a["station"], a["code"]): a["handling"] for a in report["alarms"]}
+    assert handled.get(("wire-bonder-1", 3101)) == "resumed"
+    assert handled.get(("mold-press", 4101)) == "resumed"
+    assert handled.get(("etch-bath-cu", 0)) == "resumed", report["alarms"]
+    assert handled.get(("die-bonder", 0)) == "resumed", report["alarms"]
+    dispositions = report["dispositions"]
+    assert sorted(
+        dispositions["complete"] + dispositions["scrapped"] + dispositions["on hold"]
+    ) == [f"T-{k:02d}" for k in range(1, 9)]
+    assert len(dispositions["complete"]) == 8, report["reasons"]
+    assert "3101" in result.stdout and "resumed" in result.stdout
