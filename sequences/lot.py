@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from drivers.errors import PacklineError
 from sequences.jobs import StripJob
-from sequences.records import CycleRecord, LotRecorder, StepRecord, StripDisposition
+from sequences.records import CycleRecord, LotRecorder, StepRecord, StepStart, StripDisposition
 from sequences.station import AlarmPolicy, Station
 from sequences.steps.base import ProcessStep
 
@@ -204,6 +204,16 @@ class LotRunner:
         step = self.plan.steps[index]
         jobs = [StripJob(s.strip_id, self.plan.rows, self.plan.cols, s.input_map) for s in batch]
         started = time.time()
+        self.recorder.step_started(
+            StepStart(
+                self.plan.lot_id,
+                tuple(j.strip_id for j in jobs),
+                index,
+                step.name,
+                station.name,
+                started,
+            )
+        )
         try:
             run = station.run(step, jobs)
         except Exception as error:  # a worker must never die silently: the strips go on hold

@@ -73,8 +73,23 @@ class CycleRecord:
     final_state: str
 
 
+@dataclass(frozen=True)
+class StepStart:
+    """A step about to start a tool cycle: recorded first, so that after a crash the controller
+    knows which strips were on which tool and can reconcile them with the tool's own state."""
+
+    lot_id: str
+    strip_ids: tuple[str, ...]
+    step_index: int
+    step: str
+    station: str
+    started: float
+
+
 class LotRecorder(Protocol):
     """Where a lot run reports what happened. Calls may come from several station threads."""
+
+    def step_started(self, start: StepStart) -> None: ...
 
     def step_done(self, record: StepRecord) -> None: ...
 
@@ -91,12 +106,17 @@ class LotRecorder(Protocol):
 class MemoryRecorder:
     """Everything of a lot in memory (dry runs, tests)."""
 
+    starts: list[StepStart] = field(default_factory=list)
     steps: list[StepRecord] = field(default_factory=list)
     cycles: list[CycleRecord] = field(default_factory=list)
     dispositions: dict[str, StripDisposition] = field(default_factory=dict)
     alarms: list[AlarmRecord] = field(default_factory=list)
     events: list[StateEvent] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def step_started(self, start: StepStart) -> None:
+        with self.lock:
+            self.starts.append(start)
 
     def step_done(self, record: StepRecord) -> None:
         with self.lock:

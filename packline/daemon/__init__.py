@@ -1,0 +1,1 @@
+"""The line controller daemon (``packline serve``): store, controller, HTTP API."""
