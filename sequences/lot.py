@@ -13,11 +13,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from drivers.errors import PacklineError
-from sequences.jobs import StripJob
+from sequences.jobs import StripJob, StripOutcome
 from sequences.records import CycleRecord, LotRecorder, StepRecord, StepStart, StripDisposition
 from sequences.station import AlarmPolicy, Station
 from sequences.steps.base import ProcessStep
@@ -80,27 +80,55 @@ class LotSnapshot:
 
 @dataclass
 class LotRunner:
-    """Runs one lot on the given stations, reporting to ``recorder``."""
+    """Runs one lot on the given stations, reporting to ``recorder``.
+
+    ``initial`` resumes a lot a previous controller had started (strip positions from the
+    store); ``in_flight`` are the cycles that were running when it stopped: each is reconciled
+    with its tool's own state before the station takes new work, never started again.
+    """
 
     plan: LotPlan
     stations: Sequence[Station]
     recorder: LotRecorder
     on_change: Callable[[LotSnapshot], None] | None = None
+    initial: Mapping[str, StripProgress] | None = None
+    in_flight: Sequence[StepStart] = ()
     strips: dict[str, StripProgress] = field(init=False)
     started: float = field(init=False, default=0.0)
 
     def __post_init__(self) -> None:
         full_map = "1" * (self.plan.rows * self.plan.cols)
         self.strips = {sid: StripProgress(sid, full_map) for sid in self.plan.strip_ids}
+        for strip_id, progress in (self.initial or {}).items():
+            if strip_id in self.strips:
+                self.strips[strip_id] = StripProgress(**vars(progress))
         self._cond = threading.Condition()
         self._stop = threading.Event()
+        self._held = False
+        self._aborted = ""
+        self._reconcile: dict[str, list[StepStart]] = {}
+        by_name = {st.name: st for st in self.stations}
+        for start in self.in_flight:
+            strips = [self.strips[s] for s in start.strip_ids if s in self.strips]
+            if start.station not in by_name:
+                for strip in strips:
+                    self._finish(
+                        strip,
+                        "on hold",
+                        f"{start.step} was on {start.station}, which is not on this line",
+                    )
+                continue
+            self._reconcile.setdefault(start.station, []).append(start)
+            for strip in strips:
+                strip.status, strip.station = "processing", start.station
         missing = [s.name for s in self.plan.steps if not any(st.suits(s) for st in self.stations)]
         if missing:
             raise ValueError(f"no station of the line can run: {', '.join(missing)}")
 
     # -- running ----------------------------------------------------------------------------
     def run(self, *, timeout_s: float | None = None) -> dict[str, StripProgress]:
-        """Run until every strip is terminal (or ``timeout_s`` wall seconds: the rest go on hold)."""
+        """Run until every strip is terminal, the lot is stopped (:meth:`stop`), or ``timeout_s``
+        wall seconds have passed (the strips not finished then go on hold)."""
         self.started = time.time()
         for station in self.stations:
             station.prepare()
@@ -114,7 +142,7 @@ class LotRunner:
             worker.start()
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         with self._cond:
-            while not all(s.terminal for s in self.strips.values()):
+            while not all(s.terminal for s in self.strips.values()) and not self._stop.is_set():
                 if deadline is not None and time.monotonic() >= deadline:
                     self._stop.set()
                     for strip in self.strips.values():
@@ -128,11 +156,40 @@ class LotRunner:
                 self._cond.wait(0.1)
         self._stop.set()
         for worker in workers:
-            worker.join(
-                timeout=None if deadline is None else max(1.0, deadline - time.monotonic() + 5)
-            )
+            worker.join()
         self._changed()
         return dict(self.strips)
+
+    def stop(self) -> None:
+        """Graceful stop: no new cycle starts; running cycles finish and are recorded; :meth:`run`
+        returns with the strips not finished still ``waiting`` (a restart picks them up)."""
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
+
+    def hold(self) -> None:
+        """Lot hold: no new cycle starts for this lot; running cycles finish."""
+        with self._cond:
+            self._held = True
+
+    def release(self) -> None:
+        with self._cond:
+            self._held = False
+            self._cond.notify_all()
+
+    def abort(self, reason: str) -> None:
+        """Lot abort: waiting strips go on hold now, processing strips when their cycle ends."""
+        with self._cond:
+            self._aborted = reason
+            for strip in self.strips.values():
+                if strip.status == "waiting":
+                    self._finish(strip, "on hold", reason)
+            self._cond.notify_all()
+        self._changed()
+
+    @property
+    def held(self) -> bool:
+        return self._held
 
     def snapshot(self) -> LotSnapshot:
         with self._cond:
@@ -152,9 +209,12 @@ class LotRunner:
 
     # -- one station's worker ----------------------------------------------------------------
     def _work(self, station: Station) -> None:
+        for start in self._reconcile.pop(station.name, []):
+            batch = [self.strips[s] for s in start.strip_ids if s in self.strips]
+            self._run(station, start.step_index, batch, resume=True)
         while not self._stop.is_set():
             with self._cond:
-                work = self._pick(station)
+                work = None if self._held or self._aborted else self._pick(station)
                 if work is None:
                     if all(s.terminal for s in self.strips.values()):
                         return
@@ -200,78 +260,70 @@ class LotRunner:
                 return True
         return False
 
-    def _run(self, station: Station, index: int, batch: list[StripProgress]) -> None:
+    def _run(
+        self, station: Station, index: int, batch: list[StripProgress], *, resume: bool = False
+    ) -> None:
         step = self.plan.steps[index]
         jobs = [StripJob(s.strip_id, self.plan.rows, self.plan.cols, s.input_map) for s in batch]
         started = time.time()
-        self.recorder.step_started(
-            StepStart(
-                self.plan.lot_id,
-                tuple(j.strip_id for j in jobs),
-                index,
-                step.name,
-                station.name,
-                started,
-            )
-        )
-        try:
-            run = station.run(step, jobs)
-        except Exception as error:  # a worker must never die silently: the strips go on hold
-            if not isinstance(error, PacklineError):
-                log.exception("%s on %s: unexpected error", step.name, station.name)
-            ended = time.time()
-            self.recorder.cycle_done(
-                CycleRecord(
-                    station.name,
-                    station.tool_kind,
-                    step.name,
-                    tuple(j.strip_id for j in jobs),
-                    started,
-                    max(started, station.control.cycle_started),
-                    ended,
-                    "FAILED",
-                )
-            )
-            station.recover()
-            with self._cond:
-                for strip in batch:
-                    self._finish(strip, "on hold", f"{step.name} on {station.name} failed: {error}")
-                self._cond.notify_all()
-            self._changed()
-            return
-        ended = time.time()
-        self.recorder.cycle_done(
-            CycleRecord(
-                station.name,
-                station.tool_kind,
-                step.name,
-                tuple(j.strip_id for j in jobs),
-                started,
-                station.control.cycle_started,
-                station.control.cycle_ended,
-                "ABORTED" if run.aborted else "DONE",
-            )
-        )
-        for outcome in run.outcomes:
-            self.recorder.step_done(
-                StepRecord(
+        if not resume:
+            self.recorder.step_started(
+                StepStart(
                     self.plan.lot_id,
-                    outcome.strip_id,
+                    tuple(j.strip_id for j in jobs),
                     index,
                     step.name,
                     station.name,
-                    station.tool_kind,
                     started,
-                    ended,
-                    outcome,
                 )
             )
+        committed: list[StripOutcome] = []
+
+        def commit(outcomes: list[StripOutcome]) -> None:
+            """Record the results before the tool is acknowledged (see run_step)."""
+            ended = time.time()
+            for outcome in outcomes:
+                self.recorder.step_done(
+                    StepRecord(
+                        self.plan.lot_id,
+                        outcome.strip_id,
+                        index,
+                        step.name,
+                        station.name,
+                        station.tool_kind,
+                        started,
+                        ended,
+                        outcome,
+                    )
+                )
+            committed.extend(outcomes)
+
+        aborted, reason = False, ""
+        try:
+            run = station.run(step, jobs, on_results=commit, resume=resume)
+            aborted, reason = run.aborted, run.reason
+        except Exception as error:  # a worker must never die silently
+            if not isinstance(error, PacklineError):
+                log.exception("%s on %s: unexpected error", step.name, station.name)
+            station.recover()
+            if not committed:
+                self._cycle_record(station, step, jobs, started, "FAILED")
+                with self._cond:
+                    for strip in batch:
+                        self._finish(
+                            strip, "on hold", f"{step.name} on {station.name} failed: {error}"
+                        )
+                    self._cond.notify_all()
+                self._changed()
+                return
+            log.warning("%s on %s: results recorded, then %s", step.name, station.name, error)
+        self._cycle_record(station, step, jobs, started, "ABORTED" if aborted else "DONE")
         with self._cond:
-            for strip, outcome in zip(batch, run.outcomes, strict=True):
+            for strip, outcome in zip(batch, committed, strict=True):
                 strip.station = ""
-                if run.aborted:
+                if aborted:
                     status = "scrapped" if station.policy is AlarmPolicy.ABORT_STRIP else "on hold"
-                    self._finish(strip, status, f"{step.name} on {station.name}: {run.reason}")
+                    self._finish(strip, status, f"{step.name} on {station.name}: {reason}")
                 elif "P" not in outcome.result_map:
                     self._finish(strip, "scrapped", f"no good unit left after {step.name}")
                 else:
@@ -279,10 +331,34 @@ class LotRunner:
                     strip.next_step = index + 1
                     if strip.next_step == len(self.plan.steps):
                         self._finish(strip, "complete", "")
+                    elif self._aborted:
+                        self._finish(strip, "on hold", self._aborted)
                     else:
                         strip.status = "waiting"
             self._cond.notify_all()
         self._changed()
+
+    def _cycle_record(
+        self,
+        station: Station,
+        step: ProcessStep,
+        jobs: Sequence[StripJob],
+        started: float,
+        final: str,
+    ) -> None:
+        control = station.control
+        self.recorder.cycle_done(
+            CycleRecord(
+                station.name,
+                station.tool_kind,
+                step.name,
+                tuple(j.strip_id for j in jobs),
+                started,
+                max(started, control.cycle_started),
+                max(started, control.cycle_ended) if final != "FAILED" else time.time(),
+                final,
+            )
+        )
 
     def _finish(self, strip: StripProgress, status: str, reason: str) -> None:
         strip.status, strip.reason, strip.station = status, reason, ""

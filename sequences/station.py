@@ -31,7 +31,14 @@ from sequences.jobs import StripJob, StripOutcome
 from sequences.packml import PackState
 from sequences.records import AlarmRecord
 from sequences.station_machine import StateEvent, StationMachine
-from sequences.steps.base import AlarmDecision, Pace, ProcessStep, StepControl, run_step
+from sequences.steps.base import (
+    AlarmDecision,
+    Pace,
+    ProcessStep,
+    StepControl,
+    resume_step,
+    run_step,
+)
 
 
 class AlarmPolicy(StrEnum):
@@ -104,8 +111,20 @@ class Station:
         return wanted is None or self.facts.get("chemistry") in (None, wanted)
 
     # -- running a step -------------------------------------------------------------------
-    def run(self, step: ProcessStep, jobs: Sequence[StripJob]) -> StationRun:
-        """Run one cycle of ``step`` for ``jobs`` (EXECUTE ... COMPLETE ... IDLE)."""
+    def run(
+        self,
+        step: ProcessStep,
+        jobs: Sequence[StripJob],
+        *,
+        on_results: Callable[[list[StripOutcome]], None] | None = None,
+        resume: bool = False,
+    ) -> StationRun:
+        """Run one cycle of ``step`` for ``jobs`` (EXECUTE ... COMPLETE ... IDLE).
+
+        ``on_results`` receives the outcomes before the tool is acknowledged (to commit them);
+        ``resume`` reconciles a cycle that was running when the controller stopped instead of
+        starting one.
+        """
         with self.busy:
             self.current_strips = tuple(job.strip_id for job in jobs)
             self.current_step = step.name
@@ -113,9 +132,27 @@ class Station:
             strips = ",".join(self.current_strips)
             self.machine.command("start", cause=f"{step.name} {strips}")
             try:
-                outcomes = run_step(
-                    step, self.driver, jobs, station=self.name, pace=self.pace, control=self.control
-                )
+                if resume:
+                    outcomes = resume_step(
+                        step,
+                        self.driver,
+                        jobs,
+                        station=self.name,
+                        pace=self.pace,
+                        control=self.control,
+                        on_results=on_results,
+                    )
+                else:
+                    self._acknowledge_leftover()
+                    outcomes = run_step(
+                        step,
+                        self.driver,
+                        jobs,
+                        station=self.name,
+                        pace=self.pace,
+                        control=self.control,
+                        on_results=on_results,
+                    )
             except Exception as error:
                 if self.machine.may("abort"):
                     self.machine.command("abort", cause=f"{step.name} failed: {error}")
@@ -131,6 +168,12 @@ class Station:
             )
             self.machine.command("reset", cause="next cycle")
             return StationRun(outcomes, bool(aborted), aborted)
+
+    def _acknowledge_leftover(self) -> None:
+        """A tool still in DONE/ABORTED from a cycle whose results are already recorded (the
+        controller stopped between recording and acknowledging): acknowledge it first."""
+        if self.driver.state() in (ToolState.DONE, ToolState.ABORTED):
+            self.driver.acknowledge()
 
     def recover(self) -> None:
         """After a failed run: clear ABORTED back to IDLE so the station can take work again."""

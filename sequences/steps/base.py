@@ -177,8 +177,13 @@ def run_step(
     station: str,
     pace: Pace,
     control: StepControl | None = None,
+    on_results: Callable[[list[StripOutcome]], None] | None = None,
 ) -> list[StripOutcome]:
     """Run one cycle of ``step`` on ``tool`` for ``jobs``; return one outcome per job.
+
+    ``on_results`` is called with the outcomes *before* the tool is acknowledged, so that a
+    controller can commit them first: a crash between the two leaves the tool in DONE with its
+    results, which :func:`resume_step` reads again, rather than results nowhere.
 
     Raises :class:`StepRefused` before touching the tool, the tool's errors on the way, and
     :class:`ToolTimeout` when the cycle outlasts its bound.
@@ -194,6 +199,46 @@ def run_step(
     control.final_state = _wait_for_cycle_end(step, tool, pace, control)
     control.cycle_ended = time.time()
     outcomes = step.collect(tool, jobs, station)
+    if on_results is not None:
+        on_results(outcomes)
+    step.finish(tool)
+    return outcomes
+
+
+def resume_step(
+    step: ProcessStep,
+    tool: Tool,
+    jobs: Sequence[StripJob],
+    *,
+    station: str,
+    pace: Pace,
+    control: StepControl | None = None,
+    on_results: Callable[[list[StripOutcome]], None] | None = None,
+) -> list[StripOutcome]:
+    """Reconcile a cycle that was running when the controller stopped, from the tool's state.
+
+    RUNNING/PAUSED/ALARM: wait for it as :func:`run_step` would; DONE: read its results (the
+    step's ``collect`` checks that the tool's strip ids are the jobs'); ABORTED or anything
+    else: :class:`StepRefused` — the strips need an operator's decision, the step is never
+    started again on its own.
+    """
+    control = control or StepControl()
+    state = tool.state()
+    control.setup_started = control.cycle_started = time.time()
+    if state in (ToolState.RUNNING, ToolState.PAUSED, ToolState.ALARM):
+        state = _wait_for_cycle_end(step, tool, pace, control)
+    control.final_state = state
+    control.cycle_ended = time.time()
+    if state is not ToolState.DONE:
+        raise StepRefused(
+            f"{step.name} interrupted by a controller restart; the tool is {state.name}: "
+            "an operator must decide",
+            tool=tool.tool_name,
+            address=tool.address,
+        )
+    outcomes = step.collect(tool, jobs, station)
+    if on_results is not None:
+        on_results(outcomes)
     step.finish(tool)
     return outcomes
 

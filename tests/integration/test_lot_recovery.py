@@ -1,0 +1,133 @@
+"""Resuming a lot after the controller stopped in the middle of a cycle: the cycle is
+reconciled from the tool's own state, recorded once, and never started again."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from drivers.die_bonder import DieBonder
+from drivers.states import ToolState
+from drivers.wire_bonder import WireBonder
+from sequences.jobs import StripJob
+from sequences.lot import LotPlan, LotRunner, StripProgress
+from sequences.recipe import load_recipe
+from sequences.records import MemoryRecorder, StepStart
+from sequences.route import Route, route_for
+from sequences.station import Station
+from sequences.steps.base import Pace
+from sim.line import SimulatedLine, StationSim
+
+RECIPE = Path(__file__).resolve().parents[2] / "configs" / "recipes" / "heat-slug-die-equal.yaml"
+PACE = Pace(2000, min_bound_wall_s=5.0)
+FULL = "1" * 30
+
+
+def bonding_route() -> Route:
+    route = route_for(load_recipe(RECIPE))
+    names = [s.name for s in route.steps]
+    window = slice(names.index("die attach"), names.index("wire bond") + 1)
+    return dataclasses.replace(
+        route, steps=route.steps[window], claims=route.claims[window] if route.claims else ()
+    )
+
+
+@pytest.fixture
+def line() -> Iterator[tuple[SimulatedLine, DieBonder, WireBonder]]:
+    stations = [StationSim("die-bonder", "die-bonder"), StationSim("wire-bonder-1", "wire-bonder")]
+    with (
+        SimulatedLine(stations, time_scale=2000, seed=2).start() as simulated,
+        DieBonder.open(simulated.address("die-bonder")) as bonder,
+        WireBonder.open(simulated.address("wire-bonder-1")) as wires,
+    ):
+        yield simulated, bonder, wires
+
+
+def start_cycle_as_a_dead_controller_did(
+    route: Route, bonder: DieBonder, strip_id: str
+) -> StepStart:
+    step = route.steps[0]
+    job = StripJob(strip_id, route.rows, route.cols, FULL)
+    step.set_up(bonder, [job], PACE)
+    step.start(bonder)
+    return StepStart("L", (strip_id,), 0, step.name, "die-bonder", time.time())
+
+
+def runner_for(
+    route: Route, bonder: DieBonder, wires: WireBonder, strip_ids: list[str], **kwargs: object
+) -> tuple[LotRunner, MemoryRecorder]:
+    recorder = MemoryRecorder()
+    stations = [
+        Station("die-bonder", "die-bonder", bonder, pace=PACE),
+        Station("wire-bonder-1", "wire-bonder", wires, pace=PACE),
+    ]
+    plan = LotPlan("L", route.steps, route.rows, route.cols, tuple(strip_ids))
+    return LotRunner(plan, stations, recorder, **kwargs), recorder  # type: ignore[arg-type]
+
+
+def test_a_cycle_still_running_is_waited_for_and_recorded_once(
+    line: tuple[SimulatedLine, DieBonder, WireBonder],
+) -> None:
+    _, bonder, wires = line
+    route = bonding_route()
+    start = start_cycle_as_a_dead_controller_did(route, bonder, "R-01")
+    assert bonder.state() is ToolState.RUNNING
+    runner, recorder = runner_for(route, bonder, wires, ["R-01"], in_flight=[start])
+    final = runner.run(timeout_s=60)
+    assert final["R-01"].status == "complete"
+    assert [r.step_index for r in recorder.steps] == [0, 1], (
+        "die attach once (reconciled), then wire bond"
+    )
+    assert not any(s.step_index == 0 for s in recorder.starts), (
+        "the interrupted step was not started again"
+    )
+
+
+def test_a_cycle_that_finished_while_the_controller_was_down_is_collected(
+    line: tuple[SimulatedLine, DieBonder, WireBonder],
+) -> None:
+    _, bonder, wires = line
+    route = bonding_route()
+    start = start_cycle_as_a_dead_controller_did(route, bonder, "R-02")
+    bonder.wait_for_state([ToolState.DONE], timeout_s=10, poll_s=0.01)
+    runner, recorder = runner_for(route, bonder, wires, ["R-02"], in_flight=[start])
+    final = runner.run(timeout_s=60)
+    assert final["R-02"].status == "complete"
+    assert recorder.steps[0].outcome.result_map.count("P") >= 27
+
+
+def test_an_aborted_cycle_puts_the_strip_on_hold_for_the_operator(
+    line: tuple[SimulatedLine, DieBonder, WireBonder],
+) -> None:
+    _, bonder, wires = line
+    route = bonding_route()
+    start = start_cycle_as_a_dead_controller_did(route, bonder, "R-03")
+    bonder.abort()
+    bonder.wait_for_state([ToolState.ABORTED], timeout_s=10, poll_s=0.01)
+    runner, recorder = runner_for(route, bonder, wires, ["R-03"], in_flight=[start])
+    final = runner.run(timeout_s=60)
+    assert final["R-03"].status == "on hold"
+    assert "an operator must decide" in final["R-03"].reason
+    assert recorder.steps == [], "nothing recorded for a cycle whose results are not trustworthy"
+
+
+def test_results_recorded_but_not_acknowledged_do_not_block_the_next_strip(
+    line: tuple[SimulatedLine, DieBonder, WireBonder],
+) -> None:
+    _, bonder, wires = line
+    route = bonding_route()
+    start_cycle_as_a_dead_controller_did(route, bonder, "R-04")
+    bonder.wait_for_state([ToolState.DONE], timeout_s=10, poll_s=0.01)
+    done = StripProgress("R-04", FULL, next_step=1)  # the store had R-04's die attach already
+    runner, recorder = runner_for(route, bonder, wires, ["R-04", "R-05"], initial={"R-04": done})
+    final = runner.run(timeout_s=60)
+    assert final["R-04"].status == "complete" and final["R-05"].status == "complete"
+    assert sorted((r.strip_id, r.step_index) for r in recorder.steps) == [
+        ("R-04", 1),
+        ("R-05", 0),
+        ("R-05", 1),
+    ]
