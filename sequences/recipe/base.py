@@ -109,7 +109,7 @@ R = TypeVar("R", bound=BaseModel)
 
 @dataclass(frozen=True)
 class CrossCheck:
-    """A check over several sections; it runs when all of ``sections`` validated."""
+    """A check over several sections (``sections``: the ones it reads, for the reader)."""
 
     sections: tuple[str, ...]
     run: Callable[[Any], list[str]]
@@ -119,7 +119,7 @@ class CrossCheck:
 def cross_check(
     registry: list[CrossCheck], *sections: str
 ) -> Callable[[Callable[[R], list[str]]], Callable[[R], list[str]]]:
-    """Register ``function(recipe) -> problems`` in ``registry``, needing ``sections``."""
+    """Register ``function(recipe) -> problems`` in ``registry``, reading ``sections``."""
 
     def register(function: Callable[[R], list[str]]) -> Callable[[R], list[str]]:
         registry.append(CrossCheck(sections, function, (function.__doc__ or "").strip()))
@@ -128,17 +128,18 @@ def cross_check(
     return register
 
 
-def run_cross_checks(registry: list[CrossCheck], recipe: Any, valid: set[str]) -> list[str]:
-    """Problems of every check whose sections are all in ``valid``. A check that reads a field
-    the recipe does not have (it failed validation: see the loader) is skipped."""
+def run_cross_checks(
+    registry: list[CrossCheck], recipe: Any, *, partial: bool = False
+) -> list[str]:
+    """Problems of every check. On a ``partial`` recipe (the loader's, whose invalid fields are
+    left out: ``loading._partial``) a check that reads a missing field is skipped."""
     problems: list[str] = []
     for check in registry:
-        if not set(check.sections) <= valid:
-            continue
         try:
             problems.extend(check.run(recipe))
         except AttributeError:
-            continue
+            if not partial:
+                raise
     return problems
 
 

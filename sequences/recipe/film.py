@@ -206,7 +206,7 @@ class FilmRecipe(RecipeModel):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> FilmRecipe:
-        refuse_if_problems(run_cross_checks(FILM_CHECKS, self, set(type(self).model_fields)))
+        refuse_if_problems(run_cross_checks(FILM_CHECKS, self))
         return self
 
     # -- what follows from the recipe ------------------------------------------------------------

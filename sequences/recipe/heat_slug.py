@@ -297,7 +297,7 @@ class HeatSlugRecipe(RecipeModel):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> HeatSlugRecipe:
-        refuse_if_problems(run_cross_checks(HEAT_SLUG_CHECKS, self, set(type(self).model_fields)))
+        refuse_if_problems(run_cross_checks(HEAT_SLUG_CHECKS, self))
         return self
 
     # -- what follows from the recipe ------------------------------------------------------------

@@ -104,8 +104,7 @@ def _cross_check_valid_sections(
 ) -> list[str]:
     """Run the cross checks on what validates: a section with a bad field is rebuilt from its
     good fields, and a check that needs a bad (absent) field is skipped."""
-    partial = _partial(model, data)
-    return run_cross_checks(checks, partial, set(model.model_fields))
+    return run_cross_checks(checks, _partial(model, data), partial=True)
 
 
 def _partial(model: type[BaseModel], data: dict[str, Any]) -> BaseModel:
