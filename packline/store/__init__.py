@@ -1,0 +1,9 @@
+"""The line controller daemon's persistence: lots, results, units, alarms and events in SQLite.
+
+See docs/store.md for the schema, transactions and threads, idempotency and migrations.
+"""
+
+from packline.store.schema import MIGRATIONS
+from packline.store.store import SchemaTooNew, Store, StoreError
+
+__all__ = ["MIGRATIONS", "SchemaTooNew", "Store", "StoreError"]

@@ -1,0 +1,165 @@
+"""The store's SQLite schema as an ordered list of migrations, and how a script is split.
+
+``MIGRATIONS[n - 1]`` takes a database from schema version ``n - 1`` to ``n``; version 0 is an
+empty file. A migration is never edited once released: a change is a new script at the end.
+Every table and key is explained in docs/store.md.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+
+LOT_STATUSES = ("queued", "running", "held", "aborting", "complete", "aborted")
+#: What the daemon resumes after a restart ("aborting": an abort asked while cycles still ran).
+OPEN_LOT_STATUSES = ("queued", "running", "held", "aborting")
+FINISHED_LOT_STATUSES = ("complete", "aborted")
+STRIP_DISPOSITIONS = ("complete", "scrapped", "on hold")
+
+V1 = """
+CREATE TABLE schema_version (
+    version INTEGER PRIMARY KEY,
+    applied REAL NOT NULL
+);
+
+CREATE TABLE lots (
+    lot_id TEXT PRIMARY KEY,
+    submit_seq INTEGER NOT NULL UNIQUE,
+    recipe_name TEXT NOT NULL,
+    recipe_source TEXT NOT NULL,
+    recipe_text TEXT NOT NULL,
+    rows INTEGER NOT NULL CHECK (rows > 0),
+    cols INTEGER NOT NULL CHECK (cols > 0),
+    steps_json TEXT NOT NULL,
+    status TEXT NOT NULL
+        CHECK (status IN ('queued', 'running', 'held', 'aborting', 'complete', 'aborted')),
+    reason TEXT NOT NULL DEFAULT '',
+    created REAL NOT NULL,
+    started REAL,
+    finished REAL
+);
+CREATE INDEX lots_by_status ON lots (status, submit_seq);
+
+CREATE TABLE lot_strips (
+    lot_id TEXT NOT NULL REFERENCES lots (lot_id),
+    strip_id TEXT NOT NULL UNIQUE,
+    position INTEGER NOT NULL,
+    PRIMARY KEY (lot_id, strip_id),
+    UNIQUE (lot_id, position)
+);
+
+CREATE TABLE step_starts (
+    start_id INTEGER PRIMARY KEY,
+    lot_id TEXT NOT NULL REFERENCES lots (lot_id),
+    strip_ids_json TEXT NOT NULL,
+    step_index INTEGER NOT NULL CHECK (step_index >= 0),
+    step TEXT NOT NULL,
+    station TEXT NOT NULL,
+    started REAL NOT NULL,
+    UNIQUE (lot_id, station, step_index, started)
+);
+
+CREATE TABLE step_results (
+    result_id INTEGER PRIMARY KEY,
+    lot_id TEXT NOT NULL,
+    strip_id TEXT NOT NULL,
+    step_index INTEGER NOT NULL CHECK (step_index >= 0),
+    step TEXT NOT NULL,
+    station TEXT NOT NULL,
+    tool TEXT NOT NULL,
+    started REAL NOT NULL,
+    ended REAL NOT NULL,
+    result_map TEXT NOT NULL,
+    tool_summary_json TEXT NOT NULL,
+    recipe_values_json TEXT NOT NULL,
+    UNIQUE (lot_id, strip_id, step_index),
+    FOREIGN KEY (lot_id, strip_id) REFERENCES lot_strips (lot_id, strip_id)
+);
+
+CREATE TABLE units (
+    lot_id TEXT NOT NULL,
+    strip_id TEXT NOT NULL,
+    step_index INTEGER NOT NULL,
+    site INTEGER NOT NULL CHECK (site >= 1),
+    result TEXT NOT NULL,
+    defect INTEGER NOT NULL,
+    values_json TEXT NOT NULL,
+    PRIMARY KEY (lot_id, strip_id, step_index, site),
+    FOREIGN KEY (lot_id, strip_id, step_index)
+        REFERENCES step_results (lot_id, strip_id, step_index)
+);
+
+CREATE TABLE cycles (
+    cycle_id INTEGER PRIMARY KEY,
+    station TEXT NOT NULL,
+    tool TEXT NOT NULL,
+    step TEXT NOT NULL,
+    strip_ids_json TEXT NOT NULL,
+    setup_started REAL NOT NULL,
+    started REAL NOT NULL,
+    ended REAL NOT NULL,
+    final_state TEXT NOT NULL,
+    UNIQUE (station, setup_started)
+);
+
+CREATE TABLE dispositions (
+    lot_id TEXT NOT NULL,
+    strip_id TEXT NOT NULL PRIMARY KEY,
+    status TEXT NOT NULL CHECK (status IN ('complete', 'scrapped', 'on hold')),
+    reason TEXT NOT NULL,
+    time REAL NOT NULL,
+    FOREIGN KEY (lot_id, strip_id) REFERENCES lot_strips (lot_id, strip_id)
+);
+CREATE INDEX dispositions_by_lot ON dispositions (lot_id);
+
+CREATE TABLE alarms (
+    alarm_id INTEGER PRIMARY KEY,
+    lot_id TEXT REFERENCES lots (lot_id),
+    time REAL NOT NULL,
+    station TEXT NOT NULL,
+    strip_ids_json TEXT NOT NULL,
+    code INTEGER NOT NULL,
+    class TEXT NOT NULL,
+    text TEXT NOT NULL,
+    handling TEXT NOT NULL,
+    acked_at REAL,
+    acked_by TEXT,
+    UNIQUE (station, time, code)
+);
+CREATE INDEX alarms_active ON alarms (alarm_id) WHERE acked_at IS NULL;
+
+CREATE TABLE station_events (
+    event_id INTEGER PRIMARY KEY,
+    time REAL NOT NULL,
+    station TEXT NOT NULL,
+    from_state TEXT NOT NULL,
+    to_state TEXT NOT NULL,
+    cause TEXT NOT NULL,
+    UNIQUE (station, time, from_state, to_state)
+);
+
+CREATE TABLE operator_commands (
+    command_id INTEGER PRIMARY KEY,
+    time REAL NOT NULL,
+    target_kind TEXT NOT NULL,
+    target TEXT NOT NULL,
+    command TEXT NOT NULL,
+    issued_by TEXT NOT NULL,
+    result TEXT NOT NULL
+);
+"""
+
+#: Schema migrations in order; the code's schema version is ``len(MIGRATIONS)``.
+MIGRATIONS: tuple[str, ...] = (V1,)
+
+
+def statements(script: str) -> Iterator[str]:
+    """The complete SQL statements of ``script`` in order (a ``;`` inside a string literal or a
+    trigger body does not end a statement: :func:`sqlite3.complete_statement` decides)."""
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \t\r\n;"):
+                yield pending.strip()
+            pending = ""

@@ -1,0 +1,987 @@
+"""The line controller daemon's records in SQLite: lots, step results, units, alarms, events.
+
+:class:`Store` is the daemon's :class:`~sequences.records.LotRecorder`. Every write is one
+transaction, committed (``synchronous=FULL``) before the call returns, so a step result is on
+disk before its station is told to move on. Writes the lot runner may repeat after a crash are
+idempotent through UNIQUE keys. One connection serves every thread behind a lock; see
+docs/store.md for the schema, the threading choice and the migrations.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import sqlite3
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from packline.daemon.errors import BadRequest, Conflict, NotFound
+from packline.store.schema import (
+    FINISHED_LOT_STATUSES,
+    LOT_STATUSES,
+    MIGRATIONS,
+    OPEN_LOT_STATUSES,
+    STRIP_DISPOSITIONS,
+    statements,
+)
+from sequences.lot import StripProgress
+from sequences.packml import PackState
+from sequences.records import AlarmRecord, CycleRecord, StepRecord, StepStart, StripDisposition
+from sequences.station_machine import StateEvent, e10_seconds
+
+log = logging.getLogger("packline.store")
+
+Json = dict[str, Any]
+
+#: How long a write waits for another process's write transaction (SQLite busy timeout).
+BUSY_TIMEOUT_S = 30.0
+
+
+class StoreError(Exception):
+    """The store file cannot be used (not a database, corrupt, unwritable) or refused a record."""
+
+
+class SchemaTooNew(StoreError):
+    """The file was written by a newer packline than this one."""
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=_jsonable, ensure_ascii=False)
+
+
+def _jsonable(value: Any) -> Any:
+    """Fallback for values json cannot write: a record is kept rather than refused."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    if isinstance(value, Enum):
+        return value.value
+    return str(value)
+
+
+def _input_map(result_map: str) -> str:
+    return "".join("1" if c == "P" else "0" for c in result_map)
+
+
+@dataclass(frozen=True)
+class _StripState:
+    """One strip as derived from its results, disposition and unanswered starts."""
+
+    progress: StripProgress
+    position: int
+    station: str  # the station of an unanswered start ("" if none)
+    disposed_at: float | None
+
+    @property
+    def shown_status(self) -> str:
+        """The status a person sees: ``processing`` for a strip on a tool, else the progress'."""
+        if self.progress.status == "waiting" and self.station:
+            return "processing"
+        return self.progress.status
+
+
+class Store:
+    """The daemon's SQLite store. ``path`` is created (with its folder) if missing.
+
+    ``wal``: write-ahead logging, so that readers in other processes (a CLI, a backup) neither
+    block nor are blocked by the daemon's writes. ``clock`` stamps lot times, acks and commands.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        wal: bool = True,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.path = str(path)
+        self.clock = clock
+        self._lock = threading.RLock()
+        try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(
+                self.path,
+                timeout=BUSY_TIMEOUT_S,
+                isolation_level=None,  # transactions are explicit: BEGIN IMMEDIATE ... COMMIT
+                check_same_thread=False,  # shared by the station threads behind self._lock
+            )
+        except (sqlite3.Error, OSError) as error:
+            raise StoreError(f"store {self.path}: cannot open: {error}") from error
+        try:
+            self._check_is_database(conn)
+            self._set_journal_mode(conn, wal)
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            self._schema_version = self._migrate(conn)
+        except BaseException:
+            conn.close()
+            raise
+        self._conn: sqlite3.Connection | None = conn
+
+    # -- opening ----------------------------------------------------------------------------
+    def _check_is_database(self, conn: sqlite3.Connection) -> None:
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError as error:
+            raise StoreError(
+                f"store {self.path}: not a usable SQLite database ({error}); "
+                "the file is corrupt or is not a packline store"
+            ) from error
+
+    def _set_journal_mode(self, conn: sqlite3.Connection, wal: bool) -> None:
+        wanted = "wal" if wal else "delete"
+        try:
+            mode = str(conn.execute(f"PRAGMA journal_mode = {wanted}").fetchone()[0]).lower()
+        except sqlite3.DatabaseError as error:
+            raise StoreError(
+                f"store {self.path}: cannot set journal mode {wanted}: {error}"
+            ) from error
+        if wal and mode != "wal":
+            raise StoreError(
+                f"store {self.path}: SQLite refused WAL mode (journal mode is {mode!r}); "
+                "use a local file system, or open with wal=False"
+            )
+
+    def _migrate(self, conn: sqlite3.Connection) -> int:
+        """Bring the file to the code's schema version in one transaction; return the version."""
+        known = len(MIGRATIONS)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                tables = {
+                    row[0]
+                    for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+                }
+                if "schema_version" in tables:
+                    current = int(
+                        conn.execute(
+                            "SELECT COALESCE(MAX(version), 0) FROM schema_version"
+                        ).fetchone()[0]
+                    )
+                elif tables:
+                    raise StoreError(
+                        f"store {self.path}: an SQLite database but not a packline store "
+                        f"(tables {', '.join(sorted(tables))}; no schema_version table)"
+                    )
+                else:
+                    current = 0
+                if current > known:
+                    raise SchemaTooNew(
+                        f"store {self.path}: schema version {current} was written by a newer "
+                        f"packline; this one knows versions up to {known}. Upgrade packline "
+                        "(or open a copy made before the upgrade); the file was not changed."
+                    )
+                for version in range(current + 1, known + 1):
+                    for statement in statements(MIGRATIONS[version - 1]):
+                        conn.execute(statement)
+                    conn.execute(
+                        "INSERT INTO schema_version (version, applied) VALUES (?, ?)",
+                        (version, self.clock()),
+                    )
+                    log.info("store %s: migrated to schema version %d", self.path, version)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        except sqlite3.DatabaseError as error:
+            raise StoreError(
+                f"store {self.path}: schema check or migration failed: {error}"
+            ) from error
+        return known
+
+    # -- life --------------------------------------------------------------------------------
+    @property
+    def schema_version(self) -> int:
+        """The file's schema version (after the migrations run on open)."""
+        return self._schema_version
+
+    def close(self) -> None:
+        """Close the connection (idempotent). In WAL mode the last close checkpoints the log."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def journal_mode(self) -> str:
+        """SQLite's journal mode for this file (``wal`` by default)."""
+        with self._read() as conn:
+            return str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+
+    def check(self) -> list[str]:
+        """SQLite's ``quick_check`` of the whole file: ``[]`` if sound, else the problems.
+        Reads every page; meant for start-up or maintenance, not for every request."""
+        with self._read() as conn:
+            rows = [str(row[0]) for row in conn.execute("PRAGMA quick_check")]
+        return [] if rows == ["ok"] else rows
+
+    @contextmanager
+    def _write(self, what: str) -> Iterator[sqlite3.Connection]:
+        """One write transaction, committed on leaving the block (rolled back on an error)."""
+        with self._lock:
+            conn = self._connection()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException as error:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if isinstance(error, sqlite3.Error):
+                    raise StoreError(f"store {self.path}: {what}: {error}") from error
+                raise
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction: every query of the block sees the same committed state."""
+        with self._lock:
+            conn = self._connection()
+            try:
+                conn.execute("BEGIN")
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException as error:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if isinstance(error, sqlite3.Error):
+                    raise StoreError(f"store {self.path}: read failed: {error}") from error
+                raise
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError(f"store {self.path}: closed")
+        return self._conn
+
+    # -- lots --------------------------------------------------------------------------------
+    def create_lot(
+        self,
+        lot_id: str,
+        *,
+        recipe_name: str,
+        recipe_source: str,
+        recipe_text: str,
+        rows: int,
+        cols: int,
+        steps: list[str],
+        strip_ids: list[str],
+    ) -> Json:
+        """Record a new lot, status ``queued``. :class:`Conflict` if the lot id or a strip id is
+        already in the store; :class:`BadRequest` for a lot without strips or a repeated strip id."""
+        problems = []
+        if not strip_ids:
+            problems.append("a lot needs at least one strip")
+        repeated = sorted(s for s, n in Counter(strip_ids).items() if n > 1)
+        if repeated:
+            problems.append(f"strip ids repeated in the lot: {', '.join(repeated)}")
+        if rows < 1 or cols < 1:
+            problems.append(f"strip layout {rows} x {cols}: rows and cols must be at least 1")
+        if problems:
+            raise BadRequest(f"lot {lot_id}: {'; '.join(problems)}", problems)
+        with self._write(f"create lot {lot_id}") as conn:
+            if conn.execute("SELECT 1 FROM lots WHERE lot_id = ?", (lot_id,)).fetchone():
+                raise Conflict(f"lot {lot_id} already exists")
+            taken = _taken_strips(conn, strip_ids)
+            if taken:
+                details = [f"strip {strip} is in lot {lot}" for strip, lot in taken]
+                raise Conflict(
+                    f"lot {lot_id}: {len(taken)} strip id(s) already belong to other lots: "
+                    + ", ".join(strip for strip, _ in taken[:10])
+                    + (" ..." if len(taken) > 10 else ""),
+                    details,
+                )
+            seq = conn.execute("SELECT COALESCE(MAX(submit_seq), 0) + 1 FROM lots").fetchone()[0]
+            conn.execute(
+                "INSERT INTO lots (lot_id, submit_seq, recipe_name, recipe_source, recipe_text,"
+                " rows, cols, steps_json, status, reason, created)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', '', ?)",
+                (
+                    lot_id,
+                    seq,
+                    recipe_name,
+                    recipe_source,
+                    recipe_text,
+                    rows,
+                    cols,
+                    _dumps(list(steps)),
+                    self.clock(),
+                ),
+            )
+            conn.executemany(
+                "INSERT INTO lot_strips (lot_id, strip_id, position) VALUES (?, ?, ?)",
+                [(lot_id, strip, position) for position, strip in enumerate(strip_ids)],
+            )
+        return self._lot_or_raise(lot_id)
+
+    def set_lot_status(self, lot_id: str, status: str, reason: str = "") -> Json:
+        """Move a lot to ``status`` with a reason; return the lot.
+
+        queued, running, held, aborting (an abort asked while cycles still run), complete,
+        aborted. The first ``running`` stamps ``started``; ``complete`` and ``aborted`` stamp
+        ``finished`` and are final (another status is a :class:`Conflict`; the same one again
+        changes nothing). :class:`NotFound` for an unknown lot, :class:`BadRequest` for an
+        unknown status."""
+        if status not in LOT_STATUSES:
+            raise BadRequest(
+                f"lot {lot_id}: unknown status {status!r} (one of {', '.join(LOT_STATUSES)})"
+            )
+        with self._write(f"lot {lot_id} status {status}") as conn:
+            row = conn.execute("SELECT status FROM lots WHERE lot_id = ?", (lot_id,)).fetchone()
+            if row is None:
+                raise NotFound(f"no lot {lot_id}")
+            current = row[0]
+            if current in FINISHED_LOT_STATUSES:
+                if current != status:
+                    raise Conflict(f"lot {lot_id} is {current}: it cannot become {status}")
+                return self._lot_or_raise_in(conn, lot_id)
+            now = self.clock()
+            conn.execute(
+                "UPDATE lots SET status = ?, reason = ?,"
+                " started = CASE WHEN ? = 'running' THEN COALESCE(started, ?) ELSE started END,"
+                " finished = CASE WHEN ? IN ('complete', 'aborted') THEN ? ELSE finished END"
+                " WHERE lot_id = ?",
+                (status, reason, status, now, status, now, lot_id),
+            )
+            return self._lot_or_raise_in(conn, lot_id)
+
+    # -- the LotRecorder ---------------------------------------------------------------------
+    def step_started(self, start: StepStart) -> None:
+        """Record that a step is about to start a cycle on these strips (a repeat is ignored)."""
+        with self._write(f"lot {start.lot_id}: start of {start.step} on {start.station}") as conn:
+            conn.execute(
+                "INSERT INTO step_starts (lot_id, strip_ids_json, step_index, step, station, started)"
+                " VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (lot_id, station, step_index, started) DO NOTHING",
+                (
+                    start.lot_id,
+                    _dumps(list(start.strip_ids)),
+                    start.step_index,
+                    start.step,
+                    start.station,
+                    start.started,
+                ),
+            )
+
+    def step_done(self, record: StepRecord) -> bool:
+        """Record one step's result on one strip with its units. ``True`` if recorded now,
+        ``False`` if (lot, strip, step index) was already recorded: the first result stands."""
+        outcome = record.outcome
+        what = f"lot {record.lot_id}: result of {record.step} on strip {record.strip_id}"
+        with self._write(what) as conn:
+            inserted = conn.execute(
+                "INSERT INTO step_results (lot_id, strip_id, step_index, step, station, tool,"
+                " started, ended, result_map, tool_summary_json, recipe_values_json)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (lot_id, strip_id, step_index) DO NOTHING",
+                (
+                    record.lot_id,
+                    record.strip_id,
+                    record.step_index,
+                    record.step,
+                    record.station,
+                    record.tool,
+                    record.started,
+                    record.ended,
+                    outcome.result_map,
+                    _dumps(outcome.tool_summary),
+                    _dumps(outcome.recipe_values),
+                ),
+            ).rowcount
+            if inserted == 0:
+                first = conn.execute(
+                    "SELECT result_map, station FROM step_results"
+                    " WHERE lot_id = ? AND strip_id = ? AND step_index = ?",
+                    (record.lot_id, record.strip_id, record.step_index),
+                ).fetchone()
+                if tuple(first) != (outcome.result_map, record.station):
+                    log.warning(
+                        "%s: already recorded as %s on %s; the repeat (%s on %s) is ignored",
+                        what,
+                        first[0],
+                        first[1],
+                        outcome.result_map,
+                        record.station,
+                    )
+                return False
+            conn.executemany(
+                "INSERT INTO units (lot_id, strip_id, step_index, site, result, defect, values_json)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        record.lot_id,
+                        record.strip_id,
+                        record.step_index,
+                        site.site,
+                        site.result,
+                        site.defect,
+                        _dumps(site.values),
+                    )
+                    for site in outcome.sites
+                ],
+            )
+        return True
+
+    def cycle_done(self, record: CycleRecord) -> None:
+        """Record one tool cycle (a repeat, same station and set-up start, is ignored)."""
+        with self._write(f"cycle of {record.step} on {record.station}") as conn:
+            conn.execute(
+                "INSERT INTO cycles (station, tool, step, strip_ids_json, setup_started, started,"
+                " ended, final_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (station, setup_started) DO NOTHING",
+                (
+                    record.station,
+                    record.tool,
+                    record.step,
+                    _dumps(list(record.strip_ids)),
+                    record.setup_started,
+                    record.started,
+                    record.ended,
+                    record.final_state,
+                ),
+            )
+
+    def strip_finished(self, lot_id: str, disposition: StripDisposition) -> bool:
+        """Record how a strip left the lot. ``True`` if recorded now.
+
+        A strip has one disposition. A repeat is ignored (``False``). ``complete`` and
+        ``scrapped`` are final; an ``on hold`` disposition waits for a decision and is replaced
+        by a later different one (the strip was released and finished)."""
+        if disposition.status not in STRIP_DISPOSITIONS:
+            raise ValueError(
+                f"strip {disposition.strip_id}: unknown disposition {disposition.status!r}"
+            )
+        what = f"lot {lot_id}: disposition of strip {disposition.strip_id}"
+        with self._write(what) as conn:
+            changed = conn.execute(
+                "INSERT INTO dispositions (lot_id, strip_id, status, reason, time)"
+                " VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (strip_id) DO UPDATE SET"
+                " status = excluded.status, reason = excluded.reason, time = excluded.time"
+                " WHERE dispositions.status = 'on hold' AND dispositions.lot_id = excluded.lot_id"
+                " AND (dispositions.status, dispositions.reason) <> (excluded.status, excluded.reason)",
+                (
+                    lot_id,
+                    disposition.strip_id,
+                    disposition.status,
+                    disposition.reason,
+                    disposition.time,
+                ),
+            ).rowcount
+            if changed == 0:
+                first = conn.execute(
+                    "SELECT lot_id, status, reason FROM dispositions WHERE strip_id = ?",
+                    (disposition.strip_id,),
+                ).fetchone()
+                if tuple(first) != (lot_id, disposition.status, disposition.reason):
+                    log.warning(
+                        "%s: already %s (%s); %s (%s) is ignored",
+                        what,
+                        first[1],
+                        first[2],
+                        disposition.status,
+                        disposition.reason,
+                    )
+        return changed > 0
+
+    def alarm(self, lot_id: str, record: AlarmRecord) -> int:
+        """Record an alarm (``lot_id`` may be ``""`` outside a lot); return its id. A repeat
+        (same station, time and code) returns the first one's id."""
+        with self._write(f"alarm {record.code} on {record.station}") as conn:
+            cursor = conn.execute(
+                "INSERT INTO alarms (lot_id, time, station, strip_ids_json, code, class, text,"
+                " handling) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (station, time, code) DO NOTHING",
+                (
+                    lot_id or None,
+                    record.time,
+                    record.station,
+                    _dumps(list(record.strip_ids)),
+                    record.code,
+                    record.alarm_class,
+                    record.text,
+                    record.handling,
+                ),
+            )
+            if cursor.rowcount:
+                return int(cursor.lastrowid or 0)
+            row = conn.execute(
+                "SELECT alarm_id FROM alarms WHERE station = ? AND time = ? AND code = ?",
+                (record.station, record.time, record.code),
+            ).fetchone()
+            return int(row[0])
+
+    def state_event(self, event: StateEvent) -> None:
+        """Record a station's state change (a repeat is ignored)."""
+        with self._write(f"state event of {event.station}") as conn:
+            conn.execute(
+                "INSERT INTO station_events (time, station, from_state, to_state, cause)"
+                " VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (station, time, from_state, to_state) DO NOTHING",
+                (
+                    event.time,
+                    event.station,
+                    event.from_state.value,
+                    event.to_state.value,
+                    event.cause,
+                ),
+            )
+
+    # -- operators ---------------------------------------------------------------------------
+    def record_command(
+        self, target_kind: str, target: str, command: str, by: str, result: str
+    ) -> int:
+        """Log an operator command (``target_kind`` lot, station, alarm...) and what came of it."""
+        with self._write(f"operator command {command} on {target_kind} {target}") as conn:
+            cursor = conn.execute(
+                "INSERT INTO operator_commands (time, target_kind, target, command, issued_by,"
+                " result) VALUES (?, ?, ?, ?, ?, ?)",
+                (self.clock(), target_kind, target, command, by, result),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def ack_alarm(self, alarm_id: int, by: str) -> Json:
+        """Acknowledge an alarm; return it. Acknowledging again keeps the first ack."""
+        with self._write(f"ack alarm {alarm_id}") as conn:
+            conn.execute(
+                "UPDATE alarms SET acked_at = ?, acked_by = ? WHERE alarm_id = ? AND acked_at IS NULL",
+                (self.clock(), by, alarm_id),
+            )
+            row = conn.execute(f"{_ALARM_SELECT} WHERE alarm_id = ?", (alarm_id,)).fetchone()
+            if row is None:
+                raise NotFound(f"no alarm {alarm_id}")
+            return _alarm_json(row)
+
+    # -- reads: lots -------------------------------------------------------------------------
+    def lot(self, lot_id: str) -> Json | None:
+        """The lot with its recipe, counts, per-step progress and every strip's status."""
+        with self._read() as conn:
+            return self._lot_in(conn, lot_id)
+
+    def lots(self) -> list[Json]:
+        """Every lot (summary: no recipe text, steps or strips), in submit order."""
+        with self._read() as conn:
+            return self._lot_summaries(conn, LOT_STATUSES)
+
+    def open_lots(self) -> list[Json]:
+        """Lots queued, running or held, in submit order (what the daemon resumes)."""
+        with self._read() as conn:
+            return self._lot_summaries(conn, OPEN_LOT_STATUSES)
+
+    def strip_progress(self, lot_id: str) -> dict[str, StripProgress]:
+        """Where each strip of the lot stands, from its results and disposition (lot order).
+
+        ``next_step`` is the highest step index with a result, plus one; ``input_map`` comes
+        from that result's map (P -> 1, else 0); ``status`` is the disposition or ``waiting``
+        (a strip caught in a step by a crash is waiting: see :meth:`in_flight`)."""
+        with self._read() as conn:
+            return {sid: state.progress for sid, state in self._strip_states(conn, lot_id).items()}
+
+    def in_flight(self, lot_id: str) -> list[StepStart]:
+        """Starts whose cycle has no result for at least one of its strips, not disposed: after
+        a crash, the strips that were on a tool (to reconcile with the tool's own state)."""
+        with self._read() as conn:
+            return _in_flight(conn, lot_id)
+
+    # -- reads: strips and units -------------------------------------------------------------
+    def strip(self, strip_id: str) -> Json | None:
+        """A strip's lot, status and every step it went through with result map and summary."""
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT lot_id FROM lot_strips WHERE strip_id = ?", (strip_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            lot_id = row[0]
+            state = self._strip_states(conn, lot_id)[strip_id]
+            steps = [
+                {
+                    "step_index": r[0],
+                    "step": r[1],
+                    "station": r[2],
+                    "tool": r[3],
+                    "started": r[4],
+                    "ended": r[5],
+                    "result_map": r[6],
+                    "tool_summary": json.loads(r[7]),
+                    "recipe_values": json.loads(r[8]),
+                }
+                for r in conn.execute(
+                    "SELECT step_index, step, station, tool, started, ended, result_map,"
+                    " tool_summary_json, recipe_values_json FROM step_results"
+                    " WHERE lot_id = ? AND strip_id = ? ORDER BY step_index",
+                    (lot_id, strip_id),
+                )
+            ]
+            return {
+                **_strip_json(state),
+                "lot_id": lot_id,
+                "disposed_at": state.disposed_at,
+                "steps": steps,
+            }
+
+    def unit(self, strip_id: str, site: int) -> Json | None:
+        """One unit's genealogy: every step of that site in order (``None`` for an unknown
+        strip or a site outside its layout)."""
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT s.lot_id, l.rows * l.cols FROM lot_strips s JOIN lots l USING (lot_id)"
+                " WHERE s.strip_id = ?",
+                (strip_id,),
+            ).fetchone()
+            if row is None or not 1 <= site <= row[1]:
+                return None
+            lot_id = row[0]
+            steps = [
+                {
+                    "step_index": r[0],
+                    "step": r[1],
+                    "station": r[2],
+                    "tool": r[3],
+                    "started": r[4],
+                    "ended": r[5],
+                    "result": r[6],
+                    "defect": r[7],
+                    "values": json.loads(r[8]),
+                    "recipe_values": json.loads(r[9]),
+                }
+                for r in conn.execute(
+                    "SELECT r.step_index, r.step, r.station, r.tool, r.started, r.ended,"
+                    " u.result, u.defect, u.values_json, r.recipe_values_json"
+                    " FROM units u JOIN step_results r USING (lot_id, strip_id, step_index)"
+                    " WHERE u.lot_id = ? AND u.strip_id = ? AND u.site = ?"
+                    " ORDER BY r.step_index",
+                    (lot_id, strip_id, site),
+                )
+            ]
+            return {"strip_id": strip_id, "site": site, "lot_id": lot_id, "steps": steps}
+
+    # -- reads: alarms, stations, commands ---------------------------------------------------
+    def alarms(self, *, active_only: bool) -> list[Json]:
+        """Alarms in order of time; ``active_only``: those not acknowledged."""
+        where = " WHERE acked_at IS NULL" if active_only else ""
+        with self._read() as conn:
+            rows = conn.execute(f"{_ALARM_SELECT}{where} ORDER BY time, alarm_id").fetchall()
+        return [_alarm_json(row) for row in rows]
+
+    def station_events(self, station: str | None = None) -> list[StateEvent]:
+        """State events in order of time, of one station or all."""
+        with self._read() as conn:
+            if station is not None:
+                return _events(conn, station, None)
+            rows = conn.execute(
+                "SELECT time, station, from_state, to_state, cause FROM station_events"
+                " ORDER BY time, event_id"
+            ).fetchall()
+        return [_event(row) for row in rows]
+
+    def cycles(self, station: str | None = None) -> list[CycleRecord]:
+        """Tool cycles in order of set-up start, of one station or all."""
+        query = (
+            "SELECT station, tool, step, strip_ids_json, setup_started, started, ended,"
+            " final_state FROM cycles"
+        )
+        params: tuple[str, ...] = ()
+        if station is not None:
+            query += " WHERE station = ?"
+            params = (station,)
+        with self._read() as conn:
+            rows = conn.execute(f"{query} ORDER BY setup_started, cycle_id", params).fetchall()
+        return [
+            CycleRecord(r[0], r[1], r[2], tuple(json.loads(r[3])), r[4], r[5], r[6], r[7])
+            for r in rows
+        ]
+
+    def e10(self, until: float, *, since: float | None = None) -> dict[str, dict[str, float]]:
+        """Seconds per E10 category per station from the recorded events up to ``until``;
+        ``since``: only the time from then on (the state then is the last event's before it)."""
+        totals: dict[str, dict[str, float]] = {}
+        with self._read() as conn:
+            stations = [r[0] for r in conn.execute("SELECT DISTINCT station FROM station_events")]
+            for station in sorted(stations):
+                events = _events(conn, station, since)
+                if since is not None:
+                    before = conn.execute(
+                        "SELECT to_state FROM station_events WHERE station = ? AND time < ?"
+                        " ORDER BY time DESC, event_id DESC LIMIT 1",
+                        (station, since),
+                    ).fetchone()
+                    if before is not None:  # the state the window opens in
+                        state = PackState(before[0])
+                        events.insert(0, StateEvent(since, station, state, state, "window"))
+                seconds = e10_seconds(events, until=until, start=since)
+                totals[station] = {category.value: s for category, s in seconds.items()}
+        return totals
+
+    def operator_commands(self, limit: int = 100) -> list[Json]:
+        """The last ``limit`` operator commands, newest first."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT command_id, time, target_kind, target, command, issued_by, result"
+                " FROM operator_commands ORDER BY command_id DESC LIMIT ?",
+                (max(0, limit),),
+            ).fetchall()
+        return [
+            {
+                "command_id": r[0],
+                "time": r[1],
+                "target_kind": r[2],
+                "target": r[3],
+                "command": r[4],
+                "by": r[5],
+                "result": r[6],
+            }
+            for r in rows
+        ]
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _lot_or_raise(self, lot_id: str) -> Json:
+        with self._read() as conn:
+            return self._lot_or_raise_in(conn, lot_id)
+
+    def _lot_or_raise_in(self, conn: sqlite3.Connection, lot_id: str) -> Json:
+        lot = self._lot_in(conn, lot_id)
+        if lot is None:
+            raise NotFound(f"no lot {lot_id}")
+        return lot
+
+    def _lot_in(self, conn: sqlite3.Connection, lot_id: str) -> Json | None:
+        row = conn.execute(f"{_LOT_SELECT} WHERE lot_id = ?", (lot_id,)).fetchone()
+        if row is None:
+            return None
+        states = self._strip_states(conn, lot_id)
+        disposed: dict[str, int] = {}
+        for state in states.values():
+            if state.progress.terminal:
+                disposed[state.progress.status] = disposed.get(state.progress.status, 0) + 1
+        lot = _lot_summary(row, list(states), disposed)
+        steps = lot["steps"]
+        done = {
+            r[0]: r[1]
+            for r in conn.execute(
+                "SELECT step_index, count(*) FROM step_results WHERE lot_id = ? GROUP BY step_index",
+                (lot_id,),
+            )
+        }
+        units: dict[tuple[int, str], int] = {
+            (r[0], r[1]): r[2]
+            for r in conn.execute(
+                "SELECT step_index, result, count(*) FROM units WHERE lot_id = ?"
+                " GROUP BY step_index, result",
+                (lot_id,),
+            )
+        }
+        progress = []
+        for index, name in enumerate(steps):
+            counts = {c: units.get((index, c), 0) for c in "PFXN"}
+            progress.append(
+                {
+                    "step_index": index,
+                    "step": name,
+                    "strips_done": done.get(index, 0),
+                    "units_in": counts["P"] + counts["F"] + counts["N"],
+                    "units_passed": counts["P"],
+                    "units_failed": counts["F"],
+                    "units_not_processed": counts["N"],
+                }
+            )
+        lot["recipe_text"] = row[4]
+        lot["progress"] = progress
+        lot["strips"] = [_strip_json(state) for state in states.values()]
+        return lot
+
+    def _lot_summaries(self, conn: sqlite3.Connection, statuses: tuple[str, ...]) -> list[Json]:
+        """Lot summaries by SQL aggregates (no per-strip derivation: the daemon polls this)."""
+        marks = ", ".join("?" for _ in statuses)
+        rows = conn.execute(
+            f"{_LOT_SELECT} WHERE status IN ({marks}) ORDER BY submit_seq", statuses
+        ).fetchall()
+        strip_ids: dict[str, list[str]] = {}
+        for lot_id, strip_id in conn.execute(
+            "SELECT s.lot_id, s.strip_id FROM lot_strips s JOIN lots l USING (lot_id)"
+            f" WHERE l.status IN ({marks}) ORDER BY s.lot_id, s.position",
+            statuses,
+        ):
+            strip_ids.setdefault(lot_id, []).append(strip_id)
+        disposed: dict[str, dict[str, int]] = {}
+        for lot_id, status, count in conn.execute(
+            "SELECT d.lot_id, d.status, count(*) FROM dispositions d JOIN lots l USING (lot_id)"
+            f" WHERE l.status IN ({marks}) GROUP BY d.lot_id, d.status",
+            statuses,
+        ):
+            disposed.setdefault(lot_id, {})[status] = count
+        return [
+            _lot_summary(row, strip_ids.get(row[0], []), disposed.get(row[0], {})) for row in rows
+        ]
+
+    def _strip_states(self, conn: sqlite3.Connection, lot_id: str) -> dict[str, _StripState]:
+        layout = conn.execute("SELECT rows * cols FROM lots WHERE lot_id = ?", (lot_id,)).fetchone()
+        if layout is None:
+            return {}
+        full_map = "1" * int(layout[0])
+        last: dict[str, tuple[int, str]] = {}
+        for strip_id, step_index, result_map in conn.execute(
+            "SELECT strip_id, step_index, result_map FROM step_results WHERE lot_id = ?"
+            " ORDER BY step_index",
+            (lot_id,),
+        ):
+            last[strip_id] = (step_index, result_map)
+        disposed = {
+            r[0]: (r[1], r[2], r[3])
+            for r in conn.execute(
+                "SELECT strip_id, status, reason, time FROM dispositions WHERE lot_id = ?",
+                (lot_id,),
+            )
+        }
+        on_tool: dict[str, str] = {}
+        for start in _in_flight(conn, lot_id):
+            for strip_id in start.strip_ids:
+                on_tool[strip_id] = start.station
+        states: dict[str, _StripState] = {}
+        for strip_id, position in conn.execute(
+            "SELECT strip_id, position FROM lot_strips WHERE lot_id = ? ORDER BY position",
+            (lot_id,),
+        ):
+            index, result_map = last.get(strip_id, (-1, ""))
+            status, reason, disposed_at = disposed.get(strip_id, ("waiting", "", None))
+            progress = StripProgress(
+                strip_id,
+                _input_map(result_map) if index >= 0 else full_map,
+                next_step=index + 1,
+                status=status,
+                reason=reason,
+            )
+            states[strip_id] = _StripState(
+                progress,
+                position,
+                on_tool.get(strip_id, "") if strip_id not in disposed else "",
+                disposed_at,
+            )
+        return states
+
+
+_LOT_SELECT = (
+    "SELECT lot_id, recipe_name, recipe_source, steps_json, recipe_text, rows, cols, status,"
+    " reason, created, started, finished, submit_seq FROM lots"
+)
+
+_ALARM_SELECT = (
+    "SELECT alarm_id, lot_id, time, station, strip_ids_json, code, class, text, handling,"
+    " acked_at, acked_by FROM alarms"
+)
+
+
+def _lot_summary(row: tuple[Any, ...], strip_ids: list[str], disposed: Mapping[str, int]) -> Json:
+    """A lot's row with its strips and counts (``disposed``: strips per disposition)."""
+    counts = {status: disposed.get(status, 0) for status in STRIP_DISPOSITIONS}
+    return {
+        "lot_id": row[0],
+        "recipe_name": row[1],
+        "recipe_source": row[2],
+        "steps": json.loads(row[3]),
+        "rows": row[5],
+        "cols": row[6],
+        "status": row[7],
+        "reason": row[8],
+        "created": row[9],
+        "started": row[10],
+        "finished": row[11],
+        "submit_seq": row[12],
+        "strip_count": len(strip_ids),
+        "strip_ids": strip_ids,
+        "counts": {**counts, "in progress": len(strip_ids) - sum(counts.values())},
+    }
+
+
+def _strip_json(state: _StripState) -> Json:
+    progress = state.progress
+    return {
+        "strip_id": progress.strip_id,
+        "position": state.position,
+        "status": state.shown_status,
+        "reason": progress.reason,
+        "station": state.station,
+        "next_step": progress.next_step,
+        "input_map": progress.input_map,
+    }
+
+
+def _alarm_json(row: tuple[Any, ...]) -> Json:
+    return {
+        "alarm_id": row[0],
+        "lot_id": row[1] or "",
+        "time": row[2],
+        "station": row[3],
+        "strip_ids": json.loads(row[4]),
+        "code": row[5],
+        "class": row[6],
+        "text": row[7],
+        "handling": row[8],
+        "acked_at": row[9],
+        "acked_by": row[10],
+        "active": row[9] is None,
+    }
+
+
+def _taken_strips(conn: sqlite3.Connection, strip_ids: list[str]) -> list[tuple[str, str]]:
+    """(strip id, lot id) of the given strips already in the store, in the given order."""
+    taken: dict[str, str] = {}
+    for chunk_start in range(0, len(strip_ids), 500):  # below SQLite's bound-parameter limit
+        chunk = strip_ids[chunk_start : chunk_start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        for strip_id, lot_id in conn.execute(
+            f"SELECT strip_id, lot_id FROM lot_strips WHERE strip_id IN ({marks})", chunk
+        ):
+            taken[strip_id] = lot_id
+    return [(s, taken[s]) for s in strip_ids if s in taken]
+
+
+def _event(row: tuple[Any, ...]) -> StateEvent:
+    return StateEvent(row[0], row[1], PackState(row[2]), PackState(row[3]), row[4])
+
+
+def _events(conn: sqlite3.Connection, station: str, since: float | None) -> list[StateEvent]:
+    """One station's events in order of time (from ``since`` on, if given)."""
+    rows = conn.execute(
+        "SELECT time, station, from_state, to_state, cause FROM station_events"
+        " WHERE station = ? AND time >= ? ORDER BY time, event_id",
+        (station, -math.inf if since is None else since),
+    ).fetchall()
+    return [_event(row) for row in rows]
+
+
+def _in_flight(conn: sqlite3.Connection, lot_id: str) -> list[StepStart]:
+    done = {
+        (r[0], r[1])
+        for r in conn.execute(
+            "SELECT strip_id, step_index FROM step_results WHERE lot_id = ?", (lot_id,)
+        )
+    }
+    disposed = {
+        r[0] for r in conn.execute("SELECT strip_id FROM dispositions WHERE lot_id = ?", (lot_id,))
+    }
+    pending = []
+    for r in conn.execute(
+        "SELECT strip_ids_json, step_index, step, station, started FROM step_starts"
+        " WHERE lot_id = ? ORDER BY started, start_id",
+        (lot_id,),
+    ):
+        start = StepStart(lot_id, tuple(json.loads(r[0])), r[1], r[2], r[3], r[4])
+        if any(s not in disposed and (s, start.step_index) not in done for s in start.strip_ids):
+            pending.append(start)
+    return pending
