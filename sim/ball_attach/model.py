@@ -536,9 +536,14 @@ class BallAttachModel(StripToolModel):
     def _reflow(self, run: StripRun, from_s: float, to_s: float, speed: float) -> None:
         """Carry the strip from ``from_s`` to ``to_s`` (s after oven entry) through the zones."""
         run.max_o2_ppm = max(run.max_o2_ppm, self.o2_ppm)
-        while to_s - from_s > 1e-12:
+        # ``to_s`` may lie a rounding error past the oven's exit (it is computed from absolute
+        # sim times); the last zone ends there, so stop rather than step in place forever.
+        to_s = min(to_s, transit_s(speed))
+        while to_s - from_s > 1e-9:
             zone = zone_at(speed * from_s + 1e-6)
             piece_end = min(to_s, (zone + 1) * ZONE_LENGTH_MM / speed)
+            if piece_end <= from_s:
+                break
             run.thermal.advance(self.zone_air_c(zone), piece_end - from_s)
             from_s = piece_end
 

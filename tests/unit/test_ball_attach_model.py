@@ -575,3 +575,18 @@ def test_ball_attach_writes_the_balls_into_the_world(bench: Bench) -> None:
     assert bad.balls_missing > 40 and bad.defects == {"ball-attach": 6501}
     assert skipped.balls_placed == 0 and skipped.defects == {}
     assert strip.history[-1][1] == "ball-attach"
+
+
+def test_ball_attach_reflow_ends_at_the_oven_exit_even_past_it_by_rounding() -> None:
+    """At large sim times (reflow_start + transit) - reflow_start overshoots the exit by ~4e-11 s;
+    the zone walk must stop at the exit instead of stepping in place forever."""
+    from sim.ball_attach.model import StripRun
+
+    model = BallAttachModel(SimClock(1.0), World())
+    run = StripRun(index=1, strip_id="S", input_map="1" * 30)
+    speed = 12.0
+    start = 987_654.321
+    to_s = (start + transit_s(speed)) - start
+    assert to_s > transit_s(speed)
+    model._reflow(run, 0.0, to_s, speed)  # returns: no infinite loop
+    assert run.thermal.figures().peak_c > 25.0, "the strip went through the (cold) oven"
