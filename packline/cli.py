@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from packline import __version__
+from packline.client.commands import add_client_commands, add_recipe_list
 
 
 def _positive_float(text: str) -> float:
@@ -57,6 +58,42 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--scenario", type=Path, default=None, help="fault scenario YAML to inject")
 
+    daemon = commands.add_parser(
+        "serve", help="run the line controller daemon (HTTP API, SQLite store)"
+    )
+    daemon.add_argument(
+        "--config", type=Path, default=None, help="line config (default configs/line.yaml)"
+    )
+    daemon.add_argument(
+        "--db", type=Path, default=Path("packline.db"), help="SQLite database (default packline.db)"
+    )
+    daemon.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
+    daemon.add_argument(
+        "--port", type=int, default=8765, help="HTTP port (default 8765; 0: any free port)"
+    )
+    where = daemon.add_mutually_exclusive_group()
+    where.add_argument(
+        "--endpoints",
+        type=Path,
+        default=None,
+        help="endpoints file written by 'packline sim serve'",
+    )
+    where.add_argument(
+        "--simulate", action="store_true", help="start a simulated line in this process"
+    )
+    daemon.add_argument(
+        "--time-scale",
+        type=_positive_float,
+        default=1.0,
+        help="time scale of the (simulated) line (default 1)",
+    )
+    daemon.add_argument(
+        "--token-file",
+        type=Path,
+        default=None,
+        help="token file (default <db>.token; PACKLINE_TOKEN wins)",
+    )
+
     diagram = commands.add_parser("diagram", help="print a state machine as Mermaid, from the code")
     diagram.add_argument("machine", choices=["station"], help="which machine (station: PackML)")
 
@@ -68,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="validate recipes and print each route sheet, or every problem (exit 2)"
     )
     recipe_check.add_argument("files", type=Path, nargs="+", metavar="FILE", help="recipe YAML")
+    add_recipe_list(recipe_commands)
 
     dry = commands.add_parser("dry-run", help="run a lot through the simulated line and report")
     dry.add_argument(
@@ -97,21 +135,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the lot report folder goes (default reports/)",
     )
     dry.add_argument("--lot-id", default=None, help="lot id (default DR<month day time>)")
+
+    add_client_commands(commands)  # lot, station, alarm, unit: clients of 'packline serve'
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
+    if args.command == "serve":
+        level = min(level, logging.INFO)  # the daemon logs one structured line per event
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.verbose < 2:
         # pymodbus logs every timed-out request with a packet dump at ERROR; the drivers turn
         # those into the suite's own errors, which the lot report records.
         logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+    logging.getLogger("transitions").setLevel(logging.WARNING)  # one line per callback otherwise
+    from packline.daemon.auth import TokenError
     from sequences.config_errors import ConfigError
     from sim.scenario import ScenarioError
 
     try:
+        if getattr(args, "client_command", None) is not None:
+            from packline.client.commands import run as run_client
+
+            return run_client(args)
         if args.command == "sim":
             from packline.sim_serve import serve_line
 
@@ -121,6 +169,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                 endpoints_path=args.endpoints,
                 seed=args.seed,
                 scenario_path=args.scenario,
+            )
+        if args.command == "serve":
+            from packline.daemon.serve import serve_daemon
+
+            return serve_daemon(
+                config_path=args.config,
+                db_path=args.db,
+                host=args.host,
+                port=args.port,
+                endpoints_path=args.endpoints,
+                simulate=args.simulate,
+                time_scale=args.time_scale,
+                token_file=args.token_file,
             )
         if args.command == "diagram":
             from sequences.station_machine import mermaid_diagram
@@ -147,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 report_dir=args.report_dir,
                 lot_id=args.lot_id,
             )
-    except (ConfigError, ScenarioError) as exc:
+    except (ConfigError, ScenarioError, TokenError) as exc:
         print(f"packline: {exc}", file=sys.stderr)
         return 2
     return 2

@@ -40,6 +40,9 @@ from sequences.steps.base import (
     run_step,
 )
 
+#: Wall seconds between closing a lost link and opening it again.
+RECONNECT_PAUSE_S = 0.2
+
 
 class AlarmPolicy(StrEnum):
     """What a station does when its tool alarms mid-cycle (line config ``on_alarm``)."""
@@ -254,6 +257,7 @@ class Station:
             try:
                 if isinstance(problem, CommunicationError):
                     tool.close()
+                    time.sleep(RECONNECT_PAUSE_S)  # let the tool notice the old link is gone
                     tool.connect()
                 state = tool.state()
                 if state is ToolState.ALARM:

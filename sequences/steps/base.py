@@ -217,13 +217,26 @@ def resume_step(
 ) -> list[StripOutcome]:
     """Reconcile a cycle that was running when the controller stopped, from the tool's state.
 
-    RUNNING/PAUSED/ALARM: wait for it as :func:`run_step` would; DONE: read its results (the
-    step's ``collect`` checks that the tool's strip ids are the jobs'); ABORTED or anything
-    else: :class:`StepRefused` — the strips need an operator's decision, the step is never
-    started again on its own.
+    - RUNNING/PAUSED/ALARM: wait for it as :func:`run_step` would;
+    - DONE: read its results (the step's ``collect`` checks that the tool's strip ids are the
+      jobs');
+    - IDLE/HEATING/READY/SETUP: the controller stopped during set-up, before START (results are
+      always recorded before a cycle is acknowledged, so a finished cycle would still be DONE):
+      the step never ran and runs now, for the first time;
+    - ABORTED or anything else: :class:`StepRefused` — the strips need an operator's decision.
     """
     control = control or StepControl()
     state = tool.state()
+    if state in (
+        ToolState.INIT,
+        ToolState.IDLE,
+        ToolState.HEATING,
+        ToolState.READY,
+        ToolState.SETUP,
+    ):
+        return run_step(
+            step, tool, jobs, station=station, pace=pace, control=control, on_results=on_results
+        )
     control.setup_started = control.cycle_started = time.time()
     if state in (ToolState.RUNNING, ToolState.PAUSED, ToolState.ALARM):
         state = _wait_for_cycle_end(step, tool, pace, control)

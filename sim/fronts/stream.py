@@ -58,6 +58,17 @@ class SocketConnection:
             raise ConnectionClosed
         return data
 
+    def peer_alive(self) -> bool:
+        """False once the peer has closed (a FIN waiting to be read): a host that died or
+        reconnected must not keep the tool's only client slot."""
+        try:
+            ready, _, _ = select.select([self.sock], [], [], 0)
+            if ready and not self.sock.recv(1, socket.MSG_PEEK):
+                self.closed = True
+        except OSError:
+            self.closed = True
+        return not self.closed
+
     def send(self, data: bytes) -> None:
         try:
             self.sock.sendall(data)
@@ -123,7 +134,7 @@ class TcpEndpoint:
                 return
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with self._lock:
-                self._clients = [c for c in self._clients if not c.closed]
+                self._clients = [c for c in self._clients if not c.closed and c.peer_alive()]
                 if len(self._clients) >= self.max_clients:
                     log.debug("%s: extra connection from %s closed", self.name, peer)
                     sock.close()

@@ -131,3 +131,18 @@ def test_results_recorded_but_not_acknowledged_do_not_block_the_next_strip(
         ("R-05", 0),
         ("R-05", 1),
     ]
+
+
+def test_a_step_interrupted_before_start_runs_now_for_the_first_time(
+    line: tuple[SimulatedLine, DieBonder, WireBonder],
+) -> None:
+    _, bonder, wires = line
+    route = bonding_route()
+    step = route.steps[0]
+    step.set_up(bonder, [StripJob("R-06", route.rows, route.cols, FULL)], PACE)  # died before START
+    assert bonder.state() is ToolState.READY
+    start = StepStart("L", ("R-06",), 0, step.name, "die-bonder", time.time())
+    runner, recorder = runner_for(route, bonder, wires, ["R-06"], in_flight=[start])
+    final = runner.run(timeout_s=60)
+    assert final["R-06"].status == "complete"
+    assert [r.step_index for r in recorder.steps] == [0, 1]

@@ -1,0 +1,106 @@
+"""``packline serve``: the line controller daemon.
+
+It connects to the stations of the line config (real tools at their configured addresses; or
+a simulated line: ``--endpoints FILE`` from ``packline sim serve``, or ``--simulate`` in
+process), runs the lots it is given and resumes the unfinished ones, persists everything in
+SQLite, and serves the HTTP API until SIGTERM/SIGINT, when it stops gracefully and exits 0.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+from pathlib import Path
+
+from packline.daemon.auth import server_token
+from packline.daemon.controller import LineController
+from packline.daemon.http_api import make_server
+from packline.store import Store
+from sequences.config_errors import ConfigError
+from sequences.line_config import load_line_config
+from sim.line import SimulatedLine, StationSim
+
+log = logging.getLogger("packline.daemon")
+
+
+def station_addresses(config_path: Path | None, endpoints_path: Path | None) -> dict[str, str]:
+    """Addresses by station: from an endpoints file, else from the config; every station needs one."""
+    config = load_line_config(config_path)
+    names = [s.name for s in config.expanded()]
+    if endpoints_path is not None:
+        try:
+            endpoints = json.loads(endpoints_path.read_text())
+            addresses = {
+                name: str(endpoints[name]["address"]) for name in names if name in endpoints
+            }
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(
+                str(endpoints_path), [f"not an endpoints file of 'packline sim serve' ({exc})"]
+            ) from exc
+        source = str(endpoints_path)
+    else:
+        addresses = {s.name: s.address for s in config.expanded() if s.address}
+        source = str(config_path or "configs/line.yaml")
+    missing = [n for n in names if n not in addresses]
+    if missing:
+        raise ConfigError(
+            source,
+            [
+                f"station {n} has no address (give --endpoints FILE from 'packline sim serve', or --simulate)"
+                for n in missing
+            ],
+        )
+    return addresses
+
+
+def serve_daemon(
+    *,
+    config_path: Path | None,
+    db_path: Path,
+    host: str,
+    port: int,
+    endpoints_path: Path | None,
+    simulate: bool,
+    time_scale: float,
+    token_file: Path | None,
+) -> int:
+    config = load_line_config(config_path)
+    simulated: SimulatedLine | None = None
+    if simulate:
+        stations = [StationSim(s.name, s.tool, s.sim) for s in config.expanded()]
+        simulated = SimulatedLine(stations, time_scale=time_scale).start()
+        addresses = {s.name: simulated.address(s.name) for s in config.expanded()}
+    else:
+        addresses = station_addresses(config_path, endpoints_path)
+    store = Store(db_path)
+    token = server_token(db_path, token_file)
+    controller = LineController(
+        config=config, store=store, addresses=addresses, time_scale=time_scale
+    )
+    stop = threading.Event()
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        controller.start()
+        server = make_server(controller, host=host, port=port, token=token)
+        bound_host, bound_port = (str(part) for part in server.server_address[:2])
+        threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
+        print(
+            f"packline serve: listening on http://{bound_host}:{bound_port} (database {db_path})",
+            flush=True,
+        )
+        stop.wait()
+        log.info("stopping: finishing running cycles")
+        server.shutdown()
+        controller.stop()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        store.close()
+        if simulated is not None:
+            simulated.stop()
+    print("packline serve: stopped", flush=True)
+    return 0

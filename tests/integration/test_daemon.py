@@ -1,0 +1,265 @@
+"""The line controller daemon as it runs in production: a real ``packline serve`` process with a
+real SQLite file and real HTTP, driving the tools of a real ``packline sim serve`` process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PACKLINE = [sys.executable, "-m", "packline.cli"]
+TOKEN = "test-token-123"
+SCALE = "2000"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def endpoints(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    path = tmp_path_factory.mktemp("sim") / "e.json"
+    log = path.with_name("sim.log").open("w")
+    process = subprocess.Popen(
+        [*PACKLINE, "-v", "sim", "serve", "--time-scale", SCALE, "--endpoints", str(path)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while not path.exists():
+        assert process.poll() is None and time.monotonic() < deadline, (
+            "packline sim serve did not start"
+        )
+        time.sleep(0.05)
+    yield path
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=15)
+
+
+class Daemon:
+    """One ``packline serve`` process on a free port."""
+
+    def __init__(self, endpoints: Path, db: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = db.with_suffix(f".{self.port}.log")
+        env = {**os.environ, "PACKLINE_TOKEN": TOKEN}
+        command = [
+            *PACKLINE,
+            "serve",
+            "--endpoints",
+            str(endpoints),
+            "--db",
+            str(db),
+            "--port",
+            str(self.port),
+            "--time-scale",
+            SCALE,
+        ]
+        self.process = subprocess.Popen(
+            command, stdout=self.log.open("w"), stderr=subprocess.STDOUT, env=env
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if self.get("/health")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert self.process.poll() is None, self.log.read_text()
+            assert time.monotonic() < deadline, "daemon did not answer"
+            time.sleep(0.05)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        token: str | None = TOKEN,
+        raw: bytes | None = None,
+    ) -> tuple[int, Any]:
+        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+        request = urllib.request.Request(self.url + path, data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        if token is not None:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+    def get(self, path: str) -> tuple[int, Any]:
+        return self.request("GET", path, token=None)
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def terminate(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=60)
+
+
+def wait_lot(
+    daemon: Daemon, lot_id: str, statuses: tuple[str, ...] = ("complete",), timeout_s: float = 90
+) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        status, lot = daemon.get(f"/lots/{lot_id}")
+        assert status == 200, lot
+        if lot["status"] in statuses:
+            return lot
+        assert time.monotonic() < deadline, f"lot still {lot['status']}"
+        time.sleep(0.1)
+
+
+def unit_rows(db: Path) -> list[tuple[str, int, int]]:
+    with sqlite3.connect(db) as conn:
+        return [tuple(r) for r in conn.execute("SELECT strip_id, step_index, site FROM units")]
+
+
+def test_lot_submitted_over_the_api_completes_with_full_genealogy(
+    endpoints: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "line.db"
+    daemon = Daemon(endpoints, db)
+    try:
+        status, lot = daemon.request(
+            "POST", "/lots", {"recipe": "heat-slug-die-equal", "strips": 2, "lot_id": "API1"}
+        )
+        assert status == 201, lot
+        assert lot["lot_id"] == "API1" and lot["status"] in ("queued", "running")
+        lot = wait_lot(daemon, "API1")
+        strips = [s["strip_id"] for s in lot["strips"]]
+        assert strips == ["API1-01", "API1-02"]
+        status, unit = daemon.get("/units/API1-01/7")
+        assert status == 200
+        steps = [row["step"] for row in unit["steps"]]
+        assert (
+            steps[0] == "laminate"
+            and steps[-1] == "inspect pkg"
+            and len(steps) == len(lot["steps"])
+        )
+        assert all(row["station"] and row["started"] <= row["ended"] for row in unit["steps"])
+        assert daemon.terminate() == 0
+    finally:
+        if daemon.process.poll() is None:
+            daemon.kill()
+    rows = unit_rows(db)
+    assert len(rows) == len(set(rows)) == 2 * 30 * len(lot["steps"])
+
+
+@pytest.mark.timeout(240)
+def test_killed_inside_each_step_type_the_daemon_resumes_and_records_every_unit_once(
+    endpoints: Path, tmp_path: Path
+) -> None:
+    """SIGKILL whenever a station is inside a step type not killed in yet; restart; repeat."""
+    db = tmp_path / "crash.db"
+    daemon = Daemon(endpoints, db)
+    status, lot = daemon.request(
+        "POST", "/lots", {"recipe": "heat-slug-die-equal", "strips": 2, "lot_id": "K1"}
+    )
+    assert status == 201, lot
+    killed_in: list[str] = []
+    deadline = time.monotonic() + 180
+    try:
+        while True:
+            _, stations = daemon.get("/stations")
+            running = {s["step"] for s in stations if s["step"]} - set(killed_in)
+            if running:
+                daemon.kill()
+                killed_in.append(sorted(running)[0])
+                daemon = Daemon(endpoints, db)
+                continue
+            _, lot = daemon.get("/lots/K1")
+            if lot["status"] == "complete":
+                break
+            assert time.monotonic() < deadline, (
+                f"lot still {lot['status']} after kills in {killed_in}: {lot['strips']}\n"
+                + "\n".join(
+                    line
+                    for line in daemon.log.read_text().splitlines()[-40:]
+                    if "event=state" not in line
+                )
+            )
+            time.sleep(0.005)
+    finally:
+        if daemon.process.poll() is None:
+            daemon.kill()
+    assert len(killed_in) >= 5, f"killed only in {killed_in}"
+    assert [s["status"] for s in lot["strips"]] == ["complete", "complete"], (
+        f"kills in {killed_in}: {[(s['strip_id'], s['status'], s['reason']) for s in lot['strips']]}"
+    )
+    rows = unit_rows(db)
+    assert len(rows) == len(set(rows)), "no unit record duplicated"
+    assert len(rows) == 2 * 30 * len(lot["steps"]), "no unit record lost"
+
+
+def test_state_changing_requests_need_the_token(endpoints: Path, tmp_path: Path) -> None:
+    daemon = Daemon(endpoints, tmp_path / "auth.db")
+    try:
+        assert daemon.request("POST", "/lots", {"strips": 1}, token=None)[0] == 401
+        assert daemon.request("POST", "/lots", {"strips": 1}, token="wrong")[0] == 401
+        assert daemon.request("POST", "/stations/mold-press/hold", token=None)[0] == 401
+        assert daemon.get("/lots")[0] == 200, "reads are open on loopback"
+        assert daemon.get("/lots")[1] == []
+    finally:
+        daemon.kill()
+
+
+def test_malformed_requests_get_4xx_and_the_daemon_keeps_running(
+    endpoints: Path, tmp_path: Path
+) -> None:
+    daemon = Daemon(endpoints, tmp_path / "bad.db")
+    try:
+        assert daemon.request("POST", "/lots", raw=b"{not json")[0] == 400
+        status, body = daemon.request("POST", "/lots", {"recipe": "no-such-recipe", "strips": 1})
+        assert status == 400 and "no-such-recipe" in json.dumps(body)
+        assert daemon.request("POST", "/lots", {"strips": "many"})[0] == 400
+        assert daemon.request("POST", "/lots", {"strips": 0})[0] == 400
+        assert daemon.request("POST", "/lots", {"strip_ids": ["bad id!"]})[0] == 400
+        assert daemon.get("/lots/NOPE")[0] == 404
+        assert daemon.get("/units/NOPE/1")[0] == 404
+        assert daemon.request("POST", "/stations/mold-press/explode")[0] in (400, 404)
+        assert daemon.request("POST", "/stations/mold-press/unhold")[0] == 409
+        status, body = daemon.request(
+            "POST", "/recipes/validate", {"text": "product: heat-slug\nname: x\n"}
+        )
+        assert status == 200 and body["valid"] is False and body["problems"]
+        assert daemon.get("/health")[0] == 200
+        assert daemon.process.poll() is None
+    finally:
+        daemon.kill()
+
+
+def test_every_shipped_recipe_can_be_submitted_by_name(endpoints: Path, tmp_path: Path) -> None:
+    daemon = Daemon(endpoints, tmp_path / "names.db")
+    try:
+        names = [r["name"] for r in daemon.get("/recipes")[1]]
+        assert len(names) == 11
+        for name in names:
+            status, body = daemon.request("POST", "/recipes/validate", {"name": name})
+            assert status == 200 and body["valid"], (name, body)
+        status, lot = daemon.request(
+            "POST", "/lots", {"recipe": "film-laser-flipchip-plate", "strips": 1, "lot_id": "N1"}
+        )
+        assert status == 201 and lot["recipe_name"] == "film-laser-flipchip-plate", lot
+        assert daemon.request("POST", "/lots/N1/abort")[0] == 200
+    finally:
+        daemon.kill()
