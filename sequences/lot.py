@@ -20,7 +20,7 @@ from drivers.errors import PacklineError
 from sequences.jobs import StripJob, StripOutcome
 from sequences.records import CycleRecord, LotRecorder, StepRecord, StepStart, StripDisposition
 from sequences.station import AlarmPolicy, Station
-from sequences.steps.base import ProcessStep
+from sequences.steps.base import Detached, ProcessStep
 
 TERMINAL = ("complete", "scrapped", "on hold")
 log = logging.getLogger("packline.lot")
@@ -161,9 +161,12 @@ class LotRunner:
         return dict(self.strips)
 
     def stop(self) -> None:
-        """Graceful stop: no new cycle starts; running cycles finish and are recorded; :meth:`run`
-        returns with the strips not finished still ``waiting`` (a restart picks them up)."""
+        """Graceful stop: no new cycle starts, and steps waiting on a running cycle detach from
+        it without aborting it. :meth:`run` returns; the strips not finished stay ``waiting`` or
+        in flight on their tools, and a restart picks them up (reconciling the in-flight ones)."""
         self._stop.set()
+        for station in self.stations:
+            station.control.detach.set()
         with self._cond:
             self._cond.notify_all()
 
@@ -302,6 +305,9 @@ class LotRunner:
         try:
             run = station.run(step, jobs, on_results=commit, resume=resume)
             aborted, reason = run.aborted, run.reason
+        except Detached:
+            log.info("%s on %s: detached for shutdown; the cycle runs on", step.name, station.name)
+            return
         except Exception as error:  # a worker must never die silently
             if not isinstance(error, PacklineError):
                 log.exception("%s on %s: unexpected error", step.name, station.name)

@@ -33,6 +33,7 @@ from sequences.records import AlarmRecord
 from sequences.station_machine import StateEvent, StationMachine
 from sequences.steps.base import (
     AlarmDecision,
+    Detached,
     Pace,
     ProcessStep,
     StepControl,
@@ -156,6 +157,8 @@ class Station:
                         control=self.control,
                         on_results=on_results,
                     )
+            except Detached:
+                raise  # the controller is stopping: the machine stays where the tool is
             except Exception as error:
                 if self.machine.may("abort"):
                     self.machine.command("abort", cause=f"{step.name} failed: {error}")

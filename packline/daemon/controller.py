@@ -95,8 +95,9 @@ class LineController:
             )
         self._thread.start()
 
-    def stop(self, timeout_s: float | None = None) -> None:
-        """Graceful stop: no new cycle starts, running cycles finish and are recorded, drivers close."""
+    def stop(self, timeout_s: float | None = 10.0) -> None:
+        """Graceful stop: no new cycle starts; waits on running cycles are dropped without
+        aborting them (they are reconciled at the next start); drivers close."""
         with self._lock:
             self._stopping = True
             runner = self._runner

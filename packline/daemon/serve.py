@@ -93,7 +93,9 @@ def serve_daemon(
             flush=True,
         )
         stop.wait()
-        log.info("stopping: finishing running cycles")
+        log.info(
+            "stopping: no new cycles; running ones are left to their tools and reconciled at the next start"
+        )
         server.shutdown()
         controller.stop()
     finally:

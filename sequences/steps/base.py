@@ -44,6 +44,13 @@ class StepRefused(PacklineError):
     """A step that must not start: an interlock or a recipe window, named."""
 
 
+class Detached(Exception):
+    """The controller is stopping: it stops waiting on a running cycle without aborting it.
+
+    The tool runs the cycle on; the step's start is already recorded, so the next controller
+    reconciles it (:func:`resume_step`)."""
+
+
 @dataclass(frozen=True)
 class Pace:
     """How tool time maps to wall time on this line (the line's time scale).
@@ -78,6 +85,8 @@ class StepControl:
 
     hold: threading.Event = field(default_factory=threading.Event)
     abort: threading.Event = field(default_factory=threading.Event)
+    #: Set when the controller stops: a waiting step raises :class:`Detached`.
+    detach: threading.Event = field(default_factory=threading.Event)
     on_alarm: Callable[[Tool, PacklineError], AlarmDecision] | None = None
     on_progress: Callable[[str], None] | None = None
     #: The tool's state when the last cycle ended (DONE or ABORTED), set by :func:`run_step`.
@@ -266,6 +275,8 @@ def _wait_for_cycle_end(
     poll = pace.poll_s(tool)
     held = False
     while True:
+        if control.detach.is_set():
+            raise Detached(f"{step.name}: controller stopping; the cycle runs on, to be reconciled")
         if control.abort.is_set():
             control.abort.clear()
             if tool.state() in (ToolState.RUNNING, ToolState.PAUSED, ToolState.ALARM):

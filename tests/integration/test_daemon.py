@@ -263,3 +263,62 @@ def test_every_shipped_recipe_can_be_submitted_by_name(endpoints: Path, tmp_path
         assert daemon.request("POST", "/lots/N1/abort")[0] == 200
     finally:
         daemon.kill()
+
+
+def test_sigterm_mid_lot_exits_0_quickly_and_the_restart_finishes_the_lot(
+    endpoints: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "term.db"
+    daemon = Daemon(endpoints, db)
+    assert daemon.request("POST", "/lots", {"strips": 2, "lot_id": "T1"})[0] == 201
+    deadline = time.monotonic() + 30
+    while not any(s["step"] == "laminate" for s in daemon.get("/stations")[1]):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    stopped = time.monotonic()
+    assert daemon.terminate() == 0
+    assert time.monotonic() - stopped < 15, (
+        "a graceful stop does not wait for a 94-minute press load"
+    )
+    daemon = Daemon(endpoints, db)
+    try:
+        lot = wait_lot(daemon, "T1")
+    finally:
+        daemon.kill()
+    assert [s["status"] for s in lot["strips"]] == ["complete", "complete"]
+    rows = unit_rows(db)
+    assert len(rows) == len(set(rows)) == 2 * 30 * len(lot["steps"])
+
+
+def test_lot_hold_release_abort_and_station_commands_over_the_api(
+    endpoints: Path, tmp_path: Path
+) -> None:
+    daemon = Daemon(endpoints, tmp_path / "cmd.db")
+    try:
+        assert daemon.request("POST", "/lots", {"strips": 1, "lot_id": "H1"})[0] == 201
+        assert daemon.request("POST", "/lots", {"strips": 1, "lot_id": "H2"})[0] == 201
+        status, lot = daemon.request("POST", "/lots/H2/hold")
+        assert status == 200 and lot["status"] == "held"
+        status, lot = daemon.request("POST", "/lots/H2/abort")
+        assert status == 200 and lot["status"] == "aborted"
+        assert [s["status"] for s in lot["strips"]] == ["on hold"]
+        assert daemon.request("POST", "/lots/H2/release")[0] == 409
+        deadline = time.monotonic() + 30
+        while not any(s["name"] == "laminator" and s["step"] for s in daemon.get("/stations")[1]):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        status, station = daemon.request("POST", "/stations/laminator/hold")
+        assert status == 200 and station["state"] in ("HOLDING", "HELD"), station
+        status, station = daemon.request("POST", "/stations/laminator/unhold")
+        assert status == 200 and station["state"] in ("UNHOLDING", "EXECUTE", "COMPLETE", "IDLE"), (
+            station
+        )
+        lot = wait_lot(daemon, "H1")
+        assert [s["status"] for s in lot["strips"]] == ["complete"]
+        status, commands = daemon.get("/lots")
+        assert {entry["lot_id"]: entry["status"] for entry in commands} == {
+            "H1": "complete",
+            "H2": "aborted",
+        }
+    finally:
+        daemon.kill()
