@@ -20,7 +20,13 @@ from drivers.base import Tool
 from drivers.errors import ParameterOutOfRange, ProtocolError
 from sequences.jobs import StripJob, StripOutcome
 from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, wait_ready
-from sequences.steps.judging import at_most, map_of, problems_of, site_outcomes, within
+from sequences.steps.judging import (
+    at_most,
+    problems_of,
+    site_outcomes,
+    site_strip_outcome,
+    within,
+)
 from sequences.steps.setup import SETTLE_TOOL_S, refuse, refuse_outside
 
 #: The step's single-valued set-points, by driver member (ball-attach.md §4, manual order).
@@ -167,22 +173,8 @@ class BallAttachStep(ProcessStep):
             "peak_c": result.peak_c,
             "tal_s": result.tal_s,
             "max_o2_ppm": result.max_o2_ppm,
-            "passed": summary.passed,
-            "failed": summary.failed,
-            "skipped": summary.skipped,
-            "not_processed": summary.not_processed,
         }
-        if host:
-            tool_summary["host_failed"] = host
-        return StripOutcome(
-            job.strip_id,
-            self.name,
-            station,
-            map_of(sites),
-            sites,
-            tool_summary,
-            self.recipe_values(),
-        )
+        return site_strip_outcome(self, job, station, sites, tool_summary, summary, host)
 
     @staticmethod
     def _problems(record: BallAttachRecord, profile: str) -> str:

@@ -19,7 +19,13 @@ from drivers.dicing_saw import DicingRecord, DicingSaw, max_spindle_speed_krpm
 from drivers.errors import ProtocolError
 from sequences.jobs import StripJob, StripOutcome
 from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, wait_ready
-from sequences.steps.judging import around, at_most, map_of, problems_of, site_outcomes
+from sequences.steps.judging import (
+    around,
+    at_most,
+    problems_of,
+    site_outcomes,
+    site_strip_outcome,
+)
 from sequences.steps.setup import SETTLE_TOOL_S, refuse, refuse_outside
 
 #: The step's set-points: step field -> driver member (dicing-saw.md §4, in the manual's order).
@@ -156,24 +162,8 @@ class DiceStep(ProcessStep):
             "line_passes_cut": line_passes_cut,
             "blade_count_after": blade_count_after,
             "blade_exposure_mm": saw.blade_exposure_mm(),
-            "passed": summary.passed,
-            "failed": summary.failed,
-            "skipped": summary.skipped,
-            "not_processed": summary.not_processed,
         }
-        if host:
-            tool_summary["host_failed"] = host
-        return [
-            StripOutcome(
-                job.strip_id,
-                self.name,
-                station,
-                map_of(sites),
-                sites,
-                tool_summary,
-                self.recipe_values(),
-            )
-        ]
+        return [site_strip_outcome(self, job, station, sites, tool_summary, summary, host)]
 
     def _problems(self, record: DicingRecord) -> str:
         """dicing-saw.md §5 pass rule against the step's limits; a site none of whose lines was

@@ -14,7 +14,7 @@ from drivers.errors import ProtocolError
 from drivers.scpi import Control
 from sequences.jobs import StripJob, StripOutcome
 from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, wait_ready
-from sequences.steps.judging import around, map_of, problems_of, site_outcomes
+from sequences.steps.judging import around, problems_of, site_outcomes, site_strip_outcome
 from sequences.steps.setup import SETTLE_TOOL_S, refuse, refuse_outside
 
 #: The die bonder MODE each step kind runs (die-bonder.md §1).
@@ -143,24 +143,8 @@ class DieBondStep(ProcessStep):
             "tool_recipe": self.tool_recipe,
             "mode": mode,
             "placed": placed,
-            "passed": summary.passed,
-            "failed": summary.failed,
-            "skipped": summary.skipped,
-            "not_processed": summary.not_processed,
         }
-        if host:
-            tool_summary["host_failed"] = host
-        return [
-            StripOutcome(
-                job.strip_id,
-                self.name,
-                station,
-                map_of(sites),
-                sites,
-                tool_summary,
-                self.recipe_values(),
-            )
-        ]
+        return [site_strip_outcome(self, job, station, sites, tool_summary, summary, host)]
 
     def _problems(self, record: DieBondRecord) -> str:
         """die-bonder.md §5 pass criteria of the MODE, against the master recipe's settings."""

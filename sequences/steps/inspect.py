@@ -24,7 +24,7 @@ from drivers.metrology import LIMIT_ITEMS, LIMIT_VALUE, Limit, MeasureMode, Metr
 from drivers.records import SiteRecord
 from sequences.jobs import StripJob, StripOutcome, Value
 from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, wait_ready
-from sequences.steps.judging import map_of, problems_of, site_outcomes, within
+from sequences.steps.judging import problems_of, site_outcomes, site_strip_outcome, within
 from sequences.steps.setup import SETTLE_TOOL_S, refuse, refuse_outside
 
 #: Timing (metrology.md §8): LOAD + ALIGN + UNLOAD, and seconds per site by MODE.
@@ -186,24 +186,8 @@ class InspectStep(ProcessStep):
                 for item, declared in LIMIT_ITEMS.items()
                 if declared.mode is mode
             },
-            "passed": summary.passed,
-            "failed": summary.failed,
-            "skipped": summary.skipped,
-            "not_processed": summary.not_processed,
         }
-        if host:
-            tool_summary["host_failed"] = host
-        return [
-            StripOutcome(
-                job.strip_id,
-                self.name,
-                station,
-                map_of(sites),
-                sites,
-                tool_summary,
-                self.recipe_values(),
-            )
-        ]
+        return [site_strip_outcome(self, job, station, sites, tool_summary, summary, host)]
 
     def _problems(self, record: SiteRecord) -> str:
         """metrology.md §5 pass rule against the step's limits; an empty value (no slug, no die

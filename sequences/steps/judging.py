@@ -17,7 +17,7 @@ from typing import Any
 
 from drivers.errors import ProtocolError
 from drivers.modbus_tool import PositionResult
-from drivers.records import SiteRecord
+from drivers.records import SiteRecord, StripSummary
 from sequences.jobs import SiteOutcome, StripJob, StripOutcome, Value, whole_strip_sites
 
 #: Host defect code (below the tools' 1000-9999 blocks): outside the master recipe's window.
@@ -161,4 +161,30 @@ def strip_outcome(
     summary = {**tool_summary, **({"host_failed": problems} if result != position.result else {})}
     return StripOutcome(
         job.strip_id, step, station, map_of(sites), sites, summary, dict(recipe_values)
+    )
+
+
+def site_strip_outcome(
+    step: Any,
+    job: StripJob,
+    station: str,
+    sites: tuple[SiteOutcome, ...],
+    tool_summary: Mapping[str, Any],
+    summary: StripSummary,
+    host_failed: Mapping[int, str],
+) -> StripOutcome:
+    """The outcome of one strip of a site-by-site tool: the tool's own fields plus its counts
+    (passed, failed, skipped, not processed) and the sites the host failed, with the step's
+    recipe values."""
+    fields = {
+        **tool_summary,
+        "passed": summary.passed,
+        "failed": summary.failed,
+        "skipped": summary.skipped,
+        "not_processed": summary.not_processed,
+    }
+    if host_failed:
+        fields["host_failed"] = dict(host_failed)
+    return StripOutcome(
+        job.strip_id, step.name, station, map_of(sites), sites, fields, step.recipe_values()
     )

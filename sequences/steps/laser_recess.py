@@ -20,7 +20,7 @@ from drivers.errors import ProtocolError
 from drivers.laser import Laser, LaserRecord
 from sequences.jobs import StripJob, StripOutcome
 from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, wait_ready
-from sequences.steps.judging import around, map_of, problems_of, site_outcomes
+from sequences.steps.judging import around, problems_of, site_outcomes, site_strip_outcome
 from sequences.steps.setup import SETTLE_TOOL_S, refuse, refuse_outside
 
 #: The step's set-points, by driver member (laser.md §4, in the manual's order).
@@ -208,24 +208,8 @@ class LaserRecessStep(ProcessStep):
             "vias_ablated": vias_ablated,
             "calibration_ratio": laser.calibration().ratio,
             "recess_depth_mean_um": round(fmean(depths), 2) if depths else None,
-            "passed": summary.passed,
-            "failed": summary.failed,
-            "skipped": summary.skipped,
-            "not_processed": summary.not_processed,
         }
-        if host:
-            tool_summary["host_failed"] = host
-        return [
-            StripOutcome(
-                job.strip_id,
-                self.name,
-                station,
-                map_of(sites),
-                sites,
-                tool_summary,
-                self.recipe_values(),
-            )
-        ]
+        return [site_strip_outcome(self, job, station, sites, tool_summary, summary, host)]
 
     def _problems(self, record: LaserRecord, area_recess: bool) -> str:
         """laser.md §5 pass rule against the step's set-points."""

@@ -13,7 +13,7 @@ from drivers.states import ToolState
 from drivers.wire_bonder import Par, WireBonder, WireBondRecord
 from sequences.jobs import StripJob, StripOutcome
 from sequences.steps.base import Pace, ProcessStep, driver_for, wait_ready
-from sequences.steps.judging import around, map_of, problems_of, site_outcomes
+from sequences.steps.judging import around, problems_of, site_outcomes, site_strip_outcome
 from sequences.steps.setup import refuse, refuse_outside, wait_settled
 
 #: The §4.2 parameters by manual name (``STAGE_T`` -> the driver's declared member).
@@ -136,24 +136,8 @@ class WireBondStep(ProcessStep):
             "end_state": bonder.state().name,
             "program": self.program,
             "wires_bonded": summary.wires_bonded,
-            "passed": summary.passed,
-            "failed": summary.failed,
-            "skipped": summary.skipped,
-            "not_processed": summary.not_processed,
         }
-        if host:
-            tool_summary["host_failed"] = host
-        return [
-            StripOutcome(
-                job.strip_id,
-                self.name,
-                station,
-                map_of(sites),
-                sites,
-                tool_summary,
-                self.recipe_values(),
-            )
-        ]
+        return [site_strip_outcome(self, job, station, sites, tool_summary, summary, host)]
 
     def _problems(self, record: WireBondRecord) -> str:
         """wire-bonder.md §5 pass criteria, with the step's FAB_D and LOOP_H."""
