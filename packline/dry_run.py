@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from packline.progress import PlainProgress, progress_for
+from packline.progress import live_display, plain_progress
 from packline.report import render_text
 from packline.report_files import write_report_folder
 from packline.simulated_lot import run_simulated_lot
@@ -40,15 +40,6 @@ def run_dry_run(
     print(f"dry run: lot {lot_id}, {strips} strips, time scale {time_scale:g}")
     for line in route.describe():
         print(f"  {line}")
-    live = None
-
-    def watch(runner: object) -> object:
-        nonlocal live
-        live = progress_for(runner, time_scale)  # type: ignore[arg-type]
-        import contextlib
-
-        return live if live is not None else contextlib.nullcontext()
-
     run = run_simulated_lot(
         route,
         [f"{lot_id}-{k:02d}" for k in range(1, strips + 1)],
@@ -57,8 +48,8 @@ def run_dry_run(
         time_scale=time_scale,
         seed=seed,
         scenario=scenario,
-        watch=watch,  # type: ignore[arg-type]
-        on_change=None if _is_tty() else PlainProgress(time_scale),
+        watch=lambda runner: live_display(runner, time_scale),
+        on_change=plain_progress(time_scale),
     )
     paths = write_report_folder(
         report_dir / lot_id, run.report, run.recorder.cycles, run.stations, time_scale=time_scale
@@ -68,9 +59,3 @@ def run_dry_run(
     print()
     print(f"report: {paths['text']}  {paths['html']}  {paths['json']}  chart: {paths['chart']}")
     return 0
-
-
-def _is_tty() -> bool:
-    import sys
-
-    return sys.stdout.isatty()

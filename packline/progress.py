@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import time
@@ -93,9 +94,14 @@ class LiveProgress:
         return table
 
 
-def progress_for(runner: LotRunner, time_scale: float) -> LiveProgress | None:
-    """A live display on a terminal; None (use :class:`PlainProgress`) when output is piped."""
-    return LiveProgress(runner, time_scale) if sys.stdout.isatty() else None
+def live_display(runner: LotRunner, time_scale: float) -> contextlib.AbstractContextManager[object]:
+    """A live table on a terminal; nothing when output is piped (use :class:`PlainProgress`)."""
+    return LiveProgress(runner, time_scale) if sys.stdout.isatty() else contextlib.nullcontext()
+
+
+def plain_progress(time_scale: float) -> PlainProgress | None:
+    """Plain progress lines when output is piped; None on a terminal (the live table shows it)."""
+    return None if sys.stdout.isatty() else PlainProgress(time_scale)
 
 
 def _tool_clock(snapshot: LotSnapshot, time_scale: float) -> str:
