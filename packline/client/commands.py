@@ -27,7 +27,7 @@ from packline.client.api import (
 )
 from packline.client.render import cell, mapping_table, record, table
 from packline.daemon.auth import CLIENT_TOKEN_FILE, TOKEN_ENV, TokenError, client_token
-from packline.daemon.openapi import LOT_COMMANDS, STATION_COMMANDS
+from packline.vocabulary import LOT_COMMANDS, STATION_COMMANDS
 
 EXIT_OK, EXIT_REFUSED, EXIT_NO_DAEMON = 0, 1, 2
 
