@@ -17,8 +17,10 @@ from packline.store.users import Users
 from packline.vocabulary import ROLES
 
 
-def add_user_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    user = commands.add_parser("user", help="user accounts of the daemon (roles, passwords, tokens)")
+def add_user_commands(commands: argparse._SubParsersAction) -> None:
+    user = commands.add_parser(
+        "user", help="user accounts of the daemon (roles, passwords, tokens)"
+    )
     which = user.add_subparsers(dest="user_command", required=True, metavar="COMMAND")
     add = which.add_parser("add", help="add a user (asks for the password)")
     add.add_argument("name", help="user name: lower-case letter first, up to 32 characters")

@@ -435,10 +435,11 @@ class LineController:
             view["since"] = since.get(station.name)
             stations.append(view)
         lots = [self.show_lot(lot["lot_id"]) for lot in self.store.open_lots()]
+        e10 = self.store.e10(time.time(), since=shift_start)
         return {
             "stations": stations,
             "lots": lots,
             "alarms": self.store.alarms(active_only=True),
-            "e10": self.store.e10(time.time(), since=shift_start),
+            "e10": {name: e10.get(name, {}) for name in self.stations},
             "shift_start": shift_start,
         }

@@ -65,7 +65,10 @@ async function signOut() {
   showSession();
 }
 
-function say(text) { $("message").textContent = text; }
+function say(text, error = false) {
+  $("message").textContent = text;
+  $("message").classList.toggle("error", error);
+}
 
 async function call(method, path, body, withToken = true) {
   const headers = { Accept: "application/json" };
@@ -76,7 +79,7 @@ async function call(method, path, body, withToken = true) {
   try {
     response = await fetch(path, { method, headers, body: body === null ? undefined : JSON.stringify(body) });
   } catch (error) {
-    say(`no answer from the daemon (${error})`);
+    say(`no answer from the daemon (${error})`, true);
     return null;
   }
   if (response.status === 204) return {};
@@ -86,14 +89,14 @@ async function call(method, path, body, withToken = true) {
       sessionStorage.removeItem("packline-session");
       showSession();
     }
-    say([answer.error, ...(answer.problems || [])].join(" — "));
+    say([answer.error, ...(answer.problems || [])].join(" — "), true);
     return null;
   }
   return answer;
 }
 
 async function command(kind, target, name, path) {
-  if (!session()) { say("sign in to send commands"); $("user").focus(); return; }
+  if (!session()) { say("sign in to send commands", true); $("user").focus(); return; }
   if (DESTRUCTIVE.has(name) && !(await confirmed(`${name} ${kind} ${target}?`))) return;
   const answer = await call("POST", path, null);
   if (answer) say(`${kind} ${target}: ${name} sent`);
@@ -122,9 +125,29 @@ function buttons(kind, target, names, pathOf) {
 }
 
 // -- rendering -----------------------------------------------------------------------------------
+// A card is rebuilt only when its own data changed, so that a button under the pointer or
+// the keyboard focus stays put while the rest of the line moves.
+const built = new Map();
+
+function keyed(kind, key, data, build) {
+  const id = `${kind}:${key}`;
+  const text = JSON.stringify(data);
+  const cached = built.get(id);
+  if (cached && cached.text === text) return cached.node;
+  const node = build(data);
+  built.set(id, { text, node });
+  return node;
+}
+
+function place(container, nodes) {
+  const current = [...container.children];
+  if (current.length === nodes.length && current.every((node, i) => node === nodes[i])) return;
+  container.replaceChildren(...nodes);
+}
+
 function renderStations() {
-  const now = Date.now() / 1000;
-  const cards = view.stations.map((s) => {
+  const cards = view.stations.map((station) => keyed("station", station.name, station, (s) => {
+    const now = Date.now() / 1000;
     const alarms = (s.alarms || []).map((a) => el("li", { class: "alarm", text: `${a.code} ${a.class}: ${a.text}` }));
     const name = encodeURIComponent(s.name);
     return el("article", { class: `station state-${s.state}`, "aria-label": `station ${s.name}`, "data-station": s.name },
@@ -137,12 +160,12 @@ function renderStations() {
         el("dt", { text: "strips" }), el("dd", { text: (s.strips || []).join(", ") || "–" })),
       alarms.length ? el("ul", { "aria-label": `alarms of ${s.name}` }, ...alarms) : null,
       buttons("station", s.name, STATION_COMMANDS, (c) => `/stations/${name}/${c}`));
-  });
-  $("stations").replaceChildren(...cards);
+  }));
+  place($("stations"), cards);
 }
 
 function renderLots() {
-  const lots = view.lots.map((lot) => {
+  const lots = view.lots.map((one) => keyed("lot", one.lot_id, one, (lot) => {
     const id = encodeURIComponent(lot.lot_id);
     const steps = (lot.progress || []).map((p) => el("div", { class: "step" },
       el("span", { text: p.step }),
@@ -153,19 +176,19 @@ function renderLots() {
         el("a", { href: `/lots/${id}/report.html`, text: "report" })),
       ...steps,
       buttons("lot", lot.lot_id, LOT_COMMANDS, (c) => `/lots/${id}/${c}`));
-  });
-  $("lots").replaceChildren(...(lots.length ? lots : [el("p", { text: "no lot in progress" })]));
+  }));
+  place($("lots"), lots.length ? lots : [keyed("lot", "", null, () => el("p", { text: "no lot in progress" }))]);
 }
 
 function renderAlarms() {
-  const rows = view.alarms.map((a) => el("tr", { "data-alarm": a.alarm_id },
+  const rows = view.alarms.map((alarm) => keyed("alarm", alarm.alarm_id, alarm, (a) => el("tr", { "data-alarm": a.alarm_id },
     el("td", { text: clock(a.time) }), el("td", { text: a.station }),
     el("td", { text: `${a.code} ${a.class}: ${a.text}` }), el("td", { text: (a.strip_ids || []).join(", ") }),
     el("td", {}, el("button", {
       type: "button", "aria-label": `acknowledge alarm ${a.alarm_id}`, text: "ack",
       onclick: () => command("alarm", a.alarm_id, "ack", `/alarms/${a.alarm_id}/ack`),
-    }))));
-  $("alarms").tBodies[0].replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 5, text: "none" }))]));
+    })))));
+  place($("alarms").tBodies[0], rows.length ? rows : [keyed("alarm", "", null, () => el("tr", {}, el("td", { colspan: 5, text: "none" })))]);
 }
 
 function renderE10() {
@@ -173,7 +196,7 @@ function renderE10() {
     const total = Object.values(seconds).reduce((a, b) => a + b, 0) || 1;
     const parts = Object.entries(seconds).filter(([, s]) => s > 0).map(([category, s]) =>
       el("span", { style: `width:${(100 * s) / total}%;background:${E10_COLORS[category] || "#999"}`, title: `${category}: ${duration(s)}` }));
-    const summary = Object.entries(seconds).map(([c, s]) => `${c} ${Math.round((100 * s) / total)}%`).join(", ");
+    const summary = Object.entries(seconds).map(([c, s]) => `${c} ${Math.round((100 * s) / total)}%`).join(", ") || "no time recorded yet";
     return el("div", { class: "e10" }, el("span", { text: station }),
       el("div", { class: "bar", role: "img", "aria-label": `${station}: ${summary}` }, ...parts));
   });
