@@ -9,6 +9,7 @@ of other tools have no recipe limits here: their chart has control limits but no
 from __future__ import annotations
 
 import io
+import itertools
 import math
 import statistics
 from collections.abc import Mapping, Sequence
@@ -55,7 +56,7 @@ def spc(records: LotRecords, value: str) -> dict[str, Any]:
         known = ", ".join(measured_values(records)) or "none"
         raise NotFound(f"lot {records.lot_id} has no value {value!r}; its values: {known}")
     xs = [p["x"] for p in points]
-    ranges = [abs(b - a) for a, b in zip(xs, xs[1:], strict=False)]
+    ranges = [abs(b - a) for a, b in itertools.pairwise(xs)]
     mean = statistics.fmean(xs)
     mr_bar = statistics.fmean(ranges) if ranges else 0.0
     sigma = mr_bar / D2

@@ -26,6 +26,7 @@ from packline.client.api import (
     path_of,
 )
 from packline.client.render import cell, mapping_table, record, table
+from packline.client.reports import add_report_commands
 from packline.daemon.auth import CLIENT_TOKEN_FILE, TOKEN_ENV, TokenError, client_token
 from packline.vocabulary import LOT_COMMANDS, STATION_COMMANDS
 
@@ -215,6 +216,7 @@ def add_client_commands(commands: Subcommands) -> None:
     _leaf(units, "show", unit_show, "a unit's genealogy: every step it went through").add_argument(
         "unit", type=_unit_ref, metavar="STRIP:SITE"
     )
+    add_report_commands(lots, commands, _leaf)  # lot report, lot export, spc
 
 
 def add_recipe_list(recipe_commands: Subcommands) -> None:

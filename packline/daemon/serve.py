@@ -16,6 +16,7 @@ from pathlib import Path
 
 from packline.daemon.auth import server_token
 from packline.daemon.controller import LineController
+from packline.lot_reports import LotReports
 from packline.store import Store
 from packline.store.users import Users
 from packline.web.server import WebServer
@@ -86,7 +87,14 @@ def serve_daemon(
     }
     try:
         controller.start()
-        server = WebServer(controller, host=host, port=port, token=token, users=Users(store))
+        server = WebServer(
+            controller,
+            host=host,
+            port=port,
+            token=token,
+            users=Users(store),
+            lot_reports=LotReports(store, config, time_scale=time_scale),
+        )
         server.start()
         print(f"packline serve: listening on {server.url} (database {db_path})", flush=True)
         stop.wait()

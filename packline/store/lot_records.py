@@ -48,8 +48,8 @@ def lot_records(store: Store, lot_id: str) -> LotRecords:
             " WHERE lot_id = ? ORDER BY strip_id, step_index, site",
             (lot_id,),
         ):
-            outcome = SiteOutcome(site, result, defect, json.loads(values))
-            units.setdefault((strip_id, step_index), []).append(outcome)
+            unit = SiteOutcome(site, result, defect, json.loads(values))
+            units.setdefault((strip_id, step_index), []).append(unit)
         for row in conn.execute(
             "SELECT strip_id, step_index, step, station, tool, started, ended, result_map,"
             " tool_summary_json, recipe_values_json FROM step_results WHERE lot_id = ?"
@@ -67,7 +67,9 @@ def lot_records(store: Store, lot_id: str) -> LotRecords:
                 json.loads(row[9]),
             )
             recorded.steps.append(
-                StepRecord(lot_id, strip_id, step_index, step, station, tool, started, ended, outcome)
+                StepRecord(
+                    lot_id, strip_id, step_index, step, station, tool, started, ended, outcome
+                )
             )
         mine = set(lot["strip_ids"])
         for r in conn.execute(

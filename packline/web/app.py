@@ -9,7 +9,8 @@ from fastapi import FastAPI
 
 from packline import __version__
 from packline.daemon.controller_api import ControllerAPI
-from packline.web import api, errors, page, sessions
+from packline.lot_reports import LotReports
+from packline.web import api, errors, page, reports, sessions
 from packline.web.middleware import MAX_BODY_BYTES, BodyTooLarge, HttpRules
 from packline.web.security import Authenticator
 
@@ -21,9 +22,14 @@ DESCRIPTION = (
 
 
 def create_app(
-    controller: ControllerAPI, auth: Authenticator, *, max_body_bytes: int = MAX_BODY_BYTES
+    controller: ControllerAPI,
+    auth: Authenticator,
+    *,
+    lot_reports: LotReports | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
 ) -> FastAPI:
-    """The app for one controller; ``auth`` tells users from tokens."""
+    """The app for one controller; ``auth`` tells users from tokens; ``lot_reports``: the
+    reports of the daemon's store (None: the report routes answer 404)."""
     app = FastAPI(
         title="packline daemon",
         version=__version__,
@@ -34,6 +40,7 @@ def create_app(
     )
     app.state.controller = controller
     app.state.auth = auth
+    app.state.reports = lot_reports
     app.state.started_monotonic = time.monotonic()
     errors.install(app)
 
@@ -43,6 +50,7 @@ def create_app(
 
     app.include_router(api.router)
     app.include_router(sessions.router)
+    app.include_router(reports.router)
     app.include_router(page.router)
     app.mount("/static", page.static_files(), name="static")
     app.add_middleware(HttpRules, max_body_bytes=max_body_bytes)

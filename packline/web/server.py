@@ -14,6 +14,7 @@ import time
 import uvicorn
 
 from packline.daemon.controller_api import ControllerAPI
+from packline.lot_reports import LotReports
 from packline.store.users import Users
 from packline.web.app import create_app
 from packline.web.middleware import MAX_BODY_BYTES
@@ -37,13 +38,16 @@ class WebServer:
         port: int = 0,
         token: str,
         users: Users | None = None,
+        lot_reports: LotReports | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         if not token or not token.strip() or token != token.strip():
             raise ValueError("the API token must be a non-empty string without surrounding spaces")
         loopback = is_loopback(host)
         auth = Authenticator(token, users, open_reads=loopback)
-        self.app = create_app(controller, auth, max_body_bytes=max_body_bytes)
+        self.app = create_app(
+            controller, auth, lot_reports=lot_reports, max_body_bytes=max_body_bytes
+        )
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.socket = socket.socket(family, socket.SOCK_STREAM)
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -173,7 +173,9 @@ function renderLots() {
       el("span", { text: `${p.strips_done}/${lot.strip_count}` })));
     return el("article", { class: "lot", "aria-label": `lot ${lot.lot_id}`, "data-lot": lot.lot_id },
       el("h3", {}, `${lot.lot_id} — ${lot.status} — ${lot.recipe_name} `,
-        el("a", { href: `/lots/${id}/report.html`, text: "report" })),
+        el("a", { href: `/lots/${id}/report.html`, text: "report", "aria-label": `report of lot ${lot.lot_id}` }), " ",
+        el("a", { href: `/lots/${id}/spc.html`, text: "SPC", "aria-label": `SPC charts of lot ${lot.lot_id}` }), " ",
+        el("a", { href: `/lots/${id}/export.csv`, text: "CSV", "aria-label": `unit export of lot ${lot.lot_id}` })),
       ...steps,
       buttons("lot", lot.lot_id, LOT_COMMANDS, (c) => `/lots/${id}/${c}`));
   }));
