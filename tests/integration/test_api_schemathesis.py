@@ -25,6 +25,7 @@ CHECKS = (
 def test_schemathesis_finds_no_server_error_or_schema_violation(tmp_path: Path) -> None:
     st = Path(sys.executable).with_name("st")
     daemon = SimulatedDaemon(tmp_path / "line.db", TOKEN)
+    operations = sum(len(m) for m in daemon.http.get("/openapi.json").json()["paths"].values())
     try:
         run = subprocess.run(
             [
@@ -38,7 +39,7 @@ def test_schemathesis_finds_no_server_error_or_schema_violation(tmp_path: Path) 
                 "--phases",
                 "coverage,fuzzing",
                 "--max-examples",
-                "10",
+                "5",
                 "--workers",
                 "2",
                 "--seed",
@@ -52,7 +53,8 @@ def test_schemathesis_finds_no_server_error_or_schema_violation(tmp_path: Path) 
     finally:
         assert daemon.stop() == 0
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
-    assert " passed" in run.stdout and "Operations:       18 selected" in run.stdout
+    assert " passed" in run.stdout
+    assert f"Selected: {operations}/{operations}" in run.stdout, run.stdout[-2000:]
     log = daemon.log()
     assert "method=POST path=/lots status=" in log, "the daemon logs every request"
     assert "status=5" not in log, "the daemon logged a 5xx answer"
