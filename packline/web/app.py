@@ -11,7 +11,7 @@ from packline import __version__
 from packline.daemon.controller_api import ControllerAPI
 from packline.lot_reports import LotReports
 from packline.web import api, errors, page, reports, sessions
-from packline.web.middleware import MAX_BODY_BYTES, BodyTooLarge, HttpRules
+from packline.web.middleware import MAX_BODY_BYTES, HttpRules
 from packline.web.security import Authenticator
 
 DESCRIPTION = (
@@ -43,10 +43,6 @@ def create_app(
     app.state.reports = lot_reports
     app.state.started_monotonic = time.monotonic()
     errors.install(app)
-
-    @app.exception_handler(BodyTooLarge)
-    async def _too_large(request: Any, exc: BodyTooLarge) -> Any:
-        return errors.refusal(413, str(exc))
 
     app.include_router(api.router)
     app.include_router(sessions.router)

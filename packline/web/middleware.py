@@ -64,8 +64,16 @@ class HttpRules:
                 status_seen[0] = refused[0]
                 await _answer(send, *refused)
                 return
+            if "chunked" in headers.get("transfer-encoding", "").lower():
+                buffered = await self._buffered(receive)
+                if buffered is None:
+                    status_seen[0] = 413
+                    limit = self.max_body_bytes
+                    await _answer(send, 413, f"request body over the limit of {limit} bytes", [])
+                    return
+                receive = buffered
             try:
-                await self.app(scope, self._limited(receive), sending)
+                await self.app(scope, receive, sending)
             except Exception:
                 log.exception("unexpected error answering %s %s", method, scope.get("path", ""))
                 if status_seen[0]:
@@ -97,19 +105,28 @@ class HttpRules:
                 )
         return None
 
-    def _limited(self, receive: Receive) -> Receive:
-        """A chunked body is cut off (413) past the limit instead of being read whole."""
-        seen = [0]
-
-        async def receiving() -> Message:
+    async def _buffered(self, receive: Receive) -> Receive | None:
+        """A chunked body read here up to the limit (None past it), replayed to the app."""
+        body = b""
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen[0] += len(message.get("body", b""))
-                if seen[0] > self.max_body_bytes:
-                    raise BodyTooLarge(self.max_body_bytes)
-            return message
+            if message["type"] != "http.request":
+                return receive  # the client went away: the app sees it
+            body += message.get("body", b"")
+            if len(body) > self.max_body_bytes:
+                return None
+            if not message.get("more_body", False):
+                break
+        sent = False
 
-        return receiving
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return replay
 
     @staticmethod
     def _log(scope: Scope, method: str, status: int, started: float) -> None:
@@ -132,10 +149,3 @@ class HttpRules:
                 "duration_ms": duration_ms,
             },
         )
-
-
-class BodyTooLarge(Exception):
-    """A chunked body went past the limit while it was read."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"request body over the limit of {limit} bytes")

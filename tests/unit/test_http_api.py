@@ -636,3 +636,17 @@ def test_keep_alive_serves_several_requests_on_one_connection(base_url: str) -> 
         assert response.status == 200
     finally:
         connection.close()
+
+
+def test_a_chunked_body_over_the_limit_is_cut_off_with_413(base_url: str) -> None:
+    chunk = b"x" * 65536
+    past_the_limit = MAX_BODY_BYTES // len(chunk) + 1  # the client stops there and listens
+    body = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(past_the_limit))
+    status, answer = raw_exchange(
+        base_url,
+        f"POST /lots HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n".encode()
+        + b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+        + b"Connection: close\r\n\r\n"
+        + body,
+    )
+    assert status == 413 and "over the limit" in answer["error"]
