@@ -10,11 +10,11 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from packline import __version__
 from packline.daemon.controller_api import ControllerAPI
-from packline.errors import Forbidden
+from packline.errors import Forbidden, Invalid
 from packline.vocabulary import ID_PATTERN, role_allows
 from packline.web import models as m
 from packline.web.security import Operator, Reader, Viewer
@@ -34,7 +34,28 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     }.items()
 }
 
-router = APIRouter(responses=ERRORS)
+
+def known_query_only(request: Request) -> None:
+    """Refuse a query parameter the route does not take, so that a typo (``?actve=true``) is
+    not silently ignored; and a parameter given twice."""
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    known = _query_names(dependant) if dependant is not None else set()
+    for name in request.query_params:
+        if name not in known:
+            listed = ", ".join(sorted(known)) or "none"
+            raise Invalid(f"unknown query parameter {name!r} (known: {listed})")
+        if len(request.query_params.getlist(name)) > 1:
+            raise Invalid(f"query parameter {name!r} given more than once")
+
+
+def _query_names(dependant: Any) -> set[str]:
+    names = {field.alias for field in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+router = APIRouter(responses=ERRORS, dependencies=[Depends(known_query_only)])
 
 LotId = Annotated[str, Path(pattern=ID_PATTERN, description="a lot id")]
 StripId = Annotated[str, Path(pattern=ID_PATTERN, description="a strip id")]

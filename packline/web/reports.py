@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -14,10 +14,10 @@ from packline import spc
 from packline.errors import NotFound
 from packline.lot_reports import LotReports, safe_file_part
 from packline.vocabulary import ID_PATTERN
-from packline.web.api import ERRORS
+from packline.web.api import ERRORS, known_query_only
 from packline.web.security import Reader
 
-router = APIRouter(responses=ERRORS, tags=["reports"])
+router = APIRouter(responses=ERRORS, tags=["reports"], dependencies=[Depends(known_query_only)])
 
 LotId = Annotated[str, Path(pattern=ID_PATTERN, description="a lot id")]
 Value = Annotated[

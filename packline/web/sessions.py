@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 
 from packline.errors import NotFound
 from packline.web import models as m
-from packline.web.api import ERRORS
+from packline.web.api import ERRORS, known_query_only
 from packline.web.security import Authenticator, Viewer
 
-router = APIRouter(responses=ERRORS, tags=["users"])
+router = APIRouter(responses=ERRORS, tags=["users"], dependencies=[Depends(known_query_only)])
 
 
 @router.post("/session", response_model=m.Session, status_code=201)

@@ -334,6 +334,15 @@ def test_alarms_filter_on_active_and_ack(base_url: str, controller: FakeControll
     assert_refused(request(base_url, "GET", "/alarms?active=maybe"), 400, "active", "'maybe'")
 
 
+def test_unknown_or_repeated_query_parameters_are_400_naming_them(
+    base_url: str, controller: FakeController
+) -> None:
+    assert_refused(request(base_url, "GET", "/alarms?actve=true"), 400, "'actve'", "active")
+    assert_refused(request(base_url, "GET", "/alarms?active=true&active=false"), 400, "once")
+    assert_refused(request(base_url, "GET", "/lots?page=2"), 400, "'page'", "none")
+    assert controller.calls == []
+
+
 def test_recipes_list_and_validate(base_url: str, controller: FakeController) -> None:
     recipes = request(base_url, "GET", "/recipes", token=None)
     assert recipes.body[0]["name"] == "heat-slug-die-equal"
