@@ -157,7 +157,8 @@ CREATE TABLE api_tokens (
     token_sha256 TEXT PRIMARY KEY,
     user_name TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,
     label TEXT NOT NULL,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    expires REAL
 );
 """
 

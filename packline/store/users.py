@@ -89,25 +89,29 @@ class Users:
             raise refused from None
         return User(str(row[0]), str(row[1]))
 
-    def issue_token(self, name: str, label: str) -> str:
-        """A new API token for the user (shown once: only its digest is kept)."""
+    def issue_token(self, name: str, label: str, *, lifetime_s: float | None = None) -> str:
+        """A new API token for the user (shown once: only its digest is kept), valid for
+        ``lifetime_s`` seconds, or until revoked when None."""
         self.get(name)
         token = secrets.token_urlsafe(32)
+        now = self.store.clock()
+        expires = None if lifetime_s is None else now + lifetime_s
         with self.store.write(f"token for {name}") as conn:
             conn.execute(
-                "INSERT INTO api_tokens (token_sha256, user_name, label, created)"
-                " VALUES (?, ?, ?, ?)",
-                (token_digest(token), name, label, self.store.clock()),
+                "INSERT INTO api_tokens (token_sha256, user_name, label, created, expires)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (token_digest(token), name, label, now, expires),
             )
         return token
 
     def holder(self, token: str) -> User | None:
-        """The user a token belongs to, None for an unknown token."""
+        """The user a token belongs to, None for an unknown or expired token."""
         with self.store.read() as conn:
             row = conn.execute(
                 "SELECT users.name, users.role FROM api_tokens JOIN users"
-                " ON users.name = api_tokens.user_name WHERE token_sha256 = ?",
-                (token_digest(token),),
+                " ON users.name = api_tokens.user_name WHERE token_sha256 = ?"
+                " AND (expires IS NULL OR expires > ?)",
+                (token_digest(token), self.store.clock()),
             ).fetchone()
         return None if row is None else User(str(row[0]), str(row[1]))
 

@@ -11,6 +11,9 @@ from packline.web import models as m
 from packline.web.api import ERRORS, known_query_only
 from packline.web.security import Authenticator, Viewer
 
+#: A sign-in lasts a shift and a half; then the page asks for the password again.
+SIGN_IN_LIFETIME_S = 12 * 3600.0
+
 router = APIRouter(responses=ERRORS, tags=["users"], dependencies=[Depends(known_query_only)])
 
 
@@ -21,7 +24,7 @@ def sign_in(request: Request, body: m.SignIn) -> Any:
     if auth.users is None:
         raise NotFound("this daemon has no user accounts")
     user = auth.users.sign_in(body.user, body.password)
-    token = auth.users.issue_token(user.name, "sign-in")
+    token = auth.users.issue_token(user.name, "sign-in", lifetime_s=SIGN_IN_LIFETIME_S)
     return {"user": user.name, "role": user.role, "token": token}
 
 

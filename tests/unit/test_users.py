@@ -52,6 +52,20 @@ def test_a_token_names_its_user_until_revoked(users: Users) -> None:
         users.issue_token("bob", "cli")
 
 
+def test_a_token_with_a_lifetime_expires(tmp_path: Path) -> None:
+    now = [1_800_000_000.0]
+    with Store(tmp_path / "clock.db", clock=lambda: now[0]) as store:
+        users = Users(store)
+        users.add("ana", "operator", "correct horse")
+        token = users.issue_token("ana", "sign-in", lifetime_s=3600)
+        forever = users.issue_token("ana", "cli")
+        now[0] += 3599
+        assert users.holder(token) == User("ana", "operator")
+        now[0] += 2
+        assert users.holder(token) is None
+        assert users.holder(forever) == User("ana", "operator")
+
+
 def test_bad_names_roles_and_short_passwords_are_refused_with_every_problem(
     users: Users,
 ) -> None:
