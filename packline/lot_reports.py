@@ -117,8 +117,8 @@ class LotReports:
             recipe_name=records.recipe_name,
             defect_texts=defect_texts({step.tool for step in route.steps}),
         )
-        lot = self.store.lot(records.lot_id) or {}
-        report["status"] = lot.get("status", "")
+        lot = self.store.lot(records.lot_id)
+        report["status"] = lot["status"] if lot is not None else ""
         return report
 
     def html(self, lot_id: str) -> str:

@@ -26,6 +26,7 @@ from packline.daemon.controller_api import Json
 from packline.daemon.logging_recorder import LoggingRecorder, kv
 from packline.errors import Conflict, Invalid, NotFound
 from packline.store import Store
+from packline.store.records import LotRecord, LotSummary
 from packline.vocabulary import FINISHED_LOT_STATUSES, ID, ID_RULE, LOT_COMMANDS, RECIPE_NAME
 from sequences.config_errors import ConfigError
 from sequences.line_config import LineConfig
@@ -137,9 +138,12 @@ class LineController:
                 log.exception(kv(event="lot_failed", lot=lot["lot_id"]))
                 self.store.set_lot_status(lot["lot_id"], "held", "controller error; see the log")
 
-    def _run_lot(self, summary: Json) -> None:
+    def _run_lot(self, summary: LotSummary) -> None:
         lot_id = summary["lot_id"]
-        lot = self.store.lot(lot_id) or summary  # the full record, with the recipe text
+        lot = self.store.lot(lot_id)  # the full record, with the recipe text
+        if lot is None:  # cannot happen: lots are never deleted
+            log.error(kv(event="lot_vanished", lot=lot_id))
+            return
         route = self._route_of(lot)
         plan = LotPlan(lot_id, route.steps, route.rows, route.cols, tuple(lot["strip_ids"]))
         initial = self.store.strip_progress(lot_id)
@@ -189,7 +193,7 @@ class LineController:
             )
         )
 
-    def _route_of(self, lot: Json) -> Route:
+    def _route_of(self, lot: LotRecord) -> Route:
         data = yaml.safe_load(lot["recipe_text"])
         return route_for(
             validate_recipe(data, f"lot {lot['lot_id']} recipe", file_stem=lot["recipe_name"])
@@ -268,7 +272,7 @@ class LineController:
         return self._public_lot(lot)
 
     @staticmethod
-    def _public_lot(lot: Json) -> Json:
+    def _public_lot(lot: LotSummary | LotRecord) -> Json:
         return {k: v for k, v in lot.items() if k != "recipe_text"}
 
     def lot_command(self, lot_id: str, command: str, *, by: str) -> Json:
@@ -317,13 +321,13 @@ class LineController:
         strip = self.store.strip(strip_id)
         if strip is None:
             raise NotFound(f"no strip {strip_id!r}")
-        return strip
+        return dict(strip)
 
     def show_unit(self, strip_id: str, site: int) -> Json:
         unit = self.store.unit(strip_id, site)
         if unit is None:
             raise NotFound(f"no unit {strip_id}:{site}")
-        return unit
+        return dict(unit)
 
     # -- stations ------------------------------------------------------------------------------
     def list_stations(self) -> list[Json]:
@@ -381,12 +385,12 @@ class LineController:
 
     # -- alarms, recipes, E10 ------------------------------------------------------------------------
     def list_alarms(self, *, active_only: bool) -> list[Json]:
-        return self.store.alarms(active_only=active_only)
+        return [dict(alarm) for alarm in self.store.alarms(active_only=active_only)]
 
     def ack_alarm(self, alarm_id: int, *, by: str) -> Json:
         result = self.store.ack_alarm(alarm_id, by)
         self.store.record_command("alarm", str(alarm_id), "ack", by, "ok")
-        return result
+        return dict(result)
 
     def list_recipes(self) -> list[Json]:
         recipes = []

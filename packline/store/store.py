@@ -25,6 +25,19 @@ from pathlib import Path
 from typing import Any
 
 from packline.errors import Conflict, Invalid, NotFound
+from packline.store.records import (
+    AlarmEntry,
+    CommandEntry,
+    LotRecord,
+    LotSummary,
+    StepProgress,
+    StripCounts,
+    StripRecord,
+    StripStatus,
+    StripStep,
+    UnitRecord,
+    UnitStep,
+)
 from packline.store.schema import MIGRATIONS, statements
 from packline.vocabulary import (
     FINISHED_LOT_STATUSES,
@@ -280,7 +293,7 @@ class Store:
         cols: int,
         steps: list[str],
         strip_ids: list[str],
-    ) -> Json:
+    ) -> LotRecord:
         """Record a new lot, status ``queued``. :class:`Conflict` if the lot id or a strip id is
         already in the store; :class:`Invalid` for a lot without strips or a repeated strip id."""
         problems = []
@@ -328,7 +341,7 @@ class Store:
             )
         return self._lot_or_raise(lot_id)
 
-    def set_lot_status(self, lot_id: str, status: str, reason: str = "") -> Json:
+    def set_lot_status(self, lot_id: str, status: str, reason: str = "") -> LotRecord:
         """Move a lot to ``status`` with a reason; return the lot.
 
         queued, running, held, aborting (an abort asked while cycles still run), complete,
@@ -554,7 +567,7 @@ class Store:
             )
             return int(cursor.lastrowid or 0)
 
-    def ack_alarm(self, alarm_id: int, by: str) -> Json:
+    def ack_alarm(self, alarm_id: int, by: str) -> AlarmEntry:
         """Acknowledge an alarm; return it. Acknowledging again keeps the first ack."""
         with self.write(f"ack alarm {alarm_id}") as conn:
             conn.execute(
@@ -567,17 +580,17 @@ class Store:
             return _alarm_json(row)
 
     # -- reads: lots -------------------------------------------------------------------------
-    def lot(self, lot_id: str) -> Json | None:
+    def lot(self, lot_id: str) -> LotRecord | None:
         """The lot with its recipe, counts, per-step progress and every strip's status."""
         with self.read() as conn:
             return self._lot_in(conn, lot_id)
 
-    def lots(self) -> list[Json]:
+    def lots(self) -> list[LotSummary]:
         """Every lot (summary: no recipe text, steps or strips), in submit order."""
         with self.read() as conn:
             return self._lot_summaries(conn, LOT_STATUSES)
 
-    def open_lots(self) -> list[Json]:
+    def open_lots(self) -> list[LotSummary]:
         """Lots queued, running or held, in submit order (what the daemon resumes)."""
         with self.read() as conn:
             return self._lot_summaries(conn, OPEN_LOT_STATUSES)
@@ -598,7 +611,7 @@ class Store:
             return _in_flight(conn, lot_id)
 
     # -- reads: strips and units -------------------------------------------------------------
-    def strip(self, strip_id: str) -> Json | None:
+    def strip(self, strip_id: str) -> StripRecord | None:
         """A strip's lot, status and every step it went through with result map and summary."""
         with self.read() as conn:
             row = conn.execute(
@@ -608,7 +621,7 @@ class Store:
                 return None
             lot_id = row[0]
             state = self._strip_states(conn, lot_id)[strip_id]
-            steps = [
+            steps: list[StripStep] = [
                 {
                     "step_index": r[0],
                     "step": r[1],
@@ -627,14 +640,11 @@ class Store:
                     (lot_id, strip_id),
                 )
             ]
-            return {
-                **_strip_json(state),
-                "lot_id": lot_id,
-                "disposed_at": state.disposed_at,
-                "steps": steps,
-            }
+            return StripRecord(
+                **_strip_json(state), lot_id=lot_id, disposed_at=state.disposed_at, steps=steps
+            )
 
-    def unit(self, strip_id: str, site: int) -> Json | None:
+    def unit(self, strip_id: str, site: int) -> UnitRecord | None:
         """One unit's genealogy: every step of that site in order (``None`` for an unknown
         strip or a site outside its layout)."""
         with self.read() as conn:
@@ -646,7 +656,7 @@ class Store:
             if row is None or not 1 <= site <= row[1]:
                 return None
             lot_id = row[0]
-            steps = [
+            unit_steps: list[UnitStep] = [
                 {
                     "step_index": r[0],
                     "step": r[1],
@@ -668,10 +678,10 @@ class Store:
                     (lot_id, strip_id, site),
                 )
             ]
-            return {"strip_id": strip_id, "site": site, "lot_id": lot_id, "steps": steps}
+            return UnitRecord(strip_id=strip_id, site=site, lot_id=lot_id, steps=unit_steps)
 
     # -- reads: alarms, stations, commands ---------------------------------------------------
-    def alarms(self, *, active_only: bool) -> list[Json]:
+    def alarms(self, *, active_only: bool) -> list[AlarmEntry]:
         """Alarms in order of time; ``active_only``: those not acknowledged."""
         where = " WHERE acked_at IS NULL" if active_only else ""
         with self.read() as conn:
@@ -733,7 +743,7 @@ class Store:
                 totals[station] = {category.value: s for category, s in seconds.items()}
         return totals
 
-    def operator_commands(self, limit: int = 100) -> list[Json]:
+    def operator_commands(self, limit: int = 100) -> list[CommandEntry]:
         """The last ``limit`` operator commands, newest first."""
         with self.read() as conn:
             rows = conn.execute(
@@ -755,17 +765,17 @@ class Store:
         ]
 
     # -- helpers -----------------------------------------------------------------------------
-    def _lot_or_raise(self, lot_id: str) -> Json:
+    def _lot_or_raise(self, lot_id: str) -> LotRecord:
         with self.read() as conn:
             return self._lot_or_raise_in(conn, lot_id)
 
-    def _lot_or_raise_in(self, conn: sqlite3.Connection, lot_id: str) -> Json:
+    def _lot_or_raise_in(self, conn: sqlite3.Connection, lot_id: str) -> LotRecord:
         lot = self._lot_in(conn, lot_id)
         if lot is None:
             raise NotFound(f"no lot {lot_id}")
         return lot
 
-    def _lot_in(self, conn: sqlite3.Connection, lot_id: str) -> Json | None:
+    def _lot_in(self, conn: sqlite3.Connection, lot_id: str) -> LotRecord | None:
         row = conn.execute(f"{_LOT_SELECT} WHERE lot_id = ?", (lot_id,)).fetchone()
         if row is None:
             return None
@@ -791,7 +801,7 @@ class Store:
                 (lot_id,),
             )
         }
-        progress = []
+        progress: list[StepProgress] = []
         for index, name in enumerate(steps):
             counts = {c: units.get((index, c), 0) for c in "PFXN"}
             progress.append(
@@ -805,12 +815,16 @@ class Store:
                     "units_not_processed": counts["N"],
                 }
             )
-        lot["recipe_text"] = row[4]
-        lot["progress"] = progress
-        lot["strips"] = [_strip_json(state) for state in states.values()]
-        return lot
+        return LotRecord(
+            **lot,
+            recipe_text=row[4],
+            progress=progress,
+            strips=[_strip_json(state) for state in states.values()],
+        )
 
-    def _lot_summaries(self, conn: sqlite3.Connection, statuses: tuple[str, ...]) -> list[Json]:
+    def _lot_summaries(
+        self, conn: sqlite3.Connection, statuses: tuple[str, ...]
+    ) -> list[LotSummary]:
         """Lot summaries by SQL aggregates (no per-strip derivation: the daemon polls this)."""
         marks = ", ".join("?" for _ in statuses)
         rows = conn.execute(
@@ -891,9 +905,19 @@ _ALARM_SELECT = (
 )
 
 
-def _lot_summary(row: tuple[Any, ...], strip_ids: list[str], disposed: Mapping[str, int]) -> Json:
+def _lot_summary(
+    row: tuple[Any, ...], strip_ids: list[str], disposed: Mapping[str, int]
+) -> LotSummary:
     """A lot's row with its strips and counts (``disposed``: strips per disposition)."""
-    counts = {status: disposed.get(status, 0) for status in STRIP_DISPOSITIONS}
+    done = {status: disposed.get(status, 0) for status in STRIP_DISPOSITIONS}
+    counts = StripCounts(
+        {
+            "complete": done["complete"],
+            "scrapped": done["scrapped"],
+            "on hold": done["on hold"],
+            "in progress": len(strip_ids) - sum(done.values()),
+        }
+    )
     return {
         "lot_id": row[0],
         "recipe_name": row[1],
@@ -909,11 +933,11 @@ def _lot_summary(row: tuple[Any, ...], strip_ids: list[str], disposed: Mapping[s
         "submit_seq": row[12],
         "strip_count": len(strip_ids),
         "strip_ids": strip_ids,
-        "counts": {**counts, "in progress": len(strip_ids) - sum(counts.values())},
+        "counts": counts,
     }
 
 
-def _strip_json(state: _StripState) -> Json:
+def _strip_json(state: _StripState) -> StripStatus:
     progress = state.progress
     return {
         "strip_id": progress.strip_id,
@@ -926,7 +950,7 @@ def _strip_json(state: _StripState) -> Json:
     }
 
 
-def _alarm_json(row: tuple[Any, ...]) -> Json:
+def _alarm_json(row: tuple[Any, ...]) -> AlarmEntry:
     return {
         "alarm_id": row[0],
         "lot_id": row[1] or "",
