@@ -22,8 +22,12 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
+from packline.store import Store
+from packline.store.users import Users
 from sequences.line_config import load_line_config
 from tests.support.daemon_process import SimulatedDaemon
+from tests.support.fake_controller import FakeController
+from tests.support.web import running_server
 
 PACKLINE = [sys.executable, "-m", "packline.cli"]
 TOKEN = "page-token-0123456789"
@@ -224,3 +228,26 @@ def test_every_button_has_an_accessible_name(page: WebDriver) -> None:
     for button in page.find_elements(By.CSS_SELECTOR, "button"):
         name = button.get_attribute("aria-label") or button.text
         assert name.strip() or not button.is_displayed(), button.get_attribute("outerHTML")
+
+
+def test_an_alarm_is_acknowledged_from_the_page_by_the_signed_in_user(
+    browser: WebDriver, tmp_path: Path
+) -> None:
+    controller = FakeController()
+    with Store(tmp_path / "fake.db") as store:
+        users = Users(store)
+        users.add("ana", "operator", PASSWORD)
+        with running_server(controller, users=users) as url:
+            browser.get(url + "/")
+            ack = 'button[aria-label="acknowledge alarm 1"]'
+            wait_for("alarm 1 on the page", lambda: browser.find_elements(By.CSS_SELECTOR, ack), 5)
+            _sign_in(browser)
+            click(browser, ack)
+            wait_for(
+                "the ack",
+                lambda: ("ack_alarm", {"alarm_id": 1, "by": "ana"}) in controller.calls,
+                5,
+            )
+            wait_for("alarm 1 gone", lambda: not browser.find_elements(By.CSS_SELECTOR, ack), 2)
+            click(browser, "#sign-out")
+            wait_for("signed out", lambda: browser.find_element(By.ID, "sign-in").is_displayed(), 5)
