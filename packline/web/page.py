@@ -22,6 +22,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.staticfiles import StaticFiles
 
+from packline.vocabulary import DESTRUCTIVE_COMMANDS, LOT_COMMANDS, ROLES, STATION_COMMANDS
 from packline.web.security import Reader
 
 STATIC = Path(str(files("packline.web") / "static"))
@@ -50,6 +51,18 @@ def shift_start(now: float) -> float:
 @router.get("/")
 def operator_page() -> FileResponse:
     return FileResponse(STATIC / "index.html", media_type="text/html")
+
+
+@router.get("/vocabulary.json")
+def vocabulary() -> dict[str, Any]:
+    """The words the page needs, from the one vocabulary module (so the page cannot offer a
+    command the API does not know)."""
+    return {
+        "lot_commands": list(LOT_COMMANDS),
+        "station_commands": list(STATION_COMMANDS),
+        "destructive_commands": list(DESTRUCTIVE_COMMANDS),
+        "roles": list(ROLES),
+    }
 
 
 @router.get("/events")

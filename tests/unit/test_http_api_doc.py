@@ -16,6 +16,7 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "http-api.md"
 BROWSER_ROUTES = {
     ("GET", "/"),
     ("GET", "/events"),
+    ("GET", "/vocabulary.json"),
     ("GET", "/lots/{lot_id}/spc.html"),
     ("GET", "/static/{file}"),
     ("GET", "/openapi.json"),

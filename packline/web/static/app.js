@@ -1,9 +1,10 @@
 // The operator page: renders the daemon's /events stream and sends operator commands.
 "use strict";
 
-const STATION_COMMANDS = ["hold", "unhold", "suspend", "unsuspend", "stop", "abort", "clear", "reset"];
-const LOT_COMMANDS = ["hold", "release", "abort"];
-const DESTRUCTIVE = new Set(["abort", "stop", "clear", "reset"]);
+// Commands come from the daemon's vocabulary (/vocabulary.json), filled in before the first view.
+let STATION_COMMANDS = [];
+let LOT_COMMANDS = [];
+let DESTRUCTIVE = new Set();
 const E10_COLORS = {
   productive: "#1a7f37", standby: "#0969da", engineering: "#8250df",
   "unscheduled down": "#cf222e", "non-scheduled": "#8a94a0",
@@ -236,4 +237,12 @@ $("sign-in").addEventListener("submit", signIn);
 $("sign-out").addEventListener("click", signOut);
 showSession();
 setInterval(tick, 1000);
-connect();
+fetch("/vocabulary.json")
+  .then((response) => response.json())
+  .then((words) => {
+    STATION_COMMANDS = words.station_commands;
+    LOT_COMMANDS = words.lot_commands;
+    DESTRUCTIVE = new Set(words.destructive_commands);
+    connect();
+  })
+  .catch((error) => say(`cannot read the daemon's vocabulary (${error})`, true));
