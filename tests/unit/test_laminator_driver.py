@@ -260,7 +260,7 @@ def test_laminator_bad_positions_and_strip_ids_refused_before_sending(talk) -> N
     with pytest.raises(ParameterOutOfRange):
         laminator.set_strip_ids({1: "bad id!"})
     with pytest.raises(ParameterOutOfRange):
-        laminator.strip_id_1 = "X" * 21
+        laminator.set_strip_ids({1: "X" * 21})
     with pytest.raises(ParameterOutOfRange):
         laminator.load_mask = 0
 
@@ -271,7 +271,7 @@ def test_laminator_single_setpoint_uses_fc06_and_strip_id_fc16(talk) -> None:
     )
     laminator.pressure_sp_mpa = 2.5
     laminator.load_mask = 3
-    laminator.strip_id_8 = "LB-8"
+    laminator.set_strip_ids({8: "LB-8"})
 
 
 def test_laminator_commands_pulse_their_coils(talk) -> None:
@@ -527,7 +527,13 @@ def test_laminator_unreachable_address_is_connection_lost() -> None:
 
 
 def _declared(kind: type[Register] | type[DiscreteInput]) -> list[int]:
-    return [member.address for member in vars(Laminator).values() if isinstance(member, kind)]
+    """Addresses of every declared register of ``kind`` (each element of a run)."""
+    return [
+        address
+        for member in vars(Laminator).values()
+        if isinstance(member, kind)
+        for address in (member.addresses if isinstance(member, Register) else [member.address])
+    ]
 
 
 def test_laminator_declares_every_register_of_the_manual_in_order() -> None:
