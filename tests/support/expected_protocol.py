@@ -28,6 +28,7 @@ import select
 import socket
 import struct
 import threading
+import time
 import tty
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -128,6 +129,8 @@ class ScriptedPeer:
         self.same = same or (lambda got, expected: got == expected)
         self.received: list[bytes] = []
         self.problems: list[str] = []
+        #: TCP connections the driver opened (a reopened link makes a second one).
+        self.connections = 0
         self._stop = threading.Event()
         self._server: socket.socket | None = None
         self._fds: tuple[int, int] | None = None
@@ -168,6 +171,7 @@ class ScriptedPeer:
             if not select.select([self._server], [], [], 0.05)[0]:
                 continue
             connection, _ = self._server.accept()
+            self.connections += 1
             with connection:
                 self._talk(functools.partial(connection.recv, 4096), connection.sendall, connection)
 
@@ -212,8 +216,14 @@ class ScriptedPeer:
                 with contextlib.suppress(OSError):
                     os.close(fd)
 
-    def verify(self) -> None:
-        """Fail on a mismatch, an unexpected request or a step the driver never reached."""
+    def verify(self, *, settle_s: float = 2.0) -> None:
+        """Fail on a mismatch, an unexpected request or a step the driver never reached
+        (waiting up to ``settle_s`` for requests still on their way: commands get no reply)."""
+        deadline = time.monotonic() + settle_s
+        while self.script and not self.problems and self._thread.is_alive():
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
         assert self.problems == [], self.problems
         assert self.script == [], f"steps never reached: {self.script}"
 
@@ -230,9 +240,9 @@ def scripted_peer(
     peer = ScriptedPeer(script, framing=framing, channel=channel, same=same)
     try:
         yield peer
+        peer.verify()
     finally:
         peer.close()
-    peer.verify()
 
 
 @contextlib.contextmanager
@@ -281,12 +291,14 @@ class ProtocolBench:
         return driver, peer
 
     def finish(self) -> None:
-        for driver in self.drivers:
-            driver.close()
-        for peer in self.peers:
-            peer.close()
-        for peer in self.peers:
-            peer.verify()
+        try:
+            for peer in self.peers:
+                peer.verify()
+        finally:
+            for driver in self.drivers:
+                driver.close()
+            for peer in self.peers:
+                peer.close()
 
 
 @pytest.fixture
@@ -295,3 +307,14 @@ def protocol() -> Iterator[ProtocolBench]:
     bench = ProtocolBench()
     yield bench
     bench.finish()
+
+
+def text_steps(script: Sequence[tuple[str, str | None]], terminator: bytes = b"\n") -> list[Step]:
+    """Steps from ``(message, reply)`` text pairs; each gets ``terminator`` (None: no reply)."""
+    return [
+        (
+            message.encode("ascii") + terminator,
+            None if reply is None else reply.encode("ascii") + terminator,
+        )
+        for message, reply in script
+    ]

@@ -3,11 +3,7 @@ the driver sends, byte for byte, and answers what die-bonder.md §9 shows."""
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
-from collections import deque
-from collections.abc import Iterator
 
 import pytest
 
@@ -21,65 +17,26 @@ from drivers.errors import (
 )
 from drivers.records import AlarmInfo
 from drivers.states import ToolState
+from tests.support.expected_protocol import ProtocolBench, ScriptedPeer, lines, protocol, text_steps
+
+__all__ = ["protocol"]  # the fixture, imported for pytest
 
 OK = '0,"No error"'
 Script = list[tuple[str, str | None]]
 
 
-class ScriptedPeer:
-    """A fake tool: each received line must equal the next expected message; its reply
-    (None: no reply, as for SCPI commands and failing queries) is sent back."""
-
-    def __init__(self, script: Script) -> None:
-        self.script = deque(script)
-        self.mismatches: list[str] = []
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self._server.settimeout(5.0)
-        self.address = f"TCPIP::127.0.0.1::{self._server.getsockname()[1]}::SOCKET"
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        connection, _ = self._server.accept()
-        connection.settimeout(5.0)
-        buffer = b""
-        with connection:
-            while True:
-                try:
-                    data = connection.recv(4096)
-                except OSError:
-                    return
-                if not data:
-                    return
-                buffer += data
-                while b"\n" in buffer:
-                    line, buffer = buffer.split(b"\n", 1)
-                    self._answer(connection, line.decode("ascii"))
-
-    def _answer(self, connection: socket.socket, message: str) -> None:
-        if not self.script:
-            self.mismatches.append(f"unexpected {message!r}")
-            return
-        expected, reply = self.script.popleft()
-        if message != expected:
-            self.mismatches.append(f"expected {expected!r}, got {message!r}")
-        if reply is not None:
-            connection.sendall(reply.encode("ascii") + b"\n")
-
-    def verify(self) -> None:
-        assert self.mismatches == []
-        assert list(self.script) == [], "driver stopped before the end of the transcript"
-
-
 @pytest.fixture
-def transcript(request: pytest.FixtureRequest) -> Iterator[tuple[DieBonder, ScriptedPeer]]:
-    peer = ScriptedPeer([("*CLS", None), *request.param])
-    bonder = DieBonder.open(peer.address, timeout_s=0.3)
-    try:
-        yield bonder, peer
-    finally:
-        bonder.close()
-    peer.verify()
+def transcript(
+    request: pytest.FixtureRequest, protocol: ProtocolBench
+) -> tuple[DieBonder, ScriptedPeer]:
+    """A DieBonder on a scripted peer playing ``*CLS`` and then the transcript."""
+    return protocol.open(
+        DieBonder,
+        text_steps([("*CLS", None), *request.param]),
+        address="TCPIP::127.0.0.1::{port}::SOCKET",
+        framing=lines(),
+        timeout_s=0.3,
+    )
 
 
 NORMAL_CYCLE: Script = [
