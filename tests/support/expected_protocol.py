@@ -150,8 +150,11 @@ class ScriptedPeer:
         self._thread = threading.Thread(target=self._run, name="scripted-peer", daemon=True)
         self._thread.start()
 
-    def address(self, template: str) -> str:
-        """``template`` with ``{port}`` / ``{device}`` filled in."""
+    def address(self, template: str | None = None) -> str:
+        """``template`` with ``{port}`` / ``{device}`` filled in; without one, the address
+        pyserial opens (the pty's path, or ``socket://`` for TCP)."""
+        if template is None:
+            template = "{device}" if self.device else "socket://127.0.0.1:{port}"
         return template.format(port=self.port, device=self.device)
 
     # -- the peer's thread ---------------------------------------------------------------------

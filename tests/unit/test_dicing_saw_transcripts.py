@@ -7,11 +7,7 @@ CR LF included), ``←`` what the tool answers. A ``→`` query without ``←`` 
 
 from __future__ import annotations
 
-import os
-import select
-import threading
-import tty
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -27,6 +23,9 @@ from drivers.errors import (
     ToolTimeout,
 )
 from drivers.states import ToolState
+from tests.support.expected_protocol import ProtocolBench, Step, lines, protocol
+
+__all__ = ["protocol"]  # the fixture, imported for pytest
 
 OK = '→ SYST:ERR?\n← 0,"No error"'
 #: Query timeout; result queries scale with it (5 s at the default 2 s), so a silent one is short.
@@ -34,55 +33,8 @@ TIMEOUT_S = 0.15
 FORMAT_B_MAP = "1" * 6 + "0" + "1" * 233
 
 
-class PtyPeer:
-    """A fake DS-2 behind a pseudo-terminal that plays one transcript."""
-
-    def __init__(self, transcript: str) -> None:
-        self.exchanges = _parse(transcript)
-        self.master, self.slave = os.openpty()
-        tty.setraw(self.master)
-        tty.setraw(self.slave)
-        self.address = f"ASRL{os.ttyname(self.slave)}::INSTR"
-        self.problems: list[str] = []
-        self.played = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._play, daemon=True)
-        self._thread.start()
-
-    def _play(self) -> None:
-        buffer = b""
-        for expected, reply in self.exchanges:
-            while b"\n" not in buffer:
-                if self._stop.is_set():
-                    return
-                ready, _, _ = select.select([self.master], [], [], 0.05)
-                if ready:
-                    buffer += os.read(self.master, 4096)
-            line, _, buffer = buffer.partition(b"\n")
-            got = line + b"\n"
-            if got != expected:
-                self.problems.append(
-                    f"exchange {self.played + 1}: expected {expected!r}, got {got!r}"
-                )
-                return
-            if reply is not None:
-                os.write(self.master, reply)
-            self.played += 1
-
-    def finish(self) -> None:
-        """Assert that the driver sent exactly the transcript's messages."""
-        self._thread.join(timeout=2.0)
-        self._stop.set()
-        for fd in (self.master, self.slave):
-            os.close(fd)
-        assert self.problems == []
-        assert self.played == len(self.exchanges), (
-            f"only {self.played} of {len(self.exchanges)} exchanges"
-        )
-
-
-def _parse(transcript: str) -> list[tuple[bytes, bytes | None]]:
-    exchanges: list[tuple[bytes, bytes | None]] = []
+def _parse(transcript: str) -> list[Step]:
+    exchanges: list[Step] = []
     for raw in transcript.strip().splitlines():
         line = raw.strip()
         if line.startswith("→ "):
@@ -96,23 +48,20 @@ def _parse(transcript: str) -> list[tuple[bytes, bytes | None]]:
 
 
 @pytest.fixture
-def play() -> Iterator[Callable[[str], DicingSaw]]:
-    """``play(transcript)`` opens a driver on a peer playing ``→ *CLS`` and then the transcript."""
-    peers: list[PtyPeer] = []
-    drivers: list[DicingSaw] = []
+def play(protocol: ProtocolBench) -> Callable[[str], DicingSaw]:
+    """``play(transcript)`` opens a driver on a pty peer playing ``→ *CLS`` and the transcript."""
 
     def start(transcript: str) -> DicingSaw:
-        peer = PtyPeer("→ *CLS\n" + transcript)
-        peers.append(peer)
-        driver = DicingSaw.open(peer.address, timeout_s=TIMEOUT_S)
-        drivers.append(driver)
-        return driver
+        saw, _ = protocol.open(
+            DicingSaw,
+            _parse("→ *CLS\n" + transcript),
+            address="ASRL{device}::INSTR",
+            framing=lines(b"\n"),
+            timeout_s=TIMEOUT_S,
+        )
+        return saw
 
-    yield start
-    for driver in drivers:
-        driver.close()
-    for peer in peers:
-        peer.finish()
+    return start
 
 
 def test_dicing_saw_plays_the_manual_normal_cycle(play: Callable[[str], DicingSaw]) -> None:
