@@ -24,7 +24,7 @@ from drivers.states import ToolState
 from drivers.transports.framed_link import encode_frame
 from drivers.wire_bonder import WireBonder, WireBondRecord
 from tests.support.expected_protocol import lines, scripted_peer
-from tests.unit.test_wire_bonder_peer import ack, host, nak, wire
+from tests.support.wire_bonder_frames import ack, host, nak, wire
 
 FRAMES = lines(b"\r")  # a frame ends with CR
 
@@ -483,3 +483,10 @@ def test_wire_bonder_logs_every_exchange_at_debug(caplog: pytest.LogCaptureFixtu
     assert any("-> 2STAT?" in m for m in messages)
     assert any("retransmitting '2STAT?'" in m for m in messages)
     assert any("<- 2STAT=IDLE" in m for m in messages)
+
+
+def test_wire_bonder_peer_notation_gives_the_manual_bytes() -> None:
+    """§2: ``1IDN?`` is ``02 31 49 44 4E 3F 03 34 44 0D``; the NAK payload ``22`` has checksum 00."""
+    assert wire("<STX>1IDN?<ETX>4D<CR>") == bytes.fromhex("02 31 49 44 4E 3F 03 34 44 0D")
+    assert host("1IDN?") == bytes.fromhex("02 31 49 44 4E 3F 03 34 44 0D")
+    assert nak(22) == wire("<NAK><STX>22<ETX>00<CR>")

@@ -1,10 +1,7 @@
-"""A scripted fake WB-3 for the driver unit tests (used by test_wire_bonder_driver.py), in the
-manner of PyMeasure's expected_protocol.
-
-The peer sits on a pty (the driver opens its device path) or a loopback TCP port (the driver
-opens ``socket://``). It reads the host's frames one by one, checks each byte for byte against
-the script (sequence digit and checksum included) and answers the scripted reply, or nothing
-for a lost reply. Frames are written in the manual's notation: ``<STX>1IDN?<ETX>4D<CR>``.
+"""WB-3 frames in the manual's notation (wire-bonder.md §2), for scripts of the scripted peer
+(:mod:`tests.support.expected_protocol`) and the simulator's link tests:
+``wire("<STX>1IDN?<ETX>4D<CR>")`` is the frame's bytes, :func:`host` / :func:`ack` build a
+frame with its checksum, :func:`nak` a rejection.
 """
 
 from __future__ import annotations
@@ -43,10 +40,3 @@ def nak(code: int) -> bytes:
 
 
 Step = tuple[bytes, bytes | None]
-
-
-def test_wire_bonder_peer_notation_gives_the_manual_bytes() -> None:
-    """§2: ``1IDN?`` is ``02 31 49 44 4E 3F 03 34 44 0D``; the NAK payload ``22`` has checksum 00."""
-    assert wire("<STX>1IDN?<ETX>4D<CR>") == bytes.fromhex("02 31 49 44 4E 3F 03 34 44 0D")
-    assert host("1IDN?") == bytes.fromhex("02 31 49 44 4E 3F 03 34 44 0D")
-    assert nak(22) == wire("<NAK><STX>22<ETX>00<CR>")
