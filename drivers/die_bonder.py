@@ -20,7 +20,7 @@ from typing import ClassVar
 
 from drivers.records import AlarmInfo, SiteRecord, optional
 from drivers.scpi import ScpiTool
-from drivers.settings import Reading, Setting
+from drivers.settings import Command, Reading, Setting
 from drivers.values import INTEGER, REAL, Choice, Flag, Number, Timestamp
 
 MODES = ("EPOXY", "GAPFILL", "FLIPCHIP", "PLATE")
@@ -217,9 +217,10 @@ class DieBonder(ScpiTool):
         "SUPPly:PLATe?", int, INTEGER, doc="``SUPPly:PLATe?``: plates left in the feeder."
     )
 
-    def calibrate_placement(self) -> None:
-        """``CALibrate:PLACe`` (overlapped): SETUP for about 40 s; poll the state."""
-        self.write("CALibrate:PLACe")
+    calibrate_placement = Command(
+        "CALibrate:PLACe",
+        doc="``CALibrate:PLACe`` (overlapped): SETUP for about 40 s; poll the state.",
+    )
 
     placement_calibration = Reading(
         "CALibrate:PLACe?",

@@ -37,6 +37,7 @@ from drivers.modbus_tool import (
     Input,
     LevelCoil,
     PositionResult,
+    Pulse,
 )
 from drivers.records import AlarmInfo
 from drivers.transports.modbus import ModbusExceptionReply
@@ -413,17 +414,17 @@ class EtchBath(BatchModbusTool):
         super().__init__(address, timeout_s=timeout_s, retries=retries)
 
     # -- tool commands (coils 16-18) ----------------------------------------------------------------
-    def end_etch(self) -> None:
-        """Coil END_ETCH: end the ETCH phase now (any mode); refused outside ETCH (20)."""
-        self.pulse(16, "END_ETCH")
-
-    def hoist_up(self) -> None:
-        """Coil HOIST_UP: manual move to the top; IDLE, HEATING, READY only."""
-        self.pulse(17, "HOIST_UP")
-
-    def hoist_down(self) -> None:
-        """Coil HOIST_DOWN: manual move to immersion; as HOIST_UP and not with a carrier."""
-        self.pulse(18, "HOIST_DOWN")
+    end_etch = Pulse(
+        16,
+        "END_ETCH",
+        doc="END_ETCH: end the ETCH phase now (any mode); refused outside ETCH (20).",
+    )
+    hoist_up = Pulse(17, "HOIST_UP", doc="HOIST_UP: manual move to the top; IDLE, HEATING, READY.")
+    hoist_down = Pulse(
+        18,
+        "HOIST_DOWN",
+        doc="HOIST_DOWN: manual move to immersion; as HOIST_UP, not with a carrier.",
+    )
 
     # -- recipe, strips and arming -----------------------------------------------------------------------
     def write_recipe(

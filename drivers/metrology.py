@@ -34,7 +34,7 @@ from drivers.records import (
     parse_summary,
 )
 from drivers.scpi import CycleResult, Progress
-from drivers.settings import Reading, Setting
+from drivers.settings import Command, Reading, Setting
 from drivers.states import ToolState
 from drivers.transports.line_link import LineLink
 from drivers.values import (
@@ -287,18 +287,16 @@ class Metrology(Tool):
         """The state field of ``ST?``."""
         return self.status().state
 
-    def reset(self) -> None:
-        """``RST``: IDLE, recipe unloaded, defaults, strip data and results cleared; the
-        calibration and the alarms stay."""
-        self.command("RST")
+    reset = Command(
+        "RST",
+        doc="``RST``: IDLE, recipe unloaded, defaults, strip data and results cleared; the calibration and the alarms stay.",
+    )
 
     def load_recipe(self, name: str) -> None:
         """``LOAD <name>``: load a stored recipe; IDLE -> READY directly (25 if unknown)."""
         self.command(f"LOAD {_recipe_name(name)}")
 
-    def unload_recipe(self) -> None:
-        """``UNLOAD``: back to IDLE."""
-        self.command("UNLOAD")
+    unload_recipe = Command("UNLOAD", doc="``UNLOAD``: back to IDLE.")
 
     def save_recipe(self, name: str) -> None:
         """``SAVE <name>``: store MODE, limits, size and pitch (28 when 32 recipes are stored)."""
@@ -392,25 +390,19 @@ class Metrology(Tool):
         doc="``MAP <map>`` / ``MAP?``: input map, 1 = measure, 0 = skip (26 if the length is wrong).",
     )
 
-    def start(self) -> None:
-        """``RUN``: READY -> RUNNING (22 with DOOR, AIR or CAL interlocks)."""
-        self.command("RUN")
+    start = Command("RUN", doc="``RUN``: READY -> RUNNING (22 with DOOR, AIR or CAL interlocks).")
 
-    def pause(self) -> None:
-        """``PAUSE``: takes effect at the end of the current site."""
-        self.command("PAUSE")
+    pause = Command("PAUSE", doc="``PAUSE``: takes effect at the end of the current site.")
 
-    def resume(self) -> None:
-        """``RESUME``."""
-        self.command("RESUME")
+    resume = Command("RESUME", doc="``RESUME``.")
 
-    def abort(self) -> None:
-        """``ABORT``: the site in progress and the remaining sites become N."""
-        self.command("ABORT")
+    abort = Command(
+        "ABORT", doc="``ABORT``: the site in progress and the remaining sites become N."
+    )
 
-    def acknowledge(self) -> None:
-        """``ACK``: DONE/ABORTED -> READY; clears strip id and input map."""
-        self.command("ACK")
+    acknowledge = Command(
+        "ACK", doc="``ACK``: DONE/ABORTED -> READY; clears strip id and input map."
+    )
 
     progress = Reading(
         "PROG?",
@@ -495,13 +487,11 @@ class Metrology(Tool):
                 raise ProtocolError(f"ALT? reply {reply!r} is not {code},<A|H|W>,<text>")
             return AlarmInfo(code, alarm_class, text)
 
-    def clear_alarms(self) -> None:
-        """``ALC``: remove the alarms whose cause has gone."""
-        self.command("ALC")
+    clear_alarms = Command("ALC", doc="``ALC``: remove the alarms whose cause has gone.")
 
-    def calibrate(self) -> None:
-        """``CAL``: SETUP for about 20 s on the reference gauge (22 with DOOR or AIR)."""
-        self.command("CAL")
+    calibrate = Command(
+        "CAL", doc="``CAL``: SETUP for about 20 s on the reference gauge (22 with DOOR or AIR)."
+    )
 
     def calibration(self) -> Calibration:
         """``CAL?``: last CAL result, timestamp and hours since (NONE after power-up)."""

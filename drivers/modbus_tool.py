@@ -238,7 +238,12 @@ class Block(Generic[R]):
         read.__doc__ = self.__doc__
         return read
 
+    def __call__(self, tool: ModbusTool) -> R:
+        """As :meth:`read` (``EtchBath.etch_progress(bath)`` works as for a method)."""
+        return self.read(tool)
+
     def read(self, tool: ModbusTool) -> R:
+        """Read the block in one request and build the record."""
         values = tool.read_values(*self.registers, *self.renamed.values())
         fields = {register.name: values[register.name] for register in self.registers}
         fields.update({key: values[register.name] for key, register in self.renamed.items()})
@@ -295,17 +300,34 @@ class LevelCoil:
         instance.write_coil(self.address, value)
 
 
-# Command coils of README §9.2.
-(
-    COIL_ARM,
-    COIL_DISARM,
-    COIL_START,
-    COIL_PAUSE,
-    COIL_RESUME,
-    COIL_ABORT,
-    COIL_ALARM_RESET,
-    COIL_ACK,
-) = range(8)
+class Pulse:
+    """A command coil, as one row of the manual's coil table: ``start = Pulse(2, "START",
+    doc=...)`` makes ``tool.start()`` pulse coil 2 once (never repeated on a timeout)."""
+
+    def __init__(self, coil: int, name: str, *, doc: str) -> None:
+        self.coil = coil
+        self.key = name
+        self.__doc__ = doc
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> Pulse: ...
+
+    @overload
+    def __get__(self, instance: ModbusTool, owner: type) -> Callable[[], None]: ...
+
+    def __get__(self, instance: ModbusTool | None, owner: type) -> Any:
+        if instance is None:
+            return self
+
+        def pulse() -> None:
+            self(instance)
+
+        pulse.__doc__ = self.__doc__
+        return pulse
+
+    def __call__(self, tool: ModbusTool) -> None:
+        """Pulse the coil on ``tool`` (``MoldPress.start(press)`` works as for a method)."""
+        tool.pulse(self.coil, self.key)
 
 
 @dataclass(frozen=True)
@@ -606,32 +628,19 @@ class ModbusTool(Tool):
                 address=self.address,
             ) from None
 
-    # -- commands -------------------------------------------------------------------------
-    def arm(self) -> None:
-        """Coil ARM: load the recipe registers, validate (14 on conflict), heat up."""
-        self.pulse(COIL_ARM, "ARM")
-
-    def disarm(self) -> None:
-        """Coil DISARM: back to IDLE (holding registers, strip ids, results kept)."""
-        self.pulse(COIL_DISARM, "DISARM")
-
-    def start(self) -> None:
-        self.pulse(COIL_START, "START")
-
-    def pause(self) -> None:
-        self.pulse(COIL_PAUSE, "PAUSE")
-
-    def resume(self) -> None:
-        self.pulse(COIL_RESUME, "RESUME")
-
-    def abort(self) -> None:
-        self.pulse(COIL_ABORT, "ABORT")
-
-    def clear_alarms(self) -> None:
-        self.pulse(COIL_ALARM_RESET, "ALARM_RESET")
-
-    def acknowledge(self) -> None:
-        self.pulse(COIL_ACK, "ACK")
+    # -- command coils (README §9.2) --------------------------------------------------------
+    arm = Pulse(0, "ARM", doc="ARM: load the recipe registers, validate (14 on conflict), heat up.")
+    disarm = Pulse(
+        1, "DISARM", doc="DISARM: back to IDLE (holding registers, strip ids, results kept)."
+    )
+    start = Pulse(2, "START", doc="START: READY -> RUNNING.")
+    pause = Pulse(3, "PAUSE", doc="PAUSE: at the tool's next safe point.")
+    resume = Pulse(4, "RESUME", doc="RESUME: PAUSED -> RUNNING.")
+    abort = Pulse(5, "ABORT", doc="ABORT: the active cycle.")
+    clear_alarms = Pulse(
+        6, "ALARM_RESET", doc="ALARM_RESET: clear the alarms whose cause has gone."
+    )
+    acknowledge = Pulse(7, "ACK", doc="ACK: DONE/ABORTED -> READY; results stay readable.")
 
     # -- batch helpers ---------------------------------------------------------------------
     @staticmethod

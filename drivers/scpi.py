@@ -35,7 +35,7 @@ from drivers.records import (
     parse_site_record,
     parse_summary,
 )
-from drivers.settings import Reading, Setting
+from drivers.settings import Command, Reading, Setting
 from drivers.states import ToolState
 from drivers.transports.visa import VisaTransport
 from drivers.values import (
@@ -219,9 +219,9 @@ class ScpiTool(Tool):
         with self.parsing("*IDN?"):
             return Identity.parse(reply)
 
-    def reset(self) -> None:
-        """``*RST``: back to IDLE, recipe unloaded, parameters to defaults (alarms stay)."""
-        self.write("*RST")
+    reset = Command(
+        "*RST", doc="``*RST``: back to IDLE, recipe unloaded, parameters to defaults (alarms stay)."
+    )
 
     def clear_status(self) -> None:
         """``*CLS``: clear the error queue and ``*ESR``."""
@@ -267,9 +267,7 @@ class ScpiTool(Tool):
             f'RECipe:LOAD "{check_identifier(name, "recipe name", max_len=16, allow_empty=False)}"'
         )
 
-    def unload_recipe(self) -> None:
-        """``RECipe:UNLoad``: back to IDLE."""
-        self.write("RECipe:UNLoad")
+    unload_recipe = Command("RECipe:UNLoad", doc="``RECipe:UNLoad``: back to IDLE.")
 
     def save_recipe(self, name: str) -> None:
         """``RECipe:SAVE``: store the working parameters under ``name`` (overwrites)."""
@@ -317,25 +315,19 @@ class ScpiTool(Tool):
     )
 
     # -- CYCLe ----------------------------------------------------------------------------
-    def start(self) -> None:
-        """``CYCLe:STARt`` (overlapped)."""
-        self.write("CYCLe:STARt")
+    start = Command("CYCLe:STARt", doc="``CYCLe:STARt`` (overlapped).")
 
-    def pause(self) -> None:
-        """``CYCLe:PAUSe``: takes effect at the tool's next safe point."""
-        self.write("CYCLe:PAUSe")
+    pause = Command(
+        "CYCLe:PAUSe", doc="``CYCLe:PAUSe``: takes effect at the tool's next safe point."
+    )
 
-    def resume(self) -> None:
-        """``CYCLe:RESume`` (overlapped)."""
-        self.write("CYCLe:RESume")
+    resume = Command("CYCLe:RESume", doc="``CYCLe:RESume`` (overlapped).")
 
-    def abort(self) -> None:
-        """``CYCLe:ABORt`` (overlapped)."""
-        self.write("CYCLe:ABORt")
+    abort = Command("CYCLe:ABORt", doc="``CYCLe:ABORt`` (overlapped).")
 
-    def acknowledge(self) -> None:
-        """``CYCLe:ACKnowledge``: DONE/ABORTED -> READY (or HEATING/WARMUP)."""
-        self.write("CYCLe:ACKnowledge")
+    acknowledge = Command(
+        "CYCLe:ACKnowledge", doc="``CYCLe:ACKnowledge``: DONE/ABORTED -> READY (or HEATING/WARMUP)."
+    )
 
     def phase(self) -> str:
         """``CYCLe:PHASe?``: tool-specific phase name, ``NONE`` without a cycle."""
@@ -372,9 +364,9 @@ class ScpiTool(Tool):
         doc="``ALARm:TEXT? <code>``: code, class and quoted text.",
     )
 
-    def clear_alarms(self) -> None:
-        """``ALARm:CLEar``: remove alarms whose cause has gone."""
-        self.write("ALARm:CLEar")
+    clear_alarms = Command(
+        "ALARm:CLEar", doc="``ALARm:CLEar``: remove alarms whose cause has gone."
+    )
 
     # -- RESult ---------------------------------------------------------------------------
     result_count = Reading(

@@ -228,9 +228,43 @@ class Reading(Generic[R]):
         read.__doc__ = self.__doc__
         return read
 
+    def __call__(self, tool: Tool, *args: Any) -> R:
+        """As :meth:`read` (``Laser.calibration(laser)`` works as for a method)."""
+        return self.read(tool, *args)
+
     def read(self, tool: Tool, *args: Any) -> R:
         """Send the query and build the record from its reply."""
         sent = self.query.format(*args)
         reply = tool.query(sent)
         with tool.parsing(sent, reply):
             return self.record(*parse_fields(reply, self.codecs, maxsplit=self.maxsplit))
+
+
+class Command:
+    """A command without a value, as one row of the manual's table:
+    ``start = Command("CYCLe:STARt", doc=...)`` makes ``tool.start()`` send it (checked as
+    every command of the tool is)."""
+
+    def __init__(self, text: str, *, doc: str) -> None:
+        self.text = text
+        self.__doc__ = doc
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> Command: ...
+
+    @overload
+    def __get__(self, instance: Tool, owner: type) -> Callable[[], None]: ...
+
+    def __get__(self, instance: Tool | None, owner: type) -> Any:
+        if instance is None:
+            return self
+
+        def send() -> None:
+            self(instance)
+
+        send.__doc__ = self.__doc__
+        return send
+
+    def __call__(self, tool: Tool) -> None:
+        """Send the command to ``tool`` (``Laser.start(laser)`` works as for a method)."""
+        tool.command(self.text)

@@ -33,7 +33,7 @@ from drivers.records import (
     parse_site_record,
     parse_summary,
 )
-from drivers.settings import Reading, Setting
+from drivers.settings import Command, Reading, Setting
 from drivers.states import ToolState
 from drivers.transports.framed_link import FramedLink
 from drivers.transports.serial_port import SerialTransport
@@ -327,9 +327,9 @@ class WireBonder(Tool):
         """The state of ``STAT?``."""
         return self.status().state
 
-    def reset(self) -> None:
-        """``RESET``: IDLE, program unloaded, parameters to defaults (alarms stay)."""
-        self.command("RESET")
+    reset = Command(
+        "RESET", doc="``RESET``: IDLE, program unloaded, parameters to defaults (alarms stay)."
+    )
 
     def load_program(self, name: str) -> None:
         """``PROG <name>``: load a bond program (parameters and strip layout) and arm -> HEATING."""
@@ -367,9 +367,7 @@ class WireBonder(Tool):
                 f"PSAVE {check_identifier(name, 'program name', max_len=16, allow_empty=False)}"
             )
 
-    def unload_program(self) -> None:
-        """``UNLOAD``: unload the program -> IDLE (heater off)."""
-        self.command("UNLOAD")
+    unload_program = Command("UNLOAD", doc="``UNLOAD``: unload the program -> IDLE (heater off).")
 
     strip_size = Setting[tuple[int, int]](
         "SIZE",
@@ -419,25 +417,22 @@ class WireBonder(Tool):
     def input_map(self, value: str) -> None:
         self.write_input_map(value)
 
-    def start(self) -> None:
-        """``START``: READY -> RUNNING (settings 14 and interlocks 22 checked by the tool)."""
-        self.command("START")
+    start = Command(
+        "START",
+        doc="``START``: READY -> RUNNING (settings 14 and interlocks 22 checked by the tool).",
+    )
 
-    def pause(self) -> None:
-        """``PAUSE``: takes effect at the end of the current unit."""
-        self.command("PAUSE")
+    pause = Command("PAUSE", doc="``PAUSE``: takes effect at the end of the current unit.")
 
-    def resume(self) -> None:
-        """``RESUME``: PAUSED -> RUNNING."""
-        self.command("RESUME")
+    resume = Command("RESUME", doc="``RESUME``: PAUSED -> RUNNING.")
 
-    def abort(self) -> None:
-        """``ABORT``: the unit in progress becomes F 3508, units not reached N."""
-        self.command("ABORT")
+    abort = Command(
+        "ABORT", doc="``ABORT``: the unit in progress becomes F 3508, units not reached N."
+    )
 
-    def acknowledge(self) -> None:
-        """``ACK``: DONE/ABORTED -> READY (or HEATING); strip id and map cleared."""
-        self.command("ACK")
+    acknowledge = Command(
+        "ACK", doc="``ACK``: DONE/ABORTED -> READY (or HEATING); strip id and map cleared."
+    )
 
     stage_temperature = Reading(
         "TEMP?",
@@ -460,9 +455,10 @@ class WireBonder(Tool):
         doc="``CONS?``: capillary bonds and limit, wire left on the spool (m).",
     )
 
-    def reset_capillary(self) -> None:
-        """``CAPRESET``: capillary changed, bond counter to 0 (also in PAUSED and ALARM)."""
-        self.command("CAPRESET")
+    reset_capillary = Command(
+        "CAPRESET",
+        doc="``CAPRESET``: capillary changed, bond counter to 0 (also in PAUSED and ALARM).",
+    )
 
     def active_alarms(self) -> list[int]:
         """``ALM?``: active alarm codes in order of occurrence."""
@@ -484,9 +480,7 @@ class WireBonder(Tool):
         doc="``ALMTXT? <code>``: code, class and text.",
     )
 
-    def clear_alarms(self) -> None:
-        """``ALMCLR``: remove every alarm whose cause has gone."""
-        self.command("ALMCLR")
+    clear_alarms = Command("ALMCLR", doc="``ALMCLR``: remove every alarm whose cause has gone.")
 
     result_count = Reading(
         "RCNT?", int, INTEGER, doc="``RCNT?``: result records available (one per site; 0 if none)."
