@@ -331,19 +331,12 @@ class BallAttach(ScpiTool):
 
     def all_results(self, sites: int, *, strip: int = 1) -> list[SiteRecord]:
         """Every record of strip k, paged by 64."""
-        records: list[SiteRecord] = []
-        while len(records) < sites:
-            page = self.result_records(
-                len(records) + 1, min(self.result_page_size, sites - len(records)), strip=strip
-            )
-            if not page:
-                raise ProtocolError(
-                    f"RESult{strip}:DATA? returned no records at {len(records) + 1}",
-                    tool=self.tool_name,
-                    address=self.address,
-                )
-            records.extend(page)
-        return records
+        return self.read_pages(
+            lambda start, count: self.result_records(start, count, strip=strip),
+            sites,
+            self.result_page_size,
+            f"RESult{strip}:DATA?",
+        )
 
     def result_map(self, strip: int = 1) -> str:
         """``RESult<k>:MAP?``: P F X N per site of strip k."""

@@ -10,13 +10,15 @@ import contextlib
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import TracebackType
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, TypeVar
 
 from drivers.errors import ProtocolError, ToolAlarm, ToolTimeout
 from drivers.records import AlarmInfo, Identity
 from drivers.states import ToolState
+
+T = TypeVar("T")
 
 
 class Tool(ABC):
@@ -159,6 +161,20 @@ class Tool(ABC):
         return ToolAlarm(
             first.code, first.alarm_class, first.text, tool=self.tool_name, address=self.address
         )
+
+    # -- paged reads --------------------------------------------------------------------
+    def read_pages(
+        self, read_page: Callable[[int, int], Sequence[T]], total: int, page_size: int, what: str
+    ) -> list[T]:
+        """Items 1..``total`` read ``read_page(start, count)`` by ``page_size``; a page that
+        comes back empty is a ProtocolError (the tool has fewer than it said)."""
+        items: list[T] = []
+        while len(items) < total:
+            page = read_page(len(items) + 1, min(page_size, total - len(items)))
+            if not page:
+                raise self.protocol_error(f"{what} returned nothing at {len(items) + 1} of {total}")
+            items.extend(page)
+        return items
 
     # -- error wrapping of replies ------------------------------------------------------
     def protocol_error(self, message: str, sent: str = "") -> ProtocolError:

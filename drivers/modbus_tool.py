@@ -15,11 +15,12 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum, IntEnum
-from typing import Any, ClassVar, Generic, TypeVar, overload
+from typing import Any, ClassVar, TypeVar, overload
 
 from drivers.base import Tool
 from drivers.errors import ParameterOutOfRange, ProtocolError, ToolError, tool_error
 from drivers.records import AlarmInfo, Identity
+from drivers.settings import MethodLike
 from drivers.states import ToolState
 from drivers.transports.modbus import ModbusExceptionReply, ModbusTransport
 from drivers.values import check_identifier
@@ -205,7 +206,7 @@ class Register:
 R = TypeVar("R")
 
 
-class Block(Generic[R]):
+class Block(MethodLike[R]):
     """Declared registers of one table read in one request, as a typed record.
 
     ``Block(ModbusStatus, phase, active_alarm, ..., state=tool_state)`` reads the span from the
@@ -221,22 +222,6 @@ class Block(Generic[R]):
         self.registers = registers
         self.renamed = renamed
         self.__doc__ = doc
-
-    @overload
-    def __get__(self, instance: None, owner: type) -> Block[R]: ...
-
-    @overload
-    def __get__(self, instance: ModbusTool, owner: type) -> Callable[[], R]: ...
-
-    def __get__(self, instance: ModbusTool | None, owner: type) -> Any:
-        if instance is None:
-            return self
-
-        def read() -> R:
-            return self.read(instance)
-
-        read.__doc__ = self.__doc__
-        return read
 
     def __call__(self, tool: ModbusTool) -> R:
         """As :meth:`read` (``EtchBath.etch_progress(bath)`` works as for a method)."""
@@ -300,7 +285,7 @@ class LevelCoil:
         instance.write_coil(self.address, value)
 
 
-class Pulse:
+class Pulse(MethodLike[None]):
     """A command coil, as one row of the manual's coil table: ``start = Pulse(2, "START",
     doc=...)`` makes ``tool.start()`` pulse coil 2 once (never repeated on a timeout)."""
 
@@ -308,22 +293,6 @@ class Pulse:
         self.coil = coil
         self.key = name
         self.__doc__ = doc
-
-    @overload
-    def __get__(self, instance: None, owner: type) -> Pulse: ...
-
-    @overload
-    def __get__(self, instance: ModbusTool, owner: type) -> Callable[[], None]: ...
-
-    def __get__(self, instance: ModbusTool | None, owner: type) -> Any:
-        if instance is None:
-            return self
-
-        def pulse() -> None:
-            self(instance)
-
-        pulse.__doc__ = self.__doc__
-        return pulse
 
     def __call__(self, tool: ModbusTool) -> None:
         """Pulse the coil on ``tool`` (``MoldPress.start(press)`` works as for a method)."""

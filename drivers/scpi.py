@@ -393,19 +393,7 @@ class ScpiTool(Tool):
 
     def all_results(self, sites: int) -> list[SiteRecord]:
         """Every record of the last cycle, paged by the tool's page size."""
-        records: list[SiteRecord] = []
-        while len(records) < sites:
-            page = self.result_records(
-                len(records) + 1, min(self.result_page_size, sites - len(records))
-            )
-            if not page:
-                raise ProtocolError(
-                    f"RESult:DATA? returned no records at {len(records) + 1}",
-                    tool=self.tool_name,
-                    address=self.address,
-                )
-            records.extend(page)
-        return records
+        return self.read_pages(self.result_records, sites, self.result_page_size, "RESult:DATA?")
 
     def result_map(self) -> str:
         """``RESult:MAP?``: one of P F X N per site."""

@@ -21,10 +21,11 @@ manual says otherwise (the wire bonder's ``PAR? <name>``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, ClassVar, Generic, Protocol, TypeVar, overload
+from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar, overload
 
 from drivers.errors import ParameterOutOfRange, ProtocolError
 from drivers.values import Codec
@@ -53,6 +54,27 @@ def parse_fields(
     if len(parts) != len(codecs):
         raise ProtocolError(f"reply {reply!r} has {len(parts)} fields, expected {len(codecs)}")
     return [codec.parse(part) for codec, part in zip(codecs, parts, strict=True)]
+
+
+class MethodLike(Generic[R]):
+    """A declaration called like a method: ``tool.name(*args)`` is ``declaration(tool, *args)``
+    (and ``Type.name(tool, *args)`` works as for a method)."""
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> Self: ...
+
+    @overload
+    def __get__(self, instance: object, owner: type) -> Callable[..., R]: ...
+
+    def __get__(self, instance: object | None, owner: type) -> Any:
+        if instance is None:
+            return self
+        bound = functools.partial(self.__call__, instance)
+        bound.__doc__ = self.__doc__
+        return bound
+
+    def __call__(self, tool: Any, *args: Any) -> R:
+        raise NotImplementedError
 
 
 class Setting(Generic[T]):
@@ -191,7 +213,7 @@ class IndexedAccess(Generic[T]):
         self.setting.write(self.tool, key, value, f"{self.setting.attribute}[{index}]")
 
 
-class Reading(Generic[R]):
+class Reading(MethodLike[R]):
     """A query whose reply is several values, as a typed record: ``tool.consumables()``.
 
     ``query`` may take arguments (``ALMTXT? {0}``); ``maxsplit`` keeps commas in a last free-
@@ -212,22 +234,6 @@ class Reading(Generic[R]):
         self.maxsplit = maxsplit
         self.__doc__ = doc
 
-    @overload
-    def __get__(self, instance: None, owner: type) -> Reading[R]: ...
-
-    @overload
-    def __get__(self, instance: Tool, owner: type) -> Callable[..., R]: ...
-
-    def __get__(self, instance: Tool | None, owner: type) -> Any:
-        if instance is None:
-            return self
-
-        def read(*args: Any) -> R:
-            return self.read(instance, *args)
-
-        read.__doc__ = self.__doc__
-        return read
-
     def __call__(self, tool: Tool, *args: Any) -> R:
         """As :meth:`read` (``Laser.calibration(laser)`` works as for a method)."""
         return self.read(tool, *args)
@@ -240,7 +246,7 @@ class Reading(Generic[R]):
             return self.record(*parse_fields(reply, self.codecs, maxsplit=self.maxsplit))
 
 
-class Command:
+class Command(MethodLike[None]):
     """A command without a value, as one row of the manual's table:
     ``start = Command("CYCLe:STARt", doc=...)`` makes ``tool.start()`` send it (checked as
     every command of the tool is)."""
@@ -248,22 +254,6 @@ class Command:
     def __init__(self, text: str, *, doc: str) -> None:
         self.text = text
         self.__doc__ = doc
-
-    @overload
-    def __get__(self, instance: None, owner: type) -> Command: ...
-
-    @overload
-    def __get__(self, instance: Tool, owner: type) -> Callable[[], None]: ...
-
-    def __get__(self, instance: Tool | None, owner: type) -> Any:
-        if instance is None:
-            return self
-
-        def send() -> None:
-            self(instance)
-
-        send.__doc__ = self.__doc__
-        return send
 
     def __call__(self, tool: Tool) -> None:
         """Send the command to ``tool`` (``Laser.start(laser)`` works as for a method)."""

@@ -504,13 +504,7 @@ class WireBonder(Tool):
     def all_results(self, sites: int | None = None) -> list[WireBondRecord]:
         """Every record of the last cycle (``RES?`` in pages of 4)."""
         sites = self.result_count() if sites is None else sites
-        records: list[WireBondRecord] = []
-        while len(records) < sites:
-            page = self.result_records(len(records) + 1, min(RES_PAGE, sites - len(records)))
-            if not page:
-                raise self.protocol_error(f"no records at site {len(records) + 1}", "RES?")
-            records += page
-        return records
+        return self.read_pages(self.result_records, sites, RES_PAGE, "RES?")
 
     def result_map(self, sites: int | None = None) -> str:
         """``RMAP? <start>`` paged by 200: one of P F X N per site."""
