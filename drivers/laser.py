@@ -22,9 +22,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from drivers.errors import ParameterOutOfRange
 from drivers.records import SiteRecord, optional
 from drivers.scpi import ScpiTool
 from drivers.settings import Reading, Setting
@@ -35,19 +34,6 @@ FACTORY_PATTERNS = ("IO16", "IO16-DIE4", "IO32", "IO32-DIE4")
 PHASES = ("NONE", "LOAD", "ALIGN", "ABLATE", "INSPECT", "UNLOAD")
 INTERLOCKS = ("DOOR", "KEY", "EXHAUST", "CHILLER", "VACUUM", "WARMUP", "CAL")
 CALIBRATION_RATIO_LIMITS = (0.900, 1.100)
-
-
-@dataclass(frozen=True)
-class PatternName(Quoted):
-    """A stored pattern's name: 1-16 characters of the README §3 name rule, sent quoted."""
-
-    max_len: int = 16
-
-    def check(self, value: Any, what: str) -> str:
-        name = super().check(value, what)
-        if not name:
-            raise ParameterOutOfRange(f"{what} must not be empty")
-        return name
 
 
 @dataclass(frozen=True)
@@ -111,7 +97,7 @@ class Laser(ScpiTool):
     # -- laser.md §4, in the manual's order ---------------------------------------------------
     pattern = Setting[str](
         "PATTern:SELect",
-        PatternName(),
+        Quoted(16, allow_empty=False),
         doc="PATTern:SELect: the stored per-site pattern (recipe); 25 if the tool does not know it.",
     )
 

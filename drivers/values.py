@@ -142,21 +142,23 @@ class Flag:
 
 @dataclass(frozen=True)
 class Quoted:
-    """A quoted string (identifier or name rule of README §3)."""
+    """A string of the identifier or name rule of README §3, sent and replied quoted."""
 
     max_len: int = 20
+    allow_empty: bool = True
+    quoted: bool = True
 
     def check(self, value: Any, what: str) -> str:
-        return check_identifier(value, what, max_len=self.max_len)
+        return check_identifier(value, what, max_len=self.max_len, allow_empty=self.allow_empty)
 
     def format(self, value: Any) -> str:
-        return f'"{value}"'
+        return f'"{value}"' if self.quoted else str(value)
 
     def parse(self, text: str) -> str:
-        return unquote(text)
+        return unquote(text) if self.quoted else text
 
     def describe(self) -> str:
-        return f'"<up to {self.max_len} characters>"'
+        return f"up to {self.max_len} characters of A-Z a-z 0-9 - _ ."
 
 
 def unquote(text: str) -> str:
@@ -168,23 +170,11 @@ def unquote(text: str) -> str:
 
 
 @dataclass(frozen=True)
-class Identifier:
+class Identifier(Quoted):
     """An identifier sent without quotes (README §3 rule); the empty reply means "not set"."""
 
-    max_len: int = 20
     allow_empty: bool = False
-
-    def check(self, value: Any, what: str) -> str:
-        return check_identifier(value, what, max_len=self.max_len, allow_empty=self.allow_empty)
-
-    def format(self, value: Any) -> str:
-        return str(value)
-
-    def parse(self, text: str) -> str:
-        return text
-
-    def describe(self) -> str:
-        return f"up to {self.max_len} characters of A-Z a-z 0-9 - _ ."
+    quoted: bool = False
 
 
 @dataclass(frozen=True)
@@ -272,25 +262,6 @@ class Text:
 
     def describe(self) -> str:
         return "text"
-
-
-@dataclass(frozen=True)
-class Blank:
-    """A reply field that may be empty: ``""`` parses to None (a value "not measured")."""
-
-    codec: Codec
-
-    def check(self, value: Any, what: str) -> Any:
-        return None if value is None else self.codec.check(value, what)
-
-    def format(self, value: Any) -> str:
-        return "" if value is None else self.codec.format(value)
-
-    def parse(self, text: str) -> Any:
-        return None if text == "" else self.codec.parse(text)
-
-    def describe(self) -> str:
-        return f"{self.codec.describe()} or empty"
 
 
 #: Reply fields without a range of their own: counts, codes, measured values.
