@@ -262,22 +262,17 @@ class DiscreteInput:
         self.__doc__ = doc
 
     def __get__(self, instance: ModbusTool | None, owner: type) -> Any:
-        if instance is None:
-            return self
-        return instance.read_discrete_inputs(self.address, 1)[0]
+        return self if instance is None else self.read(instance)
+
+    def read(self, tool: ModbusTool) -> bool:
+        return tool.read_discrete_inputs(self.address, 1)[0]
 
 
-class LevelCoil:
+class LevelCoil(DiscreteInput):
     """A read/write level coil (e.g. HEATER_ENABLE)."""
 
-    def __init__(self, address: int, *, doc: str) -> None:
-        self.address = address
-        self.__doc__ = doc
-
-    def __get__(self, instance: ModbusTool | None, owner: type) -> Any:
-        if instance is None:
-            return self
-        return instance.read_coils(self.address, 1)[0]
+    def read(self, tool: ModbusTool) -> bool:
+        return tool.read_coils(self.address, 1)[0]
 
     def __set__(self, instance: ModbusTool, value: bool) -> None:
         if not isinstance(value, bool):
