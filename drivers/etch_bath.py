@@ -38,6 +38,7 @@ from drivers.modbus_tool import (
     LevelCoil,
     PositionResult,
     Pulse,
+    ResultBlock,
 )
 from drivers.records import AlarmInfo
 from drivers.transports.modbus import ModbusExceptionReply
@@ -395,8 +396,8 @@ class EtchBath(BatchModbusTool):
         remaining_s=etch_remaining_s,
         doc="IR 109-114 in one request.",
     )
-    result_values = Block[dict[str, Any]](
-        dict,
+    cycle_result = ResultBlock(
+        EtchResult,
         end_reason,
         final_depth_um,
         final_etch_s,
@@ -404,7 +405,7 @@ class EtchBath(BatchModbusTool):
         mean_temp_c,
         position_results,
         position_defects,
-        doc="IR 115-140 in one request (valid while RESULTS_AVAILABLE).",
+        doc="IR 115-140 and the strip ids as one record (valid while RESULTS_AVAILABLE).",
     )
 
     def __init__(self, address: str, *, timeout_s: float | None = None, retries: int = 3) -> None:
@@ -453,12 +454,6 @@ class EtchBath(BatchModbusTool):
     def bath_inputs(self) -> BathInputs:
         """DI 16-27 in one request."""
         return BathInputs(*self.read_discrete_inputs(16, 12))
-
-    def cycle_result(self) -> EtchResult:
-        """IR 115-140 and the strip ids as one record (valid while RESULTS_AVAILABLE)."""
-        values = self.result_values()
-        positions = self.outcomes(values)
-        return EtchResult(**values, positions=positions)
 
     # -- errors: the gateway's own exceptions --------------------------------------------------------------
     def _call(self, request: Any, sent_as: str = "") -> Any:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from drivers.errors import ParameterOutOfRange
 from drivers.modbus_tool import (
@@ -21,11 +21,11 @@ from drivers.modbus_tool import (
     STRING,
     U16,
     BatchModbusTool,
-    Block,
     DiscreteInput,
     Holding,
     Input,
     PositionResult,
+    ResultBlock,
 )
 from drivers.records import AlarmInfo
 
@@ -200,8 +200,8 @@ class Laminator(BatchModbusTool):
         129, U16, scale=0.1, unit="kPa", doc="MAX_VACUUM_DWELL (absolute)."
     )
     dwell_actual_s = Input(130, U16, unit="s", doc="DWELL_ACTUAL_S: in-band dwell accumulated.")
-    result_values = Block[dict[str, Any]](
-        dict,
+    cycle_result = ResultBlock(
+        LaminationResult,
         position_results,
         position_defects,
         peak_temp_c,
@@ -209,7 +209,7 @@ class Laminator(BatchModbusTool):
         min_pressure_dwell_mpa,
         max_vacuum_dwell_kpa,
         dwell_actual_s,
-        doc="IR 110-130 in one request (valid while RESULTS_AVAILABLE).",
+        doc="IR 110-130 (one FC04) and the strip ids, as one record.",
     )
 
     # -- recipe and cycle (§5) ------------------------------------------------------------------
@@ -232,12 +232,6 @@ class Laminator(BatchModbusTool):
         """Positions whose sensors see a strip (STRIP_PRESENT)."""
         present = self.strip_present
         return tuple(k for k in range(1, POSITIONS + 1) if present & (1 << (k - 1)))
-
-    def cycle_result(self) -> LaminationResult:
-        """IR 110-130 (one FC04) and the strip ids, as one record."""
-        values = self.result_values()
-        positions = self.outcomes(values)
-        return LaminationResult(**values, positions=positions)
 
 
 @dataclass(frozen=True)

@@ -229,10 +229,25 @@ class Block(MethodLike[R]):
 
     def read(self, tool: ModbusTool) -> R:
         """Read the block in one request and build the record."""
+        return self.record(**self.fields(tool))
+
+    def fields(self, tool: ModbusTool) -> dict[str, Any]:
+        """The block's values in one request, keyed by record field."""
         values = tool.read_values(*self.registers, *self.renamed.values())
         fields = {register.name: values[register.name] for register in self.registers}
         fields.update({key: values[register.name] for key, register in self.renamed.items()})
-        return self.record(**fields)
+        return fields
+
+
+class ResultBlock(Block[R]):
+    """A batch tool's result block: its POS_RESULT and POS_DEFECT runs become the record's
+    ``positions`` (:class:`PositionResult` with the strip ids, read after the block)."""
+
+    def read(self, tool: ModbusTool) -> R:
+        assert isinstance(tool, BatchModbusTool)
+        fields = self.fields(tool)
+        positions = tool.outcomes(fields)
+        return self.record(**fields, positions=positions)
 
 
 class Holding(Register):

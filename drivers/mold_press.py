@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from drivers.errors import ParameterOutOfRange
 from drivers.modbus_tool import (
@@ -21,11 +21,11 @@ from drivers.modbus_tool import (
     STRING,
     U16,
     BatchModbusTool,
-    Block,
     DiscreteInput,
     Holding,
     Input,
     PositionResult,
+    ResultBlock,
 )
 from drivers.records import AlarmInfo
 
@@ -228,8 +228,8 @@ class MoldPress(BatchModbusTool):
         118, count=POSITIONS, doc="POS_RESULT_1..4: README §4 code (0 no data, 1 P ... 4 N)."
     )
     position_defects = Input(122, count=POSITIONS, doc="POS_DEFECT_1..4: defect code, 0 if none.")
-    shot_values = Block[dict[str, Any]](
-        dict,
+    shot_result = ResultBlock(
+        ShotResult,
         fill_time_s,
         peak_transfer_pressure_mpa,
         cull_height_mm,
@@ -240,7 +240,7 @@ class MoldPress(BatchModbusTool):
         clamp_force_min_kn,
         position_results,
         position_defects,
-        doc="IR 110-125 in one request (valid while RESULTS_AVAILABLE).",
+        doc="IR 110-125 and the strip ids, as one record (valid while RESULTS_AVAILABLE).",
     )
 
     # -- recipe and shot -----------------------------------------------------------------------------
@@ -252,12 +252,6 @@ class MoldPress(BatchModbusTool):
                 f"{recipe.stage2_end_mm}, {recipe.stage3_end_mm} mm"
             )
         super().write_recipe(recipe, positions=positions)
-
-    def shot_result(self) -> ShotResult:
-        """IR 110-125 and the strip ids, as one record (valid while RESULTS_AVAILABLE)."""
-        values = self.shot_values()
-        positions = self.outcomes(values)
-        return ShotResult(**values, positions=positions)
 
 
 @dataclass(frozen=True)
