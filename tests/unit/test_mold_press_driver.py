@@ -40,36 +40,17 @@ def press_with(protocol: ProtocolBench):  # type: ignore[no-untyped-def]
     return start
 
 
+#: mold-press.md §4 defaults: HR 100-121 of the default recipe, all four positions loaded.
+MANUAL_RECIPE_WORDS = [1750, 1750, 30, 500, 750, 200, 60, 400, 30, 460, 20, 90, 850, 1500, 20, 8]
+MANUAL_RECIPE_WORDS += [400, 50, 800, 1, 1, 15]
+
+
 def exception_06() -> ModbusExceptionReply:
     return exception_reply(6, "mold-press")
 
 
 def test_mold_press_writes_the_manual_example_recipe_in_one_fc16(press_with) -> None:
-    manual_example = [
-        1750,
-        1750,
-        30,
-        500,
-        750,
-        200,
-        60,
-        400,
-        30,
-        460,
-        20,
-        90,
-        850,
-        1500,
-        20,
-        8,
-        400,
-        50,
-        800,
-        1,
-        1,
-        15,
-    ]
-    press, link = press_with([(("FC16", 100, manual_example), None)])
+    press, link = press_with([(("FC16", 100, MANUAL_RECIPE_WORDS), None)])
     press.write_recipe(MoldRecipe())
     link.verify()
 
@@ -89,30 +70,7 @@ def test_mold_press_arm_writes_load_mask_for_the_given_positions_then_pulses_arm
     press_with,
 ) -> None:
     recipe = MoldRecipe(cure_s=120)
-    words = [
-        1750,
-        1750,
-        30,
-        500,
-        750,
-        200,
-        60,
-        400,
-        30,
-        460,
-        20,
-        120,
-        850,
-        1500,
-        20,
-        8,
-        400,
-        50,
-        800,
-        1,
-        1,
-        0b0011,
-    ]
+    words = [*MANUAL_RECIPE_WORDS[:11], 120, *MANUAL_RECIPE_WORDS[12:21], 0b0011]  # cure 120 s, 1-2
     press, link = press_with(
         [
             (("FC16", 100, words), None),
