@@ -40,7 +40,7 @@ def press_with(protocol: ProtocolBench):  # type: ignore[no-untyped-def]
     return start
 
 
-#: mold-press.md §4 defaults: HR 100-121 of the default recipe, all four positions loaded.
+#: mold-press.md §9 normal shot: HR 100-121 of the default recipe, all four positions loaded.
 MANUAL_RECIPE_WORDS = [1750, 1750, 30, 500, 750, 200, 60, 400, 30, 460, 20, 90, 850, 1500, 20, 8]
 MANUAL_RECIPE_WORDS += [400, 50, 800, 1, 1, 15]
 
