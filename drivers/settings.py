@@ -10,6 +10,11 @@ A driver class lists its manual's command table as class attributes, in manual o
   indexed row (``REFLow:ZONE<n>:TEMPerature``, ``tool.zone_temperature_c[3] = 200.0``).
 - :class:`Reading` is a query whose reply is several values; it yields a typed record
   (``Reading("TEMP?", StageTemperature, REAL, REAL, doc=...)``, called as ``tool.stage_temperature()``).
+- :class:`Command` is a command without a value (``start = Command("CYCLe:STARt", doc=...)``).
+
+Readings and commands are called like methods (:class:`MethodLike`), so a driver's public API
+reads the same whether a member is declared or written by hand. docs/drivers.md has an example
+of each kind.
 
 Both split the reply on commas, parse each field with its codec and raise one
 :class:`ProtocolError` naming the query and the reply when it does not fit (the wrapping lives
