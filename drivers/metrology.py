@@ -45,7 +45,6 @@ from drivers.values import (
     InputMap,
     Number,
     StateName,
-    check_identifier,
     check_strip_size,
     counted_list,
 )
@@ -220,8 +219,7 @@ RECORD_TYPES: dict[MeasureMode, tuple[type[SiteRecord], tuple[Callable[[str], An
 _MODE = Enumerated(MeasureMode)
 
 
-def _recipe_name(name: str) -> str:
-    return check_identifier(name, "recipe name", max_len=16, allow_empty=False)
+_RECIPE_NAME = Identifier(16)  # README §3 names, sent bare on the MS-3
 
 
 # -- the driver -----------------------------------------------------------------------------------
@@ -292,19 +290,25 @@ class Metrology(Tool):
         doc="``RST``: IDLE, recipe unloaded, defaults, strip data and results cleared; the calibration and the alarms stay.",
     )
 
-    def load_recipe(self, name: str) -> None:
-        """``LOAD <name>``: load a stored recipe; IDLE -> READY directly (25 if unknown)."""
-        self.command(f"LOAD {_recipe_name(name)}")
+    load_recipe = Command(
+        "LOAD {}",
+        _RECIPE_NAME,
+        what="recipe name",
+        doc="``LOAD <name>``: load a stored recipe; IDLE -> READY directly (25 if unknown).",
+    )
 
     unload_recipe = Command("UNLOAD", doc="``UNLOAD``: back to IDLE.")
 
-    def save_recipe(self, name: str) -> None:
-        """``SAVE <name>``: store MODE, limits, size and pitch (28 when 32 recipes are stored)."""
-        self.command(f"SAVE {_recipe_name(name)}")
+    save_recipe = Command(
+        "SAVE {}",
+        _RECIPE_NAME,
+        what="recipe name",
+        doc="``SAVE <name>``: store MODE, limits, size and pitch (28 when 32 recipes are stored).",
+    )
 
-    def delete_recipe(self, name: str) -> None:
-        """``DEL <name>`` (25 if absent)."""
-        self.command(f"DEL {_recipe_name(name)}")
+    delete_recipe = Command(
+        "DEL {}", _RECIPE_NAME, what="recipe name", doc="``DEL <name>`` (25 if absent)."
+    )
 
     def recipe_list(self, start: int = 1) -> tuple[int, list[str]]:
         """``LIST? <start>``: total stored and up to 10 names from index ``start`` (ASCII order)."""

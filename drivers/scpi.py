@@ -41,11 +41,11 @@ from drivers.transports.visa import VisaTransport
 from drivers.values import (
     ALARM_CLASS,
     INTEGER,
+    RECIPE_NAME,
     InputMap,
     Number,
     Quoted,
     StateName,
-    check_identifier,
     check_strip_size,
     counted_list,
     unquote,
@@ -261,25 +261,25 @@ class ScpiTool(Tool):
         return self.query("SYST:VERS?")
 
     # -- RECipe ---------------------------------------------------------------------------
-    def load_recipe(self, name: str) -> None:
-        """``RECipe:LOAD``: load a stored recipe and arm (overlapped: poll the state)."""
-        self.write(
-            f'RECipe:LOAD "{check_identifier(name, "recipe name", max_len=16, allow_empty=False)}"'
-        )
+    load_recipe = Command(
+        "RECipe:LOAD {}",
+        RECIPE_NAME,
+        what="recipe name",
+        doc="``RECipe:LOAD``: load a stored recipe and arm (overlapped: poll the state).",
+    )
 
     unload_recipe = Command("RECipe:UNLoad", doc="``RECipe:UNLoad``: back to IDLE.")
 
-    def save_recipe(self, name: str) -> None:
-        """``RECipe:SAVE``: store the working parameters under ``name`` (overwrites)."""
-        self.write(
-            f'RECipe:SAVE "{check_identifier(name, "recipe name", max_len=16, allow_empty=False)}"'
-        )
+    save_recipe = Command(
+        "RECipe:SAVE {}",
+        RECIPE_NAME,
+        what="recipe name",
+        doc="``RECipe:SAVE``: store the working parameters under ``name`` (overwrites).",
+    )
 
-    def delete_recipe(self, name: str) -> None:
-        """``RECipe:DELete``."""
-        self.write(
-            f'RECipe:DELete "{check_identifier(name, "recipe name", max_len=16, allow_empty=False)}"'
-        )
+    delete_recipe = Command(
+        "RECipe:DELete {}", RECIPE_NAME, what="recipe name", doc="``RECipe:DELete``."
+    )
 
     def recipe_catalog(self) -> list[str]:
         """``RECipe:CATalog?``: stored recipe names in ASCII order."""

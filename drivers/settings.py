@@ -252,14 +252,21 @@ class Reading(MethodLike[R]):
 
 
 class Command(MethodLike[None]):
-    """A command without a value, as one row of the manual's table:
-    ``start = Command("CYCLe:STARt", doc=...)`` makes ``tool.start()`` send it (checked as
-    every command of the tool is)."""
+    """A command, as one row of the manual's table: ``start = Command("CYCLe:STARt", doc=...)``
+    makes ``tool.start()`` send it (checked as every command of the tool is). Codecs declare
+    its arguments, checked before sending and put in place of ``{}``:
+    ``Command('RECipe:LOAD {}', Quoted(16, allow_empty=False), what="recipe name", ...)``."""
 
-    def __init__(self, text: str, *, doc: str) -> None:
+    def __init__(self, text: str, *codecs: Codec, doc: str, what: str = "argument") -> None:
         self.text = text
+        self.codecs = codecs
+        self.what = what
         self.__doc__ = doc
 
-    def __call__(self, tool: Tool) -> None:
-        """Send the command to ``tool`` (``Laser.start(laser)`` works as for a method)."""
-        tool.command(self.text)
+    def __call__(self, tool: Tool, *args: Any) -> None:
+        """Check the arguments and send the command to ``tool`` (``Laser.start(laser)`` works as
+        for a method)."""
+        if len(args) != len(self.codecs):
+            raise TypeError(f"{self.text} takes {len(self.codecs)} argument(s), got {len(args)}")
+        texts = [c.format(c.check(v, self.what)) for c, v in zip(self.codecs, args, strict=True)]
+        tool.command(self.text.format(*texts))

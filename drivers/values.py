@@ -307,3 +307,7 @@ class Timestamp:
 
     def describe(self) -> str:
         return "YYYY-MM-DDThh:mm:ss"
+
+
+#: README §3 names of stored recipes and programs: 1-16 characters, sent quoted on SCPI tools.
+RECIPE_NAME = Quoted(16, allow_empty=False)

@@ -331,11 +331,12 @@ class WireBonder(Tool):
         "RESET", doc="``RESET``: IDLE, program unloaded, parameters to defaults (alarms stay)."
     )
 
-    def load_program(self, name: str) -> None:
-        """``PROG <name>``: load a bond program (parameters and strip layout) and arm -> HEATING."""
-        self.command(
-            f"PROG {check_identifier(name, 'program name', max_len=16, allow_empty=False)}"
-        )
+    load_program = Command(
+        "PROG {}",
+        Identifier(16),
+        what="program name",
+        doc="``PROG <name>``: load a bond program (parameters and strip layout) and arm -> HEATING.",
+    )
 
     program = Reading(
         "PROG?",
