@@ -227,12 +227,16 @@ class Enumerated(Generic[E]):
         return "|".join(str(member.value) for member in self.kind)
 
 
-@dataclass(frozen=True)
-class StateName:
-    """A README §5 state name in a reply (WARMUP read as HEATING); never sent."""
+class Reported:
+    """Base of the codecs of reply fields only: the tool reports them, nothing sets them."""
 
-    def check(self, value: Any, what: str) -> ToolState:
+    def check(self, value: Any, what: str) -> Any:
         raise ParameterOutOfRange(f"{what} is reported by the tool, not set")
+
+
+@dataclass(frozen=True)
+class StateName(Reported):
+    """A README §5 state name in a reply (WARMUP read as HEATING); never sent."""
 
     def format(self, value: Any) -> str:
         return ToolState(value).name
@@ -248,11 +252,8 @@ class StateName:
 
 
 @dataclass(frozen=True)
-class Text:
+class Text(Reported):
     """Free text in a reply (an alarm text, a catalogue message): taken as it comes."""
-
-    def check(self, value: Any, what: str) -> str:
-        return str(value)
 
     def format(self, value: Any) -> str:
         return str(value)
@@ -284,13 +285,10 @@ def counted_list(reply: str) -> list[int]:
 
 
 @dataclass(frozen=True)
-class Timestamp:
+class Timestamp(Reported):
     """A tool-local ISO timestamp in a reply, quoted or bare; empty means "never" (None)."""
 
     quoted: bool = True
-
-    def check(self, value: Any, what: str) -> datetime | None:
-        raise ParameterOutOfRange(f"{what} is reported by the tool, not set")
 
     def format(self, value: Any) -> str:
         text = "" if value is None else value.strftime("%Y-%m-%dT%H:%M:%S")
