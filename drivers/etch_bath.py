@@ -25,22 +25,20 @@ from drivers.errors import (
     ToolTimeout,
     tool_error,
 )
-from drivers.modbus_tool import (
+from drivers.modbus_tool import BatchModbusTool, PositionResult, ResultBlock
+from drivers.records import AlarmInfo
+from drivers.registers import (
     S16,
     STRING,
     U16,
     U32,
-    BatchModbusTool,
     Block,
     DiscreteInput,
     Holding,
     Input,
     LevelCoil,
-    PositionResult,
     Pulse,
-    ResultBlock,
 )
-from drivers.records import AlarmInfo
 from drivers.transports.modbus import ModbusExceptionReply
 
 SLOTS = 10

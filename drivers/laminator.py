@@ -16,18 +16,16 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from drivers.errors import ParameterOutOfRange
-from drivers.modbus_tool import (
+from drivers.modbus_tool import BatchModbusTool, PositionResult, ResultBlock
+from drivers.records import AlarmInfo
+from drivers.registers import (
     S16,
     STRING,
     U16,
-    BatchModbusTool,
     DiscreteInput,
     Holding,
     Input,
-    PositionResult,
-    ResultBlock,
 )
-from drivers.records import AlarmInfo
 
 POSITIONS = 8
 STANDBY_GAP_C = 50.0  # §4 cross-check: STANDBY_SP <= PLATEN_SP - 50.0 °C

@@ -16,8 +16,8 @@ from drivers.etch_bath import EtchBath, EtchRecipe
 from drivers.laminator import LaminationRecipe, Laminator
 from drivers.laser import Laser
 from drivers.metrology import Metrology
-from drivers.modbus_tool import Holding, Register
 from drivers.mold_press import MoldPress, MoldRecipe
+from drivers.registers import Holding, Register
 from drivers.settings import Setting
 from drivers.wire_bonder import WireBonder
 

@@ -26,7 +26,7 @@ from drivers.errors import (
     ToolTimeout,
 )
 from drivers.laminator import LaminationRecipe, Laminator
-from drivers.modbus_tool import DiscreteInput, Holding, Input, Register
+from drivers.registers import DiscreteInput, Holding, Input, Register
 from drivers.states import ToolState
 from tests.support.expected_protocol import CLOSE, MBAP, ProtocolBench, Step, protocol
 from tests.support.modbus_pdu import (
