@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -65,7 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", type=Path, default=None, help="line config (default configs/line.yaml)"
     )
     daemon.add_argument(
-        "--db", type=Path, default=Path("packline.db"), help="SQLite database (default packline.db)"
+        "--db",
+        default="packline.db",
+        help="SQLite database file, or sqlite:///PATH (default packline.db; its token beside it)",
     )
     daemon.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
     daemon.add_argument(
@@ -137,10 +141,44 @@ def build_parser() -> argparse.ArgumentParser:
     dry.add_argument("--lot-id", default=None, help="lot id (default DR<month day time>)")
 
     add_client_commands(commands)  # lot, station, alarm, unit: clients of 'packline serve'
+    _verbose_after_subcommands(parser)
     return parser
 
 
+def _verbose_after_subcommands(parser: argparse.ArgumentParser) -> None:
+    """Accept ``-v`` after any subcommand too (``packline dry-run -v``), as before it."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):  # aliases share a parser
+                if not any("-v" in a.option_strings for a in sub._actions):
+                    sub.add_argument(
+                        "-v",
+                        "--verbose",
+                        action="count",
+                        default=argparse.SUPPRESS,
+                        help="more log output (-vv: every exchange)",
+                    )
+                _verbose_after_subcommands(sub)
+
+
+#: Exit status of a command whose reader went away (``packline ... | head -1``), as a tool
+#: killed by SIGPIPE reports it in a shell: 128 + 13.
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one ``packline`` command; its exit status. A closed pipe ends it quietly."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # Python would print a traceback, then fail again flushing stdout at exit: point
+        # stdout at /dev/null so the exit is quiet (the Python docs' recipe for SIGPIPE).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     if args.command == "serve":
@@ -171,11 +209,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 scenario_path=args.scenario,
             )
         if args.command == "serve":
-            from packline.daemon.serve import serve_daemon
+            from packline.daemon.serve import database_path, serve_daemon
 
             return serve_daemon(
                 config_path=args.config,
-                db_path=args.db,
+                db_path=database_path(args.db),
                 host=args.host,
                 port=args.port,
                 endpoints_path=args.endpoints,

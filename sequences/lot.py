@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from drivers.errors import PacklineError
 from sequences.jobs import StripJob, StripOutcome
 from sequences.records import CycleRecord, LotRecorder, StepRecord, StepStart, StripDisposition
-from sequences.station import AlarmPolicy, Station
+from sequences.station import AlarmPolicy, Station, StationNotReady
 from sequences.steps.base import Detached, ProcessStep
 
 TERMINAL = ("complete", "scrapped", "on hold")
@@ -217,7 +217,8 @@ class LotRunner:
             self._run(station, start.step_index, batch, resume=True)
         while not self._stop.is_set():
             with self._cond:
-                work = None if self._held or self._aborted else self._pick(station)
+                idle = self._held or self._aborted or not station.ready
+                work = None if idle else self._pick(station)
                 if work is None:
                     if all(s.terminal for s in self.strips.values()):
                         return
@@ -269,6 +270,9 @@ class LotRunner:
         step = self.plan.steps[index]
         jobs = [StripJob(s.strip_id, self.plan.rows, self.plan.cols, s.input_map) for s in batch]
         started = time.time()
+        if not resume and not station.ready:  # an operator aborted or stopped it since the pick
+            self._not_started(batch)
+            return
         if not resume:
             self.recorder.step_started(
                 StepStart(
@@ -308,6 +312,10 @@ class LotRunner:
         except Detached:
             log.info("%s on %s: detached for shutdown; the cycle runs on", step.name, station.name)
             return
+        except StationNotReady as refused:  # an operator command got in first: try again later
+            log.info("%s on %s: not started (%s)", step.name, station.name, refused)
+            self._not_started(batch)
+            return
         except Exception as error:  # a worker must never die silently
             if not isinstance(error, PacklineError):
                 log.exception("%s on %s: unexpected error", step.name, station.name)
@@ -327,7 +335,9 @@ class LotRunner:
         with self._cond:
             for strip, outcome in zip(batch, committed, strict=True):
                 strip.station = ""
-                if aborted:
+                if aborted and self._aborted:  # the lot's abort is the reason, not its echo
+                    self._finish(strip, "on hold", self._aborted)
+                elif aborted:
                     status = "scrapped" if station.policy is AlarmPolicy.ABORT_STRIP else "on hold"
                     self._finish(strip, status, f"{step.name} on {station.name}: {reason}")
                 elif "P" not in outcome.result_map:
@@ -341,6 +351,17 @@ class LotRunner:
                         self._finish(strip, "on hold", self._aborted)
                     else:
                         strip.status = "waiting"
+            self._cond.notify_all()
+        self._changed()
+
+    def _not_started(self, batch: list[StripProgress]) -> None:
+        """Strips picked for a cycle that did not start wait again (or go on hold if the lot
+        was aborted meanwhile)."""
+        with self._cond:
+            for strip in batch:
+                strip.status, strip.station = "waiting", ""
+                if self._aborted:
+                    self._finish(strip, "on hold", self._aborted)
             self._cond.notify_all()
         self._changed()
 

@@ -178,7 +178,8 @@ class LineController:
             return  # stays "running": the next start resumes it
         aborted = self.store.lot(lot_id)
         status = "aborted" if aborted and aborted["status"] == "aborting" else "complete"
-        self.store.set_lot_status(lot_id, status)
+        # an aborted lot keeps the reason its abort gave ("lot aborted by operator")
+        self.store.set_lot_status(lot_id, status, aborted["reason"] if status == "aborted" else "")
         counts = {
             k: sum(1 for s in final.values() if s.status == k)
             for k in ("complete", "scrapped", "on hold")
@@ -374,7 +375,7 @@ class LineController:
                 f"unknown station command {command!r}; one of {', '.join(OPERATOR_COMMANDS)}"
             )
         try:
-            state = station.command(command, cause=f"operator {by}")
+            state = station.command(command, cause=f"{command} by {by}")
         except CommandRefused as exc:
             self.store.record_command("station", name, command, by, f"refused: {exc}")
             raise Conflict(str(exc)) from None
