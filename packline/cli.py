@@ -13,6 +13,9 @@ from pathlib import Path
 from packline import __version__
 from packline.client.commands import add_client_commands, add_recipe_list
 
+#: The process models' random seed when none is given, the same for every command.
+DEFAULT_SEED = 1
+
 
 def _positive_float(text: str) -> float:
     try:
@@ -56,7 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="write station -> {tool, address} JSON here once listening",
     )
     serve.add_argument(
-        "--seed", type=int, default=0, help="random seed of the process models (default 0)"
+        "--seed",
+        type=int,
+        default=DEFAULT_SEED,
+        help=f"random seed of the process models (default {DEFAULT_SEED})",
     )
     serve.add_argument("--scenario", type=Path, default=None, help="fault scenario YAML to inject")
 
@@ -108,15 +114,17 @@ def build_parser() -> argparse.ArgumentParser:
     recipe_check = recipe_commands.add_parser(
         "check", help="validate recipes and print each route sheet, or every problem (exit 2)"
     )
-    recipe_check.add_argument("files", type=Path, nargs="+", metavar="FILE", help="recipe YAML")
+    recipe_check.add_argument(
+        "files", nargs="+", metavar="NAME|FILE", help="recipe name (configs/recipes) or YAML file"
+    )
     add_recipe_list(recipe_commands)
 
     dry = commands.add_parser("dry-run", help="run a lot through the simulated line and report")
     dry.add_argument(
         "--recipe",
-        type=Path,
         default=None,
-        help="master recipe (default: heat-slug, die equal to the opening)",
+        metavar="NAME|FILE",
+        help="master recipe: name in configs/recipes or YAML file (default: heat-slug-die-equal)",
     )
     dry.add_argument("--strips", type=int, default=20, help="strips in the lot (default 20)")
     dry.add_argument(
@@ -127,7 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dry.add_argument("--scenario", type=Path, default=None, help="fault scenario YAML to inject")
     dry.add_argument(
-        "--seed", type=int, default=1, help="random seed of the process models (default 1)"
+        "--seed",
+        type=int,
+        default=DEFAULT_SEED,
+        help=f"random seed of the process models (default {DEFAULT_SEED})",
     )
     dry.add_argument(
         "--config", type=Path, default=None, help="line config (default configs/line.yaml)"
@@ -169,7 +180,9 @@ EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one ``packline`` command; its exit status. A closed pipe ends it quietly."""
     try:
-        return _main(argv)
+        code = _main(argv)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
     except BrokenPipeError:
         # Python would print a traceback, then fail again flushing stdout at exit: point
         # stdout at /dev/null so the exit is quiet (the Python docs' recipe for SIGPIPE).

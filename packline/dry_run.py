@@ -4,13 +4,16 @@ a station-occupancy chart)."""
 
 from __future__ import annotations
 
+import tempfile
 import time
 from pathlib import Path
 
 from packline.progress import live_display, plain_progress
+from packline.recipe_check import resolve_recipe
 from packline.report import render_text
 from packline.report_files import write_report_folder
 from packline.simulated_lot import run_simulated_lot
+from sequences.config_errors import ConfigError
 from sequences.line_config import load_line_config
 from sequences.recipe import load_recipe
 from sequences.route import route_for
@@ -23,7 +26,7 @@ DEFAULT_RECIPE = (
 
 def run_dry_run(
     *,
-    recipe_path: Path | None,
+    recipe_path: str | Path | None,
     strips: int,
     time_scale: float,
     seed: int,
@@ -33,10 +36,11 @@ def run_dry_run(
     lot_id: str | None,
 ) -> int:
     """Run the lot and write its report; 0 once every strip has ended (complete, scrapped or on hold)."""
-    route = route_for(load_recipe(recipe_path or DEFAULT_RECIPE))
+    route = route_for(load_recipe(resolve_recipe(recipe_path) if recipe_path else DEFAULT_RECIPE))
     config = load_line_config(config_path)
     scenario = load_scenario(scenario_path) if scenario_path else None
     lot_id = lot_id or time.strftime("DR%m%d%H%M%S")
+    folder = usable_report_folder(report_dir / lot_id)
     print(f"dry run: lot {lot_id}, {strips} strips, time scale {time_scale:g}")
     for line in route.describe():
         print(f"  {line}")
@@ -51,11 +55,32 @@ def run_dry_run(
         watch=lambda runner: live_display(runner, time_scale),
         on_change=plain_progress(time_scale),
     )
-    paths = write_report_folder(
-        report_dir / lot_id, run.report, run.recorder.cycles, run.stations, time_scale=time_scale
-    )
     print()
-    print(render_text(run.report))
+    print(render_text(run.report), flush=True)
     print()
+    try:
+        paths = write_report_folder(
+            folder, run.report, run.recorder.cycles, run.stations, time_scale=time_scale
+        )
+    except OSError as exc:  # the folder went away or filled up during the run: keep the report
+        spare = Path(tempfile.mkdtemp(prefix=f"packline-{lot_id}-"))
+        print(f"packline: cannot write the report to {folder} ({exc}); writing it to {spare}")
+        paths = write_report_folder(
+            spare, run.report, run.recorder.cycles, run.stations, time_scale=time_scale
+        )
     print(f"report: {paths['text']}  {paths['html']}  {paths['json']}  chart: {paths['chart']}")
     return 0
+
+
+def usable_report_folder(folder: Path) -> Path:
+    """Create the lot's report folder before the run, so that an unusable ``--report-dir`` is
+    refused in a second rather than after hours of lot."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass  # a folder can exist and still refuse files (permissions, read-only mount)
+    except OSError as exc:
+        raise ConfigError(
+            "--report-dir", [f"cannot write the report to {folder}: {exc.strerror or exc}"]
+        ) from exc
+    return folder

@@ -65,7 +65,7 @@ def _is_model(value: Any) -> bool:
 def _model_in(annotation: Any) -> type[BaseModel] | None:
     """The model type inside an annotation such as ``list[Entry]`` or ``Entry | None``."""
     if _is_model(annotation):
-        return annotation  # type: ignore[no-any-return]
+        return annotation
     for arg in getattr(annotation, "__args__", ()):
         found = _model_in(arg)
         if found is not None:

@@ -179,7 +179,8 @@ class LineController:
         aborted = self.store.lot(lot_id)
         status = "aborted" if aborted and aborted["status"] == "aborting" else "complete"
         # an aborted lot keeps the reason its abort gave ("lot aborted by operator")
-        self.store.set_lot_status(lot_id, status, aborted["reason"] if status == "aborted" else "")
+        reason = aborted["reason"] if aborted and status == "aborted" else ""
+        self.store.set_lot_status(lot_id, status, reason)
         counts = {
             k: sum(1 for s in final.values() if s.status == k)
             for k in ("complete", "scrapped", "on hold")

@@ -148,8 +148,8 @@ def test_lot_show_prints_progress_and_strips_and_json_has_the_status(
     lines = result.out.splitlines()
     assert "status:      queued" in lines
     progress = lines.index("progress:")
-    assert lines[progress + 1].split()[:3] == ["STEP", "INDEX", "STEP"]
-    assert lines[progress + 2].split() == ["0", "laminate", "1", "30"]
+    assert lines[progress + 1].split()[:3] == ["#", "STEP", "STRIPS"]
+    assert lines[progress + 2].split() == ["1", "laminate", "1", "30"], "counted from 1"
     strips = lines.index("strips:")
     assert [line.split()[0] for line in lines[strips + 2 :]] == ["L1-01", "L1-02"]
     shown = json.loads(packline(capsys, "lot", "show", "L1", "--json", "--url", daemon.url).out)
