@@ -63,6 +63,6 @@ def test_driver_snippet_runs_as_written_against_a_simulator(
     speed_up = threading.Timer(0.5, sim_clock.set_scale, [20000.0])
     speed_up.start()
     try:
-        exec(compile(runnable, where, "exec"), {"__name__": "snippet"})  # noqa: S102 - our docs
+        exec(compile(runnable, where, "exec"), {"__name__": "snippet"})  # our own docs
     finally:
         speed_up.cancel()
