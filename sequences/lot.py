@@ -95,6 +95,8 @@ class LotRunner:
     in_flight: Sequence[StepStart] = ()
     strips: dict[str, StripProgress] = field(init=False)
     started: float = field(init=False, default=0.0)
+    #: When :meth:`run` returned (epoch s): after the last progress report of the lot.
+    finished: float = field(init=False, default=0.0)
 
     def __post_init__(self) -> None:
         full_map = "1" * (self.plan.rows * self.plan.cols)
@@ -158,6 +160,7 @@ class LotRunner:
         for worker in workers:
             worker.join()
         self._changed()
+        self.finished = time.time()
         return dict(self.strips)
 
     def stop(self) -> None:

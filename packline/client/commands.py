@@ -183,7 +183,10 @@ def station_list(client: DaemonClient, args: argparse.Namespace) -> Shown:
 
 def station_show(client: DaemonClient, args: argparse.Namespace) -> Shown:
     station = client.get(path_of("stations", args.name))
-    return station, record(station)
+    shown = dict(station)
+    if "e10_s" in shown:  # the daemon's clock is the wall clock, whatever the time scale
+        shown["e10 (wall s)"] = shown.pop("e10_s")
+    return station, record(shown)
 
 
 def station_command(client: DaemonClient, args: argparse.Namespace) -> Shown:
@@ -217,7 +220,10 @@ def recipe_list(client: DaemonClient, args: argparse.Namespace) -> Shown:
 
 def e10_show(client: DaemonClient, args: argparse.Namespace) -> Shown:
     e10 = client.get("/e10")
-    return e10, mapping_table(e10, "station") if e10 else ["(no station events yet)"]
+    if not e10:
+        return e10, ["(no station events yet)"]
+    title = "E10 time per station, wall seconds since each station's first state change"
+    return e10, [title, *mapping_table(e10, "station")]
 
 
 # -- argument types --------------------------------------------------------------------------------
@@ -327,16 +333,16 @@ def add_client_commands(commands: Subcommands) -> None:
         dest="station_subcommand", required=True, metavar="SUBCOMMAND"
     )
     _leaf(stations, "list", station_list, "every station with its PackML state")
-    _leaf(stations, "show", station_show, "a station: state, tool, alarms, E10").add_argument(
-        "name", metavar="NAME"
-    )
+    _leaf(
+        stations, "show", station_show, "a station: state, tool, alarms, E10 wall seconds"
+    ).add_argument("name", metavar="NAME")
     for command in STATION_COMMANDS:
         verb = STATION_VERBS.get(command, command)
         aliases = [command] if verb != command else []
         parser = _leaf(stations, verb, station_command, _command_help("station", command), aliases)
         parser.add_argument("name", metavar="NAME")
         parser.set_defaults(station_command=command)
-    _leaf(stations, "e10", e10_show, "E10 time per station (seconds per category)")
+    _leaf(stations, "e10", e10_show, "E10 time per station (wall seconds per category)")
 
     alarm = commands.add_parser("alarm", help="tool alarms on the daemon: list, ack")
     alarms = alarm.add_subparsers(dest="alarm_subcommand", required=True, metavar="SUBCOMMAND")

@@ -30,7 +30,7 @@ from packline.store import Store
 from sequences.config_errors import ConfigError
 from sequences.line_config import LineConfig
 from sequences.lot import LotPlan, LotRunner
-from sequences.packml import OPERATOR_COMMANDS
+from sequences.packml import E10, OPERATOR_COMMANDS
 from sequences.recipe import RECIPES_DIR, load_recipe, validate_recipe
 from sequences.route import Route, route_for
 from sequences.station import AlarmPolicy, Station
@@ -341,7 +341,7 @@ class LineController:
         if station is None:
             raise NotFound(f"no station {name!r}; stations: {', '.join(self.stations)}")
         view = self._station_view(station, live=True)
-        view["e10_s"] = self.store.e10(time.time()).get(name, {})
+        view["e10_s"] = self.e10()[name]
         return view
 
     def _station_view(self, station: Station, *, live: bool) -> Json:
@@ -429,4 +429,8 @@ class LineController:
         return {"valid": True, "problems": [], "route": route.describe()}
 
     def e10(self) -> Json:
-        return self.store.e10(time.time())
+        """Wall seconds per E10 category for every station of the line (a station that never
+        changed state, e.g. the laser on a heat-slug-only day, has all zeros)."""
+        recorded = self.store.e10(time.time())
+        never = {category.value: 0.0 for category in E10}
+        return {name: recorded.get(name, dict(never)) for name in self.stations} | recorded
