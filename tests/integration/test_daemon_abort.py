@@ -1,0 +1,55 @@
+"""The line controller (real store, simulated line over real transports) when an operator aborts
+a running lot: the finished lot keeps the abort's reason, every strip not finished is on hold
+with it, nothing is logged as an error; and E10 covers every station of the line."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import pytest
+
+from packline.daemon.controller import LineController
+from packline.store import Store
+from sequences.line_config import load_line_config
+from sim.line import SimulatedLine, StationSim
+
+SCALE = 5000.0
+
+
+def test_aborting_a_running_lot_keeps_its_reason_and_holds_every_unfinished_strip(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    config = load_line_config()
+    stations = [StationSim(s.name, s.tool, s.sim) for s in config.expanded()]
+    store = Store(tmp_path / "abort.db")
+    with SimulatedLine(stations, time_scale=SCALE).start() as line:
+        addresses = {s.name: line.address(s.name) for s in config.expanded()}
+        controller = LineController(
+            config=config, store=store, addresses=addresses, time_scale=SCALE
+        )
+        controller.start()
+        try:
+            controller.submit_lot(recipe=None, strips=2, strip_ids=None, lot_id="A1", by="t")
+            deadline = time.monotonic() + 30
+            while not controller.stations["laminator"].current_strips:
+                assert time.monotonic() < deadline, "the lot never reached the laminator"
+                time.sleep(0.01)
+            assert controller.lot_command("A1", "abort", by="operator")["status"] == "aborting"
+            while (lot := controller.show_lot("A1"))["status"] != "aborted":
+                assert time.monotonic() < deadline, lot["status"]
+                time.sleep(0.05)
+            e10 = controller.e10()
+        finally:
+            controller.stop()
+            store.close()
+    assert lot["reason"] == "lot aborted by operator"
+    assert {(s["status"], s["reason"]) for s in lot["strips"]} == {
+        ("on hold", "lot aborted by operator")
+    }
+    assert set(e10) == {s.name for s in config.expanded()}, "every station, the laser too"
+    assert all(seconds == 0.0 for seconds in e10["laser"].values())
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == []
