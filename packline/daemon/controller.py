@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import string
 import threading
 import time
 from collections.abc import Mapping
@@ -218,7 +219,7 @@ class LineController:
             raise BadRequest(f"recipe {name} is not valid", exc.problems) from None
         if lot_id is not None and not IDENTIFIER.match(lot_id):
             raise BadRequest(f"lot_id {lot_id!r} must be 1-20 characters of A-Z a-z 0-9 - _ .")
-        lot_id = lot_id or time.strftime("L%y%m%d%H%M%S")
+        lot_id = lot_id or self._new_lot_id()
         if strip_ids:
             bad = [s for s in strip_ids if not isinstance(s, str) or not IDENTIFIER.match(s)]
             if bad:
@@ -255,6 +256,14 @@ class LineController:
         log.info(kv(event="lot_submitted", lot=lot_id, recipe=name, strips=len(ids), by=by))
         self.wake()
         return self.show_lot(lot_id)
+
+    def _new_lot_id(self) -> str:
+        """``L<yymmddHHMMSS>``; lots submitted within the same second get ``a``, ``b``... after it."""
+        base = time.strftime("L%y%m%d%H%M%S")
+        for suffix in ("", *string.ascii_lowercase):
+            if self.store.lot(base + suffix) is None:
+                return base + suffix
+        raise Conflict(f"more than 27 lots submitted in one second; give lot_id ({base})")
 
     def _recipe_path(self, name: str) -> Path:
         if not RECIPE_NAME.match(name.removesuffix(".yaml")):

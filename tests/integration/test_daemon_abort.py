@@ -53,3 +53,19 @@ def test_aborting_a_running_lot_keeps_its_reason_and_holds_every_unfinished_stri
     assert all(seconds == 0.0 for seconds in e10["laser"].values())
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == []
+
+
+def test_lots_submitted_within_one_second_get_distinct_ids(tmp_path: Path) -> None:
+    store = Store(tmp_path / "ids.db")
+    controller = LineController(config=load_line_config(), store=store, addresses={})
+    try:
+        ids = [
+            controller.submit_lot(recipe=None, strips=1, strip_ids=None, lot_id=None, by="t")[
+                "lot_id"
+            ]
+            for _ in range(3)
+        ]
+    finally:
+        store.close()
+    assert len(set(ids)) == 3, ids
+    assert all(len(f"{lot_id}-01") <= 20 for lot_id in ids), "strip ids stay within 20 characters"
