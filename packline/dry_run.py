@@ -55,19 +55,22 @@ def run_dry_run(
         watch=lambda runner: live_display(runner, time_scale),
         on_change=plain_progress(time_scale),
     )
-    print()
-    print(render_text(run.report), flush=True)
-    print()
-    try:
+    try:  # the files first: a reader that goes away (| head) must not cost the report
         paths = write_report_folder(
             folder, run.report, run.recorder.cycles, run.stations, time_scale=time_scale
         )
+        where = ""
     except OSError as exc:  # the folder went away or filled up during the run: keep the report
         spare = Path(tempfile.mkdtemp(prefix=f"packline-{lot_id}-"))
-        print(f"packline: cannot write the report to {folder} ({exc}); writing it to {spare}")
+        where = f"packline: cannot write the report to {folder} ({exc}); wrote it to {spare}"
         paths = write_report_folder(
             spare, run.report, run.recorder.cycles, run.stations, time_scale=time_scale
         )
+    print()
+    print(render_text(run.report))
+    print()
+    if where:
+        print(where)
     print(f"report: {paths['text']}  {paths['html']}  {paths['json']}  chart: {paths['chart']}")
     return 0
 

@@ -149,5 +149,40 @@ def test_a_report_dir_that_fails_during_the_run_does_not_lose_the_report(tmp_pat
     assert process.returncode == 0, err[-3000:]
     assert "Yield per step" in out
     spare = next(tmp_path.glob("packline-T-*"))
-    assert f"writing it to {spare}" in out
+    assert f"wrote it to {spare}" in out
     assert json.loads((spare / "report.json").read_text())["lot"] == "T"
+
+
+def test_a_dry_run_into_a_reader_that_stops_early_ends_quietly_with_its_report(
+    tmp_path: Path,
+) -> None:
+    """``packline dry-run | head -25``: the lot runs to its end, the report folder is written,
+    the command exits 141 without a traceback (the progress lines stop, not the stations)."""
+    process = subprocess.Popen(
+        [
+            *PACKLINE,
+            "dry-run",
+            "--report-dir",
+            str(tmp_path),
+            "--lot-id",
+            "T",
+            "--strips",
+            "1",
+            "--time-scale",
+            "5000",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    for _ in range(40):  # the route sheet, then progress lines as they happen
+        if "] die-bonder" in process.stdout.readline():
+            break
+    else:
+        raise AssertionError("no progress line for the die bonder")
+    process.stdout.close()  # mid-lot
+    err = process.stderr.read()
+    assert process.wait(timeout=120) == 141
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err[-2000:]
+    assert json.loads((tmp_path / "T" / "report.json").read_text())["lot"] == "T"

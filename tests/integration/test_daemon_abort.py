@@ -1,6 +1,6 @@
-"""The line controller (real store, simulated line over real transports) when an operator aborts
-a running lot: the finished lot keeps the abort's reason, every strip not finished is on hold
-with it, nothing is logged as an error; and E10 covers every station of the line."""
+"""The line controller (real store, simulated line over real transports) as an operator meets
+it: a running lot aborted keeps the abort's reason and holds every unfinished strip with it,
+without an error in the log; E10 covers every station of the line; lot ids never collide."""
 
 from __future__ import annotations
 
