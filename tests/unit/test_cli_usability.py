@@ -185,3 +185,23 @@ def test_database_path_takes_a_file_or_a_sqlite_url() -> None:
     assert database_path("packline.db") == Path("packline.db")
     assert database_path("sqlite:///data/line.db") == Path("data/line.db")
     assert database_path("sqlite:////var/lib/line.db") == Path("/var/lib/line.db")
+
+
+@pytest.mark.parametrize(
+    "name", ["packline.db", "packline.db.token", "packline.db-wal", "endpoints.json", "reports/x"]
+)
+def test_what_the_commands_write_in_the_working_directory_is_ignored_by_git(name: str) -> None:
+    """``git add -A`` after the README's daemon section must not commit the token."""
+    root = RECIPES.parents[1]
+    inside = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "--is-inside-work-tree"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if inside.returncode != 0:
+        pytest.skip("not a git checkout")
+    ignored = subprocess.run(
+        ["git", "-C", str(root), "check-ignore", "-q", "--no-index", name], check=False
+    )
+    assert ignored.returncode == 0, f"{name} is not in .gitignore"
