@@ -191,7 +191,8 @@ def station_show(client: DaemonClient, args: argparse.Namespace) -> Shown:
 
 def station_command(client: DaemonClient, args: argparse.Namespace) -> Shown:
     station = client.post(path_of("stations", args.name, args.station_command))
-    return station, [f"station {args.name} {args.station_command}: {station.get('state')}"]
+    verb = STATION_VERBS.get(args.station_command, args.station_command)
+    return station, [f"station {args.name} {verb}: {station.get('state')}"]
 
 
 # -- alarms, units, recipes ----------------------------------------------------------------------
