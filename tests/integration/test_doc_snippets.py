@@ -54,13 +54,13 @@ def test_driver_snippet_runs_as_written_against_a_simulator(
     where: str, code: str, sim_tool: Callable[..., Any], sim_clock: SimClock
 ) -> None:
     """The tool is just powered up, in INIT (its self-test takes 10-30 s), as a user's freshly
-    started simulator is; half a second later time runs 20000 times faster to get through the
+    started simulator is; half a second later time runs 2000 times faster to get through the
     heat-up and the cycle."""
     match = OPEN_CALL.search(code)
     assert match is not None
     simulated = sim_tool(TOOL_OF_CLASS[match["cls"]])
     runnable = code.replace(f'"{match["address"]}"', repr(simulated.address), 1)
-    speed_up = threading.Timer(0.5, sim_clock.set_scale, [20000.0])
+    speed_up = threading.Timer(0.5, sim_clock.set_scale, [2000.0])
     speed_up.start()
     try:
         exec(compile(runnable, where, "exec"), {"__name__": "snippet"})  # our own docs
