@@ -4,6 +4,7 @@ a station-occupancy chart)."""
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ from packline.progress import live_display, plain_progress
 from packline.recipe_check import resolve_recipe
 from packline.report import render_text
 from packline.report_files import write_report_folder
-from packline.simulated_lot import run_simulated_lot
+from packline.simulated_lot import LotRun, run_simulated_lot
 from sequences.config_errors import ConfigError
 from sequences.line_config import load_line_config
 from sequences.recipe import load_recipe
@@ -55,24 +56,38 @@ def run_dry_run(
         watch=lambda runner: live_display(runner, time_scale),
         on_change=plain_progress(time_scale),
     )
-    try:  # the files first: a reader that goes away (| head) must not cost the report
-        paths = write_report_folder(
-            folder, run.report, run.recorder.cycles, run.stations, time_scale=time_scale
-        )
-        where = ""
-    except OSError as exc:  # the folder went away or filled up during the run: keep the report
-        spare = Path(tempfile.mkdtemp(prefix=f"packline-{lot_id}-"))
-        where = f"packline: cannot write the report to {folder} ({exc}); wrote it to {spare}"
-        paths = write_report_folder(
-            spare, run.report, run.recorder.cycles, run.stations, time_scale=time_scale
-        )
+    paths, problem = _write_report(folder, run, lot_id, time_scale)
     print()
     print(render_text(run.report))
     print()
-    if where:
-        print(where)
+    if problem:
+        print(problem, file=sys.stderr)
+    if paths is None:
+        return 1
     print(f"report: {paths['text']}  {paths['html']}  {paths['json']}  chart: {paths['chart']}")
     return 0
+
+
+def _write_report(
+    folder: Path, run: LotRun, lot_id: str, time_scale: float
+) -> tuple[dict[str, Path] | None, str]:
+    """Write the report folder before anything else is printed (a reader that goes away, as
+    ``| head`` does, must not cost the report). If the folder fails now (removed, full), a fresh
+    temporary folder takes the report; the second value says what happened."""
+    try:
+        return write_report_folder(
+            folder, run.report, run.recorder.cycles, run.stations, time_scale=time_scale
+        ), ""
+    except OSError as exc:
+        first = f"cannot write the report to {folder} ({exc})"
+    try:
+        spare = Path(tempfile.mkdtemp(prefix=f"packline-{lot_id}-"))
+        paths = write_report_folder(
+            spare, run.report, run.recorder.cycles, run.stations, time_scale=time_scale
+        )
+    except OSError as exc:
+        return None, f"packline: {first}, nor to a temporary folder ({exc}); the text is above"
+    return paths, f"packline: {first}; wrote it to {spare}"
 
 
 def usable_report_folder(folder: Path) -> Path:

@@ -129,7 +129,7 @@ def test_an_unusable_report_dir_is_refused_before_the_run(tmp_path: Path) -> Non
 
 def test_a_report_dir_that_fails_during_the_run_does_not_lose_the_report(tmp_path: Path) -> None:
     """The folder is replaced by a file while the lot runs: the report goes to a temporary
-    folder, which the command names, and the text report is printed all the same."""
+    folder, which the command names on stderr, and the text report is printed all the same."""
     reports = tmp_path / "reports"
     command = ["dry-run", "--report-dir", str(reports), "--lot-id", "T", "--strips", "1"]
     process = subprocess.Popen(
@@ -149,7 +149,7 @@ def test_a_report_dir_that_fails_during_the_run_does_not_lose_the_report(tmp_pat
     assert process.returncode == 0, err[-3000:]
     assert "Yield per step" in out
     spare = next(tmp_path.glob("packline-T-*"))
-    assert f"wrote it to {spare}" in out
+    assert f"wrote it to {spare}" in err
     assert json.loads((spare / "report.json").read_text())["lot"] == "T"
 
 
