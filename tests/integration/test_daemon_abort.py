@@ -38,10 +38,12 @@ def test_aborting_a_running_lot_keeps_its_reason_and_holds_every_unfinished_stri
                 assert time.monotonic() < deadline, "the lot never reached the laminator"
                 time.sleep(0.01)
             assert controller.lot_command("A1", "abort", by="operator")["status"] == "aborting"
+            controller.station_command("die-bonder", "stop", by="operator")
             while (lot := controller.show_lot("A1"))["status"] != "aborted":
                 assert time.monotonic() < deadline, lot["status"]
                 time.sleep(0.05)
             e10 = controller.e10()
+            causes = [e.cause for e in store.station_events("die-bonder")]
         finally:
             controller.stop()
             store.close()
@@ -51,6 +53,7 @@ def test_aborting_a_running_lot_keeps_its_reason_and_holds_every_unfinished_stri
     }
     assert set(e10) == {s.name for s in config.expanded()}, "every station, the laser too"
     assert all(seconds == 0.0 for seconds in e10["laser"].values())
+    assert "stop by operator" in causes, causes  # not "operator operator"
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == []
 
