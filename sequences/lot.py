@@ -315,9 +315,21 @@ class LotRunner:
         except Detached:
             log.info("%s on %s: detached for shutdown; the cycle runs on", step.name, station.name)
             return
-        except StationNotReady as refused:  # an operator command got in first: try again later
+        except StationNotReady as refused:  # an operator command got in first
             log.info("%s on %s: not started (%s)", step.name, station.name, refused)
-            self._not_started(batch)
+            if not resume:
+                self._not_started(batch)  # try again later, here or on a station of its kind
+                return
+            with self._cond:  # a cycle left on the tool at a restart: not to be run again
+                for strip in batch:
+                    self._finish(
+                        strip,
+                        "on hold",
+                        f"{step.name} was on {station.name} at the restart and the station is "
+                        f"{refused.state}: an operator must decide",
+                    )
+                self._cond.notify_all()
+            self._changed()
             return
         except Exception as error:  # a worker must never die silently
             if not isinstance(error, PacklineError):
