@@ -11,7 +11,7 @@ from pathlib import Path
 
 from packline.progress import live_display, plain_progress
 from packline.recipe_check import resolve_recipe
-from packline.report import render_text
+from packline.report import plural, render_text
 from packline.report_files import write_report_folder
 from packline.simulated_lot import LotRun, run_simulated_lot
 from sequences.config_errors import ConfigError
@@ -42,7 +42,7 @@ def run_dry_run(
     scenario = load_scenario(scenario_path) if scenario_path else None
     lot_id = lot_id or time.strftime("DR%m%d%H%M%S")
     folder = usable_report_folder(report_dir / lot_id)
-    print(f"dry run: lot {lot_id}, {strips} strips, time scale {time_scale:g}")
+    print(f"dry run: lot {lot_id}, {plural(strips, 'strip')}, time scale {time_scale:g}")
     for line in route.describe():
         print(f"  {line}")
     run = run_simulated_lot(
