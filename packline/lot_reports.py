@@ -8,7 +8,6 @@ call these.
 
 from __future__ import annotations
 
-import base64
 import csv
 import datetime as dt
 import io
@@ -19,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from packline.report import StationInfo, build_report, render_text
+from packline.report import StationInfo, build_report
 from packline.report_files import occupancy_chart, render_html
 from packline.simulated_lot import defect_texts
 from packline.store.lot_records import LotRecords, lot_records
@@ -135,8 +134,7 @@ class LotReports:
                 time_scale=self.time_scale,
                 title=f"Lot {lot_id}",
             )
-            data = base64.b64encode(chart.read_bytes()).decode("ascii")
-        return render_html(report, render_text(report), f"data:image/png;base64,{data}")
+            return render_html(report, chart.read_bytes())
 
     def csv(self, lot_id: str) -> str:
         """One row per unit per step: where and when, result and defect, and every measured

@@ -10,6 +10,7 @@ repeated, and a cycle that was running is reconciled with its tool (see ``resume
 from __future__ import annotations
 
 import logging
+import string
 import threading
 import time
 from collections.abc import Mapping
@@ -31,7 +32,7 @@ from packline.vocabulary import FINISHED_LOT_STATUSES, ID, ID_RULE, LOT_COMMANDS
 from sequences.config_errors import ConfigError
 from sequences.line_config import LineConfig
 from sequences.lot import LotPlan, LotRunner
-from sequences.packml import OPERATOR_COMMANDS
+from sequences.packml import E10, OPERATOR_COMMANDS
 from sequences.recipe import RECIPES_DIR, load_recipe, validate_recipe
 from sequences.route import Route, route_for
 from sequences.station import AlarmPolicy, Station
@@ -179,7 +180,9 @@ class LineController:
             return  # stays "running": the next start resumes it
         aborted = self.store.lot(lot_id)
         status = "aborted" if aborted and aborted["status"] == "aborting" else "complete"
-        self.store.set_lot_status(lot_id, status)
+        # an aborted lot keeps the reason its abort gave ("lot aborted by operator")
+        reason = aborted["reason"] if aborted and status == "aborted" else ""
+        self.store.set_lot_status(lot_id, status, reason)
         counts = {
             k: sum(1 for s in final.values() if s.status == k)
             for k in ("complete", "scrapped", "on hold")
@@ -217,7 +220,7 @@ class LineController:
             raise Invalid(f"recipe {name} is not valid", exc.problems) from None
         if lot_id is not None and not ID.match(lot_id):
             raise Invalid(f"lot_id {lot_id!r} must be {ID_RULE}")
-        lot_id = lot_id or time.strftime("L%y%m%d%H%M%S")
+        lot_id = lot_id or self._new_lot_id()
         if strip_ids:
             bad = [s for s in strip_ids if not isinstance(s, str) or not ID.match(s)]
             if bad:
@@ -252,6 +255,14 @@ class LineController:
         log.info(kv(event="lot_submitted", lot=lot_id, recipe=name, strips=len(ids), by=by))
         self.wake()
         return self.show_lot(lot_id)
+
+    def _new_lot_id(self) -> str:
+        """``L<yymmddHHMMSS>``; lots submitted within the same second get ``a``, ``b``... after it."""
+        base = time.strftime("L%y%m%d%H%M%S")
+        for suffix in ("", *string.ascii_lowercase):
+            if self.store.lot(base + suffix) is None:
+                return base + suffix
+        raise Conflict(f"more than 27 lots submitted in one second; give lot_id ({base})")
 
     def _recipe_path(self, name: str) -> Path:
         if not RECIPE_NAME.match(name.removesuffix(".yaml")):
@@ -338,7 +349,7 @@ class LineController:
         if station is None:
             raise NotFound(f"no station {name!r}; stations: {', '.join(self.stations)}")
         view = self._station_view(station, live=True)
-        view["e10_s"] = self.store.e10(time.time()).get(name, {})
+        view["e10_s"] = self.e10()[name]
         return view
 
     def _station_view(self, station: Station, *, live: bool) -> Json:
@@ -373,7 +384,7 @@ class LineController:
                 f"unknown station command {command!r}; one of {', '.join(OPERATOR_COMMANDS)}"
             )
         try:
-            state = station.command(command, cause=f"operator {by}")
+            state = station.command(command, cause=f"{command} by {by}")
         except CommandRefused as exc:
             self.store.record_command("station", name, command, by, f"refused: {exc}")
             raise Conflict(str(exc)) from None
@@ -426,7 +437,12 @@ class LineController:
         return {"valid": True, "problems": [], "route": route.describe()}
 
     def e10(self, since: float | None = None) -> Json:
-        return self.store.e10(time.time(), since=since)
+        """Wall seconds per E10 category for every station of the line (a station that never
+        changed state, e.g. the laser on a heat-slug-only day, has all zeros); ``since``: only
+        the time from then on."""
+        recorded = self.store.e10(time.time(), since=since)
+        never = {category.value: 0.0 for category in E10}
+        return {name: recorded.get(name, dict(never)) for name in self.stations} | recorded
 
     def line_view(self, shift_start: float) -> Json:
         """Everything the operator page shows, in one read: live stations with the time they
@@ -439,11 +455,10 @@ class LineController:
             view["since"] = since.get(station.name)
             stations.append(view)
         lots = [self.show_lot(lot["lot_id"]) for lot in self.store.open_lots()]
-        e10 = self.store.e10(time.time(), since=shift_start)
         return {
             "stations": stations,
             "lots": lots,
-            "alarms": self.store.alarms(active_only=True),
-            "e10": {name: e10.get(name, {}) for name in self.stations},
+            "alarms": [dict(alarm) for alarm in self.store.alarms(active_only=True)],
+            "e10": self.e10(since=shift_start),
             "shift_start": shift_start,
         }
