@@ -152,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     dry.add_argument("--lot-id", default=None, help="lot id (default DR<month day time>)")
 
     add_client_commands(commands)  # lot, station, alarm, unit: clients of 'packline serve'
+    from packline.users_cli import add_user_commands
+
+    add_user_commands(commands)  # user add|list|token: accounts in the daemon's database
     _verbose_after_subcommands(parser)
     return parser
 
@@ -211,6 +214,10 @@ def _main(argv: Sequence[str] | None) -> int:
             from packline.client.commands import run as run_client
 
             return run_client(args)
+        if args.command == "user":
+            from packline.users_cli import run_user_command
+
+            return run_user_command(args)
         if args.command == "sim":
             from packline.sim_serve import serve_line
 

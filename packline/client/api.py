@@ -1,13 +1,11 @@
-"""A small HTTP client of the daemon's API: JSON in and out, the daemon's errors as exceptions."""
+"""A small HTTP client of the daemon's API (httpx): JSON in and out, its errors as exceptions."""
 
 from __future__ import annotations
 
-import http.client
-import json
-import urllib.error
-import urllib.request
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlsplit
+
+import httpx
 
 DEFAULT_URL = "http://127.0.0.1:8765"
 URL_ENV = "PACKLINE_URL"
@@ -47,55 +45,68 @@ def path_of(*segments: str | int) -> str:
 
 
 class DaemonClient:
-    """Requests to one daemon. The token goes only with POSTs (reads are open); proxies from the
-    environment are ignored: the daemon is on the line's own network, usually on loopback."""
+    """Requests to one daemon. The token goes only with commands (reads are open on loopback);
+    proxies from the environment are ignored (``trust_env=False``): the daemon is on the
+    line's own network, usually on loopback, and the token must not go through a proxy."""
 
     def __init__(self, url: str, token: str | None, *, timeout_s: float = TIMEOUT_S) -> None:
         self.url = check_url(url)
         self.token = token
         self.timeout_s = timeout_s
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        self._http = httpx.Client(base_url=self.url, timeout=timeout_s, trust_env=False)
 
     def get(self, path: str, query: dict[str, str] | None = None) -> Any:
-        return self._request("GET", path + (f"?{urlencode(query)}" if query else ""), None)
+        return self._json(self._send("GET", path, query=query))
+
+    def get_bytes(self, path: str, query: dict[str, str] | None = None) -> bytes:
+        """A non-JSON answer (HTML, CSV, PNG) as it came."""
+        return self._send("GET", path, query=query).content
 
     def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        return self._request("POST", path, body or {})
+        return self._json(self._send("POST", path, body=body or {}))
 
-    def _request(self, method: str, path: str, body: dict[str, Any] | None) -> Any:
+    def close(self) -> None:
+        self._http.close()
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> httpx.Response:
         headers = {"Accept": "application/json"}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-            if self.token:
-                headers["Authorization"] = f"Bearer {self.token}"
-        request = urllib.request.Request(self.url + path, data, headers, method=method)
+        if body is not None and self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
         try:
-            with self._opener.open(request, timeout=self.timeout_s) as response:
-                raw = response.read()
-        except urllib.error.HTTPError as exc:
-            raise self._refusal(exc) from None
-        except urllib.error.URLError as exc:
-            raise DaemonUnreachable(self.url, self._reason(exc.reason)) from None
-        except (TimeoutError, ConnectionError, http.client.HTTPException) as exc:
-            raise DaemonUnreachable(self.url, self._reason(exc)) from None
+            response = self._http.request(method, path, params=query, json=body, headers=headers)
+        except httpx.TimeoutException:
+            raise DaemonUnreachable(self.url, f"no answer within {self.timeout_s:g} s") from None
+        except httpx.ConnectError as exc:
+            reason = str(exc)
+            if "refused" in reason.lower():
+                reason = "connection refused: is 'packline serve' running?"
+            raise DaemonUnreachable(self.url, reason or "cannot connect") from None
+        except httpx.HTTPError as exc:
+            raise DaemonUnreachable(self.url, str(exc) or type(exc).__name__) from None
+        if response.status_code >= 400:
+            raise self._refusal(response)
+        return response
+
+    def _json(self, response: httpx.Response) -> Any:
         try:
-            return json.loads(raw)
+            return response.json()
         except ValueError:
             raise DaemonUnreachable(self.url, "the answer is not JSON") from None
 
-    def _reason(self, reason: object) -> str:
-        if isinstance(reason, ConnectionRefusedError):
-            return "connection refused: is 'packline serve' running?"
-        if isinstance(reason, TimeoutError):
-            return f"no answer within {self.timeout_s:g} s"
-        return str(reason) or type(reason).__name__
-
-    def _refusal(self, exc: urllib.error.HTTPError) -> Exception:
+    def _refusal(self, response: httpx.Response) -> Exception:
         try:
-            answer = json.loads(exc.read())
+            answer = response.json()
             message, problems = str(answer["error"]), [str(p) for p in answer.get("problems", [])]
-        except (ValueError, KeyError, TypeError, AttributeError, OSError):
-            return DaemonUnreachable(self.url, f"HTTP {exc.code} {exc.reason} without a JSON error")
-        return DaemonRefused(exc.code, message, problems)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return DaemonUnreachable(
+                self.url,
+                f"HTTP {response.status_code} {response.reason_phrase} without a JSON error",
+            )
+        return DaemonRefused(response.status_code, message, problems)

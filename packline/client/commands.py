@@ -27,8 +27,9 @@ from packline.client.api import (
     path_of,
 )
 from packline.client.render import cell, mapping_table, record, table
+from packline.client.reports import add_report_commands
 from packline.daemon.auth import CLIENT_TOKEN_FILE, TOKEN_ENV, TokenError, client_token
-from packline.daemon.openapi import LOT_COMMANDS, STATION_COMMANDS
+from packline.vocabulary import LOT_COMMANDS, STATION_COMMANDS
 
 EXIT_OK, EXIT_REFUSED, EXIT_NO_DAEMON = 0, 1, 2
 EXIT_WATCH_TIMEOUT = 124  # as timeout(1)
@@ -369,6 +370,7 @@ def add_client_commands(commands: Subcommands) -> None:
     _leaf(units, "show", unit_show, "a unit's genealogy: every step it went through").add_argument(
         "unit", type=_unit_ref, metavar="STRIP:SITE"
     )
+    add_report_commands(lots, commands, _leaf)  # lot report, lot export, spc
 
 
 def add_recipe_list(recipe_commands: Subcommands) -> None:

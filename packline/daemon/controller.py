@@ -10,7 +10,6 @@ repeated, and a cycle that was running is reconciled with its tool (see ``resume
 from __future__ import annotations
 
 import logging
-import re
 import string
 import threading
 import time
@@ -25,9 +24,11 @@ from drivers.base import Tool
 from drivers.errors import PacklineError
 from drivers.registry import driver_class
 from packline.daemon.controller_api import Json
-from packline.daemon.errors import BadRequest, Conflict, NotFound
 from packline.daemon.logging_recorder import LoggingRecorder, kv
+from packline.errors import Conflict, Invalid, NotFound
 from packline.store import Store
+from packline.store.records import LotRecord, LotSummary
+from packline.vocabulary import FINISHED_LOT_STATUSES, ID, ID_RULE, LOT_COMMANDS, RECIPE_NAME
 from sequences.config_errors import ConfigError
 from sequences.line_config import LineConfig
 from sequences.lot import LotPlan, LotRunner
@@ -41,9 +42,6 @@ from sequences.steps.base import Pace
 log = logging.getLogger("packline.daemon")
 
 DEFAULT_RECIPE = "heat-slug-die-equal"
-IDENTIFIER = re.compile(r"^[A-Za-z0-9_.\-]{1,20}$")  # README §3: lot and strip ids
-RECIPE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")  # a file stem in configs/recipes
-LOT_COMMANDS = ("hold", "release", "abort")
 
 
 class LineController:
@@ -141,9 +139,12 @@ class LineController:
                 log.exception(kv(event="lot_failed", lot=lot["lot_id"]))
                 self.store.set_lot_status(lot["lot_id"], "held", "controller error; see the log")
 
-    def _run_lot(self, summary: Json) -> None:
+    def _run_lot(self, summary: LotSummary) -> None:
         lot_id = summary["lot_id"]
-        lot = self.store.lot(lot_id) or summary  # the full record, with the recipe text
+        lot = self.store.lot(lot_id)  # the full record, with the recipe text
+        if lot is None:  # cannot happen: lots are never deleted
+            log.error(kv(event="lot_vanished", lot=lot_id))
+            return
         route = self._route_of(lot)
         plan = LotPlan(lot_id, route.steps, route.rows, route.cols, tuple(lot["strip_ids"]))
         initial = self.store.strip_progress(lot_id)
@@ -195,7 +196,7 @@ class LineController:
             )
         )
 
-    def _route_of(self, lot: Json) -> Route:
+    def _route_of(self, lot: LotRecord) -> Route:
         data = yaml.safe_load(lot["recipe_text"])
         return route_for(
             validate_recipe(data, f"lot {lot['lot_id']} recipe", file_stem=lot["recipe_name"])
@@ -216,32 +217,30 @@ class LineController:
         try:
             route = route_for(load_recipe(path))
         except ConfigError as exc:
-            raise BadRequest(f"recipe {name} is not valid", exc.problems) from None
-        if lot_id is not None and not IDENTIFIER.match(lot_id):
-            raise BadRequest(f"lot_id {lot_id!r} must be 1-20 characters of A-Z a-z 0-9 - _ .")
+            raise Invalid(f"recipe {name} is not valid", exc.problems) from None
+        if lot_id is not None and not ID.match(lot_id):
+            raise Invalid(f"lot_id {lot_id!r} must be {ID_RULE}")
         lot_id = lot_id or self._new_lot_id()
         if strip_ids:
-            bad = [s for s in strip_ids if not isinstance(s, str) or not IDENTIFIER.match(s)]
+            bad = [s for s in strip_ids if not isinstance(s, str) or not ID.match(s)]
             if bad:
-                raise BadRequest(
-                    "strip ids must be 1-20 characters of A-Z a-z 0-9 - _ .",
+                raise Invalid(
+                    f"strip ids must be {ID_RULE}",
                     [f"strip id {b!r}" for b in bad],
                 )
             if len(set(strip_ids)) != len(strip_ids):
-                raise BadRequest("strip ids must be unique")
+                raise Invalid("strip ids must be unique")
             if strips is not None and strips != len(strip_ids):
-                raise BadRequest(f"strips={strips} but {len(strip_ids)} strip ids given")
+                raise Invalid(f"strips={strips} but {len(strip_ids)} strip ids given")
             ids = list(strip_ids)
         elif strips is not None:
             if not 1 <= strips <= 200:
-                raise BadRequest(f"strips must be 1..200, got {strips}")
+                raise Invalid(f"strips must be 1..200, got {strips}")
             ids = [f"{lot_id}-{k:02d}" for k in range(1, strips + 1)]
             if any(len(i) > 20 for i in ids):
-                raise BadRequest(
-                    f"lot_id {lot_id!r} too long to derive strip ids (max 20 characters)"
-                )
+                raise Invalid(f"lot_id {lot_id!r} too long to derive strip ids (max 20 characters)")
         else:
-            raise BadRequest("give strips (a count) or strip_ids")
+            raise Invalid("give strips (a count) or strip_ids")
         self.store.create_lot(
             lot_id,
             recipe_name=name,
@@ -267,11 +266,11 @@ class LineController:
 
     def _recipe_path(self, name: str) -> Path:
         if not RECIPE_NAME.match(name.removesuffix(".yaml")):
-            raise BadRequest(f"recipe name {name!r} is not a recipe name")
+            raise Invalid(f"recipe name {name!r} is not a recipe name")
         path = self.recipes_dir / f"{name.removesuffix('.yaml')}.yaml"
         if not path.is_file():
             known = ", ".join(p.stem for p in sorted(self.recipes_dir.glob("*.yaml")))
-            raise BadRequest(f"no recipe {name!r}; known: {known}")
+            raise Invalid(f"no recipe {name!r}; known: {known}")
         return path
 
     def list_lots(self) -> list[Json]:
@@ -284,17 +283,17 @@ class LineController:
         return self._public_lot(lot)
 
     @staticmethod
-    def _public_lot(lot: Json) -> Json:
+    def _public_lot(lot: LotSummary | LotRecord) -> Json:
         return {k: v for k, v in lot.items() if k != "recipe_text"}
 
     def lot_command(self, lot_id: str, command: str, *, by: str) -> Json:
         if command not in LOT_COMMANDS:
-            raise BadRequest(f"unknown lot command {command!r}; one of {', '.join(LOT_COMMANDS)}")
+            raise Invalid(f"unknown lot command {command!r}; one of {', '.join(LOT_COMMANDS)}")
         lot = self.show_lot(lot_id)
         status = lot["status"]
         with self._lock:
             runner = self._runner if self._running_lot == lot_id else None
-        if status in ("complete", "aborted"):
+        if status in FINISHED_LOT_STATUSES:
             raise Conflict(f"lot {lot_id} is {status}")
         if command == "hold":
             if runner is not None:
@@ -333,13 +332,13 @@ class LineController:
         strip = self.store.strip(strip_id)
         if strip is None:
             raise NotFound(f"no strip {strip_id!r}")
-        return strip
+        return dict(strip)
 
     def show_unit(self, strip_id: str, site: int) -> Json:
         unit = self.store.unit(strip_id, site)
         if unit is None:
             raise NotFound(f"no unit {strip_id}:{site}")
-        return unit
+        return dict(unit)
 
     # -- stations ------------------------------------------------------------------------------
     def list_stations(self) -> list[Json]:
@@ -381,7 +380,7 @@ class LineController:
         if station is None:
             raise NotFound(f"no station {name!r}")
         if command not in OPERATOR_COMMANDS:
-            raise BadRequest(
+            raise Invalid(
                 f"unknown station command {command!r}; one of {', '.join(OPERATOR_COMMANDS)}"
             )
         try:
@@ -397,12 +396,12 @@ class LineController:
 
     # -- alarms, recipes, E10 ------------------------------------------------------------------------
     def list_alarms(self, *, active_only: bool) -> list[Json]:
-        return self.store.alarms(active_only=active_only)
+        return [dict(alarm) for alarm in self.store.alarms(active_only=active_only)]
 
     def ack_alarm(self, alarm_id: int, *, by: str) -> Json:
         result = self.store.ack_alarm(alarm_id, by)
         self.store.record_command("alarm", str(alarm_id), "ack", by, "ok")
-        return result
+        return dict(result)
 
     def list_recipes(self) -> list[Json]:
         recipes = []
@@ -423,7 +422,7 @@ class LineController:
 
     def validate_recipe(self, *, name: str | None, text: str | None) -> Json:
         if (name is None) == (text is None):
-            raise BadRequest("give exactly one of name or text")
+            raise Invalid("give exactly one of name or text")
         try:
             if name is not None:
                 route = route_for(load_recipe(self._recipe_path(name)))
@@ -437,9 +436,29 @@ class LineController:
             return {"valid": False, "problems": exc.problems, "route": []}
         return {"valid": True, "problems": [], "route": route.describe()}
 
-    def e10(self) -> Json:
+    def e10(self, since: float | None = None) -> Json:
         """Wall seconds per E10 category for every station of the line (a station that never
-        changed state, e.g. the laser on a heat-slug-only day, has all zeros)."""
-        recorded = self.store.e10(time.time())
+        changed state, e.g. the laser on a heat-slug-only day, has all zeros); ``since``: only
+        the time from then on."""
+        recorded = self.store.e10(time.time(), since=since)
         never = {category.value: 0.0 for category in E10}
         return {name: recorded.get(name, dict(never)) for name in self.stations} | recorded
+
+    def line_view(self, shift_start: float) -> Json:
+        """Everything the operator page shows, in one read: live stations with the time they
+        entered their state, the lots not finished with their progress, the active alarms,
+        and E10 seconds per station since ``shift_start``."""
+        since = self.store.state_since()
+        stations = []
+        for station in self.stations.values():
+            view = self._station_view(station, live=True)
+            view["since"] = since.get(station.name)
+            stations.append(view)
+        lots = [self.show_lot(lot["lot_id"]) for lot in self.store.open_lots()]
+        return {
+            "stations": stations,
+            "lots": lots,
+            "alarms": [dict(alarm) for alarm in self.store.alarms(active_only=True)],
+            "e10": self.e10(since=shift_start),
+            "shift_start": shift_start,
+        }

@@ -1,8 +1,8 @@
 """What the HTTP API (and tests) may ask of the line controller.
 
 Every method returns JSON-ready data (dicts, lists, str, int, float, bool, None) and raises
-only :mod:`packline.daemon.errors` for a request it refuses. ``by`` names who asked (the
-token's holder, ``"operator"`` by default) and goes into the operator-command log.
+only :mod:`packline.errors` for a request it refuses. ``by`` names the user who asked and goes
+into the operator-command log. No HTTP here: the web layer and the SECS/GEM host both call it.
 """
 
 from __future__ import annotations
@@ -73,6 +73,12 @@ class ControllerAPI(Protocol):
         """``{"valid": bool, "problems": [...], "route": [...]}`` for a stored recipe or YAML text."""
         ...
 
-    def e10(self) -> Json:
-        """Seconds per E10 category per station."""
+    def e10(self, since: float | None = None) -> Json:
+        """Seconds per E10 category per station (since ``since``, else since the first event)."""
+        ...
+
+    # -- the operator page -----------------------------------------------------------------------
+    def line_view(self, shift_start: float) -> Json:
+        """``stations`` (live, with ``since``: when the state was entered), ``lots`` not finished
+        (as :meth:`show_lot`), active ``alarms``, ``e10`` since ``shift_start``."""
         ...

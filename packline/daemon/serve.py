@@ -17,8 +17,10 @@ from pathlib import Path
 
 from packline.daemon.auth import server_token
 from packline.daemon.controller import LineController
-from packline.daemon.http_api import make_server
+from packline.lot_reports import LotReports
 from packline.store import Store
+from packline.store.users import Users
+from packline.web.server import WebServer
 from sequences.config_errors import ConfigError
 from sequences.line_config import load_line_config
 from sim.line import SimulatedLine, StationSim
@@ -106,18 +108,21 @@ def serve_daemon(
     }
     try:
         controller.start()
-        server = make_server(controller, host=host, port=port, token=token)
-        bound_host, bound_port = (str(part) for part in server.server_address[:2])
-        threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
-        print(
-            f"packline serve: listening on http://{bound_host}:{bound_port} (database {db_path})",
-            flush=True,
+        server = WebServer(
+            controller,
+            host=host,
+            port=port,
+            token=token,
+            users=Users(store),
+            lot_reports=LotReports(store, config, time_scale=time_scale),
         )
+        server.start()
+        print(f"packline serve: listening on {server.url} (database {db_path})", flush=True)
         stop.wait()
         log.info(
             "stopping: no new cycles; running ones are left to their tools and reconciled at the next start"
         )
-        server.shutdown()
+        server.stop()
         controller.stop()
     finally:
         for sig, handler in previous.items():

@@ -10,12 +10,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 
-LOT_STATUSES = ("queued", "running", "held", "aborting", "complete", "aborted")
-#: What the daemon resumes after a restart ("aborting": an abort asked while cycles still ran).
-OPEN_LOT_STATUSES = ("queued", "running", "held", "aborting")
-FINISHED_LOT_STATUSES = ("complete", "aborted")
-STRIP_DISPOSITIONS = ("complete", "scrapped", "on hold")
-
 V1 = """
 CREATE TABLE schema_version (
     version INTEGER PRIMARY KEY,
@@ -149,8 +143,27 @@ CREATE TABLE operator_commands (
 );
 """
 
+#: Named users with a role and a hashed password, and the API tokens that belong to them (only
+#: a token's SHA-256 is kept: a token is random, so a slow hash adds nothing).
+USERS = """
+CREATE TABLE users (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'engineer')),
+    password_hash TEXT NOT NULL,
+    created REAL NOT NULL
+);
+
+CREATE TABLE api_tokens (
+    token_sha256 TEXT PRIMARY KEY,
+    user_name TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+    label TEXT NOT NULL,
+    created REAL NOT NULL,
+    expires REAL
+);
+"""
+
 #: Schema migrations in order; the code's schema version is ``len(MIGRATIONS)``.
-MIGRATIONS: tuple[str, ...] = (V1,)
+MIGRATIONS: tuple[str, ...] = (V1, USERS)
 
 
 def statements(script: str) -> Iterator[str]:

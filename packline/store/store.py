@@ -24,14 +24,26 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from packline.daemon.errors import BadRequest, Conflict, NotFound
-from packline.store.schema import (
+from packline.errors import Conflict, Invalid, NotFound
+from packline.store.records import (
+    AlarmEntry,
+    CommandEntry,
+    LotRecord,
+    LotSummary,
+    StepProgress,
+    StripCounts,
+    StripRecord,
+    StripStatus,
+    StripStep,
+    UnitRecord,
+    UnitStep,
+)
+from packline.store.schema import MIGRATIONS, statements
+from packline.vocabulary import (
     FINISHED_LOT_STATUSES,
     LOT_STATUSES,
-    MIGRATIONS,
     OPEN_LOT_STATUSES,
     STRIP_DISPOSITIONS,
-    statements,
 )
 from sequences.lot import StripProgress
 from sequences.packml import PackState
@@ -222,18 +234,18 @@ class Store:
 
     def journal_mode(self) -> str:
         """SQLite's journal mode for this file (``wal`` by default)."""
-        with self._read() as conn:
+        with self.read() as conn:
             return str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower()
 
     def check(self) -> list[str]:
         """SQLite's ``quick_check`` of the whole file: ``[]`` if sound, else the problems.
         Reads every page; meant for start-up or maintenance, not for every request."""
-        with self._read() as conn:
+        with self.read() as conn:
             rows = [str(row[0]) for row in conn.execute("PRAGMA quick_check")]
         return [] if rows == ["ok"] else rows
 
     @contextmanager
-    def _write(self, what: str) -> Iterator[sqlite3.Connection]:
+    def write(self, what: str) -> Iterator[sqlite3.Connection]:
         """One write transaction, committed on leaving the block (rolled back on an error)."""
         with self._lock:
             conn = self._connection()
@@ -249,7 +261,7 @@ class Store:
                 raise
 
     @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
+    def read(self) -> Iterator[sqlite3.Connection]:
         """One read transaction: every query of the block sees the same committed state."""
         with self._lock:
             conn = self._connection()
@@ -281,9 +293,9 @@ class Store:
         cols: int,
         steps: list[str],
         strip_ids: list[str],
-    ) -> Json:
+    ) -> LotRecord:
         """Record a new lot, status ``queued``. :class:`Conflict` if the lot id or a strip id is
-        already in the store; :class:`BadRequest` for a lot without strips or a repeated strip id."""
+        already in the store; :class:`Invalid` for a lot without strips or a repeated strip id."""
         problems = []
         if not strip_ids:
             problems.append("a lot needs at least one strip")
@@ -293,8 +305,8 @@ class Store:
         if rows < 1 or cols < 1:
             problems.append(f"strip layout {rows} x {cols}: rows and cols must be at least 1")
         if problems:
-            raise BadRequest(f"lot {lot_id}: {'; '.join(problems)}", problems)
-        with self._write(f"create lot {lot_id}") as conn:
+            raise Invalid(f"lot {lot_id}: {'; '.join(problems)}", problems)
+        with self.write(f"create lot {lot_id}") as conn:
             if conn.execute("SELECT 1 FROM lots WHERE lot_id = ?", (lot_id,)).fetchone():
                 raise Conflict(f"lot {lot_id} already exists")
             taken = _taken_strips(conn, strip_ids)
@@ -329,19 +341,19 @@ class Store:
             )
         return self._lot_or_raise(lot_id)
 
-    def set_lot_status(self, lot_id: str, status: str, reason: str = "") -> Json:
+    def set_lot_status(self, lot_id: str, status: str, reason: str = "") -> LotRecord:
         """Move a lot to ``status`` with a reason; return the lot.
 
         queued, running, held, aborting (an abort asked while cycles still run), complete,
         aborted. The first ``running`` stamps ``started``; ``complete`` and ``aborted`` stamp
         ``finished`` and are final (another status is a :class:`Conflict`; the same one again
-        changes nothing). :class:`NotFound` for an unknown lot, :class:`BadRequest` for an
+        changes nothing). :class:`NotFound` for an unknown lot, :class:`Invalid` for an
         unknown status."""
         if status not in LOT_STATUSES:
-            raise BadRequest(
+            raise Invalid(
                 f"lot {lot_id}: unknown status {status!r} (one of {', '.join(LOT_STATUSES)})"
             )
-        with self._write(f"lot {lot_id} status {status}") as conn:
+        with self.write(f"lot {lot_id} status {status}") as conn:
             row = conn.execute("SELECT status FROM lots WHERE lot_id = ?", (lot_id,)).fetchone()
             if row is None:
                 raise NotFound(f"no lot {lot_id}")
@@ -363,7 +375,7 @@ class Store:
     # -- the LotRecorder ---------------------------------------------------------------------
     def step_started(self, start: StepStart) -> None:
         """Record that a step is about to start a cycle on these strips (a repeat is ignored)."""
-        with self._write(f"lot {start.lot_id}: start of {start.step} on {start.station}") as conn:
+        with self.write(f"lot {start.lot_id}: start of {start.step} on {start.station}") as conn:
             conn.execute(
                 "INSERT INTO step_starts (lot_id, strip_ids_json, step_index, step, station, started)"
                 " VALUES (?, ?, ?, ?, ?, ?)"
@@ -383,7 +395,7 @@ class Store:
         ``False`` if (lot, strip, step index) was already recorded: the first result stands."""
         outcome = record.outcome
         what = f"lot {record.lot_id}: result of {record.step} on strip {record.strip_id}"
-        with self._write(what) as conn:
+        with self.write(what) as conn:
             inserted = conn.execute(
                 "INSERT INTO step_results (lot_id, strip_id, step_index, step, station, tool,"
                 " started, ended, result_map, tool_summary_json, recipe_values_json)"
@@ -439,7 +451,7 @@ class Store:
 
     def cycle_done(self, record: CycleRecord) -> None:
         """Record one tool cycle (a repeat, same station and set-up start, is ignored)."""
-        with self._write(f"cycle of {record.step} on {record.station}") as conn:
+        with self.write(f"cycle of {record.step} on {record.station}") as conn:
             conn.execute(
                 "INSERT INTO cycles (station, tool, step, strip_ids_json, setup_started, started,"
                 " ended, final_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -467,7 +479,7 @@ class Store:
                 f"strip {disposition.strip_id}: unknown disposition {disposition.status!r}"
             )
         what = f"lot {lot_id}: disposition of strip {disposition.strip_id}"
-        with self._write(what) as conn:
+        with self.write(what) as conn:
             changed = conn.execute(
                 "INSERT INTO dispositions (lot_id, strip_id, status, reason, time)"
                 " VALUES (?, ?, ?, ?, ?)"
@@ -502,7 +514,7 @@ class Store:
     def alarm(self, lot_id: str, record: AlarmRecord) -> int:
         """Record an alarm (``lot_id`` may be ``""`` outside a lot); return its id. A repeat
         (same station, time and code) returns the first one's id."""
-        with self._write(f"alarm {record.code} on {record.station}") as conn:
+        with self.write(f"alarm {record.code} on {record.station}") as conn:
             cursor = conn.execute(
                 "INSERT INTO alarms (lot_id, time, station, strip_ids_json, code, class, text,"
                 " handling) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -528,7 +540,7 @@ class Store:
 
     def state_event(self, event: StateEvent) -> None:
         """Record a station's state change (a repeat is ignored)."""
-        with self._write(f"state event of {event.station}") as conn:
+        with self.write(f"state event of {event.station}") as conn:
             conn.execute(
                 "INSERT INTO station_events (time, station, from_state, to_state, cause)"
                 " VALUES (?, ?, ?, ?, ?)"
@@ -547,7 +559,7 @@ class Store:
         self, target_kind: str, target: str, command: str, by: str, result: str
     ) -> int:
         """Log an operator command (``target_kind`` lot, station, alarm...) and what came of it."""
-        with self._write(f"operator command {command} on {target_kind} {target}") as conn:
+        with self.write(f"operator command {command} on {target_kind} {target}") as conn:
             cursor = conn.execute(
                 "INSERT INTO operator_commands (time, target_kind, target, command, issued_by,"
                 " result) VALUES (?, ?, ?, ?, ?, ?)",
@@ -555,9 +567,9 @@ class Store:
             )
             return int(cursor.lastrowid or 0)
 
-    def ack_alarm(self, alarm_id: int, by: str) -> Json:
+    def ack_alarm(self, alarm_id: int, by: str) -> AlarmEntry:
         """Acknowledge an alarm; return it. Acknowledging again keeps the first ack."""
-        with self._write(f"ack alarm {alarm_id}") as conn:
+        with self.write(f"ack alarm {alarm_id}") as conn:
             conn.execute(
                 "UPDATE alarms SET acked_at = ?, acked_by = ? WHERE alarm_id = ? AND acked_at IS NULL",
                 (self.clock(), by, alarm_id),
@@ -568,19 +580,19 @@ class Store:
             return _alarm_json(row)
 
     # -- reads: lots -------------------------------------------------------------------------
-    def lot(self, lot_id: str) -> Json | None:
+    def lot(self, lot_id: str) -> LotRecord | None:
         """The lot with its recipe, counts, per-step progress and every strip's status."""
-        with self._read() as conn:
+        with self.read() as conn:
             return self._lot_in(conn, lot_id)
 
-    def lots(self) -> list[Json]:
+    def lots(self) -> list[LotSummary]:
         """Every lot (summary: no recipe text, steps or strips), in submit order."""
-        with self._read() as conn:
+        with self.read() as conn:
             return self._lot_summaries(conn, LOT_STATUSES)
 
-    def open_lots(self) -> list[Json]:
+    def open_lots(self) -> list[LotSummary]:
         """Lots queued, running or held, in submit order (what the daemon resumes)."""
-        with self._read() as conn:
+        with self.read() as conn:
             return self._lot_summaries(conn, OPEN_LOT_STATUSES)
 
     def strip_progress(self, lot_id: str) -> dict[str, StripProgress]:
@@ -589,19 +601,19 @@ class Store:
         ``next_step`` is the highest step index with a result, plus one; ``input_map`` comes
         from that result's map (P -> 1, else 0); ``status`` is the disposition or ``waiting``
         (a strip caught in a step by a crash is waiting: see :meth:`in_flight`)."""
-        with self._read() as conn:
+        with self.read() as conn:
             return {sid: state.progress for sid, state in self._strip_states(conn, lot_id).items()}
 
     def in_flight(self, lot_id: str) -> list[StepStart]:
         """Starts whose cycle has no result for at least one of its strips, not disposed: after
         a crash, the strips that were on a tool (to reconcile with the tool's own state)."""
-        with self._read() as conn:
+        with self.read() as conn:
             return _in_flight(conn, lot_id)
 
     # -- reads: strips and units -------------------------------------------------------------
-    def strip(self, strip_id: str) -> Json | None:
+    def strip(self, strip_id: str) -> StripRecord | None:
         """A strip's lot, status and every step it went through with result map and summary."""
-        with self._read() as conn:
+        with self.read() as conn:
             row = conn.execute(
                 "SELECT lot_id FROM lot_strips WHERE strip_id = ?", (strip_id,)
             ).fetchone()
@@ -609,7 +621,7 @@ class Store:
                 return None
             lot_id = row[0]
             state = self._strip_states(conn, lot_id)[strip_id]
-            steps = [
+            steps: list[StripStep] = [
                 {
                     "step_index": r[0],
                     "step": r[1],
@@ -628,17 +640,14 @@ class Store:
                     (lot_id, strip_id),
                 )
             ]
-            return {
-                **_strip_json(state),
-                "lot_id": lot_id,
-                "disposed_at": state.disposed_at,
-                "steps": steps,
-            }
+            return StripRecord(
+                **_strip_json(state), lot_id=lot_id, disposed_at=state.disposed_at, steps=steps
+            )
 
-    def unit(self, strip_id: str, site: int) -> Json | None:
+    def unit(self, strip_id: str, site: int) -> UnitRecord | None:
         """One unit's genealogy: every step of that site in order (``None`` for an unknown
         strip or a site outside its layout)."""
-        with self._read() as conn:
+        with self.read() as conn:
             row = conn.execute(
                 "SELECT s.lot_id, l.rows * l.cols FROM lot_strips s JOIN lots l USING (lot_id)"
                 " WHERE s.strip_id = ?",
@@ -647,7 +656,7 @@ class Store:
             if row is None or not 1 <= site <= row[1]:
                 return None
             lot_id = row[0]
-            steps = [
+            unit_steps: list[UnitStep] = [
                 {
                     "step_index": r[0],
                     "step": r[1],
@@ -669,19 +678,19 @@ class Store:
                     (lot_id, strip_id, site),
                 )
             ]
-            return {"strip_id": strip_id, "site": site, "lot_id": lot_id, "steps": steps}
+            return UnitRecord(strip_id=strip_id, site=site, lot_id=lot_id, steps=unit_steps)
 
     # -- reads: alarms, stations, commands ---------------------------------------------------
-    def alarms(self, *, active_only: bool) -> list[Json]:
+    def alarms(self, *, active_only: bool) -> list[AlarmEntry]:
         """Alarms in order of time; ``active_only``: those not acknowledged."""
         where = " WHERE acked_at IS NULL" if active_only else ""
-        with self._read() as conn:
+        with self.read() as conn:
             rows = conn.execute(f"{_ALARM_SELECT}{where} ORDER BY time, alarm_id").fetchall()
         return [_alarm_json(row) for row in rows]
 
     def station_events(self, station: str | None = None) -> list[StateEvent]:
         """State events in order of time, of one station or all."""
-        with self._read() as conn:
+        with self.read() as conn:
             if station is not None:
                 return _events(conn, station, None)
             rows = conn.execute(
@@ -700,18 +709,24 @@ class Store:
         if station is not None:
             query += " WHERE station = ?"
             params = (station,)
-        with self._read() as conn:
+        with self.read() as conn:
             rows = conn.execute(f"{query} ORDER BY setup_started, cycle_id", params).fetchall()
         return [
             CycleRecord(r[0], r[1], r[2], tuple(json.loads(r[3])), r[4], r[5], r[6], r[7])
             for r in rows
         ]
 
+    def state_since(self) -> dict[str, float]:
+        """When each station entered its present state (its last recorded event)."""
+        with self.read() as conn:
+            rows = conn.execute("SELECT station, MAX(time) FROM station_events GROUP BY station")
+            return {str(station): float(since) for station, since in rows}
+
     def e10(self, until: float, *, since: float | None = None) -> dict[str, dict[str, float]]:
         """Seconds per E10 category per station from the recorded events up to ``until``;
         ``since``: only the time from then on (the state then is the last event's before it)."""
         totals: dict[str, dict[str, float]] = {}
-        with self._read() as conn:
+        with self.read() as conn:
             stations = [r[0] for r in conn.execute("SELECT DISTINCT station FROM station_events")]
             for station in sorted(stations):
                 events = _events(conn, station, since)
@@ -736,9 +751,9 @@ class Store:
                 totals[station] = {category.value: s for category, s in seconds.items()}
         return totals
 
-    def operator_commands(self, limit: int = 100) -> list[Json]:
+    def operator_commands(self, limit: int = 100) -> list[CommandEntry]:
         """The last ``limit`` operator commands, newest first."""
-        with self._read() as conn:
+        with self.read() as conn:
             rows = conn.execute(
                 "SELECT command_id, time, target_kind, target, command, issued_by, result"
                 " FROM operator_commands ORDER BY command_id DESC LIMIT ?",
@@ -758,17 +773,17 @@ class Store:
         ]
 
     # -- helpers -----------------------------------------------------------------------------
-    def _lot_or_raise(self, lot_id: str) -> Json:
-        with self._read() as conn:
+    def _lot_or_raise(self, lot_id: str) -> LotRecord:
+        with self.read() as conn:
             return self._lot_or_raise_in(conn, lot_id)
 
-    def _lot_or_raise_in(self, conn: sqlite3.Connection, lot_id: str) -> Json:
+    def _lot_or_raise_in(self, conn: sqlite3.Connection, lot_id: str) -> LotRecord:
         lot = self._lot_in(conn, lot_id)
         if lot is None:
             raise NotFound(f"no lot {lot_id}")
         return lot
 
-    def _lot_in(self, conn: sqlite3.Connection, lot_id: str) -> Json | None:
+    def _lot_in(self, conn: sqlite3.Connection, lot_id: str) -> LotRecord | None:
         row = conn.execute(f"{_LOT_SELECT} WHERE lot_id = ?", (lot_id,)).fetchone()
         if row is None:
             return None
@@ -794,7 +809,7 @@ class Store:
                 (lot_id,),
             )
         }
-        progress = []
+        progress: list[StepProgress] = []
         for index, name in enumerate(steps):
             counts = {c: units.get((index, c), 0) for c in "PFXN"}
             progress.append(
@@ -808,12 +823,16 @@ class Store:
                     "units_not_processed": counts["N"],
                 }
             )
-        lot["recipe_text"] = row[4]
-        lot["progress"] = progress
-        lot["strips"] = [_strip_json(state) for state in states.values()]
-        return lot
+        return LotRecord(
+            **lot,
+            recipe_text=row[4],
+            progress=progress,
+            strips=[_strip_json(state) for state in states.values()],
+        )
 
-    def _lot_summaries(self, conn: sqlite3.Connection, statuses: tuple[str, ...]) -> list[Json]:
+    def _lot_summaries(
+        self, conn: sqlite3.Connection, statuses: tuple[str, ...]
+    ) -> list[LotSummary]:
         """Lot summaries by SQL aggregates (no per-strip derivation: the daemon polls this)."""
         marks = ", ".join("?" for _ in statuses)
         rows = conn.execute(
@@ -894,9 +913,19 @@ _ALARM_SELECT = (
 )
 
 
-def _lot_summary(row: tuple[Any, ...], strip_ids: list[str], disposed: Mapping[str, int]) -> Json:
+def _lot_summary(
+    row: tuple[Any, ...], strip_ids: list[str], disposed: Mapping[str, int]
+) -> LotSummary:
     """A lot's row with its strips and counts (``disposed``: strips per disposition)."""
-    counts = {status: disposed.get(status, 0) for status in STRIP_DISPOSITIONS}
+    done = {status: disposed.get(status, 0) for status in STRIP_DISPOSITIONS}
+    counts = StripCounts(
+        {
+            "complete": done["complete"],
+            "scrapped": done["scrapped"],
+            "on hold": done["on hold"],
+            "in progress": len(strip_ids) - sum(done.values()),
+        }
+    )
     return {
         "lot_id": row[0],
         "recipe_name": row[1],
@@ -912,11 +941,11 @@ def _lot_summary(row: tuple[Any, ...], strip_ids: list[str], disposed: Mapping[s
         "submit_seq": row[12],
         "strip_count": len(strip_ids),
         "strip_ids": strip_ids,
-        "counts": {**counts, "in progress": len(strip_ids) - sum(counts.values())},
+        "counts": counts,
     }
 
 
-def _strip_json(state: _StripState) -> Json:
+def _strip_json(state: _StripState) -> StripStatus:
     progress = state.progress
     return {
         "strip_id": progress.strip_id,
@@ -929,7 +958,7 @@ def _strip_json(state: _StripState) -> Json:
     }
 
 
-def _alarm_json(row: tuple[Any, ...]) -> Json:
+def _alarm_json(row: tuple[Any, ...]) -> AlarmEntry:
     return {
         "alarm_id": row[0],
         "lot_id": row[1] or "",

@@ -19,8 +19,11 @@ from pathlib import Path
 import pytest
 
 from packline.cli import main
-from packline.daemon.http_api import OPERATOR
-from tests.unit.test_http_api import TOKEN, FakeController, running_server
+from packline.web.security import LOCAL_USER
+from tests.support.fake_controller import FakeController
+from tests.support.web import TOKEN, running_server
+
+OPERATOR = LOCAL_USER.name
 
 RECIPE = Path(__file__).resolve().parents[2] / "configs" / "recipes" / "heat-slug-die-equal.yaml"
 
@@ -305,7 +308,7 @@ def test_a_daemon_refusal_prints_its_message_and_problems_and_exits_1(
         capsys, "lot", "submit", "--strips", "0", "--lot-id", "x/y", "--url", daemon.url
     )
     assert invalid.code == 1
-    assert "strips must be at least 1" in invalid.err and "lot_id 'x/y'" in invalid.err
+    assert "strips must be at least 1" in invalid.err and "(got 'x/y')" in invalid.err
     recipe = packline(
         capsys, "lot", "submit", "--recipe", "nope", "--strips", "1", "--url", daemon.url
     )

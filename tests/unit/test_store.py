@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import packline.store.store as store_module
-from packline.daemon.errors import BadRequest, Conflict, NotFound
+from packline.errors import Conflict, Invalid, NotFound
 from packline.store import SchemaTooNew, Store, StoreError
 from packline.store.schema import MIGRATIONS, statements
 from sequences.jobs import SiteOutcome, StripOutcome
@@ -113,12 +113,12 @@ def alarm_record(time: float, code: int = 4115, station: str = "mold-1") -> Alar
 def test_a_new_file_gets_every_table_at_the_code_schema_version(tmp_path: Path) -> None:
     path = tmp_path / "var" / "packline.db"
     with open_store(path) as store:
-        assert store.schema_version == len(MIGRATIONS) == 1
+        assert store.schema_version == len(MIGRATIONS)
     conn = sqlite3.connect(path)
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     versions = conn.execute("SELECT version FROM schema_version").fetchall()
     conn.close()
-    assert versions == [(1,)]
+    assert versions == [(v,) for v in range(1, len(MIGRATIONS) + 1)]
     assert tables >= {
         "schema_version",
         "lots",
@@ -131,6 +131,8 @@ def test_a_new_file_gets_every_table_at_the_code_schema_version(tmp_path: Path) 
         "alarms",
         "station_events",
         "operator_commands",
+        "users",
+        "api_tokens",
     }
 
 
@@ -138,7 +140,7 @@ def test_an_empty_file_is_created_as_a_store(tmp_path: Path) -> None:
     path = tmp_path / "empty.db"
     path.touch()
     with open_store(path) as store:
-        assert store.schema_version == 1
+        assert store.schema_version == len(MIGRATIONS)
         assert store.lots() == []
 
 
@@ -501,7 +503,7 @@ def test_a_lot_goes_from_queued_to_complete_with_its_times(tmp_path: Path) -> No
         store.set_lot_status("LOT-B", "aborting", "aborted by ana")
         assert [lot["status"] for lot in store.open_lots()] == ["aborting"]
         assert store.set_lot_status("LOT-B", "aborted", "aborted by ana")["finished"] == T0 + 40
-        with pytest.raises(BadRequest, match="unknown status 'paused'"):
+        with pytest.raises(Invalid, match="unknown status 'paused'"):
             store.set_lot_status("LOT-B", "paused")
         with pytest.raises(NotFound, match="no lot LOT-C"):
             store.set_lot_status("LOT-C", "running")
@@ -552,7 +554,7 @@ def test_a_lot_or_strip_id_already_in_the_store_is_a_conflict(tmp_path: Path) ->
         assert caught.value.problems == ["strip LOT-A-002 is in lot LOT-A"]
         assert store.lot("LOT-B") is None  # nothing of the refused lot was written
         assert store.strip("NEW-1") is None
-        with pytest.raises(BadRequest, match="repeated in the lot: S1"):
+        with pytest.raises(Invalid, match="repeated in the lot: S1"):
             store.create_lot(
                 "LOT-C",
                 recipe_name="r",
@@ -579,17 +581,18 @@ def test_a_database_of_a_newer_schema_is_refused_unchanged(tmp_path: Path) -> No
     path = tmp_path / "future.db"
     open_store(path).close()
     conn = sqlite3.connect(path)
-    conn.execute("INSERT INTO schema_version (version, applied) VALUES (2, 0)")
+    newer = len(MIGRATIONS) + 1
+    conn.execute("INSERT INTO schema_version (version, applied) VALUES (?, 0)", (newer,))
     conn.commit()
     conn.close()
     with pytest.raises(SchemaTooNew) as caught:
         open_store(path)
     message = str(caught.value)
     assert str(path) in message
-    assert "schema version 2 was written by a newer packline" in message
-    assert "knows versions up to 1" in message
+    assert f"schema version {newer} was written by a newer packline" in message
+    assert f"knows versions up to {len(MIGRATIONS)}" in message
     conn = sqlite3.connect(path)
-    assert conn.execute("SELECT max(version) FROM schema_version").fetchone() == (2,)
+    assert conn.execute("SELECT max(version) FROM schema_version").fetchone() == (newer,)
     conn.close()
 
 
@@ -632,12 +635,11 @@ def test_migrations_run_in_order_on_open(tmp_path: Path, monkeypatch: pytest.Mon
     v2 += "CREATE TABLE notes (text TEXT NOT NULL DEFAULT 'a; b');"
     monkeypatch.setattr(store_module, "MIGRATIONS", (*MIGRATIONS, v2))
     with open_store(path) as store:
-        assert store.schema_version == 2
+        assert store.schema_version == len(MIGRATIONS) + 1
         assert store.lot("LA2403") is not None
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT version FROM schema_version ORDER BY version").fetchall() == [
-        (1,),
-        (2,),
+        (v,) for v in range(1, len(MIGRATIONS) + 2)
     ]
     assert conn.execute("SELECT priority FROM lots").fetchall() == [(0,)]
     conn.close()
@@ -654,7 +656,7 @@ def test_a_failed_migration_leaves_the_file_at_its_old_version(
         open_store(path)
     monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS)
     with open_store(path) as store:
-        assert store.schema_version == 1
+        assert store.schema_version == len(MIGRATIONS)
     conn = sqlite3.connect(path)
     columns = [r[1] for r in conn.execute("PRAGMA table_info(lots)")]
     conn.close()

@@ -1,0 +1,253 @@
+"""The operator page in a real headless Chromium (Debian's chromium + chromedriver, driven by
+Selenium) against a real ``packline serve --simulate`` process.
+
+These tests never skip: without Chromium they fail, and ``make test`` installs it first.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+
+from packline.store import Store
+from packline.store.users import Users
+from sequences.line_config import load_line_config
+from tests.support.daemon_process import SimulatedDaemon
+from tests.support.fake_controller import FakeController
+from tests.support.web import running_server
+
+PACKLINE = [sys.executable, "-m", "packline.cli"]
+TOKEN = "page-token-0123456789"
+PASSWORD = "ana-password"
+#: Fast enough for a short test, slow enough that a laminator cycle runs for seconds.
+TIME_SCALE = 200
+WIDTH, HEIGHT = 1280, 800
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "operator-page.png"
+
+
+def _binary(*names: str) -> str:
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+    raise AssertionError(
+        f"none of {', '.join(names)} found: 'make test' installs Debian's chromium and "
+        "chromium-driver (apt-get install chromium chromium-driver)"
+    )
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatedDaemon]:
+    db = tmp_path_factory.mktemp("page") / "line.db"
+    subprocess.run(
+        [
+            *PACKLINE,
+            "user",
+            "add",
+            "ana",
+            "--role",
+            "operator",
+            "--db",
+            str(db),
+            "--password-stdin",
+        ],
+        input=PASSWORD + "\n",
+        text=True,
+        check=True,
+        capture_output=True,
+    )
+    running = SimulatedDaemon(db, TOKEN, time_scale=TIME_SCALE)
+    yield running
+    assert running.stop() == 0
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[WebDriver]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = _binary("chromium", "chromium-browser")
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
+        options.add_argument(argument)
+    options.add_argument(f"--window-size={WIDTH},{HEIGHT}")
+    driver = webdriver.Chrome(options=options, service=Service(_binary("chromedriver")))
+    driver.set_page_load_timeout(20)
+    yield driver
+    driver.quit()
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout_s: float) -> Any:
+    """``check()``'s first truthy value within ``timeout_s``; fails naming ``what``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = check()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"{what} not within {timeout_s} s"
+        time.sleep(0.05)
+
+
+def card_state(browser: WebDriver, station: str) -> str:
+    """The PackML state a station's card shows (read in one step: cards are rebuilt live)."""
+    text = browser.execute_script(
+        "const node = document.querySelector(arguments[0]); return node ? node.textContent : '';",
+        f'article[data-station="{station}"] .packml',
+    )
+    return str(text)
+
+
+def click(browser: WebDriver, selector: str) -> None:
+    """Click what the selector finds; found again if a live update replaced it meanwhile."""
+    for _ in range(5):
+        try:
+            browser.find_element(By.CSS_SELECTOR, selector).click()
+            return
+        except StaleElementReferenceException:
+            time.sleep(0.05)
+    raise AssertionError(f"{selector} kept being replaced")
+
+
+def station(daemon: SimulatedDaemon, name: str) -> dict[str, Any]:
+    answer: dict[str, Any] = daemon.http.get(f"/stations/{name}").json()
+    return answer
+
+
+@pytest.fixture(scope="module")
+def page(browser: WebDriver, daemon: SimulatedDaemon) -> WebDriver:
+    browser.get(daemon.url + "/")
+    wait_for("the first live update", lambda: card_state(browser, "laminator"), 10)
+    return browser
+
+
+def test_the_page_loads_and_shows_every_station_of_the_line_config(
+    page: WebDriver, daemon: SimulatedDaemon
+) -> None:
+    assert page.title.startswith("packline")
+    expected = [s.name for s in load_line_config(None).expanded()]
+    shown = [
+        card.get_attribute("data-station")
+        for card in page.find_elements(By.CSS_SELECTOR, "article[data-station]")
+    ]
+    assert shown == expected
+    for name in expected:
+        assert card_state(page, name) == station(daemon, name)["state"], name
+    e10_bars = page.find_elements(By.CSS_SELECTOR, "#e10 .bar[role=img]")
+    assert len(e10_bars) == len(expected)
+    assert page.execute_script("return document.documentElement.scrollWidth") <= WIDTH
+
+
+def test_a_state_change_made_through_the_api_shows_within_2_s(
+    page: WebDriver, daemon: SimulatedDaemon
+) -> None:
+    for command, state in (("reset", "IDLE"), ("stop", "STOPPED")):
+        assert daemon.post(f"/stations/metrology/{command}").status_code == 200
+        asked = time.monotonic()
+        shown = lambda wanted=state: card_state(page, "metrology") == wanted  # noqa: E731
+        wait_for(f"{state} on the page", shown, 2.0)
+        assert time.monotonic() - asked <= 2.0
+
+
+def _sign_in(page: WebDriver) -> None:
+    page.find_element(By.ID, "user").send_keys("ana")
+    page.find_element(By.ID, "password").send_keys(PASSWORD)
+    page.find_element(By.CSS_SELECTOR, "#sign-in button[type=submit]").click()
+    wait_for("signed in", lambda: "ana (operator)" in page.find_element(By.ID, "who").text, 5)
+
+
+def test_an_operator_command_from_the_page_reaches_the_tool_and_names_the_user(
+    page: WebDriver, daemon: SimulatedDaemon, tmp_path: Path
+) -> None:
+    hold = 'button[aria-label="hold station laminator"]'
+    click(page, hold)
+    wait_for("a sign-in hint", lambda: "sign in" in page.find_element(By.ID, "message").text, 2)
+    _sign_in(page)
+    assert daemon.post("/lots", {"strips": 1, "lot_id": "PAGE1"}).status_code == 201
+    wait_for(
+        "the laminator's cycle running",
+        lambda: station(daemon, "laminator").get("tool_state") == "RUNNING",
+        30,
+    )
+    click(page, hold)
+    wait_for(
+        "the laminator tool paused",
+        lambda: station(daemon, "laminator").get("tool_state") == "PAUSED",
+        5,
+    )
+    wait_for("HELD on the page", lambda: card_state(page, "laminator") == "HELD", 2)
+    page.save_screenshot(str(tmp_path / "operator-page.png"))
+    if not SCREENSHOT.exists():  # the README's picture, made once by this test
+        shutil.copy(tmp_path / "operator-page.png", SCREENSHOT)
+    click(page, 'button[aria-label="unhold station laminator"]')
+    wait_for(
+        "the laminator tool running again",
+        lambda: station(daemon, "laminator").get("tool_state") != "PAUSED",
+        5,
+    )
+    with sqlite3.connect(Path(daemon.log_path).with_suffix(".db")) as conn:
+        rows = conn.execute(
+            "SELECT command, issued_by FROM operator_commands WHERE target = 'laminator'"
+        ).fetchall()
+    assert rows == [("hold", "ana"), ("unhold", "ana")]
+
+
+def test_a_destructive_command_asks_first_and_the_role_still_decides(
+    page: WebDriver, daemon: SimulatedDaemon
+) -> None:
+    abort = 'button[aria-label="abort lot PAGE1"]'
+    wait_for("lot PAGE1 on the page", lambda: page.find_elements(By.CSS_SELECTOR, abort), 5)
+    click(page, abort)
+    dialog = page.find_element(By.ID, "confirm")
+    wait_for("the confirmation", lambda: dialog.get_attribute("open") is not None, 2)
+    assert "abort lot PAGE1" in page.find_element(By.ID, "confirm-text").text
+    page.find_element(By.CSS_SELECTOR, '#confirm button[value="cancel"]').click()
+    time.sleep(0.5)
+    assert daemon.http.get("/lots/PAGE1").json()["status"] != "aborted"
+    click(page, abort)
+    wait_for("the confirmation", lambda: dialog.get_attribute("open") is not None, 2)
+    page.find_element(By.ID, "confirm-ok").click()
+    wait_for(
+        "the role refusal",
+        lambda: "only an engineer" in page.find_element(By.ID, "message").text,
+        5,
+    )
+    assert daemon.http.get("/lots/PAGE1").json()["status"] != "aborted"
+
+
+def test_every_button_has_an_accessible_name(page: WebDriver) -> None:
+    for button in page.find_elements(By.CSS_SELECTOR, "button"):
+        name = button.get_attribute("aria-label") or button.text
+        assert name.strip() or not button.is_displayed(), button.get_attribute("outerHTML")
+
+
+def test_an_alarm_is_acknowledged_from_the_page_by_the_signed_in_user(
+    browser: WebDriver, tmp_path: Path
+) -> None:
+    controller = FakeController()
+    with Store(tmp_path / "fake.db") as store:
+        users = Users(store)
+        users.add("ana", "operator", PASSWORD)
+        with running_server(controller, users=users) as url:
+            browser.get(url + "/")
+            ack = 'button[aria-label="acknowledge alarm 1"]'
+            wait_for("alarm 1 on the page", lambda: browser.find_elements(By.CSS_SELECTOR, ack), 5)
+            _sign_in(browser)
+            click(browser, ack)
+            wait_for(
+                "the ack",
+                lambda: ("ack_alarm", {"alarm_id": 1, "by": "ana"}) in controller.calls,
+                5,
+            )
+            wait_for("alarm 1 gone", lambda: not browser.find_elements(By.CSS_SELECTOR, ack), 2)
+            click(browser, "#sign-out")
+            wait_for("signed out", lambda: browser.find_element(By.ID, "sign-in").is_displayed(), 5)
