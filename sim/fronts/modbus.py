@@ -376,7 +376,10 @@ class ModbusFront:
 MAX_TCP_CONNECTIONS = 2
 TCP_IDLE_CLOSE_S = 120.0  # README §9.2, wall time
 MBAP_HEADER = 7
-MAX_PDU = 253
+#: MBAP length fields up to this are read and judged (a PDU over the protocol's 253 bytes gets
+#: the quantity/byte-count answer 03); longer ones, or a protocol id other than 0, are framing
+#: errors and close the connection (decisions.md).
+MAX_MBAP_LENGTH = 300
 
 
 class _MbapConnection(asyncio.Protocol):
@@ -428,7 +431,7 @@ class _MbapConnection(asyncio.Protocol):
             return
         protocol = int.from_bytes(self.buffer[2:4], "big")
         length = int.from_bytes(self.buffer[4:6], "big")
-        if protocol != 0 or not 2 <= length <= MAX_PDU + 1:
+        if protocol != 0 or not 2 <= length <= MAX_MBAP_LENGTH:
             # A framing error: the connection is closed (decisions.md).
             log.info(
                 "%s: MBAP framing error %s; connection closed",
