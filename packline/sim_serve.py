@@ -22,8 +22,12 @@ def serve_line(
 ) -> int:
     """Start every station of the config, write the endpoints file, wait for a signal."""
     config = load_line_config(config_path)
-    scenario = load_scenario(scenario_path) if scenario_path else None
     stations = [StationSim(s.name, s.tool, s.sim) for s in config.expanded()]
+    scenario = (
+        load_scenario(scenario_path, stations=[(s.name, s.tool) for s in stations])
+        if scenario_path
+        else None
+    )
     stop = threading.Event()
     failure: str | None = None
     previous = {
