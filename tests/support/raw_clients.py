@@ -45,7 +45,7 @@ class TcpLink:
         if self.pending:
             data, self.pending = self.pending, b""
             return data
-        self.sock.settimeout(timeout_s)
+        self.sock.settimeout(timeout_s if timeout_s > 0 else 0.0)
         try:
             return self.sock.recv(65536)
         except (TimeoutError, BlockingIOError):
@@ -94,6 +94,8 @@ class SerialLink:
         if self.pending:
             data, self.pending = self.pending, b""
             return data
+        if timeout_s <= 0:
+            return bytes(self.port.read(self.port.in_waiting)) if self.port.in_waiting else b""
         self.port.timeout = timeout_s
         return bytes(self.port.read(max(1, self.port.in_waiting)))
 
@@ -240,7 +242,13 @@ class ModbusRawClient:
         )
 
     def request(self, pdu: bytes, unit: int = 1, timeout_s: float = 1.0) -> bytes | None:
-        """The reply PDU, or None when nothing (complete) came back in time."""
+        """The reply PDU, or None when nothing (complete) came back in time.
+
+        Bytes left over from an earlier request (a reply that came after its timeout) are
+        dropped first, as a host does before it sends.
+        """
+        while self.link.read_some(0.0):
+            pass
         self.link.write(self.adu(unit, pdu))
         return self.read_reply(timeout_s)
 
@@ -274,7 +282,8 @@ class ModbusRawClient:
         length = int.from_bytes(data[4:6], "big")
         if len(data) < 6 + length:
             return None
-        assert data[:2] == self.transaction.to_bytes(2, "big"), "transaction id not echoed"
+        if data[:2] != self.transaction.to_bytes(2, "big"):
+            return None  # not the reply to this request
         return data[7 : 6 + length]
 
 
