@@ -159,7 +159,7 @@ def _selected_tools(
         return []
     if "tool" in entry:
         tool = entry["tool"]
-        if tool not in SIMULATORS:
+        if not isinstance(tool, str) or tool not in SIMULATORS:
             problems.append(f"tool: {tool!r} not one of {', '.join(SIMULATORS)}")
             return []
         if stations is not None and tool not in {t for _, t in stations}:
@@ -169,7 +169,7 @@ def _selected_tools(
     if stations is None:
         return []
     by_name = dict(stations)
-    if station not in by_name:
+    if not isinstance(station, str) or station not in by_name:
         problems.append(f"station: {station!r} not one of {', '.join(by_name)}")
         return []
     return [by_name[station]]
