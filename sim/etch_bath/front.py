@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sim.etch_bath.model import EtchBathModel
+from sim.etch_bath.registers import ETCH_BATH_REGISTERS
 from sim.fronts.modbus import ModbusFront, NoReply, ToolDatastore
 from sim.fronts.modbus_pdu import (
     GATEWAY_NO_RESPONSE,
@@ -39,7 +40,7 @@ class EtchDatastore(ToolDatastore):
     def __init__(
         self, model: EtchBathModel, *, unit_ids: Sequence[int], gateway: bool = False
     ) -> None:
-        super().__init__(model, unit_ids=unit_ids)
+        super().__init__(model, unit_ids=unit_ids, registers=ETCH_BATH_REGISTERS)
         self.gateway = gateway
 
     async def route(self, unit_id: int) -> int | None:
@@ -84,7 +85,7 @@ class EtchFront(ModbusFront):
     """ModbusFront serving an :class:`EtchDatastore` (RTU on a pty, or the TCP gateway)."""
 
     def __init__(self, model: EtchBathModel, *, gateway: bool, **options: Any) -> None:
-        super().__init__(model, **options)
+        super().__init__(model, registers=ETCH_BATH_REGISTERS, **options)
         self.datastore = EtchDatastore(
             model, unit_ids=sorted(self.datastore.unit_ids), gateway=gateway
         )

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pymodbus.framer.rtu import FramerRTU
 
 from sim.faults import LinkFault
+from sim.fronts.modbus_map import COMMON_ONLY, RegisterMap
 from sim.fronts.modbus_pdu import (
     DEVICE_BUSY,
     ILLEGAL_ADDRESS,
@@ -56,9 +57,16 @@ class NoReply(Exception):
 class ToolDatastore:
     """Judges one request PDU for the tool model: unit id, README §9.2 steps 1-5, reply PDU."""
 
-    def __init__(self, model: ModbusToolModel, *, unit_ids: Sequence[int] = (1,)) -> None:
+    def __init__(
+        self,
+        model: ModbusToolModel,
+        *,
+        unit_ids: Sequence[int] = (1,),
+        registers: RegisterMap = COMMON_ONLY,
+    ) -> None:
         self.model = model
         self.unit_ids = set(unit_ids)
+        self.registers = registers
         #: Called for a ``drop`` link fault (the front closes its connections).
         self.on_drop: Callable[[], None] | None = None
 
@@ -108,7 +116,7 @@ class ToolDatastore:
         if function == 4:
             if not all(_in_ranges(a, _COMMON_INPUTS + model.input_ranges) for a in addresses):
                 return ILLEGAL_ADDRESS
-            words = model.common_inputs() | model.tool_inputs()
+            words = self.registers.input_words(model)
             return [words.get(a, 0) & 0xFFFF for a in addresses]
         if function == 3:
             if not all(a in model.holding for a in addresses):
@@ -117,7 +125,7 @@ class ToolDatastore:
         if function == 2:
             if not all(_in_ranges(a, _COMMON_DISCRETES + model.discrete_ranges) for a in addresses):
                 return ILLEGAL_ADDRESS
-            bits = model.common_discretes() | model.tool_discretes()
+            bits = self.registers.discrete_bits(model)
             return [int(bool(bits.get(a, False))) for a in addresses]
         if not all(_in_ranges(a, model.coil_ranges) for a in addresses):
             return ILLEGAL_ADDRESS
@@ -232,6 +240,7 @@ class ModbusFront:
         host: str = "127.0.0.1",
         port: int = 0,
         unit_ids: Sequence[int] = (1,),
+        registers: RegisterMap = COMMON_ONLY,
         baudrate: int = 19200,
         parity: str = "E",
     ) -> None:
@@ -241,7 +250,7 @@ class ModbusFront:
         self.mode = mode
         self.host = host
         self.port = port
-        self.datastore = ToolDatastore(model, unit_ids=unit_ids)
+        self.datastore = ToolDatastore(model, unit_ids=unit_ids, registers=registers)
         self.datastore.on_drop = self._drop_connections
         self.baudrate = baudrate
         self.parity = parity

@@ -80,7 +80,7 @@ def test_modbus_model_bug_answers_03_and_the_tool_keeps_answering(
     sim_tool: Callable[..., SimulatedTool], transport: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     simulated = sim_tool("etch-bath", transport=transport)
-    monkeypatch.setattr(simulated.model, "tool_inputs", explode)
+    monkeypatch.setattr(simulated.model, "phase_code", explode)  # read for IR 1
     with modbus_client(simulated.address) as client:
         assert client.request(read_pdu(0x04, 0, 1)) == b"\x84\x03"
         monkeypatch.undo()
