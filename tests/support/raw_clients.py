@@ -250,19 +250,23 @@ class ModbusRawClient:
         while self.link.read_some(0.0):
             pass
         self.link.write(self.adu(unit, pdu))
-        return self.read_reply(timeout_s)
+        return self.read_reply(timeout_s, request=pdu)
 
-    def read_reply(self, timeout_s: float = 1.0) -> bytes | None:
+    def read_reply(self, timeout_s: float = 1.0, request: bytes = b"") -> bytes | None:
+        """The next reply that answers ``request`` (when given): a late reply to an earlier
+        request, as a host on a slow link sees one, is skipped."""
         deadline = time.monotonic() + timeout_s
         data = b""
         while time.monotonic() < deadline:
             data += self.link.read_some(min(0.05, max(0.001, deadline - time.monotonic())))
-            reply = self._complete(data)
-            if reply is not None:
-                return reply
+            while (found := self._complete(data)) is not None:
+                reply, data = found
+                if reply and (not request or answers(request, reply)):
+                    return reply
         return None
 
-    def _complete(self, data: bytes) -> bytes | None:
+    def _complete(self, data: bytes) -> tuple[bytes, bytes] | None:
+        """(reply PDU, bytes after it) once a whole reply is in ``data``."""
         if self.rtu:
             if len(data) < 5:
                 return None
@@ -276,15 +280,29 @@ class ModbusRawClient:
                 return None
             frame = data[:size]
             assert FramerRTU.compute_CRC(frame[:-2]).to_bytes(2, "big") == frame[-2:], frame
-            return frame[1:-2]
+            return frame[1:-2], data[size:]
         if len(data) < 7:
             return None
         length = int.from_bytes(data[4:6], "big")
         if len(data) < 6 + length:
             return None
         if data[:2] != self.transaction.to_bytes(2, "big"):
-            return None  # not the reply to this request
-        return data[7 : 6 + length]
+            return b"", data[6 + length :]  # not the reply to this request: skipped
+        return data[7 : 6 + length], data[6 + length :]
+
+
+def answers(request: bytes, reply: bytes) -> bool:
+    """Whether ``reply`` can be the answer to ``request`` (function code, and the byte
+    count of a read or the address echo of a write)."""
+    function = request[0]
+    if reply[0] == function | 0x80:
+        return True
+    if reply[0] != function:
+        return False
+    if function in (1, 2, 3, 4) and len(request) >= 5 and len(reply) >= 2:
+        quantity = int.from_bytes(request[3:5], "big")
+        return reply[1] == ((quantity + 7) // 8 if function in (1, 2) else 2 * quantity)
+    return reply[1:3] == request[1:3]
 
 
 def modbus_link(address: str) -> tuple[ByteLink, bool]:
