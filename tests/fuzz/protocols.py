@@ -15,13 +15,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from sim.clock import SimClock
 from sim.registry import serve_function
 from sim.simulated_tool import SimulatedTool
 from sim.world import World
+from tests.fuzz.seeded import run_seeded
 from tests.support.raw_clients import (
     FramedClient,
     LineClient,
@@ -112,15 +112,6 @@ def _run(
 ) -> CampaignResult:
     result = CampaignResult(protocol)
 
-    @seed(seed_value)
-    @settings(
-        max_examples=cases,
-        deadline=None,
-        database=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(strategy)
     def case(request: Any) -> None:
         result.cases += 1
         try:
@@ -131,7 +122,7 @@ def _run(
             else:
                 result.failures.append("...")
 
-    case()
+    run_seeded(strategy, case, cases=cases, seed_value=seed_value)
     return result
 
 

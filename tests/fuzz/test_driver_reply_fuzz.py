@@ -15,7 +15,6 @@ from contextlib import suppress
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from drivers.die_bonder import DieBonder
@@ -24,6 +23,7 @@ from drivers.metrology import Metrology
 from drivers.mold_press import MoldPress
 from drivers.wire_bonder import WireBonder
 from sim.fronts.framed import ACK, NAK, reply_frame
+from tests.fuzz.seeded import run_seeded
 
 CASES = 40
 
@@ -102,19 +102,7 @@ TEXT = st.one_of(
 def run_cases(
     strategy: st.SearchStrategy[Any], case: Callable[[Any], None], cases: int = CASES
 ) -> None:
-    @seed(5)
-    @settings(
-        max_examples=cases,
-        deadline=None,
-        database=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(strategy)
-    def run(value: Any) -> None:
-        case(value)
-
-    run()
+    run_seeded(strategy, case, cases=cases, seed_value=5)
 
 
 def only_packline_errors(driver: Any, calls: list[Callable[[Any], Any]]) -> None:

@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from sequences.config_errors import ConfigError
 from sequences.line_config import load_line_config
 from sequences.recipe.loading import load_recipe
 from sim.scenario import ScenarioError, load_scenario
+from tests.fuzz.seeded import run_seeded
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = 30
@@ -98,15 +98,6 @@ def check_loader(
 ) -> None:
     target = tmp_path / original.name
 
-    @seed(11)
-    @settings(
-        max_examples=cases,
-        deadline=None,
-        database=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(mutated_files(original))
     def case(text: str) -> None:
         target.write_text(text)
         try:
@@ -117,7 +108,7 @@ def check_loader(
             for problem in problems:
                 assert FIELD_FIRST.match(problem), f"problem without a field: {problem!r}"
 
-    case()
+    run_seeded(mutated_files(original), case, cases=cases, seed_value=11)
 
 
 @pytest.mark.parametrize(
