@@ -147,3 +147,31 @@ def test_mbap_framing_error_closes_the_connection_and_the_tool_keeps_serving(
         good = ModbusRawClient(TcpLink(host, int(port)), rtu=False)
         assert good.request(read_pdu(0x04, 0, 1)) is not None
         good.link.close()
+
+
+def test_tcp_connection_idle_past_the_limit_is_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sim.fronts.modbus as front
+
+    monkeypatch.setattr(front, "TCP_IDLE_CLOSE_S", 0.2)  # README §9.2: 120 s on the tool
+    with serve_function("mold-press")(clock=SimClock(1000), world=World()) as simulated:
+        host, port = simulated.address[len("modbus+tcp://") :].split("?")[0].rsplit(":", 1)
+        client = ModbusRawClient(TcpLink(host, int(port)), rtu=False)
+        assert client.request(read_pdu(0x04, 0, 1)) is not None
+        assert client.link.read_until(b"x", 2.0) == b""  # closed by the tool
+        client.link.close()
+
+
+def test_gateway_discards_a_request_sent_before_the_previous_reply() -> None:
+    with serve_function("etch-bath")(
+        clock=SimClock(1000), world=World(), transport="tcp"
+    ) as simulated:
+        host, port = simulated.address[len("modbus+tcp://") :].split("?")[0].rsplit(":", 1)
+        client = ModbusRawClient(TcpLink(host, int(port)), rtu=False)
+        simulated.model.conditions["BUS"] = True  # the bath is silent: 0x0B after 500 ms
+        client.link.write(client.adu(1, read_pdu(0x04, 0, 1)))
+        time.sleep(0.05)
+        second = client.adu(1, read_pdu(0x04, 901, 8))
+        client.link.write(second)  # before the first reply: discarded (README §9.2)
+        assert client.link.read_some(2.0)[7:] == b"\x84\x0b"
+        assert client.link.read_some(0.8) == b""  # nothing for the second request
+        client.link.close()
