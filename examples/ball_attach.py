@@ -1,9 +1,9 @@
 """Warm up the ball attach line, run a magazine of one strip, print its result map, read and
 clear alarms.
 
-Against a simulator it starts itself:   python examples/ball_attach.py
-Against a running BA-8 or simulator:    python examples/ball_attach.py --address TCPIP::127.0.0.1::5025::SOCKET
-(`packline sim serve --endpoints e.json` prints the addresses of a whole simulated line.)
+Against a simulator it starts itself:   .venv/bin/python examples/ball_attach.py
+Against a running BA-8 or simulator:    .venv/bin/python examples/ball_attach.py --address TCPIP::127.0.0.1::5025::SOCKET
+(`packline sim serve --endpoints endpoints.json` prints the addresses of a whole simulated line.)
 """
 
 from __future__ import annotations

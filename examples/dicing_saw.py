@@ -1,9 +1,9 @@
 """Warm up and verify the dicing saw, dice one Format B strip, print its result map, read and
 clear alarms.
 
-Against a simulator it starts itself:   python examples/dicing_saw.py
-Against a running saw or simulator:     python examples/dicing_saw.py --address ASRL/dev/ttyUSB0::INSTR
-(`packline sim serve --endpoints e.json` prints the addresses of a whole simulated line.)
+Against a simulator it starts itself:   .venv/bin/python examples/dicing_saw.py
+Against a running saw or simulator:     .venv/bin/python examples/dicing_saw.py --address ASRL/dev/ttyUSB0::INSTR
+(`packline sim serve --endpoints endpoints.json` prints the addresses of a whole simulated line.)
 """
 
 from __future__ import annotations

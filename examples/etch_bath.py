@@ -1,10 +1,10 @@
 """Warm up the etch bath, etch one carrier of two strips, print the results, read and clear alarms.
 
-Against a simulator it starts itself:   python examples/etch_bath.py
-Against a running bath or simulator:    python examples/etch_bath.py --address ADDRESS
+Against a simulator it starts itself:   .venv/bin/python examples/etch_bath.py
+Against a running bath or simulator:    .venv/bin/python examples/etch_bath.py --address ADDRESS
   RTU:                modbus+rtu:///dev/ttyUSB0?baudrate=19200&parity=E&unit=1
   TCP via gateway:    modbus+tcp://192.168.10.40:502?unit=1
-(`packline sim serve --endpoints e.json` prints the addresses of a whole simulated line.)
+(`packline sim serve --endpoints endpoints.json` prints the addresses of a whole simulated line.)
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Laminate one strip on an LM-8: warm up, check the tool, run a cycle, print the results,
 read and clear the alarms (laminator.md §5).
 
-    python examples/laminator.py                          # starts a simulated LM-8 (time x600)
-    python examples/laminator.py --address "modbus+tcp://10.0.0.21:502?unit=1" --strip-id LA2403-017
+    .venv/bin/python examples/laminator.py                          # starts a simulated LM-8 (time x600)
+    .venv/bin/python examples/laminator.py --address "modbus+tcp://10.0.0.21:502?unit=1" --strip-id LA2403-017
 
 Without ``--address`` the script serves a simulated laminator on loopback and runs against it;
 the ~94 min cycle then takes about 10 s.

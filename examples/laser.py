@@ -1,9 +1,9 @@
 """Warm up and calibrate the UV laser, ablate one Format B film strip, print its result map and
 a few records, then read and clear the alarms.
 
-Against a simulator it starts itself:   python examples/laser.py
-Against a running laser or simulator:   python examples/laser.py --address TCPIP::127.0.0.1::5025::SOCKET
-(`packline sim serve --endpoints e.json` prints the addresses of a whole simulated line.)
+Against a simulator it starts itself:   .venv/bin/python examples/laser.py
+Against a running laser or simulator:   .venv/bin/python examples/laser.py --address TCPIP::127.0.0.1::5025::SOCKET
+(`packline sim serve --endpoints endpoints.json` prints the addresses of a whole simulated line.)
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Warm up the mold press, mold one shot of two strips, print the results, read and clear alarms.
 
-Against a simulator it starts itself:   python examples/mold_press.py
-Against a running press or simulator:   python examples/mold_press.py --address modbus+tcp://127.0.0.1:5020?unit=1
-(`packline sim serve --endpoints e.json` prints the addresses of a whole simulated line.)
+Against a simulator it starts itself:   .venv/bin/python examples/mold_press.py
+Against a running press or simulator:   .venv/bin/python examples/mold_press.py --address modbus+tcp://127.0.0.1:5020?unit=1
+(`packline sim serve --endpoints endpoints.json` prints the addresses of a whole simulated line.)
 """
 
 from __future__ import annotations

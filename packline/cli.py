@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from packline import __version__
 from packline.client.commands import add_client_commands, add_recipe_list
+
+#: The process models' random seed when none is given, the same for every command.
+DEFAULT_SEED = 1
 
 
 def _positive_float(text: str) -> float:
@@ -54,7 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="write station -> {tool, address} JSON here once listening",
     )
     serve.add_argument(
-        "--seed", type=int, default=0, help="random seed of the process models (default 0)"
+        "--seed",
+        type=int,
+        default=DEFAULT_SEED,
+        help=f"random seed of the process models (default {DEFAULT_SEED})",
     )
     serve.add_argument("--scenario", type=Path, default=None, help="fault scenario YAML to inject")
 
@@ -65,7 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", type=Path, default=None, help="line config (default configs/line.yaml)"
     )
     daemon.add_argument(
-        "--db", type=Path, default=Path("packline.db"), help="SQLite database (default packline.db)"
+        "--db",
+        default="packline.db",
+        help="SQLite database file, or sqlite:///PATH (default packline.db; its token beside it)",
     )
     daemon.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
     daemon.add_argument(
@@ -104,15 +114,17 @@ def build_parser() -> argparse.ArgumentParser:
     recipe_check = recipe_commands.add_parser(
         "check", help="validate recipes and print each route sheet, or every problem (exit 2)"
     )
-    recipe_check.add_argument("files", type=Path, nargs="+", metavar="FILE", help="recipe YAML")
+    recipe_check.add_argument(
+        "files", nargs="+", metavar="NAME|FILE", help="recipe name (configs/recipes) or YAML file"
+    )
     add_recipe_list(recipe_commands)
 
     dry = commands.add_parser("dry-run", help="run a lot through the simulated line and report")
     dry.add_argument(
         "--recipe",
-        type=Path,
         default=None,
-        help="master recipe (default: heat-slug, die equal to the opening)",
+        metavar="NAME|FILE",
+        help="master recipe: name in configs/recipes or YAML file (default: heat-slug-die-equal)",
     )
     dry.add_argument("--strips", type=int, default=20, help="strips in the lot (default 20)")
     dry.add_argument(
@@ -123,7 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dry.add_argument("--scenario", type=Path, default=None, help="fault scenario YAML to inject")
     dry.add_argument(
-        "--seed", type=int, default=1, help="random seed of the process models (default 1)"
+        "--seed",
+        type=int,
+        default=DEFAULT_SEED,
+        help=f"random seed of the process models (default {DEFAULT_SEED})",
     )
     dry.add_argument(
         "--config", type=Path, default=None, help="line config (default configs/line.yaml)"
@@ -137,10 +152,46 @@ def build_parser() -> argparse.ArgumentParser:
     dry.add_argument("--lot-id", default=None, help="lot id (default DR<month day time>)")
 
     add_client_commands(commands)  # lot, station, alarm, unit: clients of 'packline serve'
+    _verbose_after_subcommands(parser)
     return parser
 
 
+def _verbose_after_subcommands(parser: argparse.ArgumentParser) -> None:
+    """Accept ``-v`` after any subcommand too (``packline dry-run -v``), as before it."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):  # aliases share a parser
+                if not any("-v" in a.option_strings for a in sub._actions):
+                    sub.add_argument(
+                        "-v",
+                        "--verbose",
+                        action="count",
+                        default=argparse.SUPPRESS,
+                        help="more log output (-vv: every exchange)",
+                    )
+                _verbose_after_subcommands(sub)
+
+
+#: Exit status of a command whose reader went away (``packline ... | head -1``), as a tool
+#: killed by SIGPIPE reports it in a shell: 128 + 13.
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one ``packline`` command; its exit status. A closed pipe ends it quietly."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        # Python would print a traceback, then fail again flushing stdout at exit: point
+        # stdout at /dev/null so the exit is quiet (the Python docs' recipe for SIGPIPE).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     if args.command == "serve":
@@ -171,11 +222,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 scenario_path=args.scenario,
             )
         if args.command == "serve":
-            from packline.daemon.serve import serve_daemon
+            from packline.daemon.serve import database_path, serve_daemon
 
             return serve_daemon(
                 config_path=args.config,
-                db_path=args.db,
+                db_path=database_path(args.db),
                 host=args.host,
                 port=args.port,
                 endpoints_path=args.endpoints,

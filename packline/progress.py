@@ -18,11 +18,22 @@ from sequences.lot import LotRunner, LotSnapshot
 class PlainProgress:
     """One line per cycle start (station, step, strips) and per strip that ends, for pipes and logs."""
 
-    def __init__(self, time_scale: float, write: Callable[[str], None] = print) -> None:
+    def __init__(self, time_scale: float, write: Callable[[str], None] | None = None) -> None:
         self.time_scale = time_scale
-        self.write = write
+        self._write = write or _print_now
         self._seen: dict[str, tuple[str, str, int]] = {}
         self._lock = threading.Lock()
+        #: The reader went away (``packline dry-run | head``): the lot runs on, silently.
+        self.closed = False
+
+    def write(self, line: str) -> None:
+        """Write one line; a closed output stops the lines, never the lot's station threads."""
+        if self.closed:
+            return
+        try:
+            self._write(line)
+        except BrokenPipeError:
+            self.closed = True
 
     def __call__(self, snapshot: LotSnapshot) -> None:
         with self._lock:
@@ -102,6 +113,11 @@ def live_display(runner: LotRunner, time_scale: float) -> contextlib.AbstractCon
 def plain_progress(time_scale: float) -> PlainProgress | None:
     """Plain progress lines when output is piped; None on a terminal (the live table shows it)."""
     return None if sys.stdout.isatty() else PlainProgress(time_scale)
+
+
+def _print_now(line: str) -> None:
+    """Print a progress line at once, also into a pipe (``| tee log``), not a buffer later."""
+    print(line, flush=True)
 
 
 def _tool_clock(snapshot: LotSnapshot, time_scale: float) -> str:

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sequences.lot import LotPlan, StripProgress
-from sequences.records import CycleRecord, MemoryRecorder
-from sequences.station_machine import e10_seconds
+from sequences.packml import PackState
+from sequences.records import AlarmRecord, CycleRecord, MemoryRecorder
+from sequences.station_machine import StateEvent, cycle_phases, e10_seconds
 
 
 @dataclass(frozen=True)
@@ -41,12 +42,19 @@ def build_report(
     time_scale: float,
     recipe_name: str,
     defect_texts: Mapping[int, str],
+    span: tuple[float, float] | None = None,
 ) -> dict[str, Any]:
-    """The report as plain data (written as JSON, rendered as text and HTML)."""
+    """The report as plain data (written as JSON, rendered as text and HTML).
+
+    ``span``: when the lot runner started and returned (epoch s); the makespan, the E10 window
+    and the progress clock all run from its start, and the makespan ends when the last strip
+    has ended. Without it, the first set-up to the last cycle's end."""
     sites = plan.rows * plan.cols
     cycles = [c for c in recorder.cycles]
     start = min((c.setup_started for c in cycles), default=0.0)
     end = max((c.ended for c in cycles), default=start)
+    if span is not None:
+        start, end = span[0], max(span[1], end)
     makespan_s = (end - start) * time_scale
 
     per_step = []
@@ -107,7 +115,9 @@ def build_report(
 
     for row in station_rows:
         events = [e for e in recorder.events if e.station == row["station"]]
-        totals = e10_seconds(events, start=start, until=end) if events else {}
+        mine = [c for c in cycles if c.station == row["station"]]
+        phases = cycle_phases(mine, until=end)
+        totals = e10_seconds(events, start=start, until=end, phases=phases) if events else {}
         row["e10_s"] = {
             category.value: round(seconds * time_scale, 1) for category, seconds in totals.items()
         }
@@ -118,6 +128,7 @@ def build_report(
     bound_throughput = len(finished) / bound["bound_s"] * 3600.0 if bound["bound_s"] else 0.0
     return {
         "lot": plan.lot_id,
+        "started_at": start,
         "recipe": recipe_name,
         "strips": len(plan.strip_ids),
         "sites_per_strip": sites,
@@ -144,9 +155,11 @@ def build_report(
                 "class": a.alarm_class,
                 "text": a.text,
                 "handling": a.handling,
+                "held_s": round(held_wall_s(a, recorder.events) * time_scale, 1),
             }
             for a in recorder.alarms
         ],
+        "notes": link_notes(recorder, cycles, time_scale),
         "stations": station_rows,
         "throughput": {
             "strips_per_hour": round(throughput, 3),
@@ -155,6 +168,55 @@ def build_report(
             **bound,
         },
     }
+
+
+def held_wall_s(alarm: AlarmRecord, events: Sequence[StateEvent]) -> float:
+    """How long (wall s) the alarm held its station: from the alarm to the station leaving
+    HELD (resumed or aborted); 0 when it never held it (a warning, a deferred hold)."""
+    mine = sorted(
+        (e for e in events if e.station == alarm.station and e.time >= alarm.time - 1e-3),
+        key=lambda e: e.time,
+    )
+    if not mine or mine[0].to_state not in (PackState.HOLDING, PackState.HELD):
+        return 0.0  # the next change of the station is not this alarm's hold
+    held = next((e for e in mine if e.to_state is PackState.HELD), None)
+    if held is None:
+        return 0.0
+    left = next((e for e in mine if e.time >= held.time and e.from_state is PackState.HELD), None)
+    return max(0.0, (left.time if left is not None else held.time) - alarm.time)
+
+
+def link_notes(
+    recorder: MemoryRecorder, cycles: Sequence[CycleRecord], time_scale: float
+) -> list[str]:
+    """A cycle that lived through a lost link is long for a reason that is not the tool's:
+    link timeouts and reconnects take wall time, which the time scale multiplies."""
+    if time_scale <= 1:
+        return []
+    notes = []
+    for alarm in recorder.alarms:
+        if alarm.alarm_class != "LINK":
+            continue
+        cycle = next(
+            (
+                c
+                for c in cycles
+                if c.station == alarm.station and c.setup_started <= alarm.time <= c.ended
+            ),
+            None,
+        )
+        what = (
+            f"the {cycle.step} cycle of {', '.join(cycle.strip_ids)} on {cycle.station} "
+            f"({(cycle.ended - cycle.started) * time_scale:.0f} s)"
+            if cycle is not None
+            else f"{alarm.station}'s time"
+        )
+        notes.append(
+            f"{what} includes a lost link ({alarm.text}): link timeouts and the reconnect take "
+            f"wall seconds, which time scale {time_scale:g} shows as {time_scale:g} times as many "
+            "tool seconds; an artefact of time compression, not a cycle time to expect"
+        )
+    return notes
 
 
 def bottleneck_bound(
@@ -201,12 +263,13 @@ def bottleneck_bound(
 
 
 def render_text(report: Mapping[str, Any]) -> str:
-    """The report as a terminal page."""
+    """The report as a terminal page (times h:mm:ss or s, all tool time)."""
+    dispositions = report["dispositions"]
     lines = [
-        f"Lot {report['lot']} — recipe {report['recipe']} — {report['strips']} strips × "
+        f"Lot {report['lot']} — recipe {report['recipe']} — {plural(report['strips'], 'strip')} × "
         f"{report['sites_per_strip']} sites — time scale {report['time_scale']:g}",
-        f"Makespan {hours(report['makespan_s'])}; complete {len(report['dispositions']['complete'])}, "
-        f"scrapped {len(report['dispositions']['scrapped'])}, on hold {len(report['dispositions']['on hold'])}",
+        f"Makespan {hours(report['makespan_s'])} (tool time); complete {len(dispositions['complete'])}, "
+        f"scrapped {len(dispositions['scrapped'])}, on hold {len(dispositions['on hold'])}",
         "",
         "Yield per step",
     ]
@@ -220,24 +283,27 @@ def render_text(report: Mapping[str, Any]) -> str:
     lines.append(
         f"  overall: {overall['good_units']}/{overall['total_units']} good units = {overall['overall_pct']} %"
     )
-    lines += ["", "Defect Pareto"]
-    for row in report["defects"][:12] or [{"step": "none", "defect": 0, "text": "", "units": 0}]:
+    lines += ["", "Defect Pareto (units, step, code, text)"]
+    for row in report["defects"][:12]:
         lines.append(f"  {row['units']:5d}  {row['step']:<18} {row['defect']:5d} {row['text']}")
-    lines += ["", "Alarms"]
-    for alarm in report["alarms"] or []:
+    if not report["defects"]:
+        lines.append("  none")
+    lines += ["", "Alarms (when, station, strips, code, class, text -> handling, time held)"]
+    for alarm in report["alarms"]:
         lines.append(
-            f"  {hours(alarm['time_s']):>9}  {alarm['station']:<14} {alarm['code']} ({alarm['class']}) "
-            f"{alarm['text']} -> {alarm['handling']}"
+            f"  {hours(alarm['time_s']):>9}  {alarm['station']:<14} "
+            f"{','.join(alarm['strips']) or '-'}  {alarm['code']} ({alarm['class']}) "
+            f"{alarm['text']} -> {alarm['handling']}, held {hours(alarm.get('held_s', 0.0))}"
         )
     if not report["alarms"]:
         lines.append("  none")
-    lines += ["", "Stations (tool seconds)"]
+    lines += ["", "Stations (cycle times in tool seconds, START to DONE; E10 in tool h:mm:ss)"]
     for row in report["stations"]:
         if not row["cycles"]:
             lines.append(f"  {row['station']:<14} idle")
             continue
         lines.append(
-            f"  {row['station']:<14} {row['cycles']:3d} cycles  mean {row['mean_cycle_s']:8.1f}  "
+            f"  {row['station']:<14} {plural(row['cycles'], 'cycle'):>10}  mean {row['mean_cycle_s']:8.1f}  "
             f"min {row['min_cycle_s']:8.1f}  max {row['max_cycle_s']:8.1f}  busy {row['utilization_pct']:5.1f} %"
         )
         e10 = row.get("e10_s") or {}
@@ -258,7 +324,15 @@ def render_text(report: Mapping[str, Any]) -> str:
         lines += ["", "Strips not complete"]
         for strip_id, reason in sorted(report["reasons"].items()):
             lines.append(f"  {strip_id}: {reason}")
+    if report.get("notes"):
+        lines += ["", "Notes"]
+        lines += [f"  - {note}" for note in report["notes"]]
     return "\n".join(lines)
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 strip``, ``4 strips``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def hours(seconds: float) -> str:

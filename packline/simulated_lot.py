@@ -94,6 +94,7 @@ def run_simulated_lot(
         time_scale=time_scale,
         recipe_name=route.recipe_name,
         defect_texts=defect_texts(needed),
+        span=(runner.started, runner.finished),
     )
     return LotRun(plan, route, recorder, final, infos, report, world)
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from drivers.errors import PacklineError
 from sequences.jobs import StripJob, StripOutcome
 from sequences.records import CycleRecord, LotRecorder, StepRecord, StepStart, StripDisposition
-from sequences.station import AlarmPolicy, Station
+from sequences.station import AlarmPolicy, Station, StationNotReady
 from sequences.steps.base import Detached, ProcessStep
 
 TERMINAL = ("complete", "scrapped", "on hold")
@@ -95,6 +95,8 @@ class LotRunner:
     in_flight: Sequence[StepStart] = ()
     strips: dict[str, StripProgress] = field(init=False)
     started: float = field(init=False, default=0.0)
+    #: When :meth:`run` returned (epoch s): after the last progress report of the lot.
+    finished: float = field(init=False, default=0.0)
 
     def __post_init__(self) -> None:
         full_map = "1" * (self.plan.rows * self.plan.cols)
@@ -158,6 +160,7 @@ class LotRunner:
         for worker in workers:
             worker.join()
         self._changed()
+        self.finished = time.time()
         return dict(self.strips)
 
     def stop(self) -> None:
@@ -217,7 +220,8 @@ class LotRunner:
             self._run(station, start.step_index, batch, resume=True)
         while not self._stop.is_set():
             with self._cond:
-                work = None if self._held or self._aborted else self._pick(station)
+                idle = self._held or self._aborted or not station.ready
+                work = None if idle else self._pick(station)
                 if work is None:
                     if all(s.terminal for s in self.strips.values()):
                         return
@@ -269,6 +273,9 @@ class LotRunner:
         step = self.plan.steps[index]
         jobs = [StripJob(s.strip_id, self.plan.rows, self.plan.cols, s.input_map) for s in batch]
         started = time.time()
+        if not resume and not station.ready:  # an operator aborted or stopped it since the pick
+            self._not_started(batch)
+            return
         if not resume:
             self.recorder.step_started(
                 StepStart(
@@ -308,6 +315,22 @@ class LotRunner:
         except Detached:
             log.info("%s on %s: detached for shutdown; the cycle runs on", step.name, station.name)
             return
+        except StationNotReady as refused:  # an operator command got in first
+            log.info("%s on %s: not started (%s)", step.name, station.name, refused)
+            if not resume:
+                self._not_started(batch)  # try again later, here or on a station of its kind
+                return
+            with self._cond:  # a cycle left on the tool at a restart: not to be run again
+                for strip in batch:
+                    self._finish(
+                        strip,
+                        "on hold",
+                        f"{step.name} was on {station.name} at the restart and the station is "
+                        f"{refused.state}: an operator must decide",
+                    )
+                self._cond.notify_all()
+            self._changed()
+            return
         except Exception as error:  # a worker must never die silently
             if not isinstance(error, PacklineError):
                 log.exception("%s on %s: unexpected error", step.name, station.name)
@@ -327,7 +350,9 @@ class LotRunner:
         with self._cond:
             for strip, outcome in zip(batch, committed, strict=True):
                 strip.station = ""
-                if aborted:
+                if aborted and self._aborted:  # the lot's abort is the reason, not its echo
+                    self._finish(strip, "on hold", self._aborted)
+                elif aborted:
                     status = "scrapped" if station.policy is AlarmPolicy.ABORT_STRIP else "on hold"
                     self._finish(strip, status, f"{step.name} on {station.name}: {reason}")
                 elif "P" not in outcome.result_map:
@@ -341,6 +366,17 @@ class LotRunner:
                         self._finish(strip, "on hold", self._aborted)
                     else:
                         strip.status = "waiting"
+            self._cond.notify_all()
+        self._changed()
+
+    def _not_started(self, batch: list[StripProgress]) -> None:
+        """Strips picked for a cycle that did not start wait again (or go on hold if the lot
+        was aborted meanwhile)."""
+        with self._cond:
+            for strip in batch:
+                strip.status, strip.station = "waiting", ""
+                if self._aborted:
+                    self._finish(strip, "on hold", self._aborted)
             self._cond.notify_all()
         self._changed()
 

@@ -98,6 +98,8 @@ class E10(StrEnum):
     PRODUCTIVE = "productive"
     STANDBY = "standby"
     ENGINEERING = "engineering"
+    #: E10 counts set-up here; a station's set-up of a cycle (arm, heat up, load) goes here.
+    SCHEDULED_DOWN = "scheduled down"
     UNSCHEDULED_DOWN = "unscheduled down"
     NON_SCHEDULED = "non-scheduled"
 

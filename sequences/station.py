@@ -30,7 +30,7 @@ from drivers.states import ToolState
 from sequences.jobs import StripJob, StripOutcome
 from sequences.packml import PackState
 from sequences.records import AlarmRecord
-from sequences.station_machine import StateEvent, StationMachine
+from sequences.station_machine import CommandRefused, StateEvent, StationMachine
 from sequences.steps.base import (
     AlarmDecision,
     Detached,
@@ -60,6 +60,10 @@ class StationRun:
     outcomes: list[StripOutcome]
     aborted: bool
     reason: str
+
+
+class StationNotReady(CommandRefused):
+    """The station cannot start a cycle now: an operator aborted, stopped or held it."""
 
 
 class Station:
@@ -134,6 +138,9 @@ class Station:
             self.current_step = step.name
             self._cycle_aborted = ""
             strips = ",".join(self.current_strips)
+            if not self.machine.may("start"):
+                self.current_strips, self.current_step = (), ""
+                raise StationNotReady(self.name, "start", self.state)
             self.machine.command("start", cause=f"{step.name} {strips}")
             try:
                 if resume:
@@ -169,11 +176,19 @@ class Station:
             if not self._cycle_aborted and self.control.final_state is ToolState.ABORTED:
                 self._cycle_aborted = "cycle ended ABORTED"
             aborted = self._cycle_aborted
-            self.machine.command(
-                "complete", cause=f"{step.name} {strips} {'aborted' if aborted else 'done'}"
-            )
-            self.machine.command("reset", cause="next cycle")
+            if self.machine.may("complete"):
+                self.machine.command(
+                    "complete", cause=f"{step.name} {strips} {'aborted' if aborted else 'done'}"
+                )
+                self.machine.command("reset", cause="next cycle")
+            # else an operator abort or stop took the station out of EXECUTE mid-cycle: it stays
+            # there until the operator clears and resets it; the lot gives it no work meanwhile.
             return StationRun(outcomes, bool(aborted), aborted)
+
+    @property
+    def ready(self) -> bool:
+        """Whether the station can take a cycle (IDLE: not aborted, stopped or held by an operator)."""
+        return self.machine.state is PackState.IDLE
 
     def _acknowledge_leftover(self) -> None:
         """A tool still in DONE/ABORTED from a cycle whose results are already recorded (the
@@ -201,6 +216,7 @@ class Station:
             self._operator_choice = "abort"
             self._operator.set()
             if self.current_strips:
+                self._cycle_aborted = self._cycle_aborted or f"cycle aborted ({cause})"
                 self.control.abort.set()
         if (
             command in ("unhold", "abort")

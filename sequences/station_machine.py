@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from transitions import EventData, MachineError
 from transitions.extensions import GraphMachine, LockedMachine
@@ -118,20 +118,75 @@ class StationMachine:
         self._machine.set_state(state.value, model=self)
 
 
+#: A stretch of wall time that E10 counts otherwise than the PackML state it falls in:
+#: (from, to, category). See :func:`cycle_phases`.
+Phase = tuple[float, float, E10]
+
+
+class CycleTimes(Protocol):
+    """What :func:`cycle_phases` reads of a cycle record (``sequences.records.CycleRecord``)."""
+
+    @property
+    def setup_started(self) -> float: ...
+    @property
+    def started(self) -> float: ...
+    @property
+    def ended(self) -> float: ...
+
+
+def cycle_phases(cycles: Iterable[CycleTimes], *, until: float) -> list[Phase]:
+    """The parts of a station's EXECUTE time that are not its tool processing.
+
+    PackML keeps a station in EXECUTE from the cycle's start command until the results are
+    collected, but the tool processes only from START to DONE: before that, set-up (recipe
+    armed, heat-up to band, strips loaded) is E10 scheduled down (set-up); after DONE, while
+    the host reads results and acknowledges, the tool waits on the host: standby. So E10
+    productive time is never more than the station's busy time (its cycles, START to DONE).
+    """
+    ordered = sorted(cycles, key=lambda c: c.setup_started)
+    phases: list[Phase] = []
+    for index, cycle in enumerate(ordered):
+        phases.append((cycle.setup_started, cycle.started, E10.SCHEDULED_DOWN))
+        after = ordered[index + 1].setup_started if index + 1 < len(ordered) else until
+        phases.append((cycle.ended, max(cycle.ended, after), E10.STANDBY))
+    return phases
+
+
 def e10_seconds(
-    events: Iterable[StateEvent], *, until: float, start: float | None = None
+    events: Iterable[StateEvent],
+    *,
+    until: float,
+    start: float | None = None,
+    phases: Iterable[Phase] = (),
 ) -> dict[E10, float]:
-    """Seconds per E10 category from a station's state events up to ``until``."""
+    """Seconds per E10 category from a station's state events, from ``start`` (default: the
+    first event; before it the station was in the first event's ``from_state``) to ``until``:
+    the categories add up to exactly ``until - start``. ``phases`` (see :func:`cycle_phases`)
+    recount productive time that was set-up or waiting on the host."""
     totals = dict.fromkeys(E10, 0.0)
     ordered = sorted(events, key=lambda e: e.time)
     if not ordered:
         return totals
-    current = ordered[0].from_state
-    since = ordered[0].time if start is None else start
+    low = ordered[0].time if start is None else start
+    spans: list[tuple[float, float, PackState]] = []
+    current, since = ordered[0].from_state, min(low, ordered[0].time)
     for event in ordered:
-        totals[E10_OF_STATE[current]] += max(0.0, event.time - since)
+        spans.append((since, event.time, current))
         current, since = event.to_state, event.time
-    totals[E10_OF_STATE[current]] += max(0.0, until - since)
+    spans.append((since, max(since, until), current))
+    recount = list(phases)
+    for begin, end, state in spans:
+        begin, end = max(begin, low), min(end, until)
+        if end <= begin:
+            continue
+        category = E10_OF_STATE[state]
+        if category is E10.PRODUCTIVE:
+            for p0, p1, other in recount:
+                overlap = min(end, p1) - max(begin, p0)
+                if overlap > 0:
+                    totals[other] += overlap
+                    totals[category] -= overlap
+        totals[category] += end - begin
     return totals
 
 

@@ -1,4 +1,4 @@
-"""The client subcommands: ``lot``, ``station``, ``alarm``, ``unit`` and ``recipe list``.
+"""The client subcommands: ``lot``, ``station``, ``alarm``, ``strip``, ``unit``, ``recipe list``.
 
 Each leaf command is a function ``(client, args) -> (data, lines)``: the daemon's JSON (printed
 with ``--json``) and the lines a person reads. :func:`run` resolves the daemon's URL and token,
@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from packline.daemon.auth import CLIENT_TOKEN_FILE, TOKEN_ENV, TokenError, clien
 from packline.daemon.openapi import LOT_COMMANDS, STATION_COMMANDS
 
 EXIT_OK, EXIT_REFUSED, EXIT_NO_DAEMON = 0, 1, 2
+EXIT_WATCH_TIMEOUT = 124  # as timeout(1)
 
 Shown = tuple[Any, list[str]]
 Command = Callable[[DaemonClient, argparse.Namespace], Shown]
@@ -53,10 +55,19 @@ def lot_submit(client: DaemonClient, args: argparse.Namespace) -> Shown:
     for field in ("recipe", "strips", "strip_ids", "lot_id"):
         if getattr(args, field) is not None:
             body[field] = getattr(args, field)
+    if args.recipe is not None:
+        body["recipe"] = recipe_name(args.recipe)
     lot = client.post("/lots", body)
+    if args.quiet:
+        return lot, [str(lot.get("lot_id"))]
     lines = [f"lot {lot.get('lot_id')} submitted: {lot.get('status')}"]
     lines += record(lot, hide=("lot_id", "status", "strips", "progress", "strip_ids", "steps"))
     return lot, lines
+
+
+def recipe_name(text: str) -> str:
+    """The daemon runs recipes of its configs/recipes by name: a path names its file's recipe."""
+    return Path(text).name.removesuffix(".yaml") if "/" in text or text.endswith(".yaml") else text
 
 
 def lot_list(client: DaemonClient, args: argparse.Namespace) -> Shown:
@@ -68,7 +79,94 @@ def lot_list(client: DaemonClient, args: argparse.Namespace) -> Shown:
 def lot_show(client: DaemonClient, args: argparse.Namespace) -> Shown:
     lot = client.get(path_of("lots", args.lot_id))
     hide = ["strip_ids"] + (["steps"] if "progress" in lot else [])
-    return lot, record(lot, hide=hide)
+    return lot, record(steps_from_one(lot), hide=hide)
+
+
+def steps_from_one(value: dict[str, Any]) -> dict[str, Any]:
+    """Step numbers as the route sheet prints them (1 = first step); the JSON keeps the API's
+    0-based ``step_index`` and ``next_step``."""
+    shown = dict(value)
+    steps = value.get("steps") or []
+    if isinstance(value.get("progress"), list):
+        shown["progress"] = [_step_number(row, "step_index") for row in value["progress"]]
+    if isinstance(value.get("strips"), list):
+        shown["strips"] = [
+            _step_number(row, "next_step", steps) if isinstance(row, dict) else row
+            for row in value["strips"]
+        ]
+    return shown
+
+
+def _step_number(row: dict[str, Any], key: str, names: list[str] | None = None) -> dict[str, Any]:
+    """``row`` with the 0-based ``key`` counted from 1 (``step_index`` shown as ``#``); a
+    ``next_step`` past the last step is ``end``."""
+    index = row.get(key)
+    if not isinstance(index, int) or isinstance(index, bool):
+        return row
+    number: int | str = index + 1 if names is None or index < len(names) else "end"
+    label = "#" if key == "step_index" else key
+    return {(label if k == key else k): (number if k == key else v) for k, v in row.items()}
+
+
+def lot_watch(client: DaemonClient, args: argparse.Namespace) -> Shown:
+    """Follow a lot: one line whenever its status or counts change, until it ends."""
+    deadline = time.monotonic() + args.timeout
+    last = ""
+    while True:
+        lot = client.get(path_of("lots", args.lot_id))
+        line = watch_line(lot)
+        if line != last and not args.json:
+            print(f"{time.strftime('%H:%M:%S')}  {line}", flush=True)
+            last = line
+        if lot.get("status") in ENDED:
+            return lot, []
+        if time.monotonic() + args.interval > deadline:
+            raise WatchTimeout(
+                f"lot {args.lot_id} still {lot.get('status')} after {args.timeout:g} s"
+            )
+        time.sleep(args.interval)
+
+
+#: Lot statuses after which nothing changes any more.
+ENDED = ("complete", "aborted")
+
+
+class WatchTimeout(Exception):
+    """``lot watch`` gave up waiting (``--timeout``)."""
+
+
+def watch_line(lot: dict[str, Any]) -> str:
+    """Status, strip counts and the steps in progress of a lot, on one line."""
+    counts = lot.get("counts") or {}
+    parts = [f"lot {lot.get('lot_id')} {lot.get('status')}"]
+    parts += [f"{name} {counts[name]}" for name in counts]
+    steps = lot.get("steps") or []
+    busy = sorted(
+        {
+            s["next_step"]
+            for s in lot.get("strips") or []
+            if isinstance(s, dict)
+            and s.get("status") == "processing"
+            and isinstance(s.get("next_step"), int)
+        }
+    )
+    if busy:
+        names = [f"{i + 1} {steps[i]}" if i < len(steps) else str(i + 1) for i in busy]
+        parts.append(f"at step {', '.join(names)}")
+    if lot.get("reason"):
+        parts.append(f"({lot['reason']})")
+    return "  ".join(parts)
+
+
+def strip_show(client: DaemonClient, args: argparse.Namespace) -> Shown:
+    strip = client.get(path_of("strips", args.strip_id))
+    shown = _step_number(dict(strip), "next_step")
+    if isinstance(strip.get("steps"), list):
+        shown["steps"] = [
+            _step_number(row, "step_index") if isinstance(row, dict) else row
+            for row in strip["steps"]
+        ]
+    return strip, record(shown)
 
 
 def lot_command(client: DaemonClient, args: argparse.Namespace) -> Shown:
@@ -85,12 +183,16 @@ def station_list(client: DaemonClient, args: argparse.Namespace) -> Shown:
 
 def station_show(client: DaemonClient, args: argparse.Namespace) -> Shown:
     station = client.get(path_of("stations", args.name))
-    return station, record(station)
+    shown = dict(station)
+    if "e10_s" in shown:  # the daemon's clock is the wall clock, whatever the time scale
+        shown["e10 (wall s)"] = shown.pop("e10_s")
+    return station, record(shown)
 
 
 def station_command(client: DaemonClient, args: argparse.Namespace) -> Shown:
     station = client.post(path_of("stations", args.name, args.station_command))
-    return station, [f"station {args.name} {args.station_command}: {station.get('state')}"]
+    verb = STATION_VERBS.get(args.station_command, args.station_command)
+    return station, [f"station {args.name} {verb}: {station.get('state')}"]
 
 
 # -- alarms, units, recipes ----------------------------------------------------------------------
@@ -119,7 +221,10 @@ def recipe_list(client: DaemonClient, args: argparse.Namespace) -> Shown:
 
 def e10_show(client: DaemonClient, args: argparse.Namespace) -> Shown:
     e10 = client.get("/e10")
-    return e10, mapping_table(e10, "station") if e10 else ["(no station events yet)"]
+    if not e10:
+        return e10, ["(no station events yet)"]
+    title = "E10 time per station, wall seconds since each station's first state change"
+    return e10, [title, *mapping_table(e10, "station")]
 
 
 # -- argument types --------------------------------------------------------------------------------
@@ -154,23 +259,48 @@ def _connection_options() -> argparse.ArgumentParser:
     return options
 
 
+#: One verb for "let it go on" on lots and stations: ``release`` (the station's PackML command
+#: is ``unhold``, kept as an alias; ``lot unhold`` is accepted too).
+STATION_VERBS = {"unhold": "release"}
+VERB_ALIASES = {"release": ["unhold"]}
+
+
+def _command_help(kind: str, command: str) -> str:
+    if command == "release" or (kind == "station" and command == "unhold"):
+        return f"release a held {kind} (alias: unhold)"
+    return f"{command} a lot" if kind == "lot" else f"operator command '{command}'"
+
+
 def _leaf(
-    subcommands: Subcommands, name: str, command: Command, help_text: str
+    subcommands: Subcommands,
+    name: str,
+    command: Command,
+    help_text: str,
+    aliases: list[str] | None = None,
 ) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = subcommands.add_parser(
-        name, help=help_text, description=help_text, parents=[_connection_options()]
+        name,
+        help=help_text,
+        description=help_text,
+        parents=[_connection_options()],
+        aliases=aliases or [],
     )
     parser.set_defaults(client_command=command)
     return parser
 
 
 def add_client_commands(commands: Subcommands) -> None:
-    """Add ``lot``, ``station``, ``alarm``, ``unit`` and ``e10`` to the ``packline`` commands."""
+    """Add ``lot``, ``station``, ``alarm``, ``strip``, ``unit`` and ``e10`` to the commands."""
     lot = commands.add_parser("lot", help="lots on the daemon: submit, list, show, hold...")
     lots = lot.add_subparsers(dest="lot_subcommand", required=True, metavar="SUBCOMMAND")
     submit = _leaf(lots, "submit", lot_submit, "queue a lot on the daemon")
     submit.add_argument(
-        "--recipe", help="recipe name in configs/recipes (default: heat-slug, die equal)"
+        "--recipe",
+        metavar="NAME|PATH",
+        help="recipe name, or path of a file in configs/recipes (default: heat-slug, die equal)",
+    )
+    submit.add_argument(
+        "-q", "--quiet", action="store_true", help="print only the lot id (for scripts)"
     )
     sizes = submit.add_mutually_exclusive_group()
     sizes.add_argument("--strips", type=int, help="number of strips; the daemon makes the ids")
@@ -182,8 +312,20 @@ def add_client_commands(commands: Subcommands) -> None:
     _leaf(lots, "show", lot_show, "a lot: progress per step, status per strip").add_argument(
         "lot_id", metavar="ID"
     )
+    watch = _leaf(lots, "watch", lot_watch, "follow a lot live until it ends (complete or aborted)")
+    watch.add_argument("lot_id", metavar="ID")
+    watch.add_argument(
+        "--interval", type=float, default=2.0, help="seconds between looks (default 2)"
+    )
+    watch.add_argument(
+        "--timeout",
+        type=float,
+        default=86400.0,
+        help="give up after this many seconds (default a day)",
+    )
     for command in LOT_COMMANDS:
-        parser = _leaf(lots, command, lot_command, f"{command} a lot")
+        aliases = VERB_ALIASES.get(command, [])
+        parser = _leaf(lots, command, lot_command, _command_help("lot", command), aliases)
         parser.add_argument("lot_id", metavar="ID")
         parser.set_defaults(lot_command=command)
 
@@ -192,14 +334,16 @@ def add_client_commands(commands: Subcommands) -> None:
         dest="station_subcommand", required=True, metavar="SUBCOMMAND"
     )
     _leaf(stations, "list", station_list, "every station with its PackML state")
-    _leaf(stations, "show", station_show, "a station: state, tool, alarms, E10").add_argument(
-        "name", metavar="NAME"
-    )
+    _leaf(
+        stations, "show", station_show, "a station: state, tool, alarms, E10 wall seconds"
+    ).add_argument("name", metavar="NAME")
     for command in STATION_COMMANDS:
-        parser = _leaf(stations, command, station_command, f"operator command '{command}'")
+        verb = STATION_VERBS.get(command, command)
+        aliases = [command] if verb != command else []
+        parser = _leaf(stations, verb, station_command, _command_help("station", command), aliases)
         parser.add_argument("name", metavar="NAME")
         parser.set_defaults(station_command=command)
-    _leaf(stations, "e10", e10_show, "E10 time per station (seconds per category)")
+    _leaf(stations, "e10", e10_show, "E10 time per station (wall seconds per category)")
 
     alarm = commands.add_parser("alarm", help="tool alarms on the daemon: list, ack")
     alarms = alarm.add_subparsers(dest="alarm_subcommand", required=True, metavar="SUBCOMMAND")
@@ -209,6 +353,16 @@ def add_client_commands(commands: Subcommands) -> None:
     _leaf(alarms, "ack", alarm_ack, "acknowledge an alarm").add_argument(
         "alarm_id", type=int, metavar="ID"
     )
+
+    strip = commands.add_parser(
+        "strip", help="strips on the daemon: every step a strip went through"
+    )
+    strip_commands = strip.add_subparsers(
+        dest="strip_subcommand", required=True, metavar="SUBCOMMAND"
+    )
+    _leaf(
+        strip_commands, "show", strip_show, "a strip: lot, status and each step's result map"
+    ).add_argument("strip_id", metavar="ID")
 
     unit = commands.add_parser("unit", help="units on the daemon: genealogy")
     units = unit.add_subparsers(dest="unit_subcommand", required=True, metavar="SUBCOMMAND")
@@ -236,6 +390,9 @@ def run(args: argparse.Namespace) -> int:
     except DaemonUnreachable as exc:
         print(f"packline: {exc}", file=sys.stderr)
         return EXIT_NO_DAEMON
+    except WatchTimeout as exc:
+        print(f"packline: {exc}", file=sys.stderr)
+        return EXIT_WATCH_TIMEOUT
     except DaemonRefused as exc:
         print(f"packline: {exc.message} (HTTP {exc.status})", file=sys.stderr)
         if exc.problems != [exc.message.rpartition(": ")[2]]:  # not a repeat of the message
@@ -246,7 +403,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_REFUSED
     if args.json:
         print(json.dumps(data, indent=2))
-    else:
+    elif lines:
         print("\n".join(lines))
     return EXIT_OK
 

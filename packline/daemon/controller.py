@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import string
 import threading
 import time
 from collections.abc import Mapping
@@ -30,7 +31,7 @@ from packline.store import Store
 from sequences.config_errors import ConfigError
 from sequences.line_config import LineConfig
 from sequences.lot import LotPlan, LotRunner
-from sequences.packml import OPERATOR_COMMANDS
+from sequences.packml import E10, OPERATOR_COMMANDS
 from sequences.recipe import RECIPES_DIR, load_recipe, validate_recipe
 from sequences.route import Route, route_for
 from sequences.station import AlarmPolicy, Station
@@ -178,7 +179,9 @@ class LineController:
             return  # stays "running": the next start resumes it
         aborted = self.store.lot(lot_id)
         status = "aborted" if aborted and aborted["status"] == "aborting" else "complete"
-        self.store.set_lot_status(lot_id, status)
+        # an aborted lot keeps the reason its abort gave ("lot aborted by operator")
+        reason = aborted["reason"] if aborted and status == "aborted" else ""
+        self.store.set_lot_status(lot_id, status, reason)
         counts = {
             k: sum(1 for s in final.values() if s.status == k)
             for k in ("complete", "scrapped", "on hold")
@@ -216,7 +219,7 @@ class LineController:
             raise BadRequest(f"recipe {name} is not valid", exc.problems) from None
         if lot_id is not None and not IDENTIFIER.match(lot_id):
             raise BadRequest(f"lot_id {lot_id!r} must be 1-20 characters of A-Z a-z 0-9 - _ .")
-        lot_id = lot_id or time.strftime("L%y%m%d%H%M%S")
+        lot_id = lot_id or self._new_lot_id()
         if strip_ids:
             bad = [s for s in strip_ids if not isinstance(s, str) or not IDENTIFIER.match(s)]
             if bad:
@@ -253,6 +256,14 @@ class LineController:
         log.info(kv(event="lot_submitted", lot=lot_id, recipe=name, strips=len(ids), by=by))
         self.wake()
         return self.show_lot(lot_id)
+
+    def _new_lot_id(self) -> str:
+        """``L<yymmddHHMMSS>``; lots submitted within the same second get ``a``, ``b``... after it."""
+        base = time.strftime("L%y%m%d%H%M%S")
+        for suffix in ("", *string.ascii_lowercase):
+            if self.store.lot(base + suffix) is None:
+                return base + suffix
+        raise Conflict(f"more than 27 lots submitted in one second; give lot_id ({base})")
 
     def _recipe_path(self, name: str) -> Path:
         if not RECIPE_NAME.match(name.removesuffix(".yaml")):
@@ -339,7 +350,7 @@ class LineController:
         if station is None:
             raise NotFound(f"no station {name!r}; stations: {', '.join(self.stations)}")
         view = self._station_view(station, live=True)
-        view["e10_s"] = self.store.e10(time.time()).get(name, {})
+        view["e10_s"] = self.e10()[name]
         return view
 
     def _station_view(self, station: Station, *, live: bool) -> Json:
@@ -374,7 +385,7 @@ class LineController:
                 f"unknown station command {command!r}; one of {', '.join(OPERATOR_COMMANDS)}"
             )
         try:
-            state = station.command(command, cause=f"operator {by}")
+            state = station.command(command, cause=f"{command} by {by}")
         except CommandRefused as exc:
             self.store.record_command("station", name, command, by, f"refused: {exc}")
             raise Conflict(str(exc)) from None
@@ -427,4 +438,8 @@ class LineController:
         return {"valid": True, "problems": [], "route": route.describe()}
 
     def e10(self) -> Json:
-        return self.store.e10(time.time())
+        """Wall seconds per E10 category for every station of the line (a station that never
+        changed state, e.g. the laser on a heat-slug-only day, has all zeros)."""
+        recorded = self.store.e10(time.time())
+        never = {category.value: 0.0 for category in E10}
+        return {name: recorded.get(name, dict(never)) for name in self.stations} | recorded

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import signal
 import threading
 from pathlib import Path
@@ -23,6 +24,26 @@ from sequences.line_config import load_line_config
 from sim.line import SimulatedLine, StationSim
 
 log = logging.getLogger("packline.daemon")
+
+#: The database URL schemes ``--db`` accepts besides a plain file path (packline serves SQLite only).
+DB_SCHEMES = ("sqlite",)
+_URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<rest>.*)$")
+
+
+def database_path(text: str) -> Path:
+    """The SQLite file of ``--db``: a path, or ``sqlite:///PATH``. Any other URL (``postgresql://...``)
+    is refused rather than taken as a file name, which would create ``postgresql:/...`` here."""
+    match = _URL.match(text)
+    if match is None:
+        return Path(text)
+    scheme = match["scheme"].lower()
+    if scheme == "sqlite" and match["rest"].startswith("/") and len(match["rest"]) > 1:
+        return Path(match["rest"][1:])  # sqlite:///rel/path, sqlite:////abs/path
+    served = ", ".join(f"{s}:///PATH" for s in DB_SCHEMES)
+    raise ConfigError(
+        "--db",
+        [f"{text!r}: packline serves SQLite only; give a file path or {served} (not {scheme}://)"],
+    )
 
 
 def station_addresses(config_path: Path | None, endpoints_path: Path | None) -> dict[str, str]:

@@ -36,7 +36,7 @@ from packline.store.schema import (
 from sequences.lot import StripProgress
 from sequences.packml import PackState
 from sequences.records import AlarmRecord, CycleRecord, StepRecord, StepStart, StripDisposition
-from sequences.station_machine import StateEvent, e10_seconds
+from sequences.station_machine import StateEvent, cycle_phases, e10_seconds
 
 log = logging.getLogger("packline.store")
 
@@ -724,7 +724,15 @@ class Store:
                     if before is not None:  # the state the window opens in
                         state = PackState(before[0])
                         events.insert(0, StateEvent(since, station, state, state, "window"))
-                seconds = e10_seconds(events, until=until, start=since)
+                cycles = conn.execute(
+                    "SELECT setup_started, started, ended FROM cycles WHERE station = ?",
+                    (station,),
+                ).fetchall()
+                phases = cycle_phases(
+                    [CycleRecord(station, "", "", (), r[0], r[1], r[2], "") for r in cycles],
+                    until=until,
+                )
+                seconds = e10_seconds(events, until=until, start=since, phases=phases)
                 totals[station] = {category.value: s for category, s in seconds.items()}
         return totals
 

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 PACKLINE = [sys.executable, "-m", "packline.cli"]
 
@@ -32,7 +37,7 @@ def test_default_dry_run_reports_yield_defects_stations_and_throughput(tmp_path:
         "Yield per step",
         "Defect Pareto",
         "Alarms",
-        "Stations (tool seconds)",
+        "Stations (cycle times in tool seconds",
         "Throughput",
     ):
         assert section in out
@@ -44,6 +49,27 @@ def test_default_dry_run_reports_yield_defects_stations_and_throughput(tmp_path:
     assert 0.9 * 120 <= good <= 120, "4 strips × 30 sites, a good recipe yields nearly all"
     for name in ("report.txt", "report.html", "occupancy.png"):
         assert (tmp_path / "T" / name).stat().st_size > 500
+    assert_e10_and_clock_agree_with_the_makespan(report, out)
+    page = (tmp_path / "T" / "report.html").read_text()
+    assert "<img src='data:image/png;base64," in page, "the chart is in the page"
+    assert "src='occupancy.png'" not in page
+    assert page.count("<table>") >= 5 and "<pre>" not in page
+    assert "0 none" not in out
+
+
+def assert_e10_and_clock_agree_with_the_makespan(report: dict[str, Any], out: str) -> None:
+    """E10 categories add up to the makespan, productive never exceeds busy (heat-up is set-up),
+    and no progress line is later than the makespan."""
+    makespan_s = report["makespan_s"]
+    for row in report["stations"]:
+        e10 = row["e10_s"]
+        assert sum(e10.values()) == pytest.approx(makespan_s, abs=1.0), row["station"]
+        assert e10.get("productive", 0.0) <= row["busy_s"] + 1.0, row["station"]
+    laminator = next(r for r in report["stations"] if r["station"] == "laminator")
+    assert laminator["e10_s"]["scheduled down"] > 0, "the laminator's heat-up is set-up"
+    clocks = re.findall(r"^\[(\d+):(\d\d):(\d\d)\]", out, flags=re.M)
+    last_s = max(int(h) * 3600 + int(m) * 60 + int(sec) for h, m, sec in clocks)
+    assert last_s <= makespan_s + 0.5, (last_s, makespan_s)
 
 
 def test_dry_run_with_a_broken_recipe_lists_the_problems_and_exits_2(tmp_path: Path) -> None:
@@ -80,3 +106,83 @@ def test_dry_run_with_the_shipped_fault_scenario_reports_what_the_line_did(tmp_p
     ) == [f"T-{k:02d}" for k in range(1, 9)]
     assert len(dispositions["complete"]) == 8, report["reasons"]
     assert "3101" in result.stdout and "resumed" in result.stdout
+    nsop = next(a for a in report["alarms"] if a["code"] == 3101)
+    assert nsop["strips"] and nsop["held_s"] > 0, nsop
+    line = next(line for line in result.stdout.splitlines() if " 3101 (H) " in line)
+    assert ",".join(nsop["strips"]) in line and ", held 0:" in line, line
+    link_notes = [n for n in report["notes"] if "die-bonder" in n]
+    assert link_notes and "artefact of time compression" in link_notes[0]
+    assert "Notes" in result.stdout
+    assert_e10_and_clock_agree_with_the_makespan(report, result.stdout)
+
+
+def test_an_unusable_report_dir_is_refused_before_the_run(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    started = time.monotonic()
+    result = dry_run(blocker / "reports")
+    assert result.returncode == 2
+    assert "--report-dir" in result.stderr and "cannot write the report" in result.stderr
+    assert "dry run: lot" not in result.stdout, "nothing ran"
+    assert time.monotonic() - started < 30
+
+
+def test_a_report_dir_that_fails_during_the_run_does_not_lose_the_report(tmp_path: Path) -> None:
+    """The folder is replaced by a file while the lot runs: the report goes to a temporary
+    folder, which the command names on stderr, and the text report is printed all the same."""
+    reports = tmp_path / "reports"
+    command = ["dry-run", "--report-dir", str(reports), "--lot-id", "T", "--strips", "1"]
+    process = subprocess.Popen(
+        [*PACKLINE, *command, "--time-scale", "5000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
+    deadline = time.monotonic() + 60
+    while not (reports / "T").is_dir():
+        assert process.poll() is None and time.monotonic() < deadline, "no report folder made"
+        time.sleep(0.01)
+    (reports / "T").rmdir()
+    (reports / "T").write_text("in the way")
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err[-3000:]
+    assert "Yield per step" in out
+    spare = next(tmp_path.glob("packline-T-*"))
+    assert f"wrote it to {spare}" in err
+    assert json.loads((spare / "report.json").read_text())["lot"] == "T"
+
+
+def test_a_dry_run_into_a_reader_that_stops_early_ends_quietly_with_its_report(
+    tmp_path: Path,
+) -> None:
+    """``packline dry-run | head -25``: the lot runs to its end, the report folder is written,
+    the command exits 141 without a traceback (the progress lines stop, not the stations)."""
+    process = subprocess.Popen(
+        [
+            *PACKLINE,
+            "dry-run",
+            "--report-dir",
+            str(tmp_path),
+            "--lot-id",
+            "T",
+            "--strips",
+            "1",
+            "--time-scale",
+            "5000",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    for _ in range(40):  # the route sheet, then progress lines as they happen
+        if "] die-bonder" in process.stdout.readline():
+            break
+    else:
+        raise AssertionError("no progress line for the die bonder")
+    process.stdout.close()  # mid-lot
+    err = process.stderr.read()
+    assert process.wait(timeout=120) == 141
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err[-2000:]
+    assert json.loads((tmp_path / "T" / "report.json").read_text())["lot"] == "T"

@@ -22,7 +22,12 @@ def test_there_is_an_example_per_tool() -> None:
 @pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_example_runs_a_cycle_and_prints_its_result_map(example: Path) -> None:
     docstring = example.read_text().split('"""')[1]
-    assert f"python examples/{example.name}" in docstring, "the docstring gives the command"
+    assert f".venv/bin/python examples/{example.name}" in docstring, (
+        "the docstring gives the command"
+    )
+    assert not re.search(r"(?<!/bin/)python examples/", docstring), (
+        "a bare 'python' is not the project's virtualenv: ModuleNotFoundError"
+    )
     result = subprocess.run(
         [sys.executable, str(example)], capture_output=True, text=True, timeout=55
     )

@@ -64,3 +64,25 @@ def test_missing_and_malformed_files_are_config_errors(tmp_path: Path) -> None:
     broken.write_text("stations: [\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_line_config(broken)
+
+
+def test_misspelt_key_suggests_the_field_it_resembles(tmp_path: Path) -> None:
+    path = tmp_path / "line.yaml"
+    path.write_text("lien: x\nstations:\n  - {name: a, tool: laser, on_alarms: wait}\n")
+    with pytest.raises(ConfigError) as info:
+        load_line_config(path)
+    problems = sorted(info.value.problems)
+    assert problems[0].startswith("lien: unknown key; did you mean 'line'?")
+    assert problems[1].startswith("stations[0].on_alarms: unknown key; did you mean 'on_alarm'?")
+    assert "retry_tool_s" in problems[1], "the known keys are listed"
+
+
+def test_broken_yaml_names_the_file_and_line(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("line: x\nstations:\n  - {name: a, tool: laser\n  - {name: b}\n")
+    with pytest.raises(ConfigError) as info:
+        load_line_config(broken)
+    message = str(info.value)
+    assert message.startswith(f"{broken}:")
+    assert "<unicode string>" not in message
+    assert "line 4, column" in info.value.problems[0]

@@ -7,10 +7,12 @@ import threading
 import pytest
 
 from sequences.packml import E10, PackState
+from sequences.records import CycleRecord
 from sequences.station_machine import (
     CommandRefused,
     StateEvent,
     StationMachine,
+    cycle_phases,
     e10_seconds,
     mermaid_diagram,
 )
@@ -100,6 +102,31 @@ def test_e10_accounting_from_events() -> None:
     assert totals[E10.STANDBY] == pytest.approx(10.0)
     assert totals[E10.PRODUCTIVE] == pytest.approx(60.0 + 20.0)
     assert totals[E10.UNSCHEDULED_DOWN] == pytest.approx(30.0)
+
+
+def test_e10_counts_set_up_apart_from_productive_and_adds_up_to_the_window() -> None:
+    """A cycle's set-up (heat-up) and the wait for the host after DONE are in EXECUTE for
+    PackML, but not productive for E10; the categories add up to exactly until - start."""
+    clock = ManualClock()
+    machine = StationMachine("press", clock=clock)
+    clock.now = 1005.0
+    machine.command("reset")  # IDLE from 1005 (STOPPED 1000..1005 within the window)
+    clock.now = 1010.0
+    machine.command("start")  # EXECUTE from 1010: heat-up to 1050, cycle 1050..1090, ack ..1095
+    clock.now = 1095.0
+    machine.command("complete")
+    machine.command("reset")  # IDLE from 1095
+    cycle = CycleRecord("press", "mold-press", "mold", ("S1",), 1010.0, 1050.0, 1090.0, "DONE")
+    phases = cycle_phases([cycle], until=1200.0)
+    totals = e10_seconds(machine.events, start=1000.0, until=1200.0, phases=phases)
+    assert totals[E10.PRODUCTIVE] == pytest.approx(40.0), "START to DONE only"
+    assert totals[E10.SCHEDULED_DOWN] == pytest.approx(40.0), "heat-up is set-up"
+    assert totals[E10.STANDBY] == pytest.approx(5.0 + 5.0 + 105.0)
+    assert totals[E10.NON_SCHEDULED] == pytest.approx(5.0)
+    assert sum(totals.values()) == pytest.approx(200.0)
+    later = e10_seconds(machine.events, start=1020.0, until=1060.0, phases=phases)
+    assert sum(later.values()) == pytest.approx(40.0), "events outside the window do not count"
+    assert later[E10.PRODUCTIVE] == pytest.approx(10.0)
 
 
 def test_listeners_see_each_event_and_polls_do_not_block() -> None:

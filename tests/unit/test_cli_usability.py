@@ -1,0 +1,209 @@
+"""What a new user of ``packline`` runs into: pipes, option order, one verb per meaning, steps
+counted as the route sheet counts them, following a lot, a strip's history, recipe names."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from packline.cli import EXIT_BROKEN_PIPE, build_parser, main
+from packline.client.commands import EXIT_WATCH_TIMEOUT
+from tests.unit import test_client_cli as client_cli
+from tests.unit.test_client_cli import Daemon, packline
+
+# the client tests' fixtures: a daemon (real HTTP, in-memory controller), a clean environment
+clean_env, daemon, token_env = client_cli.clean_env, client_cli.daemon, client_cli.token_env
+
+RECIPES = Path(__file__).resolve().parents[2] / "configs" / "recipes"
+
+
+def test_a_closed_pipe_ends_the_command_quietly(daemon: Daemon) -> None:
+    """``packline station show X | true``: no traceback, the SIGPIPE status a shell expects."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "packline.cli",
+            "station",
+            "show",
+            "mold-press",
+            "--url",
+            daemon.url,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader is gone before the command writes
+    err = process.stderr.read().decode()
+    assert process.wait(timeout=60) == EXIT_BROKEN_PIPE == 141
+    assert err == ""
+
+
+def test_verbose_is_accepted_after_the_subcommand(
+    daemon: Daemon, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = packline(capsys, "lot", "list", "-v", "--url", daemon.url)
+    assert result.code == 0 and result.out.startswith("LOT ID")
+    assert build_parser().parse_args(["dry-run", "-vv"]).verbose == 2
+    assert build_parser().parse_args(["-v", "dry-run"]).verbose == 1
+    assert build_parser().parse_args(["dry-run"]).verbose == 0
+
+
+def test_one_seed_default_for_the_simulated_line_and_the_dry_run() -> None:
+    parser = build_parser()
+    assert parser.parse_args(["sim", "serve"]).seed == parser.parse_args(["dry-run"]).seed
+
+
+@pytest.mark.usefixtures("token_env")
+def test_release_is_the_verb_for_lots_and_stations_and_unhold_its_alias(
+    daemon: Daemon, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for verb in ("release", "unhold"):
+        packline(capsys, "station", "hold", "mold-press", "--url", daemon.url)
+        result = packline(capsys, "station", verb, "mold-press", "--url", daemon.url)
+        assert daemon.controller.calls[-1][0] == "station_command"
+        assert daemon.controller.calls[-1][1]["command"] == "unhold", verb
+        assert result.code == 0, result.err
+        assert result.out.startswith("station mold-press release:"), result.out
+    packline(capsys, "lot", "hold", "L1", "--url", daemon.url)
+    result = packline(capsys, "lot", "unhold", "L1", "--url", daemon.url)
+    assert result.code == 0 and result.out.startswith("lot L1 release: running")
+
+
+def test_lot_show_counts_steps_from_one_like_the_route_sheet(
+    daemon: Daemon, capsys: pytest.CaptureFixture[str]
+) -> None:
+    daemon.controller.lots["L1"]["strips"][0].update(status="processing", next_step=1)
+    daemon.controller.lots["L1"]["strips"][1].update(status="complete", next_step=2)
+    lines = packline(capsys, "lot", "show", "L1", "--url", daemon.url).out.splitlines()
+    progress = lines.index("progress:")
+    assert [line.split()[:2] for line in lines[progress + 2 : progress + 4]] == [
+        ["1", "laminate"],
+        ["2", "die"],
+    ]
+    strips = lines.index("strips:")
+    header = lines[strips + 1].split()
+    column = header.index("NEXT") - 1  # "STRIP ID" is two words
+    assert [line.split()[column] for line in lines[strips + 2 :]] == ["2", "end"]
+    raw = json.loads(packline(capsys, "lot", "show", "L1", "--json", "--url", daemon.url).out)
+    assert raw["progress"][0]["step_index"] == 0, "--json keeps the API's fields"
+
+
+def test_strip_show_prints_a_strips_lot_status_and_steps(
+    daemon: Daemon, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = packline(capsys, "strip", "show", "L1-01", "--url", daemon.url)
+    assert result.code == 0, result.err
+    fields = dict(line.split(":", 1) for line in result.out.splitlines())
+    assert fields["strip_id"].strip() == "L1-01" and fields["lot_id"].strip() == "L1"
+    assert fields["status"].strip() == "waiting"
+    missing = packline(capsys, "strip", "show", "L9-01", "--url", daemon.url)
+    assert missing.code == 1 and "no strip 'L9-01'" in missing.err
+
+
+@pytest.mark.usefixtures("token_env")
+def test_lot_submit_quiet_prints_only_the_lot_id_and_takes_a_recipe_path(
+    daemon: Daemon, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = str(RECIPES / "film-laser-wire.yaml")
+    result = packline(
+        capsys, "lot", "submit", "-q", "--strips", "2", "--recipe", path, "--url", daemon.url
+    )
+    assert result.code == 0, result.err
+    assert result.out == "L2\n"
+    assert daemon.controller.calls[-1][1]["recipe"] == "film-laser-wire"
+
+
+def test_lot_watch_follows_a_lot_until_it_ends(
+    daemon: Daemon, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lot = daemon.controller.lots["L1"]
+
+    def the_lot_runs_then_ends() -> None:
+        time.sleep(0.3)
+        lot["status"] = "running"
+        lot["strips"][0].update(status="processing", next_step=1)
+        time.sleep(0.3)
+        lot.update(status="complete")
+        lot["counts"].update({"complete": 2, "in progress": 0})
+
+    thread = threading.Thread(target=the_lot_runs_then_ends)
+    thread.start()
+    result = packline(capsys, "lot", "watch", "L1", "--interval", "0.05", "--url", daemon.url)
+    thread.join()
+    assert result.code == 0, result.err
+    lines = [line.split("  ", 1)[1] for line in result.out.splitlines()]
+    assert lines[0].startswith("lot L1 queued")
+    assert "lot L1 running" in lines[1] and "at step 2 die attach" in lines[1]
+    assert lines[-1].startswith("lot L1 complete  complete 2")
+    assert len(lines) == 3, "one line per change, not per look"
+
+
+def test_lot_watch_gives_up_after_its_timeout(
+    daemon: Daemon, capsys: pytest.CaptureFixture[str]
+) -> None:
+    started = time.monotonic()
+    result = packline(
+        capsys, "lot", "watch", "L1", "--interval", "0.05", "--timeout", "0.3", "--url", daemon.url
+    )
+    assert result.code == EXIT_WATCH_TIMEOUT
+    assert "lot L1 still queued after 0.3 s" in result.err
+    assert time.monotonic() - started < 5
+
+
+def test_recipe_check_takes_a_name_or_a_path(capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(["recipe", "check", "heat-slug-die-equal", str(RECIPES / "film-etch-wire.yaml")]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "heat-slug-die-equal: ok" in out and "film-etch-wire.yaml: ok" in out
+    assert main(["recipe", "check", "heat-slug-die-equl"]) == 2
+    out = capsys.readouterr().out
+    assert "no recipe file or recipe name 'heat-slug-die-equl'" in out
+    assert "heat-slug-die-equal" in out, "the known names are listed"
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_serve_refuses_a_database_url_it_does_not_serve(
+    clean_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["serve", "--db", "postgresql://user@host/db", "--simulate"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "postgresql://user@host/db" in err and "sqlite:///PATH" in err
+    assert list(clean_env.iterdir()) == [], "no file named after the URL is created"
+
+
+def test_database_path_takes_a_file_or_a_sqlite_url() -> None:
+    from packline.daemon.serve import database_path
+
+    assert database_path("packline.db") == Path("packline.db")
+    assert database_path("sqlite:///data/line.db") == Path("data/line.db")
+    assert database_path("sqlite:////var/lib/line.db") == Path("/var/lib/line.db")
+
+
+@pytest.mark.parametrize(
+    "name", ["packline.db", "packline.db.token", "packline.db-wal", "endpoints.json", "reports/x"]
+)
+def test_what_the_commands_write_in_the_working_directory_is_ignored_by_git(name: str) -> None:
+    """``git add -A`` after the README's daemon section must not commit the token."""
+    root = RECIPES.parents[1]
+    inside = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "--is-inside-work-tree"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if inside.returncode != 0:
+        pytest.skip("not a git checkout")
+    ignored = subprocess.run(
+        ["git", "-C", str(root), "check-ignore", "-q", "--no-index", name], check=False
+    )
+    assert ignored.returncode == 0, f"{name} is not in .gitignore"
