@@ -16,10 +16,9 @@ The unit of work is a magazine of 1-20 strips, indexed k = 1..n: per-strip data
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, TypeVar, cast, overload
+from typing import ClassVar, TypeVar, cast
 
 from drivers.errors import ParameterOutOfRange, ProtocolError
 from drivers.records import (
@@ -31,15 +30,16 @@ from drivers.records import (
     parse_site_record,
     parse_summary,
 )
-from drivers.scpi import Control, CycleResult, ScpiTool, _parse_floats, _parse_int
+from drivers.scpi import CycleResult, ScpiTool
+from drivers.settings import IndexedAccess, Reading, Setting
 from drivers.values import (
+    REAL,
     Choice,
-    Codec,
     Flag,
+    InputMap,
     Number,
     Quoted,
     check_identifier,
-    check_input_map,
     unquote,
 )
 
@@ -119,94 +119,13 @@ class ReflowProfile:
     max_cool_c_s: float
 
 
-@dataclass(frozen=True)
-class InputMap:
-    """An input map codec: ``0``/``1`` per site, sent and replied quoted."""
-
-    def check(self, value: Any, what: str) -> str:
-        return check_input_map(value)
-
-    def format(self, value: Any) -> str:
-        return f'"{value}"'
-
-    def parse(self, text: str) -> str:
-        value = unquote(text)
-        if set(value) - {"0", "1"}:
-            raise ProtocolError(f"input map {value!r} is not 0/1 characters")
-        return value
-
-    def describe(self) -> str:
-        return '"<0|1 per site>"'
-
-
-class Indexed(Generic[T]):
-    """A declared SCPI setting or reading with a numeric suffix (``REFLow:ZONE<n>:TEMPerature``).
-
-    ``tool.zone_temperature_c[3] = 200.0`` sends ``REFLow:ZONE3:TEMPerature 200.0``;
-    ``tool.zone_temperature_c[3]`` (or ``tool.zone_temperature_c(3)``) queries it. The index is
-    checked against ``1..count`` before anything is sent.
-    """
-
-    def __init__(
-        self, header: str, codec: Codec, *, count: int, doc: str, writable: bool = True
-    ) -> None:
-        self.header = header
-        self.codec = codec
-        self.count = count
-        self.writable = writable
-        self.__doc__ = doc
-        self.name = header
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    @overload
-    def __get__(self, instance: None, owner: type) -> Indexed[T]: ...
-
-    @overload
-    def __get__(self, instance: ScpiTool, owner: type) -> IndexedAccess[T]: ...
-
-    def __get__(self, instance: ScpiTool | None, owner: type) -> Any:
-        return self if instance is None else IndexedAccess(self, instance)
-
-    def header_for(self, index: int) -> str:
-        if isinstance(index, bool) or not isinstance(index, int) or not 1 <= index <= self.count:
-            raise ParameterOutOfRange(f"{self.name} index {index!r} outside 1..{self.count}")
-        return re.sub(r"<[nk]>", str(index), self.header)
-
-    def describe(self) -> str:
-        return f"[1..{self.count}] {self.codec.describe()}"
-
-
-class IndexedAccess(Generic[T]):
-    """An :class:`Indexed` bound to one driver."""
-
-    def __init__(self, declared: Indexed[T], tool: ScpiTool) -> None:
-        self.declared = declared
-        self.tool = tool
-
-    def __getitem__(self, index: int) -> T:
-        header = self.declared.header_for(index)
-        reply = self.tool.query(f"{header}?")
-        try:
-            return self.declared.codec.parse(reply)
-        except ProtocolError as exc:
-            raise ProtocolError(
-                f"{header}? reply {reply!r} malformed ({exc.reason})",
-                tool=self.tool.tool_name,
-                address=self.tool.address,
-                sent=f"{header}?",
-            ) from None
-
-    def __call__(self, index: int) -> T:
-        return self[index]
-
-    def __setitem__(self, index: int, value: T) -> None:
-        if not self.declared.writable:
-            raise AttributeError(f"{self.declared.name} ({self.declared.header}) is read-only")
-        header = self.declared.header_for(index)
-        checked = self.declared.codec.check(value, f"{self.declared.name}[{index}]")
-        self.tool.write(f"{header} {self.declared.codec.format(checked)}")
+def _ordered_windows(peak_min: float, peak_max: float, tal_min: float, tal_max: float) -> None:
+    """``REFLow:LIMits`` cross-check: each window's min below its max."""
+    if not (peak_min < peak_max and tal_min < tal_max):
+        raise ParameterOutOfRange(
+            f"reflow limits need min < max, got peak {peak_min}-{peak_max} °C, "
+            f"TAL {tal_min}-{tal_max} s"
+        )
 
 
 class BallAttach(ScpiTool):
@@ -260,105 +179,102 @@ class BallAttach(ScpiTool):
     }
 
     # -- §4 command reference, manual order ---------------------------------------------------
-    magazine_count = Control[int](
+    magazine_count = Setting[int](
         "MAGazine:COUNt",
         Number(1, MAX_STRIPS),
         doc="MAGazine:COUNt: strips in the next cycle (per-cycle).",
     )
-    strip_ids = Indexed[str](
+    strip_ids = Setting[IndexedAccess[str]](
         "STRip<k>:ID", Quoted(20), count=MAX_STRIPS, doc="STRip<k>:ID: strip id (per-cycle)."
     )
-    input_maps = Indexed[str](
+    input_maps = Setting[IndexedAccess[str]](
         "STRip<k>:MAP", InputMap(), count=MAX_STRIPS, doc="STRip<k>:MAP: input map (per-cycle)."
     )
-    strip_status = Indexed[str](
+    strip_status = Setting[IndexedAccess[str]](
         "STRip<k>:STATus",
         Choice(STRIP_STATUSES),
         count=MAX_STRIPS,
         writable=False,
         doc="STRip<k>:STATus?: WAIT|PRINT|PLACE|REFLOW|INSPECT|DONE|NOTRUN.",
     )
-    flux_method = Control[str](
+    flux_method = Setting[str](
         "FLUX:METHod", Choice(("PRINT", "PIN")), doc="FLUX:METHod: stencil print or pin transfer."
     )
-    flux_thickness_um = Control[int](
+    flux_thickness_um = Setting[int](
         "FLUX:THICKness", Number(20, 150, 0, "µm"), doc="FLUX:THICKness, µm."
     )
-    flux_speed_mm_s = Control[int](
+    flux_speed_mm_s = Setting[int](
         "FLUX:SPEed", Number(10, 100, 0, "mm/s"), doc="FLUX:SPEed: squeegee (PRINT only), mm/s."
     )
-    ball_diameter_mm = Control[float](
+    ball_diameter_mm = Setting[float](
         "BALL:DIAMeter", Number(0.25, 0.90, 2, "mm"), doc="BALL:DIAMeter, mm."
     )
-    ball_alloy = Control[str]("BALL:ALLoy", Choice(("SAC305", "SAC405")), doc="BALL:ALLoy.")
-    balls_per_site = Control[int]("BALL:COUNt", Number(1, 2000), doc="BALL:COUNt: balls per site.")
-    zone_temperature_c = Indexed[float](
+    ball_alloy = Setting[str]("BALL:ALLoy", Choice(("SAC305", "SAC405")), doc="BALL:ALLoy.")
+    balls_per_site = Setting[int]("BALL:COUNt", Number(1, 2000), doc="BALL:COUNt: balls per site.")
+    zone_temperature_c = Setting[IndexedAccess[float]](
         "REFLow:ZONE<n>:TEMPerature",
         Number(25.0, 300.0, 1, "°C"),
         count=ZONES,
         doc="REFLow:ZONE<n>:TEMPerature: zone set-point, °C (a change in READY returns to HEATING).",
     )
-    reflow_speed_mm_s = Control[float](
+    reflow_speed_mm_s = Setting[float](
         "REFLow:SPEed", Number(5.0, 20.0, 1, "mm/s"), doc="REFLow:SPEed: conveyor, mm/s."
     )
-    nitrogen = Control[bool](
+    nitrogen = Setting[bool](
         "REFLow:NITRogen", Flag(), doc="REFLow:NITRogen: N₂ atmosphere on/off."
     )
-    o2_limit_ppm = Control[int](
+    o2_limit_ppm = Setting[int](
         "REFLow:O2LImit", Number(50, 2000, 0, "ppm"), doc="REFLow:O2LImit, ppm."
     )
-    inspection_offset_um = Control[int](
+    inspection_offset_um = Setting[int](
         "INSPection:OFFSet", Number(10, 100, 0, "µm"), doc="INSPection:OFFSet: max ball offset, µm."
     )
-    inspection_diameter_pct = Control[int](
+    inspection_diameter_pct = Setting[int](
         "INSPection:DIAMeter",
         Number(5, 30, 0, "%"),
         doc="INSPection:DIAMeter: ± tolerance, % of BALL:DIAMeter.",
     )
-    zone_temperature_pv_c = Indexed[float](
+    zone_temperature_pv_c = Setting[IndexedAccess[float]](
         "MEASure:ZONE<n>:TEMPerature",
         Number(-50.0, 500.0, 1, "°C"),
         count=ZONES,
         writable=False,
         doc="MEASure:ZONE<n>:TEMPerature?: actual zone temperature, °C.",
     )
-    o2_ppm = Control[int](
+    o2_ppm = Setting[int](
         "MEASure:O2",
         Number(0, 1_000_000, 0, "ppm"),
         writable=False,
         doc="MEASure:O2?: oven O₂, ppm.",
     )
-    flux_supply_pct = Control[int](
+    flux_supply_pct = Setting[int](
         "SUPPly:FLUX", Number(0, 100, 0, "%"), writable=False, doc="SUPPly:FLUX?: % remaining."
     )
-    ball_supply_pct = Control[int](
+    ball_supply_pct = Setting[int](
         "SUPPly:BALL", Number(0, 100, 0, "%"), writable=False, doc="SUPPly:BALL?: % remaining."
     )
 
-    _peak = Number(200.0, 260.0, 1, "°C")
-    _tal = Number(20.0, 150.0, 1, "s")
-
-    @property
-    def reflow_limits(self) -> ReflowLimits:
-        """``REFLow:LIMits``: peak and TAL windows the strip profile must meet (else 6508)."""
-        values = _parse_floats(self.query("REFLow:LIMits?"), 4, "REFLow:LIMits?", self)
-        return ReflowLimits(*values)
-
-    @reflow_limits.setter
-    def reflow_limits(self, limits: ReflowLimits) -> None:
-        peak_min = self._peak.check(limits.peak_min_c, "peak min")
-        peak_max = self._peak.check(limits.peak_max_c, "peak max")
-        tal_min = self._tal.check(limits.tal_min_s, "TAL min")
-        tal_max = self._tal.check(limits.tal_max_s, "TAL max")
-        if not (peak_min < peak_max and tal_min < tal_max):
-            raise ParameterOutOfRange(f"reflow limits need min < max, got {limits}")
-        self.write(f"REFLow:LIMits {peak_min:.1f},{peak_max:.1f},{tal_min:.1f},{tal_max:.1f}")
-
-    def reflow_profile(self) -> ReflowProfile:
-        """``REFLow:PROFile?``: peak °C, TAL s, soak s, max ramp and max cool °C/s."""
-        return ReflowProfile(
-            *_parse_floats(self.query("REFLow:PROFile?"), 5, "REFLow:PROFile?", self)
-        )
+    reflow_limits = Setting[ReflowLimits](
+        "REFLow:LIMits",
+        Number(200.0, 260.0, 1, "°C"),
+        Number(200.0, 260.0, 1, "°C"),
+        Number(20.0, 150.0, 1, "s"),
+        Number(20.0, 150.0, 1, "s"),
+        record=ReflowLimits,
+        validate=_ordered_windows,
+        default=ReflowLimits(),
+        doc="``REFLow:LIMits``: peak and TAL windows the strip profile must meet (else 6508).",
+    )
+    reflow_profile = Reading(
+        "REFLow:PROFile?",
+        ReflowProfile,
+        REAL,
+        REAL,
+        REAL,
+        REAL,
+        REAL,
+        doc="``REFLow:PROFile?``: peak °C, TAL s, soak s, max ramp and max cool °C/s.",
+    )
 
     # -- magazine (§5) --------------------------------------------------------------------------
     def set_magazine(
@@ -395,7 +311,9 @@ class BallAttach(ScpiTool):
     def result_count(self, strip: int = 1) -> int:
         """``RESult<k>:COUNt?``: records available for strip k (0 if none)."""
         sent = f"{_result_header(strip)}:COUNt?"
-        return _parse_int(self.query(sent), sent, self)
+        reply = self.query(sent)
+        with self.parsing(sent, reply):
+            return int(reply)
 
     def result_records(
         self, start: int = 1, count: int | None = None, *, strip: int = 1
@@ -404,56 +322,37 @@ class BallAttach(ScpiTool):
         count = self.result_page_size if count is None else count
         sent = f"{_result_header(strip)}:DATA? {int(start)},{int(count)}"
         reply = self.query(sent)
-        try:
+        with self.parsing(sent):
             return [
                 parse_site_record(self.record_type, line, self.record_converters)
                 for line in reply.split(";")
                 if line
             ]
-        except ProtocolError as exc:
-            raise ProtocolError(
-                exc.reason, tool=self.tool_name, address=self.address, sent=sent
-            ) from None
 
     def all_results(self, sites: int, *, strip: int = 1) -> list[SiteRecord]:
         """Every record of strip k, paged by 64."""
-        records: list[SiteRecord] = []
-        while len(records) < sites:
-            page = self.result_records(
-                len(records) + 1, min(self.result_page_size, sites - len(records)), strip=strip
-            )
-            if not page:
-                raise ProtocolError(
-                    f"RESult{strip}:DATA? returned no records at {len(records) + 1}",
-                    tool=self.tool_name,
-                    address=self.address,
-                )
-            records.extend(page)
-        return records
+        return self.read_pages(
+            lambda start, count: self.result_records(start, count, strip=strip),
+            sites,
+            self.result_page_size,
+            f"RESult{strip}:DATA?",
+        )
 
     def result_map(self, strip: int = 1) -> str:
         """``RESult<k>:MAP?``: P F X N per site of strip k."""
         sent = f"{_result_header(strip)}:MAP?"
-        text = unquote(self.query(sent))
-        try:
+        reply = self.query(sent)
+        with self.parsing(sent):
+            text = unquote(reply)
             return check_map(text, len(text), what="result map")
-        except ProtocolError as exc:
-            raise ProtocolError(
-                exc.reason, tool=self.tool_name, address=self.address, sent=sent
-            ) from None
 
     def summary(self, strip: int = 1) -> StripSummary:
         """``RESult<k>:SUMMary?``: strip summary + ``(peak °C, TAL s, max O₂ ppm)``; the cycle
         field is the strip's own feed-to-exit time."""
         sent = f"{_result_header(strip)}:SUMMary?"
-        try:
-            return parse_summary(self.query(sent), self.summary_converters)
-        except ProtocolError as exc:
-            if exc.tool:
-                raise
-            raise ProtocolError(
-                exc.reason, tool=self.tool_name, address=self.address, sent=sent
-            ) from None
+        reply = self.query(sent)
+        with self.parsing(sent):
+            return parse_summary(reply, self.summary_converters)
 
     def cycle_result(self, strip: int = 1) -> BallAttachResult:
         """Summary, map and every record of strip k of the last magazine."""

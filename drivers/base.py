@@ -6,16 +6,19 @@ A concrete driver subclasses one of the transport-family bases (:class:`drivers.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import TracebackType
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, TypeVar
 
-from drivers.errors import ToolAlarm, ToolTimeout
+from drivers.errors import ProtocolError, ToolAlarm, ToolTimeout
 from drivers.records import AlarmInfo, Identity
 from drivers.states import ToolState
+
+T = TypeVar("T")
 
 
 class Tool(ABC):
@@ -158,3 +161,39 @@ class Tool(ABC):
         return ToolAlarm(
             first.code, first.alarm_class, first.text, tool=self.tool_name, address=self.address
         )
+
+    # -- paged reads --------------------------------------------------------------------
+    def read_pages(
+        self, read_page: Callable[[int, int], Sequence[T]], total: int, page_size: int, what: str
+    ) -> list[T]:
+        """Items 1..``total`` read ``read_page(start, count)`` by ``page_size``; a page that
+        comes back empty is a ProtocolError (the tool has fewer than it said)."""
+        items: list[T] = []
+        while len(items) < total:
+            page = read_page(len(items) + 1, min(page_size, total - len(items)))
+            if not page:
+                raise self.protocol_error(f"{what} returned nothing at {len(items) + 1} of {total}")
+            items.extend(page)
+        return items
+
+    # -- error wrapping of replies ------------------------------------------------------
+    def protocol_error(self, message: str, sent: str = "") -> ProtocolError:
+        """A :class:`ProtocolError` naming this tool, its address and what was sent."""
+        return ProtocolError(message, tool=self.tool_name, address=self.address, sent=sent)
+
+    @contextlib.contextmanager
+    def parsing(self, sent: str, reply: str = "") -> Iterator[None]:
+        """Decode a reply: any ProtocolError, ValueError or KeyError raised inside becomes one
+        ProtocolError naming this tool, its address, what was sent and (if given) the reply."""
+        try:
+            yield
+        except ProtocolError as exc:
+            if exc.address:
+                raise
+            raise self._malformed(sent, reply, exc.reason) from None
+        except (ValueError, KeyError) as exc:
+            raise self._malformed(sent, reply, f"does not parse: {exc}") from None
+
+    def _malformed(self, sent: str, reply: str, reason: str) -> ProtocolError:
+        message = f"reply {reply!r} malformed ({reason})" if reply else reason
+        return self.protocol_error(message, sent)

@@ -19,10 +19,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar, NamedTuple
 
-from drivers.errors import ProtocolError
 from drivers.records import SiteRecord, StripSummary, optional
-from drivers.scpi import Control, ScpiTool, _parse_floats, _parse_int
-from drivers.values import Number
+from drivers.scpi import ScpiTool
+from drivers.settings import Reading, Setting
+from drivers.values import INTEGER, REAL, Number
 
 #: §4 START check: BLADe:THICKness upper bound (µm) -> highest SPINdle:SPEed (krpm).
 MAX_SPEED_BY_THICKNESS = ((25, 30.0), (50, 40.0), (80, 35.0), (350, 35.0))
@@ -91,25 +91,25 @@ class DicingSaw(ScpiTool):
     summary_converters: ClassVar[Sequence[Callable[[str], Any]]] = (int, int)
 
     # -- §4 command reference, manual order --------------------------------------------------------
-    spindle_speed_krpm = Control[float](
+    spindle_speed_krpm = Setting[float](
         "SPINdle:SPEed",
         Number(10.0, 60.0, 1, "krpm"),
         doc="SPINdle:SPEed, krpm (R). A change in READY takes effect at once and keeps READY.",
     )
-    blade_thickness_um = Control[int](
+    blade_thickness_um = Setting[int](
         "BLADe:THICKness",
         Number(15, 350, 0, "µm"),
         doc="BLADe:THICKness, µm (R). Limits the spindle speed at START (max_spindle_speed_krpm).",
     )
-    blade_limit_cuts = Control[int](
+    blade_limit_cuts = Setting[int](
         "BLADe:LIMit",
         Number(1000, 50000, 0, "line passes"),
         doc="BLADe:LIMit: blade life in line passes (machine setting, kept by *RST).",
     )
 
-    def blade_count(self) -> int:
-        """``BLADe:COUNt?``: line passes cut by the current blade."""
-        return _parse_int(self.query("BLADe:COUNt?"), "BLADe:COUNt?", self)
+    blade_count = Reading(
+        "BLADe:COUNt?", int, INTEGER, doc="``BLADe:COUNt?``: line passes cut by the current blade."
+    )
 
     def change_blade(self) -> None:
         """``BLADe:CHANge``: record a blade change (count 0, setup invalid: interlock BLADE).
@@ -121,55 +121,54 @@ class DicingSaw(ScpiTool):
         IDLE -> 24, WARMUP -> 22 WARMUP. Also allowed in PAUSED (returns to PAUSED)."""
         self.write("BLADe:SETup")
 
-    def blade_exposure_mm(self) -> float:
-        """``BLADe:EXPosure?``: mm, 0.000 while the blade setup is invalid."""
-        return _parse_floats(self.query("BLADe:EXPosure?"), 1, "BLADe:EXPosure?", self)[0]
+    blade_exposure_mm = Reading(
+        "BLADe:EXPosure?",
+        float,
+        REAL,
+        doc="``BLADe:EXPosure?``: mm, 0.000 while the blade setup is invalid.",
+    )
 
-    cut_feed_mm_s = Control[float](
+    cut_feed_mm_s = Setting[float](
         "CUT:FEED", Number(1.0, 100.0, 1, "mm/s"), doc="CUT:FEED, mm/s (R)."
     )
-    cut_height_mm = Control[float](
+    cut_height_mm = Setting[float](
         "CUT:HEIGht",
         Number(0.030, 1.000, 3, "mm"),
         doc="CUT:HEIGht: blade tip above chuck, final pass, mm (R).",
     )
-    cut_passes = Control[int](
+    cut_passes = Setting[int](
         "CUT:PASSes", Number(1, 3), doc="CUT:PASSes: passes per line, step cut (R)."
     )
-    cut_check_every = Control[int](
+    cut_check_every = Setting[int](
         "CUT:CHECk", Number(0, 50), doc="CUT:CHECk: kerf check after every n-th line, 0 = off (R)."
     )
-    cut_offset_limit_um = Control[int](
+    cut_offset_limit_um = Setting[int](
         "CUT:OFFSet:LIMit",
         Number(5, 100, 0, "µm"),
         doc="CUT:OFFSet:LIMit: kerf offset pass limit, µm (R).",
     )
-    cut_chipping_limit_um = Control[int](
+    cut_chipping_limit_um = Setting[int](
         "CUT:CHIPping:LIMit",
         Number(10, 200, 0, "µm"),
         doc="CUT:CHIPping:LIMit: chipping pass limit, µm (R).",
     )
-    coolant_flow_l_min = Control[float](
+    coolant_flow_l_min = Setting[float](
         "COOLant:FLOW", Number(0.5, 3.0, 1, "L/min"), doc="COOLant:FLOW, L/min (R)."
     )
 
-    def measure_spindle(self) -> SpindleReading:
-        """``MEASure:SPINdle?``: actual krpm (1 dec.) and load % (NR1)."""
-        sent = "MEASure:SPINdle?"
-        reply = self.query(sent)
-        krpm, load = _parse_floats(reply, 2, sent, self)
-        if not reply.rsplit(",", 1)[1].isdigit():
-            raise ProtocolError(
-                f"spindle load in {reply!r} is not NR1",
-                tool=self.tool_name,
-                address=self.address,
-                sent=sent,
-            )
-        return SpindleReading(krpm, int(load))
-
-    def measure_coolant_l_min(self) -> float:
-        """``MEASure:COOLant?``: actual coolant flow, L/min."""
-        return _parse_floats(self.query("MEASure:COOLant?"), 1, "MEASure:COOLant?", self)[0]
+    measure_spindle = Reading(
+        "MEASure:SPINdle?",
+        SpindleReading,
+        REAL,
+        Number(0, 10**6, 0, "%"),
+        doc="``MEASure:SPINdle?``: actual krpm (1 dec.) and load % (NR1).",
+    )
+    measure_coolant_l_min = Reading(
+        "MEASure:COOLant?",
+        float,
+        REAL,
+        doc="``MEASure:COOLant?``: actual coolant flow, L/min.",
+    )
 
     # -- §5 results ------------------------------------------------------------------------------------
     def summary(self) -> StripSummary:

@@ -13,22 +13,20 @@ with DieBonder.open("TCPIP::10.0.4.21::5025::SOCKET") as bonder:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from drivers.errors import ProtocolError
 from drivers.records import AlarmInfo, SiteRecord, optional
-from drivers.scpi import Control, ScpiTool
-from drivers.values import Choice, Flag, Number
+from drivers.scpi import ScpiTool
+from drivers.settings import Command, Reading, Setting
+from drivers.values import INTEGER, REAL, Choice, Flag, Number, Timestamp
 
 MODES = ("EPOXY", "GAPFILL", "FLIPCHIP", "PLATE")
 HEATERS = ("STAGE", "HEAD", "CURE")
 _HEATER = Choice(HEATERS)
 _MODE = Choice(MODES)
-_CALIBRATION = re.compile(r'^(-?\d+(?:\.\d+)?),(-?\d+(?:\.\d+)?),"([^"]*)"$')
 
 
 @dataclass(frozen=True)
@@ -62,27 +60,6 @@ class PlacementCalibration:
     dx_um: float
     dy_um: float
     timestamp: datetime | None
-
-
-@dataclass(frozen=True)
-class DieBondSettings:
-    """The recipe parameters of §4 (defaults as the manual), for writing or reading in one go."""
-
-    mode: str = "EPOXY"
-    dispense_volume_nl: int = 600
-    dispense_pattern: str = "STAR"
-    dispense_tolerance_pct: int = 10
-    place_zref: str = "BASE"
-    place_force_n: float = 2.0
-    place_blt_um: float = 25.0
-    place_tolerance: tuple[float, float] = (25.0, 0.50)
-    bond_force_n: float = 30.0
-    bond_temperature_c: float = 280.0
-    bond_time_s: float = 4.0
-    stage_temperature_c: float = 60.0
-    cure_enabled: bool = True
-    cure_temperature_c: float = 175.0
-    cure_time_s: int = 60
 
 
 class DieBonder(ScpiTool):
@@ -140,101 +117,119 @@ class DieBonder(ScpiTool):
     }
 
     # -- §4 command reference, manual order ----------------------------------------------------
-    mode: Control[str] = Control(
-        "MODE", _MODE, doc="MODE: per-site action EPOXY|GAPFILL|FLIPCHIP|PLATE (R)."
+    mode = Setting[str](
+        "MODE",
+        _MODE,
+        default="EPOXY",
+        doc="MODE: per-site action EPOXY|GAPFILL|FLIPCHIP|PLATE (R).",
     )
-    dispense_volume_nl: Control[int] = Control(
-        "DISPense:VOLume", Number(10, 30000, 0, "nL"), doc="DISPense:VOLume, nL (R)."
+    dispense_volume_nl = Setting[int](
+        "DISPense:VOLume", Number(10, 30000, 0, "nL"), default=600, doc="DISPense:VOLume, nL (R)."
     )
-    dispense_pattern: Control[str] = Control(
+    dispense_pattern = Setting[str](
         "DISPense:PATTern",
         Choice(("DOT", "STAR", "CROSS", "RING", "FILL")),
+        default="STAR",
         doc="DISPense:PATTern (R).",
     )
-    dispense_tolerance_pct: Control[int] = Control(
+    dispense_tolerance_pct = Setting[int](
         "DISPense:TOLerance",
         Number(2, 30, 0, "%"),
+        default=10,
         doc="DISPense:TOLerance: volume pass window, ± % (R).",
     )
-    place_zref: Control[str] = Control(
+    place_zref = Setting[str](
         "PLACe:ZREFerence",
         Choice(("BASE", "TOP", "DIE")),
+        default="BASE",
         doc="PLACe:ZREFerence: Z reference surface (R).",
     )
-    place_force_n: Control[float] = Control(
-        "PLACe:FORCe", Number(0.5, 50.0, 1, "N"), doc="PLACe:FORCe, N (R)."
+    place_force_n = Setting[float](
+        "PLACe:FORCe", Number(0.5, 50.0, 1, "N"), default=2.0, doc="PLACe:FORCe, N (R)."
     )
-    place_blt_um: Control[float] = Control(
-        "PLACe:BLT", Number(12.0, 75.0, 1, "µm"), doc="PLACe:BLT: bond-line target, µm (R)."
+    place_blt_um = Setting[float](
+        "PLACe:BLT",
+        Number(12.0, 75.0, 1, "µm"),
+        default=25.0,
+        doc="PLACe:BLT: bond-line target, µm (R).",
     )
-    place_tolerance: Control[tuple[float, float]] = Control(
+    place_tolerance = Setting[tuple[float, float]](
         "PLACe:TOLerance",
         Number(5.0, 100.0, 1, "µm"),
         Number(0.10, 3.00, 2, "deg"),
+        default=(25.0, 0.50),
         doc="PLACe:TOLerance: (x/y µm, θ deg) pass window (R).",
     )
-    bond_force_n: Control[float] = Control(
-        "BOND:FORCe", Number(1.0, 500.0, 1, "N"), doc="BOND:FORCe: FLIPCHIP bond force, N (R)."
+    bond_force_n = Setting[float](
+        "BOND:FORCe",
+        Number(1.0, 500.0, 1, "N"),
+        default=30.0,
+        doc="BOND:FORCe: FLIPCHIP bond force, N (R).",
     )
-    bond_temperature_c: Control[float] = Control(
+    bond_temperature_c = Setting[float](
         "BOND:TEMPerature",
         Number(150.0, 350.0, 1, "°C"),
+        default=280.0,
         doc="BOND:TEMPerature: bond head, °C (R).",
     )
-    bond_time_s: Control[float] = Control(
-        "BOND:TIME", Number(0.3, 10.0, 1, "s"), doc="BOND:TIME: FLIPCHIP bond time, s (R)."
+    bond_time_s = Setting[float](
+        "BOND:TIME",
+        Number(0.3, 10.0, 1, "s"),
+        default=4.0,
+        doc="BOND:TIME: FLIPCHIP bond time, s (R).",
     )
-    stage_temperature_c: Control[float] = Control(
+    stage_temperature_c = Setting[float](
         "STAGe:TEMPerature",
         Number(25.0, 200.0, 1, "°C"),
+        default=60.0,
         doc="STAGe:TEMPerature: work holder, °C (R).",
     )
-    cure_enabled: Control[bool] = Control(
-        "CURE:STATe", Flag(), doc="CURE:STATe: snap-cure track on/off (R)."
+    cure_enabled = Setting[bool](
+        "CURE:STATe", Flag(), default=True, doc="CURE:STATe: snap-cure track on/off (R)."
     )
-    cure_temperature_c: Control[float] = Control(
+    cure_temperature_c = Setting[float](
         "CURE:TEMPerature",
         Number(100.0, 200.0, 1, "°C"),
+        default=175.0,
         doc="CURE:TEMPerature: cure track, °C (R).",
     )
-    cure_time_s: Control[int] = Control(
-        "CURE:TIME", Number(10, 1800, 0, "s"), doc="CURE:TIME: time on the cure track, s (R)."
+    cure_time_s = Setting[int](
+        "CURE:TIME",
+        Number(10, 1800, 0, "s"),
+        default=60,
+        doc="CURE:TIME: time on the cure track, s (R).",
     )
 
     def measure_temperature_c(self, heater: str) -> float:
         """``MEASure:TEMPerature? STAGE|HEAD|CURE``: actual temperature of a heater, °C."""
-        name = _HEATER.check(heater, "heater")
-        return self._number(f"MEASure:TEMPerature? {name}", float)
+        return self._heater_temperature_c(_HEATER.check(heater, "heater"))
 
-    def supply_epoxy_pct(self) -> int:
-        """``SUPPly:EPOXy?``: % of the syringe remaining."""
-        return self._number("SUPPly:EPOXy?", int)
+    _heater_temperature_c = Reading(
+        "MEASure:TEMPerature? {0}", float, REAL, doc="``MEASure:TEMPerature? <heater>``, °C."
+    )
+    supply_epoxy_pct = Reading(
+        "SUPPly:EPOXy?", int, INTEGER, doc="``SUPPly:EPOXy?``: % of the syringe remaining."
+    )
+    supply_dies = Reading(
+        "SUPPly:DIE?", int, INTEGER, doc="``SUPPly:DIE?``: good dies left on wafer/tray."
+    )
+    supply_plates = Reading(
+        "SUPPly:PLATe?", int, INTEGER, doc="``SUPPly:PLATe?``: plates left in the feeder."
+    )
 
-    def supply_dies(self) -> int:
-        """``SUPPly:DIE?``: good dies left on wafer/tray."""
-        return self._number("SUPPly:DIE?", int)
+    calibrate_placement = Command(
+        "CALibrate:PLACe",
+        doc="``CALibrate:PLACe`` (overlapped): SETUP for about 40 s; poll the state.",
+    )
 
-    def supply_plates(self) -> int:
-        """``SUPPly:PLATe?``: plates left in the feeder."""
-        return self._number("SUPPly:PLATe?", int)
-
-    def calibrate_placement(self) -> None:
-        """``CALibrate:PLACe`` (overlapped): SETUP for about 40 s; poll the state."""
-        self.write("CALibrate:PLACe")
-
-    def placement_calibration(self) -> PlacementCalibration:
-        """``CALibrate:PLACe?``: correction and time of the last placement calibration."""
-        reply = self.query("CALibrate:PLACe?")
-        match = _CALIBRATION.match(reply.strip())
-        try:
-            if not match:
-                raise ValueError('not <dx>,<dy>,"<timestamp>"')
-            stamp = (
-                datetime.strptime(match.group(3), "%Y-%m-%dT%H:%M:%S") if match.group(3) else None
-            )
-        except ValueError as exc:
-            raise self._malformed("CALibrate:PLACe?", reply, exc) from None
-        return PlacementCalibration(float(match.group(1)), float(match.group(2)), stamp)
+    placement_calibration = Reading(
+        "CALibrate:PLACe?",
+        PlacementCalibration,
+        REAL,
+        REAL,
+        Timestamp(),
+        doc="``CALibrate:PLACe?``: correction and time of the last placement calibration.",
+    )
 
     # -- recipe parameters in one go -----------------------------------------------------------
     def write_settings(self, settings: DieBondSettings) -> None:
@@ -248,18 +243,24 @@ class DieBonder(ScpiTool):
             **{item.name: getattr(self, item.name) for item in fields(DieBondSettings)}
         )
 
-    # -- helpers ---------------------------------------------------------------------------------
-    def _number(self, query: str, kind: type[Any]) -> Any:
-        reply = self.query(query)
-        try:
-            return kind(reply)
-        except ValueError as exc:
-            raise self._malformed(query, reply, exc) from None
 
-    def _malformed(self, query: str, reply: str, exc: Exception) -> ProtocolError:
-        return ProtocolError(
-            f"reply {reply!r} malformed ({exc})",
-            tool=self.tool_name,
-            address=self.address,
-            sent=query,
-        )
+@dataclass(frozen=True)
+class DieBondSettings:
+    """The recipe parameters of §4, for writing or reading in one go; each field is the
+    :class:`DieBonder` setting of the same name and takes its default from there."""
+
+    mode: str = DieBonder.mode.default
+    dispense_volume_nl: int = DieBonder.dispense_volume_nl.default
+    dispense_pattern: str = DieBonder.dispense_pattern.default
+    dispense_tolerance_pct: int = DieBonder.dispense_tolerance_pct.default
+    place_zref: str = DieBonder.place_zref.default
+    place_force_n: float = DieBonder.place_force_n.default
+    place_blt_um: float = DieBonder.place_blt_um.default
+    place_tolerance: tuple[float, float] = DieBonder.place_tolerance.default
+    bond_force_n: float = DieBonder.bond_force_n.default
+    bond_temperature_c: float = DieBonder.bond_temperature_c.default
+    bond_time_s: float = DieBonder.bond_time_s.default
+    stage_temperature_c: float = DieBonder.stage_temperature_c.default
+    cure_enabled: bool = DieBonder.cure_enabled.default
+    cure_temperature_c: float = DieBonder.cure_temperature_c.default
+    cure_time_s: int = DieBonder.cure_time_s.default

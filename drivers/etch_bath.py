@@ -12,40 +12,36 @@ Modbus TCP through the gateway; the unit id is the bath's RTU address, HR 500).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 from drivers.address import parse_modbus_address
 from drivers.errors import (
     InterlockActive,
     ParameterOutOfRange,
-    ProtocolError,
     ToolError,
     ToolTimeout,
     tool_error,
 )
-from drivers.modbus_tool import (
+from drivers.modbus_tool import BatchModbusTool, PositionResult, ResultBlock
+from drivers.records import AlarmInfo
+from drivers.registers import (
     S16,
+    STRING,
     U16,
     U32,
-    BatchModbusTool,
+    Block,
     DiscreteInput,
     Holding,
     Input,
     LevelCoil,
-    PositionResult,
-    Register,
-    position_result_char,
+    Pulse,
 )
-from drivers.records import AlarmInfo
 from drivers.transports.modbus import ModbusExceptionReply
 
 SLOTS = 10
-STRIP_ID_BASE = 200
-RESULT_BLOCK = (115, 26)  # IR 115-140
-T = TypeVar("T")
 
 
 class Chemistry(IntEnum):
@@ -106,98 +102,6 @@ WINDOWS: Mapping[Chemistry, ChemistryWindow] = {
     Chemistry.FECL3: ChemistryWindow((40.0, 55.0), (36.0, 42.0), cu_load_max_g_l=100.0),
     Chemistry.KOH: ChemistryWindow((65.0, 90.0), (10.0, 45.0)),
 }
-
-
-class ChoiceHolding(Holding):
-    """A holding register holding an enumeration code (read and written as the IntEnum)."""
-
-    def __init__(self, address: int, choices: type[IntEnum], *, doc: str) -> None:
-        codes = [int(c) for c in choices]
-        super().__init__(address, U16, limits=(min(codes), max(codes)), doc=doc)
-        self.choices = choices
-
-    def from_words(self, words: Sequence[int]) -> IntEnum:
-        return _choice(self.choices, words[0], self.name)
-
-    def to_words(self, value: Any) -> list[int]:
-        if isinstance(value, str) and value.upper() in self.choices.__members__:
-            value = self.choices[value.upper()]
-        if isinstance(value, bool) or not isinstance(value, int) or value not in set(self.choices):
-            allowed = ", ".join(f"{c.name} ({int(c)})" for c in self.choices)
-            raise ParameterOutOfRange(f"{self.name} = {value!r} not one of {allowed}")
-        return [int(value)]
-
-
-class ChoiceInput(Input):
-    """An input register holding an enumeration code."""
-
-    def __init__(self, address: int, choices: type[IntEnum], *, doc: str) -> None:
-        super().__init__(address, U16, doc=doc)
-        self.choices = choices
-
-    def from_words(self, words: Sequence[int]) -> IntEnum:
-        return _choice(self.choices, words[0], self.name)
-
-
-def _choice(choices: type[IntEnum], code: int, what: str) -> IntEnum:
-    try:
-        return choices(code)
-    except ValueError:
-        raise ProtocolError(f"{what}: {code} is not a {choices.__name__} code") from None
-
-
-@dataclass(frozen=True)
-class EtchRecipe:
-    """HR 101-117 of one batch in engineering units (defaults as the manual; LOAD_MASK, HR 118,
-    follows from the loaded slots)."""
-
-    temp_sp_c: float = 50.0
-    temp_band_c: float = 1.5
-    conc_sp: float = 32.0  # °Bé (CUCL2, FECL3) or wt% (KOH)
-    conc_band: float = 2.0
-    acid_sp_mol_l: float = 1.35
-    orp_sp_mv: int = 540
-    cu_load_max_g_l: float = 160.0
-    pump_speed_pct: int = 80
-    endpoint_mode: EndpointMode = EndpointMode.DEPTH
-    etch_time_s: int = 420
-    etch_time_max_s: int = 900
-    depth_target_um: float = 230.0
-    lower_speed_mm_s: int = 25
-    drip_s: int = 10
-    rinse_s: int = 60
-    auto_dose: bool = True
-
-    @classmethod
-    def typical(cls, chemistry: Chemistry) -> EtchRecipe:
-        """The typical recipes of etch-bath.md §5 (slug etch CUCL2 or FECL3, PI recess KOH)."""
-        if chemistry is Chemistry.FECL3:
-            return cls(temp_sp_c=45.0, conc_sp=40.0, acid_sp_mol_l=0.17, orp_sp_mv=580,
-                       cu_load_max_g_l=100.0, etch_time_max_s=1200)  # fmt: skip
-        if chemistry is Chemistry.KOH:
-            return cls(temp_sp_c=80.0, conc_sp=30.0, depth_target_um=25.0)
-        return cls()
-
-    def conflicts(self, chemistry: Chemistry) -> list[str]:
-        """The §4 cross-checks this recipe fails for ``chemistry`` (empty: consistent)."""
-        window = WINDOWS[Chemistry(chemistry)]
-        problems = []
-        if not window.temp_c[0] <= self.temp_sp_c <= window.temp_c[1]:
-            problems.append(
-                f"TEMP_SP {self.temp_sp_c} °C outside {window.temp_c} for {chemistry.name}"
-            )
-        if not window.conc[0] <= self.conc_sp <= window.conc[1]:
-            problems.append(f"CONC_SP {self.conc_sp} outside {window.conc} for {chemistry.name}")
-        limit = window.cu_load_max_g_l
-        if limit is not None and self.cu_load_max_g_l > limit:
-            problems.append(
-                f"CU_LOAD_MAX {self.cu_load_max_g_l} g/L above {limit} for {chemistry.name}"
-            )
-        if self.endpoint_mode is EndpointMode.TIME and self.etch_time_max_s < self.etch_time_s:
-            problems.append(
-                f"ETCH_TIME_MAX_S {self.etch_time_max_s} s below ETCH_TIME_S {self.etch_time_s} s"
-            )
-        return problems
 
 
 @dataclass(frozen=True)
@@ -282,7 +186,6 @@ class EtchBath(BatchModbusTool):
     model = "WE-2"
     poll_interval_s = 1.0
     positions = SLOTS
-    strip_id_base = STRIP_ID_BASE
     phase_names = ("NONE", "LOAD", "LOWER", "ETCH", "RAISE", "DRIP", "RINSE", "UNLOAD")
     interlock_bits = (
         "ESTOP", "DOOR", "TEMP", "LEVEL", "EXHAUST", "LOAD", "HOST_WDT", "CU_LOAD", "CARRIER",
@@ -352,21 +255,32 @@ class EtchBath(BatchModbusTool):
     flow_ok = DiscreteInput(27, doc="FLOW_OK.")
 
     # -- holding registers (§4), manual order ----------------------------------------------------------
-    chemistry = ChoiceHolding(
-        100, Chemistry, doc="CHEMISTRY: station setting, IDLE only, non-volatile."
+    chemistry = Holding(
+        100, enum=Chemistry, doc="CHEMISTRY: station setting, IDLE only, non-volatile."
     )
-    temp_sp_c = Holding(101, S16, scale=0.1, limits=(20.0, 95.0), unit="°C", doc="TEMP_SP.")
-    temp_band_c = Holding(102, U16, scale=0.1, limits=(0.5, 5.0), unit="°C", doc="TEMP_BAND: ±.")
+    temp_sp_c = Holding(
+        101, S16, scale=0.1, limits=(20.0, 95.0), unit="°C", default=50.0, doc="TEMP_SP."
+    )
+    temp_band_c = Holding(
+        102, U16, scale=0.1, limits=(0.5, 5.0), unit="°C", default=1.5, doc="TEMP_BAND: ±."
+    )
     conc_sp = Holding(
         103,
         U16,
         scale=0.1,
         limits=(10.0, 50.0),
         unit="°Bé|wt%",
+        default=32.0,
         doc="CONC_SP: °Bé (CUCL2, FECL3) / wt% (KOH).",
     )
     conc_band = Holding(
-        104, U16, scale=0.1, limits=(0.5, 5.0), unit="°Bé|wt%", doc="CONC_BAND: ±, unit of CONC_SP."
+        104,
+        U16,
+        scale=0.1,
+        limits=(0.5, 5.0),
+        unit="°Bé|wt%",
+        default=2.0,
+        doc="CONC_BAND: ±, unit of CONC_SP.",
     )
     acid_sp_mol_l = Holding(
         105,
@@ -374,17 +288,33 @@ class EtchBath(BatchModbusTool):
         scale=0.01,
         limits=(0.0, 3.0),
         unit="mol/L",
+        default=1.35,
         doc="ACID_SP: free HCl (ignored for KOH).",
     )
-    orp_sp_mv = Holding(106, U16, limits=(300, 700), unit="mV", doc="ORP_SP (ignored for KOH).")
-    cu_load_max_g_l = Holding(
-        107, U16, scale=0.1, limits=(10.0, 200.0), unit="g/L", doc="CU_LOAD_MAX (ignored for KOH)."
+    orp_sp_mv = Holding(
+        106, U16, limits=(300, 700), unit="mV", default=540, doc="ORP_SP (ignored for KOH)."
     )
-    pump_speed_pct = Holding(108, U16, limits=(50, 100), unit="%", doc="PUMP_SPEED.")
-    endpoint_mode = ChoiceHolding(109, EndpointMode, doc="ENDPOINT_MODE: TIME, DEPTH or HOST.")
-    etch_time_s = Holding(110, U16, limits=(10, 3600), unit="s", doc="ETCH_TIME_S (mode TIME).")
+    cu_load_max_g_l = Holding(
+        107,
+        U16,
+        scale=0.1,
+        limits=(10.0, 200.0),
+        unit="g/L",
+        default=160.0,
+        doc="CU_LOAD_MAX (ignored for KOH).",
+    )
+    pump_speed_pct = Holding(108, U16, limits=(50, 100), unit="%", default=80, doc="PUMP_SPEED.")
+    endpoint_mode = Holding(
+        109,
+        enum=EndpointMode,
+        default=EndpointMode.DEPTH,
+        doc="ENDPOINT_MODE: TIME, DEPTH or HOST.",
+    )
+    etch_time_s = Holding(
+        110, U16, limits=(10, 3600), unit="s", default=420, doc="ETCH_TIME_S (mode TIME)."
+    )
     etch_time_max_s = Holding(
-        111, U16, limits=(10, 7200), unit="s", doc="ETCH_TIME_MAX_S: guard, all modes."
+        111, U16, limits=(10, 7200), unit="s", default=900, doc="ETCH_TIME_MAX_S: guard, all modes."
     )
     depth_target_um = Holding(
         112,
@@ -392,23 +322,29 @@ class EtchBath(BatchModbusTool):
         scale=0.01,
         limits=(1.0, 1000.0),
         unit="µm",
+        default=230.0,
         doc="DEPTH_TARGET (mode DEPTH): u32, one FC16.",
     )
     lower_speed_mm_s = Holding(
-        114, U16, limits=(5, 50), unit="mm/s", doc="LOWER_SPEED (lower and raise)."
+        114, U16, limits=(5, 50), unit="mm/s", default=25, doc="LOWER_SPEED (lower and raise)."
     )
-    drip_s = Holding(115, U16, limits=(0, 60), unit="s", doc="DRIP_S.")
-    rinse_s = Holding(116, U16, limits=(0, 600), unit="s", doc="RINSE_S.")
+    drip_s = Holding(115, U16, limits=(0, 60), unit="s", default=10, doc="DRIP_S.")
+    rinse_s = Holding(116, U16, limits=(0, 600), unit="s", default=60, doc="RINSE_S.")
     auto_dose = Holding(
-        117, U16, limits=(0, 1), doc="AUTO_DOSE: 1 = replenisher dosing and level top-up."
+        117,
+        U16,
+        limits=(0, 1),
+        default=True,
+        doc="AUTO_DOSE: 1 = replenisher dosing and level top-up.",
     )
     load_mask = Holding(118, U16, limits=(1, 1023), doc="LOAD_MASK: bit k-1 = slot k.")
     unit_id = Holding(
         500, U16, limits=(1, 247), doc="UNIT_ID: RTU address; IDLE only, next power-up."
     )
-    baud = ChoiceHolding(501, Baud, doc="BAUD: IDLE only, effective at the next power-up.")
-    parity = ChoiceHolding(
-        502, LineParity, doc="PARITY: IDLE only, effective at the next power-up."
+    baud = Holding(501, enum=Baud, doc="BAUD: IDLE only, effective at the next power-up.")
+    parity = Holding(502, enum=LineParity, doc="PARITY: IDLE only, effective at the next power-up.")
+    strip_id = Holding(
+        200, STRING, count=SLOTS, doc="STRIP_ID_1..10: traceability, cleared by ACK."
     )
 
     # -- input registers (§4) ------------------------------------------------------------------------
@@ -428,11 +364,47 @@ class EtchBath(BatchModbusTool):
     etch_elapsed_s = Input(112, U16, unit="s", doc="ETCH_ELAPSED_S: immersed time in ETCH.")
     etch_remaining_s = Input(113, U16, unit="s", doc="ETCH_REMAINING_S (per endpoint mode).")
     strip_present = Input(114, U16, doc="STRIP_PRESENT: slot sensors, bit k-1 = slot k.")
-    end_reason = ChoiceInput(115, EndReason, doc="END_REASON (result).")
+    end_reason = Input(115, enum=EndReason, doc="END_REASON (result).")
     final_depth_um = Input(116, U32, scale=0.01, unit="µm", doc="FINAL_DEPTH (result).")
     final_etch_s = Input(118, U16, unit="s", doc="FINAL_ETCH_S (result).")
     mean_rate_um_min = Input(119, U16, scale=0.01, unit="µm/min", doc="MEAN_RATE (result).")
     mean_temp_c = Input(120, S16, scale=0.1, unit="°C", doc="MEAN_TEMP (result).")
+    position_results = Input(121, count=SLOTS, doc="POS_RESULT_1..10: README §4 code (result).")
+    position_defects = Input(131, count=SLOTS, doc="POS_DEFECT_1..10: defect code (result).")
+
+    bath_readings = Block(
+        BathReadings,
+        heater_out_pct,
+        hoist_pos_mm,
+        temp_c=temp_pv_c,
+        conc=conc_pv,
+        acid_mol_l=acid_pv_mol_l,
+        orp_mv=orp_pv_mv,
+        cu_load_g_l=cu_load_pv_g_l,
+        level_mm=level_pv_mm,
+        flow_l_min=flow_pv_l_min,
+        doc="IR 100-108 in one request.",
+    )
+    etch_progress = Block(
+        EtchProgress,
+        strip_present,
+        rate_um_min=etch_rate_est_um_min,
+        depth_um=etch_depth_acc_um,
+        elapsed_s=etch_elapsed_s,
+        remaining_s=etch_remaining_s,
+        doc="IR 109-114 in one request.",
+    )
+    cycle_result = ResultBlock(
+        EtchResult,
+        end_reason,
+        final_depth_um,
+        final_etch_s,
+        mean_rate_um_min,
+        mean_temp_c,
+        position_results,
+        position_defects,
+        doc="IR 115-140 and the strip ids as one record (valid while RESULTS_AVAILABLE).",
+    )
 
     def __init__(self, address: str, *, timeout_s: float | None = None, retries: int = 3) -> None:
         """Default timeouts are the manual's: 300 ms on RTU, 1 s through the gateway."""
@@ -441,17 +413,17 @@ class EtchBath(BatchModbusTool):
         super().__init__(address, timeout_s=timeout_s, retries=retries)
 
     # -- tool commands (coils 16-18) ----------------------------------------------------------------
-    def end_etch(self) -> None:
-        """Coil END_ETCH: end the ETCH phase now (any mode); refused outside ETCH (20)."""
-        self.pulse(16, "END_ETCH")
-
-    def hoist_up(self) -> None:
-        """Coil HOIST_UP: manual move to the top; IDLE, HEATING, READY only."""
-        self.pulse(17, "HOIST_UP")
-
-    def hoist_down(self) -> None:
-        """Coil HOIST_DOWN: manual move to immersion; as HOIST_UP and not with a carrier."""
-        self.pulse(18, "HOIST_DOWN")
+    end_etch = Pulse(
+        16,
+        "END_ETCH",
+        doc="END_ETCH: end the ETCH phase now (any mode); refused outside ETCH (20).",
+    )
+    hoist_up = Pulse(17, "HOIST_UP", doc="HOIST_UP: manual move to the top; IDLE, HEATING, READY.")
+    hoist_down = Pulse(
+        18,
+        "HOIST_DOWN",
+        doc="HOIST_DOWN: manual move to immersion; as HOIST_UP, not with a carrier.",
+    )
 
     # -- recipe, strips and arming -----------------------------------------------------------------------
     def write_recipe(
@@ -472,67 +444,14 @@ class EtchBath(BatchModbusTool):
 
     # -- block reads ----------------------------------------------------------------------------------------
     def station_settings(self) -> StationSettings:
-        """CHEMISTRY and UNIT_ID, BAUD, PARITY."""
-        words = self.read_registers("holding", 500, 3)
+        """UNIT_ID, BAUD, PARITY (one request) and CHEMISTRY."""
         cls = type(self)
-        return StationSettings(
-            chemistry=Chemistry(self.chemistry),
-            unit_id=words[0],
-            baud=Baud(cls.baud.from_words(words[1:2])),
-            parity=LineParity(cls.parity.from_words(words[2:3])),
-        )
-
-    def bath_readings(self) -> BathReadings:
-        """IR 100-108 in one request."""
-        cls = type(self)
-        return self._decode_block(BathReadings, 100, 9, [
-            cls.temp_pv_c, cls.conc_pv, cls.acid_pv_mol_l, cls.orp_pv_mv, cls.cu_load_pv_g_l,
-            cls.level_pv_mm, cls.flow_pv_l_min, cls.heater_out_pct, cls.hoist_pos_mm,
-        ])  # fmt: skip
-
-    def etch_progress(self) -> EtchProgress:
-        """IR 109-114 in one request."""
-        cls = type(self)
-        return self._decode_block(EtchProgress, 109, 6, [
-            cls.etch_rate_est_um_min, cls.etch_depth_acc_um, cls.etch_elapsed_s,
-            cls.etch_remaining_s, cls.strip_present,
-        ])  # fmt: skip
+        line = self.read_values(cls.unit_id, cls.baud, cls.parity)
+        return StationSettings(chemistry=self.chemistry, **line)
 
     def bath_inputs(self) -> BathInputs:
         """DI 16-27 in one request."""
         return BathInputs(*self.read_discrete_inputs(16, 12))
-
-    def cycle_result(self) -> EtchResult:
-        """IR 115-140 and the strip ids as one record (valid while RESULTS_AVAILABLE)."""
-        first, count = RESULT_BLOCK
-        words = self.read_registers("input", first, count)
-        ids = self.strip_ids()
-        cls = type(self)
-
-        def value(register: Register) -> Any:
-            offset = register.address - first
-            return register.from_words(words[offset : offset + register.length])
-
-        return EtchResult(
-            end_reason=EndReason(value(cls.end_reason)),
-            final_depth_um=value(cls.final_depth_um),
-            final_etch_s=value(cls.final_etch_s),
-            mean_rate_um_min=value(cls.mean_rate_um_min),
-            mean_temp_c=value(cls.mean_temp_c),
-            positions=tuple(
-                PositionResult(k + 1, position_result_char(words[6 + k]), words[16 + k], ids[k])
-                for k in range(SLOTS)
-            ),
-        )
-
-    def _decode_block(
-        self, record: Callable[..., T], first: int, count: int, registers: Sequence[Register]
-    ) -> T:
-        words = self.read_registers("input", first, count)
-        values = [
-            r.from_words(words[r.address - first : r.address - first + r.length]) for r in registers
-        ]
-        return record(*values)
 
     # -- errors: the gateway's own exceptions --------------------------------------------------------------
     def _call(self, request: Any, sent_as: str = "") -> Any:
@@ -571,3 +490,58 @@ class EtchBath(BatchModbusTool):
             address=self.address,
             sent=sent,
         )
+
+
+@dataclass(frozen=True)
+class EtchRecipe:
+    """HR 101-117 of one batch in engineering units; each field is the :class:`EtchBath`
+    holding register of the same name and takes its default from there (LOAD_MASK, HR 118,
+    follows from the loaded slots)."""
+
+    temp_sp_c: float = EtchBath.temp_sp_c.default
+    temp_band_c: float = EtchBath.temp_band_c.default
+    conc_sp: float = EtchBath.conc_sp.default  # °Bé (CUCL2, FECL3) or wt% (KOH)
+    conc_band: float = EtchBath.conc_band.default
+    acid_sp_mol_l: float = EtchBath.acid_sp_mol_l.default
+    orp_sp_mv: int = EtchBath.orp_sp_mv.default
+    cu_load_max_g_l: float = EtchBath.cu_load_max_g_l.default
+    pump_speed_pct: int = EtchBath.pump_speed_pct.default
+    endpoint_mode: EndpointMode = EtchBath.endpoint_mode.default
+    etch_time_s: int = EtchBath.etch_time_s.default
+    etch_time_max_s: int = EtchBath.etch_time_max_s.default
+    depth_target_um: float = EtchBath.depth_target_um.default
+    lower_speed_mm_s: int = EtchBath.lower_speed_mm_s.default
+    drip_s: int = EtchBath.drip_s.default
+    rinse_s: int = EtchBath.rinse_s.default
+    auto_dose: bool = EtchBath.auto_dose.default
+
+    @classmethod
+    def typical(cls, chemistry: Chemistry) -> EtchRecipe:
+        """The typical recipes of etch-bath.md §5 (slug etch CUCL2 or FECL3, PI recess KOH)."""
+        if chemistry is Chemistry.FECL3:
+            return cls(temp_sp_c=45.0, conc_sp=40.0, acid_sp_mol_l=0.17, orp_sp_mv=580,
+                       cu_load_max_g_l=100.0, etch_time_max_s=1200)  # fmt: skip
+        if chemistry is Chemistry.KOH:
+            return cls(temp_sp_c=80.0, conc_sp=30.0, depth_target_um=25.0)
+        return cls()
+
+    def conflicts(self, chemistry: Chemistry) -> list[str]:
+        """The §4 cross-checks this recipe fails for ``chemistry`` (empty: consistent)."""
+        window = WINDOWS[Chemistry(chemistry)]
+        problems = []
+        if not window.temp_c[0] <= self.temp_sp_c <= window.temp_c[1]:
+            problems.append(
+                f"TEMP_SP {self.temp_sp_c} °C outside {window.temp_c} for {chemistry.name}"
+            )
+        if not window.conc[0] <= self.conc_sp <= window.conc[1]:
+            problems.append(f"CONC_SP {self.conc_sp} outside {window.conc} for {chemistry.name}")
+        limit = window.cu_load_max_g_l
+        if limit is not None and self.cu_load_max_g_l > limit:
+            problems.append(
+                f"CU_LOAD_MAX {self.cu_load_max_g_l} g/L above {limit} for {chemistry.name}"
+            )
+        if self.endpoint_mode is EndpointMode.TIME and self.etch_time_max_s < self.etch_time_s:
+            problems.append(
+                f"ETCH_TIME_MAX_S {self.etch_time_max_s} s below ETCH_TIME_S {self.etch_time_s} s"
+            )
+        return problems

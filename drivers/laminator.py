@@ -16,71 +16,22 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from drivers.errors import ParameterOutOfRange
-from drivers.modbus_tool import (
+from drivers.modbus_tool import BatchModbusTool, PositionResult, ResultBlock
+from drivers.records import AlarmInfo
+from drivers.registers import (
     S16,
     STRING,
     U16,
-    BatchModbusTool,
     DiscreteInput,
     Holding,
     Input,
-    PositionResult,
-    Register,
-    position_result_char,
 )
-from drivers.records import AlarmInfo
 
 POSITIONS = 8
-STRIP_ID_BASE = 200
-RESULT_BASE = 110  # IR 110-130
 STANDBY_GAP_C = 50.0  # §4 cross-check: STANDBY_SP <= PLATEN_SP - 50.0 °C
 # §9 typical durations used by LaminationRecipe.nominal_cycle_s.
 CLOSE_S, PUMPDOWN_S, VENT_S = 20.0, 120.0, 60.0
 BUILD_RATE_MPA_PER_S = 2.0 / 30.0
-
-
-@dataclass(frozen=True)
-class LaminationRecipe:
-    """HR 100-110 of one press load, in engineering units (defaults as the manual, §4).
-
-    LOAD_MASK (HR 111) is not part of the recipe: it follows from the loaded positions.
-    """
-
-    platen_sp_c: float = 170.0
-    standby_sp_c: float = 100.0
-    ramp_rate_c_per_min: float = 4.0
-    dwell_s: int = 2700
-    cool_rate_c_per_min: float = 4.0
-    unload_sp_c: float = 80.0
-    pressure_sp_mpa: float = 2.0
-    pressure_band_mpa: float = 0.1
-    temp_band_c: float = 2.0
-    vacuum_sp_kpa: float = 2.0
-    evac_s: int = 300
-
-    def check_consistency(self) -> None:
-        """§4: STANDBY_SP <= PLATEN_SP - 50.0 °C (the tool refuses ARM/START otherwise)."""
-        if self.standby_sp_c > self.platen_sp_c - STANDBY_GAP_C:
-            raise ParameterOutOfRange(
-                f"standby_sp_c {self.standby_sp_c} °C must be at most platen_sp_c - "
-                f"{STANDBY_GAP_C} = {self.platen_sp_c - STANDBY_GAP_C} °C"
-            )
-
-    @property
-    def nominal_cycle_s(self) -> float:
-        """Typical START-to-DONE time (§9: about 5640 s at defaults); pump-down taken as 120 s."""
-        rise_c = self.platen_sp_c - self.standby_sp_c
-        fall_c = self.platen_sp_c - self.unload_sp_c
-        return (
-            CLOSE_S
-            + PUMPDOWN_S
-            + self.evac_s
-            + self.pressure_sp_mpa / BUILD_RATE_MPA_PER_S
-            + 60.0 * rise_c / self.ramp_rate_c_per_min
-            + self.dwell_s
-            + 60.0 * fall_c / self.cool_rate_c_per_min
-            + VENT_S
-        )
 
 
 @dataclass(frozen=True)
@@ -111,7 +62,6 @@ class Laminator(BatchModbusTool):
     model = "LM-8"
     poll_interval_s = 1.0  # §2: status no faster than every 250 ms, 1 s recommended
     positions = POSITIONS
-    strip_id_base = STRIP_ID_BASE
     phase_names = ("NONE", "CLOSE", "EVACUATE", "PRESSURIZE", "RAMP", "DWELL", "COOL", "VENT")
     interlock_bits = ("ESTOP", "DOOR", "TEMP", "HYDRAULIC", "COOLING_WATER", "LOAD", "HOST_WDT")
     alarm_table: ClassVar[Mapping[int, AlarmInfo]] = {
@@ -162,40 +112,59 @@ class Laminator(BatchModbusTool):
     )
 
     # -- holding registers (§4), manual order -------------------------------------------------
-    platen_sp_c = Holding(100, S16, scale=0.1, limits=(150.0, 190.0), unit="°C", doc="PLATEN_SP.")
-    standby_sp_c = Holding(101, S16, scale=0.1, limits=(50.0, 120.0), unit="°C", doc="STANDBY_SP.")
+    platen_sp_c = Holding(
+        100, S16, scale=0.1, limits=(150.0, 190.0), unit="°C", default=170.0, doc="PLATEN_SP."
+    )
+    standby_sp_c = Holding(
+        101, S16, scale=0.1, limits=(50.0, 120.0), unit="°C", default=100.0, doc="STANDBY_SP."
+    )
     ramp_rate_c_per_min = Holding(
-        102, U16, scale=0.1, limits=(2.0, 5.0), unit="°C/min", doc="RAMP_RATE."
+        102, U16, scale=0.1, limits=(2.0, 5.0), unit="°C/min", default=4.0, doc="RAMP_RATE."
     )
     dwell_s = Holding(
-        103, U16, limits=(1800, 5400), unit="s", doc="DWELL_S: in-band time at PLATEN_SP."
+        103,
+        U16,
+        limits=(1800, 5400),
+        unit="s",
+        default=2700,
+        doc="DWELL_S: in-band time at PLATEN_SP.",
     )
     cool_rate_c_per_min = Holding(
-        104, U16, scale=0.1, limits=(2.0, 5.0), unit="°C/min", doc="COOL_RATE."
+        104, U16, scale=0.1, limits=(2.0, 5.0), unit="°C/min", default=4.0, doc="COOL_RATE."
     )
-    unload_sp_c = Holding(105, S16, scale=0.1, limits=(40.0, 100.0), unit="°C", doc="UNLOAD_SP.")
+    unload_sp_c = Holding(
+        105, S16, scale=0.1, limits=(40.0, 100.0), unit="°C", default=80.0, doc="UNLOAD_SP."
+    )
     pressure_sp_mpa = Holding(
-        106, U16, scale=0.01, limits=(1.0, 3.0), unit="MPa", doc="PRESSURE_SP."
+        106, U16, scale=0.01, limits=(1.0, 3.0), unit="MPa", default=2.0, doc="PRESSURE_SP."
     )
     pressure_band_mpa = Holding(
-        107, U16, scale=0.01, limits=(0.05, 0.5), unit="MPa", doc="PRESSURE_BAND (±)."
+        107, U16, scale=0.01, limits=(0.05, 0.5), unit="MPa", default=0.1, doc="PRESSURE_BAND (±)."
     )
-    temp_band_c = Holding(108, U16, scale=0.1, limits=(0.5, 5.0), unit="°C", doc="TEMP_BAND (±).")
+    temp_band_c = Holding(
+        108, U16, scale=0.1, limits=(0.5, 5.0), unit="°C", default=2.0, doc="TEMP_BAND (±)."
+    )
     vacuum_sp_kpa = Holding(
-        109, U16, scale=0.1, limits=(0.5, 20.0), unit="kPa", doc="VACUUM_SP (absolute)."
+        109,
+        U16,
+        scale=0.1,
+        limits=(0.5, 20.0),
+        unit="kPa",
+        default=2.0,
+        doc="VACUUM_SP (absolute).",
     )
     evac_s = Holding(
-        110, U16, limits=(60, 900), unit="s", doc="EVAC_S: hold at vacuum before pressing."
+        110,
+        U16,
+        limits=(60, 900),
+        unit="s",
+        default=300,
+        doc="EVAC_S: hold at vacuum before pressing.",
     )
     load_mask = Holding(111, U16, limits=(1, 255), doc="LOAD_MASK: bit k-1 = position k.")
-    strip_id_1 = Holding(200, STRING, doc="STRIP_ID_1 (traceability, cleared by ACK).")
-    strip_id_2 = Holding(210, STRING, doc="STRIP_ID_2.")
-    strip_id_3 = Holding(220, STRING, doc="STRIP_ID_3.")
-    strip_id_4 = Holding(230, STRING, doc="STRIP_ID_4.")
-    strip_id_5 = Holding(240, STRING, doc="STRIP_ID_5.")
-    strip_id_6 = Holding(250, STRING, doc="STRIP_ID_6.")
-    strip_id_7 = Holding(260, STRING, doc="STRIP_ID_7.")
-    strip_id_8 = Holding(270, STRING, doc="STRIP_ID_8.")
+    strip_id = Holding(
+        200, STRING, count=POSITIONS, doc="STRIP_ID_1..8: traceability, cleared by ACK."
+    )
 
     # -- input registers (§4) -------------------------------------------------------------------
     platen_top_pv_c = Input(100, S16, scale=0.1, unit="°C", doc="PLATEN_TOP_PV.")
@@ -214,22 +183,10 @@ class Laminator(BatchModbusTool):
     dwell_remaining_s = Input(107, U16, unit="s", doc="DWELL_REMAINING_S: counts down in DWELL.")
     heater_top_out_pct = Input(108, U16, unit="%", doc="HEATER_TOP_OUT, 0-100.")
     heater_bottom_out_pct = Input(109, U16, unit="%", doc="HEATER_BOT_OUT, 0-100.")
-    position_result_1 = Input(110, U16, doc="POS_RESULT_1: 0 no data, 1 P, 2 F, 3 X, 4 N.")
-    position_result_2 = Input(111, U16, doc="POS_RESULT_2.")
-    position_result_3 = Input(112, U16, doc="POS_RESULT_3.")
-    position_result_4 = Input(113, U16, doc="POS_RESULT_4.")
-    position_result_5 = Input(114, U16, doc="POS_RESULT_5.")
-    position_result_6 = Input(115, U16, doc="POS_RESULT_6.")
-    position_result_7 = Input(116, U16, doc="POS_RESULT_7.")
-    position_result_8 = Input(117, U16, doc="POS_RESULT_8.")
-    position_defect_1 = Input(118, U16, doc="POS_DEFECT_1: defect code, 0 if none.")
-    position_defect_2 = Input(119, U16, doc="POS_DEFECT_2.")
-    position_defect_3 = Input(120, U16, doc="POS_DEFECT_3.")
-    position_defect_4 = Input(121, U16, doc="POS_DEFECT_4.")
-    position_defect_5 = Input(122, U16, doc="POS_DEFECT_5.")
-    position_defect_6 = Input(123, U16, doc="POS_DEFECT_6.")
-    position_defect_7 = Input(124, U16, doc="POS_DEFECT_7.")
-    position_defect_8 = Input(125, U16, doc="POS_DEFECT_8.")
+    position_results = Input(
+        110, count=POSITIONS, doc="POS_RESULT_1..8: 0 no data, 1 P, 2 F, 3 X, 4 N."
+    )
+    position_defects = Input(118, count=POSITIONS, doc="POS_DEFECT_1..8: defect code, 0 if none.")
     peak_temp_c = Input(
         126, S16, scale=0.1, unit="°C", doc="PEAK_TEMP: max platen PV in the cycle."
     )
@@ -241,6 +198,17 @@ class Laminator(BatchModbusTool):
         129, U16, scale=0.1, unit="kPa", doc="MAX_VACUUM_DWELL (absolute)."
     )
     dwell_actual_s = Input(130, U16, unit="s", doc="DWELL_ACTUAL_S: in-band dwell accumulated.")
+    cycle_result = ResultBlock(
+        LaminationResult,
+        position_results,
+        position_defects,
+        peak_temp_c,
+        max_temp_dev_c,
+        min_pressure_dwell_mpa,
+        max_vacuum_dwell_kpa,
+        dwell_actual_s,
+        doc="IR 110-130 (one FC04) and the strip ids, as one record.",
+    )
 
     # -- recipe and cycle (§5) ------------------------------------------------------------------
     def write_recipe(
@@ -263,25 +231,47 @@ class Laminator(BatchModbusTool):
         present = self.strip_present
         return tuple(k for k in range(1, POSITIONS + 1) if present & (1 << (k - 1)))
 
-    def cycle_result(self) -> LaminationResult:
-        """IR 110-130 (one FC04) and the strip ids, as one record."""
-        words = self.read_registers("input", RESULT_BASE, 21)
-        ids = self.strip_ids()
-        cls = type(self)
 
-        def value(reg: Register) -> float:
-            offset = reg.address - RESULT_BASE
-            return float(reg.from_words(words[offset : offset + 1]))
+@dataclass(frozen=True)
+class LaminationRecipe:
+    """HR 100-110 of one press load in engineering units; each field is the :class:`Laminator`
+    holding register of the same name and takes its default from there (§4).
 
-        positions = tuple(
-            PositionResult(k + 1, position_result_char(words[k]), words[8 + k], ids[k])
-            for k in range(POSITIONS)
-        )
-        return LaminationResult(
-            peak_temp_c=value(cls.peak_temp_c),
-            max_temp_dev_c=value(cls.max_temp_dev_c),
-            min_pressure_dwell_mpa=value(cls.min_pressure_dwell_mpa),
-            max_vacuum_dwell_kpa=value(cls.max_vacuum_dwell_kpa),
-            dwell_actual_s=int(value(cls.dwell_actual_s)),
-            positions=positions,
+    LOAD_MASK (HR 111) is not part of the recipe: it follows from the loaded positions.
+    """
+
+    platen_sp_c: float = Laminator.platen_sp_c.default
+    standby_sp_c: float = Laminator.standby_sp_c.default
+    ramp_rate_c_per_min: float = Laminator.ramp_rate_c_per_min.default
+    dwell_s: int = Laminator.dwell_s.default
+    cool_rate_c_per_min: float = Laminator.cool_rate_c_per_min.default
+    unload_sp_c: float = Laminator.unload_sp_c.default
+    pressure_sp_mpa: float = Laminator.pressure_sp_mpa.default
+    pressure_band_mpa: float = Laminator.pressure_band_mpa.default
+    temp_band_c: float = Laminator.temp_band_c.default
+    vacuum_sp_kpa: float = Laminator.vacuum_sp_kpa.default
+    evac_s: int = Laminator.evac_s.default
+
+    def check_consistency(self) -> None:
+        """§4: STANDBY_SP <= PLATEN_SP - 50.0 °C (the tool refuses ARM/START otherwise)."""
+        if self.standby_sp_c > self.platen_sp_c - STANDBY_GAP_C:
+            raise ParameterOutOfRange(
+                f"standby_sp_c {self.standby_sp_c} °C must be at most platen_sp_c - "
+                f"{STANDBY_GAP_C} = {self.platen_sp_c - STANDBY_GAP_C} °C"
+            )
+
+    @property
+    def nominal_cycle_s(self) -> float:
+        """Typical START-to-DONE time (§9: about 5640 s at defaults); pump-down taken as 120 s."""
+        rise_c = self.platen_sp_c - self.standby_sp_c
+        fall_c = self.platen_sp_c - self.unload_sp_c
+        return (
+            CLOSE_S
+            + PUMPDOWN_S
+            + self.evac_s
+            + self.pressure_sp_mpa / BUILD_RATE_MPA_PER_S
+            + 60.0 * rise_c / self.ramp_rate_c_per_min
+            + self.dwell_s
+            + 60.0 * fall_c / self.cool_rate_c_per_min
+            + VENT_S
         )

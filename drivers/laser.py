@@ -22,31 +22,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from drivers.errors import ParameterOutOfRange, ProtocolError
 from drivers.records import SiteRecord, optional
-from drivers.scpi import Control, ScpiTool
-from drivers.values import Choice, Flag, Number, Quoted, unquote
+from drivers.scpi import ScpiTool
+from drivers.settings import Reading, Setting
+from drivers.values import Choice, Flag, Number, Quoted, Timestamp, unquote
 
 #: Patterns stored at delivery (laser.md §1); others can be created with the offline editor.
 FACTORY_PATTERNS = ("IO16", "IO16-DIE4", "IO32", "IO32-DIE4")
 PHASES = ("NONE", "LOAD", "ALIGN", "ABLATE", "INSPECT", "UNLOAD")
 INTERLOCKS = ("DOOR", "KEY", "EXHAUST", "CHILLER", "VACUUM", "WARMUP", "CAL")
 CALIBRATION_RATIO_LIMITS = (0.900, 1.100)
-
-
-@dataclass(frozen=True)
-class PatternName(Quoted):
-    """A stored pattern's name: 1-16 characters of the README §3 name rule, sent quoted."""
-
-    max_len: int = 16
-
-    def check(self, value: Any, what: str) -> str:
-        name = super().check(value, what)
-        if not name:
-            raise ParameterOutOfRange(f"{what} must not be empty")
-        return name
 
 
 @dataclass(frozen=True)
@@ -108,9 +95,9 @@ class Laser(ScpiTool):
     }
 
     # -- laser.md §4, in the manual's order ---------------------------------------------------
-    pattern = Control[str](
+    pattern = Setting[str](
         "PATTern:SELect",
-        PatternName(),
+        Quoted(16, allow_empty=False),
         doc="PATTern:SELect: the stored per-site pattern (recipe); 25 if the tool does not know it.",
     )
 
@@ -119,58 +106,59 @@ class Laser(ScpiTool):
         reply = self.query("PATTern:CATalog?")
         if reply == '""':
             return []
-        try:
+        with self.parsing("PATTern:CATalog?", reply):
             return [unquote(part) for part in reply.split(",")]
-        except ProtocolError as exc:
-            raise self._malformed("PATTern:CATalog?", reply, exc) from None
 
-    pattern_vias = Control[int](
+    pattern_vias = Setting[int](
         "PATTern:VIAS", Number(0, 10000), writable=False, doc="PATTern:VIAS?: vias per site."
     )
-    pattern_area_mm2 = Control[float](
+    pattern_area_mm2 = Setting[float](
         "PATTern:AREA",
         Number(0.0, 10000.0, 2, "mm²"),
         writable=False,
         doc="PATTern:AREA?: area-recess size per site, mm² (0.00 = no area recess).",
     )
-    fluence_j_cm2 = Control[float](
+    fluence_j_cm2 = Setting[float](
         "LASer:FLUence", Number(0.20, 3.00, 2, "J/cm²"), doc="LASer:FLUence, J/cm² (recipe)."
     )
-    frequency_khz = Control[int](
+    frequency_khz = Setting[int](
         "LASer:FREQuency",
         Number(10, 200, 0, "kHz"),
         doc="LASer:FREQuency: pulse rate, kHz (recipe).",
     )
-    spot_um = Control[int](
+    spot_um = Setting[int](
         "LASer:SPOT", Number(10, 60, 0, "µm"), doc="LASer:SPOT: spot diameter, µm (recipe)."
     )
-    film_thickness_um = Control[float](
+    film_thickness_um = Setting[float](
         "FILM:THICKness",
         Number(12.5, 125.0, 1, "µm"),
         doc="FILM:THICKness: PI film thickness, µm (recipe); sets the breakthrough pulse count.",
     )
-    via_max_pulses = Control[int](
+    via_max_pulses = Setting[int](
         "VIA:PULSes", Number(10, 5000), doc="VIA:PULSes: maximum pulses per via (recipe)."
     )
-    via_endpoint = Control[bool](
+    via_endpoint = Setting[bool](
         "VIA:ENDPoint",
         Flag(),
         doc="VIA:ENDPoint: True stops each via at breakthrough; False fires VIA:PULSes (recipe).",
     )
-    recess_depth_um = Control[float](
+    recess_depth_um = Setting[float](
         "RECess:DEPTh",
         Number(1.0, 100.0, 1, "µm"),
         doc="RECess:DEPTh: area-recess target depth, µm (recipe); must be < FILM:THICKness.",
     )
-    recess_tolerance_um = Control[float](
+    recess_tolerance_um = Setting[float](
         "RECess:TOLerance",
         Number(0.5, 10.0, 1, "µm"),
         doc="RECess:TOLerance: ± pass window of the recess depth, µm (recipe).",
     )
 
-    def power_w(self) -> float:
-        """``LASer:POWer?``: average power at the work plane, W (0.000 with the source off)."""
-        return float(self._parse("LASer:POWer?", Number(0.0, 1000.0, 3, "W")))
+    power_w = Reading(
+        "LASer:POWer?",
+        float,
+        Number(0.0, 1000.0, 3, "W"),
+        doc="``LASer:POWer?``: average power at the work plane, W (0.000 with the source off).",
+    )
 
     def calibrate(self) -> None:
         """``LASer:CALibrate``: power calibration (overlapped, SETUP ≈ 30 s; poll the state).
@@ -179,42 +167,19 @@ class Laser(ScpiTool):
         """
         self.write("LASer:CALibrate")
 
-    def calibration(self) -> Calibration:
-        """``LASer:CALibrate?``: ratio measured/expected and timestamp of the last calibration."""
-        sent = "LASer:CALibrate?"
-        reply = self.query(sent)
-        ratio_text, comma, stamp_text = reply.partition(",")
-        try:
-            if not comma:
-                raise ProtocolError('expected <ratio>,"<timestamp>"')
-            ratio = float(Number(0.0, 10.0, 3).parse(ratio_text))
-            stamp = unquote(stamp_text)
-            timestamp = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S") if stamp else None
-        except (ProtocolError, ValueError) as exc:
-            raise self._malformed(sent, reply, exc) from None
-        return Calibration(ratio, timestamp)
-
-    def shutter(self) -> str:
-        """``LASer:SHUTter?``: ``OPEN`` or ``CLOSED``."""
-        return str(self._parse("LASer:SHUTter?", Choice(("OPEN", "CLOSED"))))
-
-    def source_hours(self) -> int:
-        """``LASer:HOURs?``: laser source operating hours (8202 above 20000 h)."""
-        return int(self._parse("LASer:HOURs?", Number(0, 10**9)))
-
-    # -- helpers ---------------------------------------------------------------------------------
-    def _parse(self, query: str, codec: Number | Choice) -> Any:
-        reply = self.query(query)
-        try:
-            return codec.parse(reply)
-        except ProtocolError as exc:
-            raise self._malformed(query, reply, exc) from None
-
-    def _malformed(self, sent: str, reply: str, exc: Exception) -> ProtocolError:
-        reason = exc.reason if isinstance(exc, ProtocolError) else str(exc)
-        return ProtocolError(
-            f"reply {reply!r} malformed ({reason})",
-            tool=self.tool_name,
-            address=self.address,
-            sent=sent,
-        )
+    calibration = Reading(
+        "LASer:CALibrate?",
+        Calibration,
+        Number(0.0, 10.0, 3),
+        Timestamp(),
+        doc="``LASer:CALibrate?``: ratio measured/expected and time of the last calibration.",
+    )
+    shutter = Reading(
+        "LASer:SHUTter?", str, Choice(("OPEN", "CLOSED")), doc="``LASer:SHUTter?``: OPEN or CLOSED."
+    )
+    source_hours = Reading(
+        "LASer:HOURs?",
+        int,
+        Number(0, 10**9),
+        doc="``LASer:HOURs?``: laser source operating hours (8202 above 20000 h).",
+    )

@@ -15,8 +15,7 @@ with Metrology.open("/dev/ttyUSB0") as gauge:            # or "socket://127.0.0.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -35,9 +34,20 @@ from drivers.records import (
     parse_summary,
 )
 from drivers.scpi import CycleResult, Progress
+from drivers.settings import Command, Reading, Setting
 from drivers.states import ToolState
 from drivers.transports.line_link import LineLink
-from drivers.values import Codec, Number, check_identifier, check_input_map, check_strip_size
+from drivers.values import (
+    INTEGER,
+    Choice,
+    Enumerated,
+    Identifier,
+    InputMap,
+    Number,
+    StateName,
+    check_strip_size,
+    counted_list,
+)
 
 
 class MeasureMode(StrEnum):
@@ -206,115 +216,10 @@ RECORD_TYPES: dict[MeasureMode, tuple[type[SiteRecord], tuple[Callable[[str], An
 }
 
 
-# -- codecs and the declared setting ------------------------------------------------------------
-class _ModeCodec:
-    def check(self, value: Any, what: str) -> MeasureMode:
-        try:
-            return MeasureMode(str(value).upper())
-        except ValueError:
-            raise ParameterOutOfRange(f"{what} = {value!r} not one of {self.describe()}") from None
-
-    def format(self, value: Any) -> str:
-        return str(value)
-
-    def parse(self, text: str) -> MeasureMode:
-        try:
-            return MeasureMode(text)
-        except ValueError:
-            raise ProtocolError(f"{text!r} is not a MODE") from None
-
-    def describe(self) -> str:
-        return "|".join(MeasureMode)
+_MODE = Enumerated(MeasureMode)
 
 
-class _Identifier:
-    """An identifier sent without quotes (§2); the empty reply means "not set"."""
-
-    def __init__(self, max_len: int) -> None:
-        self.max_len = max_len
-
-    def check(self, value: Any, what: str) -> str:
-        return check_identifier(value, what, max_len=self.max_len, allow_empty=False)
-
-    def format(self, value: Any) -> str:
-        return str(value)
-
-    def parse(self, text: str) -> str:
-        return text
-
-    def describe(self) -> str:
-        return f"1-{self.max_len} characters of A-Z a-z 0-9 - _ ."
-
-
-class _InputMap:
-    def check(self, value: Any, what: str) -> str:
-        return check_input_map(value)
-
-    def format(self, value: Any) -> str:
-        return str(value)
-
-    def parse(self, text: str) -> str:
-        return check_input_map(text) if text else text
-
-    def describe(self) -> str:
-        return "0|1 per site"
-
-
-class Setting:
-    """A declared MS-3 setting: ``KEY?`` reads it, ``KEY <v1>[,<v2>]`` writes it after the checks.
-
-    ``validate`` cross-checks the values (e.g. rows × cols ≤ 1024) before anything is sent.
-    """
-
-    def __init__(
-        self,
-        keyword: str,
-        *codecs: Codec,
-        doc: str,
-        writable: bool = True,
-        validate: Callable[..., object] | None = None,
-    ) -> None:
-        self.keyword = keyword
-        self.codecs = codecs
-        self.writable = writable
-        self.validate = validate
-        self.__doc__ = doc
-        self.name = keyword
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    def __get__(self, instance: Metrology | None, owner: type) -> Any:
-        if instance is None:
-            return self
-        sent = f"{self.keyword}?"
-        reply = instance.query(sent)
-        parts = reply.split(",") if len(self.codecs) > 1 else [reply]
-        with instance.parsing(sent):
-            if len(parts) != len(self.codecs):
-                raise ProtocolError(
-                    f"{sent} reply {reply!r} has {len(parts)} fields, expected {len(self.codecs)}"
-                )
-            values = [codec.parse(part) for codec, part in zip(self.codecs, parts, strict=True)]
-        return values[0] if len(values) == 1 else tuple(values)
-
-    def __set__(self, instance: Metrology, value: Any) -> None:
-        if not self.writable:
-            raise AttributeError(f"{self.name} ({self.keyword}?) is read-only")
-        values = value if len(self.codecs) > 1 else (value,)
-        if len(values) != len(self.codecs):
-            raise ParameterOutOfRange(f"{self.name} takes {len(self.codecs)} values, got {value!r}")
-        checked = [codec.check(v, self.name) for codec, v in zip(self.codecs, values, strict=True)]
-        if self.validate is not None:
-            self.validate(*checked)
-        instance.command(
-            f"{self.keyword} "
-            + ",".join(c.format(v) for c, v in zip(self.codecs, checked, strict=True))
-        )
-
-
-def _recipe_name(name: str) -> str:
-    return check_identifier(name, "recipe name", max_len=16, allow_empty=False)
+_RECIPE_NAME = Identifier(16)  # README §3 names, sent bare on the MS-3
 
 
 # -- the driver -----------------------------------------------------------------------------------
@@ -358,25 +263,6 @@ class Metrology(Tool):
         """Send a query; return the data of its ``OK`` line ('' for an empty value)."""
         return self.link.exchange(line).data
 
-    @contextlib.contextmanager
-    def parsing(self, sent: str) -> Iterator[None]:
-        """Give a ProtocolError raised while decoding a reply this tool, address and command."""
-        try:
-            yield
-        except ProtocolError as exc:
-            if exc.address:
-                raise
-            raise ProtocolError(
-                exc.reason, tool=self.tool_name, address=self.address, sent=sent
-            ) from None
-        except (ValueError, KeyError) as exc:
-            raise ProtocolError(
-                f"reply does not parse ({exc})",
-                tool=self.tool_name,
-                address=self.address,
-                sent=sent,
-            ) from None
-
     # -- §4, in manual order -------------------------------------------------------------------
     def identify(self) -> Identity:
         """``ID?``: GENERIC, MS-3, serial, firmware."""
@@ -384,41 +270,45 @@ class Metrology(Tool):
         with self.parsing("ID?"):
             return Identity.parse(reply)
 
-    def status(self) -> MetrologyStatus:
-        """``ST?``: state, working MODE, phase, sites done and to do."""
-        reply = self.query("ST?")
-        with self.parsing("ST?"):
-            state, mode, phase, done, total = reply.split(",")
-            if phase not in PHASES:
-                raise ProtocolError(f"ST? phase {phase!r} not one of {', '.join(PHASES)}")
-            return MetrologyStatus(
-                ToolState.from_name(state), _ModeCodec().parse(mode), phase, int(done), int(total)
-            )
+    status = Reading(
+        "ST?",
+        MetrologyStatus,
+        StateName(),
+        _MODE,
+        Choice(PHASES),
+        INTEGER,
+        INTEGER,
+        doc="``ST?``: state, working MODE, phase, sites done and to do.",
+    )
 
     def state(self) -> ToolState:
         """The state field of ``ST?``."""
         return self.status().state
 
-    def reset(self) -> None:
-        """``RST``: IDLE, recipe unloaded, defaults, strip data and results cleared; the
-        calibration and the alarms stay."""
-        self.command("RST")
+    reset = Command(
+        "RST",
+        doc="``RST``: IDLE, recipe unloaded, defaults, strip data and results cleared; the calibration and the alarms stay.",
+    )
 
-    def load_recipe(self, name: str) -> None:
-        """``LOAD <name>``: load a stored recipe; IDLE -> READY directly (25 if unknown)."""
-        self.command(f"LOAD {_recipe_name(name)}")
+    load_recipe = Command(
+        "LOAD {}",
+        _RECIPE_NAME,
+        what="recipe name",
+        doc="``LOAD <name>``: load a stored recipe; IDLE -> READY directly (25 if unknown).",
+    )
 
-    def unload_recipe(self) -> None:
-        """``UNLOAD``: back to IDLE."""
-        self.command("UNLOAD")
+    unload_recipe = Command("UNLOAD", doc="``UNLOAD``: back to IDLE.")
 
-    def save_recipe(self, name: str) -> None:
-        """``SAVE <name>``: store MODE, limits, size and pitch (28 when 32 recipes are stored)."""
-        self.command(f"SAVE {_recipe_name(name)}")
+    save_recipe = Command(
+        "SAVE {}",
+        _RECIPE_NAME,
+        what="recipe name",
+        doc="``SAVE <name>``: store MODE, limits, size and pitch (28 when 32 recipes are stored).",
+    )
 
-    def delete_recipe(self, name: str) -> None:
-        """``DEL <name>`` (25 if absent)."""
-        self.command(f"DEL {_recipe_name(name)}")
+    delete_recipe = Command(
+        "DEL {}", _RECIPE_NAME, what="recipe name", doc="``DEL <name>`` (25 if absent)."
+    )
 
     def recipe_list(self, start: int = 1) -> tuple[int, list[str]]:
         """``LIST? <start>``: total stored and up to 10 names from index ``start`` (ASCII order)."""
@@ -448,19 +338,20 @@ class Metrology(Tool):
         name = self.query("NAME?")
         return (name[:-1], True) if name.endswith("*") else (name, False)
 
-    mode = Setting(
+    mode = Setting[MeasureMode](
         "MODE",
-        _ModeCodec(),
+        _MODE,
+        default=MeasureMode.SLUG,
         doc="``MODE`` / ``MODE?``: the working MODE (default SLUG); setting it resets the limits to the mode defaults.",
     )
-    strip_size = Setting(
+    strip_size = Setting[tuple[int, int]](
         "SIZE",
         Number(1, 32),
         Number(1, 64),
         validate=check_strip_size,
         doc="``SIZE <rows>,<cols>`` / ``SIZE?`` (default 3,10); setting it resets the input map.",
     )
-    strip_pitch_mm = Setting(
+    strip_pitch_mm = Setting[tuple[float, float]](
         "PITCH",
         Number(1.0, 50.0, 3, "mm"),
         Number(1.0, 50.0, 3, "mm"),
@@ -492,49 +383,41 @@ class Metrology(Tool):
         mode = self.mode
         return {name: self.limit(name) for name, item in LIMIT_ITEMS.items() if item.mode is mode}
 
-    strip_id = Setting(
+    strip_id = Setting[str](
         "STRIP",
-        _Identifier(20),
+        Identifier(20),
         doc="``STRIP <id>`` / ``STRIP?``: strip id of the next cycle ('' = not set).",
     )
-    input_map = Setting(
+    input_map = Setting[str](
         "MAP",
-        _InputMap(),
+        InputMap(quoted=False),
         doc="``MAP <map>`` / ``MAP?``: input map, 1 = measure, 0 = skip (26 if the length is wrong).",
     )
 
-    def start(self) -> None:
-        """``RUN``: READY -> RUNNING (22 with DOOR, AIR or CAL interlocks)."""
-        self.command("RUN")
+    start = Command("RUN", doc="``RUN``: READY -> RUNNING (22 with DOOR, AIR or CAL interlocks).")
 
-    def pause(self) -> None:
-        """``PAUSE``: takes effect at the end of the current site."""
-        self.command("PAUSE")
+    pause = Command("PAUSE", doc="``PAUSE``: takes effect at the end of the current site.")
 
-    def resume(self) -> None:
-        """``RESUME``."""
-        self.command("RESUME")
+    resume = Command("RESUME", doc="``RESUME``.")
 
-    def abort(self) -> None:
-        """``ABORT``: the site in progress and the remaining sites become N."""
-        self.command("ABORT")
+    abort = Command(
+        "ABORT", doc="``ABORT``: the site in progress and the remaining sites become N."
+    )
 
-    def acknowledge(self) -> None:
-        """``ACK``: DONE/ABORTED -> READY; clears strip id and input map."""
-        self.command("ACK")
+    acknowledge = Command(
+        "ACK", doc="``ACK``: DONE/ABORTED -> READY; clears strip id and input map."
+    )
 
-    def progress(self) -> Progress:
-        """``PROG?``: sites done, to do, elapsed and remaining s (zeros without a cycle)."""
-        reply = self.query("PROG?")
-        with self.parsing("PROG?"):
-            done, total, elapsed, remaining = (int(v) for v in reply.split(","))
-            return Progress(done, total, elapsed, remaining)
-
-    def record_count(self) -> int:
-        """``RC?``: records available (0 if none)."""
-        reply = self.query("RC?")
-        with self.parsing("RC?"):
-            return int(reply)
+    progress = Reading(
+        "PROG?",
+        Progress,
+        INTEGER,
+        INTEGER,
+        INTEGER,
+        INTEGER,
+        doc="``PROG?``: sites done, to do, elapsed and remaining s (zeros without a cycle).",
+    )
+    record_count = Reading("RC?", int, INTEGER, doc="``RC?``: records available (0 if none).")
 
     def records(
         self, start: int = 1, count: int = RD_MAX, *, mode: MeasureMode | None = None
@@ -570,7 +453,7 @@ class Metrology(Tool):
         """``RSUM?``: strip summary; ``extra`` is ``(MeasureMode,)`` of the cycle."""
         reply = self.query("RSUM?")
         with self.parsing("RSUM?"):
-            return parse_summary(reply, (_ModeCodec().parse,))
+            return parse_summary(reply, (_MODE.parse,))
 
     def summary_mode(self) -> MeasureMode:
         """The MODE the last cycle measured in (``RSUM?``)."""
@@ -592,11 +475,8 @@ class Metrology(Tool):
     def active_alarms(self) -> list[int]:
         """``AL?``: active alarm codes in order of occurrence."""
         reply = self.query("AL?")
-        with self.parsing("AL?"):
-            count, *codes = (int(v) for v in reply.split(","))
-            if count != len(codes):
-                raise ProtocolError(f"AL? count {count} but {len(codes)} codes")
-            return codes
+        with self.parsing("AL?", reply):
+            return counted_list(reply)
 
     def alarm_info(self, code: int) -> AlarmInfo:
         """``ALT? <code>``: class and text of an alarm of §6 (the tool answers 12 for others)."""
@@ -611,13 +491,11 @@ class Metrology(Tool):
                 raise ProtocolError(f"ALT? reply {reply!r} is not {code},<A|H|W>,<text>")
             return AlarmInfo(code, alarm_class, text)
 
-    def clear_alarms(self) -> None:
-        """``ALC``: remove the alarms whose cause has gone."""
-        self.command("ALC")
+    clear_alarms = Command("ALC", doc="``ALC``: remove the alarms whose cause has gone.")
 
-    def calibrate(self) -> None:
-        """``CAL``: SETUP for about 20 s on the reference gauge (22 with DOOR or AIR)."""
-        self.command("CAL")
+    calibrate = Command(
+        "CAL", doc="``CAL``: SETUP for about 20 s on the reference gauge (22 with DOOR or AIR)."
+    )
 
     def calibration(self) -> Calibration:
         """``CAL?``: last CAL result, timestamp and hours since (NONE after power-up)."""
@@ -628,7 +506,7 @@ class Metrology(Tool):
                 return Calibration(CalResult.NONE, None, None)
             return Calibration(CalResult(result), datetime.fromisoformat(stamp), float(hours))
 
-    enclosure_temperature_c = Setting(
+    enclosure_temperature_c = Setting[float](
         "TEMP",
         Number(-50.0, 150.0, 1, "°C"),
         writable=False,

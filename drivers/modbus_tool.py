@@ -1,9 +1,7 @@
-"""Modbus tools (laminator, mold press, etch bath): the common blocks of README §9.2 and
-declared registers for each tool's own tables.
+"""Modbus tools (laminator, mold press, etch bath): the common blocks of README §9.2, declared
+with the registers of :mod:`drivers.registers`, and the batch tools' recipes, strip ids and
+results.
 
-``Holding(100, S16, scale=0.1, limits=(165.0, 185.0), doc=...)`` is the manual's table row:
-reads decode to engineering units, writes check the range first and then send one request
-(FC06 for 16-bit values, one FC16 for 32-bit values and strings, as the manual requires).
 An exception 06 is turned into the catalogue error named by REJECT_REASON (IR 4), with the
 interlock names decoded from INTERLOCK_WORD for code 22.
 """
@@ -13,188 +11,23 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
-from typing import Any, ClassVar, overload
+from typing import Any, ClassVar, TypeVar
 
 from drivers.base import Tool
 from drivers.errors import ParameterOutOfRange, ProtocolError, ToolError, tool_error
 from drivers.records import AlarmInfo, Identity
+from drivers.registers import (
+    STRING,
+    U16,
+    U32,
+    Block,
+    Holding,
+    Input,
+    Pulse,
+    Register,
+)
 from drivers.states import ToolState
 from drivers.transports.modbus import ModbusExceptionReply, ModbusTransport
-from drivers.values import check_identifier
-
-
-class RegType(Enum):
-    """Register data types of README §9.2."""
-
-    U16 = "u16"
-    S16 = "s16"
-    U32 = "u32"
-    STRING = "string"
-
-
-U16, S16, U32, STRING = RegType.U16, RegType.S16, RegType.U32, RegType.STRING
-
-
-def encode(value: int, reg_type: RegType) -> list[int]:
-    """Raw integer -> register words (u32 high word first)."""
-    if reg_type is RegType.S16:
-        return [value & 0xFFFF]
-    if reg_type is RegType.U32:
-        return [(value >> 16) & 0xFFFF, value & 0xFFFF]
-    return [value & 0xFFFF]
-
-
-def decode(words: Sequence[int], reg_type: RegType) -> int:
-    """Register words -> raw integer."""
-    if reg_type is RegType.S16:
-        return words[0] - 0x10000 if words[0] & 0x8000 else words[0]
-    if reg_type is RegType.U32:
-        return (words[0] << 16) | words[1]
-    return words[0]
-
-
-def encode_string(text: str, registers: int) -> list[int]:
-    """Two characters per register, first in the high byte, padded with 0x00."""
-    data = text.encode("ascii").ljust(registers * 2, b"\x00")
-    return [(data[i] << 8) | data[i + 1] for i in range(0, registers * 2, 2)]
-
-
-def decode_string(words: Sequence[int]) -> str:
-    data = b"".join(bytes([(w >> 8) & 0xFF, w & 0xFF]) for w in words)
-    return data.split(b"\x00", 1)[0].decode("ascii", errors="replace")
-
-
-class Register:
-    """A declared register (holding or input), read and written in engineering units."""
-
-    table: ClassVar[str] = "input"
-
-    def __init__(
-        self,
-        address: int,
-        reg_type: RegType = U16,
-        *,
-        scale: float = 1.0,
-        limits: tuple[float, float] | None = None,
-        unit: str = "",
-        length: int = 10,
-        doc: str,
-    ) -> None:
-        self.address = address
-        self.reg_type = reg_type
-        self.scale = scale
-        self.limits = limits
-        self.unit = unit
-        self.length = (
-            length if reg_type is RegType.STRING else (2 if reg_type is RegType.U32 else 1)
-        )
-        self.__doc__ = doc
-        self.name = f"{self.table}[{address}]"
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    @overload
-    def __get__(self, instance: None, owner: type) -> Register: ...
-
-    @overload
-    def __get__(self, instance: ModbusTool, owner: type) -> Any: ...
-
-    def __get__(self, instance: ModbusTool | None, owner: type) -> Any:
-        if instance is None:
-            return self
-        return self.from_words(instance.read_registers(self.table, self.address, self.length))
-
-    def from_words(self, words: Sequence[int]) -> Any:
-        """Decode this register's words (used by block reads too)."""
-        if self.reg_type is RegType.STRING:
-            return decode_string(words)
-        raw = decode(words, self.reg_type)
-        return raw if self.scale == 1.0 else round(raw * self.scale, 6)
-
-    def to_words(self, value: Any) -> list[int]:
-        """Check ``value`` against the manual's range and encode it."""
-        if self.reg_type is RegType.STRING:
-            return encode_string(
-                check_identifier(value, self.name, max_len=self.length * 2), self.length
-            )
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ParameterOutOfRange(f"{self.name} must be a number, got {value!r}")
-        if self.limits is not None and not self.limits[0] <= value <= self.limits[1]:
-            lo, hi = self.limits
-            raise ParameterOutOfRange(
-                f"{self.name} = {value} outside {lo}..{hi} {self.unit}".rstrip()
-            )
-        raw = round(value / self.scale)
-        return encode(raw, self.reg_type)
-
-    def describe(self) -> str:
-        if self.limits is None:
-            return ""
-        return f"{self.limits[0]}..{self.limits[1]} {self.unit}".rstrip()
-
-
-class Holding(Register):
-    """A read/write holding register."""
-
-    table = "holding"
-
-    def __set__(self, instance: ModbusTool, value: Any) -> None:
-        instance.write_registers(
-            self.address, self.to_words(value), sent_as=f"{self.name}={value!r}"
-        )
-
-
-class Input(Register):
-    """A read-only input register."""
-
-    table = "input"
-
-
-class DiscreteInput:
-    """A read-only discrete input bit."""
-
-    def __init__(self, address: int, *, doc: str) -> None:
-        self.address = address
-        self.__doc__ = doc
-
-    def __get__(self, instance: ModbusTool | None, owner: type) -> Any:
-        if instance is None:
-            return self
-        return instance.read_discrete_inputs(self.address, 1)[0]
-
-
-class LevelCoil:
-    """A read/write level coil (e.g. HEATER_ENABLE)."""
-
-    def __init__(self, address: int, *, doc: str) -> None:
-        self.address = address
-        self.__doc__ = doc
-
-    def __get__(self, instance: ModbusTool | None, owner: type) -> Any:
-        if instance is None:
-            return self
-        return instance.read_coils(self.address, 1)[0]
-
-    def __set__(self, instance: ModbusTool, value: bool) -> None:
-        if not isinstance(value, bool):
-            raise ParameterOutOfRange(f"coil {self.address} takes True or False, got {value!r}")
-        instance.write_coil(self.address, value)
-
-
-# Command coils of README §9.2.
-(
-    COIL_ARM,
-    COIL_DISARM,
-    COIL_START,
-    COIL_PAUSE,
-    COIL_RESUME,
-    COIL_ABORT,
-    COIL_ALARM_RESET,
-    COIL_ACK,
-) = range(8)
-STATUS_BLOCK = 28  # IR 0-27
 
 
 @dataclass(frozen=True)
@@ -216,6 +49,10 @@ class ModbusStatus:
     warning_count: int
     alarm_words: tuple[int, int, int, int]
     alarm_list: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        # ALARM_LIST slots hold 0 when empty: keep the codes only.
+        object.__setattr__(self, "alarm_list", tuple(code for code in self.alarm_list if code))
 
 
 @dataclass(frozen=True)
@@ -253,6 +90,20 @@ def position_result_char(code: int) -> str:
         raise ProtocolError(f"position result code {code} not in 0-4") from None
 
 
+R = TypeVar("R")
+
+
+class ResultBlock(Block[R]):
+    """A batch tool's result block: its POS_RESULT and POS_DEFECT runs become the record's
+    ``positions`` (:class:`PositionResult` with the strip ids, read after the block)."""
+
+    def read(self, tool: ModbusTool) -> R:
+        assert isinstance(tool, BatchModbusTool)
+        fields = self.fields(tool)
+        positions = tool.outcomes(fields)
+        return self.record(**fields, positions=positions)
+
+
 class ModbusTool(Tool):
     """Base of the Modbus drivers: the common blocks of README §9.2."""
 
@@ -264,14 +115,57 @@ class ModbusTool(Tool):
     #: Phase names by PHASE code.
     phase_names: ClassVar[Sequence[str]] = ("NONE",)
 
+    # -- common holding registers (README §9.2) ------------------------------------------------
     recipe_id = Holding(
         0, U16, limits=(0, 65535), doc="RECIPE_ID: host's recipe number, latched at ARM."
     )
     host_watchdog_s = Holding(1, U16, limits=(0, 600), unit="s", doc="HOST_WATCHDOG_S: 0 = off.")
+    host_heartbeat = Holding(
+        2, U16, limits=(0, 65535), doc="HOST_HEARTBEAT: any write restarts the host watchdog."
+    )
+
+    # -- common status block, IR 0-27 --------------------------------------------------------------
+    tool_state = Input(0, enum=ToolState, doc="STATE: README §5 state code.")
+    phase_code = Input(1, doc="PHASE: tool-specific phase code (phase_names).")
+    active_alarm = Input(2, doc="ACTIVE_ALARM: most recent active alarm, 0 if none.")
+    alarm_count = Input(3, doc="ALARM_COUNT: active alarms.")
+    reject_reason = Input(4, doc="REJECT_REASON: catalogue code of the last exception 06.")
+    reject_count = Input(5, doc="REJECT_COUNT: rejections since power-up.")
+    heartbeat_echo = Input(6, doc="HEARTBEAT: tool's counter, +1 per second.")
+    recipe_id_active = Input(7, doc="RECIPE_ID_ACTIVE: RECIPE_ID latched at ARM.")
+    cycle_elapsed_s = Input(8, U32, unit="s", doc="CYCLE_ELAPSED_S.")
+    cycle_remaining_s = Input(10, U32, unit="s", doc="CYCLE_REMAINING_S.")
+    cycle_count = Input(12, U32, doc="CYCLE_COUNT: cycles completed since power-up.")
+    interlock_word = Input(14, doc="INTERLOCK_WORD: bit per interlock (interlock_bits).")
+    warning_count = Input(15, doc="WARNING_COUNT: active warnings.")
+    alarm_words = Input(16, count=4, doc="ALARM_WORD_1..4: bit per alarm of the alarm table.")
+    alarm_list = Input(20, count=8, doc="ALARM_LIST_1..8: active alarm codes, 0 = empty slot.")
+
+    # -- identification, IR 900-917 ----------------------------------------------------------------
     protocol_version = Input(900, U16, scale=0.01, doc="PROTOCOL_VERSION (1.00).")
     model_name = Input(901, STRING, length=8, doc="MODEL, 16 characters.")
     serial_number = Input(909, STRING, length=8, doc="SERIAL, 16 characters.")
     firmware_code = Input(917, U16, doc="FIRMWARE: 231 = 2.3.1.")
+
+    status = Block(
+        ModbusStatus,
+        active_alarm,
+        alarm_count,
+        reject_reason,
+        reject_count,
+        recipe_id_active,
+        cycle_elapsed_s,
+        cycle_remaining_s,
+        cycle_count,
+        interlock_word,
+        warning_count,
+        alarm_words,
+        alarm_list,
+        state=tool_state,
+        phase=phase_code,
+        heartbeat=heartbeat_echo,
+        doc="IR 0-27 in one request.",
+    )
 
     def __init__(self, address: str, *, timeout_s: float = 1.0, retries: int = 3) -> None:
         super().__init__(address)
@@ -295,6 +189,24 @@ class ModbusTool(Tool):
         )
         return self._call(lambda: read(address, count))
 
+    def read_values(self, *registers: Register, translate: bool = True) -> dict[str, Any]:
+        """Declared registers of one table in one request over their span, by name.
+
+        ``translate=False`` reads straight from the link: a rejection while reading why a
+        request was rejected is not translated again."""
+        first = min(register.address for register in registers)
+        count = max(register.address + register.words for register in registers) - first
+        if translate:
+            words = self.read_registers(registers[0].table, first, count)
+        else:
+            words = self.link.read_input_registers(first, count)
+        values = {}
+        for register in registers:
+            offset = register.address - first
+            with self.parsing(f"{register.table}[{register.address}]"):
+                values[register.name] = register.from_words(words[offset : offset + register.words])
+        return values
+
     def write_registers(self, address: int, words: Sequence[int], *, sent_as: str = "") -> None:
         """Write holding registers: FC06 for one word, one FC16 for several."""
         if len(words) == 1:
@@ -317,7 +229,7 @@ class ModbusTool(Tool):
 
     def heartbeat(self, value: int = 1) -> None:
         """HOST_HEARTBEAT (HR 2): restart the host watchdog."""
-        self.write_registers(2, [value & 0xFFFF], sent_as="HOST_HEARTBEAT")
+        self.host_heartbeat = value & 0xFFFF
 
     def write_block(self, fields: Mapping[Register, Any]) -> None:
         """Write several declared holding registers; contiguous ones go in one FC16."""
@@ -348,14 +260,16 @@ class ModbusTool(Tool):
     def _translate(self, exc: ModbusExceptionReply, sent: str) -> ToolError:
         code = exc.exception_code
         if code == 6:
-            reason, _count = self.link.read_input_registers(4, 2)
+            # Read straight from the link: a rejection while reading the reason is not retried.
+            cls = type(self)
+            reason = self._raw(cls.reject_reason, cls.reject_count)
             detail = ""
             if reason == 22:
-                detail = ",".join(self.interlock_names(self.link.read_input_registers(14, 1)[0]))
+                detail = ",".join(self.interlock_names(self._raw(cls.interlock_word)))
             elif reason == 23:
-                detail = str(self.link.read_input_registers(2, 1)[0] or "")
+                detail = str(self._raw(cls.active_alarm) or "")
             elif reason == 20:
-                detail = ToolState(self.link.read_input_registers(0, 1)[0]).name
+                detail = self._raw(cls.tool_state).name
             return tool_error(
                 reason, detail, native_code=6, tool=self.tool_name, address=self.address, sent=sent
             )
@@ -374,49 +288,23 @@ class ModbusTool(Tool):
             sent=sent,
         )
 
-    # -- status -----------------------------------------------------------------------------
-    def status(self) -> ModbusStatus:
-        """IR 0-27 in one request."""
-        words = self.read_registers("input", 0, STATUS_BLOCK)
-        try:
-            state = ToolState(words[0])
-        except ValueError:
-            raise ProtocolError(
-                f"STATE {words[0]} is not a state code", tool=self.tool_name, address=self.address
-            ) from None
-        return ModbusStatus(
-            state=state,
-            phase=words[1],
-            active_alarm=words[2],
-            alarm_count=words[3],
-            reject_reason=words[4],
-            reject_count=words[5],
-            heartbeat=words[6],
-            recipe_id_active=words[7],
-            cycle_elapsed_s=decode(words[8:10], U32),
-            cycle_remaining_s=decode(words[10:12], U32),
-            cycle_count=decode(words[12:14], U32),
-            interlock_word=words[14],
-            warning_count=words[15],
-            alarm_words=(words[16], words[17], words[18], words[19]),
-            alarm_list=tuple(code for code in words[20:28] if code),
-        )
+    def _raw(self, *registers: Register) -> Any:
+        """The first of these input registers, read with them straight from the link."""
+        return self.read_values(*registers, translate=False)[registers[0].name]
 
+    # -- status -----------------------------------------------------------------------------
     def common_inputs(self) -> CommonInputs:
         """DI 0-7."""
         return CommonInputs(*self.read_discrete_inputs(0, 8))
 
     def state(self) -> ToolState:
-        try:
-            return ToolState(self.read_registers("input", 0, 1)[0])
-        except ValueError as exc:
-            raise ProtocolError(
-                f"bad STATE ({exc})", tool=self.tool_name, address=self.address
-            ) from None
+        """STATE (IR 0)."""
+        state: ToolState = self.tool_state
+        return state
 
     def phase(self) -> str:
         """Current phase name (PHASE, IR 1)."""
-        code = self.read_registers("input", 1, 1)[0]
+        code = self.phase_code
         return self.phase_names[code] if code < len(self.phase_names) else f"PHASE{code}"
 
     def interlock_names(self, word: int) -> list[str]:
@@ -424,20 +312,25 @@ class ModbusTool(Tool):
 
     def interlocks(self) -> list[str]:
         """Names of the active interlocks (INTERLOCK_WORD)."""
-        return self.interlock_names(self.read_registers("input", 14, 1)[0])
+        return self.interlock_names(self.interlock_word)
 
     def identify(self) -> Identity:
-        words = self.read_registers("input", 900, 18)
-        firmware = words[17]
+        """MODEL, SERIAL and FIRMWARE (IR 900-917) in one request."""
+        cls = type(self)
+        values = self.read_values(
+            cls.protocol_version, cls.model_name, cls.serial_number, cls.firmware_code
+        )
+        firmware = values["firmware_code"]
         return Identity(
             "GENERIC",
-            decode_string(words[1:9]),
-            decode_string(words[9:17]),
+            values["model_name"],
+            values["serial_number"],
             f"{firmware // 100}.{firmware // 10 % 10}.{firmware % 10}",
         )
 
     def active_alarms(self) -> list[int]:
-        return [code for code in self.read_registers("input", 20, 8) if code]
+        """ALARM_LIST_1..8 (IR 20-27) without the empty slots."""
+        return [code for code in self.alarm_list if code]
 
     def alarm_info(self, code: int) -> AlarmInfo:
         try:
@@ -449,52 +342,21 @@ class ModbusTool(Tool):
                 address=self.address,
             ) from None
 
-    # -- commands -------------------------------------------------------------------------
-    def arm(self) -> None:
-        """Coil ARM: load the recipe registers, validate (14 on conflict), heat up."""
-        self.pulse(COIL_ARM, "ARM")
-
-    def disarm(self) -> None:
-        """Coil DISARM: back to IDLE (holding registers, strip ids, results kept)."""
-        self.pulse(COIL_DISARM, "DISARM")
-
-    def start(self) -> None:
-        self.pulse(COIL_START, "START")
-
-    def pause(self) -> None:
-        self.pulse(COIL_PAUSE, "PAUSE")
-
-    def resume(self) -> None:
-        self.pulse(COIL_RESUME, "RESUME")
-
-    def abort(self) -> None:
-        self.pulse(COIL_ABORT, "ABORT")
-
-    def clear_alarms(self) -> None:
-        self.pulse(COIL_ALARM_RESET, "ALARM_RESET")
-
-    def acknowledge(self) -> None:
-        self.pulse(COIL_ACK, "ACK")
+    # -- command coils (README §9.2) --------------------------------------------------------
+    arm = Pulse(0, "ARM", doc="ARM: load the recipe registers, validate (14 on conflict), heat up.")
+    disarm = Pulse(
+        1, "DISARM", doc="DISARM: back to IDLE (holding registers, strip ids, results kept)."
+    )
+    start = Pulse(2, "START", doc="START: READY -> RUNNING.")
+    pause = Pulse(3, "PAUSE", doc="PAUSE: at the tool's next safe point.")
+    resume = Pulse(4, "RESUME", doc="RESUME: PAUSED -> RUNNING.")
+    abort = Pulse(5, "ABORT", doc="ABORT: the active cycle.")
+    clear_alarms = Pulse(
+        6, "ALARM_RESET", doc="ALARM_RESET: clear the alarms whose cause has gone."
+    )
+    acknowledge = Pulse(7, "ACK", doc="ACK: DONE/ABORTED -> READY; results stay readable.")
 
     # -- batch helpers ---------------------------------------------------------------------
-    def write_strip_ids(
-        self, first_address: int, strip_ids: Mapping[int, str], positions: int
-    ) -> None:
-        """STRIP_ID_k fields (10 registers each), each written with one FC16."""
-        for position, strip_id in strip_ids.items():
-            if not 1 <= position <= positions:
-                raise ParameterOutOfRange(f"position {position} outside 1..{positions}")
-            words = encode_string(check_identifier(strip_id, f"STRIP_ID_{position}"), 10)
-            self.write_registers(
-                first_address + 10 * (position - 1),
-                words,
-                sent_as=f"STRIP_ID_{position}={strip_id!r}",
-            )
-
-    def read_strip_ids(self, first_address: int, positions: int) -> list[str]:
-        words = self.read_registers("holding", first_address, 10 * positions)
-        return [decode_string(words[10 * k : 10 * (k + 1)]) for k in range(positions)]
-
     @staticmethod
     def mask_of(positions: Sequence[int], count: int) -> int:
         """LOAD_MASK bits for the given 1-based positions."""
@@ -519,8 +381,11 @@ class BatchModbusTool(ModbusTool):
 
     #: Load positions (slots) of one batch.
     positions: ClassVar[int] = 1
-    #: HR address of STRIP_ID_1 (STRIP_ID_k at base + 10·(k-1)).
-    strip_id_base: ClassVar[int] = 200
+    #: The tool's STRIP_ID_1..n run (10 holding registers each) and its result runs
+    #: POS_RESULT_1..n and POS_DEFECT_1..n, declared by each tool at its manual's addresses.
+    strip_id: ClassVar[Holding]
+    position_results: ClassVar[Input]
+    position_defects: ClassVar[Input]
 
     @property
     def all_positions(self) -> tuple[int, ...]:
@@ -545,11 +410,24 @@ class BatchModbusTool(ModbusTool):
 
     def set_strip_ids(self, strip_ids: Mapping[int, str]) -> None:
         """STRIP_ID_k, each with one FC16 of 10 registers; positions not given are left as they are."""
-        self.write_strip_ids(self.strip_id_base, strip_ids, self.positions)
+        for position, strip_id in strip_ids.items():
+            type(self).strip_id.set_item(self, position, strip_id)
 
     def strip_ids(self) -> list[str]:
-        """STRIP_ID_1..n as stored on the tool (cleared by ACK)."""
-        return self.read_strip_ids(self.strip_id_base, self.positions)
+        """STRIP_ID_1..n as stored on the tool (cleared by ACK), in one request."""
+        return list(self.strip_id)
+
+    def outcomes(self, values: dict[str, Any]) -> tuple[PositionResult, ...]:
+        """The positions' outcomes from a result block's POS_RESULT and POS_DEFECT runs (taken
+        out of ``values``), with the strip ids read from the tool."""
+        results = values.pop(type(self).position_results.name)
+        defects = values.pop(type(self).position_defects.name)
+        return tuple(
+            PositionResult(position, position_result_char(code), defect, strip_id)
+            for position, code, defect, strip_id in zip(
+                self.all_positions, results, defects, self.strip_ids(), strict=True
+            )
+        )
 
     def arm(
         self,

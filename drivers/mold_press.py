@@ -13,60 +13,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from drivers.errors import ParameterOutOfRange
-from drivers.modbus_tool import (
+from drivers.modbus_tool import BatchModbusTool, PositionResult, ResultBlock
+from drivers.records import AlarmInfo
+from drivers.registers import (
     S16,
+    STRING,
     U16,
-    BatchModbusTool,
     DiscreteInput,
     Holding,
     Input,
-    PositionResult,
-    Register,
-    position_result_char,
 )
-from drivers.records import AlarmInfo
 
 POSITIONS = 4
-STRIP_ID_BASE = 200
-
-
-@dataclass(frozen=True)
-class MoldRecipe:
-    """HR 100-121 of one shot, in engineering units (defaults as the manual)."""
-
-    chase_top_sp_c: float = 175.0
-    chase_bottom_sp_c: float = 175.0
-    temp_band_c: float = 3.0
-    clamp_force_sp_kn: int = 500
-    transfer_pressure_sp_mpa: float = 7.5
-    stage1_end_mm: float = 20.0
-    stage1_speed_mm_s: float = 6.0
-    stage2_end_mm: float = 40.0
-    stage2_speed_mm_s: float = 3.0
-    stage3_end_mm: float = 46.0
-    stage3_speed_mm_s: float = 2.0
-    cure_s: int = 90
-    pellet_preheat_sp_c: float = 85.0
-    substrate_preheat_sp_c: float = 150.0
-    preheat_s: int = 20
-    pellets_per_shot: int = 8
-    cull_sp_mm: float = 4.0
-    cull_tolerance_mm: float = 0.5
-    alpha_min: float = 0.8
-    auto_clean: bool = True
-    vacuum_assist: bool = True
-
-    @property
-    def nominal_fill_s(self) -> float:
-        """S1/v1 + (S2-S1)/v2 + (S3-S2)/v3 (13.0 s at defaults)."""
-        return (
-            self.stage1_end_mm / self.stage1_speed_mm_s
-            + (self.stage2_end_mm - self.stage1_end_mm) / self.stage2_speed_mm_s
-            + (self.stage3_end_mm - self.stage2_end_mm) / self.stage3_speed_mm_s
-        )
 
 
 @dataclass(frozen=True)
@@ -96,7 +57,6 @@ class MoldPress(BatchModbusTool):
     model = "TM-4"
     poll_interval_s = 0.5
     positions = POSITIONS
-    strip_id_base = STRIP_ID_BASE
     phase_names = (
         "NONE",
         "LOAD",
@@ -155,10 +115,10 @@ class MoldPress(BatchModbusTool):
 
     # -- holding registers (§4), manual order -----------------------------------------------------
     chase_top_sp_c = Holding(
-        100, S16, scale=0.1, limits=(165.0, 185.0), unit="°C", doc="CHASE_TOP_SP."
+        100, S16, scale=0.1, limits=(165.0, 185.0), unit="°C", default=175.0, doc="CHASE_TOP_SP."
     )
     chase_bottom_sp_c = Holding(
-        101, S16, scale=0.1, limits=(165.0, 185.0), unit="°C", doc="CHASE_BOT_SP."
+        101, S16, scale=0.1, limits=(165.0, 185.0), unit="°C", default=175.0, doc="CHASE_BOT_SP."
     )
     temp_band_c = Holding(
         102,
@@ -166,43 +126,76 @@ class MoldPress(BatchModbusTool):
         scale=0.1,
         limits=(1.0, 10.0),
         unit="°C",
+        default=3.0,
         doc="TEMP_BAND: ± band around the set-points.",
     )
-    clamp_force_sp_kn = Holding(103, U16, limits=(200, 800), unit="kN", doc="CLAMP_FORCE_SP.")
+    clamp_force_sp_kn = Holding(
+        103, U16, limits=(200, 800), unit="kN", default=500, doc="CLAMP_FORCE_SP."
+    )
     transfer_pressure_sp_mpa = Holding(
-        104, U16, scale=0.01, limits=(5.0, 10.0), unit="MPa", doc="TRANSFER_P_SP."
+        104, U16, scale=0.01, limits=(5.0, 10.0), unit="MPa", default=7.5, doc="TRANSFER_P_SP."
     )
-    stage1_end_mm = Holding(105, U16, scale=0.1, limits=(1.0, 60.0), unit="mm", doc="S1_END_POS.")
+    stage1_end_mm = Holding(
+        105, U16, scale=0.1, limits=(1.0, 60.0), unit="mm", default=20.0, doc="S1_END_POS."
+    )
     stage1_speed_mm_s = Holding(
-        106, U16, scale=0.1, limits=(0.5, 20.0), unit="mm/s", doc="S1_SPEED."
+        106, U16, scale=0.1, limits=(0.5, 20.0), unit="mm/s", default=6.0, doc="S1_SPEED."
     )
-    stage2_end_mm = Holding(107, U16, scale=0.1, limits=(1.0, 60.0), unit="mm", doc="S2_END_POS.")
+    stage2_end_mm = Holding(
+        107, U16, scale=0.1, limits=(1.0, 60.0), unit="mm", default=40.0, doc="S2_END_POS."
+    )
     stage2_speed_mm_s = Holding(
-        108, U16, scale=0.1, limits=(0.5, 20.0), unit="mm/s", doc="S2_SPEED."
+        108, U16, scale=0.1, limits=(0.5, 20.0), unit="mm/s", default=3.0, doc="S2_SPEED."
     )
     stage3_end_mm = Holding(
-        109, U16, scale=0.1, limits=(1.0, 60.0), unit="mm", doc="S3_END_POS (fill position)."
+        109,
+        U16,
+        scale=0.1,
+        limits=(1.0, 60.0),
+        unit="mm",
+        default=46.0,
+        doc="S3_END_POS (fill position).",
     )
     stage3_speed_mm_s = Holding(
-        110, U16, scale=0.1, limits=(0.5, 20.0), unit="mm/s", doc="S3_SPEED."
+        110, U16, scale=0.1, limits=(0.5, 20.0), unit="mm/s", default=2.0, doc="S3_SPEED."
     )
-    cure_s = Holding(111, U16, limits=(60, 180), unit="s", doc="CURE_S: in-mold cure time.")
+    cure_s = Holding(
+        111, U16, limits=(60, 180), unit="s", default=90, doc="CURE_S: in-mold cure time."
+    )
     pellet_preheat_sp_c = Holding(
-        112, S16, scale=0.1, limits=(60.0, 100.0), unit="°C", doc="PELLET_PREHEAT_SP."
+        112, S16, scale=0.1, limits=(60.0, 100.0), unit="°C", default=85.0, doc="PELLET_PREHEAT_SP."
     )
     substrate_preheat_sp_c = Holding(
-        113, S16, scale=0.1, limits=(100.0, 175.0), unit="°C", doc="SUBSTRATE_PREHEAT_SP."
+        113,
+        S16,
+        scale=0.1,
+        limits=(100.0, 175.0),
+        unit="°C",
+        default=150.0,
+        doc="SUBSTRATE_PREHEAT_SP.",
     )
-    preheat_s = Holding(114, U16, limits=(5, 60), unit="s", doc="PREHEAT_S.")
-    pellets_per_shot = Holding(115, U16, limits=(1, 16), doc="PELLETS_PER_SHOT.")
-    cull_sp_mm = Holding(116, U16, scale=0.01, limits=(2.0, 8.0), unit="mm", doc="CULL_SP.")
-    cull_tolerance_mm = Holding(117, U16, scale=0.01, limits=(0.1, 2.0), unit="mm", doc="CULL_TOL.")
+    preheat_s = Holding(114, U16, limits=(5, 60), unit="s", default=20, doc="PREHEAT_S.")
+    pellets_per_shot = Holding(115, U16, limits=(1, 16), default=8, doc="PELLETS_PER_SHOT.")
+    cull_sp_mm = Holding(
+        116, U16, scale=0.01, limits=(2.0, 8.0), unit="mm", default=4.0, doc="CULL_SP."
+    )
+    cull_tolerance_mm = Holding(
+        117, U16, scale=0.01, limits=(0.1, 2.0), unit="mm", default=0.5, doc="CULL_TOL."
+    )
     alpha_min = Holding(
-        118, U16, scale=0.001, limits=(0.5, 0.99), doc="ALPHA_MIN: minimum α at mold open."
+        118,
+        U16,
+        scale=0.001,
+        limits=(0.5, 0.99),
+        default=0.8,
+        doc="ALPHA_MIN: minimum α at mold open.",
     )
-    auto_clean = Holding(119, U16, limits=(0, 1), doc="AUTO_CLEAN (0/1).")
-    vacuum_assist = Holding(120, U16, limits=(0, 1), doc="VACUUM_ASSIST (0/1).")
+    auto_clean = Holding(119, U16, limits=(0, 1), default=True, doc="AUTO_CLEAN (0/1).")
+    vacuum_assist = Holding(120, U16, limits=(0, 1), default=True, doc="VACUUM_ASSIST (0/1).")
     load_mask = Holding(121, U16, limits=(1, 15), doc="LOAD_MASK: bit k-1 = position k.")
+    strip_id = Holding(
+        200, STRING, count=POSITIONS, doc="STRIP_ID_1..4: traceability, cleared by ACK."
+    )
 
     # -- input registers (§4) ------------------------------------------------------------------------
     chase_top_pv_c = Input(100, S16, scale=0.1, unit="°C", doc="CHASE_TOP_PV.")
@@ -229,6 +222,24 @@ class MoldPress(BatchModbusTool):
         116, S16, scale=0.1, unit="°C", doc="CHASE_TEMP_MAX during CLAMP-OPEN."
     )
     clamp_force_min_kn = Input(117, U16, unit="kN", doc="CLAMP_FORCE_MIN during TRANSFER and CURE.")
+    position_results = Input(
+        118, count=POSITIONS, doc="POS_RESULT_1..4: README §4 code (0 no data, 1 P ... 4 N)."
+    )
+    position_defects = Input(122, count=POSITIONS, doc="POS_DEFECT_1..4: defect code, 0 if none.")
+    shot_result = ResultBlock(
+        ShotResult,
+        fill_time_s,
+        peak_transfer_pressure_mpa,
+        cull_height_mm,
+        alpha_at_open,
+        t_alpha03_s,
+        chase_temp_min_c,
+        chase_temp_max_c,
+        clamp_force_min_kn,
+        position_results,
+        position_defects,
+        doc="IR 110-125 and the strip ids, as one record (valid while RESULTS_AVAILABLE).",
+    )
 
     # -- recipe and shot -----------------------------------------------------------------------------
     def write_recipe(self, recipe: MoldRecipe, *, positions: Sequence[int] | None = None) -> None:
@@ -240,26 +251,40 @@ class MoldPress(BatchModbusTool):
             )
         super().write_recipe(recipe, positions=positions)
 
-    def shot_result(self) -> ShotResult:
-        """IR 110-125 and the strip ids, as one record (valid while RESULTS_AVAILABLE)."""
-        words = self.read_registers("input", 110, 16)
-        ids = self.strip_ids()
-        cls = type(self)
 
-        def value(register: Register) -> Any:
-            return register.from_words(words[register.address - 110 : register.address - 109])
+@dataclass(frozen=True)
+class MoldRecipe:
+    """HR 100-120 of one shot in engineering units; each field is the :class:`MoldPress`
+    holding register of the same name and takes its default from there (LOAD_MASK, HR 121,
+    follows from the loaded positions)."""
 
-        return ShotResult(
-            fill_time_s=value(cls.fill_time_s),
-            peak_transfer_pressure_mpa=value(cls.peak_transfer_pressure_mpa),
-            cull_height_mm=value(cls.cull_height_mm),
-            alpha_at_open=value(cls.alpha_at_open),
-            t_alpha03_s=value(cls.t_alpha03_s),
-            chase_temp_min_c=value(cls.chase_temp_min_c),
-            chase_temp_max_c=value(cls.chase_temp_max_c),
-            clamp_force_min_kn=value(cls.clamp_force_min_kn),
-            positions=tuple(
-                PositionResult(k + 1, position_result_char(words[8 + k]), words[12 + k], ids[k])
-                for k in range(POSITIONS)
-            ),
+    chase_top_sp_c: float = MoldPress.chase_top_sp_c.default
+    chase_bottom_sp_c: float = MoldPress.chase_bottom_sp_c.default
+    temp_band_c: float = MoldPress.temp_band_c.default
+    clamp_force_sp_kn: int = MoldPress.clamp_force_sp_kn.default
+    transfer_pressure_sp_mpa: float = MoldPress.transfer_pressure_sp_mpa.default
+    stage1_end_mm: float = MoldPress.stage1_end_mm.default
+    stage1_speed_mm_s: float = MoldPress.stage1_speed_mm_s.default
+    stage2_end_mm: float = MoldPress.stage2_end_mm.default
+    stage2_speed_mm_s: float = MoldPress.stage2_speed_mm_s.default
+    stage3_end_mm: float = MoldPress.stage3_end_mm.default
+    stage3_speed_mm_s: float = MoldPress.stage3_speed_mm_s.default
+    cure_s: int = MoldPress.cure_s.default
+    pellet_preheat_sp_c: float = MoldPress.pellet_preheat_sp_c.default
+    substrate_preheat_sp_c: float = MoldPress.substrate_preheat_sp_c.default
+    preheat_s: int = MoldPress.preheat_s.default
+    pellets_per_shot: int = MoldPress.pellets_per_shot.default
+    cull_sp_mm: float = MoldPress.cull_sp_mm.default
+    cull_tolerance_mm: float = MoldPress.cull_tolerance_mm.default
+    alpha_min: float = MoldPress.alpha_min.default
+    auto_clean: bool = MoldPress.auto_clean.default
+    vacuum_assist: bool = MoldPress.vacuum_assist.default
+
+    @property
+    def nominal_fill_s(self) -> float:
+        """S1/v1 + (S2-S1)/v2 + (S3-S2)/v3 (13.0 s at defaults)."""
+        return (
+            self.stage1_end_mm / self.stage1_speed_mm_s
+            + (self.stage2_end_mm - self.stage1_end_mm) / self.stage2_speed_mm_s
+            + (self.stage3_end_mm - self.stage2_end_mm) / self.stage3_speed_mm_s
         )

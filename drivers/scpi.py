@@ -15,7 +15,7 @@ import contextlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, TypeVar, overload
+from typing import Any, ClassVar
 
 from drivers.base import Tool
 from drivers.errors import (
@@ -35,14 +35,19 @@ from drivers.records import (
     parse_site_record,
     parse_summary,
 )
+from drivers.settings import Command, Reading, Setting
 from drivers.states import ToolState
 from drivers.transports.visa import VisaTransport
 from drivers.values import (
-    Codec,
+    ALARM_CLASS,
+    INTEGER,
+    RECIPE_NAME,
+    InputMap,
     Number,
-    check_identifier,
-    check_input_map,
+    Quoted,
+    StateName,
     check_strip_size,
+    counted_list,
     unquote,
 )
 
@@ -102,74 +107,8 @@ class ScpiErrorEntry:
         )
 
 
-T = TypeVar("T")
-
-
-class Control(Generic[T]):
-    """A declared SCPI setting or reading, in the manner of a manual's command table.
-
-    ``Control("DISPense:VOLume", Number(10, 30000), doc="...")`` reads with
-    ``DISPense:VOLume?`` and writes ``DISPense:VOLume 600`` after checking the range.
-    Several codecs make a comma-separated tuple (``PLACe:TOLerance <µm>,<deg>``).
-    """
-
-    def __init__(
-        self, header: str, *codecs: Codec, doc: str, writable: bool = True, readable: bool = True
-    ) -> None:
-        self.header = header
-        self.codecs = codecs
-        self.writable = writable
-        self.readable = readable
-        self.__doc__ = doc
-        self.name = header
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    @overload
-    def __get__(self, instance: None, owner: type) -> Control[T]: ...
-
-    @overload
-    def __get__(self, instance: ScpiTool, owner: type) -> T: ...
-
-    def __get__(self, instance: ScpiTool | None, owner: type) -> Any:
-        if instance is None:
-            return self
-        if not self.readable:
-            raise AttributeError(f"{self.name} ({self.header}) is write-only")
-        reply = instance.query(f"{self.header}?")
-        parts = reply.split(",") if len(self.codecs) > 1 else [reply]
-        if len(parts) != len(self.codecs):
-            raise ProtocolError(
-                f"{self.header}? reply {reply!r} has {len(parts)} fields, expected {len(self.codecs)}",
-                tool=instance.tool_name,
-                address=instance.address,
-                sent=f"{self.header}?",
-            )
-        try:
-            values = [codec.parse(part) for codec, part in zip(self.codecs, parts, strict=True)]
-        except ProtocolError as exc:
-            raise ProtocolError(
-                f"{self.header}? reply {reply!r} malformed ({exc.reason})",
-                tool=instance.tool_name,
-                address=instance.address,
-                sent=f"{self.header}?",
-            ) from None
-        return values[0] if len(values) == 1 else tuple(values)
-
-    def __set__(self, instance: ScpiTool, value: Any) -> None:
-        if not self.writable:
-            raise AttributeError(f"{self.name} ({self.header}) is read-only")
-        values = value if len(self.codecs) > 1 else (value,)
-        if len(values) != len(self.codecs):
-            raise TypeError(f"{self.name} takes {len(self.codecs)} values")
-        checked = [codec.check(v, self.name) for codec, v in zip(self.codecs, values, strict=True)]
-        args = ",".join(codec.format(v) for codec, v in zip(self.codecs, checked, strict=True))
-        instance.write(f"{self.header} {args}")
-
-    def describe(self) -> str:
-        """Range text for docs and error messages."""
-        return ",".join(codec.describe() for codec in self.codecs)
+#: SCPI tools declare their command table with :class:`Setting` (``Control`` is its old name).
+Control = Setting
 
 
 class ScpiTool(Tool):
@@ -223,6 +162,10 @@ class ScpiTool(Tool):
                         tool=self.tool_name, address=self.address, sent=command
                     )
 
+    def command(self, text: str) -> None:
+        """A checked command (what a declared :class:`Setting` sends)."""
+        self.write(text)
+
     def query(self, query: str, *, timeout_s: float | None = None) -> str:
         """Send a query and return its reply; a silent query raises the queued tool error."""
         with self.link.lock:
@@ -273,16 +216,12 @@ class ScpiTool(Tool):
     def identify(self) -> Identity:
         """``*IDN?``: vendor, model, serial, firmware."""
         reply = self.query("*IDN?")
-        try:
+        with self.parsing("*IDN?"):
             return Identity.parse(reply)
-        except ProtocolError as exc:
-            raise ProtocolError(
-                exc.reason, tool=self.tool_name, address=self.address, sent="*IDN?"
-            ) from None
 
-    def reset(self) -> None:
-        """``*RST``: back to IDLE, recipe unloaded, parameters to defaults (alarms stay)."""
-        self.write("*RST")
+    reset = Command(
+        "*RST", doc="``*RST``: back to IDLE, recipe unloaded, parameters to defaults (alarms stay)."
+    )
 
     def clear_status(self) -> None:
         """``*CLS``: clear the error queue and ``*ESR``."""
@@ -292,35 +231,25 @@ class ScpiTool(Tool):
         """``*OPC?``: True once all preceding sequential commands are complete."""
         return self.query("*OPC?") == "1"
 
-    def event_status(self) -> int:
-        """``*ESR?``: standard event status register (cleared on read)."""
-        return _parse_int(self.query("*ESR?"), "*ESR?", self)
-
-    def status_byte(self) -> int:
-        """``*STB?``: status byte (bit 2 error queue not empty, bit 5 ESR non-zero)."""
-        return _parse_int(self.query("*STB?"), "*STB?", self)
+    event_status = Reading(
+        "*ESR?", int, INTEGER, doc="``*ESR?``: standard event status register (cleared on read)."
+    )
+    status_byte = Reading(
+        "*STB?",
+        int,
+        INTEGER,
+        doc="``*STB?``: status byte (bit 2 error queue not empty, bit 5 ESR non-zero).",
+    )
 
     def next_error(self) -> ScpiErrorEntry:
         """``SYSTem:ERRor?``: the oldest queued error, ``0,"No error"`` when empty."""
         with self.link.lock:
             return self._next_error(sent="SYST:ERR?")
 
-    def error_count(self) -> int:
-        """``SYSTem:ERRor:COUNt?``."""
-        return _parse_int(self.query("SYST:ERR:COUN?"), "SYST:ERR:COUN?", self)
-
-    def state(self) -> ToolState:
-        """``SYSTem:STATe?`` (WARMUP is reported as HEATING)."""
-        reply = self.query("SYST:STAT?")
-        try:
-            return ToolState.from_name(reply)
-        except KeyError:
-            raise ProtocolError(
-                f"unknown state {reply!r}",
-                tool=self.tool_name,
-                address=self.address,
-                sent="SYST:STAT?",
-            ) from None
+    error_count = Reading("SYST:ERR:COUN?", int, INTEGER, doc="``SYSTem:ERRor:COUNt?``.")
+    state = Reading(
+        "SYST:STAT?", ToolState, StateName(), doc="``SYSTem:STATe?`` (WARMUP read as HEATING)."
+    )
 
     def interlocks(self) -> list[str]:
         """``SYSTem:INTerlock?``: names of the active interlocks (empty list for NONE)."""
@@ -332,27 +261,25 @@ class ScpiTool(Tool):
         return self.query("SYST:VERS?")
 
     # -- RECipe ---------------------------------------------------------------------------
-    def load_recipe(self, name: str) -> None:
-        """``RECipe:LOAD``: load a stored recipe and arm (overlapped: poll the state)."""
-        self.write(
-            f'RECipe:LOAD "{check_identifier(name, "recipe name", max_len=16, allow_empty=False)}"'
-        )
+    load_recipe = Command(
+        "RECipe:LOAD {}",
+        RECIPE_NAME,
+        what="recipe name",
+        doc="``RECipe:LOAD``: load a stored recipe and arm (overlapped: poll the state).",
+    )
 
-    def unload_recipe(self) -> None:
-        """``RECipe:UNLoad``: back to IDLE."""
-        self.write("RECipe:UNLoad")
+    unload_recipe = Command("RECipe:UNLoad", doc="``RECipe:UNLoad``: back to IDLE.")
 
-    def save_recipe(self, name: str) -> None:
-        """``RECipe:SAVE``: store the working parameters under ``name`` (overwrites)."""
-        self.write(
-            f'RECipe:SAVE "{check_identifier(name, "recipe name", max_len=16, allow_empty=False)}"'
-        )
+    save_recipe = Command(
+        "RECipe:SAVE {}",
+        RECIPE_NAME,
+        what="recipe name",
+        doc="``RECipe:SAVE``: store the working parameters under ``name`` (overwrites).",
+    )
 
-    def delete_recipe(self, name: str) -> None:
-        """``RECipe:DELete``."""
-        self.write(
-            f'RECipe:DELete "{check_identifier(name, "recipe name", max_len=16, allow_empty=False)}"'
-        )
+    delete_recipe = Command(
+        "RECipe:DELete {}", RECIPE_NAME, what="recipe name", doc="``RECipe:DELete``."
+    )
 
     def recipe_catalog(self) -> list[str]:
         """``RECipe:CATalog?``: stored recipe names in ASCII order."""
@@ -367,110 +294,84 @@ class ScpiTool(Tool):
         return (name[:-1], True) if name.endswith("*") else (name, False)
 
     # -- STRip ----------------------------------------------------------------------------
-    @property
-    def strip_id(self) -> str:
-        """``STRip:ID``: the strip id of the next cycle (per-cycle data)."""
-        return unquote(self.query("STRip:ID?"))
-
-    @strip_id.setter
-    def strip_id(self, value: str) -> None:
-        self.write(f'STRip:ID "{check_identifier(value, "strip id")}"')
-
-    @property
-    def strip_size(self) -> tuple[int, int]:
-        """``STRip:SIZE``: rows, columns (recipe parameter; resets the input map)."""
-        rows, cols = _parse_ints(self.query("STRip:SIZE?"), 2, "STRip:SIZE?", self)
-        return rows, cols
-
-    @strip_size.setter
-    def strip_size(self, value: tuple[int, int]) -> None:
-        rows, cols = check_strip_size(*value)
-        self.write(f"STRip:SIZE {rows},{cols}")
-
-    @property
-    def strip_pitch_mm(self) -> tuple[float, float]:
-        """``STRip:PITCh``: site pitch x, y in mm (1.000-50.000)."""
-        x, y = _parse_floats(self.query("STRip:PITCh?"), 2, "STRip:PITCh?", self)
-        return x, y
-
-    @strip_pitch_mm.setter
-    def strip_pitch_mm(self, value: tuple[float, float]) -> None:
-        pitch = Number(1.0, 50.0, 3, "mm")
-        x, y = (pitch.check(v, "strip pitch") for v in value)
-        self.write(f"STRip:PITCh {x:.3f},{y:.3f}")
-
-    @property
-    def input_map(self) -> str:
-        """``STRip:MAP``: the input map (``1`` process, ``0`` skip)."""
-        return unquote(self.query("STRip:MAP?"))
-
-    @input_map.setter
-    def input_map(self, value: str) -> None:
-        self.write(f'STRip:MAP "{check_input_map(value)}"')
+    strip_id = Setting[str](
+        "STRip:ID", Quoted(20), doc="``STRip:ID``: the strip id of the next cycle (per-cycle data)."
+    )
+    strip_size = Setting[tuple[int, int]](
+        "STRip:SIZE",
+        Number(1, 32),
+        Number(1, 64),
+        validate=check_strip_size,
+        doc="``STRip:SIZE``: rows, columns (recipe parameter; resets the input map).",
+    )
+    strip_pitch_mm = Setting[tuple[float, float]](
+        "STRip:PITCh",
+        Number(1.0, 50.0, 3, "mm"),
+        Number(1.0, 50.0, 3, "mm"),
+        doc="``STRip:PITCh``: site pitch x, y in mm (1.000-50.000).",
+    )
+    input_map = Setting[str](
+        "STRip:MAP", InputMap(), doc="``STRip:MAP``: the input map (``1`` process, ``0`` skip)."
+    )
 
     # -- CYCLe ----------------------------------------------------------------------------
-    def start(self) -> None:
-        """``CYCLe:STARt`` (overlapped)."""
-        self.write("CYCLe:STARt")
+    start = Command("CYCLe:STARt", doc="``CYCLe:STARt`` (overlapped).")
 
-    def pause(self) -> None:
-        """``CYCLe:PAUSe``: takes effect at the tool's next safe point."""
-        self.write("CYCLe:PAUSe")
+    pause = Command(
+        "CYCLe:PAUSe", doc="``CYCLe:PAUSe``: takes effect at the tool's next safe point."
+    )
 
-    def resume(self) -> None:
-        """``CYCLe:RESume`` (overlapped)."""
-        self.write("CYCLe:RESume")
+    resume = Command("CYCLe:RESume", doc="``CYCLe:RESume`` (overlapped).")
 
-    def abort(self) -> None:
-        """``CYCLe:ABORt`` (overlapped)."""
-        self.write("CYCLe:ABORt")
+    abort = Command("CYCLe:ABORt", doc="``CYCLe:ABORt`` (overlapped).")
 
-    def acknowledge(self) -> None:
-        """``CYCLe:ACKnowledge``: DONE/ABORTED -> READY (or HEATING/WARMUP)."""
-        self.write("CYCLe:ACKnowledge")
+    acknowledge = Command(
+        "CYCLe:ACKnowledge", doc="``CYCLe:ACKnowledge``: DONE/ABORTED -> READY (or HEATING/WARMUP)."
+    )
 
     def phase(self) -> str:
         """``CYCLe:PHASe?``: tool-specific phase name, ``NONE`` without a cycle."""
         return self.query("CYCLe:PHASe?")
 
-    def progress(self) -> Progress:
-        """``CYCLe:PROGress?``."""
-        done, total, elapsed, remaining = _parse_ints(
-            self.query("CYCLe:PROGress?"), 4, "CYCLe:PROGress?", self
-        )
-        return Progress(done, total, elapsed, remaining)
+    progress = Reading(
+        "CYCLe:PROGress?",
+        Progress,
+        INTEGER,
+        INTEGER,
+        INTEGER,
+        INTEGER,
+        doc="``CYCLe:PROGress?``: units done and to do, elapsed and remaining s.",
+    )
 
     # -- ALARm ----------------------------------------------------------------------------
     def active_alarms(self) -> list[int]:
         """``ALARm:ACTive?``: active alarm codes in order of occurrence."""
-        values = _parse_ints(self.query("ALARm:ACTive?"), None, "ALARm:ACTive?", self)
-        count, codes = values[0], values[1:]
-        if count != len(codes):
-            raise ProtocolError(
-                f"ALARm:ACTive? count {count} but {len(codes)} codes",
-                tool=self.tool_name,
-                address=self.address,
-            )
-        return codes
+        reply = self.query("ALARm:ACTive?")
+        with self.parsing("ALARm:ACTive?", reply):
+            return counted_list(reply)
 
     def alarm_info(self, code: int) -> AlarmInfo:
         """``ALARm:TEXT? <code>``: class and text."""
-        reply = self.query(f"ALARm:TEXT? {int(code)}")
-        match = re.match(r'^(\d+),([AHW]),"(.*)"$', reply)
-        if not match:
-            raise ProtocolError(
-                f"ALARm:TEXT? reply {reply!r} malformed", tool=self.tool_name, address=self.address
-            )
-        return AlarmInfo(int(match.group(1)), match.group(2), match.group(3))
+        return self._alarm_text(int(code))
 
-    def clear_alarms(self) -> None:
-        """``ALARm:CLEar``: remove alarms whose cause has gone."""
-        self.write("ALARm:CLEar")
+    _alarm_text = Reading(
+        "ALARm:TEXT? {0}",
+        AlarmInfo,
+        INTEGER,
+        ALARM_CLASS,
+        Quoted(1000),
+        maxsplit=2,
+        doc="``ALARm:TEXT? <code>``: code, class and quoted text.",
+    )
+
+    clear_alarms = Command(
+        "ALARm:CLEar", doc="``ALARm:CLEar``: remove alarms whose cause has gone."
+    )
 
     # -- RESult ---------------------------------------------------------------------------
-    def result_count(self) -> int:
-        """``RESult:COUNt?``: records available."""
-        return _parse_int(self.query("RESult:COUNt?"), "RESult:COUNt?", self)
+    result_count = Reading(
+        "RESult:COUNt?", int, INTEGER, doc="``RESult:COUNt?``: records available."
+    )
 
     def result_records(self, start: int = 1, count: int | None = None) -> list[SiteRecord]:
         """``RESult:DATA? start,count``: one page of typed per-site records."""
@@ -492,19 +393,7 @@ class ScpiTool(Tool):
 
     def all_results(self, sites: int) -> list[SiteRecord]:
         """Every record of the last cycle, paged by the tool's page size."""
-        records: list[SiteRecord] = []
-        while len(records) < sites:
-            page = self.result_records(
-                len(records) + 1, min(self.result_page_size, sites - len(records))
-            )
-            if not page:
-                raise ProtocolError(
-                    f"RESult:DATA? returned no records at {len(records) + 1}",
-                    tool=self.tool_name,
-                    address=self.address,
-                )
-            records.extend(page)
-        return records
+        return self.read_pages(self.result_records, sites, self.result_page_size, "RESult:DATA?")
 
     def result_map(self) -> str:
         """``RESult:MAP?``: one of P F X N per site."""
@@ -529,41 +418,3 @@ def _parse_error_line(reply: str, *, tool: str, address: str, sent: str) -> Scpi
             f"SYST:ERR? reply {reply!r} malformed", tool=tool, address=address, sent=sent
         )
     return ScpiErrorEntry(int(match.group(1)), match.group(2))
-
-
-def _parse_int(reply: str, sent: str, tool: Tool) -> int:
-    return _parse_ints(reply, 1, sent, tool)[0]
-
-
-def _parse_ints(reply: str, count: int | None, sent: str, tool: Tool) -> list[int]:
-    try:
-        values = [int(part) for part in reply.split(",")]
-    except ValueError:
-        raise ProtocolError(
-            f"reply {reply!r} is not integers", tool=tool.tool_name, address=tool.address, sent=sent
-        ) from None
-    if count is not None and len(values) != count:
-        raise ProtocolError(
-            f"reply {reply!r} has {len(values)} fields, expected {count}",
-            tool=tool.tool_name,
-            address=tool.address,
-            sent=sent,
-        )
-    return values
-
-
-def _parse_floats(reply: str, count: int, sent: str, tool: Tool) -> list[float]:
-    try:
-        values = [float(part) for part in reply.split(",")]
-    except ValueError:
-        raise ProtocolError(
-            f"reply {reply!r} is not numbers", tool=tool.tool_name, address=tool.address, sent=sent
-        ) from None
-    if len(values) != count:
-        raise ProtocolError(
-            f"reply {reply!r} has {len(values)} fields, expected {count}",
-            tool=tool.tool_name,
-            address=tool.address,
-            sent=sent,
-        )
-    return values

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Protocol
+from datetime import datetime
+from enum import Enum
+from typing import Any, Generic, Protocol, TypeVar
 
 from drivers.errors import ParameterOutOfRange, ProtocolError
+from drivers.states import ToolState
 
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9_.\-]*$")
 
@@ -139,21 +142,23 @@ class Flag:
 
 @dataclass(frozen=True)
 class Quoted:
-    """A quoted string (identifier or name rule of README §3)."""
+    """A string of the identifier or name rule of README §3, sent and replied quoted."""
 
     max_len: int = 20
+    allow_empty: bool = True
+    quoted: bool = True
 
     def check(self, value: Any, what: str) -> str:
-        return check_identifier(value, what, max_len=self.max_len)
+        return check_identifier(value, what, max_len=self.max_len, allow_empty=self.allow_empty)
 
     def format(self, value: Any) -> str:
-        return f'"{value}"'
+        return f'"{value}"' if self.quoted else str(value)
 
     def parse(self, text: str) -> str:
-        return unquote(text)
+        return unquote(text) if self.quoted else text
 
     def describe(self) -> str:
-        return f'"<up to {self.max_len} characters>"'
+        return f"up to {self.max_len} characters of A-Z a-z 0-9 - _ ."
 
 
 def unquote(text: str) -> str:
@@ -162,3 +167,145 @@ def unquote(text: str) -> str:
     if len(text) < 2 or text[0] != '"' or text[-1] != '"':
         raise ProtocolError(f"expected a quoted string, got {text!r}")
     return text[1:-1]
+
+
+@dataclass(frozen=True)
+class Identifier(Quoted):
+    """An identifier sent without quotes (README §3 rule); the empty reply means "not set"."""
+
+    allow_empty: bool = False
+    quoted: bool = False
+
+
+@dataclass(frozen=True)
+class InputMap:
+    """An input map: ``0``/``1`` per site, quoted on SCPI tools, bare on the ASCII ones."""
+
+    quoted: bool = True
+
+    def check(self, value: Any, what: str) -> str:
+        return check_input_map(value)
+
+    def format(self, value: Any) -> str:
+        return f'"{value}"' if self.quoted else str(value)
+
+    def parse(self, text: str) -> str:
+        value = unquote(text) if self.quoted else text
+        if set(value) - {"0", "1"}:
+            raise ProtocolError(f"input map {value!r} is not 0/1 characters")
+        return value
+
+    def describe(self) -> str:
+        return "0|1 per site"
+
+
+E = TypeVar("E", bound=Enum)
+
+
+@dataclass(frozen=True)
+class Enumerated(Generic[E]):
+    """A member of an enumeration, sent and replied by value (``MODE DIE``, ``STAT?`` states)."""
+
+    kind: type[E]
+
+    def check(self, value: Any, what: str) -> E:
+        try:
+            return self.kind(value.upper() if isinstance(value, str) else value)
+        except ValueError:
+            raise ParameterOutOfRange(f"{what} = {value!r} not one of {self.describe()}") from None
+
+    def format(self, value: Any) -> str:
+        return str(self.kind(value).value)
+
+    def parse(self, text: str) -> E:
+        try:
+            return self.kind(text)
+        except ValueError:
+            raise ProtocolError(f"{text!r} not one of {self.describe()}") from None
+
+    def describe(self) -> str:
+        return "|".join(str(member.value) for member in self.kind)
+
+
+class Reported:
+    """Base of the codecs of reply fields only: the tool reports them, nothing sets them."""
+
+    def check(self, value: Any, what: str) -> Any:
+        raise ParameterOutOfRange(f"{what} is reported by the tool, not set")
+
+
+@dataclass(frozen=True)
+class StateName(Reported):
+    """A README §5 state name in a reply (WARMUP read as HEATING); never sent."""
+
+    def format(self, value: Any) -> str:
+        return ToolState(value).name
+
+    def parse(self, text: str) -> ToolState:
+        try:
+            return ToolState.from_name(text)
+        except KeyError:
+            raise ProtocolError(f"unknown state {text!r}") from None
+
+    def describe(self) -> str:
+        return "|".join(state.name for state in ToolState)
+
+
+@dataclass(frozen=True)
+class Text(Reported):
+    """Free text in a reply (an alarm text, a catalogue message): taken as it comes."""
+
+    def format(self, value: Any) -> str:
+        return str(value)
+
+    def parse(self, text: str) -> str:
+        return text
+
+    def describe(self) -> str:
+        return "text"
+
+
+#: Reply fields without a range of their own: counts, codes, measured values.
+INTEGER = Number(-(2**63), 2**63 - 1)
+REAL = Number(-float("inf"), float("inf"), 3)
+
+#: An alarm's class in an alarm-text reply: abort, hold or warning (README §6).
+ALARM_CLASS = Choice(("A", "H", "W"))
+
+
+def counted_list(reply: str) -> list[int]:
+    """``<count>,<code>,...`` (active alarm replies): the codes, checked against the count."""
+    try:
+        count, *codes = (int(part) for part in reply.split(","))
+    except ValueError:
+        raise ProtocolError(f"{reply!r} is not integers") from None
+    if count != len(codes):
+        raise ProtocolError(f"count {count} but {len(codes)} codes")
+    return codes
+
+
+@dataclass(frozen=True)
+class Timestamp(Reported):
+    """A tool-local ISO timestamp in a reply, quoted or bare; empty means "never" (None)."""
+
+    quoted: bool = True
+
+    def format(self, value: Any) -> str:
+        text = "" if value is None else value.strftime("%Y-%m-%dT%H:%M:%S")
+        return f'"{text}"' if self.quoted else text
+
+    def parse(self, text: str) -> datetime | None:
+        stamp = unquote(text) if self.quoted else text
+        if not stamp:
+            return None
+        try:
+            return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S")
+        except ValueError:
+            raise ProtocolError(f"{stamp!r} is not a timestamp YYYY-MM-DDThh:mm:ss") from None
+
+    def describe(self) -> str:
+        return "YYYY-MM-DDThh:mm:ss"
+
+
+#: README §3 names of stored recipes and programs: 1-16 characters, sent quoted on SCPI tools.
+RECIPE_NAME = Quoted(16, allow_empty=False)

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, TypeVar, overload
+from typing import ClassVar, TypeVar
 
 from drivers.base import Tool
-from drivers.errors import ParameterOutOfRange, ProtocolError
+from drivers.errors import ParameterOutOfRange
 from drivers.records import (
     AlarmInfo,
     Identity,
@@ -33,21 +33,29 @@ from drivers.records import (
     parse_site_record,
     parse_summary,
 )
+from drivers.settings import Command, Reading, Setting
 from drivers.states import ToolState
 from drivers.transports.framed_link import FramedLink
 from drivers.transports.serial_port import SerialTransport
 from drivers.values import (
+    ALARM_CLASS,
+    INTEGER,
+    REAL,
     Choice,
-    Codec,
+    Identifier,
     Number,
+    StateName,
+    Text,
     check_identifier,
     check_input_map,
     check_strip_size,
+    counted_list,
 )
 
 MAP_PIECE = 200  # §4.1: MAP, MAP?, RMAP? carry up to 200 characters
 RES_PAGE = 4  # §4.1: RES? count 1-4
 PLIST_PAGE = 10  # §4.1: PLIST? returns up to 10 names
+PHASES = ("NONE", "LOAD", "ALIGN", "BOND", "UNLOAD")
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,11 @@ class ProgramInfo:
     name: str
     wires: int
     edited: bool
+
+    @classmethod
+    def from_reply(cls, name: str, wires: int) -> ProgramInfo:
+        """``<name>[*],<wires>``: a trailing ``*`` marks an edited program."""
+        return cls(name.rstrip("*"), wires, name.endswith("*"))
 
 
 @dataclass(frozen=True)
@@ -95,6 +108,12 @@ class LastError:
     code: int
     text: str
     detail: str
+
+    @classmethod
+    def from_reply(cls, code: int, text: str) -> LastError:
+        """``<code>,<text>[;<detail>]``."""
+        message, _, detail = text.partition(";")
+        return cls(code, message, detail)
 
 
 @dataclass(frozen=True)
@@ -146,49 +165,17 @@ _RECORD_CONVERTERS = (
 T = TypeVar("T")
 
 
-class Par(Generic[T]):
-    """A §4.2 parameter: read with ``PAR? <name>``, written with ``PAR <name>,<value>`` after
-    the driver checked the manual's range (nothing is sent for a value out of range)."""
+class Par(Setting[T]):
+    """A §4.2 parameter: read with ``PAR? <name>`` (the reply repeats the name), written with
+    ``PAR <name>,<value>`` after the driver checked the manual's range."""
 
-    def __init__(self, name: str, codec: Codec, *, doc: str, writable: bool = True) -> None:
-        self.name = name
+    query_form = "PAR? {key}"
+    command_form = "PAR {key},{args}"
+    echoes_key = True
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        # ``name`` stays the manual's (the wire-bond step keys its parameters by it).
         self.attribute = name
-        self.codec = codec
-        self.writable = writable
-        self.__doc__ = doc
-
-    def __set_name__(self, owner: type, attribute: str) -> None:
-        self.attribute = attribute
-
-    @overload
-    def __get__(self, instance: None, owner: type) -> Par[T]: ...
-
-    @overload
-    def __get__(self, instance: WireBonder, owner: type) -> T: ...
-
-    def __get__(self, instance: WireBonder | None, owner: type) -> Any:
-        if instance is None:
-            return self
-        name, _, value = instance.query(f"PAR? {self.name}").partition(",")
-        if name != self.name:
-            raise instance.protocol_error(
-                f"PAR? {self.name} answered for {name!r}", f"PAR? {self.name}"
-            )
-        try:
-            return self.codec.parse(value)
-        except ProtocolError as exc:
-            raise instance.protocol_error(exc.reason, f"PAR? {self.name}") from None
-
-    def __set__(self, instance: WireBonder, value: Any) -> None:
-        if not self.writable:
-            raise AttributeError(
-                f"{self.attribute} ({self.name}) is read-only: it comes from the program"
-            )
-        checked = self.codec.check(value, self.attribute)
-        instance.command(f"PAR {self.name},{self.codec.format(checked)}")
-
-    def describe(self) -> str:
-        return self.codec.describe()
 
 
 class WireBonder(Tool):
@@ -197,7 +184,7 @@ class WireBonder(Tool):
     tool_name = "wire-bonder"
     model = "WB-3"
     poll_interval_s = 0.2
-    phase_names = ("NONE", "LOAD", "ALIGN", "BOND", "UNLOAD")
+    phase_names = PHASES
     interlock_names = ("DOOR", "AIR", "GAS", "TEMP", "CAPILLARY", "WIRE")
     alarm_table: ClassVar[Mapping[int, AlarmInfo]] = {
         a.code: a
@@ -317,67 +304,56 @@ class WireBonder(Tool):
             raise self.protocol_error(f"reply {reply!r} does not start with {prefix!r}", text)
         return reply[len(prefix) :]
 
-    def protocol_error(self, message: str, sent: str) -> ProtocolError:
-        return ProtocolError(message, tool=self.tool_name, address=self.address, sent=sent)
-
-    def _ints(self, text: str, count: int | None, sent: str) -> list[int]:
-        try:
-            values = [int(part) for part in text.split(",")]
-        except ValueError:
-            raise self.protocol_error(f"reply {text!r} is not integers", sent) from None
-        if count is not None and len(values) != count:
-            raise self.protocol_error(
-                f"reply {text!r} has {len(values)} fields, expected {count}", sent
-            )
-        return values
-
     # -- §4.1 commands, manual order ---------------------------------------------------------------
     def identify(self) -> Identity:
         """``IDN?``: GENERIC, WB-3, serial, firmware."""
-        try:
-            return Identity.parse(self.query("IDN?"))
-        except ProtocolError as exc:
-            raise self.protocol_error(exc.reason, "IDN?") from None
+        reply = self.query("IDN?")
+        with self.parsing("IDN?"):
+            return Identity.parse(reply)
 
-    def status(self) -> WireBonderStatus:
-        """``STAT?``: state, phase, current unit, units done and to do, active alarm count."""
-        text = self.query("STAT?")
-        parts = text.split(",")
-        if len(parts) != 6 or parts[1] not in self.phase_names:
-            raise self.protocol_error(f"STAT? reply {text!r} malformed", "STAT?")
-        try:
-            state = ToolState.from_name(parts[0])
-        except KeyError:
-            raise self.protocol_error(f"unknown state {parts[0]!r}", "STAT?") from None
-        site, done, total, alarms = self._ints(",".join(parts[2:]), 4, "STAT?")
-        return WireBonderStatus(state, parts[1], site, done, total, alarms)
+    status = Reading(
+        "STAT?",
+        WireBonderStatus,
+        StateName(),
+        Choice(PHASES),
+        INTEGER,
+        INTEGER,
+        INTEGER,
+        INTEGER,
+        doc="``STAT?``: state, phase, current unit, units done and to do, active alarm count.",
+    )
 
     def state(self) -> ToolState:
         """The state of ``STAT?``."""
         return self.status().state
 
-    def reset(self) -> None:
-        """``RESET``: IDLE, program unloaded, parameters to defaults (alarms stay)."""
-        self.command("RESET")
+    reset = Command(
+        "RESET", doc="``RESET``: IDLE, program unloaded, parameters to defaults (alarms stay)."
+    )
 
-    def load_program(self, name: str) -> None:
-        """``PROG <name>``: load a bond program (parameters and strip layout) and arm -> HEATING."""
-        self.command(
-            f"PROG {check_identifier(name, 'program name', max_len=16, allow_empty=False)}"
-        )
+    load_program = Command(
+        "PROG {}",
+        Identifier(16),
+        what="program name",
+        doc="``PROG <name>``: load a bond program (parameters and strip layout) and arm -> HEATING.",
+    )
 
-    def program(self) -> ProgramInfo:
-        """``PROG?``: loaded program, its wires per unit, and whether it was edited."""
-        name, _, wires = self.query("PROG?").partition(",")
-        (count,) = self._ints(wires, 1, "PROG?")
-        return ProgramInfo(name.rstrip("*"), count, name.endswith("*"))
+    program = Reading(
+        "PROG?",
+        ProgramInfo.from_reply,
+        Text(),
+        INTEGER,
+        doc="``PROG?``: loaded program, its wires per unit, and whether it was edited.",
+    )
 
     def program_list(self) -> list[str]:
         """``PLIST? <start>``, paged by 10: every stored program name in ASCII order."""
         names: list[str] = []
         while True:
-            total_text, _, rest = self.query(f"PLIST? {len(names) + 1}").partition(",")
-            (total,) = self._ints(total_text, 1, "PLIST?")
+            sent = f"PLIST? {len(names) + 1}"
+            total_text, _, rest = self.query(sent).partition(",")
+            with self.parsing(sent, total_text):
+                total = int(total_text)
             page = rest.split(",") if rest else []
             names += page
             if len(names) >= total or not page:
@@ -392,45 +368,26 @@ class WireBonder(Tool):
                 f"PSAVE {check_identifier(name, 'program name', max_len=16, allow_empty=False)}"
             )
 
-    def unload_program(self) -> None:
-        """``UNLOAD``: unload the program -> IDLE (heater off)."""
-        self.command("UNLOAD")
+    unload_program = Command("UNLOAD", doc="``UNLOAD``: unload the program -> IDLE (heater off).")
 
-    @property
-    def strip_size(self) -> tuple[int, int]:
-        """``SIZE``: rows, columns (stored in the program; a change resets the input map)."""
-        rows, cols = self._ints(self.query("SIZE?"), 2, "SIZE?")
-        return rows, cols
-
-    @strip_size.setter
-    def strip_size(self, value: tuple[int, int]) -> None:
-        rows, cols = check_strip_size(*value)
-        self.command(f"SIZE {rows},{cols}")
-
-    @property
-    def strip_pitch_mm(self) -> tuple[float, float]:
-        """``PITCH``: site pitch x, y in mm (1.000-50.000)."""
-        text = self.query("PITCH?")
-        try:
-            x, y = (float(part) for part in text.split(","))
-        except ValueError:
-            raise self.protocol_error(f"PITCH? reply {text!r} malformed", "PITCH?") from None
-        return x, y
-
-    @strip_pitch_mm.setter
-    def strip_pitch_mm(self, value: tuple[float, float]) -> None:
-        pitch = Number(1.0, 50.0, 3, "mm")
-        x, y = (pitch.check(v, "strip pitch") for v in value)
-        self.command(f"PITCH {x:.3f},{y:.3f}")
-
-    @property
-    def strip_id(self) -> str:
-        """``STRIP``: the strip id of the next cycle (per-cycle data; ``""`` = not set)."""
-        return self.query("STRIP?")
-
-    @strip_id.setter
-    def strip_id(self, value: str) -> None:
-        self.command(f"STRIP {check_identifier(value, 'strip id')}".rstrip())
+    strip_size = Setting[tuple[int, int]](
+        "SIZE",
+        Number(1, 32),
+        Number(1, 64),
+        validate=check_strip_size,
+        doc="``SIZE``: rows, columns (stored in the program; a change resets the input map).",
+    )
+    strip_pitch_mm = Setting[tuple[float, float]](
+        "PITCH",
+        Number(1.0, 50.0, 3, "mm"),
+        Number(1.0, 50.0, 3, "mm"),
+        doc="``PITCH``: site pitch x, y in mm (1.000-50.000).",
+    )
+    strip_id = Setting[str](
+        "STRIP",
+        Identifier(20, allow_empty=True),
+        doc='``STRIP``: the strip id of the next cycle (per-cycle data; ``""`` = not set).',
+    )
 
     def write_input_map(self, value: str, *, sites: int | None = None) -> None:
         """``MAP <start>,<chars>`` in pieces of 200: the whole input map (``1`` bond, ``0`` skip).
@@ -461,74 +418,74 @@ class WireBonder(Tool):
     def input_map(self, value: str) -> None:
         self.write_input_map(value)
 
-    def start(self) -> None:
-        """``START``: READY -> RUNNING (settings 14 and interlocks 22 checked by the tool)."""
-        self.command("START")
+    start = Command(
+        "START",
+        doc="``START``: READY -> RUNNING (settings 14 and interlocks 22 checked by the tool).",
+    )
 
-    def pause(self) -> None:
-        """``PAUSE``: takes effect at the end of the current unit."""
-        self.command("PAUSE")
+    pause = Command("PAUSE", doc="``PAUSE``: takes effect at the end of the current unit.")
 
-    def resume(self) -> None:
-        """``RESUME``: PAUSED -> RUNNING."""
-        self.command("RESUME")
+    resume = Command("RESUME", doc="``RESUME``: PAUSED -> RUNNING.")
 
-    def abort(self) -> None:
-        """``ABORT``: the unit in progress becomes F 3508, units not reached N."""
-        self.command("ABORT")
+    abort = Command(
+        "ABORT", doc="``ABORT``: the unit in progress becomes F 3508, units not reached N."
+    )
 
-    def acknowledge(self) -> None:
-        """``ACK``: DONE/ABORTED -> READY (or HEATING); strip id and map cleared."""
-        self.command("ACK")
+    acknowledge = Command(
+        "ACK", doc="``ACK``: DONE/ABORTED -> READY (or HEATING); strip id and map cleared."
+    )
 
-    def stage_temperature(self) -> StageTemperature:
-        """``TEMP?``: stage actual and set-point, °C."""
-        text = self.query("TEMP?")
-        try:
-            pv, sp = (float(part) for part in text.split(","))
-        except ValueError:
-            raise self.protocol_error(f"TEMP? reply {text!r} malformed", "TEMP?") from None
-        return StageTemperature(pv, sp)
+    stage_temperature = Reading(
+        "TEMP?",
+        StageTemperature,
+        REAL,
+        REAL,
+        doc="``TEMP?``: stage actual and set-point, °C.",
+    )
 
     def stage_temperature_c(self) -> float:
         """Stage actual temperature, °C (``TEMP?``)."""
         return self.stage_temperature().pv_c
 
-    def consumables(self) -> Consumables:
-        """``CONS?``: capillary bonds and limit, wire left on the spool (m)."""
-        text = self.query("CONS?")
-        parts = text.split(",")
-        try:
-            return Consumables(int(parts[0]), int(parts[1]), float(parts[2]))
-        except (ValueError, IndexError):
-            raise self.protocol_error(f"CONS? reply {text!r} malformed", "CONS?") from None
+    consumables = Reading(
+        "CONS?",
+        Consumables,
+        INTEGER,
+        INTEGER,
+        REAL,
+        doc="``CONS?``: capillary bonds and limit, wire left on the spool (m).",
+    )
 
-    def reset_capillary(self) -> None:
-        """``CAPRESET``: capillary changed, bond counter to 0 (also in PAUSED and ALARM)."""
-        self.command("CAPRESET")
+    reset_capillary = Command(
+        "CAPRESET",
+        doc="``CAPRESET``: capillary changed, bond counter to 0 (also in PAUSED and ALARM).",
+    )
 
     def active_alarms(self) -> list[int]:
         """``ALM?``: active alarm codes in order of occurrence."""
-        count, *codes = self._ints(self.query("ALM?"), None, "ALM?")
-        if count != len(codes):
-            raise self.protocol_error(f"ALM? count {count} but {len(codes)} codes", "ALM?")
-        return codes
+        reply = self.query("ALM?")
+        with self.parsing("ALM?", reply):
+            return counted_list(reply)
 
     def alarm_info(self, code: int) -> AlarmInfo:
         """``ALMTXT? <code>``: class and text of an alarm of §6."""
-        sent = f"ALMTXT? {int(code)}"
-        parts = self.query(sent).split(",", 2)
-        if len(parts) != 3 or parts[1] not in ("A", "H", "W") or not parts[0].isdigit():
-            raise self.protocol_error(f"ALMTXT? reply {parts!r} malformed", sent)
-        return AlarmInfo(int(parts[0]), parts[1], parts[2])
+        return self._alarm_text(int(code))
 
-    def clear_alarms(self) -> None:
-        """``ALMCLR``: remove every alarm whose cause has gone."""
-        self.command("ALMCLR")
+    _alarm_text = Reading(
+        "ALMTXT? {0}",
+        AlarmInfo,
+        Number(0, 9999),
+        ALARM_CLASS,
+        Text(),
+        maxsplit=2,
+        doc="``ALMTXT? <code>``: code, class and text.",
+    )
 
-    def result_count(self) -> int:
-        """``RCNT?``: result records available (one per site; 0 if none)."""
-        return self._ints(self.query("RCNT?"), 1, "RCNT?")[0]
+    clear_alarms = Command("ALMCLR", doc="``ALMCLR``: remove every alarm whose cause has gone.")
+
+    result_count = Reading(
+        "RCNT?", int, INTEGER, doc="``RCNT?``: result records available (one per site; 0 if none)."
+    )
 
     def result_records(self, start: int = 1, count: int = 1) -> list[WireBondRecord]:
         """``RES? <start>,<count>``: up to 4 typed records from site ``start``."""
@@ -538,25 +495,17 @@ class WireBonder(Tool):
             )
         sent = f"RES? {start},{count}"
         text = self.query(sent)
-        try:
+        with self.parsing(sent):
             return [
                 parse_site_record(WireBondRecord, line, _RECORD_CONVERTERS)
                 for line in text.split(";")
                 if line
             ]
-        except ProtocolError as exc:
-            raise self.protocol_error(exc.reason, sent) from None
 
     def all_results(self, sites: int | None = None) -> list[WireBondRecord]:
         """Every record of the last cycle (``RES?`` in pages of 4)."""
         sites = self.result_count() if sites is None else sites
-        records: list[WireBondRecord] = []
-        while len(records) < sites:
-            page = self.result_records(len(records) + 1, min(RES_PAGE, sites - len(records)))
-            if not page:
-                raise self.protocol_error(f"no records at site {len(records) + 1}", "RES?")
-            records += page
-        return records
+        return self.read_pages(self.result_records, sites, RES_PAGE, "RES?")
 
     def result_map(self, sites: int | None = None) -> str:
         """``RMAP? <start>`` paged by 200: one of P F X N per site."""
@@ -566,10 +515,8 @@ class WireBonder(Tool):
     def summary(self) -> WireBondSummary:
         """``RSUM?``: strip id, counts, cycle time and wires bonded."""
         text = self.query("RSUM?")
-        try:
+        with self.parsing("RSUM?"):
             base = parse_summary(text, (int,))
-        except ProtocolError as exc:
-            raise self.protocol_error(exc.reason, "RSUM?") from None
         return WireBondSummary(
             base.strip_id,
             base.sites,
@@ -582,12 +529,14 @@ class WireBonder(Tool):
             wires_bonded=base.extra[0],
         )
 
-    def last_error(self) -> LastError:
-        """``LASTERR?``: the last rejection (code 0 if none) with its text and detail."""
-        code_text, _, text = self.query("LASTERR?").partition(",")
-        (code,) = self._ints(code_text, 1, "LASTERR?")
-        message, _, detail = text.partition(";")
-        return LastError(code, message, detail)
+    last_error = Reading(
+        "LASTERR?",
+        LastError.from_reply,
+        INTEGER,
+        Text(),
+        maxsplit=1,
+        doc="``LASTERR?``: the last rejection (code 0 if none) with its text and detail.",
+    )
 
     # -- helpers built on the commands -------------------------------------------------------------
     def cycle_result(self) -> WireBondResult:

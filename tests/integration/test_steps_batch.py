@@ -29,6 +29,7 @@ from sim.clock import SimClock
 from sim.etch_bath import EtchBathModel
 from sim.simulated_tool import SimulatedTool
 from sim.world import World
+from tests.support.measured import measured
 
 SCALE = 5000
 pytestmark = pytest.mark.sim_time_scale(SCALE)
@@ -106,9 +107,9 @@ def test_laminate_bonds_the_slice_under_two_strips_of_one_press_load(
     recipe = LaminationRecipe()
     for outcome in outcomes:
         values = outcome.sites[0].values
-        assert float(values["dwell_actual_s"] or 0) >= recipe.dwell_s
-        assert float(values["max_temp_dev_c"] or 0) <= recipe.temp_band_c
-        assert abs(float(values["min_pressure_dwell_mpa"] or 0) - recipe.pressure_sp_mpa) <= 0.1
+        assert measured(values["dwell_actual_s"]) >= recipe.dwell_s
+        assert measured(values["max_temp_dev_c"]) <= recipe.temp_band_c
+        assert abs(measured(values["min_pressure_dwell_mpa"]) - recipe.pressure_sp_mpa) <= 0.1
         assert outcome.tool_summary["load_map"] == "PPXXXXXX"
         assert outcome.tool_summary["cycle_s"] == pytest.approx(94 * 60, rel=0.1)
         assert outcome.recipe_values["recipe"]["dwell_s"] == 2700
@@ -132,9 +133,9 @@ def test_mold_shot_of_three_strips_in_positions_one_to_three(
     assert all(passed_whole(o) for o in outcomes)
     assert {o.tool_summary["shot_map"] for o in outcomes} == {"PPPX"}
     values = outcomes[0].sites[0].values
-    assert float(values["alpha_at_open"] or 0) >= 0.8
-    assert float(values["fill_time_s"] or 0) < float(values["t_alpha03_s"] or 0)
-    assert abs(float(values["cull_height_mm"] or 0) - 4.0) <= 0.5
+    assert measured(values["alpha_at_open"]) >= 0.8
+    assert measured(values["fill_time_s"]) < measured(values["t_alpha03_s"])
+    assert abs(measured(values["cull_height_mm"]) - 4.0) <= 0.5
     assert step.expected_cycle_tool_s == pytest.approx(179.0)  # mold-press.md §8
     assert outcomes[0].tool_summary["cycle_s"] == pytest.approx(179.0, rel=0.1)
     for job in jobs:
@@ -176,14 +177,14 @@ def test_etch_carrier_of_four_cucl2_strips_etches_the_slice_into_slugs(
     summary = outcomes[0].tool_summary
     assert summary["carrier_map"] == "PPPPXXXXXX" and summary["end_reason"] == "DEPTH"
     values = outcomes[0].sites[0].values
-    assert float(values["depth_um"] or 0) >= 230.0
-    assert abs(float(values["temp_c"] or 0) - 50.0) <= 1.5
+    assert measured(values["depth_um"]) >= 230.0
+    assert abs(measured(values["temp_c"]) - 50.0) <= 1.5
     assert CUCL2_SLUG.expected_cycle_tool_s == pytest.approx(582.0, abs=1.0)  # etch-bath.md §8
     assert summary["cycle_s"] == pytest.approx(582.0, rel=0.1)
     for job in jobs:
         strip = sim_world.get(job.strip_id)
         assert strip is not None
-        assert all((site.residual_cu_um or 0) <= 1.0 for site in strip.sites.values())
+        assert all(measured(site.residual_cu_um) <= 1.0 for site in strip.sites.values())
 
 
 def test_koh_recess_etch_of_a_format_b_carrier_on_rtu(
@@ -195,7 +196,7 @@ def test_koh_recess_etch_of_a_format_b_carrier_on_rtu(
     outcomes = run(KOH_RECESS, bath, jobs, sim_clock)
 
     assert all(passed_whole(o) and len(o.result_map) == 240 for o in outcomes)
-    assert float(outcomes[0].sites[0].values["depth_um"] or 0) >= 25.0
+    assert measured(outcomes[0].sites[0].values["depth_um"]) >= 25.0
     assert KOH_RECESS.expected_cycle_tool_s == pytest.approx(464.0, abs=1.0)  # etch-bath.md §8
     strip = sim_world.get("KOH-1")
     assert strip is not None and all(site.via_depth_um for site in strip.sites.values())
@@ -231,7 +232,7 @@ def test_etch_fails_an_under_etch_the_tool_passes_in_time_mode(
         assert set(outcome.result_map) == {"F"} and outcome.next_input_map == "0" * 30
         assert {site.defect for site in outcome.sites} == {HOST_OUTSIDE_RECIPE}
         assert outcome.tool_summary["host_failed"].startswith("depth_um ")
-        assert float(outcome.sites[0].values["depth_um"] or 0) < 200.0
+        assert measured(outcome.sites[0].values["depth_um"]) < 200.0
 
 
 def test_hold_alarm_mid_dwell_resumes_once_the_cause_is_fixed(
@@ -260,7 +261,7 @@ def test_hold_alarm_mid_dwell_resumes_once_the_cause_is_fixed(
 
     assert alarms == [1004]
     assert all(passed_whole(o) for o in outcomes)
-    assert float(outcomes[0].sites[0].values["dwell_actual_s"] or 0) >= 2700
+    assert measured(outcomes[0].sites[0].values["dwell_actual_s"]) >= 2700
 
 
 def test_operator_hold_during_cure_takes_effect_when_the_shot_ends(
@@ -294,7 +295,7 @@ def test_operator_abort_mid_etch_fails_the_carrier_and_stops_it_downstream(
         assert outcome.tool_summary["end_reason"] == "ABORTED"
         assert {(s.result, s.defect) for s in outcome.sites} == {("F", 5503)}
         assert outcome.next_input_map == "0" * 30
-        assert 50.0 < float(outcome.sites[0].values["depth_um"] or 0) < 230.0
+        assert 50.0 < measured(outcome.sites[0].values["depth_um"]) < 230.0
 
 
 class ShortBoundMold(MoldStep):

@@ -26,6 +26,7 @@ from sim.clock import SimClock
 from sim.die_bonder import ProcessSpread
 from sim.simulated_tool import SimulatedTool
 from sim.world import World
+from tests.support.measured import measured
 
 SCALE = 5000
 pytestmark = pytest.mark.sim_time_scale(SCALE)
@@ -113,13 +114,13 @@ def assert_placed_within(outcome: StripOutcome, settings: DieBondSettings) -> No
         if site.result != "P":
             continue
         v = site.values
-        assert abs(float(v["dx_um"] or 0)) <= tol_xy_um and abs(float(v["dy_um"] or 0)) <= tol_xy_um
-        assert abs(float(v["dtheta_deg"] or 0)) <= tol_theta_deg
+        assert abs(measured(v["dx_um"])) <= tol_xy_um and abs(measured(v["dy_um"])) <= tol_xy_um
+        assert abs(measured(v["dtheta_deg"])) <= tol_theta_deg
         if "blt_um" in v:
-            assert abs(float(v["blt_um"] or 0) - settings.place_blt_um) <= 10.0
+            assert abs(measured(v["blt_um"]) - settings.place_blt_um) <= 10.0
         if "volume_nl" in v:
             tolerance = settings.dispense_tolerance_pct / 100 * settings.dispense_volume_nl
-            assert abs(float(v["volume_nl"] or 0) - settings.dispense_volume_nl) <= tolerance
+            assert abs(measured(v["volume_nl"]) - settings.dispense_volume_nl) <= tolerance
 
 
 def test_die_attach_equal_die_places_every_site_within_the_recipe(
@@ -167,7 +168,7 @@ def test_small_die_gets_gap_fill_only_where_its_die_attach_passed(
     for site in filled.sites:
         if site.result == "P":
             assert set(site.values) == {"volume_nl"}
-            assert abs(float(site.values["volume_nl"] or 0) - 8640) <= 864
+            assert abs(measured(site.values["volume_nl"]) - 8640) <= 864
     assert filled.tool_summary["mode"] == "GAPFILL" and filled.tool_summary["placed"] == 0
     assert gap_fill.expected_cycle_tool_s == pytest.approx(129.0, abs=0.5)  # die-bonder.md §8
     strip = sim_world.get("A-SM-1")
@@ -204,7 +205,7 @@ def test_flip_chip_bonds_a_format_b_strip_within_the_force_band(
     for site in outcome.sites:
         if site.result == "P":
             assert set(site.values) == {"dx_um", "dy_um", "dtheta_deg", "force_n"}
-            assert abs(float(site.values["force_n"] or 0) - 30.0) <= 3.0
+            assert abs(measured(site.values["force_n"]) - 30.0) <= 3.0
     assert step.expected_cycle_tool_s == pytest.approx(1331.0)  # die-bonder.md §8
     assert outcome.tool_summary["cycle_s"] == pytest.approx(1331.0, rel=0.1)
 
@@ -251,7 +252,7 @@ def test_wire_bond_skips_the_sites_die_attach_did_not_pass_on_format_a(
     assert [c == "X" for c in bonded.result_map] == [c != "P" for c in attached.result_map]
     passed = [s for s in bonded.sites if s.result == "P"]
     assert passed and all(s.values["wires_bonded"] == s.values["wires_total"] == 64 for s in passed)
-    assert all(abs(float(s.values["mean_fab_um"] or 0) - 50) <= 5 for s in passed)
+    assert all(abs(measured(s.values["mean_fab_um"]) - 50) <= 5 for s in passed)
     assert bonded.tool_summary["wires_bonded"] >= 64 * len(passed)
     assert A64.expected_cycle_tool_s == pytest.approx(216.0, abs=1.0)  # wire-bonder.md §8
     skipped = bonded.result_map.count("X")
@@ -300,7 +301,7 @@ def test_die_attach_fails_sites_the_tool_passed_outside_the_recipe_window(
     assert host_failed, "a 25 µm σ placement puts some sites outside ±25 µm"
     for site in host_failed:
         assert site.result == "F"
-        offset = max(abs(float(site.values["dx_um"] or 0)), abs(float(site.values["dy_um"] or 0)))
+        offset = max(abs(measured(site.values["dx_um"])), abs(measured(site.values["dy_um"])))
         assert 25.0 < offset <= 100.0
     reasons = outcome.tool_summary["host_failed"]
     assert set(reasons) == {s.site for s in host_failed}

@@ -17,6 +17,7 @@ from sim.fronts.framed import FramedServer
 from sim.simulated_tool import SimulatedTool
 from sim.wire_bonder import WireBonderModel, serve
 from sim.world import World
+from tests.support.measured import measured
 
 SCALE = 2000.0
 QUIET: dict[str, float] = {
@@ -90,7 +91,7 @@ def test_wire_bonder_full_cycle_with_map_and_results(start_sim: Start) -> None:
         assert (first.wires_bonded, first.wires_total, first.nsop, first.nsol) == (64, 64, 0, 0)
         assert (
             first.mean_fab_um == pytest.approx(50.0, abs=2.0)
-            and abs((first.mean_loop_um or 0) - 250) < 10
+            and abs(measured(first.mean_loop_um) - 250) < 10
         )
         assert (last.result, last.wires_bonded) == ("X", None)
         assert bonder.consumables().capillary_bonds == 2 * 29 * 64
@@ -206,7 +207,9 @@ def test_wire_bonder_abort_class_alarm_mid_unit(start_sim: Start) -> None:
         assert bonder.state() is ToolState.ABORTED
         result = bonder.cycle_result()
         assert result.result_map == "PF" + "N" * 28
-        assert result.records[1].defect == 3508 and 0 < (result.records[1].wires_bonded or 0) < 64
+        assert (
+            result.records[1].defect == 3508 and 0 < measured(result.records[1].wires_bonded) < 64
+        )
 
 
 def test_wire_bonder_hold_class_alarm_mid_cycle_pauses_and_resumes(start_sim: Start) -> None:

@@ -8,8 +8,7 @@ answers every command's ``SYSTem:ERRor?`` check with the queue the transcript gi
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -34,6 +33,9 @@ from drivers.errors import (
 from drivers.records import AlarmInfo
 from drivers.scpi import Progress
 from drivers.states import ToolState
+from tests.support.expected_protocol import ProtocolBench, ScriptedPeer, lines, protocol, text_steps
+
+__all__ = ["protocol"]  # the fixture, imported for pytest
 
 ADDRESS = "TCPIP::127.0.0.1::5025::SOCKET"
 YAML = Path(sim.__file__).parent / "visa" / "ball_attach.yaml"
@@ -45,39 +47,6 @@ def canonical(message: str) -> str:
     """A SCPI message with its header in short form (``MAGazine:COUNt 2`` -> ``MAG:COUN 2``)."""
     header, space, rest = message.partition(" ")
     return "".join(ch for ch in header if not ch.islower()) + space + rest
-
-
-class TranscriptLink:
-    """Stands in for VisaTransport: checks each message against the transcript and answers.
-
-    A ``None`` reply means the peer stays silent: a read then times out, as on the wire.
-    """
-
-    def __init__(self, transcript: Sequence[Exchange]) -> None:
-        self.transcript = list(transcript)
-        self.lock = threading.RLock()
-        self.pending: str | None = None
-        self.reopened = 0
-
-    def write(self, message: str) -> None:
-        assert self.transcript, f"unexpected message {message!r}"
-        expected, reply = self.transcript.pop(0)
-        assert canonical(message) == canonical(expected), f"sent {message!r}, expected {expected!r}"
-        self.pending = reply
-
-    def read(self, *, sent: str = "", timeout_s: float | None = None) -> str:
-        reply, self.pending = self.pending, None
-        if reply is None:
-            raise ToolTimeout(
-                "no reply within 0.30 s", tool="ball-attach", address=ADDRESS, sent=sent
-            )
-        return reply
-
-    def reopen(self) -> None:
-        self.reopened += 1
-
-    def close(self) -> None:
-        pass
 
 
 def manual(text: str) -> list[Exchange]:
@@ -111,15 +80,32 @@ def silent(query: str, error: str) -> list[Exchange]:
     return [(query, None), ("SYST:ERR?", error), ("SYST:ERR?", NO_ERROR)]
 
 
-def tool_with(transcript: Sequence[Exchange]) -> tuple[BallAttach, TranscriptLink]:
-    ba = BallAttach(ADDRESS, timeout_s=0.3)
-    link = TranscriptLink(transcript)
-    ba.link = link  # type: ignore[assignment]
-    return ba, link
+def _same_message(got: bytes, expected: bytes) -> bool:
+    return canonical(got.decode("ascii")) == canonical(expected.decode("ascii"))
 
 
-def done(link: TranscriptLink) -> None:
-    assert link.transcript == [], f"not sent: {link.transcript}"
+@pytest.fixture
+def tool_with(
+    protocol: ProtocolBench,
+) -> Callable[[Sequence[Exchange]], tuple[BallAttach, ScriptedPeer]]:
+    """``tool_with(transcript)``: a BallAttach on a peer playing ``*CLS`` and the transcript
+    (messages compared in short form, as the manual writes them)."""
+
+    def start(transcript: Sequence[Exchange]) -> tuple[BallAttach, ScriptedPeer]:
+        return protocol.open(
+            BallAttach,
+            text_steps([("*CLS", None), *transcript]),
+            address="TCPIP::127.0.0.1::{port}::SOCKET",
+            framing=lines(),
+            same=_same_message,
+            timeout_s=0.3,
+        )
+
+    return start
+
+
+def done(peer: ScriptedPeer) -> None:
+    peer.verify()
 
 
 # == the manual's examples (§9) ====================================================================
@@ -172,7 +158,7 @@ HOLD_ALARM = """
 """
 
 
-def test_ball_attach_runs_the_manual_normal_cycle_example() -> None:
+def test_ball_attach_runs_the_manual_normal_cycle_example(tool_with) -> None:
     ba, link = tool_with(manual(NORMAL_CYCLE))
     ba.load_recipe("A-BALL050")
     assert ba.state() is ToolState.READY
@@ -201,7 +187,7 @@ def test_ball_attach_runs_the_manual_normal_cycle_example() -> None:
     done(link)
 
 
-def test_ball_attach_follows_the_manual_hold_alarm_example() -> None:
+def test_ball_attach_follows_the_manual_hold_alarm_example(tool_with) -> None:
     ba, link = tool_with(manual(HOLD_ALARM))
     ba.start()
     assert ba.state() is ToolState.ALARM
@@ -216,7 +202,7 @@ def test_ball_attach_follows_the_manual_hold_alarm_example() -> None:
     done(link)
 
 
-def test_ball_attach_cycle_result_pages_one_strip_and_types_every_field() -> None:
+def test_ball_attach_cycle_result_pages_one_strip_and_types_every_field(tool_with) -> None:
     records = ";".join(
         f"{s},X,0,,,,," if s == 30 else f"{s},P,0,0,0,0,11.0,0.527" for s in range(1, 31)
     )
@@ -235,14 +221,14 @@ def test_ball_attach_cycle_result_pages_one_strip_and_types_every_field() -> Non
     done(link)
 
 
-def test_ball_attach_unreflowed_strip_has_empty_profile_fields() -> None:
+def test_ball_attach_unreflowed_strip_has_empty_profile_fields(tool_with) -> None:
     ba, link = tool_with([("RESult3:SUMMary?", '"LA2403-019",30,0,0,0,30,0.0,,,')])
     summary = ba.summary(3)
     assert summary.not_processed == 30 and summary.extra == (None, None, None)
     done(link)
 
 
-def test_ball_attach_magazine_results_reads_every_strip_before_ack() -> None:
+def test_ball_attach_magazine_results_reads_every_strip_before_ack(tool_with) -> None:
     transcript: list[Exchange] = [("MAGazine:COUNt?", "2")]
     for k in (1, 2):
         transcript += [
@@ -257,7 +243,7 @@ def test_ball_attach_magazine_results_reads_every_strip_before_ack() -> None:
 
 
 # == settings: what is sent, and what is refused before sending ======================================
-def test_ball_attach_settings_are_sent_in_the_manual_forms() -> None:
+def test_ball_attach_settings_are_sent_in_the_manual_forms(tool_with) -> None:
     ba, link = tool_with(
         [
             *ok("FLUX:METHod PIN"),
@@ -295,7 +281,7 @@ def test_ball_attach_settings_are_sent_in_the_manual_forms() -> None:
     done(link)
 
 
-def test_ball_attach_readings_are_typed() -> None:
+def test_ball_attach_readings_are_typed(tool_with) -> None:
     ba, link = tool_with(
         [
             ("REFLow:ZONE8:TEMPerature?", "250.0"),
@@ -347,14 +333,14 @@ def test_ball_attach_readings_are_typed() -> None:
         lambda ba: ba.set_magazine(["A", "bad id!"]),
     ],
 )
-def test_ball_attach_refuses_out_of_range_values_before_sending(action: object) -> None:
+def test_ball_attach_refuses_out_of_range_values_before_sending(tool_with, action: object) -> None:
     ba, link = tool_with([])
     with pytest.raises(ParameterOutOfRange):
         action(ba)  # type: ignore[operator]
     done(link)
 
 
-def test_ball_attach_read_only_members_refuse_writes() -> None:
+def test_ball_attach_read_only_members_refuse_writes(tool_with) -> None:
     ba, _ = tool_with([])
     with pytest.raises(AttributeError):
         ba.strip_status[1] = "DONE"
@@ -402,7 +388,7 @@ def test_ball_attach_read_only_members_refuse_writes() -> None:
     ],
 )
 def test_ball_attach_tool_rejections_become_typed_tool_errors(
-    command: str, error: str, kind: type[ToolError], code: int, native: int, detail: str
+    tool_with, command: str, error: str, kind: type[ToolError], code: int, native: int, detail: str
 ) -> None:
     ba, link = tool_with(rejected(command, error))
     with pytest.raises(kind) as info:
@@ -412,7 +398,7 @@ def test_ball_attach_tool_rejections_become_typed_tool_errors(
     done(link)
 
 
-def test_ball_attach_result_of_a_strip_not_in_the_cycle_is_error_27() -> None:
+def test_ball_attach_result_of_a_strip_not_in_the_cycle_is_error_27(tool_with) -> None:
     ba, link = tool_with(silent("RESult3:DATA? 1,64", '27,"No results available"'))
     with pytest.raises(ToolError) as info:
         ba.result_records(strip=3)
@@ -420,7 +406,7 @@ def test_ball_attach_result_of_a_strip_not_in_the_cycle_is_error_27() -> None:
     done(link)
 
 
-def test_ball_attach_typed_api_surfaces_state_and_interlock_rejections() -> None:
+def test_ball_attach_typed_api_surfaces_state_and_interlock_rejections(tool_with) -> None:
     ba, link = tool_with(
         [
             *rejected("MAGazine:COUNt 3", '20,"Not allowed in state;RUNNING"'),
@@ -441,18 +427,19 @@ def test_ball_attach_typed_api_surfaces_state_and_interlock_rejections() -> None
     done(link)
 
 
-def test_ball_attach_silent_query_with_empty_queue_is_a_timeout() -> None:
+def test_ball_attach_silent_query_with_empty_queue_is_a_timeout(tool_with) -> None:
     ba, link = tool_with([("SUPPly:BALL?", None), ("SYST:ERR?", NO_ERROR)])
     with pytest.raises(ToolTimeout):
         _ = ba.ball_supply_pct
     done(link)
 
 
-def test_ball_attach_no_answer_even_to_the_error_queue_is_connection_lost() -> None:
-    ba, link = tool_with([("SYST:STAT?", None), ("SYST:ERR?", None)])
+def test_ball_attach_no_answer_even_to_the_error_queue_is_connection_lost(tool_with) -> None:
+    ba, link = tool_with([("SYST:STAT?", None), ("SYST:ERR?", None), ("SYST:STAT?", "IDLE")])
     with pytest.raises(ConnectionLost):
         ba.state()
-    assert link.reopened == 1
+    assert ba.state() is ToolState.IDLE  # over the reopened link
+    assert link.connections == 2
     done(link)
 
 
@@ -491,7 +478,7 @@ def test_ball_attach_no_answer_even_to_the_error_queue_is_connection_lost() -> N
     ],
 )
 def test_ball_attach_malformed_replies_are_protocol_errors(
-    query: str, reply: str, read: object
+    tool_with, query: str, reply: str, read: object
 ) -> None:
     ba, link = tool_with([(query, reply)])
     with pytest.raises(ProtocolError):
@@ -499,14 +486,14 @@ def test_ball_attach_malformed_replies_are_protocol_errors(
     done(link)
 
 
-def test_ball_attach_malformed_error_queue_reply_is_a_protocol_error() -> None:
+def test_ball_attach_malformed_error_queue_reply_is_a_protocol_error(tool_with) -> None:
     ba, link = tool_with([("CYCLe:STARt", None), ("SYST:ERR?", "No error")])
     with pytest.raises(ProtocolError, match="SYST:ERR"):
         ba.start()
     done(link)
 
 
-def test_ball_attach_result_map_shorter_than_the_summary_is_a_protocol_error() -> None:
+def test_ball_attach_result_map_shorter_than_the_summary_is_a_protocol_error(tool_with) -> None:
     ba, link = tool_with(
         [
             ("RESult1:SUMMary?", '"S1",30,30,0,0,0,363.3,241.7,60.4,150'),

@@ -1,10 +1,17 @@
 """DS-2 driver against the pyvisa-sim spec sim/visa/dicing_saw.yaml (ASRL1::INSTR, CR LF):
-declared controls, typed readings and records, paging, and range checks before sending."""
+declared controls, typed readings and records, paging, and range checks before sending.
+
+DS-2 driver against recorded transcripts over a real pty (pyvisa-py ASRL, CR LF both ways):
+the manual's §9 examples, every error reply of the catalogue, and malformed replies.
+
+A transcript is written as in the manual: ``→`` what the driver must send (checked byte for byte,
+CR LF included), ``←`` what the tool answers. A ``→`` query without ``←`` is a silent query.
+"""
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,8 +24,18 @@ from drivers.dicing_saw import (
     SpindleReading,
     max_spindle_speed_krpm,
 )
-from drivers.errors import ParameterOutOfRange, ToolError
+from drivers.errors import (
+    AlarmActive,
+    InterlockActive,
+    NotAllowedInState,
+    ParameterOutOfRange,
+    ProtocolError,
+    ToolAlarm,
+    ToolError,
+    ToolTimeout,
+)
 from drivers.states import ToolState
+from tests.support.expected_protocol import ProtocolBench, Step, lines, protocol
 
 YAML = Path(sim.__file__).parent / "visa" / "dicing_saw.yaml"
 
@@ -194,3 +211,456 @@ def test_dicing_saw_class_matches_the_manual_link() -> None:
     assert DicingSaw.result_page_size == 16
     assert DicingSaw.result_timeout_s == 5.0
     assert DicingSaw.default_timeout_s == 2.0
+
+
+__all__ = ["protocol"]  # the fixture, imported for pytest
+
+OK = '→ SYST:ERR?\n← 0,"No error"'
+#: Query timeout; result queries scale with it (5 s at the default 2 s), so a silent one is short.
+TIMEOUT_S = 0.15
+FORMAT_B_MAP = "1" * 6 + "0" + "1" * 233
+
+
+def _parse(transcript: str) -> list[Step]:
+    exchanges: list[Step] = []
+    for raw in transcript.strip().splitlines():
+        line = raw.strip()
+        if line.startswith("→ "):
+            exchanges.append((line[2:].encode() + b"\r\n", None))
+        elif line.startswith("← "):
+            sent, _ = exchanges[-1]
+            exchanges[-1] = (sent, line[2:].encode() + b"\r\n")
+        elif line:
+            raise ValueError(f"transcript line {raw!r} starts with neither → nor ←")
+    return exchanges
+
+
+@pytest.fixture
+def play(protocol: ProtocolBench) -> Callable[[str], DicingSaw]:
+    """``play(transcript)`` opens a driver on a pty peer playing ``→ *CLS`` and the transcript."""
+
+    def start(transcript: str) -> DicingSaw:
+        saw, _ = protocol.open(
+            DicingSaw,
+            _parse("→ *CLS\n" + transcript),
+            address="ASRL{device}::INSTR",
+            framing=lines(b"\n"),
+            timeout_s=TIMEOUT_S,
+        )
+        return saw
+
+    return start
+
+
+def test_dicing_saw_plays_the_manual_normal_cycle(play: Callable[[str], DicingSaw]) -> None:
+    saw = play(f"""
+        → *IDN?
+        ← GENERIC,DS-2,DS2-00388,1.7.4
+        → RECipe:LOAD "B-SING"
+        {OK}
+        → SYST:STAT?
+        ← WARMUP
+        → SYST:STAT?
+        ← READY
+        → BLADe:SETup
+        {OK}
+        → SYST:STAT?
+        ← SETUP
+        → SYST:STAT?
+        ← READY
+        → BLADe:EXPosure?
+        ← 1.142
+        → BLADe:COUNt?
+        ← 15230
+        → STRip:ID "FB2405-112"
+        {OK}
+        → STRip:MAP "{FORMAT_B_MAP}"
+        {OK}
+        → CYCLe:STARt
+        {OK}
+        → CYCLe:PHASe?
+        ← CH2
+        → CYCLe:PROGress?
+        ← 61,80,205,70
+        → SYST:STAT?
+        ← DONE
+        → RESult:SUMMary?
+        ← "FB2405-112",240,237,1,2,0,275.0,80,15310
+        → RESult:DATA? 1,3
+        ← 1,P,0,18,6,262;2,P,0,,,;3,P,0,22,-4,259
+        → CYCLe:ACKnowledge
+        {OK}
+    """)
+    assert saw.identify().serial == "DS2-00388"
+    saw.load_recipe("B-SING")
+    assert saw.state() is ToolState.HEATING  # WARMUP
+    assert saw.state() is ToolState.READY
+    saw.setup_blade()
+    assert saw.state() is ToolState.SETUP
+    assert saw.state() is ToolState.READY
+    assert saw.blade_exposure_mm() == 1.142
+    assert saw.blade_count() == 15230
+    saw.strip_id = "FB2405-112"
+    saw.input_map = FORMAT_B_MAP
+    saw.start()
+    assert saw.phase() == "CH2"
+    assert saw.progress().done == 61
+    assert saw.state() is ToolState.DONE
+    summary = saw.summary()
+    assert (summary.sites, summary.passed, summary.cycle_s) == (240, 237, 275.0)
+    assert summary.extra == DicingSummaryExtra(80, 15310)
+    assert saw.result_records(1, 3)[2] == DicingRecord(3, "P", 0, 22, -4, 259)
+    saw.acknowledge()
+
+
+def test_dicing_saw_plays_the_manual_blade_life_example(play: Callable[[str], DicingSaw]) -> None:
+    saw = play(f"""
+        → SYST:STAT?
+        ← ALARM
+        → ALARm:ACTive?
+        ← 2,7201,7103
+        → ALARm:TEXT? 7201
+        ← 7201,W,"Blade life 90 %"
+        → ALARm:TEXT? 7103
+        ← 7103,H,"Blade life reached"
+        → BLADe:CHANge
+        {OK}
+        → ALARm:CLEar
+        {OK}
+        → SYST:STAT?
+        ← PAUSED
+        → CYCLe:RESume
+        → SYST:ERR?
+        ← 22,"Interlock active;BLADE"
+        → SYST:ERR?
+        ← 0,"No error"
+        → BLADe:SETup
+        {OK}
+        → SYST:STAT?
+        ← SETUP
+        → SYST:STAT?
+        ← PAUSED
+        → BLADe:EXPosure?
+        ← 1.142
+        → CYCLe:RESume
+        {OK}
+        → SYST:STAT?
+        ← RUNNING
+    """)
+    assert saw.state() is ToolState.ALARM
+    alarms = saw.alarms()
+    assert [(a.code, a.alarm_class) for a in alarms] == [(7201, "W"), (7103, "H")]
+    assert alarms[1].text == "Blade life reached"
+    saw.change_blade()
+    saw.clear_alarms()
+    assert saw.state() is ToolState.PAUSED
+    with pytest.raises(InterlockActive) as blade:
+        saw.resume()
+    assert blade.value.detail == "BLADE"
+    saw.setup_blade()
+    assert saw.state() is ToolState.SETUP
+    assert saw.state() is ToolState.PAUSED
+    assert saw.blade_exposure_mm() == 1.142
+    saw.resume()
+    assert saw.state() is ToolState.RUNNING
+
+
+def test_dicing_saw_wait_for_state_raises_the_hold_alarm(play: Callable[[str], DicingSaw]) -> None:
+    saw = play("""
+        → SYST:STAT?
+        ← RUNNING
+        → SYST:STAT?
+        ← ALARM
+        → ALARm:ACTive?
+        ← 2,7201,7103
+        → ALARm:TEXT? 7201
+        ← 7201,W,"Blade life 90 %"
+        → ALARm:TEXT? 7103
+        ← 7103,H,"Blade life reached"
+    """)
+    with pytest.raises(ToolAlarm) as alarm:
+        saw.wait_for_state([ToolState.DONE], timeout_s=2.0, poll_s=0.01)
+    assert (alarm.value.code, alarm.value.alarm_class) == (7103, "H")
+
+
+def command_rejected(message: str, reply: str) -> str:
+    return f"""
+        → {message}
+        → SYST:ERR?
+        ← {reply}
+        → SYST:ERR?
+        ← 0,"No error"
+    """
+
+
+def query_silent(message: str, reply: str) -> str:
+    return f"""
+        → {message}
+        → SYST:ERR?
+        ← {reply}
+        → SYST:ERR?
+        ← 0,"No error"
+    """
+
+
+ERROR_CASES = [
+    # (driver action, transcript, error class, catalogue code, native code, detail)
+    (
+        lambda s: s.write("CUT:PASS 4"),
+        command_rejected("CUT:PASS 4", '-222,"Data out of range"'),
+        ToolError,
+        13,
+        -222,
+        "",
+    ),
+    (
+        lambda s: s.query("RESult:DATA? 1,20"),
+        query_silent("RESult:DATA? 1,20", '-222,"Data out of range"'),
+        ToolError,
+        13,
+        -222,
+        "",
+    ),
+    (
+        lambda s: s.start(),
+        command_rejected("CYCLe:STARt", '-221,"Settings conflict"'),
+        ToolError,
+        14,
+        -221,
+        "",
+    ),
+    (
+        lambda s: s.start(),
+        command_rejected("CYCLe:STARt", '22,"Interlock active;BLADE"'),
+        InterlockActive,
+        22,
+        22,
+        "BLADE",
+    ),
+    (
+        lambda s: s.start(),
+        command_rejected("CYCLe:STARt", '22,"Interlock active;WARMUP"'),
+        InterlockActive,
+        22,
+        22,
+        "WARMUP",
+    ),
+    (
+        lambda s: s.setup_blade(),
+        command_rejected("BLADe:SETup", '22,"Interlock active;WARMUP"'),
+        InterlockActive,
+        22,
+        22,
+        "WARMUP",
+    ),
+    (
+        lambda s: s.setup_blade(),
+        command_rejected("BLADe:SETup", '22,"Interlock active;DOOR"'),
+        InterlockActive,
+        22,
+        22,
+        "DOOR",
+    ),
+    (
+        lambda s: s.start(),
+        command_rejected("CYCLe:STARt", '24,"No recipe loaded"'),
+        NotAllowedInState,
+        24,
+        24,
+        "",
+    ),
+    (
+        lambda s: s.setup_blade(),
+        command_rejected("BLADe:SETup", '24,"No recipe loaded"'),
+        NotAllowedInState,
+        24,
+        24,
+        "",
+    ),
+    (
+        lambda s: s.change_blade(),
+        command_rejected("BLADe:CHANge", '20,"Not allowed in state;RUNNING"'),
+        NotAllowedInState,
+        20,
+        20,
+        "RUNNING",
+    ),
+    (
+        lambda s: s.resume(),
+        command_rejected("CYCLe:RESume", '21,"Busy;SETUP"'),
+        NotAllowedInState,
+        21,
+        21,
+        "SETUP",
+    ),
+    (
+        lambda s: s.load_recipe("B-SING"),
+        command_rejected('RECipe:LOAD "B-SING"', '23,"Alarm active;7001"'),
+        AlarmActive,
+        23,
+        23,
+        "7001",
+    ),
+    (
+        lambda s: s.load_recipe("B-NONE"),
+        command_rejected('RECipe:LOAD "B-NONE"', '25,"Recipe not found"'),
+        ToolError,
+        25,
+        25,
+        "",
+    ),
+    (
+        lambda s: setattr(s, "input_map", "1" * 30),
+        command_rejected(f'STRip:MAP "{"1" * 30}"', '26,"Map length mismatch"'),
+        ToolError,
+        26,
+        26,
+        "",
+    ),
+    (
+        lambda s: s.summary(),
+        query_silent("RESult:SUMMary?", '27,"No results available"'),
+        ToolError,
+        27,
+        27,
+        "",
+    ),
+    (
+        lambda s: s.write("BLADe:SHARpen"),
+        command_rejected("BLADe:SHARpen", '-113,"Undefined header"'),
+        ToolError,
+        10,
+        -113,
+        "",
+    ),
+    (
+        lambda s: s.write("CUT:FEED 40;CUT:PASS 1"),
+        command_rejected("CUT:FEED 40;CUT:PASS 1", '-102,"Syntax error"'),
+        ToolError,
+        11,
+        -102,
+        "",
+    ),
+    (
+        lambda s: s.write("CUT:FEED fast"),
+        command_rejected("CUT:FEED fast", '-104,"Data type error"'),
+        ToolError,
+        12,
+        -104,
+        "",
+    ),
+    (
+        lambda s: s.write("CUT:FEED 40,2"),
+        command_rejected("CUT:FEED 40,2", '-108,"Parameter not allowed"'),
+        ToolError,
+        12,
+        -108,
+        "",
+    ),
+    (
+        lambda s: s.write("CUT:FEED"),
+        command_rejected("CUT:FEED", '-109,"Missing parameter"'),
+        ToolError,
+        12,
+        -109,
+        "",
+    ),
+    (
+        lambda s: s.alarm_info(7999),
+        query_silent("ALARm:TEXT? 7999", '-224,"Illegal parameter value"'),
+        ToolError,
+        12,
+        -224,
+        "",
+    ),
+    (
+        lambda s: s.write('STRip:ID "bad id!"'),
+        command_rejected('STRip:ID "bad id!"', '-151,"Invalid string data"'),
+        ToolError,
+        12,
+        -151,
+        "",
+    ),
+]
+
+
+@pytest.mark.parametrize(("action", "transcript", "error", "code", "native", "detail"), ERROR_CASES)
+def test_dicing_saw_maps_every_error_reply(
+    play: Callable[[str], DicingSaw],
+    action: Callable[[DicingSaw], object],
+    transcript: str,
+    error: type[ToolError],
+    code: int,
+    native: int,
+    detail: str,
+) -> None:
+    saw = play(transcript)
+    with pytest.raises(error) as raised:
+        action(saw)
+    assert type(raised.value) is error
+    assert (raised.value.code, raised.value.native_code, raised.value.detail) == (
+        code,
+        native,
+        detail,
+    )
+    assert raised.value.tool == "dicing-saw" and raised.value.address == saw.address
+    assert raised.value.sent
+
+
+def test_dicing_saw_result_page_over_16_is_refused_before_sending(
+    play: Callable[[str], DicingSaw],
+) -> None:
+    saw = play("")
+    with pytest.raises(ParameterOutOfRange, match=r"count 20 outside 1\.\.16"):
+        saw.result_records(1, 20)
+
+
+def test_dicing_saw_silent_query_with_empty_queue_is_a_timeout(
+    play: Callable[[str], DicingSaw],
+) -> None:
+    saw = play('→ BLADe:COUNt?\n→ SYST:ERR?\n← 0,"No error"')
+    with pytest.raises(ToolTimeout):
+        saw.blade_count()
+
+
+MALFORMED = [
+    (lambda s: s.state(), "→ SYST:STAT?\n← SPINNING"),
+    (lambda s: s.blade_count(), "→ BLADe:COUNt?\n← 15a30"),
+    (lambda s: s.blade_exposure_mm(), "→ BLADe:EXPosure?\n← 1.142,2"),
+    (lambda s: s.measure_spindle(), "→ MEASure:SPINdle?\n← 30.0"),
+    (lambda s: s.measure_spindle(), "→ MEASure:SPINdle?\n← 30.0,44.5"),
+    (lambda s: s.measure_coolant_l_min(), "→ MEASure:COOLant?\n← high"),
+    (lambda s: s.spindle_speed_krpm, "→ SPINdle:SPEed?\n← fast"),
+    (lambda s: s.cut_passes, "→ CUT:PASSes?\n← 2.0"),
+    (lambda s: s.summary(), '→ RESult:SUMMary?\n← "FB2405-112",240,237,1,2,0,275.0,80'),
+    (lambda s: s.result_records(1, 2), "→ RESult:DATA? 1,2\n← 1,P,0,18,6;2,P,0,,,"),
+    (lambda s: s.result_records(1, 1), "→ RESult:DATA? 1,1\n← 1,Q,0,18,6,262"),
+    (lambda s: s.result_records(1, 1), "→ RESult:DATA? 1,1\n← 1,P,0,18.5,6,262"),
+    (lambda s: s.result_map(), '→ RESult:MAP?\n← "PPZ"'),
+    (lambda s: s.result_map(), "→ RESult:MAP?\n← PPP"),
+    (lambda s: s.active_alarms(), "→ ALARm:ACTive?\n← 2,7201"),
+    (lambda s: s.alarm_info(7103), "→ ALARm:TEXT? 7103\n← 7103,Q,Blade"),
+    (lambda s: s.progress(), "→ CYCLe:PROGress?\n← 61,80,205"),
+    (lambda s: s.change_blade(), "→ BLADe:CHANge\n→ SYST:ERR?\n← no error"),
+]
+
+
+@pytest.mark.parametrize(("action", "transcript"), MALFORMED)
+def test_dicing_saw_malformed_reply_is_a_protocol_error(
+    play: Callable[[str], DicingSaw], action: Callable[[DicingSaw], object], transcript: str
+) -> None:
+    saw = play(transcript)
+    with pytest.raises(ProtocolError):
+        action(saw)
+
+
+def test_dicing_saw_range_errors_are_raised_before_anything_is_sent(
+    play: Callable[[str], DicingSaw],
+) -> None:
+    saw = play("")
+    with pytest.raises(ParameterOutOfRange):
+        saw.cut_passes = 4
+    with pytest.raises(ParameterOutOfRange):
+        saw.strip_id = "bad id!"
+    with pytest.raises(ParameterOutOfRange):
+        saw.input_map = "1102"

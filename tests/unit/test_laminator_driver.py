@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import socket
 import struct
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -27,156 +26,43 @@ from drivers.errors import (
     ToolTimeout,
 )
 from drivers.laminator import LaminationRecipe, Laminator
-from drivers.modbus_tool import DiscreteInput, Holding, Input, Register
+from drivers.registers import DiscreteInput, Holding, Input, Register
 from drivers.states import ToolState
+from tests.support.expected_protocol import CLOSE, MBAP, ProtocolBench, Step, protocol
+from tests.support.modbus_pdu import (
+    pulse,
+    read_discrete,
+    read_holding,
+    read_input,
+    refused,
+    string_words,
+    words_pdu,
+    write_multiple,
+    write_single,
+)
 
-# -- the scripted peer ----------------------------------------------------------------------
-
-#: A transcript step: the request PDU expected, and the reply PDU (None: no reply, b"": close).
-Step = tuple[bytes, bytes | None]
-
-
-class ScriptedModbusPeer:
-    """A Modbus TCP device that follows a transcript (in the manner of expected_protocol)."""
-
-    def __init__(self, transcript: Sequence[Step]) -> None:
-        self.transcript = list(transcript)
-        self.received: list[bytes] = []
-        self.mismatch: str | None = None
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    @property
-    def address(self) -> str:
-        return f"modbus+tcp://127.0.0.1:{self._server.getsockname()[1]}?unit=1"
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                connection, _ = self._server.accept()
-            except OSError:
-                return
-            with connection:
-                self._talk(connection)
-
-    def _talk(self, connection: socket.socket) -> None:
-        connection.settimeout(5.0)
-        while True:
-            try:
-                header = _read_exact(connection, 7)
-                tid, _proto, length, unit = struct.unpack(">HHHB", header)
-                pdu = _read_exact(connection, length - 1)
-            except (OSError, EOFError):
-                return
-            self.received.append(pdu)
-            if not self.transcript:
-                self.mismatch = f"unexpected request {pdu.hex(' ')}"
-                return
-            expected, reply = self.transcript.pop(0)
-            if pdu != expected:
-                self.mismatch = f"expected {expected.hex(' ')}, got {pdu.hex(' ')}"
-                return
-            if reply is None:
-                continue
-            if reply == b"":
-                return
-            connection.sendall(struct.pack(">HHHB", tid, 0, len(reply) + 1, unit) + reply)
-
-    def close(self) -> None:
-        self._server.close()
-
-    def assert_done(self) -> None:
-        assert self.mismatch is None, self.mismatch
-        assert not self.transcript, f"requests not sent: {[s[0].hex(' ') for s in self.transcript]}"
-
-
-def _read_exact(connection: socket.socket, count: int) -> bytes:
-    data = b""
-    while len(data) < count:
-        chunk = connection.recv(count - len(data))
-        if not chunk:
-            raise EOFError
-        data += chunk
-    return data
-
-
-# -- PDU builders (Modbus application protocol) ---------------------------------------------
-
-
-def words_pdu(words: Sequence[int]) -> bytes:
-    return b"".join(struct.pack(">H", w & 0xFFFF) for w in words)
-
-
-def read_input(address: int, words: Sequence[int]) -> Step:
-    return struct.pack(">BHH", 4, address, len(words)), struct.pack(
-        ">BB", 4, 2 * len(words)
-    ) + words_pdu(words)
-
-
-def read_holding(address: int, words: Sequence[int]) -> Step:
-    return struct.pack(">BHH", 3, address, len(words)), struct.pack(
-        ">BB", 3, 2 * len(words)
-    ) + words_pdu(words)
-
-
-def read_discrete(address: int, bits: Sequence[bool]) -> Step:
-    packed = bytearray((len(bits) + 7) // 8)
-    for i, bit in enumerate(bits):
-        if bit:
-            packed[i // 8] |= 1 << (i % 8)
-    return struct.pack(">BHH", 2, address, len(bits)), struct.pack(">BB", 2, len(packed)) + bytes(
-        packed
-    )
-
-
-def write_multiple(address: int, words: Sequence[int]) -> Step:
-    request = struct.pack(">BHHB", 16, address, len(words), 2 * len(words)) + words_pdu(words)
-    return request, struct.pack(">BHH", 16, address, len(words))
-
-
-def write_single(address: int, value: int) -> Step:
-    pdu = struct.pack(">BHH", 6, address, value)
-    return pdu, pdu
-
-
-def pulse(coil: int) -> Step:
-    pdu = struct.pack(">BHH", 5, coil, 0xFF00)
-    return pdu, pdu
-
-
-def refused(request: Step, exception_code: int) -> Step:
-    return request[0], struct.pack(">BB", request[0][0] | 0x80, exception_code)
-
-
-def string_words(text: str) -> list[int]:
-    data = text.encode("ascii").ljust(20, b"\x00")
-    return [(data[i] << 8) | data[i + 1] for i in range(0, 20, 2)]
-
+__all__ = ["protocol"]  # the fixture, imported for pytest
 
 ARM, START, PAUSE = 0, 2, 3
 MANUAL_RECIPE_WORDS = [1700, 1000, 40, 2700, 40, 800, 200, 10, 20, 20, 300, 3]  # §10
 
 
 @pytest.fixture
-def talk() -> Iterator[Callable[..., Laminator]]:
+def talk(protocol: ProtocolBench) -> Callable[..., Laminator]:
     """Open a Laminator on a scripted peer; the transcript must be used up by the test's end."""
-    peers: list[ScriptedModbusPeer] = []
-    tools: list[Laminator] = []
 
     def start(*transcript: Step, timeout_s: float = 0.3, retries: int = 1) -> Laminator:
-        peer = ScriptedModbusPeer(transcript)
-        peers.append(peer)
-        tool = Laminator.open(peer.address, timeout_s=timeout_s, retries=retries)
-        tools.append(tool)
-        return tool
+        laminator, _ = protocol.open(
+            Laminator,
+            transcript,
+            address="modbus+tcp://127.0.0.1:{port}?unit=1",
+            framing=MBAP,
+            timeout_s=timeout_s,
+            retries=retries,
+        )
+        return laminator
 
-    yield start
-    for tool in tools:
-        tool.close()
-    for peer in peers:
-        peer.close()
-        peer.assert_done()
+    return start
 
 
 # -- recipe, strip ids and commands -----------------------------------------------------------
@@ -260,7 +146,7 @@ def test_laminator_bad_positions_and_strip_ids_refused_before_sending(talk) -> N
     with pytest.raises(ParameterOutOfRange):
         laminator.set_strip_ids({1: "bad id!"})
     with pytest.raises(ParameterOutOfRange):
-        laminator.strip_id_1 = "X" * 21
+        laminator.set_strip_ids({1: "X" * 21})
     with pytest.raises(ParameterOutOfRange):
         laminator.load_mask = 0
 
@@ -271,7 +157,7 @@ def test_laminator_single_setpoint_uses_fc06_and_strip_id_fc16(talk) -> None:
     )
     laminator.pressure_sp_mpa = 2.5
     laminator.load_mask = 3
-    laminator.strip_id_8 = "LB-8"
+    laminator.set_strip_ids({8: "LB-8"})
 
 
 def test_laminator_commands_pulse_their_coils(talk) -> None:
@@ -510,7 +396,7 @@ def test_laminator_command_coils_are_never_repeated(talk) -> None:
 
 def test_laminator_closed_connection_is_connection_lost(talk) -> None:
     request, _ = read_input(0, [1])
-    laminator = talk((request, b""), (request, b""), read_input(0, [3]))
+    laminator = talk((request, CLOSE), (request, CLOSE), read_input(0, [3]))
     with pytest.raises(ConnectionLost):
         laminator.state()
     assert laminator.state() is ToolState.READY
@@ -527,7 +413,13 @@ def test_laminator_unreachable_address_is_connection_lost() -> None:
 
 
 def _declared(kind: type[Register] | type[DiscreteInput]) -> list[int]:
-    return [member.address for member in vars(Laminator).values() if isinstance(member, kind)]
+    """Addresses of every declared register of ``kind`` (each element of a run)."""
+    return [
+        address
+        for member in vars(Laminator).values()
+        if isinstance(member, kind)
+        for address in (member.addresses if isinstance(member, Register) else [member.address])
+    ]
 
 
 def test_laminator_declares_every_register_of_the_manual_in_order() -> None:

@@ -4,7 +4,6 @@ and how it reports rejections and malformed replies."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -26,41 +25,13 @@ from drivers.laser import Calibration, Laser, LaserRecord
 from drivers.records import AlarmInfo
 from drivers.scpi import Progress
 from drivers.states import ToolState
+from tests.support.expected_protocol import ProtocolBench, lines, protocol, text_steps
+
+__all__ = ["protocol"]  # the fixture, imported for pytest
 
 ADDRESS = "TCPIP::127.0.0.1::5025::SOCKET"
 OK = '0,"No error"'
 YAML = Path(sim.__file__).parent / "visa" / "laser.yaml"
-
-
-class TranscriptLink:
-    """Stands in for VisaTransport: each message must be the next of the transcript; the tool's
-    answer (None: no reply, as for a command or a failing query) is what the next read gets."""
-
-    def __init__(self, transcript: Sequence[tuple[str, str | None]]) -> None:
-        self.transcript = list(transcript)
-        self.lock = threading.RLock()
-        self.reply: str | None = None
-        self.reopened = 0
-
-    def write(self, message: str) -> None:
-        assert self.transcript, f"unexpected message {message!r}"
-        expected, self.reply = self.transcript.pop(0)
-        assert message == expected
-
-    def read(self, *, sent: str = "", timeout_s: float | None = None) -> str:
-        reply, self.reply = self.reply, None
-        if reply is None:
-            raise ToolTimeout("no reply", tool="laser", address=ADDRESS, sent=sent)
-        return reply
-
-    def open(self) -> None:
-        pass
-
-    def reopen(self) -> None:
-        self.reopened += 1
-
-    def close(self) -> None:
-        pass
 
 
 def command(message: str, error: str = OK) -> list[tuple[str, str | None]]:
@@ -75,19 +46,20 @@ def failing_query(message: str, error: str) -> list[tuple[str, str | None]]:
 
 
 @pytest.fixture
-def transcript() -> Iterator[Callable[[Sequence[tuple[str, str | None]]], Laser]]:
-    links: list[TranscriptLink] = []
+def transcript(protocol: ProtocolBench) -> Callable[[Sequence[tuple[str, str | None]]], Laser]:
+    """``transcript(steps)``: a Laser on a peer playing ``*CLS`` and then the steps."""
 
     def make(steps: Sequence[tuple[str, str | None]]) -> Laser:
-        laser = Laser(ADDRESS)
-        link = TranscriptLink(steps)
-        laser.link = link  # type: ignore[assignment]
-        links.append(link)
+        laser, _ = protocol.open(
+            Laser,
+            text_steps([("*CLS", None), *steps]),
+            address="TCPIP::127.0.0.1::{port}::SOCKET",
+            framing=lines(),
+            timeout_s=0.3,
+        )
         return laser
 
-    yield make
-    for link in links:
-        assert link.transcript == [], f"messages never sent: {link.transcript}"
+    return make
 
 
 # == laser.md §9 examples ==========================================================================
@@ -381,7 +353,8 @@ def test_laser_malformed_reading_names_tool_address_and_query(
     for call in (lambda: laser.fluence_j_cm2, laser.shutter):
         with pytest.raises(ProtocolError) as info:
             call()
-        assert info.value.tool == "laser" and info.value.address == ADDRESS and info.value.sent
+        assert info.value.tool == "laser" and info.value.address == laser.address
+        assert info.value.address.startswith("TCPIP::127.0.0.1::") and info.value.sent
 
 
 def test_laser_malformed_error_queue_reply_is_a_protocol_error(

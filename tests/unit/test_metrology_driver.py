@@ -4,12 +4,8 @@ socket) checks every line the driver sends and answers what the manual says."""
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import threading
 import time
-import tty
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -37,110 +33,47 @@ from drivers.metrology import (
     SlugRecord,
 )
 from drivers.states import ToolState
+from tests.support.expected_protocol import ProtocolBench, ScriptedPeer, Step, lines, protocol
+
+__all__ = ["protocol"]  # the fixture, imported for pytest
 
 Reply = str | Sequence[str] | bytes | None  # one line, several lines, raw bytes, or silence
 
 
-class FakeMs3:
-    """Checks each received line against the transcript and sends the scripted reply."""
-
-    def __init__(self, transcript: Sequence[tuple[str, Reply]], transport: str = "pty") -> None:
-        self.transcript = list(transcript)
-        self.received: list[str] = []
-        self.mismatches: list[str] = []
-        self._stop = threading.Event()
-        if transport == "pty":
-            self._master, self._slave = os.openpty()
-            tty.setraw(self._master)
-            tty.setraw(self._slave)
-            self.address = os.ttyname(self._slave)
-            self._recv: Callable[[], bytes] = lambda: os.read(self._master, 4096)
-            self._send: Callable[[bytes], Any] = lambda data: os.write(self._master, data)
-            self._readable = lambda: self._master
-        else:
-            self._listener = socket.create_server(("127.0.0.1", 0))
-            self.address = f"socket://127.0.0.1:{self._listener.getsockname()[1]}"
-            self._conn: socket.socket | None = None
-            self._recv = lambda: self._connection().recv(4096)
-            self._send = lambda data: self._connection().sendall(data)
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _connection(self) -> socket.socket:
-        if self._conn is None:
-            self._conn, _ = self._listener.accept()
-        return self._conn
-
-    def _serve(self) -> None:
-        buffer = b""
-        while not self._stop.is_set():
-            try:
-                if hasattr(self, "_listener"):
-                    self._connection().settimeout(0.05)
-                chunk = self._recv()
-            except (TimeoutError, BlockingIOError):
-                continue
-            except OSError:
-                return
-            buffer += chunk
-            while b"\r" in buffer:
-                line, buffer = buffer.split(b"\r", 1)
-                self._answer(line.decode("ascii", errors="replace"))
-
-    def _answer(self, line: str) -> None:
-        self.received.append(line)
-        if not self.transcript:
-            self.mismatches.append(f"unexpected {line!r}")
-            return
-        expected, reply = self.transcript.pop(0)
-        if line != expected:
-            self.mismatches.append(f"sent {line!r}, expected {expected!r}")
-        if reply is None:
-            return
-        if isinstance(reply, bytes):
+def _steps(transcript: Sequence[tuple[str, Reply]]) -> list[Step]:
+    """Script steps of MS-3 lines: CR after each line sent and each reply line."""
+    steps: list[Step] = []
+    for line, reply in transcript:
+        if reply is None or isinstance(reply, bytes):
             data = reply
         elif isinstance(reply, str):
             data = reply.encode("ascii") + b"\r"
         else:
             data = b"".join(part.encode("ascii") + b"\r" for part in reply)
-        self._send(data)
-
-    def check(self) -> None:
-        """Every scripted line was sent, in order, and nothing else."""
-        assert not self.mismatches, self.mismatches
-        assert not self.transcript, f"not sent: {[line for line, _ in self.transcript]}"
-
-    def close(self) -> None:
-        self._stop.set()
-        if hasattr(self, "_listener"):
-            self._listener.close()
-            if self._conn is not None:
-                self._conn.close()
-        else:
-            os.close(self._master)
-            os.close(self._slave)
+        steps.append((line.encode("ascii") + b"\r", data))
+    return steps
 
 
 @pytest.fixture
-def station() -> Iterator[Callable[..., tuple[Metrology, FakeMs3]]]:
-    """Factory: a driver opened on a fake MS-3 playing ``transcript``."""
-    opened: list[tuple[Metrology, FakeMs3]] = []
+def station(protocol: ProtocolBench) -> Callable[..., tuple[Metrology, ScriptedPeer]]:
+    """Factory: a driver opened on a scripted MS-3 (pty or TCP) playing ``transcript``."""
 
     def open_on(
         transcript: Sequence[tuple[str, Reply]],
         *,
         transport: str = "pty",
         line_timeout_s: float = 1.0,
-    ) -> tuple[Metrology, FakeMs3]:
-        peer = FakeMs3(transcript, transport)
-        driver = Metrology.open(peer.address, line_timeout_s=line_timeout_s)
-        opened.append((driver, peer))
-        return driver, peer
+    ) -> tuple[Metrology, ScriptedPeer]:
+        address = "{device}" if transport == "pty" else "socket://127.0.0.1:{port}"
+        return protocol.open(
+            Metrology,
+            _steps(transcript),
+            address=address,
+            framing=lines(b"\r"),
+            line_timeout_s=line_timeout_s,
+        )
 
-    yield open_on
-    for driver, peer in opened:
-        driver.close()
-        peer.close()
+    return open_on
 
 
 NORMAL_CYCLE = [  # metrology.md §9, first example
@@ -172,7 +105,7 @@ NORMAL_CYCLE = [  # metrology.md §9, first example
 
 @pytest.mark.parametrize("transport", ["pty", "tcp"])
 def test_metrology_normal_cycle_sends_the_manual_example_lines(
-    station: Callable[..., tuple[Metrology, FakeMs3]], transport: str
+    station: Callable[..., tuple[Metrology, ScriptedPeer]], transport: str
 ) -> None:
     gauge, peer = station(NORMAL_CYCLE, transport=transport)
     assert gauge.identify().serial == "MS3-00057"
@@ -205,11 +138,11 @@ def test_metrology_normal_cycle_sends_the_manual_example_lines(
     assert records[1] == BallRecord(2, "F", 9507, 398.7, 352.1, 118.4, 226.0, 126.1, 0)
     assert gauge.statistics("copl") == ItemStatistics("COPL", 29, 71.2, 18.6, 41.0, 118.4)
     gauge.acknowledge()
-    peer.check()
+    peer.verify()
 
 
 def test_metrology_interlock_calibration_and_hold_alarm_of_the_manual(
-    station: Callable[..., tuple[Metrology, FakeMs3]],
+    station: Callable[..., tuple[Metrology, ScriptedPeer]],
 ) -> None:
     gauge, peer = station(
         [
@@ -253,11 +186,11 @@ def test_metrology_interlock_calibration_and_hold_alarm_of_the_manual(
     gauge.clear_alarms()
     assert gauge.state() is ToolState.PAUSED
     gauge.resume()
-    peer.check()
+    peer.verify()
 
 
 def test_metrology_every_member_sends_its_manual_line(
-    station: Callable[..., tuple[Metrology, FakeMs3]],
+    station: Callable[..., tuple[Metrology, ScriptedPeer]],
 ) -> None:
     gauge, peer = station(
         [
@@ -334,7 +267,7 @@ def test_metrology_every_member_sends_its_manual_line(
     failed = gauge.calibration()
     assert (failed.result, failed.hours_since, failed.passed) == (CalResult.FAIL, 25.5, False)
     assert gauge.active_alarms() == []
-    peer.check()
+    peer.verify()
 
 
 @pytest.mark.parametrize(
@@ -357,17 +290,20 @@ def test_metrology_every_member_sends_its_manual_line(
     ],
 )
 def test_metrology_records_are_parsed_into_the_record_type_of_their_mode(
-    station: Callable[..., tuple[Metrology, FakeMs3]], mode: MeasureMode, line: str, record: Any
+    station: Callable[..., tuple[Metrology, ScriptedPeer]],
+    mode: MeasureMode,
+    line: str,
+    record: Any,
 ) -> None:
     gauge, peer = station(
         [("RSUM?", f"OK S1,1,1,0,0,0,16.6,{mode}"), ("RD 1,1024", [line, "OK 1"])]
     )
     assert gauge.records() == [record]
-    peer.check()
+    peer.verify()
 
 
 def test_metrology_cycle_result_reads_summary_map_and_all_records(
-    station: Callable[..., tuple[Metrology, FakeMs3]],
+    station: Callable[..., tuple[Metrology, ScriptedPeer]],
 ) -> None:
     gauge, peer = station(
         [
@@ -379,7 +315,7 @@ def test_metrology_cycle_result_reads_summary_map_and_all_records(
     result = gauge.cycle_result()
     assert result.result_map == "PFX"
     assert [r.defect for r in result.records] == [0, 9502, 0]
-    peer.check()
+    peer.verify()
 
 
 # -- error replies -----------------------------------------------------------------------------------
@@ -446,7 +382,7 @@ def test_metrology_cycle_result_reads_summary_map_and_all_records(
     ],
 )
 def test_metrology_error_replies_raise_the_catalogue_error(
-    station: Callable[..., tuple[Metrology, FakeMs3]],
+    station: Callable[..., tuple[Metrology, ScriptedPeer]],
     call: Callable[[Metrology], Any],
     sent: str,
     reply: str,
@@ -461,7 +397,7 @@ def test_metrology_error_replies_raise_the_catalogue_error(
     assert (type(error), error.code, error.detail) == (error_class, code, detail)
     assert error.text == reply[3:].split(",", 1)[1].split(";")[0]
     assert sent in str(error) and gauge.address in str(error) and "metrology" in str(error)
-    peer.check()
+    peer.verify()
 
 
 # -- malformed replies --------------------------------------------------------------------------------
@@ -511,7 +447,7 @@ def test_metrology_error_replies_raise_the_catalogue_error(
     ],
 )
 def test_metrology_malformed_replies_raise_protocol_error(
-    station: Callable[..., tuple[Metrology, FakeMs3]],
+    station: Callable[..., tuple[Metrology, ScriptedPeer]],
     call: Callable[[Metrology], Any],
     sent: str,
     reply: Reply,
@@ -520,11 +456,11 @@ def test_metrology_malformed_replies_raise_protocol_error(
     with pytest.raises(ProtocolError) as raised:
         call(gauge)
     assert raised.value.address == gauge.address and raised.value.sent
-    peer.check()
+    peer.verify()
 
 
 def test_metrology_missing_reply_times_out_after_the_line_timeout_and_the_link_recovers(
-    station: Callable[..., tuple[Metrology, FakeMs3]],
+    station: Callable[..., tuple[Metrology, ScriptedPeer]],
 ) -> None:
     gauge, peer = station(
         [("ST?", None), ("ST?", b"OK READY,BA"), ("ID?", "OK GENERIC,MS-3,MS3-00057,1.8.0")],
@@ -536,11 +472,11 @@ def test_metrology_missing_reply_times_out_after_the_line_timeout_and_the_link_r
             gauge.status()
         assert time.monotonic() - began < 0.3 + 0.1 + 0.3  # line timeout + quiet wait + slack
     assert gauge.identify().model == "MS-3"
-    peer.check()
+    peer.verify()
 
 
 def test_metrology_link_discards_the_rest_of_a_garbled_reply(
-    station: Callable[..., tuple[Metrology, FakeMs3]],
+    station: Callable[..., tuple[Metrology, ScriptedPeer]],
 ) -> None:
     gauge, peer = station(
         [
@@ -551,7 +487,7 @@ def test_metrology_link_discards_the_rest_of_a_garbled_reply(
     with pytest.raises(ProtocolError):
         gauge.records(1, 2, mode=MeasureMode.DIE)
     assert gauge.identify().serial == "MS3-00057"
-    peer.check()
+    peer.verify()
 
 
 # -- checked before sending ---------------------------------------------------------------------------
@@ -584,7 +520,7 @@ def test_metrology_link_discards_the_rest_of_a_garbled_reply(
     ],
 )
 def test_metrology_bad_values_are_refused_before_anything_is_sent(
-    station: Callable[..., tuple[Metrology, FakeMs3]], call: Callable[[Metrology], Any]
+    station: Callable[..., tuple[Metrology, ScriptedPeer]], call: Callable[[Metrology], Any]
 ) -> None:
     gauge, peer = station([])
     with pytest.raises((ParameterOutOfRange, AttributeError)):
@@ -594,7 +530,7 @@ def test_metrology_bad_values_are_refused_before_anything_is_sent(
 
 
 def test_metrology_logs_every_exchange_at_debug(
-    station: Callable[..., tuple[Metrology, FakeMs3]], caplog: pytest.LogCaptureFixture
+    station: Callable[..., tuple[Metrology, ScriptedPeer]], caplog: pytest.LogCaptureFixture
 ) -> None:
     gauge, peer = station([("TEMP?", "OK 22.4"), ("RUN", "ER 22,Interlock active;CAL")])
     with caplog.at_level(logging.DEBUG, logger="packline.drivers.metrology"):
@@ -603,4 +539,4 @@ def test_metrology_logs_every_exchange_at_debug(
             gauge.start()
     text = caplog.text
     assert "TEMP?" in text and "OK 22.4" in text and "ER 22,Interlock active;CAL" in text
-    peer.check()
+    peer.verify()

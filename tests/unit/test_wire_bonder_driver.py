@@ -23,7 +23,10 @@ from drivers.errors import (
 from drivers.states import ToolState
 from drivers.transports.framed_link import encode_frame
 from drivers.wire_bonder import WireBonder, WireBondRecord
-from tests.unit.test_wire_bonder_peer import FakePeer, ack, host, nak, wire
+from tests.support.expected_protocol import lines, scripted_peer
+from tests.support.wire_bonder_frames import ack, host, nak, wire
+
+FRAMES = lines(b"\r")  # a frame ends with CR
 
 IDN = (
     wire("<STX>1IDN?<ETX>4D<CR>"),
@@ -90,8 +93,8 @@ def test_wire_bonder_frame_encoding_matches_manual_example() -> None:
 
 def test_wire_bonder_plays_the_manual_examples_frame_for_frame() -> None:
     with (
-        FakePeer(NORMAL_CYCLE + LINK_ERRORS) as peer,
-        WireBonder.open(peer.address, timeout_s=FAST) as bonder,
+        scripted_peer(NORMAL_CYCLE + LINK_ERRORS, framing=FRAMES, channel="pty") as peer,
+        WireBonder.open(peer.address(), timeout_s=FAST) as bonder,
     ):
         bonder.load_program("A64")
         assert bonder.wait_for_state([ToolState.READY], timeout_s=5, poll_s=0) is ToolState.READY
@@ -147,22 +150,25 @@ def test_wire_bonder_plays_the_manual_examples_frame_for_frame() -> None:
         bonder.clear_alarms()
         assert bonder.state() is ToolState.PAUSED
         bonder.resume()
-    peer.check()
+    peer.verify()
 
 
 def test_wire_bonder_link_works_over_socket_url() -> None:
     script = [IDN, (host("2TEMP?"), ack("2TEMP=149.8,150.0"))]
-    with FakePeer(script, transport="tcp") as peer, WireBonder.open(peer.address) as bonder:
+    with scripted_peer(script, framing=FRAMES) as peer, WireBonder.open(peer.address()) as bonder:
         assert bonder.stage_temperature_c() == 149.8
-    peer.check()
+    peer.verify()
 
 
 def test_wire_bonder_retransmits_identical_frame_after_bad_checksum_reply() -> None:
     bad = wire("<ACK><STX>2TEMP=149.8,150.0<ETX>00<CR>")
     script = [IDN, (host("2TEMP?"), bad), (host("2TEMP?"), ack("2TEMP=149.8,150.0"))]
-    with FakePeer(script) as peer, WireBonder.open(peer.address) as bonder:
+    with (
+        scripted_peer(script, framing=FRAMES, channel="pty") as peer,
+        WireBonder.open(peer.address()) as bonder,
+    ):
         assert bonder.stage_temperature().sp_c == 150.0
-    peer.check()
+    peer.verify()
 
 
 def test_wire_bonder_retransmits_same_digit_after_lost_reply() -> None:
@@ -172,20 +178,26 @@ def test_wire_bonder_retransmits_same_digit_after_lost_reply() -> None:
         (host("2START"), ack("2OK")),
         (host("3STAT?"), ack("3STAT=RUNNING,LOAD,0,0,30,0")),
     ]
-    with FakePeer(script) as peer, WireBonder.open(peer.address, timeout_s=FAST) as bonder:
+    with (
+        scripted_peer(script, framing=FRAMES, channel="pty") as peer,
+        WireBonder.open(peer.address(), timeout_s=FAST) as bonder,
+    ):
         started = time.monotonic()
         bonder.start()
         assert FAST * 0.9 <= time.monotonic() - started < 2.0
         assert bonder.status().phase == "LOAD"
-    peer.check()
+    peer.verify()
 
 
 @pytest.mark.parametrize("code", [1, 2, 3])
 def test_wire_bonder_retransmits_after_link_nak(code: int) -> None:
     script = [IDN, (host("2ALMCLR"), nak(code)), (host("2ALMCLR"), ack("2OK"))]
-    with FakePeer(script) as peer, WireBonder.open(peer.address) as bonder:
+    with (
+        scripted_peer(script, framing=FRAMES, channel="pty") as peer,
+        WireBonder.open(peer.address()) as bonder,
+    ):
         bonder.clear_alarms()
-    peer.check()
+    peer.verify()
 
 
 @pytest.mark.parametrize(
@@ -200,31 +212,40 @@ def test_wire_bonder_retransmits_after_link_nak(code: int) -> None:
 )
 def test_wire_bonder_retransmits_after_malformed_reply(reply: bytes) -> None:
     script = [IDN, (host("2STAT?"), reply), (host("2STAT?"), ack("2STAT=IDLE,NONE,0,0,0,0"))]
-    with FakePeer(script) as peer, WireBonder.open(peer.address) as bonder:
+    with (
+        scripted_peer(script, framing=FRAMES, channel="pty") as peer,
+        WireBonder.open(peer.address()) as bonder,
+    ):
         assert bonder.state() is ToolState.IDLE
-    peer.check()
+    peer.verify()
 
 
 def test_wire_bonder_gives_up_with_timeout_after_three_retransmissions() -> None:
     script = [IDN, *[(host("2STAT?"), None)] * 4]
-    with FakePeer(script) as peer, WireBonder.open(peer.address, timeout_s=FAST) as bonder:
+    with (
+        scripted_peer(script, framing=FRAMES, channel="pty") as peer,
+        WireBonder.open(peer.address(), timeout_s=FAST) as bonder,
+    ):
         started = time.monotonic()
         with pytest.raises(ToolTimeout) as failure:
             bonder.status()
         assert 4 * FAST * 0.9 <= time.monotonic() - started < 4 * FAST + 1.0
         assert failure.value.sent == "2STAT?"
         assert "2STAT?" in str(failure.value) and "4 attempts" in str(failure.value)
-    peer.check()
+    peer.verify()
 
 
 def test_wire_bonder_gives_up_with_protocol_error_after_bad_replies() -> None:
     script = [IDN, *[(host("2ACK"), nak(1))] * 4, (host("3ACK"), ack("3OK"))]
-    with FakePeer(script) as peer, WireBonder.open(peer.address) as bonder:
+    with (
+        scripted_peer(script, framing=FRAMES, channel="pty") as peer,
+        WireBonder.open(peer.address()) as bonder,
+    ):
         with pytest.raises(ProtocolError) as failure:
             bonder.acknowledge()
         assert failure.value.sent == "2ACK"
         bonder.acknowledge()  # the next command takes the next digit and works
-    peer.check()
+    peer.verify()
 
 
 @pytest.mark.parametrize(
@@ -251,12 +272,12 @@ def test_wire_bonder_rejection_is_not_retransmitted_and_raises_catalogue_error(
 ) -> None:
     script = [IDN, (host("2START"), nak(code)), (host("3LASTERR?"), ack(f"3LASTERR={code},{text}"))]
     with (
-        FakePeer(script) as peer,
-        WireBonder.open(peer.address) as bonder,
+        scripted_peer(script, framing=FRAMES, channel="pty") as peer,
+        WireBonder.open(peer.address()) as bonder,
         pytest.raises(error_class) as rejection,
     ):
         bonder.start()
-    peer.check()
+    peer.verify()
     message, _, detail = text.partition(";")
     assert (rejection.value.code, rejection.value.text, rejection.value.detail) == (
         code,
@@ -269,21 +290,24 @@ def test_wire_bonder_rejection_is_not_retransmitted_and_raises_catalogue_error(
 def test_wire_bonder_rejection_without_lasterr_still_raises_the_code() -> None:
     script = [IDN, (host("2START"), nak(24)), *[(host("3LASTERR?"), None)] * 4]
     with (
-        FakePeer(script) as peer,
-        WireBonder.open(peer.address, timeout_s=FAST / 3) as bonder,
+        scripted_peer(script, framing=FRAMES, channel="pty") as peer,
+        WireBonder.open(peer.address(), timeout_s=FAST / 3) as bonder,
         pytest.raises(NotAllowedInState) as rejection,
     ):
         bonder.start()
-    peer.check()
+    peer.verify()
     assert (rejection.value.code, rejection.value.text) == (24, "No recipe loaded")
 
 
 def test_wire_bonder_sequence_digit_wraps_after_9_for_repeated_polls() -> None:
     polls = [(host(f"{d % 10}STAT?"), ack(f"{d % 10}STAT=IDLE,NONE,0,0,0,0")) for d in range(2, 14)]
-    with FakePeer([IDN, *polls]) as peer, WireBonder.open(peer.address) as bonder:
+    with (
+        scripted_peer([IDN, *polls], framing=FRAMES, channel="pty") as peer,
+        WireBonder.open(peer.address()) as bonder,
+    ):
         for _ in polls:
             assert bonder.state() is ToolState.IDLE
-    peer.check()
+    peer.verify()
 
 
 @pytest.mark.parametrize(
@@ -310,16 +334,19 @@ def test_wire_bonder_sequence_digit_wraps_after_9_for_repeated_polls() -> None:
 )
 def test_wire_bonder_refuses_out_of_range_values_before_sending(member: str, value: object) -> None:
     with (
-        FakePeer([IDN]) as peer,
-        WireBonder.open(peer.address) as bonder,
+        scripted_peer([IDN], framing=FRAMES, channel="pty") as peer,
+        WireBonder.open(peer.address()) as bonder,
         pytest.raises(ParameterOutOfRange),
     ):
         setattr(bonder, member, value)
-    peer.check()
+    peer.verify()
 
 
 def test_wire_bonder_refuses_bad_pages_maps_and_names_before_sending() -> None:
-    with FakePeer([IDN]) as peer, WireBonder.open(peer.address) as bonder:
+    with (
+        scripted_peer([IDN], framing=FRAMES, channel="pty") as peer,
+        WireBonder.open(peer.address()) as bonder,
+    ):
         with pytest.raises(ParameterOutOfRange):
             bonder.result_records(1, 5)
         with pytest.raises(ParameterOutOfRange):
@@ -330,7 +357,7 @@ def test_wire_bonder_refuses_bad_pages_maps_and_names_before_sending() -> None:
             bonder.load_program("a name")
         with pytest.raises(AttributeError):
             bonder.wires_per_unit = 32
-    peer.check()
+    peer.verify()
 
 
 def test_wire_bonder_parameters_read_and_write_with_manual_format() -> None:
@@ -345,7 +372,10 @@ def test_wire_bonder_parameters_read_and_write_with_manual_format() -> None:
         (host("8PAR? WIRES"), ack("8PAR=WIRES,64")),
         (host("9PAR? CAP_LIMIT"), ack("9PAR=CAP_LIMIT,1000000")),
     ]
-    with FakePeer(script) as peer, WireBonder.open(peer.address) as bonder:
+    with (
+        scripted_peer(script, framing=FRAMES, channel="pty") as peer,
+        WireBonder.open(peer.address()) as bonder,
+    ):
         bonder.stage_temperature_sp_c = 165
         assert bonder.stage_temperature_sp_c == 165.0
         bonder.gas_flow_l_min = 0.84
@@ -354,7 +384,7 @@ def test_wire_bonder_parameters_read_and_write_with_manual_format() -> None:
         bonder.ball_ultrasonic_pct = 40.0
         assert bonder.wires_per_unit == 64
         assert bonder.capillary_limit_bonds == 1_000_000
-    peer.check()
+    peer.verify()
 
 
 def test_wire_bonder_writes_map_in_pieces_of_200_and_pages_maps_and_records() -> None:
@@ -374,14 +404,17 @@ def test_wire_bonder_writes_map_in_pieces_of_200_and_pages_maps_and_records() ->
         (host("0RES? 1,4"), ack("0RES=" + ";".join(records))),
         (host("1RES? 240,1"), ack("1RES=240,X,0,,,,,,")),
     ]
-    with FakePeer(script) as peer, WireBonder.open(peer.address) as bonder:
+    with (
+        scripted_peer(script, framing=FRAMES, channel="pty") as peer,
+        WireBonder.open(peer.address()) as bonder,
+    ):
         bonder.write_input_map(input_map)
         assert bonder.read_input_map(240) == input_map
         assert bonder.result_map() == result_map
         assert [r.site for r in bonder.result_records(1, 4)] == [1, 2, 3, 4]
         skipped = bonder.result_records(240)[0]
         assert (skipped.result, skipped.wires_bonded, skipped.mean_fab_um) == ("X", None, None)
-    peer.check()
+    peer.verify()
 
 
 def test_wire_bonder_pages_program_list_by_ten() -> None:
@@ -396,7 +429,10 @@ def test_wire_bonder_pages_program_list_by_ten() -> None:
         (host("7CONS?"), ack("7CONS=901234,1000000,48.7")),
         (host("8LASTERR?"), ack("8LASTERR=0,No error")),
     ]
-    with FakePeer(script) as peer, WireBonder.open(peer.address) as bonder:
+    with (
+        scripted_peer(script, framing=FRAMES, channel="pty") as peer,
+        WireBonder.open(peer.address()) as bonder,
+    ):
         assert bonder.program_list() == names
         program = bonder.program()
         assert (program.name, program.wires, program.edited) == ("A64", 64, True)
@@ -405,7 +441,7 @@ def test_wire_bonder_pages_program_list_by_ten() -> None:
         consumables = bonder.consumables()
         assert (consumables.capillary_bonds, consumables.wire_left_m) == (901234, 48.7)
         assert bonder.last_error().code == 0
-    peer.check()
+    peer.verify()
 
 
 @pytest.mark.parametrize(
@@ -425,22 +461,32 @@ def test_wire_bonder_wellformed_frame_with_wrong_content_raises_protocol_error(
     method: str, payload: str, reply: str
 ) -> None:
     with (
-        FakePeer([IDN, (host(payload), ack(reply))]) as peer,
-        WireBonder.open(peer.address) as bonder,
+        scripted_peer([IDN, (host(payload), ack(reply))], framing=FRAMES, channel="pty") as peer,
+        WireBonder.open(peer.address()) as bonder,
     ):
         with pytest.raises(ProtocolError) as failure:
             getattr(bonder, method)()
         assert failure.value.sent.startswith(payload[1:].split(" ")[0])
-    peer.check()
+    peer.verify()
 
 
 def test_wire_bonder_logs_every_exchange_at_debug(caplog: pytest.LogCaptureFixture) -> None:
     script = [IDN, (host("2STAT?"), None), (host("2STAT?"), ack("2STAT=IDLE,NONE,0,0,0,0"))]
     with caplog.at_level(logging.DEBUG, logger="packline.drivers.wire-bonder"):
-        with FakePeer(script) as peer, WireBonder.open(peer.address, timeout_s=FAST) as bonder:
+        with (
+            scripted_peer(script, framing=FRAMES, channel="pty") as peer,
+            WireBonder.open(peer.address(), timeout_s=FAST) as bonder,
+        ):
             bonder.state()
-        peer.check()
+        peer.verify()
     messages = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
     assert any("-> 2STAT?" in m for m in messages)
     assert any("retransmitting '2STAT?'" in m for m in messages)
     assert any("<- 2STAT=IDLE" in m for m in messages)
+
+
+def test_wire_bonder_peer_notation_gives_the_manual_bytes() -> None:
+    """§2: ``1IDN?`` is ``02 31 49 44 4E 3F 03 34 44 0D``; the NAK payload ``22`` has checksum 00."""
+    assert wire("<STX>1IDN?<ETX>4D<CR>") == bytes.fromhex("02 31 49 44 4E 3F 03 34 44 0D")
+    assert host("1IDN?") == bytes.fromhex("02 31 49 44 4E 3F 03 34 44 0D")
+    assert nak(22) == wire("<NAK><STX>22<ETX>00<CR>")

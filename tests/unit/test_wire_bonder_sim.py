@@ -16,7 +16,7 @@ import pytest
 from sim.faults import FaultInjector
 from sim.fronts.framed import FramedFront, FramedServer
 from sim.tool_model import Reject
-from tests.unit.test_wire_bonder_peer import ack, host, nak, wire
+from tests.support.wire_bonder_frames import ack, host, nak, wire
 
 
 class Stub:

@@ -4,11 +4,7 @@ manual's raw RTU frames over a pty), how it decodes replies and how it reports r
 from __future__ import annotations
 
 import os
-import select
 import termios
-import threading
-import tty
-from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -31,19 +27,42 @@ from drivers.etch_bath import (
     EtchRecipe,
     LineParity,
 )
-from drivers.modbus_tool import encode_string
 from drivers.states import ToolState
 from drivers.transports.modbus import ModbusExceptionReply
-from tests.support.modbus_transcript import TranscriptLink, exception_reply, tool_with
+from tests.support.expected_protocol import (
+    EXACT,
+    MBAP,
+    ProtocolBench,
+    ScriptedPeer,
+    protocol,
+    scripted_peer,
+)
+from tests.support.modbus_pdu import Transcript, exception_reply, from_transcript
+from tests.support.modbus_pdu import string_words as encode_string
+
+__all__ = ["protocol"]  # the fixture, imported for pytest
 
 MANUAL_RECIPE = [500, 15, 320, 20, 135, 540, 1600, 80, 1, 420, 900, 0, 23000, 25, 10, 60, 1, 3]
 
 
-def bath_with(
-    transcript: Sequence[tuple[tuple[Any, ...], Any]],
-    address: str = "modbus+rtu:///dev/ttyUSB0?baudrate=19200&parity=E&unit=1",
-) -> tuple[EtchBath, TranscriptLink]:
-    return tool_with(EtchBath, address, transcript)
+@pytest.fixture
+def bath_with(protocol: ProtocolBench):  # type: ignore[no-untyped-def]
+    """``bath_with(transcript)``: an EtchBath reached through a Modbus TCP gateway (a scripted
+    peer playing the transcript); the RTU framing itself is pinned by the §9 frames below."""
+
+    def start(
+        transcript: Transcript, address: str = "modbus+tcp://127.0.0.1:{port}?unit=1"
+    ) -> tuple[EtchBath, ScriptedPeer]:
+        return protocol.open(
+            EtchBath,
+            from_transcript(transcript),
+            address=address,
+            framing=MBAP,
+            timeout_s=0.5,
+            retries=0,
+        )
+
+    return start
 
 
 def exception(code: int) -> ModbusExceptionReply:
@@ -51,20 +70,20 @@ def exception(code: int) -> ModbusExceptionReply:
 
 
 # -- writes --------------------------------------------------------------------------------------
-def test_etch_bath_writes_the_manual_example_recipe_in_one_fc16() -> None:
+def test_etch_bath_writes_the_manual_example_recipe_in_one_fc16(bath_with) -> None:
     bath, link = bath_with([(("FC03", 100, 1), [1]), (("FC16", 101, MANUAL_RECIPE), None)])
     bath.write_recipe(EtchRecipe(), positions=(1, 2))
-    assert not link.transcript
+    link.verify()
 
 
-def test_etch_bath_writes_the_u32_depth_target_with_one_fc16() -> None:
+def test_etch_bath_writes_the_u32_depth_target_with_one_fc16(bath_with) -> None:
     bath, link = bath_with([(("FC16", 112, [0, 2500]), None), (("FC16", 112, [1, 34464]), None)])
     bath.depth_target_um = 25.0
     bath.depth_target_um = 1000.0  # 100000 = 0x0001_86A0: high word first
-    assert not link.transcript
+    link.verify()
 
 
-def test_etch_bath_arm_writes_recipe_strip_ids_in_one_fc16_each_then_pulses_arm() -> None:
+def test_etch_bath_arm_writes_recipe_strip_ids_in_one_fc16_each_then_pulses_arm(bath_with) -> None:
     koh = EtchRecipe.typical(Chemistry.KOH)
     words = [
         800,
@@ -95,14 +114,14 @@ def test_etch_bath_arm_writes_recipe_strip_ids_in_one_fc16_each_then_pulses_arm(
         ]
     )
     bath.arm(koh, strip_ids={1: "PI-0001", 10: "PI-0002"}, chemistry=Chemistry.KOH)
-    assert not link.transcript
+    link.verify()
 
 
-def test_etch_bath_refuses_a_recipe_outside_the_chemistry_window_before_sending() -> None:
+def test_etch_bath_refuses_a_recipe_outside_the_chemistry_window_before_sending(bath_with) -> None:
     bath, link = bath_with([(("FC03", 100, 1), [3])])  # the station is a KOH bath
     with pytest.raises(ParameterOutOfRange, match=r"TEMP_SP 60\.0 °C outside"):
         bath.write_recipe(EtchRecipe(temp_sp_c=60.0, conc_sp=30.0))
-    assert not link.transcript
+    link.verify()
     with pytest.raises(ParameterOutOfRange, match="CU_LOAD_MAX"):
         bath.write_recipe(EtchRecipe(temp_sp_c=45.0, conc_sp=40.0), chemistry=Chemistry.FECL3)
     with pytest.raises(ParameterOutOfRange, match="ETCH_TIME_MAX_S"):
@@ -121,7 +140,9 @@ def test_etch_bath_refuses_a_recipe_outside_the_chemistry_window_before_sending(
         ("pump_speed_pct", 40),
     ],
 )
-def test_etch_bath_refuses_out_of_range_values_before_any_request(field: str, value: float) -> None:
+def test_etch_bath_refuses_out_of_range_values_before_any_request(
+    bath_with, field: str, value: float
+) -> None:
     bath, _ = bath_with([])
     changes: dict[str, Any] = {field: value}
     with pytest.raises(ParameterOutOfRange):
@@ -130,7 +151,7 @@ def test_etch_bath_refuses_out_of_range_values_before_any_request(field: str, va
         setattr(bath, field, value)
 
 
-def test_etch_bath_enumerations_are_written_as_codes() -> None:
+def test_etch_bath_enumerations_are_written_as_codes(bath_with) -> None:
     bath, link = bath_with(
         [(("FC06", 109, 2), None), (("FC06", 100, 3), None), (("FC06", 502, 2), None)]
     )
@@ -139,10 +160,10 @@ def test_etch_bath_enumerations_are_written_as_codes() -> None:
     bath.parity = LineParity.NONE_8N2
     with pytest.raises(ParameterOutOfRange, match="not one of"):
         bath.endpoint_mode = 3
-    assert not link.transcript
+    link.verify()
 
 
-def test_etch_bath_commands_and_level_coils() -> None:
+def test_etch_bath_commands_and_level_coils(bath_with) -> None:
     bath, link = bath_with(
         [
             (("FC05", 16), None),
@@ -157,11 +178,11 @@ def test_etch_bath_commands_and_level_coils() -> None:
     bath.hoist_down()
     bath.heater_enable = False
     assert bath.pump_enable is True
-    assert not link.transcript
+    link.verify()
 
 
 # -- reads ------------------------------------------------------------------------------------------
-def test_etch_bath_reads_the_manual_example_result() -> None:
+def test_etch_bath_reads_the_manual_example_result(bath_with) -> None:
     words = [2, 0, 23004, 418, 3301, 500, 1, 1, *[3] * 8, *[0] * 10]
     ids = encode_string("LA2403-017", 10) + encode_string("LA2403-018", 10) + [0] * 80
     bath, _ = bath_with([(("FC04", 115, 26), words), (("FC03", 200, 100), ids)])
@@ -173,7 +194,7 @@ def test_etch_bath_reads_the_manual_example_result() -> None:
     assert list(result.strip_results()) == ["LA2403-017", "LA2403-018"]
 
 
-def test_etch_bath_reads_progress_bath_and_station_blocks() -> None:
+def test_etch_bath_reads_progress_bath_and_station_blocks(bath_with) -> None:
     bath, _ = bath_with(
         [
             (("FC04", 109, 6), [3300, 0, 15000, 273, 145, 3]),
@@ -192,7 +213,7 @@ def test_etch_bath_reads_progress_bath_and_station_blocks() -> None:
     assert bath.bath_inputs().flow_ok
 
 
-def test_etch_bath_unknown_codes_in_replies_are_protocol_errors() -> None:
+def test_etch_bath_unknown_codes_in_replies_are_protocol_errors(bath_with) -> None:
     bath, _ = bath_with([(("FC04", 115, 1), [9]), (("FC04", 0, 1), [42])])
     with pytest.raises(ProtocolError):
         bath.end_reason  # noqa: B018
@@ -201,7 +222,7 @@ def test_etch_bath_unknown_codes_in_replies_are_protocol_errors() -> None:
 
 
 # -- rejections --------------------------------------------------------------------------------------
-def test_etch_bath_illegal_address_and_value_are_tool_errors() -> None:
+def test_etch_bath_illegal_address_and_value_are_tool_errors(bath_with) -> None:
     bath, _ = bath_with([(("FC04", 100, 9), exception(2)), (("FC06", 101, 500), exception(3))])
     with pytest.raises(ToolError) as info:
         bath.bath_readings()
@@ -223,7 +244,7 @@ def test_etch_bath_illegal_address_and_value_are_tool_errors() -> None:
     ],
 )
 def test_etch_bath_exception_06_maps_reject_reason_to_the_right_error(
-    reason: int, extra: list[Any], error: type[ToolError], detail: str
+    bath_with, reason: int, extra: list[Any], error: type[ToolError], detail: str
 ) -> None:
     bath, link = bath_with([(("FC05", 18), exception(6)), (("FC04", 4, 2), [reason, 1]), *extra])
     with pytest.raises(error) as info:
@@ -231,10 +252,10 @@ def test_etch_bath_exception_06_maps_reject_reason_to_the_right_error(
     assert type(info.value) is error
     assert (info.value.code, info.value.detail, info.value.native_code) == (reason, detail, 6)
     assert "HOIST_DOWN" in str(info.value)
-    assert not link.transcript
+    link.verify()
 
 
-def test_etch_bath_interlock_error_names_only_what_blocks_the_command() -> None:
+def test_etch_bath_interlock_error_names_only_what_blocks_the_command(bath_with) -> None:
     word = 0b100000100  # TEMP (HEATING) and CARRIER (a carrier waits while armed)
     bath, _ = bath_with(
         [(("FC05", 2), exception(6)), (("FC04", 4, 2), [22, 1]), (("FC04", 14, 1), [word])]
@@ -244,8 +265,8 @@ def test_etch_bath_interlock_error_names_only_what_blocks_the_command() -> None:
     assert info.value.detail == "TEMP"
 
 
-def test_etch_bath_gateway_exceptions() -> None:
-    address = "modbus+tcp://192.0.2.7:502?unit=3"
+def test_etch_bath_gateway_exceptions(bath_with) -> None:
+    address = "modbus+tcp://127.0.0.1:{port}?unit=3"
     bath, _ = bath_with([(("FC04", 0, 1), exception(10)), (("FC04", 0, 1), exception(11))], address)
     with pytest.raises(ToolError, match="unit 3 is not routed") as info:
         bath.state()
@@ -259,7 +280,7 @@ def test_etch_bath_default_timeouts_follow_the_manual() -> None:
     assert EtchBath("modbus+tcp://192.0.2.7:502?unit=1").link.timeout_s == 1.0
 
 
-def test_etch_bath_alarm_table_is_the_manual_table() -> None:
+def test_etch_bath_alarm_table_is_the_manual_table(bath_with) -> None:
     bath, _ = bath_with([])
     assert bath.alarm_info(5110).alarm_class == "H"
     assert bath.alarm_info(5150).text == "Etch time limit reached"
@@ -284,91 +305,54 @@ def rtu(hex_text: str) -> bytes:
     return body + crc16(body)
 
 
-class RtuPeer:
-    """A tool on the far end of a pty that answers recorded frames, byte for byte."""
-
-    def __init__(self, exchanges: Sequence[tuple[bytes, bytes]]) -> None:
-        self.exchanges = list(exchanges)
-        self.errors: list[str] = []
-        self.master, slave = os.openpty()
-        tty.setraw(slave)
-        self.device = os.ttyname(slave)
-        self.slave = slave
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def parity(self) -> str:
-        """E unless this kernel refuses parity on a pty (a pty carries none anyway)."""
-        attrs = termios.tcgetattr(self.slave)
+def pty_parity(device: str) -> str:
+    """E unless this kernel refuses parity on a pty (a pty carries none anyway)."""
+    fd = os.open(device, os.O_RDWR | os.O_NOCTTY)
+    try:
+        attrs = termios.tcgetattr(fd)
         trial = list(attrs)
         trial[2] |= termios.PARENB
         try:
-            termios.tcsetattr(self.slave, termios.TCSANOW, trial)
+            termios.tcsetattr(fd, termios.TCSANOW, trial)
         except termios.error:
             return "N"
-        termios.tcsetattr(self.slave, termios.TCSANOW, attrs)
+        termios.tcsetattr(fd, termios.TCSANOW, attrs)
         return "E"
-
-    def _run(self) -> None:
-        received = b""
-        while not self._stop.is_set() and self.exchanges:
-            ready, _, _ = select.select([self.master], [], [], 0.05)
-            if not ready:
-                continue
-            received += os.read(self.master, 256)
-            request, reply = self.exchanges[0]
-            if len(received) < len(request):
-                continue
-            if received[: len(request)] != request:
-                self.errors.append(f"expected {request.hex(' ')}, got {received.hex(' ')}")
-                return
-            received = received[len(request) :]
-            self.exchanges.pop(0)
-            os.write(self.master, reply)
-
-    def __enter__(self) -> RtuPeer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=2)
-        os.close(self.master)
-        os.close(self.slave)
+    finally:
+        os.close(fd)
 
 
-@pytest.fixture
-def manual_frames() -> Iterator[RtuPeer]:
-    with RtuPeer(
-        [
-            # §9: FC16 HR 112, 2 regs = 2500 and its reply, verbatim.
-            (
-                bytes.fromhex("01 10 00 70 00 02 04 00 00 09 C4 F3 48"),
-                bytes.fromhex("01 10 00 70 00 02 40 13"),
-            ),
-            # §9: ARM refused with exception 06 ...
-            (bytes.fromhex("01 05 00 00 FF 00 8C 3A"), bytes.fromhex("01 85 06 C2 92")),
-            # ... and REJECT_REASON 14 (with REJECT_COUNT) read back.
-            (rtu("01 04 00 04 00 02"), rtu("01 04 04 00 0E 00 01")),
-            # §9: FC04 IR 109 rate 33.00 µm/min, depth 150.00 µm (a 6-register block here).
-            (rtu("01 04 00 6D 00 06"), rtu("01 04 0C 0C E4 00 00 3A 98 00 96 00 91 00 03")),
-            (rtu("01 04 00 00 00 01"), rtu("01 04 02 00 07")),
-        ]
-    ) as peer:
-        yield peer
+MANUAL_FRAMES = [
+    # §9: FC16 HR 112, 2 regs = 2500 and its reply, verbatim.
+    (
+        bytes.fromhex("01 10 00 70 00 02 04 00 00 09 C4 F3 48"),
+        bytes.fromhex("01 10 00 70 00 02 40 13"),
+    ),
+    # §9: ARM refused with exception 06 ...
+    (bytes.fromhex("01 05 00 00 FF 00 8C 3A"), bytes.fromhex("01 85 06 C2 92")),
+    # ... and REJECT_REASON 14 (with REJECT_COUNT) read back.
+    (rtu("01 04 00 04 00 02"), rtu("01 04 04 00 0E 00 01")),
+    # §9: FC04 IR 109 rate 33.00 µm/min, depth 150.00 µm (a 6-register block here).
+    (rtu("01 04 00 6D 00 06"), rtu("01 04 0C 0C E4 00 00 3A 98 00 96 00 91 00 03")),
+    (rtu("01 04 00 00 00 01"), rtu("01 04 02 00 07")),
+]
 
 
-def test_etch_bath_sends_the_manual_rtu_frames_byte_for_byte(manual_frames: RtuPeer) -> None:
+def test_etch_bath_sends_the_manual_rtu_frames_byte_for_byte() -> None:
     assert crc16(bytes.fromhex("01 04 00 6D 00 03")) == bytes.fromhex("21 D6")  # the helper itself
-    address = (
-        f"modbus+rtu://{manual_frames.device}?baudrate=19200&parity={manual_frames.parity()}&unit=1"
-    )
-    with EtchBath.open(address, timeout_s=0.5, retries=0) as bath:
-        bath.depth_target_um = 25.0
-        with pytest.raises(ToolError) as info:
-            bath.arm()
-        assert (info.value.code, info.value.native_code) == (14, 6)
-        progress = bath.etch_progress()
-        assert (progress.rate_um_min, progress.depth_um, progress.elapsed_s) == (33.0, 150.0, 150)
-        assert bath.state() is ToolState.DONE
-    assert not manual_frames.errors and not manual_frames.exchanges
+    with scripted_peer(MANUAL_FRAMES, framing=EXACT, channel="pty") as peer:
+        address = (
+            f"modbus+rtu://{peer.device}?baudrate=19200&parity={pty_parity(peer.device)}&unit=1"
+        )
+        with EtchBath.open(address, timeout_s=0.5, retries=0) as bath:
+            bath.depth_target_um = 25.0
+            with pytest.raises(ToolError) as info:
+                bath.arm()
+            assert (info.value.code, info.value.native_code) == (14, 6)
+            progress = bath.etch_progress()
+            assert (progress.rate_um_min, progress.depth_um, progress.elapsed_s) == (
+                33.0,
+                150.0,
+                150,
+            )
+            assert bath.state() is ToolState.DONE

@@ -1,5 +1,5 @@
-"""MoldPress driver against a recorded request transcript (no network): what it sends for each
-call, how it decodes what comes back, and how it reports rejections."""
+"""MoldPress driver against a scripted Modbus TCP peer: what it sends for each call, how it
+decodes what comes back, and how it reports rejections."""
 
 from __future__ import annotations
 
@@ -13,52 +13,49 @@ from drivers.errors import (
     ProtocolError,
     ToolError,
 )
-from drivers.modbus_tool import encode_string
 from drivers.mold_press import MoldPress, MoldRecipe
 from drivers.states import ToolState
 from drivers.transports.modbus import ModbusExceptionReply
-from tests.support.modbus_transcript import Transcript, TranscriptLink, exception_reply, tool_with
+from tests.support.expected_protocol import MBAP, ProtocolBench, ScriptedPeer, protocol
+from tests.support.modbus_pdu import Transcript, exception_reply, from_transcript
+from tests.support.modbus_pdu import string_words as encode_string
+
+__all__ = ["protocol"]  # the fixture, imported for pytest
 
 
-def press_with(transcript: Transcript) -> tuple[MoldPress, TranscriptLink]:
-    return tool_with(MoldPress, "modbus+tcp://192.0.2.1:502?unit=1", transcript)
+@pytest.fixture
+def press_with(protocol: ProtocolBench):  # type: ignore[no-untyped-def]
+    """``press_with(transcript)``: a MoldPress on a Modbus TCP peer playing the transcript."""
+
+    def start(transcript: Transcript) -> tuple[MoldPress, ScriptedPeer]:
+        return protocol.open(
+            MoldPress,
+            from_transcript(transcript),
+            address="modbus+tcp://127.0.0.1:{port}?unit=1",
+            framing=MBAP,
+            timeout_s=0.5,
+            retries=0,
+        )
+
+    return start
+
+
+#: mold-press.md §9 normal shot: HR 100-121 of the default recipe, all four positions loaded.
+MANUAL_RECIPE_WORDS = [1750, 1750, 30, 500, 750, 200, 60, 400, 30, 460, 20, 90, 850, 1500, 20, 8]
+MANUAL_RECIPE_WORDS += [400, 50, 800, 1, 1, 15]
 
 
 def exception_06() -> ModbusExceptionReply:
     return exception_reply(6, "mold-press")
 
 
-def test_mold_press_writes_the_manual_example_recipe_in_one_fc16() -> None:
-    manual_example = [
-        1750,
-        1750,
-        30,
-        500,
-        750,
-        200,
-        60,
-        400,
-        30,
-        460,
-        20,
-        90,
-        850,
-        1500,
-        20,
-        8,
-        400,
-        50,
-        800,
-        1,
-        1,
-        15,
-    ]
-    press, link = press_with([(("FC16", 100, manual_example), None)])
+def test_mold_press_writes_the_manual_example_recipe_in_one_fc16(press_with) -> None:
+    press, link = press_with([(("FC16", 100, MANUAL_RECIPE_WORDS), None)])
     press.write_recipe(MoldRecipe())
-    assert not link.transcript
+    link.verify()
 
 
-def test_mold_press_writes_each_strip_id_with_one_fc16_of_ten_registers() -> None:
+def test_mold_press_writes_each_strip_id_with_one_fc16_of_ten_registers(press_with) -> None:
     press, link = press_with(
         [
             (("FC16", 200, encode_string("LA2403-017", 10)), None),
@@ -66,35 +63,14 @@ def test_mold_press_writes_each_strip_id_with_one_fc16_of_ten_registers() -> Non
         ]
     )
     press.set_strip_ids({1: "LA2403-017", 4: "LA2403-020"})
-    assert not link.transcript
+    link.verify()
 
 
-def test_mold_press_arm_writes_load_mask_for_the_given_positions_then_pulses_arm() -> None:
+def test_mold_press_arm_writes_load_mask_for_the_given_positions_then_pulses_arm(
+    press_with,
+) -> None:
     recipe = MoldRecipe(cure_s=120)
-    words = [
-        1750,
-        1750,
-        30,
-        500,
-        750,
-        200,
-        60,
-        400,
-        30,
-        460,
-        20,
-        120,
-        850,
-        1500,
-        20,
-        8,
-        400,
-        50,
-        800,
-        1,
-        1,
-        0b0011,
-    ]
+    words = [*MANUAL_RECIPE_WORDS[:11], 120, *MANUAL_RECIPE_WORDS[12:21], 0b0011]  # cure 120 s, 1-2
     press, link = press_with(
         [
             (("FC16", 100, words), None),
@@ -104,7 +80,7 @@ def test_mold_press_arm_writes_load_mask_for_the_given_positions_then_pulses_arm
         ]
     )
     press.arm(recipe, strip_ids={1: "S1", 2: "S2"})
-    assert not link.transcript
+    link.verify()
 
 
 @pytest.mark.parametrize(
@@ -116,32 +92,32 @@ def test_mold_press_arm_writes_load_mask_for_the_given_positions_then_pulses_arm
     ],
 )
 def test_mold_press_refuses_out_of_range_set_points_before_sending(
-    field: str, value: float, message: str
+    press_with, field: str, value: float, message: str
 ) -> None:
     press, _link = press_with([])
     with pytest.raises(ParameterOutOfRange, match=message):
         press.write_recipe(MoldRecipe(**{field: value}))
 
 
-def test_mold_press_refuses_plunger_stages_out_of_order_before_sending() -> None:
+def test_mold_press_refuses_plunger_stages_out_of_order_before_sending(press_with) -> None:
     press, _ = press_with([])
     with pytest.raises(ParameterOutOfRange, match="S1 < S2 < S3"):
         press.write_recipe(MoldRecipe(stage1_end_mm=45.0))
 
 
-def test_mold_press_single_register_set_point_uses_fc06_with_scaled_value() -> None:
+def test_mold_press_single_register_set_point_uses_fc06_with_scaled_value(press_with) -> None:
     press, link = press_with([(("FC06", 104, 825), None)])
     press.transfer_pressure_sp_mpa = 8.25
-    assert not link.transcript
+    link.verify()
 
 
-def test_mold_press_decodes_signed_and_scaled_inputs() -> None:
+def test_mold_press_decodes_signed_and_scaled_inputs(press_with) -> None:
     press, _ = press_with([(("FC04", 100, 1), [1746]), (("FC04", 109, 1), [641])])
     assert press.chase_top_pv_c == pytest.approx(174.6)
     assert press.alpha_pv == pytest.approx(0.641)
 
 
-def test_mold_press_reads_the_manual_example_shot_result() -> None:
+def test_mold_press_reads_the_manual_example_shot_result(press_with) -> None:
     words = [131, 762, 407, 910, 209, 1746, 1753, 498, 1, 1, 1, 1, 0, 0, 0, 0]
     ids = encode_string("LA2403-017", 10) + encode_string("LA2403-018", 10) + [0] * 20
     press, _ = press_with([(("FC04", 110, 16), words), (("FC03", 200, 40), ids)])
@@ -154,7 +130,7 @@ def test_mold_press_reads_the_manual_example_shot_result() -> None:
     assert result.positions[0].strip_id == "LA2403-017"
 
 
-def test_mold_press_maps_exception_06_to_the_reject_reason() -> None:
+def test_mold_press_maps_exception_06_to_the_reject_reason(press_with) -> None:
     # README §9.2 example: PAUSE in CURE -> exception 06, IR 4 -> 20.
     press, _ = press_with(
         [(("FC05", 3), exception_06()), (("FC04", 4, 2), [20, 7]), (("FC04", 0, 1), [4])]
@@ -166,7 +142,7 @@ def test_mold_press_maps_exception_06_to_the_reject_reason() -> None:
     assert "PAUSE" in str(info.value) and "mold-press" in str(info.value)
 
 
-def test_mold_press_names_the_interlock_from_interlock_word() -> None:
+def test_mold_press_names_the_interlock_from_interlock_word(press_with) -> None:
     press, _ = press_with(
         [(("FC05", 2), exception_06()), (("FC04", 4, 2), [22, 1]), (("FC04", 14, 1), [0b0000_0010])]
     )
@@ -175,7 +151,7 @@ def test_mold_press_names_the_interlock_from_interlock_word() -> None:
     assert info.value.detail == "DOOR"
 
 
-def test_mold_press_names_the_blocking_alarm() -> None:
+def test_mold_press_names_the_blocking_alarm(press_with) -> None:
     press, _ = press_with(
         [(("FC05", 4), exception_06()), (("FC04", 4, 2), [23, 1]), (("FC04", 2, 1), [4115])]
     )
@@ -184,14 +160,14 @@ def test_mold_press_names_the_blocking_alarm() -> None:
     assert info.value.detail == "4115"
 
 
-def test_mold_press_reports_settings_conflict_as_code_14() -> None:
+def test_mold_press_reports_settings_conflict_as_code_14(press_with) -> None:
     press, _ = press_with([(("FC05", 0), exception_06()), (("FC04", 4, 2), [14, 1])])
     with pytest.raises(ToolError) as info:
         press.arm()
     assert info.value.code == 14 and "Settings conflict" in str(info.value)
 
 
-def test_mold_press_reports_illegal_address_and_value() -> None:
+def test_mold_press_reports_illegal_address_and_value(press_with) -> None:
     press, _ = press_with(
         [(("FC06", 111, 500), ModbusExceptionReply(3, tool="mold-press", address="x", sent="x"))]
     )
@@ -200,13 +176,13 @@ def test_mold_press_reports_illegal_address_and_value() -> None:
     assert info.value.code == 13 and info.value.native_code == 3
 
 
-def test_mold_press_rejects_an_unknown_state_code_as_protocol_error() -> None:
+def test_mold_press_rejects_an_unknown_state_code_as_protocol_error(press_with) -> None:
     press, _ = press_with([(("FC04", 0, 1), [42])])
     with pytest.raises(ProtocolError, match="bad STATE"):
         press.state()
 
 
-def test_mold_press_status_block_decodes_u32_and_alarm_list() -> None:
+def test_mold_press_status_block_decodes_u32_and_alarm_list(press_with) -> None:
     block = [
         6,
         1,
@@ -249,12 +225,12 @@ def test_mold_press_status_block_decodes_u32_and_alarm_list() -> None:
     assert press.interlock_names(status.interlock_word) == ["PELLET"]
 
 
-def test_mold_press_alarm_info_comes_from_the_manual_table() -> None:
+def test_mold_press_alarm_info_comes_from_the_manual_table(press_with) -> None:
     press, _ = press_with([(("FC04", 20, 8), [4004, 4201, 0, 0, 0, 0, 0, 0])])
     alarms = press.alarms()
     assert [(a.code, a.alarm_class) for a in alarms] == [(4004, "H"), (4201, "W")]
     assert alarms[0].text == "Hydraulic pressure low"
 
 
-def test_mold_press_recipe_nominal_fill_time_matches_manual() -> None:
+def test_mold_press_recipe_nominal_fill_time_matches_manual(press_with) -> None:
     assert MoldRecipe().nominal_fill_s == pytest.approx(13.0, abs=0.01)
