@@ -39,7 +39,11 @@ def run_dry_run(
     """Run the lot and write its report; 0 once every strip has ended (complete, scrapped or on hold)."""
     route = route_for(load_recipe(resolve_recipe(recipe_path) if recipe_path else DEFAULT_RECIPE))
     config = load_line_config(config_path)
-    scenario = load_scenario(scenario_path) if scenario_path else None
+    scenario = (
+        load_scenario(scenario_path, stations=[(s.name, s.tool) for s in config.expanded()])
+        if scenario_path
+        else None
+    )
     lot_id = lot_id or time.strftime("DR%m%d%H%M%S")
     folder = usable_report_folder(report_dir / lot_id)
     print(f"dry run: lot {lot_id}, {plural(strips, 'strip')}, time scale {time_scale:g}")

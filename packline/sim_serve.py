@@ -22,9 +22,14 @@ def serve_line(
 ) -> int:
     """Start every station of the config, write the endpoints file, wait for a signal."""
     config = load_line_config(config_path)
-    scenario = load_scenario(scenario_path) if scenario_path else None
     stations = [StationSim(s.name, s.tool, s.sim) for s in config.expanded()]
+    scenario = (
+        load_scenario(scenario_path, stations=[(s.name, s.tool) for s in stations])
+        if scenario_path
+        else None
+    )
     stop = threading.Event()
+    failure: str | None = None
     previous = {
         sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
     }
@@ -41,9 +46,30 @@ def serve_line(
             if endpoints_path is not None:
                 print(f"endpoints written to {endpoints_path}")
             print("serving until SIGINT or SIGTERM", flush=True)
-            stop.wait()
+            failure = watch_endpoints(line, stop)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    if failure is not None:
+        print(f"simulated line stopped: {failure}", file=sys.stderr)
+        return 1
     print("simulated line stopped", file=sys.stderr)
     return 0
+
+
+def dead_endpoint(line: SimulatedLine) -> str | None:
+    """The reason of the first station whose endpoint can no longer serve, or None."""
+    for station, tool in line.tools.items():
+        failure = getattr(tool.server, "failure", None)
+        if failure:
+            return f"station {station}: {failure}"
+    return None
+
+
+def watch_endpoints(line: SimulatedLine, stop: threading.Event, poll_s: float = 0.5) -> str | None:
+    """Wait for ``stop``; return early with the reason if an endpoint dies (never a zombie)."""
+    while not stop.wait(poll_s):
+        failure = dead_endpoint(line)
+        if failure is not None:
+            return failure
+    return None

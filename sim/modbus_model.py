@@ -144,61 +144,6 @@ class ModbusToolModel(ToolModel):
         """Result registers are valid once the cycle has ended (until the next START)."""
         return self.results is not None and not self.cycle_active
 
-    # -- blocks read by the front ---------------------------------------------------------------
-    def common_inputs(self) -> dict[int, int]:
-        """IR 0-27 and 900-917."""
-        words: dict[int, int] = {}
-        state = self.state
-        elapsed = int(self.cycle_elapsed_s)
-        remaining = int(self.remaining_s()) if self.cycle_active else 0
-        alarm_words = [0, 0, 0, 0]
-        for code in self.active_alarms:
-            bit = self.alarm_by_code[code].word_bit
-            if bit is not None:
-                alarm_words[bit[0] - 1] |= 1 << bit[1]
-        active_list = (self.active_alarms + [0] * 8)[:8]
-        interlock_word = 0
-        for index, (name, _) in enumerate(self.interlock_table):
-            if self.interlock_active(name):
-                interlock_word |= 1 << index
-        values = [
-            int(state),
-            self.phase_code(),
-            self.blocking_alarm() or 0 if state is State.ALARM else 0,
-            len(self.active_alarms),
-            self.reject_reason,
-            self.reject_count & 0xFFFF,
-            int(self.heartbeat_s) & 0xFFFF,
-            self.hr("RECIPE_ID") if self.armed else 0,
-            *words_of(elapsed, "u32"),
-            *words_of(remaining, "u32"),
-            *words_of(self.cycle_count, "u32"),
-            interlock_word,
-            sum(1 for c in self.active_alarms if self.alarm_by_code[c].alarm_class == "W"),
-            *alarm_words,
-            *active_list,
-        ]
-        words.update(enumerate(values))
-        words[900] = 100
-        for offset, word in enumerate(string_words(self.model_name, 8)):
-            words[901 + offset] = word
-        for offset, word in enumerate(string_words(self.serial, 8)):
-            words[909 + offset] = word
-        words[917] = self.firmware_code
-        return words
-
-    def common_discretes(self) -> dict[int, bool]:
-        return {
-            0: bool(self.active_alarms),
-            1: self.cycle_active,
-            2: self.state is State.READY,
-            3: self.results_available,
-            4: bool(self.active_interlocks()),
-            5: not self.conditions.get("ESTOP", False),
-            6: not self.conditions.get("DOOR", False),
-            7: bool(self.conditions.get("HOST_WDT", False)),
-        }
-
     def phase_code(self) -> int:
         """PHASE code of the current phase name (tool's phase table)."""
         names = self.phase_names()
@@ -210,13 +155,6 @@ class ModbusToolModel(ToolModel):
     def remaining_s(self) -> float:
         total = sum(step.duration_s for step in self.steps)
         return max(0.0, total - self.step_elapsed_s)
-
-    def tool_inputs(self) -> dict[int, int]:
-        """Tool-specific input registers (address -> word)."""
-        return {}
-
-    def tool_discretes(self) -> dict[int, bool]:
-        return {}
 
     # -- writes -----------------------------------------------------------------------------------
     def check_holding_write(self, definition: HoldingDef) -> None:

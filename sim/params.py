@@ -6,6 +6,7 @@ and formats through them, so a range is written down in exactly one place.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,29 @@ from sim.tool_model import Reject
 
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _IDENT = re.compile(r"^[A-Za-z0-9_.\-]*$")
+
+
+def parse_number(text: str) -> float:
+    """A numeric input by README §3 (optional sign, decimals, exponent) as a finite float.
+
+    Not a number -> Reject 12 (SCPI -104). A number too large for a float (``1e999``, a
+    400-digit integer) is a number out of every range -> Reject 13, never an OverflowError.
+    """
+    text = text.strip()
+    if not _NUMBER.match(text):
+        raise Reject(12, scpi=-104)
+    value = float(text)
+    if not math.isfinite(value):
+        raise Reject(13)
+    return value
+
+
+def parse_integer(text: str, lo: int, hi: int) -> int:
+    """An integer input rounded from any number; Reject 13 outside ``lo..hi``."""
+    value = round(parse_number(text))
+    if not lo <= value <= hi:
+        raise Reject(13)
+    return value
 
 
 @dataclass(frozen=True)
@@ -34,9 +58,7 @@ class ParamSpec:
         """Parse an input value (README §3 input rules); Reject 12/13 on bad input."""
         text = text.strip()
         if self.kind in ("int", "float"):
-            if not _NUMBER.match(text):
-                raise Reject(12, scpi=-104)
-            value = float(text)
+            value = parse_number(text)
             value = round(value, self.decimals) if self.kind == "float" else round(value)
             assert self.lo is not None and self.hi is not None
             if not self.lo <= value <= self.hi:

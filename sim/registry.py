@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from sim.simulated_tool import SimulatedTool
+from sim.tool_model import ToolModel
 
 SIMULATORS: dict[str, str] = {
     "laminator": "sim.laminator",
@@ -25,6 +26,27 @@ SIMULATORS: dict[str, str] = {
     "laser": "sim.laser",
     "metrology": "sim.metrology",
 }
+
+#: The process model class of each simulator module (its alarm table, parameters, phases).
+MODEL_CLASSES: dict[str, str] = {
+    "laminator": "LaminatorModel",
+    "die-bonder": "DieBonderModel",
+    "wire-bonder": "WireBonderModel",
+    "mold-press": "MoldPressModel",
+    "etch-bath": "EtchBathModel",
+    "ball-attach": "BallAttachModel",
+    "dicing-saw": "DicingSawModel",
+    "laser": "LaserModel",
+    "metrology": "MetrologyModel",
+}
+
+
+def model_class(tool: str) -> type[ToolModel]:
+    """The model class of a tool's simulator (imports its module)."""
+    serve_function(tool)  # KeyError naming the known tools
+    module: Any = importlib.import_module(SIMULATORS[tool])
+    cls: type[ToolModel] = getattr(module, MODEL_CLASSES[tool])
+    return cls
 
 
 def serve_function(tool: str) -> Callable[..., SimulatedTool]:

@@ -196,11 +196,17 @@ class StripToolModel(ToolModel):
             raise Reject(27)
         return self.results
 
+    def progress_reported(self) -> bool:
+        """README §9.1: progress is of the active cycle, or the finished one in DONE/ABORTED
+        (or ALARM after it); outside a cycle, after ACK too, it is ``0,0,0,0``."""
+        finished = self.state in (State.DONE, State.ABORTED, State.ALARM)
+        return self.results is not None and (self.cycle_active or finished)
+
     def progress(self) -> tuple[int, int, int, int]:
         with self.lock:
-            finished = self.state in (State.DONE, State.ABORTED, State.ALARM)
-            if self.results is None or not (self.cycle_active or finished):
-                return (0, 0, 0, 0)  # README §9.1: outside a cycle (after ACK too)
+            if not self.progress_reported():
+                return (0, 0, 0, 0)
+            assert self.results is not None
             total = sum(1 for r in self.results.rows if r.result != "X")
             done = sum(1 for r in self.results.rows if r.result in ("P", "F"))
             elapsed = int(self.cycle_elapsed_s) if self.cycle_active else int(self.results.cycle_s)

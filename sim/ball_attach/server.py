@@ -140,8 +140,13 @@ class BallAttachFront(ScpiFront):
             return "0"
 
     def _strip_data(self, args: list[str], suffixes: list[int]) -> str:
+        try:
+            sites = len(self.ba.strip_results(suffixes[0]).rows)
+        except Reject:
+            sites = self.ba.sites
+        # README §7: the range check (-222) comes before "no results" (27).
+        start, count = self.result_page(args, sites, self.page_max)
         results = self.ba.strip_results(suffixes[0])
-        start, count = self.result_page(args, len(results.rows), self.page_max)
         return ";".join(format_row(row) for row in results.rows[start - 1 : start - 1 + count])
 
     def _summary(self, index: int) -> str:

@@ -385,9 +385,10 @@ class DieBonderModel(StripToolModel):
         """CYCLe:PROGress? with seconds rounded: the §9 example reads ``12,29,14,73`` at
         14 s into a strip of 86.7 s."""
         with self.lock:
-            done, total, _, _ = super().progress()
-            if self.results is None:
+            if not self.progress_reported():
                 return (0, 0, 0, 0)
+            assert self.results is not None
+            done, total, _, _ = super().progress()
             elapsed = self.cycle_elapsed_s if self.cycle_active else self.results.cycle_s
             remaining = self.remaining_estimate_s() if self.cycle_active else 0.0
             return (done, total, round(elapsed), round(remaining))

@@ -1,4 +1,4 @@
-"""The WE-2's Modbus front: the generic pymodbus front with the etch bath's own rules.
+"""The WE-2's Modbus front: the generic Modbus front with the etch bath's own rules.
 
 - The tool coils 16-18 (END_ETCH, HOIST_UP, HOIST_DOWN) are command coils: an FC15 that sets
   more than one command coil to 1 is refused with 03 (README §9.2), and nothing of an FC15 is
@@ -15,11 +15,15 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-from pymodbus.constants import ExcCodes
-from pymodbus.exceptions import NoSuchIdException
-
 from sim.etch_bath.model import EtchBathModel
-from sim.fronts.modbus import ModbusFront, ToolDatastore
+from sim.etch_bath.registers import ETCH_BATH_REGISTERS
+from sim.fronts.modbus import ModbusFront, NoReply, ToolDatastore
+from sim.fronts.modbus_pdu import (
+    GATEWAY_NO_RESPONSE,
+    GATEWAY_PATH_UNAVAILABLE,
+    ILLEGAL_ADDRESS,
+    ILLEGAL_VALUE,
+)
 from sim.modbus_model import COMMAND_COILS
 from sim.tool_model import Reject
 
@@ -36,47 +40,33 @@ class EtchDatastore(ToolDatastore):
     def __init__(
         self, model: EtchBathModel, *, unit_ids: Sequence[int], gateway: bool = False
     ) -> None:
-        super().__init__(model, unit_ids=unit_ids)
+        super().__init__(model, unit_ids=unit_ids, registers=ETCH_BATH_REGISTERS)
         self.gateway = gateway
 
-    async def _route(self, device_id: int) -> ExcCodes | None:
+    async def route(self, unit_id: int) -> int | None:
         bus_silent = bool(self.model.conditions.get("BUS"))
         if not self.gateway:
+            if unit_id not in self.unit_ids:
+                raise NoReply(f"unit {unit_id}")  # another slave's address on the bus
             if bus_silent:
-                raise NoSuchIdException("RS-485 bus silent: no reply")
+                raise NoReply("RS-485 bus silent: no reply")
             return None
-        if device_id not in self.unit_ids:
-            return ExcCodes.GATEWAY_PATH_UNAVIABLE
+        if unit_id not in self.unit_ids:
+            return GATEWAY_PATH_UNAVAILABLE
         if bus_silent:
             await asyncio.sleep(GATEWAY_WAIT_S)
-            return ExcCodes.GATEWAY_NO_RESPONSE
+            return GATEWAY_NO_RESPONSE
         return None
 
-    async def async_getValues(
-        self, device_id: int, func_code: int, address: int, count: int = 1
-    ) -> Any:
-        refused = await self._route(device_id)
-        if refused is not None:
-            return refused
-        return await super().async_getValues(device_id, func_code, address, count)
-
-    async def async_setValues(
-        self, device_id: int, func_code: int, address: int, values: Sequence[int] | Sequence[bool]
-    ) -> Any:
-        refused = await self._route(device_id)
-        if refused is not None:
-            return refused
-        return await super().async_setValues(device_id, func_code, address, values)
-
-    def _write_coils(self, address: int, bits: list[bool]) -> Any:
+    def _write_coils(self, address: int, bits: list[bool]) -> int | None:
         model = self.model
         addresses = list(range(address, address + len(bits)))
         if not all(any(lo <= a <= hi for lo, hi in model.coil_ranges) for a in addresses):
-            return ExcCodes.ILLEGAL_ADDRESS
+            return ILLEGAL_ADDRESS
         writes = dict(zip(addresses, bits, strict=True))
         commands = [a for a, bit in writes.items() if bit and (a < 8 or a in TOOL_COMMAND_COILS)]
         if len(commands) > 1:
-            return ExcCodes.ILLEGAL_VALUE
+            return ILLEGAL_VALUE
         levels = {a: bit for a, bit in writes.items() if a in LEVEL_COILS}
         if any(not bit for bit in levels.values()) and model.cycle_active:
             raise Reject(20, model.state_name())  # checked before anything is done
@@ -88,7 +78,6 @@ class EtchDatastore(ToolDatastore):
                 model.tool_coil(command, True)
         for coil, bit in levels.items():
             model.tool_coil(coil, bit)
-        self._written_bits = list(bits)  # the FC05 reply echoes the request
         return None
 
 
@@ -96,7 +85,7 @@ class EtchFront(ModbusFront):
     """ModbusFront serving an :class:`EtchDatastore` (RTU on a pty, or the TCP gateway)."""
 
     def __init__(self, model: EtchBathModel, *, gateway: bool, **options: Any) -> None:
-        super().__init__(model, **options)
+        super().__init__(model, registers=ETCH_BATH_REGISTERS, **options)
         self.datastore = EtchDatastore(
             model, unit_ids=sorted(self.datastore.unit_ids), gateway=gateway
         )

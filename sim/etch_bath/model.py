@@ -19,7 +19,6 @@ from sim.etch_bath.bath import (
 from sim.etch_bath.chemistry import CHEMISTRIES, Chemistry, etch_rate_um_min
 from sim.etch_bath.hoist import BOTTOM_MM, TOP_MM, Hoist
 from sim.etch_bath.recipe import EndReason, Recipe
-from sim.etch_bath.registers import discrete_image, input_image
 from sim.etch_bath.strips import Carrier
 from sim.modbus_model import HoldingDef, ModbusToolModel
 from sim.tool_model import AlarmDef, CycleResults, Reject, SiteResult, State, Step
@@ -655,9 +654,3 @@ class EtchBathModel(ModbusToolModel):
         if t < rinse_end:
             return BOTTOM_MM
         return max(TOP_MM, BOTTOM_MM * (1.0 - (t - rinse_end) / raise_s))
-
-    def tool_inputs(self) -> dict[int, int]:
-        return input_image(self)
-
-    def tool_discretes(self) -> dict[int, bool]:
-        return discrete_image(self)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from sim.etch_bath.bath import LEVEL_HIGH_MM
 from sim.etch_bath.hoist import BOTTOM_MM, TOP_MM
+from sim.fronts.modbus_map import RegisterMap
 
 if TYPE_CHECKING:
     from sim.etch_bath.model import EtchBathModel
@@ -83,3 +84,6 @@ def discrete_image(model: EtchBathModel) -> dict[int, bool]:
         26: not model.conditions.get("EXHAUST", False),
         27: b.pump_running and b.flow_l_min >= 0.5 * nominal_flow,
     }
+
+
+ETCH_BATH_REGISTERS = RegisterMap(inputs=input_image, discretes=discrete_image)

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from functools import reduce
 
 from sim.faults import FaultInjector
+from sim.fronts.scpi import UNEXPECTED
 from sim.fronts.stream import Connection, PtyEndpoint, TcpEndpoint
 from sim.tool_model import Reject
 
@@ -180,6 +181,9 @@ class FramedFront:
             except Reject as reject:
                 log.debug("%s: %r -> NAK %02d", self.name, payload, reject.code)
                 return nak_frame(reject.code)
+            except Exception:
+                log.exception("%s: unexpected error on %r", self.name, payload)
+                return nak_frame(UNEXPECTED.code)
             reply = reply_frame(ACK, payload[:1] + answer.encode("ascii", errors="replace"))
             self.stored = (payload, reply)
             return reply
@@ -228,6 +232,11 @@ class FramedServer:
 
     def drop_all(self) -> None:
         self.endpoint.drop_all()
+
+    @property
+    def failure(self) -> str | None:
+        """Why the endpoint can no longer serve, or None."""
+        return self.endpoint.failure
 
     @property
     def address(self) -> str:

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sim.fronts.scpi import shape_reply
+from sim.fronts.scpi import UNEXPECTED, shape_reply
 from sim.fronts.stream import Connection, PtyEndpoint, TcpEndpoint
 from sim.tool_model import CATALOGUE_TEXT, Reject, ToolModel
 
@@ -107,7 +107,10 @@ class LineAsciiFront:
             elif fault.duration_s:
                 time.sleep(fault.duration_s)
             return None
-        data = b"".join(line.encode("ascii") + CR for line in self.handle(raw, overlong=overlong))
+        data = b"".join(
+            line.encode("ascii", errors="replace") + CR
+            for line in self.handle(raw, overlong=overlong)
+        )
         shaping = self.model.faults.take_link_fault(("garble", "truncate", "bad_checksum"))
         if shaping is not None:
             log.info(
@@ -123,6 +126,9 @@ class LineAsciiFront:
             return self._execute(raw, overlong)
         except Reject as reject:
             return [error_line(reject)]
+        except Exception:
+            log.exception("%s: unexpected error on %r", self.model.tool_name, raw)
+            return [error_line(UNEXPECTED)]
 
     def _execute(self, raw: bytes, overlong: bool) -> list[str]:
         try:
@@ -167,6 +173,11 @@ class LineAsciiServer:
 
     def stop(self) -> None:
         self.endpoint.stop()
+
+    @property
+    def failure(self) -> str | None:
+        """Why the endpoint can no longer serve, or None."""
+        return self.endpoint.failure
 
     @property
     def address(self) -> str:

@@ -1,10 +1,13 @@
-"""Modbus front for the simulated batch tools: a real pymodbus server (TCP, or RTU on a pty)
-whose datastore is the tool model, checking requests in the order of README §9.2.
+"""Modbus front for the simulated batch tools (laminator, mold press, etch bath): TCP on
+loopback or RTU on a pty, the tool model behind it, requests judged in README §9.2 order.
 
-pymodbus decodes the frames and checks quantities; this datastore checks addresses (02),
-values (03) and the state (06 with REJECT_REASON), writes atomically, and turns commands into
-model calls. Link faults: ``stall`` (no reply), ``drop`` (close connections), ``garble`` and
-``truncate`` (corrupted reply bytes), ``bad_checksum`` (RTU: wrong CRC).
+The front owns the framing (MBAP, RTU with CRC and etch-bath.md §2 character timing) and
+judges every request itself (unit id, then function code 01, quantity/byte count/FC05 value
+03 in :mod:`sim.fronts.modbus_pdu`; addresses 02, values 03 and the state 06 with
+REJECT_REASON here), writes atomically, and turns commands into model calls. Only the
+RTU CRC comes from pymodbus. Link faults: ``stall`` (no reply), ``drop`` (close connections;
+RTU: deaf and mute 1 s), ``garble`` and ``truncate`` (corrupted reply bytes),
+``bad_checksum`` (RTU: wrong CRC).
 """
 
 from __future__ import annotations
@@ -13,20 +16,27 @@ import asyncio
 import contextlib
 import logging
 import os
-import select
 import termios
 import threading
+import time
 import tty
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-from pymodbus.constants import ExcCodes
-from pymodbus.datastore import ModbusServerContext
-from pymodbus.exceptions import NoSuchIdException
-from pymodbus.framer import FramerType
-from pymodbus.server import ModbusSerialServer, ModbusTcpServer
+from pymodbus.framer.rtu import FramerRTU
 
 from sim.faults import LinkFault
+from sim.fronts.modbus_map import COMMON_ONLY, RegisterMap
+from sim.fronts.modbus_pdu import (
+    DEVICE_BUSY,
+    ILLEGAL_ADDRESS,
+    ILLEGAL_VALUE,
+    Request,
+    RequestError,
+    exception_pdu,
+    judge,
+    reply_pdu,
+)
 from sim.modbus_model import COMMAND_COILS, HoldingDef, ModbusToolModel, value_of
 from sim.tool_model import Reject
 
@@ -34,102 +44,104 @@ log = logging.getLogger("packline.sim.modbus")
 
 _COMMON_INPUTS = ((0, 27), (900, 917))
 _COMMON_DISCRETES = ((0, 7),)
-_READ_LIMIT = {1: 2000, 2: 2000, 3: 125, 4: 125}
 
 
 def _in_ranges(address: int, ranges: Sequence[tuple[int, int]]) -> bool:
     return any(lo <= address <= hi for lo, hi in ranges)
 
 
-class _Stall(Exception):
-    """Internal: answer nothing."""
+class NoReply(Exception):
+    """The request gets no reply at all (other unit id, broadcast, stall/drop link fault)."""
 
 
-class ToolDatastore(ModbusServerContext):
-    """The tool model as a pymodbus datastore (duck-typed old-simulator context)."""
+class ToolDatastore:
+    """Judges one request PDU for the tool model: unit id, README §9.2 steps 1-5, reply PDU."""
 
-    def __init__(self, model: ModbusToolModel, *, unit_ids: Sequence[int] = (1,)) -> None:
-        # Deliberately not calling super().__init__: it only wraps SimDevices we do not use.
+    def __init__(
+        self,
+        model: ModbusToolModel,
+        *,
+        unit_ids: Sequence[int] = (1,),
+        registers: RegisterMap = COMMON_ONLY,
+    ) -> None:
         self.model = model
         self.unit_ids = set(unit_ids)
-        self._written_bits: list[bool] = []
-        self.old_simulator = True
-        self.simdevices = []
+        self.registers = registers
+        #: Called for a ``drop`` link fault (the front closes its connections).
+        self.on_drop: Callable[[], None] | None = None
 
-    def device_ids(self) -> list[int]:
-        return sorted(self.unit_ids)
+    async def route(self, unit_id: int) -> int | None:
+        """Unit id check before anything else: README §9.2, other unit ids get no reply."""
+        if unit_id not in self.unit_ids:
+            raise NoReply(f"unit {unit_id}")
+        return None
 
-    def _unit(self, device_id: int) -> None:
-        if device_id not in self.unit_ids:
-            # README: other unit ids get no reply (the gateway answers 0x0A: see front).
-            raise NoSuchIdException(f"unit {device_id}")
+    async def answer(self, unit_id: int, pdu: bytes) -> bytes:
+        """The reply PDU for one request PDU; :class:`NoReply` when nothing is sent.
 
-    async def async_getValues(
-        self, device_id: int, func_code: int, address: int, count: int = 1
-    ) -> Any:
-        self._unit(device_id)
+        An unexpected exception is logged with the request and answered 03 (decisions.md):
+        the endpoint keeps serving.
+        """
+        function = pdu[0] if pdu else 0
+        refused = await self.route(unit_id)
+        if refused is not None:
+            return exception_pdu(function, refused)
         await self._link_faults()
+        try:
+            request = judge(pdu)
+        except RequestError as error:
+            return exception_pdu(function, error.code)
         model = self.model
-        with model.lock:
-            model.sync()
-            if func_code in (5, 6, 15, 16):
-                return self._read_back(func_code, address, count)
-            if func_code not in _READ_LIMIT:
-                return ExcCodes.ILLEGAL_FUNCTION
-            if not 1 <= count <= _READ_LIMIT[func_code]:
-                return ExcCodes.ILLEGAL_VALUE
-            addresses = range(address, address + count)
-            if func_code == 4:
-                if not all(_in_ranges(a, _COMMON_INPUTS + model.input_ranges) for a in addresses):
-                    return ExcCodes.ILLEGAL_ADDRESS
-                words = model.common_inputs() | model.tool_inputs()
-                return [words.get(a, 0) & 0xFFFF for a in addresses]
-            if func_code == 3:
-                if not all(a in model.holding for a in addresses):
-                    return ExcCodes.ILLEGAL_ADDRESS
-                return [model.holding[a] for a in addresses]
-            if func_code == 2:
-                if not all(
-                    _in_ranges(a, _COMMON_DISCRETES + model.discrete_ranges) for a in addresses
-                ):
-                    return ExcCodes.ILLEGAL_ADDRESS
-                bits = model.common_discretes() | model.tool_discretes()
-                return [bool(bits.get(a, False)) for a in addresses]
-            if not all(_in_ranges(a, model.coil_ranges) for a in addresses):
-                return ExcCodes.ILLEGAL_ADDRESS
-            return [False if a < 8 else model.tool_coil_value(a) for a in addresses]
+        try:
+            with model.lock:
+                model.sync()
+                try:
+                    result = self.write(request) if request.is_write else self.read(request)
+                except Reject as reject:
+                    model.reject_reason = reject.code
+                    model.reject_count += 1
+                    return exception_pdu(function, DEVICE_BUSY)
+        except Exception:
+            log.exception("%s: unexpected error on request %s", model.tool_name, pdu.hex(" "))
+            return exception_pdu(function, ILLEGAL_VALUE)
+        if isinstance(result, int):
+            return exception_pdu(function, result)
+        return reply_pdu(request, result)
 
-    def _read_back(self, func_code: int, address: int, count: int) -> Any:
-        if func_code in (5, 15):
-            return self._written_bits[:count]  # FC05 echoes the request
-        return [self.model.holding.get(a, 0) for a in range(address, address + count)]
-
-    async def async_setValues(
-        self, device_id: int, func_code: int, address: int, values: Sequence[int] | Sequence[bool]
-    ) -> Any:
-        self._unit(device_id)
-        await self._link_faults()
+    def read(self, request: Request) -> list[int] | int:
+        """Step 3 (addresses, 02) for FC01-04; the words or bits read."""
         model = self.model
-        with model.lock:
-            model.sync()
-            try:
-                if func_code in (6, 16):
-                    return self._write_holding(address, [int(v) for v in values])
-                if func_code in (5, 15):
-                    return self._write_coils(address, [bool(v) for v in values])
-                return ExcCodes.ILLEGAL_FUNCTION
-            except Reject as reject:
-                model.reject_reason = reject.code
-                model.reject_count += 1
-                return ExcCodes.DEVICE_BUSY
+        addresses = range(request.address, request.address + request.count)
+        function = request.function
+        if function == 4:
+            if not all(_in_ranges(a, _COMMON_INPUTS + model.input_ranges) for a in addresses):
+                return ILLEGAL_ADDRESS
+            words = self.registers.input_words(model)
+            return [words.get(a, 0) & 0xFFFF for a in addresses]
+        if function == 3:
+            if not all(a in model.holding for a in addresses):
+                return ILLEGAL_ADDRESS
+            return [model.holding[a] for a in addresses]
+        if function == 2:
+            if not all(_in_ranges(a, _COMMON_DISCRETES + model.discrete_ranges) for a in addresses):
+                return ILLEGAL_ADDRESS
+            bits = self.registers.discrete_bits(model)
+            return [int(bool(bits.get(a, False))) for a in addresses]
+        if not all(_in_ranges(a, model.coil_ranges) for a in addresses):
+            return ILLEGAL_ADDRESS
+        return [0 if a < 8 else int(model.tool_coil_value(a)) for a in addresses]
 
-    def _write_holding(self, address: int, words: list[int]) -> Any:
+    def write(self, request: Request) -> list[int] | int | None:
+        """Steps 3-5 for FC05/06/15/16; None when written."""
+        if request.function in (6, 16):
+            return self._write_holding(request.address, list(request.values))
+        return self._write_coils(request.address, [bool(v) for v in request.values])
+
+    def _write_holding(self, address: int, words: list[int]) -> int | None:
         model = self.model
-        if not 1 <= len(words) <= 123:
-            return ExcCodes.ILLEGAL_VALUE
         addresses = list(range(address, address + len(words)))
         if not all(a in model.holding for a in addresses):
-            return ExcCodes.ILLEGAL_ADDRESS
+            return ILLEGAL_ADDRESS
         touched: list[HoldingDef] = []
         for definition in (*model.holding_by_name.values(),):
             if any(definition.contains(a) for a in addresses) and definition not in touched:
@@ -140,24 +152,21 @@ class ToolDatastore(ModbusServerContext):
                 for a in range(definition.address, definition.address + definition.length)
             )
             if definition.length > 1 and not covered:
-                return ExcCodes.ILLEGAL_VALUE  # partial u32 or string write
-            if definition.reg_type == "string":
-                chunk = words[
-                    definition.address - address : definition.address - address + definition.length
-                ]
-                if not _valid_string(chunk):
-                    return ExcCodes.ILLEGAL_VALUE
-                continue
+                return ILLEGAL_VALUE  # partial u32 or string write
             chunk = words[
                 definition.address - address : definition.address - address + definition.length
             ]
+            if definition.reg_type == "string":
+                if not _valid_string(chunk):
+                    return ILLEGAL_VALUE
+                continue
             value = value_of(chunk, definition.reg_type)
             if (
                 definition.lo is not None
                 and definition.hi is not None
                 and not definition.lo <= value <= definition.hi
             ):
-                return ExcCodes.ILLEGAL_VALUE
+                return ILLEGAL_VALUE
         for definition in touched:
             model.check_holding_write(definition)
         for a, word in zip(addresses, words, strict=True):
@@ -165,17 +174,16 @@ class ToolDatastore(ModbusServerContext):
         model.holding_written(addresses)
         return None
 
-    def _write_coils(self, address: int, bits: list[bool]) -> Any:
+    def _write_coils(self, address: int, bits: list[bool]) -> int | None:
         model = self.model
-        self._written_bits = list(bits)
         addresses = list(range(address, address + len(bits)))
         if not all(_in_ranges(a, model.coil_ranges) for a in addresses):
-            return ExcCodes.ILLEGAL_ADDRESS
+            return ILLEGAL_ADDRESS
         commands = [
             COMMAND_COILS[a] for a, bit in zip(addresses, bits, strict=True) if a < 8 and bit
         ]
         if len(commands) > 1:
-            return ExcCodes.ILLEGAL_VALUE
+            return ILLEGAL_VALUE
         for a, bit in zip(addresses, bits, strict=True):
             if a >= 8:
                 model.tool_coil(a, bit)
@@ -192,9 +200,7 @@ class ToolDatastore(ModbusServerContext):
             self.on_drop()
         if fault.kind == "stall" and fault.duration_s:
             await asyncio.sleep(fault.duration_s)
-        raise NoSuchIdException("link fault: no reply")
-
-    on_drop: Any = None
+        raise NoReply("link fault: no reply")
 
 
 def _valid_string(words: list[int]) -> bool:
@@ -220,11 +226,10 @@ def _shape(packet: bytes, fault: LinkFault) -> bytes:
 
 
 class ModbusFront:
-    """Runs a pymodbus server for one model in a thread with its own event loop.
+    """Serves one model on Modbus TCP (loopback) or RTU (a pty), on its own event loop thread.
 
-    ``mode="tcp"`` listens on loopback (``port=0``: any free port). ``mode="rtu"`` serves
-    on a pty: clients open :attr:`device`; a bridge thread joins it to the server's pty so
-    link faults can be applied to the raw bytes.
+    ``mode="tcp"`` listens on loopback (``port=0``: any free port); ``mode="rtu"`` serves on
+    a pty whose other end (:attr:`device`) a serial client opens.
     """
 
     def __init__(
@@ -235,30 +240,36 @@ class ModbusFront:
         host: str = "127.0.0.1",
         port: int = 0,
         unit_ids: Sequence[int] = (1,),
+        registers: RegisterMap = COMMON_ONLY,
         baudrate: int = 19200,
         parity: str = "E",
     ) -> None:
+        if mode not in ("tcp", "rtu"):
+            raise ValueError(f"Modbus mode must be tcp or rtu, not {mode!r}")
         self.model = model
         self.mode = mode
         self.host = host
         self.port = port
-        self.datastore = ToolDatastore(model, unit_ids=unit_ids)
+        self.datastore = ToolDatastore(model, unit_ids=unit_ids, registers=registers)
         self.datastore.on_drop = self._drop_connections
         self.baudrate = baudrate
         self.parity = parity
         self.device = ""
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._server: ModbusTcpServer | ModbusSerialServer | None = None
+        self._server: asyncio.Server | None = None
+        self._connections: list[_MbapConnection] = []
+        self._rtu: _RtuLink | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
+        self._stopping = False
         self._error: BaseException | None = None
-        self._bridge: _PtyBridge | None = None
 
+    # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> None:
         if self.mode == "rtu":
-            self._bridge = _PtyBridge()
-            self.device = self._bridge.client_device
-            if self.parity != "N" and not self._bridge.accepts_parity():
+            self._rtu = _RtuLink(self, rtu_timing(self.baudrate))
+            self.device = self._rtu.client_device
+            if self.parity != "N" and not self._rtu.accepts_parity():
                 # Some kernels refuse PARENB on a pty (EINVAL); a pty carries no parity anyway.
                 log.info(
                     "%s: this pty refuses parity %s; serving 8N1", self.model.tool_name, self.parity
@@ -274,48 +285,39 @@ class ModbusFront:
             raise RuntimeError(
                 f"{self.model.tool_name}: Modbus server failed: {self._error}"
             ) from self._error
-        if self._bridge is not None:
-            self._bridge.start()
 
     def stop(self) -> None:
-        if self._loop is not None and self._server is not None:
-            future = asyncio.run_coroutine_threadsafe(self._server.shutdown(), self._loop)
+        self._stopping = True
+        loop = self._loop
+        if loop is not None and loop.is_running():
+            future = asyncio.run_coroutine_threadsafe(self._shutdown(), loop)
             with contextlib.suppress(Exception):
                 future.result(timeout=5)
-            self._loop.call_soon_threadsafe(self._loop.stop)
+            loop.call_soon_threadsafe(loop.stop)
         if self._thread is not None:
             self._thread.join(timeout=5)
-        if self._bridge is not None:
-            self._bridge.stop()
+        if self._rtu is not None:
+            self._rtu.close()
 
-    def _trace_packet(self, sending: bool, data: bytes) -> bytes:
-        if not sending:
-            return data
-        fault = self.model.faults.take_link_fault(("garble", "truncate", "bad_checksum"))
-        if fault is None:
-            return data
-        log.info("%s: link fault %s", self.model.tool_name, fault.kind)
-        return _shape(data, fault)
+    @property
+    def failure(self) -> str | None:
+        """Why the endpoint can no longer serve (its loop died), or None."""
+        if self._stopping or self._thread is None:
+            return None
+        if self._error is not None:
+            return f"{self.model.tool_name}: Modbus {self.mode} endpoint failed: {self._error!r}"
+        if not self._thread.is_alive():
+            return f"{self.model.tool_name}: Modbus {self.mode} endpoint stopped"
+        return None
 
-    def _drop_connections(self) -> None:
-        server = self._server
-        if server is None:
-            return
-        if self._bridge is not None:
-            self._bridge.mute(1.0)
-            return
-        for connection in list(getattr(server, "active_connections", {}).values()):
-            with contextlib.suppress(Exception):
-                connection.close()
-
-    def _limit_connections(self, connected: bool) -> None:
-        server = self._server
-        if not connected or server is None:
-            return
-        connections = list(getattr(server, "active_connections", {}).values())
-        if len(connections) > 2:  # README §9.2: up to 2 client connections
-            with contextlib.suppress(Exception):
-                connections[-1].close()
+    @property
+    def address(self) -> str:
+        unit = min(self.datastore.unit_ids)
+        if self.mode == "tcp":
+            return f"modbus+tcp://{self.host}:{self.port}?unit={unit}"
+        return (
+            f"modbus+rtu://{self.device}?baudrate={self.baudrate}&parity={self.parity}&unit={unit}"
+        )
 
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
@@ -328,100 +330,260 @@ class ModbusFront:
             self._ready.set()
             return
         self._ready.set()
-        loop.run_forever()
-        loop.close()
+        try:
+            loop.run_forever()
+        except BaseException as exc:  # reported by failure
+            self._error = exc
+            log.exception("%s: Modbus event loop failed", self.model.tool_name)
+        finally:
+            loop.close()
 
     async def _serve(self) -> None:
         if self.mode == "tcp":
-            server: ModbusTcpServer | ModbusSerialServer = ModbusTcpServer(
-                self.datastore,
-                address=(self.host, self.port),
-                ignore_missing_devices=True,
-                trace_packet=self._trace_packet,
-                trace_connect=self._limit_connections,
+            loop = asyncio.get_running_loop()
+            self._server = await loop.create_server(
+                lambda: _MbapConnection(self), self.host, self.port
             )
+            self.port = self._server.sockets[0].getsockname()[1]
         else:
-            assert self._bridge is not None
-            server = ModbusSerialServer(
-                self.datastore,
-                framer=FramerType.RTU,
-                port=self._bridge.server_device,
-                baudrate=self.baudrate,
-                parity=self.parity,
-                stopbits=1,
-                bytesize=8,
-                ignore_missing_devices=True,
-                trace_packet=self._trace_packet,
+            assert self._rtu is not None
+            self._rtu.attach(asyncio.get_running_loop())
+
+    async def _shutdown(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for connection in list(self._connections):
+            connection.close()
+        if self._rtu is not None:
+            self._rtu.detach()
+
+    # -- link faults and limits -----------------------------------------------------------------
+    def shape_reply(self, adu: bytes) -> bytes:
+        """Apply a pending reply link fault (garble, truncate, bad_checksum) to a reply ADU."""
+        fault = self.model.faults.take_link_fault(("garble", "truncate", "bad_checksum"))
+        if fault is None:
+            return adu
+        log.info("%s: link fault %s", self.model.tool_name, fault.kind)
+        return _shape(adu, fault)
+
+    def _drop_connections(self) -> None:
+        if self._rtu is not None:
+            self._rtu.mute(1.0)
+            return
+        for connection in list(self._connections):
+            connection.close()
+
+    def admit(self, connection: _MbapConnection) -> bool:
+        """README §9.2: up to 2 client connections; a third is closed at once."""
+        self._connections = [c for c in self._connections if not c.closed]
+        if len(self._connections) >= MAX_TCP_CONNECTIONS:
+            return False
+        self._connections.append(connection)
+        return True
+
+
+MAX_TCP_CONNECTIONS = 2
+TCP_IDLE_CLOSE_S = 120.0  # README §9.2, wall time
+MBAP_HEADER = 7
+#: MBAP length fields up to this are read and judged (a PDU over the protocol's 253 bytes gets
+#: the quantity/byte-count answer 03); longer ones, or a protocol id other than 0, are framing
+#: errors and close the connection (decisions.md).
+MAX_MBAP_LENGTH = 300
+
+
+class _MbapConnection(asyncio.Protocol):
+    """One Modbus TCP client: MBAP framing, one outstanding request, idle close."""
+
+    def __init__(self, front: ModbusFront) -> None:
+        self.front = front
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.busy = False
+        self.closed = False
+        self._idle: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        if not self.front.admit(self):
+            log.debug("%s: connection over the limit closed", self.front.model.tool_name)
+            self.closed = True
+            transport.close()
+            return
+        self._touch()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self._idle is not None:
+            self._idle.cancel()
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+    def _touch(self) -> None:
+        if self._idle is not None:
+            self._idle.cancel()
+        self._idle = asyncio.get_running_loop().call_later(TCP_IDLE_CLOSE_S, self.close)
+
+    def data_received(self, data: bytes) -> None:
+        if self.closed:
+            return
+        self._touch()
+        if self.busy:
+            # README §9.2: a request received before the previous reply was sent is discarded.
+            log.debug("%s: discarded %r received while busy", self.front.model.tool_name, data)
+            return
+        self.buffer += data
+        if len(self.buffer) < MBAP_HEADER:
+            return
+        protocol = int.from_bytes(self.buffer[2:4], "big")
+        length = int.from_bytes(self.buffer[4:6], "big")
+        if protocol != 0 or not 2 <= length <= MAX_MBAP_LENGTH:
+            # A framing error: the connection is closed (decisions.md).
+            log.info(
+                "%s: MBAP framing error %s; connection closed",
+                self.front.model.tool_name,
+                bytes(self.buffer[:MBAP_HEADER]).hex(" "),
             )
-        self._server = server
-        await server.serve_forever(background=True)
-        if self.mode == "tcp":
-            listener: Any = server.transport
-            self.port = listener.sockets[0].getsockname()[1]
+            self.close()
+            return
+        if len(self.buffer) < 6 + length:
+            return
+        adu = bytes(self.buffer[: 6 + length])
+        if len(self.buffer) > len(adu):
+            log.debug("%s: discarded bytes after a request", self.front.model.tool_name)
+        self.buffer.clear()
+        self.busy = True
+        asyncio.get_running_loop().create_task(self._answer(adu))
 
-    @property
-    def address(self) -> str:
-        if self.mode == "tcp":
-            return f"modbus+tcp://{self.host}:{self.port}?unit={min(self.datastore.unit_ids)}"
-        parity = self.parity
-        return f"modbus+rtu://{self.device}?baudrate={self.baudrate}&parity={parity}&unit={min(self.datastore.unit_ids)}"
+    async def _answer(self, adu: bytes) -> None:
+        try:
+            pdu = await self.front.datastore.answer(adu[6], adu[MBAP_HEADER:])
+        except NoReply:
+            return
+        except Exception:
+            log.exception("%s: request %s not answered", self.front.model.tool_name, adu.hex(" "))
+            return
+        finally:
+            self.busy = False
+        header = adu[:4] + (len(pdu) + 1).to_bytes(2, "big") + adu[6:7]
+        if self.transport is not None and not self.closed:
+            self.transport.write(self.front.shape_reply(header + pdu))
 
 
-class _PtyBridge:
-    """Two pty pairs joined by a thread: the client opens one slave, the server the other."""
+@dataclass(frozen=True)
+class RtuTiming:
+    """Character-time limits of etch-bath.md §2, in seconds."""
 
-    def __init__(self) -> None:
-        self._client_master, client_slave = os.openpty()
-        self._server_master, server_slave = os.openpty()
-        for fd in (self._client_master, client_slave, self._server_master, server_slave):
+    inside_frame_gap_s: float  # a gap longer than this inside a frame discards it (1.5 chars)
+    frame_end_s: float  # silence that ends a frame (3.5 chars)
+
+
+def rtu_timing(baudrate: int, bits_per_char: int = 11) -> RtuTiming:
+    """1.5 and 3.5 character times; above 19200 baud fixed 0.75 ms and 1.75 ms (etch-bath §2)."""
+    if baudrate > 19200:
+        return RtuTiming(0.00075, 0.00175)
+    char_s = bits_per_char / baudrate
+    return RtuTiming(1.5 * char_s, 3.5 * char_s)
+
+
+class _RtuLink:
+    """The tool end of a pty as an RS-485 slave: frames delimited by silence, CRC checked."""
+
+    def __init__(self, front: ModbusFront, timing: RtuTiming) -> None:
+        self.front = front
+        self.timing = timing
+        self.master_fd, self._slave_fd = os.openpty()
+        for fd in (self.master_fd, self._slave_fd):
             tty.setraw(fd)
-        self.client_device = os.ttyname(client_slave)
-        self.server_device = os.ttyname(server_slave)
-        self._slaves = (client_slave, server_slave)
-        self._stop = threading.Event()
+        self.client_device = os.ttyname(self._slave_fd)
+        self.buffer = bytearray()
+        self.last_byte_s = 0.0
+        self.busy = False
         self._mute_until = 0.0
-        self._thread = threading.Thread(target=self._run, name="modbus-rtu-bridge", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._end_timer: asyncio.TimerHandle | None = None
 
     def accepts_parity(self) -> bool:
-        """Whether the kernel lets a serial client enable parity on these ptys."""
-        fd = self._slaves[0]
-        attrs = termios.tcgetattr(fd)
+        """Whether the kernel lets a serial client enable parity on this pty."""
+        attrs = termios.tcgetattr(self._slave_fd)
         trial = list(attrs)
         trial[2] |= termios.PARENB
         try:
-            termios.tcsetattr(fd, termios.TCSANOW, trial)
+            termios.tcsetattr(self._slave_fd, termios.TCSANOW, trial)
         except termios.error:
             return False
-        termios.tcsetattr(fd, termios.TCSANOW, attrs)
+        termios.tcsetattr(self._slave_fd, termios.TCSANOW, attrs)
         return True
 
-    def mute(self, seconds: float) -> None:
-        import time
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        loop.add_reader(self.master_fd, self._readable)
 
-        self._mute_until = time.monotonic() + seconds
+    def detach(self) -> None:
+        if self._loop is not None:
+            self._loop.remove_reader(self.master_fd)
 
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=2)
-        for fd in (self._client_master, self._server_master, *self._slaves):
+    def close(self) -> None:
+        for fd in (self.master_fd, self._slave_fd):
             with contextlib.suppress(OSError):
                 os.close(fd)
 
-    def _run(self) -> None:
-        import time
+    def mute(self, seconds: float) -> None:
+        self._mute_until = time.monotonic() + seconds
 
-        peers = {self._client_master: self._server_master, self._server_master: self._client_master}
-        while not self._stop.is_set():
-            ready, _, _ = select.select(list(peers), [], [], 0.1)
-            for fd in ready:
-                try:
-                    data = os.read(fd, 4096)
-                except OSError:
-                    continue
-                if time.monotonic() < self._mute_until:
-                    continue
-                with contextlib.suppress(OSError):
-                    os.write(peers[fd], data)
+    def _readable(self) -> None:
+        try:
+            data = os.read(self.master_fd, 4096)
+        except OSError:
+            return
+        now = time.monotonic()
+        if now < self._mute_until or self.busy:
+            return  # deaf after a drop fault; one outstanding request on the bus
+        if self.buffer and now - self.last_byte_s > self.timing.inside_frame_gap_s:
+            self._frame_ended(gap_s=now - self.last_byte_s)
+        self.buffer += data
+        self.last_byte_s = now
+        assert self._loop is not None
+        if self._end_timer is not None:
+            self._end_timer.cancel()
+        self._end_timer = self._loop.call_later(self.timing.frame_end_s, self._silence)
+
+    def _silence(self) -> None:
+        gap_s = time.monotonic() - self.last_byte_s
+        if self.buffer and gap_s >= self.timing.frame_end_s:
+            self._frame_ended(gap_s=gap_s)
+
+    def _frame_ended(self, *, gap_s: float) -> None:
+        frame = bytes(self.buffer)
+        self.buffer.clear()
+        if gap_s < self.timing.frame_end_s:
+            log.debug("%s: gap inside frame %s; discarded", self.front.model.tool_name, frame.hex())
+            return
+        if len(frame) < 4 or FramerRTU.compute_CRC(frame[:-2]).to_bytes(2, "big") != frame[-2:]:
+            log.debug("%s: bad RTU frame %s; discarded", self.front.model.tool_name, frame.hex())
+            return
+        if frame[0] == 0:
+            return  # broadcast: ignored (etch-bath.md §2)
+        self.busy = True
+        assert self._loop is not None
+        self._loop.create_task(self._answer(frame))
+
+    async def _answer(self, frame: bytes) -> None:
+        try:
+            pdu = await self.front.datastore.answer(frame[0], frame[1:-2])
+        except NoReply:
+            return
+        except Exception:
+            log.exception("%s: request %s not answered", self.front.model.tool_name, frame.hex())
+            return
+        finally:
+            self.busy = False
+        body = frame[:1] + pdu
+        adu = body + FramerRTU.compute_CRC(body).to_bytes(2, "big")
+        if time.monotonic() < self._mute_until:
+            return
+        with contextlib.suppress(OSError):
+            os.write(self.master_fd, self.front.shape_reply(adu))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from sim.faults import LinkFault
 from sim.fronts.stream import Connection, LineReader
+from sim.params import parse_integer, parse_number
 from sim.strip_tool import StripToolModel
 from sim.tool_model import CATALOGUE_TEXT, Reject, SiteResult, State
 
@@ -32,6 +33,9 @@ _SCPI_FORMS = {
     13: (-222, "Data out of range"),
     14: (-221, "Settings conflict"),
 }
+#: What a request that fails unexpectedly inside the simulator is answered with (decisions.md).
+UNEXPECTED = Reject(12, scpi=-224)
+
 _SCPI_12 = {
     -104: "Data type error",
     -108: "Parameter not allowed",
@@ -102,12 +106,8 @@ def quoted_arg(text: str) -> str:
 
 
 def int_arg(text: str, lo: int, hi: int) -> int:
-    if not re.match(r"^[+-]?\d+(\.\d*)?([eE][+-]?\d+)?$", text.strip()):
-        raise Reject(12, scpi=-104)
-    value = round(float(text))
-    if not lo <= value <= hi:
-        raise Reject(13)
-    return value
+    """An integer argument (README §3 number rules): -104 if not a number, 13 out of range."""
+    return parse_integer(text, lo, hi)
 
 
 def need_args(args: list[str], count: int) -> None:
@@ -143,7 +143,7 @@ class ScpiFront:
             if reply is None:
                 continue
             fault = self.model.faults.take_link_fault(("garble", "truncate", "bad_checksum"))
-            data = reply.encode("ascii") + self.terminator
+            data = reply.encode("ascii", errors="replace") + self.terminator
             if fault is not None:
                 data = shape_reply(data, fault, self.terminator)
             connection.send(data)
@@ -164,6 +164,11 @@ class ScpiFront:
             return self._execute(message.strip())
         except Reject as reject:
             self.queue_error(reject)
+            return None
+        except Exception:
+            # The closest manual error for a request the tool could not carry out (decisions.md).
+            log.exception("%s: unexpected error on %r", self.model.tool_name, message)
+            self.queue_error(UNEXPECTED)
             return None
 
     def _execute(self, message: str) -> str | None:
@@ -248,25 +253,25 @@ class ScpiFront:
             ),
             ScpiCommand("RECipe:NAME", query=lambda a, s: f'"{m.recipe_label()}"'),
             ScpiCommand(
-                "STRip:ID",
+                "STRip#:ID",
                 command=lambda a, s: m.set_strip_id(_one_id(a)),
                 query=lambda a, s: f'"{m.strip_id}"',
                 nargs=(0, 1),
             ),
             ScpiCommand(
-                "STRip:SIZE",
+                "STRip#:SIZE",
                 command=self._set_size,
                 query=lambda a, s: f"{m.size[0]},{m.size[1]}",
                 nargs=(0, 2),
             ),
             ScpiCommand(
-                "STRip:PITCh",
+                "STRip#:PITCh",
                 command=self._set_pitch,
                 query=lambda a, s: f"{m.pitch_mm[0]:.3f},{m.pitch_mm[1]:.3f}",
                 nargs=(0, 2),
             ),
             ScpiCommand(
-                "STRip:MAP",
+                "STRip#:MAP",
                 command=lambda a, s: m.set_input_map(_one_quoted(a)),
                 query=lambda a, s: f'"{m.input_map}"',
                 nargs=(0, 1),
@@ -301,8 +306,8 @@ class ScpiFront:
         self.esr = 0
 
     def _read_esr(self) -> str:
-        value, self.esr = self.esr, 0
-        return str(value | 1)
+        value, self.esr = self.esr, 0  # README §9.1: cleared on read
+        return str(value)
 
     def _next_error(self) -> str:
         if not self.errors:
@@ -317,10 +322,7 @@ class ScpiFront:
 
     def _set_pitch(self, args: list[str], suffixes: list[int]) -> None:
         need_args(args, 2)
-        try:
-            x, y = (float(a) for a in args)
-        except ValueError:
-            raise Reject(12, scpi=-104) from None
+        x, y = (parse_number(a) for a in args)
         self.model.set_pitch(x, y)
 
     def _alarm_text(self, args: list[str], suffixes: list[int]) -> str:
@@ -331,19 +333,23 @@ class ScpiFront:
         alarm = self.model.alarm_def(code)
         return f'{code},{alarm.alarm_class},"{alarm.text}"'
 
-    def result_page(self, args: list[str], rows_count: int, page_max: int) -> tuple[int, int]:
+    def result_page(self, args: list[str], sites: int, page_max: int) -> tuple[int, int]:
         """Validate ``RESult:DATA? [start[,count]]``; return (start, count)."""
         if len(args) > 2:
             raise Reject(12, scpi=-108)
-        start = int_arg(args[0], 1, 1_000_000) if args else 1
-        count = int_arg(args[1], 0, 1_000_000) if len(args) > 1 else min(64, page_max)
-        if start > rows_count or not 1 <= count <= page_max:
-            raise Reject(13)
+        start = int_arg(args[0], 1, max(1, sites)) if args else 1
+        count = int_arg(args[1], 1, page_max) if len(args) > 1 else min(64, page_max)
         return start, count
 
+    def result_sites(self) -> int:
+        """Sites a result query may address: the results' strip, else the working strip size."""
+        results = self.model.results
+        return len(results.rows) if results else self.model.sites
+
     def _result_data(self, args: list[str], suffixes: list[int]) -> str:
+        # README §7: the range check (-222) comes before "no results" (27).
+        start, count = self.result_page(args, self.result_sites(), self.page_max)
         results = self.model.require_results()
-        start, count = self.result_page(args, len(results.rows), self.page_max)
         rows = results.rows[start - 1 : start - 1 + count]
         return ";".join(format_row(r) for r in rows)
 

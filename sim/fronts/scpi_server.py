@@ -27,6 +27,11 @@ class ScpiServer:
         self.endpoint.stop()
 
     @property
+    def failure(self) -> str | None:
+        """Why the endpoint can no longer serve, or None."""
+        return self.endpoint.failure
+
+    @property
     def address(self) -> str:
         if isinstance(self.endpoint, TcpEndpoint):
             return f"TCPIP::{self.endpoint.host}::{self.endpoint.port}::SOCKET"

@@ -104,6 +104,8 @@ class TcpEndpoint:
         self._listener.settimeout(0.1)
         self.host, self.port = self._listener.getsockname()[:2]
         self._stop = threading.Event()
+        #: Why the endpoint can no longer serve (None while it can): ``sim serve`` exits on it.
+        self.failure: str | None = None
         self._clients: list[SocketConnection] = []
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._accept_loop, name=f"{name}-tcp", daemon=True)
@@ -130,7 +132,10 @@ class TcpEndpoint:
                 sock, peer = self._listener.accept()
             except TimeoutError:
                 continue
-            except OSError:
+            except OSError as exc:
+                if not self._stop.is_set():
+                    self.failure = f"{self.name}: TCP listener failed: {exc}"
+                    log.error("%s", self.failure)
                 return
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with self._lock:
@@ -150,6 +155,10 @@ class TcpEndpoint:
             self.serve(connection, self._stop)
         except ConnectionClosed:
             pass
+        except Exception:
+            # A front bug must not take the tool down: this connection closes, the listener
+            # keeps accepting.
+            log.exception("%s: connection closed after an unexpected error", self.name)
         finally:
             connection.closed = True
             with contextlib.suppress(OSError):
@@ -205,6 +214,8 @@ class PtyEndpoint:
         self.device = os.ttyname(self._slave_fd)
         self.connection = PtyConnection(self.master_fd)
         self._stop = threading.Event()
+        #: Why the endpoint can no longer serve (None while it can): ``sim serve`` exits on it.
+        self.failure: str | None = None
         self._thread = threading.Thread(target=self._run, name=f"{name}-pty", daemon=True)
 
     def start(self) -> None:
@@ -221,8 +232,19 @@ class PtyEndpoint:
         self.connection.drop()
 
     def _run(self) -> None:
-        with contextlib.suppress(ConnectionClosed, OSError):
-            self.serve(self.connection, self._stop)
+        """Serve until stopped; a front that fails unexpectedly is logged and restarted (a
+        serial line has no connection to close), so one bad request never silences the tool."""
+        while not self._stop.is_set():
+            try:
+                self.serve(self.connection, self._stop)
+                return
+            except (ConnectionClosed, OSError) as exc:
+                self.failure = f"{self.name}: pty endpoint failed: {exc!r}"
+                log.error("%s", self.failure)
+                return
+            except Exception:
+                log.exception("%s: front restarted after an unexpected error", self.name)
+                self._stop.wait(0.01)
 
 
 class LineReader:

@@ -13,6 +13,7 @@ from typing import Any
 from sim.clock import SimClock
 from sim.fronts.modbus import ModbusFront
 from sim.laminator.model import LaminatorModel
+from sim.laminator.registers import LAMINATOR_REGISTERS
 from sim.simulated_tool import SimulatedTool
 from sim.world import World
 
@@ -32,4 +33,6 @@ def serve(
     if transport != "tcp":
         raise ValueError(f"the LM-8 speaks Modbus TCP only, not {transport!r}")
     model = LaminatorModel(clock, world, seed=seed, **options)
-    return SimulatedTool(model, ModbusFront(model, port=port)).start()
+    return SimulatedTool(
+        model, ModbusFront(model, port=port, registers=LAMINATOR_REGISTERS)
+    ).start()

@@ -50,11 +50,12 @@ def metrology_commands(m: MetrologyModel) -> list[LineCommand]:
         return ",".join([item, *m.limit_text(item)])
 
     def records(args: list[str]) -> LineReply:
-        start = int_arg(args[0], 1, 1_000_000)
+        # README §7: both range checks (13) before "no results" (27).
+        results = m.results
+        sites = len(results.rows) if results else m.sites
+        start = int_arg(args[0], 1, sites)
         count = int_arg(args[1], 1, RD_MAX)
         rows = m.require_results().rows
-        if start > len(rows):
-            raise Reject(13)
         page = rows[start - 1 : start - 1 + count]
         return LineReply(tuple(format_row(row) for row in page), str(len(page)))
 
@@ -71,9 +72,13 @@ def metrology_commands(m: MetrologyModel) -> list[LineCommand]:
         return f"{item},{len(readings)},{numbers}"
 
     def alarm_text(args: list[str]) -> str:
-        if not args[0].isdigit() or int(args[0]) not in m.alarm_by_code:
+        try:
+            code = int_arg(args[0], 1, 99999)  # README §3: a leading '+' is allowed
+        except Reject:
+            raise Reject(12) from None  # §4: any code not in §6 is 12
+        if code not in m.alarm_by_code:
             raise Reject(12)
-        alarm = m.alarm_def(int(args[0]))
+        alarm = m.alarm_def(code)
         return f"{alarm.code},{alarm.alarm_class},{alarm.text}"
 
     one, two, three = (1, 1), (2, 2), (3, 3)

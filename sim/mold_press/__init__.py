@@ -7,6 +7,7 @@ from typing import Any
 from sim.clock import SimClock
 from sim.fronts.modbus import ModbusFront
 from sim.mold_press.model import MoldPressModel
+from sim.mold_press.registers import MOLD_PRESS_REGISTERS
 from sim.simulated_tool import SimulatedTool
 from sim.world import World
 
@@ -18,4 +19,6 @@ def serve(
 ) -> SimulatedTool:
     """Start a simulated mold press on loopback (``port=0``: any free port)."""
     model = MoldPressModel(clock, world, seed=seed, **options)
-    return SimulatedTool(model, ModbusFront(model, port=port)).start()
+    return SimulatedTool(
+        model, ModbusFront(model, port=port, registers=MOLD_PRESS_REGISTERS)
+    ).start()

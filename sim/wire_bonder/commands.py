@@ -12,11 +12,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sim.params import parse_integer, parse_number
 from sim.tool_model import CATALOGUE_TEXT, Reject
 from sim.wire_bonder.model import WireBonderModel
 
 _KEYWORD = re.compile(r"^[A-Za-z]+\??$")
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 MAP_PIECE = 200  # §4.1: MAP / MAP? / RMAP? carry up to 200 characters
 PLIST_PAGE = 10
@@ -33,18 +33,13 @@ class Command:
 
 
 def number(text: str) -> float:
-    """A numeric argument (README §3 input rules); 12 if it is not a number."""
-    if not _NUMBER.match(text.strip()):
-        raise Reject(12)
-    return float(text)
+    """A numeric argument (README §3 input rules); 12 if it is not a number, 13 if too large."""
+    return parse_number(text)
 
 
 def integer(text: str, lo: int, hi: int) -> int:
     """An integer argument rounded from any number; 13 outside ``lo..hi``."""
-    value = round(number(text))
-    if not lo <= value <= hi:
-        raise Reject(13)
-    return value
+    return parse_integer(text, lo, hi)
 
 
 def name_arg(text: str, max_len: int) -> str:
@@ -205,11 +200,11 @@ class WireBonderCommands:
         return f"ALMTXT={code},{alarm.alarm_class},{alarm.text}"
 
     def _results(self, args: list[str]) -> str:
-        start = integer(args[0], 1, 10_000)
+        results = self.model.results
+        sites = len(results.rows) if results else self.model.sites
+        start = integer(args[0], 1, sites)  # README §7: range (13) before no results (27)
         count = integer(args[1], 1, RES_PAGE) if len(args) > 1 else 1
         rows = self.model.require_results().rows
-        if start > len(rows):
-            raise Reject(13)
         records = [
             ",".join([str(r.site), r.result, str(r.defect), *r.values])
             for r in rows[start - 1 : start - 1 + count]

@@ -10,6 +10,7 @@ import pytest
 from sim.clock import SimClock
 from sim.laminator import serve
 from sim.laminator.model import LaminatorModel
+from sim.laminator.registers import LAMINATOR_REGISTERS, discrete_image
 from sim.tool_model import Reject, State
 from sim.world import World
 
@@ -73,7 +74,7 @@ class Bench:
         self.advance(after_s)
 
     def inputs(self) -> dict[int, int]:
-        return self.model.common_inputs() | self.model.tool_inputs()
+        return LAMINATOR_REGISTERS.input_words(self.model)
 
     def result_map(self) -> str:
         return "".join(" PFXN"[self.inputs()[110 + k]] for k in range(8))
@@ -192,7 +193,7 @@ def test_laminator_model_pause_in_dwell_freezes_the_timer_and_holds_conditions(
     words = bench.inputs()
     assert words[107] == remaining and words[1] == 5
     assert words[102] == 1700 and words[103] == pytest.approx(200, abs=2)
-    assert bench.model.tool_discretes()[16] and bench.model.tool_discretes()[18]
+    assert discrete_image(bench.model)[16] and discrete_image(bench.model)[18]
     bench.model.do_resume()
     bench.run_until(lambda: bench.model.state is State.DONE)
     assert bench.result_map() == "PPPPPPPP"
@@ -313,11 +314,11 @@ def test_laminator_model_abort_after_pressing_fails_positions_1504_and_vents_60_
     bench.start_in("RAMP", after_s=10.0)
     bench.model.do_abort()
     assert bench.result_map() == "FXXXXXXX" and bench.defects()[0] == 1504
-    assert bench.model.tool_discretes()[19]  # door stays locked while venting
+    assert discrete_image(bench.model)[19]  # door stays locked while venting
     bench.advance(30.0)
-    assert bench.model.tool_discretes()[19]
+    assert discrete_image(bench.model)[19]
     bench.advance(31.0)
-    assert not bench.model.tool_discretes()[19]
+    assert not discrete_image(bench.model)[19]
     assert (bench.inputs()[103], bench.inputs()[104]) == (0, 1013)
     site = bench.world.get("S-1").site(1)  # type: ignore[union-attr]
     assert site.defects == {"laminator": 1504} and site.lamination_voids

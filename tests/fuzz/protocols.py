@@ -1,0 +1,361 @@
+"""Fuzzing campaigns against the simulators, one per protocol, driven by hypothesis.
+
+Each case sends one generated request (a command of the manual with valid or malformed
+arguments, or malformed bytes) over the simulator's real transport, then asks the tool for
+its identity: the case fails if the identity does not come back or the tool's state is not
+one of README §5. The test suite runs short campaigns; ``benchmarks/fuzz_campaign.py`` runs
+long ones. Reproducible: hypothesis is seeded and keeps no example database.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import strategies as st
+
+from sim.clock import SimClock
+from sim.registry import serve_function
+from sim.simulated_tool import SimulatedTool
+from sim.world import World
+from tests.fuzz.seeded import run_seeded
+from tests.support.raw_clients import (
+    FramedClient,
+    LineClient,
+    ModbusRawClient,
+    ScpiClient,
+    link_for,
+    modbus_link,
+    read_pdu,
+)
+
+STATE_NAMES = (
+    "INIT",
+    "IDLE",
+    "HEATING",
+    "WARMUP",
+    "READY",
+    "RUNNING",
+    "PAUSED",
+    "ALARM",
+    "DONE",
+    "ABORTED",
+    "SETUP",
+)
+
+
+@dataclass
+class CampaignResult:
+    """What a campaign did: cases run and the failures found (first few kept in full)."""
+
+    protocol: str
+    cases: int = 0
+    failures: list[str] = field(default_factory=list)
+
+
+# -- generated text ----------------------------------------------------------------------
+SPECIAL_NUMBERS = ["1e999", "-1e999", "9" * 400, "+5", "0x10", "nan", "inf", "", "1e-999", "-0"]
+NUMBERS = st.one_of(
+    st.sampled_from(SPECIAL_NUMBERS),
+    st.sampled_from(SPECIAL_NUMBERS),
+    st.integers(min_value=-(10**6), max_value=10**6).map(str),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.integers(min_value=-(10**500), max_value=10**500).map(str),
+)
+WORDS = st.sampled_from(["ON", "OFF", "MIN", "MAX", "DEF", '"A-EQUAL"', '"x y"', '"', "A" * 40])
+PRINTABLE = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=40)
+ARGUMENT = st.one_of(NUMBERS, NUMBERS, NUMBERS, WORDS, PRINTABLE)
+ARGUMENTS = st.one_of(
+    NUMBERS,  # most commands take one number: make that case common
+    st.tuples(NUMBERS, NUMBERS).map(",".join),
+    st.lists(ARGUMENT, max_size=4).map(",".join),
+)
+
+
+def _spelling(header: str) -> st.SearchStrategy[str]:
+    """A header as written, lower-cased, or with a junk suffix."""
+    return st.sampled_from([header, header, header.lower(), header + "9", header + "X"])
+
+
+def text_requests(headers: list[str]) -> st.SearchStrategy[bytes]:
+    """Every header of the command table with generated arguments, or junk lines."""
+    command = st.builds(
+        lambda h, q, a: f"{h}{'?' if q else ''} {a}".strip(),
+        st.sampled_from(headers).flatmap(_spelling),
+        st.sampled_from([False, False, True]),  # commands (that change state) more often
+        ARGUMENTS,
+    )
+    junk = st.binary(max_size=60).map(lambda b: b.replace(b"\n", b"").replace(b"\r", b""))
+    valid = command.map(lambda t: t.encode("latin-1"))
+    return st.one_of(valid, valid, valid, valid, junk, PRINTABLE.map(str.encode))
+
+
+def scpi_headers(tool: SimulatedTool) -> list[str]:
+    """The long form of every header the SCPI front serves (its manual command table)."""
+    front: Any = tool.server.front  # type: ignore[attr-defined]
+    return [
+        command.pattern.replace("[", "").replace("]", "").replace("#", "")
+        for command in front.commands
+    ]
+
+
+# -- campaigns ----------------------------------------------------------------------------
+def _run(
+    protocol: str,
+    strategy: st.SearchStrategy[Any],
+    one_case: Callable[[Any], None],
+    cases: int,
+    seed_value: int,
+) -> CampaignResult:
+    result = CampaignResult(protocol)
+
+    def case(request: Any) -> None:
+        result.cases += 1
+        try:
+            one_case(request)
+        except (AssertionError, OSError) as failure:  # OSError: the tool closed the link
+            if len(result.failures) < 20:
+                result.failures.append(f"{request!r}: {failure}")
+            else:
+                result.failures.append("...")
+
+    run_seeded(strategy, case, cases=cases, seed_value=seed_value)
+    return result
+
+
+@contextmanager
+def _simulator(tool: str, **options: Any) -> Iterator[SimulatedTool]:
+    with serve_function(tool)(
+        clock=SimClock(options.pop("time_scale", 1000.0)), world=World(), seed=1, **options
+    ) as simulated:
+        yield simulated
+
+
+def scpi_campaign(tool: str, cases: int, seed_value: int = 0, **options: Any) -> CampaignResult:
+    """SCPI over TCP (or the saw's serial pty): a command per case, then ``*IDN?``."""
+    with _simulator(tool, **options) as simulated:
+        client = ScpiClient(link_for(simulated.address), tool=simulated)
+        model = simulated.model.model_name  # type: ignore[attr-defined]
+
+        def one_case(request: bytes) -> None:
+            try:
+                client.link.write(request + b"\n")
+                identity = _scpi_identity(client)
+            except (AssertionError, OSError):
+                client.link.close()  # count the failure, carry on with a new connection
+                client.link = link_for(simulated.address)
+                raise
+            assert identity.split(",")[1:2] == [model], f"identity {identity!r}"
+
+        try:
+            result = _run(
+                f"scpi {tool}", text_requests(scpi_headers(simulated)), one_case, cases, seed_value
+            )
+            state = _scpi_reply(client, "SYST:STAT?", lambda text: text in STATE_NAMES)
+            if state not in STATE_NAMES:
+                result.failures.append(f"final state {state!r} not a README §5 state")
+            return result
+        finally:
+            client.link.close()
+
+
+def _scpi_identity(client: ScpiClient) -> str:
+    return _scpi_reply(client, "*IDN?", lambda text: text.startswith("GENERIC,"))
+
+
+def _scpi_reply(client: ScpiClient, query: str, wanted: Callable[[str], bool]) -> str:
+    """Send ``query``; skip replies still arriving for the fuzzed query (bounded)."""
+    client.write(query)
+    deadline = time.monotonic() + 3.0
+    while time.monotonic() < deadline:
+        line = client.link.read_until(b"\n", max(0.0, deadline - time.monotonic()))
+        if not line:
+            break
+        text = line.decode("latin-1").strip()
+        if wanted(text):
+            return text
+    raise AssertionError(f"no {query} reply")
+
+
+METROLOGY_KEYWORDS = [
+    "ID?", "ST?", "RST", "LOAD", "UNLOAD", "SAVE", "DEL", "LIST?", "NAME?", "MODE", "MODE?",
+    "SIZE", "SIZE?", "PITCH", "PITCH?", "LIM", "LIM?", "STRIP", "STRIP?", "MAP", "MAP?", "RUN",
+    "PAUSE", "RESUME", "ABORT", "ACK", "PROG?", "RC?", "RD", "RMAP?", "RSUM?", "RSTAT?", "AL?",
+    "ALT?", "ALC", "CAL", "CAL?", "TEMP?",
+]  # fmt: skip
+
+
+def line_campaign(cases: int, seed_value: int = 0, **options: Any) -> CampaignResult:
+    """The metrology line protocol: a command per case (one final line expected), then ``ID?``."""
+    with _simulator("metrology", **options) as simulated:
+        client = LineClient(link_for(simulated.address))
+
+        def one_case(request: bytes) -> None:
+            lines = client.command(request, timeout_s=2.0)
+            assert lines and lines[-1].split(" ")[0] in ("OK", "ER"), f"final line {lines!r}"
+            identity = client.final("ID?")
+            assert identity.startswith("OK GENERIC,MS-3,"), identity
+            state = client.final("ST?")
+            assert state[3:].split(",")[0] in STATE_NAMES, state
+
+        try:
+            return _run(
+                "line metrology", text_requests(METROLOGY_KEYWORDS), one_case, cases, seed_value
+            )
+        finally:
+            client.link.close()
+
+
+WIRE_BONDER_KEYWORDS = [
+    "IDN?", "STAT?", "RESET", "PROG", "PROG?", "PLIST?", "PSAVE", "UNLOAD", "PAR", "PAR?", "SIZE",
+    "SIZE?", "PITCH", "PITCH?", "STRIP", "STRIP?", "MAP", "MAP?", "START", "PAUSE", "RESUME",
+    "ABORT", "ACK", "ALM?", "ALMTXT?", "ALMCLR", "RSUM?", "RMAP?", "RES?", "LASTERR?", "CAP?",
+    "WIRE?",
+]  # fmt: skip
+
+
+def framed_campaign(cases: int, seed_value: int = 0, **options: Any) -> CampaignResult:
+    """The wire bonder's framed link: valid frames of every command and malformed bytes."""
+    with _simulator("wire-bonder", **options) as simulated:
+        client = FramedClient(link_for(simulated.address))
+        frames = st.one_of(
+            text_requests(WIRE_BONDER_KEYWORDS).map(client.frame),
+            st.binary(max_size=80),
+            text_requests(WIRE_BONDER_KEYWORDS).map(lambda t: client.frame(t)[:-3] + b"00\r"),
+        )
+
+        def one_case(request: bytes) -> None:
+            client.link.write(request)
+            identity = _framed_reply(client, "IDN?", "IDN=")
+            assert identity.startswith("IDN=GENERIC,WB-3,"), identity
+            status = _framed_reply(client, "STAT?", "STAT=")
+            assert status[5:].split(",")[0] in STATE_NAMES, status
+
+        try:
+            return _run("framed wire-bonder", frames, one_case, cases, seed_value)
+        finally:
+            client.link.close()
+
+
+def _framed_reply(client: FramedClient, command: str, prefix: str) -> str:
+    """Send ``command``; skip replies still arriving for the fuzzed bytes (NAKs, an echo of
+    an identical frame) until the one starting with ``prefix`` (bounded)."""
+    client.link.write(client.frame(command))
+    deadline = time.monotonic() + 3.0
+    while time.monotonic() < deadline:
+        reply = client.link.read_until(b"\r", max(0.0, deadline - time.monotonic()))
+        if not reply:
+            break
+        if reply[:1] == b"\x06" and b"\x03" in reply:
+            body = reply[3 : reply.index(b"\x03")].decode("latin-1")
+            if body.startswith(prefix):
+                return body
+    raise AssertionError(f"no {command} reply")
+
+
+MODBUS_FUNCTIONS = st.sampled_from([1, 2, 3, 4, 5, 6, 15, 16, 7, 8, 17, 43, 0x55, 0, 0x81])
+ADDRESSES = st.one_of(
+    st.integers(0, 30), st.integers(100, 130), st.integers(200, 260), st.integers(0, 65535)
+)
+
+
+def modbus_pdus() -> st.SearchStrategy[bytes]:
+    """Requests of every manual function code with valid and invalid fields, and junk PDUs."""
+    simple = st.builds(
+        lambda f, a, q: bytes([f]) + a.to_bytes(2, "big") + q.to_bytes(2, "big"),
+        MODBUS_FUNCTIONS,
+        ADDRESSES,
+        st.one_of(st.integers(0, 130), st.sampled_from([0xFF00, 0x0000, 2000, 2001, 65535])),
+    )
+
+    def multi(function: int, address: int, quantity: int, extra: int, data: bytes) -> bytes:
+        count = (quantity + 7) // 8 if function == 15 else 2 * quantity
+        body = (data * (count // max(1, len(data)) + 1))[: max(0, count + extra)]
+        return (
+            bytes([function])
+            + address.to_bytes(2, "big")
+            + quantity.to_bytes(2, "big")
+            + bytes([(count + extra) & 0xFF])
+            + body
+        )
+
+    writes = st.builds(
+        multi,
+        st.sampled_from([15, 16]),
+        ADDRESSES,
+        st.integers(0, 130),
+        st.sampled_from([0, 0, 0, 1, -1]),
+        st.binary(min_size=1, max_size=8),
+    )
+    return st.one_of(simple, writes, st.binary(max_size=20))
+
+
+def modbus_campaign(tool: str, cases: int, seed_value: int = 0, **options: Any) -> CampaignResult:
+    """Modbus TCP or RTU: a request per case (unit 1 mostly), then MODEL (IR 901-908)."""
+    with _simulator(tool, **options) as simulated:
+        link, rtu = modbus_link(simulated.address)
+        holder = {"client": ModbusRawClient(link, rtu=rtu)}
+        gateway = tool == "etch-bath" and not rtu
+        requests = st.tuples(st.sampled_from([1, 1, 1, 1, 2, 0, 247]), modbus_pdus())
+
+        def one_case(request: tuple[int, bytes]) -> None:
+            unit, pdu = request
+            client = holder["client"]
+            # Unit 1 is answered (the gateway answers every unit, 0x0A for others); an empty
+            # PDU is a framing error (TCP: the connection closes; RTU: a frame too short).
+            answered = bool(pdu) and (unit == 1 or gateway)
+            reply = client.request(pdu, unit=unit, timeout_s=1.0 if answered else 0.02)
+            if answered:
+                assert reply is not None, "no reply"
+                assert reply[0] in (pdu[0], pdu[0] | 0x80) if pdu else True, reply
+                if reply[0] & 0x80:
+                    assert reply[1] in (1, 2, 3, 6, 10, 11), f"exception {reply[1]}"
+            else:
+                assert reply is None or gateway, f"reply {reply!r} to unit {unit}"
+                if rtu:
+                    time.sleep(0.005)  # etch-bath.md §2: >= 5 ms idle between frames
+                if not pdu and not rtu:
+                    link_reconnect(holder, simulated.address)
+            identity = _modbus_query(holder["client"], read_pdu(0x04, 901, 8))
+            assert identity is not None and identity[:2] == b"\x04\x10", f"identity {identity!r}"
+            state = _modbus_query(holder["client"], read_pdu(0x04, 0, 1))
+            assert state is not None and int.from_bytes(state[2:4], "big") <= 9, f"state {state!r}"
+
+        try:
+            return _run(
+                f"modbus {tool} {'rtu' if rtu else 'tcp'}", requests, one_case, cases, seed_value
+            )
+        finally:
+            holder["client"].link.close()
+
+
+def _modbus_query(client: ModbusRawClient, pdu: bytes) -> bytes | None:
+    """A request as a host sends it (README §9.2, etch-bath.md §2): a timeout, 3 retries.
+
+    A retry is needed when a fuzzed request without reply was still being judged when this
+    one arrived (one outstanding request: the tool discards it)."""
+    for _ in range(4):
+        reply = client.request(pdu, timeout_s=1.0)
+        if reply is not None:
+            return reply
+    return None
+
+
+def link_reconnect(holder: dict[str, ModbusRawClient], address: str) -> None:
+    holder["client"].link.close()
+    link, rtu = modbus_link(address)
+    holder["client"] = ModbusRawClient(link, rtu=rtu)
+
+
+#: Every protocol of the line and how to run its campaign: (name, runner(cases, seed)).
+CAMPAIGNS: dict[str, Callable[[int, int], CampaignResult]] = {
+    "scpi-tcp": lambda n, s: scpi_campaign("die-bonder", n, s),
+    "scpi-serial": lambda n, s: scpi_campaign("dicing-saw", n, s),
+    "framed": lambda n, s: framed_campaign(n, s),
+    "line-ascii": lambda n, s: line_campaign(n, s),
+    "modbus-tcp": lambda n, s: modbus_campaign("mold-press", n, s),
+    "modbus-rtu": lambda n, s: modbus_campaign("etch-bath", n, s, transport="rtu"),
+}
