@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, ClassVar, Self
 
+from drivers.clock import HostClock
 from drivers.errors import ToolAlarm, ToolTimeout
 from drivers.records import AlarmInfo, Identity
 from drivers.states import ToolState
@@ -116,16 +117,22 @@ class Tool(ABC):
         poll_s: float | None = None,
         raise_on_alarm: bool = True,
         on_poll: Callable[[ToolState], None] | None = None,
+        clock: HostClock | None = None,
     ) -> ToolState:
-        """Poll until the tool is in one of ``targets``; wall-clock ``timeout_s`` bounds the wait.
+        """Poll until the tool is in one of ``targets``; ``timeout_s`` bounds the wait.
 
-        With ``raise_on_alarm`` an ALARM state that is not a target raises :class:`ToolAlarm`
-        for the first abort- or hold-class alarm.
+        ``timeout_s`` and ``poll_s`` are seconds of ``clock`` (tool seconds; wall seconds
+        without a clock). The bound is judged when the state was asked, not when the reply
+        came. With ``raise_on_alarm`` an ALARM state that is not a target raises
+        :class:`ToolAlarm` for the first abort- or hold-class alarm.
         """
         wanted = frozenset(targets)
         interval = self.poll_interval_s if poll_s is None else poll_s
-        deadline = time.monotonic() + timeout_s
+        now = time.monotonic if clock is None else clock.now
+        sleep = time.sleep if clock is None else clock.sleep
+        deadline = now() + timeout_s
         while True:
+            polled_at = now()
             current = self.state()
             if on_poll is not None:
                 on_poll(current)
@@ -133,14 +140,14 @@ class Tool(ABC):
                 return current
             if raise_on_alarm and current is ToolState.ALARM:
                 raise self.alarm_error()
-            if time.monotonic() >= deadline:
+            if polled_at >= deadline:
                 raise ToolTimeout(
                     f"still {current.name} after {timeout_s:.1f} s waiting for "
                     + "/".join(sorted(s.name for s in wanted)),
                     tool=self.tool_name,
                     address=self.address,
                 )
-            time.sleep(interval)
+            sleep(interval)
 
     def alarm_error(self) -> ToolAlarm:
         """The first abort- or hold-class alarm (else the first alarm) as a :class:`ToolAlarm`."""

@@ -1,11 +1,17 @@
 """``packline dry-run``: a lot through the simulated line with the real drivers over real
 transports, live progress, and a lot report (terminal + a folder with JSON, text, HTML and
-a station-occupancy chart)."""
+a station-occupancy chart).
+
+On the virtual clock (the default) a run is deterministic and as fast as its exchanges; with
+``--time-scale N`` it runs wall-scaled and exits 1 if the host could not keep the scale."""
 
 from __future__ import annotations
 
+import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from packline.progress import live_display, plain_progress
 from packline.report import render_text
@@ -14,6 +20,7 @@ from packline.simulated_lot import run_simulated_lot
 from sequences.line_config import load_line_config
 from sequences.recipe import load_recipe
 from sequences.route import route_for
+from sim.clock import DEFAULT_HOST_LATENCY_S, ClockDeadlock
 from sim.scenario import load_scenario
 
 DEFAULT_RECIPE = (
@@ -25,37 +32,67 @@ def run_dry_run(
     *,
     recipe_path: Path | None,
     strips: int,
-    time_scale: float,
+    time_scale: float | None,
     seed: int,
     scenario_path: Path | None,
     config_path: Path | None,
     report_dir: Path,
     lot_id: str | None,
+    host_latency_s: float = DEFAULT_HOST_LATENCY_S,
 ) -> int:
-    """Run the lot and write its report; 0 once every strip has ended (complete, scrapped or on hold)."""
+    """Run the lot and write its report; 0 once every strip has ended (complete, scrapped or on
+    hold), 1 if a wall-scaled run fell behind its scale or the line deadlocked."""
     route = route_for(load_recipe(recipe_path or DEFAULT_RECIPE))
     config = load_line_config(config_path)
     scenario = load_scenario(scenario_path) if scenario_path else None
     lot_id = lot_id or time.strftime("DR%m%d%H%M%S")
-    print(f"dry run: lot {lot_id}, {strips} strips, time scale {time_scale:g}")
+    pace = "virtual clock" if time_scale is None else f"time scale {time_scale:g}"
+    print(f"dry run: lot {lot_id}, {strips} strips, {pace}")
     for line in route.describe():
         print(f"  {line}")
-    run = run_simulated_lot(
-        route,
-        [f"{lot_id}-{k:02d}" for k in range(1, strips + 1)],
-        lot_id=lot_id,
-        config=config,
-        time_scale=time_scale,
-        seed=seed,
-        scenario=scenario,
-        watch=lambda runner: live_display(runner, time_scale),
-        on_change=plain_progress(time_scale),
-    )
+    scale = 1.0 if time_scale is None else time_scale
+    started = time.monotonic()
+    try:
+        run = run_simulated_lot(
+            route,
+            [f"{lot_id}-{k:02d}" for k in range(1, strips + 1)],
+            lot_id=lot_id,
+            config=config,
+            time_scale=time_scale,
+            host_latency_s=host_latency_s,
+            seed=seed,
+            scenario=scenario,
+            watch=lambda runner: live_display(runner, scale),
+            on_change=plain_progress(scale),
+        )
+    except ClockDeadlock as error:
+        print(f"packline: dry run stopped: {error}", file=sys.stderr)
+        return 1
+    wall_s = time.monotonic() - started
     paths = write_report_folder(
-        report_dir / lot_id, run.report, run.recorder.cycles, run.stations, time_scale=time_scale
+        report_dir / lot_id,
+        run.report,
+        run.recorder.cycles,
+        run.stations,
+        time_scale=float(run.report["time_scale"]),
     )
     print()
     print(render_text(run.report))
     print()
+    makespan_s = float(run.report["makespan_s"])
+    print(f"wall time {wall_s:.1f} s for {makespan_s:.0f} tool s ({makespan_s / wall_s:.0f}x)")
     print(f"report: {paths['text']}  {paths['html']}  {paths['json']}  chart: {paths['chart']}")
+    if not run.kept_scale:
+        print(f"packline: {fell_behind_text(run.report['pace'])}", file=sys.stderr)
+        return 1
     return 0
+
+
+def fell_behind_text(pace: Mapping[str, Any]) -> str:
+    """What a wall-scaled run that could not keep its scale says about it."""
+    return (
+        f"the host fell behind the time scale: {pace['lag_s']:.0f} tool s late "
+        f"({pace['lag_pct']:.1f} % of the makespan, limit {pace['max_lag_pct']:g} %); "
+        "the throughput figures describe this machine's load, not the line. "
+        "Use the virtual clock (no --time-scale) or a lower scale."
+    )

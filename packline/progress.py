@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import sys
 import threading
-import time
 from collections.abc import Callable
 from types import TracebackType
 from typing import Self
@@ -105,6 +104,5 @@ def plain_progress(time_scale: float) -> PlainProgress | None:
 
 
 def _tool_clock(snapshot: LotSnapshot, time_scale: float) -> str:
-    seconds = max(0.0, (time.time() - snapshot.started) * time_scale) if snapshot.started else 0.0
-    whole = round(seconds)
+    whole = round(max(0.0, snapshot.tool_elapsed_s))
     return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"

@@ -298,7 +298,15 @@ class ToolModel:
 
     # == time ================================================================================
     def sync(self) -> None:
-        """Advance the model to the clock's current time. Called by fronts and the ticker."""
+        """A request arrived: note it on the clock (a virtual clock charges the host's latency
+        per exchange) and advance the model to the clock's time. Fronts call it once per
+        request; the model's own code calls :meth:`advance`."""
+        self.clock.on_request()
+        self.advance()
+
+    def advance(self) -> None:
+        """Advance the model to the clock's current time, event by event (the model is lazy:
+        nothing runs between requests, and its state at any requested time is the same)."""
         with self.lock:
             target = self.clock.now()
             remaining = target - self.time_s
@@ -539,7 +547,7 @@ class ToolModel:
     def check(self, group: str) -> bool:
         """Apply the README §5 matrix for a command group; return False for a no-op."""
         with self.lock:
-            self.sync()
+            self.advance()
             entry = _MATRIX[group].get(self.state, "ok")
             if group == "abort" and self.state is State.ALARM:
                 entry = "ok" if self.cycle_active else 23
@@ -815,5 +823,5 @@ class ToolModel:
 
     def snapshot_state(self) -> State:
         with self.lock:
-            self.sync()
+            self.advance()
             return self.state
