@@ -118,6 +118,8 @@ class Tool(ABC):
         raise_on_alarm: bool = True,
         on_poll: Callable[[ToolState], None] | None = None,
         clock: HostClock | None = None,
+        stretch: float = 0.0,
+        max_poll_s: float = 60.0,
     ) -> ToolState:
         """Poll until the tool is in one of ``targets``; ``timeout_s`` bounds the wait.
 
@@ -125,12 +127,17 @@ class Tool(ABC):
         without a clock). The bound is judged when the state was asked, not when the reply
         came. With ``raise_on_alarm`` an ALARM state that is not a target raises
         :class:`ToolAlarm` for the first abort- or hold-class alarm.
+
+        ``stretch`` lets the poll interval grow to that share of the time waited so far (at
+        most ``max_poll_s``): a long wait (a heat-up) then costs a few dozen polls, and the
+        moment it ends is seen within that share of it.
         """
         wanted = frozenset(targets)
         interval = self.poll_interval_s if poll_s is None else poll_s
         now = time.monotonic if clock is None else clock.now
         sleep = time.sleep if clock is None else clock.sleep
-        deadline = now() + timeout_s
+        started = now()
+        deadline = started + timeout_s
         while True:
             polled_at = now()
             current = self.state()
@@ -147,7 +154,7 @@ class Tool(ABC):
                     tool=self.tool_name,
                     address=self.address,
                 )
-            sleep(interval)
+            sleep(min(max(interval, stretch * (polled_at - started)), max(max_poll_s, interval)))
 
     def alarm_error(self) -> ToolAlarm:
         """The first abort- or hold-class alarm (else the first alarm) as a :class:`ToolAlarm`."""
