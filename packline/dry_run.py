@@ -16,7 +16,7 @@ from typing import Any
 from packline.progress import live_display, plain_progress
 from packline.report import render_text
 from packline.report_files import write_report_folder
-from packline.simulated_lot import run_simulated_lot
+from packline.simulated_lot import MAX_LAG_PCT, run_simulated_lot
 from sequences.line_config import load_line_config
 from sequences.recipe import load_recipe
 from sequences.route import route_for
@@ -39,6 +39,7 @@ def run_dry_run(
     report_dir: Path,
     lot_id: str | None,
     host_latency_s: float = DEFAULT_HOST_LATENCY_S,
+    max_lag_pct: float = MAX_LAG_PCT,
 ) -> int:
     """Run the lot and write its report; 0 once every strip has ended (complete, scrapped or on
     hold), 1 if a wall-scaled run fell behind its scale or the line deadlocked."""
@@ -60,6 +61,7 @@ def run_dry_run(
             config=config,
             time_scale=time_scale,
             host_latency_s=host_latency_s,
+            max_lag_pct=max_lag_pct,
             seed=seed,
             scenario=scenario,
             watch=lambda runner: live_display(runner, scale),

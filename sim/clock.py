@@ -58,7 +58,7 @@ class SimClock:
         time.sleep(max(0.0, self.wall_seconds(sim_seconds)))
 
     def on_request(self) -> None:
-        """A simulator served a request (a virtual clock charges host latency here)."""
+        """A simulator is about to serve a request (a virtual clock charges host latency here)."""
 
 
 #: Tool seconds one host-tool exchange costs on a virtual clock: a line controller's command,
@@ -84,8 +84,6 @@ class _Place:
     generation: int = 0
     notified: bool = False
     error: BaseException | None = None
-    #: Tool seconds of host work (the host-latency model) not yet paid.
-    debt_s: float = 0.0
 
 
 class VirtualClock(SimClock):
@@ -180,20 +178,20 @@ class VirtualClock(SimClock):
         return self.attach(self.enroll(name))
 
     def on_request(self) -> None:
-        """A simulator served a request. Only the participant holding the clock can have sent
-        it (or a thread outside the clock, which pays nothing): that participant is charged
-        the host latency of one exchange."""
-        holder = self._holder
-        if holder is not None:
-            holder.debt_s += self.host_latency_s
-        self.exchanges += 1
+        """A simulator is about to serve a request: the host's latency for this exchange is
+        paid before the tool sees it.
 
-    def charge(self, seconds: float) -> None:
-        """Host work of the calling participant that costs tool time (host-latency model):
-        paid before its next wait, so it delays what the participant does next."""
-        place = self._places.get(threading.get_ident())
-        if place is not None:
-            place.debt_s += seconds
+        Only the participant holding the clock can have sent it (a thread outside the clock
+        pays nothing), and it is blocked reading the reply: the simulator's thread waits out
+        the latency in its place, while the other participants run, and then serves the
+        request at the later tool time.
+        """
+        with self._lock:
+            self.exchanges += 1
+            place = self._holder
+        if place is None or self.host_latency_s <= 0 or threading.get_ident() in self._places:
+            return
+        self._park(place, self._now_s + self.host_latency_s)
 
     # -- waiting ---------------------------------------------------------------------------
     def sleep(self, seconds: float) -> None:
@@ -205,15 +203,8 @@ class VirtualClock(SimClock):
         return ClockCondition(self)
 
     def _park(self, place: _Place, due_s: float | None) -> bool:
-        """Give up the clock until ``due_s`` (None: until notified); True if notified.
-
-        Host work charged since the last wait delays a timed wait's end; a wait for a notify
-        (an idle worker) forgives it: the host was idle anyway.
-        """
+        """Give up the clock until ``due_s`` (None: until notified); True if notified."""
         with self._lock:
-            if due_s is not None:
-                due_s += place.debt_s
-            place.debt_s = 0.0
             place.generation += 1
             place.notified = False
             if due_s is None:
