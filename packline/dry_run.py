@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from packline.paced_link import DEFAULT_HOST_LATENCY_S
 from packline.progress import live_display, plain_progress
 from packline.report import render_text
 from packline.report_files import write_report_folder
@@ -20,7 +21,7 @@ from packline.simulated_lot import MAX_LAG_PCT, run_simulated_lot
 from sequences.line_config import load_line_config
 from sequences.recipe import load_recipe
 from sequences.route import route_for
-from sim.clock import DEFAULT_HOST_LATENCY_S, ClockDeadlock
+from sim.clock import ClockDeadlock
 from sim.scenario import load_scenario
 
 DEFAULT_RECIPE = (

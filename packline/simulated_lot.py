@@ -18,6 +18,7 @@ from typing import Any
 from drivers.base import Tool
 from drivers.clock import HostClock, WallClock
 from drivers.registry import driver_class
+from packline.paced_link import DEFAULT_HOST_LATENCY_S, pace_driver
 from packline.report import StationInfo, build_report
 from sequences.line_config import LineConfig
 from sequences.lot import LotPlan, LotRunner, LotSnapshot, StripProgress
@@ -25,7 +26,7 @@ from sequences.records import MemoryRecorder
 from sequences.route import Route
 from sequences.station import AlarmPolicy, Station
 from sequences.steps.base import Pace
-from sim.clock import DEFAULT_HOST_LATENCY_S, SimClock, VirtualClock
+from sim.clock import SimClock, VirtualClock
 from sim.line import SimulatedLine, StationSim
 
 #: A wall-scaled run kept its scale if no host thread woke late by more than this share of
@@ -80,7 +81,9 @@ def run_simulated_lot(
     snapshots (plain progress).
     """
     plan = LotPlan(lot_id, route.steps, route.rows, route.cols, tuple(strip_ids))
-    virtual = VirtualClock(host_latency_s=host_latency_s) if time_scale is None else None
+    if host_latency_s < 0:
+        raise ValueError(f"host latency must be >= 0 s, got {host_latency_s}")
+    virtual = VirtualClock() if time_scale is None else None
     sim_clock: SimClock = virtual if virtual is not None else SimClock(time_scale or 1.0)
     host_clock: HostClock = virtual if virtual is not None else WallClock(time_scale or 1.0)
     pace = Pace(time_scale or 1.0, min_bound_wall_s=5.0, clock=host_clock)
@@ -99,6 +102,8 @@ def run_simulated_lot(
             driver: Tool = drivers.enter_context(
                 driver_class(entry.tool).open(line.address(entry.name))
             )
+            if virtual is not None:
+                pace_driver(driver, virtual, host_latency_s)
             policy = (policies or {}).get(entry.name, AlarmPolicy(entry.on_alarm))
             stations.append(
                 Station(

@@ -58,13 +58,7 @@ class SimClock:
         time.sleep(max(0.0, self.wall_seconds(sim_seconds)))
 
     def on_request(self) -> None:
-        """A simulator is about to serve a request (a virtual clock charges host latency here)."""
-
-
-#: Tool seconds one host-tool exchange costs on a virtual clock: a line controller's command,
-#: the tool's reply and the host's handling (serial at 9600 Bd: ~20 bytes each way ~ 40 ms;
-#: Modbus/TCP or SCPI over a plant LAN: 5-20 ms). Configurable per run.
-DEFAULT_HOST_LATENCY_S = 0.02
+        """A simulator is about to serve a request (a virtual clock counts it)."""
 
 
 class ClockDeadlock(RuntimeError):
@@ -105,13 +99,7 @@ class VirtualClock(SimClock):
 
     virtual = True
 
-    def __init__(
-        self, *, host_latency_s: float = DEFAULT_HOST_LATENCY_S, epoch_s: float | None = None
-    ) -> None:
-        if host_latency_s < 0:
-            raise ValueError(f"host latency must be >= 0 s, got {host_latency_s}")
-        #: Tool seconds one exchange with a tool costs the host (see :meth:`on_request`).
-        self.host_latency_s = host_latency_s
+    def __init__(self, *, epoch_s: float | None = None) -> None:
         self._lock = threading.Lock()
         self._now_s = 0.0
         self._epoch_s = time.time() if epoch_s is None else epoch_s
@@ -178,20 +166,12 @@ class VirtualClock(SimClock):
         return self.attach(self.enroll(name))
 
     def on_request(self) -> None:
-        """A simulator is about to serve a request: the host's latency for this exchange is
-        paid before the tool sees it.
-
-        Only the participant holding the clock can have sent it (a thread outside the clock
-        pays nothing), and it is blocked reading the reply: the simulator's thread waits out
-        the latency in its place, while the other participants run, and then serves the
-        request at the later tool time.
-        """
+        """A simulator is about to serve a request: counted (a benchmark figure). The host's
+        latency is paid by the host before it sends (``packline.paced_link``), never here: a
+        simulator thread cannot know which participant sent a request (a late retry may
+        arrive while another one runs)."""
         with self._lock:
             self.exchanges += 1
-            place = self._holder
-        if place is None or self.host_latency_s <= 0 or threading.get_ident() in self._places:
-            return
-        self._park(place, self._now_s + self.host_latency_s)
 
     # -- waiting ---------------------------------------------------------------------------
     def sleep(self, seconds: float) -> None:

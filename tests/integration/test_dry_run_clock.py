@@ -42,7 +42,12 @@ def outcome(run: LotRun) -> dict[str, Any]:
 def test_same_lot_and_seed_on_the_virtual_clock_gives_identical_results_and_report() -> None:
     first, second = virtual_lot(3), virtual_lot(3)
     assert first.report["dispositions"]["complete"] == ["V-01", "V-02", "V-03"]
-    assert outcome(first) == outcome(second)
+    assert outcome(first) == outcome(second), (
+        first.report["reasons"],
+        second.report["reasons"],
+        first.report["alarms"],
+        second.report["alarms"],
+    )
     assert first.report["makespan_s"] == second.report["makespan_s"] > 3600, (
         "a laminator load alone takes over 1.5 h of tool time"
     )
@@ -66,7 +71,7 @@ def test_host_latency_is_paid_in_tool_time() -> None:
         )
         return float(run.report["makespan_s"])
 
-    assert makespan(0.5) > makespan(0.0) + 60, "hundreds of exchanges at 0.5 s each"
+    assert makespan(2.0) > makespan(0.0) + 200, "set-up and collect exchanges at 2 s each"
 
 
 def test_a_wall_scaled_run_that_falls_behind_says_so_and_exits_1(

@@ -32,7 +32,7 @@ def _attached(clock: VirtualClock, ticket: object, body: object) -> None:
 
 
 def test_sleepers_wake_in_due_order_and_time_jumps_to_each_due_time() -> None:
-    clock = VirtualClock(host_latency_s=0.0)
+    clock = VirtualClock()
     woke: list[tuple[float, str]] = []
 
     def sleeper(name: str, period_s: float) -> object:
@@ -64,7 +64,7 @@ def test_a_day_of_sleeping_takes_no_wall_time() -> None:
 
 
 def test_a_notified_waiter_runs_at_the_notifiers_time_after_the_notifier_waits() -> None:
-    clock = VirtualClock(host_latency_s=0.0)
+    clock = VirtualClock()
     condition = clock.condition()
     seen: list[str] = []
     box: list[int] = []
@@ -115,26 +115,11 @@ def test_everyone_waiting_with_nothing_due_raises_deadlock_instead_of_hanging() 
     assert "first" in errors[0] and "second" in errors[0]
 
 
-def test_each_request_costs_the_host_latency_before_the_tool_sees_it() -> None:
-    clock = VirtualClock(host_latency_s=0.02)
-    seen_by_tool: list[float] = []
-
-    def front() -> None:  # a simulator front serving one request
-        clock.on_request()
-        seen_by_tool.append(clock.now())
-
-    with clock.participant("host"):
-        for _ in range(5):
-            request = threading.Thread(target=front)
-            request.start()
-            request.join(timeout=5)
-    assert seen_by_tool == pytest.approx([0.02, 0.04, 0.06, 0.08, 0.10])
+def test_requests_served_are_counted_and_cost_no_tool_time_by_themselves() -> None:
+    clock = VirtualClock()
+    for _ in range(5):
+        clock.on_request()  # what a simulator front does for each request it serves
     assert clock.exchanges == 5
-
-
-def test_a_request_from_outside_the_clock_costs_no_tool_time() -> None:
-    clock = VirtualClock(host_latency_s=0.02)
-    clock.on_request()
     assert clock.now() == 0.0
 
 
@@ -143,11 +128,6 @@ def test_only_a_participant_may_wait_on_a_clock_condition() -> None:
     condition = clock.condition()
     with condition, pytest.raises(RuntimeError, match="participant"):
         condition.wait(1.0)
-
-
-def test_negative_host_latency_is_refused() -> None:
-    with pytest.raises(ValueError, match="host latency"):
-        VirtualClock(host_latency_s=-0.1)
 
 
 def test_wall_clock_counts_late_wake_ups_in_tool_seconds() -> None:
