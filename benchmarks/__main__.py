@@ -4,12 +4,12 @@ what each measured, after a line describing the machine."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from benchmarks import daemon_status, driver_overhead, lots
 from benchmarks.timing import machine
 
-BENCHMARKS: dict[str, Callable[[], list[str]]] = {
+BENCHMARKS: dict[str, Callable[[], Iterable[str]]] = {
     "drivers": driver_overhead.main,
     "recipes": lots.every_recipe,
     "determinism": lots.determinism,

@@ -5,8 +5,10 @@ daemon). Until then the benchmark says so instead of printing a figure it did no
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 
-def main() -> list[str]:
+
+def main() -> Iterable[str]:
     return [
         "daemon status freshness with many stations: not measured (stub) - needs the daemon's "
         "many-station status work; see docs/performance.md"

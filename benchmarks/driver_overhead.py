@@ -5,9 +5,13 @@ driver's checks, parsing and error mapping cost on top of the library."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import cast
+
 import pyvisa
 import serial
 from pymodbus.client import ModbusTcpClient
+from pyvisa.resources import MessageBasedResource
 
 from benchmarks.timing import median_call_s
 from drivers.address import parse_modbus_address
@@ -38,7 +42,7 @@ def _modbus() -> tuple[float, float]:
 def _visa() -> tuple[float, float]:
     with serve_function("die-bonder")(clock=SimClock(1.0), world=World()) as sim:
         manager = pyvisa.ResourceManager("@py")
-        session = manager.open_resource(sim.address)
+        session = cast(MessageBasedResource, manager.open_resource(sim.address))
         session.read_termination = session.write_termination = "\n"
         try:
             bare = median_call_s(lambda: session.query("SYST:STAT?"))
@@ -67,7 +71,7 @@ def _serial() -> tuple[float, float]:
     return bare, driver
 
 
-def main() -> list[str]:
+def main() -> Iterable[str]:
     lines = ["driver call vs bare library call (median of 300 state reads, same simulator)"]
     for library, measure in (("pymodbus", _modbus), ("pyvisa-py", _visa), ("pyserial", _serial)):
         bare, driver = measure()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,41 +53,40 @@ def timed_lot(route: Route, strips: int, *, seed: int = 1) -> Timed:
     return Timed(run, time.monotonic() - wall, time.process_time() - cpu)
 
 
-def every_recipe(strips: int = 20) -> list[str]:
-    lines = [f"every recipe, {strips} strips, virtual clock, default host latency"]
+def every_recipe(strips: int = 20) -> Iterator[str]:
+    yield f"every recipe, {strips} strips, virtual clock, default host latency"
     for path in sorted(RECIPES.glob("*.yaml")):
-        lines.append(timed_lot(route_for(load_recipe(path)), strips).line(path.stem))
-    return lines
+        yield timed_lot(route_for(load_recipe(path)), strips).line(path.stem)
 
 
 def _unit_results(run: LotRun) -> list[Any]:
     return sorted((r.strip_id, r.step_index, r.outcome.result_map) for r in run.recorder.steps)
 
 
-def determinism(strips: int = 20) -> list[str]:
+def determinism(strips: int = 20) -> Iterator[str]:
     route = route_for(load_recipe(DEFAULT_RECIPE))
-    first, second = timed_lot(route, strips, seed=7), timed_lot(route, strips, seed=7)
+    yield f"determinism: {DEFAULT_RECIPE.stem}, {strips} strips, seed 7, twice"
+    first = timed_lot(route, strips, seed=7)
+    yield first.line("run 1")
+    second = timed_lot(route, strips, seed=7)
+    yield second.line("run 2")
     same_units = _unit_results(first.run) == _unit_results(second.run)
     same_report = first.run.report == second.run.report
-    return [
-        f"determinism: {DEFAULT_RECIPE.stem}, {strips} strips, seed 7, twice",
-        first.line("run 1"),
-        second.line("run 2"),
+    yield (
         f"  unit results identical: {same_units}; makespan identical: "
-        f"{first.makespan_s == second.makespan_s}; whole report identical: {same_report}",
-    ]
+        f"{first.makespan_s == second.makespan_s}; whole report identical: {same_report}"
+    )
 
 
-def lot_size(sizes: tuple[int, ...] = (20, 100, 500)) -> list[str]:
+def lot_size(sizes: tuple[int, ...] = (20, 100, 500)) -> Iterator[str]:
     route = route_for(load_recipe(DEFAULT_RECIPE))
-    lines = [f"wall time against lot size: {DEFAULT_RECIPE.stem}, virtual clock"]
+    yield f"wall time against lot size: {DEFAULT_RECIPE.stem}, virtual clock"
     base: Timed | None = None
     for strips in sizes:
         timed = timed_lot(route, strips)
         base = base or timed
         growth = (timed.wall_s / base.wall_s) / (strips / sizes[0])
-        lines.append(
+        yield (
             timed.line(f"{strips} strips")
             + f"  wall per strip {timed.wall_s / strips:5.2f} s (x{growth:4.2f} of linear)"
         )
-    return lines
