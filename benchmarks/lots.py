@@ -17,6 +17,8 @@ from sequences.route import Route, route_for
 
 RECIPES = Path(__file__).resolve().parent.parent / "configs" / "recipes"
 DEFAULT_RECIPE = RECIPES / "heat-slug-die-equal.yaml"
+#: The default line with consumables for a week (see the file).
+WEEK_LINE = Path(__file__).resolve().parent / "line-week.yaml"
 
 
 @dataclass(frozen=True)
@@ -45,11 +47,12 @@ class Timed:
         )
 
 
-def timed_lot(route: Route, strips: int, *, seed: int = 1) -> Timed:
+def timed_lot(route: Route, strips: int, *, seed: int = 1, line: Path | None = None) -> Timed:
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     ids = [f"B-{k:03d}" for k in range(1, strips + 1)]
+    config = load_line_config(line)
     wall, cpu = time.monotonic(), time.process_time()
-    run = run_simulated_lot(route, ids, lot_id="B", config=load_line_config(), seed=seed)
+    run = run_simulated_lot(route, ids, lot_id="B", config=config, seed=seed)
     return Timed(run, time.monotonic() - wall, time.process_time() - cpu)
 
 
@@ -80,10 +83,10 @@ def determinism(strips: int = 20) -> Iterator[str]:
 
 def lot_size(sizes: tuple[int, ...] = (20, 100, 500)) -> Iterator[str]:
     route = route_for(load_recipe(DEFAULT_RECIPE))
-    yield f"wall time against lot size: {DEFAULT_RECIPE.stem}, virtual clock"
+    yield f"wall time against lot size: {DEFAULT_RECIPE.stem}, virtual clock, {WEEK_LINE.name}"
     base: Timed | None = None
     for strips in sizes:
-        timed = timed_lot(route, strips)
+        timed = timed_lot(route, strips, line=WEEK_LINE)
         base = base or timed
         growth = (timed.wall_s / base.wall_s) / (strips / sizes[0])
         yield (

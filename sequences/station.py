@@ -262,9 +262,10 @@ class Station:
 
     def _retry(self, tool: Tool, problem: PacklineError, record: AlarmRecord) -> AlarmDecision:
         clock = self.clock
-        deadline = clock.now() + self.pace.bound_s(self.retry_tool_s)
-        poll = self.pace.poll_s(tool)
+        started = clock.now()
+        deadline = started + self.pace.bound_s(self.retry_tool_s)
         while clock.now() < deadline:
+            poll = self.pace.poll_after_s(tool, clock.now() - started)
             try:
                 if isinstance(problem, CommunicationError):
                     tool.close()
@@ -293,13 +294,14 @@ class Station:
     def _abort_cycle(self, tool: Tool, reason: str) -> AlarmDecision:
         self._cycle_aborted = reason
         clock = self.clock
-        deadline = clock.now() + self.pace.bound_s(self.retry_tool_s)
+        started = clock.now()
+        deadline = started + self.pace.bound_s(self.retry_tool_s)
         try:
             if tool.state() in (ToolState.RUNNING, ToolState.PAUSED, ToolState.ALARM):
                 tool.abort()
             while clock.now() < deadline and tool.state() is ToolState.ALARM:
                 tool.clear_alarms()
-                clock.sleep(self.pace.poll_s(tool))
+                clock.sleep(self.pace.poll_after_s(tool, clock.now() - started))
         except PacklineError:
             pass
         return "abort"
@@ -307,12 +309,12 @@ class Station:
     def _wait_for_operator(self, tool: Tool, record: AlarmRecord) -> AlarmDecision:
         self._operator.clear()
         self._waiting_for_operator = True
-        poll = self.pace.poll_s(tool)
+        started = self.clock.now()
         try:
             # Polled on the line's clock (not an Event wait), so that a virtual clock sees
             # this thread waiting and runs the rest of the line meanwhile.
             while not self._operator.is_set():
-                self.clock.sleep(poll)
+                self.clock.sleep(self.pace.poll_after_s(tool, self.clock.now() - started))
         finally:
             self._waiting_for_operator = False
         if self._operator_choice == "abort":

@@ -106,6 +106,14 @@ class Pace:
         wall = max(0.002, tool.poll_interval_s * min(1.0, 10.0 / self.time_scale))
         return wall * self.time_scale
 
+    def poll_after_s(self, tool: Tool, waited_s: float) -> float:
+        """Tool seconds to the next poll of a wait that has lasted ``waited_s``: the manual's
+        rate; on a virtual clock stretched to ``stretch`` of the time waited (<= ``watch_s``)."""
+        poll = self.poll_s(tool)
+        if not self.virtual:
+            return poll
+        return min(max(poll, self.stretch * waited_s), max(self.watch_s, poll))
+
     def wait_for_state(
         self, tool: Tool, targets: Iterable[ToolState], bound_tool_s: float
     ) -> ToolState:
