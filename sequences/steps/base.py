@@ -333,6 +333,7 @@ def _wait_for_cycle_end(
     deadline = started_s + bound_s
     poll = pace.poll_s(tool)
     held = False
+    gave_up = False
     while True:
         if control.detach.is_set():
             raise Detached(f"{step.name}: controller stopping; the cycle runs on, to be reconciled")
@@ -358,7 +359,12 @@ def _wait_for_cycle_end(
             if state is ToolState.ALARM:
                 raise tool.alarm_error()
         except (ToolAlarm, CommunicationError) as problem:
-            _ask_station(tool, problem, control)
+            if gave_up:
+                # The station aborted the cycle, yet the tool still alarms (a cause that stays,
+                # such as an empty syringe, keeps an aborted cycle in ALARM): asking again
+                # would loop for ever. The step fails; its strips go on hold with the alarm.
+                raise problem
+            gave_up = _ask_station(tool, problem, control) == "abort"
             deadline = clock.now() + bound_s
             continue
         if state in FINISHED:
@@ -402,12 +408,13 @@ def reported_remaining_s(tool: Tool) -> float | None:
     return float(value) if isinstance(value, int | float) and value > 0 else None
 
 
-def _ask_station(tool: Tool, alarm: PacklineError, control: StepControl) -> None:
+def _ask_station(tool: Tool, alarm: PacklineError, control: StepControl) -> AlarmDecision:
     if control.on_alarm is None:
         raise alarm
     decision = control.on_alarm(tool, alarm)
     if decision not in ("resume", "abort"):
         raise ValueError(f"on_alarm must return 'resume' or 'abort', not {decision!r}")
+    return decision
 
 
 # -- shared by the steps on recipe-loading tools (SCPI tools, metrology) -----------------------
