@@ -74,11 +74,9 @@ def test_host_latency_is_paid_in_tool_time() -> None:
     assert makespan(2.0) > makespan(0.0) + 200, "set-up and collect exchanges at 2 s each"
 
 
-def test_a_wall_scaled_run_that_falls_behind_says_so_and_exits_1(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # Any real machine wakes a little late; a limit of 0 % makes that a run that fell behind.
-    code = run_dry_run(
+def wall_scaled_dry_run(tmp_path: Path, lot_id: str, *, max_lag_pct: float) -> int:
+    """A one-strip dry run at time scale 5000 judged against ``max_lag_pct``."""
+    return run_dry_run(
         recipe_path=None,
         strips=1,
         time_scale=5000,
@@ -86,9 +84,16 @@ def test_a_wall_scaled_run_that_falls_behind_says_so_and_exits_1(
         scenario_path=None,
         config_path=None,
         report_dir=tmp_path,
-        lot_id="B",
-        max_lag_pct=0.0,
+        lot_id=lot_id,
+        max_lag_pct=max_lag_pct,
     )
+
+
+def test_a_wall_scaled_run_that_falls_behind_says_so_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Any real machine wakes a little late; a limit of 0 % makes that a run that fell behind.
+    code = wall_scaled_dry_run(tmp_path, "B", max_lag_pct=0.0)
     captured = capsys.readouterr()
     assert code == 1
     assert "fell behind the time scale" in captured.err
@@ -100,17 +105,7 @@ def test_a_wall_scaled_run_that_falls_behind_says_so_and_exits_1(
 def test_a_wall_scaled_run_that_keeps_its_scale_reports_its_lag_and_exits_0(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = run_dry_run(
-        recipe_path=None,
-        strips=1,
-        time_scale=5000,
-        seed=1,
-        scenario_path=None,
-        config_path=None,
-        report_dir=tmp_path,
-        lot_id="K",
-        max_lag_pct=100.0,
-    )
+    code = wall_scaled_dry_run(tmp_path, "K", max_lag_pct=100.0)
     assert code == 0, capsys.readouterr().err
     report = json.loads((tmp_path / "K" / "report.json").read_text())
     assert report["pace"]["kept_scale"] is True
