@@ -111,3 +111,18 @@ def test_a_wall_scaled_run_that_keeps_its_scale_reports_its_lag_and_exits_0(
     assert report["pace"]["kept_scale"] is True
     assert 0 < report["pace"]["lag_pct"] <= 100.0
     assert "FELL BEHIND" not in (tmp_path / "K" / "report.txt").read_text()
+
+
+def test_an_idle_line_on_the_virtual_clock_runs_no_ticker_and_its_time_stands_still() -> None:
+    import threading
+    import time
+
+    from sim.clock import VirtualClock
+    from sim.line import SimulatedLine, default_stations
+
+    clock = VirtualClock()
+    with SimulatedLine(default_stations(), clock=clock).start():
+        time.sleep(0.2)
+        tickers = [t.name for t in threading.enumerate() if t.name.endswith("-ticker")]
+        assert tickers == []
+        assert clock.now() == 0.0
