@@ -52,7 +52,6 @@ def run_dry_run(
     print(f"dry run: lot {lot_id}, {strips} strips, {pace}")
     for line in route.describe():
         print(f"  {line}")
-    scale = 1.0 if time_scale is None else time_scale
     started = time.monotonic()
     try:
         run = run_simulated_lot(
@@ -65,8 +64,8 @@ def run_dry_run(
             max_lag_pct=max_lag_pct,
             seed=seed,
             scenario=scenario,
-            watch=lambda runner: live_display(runner, scale),
-            on_change=plain_progress(scale),
+            watch=live_display,
+            on_change=plain_progress(),
         )
     except ClockDeadlock as error:
         print(f"packline: dry run stopped: {error}", file=sys.stderr)
