@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test lint browser dry-run sim clean
+.PHONY: setup test lint browser dry-run sim bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-PY_SOURCES := drivers sim sequences packline tests examples
+PY_SOURCES := drivers sim sequences packline tests examples benchmarks
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(PY_SOURCES)
@@ -32,6 +32,10 @@ test: lint browser
 
 dry-run: $(STAMP)
 	$(BIN)/packline dry-run
+
+# Benchmarks run on purpose, not by 'make test' (minutes). One: make bench BENCH=lot-size
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks $(BENCH)
 
 sim: $(STAMP)
 	$(BIN)/packline sim serve --endpoints endpoints.json

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import Any, ClassVar, Self, TypeVar
 
+from drivers.clock import HostClock
 from drivers.errors import ProtocolError, ToolAlarm, ToolTimeout
 from drivers.records import AlarmInfo, Identity
 from drivers.states import ToolState
@@ -119,16 +120,29 @@ class Tool(ABC):
         poll_s: float | None = None,
         raise_on_alarm: bool = True,
         on_poll: Callable[[ToolState], None] | None = None,
+        clock: HostClock | None = None,
+        stretch: float = 0.0,
+        max_poll_s: float = 60.0,
     ) -> ToolState:
-        """Poll until the tool is in one of ``targets``; wall-clock ``timeout_s`` bounds the wait.
+        """Poll until the tool is in one of ``targets``; ``timeout_s`` bounds the wait.
 
-        With ``raise_on_alarm`` an ALARM state that is not a target raises :class:`ToolAlarm`
-        for the first abort- or hold-class alarm.
+        ``timeout_s`` and ``poll_s`` are seconds of ``clock`` (tool seconds; wall seconds
+        without a clock). The bound is judged when the state was asked, not when the reply
+        came. With ``raise_on_alarm`` an ALARM state that is not a target raises
+        :class:`ToolAlarm` for the first abort- or hold-class alarm.
+
+        ``stretch`` lets the poll interval grow to that share of the time waited so far (at
+        most ``max_poll_s``): a long wait (a heat-up) then costs a few dozen polls, and the
+        moment it ends is seen within that share of it.
         """
         wanted = frozenset(targets)
         interval = self.poll_interval_s if poll_s is None else poll_s
-        deadline = time.monotonic() + timeout_s
+        now = time.monotonic if clock is None else clock.now
+        sleep = time.sleep if clock is None else clock.sleep
+        started = now()
+        deadline = started + timeout_s
         while True:
+            polled_at = now()
             current = self.state()
             if on_poll is not None:
                 on_poll(current)
@@ -136,14 +150,14 @@ class Tool(ABC):
                 return current
             if raise_on_alarm and current is ToolState.ALARM:
                 raise self.alarm_error()
-            if time.monotonic() >= deadline:
+            if polled_at >= deadline:
                 raise ToolTimeout(
                     f"still {current.name} after {timeout_s:.1f} s waiting for "
                     + "/".join(sorted(s.name for s in wanted)),
                     tool=self.tool_name,
                     address=self.address,
                 )
-            time.sleep(interval)
+            sleep(min(max(interval, stretch * (polled_at - started)), max(max_poll_s, interval)))
 
     def alarm_error(self) -> ToolAlarm:
         """The first abort- or hold-class alarm (else the first alarm) as a :class:`ToolAlarm`."""

@@ -130,8 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     dry.add_argument(
         "--time-scale",
         type=_positive_float,
-        default=1000.0,
-        help="sim seconds per wall second (default 1000)",
+        default=None,
+        help="run wall-scaled at N sim seconds per wall second (default: the virtual clock)",
     )
     dry.add_argument("--scenario", type=Path, default=None, help="fault scenario YAML to inject")
     dry.add_argument(
@@ -253,8 +253,8 @@ def _main(argv: Sequence[str] | None) -> int:
         if args.command == "dry-run":
             from packline.dry_run import run_dry_run
 
-            if not 1 <= args.strips <= 200:
-                print(f"packline: --strips must be 1..200, got {args.strips}", file=sys.stderr)
+            if not 1 <= args.strips <= 1000:
+                print(f"packline: --strips must be 1..1000, got {args.strips}", file=sys.stderr)
                 return 2
             return run_dry_run(
                 recipe_path=args.recipe,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import sys
 import threading
-import time
 from collections.abc import Callable
 from types import TracebackType
 from typing import Self
@@ -18,8 +17,7 @@ from sequences.lot import LotRunner, LotSnapshot
 class PlainProgress:
     """One line per cycle start (station, step, strips) and per strip that ends, for pipes and logs."""
 
-    def __init__(self, time_scale: float, write: Callable[[str], None] | None = None) -> None:
-        self.time_scale = time_scale
+    def __init__(self, write: Callable[[str], None] | None = None) -> None:
         self._write = write or _print_now
         self._seen: dict[str, tuple[str, str, int]] = {}
         self._lock = threading.Lock()
@@ -37,7 +35,7 @@ class PlainProgress:
 
     def __call__(self, snapshot: LotSnapshot) -> None:
         with self._lock:
-            clock = _tool_clock(snapshot, self.time_scale)
+            clock = _tool_clock(snapshot)
             starting: dict[tuple[str, int], list[str]] = {}
             for strip in snapshot.strips:
                 key = (strip.status, strip.station, strip.next_step)
@@ -58,12 +56,11 @@ class PlainProgress:
 class LiveProgress:
     """A live table per station (state, step, strips) and the lot's counts, refreshed 4 times a second."""
 
-    def __init__(self, runner: LotRunner, time_scale: float) -> None:
+    def __init__(self, runner: LotRunner) -> None:
         from rich.console import Console
         from rich.live import Live
 
         self.runner = runner
-        self.time_scale = time_scale
         self.live = Live(console=Console(), refresh_per_second=4, transient=False)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._refresh, daemon=True)
@@ -89,9 +86,7 @@ class LiveProgress:
             self.live.update(self._table(self.runner.snapshot()))
 
     def _table(self, snapshot: LotSnapshot) -> Table:
-        table = Table(
-            title=f"lot {snapshot.lot_id}  tool time {_tool_clock(snapshot, self.time_scale)}"
-        )
+        table = Table(title=f"lot {snapshot.lot_id}  tool time {_tool_clock(snapshot)}")
         for column in ("station", "state", "step", "strips"):
             table.add_column(column)
         for view in snapshot.stations:
@@ -105,14 +100,14 @@ class LiveProgress:
         return table
 
 
-def live_display(runner: LotRunner, time_scale: float) -> contextlib.AbstractContextManager[object]:
+def live_display(runner: LotRunner) -> contextlib.AbstractContextManager[object]:
     """A live table on a terminal; nothing when output is piped (use :class:`PlainProgress`)."""
-    return LiveProgress(runner, time_scale) if sys.stdout.isatty() else contextlib.nullcontext()
+    return LiveProgress(runner) if sys.stdout.isatty() else contextlib.nullcontext()
 
 
-def plain_progress(time_scale: float) -> PlainProgress | None:
+def plain_progress() -> PlainProgress | None:
     """Plain progress lines when output is piped; None on a terminal (the live table shows it)."""
-    return None if sys.stdout.isatty() else PlainProgress(time_scale)
+    return None if sys.stdout.isatty() else PlainProgress()
 
 
 def _print_now(line: str) -> None:
@@ -120,7 +115,7 @@ def _print_now(line: str) -> None:
     print(line, flush=True)
 
 
-def _tool_clock(snapshot: LotSnapshot, time_scale: float) -> str:
-    seconds = max(0.0, (time.time() - snapshot.started) * time_scale) if snapshot.started else 0.0
-    whole = round(seconds)
+def _tool_clock(snapshot: LotSnapshot) -> str:
+    """Tool time since the lot started, on the line's clock, as H:MM:SS."""
+    whole = round(max(0.0, snapshot.tool_elapsed_s))
     return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"

@@ -267,12 +267,21 @@ def render_text(report: Mapping[str, Any]) -> str:
     dispositions = report["dispositions"]
     lines = [
         f"Lot {report['lot']} — recipe {report['recipe']} — {plural(report['strips'], 'strip')} × "
-        f"{report['sites_per_strip']} sites — time scale {report['time_scale']:g}",
+        f"{report['sites_per_strip']} sites — "
+        + (report.get("clock") or f"time scale {report['time_scale']:g}"),
         f"Makespan {hours(report['makespan_s'])} (tool time); complete {len(dispositions['complete'])}, "
         f"scrapped {len(dispositions['scrapped'])}, on hold {len(dispositions['on hold'])}",
         "",
         "Yield per step",
     ]
+    pace = report.get("pace")
+    if pace and not pace["kept_scale"]:
+        lines.insert(
+            2,
+            f"FELL BEHIND its time scale: the host woke {pace['lag_s']:.0f} tool s late "
+            f"({pace['lag_pct']:.1f} % of the makespan > {pace['max_lag_pct']:g} %); the "
+            "throughput below was not measured at that scale",
+        )
     for row in report["yield"]["per_step"]:
         y = "   -  " if row["yield_pct"] is None else f"{row['yield_pct']:6.2f}"
         cycle = "" if row["mean_cycle_s"] is None else f"  mean cycle {row['mean_cycle_s']:8.1f} s"

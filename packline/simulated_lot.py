@@ -1,5 +1,12 @@
 """A lot on a simulated line: the same lot runner the daemon uses, with the real drivers over
-real transports to the simulators. Used by ``packline dry-run`` and by the tests."""
+real transports to the simulators. Used by ``packline dry-run`` and by the tests.
+
+By default the line and the host share one virtual clock (``sim.clock.VirtualClock``): tool
+time jumps whenever every host thread waits, so a lot takes the wall time of its exchanges,
+not of its process, and a run is deterministic. With a ``time_scale`` the simulators run on a
+wall-scaled clock and the host waits in wall time; the run then measures how far the host fell
+behind (:data:`MAX_LAG_PCT`) and says whether it kept its scale.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from drivers.base import Tool
+from drivers.clock import HostClock, WallClock
 from drivers.registry import driver_class
+from packline.paced_link import DEFAULT_HOST_LATENCY_S, pace_driver
 from packline.report import StationInfo, build_report
 from sequences.line_config import LineConfig
 from sequences.lot import LotPlan, LotRunner, LotSnapshot, StripProgress
@@ -17,7 +26,12 @@ from sequences.records import MemoryRecorder
 from sequences.route import Route
 from sequences.station import AlarmPolicy, Station
 from sequences.steps.base import Pace
+from sim.clock import SimClock, VirtualClock
 from sim.line import SimulatedLine, StationSim
+
+#: A wall-scaled run kept its scale if no host thread woke late by more than this share of
+#: the makespan in all: beyond it the figures describe the machine's load, not the line.
+MAX_LAG_PCT = 2.0
 
 
 @dataclass(frozen=True)
@@ -31,6 +45,16 @@ class LotRun:
     stations: tuple[StationInfo, ...]
     report: Mapping[str, Any]
     world: Any
+    #: Tool seconds of the most-delayed host thread's late wake-ups (0 on a virtual clock).
+    lag_s: float = 0.0
+    #: Requests the simulators served and clock jumps (virtual clock only; else 0).
+    exchanges: int = 0
+    clock_jumps: int = 0
+
+    @property
+    def kept_scale(self) -> bool:
+        """False when a wall-scaled run fell behind (see :data:`MAX_LAG_PCT`)."""
+        return bool(self.report.get("pace", {}).get("kept_scale", True))
 
 
 def run_simulated_lot(
@@ -39,7 +63,9 @@ def run_simulated_lot(
     *,
     lot_id: str,
     config: LineConfig,
-    time_scale: float,
+    time_scale: float | None = None,
+    host_latency_s: float = DEFAULT_HOST_LATENCY_S,
+    max_lag_pct: float = MAX_LAG_PCT,
     seed: int = 1,
     scenario: Iterable[dict[str, Any]] | None = None,
     policies: Mapping[str, AlarmPolicy] | None = None,
@@ -48,17 +74,25 @@ def run_simulated_lot(
 ) -> LotRun:
     """Run one lot of ``route`` on the simulated stations of ``config`` that the route needs.
 
-    ``policies`` overrides the config's alarm policy per station; ``watch`` wraps the run (a
-    live display), ``on_change`` receives snapshots (plain progress).
+    ``time_scale`` None runs on a virtual clock whose host pays ``host_latency_s`` tool
+    seconds per exchange; a number runs wall-scaled, and the run kept its scale if the host
+    woke late by at most ``max_lag_pct`` of the makespan. ``policies`` overrides the config's alarm
+    policy per station; ``watch`` wraps the run (a live display), ``on_change`` receives
+    snapshots (plain progress).
     """
     plan = LotPlan(lot_id, route.steps, route.rows, route.cols, tuple(strip_ids))
-    pace = Pace(time_scale, min_bound_wall_s=5.0)
+    if host_latency_s < 0:
+        raise ValueError(f"host latency must be >= 0 s, got {host_latency_s}")
+    virtual = VirtualClock() if time_scale is None else None
+    sim_clock: SimClock = virtual if virtual is not None else SimClock(time_scale or 1.0)
+    host_clock: HostClock = virtual if virtual is not None else WallClock(time_scale or 1.0)
+    pace = Pace(time_scale or 1.0, min_bound_wall_s=5.0, clock=host_clock)
     needed = {step.tool for step in route.steps}
     used = [s for s in config.expanded() if s.tool in needed]
     recorder = MemoryRecorder()
     sims = [StationSim(s.name, s.tool, s.sim) for s in used]
     with (
-        SimulatedLine(sims, time_scale=time_scale, seed=seed).start() as line,
+        SimulatedLine(sims, seed=seed, clock=sim_clock).start() as line,
         contextlib.ExitStack() as drivers,
     ):
         if scenario is not None:
@@ -68,6 +102,8 @@ def run_simulated_lot(
             driver: Tool = drivers.enter_context(
                 driver_class(entry.tool).open(line.address(entry.name))
             )
+            if virtual is not None:
+                pace_driver(driver, virtual, host_latency_s)
             policy = (policies or {}).get(entry.name, AlarmPolicy(entry.on_alarm))
             stations.append(
                 Station(
@@ -91,12 +127,46 @@ def run_simulated_lot(
         recorder,
         final,
         infos,
-        time_scale=time_scale,
+        time_scale=host_clock.record_scale,
         recipe_name=route.recipe_name,
         defect_texts=defect_texts(needed),
         span=(runner.started, runner.finished),
     )
-    return LotRun(plan, route, recorder, final, infos, report, world)
+    lag_s = (
+        0.0 if virtual is not None or not isinstance(host_clock, WallClock) else host_clock.lag_s()
+    )
+    report = {**report, "clock": _clock_text(time_scale, host_latency_s)}
+    if virtual is None:
+        report["pace"] = _pace(lag_s, float(report["makespan_s"]), max_lag_pct)
+    return LotRun(
+        plan,
+        route,
+        recorder,
+        final,
+        infos,
+        report,
+        world,
+        lag_s=lag_s,
+        exchanges=virtual.exchanges if virtual is not None else 0,
+        clock_jumps=virtual.jumps if virtual is not None else 0,
+    )
+
+
+def _clock_text(time_scale: float | None, host_latency_s: float) -> str:
+    if time_scale is None:
+        return f"virtual clock, host latency {1000 * host_latency_s:g} ms per exchange"
+    return f"time scale {time_scale:g}"
+
+
+def _pace(lag_s: float, makespan_s: float, max_lag_pct: float) -> dict[str, Any]:
+    """Whether a wall-scaled run kept its scale: the worst host thread's late wake-ups."""
+    lag_pct = 100.0 * lag_s / makespan_s if makespan_s > 0 else 0.0
+    return {
+        "lag_s": round(lag_s, 1),
+        "lag_pct": round(lag_pct, 2),
+        "max_lag_pct": max_lag_pct,
+        "kept_scale": lag_pct <= max_lag_pct,
+    }
 
 
 def defect_texts(tools: set[str]) -> dict[int, str]:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from drivers.clock import HostClock, WallClock
 from drivers.errors import PacklineError
 from sequences.jobs import StripJob, StripOutcome
 from sequences.records import CycleRecord, LotRecorder, StepRecord, StepStart, StripDisposition
@@ -73,6 +74,8 @@ class LotSnapshot:
     step_names: tuple[str, ...]
     started: float
     finished: bool
+    #: Tool seconds since the lot started, on the line's clock.
+    tool_elapsed_s: float = 0.0
 
     def count(self, status: str) -> int:
         return sum(1 for s in self.strips if s.status == status)
@@ -104,7 +107,14 @@ class LotRunner:
         for strip_id, progress in (self.initial or {}).items():
             if strip_id in self.strips:
                 self.strips[strip_id] = StripProgress(**vars(progress))
-        self._cond = threading.Condition()
+        clocks = {id(st.clock): st.clock for st in self.stations}
+        if len(clocks) > 1:
+            raise ValueError("the stations of a lot must share one clock")
+        self.clock: HostClock = next(iter(clocks.values()), None) or WallClock()
+        self._cond = self.clock.condition()
+        # A wall clock: wake now and then (tool seconds); a virtual clock: only when notified
+        # (a timed wake would cost a clock jump for nothing).
+        self._idle_s: float | None = None if self.clock.virtual else 0.05 * self.clock.record_scale
         self._stop = threading.Event()
         self._held = False
         self._aborted = ""
@@ -130,19 +140,36 @@ class LotRunner:
     # -- running ----------------------------------------------------------------------------
     def run(self, *, timeout_s: float | None = None) -> dict[str, StripProgress]:
         """Run until every strip is terminal, the lot is stopped (:meth:`stop`), or ``timeout_s``
-        wall seconds have passed (the strips not finished then go on hold)."""
-        self.started = time.time()
+        wall seconds have passed (the strips not finished then go on hold).
+
+        On a virtual clock this thread and the station workers take part in the clock, enrolled
+        in station order, so that a run makes the same choices in the same order every time.
+        """
+        with self.clock.participant("lot"):
+            workers = self._run_lot(timeout_s)
+        for worker in workers:
+            worker.join()
+        self.finished = self.clock.timestamp()
+        self._changed()
+        return dict(self.strips)
+
+    def _run_lot(self, timeout_s: float | None) -> list[threading.Thread]:
+        self.started = self.clock.timestamp()
         for station in self.stations:
             station.prepare()
         workers = [
             threading.Thread(
-                target=self._work, args=(station,), name=f"lot-{station.name}", daemon=True
+                target=self._work_on_clock,
+                args=(station, self.clock.enroll(f"lot-{station.name}")),
+                name=f"lot-{station.name}",
+                daemon=True,
             )
             for station in self.stations
         ]
         for worker in workers:
             worker.start()
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        wake_s = None if self._idle_s is None else 2 * self._idle_s
         with self._cond:
             while not all(s.terminal for s in self.strips.values()) and not self._stop.is_set():
                 if deadline is not None and time.monotonic() >= deadline:
@@ -155,13 +182,10 @@ class LotRunner:
                                 f"lot timed out after {timeout_s:.0f} s before {self._next_name(strip)}",
                             )
                     break
-                self._cond.wait(0.1)
-        self._stop.set()
-        for worker in workers:
-            worker.join()
-        self._changed()
-        self.finished = time.time()
-        return dict(self.strips)
+                self._cond.wait(wake_s)
+            self._stop.set()
+            self._cond.notify_all()
+        return workers
 
     def stop(self) -> None:
         """Graceful stop: no new cycle starts, and steps waiting on a running cycle detach from
@@ -211,9 +235,16 @@ class LotRunner:
             tuple(step.name for step in self.plan.steps),
             self.started,
             all(s.terminal for s in strips),
+            (self.clock.timestamp() - self.started) * self.clock.record_scale
+            if self.started
+            else 0.0,
         )
 
     # -- one station's worker ----------------------------------------------------------------
+    def _work_on_clock(self, station: Station, ticket: object) -> None:
+        with self.clock.attach(ticket):
+            self._work(station)
+
     def _work(self, station: Station) -> None:
         for start in self._reconcile.pop(station.name, []):
             batch = [self.strips[s] for s in start.strip_ids if s in self.strips]
@@ -225,7 +256,7 @@ class LotRunner:
                 if work is None:
                     if all(s.terminal for s in self.strips.values()):
                         return
-                    self._cond.wait(0.05)
+                    self._cond.wait(self._idle_s)
                     continue
                 index, batch = work
                 for strip in batch:
@@ -272,7 +303,7 @@ class LotRunner:
     ) -> None:
         step = self.plan.steps[index]
         jobs = [StripJob(s.strip_id, self.plan.rows, self.plan.cols, s.input_map) for s in batch]
-        started = time.time()
+        started = self.clock.timestamp()
         if not resume and not station.ready:  # an operator aborted or stopped it since the pick
             self._not_started(batch)
             return
@@ -291,7 +322,7 @@ class LotRunner:
 
         def commit(outcomes: list[StripOutcome]) -> None:
             """Record the results before the tool is acknowledged (see run_step)."""
-            ended = time.time()
+            ended = self.clock.timestamp()
             for outcome in outcomes:
                 self.recorder.step_done(
                     StepRecord(
@@ -397,7 +428,7 @@ class LotRunner:
                 tuple(j.strip_id for j in jobs),
                 started,
                 max(started, control.cycle_started),
-                max(started, control.cycle_ended) if final != "FAILED" else time.time(),
+                max(started, control.cycle_ended) if final != "FAILED" else self.clock.timestamp(),
                 final,
             )
         )
@@ -405,7 +436,8 @@ class LotRunner:
     def _finish(self, strip: StripProgress, status: str, reason: str) -> None:
         strip.status, strip.reason, strip.station = status, reason, ""
         self.recorder.strip_finished(
-            self.plan.lot_id, StripDisposition(strip.strip_id, status, reason, time.time())
+            self.plan.lot_id,
+            StripDisposition(strip.strip_id, status, reason, self.clock.timestamp()),
         )
 
     def _next_name(self, strip: StripProgress) -> str:

@@ -87,7 +87,8 @@ class Station:
         self.pace = pace
         self.policy = policy
         self.retry_tool_s = retry_tool_s
-        self.machine = StationMachine(name, listeners=listeners)
+        self.clock = pace.host_clock
+        self.machine = StationMachine(name, listeners=listeners, clock=self.clock.timestamp)
         self.alarm_sink = on_alarm
         self.control = StepControl(on_alarm=self._on_alarm)
         self.busy = threading.Lock()
@@ -249,10 +250,16 @@ class Station:
         strips = self.current_strips
         if isinstance(problem, ToolAlarm):
             return AlarmRecord(
-                time.time(), self.name, strips, problem.code, problem.alarm_class, problem.text, ""
+                self.clock.timestamp(),
+                self.name,
+                strips,
+                problem.code,
+                problem.alarm_class,
+                problem.text,
+                "",
             )
         return AlarmRecord(
-            time.time(), self.name, strips, 0, "LINK", f"link lost: {problem.reason}", ""
+            self.clock.timestamp(), self.name, strips, 0, "LINK", f"link lost: {problem.reason}", ""
         )
 
     def _record(self, record: AlarmRecord, handling: str) -> None:
@@ -270,9 +277,11 @@ class Station:
             )
 
     def _retry(self, tool: Tool, problem: PacklineError, record: AlarmRecord) -> AlarmDecision:
-        deadline = time.monotonic() + self.pace.wall_s(self.retry_tool_s)
-        poll = self.pace.poll_s(tool)
-        while time.monotonic() < deadline:
+        clock = self.clock
+        started = clock.now()
+        deadline = started + self.pace.bound_s(self.retry_tool_s)
+        while clock.now() < deadline:
+            poll = self.pace.poll_after_s(tool, clock.now() - started)
             try:
                 if isinstance(problem, CommunicationError):
                     tool.close()
@@ -283,7 +292,7 @@ class Station:
                     tool.clear_alarms()
                     state = tool.state()
             except CommunicationError:
-                time.sleep(poll)
+                clock.sleep(poll)
                 continue
             if state is ToolState.PAUSED:
                 tool.resume()
@@ -293,20 +302,22 @@ class Station:
                 return "abort"
             if state is not ToolState.ALARM:
                 return "resume"  # running on, or DONE after a deferred hold
-            time.sleep(poll)
+            clock.sleep(poll)
         return self._abort_cycle(
             tool, f"alarm {record.code} not cleared within {self.retry_tool_s:.0f} tool s"
         )
 
     def _abort_cycle(self, tool: Tool, reason: str) -> AlarmDecision:
         self._cycle_aborted = reason
-        deadline = time.monotonic() + self.pace.wall_s(self.retry_tool_s)
+        clock = self.clock
+        started = clock.now()
+        deadline = started + self.pace.bound_s(self.retry_tool_s)
         try:
             if tool.state() in (ToolState.RUNNING, ToolState.PAUSED, ToolState.ALARM):
                 tool.abort()
-            while time.monotonic() < deadline and tool.state() is ToolState.ALARM:
+            while clock.now() < deadline and tool.state() is ToolState.ALARM:
                 tool.clear_alarms()
-                time.sleep(self.pace.poll_s(tool))
+                clock.sleep(self.pace.poll_after_s(tool, clock.now() - started))
         except PacklineError:
             pass
         return "abort"
@@ -314,8 +325,12 @@ class Station:
     def _wait_for_operator(self, tool: Tool, record: AlarmRecord) -> AlarmDecision:
         self._operator.clear()
         self._waiting_for_operator = True
+        started = self.clock.now()
         try:
-            self._operator.wait()
+            # Polled on the line's clock (not an Event wait), so that a virtual clock sees
+            # this thread waiting and runs the rest of the line meanwhile.
+            while not self._operator.is_set():
+                self.clock.sleep(self.pace.poll_after_s(tool, self.clock.now() - started))
         finally:
             self._waiting_for_operator = False
         if self._operator_choice == "abort":

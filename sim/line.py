@@ -40,14 +40,21 @@ class SimulatedLine:
     """Starts every station's simulator; :meth:`endpoints` says where each listens."""
 
     def __init__(
-        self, stations: Sequence[StationSim], *, time_scale: float = 1.0, seed: int = 0
+        self,
+        stations: Sequence[StationSim],
+        *,
+        time_scale: float = 1.0,
+        seed: int = 0,
+        clock: SimClock | None = None,
     ) -> None:
+        """``clock``: a :class:`~sim.clock.VirtualClock` shared with the host threads of the
+        same process (a dry run); by default a wall-scaled clock at ``time_scale``."""
         names = [s.name for s in stations]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"duplicate station names: {', '.join(duplicates)}")
         self.stations = list(stations)
-        self.clock = SimClock(time_scale)
+        self.clock = clock if clock is not None else SimClock(time_scale)
         self.world = World()
         self.seed = seed
         self.tools: dict[str, SimulatedTool] = {}

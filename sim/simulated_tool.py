@@ -1,6 +1,10 @@
-"""A simulated tool: a process model, the front that serves it, and a ticker that keeps the
-model's time moving between requests (so scheduled faults fire and strips progress even
-while nobody polls)."""
+"""A simulated tool: a process model and the front that serves it.
+
+Models are lazy: a request advances the model to the clock's time, event by event, so its
+state at any requested time is the same whether or not anything happened in between. On a
+wall-scaled clock a ticker still advances the model now and then (an external controller
+watching the log, the host watchdog); on a virtual clock there is none: an idle simulated
+line uses no CPU."""
 
 from __future__ import annotations
 
@@ -51,7 +55,8 @@ class SimulatedTool:
 
     def start(self) -> Self:
         self.server.start()
-        self._ticker.start()
+        if not self.model.clock.virtual:
+            self._ticker.start()
         return self
 
     def stop(self) -> None:
@@ -76,4 +81,4 @@ class SimulatedTool:
 
     def _tick(self) -> None:
         while not self._stop.wait(self.tick_wall_s):
-            self.model.sync()
+            self.model.advance()

@@ -10,6 +10,7 @@ the cycle's steps (``build_cycle``), settings checks and results. Protocol front
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 from collections import deque
@@ -298,17 +299,49 @@ class ToolModel:
 
     # == time ================================================================================
     def sync(self) -> None:
-        """Advance the model to the clock's current time. Called by fronts and the ticker."""
+        """A request arrived (fronts call this once per request): count it on the clock and
+        advance the model to the clock's time; on a virtual clock only to the last step
+        boundary at or before it (see :meth:`advance`). The model's own code and commands
+        (:meth:`check`) advance exactly."""
+        on_request = getattr(self.clock, "on_request", None)  # a test's hand clock has only now()
+        if on_request is not None:
+            on_request()
+        self.advance(exact=not self._virtual)
+
+    @property
+    def _virtual(self) -> bool:
+        return bool(getattr(self.clock, "virtual", False))
+
+    def advance(self, *, exact: bool = True) -> None:
+        """Advance the model to the clock's current time, step by step and event by event.
+
+        The model is lazy: nothing runs between requests, and its state at a requested time
+        does not depend on how often it was asked before. On a virtual clock steps fall on a
+        grid of ``max_step_s`` split at the model's own events, and a read (``exact=False``)
+        stops at the last step boundary at or before the clock's time instead of taking a part
+        step: so a model that draws noise per step draws the same noise whatever requests
+        came (a retried read, a poll more or less), and a run is deterministic. Continuous
+        values then lag the clock by less than one step; events (phase ends, alarms) are
+        exact.
+        """
         with self.lock:
             target = self.clock.now()
-            remaining = target - self.time_s
-            while remaining > 1e-9:
-                h = max(1e-6, min(remaining, self.max_step_s, self._time_to_next_event()))
+            on_grid = self._virtual
+            while target - self.time_s > 1e-9:
+                step_s = self.max_step_s
+                if on_grid:
+                    to_grid = self.max_step_s - math.fmod(self.time_s, self.max_step_s)
+                    step_s = to_grid if to_grid > 1e-9 else self.max_step_s
+                h = max(1e-6, min(step_s, self._time_to_next_event()))
+                if h > target - self.time_s + 1e-9:
+                    if not exact:
+                        return
+                    h = target - self.time_s
                 self.time_s += h
                 self.physics(h)
                 self._tick(h)
-                remaining -= h
-            self.time_s = max(self.time_s, target)
+            if exact:
+                self.time_s = max(self.time_s, target)
 
     def _time_to_next_event(self) -> float:
         candidates = [self.max_step_s]
@@ -539,7 +572,7 @@ class ToolModel:
     def check(self, group: str) -> bool:
         """Apply the README §5 matrix for a command group; return False for a no-op."""
         with self.lock:
-            self.sync()
+            self.advance()
             entry = _MATRIX[group].get(self.state, "ok")
             if group == "abort" and self.state is State.ALARM:
                 entry = "ok" if self.cycle_active else 23
@@ -815,5 +848,5 @@ class ToolModel:
 
     def snapshot_state(self) -> State:
         with self.lock:
-            self.sync()
+            self.advance(exact=not self._virtual)
             return self.state

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 from drivers.base import Tool
+from drivers.clock import HostClock, WallClock
 from drivers.errors import (
     CommunicationError,
     NotAllowedInState,
@@ -53,22 +53,79 @@ class Detached(Exception):
 
 @dataclass(frozen=True)
 class Pace:
-    """How tool time maps to wall time on this line (the line's time scale).
+    """How the host waits on this line: its clock (tool time), and how it polls.
 
-    ``min_bound_wall_s`` keeps a bound (heat-up, cycle, retry) from shrinking below what a
-    loaded machine needs to react: at scale 1000 a 90 s metrology cycle bound is 90 ms of wall
-    time. Lots use a few seconds; a unit test of a bound may use 0.
+    Every bound and poll interval here is in tool seconds of ``clock`` (a :class:`WallClock`
+    at ``time_scale`` unless another clock is given, e.g. a dry run's virtual clock).
+
+    ``min_bound_wall_s`` keeps a bound (heat-up, cycle, retry) on a wall clock from shrinking
+    below what a loaded machine needs to react: at scale 1000 a 90 s metrology cycle bound is
+    90 ms of wall time. Lots use a few seconds; a unit test of a bound may use 0. A virtual
+    clock does not need it: host work costs no tool time there.
+
+    ``watch_s``: on a virtual clock a running cycle is waited for in one sleep of the time the
+    tool reports remaining (or the step's expected end), but never longer than this, so an
+    alarm mid-cycle is seen within ``watch_s`` tool seconds.
+
+    ``stretch``: on a virtual clock a wait for a state (READY after a heat-up) polls at the
+    manual's rate at first, then at this share of the time waited so far (at most ``watch_s``):
+    a 30 min heat-up costs ~130 polls instead of 3600, and its end is seen within 5 %.
+    Polls cost no tool time there, but each costs wall time.
     """
 
     time_scale: float = 1.0
     min_bound_wall_s: float = 0.0
+    clock: HostClock | None = None
+    watch_s: float = 60.0
+    stretch: float = 0.05
 
-    def wall_s(self, tool_s: float) -> float:
-        return max(tool_s / self.time_scale, self.min_bound_wall_s)
+    def __post_init__(self) -> None:
+        if self.clock is None:
+            object.__setattr__(self, "clock", WallClock(self.time_scale))
+
+    @property
+    def host_clock(self) -> HostClock:
+        assert self.clock is not None  # set by __post_init__
+        return self.clock
+
+    @property
+    def virtual(self) -> bool:
+        return self.host_clock.virtual
+
+    def bound_s(self, tool_s: float) -> float:
+        """A bound of ``tool_s`` tool seconds, in tool seconds of the clock."""
+        if self.virtual:
+            return tool_s
+        return max(tool_s, self.min_bound_wall_s * self.time_scale)
 
     def poll_s(self, tool: Tool) -> float:
-        """The tool's poll interval, shortened in proportion at high time scales (>= 2 ms)."""
-        return max(0.002, tool.poll_interval_s * min(1.0, 10.0 / self.time_scale))
+        """Tool seconds between polls: the manual's rate; on a wall clock shortened in
+        proportion at high time scales (>= 2 ms of wall time)."""
+        if self.virtual:
+            return tool.poll_interval_s
+        wall = max(0.002, tool.poll_interval_s * min(1.0, 10.0 / self.time_scale))
+        return wall * self.time_scale
+
+    def poll_after_s(self, tool: Tool, waited_s: float) -> float:
+        """Tool seconds to the next poll of a wait that has lasted ``waited_s``: the manual's
+        rate; on a virtual clock stretched to ``stretch`` of the time waited (<= ``watch_s``)."""
+        poll = self.poll_s(tool)
+        if not self.virtual:
+            return poll
+        return min(max(poll, self.stretch * waited_s), max(self.watch_s, poll))
+
+    def wait_for_state(
+        self, tool: Tool, targets: Iterable[ToolState], bound_tool_s: float
+    ) -> ToolState:
+        """``tool.wait_for_state`` on this line's clock, bound and poll rate."""
+        return tool.wait_for_state(
+            targets,
+            timeout_s=self.bound_s(bound_tool_s),
+            poll_s=self.poll_s(tool),
+            clock=self.host_clock,
+            stretch=self.stretch if self.virtual else 0.0,
+            max_poll_s=self.watch_s,
+        )
 
 
 AlarmDecision = str  # "resume" (alarm cleared, cycle resumed) or "abort" (cycle aborted)
@@ -173,9 +230,7 @@ def _plain(value: Any) -> Any:
 
 def wait_ready(tool: Tool, pace: Pace, heat_up_tool_s: float) -> None:
     """Wait (bounded) until the tool is READY."""
-    tool.wait_for_state(
-        [ToolState.READY], timeout_s=pace.wall_s(heat_up_tool_s), poll_s=pace.poll_s(tool)
-    )
+    pace.wait_for_state(tool, [ToolState.READY], heat_up_tool_s)
 
 
 def run_step(
@@ -200,13 +255,13 @@ def run_step(
     if not 1 <= len(jobs) <= step.batch_max:
         raise ValueError(f"{step.name} takes 1..{step.batch_max} strips per cycle, got {len(jobs)}")
     control = control or StepControl()
-    control.setup_started = time.time()
+    control.setup_started = pace.host_clock.timestamp()
     step.check(tool)
     step.set_up(tool, jobs, pace)
-    control.cycle_started = time.time()
+    control.cycle_started = pace.host_clock.timestamp()
     step.start(tool)
     control.final_state = _wait_for_cycle_end(step, tool, pace, control)
-    control.cycle_ended = time.time()
+    control.cycle_ended = pace.host_clock.timestamp()
     outcomes = step.collect(tool, jobs, station)
     if on_results is not None:
         on_results(outcomes)
@@ -246,11 +301,11 @@ def resume_step(
         return run_step(
             step, tool, jobs, station=station, pace=pace, control=control, on_results=on_results
         )
-    control.setup_started = control.cycle_started = time.time()
+    control.setup_started = control.cycle_started = pace.host_clock.timestamp()
     if state in (ToolState.RUNNING, ToolState.PAUSED, ToolState.ALARM):
         state = _wait_for_cycle_end(step, tool, pace, control)
     control.final_state = state
-    control.cycle_ended = time.time()
+    control.cycle_ended = pace.host_clock.timestamp()
     if state is not ToolState.DONE:
         raise StepRefused(
             f"{step.name} interrupted by a controller restart; the tool is {state.name}: "
@@ -270,10 +325,15 @@ def _wait_for_cycle_end(
 ) -> ToolState:
     """Poll until DONE/ABORTED. Operator holds and aborts are passed to the tool; an alarm or a
     lost link is handed to the station (``control.on_alarm``), which decides and acts; the
-    cycle bound does not run while the station holds."""
-    deadline = time.monotonic() + pace.wall_s(step.cycle_tool_s)
+    cycle bound does not run while the station holds. On a virtual clock a running cycle is
+    waited for in steps of the time it has left (:func:`_next_look_s`)."""
+    clock = pace.host_clock
+    bound_s = pace.bound_s(step.cycle_tool_s)
+    started_s = clock.now()
+    deadline = started_s + bound_s
     poll = pace.poll_s(tool)
     held = False
+    gave_up = False
     while True:
         if control.detach.is_set():
             raise Detached(f"{step.name}: controller stopping; the cycle runs on, to be reconciled")
@@ -294,33 +354,67 @@ def _wait_for_cycle_end(
         try:
             # The bound is judged at the moment the state was asked, not when the reply came:
             # on a loaded host a late reply must not turn a finished cycle into a timeout.
-            polled_at = time.monotonic()
+            polled_at = clock.now()
             state = tool.state()
             if state is ToolState.ALARM:
                 raise tool.alarm_error()
         except (ToolAlarm, CommunicationError) as problem:
-            _ask_station(tool, problem, control)
-            deadline = time.monotonic() + pace.wall_s(step.cycle_tool_s)
+            if gave_up:
+                # The station aborted the cycle, yet the tool still alarms (a cause that stays,
+                # such as an empty syringe, keeps an aborted cycle in ALARM): asking again
+                # would loop for ever. The step fails; its strips go on hold with the alarm.
+                raise problem
+            gave_up = _ask_station(tool, problem, control) == "abort"
+            deadline = clock.now() + bound_s
             continue
         if state in FINISHED:
             return state
         if held:
-            deadline = time.monotonic() + pace.wall_s(step.cycle_tool_s)
+            deadline = clock.now() + bound_s
         elif polled_at >= deadline:
             raise ToolTimeout(
                 f"{step.name}: cycle not finished within {step.cycle_tool_s:.0f} tool s",
                 tool=tool.tool_name,
                 address=tool.address,
             )
-        time.sleep(poll)
+        if pace.virtual and state is ToolState.RUNNING and not held:
+            expected_end_s = started_s + step.expected_cycle_tool_s
+            clock.sleep(_next_look_s(tool, pace, poll, expected_end_s - clock.now()))
+        else:
+            clock.sleep(poll)
 
 
-def _ask_station(tool: Tool, alarm: PacklineError, control: StepControl) -> None:
+def _next_look_s(tool: Tool, pace: Pace, poll_s: float, expected_left_s: float) -> float:
+    """Tool seconds until the next look at a running cycle: the time the tool reports left
+    (``CYCLe:PROGress?``, ``PROG?``, CYCLE_REMAINING_S), else what the step expects, never
+    less than the manual's poll interval nor more than ``pace.watch_s``."""
+    left = reported_remaining_s(tool)
+    if left is None:
+        left = expected_left_s
+    return min(max(left, poll_s), max(pace.watch_s, poll_s))
+
+
+def reported_remaining_s(tool: Tool) -> float | None:
+    """The running cycle's remaining seconds as the tool reports them, or None if it cannot."""
+    try:
+        progress = getattr(tool, "progress", None)
+        if callable(progress):
+            value = getattr(progress(), "remaining_s", None)
+        else:
+            status = getattr(tool, "status", None)
+            value = getattr(status(), "cycle_remaining_s", None) if callable(status) else None
+    except PacklineError:
+        return None  # the next state poll meets the problem and hands it to the station
+    return float(value) if isinstance(value, int | float) and value > 0 else None
+
+
+def _ask_station(tool: Tool, alarm: PacklineError, control: StepControl) -> AlarmDecision:
     if control.on_alarm is None:
         raise alarm
     decision = control.on_alarm(tool, alarm)
     if decision not in ("resume", "abort"):
         raise ValueError(f"on_alarm must return 'resume' or 'abort', not {decision!r}")
+    return decision
 
 
 # -- shared by the steps on recipe-loading tools (SCPI tools, metrology) -----------------------
@@ -360,9 +454,7 @@ def load_tool_recipe(tool: Tool, name: str, pace: Pace, bound_tool_s: float) -> 
     """
     if not isinstance(tool, RecipeTool):
         raise TypeError(f"{type(tool).__name__} does not load stored recipes by name")
-    state = tool.wait_for_state(
-        _SETTLED, timeout_s=pace.wall_s(bound_tool_s), poll_s=pace.poll_s(tool)
-    )
+    state = pace.wait_for_state(tool, _SETTLED, bound_tool_s)
     loaded, _edited = tool.recipe_name()
     if loaded == name and state in (ToolState.HEATING, ToolState.READY):
         return False

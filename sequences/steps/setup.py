@@ -38,9 +38,7 @@ def refuse(step: str, tool: Tool, reason: str) -> StepRefused:
 
 def wait_settled(tool: Tool, pace: Pace) -> ToolState:
     """Wait (bounded) until the tool is past INIT or SETUP: IDLE, HEATING or READY."""
-    return tool.wait_for_state(
-        SETTLED, timeout_s=pace.wall_s(SETTLE_TOOL_S), poll_s=pace.poll_s(tool)
-    )
+    return pace.wait_for_state(tool, SETTLED, SETTLE_TOOL_S)
 
 
 def positions_of(jobs: Sequence[StripJob]) -> dict[int, str]:

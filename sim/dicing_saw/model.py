@@ -228,7 +228,7 @@ class DicingSawModel(StripToolModel):
     def _check_blade_group(self, *, allowed_in_alarm: bool) -> None:
         """Setup group (README §5) with the §3 deviation: also in PAUSED (and ALARM for CHANge),
         once the cycle has actually stopped at the end of its line pass."""
-        self.sync()
+        self.advance()
         if self.state is State.PAUSED or (allowed_in_alarm and self.state is State.ALARM):
             if self.cycle_active and not self.halted:
                 raise Reject(20, self.state_name())

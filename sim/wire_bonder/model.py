@@ -216,7 +216,7 @@ class WireBonderModel(StripToolModel):
         """CAPRESET: a new capillary (setup group, and also PAUSED and ALARM; §4.1)."""
         with self.lock:
             if self.state in (State.PAUSED, State.ALARM):
-                self.sync()
+                self.advance()
             else:
                 self.check("setup")
             self.capillary_bonds = 0

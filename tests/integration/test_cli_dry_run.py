@@ -26,13 +26,14 @@ def dry_run(tmp_path: Path, *args: str, timeout: float = 150) -> subprocess.Comp
 
 
 def test_default_dry_run_reports_yield_defects_stations_and_throughput(tmp_path: Path) -> None:
-    result = dry_run(tmp_path, "--strips", "4", "--time-scale", "2000")
+    result = dry_run(tmp_path, "--strips", "4")  # the virtual clock
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
     assert "heat-slug-die-equal" in out and "claim A3" in out
     assert re.search(r"\] laminator\s+laminate\s+T-01 T-02 T-03 T-04", out), (
         "progress lines name station, step, strips"
     )
+    assert "virtual clock" in out and "wall time" in out
     for section in (
         "Yield per step",
         "Defect Pareto",

@@ -1,0 +1,95 @@
+"""Dry runs on the virtual clock: speed-up (makespan / wall) and percent of the bottleneck
+bound for every recipe, determinism (two runs, same seed), and wall time against lot size."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from packline.simulated_lot import LotRun, run_simulated_lot
+from sequences.line_config import load_line_config
+from sequences.recipe import load_recipe
+from sequences.route import Route, route_for
+
+RECIPES = Path(__file__).resolve().parent.parent / "configs" / "recipes"
+DEFAULT_RECIPE = RECIPES / "heat-slug-die-equal.yaml"
+#: The default line with consumables for a week (see the file).
+WEEK_LINE = Path(__file__).resolve().parent / "line-week.yaml"
+
+
+@dataclass(frozen=True)
+class Timed:
+    """One lot on the virtual clock and the wall and CPU time it took."""
+
+    run: LotRun
+    wall_s: float
+    cpu_s: float
+
+    @property
+    def makespan_s(self) -> float:
+        return float(self.run.report["makespan_s"])
+
+    @property
+    def bound_pct(self) -> float:
+        return float(self.run.report["throughput"]["ratio_pct"] or 0.0)
+
+    def line(self, label: str) -> str:
+        report = self.run.report
+        return (
+            f"  {label:<26} makespan {self.makespan_s / 3600:6.2f} h  wall {self.wall_s:6.1f} s "
+            f"(cpu {self.cpu_s:5.1f} s)  speed-up {self.makespan_s / self.wall_s:7.0f}x  "
+            f"{self.bound_pct:5.1f} % of bound  good {report['yield']['good_units']}/"
+            f"{report['yield']['total_units']}  exchanges {self.run.exchanges}"
+        )
+
+
+def timed_lot(route: Route, strips: int, *, seed: int = 1, line: Path | None = None) -> Timed:
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+    ids = [f"B-{k:03d}" for k in range(1, strips + 1)]
+    config = load_line_config(line)
+    wall, cpu = time.monotonic(), time.process_time()
+    run = run_simulated_lot(route, ids, lot_id="B", config=config, seed=seed)
+    return Timed(run, time.monotonic() - wall, time.process_time() - cpu)
+
+
+def every_recipe(strips: int = 20) -> Iterator[str]:
+    yield f"every recipe, {strips} strips, virtual clock, default host latency, {WEEK_LINE.name}"
+    for path in sorted(RECIPES.glob("*.yaml")):
+        yield timed_lot(route_for(load_recipe(path)), strips, line=WEEK_LINE).line(path.stem)
+
+
+def _unit_results(run: LotRun) -> list[Any]:
+    return sorted((r.strip_id, r.step_index, r.outcome.result_map) for r in run.recorder.steps)
+
+
+def determinism(strips: int = 20) -> Iterator[str]:
+    route = route_for(load_recipe(DEFAULT_RECIPE))
+    yield f"determinism: {DEFAULT_RECIPE.stem}, {strips} strips, seed 7, twice"
+    first = timed_lot(route, strips, seed=7, line=WEEK_LINE)
+    yield first.line("run 1")
+    second = timed_lot(route, strips, seed=7, line=WEEK_LINE)
+    yield second.line("run 2")
+    same_units = _unit_results(first.run) == _unit_results(second.run)
+    same_report = first.run.report == second.run.report
+    yield (
+        f"  unit results identical: {same_units}; makespan identical: "
+        f"{first.makespan_s == second.makespan_s}; whole report identical: {same_report}"
+    )
+
+
+def lot_size(sizes: tuple[int, ...] = (20, 100, 500)) -> Iterator[str]:
+    route = route_for(load_recipe(DEFAULT_RECIPE))
+    yield f"wall time against lot size: {DEFAULT_RECIPE.stem}, virtual clock, {WEEK_LINE.name}"
+    base: Timed | None = None
+    for strips in sizes:
+        timed = timed_lot(route, strips, line=WEEK_LINE)
+        base = base or timed
+        growth = (timed.wall_s / base.wall_s) / (strips / sizes[0])
+        yield (
+            timed.line(f"{strips} strips")
+            + f"  wall per strip {timed.wall_s / strips:5.2f} s (x{growth:4.2f} of linear)"
+        )

@@ -1,0 +1,73 @@
+"""The host-latency model of a dry run on the virtual clock.
+
+Host work costs no tool time on a virtual clock: the clock stands still while a host thread
+talks to a tool. A real line controller pays for every exchange (its command, the tool's
+reply over the wire, its own handling), and a dry run that ignored it would promise a
+throughput no line reaches. :class:`PacedLink` wraps a driver's transport so that every
+message the driver sends first costs ``latency_s`` tool seconds on the clock: the host thread
+waits that long on the clock (other stations run meanwhile) and then talks to the tool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from drivers.base import Tool
+from drivers.clock import HostClock
+
+#: Tool seconds one host-tool exchange costs a line controller: serial at 9600 Bd (~20 bytes
+#: each way) ~ 40 ms, Modbus/TCP or SCPI over a plant LAN 5-20 ms, plus the host's handling.
+DEFAULT_HOST_LATENCY_S = 0.02
+
+#: Transport methods that send one message to the tool (the SCPI ``read`` that follows a
+#: ``write`` belongs to the same exchange): VISA, line and framed links, Modbus.
+SENDS = frozenset(
+    {
+        "write",
+        "exchange",
+        "read_coils",
+        "read_discrete_inputs",
+        "read_holding_registers",
+        "read_input_registers",
+        "write_register",
+        "write_registers",
+        "write_coil",
+        "pulse_coil",
+    }
+)
+
+
+class PacedLink:
+    """A driver's transport whose every message first costs ``latency_s`` on ``clock``."""
+
+    def __init__(self, link: Any, clock: HostClock, latency_s: float) -> None:
+        if latency_s < 0:
+            raise ValueError(f"host latency must be >= 0 s, got {latency_s}")
+        self._link = link
+        self._clock = clock
+        self.latency_s = latency_s
+        #: Messages sent through this link.
+        self.sent = 0
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._link, name)
+        if name not in SENDS or not callable(attribute):
+            return attribute
+        return self._paced(attribute)
+
+    def _paced(self, send: Callable[..., Any]) -> Callable[..., Any]:
+        def paced(*args: Any, **kwargs: Any) -> Any:
+            self.sent += 1
+            if self.latency_s > 0:
+                self._clock.sleep(self.latency_s)
+            return send(*args, **kwargs)
+
+        return paced
+
+
+def pace_driver(driver: Tool, clock: HostClock, latency_s: float) -> PacedLink:
+    """Make every message ``driver`` sends from now on cost ``latency_s`` on ``clock``."""
+    link = PacedLink(driver.link, clock, latency_s)  # type: ignore[attr-defined]
+    driver.link = link  # type: ignore[attr-defined]
+    return link
