@@ -103,14 +103,22 @@ def _write_report(folder: Path, run: LotRun, lot_id: str) -> tuple[dict[str, Pat
     temporary folder takes the report; the second value says what happened."""
     try:
         return write_report_folder(
-            folder, run.report, run.recorder.cycles, run.stations, time_scale=float(run.report["time_scale"])
+            folder,
+            run.report,
+            run.recorder.cycles,
+            run.stations,
+            time_scale=float(run.report["time_scale"]),
         ), ""
     except OSError as exc:
         first = f"cannot write the report to {folder} ({exc})"
     try:
         spare = Path(tempfile.mkdtemp(prefix=f"packline-{lot_id}-"))
         paths = write_report_folder(
-            spare, run.report, run.recorder.cycles, run.stations, time_scale=float(run.report["time_scale"])
+            spare,
+            run.report,
+            run.recorder.cycles,
+            run.stations,
+            time_scale=float(run.report["time_scale"]),
         )
     except OSError as exc:
         return None, f"packline: {first}, nor to a temporary folder ({exc}); the text is above"
