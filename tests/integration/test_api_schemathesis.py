@@ -20,7 +20,6 @@ CHECKS = (
 )
 
 
-@pytest.mark.slow
 @pytest.mark.timeout(180)
 def test_schemathesis_finds_no_server_error_or_schema_violation(tmp_path: Path) -> None:
     st = Path(sys.executable).with_name("st")
