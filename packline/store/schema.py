@@ -149,8 +149,20 @@ CREATE TABLE operator_commands (
 );
 """
 
+#: The GEM front's outbox and spool (docs/gem.md, "Spooling"): S6F11 and S5F1 messages in the
+#: order they were raised, each kept until the host has acknowledged it.
+V2_GEM_SPOOL = """
+CREATE TABLE gem_spool (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    created REAL NOT NULL,
+    stream INTEGER NOT NULL CHECK (stream IN (5, 6)),
+    function INTEGER NOT NULL,
+    body_json TEXT NOT NULL
+);
+"""
+
 #: Schema migrations in order; the code's schema version is ``len(MIGRATIONS)``.
-MIGRATIONS: tuple[str, ...] = (V1,)
+MIGRATIONS: tuple[str, ...] = (V1, V2_GEM_SPOOL)
 
 
 def statements(script: str) -> Iterator[str]:

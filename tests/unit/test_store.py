@@ -113,12 +113,12 @@ def alarm_record(time: float, code: int = 4115, station: str = "mold-1") -> Alar
 def test_a_new_file_gets_every_table_at_the_code_schema_version(tmp_path: Path) -> None:
     path = tmp_path / "var" / "packline.db"
     with open_store(path) as store:
-        assert store.schema_version == len(MIGRATIONS) == 1
+        assert store.schema_version == len(MIGRATIONS)
     conn = sqlite3.connect(path)
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     versions = conn.execute("SELECT version FROM schema_version").fetchall()
     conn.close()
-    assert versions == [(1,)]
+    assert versions == [(v,) for v in range(1, len(MIGRATIONS) + 1)]
     assert tables >= {
         "schema_version",
         "lots",
@@ -131,6 +131,7 @@ def test_a_new_file_gets_every_table_at_the_code_schema_version(tmp_path: Path) 
         "alarms",
         "station_events",
         "operator_commands",
+        "gem_spool",
     }
 
 
@@ -138,7 +139,7 @@ def test_an_empty_file_is_created_as_a_store(tmp_path: Path) -> None:
     path = tmp_path / "empty.db"
     path.touch()
     with open_store(path) as store:
-        assert store.schema_version == 1
+        assert store.schema_version == len(MIGRATIONS)
         assert store.lots() == []
 
 
@@ -579,17 +580,18 @@ def test_a_database_of_a_newer_schema_is_refused_unchanged(tmp_path: Path) -> No
     path = tmp_path / "future.db"
     open_store(path).close()
     conn = sqlite3.connect(path)
-    conn.execute("INSERT INTO schema_version (version, applied) VALUES (2, 0)")
+    newer = len(MIGRATIONS) + 1
+    conn.execute("INSERT INTO schema_version (version, applied) VALUES (?, 0)", (newer,))
     conn.commit()
     conn.close()
     with pytest.raises(SchemaTooNew) as caught:
         open_store(path)
     message = str(caught.value)
     assert str(path) in message
-    assert "schema version 2 was written by a newer packline" in message
-    assert "knows versions up to 1" in message
+    assert f"schema version {newer} was written by a newer packline" in message
+    assert f"knows versions up to {len(MIGRATIONS)}" in message
     conn = sqlite3.connect(path)
-    assert conn.execute("SELECT max(version) FROM schema_version").fetchone() == (2,)
+    assert conn.execute("SELECT max(version) FROM schema_version").fetchone() == (newer,)
     conn.close()
 
 
@@ -628,16 +630,16 @@ def test_migrations_run_in_order_on_open(tmp_path: Path, monkeypatch: pytest.Mon
     path = tmp_path / "migrate.db"
     with open_store(path) as store:
         new_lot(store)
-    v2 = "ALTER TABLE lots ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;\n"
-    v2 += "CREATE TABLE notes (text TEXT NOT NULL DEFAULT 'a; b');"
-    monkeypatch.setattr(store_module, "MIGRATIONS", (*MIGRATIONS, v2))
+    following = "ALTER TABLE lots ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;\n"
+    following += "CREATE TABLE notes (text TEXT NOT NULL DEFAULT 'a; b');"
+    monkeypatch.setattr(store_module, "MIGRATIONS", (*MIGRATIONS, following))
+    newest = len(MIGRATIONS) + 1
     with open_store(path) as store:
-        assert store.schema_version == 2
+        assert store.schema_version == newest
         assert store.lot("LA2403") is not None
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT version FROM schema_version ORDER BY version").fetchall() == [
-        (1,),
-        (2,),
+        (v,) for v in range(1, newest + 1)
     ]
     assert conn.execute("SELECT priority FROM lots").fetchall() == [(0,)]
     conn.close()
@@ -654,7 +656,7 @@ def test_a_failed_migration_leaves_the_file_at_its_old_version(
         open_store(path)
     monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS)
     with open_store(path) as store:
-        assert store.schema_version == 1
+        assert store.schema_version == len(MIGRATIONS)
     conn = sqlite3.connect(path)
     columns = [r[1] for r in conn.execute("PRAGMA table_info(lots)")]
     conn.close()
