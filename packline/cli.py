@@ -93,6 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="token file (default <db>.token; PACKLINE_TOKEN wins)",
     )
+    daemon.add_argument(
+        "--hsms-port",
+        type=int,
+        default=None,
+        help="SECS/GEM: HSMS-SS passive port on --host for the factory host (default: the "
+        "line config's gem.port; none: no GEM)",
+    )
 
     diagram = commands.add_parser("diagram", help="print a state machine as Mermaid, from the code")
     diagram.add_argument("machine", choices=["station"], help="which machine (station: PackML)")
@@ -150,6 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # pymodbus logs every timed-out request with a packet dump at ERROR; the drivers turn
         # those into the suite's own errors, which the lot report records.
         logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+        logging.getLogger("communication").setLevel(logging.WARNING)  # secsgem: every SECS message
     logging.getLogger("transitions").setLevel(logging.WARNING)  # one line per callback otherwise
     from packline.daemon.auth import TokenError
     from sequences.config_errors import ConfigError
@@ -182,6 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 simulate=args.simulate,
                 time_scale=args.time_scale,
                 token_file=args.token_file,
+                hsms_port=args.hsms_port,
             )
         if args.command == "diagram":
             from sequences.station_machine import mermaid_diagram

@@ -7,7 +7,6 @@ import logging
 from typing import Any
 
 from packline.daemon.line_events import LineEvents
-
 from sequences.records import (
     AlarmRecord,
     CycleRecord,

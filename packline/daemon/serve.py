@@ -11,12 +11,15 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import sys
 import threading
 from pathlib import Path
 
 from packline.daemon.auth import server_token
 from packline.daemon.controller import LineController
 from packline.daemon.http_api import make_server
+from packline.gem.front import GemFront
+from packline.gem.settings import gem_settings
 from packline.store import Store
 from sequences.config_errors import ConfigError
 from sequences.line_config import load_line_config
@@ -65,8 +68,10 @@ def serve_daemon(
     simulate: bool,
     time_scale: float,
     token_file: Path | None,
+    hsms_port: int | None = None,
 ) -> int:
     config = load_line_config(config_path)
+    gem = gem_settings(config.gem, str(config_path or "configs/line.yaml"), port=hsms_port)
     simulated: SimulatedLine | None = None
     if simulate:
         stations = [StationSim(s.name, s.tool, s.sim) for s in config.expanded()]
@@ -83,8 +88,18 @@ def serve_daemon(
     previous = {
         sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
     }
+    front: GemFront | None = None
     try:
         controller.start()
+        if gem.port is not None:  # SECS/GEM for the factory host, only when asked for
+            front = GemFront(controller, gem, host=host)
+            try:
+                front.start()
+            except OSError as exc:
+                print(f"packline serve: {exc}", file=sys.stderr, flush=True)
+                controller.stop()
+                return 2
+            print(f"packline serve: HSMS-SS passive on {host}:{gem.port}", flush=True)
         server = make_server(controller, host=host, port=port, token=token)
         bound_host, bound_port = (str(part) for part in server.server_address[:2])
         threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
@@ -97,6 +112,8 @@ def serve_daemon(
             "stopping: no new cycles; running ones are left to their tools and reconciled at the next start"
         )
         server.shutdown()
+        if front is not None:
+            front.stop()
         controller.stop()
     finally:
         for sig, handler in previous.items():

@@ -35,9 +35,7 @@ def test_a_store_of_the_previous_version_gains_the_spool_and_keeps_its_lots(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "old.db"
-    spool_version = MIGRATIONS.index(
-        next(m for m in MIGRATIONS if "CREATE TABLE gem_spool" in m)
-    )
+    spool_version = MIGRATIONS.index(next(m for m in MIGRATIONS if "CREATE TABLE gem_spool" in m))
     monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS[:spool_version])
     with Store(path) as old:
         old.create_lot(
