@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from drivers.registry import driver_class
+from packline.gem.items import ascii_text
 
 ALCD_BY_CLASS = {"A": 2, "H": 4, "W": 6, "LINK": 7}
 LINK_LOST = "link to the tool lost"
@@ -36,7 +37,7 @@ class AlarmId:
 
     @property
     def altx(self) -> str:
-        return f"{self.station} {self.code} {self.text}"[:ALTX_MAX]
+        return ascii_text(f"{self.station} {self.code} {self.text}")[:ALTX_MAX]
 
 
 def alid_of(station_number: int, code: int) -> int:

@@ -34,7 +34,7 @@ from packline import __version__
 from packline.gem import catalogue
 from packline.gem.alarm_ids import AlarmId
 from packline.gem.functions import SecsS07F06Empty
-from packline.gem.items import Item, item, to_secs
+from packline.gem.items import Item, ascii_text, item, to_secs
 from packline.gem.outbox import Outbox
 from packline.gem.process_programs import ProcessPrograms
 from packline.gem.remote_commands import HCACK_CANNOT_NOW, Answer
@@ -260,7 +260,7 @@ class PacklineEquipment(secsgem.gem.GemEquipmentHandler):
 
         def send() -> None:
             self.send_and_waitfor_response(
-                self.stream_function(10, 1)({"TID": 0, "TEXT": text[:240]})
+                self.stream_function(10, 1)({"TID": 0, "TEXT": ascii_text(text)[:240]})
             )
 
         threading.Thread(target=send, name="gem-terminal", daemon=True).start()

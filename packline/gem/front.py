@@ -8,11 +8,13 @@ remote commands to the controller API. The controller knows nothing of GEM.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 import queue
 import socket
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -121,12 +123,26 @@ class GemFront:
         self._worker.start()
         self.controller.events.subscribe(self._events.put)
         self.equipment.enable()
+        self._wait_listening(2.0)
         log.info(
             "GEM: HSMS-SS passive on %s:%s, device id %s",
             self.host,
             self.settings.port,
             self.settings.device_id,
         )
+
+    def _wait_listening(self, timeout_s: float) -> None:
+        """secsgem binds in its own thread: wait (bounded) until it has, so that a host told
+        "listening" can connect at once."""
+        connection = self.equipment.protocol._connection
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            server = getattr(connection, "_server_sock", None)
+            with contextlib.suppress(OSError):
+                if server is not None and server.getsockname()[1] == self.settings.port:
+                    return
+            time.sleep(0.01)
+        log.warning("GEM: HSMS port %s not listening after %gs", self.settings.port, timeout_s)
 
     def stop(self) -> None:
         self.controller.events.unsubscribe(self._events.put)

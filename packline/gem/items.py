@@ -19,10 +19,23 @@ _SCALAR: dict[str, type[variables.Base]] = {
 _LIST: dict[str, type[variables.Base]] = {"L<A>": variables.String, "L<U4>": variables.U4}
 
 
+_ASCII = str.maketrans({"–": "-", "—": "-", "°": "deg", "µ": "u", "×": "x", "±": "+/-"})
+
+
+def ascii_text(text: str) -> str:
+    """``text`` in the ASCII an A item carries (units spelled out, anything else '?')."""
+    return text.translate(_ASCII).encode("ascii", "replace").decode("ascii")
+
+
 def item(fmt: str, value: Any) -> Item:
-    """A checked ``[format, value]`` pair (raises ValueError for an unknown format)."""
+    """A checked ``[format, value]`` pair (raises ValueError for an unknown format); text is
+    made ASCII."""
     if fmt not in _SCALAR and fmt not in _LIST:
         raise ValueError(f"unknown SECS format {fmt!r}")
+    if fmt == "A":
+        return [fmt, ascii_text(str(value))]
+    if fmt == "L<A>":
+        return [fmt, [ascii_text(str(v)) for v in value]]
     return [fmt, list(value) if fmt in _LIST else value]
 
 
