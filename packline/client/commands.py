@@ -112,6 +112,11 @@ def unit_show(client: DaemonClient, args: argparse.Namespace) -> Shown:
     return unit, record(unit)
 
 
+def strip_map(client: DaemonClient, args: argparse.Namespace) -> Shown:
+    answer = client.get(path_of("strips", args.strip_id, "map"))
+    return answer, str(answer["xml"]).rstrip("\n").splitlines()
+
+
 def recipe_list(client: DaemonClient, args: argparse.Namespace) -> Shown:
     recipes = client.get("/recipes")
     return recipes, table(recipes, RECIPE_COLUMNS)
@@ -208,6 +213,12 @@ def add_client_commands(commands: Subcommands) -> None:
     )
     _leaf(alarms, "ack", alarm_ack, "acknowledge an alarm").add_argument(
         "alarm_id", type=int, metavar="ID"
+    )
+
+    strip = commands.add_parser("strip", help="strips on the daemon: site maps")
+    strips = strip.add_subparsers(dest="strip_subcommand", required=True, metavar="SUBCOMMAND")
+    _leaf(strips, "map", strip_map, "a strip's site map per step, E142-style XML").add_argument(
+        "strip_id", metavar="ID"
     )
 
     unit = commands.add_parser("unit", help="units on the daemon: genealogy")

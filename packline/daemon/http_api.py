@@ -35,6 +35,7 @@ from packline import __version__
 from packline.daemon.controller_api import ControllerAPI
 from packline.daemon.errors import RequestError
 from packline.daemon.openapi import OPENAPI, Schema, problems_in
+from packline.gem.strip_map import strip_map_xml
 
 log = logging.getLogger("packline.daemon.http")
 
@@ -66,6 +67,11 @@ def _health(api: ControllerAPI, call: Call) -> Any:
     return {"status": "ok", "version": __version__, "uptime_s": round(uptime_s, 3)}
 
 
+def _strip_map(api: ControllerAPI, strip_id: str) -> Any:
+    strip = api.show_strip(strip_id)
+    return {"strip_id": strip_id, "xml": strip_map_xml(strip, api.show_lot(strip["lot_id"]))}
+
+
 OPERATIONS: dict[str, Operation] = {
     "getOpenapi": lambda api, call: OPENAPI,
     "getHealth": _health,
@@ -82,6 +88,7 @@ OPERATIONS: dict[str, Operation] = {
         call.path["lot_id"], call.path["command"], by=call.by
     ),
     "showStrip": lambda api, call: api.show_strip(call.path["strip_id"]),
+    "showStripMap": lambda api, call: _strip_map(api, call.path["strip_id"]),
     "showUnit": lambda api, call: api.show_unit(call.path["strip_id"], call.path["site"]),
     "listStations": lambda api, call: api.list_stations(),
     "showStation": lambda api, call: api.show_station(call.path["name"]),

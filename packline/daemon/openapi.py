@@ -299,6 +299,18 @@ PATHS: dict[str, Schema] = {
             parameters=[_path_param("strip_id", {"type": "string"}, "strip id")],
         )
     },
+    "/strips/{strip_id}/map": {
+        "get": _operation(
+            "showStripMap",
+            "A strip's site map per step as E142-style substrate map XML (docs/gem.md).",
+            ok={
+                "type": "object",
+                "required": ["strip_id", "xml"],
+                "properties": {"strip_id": {"type": "string"}, "xml": {"type": "string"}},
+            },
+            parameters=[_path_param("strip_id", {"type": "string"}, "strip id")],
+        )
+    },
     "/units/{strip_id}/{site}": {
         "get": _operation(
             "showUnit",

@@ -16,12 +16,14 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 import yaml
 
 from packline.gem.alarm_ids import alid_of
 from packline.gem.host import GemHost, Received
+from packline.gem.strip_map import NAMESPACE
 from sequences.line_config import load_line_config
 from tests.gem.conftest import free_port
 
@@ -171,8 +173,32 @@ def test_a_lot_started_by_the_host_reports_every_event_in_order_and_the_alarm(
         assert set_alcd & 0x80 and not clear_alcd & 0x80 and "3101" in text
         alarm_set = host.named("AlarmSet")
         assert alarm_set and alarm_set[0].values["ALID"] == line.alarm_alid
+        check_strip_map(line, "G1-B", host, lot["steps"])
     finally:
         host.close()
+
+
+def check_strip_map(line: Line, strip_id: str, host: GemHost, steps: list[str]) -> None:
+    """``packline strip map ID`` prints, per step, the map the host got in the event."""
+    printed = subprocess.run(
+        [*PACKLINE, "strip", "map", strip_id, "--url", f"http://127.0.0.1:{line.http_port}"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert printed.returncode == 0, printed.stderr
+    root = ElementTree.fromstring(printed.stdout)
+    ns = {"m": NAMESPACE}
+    maps = root.findall("m:SubstrateMaps/m:SubstrateMap", ns)
+    assert len(maps) == len(steps)
+    sent = {
+        e.values["StepIndex"]: e.values["SiteResultMap"]
+        for e in host.named("StripStepCompleted")
+        if e.values["StripID"] == strip_id
+    }
+    for index, substrate_map in enumerate(maps):
+        rows = [r.text or "" for r in substrate_map.findall("m:Overlay/m:BinCodeMap/m:BinCode", ns)]
+        assert "".join(rows) == sent[index]
 
 
 def test_hold_release_and_events_spooled_while_the_host_is_away(line: Line) -> None:

@@ -60,6 +60,8 @@ def _lot(lot_id: str, recipe: str, strip_ids: list[str], status: str = "queued")
         "strip_count": len(strip_ids),
         "strip_ids": strip_ids,
         "steps": ["laminate", "die attach"],
+        "rows": 3,
+        "cols": 10,
         "counts": {"complete": 0, "scrapped": 0, "on hold": 0, "in progress": len(strip_ids)},
         "progress": [
             {"step_index": 0, "step": "laminate", "strips_done": 1, "units_passed": 30},
@@ -383,6 +385,7 @@ EXPECTED_ROUTES = {
     ("GET", "/lots/{lot_id}"),
     ("POST", "/lots/{lot_id}/{command}"),
     ("GET", "/strips/{strip_id}"),
+    ("GET", "/strips/{strip_id}/map"),
     ("GET", "/units/{strip_id}/{site}"),
     ("GET", "/stations"),
     ("GET", "/stations/{name}"),
