@@ -51,7 +51,11 @@ class Command:
 STANDARD_SVS = (
     Variable(1001, "Clock", TEXT, "", "equipment time, in the TimeFormat of ECID 2"),
     Variable(
-        1002, "ControlState", "B", "", "E30: 1 eq. offline, 3 host offline, 4 local, 5 remote"
+        1002,
+        "ControlState",
+        "B",
+        "",
+        "E30: 1 equipment offline, 2 attempt online, 3 host offline, 4 online local, 5 online remote",
     ),
     Variable(1003, "EventsEnabled", "L<U4>", "", "CEIDs whose reports are enabled"),
     Variable(1004, "AlarmsEnabled", "L<U4>", "", "ALIDs whose S5F1 are enabled"),

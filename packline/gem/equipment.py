@@ -118,6 +118,8 @@ class PacklineEquipment(secsgem.gem.GemEquipmentHandler):
                 for c in catalogue.CONSTANTS
             }
         )
+        for standard in catalogue.STANDARD_CONSTANTS:  # secsgem's, with our units ("s")
+            self.equipment_constants[standard.ecid].unit = standard.unit
         self.alarm_ids = {a.alid: a for a in alarms}
         self.alarms.update(
             {
