@@ -324,7 +324,7 @@ class LineController:
 
         for strip_id, progress in self.store.strip_progress(lot_id).items():
             if not progress.terminal:
-                self.store.strip_finished(
+                self.recorder.strip_finished(  # logged and published, like a runner's
                     lot_id, StripDisposition(strip_id, "on hold", reason, time.time())
                 )
         self.store.set_lot_status(lot_id, "aborted", reason)

@@ -173,6 +173,13 @@ def test_a_lot_started_by_the_host_reports_every_event_in_order_and_the_alarm(
         assert set_alcd & 0x80 and not clear_alcd & 0x80 and "3101" in text
         alarm_set = host.named("AlarmSet")
         assert alarm_set and alarm_set[0].values["ALID"] == line.alarm_alid
+        bonder = [
+            (e.name, e.values["NewState"])
+            for e in host.events
+            if e.name in ("StationDown", "StationUp") and e.values["StationName"] == ALARM_STATION
+        ]
+        assert ("StationDown", "HELD") in bonder, bonder  # the alarm held it
+        assert bonder[-1][0] == "StationUp"
         check_strip_map(line, "G1-B", host, lot["steps"])
     finally:
         host.close()

@@ -227,3 +227,18 @@ def test_configured_online_local_refuses_remote_commands(host: GemHost) -> None:
     assert host.online() == 0
     assert host.send(1, 3, [1002]).get() == [4]
     assert host.command("START_LOT", [("RECIPE", "x"), ("STRIP_COUNT", 1)]) == (2, [])
+
+
+def test_abort_of_a_waiting_lot_reports_the_abort_and_its_strips_on_hold(
+    front: GemFront, host: GemHost
+) -> None:
+    host.online()
+    host.subscribe(["LotAborted", "StripOnHold"])
+    start = [("RECIPE", "heat-slug-die-equal"), ("STRIP_COUNT", 2), ("LOT_ID", "A1")]
+    assert host.command("START_LOT", start) == (0, [])
+    assert host.command("ABORT_LOT", [("LOT_ID", "A1")]) == (0, [])
+    assert host.wait_for(lambda h: len(h.named("StripOnHold")) == 2 and h.named("LotAborted"), 5)
+    assert "aborted by gem-host" in host.named("LotAborted")[0].values["Reason"]
+    assert [e.values["StripID"] for e in host.named("StripOnHold")] == ["A1-01", "A1-02"]
+    assert front.controller.show_lot("A1")["status"] == "aborted"
+    assert host.command("HOLD_LOT", [("LOT_ID", "A1")]) == (2, [])  # finished: not now
