@@ -32,8 +32,6 @@ class GemSettings(BaseModel):
     t7_s: int = _timer("T7NotSelectedTimeout")
     linktest_s: int = _timer("LinktestInterval")
     enable_spooling: bool = True
-    #: The API user the host acts as, for rights such as recipe download (engineer role).
-    host_user: str | None = None
 
     @model_validator(mode="after")
     def _t6_below_linktest(self) -> GemSettings:
