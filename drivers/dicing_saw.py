@@ -15,11 +15,11 @@ CR LF both ways, result pages of at most 16 records, 5 s for result queries).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar, NamedTuple
 
-from drivers.records import SiteRecord, StripSummary, optional
+from drivers.records import AlarmInfo, SiteRecord, StripSummary, optional
 from drivers.scpi import ScpiTool
 from drivers.settings import Reading, Setting
 from drivers.values import INTEGER, REAL, Number
@@ -76,6 +76,27 @@ class DicingSaw(ScpiTool):
     result_timeout_s = 5.0
     result_page_size = 16
     poll_interval_s = 1.0
+    # The manual's §6 table, for hosts that list alarms before any occur; the tool also
+    # answers for each code (``alarm_info``).
+    alarm_table: ClassVar[Mapping[int, AlarmInfo]] = {
+        a.code: a
+        for a in (
+            AlarmInfo(7001, "A", "Emergency stop"),
+            AlarmInfo(7002, "A", "Cover opened during cycle"),
+            AlarmInfo(7003, "A", "Chuck vacuum low"),
+            AlarmInfo(7004, "H", "Compressed air low"),
+            AlarmInfo(7101, "A", "Spindle overload"),
+            AlarmInfo(7102, "A", "Blade breakage detected"),
+            AlarmInfo(7103, "H", "Blade life reached"),
+            AlarmInfo(7104, "H", "Coolant flow low"),
+            AlarmInfo(7105, "H", "Kerf offset over limit"),
+            AlarmInfo(7106, "H", "Chipping over limit 3 times in a row"),
+            AlarmInfo(7107, "A", "Alignment failed"),
+            AlarmInfo(7108, "A", "Spindle speed deviation"),
+            AlarmInfo(7109, "H", "Blade exposure insufficient"),
+            AlarmInfo(7201, "W", "Blade life 90 %"),
+        )
+    }
     defect_texts: ClassVar[dict[int, str]] = {
         7501: "chipping over limit",
         7502: "kerf offset over limit",

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from drivers.records import SiteRecord, optional
+from drivers.records import AlarmInfo, SiteRecord, optional
 from drivers.scpi import ScpiTool
 from drivers.settings import Reading, Setting
 from drivers.values import Choice, Flag, Number, Quoted, Timestamp, unquote
@@ -82,6 +82,26 @@ class Laser(ScpiTool):
     tool_name = "laser"
     model = "UVL-3"
     poll_interval_s = 0.5
+    # The manual's §6 table, for hosts that list alarms before any occur; the tool also
+    # answers for each code (``alarm_info``).
+    alarm_table: ClassVar[Mapping[int, AlarmInfo]] = {
+        a.code: a
+        for a in (
+            AlarmInfo(8001, "A", "Emergency stop"),
+            AlarmInfo(8002, "A", "Enclosure door opened during cycle"),
+            AlarmInfo(8003, "A", "Laser key switch off"),
+            AlarmInfo(8004, "H", "Fume extraction low"),
+            AlarmInfo(8005, "A", "Chiller fault"),
+            AlarmInfo(8101, "H", "Laser power out of tolerance"),
+            AlarmInfo(8102, "A", "Laser source fault"),
+            AlarmInfo(8103, "A", "Shutter fault"),
+            AlarmInfo(8104, "A", "Scanner fault"),
+            AlarmInfo(8105, "H", "Focus error"),
+            AlarmInfo(8106, "A", "Alignment failed"),
+            AlarmInfo(8107, "H", "Via open rate low"),
+            AlarmInfo(8201, "W", "Power calibration due"),
+        )
+    }
     record_type = LaserRecord
     record_converters = (optional(int), optional(int), optional(float), optional(int))
     summary_converters = (str, int)

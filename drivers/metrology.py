@@ -15,7 +15,7 @@ with Metrology.open("/dev/ttyUSB0") as gauge:            # or "socket://127.0.0.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -230,6 +230,23 @@ class Metrology(Tool):
     model = "MS-3"
     poll_interval_s = 0.2
     alarm_codes: ClassVar[range] = range(9001, 9500)
+    # The manual's §6 table, for hosts that list alarms before any occur; the tool also
+    # answers for each code (``alarm_info``).
+    alarm_table: ClassVar[Mapping[int, AlarmInfo]] = {
+        a.code: a
+        for a in (
+            AlarmInfo(9001, "A", "Emergency stop"),
+            AlarmInfo(9002, "H", "Cover opened during cycle"),
+            AlarmInfo(9003, "H", "Stage vacuum low"),
+            AlarmInfo(9004, "H", "Compressed air low"),
+            AlarmInfo(9101, "H", "Calibration failed"),
+            AlarmInfo(9102, "H", "Sensor signal low"),
+            AlarmInfo(9103, "A", "Alignment failed"),
+            AlarmInfo(9104, "A", "Stage motion fault"),
+            AlarmInfo(9105, "W", "Enclosure temperature out of range"),
+            AlarmInfo(9201, "W", "Calibration due"),
+        )
+    }
 
     def __init__(self, address: str, *, line_timeout_s: float = 1.0) -> None:
         super().__init__(address)

@@ -103,6 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="token file (default <db>.token; PACKLINE_TOKEN wins)",
     )
+    daemon.add_argument(
+        "--hsms-port",
+        type=int,
+        default=None,
+        help="SECS/GEM: HSMS-SS passive port on --host for the factory host (default: the "
+        "line config's gem.port; none: no GEM)",
+    )
 
     diagram = commands.add_parser("diagram", help="print a state machine as Mermaid, from the code")
     diagram.add_argument("machine", choices=["station"], help="which machine (station: PackML)")
@@ -204,6 +211,7 @@ def _main(argv: Sequence[str] | None) -> int:
         # pymodbus logs every timed-out request with a packet dump at ERROR; the drivers turn
         # those into the suite's own errors, which the lot report records.
         logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+        logging.getLogger("communication").setLevel(logging.WARNING)  # secsgem: every SECS message
     logging.getLogger("transitions").setLevel(logging.WARNING)  # one line per callback otherwise
     from packline.daemon.auth import TokenError
     from sequences.config_errors import ConfigError
@@ -240,6 +248,7 @@ def _main(argv: Sequence[str] | None) -> int:
                 simulate=args.simulate,
                 time_scale=args.time_scale,
                 token_file=args.token_file,
+                hsms_port=args.hsms_port,
             )
         if args.command == "diagram":
             from sequences.station_machine import mermaid_diagram

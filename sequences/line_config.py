@@ -67,6 +67,9 @@ class LineConfig(BaseModel):
 
     line: str = "line"
     stations: list[StationEntry] = Field(min_length=1)
+    #: The SECS/GEM equipment interface of ``packline serve`` (port, device id, HSMS timers);
+    #: checked by packline.gem.settings, documented in docs/gem.md.
+    gem: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _unique_station_names(self) -> LineConfig:

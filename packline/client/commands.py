@@ -215,6 +215,11 @@ def unit_show(client: DaemonClient, args: argparse.Namespace) -> Shown:
     return unit, record(unit)
 
 
+def strip_map(client: DaemonClient, args: argparse.Namespace) -> Shown:
+    answer = client.get(path_of("strips", args.strip_id, "map"))
+    return answer, str(answer["xml"]).rstrip("\n").splitlines()
+
+
 def recipe_list(client: DaemonClient, args: argparse.Namespace) -> Shown:
     recipes = client.get("/recipes")
     return recipes, table(recipes, RECIPE_COLUMNS)
@@ -363,6 +368,9 @@ def add_client_commands(commands: Subcommands) -> None:
     )
     _leaf(
         strip_commands, "show", strip_show, "a strip: lot, status and each step's result map"
+    ).add_argument("strip_id", metavar="ID")
+    _leaf(
+        strip_commands, "map", strip_map, "a strip's site map per step, E142-style XML"
     ).add_argument("strip_id", metavar="ID")
 
     unit = commands.add_parser("unit", help="units on the daemon: genealogy")

@@ -24,6 +24,7 @@ from drivers.base import Tool
 from drivers.errors import PacklineError
 from drivers.registry import driver_class
 from packline.daemon.controller_api import Json
+from packline.daemon.line_events import LineEvents
 from packline.daemon.logging_recorder import LoggingRecorder, kv
 from packline.errors import Conflict, Invalid, NotFound
 from packline.store import Store
@@ -61,7 +62,8 @@ class LineController:
         self.addresses = dict(addresses)
         self.pace = Pace(time_scale, min_bound_wall_s=5.0)
         self.recipes_dir = recipes_dir
-        self.recorder = LoggingRecorder(store)
+        self.events = LineEvents()  # the fronts (SECS/GEM) subscribe here
+        self.recorder = LoggingRecorder(store, self.events)
         self.stations: dict[str, Station] = {}
         self._drivers: list[Tool] = []
         self._lock = threading.Condition()
@@ -171,6 +173,13 @@ class LineController:
             )
         )
         self.store.set_lot_status(lot_id, "running")
+        self.events.publish(
+            "lot_started",
+            lot_id=lot_id,
+            recipe=lot["recipe_name"],
+            strip_ids=list(plan.strip_ids),
+            resumed=bool(resumed),
+        )
         final = runner.run()
         with self._lock:
             self._runner, self._running_lot = None, ""
@@ -183,6 +192,7 @@ class LineController:
         # an aborted lot keeps the reason its abort gave ("lot aborted by operator")
         reason = aborted["reason"] if aborted and status == "aborted" else ""
         self.store.set_lot_status(lot_id, status, reason)
+        self.events.publish("lot_finished", lot_id=lot_id, status=status, reason=reason)
         counts = {
             k: sum(1 for s in final.values() if s.status == k)
             for k in ("complete", "scrapped", "on hold")
@@ -253,6 +263,7 @@ class LineController:
         )
         self.store.record_command("lot", lot_id, "submit", by, "queued")
         log.info(kv(event="lot_submitted", lot=lot_id, recipe=name, strips=len(ids), by=by))
+        self.events.publish("lot_queued", lot_id=lot_id, recipe=name, strip_ids=ids)
         self.wake()
         return self.show_lot(lot_id)
 
@@ -322,10 +333,11 @@ class LineController:
 
         for strip_id, progress in self.store.strip_progress(lot_id).items():
             if not progress.terminal:
-                self.store.strip_finished(
+                self.recorder.strip_finished(  # logged and published, like a runner's
                     lot_id, StripDisposition(strip_id, "on hold", reason, time.time())
                 )
         self.store.set_lot_status(lot_id, "aborted", reason)
+        self.events.publish("lot_finished", lot_id=lot_id, status="aborted", reason=reason)
 
     # -- strips and units ------------------------------------------------------------------------
     def show_strip(self, strip_id: str) -> Json:

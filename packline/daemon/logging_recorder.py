@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from packline.daemon.line_events import LineEvents
 from sequences.records import (
     AlarmRecord,
     CycleRecord,
@@ -29,13 +30,16 @@ def kv(**fields: Any) -> str:
 
 
 class LoggingRecorder:
-    """Forwards to ``inner`` (the store) first, then logs what was committed."""
+    """Forwards to ``inner`` (the store) first, then logs what was committed and publishes it
+    to ``events`` (the daemon's fronts)."""
 
-    def __init__(self, inner: LotRecorder) -> None:
+    def __init__(self, inner: LotRecorder, events: LineEvents | None = None) -> None:
         self.inner = inner
+        self.events = events or LineEvents()
 
     def step_started(self, start: StepStart) -> None:
         self.inner.step_started(start)
+        self.events.publish("step_started", record=start)
         log.info(
             kv(
                 event="step_started",
@@ -48,6 +52,7 @@ class LoggingRecorder:
 
     def step_done(self, record: StepRecord) -> None:
         self.inner.step_done(record)
+        self.events.publish("step_done", record=record)
         log.info(
             kv(
                 event="step_done",
@@ -73,6 +78,7 @@ class LoggingRecorder:
 
     def strip_finished(self, lot_id: str, disposition: StripDisposition) -> None:
         self.inner.strip_finished(lot_id, disposition)
+        self.events.publish("strip_finished", lot_id=lot_id, record=disposition)
         log.info(
             kv(
                 event="strip_finished",
@@ -85,6 +91,7 @@ class LoggingRecorder:
 
     def alarm(self, lot_id: str, record: AlarmRecord) -> None:
         self.inner.alarm(lot_id, record)
+        self.events.publish("alarm", lot_id=lot_id, record=record)
         log.warning(
             kv(
                 event="alarm",
@@ -99,6 +106,7 @@ class LoggingRecorder:
 
     def state_event(self, event: StateEvent) -> None:
         self.inner.state_event(event)
+        self.events.publish("station_state", record=event)
         log.info(
             kv(
                 event="state",

@@ -12,12 +12,15 @@ import json
 import logging
 import re
 import signal
+import sys
 import threading
 from pathlib import Path
 
 from packline.daemon.auth import server_token
 from packline.daemon.controller import LineController
 from packline.lot_reports import LotReports
+from packline.gem.front import GemFront
+from packline.gem.settings import gem_settings
 from packline.store import Store
 from packline.store.users import Users
 from packline.web.server import WebServer
@@ -88,8 +91,10 @@ def serve_daemon(
     simulate: bool,
     time_scale: float,
     token_file: Path | None,
+    hsms_port: int | None = None,
 ) -> int:
     config = load_line_config(config_path)
+    gem = gem_settings(config.gem, str(config_path or "configs/line.yaml"), port=hsms_port)
     simulated: SimulatedLine | None = None
     if simulate:
         stations = [StationSim(s.name, s.tool, s.sim) for s in config.expanded()]
@@ -106,8 +111,18 @@ def serve_daemon(
     previous = {
         sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
     }
+    front: GemFront | None = None
     try:
         controller.start()
+        if gem.port is not None:  # SECS/GEM for the factory host, only when asked for
+            front = GemFront(controller, gem, host=host)
+            try:
+                front.start()
+            except OSError as exc:
+                print(f"packline serve: {exc}", file=sys.stderr, flush=True)
+                controller.stop()
+                return 2
+            print(f"packline serve: HSMS-SS passive on {host}:{gem.port}", flush=True)
         server = WebServer(
             controller,
             host=host,
@@ -123,6 +138,8 @@ def serve_daemon(
             "stopping: no new cycles; running ones are left to their tools and reconciled at the next start"
         )
         server.stop()
+        if front is not None:
+            front.stop()
         controller.stop()
     finally:
         for sig, handler in previous.items():

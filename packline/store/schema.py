@@ -162,8 +162,20 @@ CREATE TABLE api_tokens (
 );
 """
 
+#: The GEM front's outbox and spool (docs/gem.md, "Spooling"): S6F11 and S5F1 messages in the
+#: order they were raised, each kept until the host has acknowledged it.
+GEM_SPOOL = """
+CREATE TABLE gem_spool (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    created REAL NOT NULL,
+    stream INTEGER NOT NULL CHECK (stream IN (5, 6)),
+    function INTEGER NOT NULL,
+    body_json TEXT NOT NULL
+);
+"""
+
 #: Schema migrations in order; the code's schema version is ``len(MIGRATIONS)``.
-MIGRATIONS: tuple[str, ...] = (V1, USERS)
+MIGRATIONS: tuple[str, ...] = (V1, USERS, GEM_SPOOL)
 
 
 def statements(script: str) -> Iterator[str]:

@@ -567,6 +567,39 @@ class Store:
             )
             return int(cursor.lastrowid or 0)
 
+    # -- the GEM spool (outbox of messages to the factory host) --------------------------------
+    def spool_put(self, stream: int, function: int, body: Any) -> int:
+        """Keep a message for the host (``body`` JSON-ready) after every earlier one; its seq."""
+        with self.write(f"spool S{stream}F{function}") as conn:
+            cursor = conn.execute(
+                "INSERT INTO gem_spool (created, stream, function, body_json) VALUES (?, ?, ?, ?)",
+                (self.clock(), stream, function, _dumps(body)),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def spool_first(self, limit: int = 100) -> list[tuple[int, int, int, Any]]:
+        """The oldest kept messages, ``(seq, stream, function, body)``, in the order raised."""
+        with self.read() as conn:
+            rows = conn.execute(
+                "SELECT seq, stream, function, body_json FROM gem_spool ORDER BY seq LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [(int(r[0]), int(r[1]), int(r[2]), json.loads(r[3])) for r in rows]
+
+    def spool_remove(self, seq: int) -> None:
+        """Forget a message the host has acknowledged."""
+        with self.write(f"spool remove {seq}") as conn:
+            conn.execute("DELETE FROM gem_spool WHERE seq = ?", (seq,))
+
+    def spool_purge(self) -> int:
+        """Forget every kept message (the host's S6F23 purge); how many there were."""
+        with self.write("spool purge") as conn:
+            return int(conn.execute("DELETE FROM gem_spool").rowcount)
+
+    def spool_count(self) -> int:
+        with self.read() as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM gem_spool").fetchone()[0])
+
     def ack_alarm(self, alarm_id: int, by: str) -> AlarmEntry:
         """Acknowledge an alarm; return it. Acknowledging again keeps the first ack."""
         with self.write(f"ack alarm {alarm_id}") as conn:

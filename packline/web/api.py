@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from packline import __version__
 from packline.daemon.controller_api import ControllerAPI
 from packline.errors import Forbidden, Invalid
+from packline.strip_map import strip_map_xml
 from packline.vocabulary import ID_PATTERN, role_allows
 from packline.web import models as m
 from packline.web.security import Operator, Reader, Viewer
@@ -114,6 +115,14 @@ def lot_command(request: Request, lot_id: LotId, command: m.LotCommand, user: Op
 def show_strip(request: Request, strip_id: StripId, _: Reader) -> Any:
     """A strip's lot, status and steps with result maps."""
     return controller(request).show_strip(strip_id)
+
+
+@router.get("/strips/{strip_id}/map", response_model=m.StripMap, tags=["lots"])
+def show_strip_map(request: Request, strip_id: StripId, _: Reader) -> Any:
+    """A strip's site map per step as E142-style substrate map XML (docs/gem.md)."""
+    api = controller(request)
+    strip = api.show_strip(strip_id)
+    return {"strip_id": strip_id, "xml": strip_map_xml(strip, api.show_lot(strip["lot_id"]))}
 
 
 @router.get("/units/{strip_id}/{site}", response_model=m.Unit, tags=["lots"])

@@ -116,6 +116,13 @@ class Strip(Answer):
     status: str
 
 
+class StripMap(BaseModel):
+    """A strip's site maps as E142-style XML (one SubstrateMap per step)."""
+
+    strip_id: str
+    xml: str
+
+
 class Unit(Answer):
     strip_id: str
     site: int

@@ -35,6 +35,8 @@ def _lot(lot_id: str, recipe: str, strip_ids: list[str], status: str = "queued")
         "strip_count": len(strip_ids),
         "strip_ids": strip_ids,
         "steps": ["laminate", "die attach"],
+        "rows": 3,
+        "cols": 10,
         "counts": {"complete": 0, "scrapped": 0, "on hold": 0, "in progress": len(strip_ids)},
         "progress": [
             {"step_index": 0, "step": "laminate", "strips_done": 1, "units_passed": 30},

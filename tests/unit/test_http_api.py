@@ -122,6 +122,7 @@ EXPECTED_ROUTES = {
     ("GET", "/lots/{lot_id}"),
     ("POST", "/lots/{lot_id}/{command}"),
     ("GET", "/strips/{strip_id}"),
+    ("GET", "/strips/{strip_id}/map"),
     ("GET", "/units/{strip_id}/{site}"),
     ("GET", "/stations"),
     ("GET", "/stations/{name}"),

@@ -133,6 +133,7 @@ def test_a_new_file_gets_every_table_at_the_code_schema_version(tmp_path: Path) 
         "operator_commands",
         "users",
         "api_tokens",
+        "gem_spool",
     }
 
 
@@ -631,9 +632,10 @@ def test_migrations_run_in_order_on_open(tmp_path: Path, monkeypatch: pytest.Mon
     path = tmp_path / "migrate.db"
     with open_store(path) as store:
         new_lot(store)
-    v2 = "ALTER TABLE lots ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;\n"
-    v2 += "CREATE TABLE notes (text TEXT NOT NULL DEFAULT 'a; b');"
-    monkeypatch.setattr(store_module, "MIGRATIONS", (*MIGRATIONS, v2))
+    following = "ALTER TABLE lots ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;\n"
+    following += "CREATE TABLE notes (text TEXT NOT NULL DEFAULT 'a; b');"
+    monkeypatch.setattr(store_module, "MIGRATIONS", (*MIGRATIONS, following))
+    newest = len(MIGRATIONS) + 1
     with open_store(path) as store:
         assert store.schema_version == len(MIGRATIONS) + 1
         assert store.lot("LA2403") is not None

@@ -1,0 +1,52 @@
+"""A GEM front on a line controller that is not started (no tools: status variables of
+stations are empty), with a real store and a copy of the recipes, and a GEM host on it over
+real HSMS on loopback. Protocol behaviour that needs no lot is tested here, fast."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from packline.daemon.controller import LineController
+from packline.gem.front import GemFront
+from packline.gem.host import GemHost
+from packline.gem.settings import GemSettings
+from packline.store import Store
+from sequences.line_config import load_line_config
+from sequences.recipe import RECIPES_DIR
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def front(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[GemFront]:
+    recipes = tmp_path / "recipes"
+    shutil.copytree(RECIPES_DIR, recipes)
+    store = Store(tmp_path / "line.db")
+    controller = LineController(
+        config=load_line_config(None), store=store, addresses={}, recipes_dir=recipes
+    )
+    overrides = getattr(request, "param", {})
+    settings = GemSettings(port=free_port(), t3_s=2, t6_s=1, t7_s=1, linktest_s=2, **overrides)
+    gem = GemFront(controller, settings)
+    gem.start()
+    yield gem
+    gem.stop()
+    store.close()
+
+
+@pytest.fixture
+def host(front: GemFront) -> Iterator[GemHost]:
+    assert front.settings.port is not None
+    gem_host = GemHost(front.settings.port, t3_s=5)
+    gem_host.connect()
+    yield gem_host
+    gem_host.close()

@@ -1,0 +1,248 @@
+"""The daemon as it runs for a factory host: a real ``packline serve --hsms-port`` process
+driving a real ``packline sim serve`` line (with a tool alarm injected), against a GEM host
+built on secsgem's host handler: a lot started by remote command reports every event in
+order with its data, the alarm comes as S5F1, hold and release work, and events raised while
+the host is away come, in order, when it is back."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import pytest
+import yaml
+
+from packline.gem.alarm_ids import alid_of
+from packline.gem.host import GemHost, Received
+from packline.strip_map import NAMESPACE
+from sequences.line_config import load_line_config
+from tests.gem.conftest import free_port
+
+PACKLINE = [sys.executable, "-m", "packline.cli"]
+SCALE = "2000"
+ALARM_STATION, ALARM_CODE = "wire-bonder-1", 3101
+LOT_EVENTS = ("LotQueued", "LotStarted", "LotCompleted", "LotAborted")
+STEP_EVENTS = ("StripStepStarted", "StripStepCompleted")
+
+
+class Line:
+    """A simulated line and a daemon with GEM on it; stopped at the end of the module."""
+
+    def __init__(self, folder: Path) -> None:
+        config = yaml.safe_load(Path("configs/line.yaml").read_text())
+        config["gem"] = {"t3_s": 3, "t6_s": 1, "t7_s": 2, "linktest_s": 2}
+        self.config = folder / "line.yaml"
+        self.config.write_text(yaml.safe_dump(config))
+        scenario = folder / "alarm.yaml"
+        scenario.write_text(
+            yaml.safe_dump(
+                {
+                    "faults": [
+                        {
+                            "station": ALARM_STATION,
+                            "at": {"cycle": 1, "phase": "BOND", "after_s": 5},
+                            "alarm": ALARM_CODE,
+                            "clear_after_s": 30,
+                        }
+                    ]
+                }
+            )
+        )
+        endpoints = folder / "endpoints.json"
+        self.processes = [
+            subprocess.Popen(
+                [*PACKLINE, "sim", "serve", "--config", str(self.config), "--time-scale", SCALE,
+                 "--endpoints", str(endpoints), "--scenario", str(scenario)],
+                stdout=(folder / "sim.log").open("w"),
+                stderr=subprocess.STDOUT,
+            )
+        ]  # fmt: skip
+        self._wait(lambda: endpoints.exists(), "packline sim serve did not start")
+        self.hsms_port, self.http_port = free_port(), free_port()
+        self.log = folder / "daemon.log"
+        self.processes.append(
+            subprocess.Popen(
+                [*PACKLINE, "serve", "--config", str(self.config), "--endpoints", str(endpoints),
+                 "--db", str(folder / "line.db"), "--port", str(self.http_port),
+                 "--hsms-port", str(self.hsms_port), "--time-scale", SCALE],
+                stdout=self.log.open("w"),
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PACKLINE_TOKEN": "t"},
+            )
+        )  # fmt: skip
+        self._wait(lambda: "HSMS-SS passive" in self.log.read_text(), "no HSMS endpoint")
+        stations = load_line_config(self.config).expanded()
+        number = next(n for n, s in enumerate(stations, 1) if s.name == ALARM_STATION)
+        self.alarm_alid = alid_of(number, ALARM_CODE)
+
+    def _wait(self, ready: Any, message: str) -> None:
+        deadline = time.monotonic() + 30
+        while not ready():
+            for process in self.processes:
+                assert process.poll() is None, message
+            assert time.monotonic() < deadline, message
+            time.sleep(0.05)
+
+    def lot(self, lot_id: str) -> dict[str, Any]:
+        url = f"http://127.0.0.1:{self.http_port}/lots/{lot_id}"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return dict(json.loads(response.read()))
+
+    def host(self, **kwargs: Any) -> GemHost:
+        host = GemHost(self.hsms_port, t3_s=5, **kwargs)
+        host.connect(15)
+        # 0, or 2 if the equipment's attempt-online (S1F1 on establish) got there first
+        assert host.online() in (0, 2)
+        return host
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def line(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Line]:
+    running = Line(tmp_path_factory.mktemp("gem"))
+    yield running
+    running.stop()
+
+
+def lot_events(host: GemHost, lot_id: str) -> list[Received]:
+    return [
+        e
+        for e in list(host.events)
+        if e.name in LOT_EVENTS + STEP_EVENTS and e.values.get("LotID") == lot_id
+    ]
+
+
+def check_lot_story(events: list[Received], strips: list[str], steps: list[str]) -> None:
+    """Queued, started, then for every strip each step started before completed, in route
+    order, each exactly once, with a full site map; completed last."""
+    names = [e.name for e in events]
+    assert names[:2] == ["LotQueued", "LotStarted"] and names[-1] == "LotCompleted", names
+    for strip in strips:
+        story = [
+            (e.name, e.values["StepIndex"])
+            for e in events
+            if e.name in STEP_EVENTS and e.values["StripID"] == strip
+        ]
+        expected = [(n, i) for i in range(len(steps)) for n in STEP_EVENTS]
+        assert story == expected, f"{strip}: {story}"
+    for done in (e for e in events if e.name == "StripStepCompleted"):
+        values = done.values
+        assert len(values["SiteResultMap"]) == values["MapRows"] * values["MapCols"] > 0
+        assert set(values["SiteResultMap"]) <= set("PFXN")
+        assert values["UnitsPassed"] == values["SiteResultMap"].count("P")
+        assert values["StepName"] == steps[values["StepIndex"]]
+        assert all("=" in entry for entry in values["MeasuredSummary"])
+
+
+def test_a_lot_started_by_the_host_reports_every_event_in_order_and_the_alarm(
+    line: Line,
+) -> None:
+    host = line.host()
+    try:
+        host.subscribe()
+        alarms = {a["ALID"]: a for a in host.send(5, 5, []).get()}
+        assert line.alarm_alid in alarms and "NSOP" in alarms[line.alarm_alid]["ALTX"].upper()
+        assert host.send(5, 3, {"ALED": 128, "ALID": line.alarm_alid}).get() == 0
+        assert [a["ALID"] for a in host.send(5, 7).get()] == [line.alarm_alid]
+        hcack = host.command(
+            "START_LOT",
+            [("RECIPE", "heat-slug-die-equal"), ("STRIP_IDS", "G1-A,G1-B"), ("LOT_ID", "G1")],
+        )
+        assert hcack == (0, [])
+        assert line.lot("G1")["status"] in ("queued", "running")  # the API's own lot
+        assert host.wait_for(lambda h: bool(h.named("LotCompleted")), 60)
+        lot = line.lot("G1")
+        assert lot["status"] == "complete"
+        check_lot_story(lot_events(host, "G1"), ["G1-A", "G1-B"], lot["steps"])
+        assert host.wait_for(lambda h: len(h.alarms) >= 2, 10), host.alarms
+        (set_alid, set_alcd, text), (clear_alid, clear_alcd, _) = host.alarms[:2]
+        assert (set_alid, clear_alid) == (line.alarm_alid, line.alarm_alid)
+        assert set_alcd & 0x80 and not clear_alcd & 0x80 and "3101" in text
+        alarm_set = host.named("AlarmSet")
+        assert alarm_set and alarm_set[0].values["ALID"] == line.alarm_alid
+        bonder = [
+            (e.name, e.values["NewState"])
+            for e in host.events
+            if e.name in ("StationDown", "StationUp") and e.values["StationName"] == ALARM_STATION
+        ]
+        assert ("StationDown", "HELD") in bonder, bonder  # the alarm held it
+        assert bonder[-1][0] == "StationUp"
+        check_strip_map(line, "G1-B", host, lot["steps"])
+    finally:
+        host.close()
+
+
+def check_strip_map(line: Line, strip_id: str, host: GemHost, steps: list[str]) -> None:
+    """``packline strip map ID`` prints, per step, the map the host got in the event."""
+    printed = subprocess.run(
+        [*PACKLINE, "strip", "map", strip_id, "--url", f"http://127.0.0.1:{line.http_port}"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert printed.returncode == 0, printed.stderr
+    root = ElementTree.fromstring(printed.stdout)
+    ns = {"m": NAMESPACE}
+    maps = root.findall("m:SubstrateMaps/m:SubstrateMap", ns)
+    assert len(maps) == len(steps)
+    sent = {
+        e.values["StepIndex"]: e.values["SiteResultMap"]
+        for e in host.named("StripStepCompleted")
+        if e.values["StripID"] == strip_id
+    }
+    for index, substrate_map in enumerate(maps):
+        rows = [r.text or "" for r in substrate_map.findall("m:Overlay/m:BinCodeMap/m:BinCode", ns)]
+        assert "".join(rows) == sent[index]
+
+
+def test_hold_release_and_events_spooled_while_the_host_is_away(line: Line) -> None:
+    host = line.host()
+    host.subscribe()
+    assert host.command(
+        "START_LOT", [("RECIPE", "heat-slug-die-equal"), ("STRIP_COUNT", 3), ("LOT_ID", "G2")]
+    ) == (0, [])
+    assert host.wait_for(
+        lambda h: any(e.values.get("LotID") == "G2" for e in h.named("LotStarted")), 30
+    )
+    assert host.command("HOLD_LOT", [("LOT_ID", "G2")]) == (0, [])
+    assert line.lot("G2")["status"] == "held"
+    assert host.command("RELEASE_LOT", [("LOT_ID", "G2")]) == (0, [])
+    assert line.lot("G2")["status"] in ("queued", "running")
+    assert host.wait_for(lambda h: len(h.named("StripStepCompleted")) >= 2, 60)
+    host.close()  # the host goes away mid-lot
+    away = len(lot_events(host, "G2"))
+    deadline = time.monotonic() + 60
+    while line.lot("G2")["status"] != "complete":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    back = GemHost(line.hsms_port, t3_s=5)
+    back.names, back.vid_names = host.names, host.vid_names
+    back.handler.report_subscriptions = host.handler.report_subscriptions  # defined before
+    back.connect(15)
+    try:
+        assert back.online() in (0, 2)
+        assert back.wait_for(lambda h: bool(h.named("LotCompleted")), 30)
+        spooled = lot_events(back, "G2")
+        assert spooled, "nothing was spooled"
+        assert len(spooled) > 0 and away > 0
+        check_lot_story(
+            lot_events(host, "G2") + spooled,
+            ["G2-01", "G2-02", "G2-03"],
+            line.lot("G2")["steps"],
+        )
+        assert back.send(1, 3, [1014]).get() == [0]  # spool empty once delivered
+    finally:
+        back.close()

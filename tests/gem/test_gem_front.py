@@ -1,0 +1,244 @@
+"""GEM capabilities of the front that need no running lot, against secsgem's host handler
+over real HSMS: control state, namelists, constants, clock, process programs, spool request,
+refused commands, and the E37 timers secsgem leaves out (T7, linktest)."""
+
+from __future__ import annotations
+
+import datetime
+import socket
+import struct
+import time
+from pathlib import Path
+
+import pytest
+
+from packline.gem import catalogue
+from packline.gem.front import GemFront
+from packline.gem.host import GemHost
+
+
+def test_offline_equipment_answers_only_establish_and_online_then_reports_status(
+    host: GemHost,
+) -> None:
+    refused = host.send(1, 3, [catalogue.SV_LINE_STATE.vid])
+    assert (refused.stream, refused.function) == (1, 0)  # E30: offline -> abort
+    assert host.online() == 0
+    assert host.online() == 2  # already online
+    assert host.send(1, 1).get() == ["packline", host.send(1, 1).get()[1]]
+    line_state, queued, control = host.send(1, 3, [1010, 1012, 1002]).get()
+    assert (line_state, queued) == ("IDLE", 0)
+    assert control == 5  # online remote
+    assert host.send(1, 15).get() == 0  # host goes offline
+    assert host.send(1, 3, [1010]).function == 0
+
+
+def test_remote_commands_are_refused_offline_and_in_online_local(front: GemFront) -> None:
+    assert front.settings.port is not None
+    gem_host = GemHost(front.settings.port)
+    gem_host.connect()
+    try:
+        assert gem_host.online() == 0
+        front.equipment.control_switch_online_local()  # the operator's switch
+        hcack, cpacks = gem_host.command("HOLD_LOT", [("LOT_ID", "L1")])
+        assert (hcack, cpacks) == (2, [])
+        assert gem_host.wait_for(lambda h: any("online local" in t for t in h.terminal), 5)
+        front.equipment.control_switch_online_remote()
+        hcack, cpacks = gem_host.command("HOLD_LOT", [("LOT_ID", "NOPE")])
+        assert (hcack, cpacks) == (3, [("LOT_ID", 2)])
+    finally:
+        gem_host.close()
+
+
+def test_bad_start_lot_gets_a_cpack_per_bad_parameter_and_creates_nothing(
+    front: GemFront, host: GemHost
+) -> None:
+    host.online()
+    hcack, cpacks = host.command(
+        "START_LOT",
+        [
+            ("RECIPE", "no-such-recipe"),
+            ("STRIP_COUNT", "0"),
+            ("PRIORITY", "high"),
+            ("COLOR", "red"),
+        ],
+    )
+    assert hcack == 3
+    assert sorted(cpacks) == [
+        ("COLOR", 1),
+        ("PRIORITY", 3),
+        ("RECIPE", 2),
+        ("STRIP_COUNT", 2),
+    ]
+    hcack, cpacks = host.command(
+        "START_LOT", [("RECIPE", "heat-slug-die-equal"), ("STRIP_IDS", "A,B"), ("STRIP_COUNT", 2)]
+    )
+    assert (hcack, sorted(cpacks)) == (3, [("STRIP_COUNT", 2), ("STRIP_IDS", 2)])
+    assert front.store.lots() == []
+    assert host.command("STATION_DISABLE", [("STATION", "mold-press")]) == (2, [])
+    assert host.command("STATION_HOLD", [("STATION", "press")]) == (3, [("STATION", 2)])
+    assert host.command("FLY", [])[0] == 1
+
+
+def test_start_lot_takes_numbers_as_ascii_or_integer_items_and_queues_the_api_lot(
+    front: GemFront, host: GemHost
+) -> None:
+    host.online()
+    host.subscribe(["LotQueued"])
+    assert host.command(
+        "START_LOT",
+        [
+            ("RECIPE", "heat-slug-die-equal"),
+            ("STRIP_COUNT", 3),
+            ("LOT_ID", "H1"),
+            ("PRIORITY", "5"),
+        ],
+    ) == (0, [])
+    assert host.command(
+        "START_LOT", [("RECIPE", "film-laser-wire"), ("STRIP_COUNT", "2"), ("LOT_ID", "H2")]
+    ) == (0, [])
+    lot = front.controller.show_lot("H1")
+    assert (lot["status"], lot["strip_ids"]) == ("queued", ["H1-01", "H1-02", "H1-03"])
+    assert front.store.operator_commands()[0]["by"] == "gem-host"
+    assert host.wait_for(lambda h: len(h.named("LotQueued")) == 2, 5)
+    first = host.named("LotQueued")[0].values
+    assert first["LotID"] == "H1" and first["StripIDs"] == ["H1-01", "H1-02", "H1-03"]
+    # the same lot id again is a bad LOT_ID, and nothing is added
+    assert host.command(
+        "START_LOT", [("RECIPE", "heat-slug-die-equal"), ("STRIP_COUNT", 1), ("LOT_ID", "H1")]
+    ) == (3, [("LOT_ID", 2)])
+    assert [lot["lot_id"] for lot in front.store.lots()] == ["H1", "H2"]
+    assert host.send(1, 3, [1012, 1013]).get() == [2, ["H1", "H2"]]
+
+
+def test_equipment_constants_are_range_checked_all_or_nothing(
+    front: GemFront, host: GemHost
+) -> None:
+    host.online()
+    names = {c["ECID"]: c for c in host.send(2, 29, []).get()}
+    assert names[13]["ECNAME"] == "LinktestInterval" and names[13]["UNITS"] == "s"
+    assert host.send(2, 15, [{"ECID": 13, "ECV": 5}, {"ECID": 10, "ECV": 999}]).get() == 3
+    assert host.send(2, 13, [13]).get() == [2]  # unchanged: nothing half-done
+    assert host.send(2, 15, [{"ECID": 99, "ECV": 1}]).get() == 1
+    assert host.send(2, 15, [{"ECID": 13, "ECV": 5}, {"ECID": 10, "ECV": 7}]).get() == 0
+    assert host.send(2, 13, [13, 10]).get() == [5, 7]
+    assert front.link.linktest_s == 5
+    assert front.equipment.settings.timeouts.t3 == 7.0
+
+
+def test_clock_can_be_read_and_set(host: GemHost) -> None:
+    host.online()
+    assert host.send(2, 31, "not a time").get() == 1
+    assert host.send(2, 31, "2031010203040500").get() == 0
+    text = host.send(2, 17).get()
+    read = datetime.datetime.strptime(text[:14], "%Y%m%d%H%M%S")
+    assert abs(read - datetime.datetime(2031, 1, 2, 3, 4, 5)) < datetime.timedelta(seconds=5)
+
+
+def test_process_programs_list_upload_download_checked_like_recipe_check_and_delete(
+    front: GemFront, host: GemHost
+) -> None:
+    host.online()
+    recipes = front.controller.recipes_dir
+    assert "heat-slug-die-equal" in host.send(7, 19).get()
+    body = (recipes / "heat-slug-die-equal.yaml").read_text()
+    assert host.send(7, 5, "heat-slug-die-equal").get() == {
+        "PPID": "heat-slug-die-equal",
+        "PPBODY": body,
+    }
+    unknown = host.handler.send_and_waitfor_response(host.handler.stream_function(7, 5)("x"))
+    assert unknown is not None and unknown.data == b"\x01\x00"  # E5: zero-length list
+    bad = body.replace("name: heat-slug-die-equal", "name: hs-new").replace(
+        "cure_time_s: 90", "cure_time_s: -5"
+    )
+    assert "cure_time_s: -5" in bad
+    assert host.send(7, 3, {"PPID": "hs-new", "PPBODY": bad}).get() == 5
+    assert host.wait_for(lambda h: any("cure_time_s" in t for t in h.terminal), 5)
+    assert not (recipes / "hs-new.yaml").exists()
+    good = body.replace("name: heat-slug-die-equal", "name: hs-new")
+    assert host.send(7, 3, {"PPID": "hs-new", "PPBODY": good}).get() == 0
+    assert (recipes / "hs-new.yaml").read_text() == good
+    assert "hs-new" in host.send(7, 19).get()
+    assert host.send(7, 17, ["hs-new", "ghost"]).get() == 4  # all or none
+    assert (recipes / "hs-new.yaml").exists()
+    assert host.send(7, 17, ["hs-new"]).get() == 0
+    assert not (recipes / "hs-new.yaml").exists()
+
+
+def test_download_refused_without_the_right_the_hook_gives(tmp_path: Path) -> None:
+    from packline.gem.process_programs import ACKC7_DENIED, ProcessPrograms, Reply
+
+    programs = ProcessPrograms(tmp_path, may_download=lambda ppid: "engineer role required")
+    assert programs.download("x", "name: x") == Reply(ACKC7_DENIED, "engineer role required")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_spool_request_with_nothing_spooled_says_so(host: GemHost) -> None:
+    host.online()
+    assert host.send(6, 23, 0).get() == 2
+    assert host.send(6, 23, 1).get() == 2
+
+
+def _hsms(s_type: int, system: int) -> bytes:
+    header = struct.pack(">HBBBBI", 0xFFFF, 0, 0, 0, s_type, system)
+    return struct.pack(">I", len(header)) + header
+
+
+def _closed_within(sock: socket.socket, timeout_s: float) -> bool:
+    """Whether the peer closes ``sock`` within ``timeout_s``, answering nothing on the way."""
+    sock.settimeout(0.2)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            data = sock.recv(1024)
+        except TimeoutError:
+            continue
+        except ConnectionResetError:
+            return True
+        if not data:
+            return True
+    return False
+
+
+def _connect(front: GemFront) -> socket.socket:
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            return socket.create_connection(("127.0.0.1", front.settings.port or 0))
+        except ConnectionRefusedError:  # between listening sockets (secsgem re-binds)
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+
+
+def test_t7_a_host_that_never_selects_is_disconnected(front: GemFront) -> None:
+    with _connect(front) as sock:
+        assert _closed_within(sock, front.settings.t7_s + 2.0)
+
+
+def test_linktest_not_answered_within_t6_closes_the_connection(front: GemFront) -> None:
+    with _connect(front) as sock:
+        sock.sendall(_hsms(1, 7))  # Select.req
+        started = time.monotonic()
+        assert _closed_within(sock, front.settings.linktest_s + front.settings.t6_s + 3.0)
+        assert time.monotonic() - started >= front.settings.linktest_s
+
+
+@pytest.mark.parametrize("front", [{"online_substate": "local"}], indirect=True)
+def test_configured_online_local_refuses_remote_commands(host: GemHost) -> None:
+    assert host.online() == 0
+    assert host.send(1, 3, [1002]).get() == [4]
+    assert host.command("START_LOT", [("RECIPE", "x"), ("STRIP_COUNT", 1)]) == (2, [])
+
+
+def test_abort_of_a_waiting_lot_reports_the_abort_and_its_strips_on_hold(
+    front: GemFront, host: GemHost
+) -> None:
+    host.online()
+    host.subscribe(["LotAborted", "StripOnHold"])
+    start = [("RECIPE", "heat-slug-die-equal"), ("STRIP_COUNT", 2), ("LOT_ID", "A1")]
+    assert host.command("START_LOT", start) == (0, [])
+    assert host.command("ABORT_LOT", [("LOT_ID", "A1")]) == (0, [])
+    assert host.wait_for(lambda h: len(h.named("StripOnHold")) == 2 and h.named("LotAborted"), 5)
+    assert "aborted by gem-host" in host.named("LotAborted")[0].values["Reason"]
+    assert [e.values["StripID"] for e in host.named("StripOnHold")] == ["A1-01", "A1-02"]
+    assert front.controller.show_lot("A1")["status"] == "aborted"
+    assert host.command("HOLD_LOT", [("LOT_ID", "A1")]) == (2, [])  # finished: not now
