@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from packline.daemon.controller_api import ControllerAPI
-from packline.daemon.errors import BadRequest, NotFound, RequestError
+from packline.errors import Invalid, NotFound, Refused
 from packline.gem.catalogue import COMMANDS
 
 # HCACK (E5): 0 done, 1 no such command, 2 cannot perform now, 3 a parameter is invalid.
@@ -129,10 +129,10 @@ def run_command(
         return Answer(HCACK_CANNOT_NOW, reason=f"{name}: {NOT_SUPPORTED[name]}")
     try:
         _call(api, name, checked)
-    except RequestError as exc:
+    except Refused as exc:
         # A lot or strip id already taken is a bad START_LOT parameter; for the other
         # commands a conflict is the object's state (lot complete, station busy): not now.
-        if isinstance(exc, BadRequest | NotFound) or name == "START_LOT":
+        if isinstance(exc, Invalid | NotFound) or name == "START_LOT":
             culprit = _culprit(name, checked, exc.message)
             return Answer(HCACK_BAD_PARAMETER, [(culprit, CPACK_BAD_VALUE)], _why(exc))
         return Answer(HCACK_CANNOT_NOW, reason=_why(exc))
@@ -217,5 +217,5 @@ def _culprit(name: str, checked: dict[str, Any], message: str) -> str:
     return "LOT_ID" if name in LOT_COMMANDS else "STATION"
 
 
-def _why(exc: RequestError) -> str:
+def _why(exc: Refused) -> str:
     return "; ".join([exc.message, *exc.problems])

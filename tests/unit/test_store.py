@@ -635,7 +635,6 @@ def test_migrations_run_in_order_on_open(tmp_path: Path, monkeypatch: pytest.Mon
     following = "ALTER TABLE lots ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;\n"
     following += "CREATE TABLE notes (text TEXT NOT NULL DEFAULT 'a; b');"
     monkeypatch.setattr(store_module, "MIGRATIONS", (*MIGRATIONS, following))
-    newest = len(MIGRATIONS) + 1
     with open_store(path) as store:
         assert store.schema_version == len(MIGRATIONS) + 1
         assert store.lot("LA2403") is not None
