@@ -206,6 +206,7 @@ def _main(argv: Sequence[str] | None) -> int:
         logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     logging.getLogger("transitions").setLevel(logging.WARNING)  # one line per callback otherwise
     from packline.daemon.auth import TokenError
+    from packline.daemon.line_lock import LineLocked
     from sequences.config_errors import ConfigError
     from sim.scenario import ScenarioError
 
@@ -266,7 +267,7 @@ def _main(argv: Sequence[str] | None) -> int:
                 report_dir=args.report_dir,
                 lot_id=args.lot_id,
             )
-    except (ConfigError, ScenarioError, TokenError) as exc:
+    except (ConfigError, ScenarioError, TokenError, LineLocked) as exc:
         print(f"packline: {exc}", file=sys.stderr)
         return 2
     return 2

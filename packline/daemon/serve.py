@@ -17,6 +17,7 @@ from pathlib import Path
 
 from packline.daemon.auth import server_token
 from packline.daemon.controller import LineController
+from packline.daemon.line_lock import LineLock
 from packline.lot_reports import LotReports
 from packline.store import Store
 from packline.store.users import Users
@@ -90,6 +91,7 @@ def serve_daemon(
     token_file: Path | None,
 ) -> int:
     config = load_line_config(config_path)
+    line_lock = LineLock(db_path).acquire()  # before anything touches the database or a tool
     simulated: SimulatedLine | None = None
     if simulate:
         stations = [StationSim(s.name, s.tool, s.sim) for s in config.expanded()]
@@ -117,6 +119,7 @@ def serve_daemon(
             lot_reports=LotReports(store, config, time_scale=time_scale),
         )
         server.start()
+        line_lock.announce(server.url)
         print(f"packline serve: listening on {server.url} (database {db_path})", flush=True)
         stop.wait()
         log.info(
@@ -130,5 +133,6 @@ def serve_daemon(
         store.close()
         if simulated is not None:
             simulated.stop()
+        line_lock.release()
     print("packline serve: stopped", flush=True)
     return 0
