@@ -208,13 +208,16 @@ class LotRunner:
             self._cond.notify_all()
 
     def abort(self, reason: str) -> None:
-        """Lot abort: waiting strips go on hold now, processing strips when their cycle ends."""
+        """Lot abort: waiting strips go on hold now, processing strips when their cycle ends;
+        a HELD cycle of the lot's strips (paused, it would never end) is aborted."""
         with self._cond:
             self._aborted = reason
             for strip in self.strips.values():
                 if strip.status == "waiting":
                     self._finish(strip, "on hold", reason)
             self._cond.notify_all()
+        for station in self.stations:
+            station.abort_held_cycle(self.strips, reason)
         self._changed()
 
     @property

@@ -138,10 +138,14 @@ class Station:
             self.current_strips = tuple(job.strip_id for job in jobs)
             self.current_step = step.name
             self._cycle_aborted = ""
+            self._back_to_idle = False
             strips = ",".join(self.current_strips)
             if not self.machine.may("start"):
                 self.current_strips, self.current_step = (), ""
                 raise StationNotReady(self.name, "start", self.state)
+            # An IDLE station holds nothing: no operator flag of an earlier cycle carries over.
+            self.control.hold.clear()
+            self.control.abort.clear()
             self.machine.command("start", cause=f"{step.name} {strips}")
             try:
                 if resume:
@@ -182,6 +186,8 @@ class Station:
                     "complete", cause=f"{step.name} {strips} {'aborted' if aborted else 'done'}"
                 )
                 self.machine.command("reset", cause="next cycle")
+            elif self._back_to_idle:
+                self.recover()  # a lot abort ended the held cycle: the station takes work again
             # else an operator abort or stop took the station out of EXECUTE mid-cycle: it stays
             # there until the operator clears and resets it; the lot gives it no work meanwhile.
             return StationRun(outcomes, bool(aborted), aborted)
@@ -206,10 +212,20 @@ class Station:
 
     # -- operator commands ------------------------------------------------------------------
     def command(self, command: str, cause: str = "operator") -> PackState:
-        """An operator command: hold, unhold, suspend, unsuspend, stop, abort, clear, reset."""
+        """An operator command: hold, unhold, stop, abort, clear, reset.
+
+        Taken whole or refused whole: a command PackML does not allow now raises
+        :class:`CommandRefused` before anything is touched (a hold refused on an IDLE station
+        must not pause its next cycle)."""
+        if not self.machine.may(command):
+            raise CommandRefused(self.name, command, self.state)
         if command == "hold":
+            # The machine first: if the cycle ended meanwhile, the hold is refused and the
+            # flag that pauses the tool is never set.
+            state = self.machine.command(command, cause)
             self.control.hold.set()
-        elif command == "unhold":
+            return state
+        if command == "unhold":
             self.control.hold.clear()
             self._operator_choice = "resume"
             self._operator.set()
@@ -228,6 +244,20 @@ class Station:
         return self.machine.command(command, cause)
 
     _waiting_for_operator = False
+    _back_to_idle = False
+
+    def abort_held_cycle(self, strip_ids: Iterable[str], reason: str) -> bool:
+        """Lot abort: a cycle of the lot's strips that is HELD would never end by itself, so it
+        is aborted; the station clears back to IDLE when the cycle has ended (the station was
+        not at fault). Running cycles are left to finish. Whether it aborted one."""
+        if self.state is not PackState.HELD or not set(self.current_strips) & set(strip_ids):
+            return False
+        try:
+            self.command("abort", cause=reason)
+        except CommandRefused:
+            return False  # the cycle ended meanwhile
+        self._back_to_idle = True
+        return True
 
     # -- alarm handling (called from the step's wait, in the station's thread) ----------------
     def _on_alarm(self, tool: Tool, problem: PacklineError) -> AlarmDecision:

@@ -58,7 +58,7 @@ class ControllerAPI(Protocol):
         ...
 
     def station_command(self, name: str, command: str, *, by: str) -> Json:
-        """hold, unhold, suspend, unsuspend, stop, abort, clear, reset."""
+        """hold, unhold, stop, abort, clear, reset."""
         ...
 
     # -- alarms ----------------------------------------------------------------------------------

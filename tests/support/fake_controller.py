@@ -14,8 +14,6 @@ from packline.errors import Conflict, Invalid, NotFound
 _STATION_MOVES = {  # command -> (states it is allowed in, state after); None: any state
     "hold": ({"EXECUTE"}, "HELD"),
     "unhold": ({"HELD"}, "EXECUTE"),
-    "suspend": ({"EXECUTE"}, "SUSPENDED"),
-    "unsuspend": ({"SUSPENDED"}, "EXECUTE"),
     "stop": (None, "STOPPED"),
     "abort": (None, "ABORTED"),
     "clear": ({"ABORTED"}, "STOPPED"),
