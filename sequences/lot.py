@@ -249,6 +249,11 @@ class LotRunner:
             self._work(station)
 
     def _work(self, station: Station) -> None:
+        while station.down and self._reconcile.get(station.name) and not self._stop.is_set():
+            with self._cond:  # its cycles of a previous run are reconciled when it answers
+                self._cond.wait(self._idle_s)
+        if self._stop.is_set():
+            return
         for start in self._reconcile.pop(station.name, []):
             batch = [self.strips[s] for s in start.strip_ids if s in self.strips]
             self._run(station, start.step_index, batch, resume=True)

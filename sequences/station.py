@@ -66,6 +66,17 @@ class StationNotReady(CommandRefused):
     """The station cannot start a cycle now: an operator aborted, stopped or held it."""
 
 
+class StationDown(CommandRefused):
+    """A command that would give work to a station whose tool does not answer."""
+
+    def __init__(self, station: str, command: str, state: PackState, reason: str) -> None:
+        super().__init__(station, command, state)
+        self.args = (
+            f"station {station}: '{command}' refused: the tool does not answer ({reason});"
+            " the station comes back by itself when it does",
+        )
+
+
 class Station:
     """One station of the line (``wire-bonder-1``): a connected driver and its PackML machine."""
 
@@ -99,10 +110,38 @@ class Station:
         self._cycle_aborted = ""
         self.facts: dict[str, Any] = {}
 
+    # -- the link to the tool ---------------------------------------------------------------
+    #: Why the tool cannot be reached ("" while it can): the station is DOWN.
+    down_reason = ""
+
+    def mark_down(self, reason: str) -> None:
+        """The tool does not answer: the station is ABORTED with the link as cause (E10
+        unscheduled down) and takes no work until :meth:`link_back`."""
+        self.down_reason = reason or "link down"
+        if self.machine.may("abort"):
+            self.machine.command("abort", cause=f"link down: {self.down_reason}")
+
+    def link_back(self) -> None:
+        """The tool answers again (its driver is connected): re-read what it is set up for and
+        come back to IDLE. A cycle it finished meanwhile is acknowledged before the next one
+        (:meth:`_acknowledge_leftover`), as after a restart."""
+        self.down_reason = ""
+        chemistry = getattr(self.driver, "chemistry", None)
+        if chemistry is not None:
+            self.facts["chemistry"] = chemistry
+        if self.machine.state is PackState.ABORTED:
+            self.machine.command("clear", cause="link back")
+        if self.machine.state is PackState.STOPPED:
+            self.machine.command("reset", cause="link back")
+
+    @property
+    def down(self) -> bool:
+        return bool(self.down_reason)
+
     # -- lifecycle ------------------------------------------------------------------------
     def prepare(self) -> None:
         """Reset the machine to IDLE and read what the tool is set up for (etch chemistry)."""
-        if self.machine.state is PackState.STOPPED:
+        if self.machine.state is PackState.STOPPED and not self.down:
             self.machine.command("reset", cause="line start")
         chemistry = getattr(self.driver, "chemistry", None)
         if chemistry is not None:
@@ -219,6 +258,8 @@ class Station:
         must not pause its next cycle)."""
         if not self.machine.may(command):
             raise CommandRefused(self.name, command, self.state)
+        if self.down and command in ("clear", "reset"):
+            raise StationDown(self.name, command, self.state, self.down_reason)
         if command == "hold":
             # The machine first: if the cycle ended meanwhile, the hold is refused and the
             # flag that pauses the tool is never set.

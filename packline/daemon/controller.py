@@ -25,6 +25,7 @@ from drivers.errors import PacklineError
 from drivers.registry import driver_class
 from packline.daemon.controller_api import Json
 from packline.daemon.logging_recorder import LoggingRecorder, kv
+from packline.daemon.reconnect import MAX_RETRY_S, Reconnectors
 from packline.errors import Conflict, Invalid, NotFound
 from packline.store import Store
 from packline.store.records import LotRecord, LotSummary
@@ -55,7 +56,9 @@ class LineController:
         addresses: Mapping[str, str],
         time_scale: float = 1.0,
         recipes_dir: Path = RECIPES_DIR,
+        reconnect_max_s: float = MAX_RETRY_S,
     ) -> None:
+        """``reconnect_max_s``: the longest wall wait between attempts to reach a DOWN tool."""
         self.config = config
         self.store = store
         self.addresses = dict(addresses)
@@ -69,17 +72,26 @@ class LineController:
         self._running_lot = ""
         self._stopping = False
         self._thread = threading.Thread(target=self._lots_loop, name="lots", daemon=True)
+        self._reconnectors = Reconnectors(
+            on_back=lambda _: self.wake(), max_retry_s=reconnect_max_s
+        )
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
-        """Connect every station's tool, then start running (and resuming) lots."""
+        """Connect every station's tool, then start running (and resuming) lots. A tool that
+        does not answer leaves its station DOWN; it is reconnected in the background."""
         for entry in self.config.expanded():
             address = self.addresses.get(entry.name)
             if address is None:
                 raise ValueError(f"station {entry.name} has no address")
-            driver = driver_class(entry.tool).open(address)
+            driver = driver_class(entry.tool)(address)
+            down = ""
+            try:
+                driver.connect()
+            except PacklineError as exc:
+                down = str(exc)
             self._drivers.append(driver)
-            self.stations[entry.name] = Station(
+            station = self.stations[entry.name] = Station(
                 entry.name,
                 entry.tool,
                 driver,
@@ -89,9 +101,19 @@ class LineController:
                 listeners=[self.recorder.state_event],
                 on_alarm=self._alarm_sink,
             )
-            log.info(
-                kv(event="station_connected", station=entry.name, tool=entry.tool, address=address)
-            )
+            if down:
+                station.mark_down(down)
+                self._reconnectors.start(station)
+                log.warning(kv(event="station_down", station=entry.name, reason=down))
+            else:
+                log.info(
+                    kv(
+                        event="station_connected",
+                        station=entry.name,
+                        tool=entry.tool,
+                        address=address,
+                    )
+                )
         self._thread.start()
 
     def stop(self, timeout_s: float | None = 10.0) -> None:
@@ -103,6 +125,7 @@ class LineController:
             self._lock.notify_all()
         if runner is not None:
             runner.stop()
+        self._reconnectors.stop()
         self._thread.join(timeout_s)
         for driver in self._drivers:
             with suppress(PacklineError):
@@ -361,6 +384,7 @@ class LineController:
             "step": station.current_step,
             "strips": list(station.current_strips),
             "policy": station.policy.value,
+            "down": station.down_reason or None,
         }
         if live:
             try:
