@@ -30,7 +30,7 @@ from drivers.states import ToolState
 from sequences.jobs import StripJob, StripOutcome
 from sequences.packml import PackState
 from sequences.records import AlarmRecord
-from sequences.station_machine import CommandRefused, StateEvent, StationMachine
+from sequences.station_machine import DISABLED_CAUSE, CommandRefused, StateEvent, StationMachine
 from sequences.steps.base import (
     AlarmDecision,
     Detached,
@@ -66,15 +66,12 @@ class StationNotReady(CommandRefused):
     """The station cannot start a cycle now: an operator aborted, stopped or held it."""
 
 
-class StationDown(CommandRefused):
-    """A command that would give work to a station whose tool does not answer."""
+class OutOfService(CommandRefused):
+    """A command refused because the station is DOWN or disabled (``why`` says which)."""
 
-    def __init__(self, station: str, command: str, state: PackState, reason: str) -> None:
+    def __init__(self, station: str, command: str, state: PackState, why: str) -> None:
         super().__init__(station, command, state)
-        self.args = (
-            f"station {station}: '{command}' refused: the tool does not answer ({reason});"
-            " the station comes back by itself when it does",
-        )
+        self.args = (f"station {station}: '{command}' refused: {why}",)
 
 
 class Station:
@@ -137,6 +134,33 @@ class Station:
     @property
     def down(self) -> bool:
         return bool(self.down_reason)
+
+    # -- out of service (an operator's scheduled down) ---------------------------------------
+    #: Why an operator took the station out of service ("" while in service).
+    disabled_reason = ""
+
+    def disable(self, reason: str, by: str) -> PackState:
+        """Take the station out of service: PackML ``stop`` (no new cycle; a running one
+        finishes and its results are kept), counted as E10 scheduled down until :meth:`enable`."""
+        if self.disabled_reason:
+            raise OutOfService(self.name, "disable", self.state, f"already: {self.disabled_reason}")
+        cause = f"{DISABLED_CAUSE} by {by}: {reason}"
+        if self.machine.state is PackState.STOPPED and not self.down:
+            self.machine.command("reset", cause=cause)  # never used yet: STOPPED -> IDLE first,
+        if not self.machine.may("stop"):  # so that the STOPPED that follows says why
+            raise CommandRefused(self.name, "disable", self.state)
+        state = self.machine.command("stop", cause=cause)
+        self.disabled_reason = reason
+        return state
+
+    def enable(self, by: str) -> PackState:
+        """Back in service: STOPPED -> IDLE; the station takes work again."""
+        if not self.disabled_reason:
+            raise OutOfService(self.name, "enable", self.state, "the station is not disabled")
+        self.disabled_reason = ""
+        if self.machine.state is PackState.STOPPED and not self.down:
+            self.machine.command("reset", cause=f"enabled by {by}")
+        return self.state
 
     # -- lifecycle ------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -259,7 +283,17 @@ class Station:
         if not self.machine.may(command):
             raise CommandRefused(self.name, command, self.state)
         if self.down and command in ("clear", "reset"):
-            raise StationDown(self.name, command, self.state, self.down_reason)
+            raise OutOfService(
+                self.name,
+                command,
+                self.state,
+                f"the tool does not answer ({self.down_reason}); the station comes back by"
+                " itself when it does",
+            )
+        if self.disabled_reason and command in ("clear", "reset"):
+            raise OutOfService(
+                self.name, command, self.state, f"disabled ({self.disabled_reason}); enable it"
+            )
         if command == "hold":
             # The machine first: if the cycle ended meanwhile, the hold is refused and the
             # flag that pauses the tool is never set.

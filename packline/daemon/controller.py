@@ -385,6 +385,7 @@ class LineController:
             "strips": list(station.current_strips),
             "policy": station.policy.value,
             "down": station.down_reason or None,
+            "disabled": station.disabled_reason or None,
         }
         if live:
             try:
@@ -416,6 +417,26 @@ class LineController:
         log.info(
             kv(event="station_command", station=name, command=command, by=by, state=state.value)
         )
+        return self.show_station(name)
+
+    def station_service(self, name: str, *, enable: bool, reason: str, by: str) -> Json:
+        """``packline station disable|enable``: out of service (E10 scheduled down: no new work,
+        a running cycle finishes) and back."""
+        station = self.stations.get(name)
+        if station is None:
+            raise NotFound(f"no station {name!r}")
+        command = "enable" if enable else "disable"
+        reason = reason.strip()
+        if not enable and not reason:
+            raise Invalid("disable needs a reason (who reads the log must know why)")
+        try:
+            state = station.enable(by) if enable else station.disable(reason, by)
+        except CommandRefused as exc:
+            self.store.record_command("station", name, command, by, f"refused: {exc}")
+            raise Conflict(str(exc)) from None
+        self.store.record_command("station", name, command, by, f"{state.value} {reason}".strip())
+        log.info(kv(event=f"station_{command}d", station=name, by=by, reason=reason))
+        self.wake()
         return self.show_station(name)
 
     # -- alarms, recipes, E10 ------------------------------------------------------------------------

@@ -61,6 +61,10 @@ class ControllerAPI(Protocol):
         """hold, unhold, stop, abort, clear, reset."""
         ...
 
+    def station_service(self, name: str, *, enable: bool, reason: str, by: str) -> Json:
+        """Take a station out of service (``enable=False``, a reason is required) or back."""
+        ...
+
     # -- alarms ----------------------------------------------------------------------------------
     def list_alarms(self, *, active_only: bool) -> list[Json]: ...
 

@@ -213,6 +213,12 @@ class FakeController:
         station["state"] = after
         return station
 
+    def station_service(self, name: str, *, enable: bool, reason: str, by: str) -> Json:
+        self._called("station_service", name=name, enable=enable, reason=reason, by=by)
+        station = self._station_or_404(name)
+        station["disabled"] = None if enable else reason
+        return station
+
     # -- alarms
     def list_alarms(self, *, active_only: bool) -> list[Json]:
         self._called("list_alarms", active_only=active_only)
