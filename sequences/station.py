@@ -40,6 +40,7 @@ from sequences.steps.base import (
     resume_step,
     run_step,
 )
+from sequences.upkeep import PLACEMENT_OUT_OF_TOLERANCE, calibrate_placement_if_due
 
 #: Wall seconds between closing a lost link and opening it again.
 RECONNECT_PAUSE_S = 0.2
@@ -223,6 +224,8 @@ class Station:
                     )
                 else:
                     self._acknowledge_leftover()
+                    upkeep_started = self.clock.timestamp()
+                    upkept = self._upkeep()
                     outcomes = run_step(
                         step,
                         self.driver,
@@ -232,6 +235,8 @@ class Station:
                         control=self.control,
                         on_results=on_results,
                     )
+                    if upkept:  # the upkeep was part of this cycle's set-up (E10 scheduled down)
+                        self.control.setup_started = upkeep_started
             except Detached:
                 raise  # the controller is stopping: the machine stays where the tool is
             except Exception as error:
@@ -254,6 +259,34 @@ class Station:
             # else an operator abort or stop took the station out of EXECUTE mid-cycle: it stays
             # there until the operator clears and resets it; the lot gives it no work meanwhile.
             return StationRun(outcomes, bool(aborted), aborted)
+
+    def _upkeep(self) -> bool:
+        """The tool's upkeep that is due (:mod:`sequences.upkeep`), before the next cycle;
+        recorded with its result and duration. A failed upkeep is recorded and the cycle runs
+        (its own checks refuse it if the tool cannot run). Whether any upkeep ran."""
+        started = self.clock.timestamp()
+        strips = self.current_strips
+        try:
+            done = calibrate_placement_if_due(
+                self.driver, self.pace, after_2105=self._placement_out
+            )
+        except PacklineError as exc:
+            took_tool_s = (self.clock.timestamp() - started) * self.clock.record_scale
+            self._record(
+                AlarmRecord(started, self.name, strips, 2203, "W", "CALibrate:PLACe", ""),
+                f"upkeep failed after {took_tool_s:.0f} tool s: {exc}",
+            )
+            return True
+        if done is None:
+            return False
+        self._placement_out = False
+        self._record(
+            AlarmRecord(started, self.name, strips, done.code, "W", done.text, ""),
+            f"upkeep {done.result} in {done.duration_tool_s:.0f} tool s",
+        )
+        return True
+
+    _placement_out = False  # a 2105 since the last placement calibration
 
     @property
     def ready(self) -> bool:
@@ -337,6 +370,8 @@ class Station:
     # -- alarm handling (called from the step's wait, in the station's thread) ----------------
     def _on_alarm(self, tool: Tool, problem: PacklineError) -> AlarmDecision:
         record = self._describe(problem)
+        if record.code == PLACEMENT_OUT_OF_TOLERANCE:
+            self._placement_out = True  # calibrated before the next cycle
         if self.machine.may("hold"):
             self.machine.command("hold", cause=f"{record.code} {record.text}".strip())
         if self.policy is AlarmPolicy.ABORT_STRIP:

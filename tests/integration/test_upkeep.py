@@ -1,0 +1,53 @@
+"""Upkeep the station does by itself (controller on a real store, simulators over real
+transports): a die bonder whose placement calibration is due (alarm 2203, die-bonder.md §6) is
+calibrated before its next cycle, and the calibration is recorded with result and duration."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from packline.daemon.controller import LineController
+from packline.store import Store
+from sequences.line_config import load_line_config
+from sim.line import SimulatedLine, StationSim
+
+SCALE = 5000.0
+DAY_S = 24 * 3600.0
+
+
+def test_die_bonder_due_for_calibration_is_calibrated_before_its_next_cycle_and_recorded(
+    tmp_path: Path,
+) -> None:
+    config = load_line_config()
+    stations = [StationSim(s.name, s.tool, s.sim) for s in config.expanded()]
+    store = Store(tmp_path / "upkeep.db")
+    with SimulatedLine(stations, time_scale=SCALE).start() as line:
+        bonder = line.tools["die-bonder"].model
+        with bonder.lock:  # the tool has run a day and a bit since its last calibration
+            bonder.calibration_ref_s -= DAY_S + 3600.0
+        addresses = {s.name: line.address(s.name) for s in config.expanded()}
+        controller = LineController(
+            config=config, store=store, addresses=addresses, time_scale=SCALE
+        )
+        controller.start()
+        try:
+            controller.submit_lot(recipe=None, strips=1, strip_ids=None, lot_id="U1", by="t")
+            deadline = time.monotonic() + 40
+            while (lot := controller.show_lot("U1"))["status"] != "complete":
+                assert time.monotonic() < deadline, lot["status"]
+                time.sleep(0.05)
+            alarms = [a for a in store.alarms(active_only=False) if a["station"] == "die-bonder"]
+        finally:
+            controller.stop()
+            store.close()
+        assert [s["status"] for s in lot["strips"]] == ["complete"]
+        assert not bonder.calibration_due(), "the tool was calibrated"
+        assert bonder.calibration[2] != "", "CALibrate:PLACe? has a timestamp"
+    upkeep = [a for a in alarms if a["code"] == 2203]
+    assert len(upkeep) == 1, alarms
+    assert upkeep[0]["text"] == "CALibrate:PLACe (2203 calibration due)"
+    handling = upkeep[0]["handling"]
+    assert handling.startswith("upkeep done, corrected ") and handling.endswith(" tool s")
+    took_tool_s = float(handling.split(" in ")[1].split()[0])
+    assert 30 <= took_tool_s <= 120, "about the manual's 40 s"
