@@ -40,7 +40,13 @@ from sequences.steps.base import (
     resume_step,
     run_step,
 )
-from sequences.upkeep import PLACEMENT_OUT_OF_TOLERANCE, calibrate_placement_if_due
+from sequences.upkeep import (
+    OPERATOR_REQUESTS,
+    PLACEMENT_OUT_OF_TOLERANCE,
+    OperatorRequest,
+    calibrate_placement_if_due,
+    requests_due,
+)
 
 #: Wall seconds between closing a lost link and opening it again.
 RECONNECT_PAUSE_S = 0.2
@@ -89,7 +95,9 @@ class Station:
         retry_tool_s: float = 3600.0,
         listeners: Iterable[Callable[[StateEvent], None]] = (),
         on_alarm: Callable[[AlarmRecord], None] | None = None,
+        on_request: Callable[[OperatorRequest], None] | None = None,
     ) -> None:
+        """``on_request``: told of each operator request (a dry run's simulated operator)."""
         self.name = name
         self.tool_kind = tool_kind
         self.driver = driver
@@ -99,6 +107,7 @@ class Station:
         self.clock = pace.host_clock
         self.machine = StationMachine(name, listeners=listeners, clock=self.clock.timestamp)
         self.alarm_sink = on_alarm
+        self.on_request = on_request
         self.control = StepControl(on_alarm=self._on_alarm)
         self.busy = threading.Lock()
         self.current_strips: tuple[str, ...] = ()
@@ -277,13 +286,44 @@ class Station:
                 f"upkeep failed after {took_tool_s:.0f} tool s: {exc}",
             )
             return True
-        if done is None:
+        if done is not None:
+            self._placement_out = False
+            self._record(
+                AlarmRecord(started, self.name, strips, done.code, "W", done.text, ""),
+                f"upkeep {done.result} in {done.duration_tool_s:.0f} tool s",
+            )
+        return self._ask_operator() or done is not None
+
+    def _ask_operator(self) -> bool:
+        """A consumable out (an interlock in OPERATOR_REQUESTS) would refuse the next cycle and
+        hold its strips: instead the station holds (HELD, E10 unscheduled down) with an operator
+        request, waits up to ``retry_tool_s`` for the interlock to clear, and records the
+        request with its result and duration. Whether a request was made."""
+        blocking = requests_due(self.driver)
+        if not blocking:
             return False
-        self._placement_out = False
+        text = "; ".join(f"{OPERATOR_REQUESTS[name]} ({name})" for name in blocking)
+        clock = self.clock
+        started, waited_from = clock.timestamp(), clock.now()
+        self.machine.command("hold", cause=f"operator request: {text}")
+        if self.on_request is not None:
+            self.on_request(OperatorRequest(self.name, blocking, text))
+        deadline = waited_from + self.pace.bound_s(self.retry_tool_s)
+        while self.machine.state is PackState.HELD and clock.now() < deadline:
+            if not requests_due(self.driver):
+                break
+            clock.sleep(self.pace.poll_after_s(self.driver, clock.now() - waited_from))
+        took_tool_s = (clock.timestamp() - started) * clock.record_scale
+        answered = not requests_due(self.driver)
+        result = "answered" if answered else "not answered"
         self._record(
-            AlarmRecord(started, self.name, strips, done.code, "W", done.text, ""),
-            f"upkeep {done.result} in {done.duration_tool_s:.0f} tool s",
+            AlarmRecord(started, self.name, self.current_strips, 0, "REQUEST", text, ""),
+            f"operator request {result} in {took_tool_s:.0f} tool s",
         )
+        if self.machine.state is PackState.HELD:
+            self.machine.command("unhold", cause=f"operator request {result}")
+        if self.machine.state is not PackState.EXECUTE:  # an operator aborted or stopped it
+            raise StationNotReady(self.name, "start", self.state)
         return True
 
     _placement_out = False  # a 2105 since the last placement calibration

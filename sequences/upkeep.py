@@ -57,3 +57,34 @@ def calibrate_placement_if_due(tool: Tool, pace: Pace, *, after_2105: bool) -> U
         f"done, corrected {correction.dx_um:.1f},{correction.dy_um:.1f} um",
         took_tool_s,
     )
+
+
+#: Interlocks that need an operator's hands (the manuals' consumables), with the request made.
+OPERATOR_REQUESTS: dict[str, str] = {
+    "EPOXY": "replace the syringe",  # die-bonder.md §6
+    "DIE": "load dies (wafer or tray)",
+    "PLATE": "load a plate reel",
+    "WIRE": "change the wire spool",  # wire-bonder.md
+    "CAPILLARY": "change the capillary",
+    "FLUX": "refill the flux",  # ball-attach.md
+    "BALL": "refill the balls",
+    # Not BLADE: the dicing saw's step answers an invalid blade set-up itself (BLADe:SETup);
+    # a worn-out blade still ends in the step's refusal (dicing-saw.md).
+}
+
+
+@dataclass(frozen=True)
+class OperatorRequest:
+    """What a station asks an operator for: the interlocks that block it and what to do."""
+
+    station: str
+    interlocks: tuple[str, ...]
+    text: str
+
+
+def requests_due(tool: Tool) -> tuple[str, ...]:
+    """The active interlocks of ``tool`` that an operator must answer (see OPERATOR_REQUESTS)."""
+    interlocks = getattr(tool, "interlocks", None)
+    if not callable(interlocks):
+        return ()
+    return tuple(name for name in interlocks() if name in OPERATOR_REQUESTS)

@@ -10,6 +10,7 @@ from pathlib import Path
 from packline.daemon.controller import LineController
 from packline.store import Store
 from sequences.line_config import load_line_config
+from sequences.packml import PackState
 from sim.line import SimulatedLine, StationSim
 
 SCALE = 5000.0
@@ -51,3 +52,48 @@ def test_die_bonder_due_for_calibration_is_calibrated_before_its_next_cycle_and_
     assert handling.startswith("upkeep done, corrected ") and handling.endswith(" tool s")
     took_tool_s = float(handling.split(" in ")[1].split()[0])
     assert 30 <= took_tool_s <= 120, "about the manual's 40 s"
+
+
+def test_empty_syringe_holds_the_station_with_a_request_not_the_strip_until_it_is_replaced(
+    tmp_path: Path,
+) -> None:
+    config = load_line_config()
+    stations = [StationSim(s.name, s.tool, s.sim) for s in config.expanded()]
+    store = Store(tmp_path / "request.db")
+    with SimulatedLine(stations, time_scale=SCALE).start() as line:
+        bonder = line.tools["die-bonder"].model
+        with bonder.lock:
+            bonder.syringe_nl = 0.0  # interlock EPOXY: the next die attach cannot start
+        addresses = {s.name: line.address(s.name) for s in config.expanded()}
+        controller = LineController(
+            config=config, store=store, addresses=addresses, time_scale=SCALE
+        )
+        controller.start()
+        try:
+            controller.submit_lot(recipe=None, strips=1, strip_ids=None, lot_id="R1", by="t")
+            station = controller.stations["die-bonder"]
+            deadline = time.monotonic() + 40
+            while station.state is not PackState.HELD:
+                assert time.monotonic() < deadline, "no operator request"
+                time.sleep(0.02)
+            held = store.station_events("die-bonder")[-1]
+            assert held.cause == "operator request: replace the syringe (EPOXY)"
+            time.sleep(0.3)  # the operator takes a while (1500 tool s at this scale)
+            lot = controller.show_lot("R1")
+            assert [s["status"] for s in lot["strips"]] == ["processing"], (
+                "the strip waits, not on hold"
+            )
+            bonder.replace_syringe()  # the operator answers
+            while (lot := controller.show_lot("R1"))["status"] != "complete":
+                assert time.monotonic() < deadline, lot["status"]
+                time.sleep(0.05)
+            requests = [a for a in store.alarms(active_only=False) if a["class"] == "REQUEST"]
+        finally:
+            controller.stop()
+            store.close()
+    assert [s["status"] for s in lot["strips"]] == ["complete"]
+    assert len(requests) == 1, requests
+    assert requests[0]["station"] == "die-bonder"
+    handling = requests[0]["handling"]
+    assert handling.startswith("operator request answered in ")
+    assert float(handling.split(" in ")[1].split()[0]) >= 1000, "the wait is counted"
