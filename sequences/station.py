@@ -294,18 +294,21 @@ class Station:
             )
         return self._ask_operator() or done is not None
 
-    def _ask_operator(self) -> bool:
+    def _ask_operator(self, *, in_alarm: bool = False) -> bool:
         """A consumable out (an interlock in OPERATOR_REQUESTS) would refuse the next cycle and
         hold its strips: instead the station holds (HELD, E10 unscheduled down) with an operator
         request, waits up to ``retry_tool_s`` for the interlock to clear, and records the
-        request with its result and duration. Whether a request was made."""
+        request with its result and duration. Whether a request was made. ``in_alarm``: asked
+        from the alarm handler mid-cycle (a syringe emptied during a strip), where the station
+        is HELD already and the handler resumes it."""
         blocking = requests_due(self.driver)
         if not blocking:
             return False
         text = "; ".join(f"{OPERATOR_REQUESTS[name]} ({name})" for name in blocking)
         clock = self.clock
         started, waited_from = clock.timestamp(), clock.now()
-        self.machine.command("hold", cause=f"operator request: {text}")
+        if not in_alarm:
+            self.machine.command("hold", cause=f"operator request: {text}")
         if self.on_request is not None:
             self.on_request(OperatorRequest(self.name, blocking, text))
         deadline = waited_from + self.pace.bound_s(self.retry_tool_s)
@@ -320,6 +323,8 @@ class Station:
             AlarmRecord(started, self.name, self.current_strips, 0, "REQUEST", text, ""),
             f"operator request {result} in {took_tool_s:.0f} tool s",
         )
+        if in_alarm:
+            return True
         if self.machine.state is PackState.HELD:
             self.machine.command("unhold", cause=f"operator request {result}")
         if self.machine.state is not PackState.EXECUTE:  # an operator aborted or stopped it
@@ -419,6 +424,8 @@ class Station:
         elif self.policy is AlarmPolicy.WAIT:
             decision = self._wait_for_operator(tool, record)
         else:
+            if isinstance(problem, ToolAlarm):
+                self._ask_operator(in_alarm=True)  # a consumable ran out mid-cycle
             decision = self._retry(tool, problem, record)
         handling = "resumed" if decision == "resume" else f"cycle aborted ({self._cycle_aborted})"
         self._record(record, handling)

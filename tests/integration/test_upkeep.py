@@ -97,3 +97,29 @@ def test_empty_syringe_holds_the_station_with_a_request_not_the_strip_until_it_i
     handling = requests[0]["handling"]
     assert handling.startswith("operator request answered in ")
     assert float(handling.split(" in ")[1].split()[0]) >= 1000, "the wait is counted"
+
+
+def test_dry_run_operator_answers_the_syringe_request_and_every_strip_completes() -> None:
+    from packline.simulated_lot import run_simulated_lot
+    from sequences.recipe import RECIPES_DIR, load_recipe
+    from sequences.route import route_for
+
+    line = load_line_config().model_copy(deep=True)
+    (bonder,) = [entry for entry in line.stations if entry.tool == "die-bonder"]
+    bonder.sim = {**bonder.sim, "syringe_nl": 50_000}  # empties during the second strip
+    route = route_for(load_recipe(RECIPES_DIR / "heat-slug-die-equal.yaml"))
+    run = run_simulated_lot(
+        route,
+        ["Q-01", "Q-02", "Q-03"],
+        lot_id="Q",
+        config=line,
+        seed=3,
+        operator_response_tool_s=900.0,
+    )
+    assert {s.status for s in run.strips.values()} == {"complete"}
+    requests = [a for a in run.recorder.alarms if a.alarm_class == "REQUEST"]
+    assert [r.text for r in requests] == ["replace the syringe (EPOXY)"]
+    took_tool_s = float(requests[0].handling.split(" in ")[1].split()[0])
+    assert requests[0].handling.startswith("operator request answered")
+    assert took_tool_s >= 900, "the operator's response time is counted"
+    assert any(a["class"] == "REQUEST" for a in run.report["alarms"]), "in the lot report"
