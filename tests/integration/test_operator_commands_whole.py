@@ -14,37 +14,15 @@ import pytest
 from packline.daemon.controller import LineController
 from packline.errors import Conflict, Invalid
 from packline.store import Store
-from sequences.line_config import load_line_config
 from sequences.packml import PackState
-from sim.line import SimulatedLine, StationSim
-
-SCALE = 5000.0
+from tests.support.line_controller import running_controller
+from tests.support.line_controller import wait_lot_status as wait_status
 
 
 @pytest.fixture
 def controller(tmp_path: Path) -> Iterator[tuple[LineController, Store]]:
-    config = load_line_config()
-    stations = [StationSim(s.name, s.tool, s.sim) for s in config.expanded()]
-    store = Store(tmp_path / "commands.db")
-    with SimulatedLine(stations, time_scale=SCALE).start() as line:
-        addresses = {s.name: line.address(s.name) for s in config.expanded()}
-        controller = LineController(
-            config=config, store=store, addresses=addresses, time_scale=SCALE
-        )
-        controller.start()
-        try:
-            yield controller, store
-        finally:
-            controller.stop()
-            store.close()
-
-
-def wait_status(controller: LineController, lot_id: str, status: str, timeout_s: float) -> dict:
-    deadline = time.monotonic() + timeout_s
-    while (lot := controller.show_lot(lot_id))["status"] != status:
-        assert time.monotonic() < deadline, f"lot {lot_id} still {lot['status']}"
-        time.sleep(0.05)
-    return lot
+    with running_controller(tmp_path / "commands.db") as (line, store, _):
+        yield line, store
 
 
 def test_hold_refused_on_an_idle_station_changes_nothing_and_the_next_cycle_runs(

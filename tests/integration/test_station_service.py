@@ -10,54 +10,36 @@ from pathlib import Path
 import pytest
 
 from packline.cli import main
-from packline.daemon.controller import LineController
-from packline.store import Store
-from sequences.line_config import load_line_config
 from sequences.packml import E10, PackState
-from sim.line import SimulatedLine, StationSim
 from tests.support.daemon_process import SimulatedDaemon
+from tests.support.line_controller import running_controller, wait_lot_status
 
-SCALE = 5000.0
 TOKEN = "test-token-service"
 
 
 def test_disabled_wire_bonder_finishes_its_cycle_gets_no_new_work_and_counts_scheduled_down(
     tmp_path: Path,
 ) -> None:
-    config = load_line_config()
-    stations = [StationSim(s.name, s.tool, s.sim) for s in config.expanded()]
-    store = Store(tmp_path / "service.db")
-    with SimulatedLine(stations, time_scale=SCALE).start() as line:
-        addresses = {s.name: line.address(s.name) for s in config.expanded()}
-        controller = LineController(
-            config=config, store=store, addresses=addresses, time_scale=SCALE
+    with running_controller(tmp_path / "service.db") as (controller, store, _):
+        bonder = controller.stations["wire-bonder-1"]
+        controller.submit_lot(recipe=None, strips=4, strip_ids=None, lot_id="S1", by="t")
+        deadline = time.monotonic() + 40
+        while not bonder.current_strips:
+            assert time.monotonic() < deadline, "wire-bonder-1 never got work"
+            time.sleep(0.005)
+        working_on = bonder.current_strips
+        view = controller.station_service(
+            "wire-bonder-1", enable=False, reason="capillary change", by="op"
         )
-        controller.start()
-        try:
-            bonder = controller.stations["wire-bonder-1"]
-            controller.submit_lot(recipe=None, strips=4, strip_ids=None, lot_id="S1", by="t")
-            deadline = time.monotonic() + 40
-            while not bonder.current_strips:
-                assert time.monotonic() < deadline, "wire-bonder-1 never got work"
-                time.sleep(0.005)
-            working_on = bonder.current_strips
-            view = controller.station_service(
-                "wire-bonder-1", enable=False, reason="capillary change", by="op"
-            )
-            assert view["disabled"] == "capillary change"
-            assert view["state"] == "STOPPED"
-            while (lot := controller.show_lot("S1"))["status"] != "complete":
-                assert time.monotonic() < deadline, lot["status"]
-                time.sleep(0.05)
-            assert [s["status"] for s in lot["strips"]] == ["complete"] * 4
-            bonded = [c.strip_ids for c in store.cycles("wire-bonder-1")]
-            assert bonded == [working_on], "it finished what it had, and took nothing after"
-            assert controller.e10()["wire-bonder-1"][E10.SCHEDULED_DOWN.value] > 0
-            controller.station_service("wire-bonder-1", enable=True, reason="", by="op")
-            assert bonder.state is PackState.IDLE
-        finally:
-            controller.stop()
-            store.close()
+        assert view["disabled"] == "capillary change"
+        assert view["state"] == "STOPPED"
+        lot = wait_lot_status(controller, "S1", "complete")
+        assert [s["status"] for s in lot["strips"]] == ["complete"] * 4
+        bonded = [c.strip_ids for c in store.cycles("wire-bonder-1")]
+        assert bonded == [working_on], "it finished what it had, and took nothing after"
+        assert controller.e10()["wire-bonder-1"][E10.SCHEDULED_DOWN.value] > 0
+        controller.station_service("wire-bonder-1", enable=True, reason="", by="op")
+        assert bonder.state is PackState.IDLE
 
 
 def test_disable_needs_a_reason_and_reset_does_not_bypass_it_over_http_and_cli(

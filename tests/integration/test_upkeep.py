@@ -7,41 +7,35 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from packline.daemon.controller import LineController
-from packline.store import Store
 from sequences.line_config import load_line_config
 from sequences.packml import PackState
-from sim.line import SimulatedLine, StationSim
+from sim.line import SimulatedLine
+from tests.support.line_controller import running_controller, wait_lot_status
 
-SCALE = 5000.0
 DAY_S = 24 * 3600.0
+
+
+def overdue_calibration(line: SimulatedLine) -> None:
+    bonder = line.tools["die-bonder"].model
+    with bonder.lock:  # the tool has run a day and a bit since its last calibration
+        bonder.calibration_ref_s -= DAY_S + 3600.0
+
+
+def empty_syringe(line: SimulatedLine) -> None:
+    bonder = line.tools["die-bonder"].model
+    with bonder.lock:
+        bonder.syringe_nl = 0.0  # interlock EPOXY: the next die attach cannot start
 
 
 def test_die_bonder_due_for_calibration_is_calibrated_before_its_next_cycle_and_recorded(
     tmp_path: Path,
 ) -> None:
-    config = load_line_config()
-    stations = [StationSim(s.name, s.tool, s.sim) for s in config.expanded()]
-    store = Store(tmp_path / "upkeep.db")
-    with SimulatedLine(stations, time_scale=SCALE).start() as line:
+    db = tmp_path / "upkeep.db"
+    with running_controller(db, before_start=overdue_calibration) as (controller, store, line):
         bonder = line.tools["die-bonder"].model
-        with bonder.lock:  # the tool has run a day and a bit since its last calibration
-            bonder.calibration_ref_s -= DAY_S + 3600.0
-        addresses = {s.name: line.address(s.name) for s in config.expanded()}
-        controller = LineController(
-            config=config, store=store, addresses=addresses, time_scale=SCALE
-        )
-        controller.start()
-        try:
-            controller.submit_lot(recipe=None, strips=1, strip_ids=None, lot_id="U1", by="t")
-            deadline = time.monotonic() + 40
-            while (lot := controller.show_lot("U1"))["status"] != "complete":
-                assert time.monotonic() < deadline, lot["status"]
-                time.sleep(0.05)
-            alarms = [a for a in store.alarms(active_only=False) if a["station"] == "die-bonder"]
-        finally:
-            controller.stop()
-            store.close()
+        controller.submit_lot(recipe=None, strips=1, strip_ids=None, lot_id="U1", by="t")
+        lot = wait_lot_status(controller, "U1", "complete")
+        alarms = [a for a in store.alarms(active_only=False) if a["station"] == "die-bonder"]
         assert [s["status"] for s in lot["strips"]] == ["complete"]
         assert not bonder.calibration_due(), "the tool was calibrated"
         assert bonder.calibration[2] != "", "CALibrate:PLACe? has a timestamp"
@@ -57,40 +51,22 @@ def test_die_bonder_due_for_calibration_is_calibrated_before_its_next_cycle_and_
 def test_empty_syringe_holds_the_station_with_a_request_not_the_strip_until_it_is_replaced(
     tmp_path: Path,
 ) -> None:
-    config = load_line_config()
-    stations = [StationSim(s.name, s.tool, s.sim) for s in config.expanded()]
-    store = Store(tmp_path / "request.db")
-    with SimulatedLine(stations, time_scale=SCALE).start() as line:
-        bonder = line.tools["die-bonder"].model
-        with bonder.lock:
-            bonder.syringe_nl = 0.0  # interlock EPOXY: the next die attach cannot start
-        addresses = {s.name: line.address(s.name) for s in config.expanded()}
-        controller = LineController(
-            config=config, store=store, addresses=addresses, time_scale=SCALE
-        )
-        controller.start()
-        try:
-            controller.submit_lot(recipe=None, strips=1, strip_ids=None, lot_id="R1", by="t")
-            station = controller.stations["die-bonder"]
-            deadline = time.monotonic() + 40
-            while station.state is not PackState.HELD:
-                assert time.monotonic() < deadline, "no operator request"
-                time.sleep(0.02)
-            held = store.station_events("die-bonder")[-1]
-            assert held.cause == "operator request: replace the syringe (EPOXY)"
-            time.sleep(0.3)  # the operator takes a while (1500 tool s at this scale)
-            lot = controller.show_lot("R1")
-            assert [s["status"] for s in lot["strips"]] == ["processing"], (
-                "the strip waits, not on hold"
-            )
-            bonder.replace_syringe()  # the operator answers
-            while (lot := controller.show_lot("R1"))["status"] != "complete":
-                assert time.monotonic() < deadline, lot["status"]
-                time.sleep(0.05)
-            requests = [a for a in store.alarms(active_only=False) if a["class"] == "REQUEST"]
-        finally:
-            controller.stop()
-            store.close()
+    db = tmp_path / "request.db"
+    with running_controller(db, before_start=empty_syringe) as (controller, store, line):
+        controller.submit_lot(recipe=None, strips=1, strip_ids=None, lot_id="R1", by="t")
+        station = controller.stations["die-bonder"]
+        deadline = time.monotonic() + 40
+        while station.state is not PackState.HELD:
+            assert time.monotonic() < deadline, "no operator request"
+            time.sleep(0.02)
+        held = store.station_events("die-bonder")[-1]
+        assert held.cause == "operator request: replace the syringe (EPOXY)"
+        time.sleep(0.3)  # the operator takes a while (1500 tool s at this scale)
+        lot = controller.show_lot("R1")
+        assert [s["status"] for s in lot["strips"]] == ["processing"], "waits, not on hold"
+        line.tools["die-bonder"].model.replace_syringe()  # the operator answers
+        lot = wait_lot_status(controller, "R1", "complete")
+        requests = [a for a in store.alarms(active_only=False) if a["class"] == "REQUEST"]
     assert [s["status"] for s in lot["strips"]] == ["complete"]
     assert len(requests) == 1, requests
     assert requests[0]["station"] == "die-bonder"
