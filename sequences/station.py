@@ -175,8 +175,8 @@ class Station:
     # -- lifecycle ------------------------------------------------------------------------
     def prepare(self) -> None:
         """Reset the machine to IDLE and read what the tool is set up for (etch chemistry)."""
-        if self.machine.state is PackState.STOPPED and not self.down:
-            self.machine.command("reset", cause="line start")
+        if self.machine.state is PackState.STOPPED and not (self.down or self.disabled_reason):
+            self.machine.command("reset", cause="line start")  # a disabled one stays out
         chemistry = getattr(self.driver, "chemistry", None)
         if chemistry is not None:
             self.facts["chemistry"] = chemistry

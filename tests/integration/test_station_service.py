@@ -38,6 +38,10 @@ def test_disabled_wire_bonder_finishes_its_cycle_gets_no_new_work_and_counts_sch
         bonded = [c.strip_ids for c in store.cycles("wire-bonder-1")]
         assert bonded == [working_on], "it finished what it had, and took nothing after"
         assert controller.e10()["wire-bonder-1"][E10.SCHEDULED_DOWN.value] > 0
+        controller.submit_lot(recipe=None, strips=1, strip_ids=None, lot_id="S2", by="t")
+        wait_lot_status(controller, "S2", "complete")
+        assert len(store.cycles("wire-bonder-1")) == 1, "the next lot did not re-enable it"
+        assert bonder.state is PackState.STOPPED
         controller.station_service("wire-bonder-1", enable=True, reason="", by="op")
         assert bonder.state is PackState.IDLE
 
