@@ -96,6 +96,9 @@ class LotRunner:
     on_change: Callable[[LotSnapshot], None] | None = None
     initial: Mapping[str, StripProgress] | None = None
     in_flight: Sequence[StepStart] = ()
+    #: Whether this lot lets a station go to another lot first (overlapping lots, FIFO): asked
+    #: before each pick; see :meth:`wants`.
+    defer: Callable[[Station], bool] | None = None
     strips: dict[str, StripProgress] = field(init=False)
     started: float = field(init=False, default=0.0)
     #: When :meth:`run` returned (epoch s): after the last progress report of the lot.
@@ -220,6 +223,20 @@ class LotRunner:
             station.abort_held_cycle(self.strips, reason)
         self._changed()
 
+    def wants(self, station: Station) -> bool:
+        """Whether a strip of this lot waits for a step ``station`` runs (a lot behind this one
+        then leaves the station to it)."""
+        with self._cond:
+            if self._held or self._aborted or self._stop.is_set():
+                return False
+            steps = self.plan.steps
+            return any(
+                s.status == "waiting"
+                and s.next_step < len(steps)
+                and station.suits(steps[s.next_step])
+                for s in self.strips.values()
+            )
+
     @property
     def held(self) -> bool:
         return self._held
@@ -260,6 +277,7 @@ class LotRunner:
         while not self._stop.is_set():
             with self._cond:
                 idle = self._held or self._aborted or not station.ready
+                idle = idle or (self.defer is not None and self.defer(station))
                 work = None if idle else self._pick(station)
                 if work is None:
                     if all(s.terminal for s in self.strips.values()):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -176,7 +177,8 @@ class Station:
     def prepare(self) -> None:
         """Reset the machine to IDLE and read what the tool is set up for (etch chemistry)."""
         if self.machine.state is PackState.STOPPED and not (self.down or self.disabled_reason):
-            self.machine.command("reset", cause="line start")  # a disabled one stays out
+            with suppress(CommandRefused):  # another lot's runner reset it meanwhile
+                self.machine.command("reset", cause="line start")  # a disabled one stays out
         chemistry = getattr(self.driver, "chemistry", None)
         if chemistry is not None:
             self.facts["chemistry"] = chemistry
