@@ -214,6 +214,7 @@ def _main(argv: Sequence[str] | None) -> int:
         logging.getLogger("communication").setLevel(logging.WARNING)  # secsgem: every SECS message
     logging.getLogger("transitions").setLevel(logging.WARNING)  # one line per callback otherwise
     from packline.daemon.auth import TokenError
+    from packline.daemon.line_lock import LineLocked
     from sequences.config_errors import ConfigError
     from sim.scenario import ScenarioError
 
@@ -275,7 +276,7 @@ def _main(argv: Sequence[str] | None) -> int:
                 report_dir=args.report_dir,
                 lot_id=args.lot_id,
             )
-    except (ConfigError, ScenarioError, TokenError) as exc:
+    except (ConfigError, ScenarioError, TokenError, LineLocked) as exc:
         print(f"packline: {exc}", file=sys.stderr)
         return 2
     return 2

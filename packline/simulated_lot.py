@@ -26,12 +26,15 @@ from sequences.records import MemoryRecorder
 from sequences.route import Route
 from sequences.station import AlarmPolicy, Station
 from sequences.steps.base import Pace
+from sequences.upkeep import OperatorRequest
 from sim.clock import SimClock, VirtualClock
 from sim.line import SimulatedLine, StationSim
 
 #: A wall-scaled run kept its scale if no host thread woke late by more than this share of
 #: the makespan in all: beyond it the figures describe the machine's load, not the line.
 MAX_LAG_PCT = 2.0
+#: Tool seconds the simulated operator of a dry run takes to answer a request (a new syringe).
+OPERATOR_RESPONSE_TOOL_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ def run_simulated_lot(
     policies: Mapping[str, AlarmPolicy] | None = None,
     watch: Callable[[LotRunner], contextlib.AbstractContextManager[Any]] | None = None,
     on_change: Callable[[LotSnapshot], None] | None = None,
+    operator_response_tool_s: float = OPERATOR_RESPONSE_TOOL_S,
 ) -> LotRun:
     """Run one lot of ``route`` on the simulated stations of ``config`` that the route needs.
 
@@ -78,7 +82,8 @@ def run_simulated_lot(
     seconds per exchange; a number runs wall-scaled, and the run kept its scale if the host
     woke late by at most ``max_lag_pct`` of the makespan. ``policies`` overrides the config's alarm
     policy per station; ``watch`` wraps the run (a live display), ``on_change`` receives
-    snapshots (plain progress).
+    snapshots (plain progress). The simulated line plays the operator: it answers each
+    operator request (a syringe to replace) after ``operator_response_tool_s``.
     """
     plan = LotPlan(lot_id, route.steps, route.rows, route.cols, tuple(strip_ids))
     if host_latency_s < 0:
@@ -115,6 +120,7 @@ def run_simulated_lot(
                     retry_tool_s=entry.retry_tool_s,
                     listeners=[recorder.state_event],
                     on_alarm=lambda record: recorder.alarm(lot_id, record),
+                    on_request=simulated_operator(line, host_clock, operator_response_tool_s),
                 )
             )
         runner = LotRunner(plan, stations, recorder, on_change=on_change)
@@ -150,6 +156,22 @@ def run_simulated_lot(
         exchanges=virtual.exchanges if virtual is not None else 0,
         clock_jumps=virtual.jumps if virtual is not None else 0,
     )
+
+
+def simulated_operator(
+    line: SimulatedLine, clock: HostClock, response_tool_s: float
+) -> Callable[[OperatorRequest], None]:
+    """The operator of a dry run: comes after ``response_tool_s`` (the station waits HELD, so
+    the time counts as down time) and remedies every active alarm of the station's tool (a new
+    syringe for 2101, a spool for 3109...), as the simulators' ``fix`` does."""
+
+    def answer(request: OperatorRequest) -> None:
+        clock.sleep(response_tool_s)
+        model = line.tools[request.station].model
+        for code in list(model.active_alarms):
+            model.fix(code)
+
+    return answer
 
 
 def _clock_text(time_scale: float | None, host_latency_s: float) -> str:

@@ -96,6 +96,9 @@ class LotRunner:
     on_change: Callable[[LotSnapshot], None] | None = None
     initial: Mapping[str, StripProgress] | None = None
     in_flight: Sequence[StepStart] = ()
+    #: Whether this lot lets a station go to another lot first (overlapping lots, FIFO): asked
+    #: before each pick; see :meth:`wants`.
+    defer: Callable[[Station], bool] | None = None
     strips: dict[str, StripProgress] = field(init=False)
     started: float = field(init=False, default=0.0)
     #: When :meth:`run` returned (epoch s): after the last progress report of the lot.
@@ -208,14 +211,31 @@ class LotRunner:
             self._cond.notify_all()
 
     def abort(self, reason: str) -> None:
-        """Lot abort: waiting strips go on hold now, processing strips when their cycle ends."""
+        """Lot abort: waiting strips go on hold now, processing strips when their cycle ends;
+        a HELD cycle of the lot's strips (paused, it would never end) is aborted."""
         with self._cond:
             self._aborted = reason
             for strip in self.strips.values():
                 if strip.status == "waiting":
                     self._finish(strip, "on hold", reason)
             self._cond.notify_all()
+        for station in self.stations:
+            station.abort_held_cycle(self.strips, reason)
         self._changed()
+
+    def wants(self, station: Station) -> bool:
+        """Whether a strip of this lot waits for a step ``station`` runs (a lot behind this one
+        then leaves the station to it)."""
+        with self._cond:
+            if self._held or self._aborted or self._stop.is_set():
+                return False
+            steps = self.plan.steps
+            return any(
+                s.status == "waiting"
+                and s.next_step < len(steps)
+                and station.suits(steps[s.next_step])
+                for s in self.strips.values()
+            )
 
     @property
     def held(self) -> bool:
@@ -246,12 +266,18 @@ class LotRunner:
             self._work(station)
 
     def _work(self, station: Station) -> None:
+        while station.down and self._reconcile.get(station.name) and not self._stop.is_set():
+            with self._cond:  # its cycles of a previous run are reconciled when it answers
+                self._cond.wait(self._idle_s)
+        if self._stop.is_set():
+            return
         for start in self._reconcile.pop(station.name, []):
             batch = [self.strips[s] for s in start.strip_ids if s in self.strips]
             self._run(station, start.step_index, batch, resume=True)
         while not self._stop.is_set():
             with self._cond:
                 idle = self._held or self._aborted or not station.ready
+                idle = idle or (self.defer is not None and self.defer(station))
                 work = None if idle else self._pick(station)
                 if work is None:
                     if all(s.terminal for s in self.strips.values()):

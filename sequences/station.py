@@ -20,6 +20,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -30,7 +31,7 @@ from drivers.states import ToolState
 from sequences.jobs import StripJob, StripOutcome
 from sequences.packml import PackState
 from sequences.records import AlarmRecord
-from sequences.station_machine import CommandRefused, StateEvent, StationMachine
+from sequences.station_machine import DISABLED_CAUSE, CommandRefused, StateEvent, StationMachine
 from sequences.steps.base import (
     AlarmDecision,
     Detached,
@@ -39,6 +40,13 @@ from sequences.steps.base import (
     StepControl,
     resume_step,
     run_step,
+)
+from sequences.upkeep import (
+    OPERATOR_REQUESTS,
+    PLACEMENT_OUT_OF_TOLERANCE,
+    OperatorRequest,
+    calibrate_placement_if_due,
+    requests_due,
 )
 
 #: Wall seconds between closing a lost link and opening it again.
@@ -66,6 +74,14 @@ class StationNotReady(CommandRefused):
     """The station cannot start a cycle now: an operator aborted, stopped or held it."""
 
 
+class OutOfService(CommandRefused):
+    """A command refused because the station is DOWN or disabled (``why`` says which)."""
+
+    def __init__(self, station: str, command: str, state: PackState, why: str) -> None:
+        super().__init__(station, command, state)
+        self.args = (f"station {station}: '{command}' refused: {why}",)
+
+
 class Station:
     """One station of the line (``wire-bonder-1``): a connected driver and its PackML machine."""
 
@@ -80,7 +96,9 @@ class Station:
         retry_tool_s: float = 3600.0,
         listeners: Iterable[Callable[[StateEvent], None]] = (),
         on_alarm: Callable[[AlarmRecord], None] | None = None,
+        on_request: Callable[[OperatorRequest], None] | None = None,
     ) -> None:
+        """``on_request``: told of each operator request (a dry run's simulated operator)."""
         self.name = name
         self.tool_kind = tool_kind
         self.driver = driver
@@ -90,6 +108,7 @@ class Station:
         self.clock = pace.host_clock
         self.machine = StationMachine(name, listeners=listeners, clock=self.clock.timestamp)
         self.alarm_sink = on_alarm
+        self.on_request = on_request
         self.control = StepControl(on_alarm=self._on_alarm)
         self.busy = threading.Lock()
         self.current_strips: tuple[str, ...] = ()
@@ -99,11 +118,67 @@ class Station:
         self._cycle_aborted = ""
         self.facts: dict[str, Any] = {}
 
+    # -- the link to the tool ---------------------------------------------------------------
+    #: Why the tool cannot be reached ("" while it can): the station is DOWN.
+    down_reason = ""
+
+    def mark_down(self, reason: str) -> None:
+        """The tool does not answer: the station is ABORTED with the link as cause (E10
+        unscheduled down) and takes no work until :meth:`link_back`."""
+        self.down_reason = reason or "link down"
+        if self.machine.may("abort"):
+            self.machine.command("abort", cause=f"link down: {self.down_reason}")
+
+    def link_back(self) -> None:
+        """The tool answers again (its driver is connected): re-read what it is set up for and
+        come back to IDLE. A cycle it finished meanwhile is acknowledged before the next one
+        (:meth:`_acknowledge_leftover`), as after a restart."""
+        self.down_reason = ""
+        chemistry = getattr(self.driver, "chemistry", None)
+        if chemistry is not None:
+            self.facts["chemistry"] = chemistry
+        if self.machine.state is PackState.ABORTED:
+            self.machine.command("clear", cause="link back")
+        if self.machine.state is PackState.STOPPED:
+            self.machine.command("reset", cause="link back")
+
+    @property
+    def down(self) -> bool:
+        return bool(self.down_reason)
+
+    # -- out of service (an operator's scheduled down) ---------------------------------------
+    #: Why an operator took the station out of service ("" while in service).
+    disabled_reason = ""
+
+    def disable(self, reason: str, by: str) -> PackState:
+        """Take the station out of service: PackML ``stop`` (no new cycle; a running one
+        finishes and its results are kept), counted as E10 scheduled down until :meth:`enable`."""
+        if self.disabled_reason:
+            raise OutOfService(self.name, "disable", self.state, f"already: {self.disabled_reason}")
+        cause = f"{DISABLED_CAUSE} by {by}: {reason}"
+        if self.machine.state is PackState.STOPPED and not self.down:
+            self.machine.command("reset", cause=cause)  # never used yet: STOPPED -> IDLE first,
+        if not self.machine.may("stop"):  # so that the STOPPED that follows says why
+            raise CommandRefused(self.name, "disable", self.state)
+        state = self.machine.command("stop", cause=cause)
+        self.disabled_reason = reason
+        return state
+
+    def enable(self, by: str) -> PackState:
+        """Back in service: STOPPED -> IDLE; the station takes work again."""
+        if not self.disabled_reason:
+            raise OutOfService(self.name, "enable", self.state, "the station is not disabled")
+        self.disabled_reason = ""
+        if self.machine.state is PackState.STOPPED and not self.down:
+            self.machine.command("reset", cause=f"enabled by {by}")
+        return self.state
+
     # -- lifecycle ------------------------------------------------------------------------
     def prepare(self) -> None:
         """Reset the machine to IDLE and read what the tool is set up for (etch chemistry)."""
-        if self.machine.state is PackState.STOPPED:
-            self.machine.command("reset", cause="line start")
+        if self.machine.state is PackState.STOPPED and not (self.down or self.disabled_reason):
+            with suppress(CommandRefused):  # another lot's runner reset it meanwhile
+                self.machine.command("reset", cause="line start")  # a disabled one stays out
         chemistry = getattr(self.driver, "chemistry", None)
         if chemistry is not None:
             self.facts["chemistry"] = chemistry
@@ -138,10 +213,14 @@ class Station:
             self.current_strips = tuple(job.strip_id for job in jobs)
             self.current_step = step.name
             self._cycle_aborted = ""
+            self._back_to_idle = False
             strips = ",".join(self.current_strips)
             if not self.machine.may("start"):
                 self.current_strips, self.current_step = (), ""
                 raise StationNotReady(self.name, "start", self.state)
+            # An IDLE station holds nothing: no operator flag of an earlier cycle carries over.
+            self.control.hold.clear()
+            self.control.abort.clear()
             self.machine.command("start", cause=f"{step.name} {strips}")
             try:
                 if resume:
@@ -156,6 +235,8 @@ class Station:
                     )
                 else:
                     self._acknowledge_leftover()
+                    upkeep_started = self.clock.timestamp()
+                    upkept = self._upkeep()
                     outcomes = run_step(
                         step,
                         self.driver,
@@ -165,6 +246,8 @@ class Station:
                         control=self.control,
                         on_results=on_results,
                     )
+                    if upkept:  # the upkeep was part of this cycle's set-up (E10 scheduled down)
+                        self.control.setup_started = upkeep_started
             except Detached:
                 raise  # the controller is stopping: the machine stays where the tool is
             except Exception as error:
@@ -182,9 +265,75 @@ class Station:
                     "complete", cause=f"{step.name} {strips} {'aborted' if aborted else 'done'}"
                 )
                 self.machine.command("reset", cause="next cycle")
+            elif self._back_to_idle:
+                self.recover()  # a lot abort ended the held cycle: the station takes work again
             # else an operator abort or stop took the station out of EXECUTE mid-cycle: it stays
             # there until the operator clears and resets it; the lot gives it no work meanwhile.
             return StationRun(outcomes, bool(aborted), aborted)
+
+    def _upkeep(self) -> bool:
+        """The tool's upkeep that is due (:mod:`sequences.upkeep`), before the next cycle;
+        recorded with its result and duration. A failed upkeep is recorded and the cycle runs
+        (its own checks refuse it if the tool cannot run). Whether any upkeep ran."""
+        started = self.clock.timestamp()
+        strips = self.current_strips
+        try:
+            done = calibrate_placement_if_due(
+                self.driver, self.pace, after_2105=self._placement_out
+            )
+        except PacklineError as exc:
+            took_tool_s = (self.clock.timestamp() - started) * self.clock.record_scale
+            self._record(
+                AlarmRecord(started, self.name, strips, 2203, "W", "CALibrate:PLACe", ""),
+                f"upkeep failed after {took_tool_s:.0f} tool s: {exc}",
+            )
+            return True
+        if done is not None:
+            self._placement_out = False
+            self._record(
+                AlarmRecord(started, self.name, strips, done.code, "W", done.text, ""),
+                f"upkeep {done.result} in {done.duration_tool_s:.0f} tool s",
+            )
+        return self._ask_operator() or done is not None
+
+    def _ask_operator(self, *, in_alarm: bool = False) -> bool:
+        """A consumable out (an interlock in OPERATOR_REQUESTS) would refuse the next cycle and
+        hold its strips: instead the station holds (HELD, E10 unscheduled down) with an operator
+        request, waits up to ``retry_tool_s`` for the interlock to clear, and records the
+        request with its result and duration. Whether a request was made. ``in_alarm``: asked
+        from the alarm handler mid-cycle (a syringe emptied during a strip), where the station
+        is HELD already and the handler resumes it."""
+        blocking = requests_due(self.driver)
+        if not blocking:
+            return False
+        text = "; ".join(f"{OPERATOR_REQUESTS[name]} ({name})" for name in blocking)
+        clock = self.clock
+        started, waited_from = clock.timestamp(), clock.now()
+        if not in_alarm:
+            self.machine.command("hold", cause=f"operator request: {text}")
+        if self.on_request is not None:
+            self.on_request(OperatorRequest(self.name, blocking, text))
+        deadline = waited_from + self.pace.bound_s(self.retry_tool_s)
+        while self.machine.state is PackState.HELD and clock.now() < deadline:
+            if not requests_due(self.driver):
+                break
+            clock.sleep(self.pace.poll_after_s(self.driver, clock.now() - waited_from))
+        took_tool_s = (clock.timestamp() - started) * clock.record_scale
+        answered = not requests_due(self.driver)
+        result = "answered" if answered else "not answered"
+        self._record(
+            AlarmRecord(started, self.name, self.current_strips, 0, "REQUEST", text, ""),
+            f"operator request {result} in {took_tool_s:.0f} tool s",
+        )
+        if in_alarm:
+            return True
+        if self.machine.state is PackState.HELD:
+            self.machine.command("unhold", cause=f"operator request {result}")
+        if self.machine.state is not PackState.EXECUTE:  # an operator aborted or stopped it
+            raise StationNotReady(self.name, "start", self.state)
+        return True
+
+    _placement_out = False  # a 2105 since the last placement calibration
 
     @property
     def ready(self) -> bool:
@@ -206,10 +355,32 @@ class Station:
 
     # -- operator commands ------------------------------------------------------------------
     def command(self, command: str, cause: str = "operator") -> PackState:
-        """An operator command: hold, unhold, suspend, unsuspend, stop, abort, clear, reset."""
+        """An operator command: hold, unhold, stop, abort, clear, reset.
+
+        Taken whole or refused whole: a command PackML does not allow now raises
+        :class:`CommandRefused` before anything is touched (a hold refused on an IDLE station
+        must not pause its next cycle)."""
+        if not self.machine.may(command):
+            raise CommandRefused(self.name, command, self.state)
+        if self.down and command in ("clear", "reset"):
+            raise OutOfService(
+                self.name,
+                command,
+                self.state,
+                f"the tool does not answer ({self.down_reason}); the station comes back by"
+                " itself when it does",
+            )
+        if self.disabled_reason and command in ("clear", "reset"):
+            raise OutOfService(
+                self.name, command, self.state, f"disabled ({self.disabled_reason}); enable it"
+            )
         if command == "hold":
+            # The machine first: if the cycle ended meanwhile, the hold is refused and the
+            # flag that pauses the tool is never set.
+            state = self.machine.command(command, cause)
             self.control.hold.set()
-        elif command == "unhold":
+            return state
+        if command == "unhold":
             self.control.hold.clear()
             self._operator_choice = "resume"
             self._operator.set()
@@ -228,10 +399,26 @@ class Station:
         return self.machine.command(command, cause)
 
     _waiting_for_operator = False
+    _back_to_idle = False
+
+    def abort_held_cycle(self, strip_ids: Iterable[str], reason: str) -> bool:
+        """Lot abort: a cycle of the lot's strips that is HELD would never end by itself, so it
+        is aborted; the station clears back to IDLE when the cycle has ended (the station was
+        not at fault). Running cycles are left to finish. Whether it aborted one."""
+        if self.state is not PackState.HELD or not set(self.current_strips) & set(strip_ids):
+            return False
+        try:
+            self.command("abort", cause=reason)
+        except CommandRefused:
+            return False  # the cycle ended meanwhile
+        self._back_to_idle = True
+        return True
 
     # -- alarm handling (called from the step's wait, in the station's thread) ----------------
     def _on_alarm(self, tool: Tool, problem: PacklineError) -> AlarmDecision:
         record = self._describe(problem)
+        if record.code == PLACEMENT_OUT_OF_TOLERANCE:
+            self._placement_out = True  # calibrated before the next cycle
         if self.machine.may("hold"):
             self.machine.command("hold", cause=f"{record.code} {record.text}".strip())
         if self.policy is AlarmPolicy.ABORT_STRIP:
@@ -239,6 +426,8 @@ class Station:
         elif self.policy is AlarmPolicy.WAIT:
             decision = self._wait_for_operator(tool, record)
         else:
+            if isinstance(problem, ToolAlarm):
+                self._ask_operator(in_alarm=True)  # a consumable ran out mid-cycle
             decision = self._retry(tool, problem, record)
         handling = "resumed" if decision == "resume" else f"cycle aborted ({self._cycle_aborted})"
         self._record(record, handling)

@@ -118,6 +118,11 @@ class StationMachine:
         self._machine.set_state(state.value, model=self)
 
 
+#: The cause that starts a station's out-of-service stop: its STOPPED time is E10 scheduled down
+#: (an operator's decision), not non-scheduled.
+DISABLED_CAUSE = "disabled"
+
+
 #: A stretch of wall time that E10 counts otherwise than the PackML state it falls in:
 #: (from, to, category). See :func:`cycle_phases`.
 Phase = tuple[float, float, E10]
@@ -168,18 +173,20 @@ def e10_seconds(
     if not ordered:
         return totals
     low = ordered[0].time if start is None else start
-    spans: list[tuple[float, float, PackState]] = []
-    current, since = ordered[0].from_state, min(low, ordered[0].time)
+    spans: list[tuple[float, float, PackState, str]] = []
+    current, since, cause = ordered[0].from_state, min(low, ordered[0].time), ""
     for event in ordered:
-        spans.append((since, event.time, current))
-        current, since = event.to_state, event.time
-    spans.append((since, max(since, until), current))
+        spans.append((since, event.time, current, cause))
+        current, since, cause = event.to_state, event.time, event.cause
+    spans.append((since, max(since, until), current, cause))
     recount = list(phases)
-    for begin, end, state in spans:
+    for begin, end, state, why in spans:
         begin, end = max(begin, low), min(end, until)
         if end <= begin:
             continue
         category = E10_OF_STATE[state]
+        if state is PackState.STOPPED and why.startswith(DISABLED_CAUSE):
+            category = E10.SCHEDULED_DOWN  # out of service by an operator's decision
         if category is E10.PRODUCTIVE:
             for p0, p1, other in recount:
                 overlap = min(end, p1) - max(begin, p0)

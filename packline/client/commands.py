@@ -196,6 +196,13 @@ def station_command(client: DaemonClient, args: argparse.Namespace) -> Shown:
     return station, [f"station {args.name} {verb}: {station.get('state')}"]
 
 
+def station_service(client: DaemonClient, args: argparse.Namespace) -> Shown:
+    body = {"reason": args.reason} if args.reason else None
+    station = client.post(path_of("stations", args.name, args.service), body)
+    why = f" ({station['disabled']})" if station.get("disabled") else ""
+    return station, [f"station {args.name} {args.service}d: {station.get('state')}{why}"]
+
+
 # -- alarms, units, recipes ----------------------------------------------------------------------
 def alarm_list(client: DaemonClient, args: argparse.Namespace) -> Shown:
     alarms = client.get("/alarms", {"active": "true"} if args.active else None)
@@ -349,6 +356,14 @@ def add_client_commands(commands: Subcommands) -> None:
         parser = _leaf(stations, verb, station_command, _command_help("station", command), aliases)
         parser.add_argument("name", metavar="NAME")
         parser.set_defaults(station_command=command)
+    for service, text in (
+        ("disable", "take a station out of service (E10 scheduled down); it finishes its cycle"),
+        ("enable", "put a disabled station back in service"),
+    ):
+        parser = _leaf(stations, service, station_service, text)
+        parser.add_argument("name", metavar="NAME")
+        parser.add_argument("--reason", default="", required=service == "disable")
+        parser.set_defaults(service=service)
     _leaf(stations, "e10", e10_show, "E10 time per station (wall seconds per category)")
 
     alarm = commands.add_parser("alarm", help="tool alarms on the daemon: list, ack")

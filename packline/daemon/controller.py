@@ -26,6 +26,7 @@ from drivers.registry import driver_class
 from packline.daemon.controller_api import Json
 from packline.daemon.line_events import LineEvents
 from packline.daemon.logging_recorder import LoggingRecorder, kv
+from packline.daemon.reconnect import MAX_RETRY_S, Reconnectors
 from packline.errors import Conflict, Invalid, NotFound
 from packline.store import Store
 from packline.store.records import LotRecord, LotSummary
@@ -43,6 +44,8 @@ from sequences.steps.base import Pace
 log = logging.getLogger("packline.daemon")
 
 DEFAULT_RECIPE = "heat-slug-die-equal"
+#: Lots running at once; the next starts when one finishes (each runs a worker per station).
+MAX_OVERLAPPING_LOTS = 4
 
 
 class LineController:
@@ -56,7 +59,9 @@ class LineController:
         addresses: Mapping[str, str],
         time_scale: float = 1.0,
         recipes_dir: Path = RECIPES_DIR,
+        reconnect_max_s: float = MAX_RETRY_S,
     ) -> None:
+        """``reconnect_max_s``: the longest wall wait between attempts to reach a DOWN tool."""
         self.config = config
         self.store = store
         self.addresses = dict(addresses)
@@ -67,21 +72,31 @@ class LineController:
         self.stations: dict[str, Station] = {}
         self._drivers: list[Tool] = []
         self._lock = threading.Condition()
-        self._runner: LotRunner | None = None
-        self._running_lot = ""
+        #: The lots running now, in the order they started (the FIFO of a free station).
+        self._runners: dict[str, LotRunner] = {}
+        self._lot_threads: dict[str, threading.Thread] = {}
         self._stopping = False
         self._thread = threading.Thread(target=self._lots_loop, name="lots", daemon=True)
+        self._reconnectors = Reconnectors(
+            on_back=lambda _: self.wake(), max_retry_s=reconnect_max_s
+        )
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
-        """Connect every station's tool, then start running (and resuming) lots."""
+        """Connect every station's tool, then start running (and resuming) lots. A tool that
+        does not answer leaves its station DOWN; it is reconnected in the background."""
         for entry in self.config.expanded():
             address = self.addresses.get(entry.name)
             if address is None:
                 raise ValueError(f"station {entry.name} has no address")
-            driver = driver_class(entry.tool).open(address)
+            driver = driver_class(entry.tool)(address)
+            down = ""
+            try:
+                driver.connect()
+            except PacklineError as exc:
+                down = str(exc)
             self._drivers.append(driver)
-            self.stations[entry.name] = Station(
+            station = self.stations[entry.name] = Station(
                 entry.name,
                 entry.tool,
                 driver,
@@ -91,9 +106,19 @@ class LineController:
                 listeners=[self.recorder.state_event],
                 on_alarm=self._alarm_sink,
             )
-            log.info(
-                kv(event="station_connected", station=entry.name, tool=entry.tool, address=address)
-            )
+            if down:
+                station.mark_down(down)
+                self._reconnectors.start(station)
+                log.warning(kv(event="station_down", station=entry.name, reason=down))
+            else:
+                log.info(
+                    kv(
+                        event="station_connected",
+                        station=entry.name,
+                        tool=entry.tool,
+                        address=address,
+                    )
+                )
         self._thread.start()
 
     def stop(self, timeout_s: float | None = 10.0) -> None:
@@ -101,11 +126,14 @@ class LineController:
         aborting them (they are reconciled at the next start); drivers close."""
         with self._lock:
             self._stopping = True
-            runner = self._runner
+            runners = list(self._runners.values())
             self._lock.notify_all()
-        if runner is not None:
+        for runner in runners:
             runner.stop()
+        self._reconnectors.stop()
         self._thread.join(timeout_s)
+        for thread in list(self._lot_threads.values()):
+            thread.join(timeout_s)
         for driver in self._drivers:
             with suppress(PacklineError):
                 driver.close()
@@ -116,30 +144,66 @@ class LineController:
             self._lock.notify_all()
 
     def _alarm_sink(self, record: Any) -> None:
-        self.recorder.alarm(self._running_lot, record)
+        """An alarm is recorded under the lot of the strips on the station ("" when idle)."""
+        with self._lock:
+            runners = list(self._runners.items())
+        strips = set(record.strip_ids)
+        lot_id = next((lid for lid, r in runners if strips & set(r.strips)), "")
+        if not lot_id and len(runners) == 1:
+            lot_id = runners[0][0]
+        self.recorder.alarm(lot_id, record)
+
+    def _ahead_of(self, lot_id: str) -> list[LotRunner]:
+        """The running lots that started before ``lot_id``: they go first at a free station."""
+        with self._lock:
+            ahead = []
+            for other, runner in self._runners.items():
+                if other == lot_id:
+                    break
+                ahead.append(runner)
+            return ahead
 
     # -- the lot queue ------------------------------------------------------------------------
     def _lots_loop(self) -> None:
+        """Starts each open lot in its own thread as soon as it is submitted (up to
+        MAX_OVERLAPPING_LOTS at once): lots overlap, and a free station serves the lot that
+        started first among those that want it (FIFO)."""
         while True:
             with self._lock:
                 if self._stopping:
                     return
-                lot = next(
-                    (
-                        lot
-                        for lot in self.store.open_lots()
-                        if lot["status"] in ("running", "aborting", "queued")  # held lots wait
-                    ),
-                    None,
-                )
+                for lot_id in [k for k, t in self._lot_threads.items() if not t.is_alive()]:
+                    del self._lot_threads[lot_id]
+                lot = None
+                if len(self._lot_threads) < MAX_OVERLAPPING_LOTS:
+                    lot = next(
+                        (
+                            lot
+                            for lot in self.store.open_lots()
+                            if lot["status"] in ("running", "aborting", "queued")  # held wait
+                            and lot["lot_id"] not in self._lot_threads
+                        ),
+                        None,
+                    )
                 if lot is None:
                     self._lock.wait(0.5)
                     continue
-            try:
-                self._run_lot(lot)
-            except Exception:  # the daemon keeps running whatever a lot does
-                log.exception(kv(event="lot_failed", lot=lot["lot_id"]))
-                self.store.set_lot_status(lot["lot_id"], "held", "controller error; see the log")
+                thread = threading.Thread(
+                    target=self._run_lot_safely, args=(lot,), name=f"lot-{lot['lot_id']}"
+                )
+                self._lot_threads[lot["lot_id"]] = thread
+                thread.start()
+
+    def _run_lot_safely(self, lot: LotSummary) -> None:
+        try:
+            self._run_lot(lot)
+        except Exception:  # the daemon keeps running whatever a lot does
+            log.exception(kv(event="lot_failed", lot=lot["lot_id"]))
+            self.store.set_lot_status(lot["lot_id"], "held", "controller error; see the log")
+        finally:
+            with self._lock:
+                self._runners.pop(lot["lot_id"], None)
+                self._lock.notify_all()
 
     def _run_lot(self, summary: LotSummary) -> None:
         lot_id = summary["lot_id"]
@@ -156,11 +220,23 @@ class LineController:
             for s in self.config.expanded()
             if s.tool in {step.tool for step in route.steps}
         ]
-        runner = LotRunner(plan, stations, self.recorder, initial=initial, in_flight=in_flight)
-        with self._lock:
-            if self._stopping:
+        runner = LotRunner(
+            plan,
+            stations,
+            self.recorder,
+            initial=initial,
+            in_flight=in_flight,
+            defer=lambda station: any(r.wants(station) for r in self._ahead_of(lot_id)),
+        )
+        with self._lock:  # see lot_command
+            current = self.store.lot(lot_id)
+            if self._stopping or current is None:
                 return
-            self._runner, self._running_lot = runner, lot_id
+            if current["status"] not in ("running", "aborting", "queued"):
+                return  # held (or aborted) since the lots loop chose it
+            self._runners[lot_id] = runner
+            if current["status"] != "aborting":
+                self.store.set_lot_status(lot_id, "running")
         resumed = " (resumed)" if lot["status"] == "running" else ""
         log.info(
             kv(
@@ -172,7 +248,6 @@ class LineController:
                 note=resumed.strip(),
             )
         )
-        self.store.set_lot_status(lot_id, "running")
         self.events.publish(
             "lot_started",
             lot_id=lot_id,
@@ -182,7 +257,7 @@ class LineController:
         )
         final = runner.run()
         with self._lock:
-            self._runner, self._running_lot = None, ""
+            self._runners.pop(lot_id, None)
             stopping = self._stopping
         if stopping and not all(s.terminal for s in final.values()):
             log.info(kv(event="lot_paused_for_shutdown", lot=lot_id))
@@ -300,29 +375,33 @@ class LineController:
     def lot_command(self, lot_id: str, command: str, *, by: str) -> Json:
         if command not in LOT_COMMANDS:
             raise Invalid(f"unknown lot command {command!r}; one of {', '.join(LOT_COMMANDS)}")
-        lot = self.show_lot(lot_id)
-        status = lot["status"]
+        # The lot's status is read and written under the controller's lock, as _run_lot reads
+        # it before it starts a lot: a lot is held (or aborted) either before it starts, and
+        # then it does not, or after, through its runner. The runner is told outside the lock
+        # (its workers take the controller's lock while holding their own).
         with self._lock:
-            runner = self._runner if self._running_lot == lot_id else None
-        if status in FINISHED_LOT_STATUSES:
-            raise Conflict(f"lot {lot_id} is {status}")
-        if command == "hold":
-            if runner is not None:
-                runner.hold()
-            self.store.set_lot_status(lot_id, "held", f"held by {by}")
-        elif command == "release":
-            if status != "held":
+            status = self.show_lot(lot_id)["status"]
+            runner = self._runners.get(lot_id)
+            if status in FINISHED_LOT_STATUSES:
+                raise Conflict(f"lot {lot_id} is {status}")
+            if command == "release" and status != "held":
                 raise Conflict(f"lot {lot_id} is {status}, not held")
-            if runner is not None:
-                runner.release()
-            self.store.set_lot_status(lot_id, "running" if runner is not None else "queued")
-        else:
             reason = f"lot aborted by {by}"
-            if runner is not None:
+            if command == "hold":
+                self.store.set_lot_status(lot_id, "held", f"held by {by}")
+            elif command == "release":
+                self.store.set_lot_status(lot_id, "running" if runner is not None else "queued")
+            elif runner is not None:
                 self.store.set_lot_status(lot_id, "aborting", reason)
-                runner.abort(reason)
             else:
                 self._abort_idle_lot(lot_id, reason)
+        if runner is not None:
+            if command == "hold":
+                runner.hold()
+            elif command == "release":
+                runner.release()
+            else:
+                runner.abort(reason)
         self.store.record_command("lot", lot_id, command, by, "ok")
         log.info(kv(event="lot_command", lot=lot_id, command=command, by=by))
         self.wake()
@@ -373,6 +452,8 @@ class LineController:
             "step": station.current_step,
             "strips": list(station.current_strips),
             "policy": station.policy.value,
+            "down": station.down_reason or None,
+            "disabled": station.disabled_reason or None,
         }
         if live:
             try:
@@ -404,6 +485,26 @@ class LineController:
         log.info(
             kv(event="station_command", station=name, command=command, by=by, state=state.value)
         )
+        return self.show_station(name)
+
+    def station_service(self, name: str, *, enable: bool, reason: str, by: str) -> Json:
+        """``packline station disable|enable``: out of service (E10 scheduled down: no new work,
+        a running cycle finishes) and back."""
+        station = self.stations.get(name)
+        if station is None:
+            raise NotFound(f"no station {name!r}")
+        command = "enable" if enable else "disable"
+        reason = reason.strip()
+        if not enable and not reason:
+            raise Invalid("disable needs a reason (who reads the log must know why)")
+        try:
+            state = station.enable(by) if enable else station.disable(reason, by)
+        except CommandRefused as exc:
+            self.store.record_command("station", name, command, by, f"refused: {exc}")
+            raise Conflict(str(exc)) from None
+        self.store.record_command("station", name, command, by, f"{state.value} {reason}".strip())
+        log.info(kv(event=f"station_{command}d", station=name, by=by, reason=reason))
+        self.wake()
         return self.show_station(name)
 
     # -- alarms, recipes, E10 ------------------------------------------------------------------------

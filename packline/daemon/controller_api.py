@@ -58,7 +58,11 @@ class ControllerAPI(Protocol):
         ...
 
     def station_command(self, name: str, command: str, *, by: str) -> Json:
-        """hold, unhold, suspend, unsuspend, stop, abort, clear, reset."""
+        """hold, unhold, stop, abort, clear, reset."""
+        ...
+
+    def station_service(self, name: str, *, enable: bool, reason: str, by: str) -> Json:
+        """Take a station out of service (``enable=False``, a reason is required) or back."""
         ...
 
     # -- alarms ----------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from packline.daemon.auth import server_token
 from packline.daemon.controller import LineController
 from packline.gem.front import GemFront
 from packline.gem.settings import gem_settings
+from packline.daemon.line_lock import LineLock
 from packline.lot_reports import LotReports
 from packline.store import Store
 from packline.store.users import Users
@@ -95,6 +96,7 @@ def serve_daemon(
 ) -> int:
     config = load_line_config(config_path)
     gem = gem_settings(config.gem, str(config_path or "configs/line.yaml"), port=hsms_port)
+    line_lock = LineLock(db_path).acquire()  # before anything touches the database or a tool
     simulated: SimulatedLine | None = None
     if simulate:
         stations = [StationSim(s.name, s.tool, s.sim) for s in config.expanded()]
@@ -132,6 +134,7 @@ def serve_daemon(
             lot_reports=LotReports(store, config, time_scale=time_scale),
         )
         server.start()
+        line_lock.announce(server.url)
         print(f"packline serve: listening on {server.url} (database {db_path})", flush=True)
         stop.wait()
         log.info(
@@ -147,5 +150,6 @@ def serve_daemon(
         store.close()
         if simulated is not None:
             simulated.stop()
+        line_lock.release()
     print("packline serve: stopped", flush=True)
     return 0

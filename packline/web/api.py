@@ -148,6 +148,23 @@ def show_station(request: Request, name: StationName, _: Reader) -> Any:
     return controller(request).show_station(name)
 
 
+@router.post("/stations/{name}/disable", response_model=m.Station, tags=["stations"])
+def disable_station(
+    request: Request, name: StationName, body: m.ServiceRequest, user: Operator
+) -> Any:
+    """Out of service (E10 scheduled down): no new work; a running cycle finishes."""
+    return controller(request).station_service(name, enable=False, reason=body.reason, by=user.name)
+
+
+@router.post("/stations/{name}/enable", response_model=m.Station, tags=["stations"])
+def enable_station(
+    request: Request, name: StationName, user: Operator, body: m.ServiceRequest | None = None
+) -> Any:
+    """Back in service: the station takes work again."""
+    reason = body.reason if body is not None else ""
+    return controller(request).station_service(name, enable=True, reason=reason, by=user.name)
+
+
 @router.post("/stations/{name}/{command}", response_model=m.Station, tags=["stations"])
 def station_command(
     request: Request, name: StationName, command: m.StationCommand, user: Operator

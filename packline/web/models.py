@@ -41,6 +41,12 @@ class Request(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+class ServiceRequest(Request):
+    """``POST /stations/{name}/disable`` (a reason is required) and ``/enable``."""
+
+    reason: str = Field(default="", max_length=200, description="why (required to disable)")
+
+
 class Answer(BaseModel):
     """An answer: the named fields are checked, the controller's other fields pass through."""
 

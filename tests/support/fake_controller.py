@@ -14,8 +14,6 @@ from packline.errors import Conflict, Invalid, NotFound
 _STATION_MOVES = {  # command -> (states it is allowed in, state after); None: any state
     "hold": ({"EXECUTE"}, "HELD"),
     "unhold": ({"HELD"}, "EXECUTE"),
-    "suspend": ({"EXECUTE"}, "SUSPENDED"),
-    "unsuspend": ({"SUSPENDED"}, "EXECUTE"),
     "stop": (None, "STOPPED"),
     "abort": (None, "ABORTED"),
     "clear": ({"ABORTED"}, "STOPPED"),
@@ -215,6 +213,12 @@ class FakeController:
         if allowed is not None and station["state"] not in allowed:
             raise Conflict(f"{command} is not allowed in {station['state']}", [name])
         station["state"] = after
+        return station
+
+    def station_service(self, name: str, *, enable: bool, reason: str, by: str) -> Json:
+        self._called("station_service", name=name, enable=enable, reason=reason, by=by)
+        station = self._station_or_404(name)
+        station["disabled"] = None if enable else reason
         return station
 
     # -- alarms

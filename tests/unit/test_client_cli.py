@@ -188,7 +188,7 @@ def test_station_list_and_show(daemon: Daemon, capsys: pytest.CaptureFixture[str
 def test_every_station_command_and_a_refused_one(
     daemon: Daemon, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    sequence = ["hold", "unhold", "suspend", "unsuspend", "stop", "reset", "abort", "clear"]
+    sequence = ["hold", "unhold", "stop", "reset", "abort", "clear"]
     for command in sequence:
         result = packline(capsys, "station", command, "mold-press", "--url", daemon.url)
         assert result.code == 0, (command, result.err)

@@ -304,7 +304,7 @@ def test_stations_list_show_and_every_command(base_url: str, controller: FakeCon
     stations = request(base_url, "GET", "/stations", token=None)
     assert [s["name"] for s in stations.body] == ["mold-press", "laminator"]
     assert request(base_url, "GET", "/stations/mold-press", token=None).body["state"] == "EXECUTE"
-    sequence = ["hold", "unhold", "suspend", "unsuspend", "stop", "reset", "abort", "clear"]
+    sequence = ["hold", "unhold", "stop", "reset", "abort", "clear"]
     assert sorted(sequence) == sorted(STATION_COMMANDS)
     for command in sequence:
         reply = request(base_url, "POST", f"/stations/mold-press/{command}")

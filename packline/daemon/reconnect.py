@@ -1,0 +1,68 @@
+"""Stations that come and go: a DOWN station's tool is reconnected in the background with a
+bounded exponential back-off, and the station comes back when the tool answers."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from contextlib import suppress
+
+from drivers.errors import PacklineError
+from packline.daemon.logging_recorder import kv
+from sequences.station import Station
+
+log = logging.getLogger("packline.daemon")
+
+#: Wall seconds before the first reconnect attempt; doubled after each failure up to the cap.
+FIRST_RETRY_S = 0.5
+#: The longest wall wait between attempts: a tool that comes back is seen within this.
+MAX_RETRY_S = 30.0
+#: Wall seconds :meth:`Reconnectors.stop` waits for each thread (an attempt in progress).
+JOIN_S = 5.0
+
+
+class Reconnectors:
+    """One thread per DOWN station, retrying its driver's ``connect`` until it answers."""
+
+    def __init__(
+        self,
+        *,
+        on_back: Callable[[Station], None],
+        first_retry_s: float = FIRST_RETRY_S,
+        max_retry_s: float = MAX_RETRY_S,
+    ) -> None:
+        self.on_back = on_back
+        self.first_retry_s = first_retry_s
+        self.max_retry_s = max_retry_s
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self, station: Station) -> None:
+        thread = threading.Thread(
+            target=self._reconnect, args=(station,), name=f"reconnect-{station.name}", daemon=True
+        )
+        self._threads.append(thread)
+        thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(JOIN_S)
+
+    def _reconnect(self, station: Station) -> None:
+        wait_s, attempts = self.first_retry_s, 0
+        while not self._stop.wait(wait_s):
+            attempts += 1
+            with suppress(PacklineError):
+                station.driver.close()
+            try:
+                station.driver.connect()
+            except PacklineError as exc:
+                log.debug(kv(event="reconnect_failed", station=station.name, reason=str(exc)))
+                wait_s = min(wait_s * 2, self.max_retry_s)
+                continue
+            station.link_back()
+            log.info(kv(event="station_back", station=station.name, attempts=attempts))
+            self.on_back(station)
+            return

@@ -1,0 +1,90 @@
+"""Upkeep the host does by itself before a station's next cycle (the manuals' periodic work).
+
+Die bonder (die-bonder.md §6): ``CALibrate:PLACe`` when alarm 2203 "Placement calibration due"
+(> 24 h since the last one) is active, or after alarm 2105 "Placement out of tolerance 3 times in
+a row". Run between cycles, inside the next cycle's set-up, so E10 counts it as set-up
+(scheduled down), never as productive time; recorded through the station's alarm sink with its
+result and duration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from drivers.base import Tool
+from drivers.die_bonder import DieBonder
+from drivers.states import ToolState
+from sequences.steps.base import Pace
+
+#: die-bonder.md §6 alarm codes that call for a placement calibration.
+CALIBRATION_DUE = 2203
+PLACEMENT_OUT_OF_TOLERANCE = 2105
+#: The tool's CALibrate:PLACe takes about 40 s (§7); the wait is bounded at three times that.
+CALIBRATION_BOUND_TOOL_S = 120.0
+
+
+@dataclass(frozen=True)
+class UpkeepDone:
+    """One upkeep action: what (alarm code that called for it), its result, its duration."""
+
+    code: int
+    text: str
+    result: str
+    duration_tool_s: float
+
+
+def calibrate_placement_if_due(tool: Tool, pace: Pace, *, after_2105: bool) -> UpkeepDone | None:
+    """``CALibrate:PLACe`` on a die bonder when 2203 is active or 2105 was raised since the last
+    calibration; wait for it to end, clear the 2203 warning it answers. None when not due."""
+    if not isinstance(tool, DieBonder):
+        return None
+    due = any(alarm.code == CALIBRATION_DUE for alarm in tool.alarms())
+    if not (due or after_2105):
+        return None
+    clock = pace.host_clock
+    started = clock.timestamp()
+    tool.calibrate_placement()
+    pace.wait_for_state(
+        tool, (ToolState.IDLE, ToolState.READY, ToolState.HEATING), CALIBRATION_BOUND_TOOL_S
+    )
+    tool.clear_alarms()  # the 2203 warning stays latched until cleared (README §6)
+    correction = tool.placement_calibration()
+    took_tool_s = (clock.timestamp() - started) * clock.record_scale
+    why = "2105 placement out of tolerance" if after_2105 and not due else "2203 calibration due"
+    return UpkeepDone(
+        PLACEMENT_OUT_OF_TOLERANCE if why.startswith("2105") else CALIBRATION_DUE,
+        f"CALibrate:PLACe ({why})",
+        f"done, corrected {correction.dx_um:.1f},{correction.dy_um:.1f} um",
+        took_tool_s,
+    )
+
+
+#: Interlocks that need an operator's hands (the manuals' consumables), with the request made.
+OPERATOR_REQUESTS: dict[str, str] = {
+    "EPOXY": "replace the syringe",  # die-bonder.md §6
+    "DIE": "load dies (wafer or tray)",
+    "PLATE": "load a plate reel",
+    "WIRE": "change the wire spool",  # wire-bonder.md
+    "CAPILLARY": "change the capillary",
+    "FLUX": "refill the flux",  # ball-attach.md
+    "BALL": "refill the balls",
+    # Not BLADE: the dicing saw's step answers an invalid blade set-up itself (BLADe:SETup);
+    # a worn-out blade still ends in the step's refusal (dicing-saw.md).
+}
+
+
+@dataclass(frozen=True)
+class OperatorRequest:
+    """What a station asks an operator for: the interlocks that block it and what to do."""
+
+    station: str
+    interlocks: tuple[str, ...]
+    text: str
+
+
+def requests_due(tool: Tool) -> tuple[str, ...]:
+    """The active interlocks of ``tool`` that an operator must answer (see OPERATOR_REQUESTS)."""
+    interlocks = getattr(tool, "interlocks", None)
+    if not callable(interlocks):
+        return ()
+    return tuple(name for name in interlocks() if name in OPERATOR_REQUESTS)

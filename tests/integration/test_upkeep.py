@@ -1,0 +1,101 @@
+"""Upkeep the station does by itself (controller on a real store, simulators over real
+transports): a die bonder whose placement calibration is due (alarm 2203, die-bonder.md §6) is
+calibrated before its next cycle, and the calibration is recorded with result and duration."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from sequences.line_config import load_line_config
+from sequences.packml import PackState
+from sim.line import SimulatedLine
+from tests.support.line_controller import running_controller, wait_lot_status
+
+DAY_S = 24 * 3600.0
+
+
+def overdue_calibration(line: SimulatedLine) -> None:
+    bonder = line.tools["die-bonder"].model
+    with bonder.lock:  # the tool has run a day and a bit since its last calibration
+        bonder.calibration_ref_s -= DAY_S + 3600.0
+
+
+def empty_syringe(line: SimulatedLine) -> None:
+    bonder = line.tools["die-bonder"].model
+    with bonder.lock:
+        bonder.syringe_nl = 0.0  # interlock EPOXY: the next die attach cannot start
+
+
+def test_die_bonder_due_for_calibration_is_calibrated_before_its_next_cycle_and_recorded(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "upkeep.db"
+    with running_controller(db, before_start=overdue_calibration) as (controller, store, line):
+        bonder = line.tools["die-bonder"].model
+        controller.submit_lot(recipe=None, strips=1, strip_ids=None, lot_id="U1", by="t")
+        lot = wait_lot_status(controller, "U1", "complete")
+        alarms = [a for a in store.alarms(active_only=False) if a["station"] == "die-bonder"]
+        assert [s["status"] for s in lot["strips"]] == ["complete"]
+        assert not bonder.calibration_due(), "the tool was calibrated"
+        assert bonder.calibration[2] != "", "CALibrate:PLACe? has a timestamp"
+    upkeep = [a for a in alarms if a["code"] == 2203]
+    assert len(upkeep) == 1, alarms
+    assert upkeep[0]["text"] == "CALibrate:PLACe (2203 calibration due)"
+    handling = upkeep[0]["handling"]
+    assert handling.startswith("upkeep done, corrected ") and handling.endswith(" tool s")
+    took_tool_s = float(handling.split(" in ")[1].split()[0])
+    assert 30 <= took_tool_s <= 120, "about the manual's 40 s"
+
+
+def test_empty_syringe_holds_the_station_with_a_request_not_the_strip_until_it_is_replaced(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "request.db"
+    with running_controller(db, before_start=empty_syringe) as (controller, store, line):
+        controller.submit_lot(recipe=None, strips=1, strip_ids=None, lot_id="R1", by="t")
+        station = controller.stations["die-bonder"]
+        deadline = time.monotonic() + 40
+        while station.state is not PackState.HELD:
+            assert time.monotonic() < deadline, "no operator request"
+            time.sleep(0.02)
+        held = store.station_events("die-bonder")[-1]
+        assert held.cause == "operator request: replace the syringe (EPOXY)"
+        time.sleep(0.3)  # the operator takes a while (1500 tool s at this scale)
+        lot = controller.show_lot("R1")
+        assert [s["status"] for s in lot["strips"]] == ["processing"], "waits, not on hold"
+        line.tools["die-bonder"].model.replace_syringe()  # the operator answers
+        lot = wait_lot_status(controller, "R1", "complete")
+        requests = [a for a in store.alarms(active_only=False) if a["class"] == "REQUEST"]
+    assert [s["status"] for s in lot["strips"]] == ["complete"]
+    assert len(requests) == 1, requests
+    assert requests[0]["station"] == "die-bonder"
+    handling = requests[0]["handling"]
+    assert handling.startswith("operator request answered in ")
+    assert float(handling.split(" in ")[1].split()[0]) >= 1000, "the wait is counted"
+
+
+def test_dry_run_operator_answers_the_syringe_request_and_every_strip_completes() -> None:
+    from packline.simulated_lot import run_simulated_lot
+    from sequences.recipe import RECIPES_DIR, load_recipe
+    from sequences.route import route_for
+
+    line = load_line_config().model_copy(deep=True)
+    (bonder,) = [entry for entry in line.stations if entry.tool == "die-bonder"]
+    bonder.sim = {**bonder.sim, "syringe_nl": 50_000}  # empties during the second strip
+    route = route_for(load_recipe(RECIPES_DIR / "heat-slug-die-equal.yaml"))
+    run = run_simulated_lot(
+        route,
+        ["Q-01", "Q-02", "Q-03"],
+        lot_id="Q",
+        config=line,
+        seed=3,
+        operator_response_tool_s=900.0,
+    )
+    assert {s.status for s in run.strips.values()} == {"complete"}
+    requests = [a for a in run.recorder.alarms if a.alarm_class == "REQUEST"]
+    assert [r.text for r in requests] == ["replace the syringe (EPOXY)"]
+    took_tool_s = float(requests[0].handling.split(" in ")[1].split()[0])
+    assert requests[0].handling.startswith("operator request answered")
+    assert took_tool_s >= 900, "the operator's response time is counted"
+    assert any(a["class"] == "REQUEST" for a in run.report["alarms"]), "in the lot report"

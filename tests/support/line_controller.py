@@ -1,0 +1,52 @@
+"""A :class:`LineController` on a real SQLite store, driving the default line's simulators over
+real transports in this process: the controller tests' common set-up."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from packline.daemon.controller import LineController
+from packline.store import Store
+from sequences.line_config import load_line_config
+from sim.line import SimulatedLine, StationSim
+
+SCALE = 5000.0
+
+
+@contextlib.contextmanager
+def running_controller(
+    db: Path, *, before_start: Callable[[SimulatedLine], None] | None = None
+) -> Iterator[tuple[LineController, Store, SimulatedLine]]:
+    """Simulators started, ``before_start(line)`` (to set a tool up), the controller started;
+    all stopped at the end."""
+    config = load_line_config()
+    stations = [StationSim(s.name, s.tool, s.sim) for s in config.expanded()]
+    store = Store(db)
+    with SimulatedLine(stations, time_scale=SCALE).start() as line:
+        if before_start is not None:
+            before_start(line)
+        addresses = {s.name: line.address(s.name) for s in config.expanded()}
+        controller = LineController(
+            config=config, store=store, addresses=addresses, time_scale=SCALE
+        )
+        controller.start()
+        try:
+            yield controller, store, line
+        finally:
+            controller.stop()
+            store.close()
+
+
+def wait_lot_status(
+    controller: LineController, lot_id: str, status: str, timeout_s: float = 40
+) -> dict[str, Any]:
+    """The lot once it has ``status``; fails naming the status it is stuck in."""
+    deadline = time.monotonic() + timeout_s
+    while (lot := controller.show_lot(lot_id))["status"] != status:
+        assert time.monotonic() < deadline, f"lot {lot_id} still {lot['status']}"
+        time.sleep(0.05)
+    return lot
