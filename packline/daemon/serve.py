@@ -18,9 +18,9 @@ from pathlib import Path
 
 from packline.daemon.auth import server_token
 from packline.daemon.controller import LineController
+from packline.daemon.line_lock import LineLock
 from packline.gem.front import GemFront
 from packline.gem.settings import gem_settings
-from packline.daemon.line_lock import LineLock
 from packline.lot_reports import LotReports
 from packline.store import Store
 from packline.store.users import Users
