@@ -16,15 +16,19 @@ import os
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+import psycopg
 
 from packline.errors import Conflict, Invalid, NotFound
+from packline.store.postgres import PgConnection, is_postgres_url, translate_ddl
 from packline.store.records import (
     AlarmEntry,
     CommandEntry,
@@ -54,8 +58,46 @@ log = logging.getLogger("packline.store")
 
 Json = dict[str, Any]
 
-#: How long a write waits for another process's write transaction (SQLite busy timeout).
+#: How long a write waits for another process's write transaction (SQLite busy timeout), and
+#: how long opening a PostgreSQL connection may take.
 BUSY_TIMEOUT_S = 30.0
+
+#: What either engine raises: turned into :class:`StoreError` naming the store.
+_DB_ERRORS = (sqlite3.Error, psycopg.Error)
+
+
+class Connection(Protocol):
+    """What the store uses of a connection: sqlite3's, or :class:`PgConnection` for PostgreSQL."""
+
+    def execute(self, sql: str, parameters: Any = (), /) -> Any: ...
+
+    def executemany(self, sql: str, parameters: Any, /) -> Any: ...
+
+    @property
+    def in_transaction(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+def store_location(location: str | os.PathLike[str]) -> str:
+    """A file path for SQLite (``sqlite:///PATH`` accepted) or a ``postgresql://`` URL."""
+    text = str(location)
+    if text.startswith("sqlite:///"):
+        return text.removeprefix("sqlite://")
+    if text.startswith("sqlite://"):
+        raise StoreError(f"store {text}: write sqlite:///PATH (three slashes, then the path)")
+    return text
+
+
+def shown_location(location: str) -> str:
+    """The location as messages show it: a URL without its password."""
+    if not is_postgres_url(location):
+        return location
+    parts = urllib.parse.urlsplit(location)
+    if parts.password is None:
+        return location
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
 class StoreError(Exception):
@@ -103,7 +145,8 @@ class _StripState:
 
 
 class Store:
-    """The daemon's SQLite store. ``path`` is created (with its folder) if missing.
+    """The daemon's store: an SQLite file (``path`` created with its folder if missing) or a
+    PostgreSQL database (``postgresql://USER@HOST/DB``: one database for a plant's lines).
 
     ``wal``: write-ahead logging, so that readers in other processes (a CLI, a backup) neither
     block nor are blocked by the daemon's writes. ``clock`` stamps lot times, acks and commands.
@@ -116,14 +159,19 @@ class Store:
         wal: bool = True,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.path = str(path)
+        location = store_location(path)
+        self.path = shown_location(location)
         self.clock = clock
         self._lock = threading.RLock()
+        self.engine = "postgresql" if is_postgres_url(location) else "sqlite"
+        if self.engine == "postgresql":
+            self._conn: Connection | None = self._open_postgres(location)
+            return
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(
-                self.path,
+                location,
                 timeout=BUSY_TIMEOUT_S,
                 isolation_level=None,  # transactions are explicit: BEGIN IMMEDIATE ... COMMIT
                 check_same_thread=False,  # shared by the station threads behind self._lock
@@ -139,10 +187,22 @@ class Store:
         except BaseException:
             conn.close()
             raise
-        self._conn: sqlite3.Connection | None = conn
+        self._conn = conn
+
+    def _open_postgres(self, url: str) -> PgConnection:
+        try:
+            conn = PgConnection(url, connect_timeout_s=BUSY_TIMEOUT_S)
+        except psycopg.Error as error:
+            raise StoreError(f"store {self.path}: cannot connect: {error}") from error
+        try:
+            self._schema_version = self._migrate(conn)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     # -- opening ----------------------------------------------------------------------------
-    def _check_is_database(self, conn: sqlite3.Connection) -> None:
+    def _check_is_database(self, conn: Connection) -> None:
         try:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.DatabaseError as error:
@@ -151,7 +211,7 @@ class Store:
                 "the file is corrupt or is not a packline store"
             ) from error
 
-    def _set_journal_mode(self, conn: sqlite3.Connection, wal: bool) -> None:
+    def _set_journal_mode(self, conn: Connection, wal: bool) -> None:
         wanted = "wal" if wal else "delete"
         try:
             mode = str(conn.execute(f"PRAGMA journal_mode = {wanted}").fetchone()[0]).lower()
@@ -165,16 +225,17 @@ class Store:
                 "use a local file system, or open with wal=False"
             )
 
-    def _migrate(self, conn: sqlite3.Connection) -> int:
+    def _migrate(self, conn: Connection) -> int:
         """Bring the file to the code's schema version in one transaction; return the version."""
         known = len(MIGRATIONS)
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                tables = {
-                    row[0]
-                    for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-                }
+                if isinstance(conn, PgConnection):
+                    tables = conn.tables()
+                else:
+                    query = "SELECT name FROM sqlite_master WHERE type = 'table'"
+                    tables = {row[0] for row in conn.execute(query)}
                 if "schema_version" in tables:
                     current = int(
                         conn.execute(
@@ -196,6 +257,8 @@ class Store:
                     )
                 for version in range(current + 1, known + 1):
                     for statement in statements(MIGRATIONS[version - 1]):
+                        if isinstance(conn, PgConnection):
+                            statement = translate_ddl(statement)
                         conn.execute(statement)
                     conn.execute(
                         "INSERT INTO schema_version (version, applied) VALUES (?, ?)",
@@ -207,7 +270,7 @@ class Store:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
-        except sqlite3.DatabaseError as error:
+        except (sqlite3.DatabaseError, psycopg.Error) as error:
             raise StoreError(
                 f"store {self.path}: schema check or migration failed: {error}"
             ) from error
@@ -233,19 +296,26 @@ class Store:
         self.close()
 
     def journal_mode(self) -> str:
-        """SQLite's journal mode for this file (``wal`` by default)."""
+        """SQLite's journal mode for this file (``wal`` by default); ``postgresql`` there."""
+        if self.engine == "postgresql":
+            return "postgresql"
         with self.read() as conn:
             return str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower()
 
     def check(self) -> list[str]:
         """SQLite's ``quick_check`` of the whole file: ``[]`` if sound, else the problems.
-        Reads every page; meant for start-up or maintenance, not for every request."""
+        Reads every page; meant for start-up or maintenance, not for every request. PostgreSQL
+        checks its own pages (checksums, amcheck): there this only proves the server answers."""
+        if self.engine == "postgresql":
+            with self.read() as conn:
+                conn.execute("SELECT 1").fetchone()
+            return []
         with self.read() as conn:
             rows = [str(row[0]) for row in conn.execute("PRAGMA quick_check")]
         return [] if rows == ["ok"] else rows
 
     @contextmanager
-    def write(self, what: str) -> Iterator[sqlite3.Connection]:
+    def write(self, what: str) -> Iterator[Connection]:
         """One write transaction, committed on leaving the block (rolled back on an error)."""
         with self._lock:
             conn = self._connection()
@@ -256,12 +326,12 @@ class Store:
             except BaseException as error:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                if isinstance(error, sqlite3.Error):
+                if isinstance(error, _DB_ERRORS):
                     raise StoreError(f"store {self.path}: {what}: {error}") from error
                 raise
 
     @contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
+    def read(self) -> Iterator[Connection]:
         """One read transaction: every query of the block sees the same committed state."""
         with self._lock:
             conn = self._connection()
@@ -272,11 +342,11 @@ class Store:
             except BaseException as error:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                if isinstance(error, sqlite3.Error):
+                if isinstance(error, _DB_ERRORS):
                     raise StoreError(f"store {self.path}: read failed: {error}") from error
                 raise
 
-    def _connection(self) -> sqlite3.Connection:
+    def _connection(self) -> Connection:
         if self._conn is None:
             raise StoreError(f"store {self.path}: closed")
         return self._conn
@@ -518,7 +588,7 @@ class Store:
             cursor = conn.execute(
                 "INSERT INTO alarms (lot_id, time, station, strip_ids_json, code, class, text,"
                 " handling) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (station, time, code) DO NOTHING",
+                " ON CONFLICT (station, time, code) DO NOTHING RETURNING alarm_id",
                 (
                     lot_id or None,
                     record.time,
@@ -530,8 +600,9 @@ class Store:
                     record.handling,
                 ),
             )
-            if cursor.rowcount:
-                return int(cursor.lastrowid or 0)
+            inserted = cursor.fetchone()
+            if inserted is not None:
+                return int(inserted[0])
             row = conn.execute(
                 "SELECT alarm_id FROM alarms WHERE station = ? AND time = ? AND code = ?",
                 (record.station, record.time, record.code),
@@ -562,10 +633,10 @@ class Store:
         with self.write(f"operator command {command} on {target_kind} {target}") as conn:
             cursor = conn.execute(
                 "INSERT INTO operator_commands (time, target_kind, target, command, issued_by,"
-                " result) VALUES (?, ?, ?, ?, ?, ?)",
+                " result) VALUES (?, ?, ?, ?, ?, ?) RETURNING command_id",
                 (self.clock(), target_kind, target, command, by, result),
             )
-            return int(cursor.lastrowid or 0)
+            return int(cursor.fetchone()[0])
 
     def ack_alarm(self, alarm_id: int, by: str) -> AlarmEntry:
         """Acknowledge an alarm; return it. Acknowledging again keeps the first ack."""
@@ -777,13 +848,13 @@ class Store:
         with self.read() as conn:
             return self._lot_or_raise_in(conn, lot_id)
 
-    def _lot_or_raise_in(self, conn: sqlite3.Connection, lot_id: str) -> LotRecord:
+    def _lot_or_raise_in(self, conn: Connection, lot_id: str) -> LotRecord:
         lot = self._lot_in(conn, lot_id)
         if lot is None:
             raise NotFound(f"no lot {lot_id}")
         return lot
 
-    def _lot_in(self, conn: sqlite3.Connection, lot_id: str) -> LotRecord | None:
+    def _lot_in(self, conn: Connection, lot_id: str) -> LotRecord | None:
         row = conn.execute(f"{_LOT_SELECT} WHERE lot_id = ?", (lot_id,)).fetchone()
         if row is None:
             return None
@@ -830,9 +901,7 @@ class Store:
             strips=[_strip_json(state) for state in states.values()],
         )
 
-    def _lot_summaries(
-        self, conn: sqlite3.Connection, statuses: tuple[str, ...]
-    ) -> list[LotSummary]:
+    def _lot_summaries(self, conn: Connection, statuses: tuple[str, ...]) -> list[LotSummary]:
         """Lot summaries by SQL aggregates (no per-strip derivation: the daemon polls this)."""
         marks = ", ".join("?" for _ in statuses)
         rows = conn.execute(
@@ -856,7 +925,7 @@ class Store:
             _lot_summary(row, strip_ids.get(row[0], []), disposed.get(row[0], {})) for row in rows
         ]
 
-    def _strip_states(self, conn: sqlite3.Connection, lot_id: str) -> dict[str, _StripState]:
+    def _strip_states(self, conn: Connection, lot_id: str) -> dict[str, _StripState]:
         layout = conn.execute("SELECT rows * cols FROM lots WHERE lot_id = ?", (lot_id,)).fetchone()
         if layout is None:
             return {}
@@ -975,7 +1044,7 @@ def _alarm_json(row: tuple[Any, ...]) -> AlarmEntry:
     }
 
 
-def _taken_strips(conn: sqlite3.Connection, strip_ids: list[str]) -> list[tuple[str, str]]:
+def _taken_strips(conn: Connection, strip_ids: list[str]) -> list[tuple[str, str]]:
     """(strip id, lot id) of the given strips already in the store, in the given order."""
     taken: dict[str, str] = {}
     for chunk_start in range(0, len(strip_ids), 500):  # below SQLite's bound-parameter limit
@@ -992,7 +1061,7 @@ def _event(row: tuple[Any, ...]) -> StateEvent:
     return StateEvent(row[0], row[1], PackState(row[2]), PackState(row[3]), row[4])
 
 
-def _events(conn: sqlite3.Connection, station: str, since: float | None) -> list[StateEvent]:
+def _events(conn: Connection, station: str, since: float | None) -> list[StateEvent]:
     """One station's events in order of time (from ``since`` on, if given)."""
     rows = conn.execute(
         "SELECT time, station, from_state, to_state, cause FROM station_events"
@@ -1002,7 +1071,7 @@ def _events(conn: sqlite3.Connection, station: str, since: float | None) -> list
     return [_event(row) for row in rows]
 
 
-def _in_flight(conn: sqlite3.Connection, lot_id: str) -> list[StepStart]:
+def _in_flight(conn: Connection, lot_id: str) -> list[StepStart]:
     done = {
         (r[0], r[1])
         for r in conn.execute(
