@@ -74,8 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     daemon.add_argument(
         "--db",
-        default="packline.db",
-        help="SQLite database file, or sqlite:///PATH (default packline.db; its token beside it)",
+        default=os.environ.get("PACKLINE_DB", "packline.db"),
+        help="SQLite file or sqlite:///PATH, or postgresql://USER@HOST/DB shared by a plant's "
+        "lines (default $PACKLINE_DB, else packline.db; the token file beside a file)",
+    )
+    daemon.add_argument(
+        "--line", default=None, help="line name (default: the line config's 'line')"
     )
     daemon.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
     daemon.add_argument(
@@ -206,6 +210,7 @@ def _main(argv: Sequence[str] | None) -> int:
         logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     logging.getLogger("transitions").setLevel(logging.WARNING)  # one line per callback otherwise
     from packline.daemon.auth import TokenError
+    from packline.store.store import StoreError
     from sequences.config_errors import ConfigError
     from sim.scenario import ScenarioError
 
@@ -240,6 +245,7 @@ def _main(argv: Sequence[str] | None) -> int:
                 simulate=args.simulate,
                 time_scale=args.time_scale,
                 token_file=args.token_file,
+                line=args.line,
             )
         if args.command == "diagram":
             from sequences.station_machine import mermaid_diagram
@@ -266,7 +272,7 @@ def _main(argv: Sequence[str] | None) -> int:
                 report_dir=args.report_dir,
                 lot_id=args.lot_id,
             )
-    except (ConfigError, ScenarioError, TokenError) as exc:
+    except (ConfigError, ScenarioError, TokenError, StoreError) as exc:
         print(f"packline: {exc}", file=sys.stderr)
         return 2
     return 2

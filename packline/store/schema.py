@@ -162,8 +162,24 @@ CREATE TABLE api_tokens (
 );
 """
 
+#: Several lines in one database: lots, station events, cycles, alarms and operator commands
+#: carry the line they belong to ('' until a line's daemon opens the store and adopts them).
+#: Lot and strip ids stay unique plant-wide (their existing keys).
+LINES = """
+ALTER TABLE lots ADD COLUMN line TEXT NOT NULL DEFAULT '';
+ALTER TABLE station_events ADD COLUMN line TEXT NOT NULL DEFAULT '';
+ALTER TABLE cycles ADD COLUMN line TEXT NOT NULL DEFAULT '';
+ALTER TABLE alarms ADD COLUMN line TEXT NOT NULL DEFAULT '';
+ALTER TABLE operator_commands ADD COLUMN line TEXT NOT NULL DEFAULT '';
+CREATE INDEX lots_by_line ON lots (line, status, submit_seq);
+CREATE INDEX station_events_by_line ON station_events (line, station, time);
+"""
+
+#: The tables whose rows belong to a line (the ``line`` column of :data:`LINES`).
+LINE_TABLES = ("lots", "station_events", "cycles", "alarms", "operator_commands")
+
 #: Schema migrations in order; the code's schema version is ``len(MIGRATIONS)``.
-MIGRATIONS: tuple[str, ...] = (V1, USERS)
+MIGRATIONS: tuple[str, ...] = (V1, USERS, LINES)
 
 
 def statements(script: str) -> Iterator[str]:

@@ -9,10 +9,12 @@ docs/store.md for the schema, the threading choice and the migrations.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import math
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -23,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 import psycopg
 
@@ -42,7 +44,7 @@ from packline.store.records import (
     UnitRecord,
     UnitStep,
 )
-from packline.store.schema import MIGRATIONS, statements
+from packline.store.schema import LINE_TABLES, MIGRATIONS, statements
 from packline.vocabulary import (
     FINISHED_LOT_STATUSES,
     LOT_STATUSES,
@@ -61,6 +63,9 @@ Json = dict[str, Any]
 #: How long a write waits for another process's write transaction (SQLite busy timeout), and
 #: how long opening a PostgreSQL connection may take.
 BUSY_TIMEOUT_S = 30.0
+
+#: How long :meth:`Store.claim_line` waits for a line lock (a killed daemon's lock to go).
+LINE_LOCK_WAIT_S = 3.0
 
 #: What either engine raises: turned into :class:`StoreError` naming the store.
 _DB_ERRORS = (sqlite3.Error, psycopg.Error)
@@ -102,6 +107,10 @@ def shown_location(location: str) -> str:
 
 class StoreError(Exception):
     """The store file cannot be used (not a database, corrupt, unwritable) or refused a record."""
+
+
+class LineTaken(StoreError):
+    """Another daemon already serves this line on this store (one controller per line)."""
 
 
 class SchemaTooNew(StoreError):
@@ -158,10 +167,14 @@ class Store:
         *,
         wal: bool = True,
         clock: Callable[[], float] = time.time,
+        line: str | None = None,
     ) -> None:
         location = store_location(path)
         self.path = shown_location(location)
         self.clock = clock
+        self.line = line
+        self._line_lock_file: IO[str] | None = None
+        self._sqlite_path = "" if is_postgres_url(location) else location
         self._lock = threading.RLock()
         self.engine = "postgresql" if is_postgres_url(location) else "sqlite"
         if self.engine == "postgresql":
@@ -288,6 +301,9 @@ class Store:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+            if self._line_lock_file is not None:
+                self._line_lock_file.close()  # releases the flock
+                self._line_lock_file = None
 
     def __enter__(self) -> Store:
         return self
@@ -346,6 +362,56 @@ class Store:
                     raise StoreError(f"store {self.path}: read failed: {error}") from error
                 raise
 
+    def claim_line(self, *, wait_s: float = LINE_LOCK_WAIT_S) -> None:
+        """Make this store the one controller of its line, or raise :class:`LineTaken`.
+
+        PostgreSQL: a session advisory lock keyed by the line name, held by this connection
+        until it closes (a killed daemon's session ends with its socket). SQLite: an exclusive
+        ``flock`` on ``<file>.<line>.lock``, released by the kernel when the process dies. ``wait_s``
+        lets a killed predecessor's lock go. Rows that belong to no line yet (a store written
+        before lines existed) are adopted by this line."""
+        if self.line is None:
+            raise StoreError(f"store {self.path}: claim_line needs a store opened with a line")
+        deadline = time.monotonic() + wait_s
+        while not self._try_line_lock():
+            if time.monotonic() >= deadline:
+                raise LineTaken(
+                    f"line {self.line} is already served by another packline daemon using "
+                    f"store {self.path} (its {self.engine} lock is held); stop that one first"
+                )
+            time.sleep(0.1)
+        with self.write(f"adopt the rows of line {self.line}") as conn:
+            for table in LINE_TABLES:
+                conn.execute(f"UPDATE {table} SET line = ? WHERE line = ''", (self.line,))
+
+    def _try_line_lock(self) -> bool:
+        with self._lock:
+            conn = self._connection()
+            if isinstance(conn, PgConnection):
+                return conn.try_line_lock(str(self.line))
+            if self._line_lock_file is None:
+                safe = re.sub(r"[^A-Za-z0-9._-]", "_", str(self.line))
+                lock_path = f"{self._sqlite_path}.{safe}.lock"
+                self._line_lock_file = open(lock_path, "a+")  # noqa: SIM115
+            try:
+                fcntl.flock(self._line_lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            return True
+
+    def _line_filter(self, column: str = "line") -> tuple[str, tuple[str, ...]]:
+        """`` AND <column> = ?`` and its parameter when this store serves one line, else nothing:
+        listings (lots, alarms, stations, cycles, commands) are per line; look-ups of a lot,
+        strip or unit by its id are plant-wide (those ids are unique in the plant)."""
+        if self.line is None:
+            return "", ()
+        return f" AND {column} = ?", (self.line,)
+
+    @property
+    def _owner(self) -> str:
+        """The line written into new rows ("" for a store opened without a line)."""
+        return self.line or ""
+
     def _connection(self) -> Connection:
         if self._conn is None:
             raise StoreError(f"store {self.path}: closed")
@@ -391,8 +457,8 @@ class Store:
             seq = conn.execute("SELECT COALESCE(MAX(submit_seq), 0) + 1 FROM lots").fetchone()[0]
             conn.execute(
                 "INSERT INTO lots (lot_id, submit_seq, recipe_name, recipe_source, recipe_text,"
-                " rows, cols, steps_json, status, reason, created)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', '', ?)",
+                " rows, cols, steps_json, status, reason, created, line)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', '', ?, ?)",
                 (
                     lot_id,
                     seq,
@@ -403,6 +469,7 @@ class Store:
                     cols,
                     _dumps(list(steps)),
                     self.clock(),
+                    self._owner,
                 ),
             )
             conn.executemany(
@@ -524,7 +591,7 @@ class Store:
         with self.write(f"cycle of {record.step} on {record.station}") as conn:
             conn.execute(
                 "INSERT INTO cycles (station, tool, step, strip_ids_json, setup_started, started,"
-                " ended, final_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ended, final_state, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (station, setup_started) DO NOTHING",
                 (
                     record.station,
@@ -535,6 +602,7 @@ class Store:
                     record.started,
                     record.ended,
                     record.final_state,
+                    self._owner,
                 ),
             )
 
@@ -587,7 +655,7 @@ class Store:
         with self.write(f"alarm {record.code} on {record.station}") as conn:
             cursor = conn.execute(
                 "INSERT INTO alarms (lot_id, time, station, strip_ids_json, code, class, text,"
-                " handling) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " handling, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (station, time, code) DO NOTHING RETURNING alarm_id",
                 (
                     lot_id or None,
@@ -598,6 +666,7 @@ class Store:
                     record.alarm_class,
                     record.text,
                     record.handling,
+                    self._owner,
                 ),
             )
             inserted = cursor.fetchone()
@@ -613,8 +682,8 @@ class Store:
         """Record a station's state change (a repeat is ignored)."""
         with self.write(f"state event of {event.station}") as conn:
             conn.execute(
-                "INSERT INTO station_events (time, station, from_state, to_state, cause)"
-                " VALUES (?, ?, ?, ?, ?)"
+                "INSERT INTO station_events (time, station, from_state, to_state, cause, line)"
+                " VALUES (?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (station, time, from_state, to_state) DO NOTHING",
                 (
                     event.time,
@@ -622,6 +691,7 @@ class Store:
                     event.from_state.value,
                     event.to_state.value,
                     event.cause,
+                    self._owner,
                 ),
             )
 
@@ -633,8 +703,8 @@ class Store:
         with self.write(f"operator command {command} on {target_kind} {target}") as conn:
             cursor = conn.execute(
                 "INSERT INTO operator_commands (time, target_kind, target, command, issued_by,"
-                " result) VALUES (?, ?, ?, ?, ?, ?) RETURNING command_id",
-                (self.clock(), target_kind, target, command, by, result),
+                " result, line) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING command_id",
+                (self.clock(), target_kind, target, command, by, result, self._owner),
             )
             return int(cursor.fetchone()[0])
 
@@ -754,32 +824,38 @@ class Store:
     # -- reads: alarms, stations, commands ---------------------------------------------------
     def alarms(self, *, active_only: bool) -> list[AlarmEntry]:
         """Alarms in order of time; ``active_only``: those not acknowledged."""
-        where = " WHERE acked_at IS NULL" if active_only else ""
+        where = " WHERE 1 = 1" + (" AND acked_at IS NULL" if active_only else "")
+        scope, params = self._line_filter()
         with self.read() as conn:
-            rows = conn.execute(f"{_ALARM_SELECT}{where} ORDER BY time, alarm_id").fetchall()
+            rows = conn.execute(
+                f"{_ALARM_SELECT}{where}{scope} ORDER BY time, alarm_id", params
+            ).fetchall()
         return [_alarm_json(row) for row in rows]
 
     def station_events(self, station: str | None = None) -> list[StateEvent]:
         """State events in order of time, of one station or all."""
+        scope, params = self._line_filter()
         with self.read() as conn:
             if station is not None:
-                return _events(conn, station, None)
+                return _events(conn, station, None, self._line_filter())
             rows = conn.execute(
                 "SELECT time, station, from_state, to_state, cause FROM station_events"
-                " ORDER BY time, event_id"
+                f" WHERE 1 = 1{scope} ORDER BY time, event_id",
+                params,
             ).fetchall()
         return [_event(row) for row in rows]
 
     def cycles(self, station: str | None = None) -> list[CycleRecord]:
         """Tool cycles in order of set-up start, of one station or all."""
-        query = (
+        base = (
             "SELECT station, tool, step, strip_ids_json, setup_started, started, ended,"
-            " final_state FROM cycles"
+            " final_state FROM cycles WHERE 1 = 1"
         )
-        params: tuple[str, ...] = ()
+        query, params = self._line_filter()
+        query = base + query
         if station is not None:
-            query += " WHERE station = ?"
-            params = (station,)
+            query += " AND station = ?"
+            params = (*params, station)
         with self.read() as conn:
             rows = conn.execute(f"{query} ORDER BY setup_started, cycle_id", params).fetchall()
         return [
@@ -789,30 +865,41 @@ class Store:
 
     def state_since(self) -> dict[str, float]:
         """When each station entered its present state (its last recorded event)."""
+        scope, params = self._line_filter()
         with self.read() as conn:
-            rows = conn.execute("SELECT station, MAX(time) FROM station_events GROUP BY station")
+            rows = conn.execute(
+                f"SELECT station, MAX(time) FROM station_events WHERE 1 = 1{scope}"
+                " GROUP BY station",
+                params,
+            )
             return {str(station): float(since) for station, since in rows}
 
     def e10(self, until: float, *, since: float | None = None) -> dict[str, dict[str, float]]:
         """Seconds per E10 category per station from the recorded events up to ``until``;
         ``since``: only the time from then on (the state then is the last event's before it)."""
         totals: dict[str, dict[str, float]] = {}
+        scope, params = self._line_filter()
         with self.read() as conn:
-            stations = [r[0] for r in conn.execute("SELECT DISTINCT station FROM station_events")]
+            stations = [
+                r[0]
+                for r in conn.execute(
+                    f"SELECT DISTINCT station FROM station_events WHERE 1 = 1{scope}", params
+                )
+            ]
             for station in sorted(stations):
-                events = _events(conn, station, since)
+                events = _events(conn, station, since, (scope, params))
                 if since is not None:
                     before = conn.execute(
                         "SELECT to_state FROM station_events WHERE station = ? AND time < ?"
-                        " ORDER BY time DESC, event_id DESC LIMIT 1",
-                        (station, since),
+                        f"{scope} ORDER BY time DESC, event_id DESC LIMIT 1",
+                        (station, since, *params),
                     ).fetchone()
                     if before is not None:  # the state the window opens in
                         state = PackState(before[0])
                         events.insert(0, StateEvent(since, station, state, state, "window"))
                 cycles = conn.execute(
-                    "SELECT setup_started, started, ended FROM cycles WHERE station = ?",
-                    (station,),
+                    f"SELECT setup_started, started, ended FROM cycles WHERE station = ?{scope}",
+                    (station, *params),
                 ).fetchall()
                 phases = cycle_phases(
                     [CycleRecord(station, "", "", (), r[0], r[1], r[2], "") for r in cycles],
@@ -824,11 +911,12 @@ class Store:
 
     def operator_commands(self, limit: int = 100) -> list[CommandEntry]:
         """The last ``limit`` operator commands, newest first."""
+        scope, params = self._line_filter()
         with self.read() as conn:
             rows = conn.execute(
                 "SELECT command_id, time, target_kind, target, command, issued_by, result"
-                " FROM operator_commands ORDER BY command_id DESC LIMIT ?",
-                (max(0, limit),),
+                f" FROM operator_commands WHERE 1 = 1{scope} ORDER BY command_id DESC LIMIT ?",
+                (*params, max(0, limit)),
             ).fetchall()
         return [
             {
@@ -904,21 +992,23 @@ class Store:
     def _lot_summaries(self, conn: Connection, statuses: tuple[str, ...]) -> list[LotSummary]:
         """Lot summaries by SQL aggregates (no per-strip derivation: the daemon polls this)."""
         marks = ", ".join("?" for _ in statuses)
+        scope, line = self._line_filter("l.line")
         rows = conn.execute(
-            f"{_LOT_SELECT} WHERE status IN ({marks}) ORDER BY submit_seq", statuses
+            f"{_LOT_SELECT} l WHERE status IN ({marks}){scope} ORDER BY submit_seq",
+            (*statuses, *line),
         ).fetchall()
         strip_ids: dict[str, list[str]] = {}
         for lot_id, strip_id in conn.execute(
             "SELECT s.lot_id, s.strip_id FROM lot_strips s JOIN lots l USING (lot_id)"
-            f" WHERE l.status IN ({marks}) ORDER BY s.lot_id, s.position",
-            statuses,
+            f" WHERE l.status IN ({marks}){scope} ORDER BY s.lot_id, s.position",
+            (*statuses, *line),
         ):
             strip_ids.setdefault(lot_id, []).append(strip_id)
         disposed: dict[str, dict[str, int]] = {}
         for lot_id, status, count in conn.execute(
             "SELECT d.lot_id, d.status, count(*) FROM dispositions d JOIN lots l USING (lot_id)"
-            f" WHERE l.status IN ({marks}) GROUP BY d.lot_id, d.status",
-            statuses,
+            f" WHERE l.status IN ({marks}){scope} GROUP BY d.lot_id, d.status",
+            (*statuses, *line),
         ):
             disposed.setdefault(lot_id, {})[status] = count
         return [
@@ -1061,12 +1151,18 @@ def _event(row: tuple[Any, ...]) -> StateEvent:
     return StateEvent(row[0], row[1], PackState(row[2]), PackState(row[3]), row[4])
 
 
-def _events(conn: Connection, station: str, since: float | None) -> list[StateEvent]:
-    """One station's events in order of time (from ``since`` on, if given)."""
+def _events(
+    conn: Connection,
+    station: str,
+    since: float | None,
+    scope: tuple[str, tuple[str, ...]] = ("", ()),
+) -> list[StateEvent]:
+    """One station's events in order of time (from ``since`` on, if given), of the line that
+    ``scope`` (a store's ``_line_filter()``) names."""
     rows = conn.execute(
         "SELECT time, station, from_state, to_state, cause FROM station_events"
-        " WHERE station = ? AND time >= ? ORDER BY time, event_id",
-        (station, -math.inf if since is None else since),
+        f" WHERE station = ? AND time >= ?{scope[0]} ORDER BY time, event_id",
+        (station, -math.inf if since is None else since, *scope[1]),
     ).fetchall()
     return [_event(row) for row in rows]
 

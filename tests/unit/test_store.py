@@ -15,7 +15,7 @@ import pytest
 
 import packline.store.store as store_module
 from packline.errors import Conflict, Invalid, NotFound
-from packline.store import SchemaTooNew, Store, StoreError
+from packline.store import LineTaken, SchemaTooNew, Store, StoreError
 from packline.store.postgres import is_postgres_url
 from packline.store.schema import MIGRATIONS, statements
 from sequences.jobs import SiteOutcome, StripOutcome
@@ -751,3 +751,61 @@ def test_the_store_file_passes_sqlite_quick_check(tmp_path: Path) -> None:
     with open_store(tmp_path / "check.db") as store:
         new_lot(store)
         assert store.check() == []
+
+
+def test_two_lines_share_one_database_each_seeing_only_its_own_work(db: Db) -> None:
+    with (
+        Store(db("plant.db"), clock=ManualClock(), line="line-a") as a,
+        Store(db("plant.db"), clock=ManualClock(), line="line-b") as b,
+    ):
+        a_strips = new_lot(a, "LA1")
+        new_lot(b, "LB1")
+        a.alarm("LA1", alarm_record(T0 + 1, station="mold-press"))
+        b.state_event(StateEvent(T0 + 2, "mold-press", PackState.IDLE, PackState.EXECUTE, "x"))
+        a.record_command("lot", "LA1", "hold", "ann", "ok")
+        assert [lot["lot_id"] for lot in a.lots()] == ["LA1"]
+        assert [lot["lot_id"] for lot in b.open_lots()] == ["LB1"]
+        assert [alarm["code"] for alarm in a.alarms(active_only=True)] == [4115]
+        assert b.alarms(active_only=False) == []
+        assert a.station_events() == [] and len(b.station_events("mold-press")) == 1
+        assert [c["command"] for c in a.operator_commands()] == ["hold"]
+        assert b.operator_commands() == []
+        # Strip ids are unique plant-wide: line b cannot take a strip of line a's lot.
+        with pytest.raises(Conflict, match="LA1-001"):
+            b.create_lot(
+                "LB2",
+                recipe_name="r",
+                recipe_source="r.yaml",
+                recipe_text="",
+                rows=ROWS,
+                cols=COLS,
+                steps=STEPS,
+                strip_ids=[a_strips[0]],
+            )
+        # Look-ups by id are plant-wide (genealogy crosses lines).
+        assert b.strip(a_strips[0]) is not None
+
+
+def test_a_second_controller_of_the_same_line_is_refused(db: Db) -> None:
+    first = Store(db("plant.db"), line="line-a")
+    first.claim_line()
+    with Store(db("plant.db"), line="line-b") as other_line:
+        other_line.claim_line()  # another line: no conflict
+    second = Store(db("plant.db"), line="line-a")
+    try:
+        with pytest.raises(LineTaken, match="line line-a is already served"):
+            second.claim_line(wait_s=0.3)
+        first.close()  # the first daemon stops: its lock goes with it
+        second.claim_line(wait_s=3)
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_line_adopts_the_records_written_before_lines_existed(db: Db) -> None:
+    with Store(db("old.db"), clock=ManualClock()) as unlined:
+        new_lot(unlined, "OLD1")
+    with Store(db("old.db"), line="line-a") as lined:
+        assert lined.lots() == []
+        lined.claim_line()
+        assert [lot["lot_id"] for lot in lined.lots()] == ["OLD1"]
