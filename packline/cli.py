@@ -155,6 +155,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dry.add_argument("--lot-id", default=None, help="lot id (default DR<month day time>)")
 
+    plant = commands.add_parser("plant", help="the plant database the line daemons share")
+    plant_commands = plant.add_subparsers(dest="plant_command", required=True, metavar="SUBCOMMAND")
+    plant_status = plant_commands.add_parser(
+        "status", help="every line's stations and lots, read from the plant database"
+    )
+    plant_status.add_argument(
+        "--db",
+        default=os.environ.get("PACKLINE_DB"),
+        required="PACKLINE_DB" not in os.environ,
+        help="postgresql://USER@HOST/DB or an SQLite file (default $PACKLINE_DB)",
+    )
+
     add_client_commands(commands)  # lot, station, alarm, unit: clients of 'packline serve'
     from packline.users_cli import add_user_commands
 
@@ -247,6 +259,12 @@ def _main(argv: Sequence[str] | None) -> int:
                 token_file=args.token_file,
                 line=args.line,
             )
+        if args.command == "plant":
+            from packline.daemon.serve import database_path
+            from packline.plant_status import plant_status
+
+            print(plant_status(str(database_path(args.db))), end="")
+            return 0
         if args.command == "diagram":
             from sequences.station_machine import mermaid_diagram
 

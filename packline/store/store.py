@@ -874,6 +874,25 @@ class Store:
             )
             return {str(station): float(since) for station, since in rows}
 
+    def station_states(self) -> dict[str, tuple[str, float]]:
+        """Each station's present state and since when (its last recorded event)."""
+        scope, params = self._line_filter()
+        with self.read() as conn:
+            rows = conn.execute(
+                "SELECT station, to_state, time FROM station_events"
+                f" WHERE 1 = 1{scope} ORDER BY time, event_id",
+                params,
+            ).fetchall()
+        return {str(r[0]): (str(r[1]), float(r[2])) for r in rows}
+
+    def lines(self) -> list[str]:
+        """The names of the lines with records in this database, sorted."""
+        with self.read() as conn:
+            rows = conn.execute(
+                " UNION ".join(f"SELECT DISTINCT line FROM {table}" for table in LINE_TABLES)
+            ).fetchall()
+        return sorted({str(row[0]) for row in rows})
+
     def e10(self, until: float, *, since: float | None = None) -> dict[str, dict[str, float]]:
         """Seconds per E10 category per station from the recorded events up to ``until``;
         ``since``: only the time from then on (the state then is the last event's before it)."""
