@@ -32,7 +32,8 @@ def _pg_bin_dirs() -> tuple[str, ...]:
 class PostgresServer:
     """One PostgreSQL cluster in a temporary directory, owned by the server's OS user."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        self.durable = durable  # fsync on: for benchmarks that measure commit cost
         self.initdb = require_binary("initdb", "postgresql", search=_pg_bin_dirs())
         self.pg_ctl = os.path.join(os.path.dirname(self.initdb), "pg_ctl")
         self.as_root = os.geteuid() == 0
@@ -56,8 +57,10 @@ class PostgresServer:
         self._run(self.initdb, "-D", self.data, "-U", self.user, "-A", "trust", "-E", "UTF8")
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories="
-            f"{self.directory} -c fsync=off -c full_page_writes=off -c max_connections=50"
+            f"{self.directory} -c max_connections=50"
         )
+        if not self.durable:
+            options += " -c fsync=off -c full_page_writes=off"
         log = os.path.join(self.directory, "server.log")
         self._run(self.pg_ctl, "-D", self.data, "-l", log, "-o", options, "-w", "start")
         deadline = time.monotonic() + START_TIMEOUT_S
