@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 import psycopg
 
-from tests.support.ser2net import free_port
+from tests.support.daemon_process import free_port
 from tests.support.system_binaries import require_binary
 
 START_TIMEOUT_S = 30.0

@@ -11,15 +11,10 @@ import socket
 import subprocess
 import time
 
+from tests.support.daemon_process import free_port
 from tests.support.system_binaries import require_binary
 
 START_TIMEOUT_S = 5.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Ser2net:
