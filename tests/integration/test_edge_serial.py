@@ -23,11 +23,16 @@ from tests.support.ser2net import Ser2net
 
 QUIET = {"nsop_ppm": 0, "nsol_ppm": 0, "short_tail_ppm": 0, "wire_break_ppm": 0, "efo_fail_ppm": 0}
 POLL_S = 0.005
+#: Slow enough that a cycle (about 210 tool seconds) lasts 0.4 s: the cut lands inside it even
+#: on a busy machine.
+BONDER_SCALE = 500.0
 
 
 @pytest.fixture
 def bonder_sim() -> Iterator[SimulatedTool]:
-    tool = serve_bonder(clock=SimClock(2000.0), world=World(), seed=3, transport="pty", **QUIET)
+    tool = serve_bonder(
+        clock=SimClock(BONDER_SCALE), world=World(), seed=3, transport="pty", **QUIET
+    )
     yield tool
     tool.stop()
 
