@@ -6,7 +6,7 @@ The store's queries are written once, in the SQL both engines share (``ON CONFLI
 PostgreSQL's (``REAL`` is 4 bytes there, so times use ``DOUBLE PRECISION``; SQLite's
 ``INTEGER PRIMARY KEY`` row ids become identity columns). Writers take one transaction-scoped
 advisory lock, so a write transaction is serialized plant-wide exactly as SQLite's
-``BEGIN IMMEDIATE`` serializes it per file.
+``BEGIN IMMEDIATE`` serializes it per file; a read block is one REPEATABLE READ snapshot.
 """
 
 from __future__ import annotations
@@ -48,10 +48,12 @@ class PgConnection:
         self.raw = psycopg.connect(url, autocommit=True, connect_timeout=int(connect_timeout_s))
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
-        if sql == "BEGIN IMMEDIATE":
+        if sql == "BEGIN IMMEDIATE":  # a write: serialized, then it sees every earlier commit
             cursor = self.raw.execute("BEGIN")
             self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
             return cursor
+        if sql == "BEGIN":  # a read: one snapshot for the whole block, as SQLite gives
+            return self.raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
         return self.raw.execute(translate_sql(sql), tuple(params))
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
