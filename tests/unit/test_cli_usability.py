@@ -203,7 +203,16 @@ def test_database_path_takes_a_file_or_a_sqlite_url() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["packline.db", "packline.db.token", "packline.db-wal", "endpoints.json", "reports/x"]
+    "name",
+    [
+        "packline.db",
+        "packline.db.token",
+        "packline.db-wal",
+        "packline.db.package-line-1.lock",
+        "package-line-1.token",
+        "endpoints.json",
+        "reports/x",
+    ],
 )
 def test_what_the_commands_write_in_the_working_directory_is_ignored_by_git(name: str) -> None:
     """``git add -A`` after the README's daemon section must not commit the token."""
