@@ -34,7 +34,7 @@ def test_two_line_daemons_share_one_database_and_each_completes_its_lot(
         try:
             for daemon, lot_id in ((a, "LOTA1"), (b, "LOTB1")):
                 response = daemon.post(
-                    "/lots", {"recipe": "heat-slug-die-equal", "strips": 1, "lot_id": lot_id}
+                    "/lots", {"recipe": "film-etch-wire", "strips": 1, "lot_id": lot_id}
                 )
                 assert response.status_code == 201, response.text
             lot_a = wait_complete(a, "LOTA1")
