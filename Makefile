@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test lint browser dry-run sim bench clean
+.PHONY: setup test lint browser services dry-run sim bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,14 @@ browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 		{ apt-get update && apt-get install -y --no-install-recommends chromium chromium-driver; }
 
-test: lint browser
+# PostgreSQL server and ser2net for the plant tests (the tests start their own instances on free
+# loopback ports in temporary directories); installed only when a binary is missing (CI is root).
+PG_BIN := $(firstword $(wildcard /usr/lib/postgresql/*/bin))
+services:
+	@{ test -x "$(PG_BIN)/initdb" || command -v initdb >/dev/null; } && command -v ser2net >/dev/null || \
+		{ apt-get update && apt-get install -y --no-install-recommends postgresql ser2net; }
+
+test: lint browser services
 	$(BIN)/pytest -q
 
 dry-run: $(STAMP)

@@ -3,7 +3,8 @@
 - VISA resource strings for the SCPI tools: ``TCPIP::127.0.0.1::5025::SOCKET``,
   ``ASRL/dev/ttyUSB0::INSTR``;
 - pyserial URLs or device paths for the framed/line serial tools: ``/dev/ttyUSB0``,
-  ``socket://127.0.0.1:7003``;
+  ``socket://127.0.0.1:7003`` (raw TCP), ``rfc2217://edge-1:7001`` (an RFC 2217 serial server
+  such as ser2net; a VISA tool behind one uses raw TCP, ``TCPIP::edge-1::7003::SOCKET``);
 - ``modbus+tcp://HOST:PORT?unit=N`` and ``modbus+rtu://DEVICE?baudrate=19200&parity=E&unit=N``
   for the Modbus tools.
 """

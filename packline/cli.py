@@ -74,8 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     daemon.add_argument(
         "--db",
-        default="packline.db",
-        help="SQLite database file, or sqlite:///PATH (default packline.db; its token beside it)",
+        default=os.environ.get("PACKLINE_DB", "packline.db"),
+        help="SQLite file or sqlite:///PATH, or postgresql://USER@HOST/DB shared by a plant's "
+        "lines (default $PACKLINE_DB, else packline.db; the token file beside a file)",
+    )
+    daemon.add_argument(
+        "--line", default=None, help="line name (default: the line config's 'line')"
     )
     daemon.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
     daemon.add_argument(
@@ -158,6 +162,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dry.add_argument("--lot-id", default=None, help="lot id (default DR<month day time>)")
 
+    plant = commands.add_parser("plant", help="the plant database the line daemons share")
+    plant_commands = plant.add_subparsers(dest="plant_command", required=True, metavar="SUBCOMMAND")
+    plant_status = plant_commands.add_parser(
+        "status", help="every line's stations and lots, read from the plant database"
+    )
+    plant_status.add_argument(
+        "--db",
+        default=os.environ.get("PACKLINE_DB"),
+        required="PACKLINE_DB" not in os.environ,
+        help="postgresql://USER@HOST/DB or an SQLite file (default $PACKLINE_DB)",
+    )
+
     add_client_commands(commands)  # lot, station, alarm, unit: clients of 'packline serve'
     from packline.users_cli import add_user_commands
 
@@ -215,6 +231,7 @@ def _main(argv: Sequence[str] | None) -> int:
     logging.getLogger("transitions").setLevel(logging.WARNING)  # one line per callback otherwise
     from packline.daemon.auth import TokenError
     from packline.daemon.line_lock import LineLocked
+    from packline.store.store import StoreError
     from sequences.config_errors import ConfigError
     from sim.scenario import ScenarioError
 
@@ -250,7 +267,14 @@ def _main(argv: Sequence[str] | None) -> int:
                 time_scale=args.time_scale,
                 token_file=args.token_file,
                 hsms_port=args.hsms_port,
+                line=args.line,
             )
+        if args.command == "plant":
+            from packline.daemon.serve import database_path
+            from packline.plant_status import plant_status
+
+            print(plant_status(str(database_path(args.db))), end="")
+            return 0
         if args.command == "diagram":
             from sequences.station_machine import mermaid_diagram
 
@@ -276,7 +300,7 @@ def _main(argv: Sequence[str] | None) -> int:
                 report_dir=args.report_dir,
                 lot_id=args.lot_id,
             )
-    except (ConfigError, ScenarioError, TokenError, LineLocked) as exc:
+    except (ConfigError, ScenarioError, TokenError, LineLocked, StoreError) as exc:
         print(f"packline: {exc}", file=sys.stderr)
         return 2
     return 2

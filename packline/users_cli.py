@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
-from pathlib import Path
 
+from packline.daemon.serve import database_path
 from packline.errors import Refused
 from packline.store import Store
 from packline.store.users import Users
@@ -34,13 +35,16 @@ def add_user_commands(commands: argparse._SubParsersAction) -> None:
     token.add_argument("--label", default="cli", help="what the token is for (default cli)")
     for sub in (add, which.choices["list"], token):
         sub.add_argument(
-            "--db", type=Path, default=Path("packline.db"), help="the daemon's database"
+            "--db",
+            default=os.environ.get("PACKLINE_DB", "packline.db"),
+            help="the daemon's database: a file or postgresql:// URL (default $PACKLINE_DB, "
+            "else packline.db); users are plant-wide",
         )
 
 
 def run_user_command(args: argparse.Namespace) -> int:
     try:
-        with Store(args.db) as store:
+        with Store(str(database_path(args.db))) as store:
             users = Users(store)
             if args.user_command == "add":
                 user = users.add(args.name, args.role, _password(args.password_stdin))

@@ -1,4 +1,5 @@
-"""Serial byte transport over pyserial: device paths, ``socket://`` and other pyserial URLs.
+"""Serial byte transport over pyserial: device paths, ``socket://`` (raw TCP to a serial device
+server), ``rfc2217://`` (RFC 2217 device server such as ser2net) and other pyserial URLs.
 
 pyserial reads that time out return short data without raising (library-notes.md): this
 module turns a short read into :class:`ToolTimeout` carrying what did arrive.
@@ -55,13 +56,18 @@ class SerialTransport:
                     parity=self.parity,
                     stopbits=self.stopbits,
                     timeout=0.05,
-                    write_timeout=self.timeout_s,
+                    write_timeout=self._write_timeout_s(),
                 )
             except (serial.SerialException, OSError, ValueError) as exc:
                 raise ConnectionLost(
                     f"cannot open serial port ({exc})", tool=self.tool, address=self.url
                 ) from exc
             self.log.debug("opened %s", self.url)
+
+    def _write_timeout_s(self) -> float | None:
+        """pyserial's RFC 2217 client refuses ``write_timeout`` (NotImplementedError at open):
+        writes there go to a socket and a dead edge host shows up on the next read instead."""
+        return None if self.url.startswith("rfc2217://") else self.timeout_s
 
     def close(self) -> None:
         with self.lock:

@@ -16,7 +16,7 @@ from typing import Any
 import pyvisa
 import pyvisa.constants
 
-from drivers.errors import ConnectionLost, ToolTimeout
+from drivers.errors import ConnectionLost, ParameterOutOfRange, ToolTimeout
 
 _DEFAULT_LIBRARY = "@py"
 
@@ -57,6 +57,13 @@ class VisaTransport:
         with self.lock:
             if self._session is not None:
                 return
+            if "rfc2217://" in self.resource_name.lower():
+                raise ParameterOutOfRange(
+                    f"VISA resource {self.resource_name!r}: pyvisa-py cannot open an RFC 2217 "
+                    "serial server (its ASRL session needs a write timeout pyserial's RFC 2217 "
+                    "client lacks); put the device server in raw TCP mode and use "
+                    "TCPIP::HOST::PORT::SOCKET"
+                )
             try:
                 if self._manager is None:
                     self._manager = pyvisa.ResourceManager(self.visa_library)

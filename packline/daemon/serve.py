@@ -3,7 +3,7 @@
 It connects to the stations of the line config (real tools at their configured addresses; or
 a simulated line: ``--endpoints FILE`` from ``packline sim serve``, or ``--simulate`` in
 process), runs the lots it is given and resumes the unfinished ones, persists everything in
-SQLite, and serves the HTTP API until SIGTERM/SIGINT, when it stops gracefully and exits 0.
+SQLite (a file, the embedded default) or PostgreSQL (one database for a plant's lines), and serves the HTTP API until SIGTERM/SIGINT, when it stops gracefully and exits 0.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from packline.gem.front import GemFront
 from packline.gem.settings import gem_settings
 from packline.lot_reports import LotReports
 from packline.store import Store
+from packline.store.postgres import is_postgres_url
 from packline.store.users import Users
 from packline.web.server import WebServer
 from sequences.config_errors import ConfigError
@@ -31,25 +32,25 @@ from sim.line import SimulatedLine, StationSim
 
 log = logging.getLogger("packline.daemon")
 
-#: The database URL schemes ``--db`` accepts besides a plain file path (packline serves SQLite only).
-DB_SCHEMES = ("sqlite",)
+#: The database URL schemes ``--db`` accepts besides a plain file path.
+DB_SCHEMES = ("sqlite:///PATH", "postgresql://USER@HOST/DB")
 _URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<rest>.*)$")
 
 
-def database_path(text: str) -> Path:
-    """The SQLite file of ``--db``: a path, or ``sqlite:///PATH``. Any other URL (``postgresql://...``)
-    is refused rather than taken as a file name, which would create ``postgresql:/...`` here."""
+def database_path(text: str) -> Path | str:
+    """The store of ``--db``: an SQLite file (a path, or ``sqlite:///PATH``) as a Path, or a
+    ``postgresql://`` URL as it is. Any other URL is refused rather than taken as a file name,
+    which would create ``mysql:/...`` here."""
     match = _URL.match(text)
     if match is None:
         return Path(text)
     scheme = match["scheme"].lower()
     if scheme == "sqlite" and match["rest"].startswith("/") and len(match["rest"]) > 1:
         return Path(match["rest"][1:])  # sqlite:///rel/path, sqlite:////abs/path
-    served = ", ".join(f"{s}:///PATH" for s in DB_SCHEMES)
-    raise ConfigError(
-        "--db",
-        [f"{text!r}: packline serves SQLite only; give a file path or {served} (not {scheme}://)"],
-    )
+    if scheme in ("postgresql", "postgres") and match["rest"]:
+        return text
+    served = ", ".join(DB_SCHEMES)
+    raise ConfigError("--db", [f"{text!r}: give a file path, {served} (not {scheme}://)"])
 
 
 def station_addresses(config_path: Path | None, endpoints_path: Path | None) -> dict[str, str]:
@@ -85,7 +86,7 @@ def station_addresses(config_path: Path | None, endpoints_path: Path | None) -> 
 def serve_daemon(
     *,
     config_path: Path | None,
-    db_path: Path,
+    db_path: Path | str,
     host: str,
     port: int,
     endpoints_path: Path | None,
@@ -93,10 +94,23 @@ def serve_daemon(
     time_scale: float,
     token_file: Path | None,
     hsms_port: int | None = None,
+    line: str | None = None,
 ) -> int:
     config = load_line_config(config_path)
+    if line is not None:
+        config = config.model_copy(update={"line": line})
     gem = gem_settings(config.gem, str(config_path or "configs/line.yaml"), port=hsms_port)
-    line_lock = LineLock(db_path).acquire()  # before anything touches the database or a tool
+    # One daemon per SQLite file (the lock names the running one); per line on PostgreSQL
+    # (an advisory lock taken by claim_line). Both before anything touches a tool.
+    line_lock = None if is_postgres_url(str(db_path)) else LineLock(Path(db_path)).acquire()
+    store = Store(db_path, line=config.line)
+    try:
+        store.claim_line()
+    except BaseException:
+        store.close()
+        if line_lock is not None:
+            line_lock.release()
+        raise
     simulated: SimulatedLine | None = None
     if simulate:
         stations = [StationSim(s.name, s.tool, s.sim) for s in config.expanded()]
@@ -104,8 +118,9 @@ def serve_daemon(
         addresses = {s.name: simulated.address(s.name) for s in config.expanded()}
     else:
         addresses = station_addresses(config_path, endpoints_path)
-    store = Store(db_path)
-    token = server_token(db_path, token_file)
+    if isinstance(db_path, str) and token_file is None:
+        token_file = Path(f"{config.line}.token")  # no file beside a server database
+    token = server_token(Path(db_path), token_file)
     controller = LineController(
         config=config, store=store, addresses=addresses, time_scale=time_scale
     )
@@ -134,8 +149,12 @@ def serve_daemon(
             lot_reports=LotReports(store, config, time_scale=time_scale),
         )
         server.start()
-        line_lock.announce(server.url)
-        print(f"packline serve: listening on {server.url} (database {db_path})", flush=True)
+        if line_lock is not None:
+            line_lock.announce(server.url)
+        print(
+            f"packline serve: line {config.line} listening on {server.url} (database {store.path})",
+            flush=True,
+        )
         stop.wait()
         log.info(
             "stopping: no new cycles; running ones are left to their tools and reconciled at the next start"
@@ -150,6 +169,7 @@ def serve_daemon(
         store.close()
         if simulated is not None:
             simulated.stop()
-        line_lock.release()
+        if line_lock is not None:
+            line_lock.release()
     print("packline serve: stopped", flush=True)
     return 0

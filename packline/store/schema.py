@@ -163,19 +163,37 @@ CREATE TABLE api_tokens (
 """
 
 #: The GEM front's outbox and spool (docs/gem.md, "Spooling"): S6F11 and S5F1 messages in the
-#: order they were raised, each kept until the host has acknowledged it.
+#: order they were raised, each kept until the host has acknowledged it; per line, as the
+#: tables of :data:`LINES` (``seq`` is the rowid: a new message always gets the largest).
 GEM_SPOOL = """
 CREATE TABLE gem_spool (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER PRIMARY KEY,
     created REAL NOT NULL,
     stream INTEGER NOT NULL CHECK (stream IN (5, 6)),
     function INTEGER NOT NULL,
-    body_json TEXT NOT NULL
+    body_json TEXT NOT NULL,
+    line TEXT NOT NULL DEFAULT ''
 );
 """
 
+#: Several lines in one database: lots, station events, cycles, alarms and operator commands
+#: carry the line they belong to ('' until a line's daemon opens the store and adopts them).
+#: Lot and strip ids stay unique plant-wide (their existing keys).
+LINES = """
+ALTER TABLE lots ADD COLUMN line TEXT NOT NULL DEFAULT '';
+ALTER TABLE station_events ADD COLUMN line TEXT NOT NULL DEFAULT '';
+ALTER TABLE cycles ADD COLUMN line TEXT NOT NULL DEFAULT '';
+ALTER TABLE alarms ADD COLUMN line TEXT NOT NULL DEFAULT '';
+ALTER TABLE operator_commands ADD COLUMN line TEXT NOT NULL DEFAULT '';
+CREATE INDEX lots_by_line ON lots (line, status, submit_seq);
+CREATE INDEX station_events_by_line ON station_events (line, station, time);
+"""
+
+#: The tables whose rows belong to a line (the ``line`` column of :data:`LINES`).
+LINE_TABLES = ("lots", "station_events", "cycles", "alarms", "operator_commands", "gem_spool")
+
 #: Schema migrations in order; the code's schema version is ``len(MIGRATIONS)``.
-MIGRATIONS: tuple[str, ...] = (V1, USERS, GEM_SPOOL)
+MIGRATIONS: tuple[str, ...] = (V1, USERS, GEM_SPOOL, LINES)
 
 
 def statements(script: str) -> Iterator[str]:

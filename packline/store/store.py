@@ -9,22 +9,28 @@ docs/store.md for the schema, the threading choice and the migrations.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import math
 import os
+import re
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Protocol
+
+import psycopg
 
 from packline.errors import Conflict, Invalid, NotFound
+from packline.store.postgres import PgConnection, is_postgres_url, translate_ddl
 from packline.store.records import (
     AlarmEntry,
     CommandEntry,
@@ -38,7 +44,7 @@ from packline.store.records import (
     UnitRecord,
     UnitStep,
 )
-from packline.store.schema import MIGRATIONS, statements
+from packline.store.schema import LINE_TABLES, MIGRATIONS, statements
 from packline.vocabulary import (
     FINISHED_LOT_STATUSES,
     LOT_STATUSES,
@@ -54,12 +60,57 @@ log = logging.getLogger("packline.store")
 
 Json = dict[str, Any]
 
-#: How long a write waits for another process's write transaction (SQLite busy timeout).
+#: How long a write waits for another process's write transaction (SQLite busy timeout), and
+#: how long opening a PostgreSQL connection may take.
 BUSY_TIMEOUT_S = 30.0
+
+#: How long :meth:`Store.claim_line` waits for a line lock (a killed daemon's lock to go).
+LINE_LOCK_WAIT_S = 3.0
+
+#: What either engine raises: turned into :class:`StoreError` naming the store.
+_DB_ERRORS = (sqlite3.Error, psycopg.Error)
+
+
+class Connection(Protocol):
+    """What the store uses of a connection: sqlite3's, or :class:`PgConnection` for PostgreSQL."""
+
+    def execute(self, sql: str, parameters: Any = (), /) -> Any: ...
+
+    def executemany(self, sql: str, parameters: Any, /) -> Any: ...
+
+    @property
+    def in_transaction(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+def store_location(location: str | os.PathLike[str]) -> str:
+    """A file path for SQLite (``sqlite:///PATH`` accepted) or a ``postgresql://`` URL."""
+    text = str(location)
+    if text.startswith("sqlite:///"):
+        return text.removeprefix("sqlite://")
+    if text.startswith("sqlite://"):
+        raise StoreError(f"store {text}: write sqlite:///PATH (three slashes, then the path)")
+    return text
+
+
+def shown_location(location: str) -> str:
+    """The location as messages show it: a URL without its password."""
+    if not is_postgres_url(location):
+        return location
+    parts = urllib.parse.urlsplit(location)
+    if parts.password is None:
+        return location
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
 class StoreError(Exception):
     """The store file cannot be used (not a database, corrupt, unwritable) or refused a record."""
+
+
+class LineTaken(StoreError):
+    """Another daemon already serves this line on this store (one controller per line)."""
 
 
 class SchemaTooNew(StoreError):
@@ -103,7 +154,8 @@ class _StripState:
 
 
 class Store:
-    """The daemon's SQLite store. ``path`` is created (with its folder) if missing.
+    """The daemon's store: an SQLite file (``path`` created with its folder if missing) or a
+    PostgreSQL database (``postgresql://USER@HOST/DB``: one database for a plant's lines).
 
     ``wal``: write-ahead logging, so that readers in other processes (a CLI, a backup) neither
     block nor are blocked by the daemon's writes. ``clock`` stamps lot times, acks and commands.
@@ -115,15 +167,24 @@ class Store:
         *,
         wal: bool = True,
         clock: Callable[[], float] = time.time,
+        line: str | None = None,
     ) -> None:
-        self.path = str(path)
+        location = store_location(path)
+        self.path = shown_location(location)
         self.clock = clock
+        self.line = line
+        self._line_lock_file: IO[str] | None = None
+        self._sqlite_path = "" if is_postgres_url(location) else location
         self._lock = threading.RLock()
+        self.engine = "postgresql" if is_postgres_url(location) else "sqlite"
+        if self.engine == "postgresql":
+            self._conn: Connection | None = self._open_postgres(location)
+            return
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(
-                self.path,
+                location,
                 timeout=BUSY_TIMEOUT_S,
                 isolation_level=None,  # transactions are explicit: BEGIN IMMEDIATE ... COMMIT
                 check_same_thread=False,  # shared by the station threads behind self._lock
@@ -139,10 +200,22 @@ class Store:
         except BaseException:
             conn.close()
             raise
-        self._conn: sqlite3.Connection | None = conn
+        self._conn = conn
+
+    def _open_postgres(self, url: str) -> PgConnection:
+        try:
+            conn = PgConnection(url, connect_timeout_s=BUSY_TIMEOUT_S)
+        except psycopg.Error as error:
+            raise StoreError(f"store {self.path}: cannot connect: {error}") from error
+        try:
+            self._schema_version = self._migrate(conn)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     # -- opening ----------------------------------------------------------------------------
-    def _check_is_database(self, conn: sqlite3.Connection) -> None:
+    def _check_is_database(self, conn: Connection) -> None:
         try:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.DatabaseError as error:
@@ -151,7 +224,7 @@ class Store:
                 "the file is corrupt or is not a packline store"
             ) from error
 
-    def _set_journal_mode(self, conn: sqlite3.Connection, wal: bool) -> None:
+    def _set_journal_mode(self, conn: Connection, wal: bool) -> None:
         wanted = "wal" if wal else "delete"
         try:
             mode = str(conn.execute(f"PRAGMA journal_mode = {wanted}").fetchone()[0]).lower()
@@ -165,16 +238,17 @@ class Store:
                 "use a local file system, or open with wal=False"
             )
 
-    def _migrate(self, conn: sqlite3.Connection) -> int:
+    def _migrate(self, conn: Connection) -> int:
         """Bring the file to the code's schema version in one transaction; return the version."""
         known = len(MIGRATIONS)
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                tables = {
-                    row[0]
-                    for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-                }
+                if isinstance(conn, PgConnection):
+                    tables = conn.tables()
+                else:
+                    query = "SELECT name FROM sqlite_master WHERE type = 'table'"
+                    tables = {row[0] for row in conn.execute(query)}
                 if "schema_version" in tables:
                     current = int(
                         conn.execute(
@@ -196,6 +270,8 @@ class Store:
                     )
                 for version in range(current + 1, known + 1):
                     for statement in statements(MIGRATIONS[version - 1]):
+                        if isinstance(conn, PgConnection):
+                            statement = translate_ddl(statement)
                         conn.execute(statement)
                     conn.execute(
                         "INSERT INTO schema_version (version, applied) VALUES (?, ?)",
@@ -207,7 +283,7 @@ class Store:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
-        except sqlite3.DatabaseError as error:
+        except (sqlite3.DatabaseError, psycopg.Error) as error:
             raise StoreError(
                 f"store {self.path}: schema check or migration failed: {error}"
             ) from error
@@ -225,6 +301,9 @@ class Store:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+            if self._line_lock_file is not None:
+                self._line_lock_file.close()  # releases the flock
+                self._line_lock_file = None
 
     def __enter__(self) -> Store:
         return self
@@ -233,19 +312,26 @@ class Store:
         self.close()
 
     def journal_mode(self) -> str:
-        """SQLite's journal mode for this file (``wal`` by default)."""
+        """SQLite's journal mode for this file (``wal`` by default); ``postgresql`` there."""
+        if self.engine == "postgresql":
+            return "postgresql"
         with self.read() as conn:
             return str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower()
 
     def check(self) -> list[str]:
         """SQLite's ``quick_check`` of the whole file: ``[]`` if sound, else the problems.
-        Reads every page; meant for start-up or maintenance, not for every request."""
+        Reads every page; meant for start-up or maintenance, not for every request. PostgreSQL
+        checks its own pages (checksums, amcheck): there this only proves the server answers."""
+        if self.engine == "postgresql":
+            with self.read() as conn:
+                conn.execute("SELECT 1").fetchone()
+            return []
         with self.read() as conn:
             rows = [str(row[0]) for row in conn.execute("PRAGMA quick_check")]
         return [] if rows == ["ok"] else rows
 
     @contextmanager
-    def write(self, what: str) -> Iterator[sqlite3.Connection]:
+    def write(self, what: str) -> Iterator[Connection]:
         """One write transaction, committed on leaving the block (rolled back on an error)."""
         with self._lock:
             conn = self._connection()
@@ -256,12 +342,12 @@ class Store:
             except BaseException as error:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                if isinstance(error, sqlite3.Error):
+                if isinstance(error, _DB_ERRORS):
                     raise StoreError(f"store {self.path}: {what}: {error}") from error
                 raise
 
     @contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
+    def read(self) -> Iterator[Connection]:
         """One read transaction: every query of the block sees the same committed state."""
         with self._lock:
             conn = self._connection()
@@ -272,11 +358,61 @@ class Store:
             except BaseException as error:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                if isinstance(error, sqlite3.Error):
+                if isinstance(error, _DB_ERRORS):
                     raise StoreError(f"store {self.path}: read failed: {error}") from error
                 raise
 
-    def _connection(self) -> sqlite3.Connection:
+    def claim_line(self, *, wait_s: float = LINE_LOCK_WAIT_S) -> None:
+        """Make this store the one controller of its line, or raise :class:`LineTaken`.
+
+        PostgreSQL: a session advisory lock keyed by the line name, held by this connection
+        until it closes (a killed daemon's session ends with its socket). SQLite: an exclusive
+        ``flock`` on ``<file>.<line>.lock``, released by the kernel when the process dies. ``wait_s``
+        lets a killed predecessor's lock go. Rows that belong to no line yet (a store written
+        before lines existed) are adopted by this line."""
+        if self.line is None:
+            raise StoreError(f"store {self.path}: claim_line needs a store opened with a line")
+        deadline = time.monotonic() + wait_s
+        while not self._try_line_lock():
+            if time.monotonic() >= deadline:
+                raise LineTaken(
+                    f"line {self.line} is already served by another packline daemon using "
+                    f"store {self.path} (its {self.engine} lock is held); stop that one first"
+                )
+            time.sleep(0.1)
+        with self.write(f"adopt the rows of line {self.line}") as conn:
+            for table in LINE_TABLES:
+                conn.execute(f"UPDATE {table} SET line = ? WHERE line = ''", (self.line,))
+
+    def _try_line_lock(self) -> bool:
+        with self._lock:
+            conn = self._connection()
+            if isinstance(conn, PgConnection):
+                return conn.try_line_lock(str(self.line))
+            if self._line_lock_file is None:
+                safe = re.sub(r"[^A-Za-z0-9._-]", "_", str(self.line))
+                lock_path = f"{self._sqlite_path}.{safe}.lock"
+                self._line_lock_file = open(lock_path, "a+")  # noqa: SIM115
+            try:
+                fcntl.flock(self._line_lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            return True
+
+    def _line_filter(self, column: str = "line") -> tuple[str, tuple[str, ...]]:
+        """`` AND <column> = ?`` and its parameter when this store serves one line, else nothing:
+        listings (lots, alarms, stations, cycles, commands) are per line; look-ups of a lot,
+        strip or unit by its id are plant-wide (those ids are unique in the plant)."""
+        if self.line is None:
+            return "", ()
+        return f" AND {column} = ?", (self.line,)
+
+    @property
+    def _owner(self) -> str:
+        """The line written into new rows ("" for a store opened without a line)."""
+        return self.line or ""
+
+    def _connection(self) -> Connection:
         if self._conn is None:
             raise StoreError(f"store {self.path}: closed")
         return self._conn
@@ -321,8 +457,8 @@ class Store:
             seq = conn.execute("SELECT COALESCE(MAX(submit_seq), 0) + 1 FROM lots").fetchone()[0]
             conn.execute(
                 "INSERT INTO lots (lot_id, submit_seq, recipe_name, recipe_source, recipe_text,"
-                " rows, cols, steps_json, status, reason, created)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', '', ?)",
+                " rows, cols, steps_json, status, reason, created, line)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', '', ?, ?)",
                 (
                     lot_id,
                     seq,
@@ -333,6 +469,7 @@ class Store:
                     cols,
                     _dumps(list(steps)),
                     self.clock(),
+                    self._owner,
                 ),
             )
             conn.executemany(
@@ -454,7 +591,7 @@ class Store:
         with self.write(f"cycle of {record.step} on {record.station}") as conn:
             conn.execute(
                 "INSERT INTO cycles (station, tool, step, strip_ids_json, setup_started, started,"
-                " ended, final_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ended, final_state, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (station, setup_started) DO NOTHING",
                 (
                     record.station,
@@ -465,6 +602,7 @@ class Store:
                     record.started,
                     record.ended,
                     record.final_state,
+                    self._owner,
                 ),
             )
 
@@ -517,8 +655,8 @@ class Store:
         with self.write(f"alarm {record.code} on {record.station}") as conn:
             cursor = conn.execute(
                 "INSERT INTO alarms (lot_id, time, station, strip_ids_json, code, class, text,"
-                " handling) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (station, time, code) DO NOTHING",
+                " handling, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (station, time, code) DO NOTHING RETURNING alarm_id",
                 (
                     lot_id or None,
                     record.time,
@@ -528,10 +666,12 @@ class Store:
                     record.alarm_class,
                     record.text,
                     record.handling,
+                    self._owner,
                 ),
             )
-            if cursor.rowcount:
-                return int(cursor.lastrowid or 0)
+            inserted = cursor.fetchone()
+            if inserted is not None:
+                return int(inserted[0])
             row = conn.execute(
                 "SELECT alarm_id FROM alarms WHERE station = ? AND time = ? AND code = ?",
                 (record.station, record.time, record.code),
@@ -542,8 +682,8 @@ class Store:
         """Record a station's state change (a repeat is ignored)."""
         with self.write(f"state event of {event.station}") as conn:
             conn.execute(
-                "INSERT INTO station_events (time, station, from_state, to_state, cause)"
-                " VALUES (?, ?, ?, ?, ?)"
+                "INSERT INTO station_events (time, station, from_state, to_state, cause, line)"
+                " VALUES (?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (station, time, from_state, to_state) DO NOTHING",
                 (
                     event.time,
@@ -551,6 +691,7 @@ class Store:
                     event.from_state.value,
                     event.to_state.value,
                     event.cause,
+                    self._owner,
                 ),
             )
 
@@ -562,27 +703,31 @@ class Store:
         with self.write(f"operator command {command} on {target_kind} {target}") as conn:
             cursor = conn.execute(
                 "INSERT INTO operator_commands (time, target_kind, target, command, issued_by,"
-                " result) VALUES (?, ?, ?, ?, ?, ?)",
-                (self.clock(), target_kind, target, command, by, result),
+                " result, line) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING command_id",
+                (self.clock(), target_kind, target, command, by, result, self._owner),
             )
-            return int(cursor.lastrowid or 0)
+            return int(cursor.fetchone()[0])
 
     # -- the GEM spool (outbox of messages to the factory host) --------------------------------
     def spool_put(self, stream: int, function: int, body: Any) -> int:
         """Keep a message for the host (``body`` JSON-ready) after every earlier one; its seq."""
         with self.write(f"spool S{stream}F{function}") as conn:
-            cursor = conn.execute(
-                "INSERT INTO gem_spool (created, stream, function, body_json) VALUES (?, ?, ?, ?)",
-                (self.clock(), stream, function, _dumps(body)),
-            )
-            return int(cursor.lastrowid or 0)
+            row = conn.execute(
+                "INSERT INTO gem_spool (created, stream, function, body_json, line)"
+                " VALUES (?, ?, ?, ?, ?) RETURNING seq",
+                (self.clock(), stream, function, _dumps(body), self._owner),
+            ).fetchone()
+            return int(row[0])
 
     def spool_first(self, limit: int = 100) -> list[tuple[int, int, int, Any]]:
-        """The oldest kept messages, ``(seq, stream, function, body)``, in the order raised."""
+        """This line's oldest kept messages, ``(seq, stream, function, body)``, in the order
+        raised."""
+        scope, params = self._line_filter()
         with self.read() as conn:
             rows = conn.execute(
-                "SELECT seq, stream, function, body_json FROM gem_spool ORDER BY seq LIMIT ?",
-                (limit,),
+                "SELECT seq, stream, function, body_json FROM gem_spool WHERE 1 = 1"
+                f"{scope} ORDER BY seq LIMIT ?",
+                (*params, limit),
             ).fetchall()
         return [(int(r[0]), int(r[1]), int(r[2]), json.loads(r[3])) for r in rows]
 
@@ -592,13 +737,16 @@ class Store:
             conn.execute("DELETE FROM gem_spool WHERE seq = ?", (seq,))
 
     def spool_purge(self) -> int:
-        """Forget every kept message (the host's S6F23 purge); how many there were."""
+        """Forget every message kept for this line's host (S6F23 purge); how many there were."""
+        scope, params = self._line_filter()
         with self.write("spool purge") as conn:
-            return int(conn.execute("DELETE FROM gem_spool").rowcount)
+            return int(conn.execute(f"DELETE FROM gem_spool WHERE 1 = 1{scope}", params).rowcount)
 
     def spool_count(self) -> int:
+        scope, params = self._line_filter()
         with self.read() as conn:
-            return int(conn.execute("SELECT COUNT(*) FROM gem_spool").fetchone()[0])
+            query = f"SELECT COUNT(*) FROM gem_spool WHERE 1 = 1{scope}"
+            return int(conn.execute(query, params).fetchone()[0])
 
     def ack_alarm(self, alarm_id: int, by: str) -> AlarmEntry:
         """Acknowledge an alarm; return it. Acknowledging again keeps the first ack."""
@@ -716,32 +864,38 @@ class Store:
     # -- reads: alarms, stations, commands ---------------------------------------------------
     def alarms(self, *, active_only: bool) -> list[AlarmEntry]:
         """Alarms in order of time; ``active_only``: those not acknowledged."""
-        where = " WHERE acked_at IS NULL" if active_only else ""
+        where = " WHERE 1 = 1" + (" AND acked_at IS NULL" if active_only else "")
+        scope, params = self._line_filter()
         with self.read() as conn:
-            rows = conn.execute(f"{_ALARM_SELECT}{where} ORDER BY time, alarm_id").fetchall()
+            rows = conn.execute(
+                f"{_ALARM_SELECT}{where}{scope} ORDER BY time, alarm_id", params
+            ).fetchall()
         return [_alarm_json(row) for row in rows]
 
     def station_events(self, station: str | None = None) -> list[StateEvent]:
         """State events in order of time, of one station or all."""
+        scope, params = self._line_filter()
         with self.read() as conn:
             if station is not None:
-                return _events(conn, station, None)
+                return _events(conn, station, None, self._line_filter())
             rows = conn.execute(
                 "SELECT time, station, from_state, to_state, cause FROM station_events"
-                " ORDER BY time, event_id"
+                f" WHERE 1 = 1{scope} ORDER BY time, event_id",
+                params,
             ).fetchall()
         return [_event(row) for row in rows]
 
     def cycles(self, station: str | None = None) -> list[CycleRecord]:
         """Tool cycles in order of set-up start, of one station or all."""
-        query = (
+        base = (
             "SELECT station, tool, step, strip_ids_json, setup_started, started, ended,"
-            " final_state FROM cycles"
+            " final_state FROM cycles WHERE 1 = 1"
         )
-        params: tuple[str, ...] = ()
+        query, params = self._line_filter()
+        query = base + query
         if station is not None:
-            query += " WHERE station = ?"
-            params = (station,)
+            query += " AND station = ?"
+            params = (*params, station)
         with self.read() as conn:
             rows = conn.execute(f"{query} ORDER BY setup_started, cycle_id", params).fetchall()
         return [
@@ -751,30 +905,60 @@ class Store:
 
     def state_since(self) -> dict[str, float]:
         """When each station entered its present state (its last recorded event)."""
+        scope, params = self._line_filter()
         with self.read() as conn:
-            rows = conn.execute("SELECT station, MAX(time) FROM station_events GROUP BY station")
+            rows = conn.execute(
+                f"SELECT station, MAX(time) FROM station_events WHERE 1 = 1{scope}"
+                " GROUP BY station",
+                params,
+            )
             return {str(station): float(since) for station, since in rows}
+
+    def station_states(self) -> dict[str, tuple[str, float]]:
+        """Each station's present state and since when (its last recorded event)."""
+        scope, params = self._line_filter()
+        with self.read() as conn:
+            rows = conn.execute(
+                "SELECT station, to_state, time FROM station_events"
+                f" WHERE 1 = 1{scope} ORDER BY time, event_id",
+                params,
+            ).fetchall()
+        return {str(r[0]): (str(r[1]), float(r[2])) for r in rows}
+
+    def lines(self) -> list[str]:
+        """The names of the lines with records in this database, sorted."""
+        with self.read() as conn:
+            rows = conn.execute(
+                " UNION ".join(f"SELECT DISTINCT line FROM {table}" for table in LINE_TABLES)
+            ).fetchall()
+        return sorted({str(row[0]) for row in rows})
 
     def e10(self, until: float, *, since: float | None = None) -> dict[str, dict[str, float]]:
         """Seconds per E10 category per station from the recorded events up to ``until``;
         ``since``: only the time from then on (the state then is the last event's before it)."""
         totals: dict[str, dict[str, float]] = {}
+        scope, params = self._line_filter()
         with self.read() as conn:
-            stations = [r[0] for r in conn.execute("SELECT DISTINCT station FROM station_events")]
+            stations = [
+                r[0]
+                for r in conn.execute(
+                    f"SELECT DISTINCT station FROM station_events WHERE 1 = 1{scope}", params
+                )
+            ]
             for station in sorted(stations):
-                events = _events(conn, station, since)
+                events = _events(conn, station, since, (scope, params))
                 if since is not None:
                     before = conn.execute(
                         "SELECT to_state FROM station_events WHERE station = ? AND time < ?"
-                        " ORDER BY time DESC, event_id DESC LIMIT 1",
-                        (station, since),
+                        f"{scope} ORDER BY time DESC, event_id DESC LIMIT 1",
+                        (station, since, *params),
                     ).fetchone()
                     if before is not None:  # the state the window opens in
                         state = PackState(before[0])
                         events.insert(0, StateEvent(since, station, state, state, "window"))
                 cycles = conn.execute(
-                    "SELECT setup_started, started, ended FROM cycles WHERE station = ?",
-                    (station,),
+                    f"SELECT setup_started, started, ended FROM cycles WHERE station = ?{scope}",
+                    (station, *params),
                 ).fetchall()
                 phases = cycle_phases(
                     [CycleRecord(station, "", "", (), r[0], r[1], r[2], "") for r in cycles],
@@ -786,11 +970,12 @@ class Store:
 
     def operator_commands(self, limit: int = 100) -> list[CommandEntry]:
         """The last ``limit`` operator commands, newest first."""
+        scope, params = self._line_filter()
         with self.read() as conn:
             rows = conn.execute(
                 "SELECT command_id, time, target_kind, target, command, issued_by, result"
-                " FROM operator_commands ORDER BY command_id DESC LIMIT ?",
-                (max(0, limit),),
+                f" FROM operator_commands WHERE 1 = 1{scope} ORDER BY command_id DESC LIMIT ?",
+                (*params, max(0, limit)),
             ).fetchall()
         return [
             {
@@ -810,13 +995,13 @@ class Store:
         with self.read() as conn:
             return self._lot_or_raise_in(conn, lot_id)
 
-    def _lot_or_raise_in(self, conn: sqlite3.Connection, lot_id: str) -> LotRecord:
+    def _lot_or_raise_in(self, conn: Connection, lot_id: str) -> LotRecord:
         lot = self._lot_in(conn, lot_id)
         if lot is None:
             raise NotFound(f"no lot {lot_id}")
         return lot
 
-    def _lot_in(self, conn: sqlite3.Connection, lot_id: str) -> LotRecord | None:
+    def _lot_in(self, conn: Connection, lot_id: str) -> LotRecord | None:
         row = conn.execute(f"{_LOT_SELECT} WHERE lot_id = ?", (lot_id,)).fetchone()
         if row is None:
             return None
@@ -863,33 +1048,33 @@ class Store:
             strips=[_strip_json(state) for state in states.values()],
         )
 
-    def _lot_summaries(
-        self, conn: sqlite3.Connection, statuses: tuple[str, ...]
-    ) -> list[LotSummary]:
+    def _lot_summaries(self, conn: Connection, statuses: tuple[str, ...]) -> list[LotSummary]:
         """Lot summaries by SQL aggregates (no per-strip derivation: the daemon polls this)."""
         marks = ", ".join("?" for _ in statuses)
+        scope, line = self._line_filter("l.line")
         rows = conn.execute(
-            f"{_LOT_SELECT} WHERE status IN ({marks}) ORDER BY submit_seq", statuses
+            f"{_LOT_SELECT} l WHERE status IN ({marks}){scope} ORDER BY submit_seq",
+            (*statuses, *line),
         ).fetchall()
         strip_ids: dict[str, list[str]] = {}
         for lot_id, strip_id in conn.execute(
             "SELECT s.lot_id, s.strip_id FROM lot_strips s JOIN lots l USING (lot_id)"
-            f" WHERE l.status IN ({marks}) ORDER BY s.lot_id, s.position",
-            statuses,
+            f" WHERE l.status IN ({marks}){scope} ORDER BY s.lot_id, s.position",
+            (*statuses, *line),
         ):
             strip_ids.setdefault(lot_id, []).append(strip_id)
         disposed: dict[str, dict[str, int]] = {}
         for lot_id, status, count in conn.execute(
             "SELECT d.lot_id, d.status, count(*) FROM dispositions d JOIN lots l USING (lot_id)"
-            f" WHERE l.status IN ({marks}) GROUP BY d.lot_id, d.status",
-            statuses,
+            f" WHERE l.status IN ({marks}){scope} GROUP BY d.lot_id, d.status",
+            (*statuses, *line),
         ):
             disposed.setdefault(lot_id, {})[status] = count
         return [
             _lot_summary(row, strip_ids.get(row[0], []), disposed.get(row[0], {})) for row in rows
         ]
 
-    def _strip_states(self, conn: sqlite3.Connection, lot_id: str) -> dict[str, _StripState]:
+    def _strip_states(self, conn: Connection, lot_id: str) -> dict[str, _StripState]:
         layout = conn.execute("SELECT rows * cols FROM lots WHERE lot_id = ?", (lot_id,)).fetchone()
         if layout is None:
             return {}
@@ -1008,7 +1193,7 @@ def _alarm_json(row: tuple[Any, ...]) -> AlarmEntry:
     }
 
 
-def _taken_strips(conn: sqlite3.Connection, strip_ids: list[str]) -> list[tuple[str, str]]:
+def _taken_strips(conn: Connection, strip_ids: list[str]) -> list[tuple[str, str]]:
     """(strip id, lot id) of the given strips already in the store, in the given order."""
     taken: dict[str, str] = {}
     for chunk_start in range(0, len(strip_ids), 500):  # below SQLite's bound-parameter limit
@@ -1025,17 +1210,23 @@ def _event(row: tuple[Any, ...]) -> StateEvent:
     return StateEvent(row[0], row[1], PackState(row[2]), PackState(row[3]), row[4])
 
 
-def _events(conn: sqlite3.Connection, station: str, since: float | None) -> list[StateEvent]:
-    """One station's events in order of time (from ``since`` on, if given)."""
+def _events(
+    conn: Connection,
+    station: str,
+    since: float | None,
+    scope: tuple[str, tuple[str, ...]] = ("", ()),
+) -> list[StateEvent]:
+    """One station's events in order of time (from ``since`` on, if given), of the line that
+    ``scope`` (a store's ``_line_filter()``) names."""
     rows = conn.execute(
         "SELECT time, station, from_state, to_state, cause FROM station_events"
-        " WHERE station = ? AND time >= ? ORDER BY time, event_id",
-        (station, -math.inf if since is None else since),
+        f" WHERE station = ? AND time >= ?{scope[0]} ORDER BY time, event_id",
+        (station, -math.inf if since is None else since, *scope[1]),
     ).fetchall()
     return [_event(row) for row in rows]
 
 
-def _in_flight(conn: sqlite3.Connection, lot_id: str) -> list[StepStart]:
+def _in_flight(conn: Connection, lot_id: str) -> list[StepStart]:
     done = {
         (r[0], r[1])
         for r in conn.execute(

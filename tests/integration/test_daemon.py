@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 PACKLINE = [sys.executable, "-m", "packline.cli"]
@@ -53,10 +54,14 @@ def endpoints(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 class Daemon:
     """One ``packline serve`` process on a free port."""
 
-    def __init__(self, endpoints: Path, db: Path) -> None:
+    def __init__(self, endpoints: Path, db: Path | str, *, log_dir: Path | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = db.with_suffix(f".{self.port}.log")
+        if isinstance(db, Path):
+            self.log = db.with_suffix(f".{self.port}.log")
+        else:
+            assert log_dir is not None, "a daemon on a server database logs into log_dir"
+            self.log = log_dir / f"daemon.{self.port}.log"
         env = {**os.environ, "PACKLINE_TOKEN": TOKEN}
         command = [
             *PACKLINE,
@@ -129,9 +134,13 @@ def wait_lot(
         time.sleep(0.1)
 
 
-def unit_rows(db: Path) -> list[tuple[str, int, int]]:
+def unit_rows(db: Path | str) -> list[tuple[str, int, int]]:
+    query = "SELECT strip_id, step_index, site FROM units"
+    if isinstance(db, str):
+        with psycopg.connect(db) as pg:
+            return [tuple(r) for r in pg.execute(query)]
     with sqlite3.connect(db) as conn:
-        return [tuple(r) for r in conn.execute("SELECT strip_id, step_index, site FROM units")]
+        return [tuple(r) for r in conn.execute(query)]
 
 
 def test_lot_submitted_over_the_api_completes_with_full_genealogy(
@@ -166,12 +175,15 @@ def test_lot_submitted_over_the_api_completes_with_full_genealogy(
 
 
 @pytest.mark.timeout(240)
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
 def test_killed_inside_each_step_type_the_daemon_resumes_and_records_every_unit_once(
-    endpoints: Path, tmp_path: Path
+    endpoints: Path, tmp_path: Path, engine: str, request: pytest.FixtureRequest
 ) -> None:
     """SIGKILL whenever a station is inside a step type not killed in yet; restart; repeat."""
-    db = tmp_path / "crash.db"
-    daemon = Daemon(endpoints, db)
+    db: Path | str = tmp_path / "crash.db"
+    if engine == "postgresql":
+        db = str(request.getfixturevalue("pg_url"))
+    daemon = Daemon(endpoints, db, log_dir=tmp_path)
     status, lot = daemon.request(
         "POST", "/lots", {"recipe": "heat-slug-die-equal", "strips": 2, "lot_id": "K1"}
     )
@@ -185,7 +197,7 @@ def test_killed_inside_each_step_type_the_daemon_resumes_and_records_every_unit_
             if running:
                 daemon.kill()
                 killed_in.append(sorted(running)[0])
-                daemon = Daemon(endpoints, db)
+                daemon = Daemon(endpoints, db, log_dir=tmp_path)
                 continue
             _, lot = daemon.get("/lots/K1")
             if lot["status"] == "complete":

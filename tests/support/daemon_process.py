@@ -24,13 +24,25 @@ def free_port() -> int:
 class SimulatedDaemon:
     """``packline serve --simulate`` (a simulated line in the daemon's process) for a block."""
 
-    def __init__(self, db: Path, token: str, *, time_scale: float = 2000) -> None:
+    def __init__(
+        self,
+        db: Path | str,
+        token: str,
+        *,
+        time_scale: float = 2000,
+        line: str | None = None,
+        log_path: Path | None = None,
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.token = token
-        self.log_path = db.with_suffix(".log")
+        if log_path is None:
+            assert isinstance(db, Path), "a daemon on a server database needs a log_path"
+            log_path = db.with_suffix(".log")
+        self.log_path = log_path
         command = [sys.executable, "-m", "packline.cli", "serve", "--simulate", "--db", str(db)]
         command += ["--port", str(self.port), "--time-scale", str(time_scale)]
+        command += ["--line", line] if line is not None else []
         self._log = self.log_path.open("w")
         self.process = subprocess.Popen(
             command,

@@ -174,11 +174,23 @@ def test_recipe_check_takes_a_name_or_a_path(capsys: pytest.CaptureFixture[str])
 def test_serve_refuses_a_database_url_it_does_not_serve(
     clean_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["serve", "--db", "postgresql://user@host/db", "--simulate"])
+    code = main(["serve", "--db", "mysql://user@host/db", "--simulate"])
     err = capsys.readouterr().err
     assert code == 2
-    assert "postgresql://user@host/db" in err and "sqlite:///PATH" in err
+    assert "mysql://user@host/db" in err and "sqlite:///PATH" in err and "postgresql://" in err
     assert list(clean_env.iterdir()) == [], "no file named after the URL is created"
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_serve_names_a_postgresql_database_it_cannot_reach(
+    clean_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["serve", "--db", "postgresql://nobody:secret@127.0.0.1:1/plant", "--simulate"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "postgresql://nobody:***@127.0.0.1:1/plant" in err and "cannot connect" in err
+    assert "secret" not in err, "the password is not printed"
+    assert list(clean_env.iterdir()) == []
 
 
 def test_database_path_takes_a_file_or_a_sqlite_url() -> None:
@@ -187,10 +199,20 @@ def test_database_path_takes_a_file_or_a_sqlite_url() -> None:
     assert database_path("packline.db") == Path("packline.db")
     assert database_path("sqlite:///data/line.db") == Path("data/line.db")
     assert database_path("sqlite:////var/lib/line.db") == Path("/var/lib/line.db")
+    assert database_path("postgresql://mes@db1/plant") == "postgresql://mes@db1/plant"
 
 
 @pytest.mark.parametrize(
-    "name", ["packline.db", "packline.db.token", "packline.db-wal", "endpoints.json", "reports/x"]
+    "name",
+    [
+        "packline.db",
+        "packline.db.token",
+        "packline.db-wal",
+        "packline.db.package-line-1.lock",
+        "package-line-1.token",
+        "endpoints.json",
+        "reports/x",
+    ],
 )
 def test_what_the_commands_write_in_the_working_directory_is_ignored_by_git(name: str) -> None:
     """``git add -A`` after the README's daemon section must not commit the token."""

@@ -1,0 +1,84 @@
+"""A plant of several lines on one PostgreSQL database: real ``packline serve`` processes with
+their own simulated lines, real HTTP, a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.support.daemon_process import SimulatedDaemon
+
+TOKEN = "plant-token-123"
+PACKLINE = [sys.executable, "-m", "packline.cli"]
+
+
+def wait_complete(daemon: SimulatedDaemon, lot_id: str, timeout_s: float = 60) -> dict[str, object]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        lot = daemon.http.get(f"/lots/{lot_id}").json()
+        if lot["status"] == "complete":
+            return dict(lot)
+        assert time.monotonic() < deadline, f"lot {lot_id} still {lot['status']}"
+        time.sleep(0.1)
+
+
+def test_two_line_daemons_share_one_database_and_each_completes_its_lot(
+    pg_url: str, tmp_path: Path
+) -> None:
+    a = SimulatedDaemon(pg_url, TOKEN, line="line-a", log_path=tmp_path / "a.log")
+    try:
+        b = SimulatedDaemon(pg_url, TOKEN, line="line-b", log_path=tmp_path / "b.log")
+        try:
+            for daemon, lot_id in ((a, "LOTA1"), (b, "LOTB1")):
+                response = daemon.post(
+                    "/lots", {"recipe": "film-etch-wire", "strips": 1, "lot_id": lot_id}
+                )
+                assert response.status_code == 201, response.text
+            lot_a = wait_complete(a, "LOTA1")
+            lot_b = wait_complete(b, "LOTB1")
+            assert [s["status"] for s in lot_a["strips"]] == ["complete"]  # type: ignore[attr-defined]
+            assert [s["status"] for s in lot_b["strips"]] == ["complete"]  # type: ignore[attr-defined]
+            # Neither daemon sees the other's lots.
+            assert [lot["lot_id"] for lot in a.http.get("/lots").json()] == ["LOTA1"]
+            assert [lot["lot_id"] for lot in b.http.get("/lots").json()] == ["LOTB1"]
+
+            # A second daemon for line a is refused, naming the line; line a keeps running.
+            refused = subprocess.run(
+                [
+                    *PACKLINE,
+                    "serve",
+                    "--simulate",
+                    "--db",
+                    pg_url,
+                    "--line",
+                    "line-a",
+                    "--port",
+                    "0",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                env={**os.environ, "PACKLINE_TOKEN": TOKEN},
+            )
+            assert refused.returncode == 2, refused.stderr
+            assert "line line-a is already served by another packline daemon" in refused.stderr
+            assert a.http.get("/health").status_code == 200
+
+            status = subprocess.run(
+                [*PACKLINE, "plant", "status", "--db", pg_url],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert status.returncode == 0, status.stderr
+            out = status.stdout
+            assert "line line-a" in out and "line line-b" in out
+            assert "LOTA1" in out.split("line line-b")[0] and "LOTB1" in out.split("line line-b")[1]
+            assert "mold-press" in out and "complete" in out
+        finally:
+            b.stop()
+    finally:
+        a.stop()
