@@ -193,7 +193,7 @@ CREATE INDEX station_events_by_line ON station_events (line, station, time);
 LINE_TABLES = ("lots", "station_events", "cycles", "alarms", "operator_commands", "gem_spool")
 
 #: Schema migrations in order; the code's schema version is ``len(MIGRATIONS)``.
-MIGRATIONS: tuple[str, ...] = (V1, USERS, GEM_SPOOL, LINES)
+MIGRATIONS: tuple[str, ...] = (V1, USERS, LINES, GEM_SPOOL)
 
 
 def statements(script: str) -> Iterator[str]:
