@@ -328,6 +328,15 @@ class ToolModel:
             target = self.clock.now()
             on_grid = self._virtual
             while target - self.time_s > 1e-9:
+                if on_grid and self._event_driven():
+                    stop_s = target if exact else self._grid_floor(target)
+                    h = min(self._time_to_next_event(math.inf), stop_s - self.time_s)
+                    if h <= 1e-9:
+                        return
+                    self.time_s += h
+                    self.physics(h)
+                    self._tick(h)
+                    continue
                 step_s = self.max_step_s
                 if on_grid:
                     to_grid = self.max_step_s - math.fmod(self.time_s, self.max_step_s)
@@ -343,8 +352,31 @@ class ToolModel:
             if exact:
                 self.time_s = max(self.time_s, target)
 
-    def _time_to_next_event(self) -> float:
-        candidates = [self.max_step_s]
+    def _grid_floor(self, time_s: float) -> float:
+        """The last point of the ``max_step_s`` grid at or before ``time_s``."""
+        return math.floor(time_s / self.max_step_s + 1e-9) * self.max_step_s
+
+    def _event_driven(self) -> bool:
+        """Whether the model may jump from event to event now: its physics is settled
+        (:meth:`physics_settled`) and no running step ends on a condition (``until``) that
+        only stepping would see."""
+        if self._cycle_moving() and self.steps and self.steps[0].until is not None:
+            return False
+        return self.physics_settled()
+
+    def _time_to_next_event(self, cap_s: float | None = None) -> float:
+        """Tool seconds to the model's next own event (phase end, setup or init done, a fault
+        or a condition due), at most ``cap_s`` (default ``max_step_s``). With a cap beyond
+        the grid (event-driven advance) it also counts the events a settled model's physics
+        and band dwell announce."""
+        candidates = [self.max_step_s if cap_s is None else cap_s]
+        if cap_s is not None:
+            physics_event = self.physics_event_in_s()
+            if physics_event is not None:
+                candidates.append(physics_event)
+            heating = self.state is State.HEATING and self.armed and not self.cycle_active
+            if heating and self.in_band_s < self.stable_s and self.conditions_in_band():
+                candidates.append(self.stable_s - self.in_band_s)
         if self.state is State.INIT:
             candidates.append(self.init_s - self.init_elapsed_s)
         if self.setup_remaining_s is not None:
@@ -382,6 +414,20 @@ class ToolModel:
     # == hooks for tool models ===============================================================
     def physics(self, dt_s: float) -> None:
         """Advance continuous process variables (temperatures, pressures...) by ``dt_s``."""
+
+    def physics_settled(self) -> bool:
+        """True when :meth:`physics` is exact for a step of any length up to the next event
+        (heaters at their goal, no dwell counting towards an alarm, no per-step noise): the
+        model then advances from event to event in one step each instead of on its
+        ``max_step_s`` grid, so a settled tool costs no CPU between requests however long
+        the span. A model that says so must announce the time-based events of its physics
+        in :meth:`physics_event_in_s`. Default False: integrate on the grid."""
+        return False
+
+    def physics_event_in_s(self) -> float | None:
+        """Tool seconds until settled physics has something to do (a calibration falling
+        due, an hour counter passing its limit); None when nothing is due."""
+        return None
 
     def conditions_in_band(self) -> bool:
         """True when process conditions allow READY (heaters at set-point, spindle warm...)."""

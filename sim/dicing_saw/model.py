@@ -189,6 +189,35 @@ class DicingSawModel(StripToolModel):
     def conditions_in_band(self) -> bool:
         return self.spindle_on and self.warmup_remaining_s <= 0.0
 
+    def physics_settled(self) -> bool:
+        """Nothing counts towards 7101, 7104 or 7108 and the spindle need not start: the
+        warm-up count-down is linear (its end is an event), the load follows the cut."""
+        if (
+            not self.spindle_on
+            and self.armed
+            and self.state in (State.HEATING, State.READY)
+            and self.blocking_alarm() is None
+        ):
+            return False
+        moving = self.cycle_active and self._cycle_moving()
+        if not moving:
+            return True
+        feed = float(self.params["cut_feed_mm_s"])
+        cutting = self.current_pass is not None
+        thickness = int(self.params["blade_thickness_um"])
+        if cutting and self.blade.cut_load_pct(feed, thickness) > OVERLOAD_PCT:
+            return False
+        if self.coolant_l_min < COOLANT_LOW_FRACTION * float(self.params["coolant_flow_l_min"]):
+            return False
+        speed_set = float(self.params["spindle_speed_krpm"])
+        return abs(self.spindle_krpm - speed_set) <= SPEED_DEVIATION * speed_set
+
+    def physics_event_in_s(self) -> float | None:
+        """The spindle's warm-up ends."""
+        if self.spindle_on and self.warmup_remaining_s > 0.0:
+            return self.warmup_remaining_s
+        return None
+
     def physics(self, dt_s: float) -> None:
         if self.spindle_on:
             self.warmup_remaining_s = max(0.0, self.warmup_remaining_s - dt_s)

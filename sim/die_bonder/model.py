@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from sim.die_bonder.process import (
+    AMBIENT_C,
     BAND_C,
     DEVIATION_C,
     DEVIATION_S,
@@ -226,6 +227,29 @@ class DieBonderModel(StripToolModel):
 
     def conditions_in_band(self) -> bool:
         return all(self.zone_deviation_c(zone) <= BAND_C for zone in self.required_zones())
+
+    def physics_settled(self) -> bool:
+        """Every zone sits at its goal (the ramps end exactly on it) and no required zone
+        counts towards its deviation alarm; the adhesive cure is exact for any step at a
+        constant temperature."""
+        powered = (
+            self.armed and not self.conditions.get("ESTOP") and not self.conditions.get("HEATER")
+        )
+        required = self.required_zones()
+        for name, zone in self.zones.items():
+            on = powered and name in required and not self.conditions.get(f"{name}_COLD", False)
+            if zone.pv_c != (self.setpoint_c(name) if on else AMBIENT_C):
+                return False
+        return not (
+            self.cycle_active
+            and any(self.zone_deviation_c(zone) > DEVIATION_C for zone in required)
+        )
+
+    def physics_event_in_s(self) -> float | None:
+        """The placement calibration falls due (2203)."""
+        if self.state is State.INIT or self.calibration_due():
+            return None
+        return CALIBRATION_DUE_S - (self.time_s - self.calibration_ref_s) + 1e-6
 
     def physics(self, dt_s: float) -> None:
         powered = (

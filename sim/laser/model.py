@@ -253,6 +253,30 @@ class LaserModel(StripToolModel):
             if code not in self.active_alarms and self.alarm_cause_persists(code):
                 self.raise_alarm(code)
 
+    def physics_settled(self) -> bool:
+        """Warm time and source hours grow linearly (exact for any step); the source switches
+        only on a state or condition change, which a request or an event brings."""
+        source_should_switch = (self.source_on and not self._source_allowed()) or (
+            not self.source_on
+            and self.armed
+            and self.state is State.HEATING
+            and self._source_allowed()
+        )
+        return not source_should_switch
+
+    def physics_event_in_s(self) -> float | None:
+        """The source ends its warm-up, the calibration falls due (8201) and the source passes
+        its hour limit (8202)."""
+        due: list[float] = []
+        if self.source_on and self.warm_s < self.warmup_s:
+            due.append(self.warmup_s - self.warm_s)
+        age = self.calibration_age_s
+        if age is not None and age <= CAL_DUE_S:
+            due.append(CAL_DUE_S - age + 1e-6)
+        if self.source_on and self.source_hours <= SOURCE_HOURS_LIMIT:
+            due.append((SOURCE_HOURS_LIMIT - self.source_hours) * 3600.0 + 1e-6)
+        return min(due, default=None)
+
     @property
     def calibration_age_s(self) -> float | None:
         return None if self.calibrated_at_s is None else self.time_s - self.calibrated_at_s

@@ -215,6 +215,19 @@ class MetrologyModel(StripToolModel):
             self.cal_due_raised = True
             self.raise_alarm(9201)
 
+    def physics_settled(self) -> bool:
+        """The enclosure sits at its target (within a micro-kelvin, far below the 0.1 °C the
+        tool reports) and its band alarm has nothing to say."""
+        target = HVAC_FAILED_C if self.conditions.get("HVAC") else self.ambient_c
+        return abs(target - self.enclosure_c) < 1e-6 and self.enclosure_in_band()
+
+    def physics_event_in_s(self) -> float | None:
+        """The calibration falls due (9201) CAL_DUE_H after the last passed CAL."""
+        if self.cal_result != "PASS" or self.cal_at_s is None or self.cal_due_raised:
+            return None
+        due_in_s = self.cal_at_s + CAL_DUE_H * 3600.0 - self.time_s
+        return max(due_in_s, 0.0) + 1e-6
+
     def enclosure_in_band(self) -> bool:
         return ENCLOSURE_BAND_C[0] <= round(self.enclosure_c, 1) <= ENCLOSURE_BAND_C[1]
 

@@ -183,6 +183,17 @@ class WireBonderModel(StripToolModel):
         if self.gas_low and self.cycle_active:
             self.raise_alarm(3003)
 
+    def physics_settled(self) -> bool:
+        """The stage is at its goal and nothing counts towards 3107 or 3003: nothing moves."""
+        target = AMBIENT_C
+        if self.heater_on:
+            target = self.stage_sp_c - (STAGE_SAG_C if self.conditions.get("STAGE") else 0.0)
+        in_cycle = self.cycle_active and self.state is not State.ALARM
+        deviating = in_cycle and abs(self.stage_pv_c - self.stage_sp_c) > DEVIATION_C
+        return (
+            self.stage_pv_c == target and not deviating and not (self.gas_low and self.cycle_active)
+        )
+
     def conditions_in_band(self) -> bool:
         return self.heater_on and abs(self.stage_pv_c - self.stage_sp_c) <= STAGE_BAND_C
 
