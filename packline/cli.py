@@ -27,6 +27,21 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
+#: ``dry-run --host-latency-ms`` default: packline.paced_link.DEFAULT_HOST_LATENCY_S in ms
+#: (kept literal so that ``packline --help`` need not import the drivers).
+DEFAULT_HOST_LATENCY_MS = 20.0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="packline",
@@ -143,6 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_float,
         default=None,
         help="run wall-scaled at N sim seconds per wall second (default: the virtual clock)",
+    )
+    dry.add_argument(
+        "--host-latency-ms",
+        type=_non_negative_float,
+        default=None,
+        metavar="MS",
+        help="virtual clock: tool time the host spends per message it sends "
+        f"(default {DEFAULT_HOST_LATENCY_MS:g}, a line controller's reaction; 0 for none)",
     )
     dry.add_argument("--scenario", type=Path, default=None, help="fault scenario YAML to inject")
     dry.add_argument(
@@ -290,6 +313,16 @@ def _main(argv: Sequence[str] | None) -> int:
             if not 1 <= args.strips <= 1000:
                 print(f"packline: --strips must be 1..1000, got {args.strips}", file=sys.stderr)
                 return 2
+            if args.host_latency_ms is not None and args.time_scale is not None:
+                print(
+                    "packline: --host-latency-ms models the host on the virtual clock; "
+                    "a --time-scale run pays its real latency (use one or the other)",
+                    file=sys.stderr,
+                )
+                return 2
+            latency_ms = DEFAULT_HOST_LATENCY_MS
+            if args.host_latency_ms is not None:
+                latency_ms = args.host_latency_ms
             return run_dry_run(
                 recipe_path=args.recipe,
                 strips=args.strips,
@@ -299,6 +332,7 @@ def _main(argv: Sequence[str] | None) -> int:
                 config_path=args.config,
                 report_dir=args.report_dir,
                 lot_id=args.lot_id,
+                host_latency_s=latency_ms / 1000.0,
             )
     except (ConfigError, ScenarioError, TokenError, LineLocked, StoreError) as exc:
         print(f"packline: {exc}", file=sys.stderr)

@@ -187,3 +187,31 @@ def test_a_dry_run_into_a_reader_that_stops_early_ends_quietly_with_its_report(
     assert process.wait(timeout=120) == 141
     assert "Traceback" not in err and "BrokenPipeError" not in err, err[-2000:]
     assert json.loads((tmp_path / "T" / "report.json").read_text())["lot"] == "T"
+
+
+def test_host_latency_flag_sets_the_tool_time_the_host_pays_per_message(tmp_path: Path) -> None:
+    makespans = {}
+    for latency_ms in ("0", "500"):
+        result = dry_run(tmp_path / latency_ms, "--strips", "1", "--host-latency-ms", latency_ms)
+        assert result.returncode == 0, result.stderr[-3000:]
+        report = json.loads((tmp_path / latency_ms / "T" / "report.json").read_text())
+        assert report["clock"] == f"virtual clock, host latency {latency_ms} ms per exchange"
+        makespans[latency_ms] = report["makespan_s"]
+    assert makespans["500"] > makespans["0"] + 10, "half a second per message shows in the lot"
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--host-latency-ms", "-5"], "--host-latency-ms: must be a finite number >= 0, got -5"),
+        (["--host-latency-ms", "fast"], "--host-latency-ms: 'fast' is not a number"),
+        (["--host-latency-ms", "20", "--time-scale", "100"], "pays its real latency"),
+    ],
+)
+def test_a_bad_host_latency_is_refused_with_exit_2(
+    tmp_path: Path, args: list[str], said: str
+) -> None:
+    result = dry_run(tmp_path, *args)
+    assert result.returncode == 2
+    assert said in result.stderr
+    assert not (tmp_path / "T").exists(), "refused before the run"
