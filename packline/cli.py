@@ -80,6 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"random seed of the process models (default {DEFAULT_SEED})",
     )
     serve.add_argument("--scenario", type=Path, default=None, help="fault scenario YAML to inject")
+    serve.add_argument(
+        "--max-lag-pct",
+        type=_non_negative_float,
+        default=None,
+        metavar="PCT",
+        help="at the end, exit 1 if the tools' events came later than this share of the time "
+        "served, in all (default: a dry run's limit, 2)",
+    )
 
     daemon = commands.add_parser(
         "serve", help="run the line controller daemon (HTTP API, SQLite store)"
@@ -276,6 +284,7 @@ def _main(argv: Sequence[str] | None) -> int:
                 endpoints_path=args.endpoints,
                 seed=args.seed,
                 scenario_path=args.scenario,
+                **({} if args.max_lag_pct is None else {"max_lag_pct": args.max_lag_pct}),
             )
         if args.command == "serve":
             from packline.daemon.serve import database_path, serve_daemon

@@ -58,6 +58,8 @@ class SimulatedLine:
         self.world = World()
         self.seed = seed
         self.tools: dict[str, SimulatedTool] = {}
+        #: Tool time at which every station was serving (set by :meth:`start`).
+        self.serving_since_s = 0.0
 
     def start(self) -> Self:
         try:
@@ -72,6 +74,11 @@ class SimulatedLine:
         except BaseException:
             self.stop()
             raise
+        # Starting tools one after another is the busiest moment of a line and says nothing
+        # about whether it keeps its scale: lateness counts from when all serve.
+        for tool in self.tools.values():
+            tool.lag_s = tool.worst_late_s = 0.0
+        self.serving_since_s = self.clock.now()
         return self
 
     def stop(self) -> None:
@@ -89,6 +96,11 @@ class SimulatedLine:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+    def lag_s(self) -> dict[str, float]:
+        """``{station: tool seconds its ticker woke late in all}`` (wall-scaled clock; 0 on a
+        virtual one). Read it before :meth:`stop`, which forgets the tools."""
+        return {name: tool.lag_s for name, tool in self.tools.items()}
 
     def address(self, station: str) -> str:
         return self.tools[station].address

@@ -266,6 +266,8 @@ class ToolModel:
         self.lock = threading.RLock()
         self.alarm_by_code = {a.code: a for a in self.alarm_defs}
         self.time_s = clock.now()
+        #: Called on every request (a wall-scaled tool's ticker wakes to re-plan its sleep).
+        self.on_sync: Callable[[], None] | None = None
         self.state = State.INIT
         self.init_elapsed_s = 0.0
         self.armed = False
@@ -306,6 +308,8 @@ class ToolModel:
         on_request = getattr(self.clock, "on_request", None)  # a test's hand clock has only now()
         if on_request is not None:
             on_request()
+        if self.on_sync is not None:
+            self.on_sync()
         self.advance(exact=not self._virtual)
 
     @property
@@ -328,8 +332,11 @@ class ToolModel:
             target = self.clock.now()
             on_grid = self._virtual
             while target - self.time_s > 1e-9:
-                if on_grid and self._event_driven():
-                    stop_s = target if exact else self._grid_floor(target)
+                if self._event_driven():
+                    if self._cycle_moving() and self.steps and not self.step_started:
+                        self._tick(0.0)  # start the step first: its start may unsettle physics
+                        continue
+                    stop_s = target if exact or not on_grid else self._grid_floor(target)
                     h = min(self._time_to_next_event(math.inf), stop_s - self.time_s)
                     if h <= 1e-9:
                         return
@@ -351,6 +358,27 @@ class ToolModel:
                 self._tick(h)
             if exact:
                 self.time_s = max(self.time_s, target)
+
+    def idle_for_s(self) -> float | None:
+        """Tool seconds during which nothing happens unless a request comes (the model is
+        settled and its next event is that far off), or None while it must be stepped.
+        A wall-scaled tool's ticker sleeps that long."""
+        with self.lock:
+            if not self._event_driven():
+                return None
+            return self._time_to_next_event(math.inf)
+
+    def observable(self) -> tuple[object, ...]:
+        """What a host or a log watcher sees change at an event: state, phase, step, alarms,
+        cycles done (a ticker that finds it changed was late for that event)."""
+        with self.lock:
+            return (
+                self.state,
+                self.phase,
+                len(self.steps),
+                tuple(sorted(self.active_alarms)),
+                self.cycle_count,
+            )
 
     def _grid_floor(self, time_s: float) -> float:
         """The last point of the ``max_step_s`` grid at or before ``time_s``."""

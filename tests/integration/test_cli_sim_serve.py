@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from drivers.mold_press import MoldPress
+from sim.simulated_tool import SimulatedTool
 
 PACKLINE = [sys.executable, "-m", "packline.cli"]
 
@@ -46,6 +48,8 @@ def test_sim_serve_writes_endpoints_and_exits_0_on_signal(tmp_path: Path, stop_s
             "1000",
             "--endpoints",
             str(endpoints),
+            "--max-lag-pct",  # whether a loaded machine keeps the scale is tested below
+            "100",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -106,3 +110,56 @@ def test_sim_serve_default_config_serves_all_nine_tools_each_reachable(tmp_path:
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def serve_until_stopped(
+    tmp_path: Path, max_lag_pct: float, after_s: float, time_scale: float = 1000.0
+) -> int:
+    """``serve_line`` of a one-die-bonder line in this process, stopped by SIGTERM."""
+    import threading
+
+    from packline.sim_serve import serve_line
+
+    config = tmp_path / "line.yaml"
+    config.write_text("line: t\nstations:\n  - {name: bonder, tool: die-bonder}\n")
+    endpoints = tmp_path / "e.json"
+
+    def stop_when_served() -> None:
+        deadline = time.monotonic() + 20
+        while not endpoints.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(after_s)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=stop_when_served, daemon=True).start()
+    return serve_line(
+        config,
+        time_scale=time_scale,
+        endpoints_path=endpoints,
+        seed=1,
+        scenario_path=None,
+        max_lag_pct=max_lag_pct,
+    )
+
+
+def test_sim_serve_that_could_not_keep_its_scale_says_so_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The die bonder's INIT ends 30 tool s (0.3 s wall at scale 100) after start: its ticker
+    # wakes for it a little late on any real machine, which no grace and a limit of 0 % make
+    # a line that fell behind.
+    monkeypatch.setattr(SimulatedTool, "late_grace_wall_s", 0.0)
+    code = serve_until_stopped(tmp_path, max_lag_pct=0.0, after_s=0.6, time_scale=100.0)
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert "FELL BEHIND its time scale" in err and "most-delayed station bonder" in err
+    assert "could not keep its time scale" in err
+
+
+def test_sim_serve_that_kept_its_scale_says_how_late_it_was_and_exits_0(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = serve_until_stopped(tmp_path, max_lag_pct=100.0, after_s=0.3)
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert re.search(r"kept its time scale: \d+ tool s served, most-delayed station bonder", err)
