@@ -336,10 +336,13 @@ class ToolModel:
                     if self._cycle_moving() and self.steps and not self.step_started:
                         self._tick(0.0)  # start the step first: its start may unsettle physics
                         continue
-                    stop_s = target if exact or not on_grid else self._grid_floor(target)
-                    h = min(self._time_to_next_event(math.inf), stop_s - self.time_s)
-                    if h <= 1e-9:
-                        return
+                    # Events up to the clock happen; a read without one stops on the grid.
+                    h = self._time_to_next_event(math.inf)
+                    if h > target - self.time_s + 1e-9:
+                        stop_s = target if exact or not on_grid else self._grid_floor(target)
+                        h = stop_s - self.time_s
+                        if h <= 1e-9:
+                            break
                     self.time_s += h
                     self.physics(h)
                     self._tick(h)
