@@ -19,6 +19,7 @@ from pathlib import Path
 from packline.daemon.auth import server_token
 from packline.daemon.controller import LineController
 from packline.daemon.line_lock import LineLock
+from packline.daemon.stop_watchdog import StopWatchdog
 from packline.gem.front import GemFront
 from packline.gem.settings import gem_settings
 from packline.lot_reports import LotReports
@@ -34,6 +35,8 @@ log = logging.getLogger("packline.daemon")
 
 #: The database URL schemes ``--db`` accepts besides a plain file path.
 DB_SCHEMES = ("sqlite:///PATH", "postgresql://USER@HOST/DB")
+#: Wall seconds a graceful stop may take before the process ends anyway (stacks logged).
+STOP_BUDGET_S = 20.0
 _URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<rest>.*)$")
 
 
@@ -129,6 +132,7 @@ def serve_daemon(
         sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
     }
     front: GemFront | None = None
+    watchdog: StopWatchdog | None = None
     try:
         controller.start()
         if gem.port is not None:  # SECS/GEM for the factory host, only when asked for
@@ -156,6 +160,7 @@ def serve_daemon(
             flush=True,
         )
         stop.wait()
+        watchdog = StopWatchdog(STOP_BUDGET_S).start()
         log.info(
             "stopping: no new cycles; running ones are left to their tools and reconciled at the next start"
         )
@@ -171,5 +176,7 @@ def serve_daemon(
             simulated.stop()
         if line_lock is not None:
             line_lock.release()
+    if watchdog is not None:
+        watchdog.finished()
     print("packline serve: stopped", flush=True)
     return 0
