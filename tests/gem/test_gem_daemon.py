@@ -106,16 +106,17 @@ class Line:
 
     def stop(self) -> None:
         """SIGTERM each process; one that does not stop is made to dump its threads and killed."""
-        stuck = []
+        unclean = []
         for process in reversed(self.processes):
             process.send_signal(signal.SIGTERM)
             try:
-                process.wait(timeout=30)
+                status = process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.send_signal(signal.SIGABRT)  # PYTHONFAULTHANDLER: every thread's stack
-                process.wait(timeout=10)
-                stuck.append(process.args)
-        assert not stuck, f"did not stop on SIGTERM: {stuck}\n{self.log.read_text()[-6000:]}"
+                status = process.wait(timeout=10)
+            if status != 0:
+                unclean.append((process.args[3], status))  # "sim" or "serve"
+        assert not unclean, f"unclean stop on SIGTERM: {unclean}\n{self.log.read_text()[-6000:]}"
 
 
 @pytest.fixture(scope="module")
