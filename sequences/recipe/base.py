@@ -152,8 +152,12 @@ def refuse_if_problems(problems: list[str]) -> None:
 
 
 def fmt(value: float) -> str:
-    """A number as a person writes it: 200, 7.5, 0.35."""
-    return f"{value:g}"
+    """A number as a person writes it: 200, 7.5, 0.35. An integer too large for a float (a
+    400-digit value in a broken file) is named as such rather than raising OverflowError."""
+    try:
+        return f"{value:g}"
+    except OverflowError:
+        return f"an integer {'below -' if value < 0 else 'above '}1.8e308"
 
 
 def fmt_window(limits: tuple[float, float]) -> str:

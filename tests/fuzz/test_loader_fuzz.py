@@ -115,16 +115,7 @@ def check_loader(
     ("recipe", "cases"),
     [
         ("heat-slug-die-equal.yaml", CASES),
-        pytest.param(
-            "film-etch-wire.yaml",
-            2 * CASES,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="sequences/recipe/loading.py _shown(): float() of a 400-digit integer "
-                "raises OverflowError instead of a ConfigError (found by this fuzz; the "
-                "recipe loader is not the simulators' file)",
-            ),
-        ),
+        ("film-etch-wire.yaml", 2 * CASES),
     ],
 )
 def test_recipe_loader_refuses_mutated_recipes_only_with_config_errors(

@@ -804,3 +804,11 @@ def test_cli_recipe_check_lists_the_problems_of_a_broken_recipe(tmp_path: Path) 
         "(PI etch 70–90 °C))",
         "  - mold.cure_time_s: 200 is outside 60–180 s (TM-4 CURE_S; 60–120 s in-mold cure)",
     ]
+
+
+def test_a_400_digit_set_point_is_a_range_problem_not_an_overflow(tmp_path: Path) -> None:
+    """A number too large for a float (found by the loader fuzz) is named and refused, never an
+    OverflowError out of the message that shows it."""
+    path = write_recipe(tmp_path, "heat-slug-die-equal", {"die_attach.cure_time_s": 10**400})
+    problems = problems_of(path)
+    assert any(p.startswith("die_attach.cure_time_s") for p in problems), problems
