@@ -224,6 +224,69 @@ def test_a_destructive_command_asks_first_and_the_role_still_decides(
     assert daemon.http.get("/lots/PAGE1").json()["status"] != "aborted"
 
 
+def _command_names(page: WebDriver, group: str) -> list[str]:
+    names = page.execute_script(
+        "return [...document.querySelectorAll(arguments[0])].map((b) => b.dataset.command);",
+        f'[role=group][aria-label="{group} commands"] button',
+    )
+    return list(names)
+
+
+def test_the_page_offers_every_operator_command_of_the_issue(page: WebDriver) -> None:
+    wanted = {"hold", "unhold", "stop", "abort", "clear", "reset", "disable"}
+    assert set(_command_names(page, "station laser")) == wanted
+    lot_buttons = 'button[aria-label="hold lot PAGE1"]'
+    wait_for("lot PAGE1 on the page", lambda: page.find_elements(By.CSS_SELECTOR, lot_buttons), 5)
+    assert _command_names(page, "lot PAGE1") == ["hold", "release", "abort"]
+
+
+def _reason_dialog_open(page: WebDriver) -> bool:
+    return page.find_element(By.ID, "reason-dialog").get_attribute("open") is not None
+
+
+def test_disable_from_the_page_asks_a_reason_and_enable_brings_the_station_back(
+    page: WebDriver, daemon: SimulatedDaemon
+) -> None:
+    if page.find_element(By.ID, "sign-in").is_displayed():
+        _sign_in(page)
+    disable = 'button[aria-label="disable station laser"]'
+    click(page, disable)
+    wait_for("the reason prompt", lambda: _reason_dialog_open(page), 2)
+    assert "laser" in page.find_element(By.ID, "reason-title").text
+    page.find_element(By.ID, "reason").send_keys("not this one")
+    page.find_element(By.CSS_SELECTOR, '#reason-dialog button[value="cancel"]').click()
+    time.sleep(0.5)
+    assert station(daemon, "laser")["disabled"] is None, "cancel sent nothing"
+    click(page, disable)
+    wait_for("the reason prompt", lambda: _reason_dialog_open(page), 2)
+    page.find_element(By.ID, "reason-ok").click()
+    assert _reason_dialog_open(page), "an empty reason is not accepted"
+    page.find_element(By.ID, "reason").send_keys("lens clean")
+    page.find_element(By.ID, "reason-ok").click()
+    wait_for("laser out of service", lambda: station(daemon, "laser")["disabled"], 5)
+    assert station(daemon, "laser")["disabled"] == "lens clean"
+    reason_shown = 'article[data-station="laser"] .disabled-reason'
+    wait_for(
+        "the reason on the card",
+        lambda: [e.text for e in page.find_elements(By.CSS_SELECTOR, reason_shown)],
+        2,
+    )
+    assert page.find_element(By.CSS_SELECTOR, reason_shown).text == "lens clean"
+    click(page, 'button[aria-label="enable station laser"]')
+    wait_for("laser back in service", lambda: station(daemon, "laser")["disabled"] is None, 5)
+    wait_for(
+        "disable offered again",
+        lambda: page.find_elements(By.CSS_SELECTOR, disable),
+        2,
+    )
+    with sqlite3.connect(Path(daemon.log_path).with_suffix(".db")) as conn:
+        rows = conn.execute(
+            "SELECT command, issued_by, result FROM operator_commands WHERE target = 'laser'"
+        ).fetchall()
+    assert [(command, by) for command, by, _ in rows] == [("disable", "ana"), ("enable", "ana")]
+    assert "lens clean" in rows[0][2]
+
+
 def test_every_button_has_an_accessible_name(page: WebDriver) -> None:
     for button in page.find_elements(By.CSS_SELECTOR, "button"):
         name = button.get_attribute("aria-label") or button.text
