@@ -1,9 +1,15 @@
 """Statistical process control of a lot's measured values: an individuals / moving-range chart
-of one value (every unit in strip and site order) against the recipe's limits, with Cpk.
+of one value (every unit in strip and site order) against the recipe's limits, with Cpk. A
+value a strip has as a whole (laminate, mold, etch: every site of the strip gets the same) is
+one point per strip (``site`` None), not one per site, which would shrink sigma.
 
-Limits come from the recipe values the step ran with: the metrology limits (``limits`` by
-item, mapped to the value they judge by :data:`sequences.steps.inspect.ITEM_FIELDS`). Values
-of other tools have no recipe limits here: their chart has control limits but no Cpk.
+Specification limits are the windows the host judged the value against, as the step recorded
+them with its recipe values (``judged_windows``, from the master recipe: pull strength, ball
+shear, BLT, etch depth, mold and metrology values alike); a one-sided window (``at least``)
+gives a one-sided Cpk. Records made before steps recorded their windows fall back to the
+metrology limits (``limits`` by item, mapped to values by
+:data:`sequences.steps.inspect.ITEM_FIELDS`). A value judged against no window, or against one
+that changed from cycle to cycle, has control limits but no Cpk.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from packline.lot_reports import unit_of
 from packline.store.lot_records import LotRecords
 from sequences.steps.inspect import ITEM_FIELDS
 
+#: (lower, upper) specification limits; None for an open side.
+Limits = tuple[float | None, float | None]
 #: Individuals chart constants for moving ranges of two: d2 and D4.
 D2 = 1.128
 D4 = 3.267
@@ -42,16 +50,23 @@ def spc(records: LotRecords, value: str) -> dict[str, Any]:
     """The chart's data: points, centre line, control limits, spec limits, Cpk and the points
     out of control. :class:`NotFound` if no unit of the lot has that value."""
     points: list[dict[str, Any]] = []
-    limits: tuple[float, float] | None = None
+    windows: set[Limits | None] = set()
     step = ""
     for record in sorted(records.recorded.steps, key=lambda r: (r.strip_id, r.step_index)):
-        for site in record.outcome.sites:
-            number = _number(site.values.get(value))
-            if number is None:
-                continue
-            points.append({"strip": record.strip_id, "site": site.site, "x": number})
-            step = step or record.step
-            limits = limits or recipe_limits(record.outcome.recipe_values, value)
+        numbers: list[tuple[int | None, float]] = [
+            (site.site, number)
+            for site in record.outcome.sites
+            if (number := _number(site.values.get(value))) is not None
+        ]
+        if not numbers:
+            continue
+        if len(numbers) > 1 and len({number for _, number in numbers}) == 1:
+            numbers = [(None, numbers[0][1])]  # the strip's value, given to every site: once
+        points.extend({"strip": record.strip_id, "site": s, "x": x} for s, x in numbers)
+        step = step or record.step
+        windows.add(recipe_limits(record.outcome.recipe_values, value))
+    # Specification limits only where every cycle was held to the same window.
+    limits = next(iter(windows)) if len(windows) == 1 else None
     if not points:
         known = ", ".join(measured_values(records)) or "none"
         raise NotFound(f"lot {records.lot_id} has no value {value!r}; its values: {known}")
@@ -83,8 +98,14 @@ def spc(records: LotRecords, value: str) -> dict[str, Any]:
     }
 
 
-def recipe_limits(recipe_values: Mapping[str, Any], value: str) -> tuple[float, float] | None:
-    """(lower, upper) of ``value`` from a metrology step's recipe ``limits``, if it has them."""
+def recipe_limits(recipe_values: Mapping[str, Any], value: str) -> Limits | None:
+    """(lower, upper) of ``value``: the window the step judged it against, else a metrology
+    step's recipe ``limits``; None if neither names it."""
+    judged = recipe_values.get("judged_windows")
+    if isinstance(judged, Mapping):
+        window = judged.get(value)
+        if isinstance(window, Sequence) and len(window) == 2 and window != [None, None]:
+            return _bound(window[0]), _bound(window[1])
     limits = recipe_values.get("limits")
     if not isinstance(limits, Mapping):
         return None
@@ -95,12 +116,18 @@ def recipe_limits(recipe_values: Mapping[str, Any], value: str) -> tuple[float, 
     return None
 
 
-def cpk(mean: float, sigma: float, limits: tuple[float, float] | None) -> float | None:
-    """min(USL - mean, mean - LSL) / 3 sigma; None without limits or without spread."""
+def cpk(mean: float, sigma: float, limits: Limits | None) -> float | None:
+    """min(USL - mean, mean - LSL) / 3 sigma over the sides the limits have (one side: CPU or
+    CPL); None without limits or without spread."""
     if limits is None or not sigma:
         return None
     lower, upper = limits
-    return round(min(upper - mean, mean - lower) / (3 * sigma), 3)
+    sides = [
+        d
+        for d in (None if upper is None else upper - mean, None if lower is None else mean - lower)
+        if d is not None
+    ]
+    return round(min(sides) / (3 * sigma), 3) if sides else None
 
 
 def png(chart: Mapping[str, Any]) -> bytes:
@@ -142,6 +169,10 @@ def png(chart: Mapping[str, Any]) -> bytes:
     fig.savefig(buffer, format="png")
     plt.close(fig)
     return buffer.getvalue()
+
+
+def _bound(limit: Any) -> float | None:
+    return None if limit is None else float(limit)
 
 
 def _number(value: Any) -> float | None:

@@ -17,7 +17,7 @@ SIGN_IN_LIFETIME_S = 12 * 3600.0
 
 router = APIRouter(responses=ERRORS, tags=["users"], dependencies=[Depends(known_query_only)])
 
-THROTTLED = {
+THROTTLED: dict[int | str, dict[str, Any]] = {
     429: {
         "model": m.Error,
         "description": "Too many failed sign-ins for the user name or from the address; "
