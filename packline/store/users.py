@@ -19,6 +19,9 @@ from packline.vocabulary import ROLES, USER_NAME, USER_NAME_PATTERN
 
 MIN_PASSWORD_CHARS = 8
 _HASHER = PasswordHasher()
+#: Verified against when the name is unknown, so that a wrong name costs the same argon2 time
+#: as a wrong password and names cannot be probed by timing either.
+_UNKNOWN_USER_HASH = _HASHER.hash("no such user: this hash is never matched")
 
 
 @dataclass(frozen=True)
@@ -82,13 +85,13 @@ class Users:
                 "SELECT name, role, password_hash FROM users WHERE name = ?", (name,)
             ).fetchone()
         refused = Unauthenticated("wrong user name or password")
-        if row is None:
-            raise refused
-        found, role, password_hash = row
+        found, role, password_hash = row if row is not None else ("", "", _UNKNOWN_USER_HASH)
         try:
             _HASHER.verify(str(password_hash), password)
         except (VerificationError, InvalidHashError):
             raise refused from None
+        if row is None:  # the unknown-user hash matched the password given: still refused
+            raise refused
         return User(str(found), str(role))
 
     def issue_token(self, name: str, label: str, *, lifetime_s: float | None = None) -> str:
