@@ -105,6 +105,7 @@ class LineController:
                 retry_tool_s=entry.retry_tool_s,
                 listeners=[self.recorder.state_event],
                 on_alarm=self._alarm_sink,
+                on_link_lost=self._link_lost,
             )
             if down:
                 station.mark_down(down)
@@ -142,6 +143,11 @@ class LineController:
     def wake(self) -> None:
         with self._lock:
             self._lock.notify_all()
+
+    def _link_lost(self, station: Station) -> None:
+        """A tool dropped mid-cycle: its station is DOWN; reconnect it in the background."""
+        log.warning(kv(event="station_down", station=station.name, reason=station.down_reason))
+        self._reconnectors.start(station)
 
     def _alarm_sink(self, record: Any) -> None:
         """An alarm is recorded under the lot of the strips on the station ("" when idle)."""
