@@ -46,6 +46,24 @@ log = logging.getLogger("packline.daemon")
 DEFAULT_RECIPE = "heat-slug-die-equal"
 #: Lots running at once; the next starts when one finishes (each runs a worker per station).
 MAX_OVERLAPPING_LOTS = 4
+#: Lot priorities accepted (higher goes first; 0 by default).
+PRIORITY_RANGE = range(-1000, 1001)
+
+
+def check_priority(priority: object) -> int:
+    """A lot priority as given (API, CLI, SECS/GEM): an integer in PRIORITY_RANGE."""
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        raise Invalid(f"priority must be an integer, got {priority!r}")
+    if priority not in PRIORITY_RANGE:
+        raise Invalid(
+            f"priority must be {PRIORITY_RANGE.start}..{PRIORITY_RANGE.stop - 1}, got {priority}"
+        )
+    return priority
+
+
+def queue_rank(lot: LotSummary) -> tuple[int, int]:
+    """A lot's place at a free station: higher priority first, then submit order (FIFO)."""
+    return (-lot.get("priority", 0), lot["submit_seq"])
 
 
 class LineController:
@@ -74,6 +92,8 @@ class LineController:
         self._lock = threading.Condition()
         #: The lots running now, in the order they started (the FIFO of a free station).
         self._runners: dict[str, LotRunner] = {}
+        #: Each running lot's :func:`queue_rank` (a priority change updates it).
+        self._rank: dict[str, tuple[int, int]] = {}
         self._lot_threads: dict[str, threading.Thread] = {}
         self._stopping = False
         self._thread = threading.Thread(target=self._lots_loop, name="lots", daemon=True)
@@ -160,14 +180,17 @@ class LineController:
         self.recorder.alarm(lot_id, record)
 
     def _ahead_of(self, lot_id: str) -> list[LotRunner]:
-        """The running lots that started before ``lot_id``: they go first at a free station."""
+        """The running lots that go before ``lot_id`` at a free station: a higher priority, or
+        the same one and submitted earlier."""
         with self._lock:
-            ahead = []
-            for other, runner in self._runners.items():
-                if other == lot_id:
-                    break
-                ahead.append(runner)
-            return ahead
+            mine = self._rank.get(lot_id)
+            if mine is None:
+                return []
+            return [
+                runner
+                for other, runner in self._runners.items()
+                if other != lot_id and self._rank.get(other, mine) < mine
+            ]
 
     # -- the lot queue ------------------------------------------------------------------------
     def _lots_loop(self) -> None:
@@ -182,14 +205,15 @@ class LineController:
                     del self._lot_threads[lot_id]
                 lot = None
                 if len(self._lot_threads) < MAX_OVERLAPPING_LOTS:
-                    lot = next(
+                    lot = min(
                         (
                             lot
                             for lot in self.store.open_lots()
                             if lot["status"] in ("running", "aborting", "queued")  # held wait
                             and lot["lot_id"] not in self._lot_threads
                         ),
-                        None,
+                        key=queue_rank,
+                        default=None,
                     )
                 if lot is None:
                     self._lock.wait(0.5)
@@ -209,6 +233,7 @@ class LineController:
         finally:
             with self._lock:
                 self._runners.pop(lot["lot_id"], None)
+                self._rank.pop(lot["lot_id"], None)
                 self._lock.notify_all()
 
     def _run_lot(self, summary: LotSummary) -> None:
@@ -241,6 +266,7 @@ class LineController:
             if current["status"] not in ("running", "aborting", "queued"):
                 return  # held (or aborted) since the lots loop chose it
             self._runners[lot_id] = runner
+            self._rank[lot_id] = queue_rank(current)
             if current["status"] != "aborting":
                 self.store.set_lot_status(lot_id, "running")
         resumed = " (resumed)" if lot["status"] == "running" else ""
@@ -302,7 +328,9 @@ class LineController:
         strip_ids: list[str] | None,
         lot_id: str | None,
         by: str,
+        priority: int = 0,
     ) -> Json:
+        priority = check_priority(priority)
         name = recipe or DEFAULT_RECIPE
         path = self._recipe_path(name)
         try:
@@ -341,9 +369,19 @@ class LineController:
             cols=route.cols,
             steps=[s.name for s in route.steps],
             strip_ids=ids,
+            priority=priority,
         )
         self.store.record_command("lot", lot_id, "submit", by, "queued")
-        log.info(kv(event="lot_submitted", lot=lot_id, recipe=name, strips=len(ids), by=by))
+        log.info(
+            kv(
+                event="lot_submitted",
+                lot=lot_id,
+                recipe=name,
+                strips=len(ids),
+                priority=priority,
+                by=by,
+            )
+        )
         self.events.publish("lot_queued", lot_id=lot_id, recipe=name, strip_ids=ids)
         self.wake()
         return self.show_lot(lot_id)
@@ -410,6 +448,24 @@ class LineController:
                 runner.abort(reason)
         self.store.record_command("lot", lot_id, command, by, "ok")
         log.info(kv(event="lot_command", lot=lot_id, command=command, by=by))
+        self.wake()
+        return self.show_lot(lot_id)
+
+    def set_lot_priority(self, lot_id: str, priority: int, *, by: str) -> Json:
+        """Change an open lot's priority: it counts from the next free station on (cycles
+        running go on). A finished lot is refused (Conflict)."""
+        priority = check_priority(priority)
+        with self._lock:
+            lot = self.store.lot(lot_id)
+            if lot is None:
+                raise NotFound(f"no lot {lot_id}")
+            if lot["status"] in FINISHED_LOT_STATUSES:
+                raise Conflict(f"lot {lot_id} is {lot['status']}")
+            self.store.set_lot_priority(lot_id, priority)
+            if lot_id in self._rank:
+                self._rank[lot_id] = (-priority, lot["submit_seq"])
+        self.store.record_command("lot", lot_id, "priority", by, str(priority))
+        log.info(kv(event="lot_priority", lot=lot_id, priority=priority, by=by))
         self.wake()
         return self.show_lot(lot_id)
 
