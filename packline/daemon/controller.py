@@ -22,10 +22,12 @@ import yaml
 
 from drivers.base import Tool
 from drivers.errors import PacklineError
+from drivers.records import AlarmInfo
 from drivers.registry import driver_class
 from packline.daemon.controller_api import Json
 from packline.daemon.line_events import LineEvents
 from packline.daemon.logging_recorder import LoggingRecorder, kv
+from packline.daemon.polling import StationPollers
 from packline.daemon.reconnect import MAX_RETRY_S, Reconnectors
 from packline.errors import Conflict, Invalid, NotFound
 from packline.store import Store
@@ -36,6 +38,7 @@ from sequences.line_config import LineConfig
 from sequences.lot import LotPlan, LotRunner
 from sequences.packml import E10, OPERATOR_COMMANDS
 from sequences.recipe import RECIPES_DIR, load_recipe, validate_recipe
+from sequences.records import AlarmRecord
 from sequences.route import Route, route_for
 from sequences.station import AlarmPolicy, Station
 from sequences.station_machine import CommandRefused
@@ -100,6 +103,7 @@ class LineController:
         self._reconnectors = Reconnectors(
             on_back=lambda _: self.wake(), max_retry_s=reconnect_max_s
         )
+        self.pollers = StationPollers(on_idle_alarm=self._idle_alarm, on_lost=self._idle_lost)
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
@@ -140,6 +144,7 @@ class LineController:
                         address=address,
                     )
                 )
+        self.pollers.start(self.stations.values())
         self._thread.start()
 
     def stop(self, timeout_s: float | None = 10.0) -> None:
@@ -152,6 +157,7 @@ class LineController:
         for runner in runners:
             runner.stop()
         self._reconnectors.stop()
+        self.pollers.stop()
         self._thread.join(timeout_s)
         for thread in list(self._lot_threads.values()):
             thread.join(timeout_s)
@@ -168,6 +174,26 @@ class LineController:
         """A tool dropped mid-cycle: its station is DOWN; reconnect it in the background."""
         log.warning(kv(event="station_down", station=station.name, reason=station.down_reason))
         self._reconnectors.start(station)
+
+    def _idle_alarm(self, station: Station, alarm: AlarmInfo) -> None:
+        """An alarm the poller saw on a station without strips: recorded under no lot."""
+        self.recorder.alarm(
+            "",
+            AlarmRecord(
+                time.time(),
+                station.name,
+                (),
+                alarm.code,
+                alarm.alarm_class,
+                alarm.text,
+                "raised while idle",
+            ),
+        )
+
+    def _idle_lost(self, station: Station, reason: str) -> None:
+        """An idle station's tool stopped answering: DOWN now, not when a strip is sent."""
+        station.mark_down(reason)
+        self._link_lost(station)
 
     def _alarm_sink(self, record: Any) -> None:
         """An alarm is recorded under the lot of the strips on the station ("" when idle)."""
@@ -517,6 +543,9 @@ class LineController:
             "down": station.down_reason or None,
             "disabled": station.disabled_reason or None,
         }
+        polled = self.pollers.live(station.name)
+        if polled is not None:  # the poller's last answer: state, alarms, interlocks, when
+            view |= polled.as_json(time.time())
         if live:
             try:
                 view["tool_state"] = station.driver.state().name
