@@ -42,7 +42,9 @@ LOT_COLUMNS = (
     "lot_id", "status", "recipe_name", "strip_count", "complete", "scrapped", "on hold",
     "in progress", "created", "reason",
 )  # fmt: skip
-STATION_COLUMNS = ("name", "tool", "state", "step", "strips", "policy", "address")
+STATION_COLUMNS = (
+    "name", "tool", "state", "step", "strips", "policy", "address", "tool_state", "answer_age_s",
+)  # fmt: skip
 ALARM_COLUMNS = (
     "alarm_id", "time", "station", "code", "class", "text", "handling", "strip_ids", "active",
     "acked_by",

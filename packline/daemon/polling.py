@@ -97,10 +97,13 @@ class StationPollers:
 
     def _poll_loop(self, station: Station) -> None:
         seen: set[int] = set()
-        while not self._stop.wait(self.interval_s(station)):
-            if station.down:
-                continue  # the reconnect thread owns the link until the tool answers
-            seen = self._poll(station, seen)
+        wait_s = self.interval_s(station)
+        while not self._stop.wait(wait_s):
+            began = time.monotonic()
+            if not station.down:  # else the reconnect thread owns the link until it answers
+                seen = self._poll(station, seen)
+            # The manual's rate from poll start to poll start: a slow answer is not added.
+            wait_s = max(0.0, self.interval_s(station) - (time.monotonic() - began))
 
     def _poll(self, station: Station, seen: set[int]) -> set[int]:
         """One poll; returns the alarm codes active now."""
