@@ -80,9 +80,10 @@ def measure(tmp: Path) -> list[str]:
         _wait("packline sim serve", endpoints.exists, sim, sim_log)
         port = free_port()
         started = time.monotonic()
+        serve = ["serve", "--config", str(config), "--endpoints", str(endpoints)]
+        serve += ["--db", str(tmp / "bench.db"), "--port", str(port), "--time-scale", "1"]
         daemon = subprocess.Popen(
-            [*PACKLINE, "serve", "--config", str(config), "--endpoints", str(endpoints)]
-            + ["--db", str(tmp / "bench.db"), "--port", str(port), "--time-scale", "1"],
+            [*PACKLINE, *serve],
             stdout=daemon_log.open("w"),
             stderr=subprocess.STDOUT,
             env={**os.environ, "PACKLINE_TOKEN": "bench-token"},
