@@ -656,6 +656,9 @@ class LineController:
         stations = []
         for station in self.stations.values():
             view = self._station_view(station, live=True)
+            # The page rebuilds a card only when its data changed: no per-poll timestamps.
+            view.pop("answered_at", None)
+            view.pop("answer_age_s", None)
             view["since"] = since.get(station.name)
             stations.append(view)
         lots = [self.show_lot(lot["lot_id"]) for lot in self.store.open_lots()]
