@@ -338,17 +338,16 @@ class LotRunner:
         if not resume and not station.ready:  # an operator aborted or stopped it since the pick
             self._not_started(batch)
             return
+        start = StepStart(
+            self.plan.lot_id,
+            tuple(j.strip_id for j in jobs),
+            index,
+            step.name,
+            station.name,
+            started,
+        )
         if not resume:
-            self.recorder.step_started(
-                StepStart(
-                    self.plan.lot_id,
-                    tuple(j.strip_id for j in jobs),
-                    index,
-                    step.name,
-                    station.name,
-                    started,
-                )
-            )
+            self.recorder.step_started(start)
         committed: list[StripOutcome] = []
 
         def commit(outcomes: list[StripOutcome]) -> None:
@@ -381,14 +380,6 @@ class LotRunner:
             if not committed:  # the strips stay on the station until its tool answers
                 log.warning(
                     "%s on %s: %s; reconciled when it answers", step.name, station.name, down
-                )
-                start = StepStart(
-                    self.plan.lot_id,
-                    tuple(j.strip_id for j in jobs),
-                    index,
-                    step.name,
-                    station.name,
-                    started,
                 )
                 with self._cond:
                     self._reconcile.setdefault(station.name, []).append(start)
