@@ -154,9 +154,12 @@ class Station:
             if chemistry is not None:
                 self.facts["chemistry"] = chemistry
             if self.machine.state is PackState.ABORTED:
-                self.machine.command("clear", cause="link back")
-            if self.machine.state is PackState.STOPPED:
-                self.machine.command("reset", cause="link back")
+                cause = "link back"  # to STOPPED; a disabled station's STOPPED says so (E10)
+                if self.disabled_reason:
+                    cause = f"{DISABLED_CAUSE}, link back: {self.disabled_reason}"
+                self.machine.command("clear", cause=cause)
+            if self.machine.state is PackState.STOPPED and not self.disabled_reason:
+                self.machine.command("reset", cause="link back")  # a disabled one stays out
 
     @property
     def down(self) -> bool:
