@@ -9,6 +9,9 @@ import time
 from pathlib import Path
 
 from sequences.packml import PackState
+from sequences.station_machine import DISABLED_CAUSE
+from sim.registry import serve_function
+from tests.support.daemon_process import free_port
 from tests.support.line_controller import running_controller
 
 #: The issue's bound on a station's status age.
@@ -58,3 +61,33 @@ def test_an_idle_tool_that_stops_answering_is_down_before_any_strip_is_sent(
         assert store.cycles(IDLE) == []
         causes = [e.cause for e in store.station_events(IDLE)]
         assert causes[-1].startswith("link down: ")
+
+
+def test_a_disabled_station_whose_tool_drops_and_returns_stays_out_of_service(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    tcp = {IDLE: {"transport": "tcp", "port": port}}
+    with running_controller(tmp_path / "out.db", sim_options=tcp) as (controller, store, line):
+        station = controller.stations[IDLE]
+        controller.station_service(IDLE, enable=False, reason="capillary change", by="t")
+        line.tools[IDLE].stop()
+        deadline = time.monotonic() + 15
+        while not station.down:
+            assert time.monotonic() < deadline, controller.show_station(IDLE)
+            time.sleep(0.05)
+        line.tools[IDLE] = serve_function("wire-bonder")(
+            clock=line.clock, world=line.world, transport="tcp", port=port
+        )
+        deadline = time.monotonic() + 15
+        while station.down:
+            assert time.monotonic() < deadline, "the tool did not come back"
+            time.sleep(0.05)
+        assert station.state is PackState.STOPPED, "still out of service, not IDLE"
+        assert controller.show_station(IDLE)["disabled"] == "capillary change"
+        back = store.station_events(IDLE)[-1]
+        assert back.to_state is PackState.STOPPED and back.cause.startswith(DISABLED_CAUSE), (
+            "its STOPPED time stays E10 scheduled down"
+        )
+        controller.station_service(IDLE, enable=True, reason="", by="t")
+        assert station.state is PackState.IDLE
