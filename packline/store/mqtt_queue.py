@@ -9,6 +9,7 @@ state is worth more to a dashboard than the oldest). docs/mqtt.md, "Queue".
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ from packline.store.store import Store
 
 @dataclass(frozen=True)
 class QueuedMessage:
-    """One message waiting for the broker: ``seq`` orders the queue (increasing, not dense)."""
+    """One message waiting for the broker: ``seq`` numbers the line's messages 1, 2, 3..."""
 
     seq: int
     topic: str
@@ -37,13 +38,33 @@ class MqttQueue:
     def put(self, topic: str, payload: dict[str, Any], *, retain: bool, limit: int) -> int:
         """Keep a message after every earlier one, dropping the oldest beyond ``limit``; how
         many were dropped."""
+        return self.put_many([(topic, payload, retain)], limit=limit)
+
+    def put_many(self, messages: Sequence[tuple[str, dict[str, Any], bool]], *, limit: int) -> int:
+        """Keep ``(topic, payload, retain)`` messages in order, in one transaction, dropping
+        the oldest beyond ``limit``; how many were dropped."""
         if limit < 1:
             raise ValueError(f"MQTT queue limit {limit} must be at least 1")
-        with self.store.write(f"queue MQTT {topic}") as conn:
-            conn.execute(
-                "INSERT INTO mqtt_queue (line, created, topic, payload_json, retain)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (self.line, self.store.clock(), topic, json.dumps(payload), int(retain)),
+        if not messages:
+            return 0
+        with self.store.write(f"queue {len(messages)} MQTT messages") as conn:
+            last = int(
+                conn.execute(
+                    "INSERT INTO mqtt_counters (line, last_seq) VALUES (?, ?) ON CONFLICT (line)"
+                    " DO UPDATE SET last_seq = mqtt_counters.last_seq + ? RETURNING last_seq",
+                    (self.line, len(messages), len(messages)),
+                ).fetchone()[0]
+            )
+            created = self.store.clock()
+            conn.executemany(
+                "INSERT INTO mqtt_queue (line, seq, created, topic, payload_json, retain)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (self.line, seq, created, topic, json.dumps(payload, default=str), int(retain))
+                    for seq, (topic, payload, retain) in enumerate(
+                        messages, start=last - len(messages) + 1
+                    )
+                ],
             )
             over = (
                 int(
@@ -56,9 +77,9 @@ class MqttQueue:
             if over <= 0:
                 return 0
             conn.execute(
-                "DELETE FROM mqtt_queue WHERE seq IN (SELECT seq FROM mqtt_queue"
+                "DELETE FROM mqtt_queue WHERE line = ? AND seq IN (SELECT seq FROM mqtt_queue"
                 " WHERE line = ? ORDER BY seq LIMIT ?)",
-                (self.line, over),
+                (self.line, self.line, over),
             )
             return over
 
@@ -75,7 +96,7 @@ class MqttQueue:
     def remove(self, seq: int) -> None:
         """Forget a message the broker has acknowledged."""
         with self.store.write(f"MQTT queue remove {seq}") as conn:
-            conn.execute("DELETE FROM mqtt_queue WHERE seq = ?", (seq,))
+            conn.execute("DELETE FROM mqtt_queue WHERE line = ? AND seq = ?", (self.line, seq))
 
     def count(self) -> int:
         with self.store.read() as conn:

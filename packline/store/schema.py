@@ -259,17 +259,23 @@ CREATE INDEX station_events_by_line ON station_events (line, station, time);
 
 #: The MQTT front's queue (docs/mqtt.md, "Queue"): messages for the broker in the order raised,
 #: each kept until the broker has acknowledged it (PUBACK), per line; bounded by the front,
-#: which drops the oldest beyond its limit.
+#: which drops the oldest beyond its limit. ``seq`` counts a line's messages from 1 without
+#: gaps (``mqtt_counters`` keeps the last one given), so a subscriber can tell a dropped one.
 MQTT_QUEUE = """
+CREATE TABLE mqtt_counters (
+    line TEXT PRIMARY KEY,
+    last_seq INTEGER NOT NULL
+);
+
 CREATE TABLE mqtt_queue (
-    seq INTEGER PRIMARY KEY,
     line TEXT NOT NULL,
+    seq INTEGER NOT NULL,
     created REAL NOT NULL,
     topic TEXT NOT NULL,
     payload_json TEXT NOT NULL,
-    retain INTEGER NOT NULL CHECK (retain IN (0, 1))
+    retain INTEGER NOT NULL CHECK (retain IN (0, 1)),
+    PRIMARY KEY (line, seq)
 );
-CREATE INDEX mqtt_queue_by_line ON mqtt_queue (line, seq);
 """
 
 #: Schema migrations in order; the code's schema version is ``len(MIGRATIONS)``.

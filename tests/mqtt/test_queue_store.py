@@ -52,3 +52,15 @@ def test_a_queue_needs_a_line_and_a_positive_limit(tmp_path: Path) -> None:
         MqttQueue(store)
     with Store(tmp_path / "x.db", line="l") as store, pytest.raises(ValueError, match="limit 0"):
         MqttQueue(store).put("t", {}, retain=False, limit=0)
+
+
+def test_seq_counts_on_after_the_queue_was_emptied(db: Db) -> None:
+    """Numbers are never reused: a subscriber tells a new message from a repeat by its seq."""
+    with Store(db("line.db"), line="line-a") as store:
+        queue = MqttQueue(store)
+        queue.put("t", {"n": 1}, retain=False, limit=9)
+        queue.remove(queue.first()[0].seq)
+    with Store(db("line.db"), line="line-a") as store:
+        queue = MqttQueue(store)
+        queue.put("t", {"n": 2}, retain=False, limit=9)
+        assert [m.seq for m in queue.first()] == [2]
