@@ -3,7 +3,7 @@
 It subscribes to the controller's line events (as the GEM front does) and turns each into one
 or more messages; a sender thread writes them into the store's MQTT queue (batched: one commit
 for what was raised meanwhile, so the line never waits on it), publishes the queue in order,
-QoS 1, one message in flight, and removes a message only when the broker acknowledged it: messages
+QoS 1, and removes a message only when the broker has acknowledged it: messages
 raised while the broker is away wait in the store (bounded) and go out, in order, when it is
 back, also after a restart of the daemon. On connecting the front publishes the line's status
 ``online`` (birth, retained); the broker publishes the last will ``offline`` if the daemon dies,
@@ -26,7 +26,7 @@ from packline.daemon.line_events import LineEvent
 from packline.mqtt.payloads import EventMessages, Message, status_message
 from packline.mqtt.settings import MqttSettings
 from packline.store import StoreError
-from packline.store.mqtt_queue import MqttQueue
+from packline.store.mqtt_queue import MqttQueue, QueuedMessage
 
 log = logging.getLogger("packline.mqtt")
 
@@ -72,6 +72,7 @@ class MqttFront:
         will = status_message(self.line, "offline", "connection lost")
         self.client.will_set(will.topic, json.dumps(will.payload), qos=QOS, retain=True)
         self.client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
+        self.client.suppress_exceptions = True  # a failing callback must not end paho's loop
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_publish = self._on_publish
@@ -165,23 +166,31 @@ class MqttFront:
                     if not self._raised and not self._stopping.is_set():
                         self._wake.wait(0.5)
                 continue
-            for queued in batch:
-                if self._stopping.is_set() or not self._connected.is_set():
-                    break
-                if self._raised:
-                    self._store_raised()  # durable first, even while the batch goes out
-                mid = self._in_flight.get(queued.seq)
-                if mid is None:
-                    body = json.dumps({**queued.payload, "seq": queued.seq})
-                    info = self.client.publish(queued.topic, body, qos=QOS, retain=queued.retain)
-                    mid = self._in_flight[queued.seq] = info.mid
-                if not self._wait_acked(mid, PUBACK_WAIT_S):
-                    break  # still in flight: wait again once connected
-                del self._in_flight[queued.seq]
-                try:
-                    self.queue.remove(queued.seq)
-                except StoreError:
-                    log.exception("MQTT: cannot remove #%d; it may be published twice", queued.seq)
+            self._publish(batch)
+
+    def _publish(self, batch: list[QueuedMessage]) -> None:
+        """Publish ``batch`` in order (paho keeps up to 20 in flight), then forget the prefix
+        the broker acknowledged, in one transaction. A message not acknowledged stays in flight
+        (paho sends it again after a reconnect): it is waited for, not published twice."""
+        for queued in batch:
+            if self._stopping.is_set() or not self._connected.is_set():
+                break
+            if queued.seq not in self._in_flight:
+                body = json.dumps({**queued.payload, "seq": queued.seq})
+                info = self.client.publish(queued.topic, body, qos=QOS, retain=queued.retain)
+                self._in_flight[queued.seq] = info.mid
+        acked = 0
+        for queued in batch:
+            mid = self._in_flight.get(queued.seq)
+            if mid is None or not self._wait_acked(mid, PUBACK_WAIT_S):
+                break
+            del self._in_flight[queued.seq]
+            acked = queued.seq
+        if acked:
+            try:
+                self.queue.remove_through(acked)
+            except StoreError:
+                log.exception("MQTT: cannot remove through #%d; may be published twice", acked)
 
     def _wait_acked(self, mid: int, timeout_s: float) -> bool:
         deadline = time.monotonic() + timeout_s
@@ -216,7 +225,10 @@ class MqttFront:
         self._birth_mid = info.mid
         log.info("MQTT: connected to %s", self.settings.url)
         if self._connects:  # a broker that restarted may have lost the retained states
-            self.publish_stations("broker reconnected")
+            try:
+                self.publish_stations("broker reconnected")
+            except Exception:
+                log.exception("MQTT: could not queue the stations' states")
         self._connects += 1
         self._connected.set()
         self._kick()

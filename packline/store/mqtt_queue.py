@@ -93,10 +93,10 @@ class MqttQueue:
             ).fetchall()
         return [QueuedMessage(int(r[0]), str(r[1]), json.loads(r[2]), bool(r[3])) for r in rows]
 
-    def remove(self, seq: int) -> None:
-        """Forget a message the broker has acknowledged."""
-        with self.store.write(f"MQTT queue remove {seq}") as conn:
-            conn.execute("DELETE FROM mqtt_queue WHERE line = ? AND seq = ?", (self.line, seq))
+    def remove_through(self, seq: int) -> None:
+        """Forget the messages up to ``seq``, which the broker has acknowledged."""
+        with self.store.write(f"MQTT queue remove through {seq}") as conn:
+            conn.execute("DELETE FROM mqtt_queue WHERE line = ? AND seq <= ?", (self.line, seq))
 
     def count(self) -> int:
         with self.store.read() as conn:

@@ -18,7 +18,7 @@ def test_queued_messages_come_back_in_order_after_reopening(db: Db) -> None:
         assert first == 0
         queue.put("packline/line-a/stations/s1", {"state": "EXECUTE"}, retain=True, limit=9)
         queue.put("packline/line-a/lots/L1", {"event": "lot_started"}, retain=False, limit=9)
-        queue.remove(queue.first(limit=1)[0].seq)
+        queue.remove_through(queue.first(limit=1)[0].seq)
     with Store(db("line.db"), line="line-a") as store:
         queue = MqttQueue(store)
         kept = queue.first()
@@ -59,7 +59,7 @@ def test_seq_counts_on_after_the_queue_was_emptied(db: Db) -> None:
     with Store(db("line.db"), line="line-a") as store:
         queue = MqttQueue(store)
         queue.put("t", {"n": 1}, retain=False, limit=9)
-        queue.remove(queue.first()[0].seq)
+        queue.remove_through(queue.first()[0].seq)
     with Store(db("line.db"), line="line-a") as store:
         queue = MqttQueue(store)
         queue.put("t", {"n": 2}, retain=False, limit=9)
