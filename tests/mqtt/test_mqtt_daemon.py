@@ -33,8 +33,9 @@ def broker(tmp_path: Path) -> Iterator[Mosquitto]:
         running.stop()
 
 
-def start_daemon(db: Path, broker: Mosquitto) -> SimulatedDaemon:
-    return SimulatedDaemon(db, TOKEN, extra=("--mqtt", broker.url))
+def start_daemon(db: Path | str, broker: Mosquitto, log: Path | None = None) -> SimulatedDaemon:
+    """A daemon of line LINE on ``db`` (an SQLite file, or a PostgreSQL url with ``log``)."""
+    return SimulatedDaemon(db, TOKEN, line=LINE, log_path=log, extra=("--mqtt", broker.url))
 
 
 def submit(daemon: SimulatedDaemon, lot_id: str, strips: int = 2) -> None:
@@ -143,12 +144,14 @@ def test_kill_9_publishes_the_last_will_and_a_restart_the_birth_message(
         subscriber.close()
 
 
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
 def test_events_raised_while_the_broker_is_down_arrive_in_order_when_it_returns(
-    tmp_path: Path, broker: Mosquitto
+    tmp_path: Path, broker: Mosquitto, engine: str, request: pytest.FixtureRequest
 ) -> None:
+    db = str(request.getfixturevalue("pg_url")) if engine == "postgresql" else tmp_path / "l.db"
     # A persistent session: the broker keeps the subscription while it is down and after.
     subscriber = Subscriber(broker.port, f"{ROOT}/lots/#", session="plant-mes")
-    daemon = start_daemon(tmp_path / "line.db", broker)
+    daemon = start_daemon(db, broker, tmp_path / "daemon.log")
     try:
         broker.stop()
         submit(daemon, "MQ2", strips=1)
@@ -156,7 +159,7 @@ def test_events_raised_while_the_broker_is_down_arrive_in_order_when_it_returns(
         while daemon.http.get("/lots/MQ2").json()["status"] != "complete":
             assert time.monotonic() < deadline, "lot MQ2 did not complete"
             time.sleep(0.1)
-        with Store(tmp_path / "line.db", line=LINE) as store:
+        with Store(db, line=LINE) as store:
             assert MqttQueue(store).count() > 0  # kept in the store while the broker is away
         assert subscriber.received == []
         broker.start()
