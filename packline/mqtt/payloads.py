@@ -59,6 +59,11 @@ class EventMessages:
             return self._station_state(data["record"])
         if event.kind == "alarm":
             return [self._alarm(data["lot_id"], data["record"])]
+        if event.kind == "alarm_acked":
+            acked = envelope(self.line, "alarm_acked", event.time, **data)
+            return [Message(f"{self.prefix}/alarms", acked, retain=False)]
+        if event.kind == "cycle_done":
+            return [self._cycle(data["record"])]
         lot_id, fields = self._lot_fields(event.kind, data)
         at = float(getattr(data.get("record"), "time", 0.0) or event.time)
         if event.kind == "step_started":
@@ -69,7 +74,7 @@ class EventMessages:
         return [Message(f"{self.prefix}/lots/{lot_id}", payload, retain=False)]
 
     def _lot_fields(self, kind: str, data: Any) -> tuple[str, dict[str, Any]]:
-        if kind in ("lot_queued", "lot_started", "lot_finished"):
+        if kind in ("lot_queued", "lot_started", "lot_finished", "lot_command"):
             fields = {k: v for k, v in data.items() if k != "lot_id"}
             return str(data["lot_id"]), fields
         record = data["record"]
@@ -121,6 +126,22 @@ class EventMessages:
                 )
                 messages.append(Message(f"{self.prefix}/alarms", cleared, retain=False))
         return messages
+
+    def _cycle(self, record: Any) -> Message:
+        payload = envelope(
+            self.line,
+            "cycle_done",
+            record.ended,
+            station=record.station,
+            tool=record.tool,
+            step=record.step,
+            strip_ids=list(record.strip_ids),
+            setup_started=record.setup_started,
+            started=record.started,
+            ended=record.ended,
+            final_state=record.final_state,
+        )
+        return Message(f"{self.prefix}/stations/{record.station}/cycles", payload, retain=False)
 
     def station_now(self, station: str, state: PackState, cause: str) -> Message:
         """A station's current state (not a change: ``previous`` is null)."""

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from packline.cli import build_parser
 from packline.daemon.line_events import LineEvent
 from packline.mqtt.payloads import SCHEMA_VERSION, EventMessages
 from packline.mqtt.settings import mqtt_settings
 from sequences.config_errors import ConfigError
 from sequences.packml import PackState
-from sequences.records import AlarmRecord
+from sequences.records import AlarmRecord, CycleRecord
 from sequences.station_machine import StateEvent
 
 T0 = 1_800_000_000.0
@@ -78,3 +79,33 @@ def test_a_bad_setting_is_refused_naming_it(
 ) -> None:
     with pytest.raises(ConfigError, match=named.replace("(", r"\(")):
         mqtt_settings(section, "line.yaml", url=url, line=line)
+
+
+def test_cycles_operator_lot_commands_and_alarm_acks_are_published_too() -> None:
+    messages = EventMessages("line-a")
+    cycle = CycleRecord(
+        "die-bonder", "die-bonder", "die attach", ("L1-01",), T0, T0 + 5, T0 + 45, "DONE"
+    )
+    (done,) = messages.messages(LineEvent("cycle_done", {"record": cycle}))
+    assert done.topic == "packline/line-a/stations/die-bonder/cycles"
+    assert (done.payload["final_state"], done.payload["ended"]) == ("DONE", T0 + 45)
+    command = {"lot_id": "L1", "command": "hold", "by": "ann", "status": "held"}
+    (held,) = messages.messages(LineEvent("lot_command", command))
+    assert held.topic == "packline/line-a/lots/L1"
+    assert (held.payload["event"], held.payload["status"], held.payload["by"]) == (
+        "lot_command",
+        "held",
+        "ann",
+    )
+    ack = {"alarm_id": 7, "station": "die-bonder", "code": 2101, "by": "ann"}
+    (acked,) = messages.messages(LineEvent("alarm_acked", ack))
+    assert acked.topic == "packline/line-a/alarms" and acked.payload["alarm_id"] == 7
+
+
+def test_the_environment_gives_the_broker_when_the_command_line_does_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PACKLINE_MQTT", "mqtt://broker.plant:1883")
+    assert build_parser().parse_args(["serve"]).mqtt == "mqtt://broker.plant:1883"
+    given = build_parser().parse_args(["serve", "--mqtt", "mqtt://other:1"])
+    assert given.mqtt == "mqtt://other:1"

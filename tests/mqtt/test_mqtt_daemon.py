@@ -96,8 +96,10 @@ def test_a_subscriber_receives_a_lots_events_in_order_and_a_clean_stop(
         submit(daemon, "MQ1")
         got = subscriber.wait_for(lot_done("MQ1"), "MQ1 finished")
         assert_a_whole_lot_in_order(lot_events(got, "MQ1"), "MQ1", strips=2)
-        states = [r for r in got if r.topic.startswith(f"{ROOT}/stations/")]
+        states = [r for r in got if r.topic.endswith("/state")]
         assert states and all(r.payload["event"] == "station_state" for r in states)
+        cycles = [r.payload for r in got if r.topic.endswith("/cycles")]
+        assert cycles and all(c["event"] == "cycle_done" and c["final_state"] for c in cycles)
     finally:
         assert daemon.stop() == 0, daemon.log()
     subscriber.wait_for(status_is("offline", "stopped"), "offline on a clean stop", 10)
