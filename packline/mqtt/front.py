@@ -97,7 +97,7 @@ class MqttFront:
         while (
             self._connected.is_set()
             and time.monotonic() < deadline
-            and (self._raised or self.queue.count())
+            and (self._raised or self._backlog())
         ):
             time.sleep(0.02)
         self._stopping.set()
@@ -109,12 +109,20 @@ class MqttFront:
             info = self.client.publish(
                 stopped.topic, json.dumps(stopped.payload), qos=QOS, retain=True
             )
-            self._wait_acked(info.mid, max(0.1, deadline - time.monotonic()))
+            self._wait_acked(info.mid, max(1.0, deadline - time.monotonic()))
         self.client.disconnect()
         self.client.loop_stop()
-        left = self.queue.count()
+        left = self._backlog()
         if left:
             log.info("MQTT: %d messages kept in the store for the next start", left)
+
+    def _backlog(self) -> int:
+        """Messages in the store's queue (0 if the store cannot say: a stop goes on)."""
+        try:
+            return self.queue.count()
+        except StoreError:
+            log.exception("MQTT: cannot count the queue")
+            return 0
 
     def publish_stations(self, cause: str) -> None:
         """Queue every station's current state (retained): a station's state is otherwise
