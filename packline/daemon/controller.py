@@ -475,7 +475,11 @@ class LineController:
         self.store.record_command("lot", lot_id, command, by, "ok")
         log.info(kv(event="lot_command", lot=lot_id, command=command, by=by))
         self.wake()
-        return self.show_lot(lot_id)
+        shown = self.show_lot(lot_id)
+        self.events.publish(
+            "lot_command", lot_id=lot_id, command=command, by=by, status=shown["status"]
+        )
+        return shown
 
     def set_lot_priority(self, lot_id: str, priority: int, *, by: str) -> Json:
         """Change an open lot's priority: it counts from the next free station on (cycles
@@ -605,6 +609,9 @@ class LineController:
     def ack_alarm(self, alarm_id: int, *, by: str) -> Json:
         result = self.store.ack_alarm(alarm_id, by)
         self.store.record_command("alarm", str(alarm_id), "ack", by, "ok")
+        self.events.publish(
+            "alarm_acked", alarm_id=alarm_id, station=result["station"], code=result["code"], by=by
+        )
         return dict(result)
 
     def list_recipes(self) -> list[Json]:

@@ -278,6 +278,8 @@ class Store:
                         (version, self.clock()),
                     )
                     log.info("store %s: migrated to schema version %d", self.path, version)
+                if isinstance(conn, PgConnection) and current < known:
+                    conn.resync_identities()
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -601,7 +603,7 @@ class Store:
             conn.execute(
                 "INSERT INTO cycles (station, tool, step, strip_ids_json, setup_started, started,"
                 " ended, final_state, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (station, setup_started) DO NOTHING",
+                " ON CONFLICT (line, station, setup_started) DO NOTHING",
                 (
                     record.station,
                     record.tool,
@@ -665,7 +667,7 @@ class Store:
             cursor = conn.execute(
                 "INSERT INTO alarms (lot_id, time, station, strip_ids_json, code, class, text,"
                 " handling, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (station, time, code) DO NOTHING RETURNING alarm_id",
+                " ON CONFLICT (line, station, time, code) DO NOTHING RETURNING alarm_id",
                 (
                     lot_id or None,
                     record.time,
@@ -693,7 +695,7 @@ class Store:
             conn.execute(
                 "INSERT INTO station_events (time, station, from_state, to_state, cause, line)"
                 " VALUES (?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (station, time, from_state, to_state) DO NOTHING",
+                " ON CONFLICT (line, station, time, from_state, to_state) DO NOTHING",
                 (
                     event.time,
                     event.station,
