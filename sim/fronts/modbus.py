@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import socket
 import termios
 import threading
 import time
@@ -306,6 +307,12 @@ class ModbusFront:
             return f"{self.model.tool_name}: Modbus {self.mode} endpoint failed: {self._error!r}"
         if not self._thread.is_alive():
             return f"{self.model.tool_name}: Modbus {self.mode} endpoint stopped"
+        if self._server is not None and not _still_listening(self._server):
+            # asyncio logs a failing accept() and carries on: without this check the tool
+            # would be a zombie that no client can reach.
+            return (
+                f"{self.model.tool_name}: Modbus TCP listener failed: the socket no longer listens"
+            )
         return None
 
     @property
@@ -378,6 +385,16 @@ class ModbusFront:
             return False
         self._connections.append(connection)
         return True
+
+
+def _still_listening(server: asyncio.Server) -> bool:
+    """Whether every listening socket of ``server`` is still in the LISTEN state."""
+    try:
+        return all(
+            sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN) for sock in server.sockets
+        )
+    except OSError:
+        return False
 
 
 MAX_TCP_CONNECTIONS = 2
