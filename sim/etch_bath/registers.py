@@ -9,9 +9,7 @@ from __future__ import annotations
 from sim.etch_bath.bath import LEVEL_HIGH_MM
 from sim.etch_bath.hoist import BOTTOM_MM, TOP_MM
 from sim.etch_bath.model import SLOTS, EtchBathModel
-from sim.fronts.modbus_map import HoldingDef, RegisterMap, strip_id_defs
-
-RESULT_CODES = {"": 0, "P": 1, "F": 2, "X": 3, "N": 4}
+from sim.fronts.modbus_map import RESULT_CODES, HoldingDef, RegisterMap, strip_id_defs
 
 HOLDING = (
     HoldingDef(100, "CHEMISTRY", "u16", 1, 3, write_rule="idle"),

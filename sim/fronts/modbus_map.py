@@ -15,6 +15,8 @@ from sim.modbus_model import ModbusToolModel, Setting
 from sim.tool_model import State
 
 STRING_REGISTERS = 10  # a STRIP_ID is 20 ASCII characters in 10 registers (README §9.2)
+#: Per-position result words of the batch tools' result blocks (README §9.2).
+RESULT_CODES = {"": 0, "P": 1, "F": 2, "X": 3, "N": 4}
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sim.fronts.modbus_map import HoldingDef, RegisterMap, strip_id_defs
+from sim.fronts.modbus_map import RESULT_CODES, HoldingDef, RegisterMap, strip_id_defs
 from sim.laminator.tables import PRESSING_PHASES
 
 if TYPE_CHECKING:
@@ -47,9 +47,8 @@ def input_image(model: LaminatorModel) -> dict[int, int]:
     }
     if model.results_available:
         assert model.results is not None
-        codes = {"": 0, "P": 1, "F": 2, "X": 3, "N": 4}
         for row in model.results.rows:
-            words[109 + row.site] = codes[row.result]
+            words[109 + row.site] = RESULT_CODES[row.result]
             words[117 + row.site] = row.defect
         s = model.stats
         words |= {

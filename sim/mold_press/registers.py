@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sim.fronts.modbus_map import HoldingDef, RegisterMap, strip_id_defs
+from sim.fronts.modbus_map import RESULT_CODES, HoldingDef, RegisterMap, strip_id_defs
 
 if TYPE_CHECKING:
     from sim.mold_press.model import MoldPressModel
@@ -67,9 +67,8 @@ def input_image(model: MoldPressModel) -> dict[int, int]:
             117: round(s.get("clamp_min_kn", 0.0)),
         }
         assert model.results is not None
-        codes = {"": 0, "P": 1, "F": 2, "X": 3, "N": 4}
         for row in model.results.rows:
-            words[117 + row.site] = codes[row.result]
+            words[117 + row.site] = RESULT_CODES[row.result]
             words[121 + row.site] = row.defect
     return words
 
