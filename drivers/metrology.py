@@ -15,7 +15,7 @@ with Metrology.open("/dev/ttyUSB0") as gauge:            # or "socket://127.0.0.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -28,6 +28,7 @@ from drivers.records import (
     Identity,
     SiteRecord,
     StripSummary,
+    alarms,
     check_map,
     optional,
     parse_site_record,
@@ -232,21 +233,18 @@ class Metrology(Tool):
     alarm_codes: ClassVar[range] = range(9001, 9500)
     # The manual's §6 table, for hosts that list alarms before any occur; the tool also
     # answers for each code (``alarm_info``).
-    alarm_table: ClassVar[Mapping[int, AlarmInfo]] = {
-        a.code: a
-        for a in (
-            AlarmInfo(9001, "A", "Emergency stop"),
-            AlarmInfo(9002, "H", "Cover opened during cycle"),
-            AlarmInfo(9003, "H", "Stage vacuum low"),
-            AlarmInfo(9004, "H", "Compressed air low"),
-            AlarmInfo(9101, "H", "Calibration failed"),
-            AlarmInfo(9102, "H", "Sensor signal low"),
-            AlarmInfo(9103, "A", "Alignment failed"),
-            AlarmInfo(9104, "A", "Stage motion fault"),
-            AlarmInfo(9105, "W", "Enclosure temperature out of range"),
-            AlarmInfo(9201, "W", "Calibration due"),
-        )
-    }
+    alarm_table = alarms("""
+        9001 A Emergency stop
+        9002 H Cover opened during cycle
+        9003 H Stage vacuum low
+        9004 H Compressed air low
+        9101 H Calibration failed
+        9102 H Sensor signal low
+        9103 A Alignment failed
+        9104 A Stage motion fault
+        9105 W Enclosure temperature out of range
+        9201 W Calibration due
+    """)
 
     def __init__(self, address: str, *, line_timeout_s: float = 1.0) -> None:
         super().__init__(address)

@@ -110,8 +110,6 @@ class ModbusTool(Tool):
     poll_interval_s = 0.5
     #: Interlock names by INTERLOCK_WORD bit, from the tool's interlock table.
     interlock_bits: ClassVar[Sequence[str]] = ()
-    #: The tool's alarm table (Modbus has no text query): code -> AlarmInfo.
-    alarm_table: ClassVar[Mapping[int, AlarmInfo]] = {}
     #: Phase names by PHASE code.
     phase_names: ClassVar[Sequence[str]] = ("NONE",)
 

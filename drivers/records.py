@@ -9,8 +9,9 @@ line when it does not fit.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, ClassVar, TypeVar
 
 from drivers.errors import ProtocolError
@@ -42,6 +43,29 @@ class AlarmInfo:
     code: int
     alarm_class: str
     text: str
+
+
+def alarms(table: str) -> Mapping[int, AlarmInfo]:
+    """A tool's alarm table as its manual prints it, one alarm a line: ``<code> <class> <text>``
+    (``4001 A Emergency stop``); by code, in manual order."""
+    rows = (_table_row(line, 3) for line in table.strip().splitlines())
+    return MappingProxyType(
+        {int(code): AlarmInfo(int(code), cls, text) for code, cls, text in rows}
+    )
+
+
+def defects(table: str) -> Mapping[int, str]:
+    """A tool's defect-code table as its manual prints it, one code a line: ``<code> <text>``."""
+    rows = (_table_row(line, 2) for line in table.strip().splitlines())
+    return MappingProxyType({int(code): text for code, text in rows})
+
+
+def _table_row(line: str, columns: int) -> list[str]:
+    """The ``columns`` whitespace-separated cells of a table line, the last taking the rest."""
+    cells = line.split(maxsplit=columns - 1)
+    if len(cells) != columns or not cells[0].isdigit():
+        raise ValueError(f"table line {line.strip()!r} is not <code> and {columns - 1} more cells")
+    return cells
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ retransmission, ``LASTERR?`` after a rejection) is :mod:`drivers.transports.fram
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar, TypeVar
 
@@ -28,7 +27,9 @@ from drivers.records import (
     Identity,
     SiteRecord,
     StripSummary,
+    alarms,
     check_map,
+    defects,
     optional,
     parse_site_record,
     parse_summary,
@@ -186,38 +187,35 @@ class WireBonder(Tool):
     poll_interval_s = 0.2
     phase_names = PHASES
     interlock_names = ("DOOR", "AIR", "GAS", "TEMP", "CAPILLARY", "WIRE")
-    alarm_table: ClassVar[Mapping[int, AlarmInfo]] = {
-        a.code: a
-        for a in (
-            AlarmInfo(3001, "A", "Emergency stop"),
-            AlarmInfo(3002, "A", "Cover opened during cycle"),
-            AlarmInfo(3003, "H", "Forming gas flow low"),
-            AlarmInfo(3004, "H", "Compressed air low"),
-            AlarmInfo(3101, "H", "NSOP limit"),
-            AlarmInfo(3102, "H", "NSOL limit"),
-            AlarmInfo(3103, "H", "Short tail limit"),
-            AlarmInfo(3104, "H", "Wire break / fly-out"),
-            AlarmInfo(3105, "H", "EFO / FAB fail"),
-            AlarmInfo(3106, "H", "Ultrasonic impedance out of range"),
-            AlarmInfo(3107, "H", "Stage temperature out of band"),
-            AlarmInfo(3108, "H", "Capillary life reached"),
-            AlarmInfo(3109, "H", "Wire spool empty"),
-            AlarmInfo(3110, "A", "Strip fiducial not found"),
-            AlarmInfo(3111, "A", "Heater fault"),
-            AlarmInfo(3201, "W", "Capillary life 90 %"),
-            AlarmInfo(3202, "W", "Wire spool low"),
-        )
-    }
-    defect_texts: ClassVar[Mapping[int, str]] = {
-        3501: "NSOP (ball bond did not stick)",
-        3502: "NSOL (stitch did not stick)",
-        3503: "short tail",
-        3504: "wire break / fly-out in this unit",
-        3505: "unit fiducial not found, unit not bonded",
-        3506: "FAB diameter out of tolerance",
-        3507: "loop height out of tolerance",
-        3508: "unit interrupted by abort",
-    }
+    alarm_table = alarms("""
+        3001 A Emergency stop
+        3002 A Cover opened during cycle
+        3003 H Forming gas flow low
+        3004 H Compressed air low
+        3101 H NSOP limit
+        3102 H NSOL limit
+        3103 H Short tail limit
+        3104 H Wire break / fly-out
+        3105 H EFO / FAB fail
+        3106 H Ultrasonic impedance out of range
+        3107 H Stage temperature out of band
+        3108 H Capillary life reached
+        3109 H Wire spool empty
+        3110 A Strip fiducial not found
+        3111 A Heater fault
+        3201 W Capillary life 90 %
+        3202 W Wire spool low
+    """)
+    defect_texts = defects("""
+        3501 NSOP (ball bond did not stick)
+        3502 NSOL (stitch did not stick)
+        3503 short tail
+        3504 wire break / fly-out in this unit
+        3505 unit fiducial not found, unit not bonded
+        3506 FAB diameter out of tolerance
+        3507 loop height out of tolerance
+        3508 unit interrupted by abort
+    """)
 
     # -- parameters (§4.2), manual order -----------------------------------------------------------
     wire_material = Par[str](

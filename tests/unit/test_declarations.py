@@ -17,6 +17,7 @@ from drivers.laminator import LaminationRecipe, Laminator
 from drivers.laser import Laser
 from drivers.metrology import Metrology
 from drivers.mold_press import MoldPress, MoldRecipe
+from drivers.records import AlarmInfo, alarms, defects
 from drivers.registers import Holding, Register
 from drivers.settings import Setting
 from drivers.wire_bonder import WireBonder
@@ -83,3 +84,21 @@ def test_every_declared_default_is_inside_the_declared_range(driver: type[Tool])
 def test_a_recipe_default_outside_its_range_would_be_caught() -> None:
     with pytest.raises(ValueError, match="outside"):
         MoldPress.cure_s.to_words(MoldPress.cure_s.default * 10)
+
+
+def test_alarm_and_defect_tables_read_like_the_manual_rows() -> None:
+    table = alarms("""
+        4001 A Emergency stop
+        4201 W Pellet supply low
+    """)
+    assert list(table.values()) == [
+        AlarmInfo(4001, "A", "Emergency stop"),
+        AlarmInfo(4201, "W", "Pellet supply low"),
+    ]
+    assert defects("4501 incomplete fill (short shot)") == {4501: "incomplete fill (short shot)"}
+
+
+@pytest.mark.parametrize("row", ["4001 A", "A 4001 Emergency stop"])
+def test_a_table_row_that_does_not_fit_is_named(row: str) -> None:
+    with pytest.raises(ValueError, match=repr(row)):
+        alarms(row)
