@@ -33,16 +33,7 @@ from drivers.records import (
 )
 from drivers.scpi import CycleResult, ScpiTool
 from drivers.settings import IndexedAccess, Reading, Setting
-from drivers.values import (
-    REAL,
-    Choice,
-    Flag,
-    InputMap,
-    Number,
-    Quoted,
-    check_identifier,
-    unquote,
-)
+from drivers.values import REAL, Choice, Flag, InputMap, Number, Quoted, check_identifier, unquote
 
 MAX_STRIPS = 20
 ZONES = 8

@@ -18,13 +18,7 @@ from enum import IntEnum
 from typing import Any, ClassVar
 
 from drivers.address import parse_modbus_address
-from drivers.errors import (
-    InterlockActive,
-    ParameterOutOfRange,
-    ToolError,
-    ToolTimeout,
-    tool_error,
-)
+from drivers.errors import InterlockActive, ParameterOutOfRange, ToolError, ToolTimeout, tool_error
 from drivers.modbus_tool import BatchModbusTool, PositionResult, ResultBlock
 from drivers.records import alarms, defects
 from drivers.registers import (

@@ -18,14 +18,7 @@ from typing import ClassVar
 from drivers.errors import ParameterOutOfRange
 from drivers.modbus_tool import BatchModbusTool, PositionResult, ResultBlock
 from drivers.records import alarms, defects
-from drivers.registers import (
-    S16,
-    STRING,
-    U16,
-    DiscreteInput,
-    Holding,
-    Input,
-)
+from drivers.registers import S16, STRING, U16, DiscreteInput, Holding, Input
 
 POSITIONS = 8
 STANDBY_GAP_C = 50.0  # §4 cross-check: STANDBY_SP <= PLATEN_SP - 50.0 °C

@@ -16,16 +16,7 @@ from typing import Any, ClassVar, TypeVar
 from drivers.base import Tool
 from drivers.errors import ParameterOutOfRange, ProtocolError, ToolError, tool_error
 from drivers.records import AlarmInfo, Identity
-from drivers.registers import (
-    STRING,
-    U16,
-    U32,
-    Block,
-    Holding,
-    Input,
-    Pulse,
-    Register,
-)
+from drivers.registers import STRING, U16, U32, Block, Holding, Input, Pulse, Register
 from drivers.states import ToolState
 from drivers.transports.modbus import ModbusExceptionReply, ModbusTransport
 

@@ -17,14 +17,7 @@ from dataclasses import dataclass
 from drivers.errors import ParameterOutOfRange
 from drivers.modbus_tool import BatchModbusTool, PositionResult, ResultBlock
 from drivers.records import alarms, defects
-from drivers.registers import (
-    S16,
-    STRING,
-    U16,
-    DiscreteInput,
-    Holding,
-    Input,
-)
+from drivers.registers import S16, STRING, U16, DiscreteInput, Holding, Input
 
 POSITIONS = 4
 
