@@ -21,11 +21,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from drivers.base import Tool
 from drivers.errors import ParameterOutOfRange, ProtocolError
 from drivers.records import (
     AlarmInfo,
-    Identity,
     SiteRecord,
     StripSummary,
     alarms,
@@ -37,6 +35,7 @@ from drivers.records import (
 from drivers.scpi import CycleResult, Progress
 from drivers.settings import Command, Reading, Setting
 from drivers.states import ToolState
+from drivers.text_tool import TextTool
 from drivers.transports.line_link import LineLink
 from drivers.values import (
     INTEGER,
@@ -47,7 +46,6 @@ from drivers.values import (
     Number,
     StateName,
     check_strip_size,
-    counted_list,
 )
 
 
@@ -224,8 +222,11 @@ _RECIPE_NAME = Identifier(16)  # README §3 names, sent bare on the MS-3
 
 
 # -- the driver -----------------------------------------------------------------------------------
-class Metrology(Tool):
+class Metrology(TextTool):
     """MS-3 metrology station (metrology.md). Unit of work: one strip, site by site."""
+
+    identity_query = "ID?"
+    alarms_query = "AL?"
 
     tool_name = "metrology"
     model = "MS-3"
@@ -279,12 +280,6 @@ class Metrology(Tool):
         return self.link.exchange(line).data
 
     # -- §4, in manual order -------------------------------------------------------------------
-    def identify(self) -> Identity:
-        """``ID?``: GENERIC, MS-3, serial, firmware."""
-        reply = self.query("ID?")
-        with self.parsing("ID?"):
-            return Identity.parse(reply)
-
     status = Reading(
         "ST?",
         MetrologyStatus,
@@ -486,12 +481,6 @@ class Metrology(Tool):
                 )
             values = [None if int(n) == 0 else float(f) for f in figures]
             return ItemStatistics(name, int(n), *values)
-
-    def active_alarms(self) -> list[int]:
-        """``AL?``: active alarm codes in order of occurrence."""
-        reply = self.query("AL?")
-        with self.parsing("AL?", reply):
-            return counted_list(reply)
 
     def alarm_info(self, code: int) -> AlarmInfo:
         """``ALT? <code>``: class and text of an alarm of §6 (the tool answers 12 for others)."""

@@ -20,11 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, TypeVar
 
-from drivers.base import Tool
 from drivers.errors import ParameterOutOfRange
 from drivers.records import (
     AlarmInfo,
-    Identity,
     SiteRecord,
     StripSummary,
     alarms,
@@ -36,6 +34,7 @@ from drivers.records import (
 )
 from drivers.settings import Command, Reading, Setting
 from drivers.states import ToolState
+from drivers.text_tool import TextTool
 from drivers.transports.framed_link import FramedLink
 from drivers.transports.serial_port import SerialTransport
 from drivers.values import (
@@ -50,7 +49,6 @@ from drivers.values import (
     check_identifier,
     check_input_map,
     check_strip_size,
-    counted_list,
 )
 
 MAP_PIECE = 200  # §4.1: MAP, MAP?, RMAP? carry up to 200 characters
@@ -179,8 +177,11 @@ class Par(Setting[T]):
         self.attribute = name
 
 
-class WireBonder(Tool):
+class WireBonder(TextTool):
     """WB-3 automatic thermosonic ball-stitch bonder (wire-bonder.md). Unit of work: a strip."""
+
+    identity_query = "IDN?"
+    alarms_query = "ALM?"
 
     tool_name = "wire-bonder"
     model = "WB-3"
@@ -303,12 +304,6 @@ class WireBonder(Tool):
         return reply[len(prefix) :]
 
     # -- §4.1 commands, manual order ---------------------------------------------------------------
-    def identify(self) -> Identity:
-        """``IDN?``: GENERIC, WB-3, serial, firmware."""
-        reply = self.query("IDN?")
-        with self.parsing("IDN?"):
-            return Identity.parse(reply)
-
     status = Reading(
         "STAT?",
         WireBonderStatus,
@@ -458,12 +453,6 @@ class WireBonder(Tool):
         "CAPRESET",
         doc="``CAPRESET``: capillary changed, bond counter to 0 (also in PAUSED and ALARM).",
     )
-
-    def active_alarms(self) -> list[int]:
-        """``ALM?``: active alarm codes in order of occurrence."""
-        reply = self.query("ALM?")
-        with self.parsing("ALM?", reply):
-            return counted_list(reply)
 
     def alarm_info(self, code: int) -> AlarmInfo:
         """``ALMTXT? <code>``: class and text of an alarm of §6."""
