@@ -127,13 +127,6 @@ class BallAttach(ScpiTool):
     model = "BA-8"
     poll_interval_s = 1.0  # §2: state poll every 1-2 s
     record_type = BallAttachRecord
-    record_converters = (
-        optional(int),
-        optional(int),
-        optional(int),
-        optional(float),
-        optional(float),
-    )
     summary_converters = (optional(float), optional(float), optional(int))
     alarm_table = alarms("""
         6001 A Emergency stop
@@ -312,11 +305,7 @@ class BallAttach(ScpiTool):
         sent = f"{_result_header(strip)}:DATA? {int(start)},{int(count)}"
         reply = self.query(sent)
         with self.parsing(sent):
-            return [
-                parse_site_record(self.record_type, line, self.record_converters)
-                for line in reply.split(";")
-                if line
-            ]
+            return [parse_site_record(self.record_type, line) for line in reply.split(";") if line]
 
     def all_results(self, sites: int, *, strip: int = 1) -> list[SiteRecord]:
         """Every record of strip k, paged by 64."""

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar, NamedTuple
 
-from drivers.records import SiteRecord, StripSummary, alarms, defects, optional
+from drivers.records import SiteRecord, StripSummary, alarms, defects
 from drivers.scpi import ScpiTool
 from drivers.settings import Reading, Setting
 from drivers.values import INTEGER, REAL, Number
@@ -101,11 +101,6 @@ class DicingSaw(ScpiTool):
         7504 not fully singulated (cycle ended before all bounding lines were cut)
     """)
     record_type = DicingRecord
-    record_converters: ClassVar[Sequence[Callable[[str], Any]]] = (
-        optional(int),
-        optional(int),
-        optional(int),
-    )
     summary_converters: ClassVar[Sequence[Callable[[str], Any]]] = (int, int)
 
     # -- §4 command reference, manual order --------------------------------------------------------

@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import ClassVar
 
-from drivers.records import SiteRecord, alarms, defects, optional
+from drivers.records import SiteRecord, alarms, defects
 from drivers.scpi import ScpiTool
 from drivers.settings import Command, Reading, Setting
 from drivers.values import INTEGER, REAL, Choice, Flag, Number, Timestamp
@@ -68,14 +68,6 @@ class DieBonder(ScpiTool):
     model = "DB-4"
     poll_interval_s = 0.5
     record_type = DieBondRecord
-    record_converters = (
-        optional(float),
-        optional(float),
-        optional(float),
-        optional(float),
-        optional(int),
-        optional(float),
-    )
     #: Summary extra: ``(mode, dies_or_plates_used)``.
     summary_converters = (_MODE.parse, int)
     alarm_table = alarms("""

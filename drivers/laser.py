@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from drivers.records import SiteRecord, alarms, defects, optional
+from drivers.records import SiteRecord, alarms, defects
 from drivers.scpi import ScpiTool
 from drivers.settings import Reading, Setting
 from drivers.values import Choice, Flag, Number, Quoted, Timestamp, unquote
@@ -99,7 +99,6 @@ class Laser(ScpiTool):
         8201 W Power calibration due
     """)
     record_type = LaserRecord
-    record_converters = (optional(int), optional(int), optional(float), optional(int))
     summary_converters = (str, int)
     defect_texts = defects("""
         8501 via not open (no breakthrough within VIA:PULSes)

@@ -9,10 +9,11 @@ line when it does not fit.
 from __future__ import annotations
 
 import dataclasses
+import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from drivers.errors import ProtocolError
 
@@ -109,10 +110,28 @@ def optional(convert: Callable[[str], Any]) -> Callable[[str], Any]:
     return parse
 
 
+def value_converters(record_type: type[SiteRecord]) -> tuple[Callable[[str], Any], ...]:
+    """How each value field of ``record_type`` (after site, result, defect) is read, from its
+    declared type: ``int | None`` reads an ``int``, and the empty field as ``None``."""
+    hints = typing.get_type_hints(record_type)
+    return tuple(_converter(hints[f.name]) for f in dataclasses.fields(record_type)[3:])
+
+
+def _converter(kind: Any) -> Callable[[str], Any]:
+    types = typing.get_args(kind)
+    if type(None) in types:
+        (present,) = (t for t in types if t is not type(None))
+        return optional(present)
+    return cast(Callable[[str], Any], kind)
+
+
 def parse_site_record(
-    record_type: type[R], line: str, converters: Sequence[Callable[[str], Any]]
+    record_type: type[R], line: str, converters: Sequence[Callable[[str], Any]] | None = None
 ) -> R:
-    """Parse ``<site>,<result>,<defect>,<v1>,...`` into ``record_type``."""
+    """Parse ``<site>,<result>,<defect>,<v1>,...`` into ``record_type`` (the values read as
+    their fields are typed, unless ``converters`` say otherwise)."""
+    if converters is None:
+        converters = value_converters(record_type)
     parts = line.strip().split(",")
     expected = 3 + len(converters)
     if len(parts) != expected:

@@ -120,9 +120,8 @@ class ScpiTool(TextTool):
     result_timeout_s: ClassVar[float] = 2.0
     result_page_size: ClassVar[int] = 64
     baud_rate: ClassVar[int | None] = None
-    #: Record type and value-field converters of ``RESult:DATA?`` for this tool.
+    #: Record type of ``RESult:DATA?`` for this tool (its values read as its fields are typed).
     record_type: ClassVar[type[SiteRecord]] = SiteRecord
-    record_converters: ClassVar[Sequence[Callable[[str], Any]]] = ()
     #: Converters of the tool-specific trailing summary fields.
     summary_converters: ClassVar[Sequence[Callable[[str], Any]]] = ()
 
@@ -373,11 +372,7 @@ class ScpiTool(TextTool):
         # Scaled with the caller's timeout: unchanged at defaults, never past a shorter one.
         timeout_s = self.result_timeout_s * self.timeout_s / self.default_timeout_s
         reply = self.query(f"RESult:DATA? {int(start)},{int(count)}", timeout_s=timeout_s)
-        return [
-            parse_site_record(self.record_type, line, self.record_converters)
-            for line in reply.split(";")
-            if line
-        ]
+        return [parse_site_record(self.record_type, line) for line in reply.split(";") if line]
 
     def all_results(self, sites: int) -> list[SiteRecord]:
         """Every record of the last cycle, paged by the tool's page size."""

@@ -28,7 +28,6 @@ from drivers.records import (
     alarms,
     check_map,
     defects,
-    optional,
     parse_site_record,
     parse_summary,
 )
@@ -151,15 +150,6 @@ class WireBondResult:
     result_map: str
     records: list[WireBondRecord]
 
-
-_RECORD_CONVERTERS = (
-    optional(int),
-    optional(int),
-    optional(int),
-    optional(int),
-    optional(float),
-    optional(int),
-)
 
 T = TypeVar("T")
 
@@ -483,11 +473,7 @@ class WireBonder(TextTool):
         sent = f"RES? {start},{count}"
         text = self.query(sent)
         with self.parsing(sent):
-            return [
-                parse_site_record(WireBondRecord, line, _RECORD_CONVERTERS)
-                for line in text.split(";")
-                if line
-            ]
+            return [parse_site_record(WireBondRecord, line) for line in text.split(";") if line]
 
     def all_results(self, sites: int | None = None) -> list[WireBondRecord]:
         """Every record of the last cycle (``RES?`` in pages of 4)."""
