@@ -15,11 +15,10 @@ with Metrology.open("/dev/ttyUSB0") as gauge:            # or "socket://127.0.0.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from drivers.errors import ParameterOutOfRange, ProtocolError
 from drivers.records import (
@@ -28,7 +27,6 @@ from drivers.records import (
     StripSummary,
     alarms,
     check_map,
-    optional,
     parse_site_record,
     parse_summary,
 )
@@ -205,13 +203,12 @@ class PkgRecord(SiteRecord):
     pad_protrusion_min_um: float | None
 
 
-_NUMBER = optional(float)
-RECORD_TYPES: dict[MeasureMode, tuple[type[SiteRecord], tuple[Callable[[str], Any], ...]]] = {
-    MeasureMode.DIE: (DieRecord, (_NUMBER,) * 3),
-    MeasureMode.SLUG: (SlugRecord, (_NUMBER,) * 3),
-    MeasureMode.BALL: (BallRecord, (*(_NUMBER,) * 5, optional(int))),
-    MeasureMode.RECESS: (RecessRecord, (_NUMBER,) * 4),
-    MeasureMode.PKG: (PkgRecord, (_NUMBER,) * 3),
+RECORD_TYPES: dict[MeasureMode, type[SiteRecord]] = {
+    MeasureMode.DIE: DieRecord,
+    MeasureMode.SLUG: SlugRecord,
+    MeasureMode.BALL: BallRecord,
+    MeasureMode.RECESS: RecessRecord,
+    MeasureMode.PKG: PkgRecord,
 }
 
 
@@ -440,13 +437,13 @@ class Metrology(TextTool):
         count = int(Number(1, RD_MAX).check(count, "RD count"))
         if mode is None:
             mode = self.summary_mode()
-        record_type, converters = RECORD_TYPES[MeasureMode(mode)]
+        record_type = RECORD_TYPES[MeasureMode(mode)]
         sent = f"RD {start},{count}"
         reply = self.link.exchange(sent, max_records=count)
         with self.parsing(sent):
             if int(reply.data) != len(reply.records):
                 raise ProtocolError(f"OK {reply.data} after {len(reply.records)} records")
-            parsed = [parse_site_record(record_type, line, converters) for line in reply.records]
+            parsed = [parse_site_record(record_type, line) for line in reply.records]
             if [r.site for r in parsed] != list(range(start, start + len(parsed))):
                 raise ProtocolError(
                     f"records are not sites {start}.. in order: {[r.site for r in parsed]}"
