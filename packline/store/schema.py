@@ -192,8 +192,13 @@ CREATE INDEX station_events_by_line ON station_events (line, station, time);
 #: The tables whose rows belong to a line (the ``line`` column of :data:`LINES`).
 LINE_TABLES = ("lots", "station_events", "cycles", "alarms", "operator_commands", "gem_spool")
 
+#: Lot priority (issue 8): higher goes first at a free station; FIFO (submit_seq) within one.
+LOT_PRIORITY = """
+ALTER TABLE lots ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+"""
+
 #: Schema migrations in order; the code's schema version is ``len(MIGRATIONS)``.
-MIGRATIONS: tuple[str, ...] = (V1, USERS, LINES, GEM_SPOOL)
+MIGRATIONS: tuple[str, ...] = (V1, USERS, LINES, GEM_SPOOL, LOT_PRIORITY)
 
 
 def statements(script: str) -> Iterator[str]:

@@ -429,8 +429,9 @@ class Store:
         cols: int,
         steps: list[str],
         strip_ids: list[str],
+        priority: int = 0,
     ) -> LotRecord:
-        """Record a new lot, status ``queued``. :class:`Conflict` if the lot id or a strip id is
+        """Record a new lot, status ``queued``, with its ``priority`` (higher goes first). :class:`Conflict` if the lot id or a strip id is
         already in the store; :class:`Invalid` for a lot without strips or a repeated strip id."""
         problems = []
         if not strip_ids:
@@ -457,8 +458,8 @@ class Store:
             seq = conn.execute("SELECT COALESCE(MAX(submit_seq), 0) + 1 FROM lots").fetchone()[0]
             conn.execute(
                 "INSERT INTO lots (lot_id, submit_seq, recipe_name, recipe_source, recipe_text,"
-                " rows, cols, steps_json, status, reason, created, line)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', '', ?, ?)",
+                " rows, cols, steps_json, status, reason, created, line, priority)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', '', ?, ?, ?)",
                 (
                     lot_id,
                     seq,
@@ -470,6 +471,7 @@ class Store:
                     _dumps(list(steps)),
                     self.clock(),
                     self._owner,
+                    priority,
                 ),
             )
             conn.executemany(
@@ -477,6 +479,13 @@ class Store:
                 [(lot_id, strip, position) for position, strip in enumerate(strip_ids)],
             )
         return self._lot_or_raise(lot_id)
+
+    def set_lot_priority(self, lot_id: str, priority: int) -> None:
+        """Change an open lot's priority (:class:`NotFound` if there is no such lot)."""
+        with self.write(f"lot {lot_id} priority") as conn:
+            if not conn.execute("SELECT 1 FROM lots WHERE lot_id = ?", (lot_id,)).fetchone():
+                raise NotFound(f"no lot {lot_id}")
+            conn.execute("UPDATE lots SET priority = ? WHERE lot_id = ?", (priority, lot_id))
 
     def set_lot_status(self, lot_id: str, status: str, reason: str = "") -> LotRecord:
         """Move a lot to ``status`` with a reason; return the lot.
@@ -1122,7 +1131,7 @@ class Store:
 
 _LOT_SELECT = (
     "SELECT lot_id, recipe_name, recipe_source, steps_json, recipe_text, rows, cols, status,"
-    " reason, created, started, finished, submit_seq FROM lots"
+    " reason, created, started, finished, submit_seq, priority FROM lots"
 )
 
 _ALARM_SELECT = (
@@ -1157,6 +1166,7 @@ def _lot_summary(
         "started": row[10],
         "finished": row[11],
         "submit_seq": row[12],
+        "priority": row[13],
         "strip_count": len(strip_ids),
         "strip_ids": strip_ids,
         "counts": counts,

@@ -647,7 +647,7 @@ def test_migrations_run_in_order_on_open(tmp_path: Path, monkeypatch: pytest.Mon
     path = tmp_path / "migrate.db"
     with open_store(path) as store:
         new_lot(store)
-    following = "ALTER TABLE lots ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;\n"
+    following = "ALTER TABLE lots ADD COLUMN shelf_code INTEGER NOT NULL DEFAULT 0;\n"
     following += "CREATE TABLE notes (text TEXT NOT NULL DEFAULT 'a; b');"
     monkeypatch.setattr(store_module, "MIGRATIONS", (*MIGRATIONS, following))
     with open_store(path) as store:
@@ -657,7 +657,7 @@ def test_migrations_run_in_order_on_open(tmp_path: Path, monkeypatch: pytest.Mon
     assert conn.execute("SELECT version FROM schema_version ORDER BY version").fetchall() == [
         (v,) for v in range(1, len(MIGRATIONS) + 2)
     ]
-    assert conn.execute("SELECT priority FROM lots").fetchall() == [(0,)]
+    assert conn.execute("SELECT shelf_code FROM lots").fetchall() == [(0,)]
     conn.close()
 
 
@@ -666,7 +666,7 @@ def test_a_failed_migration_leaves_the_file_at_its_old_version(
 ) -> None:
     path = tmp_path / "half.db"
     open_store(path).close()
-    broken = "ALTER TABLE lots ADD COLUMN priority INTEGER;\nALTER TABLE nowhere ADD COLUMN x;"
+    broken = "ALTER TABLE lots ADD COLUMN shelf_code INTEGER;\nALTER TABLE nowhere ADD COLUMN x;"
     monkeypatch.setattr(store_module, "MIGRATIONS", (*MIGRATIONS, broken))
     with pytest.raises(StoreError, match="migration failed: no such table: nowhere"):
         open_store(path)
@@ -676,7 +676,7 @@ def test_a_failed_migration_leaves_the_file_at_its_old_version(
     conn = sqlite3.connect(path)
     columns = [r[1] for r in conn.execute("PRAGMA table_info(lots)")]
     conn.close()
-    assert "priority" not in columns
+    assert "shelf_code" not in columns
 
 
 def test_a_migration_script_splits_into_whole_statements() -> None:
