@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar, TypeVar, cast
+from typing import TypeVar, cast
 
 from drivers.errors import ParameterOutOfRange, ProtocolError
 from drivers.records import (
@@ -57,14 +57,6 @@ class BallAttachRecord(SiteRecord):
     bridged: int | None
     max_offset_um: float | None
     mean_diameter_mm: float | None
-
-    value_fields: ClassVar[tuple[str, ...]] = (
-        "missing",
-        "extra",
-        "bridged",
-        "max_offset_um",
-        "mean_diameter_mm",
-    )
 
 
 @dataclass(frozen=True)

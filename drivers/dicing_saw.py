@@ -44,12 +44,6 @@ class DicingRecord(SiteRecord):
     max_kerf_offset_um: int | None = None
     mean_kerf_width_um: int | None = None
 
-    value_fields: ClassVar[tuple[str, ...]] = (
-        "max_chipping_um",
-        "max_kerf_offset_um",
-        "mean_kerf_width_um",
-    )
-
 
 class DicingSummaryExtra(NamedTuple):
     """The §5 tool-specific summary fields."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import ClassVar
 
 from drivers.records import SiteRecord, alarms, defects
 from drivers.scpi import ScpiTool
@@ -41,15 +40,6 @@ class DieBondRecord(SiteRecord):
     blt_um: float | None = None
     volume_nl: int | None = None
     force_n: float | None = None
-
-    value_fields: ClassVar[tuple[str, ...]] = (
-        "dx_um",
-        "dy_um",
-        "dtheta_deg",
-        "blt_um",
-        "volume_nl",
-        "force_n",
-    )
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar
 
 from drivers.records import SiteRecord, alarms, defects
 from drivers.scpi import ScpiTool
@@ -43,13 +42,6 @@ class LaserRecord(SiteRecord):
     vias_total: int | None
     recess_depth_um: float | None  # None also for patterns without area recess
     mean_pulses_per_via: int | None
-
-    value_fields: ClassVar[tuple[str, ...]] = (
-        "vias_open",
-        "vias_total",
-        "recess_depth_um",
-        "mean_pulses_per_via",
-    )
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, ClassVar, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from drivers.errors import ProtocolError
 
@@ -77,7 +77,10 @@ class SiteRecord:
     result: str
     defect: int
 
-    value_fields: ClassVar[tuple[str, ...]] = ()
+    @property
+    def value_fields(self) -> tuple[str, ...]:
+        """The names of the record's value fields (after site, result and defect)."""
+        return tuple(f.name for f in dataclasses.fields(self)[3:])
 
     @property
     def passed(self) -> bool:

@@ -18,7 +18,7 @@ retransmission, ``LASTERR?`` after a rejection) is :mod:`drivers.transports.fram
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, TypeVar
+from typing import TypeVar
 
 from drivers.errors import ParameterOutOfRange
 from drivers.records import (
@@ -124,15 +124,6 @@ class WireBondRecord(SiteRecord):
     nsol: int | None
     mean_fab_um: float | None
     mean_loop_um: int | None
-
-    value_fields: ClassVar[tuple[str, ...]] = (
-        "wires_bonded",
-        "wires_total",
-        "nsop",
-        "nsol",
-        "mean_fab_um",
-        "mean_loop_um",
-    )
 
 
 @dataclass(frozen=True)
