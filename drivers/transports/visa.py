@@ -120,13 +120,7 @@ class VisaTransport:
             try:
                 session.write(message)
             except (pyvisa.errors.Error, OSError) as exc:
-                self._drop()
-                raise ConnectionLost(
-                    f"write failed ({exc})",
-                    tool=self.tool,
-                    address=self.resource_name,
-                    sent=message,
-                ) from exc
+                raise self._lost(f"write failed ({exc})", sent=message) from exc
 
     def read(self, *, sent: str = "", timeout_s: float | None = None) -> str:
         """Read one reply line; :class:`ToolTimeout` if none arrives in time."""
@@ -137,23 +131,18 @@ class VisaTransport:
                 session.timeout = int(wall_timeout_s(timeout_s) * 1000)
             try:
                 reply = str(session.read())
-            except pyvisa.errors.VisaIOError as exc:
-                if exc.error_code == pyvisa.constants.StatusCode.error_timeout:
+            except (pyvisa.errors.VisaIOError, OSError, UnicodeDecodeError) as exc:
+                if (
+                    isinstance(exc, pyvisa.errors.VisaIOError)
+                    and exc.error_code == pyvisa.constants.StatusCode.error_timeout
+                ):
                     raise ToolTimeout(
                         f"no reply within {session.timeout / 1000:.2f} s",
                         tool=self.tool,
                         address=self.resource_name,
                         sent=sent,
                     ) from exc
-                self._drop()
-                raise ConnectionLost(
-                    f"read failed ({exc})", tool=self.tool, address=self.resource_name, sent=sent
-                ) from exc
-            except (OSError, UnicodeDecodeError) as exc:
-                self._drop()
-                raise ConnectionLost(
-                    f"read failed ({exc})", tool=self.tool, address=self.resource_name, sent=sent
-                ) from exc
+                raise self._lost(f"read failed ({exc})", sent=sent) from exc
             finally:
                 if timeout_s is not None and self._session is not None:
                     session.timeout = previous
@@ -196,6 +185,11 @@ class VisaTransport:
         if self._session is None:
             self.open()
         return self._session
+
+    def _lost(self, text: str, *, sent: str) -> ConnectionLost:
+        """Drop the session: the link is gone; the error says why, naming tool and resource."""
+        self._drop()
+        return ConnectionLost(text, tool=self.tool, address=self.resource_name, sent=sent)
 
     def _drop(self) -> None:
         try:
