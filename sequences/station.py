@@ -134,9 +134,7 @@ class Station:
         come back to IDLE. A cycle it finished meanwhile is acknowledged before the next one
         (:meth:`_acknowledge_leftover`), as after a restart."""
         self.down_reason = ""
-        chemistry = getattr(self.driver, "chemistry", None)
-        if chemistry is not None:
-            self.facts["chemistry"] = chemistry
+        self._read_settings()
         if self.machine.state is PackState.ABORTED:
             self.machine.command("clear", cause="link back")
         if self.machine.state is PackState.STOPPED:
@@ -175,24 +173,27 @@ class Station:
 
     # -- lifecycle ------------------------------------------------------------------------
     def prepare(self) -> None:
-        """Reset the machine to IDLE and read what the tool is set up for (etch chemistry)."""
+        """Reset the machine to IDLE and read the settings the tool holds (etch chemistry)."""
         if self.machine.state is PackState.STOPPED and not (self.down or self.disabled_reason):
             with suppress(CommandRefused):  # another lot's runner reset it meanwhile
                 self.machine.command("reset", cause="line start")  # a disabled one stays out
-        chemistry = getattr(self.driver, "chemistry", None)
-        if chemistry is not None:
-            self.facts["chemistry"] = chemistry
+        self._read_settings()
 
     @property
     def state(self) -> PackState:
         return self.machine.state
 
     def suits(self, step: ProcessStep) -> bool:
-        """Whether this station can run ``step`` (tool kind, and the etch chemistry it holds)."""
+        """Whether this station can run ``step``: its tool kind, and the station settings the
+        step declares it needs (the etch chemistry the bath holds) as last read."""
         if step.tool != self.tool_kind:
             return False
-        wanted = getattr(step, "chemistry", None)
-        return wanted is None or self.facts.get("chemistry") in (None, wanted)
+        return all(self.facts.get(member) in (None, v) for member, v in step.needs().items())
+
+    def _read_settings(self) -> None:
+        """Read the settings the tool holds that steps on it declare (``station_settings``)."""
+        for member in ProcessStep.station_settings_of(self.tool_kind):
+            self.facts[member] = getattr(self.driver, member)
 
     # -- running a step -------------------------------------------------------------------
     def run(

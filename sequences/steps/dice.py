@@ -18,6 +18,7 @@ from drivers.base import Tool
 from drivers.dicing_saw import DicingRecord, DicingSaw, max_spindle_speed_krpm
 from drivers.errors import ProtocolError
 from sequences.jobs import StripJob, StripOutcome
+from sequences.recipe.base import fmt
 from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, wait_ready
 from sequences.steps.judging import (
     around,
@@ -49,7 +50,8 @@ KERF_CHECK_S = 2.0
 @dataclass(frozen=True)
 class DiceStep(ProcessStep):
     tool = "dicing-saw"
-    batch_max = 1
+    driver = DicingSaw
+    cleared_by_set_up = frozenset({"WARMUP", "BLADE"})
     #: dicing-saw.md §8: cold spindle warm-up 300 s, blade setup 45 s; with margin.
     heat_up_tool_s: ClassVar[float] = 1200.0
 
@@ -71,6 +73,12 @@ class DiceStep(ProcessStep):
     def name(self) -> str:
         return "dice"
 
+    def setpoint_text(self) -> str:
+        return (
+            f"{self.tool_recipe}: {self.blade_thickness_um} µm blade, "
+            f"{fmt(self.spindle_speed_krpm)} krpm, {fmt(self.feed_mm_s)} mm/s × {self.passes}"
+        )
+
     @property
     def expected_cycle_tool_s(self) -> float:
         """dicing-saw.md §8: rows + 1 lines along X and cols + 1 along Y, each in PASSes passes of
@@ -86,11 +94,6 @@ class DiceStep(ProcessStep):
 
     def _pass_s(self, extent_mm: float) -> float:
         return (extent_mm + LINE_OVERRUN_MM) / self.feed_mm_s + LINE_INDEX_S
-
-    @property
-    def cycle_tool_s(self) -> float:  # type: ignore[override]
-        """The cycle's bound: three times the expected cycle."""
-        return 3.0 * self.expected_cycle_tool_s
 
     # -- phases ------------------------------------------------------------------------------
     def check(self, tool: Tool) -> None:

@@ -13,6 +13,7 @@ from drivers.die_bonder import DieBonder, DieBondRecord, DieBondSettings
 from drivers.errors import ProtocolError
 from drivers.scpi import Control
 from sequences.jobs import StripJob, StripOutcome
+from sequences.recipe.base import fmt
 from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, wait_ready
 from sequences.steps.judging import around, problems_of, site_outcomes, site_strip_outcome
 from sequences.steps.setup import SETTLE_TOOL_S, refuse, refuse_outside
@@ -35,7 +36,8 @@ FORCE_BAND = 0.10
 @dataclass(frozen=True)
 class DieBondStep(ProcessStep):
     tool = "die-bonder"
-    batch_max = 1
+    driver = DieBonder
+    cleared_by_set_up = frozenset({"TEMP"})
     #: die-bonder.md §8: the cure track from 25 to 175 °C in 8 min, +30 s stable; with margin.
     heat_up_tool_s: ClassVar[float] = 1800.0
 
@@ -53,6 +55,23 @@ class DieBondStep(ProcessStep):
     def name(self) -> str:
         return self.kind
 
+    def setpoint_text(self) -> str:
+        s = self.settings
+        if s.mode == "FLIPCHIP":
+            return (
+                f"{self.tool_recipe}: FLIPCHIP {fmt(s.bond_force_n)} N, "
+                f"{fmt(s.bond_temperature_c)} °C, {fmt(s.bond_time_s)} s"
+            )
+        text = (
+            f"{self.tool_recipe}: {s.mode} ZREF {s.place_zref} {s.dispense_pattern} "
+            f"{s.dispense_volume_nl} nL"
+        )
+        if s.mode != "GAPFILL":
+            text += f", BLT {fmt(s.place_blt_um)} µm"
+        if s.cure_enabled:
+            text += f", cure {fmt(s.cure_temperature_c)} °C {s.cure_time_s} s"
+        return text
+
     @property
     def site_tool_s(self) -> float:
         """die-bonder.md §8 time of one site in the step's MODE."""
@@ -68,11 +87,6 @@ class DieBondStep(ProcessStep):
         GAPFILL 129 s; Format B FLIPCHIP 1331 s)."""
         cure_s = self.settings.cure_time_s if self._cures else 0.0
         return HANDLING_S + self.nominal_sites * self.site_tool_s + cure_s
-
-    @property
-    def cycle_tool_s(self) -> float:  # type: ignore[override]
-        """The cycle's bound: three times the expected cycle."""
-        return 3.0 * self.expected_cycle_tool_s
 
     @property
     def _cures(self) -> bool:

@@ -12,6 +12,7 @@ from typing import ClassVar
 from drivers.base import Tool
 from drivers.etch_bath import Chemistry, EndpointMode, EtchBath, EtchRecipe, EtchResult
 from sequences.jobs import StripJob, StripOutcome
+from sequences.recipe.base import fmt
 from sequences.steps.base import Pace, ProcessStep, driver_for, wait_ready
 from sequences.steps.judging import around, at_least, problems_of, strip_outcome
 from sequences.steps.setup import (
@@ -54,6 +55,9 @@ LOAD_S, RINSE_HANDLING_S, UNLOAD_S, HOIST_TRAVEL_MM = 5.0, 52.0, 5.0, 400.0
 @dataclass(frozen=True)
 class EtchStep(ProcessStep):
     tool = "etch-bath"
+    driver = EtchBath
+    cleared_by_set_up = frozenset({"TEMP", "LOAD", "CARRIER"})
+    station_settings = ("chemistry",)
     batch_max = 10
     #: etch-bath.md §8: 25 -> 80 °C (KOH) in 38 min; the tool's own heat-up timeout alarm
     #: (5105) comes at 60 min, so the host's bound lies beyond it.
@@ -68,6 +72,19 @@ class EtchStep(ProcessStep):
     @property
     def name(self) -> str:
         return self.kind
+
+    def setpoint_text(self) -> str:
+        e = self.recipe
+        unit = "wt%" if self.chemistry is Chemistry.KOH else "°Bé"
+        end = (
+            f"depth {fmt(e.depth_target_um)} µm"
+            if e.endpoint_mode.name == "DEPTH"
+            else f"time {e.etch_time_s} s"
+        )
+        return (
+            f"{self.chemistry.name} {fmt(e.temp_sp_c)} °C {fmt(e.conc_sp)} {unit}, {end}, "
+            f"guard {e.etch_time_max_s} s"
+        )
 
     @property
     def etch_tool_s(self) -> float:
@@ -87,11 +104,6 @@ class EtchStep(ProcessStep):
         travel_s = HOIST_TRAVEL_MM / r.lower_speed_mm_s
         handling_s = LOAD_S + 2 * travel_s + r.drip_s + r.rinse_s + RINSE_HANDLING_S + UNLOAD_S
         return handling_s + self.etch_tool_s
-
-    @property
-    def cycle_tool_s(self) -> float:  # type: ignore[override]
-        """The carrier's bound: three times the expected cycle."""
-        return 3.0 * self.expected_cycle_tool_s
 
     # -- phases --------------------------------------------------------------------------------
     def check(self, tool: Tool) -> None:

@@ -23,6 +23,7 @@ from drivers.errors import ParameterOutOfRange, ProtocolError
 from drivers.metrology import LIMIT_ITEMS, LIMIT_VALUE, Limit, MeasureMode, Metrology
 from drivers.records import SiteRecord
 from sequences.jobs import StripJob, StripOutcome, Value
+from sequences.recipe.base import fmt
 from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, wait_ready
 from sequences.steps.judging import problems_of, site_outcomes, site_strip_outcome, within
 from sequences.steps.setup import SETTLE_TOOL_S, refuse, refuse_outside
@@ -59,7 +60,8 @@ ITEM_FIELDS = {
 @dataclass(frozen=True)
 class InspectStep(ProcessStep):
     tool = "metrology"
-    batch_max = 1
+    driver = Metrology
+    cleared_by_set_up = frozenset({"CAL"})
     #: metrology.md §8: no heating; INIT 15 s, CAL 20 s; with margin.
     heat_up_tool_s: ClassVar[float] = 120.0
 
@@ -76,6 +78,12 @@ class InspectStep(ProcessStep):
     def name(self) -> str:
         return f"inspect {self.mode.lower()}"
 
+    def setpoint_text(self) -> str:
+        limits = ", ".join(
+            f"{item} {fmt(low)}–{fmt(high)}" for item, (low, high) in self.limits.items()
+        )
+        return f"{self.tool_recipe}: {limits}"
+
     @property
     def expected_cycle_tool_s(self) -> float:
         """16 s handling + per site 0.6 / 1.2 / 2.5 / 0.8 / 0.5 s (DIE / SLUG / BALL / RECESS /
@@ -83,11 +91,6 @@ class InspectStep(ProcessStep):
         mode = self.mode.upper()
         sites = NOMINAL_SITES.get(mode, 240) if self.nominal_sites is None else self.nominal_sites
         return HANDLING_S + sites * SITE_S.get(mode, max(SITE_S.values()))
-
-    @property
-    def cycle_tool_s(self) -> float:  # type: ignore[override]
-        """The cycle's bound: three times the expected cycle."""
-        return 3.0 * self.expected_cycle_tool_s
 
     @property
     def item_limits(self) -> dict[str, tuple[float, float]]:

@@ -10,6 +10,7 @@ from typing import ClassVar
 from drivers.base import Tool
 from drivers.laminator import LaminationRecipe, LaminationResult, Laminator
 from sequences.jobs import StripJob, StripOutcome
+from sequences.recipe.base import fmt
 from sequences.steps.base import Pace, ProcessStep, driver_for, wait_ready
 from sequences.steps.judging import at_least, at_most, problems_of, strip_outcome
 from sequences.steps.setup import arm_batch, positions_of, refuse_outside, wait_settled
@@ -21,6 +22,8 @@ VACUUM_LOST_FACTOR = 2.0
 @dataclass(frozen=True)
 class LaminateStep(ProcessStep):
     tool = "laminator"
+    driver = Laminator
+    cleared_by_set_up = frozenset({"TEMP", "LOAD"})
     batch_max = 8
     #: laminator.md §9: 25 -> 100 °C standby in 11 min; the tool's own heat-up timeout alarm
     #: (1105) comes at 30 min, so the host's bound lies beyond it.
@@ -32,16 +35,18 @@ class LaminateStep(ProcessStep):
     def name(self) -> str:
         return "laminate"
 
+    def setpoint_text(self) -> str:
+        r = self.recipe
+        return (
+            f"{fmt(r.platen_sp_c)} °C, {fmt(r.pressure_sp_mpa)} MPa, dwell {r.dwell_s} s, "
+            f"vacuum {fmt(r.vacuum_sp_kpa)} kPa"
+        )
+
     @property
     def expected_cycle_tool_s(self) -> float:
         """§9: close, evacuate, pressurize, ramp, dwell, cool and vent of the recipe (≈ 94 min
         at defaults)."""
         return self.recipe.nominal_cycle_s
-
-    @property
-    def cycle_tool_s(self) -> float:  # type: ignore[override]
-        """The press load's bound: three times the expected cycle."""
-        return 3.0 * self.expected_cycle_tool_s
 
     # -- phases --------------------------------------------------------------------------------
     def check(self, tool: Tool) -> None:

@@ -19,6 +19,7 @@ from drivers.base import Tool
 from drivers.errors import ProtocolError
 from drivers.laser import Laser, LaserRecord
 from sequences.jobs import StripJob, StripOutcome
+from sequences.recipe.base import fmt
 from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, wait_ready
 from sequences.steps.judging import around, problems_of, site_outcomes, site_strip_outcome
 from sequences.steps.setup import SETTLE_TOOL_S, refuse, refuse_outside
@@ -55,7 +56,8 @@ INSPECT_PER_SITE_S = 0.05
 @dataclass(frozen=True)
 class LaserRecessStep(ProcessStep):
     tool = "laser"
-    batch_max = 1
+    driver = Laser
+    cleared_by_set_up = frozenset({"WARMUP", "CAL"})
     #: laser.md §8: cold warm-up 600 s, calibration 30 s; with margin.
     heat_up_tool_s: ClassVar[float] = 1800.0
 
@@ -77,6 +79,15 @@ class LaserRecessStep(ProcessStep):
     @property
     def name(self) -> str:
         return "recess (laser)"
+
+    def setpoint_text(self) -> str:
+        text = (
+            f"{self.tool_recipe}: {fmt(self.fluence_j_cm2)} J/cm², {self.frequency_khz} kHz, "
+            f"spot {self.spot_um} µm, ≤ {self.via_max_pulses} pulses/via"
+        )
+        if self.pattern.endswith("-DIE4"):
+            text += f", die recess {fmt(self.recess_depth_um)} ± {fmt(self.recess_tolerance_um)} µm"
+        return text
 
     # -- the manual's ablation model ---------------------------------------------------------
     @property
@@ -113,11 +124,6 @@ class LaserRecessStep(ProcessStep):
             raster_s = passes * area_mm2 / area_rate_mm2_s
         site_s = FIELD_MOVE_S + vias * via_s + raster_s + INSPECT_PER_SITE_S
         return HANDLING_S + self.nominal_sites * site_s
-
-    @property
-    def cycle_tool_s(self) -> float:  # type: ignore[override]
-        """The cycle's bound: three times the expected cycle."""
-        return 3.0 * self.expected_cycle_tool_s
 
     # -- phases ------------------------------------------------------------------------------
     def check(self, tool: Tool) -> None:

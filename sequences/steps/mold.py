@@ -10,6 +10,7 @@ from typing import ClassVar
 from drivers.base import Tool
 from drivers.mold_press import MoldPress, MoldRecipe, ShotResult
 from sequences.jobs import StripJob, StripOutcome
+from sequences.recipe.base import fmt
 from sequences.steps.base import Pace, ProcessStep, driver_for, wait_ready
 from sequences.steps.judging import around, at_least, problems_of, strip_outcome, within
 from sequences.steps.setup import (
@@ -30,6 +31,8 @@ TRANSFER_P_MIN_FRACTION = 0.90
 @dataclass(frozen=True)
 class MoldStep(ProcessStep):
     tool = "mold-press"
+    driver = MoldPress
+    cleared_by_set_up = frozenset({"TEMP", "LOAD"})
     batch_max = 4
     #: mold-press.md §8: both chases 25 -> 175 °C at 5 °C/min, +60 s stable: 31 min.
     heat_up_tool_s: ClassVar[float] = 3600.0
@@ -39,6 +42,13 @@ class MoldStep(ProcessStep):
     @property
     def name(self) -> str:
         return "mold"
+
+    def setpoint_text(self) -> str:
+        m = self.recipe
+        return (
+            f"{fmt(m.chase_top_sp_c)}/{fmt(m.chase_bottom_sp_c)} °C, "
+            f"{fmt(m.transfer_pressure_sp_mpa)} MPa, cure {m.cure_s} s, α ≥ {fmt(m.alpha_min)}"
+        )
 
     @property
     def expected_cycle_tool_s(self) -> float:
@@ -56,11 +66,6 @@ class MoldStep(ProcessStep):
             + clean_s
             + UNLOAD_S
         )
-
-    @property
-    def cycle_tool_s(self) -> float:  # type: ignore[override]
-        """The shot's bound: three times the expected shot."""
-        return 3.0 * self.expected_cycle_tool_s
 
     # -- phases --------------------------------------------------------------------------------
     def check(self, tool: Tool) -> None:

@@ -12,6 +12,7 @@ from drivers.errors import ProtocolError
 from drivers.states import ToolState
 from drivers.wire_bonder import Par, WireBonder, WireBondRecord
 from sequences.jobs import StripJob, StripOutcome
+from sequences.recipe.base import fmt
 from sequences.steps.base import Pace, ProcessStep, driver_for, wait_ready
 from sequences.steps.judging import around, problems_of, site_outcomes, site_strip_outcome
 from sequences.steps.setup import refuse, refuse_outside, wait_settled
@@ -33,7 +34,8 @@ WINDOW = 0.10
 @dataclass(frozen=True)
 class WireBondStep(ProcessStep):
     tool = "wire-bonder"
-    batch_max = 1
+    driver = WireBonder
+    cleared_by_set_up = frozenset({"TEMP"})
     #: wire-bonder.md §8: stage 25 -> 150 °C in 6.8 min, +30 s stable; with margin.
     heat_up_tool_s: ClassVar[float] = 1800.0
 
@@ -50,6 +52,13 @@ class WireBondStep(ProcessStep):
     def name(self) -> str:
         return "wire bond"
 
+    def setpoint_text(self) -> str:
+        p = {name: v if isinstance(v, str) else fmt(v) for name, v in self.parameters.items()}
+        return (
+            f"{self.program}: {p['WIRE_MAT']} {p['WIRE_D']} µm, stage {p['STAGE_T']} °C, "
+            f"loop {p['LOOP_H']} µm, FAB {p['FAB_D']} µm"
+        )
+
     @property
     def expected_cycle_tool_s(self) -> float:
         """§8: sites × (wires × t_w + 1.5 s) + 17 s, t_w = 45 ms + B1_TIME + B2_TIME (216 s for
@@ -57,11 +66,6 @@ class WireBondStep(ProcessStep):
         times_ms = {**DEFAULT_BOND_TIMES_MS, **self.parameters}
         wire_s = WIRE_BASE_S + (float(times_ms["B1_TIME"]) + float(times_ms["B2_TIME"])) / 1000.0
         return HANDLING_S + self.nominal_sites * (self.wires_per_unit * wire_s + INDEX_S)
-
-    @property
-    def cycle_tool_s(self) -> float:  # type: ignore[override]
-        """The cycle's bound: three times the expected cycle."""
-        return 3.0 * self.expected_cycle_tool_s
 
     # -- phases --------------------------------------------------------------------------------
     def check(self, tool: Tool) -> None:
