@@ -348,7 +348,7 @@ def test_a_step_is_refused_by_an_interlock_its_set_up_does_not_clear(start: Star
 
 def test_a_step_is_refused_on_a_tool_other_than_its_declared_driver(start: Start) -> None:
     laminator, _ = start(Laminator, "laminator")
-    with pytest.raises(StepRefused, match="mold runs on MoldPress .*, not Laminator"):
+    with pytest.raises(StepRefused, match=r"mold runs on MoldPress .*, not Laminator"):
         MoldStep(MoldRecipe()).check(laminator)
 
 
