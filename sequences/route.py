@@ -142,7 +142,7 @@ def heat_slug_route(recipe: HeatSlugRecipe) -> Route:
             attach_balls(recipe),  # claim A2
             inspect("BALL", strip, recipe.inspection.ball.limits(), "A2, A3"),
             singulate(recipe.dice, strip),
-            inspect("PKG", strip, _package_limits(recipe.inspection.package), ""),
+            inspect("PKG", strip, recipe.inspection.package.limits(), ""),
         ),
         heat_slug_notes(recipe),
     )
@@ -289,7 +289,7 @@ def film_route(recipe: FilmRecipe) -> Route:
             *bond_die(recipe),  # claim B1 (glue + wire) or B3 (flip-chip)
             mold(recipe.mold, "B1"),
             singulate(recipe.dice, strip, "B1"),
-            inspect("PKG", strip, _package_limits(recipe.inspection.package), "B1"),
+            inspect("PKG", strip, recipe.inspection.package.limits(), "B1"),
         ),
         film_notes(recipe),
     )
@@ -471,17 +471,6 @@ def inspect(
         nominal_sites=strip.sites,
     )
     return Planned(step, claims)
-
-
-def _package_limits(section: object) -> dict[str, tuple[float, float]]:
-    limits = {
-        "THK": getattr(section, "package_thickness_um"),  # noqa: B009
-        "WARP": getattr(section, "warpage_um"),  # noqa: B009
-    }
-    pad = getattr(section, "pad_protrusion_um", None)
-    if pad is not None:
-        limits["PADP"] = pad
-    return limits
 
 
 def _route(

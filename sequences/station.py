@@ -224,31 +224,22 @@ class Station:
             self.control.abort.clear()
             self.machine.command("start", cause=f"{step.name} {strips}")
             try:
-                if resume:
-                    outcomes = resume_step(
-                        step,
-                        self.driver,
-                        jobs,
-                        station=self.name,
-                        pace=self.pace,
-                        control=self.control,
-                        on_results=on_results,
-                    )
-                else:
+                upkept, upkeep_started = False, 0.0
+                if not resume:
                     self._acknowledge_leftover()
                     upkeep_started = self.clock.timestamp()
                     upkept = self._upkeep()
-                    outcomes = run_step(
-                        step,
-                        self.driver,
-                        jobs,
-                        station=self.name,
-                        pace=self.pace,
-                        control=self.control,
-                        on_results=on_results,
-                    )
-                    if upkept:  # the upkeep was part of this cycle's set-up (E10 scheduled down)
-                        self.control.setup_started = upkeep_started
+                outcomes = (resume_step if resume else run_step)(
+                    step,
+                    self.driver,
+                    jobs,
+                    station=self.name,
+                    pace=self.pace,
+                    control=self.control,
+                    on_results=on_results,
+                )
+                if upkept:  # the upkeep was part of this cycle's set-up (E10 scheduled down)
+                    self.control.setup_started = upkeep_started
             except Detached:
                 raise  # the controller is stopping: the machine stays where the tool is
             except Exception as error:

@@ -8,17 +8,48 @@ the manual's default; process set-points have none and must be stated.
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import ClassVar, Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from drivers.die_bonder import DieBondSettings
 from drivers.etch_bath import EndpointMode, EtchRecipe
 from drivers.mold_press import MoldRecipe
-from sequences.recipe.base import LimitWindow, RecipeModel, span
+from sequences.recipe.base import (
+    CrossCheck,
+    LimitWindow,
+    RecipeModel,
+    StripSpec,
+    refuse_if_problems,
+    run_cross_checks,
+    span,
+)
 from sequences.recipe.process_models import degree_of_cure, etch_time_s, time_to_cure
 
 TOOL_NAME = r"^[A-Za-z0-9._-]{1,16}$"
+
+
+#: A recipe's name, which is its file's name.
+RECIPE_NAME = r"^[a-z0-9][a-z0-9-]{0,39}$"
+
+
+class MasterRecipe(RecipeModel):
+    """What every master recipe has: its product, name, description and strip, and the
+    cross-field checks of its product (``checks``, filled by each product's ``@_check``s),
+    run once every section is valid."""
+
+    checks: ClassVar[list[CrossCheck]]
+
+    product: str = Field(description="selects the schema")
+    name: str = Field(pattern=RECIPE_NAME, description="recipe name = file name")
+    description: str = Field(min_length=1, description="what the recipe makes")
+    strip: StripSpec = Field(description="strip format")
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Self:
+        refuse_if_problems(run_cross_checks(self.checks, self))
+        return self
 
 
 class PlaceSettings(RecipeModel):
@@ -268,8 +299,22 @@ class Dice(RecipeModel):
 MAX_SPINDLE_KRPM = ((25, 30.0), (50, 40.0), (80, 35.0), (350, 35.0))
 
 
-class PackageInspection(RecipeModel):
+class InspectionLimits(RecipeModel):
+    """MS-3 acceptance limits of one mode: a window per field, named for the route by its MS-3
+    item in ``ms3_items`` (item -> field, in the order the limits are written); a window left
+    out (None) is not inspected."""
+
+    ms3_items: ClassVar[Mapping[str, str]]
+
+    def limits(self) -> dict[str, tuple[float, float]]:
+        windows = {item: getattr(self, field) for item, field in self.ms3_items.items()}
+        return {item: window for item, window in windows.items() if window is not None}
+
+
+class PackageInspection(InspectionLimits):
     """MS-3 mode PKG acceptance limits (metrology.md §4)."""
+
+    ms3_items: ClassVar[Mapping[str, str]] = {"THK": "package_thickness_um", "WARP": "warpage_um"}
 
     package_thickness_um: LimitWindow = Field(description="THK: package thickness, µm")
     warpage_um: LimitWindow = Field(description="WARP: warpage, µm")

@@ -21,13 +21,7 @@ from drivers.errors import ParameterOutOfRange, ProtocolError
 from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
 from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, wait_ready
-from sequences.steps.judging import (
-    at_most,
-    problems_of,
-    site_outcomes,
-    site_strip_outcome,
-    within,
-)
+from sequences.steps.judging import at_most, problems_of, site_outcomes, site_strip_outcome, within
 from sequences.steps.setup import SETTLE_TOOL_S, refuse, refuse_outside
 
 #: The step's single-valued set-points, by driver member (ball-attach.md §4, manual order).

@@ -16,17 +16,10 @@ from typing import Any, ClassVar
 
 from drivers.base import Tool
 from drivers.dicing_saw import DicingRecord, DicingSaw, max_spindle_speed_krpm
-from drivers.errors import ProtocolError
 from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
 from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, wait_ready
-from sequences.steps.judging import (
-    around,
-    at_most,
-    problems_of,
-    site_outcomes,
-    site_strip_outcome,
-)
+from sequences.steps.judging import around, at_most, judged_sites, problems_of, site_strip_outcome
 from sequences.steps.setup import SETTLE_TOOL_S, refuse, refuse_outside
 
 #: The step's set-points: step field -> driver member (dicing-saw.md §4, in the manual's order).
@@ -145,17 +138,9 @@ class DiceStep(ProcessStep):
         (job,) = jobs
         result = saw.cycle_result()
         summary = result.summary
-        if summary.strip_id != job.strip_id:
-            raise ProtocolError(
-                f"results are for strip {summary.strip_id!r}, not {job.strip_id!r}",
-                tool=saw.tool_name,
-                address=saw.address,
-            )
         records = [r for r in result.records if isinstance(r, DicingRecord)]
-        host = {r.site: self._problems(r) for r in records if r.result == "P"}
-        host = {site: problems for site, problems in host.items() if problems}
-        sites = site_outcomes(
-            job, records, result.result_map, host, tool=saw.tool_name, address=saw.address
+        host, sites = judged_sites(
+            job, summary, result.result_map, records, self._problems, tool=saw
         )
         line_passes_cut, blade_count_after = summary.extra
         tool_summary: dict[str, Any] = {

@@ -10,12 +10,11 @@ from typing import ClassVar
 
 from drivers.base import Tool
 from drivers.die_bonder import DieBonder, DieBondRecord, DieBondSettings
-from drivers.errors import ProtocolError
 from drivers.scpi import Control
 from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
 from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, wait_ready
-from sequences.steps.judging import around, problems_of, site_outcomes, site_strip_outcome
+from sequences.steps.judging import around, judged_sites, problems_of, site_strip_outcome
 from sequences.steps.setup import SETTLE_TOOL_S, refuse, refuse_outside
 
 #: The die bonder MODE each step kind runs (die-bonder.md §1).
@@ -138,17 +137,9 @@ class DieBondStep(ProcessStep):
         (job,) = jobs
         result = bonder.cycle_result()
         summary = result.summary
-        if summary.strip_id != job.strip_id:
-            raise ProtocolError(
-                f"results are for strip {summary.strip_id!r}, not {job.strip_id!r}",
-                tool=bonder.tool_name,
-                address=bonder.address,
-            )
         records = [r for r in result.records if isinstance(r, DieBondRecord)]
-        host = {r.site: self._problems(r) for r in records if r.result == "P"}
-        host = {site: problems for site, problems in host.items() if problems}
-        sites = site_outcomes(
-            job, records, result.result_map, host, tool=bonder.tool_name, address=bonder.address
+        host, sites = judged_sites(
+            job, summary, result.result_map, records, self._problems, tool=bonder
         )
         mode, placed = summary.extra
         tool_summary = {

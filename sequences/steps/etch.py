@@ -4,7 +4,6 @@ claim 1)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
@@ -13,6 +12,7 @@ from drivers.base import Tool
 from drivers.etch_bath import Chemistry, EndpointMode, EtchBath, EtchRecipe, EtchResult
 from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
+from sequences.recipe.process_models import ETCH_RATES
 from sequences.steps.base import Pace, ProcessStep, driver_for, wait_ready
 from sequences.steps.judging import around, at_least, problems_of, strip_outcome
 from sequences.steps.setup import (
@@ -23,31 +23,6 @@ from sequences.steps.setup import (
     wait_settled,
 )
 
-GAS_CONSTANT_J_PER_MOL_K = 8.314
-
-
-@dataclass(frozen=True)
-class RateModel:
-    """etch-bath.md §5 etch-rate estimate of one chemistry (fresh bath: g = 1)."""
-
-    rate_um_min: float
-    temp_c: float
-    conc: float
-    activation_j_mol: float
-    order: float
-
-    def rate_at(self, temp_c: float, conc: float) -> float:
-        """r = r_ref · exp[-(Ea/R)(1/T - 1/T_ref)] · (C/C_ref)^a, µm/min."""
-        inverse_k = 1.0 / (temp_c + 273.15) - 1.0 / (self.temp_c + 273.15)
-        arrhenius = math.exp(-self.activation_j_mol / GAS_CONSTANT_J_PER_MOL_K * inverse_k)
-        return self.rate_um_min * arrhenius * (conc / self.conc) ** self.order
-
-
-RATE_MODELS = {
-    Chemistry.CUCL2: RateModel(33.0, 50.0, 32.0, 30_000.0, 1.0),
-    Chemistry.FECL3: RateModel(20.0, 45.0, 40.0, 20_000.0, 1.0),
-    Chemistry.KOH: RateModel(5.0, 80.0, 30.0, 60_000.0, 1.5),
-}
 #: etch-bath.md §3: LOAD, the rinse's handling, UNLOAD (s), and the hoist's travel (mm).
 LOAD_S, RINSE_HANDLING_S, UNLOAD_S, HOIST_TRAVEL_MM = 5.0, 52.0, 5.0, 400.0
 
@@ -93,7 +68,7 @@ class EtchStep(ProcessStep):
         r = self.recipe
         if r.endpoint_mode is EndpointMode.TIME:
             return float(r.etch_time_s)
-        rate_um_min = RATE_MODELS[Chemistry(self.chemistry)].rate_at(r.temp_sp_c, r.conc_sp)
+        rate_um_min = ETCH_RATES[Chemistry(self.chemistry).name].rate_um_min(r.temp_sp_c, r.conc_sp)
         return min(float(r.etch_time_max_s), 60.0 * r.depth_target_um / rate_um_min)
 
     @property

@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from drivers.base import Tool
-from drivers.errors import ParameterOutOfRange, ProtocolError
+from drivers.errors import ParameterOutOfRange
 from drivers.metrology import LIMIT_ITEMS, LIMIT_VALUE, Limit, MeasureMode, Metrology
 from drivers.records import SiteRecord
 from sequences.jobs import StripJob, StripOutcome, Value
 from sequences.recipe.base import fmt
 from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, wait_ready
-from sequences.steps.judging import problems_of, site_outcomes, site_strip_outcome, within
+from sequences.steps.judging import judged_sites, problems_of, site_strip_outcome, within
 from sequences.steps.setup import SETTLE_TOOL_S, refuse, refuse_outside
 
 #: Timing (metrology.md §8): LOAD + ALIGN + UNLOAD, and seconds per site by MODE.
@@ -157,21 +157,8 @@ class InspectStep(ProcessStep):
         (job,) = jobs
         result = gauge.cycle_result()
         summary = result.summary
-        if summary.strip_id != job.strip_id:
-            raise ProtocolError(
-                f"results are for strip {summary.strip_id!r}, not {job.strip_id!r}",
-                tool=gauge.tool_name,
-                address=gauge.address,
-            )
-        host = {r.site: self._problems(r) for r in result.records if r.result == "P"}
-        host = {site: problems for site, problems in host.items() if problems}
-        judged = site_outcomes(
-            job,
-            result.records,
-            result.result_map,
-            host,
-            tool=gauge.tool_name,
-            address=gauge.address,
+        host, judged = judged_sites(
+            job, summary, result.result_map, result.records, self._problems, tool=gauge
         )
         # The MS-3 records declare their values as dataclass fields only (no value_fields).
         sites = tuple(

@@ -12,9 +12,10 @@ value the tool passed before rounding is never failed for its rounding.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
+from drivers.base import Tool
 from drivers.errors import ProtocolError
 from drivers.modbus_tool import PositionResult
 from drivers.records import SiteRecord, StripSummary
@@ -78,6 +79,32 @@ def values_of(record: SiteRecord) -> dict[str, Value]:
         for name in record.value_fields
         if getattr(record, name) is not None
     }
+
+
+R = TypeVar("R", bound=SiteRecord)
+
+
+def judged_sites(
+    job: StripJob,
+    summary: StripSummary,
+    result_map: str,
+    records: Sequence[R],
+    problems: Callable[[R], str],
+    *,
+    tool: Tool,
+) -> tuple[dict[int, str], tuple[SiteOutcome, ...]]:
+    """One strip's cycle of a site-by-site tool after the host's judgement: the host's problems
+    by site (``problems`` of each site the tool passed, where there are any) and the per-site
+    outcomes. Results for another strip than the job's raise :class:`ProtocolError`."""
+    if summary.strip_id != job.strip_id:
+        raise ProtocolError(
+            f"results are for strip {summary.strip_id!r}, not {job.strip_id!r}",
+            tool=tool.tool_name,
+            address=tool.address,
+        )
+    host = {r.site: found for r in records if r.result == "P" and (found := problems(r))}
+    sites = site_outcomes(job, records, result_map, host, tool=tool.tool_name, address=tool.address)
+    return host, sites
 
 
 def site_outcomes(

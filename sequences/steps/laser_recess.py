@@ -16,12 +16,11 @@ from statistics import fmean
 from typing import Any, ClassVar
 
 from drivers.base import Tool
-from drivers.errors import ProtocolError
 from drivers.laser import Laser, LaserRecord
 from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
 from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, wait_ready
-from sequences.steps.judging import around, problems_of, site_outcomes, site_strip_outcome
+from sequences.steps.judging import around, judged_sites, problems_of, site_strip_outcome
 from sequences.steps.setup import SETTLE_TOOL_S, refuse, refuse_outside
 
 #: The step's set-points, by driver member (laser.md §4, in the manual's order).
@@ -187,18 +186,15 @@ class LaserRecessStep(ProcessStep):
         (job,) = jobs
         result = laser.cycle_result()
         summary = result.summary
-        if summary.strip_id != job.strip_id:
-            raise ProtocolError(
-                f"results are for strip {summary.strip_id!r}, not {job.strip_id!r}",
-                tool=laser.tool_name,
-                address=laser.address,
-            )
         records = [r for r in result.records if isinstance(r, LaserRecord)]
         area_recess = laser.pattern_area_mm2 > 0.0
-        host = {r.site: self._problems(r, area_recess) for r in records if r.result == "P"}
-        host = {site: problems for site, problems in host.items() if problems}
-        sites = site_outcomes(
-            job, records, result.result_map, host, tool=laser.tool_name, address=laser.address
+        host, sites = judged_sites(
+            job,
+            summary,
+            result.result_map,
+            records,
+            lambda r: self._problems(r, area_recess),
+            tool=laser,
         )
         pattern, vias_ablated = summary.extra
         depths = [

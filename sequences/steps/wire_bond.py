@@ -8,13 +8,12 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from drivers.base import Tool
-from drivers.errors import ProtocolError
 from drivers.states import ToolState
 from drivers.wire_bonder import Par, WireBonder, WireBondRecord
 from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
 from sequences.steps.base import Pace, ProcessStep, driver_for, wait_ready
-from sequences.steps.judging import around, problems_of, site_outcomes, site_strip_outcome
+from sequences.steps.judging import around, judged_sites, problems_of, site_strip_outcome
 from sequences.steps.setup import refuse, refuse_outside, wait_settled
 
 #: The §4.2 parameters by manual name (``STAGE_T`` -> the driver's declared member).
@@ -119,21 +118,8 @@ class WireBondStep(ProcessStep):
         (job,) = jobs
         result = bonder.cycle_result()
         summary = result.summary
-        if summary.strip_id != job.strip_id:
-            raise ProtocolError(
-                f"results are for strip {summary.strip_id!r}, not {job.strip_id!r}",
-                tool=bonder.tool_name,
-                address=bonder.address,
-            )
-        host = {r.site: self._problems(r) for r in result.records if r.result == "P"}
-        host = {site: problems for site, problems in host.items() if problems}
-        sites = site_outcomes(
-            job,
-            result.records,
-            result.result_map,
-            host,
-            tool=bonder.tool_name,
-            address=bonder.address,
+        host, sites = judged_sites(
+            job, summary, result.result_map, result.records, self._problems, tool=bonder
         )
         tool_summary: dict[str, Any] = {
             "cycle_s": summary.cycle_s,
