@@ -52,6 +52,27 @@ class MasterRecipe(RecipeModel):
         return self
 
 
+# -- cross-field rules of the tools' START/ARM checks, said once: the recipe sections and the
+# steps (a step may be built without a recipe) both ask these. ---------------------------------
+#: wire-bonder.md §4.2: Cu wire needs forming gas of at least this flow, L/min.
+CU_GAS_FLOW_MIN_L_MIN = 0.4
+
+
+def fab_window_um(wire_diameter_um: float) -> tuple[float, float]:
+    """wire-bonder.md §4.2: FAB_D within 1.5–3.0 × WIRE_D, µm."""
+    return 1.5 * wire_diameter_um, 3.0 * wire_diameter_um
+
+
+def lacks_forming_gas(wire_material: str, gas_flow_l_min: float) -> bool:
+    """wire-bonder.md §4.2: Cu wire with too little forming gas."""
+    return wire_material == "CU" and gas_flow_l_min < CU_GAS_FLOW_MIN_L_MIN
+
+
+def stages_in_order(stage_ends_mm: tuple[float, float, float]) -> bool:
+    """mold-press.md §4 ARM check: S1_END_POS < S2_END_POS < S3_END_POS."""
+    return stage_ends_mm[0] < stage_ends_mm[1] < stage_ends_mm[2]
+
+
 class PlaceSettings(RecipeModel):
     """DB-4 dispense-and-place set-points (die-bonder.md §4) of a glued die or a plate."""
 
@@ -155,16 +176,17 @@ class WireBond(RecipeModel):
     def problems(self, where: str) -> list[str]:
         """WB-3 START checks (wire-bonder.md §4.2)."""
         problems = []
-        low, high = 1.5 * self.wire_diameter_um, 3.0 * self.wire_diameter_um
+        low, high = fab_window_um(self.wire_diameter_um)
         if not low <= self.fab_diameter_um <= high:
             problems.append(
                 f"{where}.fab_diameter_um: {self.fab_diameter_um} µm is outside "
                 f"{low:g}–{high:g} µm (1.5–3.0 × wire_diameter_um {self.wire_diameter_um}, "
                 "WB-3 START check)"
             )
-        if self.wire_material == "CU" and self.gas_flow_l_min < 0.4:
+        if lacks_forming_gas(self.wire_material, self.gas_flow_l_min):
             problems.append(
-                f"{where}.gas_flow_l_min: {self.gas_flow_l_min:g} L/min is below 0.4 L/min "
+                f"{where}.gas_flow_l_min: {self.gas_flow_l_min:g} L/min is below "
+                f"{CU_GAS_FLOW_MIN_L_MIN:g} L/min "
                 "(Cu wire needs forming gas, WB-3 START check)"
             )
         return problems
@@ -242,7 +264,7 @@ class Mold(RecipeModel):
         compound reaches ALPHA_MIN by mold open (else under-cure, 4502)."""
         problems = []
         ends = (self.stage1_end_mm, self.stage2_end_mm, self.stage3_end_mm)
-        if not ends[0] < ends[1] < ends[2]:
+        if not stages_in_order(ends):
             problems.append(
                 f"{where}.stage1_end_mm/stage2_end_mm/stage3_end_mm: "
                 f"{ends[0]:g}, {ends[1]:g}, {ends[2]:g} mm must increase (TM-4 ARM check)"

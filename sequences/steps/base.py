@@ -309,11 +309,7 @@ def run_step(
     step.start(tool)
     control.final_state = _wait_for_cycle_end(step, tool, pace, control)
     control.cycle_ended = pace.host_clock.timestamp()
-    outcomes = step.collect(tool, jobs, station)
-    if on_results is not None:
-        on_results(outcomes)
-    step.finish(tool)
-    return outcomes
+    return _collect(step, tool, jobs, station, on_results)
 
 
 def resume_step(
@@ -360,6 +356,17 @@ def resume_step(
             tool=tool.tool_name,
             address=tool.address,
         )
+    return _collect(step, tool, jobs, station, on_results)
+
+
+def _collect(
+    step: ProcessStep,
+    tool: Tool,
+    jobs: Sequence[StripJob],
+    station: str,
+    on_results: Callable[[list[StripOutcome]], None] | None,
+) -> list[StripOutcome]:
+    """Read and judge the results, hand them to ``on_results``, then acknowledge the tool."""
     outcomes = step.collect(tool, jobs, station)
     if on_results is not None:
         on_results(outcomes)

@@ -4,7 +4,7 @@ claim 1)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -14,7 +14,7 @@ from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
 from sequences.recipe.process_models import ETCH_RATES
 from sequences.steps.base import Pace, ProcessStep, driver_for, wait_ready
-from sequences.steps.judging import around, at_least, problems_of, strip_outcome
+from sequences.steps.judging import around, at_least, batch_outcomes, problems_of
 from sequences.steps.setup import (
     arm_batch,
     positions_of,
@@ -33,6 +33,13 @@ class EtchStep(ProcessStep):
     driver = EtchBath
     cleared_by_set_up = frozenset({"TEMP", "LOAD", "CARRIER"})
     station_settings = ("chemistry",)
+    #: The load's values in the unit records: record name -> EtchResult field.
+    result_values: ClassVar[Mapping[str, str]] = {
+        "depth_um": "final_depth_um",
+        "etch_s": "final_etch_s",
+        "rate_um_min": "mean_rate_um_min",
+        "temp_c": "mean_temp_c",
+    }
     batch_max = 10
     #: etch-bath.md §8: 25 -> 80 °C (KOH) in 38 min; the tool's own heat-up timeout alarm
     #: (5105) comes at 60 min, so the host's bound lies beyond it.
@@ -116,36 +123,17 @@ class EtchStep(ProcessStep):
         batch's values."""
         bath = driver_for(self, tool, EtchBath)
         result = bath.cycle_result()
-        tool_summary = {
-            "cycle_s": float(bath.status().cycle_elapsed_s),
-            "end_state": bath.state().name,
-            "end_reason": result.end_reason.name,
-            "carrier_map": result.result_map,
-        }
-        values = {
-            "depth_um": result.final_depth_um,
-            "etch_s": result.final_etch_s,
-            "rate_um_min": result.mean_rate_um_min,
-            "temp_c": result.mean_temp_c,
-        }
-        problems = self._problems(result)
-        return [
-            strip_outcome(
-                job,
-                result.positions[slot - 1],
-                values,
-                problems,
-                step=self.name,
-                station=station,
-                tool_summary=tool_summary,
-                recipe_values=self.recipe_values(),
-                tool=bath.tool_name,
-                address=bath.address,
-            )
-            for slot, job in enumerate(jobs, start=1)
-        ]
+        return batch_outcomes(
+            self,
+            bath,
+            jobs,
+            result,
+            station,
+            end_reason=result.end_reason.name,
+            carrier_map=result.result_map,
+        )
 
-    def _problems(self, result: EtchResult) -> str:
+    def judge_load(self, result: EtchResult) -> str:
         r = self.recipe
         return problems_of(
             [

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from drivers.base import Tool
 from drivers.errors import ProtocolError
-from drivers.modbus_tool import PositionResult
+from drivers.modbus_tool import ModbusTool, PositionResult
 from drivers.records import SiteRecord, StripSummary
 from sequences.jobs import SiteOutcome, StripJob, StripOutcome, Value, whole_strip_sites
 
@@ -189,6 +189,43 @@ def strip_outcome(
     return StripOutcome(
         job.strip_id, step, station, map_of(sites), sites, summary, dict(recipe_values)
     )
+
+
+def batch_outcomes(
+    step: Any,
+    tool: ModbusTool,
+    jobs: Sequence[StripJob],
+    result: Any,
+    station: str,
+    **tool_summary: Any,
+) -> list[StripOutcome]:
+    """One outcome per strip of a batch tool's load (job k at position k of ``result``): every
+    strip shares the load's values (the step's ``result_values`` table: record name -> result
+    field) and the step's judgement of them (``step.judge_load(result)``); the tool summary is
+    the cycle's time and end state, then ``tool_summary``."""
+    values = {name: getattr(result, field) for name, field in step.result_values.items()}
+    problems = step.judge_load(result)
+    positions: Sequence[PositionResult] = result.positions
+    summary = {
+        "cycle_s": float(tool.status().cycle_elapsed_s),
+        "end_state": tool.state().name,
+        **tool_summary,
+    }
+    return [
+        strip_outcome(
+            job,
+            positions[position - 1],
+            values,
+            problems,
+            step=step.name,
+            station=station,
+            tool_summary=summary,
+            recipe_values=step.recipe_values(),
+            tool=tool.tool_name,
+            address=tool.address,
+        )
+        for position, job in enumerate(jobs, start=1)
+    ]
 
 
 def site_strip_outcome(

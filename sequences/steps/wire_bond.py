@@ -12,6 +12,7 @@ from drivers.states import ToolState
 from drivers.wire_bonder import Par, WireBonder, WireBondRecord
 from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
+from sequences.recipe.sections import CU_GAS_FLOW_MIN_L_MIN, fab_window_um, lacks_forming_gas
 from sequences.steps.base import Pace, ProcessStep, driver_for, wait_ready
 from sequences.steps.judging import around, judged_sites, problems_of, site_strip_outcome
 from sequences.steps.setup import refuse, refuse_outside, wait_settled
@@ -80,13 +81,16 @@ class WireBondStep(ProcessStep):
         p = self.parameters
         if "FAB_D" in p and "WIRE_D" in p:
             fab_d, wire_d = float(p["FAB_D"]), float(p["WIRE_D"])
-            if not 1.5 * wire_d <= fab_d <= 3.0 * wire_d:
+            low, high = fab_window_um(wire_d)
+            if not low <= fab_d <= high:
                 raise refuse(
                     self.name, tool, f"FAB_D {fab_d:g} µm not 1.5-3.0 × WIRE_D {wire_d:g} µm"
                 )
-        if p.get("WIRE_MAT") == "CU" and "GAS_FLOW" in p and float(p["GAS_FLOW"]) < 0.4:
+        if "GAS_FLOW" in p and lacks_forming_gas(str(p.get("WIRE_MAT")), float(p["GAS_FLOW"])):
             raise refuse(
-                self.name, tool, f"Cu wire needs GAS_FLOW >= 0.4 L/min, not {p['GAS_FLOW']}"
+                self.name,
+                tool,
+                f"Cu wire needs GAS_FLOW >= {CU_GAS_FLOW_MIN_L_MIN} L/min, not {p['GAS_FLOW']}",
             )
 
     def _check_ranges(self) -> None:
