@@ -35,10 +35,7 @@ PEAK_RANGE_C, TAL_RANGE_S = (200.0, 260.0), (20.0, 150.0)
 
 
 @dataclass(frozen=True)
-class BallAttachStep(ProcessStep):
-    tool = "ball-attach"
-    driver = BallAttach
-    cleared_by_set_up = frozenset({"TEMP"})
+class BallAttachStep(ProcessStep, tool="ball-attach", driver=BallAttach, clears={"TEMP"}):
     batch_max = 20
     #: ball-attach.md §8: heating from cold 20 min; with margin.
     heat_up_tool_s: ClassVar[float] = 3600.0

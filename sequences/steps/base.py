@@ -188,6 +188,27 @@ class ProcessStep(ABC):
     #: A cycle's bound is this many times the expected cycle.
     cycle_bound_factor: ClassVar[float] = 3.0
 
+    def __init_subclass__(
+        cls,
+        *,
+        tool: str | None = None,
+        driver: type[Tool] | None = None,
+        clears: Iterable[str] = (),
+        settings: Iterable[str] = (),
+        **kwargs: Any,
+    ) -> None:
+        """The declarations as class arguments: ``class MoldStep(ProcessStep,
+        tool="mold-press", driver=MoldPress, clears={"TEMP", "LOAD"})``."""
+        super().__init_subclass__(**kwargs)
+        if tool is not None:
+            cls.tool = tool
+        if driver is not None:
+            cls.driver = driver
+        if clears:
+            cls.cleared_by_set_up = frozenset(clears)
+        if settings:
+            cls.station_settings = tuple(settings)
+
     @property
     @abstractmethod
     def name(self) -> str:

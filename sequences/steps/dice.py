@@ -41,10 +41,7 @@ KERF_CHECK_S = 2.0
 
 
 @dataclass(frozen=True)
-class DiceStep(ProcessStep):
-    tool = "dicing-saw"
-    driver = DicingSaw
-    cleared_by_set_up = frozenset({"WARMUP", "BLADE"})
+class DiceStep(ProcessStep, tool="dicing-saw", driver=DicingSaw, clears={"WARMUP", "BLADE"}):
     #: dicing-saw.md §8: cold spindle warm-up 300 s, blade setup 45 s; with margin.
     heat_up_tool_s: ClassVar[float] = 1200.0
 

@@ -33,10 +33,7 @@ FORCE_BAND = 0.10
 
 
 @dataclass(frozen=True)
-class DieBondStep(ProcessStep):
-    tool = "die-bonder"
-    driver = DieBonder
-    cleared_by_set_up = frozenset({"TEMP"})
+class DieBondStep(ProcessStep, tool="die-bonder", driver=DieBonder, clears={"TEMP"}):
     #: die-bonder.md §8: the cure track from 25 to 175 °C in 8 min, +30 s stable; with margin.
     heat_up_tool_s: ClassVar[float] = 1800.0
 

@@ -28,11 +28,13 @@ LOAD_S, RINSE_HANDLING_S, UNLOAD_S, HOIST_TRAVEL_MM = 5.0, 52.0, 5.0, 400.0
 
 
 @dataclass(frozen=True)
-class EtchStep(ProcessStep):
-    tool = "etch-bath"
-    driver = EtchBath
-    cleared_by_set_up = frozenset({"TEMP", "LOAD", "CARRIER"})
-    station_settings = ("chemistry",)
+class EtchStep(
+    ProcessStep,
+    tool="etch-bath",
+    driver=EtchBath,
+    clears={"TEMP", "LOAD", "CARRIER"},
+    settings=("chemistry",),
+):
     #: The load's values in the unit records: record name -> EtchResult field.
     result_values: ClassVar[Mapping[str, str]] = {
         "depth_um": "final_depth_um",

@@ -58,10 +58,7 @@ ITEM_FIELDS = {
 
 
 @dataclass(frozen=True)
-class InspectStep(ProcessStep):
-    tool = "metrology"
-    driver = Metrology
-    cleared_by_set_up = frozenset({"CAL"})
+class InspectStep(ProcessStep, tool="metrology", driver=Metrology, clears={"CAL"}):
     #: metrology.md §8: no heating; INIT 15 s, CAL 20 s; with margin.
     heat_up_tool_s: ClassVar[float] = 120.0
 

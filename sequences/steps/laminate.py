@@ -20,10 +20,7 @@ VACUUM_LOST_FACTOR = 2.0
 
 
 @dataclass(frozen=True)
-class LaminateStep(ProcessStep):
-    tool = "laminator"
-    driver = Laminator
-    cleared_by_set_up = frozenset({"TEMP", "LOAD"})
+class LaminateStep(ProcessStep, tool="laminator", driver=Laminator, clears={"TEMP", "LOAD"}):
     #: The load's values in the unit records: record name -> LaminationResult field.
     result_values: ClassVar[Mapping[str, str]] = {
         "peak_temp_c": "peak_temp_c",

@@ -53,10 +53,7 @@ INSPECT_PER_SITE_S = 0.05
 
 
 @dataclass(frozen=True)
-class LaserRecessStep(ProcessStep):
-    tool = "laser"
-    driver = Laser
-    cleared_by_set_up = frozenset({"WARMUP", "CAL"})
+class LaserRecessStep(ProcessStep, tool="laser", driver=Laser, clears={"WARMUP", "CAL"}):
     #: laser.md §8: cold warm-up 600 s, calibration 30 s; with margin.
     heat_up_tool_s: ClassVar[float] = 1800.0
 

@@ -30,10 +30,7 @@ TRANSFER_P_MIN_FRACTION = 0.90
 
 
 @dataclass(frozen=True)
-class MoldStep(ProcessStep):
-    tool = "mold-press"
-    driver = MoldPress
-    cleared_by_set_up = frozenset({"TEMP", "LOAD"})
+class MoldStep(ProcessStep, tool="mold-press", driver=MoldPress, clears={"TEMP", "LOAD"}):
     #: The load's values in the unit records: record name -> ShotResult field.
     result_values: ClassVar[Mapping[str, str]] = {
         "fill_time_s": "fill_time_s",

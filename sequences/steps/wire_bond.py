@@ -32,10 +32,7 @@ WINDOW = 0.10
 
 
 @dataclass(frozen=True)
-class WireBondStep(ProcessStep):
-    tool = "wire-bonder"
-    driver = WireBonder
-    cleared_by_set_up = frozenset({"TEMP"})
+class WireBondStep(ProcessStep, tool="wire-bonder", driver=WireBonder, clears={"TEMP"}):
     #: wire-bonder.md §8: stage 25 -> 150 °C in 6.8 min, +30 s stable; with margin.
     heat_up_tool_s: ClassVar[float] = 1800.0
 
