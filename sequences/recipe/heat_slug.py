@@ -27,6 +27,7 @@ from sequences.recipe.base import (
     fmt,
     fmt_window,
     span,
+    tool_record,
     window_check,
 )
 from sequences.recipe.process_models import reflow_profile
@@ -144,6 +145,21 @@ class Laminate(RecipeModel):
     """LM-8 press profile (laminator.md §4); process window 150–190 °C, 1–3 MPa, 2–5 °C/min,
     30–90 min dwell, under vacuum."""
 
+    #: LaminationRecipe field (the Laminator member) -> this section's field.
+    tool_fields: ClassVar[Mapping[str, str]] = {
+        "platen_sp_c": "platen_temperature_c",
+        "standby_sp_c": "standby_temperature_c",
+        "ramp_rate_c_per_min": "ramp_rate_c_per_min",
+        "dwell_s": "dwell_s",
+        "cool_rate_c_per_min": "cool_rate_c_per_min",
+        "unload_sp_c": "unload_temperature_c",
+        "pressure_sp_mpa": "pressure_mpa",
+        "pressure_band_mpa": "pressure_band_mpa",
+        "temp_band_c": "temperature_band_c",
+        "vacuum_sp_kpa": "vacuum_kpa",
+        "evac_s": "evacuation_s",
+    }
+
     platen_temperature_c: float = span(150.0, 190.0, "LM-8 PLATEN_SP; lamination 150–190 °C")
     standby_temperature_c: float = span(50.0, 120.0, "LM-8 STANDBY_SP")
     ramp_rate_c_per_min: float = span(2.0, 5.0, "LM-8 RAMP_RATE; 2–5 °C/min")
@@ -158,19 +174,7 @@ class Laminate(RecipeModel):
 
     def lamination_recipe(self) -> LaminationRecipe:
         """HR 100-110 of one press load."""
-        return LaminationRecipe(
-            platen_sp_c=self.platen_temperature_c,
-            standby_sp_c=self.standby_temperature_c,
-            ramp_rate_c_per_min=self.ramp_rate_c_per_min,
-            dwell_s=self.dwell_s,
-            cool_rate_c_per_min=self.cool_rate_c_per_min,
-            unload_sp_c=self.unload_temperature_c,
-            pressure_sp_mpa=self.pressure_mpa,
-            pressure_band_mpa=self.pressure_band_mpa,
-            temp_band_c=self.temperature_band_c,
-            vacuum_sp_kpa=self.vacuum_kpa,
-            evac_s=self.evacuation_s,
-        )
+        return tool_record(self, LaminationRecipe, self.tool_fields)
 
 
 class SlugEtch(BathSettings):

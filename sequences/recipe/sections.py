@@ -24,6 +24,7 @@ from sequences.recipe.base import (
     refuse_if_problems,
     run_cross_checks,
     span,
+    tool_record,
 )
 from sequences.recipe.process_models import degree_of_cure, etch_time_s, time_to_cure
 
@@ -195,6 +196,31 @@ class WireBond(RecipeModel):
 class Mold(RecipeModel):
     """TM-4 shot recipe (mold-press.md §4) and the mold cap it gives."""
 
+    #: MoldRecipe field (the MoldPress member) -> this section's field.
+    tool_fields: ClassVar[Mapping[str, str]] = {
+        "chase_top_sp_c": "chase_top_temperature_c",
+        "chase_bottom_sp_c": "chase_bottom_temperature_c",
+        "temp_band_c": "temperature_band_c",
+        "clamp_force_sp_kn": "clamp_force_kn",
+        "transfer_pressure_sp_mpa": "transfer_pressure_mpa",
+        "stage1_end_mm": "stage1_end_mm",
+        "stage1_speed_mm_s": "stage1_speed_mm_s",
+        "stage2_end_mm": "stage2_end_mm",
+        "stage2_speed_mm_s": "stage2_speed_mm_s",
+        "stage3_end_mm": "stage3_end_mm",
+        "stage3_speed_mm_s": "stage3_speed_mm_s",
+        "cure_s": "cure_time_s",
+        "pellet_preheat_sp_c": "pellet_preheat_temperature_c",
+        "substrate_preheat_sp_c": "substrate_preheat_temperature_c",
+        "preheat_s": "preheat_time_s",
+        "pellets_per_shot": "pellets_per_shot",
+        "cull_sp_mm": "cull_height_mm",
+        "cull_tolerance_mm": "cull_tolerance_mm",
+        "alpha_min": "alpha_at_open_min",
+        "auto_clean": "auto_clean",
+        "vacuum_assist": "vacuum_assist",
+    }
+
     compound: str = Field(min_length=1, description="epoxy mold compound product")
     cap_thickness_um: float = span(100.0, 1500.0, "mold cap above the carrier top")
     chase_top_temperature_c: float = span(165.0, 185.0, "TM-4 CHASE_TOP_SP; EMC window 165–185 °C")
@@ -234,29 +260,7 @@ class Mold(RecipeModel):
 
     def mold_recipe(self) -> MoldRecipe:
         """HR 100-120 of one shot."""
-        return MoldRecipe(
-            chase_top_sp_c=self.chase_top_temperature_c,
-            chase_bottom_sp_c=self.chase_bottom_temperature_c,
-            temp_band_c=self.temperature_band_c,
-            clamp_force_sp_kn=self.clamp_force_kn,
-            transfer_pressure_sp_mpa=self.transfer_pressure_mpa,
-            stage1_end_mm=self.stage1_end_mm,
-            stage1_speed_mm_s=self.stage1_speed_mm_s,
-            stage2_end_mm=self.stage2_end_mm,
-            stage2_speed_mm_s=self.stage2_speed_mm_s,
-            stage3_end_mm=self.stage3_end_mm,
-            stage3_speed_mm_s=self.stage3_speed_mm_s,
-            cure_s=self.cure_time_s,
-            pellet_preheat_sp_c=self.pellet_preheat_temperature_c,
-            substrate_preheat_sp_c=self.substrate_preheat_temperature_c,
-            preheat_s=self.preheat_time_s,
-            pellets_per_shot=self.pellets_per_shot,
-            cull_sp_mm=self.cull_height_mm,
-            cull_tolerance_mm=self.cull_tolerance_mm,
-            alpha_min=self.alpha_at_open_min,
-            auto_clean=self.auto_clean,
-            vacuum_assist=self.vacuum_assist,
-        )
+        return tool_record(self, MoldRecipe, self.tool_fields)
 
     def problems(self, where: str) -> list[str]:
         """TM-4 ARM check (S1 < S2 < S3) and the cure model: the cavity fills before the
