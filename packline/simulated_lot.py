@@ -18,6 +18,7 @@ from typing import Any
 
 from drivers.clock import HostClock, WallClock
 from drivers.registry import driver_class
+from drivers.transports.wall_timeouts import stretched_link_timeouts
 from packline.paced_link import DEFAULT_HOST_LATENCY_S, pace_driver
 from packline.report import StationInfo, build_report
 from sequences.line_config import LineConfig
@@ -34,6 +35,9 @@ from sim.line import SimulatedLine, StationSim
 #: A wall-scaled run kept its scale if no host thread woke late by more than this share of
 #: the makespan in all: beyond it the figures describe the machine's load, not the line.
 MAX_LAG_PCT = 2.0
+#: On the virtual clock every link timeout (wall seconds) is this many times the manual's: a
+#: simulated tool answers late only when the machine is loaded, and a retry would change the run.
+VIRTUAL_LINK_TIMEOUT_STRETCH = 10.0
 #: Tool seconds the simulated operator of a dry run takes to answer a request (a new syringe).
 OPERATOR_RESPONSE_TOOL_S = 600.0
 
@@ -97,7 +101,12 @@ def run_simulated_lot(
     used = [s for s in config.expanded() if s.tool in needed]
     recorder = MemoryRecorder()
     sims = [StationSim(s.name, s.tool, s.sim) for s in used]
-    with SimulatedLine(sims, seed=seed, clock=sim_clock).start() as line:
+    with (
+        SimulatedLine(sims, seed=seed, clock=sim_clock).start() as line,
+        contextlib.ExitStack() as timeouts,
+    ):
+        if virtual is not None:  # late replies there come from a shared CPU, not from the tools
+            timeouts.enter_context(stretched_link_timeouts(VIRTUAL_LINK_TIMEOUT_STRETCH))
         if scenario is not None:
             line.load_scenario(list(scenario))
         wiring = Wiring(

@@ -17,6 +17,7 @@ import pyvisa
 import pyvisa.constants
 
 from drivers.errors import ConnectionLost, ParameterOutOfRange, ToolTimeout
+from drivers.transports.wall_timeouts import wall_timeout_s
 
 _DEFAULT_LIBRARY = "@py"
 
@@ -70,7 +71,7 @@ class VisaTransport:
                 session: Any = self._manager.open_resource(self.resource_name)
                 session.read_termination = self.termination
                 session.write_termination = self.termination
-                session.timeout = int(self.timeout_s * 1000)
+                session.timeout = int(wall_timeout_s(self.timeout_s) * 1000)
                 if self.baud_rate is not None and hasattr(session, "baud_rate"):
                     session.baud_rate = self.baud_rate
                 _send_without_delay(session)
@@ -133,7 +134,7 @@ class VisaTransport:
             session = self._require_session(sent)
             previous = session.timeout
             if timeout_s is not None:
-                session.timeout = int(timeout_s * 1000)
+                session.timeout = int(wall_timeout_s(timeout_s) * 1000)
             try:
                 reply = str(session.read())
             except pyvisa.errors.VisaIOError as exc:

@@ -19,6 +19,7 @@ simulated tool.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
@@ -36,6 +37,7 @@ from drivers.errors import (
 )
 from drivers.states import ToolState
 from sequences.jobs import StripJob, StripOutcome
+from sequences.steps.judging import recording_windows
 
 FINISHED = frozenset({ToolState.DONE, ToolState.ABORTED})
 
@@ -275,16 +277,12 @@ class ProcessStep(ABC):
 
     def recipe_values(self) -> dict[str, Any]:
         """The set-points this step uses, for the unit records (dataclass fields by default)."""
-        import dataclasses
-
         if dataclasses.is_dataclass(self):
             return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
         return {}
 
 
 def _plain(value: Any) -> Any:
-    import dataclasses
-
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, tuple | list):
@@ -388,11 +386,28 @@ def _collect(
     on_results: Callable[[list[StripOutcome]], None] | None,
 ) -> list[StripOutcome]:
     """Read and judge the results, hand them to ``on_results``, then acknowledge the tool."""
-    outcomes = step.collect(tool, jobs, station)
+    outcomes = _judged_outcomes(step, tool, jobs, station)
     if on_results is not None:
         on_results(outcomes)
     step.finish(tool)
     return outcomes
+
+
+def _judged_outcomes(
+    step: ProcessStep, tool: Tool, jobs: Sequence[StripJob], station: str
+) -> list[StripOutcome]:
+    """The step's outcomes, each with ``judged_windows`` in its recipe values: the window the
+    host judged each value against, ``[low, high]`` (None: an open side), so that a unit's
+    record says what its values were held to."""
+    with recording_windows() as windows:
+        outcomes = step.collect(tool, jobs, station)
+    judged = {name: list(window) for name, window in sorted(windows.items()) if window}
+    if not judged:
+        return outcomes
+    return [
+        dataclasses.replace(o, recipe_values={**o.recipe_values, "judged_windows": judged})
+        for o in outcomes
+    ]
 
 
 def _wait_for_cycle_end(

@@ -8,11 +8,16 @@ the tool failed keeps the tool's defect code.
 
 Values come back rounded to the manual's resolution; each check allows half of it, so that a
 value the tool passed before rounding is never failed for its rounding.
+
+Inside :func:`recording_windows` every check also notes the window it judged against, so that
+the step's records say what each value was held to (SPC's specification limits).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from drivers.base import Tool
@@ -29,10 +34,39 @@ HOST_DEFECT_TEXTS: Mapping[int, str] = {
 }
 
 
+#: A value's window: (low, high), None for an open side.
+Window = tuple[float | None, float | None]
+_windows: ContextVar[dict[str, Window | None] | None] = ContextVar("judged_windows", default=None)
+
+
+@contextmanager
+def recording_windows() -> Iterator[dict[str, Window | None]]:
+    """The windows the checks inside the block judge against, by value name; None for a value
+    judged against different windows in the block (a window that follows each shot)."""
+    windows: dict[str, Window | None] = {}
+    token = _windows.set(windows)
+    try:
+        yield windows
+    finally:
+        _windows.reset(token)
+
+
+def _note_window(name: str, low: float, high: float) -> None:
+    windows = _windows.get()
+    if windows is None:
+        return
+    window = (None if low == -INF else float(low), None if high == INF else float(high))
+    if name not in windows:
+        windows[name] = window
+    elif windows[name] != window:
+        windows[name] = None
+
+
 def within(
     name: str, value: float | int | None, low: float, high: float, resolution: float
 ) -> str | None:
     """``None`` when ``low <= value <= high`` (give or take half the resolution), else why not."""
+    _note_window(name, low, high)
     slack = resolution / 2.0
     if value is None:
         return f"{name} not reported"

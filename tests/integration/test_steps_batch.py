@@ -179,6 +179,9 @@ def test_etch_carrier_of_four_cucl2_strips_etches_the_slice_into_slugs(
     values = outcomes[0].sites[0].values
     assert measured(values["depth_um"]) >= 230.0
     assert abs(measured(values["temp_c"]) - 50.0) <= 1.5
+    for outcome in outcomes:  # what the host held the values to, for SPC's limits
+        judged = outcome.recipe_values["judged_windows"]
+        assert judged == {"depth_um": [230.0, None], "temp_c": [48.5, 51.5]}
     assert CUCL2_SLUG.expected_cycle_tool_s == pytest.approx(582.0, abs=1.0)  # etch-bath.md §8
     assert summary["cycle_s"] == pytest.approx(582.0, rel=0.1)
     for job in jobs:
