@@ -150,9 +150,7 @@ class Station:
         (:meth:`_acknowledge_leftover`), as after a restart."""
         with self.busy:  # a cycle that lost its link has unwound first
             self.down_reason = ""
-            chemistry = getattr(self.driver, "chemistry", None)
-            if chemistry is not None:
-                self.facts["chemistry"] = chemistry
+            self._read_settings()
             if self.machine.state is PackState.ABORTED:
                 cause = "link back"  # to STOPPED; a disabled station's STOPPED says so (E10)
                 if self.disabled_reason:
@@ -194,24 +192,27 @@ class Station:
 
     # -- lifecycle ------------------------------------------------------------------------
     def prepare(self) -> None:
-        """Reset the machine to IDLE and read what the tool is set up for (etch chemistry)."""
+        """Reset the machine to IDLE and read the settings the tool holds (etch chemistry)."""
         if self.machine.state is PackState.STOPPED and not (self.down or self.disabled_reason):
             with suppress(CommandRefused):  # another lot's runner reset it meanwhile
                 self.machine.command("reset", cause="line start")  # a disabled one stays out
-        chemistry = getattr(self.driver, "chemistry", None)
-        if chemistry is not None:
-            self.facts["chemistry"] = chemistry
+        self._read_settings()
 
     @property
     def state(self) -> PackState:
         return self.machine.state
 
     def suits(self, step: ProcessStep) -> bool:
-        """Whether this station can run ``step`` (tool kind, and the etch chemistry it holds)."""
+        """Whether this station can run ``step``: its tool kind, and the station settings the
+        step declares it needs (the etch chemistry the bath holds) as last read."""
         if step.tool != self.tool_kind:
             return False
-        wanted = getattr(step, "chemistry", None)
-        return wanted is None or self.facts.get("chemistry") in (None, wanted)
+        return all(self.facts.get(member) in (None, v) for member, v in step.needs().items())
+
+    def _read_settings(self) -> None:
+        """Read the settings the tool holds that steps on it declare (``station_settings``)."""
+        for member in ProcessStep.station_settings_of(self.tool_kind):
+            self.facts[member] = getattr(self.driver, member)
 
     # -- running a step -------------------------------------------------------------------
     def run(
@@ -243,31 +244,22 @@ class Station:
             self.machine.command("start", cause=f"{step.name} {strips}")
             lost = False
             try:
-                if resume:
-                    outcomes = resume_step(
-                        step,
-                        self.driver,
-                        jobs,
-                        station=self.name,
-                        pace=self.pace,
-                        control=self.control,
-                        on_results=on_results,
-                    )
-                else:
+                upkept, upkeep_started = False, 0.0
+                if not resume:
                     self._acknowledge_leftover()
                     upkeep_started = self.clock.timestamp()
                     upkept = self._upkeep()
-                    outcomes = run_step(
-                        step,
-                        self.driver,
-                        jobs,
-                        station=self.name,
-                        pace=self.pace,
-                        control=self.control,
-                        on_results=on_results,
-                    )
-                    if upkept:  # the upkeep was part of this cycle's set-up (E10 scheduled down)
-                        self.control.setup_started = upkeep_started
+                outcomes = (resume_step if resume else run_step)(
+                    step,
+                    self.driver,
+                    jobs,
+                    station=self.name,
+                    pace=self.pace,
+                    control=self.control,
+                    on_results=on_results,
+                )
+                if upkept:  # the upkeep was part of this cycle's set-up (E10 scheduled down)
+                    self.control.setup_started = upkeep_started
             except Detached:
                 raise  # the controller is stopping: the machine stays where the tool is
             except LinkDown:

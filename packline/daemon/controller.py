@@ -14,16 +14,13 @@ import string
 import threading
 import time
 from collections.abc import Mapping
-from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from drivers.base import Tool
 from drivers.errors import PacklineError
 from drivers.records import AlarmInfo
-from drivers.registry import driver_class
 from packline.daemon.controller_api import Json
 from packline.daemon.line_events import LineEvents
 from packline.daemon.logging_recorder import LoggingRecorder, kv
@@ -35,12 +32,13 @@ from packline.store.records import LotRecord, LotSummary
 from packline.vocabulary import FINISHED_LOT_STATUSES, ID, ID_RULE, LOT_COMMANDS, RECIPE_NAME
 from sequences.config_errors import ConfigError
 from sequences.line_config import LineConfig
+from sequences.line_factory import Line, Wiring, open_line
 from sequences.lot import LotPlan, LotRunner
 from sequences.packml import E10, OPERATOR_COMMANDS
 from sequences.recipe import RECIPES_DIR, load_recipe, validate_recipe
 from sequences.records import AlarmRecord
 from sequences.route import Route, route_for
-from sequences.station import AlarmPolicy, Station
+from sequences.station import Station
 from sequences.station_machine import CommandRefused
 from sequences.steps.base import Pace
 
@@ -91,7 +89,7 @@ class LineController:
         self.events = LineEvents()  # the fronts (SECS/GEM) subscribe here
         self.recorder = LoggingRecorder(store, self.events)
         self.stations: dict[str, Station] = {}
-        self._drivers: list[Tool] = []
+        self._line: Line | None = None
         self._lock = threading.Condition()
         #: The lots running now, in the order they started (the FIFO of a free station).
         self._runners: dict[str, LotRunner] = {}
@@ -109,39 +107,30 @@ class LineController:
     def start(self) -> None:
         """Connect every station's tool, then start running (and resuming) lots. A tool that
         does not answer leaves its station DOWN; it is reconnected in the background."""
-        for entry in self.config.expanded():
-            address = self.addresses.get(entry.name)
-            if address is None:
-                raise ValueError(f"station {entry.name} has no address")
-            driver = driver_class(entry.tool)(address)
-            down = ""
-            try:
-                driver.connect()
-            except PacklineError as exc:
-                down = str(exc)
-            self._drivers.append(driver)
-            station = self.stations[entry.name] = Station(
-                entry.name,
-                entry.tool,
-                driver,
-                pace=self.pace,
-                policy=AlarmPolicy(entry.on_alarm),
-                retry_tool_s=entry.retry_tool_s,
-                listeners=[self.recorder.state_event],
+        self._line = open_line(
+            self.config.expanded(),
+            self.addresses,
+            Wiring(
+                self.pace,
+                [self.recorder.state_event],
                 on_alarm=self._alarm_sink,
                 on_link_lost=self._link_lost,
-            )
-            if down:
-                station.mark_down(down)
+            ),
+            keep_down=True,
+        )
+        self.stations.update(self._line.stations)
+        for name, station in self.stations.items():
+            down = self._line.down.get(name)
+            if down is not None:
                 self._reconnectors.start(station)
-                log.warning(kv(event="station_down", station=entry.name, reason=down))
+                log.warning(kv(event="station_down", station=name, reason=down))
             else:
                 log.info(
                     kv(
                         event="station_connected",
-                        station=entry.name,
-                        tool=entry.tool,
-                        address=address,
+                        station=name,
+                        tool=station.tool_kind,
+                        address=self.addresses[name],
                     )
                 )
         self.pollers.start(self.stations.values())
@@ -161,9 +150,8 @@ class LineController:
         self._thread.join(timeout_s)
         for thread in list(self._lot_threads.values()):
             thread.join(timeout_s)
-        for driver in self._drivers:
-            with suppress(PacklineError):
-                driver.close()
+        if self._line is not None:
+            self._line.close()
         log.info(kv(event="controller_stopped"))
 
     def wake(self) -> None:

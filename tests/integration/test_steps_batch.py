@@ -332,3 +332,31 @@ def when(
         action()
 
     threading.Thread(target=watch, daemon=True).start()
+
+
+def test_a_step_is_refused_by_an_interlock_its_set_up_does_not_clear(start: Start) -> None:
+    press, simulated = start(MoldPress, "mold-press")
+    step = MoldStep(MoldRecipe())
+    assert step.cleared_by_set_up == {"TEMP", "LOAD"}
+    simulated.model.set_condition("DOOR", True)
+    simulated.model.set_condition("HYDRAULIC", True)
+    simulated.model.set_condition("LOAD", True)  # the handler loaded nothing (yet)
+    with pytest.raises(StepRefused, match=r"mold: interlock\(s\) active: DOOR, HYDRAULIC$"):
+        step.check(press)
+    simulated.model.set_condition("DOOR", False)
+    simulated.model.set_condition("HYDRAULIC", False)
+    assert press.interlocks() == ["LOAD"]
+    step.check(press)  # LOAD is the set-up's to clear: not a refusal
+
+
+def test_a_step_is_refused_on_a_tool_other_than_its_declared_driver(start: Start) -> None:
+    laminator, _ = start(Laminator, "laminator")
+    with pytest.raises(StepRefused, match=r"mold runs on MoldPress .*, not Laminator"):
+        MoldStep(MoldRecipe()).check(laminator)
+
+
+def test_the_etch_step_declares_the_chemistry_a_station_must_hold() -> None:
+    assert ProcessStep.station_settings_of("etch-bath") == {"chemistry"}
+    assert ProcessStep.station_settings_of("mold-press") == set()
+    assert KOH_RECESS.needs() == {"chemistry": Chemistry.KOH}
+    assert MoldStep(MoldRecipe()).needs() == {}
