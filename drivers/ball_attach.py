@@ -16,32 +16,24 @@ The unit of work is a magazine of 1-20 strips, indexed k = 1..n: per-strip data
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar, TypeVar, cast
+from typing import TypeVar, cast
 
 from drivers.errors import ParameterOutOfRange, ProtocolError
 from drivers.records import (
-    AlarmInfo,
     SiteRecord,
     StripSummary,
+    alarms,
     check_map,
+    defects,
     optional,
     parse_site_record,
     parse_summary,
 )
 from drivers.scpi import CycleResult, ScpiTool
 from drivers.settings import IndexedAccess, Reading, Setting
-from drivers.values import (
-    REAL,
-    Choice,
-    Flag,
-    InputMap,
-    Number,
-    Quoted,
-    check_identifier,
-    unquote,
-)
+from drivers.values import REAL, Choice, Flag, InputMap, Number, Quoted, check_identifier, unquote
 
 MAX_STRIPS = 20
 ZONES = 8
@@ -65,14 +57,6 @@ class BallAttachRecord(SiteRecord):
     bridged: int | None
     max_offset_um: float | None
     mean_diameter_mm: float | None
-
-    value_fields: ClassVar[tuple[str, ...]] = (
-        "missing",
-        "extra",
-        "bridged",
-        "max_offset_um",
-        "mean_diameter_mm",
-    )
 
 
 @dataclass(frozen=True)
@@ -135,48 +119,38 @@ class BallAttach(ScpiTool):
     model = "BA-8"
     poll_interval_s = 1.0  # §2: state poll every 1-2 s
     record_type = BallAttachRecord
-    record_converters = (
-        optional(int),
-        optional(int),
-        optional(int),
-        optional(float),
-        optional(float),
-    )
     summary_converters = (optional(float), optional(float), optional(int))
-    alarm_table: ClassVar[Mapping[int, AlarmInfo]] = {
-        a.code: a
-        for a in (
-            AlarmInfo(6001, "A", "Emergency stop"),
-            AlarmInfo(6002, "H", "Cover opened during cycle"),
-            AlarmInfo(6003, "H", "Nitrogen supply low"),
-            AlarmInfo(6004, "H", "Compressed air low"),
-            AlarmInfo(6005, "H", "Exhaust low"),
-            AlarmInfo(6101, "H", "Flux empty"),
-            AlarmInfo(6102, "H", "Ball supply empty"),
-            AlarmInfo(6103, "H", "Ball pick-up incomplete"),
-            AlarmInfo(6104, "H", "Flux print failure"),
-            AlarmInfo(6105, "H", "Reflow zone temperature out of band"),
-            AlarmInfo(6106, "A", "Reflow heater fault"),
-            AlarmInfo(6107, "A", "Conveyor stop / jam"),
-            AlarmInfo(6108, "W", "O2 above limit"),
-            AlarmInfo(6109, "H", "Inspection yield low"),
-            AlarmInfo(6110, "H", "Input magazine empty"),
-            AlarmInfo(6201, "W", "Flux low"),
-            AlarmInfo(6202, "W", "Ball supply low"),
-        )
-    }
-    defect_texts: ClassVar[Mapping[int, str]] = {
-        6501: "missing ball",
-        6502: "extra ball",
-        6503: "bridged balls",
-        6504: "ball offset over limit",
-        6505: "ball diameter out of tolerance",
-        6506: "flux residue or flux bridging on lands",
-        6507: "site fiducial not found, site not inspected",
-        6508: "reflow profile out of limits (whole strip)",
-        6509: "O2 above limit during reflow (whole strip)",
-        6510: "strip removed before reflow (abort)",
-    }
+    alarm_table = alarms("""
+        6001 A Emergency stop
+        6002 H Cover opened during cycle
+        6003 H Nitrogen supply low
+        6004 H Compressed air low
+        6005 H Exhaust low
+        6101 H Flux empty
+        6102 H Ball supply empty
+        6103 H Ball pick-up incomplete
+        6104 H Flux print failure
+        6105 H Reflow zone temperature out of band
+        6106 A Reflow heater fault
+        6107 A Conveyor stop / jam
+        6108 W O2 above limit
+        6109 H Inspection yield low
+        6110 H Input magazine empty
+        6201 W Flux low
+        6202 W Ball supply low
+    """)
+    defect_texts = defects("""
+        6501 missing ball
+        6502 extra ball
+        6503 bridged balls
+        6504 ball offset over limit
+        6505 ball diameter out of tolerance
+        6506 flux residue or flux bridging on lands
+        6507 site fiducial not found, site not inspected
+        6508 reflow profile out of limits (whole strip)
+        6509 O2 above limit during reflow (whole strip)
+        6510 strip removed before reflow (abort)
+    """)
 
     # -- §4 command reference, manual order ---------------------------------------------------
     magazine_count = Setting[int](
@@ -323,11 +297,7 @@ class BallAttach(ScpiTool):
         sent = f"{_result_header(strip)}:DATA? {int(start)},{int(count)}"
         reply = self.query(sent)
         with self.parsing(sent):
-            return [
-                parse_site_record(self.record_type, line, self.record_converters)
-                for line in reply.split(";")
-                if line
-            ]
+            return [parse_site_record(self.record_type, line) for line in reply.split(";") if line]
 
     def all_results(self, sites: int, *, strip: int = 1) -> list[SiteRecord]:
         """Every record of strip k, paged by 64."""

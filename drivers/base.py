@@ -10,7 +10,7 @@ import contextlib
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, ClassVar, Self, TypeVar
 
@@ -31,6 +31,10 @@ class Tool(ABC):
     model: ClassVar[str] = ""
     #: Default poll interval in seconds when waiting on the tool (the manuals' poll rates).
     poll_interval_s: ClassVar[float] = 0.5
+    #: The manual's alarm table, code -> AlarmInfo (``records.alarms``).
+    alarm_table: ClassVar[Mapping[int, AlarmInfo]] = {}
+    #: The manual's defect codes, code -> text (``records.defects``).
+    defect_texts: ClassVar[Mapping[int, str]] = {}
 
     def __init__(self, address: str) -> None:
         self.address = address

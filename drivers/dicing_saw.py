@@ -15,11 +15,11 @@ CR LF both ways, result pages of at most 16 records, 5 s for result queries).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar, NamedTuple
 
-from drivers.records import AlarmInfo, SiteRecord, StripSummary, optional
+from drivers.records import SiteRecord, StripSummary, alarms, defects
 from drivers.scpi import ScpiTool
 from drivers.settings import Reading, Setting
 from drivers.values import INTEGER, REAL, Number
@@ -43,12 +43,6 @@ class DicingRecord(SiteRecord):
     max_chipping_um: int | None = None
     max_kerf_offset_um: int | None = None
     mean_kerf_width_um: int | None = None
-
-    value_fields: ClassVar[tuple[str, ...]] = (
-        "max_chipping_um",
-        "max_kerf_offset_um",
-        "mean_kerf_width_um",
-    )
 
 
 class DicingSummaryExtra(NamedTuple):
@@ -78,37 +72,29 @@ class DicingSaw(ScpiTool):
     poll_interval_s = 1.0
     # The manual's §6 table, for hosts that list alarms before any occur; the tool also
     # answers for each code (``alarm_info``).
-    alarm_table: ClassVar[Mapping[int, AlarmInfo]] = {
-        a.code: a
-        for a in (
-            AlarmInfo(7001, "A", "Emergency stop"),
-            AlarmInfo(7002, "A", "Cover opened during cycle"),
-            AlarmInfo(7003, "A", "Chuck vacuum low"),
-            AlarmInfo(7004, "H", "Compressed air low"),
-            AlarmInfo(7101, "A", "Spindle overload"),
-            AlarmInfo(7102, "A", "Blade breakage detected"),
-            AlarmInfo(7103, "H", "Blade life reached"),
-            AlarmInfo(7104, "H", "Coolant flow low"),
-            AlarmInfo(7105, "H", "Kerf offset over limit"),
-            AlarmInfo(7106, "H", "Chipping over limit 3 times in a row"),
-            AlarmInfo(7107, "A", "Alignment failed"),
-            AlarmInfo(7108, "A", "Spindle speed deviation"),
-            AlarmInfo(7109, "H", "Blade exposure insufficient"),
-            AlarmInfo(7201, "W", "Blade life 90 %"),
-        )
-    }
-    defect_texts: ClassVar[dict[int, str]] = {
-        7501: "chipping over limit",
-        7502: "kerf offset over limit",
-        7503: "unit lost from tape/jig",
-        7504: "not fully singulated (cycle ended before all bounding lines were cut)",
-    }
+    alarm_table = alarms("""
+        7001 A Emergency stop
+        7002 A Cover opened during cycle
+        7003 A Chuck vacuum low
+        7004 H Compressed air low
+        7101 A Spindle overload
+        7102 A Blade breakage detected
+        7103 H Blade life reached
+        7104 H Coolant flow low
+        7105 H Kerf offset over limit
+        7106 H Chipping over limit 3 times in a row
+        7107 A Alignment failed
+        7108 A Spindle speed deviation
+        7109 H Blade exposure insufficient
+        7201 W Blade life 90 %
+    """)
+    defect_texts = defects("""
+        7501 chipping over limit
+        7502 kerf offset over limit
+        7503 unit lost from tape/jig
+        7504 not fully singulated (cycle ended before all bounding lines were cut)
+    """)
     record_type = DicingRecord
-    record_converters: ClassVar[Sequence[Callable[[str], Any]]] = (
-        optional(int),
-        optional(int),
-        optional(int),
-    )
     summary_converters: ClassVar[Sequence[Callable[[str], Any]]] = (int, int)
 
     # -- §4 command reference, manual order --------------------------------------------------------

@@ -13,12 +13,10 @@ with DieBonder.open("TCPIP::10.0.4.21::5025::SOCKET") as bonder:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import ClassVar
 
-from drivers.records import AlarmInfo, SiteRecord, optional
+from drivers.records import SiteRecord, alarms, defects
 from drivers.scpi import ScpiTool
 from drivers.settings import Command, Reading, Setting
 from drivers.values import INTEGER, REAL, Choice, Flag, Number, Timestamp
@@ -43,15 +41,6 @@ class DieBondRecord(SiteRecord):
     volume_nl: int | None = None
     force_n: float | None = None
 
-    value_fields: ClassVar[tuple[str, ...]] = (
-        "dx_um",
-        "dy_um",
-        "dtheta_deg",
-        "blt_um",
-        "volume_nl",
-        "force_n",
-    )
-
 
 @dataclass(frozen=True)
 class PlacementCalibration:
@@ -69,52 +58,41 @@ class DieBonder(ScpiTool):
     model = "DB-4"
     poll_interval_s = 0.5
     record_type = DieBondRecord
-    record_converters = (
-        optional(float),
-        optional(float),
-        optional(float),
-        optional(float),
-        optional(int),
-        optional(float),
-    )
     #: Summary extra: ``(mode, dies_or_plates_used)``.
     summary_converters = (_MODE.parse, int)
-    alarm_table: ClassVar[Mapping[int, AlarmInfo]] = {
-        a.code: a
-        for a in (
-            AlarmInfo(2001, "A", "Emergency stop"),
-            AlarmInfo(2002, "A", "Cover opened during cycle"),
-            AlarmInfo(2003, "H", "Work-holder vacuum low"),
-            AlarmInfo(2004, "H", "Compressed air low"),
-            AlarmInfo(2101, "H", "Syringe empty"),
-            AlarmInfo(2102, "H", "Adhesive volume check failed 3 times in a row"),
-            AlarmInfo(2103, "H", "Pick-up failed 3 times in a row"),
-            AlarmInfo(2104, "A", "Strip fiducial not found"),
-            AlarmInfo(2105, "H", "Placement out of tolerance 3 times in a row"),
-            AlarmInfo(2106, "H", "Wafer map end"),
-            AlarmInfo(2107, "H", "Plate feeder empty"),
-            AlarmInfo(2108, "H", "Stage temperature out of band"),
-            AlarmInfo(2109, "H", "Bond head temperature out of band"),
-            AlarmInfo(2110, "H", "Cure track temperature out of band"),
-            AlarmInfo(2111, "A", "Heater fault"),
-            AlarmInfo(2112, "A", "Bond force sensor fault"),
-            AlarmInfo(2201, "W", "Syringe low"),
-            AlarmInfo(2202, "W", "Die supply low"),
-            AlarmInfo(2203, "W", "Placement calibration due"),
-        )
-    }
-    defect_texts: ClassVar[Mapping[int, str]] = {
-        2501: "adhesive volume out of tolerance (vision)",
-        2502: "adhesive coverage incomplete (vision)",
-        2503: "placement offset x/y out of tolerance",
-        2504: "placement rotation out of tolerance",
-        2505: "bond-line thickness out of tolerance",
-        2506: "bond force out of band (FLIPCHIP)",
-        2507: "pick-up failed 3 times, nothing placed",
-        2508: "site fiducial not found, site not processed",
-        2509: "gap fill incomplete (GAPFILL vision)",
-        2510: "site interrupted by abort",
-    }
+    alarm_table = alarms("""
+        2001 A Emergency stop
+        2002 A Cover opened during cycle
+        2003 H Work-holder vacuum low
+        2004 H Compressed air low
+        2101 H Syringe empty
+        2102 H Adhesive volume check failed 3 times in a row
+        2103 H Pick-up failed 3 times in a row
+        2104 A Strip fiducial not found
+        2105 H Placement out of tolerance 3 times in a row
+        2106 H Wafer map end
+        2107 H Plate feeder empty
+        2108 H Stage temperature out of band
+        2109 H Bond head temperature out of band
+        2110 H Cure track temperature out of band
+        2111 A Heater fault
+        2112 A Bond force sensor fault
+        2201 W Syringe low
+        2202 W Die supply low
+        2203 W Placement calibration due
+    """)
+    defect_texts = defects("""
+        2501 adhesive volume out of tolerance (vision)
+        2502 adhesive coverage incomplete (vision)
+        2503 placement offset x/y out of tolerance
+        2504 placement rotation out of tolerance
+        2505 bond-line thickness out of tolerance
+        2506 bond force out of band (FLIPCHIP)
+        2507 pick-up failed 3 times, nothing placed
+        2508 site fiducial not found, site not processed
+        2509 gap fill incomplete (GAPFILL vision)
+        2510 site interrupted by abort
+    """)
 
     # -- §4 command reference, manual order ----------------------------------------------------
     mode = Setting[str](

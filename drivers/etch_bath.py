@@ -18,15 +18,9 @@ from enum import IntEnum
 from typing import Any, ClassVar
 
 from drivers.address import parse_modbus_address
-from drivers.errors import (
-    InterlockActive,
-    ParameterOutOfRange,
-    ToolError,
-    ToolTimeout,
-    tool_error,
-)
+from drivers.errors import InterlockActive, ParameterOutOfRange, ToolError, ToolTimeout, tool_error
 from drivers.modbus_tool import BatchModbusTool, PositionResult, ResultBlock
-from drivers.records import AlarmInfo
+from drivers.records import alarms, defects
 from drivers.registers import (
     S16,
     STRING,
@@ -190,32 +184,29 @@ class EtchBath(BatchModbusTool):
     interlock_bits = (
         "ESTOP", "DOOR", "TEMP", "LEVEL", "EXHAUST", "LOAD", "HOST_WDT", "CU_LOAD", "CARRIER",
     )  # fmt: skip
-    alarm_table: ClassVar[Mapping[int, AlarmInfo]] = {
-        a.code: a
-        for a in (
-            AlarmInfo(5001, "A", "Emergency stop"),
-            AlarmInfo(5002, "H", "Lid opened during cycle"),
-            AlarmInfo(5003, "W", "Host watchdog timeout"),
-            AlarmInfo(5004, "H", "Exhaust flow low"),
-            AlarmInfo(5101, "W", "Bath temperature high"),
-            AlarmInfo(5102, "W", "Bath temperature low"),
-            AlarmInfo(5103, "A", "Bath over-temperature"),
-            AlarmInfo(5104, "A", "Heater fault"),
-            AlarmInfo(5105, "H", "Heat-up timeout"),
-            AlarmInfo(5110, "H", "Level low"),
-            AlarmInfo(5111, "W", "Level high"),
-            AlarmInfo(5120, "W", "Concentration out of band"),
-            AlarmInfo(5121, "W", "ORP out of band"),
-            AlarmInfo(5122, "W", "Free acid out of band"),
-            AlarmInfo(5123, "H", "Copper loading high"),
-            AlarmInfo(5124, "W", "Density sensor drift"),
-            AlarmInfo(5130, "H", "Replenisher pump fault"),
-            AlarmInfo(5131, "H", "Recirculation flow low"),
-            AlarmInfo(5140, "A", "Hoist motion fault"),
-            AlarmInfo(5141, "A", "Hoist overtravel"),
-            AlarmInfo(5150, "W", "Etch time limit reached"),
-        )
-    }
+    alarm_table = alarms("""
+        5001 A Emergency stop
+        5002 H Lid opened during cycle
+        5003 W Host watchdog timeout
+        5004 H Exhaust flow low
+        5101 W Bath temperature high
+        5102 W Bath temperature low
+        5103 A Bath over-temperature
+        5104 A Heater fault
+        5105 H Heat-up timeout
+        5110 H Level low
+        5111 W Level high
+        5120 W Concentration out of band
+        5121 W ORP out of band
+        5122 W Free acid out of band
+        5123 H Copper loading high
+        5124 W Density sensor drift
+        5130 H Replenisher pump fault
+        5131 H Recirculation flow low
+        5140 A Hoist motion fault
+        5141 A Hoist overtravel
+        5150 W Etch time limit reached
+    """)
     #: The interlock table's "Blocks" column: which commands each interlock refuses (§6).
     interlock_blocks: ClassVar[Mapping[str, frozenset[str]]] = {
         "ESTOP": frozenset({"START", "RESUME", "HOIST_UP", "HOIST_DOWN"}),
@@ -228,11 +219,11 @@ class EtchBath(BatchModbusTool):
         "CU_LOAD": frozenset({"START", "RESUME"}),
         "CARRIER": frozenset({"HOIST_DOWN"}),
     }
-    defect_texts: ClassVar[Mapping[int, str]] = {
-        5501: "target depth not reached (etch time limit in mode DEPTH or HOST)",
-        5502: "bath out of window during etch",
-        5503: "etch interrupted by abort",
-    }
+    defect_texts = defects("""
+        5501 target depth not reached (etch time limit in mode DEPTH or HOST)
+        5502 bath out of window during etch
+        5503 etch interrupted by abort
+    """)
 
     # -- coils (§4) ---------------------------------------------------------------------------------
     heater_enable = LevelCoil(

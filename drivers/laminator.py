@@ -17,15 +17,8 @@ from typing import ClassVar
 
 from drivers.errors import ParameterOutOfRange
 from drivers.modbus_tool import BatchModbusTool, PositionResult, ResultBlock
-from drivers.records import AlarmInfo
-from drivers.registers import (
-    S16,
-    STRING,
-    U16,
-    DiscreteInput,
-    Holding,
-    Input,
-)
+from drivers.records import alarms, defects
+from drivers.registers import S16, STRING, U16, DiscreteInput, Holding, Input
 
 POSITIONS = 8
 STANDBY_GAP_C = 50.0  # §4 cross-check: STANDBY_SP <= PLATEN_SP - 50.0 °C
@@ -64,26 +57,23 @@ class Laminator(BatchModbusTool):
     positions = POSITIONS
     phase_names = ("NONE", "CLOSE", "EVACUATE", "PRESSURIZE", "RAMP", "DWELL", "COOL", "VENT")
     interlock_bits = ("ESTOP", "DOOR", "TEMP", "HYDRAULIC", "COOLING_WATER", "LOAD", "HOST_WDT")
-    alarm_table: ClassVar[Mapping[int, AlarmInfo]] = {
-        a.code: a
-        for a in (
-            AlarmInfo(1001, "A", "Emergency stop"),
-            AlarmInfo(1002, "A", "Door opened during cycle"),
-            AlarmInfo(1003, "W", "Host watchdog timeout"),
-            AlarmInfo(1004, "H", "Hydraulic pressure low"),
-            AlarmInfo(1005, "H", "Cooling water flow low"),
-            AlarmInfo(1101, "A", "Top platen over-temperature"),
-            AlarmInfo(1102, "A", "Bottom platen over-temperature"),
-            AlarmInfo(1103, "A", "Thermocouple open"),
-            AlarmInfo(1104, "W", "Temperature deviation in dwell"),
-            AlarmInfo(1105, "H", "Heat-up timeout"),
-            AlarmInfo(1111, "A", "Pressure build timeout"),
-            AlarmInfo(1112, "W", "Pressure deviation in dwell"),
-            AlarmInfo(1121, "A", "Vacuum not reached"),
-            AlarmInfo(1122, "W", "Vacuum lost in dwell"),
-            AlarmInfo(1131, "W", "Cool-down rate low"),
-        )
-    }
+    alarm_table = alarms("""
+        1001 A Emergency stop
+        1002 A Door opened during cycle
+        1003 W Host watchdog timeout
+        1004 H Hydraulic pressure low
+        1005 H Cooling water flow low
+        1101 A Top platen over-temperature
+        1102 A Bottom platen over-temperature
+        1103 A Thermocouple open
+        1104 W Temperature deviation in dwell
+        1105 H Heat-up timeout
+        1111 A Pressure build timeout
+        1112 W Pressure deviation in dwell
+        1121 A Vacuum not reached
+        1122 W Vacuum lost in dwell
+        1131 W Cool-down rate low
+    """)
     #: ALARM_WORD_n bit m of each alarm (§7 "Word.bit").
     # fmt: off
     alarm_word_bits: ClassVar[Mapping[int, tuple[int, int]]] = {
@@ -92,12 +82,12 @@ class Laminator(BatchModbusTool):
         1111: (3, 0), 1112: (3, 1), 1121: (3, 2), 1122: (3, 3), 1131: (3, 4),
     }
     # fmt: on
-    defect_texts: ClassVar[Mapping[int, str]] = {
-        1501: "temperature excursion during dwell",
-        1502: "pressure excursion during dwell",
-        1503: "vacuum lost during dwell",
-        1504: "lamination incomplete (cycle aborted after pressing started)",
-    }
+    defect_texts = defects("""
+        1501 temperature excursion during dwell
+        1502 pressure excursion during dwell
+        1503 vacuum lost during dwell
+        1504 lamination incomplete (cycle aborted after pressing started)
+    """)
 
     # -- discrete inputs (§4) --------------------------------------------------------------
     temp_in_band = DiscreteInput(

@@ -19,12 +19,10 @@ The common SCPI command set (recipes, strip data, cycle, alarms, results) comes 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar
 
-from drivers.records import AlarmInfo, SiteRecord, optional
+from drivers.records import SiteRecord, alarms, defects
 from drivers.scpi import ScpiTool
 from drivers.settings import Reading, Setting
 from drivers.values import Choice, Flag, Number, Quoted, Timestamp, unquote
@@ -44,13 +42,6 @@ class LaserRecord(SiteRecord):
     vias_total: int | None
     recess_depth_um: float | None  # None also for patterns without area recess
     mean_pulses_per_via: int | None
-
-    value_fields: ClassVar[tuple[str, ...]] = (
-        "vias_open",
-        "vias_total",
-        "recess_depth_um",
-        "mean_pulses_per_via",
-    )
 
 
 @dataclass(frozen=True)
@@ -84,35 +75,31 @@ class Laser(ScpiTool):
     poll_interval_s = 0.5
     # The manual's §6 table, for hosts that list alarms before any occur; the tool also
     # answers for each code (``alarm_info``).
-    alarm_table: ClassVar[Mapping[int, AlarmInfo]] = {
-        a.code: a
-        for a in (
-            AlarmInfo(8001, "A", "Emergency stop"),
-            AlarmInfo(8002, "A", "Enclosure door opened during cycle"),
-            AlarmInfo(8003, "A", "Laser key switch off"),
-            AlarmInfo(8004, "H", "Fume extraction low"),
-            AlarmInfo(8005, "A", "Chiller fault"),
-            AlarmInfo(8101, "H", "Laser power out of tolerance"),
-            AlarmInfo(8102, "A", "Laser source fault"),
-            AlarmInfo(8103, "A", "Shutter fault"),
-            AlarmInfo(8104, "A", "Scanner fault"),
-            AlarmInfo(8105, "H", "Focus error"),
-            AlarmInfo(8106, "A", "Alignment failed"),
-            AlarmInfo(8107, "H", "Via open rate low"),
-            AlarmInfo(8201, "W", "Power calibration due"),
-        )
-    }
+    alarm_table = alarms("""
+        8001 A Emergency stop
+        8002 A Enclosure door opened during cycle
+        8003 A Laser key switch off
+        8004 H Fume extraction low
+        8005 A Chiller fault
+        8101 H Laser power out of tolerance
+        8102 A Laser source fault
+        8103 A Shutter fault
+        8104 A Scanner fault
+        8105 H Focus error
+        8106 A Alignment failed
+        8107 H Via open rate low
+        8201 W Power calibration due
+    """)
     record_type = LaserRecord
-    record_converters = (optional(int), optional(int), optional(float), optional(int))
     summary_converters = (str, int)
-    defect_texts: ClassVar[Mapping[int, str]] = {
-        8501: "via not open (no breakthrough within VIA:PULSes)",
-        8502: "residue / carbonisation in via (vision)",
-        8503: "pad damage (over-ablation)",
-        8504: "recess depth out of tolerance",
-        8505: "site fiducial not found, site not processed",
-        8506: "site interrupted by abort",
-    }
+    defect_texts = defects("""
+        8501 via not open (no breakthrough within VIA:PULSes)
+        8502 residue / carbonisation in via (vision)
+        8503 pad damage (over-ablation)
+        8504 recess depth out of tolerance
+        8505 site fiducial not found, site not processed
+        8506 site interrupted by abort
+    """)
 
     # -- laser.md §4, in the manual's order ---------------------------------------------------
     pattern = Setting[str](

@@ -15,27 +15,25 @@ with Metrology.open("/dev/ttyUSB0") as gauge:            # or "socket://127.0.0.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from drivers.base import Tool
 from drivers.errors import ParameterOutOfRange, ProtocolError
 from drivers.records import (
     AlarmInfo,
-    Identity,
     SiteRecord,
     StripSummary,
+    alarms,
     check_map,
-    optional,
     parse_site_record,
     parse_summary,
 )
 from drivers.scpi import CycleResult, Progress
 from drivers.settings import Command, Reading, Setting
 from drivers.states import ToolState
+from drivers.text_tool import TextTool
 from drivers.transports.line_link import LineLink
 from drivers.values import (
     INTEGER,
@@ -46,7 +44,6 @@ from drivers.values import (
     Number,
     StateName,
     check_strip_size,
-    counted_list,
 )
 
 
@@ -206,13 +203,12 @@ class PkgRecord(SiteRecord):
     pad_protrusion_min_um: float | None
 
 
-_NUMBER = optional(float)
-RECORD_TYPES: dict[MeasureMode, tuple[type[SiteRecord], tuple[Callable[[str], Any], ...]]] = {
-    MeasureMode.DIE: (DieRecord, (_NUMBER,) * 3),
-    MeasureMode.SLUG: (SlugRecord, (_NUMBER,) * 3),
-    MeasureMode.BALL: (BallRecord, (*(_NUMBER,) * 5, optional(int))),
-    MeasureMode.RECESS: (RecessRecord, (_NUMBER,) * 4),
-    MeasureMode.PKG: (PkgRecord, (_NUMBER,) * 3),
+RECORD_TYPES: dict[MeasureMode, type[SiteRecord]] = {
+    MeasureMode.DIE: DieRecord,
+    MeasureMode.SLUG: SlugRecord,
+    MeasureMode.BALL: BallRecord,
+    MeasureMode.RECESS: RecessRecord,
+    MeasureMode.PKG: PkgRecord,
 }
 
 
@@ -223,8 +219,11 @@ _RECIPE_NAME = Identifier(16)  # README §3 names, sent bare on the MS-3
 
 
 # -- the driver -----------------------------------------------------------------------------------
-class Metrology(Tool):
+class Metrology(TextTool):
     """MS-3 metrology station (metrology.md). Unit of work: one strip, site by site."""
+
+    identity_query = "ID?"
+    alarms_query = "AL?"
 
     tool_name = "metrology"
     model = "MS-3"
@@ -232,21 +231,18 @@ class Metrology(Tool):
     alarm_codes: ClassVar[range] = range(9001, 9500)
     # The manual's §6 table, for hosts that list alarms before any occur; the tool also
     # answers for each code (``alarm_info``).
-    alarm_table: ClassVar[Mapping[int, AlarmInfo]] = {
-        a.code: a
-        for a in (
-            AlarmInfo(9001, "A", "Emergency stop"),
-            AlarmInfo(9002, "H", "Cover opened during cycle"),
-            AlarmInfo(9003, "H", "Stage vacuum low"),
-            AlarmInfo(9004, "H", "Compressed air low"),
-            AlarmInfo(9101, "H", "Calibration failed"),
-            AlarmInfo(9102, "H", "Sensor signal low"),
-            AlarmInfo(9103, "A", "Alignment failed"),
-            AlarmInfo(9104, "A", "Stage motion fault"),
-            AlarmInfo(9105, "W", "Enclosure temperature out of range"),
-            AlarmInfo(9201, "W", "Calibration due"),
-        )
-    }
+    alarm_table = alarms("""
+        9001 A Emergency stop
+        9002 H Cover opened during cycle
+        9003 H Stage vacuum low
+        9004 H Compressed air low
+        9101 H Calibration failed
+        9102 H Sensor signal low
+        9103 A Alignment failed
+        9104 A Stage motion fault
+        9105 W Enclosure temperature out of range
+        9201 W Calibration due
+    """)
 
     def __init__(self, address: str, *, line_timeout_s: float = 1.0) -> None:
         super().__init__(address)
@@ -281,12 +277,6 @@ class Metrology(Tool):
         return self.link.exchange(line).data
 
     # -- §4, in manual order -------------------------------------------------------------------
-    def identify(self) -> Identity:
-        """``ID?``: GENERIC, MS-3, serial, firmware."""
-        reply = self.query("ID?")
-        with self.parsing("ID?"):
-            return Identity.parse(reply)
-
     status = Reading(
         "ST?",
         MetrologyStatus,
@@ -447,13 +437,13 @@ class Metrology(Tool):
         count = int(Number(1, RD_MAX).check(count, "RD count"))
         if mode is None:
             mode = self.summary_mode()
-        record_type, converters = RECORD_TYPES[MeasureMode(mode)]
+        record_type = RECORD_TYPES[MeasureMode(mode)]
         sent = f"RD {start},{count}"
         reply = self.link.exchange(sent, max_records=count)
         with self.parsing(sent):
             if int(reply.data) != len(reply.records):
                 raise ProtocolError(f"OK {reply.data} after {len(reply.records)} records")
-            parsed = [parse_site_record(record_type, line, converters) for line in reply.records]
+            parsed = [parse_site_record(record_type, line) for line in reply.records]
             if [r.site for r in parsed] != list(range(start, start + len(parsed))):
                 raise ProtocolError(
                     f"records are not sites {start}.. in order: {[r.site for r in parsed]}"
@@ -488,12 +478,6 @@ class Metrology(Tool):
                 )
             values = [None if int(n) == 0 else float(f) for f in figures]
             return ItemStatistics(name, int(n), *values)
-
-    def active_alarms(self) -> list[int]:
-        """``AL?``: active alarm codes in order of occurrence."""
-        reply = self.query("AL?")
-        with self.parsing("AL?", reply):
-            return counted_list(reply)
 
     def alarm_info(self, code: int) -> AlarmInfo:
         """``ALT? <code>``: class and text of an alarm of §6 (the tool answers 12 for others)."""

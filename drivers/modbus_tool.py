@@ -16,16 +16,7 @@ from typing import Any, ClassVar, TypeVar
 from drivers.base import Tool
 from drivers.errors import ParameterOutOfRange, ProtocolError, ToolError, tool_error
 from drivers.records import AlarmInfo, Identity
-from drivers.registers import (
-    STRING,
-    U16,
-    U32,
-    Block,
-    Holding,
-    Input,
-    Pulse,
-    Register,
-)
+from drivers.registers import STRING, U16, U32, Block, Holding, Input, Pulse, Register
 from drivers.states import ToolState
 from drivers.transports.modbus import ModbusExceptionReply, ModbusTransport
 
@@ -110,8 +101,6 @@ class ModbusTool(Tool):
     poll_interval_s = 0.5
     #: Interlock names by INTERLOCK_WORD bit, from the tool's interlock table.
     interlock_bits: ClassVar[Sequence[str]] = ()
-    #: The tool's alarm table (Modbus has no text query): code -> AlarmInfo.
-    alarm_table: ClassVar[Mapping[int, AlarmInfo]] = {}
     #: Phase names by PHASE code.
     phase_names: ClassVar[Sequence[str]] = ("NONE",)
 

@@ -11,21 +11,13 @@ with MoldPress.open("modbus+tcp://127.0.0.1:5020?unit=1") as press:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
 
 from drivers.errors import ParameterOutOfRange
 from drivers.modbus_tool import BatchModbusTool, PositionResult, ResultBlock
-from drivers.records import AlarmInfo
-from drivers.registers import (
-    S16,
-    STRING,
-    U16,
-    DiscreteInput,
-    Holding,
-    Input,
-)
+from drivers.records import alarms, defects
+from drivers.registers import S16, STRING, U16, DiscreteInput, Holding, Input
 
 POSITIONS = 4
 
@@ -69,40 +61,37 @@ class MoldPress(BatchModbusTool):
         "UNLOAD",
     )
     interlock_bits = ("ESTOP", "DOOR", "TEMP", "HYDRAULIC", "AIR", "LOAD", "HOST_WDT", "PELLET")
-    alarm_table: ClassVar[Mapping[int, AlarmInfo]] = {
-        a.code: a
-        for a in (
-            AlarmInfo(4001, "A", "Emergency stop"),
-            AlarmInfo(4002, "A", "Safety door opened during cycle"),
-            AlarmInfo(4003, "W", "Host watchdog timeout"),
-            AlarmInfo(4004, "H", "Hydraulic pressure low"),
-            AlarmInfo(4005, "H", "Compressed air low"),
-            AlarmInfo(4101, "H", "Top chase temperature out of band"),
-            AlarmInfo(4102, "H", "Bottom chase temperature out of band"),
-            AlarmInfo(4103, "A", "Chase over-temperature"),
-            AlarmInfo(4104, "A", "Heater or thermocouple fault"),
-            AlarmInfo(4105, "H", "Preheater fault"),
-            AlarmInfo(4111, "A", "Clamp force not reached"),
-            AlarmInfo(4112, "A", "Transfer pressure high"),
-            AlarmInfo(4113, "A", "Transfer stroke not completed"),
-            AlarmInfo(4114, "H", "Pellet jam"),
-            AlarmInfo(4115, "H", "Pellet supply empty"),
-            AlarmInfo(4116, "W", "Cull height out of tolerance"),
-            AlarmInfo(4117, "W", "Auto-clean failure"),
-            AlarmInfo(4118, "A", "Ejector fault"),
-            AlarmInfo(4119, "H", "Consecutive short shots"),
-            AlarmInfo(4201, "W", "Pellet supply low"),
-        )
-    }
-    defect_texts: ClassVar[Mapping[int, str]] = {
-        4501: "incomplete fill (short shot)",
-        4502: "under-cure",
-        4503: "cull height out of tolerance",
-        4504: "chase temperature excursion during shot",
-        4505: "clamp force low (flash risk)",
-        4506: "transfer pressure low (void risk)",
-        4507: "shot aborted after transfer started",
-    }
+    alarm_table = alarms("""
+        4001 A Emergency stop
+        4002 A Safety door opened during cycle
+        4003 W Host watchdog timeout
+        4004 H Hydraulic pressure low
+        4005 H Compressed air low
+        4101 H Top chase temperature out of band
+        4102 H Bottom chase temperature out of band
+        4103 A Chase over-temperature
+        4104 A Heater or thermocouple fault
+        4105 H Preheater fault
+        4111 A Clamp force not reached
+        4112 A Transfer pressure high
+        4113 A Transfer stroke not completed
+        4114 H Pellet jam
+        4115 H Pellet supply empty
+        4116 W Cull height out of tolerance
+        4117 W Auto-clean failure
+        4118 A Ejector fault
+        4119 H Consecutive short shots
+        4201 W Pellet supply low
+    """)
+    defect_texts = defects("""
+        4501 incomplete fill (short shot)
+        4502 under-cure
+        4503 cull height out of tolerance
+        4504 chase temperature excursion during shot
+        4505 clamp force low (flash risk)
+        4506 transfer pressure low (void risk)
+        4507 shot aborted after transfer started
+    """)
 
     # -- discrete inputs (§4) --------------------------------------------------------------------
     temp_in_band = DiscreteInput(16, doc="TEMP_IN_BAND: both chases within ±TEMP_BAND.")

@@ -9,9 +9,11 @@ line when it does not fit.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+import typing
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+from types import MappingProxyType
+from typing import Any, TypeVar, cast
 
 from drivers.errors import ProtocolError
 
@@ -44,6 +46,29 @@ class AlarmInfo:
     text: str
 
 
+def alarms(table: str) -> Mapping[int, AlarmInfo]:
+    """A tool's alarm table as its manual prints it, one alarm a line: ``<code> <class> <text>``
+    (``4001 A Emergency stop``); by code, in manual order."""
+    rows = (_table_row(line, 3) for line in table.strip().splitlines())
+    return MappingProxyType(
+        {int(code): AlarmInfo(int(code), cls, text) for code, cls, text in rows}
+    )
+
+
+def defects(table: str) -> Mapping[int, str]:
+    """A tool's defect-code table as its manual prints it, one code a line: ``<code> <text>``."""
+    rows = (_table_row(line, 2) for line in table.strip().splitlines())
+    return MappingProxyType({int(code): text for code, text in rows})
+
+
+def _table_row(line: str, columns: int) -> list[str]:
+    """The ``columns`` whitespace-separated cells of a table line, the last taking the rest."""
+    cells = line.split(maxsplit=columns - 1)
+    if len(cells) != columns or not cells[0].isdigit():
+        raise ValueError(f"table line {line.strip()!r} is not <code> and {columns - 1} more cells")
+    return cells
+
+
 @dataclass(frozen=True)
 class SiteRecord:
     """Per-site result: site id, map character, defect code. Subclasses add value fields."""
@@ -52,7 +77,10 @@ class SiteRecord:
     result: str
     defect: int
 
-    value_fields: ClassVar[tuple[str, ...]] = ()
+    @property
+    def value_fields(self) -> tuple[str, ...]:
+        """The names of the record's value fields (after site, result and defect)."""
+        return tuple(f.name for f in dataclasses.fields(self)[3:])
 
     @property
     def passed(self) -> bool:
@@ -85,10 +113,28 @@ def optional(convert: Callable[[str], Any]) -> Callable[[str], Any]:
     return parse
 
 
+def value_converters(record_type: type[SiteRecord]) -> tuple[Callable[[str], Any], ...]:
+    """How each value field of ``record_type`` (after site, result, defect) is read, from its
+    declared type: ``int | None`` reads an ``int``, and the empty field as ``None``."""
+    hints = typing.get_type_hints(record_type)
+    return tuple(_converter(hints[f.name]) for f in dataclasses.fields(record_type)[3:])
+
+
+def _converter(kind: Any) -> Callable[[str], Any]:
+    types = typing.get_args(kind)
+    if type(None) in types:
+        (present,) = (t for t in types if t is not type(None))
+        return optional(present)
+    return cast(Callable[[str], Any], kind)
+
+
 def parse_site_record(
-    record_type: type[R], line: str, converters: Sequence[Callable[[str], Any]]
+    record_type: type[R], line: str, converters: Sequence[Callable[[str], Any]] | None = None
 ) -> R:
-    """Parse ``<site>,<result>,<defect>,<v1>,...`` into ``record_type``."""
+    """Parse ``<site>,<result>,<defect>,<v1>,...`` into ``record_type`` (the values read as
+    their fields are typed, unless ``converters`` say otherwise)."""
+    if converters is None:
+        converters = value_converters(record_type)
     parts = line.strip().split(",")
     expected = 3 + len(converters)
     if len(parts) != expected:

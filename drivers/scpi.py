@@ -17,7 +17,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from drivers.base import Tool
 from drivers.errors import (
     ConnectionLost,
     ParameterOutOfRange,
@@ -28,7 +27,6 @@ from drivers.errors import (
 )
 from drivers.records import (
     AlarmInfo,
-    Identity,
     SiteRecord,
     StripSummary,
     check_map,
@@ -37,6 +35,7 @@ from drivers.records import (
 )
 from drivers.settings import Command, Reading, Setting
 from drivers.states import ToolState
+from drivers.text_tool import TextTool
 from drivers.transports.visa import VisaTransport
 from drivers.values import (
     ALARM_CLASS,
@@ -47,7 +46,6 @@ from drivers.values import (
     Quoted,
     StateName,
     check_strip_size,
-    counted_list,
     unquote,
 )
 
@@ -111,17 +109,19 @@ class ScpiErrorEntry:
 Control = Setting
 
 
-class ScpiTool(Tool):
+class ScpiTool(TextTool):
     """Base of the SCPI drivers: VISA transport, checked commands, the common command set."""
+
+    identity_query = "*IDN?"
+    alarms_query = "ALARm:ACTive?"
 
     termination: ClassVar[str] = "\n"
     default_timeout_s: ClassVar[float] = 2.0
     result_timeout_s: ClassVar[float] = 2.0
     result_page_size: ClassVar[int] = 64
     baud_rate: ClassVar[int | None] = None
-    #: Record type and value-field converters of ``RESult:DATA?`` for this tool.
+    #: Record type of ``RESult:DATA?`` for this tool (its values read as its fields are typed).
     record_type: ClassVar[type[SiteRecord]] = SiteRecord
-    record_converters: ClassVar[Sequence[Callable[[str], Any]]] = ()
     #: Converters of the tool-specific trailing summary fields.
     summary_converters: ClassVar[Sequence[Callable[[str], Any]]] = ()
 
@@ -155,12 +155,7 @@ class ScpiTool(Tool):
         with self.link.lock:
             self.link.write(command)
             if check:
-                entry = self._next_error(sent=command)
-                if entry.code != 0:
-                    self._drain_errors(sent=command)
-                    raise entry.to_tool_error(
-                        tool=self.tool_name, address=self.address, sent=command
-                    )
+                self._raise_queued_error(sent=command)
 
     def command(self, text: str) -> None:
         """A checked command (what a declared :class:`Setting` sends)."""
@@ -173,13 +168,17 @@ class ScpiTool(Tool):
             try:
                 return self.link.read(sent=query, timeout_s=timeout_s)
             except ToolTimeout:
-                entry = self._next_error(sent=query)
-                if entry.code != 0:
-                    self._drain_errors(sent=query)
-                    raise entry.to_tool_error(
-                        tool=self.tool_name, address=self.address, sent=query
-                    ) from None
+                self._raise_queued_error(sent=query)
                 raise
+
+    def _raise_queued_error(self, *, sent: str) -> None:
+        """Raise the tool's rejection of ``sent`` if ``SYST:ERR?`` holds one (queue drained)."""
+        entry = self._next_error(sent=sent)
+        if entry.code != 0:
+            self._drain_errors(sent=sent)
+            raise entry.to_tool_error(
+                tool=self.tool_name, address=self.address, sent=sent
+            ) from None
 
     def _next_error(self, *, sent: str) -> ScpiErrorEntry:
         self.link.write("SYST:ERR?")
@@ -213,12 +212,6 @@ class ScpiTool(Tool):
             self.log.debug("%s: further queued error %s", self.tool_name, entry)
 
     # -- IEEE 488.2 and SYSTem ---------------------------------------------------------
-    def identify(self) -> Identity:
-        """``*IDN?``: vendor, model, serial, firmware."""
-        reply = self.query("*IDN?")
-        with self.parsing("*IDN?"):
-            return Identity.parse(reply)
-
     reset = Command(
         "*RST", doc="``*RST``: back to IDLE, recipe unloaded, parameters to defaults (alarms stay)."
     )
@@ -344,12 +337,6 @@ class ScpiTool(Tool):
     )
 
     # -- ALARm ----------------------------------------------------------------------------
-    def active_alarms(self) -> list[int]:
-        """``ALARm:ACTive?``: active alarm codes in order of occurrence."""
-        reply = self.query("ALARm:ACTive?")
-        with self.parsing("ALARm:ACTive?", reply):
-            return counted_list(reply)
-
     def alarm_info(self, code: int) -> AlarmInfo:
         """``ALARm:TEXT? <code>``: class and text."""
         return self._alarm_text(int(code))
@@ -385,11 +372,7 @@ class ScpiTool(Tool):
         # Scaled with the caller's timeout: unchanged at defaults, never past a shorter one.
         timeout_s = self.result_timeout_s * self.timeout_s / self.default_timeout_s
         reply = self.query(f"RESult:DATA? {int(start)},{int(count)}", timeout_s=timeout_s)
-        return [
-            parse_site_record(self.record_type, line, self.record_converters)
-            for line in reply.split(";")
-            if line
-        ]
+        return [parse_site_record(self.record_type, line) for line in reply.split(";") if line]
 
     def all_results(self, sites: int) -> list[SiteRecord]:
         """Every record of the last cycle, paged by the tool's page size."""

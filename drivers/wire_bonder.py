@@ -17,24 +17,23 @@ retransmission, ``LASTERR?`` after a rejection) is :mod:`drivers.transports.fram
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar, TypeVar
+from typing import TypeVar
 
-from drivers.base import Tool
 from drivers.errors import ParameterOutOfRange
 from drivers.records import (
     AlarmInfo,
-    Identity,
     SiteRecord,
     StripSummary,
+    alarms,
     check_map,
-    optional,
+    defects,
     parse_site_record,
     parse_summary,
 )
 from drivers.settings import Command, Reading, Setting
 from drivers.states import ToolState
+from drivers.text_tool import TextTool
 from drivers.transports.framed_link import FramedLink
 from drivers.transports.serial_port import SerialTransport
 from drivers.values import (
@@ -49,7 +48,6 @@ from drivers.values import (
     check_identifier,
     check_input_map,
     check_strip_size,
-    counted_list,
 )
 
 MAP_PIECE = 200  # §4.1: MAP, MAP?, RMAP? carry up to 200 characters
@@ -127,15 +125,6 @@ class WireBondRecord(SiteRecord):
     mean_fab_um: float | None
     mean_loop_um: int | None
 
-    value_fields: ClassVar[tuple[str, ...]] = (
-        "wires_bonded",
-        "wires_total",
-        "nsop",
-        "nsol",
-        "mean_fab_um",
-        "mean_loop_um",
-    )
-
 
 @dataclass(frozen=True)
 class WireBondSummary(StripSummary):
@@ -153,15 +142,6 @@ class WireBondResult:
     records: list[WireBondRecord]
 
 
-_RECORD_CONVERTERS = (
-    optional(int),
-    optional(int),
-    optional(int),
-    optional(int),
-    optional(float),
-    optional(int),
-)
-
 T = TypeVar("T")
 
 
@@ -178,46 +158,46 @@ class Par(Setting[T]):
         self.attribute = name
 
 
-class WireBonder(Tool):
+class WireBonder(TextTool):
     """WB-3 automatic thermosonic ball-stitch bonder (wire-bonder.md). Unit of work: a strip."""
+
+    identity_query = "IDN?"
+    alarms_query = "ALM?"
 
     tool_name = "wire-bonder"
     model = "WB-3"
     poll_interval_s = 0.2
     phase_names = PHASES
     interlock_names = ("DOOR", "AIR", "GAS", "TEMP", "CAPILLARY", "WIRE")
-    alarm_table: ClassVar[Mapping[int, AlarmInfo]] = {
-        a.code: a
-        for a in (
-            AlarmInfo(3001, "A", "Emergency stop"),
-            AlarmInfo(3002, "A", "Cover opened during cycle"),
-            AlarmInfo(3003, "H", "Forming gas flow low"),
-            AlarmInfo(3004, "H", "Compressed air low"),
-            AlarmInfo(3101, "H", "NSOP limit"),
-            AlarmInfo(3102, "H", "NSOL limit"),
-            AlarmInfo(3103, "H", "Short tail limit"),
-            AlarmInfo(3104, "H", "Wire break / fly-out"),
-            AlarmInfo(3105, "H", "EFO / FAB fail"),
-            AlarmInfo(3106, "H", "Ultrasonic impedance out of range"),
-            AlarmInfo(3107, "H", "Stage temperature out of band"),
-            AlarmInfo(3108, "H", "Capillary life reached"),
-            AlarmInfo(3109, "H", "Wire spool empty"),
-            AlarmInfo(3110, "A", "Strip fiducial not found"),
-            AlarmInfo(3111, "A", "Heater fault"),
-            AlarmInfo(3201, "W", "Capillary life 90 %"),
-            AlarmInfo(3202, "W", "Wire spool low"),
-        )
-    }
-    defect_texts: ClassVar[Mapping[int, str]] = {
-        3501: "NSOP (ball bond did not stick)",
-        3502: "NSOL (stitch did not stick)",
-        3503: "short tail",
-        3504: "wire break / fly-out in this unit",
-        3505: "unit fiducial not found, unit not bonded",
-        3506: "FAB diameter out of tolerance",
-        3507: "loop height out of tolerance",
-        3508: "unit interrupted by abort",
-    }
+    alarm_table = alarms("""
+        3001 A Emergency stop
+        3002 A Cover opened during cycle
+        3003 H Forming gas flow low
+        3004 H Compressed air low
+        3101 H NSOP limit
+        3102 H NSOL limit
+        3103 H Short tail limit
+        3104 H Wire break / fly-out
+        3105 H EFO / FAB fail
+        3106 H Ultrasonic impedance out of range
+        3107 H Stage temperature out of band
+        3108 H Capillary life reached
+        3109 H Wire spool empty
+        3110 A Strip fiducial not found
+        3111 A Heater fault
+        3201 W Capillary life 90 %
+        3202 W Wire spool low
+    """)
+    defect_texts = defects("""
+        3501 NSOP (ball bond did not stick)
+        3502 NSOL (stitch did not stick)
+        3503 short tail
+        3504 wire break / fly-out in this unit
+        3505 unit fiducial not found, unit not bonded
+        3506 FAB diameter out of tolerance
+        3507 loop height out of tolerance
+        3508 unit interrupted by abort
+    """)
 
     # -- parameters (§4.2), manual order -----------------------------------------------------------
     wire_material = Par[str](
@@ -305,12 +285,6 @@ class WireBonder(Tool):
         return reply[len(prefix) :]
 
     # -- §4.1 commands, manual order ---------------------------------------------------------------
-    def identify(self) -> Identity:
-        """``IDN?``: GENERIC, WB-3, serial, firmware."""
-        reply = self.query("IDN?")
-        with self.parsing("IDN?"):
-            return Identity.parse(reply)
-
     status = Reading(
         "STAT?",
         WireBonderStatus,
@@ -461,12 +435,6 @@ class WireBonder(Tool):
         doc="``CAPRESET``: capillary changed, bond counter to 0 (also in PAUSED and ALARM).",
     )
 
-    def active_alarms(self) -> list[int]:
-        """``ALM?``: active alarm codes in order of occurrence."""
-        reply = self.query("ALM?")
-        with self.parsing("ALM?", reply):
-            return counted_list(reply)
-
     def alarm_info(self, code: int) -> AlarmInfo:
         """``ALMTXT? <code>``: class and text of an alarm of §6."""
         return self._alarm_text(int(code))
@@ -496,11 +464,7 @@ class WireBonder(Tool):
         sent = f"RES? {start},{count}"
         text = self.query(sent)
         with self.parsing(sent):
-            return [
-                parse_site_record(WireBondRecord, line, _RECORD_CONVERTERS)
-                for line in text.split(";")
-                if line
-            ]
+            return [parse_site_record(WireBondRecord, line) for line in text.split(";") if line]
 
     def all_results(self, sites: int | None = None) -> list[WireBondRecord]:
         """Every record of the last cycle (``RES?`` in pages of 4)."""

@@ -138,6 +138,13 @@ def build_parser() -> argparse.ArgumentParser:
         "line config's gem.port; none: no GEM)",
     )
 
+    daemon.add_argument(
+        "--mqtt",
+        default=os.environ.get("PACKLINE_MQTT"),
+        help="publish the line's events to the MQTT broker mqtt://HOST:PORT (default "
+        "$PACKLINE_MQTT, else the line config's mqtt.url; none: no MQTT)",
+    )
+
     diagram = commands.add_parser("diagram", help="print a state machine as Mermaid, from the code")
     diagram.add_argument("machine", choices=["station"], help="which machine (station: PackML)")
 
@@ -300,6 +307,7 @@ def _main(argv: Sequence[str] | None) -> int:
                 token_file=args.token_file,
                 hsms_port=args.hsms_port,
                 line=args.line,
+                mqtt_url=args.mqtt,
             )
         if args.command == "plant":
             from packline.daemon.serve import database_path

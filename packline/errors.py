@@ -1,7 +1,7 @@
 """Why the controller or the store refuses a request: domain errors, not HTTP.
 
 Each says in its message what was wrong, with every problem found in ``problems``. The HTTP
-layer (:mod:`packline.web.errors`) alone maps them to statuses (400, 403, 404, 409).
+layer (:mod:`packline.web.errors`) alone maps them to statuses (400, 403, 404, 409, 429).
 """
 
 from __future__ import annotations
@@ -34,3 +34,11 @@ class Forbidden(Refused):
 
 class Unauthenticated(Refused):
     """No user could be told from the request: no token, a wrong one, a wrong password."""
+
+
+class Throttled(Refused):
+    """Too many attempts (failed sign-ins): refused until ``retry_after_s`` seconds have passed."""
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

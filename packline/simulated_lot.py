@@ -13,18 +13,20 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from drivers.base import Tool
 from drivers.clock import HostClock, WallClock
 from drivers.registry import driver_class
+from drivers.transports.wall_timeouts import stretched_link_timeouts
 from packline.paced_link import DEFAULT_HOST_LATENCY_S, pace_driver
 from packline.report import StationInfo, build_report
 from sequences.line_config import LineConfig
+from sequences.line_factory import Wiring, open_line
 from sequences.lot import LotPlan, LotRunner, LotSnapshot, StripProgress
 from sequences.records import MemoryRecorder
 from sequences.route import Route
-from sequences.station import AlarmPolicy, Station
+from sequences.station import AlarmPolicy
 from sequences.steps.base import Pace
 from sequences.upkeep import OperatorRequest
 from sim.clock import SimClock, VirtualClock
@@ -33,6 +35,9 @@ from sim.line import SimulatedLine, StationSim
 #: A wall-scaled run kept its scale if no host thread woke late by more than this share of
 #: the makespan in all: beyond it the figures describe the machine's load, not the line.
 MAX_LAG_PCT = 2.0
+#: On the virtual clock every link timeout (wall seconds) is this many times the manual's: a
+#: simulated tool answers late only when the machine is loaded, and a retry would change the run.
+VIRTUAL_LINK_TIMEOUT_STRETCH = 10.0
 #: Tool seconds the simulated operator of a dry run takes to answer a request (a new syringe).
 OPERATOR_RESPONSE_TOOL_S = 600.0
 
@@ -98,34 +103,30 @@ def run_simulated_lot(
     sims = [StationSim(s.name, s.tool, s.sim) for s in used]
     with (
         SimulatedLine(sims, seed=seed, clock=sim_clock).start() as line,
-        contextlib.ExitStack() as drivers,
+        contextlib.ExitStack() as timeouts,
     ):
+        if virtual is not None:  # late replies there come from a shared CPU, not from the tools
+            timeouts.enter_context(stretched_link_timeouts(VIRTUAL_LINK_TIMEOUT_STRETCH))
         if scenario is not None:
             line.load_scenario(list(scenario))
-        stations = []
-        for entry in used:
-            driver: Tool = drivers.enter_context(
-                driver_class(entry.tool).open(line.address(entry.name))
-            )
-            if virtual is not None:
-                pace_driver(driver, virtual, host_latency_s)
-            policy = (policies or {}).get(entry.name, AlarmPolicy(entry.on_alarm))
-            stations.append(
-                Station(
-                    entry.name,
-                    entry.tool,
-                    driver,
-                    pace=pace,
-                    policy=policy,
-                    retry_tool_s=entry.retry_tool_s,
-                    listeners=[recorder.state_event],
-                    on_alarm=lambda record: recorder.alarm(lot_id, record),
-                    on_request=simulated_operator(line, host_clock, operator_response_tool_s),
-                )
-            )
-        runner = LotRunner(plan, stations, recorder, on_change=on_change)
-        with watch(runner) if watch is not None else contextlib.nullcontext():
-            final = runner.run()
+        wiring = Wiring(
+            pace,
+            [recorder.state_event],
+            on_alarm=lambda record: recorder.alarm(lot_id, record),
+            on_request=simulated_operator(line, host_clock, operator_response_tool_s),
+            policies=policies or {},
+            on_connected=(
+                None
+                if virtual is None
+                else partial(pace_driver, clock=virtual, latency_s=host_latency_s)
+            ),
+        )
+        addresses = {entry.name: line.address(entry.name) for entry in used}
+        with open_line(used, addresses, wiring) as opened:
+            stations = list(opened.stations.values())
+            runner = LotRunner(plan, stations, recorder, on_change=on_change)
+            with watch(runner) if watch is not None else contextlib.nullcontext():
+                final = runner.run()
         world = line.world
     infos = tuple(StationInfo(s.name, s.tool) for s in used)
     report = build_report(

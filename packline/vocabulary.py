@@ -24,6 +24,9 @@ LOT_COMMANDS: Final = ("hold", "release", "abort")
 STATION_COMMANDS: Final = tuple(c for c in OPERATOR_COMMANDS if c != "start")
 #: Commands that lose work or stop a tool: the operator page asks for a confirmation first.
 DESTRUCTIVE_COMMANDS: Final = ("abort", "stop", "clear", "reset")
+#: Taking a station out of service and back (``POST /stations/{name}/disable|enable``);
+#: disable needs a reason.
+STATION_SERVICE_COMMANDS: Final = ("disable", "enable")
 
 #: Roles in rising order: each may do what the ones before it may.
 ROLES: Final = ("viewer", "operator", "engineer")

@@ -70,6 +70,9 @@ class LineConfig(BaseModel):
     #: The SECS/GEM equipment interface of ``packline serve`` (port, device id, HSMS timers);
     #: checked by packline.gem.settings, documented in docs/gem.md.
     gem: dict[str, Any] = Field(default_factory=dict)
+    #: The MQTT front of ``packline serve`` (broker url, queue limit, keep-alive); checked by
+    #: packline.mqtt.settings, documented in docs/mqtt.md.
+    mqtt: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _unique_station_names(self) -> LineConfig:

@@ -20,7 +20,7 @@ from drivers.clock import HostClock, WallClock
 from drivers.errors import PacklineError
 from sequences.jobs import StripJob, StripOutcome
 from sequences.records import CycleRecord, LotRecorder, StepRecord, StepStart, StripDisposition
-from sequences.station import AlarmPolicy, Station, StationNotReady
+from sequences.station import AlarmPolicy, LinkDown, Station, StationNotReady
 from sequences.steps.base import Detached, ProcessStep
 
 TERMINAL = ("complete", "scrapped", "on hold")
@@ -266,15 +266,20 @@ class LotRunner:
             self._work(station)
 
     def _work(self, station: Station) -> None:
-        while station.down and self._reconcile.get(station.name) and not self._stop.is_set():
-            with self._cond:  # its cycles of a previous run are reconciled when it answers
-                self._cond.wait(self._idle_s)
-        if self._stop.is_set():
-            return
-        for start in self._reconcile.pop(station.name, []):
-            batch = [self.strips[s] for s in start.strip_ids if s in self.strips]
-            self._run(station, start.step_index, batch, resume=True)
         while not self._stop.is_set():
+            with self._cond:
+                pending = self._reconcile.get(station.name)
+                if pending and station.down:
+                    # Its cycles (of a previous run, or whose link dropped) are reconciled
+                    # when the tool answers again.
+                    self._cond.wait(self._idle_s)
+                    continue
+                starts = self._reconcile.pop(station.name, [])
+            for start in starts:
+                batch = [self.strips[s] for s in start.strip_ids if s in self.strips]
+                self._run(station, start.step_index, batch, resume=True)
+            if starts:
+                continue
             with self._cond:
                 idle = self._held or self._aborted or not station.ready
                 idle = idle or (self.defer is not None and self.defer(station))
@@ -333,17 +338,16 @@ class LotRunner:
         if not resume and not station.ready:  # an operator aborted or stopped it since the pick
             self._not_started(batch)
             return
+        start = StepStart(
+            self.plan.lot_id,
+            tuple(j.strip_id for j in jobs),
+            index,
+            step.name,
+            station.name,
+            started,
+        )
         if not resume:
-            self.recorder.step_started(
-                StepStart(
-                    self.plan.lot_id,
-                    tuple(j.strip_id for j in jobs),
-                    index,
-                    step.name,
-                    station.name,
-                    started,
-                )
-            )
+            self.recorder.step_started(start)
         committed: list[StripOutcome] = []
 
         def commit(outcomes: list[StripOutcome]) -> None:
@@ -372,6 +376,16 @@ class LotRunner:
         except Detached:
             log.info("%s on %s: detached for shutdown; the cycle runs on", step.name, station.name)
             return
+        except LinkDown as down:
+            if not committed:  # the strips stay on the station until its tool answers
+                log.warning(
+                    "%s on %s: %s; reconciled when it answers", step.name, station.name, down
+                )
+                with self._cond:
+                    self._reconcile.setdefault(station.name, []).append(start)
+                    self._cond.notify_all()
+                return
+            log.warning("%s on %s: results recorded, then %s", step.name, station.name, down)
         except StationNotReady as refused:  # an operator command got in first
             log.info("%s on %s: not started (%s)", step.name, station.name, refused)
             if not resume:

@@ -99,7 +99,7 @@ class Route:
                 f"  [{self.claims[index - 1]}]" if self.claims and self.claims[index - 1] else ""
             )
             lines.append(
-                f"  {index:2d}. {step.name:<{width}}  {step.tool:<11}  {setpoints(step)}{claims}"
+                f"  {index:2d}. {step.name:<{width}}  {step.tool:<11}  {step.setpoint_text()}{claims}"
             )
         if self.notes:
             lines.append("checked before the lot starts:")
@@ -142,7 +142,7 @@ def heat_slug_route(recipe: HeatSlugRecipe) -> Route:
             attach_balls(recipe),  # claim A2
             inspect("BALL", strip, recipe.inspection.ball.limits(), "A2, A3"),
             singulate(recipe.dice, strip),
-            inspect("PKG", strip, _package_limits(recipe.inspection.package), ""),
+            inspect("PKG", strip, recipe.inspection.package.limits(), ""),
         ),
         heat_slug_notes(recipe),
     )
@@ -289,7 +289,7 @@ def film_route(recipe: FilmRecipe) -> Route:
             *bond_die(recipe),  # claim B1 (glue + wire) or B3 (flip-chip)
             mold(recipe.mold, "B1"),
             singulate(recipe.dice, strip, "B1"),
-            inspect("PKG", strip, _package_limits(recipe.inspection.package), "B1"),
+            inspect("PKG", strip, recipe.inspection.package.limits(), "B1"),
         ),
         film_notes(recipe),
     )
@@ -473,17 +473,6 @@ def inspect(
     return Planned(step, claims)
 
 
-def _package_limits(section: object) -> dict[str, tuple[float, float]]:
-    limits = {
-        "THK": getattr(section, "package_thickness_um"),  # noqa: B009
-        "WARP": getattr(section, "warpage_um"),  # noqa: B009
-    }
-    pad = getattr(section, "pad_protrusion_um", None)
-    if pad is not None:
-        limits["PADP"] = pad
-    return limits
-
-
 def _route(
     name: str,
     product: str,
@@ -525,85 +514,5 @@ def _mold_note(section: Mold) -> str:
     )
 
 
-def _num(value: float | str) -> str:
-    return value if isinstance(value, str) else fmt(value)
-
-
 def _window(limits: tuple[float, float]) -> str:
     return f"{fmt(limits[0])}–{fmt(limits[1])}"
-
-
-# == the set-points a route sheet shows per step ===================================================
-def setpoints(step: ProcessStep) -> str:
-    """The key set-points of a step, one line."""
-    if isinstance(step, LaminateStep):
-        r = step.recipe
-        return (
-            f"{fmt(r.platen_sp_c)} °C, {fmt(r.pressure_sp_mpa)} MPa, dwell {r.dwell_s} s, "
-            f"vacuum {fmt(r.vacuum_sp_kpa)} kPa"
-        )
-    if isinstance(step, DieBondStep):
-        s = step.settings
-        if s.mode == "FLIPCHIP":
-            return (
-                f"{step.tool_recipe}: FLIPCHIP {fmt(s.bond_force_n)} N, "
-                f"{fmt(s.bond_temperature_c)} °C, {fmt(s.bond_time_s)} s"
-            )
-        text = (
-            f"{step.tool_recipe}: {s.mode} ZREF {s.place_zref} {s.dispense_pattern} "
-            f"{s.dispense_volume_nl} nL"
-        )
-        if s.mode != "GAPFILL":
-            text += f", BLT {fmt(s.place_blt_um)} µm"
-        if s.cure_enabled:
-            text += f", cure {fmt(s.cure_temperature_c)} °C {s.cure_time_s} s"
-        return text
-    if isinstance(step, WireBondStep):
-        p = step.parameters
-        return (
-            f"{step.program}: {p['WIRE_MAT']} {_num(p['WIRE_D'])} µm, stage "
-            f"{_num(p['STAGE_T'])} °C, loop {_num(p['LOOP_H'])} µm, FAB {_num(p['FAB_D'])} µm"
-        )
-    if isinstance(step, MoldStep):
-        m = step.recipe
-        return (
-            f"{fmt(m.chase_top_sp_c)}/{fmt(m.chase_bottom_sp_c)} °C, "
-            f"{fmt(m.transfer_pressure_sp_mpa)} MPa, cure {m.cure_s} s, α ≥ {fmt(m.alpha_min)}"
-        )
-    if isinstance(step, EtchStep):
-        e = step.recipe
-        unit = "wt%" if step.chemistry is Chemistry.KOH else "°Bé"
-        end = (
-            f"depth {fmt(e.depth_target_um)} µm"
-            if e.endpoint_mode.name == "DEPTH"
-            else f"time {e.etch_time_s} s"
-        )
-        return (
-            f"{step.chemistry.name} {fmt(e.temp_sp_c)} °C {fmt(e.conc_sp)} {unit}, {end}, "
-            f"guard {e.etch_time_max_s} s"
-        )
-    if isinstance(step, LaserRecessStep):
-        text = (
-            f"{step.tool_recipe}: {fmt(step.fluence_j_cm2)} J/cm², {step.frequency_khz} kHz, "
-            f"spot {step.spot_um} µm, ≤ {step.via_max_pulses} pulses/via"
-        )
-        if step.pattern.endswith("-DIE4"):
-            text += f", die recess {fmt(step.recess_depth_um)} ± {fmt(step.recess_tolerance_um)} µm"
-        return text
-    if isinstance(step, BallAttachStep):
-        lim = step.reflow_limits
-        return (
-            f"{step.tool_recipe}: {step.balls_per_site} × {step.ball_diameter_mm:.2f} mm, flux "
-            f"{step.flux_thickness_um} µm, reflow {fmt(step.reflow_speed_mm_s)} mm/s, peak "
-            f"{fmt(lim.peak_min_c)}–{fmt(lim.peak_max_c)} °C, TAL {fmt(lim.tal_min_s)}–"
-            f"{fmt(lim.tal_max_s)} s"
-        )
-    if isinstance(step, DiceStep):
-        return (
-            f"{step.tool_recipe}: {step.blade_thickness_um} µm blade, "
-            f"{fmt(step.spindle_speed_krpm)} krpm, {fmt(step.feed_mm_s)} mm/s × {step.passes}"
-        )
-    if isinstance(step, InspectStep):
-        limits = ", ".join(f"{item} {_window(window)}" for item, window in step.limits.items())
-        return f"{step.tool_recipe}: {limits}"
-    return ""

@@ -26,7 +26,7 @@ from enum import StrEnum
 from typing import Any
 
 from drivers.base import Tool
-from drivers.errors import CommunicationError, PacklineError, ToolAlarm
+from drivers.errors import CommunicationError, ConnectionLost, PacklineError, ToolAlarm
 from drivers.states import ToolState
 from sequences.jobs import StripJob, StripOutcome
 from sequences.packml import PackState
@@ -74,6 +74,17 @@ class StationNotReady(CommandRefused):
     """The station cannot start a cycle now: an operator aborted, stopped or held it."""
 
 
+class LinkDown(PacklineError):
+    """The tool stopped answering during a cycle (or came back without it): the station is DOWN
+    and the cycle is to be reconciled when the link returns, by the crash-recovery rules
+    (:func:`~sequences.steps.base.resume_step`), never run twice nor lost."""
+
+
+#: Tool states in which a tool that answers again after a lost link has no cycle any more (it
+#: restarted): the cycle is reconciled (run now, for the first time) rather than waited for.
+NO_CYCLE = (ToolState.INIT, ToolState.IDLE, ToolState.HEATING, ToolState.READY, ToolState.SETUP)
+
+
 class OutOfService(CommandRefused):
     """A command refused because the station is DOWN or disabled (``why`` says which)."""
 
@@ -97,8 +108,11 @@ class Station:
         listeners: Iterable[Callable[[StateEvent], None]] = (),
         on_alarm: Callable[[AlarmRecord], None] | None = None,
         on_request: Callable[[OperatorRequest], None] | None = None,
+        on_link_lost: Callable[[Station], None] | None = None,
     ) -> None:
-        """``on_request``: told of each operator request (a dry run's simulated operator)."""
+        """``on_request``: told of each operator request (a dry run's simulated operator).
+        ``on_link_lost``: told when a lost link makes the station DOWN mid-cycle (the daemon
+        reconnects it); without it a lost link is retried inside the cycle (a dry run)."""
         self.name = name
         self.tool_kind = tool_kind
         self.driver = driver
@@ -109,6 +123,7 @@ class Station:
         self.machine = StationMachine(name, listeners=listeners, clock=self.clock.timestamp)
         self.alarm_sink = on_alarm
         self.on_request = on_request
+        self.on_link_lost = on_link_lost
         self.control = StepControl(on_alarm=self._on_alarm)
         self.busy = threading.Lock()
         self.current_strips: tuple[str, ...] = ()
@@ -133,14 +148,16 @@ class Station:
         """The tool answers again (its driver is connected): re-read what it is set up for and
         come back to IDLE. A cycle it finished meanwhile is acknowledged before the next one
         (:meth:`_acknowledge_leftover`), as after a restart."""
-        self.down_reason = ""
-        chemistry = getattr(self.driver, "chemistry", None)
-        if chemistry is not None:
-            self.facts["chemistry"] = chemistry
-        if self.machine.state is PackState.ABORTED:
-            self.machine.command("clear", cause="link back")
-        if self.machine.state is PackState.STOPPED:
-            self.machine.command("reset", cause="link back")
+        with self.busy:  # a cycle that lost its link has unwound first
+            self.down_reason = ""
+            self._read_settings()
+            if self.machine.state is PackState.ABORTED:
+                cause = "link back"  # to STOPPED; a disabled station's STOPPED says so (E10)
+                if self.disabled_reason:
+                    cause = f"{DISABLED_CAUSE}, link back: {self.disabled_reason}"
+                self.machine.command("clear", cause=cause)
+            if self.machine.state is PackState.STOPPED and not self.disabled_reason:
+                self.machine.command("reset", cause="link back")  # a disabled one stays out
 
     @property
     def down(self) -> bool:
@@ -175,24 +192,27 @@ class Station:
 
     # -- lifecycle ------------------------------------------------------------------------
     def prepare(self) -> None:
-        """Reset the machine to IDLE and read what the tool is set up for (etch chemistry)."""
+        """Reset the machine to IDLE and read the settings the tool holds (etch chemistry)."""
         if self.machine.state is PackState.STOPPED and not (self.down or self.disabled_reason):
             with suppress(CommandRefused):  # another lot's runner reset it meanwhile
                 self.machine.command("reset", cause="line start")  # a disabled one stays out
-        chemistry = getattr(self.driver, "chemistry", None)
-        if chemistry is not None:
-            self.facts["chemistry"] = chemistry
+        self._read_settings()
 
     @property
     def state(self) -> PackState:
         return self.machine.state
 
     def suits(self, step: ProcessStep) -> bool:
-        """Whether this station can run ``step`` (tool kind, and the etch chemistry it holds)."""
+        """Whether this station can run ``step``: its tool kind, and the station settings the
+        step declares it needs (the etch chemistry the bath holds) as last read."""
         if step.tool != self.tool_kind:
             return False
-        wanted = getattr(step, "chemistry", None)
-        return wanted is None or self.facts.get("chemistry") in (None, wanted)
+        return all(self.facts.get(member) in (None, v) for member, v in step.needs().items())
+
+    def _read_settings(self) -> None:
+        """Read the settings the tool holds that steps on it declare (``station_settings``)."""
+        for member in ProcessStep.station_settings_of(self.tool_kind):
+            self.facts[member] = getattr(self.driver, member)
 
     # -- running a step -------------------------------------------------------------------
     def run(
@@ -222,41 +242,42 @@ class Station:
             self.control.hold.clear()
             self.control.abort.clear()
             self.machine.command("start", cause=f"{step.name} {strips}")
+            lost = False
             try:
-                if resume:
-                    outcomes = resume_step(
-                        step,
-                        self.driver,
-                        jobs,
-                        station=self.name,
-                        pace=self.pace,
-                        control=self.control,
-                        on_results=on_results,
-                    )
-                else:
+                upkept, upkeep_started = False, 0.0
+                if not resume:
                     self._acknowledge_leftover()
                     upkeep_started = self.clock.timestamp()
                     upkept = self._upkeep()
-                    outcomes = run_step(
-                        step,
-                        self.driver,
-                        jobs,
-                        station=self.name,
-                        pace=self.pace,
-                        control=self.control,
-                        on_results=on_results,
-                    )
-                    if upkept:  # the upkeep was part of this cycle's set-up (E10 scheduled down)
-                        self.control.setup_started = upkeep_started
+                outcomes = (resume_step if resume else run_step)(
+                    step,
+                    self.driver,
+                    jobs,
+                    station=self.name,
+                    pace=self.pace,
+                    control=self.control,
+                    on_results=on_results,
+                )
+                if upkept:  # the upkeep was part of this cycle's set-up (E10 scheduled down)
+                    self.control.setup_started = upkeep_started
             except Detached:
                 raise  # the controller is stopping: the machine stays where the tool is
+            except LinkDown:
+                lost = True  # DOWN already (see _retry)
+                raise
             except Exception as error:
+                if isinstance(error, ConnectionLost) and self.on_link_lost is not None:
+                    lost = True  # lost outside the cycle's wait (set-up, collect, acknowledge)
+                    self.mark_down(str(error))
+                    raise LinkDown(f"{step.name}: {error}") from error
                 if self.machine.may("abort"):
                     self.machine.command("abort", cause=f"{step.name} failed: {error}")
                 raise
             finally:
                 self.current_strips = ()
                 self.current_step = ""
+                if lost and self.on_link_lost is not None:
+                    self.on_link_lost(self)  # its link_back waits for this run to unwind
             if not self._cycle_aborted and self.control.final_state is ToolState.ABORTED:
                 self._cycle_aborted = "cycle ended ABORTED"
             aborted = self._cycle_aborted
@@ -428,7 +449,13 @@ class Station:
         else:
             if isinstance(problem, ToolAlarm):
                 self._ask_operator(in_alarm=True)  # a consumable ran out mid-cycle
-            decision = self._retry(tool, problem, record)
+            try:
+                decision = self._retry(tool, problem, record)
+            except LinkDown as down:
+                self._record(
+                    record, f"station DOWN ({down.reason}); the cycle is reconciled when it answers"
+                )
+                raise
         handling = "resumed" if decision == "resume" else f"cycle aborted ({self._cycle_aborted})"
         self._record(record, handling)
         if self.machine.state is PackState.HELD:
@@ -480,9 +507,17 @@ class Station:
                 if state is ToolState.ALARM:
                     tool.clear_alarms()
                     state = tool.state()
-            except CommunicationError:
+            except CommunicationError as error:
+                if self.on_link_lost is not None:  # the daemon: DOWN, reconnected outside
+                    self.mark_down(str(error))
+                    raise LinkDown(f"link lost mid-cycle: {error}") from error
                 clock.sleep(poll)
                 continue
+            lost_link = isinstance(problem, CommunicationError)
+            if lost_link and self.on_link_lost is not None and state in NO_CYCLE:
+                reason = f"the tool answers again in {state.name}: its cycle is gone"
+                self.mark_down(reason)  # reconciled like a restart: the step runs now
+                raise LinkDown(reason)
             if state is ToolState.PAUSED:
                 tool.resume()
                 return "resume"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,10 +90,32 @@ class FaultInjector:
     process: list[ProcessFault] = field(default_factory=list)
     link: deque[LinkFault] = field(default_factory=deque)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: The alarm table of the tool these faults are for (set by its model; None: not known yet).
+    alarm_codes: frozenset[int] | None = None
+    tool_name: str = "tool"
+
+    def know_alarms(self, tool_name: str, codes: Iterable[int]) -> None:
+        """Bind to a tool's alarm table: alarms outside it are refused from now on."""
+        self.tool_name = tool_name
+        self.alarm_codes = frozenset(codes)
+        with self.lock:
+            unknown = [f.alarm for f in self.process if f.alarm is not None]
+            unknown = [code for code in unknown if code not in self.alarm_codes]
+        if unknown:
+            raise ValueError(self._unknown_alarm(unknown[0]))
+
+    def _unknown_alarm(self, code: object) -> str:
+        allowed = ", ".join(str(c) for c in sorted(self.alarm_codes or ()))
+        return f"alarm {code!r} is not in the {self.tool_name} alarm table: {allowed}"
 
     # -- Python API -------------------------------------------------------------------
     def alarm(self, code: int, *, clear_after_s: float | None = None, **trigger: Any) -> None:
-        """Raise alarm ``code`` at the trigger (at once without one)."""
+        """Raise alarm ``code`` at the trigger (at once without one); ValueError, and nothing
+        queued, for a code outside the tool's alarm table."""
+        if isinstance(code, bool) or not isinstance(code, int):
+            raise ValueError(f"alarm {code!r} is not an alarm code (a whole number)")
+        if self.alarm_codes is not None and code not in self.alarm_codes:
+            raise ValueError(self._unknown_alarm(code))
         with self.lock:
             self.process.append(
                 ProcessFault(Trigger.from_dict(trigger), alarm=code, clear_after_s=clear_after_s)

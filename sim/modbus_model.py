@@ -1,13 +1,14 @@
-"""Modbus batch tools (laminator, mold press, etch bath): the common blocks of README §9.2 on
-top of :class:`~sim.tool_model.ToolModel`, and declared register tables for each tool.
+"""Modbus batch tools (laminator, mold press, etch bath): the common behaviour of README §9.2
+on top of :class:`~sim.tool_model.ToolModel`.
 
-The model keeps holding registers as raw words (what the host wrote) and computes input
-registers and discrete inputs from its state when they are read.
+The model holds the host's settings in engineering units, by the manual's register name
+(``CHASE_TOP_SP`` = 175.0 °C), and its physics; which words and bits carry them (addresses,
+scales, encodings) is the front side's business (:mod:`sim.fronts.modbus_map` and each tool's
+``registers.py``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from sim.tool_model import Reject, State, ToolModel
@@ -15,105 +16,58 @@ from sim.tool_model import Reject, State, ToolModel
 COMMAND_COILS = ("ARM", "DISARM", "START", "PAUSE", "RESUME", "ABORT", "ALARM_RESET", "ACK")
 
 
-@dataclass(frozen=True)
-class HoldingDef:
-    """A holding register of the manual's table (raw units, as written on the wire)."""
+#: A setting's value in engineering units (a string for a strip id).
+Setting = float | int | str
 
-    address: int
-    name: str
-    reg_type: str = "u16"  # u16, s16, u32, string
-    lo: int | None = None
-    hi: int | None = None
-    default: int | str = 0
-    length: int = 1  # registers (u32: 2, strings: 10)
-    #: "recipe" (set-parameter rule), "always" (watchdog, heartbeat), "idle" (station settings)
-    write_rule: str = "recipe"
-
-    def contains(self, address: int) -> bool:
-        return self.address <= address < self.address + self.length
-
-
-def words_of(value: int, reg_type: str) -> list[int]:
-    if reg_type == "u32":
-        return [(value >> 16) & 0xFFFF, value & 0xFFFF]
-    return [value & 0xFFFF]
-
-
-def value_of(words: list[int], reg_type: str) -> int:
-    if reg_type == "s16":
-        return words[0] - 0x10000 if words[0] & 0x8000 else words[0]
-    if reg_type == "u32":
-        return (words[0] << 16) | words[1]
-    return words[0]
-
-
-def string_words(text: str, length: int) -> list[int]:
-    data = text.encode("ascii")[: length * 2].ljust(length * 2, b"\x00")
-    return [(data[i] << 8) | data[i + 1] for i in range(0, length * 2, 2)]
-
-
-def words_string(words: list[int]) -> str:
-    data = b"".join(bytes([(w >> 8) & 0xFF, w & 0xFF]) for w in words)
-    return data.split(b"\x00", 1)[0].decode("ascii", errors="replace")
-
-
-COMMON_HOLDING = (
-    HoldingDef(0, "RECIPE_ID", lo=0, hi=65535),
-    HoldingDef(1, "HOST_WATCHDOG_S", lo=0, hi=600, write_rule="always"),
-    HoldingDef(2, "HOST_HEARTBEAT", lo=0, hi=65535, write_rule="always"),
-)
+#: The common settings of README §9.2 (RECIPE_ID, HOST_WATCHDOG_S, HOST_HEARTBEAT): power-on values.
+COMMON_SETTINGS: dict[str, Setting] = {"RECIPE_ID": 0, "HOST_WATCHDOG_S": 0, "HOST_HEARTBEAT": 0}
 
 
 class ModbusToolModel(ToolModel):
-    """Common Modbus blocks; tools declare their holding registers, inputs and positions."""
+    """Common behaviour of the batch tools; tools declare their settings and positions."""
 
-    holding_defs: ClassVar[tuple[HoldingDef, ...]] = ()
-    #: Valid address ranges (inclusive) per table, beyond the common ones.
-    input_ranges: ClassVar[tuple[tuple[int, int], ...]] = ()
-    discrete_ranges: ClassVar[tuple[tuple[int, int], ...]] = ()
-    coil_ranges: ClassVar[tuple[tuple[int, int], ...]] = ((0, 7),)
-    firmware_code: ClassVar[int] = 231
+    #: The tool's own settings (the manual's holding registers) at power-on, engineering units.
+    setting_defaults: ClassVar[dict[str, Setting]] = {}
     positions: ClassVar[int] = 4
-    strip_id_base: ClassVar[int] = 200
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.holding_by_name = {d.name: d for d in (*COMMON_HOLDING, *self.holding_defs)}
-        self.holding: dict[int, int] = {}
-        for definition in (*COMMON_HOLDING, *self.holding_defs):
-            if definition.reg_type == "string":
-                words = string_words(str(definition.default), definition.length)
-            else:
-                words = words_of(int(definition.default), definition.reg_type)
-            for offset, word in enumerate(words):
-                self.holding[definition.address + offset] = word
+        self.settings: dict[str, Setting] = {**COMMON_SETTINGS, **self.setting_defaults}
+        self.clear_strip_ids()
         self.reject_reason = 0
         self.reject_count = 0
         self.heartbeat_s = 0.0
         self.watchdog_idle_s = 0.0
 
-    # -- register values in engineering use --------------------------------------------------
-    def hr(self, name: str) -> int:
-        """Raw value of a holding register by name (s16 signed, u32 combined)."""
-        d = self.holding_by_name[name]
-        return value_of([self.holding[d.address + i] for i in range(d.length)], d.reg_type)
+    # -- settings ------------------------------------------------------------------------------
+    def setting(self, name: str) -> float:
+        """A numeric setting in engineering units (KeyError for a name the tool lacks)."""
+        value = self.settings[name]
+        if isinstance(value, str):
+            raise TypeError(f"setting {name} is a string")
+        return value
 
-    def hr_string(self, name: str) -> str:
-        d = self.holding_by_name[name]
-        return words_string([self.holding[d.address + i] for i in range(d.length)])
+    def setting_int(self, name: str) -> int:
+        """A setting that is a count, code or mask."""
+        return int(self.setting(name))
 
     def strip_id_at(self, position: int) -> str:
-        base = self.strip_id_base + 10 * (position - 1)
-        return words_string([self.holding[base + i] for i in range(10)])
+        """STRIP_ID_<position> as the host wrote it ("" when not written)."""
+        return str(self.settings[f"STRIP_ID_{position}"])
 
     def clear_strip_ids(self) -> None:
-        for address in range(self.strip_id_base, self.strip_id_base + 10 * self.positions):
-            self.holding[address] = 0
+        for position in range(1, self.positions + 1):
+            self.settings[f"STRIP_ID_{position}"] = ""
+
+    def apply_settings(self, values: dict[str, Setting]) -> None:
+        """Take settings the front has judged (ranges, encodings, the state rule) at once."""
+        self.settings.update(values)
+        self.settings_written(set(values))
 
     # -- physics of the common blocks ----------------------------------------------------------
     def physics(self, dt_s: float) -> None:
         self.heartbeat_s += dt_s
-        timeout = self.hr("HOST_WATCHDOG_S")
+        timeout = self.setting("HOST_WATCHDOG_S")
         if timeout > 0:
             self.watchdog_idle_s += dt_s
             if self.watchdog_idle_s >= timeout and not self.conditions.get("HOST_WDT"):
@@ -157,19 +111,21 @@ class ModbusToolModel(ToolModel):
         return max(0.0, total - self.step_elapsed_s)
 
     # -- writes -----------------------------------------------------------------------------------
-    def check_holding_write(self, definition: HoldingDef) -> None:
-        """README §9.2: recipe registers follow the set-parameter rule; 06 otherwise."""
-        if definition.write_rule == "always":
+    def check_setting_write(self, write_rule: str) -> None:
+        """README §9.2: "recipe" settings follow the set-parameter rule, "idle" ones (station
+        settings) need IDLE, "always" ones (watchdog, heartbeat) are always written; Reject
+        (the front's 06) otherwise."""
+        if write_rule == "always":
             return
-        if definition.write_rule == "idle":
+        if write_rule == "idle":
             if self.state is not State.IDLE:
                 raise Reject(20, self.state_name())
             return
         self.check("set")
 
-    def holding_written(self, addresses: list[int]) -> None:
+    def settings_written(self, names: set[str]) -> None:
         """React to a write (heartbeat, set-points taking effect at once)."""
-        if 2 in addresses:
+        if "HOST_HEARTBEAT" in names:
             self.host_heartbeat()
 
     def command(self, name: str) -> None:
@@ -185,9 +141,9 @@ class ModbusToolModel(ToolModel):
             "ACK": self.do_ack,
         }[name]()
 
-    def tool_coil(self, address: int, value: bool) -> None:
-        """Tool-specific coils (etch bath END_ETCH, HOIST_UP...); 02 if unknown."""
+    def tool_coil(self, name: str, value: bool) -> None:
+        """Tool-specific coils by the manual's name (etch bath END_ETCH, HOIST_UP...)."""
         raise Reject(10)
 
-    def tool_coil_value(self, address: int) -> bool:
+    def tool_coil_value(self, name: str) -> bool:
         return False

@@ -10,6 +10,7 @@ the cycle's steps (``build_cycle``), settings checks and results. Protocol front
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 import threading
@@ -22,6 +23,8 @@ from typing import ClassVar
 from sim.clock import SimClock
 from sim.faults import CycleContext, FaultInjector, ProcessFault
 from sim.world import World
+
+log = logging.getLogger("packline.sim.tool")
 
 
 class State(IntEnum):
@@ -265,6 +268,7 @@ class ToolModel:
         self.faults = faults or FaultInjector()
         self.lock = threading.RLock()
         self.alarm_by_code = {a.code: a for a in self.alarm_defs}
+        self.faults.know_alarms(self.tool_name, self.alarm_by_code)
         self.time_s = clock.now()
         #: Called on every request (a wall-scaled tool's ticker wakes to re-plan its sleep).
         self.on_sync: Callable[[], None] | None = None
@@ -637,7 +641,10 @@ class ToolModel:
             if fault.clear_after_s is not None and fault.active:
                 self.condition_until[fault.condition.upper()] = self.time_s + fault.clear_after_s
         if fault.alarm is not None:
-            self.raise_alarm(fault.alarm, cause_for_s=fault.clear_after_s)
+            if fault.alarm in self.alarm_by_code:
+                self.raise_alarm(fault.alarm, cause_for_s=fault.clear_after_s)
+            else:  # FaultInjector refuses these; a fault queued around it must not kill a thread
+                log.error("%s: fault with unknown alarm %r ignored", self.tool_name, fault.alarm)
 
     def _expire_conditions(self) -> None:
         for name, until in list(self.condition_until.items()):

@@ -172,35 +172,31 @@ class FramedLink:
                 failures.append(exc.reason)
                 continue
             except FrameError as exc:
-                last = ProtocolError(str(exc), tool=self.tool, address=self.address, sent=payload)
+                last = self._fault(str(exc), payload)
                 failures.append(str(exc))
                 continue
             if not reply.ack:
                 code = int(reply.payload)
                 if code < 10:
                     text = CATALOGUE.get(code, "reserved link code")
-                    last = ProtocolError(
-                        f"NAK {code:02d} ({text})",
-                        tool=self.tool,
-                        address=self.address,
-                        sent=payload,
-                    )
+                    last = self._fault(f"NAK {code:02d} ({text})", payload)
                     failures.append(f"NAK {code:02d} {text}")
                     continue
                 self.log.debug("%s <- NAK %02d to %s", self.tool, code, payload)
                 raise self._rejection(code, payload, read_detail=read_detail)
             if reply.payload[0] != payload[0]:
-                last = ProtocolError(
-                    f"reply {reply.payload!r} carries sequence digit {reply.payload[0]}",
-                    tool=self.tool,
-                    address=self.address,
-                    sent=payload,
+                last = self._fault(
+                    f"reply {reply.payload!r} carries sequence digit {reply.payload[0]}", payload
                 )
                 failures.append(f"wrong sequence digit in {reply.payload!r}")
                 continue
             self.log.debug("%s <- %s", self.tool, reply.payload)
             return reply.payload[1:]
         raise self._link_failed(payload, failures, last)
+
+    def _fault(self, text: str, sent: str) -> ProtocolError:
+        """A frame-level fault of one attempt (retried; raised if the last)."""
+        return ProtocolError(text, tool=self.tool, address=self.address, sent=sent)
 
     def _link_failed(
         self, payload: str, failures: list[str], last: PacklineError | None

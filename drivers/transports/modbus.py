@@ -20,6 +20,7 @@ from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOEx
 
 from drivers.address import ModbusAddress, parse_modbus_address
 from drivers.errors import ConnectionLost, ProtocolError, ToolTimeout
+from drivers.transports.wall_timeouts import wall_timeout_s
 
 T = TypeVar("T")
 
@@ -66,7 +67,9 @@ class ModbusTransport:
             ep = self.endpoint
             client: ModbusTcpClient | ModbusSerialClient
             if ep.kind == "tcp":
-                client = ModbusTcpClient(ep.host, port=ep.port, timeout=self.timeout_s, retries=0)
+                client = ModbusTcpClient(
+                    ep.host, port=ep.port, timeout=wall_timeout_s(self.timeout_s), retries=0
+                )
             else:
                 client = ModbusSerialClient(
                     ep.device,
@@ -74,7 +77,7 @@ class ModbusTransport:
                     parity=ep.parity,
                     stopbits=ep.stopbits,
                     bytesize=ep.bytesize,
-                    timeout=self.timeout_s,
+                    timeout=wall_timeout_s(self.timeout_s),
                     retries=0,
                 )
             if not client.connect():

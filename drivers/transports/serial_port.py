@@ -15,6 +15,7 @@ import time
 import serial
 
 from drivers.errors import ConnectionLost, ToolTimeout
+from drivers.transports.wall_timeouts import wall_timeout_s
 
 
 class SerialTransport:
@@ -111,7 +112,9 @@ class SerialTransport:
         """Read up to and including ``terminator``; :class:`ToolTimeout` if it does not come."""
         with self.lock:
             port = self._require_port()
-            deadline = time.monotonic() + (self.timeout_s if timeout_s is None else timeout_s)
+            deadline = time.monotonic() + wall_timeout_s(
+                self.timeout_s if timeout_s is None else timeout_s
+            )
             buffer = bytearray()
             try:
                 while not buffer.endswith(terminator):

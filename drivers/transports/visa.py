@@ -17,6 +17,7 @@ import pyvisa
 import pyvisa.constants
 
 from drivers.errors import ConnectionLost, ParameterOutOfRange, ToolTimeout
+from drivers.transports.wall_timeouts import wall_timeout_s
 
 _DEFAULT_LIBRARY = "@py"
 
@@ -70,7 +71,7 @@ class VisaTransport:
                 session: Any = self._manager.open_resource(self.resource_name)
                 session.read_termination = self.termination
                 session.write_termination = self.termination
-                session.timeout = int(self.timeout_s * 1000)
+                session.timeout = int(wall_timeout_s(self.timeout_s) * 1000)
                 if self.baud_rate is not None and hasattr(session, "baud_rate"):
                     session.baud_rate = self.baud_rate
                 _send_without_delay(session)
@@ -119,13 +120,7 @@ class VisaTransport:
             try:
                 session.write(message)
             except (pyvisa.errors.Error, OSError) as exc:
-                self._drop()
-                raise ConnectionLost(
-                    f"write failed ({exc})",
-                    tool=self.tool,
-                    address=self.resource_name,
-                    sent=message,
-                ) from exc
+                raise self._lost(f"write failed ({exc})", sent=message) from exc
 
     def read(self, *, sent: str = "", timeout_s: float | None = None) -> str:
         """Read one reply line; :class:`ToolTimeout` if none arrives in time."""
@@ -133,26 +128,21 @@ class VisaTransport:
             session = self._require_session(sent)
             previous = session.timeout
             if timeout_s is not None:
-                session.timeout = int(timeout_s * 1000)
+                session.timeout = int(wall_timeout_s(timeout_s) * 1000)
             try:
                 reply = str(session.read())
-            except pyvisa.errors.VisaIOError as exc:
-                if exc.error_code == pyvisa.constants.StatusCode.error_timeout:
+            except (pyvisa.errors.VisaIOError, OSError, UnicodeDecodeError) as exc:
+                if (
+                    isinstance(exc, pyvisa.errors.VisaIOError)
+                    and exc.error_code == pyvisa.constants.StatusCode.error_timeout
+                ):
                     raise ToolTimeout(
                         f"no reply within {session.timeout / 1000:.2f} s",
                         tool=self.tool,
                         address=self.resource_name,
                         sent=sent,
                     ) from exc
-                self._drop()
-                raise ConnectionLost(
-                    f"read failed ({exc})", tool=self.tool, address=self.resource_name, sent=sent
-                ) from exc
-            except (OSError, UnicodeDecodeError) as exc:
-                self._drop()
-                raise ConnectionLost(
-                    f"read failed ({exc})", tool=self.tool, address=self.resource_name, sent=sent
-                ) from exc
+                raise self._lost(f"read failed ({exc})", sent=sent) from exc
             finally:
                 if timeout_s is not None and self._session is not None:
                     session.timeout = previous
@@ -195,6 +185,11 @@ class VisaTransport:
         if self._session is None:
             self.open()
         return self._session
+
+    def _lost(self, text: str, *, sent: str) -> ConnectionLost:
+        """Drop the session: the link is gone; the error says why, naming tool and resource."""
+        self._drop()
+        return ConnectionLost(text, tool=self.tool, address=self.resource_name, sent=sent)
 
     def _drop(self) -> None:
         try:

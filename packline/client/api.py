@@ -65,6 +65,9 @@ class DaemonClient:
     def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
         return self._json(self._send("POST", path, body=body or {}))
 
+    def put(self, path: str, body: dict[str, Any]) -> Any:
+        return self._json(self._send("PUT", path, body=body))
+
     def close(self) -> None:
         self._http.close()
 

@@ -42,7 +42,9 @@ LOT_COLUMNS = (
     "lot_id", "status", "recipe_name", "strip_count", "complete", "scrapped", "on hold",
     "in progress", "created", "reason",
 )  # fmt: skip
-STATION_COLUMNS = ("name", "tool", "state", "step", "strips", "policy", "address")
+STATION_COLUMNS = (
+    "name", "tool", "state", "step", "strips", "policy", "address", "tool_state", "answer_age_s",
+)  # fmt: skip
 ALARM_COLUMNS = (
     "alarm_id", "time", "station", "code", "class", "text", "handling", "strip_ids", "active",
     "acked_by",
@@ -53,7 +55,7 @@ RECIPE_COLUMNS = ("name", "product", "variant", "valid", "problems")
 # -- lots ------------------------------------------------------------------------------------------
 def lot_submit(client: DaemonClient, args: argparse.Namespace) -> Shown:
     body: dict[str, Any] = {}
-    for field in ("recipe", "strips", "strip_ids", "lot_id"):
+    for field in ("recipe", "strips", "strip_ids", "lot_id", "priority"):
         if getattr(args, field) is not None:
             body[field] = getattr(args, field)
     if args.recipe is not None:
@@ -64,6 +66,11 @@ def lot_submit(client: DaemonClient, args: argparse.Namespace) -> Shown:
     lines = [f"lot {lot.get('lot_id')} submitted: {lot.get('status')}"]
     lines += record(lot, hide=("lot_id", "status", "strips", "progress", "strip_ids", "steps"))
     return lot, lines
+
+
+def lot_priority(client: DaemonClient, args: argparse.Namespace) -> Shown:
+    lot = client.put(f"/lots/{args.lot_id}/priority", {"priority": args.priority})
+    return lot, [f"lot {lot.get('lot_id')}: priority {lot.get('priority')}"]
 
 
 def recipe_name(text: str) -> str:
@@ -321,6 +328,15 @@ def add_client_commands(commands: Subcommands) -> None:
         "--strip-ids", type=_id_list, metavar="A,B,...", help="the strips' ids, comma-separated"
     )
     submit.add_argument("--lot-id", help="lot id (default: made by the daemon)")
+    submit.add_argument(
+        "--priority",
+        type=int,
+        metavar="N",
+        help="-1000..1000, higher goes first at a free station (default 0; FIFO within one)",
+    )
+    priority = _leaf(lots, "priority", lot_priority, "change an open lot's priority")
+    priority.add_argument("lot_id", metavar="ID")
+    priority.add_argument("priority", type=int, metavar="N", help="-1000..1000, higher first")
     _leaf(lots, "list", lot_list, "every lot with its status")
     _leaf(lots, "show", lot_show, "a lot: progress per step, status per strip").add_argument(
         "lot_id", metavar="ID"

@@ -48,10 +48,13 @@ def spc_chart(client: DaemonClient, args: argparse.Namespace) -> Shown:
     chart = client.get(base)
     png = args.png or Path(f"spc-{safe_file_part(args.lot)}-{safe_file_part(args.value)}.png")
     png.write_bytes(client.get_bytes(base + ".png"))
+    sides = [
+        f"{n} {chart[k]:g}" for n, k in (("LSL", "lsl"), ("USL", "usl")) if chart[k] is not None
+    ]
     limits = (
         "no recipe limits"
         if chart["cpk"] is None
-        else f"LSL {chart['lsl']:g}, USL {chart['usl']:g}, Cpk {chart['cpk']:.2f}"
+        else ", ".join([*sides, f"Cpk {chart['cpk']:.2f}"])
     )
     unit = chart["unit"]
     lines = [

@@ -14,18 +14,17 @@ import string
 import threading
 import time
 from collections.abc import Mapping
-from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from drivers.base import Tool
 from drivers.errors import PacklineError
-from drivers.registry import driver_class
+from drivers.records import AlarmInfo
 from packline.daemon.controller_api import Json
 from packline.daemon.line_events import LineEvents
 from packline.daemon.logging_recorder import LoggingRecorder, kv
+from packline.daemon.polling import StationPollers
 from packline.daemon.reconnect import MAX_RETRY_S, Reconnectors
 from packline.errors import Conflict, Invalid, NotFound
 from packline.store import Store
@@ -33,11 +32,13 @@ from packline.store.records import LotRecord, LotSummary
 from packline.vocabulary import FINISHED_LOT_STATUSES, ID, ID_RULE, LOT_COMMANDS, RECIPE_NAME
 from sequences.config_errors import ConfigError
 from sequences.line_config import LineConfig
+from sequences.line_factory import Line, Wiring, open_line
 from sequences.lot import LotPlan, LotRunner
 from sequences.packml import E10, OPERATOR_COMMANDS
 from sequences.recipe import RECIPES_DIR, load_recipe, validate_recipe
+from sequences.records import AlarmRecord
 from sequences.route import Route, route_for
-from sequences.station import AlarmPolicy, Station
+from sequences.station import Station
 from sequences.station_machine import CommandRefused
 from sequences.steps.base import Pace
 
@@ -46,6 +47,24 @@ log = logging.getLogger("packline.daemon")
 DEFAULT_RECIPE = "heat-slug-die-equal"
 #: Lots running at once; the next starts when one finishes (each runs a worker per station).
 MAX_OVERLAPPING_LOTS = 4
+#: Lot priorities accepted (higher goes first; 0 by default).
+PRIORITY_RANGE = range(-1000, 1001)
+
+
+def check_priority(priority: object) -> int:
+    """A lot priority as given (API, CLI, SECS/GEM): an integer in PRIORITY_RANGE."""
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        raise Invalid(f"priority must be an integer, got {priority!r}")
+    if priority not in PRIORITY_RANGE:
+        raise Invalid(
+            f"priority must be {PRIORITY_RANGE.start}..{PRIORITY_RANGE.stop - 1}, got {priority}"
+        )
+    return priority
+
+
+def queue_rank(lot: LotSummary) -> tuple[int, int]:
+    """A lot's place at a free station: higher priority first, then submit order (FIFO)."""
+    return (-lot.get("priority", 0), lot["submit_seq"])
 
 
 class LineController:
@@ -70,55 +89,51 @@ class LineController:
         self.events = LineEvents()  # the fronts (SECS/GEM) subscribe here
         self.recorder = LoggingRecorder(store, self.events)
         self.stations: dict[str, Station] = {}
-        self._drivers: list[Tool] = []
+        self._line: Line | None = None
         self._lock = threading.Condition()
         #: The lots running now, in the order they started (the FIFO of a free station).
         self._runners: dict[str, LotRunner] = {}
+        #: Each running lot's :func:`queue_rank` (a priority change updates it).
+        self._rank: dict[str, tuple[int, int]] = {}
         self._lot_threads: dict[str, threading.Thread] = {}
         self._stopping = False
         self._thread = threading.Thread(target=self._lots_loop, name="lots", daemon=True)
         self._reconnectors = Reconnectors(
             on_back=lambda _: self.wake(), max_retry_s=reconnect_max_s
         )
+        self.pollers = StationPollers(on_idle_alarm=self._idle_alarm, on_lost=self._idle_lost)
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
         """Connect every station's tool, then start running (and resuming) lots. A tool that
         does not answer leaves its station DOWN; it is reconnected in the background."""
-        for entry in self.config.expanded():
-            address = self.addresses.get(entry.name)
-            if address is None:
-                raise ValueError(f"station {entry.name} has no address")
-            driver = driver_class(entry.tool)(address)
-            down = ""
-            try:
-                driver.connect()
-            except PacklineError as exc:
-                down = str(exc)
-            self._drivers.append(driver)
-            station = self.stations[entry.name] = Station(
-                entry.name,
-                entry.tool,
-                driver,
-                pace=self.pace,
-                policy=AlarmPolicy(entry.on_alarm),
-                retry_tool_s=entry.retry_tool_s,
-                listeners=[self.recorder.state_event],
+        self._line = open_line(
+            self.config.expanded(),
+            self.addresses,
+            Wiring(
+                self.pace,
+                [self.recorder.state_event],
                 on_alarm=self._alarm_sink,
-            )
-            if down:
-                station.mark_down(down)
+                on_link_lost=self._link_lost,
+            ),
+            keep_down=True,
+        )
+        self.stations.update(self._line.stations)
+        for name, station in self.stations.items():
+            down = self._line.down.get(name)
+            if down is not None:
                 self._reconnectors.start(station)
-                log.warning(kv(event="station_down", station=entry.name, reason=down))
+                log.warning(kv(event="station_down", station=name, reason=down))
             else:
                 log.info(
                     kv(
                         event="station_connected",
-                        station=entry.name,
-                        tool=entry.tool,
-                        address=address,
+                        station=name,
+                        tool=station.tool_kind,
+                        address=self.addresses[name],
                     )
                 )
+        self.pollers.start(self.stations.values())
         self._thread.start()
 
     def stop(self, timeout_s: float | None = 10.0) -> None:
@@ -131,17 +146,42 @@ class LineController:
         for runner in runners:
             runner.stop()
         self._reconnectors.stop()
+        self.pollers.stop()
         self._thread.join(timeout_s)
         for thread in list(self._lot_threads.values()):
             thread.join(timeout_s)
-        for driver in self._drivers:
-            with suppress(PacklineError):
-                driver.close()
+        if self._line is not None:
+            self._line.close()
         log.info(kv(event="controller_stopped"))
 
     def wake(self) -> None:
         with self._lock:
             self._lock.notify_all()
+
+    def _link_lost(self, station: Station) -> None:
+        """A tool dropped mid-cycle: its station is DOWN; reconnect it in the background."""
+        log.warning(kv(event="station_down", station=station.name, reason=station.down_reason))
+        self._reconnectors.start(station)
+
+    def _idle_alarm(self, station: Station, alarm: AlarmInfo) -> None:
+        """An alarm the poller saw on a station without strips: recorded under no lot."""
+        self.recorder.alarm(
+            "",
+            AlarmRecord(
+                time.time(),
+                station.name,
+                (),
+                alarm.code,
+                alarm.alarm_class,
+                alarm.text,
+                "raised while idle",
+            ),
+        )
+
+    def _idle_lost(self, station: Station, reason: str) -> None:
+        """An idle station's tool stopped answering: DOWN now, not when a strip is sent."""
+        station.mark_down(reason)
+        self._link_lost(station)
 
     def _alarm_sink(self, record: Any) -> None:
         """An alarm is recorded under the lot of the strips on the station ("" when idle)."""
@@ -154,14 +194,17 @@ class LineController:
         self.recorder.alarm(lot_id, record)
 
     def _ahead_of(self, lot_id: str) -> list[LotRunner]:
-        """The running lots that started before ``lot_id``: they go first at a free station."""
+        """The running lots that go before ``lot_id`` at a free station: a higher priority, or
+        the same one and submitted earlier."""
         with self._lock:
-            ahead = []
-            for other, runner in self._runners.items():
-                if other == lot_id:
-                    break
-                ahead.append(runner)
-            return ahead
+            mine = self._rank.get(lot_id)
+            if mine is None:
+                return []
+            return [
+                runner
+                for other, runner in self._runners.items()
+                if other != lot_id and self._rank.get(other, mine) < mine
+            ]
 
     # -- the lot queue ------------------------------------------------------------------------
     def _lots_loop(self) -> None:
@@ -176,14 +219,15 @@ class LineController:
                     del self._lot_threads[lot_id]
                 lot = None
                 if len(self._lot_threads) < MAX_OVERLAPPING_LOTS:
-                    lot = next(
+                    lot = min(
                         (
                             lot
                             for lot in self.store.open_lots()
                             if lot["status"] in ("running", "aborting", "queued")  # held wait
                             and lot["lot_id"] not in self._lot_threads
                         ),
-                        None,
+                        key=queue_rank,
+                        default=None,
                     )
                 if lot is None:
                     self._lock.wait(0.5)
@@ -203,6 +247,7 @@ class LineController:
         finally:
             with self._lock:
                 self._runners.pop(lot["lot_id"], None)
+                self._rank.pop(lot["lot_id"], None)
                 self._lock.notify_all()
 
     def _run_lot(self, summary: LotSummary) -> None:
@@ -235,6 +280,7 @@ class LineController:
             if current["status"] not in ("running", "aborting", "queued"):
                 return  # held (or aborted) since the lots loop chose it
             self._runners[lot_id] = runner
+            self._rank[lot_id] = queue_rank(current)
             if current["status"] != "aborting":
                 self.store.set_lot_status(lot_id, "running")
         resumed = " (resumed)" if lot["status"] == "running" else ""
@@ -296,7 +342,9 @@ class LineController:
         strip_ids: list[str] | None,
         lot_id: str | None,
         by: str,
+        priority: int = 0,
     ) -> Json:
+        priority = check_priority(priority)
         name = recipe or DEFAULT_RECIPE
         path = self._recipe_path(name)
         try:
@@ -335,9 +383,19 @@ class LineController:
             cols=route.cols,
             steps=[s.name for s in route.steps],
             strip_ids=ids,
+            priority=priority,
         )
         self.store.record_command("lot", lot_id, "submit", by, "queued")
-        log.info(kv(event="lot_submitted", lot=lot_id, recipe=name, strips=len(ids), by=by))
+        log.info(
+            kv(
+                event="lot_submitted",
+                lot=lot_id,
+                recipe=name,
+                strips=len(ids),
+                priority=priority,
+                by=by,
+            )
+        )
         self.events.publish("lot_queued", lot_id=lot_id, recipe=name, strip_ids=ids)
         self.wake()
         return self.show_lot(lot_id)
@@ -405,6 +463,28 @@ class LineController:
         self.store.record_command("lot", lot_id, command, by, "ok")
         log.info(kv(event="lot_command", lot=lot_id, command=command, by=by))
         self.wake()
+        shown = self.show_lot(lot_id)
+        self.events.publish(
+            "lot_command", lot_id=lot_id, command=command, by=by, status=shown["status"]
+        )
+        return shown
+
+    def set_lot_priority(self, lot_id: str, priority: int, *, by: str) -> Json:
+        """Change an open lot's priority: it counts from the next free station on (cycles
+        running go on). A finished lot is refused (Conflict)."""
+        priority = check_priority(priority)
+        with self._lock:
+            lot = self.store.lot(lot_id)
+            if lot is None:
+                raise NotFound(f"no lot {lot_id}")
+            if lot["status"] in FINISHED_LOT_STATUSES:
+                raise Conflict(f"lot {lot_id} is {lot['status']}")
+            self.store.set_lot_priority(lot_id, priority)
+            if lot_id in self._rank:
+                self._rank[lot_id] = (-priority, lot["submit_seq"])
+        self.store.record_command("lot", lot_id, "priority", by, str(priority))
+        log.info(kv(event="lot_priority", lot=lot_id, priority=priority, by=by))
+        self.wake()
         return self.show_lot(lot_id)
 
     def _abort_idle_lot(self, lot_id: str, reason: str) -> None:
@@ -455,6 +535,9 @@ class LineController:
             "down": station.down_reason or None,
             "disabled": station.disabled_reason or None,
         }
+        polled = self.pollers.live(station.name)
+        if polled is not None:  # the poller's last answer: state, alarms, interlocks, when
+            view |= polled.as_json(time.time())
         if live:
             try:
                 view["tool_state"] = station.driver.state().name
@@ -514,6 +597,9 @@ class LineController:
     def ack_alarm(self, alarm_id: int, *, by: str) -> Json:
         result = self.store.ack_alarm(alarm_id, by)
         self.store.record_command("alarm", str(alarm_id), "ack", by, "ok")
+        self.events.publish(
+            "alarm_acked", alarm_id=alarm_id, station=result["station"], code=result["code"], by=by
+        )
         return dict(result)
 
     def list_recipes(self) -> list[Json]:
@@ -565,6 +651,9 @@ class LineController:
         stations = []
         for station in self.stations.values():
             view = self._station_view(station, live=True)
+            # The page rebuilds a card only when its data changed: no per-poll timestamps.
+            view.pop("answered_at", None)
+            view.pop("answer_age_s", None)
             view["since"] = since.get(station.name)
             stations.append(view)
         lots = [self.show_lot(lot["lot_id"]) for lot in self.store.open_lots()]

@@ -22,10 +22,16 @@ class ControllerAPI(Protocol):
         strip_ids: list[str] | None,
         lot_id: str | None,
         by: str,
+        priority: int = 0,
     ) -> Json:
         """Queue a lot: ``recipe`` is a recipe name in configs/recipes (default: the heat-slug
-        die-equal recipe); either ``strips`` (ids are generated) or ``strip_ids``. Returns the
+        die-equal recipe); either ``strips`` (ids are generated) or ``strip_ids``; ``priority``
+        (higher goes first at a free station, FIFO within one; -1000..1000). Returns the
         lot as :meth:`show_lot` does (``lot_id``, ``status`` "queued"...)."""
+        ...
+
+    def set_lot_priority(self, lot_id: str, priority: int, *, by: str) -> Json:
+        """Change an open lot's priority (from the next free station on)."""
         ...
 
     def list_lots(self) -> list[Json]: ...

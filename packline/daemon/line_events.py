@@ -26,6 +26,9 @@ LINE_EVENT_KINDS = {
     "strip_finished": ("lot_id", "record"),  # sequences.records.StripDisposition
     "alarm": ("lot_id", "record"),  # sequences.records.AlarmRecord
     "station_state": ("record",),  # sequences.station_machine.StateEvent
+    "cycle_done": ("record",),  # sequences.records.CycleRecord
+    "lot_command": ("lot_id", "command", "by", "status"),  # an operator's hold/release/abort
+    "alarm_acked": ("alarm_id", "station", "code", "by"),
 }
 
 

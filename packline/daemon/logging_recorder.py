@@ -66,6 +66,7 @@ class LoggingRecorder:
 
     def cycle_done(self, record: CycleRecord) -> None:
         self.inner.cycle_done(record)
+        self.events.publish("cycle_done", record=record)
         log.info(
             kv(
                 event="cycle_done",

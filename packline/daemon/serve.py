@@ -19,9 +19,12 @@ from pathlib import Path
 from packline.daemon.auth import server_token
 from packline.daemon.controller import LineController
 from packline.daemon.line_lock import LineLock
+from packline.daemon.stop_watchdog import StopWatchdog
 from packline.gem.front import GemFront
 from packline.gem.settings import gem_settings
 from packline.lot_reports import LotReports
+from packline.mqtt.front import MqttFront
+from packline.mqtt.settings import mqtt_settings
 from packline.store import Store
 from packline.store.postgres import is_postgres_url
 from packline.store.users import Users
@@ -34,6 +37,8 @@ log = logging.getLogger("packline.daemon")
 
 #: The database URL schemes ``--db`` accepts besides a plain file path.
 DB_SCHEMES = ("sqlite:///PATH", "postgresql://USER@HOST/DB")
+#: Wall seconds a graceful stop may take before the process ends anyway (stacks logged).
+STOP_BUDGET_S = 20.0
 _URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<rest>.*)$")
 
 
@@ -95,11 +100,15 @@ def serve_daemon(
     token_file: Path | None,
     hsms_port: int | None = None,
     line: str | None = None,
+    mqtt_url: str | None = None,
 ) -> int:
     config = load_line_config(config_path)
     if line is not None:
         config = config.model_copy(update={"line": line})
     gem = gem_settings(config.gem, str(config_path or "configs/line.yaml"), port=hsms_port)
+    mqtt = mqtt_settings(
+        config.mqtt, str(config_path or "configs/line.yaml"), url=mqtt_url, line=config.line
+    )
     # One daemon per SQLite file (the lock names the running one); per line on PostgreSQL
     # (an advisory lock taken by claim_line). Both before anything touches a tool.
     line_lock = None if is_postgres_url(str(db_path)) else LineLock(Path(db_path)).acquire()
@@ -129,8 +138,16 @@ def serve_daemon(
         sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
     }
     front: GemFront | None = None
+    watchdog: StopWatchdog | None = None
+    # MQTT from before the controller starts, so stations' first states are published too.
+    plant = MqttFront(controller, mqtt) if mqtt.url else None
     try:
+        if plant is not None:
+            plant.start()
+            print(f"packline serve: publishing to MQTT broker {mqtt.url}", flush=True)
         controller.start()
+        if plant is not None:
+            plant.publish_stations("daemon started")
         if gem.port is not None:  # SECS/GEM for the factory host, only when asked for
             front = GemFront(controller, gem, host=host)
             try:
@@ -138,6 +155,8 @@ def serve_daemon(
             except OSError as exc:
                 print(f"packline serve: {exc}", file=sys.stderr, flush=True)
                 controller.stop()
+                if plant is not None:
+                    plant.stop()
                 return 2
             print(f"packline serve: HSMS-SS passive on {host}:{gem.port}", flush=True)
         server = WebServer(
@@ -156,6 +175,7 @@ def serve_daemon(
             flush=True,
         )
         stop.wait()
+        watchdog = StopWatchdog(STOP_BUDGET_S).start()
         log.info(
             "stopping: no new cycles; running ones are left to their tools and reconciled at the next start"
         )
@@ -163,6 +183,8 @@ def serve_daemon(
         if front is not None:
             front.stop()
         controller.stop()
+        if plant is not None:
+            plant.stop()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -171,5 +193,7 @@ def serve_daemon(
             simulated.stop()
         if line_lock is not None:
             line_lock.release()
+    if watchdog is not None:
+        watchdog.finished()
     print("packline serve: stopped", flush=True)
     return 0

@@ -50,21 +50,31 @@ def lot_records(store: Store, lot_id: str) -> LotRecords:
         ):
             unit = SiteOutcome(site, result, defect, json.loads(values))
             units.setdefault((strip_id, step_index), []).append(unit)
-        for row in conn.execute(
+        for (
+            strip_id,
+            step_index,
+            step,
+            station,
+            tool,
+            started,
+            ended,
+            result_map,
+            tool_summary,
+            recipe_values,
+        ) in conn.execute(
             "SELECT strip_id, step_index, step, station, tool, started, ended, result_map,"
             " tool_summary_json, recipe_values_json FROM step_results WHERE lot_id = ?"
             " ORDER BY started, strip_id",
             (lot_id,),
         ):
-            strip_id, step_index, step, station, tool, started, ended, result_map = row[:8]
             outcome = StripOutcome(
                 strip_id,
                 step,
                 station,
                 result_map,
                 tuple(units.get((strip_id, step_index), ())),
-                json.loads(row[8]),
-                json.loads(row[9]),
+                json.loads(tool_summary),
+                json.loads(recipe_values),
             )
             recorded.steps.append(
                 StepRecord(
@@ -72,31 +82,52 @@ def lot_records(store: Store, lot_id: str) -> LotRecords:
                 )
             )
         mine = set(lot["strip_ids"])
-        for r in conn.execute(
+        for (
+            station,
+            tool,
+            step,
+            strip_ids_json,
+            setup_started,
+            started,
+            ended,
+            final_state,
+        ) in conn.execute(
             "SELECT station, tool, step, strip_ids_json, setup_started, started, ended,"
             " final_state FROM cycles ORDER BY setup_started, cycle_id"
         ):
-            strip_ids = tuple(json.loads(r[3]))
+            strip_ids = tuple(json.loads(strip_ids_json))
             if mine.intersection(strip_ids):
-                recorded.cycles.append(CycleRecord(r[0], r[1], r[2], strip_ids, *r[4:8]))
-        for r in conn.execute(
+                recorded.cycles.append(
+                    CycleRecord(
+                        station, tool, step, strip_ids, setup_started, started, ended, final_state
+                    )
+                )
+        for time, station, strip_ids_json, code, alarm_class, text, handling in conn.execute(
             "SELECT time, station, strip_ids_json, code, class, text, handling FROM alarms"
             " WHERE lot_id = ? ORDER BY time, alarm_id",
             (lot_id,),
         ):
             recorded.alarms.append(
-                AlarmRecord(r[0], r[1], tuple(json.loads(r[2])), r[3], r[4], r[5], r[6])
+                AlarmRecord(
+                    time,
+                    station,
+                    tuple(json.loads(strip_ids_json)),
+                    code,
+                    alarm_class,
+                    text,
+                    handling,
+                )
             )
         if recorded.cycles:
             start = min(c.setup_started for c in recorded.cycles)
             end = max(c.ended for c in recorded.cycles)
-            for r in conn.execute(
+            for time, station, from_state, to_state, cause in conn.execute(
                 "SELECT time, station, from_state, to_state, cause FROM station_events"
                 " WHERE time BETWEEN ? AND ? ORDER BY time, event_id",
                 (start, end),
             ):
                 recorded.events.append(
-                    StateEvent(r[0], r[1], PackState(r[2]), PackState(r[3]), r[4])
+                    StateEvent(time, station, PackState(from_state), PackState(to_state), cause)
                 )
     return LotRecords(
         lot_id=lot_id,

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import psycopg
+import psycopg.sql
 
 #: Advisory lock keys (pg_advisory_*): one for write transactions, one range for line daemons.
 WRITE_LOCK_KEY = 0x7061636B  # "pack"
@@ -69,6 +70,26 @@ class PgConnection:
             "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
         ).fetchall()
         return {str(row[0]) for row in rows}
+
+    def resync_identities(self) -> None:
+        """Set every identity column's next value past the largest id in its table: a migration
+        that rebuilds a table copies its ids explicitly, which does not advance the identity."""
+        rows = self.raw.execute(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND is_identity = 'YES'"
+        ).fetchall()
+        for table, column in rows:
+            self.raw.execute(
+                psycopg.sql.SQL(
+                    "SELECT setval(pg_get_serial_sequence({table}, {column}),"
+                    " COALESCE(MAX({col}), 0) + 1, false) FROM {tab}"
+                ).format(
+                    table=psycopg.sql.Literal(table),
+                    column=psycopg.sql.Literal(column),
+                    col=psycopg.sql.Identifier(column),
+                    tab=psycopg.sql.Identifier(table),
+                )
+            )
 
     def try_line_lock(self, line: str) -> bool:
         """Take the session-scoped lock of ``line`` (held until this connection closes)."""

@@ -30,6 +30,8 @@ class LotSummary(TypedDict):
     started: float | None
     finished: float | None
     submit_seq: int
+    #: Higher goes first at a free station (FIFO by ``submit_seq`` within a priority).
+    priority: int
     strip_count: int
     strip_ids: list[str]
     counts: StripCounts

@@ -192,8 +192,107 @@ CREATE INDEX station_events_by_line ON station_events (line, station, time);
 #: The tables whose rows belong to a line (the ``line`` column of :data:`LINES`).
 LINE_TABLES = ("lots", "station_events", "cycles", "alarms", "operator_commands", "gem_spool")
 
+#: Lot priority (issue 8): higher goes first at a free station; FIFO (submit_seq) within one.
+LOT_PRIORITY = """
+ALTER TABLE lots ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+"""
+
+#: Keys that name a station include the line (two lines may both have a ``die-bonder-1``): the
+#: three tables keyed by station are rebuilt with ``line`` in their UNIQUE keys, their rows and
+#: ids kept (SQLite cannot alter a table's constraints; PostgreSQL's identities are set past the
+#: copied ids after the migration, see ``PgConnection.resync_identities``).
+STATION_KEYS = """
+CREATE TABLE cycles_v5 (
+    cycle_id INTEGER PRIMARY KEY,
+    line TEXT NOT NULL DEFAULT '',
+    station TEXT NOT NULL,
+    tool TEXT NOT NULL,
+    step TEXT NOT NULL,
+    strip_ids_json TEXT NOT NULL,
+    setup_started REAL NOT NULL,
+    started REAL NOT NULL,
+    ended REAL NOT NULL,
+    final_state TEXT NOT NULL,
+    UNIQUE (line, station, setup_started)
+);
+INSERT INTO cycles_v5 (cycle_id, line, station, tool, step, strip_ids_json, setup_started,
+    started, ended, final_state)
+SELECT cycle_id, line, station, tool, step, strip_ids_json, setup_started, started, ended,
+    final_state FROM cycles;
+DROP TABLE cycles;
+ALTER TABLE cycles_v5 RENAME TO cycles;
+
+CREATE TABLE alarms_v5 (
+    alarm_id INTEGER PRIMARY KEY,
+    line TEXT NOT NULL DEFAULT '',
+    lot_id TEXT REFERENCES lots (lot_id),
+    time REAL NOT NULL,
+    station TEXT NOT NULL,
+    strip_ids_json TEXT NOT NULL,
+    code INTEGER NOT NULL,
+    class TEXT NOT NULL,
+    text TEXT NOT NULL,
+    handling TEXT NOT NULL,
+    acked_at REAL,
+    acked_by TEXT,
+    UNIQUE (line, station, time, code)
+);
+INSERT INTO alarms_v5 (alarm_id, line, lot_id, time, station, strip_ids_json, code, class, text,
+    handling, acked_at, acked_by)
+SELECT alarm_id, line, lot_id, time, station, strip_ids_json, code, class, text, handling,
+    acked_at, acked_by FROM alarms;
+DROP TABLE alarms;
+ALTER TABLE alarms_v5 RENAME TO alarms;
+CREATE INDEX alarms_active ON alarms (alarm_id) WHERE acked_at IS NULL;
+
+CREATE TABLE station_events_v5 (
+    event_id INTEGER PRIMARY KEY,
+    line TEXT NOT NULL DEFAULT '',
+    time REAL NOT NULL,
+    station TEXT NOT NULL,
+    from_state TEXT NOT NULL,
+    to_state TEXT NOT NULL,
+    cause TEXT NOT NULL,
+    UNIQUE (line, station, time, from_state, to_state)
+);
+INSERT INTO station_events_v5 (event_id, line, time, station, from_state, to_state, cause)
+SELECT event_id, line, time, station, from_state, to_state, cause FROM station_events;
+DROP TABLE station_events;
+ALTER TABLE station_events_v5 RENAME TO station_events;
+CREATE INDEX station_events_by_line ON station_events (line, station, time);
+"""
+
+#: The MQTT front's queue (docs/mqtt.md, "Queue"): messages for the broker in the order raised,
+#: each kept until the broker has acknowledged it (PUBACK), per line; bounded by the front,
+#: which drops the oldest beyond its limit. ``seq`` counts a line's messages from 1 without
+#: gaps (``mqtt_counters`` keeps the last one given), so a subscriber can tell a dropped one.
+MQTT_QUEUE = """
+CREATE TABLE mqtt_counters (
+    line TEXT PRIMARY KEY,
+    last_seq INTEGER NOT NULL
+);
+
+CREATE TABLE mqtt_queue (
+    line TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    created REAL NOT NULL,
+    topic TEXT NOT NULL,
+    payload_json TEXT NOT NULL,
+    retain INTEGER NOT NULL CHECK (retain IN (0, 1)),
+    PRIMARY KEY (line, seq)
+);
+"""
+
 #: Schema migrations in order; the code's schema version is ``len(MIGRATIONS)``.
-MIGRATIONS: tuple[str, ...] = (V1, USERS, LINES, GEM_SPOOL)
+MIGRATIONS: tuple[str, ...] = (
+    V1,
+    USERS,
+    LINES,
+    GEM_SPOOL,
+    LOT_PRIORITY,
+    STATION_KEYS,
+    MQTT_QUEUE,
+)
 
 
 def statements(script: str) -> Iterator[str]:

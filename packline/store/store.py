@@ -278,6 +278,8 @@ class Store:
                         (version, self.clock()),
                     )
                     log.info("store %s: migrated to schema version %d", self.path, version)
+                if isinstance(conn, PgConnection) and current < known:
+                    conn.resync_identities()
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -429,8 +431,9 @@ class Store:
         cols: int,
         steps: list[str],
         strip_ids: list[str],
+        priority: int = 0,
     ) -> LotRecord:
-        """Record a new lot, status ``queued``. :class:`Conflict` if the lot id or a strip id is
+        """Record a new lot, status ``queued``, with its ``priority`` (higher goes first). :class:`Conflict` if the lot id or a strip id is
         already in the store; :class:`Invalid` for a lot without strips or a repeated strip id."""
         problems = []
         if not strip_ids:
@@ -457,8 +460,8 @@ class Store:
             seq = conn.execute("SELECT COALESCE(MAX(submit_seq), 0) + 1 FROM lots").fetchone()[0]
             conn.execute(
                 "INSERT INTO lots (lot_id, submit_seq, recipe_name, recipe_source, recipe_text,"
-                " rows, cols, steps_json, status, reason, created, line)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', '', ?, ?)",
+                " rows, cols, steps_json, status, reason, created, line, priority)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', '', ?, ?, ?)",
                 (
                     lot_id,
                     seq,
@@ -470,6 +473,7 @@ class Store:
                     _dumps(list(steps)),
                     self.clock(),
                     self._owner,
+                    priority,
                 ),
             )
             conn.executemany(
@@ -477,6 +481,13 @@ class Store:
                 [(lot_id, strip, position) for position, strip in enumerate(strip_ids)],
             )
         return self._lot_or_raise(lot_id)
+
+    def set_lot_priority(self, lot_id: str, priority: int) -> None:
+        """Change an open lot's priority (:class:`NotFound` if there is no such lot)."""
+        with self.write(f"lot {lot_id} priority") as conn:
+            if not conn.execute("SELECT 1 FROM lots WHERE lot_id = ?", (lot_id,)).fetchone():
+                raise NotFound(f"no lot {lot_id}")
+            conn.execute("UPDATE lots SET priority = ? WHERE lot_id = ?", (priority, lot_id))
 
     def set_lot_status(self, lot_id: str, status: str, reason: str = "") -> LotRecord:
         """Move a lot to ``status`` with a reason; return the lot.
@@ -592,7 +603,7 @@ class Store:
             conn.execute(
                 "INSERT INTO cycles (station, tool, step, strip_ids_json, setup_started, started,"
                 " ended, final_state, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (station, setup_started) DO NOTHING",
+                " ON CONFLICT (line, station, setup_started) DO NOTHING",
                 (
                     record.station,
                     record.tool,
@@ -656,7 +667,7 @@ class Store:
             cursor = conn.execute(
                 "INSERT INTO alarms (lot_id, time, station, strip_ids_json, code, class, text,"
                 " handling, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (station, time, code) DO NOTHING RETURNING alarm_id",
+                " ON CONFLICT (line, station, time, code) DO NOTHING RETURNING alarm_id",
                 (
                     lot_id or None,
                     record.time,
@@ -684,7 +695,7 @@ class Store:
             conn.execute(
                 "INSERT INTO station_events (time, station, from_state, to_state, cause, line)"
                 " VALUES (?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (station, time, from_state, to_state) DO NOTHING",
+                " ON CONFLICT (line, station, time, from_state, to_state) DO NOTHING",
                 (
                     event.time,
                     event.station,
@@ -1122,7 +1133,7 @@ class Store:
 
 _LOT_SELECT = (
     "SELECT lot_id, recipe_name, recipe_source, steps_json, recipe_text, rows, cols, status,"
-    " reason, created, started, finished, submit_seq FROM lots"
+    " reason, created, started, finished, submit_seq, priority FROM lots"
 )
 
 _ALARM_SELECT = (
@@ -1157,6 +1168,7 @@ def _lot_summary(
         "started": row[10],
         "finished": row[11],
         "submit_seq": row[12],
+        "priority": row[13],
         "strip_count": len(strip_ids),
         "strip_ids": strip_ids,
         "counts": counts,

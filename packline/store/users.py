@@ -19,6 +19,9 @@ from packline.vocabulary import ROLES, USER_NAME, USER_NAME_PATTERN
 
 MIN_PASSWORD_CHARS = 8
 _HASHER = PasswordHasher()
+#: Verified against when the name is unknown, so that a wrong name costs the same argon2 time
+#: as a wrong password and names cannot be probed by timing either.
+_UNKNOWN_USER_HASH = _HASHER.hash("no such user: this hash is never matched")
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,8 @@ class Users:
             row = conn.execute("SELECT name, role FROM users WHERE name = ?", (name,)).fetchone()
         if row is None:
             raise NotFound(f"no user {name!r}")
-        return User(str(row[0]), str(row[1]))
+        found, role = row
+        return User(str(found), str(role))
 
     def sign_in(self, name: str, password: str) -> User:
         """The user if the password is theirs; :class:`Unauthenticated` (one message for a wrong
@@ -81,13 +85,14 @@ class Users:
                 "SELECT name, role, password_hash FROM users WHERE name = ?", (name,)
             ).fetchone()
         refused = Unauthenticated("wrong user name or password")
-        if row is None:
-            raise refused
+        found, role, password_hash = row if row is not None else ("", "", _UNKNOWN_USER_HASH)
         try:
-            _HASHER.verify(str(row[2]), password)
+            _HASHER.verify(str(password_hash), password)
         except (VerificationError, InvalidHashError):
             raise refused from None
-        return User(str(row[0]), str(row[1]))
+        if row is None:  # the unknown-user hash matched the password given: still refused
+            raise refused
+        return User(str(found), str(role))
 
     def issue_token(self, name: str, label: str, *, lifetime_s: float | None = None) -> str:
         """A new API token for the user (shown once: only its digest is kept), valid for
@@ -113,7 +118,10 @@ class Users:
                 " AND (expires IS NULL OR expires > ?)",
                 (token_digest(token), self.store.clock()),
             ).fetchone()
-        return None if row is None else User(str(row[0]), str(row[1]))
+        if row is None:
+            return None
+        name, role = row
+        return User(str(name), str(role))
 
     def revoke(self, token: str) -> None:
         with self.store.write("revoke token") as conn:

@@ -86,6 +86,7 @@ def submit_lot(
         strip_ids=body.strip_ids,
         lot_id=body.lot_id,
         by=user.name,
+        priority=body.priority,
     )
     response.headers["Location"] = f"/lots/{lot['lot_id']}"
     return lot
@@ -209,3 +210,9 @@ def validate_recipe(request: Request, body: m.RecipeValidateRequest, _: Viewer) 
 def e10(request: Request, _: Reader) -> Any:
     """Seconds per E10 category per station."""
     return controller(request).e10()
+
+
+@router.put("/lots/{lot_id}/priority", response_model=m.Lot, tags=["lots"])
+def set_lot_priority(request: Request, lot_id: LotId, body: m.LotPriority, user: Operator) -> Any:
+    """Change an open lot's priority (from the next free station on)."""
+    return controller(request).set_lot_priority(lot_id, body.priority, by=user.name)

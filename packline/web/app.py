@@ -13,6 +13,7 @@ from packline.lot_reports import LotReports
 from packline.web import api, errors, page, reports, sessions
 from packline.web.middleware import MAX_BODY_BYTES, HttpRules
 from packline.web.security import Authenticator
+from packline.web.throttle import SignInThrottle
 
 DESCRIPTION = (
     "The line controller daemon of packline. Reads are open on loopback; every command needs "
@@ -27,9 +28,11 @@ def create_app(
     *,
     lot_reports: LotReports | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
+    sign_in_throttle: SignInThrottle | None = None,
 ) -> FastAPI:
     """The app for one controller; ``auth`` tells users from tokens; ``lot_reports``: the
-    reports of the daemon's store (None: the report routes answer 404)."""
+    reports of the daemon's store (None: the report routes answer 404); ``sign_in_throttle``:
+    the bounds on failed sign-ins (None: the defaults of :mod:`packline.web.throttle`)."""
     app = FastAPI(
         title="packline daemon",
         version=__version__,
@@ -41,6 +44,7 @@ def create_app(
     app.state.controller = controller
     app.state.auth = auth
     app.state.reports = lot_reports
+    app.state.sign_in_throttle = sign_in_throttle or SignInThrottle()
     app.state.started_monotonic = time.monotonic()
     errors.install(app)
 

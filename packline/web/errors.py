@@ -1,6 +1,6 @@
 """Every refusal as ``{"error": message, "problems": [...]}``, with no Python internals in it.
 
-Domain errors become 400/401/403/404/409; a request that fails its model becomes a 400 naming
+Domain errors become 400/401/403/404/409/429; a request that fails its model becomes a 400 naming
 each field and what was wrong with it; anything unexpected a logged 500 with a generic message
 (:class:`packline.web.middleware.HttpRules` catches it, so the server never re-raises).
 """
@@ -16,7 +16,15 @@ from fastapi.exceptions import RequestValidationError, ResponseValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from packline.errors import Conflict, Forbidden, Invalid, NotFound, Refused, Unauthenticated
+from packline.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Refused,
+    Throttled,
+    Unauthenticated,
+)
 from packline.vocabulary import ID_PATTERN, ID_RULE, RECIPE_NAME_PATTERN, USER_NAME_PATTERN
 
 log = logging.getLogger("packline.daemon.http")
@@ -27,6 +35,7 @@ STATUS_OF: dict[type[Refused], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    Throttled: 429,
 }
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="packline"'}
 
@@ -126,6 +135,8 @@ def install(app: FastAPI) -> None:
     async def _refused(request: Request, exc: Refused) -> Any:
         status = next((s for kind, s in STATUS_OF.items() if isinstance(exc, kind)), 400)
         headers = CHALLENGE if status == 401 else {}
+        if isinstance(exc, Throttled):
+            headers = {"Retry-After": str(exc.retry_after_s)}
         return refusal(status, exc.message, exc.problems, **headers)
 
     @app.exception_handler(RequestValidationError)

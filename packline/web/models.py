@@ -74,6 +74,7 @@ class LotRequest(Request):
     strips: int | None = Field(default=None, ge=1, le=MAX_STRIPS)
     strip_ids: list[Id] | None = Field(default=None, min_length=1, max_length=MAX_STRIPS)
     lot_id: Id | None = None
+    priority: int = Field(default=0, ge=-1000, le=1000, description="higher goes first")
 
     @model_validator(mode="after")
     def _one_way_to_name_strips(self) -> LotRequest:
@@ -157,3 +158,9 @@ class RecipeValidation(BaseModel):
 
 E10 = dict[str, dict[str, float]]
 Json = dict[str, Any]
+
+
+class LotPriority(Request):
+    """A lot's new priority (higher goes first at a free station; FIFO within a priority)."""
+
+    priority: int = Field(ge=-1000, le=1000)

@@ -22,7 +22,13 @@ from fastapi.responses import FileResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.staticfiles import StaticFiles
 
-from packline.vocabulary import DESTRUCTIVE_COMMANDS, LOT_COMMANDS, ROLES, STATION_COMMANDS
+from packline.vocabulary import (
+    DESTRUCTIVE_COMMANDS,
+    LOT_COMMANDS,
+    ROLES,
+    STATION_COMMANDS,
+    STATION_SERVICE_COMMANDS,
+)
 from packline.web.security import Reader
 
 STATIC = Path(str(files("packline.web") / "static"))
@@ -60,6 +66,7 @@ def vocabulary() -> dict[str, Any]:
     return {
         "lot_commands": list(LOT_COMMANDS),
         "station_commands": list(STATION_COMMANDS),
+        "station_service_commands": list(STATION_SERVICE_COMMANDS),
         "destructive_commands": list(DESTRUCTIVE_COMMANDS),
         "roles": list(ROLES),
     }

@@ -83,7 +83,7 @@ async def spc_png(request: Request, lot_id: LotId, value: Value, _: Reader) -> R
     return Response(await run_in_threadpool(spc.png, chart), media_type="image/png")
 
 
-@router.get("/lots/{lot_id}/spc/{value}", response_model=dict[str, Any])
+@router.get("/lots/{lot_id}/spc/{value}", response_model=spc.SpcChart)
 async def spc_chart(request: Request, lot_id: LotId, value: Value, _: Reader) -> Any:
     """A value's I-MR chart data: points, centre, control and spec limits, Cpk."""
     return await run_in_threadpool(_chart, request, lot_id, value)
@@ -96,9 +96,9 @@ async def spc_page(request: Request, lot_id: LotId, _: Reader) -> HTMLResponse:
     rows = []
     for value in spc.measured_values(records):
         chart = spc.spc(records, value)
-        cpk = "–" if chart["cpk"] is None else f"{chart['cpk']:.2f}"
+        cpk = "–" if chart.cpk is None else f"{chart.cpk:.2f}"
         rows.append(
-            f"<section><h2>{html.escape(value)} ({html.escape(chart['step'])}), Cpk {cpk}</h2>"
+            f"<section><h2>{html.escape(value)} ({html.escape(chart.step)}), Cpk {cpk}</h2>"
             f"<img loading='lazy' width='1000' height='600' src='spc/{html.escape(value)}.png' "
             f"alt='I-MR chart of {html.escape(value)}'></section>"
         )
@@ -110,5 +110,5 @@ async def spc_page(request: Request, lot_id: LotId, _: Reader) -> HTMLResponse:
     )
 
 
-def _chart(request: Request, lot_id: str, value: str) -> dict[str, Any]:
+def _chart(request: Request, lot_id: str, value: str) -> spc.SpcChart:
     return spc.spc(reports(request).records(lot_id), value)

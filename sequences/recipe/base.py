@@ -10,7 +10,7 @@ it, and the loader (:mod:`sequences.recipe.loading`) turns the refusal into
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -57,6 +57,17 @@ LimitWindow = Annotated[tuple[float, float], window_check(-5000.0, 5000.0, "MS-3
 
 def contains(limits: tuple[float, float], value: float) -> bool:
     return limits[0] <= value <= limits[1]
+
+
+# -- recipe sections -> driver records ------------------------------------------------------------
+T = TypeVar("T")
+
+
+def tool_record(section: BaseModel, record: Callable[..., T], table: Mapping[str, str]) -> T:
+    """The driver's record (``MoldRecipe``...) of a recipe section, by one explicit table:
+    record field (the driver member's name) -> section field. A table says each mapping once;
+    ``tests/unit/test_recipes.py`` checks that it covers the record and names real fields."""
+    return record(**{field: getattr(section, name) for field, name in table.items()})
 
 
 # -- strip formats (interfaces README §4) -----------------------------------------------------

@@ -9,10 +9,10 @@ dice into single packages whose pads protrude at the carrier's back face (claim 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Literal
+from collections.abc import Callable, Mapping
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from drivers.die_bonder import DieBondSettings
 from sequences.recipe.base import (
@@ -24,15 +24,15 @@ from sequences.recipe.base import (
     cross_check,
     fmt,
     fmt_window,
-    refuse_if_problems,
-    run_cross_checks,
     span,
 )
-from sequences.recipe.heat_slug import DISPENSE_RANGE_NL, RECIPE_NAME
+from sequences.recipe.heat_slug import DISPENSE_RANGE_NL
 from sequences.recipe.process_models import LASER_POWER_TOLERANCE, pulses_to_breakthrough
 from sequences.recipe.sections import (
     BathSettings,
     Dice,
+    InspectionLimits,
+    MasterRecipe,
     Mold,
     PackageInspection,
     PlaceSettings,
@@ -155,8 +155,14 @@ Recess = Annotated[EtchRecess | LaserRecess, Field(discriminator="method")]
 Bonding = Annotated[WireBonded | FlipChip, Field(discriminator="method")]
 
 
-class RecessInspection(RecipeModel):
+class RecessInspection(InspectionLimits):
     """MS-3 mode RECESS limits (after the recess)."""
+
+    ms3_items: ClassVar[Mapping[str, str]] = {
+        "VIA": "via_depth_um",
+        "RESID": "residual_pi_um",
+        "AREA": "die_recess_depth_um",
+    }
 
     via_depth_um: LimitWindow = Field(description="VIA: I/O-leg recess depth (mean)")
     die_recess_depth_um: LimitWindow | None = Field(
@@ -164,15 +170,14 @@ class RecessInspection(RecipeModel):
     )
     residual_pi_um: LimitWindow = Field(description="RESID: PI left on the pads")
 
-    def limits(self) -> dict[str, tuple[float, float]]:
-        limits = {"VIA": self.via_depth_um, "RESID": self.residual_pi_um}
-        if self.die_recess_depth_um is not None:
-            limits["AREA"] = self.die_recess_depth_um
-        return limits
-
 
 class FilmPackageInspection(PackageInspection):
     """MS-3 mode PKG limits, with the pad protrusion at the back face (claim 1)."""
+
+    ms3_items: ClassVar[Mapping[str, str]] = {
+        **PackageInspection.ms3_items,
+        "PADP": "pad_protrusion_um",
+    }
 
     pad_protrusion_um: LimitWindow = Field(description="PADP: pad protrusion, back face")
 
@@ -188,12 +193,12 @@ class FilmInspection(RecipeModel):
 FILM_CHECKS: list[CrossCheck] = []
 
 
-class FilmRecipe(RecipeModel):
+class FilmRecipe(MasterRecipe):
     """Master recipe of one ultra-thin film variant: recess method, bonding, plate."""
 
+    checks = FILM_CHECKS
+
     product: Literal["ultra-thin-film"] = Field(description="selects this schema")
-    name: str = Field(pattern=RECIPE_NAME, description="recipe name = file name")
-    description: str = Field(min_length=1, description="what the recipe makes")
     strip: StripSpec = Field(description="strip format (B)")
     film: Film = Field(description="the PI or polymer carrier film (claim 1)")
     die: FilmDie = Field(description="die outline, thickness, bumps")
@@ -203,11 +208,6 @@ class FilmRecipe(RecipeModel):
     mold: Mold = Field(description="MOLD on the TM-4 (claim 1)")
     dice: Dice = Field(description="DICE into single packages on the DS-2 (claim 1)")
     inspection: FilmInspection = Field(description="MS-3 acceptance limits")
-
-    @model_validator(mode="after")
-    def _cross_checks(self) -> FilmRecipe:
-        refuse_if_problems(run_cross_checks(FILM_CHECKS, self))
-        return self
 
     # -- what follows from the recipe ------------------------------------------------------------
     @property

@@ -9,11 +9,11 @@ attached (claims 2, 3).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from enum import Enum
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from drivers.ball_attach import ReflowLimits
 from drivers.laminator import STANDBY_GAP_C, LaminationRecipe
@@ -26,9 +26,8 @@ from sequences.recipe.base import (
     cross_check,
     fmt,
     fmt_window,
-    refuse_if_problems,
-    run_cross_checks,
     span,
+    tool_record,
     window_check,
 )
 from sequences.recipe.process_models import reflow_profile
@@ -36,13 +35,14 @@ from sequences.recipe.sections import (
     BathSettings,
     Dice,
     GapFill,
+    InspectionLimits,
+    MasterRecipe,
     Mold,
     PackageInspection,
     PlaceSettings,
     WireBond,
 )
 
-RECIPE_NAME = r"^[a-z0-9][a-z0-9-]{0,39}$"
 #: Die and opening sides that differ by at most this much are "equal" (claim 6): the die fills
 #: the opening within the sawing tolerance of a die and the routing tolerance of an opening.
 EQUAL_TOLERANCE_MM = 0.10
@@ -145,6 +145,21 @@ class Laminate(RecipeModel):
     """LM-8 press profile (laminator.md §4); process window 150–190 °C, 1–3 MPa, 2–5 °C/min,
     30–90 min dwell, under vacuum."""
 
+    #: LaminationRecipe field (the Laminator member) -> this section's field.
+    tool_fields: ClassVar[Mapping[str, str]] = {
+        "platen_sp_c": "platen_temperature_c",
+        "standby_sp_c": "standby_temperature_c",
+        "ramp_rate_c_per_min": "ramp_rate_c_per_min",
+        "dwell_s": "dwell_s",
+        "cool_rate_c_per_min": "cool_rate_c_per_min",
+        "unload_sp_c": "unload_temperature_c",
+        "pressure_sp_mpa": "pressure_mpa",
+        "pressure_band_mpa": "pressure_band_mpa",
+        "temp_band_c": "temperature_band_c",
+        "vacuum_sp_kpa": "vacuum_kpa",
+        "evac_s": "evacuation_s",
+    }
+
     platen_temperature_c: float = span(150.0, 190.0, "LM-8 PLATEN_SP; lamination 150–190 °C")
     standby_temperature_c: float = span(50.0, 120.0, "LM-8 STANDBY_SP")
     ramp_rate_c_per_min: float = span(2.0, 5.0, "LM-8 RAMP_RATE; 2–5 °C/min")
@@ -159,19 +174,7 @@ class Laminate(RecipeModel):
 
     def lamination_recipe(self) -> LaminationRecipe:
         """HR 100-110 of one press load."""
-        return LaminationRecipe(
-            platen_sp_c=self.platen_temperature_c,
-            standby_sp_c=self.standby_temperature_c,
-            ramp_rate_c_per_min=self.ramp_rate_c_per_min,
-            dwell_s=self.dwell_s,
-            cool_rate_c_per_min=self.cool_rate_c_per_min,
-            unload_sp_c=self.unload_temperature_c,
-            pressure_sp_mpa=self.pressure_mpa,
-            pressure_band_mpa=self.pressure_band_mpa,
-            temp_band_c=self.temperature_band_c,
-            vacuum_sp_kpa=self.vacuum_kpa,
-            evac_s=self.evacuation_s,
-        )
+        return tool_record(self, LaminationRecipe, self.tool_fields)
 
 
 class SlugEtch(BathSettings):
@@ -230,36 +233,34 @@ class Balls(RecipeModel):
         )
 
 
-class SlugInspection(RecipeModel):
+class SlugInspection(InspectionLimits):
     """MS-3 mode SLUG limits (after the etch)."""
+
+    ms3_items: ClassVar[Mapping[str, str]] = {
+        "SLUG": "slug_protrusion_um",
+        "PADX": "pad_exposure_pct",
+        "RESCU": "residual_cu_um",
+    }
 
     slug_protrusion_um: LimitWindow = Field(description="SLUG: slug below the substrate bottom")
     pad_exposure_pct: LimitWindow = Field(description="PADX: exposed pad area")
     residual_cu_um: LimitWindow = Field(description="RESCU: copper left on the pads")
 
-    def limits(self) -> dict[str, tuple[float, float]]:
-        return {
-            "SLUG": self.slug_protrusion_um,
-            "PADX": self.pad_exposure_pct,
-            "RESCU": self.residual_cu_um,
-        }
 
-
-class BallInspection(RecipeModel):
+class BallInspection(InspectionLimits):
     """MS-3 mode BALL limits (after ball attach): claim 2 (flush balls), claim 3 (CLEAR)."""
+
+    ms3_items: ClassVar[Mapping[str, str]] = {
+        "BALLH": "ball_height_um",
+        "COPL": "coplanarity_um",
+        "CLEAR": "clearance_um",
+        "MISS": "missing_balls",
+    }
 
     ball_height_um: LimitWindow = Field(description="BALLH: mean ball height")
     coplanarity_um: LimitWindow = Field(description="COPL: coplanarity")
     clearance_um: LimitWindow = Field(description="CLEAR: min ball height − slug protrusion")
     missing_balls: LimitWindow = Field(description="MISS: missing balls, count")
-
-    def limits(self) -> dict[str, tuple[float, float]]:
-        return {
-            "BALLH": self.ball_height_um,
-            "COPL": self.coplanarity_um,
-            "CLEAR": self.clearance_um,
-            "MISS": self.missing_balls,
-        }
 
 
 class HeatSlugInspection(RecipeModel):
@@ -274,12 +275,12 @@ class HeatSlugInspection(RecipeModel):
 HEAT_SLUG_CHECKS: list[CrossCheck] = []
 
 
-class HeatSlugRecipe(RecipeModel):
+class HeatSlugRecipe(MasterRecipe):
     """Master recipe of one heat-slug variant: geometry, materials, set-points, limits."""
 
+    checks = HEAT_SLUG_CHECKS
+
     product: Literal["heat-slug"] = Field(description="selects this schema")
-    name: str = Field(pattern=RECIPE_NAME, description="recipe name = file name")
-    description: str = Field(min_length=1, description="what the recipe makes")
     strip: StripSpec = Field(description="strip format (A)")
     substrate: Substrate = Field(description="substrate and its opening (claim 1)")
     die: Die = Field(description="die outline: with the opening, it picks the die-attach variant")
@@ -294,11 +295,6 @@ class HeatSlugRecipe(RecipeModel):
     balls: Balls = Field(description="BALL ATTACH on the BA-8 (claims 2, 3)")
     dice: Dice = Field(description="singulation on the DS-2")
     inspection: HeatSlugInspection = Field(description="MS-3 acceptance limits")
-
-    @model_validator(mode="after")
-    def _cross_checks(self) -> HeatSlugRecipe:
-        refuse_if_problems(run_cross_checks(HEAT_SLUG_CHECKS, self))
-        return self
 
     # -- what follows from the recipe ------------------------------------------------------------
     @property

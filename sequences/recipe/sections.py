@@ -8,17 +8,70 @@ the manual's default; process set-points have none and must be stated.
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import ClassVar, Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from drivers.die_bonder import DieBondSettings
 from drivers.etch_bath import EndpointMode, EtchRecipe
 from drivers.mold_press import MoldRecipe
-from sequences.recipe.base import LimitWindow, RecipeModel, span
+from sequences.recipe.base import (
+    CrossCheck,
+    LimitWindow,
+    RecipeModel,
+    StripSpec,
+    refuse_if_problems,
+    run_cross_checks,
+    span,
+    tool_record,
+)
 from sequences.recipe.process_models import degree_of_cure, etch_time_s, time_to_cure
 
 TOOL_NAME = r"^[A-Za-z0-9._-]{1,16}$"
+
+
+#: A recipe's name, which is its file's name.
+RECIPE_NAME = r"^[a-z0-9][a-z0-9-]{0,39}$"
+
+
+class MasterRecipe(RecipeModel):
+    """What every master recipe has: its product, name, description and strip, and the
+    cross-field checks of its product (``checks``, filled by each product's ``@_check``s),
+    run once every section is valid."""
+
+    checks: ClassVar[list[CrossCheck]]
+
+    product: str = Field(description="selects the schema")
+    name: str = Field(pattern=RECIPE_NAME, description="recipe name = file name")
+    description: str = Field(min_length=1, description="what the recipe makes")
+    strip: StripSpec = Field(description="strip format")
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Self:
+        refuse_if_problems(run_cross_checks(self.checks, self))
+        return self
+
+
+# -- cross-field rules of the tools' START/ARM checks, said once: the recipe sections and the
+# steps (a step may be built without a recipe) both ask these. ---------------------------------
+#: wire-bonder.md §4.2: Cu wire needs forming gas of at least this flow, L/min.
+CU_GAS_FLOW_MIN_L_MIN = 0.4
+
+
+def fab_window_um(wire_diameter_um: float) -> tuple[float, float]:
+    """wire-bonder.md §4.2: FAB_D within 1.5–3.0 × WIRE_D, µm."""
+    return 1.5 * wire_diameter_um, 3.0 * wire_diameter_um
+
+
+def lacks_forming_gas(wire_material: str, gas_flow_l_min: float) -> bool:
+    """wire-bonder.md §4.2: Cu wire with too little forming gas."""
+    return wire_material == "CU" and gas_flow_l_min < CU_GAS_FLOW_MIN_L_MIN
+
+
+def stages_in_order(stage_ends_mm: tuple[float, float, float]) -> bool:
+    """mold-press.md §4 ARM check: S1_END_POS < S2_END_POS < S3_END_POS."""
+    return stage_ends_mm[0] < stage_ends_mm[1] < stage_ends_mm[2]
 
 
 class PlaceSettings(RecipeModel):
@@ -124,16 +177,17 @@ class WireBond(RecipeModel):
     def problems(self, where: str) -> list[str]:
         """WB-3 START checks (wire-bonder.md §4.2)."""
         problems = []
-        low, high = 1.5 * self.wire_diameter_um, 3.0 * self.wire_diameter_um
+        low, high = fab_window_um(self.wire_diameter_um)
         if not low <= self.fab_diameter_um <= high:
             problems.append(
                 f"{where}.fab_diameter_um: {self.fab_diameter_um} µm is outside "
                 f"{low:g}–{high:g} µm (1.5–3.0 × wire_diameter_um {self.wire_diameter_um}, "
                 "WB-3 START check)"
             )
-        if self.wire_material == "CU" and self.gas_flow_l_min < 0.4:
+        if lacks_forming_gas(self.wire_material, self.gas_flow_l_min):
             problems.append(
-                f"{where}.gas_flow_l_min: {self.gas_flow_l_min:g} L/min is below 0.4 L/min "
+                f"{where}.gas_flow_l_min: {self.gas_flow_l_min:g} L/min is below "
+                f"{CU_GAS_FLOW_MIN_L_MIN:g} L/min "
                 "(Cu wire needs forming gas, WB-3 START check)"
             )
         return problems
@@ -141,6 +195,31 @@ class WireBond(RecipeModel):
 
 class Mold(RecipeModel):
     """TM-4 shot recipe (mold-press.md §4) and the mold cap it gives."""
+
+    #: MoldRecipe field (the MoldPress member) -> this section's field.
+    tool_fields: ClassVar[Mapping[str, str]] = {
+        "chase_top_sp_c": "chase_top_temperature_c",
+        "chase_bottom_sp_c": "chase_bottom_temperature_c",
+        "temp_band_c": "temperature_band_c",
+        "clamp_force_sp_kn": "clamp_force_kn",
+        "transfer_pressure_sp_mpa": "transfer_pressure_mpa",
+        "stage1_end_mm": "stage1_end_mm",
+        "stage1_speed_mm_s": "stage1_speed_mm_s",
+        "stage2_end_mm": "stage2_end_mm",
+        "stage2_speed_mm_s": "stage2_speed_mm_s",
+        "stage3_end_mm": "stage3_end_mm",
+        "stage3_speed_mm_s": "stage3_speed_mm_s",
+        "cure_s": "cure_time_s",
+        "pellet_preheat_sp_c": "pellet_preheat_temperature_c",
+        "substrate_preheat_sp_c": "substrate_preheat_temperature_c",
+        "preheat_s": "preheat_time_s",
+        "pellets_per_shot": "pellets_per_shot",
+        "cull_sp_mm": "cull_height_mm",
+        "cull_tolerance_mm": "cull_tolerance_mm",
+        "alpha_min": "alpha_at_open_min",
+        "auto_clean": "auto_clean",
+        "vacuum_assist": "vacuum_assist",
+    }
 
     compound: str = Field(min_length=1, description="epoxy mold compound product")
     cap_thickness_um: float = span(100.0, 1500.0, "mold cap above the carrier top")
@@ -181,29 +260,7 @@ class Mold(RecipeModel):
 
     def mold_recipe(self) -> MoldRecipe:
         """HR 100-120 of one shot."""
-        return MoldRecipe(
-            chase_top_sp_c=self.chase_top_temperature_c,
-            chase_bottom_sp_c=self.chase_bottom_temperature_c,
-            temp_band_c=self.temperature_band_c,
-            clamp_force_sp_kn=self.clamp_force_kn,
-            transfer_pressure_sp_mpa=self.transfer_pressure_mpa,
-            stage1_end_mm=self.stage1_end_mm,
-            stage1_speed_mm_s=self.stage1_speed_mm_s,
-            stage2_end_mm=self.stage2_end_mm,
-            stage2_speed_mm_s=self.stage2_speed_mm_s,
-            stage3_end_mm=self.stage3_end_mm,
-            stage3_speed_mm_s=self.stage3_speed_mm_s,
-            cure_s=self.cure_time_s,
-            pellet_preheat_sp_c=self.pellet_preheat_temperature_c,
-            substrate_preheat_sp_c=self.substrate_preheat_temperature_c,
-            preheat_s=self.preheat_time_s,
-            pellets_per_shot=self.pellets_per_shot,
-            cull_sp_mm=self.cull_height_mm,
-            cull_tolerance_mm=self.cull_tolerance_mm,
-            alpha_min=self.alpha_at_open_min,
-            auto_clean=self.auto_clean,
-            vacuum_assist=self.vacuum_assist,
-        )
+        return tool_record(self, MoldRecipe, self.tool_fields)
 
     def problems(self, where: str) -> list[str]:
         """TM-4 ARM check (S1 < S2 < S3) and the cure model: the cavity fills before the
@@ -211,7 +268,7 @@ class Mold(RecipeModel):
         compound reaches ALPHA_MIN by mold open (else under-cure, 4502)."""
         problems = []
         ends = (self.stage1_end_mm, self.stage2_end_mm, self.stage3_end_mm)
-        if not ends[0] < ends[1] < ends[2]:
+        if not stages_in_order(ends):
             problems.append(
                 f"{where}.stage1_end_mm/stage2_end_mm/stage3_end_mm: "
                 f"{ends[0]:g}, {ends[1]:g}, {ends[2]:g} mm must increase (TM-4 ARM check)"
@@ -268,8 +325,22 @@ class Dice(RecipeModel):
 MAX_SPINDLE_KRPM = ((25, 30.0), (50, 40.0), (80, 35.0), (350, 35.0))
 
 
-class PackageInspection(RecipeModel):
+class InspectionLimits(RecipeModel):
+    """MS-3 acceptance limits of one mode: a window per field, named for the route by its MS-3
+    item in ``ms3_items`` (item -> field, in the order the limits are written); a window left
+    out (None) is not inspected."""
+
+    ms3_items: ClassVar[Mapping[str, str]]
+
+    def limits(self) -> dict[str, tuple[float, float]]:
+        windows = {item: getattr(self, field) for item, field in self.ms3_items.items()}
+        return {item: window for item, window in windows.items() if window is not None}
+
+
+class PackageInspection(InspectionLimits):
     """MS-3 mode PKG acceptance limits (metrology.md §4)."""
+
+    ms3_items: ClassVar[Mapping[str, str]] = {"THK": "package_thickness_um", "WARP": "warpage_um"}
 
     package_thickness_um: LimitWindow = Field(description="THK: package thickness, µm")
     warpage_um: LimitWindow = Field(description="WARP: warpage, µm")

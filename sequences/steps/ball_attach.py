@@ -19,14 +19,9 @@ from drivers.ball_attach import BallAttach, BallAttachRecord, BallAttachResult, 
 from drivers.base import Tool
 from drivers.errors import ParameterOutOfRange, ProtocolError
 from sequences.jobs import StripJob, StripOutcome
+from sequences.recipe.base import fmt
 from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, wait_ready
-from sequences.steps.judging import (
-    at_most,
-    problems_of,
-    site_outcomes,
-    site_strip_outcome,
-    within,
-)
+from sequences.steps.judging import at_most, problems_of, site_outcomes, site_strip_outcome, within
 from sequences.steps.setup import SETTLE_TOOL_S, refuse, refuse_outside
 
 #: The step's single-valued set-points, by driver member (ball-attach.md §4, manual order).
@@ -40,8 +35,7 @@ PEAK_RANGE_C, TAL_RANGE_S = (200.0, 260.0), (20.0, 150.0)
 
 
 @dataclass(frozen=True)
-class BallAttachStep(ProcessStep):
-    tool = "ball-attach"
+class BallAttachStep(ProcessStep, tool="ball-attach", driver=BallAttach, clears={"TEMP"}):
     batch_max = 20
     #: ball-attach.md §8: heating from cold 20 min; with margin.
     heat_up_tool_s: ClassVar[float] = 3600.0
@@ -61,17 +55,21 @@ class BallAttachStep(ProcessStep):
     def name(self) -> str:
         return "ball attach"
 
+    def setpoint_text(self) -> str:
+        lim = self.reflow_limits
+        return (
+            f"{self.tool_recipe}: {self.balls_per_site} × {self.ball_diameter_mm:.2f} mm, flux "
+            f"{self.flux_thickness_um} µm, reflow {fmt(self.reflow_speed_mm_s)} mm/s, peak "
+            f"{fmt(lim.peak_min_c)}–{fmt(lim.peak_max_c)} °C, TAL {fmt(lim.tal_min_s)}–"
+            f"{fmt(lim.tal_max_s)} s"
+        )
+
     @property
     def expected_cycle_tool_s(self) -> float:
         """One strip feed-to-exit (8 + 12 + 4000 mm / speed + 10 s: 363 s at 12.0 mm/s) plus the
         30 s takt of every further strip: 933 s for 20 strips at the defaults."""
         strip_s = PRINT_S + PLACE_S + OVEN_LENGTH_MM / self.reflow_speed_mm_s + INSPECT_S
         return strip_s + TAKT_S * (self.nominal_strips - 1)
-
-    @property
-    def cycle_tool_s(self) -> float:  # type: ignore[override]
-        """The cycle's bound: three times the expected cycle."""
-        return 3.0 * self.expected_cycle_tool_s
 
     # -- phases ------------------------------------------------------------------------------
     def check(self, tool: Tool) -> None:

@@ -19,6 +19,7 @@ simulated tool.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
@@ -36,6 +37,7 @@ from drivers.errors import (
 )
 from drivers.states import ToolState
 from sequences.jobs import StripJob, StripOutcome
+from sequences.steps.judging import recording_windows
 
 FINISHED = frozenset({ToolState.DONE, ToolState.ABORTED})
 
@@ -154,16 +156,60 @@ class StepControl:
     cycle_ended: float = 0.0
 
 
+@runtime_checkable
+class ReportsInterlocks(Protocol):
+    """A tool that names its active interlocks (SCPI ``SYSTem:INTerlock?``, Modbus
+    INTERLOCK_WORD)."""
+
+    def interlocks(self) -> list[str]: ...
+
+
 class ProcessStep(ABC):
-    """One step of a route on one kind of tool. Subclasses are frozen dataclasses."""
+    """One step of a route on one kind of tool. Subclasses are frozen dataclasses.
+
+    A step declares what it needs from its tool: the driver class it runs on (``driver``),
+    the interlocks its own set-up clears or waits out (``cleared_by_set_up``: any other active
+    interlock refuses the step), and the station settings only the tool holds that must match
+    the step (``station_settings``, e.g. the etch bath's CHEMISTRY): a station reads those
+    from its driver and is chosen for a step only if they agree (:meth:`needs`).
+    """
 
     #: Manual name of the tool kind that runs this step (``die-bonder``...).
     tool: ClassVar[str]
+    #: The driver class the step runs on; any other tool is refused before anything is sent.
+    driver: ClassVar[type[Tool]]
+    #: Interlocks the step's set-up clears or waits out (heating TEMP, a LOAD mask the step
+    #: writes, a warm-up): they do not refuse the step. Every other active interlock does.
+    cleared_by_set_up: ClassVar[frozenset[str]] = frozenset()
+    #: Driver members (a setting the tool holds) that a station must agree on with the step.
+    station_settings: ClassVar[tuple[str, ...]] = ()
     #: Most strips one cycle takes (mold shot 4, etch carrier 10, magazine 20...).
     batch_max: ClassVar[int] = 1
-    #: Bounds in tool seconds: heat-up/warm-up to READY, and one cycle.
+    #: Bound in tool seconds of the heat-up/warm-up to READY.
     heat_up_tool_s: ClassVar[float] = 3600.0
-    cycle_tool_s: ClassVar[float] = 3600.0
+    #: A cycle's bound is this many times the expected cycle.
+    cycle_bound_factor: ClassVar[float] = 3.0
+
+    def __init_subclass__(
+        cls,
+        *,
+        tool: str | None = None,
+        driver: type[Tool] | None = None,
+        clears: Iterable[str] = (),
+        settings: Iterable[str] = (),
+        **kwargs: Any,
+    ) -> None:
+        """The declarations as class arguments: ``class MoldStep(ProcessStep,
+        tool="mold-press", driver=MoldPress, clears={"TEMP", "LOAD"})``."""
+        super().__init_subclass__(**kwargs)
+        if tool is not None:
+            cls.tool = tool
+        if driver is not None:
+            cls.driver = driver
+        if clears:
+            cls.cleared_by_set_up = frozenset(clears)
+        if settings:
+            cls.station_settings = tuple(settings)
 
     @property
     @abstractmethod
@@ -171,25 +217,49 @@ class ProcessStep(ABC):
         """Step name on the route sheet and in reports (``die attach``, ``inspect ball``...)."""
 
     @property
+    @abstractmethod
     def expected_cycle_tool_s(self) -> float:
-        """Nominal tool seconds of one cycle (for the line's bottleneck bound)."""
-        return self.cycle_tool_s
+        """Nominal tool seconds of one cycle from the manual's §8 timing (for the line's
+        bottleneck bound and the cycle bound)."""
+
+    @property
+    def cycle_tool_s(self) -> float:
+        """The cycle's bound: ``cycle_bound_factor`` times the expected cycle."""
+        return self.cycle_bound_factor * self.expected_cycle_tool_s
+
+    @abstractmethod
+    def setpoint_text(self) -> str:
+        """The key set-points of the step, one line of the route sheet."""
+
+    @classmethod
+    def station_settings_of(cls, tool: str) -> frozenset[str]:
+        """The ``station_settings`` every step kind on ``tool`` declares (all imported kinds)."""
+        kinds = [cls]
+        settings: set[str] = set()
+        while kinds:
+            kind = kinds.pop()
+            kinds.extend(kind.__subclasses__())
+            if getattr(kind, "tool", None) == tool:
+                settings.update(kind.station_settings)
+        return frozenset(settings)
+
+    def needs(self) -> dict[str, Any]:
+        """The station settings this step needs, by driver member (``{"chemistry": KOH}``)."""
+        return {member: getattr(self, member) for member in self.station_settings}
 
     def check(self, tool: Tool) -> None:
-        """Interlocks and recipe windows before anything is sent (raise :class:`StepRefused`)."""
-        interlocks = getattr(tool, "interlocks", None)
-        if callable(interlocks):
-            blocking = [
-                name
-                for name in interlocks()
-                if name not in ("TEMP", "WARMUP", "LOAD", "CARRIER", "CAL", "BLADE")
-            ]
-            if blocking:
-                raise StepRefused(
-                    f"{self.name}: interlock(s) active: {', '.join(blocking)}",
-                    tool=tool.tool_name,
-                    address=tool.address,
-                )
+        """The declared driver and interlocks before anything is sent (raise
+        :class:`StepRefused`); a step adds its recipe windows."""
+        driver_for(self, tool, self.driver)
+        if not isinstance(tool, ReportsInterlocks):
+            return  # the tool checks its interlocks at START (wire bonder, metrology)
+        blocking = [name for name in tool.interlocks() if name not in self.cleared_by_set_up]
+        if blocking:
+            raise StepRefused(
+                f"{self.name}: interlock(s) active: {', '.join(blocking)}",
+                tool=tool.tool_name,
+                address=tool.address,
+            )
 
     @abstractmethod
     def set_up(self, tool: Tool, jobs: Sequence[StripJob], pace: Pace) -> None:
@@ -207,16 +277,12 @@ class ProcessStep(ABC):
 
     def recipe_values(self) -> dict[str, Any]:
         """The set-points this step uses, for the unit records (dataclass fields by default)."""
-        import dataclasses
-
         if dataclasses.is_dataclass(self):
             return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
         return {}
 
 
 def _plain(value: Any) -> Any:
-    import dataclasses
-
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, tuple | list):
@@ -262,11 +328,7 @@ def run_step(
     step.start(tool)
     control.final_state = _wait_for_cycle_end(step, tool, pace, control)
     control.cycle_ended = pace.host_clock.timestamp()
-    outcomes = step.collect(tool, jobs, station)
-    if on_results is not None:
-        on_results(outcomes)
-    step.finish(tool)
-    return outcomes
+    return _collect(step, tool, jobs, station, on_results)
 
 
 def resume_step(
@@ -313,11 +375,39 @@ def resume_step(
             tool=tool.tool_name,
             address=tool.address,
         )
-    outcomes = step.collect(tool, jobs, station)
+    return _collect(step, tool, jobs, station, on_results)
+
+
+def _collect(
+    step: ProcessStep,
+    tool: Tool,
+    jobs: Sequence[StripJob],
+    station: str,
+    on_results: Callable[[list[StripOutcome]], None] | None,
+) -> list[StripOutcome]:
+    """Read and judge the results, hand them to ``on_results``, then acknowledge the tool."""
+    outcomes = _judged_outcomes(step, tool, jobs, station)
     if on_results is not None:
         on_results(outcomes)
     step.finish(tool)
     return outcomes
+
+
+def _judged_outcomes(
+    step: ProcessStep, tool: Tool, jobs: Sequence[StripJob], station: str
+) -> list[StripOutcome]:
+    """The step's outcomes, each with ``judged_windows`` in its recipe values: the window the
+    host judged each value against, ``[low, high]`` (None: an open side), so that a unit's
+    record says what its values were held to."""
+    with recording_windows() as windows:
+        outcomes = step.collect(tool, jobs, station)
+    judged = {name: list(window) for name, window in sorted(windows.items()) if window}
+    if not judged:
+        return outcomes
+    return [
+        dataclasses.replace(o, recipe_values={**o.recipe_values, "judged_windows": judged})
+        for o in outcomes
+    ]
 
 
 def _wait_for_cycle_end(

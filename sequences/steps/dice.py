@@ -16,16 +16,10 @@ from typing import Any, ClassVar
 
 from drivers.base import Tool
 from drivers.dicing_saw import DicingRecord, DicingSaw, max_spindle_speed_krpm
-from drivers.errors import ProtocolError
 from sequences.jobs import StripJob, StripOutcome
+from sequences.recipe.base import fmt
 from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, wait_ready
-from sequences.steps.judging import (
-    around,
-    at_most,
-    problems_of,
-    site_outcomes,
-    site_strip_outcome,
-)
+from sequences.steps.judging import around, at_most, judged_sites, problems_of, site_strip_outcome
 from sequences.steps.setup import SETTLE_TOOL_S, refuse, refuse_outside
 
 #: The step's set-points: step field -> driver member (dicing-saw.md §4, in the manual's order).
@@ -47,9 +41,7 @@ KERF_CHECK_S = 2.0
 
 
 @dataclass(frozen=True)
-class DiceStep(ProcessStep):
-    tool = "dicing-saw"
-    batch_max = 1
+class DiceStep(ProcessStep, tool="dicing-saw", driver=DicingSaw, clears={"WARMUP", "BLADE"}):
     #: dicing-saw.md §8: cold spindle warm-up 300 s, blade setup 45 s; with margin.
     heat_up_tool_s: ClassVar[float] = 1200.0
 
@@ -71,6 +63,12 @@ class DiceStep(ProcessStep):
     def name(self) -> str:
         return "dice"
 
+    def setpoint_text(self) -> str:
+        return (
+            f"{self.tool_recipe}: {self.blade_thickness_um} µm blade, "
+            f"{fmt(self.spindle_speed_krpm)} krpm, {fmt(self.feed_mm_s)} mm/s × {self.passes}"
+        )
+
     @property
     def expected_cycle_tool_s(self) -> float:
         """dicing-saw.md §8: rows + 1 lines along X and cols + 1 along Y, each in PASSes passes of
@@ -86,11 +84,6 @@ class DiceStep(ProcessStep):
 
     def _pass_s(self, extent_mm: float) -> float:
         return (extent_mm + LINE_OVERRUN_MM) / self.feed_mm_s + LINE_INDEX_S
-
-    @property
-    def cycle_tool_s(self) -> float:  # type: ignore[override]
-        """The cycle's bound: three times the expected cycle."""
-        return 3.0 * self.expected_cycle_tool_s
 
     # -- phases ------------------------------------------------------------------------------
     def check(self, tool: Tool) -> None:
@@ -142,17 +135,9 @@ class DiceStep(ProcessStep):
         (job,) = jobs
         result = saw.cycle_result()
         summary = result.summary
-        if summary.strip_id != job.strip_id:
-            raise ProtocolError(
-                f"results are for strip {summary.strip_id!r}, not {job.strip_id!r}",
-                tool=saw.tool_name,
-                address=saw.address,
-            )
         records = [r for r in result.records if isinstance(r, DicingRecord)]
-        host = {r.site: self._problems(r) for r in records if r.result == "P"}
-        host = {site: problems for site, problems in host.items() if problems}
-        sites = site_outcomes(
-            job, records, result.result_map, host, tool=saw.tool_name, address=saw.address
+        host, sites = judged_sites(
+            job, summary, result.result_map, records, self._problems, tool=saw
         )
         line_passes_cut, blade_count_after = summary.extra
         tool_summary: dict[str, Any] = {

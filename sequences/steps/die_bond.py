@@ -10,11 +10,11 @@ from typing import ClassVar
 
 from drivers.base import Tool
 from drivers.die_bonder import DieBonder, DieBondRecord, DieBondSettings
-from drivers.errors import ProtocolError
 from drivers.scpi import Control
 from sequences.jobs import StripJob, StripOutcome
+from sequences.recipe.base import fmt
 from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, wait_ready
-from sequences.steps.judging import around, problems_of, site_outcomes, site_strip_outcome
+from sequences.steps.judging import around, judged_sites, problems_of, site_strip_outcome
 from sequences.steps.setup import SETTLE_TOOL_S, refuse, refuse_outside
 
 #: The die bonder MODE each step kind runs (die-bonder.md §1).
@@ -33,9 +33,7 @@ FORCE_BAND = 0.10
 
 
 @dataclass(frozen=True)
-class DieBondStep(ProcessStep):
-    tool = "die-bonder"
-    batch_max = 1
+class DieBondStep(ProcessStep, tool="die-bonder", driver=DieBonder, clears={"TEMP"}):
     #: die-bonder.md §8: the cure track from 25 to 175 °C in 8 min, +30 s stable; with margin.
     heat_up_tool_s: ClassVar[float] = 1800.0
 
@@ -53,6 +51,23 @@ class DieBondStep(ProcessStep):
     def name(self) -> str:
         return self.kind
 
+    def setpoint_text(self) -> str:
+        s = self.settings
+        if s.mode == "FLIPCHIP":
+            return (
+                f"{self.tool_recipe}: FLIPCHIP {fmt(s.bond_force_n)} N, "
+                f"{fmt(s.bond_temperature_c)} °C, {fmt(s.bond_time_s)} s"
+            )
+        text = (
+            f"{self.tool_recipe}: {s.mode} ZREF {s.place_zref} {s.dispense_pattern} "
+            f"{s.dispense_volume_nl} nL"
+        )
+        if s.mode != "GAPFILL":
+            text += f", BLT {fmt(s.place_blt_um)} µm"
+        if s.cure_enabled:
+            text += f", cure {fmt(s.cure_temperature_c)} °C {s.cure_time_s} s"
+        return text
+
     @property
     def site_tool_s(self) -> float:
         """die-bonder.md §8 time of one site in the step's MODE."""
@@ -68,11 +83,6 @@ class DieBondStep(ProcessStep):
         GAPFILL 129 s; Format B FLIPCHIP 1331 s)."""
         cure_s = self.settings.cure_time_s if self._cures else 0.0
         return HANDLING_S + self.nominal_sites * self.site_tool_s + cure_s
-
-    @property
-    def cycle_tool_s(self) -> float:  # type: ignore[override]
-        """The cycle's bound: three times the expected cycle."""
-        return 3.0 * self.expected_cycle_tool_s
 
     @property
     def _cures(self) -> bool:
@@ -124,17 +134,9 @@ class DieBondStep(ProcessStep):
         (job,) = jobs
         result = bonder.cycle_result()
         summary = result.summary
-        if summary.strip_id != job.strip_id:
-            raise ProtocolError(
-                f"results are for strip {summary.strip_id!r}, not {job.strip_id!r}",
-                tool=bonder.tool_name,
-                address=bonder.address,
-            )
         records = [r for r in result.records if isinstance(r, DieBondRecord)]
-        host = {r.site: self._problems(r) for r in records if r.result == "P"}
-        host = {site: problems for site, problems in host.items() if problems}
-        sites = site_outcomes(
-            job, records, result.result_map, host, tool=bonder.tool_name, address=bonder.address
+        host, sites = judged_sites(
+            job, summary, result.result_map, records, self._problems, tool=bonder
         )
         mode, placed = summary.extra
         tool_summary = {

@@ -4,16 +4,17 @@ claim 1)."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
 from drivers.base import Tool
 from drivers.etch_bath import Chemistry, EndpointMode, EtchBath, EtchRecipe, EtchResult
 from sequences.jobs import StripJob, StripOutcome
+from sequences.recipe.base import fmt
+from sequences.recipe.process_models import ETCH_RATES
 from sequences.steps.base import Pace, ProcessStep, driver_for, wait_ready
-from sequences.steps.judging import around, at_least, problems_of, strip_outcome
+from sequences.steps.judging import around, at_least, batch_outcomes, problems_of
 from sequences.steps.setup import (
     arm_batch,
     positions_of,
@@ -22,38 +23,25 @@ from sequences.steps.setup import (
     wait_settled,
 )
 
-GAS_CONSTANT_J_PER_MOL_K = 8.314
-
-
-@dataclass(frozen=True)
-class RateModel:
-    """etch-bath.md §5 etch-rate estimate of one chemistry (fresh bath: g = 1)."""
-
-    rate_um_min: float
-    temp_c: float
-    conc: float
-    activation_j_mol: float
-    order: float
-
-    def rate_at(self, temp_c: float, conc: float) -> float:
-        """r = r_ref · exp[-(Ea/R)(1/T - 1/T_ref)] · (C/C_ref)^a, µm/min."""
-        inverse_k = 1.0 / (temp_c + 273.15) - 1.0 / (self.temp_c + 273.15)
-        arrhenius = math.exp(-self.activation_j_mol / GAS_CONSTANT_J_PER_MOL_K * inverse_k)
-        return self.rate_um_min * arrhenius * (conc / self.conc) ** self.order
-
-
-RATE_MODELS = {
-    Chemistry.CUCL2: RateModel(33.0, 50.0, 32.0, 30_000.0, 1.0),
-    Chemistry.FECL3: RateModel(20.0, 45.0, 40.0, 20_000.0, 1.0),
-    Chemistry.KOH: RateModel(5.0, 80.0, 30.0, 60_000.0, 1.5),
-}
 #: etch-bath.md §3: LOAD, the rinse's handling, UNLOAD (s), and the hoist's travel (mm).
 LOAD_S, RINSE_HANDLING_S, UNLOAD_S, HOIST_TRAVEL_MM = 5.0, 52.0, 5.0, 400.0
 
 
 @dataclass(frozen=True)
-class EtchStep(ProcessStep):
-    tool = "etch-bath"
+class EtchStep(
+    ProcessStep,
+    tool="etch-bath",
+    driver=EtchBath,
+    clears={"TEMP", "LOAD", "CARRIER"},
+    settings=("chemistry",),
+):
+    #: The load's values in the unit records: record name -> EtchResult field.
+    result_values: ClassVar[Mapping[str, str]] = {
+        "depth_um": "final_depth_um",
+        "etch_s": "final_etch_s",
+        "rate_um_min": "mean_rate_um_min",
+        "temp_c": "mean_temp_c",
+    }
     batch_max = 10
     #: etch-bath.md §8: 25 -> 80 °C (KOH) in 38 min; the tool's own heat-up timeout alarm
     #: (5105) comes at 60 min, so the host's bound lies beyond it.
@@ -69,6 +57,19 @@ class EtchStep(ProcessStep):
     def name(self) -> str:
         return self.kind
 
+    def setpoint_text(self) -> str:
+        e = self.recipe
+        unit = "wt%" if self.chemistry is Chemistry.KOH else "°Bé"
+        end = (
+            f"depth {fmt(e.depth_target_um)} µm"
+            if e.endpoint_mode.name == "DEPTH"
+            else f"time {e.etch_time_s} s"
+        )
+        return (
+            f"{self.chemistry.name} {fmt(e.temp_sp_c)} °C {fmt(e.conc_sp)} {unit}, {end}, "
+            f"guard {e.etch_time_max_s} s"
+        )
+
     @property
     def etch_tool_s(self) -> float:
         """The ETCH phase: ETCH_TIME_S (mode TIME), or DEPTH_TARGET at the §5 rate estimate for
@@ -76,7 +77,7 @@ class EtchStep(ProcessStep):
         r = self.recipe
         if r.endpoint_mode is EndpointMode.TIME:
             return float(r.etch_time_s)
-        rate_um_min = RATE_MODELS[Chemistry(self.chemistry)].rate_at(r.temp_sp_c, r.conc_sp)
+        rate_um_min = ETCH_RATES[Chemistry(self.chemistry).name].rate_um_min(r.temp_sp_c, r.conc_sp)
         return min(float(r.etch_time_max_s), 60.0 * r.depth_target_um / rate_um_min)
 
     @property
@@ -87,11 +88,6 @@ class EtchStep(ProcessStep):
         travel_s = HOIST_TRAVEL_MM / r.lower_speed_mm_s
         handling_s = LOAD_S + 2 * travel_s + r.drip_s + r.rinse_s + RINSE_HANDLING_S + UNLOAD_S
         return handling_s + self.etch_tool_s
-
-    @property
-    def cycle_tool_s(self) -> float:  # type: ignore[override]
-        """The carrier's bound: three times the expected cycle."""
-        return 3.0 * self.expected_cycle_tool_s
 
     # -- phases --------------------------------------------------------------------------------
     def check(self, tool: Tool) -> None:
@@ -129,36 +125,17 @@ class EtchStep(ProcessStep):
         batch's values."""
         bath = driver_for(self, tool, EtchBath)
         result = bath.cycle_result()
-        tool_summary = {
-            "cycle_s": float(bath.status().cycle_elapsed_s),
-            "end_state": bath.state().name,
-            "end_reason": result.end_reason.name,
-            "carrier_map": result.result_map,
-        }
-        values = {
-            "depth_um": result.final_depth_um,
-            "etch_s": result.final_etch_s,
-            "rate_um_min": result.mean_rate_um_min,
-            "temp_c": result.mean_temp_c,
-        }
-        problems = self._problems(result)
-        return [
-            strip_outcome(
-                job,
-                result.positions[slot - 1],
-                values,
-                problems,
-                step=self.name,
-                station=station,
-                tool_summary=tool_summary,
-                recipe_values=self.recipe_values(),
-                tool=bath.tool_name,
-                address=bath.address,
-            )
-            for slot, job in enumerate(jobs, start=1)
-        ]
+        return batch_outcomes(
+            self,
+            bath,
+            jobs,
+            result,
+            station,
+            end_reason=result.end_reason.name,
+            carrier_map=result.result_map,
+        )
 
-    def _problems(self, result: EtchResult) -> str:
+    def judge_load(self, result: EtchResult) -> str:
         r = self.recipe
         return problems_of(
             [

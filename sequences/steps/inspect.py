@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from drivers.base import Tool
-from drivers.errors import ParameterOutOfRange, ProtocolError
+from drivers.errors import ParameterOutOfRange
 from drivers.metrology import LIMIT_ITEMS, LIMIT_VALUE, Limit, MeasureMode, Metrology
 from drivers.records import SiteRecord
 from sequences.jobs import StripJob, StripOutcome, Value
+from sequences.recipe.base import fmt
 from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, wait_ready
-from sequences.steps.judging import problems_of, site_outcomes, site_strip_outcome, within
+from sequences.steps.judging import judged_sites, problems_of, site_strip_outcome, within
 from sequences.steps.setup import SETTLE_TOOL_S, refuse, refuse_outside
 
 #: Timing (metrology.md §8): LOAD + ALIGN + UNLOAD, and seconds per site by MODE.
@@ -57,9 +58,7 @@ ITEM_FIELDS = {
 
 
 @dataclass(frozen=True)
-class InspectStep(ProcessStep):
-    tool = "metrology"
-    batch_max = 1
+class InspectStep(ProcessStep, tool="metrology", driver=Metrology, clears={"CAL"}):
     #: metrology.md §8: no heating; INIT 15 s, CAL 20 s; with margin.
     heat_up_tool_s: ClassVar[float] = 120.0
 
@@ -76,6 +75,12 @@ class InspectStep(ProcessStep):
     def name(self) -> str:
         return f"inspect {self.mode.lower()}"
 
+    def setpoint_text(self) -> str:
+        limits = ", ".join(
+            f"{item} {fmt(low)}–{fmt(high)}" for item, (low, high) in self.limits.items()
+        )
+        return f"{self.tool_recipe}: {limits}"
+
     @property
     def expected_cycle_tool_s(self) -> float:
         """16 s handling + per site 0.6 / 1.2 / 2.5 / 0.8 / 0.5 s (DIE / SLUG / BALL / RECESS /
@@ -83,11 +88,6 @@ class InspectStep(ProcessStep):
         mode = self.mode.upper()
         sites = NOMINAL_SITES.get(mode, 240) if self.nominal_sites is None else self.nominal_sites
         return HANDLING_S + sites * SITE_S.get(mode, max(SITE_S.values()))
-
-    @property
-    def cycle_tool_s(self) -> float:  # type: ignore[override]
-        """The cycle's bound: three times the expected cycle."""
-        return 3.0 * self.expected_cycle_tool_s
 
     @property
     def item_limits(self) -> dict[str, tuple[float, float]]:
@@ -154,21 +154,8 @@ class InspectStep(ProcessStep):
         (job,) = jobs
         result = gauge.cycle_result()
         summary = result.summary
-        if summary.strip_id != job.strip_id:
-            raise ProtocolError(
-                f"results are for strip {summary.strip_id!r}, not {job.strip_id!r}",
-                tool=gauge.tool_name,
-                address=gauge.address,
-            )
-        host = {r.site: self._problems(r) for r in result.records if r.result == "P"}
-        host = {site: problems for site, problems in host.items() if problems}
-        judged = site_outcomes(
-            job,
-            result.records,
-            result.result_map,
-            host,
-            tool=gauge.tool_name,
-            address=gauge.address,
+        host, judged = judged_sites(
+            job, summary, result.result_map, result.records, self._problems, tool=gauge
         )
         # The MS-3 records declare their values as dataclass fields only (no value_fields).
         sites = tuple(

@@ -8,15 +8,21 @@ the tool failed keeps the tool's defect code.
 
 Values come back rounded to the manual's resolution; each check allows half of it, so that a
 value the tool passed before rounding is never failed for its rounding.
+
+Inside :func:`recording_windows` every check also notes the window it judged against, so that
+the step's records say what each value was held to (SPC's specification limits).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, TypeVar
 
+from drivers.base import Tool
 from drivers.errors import ProtocolError
-from drivers.modbus_tool import PositionResult
+from drivers.modbus_tool import ModbusTool, PositionResult
 from drivers.records import SiteRecord, StripSummary
 from sequences.jobs import SiteOutcome, StripJob, StripOutcome, Value, whole_strip_sites
 
@@ -28,10 +34,39 @@ HOST_DEFECT_TEXTS: Mapping[int, str] = {
 }
 
 
+#: A value's window: (low, high), None for an open side.
+Window = tuple[float | None, float | None]
+_windows: ContextVar[dict[str, Window | None] | None] = ContextVar("judged_windows", default=None)
+
+
+@contextmanager
+def recording_windows() -> Iterator[dict[str, Window | None]]:
+    """The windows the checks inside the block judge against, by value name; None for a value
+    judged against different windows in the block (a window that follows each shot)."""
+    windows: dict[str, Window | None] = {}
+    token = _windows.set(windows)
+    try:
+        yield windows
+    finally:
+        _windows.reset(token)
+
+
+def _note_window(name: str, low: float, high: float) -> None:
+    windows = _windows.get()
+    if windows is None:
+        return
+    window = (None if low == -INF else float(low), None if high == INF else float(high))
+    if name not in windows:
+        windows[name] = window
+    elif windows[name] != window:
+        windows[name] = None
+
+
 def within(
     name: str, value: float | int | None, low: float, high: float, resolution: float
 ) -> str | None:
     """``None`` when ``low <= value <= high`` (give or take half the resolution), else why not."""
+    _note_window(name, low, high)
     slack = resolution / 2.0
     if value is None:
         return f"{name} not reported"
@@ -78,6 +113,32 @@ def values_of(record: SiteRecord) -> dict[str, Value]:
         for name in record.value_fields
         if getattr(record, name) is not None
     }
+
+
+R = TypeVar("R", bound=SiteRecord)
+
+
+def judged_sites(
+    job: StripJob,
+    summary: StripSummary,
+    result_map: str,
+    records: Sequence[R],
+    problems: Callable[[R], str],
+    *,
+    tool: Tool,
+) -> tuple[dict[int, str], tuple[SiteOutcome, ...]]:
+    """One strip's cycle of a site-by-site tool after the host's judgement: the host's problems
+    by site (``problems`` of each site the tool passed, where there are any) and the per-site
+    outcomes. Results for another strip than the job's raise :class:`ProtocolError`."""
+    if summary.strip_id != job.strip_id:
+        raise ProtocolError(
+            f"results are for strip {summary.strip_id!r}, not {job.strip_id!r}",
+            tool=tool.tool_name,
+            address=tool.address,
+        )
+    host = {r.site: found for r in records if r.result == "P" and (found := problems(r))}
+    sites = site_outcomes(job, records, result_map, host, tool=tool.tool_name, address=tool.address)
+    return host, sites
 
 
 def site_outcomes(
@@ -162,6 +223,43 @@ def strip_outcome(
     return StripOutcome(
         job.strip_id, step, station, map_of(sites), sites, summary, dict(recipe_values)
     )
+
+
+def batch_outcomes(
+    step: Any,
+    tool: ModbusTool,
+    jobs: Sequence[StripJob],
+    result: Any,
+    station: str,
+    **tool_summary: Any,
+) -> list[StripOutcome]:
+    """One outcome per strip of a batch tool's load (job k at position k of ``result``): every
+    strip shares the load's values (the step's ``result_values`` table: record name -> result
+    field) and the step's judgement of them (``step.judge_load(result)``); the tool summary is
+    the cycle's time and end state, then ``tool_summary``."""
+    values = {name: getattr(result, field) for name, field in step.result_values.items()}
+    problems = step.judge_load(result)
+    positions: Sequence[PositionResult] = result.positions
+    summary = {
+        "cycle_s": float(tool.status().cycle_elapsed_s),
+        "end_state": tool.state().name,
+        **tool_summary,
+    }
+    return [
+        strip_outcome(
+            job,
+            positions[position - 1],
+            values,
+            problems,
+            step=step.name,
+            station=station,
+            tool_summary=summary,
+            recipe_values=step.recipe_values(),
+            tool=tool.tool_name,
+            address=tool.address,
+        )
+        for position, job in enumerate(jobs, start=1)
+    ]
 
 
 def site_strip_outcome(

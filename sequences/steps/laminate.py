@@ -3,15 +3,16 @@ on the laminator, up to 8 strips per press load."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
 from drivers.base import Tool
 from drivers.laminator import LaminationRecipe, LaminationResult, Laminator
 from sequences.jobs import StripJob, StripOutcome
+from sequences.recipe.base import fmt
 from sequences.steps.base import Pace, ProcessStep, driver_for, wait_ready
-from sequences.steps.judging import at_least, at_most, problems_of, strip_outcome
+from sequences.steps.judging import at_least, at_most, batch_outcomes, problems_of
 from sequences.steps.setup import arm_batch, positions_of, refuse_outside, wait_settled
 
 #: laminator.md §7 alarm 1122: vacuum is lost in DWELL above twice VACUUM_SP.
@@ -19,8 +20,15 @@ VACUUM_LOST_FACTOR = 2.0
 
 
 @dataclass(frozen=True)
-class LaminateStep(ProcessStep):
-    tool = "laminator"
+class LaminateStep(ProcessStep, tool="laminator", driver=Laminator, clears={"TEMP", "LOAD"}):
+    #: The load's values in the unit records: record name -> LaminationResult field.
+    result_values: ClassVar[Mapping[str, str]] = {
+        "peak_temp_c": "peak_temp_c",
+        "max_temp_dev_c": "max_temp_dev_c",
+        "min_pressure_dwell_mpa": "min_pressure_dwell_mpa",
+        "max_vacuum_dwell_kpa": "max_vacuum_dwell_kpa",
+        "dwell_actual_s": "dwell_actual_s",
+    }
     batch_max = 8
     #: laminator.md §9: 25 -> 100 °C standby in 11 min; the tool's own heat-up timeout alarm
     #: (1105) comes at 30 min, so the host's bound lies beyond it.
@@ -32,16 +40,18 @@ class LaminateStep(ProcessStep):
     def name(self) -> str:
         return "laminate"
 
+    def setpoint_text(self) -> str:
+        r = self.recipe
+        return (
+            f"{fmt(r.platen_sp_c)} °C, {fmt(r.pressure_sp_mpa)} MPa, dwell {r.dwell_s} s, "
+            f"vacuum {fmt(r.vacuum_sp_kpa)} kPa"
+        )
+
     @property
     def expected_cycle_tool_s(self) -> float:
         """§9: close, evacuate, pressurize, ramp, dwell, cool and vent of the recipe (≈ 94 min
         at defaults)."""
         return self.recipe.nominal_cycle_s
-
-    @property
-    def cycle_tool_s(self) -> float:  # type: ignore[override]
-        """The press load's bound: three times the expected cycle."""
-        return 3.0 * self.expected_cycle_tool_s
 
     # -- phases --------------------------------------------------------------------------------
     def check(self, tool: Tool) -> None:
@@ -64,36 +74,9 @@ class LaminateStep(ProcessStep):
         pressure and vacuum windows; every strip of the load shares the load's values."""
         laminator = driver_for(self, tool, Laminator)
         result = laminator.cycle_result()
-        tool_summary = {
-            "cycle_s": float(laminator.status().cycle_elapsed_s),
-            "end_state": laminator.state().name,
-            "load_map": result.result_map,
-        }
-        values = {
-            "peak_temp_c": result.peak_temp_c,
-            "max_temp_dev_c": result.max_temp_dev_c,
-            "min_pressure_dwell_mpa": result.min_pressure_dwell_mpa,
-            "max_vacuum_dwell_kpa": result.max_vacuum_dwell_kpa,
-            "dwell_actual_s": result.dwell_actual_s,
-        }
-        problems = self._problems(result)
-        return [
-            strip_outcome(
-                job,
-                result.positions[position - 1],
-                values,
-                problems,
-                step=self.name,
-                station=station,
-                tool_summary=tool_summary,
-                recipe_values=self.recipe_values(),
-                tool=laminator.tool_name,
-                address=laminator.address,
-            )
-            for position, job in enumerate(jobs, start=1)
-        ]
+        return batch_outcomes(self, laminator, jobs, result, station, load_map=result.result_map)
 
-    def _problems(self, result: LaminationResult) -> str:
+    def judge_load(self, result: LaminationResult) -> str:
         """The whole dwell at PLATEN_SP ± TEMP_BAND, PRESSURE_SP - PRESSURE_BAND and under
         vacuum (the tool fails a load only for excursions longer than its alarm delays)."""
         r = self.recipe

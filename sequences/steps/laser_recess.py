@@ -16,11 +16,11 @@ from statistics import fmean
 from typing import Any, ClassVar
 
 from drivers.base import Tool
-from drivers.errors import ProtocolError
 from drivers.laser import Laser, LaserRecord
 from sequences.jobs import StripJob, StripOutcome
+from sequences.recipe.base import fmt
 from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, wait_ready
-from sequences.steps.judging import around, problems_of, site_outcomes, site_strip_outcome
+from sequences.steps.judging import around, judged_sites, problems_of, site_strip_outcome
 from sequences.steps.setup import SETTLE_TOOL_S, refuse, refuse_outside
 
 #: The step's set-points, by driver member (laser.md §4, in the manual's order).
@@ -53,9 +53,7 @@ INSPECT_PER_SITE_S = 0.05
 
 
 @dataclass(frozen=True)
-class LaserRecessStep(ProcessStep):
-    tool = "laser"
-    batch_max = 1
+class LaserRecessStep(ProcessStep, tool="laser", driver=Laser, clears={"WARMUP", "CAL"}):
     #: laser.md §8: cold warm-up 600 s, calibration 30 s; with margin.
     heat_up_tool_s: ClassVar[float] = 1800.0
 
@@ -77,6 +75,15 @@ class LaserRecessStep(ProcessStep):
     @property
     def name(self) -> str:
         return "recess (laser)"
+
+    def setpoint_text(self) -> str:
+        text = (
+            f"{self.tool_recipe}: {fmt(self.fluence_j_cm2)} J/cm², {self.frequency_khz} kHz, "
+            f"spot {self.spot_um} µm, ≤ {self.via_max_pulses} pulses/via"
+        )
+        if self.pattern.endswith("-DIE4"):
+            text += f", die recess {fmt(self.recess_depth_um)} ± {fmt(self.recess_tolerance_um)} µm"
+        return text
 
     # -- the manual's ablation model ---------------------------------------------------------
     @property
@@ -113,11 +120,6 @@ class LaserRecessStep(ProcessStep):
             raster_s = passes * area_mm2 / area_rate_mm2_s
         site_s = FIELD_MOVE_S + vias * via_s + raster_s + INSPECT_PER_SITE_S
         return HANDLING_S + self.nominal_sites * site_s
-
-    @property
-    def cycle_tool_s(self) -> float:  # type: ignore[override]
-        """The cycle's bound: three times the expected cycle."""
-        return 3.0 * self.expected_cycle_tool_s
 
     # -- phases ------------------------------------------------------------------------------
     def check(self, tool: Tool) -> None:
@@ -181,18 +183,15 @@ class LaserRecessStep(ProcessStep):
         (job,) = jobs
         result = laser.cycle_result()
         summary = result.summary
-        if summary.strip_id != job.strip_id:
-            raise ProtocolError(
-                f"results are for strip {summary.strip_id!r}, not {job.strip_id!r}",
-                tool=laser.tool_name,
-                address=laser.address,
-            )
         records = [r for r in result.records if isinstance(r, LaserRecord)]
         area_recess = laser.pattern_area_mm2 > 0.0
-        host = {r.site: self._problems(r, area_recess) for r in records if r.result == "P"}
-        host = {site: problems for site, problems in host.items() if problems}
-        sites = site_outcomes(
-            job, records, result.result_map, host, tool=laser.tool_name, address=laser.address
+        host, sites = judged_sites(
+            job,
+            summary,
+            result.result_map,
+            records,
+            lambda r: self._problems(r, area_recess),
+            tool=laser,
         )
         pattern, vias_ablated = summary.extra
         depths = [

@@ -3,15 +3,17 @@ per shot."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
 from drivers.base import Tool
 from drivers.mold_press import MoldPress, MoldRecipe, ShotResult
 from sequences.jobs import StripJob, StripOutcome
+from sequences.recipe.base import fmt
+from sequences.recipe.sections import stages_in_order
 from sequences.steps.base import Pace, ProcessStep, driver_for, wait_ready
-from sequences.steps.judging import around, at_least, problems_of, strip_outcome, within
+from sequences.steps.judging import around, at_least, batch_outcomes, problems_of, within
 from sequences.steps.setup import (
     arm_batch,
     positions_of,
@@ -28,8 +30,18 @@ TRANSFER_P_MIN_FRACTION = 0.90
 
 
 @dataclass(frozen=True)
-class MoldStep(ProcessStep):
-    tool = "mold-press"
+class MoldStep(ProcessStep, tool="mold-press", driver=MoldPress, clears={"TEMP", "LOAD"}):
+    #: The load's values in the unit records: record name -> ShotResult field.
+    result_values: ClassVar[Mapping[str, str]] = {
+        "fill_time_s": "fill_time_s",
+        "peak_transfer_pressure_mpa": "peak_transfer_pressure_mpa",
+        "cull_height_mm": "cull_height_mm",
+        "alpha_at_open": "alpha_at_open",
+        "t_alpha03_s": "t_alpha03_s",
+        "chase_temp_min_c": "chase_temp_min_c",
+        "chase_temp_max_c": "chase_temp_max_c",
+        "clamp_force_min_kn": "clamp_force_min_kn",
+    }
     batch_max = 4
     #: mold-press.md §8: both chases 25 -> 175 °C at 5 °C/min, +60 s stable: 31 min.
     heat_up_tool_s: ClassVar[float] = 3600.0
@@ -39,6 +51,13 @@ class MoldStep(ProcessStep):
     @property
     def name(self) -> str:
         return "mold"
+
+    def setpoint_text(self) -> str:
+        m = self.recipe
+        return (
+            f"{fmt(m.chase_top_sp_c)}/{fmt(m.chase_bottom_sp_c)} °C, "
+            f"{fmt(m.transfer_pressure_sp_mpa)} MPa, cure {m.cure_s} s, α ≥ {fmt(m.alpha_min)}"
+        )
 
     @property
     def expected_cycle_tool_s(self) -> float:
@@ -57,11 +76,6 @@ class MoldStep(ProcessStep):
             + UNLOAD_S
         )
 
-    @property
-    def cycle_tool_s(self) -> float:  # type: ignore[override]
-        """The shot's bound: three times the expected shot."""
-        return 3.0 * self.expected_cycle_tool_s
-
     # -- phases --------------------------------------------------------------------------------
     def check(self, tool: Tool) -> None:
         """Interlocks, every recipe register in its §4 range and S1 < S2 < S3."""
@@ -69,7 +83,7 @@ class MoldStep(ProcessStep):
         press = driver_for(self, tool, MoldPress)
         r = self.recipe
         refuse_outside(self.name, tool, lambda: press.recipe_registers(r, press.all_positions))
-        if not r.stage1_end_mm < r.stage2_end_mm < r.stage3_end_mm:
+        if not stages_in_order((r.stage1_end_mm, r.stage2_end_mm, r.stage3_end_mm)):
             raise refuse(
                 self.name,
                 tool,
@@ -90,39 +104,9 @@ class MoldStep(ProcessStep):
         every strip of the shot shares the shot's values."""
         press = driver_for(self, tool, MoldPress)
         shot = press.shot_result()
-        tool_summary = {
-            "cycle_s": float(press.status().cycle_elapsed_s),
-            "end_state": press.state().name,
-            "shot_map": shot.result_map,
-        }
-        values = {
-            "fill_time_s": shot.fill_time_s,
-            "peak_transfer_pressure_mpa": shot.peak_transfer_pressure_mpa,
-            "cull_height_mm": shot.cull_height_mm,
-            "alpha_at_open": shot.alpha_at_open,
-            "t_alpha03_s": shot.t_alpha03_s,
-            "chase_temp_min_c": shot.chase_temp_min_c,
-            "chase_temp_max_c": shot.chase_temp_max_c,
-            "clamp_force_min_kn": shot.clamp_force_min_kn,
-        }
-        problems = self._problems(shot)
-        return [
-            strip_outcome(
-                job,
-                shot.positions[position - 1],
-                values,
-                problems,
-                step=self.name,
-                station=station,
-                tool_summary=tool_summary,
-                recipe_values=self.recipe_values(),
-                tool=press.tool_name,
-                address=press.address,
-            )
-            for position, job in enumerate(jobs, start=1)
-        ]
+        return batch_outcomes(self, press, jobs, shot, station, shot_map=shot.result_map)
 
-    def _problems(self, shot: ShotResult) -> str:
+    def judge_load(self, shot: ShotResult) -> str:
         """mold-press.md §5 defect criteria, against the master recipe."""
         r = self.recipe
         low_c = min(r.chase_top_sp_c, r.chase_bottom_sp_c) - r.temp_band_c

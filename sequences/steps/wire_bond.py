@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from drivers.base import Tool
-from drivers.errors import ProtocolError
 from drivers.states import ToolState
 from drivers.wire_bonder import Par, WireBonder, WireBondRecord
 from sequences.jobs import StripJob, StripOutcome
+from sequences.recipe.base import fmt
+from sequences.recipe.sections import CU_GAS_FLOW_MIN_L_MIN, fab_window_um, lacks_forming_gas
 from sequences.steps.base import Pace, ProcessStep, driver_for, wait_ready
-from sequences.steps.judging import around, problems_of, site_outcomes, site_strip_outcome
+from sequences.steps.judging import around, judged_sites, problems_of, site_strip_outcome
 from sequences.steps.setup import refuse, refuse_outside, wait_settled
 
 #: The §4.2 parameters by manual name (``STAGE_T`` -> the driver's declared member).
@@ -31,9 +32,7 @@ WINDOW = 0.10
 
 
 @dataclass(frozen=True)
-class WireBondStep(ProcessStep):
-    tool = "wire-bonder"
-    batch_max = 1
+class WireBondStep(ProcessStep, tool="wire-bonder", driver=WireBonder, clears={"TEMP"}):
     #: wire-bonder.md §8: stage 25 -> 150 °C in 6.8 min, +30 s stable; with margin.
     heat_up_tool_s: ClassVar[float] = 1800.0
 
@@ -50,6 +49,13 @@ class WireBondStep(ProcessStep):
     def name(self) -> str:
         return "wire bond"
 
+    def setpoint_text(self) -> str:
+        p = {name: v if isinstance(v, str) else fmt(v) for name, v in self.parameters.items()}
+        return (
+            f"{self.program}: {p['WIRE_MAT']} {p['WIRE_D']} µm, stage {p['STAGE_T']} °C, "
+            f"loop {p['LOOP_H']} µm, FAB {p['FAB_D']} µm"
+        )
+
     @property
     def expected_cycle_tool_s(self) -> float:
         """§8: sites × (wires × t_w + 1.5 s) + 17 s, t_w = 45 ms + B1_TIME + B2_TIME (216 s for
@@ -57,11 +63,6 @@ class WireBondStep(ProcessStep):
         times_ms = {**DEFAULT_BOND_TIMES_MS, **self.parameters}
         wire_s = WIRE_BASE_S + (float(times_ms["B1_TIME"]) + float(times_ms["B2_TIME"])) / 1000.0
         return HANDLING_S + self.nominal_sites * (self.wires_per_unit * wire_s + INDEX_S)
-
-    @property
-    def cycle_tool_s(self) -> float:  # type: ignore[override]
-        """The cycle's bound: three times the expected cycle."""
-        return 3.0 * self.expected_cycle_tool_s
 
     # -- phases --------------------------------------------------------------------------------
     def check(self, tool: Tool) -> None:
@@ -77,13 +78,16 @@ class WireBondStep(ProcessStep):
         p = self.parameters
         if "FAB_D" in p and "WIRE_D" in p:
             fab_d, wire_d = float(p["FAB_D"]), float(p["WIRE_D"])
-            if not 1.5 * wire_d <= fab_d <= 3.0 * wire_d:
+            low, high = fab_window_um(wire_d)
+            if not low <= fab_d <= high:
                 raise refuse(
                     self.name, tool, f"FAB_D {fab_d:g} µm not 1.5-3.0 × WIRE_D {wire_d:g} µm"
                 )
-        if p.get("WIRE_MAT") == "CU" and "GAS_FLOW" in p and float(p["GAS_FLOW"]) < 0.4:
+        if "GAS_FLOW" in p and lacks_forming_gas(str(p.get("WIRE_MAT")), float(p["GAS_FLOW"])):
             raise refuse(
-                self.name, tool, f"Cu wire needs GAS_FLOW >= 0.4 L/min, not {p['GAS_FLOW']}"
+                self.name,
+                tool,
+                f"Cu wire needs GAS_FLOW >= {CU_GAS_FLOW_MIN_L_MIN} L/min, not {p['GAS_FLOW']}",
             )
 
     def _check_ranges(self) -> None:
@@ -115,21 +119,8 @@ class WireBondStep(ProcessStep):
         (job,) = jobs
         result = bonder.cycle_result()
         summary = result.summary
-        if summary.strip_id != job.strip_id:
-            raise ProtocolError(
-                f"results are for strip {summary.strip_id!r}, not {job.strip_id!r}",
-                tool=bonder.tool_name,
-                address=bonder.address,
-            )
-        host = {r.site: self._problems(r) for r in result.records if r.result == "P"}
-        host = {site: problems for site, problems in host.items() if problems}
-        sites = site_outcomes(
-            job,
-            result.records,
-            result.result_map,
-            host,
-            tool=bonder.tool_name,
-            address=bonder.address,
+        host, sites = judged_sites(
+            job, summary, result.result_map, result.records, self._problems, tool=bonder
         )
         tool_summary: dict[str, Any] = {
             "cycle_s": summary.cycle_s,

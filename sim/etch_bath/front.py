@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-from sim.etch_bath.model import EtchBathModel
+from sim.etch_bath.model import LEVEL_COILS, TOOL_COMMAND_COILS, EtchBathModel
 from sim.etch_bath.registers import ETCH_BATH_REGISTERS
 from sim.fronts.modbus import ModbusFront, NoReply, ToolDatastore
 from sim.fronts.modbus_pdu import (
@@ -28,8 +28,6 @@ from sim.modbus_model import COMMAND_COILS
 from sim.tool_model import Reject
 
 GATEWAY_WAIT_S = 0.5  # wall time: link timing is not scaled
-TOOL_COMMAND_COILS = (16, 17, 18)
-LEVEL_COILS = (19, 20)
 
 
 class EtchDatastore(ToolDatastore):
@@ -61,23 +59,31 @@ class EtchDatastore(ToolDatastore):
     def _write_coils(self, address: int, bits: list[bool]) -> int | None:
         model = self.model
         addresses = list(range(address, address + len(bits)))
-        if not all(any(lo <= a <= hi for lo, hi in model.coil_ranges) for a in addresses):
+        if not all(self.registers.is_coil(a) for a in addresses):
             return ILLEGAL_ADDRESS
-        writes = dict(zip(addresses, bits, strict=True))
-        commands = [a for a, bit in writes.items() if bit and (a < 8 or a in TOOL_COMMAND_COILS)]
+        names = [
+            COMMAND_COILS[a] if a < len(COMMAND_COILS) else self.registers.coils[a]
+            for a in addresses
+        ]
+        writes = dict(zip(names, bits, strict=True))
+        commands = [
+            name
+            for name, bit in writes.items()
+            if bit and (name in COMMAND_COILS or name in TOOL_COMMAND_COILS)
+        ]
         if len(commands) > 1:
             return ILLEGAL_VALUE
-        levels = {a: bit for a, bit in writes.items() if a in LEVEL_COILS}
+        levels = {name: bit for name, bit in writes.items() if name in LEVEL_COILS}
         if any(not bit for bit in levels.values()) and model.cycle_active:
             raise Reject(20, model.state_name())  # checked before anything is done
         if commands:
             command = commands[0]
-            if command < 8:
-                model.command(COMMAND_COILS[command])
+            if command in COMMAND_COILS:
+                model.command(command)
             else:
                 model.tool_coil(command, True)
-        for coil, bit in levels.items():
-            model.tool_coil(coil, bit)
+        for name, bit in levels.items():
+            model.tool_coil(name, bit)
         return None
 
 

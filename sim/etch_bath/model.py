@@ -20,7 +20,7 @@ from sim.etch_bath.chemistry import CHEMISTRIES, Chemistry, etch_rate_um_min
 from sim.etch_bath.hoist import BOTTOM_MM, TOP_MM, Hoist
 from sim.etch_bath.recipe import EndReason, Recipe
 from sim.etch_bath.strips import Carrier
-from sim.modbus_model import HoldingDef, ModbusToolModel
+from sim.modbus_model import ModbusToolModel, Setting
 from sim.tool_model import AlarmDef, CycleResults, Reject, SiteResult, State, Step
 
 PHASES = ("NONE", "LOAD", "LOWER", "ETCH", "RAISE", "DRIP", "RINSE", "UNLOAD")
@@ -40,6 +40,10 @@ SERVICE_ALARMS = frozenset({5104, 5140, 5141})
 DENSITY_DRIFT = 1.5  # °Bé / wt% read too high while the density sensor drifts (5124)
 RATE_BIAS_SIGMA = 0.01  # true rate vs the tool's estimate, per cycle
 
+#: The bath's own command coils (etch-bath.md §4) and its level coils.
+TOOL_COMMAND_COILS = ("END_ETCH", "HOIST_UP", "HOIST_DOWN")
+LEVEL_COILS = ("HEATER_ENABLE", "PUMP_ENABLE")
+
 STARTS = frozenset({"start"})
 START_RESUME = frozenset({"start", "resume"})
 MOTION = frozenset({"start", "resume", "hoist_up", "hoist_down"})
@@ -52,11 +56,9 @@ class EtchBathModel(ModbusToolModel):
     model_name = "WE-2"
     serial = "WE2-00008"
     firmware = "2.3.1"
-    firmware_code = 231
     init_s = 10.0
     stable_s = 60.0
     positions = SLOTS
-    strip_id_base = 200
 
     alarm_defs = (
         AlarmDef(5001, "Emergency stop", "A", (1, 0)),
@@ -94,36 +96,31 @@ class EtchBathModel(ModbusToolModel):
     )
     condition_alarms: ClassVar[dict[str, int]] = {"ESTOP": 5001, "DOOR": 5002, "EXHAUST": 5004}
 
-    holding_defs = (
-        HoldingDef(100, "CHEMISTRY", "u16", 1, 3, 1, write_rule="idle"),
-        HoldingDef(101, "TEMP_SP", "s16", 200, 950, 500),
-        HoldingDef(102, "TEMP_BAND", "u16", 5, 50, 15),
-        HoldingDef(103, "CONC_SP", "u16", 100, 500, 320),
-        HoldingDef(104, "CONC_BAND", "u16", 5, 50, 20),
-        HoldingDef(105, "ACID_SP", "u16", 0, 300, 135),
-        HoldingDef(106, "ORP_SP", "u16", 300, 700, 540),
-        HoldingDef(107, "CU_LOAD_MAX", "u16", 100, 2000, 1600),
-        HoldingDef(108, "PUMP_SPEED", "u16", 50, 100, 80),
-        HoldingDef(109, "ENDPOINT_MODE", "u16", 0, 2, 1),
-        HoldingDef(110, "ETCH_TIME_S", "u16", 10, 3600, 420),
-        HoldingDef(111, "ETCH_TIME_MAX_S", "u16", 10, 7200, 900),
-        HoldingDef(112, "DEPTH_TARGET", "u32", 100, 100000, 23000, length=2),
-        HoldingDef(114, "LOWER_SPEED", "u16", 5, 50, 25),
-        HoldingDef(115, "DRIP_S", "u16", 0, 60, 10),
-        HoldingDef(116, "RINSE_S", "u16", 0, 600, 60),
-        HoldingDef(117, "AUTO_DOSE", "u16", 0, 1, 1),
-        HoldingDef(118, "LOAD_MASK", "u16", 1, 1023, 1023),
-        *(
-            HoldingDef(200 + 10 * k, f"STRIP_ID_{k + 1}", "string", default="", length=10)
-            for k in range(SLOTS)
-        ),
-        HoldingDef(500, "UNIT_ID", "u16", 1, 247, 1, write_rule="idle"),
-        HoldingDef(501, "BAUD", "u16", 0, 3, 1, write_rule="idle"),
-        HoldingDef(502, "PARITY", "u16", 0, 2, 0, write_rule="idle"),
-    )
-    input_ranges = ((100, 140),)
-    discrete_ranges = ((16, 27),)
-    coil_ranges = ((0, 7), (16, 20))
+    #: HR 100-118 and the station settings HR 500-502 (etch-bath.md §4) at power-on,
+    #: engineering units.
+    setting_defaults: ClassVar[dict[str, Setting]] = {
+        "CHEMISTRY": 1,  # 1 CUCL2, 2 FECL3, 3 KOH
+        "TEMP_SP": 50.0,  # °C
+        "TEMP_BAND": 1.5,  # °C
+        "CONC_SP": 32.0,  # °Bé or wt%
+        "CONC_BAND": 2.0,
+        "ACID_SP": 1.35,  # mol/L
+        "ORP_SP": 540,  # mV
+        "CU_LOAD_MAX": 160.0,  # g/L
+        "PUMP_SPEED": 80,  # %
+        "ENDPOINT_MODE": 1,  # 0 TIME, 1 DEPTH, 2 HOST
+        "ETCH_TIME_S": 420,
+        "ETCH_TIME_MAX_S": 900,
+        "DEPTH_TARGET": 230.0,  # µm
+        "LOWER_SPEED": 25,  # mm/s
+        "DRIP_S": 10,
+        "RINSE_S": 60,
+        "AUTO_DOSE": 1,
+        "LOAD_MASK": 1023,
+        "UNIT_ID": 1,
+        "BAUD": 1,  # 0 9600, 1 19200, 2 38400, 3 115200
+        "PARITY": 0,  # 0 even, 1 odd, 2 none
+    }
 
     def __init__(
         self,
@@ -140,13 +137,12 @@ class EtchBathModel(ModbusToolModel):
         if chemistry not in CHEMISTRIES:
             raise ValueError(f"chemistry {chemistry} not one of 1 CUCL2, 2 FECL3, 3 KOH")
         # Station settings are non-volatile: the station comes up as it was configured.
-        for address, value in (
-            (100, chemistry),
-            (500, unit_id),
-            (501, baud_code),
-            (502, parity_code),
-        ):
-            self.holding[address] = value
+        self.settings |= {
+            "CHEMISTRY": chemistry,
+            "UNIT_ID": unit_id,
+            "BAUD": baud_code,
+            "PARITY": parity_code,
+        }
         self.recipe = Recipe.of(self)
         self.bath = Bath(self.recipe.chemistry, temp_c=bath_temp_c)
         if cu_load_g_l is not None:
@@ -183,13 +179,13 @@ class EtchBathModel(ModbusToolModel):
     def chemistry(self) -> Chemistry:
         return self.recipe.chemistry
 
-    def check_holding_write(self, definition: HoldingDef) -> None:
-        if definition.write_rule == "idle" and self.state is State.INIT:
+    def check_setting_write(self, write_rule: str) -> None:
+        if write_rule == "idle" and self.state is State.INIT:
             raise Reject(21, "INIT")
-        super().check_holding_write(definition)
+        super().check_setting_write(write_rule)
 
-    def holding_written(self, addresses: list[int]) -> None:
-        super().holding_written(addresses)
+    def settings_written(self, names: set[str]) -> None:
+        super().settings_written(names)
         before = self.recipe.chemistry
         self.recipe = Recipe.of(self)
         if self.recipe.chemistry is not before:
@@ -462,27 +458,31 @@ class EtchBathModel(ModbusToolModel):
     def defers_hold(self) -> bool:
         return self.phase in ("RAISE", "DRIP", "RINSE", "UNLOAD")
 
-    def tool_coil(self, address: int, value: bool) -> None:
-        """Coils 16-20: END_ETCH, HOIST_UP, HOIST_DOWN (commands), HEATER/PUMP_ENABLE (levels)."""
+    def tool_coil(self, name: str, value: bool) -> None:
+        """END_ETCH, HOIST_UP, HOIST_DOWN (commands), HEATER_ENABLE, PUMP_ENABLE (levels)."""
         with self.lock:
             self.sync()
-            if address in (19, 20):
+            if name in LEVEL_COILS:
                 if not value and self.cycle_active:
                     raise Reject(20, self.state_name())
-                if address == 19:
+                if name == "HEATER_ENABLE":
                     self.heater_enable = value
                 else:
                     self.pump_enable = value
                 return
             if not value:
                 return  # writing 0 to a command coil does nothing
-            if address == 16:
+            if name == "END_ETCH":
                 self.end_etch()
+            elif name in ("HOIST_UP", "HOIST_DOWN"):
+                self.move_hoist(up=name == "HOIST_UP")
             else:
-                self.move_hoist(up=address == 17)
+                raise Reject(10)
 
-    def tool_coil_value(self, address: int) -> bool:
-        return {19: self.heater_enable, 20: self.pump_enable}.get(address, False)
+    def tool_coil_value(self, name: str) -> bool:
+        return {"HEATER_ENABLE": self.heater_enable, "PUMP_ENABLE": self.pump_enable}.get(
+            name, False
+        )
 
     def end_etch(self) -> None:
         """Coil END_ETCH: end the ETCH phase now (only in phase ETCH)."""

@@ -23,7 +23,7 @@ class EndReason(IntEnum):
 
 @dataclass(frozen=True)
 class Recipe:
-    """HR 100-118 in engineering units."""
+    """The model's recipe settings (HR 100-118 of the manual)."""
 
     chemistry: Chemistry
     temp_sp_c: float
@@ -46,26 +46,26 @@ class Recipe:
 
     @classmethod
     def of(cls, model: ModbusToolModel) -> Recipe:
-        hr = model.hr
+        value, count = model.setting, model.setting_int
         return cls(
-            chemistry=CHEMISTRIES[hr("CHEMISTRY")],
-            temp_sp_c=hr("TEMP_SP") / 10.0,
-            temp_band_c=hr("TEMP_BAND") / 10.0,
-            conc_sp=hr("CONC_SP") / 10.0,
-            conc_band=hr("CONC_BAND") / 10.0,
-            acid_sp_mol_l=hr("ACID_SP") / 100.0,
-            orp_sp_mv=float(hr("ORP_SP")),
-            cu_load_max_g_l=hr("CU_LOAD_MAX") / 10.0,
-            pump_speed_pct=float(hr("PUMP_SPEED")),
-            endpoint_mode=hr("ENDPOINT_MODE"),
-            etch_time_s=hr("ETCH_TIME_S"),
-            etch_time_max_s=hr("ETCH_TIME_MAX_S"),
-            depth_target_um=hr("DEPTH_TARGET") / 100.0,
-            lower_speed_mm_s=float(hr("LOWER_SPEED")),
-            drip_s=float(hr("DRIP_S")),
-            rinse_s=float(hr("RINSE_S")),
-            auto_dose=bool(hr("AUTO_DOSE")),
-            load_mask=hr("LOAD_MASK"),
+            chemistry=CHEMISTRIES[count("CHEMISTRY")],
+            temp_sp_c=value("TEMP_SP"),
+            temp_band_c=value("TEMP_BAND"),
+            conc_sp=value("CONC_SP"),
+            conc_band=value("CONC_BAND"),
+            acid_sp_mol_l=value("ACID_SP"),
+            orp_sp_mv=float(value("ORP_SP")),
+            cu_load_max_g_l=value("CU_LOAD_MAX"),
+            pump_speed_pct=float(value("PUMP_SPEED")),
+            endpoint_mode=count("ENDPOINT_MODE"),
+            etch_time_s=count("ETCH_TIME_S"),
+            etch_time_max_s=count("ETCH_TIME_MAX_S"),
+            depth_target_um=value("DEPTH_TARGET"),
+            lower_speed_mm_s=float(value("LOWER_SPEED")),
+            drip_s=float(value("DRIP_S")),
+            rinse_s=float(value("RINSE_S")),
+            auto_dose=bool(count("AUTO_DOSE")),
+            load_mask=count("LOAD_MASK"),
         )
 
     def conflicts(self) -> list[str]:

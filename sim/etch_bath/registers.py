@@ -1,20 +1,42 @@
-"""Register images of the simulated WE-2: input registers IR 100-140 and discrete inputs
-DI 16-27 (etch-bath.md §4), computed from the model when the front reads them. Sensor values
+"""Register map of the simulated WE-2 (etch-bath.md §4): holding registers HR 100-118 and
+500-502, input registers IR 100-140, discrete inputs DI 16-27 and coils 16-20; the front side
+of the simulator (the model holds engineering values). Sensor values
 carry small noise (σ 0.03 °C, 0.03 °Bé/wt%, 0.003 mol/L, 0.5 mV, 0.3 mm, 0.5 % of flow).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sim.etch_bath.bath import LEVEL_HIGH_MM
 from sim.etch_bath.hoist import BOTTOM_MM, TOP_MM
-from sim.fronts.modbus_map import RegisterMap
+from sim.etch_bath.model import SLOTS, EtchBathModel
+from sim.fronts.modbus_map import RESULT_CODES, HoldingDef, RegisterMap, strip_id_defs
 
-if TYPE_CHECKING:
-    from sim.etch_bath.model import EtchBathModel
-
-RESULT_CODES = {"": 0, "P": 1, "F": 2, "X": 3, "N": 4}
+HOLDING = (
+    HoldingDef(100, "CHEMISTRY", "u16", 1, 3, write_rule="idle"),
+    HoldingDef(101, "TEMP_SP", "s16", 200, 950, divisor=10),
+    HoldingDef(102, "TEMP_BAND", "u16", 5, 50, divisor=10),
+    HoldingDef(103, "CONC_SP", "u16", 100, 500, divisor=10),
+    HoldingDef(104, "CONC_BAND", "u16", 5, 50, divisor=10),
+    HoldingDef(105, "ACID_SP", "u16", 0, 300, divisor=100),
+    HoldingDef(106, "ORP_SP", "u16", 300, 700),
+    HoldingDef(107, "CU_LOAD_MAX", "u16", 100, 2000, divisor=10),
+    HoldingDef(108, "PUMP_SPEED", "u16", 50, 100),
+    HoldingDef(109, "ENDPOINT_MODE", "u16", 0, 2),
+    HoldingDef(110, "ETCH_TIME_S", "u16", 10, 3600),
+    HoldingDef(111, "ETCH_TIME_MAX_S", "u16", 10, 7200),
+    HoldingDef(112, "DEPTH_TARGET", "u32", 100, 100000, divisor=100, length=2),
+    HoldingDef(114, "LOWER_SPEED", "u16", 5, 50),
+    HoldingDef(115, "DRIP_S", "u16", 0, 60),
+    HoldingDef(116, "RINSE_S", "u16", 0, 600),
+    HoldingDef(117, "AUTO_DOSE", "u16", 0, 1),
+    HoldingDef(118, "LOAD_MASK", "u16", 1, 1023),
+    *strip_id_defs(SLOTS),
+    HoldingDef(500, "UNIT_ID", "u16", 1, 247, write_rule="idle"),
+    HoldingDef(501, "BAUD", "u16", 0, 3, write_rule="idle"),
+    HoldingDef(502, "PARITY", "u16", 0, 2, write_rule="idle"),
+)
+#: Coils 16-20 by the model's name (16-18 commands, 19-20 levels).
+COILS = {16: "END_ETCH", 17: "HOIST_UP", 18: "HOIST_DOWN", 19: "HEATER_ENABLE", 20: "PUMP_ENABLE"}
 
 
 def _word(value: float) -> int:
@@ -86,4 +108,11 @@ def discrete_image(model: EtchBathModel) -> dict[int, bool]:
     }
 
 
-ETCH_BATH_REGISTERS = RegisterMap(inputs=input_image, discretes=discrete_image)
+ETCH_BATH_REGISTERS = RegisterMap(
+    holding=HOLDING,
+    inputs=input_image,
+    discretes=discrete_image,
+    input_ranges=((100, 140),),
+    discrete_ranges=((16, 27),),
+    coils=COILS,
+)

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import socket
 import termios
 import threading
 import time
@@ -37,17 +38,10 @@ from sim.fronts.modbus_pdu import (
     judge,
     reply_pdu,
 )
-from sim.modbus_model import COMMAND_COILS, HoldingDef, ModbusToolModel, value_of
+from sim.modbus_model import COMMAND_COILS, ModbusToolModel, Setting
 from sim.tool_model import Reject
 
 log = logging.getLogger("packline.sim.modbus")
-
-_COMMON_INPUTS = ((0, 27), (900, 917))
-_COMMON_DISCRETES = ((0, 7),)
-
-
-def _in_ranges(address: int, ranges: Sequence[tuple[int, int]]) -> bool:
-    return any(lo <= address <= hi for lo, hi in ranges)
 
 
 class NoReply(Exception):
@@ -110,26 +104,30 @@ class ToolDatastore:
 
     def read(self, request: Request) -> list[int] | int:
         """Step 3 (addresses, 02) for FC01-04; the words or bits read."""
-        model = self.model
+        model, registers = self.model, self.registers
         addresses = range(request.address, request.address + request.count)
         function = request.function
         if function == 4:
-            if not all(_in_ranges(a, _COMMON_INPUTS + model.input_ranges) for a in addresses):
+            if not all(registers.is_input(a) for a in addresses):
                 return ILLEGAL_ADDRESS
-            words = self.registers.input_words(model)
+            words = registers.input_words(model)
             return [words.get(a, 0) & 0xFFFF for a in addresses]
         if function == 3:
-            if not all(a in model.holding for a in addresses):
+            if not all(registers.is_holding(a) for a in addresses):
                 return ILLEGAL_ADDRESS
-            return [model.holding[a] for a in addresses]
+            words = registers.holding_words(model)
+            return [words[a] for a in addresses]
         if function == 2:
-            if not all(_in_ranges(a, _COMMON_DISCRETES + model.discrete_ranges) for a in addresses):
+            if not all(registers.is_discrete(a) for a in addresses):
                 return ILLEGAL_ADDRESS
-            bits = self.registers.discrete_bits(model)
+            bits = registers.discrete_bits(model)
             return [int(bool(bits.get(a, False))) for a in addresses]
-        if not all(_in_ranges(a, model.coil_ranges) for a in addresses):
+        if not all(registers.is_coil(a) for a in addresses):
             return ILLEGAL_ADDRESS
-        return [0 if a < 8 else int(model.tool_coil_value(a)) for a in addresses]
+        return [
+            0 if a < len(COMMAND_COILS) else int(model.tool_coil_value(registers.coils[a]))
+            for a in addresses
+        ]
 
     def write(self, request: Request) -> list[int] | int | None:
         """Steps 3-5 for FC05/06/15/16; None when written."""
@@ -138,14 +136,14 @@ class ToolDatastore:
         return self._write_coils(request.address, [bool(v) for v in request.values])
 
     def _write_holding(self, address: int, words: list[int]) -> int | None:
+        """Addresses (02), then every touched register whole and in range (03), then the state
+        rule (06 by Reject); the model gets the settings in engineering units at once."""
         model = self.model
         addresses = list(range(address, address + len(words)))
-        if not all(a in model.holding for a in addresses):
+        if not all(self.registers.is_holding(a) for a in addresses):
             return ILLEGAL_ADDRESS
-        touched: list[HoldingDef] = []
-        for definition in (*model.holding_by_name.values(),):
-            if any(definition.contains(a) for a in addresses) and definition not in touched:
-                touched.append(definition)
+        touched = [d for d in self.registers.holding_defs if any(d.contains(a) for a in addresses)]
+        values: dict[str, Setting] = {}
         for definition in touched:
             covered = all(
                 a in addresses
@@ -159,34 +157,35 @@ class ToolDatastore:
             if definition.reg_type == "string":
                 if not _valid_string(chunk):
                     return ILLEGAL_VALUE
-                continue
-            value = value_of(chunk, definition.reg_type)
-            if (
-                definition.lo is not None
-                and definition.hi is not None
-                and not definition.lo <= value <= definition.hi
-            ):
-                return ILLEGAL_VALUE
+            else:
+                raw = definition.raw(chunk)
+                if (
+                    definition.lo is not None
+                    and definition.hi is not None
+                    and not definition.lo <= raw <= definition.hi
+                ):
+                    return ILLEGAL_VALUE
+            values[definition.name] = definition.decode(chunk)
         for definition in touched:
-            model.check_holding_write(definition)
-        for a, word in zip(addresses, words, strict=True):
-            model.holding[a] = word & 0xFFFF
-        model.holding_written(addresses)
+            model.check_setting_write(definition.write_rule)
+        model.apply_settings(values)
         return None
 
     def _write_coils(self, address: int, bits: list[bool]) -> int | None:
         model = self.model
         addresses = list(range(address, address + len(bits)))
-        if not all(_in_ranges(a, model.coil_ranges) for a in addresses):
+        if not all(self.registers.is_coil(a) for a in addresses):
             return ILLEGAL_ADDRESS
         commands = [
-            COMMAND_COILS[a] for a, bit in zip(addresses, bits, strict=True) if a < 8 and bit
+            COMMAND_COILS[a]
+            for a, bit in zip(addresses, bits, strict=True)
+            if a < len(COMMAND_COILS) and bit
         ]
         if len(commands) > 1:
             return ILLEGAL_VALUE
         for a, bit in zip(addresses, bits, strict=True):
-            if a >= 8:
-                model.tool_coil(a, bit)
+            if a >= len(COMMAND_COILS):
+                model.tool_coil(self.registers.coils[a], bit)
         if commands:
             model.command(commands[0])
         return None
@@ -308,6 +307,12 @@ class ModbusFront:
             return f"{self.model.tool_name}: Modbus {self.mode} endpoint failed: {self._error!r}"
         if not self._thread.is_alive():
             return f"{self.model.tool_name}: Modbus {self.mode} endpoint stopped"
+        if self._server is not None and not _still_listening(self._server):
+            # asyncio logs a failing accept() and carries on: without this check the tool
+            # would be a zombie that no client can reach.
+            return (
+                f"{self.model.tool_name}: Modbus TCP listener failed: the socket no longer listens"
+            )
         return None
 
     @property
@@ -380,6 +385,16 @@ class ModbusFront:
             return False
         self._connections.append(connection)
         return True
+
+
+def _still_listening(server: asyncio.Server) -> bool:
+    """Whether every listening socket of ``server`` is still in the LISTEN state."""
+    try:
+        return all(
+            sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN) for sock in server.sockets
+        )
+    except OSError:
+        return False
 
 
 MAX_TCP_CONNECTIONS = 2

@@ -39,7 +39,6 @@ from sim.laminator.tables import (
     CONDITION_ALARMS,
     HEATUP_TIMEOUT_S,
     HOLD_AT_ONCE_PHASES,
-    HOLDING_DEFS,
     INTERLOCK_TABLE,
     MARKING_ALARMS,
     OVERTEMP_ABSOLUTE_C,
@@ -51,6 +50,7 @@ from sim.laminator.tables import (
     PUMPDOWN_TYPICAL_S,
     PUMPING_PHASES,
     REMEDIES,
+    SETTING_DEFAULTS,
     SLOW_COOL_S,
     STACK_FORMATS,
     STANDBY_GAP_C,
@@ -59,7 +59,7 @@ from sim.laminator.tables import (
     VACUUM_TIMEOUT_S,
     VENT_S,
 )
-from sim.modbus_model import ModbusToolModel
+from sim.modbus_model import ModbusToolModel, Setting
 from sim.tool_model import CycleResults, Reject, SiteResult, State, Step
 
 TEMP_NOISE_C = 0.2  # thermocouple noise in PEAK_TEMP / MAX_TEMP_DEV
@@ -84,20 +84,16 @@ class LaminatorModel(ModbusToolModel):
     model_name = "LM-8"
     serial = "LM8-00008"
     firmware = "2.3.1"
-    firmware_code = 231
     init_s = 10.0
     stable_s = 60.0
     #: Every timer of §7 is 30 s or longer: 5 s steps keep a 94 min cycle cheap at high time scales.
     max_step_s = 5.0
     positions = 8
-    strip_id_base = 200
 
     alarm_defs = ALARM_DEFS
     interlock_table = INTERLOCK_TABLE
     condition_alarms: ClassVar[dict[str, int]] = CONDITION_ALARMS
-    holding_defs = HOLDING_DEFS
-    input_ranges = ((100, 130),)
-    discrete_ranges = ((16, 21),)
+    setting_defaults: ClassVar[dict[str, Setting]] = SETTING_DEFAULTS
 
     def __init__(
         self,
@@ -139,32 +135,29 @@ class LaminatorModel(ModbusToolModel):
         self.watch_s = {"temp": 0.0, "pressure": 0.0, "vacuum": 0.0, "cool": 0.0}
 
     # -- set-points in engineering units ----------------------------------------------------
-    def sp(self, name: str, scale: float = 1.0) -> float:
-        return self.hr(name) * scale
-
     @property
     def platen_sp_c(self) -> float:
-        return self.sp("PLATEN_SP", 0.1)
+        return self.setting("PLATEN_SP")
 
     @property
     def standby_sp_c(self) -> float:
-        return self.sp("STANDBY_SP", 0.1)
+        return self.setting("STANDBY_SP")
 
     @property
     def temp_band_c(self) -> float:
-        return self.sp("TEMP_BAND", 0.1)
+        return self.setting("TEMP_BAND")
 
     @property
     def pressure_sp_mpa(self) -> float:
-        return self.sp("PRESSURE_SP", 0.01)
+        return self.setting("PRESSURE_SP")
 
     @property
     def pressure_band_mpa(self) -> float:
-        return self.sp("PRESSURE_BAND", 0.01)
+        return self.setting("PRESSURE_BAND")
 
     @property
     def vacuum_sp_kpa(self) -> float:
-        return self.sp("VACUUM_SP", 0.1)
+        return self.setting("VACUUM_SP")
 
     @property
     def overtemp_limit_c(self) -> float:
@@ -253,19 +246,19 @@ class LaminatorModel(ModbusToolModel):
             if self.build_s > PRESSURE_BUILD_TIMEOUT_S and not self._pressure_reached():
                 self.raise_alarm(1111)
         elif self.phase == "RAMP" and moving:
-            rate = self.sp("RAMP_RATE", 0.1) / 60.0
+            rate = self.setting("RAMP_RATE") / 60.0
             self.program_sp_c = min(self.platen_sp_c, self.program_sp_c + rate * dt_s)
         elif self.phase == "DWELL" and moving and self._platens_in_band(self.platen_sp_c):
-            self.dwell_actual_s = min(float(self.hr("DWELL_S")), self.dwell_actual_s + dt_s)
+            self.dwell_actual_s = min(self.setting("DWELL_S"), self.dwell_actual_s + dt_s)
         elif self.phase == "COOL" and moving:
-            rate = self.sp("COOL_RATE", 0.1) / 60.0
+            rate = self.setting("COOL_RATE") / 60.0
             self._watch_cooling(dt_s, rate)
-            self.program_sp_c = max(self.sp("UNLOAD_SP", 0.1), self.program_sp_c - rate * dt_s)
+            self.program_sp_c = max(self.setting("UNLOAD_SP"), self.program_sp_c - rate * dt_s)
 
     def _watch_cooling(self, dt_s: float, rate_c_per_s: float) -> None:
         """1131: actual cooling slower than half of COOL_RATE for more than 5 min."""
         actual = -max(self.top.rate_c_per_s, self.bottom.rate_c_per_s)
-        ramping = self.program_sp_c > self.sp("UNLOAD_SP", 0.1)
+        ramping = self.program_sp_c > self.setting("UNLOAD_SP")
         if ramping and actual < 0.5 * rate_c_per_s:
             self.watch_s["cool"] += dt_s
             if self.watch_s["cool"] > SLOW_COOL_S:
@@ -342,16 +335,16 @@ class LaminatorModel(ModbusToolModel):
     @property
     def strip_present(self) -> int:
         """Load-position sensors: the loader fills LOAD_MASK unless a LOAD fault is set."""
-        return 0 if self.conditions.get("LOAD") else self.hr("LOAD_MASK")
+        return 0 if self.conditions.get("LOAD") else self.setting_int("LOAD_MASK")
 
     def interlock_active(self, name: str) -> bool:
         if name == "LOAD":
-            return self.strip_present != self.hr("LOAD_MASK")
+            return self.strip_present != self.setting_int("LOAD_MASK")
         return super().interlock_active(name)
 
     def check_settings(self) -> None:
         """§4 cross-check at ARM and START: STANDBY_SP <= PLATEN_SP - 50.0 °C."""
-        if self.hr("STANDBY_SP") > self.hr("PLATEN_SP") - round(STANDBY_GAP_C * 10):
+        if self.setting("STANDBY_SP") > self.setting("PLATEN_SP") - STANDBY_GAP_C + 1e-9:
             raise Reject(14)
 
     def raise_alarm(self, code: int, *, cause_for_s: float | None = None) -> None:
@@ -393,10 +386,10 @@ class LaminatorModel(ModbusToolModel):
 
     # -- the cycle ----------------------------------------------------------------------------
     def build_cycle(self) -> list[Step]:
-        evac_s = float(self.hr("EVAC_S"))
-        dwell_s = float(self.hr("DWELL_S"))
+        evac_s = self.setting("EVAC_S")
+        dwell_s = self.setting("DWELL_S")
         rise_c = self.platen_sp_c - self.standby_sp_c
-        fall_c = self.platen_sp_c - self.sp("UNLOAD_SP", 0.1)
+        fall_c = self.platen_sp_c - self.setting("UNLOAD_SP")
         return [
             Step("CLOSE", CLOSE_S),
             Step("EVACUATE", PUMPDOWN_TYPICAL_S + evac_s, until=lambda: self.evac_hold_s >= evac_s),
@@ -406,9 +399,9 @@ class LaminatorModel(ModbusToolModel):
                 until=self._pressure_reached,
                 on_end=self._pressed,
             ),
-            Step("RAMP", rise_c / (self.sp("RAMP_RATE", 0.1) / 60.0), until=self._ramp_done),
+            Step("RAMP", rise_c / (self.setting("RAMP_RATE") / 60.0), until=self._ramp_done),
             Step("DWELL", dwell_s, until=lambda: self.dwell_actual_s >= dwell_s),
-            Step("COOL", fall_c / (self.sp("COOL_RATE", 0.1) / 60.0), until=self._cooled),
+            Step("COOL", fall_c / (self.setting("COOL_RATE") / 60.0), until=self._cooled),
             Step("VENT", VENT_S, on_end=self.chamber.open),
         ]
 
@@ -419,7 +412,7 @@ class LaminatorModel(ModbusToolModel):
         return self.program_sp_c >= self.platen_sp_c
 
     def _cooled(self) -> bool:
-        unload = self.sp("UNLOAD_SP", 0.1)
+        unload = self.setting("UNLOAD_SP")
         done_ramp = self.program_sp_c <= unload
         return done_ramp and max(self.top.pv_c, self.bottom.pv_c) <= unload + self.temp_band_c
 
@@ -432,18 +425,18 @@ class LaminatorModel(ModbusToolModel):
             "EVACUATE": (
                 0.0 if self.vacuum_reached else max(0.0, PUMPDOWN_TYPICAL_S - self.pumpdown_s)
             )
-            + self.hr("EVAC_S")
+            + self.setting_int("EVAC_S")
             - self.evac_hold_s,
             "PRESSURIZE": (self.pressure_sp_mpa - self.press.pressure_mpa) / BUILD_RATE_MPA_PER_S,
-            "RAMP": (self.platen_sp_c - self.program_sp_c) / (self.sp("RAMP_RATE", 0.1) / 60.0),
-            "DWELL": self.hr("DWELL_S") - self.dwell_actual_s,
-            "COOL": (self.program_sp_c - self.sp("UNLOAD_SP", 0.1))
-            / (self.sp("COOL_RATE", 0.1) / 60.0),
+            "RAMP": (self.platen_sp_c - self.program_sp_c) / (self.setting("RAMP_RATE") / 60.0),
+            "DWELL": self.setting_int("DWELL_S") - self.dwell_actual_s,
+            "COOL": (self.program_sp_c - self.setting("UNLOAD_SP"))
+            / (self.setting("COOL_RATE") / 60.0),
         }.get(current.phase, current.duration_s - self.step_elapsed_s)
         return max(0.0, left) + sum(step.duration_s for step in later)
 
     def on_cycle_start(self) -> None:
-        self.cycle_mask = self.hr("LOAD_MASK")
+        self.cycle_mask = self.setting_int("LOAD_MASK")
         self.cycle_strip_ids = {k: self.strip_id_at(k) for k in range(1, self.positions + 1)}
         rows = [
             SiteResult(k, "N" if self._loaded(k) else "X") for k in range(1, self.positions + 1)

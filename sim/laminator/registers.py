@@ -1,16 +1,33 @@
-"""Register images of the simulated LM-8 (laminator.md §4): input registers and discrete
-inputs computed from the model when the front reads them. The front side of the simulator:
-the model holds engineering values, this file their addresses and scales."""
+"""Register map of the simulated LM-8 (laminator.md §4): holding registers, input registers
+and discrete inputs. The front side of the simulator: the model holds engineering values,
+this file their addresses, scales and encodings."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sim.fronts.modbus_map import RegisterMap
+from sim.fronts.modbus_map import RESULT_CODES, HoldingDef, RegisterMap, strip_id_defs
 from sim.laminator.tables import PRESSING_PHASES
 
 if TYPE_CHECKING:
     from sim.laminator.model import LaminatorModel
+
+
+HOLDING = (
+    HoldingDef(100, "PLATEN_SP", "s16", 1500, 1900, divisor=10),
+    HoldingDef(101, "STANDBY_SP", "s16", 500, 1200, divisor=10),
+    HoldingDef(102, "RAMP_RATE", "u16", 20, 50, divisor=10),
+    HoldingDef(103, "DWELL_S", "u16", 1800, 5400),
+    HoldingDef(104, "COOL_RATE", "u16", 20, 50, divisor=10),
+    HoldingDef(105, "UNLOAD_SP", "s16", 400, 1000, divisor=10),
+    HoldingDef(106, "PRESSURE_SP", "u16", 100, 300, divisor=100),
+    HoldingDef(107, "PRESSURE_BAND", "u16", 5, 50, divisor=100),
+    HoldingDef(108, "TEMP_BAND", "u16", 5, 50, divisor=10),
+    HoldingDef(109, "VACUUM_SP", "u16", 5, 200, divisor=10),
+    HoldingDef(110, "EVAC_S", "u16", 60, 900),
+    HoldingDef(111, "LOAD_MASK", "u16", 1, 255),
+    *strip_id_defs(8),
+)
 
 
 def input_image(model: LaminatorModel) -> dict[int, int]:
@@ -24,15 +41,14 @@ def input_image(model: LaminatorModel) -> dict[int, int]:
         104: round(model.chamber.pressure_kpa * 10),
         105: model.strip_present,
         106: int(model.phase_elapsed_s) if model.cycle_active else 0,
-        107: max(0, round(model.hr("DWELL_S") - model.dwell_actual_s)),
+        107: max(0, round(model.setting("DWELL_S") - model.dwell_actual_s)),
         108: round(model.top.output_pct),
         109: round(model.bottom.output_pct),
     }
     if model.results_available:
         assert model.results is not None
-        codes = {"": 0, "P": 1, "F": 2, "X": 3, "N": 4}
         for row in model.results.rows:
-            words[109 + row.site] = codes[row.result]
+            words[109 + row.site] = RESULT_CODES[row.result]
             words[117 + row.site] = row.defect
         s = model.stats
         words |= {
@@ -60,4 +76,10 @@ def discrete_image(model: LaminatorModel) -> dict[int, bool]:
     }
 
 
-LAMINATOR_REGISTERS = RegisterMap(inputs=input_image, discretes=discrete_image)
+LAMINATOR_REGISTERS = RegisterMap(
+    holding=HOLDING,
+    inputs=input_image,
+    discretes=discrete_image,
+    input_ranges=((100, 130),),
+    discrete_ranges=((16, 21),),
+)

@@ -1,9 +1,9 @@
-"""The LM-8 manual's tables for the simulator: phases, holding registers, alarms, interlocks
+"""The LM-8 manual's tables for the simulator: phases, settings, alarms, interlocks
 and the fixed times and limits of laminator.md §3, §4, §7 and §9."""
 
 from __future__ import annotations
 
-from sim.modbus_model import HoldingDef
+from sim.modbus_model import Setting
 from sim.tool_model import AlarmDef
 
 PHASES = ("NONE", "CLOSE", "EVACUATE", "PRESSURIZE", "RAMP", "DWELL", "COOL", "VENT")
@@ -82,21 +82,18 @@ CONDITION_ALARMS = {
     "COOLING_WATER": 1005,
     "TC_OPEN": 1103,
 }
-HOLDING_DEFS = (
-    HoldingDef(100, "PLATEN_SP", "s16", 1500, 1900, 1700),
-    HoldingDef(101, "STANDBY_SP", "s16", 500, 1200, 1000),
-    HoldingDef(102, "RAMP_RATE", "u16", 20, 50, 40),
-    HoldingDef(103, "DWELL_S", "u16", 1800, 5400, 2700),
-    HoldingDef(104, "COOL_RATE", "u16", 20, 50, 40),
-    HoldingDef(105, "UNLOAD_SP", "s16", 400, 1000, 800),
-    HoldingDef(106, "PRESSURE_SP", "u16", 100, 300, 200),
-    HoldingDef(107, "PRESSURE_BAND", "u16", 5, 50, 10),
-    HoldingDef(108, "TEMP_BAND", "u16", 5, 50, 20),
-    HoldingDef(109, "VACUUM_SP", "u16", 5, 200, 20),
-    HoldingDef(110, "EVAC_S", "u16", 60, 900, 300),
-    HoldingDef(111, "LOAD_MASK", "u16", 1, 255, 255),
-    *(
-        HoldingDef(200 + 10 * k, f"STRIP_ID_{k + 1}", "string", default="", length=10)
-        for k in range(8)
-    ),
-)
+#: HR 100-111 (§4) at power-on, engineering units.
+SETTING_DEFAULTS: dict[str, Setting] = {
+    "PLATEN_SP": 170.0,  # °C
+    "STANDBY_SP": 100.0,  # °C
+    "RAMP_RATE": 4.0,  # °C/min
+    "DWELL_S": 2700,
+    "COOL_RATE": 4.0,  # °C/min
+    "UNLOAD_SP": 80.0,  # °C
+    "PRESSURE_SP": 2.0,  # MPa
+    "PRESSURE_BAND": 0.1,  # MPa
+    "TEMP_BAND": 2.0,  # °C
+    "VACUUM_SP": 2.0,  # kPa
+    "EVAC_S": 300,
+    "LOAD_MASK": 255,
+}

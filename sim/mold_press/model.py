@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sim.modbus_model import HoldingDef, ModbusToolModel
+from sim.modbus_model import ModbusToolModel, Setting
 from sim.mold_press.cure import advance_cure, time_to_alpha
 from sim.tool_model import AlarmDef, CycleResults, Reject, SiteResult, State, Step
 
@@ -24,11 +24,9 @@ class MoldPressModel(ModbusToolModel):
     model_name = "TM-4"
     serial = "TM4-00021"
     firmware = "2.3.1"
-    firmware_code = 231
     init_s = 15.0
     stable_s = 60.0
     positions = 4
-    strip_id_base = 200
 
     alarm_defs = (
         AlarmDef(4001, "Emergency stop", "A", (1, 0)),
@@ -69,36 +67,31 @@ class MoldPressModel(ModbusToolModel):
         "AIR": 4005,
     }
 
-    holding_defs = (
-        HoldingDef(100, "CHASE_TOP_SP", "s16", 1650, 1850, 1750),
-        HoldingDef(101, "CHASE_BOT_SP", "s16", 1650, 1850, 1750),
-        HoldingDef(102, "TEMP_BAND", "u16", 10, 100, 30),
-        HoldingDef(103, "CLAMP_FORCE_SP", "u16", 200, 800, 500),
-        HoldingDef(104, "TRANSFER_P_SP", "u16", 500, 1000, 750),
-        HoldingDef(105, "S1_END_POS", "u16", 10, 600, 200),
-        HoldingDef(106, "S1_SPEED", "u16", 5, 200, 60),
-        HoldingDef(107, "S2_END_POS", "u16", 10, 600, 400),
-        HoldingDef(108, "S2_SPEED", "u16", 5, 200, 30),
-        HoldingDef(109, "S3_END_POS", "u16", 10, 600, 460),
-        HoldingDef(110, "S3_SPEED", "u16", 5, 200, 20),
-        HoldingDef(111, "CURE_S", "u16", 60, 180, 90),
-        HoldingDef(112, "PELLET_PREHEAT_SP", "s16", 600, 1000, 850),
-        HoldingDef(113, "SUBSTRATE_PREHEAT_SP", "s16", 1000, 1750, 1500),
-        HoldingDef(114, "PREHEAT_S", "u16", 5, 60, 20),
-        HoldingDef(115, "PELLETS_PER_SHOT", "u16", 1, 16, 8),
-        HoldingDef(116, "CULL_SP", "u16", 200, 800, 400),
-        HoldingDef(117, "CULL_TOL", "u16", 10, 200, 50),
-        HoldingDef(118, "ALPHA_MIN", "u16", 500, 990, 800),
-        HoldingDef(119, "AUTO_CLEAN", "u16", 0, 1, 1),
-        HoldingDef(120, "VACUUM_ASSIST", "u16", 0, 1, 1),
-        HoldingDef(121, "LOAD_MASK", "u16", 1, 15, 15),
-        *(
-            HoldingDef(200 + 10 * k, f"STRIP_ID_{k + 1}", "string", default="", length=10)
-            for k in range(4)
-        ),
-    )
-    input_ranges = ((100, 125),)
-    discrete_ranges = ((16, 22),)
+    #: HR 100-121 (mold-press.md §4) at power-on, engineering units.
+    setting_defaults: ClassVar[dict[str, Setting]] = {
+        "CHASE_TOP_SP": 175.0,  # °C
+        "CHASE_BOT_SP": 175.0,  # °C
+        "TEMP_BAND": 3.0,  # °C
+        "CLAMP_FORCE_SP": 500,  # kN
+        "TRANSFER_P_SP": 7.5,  # MPa
+        "S1_END_POS": 20.0,  # mm
+        "S1_SPEED": 6.0,  # mm/s
+        "S2_END_POS": 40.0,
+        "S2_SPEED": 3.0,
+        "S3_END_POS": 46.0,
+        "S3_SPEED": 2.0,
+        "CURE_S": 90,
+        "PELLET_PREHEAT_SP": 85.0,  # °C
+        "SUBSTRATE_PREHEAT_SP": 150.0,  # °C
+        "PREHEAT_S": 20,
+        "PELLETS_PER_SHOT": 8,
+        "CULL_SP": 4.0,  # mm
+        "CULL_TOL": 0.5,  # mm
+        "ALPHA_MIN": 0.8,  # degree of cure
+        "AUTO_CLEAN": 1,
+        "VACUUM_ASSIST": 1,
+        "LOAD_MASK": 15,
+    }
 
     def __init__(self, *args: Any, pellet_stock: int = 400, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -120,13 +113,9 @@ class MoldPressModel(ModbusToolModel):
         self.cycle_mask = 0
         self.cycle_strip_ids: dict[int, str] = {}
 
-    # -- set-points in engineering units -------------------------------------------------------
-    def sp(self, name: str, scale: float = 1.0) -> float:
-        return self.hr(name) * scale
-
     @property
     def band_c(self) -> float:
-        return self.sp("TEMP_BAND", 0.1)
+        return self.setting("TEMP_BAND")
 
     def phase_names(self) -> tuple[str, ...]:
         return PHASES
@@ -135,10 +124,10 @@ class MoldPressModel(ModbusToolModel):
     def tool_physics(self, dt_s: float) -> None:
         heating = self.armed and not self.conditions.get("ESTOP")
         self.top_pv_c = self._heater(
-            self.top_pv_c, self.sp("CHASE_TOP_SP", 0.1), dt_s, heating and self.heater_top_ok
+            self.top_pv_c, self.setting("CHASE_TOP_SP"), dt_s, heating and self.heater_top_ok
         )
         self.bottom_pv_c = self._heater(
-            self.bottom_pv_c, self.sp("CHASE_BOT_SP", 0.1), dt_s, heating and self.heater_bottom_ok
+            self.bottom_pv_c, self.setting("CHASE_BOT_SP"), dt_s, heating and self.heater_bottom_ok
         )
         if self.top_pv_c > 200.0 or self.bottom_pv_c > 200.0:
             self.raise_alarm(4103)
@@ -161,8 +150,8 @@ class MoldPressModel(ModbusToolModel):
 
     def _watch_band(self, dt_s: float) -> None:
         for side, pv, sp, code in (
-            ("top", self.top_pv_c, self.sp("CHASE_TOP_SP", 0.1), 4101),
-            ("bottom", self.bottom_pv_c, self.sp("CHASE_BOT_SP", 0.1), 4102),
+            ("top", self.top_pv_c, self.setting("CHASE_TOP_SP"), 4101),
+            ("bottom", self.bottom_pv_c, self.setting("CHASE_BOT_SP"), 4102),
         ):
             if abs(pv - sp) > self.band_c:
                 self.out_of_band_s[side] += dt_s
@@ -177,26 +166,26 @@ class MoldPressModel(ModbusToolModel):
 
     def conditions_in_band(self) -> bool:
         return (
-            abs(self.top_pv_c - self.sp("CHASE_TOP_SP", 0.1)) <= self.band_c
-            and abs(self.bottom_pv_c - self.sp("CHASE_BOT_SP", 0.1)) <= self.band_c
+            abs(self.top_pv_c - self.setting("CHASE_TOP_SP")) <= self.band_c
+            and abs(self.bottom_pv_c - self.setting("CHASE_BOT_SP")) <= self.band_c
         )
 
     # -- interlocks and settings -------------------------------------------------------------
     @property
     def strip_present(self) -> int:
         """Load-position sensors: the handler loads what LOAD_MASK asks unless a LOAD fault is set."""
-        return 0 if self.conditions.get("LOAD") else self.hr("LOAD_MASK")
+        return 0 if self.conditions.get("LOAD") else self.setting_int("LOAD_MASK")
 
     def interlock_active(self, name: str) -> bool:
         if name == "LOAD":
-            return self.strip_present != self.hr("LOAD_MASK")
+            return self.strip_present != self.setting_int("LOAD_MASK")
         if name == "PELLET":
-            return self.pellet_stock < self.hr("PELLETS_PER_SHOT")
+            return self.pellet_stock < self.setting_int("PELLETS_PER_SHOT")
         return super().interlock_active(name)
 
     def alarm_cause_persists(self, code: int) -> bool:
         if code == 4115:
-            return self.pellet_stock < self.hr("PELLETS_PER_SHOT")
+            return self.pellet_stock < self.setting_int("PELLETS_PER_SHOT")
         if code == 4104:
             return not (self.heater_top_ok and self.heater_bottom_ok)
         return super().alarm_cause_persists(code)
@@ -211,7 +200,7 @@ class MoldPressModel(ModbusToolModel):
             super().fix(code)
 
     def check_settings(self) -> None:
-        if not self.hr("S1_END_POS") < self.hr("S2_END_POS") < self.hr("S3_END_POS"):
+        if not self.setting("S1_END_POS") < self.setting("S2_END_POS") < self.setting("S3_END_POS"):
             raise Reject(14)
 
     def pause_allowed(self) -> bool:
@@ -226,14 +215,14 @@ class MoldPressModel(ModbusToolModel):
 
     # -- the shot --------------------------------------------------------------------------------
     def fill_time_s(self) -> float:
-        s1, s2, s3 = (self.sp(n, 0.1) for n in ("S1_END_POS", "S2_END_POS", "S3_END_POS"))
-        v1, v2, v3 = (self.sp(n, 0.1) for n in ("S1_SPEED", "S2_SPEED", "S3_SPEED"))
+        s1, s2, s3 = (self.setting(n) for n in ("S1_END_POS", "S2_END_POS", "S3_END_POS"))
+        v1, v2, v3 = (self.setting(n) for n in ("S1_SPEED", "S2_SPEED", "S3_SPEED"))
         return s1 / v1 + (s2 - s1) / v2 + (s3 - s2) / v3
 
     def build_cycle(self) -> list[Step]:
         steps = [
             Step("LOAD", 10.0, on_start=self._load),
-            Step("PREHEAT", float(self.hr("PREHEAT_S")), on_end=self._preheat_done),
+            Step("PREHEAT", float(self.setting_int("PREHEAT_S")), on_end=self._preheat_done),
             Step("CLAMP", 8.0, on_start=self._clamp, hold_point=False),
             Step(
                 "TRANSFER",
@@ -242,16 +231,16 @@ class MoldPressModel(ModbusToolModel):
                 on_end=self._filled,
                 hold_point=False,
             ),
-            Step("CURE", float(self.hr("CURE_S")), hold_point=False),
+            Step("CURE", float(self.setting_int("CURE_S")), hold_point=False),
             Step("OPEN", 8.0, on_start=self._open, hold_point=False),
         ]
-        if self.hr("AUTO_CLEAN"):
+        if self.setting_int("AUTO_CLEAN"):
             steps.append(Step("CLEAN", 20.0, hold_point=False))
         steps.append(Step("UNLOAD", 10.0, on_end=self._unload, hold_point=False))
         return steps
 
     def on_cycle_start(self) -> None:
-        self.cycle_mask = self.hr("LOAD_MASK")
+        self.cycle_mask = self.setting_int("LOAD_MASK")
         self.cycle_strip_ids = {k: self.strip_id_at(k) for k in range(1, self.positions + 1)}
         rows = [
             SiteResult(k, "N" if self.cycle_mask & (1 << (k - 1)) else "X")
@@ -263,7 +252,7 @@ class MoldPressModel(ModbusToolModel):
         self.transfer_started = False
 
     def _load(self) -> None:
-        per_shot = self.hr("PELLETS_PER_SHOT")
+        per_shot = self.setting_int("PELLETS_PER_SHOT")
         if self.pellet_stock < per_shot:
             self.raise_alarm(4115)
             return
@@ -275,7 +264,7 @@ class MoldPressModel(ModbusToolModel):
         self.shot["t_alpha03_s"] = time_to_alpha(0.3, self.chase_mean_c)
 
     def _clamp(self) -> None:
-        target = self.sp("CLAMP_FORCE_SP")
+        target = self.setting("CLAMP_FORCE_SP")
         if self.conditions.get("HYDRAULIC"):
             self.clamp_force_kn = 0.8 * target
             self.raise_alarm(4111)
@@ -287,14 +276,14 @@ class MoldPressModel(ModbusToolModel):
         self.transfer_started = True
         self.curing = True
         self.alpha = 0.0
-        self.plunger_speed_mm_s = self.sp("S1_SPEED", 0.1)
-        sp = self.sp("TRANSFER_P_SP", 0.01)
+        self.plunger_speed_mm_s = self.setting("S1_SPEED")
+        sp = self.setting("TRANSFER_P_SP")
         self.transfer_p_mpa = sp
         self.shot["peak_p_mpa"] = sp * (1.0 + abs(self.rng.gauss(0.01, 0.01)))
 
     def _filled(self) -> None:
         self.shot["fill_s"] = self.fill_time_s() * (1.0 + self.rng.gauss(0.0, 0.01))
-        self.plunger_pos_mm = self.sp("S3_END_POS", 0.1)
+        self.plunger_pos_mm = self.setting("S3_END_POS")
         self.plunger_speed_mm_s = 0.0
 
     def _open(self) -> None:
@@ -303,9 +292,9 @@ class MoldPressModel(ModbusToolModel):
         self.transfer_p_mpa = 0.0
         self.clamp_force_kn = 0.0
         self.plunger_pos_mm = 0.0
-        cull = self.sp("CULL_SP", 0.01) + self.rng.gauss(0.0, 0.05)
+        cull = self.setting("CULL_SP") + self.rng.gauss(0.0, 0.05)
         self.shot["cull_mm"] = cull
-        if abs(cull - self.sp("CULL_SP", 0.01)) > self.sp("CULL_TOL", 0.01):
+        if abs(cull - self.setting("CULL_SP")) > self.setting("CULL_TOL"):
             self.raise_alarm(4116, cause_for_s=0.0)
 
     def shot_defect(self) -> int:
@@ -314,17 +303,17 @@ class MoldPressModel(ModbusToolModel):
         defects = []
         if s.get("fill_s", 0.0) > s.get("t_alpha03_s", 1e9):
             defects.append(4501)
-        if s.get("alpha_open", 1.0) < self.hr("ALPHA_MIN") / 1000.0:
+        if s.get("alpha_open", 1.0) < self.setting("ALPHA_MIN"):
             defects.append(4502)
-        if abs(s.get("cull_mm", 0.0) - self.sp("CULL_SP", 0.01)) > self.sp("CULL_TOL", 0.01):
+        if abs(s.get("cull_mm", 0.0) - self.setting("CULL_SP")) > self.setting("CULL_TOL"):
             defects.append(4503)
-        lo_limit = min(self.sp("CHASE_TOP_SP", 0.1), self.sp("CHASE_BOT_SP", 0.1)) - self.band_c
-        hi_limit = max(self.sp("CHASE_TOP_SP", 0.1), self.sp("CHASE_BOT_SP", 0.1)) + self.band_c
+        lo_limit = min(self.setting("CHASE_TOP_SP"), self.setting("CHASE_BOT_SP")) - self.band_c
+        hi_limit = max(self.setting("CHASE_TOP_SP"), self.setting("CHASE_BOT_SP")) + self.band_c
         if s.get("temp_min", lo_limit) < lo_limit or s.get("temp_max", hi_limit) > hi_limit:
             defects.append(4504)
-        if s.get("clamp_min_kn", 1e9) < 0.95 * self.sp("CLAMP_FORCE_SP"):
+        if s.get("clamp_min_kn", 1e9) < 0.95 * self.setting("CLAMP_FORCE_SP"):
             defects.append(4505)
-        if s.get("peak_p_mpa", 1e9) < 0.9 * self.sp("TRANSFER_P_SP", 0.01):
+        if s.get("peak_p_mpa", 1e9) < 0.9 * self.setting("TRANSFER_P_SP"):
             defects.append(4506)
         return min(defects) if defects else 0
 

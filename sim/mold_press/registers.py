@@ -1,15 +1,42 @@
-"""Register images of the simulated TM-4 (mold-press.md §4): input registers and discrete
-inputs computed from the model when the front reads them. The front side of the simulator:
-the model holds engineering values, this file their addresses and scales."""
+"""Register map of the simulated TM-4 (mold-press.md §4): holding registers, input registers
+and discrete inputs. The front side of the simulator: the model holds engineering values,
+this file their addresses, scales and encodings."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sim.fronts.modbus_map import RegisterMap
+from sim.fronts.modbus_map import RESULT_CODES, HoldingDef, RegisterMap, strip_id_defs
 
 if TYPE_CHECKING:
     from sim.mold_press.model import MoldPressModel
+
+
+HOLDING = (
+    HoldingDef(100, "CHASE_TOP_SP", "s16", 1650, 1850, divisor=10),
+    HoldingDef(101, "CHASE_BOT_SP", "s16", 1650, 1850, divisor=10),
+    HoldingDef(102, "TEMP_BAND", "u16", 10, 100, divisor=10),
+    HoldingDef(103, "CLAMP_FORCE_SP", "u16", 200, 800),
+    HoldingDef(104, "TRANSFER_P_SP", "u16", 500, 1000, divisor=100),
+    HoldingDef(105, "S1_END_POS", "u16", 10, 600, divisor=10),
+    HoldingDef(106, "S1_SPEED", "u16", 5, 200, divisor=10),
+    HoldingDef(107, "S2_END_POS", "u16", 10, 600, divisor=10),
+    HoldingDef(108, "S2_SPEED", "u16", 5, 200, divisor=10),
+    HoldingDef(109, "S3_END_POS", "u16", 10, 600, divisor=10),
+    HoldingDef(110, "S3_SPEED", "u16", 5, 200, divisor=10),
+    HoldingDef(111, "CURE_S", "u16", 60, 180),
+    HoldingDef(112, "PELLET_PREHEAT_SP", "s16", 600, 1000, divisor=10),
+    HoldingDef(113, "SUBSTRATE_PREHEAT_SP", "s16", 1000, 1750, divisor=10),
+    HoldingDef(114, "PREHEAT_S", "u16", 5, 60),
+    HoldingDef(115, "PELLETS_PER_SHOT", "u16", 1, 16),
+    HoldingDef(116, "CULL_SP", "u16", 200, 800, divisor=100),
+    HoldingDef(117, "CULL_TOL", "u16", 10, 200, divisor=100),
+    HoldingDef(118, "ALPHA_MIN", "u16", 500, 990, divisor=1000),
+    HoldingDef(119, "AUTO_CLEAN", "u16", 0, 1),
+    HoldingDef(120, "VACUUM_ASSIST", "u16", 0, 1),
+    HoldingDef(121, "LOAD_MASK", "u16", 1, 15),
+    *strip_id_defs(4),
+)
 
 
 def input_image(model: MoldPressModel) -> dict[int, int]:
@@ -40,9 +67,8 @@ def input_image(model: MoldPressModel) -> dict[int, int]:
             117: round(s.get("clamp_min_kn", 0.0)),
         }
         assert model.results is not None
-        codes = {"": 0, "P": 1, "F": 2, "X": 3, "N": 4}
         for row in model.results.rows:
-            words[117 + row.site] = codes[row.result]
+            words[117 + row.site] = RESULT_CODES[row.result]
             words[121 + row.site] = row.defect
     return words
 
@@ -51,13 +77,20 @@ def discrete_image(model: MoldPressModel) -> dict[int, bool]:
     """DI 16-22."""
     return {
         16: model.conditions_in_band(),
-        17: model.clamp_force_kn > 0.95 * model.sp("CLAMP_FORCE_SP"),
+        17: model.clamp_force_kn > 0.95 * model.setting("CLAMP_FORCE_SP"),
         18: model.plunger_pos_mm == 0.0,
         19: not model.conditions.get("HYDRAULIC", False),
         20: not model.conditions.get("AIR", False),
-        21: model.pellet_stock >= model.hr("PELLETS_PER_SHOT"),
-        22: bool(model.hr("VACUUM_ASSIST")) and model.phase in ("CLAMP", "TRANSFER", "CURE"),
+        21: model.pellet_stock >= model.setting_int("PELLETS_PER_SHOT"),
+        22: bool(model.setting_int("VACUUM_ASSIST"))
+        and model.phase in ("CLAMP", "TRANSFER", "CURE"),
     }
 
 
-MOLD_PRESS_REGISTERS = RegisterMap(inputs=input_image, discretes=discrete_image)
+MOLD_PRESS_REGISTERS = RegisterMap(
+    holding=HOLDING,
+    inputs=input_image,
+    discretes=discrete_image,
+    input_ranges=((100, 125),),
+    discrete_ranges=((16, 22),),
+)

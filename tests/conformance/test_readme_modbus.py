@@ -4,6 +4,8 @@ coils, REJECT_REASON, atomic and whole-field writes, value ranges."""
 
 from __future__ import annotations
 
+from sim.fronts.modbus import ModbusFront
+from sim.fronts.modbus_map import RegisterMap
 from sim.modbus_model import ModbusToolModel
 from tests.conformance.test_modbus_bad_requests import state_code, wait_idle
 from tests.support.raw_clients import ModbusRawClient, read_pdu
@@ -14,6 +16,14 @@ def model_of(client: ModbusRawClient) -> ModbusToolModel:
     model = client.tool.model
     assert isinstance(model, ModbusToolModel)
     return model
+
+
+def model_registers(client: ModbusRawClient) -> RegisterMap:
+    """The register map the simulator's front serves."""
+    assert client.tool is not None
+    front = client.tool.server
+    assert isinstance(front, ModbusFront)
+    return front.datastore.registers
 
 
 def fc16(address: int, words: list[int]) -> bytes:
@@ -86,8 +96,7 @@ def test_s92_multi_register_writes_are_atomic(modbus: ModbusRawClient) -> None:
 
 def test_s92_a_strip_id_is_written_whole_or_not_at_all(modbus: ModbusRawClient) -> None:
     wait_idle(modbus)
-    model = model_of(modbus)
-    field = model.holding_by_name["STRIP_ID_1"]
+    field = model_registers(modbus).holding_def("STRIP_ID_1")
     assert field.length == 10
     assert modbus.request(fc16(field.address, [0x4142] * 5)) == b"\x90\x03"  # half of it
     text = [0x4C41, 0x2D30, 0x3031] + [0] * 7  # "LA-001"

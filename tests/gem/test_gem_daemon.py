@@ -76,7 +76,7 @@ class Line:
                  "--hsms-port", str(self.hsms_port), "--time-scale", SCALE],
                 stdout=self.log.open("w"),
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "PACKLINE_TOKEN": "t"},
+                env={**os.environ, "PACKLINE_TOKEN": "t", "PYTHONFAULTHANDLER": "1"},
             )
         )  # fmt: skip
         self._wait(lambda: "HSMS-SS passive" in self.log.read_text(), "no HSMS endpoint")
@@ -105,9 +105,18 @@ class Line:
         return host
 
     def stop(self) -> None:
+        """SIGTERM each process; one that does not stop is made to dump its threads and killed."""
+        unclean = []
         for process in reversed(self.processes):
             process.send_signal(signal.SIGTERM)
-            process.wait(timeout=30)
+            try:
+                status = process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.send_signal(signal.SIGABRT)  # PYTHONFAULTHANDLER: every thread's stack
+                status = process.wait(timeout=10)
+            if status != 0:
+                unclean.append((process.args[3], status))  # "sim" or "serve"
+        assert not unclean, f"unclean stop on SIGTERM: {unclean}\n{self.log.read_text()[-6000:]}"
 
 
 @pytest.fixture(scope="module")

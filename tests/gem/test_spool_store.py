@@ -37,16 +37,15 @@ def test_a_store_of_the_previous_version_gains_the_spool_and_keeps_its_lots(
     path = tmp_path / "old.db"
     spool_version = MIGRATIONS.index(next(m for m in MIGRATIONS if "CREATE TABLE gem_spool" in m))
     monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS[:spool_version])
-    with Store(path) as old:
-        old.create_lot(
-            "L1",
-            recipe_name="r",
-            recipe_source="r.yaml",
-            recipe_text="name: r",
-            rows=1,
-            cols=2,
-            steps=["mold"],
-            strip_ids=["L1-01"],
+    Store(path).close()
+    with sqlite3.connect(path) as conn:  # a lot as that version wrote it (its own columns)
+        conn.execute(
+            "INSERT INTO lots (lot_id, submit_seq, recipe_name, recipe_source, recipe_text, rows,"
+            " cols, steps_json, status, reason, created)"
+            " VALUES ('L1', 1, 'r', 'r.yaml', 'name: r', 1, 2, '[\"mold\"]', 'queued', '', 0)"
+        )
+        conn.execute(
+            "INSERT INTO lot_strips (lot_id, strip_id, position) VALUES ('L1', 'L1-01', 0)"
         )
     monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS)
     with Store(path) as store:

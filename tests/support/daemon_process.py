@@ -32,7 +32,9 @@ class SimulatedDaemon:
         time_scale: float = 2000,
         line: str | None = None,
         log_path: Path | None = None,
+        extra: tuple[str, ...] = (),
     ) -> None:
+        """``extra``: more arguments of ``packline serve`` (``--mqtt URL``)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.token = token
@@ -41,7 +43,7 @@ class SimulatedDaemon:
             log_path = db.with_suffix(".log")
         self.log_path = log_path
         command = [sys.executable, "-m", "packline.cli", "serve", "--simulate", "--db", str(db)]
-        command += ["--port", str(self.port), "--time-scale", str(time_scale)]
+        command += ["--port", str(self.port), "--time-scale", str(time_scale), *extra]
         command += ["--line", line] if line is not None else []
         self._log = self.log_path.open("w")
         self.process = subprocess.Popen(

@@ -14,7 +14,8 @@ reached all fail the test when the block ends::
         assert laminator.state() is ToolState.READY
 
 ``address`` names where the driver connects: ``{port}`` makes the peer a TCP server,
-``{device}`` a pseudo-terminal. Framings: :func:`lines` (SCPI and line ASCII),
+``{device}`` a pseudo-terminal. ``ProtocolBench.simulated`` opens a SCPI driver on the tool's
+pyvisa-sim YAML instead, a peer with state (settings read back, result pages). Framings: :func:`lines` (SCPI and line ASCII),
 :data:`EXACT` (each request as long as the expected bytes: RTU frames, framed ASCII) and
 :data:`MBAP` (Modbus TCP: the script holds PDUs, the peer handles the MBAP header).
 """
@@ -25,17 +26,21 @@ import contextlib
 import functools
 import os
 import select
+import shutil
 import socket
 import struct
+import tempfile
 import threading
 import time
 import tty
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import pytest
 
+import sim
 from drivers.base import Tool
 
 
@@ -49,6 +54,8 @@ CLOSE = _Close()
 Reply = bytes | None | _Close
 Step = tuple[bytes, Reply]
 T = TypeVar("T", bound=Tool)
+#: The pyvisa-sim YAML of the SCPI tools (:meth:`ProtocolBench.simulated`).
+VISA_SIM = Path(sim.__file__).parent / "visa"
 
 
 class Framing(Protocol):
@@ -274,6 +281,7 @@ class ProtocolBench:
     def __init__(self) -> None:
         self.peers: list[ScriptedPeer] = []
         self.drivers: list[Tool] = []
+        self._specs = tempfile.TemporaryDirectory(prefix="pyvisa-sim-")
 
     def open(
         self,
@@ -293,6 +301,16 @@ class ProtocolBench:
         self.drivers.append(driver)
         return driver, peer
 
+    def simulated(self, driver_class: type[T], tool: str, *, address: str, **options: Any) -> T:
+        """The driver on pyvisa-sim playing ``sim/visa/<tool>.yaml``: a stateful peer whose
+        dialogues and properties the YAML declares. Each call plays a fresh copy of the file,
+        so no test sees another's settings (pyvisa-sim keeps one state per file)."""
+        spec = Path(self._specs.name) / f"{len(self.drivers)}-{tool}.yaml"
+        shutil.copy(VISA_SIM / f"{tool}.yaml", spec)
+        driver = driver_class.open(address, visa_library=f"{spec}@sim", **options)
+        self.drivers.append(driver)
+        return driver
+
     def finish(self) -> None:
         try:
             for peer in self.peers:
@@ -302,6 +320,7 @@ class ProtocolBench:
                 driver.close()
             for peer in self.peers:
                 peer.close()
+            self._specs.cleanup()
 
 
 @pytest.fixture

@@ -127,9 +127,16 @@ class FakeController:
         strip_ids: list[str] | None,
         lot_id: str | None,
         by: str,
+        priority: int = 0,
     ) -> Json:
         self._called(
-            "submit_lot", recipe=recipe, strips=strips, strip_ids=strip_ids, lot_id=lot_id, by=by
+            "submit_lot",
+            recipe=recipe,
+            strips=strips,
+            strip_ids=strip_ids,
+            lot_id=lot_id,
+            by=by,
+            priority=priority,
         )
         if recipe not in (None, "heat-slug-die-equal", "film-laser-wire"):
             raise Invalid(f"no recipe {recipe!r}", ["known: heat-slug-die-equal"])
@@ -153,6 +160,12 @@ class FakeController:
     def show_lot(self, lot_id: str) -> Json:
         self._called("show_lot", lot_id=lot_id)
         return self._lot_or_404(lot_id)
+
+    def set_lot_priority(self, lot_id: str, priority: int, *, by: str) -> Json:
+        self._called("set_lot_priority", lot_id=lot_id, priority=priority, by=by)
+        lot = self._lot_or_404(lot_id)
+        lot["priority"] = priority
+        return lot
 
     def lot_command(self, lot_id: str, command: str, *, by: str) -> Json:
         self._called("lot_command", lot_id=lot_id, command=command, by=by)

@@ -19,12 +19,17 @@ SCALE = 5000.0
 
 @contextlib.contextmanager
 def running_controller(
-    db: Path, *, before_start: Callable[[SimulatedLine], None] | None = None
+    db: Path,
+    *,
+    before_start: Callable[[SimulatedLine], None] | None = None,
+    sim_options: dict[str, dict[str, Any]] | None = None,
 ) -> Iterator[tuple[LineController, Store, SimulatedLine]]:
     """Simulators started, ``before_start(line)`` (to set a tool up), the controller started;
-    all stopped at the end."""
+    all stopped at the end. ``sim_options``: a station's simulator options instead of the
+    config's (a fixed TCP port, to restart it at the same address)."""
     config = load_line_config()
-    stations = [StationSim(s.name, s.tool, s.sim) for s in config.expanded()]
+    options = sim_options or {}
+    stations = [StationSim(s.name, s.tool, options.get(s.name, s.sim)) for s in config.expanded()]
     store = Store(db)
     with SimulatedLine(stations, time_scale=SCALE).start() as line:
         if before_start is not None:

@@ -8,12 +8,10 @@ answers every command's ``SYSTem:ERRor?`` check with the queue the transcript gi
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Callable, Sequence
 
 import pytest
 
-import sim
 from drivers.ball_attach import (
     BallAttach,
     BallAttachRecord,
@@ -38,7 +36,6 @@ from tests.support.expected_protocol import ProtocolBench, ScriptedPeer, lines, 
 __all__ = ["protocol"]  # the fixture, imported for pytest
 
 ADDRESS = "TCPIP::127.0.0.1::5025::SOCKET"
-YAML = Path(sim.__file__).parent / "visa" / "ball_attach.yaml"
 NO_ERROR = '0,"No error"'
 Exchange = tuple[str, str | None]
 
@@ -507,14 +504,8 @@ def test_ball_attach_result_map_shorter_than_the_summary_is_a_protocol_error(too
 
 # == the pyvisa-sim YAML ============================================================================
 @pytest.fixture
-def yaml_ba() -> Iterator[BallAttach]:
-    with BallAttach.open(ADDRESS, visa_library=f"{YAML}@sim", timeout_s=0.2) as ba:
-        yield ba
-        # pyvisa-sim shares one state per resource: put the settings back for the next test.
-        ba.ball_diameter_mm = 0.50
-        ba.zone_temperature_c[7] = 250.0
-        ba.flux_method = "PRINT"
-        ba.magazine_count = 1
+def yaml_ba(protocol: ProtocolBench) -> BallAttach:
+    return protocol.simulated(BallAttach, "ball_attach", address=ADDRESS, timeout_s=0.2)
 
 
 def test_ball_attach_yaml_identifies_and_reports_defaults(yaml_ba: BallAttach) -> None:

@@ -91,7 +91,33 @@ def test_lot_submit_with_strips_sends_no_recipe_and_prints_the_lot(
     assert "recipe_name: heat-slug-die-equal" in result.out and "strip_count: 3" in result.out
     assert daemon.controller.calls[-1] == (
         "submit_lot",
-        {"recipe": None, "strips": 3, "strip_ids": None, "lot_id": "L7", "by": OPERATOR},
+        {
+            "recipe": None,
+            "strips": 3,
+            "strip_ids": None,
+            "lot_id": "L7",
+            "by": OPERATOR,
+            "priority": 0,
+        },
+    )
+
+
+@pytest.mark.usefixtures("token_env")
+def test_lot_submit_priority_and_lot_priority_reach_the_controller(
+    daemon: Daemon, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = ("--url", daemon.url)
+    result = packline(
+        capsys, "lot", "submit", "--strips", "1", "--lot-id", "P1", "--priority", "4", *url
+    )
+    assert result.code == 0, result.err
+    assert daemon.controller.calls[-1][1]["priority"] == 4
+    result = packline(capsys, "lot", "priority", "P1", "-2", *url)
+    assert result.code == 0, result.err
+    assert result.out == "lot P1: priority -2\n"
+    assert daemon.controller.calls[-1] == (
+        "set_lot_priority",
+        {"lot_id": "P1", "priority": -2, "by": OPERATOR},
     )
 
 

@@ -1,5 +1,6 @@
-"""The tool-recipe dataclasses against the drivers' declarations: a default or a range exists
-once, on the declared member, and every recipe field is a member of its tool's table."""
+"""The tool-recipe dataclasses and result records against the drivers' declarations: a default
+or a range exists once, on the declared member, every recipe field is a member of its tool's
+table, and every result, status or multi-value record has one field per declared value."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ from drivers.etch_bath import EtchBath, EtchRecipe
 from drivers.laminator import LaminationRecipe, Laminator
 from drivers.laser import Laser
 from drivers.metrology import Metrology
+from drivers.modbus_tool import ResultBlock
 from drivers.mold_press import MoldPress, MoldRecipe
-from drivers.registers import Holding, Register
-from drivers.settings import Setting
+from drivers.records import AlarmInfo, alarms, defects
+from drivers.registers import Block, Holding, Register
+from drivers.settings import Reading, Setting
 from drivers.wire_bonder import WireBonder
 
 RECIPES: list[tuple[type[Any], type[Tool]]] = [
@@ -83,3 +86,67 @@ def test_every_declared_default_is_inside_the_declared_range(driver: type[Tool])
 def test_a_recipe_default_outside_its_range_would_be_caught() -> None:
     with pytest.raises(ValueError, match="outside"):
         MoldPress.cure_s.to_words(MoldPress.cure_s.default * 10)
+
+
+def test_alarm_and_defect_tables_read_like_the_manual_rows() -> None:
+    table = alarms("""
+        4001 A Emergency stop
+        4201 W Pellet supply low
+    """)
+    assert list(table.values()) == [
+        AlarmInfo(4001, "A", "Emergency stop"),
+        AlarmInfo(4201, "W", "Pellet supply low"),
+    ]
+    assert defects("4501 incomplete fill (short shot)") == {4501: "incomplete fill (short shot)"}
+
+
+@pytest.mark.parametrize("row", ["4001 A", "A 4001 Emergency stop"])
+def test_a_table_row_that_does_not_fit_is_named(row: str) -> None:
+    with pytest.raises(ValueError, match=repr(row)):
+        alarms(row)
+
+
+def _record_fields(record: Any) -> list[str]:
+    """The constructor fields of a record type (a dataclass or a NamedTuple)."""
+    if dataclasses.is_dataclass(record):
+        return [f.name for f in dataclasses.fields(record) if f.init]
+    return list(record._fields)
+
+
+def _is_record(record: Any) -> bool:
+    return dataclasses.is_dataclass(record) or hasattr(record, "_fields")
+
+
+def _declared(kind: type[Any]) -> list[tuple[str, Any]]:
+    """Every ``kind`` declaration of the drivers whose reply is a record type."""
+    return [
+        (f"{driver.__name__}.{name}", member)
+        for driver in DRIVERS
+        for cls in driver.__mro__
+        for name, member in vars(cls).items()
+        if isinstance(member, kind) and _is_record(member.record)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "block"), _declared(Block), ids=lambda x: x if isinstance(x, str) else ""
+)
+def test_every_result_and_status_record_is_its_blocks_registers(
+    name: str, block: Block[Any]
+) -> None:
+    """A block's record has one field per declared register (under its name or keyword), and
+    the positions of a result block: no field is typed twice or left to a default."""
+    declared = [r.name for r in block.registers] + list(block.renamed)
+    if isinstance(block, ResultBlock):  # POS_RESULT and POS_DEFECT become the positions
+        declared = [n for n in declared if n not in ("position_results", "position_defects")]
+        declared.append("positions")
+    assert sorted(_record_fields(block.record)) == sorted(declared), name
+
+
+@pytest.mark.parametrize(
+    ("name", "reading"), _declared(Reading), ids=lambda x: x if isinstance(x, str) else ""
+)
+def test_every_multi_value_record_has_one_field_per_declared_value(
+    name: str, reading: Reading[Any]
+) -> None:
+    assert len(_record_fields(reading.record)) == len(reading.codecs), name

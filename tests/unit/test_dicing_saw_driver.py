@@ -10,13 +10,10 @@ CR LF included), ``←`` what the tool answers. A ``→`` query without ``←`` 
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
-import sim
 from drivers.dicing_saw import (
     DicingRecord,
     DicingSaw,
@@ -37,16 +34,10 @@ from drivers.errors import (
 from drivers.states import ToolState
 from tests.support.expected_protocol import ProtocolBench, Step, lines, protocol
 
-YAML = Path(sim.__file__).parent / "visa" / "dicing_saw.yaml"
-
 
 @pytest.fixture
-def saw(tmp_path: Path) -> Iterator[DicingSaw]:
-    """A driver on a fresh copy of the YAML (pyvisa-sim shares state per file)."""
-    spec = tmp_path / "dicing_saw.yaml"
-    shutil.copy(YAML, spec)
-    with DicingSaw.open("ASRL1::INSTR", visa_library=f"{spec}@sim", timeout_s=0.2) as driver:
-        yield driver
+def saw(protocol: ProtocolBench) -> DicingSaw:
+    return protocol.simulated(DicingSaw, "dicing_saw", address="ASRL1::INSTR", timeout_s=0.2)
 
 
 def sent_messages(driver: DicingSaw) -> list[str]:

@@ -8,14 +8,12 @@ the error queue and every error reply of README §7, malformed replies.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-import sim
 from drivers.die_bonder import DieBonder, DieBondRecord, DieBondSettings, PlacementCalibration
 from drivers.errors import (
     AlarmActive,
@@ -268,25 +266,21 @@ def test_die_bonder_reads_the_error_queue_after_a_silent_query(
     assert bonder.state() is ToolState.READY
 
 
-YAML = Path(sim.__file__).parent / "visa" / "die_bonder.yaml"
-LIBRARY = f"{YAML}@sim"
+@pytest.fixture
+def open_sim(protocol: ProtocolBench) -> Callable[..., DieBonder]:
+    """``open_sim(port)``: the tool of the YAML at that port (each port plays one situation)."""
 
+    def open_at(port: int = 5025) -> DieBonder:
+        address = f"TCPIP::localhost::{port}::SOCKET"
+        return protocol.simulated(DieBonder, "die_bonder", address=address, timeout_s=0.2)
 
-def open_sim(port: int = 5025) -> DieBonder:
-    return DieBonder.open(f"TCPIP::localhost::{port}::SOCKET", visa_library=LIBRARY, timeout_s=0.2)
+    return open_at
 
 
 @pytest.fixture
-def bonder() -> Iterator[DieBonder]:
-    """The READY tool; its parameters (shared pyvisa-sim state) are back at defaults afterwards."""
-    tool = open_sim()
-    try:
-        yield tool
-        tool.write_settings(DieBondSettings())
-        tool.strip_id = ""
-        tool.input_map = "1" * 30
-    finally:
-        tool.close()
+def bonder(open_sim: Callable[..., DieBonder]) -> DieBonder:
+    """The READY tool at the defaults of the YAML."""
+    return open_sim()
 
 
 def test_die_bonder_identifies_as_db4(bonder: DieBonder) -> None:
@@ -409,7 +403,9 @@ def test_die_bonder_reads_a_whole_cycle_result(bonder: DieBonder) -> None:
     assert result.records[29] == DieBondRecord(30, "X", 0)
 
 
-def test_die_bonder_pages_the_results_of_an_80_site_flip_chip_strip() -> None:
+def test_die_bonder_pages_the_results_of_an_80_site_flip_chip_strip(
+    open_sim: Callable[..., DieBonder],
+) -> None:
     with open_sim(5050) as bonder:
         result = bonder.cycle_result()
     assert result.summary.extra == ("FLIPCHIP", 80)
@@ -506,6 +502,7 @@ def test_die_bonder_maps_each_error_reply(
     code: int,
     native: int,
     detail: str,
+    open_sim: Callable[..., DieBonder],
 ) -> None:
     with open_sim(port) as bonder:
         with pytest.raises(error) as caught:
@@ -521,7 +518,9 @@ def test_die_bonder_maps_each_error_reply(
         assert bonder.next_error().code == 0
 
 
-def test_die_bonder_reports_the_blocking_alarm_while_waiting() -> None:
+def test_die_bonder_reports_the_blocking_alarm_while_waiting(
+    open_sim: Callable[..., DieBonder],
+) -> None:
     with open_sim(5029) as bonder:
         assert bonder.state() is ToolState.ALARM
         assert bonder.alarms() == [
@@ -561,12 +560,16 @@ MALFORMED: list[tuple[str, Callable[[DieBonder], Any]]] = [
 
 
 @pytest.mark.parametrize(("what", "action"), MALFORMED, ids=[m[0] for m in MALFORMED])
-def test_die_bonder_rejects_malformed_reply(what: str, action: Callable[[DieBonder], Any]) -> None:
+def test_die_bonder_rejects_malformed_reply(
+    what: str, action: Callable[[DieBonder], Any], open_sim: Callable[..., DieBonder]
+) -> None:
     with open_sim(5060) as bonder, pytest.raises(ProtocolError):
         action(bonder)
 
 
-def test_die_bonder_rejects_a_malformed_error_queue_reply() -> None:
+def test_die_bonder_rejects_a_malformed_error_queue_reply(
+    open_sim: Callable[..., DieBonder],
+) -> None:
     with open_sim(5061) as bonder:
         with pytest.raises(ProtocolError, match="SYST:ERR"):
             bonder.cure_enabled = False
@@ -574,11 +577,15 @@ def test_die_bonder_rejects_a_malformed_error_queue_reply() -> None:
             bonder.placement_calibration()
 
 
-def test_die_bonder_times_out_on_a_silent_query_with_an_empty_error_queue() -> None:
+def test_die_bonder_times_out_on_a_silent_query_with_an_empty_error_queue(
+    open_sim: Callable[..., DieBonder],
+) -> None:
     with open_sim(5062) as bonder, pytest.raises(ToolTimeout):
         bonder.state()
 
 
-def test_die_bonder_reports_a_lost_link_when_not_even_the_error_queue_answers() -> None:
+def test_die_bonder_reports_a_lost_link_when_not_even_the_error_queue_answers(
+    open_sim: Callable[..., DieBonder],
+) -> None:
     with open_sim(5063) as bonder, pytest.raises(ConnectionLost):
         bonder.state()

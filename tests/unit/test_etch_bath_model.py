@@ -12,8 +12,9 @@ import pytest
 from sim.etch_bath.chemistry import CUCL2, FECL3, KOH, Chemistry, etch_rate_um_min
 from sim.etch_bath.model import EtchBathModel
 from sim.etch_bath.recipe import EndReason
+from sim.etch_bath.registers import ETCH_BATH_REGISTERS
 from sim.etch_bath.strips import copper_left
-from sim.modbus_model import words_of
+from sim.fronts.modbus_map import words_of
 from sim.tool_model import Reject, State
 from sim.world import World
 
@@ -50,12 +51,13 @@ def run(model: EtchBathModel, clock: HandClock, done: Callable[[], bool], limit_
 
 
 def write(model: EtchBathModel, **registers: int) -> None:
-    """Write holding registers by manual name, as the front does after its checks."""
-    for name, value in registers.items():
-        definition = model.holding_by_name[name]
-        for offset, word in enumerate(words_of(value, definition.reg_type)):
-            model.holding[definition.address + offset] = word
-    model.holding_written([])
+    """Write holding registers by manual name in register units, as the front does after its
+    checks (the register map turns them into the model's engineering values)."""
+    values = {}
+    for name, raw in registers.items():
+        definition = ETCH_BATH_REGISTERS.holding_def(name)
+        values[name] = definition.decode(words_of(raw, definition.reg_type))
+    model.apply_settings(values)
 
 
 def strips(world: World, *ids: str, slice_um: float = 200.0) -> None:
@@ -69,11 +71,7 @@ def ready(model: EtchBathModel, clock: HandClock, slots: dict[int, str]) -> floa
     mask = 0
     for slot, strip_id in slots.items():
         mask |= 1 << (slot - 1)
-        for offset, word in enumerate(words_of(0, "u16") * 10):
-            model.holding[200 + 10 * (slot - 1) + offset] = word
-        data = strip_id.encode().ljust(20, b"\0")
-        for k in range(10):
-            model.holding[200 + 10 * (slot - 1) + k] = (data[2 * k] << 8) | data[2 * k + 1]
+        model.apply_settings({f"STRIP_ID_{slot}": strip_id})
     write(model, LOAD_MASK=mask)
     model.do_arm()
     return run(model, clock, lambda: model.state is State.READY, 4 * 3600)
@@ -516,7 +514,7 @@ def test_etch_bath_remaining_time_estimates() -> None:
 def test_etch_bath_pump_disabled_stops_the_flow() -> None:
     model, clock = bath(1)
     ready(model, clock, {1: "S1"})
-    model.tool_coil(20, False)
+    model.tool_coil("PUMP_ENABLE", False)
     clock.t += 1
     model.sync()
     assert model.bath.flow_l_min == 0.0 and not model.bath.pump_running

@@ -234,7 +234,10 @@ def test_submit_lot_passes_every_field_and_answers_201_with_location(
     assert reply.status == 201
     assert reply.body["lot_id"] == "A" and reply.body["status"] == "queued"
     assert reply.headers["Location"] == "/lots/A"
-    assert controller.calls[-1] == ("submit_lot", {**body, "strips": None, "by": LOCAL})
+    assert controller.calls[-1] == (
+        "submit_lot",
+        {**body, "strips": None, "by": LOCAL, "priority": 0},
+    )
 
 
 def test_submit_lot_without_a_body_leaves_the_defaults_to_the_controller(
@@ -245,9 +248,31 @@ def test_submit_lot_without_a_body_leaves_the_defaults_to_the_controller(
     assert controller.calls == [
         (
             "submit_lot",
-            {"recipe": None, "strips": None, "strip_ids": None, "lot_id": None, "by": LOCAL},
+            {
+                "recipe": None,
+                "strips": None,
+                "strip_ids": None,
+                "lot_id": None,
+                "by": LOCAL,
+                "priority": 0,
+            },
         )
     ]
+
+
+def test_submit_lot_passes_the_priority_and_put_priority_changes_it(
+    base_url: str, controller: FakeController
+) -> None:
+    reply = request(base_url, "POST", "/lots", {"strips": 1, "lot_id": "P", "priority": 7})
+    assert reply.status == 201 and controller.calls[-1][1]["priority"] == 7
+    reply = request(base_url, "PUT", "/lots/P/priority", {"priority": -3})
+    assert reply.status == 200 and reply.body["priority"] == -3
+    assert controller.calls[-1] == (
+        "set_lot_priority",
+        {"lot_id": "P", "priority": -3, "by": LOCAL},
+    )
+    assert_refused(request(base_url, "PUT", "/lots/P/priority", {}), 400, "priority")
+    assert_refused(request(base_url, "PUT", "/lots/NONE/priority", {"priority": 1}), 404, "NONE")
 
 
 def test_list_and_show_lots(base_url: str) -> None:
@@ -531,6 +556,8 @@ def test_wrong_types_and_values_are_400_naming_the_field(
         ({"recipe": "../../etc/passwd"}, "recipe"),
         ({"strips": 2, "strip_ids": ["A", "B"]}, "give strips or strip_ids, not both"),
         ({"strips": 2, "colour": "red"}, "colour is not a known field"),
+        ({"strips": 2, "priority": "5"}, "priority"),
+        ({"strips": 2, "priority": 1001}, "priority"),
     ]
     for body, words in cases:
         reply = request(base_url, "POST", "/lots", body)

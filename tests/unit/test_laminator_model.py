@@ -8,9 +8,11 @@ from collections.abc import Callable
 import pytest
 
 from sim.clock import SimClock
+from sim.fronts.modbus_map import words_of
 from sim.laminator import serve
 from sim.laminator.model import LaminatorModel
 from sim.laminator.registers import LAMINATOR_REGISTERS, discrete_image
+from sim.modbus_model import Setting
 from sim.tool_model import Reject, State
 from sim.world import World
 
@@ -51,14 +53,15 @@ class Bench:
         return self.clock.t - began
 
     def write(self, **registers: int) -> None:
-        for name, value in registers.items():
-            self.model.holding[self.model.holding_by_name[name].address] = value & 0xFFFF
+        """Holding registers by manual name in register units, as the front decodes them."""
+        values: dict[str, Setting] = {}
+        for name, raw in registers.items():
+            definition = LAMINATOR_REGISTERS.holding_def(name)
+            values[name] = definition.decode(words_of(raw, definition.reg_type))
+        self.model.apply_settings(values)
 
     def set_strip_id(self, position: int, strip_id: str) -> None:
-        base = 200 + 10 * (position - 1)
-        data = strip_id.encode().ljust(20, b"\x00")
-        for i in range(10):
-            self.model.holding[base + i] = (data[2 * i] << 8) | data[2 * i + 1]
+        self.model.apply_settings({f"STRIP_ID_{position}": strip_id})
 
     def ready(self, **registers: int) -> None:
         """Power-up, write registers, ARM and wait for READY."""
@@ -485,7 +488,7 @@ def test_laminator_model_host_watchdog_warns_and_blocks_start(bench: Bench) -> N
     with pytest.raises(Reject) as info:
         bench.model.do_start()
     assert (info.value.code, info.value.detail) == (22, "HOST_WDT")
-    bench.model.holding_written([2])
+    bench.write(HOST_HEARTBEAT=1)
     bench.model.clear_alarms()
     assert bench.model.active_alarms == []
 

@@ -4,14 +4,12 @@ and how it reports rejections and malformed replies."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Any, cast
 
 import pytest
 
-import sim
 from drivers.errors import (
     AlarmActive,
     InterlockActive,
@@ -31,7 +29,6 @@ __all__ = ["protocol"]  # the fixture, imported for pytest
 
 ADDRESS = "TCPIP::127.0.0.1::5025::SOCKET"
 OK = '0,"No error"'
-YAML = Path(sim.__file__).parent / "visa" / "laser.yaml"
 
 
 def command(message: str, error: str = OK) -> list[tuple[str, str | None]]:
@@ -367,13 +364,8 @@ def test_laser_malformed_error_queue_reply_is_a_protocol_error(
 
 # == the pyvisa-sim YAML ===========================================================================
 @pytest.fixture
-def yaml_laser() -> Iterator[Laser]:
-    with Laser.open(ADDRESS, visa_library=f"{YAML}@sim", timeout_s=0.2) as laser:
-        yield laser
-        # pyvisa-sim shares one state per resource: put the settings back for the next test.
-        laser.pattern = "IO16"
-        laser.fluence_j_cm2 = 1.20
-        laser.film_thickness_um = 25.0
+def yaml_laser(protocol: ProtocolBench) -> Laser:
+    return protocol.simulated(Laser, "laser", address=ADDRESS, timeout_s=0.2)
 
 
 def test_laser_yaml_identifies_and_reports_defaults(yaml_laser: Laser) -> None:

@@ -18,9 +18,9 @@ from drivers.dicing_saw import DicingSaw
 from drivers.die_bonder import DieBonder
 from drivers.errors import ParameterOutOfRange
 from drivers.etch_bath import Chemistry, EtchBath
-from drivers.laminator import Laminator
+from drivers.laminator import LaminationRecipe, Laminator
 from drivers.laser import Laser
-from drivers.mold_press import MoldPress
+from drivers.mold_press import MoldPress, MoldRecipe
 from drivers.wire_bonder import WireBonder
 from sequences.config_errors import ConfigError
 from sequences.recipe import (
@@ -32,6 +32,8 @@ from sequences.recipe import (
     load_recipe,
     recipe_files,
 )
+from sequences.recipe.heat_slug import Laminate
+from sequences.recipe.sections import Mold
 from sequences.route import Route, route_for
 from sequences.steps.ball_attach import BallAttachStep
 from sequences.steps.base import ProcessStep
@@ -812,3 +814,32 @@ def test_a_400_digit_set_point_is_a_range_problem_not_an_overflow(tmp_path: Path
     path = write_recipe(tmp_path, "heat-slug-die-equal", {"die_attach.cure_time_s": 10**400})
     problems = problems_of(path)
     assert any(p.startswith("die_attach.cure_time_s") for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("section", "record", "driver"),
+    [
+        (Mold, MoldRecipe, MoldPress),
+        (Laminate, LaminationRecipe, Laminator),
+    ],
+)
+def test_a_sections_tool_table_maps_every_record_field_to_a_section_field_once(
+    section: Any, record: Any, driver: type
+) -> None:
+    table = section.tool_fields
+    assert set(table) == {f.name for f in fields(record)}, "every record field, and no other"
+    assert set(table.values()) <= set(section.model_fields), "each names a section field"
+    assert len(set(table.values())) == len(table), "no section field feeds two record fields"
+    assert all(hasattr(driver, name) for name in table), "record fields are driver members"
+
+
+def test_the_mold_section_becomes_the_shot_recipe_by_its_table() -> None:
+    recipe = load_recipe(RECIPES_DIR / "heat-slug-die-equal.yaml")
+    assert isinstance(recipe, HeatSlugRecipe)
+    shot = recipe.mold.mold_recipe()
+    assert shot.cure_s == recipe.mold.cure_time_s
+    assert shot.chase_top_sp_c == recipe.mold.chase_top_temperature_c
+    assert shot.alpha_min == recipe.mold.alpha_at_open_min
+    press_load = recipe.laminate.lamination_recipe()
+    assert press_load.dwell_s == recipe.laminate.dwell_s
+    assert press_load.vacuum_sp_kpa == recipe.laminate.vacuum_kpa

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,6 +29,7 @@ from sequences.records import (
     StripDisposition,
 )
 from sequences.station_machine import StateEvent
+from tests.conftest import Db
 
 STEPS = ["laminate", "die attach", "wire bond", "mold"]
 ROWS, COLS = 2, 3
@@ -42,19 +42,6 @@ class ManualClock:
 
     def __call__(self) -> float:
         return self.now
-
-
-Db = Callable[[str], str]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Db:
-    """Where a test's store lives, for each engine: ``db("name.db")`` is a file in tmp_path on
-    SQLite and the test's own fresh database (whatever the name) on PostgreSQL."""
-    if request.param == "sqlite":
-        return lambda name: str(tmp_path / name)
-    url = str(request.getfixturevalue("pg_url"))
-    return lambda name: url
 
 
 def open_store(path: Path | str, clock: ManualClock | None = None, **kwargs: bool) -> Store:
@@ -647,7 +634,7 @@ def test_migrations_run_in_order_on_open(tmp_path: Path, monkeypatch: pytest.Mon
     path = tmp_path / "migrate.db"
     with open_store(path) as store:
         new_lot(store)
-    following = "ALTER TABLE lots ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;\n"
+    following = "ALTER TABLE lots ADD COLUMN shelf_code INTEGER NOT NULL DEFAULT 0;\n"
     following += "CREATE TABLE notes (text TEXT NOT NULL DEFAULT 'a; b');"
     monkeypatch.setattr(store_module, "MIGRATIONS", (*MIGRATIONS, following))
     with open_store(path) as store:
@@ -657,7 +644,7 @@ def test_migrations_run_in_order_on_open(tmp_path: Path, monkeypatch: pytest.Mon
     assert conn.execute("SELECT version FROM schema_version ORDER BY version").fetchall() == [
         (v,) for v in range(1, len(MIGRATIONS) + 2)
     ]
-    assert conn.execute("SELECT priority FROM lots").fetchall() == [(0,)]
+    assert conn.execute("SELECT shelf_code FROM lots").fetchall() == [(0,)]
     conn.close()
 
 
@@ -666,7 +653,7 @@ def test_a_failed_migration_leaves_the_file_at_its_old_version(
 ) -> None:
     path = tmp_path / "half.db"
     open_store(path).close()
-    broken = "ALTER TABLE lots ADD COLUMN priority INTEGER;\nALTER TABLE nowhere ADD COLUMN x;"
+    broken = "ALTER TABLE lots ADD COLUMN shelf_code INTEGER;\nALTER TABLE nowhere ADD COLUMN x;"
     monkeypatch.setattr(store_module, "MIGRATIONS", (*MIGRATIONS, broken))
     with pytest.raises(StoreError, match="migration failed: no such table: nowhere"):
         open_store(path)
@@ -676,7 +663,7 @@ def test_a_failed_migration_leaves_the_file_at_its_old_version(
     conn = sqlite3.connect(path)
     columns = [r[1] for r in conn.execute("PRAGMA table_info(lots)")]
     conn.close()
-    assert "priority" not in columns
+    assert "shelf_code" not in columns
 
 
 def test_a_migration_script_splits_into_whole_statements() -> None:
@@ -810,3 +797,62 @@ def test_a_line_adopts_the_records_written_before_lines_existed(db: Db) -> None:
         assert lined.lots() == []
         lined.claim_line()
         assert [lot["lot_id"] for lot in lined.lots()] == ["OLD1"]
+
+
+def test_two_lines_may_record_the_same_station_at_the_same_moment(db: Db) -> None:
+    """Station-keyed records are unique per line: both lines' ``mold-1`` keep their own."""
+    with (
+        Store(db("plant.db"), clock=ManualClock(), line="line-a") as a,
+        Store(db("plant.db"), clock=ManualClock(), line="line-b") as b,
+    ):
+        for store in (a, b):
+            store.alarm("", alarm_record(T0, station="mold-1"))
+            store.state_event(StateEvent(T0, "mold-1", PackState.IDLE, PackState.EXECUTE, "x"))
+            store.cycle_done(CycleRecord("mold-1", "mold", "mold", (), T0, T0, T0 + 1, "DONE"))
+        for store in (a, b):
+            assert [alarm["station"] for alarm in store.alarms(active_only=False)] == ["mold-1"]
+            assert len(store.station_events("mold-1")) == 1
+            assert [cycle.station for cycle in store.cycles("mold-1")] == ["mold-1"]
+        ids = {
+            a.alarms(active_only=False)[0]["alarm_id"],
+            b.alarms(active_only=False)[0]["alarm_id"],
+        }
+        assert len(ids) == 2
+
+
+def test_a_store_from_before_line_keys_keeps_its_records_and_ids(
+    db: Db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys_version = MIGRATIONS.index(next(m for m in MIGRATIONS if "cycles_v5" in m))
+    monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS[:keys_version])
+    with Store(db("old.db"), clock=ManualClock(), line="line-a") as old, old.write("old") as conn:
+        for time in (T0, T0 + 1):  # written as the code of that schema wrote them
+            conn.execute(
+                "INSERT INTO alarms (time, station, strip_ids_json, code, class, text, handling,"
+                " line) VALUES (?, 'mold-1', '[]', 4115, 'E', 'x', 'resumed', 'line-a')",
+                (time,),
+            )
+        conn.execute(
+            "INSERT INTO station_events (time, station, from_state, to_state, cause, line)"
+            " VALUES (?, 'mold-1', 'IDLE', 'EXECUTE', 'x', 'line-a')",
+            (T0,),
+        )
+        conn.execute(
+            "INSERT INTO cycles (station, tool, step, strip_ids_json, setup_started, started,"
+            " ended, final_state, line) VALUES ('mold-1', 'mold', 'mold', '[]', ?, ?, ?,"
+            " 'DONE', 'line-a')",
+            (T0, T0, T0 + 1),
+        )
+        old_ids = [int(r[0]) for r in conn.execute("SELECT alarm_id FROM alarms").fetchall()]
+    monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS)
+    with Store(db("old.db"), clock=ManualClock(), line="line-a") as new:
+        assert new.schema_version == len(MIGRATIONS)
+        assert sorted(alarm["alarm_id"] for alarm in new.alarms(active_only=False)) == sorted(
+            old_ids
+        )
+        assert len(new.station_events("mold-1")) == 1 and len(new.cycles("mold-1")) == 1
+        # A repeated record is still ignored, and a new one gets an id past the copied ones.
+        new.alarm("", alarm_record(T0, station="mold-1"))
+        new.alarm("", alarm_record(T0 + 2, station="mold-1"))
+        ids = [alarm["alarm_id"] for alarm in new.alarms(active_only=False)]
+        assert len(ids) == 3 and max(ids) > max(old_ids)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +27,26 @@ def test_a_user_signs_in_with_their_password_only(users: Users) -> None:
     for name, password in (("ana", "wrong horse"), ("bob", "correct horse")):
         with pytest.raises(Unauthenticated, match="wrong user name or password"):
             users.sign_in(name, password)
+
+
+def test_an_unknown_name_costs_the_same_hashing_as_a_wrong_password(users: Users) -> None:
+    """Names cannot be probed by timing: an unknown name is verified against a hash too."""
+    users.add("ana", "operator", "correct horse")
+
+    def fastest_refusal_s(name: str, password: str) -> float:
+        times = []
+        for _ in range(5):
+            started = time.perf_counter()
+            with pytest.raises(Unauthenticated):
+                users.sign_in(name, password)
+            times.append(time.perf_counter() - started)
+        return min(times)
+
+    wrong_password = fastest_refusal_s("ana", "wrong horse")
+    unknown_name = fastest_refusal_s("bob", "wrong horse")
+    assert unknown_name > 0.5 * wrong_password, (unknown_name, wrong_password)
+    with pytest.raises(Unauthenticated):  # even the phrase behind the stand-in hash
+        users.sign_in("bob", "no such user: this hash is never matched")
 
 
 def test_passwords_are_kept_as_argon2_hashes_and_tokens_as_digests(

@@ -3,6 +3,7 @@
 
 // Commands come from the daemon's vocabulary (/vocabulary.json), filled in before the first view.
 let STATION_COMMANDS = [];
+let SERVICE_COMMANDS = [];
 let LOT_COMMANDS = [];
 let DESTRUCTIVE = new Set();
 const E10_COLORS = {
@@ -98,9 +99,30 @@ async function call(method, path, body, withToken = true) {
 
 async function command(kind, target, name, path) {
   if (!session()) { say("sign in to send commands", true); $("user").focus(); return; }
-  if (DESTRUCTIVE.has(name) && !(await confirmed(`${name} ${kind} ${target}?`))) return;
-  const answer = await call("POST", path, null);
+  let body = null;
+  if (name === "disable") {
+    const reason = await reasonGiven(`Take ${kind} ${target} out of service`);
+    if (reason === null) return;
+    body = { reason };
+  } else if (DESTRUCTIVE.has(name) && !(await confirmed(`${name} ${kind} ${target}?`))) return;
+  const answer = await call("POST", path, body);
   if (answer) say(`${kind} ${target}: ${name} sent`);
+}
+
+// Disable asks why (the command log keeps the reason); Cancel or Escape sends nothing.
+function reasonGiven(text) {
+  const dialog = $("reason-dialog");
+  $("reason-title").textContent = text;
+  $("reason").value = "";
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => {
+      const reason = $("reason").value.trim();
+      resolve(dialog.returnValue === "ok" && reason ? reason : null);
+    }, { once: true });
+    dialog.returnValue = "";
+    dialog.showModal();
+    $("reason").focus();
+  });
 }
 
 function confirmed(text) {
@@ -146,6 +168,12 @@ function place(container, nodes) {
   container.replaceChildren(...nodes);
 }
 
+// Out of service: the card offers "enable"; in service, "disable".
+function serviceCommand(station) {
+  const [disable, enable] = SERVICE_COMMANDS;
+  return station.disabled ? enable : disable;
+}
+
 function renderStations() {
   const cards = view.stations.map((station) => keyed("station", station.name, station, (s) => {
     const now = Date.now() / 1000;
@@ -158,9 +186,13 @@ function renderStations() {
         el("dt", { text: "in state" }), el("dd", { class: "since", "data-since": s.since ?? "", text: duration(s.since ? now - s.since : null) }),
         el("dt", { text: "tool" }), el("dd", { class: "tool-state", text: `${s.tool}: ${s.tool_state ?? "–"}` }),
         el("dt", { text: "step" }), el("dd", { text: s.step || "–" }),
-        el("dt", { text: "strips" }), el("dd", { text: (s.strips || []).join(", ") || "–" })),
+        el("dt", { text: "strips" }), el("dd", { text: (s.strips || []).join(", ") || "–" }),
+        s.disabled ? el("dt", { text: "out of service" }) : null,
+        s.disabled ? el("dd", { class: "disabled-reason", text: s.disabled }) : null,
+        s.down ? el("dt", { text: "down" }) : null,
+        s.down ? el("dd", { class: "down-reason", text: s.down }) : null),
       alarms.length ? el("ul", { "aria-label": `alarms of ${s.name}` }, ...alarms) : null,
-      buttons("station", s.name, STATION_COMMANDS, (c) => `/stations/${name}/${c}`));
+      buttons("station", s.name, [...STATION_COMMANDS, serviceCommand(s)], (c) => `/stations/${name}/${c}`));
   }));
   place($("stations"), cards);
 }
@@ -241,6 +273,7 @@ fetch("/vocabulary.json")
   .then((response) => response.json())
   .then((words) => {
     STATION_COMMANDS = words.station_commands;
+    SERVICE_COMMANDS = words.station_service_commands;
     LOT_COMMANDS = words.lot_commands;
     DESTRUCTIVE = new Set(words.destructive_commands);
     connect();

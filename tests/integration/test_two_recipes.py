@@ -1,0 +1,86 @@
+"""Lots of two recipes share the line (a real ``packline serve --simulate`` process, real SQLite,
+real HTTP): they overlap and complete, and a tool that needs another tool recipe for the next
+strip is changed over; its heat-up counts as set-up (E10 scheduled down), never productive."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.daemon_process import SimulatedDaemon
+
+TOKEN = "two-recipes-token"
+SCALE = 2000.0
+SAW = "dicing-saw"
+#: The saw's warm-up after a recipe load (dicing-saw manual: 60 s), less polling slack.
+WARM_UP_TOOL_S = 50.0
+
+
+def wait_complete(daemon: SimulatedDaemon, lot_id: str, timeout_s: float = 90) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while (lot := daemon.http.get(f"/lots/{lot_id}").json())["status"] != "complete":
+        assert lot["status"] in ("queued", "running"), lot
+        assert time.monotonic() < deadline, f"lot {lot_id} still {lot['status']}"
+        time.sleep(0.1)
+    return lot
+
+
+@pytest.mark.timeout(150)
+def test_overlapping_lots_of_two_recipes_complete_and_the_changeover_is_set_up(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "two.db"
+    daemon = SimulatedDaemon(db, TOKEN, time_scale=SCALE)
+    try:
+        for body in (
+            {"recipe": "heat-slug-die-equal", "strips": 2, "lot_id": "HS"},
+            {"recipe": "film-laser-wire", "strips": 1, "lot_id": "FL"},
+        ):
+            reply = daemon.post("/lots", body)
+            assert reply.status_code == 201, reply.text
+        lots = {lot_id: wait_complete(daemon, lot_id) for lot_id in ("HS", "FL")}
+        saw = daemon.http.get(f"/stations/{SAW}").json()
+    finally:
+        assert daemon.stop() == 0, daemon.log()
+    for lot in lots.values():
+        assert {s["status"] for s in lot["strips"]} == {"complete"}, lot["strips"]
+    with sqlite3.connect(db) as conn:
+        cycles = [
+            (json.loads(ids)[0][:2], setup_started, started, ended)
+            for ids, setup_started, started, ended in conn.execute(
+                "SELECT strip_ids_json, setup_started, started, ended FROM cycles"
+                " WHERE station = ? AND final_state = 'DONE' ORDER BY setup_started",
+                (SAW,),
+            )
+        ]
+        spans = {
+            lot: (min(c[1] for c in rows), max(c[3] for c in rows))
+            for lot in ("HS", "FL")
+            if (
+                rows := conn.execute(
+                    "SELECT strip_ids_json, setup_started, started, ended FROM cycles"
+                    " WHERE strip_ids_json LIKE ?",
+                    (f'%"{lot}-%',),
+                ).fetchall()
+            )
+        }
+    first, second = sorted(spans.values())
+    assert second[0] < first[1], f"the lots did not overlap: {spans}"
+    assert sorted(c[0] for c in cycles) == ["FL", "HS", "HS"], cycles
+    setup_tool_s = [(c[2] - c[1]) * SCALE for c in cycles]
+    changeovers = [k for k in range(1, len(cycles)) if cycles[k][0] != cycles[k - 1][0]]
+    assert changeovers, f"the saw never changed recipe: {cycles}"
+    for k in changeovers:
+        assert setup_tool_s[k] >= WARM_UP_TOOL_S, (
+            f"changeover to {cycles[k][0]} took {setup_tool_s[k]:.0f} tool s of set-up"
+        )
+    e10_wall_s = saw["e10_s"]  # the daemon's E10 is in wall seconds
+    changeover_wall_s = sum(cycles[k][2] - cycles[k][1] for k in changeovers)
+    assert e10_wall_s["scheduled down"] >= changeover_wall_s * 0.99, e10_wall_s
+    busy_wall_s = sum(c[3] - c[2] for c in cycles)
+    assert e10_wall_s["productive"] <= busy_wall_s * 1.01, "set-up is never productive"
