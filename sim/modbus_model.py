@@ -78,6 +78,14 @@ class ModbusToolModel(ToolModel):
     def tool_physics(self, dt_s: float) -> None:
         """Tool-specific continuous dynamics."""
 
+    def physics_event_in_s(self) -> float | None:
+        """The host watchdog runs out (HOST_WATCHDOG_S without a host write); the heartbeat
+        and the watchdog's idle time grow linearly, exact for any step."""
+        timeout = float(self.setting("HOST_WATCHDOG_S"))
+        if timeout <= 0 or self.conditions.get("HOST_WDT"):
+            return None
+        return max(timeout - self.watchdog_idle_s, 0.0) + 1e-6
+
     def watchdog_alarm(self) -> int:
         return next(a.code for a in self.alarm_defs if a.code % 1000 == 3)
 

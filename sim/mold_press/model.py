@@ -142,6 +142,22 @@ class MoldPressModel(ModbusToolModel):
         if self.cycle_active and self.state is State.RUNNING:
             self._watch_band(dt_s)
 
+    def physics_settled(self) -> bool:
+        """Both chase halves sit at their goal (the heater snaps onto it), none is over
+        200 °C, and a running shot counts no time out of band; the cure is exact for any
+        step at a constant temperature."""
+        heating = self.armed and not self.conditions.get("ESTOP")
+        top = self.setting("CHASE_TOP_SP") if heating and self.heater_top_ok else AMBIENT_C
+        bottom = self.setting("CHASE_BOT_SP") if heating and self.heater_bottom_ok else AMBIENT_C
+        if self.top_pv_c != top or self.bottom_pv_c != bottom or max(top, bottom) > 200.0:
+            return False
+        if not (self.cycle_active and self.state is State.RUNNING):
+            return True
+        return (
+            abs(top - self.setting("CHASE_TOP_SP")) <= self.band_c
+            and abs(bottom - self.setting("CHASE_BOT_SP")) <= self.band_c
+        )
+
     def _heater(self, pv: float, sp: float, dt_s: float, on: bool) -> float:
         target = sp if on else AMBIENT_C
         error = target - pv
