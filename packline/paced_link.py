@@ -20,6 +20,10 @@ from drivers.clock import HostClock
 #: each way) ~ 40 ms, Modbus/TCP or SCPI over a plant LAN 5-20 ms, plus the host's handling.
 DEFAULT_HOST_LATENCY_S = 0.02
 
+#: Wall seconds a host waits for the simulator to take a message that needs no reply (a
+#: stalled link of a fault scenario never takes it: the host then goes on).
+SETTLE_WALL_S = 2.0
+
 #: Transport methods that send one message to the tool (the SCPI ``read`` that follows a
 #: ``write`` belongs to the same exchange): VISA, line and framed links, Modbus.
 SENDS = frozenset(
@@ -54,14 +58,26 @@ class PacedLink:
         attribute = getattr(self._link, name)
         if name not in SENDS or not callable(attribute):
             return attribute
-        return self._paced(attribute)
+        return self._paced(attribute, name)
 
-    def _paced(self, send: Callable[..., Any]) -> Callable[..., Any]:
+    def _paced(self, send: Callable[..., Any], name: str) -> Callable[..., Any]:
+        await_served: Callable[[int, float], bool] | None = getattr(
+            self._clock, "await_served", None
+        )
+        if name != "write":
+            await_served = None
+
         def paced(*args: Any, **kwargs: Any) -> Any:
             self.sent += 1
             if self.latency_s > 0:
                 self._clock.sleep(self.latency_s)
-            return send(*args, **kwargs)
+            if await_served is None:
+                return send(*args, **kwargs)
+            served_before = self._clock.exchanges  # type: ignore[attr-defined]
+            result = send(*args, **kwargs)
+            # A write may need no reply: the tool takes it now, not after the clock moved on.
+            await_served(served_before, SETTLE_WALL_S)
+            return result
 
         return paced
 

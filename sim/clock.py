@@ -112,6 +112,7 @@ class VirtualClock(SimClock):
         #: Clock jumps and requests served so far (figures for benchmarks).
         self.jumps = 0
         self.exchanges = 0
+        self._served = threading.Condition(self._lock)
 
     # -- the SimClock face (simulators) ---------------------------------------------------
     @property
@@ -172,6 +173,16 @@ class VirtualClock(SimClock):
         arrive while another one runs)."""
         with self._lock:
             self.exchanges += 1
+            self._served.notify_all()
+
+    def await_served(self, served_before: int, timeout_wall_s: float) -> bool:
+        """Wait (wall time, bounded) until a simulator has taken a request after
+        ``served_before`` requests in all. A host that sends a message and goes on without a
+        reply (an SCPI command) calls this before it lets time pass: otherwise the simulator
+        might take the command only after the clock moved on, at another tool time on another
+        run. While one participant runs, only its own requests can arrive."""
+        with self._served:
+            return self._served.wait_for(lambda: self.exchanges > served_before, timeout_wall_s)
 
     # -- waiting ---------------------------------------------------------------------------
     def sleep(self, seconds: float) -> None:

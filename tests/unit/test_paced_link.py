@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from drivers.mold_press import MoldPress
@@ -28,3 +31,32 @@ def test_every_message_to_the_tool_first_costs_the_host_latency_in_tool_time() -
 def test_a_negative_host_latency_is_refused() -> None:
     with pytest.raises(ValueError, match="host latency"):
         pace_driver(MoldPress("modbus+tcp://127.0.0.1:1?unit=1"), VirtualClock(), -0.01)
+
+
+class LateTakingLink:
+    """A link whose tool takes each written message 0.2 wall s later (a busy simulator)."""
+
+    def __init__(self, clock: VirtualClock) -> None:
+        self.clock = clock
+
+    def write(self, message: str) -> None:
+        threading.Timer(0.2, self.clock.on_request).start()
+
+
+def test_a_message_without_reply_is_taken_by_the_tool_before_time_moves_on() -> None:
+    """Else an SCPI command would land at another tool time whenever the machine is busy."""
+    clock = VirtualClock()
+    tool = MoldPress("modbus+tcp://127.0.0.1:1?unit=1")
+    tool.link = LateTakingLink(clock)  # type: ignore[attr-defined]
+    with clock.participant("host"):
+        pace_driver(tool, clock, 0.02)
+        tool.link.write("TEMP:SET 175")  # type: ignore[attr-defined]
+        assert clock.exchanges == 1, "the write returned before the tool took it"
+        assert clock.now() == pytest.approx(0.02)
+
+
+def test_waiting_for_a_tool_to_take_a_message_is_bounded_in_wall_time() -> None:
+    clock = VirtualClock()
+    started = time.monotonic()
+    assert clock.await_served(clock.exchanges, 0.1) is False  # a stalled link never takes it
+    assert 0.1 <= time.monotonic() - started < 1.0
