@@ -296,6 +296,7 @@ class LineController:
         strip_ids: list[str] | None,
         lot_id: str | None,
         by: str,
+        priority: int = 0,
     ) -> Json:
         name = recipe or DEFAULT_RECIPE
         path = self._recipe_path(name)

@@ -22,6 +22,7 @@ class ControllerAPI(Protocol):
         strip_ids: list[str] | None,
         lot_id: str | None,
         by: str,
+        priority: int = 0,
     ) -> Json:
         """Queue a lot: ``recipe`` is a recipe name in configs/recipes (default: the heat-slug
         die-equal recipe); either ``strips`` (ids are generated) or ``strip_ids``. Returns the

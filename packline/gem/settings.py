@@ -32,6 +32,9 @@ class GemSettings(BaseModel):
     t7_s: int = _timer("T7NotSelectedTimeout")
     linktest_s: int = _timer("LinktestInterval")
     enable_spooling: bool = True
+    #: The packline user the factory host acts as: once the API has users, a recipe download
+    #: (S7F3) needs this user to have the engineer role.
+    user: str | None = None
 
     @model_validator(mode="after")
     def _t6_below_linktest(self) -> GemSettings:

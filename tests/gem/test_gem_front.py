@@ -8,13 +8,13 @@ import datetime
 import socket
 import struct
 import time
-from pathlib import Path
 
 import pytest
 
 from packline.gem import catalogue
 from packline.gem.front import GemFront
 from packline.gem.host import GemHost
+from packline.store.users import Users
 
 
 def test_offline_equipment_answers_only_establish_and_online_then_reports_status(
@@ -74,7 +74,7 @@ def test_bad_start_lot_gets_a_cpack_per_bad_parameter_and_creates_nothing(
     )
     assert (hcack, sorted(cpacks)) == (3, [("STRIP_COUNT", 2), ("STRIP_IDS", 2)])
     assert front.store.lots() == []
-    assert host.command("STATION_DISABLE", [("STATION", "mold-press")]) == (2, [])
+    assert host.command("STATION_DISABLE", [("STATION", "mold-press")]) == (3, [("REASON", 2)])
     assert host.command("STATION_HOLD", [("STATION", "press")]) == (3, [("STATION", 2)])
     assert host.command("FLY", [])[0] == 1
 
@@ -164,12 +164,42 @@ def test_process_programs_list_upload_download_checked_like_recipe_check_and_del
     assert not (recipes / "hs-new.yaml").exists()
 
 
-def test_download_refused_without_the_right_the_hook_gives(tmp_path: Path) -> None:
-    from packline.gem.process_programs import ACKC7_DENIED, ProcessPrograms, Reply
+def _download(front: GemFront, host: GemHost, ppid: str) -> int:
+    body = (front.controller.recipes_dir / "heat-slug-die-equal.yaml").read_text()
+    good = body.replace("name: heat-slug-die-equal", f"name: {ppid}")
+    return int(host.send(7, 3, {"PPID": ppid, "PPBODY": good}).get())
 
-    programs = ProcessPrograms(tmp_path, may_download=lambda ppid: "engineer role required")
-    assert programs.download("x", "name: x") == Reply(ACKC7_DENIED, "engineer role required")
-    assert list(tmp_path.iterdir()) == []
+
+def test_download_once_the_line_has_users_needs_gem_user_with_the_engineer_role(
+    front: GemFront, host: GemHost
+) -> None:
+    host.online()
+    recipes = front.controller.recipes_dir
+    users = Users(front.store)
+    users.add("olga", "operator", "password-1")
+    assert _download(front, host, "hs-a") == 1  # users exist, gem.user names none
+    assert host.wait_for(lambda h: any("gem.user names none" in t for t in h.terminal), 5)
+    assert not (recipes / "hs-a.yaml").exists()
+
+
+@pytest.mark.parametrize("front", [{"user": "mes"}], indirect=True)
+def test_download_as_the_configured_user_follows_that_users_role(
+    front: GemFront, host: GemHost
+) -> None:
+    host.online()
+    recipes = front.controller.recipes_dir
+    assert _download(front, host, "hs-open") == 0  # no users yet: the API is open too
+    users = Users(front.store)
+    users.add("olga", "engineer", "password-1")
+    assert _download(front, host, "hs-b") == 1  # gem.user "mes" is not a user
+    users.add("mes", "operator", "password-2")
+    assert _download(front, host, "hs-c") == 1
+    assert host.wait_for(lambda h: any("mes is operator" in t for t in h.terminal), 5)
+    assert not (recipes / "hs-b.yaml").exists() and not (recipes / "hs-c.yaml").exists()
+    with front.store.write("promote mes") as conn:
+        conn.execute("UPDATE users SET role = 'engineer' WHERE name = 'mes'")
+    assert _download(front, host, "hs-d") == 0
+    assert (recipes / "hs-d.yaml").exists()
 
 
 def test_spool_request_with_nothing_spooled_says_so(host: GemHost) -> None:

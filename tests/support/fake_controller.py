@@ -127,6 +127,7 @@ class FakeController:
         strip_ids: list[str] | None,
         lot_id: str | None,
         by: str,
+        priority: int = 0,
     ) -> Json:
         self._called(
             "submit_lot", recipe=recipe, strips=strips, strip_ids=strip_ids, lot_id=lot_id, by=by
