@@ -263,4 +263,5 @@ CONSTANTS = (
     Constant(12, "T7NotSelectedTimeout", 1, 240, 10, "s", "E37 T7: connected, not selected"),
     Constant(13, "LinktestInterval", 1, 3600, 30, "s", "E37 linktest period"),
     Constant(14, "EnableSpooling", 0, 1, 1, "", "1: keep events and alarms while the host is away"),
+    Constant(15, "T8NetworkIntercharacterTimeout", 1, 120, 5, "s", "E37 T8: gap inside a message"),
 )

@@ -113,12 +113,16 @@ class GemFront:
             on_constant=self._constant_changed,
         )
         self.link = LinkTimers(
-            self.equipment.protocol, t7_s=settings.t7_s, linktest_s=settings.linktest_s
+            self.equipment.protocol,
+            t7_s=settings.t7_s,
+            t8_s=settings.t8_s,
+            linktest_s=settings.linktest_s,
         )
         for name, value in (
             ("T3ReplyTimeout", settings.t3_s),
             ("T6ControlTimeout", settings.t6_s),
             ("T7NotSelectedTimeout", settings.t7_s),
+            ("T8NetworkIntercharacterTimeout", settings.t8_s),
             ("LinktestInterval", settings.linktest_s),
             ("EnableSpooling", int(settings.enable_spooling)),
         ):
@@ -180,6 +184,8 @@ class GemFront:
         elif name == "T7NotSelectedTimeout":
             timeouts["t7"] = float(value)
             self.link.t7_s = value
+        elif name == "T8NetworkIntercharacterTimeout":
+            self.link.t8_s = value
         elif name == "LinktestInterval":
             self.link.set_linktest_s(value)
         elif name == "EnableSpooling":

@@ -35,7 +35,10 @@ def front(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[GemFront]:
         config=load_line_config(None), store=store, addresses={}, recipes_dir=recipes
     )
     overrides = getattr(request, "param", {})
-    settings = GemSettings(port=free_port(), t3_s=2, t6_s=1, t7_s=1, linktest_s=2, **overrides)
+    settings = GemSettings(
+        **{"port": free_port(), "t3_s": 2, "t6_s": 1, "t7_s": 1, "t8_s": 1, "linktest_s": 2}
+        | overrides
+    )
     gem = GemFront(controller, settings)
     gem.start()
     yield gem

@@ -272,3 +272,44 @@ def test_abort_of_a_waiting_lot_reports_the_abort_and_its_strips_on_hold(
     assert [e.values["StripID"] for e in host.named("StripOnHold")] == ["A1-01", "A1-02"]
     assert front.controller.show_lot("A1")["status"] == "aborted"
     assert host.command("HOLD_LOT", [("LOT_ID", "A1")]) == (2, [])  # finished: not now
+
+
+def _recv_control(sock: socket.socket, s_type: int, timeout_s: float) -> None:
+    """Read whole HSMS messages from ``sock`` (the equipment's own S1F13 among them) until a
+    control message of ``s_type`` came."""
+    sock.settimeout(timeout_s)
+    data = b""
+    while True:
+        while len(data) < 4 or len(data) < 4 + struct.unpack(">I", data[:4])[0]:
+            chunk = sock.recv(1024)
+            assert chunk, "connection closed"
+            data += chunk
+        length = 4 + struct.unpack(">I", data[:4])[0]
+        if data[9] == s_type:
+            return
+        data = data[length:]
+
+
+@pytest.mark.parametrize("front", [{"t8_s": 1, "t6_s": 5, "linktest_s": 60}], indirect=True)
+def test_t8_a_message_whose_bytes_stop_coming_closes_the_connection_then_a_host_may_connect(
+    front: GemFront,
+) -> None:
+    with _connect(front) as sock:
+        sock.sendall(_hsms(1, 7))  # Select.req
+        _recv_control(sock, 2, 5)  # Select.rsp
+        linktest = _hsms(5, 8)  # Linktest.req in two parts, a gap shorter than T8 between
+        sock.sendall(linktest[:6])
+        time.sleep(0.4)
+        sock.sendall(linktest[6:])
+        _recv_control(sock, 6, 5)  # Linktest.rsp: the message was whole in time
+        sock.sendall(_hsms(5, 9)[:9])  # part of a message, then nothing
+        started = time.monotonic()
+        assert _closed_within(sock, front.settings.t8_s + 3.0)
+        assert time.monotonic() - started >= front.settings.t8_s - 0.1
+    assert front.settings.port is not None
+    host = GemHost(front.settings.port)  # the endpoint listens again for a new host
+    host.connect()
+    try:
+        assert host.online() in (0, 2)
+    finally:
+        host.close()
