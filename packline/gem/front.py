@@ -127,6 +127,7 @@ class GemFront:
             ("EnableSpooling", int(settings.enable_spooling)),
         ):
             self.equipment.set_constant(name, value)
+        self.equipment.restore_setup()  # what the host set before a restart wins
         self._events: queue.Queue[LineEvent | None] = queue.Queue()
         self._worker = threading.Thread(target=self._work, name="gem-events", daemon=True)
         self._lots: dict[str, tuple[int, int]] = {}  # lot -> (rows, cols)

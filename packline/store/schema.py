@@ -192,8 +192,19 @@ CREATE INDEX station_events_by_line ON station_events (line, station, time);
 #: The tables whose rows belong to a line (the ``line`` column of :data:`LINES`).
 LINE_TABLES = ("lots", "station_events", "cycles", "alarms", "operator_commands", "gem_spool")
 
+#: What the factory host set up on the GEM equipment (report definitions, links, enabled
+#: events and alarms, equipment constants), one JSON document per line, so that it survives a
+#: restart of the daemon (docs/gem.md, "What the host sets up").
+GEM_STATE = """
+CREATE TABLE gem_state (
+    line TEXT PRIMARY KEY,
+    state_json TEXT NOT NULL,
+    saved REAL NOT NULL
+);
+"""
+
 #: Schema migrations in order; the code's schema version is ``len(MIGRATIONS)``.
-MIGRATIONS: tuple[str, ...] = (V1, USERS, LINES, GEM_SPOOL)
+MIGRATIONS: tuple[str, ...] = (V1, USERS, LINES, GEM_SPOOL, GEM_STATE)
 
 
 def statements(script: str) -> Iterator[str]:

@@ -11,10 +11,12 @@ import time
 
 import pytest
 
+from packline.daemon.controller import LineController
 from packline.gem import catalogue
 from packline.gem.front import GemFront
 from packline.gem.host import GemHost
 from packline.store.users import Users
+from tests.gem.conftest import make_front
 
 
 def test_offline_equipment_answers_only_establish_and_online_then_reports_status(
@@ -291,7 +293,7 @@ def _recv_control(sock: socket.socket, s_type: int, timeout_s: float) -> None:
 
 
 @pytest.mark.parametrize("front", [{"t8_s": 1, "t6_s": 5, "linktest_s": 60}], indirect=True)
-def test_t8_a_message_whose_bytes_stop_coming_closes_the_connection_then_a_host_may_connect(
+def test_t8_a_message_whose_bytes_stop_coming_closes_the_connection(
     front: GemFront,
 ) -> None:
     with _connect(front) as sock:
@@ -306,10 +308,37 @@ def test_t8_a_message_whose_bytes_stop_coming_closes_the_connection_then_a_host_
         started = time.monotonic()
         assert _closed_within(sock, front.settings.t8_s + 3.0)
         assert time.monotonic() - started >= front.settings.t8_s - 0.1
-    assert front.settings.port is not None
-    host = GemHost(front.settings.port)  # the endpoint listens again for a new host
+
+
+def test_reports_links_enabled_events_alarms_and_constants_survive_a_restart(
+    controller: LineController,
+) -> None:
+    first = make_front(controller)
+    host = GemHost(first.settings.port or 0)
     host.connect()
     try:
-        assert host.online() in (0, 2)
+        host.online()
+        ceids = host.subscribe(["LotQueued"])
+        assert host.send(5, 3, {"ALED": 128, "ALID": 40000}).get() == 0
+        assert host.send(2, 15, [{"ECID": 13, "ECV": 7}]).get() == 0
     finally:
         host.close()
+        first.stop()
+    again = make_front(controller)  # the daemon restarted: nothing defined again
+    back = GemHost(again.settings.port or 0)
+    back.names, back.vid_names = host.names, host.vid_names
+    back.handler.report_subscriptions = host.handler.report_subscriptions  # the host's own
+    back.connect()
+    try:
+        assert back.online() in (0, 2)
+        assert back.send(1, 3, [1003]).get() == [[ceids["LotQueued"]]]  # EventsEnabled
+        assert [a["ALID"] for a in back.send(5, 7).get()] == [40000]
+        assert back.send(2, 13, [13]).get() == [7]
+        assert again.link.linktest_s == 7  # in force, not only remembered
+        start = [("RECIPE", "heat-slug-die-equal"), ("STRIP_COUNT", 1), ("LOT_ID", "R1")]
+        assert back.command("START_LOT", start) == (0, [])
+        assert back.wait_for(lambda h: bool(h.named("LotQueued")), 5)
+        assert back.named("LotQueued")[0].values["StripIDs"] == ["R1-01"]
+    finally:
+        back.close()
+        again.stop()
