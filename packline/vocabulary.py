@@ -49,3 +49,7 @@ USER_NAME = re.compile(USER_NAME_PATTERN)
 def role_allows(role: str, needed: str) -> bool:
     """Whether ``role`` may do what needs ``needed`` (an unknown role may do nothing)."""
     return role in ROLES and ROLES.index(role) >= ROLES.index(needed)
+
+
+#: Lot priorities accepted from the API, CLI and SECS/GEM (higher goes first; 0 by default).
+PRIORITY_RANGE = range(-1000, 1001)

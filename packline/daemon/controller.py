@@ -29,7 +29,14 @@ from packline.daemon.reconnect import MAX_RETRY_S, Reconnectors
 from packline.errors import Conflict, Invalid, NotFound
 from packline.store import Store
 from packline.store.records import LotRecord, LotSummary
-from packline.vocabulary import FINISHED_LOT_STATUSES, ID, ID_RULE, LOT_COMMANDS, RECIPE_NAME
+from packline.vocabulary import (
+    FINISHED_LOT_STATUSES,
+    ID,
+    ID_RULE,
+    LOT_COMMANDS,
+    PRIORITY_RANGE,
+    RECIPE_NAME,
+)
 from sequences.config_errors import ConfigError
 from sequences.line_config import LineConfig
 from sequences.line_factory import Line, Wiring, open_line
@@ -47,8 +54,6 @@ log = logging.getLogger("packline.daemon")
 DEFAULT_RECIPE = "heat-slug-die-equal"
 #: Lots running at once; the next starts when one finishes (each runs a worker per station).
 MAX_OVERLAPPING_LOTS = 4
-#: Lot priorities accepted (higher goes first; 0 by default).
-PRIORITY_RANGE = range(-1000, 1001)
 
 
 def check_priority(priority: object) -> int:

@@ -121,7 +121,10 @@ DVS = (
     Variable(3022, "AlarmText", TEXT, "", "the tool's alarm text"),
     Variable(3023, "AlarmHandling", TEXT, "", "what the line did: resumed, strip on hold..."),
     Variable(3024, "EventTime", TEXT, "", "when it happened, YYYYMMDDhhmmsscc (UTC)"),
-    Variable(3025, "UpkeepItem", TEXT, "", "calibration or consumable due (reserved)"),
+    Variable(
+        3025, "UpkeepItem", TEXT, "", "the upkeep: calibration run, or what the operator is asked"
+    ),
+    Variable(3026, "UpkeepResult", TEXT, "", "how it ended and how long it took, as recorded"),
 )
 DV = {v.name: v.vid for v in DVS}
 
@@ -186,8 +189,9 @@ EVENTS = (
     _event(
         4011,
         "UpkeepRequested",
-        ("StationName", "UpkeepItem", "EventTime"),
-        "reserved: the controller does not plan upkeep yet; never sent",
+        ("StationName", "LotID", "UpkeepItem", "UpkeepResult", "AlarmCode", "EventTime"),
+        "a station's upkeep was recorded: a placement calibration, or an operator request"
+        " (consumable) with its answer",
     ),
     _event(
         4012,
@@ -213,7 +217,7 @@ COMMANDS = (
             "STRIP_IDS": "comma-separated strip ids (or STRIP_COUNT)",
             "STRIP_COUNT": "1..200 strips, ids made from the lot id (or STRIP_IDS)",
             "LOT_ID": "lot id, 1-20 of A-Z a-z 0-9 - _ . (optional)",
-            "PRIORITY": "0..99 (optional; accepted, not used: lots run in submission order)",
+            "PRIORITY": "-1000..1000, higher first at a free station (optional, default 0)",
         },
         "queue a lot, exactly as the HTTP API does",
     ),
@@ -224,13 +228,13 @@ COMMANDS = (
     Command("STATION_UNHOLD", {"STATION": "station name"}, "PackML unhold"),
     Command(
         "STATION_DISABLE",
-        {"STATION": "station name"},
-        "reserved: the controller cannot take a station out of service yet; HCACK 2",
+        {"STATION": "station name", "REASON": "why (required, logged)"},
+        "out of service (E10 scheduled down): no new cycle, a running one finishes",
     ),
     Command(
         "STATION_ENABLE",
-        {"STATION": "station name"},
-        "reserved: the controller cannot take a station out of service yet; HCACK 2",
+        {"STATION": "station name", "REASON": "note for the log (optional)"},
+        "back in service",
     ),
 )
 
@@ -259,4 +263,5 @@ CONSTANTS = (
     Constant(12, "T7NotSelectedTimeout", 1, 240, 10, "s", "E37 T7: connected, not selected"),
     Constant(13, "LinktestInterval", 1, 3600, 30, "s", "E37 linktest period"),
     Constant(14, "EnableSpooling", 0, 1, 1, "", "1: keep events and alarms while the host is away"),
+    Constant(15, "T8NetworkIntercharacterTimeout", 1, 120, 5, "s", "E37 T8: gap inside a message"),
 )

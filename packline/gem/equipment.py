@@ -31,13 +31,14 @@ from secsgem.gem.control_state_machine import ControlState
 from secsgem.secs import variables
 
 from packline import __version__
-from packline.gem import catalogue
+from packline.gem import catalogue, host_setup
 from packline.gem.alarm_ids import AlarmId
 from packline.gem.functions import SecsS07F06Empty
 from packline.gem.items import Item, ascii_text, item, to_secs
 from packline.gem.outbox import Outbox
 from packline.gem.process_programs import ProcessPrograms
 from packline.gem.remote_commands import HCACK_CANNOT_NOW, Answer
+from packline.store import StoreError
 
 log = logging.getLogger("packline.gem")
 
@@ -88,6 +89,7 @@ class PacklineEquipment(secsgem.gem.GemEquipmentHandler):
         self._lock = threading.RLock()  # report definitions vs. events being built
         self.spooling = spooling
         self.outbox = Outbox(outbox_store, self._send_spooled, self._host_can_take)
+        self._store = outbox_store
         self.status_variables.update(
             {
                 v.vid: secsgem.gem.StatusVariable(v.vid, v.name, v.unit, _VALUE_TYPE[v.format])
@@ -363,12 +365,55 @@ class PacklineEquipment(secsgem.gem.GemEquipmentHandler):
         if eac == 0:
             for constant, value in updates:
                 self._set_ec_value(constant, value)
+            self.save_setup()
         return self.stream_function(2, 16)(eac)
 
     def on_ec_value_update(self, ecid: Any, constant: Any, value: int | float) -> None:
         constant.value = value
         if self._on_constant is not None:
             self._on_constant(constant.name, int(value))
+
+    # -- the host's set-up, kept across restarts (host_setup) --------------------------------------
+    def save_setup(self) -> None:
+        with self._lock:
+            setup = host_setup.snapshot(self)
+        try:
+            self._store.save_gem_state(setup)
+        except StoreError:
+            log.exception("GEM: could not save the host's set-up; a restart would forget it")
+
+    def restore_setup(self) -> None:
+        """The set-up the host made before the daemon restarted, if any."""
+        setup = self._store.gem_state()
+        if setup is None:
+            return
+        with self._lock:
+            skipped = host_setup.restore(self, setup)
+        for what in skipped:
+            log.warning("GEM: saved host set-up not restored: %s", what)
+        log.info(
+            "GEM: host set-up restored: %d reports, %d linked events",
+            len(self.registered_reports),
+            len(self.registered_collection_events),
+        )
+
+    def _on_s02f33(self, handler: Any, message: Any) -> Any:
+        return self._saving(super()._on_s02f33, handler, message)
+
+    def _on_s02f35(self, handler: Any, message: Any) -> Any:
+        return self._saving(super()._on_s02f35, handler, message)
+
+    def _on_s02f37(self, handler: Any, message: Any) -> Any:
+        return self._saving(super()._on_s02f37, handler, message)
+
+    def _on_s05f03(self, handler: Any, message: Any) -> Any:
+        return self._saving(super()._on_s05f03, handler, message)
+
+    def _saving(self, answer: Callable[[Any, Any], Any], handler: Any, message: Any) -> Any:
+        with self._lock:
+            reply = answer(handler, message)
+        self.save_setup()
+        return reply
 
     # -- remote commands ---------------------------------------------------------------------------
     def _on_s02f41(self, handler: Any, message: Any) -> Any:

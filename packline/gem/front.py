@@ -31,9 +31,14 @@ from packline.gem.equipment import PacklineEquipment
 from packline.gem.functions import add_missing_functions
 from packline.gem.hsms_link import LinkTimers
 from packline.gem.items import Item, item
-from packline.gem.process_programs import DownloadPermission, ProcessPrograms, anyone
+from packline.gem.process_programs import (
+    DownloadPermission,
+    ProcessPrograms,
+    engineer_when_users,
+)
 from packline.gem.remote_commands import Answer, run_command
 from packline.gem.settings import GemSettings
+from packline.store.users import Users
 from sequences.packml import PackState
 
 log = logging.getLogger("packline.gem")
@@ -44,8 +49,19 @@ DOWN_STATES = {PackState.HELD, PackState.SUSPENDED, PackState.STOPPED, PackState
 UP_STATES = {PackState.IDLE, PackState.EXECUTE}
 #: A station back in one of these has dealt with its alarms: they are cleared (S5F1 clear).
 ALARMS_CLEARED_IN = {PackState.IDLE, PackState.EXECUTE, PackState.COMPLETE}
+#: How a station records its upkeep through the alarm sink (sequences/station.py ``_upkeep``,
+#: ``_ask_operator``): an operator request has class REQUEST; a calibration's handling says so.
+UPKEEP_CLASS = "REQUEST"
+UPKEEP_HANDLING = ("upkeep ", "operator request ")
 QUEUED = ("queued", "held")
 RUNNING = ("running", "aborting")
+
+
+def is_upkeep(record: Any) -> bool:
+    """Whether an alarm record is a station's upkeep (UpkeepRequested) rather than a tool alarm."""
+    return bool(
+        record.alarm_class == UPKEEP_CLASS or str(record.handling).startswith(UPKEEP_HANDLING)
+    )
 
 
 class GemFront:
@@ -57,8 +73,10 @@ class GemFront:
         settings: GemSettings,
         *,
         host: str = "127.0.0.1",
-        may_download: DownloadPermission = anyone,
+        may_download: DownloadPermission | None = None,
     ) -> None:
+        """``may_download``: who may download a recipe (S7F3); by default the line's users
+        decide (:func:`engineer_when_users` with ``settings.user``)."""
         if settings.port is None:
             raise ValueError("GEM front without a port")
         self.controller = controller
@@ -85,23 +103,31 @@ class GemFront:
             alarms=alarm_ids([(s.name, s.tool) for s in config]),
             status=self.status,
             command=self.command,
-            programs=ProcessPrograms(controller.recipes_dir, may_download),
+            programs=ProcessPrograms(
+                controller.recipes_dir,
+                may_download or engineer_when_users(Users(self.store), settings.user),
+            ),
             outbox_store=self.store,
             online_substate=settings.online_substate,
             spooling=settings.enable_spooling,
             on_constant=self._constant_changed,
         )
         self.link = LinkTimers(
-            self.equipment.protocol, t7_s=settings.t7_s, linktest_s=settings.linktest_s
+            self.equipment.protocol,
+            t7_s=settings.t7_s,
+            t8_s=settings.t8_s,
+            linktest_s=settings.linktest_s,
         )
         for name, value in (
             ("T3ReplyTimeout", settings.t3_s),
             ("T6ControlTimeout", settings.t6_s),
             ("T7NotSelectedTimeout", settings.t7_s),
+            ("T8NetworkIntercharacterTimeout", settings.t8_s),
             ("LinktestInterval", settings.linktest_s),
             ("EnableSpooling", int(settings.enable_spooling)),
         ):
             self.equipment.set_constant(name, value)
+        self.equipment.restore_setup()  # what the host set before a restart wins
         self._events: queue.Queue[LineEvent | None] = queue.Queue()
         self._worker = threading.Thread(target=self._work, name="gem-events", daemon=True)
         self._lots: dict[str, tuple[int, int]] = {}  # lot -> (rows, cols)
@@ -159,6 +185,8 @@ class GemFront:
         elif name == "T7NotSelectedTimeout":
             timeouts["t7"] = float(value)
             self.link.t7_s = value
+        elif name == "T8NetworkIntercharacterTimeout":
+            self.link.t8_s = value
         elif name == "LinktestInterval":
             self.link.set_linktest_s(value)
         elif name == "EnableSpooling":
@@ -268,6 +296,8 @@ class GemFront:
                     StripID=item("A", disposition.strip_id),
                     Reason=item("A", disposition.reason),
                 )
+        elif kind == "alarm" and is_upkeep(data["record"]):
+            self._upkeep(data["lot_id"], data["record"])
         elif kind == "alarm":
             self._alarm(data["record"])
         elif kind == "station_state":
@@ -317,6 +347,18 @@ class GemFront:
             AlarmCode=item("U4", record.code),
             AlarmText=item("A", record.text),
             AlarmHandling=item("A", record.handling),
+        )
+
+    def _upkeep(self, lot_id: str, record: Any) -> None:
+        """An upkeep the station recorded (not a tool alarm: no S5F1)."""
+        self._raise(
+            "UpkeepRequested",
+            record.time,
+            StationName=item("A", record.station),
+            LotID=item("A", lot_id),
+            UpkeepItem=item("A", record.text),
+            UpkeepResult=item("A", record.handling),
+            AlarmCode=item("U4", record.code),
         )
 
     def _station_state(self, record: Any) -> None:

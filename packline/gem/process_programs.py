@@ -17,6 +17,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from packline.errors import NotFound
+from packline.store.users import Users
+from packline.vocabulary import role_allows
 from sequences.config_errors import ConfigError
 from sequences.recipe import load_recipe
 from sequences.route import route_for
@@ -27,15 +30,37 @@ ACKC7_OK, ACKC7_DENIED, ACKC7_LENGTH, ACKC7_NO_PPID, ACKC7_INVALID = 0, 1, 2, 4,
 PPID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")  # a recipe file stem
 MAX_PPBODY_BYTES = 1_000_000
 
-#: Who may download: returns None to allow, or the reason for refusing. The hook for the API's
-#: users and roles ("engineer role required when the API has users"): the daemon passes one
-#: that checks the GEM host's configured user once users exist; today everyone may.
+#: Who may download: returns None to allow, or the reason for refusing (see
+#: :func:`engineer_when_users`, what the daemon uses).
 DownloadPermission = Callable[[str], str | None]
+DOWNLOAD_ROLE = "engineer"
 
 
 def anyone(ppid: str) -> str | None:
     del ppid
     return None
+
+
+def engineer_when_users(users: Users, host_user: str | None) -> DownloadPermission:
+    """As the HTTP API: while the line has no users anyone may; once it has, the host acts as
+    ``host_user`` (``gem: {user}``), who must exist and have the engineer role. Checked at each
+    download, so a user added or changed later counts at once."""
+
+    def may_download(ppid: str) -> str | None:
+        del ppid
+        if not users.list():
+            return None
+        if host_user is None:
+            return f"{DOWNLOAD_ROLE} role required: the line has users and gem.user names none"
+        try:
+            user = users.get(host_user)
+        except NotFound:
+            return f"{DOWNLOAD_ROLE} role required: gem.user {host_user!r} is not a user"
+        if not role_allows(user.role, DOWNLOAD_ROLE):
+            return f"{DOWNLOAD_ROLE} role required: {user.name} is {user.role}"
+        return None
+
+    return may_download
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from typing import Any
 from packline.daemon.controller_api import ControllerAPI
 from packline.errors import Invalid, NotFound, Refused
 from packline.gem.catalogue import COMMANDS
+from packline.vocabulary import PRIORITY_RANGE
 
 # HCACK (E5): 0 done, 1 no such command, 2 cannot perform now, 3 a parameter is invalid.
 HCACK_DONE, HCACK_NO_COMMAND, HCACK_CANNOT_NOW, HCACK_BAD_PARAMETER = 0, 1, 2, 3
@@ -26,14 +27,12 @@ CPACK_NO_NAME, CPACK_BAD_VALUE, CPACK_BAD_FORMAT = 1, 2, 3
 
 BY = "gem-host"  # who asked, in the operator-command log
 IDENTIFIER = re.compile(r"^[A-Za-z0-9_.\-]{1,20}$")  # README §3: lot and strip ids
-PRIORITY_RANGE = range(100)
 STRIP_COUNT_RANGE = range(1, 201)
 PARAMS = {c.name: set(c.params) for c in COMMANDS}
-NOT_SUPPORTED = {
-    "STATION_DISABLE": "the controller cannot take a station out of service yet",
-    "STATION_ENABLE": "the controller cannot take a station out of service yet",
-}
 STATION_COMMANDS = {"STATION_HOLD": "hold", "STATION_UNHOLD": "unhold"}
+#: Out of service and back (the controller's ``station_service``): command -> enable.
+SERVICE_COMMANDS = {"STATION_DISABLE": False, "STATION_ENABLE": True}
+SIGNED_DIGITS = re.compile(r"^[+-]?[0-9]+$")
 LOT_COMMANDS = {"HOLD_LOT": "hold", "RELEASE_LOT": "release", "ABORT_LOT": "abort"}
 
 
@@ -56,8 +55,10 @@ def _integer(name: str, value: Any, allowed: range) -> int:
     """An integer item or ASCII digits (hosts send both), within ``allowed``."""
     if isinstance(value, bool):
         raise _Bad(name, CPACK_BAD_FORMAT, f"{name} must be a number, got a boolean")
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
     if isinstance(value, str):
-        if not value.strip().isdigit():
+        if not SIGNED_DIGITS.match(value.strip()):
             raise _Bad(name, CPACK_BAD_FORMAT, f"{name} must be digits, got {value!r}")
         value = int(value.strip())
     if isinstance(value, list) and len(value) == 1:  # a one-element array item
@@ -125,8 +126,6 @@ def run_command(
         return Answer(
             HCACK_BAD_PARAMETER, [(b.name, b.cpack) for b in bad], "; ".join(b.why for b in bad)
         )
-    if name in NOT_SUPPORTED:
-        return Answer(HCACK_CANNOT_NOW, reason=f"{name}: {NOT_SUPPORTED[name]}")
     try:
         _call(api, name, checked)
     except Refused as exc:
@@ -182,6 +181,11 @@ def _check(
     else:
         require("STATION")
         take("STATION", _text)
+        if name == "STATION_DISABLE":
+            require("REASON")
+        take("REASON", _text)
+        if name == "STATION_DISABLE" and checked.get("REASON") == "":
+            bad.append(_Bad("REASON", CPACK_BAD_VALUE, "REASON must say why (it is logged)"))
         station = checked.get("STATION")
         if station is not None and station not in stations:
             bad.append(
@@ -198,9 +202,17 @@ def _call(api: ControllerAPI, name: str, checked: dict[str, Any]) -> None:
             strip_ids=checked.get("STRIP_IDS"),
             lot_id=checked.get("LOT_ID"),
             by=BY,
+            priority=checked.get("PRIORITY", 0),
         )
     elif name in LOT_COMMANDS:
         api.lot_command(checked["LOT_ID"], LOT_COMMANDS[name], by=BY)
+    elif name in SERVICE_COMMANDS:
+        api.station_service(
+            checked["STATION"],
+            enable=SERVICE_COMMANDS[name],
+            reason=checked.get("REASON", ""),
+            by=BY,
+        )
     else:
         api.station_command(checked["STATION"], STATION_COMMANDS[name], by=BY)
 

@@ -30,8 +30,12 @@ class GemSettings(BaseModel):
     t3_s: int = _timer("T3ReplyTimeout")
     t6_s: int = _timer("T6ControlTimeout")
     t7_s: int = _timer("T7NotSelectedTimeout")
+    t8_s: int = _timer("T8NetworkIntercharacterTimeout")
     linktest_s: int = _timer("LinktestInterval")
     enable_spooling: bool = True
+    #: The packline user the factory host acts as: once the API has users, a recipe download
+    #: (S7F3) needs this user to have the engineer role.
+    user: str | None = None
 
     @model_validator(mode="after")
     def _t6_below_linktest(self) -> GemSettings:

@@ -283,6 +283,17 @@ CREATE TABLE mqtt_queue (
 );
 """
 
+#: What the factory host set up on the GEM equipment (report definitions, links, enabled
+#: events and alarms, equipment constants), one JSON document per line, so that it survives a
+#: restart of the daemon (docs/gem.md, "What the host sets up").
+GEM_STATE = """
+CREATE TABLE gem_state (
+    line TEXT PRIMARY KEY,
+    state_json TEXT NOT NULL,
+    saved REAL NOT NULL
+);
+"""
+
 #: Schema migrations in order; the code's schema version is ``len(MIGRATIONS)``.
 MIGRATIONS: tuple[str, ...] = (
     V1,
@@ -292,6 +303,7 @@ MIGRATIONS: tuple[str, ...] = (
     LOT_PRIORITY,
     STATION_KEYS,
     MQTT_QUEUE,
+    GEM_STATE,
 )
 
 

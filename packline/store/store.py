@@ -759,6 +759,25 @@ class Store:
             query = f"SELECT COUNT(*) FROM gem_spool WHERE 1 = 1{scope}"
             return int(conn.execute(query, params).fetchone()[0])
 
+    # -- what the GEM host set up (reports, links, enabled events and alarms, constants) ----------
+    def gem_state(self) -> Any:
+        """This line's GEM set-up as last saved (JSON-ready), None if never saved."""
+        with self.read() as conn:
+            row = conn.execute(
+                "SELECT state_json FROM gem_state WHERE line = ?", (self._owner,)
+            ).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def save_gem_state(self, state: Any) -> None:
+        """Replace this line's GEM set-up with ``state`` (JSON-ready)."""
+        with self.write("save GEM state") as conn:
+            conn.execute(
+                "INSERT INTO gem_state (line, state_json, saved) VALUES (?, ?, ?)"
+                " ON CONFLICT (line) DO UPDATE SET state_json = excluded.state_json,"
+                " saved = excluded.saved",
+                (self._owner, _dumps(state), self.clock()),
+            )
+
     def ack_alarm(self, alarm_id: int, by: str) -> AlarmEntry:
         """Acknowledge an alarm; return it. Acknowledging again keeps the first ack."""
         with self.write(f"ack alarm {alarm_id}") as conn:

@@ -16,6 +16,7 @@ from packline.vocabulary import (
     ID_RULE,
     LOT_COMMANDS,
     MAX_STRIPS,
+    PRIORITY_RANGE,
     RECIPE_NAME_PATTERN,
     ROLES,
     STATION_COMMANDS,
@@ -24,6 +25,8 @@ from packline.vocabulary import (
 
 LotCommand = Enum("LotCommand", {c: c for c in LOT_COMMANDS}, type=str)  # type: ignore[misc]
 StationCommand = Enum("StationCommand", {c: c for c in STATION_COMMANDS}, type=str)  # type: ignore[misc]
+
+PRIORITY_MIN, PRIORITY_MAX = PRIORITY_RANGE.start, PRIORITY_RANGE.stop - 1
 
 Id = Annotated[str, Field(pattern=ID_PATTERN, description=ID_RULE)]
 RecipeName = Annotated[
@@ -74,7 +77,9 @@ class LotRequest(Request):
     strips: int | None = Field(default=None, ge=1, le=MAX_STRIPS)
     strip_ids: list[Id] | None = Field(default=None, min_length=1, max_length=MAX_STRIPS)
     lot_id: Id | None = None
-    priority: int = Field(default=0, ge=-1000, le=1000, description="higher goes first")
+    priority: int = Field(
+        default=0, ge=PRIORITY_MIN, le=PRIORITY_MAX, description="higher goes first"
+    )
 
     @model_validator(mode="after")
     def _one_way_to_name_strips(self) -> LotRequest:
@@ -163,4 +168,4 @@ Json = dict[str, Any]
 class LotPriority(Request):
     """A lot's new priority (higher goes first at a free station; FIFO within a priority)."""
 
-    priority: int = Field(ge=-1000, le=1000)
+    priority: int = Field(ge=PRIORITY_MIN, le=PRIORITY_MAX)

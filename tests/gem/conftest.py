@@ -8,6 +8,7 @@ import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,21 +27,34 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def make_front(controller: LineController, **overrides: Any) -> GemFront:
+    """A started GEM front on a free port with the short timers of these tests."""
+    settings = GemSettings(
+        **{"port": free_port(), "t3_s": 2, "t6_s": 1, "t7_s": 1, "t8_s": 1, "linktest_s": 2}
+        | overrides
+    )
+    gem = GemFront(controller, settings)
+    gem.start()
+    return gem
+
+
 @pytest.fixture
-def front(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[GemFront]:
+def controller(tmp_path: Path) -> Iterator[LineController]:
+    """A line controller, not started, on a real store and a copy of the recipes."""
     recipes = tmp_path / "recipes"
     shutil.copytree(RECIPES_DIR, recipes)
     store = Store(tmp_path / "line.db")
-    controller = LineController(
+    yield LineController(
         config=load_line_config(None), store=store, addresses={}, recipes_dir=recipes
     )
-    overrides = getattr(request, "param", {})
-    settings = GemSettings(port=free_port(), t3_s=2, t6_s=1, t7_s=1, linktest_s=2, **overrides)
-    gem = GemFront(controller, settings)
-    gem.start()
+    store.close()
+
+
+@pytest.fixture
+def front(controller: LineController, request: pytest.FixtureRequest) -> Iterator[GemFront]:
+    gem = make_front(controller, **getattr(request, "param", {}))
     yield gem
     gem.stop()
-    store.close()
 
 
 @pytest.fixture

@@ -8,13 +8,15 @@ import datetime
 import socket
 import struct
 import time
-from pathlib import Path
 
 import pytest
 
+from packline.daemon.controller import LineController
 from packline.gem import catalogue
 from packline.gem.front import GemFront
 from packline.gem.host import GemHost
+from packline.store.users import Users
+from tests.gem.conftest import make_front
 
 
 def test_offline_equipment_answers_only_establish_and_online_then_reports_status(
@@ -74,7 +76,7 @@ def test_bad_start_lot_gets_a_cpack_per_bad_parameter_and_creates_nothing(
     )
     assert (hcack, sorted(cpacks)) == (3, [("STRIP_COUNT", 2), ("STRIP_IDS", 2)])
     assert front.store.lots() == []
-    assert host.command("STATION_DISABLE", [("STATION", "mold-press")]) == (2, [])
+    assert host.command("STATION_DISABLE", [("STATION", "mold-press")]) == (3, [("REASON", 2)])
     assert host.command("STATION_HOLD", [("STATION", "press")]) == (3, [("STATION", 2)])
     assert host.command("FLY", [])[0] == 1
 
@@ -164,12 +166,42 @@ def test_process_programs_list_upload_download_checked_like_recipe_check_and_del
     assert not (recipes / "hs-new.yaml").exists()
 
 
-def test_download_refused_without_the_right_the_hook_gives(tmp_path: Path) -> None:
-    from packline.gem.process_programs import ACKC7_DENIED, ProcessPrograms, Reply
+def _download(front: GemFront, host: GemHost, ppid: str) -> int:
+    body = (front.controller.recipes_dir / "heat-slug-die-equal.yaml").read_text()
+    good = body.replace("name: heat-slug-die-equal", f"name: {ppid}")
+    return int(host.send(7, 3, {"PPID": ppid, "PPBODY": good}).get())
 
-    programs = ProcessPrograms(tmp_path, may_download=lambda ppid: "engineer role required")
-    assert programs.download("x", "name: x") == Reply(ACKC7_DENIED, "engineer role required")
-    assert list(tmp_path.iterdir()) == []
+
+def test_download_once_the_line_has_users_needs_gem_user_with_the_engineer_role(
+    front: GemFront, host: GemHost
+) -> None:
+    host.online()
+    recipes = front.controller.recipes_dir
+    users = Users(front.store)
+    users.add("olga", "operator", "password-1")
+    assert _download(front, host, "hs-a") == 1  # users exist, gem.user names none
+    assert host.wait_for(lambda h: any("gem.user names none" in t for t in h.terminal), 5)
+    assert not (recipes / "hs-a.yaml").exists()
+
+
+@pytest.mark.parametrize("front", [{"user": "mes"}], indirect=True)
+def test_download_as_the_configured_user_follows_that_users_role(
+    front: GemFront, host: GemHost
+) -> None:
+    host.online()
+    recipes = front.controller.recipes_dir
+    assert _download(front, host, "hs-open") == 0  # no users yet: the API is open too
+    users = Users(front.store)
+    users.add("olga", "engineer", "password-1")
+    assert _download(front, host, "hs-b") == 1  # gem.user "mes" is not a user
+    users.add("mes", "operator", "password-2")
+    assert _download(front, host, "hs-c") == 1
+    assert host.wait_for(lambda h: any("mes is operator" in t for t in h.terminal), 5)
+    assert not (recipes / "hs-b.yaml").exists() and not (recipes / "hs-c.yaml").exists()
+    with front.store.write("promote mes") as conn:
+        conn.execute("UPDATE users SET role = 'engineer' WHERE name = 'mes'")
+    assert _download(front, host, "hs-d") == 0
+    assert (recipes / "hs-d.yaml").exists()
 
 
 def test_spool_request_with_nothing_spooled_says_so(host: GemHost) -> None:
@@ -242,3 +274,71 @@ def test_abort_of_a_waiting_lot_reports_the_abort_and_its_strips_on_hold(
     assert [e.values["StripID"] for e in host.named("StripOnHold")] == ["A1-01", "A1-02"]
     assert front.controller.show_lot("A1")["status"] == "aborted"
     assert host.command("HOLD_LOT", [("LOT_ID", "A1")]) == (2, [])  # finished: not now
+
+
+def _recv_control(sock: socket.socket, s_type: int, timeout_s: float) -> None:
+    """Read whole HSMS messages from ``sock`` (the equipment's own S1F13 among them) until a
+    control message of ``s_type`` came."""
+    sock.settimeout(timeout_s)
+    data = b""
+    while True:
+        while len(data) < 4 or len(data) < 4 + struct.unpack(">I", data[:4])[0]:
+            chunk = sock.recv(1024)
+            assert chunk, "connection closed"
+            data += chunk
+        length = 4 + struct.unpack(">I", data[:4])[0]
+        if data[9] == s_type:
+            return
+        data = data[length:]
+
+
+@pytest.mark.parametrize("front", [{"t8_s": 1, "t6_s": 5, "linktest_s": 60}], indirect=True)
+def test_t8_a_message_whose_bytes_stop_coming_closes_the_connection(
+    front: GemFront,
+) -> None:
+    with _connect(front) as sock:
+        sock.sendall(_hsms(1, 7))  # Select.req
+        _recv_control(sock, 2, 5)  # Select.rsp
+        linktest = _hsms(5, 8)  # Linktest.req in two parts, a gap shorter than T8 between
+        sock.sendall(linktest[:6])
+        time.sleep(0.4)
+        sock.sendall(linktest[6:])
+        _recv_control(sock, 6, 5)  # Linktest.rsp: the message was whole in time
+        sock.sendall(_hsms(5, 9)[:9])  # part of a message, then nothing
+        started = time.monotonic()
+        assert _closed_within(sock, front.settings.t8_s + 3.0)
+        assert time.monotonic() - started >= front.settings.t8_s - 0.1
+
+
+def test_reports_links_enabled_events_alarms_and_constants_survive_a_restart(
+    controller: LineController,
+) -> None:
+    first = make_front(controller)
+    host = GemHost(first.settings.port or 0)
+    host.connect()
+    try:
+        host.online()
+        ceids = host.subscribe(["LotQueued"])
+        assert host.send(5, 3, {"ALED": 128, "ALID": 40000}).get() == 0
+        assert host.send(2, 15, [{"ECID": 13, "ECV": 7}]).get() == 0
+    finally:
+        host.close()
+        first.stop()
+    again = make_front(controller)  # the daemon restarted: nothing defined again
+    back = GemHost(again.settings.port or 0)
+    back.names, back.vid_names = host.names, host.vid_names
+    back.handler.report_subscriptions = host.handler.report_subscriptions  # the host's own
+    back.connect()
+    try:
+        assert back.online() in (0, 2)
+        assert back.send(1, 3, [1003]).get() == [[ceids["LotQueued"]]]  # EventsEnabled
+        assert [a["ALID"] for a in back.send(5, 7).get()] == [40000]
+        assert back.send(2, 13, [13]).get() == [7]
+        assert again.link.linktest_s == 7  # in force, not only remembered
+        start = [("RECIPE", "heat-slug-die-equal"), ("STRIP_COUNT", 1), ("LOT_ID", "R1")]
+        assert back.command("START_LOT", start) == (0, [])
+        assert back.wait_for(lambda h: bool(h.named("LotQueued")), 5)
+        assert back.named("LotQueued")[0].values["StripIDs"] == ["R1-01"]
+    finally:
+        back.close()
+        again.stop()
