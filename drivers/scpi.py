@@ -168,22 +168,34 @@ class ScpiTool(TextTool):
             try:
                 return self.link.read(sent=query, timeout_s=timeout_s)
             except ToolTimeout:
-                self._raise_queued_error(sent=query)
+                self._raise_queued_error(sent=query, after_timeout=True)
                 raise
 
-    def _raise_queued_error(self, *, sent: str) -> None:
+    def _raise_queued_error(self, *, sent: str, after_timeout: bool = False) -> None:
         """Raise the tool's rejection of ``sent`` if ``SYST:ERR?`` holds one (queue drained)."""
-        entry = self._next_error(sent=sent)
+        entry = self._next_error(sent=sent, after_timeout=after_timeout)
         if entry.code != 0:
             self._drain_errors(sent=sent)
             raise entry.to_tool_error(
                 tool=self.tool_name, address=self.address, sent=sent
             ) from None
 
-    def _next_error(self, *, sent: str) -> ScpiErrorEntry:
+    def _next_error(self, *, sent: str, after_timeout: bool = False) -> ScpiErrorEntry:
+        """``SYST:ERR?`` after ``sent``. When ``sent`` was a query that timed out
+        (``after_timeout``), its reply may still come first (it was on its way when the timeout
+        struck): it is discarded, never taken for the error line. The tool answers in order, so
+        once the error line is read nothing late is left."""
         self.link.write("SYST:ERR?")
+        reply = self._error_reply(sent)
+        if after_timeout and not _ERROR_LINE.match(reply.strip()):
+            self.log.debug("%s: discarded the late reply %r to %s", self.tool_name, reply, sent)
+            with contextlib.suppress(ConnectionLost):
+                reply = self._error_reply(sent)
+        return _parse_error_line(reply, tool=self.tool_name, address=self.address, sent=sent)
+
+    def _error_reply(self, sent: str) -> str:
         try:
-            reply = self.link.read(sent=f"SYST:ERR? after {sent}")
+            return self.link.read(sent=f"SYST:ERR? after {sent}")
         except ToolTimeout as exc:
             # Not even the error queue answers: the link is gone (pyvisa-py reports a closed
             # peer as a read timeout). Reopen it so that the next exchange can succeed.
@@ -195,7 +207,6 @@ class ScpiTool(TextTool):
                 address=self.address,
                 sent=sent,
             ) from exc
-        return _parse_error_line(reply, tool=self.tool_name, address=self.address, sent=sent)
 
     def _drain_errors(self, *, sent: str) -> None:
         """Empty the rest of the queue so the next command is judged on its own."""

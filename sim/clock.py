@@ -53,6 +53,16 @@ class SimClock:
         """Wall seconds that ``sim_seconds`` of process time take."""
         return sim_seconds / self.time_scale
 
+    def skip(self, sim_seconds: float) -> None:
+        """Move sim time forward by ``sim_seconds`` at once (the lazy models catch up on their
+        next request, event by event). Tests use it to land inside a window of process time
+        however loaded the machine is, instead of racing the wall clock to it."""
+        if sim_seconds < 0:
+            raise ValueError(f"sim time cannot go back, got {sim_seconds}")
+        wall = time.monotonic()
+        old_wall, old_sim, scale = self._origin
+        self._origin = (wall, old_sim + (wall - old_wall) * scale + sim_seconds, scale)
+
     def sleep(self, sim_seconds: float) -> None:
         """Sleep for ``sim_seconds`` of process time."""
         time.sleep(max(0.0, self.wall_seconds(sim_seconds)))

@@ -12,7 +12,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pymodbus.client import ModbusSerialClient, ModbusTcpClient
@@ -104,6 +106,7 @@ class ModbusTransport:
         rr = self._request(
             f"FC01 {address}+{count}",
             lambda c: c.read_coils(address, count=count, device_id=self.endpoint.unit),
+            expect=_Expected(1, bits=count),
         )
         return [bool(b) for b in rr.bits[:count]]
 
@@ -111,6 +114,7 @@ class ModbusTransport:
         rr = self._request(
             f"FC02 {address}+{count}",
             lambda c: c.read_discrete_inputs(address, count=count, device_id=self.endpoint.unit),
+            expect=_Expected(2, bits=count),
         )
         return [bool(b) for b in rr.bits[:count]]
 
@@ -118,6 +122,7 @@ class ModbusTransport:
         rr = self._request(
             f"FC03 {address}+{count}",
             lambda c: c.read_holding_registers(address, count=count, device_id=self.endpoint.unit),
+            expect=_Expected(3, registers=count),
         )
         return self._registers(rr, count, f"FC03 {address}+{count}")
 
@@ -125,6 +130,7 @@ class ModbusTransport:
         rr = self._request(
             f"FC04 {address}+{count}",
             lambda c: c.read_input_registers(address, count=count, device_id=self.endpoint.unit),
+            expect=_Expected(4, registers=count),
         )
         return self._registers(rr, count, f"FC04 {address}+{count}")
 
@@ -132,12 +138,14 @@ class ModbusTransport:
         self._request(
             f"FC06 {address}={value}",
             lambda c: c.write_register(address, value, device_id=self.endpoint.unit),
+            expect=_Expected(6, address=address),
         )
 
     def write_registers(self, address: int, values: Sequence[int]) -> None:
         self._request(
             f"FC16 {address}={list(values)}",
             lambda c: c.write_registers(address, list(values), device_id=self.endpoint.unit),
+            expect=_Expected(16, address=address),
         )
 
     def pulse_coil(self, address: int) -> None:
@@ -145,6 +153,7 @@ class ModbusTransport:
         self._request(
             f"FC05 {address}=FF00",
             lambda c: c.write_coil(address, True, device_id=self.endpoint.unit),
+            expect=_Expected(5, address=address),
             idempotent=False,
         )
 
@@ -153,10 +162,18 @@ class ModbusTransport:
         self._request(
             f"FC05 {address}={'FF00' if value else '0000'}",
             lambda c: c.write_coil(address, value, device_id=self.endpoint.unit),
+            expect=_Expected(5, address=address),
         )
 
     # -- internals ------------------------------------------------------------------
-    def _request(self, sent: str, call: Callable[[Any], Any], *, idempotent: bool = True) -> Any:
+    def _request(
+        self,
+        sent: str,
+        call: Callable[[Any], Any],
+        *,
+        expect: _Expected,
+        idempotent: bool = True,
+    ) -> Any:
         attempts = 1 + (self.retries if idempotent else 0)
         reopened = False
         timeouts = 0
@@ -166,8 +183,17 @@ class ModbusTransport:
                     if not self.is_open:
                         self.open()
                     assert self._client is not None
+                    self._flush_input()
+                    deadline_s = time.monotonic() + wall_timeout_s(self.timeout_s)
                     self.log.debug("%s -> %s", self.tool, sent)
                     reply = call(self._client)
+                    # RTU frames carry no transaction id: a reply that does not fit is a late
+                    # one; on TCP the MBAP id already matched, so a misfit is malformed.
+                    while self.endpoint.kind == "rtu" and not expect.fits(reply):
+                        self.log.debug(
+                            "%s: discarded a reply that does not fit %s", self.tool, sent
+                        )
+                        reply = self._next_reply(deadline_s)
                 except (ConnectionLost, ConnectionException, OSError) as exc:
                     self._drop()
                     if reopened:
@@ -194,6 +220,38 @@ class ModbusTransport:
             address=self.address,
             sent=sent,
         )
+
+    def _flush_input(self) -> None:
+        """Drop whatever the bus delivered since the last request (a late reply, RTU only).
+
+        An RTU frame carries no transaction id (interfaces README §9.2, etch-bath manual §2):
+        a reply that arrives after its timeout would otherwise be read as the next answer.
+        """
+        link = getattr(self._client, "socket", None)
+        if isinstance(self._client, ModbusSerialClient) and link is not None:
+            link.reset_input_buffer()
+
+    def _next_reply(self, deadline_s: float) -> Any:
+        """Read the next frame for this request until ``deadline_s`` (monotonic), or time out.
+
+        Uses the pymodbus 3.16 transaction reader (pinned < 3.17), bounded by the time left.
+        """
+        client = self._client
+        remaining_s = deadline_s - time.monotonic()
+        if client is None or remaining_s <= 0:
+            raise ModbusIOException("no fitting reply before the timeout")
+        transaction = client.transaction
+        params = transaction.comm_params
+        full_timeout_s = params.timeout_connect
+        params.timeout_connect = remaining_s
+        try:
+            return transaction.sync_get_response(
+                self.endpoint.unit, transaction.request_transaction_id
+            )
+        except TimeoutError as exc:
+            raise ModbusIOException("no fitting reply before the timeout") from exc
+        finally:
+            params.timeout_connect = full_timeout_s
 
     def _checked(self, reply: Any, sent: str) -> Any:
         if reply.isError():
@@ -226,6 +284,28 @@ class ModbusTransport:
             with contextlib.suppress(OSError):
                 self._client.close()
         self._client = None
+
+
+@dataclass(frozen=True)
+class _Expected:
+    """What a reply to one request must look like to be its answer (anything else is stale)."""
+
+    function_code: int
+    registers: int | None = None  # a register read: exactly this many registers
+    bits: int | None = None  # a bit read: this many bits, padded to whole bytes
+    address: int | None = None  # a write: the echoed start address
+
+    def fits(self, reply: Any) -> bool:
+        code = int(getattr(reply, "function_code", -1))
+        if code == self.function_code | 0x80:
+            return True  # an exception reply to this function
+        if code != self.function_code:
+            return False
+        if self.registers is not None:
+            return len(getattr(reply, "registers", [])) == self.registers
+        if self.bits is not None:
+            return len(getattr(reply, "bits", [])) == (self.bits + 7) // 8 * 8
+        return getattr(reply, "address", None) == self.address
 
 
 def _describe(reply: Any) -> str:

@@ -254,7 +254,7 @@ class PacklineEquipment(secsgem.gem.GemEquipmentHandler):
             )
         else:
             message = self.stream_function(5, 1)(body)
-        return self.send_and_waitfor_response(message) is not None
+        return answered(self.send_and_waitfor_response(message), stream)
 
     def terminal(self, text: str) -> None:
         """Show ``text`` on the host's terminal (S10F1), for reasons S2F42/S7F4 cannot carry.
@@ -494,3 +494,14 @@ def parse_clock(text: str) -> datetime.datetime | None:
     except ValueError:
         return None
     return when if when.tzinfo else when.replace(tzinfo=datetime.UTC)
+
+
+def answered(reply: Any, stream: int) -> bool:
+    """Whether ``reply`` is the host's answer to a primary of ``stream``: a data message of that
+    stream (the secondary, or its F0 abort). A host that is closing answers with an HSMS
+    Reject.req instead (secsgem hands that over as the reply): the message was not taken and
+    must stay in the spool."""
+    if reply is None:
+        return False
+    header = reply.header
+    return int(getattr(header.s_type, "value", header.s_type)) == 0 and header.stream == stream

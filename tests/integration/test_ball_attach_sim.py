@@ -119,9 +119,10 @@ def test_ball_attach_pause_finishes_the_strips_in_the_line_and_resume_feeds_agai
 ) -> None:
     ready(ba)
     ba.set_magazine(["P1", "P2", "P3"])
-    sim_clock.set_scale(SLOW)
+    sim_clock.set_scale(STILL)
     ba.start()
-    catch(sim_clock, lambda: ba.strip_status(2) != "WAIT")  # P2 fed at 30 s
+    sim_clock.skip(45)  # P2 is fed at 30 s, P3 would be at 60 s: land in between, not race to it
+    assert ba.strip_status(2) != "WAIT" and ba.strip_status(3) == "WAIT"
     ba.pause()
     assert ba.state() is ToolState.PAUSED
     sim_clock.set_scale(FAST)

@@ -38,6 +38,7 @@ from sim.world import World
 FAST = 10000.0  # 17 min heat-up ≈ 0.1 s, a 582 s batch ≈ 60 ms
 SLOW = 2000.0  # a HOST-mode etch of up to 7200 s lasts 3.6 s: time to act in ETCH
 HOLD = 200.0  # while a test inspects a held batch: the bath cools, the etchant keeps etching
+STILL = 1.0  # wall pace: a test acts inside a phase of a few seconds without racing it
 FINISHED = (ToolState.DONE, ToolState.ABORTED)
 STRIPS = {1: "S1", 2: "S2"}
 QUICK_TIMEOUT_S = 0.5
@@ -141,9 +142,10 @@ def test_etch_bath_time_mode_too_short_leaves_residual_copper(
 
 def test_etch_bath_host_mode_ends_on_end_etch(bath: EtchBath, sim_clock: SimClock) -> None:
     ready(bath, EtchRecipe(endpoint_mode=EndpointMode.HOST, etch_time_max_s=7200))
-    sim_clock.set_scale(HOLD)
+    sim_clock.set_scale(STILL)  # LOAD + LOWER last 21 s: the pause lands there however loaded
     bath.start()
     bath.pause()  # held in LOAD or LOWER
+    assert bath.phase() in ("LOAD", "LOWER")
     with pytest.raises(NotAllowedInState):
         bath.end_etch()  # only in phase ETCH
     bath.resume()

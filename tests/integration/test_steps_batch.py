@@ -20,11 +20,12 @@ from drivers.laminator import LaminationRecipe, Laminator
 from drivers.mold_press import MoldPress, MoldRecipe
 from drivers.states import ToolState
 from sequences.jobs import StripJob, StripOutcome
-from sequences.steps.base import Pace, ProcessStep, StepControl, StepRefused, run_step
+from sequences.steps.base import Pace, ProcessStep, StepControl, StepRefused, run_step, wait_ready
 from sequences.steps.etch import EtchStep
 from sequences.steps.judging import HOST_OUTSIDE_RECIPE
 from sequences.steps.laminate import LaminateStep
 from sequences.steps.mold import MoldStep
+from sequences.steps.setup import arm_batch, positions_of
 from sim.clock import SimClock
 from sim.etch_bath import EtchBathModel
 from sim.simulated_tool import SimulatedTool
@@ -307,14 +308,23 @@ class ShortBoundMold(MoldStep):
     cycle_tool_s = 60.0
 
 
+SHOT_SCALE = 100.0  # the 179 s shot lasts 1.8 s of wall time, its 60 s bound 0.6 s
+
+
 def test_a_shot_outlasting_its_bound_raises_tool_timeout(start: Start, sim_clock: SimClock) -> None:
     press, _ = start(MoldPress, "mold-press")
     step = ShortBoundMold(MoldRecipe())
     assert MoldStep(MoldRecipe()).cycle_tool_s == pytest.approx(3 * 179.0)
+    jobs = strips("SLOW", 1)
+    # Heat up at full speed, then shoot at a pace where the shot outlasts its bound by more than
+    # a loaded machine's scheduling delay (at 5000x the whole shot took 36 ms of wall time).
+    arm_batch(press, step.recipe, positions_of(jobs))
+    wait_ready(press, Pace(sim_clock.time_scale), step.heat_up_tool_s)
+    sim_clock.set_scale(SHOT_SCALE)
 
     started = time.monotonic()
     with pytest.raises(ToolTimeout, match="mold: cycle not finished within 60 tool s"):
-        run(step, press, strips("SLOW", 1), sim_clock)
+        run(step, press, jobs, sim_clock)
 
     assert time.monotonic() - started < 2.0
     assert press.state() is ToolState.RUNNING

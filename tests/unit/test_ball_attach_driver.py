@@ -431,6 +431,20 @@ def test_ball_attach_silent_query_with_empty_queue_is_a_timeout(tool_with) -> No
     done(link)
 
 
+def test_ball_attach_late_reply_ahead_of_the_error_line_is_discarded_not_misread(
+    tool_with,
+) -> None:
+    # the reply to STR2:STAT? was on its way when the timeout struck: it comes before the
+    # answer to SYST:ERR?, and must not be parsed as the error line nor taken by the next query
+    ba, link = tool_with(
+        [("STR2:STAT?", None), ("SYST:ERR?", f"DONE\n{NO_ERROR}"), ("SYST:STAT?", "DONE")]
+    )
+    with pytest.raises(ToolTimeout):
+        ba.strip_status(2)
+    assert ba.state() is ToolState.DONE
+    done(link)
+
+
 def test_ball_attach_no_answer_even_to_the_error_queue_is_connection_lost(tool_with) -> None:
     ba, link = tool_with([("SYST:STAT?", None), ("SYST:ERR?", None), ("SYST:STAT?", "IDLE")])
     with pytest.raises(ConnectionLost):

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -122,23 +122,29 @@ def test_lot_submit_quiet_prints_only_the_lot_id_and_takes_a_recipe_path(
 
 
 def test_lot_watch_follows_a_lot_until_it_ends(
-    daemon: Daemon, capsys: pytest.CaptureFixture[str]
+    daemon: Daemon, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lot = daemon.controller.lots["L1"]
+    show_lot = daemon.controller.show_lot
+    looks = 0
 
-    def the_lot_runs_then_ends() -> None:
-        time.sleep(0.3)
-        lot["status"] = "running"
-        lot["strips"][0].update(status="processing", next_step=1)
-        time.sleep(0.3)
-        lot.update(status="complete")
-        lot["counts"].update({"complete": 2, "in progress": 0})
+    def each_status_seen_twice(lot_id: str) -> Any:
+        """The lot moves on by the watcher's looks, not by wall time: queued for two looks,
+        running for two, then complete (so a loaded machine cannot skip a status)."""
+        nonlocal looks
+        looks += 1
+        if looks == 3:
+            lot["status"] = "running"
+            lot["strips"][0].update(status="processing", next_step=1)
+        if looks == 5:
+            lot.update(status="complete")
+            lot["counts"].update({"complete": 2, "in progress": 0})
+        return show_lot(lot_id)
 
-    thread = threading.Thread(target=the_lot_runs_then_ends)
-    thread.start()
+    monkeypatch.setattr(daemon.controller, "show_lot", each_status_seen_twice)
     result = packline(capsys, "lot", "watch", "L1", "--interval", "0.05", "--url", daemon.url)
-    thread.join()
     assert result.code == 0, result.err
+    assert looks == 5
     lines = [line.split("  ", 1)[1] for line in result.out.splitlines()]
     assert lines[0].startswith("lot L1 queued")
     assert "lot L1 running" in lines[1] and "at step 2 die attach" in lines[1]
