@@ -925,6 +925,17 @@ class Store:
             )
             return {str(station): float(since) for station, since in rows}
 
+    def first_state_change(self) -> dict[str, float]:
+        """When each station's first recorded event happened (where its E10 record starts)."""
+        scope, params = self._line_filter()
+        with self.read() as conn:
+            rows = conn.execute(
+                f"SELECT station, MIN(time) FROM station_events WHERE 1 = 1{scope}"
+                " GROUP BY station",
+                params,
+            )
+            return {str(station): float(first) for station, first in rows}
+
     def station_states(self) -> dict[str, tuple[str, float]]:
         """Each station's present state and since when (its last recorded event)."""
         scope, params = self._line_filter()
