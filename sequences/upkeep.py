@@ -1,4 +1,5 @@
-"""Upkeep the host does by itself before a station's next cycle (the manuals' periodic work).
+"""Upkeep before a station's next cycle (the manuals' periodic work): what the host does itself,
+and what it asks an operator for (consumables out, a blade worn to 90 % of its life).
 
 Die bonder (die-bonder.md §6): ``CALibrate:PLACe`` when alarm 2203 "Placement calibration due"
 (> 24 h since the last one) is active, or after alarm 2105 "Placement out of tolerance 3 times in
@@ -12,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from drivers.base import Tool
+from drivers.dicing_saw import DicingSaw
 from drivers.die_bonder import DieBonder
 from drivers.states import ToolState
 from sequences.steps.base import Pace
@@ -68,9 +70,15 @@ OPERATOR_REQUESTS: dict[str, str] = {
     "CAPILLARY": "change the capillary",
     "FLUX": "refill the flux",  # ball-attach.md
     "BALL": "refill the balls",
-    # Not BLADE: the dicing saw's step answers an invalid blade set-up itself (BLADe:SETup);
-    # a worn-out blade still ends in the step's refusal (dicing-saw.md).
+    "BLADE": "change the blade",  # dicing-saw.md: asked at 90 % of its life, see below
 }
+
+#: Requests made from a low warning, before anything runs out, not from an interlock. The saw's
+#: interlock BLADE also means a blade set-up the step answers itself (BLADe:SETup), so the
+#: blade is asked for from its wear: BLADe:COUNt? at 90 % of BLADe:LIMit (alarm 7201 "Blade
+#: life 90 %", dicing-saw.md §6), before the next cycle, so 7103 never stops a strip midway.
+LOW_WARNINGS = frozenset({"BLADE"})
+BLADE_LOW_FRACTION = 0.9
 
 
 @dataclass(frozen=True)
@@ -82,9 +90,30 @@ class OperatorRequest:
     text: str
 
 
-def requests_due(tool: Tool) -> tuple[str, ...]:
-    """The active interlocks of ``tool`` that an operator must answer (see OPERATOR_REQUESTS)."""
+def requests_due(tool: Tool, *, low: bool = True) -> tuple[str, ...]:
+    """What an operator must answer on ``tool`` (keys of OPERATOR_REQUESTS): its active
+    interlocks that are consumables out, and with ``low`` the consumables running low that
+    the host watches (LOW_WARNINGS)."""
     interlocks = getattr(tool, "interlocks", None)
     if not callable(interlocks):
         return ()
-    return tuple(name for name in interlocks() if name in OPERATOR_REQUESTS)
+    due = [name for name in interlocks() if name in OPERATOR_REQUESTS.keys() - LOW_WARNINGS]
+    if low and blade_worn(tool):
+        due.append("BLADE")
+    return tuple(due)
+
+
+def blade_worn(tool: Tool) -> bool:
+    """Whether a dicing saw's blade has cut 90 % of its life (BLADe:COUNt? vs BLADe:LIMit)."""
+    if not isinstance(tool, DicingSaw):
+        return False
+    return tool.blade_count() >= BLADE_LOW_FRACTION * tool.blade_limit_cuts
+
+
+def record_answer(tool: Tool, due: tuple[str, ...]) -> None:
+    """The operator released the station with ``due`` still outstanding: they say it is done.
+    A blade change the tool cannot see itself is recorded on it (``BLADe:CHANge``: count 0,
+    set-up invalid, so the dicing step runs ``BLADe:SETup`` before its cycle, as the manual's
+    §9 example does after an operator's change); supplies the tools detect need nothing."""
+    if "BLADE" in due and isinstance(tool, DicingSaw):
+        tool.change_blade()

@@ -101,3 +101,72 @@ def test_dry_run_operator_answers_the_syringe_request_and_every_strip_completes(
     assert requests[0].handling.startswith("operator request answered")
     assert took_tool_s >= 900, "the operator's response time is counted"
     assert any(a["class"] == "REQUEST" for a in run.report["alarms"]), "in the lot report"
+
+
+def test_worn_blade_holds_the_saw_with_a_request_before_the_cycle_and_release_records_the_change(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "blade.db"
+    worn = {"dicing-saw": {"blade_count": 18_500}}  # BLADe:LIMit 20000: past 90 %, not out
+    with running_controller(db, sim_options=worn) as (controller, store, line):
+        saw = line.tools["dicing-saw"].model
+        controller.submit_lot(recipe=None, strips=1, strip_ids=None, lot_id="B1", by="t")
+        station = controller.stations["dicing-saw"]
+        deadline = time.monotonic() + 40
+        while station.state is not PackState.HELD:
+            assert time.monotonic() < deadline, "no operator request for the blade"
+            time.sleep(0.02)
+        held = store.station_events("dicing-saw")[-1]
+        assert held.cause == "operator request: change the blade (BLADE)"
+        assert saw.blade.count == 18_500, "held before the cycle: not a line cut"
+        assert [s["status"] for s in controller.show_lot("B1")["strips"]] == ["processing"]
+        time.sleep(0.2)  # the operator changes the blade (1000 tool s at this scale)...
+        controller.station_command("dicing-saw", "unhold", by="operator")  # ...and releases
+        lot = wait_lot_status(controller, "B1", "complete")
+        requests = [a for a in store.alarms(active_only=False) if a["class"] == "REQUEST"]
+        blade_count = saw.blade.count
+        setup_valid = saw.blade_setup_valid
+    assert [s["status"] for s in lot["strips"]] == ["complete"]
+    assert blade_count < 1000, (
+        [r["handling"] for r in requests],
+        "BLADe:CHANge recorded the new blade; one strip cut since",
+    )
+    assert setup_valid, "the step set the new blade up (BLADe:SETup)"
+    assert [(r["station"], r["text"]) for r in requests] == [
+        ("dicing-saw", "change the blade (BLADE)")
+    ]
+    handling = requests[0]["handling"]
+    assert handling.startswith("operator request answered in ")
+    assert float(handling.split(" in ")[1].split()[0]) >= 500, "the wait is counted"
+
+
+def test_blade_with_life_left_below_90_percent_asks_for_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "blade-ok.db"
+    fresh = {"dicing-saw": {"blade_count": 17_000}}  # 85 % of BLADe:LIMit 20000
+    with running_controller(db, sim_options=fresh) as (controller, store, _line):
+        controller.submit_lot(recipe=None, strips=1, strip_ids=None, lot_id="B2", by="t")
+        lot = wait_lot_status(controller, "B2", "complete")
+        requests = [a for a in store.alarms(active_only=False) if a["class"] == "REQUEST"]
+    assert [s["status"] for s in lot["strips"]] == ["complete"]
+    assert requests == []
+
+
+def test_dry_run_operator_changes_a_worn_blade_before_the_saw_cuts_and_the_wait_is_counted() -> (
+    None
+):
+    from packline.simulated_lot import run_simulated_lot
+    from sequences.recipe import RECIPES_DIR, load_recipe
+    from sequences.route import route_for
+
+    line = load_line_config().model_copy(deep=True)
+    (saw,) = [entry for entry in line.stations if entry.tool == "dicing-saw"]
+    saw.sim = {**saw.sim, "blade_count": 18_500}  # past 90 % of BLADe:LIMit 20000
+    route = route_for(load_recipe(RECIPES_DIR / "heat-slug-die-equal.yaml"))
+    run = run_simulated_lot(
+        route, ["W-01", "W-02"], lot_id="W", config=line, seed=5, operator_response_tool_s=700.0
+    )
+    assert {s.status for s in run.strips.values()} == {"complete"}
+    requests = [a for a in run.recorder.alarms if a.alarm_class == "REQUEST"]
+    assert [(r.station, r.text) for r in requests] == [("dicing-saw", "change the blade (BLADE)")]
+    assert requests[0].handling.startswith("operator request answered")
+    assert float(requests[0].handling.split(" in ")[1].split()[0]) >= 700
