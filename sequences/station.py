@@ -46,6 +46,7 @@ from sequences.upkeep import (
     PLACEMENT_OUT_OF_TOLERANCE,
     OperatorRequest,
     calibrate_placement_if_due,
+    low_warnings_latched,
     record_answer,
     requests_due,
 )
@@ -347,6 +348,8 @@ class Station:
             self.on_request(OperatorRequest(self.name, blocking, text))
         deadline = waited_from + self.pace.bound_s(self.retry_tool_s)
         while self.machine.state is PackState.HELD and clock.now() < deadline:
+            if low and low_warnings_latched(self.driver):
+                self.driver.clear_alarms()  # a refilled supply's warning goes (README §6)
             if not requests_due(self.driver, low=low):
                 break
             clock.sleep(self.pace.poll_after_s(self.driver, clock.now() - waited_from))
@@ -354,6 +357,8 @@ class Station:
             # Released by the operator (``station release``): what is still due was done by
             # hand; a blade change the saw cannot see is recorded on it (BLADe:CHANge).
             record_answer(self.driver, requests_due(self.driver, low=low))
+            if low_warnings_latched(self.driver):
+                self.driver.clear_alarms()
         took_tool_s = (clock.timestamp() - started) * clock.record_scale
         answered = not requests_due(self.driver, low=low)
         result = "answered" if answered else "not answered"

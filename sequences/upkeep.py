@@ -70,7 +70,21 @@ OPERATOR_REQUESTS: dict[str, str] = {
     "CAPILLARY": "change the capillary",
     "FLUX": "refill the flux",  # ball-attach.md
     "BALL": "refill the balls",
+    "PELLET": "refill the pellets",  # mold-press.md
     "BLADE": "change the blade",  # dicing-saw.md: asked at 90 % of its life, see below
+}
+
+#: The manuals' "running low" warnings (class W) -> the request that answers them, asked
+#: before the consumable is out: die-bonder.md 2201/2202, wire-bonder.md 3201/3202,
+#: mold-press.md 4201, ball-attach.md 6201/6202 (the saw's 7201 is read as its count, below).
+LOW_ALARMS: dict[int, str] = {
+    2201: "EPOXY",
+    2202: "DIE",
+    3201: "CAPILLARY",
+    3202: "WIRE",
+    4201: "PELLET",
+    6201: "FLUX",
+    6202: "BALL",
 }
 
 #: Requests made from a low warning, before anything runs out, not from an interlock. The saw's
@@ -95,12 +109,20 @@ def requests_due(tool: Tool, *, low: bool = True) -> tuple[str, ...]:
     interlocks that are consumables out, and with ``low`` the consumables running low that
     the host watches (LOW_WARNINGS)."""
     interlocks = getattr(tool, "interlocks", None)
-    if not callable(interlocks):
-        return ()
-    due = [name for name in interlocks() if name in OPERATOR_REQUESTS.keys() - LOW_WARNINGS]
-    if low and blade_worn(tool):
-        due.append("BLADE")
-    return tuple(due)
+    active = interlocks() if callable(interlocks) else []  # the wire bonder reports none
+    due = [name for name in active if name in OPERATOR_REQUESTS.keys() - LOW_WARNINGS]
+    if low:
+        due += [LOW_ALARMS[code] for code in tool.active_alarms() if code in LOW_ALARMS]
+        if blade_worn(tool):
+            due.append("BLADE")
+    return tuple(dict.fromkeys(due))  # once each, in the order found
+
+
+def low_warnings_latched(tool: Tool) -> bool:
+    """Whether a low warning is among the tool's active alarms. They stay latched until an
+    alarm clear (README §6), so the station clears them while it waits: one whose cause is
+    gone (refilled) goes, one still low stays."""
+    return any(code in LOW_ALARMS for code in tool.active_alarms())
 
 
 def blade_worn(tool: Tool) -> bool:

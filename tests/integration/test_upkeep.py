@@ -170,3 +170,51 @@ def test_dry_run_operator_changes_a_worn_blade_before_the_saw_cuts_and_the_wait_
     assert [(r.station, r.text) for r in requests] == [("dicing-saw", "change the blade (BLADE)")]
     assert requests[0].handling.startswith("operator request answered")
     assert float(requests[0].handling.split(" in ")[1].split()[0]) >= 700
+
+
+def test_syringe_running_low_is_asked_for_before_it_is_out_and_the_answer_clears_the_warning(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "low.db"
+    low = {"die-bonder": {"syringe_nl": 400_000}}  # < 10 % of a 5 ml syringe: 2201, not out
+    with running_controller(db, sim_options=low) as (controller, store, line):
+        bonder = line.tools["die-bonder"].model
+        controller.submit_lot(recipe=None, strips=1, strip_ids=None, lot_id="S1", by="t")
+        station = controller.stations["die-bonder"]
+        deadline = time.monotonic() + 40
+        while station.state is not PackState.HELD:
+            assert time.monotonic() < deadline, "no operator request for the low syringe"
+            time.sleep(0.02)
+        held = store.station_events("die-bonder")[-1]
+        assert held.cause == "operator request: replace the syringe (EPOXY)"
+        assert bonder.syringe_nl == 400_000, "asked before the cycle, with epoxy left"
+        bonder.replace_syringe()  # the operator answers
+        lot = wait_lot_status(controller, "S1", "complete")
+        requests = [a for a in store.alarms(active_only=False) if a["class"] == "REQUEST"]
+        still_low = 2201 in bonder.active_alarms
+    assert [s["status"] for s in lot["strips"]] == ["complete"]
+    assert [r["text"] for r in requests] == ["replace the syringe (EPOXY)"]
+    assert requests[0]["handling"].startswith("operator request answered in ")
+    assert not still_low, "the station cleared the latched warning once the syringe was new"
+
+
+def test_dry_run_operator_changes_a_spool_running_low_before_it_runs_out() -> None:
+    from packline.simulated_lot import run_simulated_lot
+    from sequences.recipe import RECIPES_DIR, load_recipe
+    from sequences.route import route_for
+
+    line = load_line_config().model_copy(deep=True)
+    for entry in line.stations:
+        if entry.tool == "wire-bonder":
+            entry.sim = {**entry.sim, "wire_m": 45.0}  # < 50 m left: 3202 from power-up
+    route = route_for(load_recipe(RECIPES_DIR / "heat-slug-die-equal.yaml"))
+    strips = ["P-01", "P-02", "P-03"]  # two bonders, one bonds twice
+    run = run_simulated_lot(
+        route, strips, lot_id="P", config=line, seed=7, operator_response_tool_s=300.0
+    )
+    assert {s.status for s in run.strips.values()} == {"complete"}
+    requests = [a for a in run.recorder.alarms if a.alarm_class == "REQUEST"]
+    asked = sorted((r.station, r.text) for r in requests)
+    assert asked == [(f"wire-bonder-{n}", "change the wire spool (WIRE)") for n in (1, 2)]
+    assert all(r.handling.startswith("operator request answered") for r in requests)
+    assert [a for a in run.recorder.alarms if a.code == 3109] == [], "the spool never ran out"
