@@ -9,10 +9,19 @@ from pathlib import Path
 
 from sequences.line_config import load_line_config
 from sequences.packml import PackState
+from sequences.station import Station
 from sim.line import SimulatedLine
 from tests.support.line_controller import running_controller, wait_lot_status
 
 DAY_S = 24 * 3600.0
+
+
+def wait_held(station: Station, why: str) -> None:
+    """Until ``station`` is HELD (an operator request); fails with ``why`` after 40 s."""
+    deadline = time.monotonic() + 40
+    while station.state is not PackState.HELD:
+        assert time.monotonic() < deadline, why
+        time.sleep(0.02)
 
 
 def overdue_calibration(line: SimulatedLine) -> None:
@@ -56,11 +65,7 @@ def test_empty_syringe_holds_the_station_with_a_request_not_the_strip_until_it_i
     db = tmp_path / "request.db"
     with running_controller(db, before_start=empty_syringe) as (controller, store, line):
         controller.submit_lot(recipe=None, strips=1, strip_ids=None, lot_id="R1", by="t")
-        station = controller.stations["die-bonder"]
-        deadline = time.monotonic() + 40
-        while station.state is not PackState.HELD:
-            assert time.monotonic() < deadline, "no operator request"
-            time.sleep(0.02)
+        wait_held(controller.stations["die-bonder"], "no operator request")
         held = store.station_events("die-bonder")[-1]
         assert held.cause == "operator request: replace the syringe (EPOXY)"
         time.sleep(0.3)  # the operator takes a while (1500 tool s at this scale)
@@ -111,11 +116,7 @@ def test_worn_blade_holds_the_saw_with_a_request_before_the_cycle_and_release_re
     with running_controller(db, sim_options=worn) as (controller, store, line):
         saw = line.tools["dicing-saw"].model
         controller.submit_lot(recipe=None, strips=1, strip_ids=None, lot_id="B1", by="t")
-        station = controller.stations["dicing-saw"]
-        deadline = time.monotonic() + 40
-        while station.state is not PackState.HELD:
-            assert time.monotonic() < deadline, "no operator request for the blade"
-            time.sleep(0.02)
+        wait_held(controller.stations["dicing-saw"], "no operator request for the blade")
         held = store.station_events("dicing-saw")[-1]
         assert held.cause == "operator request: change the blade (BLADE)"
         assert saw.blade.count == 18_500, "held before the cycle: not a line cut"
@@ -180,11 +181,7 @@ def test_syringe_running_low_is_asked_for_before_it_is_out_and_the_answer_clears
     with running_controller(db, sim_options=low) as (controller, store, line):
         bonder = line.tools["die-bonder"].model
         controller.submit_lot(recipe=None, strips=1, strip_ids=None, lot_id="S1", by="t")
-        station = controller.stations["die-bonder"]
-        deadline = time.monotonic() + 40
-        while station.state is not PackState.HELD:
-            assert time.monotonic() < deadline, "no operator request for the low syringe"
-            time.sleep(0.02)
+        wait_held(controller.stations["die-bonder"], "no operator request for the low syringe")
         held = store.station_events("die-bonder")[-1]
         assert held.cause == "operator request: replace the syringe (EPOXY)"
         assert bonder.syringe_nl == 400_000, "asked before the cycle, with epoxy left"
