@@ -45,10 +45,12 @@ from sequences.upkeep import (
     OPERATOR_REQUESTS,
     PLACEMENT_OUT_OF_TOLERANCE,
     OperatorRequest,
+    calibrate_laser_if_due,
     calibrate_placement_if_due,
     low_warnings_latched,
     record_answer,
     requests_due,
+    upkeep_label,
 )
 
 #: Wall seconds between closing a lost link and opening it again.
@@ -311,11 +313,12 @@ class Station:
         try:
             done = calibrate_placement_if_due(
                 self.driver, self.pace, after_2105=self._placement_out
-            )
+            ) or calibrate_laser_if_due(self.driver, self.pace)
         except PacklineError as exc:
             took_tool_s = (self.clock.timestamp() - started) * self.clock.record_scale
+            code, command = upkeep_label(self.driver)
             self._record(
-                AlarmRecord(started, self.name, strips, 2203, "W", "CALibrate:PLACe", ""),
+                AlarmRecord(started, self.name, strips, code, "W", command, ""),
                 f"upkeep failed after {took_tool_s:.0f} tool s: {exc}",
             )
             return True

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from drivers.base import Tool
 from drivers.dicing_saw import DicingSaw
 from drivers.die_bonder import DieBonder
+from drivers.laser import Laser
 from drivers.states import ToolState
 from sequences.steps.base import Pace
 
@@ -59,6 +60,42 @@ def calibrate_placement_if_due(tool: Tool, pace: Pace, *, after_2105: bool) -> U
         f"done, corrected {correction.dx_um:.1f},{correction.dy_um:.1f} um",
         took_tool_s,
     )
+
+
+#: laser.md §6: 8201 "Power calibration due" (> 8 h since LASer:CALibrate). The step itself
+#: calibrates only when interlock CAL blocks START (24 h, or after power-up).
+LASER_CALIBRATION_DUE = 8201
+#: LASer:CALibrate takes about 30 s (laser.md §8); bounded at three times that.
+LASER_CALIBRATION_BOUND_TOOL_S = 90.0
+
+
+def calibrate_laser_if_due(tool: Tool, pace: Pace) -> UpkeepDone | None:
+    """``LASer:CALibrate`` on a laser whose 8201 warning is active and whose source is on
+    (READY: the calibration needs it; a laser still warming up is left to the step); wait for
+    it, clear the latched warning. None when not due."""
+    if not isinstance(tool, Laser) or LASER_CALIBRATION_DUE not in tool.active_alarms():
+        return None
+    if tool.state() is not ToolState.READY:
+        return None
+    clock = pace.host_clock
+    started = clock.timestamp()
+    tool.calibrate()
+    pace.wait_for_state(tool, (ToolState.READY,), LASER_CALIBRATION_BOUND_TOOL_S)
+    tool.clear_alarms()
+    ratio = tool.calibration().ratio
+    return UpkeepDone(
+        LASER_CALIBRATION_DUE,
+        "LASer:CALibrate (8201 power calibration due)",
+        f"done, power ratio {ratio:.3f}",
+        (clock.timestamp() - started) * clock.record_scale,
+    )
+
+
+def upkeep_label(tool: Tool) -> tuple[int, str]:
+    """The alarm code and command an upkeep of ``tool`` is recorded under (a failed one too)."""
+    if isinstance(tool, Laser):
+        return LASER_CALIBRATION_DUE, "LASer:CALibrate"
+    return CALIBRATION_DUE, "CALibrate:PLACe"
 
 
 #: Interlocks that need an operator's hands (the manuals' consumables), with the request made.

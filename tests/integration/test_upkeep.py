@@ -215,3 +215,33 @@ def test_dry_run_operator_changes_a_spool_running_low_before_it_runs_out() -> No
     assert asked == [(f"wire-bonder-{n}", "change the wire spool (WIRE)") for n in (1, 2)]
     assert all(r.handling.startswith("operator request answered") for r in requests)
     assert [a for a in run.recorder.alarms if a.code == 3109] == [], "the spool never ran out"
+
+
+def calibrated_nine_hours_ago(line: SimulatedLine) -> None:
+    laser = line.tools["laser"].model
+    with laser.lock:  # within the 24 h of interlock CAL, past the 8 h of warning 8201
+        laser.calibrated_at_s = laser.time_s - 9 * 3600.0
+        laser.last_cal = (1.0, laser.timestamp())
+
+
+def test_laser_with_power_calibration_due_is_calibrated_before_its_next_cycle_and_recorded(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "laser.db"
+    with running_controller(db, before_start=calibrated_nine_hours_ago) as (
+        controller,
+        store,
+        line,
+    ):
+        controller.submit_lot(
+            recipe="film-laser-wire", strips=2, strip_ids=None, lot_id="L1", by="t"
+        )
+        lot = wait_lot_status(controller, "L1", "complete", timeout_s=50)
+        age_s = line.tools["laser"].model.calibration_age_s
+        alarms = [a for a in store.alarms(active_only=False) if a["station"] == "laser"]
+    assert [s["status"] for s in lot["strips"]] == ["complete", "complete"]
+    upkeep = [a for a in alarms if a["code"] == 8201 and a["lot_id"] == "L1"]
+    assert [a["text"] for a in upkeep] == ["LASer:CALibrate (8201 power calibration due)"]
+    assert upkeep[0]["handling"].startswith("upkeep done, power ratio ")
+    assert 20 <= float(upkeep[0]["handling"].split(" in ")[1].split()[0]) <= 90, "about 30 s"
+    assert age_s is not None and age_s < 8 * 3600.0, "calibrated during the lot"
