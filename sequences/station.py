@@ -45,8 +45,12 @@ from sequences.upkeep import (
     OPERATOR_REQUESTS,
     PLACEMENT_OUT_OF_TOLERANCE,
     OperatorRequest,
+    calibrate_laser_if_due,
     calibrate_placement_if_due,
+    low_warnings_latched,
+    record_answer,
     requests_due,
+    upkeep_label,
 )
 
 #: Wall seconds between closing a lost link and opening it again.
@@ -301,11 +305,12 @@ class Station:
         try:
             done = calibrate_placement_if_due(
                 self.driver, self.pace, after_2105=self._placement_out
-            )
+            ) or calibrate_laser_if_due(self.driver, self.pace)
         except PacklineError as exc:
             took_tool_s = (self.clock.timestamp() - started) * self.clock.record_scale
+            code, command = upkeep_label(self.driver)
             self._record(
-                AlarmRecord(started, self.name, strips, 2203, "W", "CALibrate:PLACe", ""),
+                AlarmRecord(started, self.name, strips, code, "W", command, ""),
                 f"upkeep failed after {took_tool_s:.0f} tool s: {exc}",
             )
             return True
@@ -319,12 +324,14 @@ class Station:
 
     def _ask_operator(self, *, in_alarm: bool = False) -> bool:
         """A consumable out (an interlock in OPERATOR_REQUESTS) would refuse the next cycle and
-        hold its strips: instead the station holds (HELD, E10 unscheduled down) with an operator
+        hold its strips, and a dicing blade at 90 % of its life would stop a strip midway at
+        100 % (7103): instead the station holds (HELD, E10 unscheduled down) with an operator
         request, waits up to ``retry_tool_s`` for the interlock to clear, and records the
         request with its result and duration. Whether a request was made. ``in_alarm``: asked
         from the alarm handler mid-cycle (a syringe emptied during a strip), where the station
         is HELD already and the handler resumes it."""
-        blocking = requests_due(self.driver)
+        low = not in_alarm  # a blade worn to 90 % waits for the cycle's end, not mid-strip
+        blocking = requests_due(self.driver, low=low)
         if not blocking:
             return False
         text = "; ".join(f"{OPERATOR_REQUESTS[name]} ({name})" for name in blocking)
@@ -336,11 +343,19 @@ class Station:
             self.on_request(OperatorRequest(self.name, blocking, text))
         deadline = waited_from + self.pace.bound_s(self.retry_tool_s)
         while self.machine.state is PackState.HELD and clock.now() < deadline:
-            if not requests_due(self.driver):
+            if low and low_warnings_latched(self.driver):
+                self.driver.clear_alarms()  # a refilled supply's warning goes (README §6)
+            if not requests_due(self.driver, low=low):
                 break
             clock.sleep(self.pace.poll_after_s(self.driver, clock.now() - waited_from))
+        if not in_alarm and self.machine.state in (PackState.UNHOLDING, PackState.EXECUTE):
+            # Released by the operator (``station release``): what is still due was done by
+            # hand; a blade change the saw cannot see is recorded on it (BLADe:CHANge).
+            record_answer(self.driver, requests_due(self.driver, low=low))
+            if low_warnings_latched(self.driver):
+                self.driver.clear_alarms()
         took_tool_s = (clock.timestamp() - started) * clock.record_scale
-        answered = not requests_due(self.driver)
+        answered = not requests_due(self.driver, low=low)
         result = "answered" if answered else "not answered"
         self._record(
             AlarmRecord(started, self.name, self.current_strips, 0, "REQUEST", text, ""),

@@ -1,4 +1,5 @@
-"""Upkeep the host does by itself before a station's next cycle (the manuals' periodic work).
+"""Upkeep before a station's next cycle (the manuals' periodic work): what the host does itself,
+and what it asks an operator for (consumables out, a blade worn to 90 % of its life).
 
 Die bonder (die-bonder.md §6): ``CALibrate:PLACe`` when alarm 2203 "Placement calibration due"
 (> 24 h since the last one) is active, or after alarm 2105 "Placement out of tolerance 3 times in
@@ -12,7 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from drivers.base import Tool
+from drivers.dicing_saw import DicingSaw
 from drivers.die_bonder import DieBonder
+from drivers.laser import Laser
 from drivers.states import ToolState
 from sequences.steps.base import Pace
 
@@ -59,6 +62,42 @@ def calibrate_placement_if_due(tool: Tool, pace: Pace, *, after_2105: bool) -> U
     )
 
 
+#: laser.md §6: 8201 "Power calibration due" (> 8 h since LASer:CALibrate). The step itself
+#: calibrates only when interlock CAL blocks START (24 h, or after power-up).
+LASER_CALIBRATION_DUE = 8201
+#: LASer:CALibrate takes about 30 s (laser.md §8); bounded at three times that.
+LASER_CALIBRATION_BOUND_TOOL_S = 90.0
+
+
+def calibrate_laser_if_due(tool: Tool, pace: Pace) -> UpkeepDone | None:
+    """``LASer:CALibrate`` on a laser whose 8201 warning is active and whose source is on
+    (READY: the calibration needs it; a laser still warming up is left to the step); wait for
+    it, clear the latched warning. None when not due."""
+    if not isinstance(tool, Laser) or LASER_CALIBRATION_DUE not in tool.active_alarms():
+        return None
+    if tool.state() is not ToolState.READY:
+        return None
+    clock = pace.host_clock
+    started = clock.timestamp()
+    tool.calibrate()
+    pace.wait_for_state(tool, (ToolState.READY,), LASER_CALIBRATION_BOUND_TOOL_S)
+    tool.clear_alarms()
+    ratio = tool.calibration().ratio
+    return UpkeepDone(
+        LASER_CALIBRATION_DUE,
+        "LASer:CALibrate (8201 power calibration due)",
+        f"done, power ratio {ratio:.3f}",
+        (clock.timestamp() - started) * clock.record_scale,
+    )
+
+
+def upkeep_label(tool: Tool) -> tuple[int, str]:
+    """The alarm code and command an upkeep of ``tool`` is recorded under (a failed one too)."""
+    if isinstance(tool, Laser):
+        return LASER_CALIBRATION_DUE, "LASer:CALibrate"
+    return CALIBRATION_DUE, "CALibrate:PLACe"
+
+
 #: Interlocks that need an operator's hands (the manuals' consumables), with the request made.
 OPERATOR_REQUESTS: dict[str, str] = {
     "EPOXY": "replace the syringe",  # die-bonder.md §6
@@ -68,9 +107,29 @@ OPERATOR_REQUESTS: dict[str, str] = {
     "CAPILLARY": "change the capillary",
     "FLUX": "refill the flux",  # ball-attach.md
     "BALL": "refill the balls",
-    # Not BLADE: the dicing saw's step answers an invalid blade set-up itself (BLADe:SETup);
-    # a worn-out blade still ends in the step's refusal (dicing-saw.md).
+    "PELLET": "refill the pellets",  # mold-press.md
+    "BLADE": "change the blade",  # dicing-saw.md: asked at 90 % of its life, see below
 }
+
+#: The manuals' "running low" warnings (class W) -> the request that answers them, asked
+#: before the consumable is out: die-bonder.md 2201/2202, wire-bonder.md 3201/3202,
+#: mold-press.md 4201, ball-attach.md 6201/6202 (the saw's 7201 is read as its count, below).
+LOW_ALARMS: dict[int, str] = {
+    2201: "EPOXY",
+    2202: "DIE",
+    3201: "CAPILLARY",
+    3202: "WIRE",
+    4201: "PELLET",
+    6201: "FLUX",
+    6202: "BALL",
+}
+
+#: Requests made from a low warning, before anything runs out, not from an interlock. The saw's
+#: interlock BLADE also means a blade set-up the step answers itself (BLADe:SETup), so the
+#: blade is asked for from its wear: BLADe:COUNt? at 90 % of BLADe:LIMit (alarm 7201 "Blade
+#: life 90 %", dicing-saw.md §6), before the next cycle, so 7103 never stops a strip midway.
+LOW_WARNINGS = frozenset({"BLADE"})
+BLADE_LOW_FRACTION = 0.9
 
 
 @dataclass(frozen=True)
@@ -82,9 +141,38 @@ class OperatorRequest:
     text: str
 
 
-def requests_due(tool: Tool) -> tuple[str, ...]:
-    """The active interlocks of ``tool`` that an operator must answer (see OPERATOR_REQUESTS)."""
+def requests_due(tool: Tool, *, low: bool = True) -> tuple[str, ...]:
+    """What an operator must answer on ``tool`` (keys of OPERATOR_REQUESTS): its active
+    interlocks that are consumables out, and with ``low`` the consumables running low that
+    the host watches (LOW_WARNINGS)."""
     interlocks = getattr(tool, "interlocks", None)
-    if not callable(interlocks):
-        return ()
-    return tuple(name for name in interlocks() if name in OPERATOR_REQUESTS)
+    active = interlocks() if callable(interlocks) else []  # the wire bonder reports none
+    due = [name for name in active if name in OPERATOR_REQUESTS.keys() - LOW_WARNINGS]
+    if low:
+        due += [LOW_ALARMS[code] for code in tool.active_alarms() if code in LOW_ALARMS]
+        if blade_worn(tool):
+            due.append("BLADE")
+    return tuple(dict.fromkeys(due))  # once each, in the order found
+
+
+def low_warnings_latched(tool: Tool) -> bool:
+    """Whether a low warning is among the tool's active alarms. They stay latched until an
+    alarm clear (README §6), so the station clears them while it waits: one whose cause is
+    gone (refilled) goes, one still low stays."""
+    return any(code in LOW_ALARMS for code in tool.active_alarms())
+
+
+def blade_worn(tool: Tool) -> bool:
+    """Whether a dicing saw's blade has cut 90 % of its life (BLADe:COUNt? vs BLADe:LIMit)."""
+    if not isinstance(tool, DicingSaw):
+        return False
+    return tool.blade_count() >= BLADE_LOW_FRACTION * tool.blade_limit_cuts
+
+
+def record_answer(tool: Tool, due: tuple[str, ...]) -> None:
+    """The operator released the station with ``due`` still outstanding: they say it is done.
+    A blade change the tool cannot see itself is recorded on it (``BLADe:CHANge``: count 0,
+    set-up invalid, so the dicing step runs ``BLADe:SETup`` before its cycle, as the manual's
+    §9 example does after an operator's change); supplies the tools detect need nothing."""
+    if "BLADE" in due and isinstance(tool, DicingSaw):
+        tool.change_blade()

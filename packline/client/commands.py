@@ -192,8 +192,8 @@ def station_list(client: DaemonClient, args: argparse.Namespace) -> Shown:
 def station_show(client: DaemonClient, args: argparse.Namespace) -> Shown:
     station = client.get(path_of("stations", args.name))
     shown = dict(station)
-    if "e10_s" in shown:  # the daemon's clock is the wall clock, whatever the time scale
-        shown["e10 (wall s)"] = shown.pop("e10_s")
+    if "e10_tool_s" in shown:
+        shown["e10 (tool s)"] = shown.pop("e10_tool_s")
     return station, record(shown)
 
 
@@ -241,10 +241,13 @@ def recipe_list(client: DaemonClient, args: argparse.Namespace) -> Shown:
 
 def e10_show(client: DaemonClient, args: argparse.Namespace) -> Shown:
     e10 = client.get("/e10")
-    if not e10:
+    if not e10.get("stations"):
         return e10, ["(no station events yet)"]
-    title = "E10 time per station, wall seconds since each station's first state change"
-    return e10, [title, *mapping_table(e10, "station")]
+    title = (
+        "E10 time per station, tool seconds since each station's first state change"
+        f" (time scale {e10.get('time_scale')})"
+    )
+    return e10, [title, *mapping_table(e10["stations"], "station")]
 
 
 # -- argument types --------------------------------------------------------------------------------
@@ -364,7 +367,7 @@ def add_client_commands(commands: Subcommands) -> None:
     )
     _leaf(stations, "list", station_list, "every station with its PackML state")
     _leaf(
-        stations, "show", station_show, "a station: state, tool, alarms, E10 wall seconds"
+        stations, "show", station_show, "a station: state, tool, alarms, E10 tool seconds"
     ).add_argument("name", metavar="NAME")
     for command in STATION_COMMANDS:
         verb = STATION_VERBS.get(command, command)
@@ -380,7 +383,7 @@ def add_client_commands(commands: Subcommands) -> None:
         parser.add_argument("name", metavar="NAME")
         parser.add_argument("--reason", default="", required=service == "disable")
         parser.set_defaults(service=service)
-    _leaf(stations, "e10", e10_show, "E10 time per station (wall seconds per category)")
+    _leaf(stations, "e10", e10_show, "E10 time per station (tool seconds per category)")
 
     alarm = commands.add_parser("alarm", help="tool alarms on the daemon: list, ack")
     alarms = alarm.add_subparsers(dest="alarm_subcommand", required=True, metavar="SUBCOMMAND")

@@ -102,6 +102,8 @@ class LineController:
         self._rank: dict[str, tuple[int, int]] = {}
         self._lot_threads: dict[str, threading.Thread] = {}
         self._stopping = False
+        #: When the daemon started serving (epoch s): a station's E10 clock without events.
+        self._serving_since = time.time()
         self._thread = threading.Thread(target=self._lots_loop, name="lots", daemon=True)
         self._reconnectors = Reconnectors(
             on_back=lambda _: self.wake(), max_retry_s=reconnect_max_s
@@ -112,6 +114,7 @@ class LineController:
     def start(self) -> None:
         """Connect every station's tool, then start running (and resuming) lots. A tool that
         does not answer leaves its station DOWN; it is reconnected in the background."""
+        self._serving_since = time.time()
         self._line = open_line(
             self.config.expanded(),
             self.addresses,
@@ -525,7 +528,7 @@ class LineController:
         if station is None:
             raise NotFound(f"no station {name!r}; stations: {', '.join(self.stations)}")
         view = self._station_view(station, live=True)
-        view["e10_s"] = self.e10()[name]
+        view["e10_tool_s"] = self.e10()[name]
         return view
 
     def _station_view(self, station: Station, *, live: bool) -> Json:
@@ -641,12 +644,30 @@ class LineController:
         return {"valid": True, "problems": [], "route": route.describe()}
 
     def e10(self, since: float | None = None) -> Json:
-        """Wall seconds per E10 category for every station of the line (a station that never
-        changed state, e.g. the laser on a heat-slug-only day, has all zeros); ``since``: only
-        the time from then on."""
-        recorded = self.store.e10(time.time(), since=since)
-        never = {category.value: 0.0 for category in E10}
-        return {name: recorded.get(name, dict(never)) for name in self.stations} | recorded
+        """Tool seconds per E10 category for every station of the line, from the daemon's start
+        (or the station's first recorded state change, if earlier) to now; ``since`` (epoch
+        wall s): only the time from then on. The store records wall time; a tool second is a
+        wall second times the daemon's ``--time-scale`` (the simulated line's clock). A station
+        is PackML STOPPED until its first cycle resets it, yet available for work all along, so
+        the time before its first state change in this run is standby, not non-scheduled."""
+        now = time.time()
+        recorded = self.store.e10(now, since=since)
+        first_change = self.store.first_state_change()
+        scale = self.pace.time_scale
+        tool_s: Json = {}
+        for name in [*self.stations, *(n for n in recorded if n not in self.stations)]:
+            totals = recorded.get(name) or {category.value: 0.0 for category in E10}
+            seconds = {category: s * scale for category, s in totals.items()}
+            first = first_change.get(name, now)
+            if name in self.stations and first > self._serving_since:
+                waited_s = min(first, now) - max(since or 0.0, self._serving_since)
+                seconds[E10.STANDBY.value] += max(0.0, waited_s) * scale
+            tool_s[name] = seconds
+        return tool_s
+
+    def e10_labelled(self) -> Json:
+        """``GET /e10``: :meth:`e10` with its unit said (``tool_s``) and the time scale used."""
+        return {"unit": "tool_s", "time_scale": self.pace.time_scale, "stations": self.e10()}
 
     def line_view(self, shift_start: float) -> Json:
         """Everything the operator page shows, in one read: live stations with the time they

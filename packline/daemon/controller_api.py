@@ -84,7 +84,11 @@ class ControllerAPI(Protocol):
         ...
 
     def e10(self, since: float | None = None) -> Json:
-        """Seconds per E10 category per station (since ``since``, else since the first event)."""
+        """Tool seconds per E10 category per station (since ``since``, else since the first event)."""
+        ...
+
+    def e10_labelled(self) -> Json:
+        """``{"unit": "tool_s", "time_scale": N, "stations": e10()}``."""
         ...
 
     # -- the operator page -----------------------------------------------------------------------

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, Literal, Protocol
 
 import psycopg
 
@@ -935,14 +935,21 @@ class Store:
 
     def state_since(self) -> dict[str, float]:
         """When each station entered its present state (its last recorded event)."""
+        return self._event_time("MAX")
+
+    def first_state_change(self) -> dict[str, float]:
+        """When each station's first recorded event happened (where its E10 record starts)."""
+        return self._event_time("MIN")
+
+    def _event_time(self, aggregate: Literal["MIN", "MAX"]) -> dict[str, float]:
         scope, params = self._line_filter()
         with self.read() as conn:
             rows = conn.execute(
-                f"SELECT station, MAX(time) FROM station_events WHERE 1 = 1{scope}"
+                f"SELECT station, {aggregate}(time) FROM station_events WHERE 1 = 1{scope}"
                 " GROUP BY station",
                 params,
             )
-            return {str(station): float(since) for station, since in rows}
+            return {str(station): float(when) for station, when in rows}
 
     def station_states(self) -> dict[str, tuple[str, float]]:
         """Each station's present state and since when (its last recorded event)."""

@@ -208,8 +208,8 @@ def validate_recipe(request: Request, body: m.RecipeValidateRequest, _: Viewer) 
 
 @router.get("/e10", response_model=m.E10, tags=["stations"])
 def e10(request: Request, _: Reader) -> Any:
-    """Seconds per E10 category per station."""
-    return controller(request).e10()
+    """Tool seconds per E10 category per station (``unit``: tool_s; wall s x ``time_scale``)."""
+    return controller(request).e10_labelled()
 
 
 @router.put("/lots/{lot_id}/priority", response_model=m.Lot, tags=["lots"])

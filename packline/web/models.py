@@ -161,7 +161,14 @@ class RecipeValidation(BaseModel):
     route: list[Any] = Field(description="the route's steps (empty when invalid)")
 
 
-E10 = dict[str, dict[str, float]]
+class E10(BaseModel):
+    """E10 time per station, in tool seconds (wall seconds x the daemon's time scale)."""
+
+    unit: str = Field(description="always tool_s: tool seconds")
+    time_scale: float = Field(description="tool seconds per wall second (--time-scale)")
+    stations: dict[str, dict[str, float]] = Field(description="seconds per E10 category")
+
+
 Json = dict[str, Any]
 
 

@@ -268,10 +268,21 @@ class DicingSawModel(StripToolModel):
         """``BLADe:CHANge``: a new blade is on the spindle; count 0, setup invalid."""
         with self.lock:
             self._check_blade_group(allowed_in_alarm=True)
-            self.blade = Blade.new(self.rng)
-            self.blade_setup_valid = False
-            self.exposure_measured_mm = 0.0
-            self.chipping_checks_over = 0
+            self._new_blade()
+
+    def _new_blade(self) -> None:
+        self.blade = Blade.new(self.rng)
+        self.blade_setup_valid = False
+        self.exposure_measured_mm = 0.0
+        self.chipping_checks_over = 0
+
+    def fix(self, code: int) -> None:
+        """Operator remedy: a new blade for the blade alarms (7102 broken, 7103 life, 7109
+        exposure, 7201 life 90 %), recorded as ``BLADe:CHANge`` would; others as base."""
+        with self.lock:
+            if code in (7102, 7103, 7109, 7201):
+                self._new_blade()
+            super().fix(code)
 
     def setup_blade(self) -> None:
         """``BLADe:SETup``: 45 s in SETUP measuring the exposure; needs the spindle running."""

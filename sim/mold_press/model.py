@@ -202,14 +202,16 @@ class MoldPressModel(ModbusToolModel):
     def alarm_cause_persists(self, code: int) -> bool:
         if code == 4115:
             return self.pellet_stock < self.setting_int("PELLETS_PER_SHOT")
+        if code == 4201:  # mold-press.md §6: stock < 4 x PELLETS_PER_SHOT
+            return self.pellet_stock < 4 * self.setting_int("PELLETS_PER_SHOT")
         if code == 4104:
             return not (self.heater_top_ok and self.heater_bottom_ok)
         return super().alarm_cause_persists(code)
 
     def fix(self, code: int) -> None:
-        """Operator remedies: refill pellets (4115), repair heaters (4104), others as base."""
+        """Operator remedies: refill pellets (4115, 4201), repair heaters (4104), others as base."""
         with self.lock:
-            if code == 4115:
+            if code in (4115, 4201):
                 self.pellet_stock = 400
             if code == 4104:
                 self.heater_top_ok = self.heater_bottom_ok = True

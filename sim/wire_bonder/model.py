@@ -234,12 +234,12 @@ class WireBonderModel(StripToolModel):
             self.conditions["IMPEDANCE"] = False
 
     def fix(self, code: int) -> None:
-        """Operator remedies: new spool (3109), new capillary (3108), gas (3003), heater power
-        (3107), others as the base (the alarm's condition goes away)."""
+        """Operator remedies: new spool (3109, 3202), new capillary (3108, 3201), gas (3003),
+        heater power (3107), others as the base (the alarm's condition goes away)."""
         with self.lock:
-            if code == 3109:
+            if code in (3109, 3202):
                 self.wire_m = self.spool_m
-            elif code == 3108:
+            elif code in (3108, 3201):
                 self.capillary_bonds = 0
             elif code == 3003:
                 self.conditions["GAS"] = False

@@ -52,7 +52,8 @@ def test_aborting_a_running_lot_keeps_its_reason_and_holds_every_unfinished_stri
         ("on hold", "lot aborted by operator")
     }
     assert set(e10) == {s.name for s in config.expanded()}, "every station, the laser too"
-    assert all(seconds == 0.0 for seconds in e10["laser"].values())
+    idle_laser = {category: s for category, s in e10["laser"].items() if s}
+    assert list(idle_laser) == ["standby"], "the unused laser has been idle since the start"
     assert "stop by operator" in causes, causes  # not "operator operator"
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == []

@@ -63,6 +63,6 @@ def test_disable_needs_a_reason_and_reset_does_not_bypass_it_over_http_and_cli(
         assert main(["station", "enable", "laser", "--url", daemon.url]) == 0
         shown = daemon.http.get("/stations/laser").json()
         assert shown["state"] == "IDLE" and shown["disabled"] is None
-        assert shown["e10_s"][E10.SCHEDULED_DOWN.value] > 0
+        assert shown["e10_tool_s"][E10.SCHEDULED_DOWN.value] > 0
     finally:
         assert daemon.stop() == 0

@@ -54,7 +54,7 @@ def test_absent_wire_bonder_is_down_the_lot_completes_on_the_other_and_it_comes_
                     time.sleep(0.02)
                 back = controller.show_station(ABSENT)
                 assert back["down"] is None and back["tool_state"] == "IDLE", back
-                assert back["e10_s"][E10.UNSCHEDULED_DOWN.value] > 0
+                assert back["e10_tool_s"][E10.UNSCHEDULED_DOWN.value] > 0
                 causes = [e.cause for e in store.station_events(ABSENT)]
                 assert causes[0].startswith("link down: ") and "link back" in causes
         finally:

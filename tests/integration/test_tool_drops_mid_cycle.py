@@ -64,7 +64,7 @@ def test_a_simulator_stopped_mid_cycle_and_restarted_loses_and_repeats_no_unit(
             assert [s["status"] for s in lot["strips"]] == ["complete", "complete"], lot["strips"]
             _, back = daemon.get(f"/stations/{dropped}")
             assert back["down"] is None and back["state"] == "IDLE", back
-            assert back["e10_s"]["unscheduled down"] > 0, back["e10_s"]
+            assert back["e10_tool_s"]["unscheduled down"] > 0, back["e10_tool_s"]
             assert daemon.terminate() == 0
         finally:
             if daemon.process.poll() is None:

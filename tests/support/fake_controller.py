@@ -65,7 +65,7 @@ class FakeController:
                 "strips": ["L1-01"],
                 "policy": "retry",
                 "alarms": [{"code": 4115, "class": "H", "text": "Chase temperature low"}],
-                "e10_s": {"productive": 120.5, "standby": 30.0},
+                "e10_tool_s": {"productive": 120.5, "standby": 30.0},
             },
             "laminator": {
                 "name": "laminator",
@@ -206,7 +206,7 @@ class FakeController:
         if self.block is not None:
             self.block.wait(10)
         return [
-            {k: v for k, v in s.items() if k not in ("alarms", "e10_s")}
+            {k: v for k, v in s.items() if k not in ("alarms", "e10_tool_s")}
             for s in self.stations.values()
         ]
 
@@ -267,6 +267,9 @@ class FakeController:
             "laminator": {"productive": 5657.2, "standby": 600.0, "unscheduled down": 0.0},
             "mold-press": {"productive": 183.9, "standby": 6000.0, "unscheduled down": 12.5},
         }
+
+    def e10_labelled(self) -> Json:
+        return {"unit": "tool_s", "time_scale": 1000.0, "stations": self.e10()}
 
     # -- the operator page
     def line_view(self, shift_start: float) -> Json:

@@ -234,7 +234,8 @@ def test_station_e10_is_a_table_per_station(
 ) -> None:
     result = packline(capsys, "station", "e10", "--url", daemon.url)
     lines = result.out.splitlines()
-    assert "wall seconds" in lines[0], "the unit is said: the daemon's E10 is wall time"
+    assert "tool seconds" in lines[0], "the unit is said: the daemon's E10 is tool time"
+    assert "time scale 1000.0" in lines[0]
     assert lines[1].split() == ["STATION", "PRODUCTIVE", "STANDBY", "UNSCHEDULED", "DOWN"]
     assert lines[2].split() == ["laminator", "5657.2", "600.0", "0"]
 

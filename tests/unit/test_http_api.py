@@ -391,9 +391,11 @@ def test_recipe_validate_needs_exactly_one_of_name_and_text(
     assert len(controller.calls) == calls
 
 
-def test_e10_is_seconds_per_category_per_station(base_url: str) -> None:
+def test_e10_is_tool_seconds_per_category_per_station_and_says_so(base_url: str) -> None:
     reply = request(base_url, "GET", "/e10", token=None)
-    assert reply.body["laminator"]["productive"] == 5657.2
+    assert reply.body["unit"] == "tool_s"
+    assert reply.body["time_scale"] == 1000.0
+    assert reply.body["stations"]["laminator"]["productive"] == 5657.2
 
 
 # -- auth, users and roles ---------------------------------------------------------------------------
