@@ -25,7 +25,7 @@ from sequences.steps.etch import EtchStep
 from sequences.steps.judging import HOST_OUTSIDE_RECIPE
 from sequences.steps.laminate import LaminateStep
 from sequences.steps.mold import MoldStep
-from sequences.steps.setup import arm_batch, positions_of
+from sequences.steps.setup import arm_batch, positions_of, wait_settled
 from sim.clock import SimClock
 from sim.etch_bath import EtchBathModel
 from sim.simulated_tool import SimulatedTool
@@ -318,6 +318,8 @@ def test_a_shot_outlasting_its_bound_raises_tool_timeout(start: Start, sim_clock
     jobs = strips("SLOW", 1)
     # Heat up at full speed, then shoot at a pace where the shot outlasts its bound by more than
     # a loaded machine's scheduling delay (at 5000x the whole shot took 36 ms of wall time).
+    # Out of power-up INIT first (15 tool s): arming in INIT is refused with 21 Busy.
+    wait_settled(press, Pace(sim_clock.time_scale))
     arm_batch(press, step.recipe, positions_of(jobs))
     wait_ready(press, Pace(sim_clock.time_scale), step.heat_up_tool_s)
     sim_clock.set_scale(SHOT_SCALE)
