@@ -23,7 +23,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from packline.daemon.controller import LineController
 from packline.daemon.line_events import LineEvent
-from packline.mqtt.payloads import EventMessages, Message, status_message
+from packline.mqtt.payloads import EventMessages, Message, alarms_still_set, status_message
 from packline.mqtt.settings import MqttSettings
 from packline.store import StoreError
 from packline.store.mqtt_queue import MqttQueue, QueuedMessage
@@ -53,7 +53,7 @@ class MqttFront:
         self.events = controller.events
         self.controller = controller
         self.queue = MqttQueue(controller.store)
-        self._messages = EventMessages(self.line)
+        self._messages = EventMessages(self.line, self._alarms_still_set(controller))
         self._raise_lock = threading.Lock()  # one event's messages are queued together
         self._raised: list[Message] = []  # raised, not yet in the store (the sender moves them)
         self._connected = threading.Event()
@@ -115,6 +115,17 @@ class MqttFront:
         left = self._backlog()
         if left:
             log.info("MQTT: %d messages kept in the store for the next start", left)
+
+    @staticmethod
+    def _alarms_still_set(controller: LineController) -> dict[str, dict[int, str]]:
+        """Alarms published as set before a restart and not yet cleared (empty if the store
+        cannot say: they are then never published as cleared, as before)."""
+        store = controller.store
+        try:
+            return alarms_still_set(store.alarms(active_only=False), store.station_events())
+        except StoreError:
+            log.exception("MQTT: cannot read the alarms set before this start")
+            return {}
 
     def _backlog(self) -> int:
         """Messages in the store's queue (0 if the store cannot say: a stop goes on)."""

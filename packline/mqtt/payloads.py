@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from packline.daemon.line_events import LineEvent
+from packline.store.records import AlarmEntry
 from sequences.packml import PackState
+from sequences.station_machine import StateEvent
 
 #: The payloads' schema version: bumped when a field changes meaning or goes away (a new field
 #: does not bump it).
@@ -48,10 +51,14 @@ class EventMessages:
     """Turns the line's events into messages, remembering which alarms each station has set
     (so that a station back at work publishes them as cleared)."""
 
-    def __init__(self, line: str) -> None:
+    def __init__(self, line: str, still_set: Mapping[str, Mapping[int, str]] | None = None) -> None:
+        """``still_set``: alarms set before a restart and not cleared since (station -> code ->
+        text; :func:`alarms_still_set`), so that they are published as cleared in time too."""
         self.line = line
         self.prefix = f"packline/{line}"
-        self._set: dict[str, dict[int, str]] = {}  # station -> code -> text
+        self._set: dict[str, dict[int, str]] = {  # station -> code -> text
+            station: dict(codes) for station, codes in (still_set or {}).items() if codes
+        }
 
     def messages(self, event: LineEvent) -> list[Message]:
         data = event.data
@@ -168,7 +175,7 @@ class EventMessages:
         if record.alarm_class == REQUEST_CLASS:
             payload = envelope(self.line, "operator_request", record.time, **fields)
             return Message(f"{self.prefix}/upkeep", payload, retain=False)
-        if record.handling.startswith(UPKEEP_HANDLING):
+        if not is_alarm(record.alarm_class, record.handling):
             payload = envelope(self.line, "upkeep", record.time, **fields)
             return Message(f"{self.prefix}/upkeep", payload, retain=False)
         self._set.setdefault(record.station, {})[record.code] = record.text
@@ -176,3 +183,26 @@ class EventMessages:
             self.line, "alarm_set", record.time, alarm_class=record.alarm_class, **fields
         )
         return Message(f"{self.prefix}/alarms", payload, retain=False)
+
+
+def is_alarm(alarm_class: str, handling: str) -> bool:
+    """Whether a recorded alarm is published as an alarm (set, later cleared), not as upkeep."""
+    return alarm_class != REQUEST_CLASS and not handling.startswith(UPKEEP_HANDLING)
+
+
+def alarms_still_set(
+    alarms: Iterable[AlarmEntry], events: Iterable[StateEvent]
+) -> dict[str, dict[int, str]]:
+    """From the store's history: the alarms each station raised after it was last back at work
+    (a state of :data:`ALARMS_CLEARED_IN`), i.e. those a subscriber saw set and not cleared."""
+    back_at_work: dict[str, float] = {}
+    for event in events:
+        if event.to_state in ALARMS_CLEARED_IN:
+            back_at_work[event.station] = max(event.time, back_at_work.get(event.station, 0.0))
+    still_set: dict[str, dict[int, str]] = {}
+    for alarm in alarms:
+        if not is_alarm(alarm["class"], alarm["handling"]):
+            continue
+        if alarm["time"] > back_at_work.get(alarm["station"], float("-inf")):
+            still_set.setdefault(alarm["station"], {})[alarm["code"]] = alarm["text"]
+    return still_set

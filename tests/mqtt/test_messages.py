@@ -6,12 +6,14 @@ import pytest
 
 from packline.cli import build_parser
 from packline.daemon.line_events import LineEvent
-from packline.mqtt.payloads import SCHEMA_VERSION, EventMessages
+from packline.mqtt.payloads import SCHEMA_VERSION, EventMessages, alarms_still_set
 from packline.mqtt.settings import mqtt_settings
+from packline.store import Store
 from sequences.config_errors import ConfigError
 from sequences.packml import PackState
 from sequences.records import AlarmRecord, CycleRecord
 from sequences.station_machine import StateEvent
+from tests.conftest import Db
 
 T0 = 1_800_000_000.0
 
@@ -41,6 +43,30 @@ def test_an_alarm_is_set_then_cleared_when_its_station_is_back_at_work() -> None
     assert idle[0].payload["state"] == "IDLE" and idle[0].payload["previous"] == "HELD"
     assert idle[1].payload["event"] == "alarm_cleared" and idle[1].payload["code"] == 2101
     assert len(messages.messages(state(PackState.IDLE))) == 1  # cleared once
+
+
+def test_an_alarm_set_before_a_restart_is_published_as_cleared_after_it(db: Db) -> None:
+    held, idle = PackState.HELD, PackState.IDLE
+    with Store(db("line.db"), line="line-a") as store:  # the daemon's life before the restart
+        store.state_event(StateEvent(T0 - 20, "die-bonder", held, idle, "reset"))
+        store.state_event(StateEvent(T0 - 20, "wire-bonder", held, idle, "reset"))
+        store.alarm("", AlarmRecord(T0 - 30, "die-bonder", (), 2105, "E", "old", "resumed"))
+        store.alarm("", AlarmRecord(T0 - 10, "die-bonder", (), 2101, "E", "epoxy", "hold"))
+        store.alarm("", AlarmRecord(T0 - 9, "die-bonder", (), 0, "REQUEST", "syringe", "asked"))
+        store.alarm("", AlarmRecord(T0 - 8, "die-bonder", (), 2203, "W", "cal", "upkeep done"))
+        store.alarm("", AlarmRecord(T0 - 5, "wire-bonder", (), 3101, "E", "wire", "hold"))
+        store.state_event(StateEvent(T0 - 2, "wire-bonder", held, idle, "clear"))
+    with Store(db("line.db"), line="line-a") as store:  # after the restart
+        still_set = alarms_still_set(store.alarms(active_only=False), store.station_events())
+    # Only die-bonder 2101: 2105 came before the station was back at work, the request and
+    # the calibration are upkeep, and the wire bonder went back to IDLE after its 3101.
+    assert still_set == {"die-bonder": {2101: "epoxy"}}
+    messages = EventMessages("line-a", still_set)
+    back = messages.messages(state(PackState.IDLE))
+    assert [(m.payload["event"], m.payload.get("code")) for m in back] == [
+        ("station_state", None),
+        ("alarm_cleared", 2101),
+    ]
 
 
 def test_upkeep_and_operator_requests_go_to_the_upkeep_topic_not_the_alarms() -> None:
