@@ -8,6 +8,7 @@ import datetime
 import socket
 import struct
 import time
+from typing import Any
 
 import pytest
 
@@ -274,6 +275,33 @@ def test_abort_of_a_waiting_lot_reports_the_abort_and_its_strips_on_hold(
     assert [e.values["StripID"] for e in host.named("StripOnHold")] == ["A1-01", "A1-02"]
     assert front.controller.show_lot("A1")["status"] == "aborted"
     assert host.command("HOLD_LOT", [("LOT_ID", "A1")]) == (2, [])  # finished: not now
+
+
+@pytest.mark.parametrize("front", [{"linktest_s": 60, "t6_s": 5}], indirect=True)
+def test_t3_an_event_report_the_host_does_not_answer_is_sent_again_and_kept_until_answered(
+    front: GemFront, host: GemHost
+) -> None:
+    host.online()
+    host.subscribe(["LotQueued"])
+    unanswered: list[float] = []
+
+    def withhold_the_first(handler: Any, message: Any) -> None:
+        """No S6F12 (the equipment's T3, 2 s here, runs out); then the host's own handler."""
+        unanswered.append(time.monotonic())
+        host.handler.unregister_stream_function(6, 11)
+
+    host.handler.register_stream_function(6, 11, withhold_the_first)
+    start = [("RECIPE", "heat-slug-die-equal"), ("STRIP_COUNT", 1), ("LOT_ID", "T3")]
+    assert host.command("START_LOT", start) == (0, [])
+    assert host.wait_for(lambda h: len(h.named("LotQueued")) == 1, 15), "never sent again"
+    resent_after_s = time.monotonic() - unanswered[0]
+    assert resent_after_s >= front.settings.t3_s - 0.2, "sent again before T3 ran out"
+    assert host.named("LotQueued")[0].values["LotID"] == "T3"
+    deadline = time.monotonic() + 5  # removed once the equipment has the host's S6F12
+    while front.store.spool_count() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert front.store.spool_count() == 0, "answered: out of the spool"
+    assert host.send(1, 1) is not None, "a T3 expiry is no link failure: the link stays up"
 
 
 def _recv_control(sock: socket.socket, s_type: int, timeout_s: float) -> None:
