@@ -15,7 +15,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
-from drivers.ball_attach import ReflowLimits
+from drivers.ball_attach import BallAttachSettings, ReflowLimits
 from drivers.errors import ParameterOutOfRange
 from drivers.etch_bath import WINDOWS, Chemistry
 from drivers.laminator import STANDBY_GAP_C, LaminationRecipe
@@ -221,12 +221,15 @@ class Balls(RecipeModel):
         description="BA-8 REFLow:LIMits TAL; SAC305 50–70 s"
     )
 
-    def reflow_limits(self) -> ReflowLimits:
-        return ReflowLimits(
-            peak_min_c=self.peak_window_c[0],
-            peak_max_c=self.peak_window_c[1],
-            tal_min_s=self.time_above_liquidus_window_s[0],
-            tal_max_s=self.time_above_liquidus_window_s[1],
+    def ball_attach_settings(self) -> BallAttachSettings:
+        """The BA-8 §4 set-points of the ball-attach step."""
+        return BallAttachSettings(
+            flux_thickness_um=self.flux_thickness_um,
+            ball_diameter_mm=self.ball_diameter_mm,
+            balls_per_site=self.balls_per_site,
+            zone_temperature_c=self.zone_temperatures_c,
+            reflow_speed_mm_s=self.reflow_speed_mm_s,
+            reflow_limits=ReflowLimits(*self.peak_window_c, *self.time_above_liquidus_window_s),
         )
 
 

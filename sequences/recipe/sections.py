@@ -13,7 +13,7 @@ from typing import ClassVar, Literal, Self
 
 from pydantic import Field, model_validator
 
-from drivers.dicing_saw import max_spindle_speed_krpm
+from drivers.dicing_saw import CutSettings, max_spindle_speed_krpm
 from drivers.die_bonder import DieBondSettings
 from drivers.errors import ParameterOutOfRange
 from drivers.etch_bath import EndpointMode, EtchRecipe
@@ -287,12 +287,26 @@ class Mold(RecipeModel):
 class Dice(RecipeModel):
     """DS-2 cut set-points (dicing-saw.md §4): singulation of either product."""
 
+    #: CutSettings field (the DicingSaw member) -> this section's field.
+    tool_fields: ClassVar[Mapping[str, str]] = {
+        "spindle_speed_krpm": "spindle_speed_krpm",
+        "blade_thickness_um": "blade_thickness_um",
+        "cut_feed_mm_s": "feed_mm_s",
+        "cut_passes": "passes",
+        "cut_offset_limit_um": "offset_limit_um",
+        "cut_chipping_limit_um": "chipping_limit_um",
+    }
+
     spindle_speed_krpm: float = span(10.0, 60.0, "DS-2 SPINdle:SPEed; mold/Cu strips 25–35 krpm")
     blade_thickness_um: int = span(15, 350, "DS-2 BLADe:THICKness")
     feed_mm_s: float = span(1.0, 100.0, "DS-2 CUT:FEED; mold/Cu strips 20–80 mm/s")
     passes: int = span(1, 3, "DS-2 CUT:PASSes (step cut)")
     chipping_limit_um: int = span(10, 200, "DS-2 CUT:CHIPping:LIMit")
     offset_limit_um: int = span(5, 100, "DS-2 CUT:OFFSet:LIMit")
+
+    def cut_settings(self) -> CutSettings:
+        """The §4 cut set-points of the singulation step (CUT:CHECk at the manual's default)."""
+        return tool_record(self, CutSettings, self.tool_fields)
 
     def problems(self, where: str, street_um: float) -> list[str]:
         """DS-2 START check (spindle speed against blade thickness) and the street: the kerf,
