@@ -14,9 +14,9 @@ from typing import ClassVar, Literal, Self
 from pydantic import Field, model_validator
 
 from drivers.dicing_saw import CutSettings, DicingSaw, max_spindle_speed_krpm
-from drivers.die_bonder import DieBondSettings
+from drivers.die_bonder import DieBonder, DieBondSettings
 from drivers.errors import ParameterOutOfRange
-from drivers.etch_bath import EndpointMode, EtchRecipe
+from drivers.etch_bath import EndpointMode, EtchBath, EtchRecipe
 from drivers.mold_press import MoldPress, MoldRecipe, check_stage_order
 from drivers.wire_bonder import (
     CU_GAS_FLOW_MIN_L_MIN,
@@ -67,17 +67,17 @@ class PlaceSettings(RecipeModel):
     """DB-4 dispense-and-place set-points (die-bonder.md §4) of a glued die or a plate."""
 
     adhesive: str = Field(min_length=1, description="adhesive product, for the unit records")
-    bond_line_um: float = span(
-        12.0, 75.0, "DB-4 PLACe:BLT; Ag-epoxy BLT >= 12 µm, best 12–75 µm (EPO-TEK)"
+    bond_line_um: float = declared(
+        DieBonder.place_blt_um, "; Ag-epoxy BLT >= 12 µm, best 12–75 µm (EPO-TEK)"
     )
-    dispense_tolerance_pct: int = span(2, 30, "DB-4 DISPense:TOLerance")
-    place_force_n: float = span(0.5, 50.0, "DB-4 PLACe:FORCe")
+    dispense_tolerance_pct: int = declared(DieBonder.dispense_tolerance_pct)
+    place_force_n: float = declared(DieBonder.place_force_n)
     place_tolerance_xy_um: float = span(5.0, 100.0, "DB-4 PLACe:TOLerance xy")
     place_tolerance_theta_deg: float = span(0.10, 3.00, "DB-4 PLACe:TOLerance θ")
-    stage_temperature_c: float = span(25.0, 200.0, "DB-4 STAGe:TEMPerature")
+    stage_temperature_c: float = declared(DieBonder.stage_temperature_c)
     cure_enabled: bool = Field(default=True, description="DB-4 CURE:STATe (snap-cure track)")
-    cure_temperature_c: float = span(100.0, 200.0, "DB-4 CURE:TEMPerature")
-    cure_time_s: int = span(10, 1800, "DB-4 CURE:TIME")
+    cure_temperature_c: float = declared(DieBonder.cure_temperature_c)
+    cure_time_s: int = declared(DieBonder.cure_time_s)
 
     def settings(self, *, mode: str, pattern: str, zref: str, volume_nl: int) -> DieBondSettings:
         """DB-4 §4 parameters for EPOXY or PLATE with the derived dispense volume."""
@@ -105,11 +105,11 @@ class GapFill(RecipeModel):
     fill_height_pct: float = span(
         50.0, 100.0, "share of the opening depth filled; volume = gap area × depth × share"
     )
-    dispense_tolerance_pct: int = span(2, 30, "DB-4 DISPense:TOLerance")
-    stage_temperature_c: float = span(25.0, 200.0, "DB-4 STAGe:TEMPerature")
+    dispense_tolerance_pct: int = declared(DieBonder.dispense_tolerance_pct)
+    stage_temperature_c: float = declared(DieBonder.stage_temperature_c)
     cure_enabled: bool = Field(default=True, description="DB-4 CURE:STATe")
-    cure_temperature_c: float = span(100.0, 200.0, "DB-4 CURE:TEMPerature")
-    cure_time_s: int = span(10, 1800, "DB-4 CURE:TIME")
+    cure_temperature_c: float = declared(DieBonder.cure_temperature_c)
+    cure_time_s: int = declared(DieBonder.cure_time_s)
 
     def settings(self, *, volume_nl: int) -> DieBondSettings:
         """DB-4 §4 parameters of the GAPFILL pass (ZREF BASE: the slice inside the opening)."""
@@ -352,16 +352,16 @@ class BathSettings(RecipeModel):
     """WE-2 endpoint and handling settings of an etch (etch-bath.md §4); the chemistry's own
     set-points are in the product's etch section."""
 
-    temperature_band_c: float = span(0.5, 5.0, "WE-2 TEMP_BAND (±)")
+    temperature_band_c: float = declared(EtchBath.temp_band_c, " (±)")
     endpoint: Literal["DEPTH", "TIME"] = Field(
         default="DEPTH", description="WE-2 ENDPOINT_MODE: end on the integrated depth, or on time"
     )
-    etch_time_s: int | None = span(10, 3600, "WE-2 ETCH_TIME_S (endpoint TIME only)", default=None)
-    etch_time_max_s: int = span(10, 7200, "WE-2 ETCH_TIME_MAX_S: guard in every mode")
-    pump_speed_pct: int = span(50, 100, "WE-2 PUMP_SPEED", default=80)
-    lower_speed_mm_s: int = span(5, 50, "WE-2 LOWER_SPEED", default=25)
-    drip_s: int = span(0, 60, "WE-2 DRIP_S", default=10)
-    rinse_s: int = span(0, 600, "WE-2 RINSE_S", default=60)
+    etch_time_s: int | None = declared(EtchBath.etch_time_s, " (endpoint TIME only)", default=None)
+    etch_time_max_s: int = declared(EtchBath.etch_time_max_s, ": guard in every mode")
+    pump_speed_pct: int = declared(EtchBath.pump_speed_pct, tool_default=True)
+    lower_speed_mm_s: int = declared(EtchBath.lower_speed_mm_s, tool_default=True)
+    drip_s: int = declared(EtchBath.drip_s, tool_default=True)
+    rinse_s: int = declared(EtchBath.rinse_s, tool_default=True)
     auto_dose: bool = Field(default=True, description="WE-2 AUTO_DOSE: replenisher and top-up")
 
     def endpoint_problems(
