@@ -19,11 +19,12 @@ The common SCPI command set (recipes, strip data, cycle, alarms, results) comes 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from drivers.records import SiteRecord, alarms, defects
 from drivers.scpi import ScpiTool
+from drivers.setpoints import SetPoints
 from drivers.settings import Reading, Setting
 from drivers.values import Choice, Flag, Number, Quoted, Timestamp, unquote
 
@@ -147,6 +148,7 @@ class Laser(ScpiTool):
     via_endpoint = Setting[bool](
         "VIA:ENDPoint",
         Flag(),
+        default=True,
         doc="VIA:ENDPoint: True stops each via at breakthrough; False fires VIA:PULSes (recipe).",
     )
     recess_depth_um = Setting[float](
@@ -190,3 +192,19 @@ class Laser(ScpiTool):
         Number(0, 10**9),
         doc="``LASer:HOURs?``: laser source operating hours (8202 above 20000 h).",
     )
+
+
+@dataclass(frozen=True)
+class AblationSettings(SetPoints, driver=Laser):
+    """The §4 pattern and ablation set-points a step writes over a loaded tool recipe, each
+    field the :class:`Laser` setting of the same name."""
+
+    pattern: str
+    fluence_j_cm2: float
+    frequency_khz: int
+    spot_um: int
+    film_thickness_um: float
+    via_max_pulses: int
+    via_endpoint: bool = field(default=Laser.via_endpoint.default, kw_only=True)
+    recess_depth_um: float
+    recess_tolerance_um: float
