@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 
+from sim.ball_attach.model import BallAttachModel
 from sim.clock import SimClock
 from sim.die_bonder.model import CALIBRATION_DUE_S, DieBonderModel
 from sim.registry import serve_function
@@ -88,3 +89,47 @@ def test_a_settled_wall_scaled_tool_sleeps_until_a_request_comes() -> None:
         time.sleep(0.5)  # 500 tool s, 25 ticks of a stepping ticker
         assert len(steps) <= 1, steps
         assert tool.lag_s >= 0.0
+
+
+def run_ball_attach_magazine(read_every_s: float) -> tuple[float, list[tuple[object, ...]], int]:
+    """Heat a BA-8 from cold and run a 6-strip magazine, reading it every ``read_every_s``:
+    (tool time READY came, each strip's results and times, steps taken)."""
+    clock = VirtualHandClock()
+    model = BallAttachModel(clock, World(), seed=11)
+    steps = count_steps(model)
+
+    def run_until(condition: object, limit_s: float) -> None:
+        start = clock.t
+        while not condition():  # type: ignore[operator]
+            assert clock.t - start < limit_s, "never happened"
+            clock.t += read_every_s
+            model.sync()
+
+    run_until(lambda: model.state is State.IDLE, 60.0)
+    model.load_recipe("A-BALL050")
+    run_until(lambda: model.state is State.READY, 3000.0)
+    ready_s = clock.t
+    clock.t = 1500.0  # both runs start the magazine at the same tool time
+    model.sync()
+    model.magazine_count = 6
+    model.do_start()
+    run_until(lambda: model.state is State.DONE, 1000.0)
+    strips = []
+    for k in range(1, 7):
+        result = model.strip_results(k)
+        strips.append((result.result_map, result.summary_extra, round(result.cycle_s, 6)))
+    return ready_s, strips, len(steps)
+
+
+def test_ball_attach_jumps_event_to_event_and_its_results_do_not_depend_on_how_often_it_is_read() -> (
+    None
+):
+    often_ready_s, often, _often_steps = run_ball_attach_magazine(read_every_s=1.0)
+    rare_ready_s, rare, rare_steps = run_ball_attach_magazine(read_every_s=37.0)
+    assert often == rare, "the zones' air and the strips' profiles are functions of tool time"
+    assert abs(often_ready_s - rare_ready_s) <= 37.0, "READY comes at the same tool time"
+    # Heat-up (~1200 s) and a 6-strip magazine (~510 s) were ~1700 steps on the 1 s grid; now
+    # the grid is stepped only while a zone's error is near a band's edge.
+    assert rare_steps < 400, rare_steps
+    peaks = [float(extra[0]) for _map, extra, _s in rare]
+    assert all(235.0 <= peak <= 245.0 for peak in peaks), peaks  # the manual's profile
