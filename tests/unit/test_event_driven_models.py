@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from sim.ball_attach.model import BallAttachModel
 from sim.clock import SimClock
 from sim.die_bonder.model import CALIBRATION_DUE_S, DieBonderModel
+from sim.etch_bath.model import EtchBathModel
+from sim.etch_bath.recipe import EndReason
 from sim.registry import serve_function
 from sim.tool_model import State, ToolModel
 from sim.world import World
@@ -133,3 +137,63 @@ def test_ball_attach_jumps_event_to_event_and_its_results_do_not_depend_on_how_o
     assert rare_steps < 400, rare_steps
     peaks = [float(extra[0]) for _map, extra, _s in rare]
     assert all(235.0 <= peak <= 245.0 for peak in peaks), peaks  # the manual's profile
+
+
+def run_cupric_etch(read_every_s: float) -> tuple[tuple[object, ...], int]:
+    """Heat a CUCL2 WE-2 from cold, etch a full carrier of slug strips and wait for the bath
+    to settle after it, reading every ``read_every_s``: (what the host and the strips see,
+    steps taken)."""
+    clock = VirtualHandClock()
+    world = World()
+    slots = {k: f"S{k}" for k in range(1, 11)}
+    for strip_id in slots.values():
+        for site in world.strip(strip_id, 3, 10).sites.values():
+            site.slice_thickness_um = 200.0
+    model = EtchBathModel(clock, world, seed=4, chemistry=1)
+    steps = count_steps(model)
+
+    def run_until(condition: object, limit_s: float) -> None:
+        start = clock.t
+        while not condition():  # type: ignore[operator]
+            assert clock.t - start < limit_s, "never happened"
+            clock.t += read_every_s
+            model.sync()
+
+    run_until(lambda: model.state is State.IDLE, 60.0)
+    model.apply_settings({f"STRIP_ID_{k}": strip_id for k, strip_id in slots.items()})
+    model.apply_settings({"LOAD_MASK": 1023})
+    model.do_arm()
+    run_until(lambda: model.state is State.READY, 3600.0)
+    clock.t = 1500.0  # both runs start the cycle at the same tool time
+    model.sync()
+    model.do_start()
+    run_until(lambda: model.state is State.DONE, 1000.0)
+    clock.t = 3000.0
+    model.sync()
+    assert model.results is not None
+    bath = model.bath
+    seen = (
+        model.end_reason,
+        model.final,
+        model.results.result_map,
+        round(model.results.cycle_s, 6),
+        [round(site.etch_depth_um or 0.0, 2) for site in world.strip("S10", 3, 10).sites.values()],
+        round(bath.acid_mol_l, 9),
+        round(bath.orp_mv, 6),
+        round(bath.cu_load_g_l, 6),
+        round(bath.level_mm, 6),
+    )
+    return seen, len(steps)
+
+
+def test_etch_bath_jumps_event_to_event_and_etches_the_same_whatever_the_reads() -> None:
+    often, _often_steps = run_cupric_etch(read_every_s=1.0)
+    rare, rare_steps = run_cupric_etch(read_every_s=29.0)
+    assert often == rare, "depth, end reason, times and bath are functions of tool time"
+    end_reason, final, result_map, cycle_s, *_ = rare
+    assert end_reason is EndReason.DEPTH and result_map == "P" * 10
+    assert final["etch_s"] == pytest.approx(418, abs=2)  # etch-bath.md §8: 230 µm in 418 s
+    assert cycle_s == pytest.approx(582, abs=6)
+    # Heat-up (~17 min), the cycle (~10 min) and the bath settling after it: ~3000 steps on
+    # the 1 s grid; the reads every 29 s alone are ~100.
+    assert rare_steps < 200, rare_steps
