@@ -13,6 +13,8 @@ from sim.clock import SimClock
 from sim.die_bonder.model import CALIBRATION_DUE_S, DieBonderModel
 from sim.etch_bath.model import EtchBathModel
 from sim.etch_bath.recipe import EndReason
+from sim.laminator.model import LaminatorModel
+from sim.laminator.tables import HEATUP_TIMEOUT_S
 from sim.registry import serve_function
 from sim.tool_model import State, ToolModel
 from sim.world import World
@@ -197,3 +199,26 @@ def test_etch_bath_jumps_event_to_event_and_etches_the_same_whatever_the_reads()
     # Heat-up (~17 min), the cycle (~10 min) and the bath settling after it: ~3000 steps on
     # the 1 s grid; the reads every 29 s alone are ~100.
     assert rare_steps < 200, rare_steps
+
+
+def test_a_weak_laminator_heater_settles_below_band_and_times_out_on_time_in_a_few_steps() -> None:
+    clock = VirtualHandClock()
+    model = LaminatorModel(clock, World(), seed=2)
+    clock.t = 20.0  # power-up INIT
+    model.sync()
+    assert model.state is State.IDLE
+    model.set_condition("HEATER_WEAK_TOP", True)  # settles at 95 % of its rise: out of band
+    model.do_arm()
+    armed_s = clock.t
+    clock.t += 1200.0  # the platens approach their goals (stepped: they move)
+    model.sync()
+    assert model.state is State.HEATING
+    steps = count_steps(model)
+    clock.t = armed_s + HEATUP_TIMEOUT_S - 1.0
+    model.sync()
+    assert 1105 not in model.active_alarms
+    assert len(steps) <= 3, "settled platens do not step through the wait"
+    clock.t = armed_s + HEATUP_TIMEOUT_S + 0.5
+    model.sync()
+    assert 1105 in model.active_alarms, "the heat-up timeout falls due at its tool time"
+    assert len(steps) <= 6
