@@ -36,6 +36,14 @@ def started(tool: str) -> SimulatedTool:
     return serve_function(tool)(clock=SimClock(1000.0), world=World(), seed=1)
 
 
+def assert_stops_at_once(tool: SimulatedTool) -> None:
+    """Stopping wakes the endpoint's sleeping threads at once (its join waits up to 2 s)."""
+    began = time.monotonic()
+    tool.stop()
+    assert time.monotonic() - began < 1.5, "stop wakes the sleeping threads at once"
+    assert not tool.server.endpoint._thread.is_alive()  # type: ignore[attr-defined]
+
+
 def test_an_idle_tcp_tool_with_a_client_connected_does_not_poll_and_stops_at_once(
     empty_wakeups: list[float],
 ) -> None:
@@ -48,10 +56,7 @@ def test_an_idle_tcp_tool_with_a_client_connected_does_not_poll_and_stops_at_onc
             assert client.recv(4096).endswith(b"\n"), "the connection serves"
             time.sleep(0.5)  # idle: a 0.1 s poll would have come back empty about 5 times
             assert empty_wakeups == [], "the listener and the connection sleep until bytes come"
-            began = time.monotonic()
-            tool.stop()
-            assert time.monotonic() - began < 1.5, "stop wakes the sleeping threads at once"
-            assert not tool.server.endpoint._thread.is_alive()  # type: ignore[attr-defined]
+            assert_stops_at_once(tool)
     finally:
         tool.stop()
 
@@ -61,9 +66,6 @@ def test_an_idle_pty_tool_does_not_poll_and_stops_at_once(empty_wakeups: list[fl
     try:
         time.sleep(0.5)
         assert empty_wakeups == [], "the pty front sleeps until bytes come"
-        began = time.monotonic()
-        tool.stop()
-        assert time.monotonic() - began < 1.5, "stop wakes the sleeping front at once"
-        assert not tool.server.endpoint._thread.is_alive()  # type: ignore[attr-defined]
+        assert_stops_at_once(tool)
     finally:
         tool.stop()
