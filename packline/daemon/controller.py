@@ -43,7 +43,7 @@ from sequences.line_factory import Line, Wiring, open_line
 from sequences.lot import LotPlan, LotRunner
 from sequences.packml import E10, OPERATOR_COMMANDS
 from sequences.recipe import RECIPES_DIR, load_recipe, validate_recipe
-from sequences.records import AlarmRecord
+from sequences.records import AlarmRecord, StepStart
 from sequences.route import Route, route_for
 from sequences.station import Station
 from sequences.station_machine import CommandRefused
@@ -214,6 +214,28 @@ class LineController:
                 if other != lot_id and self._rank.get(other, mine) < mine
             ]
 
+    def _running_in_rank(self) -> list[LotRunner]:
+        """The running lots, highest priority first, then FIFO (a shared batch load's order)."""
+        with self._lock:
+            ranked = sorted(self._runners, key=lambda lot: self._rank.get(lot, (0, 0)))
+            return [self._runners[lot] for lot in ranked]
+
+    def _load_mates(
+        self, lot_id: str, in_flight: list[StepStart]
+    ) -> dict[tuple[str, float], frozenset[str]]:
+        """The lots whose strips shared a batch load with ``lot_id``'s cycles still on a tool
+        (same station and start): that load is reconciled once, for all of them."""
+        mine = {(start.station, start.started) for start in in_flight}
+        if not mine:
+            return {}
+        mates: dict[tuple[str, float], set[str]] = {}
+        for lot in self.store.open_lots():
+            starts = in_flight if lot["lot_id"] == lot_id else self.store.in_flight(lot["lot_id"])
+            for start in starts:
+                if (start.station, start.started) in mine:
+                    mates.setdefault((start.station, start.started), set()).add(lot["lot_id"])
+        return {key: frozenset(lots) for key, lots in mates.items() if len(lots) > 1}
+
     # -- the lot queue ------------------------------------------------------------------------
     def _lots_loop(self) -> None:
         """Starts each open lot in its own thread as soon as it is submitted (up to
@@ -268,6 +290,7 @@ class LineController:
         plan = LotPlan(lot_id, route.steps, route.rows, route.cols, tuple(lot["strip_ids"]))
         initial = self.store.strip_progress(lot_id)
         in_flight = self.store.in_flight(lot_id)
+        load_mates = self._load_mates(lot_id, in_flight)
         stations = [
             self.stations[s.name]
             for s in self.config.expanded()
@@ -280,6 +303,8 @@ class LineController:
             initial=initial,
             in_flight=in_flight,
             defer=lambda station: any(r.wants(station) for r in self._ahead_of(lot_id)),
+            partners=self._running_in_rank,
+            load_mates=load_mates,
         )
         with self._lock:  # see lot_command
             current = self.store.lot(lot_id)
