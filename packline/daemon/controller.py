@@ -88,6 +88,7 @@ class LineController:
         """``reconnect_max_s``: the longest wall wait between attempts to reach a DOWN tool."""
         self.config = config
         self.store = store
+        store.time_scale = time_scale  # kept with each state event: E10 in tool seconds
         self.addresses = dict(addresses)
         self.pace = Pace(time_scale, min_bound_wall_s=5.0)
         self.recipes_dir = recipes_dir
@@ -671,10 +672,11 @@ class LineController:
     def e10(self, since: float | None = None) -> Json:
         """Tool seconds per E10 category for every station of the line, from the daemon's start
         (or the station's first recorded state change, if earlier) to now; ``since`` (epoch
-        wall s): only the time from then on. The store records wall time; a tool second is a
-        wall second times the daemon's ``--time-scale`` (the simulated line's clock). A station
-        is PackML STOPPED until its first cycle resets it, yet available for work all along, so
-        the time before its first state change in this run is standby, not non-scheduled."""
+        wall s): only the time from then on. The store keeps each event's time scale and
+        answers in tool seconds; a tool second is a wall second times the ``--time-scale`` in
+        force then. A station is PackML STOPPED until its first cycle resets it, yet available
+        for work all along, so the time before its first state change in this run is standby
+        (at this run's scale), not non-scheduled."""
         now = time.time()
         recorded = self.store.e10(now, since=since)
         first_change = self.store.first_state_change()
@@ -682,7 +684,7 @@ class LineController:
         tool_s: Json = {}
         for name in [*self.stations, *(n for n in recorded if n not in self.stations)]:
             totals = recorded.get(name) or {category.value: 0.0 for category in E10}
-            seconds = {category: s * scale for category, s in totals.items()}
+            seconds = dict(totals)
             first = first_change.get(name, now)
             if name in self.stations and first > self._serving_since:
                 waited_s = min(first, now) - max(since or 0.0, self._serving_since)
