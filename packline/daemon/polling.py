@@ -10,7 +10,6 @@ driver's link, whose lock keeps them whole beside the station's own cycle traffi
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -18,12 +17,10 @@ from dataclasses import dataclass, field
 from drivers.errors import ConnectionLost, PacklineError
 from drivers.records import AlarmInfo
 from packline.daemon.logging_recorder import kv
+from packline.daemon.station_threads import StationThreads
 from sequences.station import Station
 
 log = logging.getLogger("packline.daemon")
-
-#: Wall seconds :meth:`StationPollers.stop` waits for each thread (a poll in progress).
-JOIN_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -66,21 +63,14 @@ class StationPollers:
     on_lost: Callable[[Station, str], None]
     interval_s: Callable[[Station], float] = lambda station: station.driver.poll_interval_s
     _live: dict[str, LiveStatus] = field(default_factory=dict)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _threads: list[threading.Thread] = field(default_factory=list)
+    _threads: StationThreads = field(default_factory=lambda: StationThreads("poll"))
 
     def start(self, stations: Iterable[Station]) -> None:
         for station in stations:
-            thread = threading.Thread(
-                target=self._poll_loop, args=(station,), name=f"poll-{station.name}", daemon=True
-            )
-            self._threads.append(thread)
-            thread.start()
+            self._threads.start(station, self._poll_loop)
 
     def stop(self) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(JOIN_S)
+        self._threads.stop()
 
     def live(self, name: str) -> LiveStatus | None:
         """The station's last polled status, or None before its first answer."""
@@ -98,7 +88,7 @@ class StationPollers:
     def _poll_loop(self, station: Station) -> None:
         seen: set[int] = set()
         wait_s = self.interval_s(station)
-        while not self._stop.wait(wait_s):
+        while not self._threads.wait(wait_s):
             began = time.monotonic()
             if not station.down:  # else the reconnect thread owns the link until it answers
                 seen = self._poll(station, seen)
