@@ -9,6 +9,7 @@ driver's link, whose lock keeps them whole beside the station's own cycle traffi
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -66,8 +67,13 @@ class StationPollers:
     _threads: StationThreads = field(default_factory=lambda: StationThreads("poll"))
 
     def start(self, stations: Iterable[Station]) -> None:
-        for station in stations:
-            self._threads.start(station, self._poll_loop)
+        """A thread per station; their first polls spread over one interval (station k of n
+        after k/n of its interval), so that many stations' polls do not come in bursts."""
+        listed = list(stations)
+        for index, station in enumerate(listed):
+            self._threads.start(
+                station, functools.partial(self._poll_loop, phase=index / len(listed))
+            )
 
     def stop(self) -> None:
         self._threads.stop()
@@ -85,18 +91,26 @@ class StationPollers:
             if status.answered_at
         }
 
-    def _poll_loop(self, station: Station) -> None:
+    def _poll_loop(self, station: Station, phase: float = 0.0) -> None:
+        """Poll every interval, from poll start to poll start (a slow answer is not added). A
+        poll that failed without losing the link (a reply timed out, or a late one was taken
+        for it) is tried again at once, once, rather than leaving the status a period older."""
         seen: set[int] = set()
-        wait_s = self.interval_s(station)
+        wait_s = self.interval_s(station) * phase
+        retried = False
         while not self._threads.wait(wait_s):
             began = time.monotonic()
+            failed = False
             if not station.down:  # else the reconnect thread owns the link until it answers
-                seen = self._poll(station, seen)
-            # The manual's rate from poll start to poll start: a slow answer is not added.
+                seen, failed = self._poll(station, seen)
+            if failed and not retried and not station.down:
+                wait_s, retried = 0.0, True
+                continue
+            retried = False
             wait_s = max(0.0, self.interval_s(station) - (time.monotonic() - began))
 
-    def _poll(self, station: Station, seen: set[int]) -> set[int]:
-        """One poll; returns the alarm codes active now."""
+    def _poll(self, station: Station, seen: set[int]) -> tuple[set[int], bool]:
+        """One poll; returns the alarm codes active now and whether the poll failed."""
         driver = station.driver
         try:
             state = driver.state()
@@ -118,7 +132,7 @@ class StationPollers:
                         self.on_lost(station, str(exc))
                 finally:
                     station.busy.release()
-            return seen
+            return seen, True
         self._live[station.name] = LiveStatus(state.name, alarms, interlocks, time.time())
         codes = {a.code for a in alarms}
         if not station.current_strips:
@@ -133,4 +147,4 @@ class StationPollers:
                         )
                     )
                     self.on_idle_alarm(station, alarm)
-        return codes
+        return codes, False
