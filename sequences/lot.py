@@ -336,9 +336,26 @@ class LotRunner:
             ]
             if not ready:
                 continue
-            if len(ready) >= step.batch_max or not self._more_coming(index):
+            full = len(ready) + self._waiting_elsewhere(step) >= step.batch_max
+            if full or not self._more_coming(index):
                 return index, ready[: step.batch_max]
         return None
+
+    def _waiting_elsewhere(self, step: ProcessStep) -> int:
+        """How many strips of partner lots wait at a step equal to ``step`` (they would fill
+        the load with this lot's: see :meth:`lend`). Read without their locks (an estimate)."""
+        if step.batch_max == 1:
+            return 0
+        count = 0
+        for partner in self._partners():
+            other = partner._equal_step(step, self.plan)
+            if other is not None:
+                count += sum(
+                    1
+                    for s in list(partner.strips.values())
+                    if s.status == "waiting" and s.next_step == other
+                )
+        return count
 
     def _more_coming(self, index: int) -> bool:
         """Whether a strip upstream of step ``index`` can reach it within one cycle of that step,
