@@ -307,10 +307,19 @@ class LotRunner:
                 self._resume(station, start)
             if led:
                 continue
-            if starts and self._follow_timed_out(station):
+            if starts:  # left to the load's first lot: no new cycle here before it is done
+                if not self._follow_timed_out(station):
+                    with self._cond:
+                        self._cond.wait(self._idle_s)
                 continue
             with self._cond:
                 idle = self._held or self._aborted or not station.ready
+                # Strips of this lot in another lot's load on this station (lent, or a shared
+                # load being reconciled): that cycle goes first.
+                idle = idle or any(
+                    s.status == "processing" and s.station == station.name
+                    for s in self.strips.values()
+                )
                 idle = idle or (self.defer is not None and self.defer(station))
                 work = None if idle else self._pick(station)
                 if work is None:
@@ -461,6 +470,7 @@ class LotRunner:
                 return None
             pending.remove(mine)
             strips = [self.strips[s] for s in mine.strip_ids if s in self.strips]
+            self._cond.notify_all()  # this lot's worker on that station may take work again
         return _Share(self, mine.step_index, strips)
 
     def _resume(self, station: Station, start: StepStart) -> None:
