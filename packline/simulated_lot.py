@@ -159,6 +159,11 @@ def run_simulated_lot(
     )
 
 
+#: Requests made before the tool has an alarm for them -> the alarm whose remedy answers them:
+#: an FeCl3 bath renewed at 90 % of CU_LOAD_MAX is the remedy of 5123 "Copper loading high".
+REMEDY_BEFORE_ALARM = {"CU_LOAD": 5123}
+
+
 def simulated_operator(
     line: SimulatedLine, clock: HostClock, response_tool_s: float
 ) -> Callable[[OperatorRequest], None]:
@@ -171,6 +176,9 @@ def simulated_operator(
         model = line.tools[request.station].model
         for code in list(model.active_alarms):
             model.fix(code)
+        for name in request.interlocks:  # asked before the tool alarms (no alarm to fix yet)
+            if name in REMEDY_BEFORE_ALARM:
+                model.fix(REMEDY_BEFORE_ALARM[name])
 
     return answer
 

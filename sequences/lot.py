@@ -2,7 +2,10 @@
 
 Each station works in its own thread and takes the next work it can do, downstream steps
 first (to drain work in progress). A batch station fills its batch, or starts a part batch
-when nothing else can still reach that step. Stations of the same kind share the work. A
+when nothing else can still reach that step. Stations of the same kind share the work. With
+overlapping lots (the daemon), a batch load is filled from every running lot whose strips wait
+at an equal step (same tool recipe and set-points) on strips of the same layout (see
+:meth:`LotRunner.lend`); each strip's results are recorded under its own lot. A
 failed site is skipped downstream through the input maps; a strip with no good site left is
 scrapped; an aborted cycle puts its strips on hold (or scraps them under the abort-strip
 policy). Every strip ends complete, scrapped with a reason, or on hold with a reason.
@@ -24,6 +27,9 @@ from sequences.station import AlarmPolicy, LinkDown, Station, StationNotReady
 from sequences.steps.base import Detached, ProcessStep
 
 TERMINAL = ("complete", "scrapped", "on hold")
+#: Wall seconds a resumed runner waits for the other lots of a batch load that was on a tool at
+#: a restart (the cycle is reconciled once, for all of them); past it their strips go on hold.
+LOAD_MATES_WAIT_S = 60.0
 log = logging.getLogger("packline.lot")
 
 
@@ -81,6 +87,15 @@ class LotSnapshot:
         return sum(1 for s in self.strips if s.status == status)
 
 
+@dataclass(frozen=True)
+class _Share:
+    """One lot's strips in a cycle (a batch load may hold several lots'), at its step index."""
+
+    runner: LotRunner
+    index: int
+    strips: list[StripProgress]
+
+
 @dataclass
 class LotRunner:
     """Runs one lot on the given stations, reporting to ``recorder``.
@@ -99,6 +114,12 @@ class LotRunner:
     #: Whether this lot lets a station go to another lot first (overlapping lots, FIFO): asked
     #: before each pick; see :meth:`wants`.
     defer: Callable[[Station], bool] | None = None
+    #: The other running lots, highest priority first, then FIFO (overlapping lots): a batch
+    #: load this lot starts takes their strips waiting at an equal step after its own.
+    partners: Callable[[], Sequence[LotRunner]] | None = None
+    #: Batch cycles still on a tool at a restart that held strips of other lots too:
+    #: (station, started) -> the lot ids of the load (from the store's step starts).
+    load_mates: Mapping[tuple[str, float], frozenset[str]] = field(default_factory=dict)
     strips: dict[str, StripProgress] = field(init=False)
     started: float = field(init=False, default=0.0)
     #: When :meth:`run` returned (epoch s): after the last progress report of the lot.
@@ -122,6 +143,8 @@ class LotRunner:
         self._held = False
         self._aborted = ""
         self._reconcile: dict[str, list[StepStart]] = {}
+        self._mates: dict[tuple[str, float], frozenset[str]] = dict(self.load_mates)
+        self._mates_deadline = 0.0
         by_name = {st.name: st for st in self.stations}
         for start in self.in_flight:
             strips = [self.strips[s] for s in start.strip_ids if s in self.strips]
@@ -158,6 +181,7 @@ class LotRunner:
 
     def _run_lot(self, timeout_s: float | None) -> list[threading.Thread]:
         self.started = self.clock.timestamp()
+        self._mates_deadline = time.monotonic() + LOAD_MATES_WAIT_S
         for station in self.stations:
             station.prepare()
         workers = [
@@ -275,13 +299,27 @@ class LotRunner:
                     self._cond.wait(self._idle_s)
                     continue
                 starts = self._reconcile.pop(station.name, [])
-            for start in starts:
-                batch = [self.strips[s] for s in start.strip_ids if s in self.strips]
-                self._run(station, start.step_index, batch, resume=True)
-            if starts:
+                # A load shared with other lots is reconciled by its first lot (by id), once.
+                led = [s for s in starts if self._leads(s)]
+                if len(led) < len(starts):
+                    self._reconcile[station.name] = [s for s in starts if s not in led]
+            for start in led:
+                self._resume(station, start)
+            if led:
+                continue
+            if starts:  # left to the load's first lot: no new cycle here before it is done
+                if not self._follow_timed_out(station):
+                    with self._cond:
+                        self._cond.wait(self._idle_s)
                 continue
             with self._cond:
                 idle = self._held or self._aborted or not station.ready
+                # Strips of this lot in another lot's load on this station (lent, or a shared
+                # load being reconciled): that cycle goes first.
+                idle = idle or any(
+                    s.status == "processing" and s.station == station.name
+                    for s in self.strips.values()
+                )
                 idle = idle or (self.defer is not None and self.defer(station))
                 work = None if idle else self._pick(station)
                 if work is None:
@@ -292,8 +330,9 @@ class LotRunner:
                 index, batch = work
                 for strip in batch:
                     strip.status, strip.station = "processing", station.name
+            shares = [_Share(self, index, batch), *self._borrow(station, index, len(batch))]
             self._changed()
-            self._run(station, index, batch)
+            self._run(station, shares)
 
     def _pick(self, station: Station) -> tuple[int, list[StripProgress]] | None:
         steps = self.plan.steps
@@ -306,20 +345,52 @@ class LotRunner:
             ]
             if not ready:
                 continue
-            if len(ready) >= step.batch_max or not self._more_coming(index):
+            full = len(ready) + self._waiting_elsewhere(step) >= step.batch_max
+            if full or not self._more_coming(index):
                 return index, ready[: step.batch_max]
         return None
 
+    def _waiting_elsewhere(self, step: ProcessStep) -> int:
+        """How many strips of partner lots wait at a step equal to ``step`` (they would fill
+        the load with this lot's: see :meth:`lend`). Read without their locks (an estimate)."""
+        if step.batch_max == 1:
+            return 0
+        count = 0
+        for partner in self._partners():
+            other = partner._equal_step(step, self.plan)
+            if other is not None:
+                count += sum(
+                    1
+                    for s in list(partner.strips.values())
+                    if s.status == "waiting" and s.next_step == other
+                )
+        return count
+
     def _more_coming(self, index: int) -> bool:
-        """Whether a strip upstream of step ``index`` can reach it within one cycle of that step.
+        """Whether a strip upstream of step ``index`` can reach it within one cycle of that step,
+        of this lot or of a partner lot at an equal step (they may share the load).
 
         A batch station starts a part batch rather than wait longer than its own cycle for
         the next strip: strips still far upstream (e.g. behind the next press load) will make
         a batch of their own. Arrival is estimated from the steps' expected cycle times.
         """
+        step = self.plan.steps[index]
+        if self._coming(index, step.expected_cycle_tool_s):
+            return True
+        if step.batch_max == 1:
+            return False
+        for partner in self._partners():
+            other = partner._equal_step(step, self.plan)
+            if other is not None and partner._coming(other, step.expected_cycle_tool_s):
+                return True
+        return False
+
+    def _coming(self, index: int, horizon: float) -> bool:
+        """Whether a strip of this lot upstream of step ``index`` arrives within ``horizon``
+        tool s. Read without this lot's lock (an estimate; a partner may ask while holding its
+        own)."""
         steps = self.plan.steps
-        horizon = steps[index].expected_cycle_tool_s
-        for strip in self.strips.values():
+        for strip in list(self.strips.values()):
             if strip.terminal or strip.next_step >= index:
                 continue
             arrival = sum(steps[k].expected_cycle_tool_s for k in range(strip.next_step, index))
@@ -329,36 +400,178 @@ class LotRunner:
                 return True
         return False
 
-    def _run(
-        self, station: Station, index: int, batch: list[StripProgress], *, resume: bool = False
-    ) -> None:
+    # -- batch loads shared between lots -----------------------------------------------------
+    def _partners(self) -> Sequence[LotRunner]:
+        """The other running lots that can share a load now, in priority then FIFO order."""
+        return [
+            p
+            for p in (self.partners() if self.partners else ())
+            if p is not self and not (p._held or p._aborted or p._stop.is_set())
+        ]
+
+    def _equal_step(self, step: ProcessStep, plan: LotPlan) -> int | None:
+        """The index of this lot's step equal to ``step`` (same tool, tool recipe and
+        set-points) if its strips have ``plan``'s layout and the step takes a batch; else None."""
+        if step.batch_max == 1 or (self.plan.rows, self.plan.cols) != (plan.rows, plan.cols):
+            return None
+        return next((k for k, mine in enumerate(self.plan.steps) if mine == step), None)
+
+    def _borrow(self, station: Station, index: int, taken: int) -> list[_Share]:
+        """The partner lots' strips that fill the rest of a batch load of step ``index``, in
+        the partners' order (priority, then FIFO). Taken outside this lot's lock."""
         step = self.plan.steps[index]
-        jobs = [StripJob(s.strip_id, self.plan.rows, self.plan.cols, s.input_map) for s in batch]
+        room = step.batch_max - taken
+        shares: list[_Share] = []
+        for partner in self._partners() if room > 0 else ():
+            share = partner.lend(station, step, self.plan, room)
+            if share is not None:
+                shares.append(share)
+                room -= len(share.strips)
+                if room == 0:
+                    break
+        return shares
+
+    def lend(self, station: Station, step: ProcessStep, plan: LotPlan, room: int) -> _Share | None:
+        """Up to ``room`` of this lot's strips waiting at a step equal to ``step``, for a batch
+        load another lot (``plan``) starts on ``station``: they are processing there from now on
+        and the cycle's results come back through :meth:`_settle`. None if none can go (this
+        lot held, aborted or stopping, another layout, or none waiting there)."""
+        index = self._equal_step(step, plan)
+        if index is None or not station.suits(step):
+            return None
+        with self._cond:
+            if self._held or self._aborted or self._stop.is_set():
+                return None
+            ready = [
+                s for s in self.strips.values() if s.status == "waiting" and s.next_step == index
+            ][:room]
+            for strip in ready:
+                strip.status, strip.station = "processing", station.name
+        if not ready:
+            return None
+        self._changed()
+        return _Share(self, index, ready)
+
+    def _leads(self, start: StepStart) -> bool:
+        """Whether this lot reconciles ``start``: a load of this lot alone, or shared with
+        others of which this one has the first id."""
+        mates = self._mates.get((start.station, start.started), frozenset())
+        return not mates or min(mates | {self.plan.lot_id}) == self.plan.lot_id
+
+    def claim_in_flight(self, start: StepStart) -> _Share | None:
+        """This lot's part of the shared load ``start`` (same station and start), for the lot
+        that reconciles it; None if this lot has none waiting to be reconciled."""
+        with self._cond:
+            pending = self._reconcile.get(start.station, [])
+            mine = next(
+                (p for p in pending if p.started == start.started and p.step == start.step), None
+            )
+            if mine is None:
+                return None
+            pending.remove(mine)
+            strips = [self.strips[s] for s in mine.strip_ids if s in self.strips]
+            self._cond.notify_all()  # this lot's worker on that station may take work again
+        return _Share(self, mine.step_index, strips)
+
+    def _resume(self, station: Station, start: StepStart) -> None:
+        """Reconcile ``start`` with its tool; a load shared with other lots once, with all of
+        them (their runners may start a little later: waited for, up to LOAD_MATES_WAIT_S)."""
+        own = _Share(
+            self, start.step_index, [self.strips[s] for s in start.strip_ids if s in self.strips]
+        )
+        mates = self._mates.get((start.station, start.started), frozenset()) - {self.plan.lot_id}
+        found: dict[str, _Share] = {}
+        while mates - set(found):
+            for partner in self._partners():
+                lot_id = partner.plan.lot_id
+                if lot_id in mates and lot_id not in found:
+                    share = partner.claim_in_flight(start)
+                    if share is not None:
+                        found[lot_id] = share
+            if not mates - set(found) or self._stop.is_set():
+                break
+            if time.monotonic() >= self._mates_deadline:
+                missing = ", ".join(sorted(mates - set(found)))
+                for share in [own, *found.values()]:
+                    share.runner._hold(
+                        share.strips,
+                        f"{start.step} on {start.station} shared its load with lot(s) {missing}, "
+                        "not running at the restart: an operator must decide",
+                    )
+                return
+            self._stop.wait(0.1)
+        if self._stop.is_set():
+            return
+        self._run(station, [own, *found.values()], resume=True)
+
+    def _follow_timed_out(self, station: Station) -> bool:
+        """Starts on ``station`` led by another lot that did not claim them in time: their
+        strips go on hold (the load cannot be reconciled without its other lots)."""
+        if time.monotonic() < self._mates_deadline:
+            return False
+        with self._cond:
+            starts = self._reconcile.pop(station.name, [])
+        for start in starts:
+            leader = min(self._mates.get((start.station, start.started), frozenset()))
+            self._hold(
+                [self.strips[s] for s in start.strip_ids if s in self.strips],
+                f"{start.step} on {start.station} shared its load with lot {leader}, which did "
+                "not reconcile it at the restart: an operator must decide",
+            )
+        return bool(starts)
+
+    def _hold(self, strips: list[StripProgress], reason: str) -> None:
+        with self._cond:
+            for strip in strips:
+                self._finish(strip, "on hold", reason)
+            self._cond.notify_all()
+        self._changed()
+
+    # -- one cycle -----------------------------------------------------------------------------
+    def _run(self, station: Station, shares: list[_Share], *, resume: bool = False) -> None:
+        """One cycle of the step of ``shares`` (this lot's strips first, then any partner
+        lots' of a shared batch load); each strip's results go to its own lot."""
+        step = self.plan.steps[shares[0].index]
+        # Load positions in lot order (a restart's reconcile rebuilds the same order); which
+        # strips got into the load was decided by priority and FIFO (_borrow).
+        shares = sorted(shares, key=lambda share: share.runner.plan.lot_id)
+        jobs = [
+            StripJob(s.strip_id, sh.runner.plan.rows, sh.runner.plan.cols, s.input_map)
+            for sh in shares
+            for s in sh.strips
+        ]
+        owner = {s.strip_id: sh for sh in shares for s in sh.strips}
         started = self.clock.timestamp()
         if not resume and not station.ready:  # an operator aborted or stopped it since the pick
-            self._not_started(batch)
+            for share in shares:
+                share.runner._not_started(share.strips)
             return
-        start = StepStart(
-            self.plan.lot_id,
-            tuple(j.strip_id for j in jobs),
-            index,
-            step.name,
-            station.name,
-            started,
-        )
+        starts = [
+            StepStart(
+                sh.runner.plan.lot_id,
+                tuple(s.strip_id for s in sh.strips),
+                sh.index,
+                step.name,
+                station.name,
+                started,
+            )
+            for sh in shares
+        ]
         if not resume:
-            self.recorder.step_started(start)
+            for share, start in zip(shares, starts, strict=True):
+                share.runner.recorder.step_started(start)
         committed: list[StripOutcome] = []
 
         def commit(outcomes: list[StripOutcome]) -> None:
             """Record the results before the tool is acknowledged (see run_step)."""
             ended = self.clock.timestamp()
             for outcome in outcomes:
-                self.recorder.step_done(
+                share = owner[outcome.strip_id]
+                share.runner.recorder.step_done(
                     StepRecord(
-                        self.plan.lot_id,
+                        share.runner.plan.lot_id,
                         outcome.strip_id,
-                        index,
+                        share.index,
                         step.name,
                         station.name,
                         station.tool_kind,
@@ -381,26 +594,22 @@ class LotRunner:
                 log.warning(
                     "%s on %s: %s; reconciled when it answers", step.name, station.name, down
                 )
-                with self._cond:
-                    self._reconcile.setdefault(station.name, []).append(start)
-                    self._cond.notify_all()
+                lots = frozenset(sh.runner.plan.lot_id for sh in shares)
+                for share, start in zip(shares, starts, strict=True):
+                    share.runner._await_link(start, lots if len(lots) > 1 else frozenset())
                 return
             log.warning("%s on %s: results recorded, then %s", step.name, station.name, down)
         except StationNotReady as refused:  # an operator command got in first
             log.info("%s on %s: not started (%s)", step.name, station.name, refused)
-            if not resume:
-                self._not_started(batch)  # try again later, here or on a station of its kind
-                return
-            with self._cond:  # a cycle left on the tool at a restart: not to be run again
-                for strip in batch:
-                    self._finish(
-                        strip,
-                        "on hold",
+            for share in shares:
+                if not resume:
+                    share.runner._not_started(share.strips)  # try again later
+                else:  # a cycle left on the tool at a restart: not to be run again
+                    share.runner._hold(
+                        share.strips,
                         f"{step.name} was on {station.name} at the restart and the station is "
                         f"{refused.state}: an operator must decide",
                     )
-                self._cond.notify_all()
-            self._changed()
             return
         except Exception as error:  # a worker must never die silently
             if not isinstance(error, PacklineError):
@@ -408,18 +617,40 @@ class LotRunner:
             station.recover()
             if not committed:
                 self._cycle_record(station, step, jobs, started, "FAILED")
-                with self._cond:
-                    for strip in batch:
-                        self._finish(
-                            strip, "on hold", f"{step.name} on {station.name} failed: {error}"
-                        )
-                    self._cond.notify_all()
-                self._changed()
+                for share in shares:
+                    share.runner._hold(
+                        share.strips, f"{step.name} on {station.name} failed: {error}"
+                    )
                 return
             log.warning("%s on %s: results recorded, then %s", step.name, station.name, error)
         self._cycle_record(station, step, jobs, started, "ABORTED" if aborted else "DONE")
+        outcomes = {o.strip_id: o for o in committed}
+        for share in shares:
+            share.runner._settle(
+                share, [outcomes[s.strip_id] for s in share.strips], station, aborted, reason
+            )
+
+    def _await_link(self, start: StepStart, lots: frozenset[str]) -> None:
+        """A cycle whose link dropped before its results: reconciled when the tool answers
+        (with the other ``lots`` of its load, if shared)."""
         with self._cond:
-            for strip, outcome in zip(batch, committed, strict=True):
+            if lots:
+                self._mates[(start.station, start.started)] = lots
+            self._reconcile.setdefault(start.station, []).append(start)
+            self._cond.notify_all()
+
+    def _settle(
+        self,
+        share: _Share,
+        outcomes: list[StripOutcome],
+        station: Station,
+        aborted: bool,
+        reason: str,
+    ) -> None:
+        """This lot's strips after a cycle: next step, complete, scrapped or on hold."""
+        step = self.plan.steps[share.index]
+        with self._cond:
+            for strip, outcome in zip(share.strips, outcomes, strict=True):
                 strip.station = ""
                 if aborted and self._aborted:  # the lot's abort is the reason, not its echo
                     self._finish(strip, "on hold", self._aborted)
@@ -430,7 +661,7 @@ class LotRunner:
                     self._finish(strip, "scrapped", f"no good unit left after {step.name}")
                 else:
                     strip.input_map = outcome.next_input_map
-                    strip.next_step = index + 1
+                    strip.next_step = share.index + 1
                     if strip.next_step == len(self.plan.steps):
                         self._finish(strip, "complete", "")
                     elif self._aborted:

@@ -41,10 +41,12 @@ from sequences.steps.base import (
     resume_step,
     run_step,
 )
+from sequences.steps.etch import EtchStep
 from sequences.upkeep import (
     OPERATOR_REQUESTS,
     PLACEMENT_OUT_OF_TOLERANCE,
     OperatorRequest,
+    calibrate_gauge_if_due,
     calibrate_laser_if_due,
     calibrate_placement_if_due,
     low_warnings_latched,
@@ -249,6 +251,7 @@ class Station:
             lost = False
             try:
                 upkept, upkeep_started = False, 0.0
+                self._cu_limit = step.recipe.cu_load_max_g_l if isinstance(step, EtchStep) else None
                 if not resume:
                     self._acknowledge_leftover()
                     upkeep_started = self.clock.timestamp()
@@ -303,9 +306,11 @@ class Station:
         started = self.clock.timestamp()
         strips = self.current_strips
         try:
-            done = calibrate_placement_if_due(
-                self.driver, self.pace, after_2105=self._placement_out
-            ) or calibrate_laser_if_due(self.driver, self.pace)
+            done = (
+                calibrate_placement_if_due(self.driver, self.pace, after_2105=self._placement_out)
+                or calibrate_laser_if_due(self.driver, self.pace)
+                or calibrate_gauge_if_due(self.driver, self.pace)
+            )
         except PacklineError as exc:
             took_tool_s = (self.clock.timestamp() - started) * self.clock.record_scale
             code, command = upkeep_label(self.driver)
@@ -331,7 +336,7 @@ class Station:
         from the alarm handler mid-cycle (a syringe emptied during a strip), where the station
         is HELD already and the handler resumes it."""
         low = not in_alarm  # a blade worn to 90 % waits for the cycle's end, not mid-strip
-        blocking = requests_due(self.driver, low=low)
+        blocking = requests_due(self.driver, low=low, cu_load_max_g_l=self._cu_limit)
         if not blocking:
             return False
         text = "; ".join(f"{OPERATOR_REQUESTS[name]} ({name})" for name in blocking)
@@ -345,17 +350,19 @@ class Station:
         while self.machine.state is PackState.HELD and clock.now() < deadline:
             if low and low_warnings_latched(self.driver):
                 self.driver.clear_alarms()  # a refilled supply's warning goes (README §6)
-            if not requests_due(self.driver, low=low):
+            if not requests_due(self.driver, low=low, cu_load_max_g_l=self._cu_limit):
                 break
             clock.sleep(self.pace.poll_after_s(self.driver, clock.now() - waited_from))
         if not in_alarm and self.machine.state in (PackState.UNHOLDING, PackState.EXECUTE):
             # Released by the operator (``station release``): what is still due was done by
             # hand; a blade change the saw cannot see is recorded on it (BLADe:CHANge).
-            record_answer(self.driver, requests_due(self.driver, low=low))
+            record_answer(
+                self.driver, requests_due(self.driver, low=low, cu_load_max_g_l=self._cu_limit)
+            )
             if low_warnings_latched(self.driver):
                 self.driver.clear_alarms()
         took_tool_s = (clock.timestamp() - started) * clock.record_scale
-        answered = not requests_due(self.driver, low=low)
+        answered = not requests_due(self.driver, low=low, cu_load_max_g_l=self._cu_limit)
         result = "answered" if answered else "not answered"
         self._record(
             AlarmRecord(started, self.name, self.current_strips, 0, "REQUEST", text, ""),
@@ -370,6 +377,7 @@ class Station:
         return True
 
     _placement_out = False  # a 2105 since the last placement calibration
+    _cu_limit: float | None = None  # the copper limit of the etch step the cycle runs
 
     @property
     def ready(self) -> bool:

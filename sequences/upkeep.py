@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from drivers.base import Tool
 from drivers.dicing_saw import DicingSaw
 from drivers.die_bonder import DieBonder
+from drivers.etch_bath import Chemistry, EtchBath
 from drivers.laser import Laser
+from drivers.metrology import Metrology
 from drivers.states import ToolState
 from sequences.steps.base import Pace
 
@@ -91,10 +93,52 @@ def calibrate_laser_if_due(tool: Tool, pace: Pace) -> UpkeepDone | None:
     )
 
 
+#: metrology.md §6: 9201 "Calibration due" (> 20 h since the last passed CAL); interlock CAL
+#: refuses RUN at 24 h, or after power-up (no CAL yet).
+GAUGE_CALIBRATION_DUE = 9201
+GAUGE_CALIBRATION_DUE_H = 20.0
+#: CAL takes about 20 s (metrology.md §8); bounded at three times that.
+GAUGE_CALIBRATION_BOUND_TOOL_S = 60.0
+#: INIT after power-up takes 15 s (metrology.md §8); bounded at four times that.
+GAUGE_INIT_BOUND_TOOL_S = 60.0
+
+
+def calibrate_gauge_if_due(tool: Tool, pace: Pace) -> UpkeepDone | None:
+    """``CAL`` on a metrology gauge with no passed calibration within 20 h (9201 due, or
+    none since power-up); wait for it (SETUP, back to IDLE or READY), clear the latched
+    warning. Its result PASS or FAIL is the upkeep's result (a FAIL is left to the inspect
+    step, which refuses to measure with interlock CAL). None when not due."""
+    if not isinstance(tool, Metrology):
+        return None
+    if tool.state() is ToolState.INIT:  # power-up (15 s): CAL would be refused, 21 Busy
+        pace.wait_for_state(tool, (ToolState.IDLE, ToolState.READY), GAUGE_INIT_BOUND_TOOL_S)
+    if tool.state() not in (ToolState.IDLE, ToolState.READY):
+        return None  # anything else is left to the inspect step's own checks
+    last = tool.calibration()
+    hours = last.hours_since
+    if last.passed and hours is not None and hours <= GAUGE_CALIBRATION_DUE_H:
+        return None
+    clock = pace.host_clock
+    started = clock.timestamp()
+    tool.calibrate()
+    pace.wait_for_state(tool, (ToolState.IDLE, ToolState.READY), GAUGE_CALIBRATION_BOUND_TOOL_S)
+    tool.clear_alarms()  # 9201 stays latched until cleared (README §6)
+    result = tool.calibration().result
+    why = "none since power-up" if hours is None else f"last passed {hours:.1f} h ago"
+    return UpkeepDone(
+        GAUGE_CALIBRATION_DUE,
+        f"CAL (9201 gauge calibration due: {why})",
+        f"done, {result.value}",
+        (clock.timestamp() - started) * clock.record_scale,
+    )
+
+
 def upkeep_label(tool: Tool) -> tuple[int, str]:
     """The alarm code and command an upkeep of ``tool`` is recorded under (a failed one too)."""
     if isinstance(tool, Laser):
         return LASER_CALIBRATION_DUE, "LASer:CALibrate"
+    if isinstance(tool, Metrology):
+        return GAUGE_CALIBRATION_DUE, "CAL"
     return CALIBRATION_DUE, "CALibrate:PLACe"
 
 
@@ -109,6 +153,7 @@ OPERATOR_REQUESTS: dict[str, str] = {
     "BALL": "refill the balls",
     "PELLET": "refill the pellets",  # mold-press.md
     "BLADE": "change the blade",  # dicing-saw.md: asked at 90 % of its life, see below
+    "CU_LOAD": "renew the bath",  # etch-bath.md 5123: FeCl3 asked at 90 % of CU_LOAD_MAX
 }
 
 #: The manuals' "running low" warnings (class W) -> the request that answers them, asked
@@ -130,6 +175,11 @@ LOW_ALARMS: dict[int, str] = {
 #: life 90 %", dicing-saw.md §6), before the next cycle, so 7103 never stops a strip midway.
 LOW_WARNINGS = frozenset({"BLADE"})
 BLADE_LOW_FRACTION = 0.9
+#: An FeCl3 bath's copper loading CU_LOAD_PV rises with every load (it is not regenerated):
+#: the bath is asked to be renewed at this fraction of CU_LOAD_MAX, before the next load, so
+#: interlock CU_LOAD (5123 at 100 %) never refuses a carrier. A FeCl3 load of the default
+#: recipe adds a few g/L; 90 % leaves room for more than one load at the 100 g/L limit.
+CU_LOAD_LOW_FRACTION = 0.9
 
 
 @dataclass(frozen=True)
@@ -141,10 +191,13 @@ class OperatorRequest:
     text: str
 
 
-def requests_due(tool: Tool, *, low: bool = True) -> tuple[str, ...]:
+def requests_due(
+    tool: Tool, *, low: bool = True, cu_load_max_g_l: float | None = None
+) -> tuple[str, ...]:
     """What an operator must answer on ``tool`` (keys of OPERATOR_REQUESTS): its active
     interlocks that are consumables out, and with ``low`` the consumables running low that
-    the host watches (LOW_WARNINGS)."""
+    the host watches (LOW_WARNINGS). ``cu_load_max_g_l``: the copper limit the next etch
+    recipe writes, if lower than the one the bath holds."""
     interlocks = getattr(tool, "interlocks", None)
     active = interlocks() if callable(interlocks) else []  # the wire bonder reports none
     due = [name for name in active if name in OPERATOR_REQUESTS.keys() - LOW_WARNINGS]
@@ -152,6 +205,8 @@ def requests_due(tool: Tool, *, low: bool = True) -> tuple[str, ...]:
         due += [LOW_ALARMS[code] for code in tool.active_alarms() if code in LOW_ALARMS]
         if blade_worn(tool):
             due.append("BLADE")
+        if bath_aged(tool, cu_load_max_g_l):
+            due.append("CU_LOAD")
     return tuple(dict.fromkeys(due))  # once each, in the order found
 
 
@@ -167,6 +222,18 @@ def blade_worn(tool: Tool) -> bool:
     if not isinstance(tool, DicingSaw):
         return False
     return tool.blade_count() >= BLADE_LOW_FRACTION * tool.blade_limit_cuts
+
+
+def bath_aged(tool: Tool, cu_load_max_g_l: float | None = None) -> bool:
+    """Whether an FeCl3 etch bath's copper loading CU_LOAD_PV (input 104) has reached 90 % of
+    CU_LOAD_MAX: the lower of the bath's (holding 107) and ``cu_load_max_g_l``, the one the
+    next recipe writes."""
+    if not isinstance(tool, EtchBath) or tool.chemistry is not Chemistry.FECL3:
+        return False
+    limit = tool.cu_load_max_g_l
+    if cu_load_max_g_l is not None:
+        limit = min(limit, cu_load_max_g_l)
+    return tool.cu_load_pv_g_l >= CU_LOAD_LOW_FRACTION * limit
 
 
 def record_answer(tool: Tool, due: tuple[str, ...]) -> None:

@@ -43,7 +43,7 @@ from sequences.line_factory import Line, Wiring, open_line
 from sequences.lot import LotPlan, LotRunner
 from sequences.packml import E10, OPERATOR_COMMANDS
 from sequences.recipe import RECIPES_DIR, load_recipe, validate_recipe
-from sequences.records import AlarmRecord
+from sequences.records import AlarmRecord, StepStart
 from sequences.route import Route, route_for
 from sequences.station import Station
 from sequences.station_machine import CommandRefused
@@ -88,6 +88,7 @@ class LineController:
         """``reconnect_max_s``: the longest wall wait between attempts to reach a DOWN tool."""
         self.config = config
         self.store = store
+        store.time_scale = time_scale  # kept with each state event: E10 in tool seconds
         self.addresses = dict(addresses)
         self.pace = Pace(time_scale, min_bound_wall_s=5.0)
         self.recipes_dir = recipes_dir
@@ -214,6 +215,28 @@ class LineController:
                 if other != lot_id and self._rank.get(other, mine) < mine
             ]
 
+    def _running_in_rank(self) -> list[LotRunner]:
+        """The running lots, highest priority first, then FIFO (a shared batch load's order)."""
+        with self._lock:
+            ranked = sorted(self._runners, key=lambda lot: self._rank.get(lot, (0, 0)))
+            return [self._runners[lot] for lot in ranked]
+
+    def _load_mates(
+        self, lot_id: str, in_flight: list[StepStart]
+    ) -> dict[tuple[str, float], frozenset[str]]:
+        """The lots whose strips shared a batch load with ``lot_id``'s cycles still on a tool
+        (same station and start): that load is reconciled once, for all of them."""
+        mine = {(start.station, start.started) for start in in_flight}
+        if not mine:
+            return {}
+        mates: dict[tuple[str, float], set[str]] = {}
+        for lot in self.store.open_lots():
+            starts = in_flight if lot["lot_id"] == lot_id else self.store.in_flight(lot["lot_id"])
+            for start in starts:
+                if (start.station, start.started) in mine:
+                    mates.setdefault((start.station, start.started), set()).add(lot["lot_id"])
+        return {key: frozenset(lots) for key, lots in mates.items() if len(lots) > 1}
+
     # -- the lot queue ------------------------------------------------------------------------
     def _lots_loop(self) -> None:
         """Starts each open lot in its own thread as soon as it is submitted (up to
@@ -268,6 +291,7 @@ class LineController:
         plan = LotPlan(lot_id, route.steps, route.rows, route.cols, tuple(lot["strip_ids"]))
         initial = self.store.strip_progress(lot_id)
         in_flight = self.store.in_flight(lot_id)
+        load_mates = self._load_mates(lot_id, in_flight)
         stations = [
             self.stations[s.name]
             for s in self.config.expanded()
@@ -280,6 +304,8 @@ class LineController:
             initial=initial,
             in_flight=in_flight,
             defer=lambda station: any(r.wants(station) for r in self._ahead_of(lot_id)),
+            partners=self._running_in_rank,
+            load_mates=load_mates,
         )
         with self._lock:  # see lot_command
             current = self.store.lot(lot_id)
@@ -646,10 +672,11 @@ class LineController:
     def e10(self, since: float | None = None) -> Json:
         """Tool seconds per E10 category for every station of the line, from the daemon's start
         (or the station's first recorded state change, if earlier) to now; ``since`` (epoch
-        wall s): only the time from then on. The store records wall time; a tool second is a
-        wall second times the daemon's ``--time-scale`` (the simulated line's clock). A station
-        is PackML STOPPED until its first cycle resets it, yet available for work all along, so
-        the time before its first state change in this run is standby, not non-scheduled."""
+        wall s): only the time from then on. The store keeps each event's time scale and
+        answers in tool seconds; a tool second is a wall second times the ``--time-scale`` in
+        force then. A station is PackML STOPPED until its first cycle resets it, yet available
+        for work all along, so the time before its first state change in this run is standby
+        (at this run's scale), not non-scheduled."""
         now = time.time()
         recorded = self.store.e10(now, since=since)
         first_change = self.store.first_state_change()
@@ -657,7 +684,7 @@ class LineController:
         tool_s: Json = {}
         for name in [*self.stations, *(n for n in recorded if n not in self.stations)]:
             totals = recorded.get(name) or {category.value: 0.0 for category in E10}
-            seconds = {category: s * scale for category, s in totals.items()}
+            seconds = dict(totals)
             first = first_change.get(name, now)
             if name in self.stations and first > self._serving_since:
                 waited_s = min(first, now) - max(since or 0.0, self._serving_since)

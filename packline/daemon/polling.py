@@ -9,8 +9,8 @@ driver's link, whose lock keeps them whole beside the station's own cycle traffi
 
 from __future__ import annotations
 
+import functools
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -18,12 +18,10 @@ from dataclasses import dataclass, field
 from drivers.errors import ConnectionLost, PacklineError
 from drivers.records import AlarmInfo
 from packline.daemon.logging_recorder import kv
+from packline.daemon.station_threads import StationThreads
 from sequences.station import Station
 
 log = logging.getLogger("packline.daemon")
-
-#: Wall seconds :meth:`StationPollers.stop` waits for each thread (a poll in progress).
-JOIN_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -66,21 +64,19 @@ class StationPollers:
     on_lost: Callable[[Station, str], None]
     interval_s: Callable[[Station], float] = lambda station: station.driver.poll_interval_s
     _live: dict[str, LiveStatus] = field(default_factory=dict)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _threads: list[threading.Thread] = field(default_factory=list)
+    _threads: StationThreads = field(default_factory=lambda: StationThreads("poll"))
 
     def start(self, stations: Iterable[Station]) -> None:
-        for station in stations:
-            thread = threading.Thread(
-                target=self._poll_loop, args=(station,), name=f"poll-{station.name}", daemon=True
+        """A thread per station; their first polls spread over one interval (station k of n
+        after k/n of its interval), so that many stations' polls do not come in bursts."""
+        listed = list(stations)
+        for index, station in enumerate(listed):
+            self._threads.start(
+                station, functools.partial(self._poll_loop, phase=index / len(listed))
             )
-            self._threads.append(thread)
-            thread.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(JOIN_S)
+        self._threads.stop()
 
     def live(self, name: str) -> LiveStatus | None:
         """The station's last polled status, or None before its first answer."""
@@ -95,18 +91,26 @@ class StationPollers:
             if status.answered_at
         }
 
-    def _poll_loop(self, station: Station) -> None:
+    def _poll_loop(self, station: Station, phase: float = 0.0) -> None:
+        """Poll every interval, from poll start to poll start (a slow answer is not added). A
+        poll that failed without losing the link (a reply timed out, or a late one was taken
+        for it) is tried again at once, once, rather than leaving the status a period older."""
         seen: set[int] = set()
-        wait_s = self.interval_s(station)
-        while not self._stop.wait(wait_s):
+        wait_s = self.interval_s(station) * phase
+        retried = False
+        while not self._threads.wait(wait_s):
             began = time.monotonic()
+            failed = False
             if not station.down:  # else the reconnect thread owns the link until it answers
-                seen = self._poll(station, seen)
-            # The manual's rate from poll start to poll start: a slow answer is not added.
+                seen, failed = self._poll(station, seen)
+            if failed and not retried and not station.down:
+                wait_s, retried = 0.0, True
+                continue
+            retried = False
             wait_s = max(0.0, self.interval_s(station) - (time.monotonic() - began))
 
-    def _poll(self, station: Station, seen: set[int]) -> set[int]:
-        """One poll; returns the alarm codes active now."""
+    def _poll(self, station: Station, seen: set[int]) -> tuple[set[int], bool]:
+        """One poll; returns the alarm codes active now and whether the poll failed."""
         driver = station.driver
         try:
             state = driver.state()
@@ -128,7 +132,7 @@ class StationPollers:
                         self.on_lost(station, str(exc))
                 finally:
                     station.busy.release()
-            return seen
+            return seen, True
         self._live[station.name] = LiveStatus(state.name, alarms, interlocks, time.time())
         codes = {a.code for a in alarms}
         if not station.current_strips:
@@ -143,4 +147,4 @@ class StationPollers:
                         )
                     )
                     self.on_idle_alarm(station, alarm)
-        return codes
+        return codes, False

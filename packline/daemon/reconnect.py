@@ -4,12 +4,12 @@ bounded exponential back-off, and the station comes back when the tool answers."
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from contextlib import suppress
 
 from drivers.errors import PacklineError
 from packline.daemon.logging_recorder import kv
+from packline.daemon.station_threads import StationThreads
 from sequences.station import Station
 
 log = logging.getLogger("packline.daemon")
@@ -18,8 +18,6 @@ log = logging.getLogger("packline.daemon")
 FIRST_RETRY_S = 0.5
 #: The longest wall wait between attempts: a tool that comes back is seen within this.
 MAX_RETRY_S = 30.0
-#: Wall seconds :meth:`Reconnectors.stop` waits for each thread (an attempt in progress).
-JOIN_S = 5.0
 
 
 class Reconnectors:
@@ -35,24 +33,17 @@ class Reconnectors:
         self.on_back = on_back
         self.first_retry_s = first_retry_s
         self.max_retry_s = max_retry_s
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self._threads = StationThreads("reconnect")
 
     def start(self, station: Station) -> None:
-        thread = threading.Thread(
-            target=self._reconnect, args=(station,), name=f"reconnect-{station.name}", daemon=True
-        )
-        self._threads.append(thread)
-        thread.start()
+        self._threads.start(station, self._reconnect)
 
     def stop(self) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(JOIN_S)
+        self._threads.stop()
 
     def _reconnect(self, station: Station) -> None:
         wait_s, attempts = self.first_retry_s, 0
-        while not self._stop.wait(wait_s):
+        while not self._threads.wait(wait_s):
             attempts += 1
             with suppress(PacklineError):
                 station.driver.close()

@@ -294,6 +294,14 @@ CREATE TABLE gem_state (
 );
 """
 
+#: E10 in tool seconds whatever the time scale a database is reopened at: each state event
+#: keeps the time scale it was recorded at (tool seconds per wall second: a daemon's
+#: ``--time-scale``, 1 on a real line), which counts for the time until the next event.
+#: Events recorded before this migration count at 1.
+E10_TIME_SCALE = """
+ALTER TABLE station_events ADD COLUMN time_scale REAL NOT NULL DEFAULT 1.0;
+"""
+
 #: Schema migrations in order; the code's schema version is ``len(MIGRATIONS)``.
 MIGRATIONS: tuple[str, ...] = (
     V1,
@@ -304,6 +312,7 @@ MIGRATIONS: tuple[str, ...] = (
     STATION_KEYS,
     MQTT_QUEUE,
     GEM_STATE,
+    E10_TIME_SCALE,
 )
 
 

@@ -52,9 +52,9 @@ from packline.vocabulary import (
     STRIP_DISPOSITIONS,
 )
 from sequences.lot import StripProgress
-from sequences.packml import PackState
+from sequences.packml import E10, PackState
 from sequences.records import AlarmRecord, CycleRecord, StepRecord, StepStart, StripDisposition
-from sequences.station_machine import StateEvent, cycle_phases, e10_seconds
+from sequences.station_machine import Phase, StateEvent, cycle_phases, e10_seconds
 
 log = logging.getLogger("packline.store")
 
@@ -173,6 +173,9 @@ class Store:
         self.path = shown_location(location)
         self.clock = clock
         self.line = line
+        #: Tool seconds per wall second of the state events recorded from now on (the
+        #: daemon's ``--time-scale``): kept with each event, so E10 reads in tool seconds.
+        self.time_scale = 1.0
         self._line_lock_file: IO[str] | None = None
         self._sqlite_path = "" if is_postgres_url(location) else location
         self._lock = threading.RLock()
@@ -693,8 +696,8 @@ class Store:
         """Record a station's state change (a repeat is ignored)."""
         with self.write(f"state event of {event.station}") as conn:
             conn.execute(
-                "INSERT INTO station_events (time, station, from_state, to_state, cause, line)"
-                " VALUES (?, ?, ?, ?, ?, ?)"
+                "INSERT INTO station_events (time, station, from_state, to_state, cause, line,"
+                " time_scale) VALUES (?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (line, station, time, from_state, to_state) DO NOTHING",
                 (
                     event.time,
@@ -703,6 +706,7 @@ class Store:
                     event.to_state.value,
                     event.cause,
                     self._owner,
+                    self.time_scale,
                 ),
             )
 
@@ -971,8 +975,10 @@ class Store:
         return sorted({str(row[0]) for row in rows})
 
     def e10(self, until: float, *, since: float | None = None) -> dict[str, dict[str, float]]:
-        """Seconds per E10 category per station from the recorded events up to ``until``;
-        ``since``: only the time from then on (the state then is the last event's before it)."""
+        """**Tool seconds** per E10 category per station from the recorded events up to
+        ``until`` (wall epoch s); ``since``: only the time from then on (the state then is the
+        last event's before it). The time from one event to the next counts at the time scale
+        the first was recorded at, so a database reads the same at any scale it is reopened at."""
         totals: dict[str, dict[str, float]] = {}
         scope, params = self._line_filter()
         with self.read() as conn:
@@ -983,16 +989,18 @@ class Store:
                 )
             ]
             for station in sorted(stations):
-                events = _events(conn, station, since, (scope, params))
+                events = _scaled_events(conn, station, since, (scope, params))
                 if since is not None:
                     before = conn.execute(
-                        "SELECT to_state FROM station_events WHERE station = ? AND time < ?"
-                        f"{scope} ORDER BY time DESC, event_id DESC LIMIT 1",
+                        "SELECT to_state, cause, time_scale FROM station_events"
+                        f" WHERE station = ? AND time < ?{scope}"
+                        " ORDER BY time DESC, event_id DESC LIMIT 1",
                         (station, since, *params),
                     ).fetchone()
                     if before is not None:  # the state the window opens in
                         state = PackState(before[0])
-                        events.insert(0, StateEvent(since, station, state, state, "window"))
+                        opening = StateEvent(since, station, state, state, before[1])
+                        events.insert(0, (opening, float(before[2])))
                 cycles = conn.execute(
                     f"SELECT setup_started, started, ended FROM cycles WHERE station = ?{scope}",
                     (station, *params),
@@ -1001,7 +1009,7 @@ class Store:
                     [CycleRecord(station, "", "", (), r[0], r[1], r[2], "") for r in cycles],
                     until=until,
                 )
-                seconds = e10_seconds(events, until=until, start=since, phases=phases)
+                seconds = _tool_seconds(events, since=since, until=until, phases=phases)
                 totals[station] = {category.value: s for category, s in seconds.items()}
         return totals
 
@@ -1262,6 +1270,47 @@ def _events(
         (station, -math.inf if since is None else since, *scope[1]),
     ).fetchall()
     return [_event(row) for row in rows]
+
+
+def _scaled_events(
+    conn: Connection,
+    station: str,
+    since: float | None,
+    scope: tuple[str, tuple[str, ...]],
+) -> list[tuple[StateEvent, float]]:
+    """:func:`_events` with the time scale each was recorded at."""
+    rows = conn.execute(
+        "SELECT time, station, from_state, to_state, cause, time_scale FROM station_events"
+        f" WHERE station = ? AND time >= ?{scope[0]} ORDER BY time, event_id",
+        (station, -math.inf if since is None else since, *scope[1]),
+    ).fetchall()
+    return [(_event(row), float(row[5])) for row in rows]
+
+
+def _tool_seconds(
+    events: list[tuple[StateEvent, float]],
+    *,
+    since: float | None,
+    until: float,
+    phases: list[Phase],
+) -> dict[E10, float]:
+    """E10 tool seconds of one station's events in time order, each with its time scale: every
+    run of events at one scale is counted by :func:`e10_seconds` from its first event (or
+    ``since``) to the next run's first event (or ``until``), times that scale."""
+    totals = dict.fromkeys(E10, 0.0)
+    first = 0
+    while first < len(events):
+        scale = events[first][1]
+        last = first
+        while last + 1 < len(events) and events[last + 1][1] == scale:
+            last += 1
+        end = events[last + 1][0].time if last + 1 < len(events) else until
+        start = since if first == 0 else events[first][0].time
+        run = [event for event, _ in events[first : last + 1]]
+        for category, s in e10_seconds(run, until=end, start=start, phases=phases).items():
+            totals[category] += s * scale
+        first = last + 1
+    return totals
 
 
 def _in_flight(conn: Connection, lot_id: str) -> list[StepStart]:

@@ -4,8 +4,9 @@ measured here as CLEAR.
 
 Set-up follows metrology.md §5: load the tool recipe, set MODE (which resets every limit to the
 mode's default), set each limit of the recipe with ``LIM``, strip size, wait for READY, run
-``CAL`` (a SETUP) when there is no passed calibration within 20 h (``CAL?`` hours: the station
-asks for one after 20 h, alarm 9201, and refuses RUN after 24 h), then strip id and input map.
+``CAL`` (a SETUP) when interlock CAL would refuse RUN (no passed calibration within 24 h, or
+none since power-up), then strip id and input map. The calibration due at 20 h (alarm 9201) is
+the station's upkeep before the cycle (``sequences.upkeep``), recorded with its result.
 
 Claim 3 is a rule of the route: in BALL mode the recipe must give the CLEAR limit (min ball
 height − slug protrusion) with a lower bound above 0, else the step is refused.
@@ -42,8 +43,9 @@ SITE_S = {"DIE": 0.6, "SLUG": 1.2, "BALL": 2.5, "RECESS": 0.8, "PKG": 0.5}
 #: Sites a MODE is planned for: Format A (30) after the heat-slug steps, Format B (240) for the
 #: film recesses; DIE and PKG run on both formats: the larger.
 NOMINAL_SITES = {"DIE": 240, "SLUG": 30, "BALL": 30, "RECESS": 240, "PKG": 240}
-#: Calibrate when the last passed CAL is older than this (alarm 9201 "calibration due").
-CAL_DUE_H = 20.0
+#: Calibrate when the last passed CAL is older than this (interlock CAL refuses RUN); the
+#: station's upkeep calibrates at 20 h already (9201), so this is for a step run alone.
+CAL_DUE_H = 24.0
 #: The record field each limit item judges (metrology.md §5; VIA judges the mean).
 ITEM_FIELDS = {
     "DX": "dx_um",

@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 
 from packline.errors import Conflict, Invalid
-from tests.support.line_controller import running_controller, wait_lot_status
+from tests.support.line_controller import running_controller, wait_lot_status, wait_strips_at
 
-FIRST = "laminator"
+#: The first single-strip station of the default route (the laminator before it is a batch
+#: tool, which takes all four lots in one load).
+FIRST = "die-bonder"
 
 
 def test_a_free_station_serves_the_highest_priority_first_and_fifo_within_one(
@@ -26,18 +28,15 @@ def test_a_free_station_serves_the_highest_priority_first_and_fifo_within_one(
             )
             assert lot["priority"] == priority
         assert controller.set_lot_priority("D", 9, by="t")["priority"] == 9
-        for lot_id in "ABCD":
-            wait_lot_status(controller, lot_id, "running")
+        wait_strips_at(store, "ABCD", 1)  # laminated, all waiting for the die bonder
         controller.station_service(FIRST, enable=True, reason="", by="t")
         for lot_id in "ABCD":
             wait_lot_status(controller, lot_id, "complete", timeout_s=60)
-        laminated = [
-            c.strip_ids[0][0] for c in sorted(store.cycles(FIRST), key=lambda c: c.started)
-        ]
+        bonded = [c.strip_ids[0][0] for c in sorted(store.cycles(FIRST), key=lambda c: c.started)]
         with pytest.raises(Conflict, match="complete"):
             controller.set_lot_priority("A", 1, by="t")
         commands = [(c["target"], c["command"], c["result"]) for c in store.operator_commands()]
-    assert laminated == ["D", "B", "C", "A"], "priority first, then submit order"
+    assert bonded == ["D", "B", "C", "A"], "priority first, then submit order"
     assert ("D", "priority", "9") in commands
 
 

@@ -4,6 +4,7 @@ reconciled from the tool's own state, recorded once, and never started again."""
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -146,3 +147,53 @@ def test_a_step_interrupted_before_start_runs_now_for_the_first_time(
     final = runner.run(timeout_s=60)
     assert final["R-06"].status == "complete"
     assert [r.step_index for r in recorder.steps] == [0, 1]
+
+
+def test_a_batch_load_two_lots_shared_is_reconciled_once_with_both_lots() -> None:
+    from drivers.laminator import Laminator
+
+    full = route_for(load_recipe(RECIPE))
+    route = dataclasses.replace(full, steps=full.steps[:1], claims=())  # laminate
+    step = route.steps[0]
+    with (
+        SimulatedLine(
+            [StationSim("laminator", "laminator")], time_scale=2000, seed=4
+        ).start() as sim,
+        Laminator.open(sim.address("laminator")) as laminator,
+    ):
+        # A dead controller loaded A-01 and B-01 (positions in lot-id order) and started.
+        jobs = [StripJob(s, route.rows, route.cols, FULL) for s in ("A-01", "B-01")]
+        step.set_up(laminator, jobs, PACE)
+        step.start(laminator)
+        began = time.time()
+        station = Station("laminator", "laminator", laminator, pace=PACE)
+        mates = {("laminator", began): frozenset({"A", "B"})}
+        runners: dict[str, LotRunner] = {}
+        recorders: dict[str, MemoryRecorder] = {}
+        for lot in ("B", "A"):  # the follower first: it must leave the load to A
+            recorders[lot] = MemoryRecorder()
+            runners[lot] = LotRunner(
+                LotPlan(lot, route.steps, route.rows, route.cols, (f"{lot}-01",)),
+                [station],
+                recorders[lot],
+                in_flight=[StepStart(lot, (f"{lot}-01",), 0, step.name, "laminator", began)],
+                partners=lambda: [runners["A"], runners["B"]],
+                load_mates=mates,
+            )
+        finals: dict[str, dict[str, StripProgress]] = {}
+        threads = [
+            threading.Thread(
+                target=lambda lot=lot: finals.update({lot: runners[lot].run(timeout_s=50)})
+            )
+            for lot in runners
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(55)
+    assert finals["A"]["A-01"].status == "complete" and finals["B"]["B-01"].status == "complete"
+    for lot in ("A", "B"):
+        assert [(r.lot_id, r.strip_id) for r in recorders[lot].steps] == [(lot, f"{lot}-01")], (
+            "each lot records its own strip's result, once"
+        )
+        assert recorders[lot].starts == [], "the shared load was not started again"

@@ -18,7 +18,8 @@ def test_two_lots_back_to_back_overlap_and_the_first_goes_first_at_each_station(
         first = wait_lot_status(controller, "F1", "complete", timeout_s=50)
         second = wait_lot_status(controller, "F2", "complete", timeout_s=50)
         cycles = store.cycles()
-    assert [s["status"] for s in first["strips"] + second["strips"]] == ["complete"] * 4
+    strips = first["strips"] + second["strips"]
+    assert [s["status"] for s in strips] == ["complete"] * 4, [s.get("reason") for s in strips]
     starts = {
         lot: min(c.started for c in cycles if any(s.startswith(f"{lot}-") for s in c.strip_ids))
         for lot in ("F1", "F2")

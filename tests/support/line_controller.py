@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,3 +55,23 @@ def wait_lot_status(
         assert time.monotonic() < deadline, f"lot {lot_id} still {lot['status']}"
         time.sleep(0.05)
     return lot
+
+
+def wait_strips_at(
+    store: Store, lot_ids: Iterable[str], step_index: int, timeout_s: float = 40
+) -> None:
+    """Until every strip of ``lot_ids`` waits for step ``step_index`` (a station out of service
+    there keeps them); fails naming the strips not there."""
+    lots = list(lot_ids)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        away = [
+            f"{strip_id} ({p.status} before step {p.next_step})"
+            for lot in lots
+            for strip_id, p in store.strip_progress(lot).items()
+            if not (p.status == "waiting" and p.next_step == step_index)
+        ]
+        if not away:
+            return
+        assert time.monotonic() < deadline, f"not waiting at step {step_index}: {away}"
+        time.sleep(0.05)

@@ -856,3 +856,68 @@ def test_a_store_from_before_line_keys_keeps_its_records_and_ids(
         new.alarm("", alarm_record(T0 + 2, station="mold-1"))
         ids = [alarm["alarm_id"] for alarm in new.alarms(active_only=False)]
         assert len(ids) == 3 and max(ids) > max(old_ids)
+
+
+SCALED_EVENTS = (
+    StateEvent(T0, "mold-1", PackState.STOPPED, PackState.IDLE, "reset"),
+    StateEvent(T0 + 10, "mold-1", PackState.IDLE, PackState.EXECUTE, "start"),
+    StateEvent(T0 + 70, "mold-1", PackState.EXECUTE, PackState.HELD, "alarm 4115"),
+)
+
+
+def test_e10_is_kept_in_tool_seconds_so_a_database_reopened_at_another_scale_reads_the_same(
+    db: Db,
+) -> None:
+    path = db("scaled.db")
+    with open_store(path) as store:
+        store.time_scale = 1000.0  # a daemon at --time-scale 1000
+        for event in SCALED_EVENTS:
+            store.state_event(event)
+        written = store.e10(T0 + 100)
+        written_window = store.e10(T0 + 100, since=T0 + 40)
+    with open_store(path) as reopened:
+        reopened.time_scale = 1.0  # the same database under a daemon at scale 1
+        read = reopened.e10(T0 + 100)
+        read_window = reopened.e10(T0 + 100, since=T0 + 40)
+    assert read == written and read_window == written_window
+    assert read["mold-1"][E10.STANDBY.value] == 10_000.0
+    assert read["mold-1"][E10.PRODUCTIVE.value] == 60_000.0
+    assert read["mold-1"][E10.UNSCHEDULED_DOWN.value] == 30_000.0
+    assert read_window["mold-1"][E10.PRODUCTIVE.value] == 30_000.0
+
+
+def test_e10_counts_each_interval_at_the_scale_its_opening_event_was_recorded_at(db: Db) -> None:
+    with open_store(db("two-scales.db")) as store:
+        store.time_scale = 1000.0
+        store.state_event(SCALED_EVENTS[0])  # IDLE for 10 wall s at scale 1000
+        store.time_scale = 1.0  # restarted at scale 1
+        store.state_event(SCALED_EVENTS[1])  # EXECUTE for 60 wall s at scale 1
+        e10 = store.e10(T0 + 70)
+        window = store.e10(T0 + 70, since=T0 + 5)  # opens at scale 1000 in IDLE
+    assert e10["mold-1"][E10.STANDBY.value] == 10_000.0
+    assert e10["mold-1"][E10.PRODUCTIVE.value] == 60.0
+    assert window["mold-1"][E10.STANDBY.value] == 5_000.0
+    assert window["mold-1"][E10.PRODUCTIVE.value] == 60.0
+
+
+def test_events_of_a_database_from_before_the_scale_was_kept_count_at_scale_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "before.db"
+    monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS[:-1])  # up to GEM_STATE
+    open_store(path).close()
+    conn = sqlite3.connect(path)  # events as the code of that schema wrote them
+    conn.executemany(
+        "INSERT INTO station_events (time, station, from_state, to_state, cause, line)"
+        " VALUES (?, ?, ?, ?, ?, '')",
+        [(e.time, e.station, e.from_state.value, e.to_state.value, e.cause) for e in SCALED_EVENTS],
+    )
+    conn.commit()
+    conn.close()
+    monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS)
+    with open_store(path) as store:
+        assert store.schema_version == len(MIGRATIONS)
+        store.time_scale = 1000.0  # what the reopening daemon runs at changes nothing
+        e10 = store.e10(T0 + 100)
+    assert e10["mold-1"][E10.PRODUCTIVE.value] == 60.0
+    assert e10["mold-1"][E10.UNSCHEDULED_DOWN.value] == 30.0
