@@ -143,12 +143,21 @@ def _run(
     connection."""
     result = CampaignResult(protocol)
 
+    def fresh_connection(request: Any) -> bool:
+        try:
+            reconnect()
+            return True
+        except (AssertionError, OSError) as failure:
+            result.note(result.failures, f"{request!r}: no fresh connection served: {failure}")
+            return False
+
     def case(request: Any) -> None:
         result.cases += 1
         try:
             one_case(request)
         except NoReply as first:
-            reconnect()
+            if not fresh_connection(request):
+                return
             try:
                 one_case(request)
             except (AssertionError, OSError) as second:
@@ -156,7 +165,7 @@ def _run(
                     result.failures,
                     f"{request!r}: {first}; replayed on a fresh connection: {second}",
                 )
-                reconnect()
+                fresh_connection(request)
             else:
                 result.note(
                     result.replayed,
@@ -164,7 +173,7 @@ def _run(
                 )
         except (AssertionError, OSError) as failure:  # OSError: the tool closed the link
             result.note(result.failures, f"{request!r}: {failure}")
-            reconnect()
+            fresh_connection(request)
 
     run_seeded(strategy, case, cases=cases, seed_value=seed_value)
     return result
@@ -208,13 +217,35 @@ def scpi_campaign(
         model = simulated.model.model_name  # type: ignore[attr-defined]
 
         def reconnect() -> None:
+            """A new connection that the tool serves: the TCP tools serve one client and
+            close a second at once (README §9.1) until they have seen the old one close,
+            which takes them as long as reading what it had sent last."""
             client.link.close()
-            client.link = _fresh_link(simulated.address)
+            deadline = time.monotonic() + reply_timeout_s
+            while True:
+                client.link = _fresh_link(simulated.address)
+                try:
+                    _scpi_reply(client, "*IDN?", _is_identity, 1.0)
+                    return
+                except (AssertionError, OSError):
+                    client.link.close()
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
 
         def one_case(request: bytes) -> None:
             client.link.write(request + b"\n")
-            identity = _scpi_reply(client, "*IDN?", _is_identity, reply_timeout_s)
+            # The front reads a message as ASCII (others replaced) and strips whitespace.
+            header, _, rest = request.decode("ascii", errors="replace").strip().partition(" ")
+            skipped: list[str] = []
+            if header.upper() == "*IDN?" and not rest.strip():
+                # The fuzzed request is itself *IDN?: its reply comes first (README §9.1:
+                # sequential), so it must not be taken for the reply to ours.
+                _scpi_reply(client, "", _is_identity, reply_timeout_s, skipped)
+            identity = _scpi_reply(client, "*IDN?", _is_identity, reply_timeout_s, skipped)
             assert identity.split(",")[1:2] == [model], f"identity {identity!r}"
+            # README §9.1: a command (no `?` on its header) never produces a reply.
+            assert header.endswith("?") or not skipped, f"a command was answered: {skipped!r}"
 
         def final() -> str:
             identity = _scpi_reply(client, "*IDN?", _is_identity, reply_timeout_s)
@@ -240,10 +271,16 @@ def _is_identity(text: str) -> bool:
 
 
 def _scpi_reply(
-    client: ScpiClient, query: str, wanted: Callable[[str], bool], timeout_s: float
+    client: ScpiClient,
+    query: str,
+    wanted: Callable[[str], bool],
+    timeout_s: float,
+    skipped: list[str] | None = None,
 ) -> str:
-    """Send ``query``; skip replies still arriving for the fuzzed query (bounded)."""
-    client.write(query)
+    """Send ``query`` (none when empty); skip replies still arriving for the fuzzed query
+    (bounded), kept in ``skipped``."""
+    if query:
+        client.write(query)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         line = client.link.read_until(b"\n", max(0.0, deadline - time.monotonic()))
@@ -252,6 +289,8 @@ def _scpi_reply(
         text = line.decode("latin-1").strip()
         if wanted(text):
             return text
+        if skipped is not None:
+            skipped.append(text)
     raise NoReply(f"no {query} reply in {timeout_s:g} s")
 
 
