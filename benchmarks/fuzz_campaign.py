@@ -57,11 +57,16 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"    after: {result.final or 'no identity'}")
         for failure in result.failures[:SHOWN]:
-            print(f"    FAILED {failure[:400]}")
+            print(f"    FAILED {_shortened(failure)}")
         for replay in result.replayed[:SHOWN]:
-            print(f"    replayed {replay[:400]}")
+            print(f"    replayed {_shortened(replay)}")
         failed = failed or bool(result.failures)
     return 1 if failed else 0
+
+
+def _shortened(text: str, limit: int = 400) -> str:
+    """Long generated requests cut in the middle: the outcome is at the end of the text."""
+    return text if len(text) <= limit else f"{text[:120]} ... {text[-(limit - 120) :]}"
 
 
 if __name__ == "__main__":
