@@ -14,6 +14,7 @@ outcomes are kept (``CampaignResult.replayed`` when the replay was answered).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -142,6 +143,7 @@ def _run(
     reply, a dropped connection) counts at once, and the next case starts on a fresh
     connection."""
     result = CampaignResult(protocol)
+    errors = _ErrorLog()
 
     def fresh_connection(request: Any) -> bool:
         try:
@@ -153,6 +155,12 @@ def _run(
 
     def case(request: Any) -> None:
         result.cases += 1
+        errors.records.clear()
+        judged(request)
+        if errors.records:  # caught at the endpoint, so the tool answered: still a defect
+            result.note(result.failures, f"{request!r}: the simulator logged {errors.text()}")
+
+    def judged(request: Any) -> None:
         try:
             one_case(request)
         except NoReply as first:
@@ -175,8 +183,36 @@ def _run(
             result.note(result.failures, f"{request!r}: {failure}")
             fresh_connection(request)
 
-    run_seeded(strategy, case, cases=cases, seed_value=seed_value)
+    sim_log = logging.getLogger("packline.sim")
+    sim_log.addHandler(errors)
+    try:
+        run_seeded(strategy, case, cases=cases, seed_value=seed_value)
+    finally:
+        sim_log.removeHandler(errors)
     return result
+
+
+class _ErrorLog(logging.Handler):
+    """The errors the simulators log: an unexpected exception inside a front or model is
+    caught at the endpoint (answered "bad parameter"), so only its log shows it."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def text(self) -> str:
+        return "; ".join(
+            f"{r.getMessage()}"
+            + (
+                f" ({r.exc_info[0].__name__}: {r.exc_info[1]})"
+                if r.exc_info and r.exc_info[0]
+                else ""
+            )
+            for r in self.records
+        )
 
 
 def _final_check(result: CampaignResult, check: Callable[[], str]) -> CampaignResult:
