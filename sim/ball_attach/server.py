@@ -106,7 +106,9 @@ class BallAttachFront(ScpiFront):
             ScpiCommand(
                 "RESult#:COUNt", query=lambda a, s: self._result_count(s[0]), suffix_max=MAX_STRIPS
             ),
-            ScpiCommand("RESult#:DATA", query=self._strip_data, suffix_max=MAX_STRIPS),
+            ScpiCommand(
+                "RESult#:DATA", query=self._strip_data, suffix_max=MAX_STRIPS, query_nargs=(0, 2)
+            ),
             ScpiCommand(
                 "RESult#:MAP",
                 query=lambda a, s: f'"{m.strip_results(s[0]).result_map}"',

@@ -50,7 +50,7 @@ def build_front(model: DieBonderModel) -> ScpiFront:
         param_command("CURE:STATe", m, "CURE_STATE"),
         param_command("CURE:TEMPerature", m, "CURE_TEMP"),
         param_command("CURE:TIME", m, "CURE_TIME"),
-        ScpiCommand("MEASure:TEMPerature", query=measure_temperature),
+        ScpiCommand("MEASure:TEMPerature", query=measure_temperature, query_nargs=(1, 1)),
         ScpiCommand("SUPPly:EPOXy", query=lambda a, s: str(m.syringe_pct())),
         ScpiCommand("SUPPly:DIE", query=lambda a, s: str(max(0, m.dies))),
         ScpiCommand("SUPPly:PLATe", query=lambda a, s: str(max(0, m.plates))),

@@ -74,6 +74,8 @@ class ScpiCommand:
     query: QueryHandler | None = None
     suffix_max: int = 1
     nargs: tuple[int, int] | None = None  # (min, max) arguments of the command form
+    #: (min, max) arguments of the query form: most queries take none (more: -108, README §7)
+    query_nargs: tuple[int, int] = (0, 0)
 
     def __post_init__(self) -> None:
         self.regex = compile_header(self.pattern)
@@ -108,6 +110,14 @@ def quoted_arg(text: str) -> str:
 def int_arg(text: str, lo: int, hi: int) -> int:
     """An integer argument (README §3 number rules): -104 if not a number, 13 out of range."""
     return parse_integer(text, lo, hi)
+
+
+def _check_count(args: list[str], bounds: tuple[int, int]) -> None:
+    """-109 for too few arguments, -108 for too many (README §7, code 12)."""
+    if len(args) < bounds[0]:
+        raise Reject(12, scpi=-109)
+    if len(args) > bounds[1]:
+        raise Reject(12, scpi=-108)
 
 
 def need_args(args: list[str], count: int) -> None:
@@ -193,13 +203,11 @@ class ScpiFront:
             with self.model.lock:
                 self.model.sync()
                 if is_query:
+                    _check_count(args, command.query_nargs)
                     return command.query(args, suffixes) if command.query else None
                 assert command.command is not None
-                if (
-                    command.nargs is not None
-                    and not command.nargs[0] <= len(args) <= command.nargs[1]
-                ):
-                    raise Reject(12, scpi=-109 if len(args) < command.nargs[0] else -108)
+                if command.nargs is not None:
+                    _check_count(args, command.nargs)
                 command.command(args, suffixes)
                 return None
         raise Reject(10, scpi=-113)
@@ -291,12 +299,12 @@ class ScpiFront:
                     str(v) for v in [len(m.active_alarms), *m.active_alarms]
                 ),
             ),
-            ScpiCommand("ALARm:TEXT", query=self._alarm_text),
+            ScpiCommand("ALARm:TEXT", query=self._alarm_text, query_nargs=(1, 1)),
             ScpiCommand("ALARm:CLEar", command=lambda a, s: m.clear_alarms(), nargs=no_args),
             ScpiCommand(
                 "RESult:COUNt", query=lambda a, s: str(len(m.results.rows) if m.results else 0)
             ),
-            ScpiCommand("RESult:DATA", query=self._result_data),
+            ScpiCommand("RESult:DATA", query=self._result_data, query_nargs=(0, 2)),
             ScpiCommand("RESult:MAP", query=lambda a, s: f'"{m.require_results().result_map}"'),
             ScpiCommand("RESult:SUMMary", query=lambda a, s: self.summary_text()),
         ]

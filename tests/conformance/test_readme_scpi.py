@@ -100,6 +100,16 @@ def test_s7_unknown_header_is_113_and_parameter_errors_come_before_state(
     ]
 
 
+def test_s7_a_query_given_parameters_it_does_not_take_is_108_and_not_answered(
+    scpi: ScpiClient,
+) -> None:
+    for query in ("*IDN? 5", "SYST:ERR:COUN? 1e999", "SYST:STAT? IDLE", "RES:DATA? 1,2,3"):
+        assert scpi.query(query, timeout_s=0.3) is None, query
+    assert scpi.query("ALAR:TEXT?", timeout_s=0.3) is None  # its code is missing
+    assert scpi.errors() == ['-108,"Parameter not allowed"'] * 4 + ['-109,"Missing parameter"']
+    assert (scpi.query("*IDN?") or "").startswith("GENERIC,")
+
+
 def test_s7_alarm_text_of_a_code_outside_the_table_is_224(scpi: ScpiClient) -> None:
     assert scpi.query("ALAR:TEXT? 1", timeout_s=0.3) is None
     assert scpi.errors() == ['-224,"Illegal parameter value"']

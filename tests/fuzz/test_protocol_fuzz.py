@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fuzz.protocols import CAMPAIGNS
+from tests.fuzz.protocols import CAMPAIGNS, REPLY_TIMEOUT_S
 
 SHORT_CASES = 200
 
 
 @pytest.mark.parametrize("protocol", sorted(CAMPAIGNS))
 def test_generated_requests_never_silence_the_tool(protocol: str) -> None:
-    result = CAMPAIGNS[protocol](SHORT_CASES, 9)
+    result = CAMPAIGNS[protocol](SHORT_CASES, 9, REPLY_TIMEOUT_S)
     assert result.cases == SHORT_CASES
     assert result.failures == []
+    assert result.final, "the tool's identity and state after the campaign"

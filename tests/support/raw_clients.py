@@ -227,6 +227,14 @@ class ModbusRawClient:
         self.rtu = rtu
         self.tool = tool
         self.transaction = 0
+        #: Requests sent, and the unit id of the last one (a reply from another is stray).
+        self.sent = 0
+        self.unit: int | None = None
+        #: What answered no request of this client, kept for the caller to judge: bytes
+        #: left over before a request, and complete replies (unit id, ADU) to another
+        #: transaction or unit.
+        self.left_over: list[bytes] = []
+        self.stray: list[tuple[int, bytes]] = []
 
     def adu(self, unit: int, pdu: bytes) -> bytes:
         if self.rtu:
@@ -247,9 +255,11 @@ class ModbusRawClient:
         Bytes left over from an earlier request (a reply that came after its timeout) are
         dropped first, as a host does before it sends.
         """
-        while self.link.read_some(0.0):
-            pass
+        while left_over := self.link.read_some(0.0):
+            self.left_over.append(left_over)
         self.link.write(self.adu(unit, pdu))
+        self.sent += 1
+        self.unit = unit
         return self.read_reply(timeout_s, request=pdu)
 
     def read_reply(self, timeout_s: float = 1.0, request: bytes = b"") -> bytes | None:
@@ -280,6 +290,9 @@ class ModbusRawClient:
                 return None
             frame = data[:size]
             assert FramerRTU.compute_CRC(frame[:-2]).to_bytes(2, "big") == frame[-2:], frame
+            if self.unit is not None and frame[0] != self.unit:
+                self.stray.append((frame[0], frame))  # another unit's reply: not the answer
+                return b"", data[size:]
             return frame[1:-2], data[size:]
         if len(data) < 7:
             return None
@@ -287,7 +300,8 @@ class ModbusRawClient:
         if len(data) < 6 + length:
             return None
         if data[:2] != self.transaction.to_bytes(2, "big"):
-            return b"", data[6 + length :]  # not the reply to this request: skipped
+            self.stray.append((data[6], data[: 6 + length]))  # not this request's reply
+            return b"", data[6 + length :]
         return data[7 : 6 + length], data[6 + length :]
 
 
