@@ -32,6 +32,7 @@ from drivers.records import (
     parse_summary,
 )
 from drivers.scpi import CycleResult, ScpiTool
+from drivers.setpoints import SetPoints
 from drivers.settings import IndexedAccess, Reading, Setting
 from drivers.values import REAL, Choice, Flag, InputMap, Number, Quoted, check_identifier, unquote
 
@@ -340,3 +341,16 @@ def _result_header(strip: int) -> str:
     if isinstance(strip, bool) or not isinstance(strip, int) or not 1 <= strip <= MAX_STRIPS:
         raise ParameterOutOfRange(f"strip index {strip!r} outside 1..{MAX_STRIPS}")
     return f"RESult{strip}"
+
+
+@dataclass(frozen=True)
+class BallAttachSettings(SetPoints, driver=BallAttach):
+    """The §4 flux, ball and reflow set-points a step writes over a loaded tool recipe, each
+    field the :class:`BallAttach` setting of the same name (zones 1..8 as one tuple)."""
+
+    flux_thickness_um: int
+    ball_diameter_mm: float
+    balls_per_site: int
+    zone_temperature_c: tuple[float, ...]
+    reflow_speed_mm_s: float
+    reflow_limits: ReflowLimits

@@ -19,8 +19,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar, NamedTuple
 
+from drivers.errors import ParameterOutOfRange
 from drivers.records import SiteRecord, StripSummary, alarms, defects
 from drivers.scpi import ScpiTool
+from drivers.setpoints import SetPoints
 from drivers.settings import Reading, Setting
 from drivers.values import INTEGER, REAL, Number
 
@@ -182,3 +184,26 @@ class DicingSaw(ScpiTool):
         """``RESult:SUMMary?`` with ``extra`` as :class:`DicingSummaryExtra`."""
         summary = super().summary()
         return replace(summary, extra=DicingSummaryExtra(*summary.extra))
+
+
+@dataclass(frozen=True)
+class CutSettings(SetPoints, driver=DicingSaw):
+    """The §4 cut set-points a step writes over a loaded tool recipe, each field the
+    :class:`DicingSaw` setting of the same name."""
+
+    spindle_speed_krpm: float
+    blade_thickness_um: int
+    cut_feed_mm_s: float
+    cut_passes: int
+    cut_check_every: int
+    cut_offset_limit_um: int
+    cut_chipping_limit_um: int
+
+    def check_rules(self) -> None:
+        """The §4 START check (else -221): the spindle speed the blade thickness allows."""
+        highest_krpm = max_spindle_speed_krpm(self.blade_thickness_um)
+        if self.spindle_speed_krpm > highest_krpm:
+            raise ParameterOutOfRange(
+                f"spindle {self.spindle_speed_krpm} krpm over the {highest_krpm} krpm "
+                f"a {self.blade_thickness_um} µm blade allows"
+            )

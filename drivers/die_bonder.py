@@ -13,11 +13,12 @@ with DieBonder.open("TCPIP::10.0.4.21::5025::SOCKET") as bonder:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 
 from drivers.records import SiteRecord, alarms, defects
 from drivers.scpi import ScpiTool
+from drivers.setpoints import SetPoints
 from drivers.settings import Command, Reading, Setting
 from drivers.values import INTEGER, REAL, Choice, Flag, Number, Timestamp
 
@@ -209,21 +210,9 @@ class DieBonder(ScpiTool):
         doc="``CALibrate:PLACe?``: correction and time of the last placement calibration.",
     )
 
-    # -- recipe parameters in one go -----------------------------------------------------------
-    def write_settings(self, settings: DieBondSettings) -> None:
-        """Set every §4 recipe parameter, in manual order (each checked before it is sent)."""
-        for item in fields(settings):
-            setattr(self, item.name, getattr(settings, item.name))
-
-    def read_settings(self) -> DieBondSettings:
-        """The working recipe parameters."""
-        return DieBondSettings(
-            **{item.name: getattr(self, item.name) for item in fields(DieBondSettings)}
-        )
-
 
 @dataclass(frozen=True)
-class DieBondSettings:
+class DieBondSettings(SetPoints, driver=DieBonder):
     """The recipe parameters of §4, for writing or reading in one go; each field is the
     :class:`DieBonder` setting of the same name and takes its default from there."""
 

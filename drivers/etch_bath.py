@@ -33,6 +33,7 @@ from drivers.registers import (
     LevelCoil,
     Pulse,
 )
+from drivers.setpoints import SetPoints
 from drivers.transports.modbus import ModbusExceptionReply
 
 SLOTS = 10
@@ -417,7 +418,7 @@ class EtchBath(BatchModbusTool):
     )
 
     # -- recipe, strips and arming -----------------------------------------------------------------------
-    def write_recipe(
+    def write_recipe(  # type: ignore[override]  # an EtchRecipe, with the station's chemistry
         self,
         recipe: EtchRecipe,
         *,
@@ -484,7 +485,7 @@ class EtchBath(BatchModbusTool):
 
 
 @dataclass(frozen=True)
-class EtchRecipe:
+class EtchRecipe(SetPoints, driver=EtchBath):
     """HR 101-117 of one batch in engineering units; each field is the :class:`EtchBath`
     holding register of the same name and takes its default from there (LOAD_MASK, HR 118,
     follows from the loaded slots)."""

@@ -11,7 +11,7 @@ with Laminator.open("modbus+tcp://127.0.0.1:502?unit=1") as laminator:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -19,6 +19,7 @@ from drivers.errors import ParameterOutOfRange
 from drivers.modbus_tool import BatchModbusTool, PositionResult, ResultBlock
 from drivers.records import alarms, defects
 from drivers.registers import S16, STRING, U16, DiscreteInput, Holding, Input
+from drivers.setpoints import SetPoints
 
 POSITIONS = 8
 STANDBY_GAP_C = 50.0  # §4 cross-check: STANDBY_SP <= PLATEN_SP - 50.0 °C
@@ -200,14 +201,6 @@ class Laminator(BatchModbusTool):
         doc="IR 110-130 (one FC04) and the strip ids, as one record.",
     )
 
-    # -- recipe and cycle (§5) ------------------------------------------------------------------
-    def write_recipe(
-        self, recipe: LaminationRecipe, *, positions: Sequence[int] | None = None
-    ) -> None:
-        """Write HR 100-111 in one FC16; ranges and the §4 cross-check are checked first."""
-        recipe.check_consistency()
-        super().write_recipe(recipe, positions=positions)
-
     def alarms_in_words(self, alarm_words: tuple[int, ...]) -> list[int]:
         """Alarm codes set in ALARM_WORD_1..4 (``status().alarm_words``), in table order."""
         return [
@@ -223,7 +216,7 @@ class Laminator(BatchModbusTool):
 
 
 @dataclass(frozen=True)
-class LaminationRecipe:
+class LaminationRecipe(SetPoints, driver=Laminator):
     """HR 100-110 of one press load in engineering units; each field is the :class:`Laminator`
     holding register of the same name and takes its default from there (§4).
 
@@ -242,7 +235,7 @@ class LaminationRecipe:
     vacuum_sp_kpa: float = Laminator.vacuum_sp_kpa.default
     evac_s: int = Laminator.evac_s.default
 
-    def check_consistency(self) -> None:
+    def check_rules(self) -> None:
         """§4: STANDBY_SP <= PLATEN_SP - 50.0 °C (the tool refuses ARM/START otherwise)."""
         if self.standby_sp_c > self.platen_sp_c - STANDBY_GAP_C:
             raise ParameterOutOfRange(

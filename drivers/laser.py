@@ -24,6 +24,7 @@ from datetime import datetime
 
 from drivers.records import SiteRecord, alarms, defects
 from drivers.scpi import ScpiTool
+from drivers.setpoints import SetPoints
 from drivers.settings import Reading, Setting
 from drivers.values import Choice, Flag, Number, Quoted, Timestamp, unquote
 
@@ -190,3 +191,19 @@ class Laser(ScpiTool):
         Number(0, 10**9),
         doc="``LASer:HOURs?``: laser source operating hours (8202 above 20000 h).",
     )
+
+
+@dataclass(frozen=True)
+class AblationSettings(SetPoints, driver=Laser):
+    """The §4 pattern and ablation set-points a step writes over a loaded tool recipe, each
+    field the :class:`Laser` setting of the same name."""
+
+    pattern: str
+    fluence_j_cm2: float
+    frequency_khz: int
+    spot_um: int
+    film_thickness_um: float
+    via_max_pulses: int
+    via_endpoint: bool
+    recess_depth_um: float
+    recess_tolerance_um: float

@@ -8,7 +8,6 @@ interlock names decoded from INTERLOCK_WORD for code 22.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
@@ -17,6 +16,7 @@ from drivers.base import Tool
 from drivers.errors import ParameterOutOfRange, ProtocolError, ToolError, tool_error
 from drivers.records import AlarmInfo, Identity
 from drivers.registers import STRING, U16, U32, Block, Holding, Input, Pulse, Register
+from drivers.setpoints import SetPoints
 from drivers.states import ToolState
 from drivers.transports.modbus import ModbusExceptionReply, ModbusTransport
 
@@ -385,22 +385,25 @@ class BatchModbusTool(ModbusTool):
     def all_positions(self) -> tuple[int, ...]:
         return tuple(range(1, self.positions + 1))
 
-    def recipe_registers(self, recipe: Any, positions: Sequence[int]) -> dict[Register, Any]:
-        """Each recipe field to the holding register of the same name, plus LOAD_MASK, every
+    def recipe_registers(self, recipe: SetPoints, positions: Sequence[int]) -> dict[Register, Any]:
+        """Each set-point to the holding register of the same name, plus LOAD_MASK, every
         value checked against its range (nothing is sent here)."""
         cls = type(self)
-        block: dict[Register, Any] = {}
-        for field in dataclasses.fields(recipe):
-            value = getattr(recipe, field.name)
-            block[getattr(cls, field.name)] = int(value) if isinstance(value, bool) else value
+        block: dict[Register, Any] = {
+            getattr(cls, member): int(value) if isinstance(value, bool) else value
+            for member, value in recipe.values().items()
+        }
         block[getattr(cls, LOAD_MASK)] = self.mask_of(positions, self.positions)
         for register, value in block.items():
             register.to_words(value)
         return block
 
-    def write_recipe(self, recipe: Any, *, positions: Sequence[int] | None = None) -> None:
-        """Write the recipe's registers and LOAD_MASK (contiguous ones in one FC16)."""
-        self.write_block(self.recipe_registers(recipe, positions or self.all_positions))
+    def write_recipe(self, recipe: SetPoints, *, positions: Sequence[int] | None = None) -> None:
+        """Write the recipe's registers and LOAD_MASK (contiguous ones in one FC16), after its
+        ranges and the manual's cross-field rules (``check_rules``) were checked."""
+        block = self.recipe_registers(recipe, positions or self.all_positions)
+        recipe.check_rules()
+        self.write_block(block)
 
     def set_strip_ids(self, strip_ids: Mapping[int, str]) -> None:
         """STRIP_ID_k, each with one FC16 of 10 registers; positions not given are left as they are."""

@@ -11,13 +11,13 @@ with MoldPress.open("modbus+tcp://127.0.0.1:5020?unit=1") as press:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from drivers.errors import ParameterOutOfRange
 from drivers.modbus_tool import BatchModbusTool, PositionResult, ResultBlock
 from drivers.records import alarms, defects
 from drivers.registers import S16, STRING, U16, DiscreteInput, Holding, Input
+from drivers.setpoints import SetPoints
 
 POSITIONS = 4
 
@@ -230,19 +230,18 @@ class MoldPress(BatchModbusTool):
         doc="IR 110-125 and the strip ids, as one record (valid while RESULTS_AVAILABLE).",
     )
 
-    # -- recipe and shot -----------------------------------------------------------------------------
-    def write_recipe(self, recipe: MoldRecipe, *, positions: Sequence[int] | None = None) -> None:
-        """Write HR 100-121 in one FC16 (ranges and the S1 < S2 < S3 order checked first)."""
-        if not recipe.stage1_end_mm < recipe.stage2_end_mm < recipe.stage3_end_mm:
-            raise ParameterOutOfRange(
-                f"plunger stages must satisfy S1 < S2 < S3, got {recipe.stage1_end_mm}, "
-                f"{recipe.stage2_end_mm}, {recipe.stage3_end_mm} mm"
-            )
-        super().write_recipe(recipe, positions=positions)
+
+def check_stage_order(stage1_end_mm: float, stage2_end_mm: float, stage3_end_mm: float) -> None:
+    """mold-press.md §4 ARM cross-check (reason 14): S1_END_POS < S2_END_POS < S3_END_POS."""
+    if not stage1_end_mm < stage2_end_mm < stage3_end_mm:
+        raise ParameterOutOfRange(
+            f"plunger stages must satisfy S1 < S2 < S3, got {stage1_end_mm}, "
+            f"{stage2_end_mm}, {stage3_end_mm} mm"
+        )
 
 
 @dataclass(frozen=True)
-class MoldRecipe:
+class MoldRecipe(SetPoints, driver=MoldPress):
     """HR 100-120 of one shot in engineering units; each field is the :class:`MoldPress`
     holding register of the same name and takes its default from there (LOAD_MASK, HR 121,
     follows from the loaded positions)."""
@@ -268,6 +267,10 @@ class MoldRecipe:
     alpha_min: float = MoldPress.alpha_min.default
     auto_clean: bool = MoldPress.auto_clean.default
     vacuum_assist: bool = MoldPress.vacuum_assist.default
+
+    def check_rules(self) -> None:
+        """The §4 ARM cross-check: S1 < S2 < S3."""
+        check_stage_order(self.stage1_end_mm, self.stage2_end_mm, self.stage3_end_mm)
 
     @property
     def nominal_fill_s(self) -> float:

@@ -182,6 +182,13 @@ class Setting(Generic[T]):
         """Check ``value`` against the codecs (and ``validate``), then send the command."""
         if not self.writable:
             raise AttributeError(f"{self.attribute} ({key}) is read-only")
+        checked = self.checked(value, what)
+        args = ",".join(codec.format(v) for codec, v in zip(self.codecs, checked, strict=True))
+        tool.command(self.command_form.format(key=key, args=args).rstrip())
+
+    def checked(self, value: Any, what: str) -> list[Any]:
+        """``value`` (one element of an indexed setting) checked against the codecs and
+        ``validate``, as the values the command sends; ParameterOutOfRange naming ``what``."""
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             value = dataclasses.astuple(value)
         values = value if len(self.codecs) > 1 else (value,)
@@ -190,8 +197,7 @@ class Setting(Generic[T]):
         checked = [codec.check(v, what) for codec, v in zip(self.codecs, values, strict=True)]
         if self.validate is not None:
             self.validate(*checked)
-        args = ",".join(codec.format(v) for codec, v in zip(self.codecs, checked, strict=True))
-        tool.command(self.command_form.format(key=key, args=args).rstrip())
+        return checked
 
     def describe(self) -> str:
         """Range text for docs and error messages (``[1..8] 25.0..300.0 °C`` when indexed)."""

@@ -31,6 +31,7 @@ from drivers.records import (
     parse_site_record,
     parse_summary,
 )
+from drivers.setpoints import SetPoints
 from drivers.settings import Command, Reading, Setting
 from drivers.states import ToolState
 from drivers.text_tool import TextTool
@@ -152,10 +153,6 @@ class Par(Setting[T]):
     query_form = "PAR? {key}"
     command_form = "PAR {key},{args}"
     echoes_key = True
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        # ``name`` stays the manual's (the wire-bond step keys its parameters by it).
-        self.attribute = name
 
 
 class WireBonder(TextTool):
@@ -526,3 +523,51 @@ class WireBonder(TextTool):
                 f"input map {chars!r} is not {sites} characters of 0 and 1", keyword
             )
         return chars
+
+
+#: wire-bonder.md §4.2 START check: Cu wire needs forming gas of at least this flow, L/min.
+CU_GAS_FLOW_MIN_L_MIN = 0.4
+
+
+def fab_window_um(wire_diameter_um: float) -> tuple[float, float]:
+    """wire-bonder.md §4.2 START check: FAB_D within 1.5–3.0 × WIRE_D, µm."""
+    return 1.5 * wire_diameter_um, 3.0 * wire_diameter_um
+
+
+def lacks_forming_gas(wire_material: str | None, gas_flow_l_min: float) -> bool:
+    """wire-bonder.md §4.2 START check: Cu wire with too little forming gas."""
+    return wire_material == "CU" and gas_flow_l_min < CU_GAS_FLOW_MIN_L_MIN
+
+
+@dataclass(frozen=True)
+class WireBondParameters(SetPoints, driver=WireBonder):
+    """The §4.2 parameters a step writes over a loaded bond program, each field the
+    :class:`WireBonder` parameter of the same name; ``None`` keeps the program's value."""
+
+    wire_material: str | None = None
+    wire_diameter_um: int | None = None
+    stage_temperature_sp_c: float | None = None
+    ball_force_gf: int | None = None
+    ball_time_ms: int | None = None
+    ball_ultrasonic_pct: int | None = None
+    stitch_force_gf: int | None = None
+    stitch_time_ms: int | None = None
+    stitch_ultrasonic_pct: int | None = None
+    loop_height_um: int | None = None
+    fab_diameter_um: int | None = None
+    gas_flow_l_min: float | None = None
+    consecutive_fail_limit: int | None = None
+
+    def check_rules(self) -> None:
+        """The §4.2 START checks among the parameters given: FAB_D 1.5–3.0 × WIRE_D, and Cu
+        wire with at least 0.4 L/min of forming gas."""
+        fab_d, wire_d = self.fab_diameter_um, self.wire_diameter_um
+        if fab_d is not None and wire_d is not None:
+            low, high = fab_window_um(wire_d)
+            if not low <= fab_d <= high:
+                raise ParameterOutOfRange(f"FAB_D {fab_d:g} µm not 1.5-3.0 × WIRE_D {wire_d:g} µm")
+        gas = self.gas_flow_l_min
+        if gas is not None and lacks_forming_gas(self.wire_material, gas):
+            raise ParameterOutOfRange(
+                f"Cu wire needs GAS_FLOW >= {CU_GAS_FLOW_MIN_L_MIN} L/min, not {gas}"
+            )

@@ -13,9 +13,17 @@ from typing import ClassVar, Literal, Self
 
 from pydantic import Field, model_validator
 
+from drivers.dicing_saw import max_spindle_speed_krpm
 from drivers.die_bonder import DieBondSettings
+from drivers.errors import ParameterOutOfRange
 from drivers.etch_bath import EndpointMode, EtchRecipe
-from drivers.mold_press import MoldRecipe
+from drivers.mold_press import MoldRecipe, check_stage_order
+from drivers.wire_bonder import (
+    CU_GAS_FLOW_MIN_L_MIN,
+    WireBondParameters,
+    fab_window_um,
+    lacks_forming_gas,
+)
 from sequences.recipe.base import (
     CrossCheck,
     LimitWindow,
@@ -51,27 +59,6 @@ class MasterRecipe(RecipeModel):
     def _cross_checks(self) -> Self:
         refuse_if_problems(run_cross_checks(self.checks, self))
         return self
-
-
-# -- cross-field rules of the tools' START/ARM checks, said once: the recipe sections and the
-# steps (a step may be built without a recipe) both ask these. ---------------------------------
-#: wire-bonder.md §4.2: Cu wire needs forming gas of at least this flow, L/min.
-CU_GAS_FLOW_MIN_L_MIN = 0.4
-
-
-def fab_window_um(wire_diameter_um: float) -> tuple[float, float]:
-    """wire-bonder.md §4.2: FAB_D within 1.5–3.0 × WIRE_D, µm."""
-    return 1.5 * wire_diameter_um, 3.0 * wire_diameter_um
-
-
-def lacks_forming_gas(wire_material: str, gas_flow_l_min: float) -> bool:
-    """wire-bonder.md §4.2: Cu wire with too little forming gas."""
-    return wire_material == "CU" and gas_flow_l_min < CU_GAS_FLOW_MIN_L_MIN
-
-
-def stages_in_order(stage_ends_mm: tuple[float, float, float]) -> bool:
-    """mold-press.md §4 ARM check: S1_END_POS < S2_END_POS < S3_END_POS."""
-    return stage_ends_mm[0] < stage_ends_mm[1] < stage_ends_mm[2]
 
 
 class PlaceSettings(RecipeModel):
@@ -140,6 +127,23 @@ class GapFill(RecipeModel):
 class WireBond(RecipeModel):
     """WB-3 bond program and §4.2 parameters (written over the program after loading it)."""
 
+    #: WireBondParameters field (the WireBonder member) -> this section's field.
+    tool_fields: ClassVar[Mapping[str, str]] = {
+        "wire_material": "wire_material",
+        "wire_diameter_um": "wire_diameter_um",
+        "stage_temperature_sp_c": "stage_temperature_c",
+        "ball_force_gf": "ball_force_gf",
+        "ball_time_ms": "ball_time_ms",
+        "ball_ultrasonic_pct": "ball_ultrasonic_pct",
+        "stitch_force_gf": "stitch_force_gf",
+        "stitch_time_ms": "stitch_time_ms",
+        "stitch_ultrasonic_pct": "stitch_ultrasonic_pct",
+        "loop_height_um": "loop_height_um",
+        "fab_diameter_um": "fab_diameter_um",
+        "gas_flow_l_min": "gas_flow_l_min",
+        "consecutive_fail_limit": "consecutive_fail_limit",
+    }
+
     program: str = Field(pattern=TOOL_NAME, description="taught bond program on the WB-3")
     wires_per_unit: int = span(1, 2000, "wires of the program (WB-3 WIRES)")
     wire_material: Literal["AU", "CU"] = Field(description="WB-3 WIRE_MAT")
@@ -156,23 +160,9 @@ class WireBond(RecipeModel):
     gas_flow_l_min: float = span(0.2, 2.0, "WB-3 GAS_FLOW (forming gas)", default=0.6)
     consecutive_fail_limit: int = span(1, 10, "WB-3 CONSEC_LIM", default=3)
 
-    def parameters(self) -> dict[str, float | str]:
-        """The §4.2 parameters by manual name, as the wire-bond step writes them."""
-        return {
-            "WIRE_MAT": self.wire_material,
-            "WIRE_D": self.wire_diameter_um,
-            "STAGE_T": self.stage_temperature_c,
-            "B1_FORCE": self.ball_force_gf,
-            "B1_TIME": self.ball_time_ms,
-            "B1_US": self.ball_ultrasonic_pct,
-            "B2_FORCE": self.stitch_force_gf,
-            "B2_TIME": self.stitch_time_ms,
-            "B2_US": self.stitch_ultrasonic_pct,
-            "LOOP_H": self.loop_height_um,
-            "FAB_D": self.fab_diameter_um,
-            "GAS_FLOW": self.gas_flow_l_min,
-            "CONSEC_LIM": self.consecutive_fail_limit,
-        }
+    def parameters(self) -> WireBondParameters:
+        """The §4.2 parameters the wire-bond step writes over the program."""
+        return tool_record(self, WireBondParameters, self.tool_fields)
 
     def problems(self, where: str) -> list[str]:
         """WB-3 START checks (wire-bonder.md §4.2)."""
@@ -267,11 +257,13 @@ class Mold(RecipeModel):
         compound gels (fill time below t(α = 0.3), else a short shot, defect 4501) and the
         compound reaches ALPHA_MIN by mold open (else under-cure, 4502)."""
         problems = []
-        ends = (self.stage1_end_mm, self.stage2_end_mm, self.stage3_end_mm)
-        if not stages_in_order(ends):
+        try:
+            check_stage_order(self.stage1_end_mm, self.stage2_end_mm, self.stage3_end_mm)
+        except ParameterOutOfRange:
+            ends = f"{self.stage1_end_mm:g}, {self.stage2_end_mm:g}, {self.stage3_end_mm:g}"
             problems.append(
-                f"{where}.stage1_end_mm/stage2_end_mm/stage3_end_mm: "
-                f"{ends[0]:g}, {ends[1]:g}, {ends[2]:g} mm must increase (TM-4 ARM check)"
+                f"{where}.stage1_end_mm/stage2_end_mm/stage3_end_mm: {ends} mm must increase "
+                "(TM-4 ARM check)"
             )
             return problems
         temperature = self.mold_temperature_c
@@ -306,7 +298,7 @@ class Dice(RecipeModel):
         """DS-2 START check (spindle speed against blade thickness) and the street: the kerf,
         wherever the offset limit lets it wander, must stay between the package bodies."""
         problems = []
-        max_krpm = next(k for t, k in MAX_SPINDLE_KRPM if self.blade_thickness_um <= t)
+        max_krpm = max_spindle_speed_krpm(self.blade_thickness_um)
         if self.spindle_speed_krpm > max_krpm:
             problems.append(
                 f"{where}.spindle_speed_krpm: {self.spindle_speed_krpm:g} krpm is above "
@@ -319,10 +311,6 @@ class Dice(RecipeModel):
                 f"the {street_um:g} µm street between package bodies"
             )
         return problems
-
-
-#: DS-2 blade thickness (upper bound, µm) -> highest spindle speed (krpm), dicing-saw.md §4.
-MAX_SPINDLE_KRPM = ((25, 30.0), (50, 40.0), (80, 35.0), (350, 35.0))
 
 
 class InspectionLimits(RecipeModel):

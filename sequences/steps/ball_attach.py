@@ -15,23 +15,32 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from drivers.ball_attach import BallAttach, BallAttachRecord, BallAttachResult, ReflowLimits
+from drivers.ball_attach import (
+    BallAttach,
+    BallAttachRecord,
+    BallAttachResult,
+    BallAttachSettings,
+    ReflowLimits,
+)
 from drivers.base import Tool
-from drivers.errors import ParameterOutOfRange, ProtocolError
+from drivers.errors import ProtocolError
 from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
-from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, wait_ready
+from sequences.steps.base import (
+    Pace,
+    ProcessStep,
+    driver_for,
+    load_tool_recipe,
+    refuse,
+    wait_ready,
+)
 from sequences.steps.judging import at_most, problems_of, site_outcomes, site_strip_outcome, within
-from sequences.steps.setup import SETTLE_TOOL_S, refuse, refuse_outside
+from sequences.steps.setup import SETTLE_TOOL_S, apply_setpoints
 
-#: The step's single-valued set-points, by driver member (ball-attach.md §4, manual order).
-SETTINGS = ("flux_thickness_um", "ball_diameter_mm", "balls_per_site", "reflow_speed_mm_s")
 #: Timing (ball-attach.md §8): flux print 8 s, ball placement 12 s, 4000 mm of oven, inspection
 #: 10 s per strip, and a new strip every 30 s (takt).
 PRINT_S, PLACE_S, INSPECT_S, TAKT_S = 8.0, 12.0, 10.0, 30.0
 OVEN_LENGTH_MM = 4000.0
-#: REFLow:LIMits ranges (ball-attach.md §4), min < max: peak °C and time above liquidus s.
-PEAK_RANGE_C, TAL_RANGE_S = (200.0, 260.0), (20.0, 150.0)
 
 
 @dataclass(frozen=True)
@@ -71,25 +80,18 @@ class BallAttachStep(ProcessStep, tool="ball-attach", driver=BallAttach, clears=
         strip_s = PRINT_S + PLACE_S + OVEN_LENGTH_MM / self.reflow_speed_mm_s + INSPECT_S
         return strip_s + TAKT_S * (self.nominal_strips - 1)
 
+    @property
+    def setpoints(self) -> BallAttachSettings:
+        return BallAttachSettings(
+            flux_thickness_um=self.flux_thickness_um,
+            ball_diameter_mm=self.ball_diameter_mm,
+            balls_per_site=self.balls_per_site,
+            zone_temperature_c=self.zone_temperatures_c,
+            reflow_speed_mm_s=self.reflow_speed_mm_s,
+            reflow_limits=self.reflow_limits,
+        )
+
     # -- phases ------------------------------------------------------------------------------
-    def check(self, tool: Tool) -> None:
-        """Interlocks and every set-point in its §4 range."""
-        super().check(tool)
-        refuse_outside(self.name, tool, self._check_ranges)
-
-    def _check_ranges(self) -> None:
-        for member in SETTINGS:
-            getattr(BallAttach, member).codecs[0].check(getattr(self, member), member)
-        for zone, temperature_c in enumerate(self.zone_temperatures_c, start=1):
-            BallAttach.zone_temperature_c.codec.check(temperature_c, f"zone {zone}")
-        limits = self.reflow_limits
-        for what, low, high, (lo, hi) in (
-            ("peak", limits.peak_min_c, limits.peak_max_c, PEAK_RANGE_C),
-            ("TAL", limits.tal_min_s, limits.tal_max_s, TAL_RANGE_S),
-        ):
-            if not lo <= low < high <= hi:
-                raise ParameterOutOfRange(f"REFLow:LIMits {what} {low}-{high} not within {lo}-{hi}")
-
     def set_up(self, tool: Tool, jobs: Sequence[StripJob], pace: Pace) -> None:
         """Load the tool recipe (unless it is loaded and armed), write the set-points, check
         the profile they give, wait for READY, then the magazine's strips."""
@@ -98,12 +100,7 @@ class BallAttachStep(ProcessStep, tool="ball-attach", driver=BallAttach, clears=
         if len(sizes) != 1:
             raise refuse(self.name, line, f"one magazine, one strip size; got {sorted(sizes)}")
         load_tool_recipe(line, self.tool_recipe, pace, SETTLE_TOOL_S)
-        for zone, temperature_c in enumerate(self.zone_temperatures_c, start=1):
-            if line.zone_temperature_c[zone] != round(temperature_c, 1):
-                line.zone_temperature_c[zone] = temperature_c
-        for member in SETTINGS:
-            setattr(line, member, getattr(self, member))
-        line.reflow_limits = self.reflow_limits
+        apply_setpoints(line, self.setpoints)
         self._check_profile(line)
         wait_ready(line, pace, self.heat_up_tool_s)
         (size,) = sizes

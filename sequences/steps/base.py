@@ -32,9 +32,11 @@ from drivers.errors import (
     CommunicationError,
     NotAllowedInState,
     PacklineError,
+    ParameterOutOfRange,
     ToolAlarm,
     ToolTimeout,
 )
+from drivers.setpoints import SetPoints
 from drivers.states import ToolState
 from sequences.jobs import StripJob, StripOutcome
 from sequences.steps.judging import recording_windows
@@ -164,6 +166,19 @@ class ReportsInterlocks(Protocol):
     def interlocks(self) -> list[str]: ...
 
 
+def refuse(step: str, tool: Tool, reason: str) -> StepRefused:
+    """A :class:`StepRefused` naming the step, the tool and why."""
+    return StepRefused(f"{step}: {reason}", tool=tool.tool_name, address=tool.address)
+
+
+def refuse_outside(step: str, tool: Tool, check: Callable[[], object]) -> None:
+    """Run a recipe-window check; a value outside the manual's window refuses the step."""
+    try:
+        check()
+    except ParameterOutOfRange as problem:
+        raise refuse(step, tool, f"recipe outside the tool's window: {problem.reason}") from None
+
+
 class ProcessStep(ABC):
     """One step of a route on one kind of tool. Subclasses are frozen dataclasses.
 
@@ -247,19 +262,23 @@ class ProcessStep(ABC):
         """The station settings this step needs, by driver member (``{"chemistry": KOH}``)."""
         return {member: getattr(self, member) for member in self.station_settings}
 
+    @property
+    def setpoints(self) -> SetPoints | None:
+        """The set-points the step writes, as its driver's set-point record (None: the step
+        writes none of the driver's settings, e.g. metrology limits)."""
+        return None
+
     def check(self, tool: Tool) -> None:
-        """The declared driver and interlocks before anything is sent (raise
-        :class:`StepRefused`); a step adds its recipe windows."""
+        """The declared driver and interlocks, then every set-point in its declared range and
+        the manual's cross-field rules, before anything is sent (raise :class:`StepRefused`);
+        a step adds its recipe windows."""
         driver_for(self, tool, self.driver)
-        if not isinstance(tool, ReportsInterlocks):
-            return  # the tool checks its interlocks at START (wire bonder, metrology)
-        blocking = [name for name in tool.interlocks() if name not in self.cleared_by_set_up]
-        if blocking:
-            raise StepRefused(
-                f"{self.name}: interlock(s) active: {', '.join(blocking)}",
-                tool=tool.tool_name,
-                address=tool.address,
-            )
+        if isinstance(tool, ReportsInterlocks):  # else the tool checks them at START
+            blocking = [name for name in tool.interlocks() if name not in self.cleared_by_set_up]
+            if blocking:
+                raise refuse(self.name, tool, f"interlock(s) active: {', '.join(blocking)}")
+        if self.setpoints is not None:
+            refuse_outside(self.name, tool, self.setpoints.check)
 
     @abstractmethod
     def set_up(self, tool: Tool, jobs: Sequence[StripJob], pace: Pace) -> None:

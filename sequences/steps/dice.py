@@ -15,23 +15,20 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from drivers.base import Tool
-from drivers.dicing_saw import DicingRecord, DicingSaw, max_spindle_speed_krpm
+from drivers.dicing_saw import CutSettings, DicingRecord, DicingSaw
 from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
-from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, wait_ready
+from sequences.steps.base import (
+    Pace,
+    ProcessStep,
+    driver_for,
+    load_tool_recipe,
+    refuse,
+    wait_ready,
+)
 from sequences.steps.judging import around, at_most, judged_sites, problems_of, site_strip_outcome
-from sequences.steps.setup import SETTLE_TOOL_S, refuse, refuse_outside
+from sequences.steps.setup import SETTLE_TOOL_S, apply_setpoints
 
-#: The step's set-points: step field -> driver member (dicing-saw.md §4, in the manual's order).
-SETTINGS = {
-    "spindle_speed_krpm": "spindle_speed_krpm",
-    "blade_thickness_um": "blade_thickness_um",
-    "feed_mm_s": "cut_feed_mm_s",
-    "passes": "cut_passes",
-    "kerf_check_every_lines": "cut_check_every",
-    "offset_limit_um": "cut_offset_limit_um",
-    "chipping_limit_um": "cut_chipping_limit_um",
-}
 #: Timing (dicing-saw.md §8): LOAD + ALIGN + ROTATE + CLEAN + UNLOAD, line pass overrun and
 #: index, kerf check per checked line.
 HANDLING_S = 10.0 + 8.0 + 4.0 + 30.0 + 10.0
@@ -85,25 +82,21 @@ class DiceStep(ProcessStep, tool="dicing-saw", driver=DicingSaw, clears={"WARMUP
     def _pass_s(self, extent_mm: float) -> float:
         return (extent_mm + LINE_OVERRUN_MM) / self.feed_mm_s + LINE_INDEX_S
 
+    @property
+    def setpoints(self) -> CutSettings:
+        """The §4 cut set-points (the §4 START check, spindle speed against the blade, is
+        their cross-field rule)."""
+        return CutSettings(
+            spindle_speed_krpm=self.spindle_speed_krpm,
+            blade_thickness_um=self.blade_thickness_um,
+            cut_feed_mm_s=self.feed_mm_s,
+            cut_passes=self.passes,
+            cut_check_every=self.kerf_check_every_lines,
+            cut_offset_limit_um=self.offset_limit_um,
+            cut_chipping_limit_um=self.chipping_limit_um,
+        )
+
     # -- phases ------------------------------------------------------------------------------
-    def check(self, tool: Tool) -> None:
-        """Interlocks, every set-point in its §4 range, and the §4 START check: the spindle
-        speed the blade thickness allows."""
-        super().check(tool)
-        refuse_outside(self.name, tool, self._check_ranges)
-        highest_krpm = max_spindle_speed_krpm(self.blade_thickness_um)
-        if self.spindle_speed_krpm > highest_krpm:
-            raise refuse(
-                self.name,
-                tool,
-                f"spindle {self.spindle_speed_krpm} krpm over the {highest_krpm} krpm "
-                f"a {self.blade_thickness_um} µm blade allows",
-            )
-
-    def _check_ranges(self) -> None:
-        for field_name, member in SETTINGS.items():
-            getattr(DicingSaw, member).codecs[0].check(getattr(self, field_name), field_name)
-
     def set_up(self, tool: Tool, jobs: Sequence[StripJob], pace: Pace) -> None:
         """Load the tool recipe (unless it is loaded and armed), write the set-points and the
         strip size, wait for READY, set the blade up when its setup is invalid, then id and
@@ -111,8 +104,7 @@ class DiceStep(ProcessStep, tool="dicing-saw", driver=DicingSaw, clears={"WARMUP
         saw = driver_for(self, tool, DicingSaw)
         (job,) = jobs
         load_tool_recipe(saw, self.tool_recipe, pace, SETTLE_TOOL_S)
-        for field_name, member in SETTINGS.items():
-            setattr(saw, member, getattr(self, field_name))
+        apply_setpoints(saw, self.setpoints)
         if saw.strip_size != (job.rows, job.cols):
             saw.strip_size = (job.rows, job.cols)
         wait_ready(saw, pace, self.heat_up_tool_s)

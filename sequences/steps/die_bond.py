@@ -3,19 +3,24 @@ FLIP-CHIP (film claim 3) and PLATE (film claims 2, 4) on the die bonder, one str
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
 from drivers.base import Tool
 from drivers.die_bonder import DieBonder, DieBondRecord, DieBondSettings
-from drivers.scpi import Control
 from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
-from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, wait_ready
+from sequences.steps.base import (
+    Pace,
+    ProcessStep,
+    driver_for,
+    load_tool_recipe,
+    refuse,
+    wait_ready,
+)
 from sequences.steps.judging import around, judged_sites, problems_of, site_strip_outcome
-from sequences.steps.setup import SETTLE_TOOL_S, refuse, refuse_outside
+from sequences.steps.setup import SETTLE_TOOL_S, apply_setpoints
 
 #: The die bonder MODE each step kind runs (die-bonder.md §1).
 MODE_OF_KIND = {
@@ -85,12 +90,16 @@ class DieBondStep(ProcessStep, tool="die-bonder", driver=DieBonder, clears={"TEM
         return HANDLING_S + self.nominal_sites * self.site_tool_s + cure_s
 
     @property
+    def setpoints(self) -> DieBondSettings:
+        return self.settings
+
+    @property
     def _cures(self) -> bool:
         return self.settings.cure_enabled and self.settings.mode != "FLIPCHIP"
 
     # -- phases --------------------------------------------------------------------------------
     def check(self, tool: Tool) -> None:
-        """Interlocks, the kind's MODE, every setting in its §4 range and the §4 START checks."""
+        """Interlocks, every setting in its §4 range, the kind's MODE and the §4 START checks."""
         super().check(tool)
         s = self.settings
         mode = MODE_OF_KIND.get(self.kind)
@@ -104,15 +113,6 @@ class DieBondStep(ProcessStep, tool="die-bonder", driver=DieBonder, clears={"TEM
             )
         if s.place_zref == "DIE" and s.mode != "PLATE":
             raise refuse(self.name, tool, "PLACe:ZREFerence DIE is for PLATE only")
-        refuse_outside(self.name, tool, self._check_ranges)
-
-    def _check_ranges(self) -> None:
-        for item in dataclasses.fields(self.settings):
-            control: Control[object] = getattr(DieBonder, item.name)
-            value = getattr(self.settings, item.name)
-            values = value if len(control.codecs) > 1 else (value,)
-            for codec, part in zip(control.codecs, values, strict=True):
-                codec.check(part, item.name)
 
     def set_up(self, tool: Tool, jobs: Sequence[StripJob], pace: Pace) -> None:
         """Load the tool recipe (unless it is loaded and armed), write the settings over it, the
@@ -120,7 +120,7 @@ class DieBondStep(ProcessStep, tool="die-bonder", driver=DieBonder, clears={"TEM
         bonder = driver_for(self, tool, DieBonder)
         (job,) = jobs
         load_tool_recipe(bonder, self.tool_recipe, pace, SETTLE_TOOL_S)
-        bonder.write_settings(self.settings)
+        apply_setpoints(bonder, self.settings)
         if bonder.strip_size != (job.rows, job.cols):
             bonder.strip_size = (job.rows, job.cols)
         bonder.strip_id = job.strip_id

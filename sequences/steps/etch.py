@@ -13,15 +13,9 @@ from drivers.etch_bath import Chemistry, EndpointMode, EtchBath, EtchRecipe, Etc
 from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
 from sequences.recipe.process_models import ETCH_RATES
-from sequences.steps.base import Pace, ProcessStep, driver_for, wait_ready
+from sequences.steps.base import Pace, ProcessStep, driver_for, refuse, wait_ready
 from sequences.steps.judging import around, at_least, batch_outcomes, problems_of
-from sequences.steps.setup import (
-    arm_batch,
-    positions_of,
-    refuse,
-    refuse_outside,
-    wait_settled,
-)
+from sequences.steps.setup import apply_setpoints, positions_of, wait_settled
 
 #: etch-bath.md §3: LOAD, the rinse's handling, UNLOAD (s), and the hoist's travel (mm).
 LOAD_S, RINSE_HANDLING_S, UNLOAD_S, HOIST_TRAVEL_MM = 5.0, 52.0, 5.0, 400.0
@@ -89,10 +83,14 @@ class EtchStep(
         handling_s = LOAD_S + 2 * travel_s + r.drip_s + r.rinse_s + RINSE_HANDLING_S + UNLOAD_S
         return handling_s + self.etch_tool_s
 
+    @property
+    def setpoints(self) -> EtchRecipe:
+        return self.recipe
+
     # -- phases --------------------------------------------------------------------------------
     def check(self, tool: Tool) -> None:
-        """Interlocks, the station's CHEMISTRY (the step's, else refused naming both), the
-        recipe's ranges and §4 windows for that chemistry, and an endpoint the step can run."""
+        """Interlocks, the recipe's ranges, the station's CHEMISTRY (the step's, else refused
+        naming both), the §4 windows for that chemistry, and an endpoint the step can run."""
         super().check(tool)
         bath = driver_for(self, tool, EtchBath)
         station = Chemistry(bath.chemistry)
@@ -102,7 +100,6 @@ class EtchStep(
                 tool,
                 f"the station's CHEMISTRY is {station.name}, the step needs {self.chemistry.name}",
             )
-        refuse_outside(self.name, tool, lambda: bath.recipe_registers(self.recipe, (1,)))
         conflicts = self.recipe.conflicts(self.chemistry)
         if conflicts:
             raise refuse(self.name, tool, "; ".join(conflicts))
@@ -116,7 +113,7 @@ class EtchStep(
         recipe), wait for READY (bath at TEMP_SP)."""
         bath = driver_for(self, tool, EtchBath)
         wait_settled(bath, pace)
-        arm_batch(bath, self.recipe, positions_of(jobs), chemistry=self.chemistry)
+        apply_setpoints(bath, self.recipe, positions_of(jobs), chemistry=self.chemistry)
         wait_ready(bath, pace, self.heat_up_tool_s)
 
     def collect(self, tool: Tool, jobs: Sequence[StripJob], station: str) -> list[StripOutcome]:

@@ -24,9 +24,17 @@ from drivers.metrology import LIMIT_ITEMS, LIMIT_VALUE, Limit, MeasureMode, Metr
 from drivers.records import SiteRecord
 from sequences.jobs import StripJob, StripOutcome, Value
 from sequences.recipe.base import fmt
-from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, wait_ready
+from sequences.steps.base import (
+    Pace,
+    ProcessStep,
+    driver_for,
+    load_tool_recipe,
+    refuse,
+    refuse_outside,
+    wait_ready,
+)
 from sequences.steps.judging import judged_sites, problems_of, site_strip_outcome, within
-from sequences.steps.setup import SETTLE_TOOL_S, refuse, refuse_outside
+from sequences.steps.setup import SETTLE_TOOL_S
 
 #: Timing (metrology.md §8): LOAD + ALIGN + UNLOAD, and seconds per site by MODE.
 HANDLING_S = 6.0 + 4.0 + 6.0

@@ -13,7 +13,7 @@ from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
 from sequences.steps.base import Pace, ProcessStep, driver_for, wait_ready
 from sequences.steps.judging import at_least, at_most, batch_outcomes, problems_of
-from sequences.steps.setup import arm_batch, positions_of, refuse_outside, wait_settled
+from sequences.steps.setup import apply_setpoints, positions_of, wait_settled
 
 #: laminator.md §7 alarm 1122: vacuum is lost in DWELL above twice VACUUM_SP.
 VACUUM_LOST_FACTOR = 2.0
@@ -53,20 +53,17 @@ class LaminateStep(ProcessStep, tool="laminator", driver=Laminator, clears={"TEM
         at defaults)."""
         return self.recipe.nominal_cycle_s
 
-    # -- phases --------------------------------------------------------------------------------
-    def check(self, tool: Tool) -> None:
-        """Interlocks, every recipe register in its §4 range, STANDBY_SP <= PLATEN_SP - 50 °C."""
-        super().check(tool)
-        laminator = driver_for(self, tool, Laminator)
-        refuse_outside(self.name, tool, lambda: laminator.recipe_registers(self.recipe, (1,)))
-        refuse_outside(self.name, tool, self.recipe.check_consistency)
+    @property
+    def setpoints(self) -> LaminationRecipe:
+        return self.recipe
 
+    # -- phases --------------------------------------------------------------------------------
     def set_up(self, tool: Tool, jobs: Sequence[StripJob], pace: Pace) -> None:
         """Write the recipe for positions 1..n and their strip ids, ARM (unless armed with this
         recipe), wait for READY (platens at STANDBY_SP)."""
         laminator = driver_for(self, tool, Laminator)
         wait_settled(laminator, pace)
-        arm_batch(laminator, self.recipe, positions_of(jobs))
+        apply_setpoints(laminator, self.recipe, positions_of(jobs))
         wait_ready(laminator, pace, self.heat_up_tool_s)
 
     def collect(self, tool: Tool, jobs: Sequence[StripJob], station: str) -> list[StripOutcome]:

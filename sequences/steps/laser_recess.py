@@ -9,6 +9,7 @@ and the cycle time come from the manual's ablation model (§4, §8).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,25 +17,20 @@ from statistics import fmean
 from typing import Any, ClassVar
 
 from drivers.base import Tool
-from drivers.laser import Laser, LaserRecord
+from drivers.laser import AblationSettings, Laser, LaserRecord
 from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
-from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, wait_ready
-from sequences.steps.judging import around, judged_sites, problems_of, site_strip_outcome
-from sequences.steps.setup import SETTLE_TOOL_S, refuse, refuse_outside
-
-#: The step's set-points, by driver member (laser.md §4, in the manual's order).
-SETTINGS = (
-    "pattern",
-    "fluence_j_cm2",
-    "frequency_khz",
-    "spot_um",
-    "film_thickness_um",
-    "via_max_pulses",
-    "via_endpoint",
-    "recess_depth_um",
-    "recess_tolerance_um",
+from sequences.steps.base import (
+    Pace,
+    ProcessStep,
+    driver_for,
+    load_tool_recipe,
+    refuse,
+    wait_ready,
 )
+from sequences.steps.judging import around, judged_sites, problems_of, site_strip_outcome
+from sequences.steps.setup import SETTLE_TOOL_S, apply_setpoints
+
 #: Patterns stored at delivery (laser.md §1): vias per site, area-recess size in mm².
 PATTERN_GEOMETRY: dict[str, tuple[int, float]] = {
     "IO16": (16, 0.0),
@@ -85,6 +81,12 @@ class LaserRecessStep(ProcessStep, tool="laser", driver=Laser, clears={"WARMUP",
             text += f", die recess {fmt(self.recess_depth_um)} ± {fmt(self.recess_tolerance_um)} µm"
         return text
 
+    @property
+    def setpoints(self) -> AblationSettings:
+        return AblationSettings(
+            **{item.name: getattr(self, item.name) for item in dataclasses.fields(AblationSettings)}
+        )
+
     # -- the manual's ablation model ---------------------------------------------------------
     @property
     def depth_per_pulse_um(self) -> float:
@@ -126,7 +128,6 @@ class LaserRecessStep(ProcessStep, tool="laser", driver=Laser, clears={"WARMUP",
         """Interlocks, every set-point in its §4 range, and the ablation model's windows: a
         strip must not be refused at START (-221) nor scrapped site by site (8501, 8503)."""
         super().check(tool)
-        refuse_outside(self.name, tool, self._check_ranges)
         if self.fluence_j_cm2 <= FLUENCE_THRESHOLD_J_CM2:
             raise refuse(self.name, tool, f"fluence {self.fluence_j_cm2} J/cm² does not ablate")
         n_bt = self.breakthrough_pulses
@@ -151,18 +152,13 @@ class LaserRecessStep(ProcessStep, tool="laser", driver=Laser, clears={"WARMUP",
                 f"{self.film_thickness_um} µm",
             )
 
-    def _check_ranges(self) -> None:
-        for member in SETTINGS:
-            getattr(Laser, member).codecs[0].check(getattr(self, member), member)
-
     def set_up(self, tool: Tool, jobs: Sequence[StripJob], pace: Pace) -> None:
         """Load the tool recipe (unless it is loaded and armed), write the set-points and the
         strip size, wait for READY, calibrate when interlock CAL says so, then id and map."""
         laser = driver_for(self, tool, Laser)
         (job,) = jobs
         load_tool_recipe(laser, self.tool_recipe, pace, SETTLE_TOOL_S)
-        for member in SETTINGS:
-            setattr(laser, member, getattr(self, member))
+        apply_setpoints(laser, self.setpoints)
         if laser.strip_size != (job.rows, job.cols):
             laser.strip_size = (job.rows, job.cols)
         wait_ready(laser, pace, self.heat_up_tool_s)

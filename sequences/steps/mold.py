@@ -11,16 +11,9 @@ from drivers.base import Tool
 from drivers.mold_press import MoldPress, MoldRecipe, ShotResult
 from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
-from sequences.recipe.sections import stages_in_order
 from sequences.steps.base import Pace, ProcessStep, driver_for, wait_ready
 from sequences.steps.judging import around, at_least, batch_outcomes, problems_of, within
-from sequences.steps.setup import (
-    arm_batch,
-    positions_of,
-    refuse,
-    refuse_outside,
-    wait_settled,
-)
+from sequences.steps.setup import apply_setpoints, positions_of, wait_settled
 
 #: mold-press.md §3 nominal phase times that no register sets: LOAD, CLAMP, OPEN, CLEAN, UNLOAD.
 LOAD_S, CLAMP_S, OPEN_S, CLEAN_S, UNLOAD_S = 10.0, 8.0, 8.0, 20.0, 10.0
@@ -76,27 +69,17 @@ class MoldStep(ProcessStep, tool="mold-press", driver=MoldPress, clears={"TEMP",
             + UNLOAD_S
         )
 
-    # -- phases --------------------------------------------------------------------------------
-    def check(self, tool: Tool) -> None:
-        """Interlocks, every recipe register in its §4 range and S1 < S2 < S3."""
-        super().check(tool)
-        press = driver_for(self, tool, MoldPress)
-        r = self.recipe
-        refuse_outside(self.name, tool, lambda: press.recipe_registers(r, press.all_positions))
-        if not stages_in_order((r.stage1_end_mm, r.stage2_end_mm, r.stage3_end_mm)):
-            raise refuse(
-                self.name,
-                tool,
-                f"plunger stages must satisfy S1 < S2 < S3, got {r.stage1_end_mm}, "
-                f"{r.stage2_end_mm}, {r.stage3_end_mm} mm",
-            )
+    @property
+    def setpoints(self) -> MoldRecipe:
+        return self.recipe
 
+    # -- phases --------------------------------------------------------------------------------
     def set_up(self, tool: Tool, jobs: Sequence[StripJob], pace: Pace) -> None:
         """Write the shot's recipe for positions 1..n and their strip ids, ARM (unless armed
         with this recipe), wait for READY."""
         press = driver_for(self, tool, MoldPress)
         wait_settled(press, pace)
-        arm_batch(press, self.recipe, positions_of(jobs))
+        apply_setpoints(press, self.recipe, positions_of(jobs))
         wait_ready(press, pace, self.heat_up_tool_s)
 
     def collect(self, tool: Tool, jobs: Sequence[StripJob], station: str) -> list[StripOutcome]:

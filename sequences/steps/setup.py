@@ -3,37 +3,20 @@ tool's power-up waited out, and a batch tool armed only when its recipe changed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from drivers.base import Tool
-from drivers.errors import ParameterOutOfRange
 from drivers.modbus_tool import LOAD_MASK, BatchModbusTool, Register
+from drivers.setpoints import SetPoints
 from drivers.states import ToolState
 from sequences.jobs import StripJob
-from sequences.steps.base import Pace, StepRefused
+from sequences.steps.base import Pace
 
 #: States in which a step may set a tool up (README §5 matrix: set parameter, load, arm).
 SETTLED = frozenset({ToolState.IDLE, ToolState.HEATING, ToolState.READY})
 #: Bound on INIT and SETUP, tool seconds (longest in the manuals: 40 s die-bonder calibration).
 SETTLE_TOOL_S = 120.0
-
-
-def refuse_outside(step: str, tool: Tool, check: Callable[[], object]) -> None:
-    """Run a recipe-window check; a value outside the manual's window refuses the step."""
-    try:
-        check()
-    except ParameterOutOfRange as problem:
-        raise StepRefused(
-            f"{step}: recipe outside the tool's window: {problem.reason}",
-            tool=tool.tool_name,
-            address=tool.address,
-        ) from None
-
-
-def refuse(step: str, tool: Tool, reason: str) -> StepRefused:
-    """A :class:`StepRefused` naming the step, the tool and why."""
-    return StepRefused(f"{step}: {reason}", tool=tool.tool_name, address=tool.address)
 
 
 def wait_settled(tool: Tool, pace: Pace) -> ToolState:
@@ -46,8 +29,37 @@ def positions_of(jobs: Sequence[StripJob]) -> dict[int, str]:
     return {position: job.strip_id for position, job in enumerate(jobs, start=1)}
 
 
+def apply_setpoints(
+    tool: Tool,
+    setpoints: SetPoints,
+    strip_ids: Mapping[int, str] | None = None,
+    **recipe_options: Any,
+) -> None:
+    """Write a step's set-points to its tool: the one place a step writes them.
+
+    A batch Modbus tool takes its recipe registers with ARM for the positions of ``strip_ids``
+    (:func:`arm_batch`: skipped when it is armed with these very registers). A text tool gets
+    each set-point in the record's (the manual's) order; an indexed row (the BA-8's zone
+    temperatures) only at the indices whose value differs from the tool's, since a zone change
+    sends the oven back to HEATING.
+    """
+    if isinstance(tool, BatchModbusTool):
+        arm_batch(tool, setpoints, strip_ids or {}, **recipe_options)
+        return
+    for member, value in setpoints.values().items():
+        declaration = setpoints.declaration(member)
+        if getattr(declaration, "count", None) is None:
+            setattr(tool, member, value)
+            continue
+        row = getattr(tool, member)
+        for index, item in enumerate(value, start=1):
+            (checked,) = declaration.checked(item, f"{member}[{index}]")
+            if row[index] != checked:
+                row[index] = item
+
+
 def arm_batch(
-    tool: BatchModbusTool, recipe: Any, strip_ids: Mapping[int, str], **recipe_options: Any
+    tool: BatchModbusTool, recipe: SetPoints, strip_ids: Mapping[int, str], **recipe_options: Any
 ) -> bool:
     """Write the recipe for the positions of ``strip_ids`` and ARM (manual §5 sequence), unless
     the tool is armed (HEATING or READY) with these very recipe registers: then only LOAD_MASK

@@ -25,6 +25,7 @@ from drivers.errors import (
 from drivers.records import AlarmInfo, next_input_map
 from drivers.scpi import Progress
 from drivers.states import ToolState
+from sequences.steps.setup import apply_setpoints
 from sim.clock import SimClock
 from sim.simulated_tool import SimulatedTool
 from sim.world import World
@@ -346,7 +347,7 @@ def test_die_bonder_calibrates_placement_in_setup(start_bonder: Any, sim_clock: 
 
 def test_die_bonder_serves_every_manual_command(start_bonder: Any) -> None:
     bonder, _ = start_bonder()
-    assert bonder.read_settings() == DieBondSettings()
+    assert DieBondSettings.read_from(bonder) == DieBondSettings()
     changed = DieBondSettings(
         mode="PLATE",
         dispense_volume_nl=100,
@@ -364,8 +365,8 @@ def test_die_bonder_serves_every_manual_command(start_bonder: Any) -> None:
         cure_temperature_c=150.0,
         cure_time_s=90,
     )
-    bonder.write_settings(changed)
-    assert bonder.read_settings() == changed
+    apply_setpoints(bonder, changed)
+    assert DieBondSettings.read_from(bonder) == changed
     assert [bonder.measure_temperature_c(h) for h in ("STAGE", "HEAD", "CURE")] == [
         25.0,
         25.0,
@@ -388,7 +389,7 @@ def test_die_bonder_serves_every_manual_command(start_bonder: Any) -> None:
     bonder.delete_recipe("PLATE-4X12")
     assert "PLATE-4X12" not in bonder.recipe_catalog()
     bonder.reset()
-    assert bonder.read_settings() == DieBondSettings()
+    assert DieBondSettings.read_from(bonder) == DieBondSettings()
     assert (bonder.strip_size, bonder.strip_pitch_mm) == ((3, 10), (17.3, 17.3))
     assert bonder.operation_complete() and bonder.scpi_version() == "1999.0"
     assert bonder.error_count() == 0 and bonder.status_byte() == 0

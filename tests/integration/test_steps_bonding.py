@@ -16,7 +16,7 @@ from drivers.base import Tool
 from drivers.die_bonder import DieBonder, DieBondSettings
 from drivers.errors import PacklineError, ToolAlarm
 from drivers.states import ToolState
-from drivers.wire_bonder import WireBonder
+from drivers.wire_bonder import WireBonder, WireBondParameters
 from sequences.jobs import StripJob, StripOutcome
 from sequences.steps.base import Pace, StepControl, StepRefused, run_step
 from sequences.steps.die_bond import DieBondStep
@@ -43,8 +43,16 @@ B_PLATE = DieBondSettings(mode="PLATE", dispense_pattern="DOT", dispense_volume_
 B_GLUE = DieBondSettings(dispense_volume_nl=220)
 #: Placement scatter wide enough that some sites fail 2503 (|dx| or |dy| > 25 µm).
 WIDE_PLACEMENT = ProcessSpread(xy_spec_um=75.0)
-A64 = WireBondStep("A64", {"STAGE_T": 150.0, "FAB_D": 50, "LOOP_H": 250})
-B16 = WireBondStep("B16", {"STAGE_T": 150.0}, wires_per_unit=16, nominal_sites=240)
+A64 = WireBondStep(
+    "A64",
+    WireBondParameters(stage_temperature_sp_c=150.0, fab_diameter_um=50, loop_height_um=250),
+)
+B16 = WireBondStep(
+    "B16",
+    WireBondParameters(stage_temperature_sp_c=150.0),
+    wires_per_unit=16,
+    nominal_sites=240,
+)
 
 Start = Callable[..., tuple[Any, SimulatedTool]]
 
@@ -403,13 +411,26 @@ def test_wire_bond_refuses_a_bad_parameter_before_sending_anything(
     wire_bonder.wait_for_state([ToolState.IDLE], timeout_s=5.0, poll_s=0.002)
 
     for parameters, why in (
-        ({"STAGE_T": 250.0}, "STAGE_T"),
-        ({"LOOP_HEIGHT": 250}, "LOOP_HEIGHT is not a §4.2 parameter"),
-        ({"WIRES": 64}, "read-only"),
-        ({"WIRE_D": 25, "FAB_D": 80}, "FAB_D 80 µm not 1.5-3.0 × WIRE_D 25 µm"),
+        (
+            WireBondParameters(stage_temperature_sp_c=250.0),
+            "stage_temperature_sp_c = 250.0 outside 75.0..220.0",
+        ),
+        (
+            WireBondParameters(wire_diameter_um=25, fab_diameter_um=80),
+            "FAB_D 80 µm not 1.5-3.0 × WIRE_D 25 µm",
+        ),
+        (
+            WireBondParameters(wire_material="CU", gas_flow_l_min=0.3),
+            "Cu wire needs GAS_FLOW >= 0.4 L/min, not 0.3",
+        ),
     ):
         step = WireBondStep("A64", parameters)
         with pytest.raises(StepRefused, match=why):
             run_step(step, wire_bonder, jobs, station="wb", pace=pace, control=control)
+    # A name that is not a §4.2 parameter, or one the program sets (WIRES), cannot be given.
+    for name in ("loop_height", "wires_per_unit"):
+        given: dict[str, Any] = {name: 250}
+        with pytest.raises(TypeError, match=name):
+            WireBondParameters(**given)
 
     assert wire_bonder.program().name == "" and wire_bonder.state() is ToolState.IDLE

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from drivers.ball_attach import BallAttach
+from drivers.ball_attach import BallAttach, BallAttachSettings, ReflowLimits
 from drivers.base import Tool
 from drivers.dicing_saw import DicingSaw
 from drivers.die_bonder import DieBonder, DieBondSettings
+from drivers.errors import ParameterOutOfRange
 from drivers.etch_bath import EtchBath, EtchRecipe
 from drivers.laminator import LaminationRecipe, Laminator
 from drivers.laser import Laser
@@ -21,6 +22,7 @@ from drivers.modbus_tool import ResultBlock
 from drivers.mold_press import MoldPress, MoldRecipe
 from drivers.records import AlarmInfo, alarms, defects
 from drivers.registers import Block, Holding, Register
+from drivers.setpoints import SetPoints
 from drivers.settings import Reading, Setting
 from drivers.wire_bonder import WireBonder
 
@@ -64,6 +66,63 @@ def test_every_member_with_a_default_is_in_the_recipe(
 ) -> None:
     with_default = {name for name, member in _members(driver).items() if member.default is not None}
     assert with_default == {f.name for f in dataclasses.fields(recipe)}
+
+
+def _setpoint_records() -> list[type[SetPoints]]:
+    found, kinds = [], list(SetPoints.__subclasses__())
+    while kinds:
+        kind = kinds.pop()
+        found.append(kind)
+        kinds.extend(kind.__subclasses__())
+    return sorted(found, key=lambda kind: kind.__name__)
+
+
+SETPOINT_RECORDS = _setpoint_records()
+
+
+def test_every_step_kind_writes_one_of_the_setpoint_records() -> None:
+    """The one set-point shape: every tool a step writes settings to has its record."""
+    names = {kind.__name__ for kind in SETPOINT_RECORDS}
+    assert names == {
+        "AblationSettings",
+        "BallAttachSettings",
+        "CutSettings",
+        "DieBondSettings",
+        "EtchRecipe",
+        "LaminationRecipe",
+        "MoldRecipe",
+        "WireBondParameters",
+    }
+
+
+@pytest.mark.parametrize("record", SETPOINT_RECORDS, ids=lambda r: r.__name__)
+def test_setpoint_records_are_their_drivers_writable_members_in_manual_order(
+    record: type[SetPoints],
+) -> None:
+    """Each field is a writable setting or holding register of the record's driver, fields in
+    the order the driver declares them (the manual's), and a default is the member's."""
+    members = _members(record.driver)
+    names = [field.name for field in dataclasses.fields(record)]  # type: ignore[arg-type]
+    for field in dataclasses.fields(record):  # type: ignore[arg-type]
+        member = members.get(field.name)
+        assert isinstance(member, Setting | Holding), f"{field.name} is not on {record.driver}"
+        assert getattr(member, "writable", True), f"{field.name} is read-only"
+        if field.default is not dataclasses.MISSING and field.default is not None:
+            assert field.default == member.default, field.name
+    assert names == [name for name in members if name in names]
+
+
+def test_a_setpoint_outside_its_declared_range_or_rule_names_the_member() -> None:
+    with pytest.raises(ParameterOutOfRange, match=r"cure_s = 200 outside 60\.\.180 s"):
+        MoldRecipe(cure_s=200).check()
+    with pytest.raises(ParameterOutOfRange, match="S1 < S2 < S3"):
+        MoldRecipe(stage1_end_mm=45.0).check()
+    with pytest.raises(ParameterOutOfRange, match=r"zone_temperature_c\[2\] = 320.0 outside"):
+        BallAttachSettings(
+            50, 0.5, 192, (150.0, 320.0) + (200.0,) * 6, 12.0, ReflowLimits()
+        ).check()
+    with pytest.raises(ParameterOutOfRange, match="zone_temperature_c takes 8 values"):
+        BallAttachSettings(50, 0.5, 192, (150.0,), 12.0, ReflowLimits()).check()
 
 
 @pytest.mark.parametrize("driver", DRIVERS, ids=lambda d: d.__name__)

@@ -28,6 +28,7 @@ from drivers.errors import (
 )
 from drivers.records import AlarmInfo
 from drivers.states import ToolState
+from sequences.steps.setup import apply_setpoints
 from tests.support.expected_protocol import ProtocolBench, ScriptedPeer, lines, protocol, text_steps
 
 __all__ = ["protocol"]  # the fixture, imported for pytest
@@ -189,7 +190,8 @@ def test_die_bonder_sends_every_setting_in_manual_form_and_order(
     transcript: tuple[DieBonder, ScriptedPeer],
 ) -> None:
     bonder, _ = transcript
-    bonder.write_settings(
+    apply_setpoints(
+        bonder,
         DieBondSettings(
             mode="flipchip",
             dispense_volume_nl=220,
@@ -206,7 +208,7 @@ def test_die_bonder_sends_every_setting_in_manual_form_and_order(
             cure_enabled=False,
             cure_temperature_c=150,
             cure_time_s=600,
-        )
+        ),
     )
 
 
@@ -294,7 +296,7 @@ def test_die_bonder_identifies_as_db4(bonder: DieBonder) -> None:
 
 
 def test_die_bonder_reads_the_manual_defaults(bonder: DieBonder) -> None:
-    assert bonder.read_settings() == DieBondSettings()
+    assert DieBondSettings.read_from(bonder) == DieBondSettings()
     assert bonder.place_tolerance == (25.0, 0.50)
     assert bonder.cure_enabled is True
 
@@ -317,8 +319,8 @@ def test_die_bonder_writes_and_reads_back_every_recipe_parameter(bonder: DieBond
         cure_temperature_c=150.0,
         cure_time_s=90,
     )
-    bonder.write_settings(settings)
-    assert bonder.read_settings() == settings
+    apply_setpoints(bonder, settings)
+    assert DieBondSettings.read_from(bonder) == settings
 
 
 @pytest.mark.parametrize(

@@ -13,15 +13,10 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from drivers.ball_attach import BallAttach
-from drivers.dicing_saw import DicingSaw
-from drivers.die_bonder import DieBonder
 from drivers.errors import ParameterOutOfRange
-from drivers.etch_bath import Chemistry, EtchBath
+from drivers.etch_bath import Chemistry
 from drivers.laminator import LaminationRecipe, Laminator
-from drivers.laser import Laser
 from drivers.mold_press import MoldPress, MoldRecipe
-from drivers.wire_bonder import WireBonder
 from sequences.config_errors import ConfigError
 from sequences.recipe import (
     RECIPES_DIR,
@@ -35,15 +30,10 @@ from sequences.recipe import (
 from sequences.recipe.heat_slug import Laminate
 from sequences.recipe.sections import Mold
 from sequences.route import Route, route_for
-from sequences.steps.ball_attach import BallAttachStep
-from sequences.steps.base import ProcessStep
-from sequences.steps.dice import DiceStep
 from sequences.steps.die_bond import DieBondStep
 from sequences.steps.etch import EtchStep
 from sequences.steps.inspect import InspectStep
-from sequences.steps.laminate import LaminateStep
 from sequences.steps.laser_recess import LaserRecessStep
-from sequences.steps.mold import MoldStep
 from sequences.steps.wire_bond import WireBondStep
 
 HEAT_SLUG_TAIL = [
@@ -656,87 +646,24 @@ def test_au_stud_flip_chip_in_its_window_is_accepted(tmp_path: Path) -> None:
 
 
 # == every set-point a route sends is one the tool accepts ========================================
-def _accepted(tool: type, attribute: str, value: Any) -> None:
-    """Check ``value`` with the driver's own declaration of ``attribute`` (range, choices)."""
-    declared = getattr(tool, attribute)
-    if hasattr(declared, "to_words"):  # Modbus register (booleans go as 0/1, as the driver does)
-        declared.to_words(int(value) if isinstance(value, bool) else value)
-    elif hasattr(declared, "codecs"):  # SCPI control
-        values = value if len(declared.codecs) > 1 else (value,)
-        for codec, item in zip(declared.codecs, values, strict=True):
-            codec.check(item, attribute)
-    else:  # wire bonder PAR or an indexed SCPI setting
-        declared.codec.check(value, attribute)
-
-
-def _dataclass_values(tool: type, record: Any) -> None:
-    for item in fields(record):
-        _accepted(tool, item.name, getattr(record, item.name))
-
-
-DICE_CONTROLS = {
-    "spindle_speed_krpm": "spindle_speed_krpm",
-    "blade_thickness_um": "blade_thickness_um",
-    "feed_mm_s": "cut_feed_mm_s",
-    "passes": "cut_passes",
-    "chipping_limit_um": "cut_chipping_limit_um",
-    "offset_limit_um": "cut_offset_limit_um",
-}
-LASER_CONTROLS = (
-    "fluence_j_cm2",
-    "frequency_khz",
-    "spot_um",
-    "film_thickness_um",
-    "via_max_pulses",
-    "recess_depth_um",
-    "recess_tolerance_um",
-)
-WIRE_BOND_PARS = {par.name: par for par in vars(WireBonder).values() if hasattr(par, "codec")}
-
-
-def _check_step(step: ProcessStep) -> None:
-    if isinstance(step, LaminateStep):
-        step.recipe.check_consistency()
-        _dataclass_values(Laminator, step.recipe)
-    elif isinstance(step, MoldStep):
-        _dataclass_values(MoldPress, step.recipe)
-    elif isinstance(step, EtchStep):
-        assert step.recipe.conflicts(step.chemistry) == []
-        _dataclass_values(EtchBath, step.recipe)
-    elif isinstance(step, DieBondStep):
-        _dataclass_values(DieBonder, step.settings)
-    elif isinstance(step, WireBondStep):
-        for name, value in step.parameters.items():
-            WIRE_BOND_PARS[name].codec.check(value, name)
-    elif isinstance(step, LaserRecessStep):
-        for name in LASER_CONTROLS:
-            _accepted(Laser, name, getattr(step, name))
-    elif isinstance(step, BallAttachStep):
-        for name in ("ball_diameter_mm", "balls_per_site", "flux_thickness_um"):
-            _accepted(BallAttach, name, getattr(step, name))
-        _accepted(BallAttach, "reflow_speed_mm_s", step.reflow_speed_mm_s)
-        for zone_c in step.zone_temperatures_c:
-            _accepted(BallAttach, "zone_temperature_c", zone_c)
-        limits = step.reflow_limits
-        assert 200.0 <= limits.peak_min_c < limits.peak_max_c <= 260.0
-        assert 20.0 <= limits.tal_min_s < limits.tal_max_s <= 150.0
-    elif isinstance(step, DiceStep):
-        for field_name, control in DICE_CONTROLS.items():
-            _accepted(DicingSaw, control, getattr(step, field_name))
-    elif isinstance(step, InspectStep):
-        for low, high in step.limits.values():
-            assert -5000.0 <= low <= high <= 5000.0
-    else:  # pragma: no cover - a new step kind needs a line here
-        raise AssertionError(f"no check for {type(step).__name__}")
-
-
 @pytest.mark.parametrize("name", sorted(EXPECTED_ROUTES))
 def test_every_set_point_a_route_sends_is_in_its_tools_range(name: str) -> None:
+    """Each step's set-points are its own driver's record, every value inside the declared
+    range and the manual's cross-field rules kept; the MS-3 limits inside LIM's range."""
     for step in route_for(load_recipe(RECIPES_DIR / f"{name}.yaml")).steps:
+        setpoints = step.setpoints
+        if isinstance(step, InspectStep):
+            assert setpoints is None
+            for low, high in step.limits.values():
+                assert -5000.0 <= low <= high <= 5000.0
+            continue
+        assert setpoints is not None and type(setpoints).driver is step.driver, step.name
         try:
-            _check_step(step)
+            setpoints.check()
         except ParameterOutOfRange as exc:  # pragma: no cover - the failure message
             pytest.fail(f"{name}: {step.name}: {exc}")
+        if isinstance(step, EtchStep):
+            assert step.recipe.conflicts(step.chemistry) == []
 
 
 # == the route sheet ==============================================================================
