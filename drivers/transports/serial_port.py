@@ -43,6 +43,8 @@ class SerialTransport:
         self.lock = threading.RLock()
         self.log = logger or logging.getLogger(f"packline.drivers.{tool}")
         self._port: serial.Serial | None = None
+        #: Ports opened so far: a new one may meet a tool that forgot what it was sent.
+        self.opened = 0
 
     def open(self) -> None:
         """Open the port; :class:`ConnectionLost` names the URL if that fails."""
@@ -63,6 +65,7 @@ class SerialTransport:
                 raise ConnectionLost(
                     f"cannot open serial port ({exc})", tool=self.tool, address=self.url
                 ) from exc
+            self.opened += 1
             self.log.debug("opened %s", self.url)
 
     def _write_timeout_s(self) -> float | None:

@@ -39,6 +39,7 @@ from drivers.errors import (
 from drivers.setpoints import SetPoints
 from drivers.states import ToolState
 from sequences.jobs import StripJob, StripOutcome
+from sequences.steps.held import forget_held
 from sequences.steps.judging import recording_windows
 
 FINISHED = frozenset({ToolState.DONE, ToolState.ABORTED})
@@ -341,14 +342,18 @@ def run_step(
         raise ValueError(f"{step.name} takes 1..{step.batch_max} strips per cycle, got {len(jobs)}")
     control = control or StepControl()
     control.setup_started = pace.host_clock.timestamp()
-    step.check(tool)
-    with grouped_checks(tool):
-        step.set_up(tool, jobs, pace)
-    control.cycle_started = pace.host_clock.timestamp()
-    step.start(tool)
-    control.final_state = _wait_for_cycle_end(step, tool, pace, control)
-    control.cycle_ended = pace.host_clock.timestamp()
-    return _collect(step, tool, jobs, station, on_results)
+    try:
+        step.check(tool)
+        with grouped_checks(tool):
+            step.set_up(tool, jobs, pace)
+        control.cycle_started = pace.host_clock.timestamp()
+        step.start(tool)
+        control.final_state = _wait_for_cycle_end(step, tool, pace, control)
+        control.cycle_ended = pace.host_clock.timestamp()
+        return _collect(step, tool, jobs, station, on_results)
+    except BaseException:
+        forget_held(tool)  # what the tool holds is no longer known for sure
+        raise
 
 
 def resume_step(
@@ -478,6 +483,7 @@ def _wait_for_cycle_end(
             if state is ToolState.ALARM:
                 raise tool.alarm_error()
         except (ToolAlarm, CommunicationError) as problem:
+            forget_held(tool)  # an alarm or a lost link: the set-points are written again
             if gave_up:
                 # The station aborted the cycle, yet the tool still alarms (a cause that stays,
                 # such as an empty syringe, keeps an aborted cycle in ALARM): asking again
@@ -589,4 +595,5 @@ def load_tool_recipe(tool: Tool, name: str, pace: Pace, bound_tool_s: float) -> 
     if loaded == name and state in (ToolState.HEATING, ToolState.READY):
         return False
     tool.load_recipe(name)
+    forget_held(tool)  # the stored recipe replaces the working set
     return True
