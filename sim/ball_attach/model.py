@@ -16,12 +16,14 @@ is fed) and DRAIN (until every strip has left inspection); strips themselves mov
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from sim.ball_attach.balls import BallProcess, SiteBalls, attach_site
 from sim.ball_attach.profile import (
     COOLING_ZONE_C,
+    COOLING_ZONES,
     HEATED_ZONES,
     ZONE_LENGTH_MM,
     ProfileFigures,
@@ -29,6 +31,13 @@ from sim.ball_attach.profile import (
     reflow_profile,
     transit_s,
     zone_at,
+)
+from sim.ball_attach.zones import (
+    RIPPLE_MAX_C,
+    Ripple,
+    approach_error,
+    cool,
+    time_to_error_s,
 )
 from sim.params import ParamSpec
 from sim.strip_tool import StripToolModel
@@ -45,11 +54,6 @@ AMBIENT_C = 25.0
 READY_BAND_C = 3.0
 ALARM_BAND_C = 5.0
 ALARM_BAND_S = 30.0
-HEAT_RATE_C_S = 0.2
-ZONE_TAU_S = 60.0
-COOL_TAU_S = 900.0
-RIPPLE_C = 0.3  # zone air temperature wander around the set-point (1 σ)
-RIPPLE_TAU_S = 120.0
 HEATER_FAULT_ZONE = 4  # 0-based: zone 5 loses its heater under the HEATER condition
 O2_AIR_PPM = 209_000.0
 O2_NITROGEN_PPM = 150.0
@@ -173,7 +177,7 @@ class BallAttachModel(StripToolModel):
         self.input_maps = ["1" * self.sites] * MAX_STRIPS
         self.magazine_count = 1
         self.zone_control_c = [AMBIENT_C] * HEATED_ZONES
-        self.zone_ripple_c = [0.0] * HEATED_ZONES
+        self.ripple = Ripple(random.Random(self.rng.getrandbits(64)), HEATED_ZONES)
         self.zone_out_of_band_s = [0.0] * HEATED_ZONES
         self.o2_ppm = O2_AIR_PPM
         self.balls_left = BALL_CAPACITY * ball_supply_pct / 100.0
@@ -274,11 +278,18 @@ class BallAttachModel(StripToolModel):
     # == readings ==============================================================================
     def zone_air_c(self, zone: int) -> float:
         """Air temperature of a 0-based zone (0-7 heated, 8-9 cooling)."""
+        return self._zone_air_at_c(zone, self.time_s)
+
+    def _zone_air_at_c(self, zone: int, time_s: float) -> float:
+        """Air of a zone at ``time_s`` near the model's time, as the heater (on or off as
+        now, same set-point) makes it: a function of tool time, not of the steps taken."""
         if zone >= HEATED_ZONES:
             return COOLING_ZONE_C
-        return self.zone_control_c[zone] + (
-            self.zone_ripple_c[zone] if self._heater_on(zone) else 0.0
-        )
+        control, dt_s = self.zone_control_c[zone], time_s - self.time_s
+        if not self._heater_on(zone):
+            return cool(control, AMBIENT_C, dt_s)
+        setpoint = self.zone_setpoint_c(zone)
+        return setpoint - approach_error(setpoint - control, dt_s) + self.ripple.at(zone, time_s)
 
     def zone_setpoint_c(self, zone: int) -> float:
         return float(self.params[f"ZONE{zone + 1}"])
@@ -391,10 +402,7 @@ class BallAttachModel(StripToolModel):
     def physics(self, dt_s: float) -> None:
         self._heat(dt_s)
         self._atmosphere(dt_s)
-        if self.ball_supply_pct < LOW_SUPPLY_PCT:
-            self.raise_alarm(6202)
-        if self.flux_supply_pct < LOW_SUPPLY_PCT:
-            self.raise_alarm(6201)
+        self._watch_supplies()
         if not self.cycle_active:
             return
         self._watch_zones(dt_s)
@@ -402,10 +410,17 @@ class BallAttachModel(StripToolModel):
             self.raise_alarm(6108)
         end_s = self.time_s
         self._feed(end_s - dt_s, end_s)
+        self._watch_supplies()  # a feed took stock: the low warning comes with it
         for run in self.magazine:
             self._move(run, end_s - dt_s, end_s)
         if self.abort_on_clear and self.state is not State.ALARM and not self._strips_in_line():
             self._finish_aborted()
+
+    def _watch_supplies(self) -> None:
+        if self.ball_supply_pct < LOW_SUPPLY_PCT:
+            self.raise_alarm(6202)
+        if self.flux_supply_pct < LOW_SUPPLY_PCT:
+            self.raise_alarm(6201)
 
     def _heater_on(self, zone: int) -> bool:
         if not self.armed or self.conditions.get("ESTOP", False):
@@ -413,32 +428,100 @@ class BallAttachModel(StripToolModel):
         return not (zone == HEATER_FAULT_ZONE and self.conditions.get("HEATER", False))
 
     def _heat(self, dt_s: float) -> None:
-        decay = math.exp(-dt_s / RIPPLE_TAU_S)
+        """Closed form (:mod:`sim.ball_attach.zones`): exact for a step of any length."""
         for zone in range(HEATED_ZONES):
             control = self.zone_control_c[zone]
             if self._heater_on(zone):
-                step = (self.zone_setpoint_c(zone) - control) * (1.0 - math.exp(-dt_s / ZONE_TAU_S))
-                limit = HEAT_RATE_C_S * dt_s
-                self.zone_control_c[zone] = control + max(-limit, min(limit, step))
-                self.zone_ripple_c[zone] = self.zone_ripple_c[zone] * decay + RIPPLE_C * math.sqrt(
-                    1.0 - decay * decay
-                ) * self.rng.gauss(0.0, 1.0)
+                setpoint = self.zone_setpoint_c(zone)
+                self.zone_control_c[zone] = setpoint - approach_error(setpoint - control, dt_s)
             else:
-                self.zone_control_c[zone] = AMBIENT_C + (control - AMBIENT_C) * math.exp(
-                    -dt_s / COOL_TAU_S
-                )
+                self.zone_control_c[zone] = cool(control, AMBIENT_C, dt_s)
+
+    # == events ================================================================================
+    def physics_settled(self) -> bool:
+        """The zones' band checks (READY 3 °C, alarm 5 °C) cannot change before the next
+        announced event: every heated zone's error is more than the ripple's bound away from
+        each band edge (an error inside that bound is stepped on the grid, as a zone an armed
+        tool does not heat, or one out of the alarm band while strips dwell towards 6105)."""
+        if not self.armed:
+            return True
+        strips_dwell = self.cycle_active and self._strips_in_line()
+        for zone in range(HEATED_ZONES):
+            if not self._heater_on(zone):
+                return False
+            error = abs(self.zone_setpoint_c(zone) - self.zone_control_c[zone])
+            if any(abs(error - edge) <= RIPPLE_MAX_C for edge in self._band_edges_c()):
+                return False
+            if strips_dwell and error > ALARM_BAND_C:
+                return False
+        return True
+
+    def _band_edges_c(self) -> tuple[float, ...]:
+        """The zone errors at which a band check changes: READY's always (HEATING/READY and
+        ACK look at it), the alarm band's only while a cycle has strips in the line (6105)."""
+        if self.cycle_active and self._strips_in_line():
+            return (READY_BAND_C, ALARM_BAND_C)
+        return (READY_BAND_C,)
+
+    def _event_driven(self) -> bool:
+        """FEED and DRAIN end on conditions, but on strips' events that are announced."""
+        return self.physics_settled()
+
+    def physics_event_in_s(self) -> float | None:
+        """The next of: a heated zone's error reaching a band's uncertain edge (it is then
+        stepped), the O₂ reading crossing its limit, the next strip fed, and each strip's
+        moves (PLACE, oven entry, each zone boundary, oven exit, inspection done)."""
+        events = [self._o2_crossing_in_s()]
+        if self.armed:
+            for zone in range(HEATED_ZONES):
+                error = abs(self.zone_setpoint_c(zone) - self.zone_control_c[zone])
+                for edge in self._band_edges_c():
+                    if error > edge + RIPPLE_MAX_C:
+                        events.append(time_to_error_s(error, edge + RIPPLE_MAX_C))
+        if self.cycle_active:
+            waiting = any(run.status == "WAIT" for run in self.magazine)
+            if waiting and self.state is State.RUNNING and not self.abort_on_clear:
+                events.append(max(0.0, self.next_feed_s - self.time_s))
+            for run in self.magazine:
+                events.extend(t - self.time_s for t in self._strip_moves(run))
+        ahead = [t for t in events if t is not None and t > 1e-9]
+        return min(ahead) if ahead else None
+
+    def _strip_moves(self, run: StripRun) -> list[float]:
+        """Tool times at which a strip in the line changes place (zone by zone in the oven)."""
+        if run.feed_s is None or run.status in ("DONE", "NOTRUN"):
+            return []
+        speed = self.params["REFLOW_SPEED"]
+        reflow_start = run.feed_s + PRINT_S + PLACE_S
+        zone_s = ZONE_LENGTH_MM / speed
+        oven = [reflow_start + k * zone_s for k in range(1, HEATED_ZONES + COOLING_ZONES)]
+        reflow_end = reflow_start + transit_s(speed)
+        moves = [run.feed_s + PRINT_S, reflow_start, *oven, reflow_end, reflow_end + INSPECT_S]
+        return [t for t in moves if t > self.time_s + 1e-9]
+
+    def _o2_crossing_in_s(self) -> float | None:
+        """Tool seconds until the O₂ reading crosses O2_LIMIT (it approaches its target
+        exponentially), or None if it does not."""
+        if not self.params["NITROGEN"]:
+            return None
+        target, limit = self._o2_target_ppm(), float(self.params["O2_LIMIT"])
+        if (self.o2_ppm - limit) * (target - limit) >= 0.0:
+            return None
+        return O2_TAU_S * math.log((self.o2_ppm - target) / (limit - target)) + 1e-6
 
     def _atmosphere(self, dt_s: float) -> None:
+        target = self._o2_target_ppm()
+        self.o2_ppm = target + (self.o2_ppm - target) * math.exp(-dt_s / O2_TAU_S)
+
+    def _o2_target_ppm(self) -> float:
         nitrogen_flows = (
             self.armed and self.params["NITROGEN"] and not self.conditions.get("N2", False)
         )
         if not nitrogen_flows:
-            target = O2_AIR_PPM
-        elif self.conditions.get("O2", False):  # air ingress: process fault "O2"
-            target = max(3.0 * self.params["O2_LIMIT"], 1000.0)
-        else:
-            target = O2_NITROGEN_PPM
-        self.o2_ppm = target + (self.o2_ppm - target) * math.exp(-dt_s / O2_TAU_S)
+            return O2_AIR_PPM
+        if self.conditions.get("O2", False):  # air ingress: process fault "O2"
+            return float(max(3.0 * self.params["O2_LIMIT"], 1000.0))
+        return O2_NITROGEN_PPM
 
     def _watch_zones(self, dt_s: float) -> None:
         """6105 while strips are in the line: a zone more than 5 °C off for 30 s."""
@@ -479,13 +562,17 @@ class BallAttachModel(StripToolModel):
         return any(run.status in ("PRINT", "PLACE", "REFLOW", "INSPECT") for run in self.magazine)
 
     def _feed(self, start_s: float, end_s: float) -> None:
-        """Feed the next strip when its takt slot comes and feeding is allowed (RUNNING)."""
-        if self.state is not State.RUNNING or self.abort_on_clear:
-            return
-        run = next((r for r in self.magazine if r.status == "WAIT"), None)
-        feed_s = max(self.next_feed_s, start_s)
-        if run is None or feed_s > end_s or not self._strip_available(run):
-            return
+        """Feed each strip whose takt slot comes in ``start_s``..``end_s`` while feeding is
+        allowed (RUNNING): a long step feeds every strip it spans, at its slot."""
+        while self.state is State.RUNNING and not self.abort_on_clear:
+            run = next((r for r in self.magazine if r.status == "WAIT"), None)
+            feed_s = max(self.next_feed_s, start_s)
+            if run is None or feed_s > end_s or not self._strip_available(run):
+                return
+            self._feed_one(run, feed_s)
+
+    def _feed_one(self, run: StripRun, feed_s: float) -> None:
+        """The strip enters the printer at ``feed_s``, taking its flux and balls."""
         sites = run.input_map.count("1")
         self.balls_left -= self.balls_needed(sites)
         self.flux_left_mm3 -= self.flux_needed_mm3(sites)
@@ -523,7 +610,7 @@ class BallAttachModel(StripToolModel):
         exit_s = reflow_end + INSPECT_S
         a, b = max(start_s, reflow_start), min(end_s, reflow_end)
         if b > a:
-            self._reflow(run, a - reflow_start, b - reflow_start, speed)
+            self._reflow(run, a - reflow_start, b - reflow_start, speed, reflow_start)
         if end_s >= exit_s - 1e-9:
             self._finish_strip(run, exit_s)
         elif end_s >= reflow_end:
@@ -533,8 +620,12 @@ class BallAttachModel(StripToolModel):
         else:
             run.status = "PLACE" if end_s >= run.feed_s + PRINT_S else "PRINT"
 
-    def _reflow(self, run: StripRun, from_s: float, to_s: float, speed: float) -> None:
-        """Carry the strip from ``from_s`` to ``to_s`` (s after oven entry) through the zones."""
+    def _reflow(
+        self, run: StripRun, from_s: float, to_s: float, speed: float, reflow_start_s: float
+    ) -> None:
+        """Carry the strip from ``from_s`` to ``to_s`` (s after oven entry at tool time
+        ``reflow_start_s``) through the zones, each in the air of the time the strip is in
+        its middle: the profile does not depend on how the passage was cut into steps."""
         run.max_o2_ppm = max(run.max_o2_ppm, self.o2_ppm)
         # ``to_s`` may lie a rounding error past the oven's exit (it is computed from absolute
         # sim times); the last zone ends there, so stop rather than step in place forever.
@@ -544,7 +635,8 @@ class BallAttachModel(StripToolModel):
             piece_end = min(to_s, (zone + 1) * ZONE_LENGTH_MM / speed)
             if piece_end <= from_s:
                 break
-            run.thermal.advance(self.zone_air_c(zone), piece_end - from_s)
+            mid_s = reflow_start_s + (zone + 0.5) * ZONE_LENGTH_MM / speed
+            run.thermal.advance(self._zone_air_at_c(zone, mid_s), piece_end - from_s)
             from_s = piece_end
 
     # == results ===============================================================================

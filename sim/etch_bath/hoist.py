@@ -19,6 +19,8 @@ class Hoist:
         self.pos_mm = TOP_MM
         self.target_mm = TOP_MM
         self.stalled_s = 0.0
+        #: Where the last :meth:`advance` started.
+        self.pos_before_mm = TOP_MM
 
     @property
     def at_top(self) -> bool:
@@ -39,6 +41,7 @@ class Hoist:
 
     def advance(self, dt_s: float, speed_mm_s: float, *, enabled: bool, jammed: bool) -> bool:
         """Move for ``dt_s``; True when a commanded move has stalled past its time limit."""
+        self.pos_before_mm = self.pos_mm
         if not self.moving:
             self.stalled_s = 0.0
             return False

@@ -9,14 +9,26 @@ import random
 from typing import Any, ClassVar
 
 from sim.etch_bath.bath import (
+    ACID_PER_CU_MOL_PER_G,
     AMBIENT_C,
+    CU_BLEED_TAU_S,
+    DOSING_TAU_S,
+    HEAT_RATE_C_PER_S,
     LEVEL_HIGH_MM,
     LEVEL_LOW_MM,
     NOMINAL_LEVEL_MM,
+    ORP_PER_CU_MV_PER_G,
     Bath,
     BathControl,
 )
-from sim.etch_bath.chemistry import CHEMISTRIES, Chemistry, etch_rate_um_min
+from sim.etch_bath.chemistry import (
+    CHEMISTRIES,
+    CUCL2,
+    CUCL2_REGENERATED_LOAD_G_L,
+    FECL3,
+    Chemistry,
+    etch_rate_um_min,
+)
 from sim.etch_bath.hoist import BOTTOM_MM, TOP_MM, Hoist
 from sim.etch_bath.recipe import EndReason, Recipe
 from sim.etch_bath.strips import Carrier
@@ -302,15 +314,129 @@ class EtchBathModel(ModbusToolModel):
 
     # -- physics ------------------------------------------------------------------------------------
     def tool_physics(self, dt_s: float) -> None:
-        self.bath.advance(dt_s, self._bath_control())
+        was_down = self.hoist.at_bottom
         self._move_hoist(dt_s)
-        self._etch(dt_s)
+        # A carrier that arrived at the bottom during the step is immersed for its rest only.
+        immersed_s = 0.0
+        if self.immersed:
+            travel_s = (BOTTOM_MM - self.hoist.pos_before_mm) / self.recipe.lower_speed_mm_s
+            immersed_s = dt_s if was_down else max(0.0, dt_s - travel_s)
+        copper_g_l_s = 0.0
+        if self.carrier is not None and immersed_s > 0.0:
+            rate = self.carrier.copper_rate_g_l_s(self.true_rate())
+            copper_g_l_s = rate * immersed_s / dt_s
+        self.bath.advance(dt_s, self._bath_control(), copper_g_l_s)
+        self._etch(dt_s, immersed_s)
         self.estimate_clock_s += dt_s
         if self.estimate_clock_s >= 1.0:  # ETCH_RATE_EST is refreshed once per second
             self.estimate_clock_s %= 1.0
             self.rate_est_um_min = self.estimate_now() if self.armed else 0.0
         self._watch(dt_s)
         self._write_world_when_out()
+
+    # -- events: the model jumps between them while its physics is settled --------------------------
+    def physics_settled(self) -> bool:
+        """Nothing can change between announced events: the bath is idle (not armed), or
+        armed with heater, pump and dosing running normally, no deviation counting towards an
+        alarm or able to start before the next event, the hoist not jammed, and no FECL3
+        carrier immersed (its rate falls with the copper it dissolves). A jam, a fault, a
+        disabled heater or dosing, a bath above its set-point or out of its window while a
+        cycle runs: stepped on the grid as before."""
+        if self.hoist.moving and self.conditions.get("HOIST"):
+            return False
+        if not self.armed:
+            return True
+        control, r, b = self._bath_control(), self.recipe, self.bath
+        normal = control.heater_allowed and control.pump_allowed and control.dosing_allowed
+        faults = control.flow_clogged or control.leaking or control.overfilled
+        if not normal or faults or b.temp_c > r.temp_sp_c + 1e-9:
+            return False
+        if b.level_mm > NOMINAL_LEVEL_MM or b.level_mm < LEVEL_LOW_MM + 1.0:
+            return False
+        if any(seconds > 0.0 for seconds in self.sustained_s.values()) or self._flow_low():
+            return False
+        if self.cycle_active and (self.deviations()[5101] or self.deviations()[5102]):
+            return False
+        if self.immersed and self.chemistry.code == FECL3.code:
+            return False
+        return not self._composition_may_deviate()
+
+    def _composition_may_deviate(self) -> bool:
+        """Whether concentration, ORP, free acid or copper loading could cross its window
+        before the next event: each approaches a fixed goal monotonically (the set-point,
+        offset by the copper dissolving now), so its extremes are where it is and the goal."""
+        r, b = self.recipe, self.bath
+        drift = DENSITY_DRIFT if self.conditions.get("DENSITY") else 0.0
+        if max(abs(b.conc + drift - r.conc_sp), drift) > r.conc_band:  # now, and at the goal
+            return True
+        if not self.chemistry.is_copper:
+            return False
+        copper = self._copper_rate_now()
+        acid_goal = r.acid_sp_mol_l - ACID_PER_CU_MOL_PER_G * copper * DOSING_TAU_S
+        orp_goal = r.orp_sp_mv - ORP_PER_CU_MV_PER_G * copper * DOSING_TAU_S
+        acid_off = max(abs(b.acid_mol_l - r.acid_sp_mol_l), abs(acid_goal - r.acid_sp_mol_l))
+        orp_off = max(abs(b.orp_mv - r.orp_sp_mv), abs(orp_goal - r.orp_sp_mv))
+        if acid_off > 0.10 or orp_off > 30.0:
+            return True
+        cu_goal = (
+            CUCL2_REGENERATED_LOAD_G_L + copper * CU_BLEED_TAU_S
+            if self.chemistry.code == CUCL2.code
+            else b.cu_load_g_l
+        )
+        return max(b.cu_load_g_l, cu_goal) >= r.cu_load_max_g_l
+
+    def _copper_rate_now(self) -> float:
+        if self.carrier is None or not self.immersed:
+            return 0.0
+        return self.carrier.copper_rate_g_l_s(self.true_rate())
+
+    def _event_driven(self) -> bool:
+        """LOAD, LOWER, ETCH and RAISE end on conditions whose times are announced (the
+        hoist's arrival, the etch's end second)."""
+        return self.physics_settled()
+
+    def physics_event_in_s(self) -> float | None:
+        """The next of: the host watchdog, the hoist arriving, the bath reaching its band and
+        its set-point while heating, the heat-up timeout, a running step's nominal end, the
+        etch's end second, a strip's Cu slice etched through."""
+        events = [super().physics_event_in_s()]
+        r, b = self.recipe, self.bath
+        target = self._cycle_hoist_target() if self.cycle_active else self.parked_target_mm
+        hoist_alarms = {5001, 5140, 5141} & set(self.active_alarms)
+        if not self.conditions.get("ESTOP") and not hoist_alarms:
+            distance_mm = abs(target - self.hoist.pos_mm)
+            if distance_mm > 1e-6:
+                events.append(distance_mm / r.lower_speed_mm_s)
+        if self.armed and b.temp_c < r.temp_sp_c and self._bath_control().heater_allowed:
+            for level_c in (r.temp_sp_c - r.temp_band_c, r.temp_sp_c):
+                events.append((level_c - b.temp_c) / HEAT_RATE_C_PER_S + 1e-9)
+        if self.armed and self.state is State.HEATING and not self.cycle_active:
+            events.append(3600.0 - self.heating_s + 1e-6)
+        if self._cycle_moving() and self.steps and self.steps[0].until is not None:
+            events.append(self.steps[0].duration_s - self.step_elapsed_s)
+        if self.immersed and self.carrier is not None:
+            events.append(self._etch_end_in_s())
+            events.append(self.carrier.slice_through_in_s(self.true_rate()))
+        ahead = [t for t in events if t is not None and t > 1e-9]
+        return min(ahead) if ahead else None
+
+    def _etch_end_in_s(self) -> float | None:
+        """Tool seconds until the counted second at which the etch ends (§5: counted once
+        per second at the bottom; the estimate is constant while the bath is settled)."""
+        counting = self.phase == "ETCH" and self.state is State.RUNNING and not self.halted
+        if not counting or self.end_reason:
+            return None
+        r = self.recipe
+        seconds = r.etch_time_max_s - self.etch_elapsed_s
+        if r.endpoint_mode == 0:
+            seconds = min(seconds, r.etch_time_s - self.etch_elapsed_s)
+        elif r.endpoint_mode == 1:
+            per_s, depth, n = self.estimate_now() / 60.0, self.etch_depth_um, 0
+            while n < seconds and depth < r.depth_target_um - 1e-9:
+                depth += per_s  # as :meth:`_etch` adds it, so the same second ends it
+                n += 1
+            seconds = min(seconds, n)
+        return max(seconds, 1) - self.etch_fraction_s
 
     def _bath_control(self) -> BathControl:
         """What heater, pump and dosing may do now: armed, no E-stop, level ok, no A alarm."""
@@ -358,11 +484,11 @@ class EtchBathModel(ModbusToolModel):
         """The carrier is at the immersion position of the etch tank."""
         return self.carrier is not None and self.hoist.at_bottom
 
-    def _etch(self, dt_s: float) -> None:
+    def _etch(self, dt_s: float, immersed_s: float) -> None:
         if not self.immersed:
             return
         assert self.carrier is not None
-        self.bath.dissolve(self.carrier.etch(self.true_rate(), dt_s))
+        self.carrier.etch(self.true_rate(), immersed_s)
         counting = self.phase == "ETCH" and self.state is State.RUNNING and not self.halted
         if not counting or self.end_reason:
             return

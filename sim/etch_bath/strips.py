@@ -114,16 +114,34 @@ class Carrier:
     def strip_count(self) -> int:
         return len(self.slots)
 
-    def etch(self, rate_um_min: float, dt_s: float) -> float:
-        """Etch every strip for ``dt_s`` at the true rate; return the copper dissolved (g/L)."""
-        dissolved = 0.0
+    def etch(self, rate_um_min: float, dt_s: float) -> None:
+        """Etch every strip for ``dt_s`` at the true rate."""
         for load in self.slots:
-            before = load.depth_um
             load.depth_um += rate_um_min * load.strip_factor * dt_s / 60.0
-            if self.chemistry.is_copper and load.slice_um is not None:
-                removed = min(load.depth_um, load.slice_um) - min(before, load.slice_um)
-                dissolved += CU_LOAD_G_L_PER_STRIP_UM * max(0.0, removed)
-        return dissolved
+
+    def copper_rate_g_l_s(self, rate_um_min: float) -> float:
+        """Copper going into solution now (g/L per s): from each strip whose Cu slice is not
+        yet etched through (none for KOH)."""
+        if not self.chemistry.is_copper:
+            return 0.0
+        um_s = sum(
+            rate_um_min * load.strip_factor / 60.0
+            for load in self.slots
+            if load.slice_um is not None and load.depth_um < load.slice_um
+        )
+        return CU_LOAD_G_L_PER_STRIP_UM * um_s
+
+    def slice_through_in_s(self, rate_um_min: float) -> float | None:
+        """Seconds until the next strip's Cu slice is etched through (the copper rate then
+        drops), or None."""
+        if not self.chemistry.is_copper or rate_um_min <= 0.0:
+            return None
+        times = [
+            (load.slice_um - load.depth_um) * 60.0 / (rate_um_min * load.strip_factor)
+            for load in self.slots
+            if load.slice_um is not None and load.depth_um < load.slice_um
+        ]
+        return min(times, default=None)
 
     def write_world(self, time_s: float, outcome: dict[int, tuple[str, int]]) -> None:
         """Record each strip's etch in the world; ``outcome``: slot -> (result, defect)."""

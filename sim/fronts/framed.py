@@ -132,8 +132,8 @@ class FramedFront:
     def serve(self, connection: Connection, stop: threading.Event) -> None:
         receiver = FrameReceiver()
         while not stop.is_set():
-            wait_s = (
-                GAP_S
+            wait_s = (  # between frames: until bytes come or the endpoint stops
+                None
                 if not receiver.in_frame
                 else max(0.0, receiver.last_byte_s + GAP_S - time.monotonic())
             )

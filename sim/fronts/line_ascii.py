@@ -82,7 +82,7 @@ class LineAsciiFront:
                 if len(pending) - pending.count(LF) > MAX_LINE_CHARS:
                     overlong = True  # keep discarding up to the CR, then answer ER 11
                     pending.clear()
-                pending += connection.recv(0.1)
+                pending += connection.recv(None)
                 continue
             raw = bytes(pending[:end]).replace(LF, b"")
             del pending[: end + 1]

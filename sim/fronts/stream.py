@@ -4,6 +4,10 @@ A front supplies a ``serve(connection)`` function; the endpoint runs it in a thr
 connection. TCP tools accept one client at a time: a further connection is accepted and
 closed at once (README §9.1). A pty offers a real device path that pyserial and pyvisa-py
 ASRL resources open like a serial port.
+
+Idle endpoints sleep in the kernel: a listener or a connection waits in ``select`` on its
+socket or pty *and* the endpoint's :class:`StopSignal` (a wake-up pipe), with no polling
+timeout, so an idle simulated line costs no CPU and still stops at once on shutdown.
 """
 
 from __future__ import annotations
@@ -25,11 +29,47 @@ class ConnectionClosed(Exception):
     """The peer went away."""
 
 
+class StopSignal(threading.Event):
+    """A stop event that also wakes a thread blocked in ``select`` (its :meth:`fileno` turns
+    readable once set)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._read_fd, self._write_fd = os.pipe()
+        os.set_blocking(self._write_fd, False)
+
+    def set(self) -> None:
+        super().set()
+        with contextlib.suppress(OSError):  # a full pipe is readable already; a closed one: done
+            os.write(self._write_fd, b"x")
+
+    def fileno(self) -> int:
+        return self._read_fd
+
+    def close(self) -> None:
+        for fd in (self._read_fd, self._write_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def wait_readable(
+    fd: int | socket.socket, stop: StopSignal | None, timeout_s: float | None
+) -> bool:
+    """Wait until ``fd`` is readable (True), or ``stop`` is set or ``timeout_s`` (None: no
+    limit) has passed (False)."""
+    watched: list[int | socket.socket] = [fd] if stop is None else [fd, stop.fileno()]
+    if stop is not None and stop.is_set():
+        return False
+    ready, _, _ = select.select(watched, [], [], timeout_s)
+    return fd in ready
+
+
 class Connection(Protocol):
     """What a front reads from and writes to."""
 
-    def recv(self, timeout_s: float) -> bytes:
-        """Bytes received within ``timeout_s`` (b"" if none); ConnectionClosed at EOF."""
+    def recv(self, timeout_s: float | None) -> bytes:
+        """Bytes received within ``timeout_s`` (None: until some come or the endpoint stops;
+        b"" if none); ConnectionClosed at EOF."""
         ...
 
     def send(self, data: bytes) -> None: ...
@@ -40,15 +80,19 @@ class Connection(Protocol):
 
 
 class SocketConnection:
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, stop: StopSignal | None = None) -> None:
         self.sock = sock
+        self.stop = stop
         self.closed = False
 
-    def recv(self, timeout_s: float) -> bytes:
+    def recv(self, timeout_s: float | None) -> bytes:
         if self.closed:
             raise ConnectionClosed
-        ready, _, _ = select.select([self.sock], [], [], timeout_s)
-        if not ready:
+        try:
+            readable = wait_readable(self.sock, self.stop, timeout_s)
+        except (OSError, ValueError) as exc:  # dropped (closed) while waiting
+            raise ConnectionClosed from exc
+        if not readable:
             return b""
         try:
             data = self.sock.recv(4096)
@@ -101,17 +145,24 @@ class TcpEndpoint:
         self.max_clients = max_clients
         self.name = name
         self._listener = socket.create_server((host, port))
-        self._listener.settimeout(0.1)
         self.host, self.port = self._listener.getsockname()[:2]
-        self._stop = threading.Event()
-        #: Why the endpoint can no longer serve (None while it can): ``sim serve`` exits on it.
-        self.failure: str | None = None
+        self._stop = StopSignal()
+        self._failure: str | None = None
         self._clients: list[SocketConnection] = []
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._accept_loop, name=f"{name}-tcp", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
+
+    @property
+    def failure(self) -> str | None:
+        """Why the endpoint can no longer serve (None while it can): ``sim serve`` exits on
+        it. A listener closed under the endpoint is seen here: the accept thread sleeps in
+        ``select`` and is not woken by a close."""
+        if self._failure is None and not self._stop.is_set() and self._listener.fileno() < 0:
+            return f"{self.name}: TCP listener failed: closed"
+        return self._failure
 
     def stop(self) -> None:
         self._stop.set()
@@ -120,6 +171,8 @@ class TcpEndpoint:
         with self._lock:
             for client in self._clients:
                 client.drop()
+        if not self._thread.is_alive():
+            self._stop.close()
 
     def drop_all(self) -> None:
         with self._lock:
@@ -129,13 +182,13 @@ class TcpEndpoint:
     def _accept_loop(self) -> None:
         while not self._stop.is_set():
             try:
+                if not wait_readable(self._listener, self._stop, None):
+                    continue
                 sock, peer = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError as exc:
+            except (OSError, ValueError) as exc:
                 if not self._stop.is_set():
-                    self.failure = f"{self.name}: TCP listener failed: {exc}"
-                    log.error("%s", self.failure)
+                    self._failure = f"{self.name}: TCP listener failed: {exc}"
+                    log.error("%s", self._failure)
                 return
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with self._lock:
@@ -144,7 +197,7 @@ class TcpEndpoint:
                     log.debug("%s: extra connection from %s closed", self.name, peer)
                     sock.close()
                     continue
-                connection = SocketConnection(sock)
+                connection = SocketConnection(sock, self._stop)
                 self._clients.append(connection)
             threading.Thread(
                 target=self._run, args=(connection,), name=f"{self.name}-client", daemon=True
@@ -166,16 +219,16 @@ class TcpEndpoint:
 
 
 class PtyConnection:
-    def __init__(self, master_fd: int, drop_s: float = 1.0) -> None:
+    def __init__(self, master_fd: int, drop_s: float = 1.0, stop: StopSignal | None = None) -> None:
         self.fd = master_fd
         self.drop_s = drop_s
+        self.stop = stop
         self._deaf_until = 0.0
 
-    def recv(self, timeout_s: float) -> bytes:
+    def recv(self, timeout_s: float | None) -> bytes:
         import time
 
-        ready, _, _ = select.select([self.fd], [], [], timeout_s)
-        if not ready:
+        if not wait_readable(self.fd, self.stop, timeout_s):
             return b""
         try:
             data = os.read(self.fd, 4096)
@@ -212,8 +265,8 @@ class PtyEndpoint:
         tty.setraw(self._slave_fd)
         tty.setraw(self.master_fd)
         self.device = os.ttyname(self._slave_fd)
-        self.connection = PtyConnection(self.master_fd)
-        self._stop = threading.Event()
+        self._stop = StopSignal()
+        self.connection = PtyConnection(self.master_fd, stop=self._stop)
         #: Why the endpoint can no longer serve (None while it can): ``sim serve`` exits on it.
         self.failure: str | None = None
         self._thread = threading.Thread(target=self._run, name=f"{name}-pty", daemon=True)
@@ -227,6 +280,8 @@ class PtyEndpoint:
         for fd in (self.master_fd, self._slave_fd):
             with contextlib.suppress(OSError):
                 os.close(fd)
+        if not self._thread.is_alive():
+            self._stop.close()
 
     def drop_all(self) -> None:
         self.connection.drop()
@@ -266,5 +321,5 @@ class LineReader:
                 for byte in self.ignore:
                     line = line.replace(bytes([byte]), b"")
                 return line
-            self.buffer += self.connection.recv(0.1)
+            self.buffer += self.connection.recv(None)
         return None

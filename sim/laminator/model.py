@@ -185,6 +185,37 @@ class LaminatorModel(ModbusToolModel):
             self.in_band_s = self.in_band_s + dt_s if self.conditions_in_band() else 0.0
         self._watch_heaters(dt_s)
 
+    # -- events: outside a cycle the laminator jumps between them once its platens settle ----
+    #: A platen this close to its goal holds it (its first-order approach, τ 10 s, is done).
+    SETTLED_C = 1e-6
+
+    def physics_settled(self) -> bool:
+        """No cycle and no abort vent running, and both platens at their goal (standby,
+        ambient, or a weak heater's 95 %): nothing moves but the heat-up timer. A cycle is
+        stepped on the grid (its dwell statistics sample noisy readings once a second)."""
+        if self.cycle_active or self.vent_remaining_s > 0.0:
+            return False
+        target, tc_ok = self.active_sp_c(), not self.conditions.get("TC_OPEN")
+        for platen, side, trip in ((self.top, "TOP", 1101), (self.bottom, "BOT", 1102)):
+            if self.conditions.get(f"RUNAWAY_{side}"):
+                return False
+            goal = platen.goal_c(
+                target,
+                heater_on=tc_ok and trip not in self.active_alarms,
+                weak=bool(self.conditions.get(f"HEATER_WEAK_{side}")),
+            )
+            if abs(platen.pv_c - goal) > self.SETTLED_C:
+                return False
+        return True
+
+    def physics_event_in_s(self) -> float | None:
+        """The host watchdog, and the heat-up timeout (1105) of a tool that stays HEATING."""
+        events = [super().physics_event_in_s()]
+        if self.heatup_s is not None and self.armed and self.state in (State.HEATING, State.ALARM):
+            events.append(HEATUP_TIMEOUT_S - self.heatup_s + 1e-6)
+        ahead = [t for t in events if t is not None and t > 1e-9]
+        return min(ahead) if ahead else None
+
     def _heat(self, dt_s: float) -> None:
         target = self.active_sp_c()
         if self.conditions.get("COOLING_WATER"):

@@ -43,6 +43,22 @@ class Platen:
     rate_c_per_s: float = 0.0
     output_pct: float = 0.0
 
+    @staticmethod
+    def goal_c(
+        target_c: float | None, *, heater_on: bool = True, weak: bool = False, runaway: bool = False
+    ) -> float:
+        """Where the platen settles: the target, ambient with the heater off, 260 °C for a
+        heater stuck on, 95 % of the rise for a weak one."""
+        heating = heater_on and (target_c is not None or runaway)
+        goal = (
+            RUNAWAY_C
+            if heating and runaway
+            else (target_c if heating and target_c is not None else AMBIENT_C)
+        )
+        if weak and heating:
+            goal = AMBIENT_C + WEAK_HEATER_REACH * (goal - AMBIENT_C)
+        return goal
+
     def step(
         self,
         target_c: float | None,
@@ -55,13 +71,7 @@ class Platen:
     ) -> None:
         """Advance by ``dt_s`` towards ``target_c`` (None or ``heater_on`` False: heater off)."""
         heating = heater_on and (target_c is not None or runaway)
-        goal = (
-            RUNAWAY_C
-            if heating and runaway
-            else (target_c if heating and target_c is not None else AMBIENT_C)
-        )
-        if weak and heating:
-            goal = AMBIENT_C + WEAK_HEATER_REACH * (goal - AMBIENT_C)
+        goal = self.goal_c(target_c, heater_on=heater_on, weak=weak, runaway=runaway)
         free = goal - (goal - self.pv_c) * math.exp(-dt_s / PLATEN_TAU_S)
         change = max(-cool_max_c_per_s * dt_s, min(HEAT_RATE_MAX_C_PER_S * dt_s, free - self.pv_c))
         self.pv_c += change

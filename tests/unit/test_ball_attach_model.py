@@ -588,5 +588,5 @@ def test_ball_attach_reflow_ends_at_the_oven_exit_even_past_it_by_rounding() -> 
     start = 987_654.321
     to_s = (start + transit_s(speed)) - start
     assert to_s > transit_s(speed)
-    model._reflow(run, 0.0, to_s, speed)  # returns: no infinite loop
+    model._reflow(run, 0.0, to_s, speed, start)  # returns: no infinite loop
     assert run.thermal.figures().peak_c > 25.0, "the strip went through the (cold) oven"

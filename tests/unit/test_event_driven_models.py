@@ -6,8 +6,15 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
+from sim.ball_attach.model import BallAttachModel
 from sim.clock import SimClock
 from sim.die_bonder.model import CALIBRATION_DUE_S, DieBonderModel
+from sim.etch_bath.model import EtchBathModel
+from sim.etch_bath.recipe import EndReason
+from sim.laminator.model import LaminatorModel
+from sim.laminator.tables import HEATUP_TIMEOUT_S
 from sim.registry import serve_function
 from sim.tool_model import State, ToolModel
 from sim.world import World
@@ -88,3 +95,130 @@ def test_a_settled_wall_scaled_tool_sleeps_until_a_request_comes() -> None:
         time.sleep(0.5)  # 500 tool s, 25 ticks of a stepping ticker
         assert len(steps) <= 1, steps
         assert tool.lag_s >= 0.0
+
+
+def run_ball_attach_magazine(read_every_s: float) -> tuple[float, list[tuple[object, ...]], int]:
+    """Heat a BA-8 from cold and run a 6-strip magazine, reading it every ``read_every_s``:
+    (tool time READY came, each strip's results and times, steps taken)."""
+    clock = VirtualHandClock()
+    model = BallAttachModel(clock, World(), seed=11)
+    steps = count_steps(model)
+
+    def run_until(condition: object, limit_s: float) -> None:
+        start = clock.t
+        while not condition():  # type: ignore[operator]
+            assert clock.t - start < limit_s, "never happened"
+            clock.t += read_every_s
+            model.sync()
+
+    run_until(lambda: model.state is State.IDLE, 60.0)
+    model.load_recipe("A-BALL050")
+    run_until(lambda: model.state is State.READY, 3000.0)
+    ready_s = clock.t
+    clock.t = 1500.0  # both runs start the magazine at the same tool time
+    model.sync()
+    model.magazine_count = 6
+    model.do_start()
+    run_until(lambda: model.state is State.DONE, 1000.0)
+    strips = []
+    for k in range(1, 7):
+        result = model.strip_results(k)
+        strips.append((result.result_map, result.summary_extra, round(result.cycle_s, 6)))
+    return ready_s, strips, len(steps)
+
+
+def test_ball_attach_jumps_event_to_event_and_its_results_do_not_depend_on_how_often_it_is_read() -> (
+    None
+):
+    often_ready_s, often, _often_steps = run_ball_attach_magazine(read_every_s=1.0)
+    rare_ready_s, rare, rare_steps = run_ball_attach_magazine(read_every_s=37.0)
+    assert often == rare, "the zones' air and the strips' profiles are functions of tool time"
+    assert abs(often_ready_s - rare_ready_s) <= 37.0, "READY comes at the same tool time"
+    # Heat-up (~1200 s) and a 6-strip magazine (~510 s) were ~1700 steps on the 1 s grid; now
+    # the grid is stepped only while a zone's error is near a band's edge.
+    assert rare_steps < 400, rare_steps
+    peaks = [float(extra[0]) for _map, extra, _s in rare]
+    assert all(235.0 <= peak <= 245.0 for peak in peaks), peaks  # the manual's profile
+
+
+def run_cupric_etch(read_every_s: float) -> tuple[tuple[object, ...], int]:
+    """Heat a CUCL2 WE-2 from cold, etch a full carrier of slug strips and wait for the bath
+    to settle after it, reading every ``read_every_s``: (what the host and the strips see,
+    steps taken)."""
+    clock = VirtualHandClock()
+    world = World()
+    slots = {k: f"S{k}" for k in range(1, 11)}
+    for strip_id in slots.values():
+        for site in world.strip(strip_id, 3, 10).sites.values():
+            site.slice_thickness_um = 200.0
+    model = EtchBathModel(clock, world, seed=4, chemistry=1)
+    steps = count_steps(model)
+
+    def run_until(condition: object, limit_s: float) -> None:
+        start = clock.t
+        while not condition():  # type: ignore[operator]
+            assert clock.t - start < limit_s, "never happened"
+            clock.t += read_every_s
+            model.sync()
+
+    run_until(lambda: model.state is State.IDLE, 60.0)
+    model.apply_settings({f"STRIP_ID_{k}": strip_id for k, strip_id in slots.items()})
+    model.apply_settings({"LOAD_MASK": 1023})
+    model.do_arm()
+    run_until(lambda: model.state is State.READY, 3600.0)
+    clock.t = 1500.0  # both runs start the cycle at the same tool time
+    model.sync()
+    model.do_start()
+    run_until(lambda: model.state is State.DONE, 1000.0)
+    clock.t = 3000.0
+    model.sync()
+    assert model.results is not None
+    bath = model.bath
+    seen = (
+        model.end_reason,
+        model.final,
+        model.results.result_map,
+        round(model.results.cycle_s, 6),
+        [round(site.etch_depth_um or 0.0, 2) for site in world.strip("S10", 3, 10).sites.values()],
+        round(bath.acid_mol_l, 9),
+        round(bath.orp_mv, 6),
+        round(bath.cu_load_g_l, 6),
+        round(bath.level_mm, 6),
+    )
+    return seen, len(steps)
+
+
+def test_etch_bath_jumps_event_to_event_and_etches_the_same_whatever_the_reads() -> None:
+    often, _often_steps = run_cupric_etch(read_every_s=1.0)
+    rare, rare_steps = run_cupric_etch(read_every_s=29.0)
+    assert often == rare, "depth, end reason, times and bath are functions of tool time"
+    end_reason, final, result_map, cycle_s, *_ = rare
+    assert end_reason is EndReason.DEPTH and result_map == "P" * 10
+    assert final["etch_s"] == pytest.approx(418, abs=2)  # etch-bath.md §8: 230 µm in 418 s
+    assert cycle_s == pytest.approx(582, abs=6)
+    # Heat-up (~17 min), the cycle (~10 min) and the bath settling after it: ~3000 steps on
+    # the 1 s grid; the reads every 29 s alone are ~100.
+    assert rare_steps < 200, rare_steps
+
+
+def test_a_weak_laminator_heater_settles_below_band_and_times_out_on_time_in_a_few_steps() -> None:
+    clock = VirtualHandClock()
+    model = LaminatorModel(clock, World(), seed=2)
+    clock.t = 20.0  # power-up INIT
+    model.sync()
+    assert model.state is State.IDLE
+    model.set_condition("HEATER_WEAK_TOP", True)  # settles at 95 % of its rise: out of band
+    model.do_arm()
+    armed_s = clock.t
+    clock.t += 1200.0  # the platens approach their goals (stepped: they move)
+    model.sync()
+    assert model.state is State.HEATING
+    steps = count_steps(model)
+    clock.t = armed_s + HEATUP_TIMEOUT_S - 1.0
+    model.sync()
+    assert 1105 not in model.active_alarms
+    assert len(steps) <= 3, "settled platens do not step through the wait"
+    clock.t = armed_s + HEATUP_TIMEOUT_S + 0.5
+    model.sync()
+    assert 1105 in model.active_alarms, "the heat-up timeout falls due at its tool time"
+    assert len(steps) <= 6
