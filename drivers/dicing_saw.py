@@ -16,7 +16,7 @@ CR LF both ways, result pages of at most 16 records, 5 s for result queries).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, NamedTuple
 
 from drivers.errors import ParameterOutOfRange
@@ -149,7 +149,10 @@ class DicingSaw(ScpiTool):
         "CUT:PASSes", Number(1, 3), doc="CUT:PASSes: passes per line, step cut (R)."
     )
     cut_check_every = Setting[int](
-        "CUT:CHECk", Number(0, 50), doc="CUT:CHECk: kerf check after every n-th line, 0 = off (R)."
+        "CUT:CHECk",
+        Number(0, 50),
+        default=5,
+        doc="CUT:CHECk: kerf check after every n-th line, 0 = off (R).",
     )
     cut_offset_limit_um = Setting[int](
         "CUT:OFFSet:LIMit",
@@ -195,7 +198,7 @@ class CutSettings(SetPoints, driver=DicingSaw):
     blade_thickness_um: int
     cut_feed_mm_s: float
     cut_passes: int
-    cut_check_every: int
+    cut_check_every: int = field(default=DicingSaw.cut_check_every.default, kw_only=True)
     cut_offset_limit_um: int
     cut_chipping_limit_um: int
 

@@ -19,7 +19,7 @@ The common SCPI command set (recipes, strip data, cycle, alarms, results) comes 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from drivers.records import SiteRecord, alarms, defects
@@ -148,6 +148,7 @@ class Laser(ScpiTool):
     via_endpoint = Setting[bool](
         "VIA:ENDPoint",
         Flag(),
+        default=True,
         doc="VIA:ENDPoint: True stops each via at breakthrough; False fires VIA:PULSes (recipe).",
     )
     recess_depth_um = Setting[float](
@@ -204,6 +205,6 @@ class AblationSettings(SetPoints, driver=Laser):
     spot_um: int
     film_thickness_um: float
     via_max_pulses: int
-    via_endpoint: bool
+    via_endpoint: bool = field(default=Laser.via_endpoint.default, kw_only=True)
     recess_depth_um: float
     recess_tolerance_um: float

@@ -37,6 +37,9 @@ from drivers.text_tool import TextTool
 from drivers.transports.line_link import LineLink
 from drivers.values import (
     INTEGER,
+    PITCH_MM,
+    STRIP_COLS,
+    STRIP_ROWS,
     Choice,
     Enumerated,
     Identifier,
@@ -353,15 +356,15 @@ class Metrology(TextTool):
     )
     strip_size = Setting[tuple[int, int]](
         "SIZE",
-        Number(1, 32),
-        Number(1, 64),
+        STRIP_ROWS,
+        STRIP_COLS,
         validate=check_strip_size,
         doc="``SIZE <rows>,<cols>`` / ``SIZE?`` (default 3,10); setting it resets the input map.",
     )
     strip_pitch_mm = Setting[tuple[float, float]](
         "PITCH",
-        Number(1.0, 50.0, 3, "mm"),
-        Number(1.0, 50.0, 3, "mm"),
+        PITCH_MM,
+        PITCH_MM,
         doc="``PITCH <x>,<y>`` / ``PITCH?``: site pitch in mm.",
     )
 

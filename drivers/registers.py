@@ -111,6 +111,7 @@ class Register:
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
+        self.owner = owner
 
     @property
     def words(self) -> int:

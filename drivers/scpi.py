@@ -43,9 +43,11 @@ from drivers.transports.visa import VisaTransport
 from drivers.values import (
     ALARM_CLASS,
     INTEGER,
+    PITCH_MM,
     RECIPE_NAME,
+    STRIP_COLS,
+    STRIP_ROWS,
     InputMap,
-    Number,
     Quoted,
     StateName,
     check_strip_size,
@@ -384,15 +386,15 @@ class ScpiTool(TextTool):
     )
     strip_size = Setting[tuple[int, int]](
         "STRip:SIZE",
-        Number(1, 32),
-        Number(1, 64),
+        STRIP_ROWS,
+        STRIP_COLS,
         validate=check_strip_size,
         doc="``STRip:SIZE``: rows, columns (recipe parameter; resets the input map).",
     )
     strip_pitch_mm = Setting[tuple[float, float]](
         "STRip:PITCh",
-        Number(1.0, 50.0, 3, "mm"),
-        Number(1.0, 50.0, 3, "mm"),
+        PITCH_MM,
+        PITCH_MM,
         doc="``STRip:PITCh``: site pitch x, y in mm (1.000-50.000).",
     )
     input_map = Setting[str](

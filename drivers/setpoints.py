@@ -1,16 +1,9 @@
-"""The one shape of a step's set-points: a driver's set-point record.
-
-A set-point record is a frozen dataclass whose fields are named as the driver's declared,
-writable members (``Setting``/``Par`` on the text tools, ``Holding`` on the Modbus tools), in
-the manual's order: ``MoldRecipe(cure_s=90)`` holds CURE_S for ``MoldPress.cure_s``. It names
-its driver as a class argument (``class MoldRecipe(SetPoints, driver=MoldPress)``), so a
-value is checked against the very declaration that writes it (:meth:`SetPoints.check`), and
-a cross-field rule of the manual is the record's :meth:`SetPoints.check_rules`, which the
-driver's write and the recipe sections both call. A field left ``None`` is not written: the
-tool keeps its own value (a wire-bond program's parameters).
-
-Writing a record to its tool is ``sequences.steps.setup.apply_setpoints``; the tests in
-``tests/unit/test_declarations.py`` check every record against its driver's declarations.
+"""The one shape of a step's set-points: a frozen dataclass whose fields are the driver's
+writable declared members by name, in the manual's order (``MoldRecipe(cure_s=90)`` holds
+``MoldPress.cure_s``), naming its driver (``class MoldRecipe(SetPoints, driver=MoldPress)``).
+``check`` judges each value by the member's own declaration, then the manual's cross-field
+rules (``check_rules``); ``None`` is not written. ``sequences.steps.setup.apply_setpoints``
+writes a record to its tool.
 """
 
 from __future__ import annotations

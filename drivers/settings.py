@@ -120,6 +120,7 @@ class Setting(Generic[T]):
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = self.attribute = name
+        self.owner = owner
 
     @property
     def codec(self) -> Codec:

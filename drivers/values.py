@@ -96,6 +96,12 @@ class Number:
         return f"{fmt.format(self.lo)}..{fmt.format(self.hi)}{unit}"
 
 
+#: interfaces README §4 strip limits, alike on every tool: rows 1-32, columns 1-64 (rows × cols
+#: ≤ 1024: :func:`check_strip_size`), site pitch 1.000-50.000 mm.
+STRIP_ROWS, STRIP_COLS = Number(1, 32), Number(1, 64)
+PITCH_MM = Number(1.0, 50.0, 3, "mm")
+
+
 @dataclass(frozen=True)
 class Choice:
     """One of a fixed set of enumeration keywords (sent unquoted)."""

@@ -40,7 +40,10 @@ from drivers.transports.serial_port import SerialTransport
 from drivers.values import (
     ALARM_CLASS,
     INTEGER,
+    PITCH_MM,
     REAL,
+    STRIP_COLS,
+    STRIP_ROWS,
     Choice,
     Identifier,
     Number,
@@ -343,15 +346,15 @@ class WireBonder(TextTool):
 
     strip_size = Setting[tuple[int, int]](
         "SIZE",
-        Number(1, 32),
-        Number(1, 64),
+        STRIP_ROWS,
+        STRIP_COLS,
         validate=check_strip_size,
         doc="``SIZE``: rows, columns (stored in the program; a change resets the input map).",
     )
     strip_pitch_mm = Setting[tuple[float, float]](
         "PITCH",
-        Number(1.0, 50.0, 3, "mm"),
-        Number(1.0, 50.0, 3, "mm"),
+        PITCH_MM,
+        PITCH_MM,
         doc="``PITCH``: site pitch x, y in mm (1.000-50.000).",
     )
     strip_id = Setting[str](

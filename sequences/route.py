@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from drivers.etch_bath import Chemistry
+from drivers.laser import AblationSettings
 from sequences.recipe import (
     DieAttachVariant,
     EtchRecess,
@@ -233,19 +234,10 @@ def etch_slug(recipe: HeatSlugRecipe) -> Planned:
 
 def attach_balls(recipe: HeatSlugRecipe) -> Planned:
     """Solder balls flush with each other on the exposed pads (claim 2)."""
-    balls = recipe.balls
-    return Planned(
-        BallAttachStep(
-            tool_recipe=BALL_ATTACH_TOOL_RECIPE,
-            ball_diameter_mm=balls.ball_diameter_mm,
-            balls_per_site=balls.balls_per_site,
-            flux_thickness_um=balls.flux_thickness_um,
-            zone_temperatures_c=balls.zone_temperatures_c,
-            reflow_speed_mm_s=balls.reflow_speed_mm_s,
-            reflow_limits=balls.reflow_limits(),
-        ),
-        "A2",
+    step = BallAttachStep(
+        tool_recipe=BALL_ATTACH_TOOL_RECIPE, settings=recipe.balls.ball_attach_settings()
     )
+    return Planned(step, "A2")
 
 
 def heat_slug_notes(recipe: HeatSlugRecipe) -> tuple[str, ...]:
@@ -335,14 +327,16 @@ def recess(recipe: FilmRecipe) -> Planned:
     return Planned(
         LaserRecessStep(
             tool_recipe=f"B-{pattern}",
-            pattern=pattern,
-            fluence_j_cm2=method.fluence_j_cm2,
-            frequency_khz=method.frequency_khz,
-            spot_um=method.spot_um,
-            film_thickness_um=recipe.film.thickness_um,
-            via_max_pulses=method.via_max_pulses,
-            recess_depth_um=method.die_recess_depth_um,
-            recess_tolerance_um=method.die_recess_tolerance_um,
+            settings=AblationSettings(
+                pattern=pattern,
+                fluence_j_cm2=method.fluence_j_cm2,
+                frequency_khz=method.frequency_khz,
+                spot_um=method.spot_um,
+                film_thickness_um=recipe.film.thickness_um,
+                via_max_pulses=method.via_max_pulses,
+                recess_depth_um=method.die_recess_depth_um,
+                recess_tolerance_um=method.die_recess_tolerance_um,
+            ),
             nominal_sites=recipe.strip.layout.sites,
         ),
         "B1",
@@ -447,12 +441,7 @@ def singulate(section: Dice, strip: StripFormat, claims: str = "") -> Planned:
     return Planned(
         DiceStep(
             tool_recipe=f"{strip.name}-SING",
-            spindle_speed_krpm=section.spindle_speed_krpm,
-            blade_thickness_um=section.blade_thickness_um,
-            feed_mm_s=section.feed_mm_s,
-            passes=section.passes,
-            chipping_limit_um=section.chipping_limit_um,
-            offset_limit_um=section.offset_limit_um,
+            settings=section.cut_settings(),
             nominal_strip=(strip.rows, strip.cols),
             nominal_pitch_mm=(strip.pitch_mm, strip.pitch_mm),
         ),

@@ -103,36 +103,27 @@ class ModbusTransport:
 
     # -- requests -------------------------------------------------------------------
     def read_coils(self, address: int, count: int) -> list[bool]:
-        rr = self._request(
-            f"FC01 {address}+{count}",
-            lambda c: c.read_coils(address, count=count, device_id=self.endpoint.unit),
-            expect=_Expected(1, bits=count),
-        )
-        return [bool(b) for b in rr.bits[:count]]
+        return [bool(b) for b in self._read(1, "read_coils", address, count).bits[:count]]
 
     def read_discrete_inputs(self, address: int, count: int) -> list[bool]:
-        rr = self._request(
-            f"FC02 {address}+{count}",
-            lambda c: c.read_discrete_inputs(address, count=count, device_id=self.endpoint.unit),
-            expect=_Expected(2, bits=count),
-        )
-        return [bool(b) for b in rr.bits[:count]]
+        return [bool(b) for b in self._read(2, "read_discrete_inputs", address, count).bits[:count]]
 
     def read_holding_registers(self, address: int, count: int) -> list[int]:
-        rr = self._request(
-            f"FC03 {address}+{count}",
-            lambda c: c.read_holding_registers(address, count=count, device_id=self.endpoint.unit),
-            expect=_Expected(3, registers=count),
-        )
-        return self._registers(rr, count, f"FC03 {address}+{count}")
+        reply = self._read(3, "read_holding_registers", address, count)
+        return self._registers(reply, count, f"FC03 {address}+{count}")
 
     def read_input_registers(self, address: int, count: int) -> list[int]:
-        rr = self._request(
-            f"FC04 {address}+{count}",
-            lambda c: c.read_input_registers(address, count=count, device_id=self.endpoint.unit),
-            expect=_Expected(4, registers=count),
+        reply = self._read(4, "read_input_registers", address, count)
+        return self._registers(reply, count, f"FC04 {address}+{count}")
+
+    def _read(self, function: int, method: str, address: int, count: int) -> Any:
+        """One read request (FC01-04) by the client's ``method``; the reply must fit it."""
+        size = {"bits": count} if function <= 2 else {"registers": count}
+        return self._request(
+            f"FC{function:02d} {address}+{count}",
+            lambda c: getattr(c, method)(address, count=count, device_id=self.endpoint.unit),
+            expect=_Expected(function, **size),
         )
-        return self._registers(rr, count, f"FC04 {address}+{count}")
 
     def write_register(self, address: int, value: int) -> None:
         self._request(

@@ -33,6 +33,16 @@ def span(lo: float, hi: float, why: str, **kwargs: Any) -> Any:
     return Field(ge=lo, le=hi, description=why, **kwargs)
 
 
+def declared(member: Any, note: str = "", *, tool_default: bool = False, **kwargs: Any) -> Any:
+    """A field limited to a driver member's declared range (said once, on the member) and
+    described by the tool's model and the manual's name (``TM-4 CURE_S``), then ``note``;
+    ``tool_default``: the member's default is the field's."""
+    lo, hi = member.limits if hasattr(member, "limits") else (member.codec.lo, member.codec.hi)
+    if tool_default:
+        kwargs["default"] = member.default
+    return span(lo, hi, f"{member.owner.model} {member.key}{note}", **kwargs)
+
+
 # -- acceptance and process windows -----------------------------------------------------------
 def window_check(lo: float, hi: float, why: str, *, strict: bool = False) -> AfterValidator:
     """Validator of a ``[min, max]`` pair that must lie inside [lo, hi] (``strict``: with

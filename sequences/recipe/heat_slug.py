@@ -15,7 +15,9 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
-from drivers.ball_attach import ReflowLimits
+from drivers.ball_attach import BallAttachSettings, ReflowLimits
+from drivers.errors import ParameterOutOfRange
+from drivers.etch_bath import WINDOWS, Chemistry
 from drivers.laminator import STANDBY_GAP_C, LaminationRecipe
 from sequences.recipe.base import (
     CrossCheck,
@@ -62,13 +64,8 @@ FINE_PITCH_MM, FINE_PITCH_BALL_MM, FINE_PITCH_COPLANARITY_UM = 1.0, (0.30, 0.60)
 CUCL2_ACID_MOL_L = (1.3, 1.4)
 #: A regenerated cupric bath holds about 140 g/L Cu (etch-bath.md §5); the alarm limit needs room.
 CUCL2_CU_LOAD_MIN_G_L = 150.0
-#: Ferric chloride: ±1.5 °C (process-reference §1) and CU_LOAD_MAX <= 100 g/L (WE-2 check).
-FECL3_TEMPERATURE_BAND_C, FECL3_CU_LOAD_MAX_G_L = 1.5, 100.0
-#: WE-2 cross-check windows (etch-bath.md §4).
-CHEMISTRY_WINDOWS = {
-    "CUCL2": ((45.0, 55.0), (28.0, 36.0)),
-    "FECL3": ((40.0, 55.0), (36.0, 42.0)),
-}
+#: Ferric chloride: ±1.5 °C (process-reference §1); the WE-2 windows are the driver's WINDOWS.
+FECL3_TEMPERATURE_BAND_C = 1.5
 
 
 class DieAttachVariant(Enum):
@@ -224,12 +221,15 @@ class Balls(RecipeModel):
         description="BA-8 REFLow:LIMits TAL; SAC305 50–70 s"
     )
 
-    def reflow_limits(self) -> ReflowLimits:
-        return ReflowLimits(
-            peak_min_c=self.peak_window_c[0],
-            peak_max_c=self.peak_window_c[1],
-            tal_min_s=self.time_above_liquidus_window_s[0],
-            tal_max_s=self.time_above_liquidus_window_s[1],
+    def ball_attach_settings(self) -> BallAttachSettings:
+        """The BA-8 §4 set-points of the ball-attach step."""
+        return BallAttachSettings(
+            flux_thickness_um=self.flux_thickness_um,
+            ball_diameter_mm=self.ball_diameter_mm,
+            balls_per_site=self.balls_per_site,
+            zone_temperature_c=self.zone_temperatures_c,
+            reflow_speed_mm_s=self.reflow_speed_mm_s,
+            reflow_limits=ReflowLimits(*self.peak_window_c, *self.time_above_liquidus_window_s),
         )
 
 
@@ -458,7 +458,9 @@ def _laminator_standby(r: HeatSlugRecipe) -> list[str]:
     """LM-8 ARM check: STANDBY_SP <= PLATEN_SP − 50 °C."""
     lam = r.laminate
     highest = lam.platen_temperature_c - STANDBY_GAP_C
-    if lam.standby_temperature_c > highest:
+    try:
+        lam.lamination_recipe().check_rules()
+    except ParameterOutOfRange:
         return [
             f"laminate.standby_temperature_c: {fmt(lam.standby_temperature_c)} °C is above "
             f"{fmt(highest)} °C (platen_temperature_c − {fmt(STANDBY_GAP_C)}, LM-8 ARM check)"
@@ -482,7 +484,8 @@ def _mold_fills_and_cures(r: HeatSlugRecipe) -> list[str]:
 def _etch_bath_window(r: HeatSlugRecipe) -> list[str]:
     """WE-2 chemistry windows and the bath rules of the reference."""
     etch = r.etch
-    (t_low, t_high), (c_low, c_high) = CHEMISTRY_WINDOWS[etch.chemistry]
+    window = WINDOWS[Chemistry[etch.chemistry]]
+    (t_low, t_high), (c_low, c_high) = window.temp_c, window.conc
     problems = []
     if not t_low <= etch.temperature_c <= t_high:
         problems.append(
@@ -495,10 +498,11 @@ def _etch_bath_window(r: HeatSlugRecipe) -> list[str]:
             f"{fmt(c_high)} °Bé for {etch.chemistry} (WE-2 ARM check)"
         )
     if etch.chemistry == "FECL3":
-        if etch.cu_load_max_g_l > FECL3_CU_LOAD_MAX_G_L:
+        cu_load_max = window.cu_load_max_g_l
+        if cu_load_max is not None and etch.cu_load_max_g_l > cu_load_max:
             problems.append(
                 f"etch.cu_load_max_g_l: {fmt(etch.cu_load_max_g_l)} g/L is above "
-                f"{fmt(FECL3_CU_LOAD_MAX_G_L)} g/L (FECL3 dies above it; WE-2 ARM check)"
+                f"{fmt(cu_load_max)} g/L (FECL3 dies above it; WE-2 ARM check)"
             )
         if etch.temperature_band_c > FECL3_TEMPERATURE_BAND_C:
             problems.append(

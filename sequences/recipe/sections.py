@@ -13,13 +13,14 @@ from typing import ClassVar, Literal, Self
 
 from pydantic import Field, model_validator
 
-from drivers.dicing_saw import max_spindle_speed_krpm
-from drivers.die_bonder import DieBondSettings
+from drivers.dicing_saw import CutSettings, DicingSaw, max_spindle_speed_krpm
+from drivers.die_bonder import DieBonder, DieBondSettings
 from drivers.errors import ParameterOutOfRange
-from drivers.etch_bath import EndpointMode, EtchRecipe
-from drivers.mold_press import MoldRecipe, check_stage_order
+from drivers.etch_bath import EndpointMode, EtchBath, EtchRecipe
+from drivers.mold_press import MoldPress, MoldRecipe, check_stage_order
 from drivers.wire_bonder import (
     CU_GAS_FLOW_MIN_L_MIN,
+    WireBonder,
     WireBondParameters,
     fab_window_um,
     lacks_forming_gas,
@@ -29,6 +30,7 @@ from sequences.recipe.base import (
     LimitWindow,
     RecipeModel,
     StripSpec,
+    declared,
     refuse_if_problems,
     run_cross_checks,
     span,
@@ -65,17 +67,17 @@ class PlaceSettings(RecipeModel):
     """DB-4 dispense-and-place set-points (die-bonder.md §4) of a glued die or a plate."""
 
     adhesive: str = Field(min_length=1, description="adhesive product, for the unit records")
-    bond_line_um: float = span(
-        12.0, 75.0, "DB-4 PLACe:BLT; Ag-epoxy BLT >= 12 µm, best 12–75 µm (EPO-TEK)"
+    bond_line_um: float = declared(
+        DieBonder.place_blt_um, "; Ag-epoxy BLT >= 12 µm, best 12–75 µm (EPO-TEK)"
     )
-    dispense_tolerance_pct: int = span(2, 30, "DB-4 DISPense:TOLerance")
-    place_force_n: float = span(0.5, 50.0, "DB-4 PLACe:FORCe")
+    dispense_tolerance_pct: int = declared(DieBonder.dispense_tolerance_pct)
+    place_force_n: float = declared(DieBonder.place_force_n)
     place_tolerance_xy_um: float = span(5.0, 100.0, "DB-4 PLACe:TOLerance xy")
     place_tolerance_theta_deg: float = span(0.10, 3.00, "DB-4 PLACe:TOLerance θ")
-    stage_temperature_c: float = span(25.0, 200.0, "DB-4 STAGe:TEMPerature")
+    stage_temperature_c: float = declared(DieBonder.stage_temperature_c)
     cure_enabled: bool = Field(default=True, description="DB-4 CURE:STATe (snap-cure track)")
-    cure_temperature_c: float = span(100.0, 200.0, "DB-4 CURE:TEMPerature")
-    cure_time_s: int = span(10, 1800, "DB-4 CURE:TIME")
+    cure_temperature_c: float = declared(DieBonder.cure_temperature_c)
+    cure_time_s: int = declared(DieBonder.cure_time_s)
 
     def settings(self, *, mode: str, pattern: str, zref: str, volume_nl: int) -> DieBondSettings:
         """DB-4 §4 parameters for EPOXY or PLATE with the derived dispense volume."""
@@ -103,11 +105,11 @@ class GapFill(RecipeModel):
     fill_height_pct: float = span(
         50.0, 100.0, "share of the opening depth filled; volume = gap area × depth × share"
     )
-    dispense_tolerance_pct: int = span(2, 30, "DB-4 DISPense:TOLerance")
-    stage_temperature_c: float = span(25.0, 200.0, "DB-4 STAGe:TEMPerature")
+    dispense_tolerance_pct: int = declared(DieBonder.dispense_tolerance_pct)
+    stage_temperature_c: float = declared(DieBonder.stage_temperature_c)
     cure_enabled: bool = Field(default=True, description="DB-4 CURE:STATe")
-    cure_temperature_c: float = span(100.0, 200.0, "DB-4 CURE:TEMPerature")
-    cure_time_s: int = span(10, 1800, "DB-4 CURE:TIME")
+    cure_temperature_c: float = declared(DieBonder.cure_temperature_c)
+    cure_time_s: int = declared(DieBonder.cure_time_s)
 
     def settings(self, *, volume_nl: int) -> DieBondSettings:
         """DB-4 §4 parameters of the GAPFILL pass (ZREF BASE: the slice inside the opening)."""
@@ -147,18 +149,18 @@ class WireBond(RecipeModel):
     program: str = Field(pattern=TOOL_NAME, description="taught bond program on the WB-3")
     wires_per_unit: int = span(1, 2000, "wires of the program (WB-3 WIRES)")
     wire_material: Literal["AU", "CU"] = Field(description="WB-3 WIRE_MAT")
-    wire_diameter_um: int = span(18, 50, "WB-3 WIRE_D; 18–50 µm wire (Amtech)")
-    stage_temperature_c: float = span(75.0, 220.0, "WB-3 STAGE_T")
-    ball_force_gf: int = span(10, 100, "WB-3 B1_FORCE")
-    ball_time_ms: int = span(5, 50, "WB-3 B1_TIME")
-    ball_ultrasonic_pct: int = span(0, 100, "WB-3 B1_US")
-    stitch_force_gf: int = span(20, 150, "WB-3 B2_FORCE")
-    stitch_time_ms: int = span(5, 50, "WB-3 B2_TIME")
-    stitch_ultrasonic_pct: int = span(0, 100, "WB-3 B2_US")
-    loop_height_um: int = span(100, 400, "WB-3 LOOP_H; loop >= 100 µm, typically 200–300")
-    fab_diameter_um: int = span(30, 80, "WB-3 FAB_D")
-    gas_flow_l_min: float = span(0.2, 2.0, "WB-3 GAS_FLOW (forming gas)", default=0.6)
-    consecutive_fail_limit: int = span(1, 10, "WB-3 CONSEC_LIM", default=3)
+    wire_diameter_um: int = declared(WireBonder.wire_diameter_um, "; 18–50 µm wire (Amtech)")
+    stage_temperature_c: float = declared(WireBonder.stage_temperature_sp_c)
+    ball_force_gf: int = declared(WireBonder.ball_force_gf)
+    ball_time_ms: int = declared(WireBonder.ball_time_ms)
+    ball_ultrasonic_pct: int = declared(WireBonder.ball_ultrasonic_pct)
+    stitch_force_gf: int = declared(WireBonder.stitch_force_gf)
+    stitch_time_ms: int = declared(WireBonder.stitch_time_ms)
+    stitch_ultrasonic_pct: int = declared(WireBonder.stitch_ultrasonic_pct)
+    loop_height_um: int = declared(WireBonder.loop_height_um, "; loop >= 100 µm, typically 200–300")
+    fab_diameter_um: int = declared(WireBonder.fab_diameter_um)
+    gas_flow_l_min: float = declared(WireBonder.gas_flow_l_min, " (forming gas)", default=0.6)
+    consecutive_fail_limit: int = declared(WireBonder.consecutive_fail_limit, default=3)
 
     def parameters(self) -> WireBondParameters:
         """The §4.2 parameters the wire-bond step writes over the program."""
@@ -213,36 +215,32 @@ class Mold(RecipeModel):
 
     compound: str = Field(min_length=1, description="epoxy mold compound product")
     cap_thickness_um: float = span(100.0, 1500.0, "mold cap above the carrier top")
-    chase_top_temperature_c: float = span(165.0, 185.0, "TM-4 CHASE_TOP_SP; EMC window 165–185 °C")
-    chase_bottom_temperature_c: float = span(165.0, 185.0, "TM-4 CHASE_BOT_SP")
-    temperature_band_c: float = span(1.0, 10.0, "TM-4 TEMP_BAND (±)")
-    clamp_force_kn: int = span(200, 800, "TM-4 CLAMP_FORCE_SP")
-    transfer_pressure_mpa: float = span(5.0, 10.0, "TM-4 TRANSFER_P_SP; 5–10 MPa")
-    stage1_end_mm: float = span(1.0, 60.0, "TM-4 S1_END_POS", default=20.0)
-    stage1_speed_mm_s: float = span(0.5, 20.0, "TM-4 S1_SPEED", default=6.0)
-    stage2_end_mm: float = span(1.0, 60.0, "TM-4 S2_END_POS", default=40.0)
-    stage2_speed_mm_s: float = span(0.5, 20.0, "TM-4 S2_SPEED", default=3.0)
-    stage3_end_mm: float = span(1.0, 60.0, "TM-4 S3_END_POS (fill position)", default=46.0)
-    stage3_speed_mm_s: float = span(0.5, 20.0, "TM-4 S3_SPEED", default=2.0)
-    cure_time_s: int = span(60, 180, "TM-4 CURE_S; 60–120 s in-mold cure")
-    pellet_preheat_temperature_c: float = span(60.0, 100.0, "TM-4 PELLET_PREHEAT_SP")
-    substrate_preheat_temperature_c: float = span(100.0, 175.0, "TM-4 SUBSTRATE_PREHEAT_SP")
-    preheat_time_s: int = span(5, 60, "TM-4 PREHEAT_S")
-    pellets_per_shot: int = span(1, 16, "TM-4 PELLETS_PER_SHOT", default=8)
-    cull_height_mm: float = span(2.0, 8.0, "TM-4 CULL_SP", default=4.0)
-    cull_tolerance_mm: float = span(0.1, 2.0, "TM-4 CULL_TOL", default=0.5)
-    alpha_at_open_min: float = span(0.5, 0.99, "TM-4 ALPHA_MIN: degree of cure at mold open")
+    chase_top_temperature_c: float = declared(MoldPress.chase_top_sp_c, "; EMC window 165–185 °C")
+    chase_bottom_temperature_c: float = declared(MoldPress.chase_bottom_sp_c)
+    temperature_band_c: float = declared(MoldPress.temp_band_c, " (±)")
+    clamp_force_kn: int = declared(MoldPress.clamp_force_sp_kn)
+    transfer_pressure_mpa: float = declared(MoldPress.transfer_pressure_sp_mpa, "; 5–10 MPa")
+    stage1_end_mm: float = declared(MoldPress.stage1_end_mm, tool_default=True)
+    stage1_speed_mm_s: float = declared(MoldPress.stage1_speed_mm_s, tool_default=True)
+    stage2_end_mm: float = declared(MoldPress.stage2_end_mm, tool_default=True)
+    stage2_speed_mm_s: float = declared(MoldPress.stage2_speed_mm_s, tool_default=True)
+    stage3_end_mm: float = declared(MoldPress.stage3_end_mm, " (fill position)", tool_default=True)
+    stage3_speed_mm_s: float = declared(MoldPress.stage3_speed_mm_s, tool_default=True)
+    cure_time_s: int = declared(MoldPress.cure_s, "; 60–120 s in-mold cure")
+    pellet_preheat_temperature_c: float = declared(MoldPress.pellet_preheat_sp_c)
+    substrate_preheat_temperature_c: float = declared(MoldPress.substrate_preheat_sp_c)
+    preheat_time_s: int = declared(MoldPress.preheat_s)
+    pellets_per_shot: int = declared(MoldPress.pellets_per_shot, tool_default=True)
+    cull_height_mm: float = declared(MoldPress.cull_sp_mm, tool_default=True)
+    cull_tolerance_mm: float = declared(MoldPress.cull_tolerance_mm, tool_default=True)
+    alpha_at_open_min: float = declared(MoldPress.alpha_min, ": degree of cure at mold open")
     auto_clean: bool = Field(default=True, description="TM-4 AUTO_CLEAN")
     vacuum_assist: bool = Field(default=True, description="TM-4 VACUUM_ASSIST")
 
     @property
     def fill_time_s(self) -> float:
-        """Nominal plunger travel time S1/v1 + (S2−S1)/v2 + (S3−S2)/v3 (13.0 s at defaults)."""
-        return (
-            self.stage1_end_mm / self.stage1_speed_mm_s
-            + (self.stage2_end_mm - self.stage1_end_mm) / self.stage2_speed_mm_s
-            + (self.stage3_end_mm - self.stage2_end_mm) / self.stage3_speed_mm_s
-        )
+        """Nominal plunger travel time of the shot recipe (``MoldRecipe.nominal_fill_s``)."""
+        return self.mold_recipe().nominal_fill_s
 
     @property
     def mold_temperature_c(self) -> float:
@@ -287,12 +285,28 @@ class Mold(RecipeModel):
 class Dice(RecipeModel):
     """DS-2 cut set-points (dicing-saw.md §4): singulation of either product."""
 
-    spindle_speed_krpm: float = span(10.0, 60.0, "DS-2 SPINdle:SPEed; mold/Cu strips 25–35 krpm")
-    blade_thickness_um: int = span(15, 350, "DS-2 BLADe:THICKness")
-    feed_mm_s: float = span(1.0, 100.0, "DS-2 CUT:FEED; mold/Cu strips 20–80 mm/s")
-    passes: int = span(1, 3, "DS-2 CUT:PASSes (step cut)")
-    chipping_limit_um: int = span(10, 200, "DS-2 CUT:CHIPping:LIMit")
-    offset_limit_um: int = span(5, 100, "DS-2 CUT:OFFSet:LIMit")
+    #: CutSettings field (the DicingSaw member) -> this section's field.
+    tool_fields: ClassVar[Mapping[str, str]] = {
+        "spindle_speed_krpm": "spindle_speed_krpm",
+        "blade_thickness_um": "blade_thickness_um",
+        "cut_feed_mm_s": "feed_mm_s",
+        "cut_passes": "passes",
+        "cut_offset_limit_um": "offset_limit_um",
+        "cut_chipping_limit_um": "chipping_limit_um",
+    }
+
+    spindle_speed_krpm: float = declared(
+        DicingSaw.spindle_speed_krpm, "; mold/Cu strips 25–35 krpm"
+    )
+    blade_thickness_um: int = declared(DicingSaw.blade_thickness_um)
+    feed_mm_s: float = declared(DicingSaw.cut_feed_mm_s, "; mold/Cu strips 20–80 mm/s")
+    passes: int = declared(DicingSaw.cut_passes, " (step cut)")
+    chipping_limit_um: int = declared(DicingSaw.cut_chipping_limit_um)
+    offset_limit_um: int = declared(DicingSaw.cut_offset_limit_um)
+
+    def cut_settings(self) -> CutSettings:
+        """The §4 cut set-points of the singulation step (CUT:CHECk at the manual's default)."""
+        return tool_record(self, CutSettings, self.tool_fields)
 
     def problems(self, where: str, street_um: float) -> list[str]:
         """DS-2 START check (spindle speed against blade thickness) and the street: the kerf,
@@ -338,16 +352,16 @@ class BathSettings(RecipeModel):
     """WE-2 endpoint and handling settings of an etch (etch-bath.md §4); the chemistry's own
     set-points are in the product's etch section."""
 
-    temperature_band_c: float = span(0.5, 5.0, "WE-2 TEMP_BAND (±)")
+    temperature_band_c: float = declared(EtchBath.temp_band_c, " (±)")
     endpoint: Literal["DEPTH", "TIME"] = Field(
         default="DEPTH", description="WE-2 ENDPOINT_MODE: end on the integrated depth, or on time"
     )
-    etch_time_s: int | None = span(10, 3600, "WE-2 ETCH_TIME_S (endpoint TIME only)", default=None)
-    etch_time_max_s: int = span(10, 7200, "WE-2 ETCH_TIME_MAX_S: guard in every mode")
-    pump_speed_pct: int = span(50, 100, "WE-2 PUMP_SPEED", default=80)
-    lower_speed_mm_s: int = span(5, 50, "WE-2 LOWER_SPEED", default=25)
-    drip_s: int = span(0, 60, "WE-2 DRIP_S", default=10)
-    rinse_s: int = span(0, 600, "WE-2 RINSE_S", default=60)
+    etch_time_s: int | None = declared(EtchBath.etch_time_s, " (endpoint TIME only)", default=None)
+    etch_time_max_s: int = declared(EtchBath.etch_time_max_s, ": guard in every mode")
+    pump_speed_pct: int = declared(EtchBath.pump_speed_pct, tool_default=True)
+    lower_speed_mm_s: int = declared(EtchBath.lower_speed_mm_s, tool_default=True)
+    drip_s: int = declared(EtchBath.drip_s, tool_default=True)
+    rinse_s: int = declared(EtchBath.rinse_s, tool_default=True)
     auto_dose: bool = Field(default=True, description="WE-2 AUTO_DOSE: replenisher and top-up")
 
     def endpoint_problems(

@@ -20,20 +20,12 @@ from drivers.ball_attach import (
     BallAttachRecord,
     BallAttachResult,
     BallAttachSettings,
-    ReflowLimits,
 )
 from drivers.base import Tool
 from drivers.errors import ProtocolError
 from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
-from sequences.steps.base import (
-    Pace,
-    ProcessStep,
-    driver_for,
-    load_tool_recipe,
-    refuse,
-    wait_ready,
-)
+from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, refuse, wait_ready
 from sequences.steps.judging import at_most, problems_of, site_outcomes, site_strip_outcome, within
 from sequences.steps.setup import SETTLE_TOOL_S, apply_setpoints
 
@@ -50,12 +42,8 @@ class BallAttachStep(ProcessStep, tool="ball-attach", driver=BallAttach, clears=
     heat_up_tool_s: ClassVar[float] = 3600.0
 
     tool_recipe: str
-    ball_diameter_mm: float
-    balls_per_site: int
-    flux_thickness_um: int
-    zone_temperatures_c: tuple[float, float, float, float, float, float, float, float]
-    reflow_speed_mm_s: float
-    reflow_limits: ReflowLimits
+    #: The §4 flux, ball and reflow set-points written over the loaded tool recipe.
+    settings: BallAttachSettings
     #: Strips of the magazines this step is planned for (a full one), the timing figure of
     #: :attr:`expected_cycle_tool_s`; the magazine's own strips come from the jobs.
     nominal_strips: int = 20
@@ -65,10 +53,11 @@ class BallAttachStep(ProcessStep, tool="ball-attach", driver=BallAttach, clears=
         return "ball attach"
 
     def setpoint_text(self) -> str:
-        lim = self.reflow_limits
+        s = self.settings
+        lim = s.reflow_limits
         return (
-            f"{self.tool_recipe}: {self.balls_per_site} × {self.ball_diameter_mm:.2f} mm, flux "
-            f"{self.flux_thickness_um} µm, reflow {fmt(self.reflow_speed_mm_s)} mm/s, peak "
+            f"{self.tool_recipe}: {s.balls_per_site} × {s.ball_diameter_mm:.2f} mm, flux "
+            f"{s.flux_thickness_um} µm, reflow {fmt(s.reflow_speed_mm_s)} mm/s, peak "
             f"{fmt(lim.peak_min_c)}–{fmt(lim.peak_max_c)} °C, TAL {fmt(lim.tal_min_s)}–"
             f"{fmt(lim.tal_max_s)} s"
         )
@@ -77,19 +66,12 @@ class BallAttachStep(ProcessStep, tool="ball-attach", driver=BallAttach, clears=
     def expected_cycle_tool_s(self) -> float:
         """One strip feed-to-exit (8 + 12 + 4000 mm / speed + 10 s: 363 s at 12.0 mm/s) plus the
         30 s takt of every further strip: 933 s for 20 strips at the defaults."""
-        strip_s = PRINT_S + PLACE_S + OVEN_LENGTH_MM / self.reflow_speed_mm_s + INSPECT_S
+        strip_s = PRINT_S + PLACE_S + OVEN_LENGTH_MM / self.settings.reflow_speed_mm_s + INSPECT_S
         return strip_s + TAKT_S * (self.nominal_strips - 1)
 
     @property
     def setpoints(self) -> BallAttachSettings:
-        return BallAttachSettings(
-            flux_thickness_um=self.flux_thickness_um,
-            ball_diameter_mm=self.ball_diameter_mm,
-            balls_per_site=self.balls_per_site,
-            zone_temperature_c=self.zone_temperatures_c,
-            reflow_speed_mm_s=self.reflow_speed_mm_s,
-            reflow_limits=self.reflow_limits,
-        )
+        return self.settings
 
     # -- phases ------------------------------------------------------------------------------
     def set_up(self, tool: Tool, jobs: Sequence[StripJob], pace: Pace) -> None:
@@ -118,7 +100,7 @@ class BallAttachStep(ProcessStep, tool="ball-attach", driver=BallAttach, clears=
             )
 
     def _profile_problems(self, peak_c: float | None, tal_s: float | None) -> str:
-        limits = self.reflow_limits
+        limits = self.settings.reflow_limits
         return problems_of(
             [
                 within("peak_c", peak_c, limits.peak_min_c, limits.peak_max_c, 0.1),

@@ -18,14 +18,7 @@ from drivers.base import Tool
 from drivers.dicing_saw import CutSettings, DicingRecord, DicingSaw
 from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
-from sequences.steps.base import (
-    Pace,
-    ProcessStep,
-    driver_for,
-    load_tool_recipe,
-    refuse,
-    wait_ready,
-)
+from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, refuse, wait_ready
 from sequences.steps.judging import around, at_most, judged_sites, problems_of, site_strip_outcome
 from sequences.steps.setup import SETTLE_TOOL_S, apply_setpoints
 
@@ -43,14 +36,8 @@ class DiceStep(ProcessStep, tool="dicing-saw", driver=DicingSaw, clears={"WARMUP
     heat_up_tool_s: ClassVar[float] = 1200.0
 
     tool_recipe: str
-    spindle_speed_krpm: float
-    blade_thickness_um: int
-    feed_mm_s: float
-    passes: int
-    chipping_limit_um: int
-    offset_limit_um: int
-    #: CUT:CHECk: a kerf check after every n-th line (the manual's default 5; 0 = none).
-    kerf_check_every_lines: int = 5
+    #: The §4 cut set-points written over the loaded tool recipe.
+    settings: CutSettings
     #: The strips this step is planned for (Format B: 8 × 30 at 5.300 mm), the timing figure of
     #: :attr:`expected_cycle_tool_s`; the strips' own size comes from their jobs.
     nominal_strip: tuple[int, int] = (8, 30)
@@ -61,9 +48,10 @@ class DiceStep(ProcessStep, tool="dicing-saw", driver=DicingSaw, clears={"WARMUP
         return "dice"
 
     def setpoint_text(self) -> str:
+        s = self.settings
         return (
-            f"{self.tool_recipe}: {self.blade_thickness_um} µm blade, "
-            f"{fmt(self.spindle_speed_krpm)} krpm, {fmt(self.feed_mm_s)} mm/s × {self.passes}"
+            f"{self.tool_recipe}: {s.blade_thickness_um} µm blade, "
+            f"{fmt(s.spindle_speed_krpm)} krpm, {fmt(s.cut_feed_mm_s)} mm/s × {s.cut_passes}"
         )
 
     @property
@@ -76,25 +64,17 @@ class DiceStep(ProcessStep, tool="dicing-saw", driver=DicingSaw, clears={"WARMUP
         ch1_s = (rows + 1) * self._pass_s(cols * pitch_x_mm)
         ch2_s = (cols + 1) * self._pass_s(rows * pitch_y_mm)
         lines = rows + cols + 2
-        checks = lines // self.kerf_check_every_lines if self.kerf_check_every_lines else 0
-        return HANDLING_S + self.passes * (ch1_s + ch2_s) + checks * KERF_CHECK_S
+        every = self.settings.cut_check_every
+        checks = lines // every if every else 0
+        return HANDLING_S + self.settings.cut_passes * (ch1_s + ch2_s) + checks * KERF_CHECK_S
 
     def _pass_s(self, extent_mm: float) -> float:
-        return (extent_mm + LINE_OVERRUN_MM) / self.feed_mm_s + LINE_INDEX_S
+        return (extent_mm + LINE_OVERRUN_MM) / self.settings.cut_feed_mm_s + LINE_INDEX_S
 
     @property
     def setpoints(self) -> CutSettings:
-        """The §4 cut set-points (the §4 START check, spindle speed against the blade, is
-        their cross-field rule)."""
-        return CutSettings(
-            spindle_speed_krpm=self.spindle_speed_krpm,
-            blade_thickness_um=self.blade_thickness_um,
-            cut_feed_mm_s=self.feed_mm_s,
-            cut_passes=self.passes,
-            cut_check_every=self.kerf_check_every_lines,
-            cut_offset_limit_um=self.offset_limit_um,
-            cut_chipping_limit_um=self.chipping_limit_um,
-        )
+        """The §4 cut set-points (their rule: the spindle speed the blade allows, §4 START)."""
+        return self.settings
 
     # -- phases ------------------------------------------------------------------------------
     def set_up(self, tool: Tool, jobs: Sequence[StripJob], pace: Pace) -> None:
@@ -145,15 +125,22 @@ class DiceStep(ProcessStep, tool="dicing-saw", driver=DicingSaw, clears={"WARMUP
     def _problems(self, record: DicingRecord) -> str:
         """dicing-saw.md §5 pass rule against the step's limits; a site none of whose lines was
         checked has no values and passes when singulated."""
+        limits = self.settings
         return problems_of(
             [
                 None
                 if record.max_chipping_um is None
-                else at_most("max_chipping_um", record.max_chipping_um, self.chipping_limit_um, 1),
+                else at_most(
+                    "max_chipping_um", record.max_chipping_um, limits.cut_chipping_limit_um, 1
+                ),
                 None
                 if record.max_kerf_offset_um is None
                 else around(
-                    "max_kerf_offset_um", record.max_kerf_offset_um, 0.0, self.offset_limit_um, 1
+                    "max_kerf_offset_um",
+                    record.max_kerf_offset_um,
+                    0.0,
+                    limits.cut_offset_limit_um,
+                    1,
                 ),
             ]
         )

@@ -11,14 +11,7 @@ from drivers.base import Tool
 from drivers.die_bonder import DieBonder, DieBondRecord, DieBondSettings
 from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
-from sequences.steps.base import (
-    Pace,
-    ProcessStep,
-    driver_for,
-    load_tool_recipe,
-    refuse,
-    wait_ready,
-)
+from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, refuse, wait_ready
 from sequences.steps.judging import around, judged_sites, problems_of, site_strip_outcome
 from sequences.steps.setup import SETTLE_TOOL_S, apply_setpoints
 

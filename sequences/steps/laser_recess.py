@@ -9,7 +9,6 @@ and the cycle time come from the manual's ablation model (§4, §8).
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,14 +19,7 @@ from drivers.base import Tool
 from drivers.laser import AblationSettings, Laser, LaserRecord
 from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
-from sequences.steps.base import (
-    Pace,
-    ProcessStep,
-    driver_for,
-    load_tool_recipe,
-    refuse,
-    wait_ready,
-)
+from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, refuse, wait_ready
 from sequences.steps.judging import around, judged_sites, problems_of, site_strip_outcome
 from sequences.steps.setup import SETTLE_TOOL_S, apply_setpoints
 
@@ -54,16 +46,8 @@ class LaserRecessStep(ProcessStep, tool="laser", driver=Laser, clears={"WARMUP",
     heat_up_tool_s: ClassVar[float] = 1800.0
 
     tool_recipe: str
-    pattern: str
-    fluence_j_cm2: float
-    frequency_khz: int
-    spot_um: int
-    film_thickness_um: float
-    via_max_pulses: int
-    recess_depth_um: float
-    recess_tolerance_um: float
-    #: VIA:ENDPoint: stop each via at breakthrough (the manual's default).
-    via_endpoint: bool = True
+    #: The §4 pattern and ablation set-points written over the loaded tool recipe.
+    settings: AblationSettings
     #: Sites of the strips this step is planned for (Format B: 240), the timing figure of
     #: :attr:`expected_cycle_tool_s`; the strips' own size comes from their jobs.
     nominal_sites: int = 240
@@ -74,34 +58,34 @@ class LaserRecessStep(ProcessStep, tool="laser", driver=Laser, clears={"WARMUP",
 
     def setpoint_text(self) -> str:
         text = (
-            f"{self.tool_recipe}: {fmt(self.fluence_j_cm2)} J/cm², {self.frequency_khz} kHz, "
-            f"spot {self.spot_um} µm, ≤ {self.via_max_pulses} pulses/via"
+            f"{self.tool_recipe}: {fmt(self.settings.fluence_j_cm2)} J/cm², {self.settings.frequency_khz} kHz, "
+            f"spot {self.settings.spot_um} µm, ≤ {self.settings.via_max_pulses} pulses/via"
         )
-        if self.pattern.endswith("-DIE4"):
-            text += f", die recess {fmt(self.recess_depth_um)} ± {fmt(self.recess_tolerance_um)} µm"
+        if self.settings.pattern.endswith("-DIE4"):
+            text += f", die recess {fmt(self.settings.recess_depth_um)} ± {fmt(self.settings.recess_tolerance_um)} µm"
         return text
 
     @property
     def setpoints(self) -> AblationSettings:
-        return AblationSettings(
-            **{item.name: getattr(self, item.name) for item in dataclasses.fields(AblationSettings)}
-        )
+        return self.settings
 
     # -- the manual's ablation model ---------------------------------------------------------
     @property
     def depth_per_pulse_um(self) -> float:
         """d = δ·ln(F/F_th) (0.199 µm at 1.20 J/cm²)."""
-        return DEPTH_PER_PULSE_DELTA_UM * math.log(self.fluence_j_cm2 / FLUENCE_THRESHOLD_J_CM2)
+        return DEPTH_PER_PULSE_DELTA_UM * math.log(
+            self.settings.fluence_j_cm2 / FLUENCE_THRESHOLD_J_CM2
+        )
 
     @property
     def breakthrough_pulses(self) -> int:
         """N_bt = ⌈FILM:THICKness / d⌉ (126 at the defaults)."""
-        return math.ceil(self.film_thickness_um / self.depth_per_pulse_um)
+        return math.ceil(self.settings.film_thickness_um / self.depth_per_pulse_um)
 
     @property
     def geometry(self) -> tuple[int, float]:
         """Vias per site and area-recess mm² of the pattern (the largest stored one if unknown)."""
-        return PATTERN_GEOMETRY.get(self.pattern, (32, 4.0))
+        return PATTERN_GEOMETRY.get(self.settings.pattern, (32, 4.0))
 
     @property
     def expected_cycle_tool_s(self) -> float:
@@ -110,15 +94,17 @@ class LaserRecessStep(ProcessStep, tool="laser", driver=Laser, clears={"WARMUP",
         83 s, IO16-DIE4 2664 s at the defaults."""
         vias, area_mm2 = self.geometry
         pulses = (
-            min(self.breakthrough_pulses, self.via_max_pulses)
-            if self.via_endpoint
-            else self.via_max_pulses
+            min(self.breakthrough_pulses, self.settings.via_max_pulses)
+            if self.settings.via_endpoint
+            else self.settings.via_max_pulses
         )
-        via_s = pulses / (self.frequency_khz * 1000.0) + VIA_OVERHEAD_S
+        via_s = pulses / (self.settings.frequency_khz * 1000.0) + VIA_OVERHEAD_S
         raster_s = 0.0
         if area_mm2 > 0.0:
-            passes = math.ceil(self.recess_depth_um / (3.0 * self.depth_per_pulse_um))
-            area_rate_mm2_s = self.frequency_khz * 1000.0 * (self.spot_um / 2000.0) ** 2
+            passes = math.ceil(self.settings.recess_depth_um / (3.0 * self.depth_per_pulse_um))
+            area_rate_mm2_s = (
+                self.settings.frequency_khz * 1000.0 * (self.settings.spot_um / 2000.0) ** 2
+            )
             raster_s = passes * area_mm2 / area_rate_mm2_s
         site_s = FIELD_MOVE_S + vias * via_s + raster_s + INSPECT_PER_SITE_S
         return HANDLING_S + self.nominal_sites * site_s
@@ -128,28 +114,33 @@ class LaserRecessStep(ProcessStep, tool="laser", driver=Laser, clears={"WARMUP",
         """Interlocks, every set-point in its §4 range, and the ablation model's windows: a
         strip must not be refused at START (-221) nor scrapped site by site (8501, 8503)."""
         super().check(tool)
-        if self.fluence_j_cm2 <= FLUENCE_THRESHOLD_J_CM2:
-            raise refuse(self.name, tool, f"fluence {self.fluence_j_cm2} J/cm² does not ablate")
+        if self.settings.fluence_j_cm2 <= FLUENCE_THRESHOLD_J_CM2:
+            raise refuse(
+                self.name, tool, f"fluence {self.settings.fluence_j_cm2} J/cm² does not ablate"
+            )
         n_bt = self.breakthrough_pulses
-        if self.via_endpoint and n_bt > self.via_max_pulses:
+        if self.settings.via_endpoint and n_bt > self.settings.via_max_pulses:
             raise refuse(
                 self.name,
                 tool,
-                f"VIA:PULSes {self.via_max_pulses} < {n_bt} pulses to break through "
-                f"{self.film_thickness_um} µm at {self.fluence_j_cm2} J/cm² (every via 8501)",
+                f"VIA:PULSes {self.settings.via_max_pulses} < {n_bt} pulses to break through "
+                f"{self.settings.film_thickness_um} µm at {self.settings.fluence_j_cm2} J/cm² (every via 8501)",
             )
-        if not self.via_endpoint and self.via_max_pulses > 2 * n_bt:
+        if not self.settings.via_endpoint and self.settings.via_max_pulses > 2 * n_bt:
             raise refuse(
                 self.name,
                 tool,
-                f"VIA:PULSes {self.via_max_pulses} > 2 × {n_bt} with ENDPoint OFF (pads 8503)",
+                f"VIA:PULSes {self.settings.via_max_pulses} > 2 × {n_bt} with ENDPoint OFF (pads 8503)",
             )
-        if self.geometry[1] > 0.0 and self.recess_depth_um >= self.film_thickness_um:
+        if (
+            self.geometry[1] > 0.0
+            and self.settings.recess_depth_um >= self.settings.film_thickness_um
+        ):
             raise refuse(
                 self.name,
                 tool,
-                f"recess depth {self.recess_depth_um} µm not below the film "
-                f"{self.film_thickness_um} µm",
+                f"recess depth {self.settings.recess_depth_um} µm not below the film "
+                f"{self.settings.film_thickness_um} µm",
             )
 
     def set_up(self, tool: Tool, jobs: Sequence[StripJob], pace: Pace) -> None:
@@ -217,8 +208,8 @@ class LaserRecessStep(ProcessStep, tool="laser", driver=Laser, clears={"WARMUP",
             around(
                 "recess_depth_um",
                 record.recess_depth_um,
-                self.recess_depth_um,
-                self.recess_tolerance_um,
+                self.settings.recess_depth_um,
+                self.settings.recess_tolerance_um,
                 0.1,
             )
             if area_recess

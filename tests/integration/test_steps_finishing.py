@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
-from drivers.ball_attach import BallAttach, ReflowLimits
+from drivers.ball_attach import BallAttach, BallAttachSettings, ReflowLimits
 from drivers.base import Tool
-from drivers.dicing_saw import DicingSaw
+from drivers.dicing_saw import CutSettings, DicingSaw
 from drivers.errors import PacklineError, ToolAlarm
-from drivers.laser import Laser
+from drivers.laser import AblationSettings, Laser
 from drivers.metrology import Metrology
 from drivers.states import ToolState
 from sequences.jobs import SiteOutcome, StripJob, StripOutcome
@@ -55,8 +55,7 @@ def strip_job(strip_id: str, layout: tuple[int, int], skipped: tuple[int, ...] =
 
 
 def laser_recess(pattern: str = "IO16", **changes: Any) -> LaserRecessStep:
-    step = LaserRecessStep(
-        tool_recipe=f"B-{pattern}",
+    settings = AblationSettings(
         pattern=pattern,
         fluence_j_cm2=1.20,
         frequency_khz=50,
@@ -66,33 +65,31 @@ def laser_recess(pattern: str = "IO16", **changes: Any) -> LaserRecessStep:
         recess_depth_um=12.0,
         recess_tolerance_um=2.0,
     )
-    return replace(step, **changes)
+    return LaserRecessStep(f"B-{pattern}", replace(settings, **changes))
 
 
-def ball_attach(**changes: Any) -> BallAttachStep:
-    step = BallAttachStep(
-        tool_recipe="A-BALL050",
+def ball_attach(nominal_strips: int = 20, **changes: Any) -> BallAttachStep:
+    settings = BallAttachSettings(
+        flux_thickness_um=50,
         ball_diameter_mm=0.50,
         balls_per_site=192,
-        flux_thickness_um=50,
-        zone_temperatures_c=ZONES_C,
+        zone_temperature_c=ZONES_C,
         reflow_speed_mm_s=12.0,
         reflow_limits=ReflowLimits(235.0, 245.0, 50.0, 70.0),
     )
-    return replace(step, **changes)
+    return BallAttachStep("A-BALL050", replace(settings, **changes), nominal_strips)
 
 
 def dice(**changes: Any) -> DiceStep:
-    step = DiceStep(
-        tool_recipe="B-SING",
+    settings = CutSettings(
         spindle_speed_krpm=30.0,
         blade_thickness_um=250,
-        feed_mm_s=40.0,
-        passes=2,
-        chipping_limit_um=50,
-        offset_limit_um=25,
+        cut_feed_mm_s=40.0,
+        cut_passes=2,
+        cut_offset_limit_um=25,
+        cut_chipping_limit_um=50,
     )
-    return replace(step, **changes)
+    return DiceStep(tool_recipe="B-SING", settings=replace(settings, **changes))
 
 
 def run(
@@ -149,7 +146,7 @@ def test_laser_recess_io16_calibrates_after_power_up_and_opens_every_via(
     assert all(s.values["vias_open"] == s.values["vias_total"] == 16 for s in opened)
     pulses = [measured(s, "mean_pulses_per_via") for s in opened]
     assert sum(pulses) / len(pulses) == pytest.approx(126.0, abs=1.5), "N_bt = 126 at 25 µm"
-    assert max(pulses) < step.via_max_pulses
+    assert max(pulses) < step.settings.via_max_pulses
     assert site(outcome, 57).values == {}
     summary = outcome.tool_summary
     assert (summary["pattern"], summary["vias_ablated"]) == ("IO16", 238 * 16)
@@ -190,7 +187,7 @@ def test_laser_recess_io16_die4_reaches_the_die_recess_depth_within_tolerance(
     assert outcome.tool_summary["recess_depth_mean_um"] == pytest.approx(12.0, abs=0.3)
     assert outcome.tool_summary["cycle_s"] == pytest.approx(2664.0, rel=0.01)  # laser.md §8
     assert step.expected_cycle_tool_s == pytest.approx(2664.0, rel=0.01)
-    assert outcome.recipe_values["pattern"] == "IO16-DIE4"
+    assert outcome.recipe_values["settings"]["pattern"] == "IO16-DIE4"
     world = sim_world.get("FB2405-120")
     assert world is not None
     assert world.site(1).area_recess_depth_um == pytest.approx(depths[0], abs=0.05)
@@ -256,7 +253,7 @@ def test_ball_attach_refuses_set_points_whose_profile_misses_the_peak_window(
     sim_tool: Callable[..., SimulatedTool], connect: Connect, sim_clock: SimClock
 ) -> None:
     line = connect(BallAttach, sim_tool("ball-attach", seed=5), timeout_s=0.5)
-    cool = ball_attach(zone_temperatures_c=(130.0, 160.0, 175.0, 185.0, 200.0, 210.0, 225.0, 225.0))
+    cool = ball_attach(zone_temperature_c=(130.0, 160.0, 175.0, 185.0, 200.0, 210.0, 225.0, 225.0))
 
     with pytest.raises(StepRefused, match=r"profile misses the limits \(6508\): peak_c"):
         run(cool, line, [strip_job("LA2403-030", FORMAT_A)], sim_clock)

@@ -13,10 +13,12 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
+from drivers.dicing_saw import CutSettings, DicingSaw
 from drivers.errors import ParameterOutOfRange
 from drivers.etch_bath import Chemistry
 from drivers.laminator import LaminationRecipe, Laminator
 from drivers.mold_press import MoldPress, MoldRecipe
+from drivers.wire_bonder import WireBonder, WireBondParameters
 from sequences.config_errors import ConfigError
 from sequences.recipe import (
     RECIPES_DIR,
@@ -28,7 +30,7 @@ from sequences.recipe import (
     recipe_files,
 )
 from sequences.recipe.heat_slug import Laminate
-from sequences.recipe.sections import Mold
+from sequences.recipe.sections import Dice, Mold, WireBond
 from sequences.route import Route, route_for
 from sequences.steps.die_bond import DieBondStep
 from sequences.steps.etch import EtchStep
@@ -508,8 +510,11 @@ def test_film_recess_by_laser_uses_the_pattern_the_recipe_needs(
     route = route_for(load_recipe(RECIPES_DIR / f"{name}.yaml"))
     laser, inspect = route.steps[:2]
     assert isinstance(laser, LaserRecessStep) and isinstance(inspect, InspectStep)
-    assert (laser.tool_recipe, laser.pattern) == (tool_recipe, tool_recipe.removeprefix("B-"))
-    assert laser.film_thickness_um == 25.0
+    assert (laser.tool_recipe, laser.settings.pattern) == (
+        tool_recipe,
+        tool_recipe.removeprefix("B-"),
+    )
+    assert laser.settings.film_thickness_um == 25.0
     assert ("AREA" in inspect.limits) is area_limits
 
 
@@ -748,13 +753,17 @@ def test_a_400_digit_set_point_is_a_range_problem_not_an_overflow(tmp_path: Path
     [
         (Mold, MoldRecipe, MoldPress),
         (Laminate, LaminationRecipe, Laminator),
+        (WireBond, WireBondParameters, WireBonder),
+        (Dice, CutSettings, DicingSaw),
     ],
 )
 def test_a_sections_tool_table_maps_every_record_field_to_a_section_field_once(
     section: Any, record: Any, driver: type
 ) -> None:
     table = section.tool_fields
-    assert set(table) == {f.name for f in fields(record)}, "every record field, and no other"
+    # Every record field, and no other; the dicing recipe leaves CUT:CHECk at its default.
+    left_at_default = {"cut_check_every"} if record is CutSettings else set()
+    assert set(table) == {f.name for f in fields(record)} - left_at_default
     assert set(table.values()) <= set(section.model_fields), "each names a section field"
     assert len(set(table.values())) == len(table), "no section field feeds two record fields"
     assert all(hasattr(driver, name) for name in table), "record fields are driver members"
