@@ -149,6 +149,9 @@ class ScpiTool(TextTool):
         #: Set-point commands sent in a group and not yet checked, and the group's thread.
         self._unchecked: list[str] = []
         self._group_thread: int | None = None
+        #: A refusal of the group's set-points found by another thread's message: the
+        #: group's own thread raises it at its next message.
+        self._group_error: ToolError | None = None
 
     # -- lifecycle ------------------------------------------------------------------
     def connect(self) -> None:
@@ -175,6 +178,7 @@ class ScpiTool(TextTool):
             self.write(text)
             return
         with self.link.lock:
+            self._raise_group_error()
             self.link.write(text)
             self._unchecked.append(text)
 
@@ -199,11 +203,30 @@ class ScpiTool(TextTool):
         finally:
             self._group_thread = None
             self._unchecked.clear()
+            self._group_error = None
+
+    def _raise_group_error(self) -> None:
+        """In the group's thread: raise a refusal another thread's check found."""
+        error = self._group_error
+        if error is not None and self._group_thread == threading.get_ident():
+            self._group_error = None
+            raise error
 
     def _check_group(self) -> None:
-        """Check the unchecked set-points of the group (caller holds the link's lock)."""
+        """Check the unchecked set-points of the group (caller holds the link's lock). A
+        refusal goes to the group's thread: another thread's message checks the group before
+        it is sent (its own error must not be blamed on the group's) but does not raise it."""
+        self._raise_group_error()
         if not self._unchecked:
             return
+        try:
+            self._check_unchecked()
+        except ToolError as refusal:
+            if self._group_thread == threading.get_ident():
+                raise
+            self._group_error = refusal
+
+    def _check_unchecked(self) -> None:
         group, self._unchecked = self._unchecked, []
         entry = self._next_error(sent=group[-1])
         if entry.code == 0:

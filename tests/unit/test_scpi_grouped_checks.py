@@ -4,6 +4,8 @@ Against a scripted DB-4 on loopback TCP that checks every message the driver sen
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from drivers.die_bonder import DieBonder
@@ -137,3 +139,32 @@ def test_outside_a_group_each_set_point_is_checked_at_once(
     bonder, _ = transcript
     bonder.dispense_volume_nl = 1200
     bonder.cure_time_s = 600
+
+
+ANOTHER_THREAD_MEETS_THE_REFUSAL: Script = [
+    ("DISPense:VOLume 1200", None),
+    ("SYST:ERR?", '20,"Not allowed in state;RUNNING"'),  # checked before the poller's query
+    ("SYST:ERR?", OK),
+    ("DISPense:VOLume 1200", None),
+    ("SYST:ERR?", '20,"Not allowed in state;RUNNING"'),
+    ("SYST:ERR?", OK),
+    ("SYST:STAT?", "RUNNING"),
+]
+
+
+@pytest.mark.parametrize("transcript", [ANOTHER_THREAD_MEETS_THE_REFUSAL], indirect=True)
+def test_a_refusal_found_by_another_threads_query_is_raised_in_the_groups_thread(
+    transcript: tuple[DieBonder, ScriptedPeer],
+) -> None:
+    """A status poller reading the state mid set-up gets its state, not the set-up's error;
+    the set-up raises it at its next message, before sending it."""
+    bonder, _ = transcript
+    polled: list[ToolState] = []
+    with pytest.raises(NotAllowedInState) as refused, bonder.grouped_checks():
+        bonder.dispense_volume_nl = 1200
+        poller = threading.Thread(target=lambda: polled.append(bonder.state()))
+        poller.start()
+        poller.join(timeout=5.0)
+        bonder.cure_time_s = 600  # never sent: the group's refusal comes first
+    assert polled == [ToolState.RUNNING]
+    assert refused.value.sent == "DISPense:VOLume 1200"
