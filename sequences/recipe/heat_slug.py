@@ -17,8 +17,8 @@ from pydantic import Field
 
 from drivers.ball_attach import BallAttachSettings, ReflowLimits
 from drivers.errors import ParameterOutOfRange
-from drivers.etch_bath import WINDOWS, Chemistry
-from drivers.laminator import STANDBY_GAP_C, LaminationRecipe
+from drivers.etch_bath import WINDOWS, Chemistry, EtchBath
+from drivers.laminator import STANDBY_GAP_C, LaminationRecipe, Laminator
 from sequences.recipe.base import (
     CrossCheck,
     LimitWindow,
@@ -26,6 +26,7 @@ from sequences.recipe.base import (
     StripSpec,
     contains,
     cross_check,
+    declared,
     fmt,
     fmt_window,
     span,
@@ -157,17 +158,17 @@ class Laminate(RecipeModel):
         "evac_s": "evacuation_s",
     }
 
-    platen_temperature_c: float = span(150.0, 190.0, "LM-8 PLATEN_SP; lamination 150–190 °C")
-    standby_temperature_c: float = span(50.0, 120.0, "LM-8 STANDBY_SP")
-    ramp_rate_c_per_min: float = span(2.0, 5.0, "LM-8 RAMP_RATE; 2–5 °C/min")
-    dwell_s: int = span(1800, 5400, "LM-8 DWELL_S; 30–90 min")
-    cool_rate_c_per_min: float = span(2.0, 5.0, "LM-8 COOL_RATE (controlled cool-down)")
-    unload_temperature_c: float = span(40.0, 100.0, "LM-8 UNLOAD_SP")
-    pressure_mpa: float = span(1.0, 3.0, "LM-8 PRESSURE_SP; 1–3 MPa")
-    pressure_band_mpa: float = span(0.05, 0.5, "LM-8 PRESSURE_BAND (±)", default=0.1)
-    temperature_band_c: float = span(0.5, 5.0, "LM-8 TEMP_BAND (±); ±2 °C", default=2.0)
-    vacuum_kpa: float = span(0.5, 20.0, "LM-8 VACUUM_SP, absolute")
-    evacuation_s: int = span(60, 900, "LM-8 EVAC_S")
+    platen_temperature_c: float = declared(Laminator.platen_sp_c, "; lamination 150–190 °C")
+    standby_temperature_c: float = declared(Laminator.standby_sp_c)
+    ramp_rate_c_per_min: float = declared(Laminator.ramp_rate_c_per_min, "; 2–5 °C/min")
+    dwell_s: int = declared(Laminator.dwell_s, "; 30–90 min")
+    cool_rate_c_per_min: float = declared(Laminator.cool_rate_c_per_min, " (controlled cool-down)")
+    unload_temperature_c: float = declared(Laminator.unload_sp_c)
+    pressure_mpa: float = declared(Laminator.pressure_sp_mpa, "; 1–3 MPa")
+    pressure_band_mpa: float = declared(Laminator.pressure_band_mpa, " (±)", tool_default=True)
+    temperature_band_c: float = declared(Laminator.temp_band_c, " (±); ±2 °C", tool_default=True)
+    vacuum_kpa: float = declared(Laminator.vacuum_sp_kpa, ", absolute")
+    evacuation_s: int = declared(Laminator.evac_s)
 
     def lamination_recipe(self) -> LaminationRecipe:
         """HR 100-110 of one press load."""
@@ -180,9 +181,9 @@ class SlugEtch(BathSettings):
     chemistry: Literal["CUCL2", "FECL3"] = Field(description="WE-2 CHEMISTRY of the station")
     temperature_c: float = span(40.0, 55.0, "WE-2 TEMP_SP: CUCL2 45–55, FECL3 40–55 °C")
     concentration_be: float = span(28.0, 42.0, "WE-2 CONC_SP: CUCL2 28–36, FECL3 36–42 °Bé")
-    concentration_band_be: float = span(0.5, 5.0, "WE-2 CONC_BAND (±)")
-    acid_mol_l: float = span(0.0, 3.0, "WE-2 ACID_SP, free HCl")
-    orp_mv: int = span(300, 700, "WE-2 ORP_SP")
+    concentration_band_be: float = declared(EtchBath.conc_band, " (±)")
+    acid_mol_l: float = declared(EtchBath.acid_sp_mol_l, ", free HCl")
+    orp_mv: int = declared(EtchBath.orp_sp_mv)
     cu_load_max_g_l: float = span(10.0, 200.0, "WE-2 CU_LOAD_MAX")
     over_etch_pct: float = span(10.0, 20.0, "etch beyond the slice thickness, 10–20 %")
 
