@@ -11,26 +11,10 @@ import pytest
 from drivers.die_bonder import DieBonder
 from drivers.errors import NotAllowedInState
 from drivers.states import ToolState
-from tests.support.expected_protocol import ProtocolBench, ScriptedPeer, lines, protocol, text_steps
+from tests.support.expected_protocol import ScriptedPeer, protocol
+from tests.unit.test_die_bonder_driver import OK, Script, transcript
 
-__all__ = ["protocol"]  # the fixture, imported for pytest
-
-OK = '0,"No error"'
-Script = list[tuple[str, str | None]]
-
-
-@pytest.fixture
-def transcript(
-    request: pytest.FixtureRequest, protocol: ProtocolBench
-) -> tuple[DieBonder, ScriptedPeer]:
-    """A DieBonder on a scripted peer playing ``*CLS`` and then the transcript."""
-    return protocol.open(
-        DieBonder,
-        text_steps([("*CLS", None), *request.param]),
-        address="TCPIP::127.0.0.1::{port}::SOCKET",
-        framing=lines(),
-        timeout_s=0.3,
-    )
+__all__ = ["protocol", "transcript"]  # the fixtures, imported for pytest
 
 
 GROUP_THEN_QUERY: Script = [
