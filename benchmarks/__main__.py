@@ -14,6 +14,7 @@ BENCHMARKS: dict[str, Callable[[], Iterable[str]]] = {
     "recipes": lots.every_recipe,
     "determinism": lots.determinism,
     "lot-size": lots.lot_size,
+    "exchanges": lots.exchanges,
     "daemon": daemon_status.main,
     "long-lot": long_lot.main,
     "overlap": overlap.main,

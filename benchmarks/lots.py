@@ -99,3 +99,20 @@ def lot_size(sizes: tuple[int, ...] = (20, 100, 500)) -> Iterator[str]:
             timed.line(f"{strips} strips")
             + f"  wall per strip {timed.wall_s / strips:5.2f} s (x{growth:4.2f} of linear)"
         )
+
+
+def exchanges(strips: int = 20, top: int = 25) -> Iterator[str]:
+    """The messages the host sends in a default lot, by tool and kind, most first."""
+    timed = timed_lot(route_for(load_recipe(DEFAULT_RECIPE)), strips, line=WEEK_LINE)
+    sent = timed.run.sent
+    total = sum(sent.values())
+    yield f"messages the host sent: {DEFAULT_RECIPE.stem}, {strips} strips, {WEEK_LINE.name}"
+    yield timed.line(f"{strips} strips")
+    by_tool: dict[str, int] = {}
+    for (tool, _kind), count in sent.items():
+        by_tool[tool] = by_tool.get(tool, 0) + count
+    yield f"  {total} messages; by tool: " + ", ".join(
+        f"{tool} {count}" for tool, count in sorted(by_tool.items(), key=lambda kv: -kv[1])
+    )
+    for (tool, kind), count in sorted(sent.items(), key=lambda kv: -kv[1])[:top]:
+        yield f"  {count:6d}  {100 * count / total:5.1f} %  {tool:<12} {kind}"

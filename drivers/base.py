@@ -79,6 +79,12 @@ class Tool(ABC):
     def state(self) -> ToolState:
         """The tool's current state (README §5)."""
 
+    def cycle_look(self) -> tuple[ToolState, float | None]:
+        """The state in one exchange, with the running cycle's remaining tool seconds when that
+        same exchange reports them (else None: a tool that reports them separately is asked
+        separately, e.g. ``CYCLe:PROGress?``)."""
+        return self.state(), None
+
     @abstractmethod
     def active_alarms(self) -> list[int]:
         """Codes of the active alarms, in order of occurrence."""

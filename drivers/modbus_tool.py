@@ -291,6 +291,11 @@ class ModbusTool(Tool):
         state: ToolState = self.tool_state
         return state
 
+    def cycle_look(self) -> tuple[ToolState, float | None]:
+        """STATE and CYCLE_REMAINING_S from one read of the status block (IR 0-27)."""
+        status = self.status()
+        return status.state, float(status.cycle_remaining_s)
+
     def phase(self) -> str:
         """Current phase name (PHASE, IR 1)."""
         code = self.phase_code

@@ -4,7 +4,9 @@ README §9.1 and a declarative :class:`Control` for each tool-specific command.
 Two rules of the manuals shape every exchange:
 - a command has no reply, so after each one the driver reads ``SYSTem:ERRor?`` and raises
   the tool's rejection as a :class:`ToolError` (a set-point that was refused never passes
-  silently);
+  silently); inside :meth:`ScpiTool.grouped_checks` consecutive set-point commands share one
+  ``SYSTem:ERRor?``, and a group that fails is sent again one by one so that the error still
+  names the setting;
 - a query that fails produces no reply: after the query timeout the driver reads
   ``SYSTem:ERRor?`` and raises the queued error, or :class:`ToolTimeout` if the queue is empty.
 """
@@ -13,7 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -65,6 +68,8 @@ _SCPI_TO_CATALOGUE = {
     -221: 14,
 }
 _ERROR_LINE = re.compile(r'^(-?\d+),"(.*)"$')
+#: An index placeholder of an indexed setting's header (``REFLow:ZONE<n>:TEMPerature``).
+_INDEX_PLACEHOLDER = re.compile(r"<[nk]>")
 
 
 @dataclass(frozen=True)
@@ -141,6 +146,12 @@ class ScpiTool(TextTool):
             baud_rate=self.baud_rate,
             logger=self.log,
         )
+        #: Set-point commands sent in a group and not yet checked, and the group's thread.
+        self._unchecked: list[str] = []
+        self._group_thread: int | None = None
+        #: A refusal of the group's set-points found by another thread's message: the
+        #: group's own thread raises it at its next message.
+        self._group_error: ToolError | None = None
 
     # -- lifecycle ------------------------------------------------------------------
     def connect(self) -> None:
@@ -155,17 +166,109 @@ class ScpiTool(TextTool):
     def write(self, command: str, *, check: bool = True) -> None:
         """Send a command; with ``check`` read ``SYST:ERR?`` and raise the tool's rejection."""
         with self.link.lock:
+            self._check_group()
             self.link.write(command)
             if check:
                 self._raise_queued_error(sent=command)
 
     def command(self, text: str) -> None:
-        """A checked command (what a declared :class:`Setting` sends)."""
-        self.write(text)
+        """A checked command (what a declared :class:`Setting` or :class:`Command` sends); a
+        set-point inside :meth:`grouped_checks` is checked with the rest of its group."""
+        if self._group_thread != threading.get_ident() or not self._is_setpoint(text):
+            self.write(text)
+            return
+        with self.link.lock:
+            self._raise_group_error()
+            self.link.write(text)
+            self._unchecked.append(text)
+
+    @contextlib.contextmanager
+    def grouped_checks(self) -> Iterator[None]:
+        """Check the set-point commands this thread sends inside together: one ``SYST:ERR?``
+        before the next query or other command, and on leaving.
+
+        An error line does not name the command it came from (README §9.1, §7), so when the
+        group's check finds one the queue is drained and the group is sent again one by one,
+        each checked: the error raised names the setting, as without grouping. Set-points
+        are idempotent and sent again in order, so the tool ends as the group left it.
+        Actions (start, recipe load, acknowledge) are never deferred."""
+        if self._group_thread is not None:
+            yield  # nested, or another thread's group: commands are checked as usual
+            return
+        self._group_thread = threading.get_ident()
+        try:
+            yield
+            with self.link.lock:
+                self._check_group()
+        finally:
+            self._group_thread = None
+            self._unchecked.clear()
+            self._group_error = None
+
+    def _raise_group_error(self) -> None:
+        """In the group's thread: raise a refusal another thread's check found."""
+        error = self._group_error
+        if error is not None and self._group_thread == threading.get_ident():
+            self._group_error = None
+            raise error
+
+    def _check_group(self) -> None:
+        """Check the unchecked set-points of the group (caller holds the link's lock). A
+        refusal goes to the group's thread: another thread's message checks the group before
+        it is sent (its own error must not be blamed on the group's) but does not raise it."""
+        self._raise_group_error()
+        if not self._unchecked:
+            return
+        try:
+            self._check_unchecked()
+        except ToolError as refusal:
+            if self._group_thread == threading.get_ident():
+                raise
+            self._group_error = refusal
+
+    def _check_unchecked(self) -> None:
+        group, self._unchecked = self._unchecked, []
+        entry = self._next_error(sent=group[-1])
+        if entry.code == 0:
+            return
+        self._drain_errors(sent=group[-1])
+        self.log.debug(
+            "%s: %s after a group of %d; sent one by one", self.tool_name, entry, len(group)
+        )
+        for text in group:
+            self.link.write(text)
+            self._raise_queued_error(sent=text)
+        # Each one took on its own: the group's error was passing (21 Busy at the end of a
+        # SETUP); the tool now holds every value sent.
+        self.log.warning(
+            "%s: %s after a group of set-points, none refused when sent again",
+            self.tool_name,
+            entry,
+        )
+
+    @classmethod
+    def _setpoint_headers(cls) -> re.Pattern[str]:
+        """The headers of every :class:`Setting` the driver declares, as one pattern."""
+        cached = cls.__dict__.get("_setpoint_pattern")
+        if cached is None:
+            keys = {
+                member.key
+                for klass in cls.__mro__
+                for member in vars(klass).values()
+                if isinstance(member, Setting) and member.writable
+            }
+            alternatives = sorted(_INDEX_PLACEHOLDER.sub(r"\\d+", re.escape(key)) for key in keys)
+            cached = re.compile("|".join(alternatives) or "(?!)", re.IGNORECASE)
+            cls._setpoint_pattern = cached  # type: ignore[attr-defined]
+        return cached
+
+    def _is_setpoint(self, text: str) -> bool:
+        return self._setpoint_headers().fullmatch(text.split(" ", 1)[0]) is not None
 
     def query(self, query: str, *, timeout_s: float | None = None) -> str:
         """Send a query and return its reply; a silent query raises the queued tool error."""
         with self.link.lock:
+            self._check_group()
             self.link.write(query)
             try:
                 return self.link.read(sent=query, timeout_s=timeout_s)
@@ -250,6 +353,7 @@ class ScpiTool(TextTool):
     def next_error(self) -> ScpiErrorEntry:
         """``SYSTem:ERRor?``: the oldest queued error, ``0,"No error"`` when empty."""
         with self.link.lock:
+            self._check_group()
             return self._next_error(sent="SYST:ERR?")
 
     error_count = Reading("SYST:ERR:COUN?", int, INTEGER, doc="``SYSTem:ERRor:COUNt?``.")

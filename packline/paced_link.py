@@ -10,6 +10,7 @@ waits that long on the clock (other stations run meanwhile) and then talks to th
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -42,15 +43,42 @@ SENDS = frozenset(
 )
 
 
-class PacedLink:
-    """A driver's transport whose every message first costs ``latency_s`` on ``clock``."""
+#: Messages a dry run's host sent, by (tool, message kind): see :func:`message_kind`.
+Tally = Counter[tuple[str, str]]
 
-    def __init__(self, link: Any, clock: HostClock, latency_s: float) -> None:
+
+def message_kind(name: str, args: tuple[Any, ...]) -> str:
+    """What kind of message a send is, for counting: an SCPI or text command's header
+    (``SYST:ERR?``, ``STRip:ID``), a Modbus call with its start register (``read_input_registers
+    0``)."""
+    if args and isinstance(args[0], str):
+        return args[0].split(" ", 1)[0]
+    if args and isinstance(args[0], int):
+        return f"{name} {args[0]}"
+    return name
+
+
+class PacedLink:
+    """A driver's transport whose every message first costs ``latency_s`` on ``clock``.
+
+    With a ``tally`` each message is also counted there under ``(tool, message_kind)``."""
+
+    def __init__(
+        self,
+        link: Any,
+        clock: HostClock,
+        latency_s: float,
+        *,
+        tool: str = "tool",
+        tally: Tally | None = None,
+    ) -> None:
         if latency_s < 0:
             raise ValueError(f"host latency must be >= 0 s, got {latency_s}")
         self._link = link
         self._clock = clock
         self.latency_s = latency_s
+        self._tool = tool
+        self._tally = tally
         #: Messages sent through this link.
         self.sent = 0
 
@@ -69,6 +97,8 @@ class PacedLink:
 
         def paced(*args: Any, **kwargs: Any) -> Any:
             self.sent += 1
+            if self._tally is not None:
+                self._tally[self._tool, message_kind(name, args)] += 1
             if self.latency_s > 0:
                 self._clock.sleep(self.latency_s)
             if await_served is None:
@@ -82,8 +112,17 @@ class PacedLink:
         return paced
 
 
-def pace_driver(driver: Tool, clock: HostClock, latency_s: float) -> PacedLink:
-    """Make every message ``driver`` sends from now on cost ``latency_s`` on ``clock``."""
-    link = PacedLink(driver.link, clock, latency_s)  # type: ignore[attr-defined]
+def pace_driver(
+    driver: Tool, clock: HostClock, latency_s: float, tally: Tally | None = None
+) -> PacedLink:
+    """Make every message ``driver`` sends from now on cost ``latency_s`` on ``clock`` (and
+    count it in ``tally``, if given)."""
+    link = PacedLink(
+        driver.link,  # type: ignore[attr-defined]
+        clock,
+        latency_s,
+        tool=driver.tool_name,
+        tally=tally,
+    )
     driver.link = link  # type: ignore[attr-defined]
     return link

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 from drivers.clock import HostClock, WallClock
 from drivers.registry import driver_class
 from drivers.transports.wall_timeouts import stretched_link_timeouts
-from packline.paced_link import DEFAULT_HOST_LATENCY_S, pace_driver
+from packline.paced_link import DEFAULT_HOST_LATENCY_S, Tally, pace_driver
 from packline.report import StationInfo, build_report
 from sequences.line_config import LineConfig
 from sequences.line_factory import Wiring, open_line
@@ -58,6 +58,8 @@ class LotRun:
     #: Requests the simulators served and clock jumps (virtual clock only; else 0).
     exchanges: int = 0
     clock_jumps: int = 0
+    #: Messages the host sent, by (tool, message kind) (virtual clock only; else empty).
+    sent: Mapping[tuple[str, str], int] = field(default_factory=dict)
 
     @property
     def kept_scale(self) -> bool:
@@ -100,6 +102,7 @@ def run_simulated_lot(
     needed = {step.tool for step in route.steps}
     used = [s for s in config.expanded() if s.tool in needed]
     recorder = MemoryRecorder()
+    sent: Tally = Tally()
     sims = [StationSim(s.name, s.tool, s.sim) for s in used]
     with (
         SimulatedLine(sims, seed=seed, clock=sim_clock).start() as line,
@@ -118,7 +121,7 @@ def run_simulated_lot(
             on_connected=(
                 None
                 if virtual is None
-                else partial(pace_driver, clock=virtual, latency_s=host_latency_s)
+                else partial(pace_driver, clock=virtual, latency_s=host_latency_s, tally=sent)
             ),
         )
         addresses = {entry.name: line.address(entry.name) for entry in used}
@@ -156,6 +159,7 @@ def run_simulated_lot(
         lag_s=lag_s,
         exchanges=virtual.exchanges if virtual is not None else 0,
         clock_jumps=virtual.jumps if virtual is not None else 0,
+        sent=dict(sent),
     )
 
 

@@ -116,6 +116,11 @@ class FramedLink:
     def address(self) -> str:
         return self.transport.url
 
+    @property
+    def opened(self) -> int:
+        """Ports opened so far (see :attr:`SerialPort.opened`)."""
+        return self.transport.opened
+
     def open(self) -> None:
         self.transport.open()
 

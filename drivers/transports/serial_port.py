@@ -43,6 +43,10 @@ class SerialTransport:
         self.lock = threading.RLock()
         self.log = logger or logging.getLogger(f"packline.drivers.{tool}")
         self._port: serial.Serial | None = None
+        #: Bytes read past the last terminator (the next reply line): read first.
+        self._unread = bytearray()
+        #: Ports opened so far: a new one may meet a tool that forgot what it was sent.
+        self.opened = 0
 
     def open(self) -> None:
         """Open the port; :class:`ConnectionLost` names the URL if that fails."""
@@ -63,6 +67,7 @@ class SerialTransport:
                 raise ConnectionLost(
                     f"cannot open serial port ({exc})", tool=self.tool, address=self.url
                 ) from exc
+            self.opened += 1
             self.log.debug("opened %s", self.url)
 
     def _write_timeout_s(self) -> float | None:
@@ -72,6 +77,7 @@ class SerialTransport:
 
     def close(self) -> None:
         with self.lock:
+            self._unread.clear()
             if self._port is not None:
                 with contextlib.suppress(serial.SerialException, OSError):
                     self._port.close()
@@ -92,7 +98,8 @@ class SerialTransport:
             port = self._require_port()
             try:
                 # socket:// reports in_waiting as 0 or 1 only: drain until nothing is left.
-                stale = b""
+                stale = bytes(self._unread)
+                self._unread.clear()
                 while port.in_waiting and len(stale) < 65536:
                     stale += port.read(port.in_waiting)
                 if stale:
@@ -115,9 +122,9 @@ class SerialTransport:
             deadline = time.monotonic() + wall_timeout_s(
                 self.timeout_s if timeout_s is None else timeout_s
             )
-            buffer = bytearray()
+            buffer, self._unread = self._unread, bytearray()
             try:
-                while not buffer.endswith(terminator):
+                while (end := buffer.find(terminator)) < 0:
                     if time.monotonic() >= deadline:
                         raise ToolTimeout(
                             f"no complete reply within {timeout_s or self.timeout_s:.2f} s"
@@ -126,7 +133,8 @@ class SerialTransport:
                             address=self.url,
                             sent=sent,
                         )
-                    chunk = port.read(1)
+                    # What has come in one read (a byte at a time cost a system call each).
+                    chunk = port.read(max(1, port.in_waiting))
                     if chunk:
                         buffer += chunk
             except (serial.SerialException, OSError) as exc:
@@ -134,8 +142,11 @@ class SerialTransport:
                 raise ConnectionLost(
                     f"read failed ({exc})", tool=self.tool, address=self.url, sent=sent
                 ) from exc
-            self.log.debug("%s <- %r", self.tool, bytes(buffer))
-            return bytes(buffer)
+            end += len(terminator)
+            self._unread = buffer[end:]
+            reply = bytes(buffer[:end])
+            self.log.debug("%s <- %r", self.tool, reply)
+            return reply
 
     def _require_port(self) -> serial.Serial:
         if self._port is None:
@@ -144,6 +155,7 @@ class SerialTransport:
         return self._port
 
     def _drop(self) -> None:
+        self._unread.clear()
         try:
             if self._port is not None:
                 self._port.close()

@@ -51,6 +51,8 @@ class VisaTransport:
         self.log = logger or logging.getLogger(f"packline.drivers.{tool}")
         self._manager: pyvisa.ResourceManager | None = None
         self._session: Any = None
+        #: Sessions opened so far: a new one may meet a tool that forgot what it was sent.
+        self.opened = 0
 
     # -- lifecycle ------------------------------------------------------------------
     def open(self) -> None:
@@ -82,6 +84,7 @@ class VisaTransport:
                     address=self.resource_name,
                 ) from exc
             self._session = session
+            self.opened += 1
             self.log.debug("opened %s via %s", self.resource_name, self.visa_library)
 
     def close(self) -> None:

@@ -39,6 +39,7 @@ from drivers.errors import (
 from drivers.setpoints import SetPoints
 from drivers.states import ToolState
 from sequences.jobs import StripJob, StripOutcome
+from sequences.steps.held import forget_held
 from sequences.steps.judging import recording_windows
 
 FINISHED = frozenset({ToolState.DONE, ToolState.ABORTED})
@@ -341,13 +342,18 @@ def run_step(
         raise ValueError(f"{step.name} takes 1..{step.batch_max} strips per cycle, got {len(jobs)}")
     control = control or StepControl()
     control.setup_started = pace.host_clock.timestamp()
-    step.check(tool)
-    step.set_up(tool, jobs, pace)
-    control.cycle_started = pace.host_clock.timestamp()
-    step.start(tool)
-    control.final_state = _wait_for_cycle_end(step, tool, pace, control)
-    control.cycle_ended = pace.host_clock.timestamp()
-    return _collect(step, tool, jobs, station, on_results)
+    try:
+        step.check(tool)
+        with grouped_checks(tool):
+            step.set_up(tool, jobs, pace)
+        control.cycle_started = pace.host_clock.timestamp()
+        step.start(tool)
+        control.final_state = _wait_for_cycle_end(step, tool, pace, control)
+        control.cycle_ended = pace.host_clock.timestamp()
+        return _collect(step, tool, jobs, station, on_results)
+    except BaseException:
+        forget_held(tool)  # what the tool holds is no longer known for sure
+        raise
 
 
 def resume_step(
@@ -397,6 +403,13 @@ def resume_step(
     return _collect(step, tool, jobs, station, on_results)
 
 
+def grouped_checks(tool: Tool) -> contextlib.AbstractContextManager[None]:
+    """The tool's way of checking consecutive set-points together (SCPI: one ``SYST:ERR?``
+    for a group, :meth:`drivers.scpi.ScpiTool.grouped_checks`); else each as it is sent."""
+    group = getattr(tool, "grouped_checks", None)
+    return group() if callable(group) else contextlib.nullcontext()
+
+
 def _collect(
     step: ProcessStep,
     tool: Tool,
@@ -443,6 +456,8 @@ def _wait_for_cycle_end(
     poll = pace.poll_s(tool)
     held = False
     gave_up = False
+    #: Clock time the tool's last reported remaining time points to (virtual clock).
+    reported_end_s: float | None = None
     while True:
         if control.detach.is_set():
             raise Detached(f"{step.name}: controller stopping; the cycle runs on, to be reconciled")
@@ -464,10 +479,11 @@ def _wait_for_cycle_end(
             # The bound is judged at the moment the state was asked, not when the reply came:
             # on a loaded host a late reply must not turn a finished cycle into a timeout.
             polled_at = clock.now()
-            state = tool.state()
+            state, remaining_s = tool.cycle_look()
             if state is ToolState.ALARM:
                 raise tool.alarm_error()
         except (ToolAlarm, CommunicationError) as problem:
+            forget_held(tool)  # an alarm or a lost link: the set-points are written again
             if gave_up:
                 # The station aborted the cycle, yet the tool still alarms (a cause that stays,
                 # such as an empty syringe, keeps an aborted cycle in ALARM): asking again
@@ -487,31 +503,42 @@ def _wait_for_cycle_end(
                 address=tool.address,
             )
         if pace.virtual and state is ToolState.RUNNING and not held:
+            now = clock.now()
+            if remaining_s is None and (reported_end_s is None or now >= reported_end_s):
+                # Asked again only once the last answer has run out: a cycle that runs to
+                # its reported end costs one remaining-time query.
+                remaining_s = reported_remaining_s(tool)
+            if remaining_s is not None and remaining_s > 0:
+                reported_end_s = now + remaining_s
             expected_end_s = started_s + step.expected_cycle_tool_s
-            clock.sleep(_next_look_s(tool, pace, poll, expected_end_s - clock.now()))
+            clock.sleep(_next_look_s(pace, poll, now, reported_end_s, expected_end_s))
         else:
             clock.sleep(poll)
 
 
-def _next_look_s(tool: Tool, pace: Pace, poll_s: float, expected_left_s: float) -> float:
-    """Tool seconds until the next look at a running cycle: the time the tool reports left
-    (``CYCLe:PROGress?``, ``PROG?``, CYCLE_REMAINING_S), else what the step expects, never
-    less than the manual's poll interval nor more than ``pace.watch_s``."""
-    left = reported_remaining_s(tool)
-    if left is None:
-        left = expected_left_s
+def _next_look_s(
+    pace: Pace, poll_s: float, now_s: float, reported_end_s: float | None, expected_end_s: float
+) -> float:
+    """Tool seconds until the next look at a running cycle: to the end the tool reported
+    (``CYCLe:PROGress?``, ``PROG?``, CYCLE_REMAINING_S) while it lies ahead, else to the end
+    the step expects, never less than the manual's poll interval nor more than
+    ``pace.watch_s``."""
+    if reported_end_s is not None and reported_end_s > now_s:
+        left = reported_end_s - now_s
+    else:
+        left = expected_end_s - now_s
     return min(max(left, poll_s), max(pace.watch_s, poll_s))
 
 
 def reported_remaining_s(tool: Tool) -> float | None:
-    """The running cycle's remaining seconds as the tool reports them, or None if it cannot."""
+    """The running cycle's remaining seconds from the tool's progress query (``CYCLe:PROGress?``,
+    ``PROG?``), or None if it has none or reports none. Tools whose state read reports them
+    (the Modbus status block) say so in :meth:`Tool.cycle_look` instead."""
+    progress = getattr(tool, "progress", None)
+    if not callable(progress):
+        return None  # the wire bonder's STAT? counts units, not seconds
     try:
-        progress = getattr(tool, "progress", None)
-        if callable(progress):
-            value = getattr(progress(), "remaining_s", None)
-        else:
-            status = getattr(tool, "status", None)
-            value = getattr(status(), "cycle_remaining_s", None) if callable(status) else None
+        value = getattr(progress(), "remaining_s", None)
     except PacklineError:
         return None  # the next state poll meets the problem and hands it to the station
     return float(value) if isinstance(value, int | float) and value > 0 else None
@@ -568,4 +595,5 @@ def load_tool_recipe(tool: Tool, name: str, pace: Pace, bound_tool_s: float) -> 
     if loaded == name and state in (ToolState.HEATING, ToolState.READY):
         return False
     tool.load_recipe(name)
+    forget_held(tool)  # the stored recipe replaces the working set
     return True

@@ -12,6 +12,7 @@ from drivers.setpoints import SetPoints
 from drivers.states import ToolState
 from sequences.jobs import StripJob
 from sequences.steps.base import Pace
+from sequences.steps.held import held_setpoints
 
 #: States in which a step may set a tool up (README §5 matrix: set parameter, load, arm).
 SETTLED = frozenset({ToolState.IDLE, ToolState.HEATING, ToolState.READY})
@@ -39,23 +40,30 @@ def apply_setpoints(
 
     A batch Modbus tool takes its recipe registers with ARM for the positions of ``strip_ids``
     (:func:`arm_batch`: skipped when it is armed with these very registers). A text tool gets
-    each set-point in the record's (the manual's) order; an indexed row (the BA-8's zone
-    temperatures) only at the indices whose value differs from the tool's, since a zone change
-    sends the oven back to HEATING.
+    each set-point in the record's (the manual's) order, except those it holds from the
+    host's last set-up (:mod:`sequences.steps.held`: when the host trusts that); an indexed
+    row (the BA-8's zone temperatures) only at the indices whose value differs from the
+    tool's, since a zone change sends the oven back to HEATING.
     """
     if isinstance(tool, BatchModbusTool):
         arm_batch(tool, setpoints, strip_ids or {}, **recipe_options)
         return
+    held = held_setpoints(tool)
+    known: dict[str, Any] = held if held is not None else {}
     for member, value in setpoints.values().items():
+        if member in known and known[member] == value:
+            continue
+        known.pop(member, None)  # unknown until written (a failure forgets them all)
         declaration = setpoints.declaration(member)
         if getattr(declaration, "count", None) is None:
             setattr(tool, member, value)
-            continue
-        row = getattr(tool, member)
-        for index, item in enumerate(value, start=1):
-            (checked,) = declaration.checked(item, f"{member}[{index}]")
-            if row[index] != checked:
-                row[index] = item
+        else:
+            row = getattr(tool, member)
+            for index, item in enumerate(value, start=1):
+                (checked,) = declaration.checked(item, f"{member}[{index}]")
+                if row[index] != checked:
+                    row[index] = item
+        known[member] = value
 
 
 def arm_batch(

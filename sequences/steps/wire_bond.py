@@ -13,6 +13,7 @@ from drivers.wire_bonder import WireBonder, WireBondParameters, WireBondRecord
 from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
 from sequences.steps.base import Pace, ProcessStep, driver_for, wait_ready
+from sequences.steps.held import forget_held
 from sequences.steps.judging import around, judged_sites, problems_of, site_strip_outcome
 from sequences.steps.setup import apply_setpoints, wait_settled
 
@@ -81,6 +82,7 @@ class WireBondStep(ProcessStep, tool="wire-bonder", driver=WireBonder, clears={"
         armed = state in (ToolState.HEATING, ToolState.READY)
         if not armed or bonder.program().name != self.program:
             bonder.load_program(self.program)
+            forget_held(bonder)  # the program's parameters replace the working set
         apply_setpoints(bonder, self.parameters)
         if bonder.strip_size != (job.rows, job.cols):
             bonder.strip_size = (job.rows, job.cols)

@@ -63,6 +63,14 @@ def test_a_virtual_lot_takes_much_less_wall_time_than_tool_time() -> None:
     assert run.report["clock"].startswith("virtual clock")
     assert run.report["makespan_s"] / wall_s > 200, "tool time must not follow wall time"
     assert run.exchanges > 0 and run.clock_jumps > 0
+    # A cycle costs a handful of exchanges (counted by tool and kind): the die bonder's 15
+    # settings go once for both strips, share their SYST:ERR? (19 a strip before), and each
+    # 88 s cycle asks its remaining time at its start (and once more if it runs past it).
+    sent = run.sent
+    assert sent["die-bonder", "CYCLe:STARt"] == 2
+    assert sent["die-bonder", "DISPense:VOLume"] == 1, "the second strip's bonder held it"
+    assert sent["die-bonder", "SYST:ERR?"] <= 2 * 5
+    assert 2 <= sent["die-bonder", "CYCLe:PROGress?"] <= 2 * 2
 
 
 def test_host_latency_is_paid_in_tool_time() -> None:

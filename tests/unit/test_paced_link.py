@@ -8,7 +8,7 @@ import time
 import pytest
 
 from drivers.mold_press import MoldPress
-from packline.paced_link import pace_driver
+from packline.paced_link import Tally, message_kind, pace_driver
 from sim.clock import SimClock, VirtualClock
 from sim.registry import serve_function
 from sim.world import World
@@ -26,6 +26,28 @@ def test_every_message_to_the_tool_first_costs_the_host_latency_in_tool_time() -
             press.state()  # one input-register read each
         assert link.sent == 4
         assert clock.now() == pytest.approx(0.2)
+
+
+def test_a_tally_counts_each_message_by_tool_and_kind() -> None:
+    """What a dry run's exchange count is made of: a Modbus read by its start register."""
+    clock = VirtualClock()
+    tally: Tally = Tally()
+    with (
+        serve_function("mold-press")(clock=SimClock(1.0), world=World()) as press_sim,
+        MoldPress.open(press_sim.address) as press,
+        clock.participant("host"),
+    ):
+        pace_driver(press, clock, 0.0, tally=tally)
+        press.state()
+        press.state()
+        press.status()
+    assert tally == {("mold-press", "read_input_registers 0"): 3}
+
+
+def test_an_scpi_message_is_counted_by_its_header() -> None:
+    assert message_kind("write", ("BOND:TEMP 250",)) == "BOND:TEMP"
+    assert message_kind("write", ("SYST:ERR?",)) == "SYST:ERR?"
+    assert message_kind("write_registers", (200, [1, 2])) == "write_registers 200"
 
 
 def test_a_negative_host_latency_is_refused() -> None:

@@ -1,0 +1,154 @@
+"""Set-points checked together (README §9.1): one ``SYST:ERR?`` for a group of set-point
+commands, and a group that fails sent again one by one so that the error names the setting.
+Against a scripted DB-4 on loopback TCP that checks every message the driver sends."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from drivers.die_bonder import DieBonder
+from drivers.errors import NotAllowedInState
+from drivers.states import ToolState
+from tests.support.expected_protocol import ScriptedPeer, protocol
+from tests.unit.test_die_bonder_driver import OK, Script, transcript
+
+__all__ = ["protocol", "transcript"]  # the fixtures, imported for pytest
+
+
+GROUP_THEN_QUERY: Script = [
+    ("DISPense:VOLume 1200", None),
+    ("BOND:TEMPerature 300.0", None),
+    ('STRip:ID "LA2403-017"', None),
+    ("SYST:ERR?", OK),
+    ("SYST:STAT?", "READY"),
+    ("CYCLe:STARt", None),
+    ("SYST:ERR?", OK),
+]
+
+
+@pytest.mark.parametrize("transcript", [GROUP_THEN_QUERY], indirect=True)
+def test_a_group_of_set_points_costs_one_error_query_before_the_next_query(
+    transcript: tuple[DieBonder, ScriptedPeer],
+) -> None:
+    bonder, _ = transcript
+    with bonder.grouped_checks():
+        bonder.dispense_volume_nl = 1200
+        bonder.bond_temperature_c = 300
+        bonder.strip_id = "LA2403-017"
+        assert bonder.state() is ToolState.READY
+        bonder.start()  # an action is never deferred: checked at once
+
+
+GROUP_AT_THE_END: Script = [
+    ("DISPense:VOLume 1200", None),
+    ("CURE:TIME 600", None),
+    ("SYST:ERR?", OK),
+]
+
+
+@pytest.mark.parametrize("transcript", [GROUP_AT_THE_END], indirect=True)
+def test_a_group_is_checked_when_it_ends(transcript: tuple[DieBonder, ScriptedPeer]) -> None:
+    bonder, _ = transcript
+    with bonder.grouped_checks():
+        bonder.dispense_volume_nl = 1200
+        bonder.cure_time_s = 600
+
+
+REFUSED_IN_A_GROUP: Script = [
+    ("DISPense:VOLume 1200", None),
+    ("BOND:TEMPerature 300.0", None),
+    ("CURE:TIME 600", None),
+    ("SYST:ERR?", '20,"Not allowed in state;RUNNING"'),
+    ("SYST:ERR?", OK),  # the queue drained
+    ("DISPense:VOLume 1200", None),
+    ("SYST:ERR?", OK),
+    ("BOND:TEMPerature 300.0", None),
+    ("SYST:ERR?", '20,"Not allowed in state;RUNNING"'),
+    ("SYST:ERR?", OK),
+]
+
+
+@pytest.mark.parametrize("transcript", [REFUSED_IN_A_GROUP], indirect=True)
+def test_a_refused_set_point_in_a_group_is_named_as_if_sent_alone(
+    transcript: tuple[DieBonder, ScriptedPeer],
+) -> None:
+    bonder, _ = transcript
+    with pytest.raises(NotAllowedInState) as refused, bonder.grouped_checks():
+        bonder.dispense_volume_nl = 1200
+        bonder.bond_temperature_c = 300
+        bonder.cure_time_s = 600
+    assert refused.value.sent == "BOND:TEMPerature 300.0"
+    assert refused.value.detail == "RUNNING"
+
+
+PASSING_ERROR: Script = [
+    ("DISPense:VOLume 1200", None),
+    ("CURE:TIME 600", None),
+    ("SYST:ERR?", '21,"Busy;SETUP"'),
+    ("SYST:ERR?", OK),
+    ("DISPense:VOLume 1200", None),
+    ("SYST:ERR?", OK),
+    ("CURE:TIME 600", None),
+    ("SYST:ERR?", OK),
+    ("SYST:STAT?", "READY"),
+]
+
+
+@pytest.mark.parametrize("transcript", [PASSING_ERROR], indirect=True)
+def test_a_group_error_that_no_set_point_repeats_leaves_every_value_sent(
+    transcript: tuple[DieBonder, ScriptedPeer],
+) -> None:
+    """21 Busy at the end of a SETUP: sent again one by one, each is taken; nothing raised."""
+    bonder, _ = transcript
+    with bonder.grouped_checks():
+        bonder.dispense_volume_nl = 1200
+        bonder.cure_time_s = 600
+        assert bonder.state() is ToolState.READY
+
+
+OUTSIDE_A_GROUP: Script = [
+    ("DISPense:VOLume 1200", None),
+    ("SYST:ERR?", OK),
+    ("CURE:TIME 600", None),
+    ("SYST:ERR?", OK),
+]
+
+
+@pytest.mark.parametrize("transcript", [OUTSIDE_A_GROUP], indirect=True)
+def test_outside_a_group_each_set_point_is_checked_at_once(
+    transcript: tuple[DieBonder, ScriptedPeer],
+) -> None:
+    bonder, _ = transcript
+    bonder.dispense_volume_nl = 1200
+    bonder.cure_time_s = 600
+
+
+ANOTHER_THREAD_MEETS_THE_REFUSAL: Script = [
+    ("DISPense:VOLume 1200", None),
+    ("SYST:ERR?", '20,"Not allowed in state;RUNNING"'),  # checked before the poller's query
+    ("SYST:ERR?", OK),
+    ("DISPense:VOLume 1200", None),
+    ("SYST:ERR?", '20,"Not allowed in state;RUNNING"'),
+    ("SYST:ERR?", OK),
+    ("SYST:STAT?", "RUNNING"),
+]
+
+
+@pytest.mark.parametrize("transcript", [ANOTHER_THREAD_MEETS_THE_REFUSAL], indirect=True)
+def test_a_refusal_found_by_another_threads_query_is_raised_in_the_groups_thread(
+    transcript: tuple[DieBonder, ScriptedPeer],
+) -> None:
+    """A status poller reading the state mid set-up gets its state, not the set-up's error;
+    the set-up raises it at its next message, before sending it."""
+    bonder, _ = transcript
+    polled: list[ToolState] = []
+    with pytest.raises(NotAllowedInState) as refused, bonder.grouped_checks():
+        bonder.dispense_volume_nl = 1200
+        poller = threading.Thread(target=lambda: polled.append(bonder.state()))
+        poller.start()
+        poller.join(timeout=5.0)
+        bonder.cure_time_s = 600  # never sent: the group's refusal comes first
+    assert polled == [ToolState.RUNNING]
+    assert refused.value.sent == "DISPense:VOLume 1200"
