@@ -223,58 +223,58 @@ def test_killed_inside_each_step_type_the_daemon_resumes_and_records_every_unit_
     assert len(rows) == 2 * 30 * len(lot["steps"]), "no unit record lost"
 
 
-def test_state_changing_requests_need_the_token(endpoints: Path, tmp_path: Path) -> None:
-    daemon = Daemon(endpoints, tmp_path / "auth.db")
-    try:
-        assert daemon.request("POST", "/lots", {"strips": 1}, token=None)[0] == 401
-        assert daemon.request("POST", "/lots", {"strips": 1}, token="wrong")[0] == 401
-        assert daemon.request("POST", "/stations/mold-press/hold", token=None)[0] == 401
-        assert daemon.get("/lots")[0] == 200, "reads are open on loopback"
-        assert daemon.get("/lots")[1] == []
-    finally:
-        daemon.kill()
+@pytest.fixture(scope="module")
+def shared_daemon(endpoints: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    """One daemon for the tests that only send requests and start no lot they wait for (each
+    its own lot ids): a daemon start is most of such a test's time."""
+    daemon = Daemon(endpoints, tmp_path_factory.mktemp("shared") / "shared.db")
+    yield daemon
+    daemon.kill()
 
 
-def test_malformed_requests_get_4xx_and_the_daemon_keeps_running(
-    endpoints: Path, tmp_path: Path
-) -> None:
-    daemon = Daemon(endpoints, tmp_path / "bad.db")
-    try:
-        assert daemon.request("POST", "/lots", raw=b"{not json")[0] == 400
-        status, body = daemon.request("POST", "/lots", {"recipe": "no-such-recipe", "strips": 1})
-        assert status == 400 and "no-such-recipe" in json.dumps(body)
-        assert daemon.request("POST", "/lots", {"strips": "many"})[0] == 400
-        assert daemon.request("POST", "/lots", {"strips": 0})[0] == 400
-        assert daemon.request("POST", "/lots", {"strip_ids": ["bad id!"]})[0] == 400
-        assert daemon.get("/lots/NOPE")[0] == 404
-        assert daemon.get("/units/NOPE/1")[0] == 404
-        assert daemon.request("POST", "/stations/mold-press/explode")[0] in (400, 404)
-        assert daemon.request("POST", "/stations/mold-press/unhold")[0] == 409
-        status, body = daemon.request(
-            "POST", "/recipes/validate", {"text": "product: heat-slug\nname: x\n"}
-        )
-        assert status == 200 and body["valid"] is False and body["problems"]
-        assert daemon.get("/health")[0] == 200
-        assert daemon.process.poll() is None
-    finally:
-        daemon.kill()
+def test_state_changing_requests_need_the_token(shared_daemon: Daemon) -> None:
+    daemon = shared_daemon
+    status, lots_before = daemon.get("/lots")
+    assert status == 200, "reads are open on loopback"
+    assert daemon.request("POST", "/lots", {"strips": 1}, token=None)[0] == 401
+    assert daemon.request("POST", "/lots", {"strips": 1}, token="wrong")[0] == 401
+    assert daemon.request("POST", "/stations/mold-press/hold", token=None)[0] == 401
+    assert daemon.get("/lots")[1] == lots_before, "a refused request made no lot"
+    assert daemon.get("/stations/mold-press")[1]["state"] != "HELD", "nor held the press"
 
 
-def test_every_shipped_recipe_can_be_submitted_by_name(endpoints: Path, tmp_path: Path) -> None:
-    daemon = Daemon(endpoints, tmp_path / "names.db")
-    try:
-        names = [r["name"] for r in daemon.get("/recipes")[1]]
-        assert len(names) == 11
-        for name in names:
-            status, body = daemon.request("POST", "/recipes/validate", {"name": name})
-            assert status == 200 and body["valid"], (name, body)
-        status, lot = daemon.request(
-            "POST", "/lots", {"recipe": "film-laser-flipchip-plate", "strips": 1, "lot_id": "N1"}
-        )
-        assert status == 201 and lot["recipe_name"] == "film-laser-flipchip-plate", lot
-        assert daemon.request("POST", "/lots/N1/abort")[0] == 200
-    finally:
-        daemon.kill()
+def test_malformed_requests_get_4xx_and_the_daemon_keeps_running(shared_daemon: Daemon) -> None:
+    daemon = shared_daemon
+    assert daemon.request("POST", "/lots", raw=b"{not json")[0] == 400
+    status, body = daemon.request("POST", "/lots", {"recipe": "no-such-recipe", "strips": 1})
+    assert status == 400 and "no-such-recipe" in json.dumps(body)
+    assert daemon.request("POST", "/lots", {"strips": "many"})[0] == 400
+    assert daemon.request("POST", "/lots", {"strips": 0})[0] == 400
+    assert daemon.request("POST", "/lots", {"strip_ids": ["bad id!"]})[0] == 400
+    assert daemon.get("/lots/NOPE")[0] == 404
+    assert daemon.get("/units/NOPE/1")[0] == 404
+    assert daemon.request("POST", "/stations/mold-press/explode")[0] in (400, 404)
+    assert daemon.request("POST", "/stations/mold-press/unhold")[0] == 409
+    status, body = daemon.request(
+        "POST", "/recipes/validate", {"text": "product: heat-slug\nname: x\n"}
+    )
+    assert status == 200 and body["valid"] is False and body["problems"]
+    assert daemon.get("/health")[0] == 200
+    assert daemon.process.poll() is None
+
+
+def test_every_shipped_recipe_can_be_submitted_by_name(shared_daemon: Daemon) -> None:
+    daemon = shared_daemon
+    names = [r["name"] for r in daemon.get("/recipes")[1]]
+    assert len(names) == 11
+    for name in names:
+        status, body = daemon.request("POST", "/recipes/validate", {"name": name})
+        assert status == 200 and body["valid"], (name, body)
+    status, lot = daemon.request(
+        "POST", "/lots", {"recipe": "film-laser-flipchip-plate", "strips": 1, "lot_id": "N1"}
+    )
+    assert status == 201 and lot["recipe_name"] == "film-laser-flipchip-plate", lot
+    assert daemon.request("POST", "/lots/N1/abort")[0] == 200
 
 
 def test_sigterm_mid_lot_exits_0_quickly_and_the_restart_finishes_the_lot(
