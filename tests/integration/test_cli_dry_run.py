@@ -1,9 +1,8 @@
 """``packline dry-run`` as a user runs it: a lot through the simulated line, with a report.
 
 Runs that are about the process (its output, exit status, a closed pipe, its environment) start
-a real ``packline`` process; arguments refused before the run and runs judged by their reports
-run in this process (``packline.cli.main``, ``run_dry_run``): a process start was most of their
-time.
+a real ``packline`` process; arguments refused before the run and virtual-clock runs compared by
+their reports call ``packline.cli.main`` in this process (a process start is most of their time).
 """
 
 from __future__ import annotations
@@ -19,8 +18,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from packline.cli import DEFAULT_SEED, main
-from packline.dry_run import run_dry_run
+from packline.cli import main
 
 PACKLINE = [sys.executable, "-m", "packline.cli"]
 
@@ -120,25 +118,11 @@ def test_dry_run_with_a_broken_scenario_exits_2(
     assert "fault 1 needs exactly one of" in result.stderr
 
 
-def test_dry_run_with_the_shipped_fault_scenario_reports_what_the_line_did(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_dry_run_with_the_shipped_fault_scenario_reports_what_the_line_did(tmp_path: Path) -> None:
     scenario = Path(__file__).resolve().parents[2] / "configs" / "scenarios" / "line-faults.yaml"
-    code = run_dry_run(
-        recipe_path=None,
-        strips=8,
-        time_scale=2000.0,
-        seed=DEFAULT_SEED,
-        scenario_path=scenario,
-        config_path=None,
-        report_dir=tmp_path,
-        lot_id="T",
-        # What the line did is judged here, not whether a loaded machine kept the scale
-        # (test_dry_run_clock judges that): a busy CI machine must not fail this test.
-        max_lag_pct=100.0,
+    result = dry_run(
+        tmp_path, "--strips", "8", "--time-scale", "2000", "--scenario", str(scenario), timeout=240
     )
-    captured = capsys.readouterr()
-    result = Result(code, captured.out, captured.err)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((tmp_path / "T" / "report.json").read_text())
     handled = {(a["station"], a["code"]): a["handling"] for a in report["alarms"]}
