@@ -52,9 +52,12 @@ def endpoints(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 class Daemon:
-    """One ``packline serve`` process on a free port."""
+    """One ``packline serve`` process on a free port, on the tools of ``endpoints`` (a
+    ``packline sim serve``), or on a simulated line of its own if that is None."""
 
-    def __init__(self, endpoints: Path, db: Path | str, *, log_dir: Path | None = None) -> None:
+    def __init__(
+        self, endpoints: Path | None, db: Path | str, *, log_dir: Path | None = None
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         if isinstance(db, Path):
@@ -66,8 +69,7 @@ class Daemon:
         command = [
             *PACKLINE,
             "serve",
-            "--endpoints",
-            str(endpoints),
+            *(["--simulate"] if endpoints is None else ["--endpoints", str(endpoints)]),
             "--db",
             str(db),
             "--port",
@@ -78,11 +80,19 @@ class Daemon:
         self.process = subprocess.Popen(
             command, stdout=self.log.open("w"), stderr=subprocess.STDOUT, env=env
         )
+        try:
+            self._wait_until_healthy()
+        except BaseException:
+            self.process.kill()  # a daemon that did not start must not outlive its test
+            self.process.wait(timeout=10)
+            raise
+
+    def _wait_until_healthy(self) -> None:
         deadline = time.monotonic() + 30
         while True:
             try:
                 if self.get("/health")[0] == 200:
-                    break
+                    return
             except OSError:
                 pass
             assert self.process.poll() is None, self.log.read_text()
@@ -223,11 +233,82 @@ def test_killed_inside_each_step_type_the_daemon_resumes_and_records_every_unit_
     assert len(rows) == 2 * 30 * len(lot["steps"]), "no unit record lost"
 
 
+def test_sigterm_mid_lot_exits_0_quickly_and_the_restart_finishes_the_lot(
+    endpoints: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "term.db"
+    daemon = Daemon(endpoints, db)
+    try:
+        assert daemon.request("POST", "/lots", {"strips": 2, "lot_id": "T1"})[0] == 201
+        deadline = time.monotonic() + 30
+        while not any(s["step"] == "laminate" for s in daemon.get("/stations")[1]):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        stopped = time.monotonic()
+        assert daemon.terminate() == 0
+    finally:
+        if daemon.process.poll() is None:
+            daemon.kill()  # a daemon left running would drive the next test's tools too
+    assert time.monotonic() - stopped < 15, (
+        "a graceful stop does not wait for a 94-minute press load"
+    )
+    daemon = Daemon(endpoints, db)
+    try:
+        lot = wait_lot(daemon, "T1")
+    finally:
+        daemon.kill()
+    assert [s["status"] for s in lot["strips"]] == ["complete", "complete"], [
+        (s["strip_id"], s["status"], s["reason"]) for s in lot["strips"]
+    ]
+    rows = unit_rows(db)
+    assert len(rows) == len(set(rows)) == 2 * 30 * len(lot["steps"])
+
+
+def test_lot_hold_release_abort_and_station_commands_over_the_api(
+    endpoints: Path, tmp_path: Path
+) -> None:
+    daemon = Daemon(endpoints, tmp_path / "cmd.db")
+    try:
+        assert daemon.request("POST", "/lots", {"strips": 1, "lot_id": "H1"})[0] == 201
+        assert daemon.request("POST", "/lots", {"strips": 1, "lot_id": "H2"})[0] == 201
+        status, lot = daemon.request("POST", "/lots/H2/hold")
+        assert status == 200 and lot["status"] == "held"
+        status, lot = daemon.request("POST", "/lots/H2/abort")
+        # lots overlap: H2 may have started beside H1, and then ends its abort a little later
+        assert status == 200 and lot["status"] in ("aborting", "aborted")
+        lot = wait_lot(daemon, "H2", ("aborted",))
+        assert [s["status"] for s in lot["strips"]] == ["on hold"]
+        assert daemon.request("POST", "/lots/H2/release")[0] == 409
+        deadline = time.monotonic() + 30
+        # EXECUTE, not just a step: STARTING lasts while its state event is committed.
+        laminator = {"name": "laminator", "state": "EXECUTE"}
+        while not any(laminator.items() <= s.items() for s in daemon.get("/stations")[1]):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        status, station = daemon.request("POST", "/stations/laminator/hold")
+        assert status == 200 and station["state"] in ("HOLDING", "HELD"), station
+        status, station = daemon.request("POST", "/stations/laminator/unhold")
+        assert status == 200 and station["state"] in ("UNHOLDING", "EXECUTE", "COMPLETE", "IDLE"), (
+            station
+        )
+        lot = wait_lot(daemon, "H1")
+        assert [s["status"] for s in lot["strips"]] == ["complete"]
+        status, commands = daemon.get("/lots")
+        assert {entry["lot_id"]: entry["status"] for entry in commands} == {
+            "H1": "complete",
+            "H2": "aborted",
+        }
+    finally:
+        daemon.kill()
+
+
 @pytest.fixture(scope="module")
-def shared_daemon(endpoints: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+def shared_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     """One daemon for the tests that only send requests and start no lot they wait for (each
-    its own lot ids): a daemon start is most of such a test's time."""
-    daemon = Daemon(endpoints, tmp_path_factory.mktemp("shared") / "shared.db")
+    its own lot ids): a daemon start is most of such a test's time. Its line is its own
+    (``--simulate``): the module's tools are never driven by two daemons at once. These tests
+    come last in the file, so that it runs beside no other test's daemon."""
+    daemon = Daemon(None, tmp_path_factory.mktemp("shared") / "shared.db")
     yield daemon
     daemon.kill()
 
@@ -275,66 +356,3 @@ def test_every_shipped_recipe_can_be_submitted_by_name(shared_daemon: Daemon) ->
     )
     assert status == 201 and lot["recipe_name"] == "film-laser-flipchip-plate", lot
     assert daemon.request("POST", "/lots/N1/abort")[0] == 200
-
-
-def test_sigterm_mid_lot_exits_0_quickly_and_the_restart_finishes_the_lot(
-    endpoints: Path, tmp_path: Path
-) -> None:
-    db = tmp_path / "term.db"
-    daemon = Daemon(endpoints, db)
-    assert daemon.request("POST", "/lots", {"strips": 2, "lot_id": "T1"})[0] == 201
-    deadline = time.monotonic() + 30
-    while not any(s["step"] == "laminate" for s in daemon.get("/stations")[1]):
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    stopped = time.monotonic()
-    assert daemon.terminate() == 0
-    assert time.monotonic() - stopped < 15, (
-        "a graceful stop does not wait for a 94-minute press load"
-    )
-    daemon = Daemon(endpoints, db)
-    try:
-        lot = wait_lot(daemon, "T1")
-    finally:
-        daemon.kill()
-    assert [s["status"] for s in lot["strips"]] == ["complete", "complete"]
-    rows = unit_rows(db)
-    assert len(rows) == len(set(rows)) == 2 * 30 * len(lot["steps"])
-
-
-def test_lot_hold_release_abort_and_station_commands_over_the_api(
-    endpoints: Path, tmp_path: Path
-) -> None:
-    daemon = Daemon(endpoints, tmp_path / "cmd.db")
-    try:
-        assert daemon.request("POST", "/lots", {"strips": 1, "lot_id": "H1"})[0] == 201
-        assert daemon.request("POST", "/lots", {"strips": 1, "lot_id": "H2"})[0] == 201
-        status, lot = daemon.request("POST", "/lots/H2/hold")
-        assert status == 200 and lot["status"] == "held"
-        status, lot = daemon.request("POST", "/lots/H2/abort")
-        # lots overlap: H2 may have started beside H1, and then ends its abort a little later
-        assert status == 200 and lot["status"] in ("aborting", "aborted")
-        lot = wait_lot(daemon, "H2", ("aborted",))
-        assert [s["status"] for s in lot["strips"]] == ["on hold"]
-        assert daemon.request("POST", "/lots/H2/release")[0] == 409
-        deadline = time.monotonic() + 30
-        # EXECUTE, not just a step: STARTING lasts while its state event is committed.
-        laminator = {"name": "laminator", "state": "EXECUTE"}
-        while not any(laminator.items() <= s.items() for s in daemon.get("/stations")[1]):
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
-        status, station = daemon.request("POST", "/stations/laminator/hold")
-        assert status == 200 and station["state"] in ("HOLDING", "HELD"), station
-        status, station = daemon.request("POST", "/stations/laminator/unhold")
-        assert status == 200 and station["state"] in ("UNHOLDING", "EXECUTE", "COMPLETE", "IDLE"), (
-            station
-        )
-        lot = wait_lot(daemon, "H1")
-        assert [s["status"] for s in lot["strips"]] == ["complete"]
-        status, commands = daemon.get("/lots")
-        assert {entry["lot_id"]: entry["status"] for entry in commands} == {
-            "H1": "complete",
-            "H2": "aborted",
-        }
-    finally:
-        daemon.kill()
