@@ -20,8 +20,12 @@ from packline.vocabulary import ROLES, USER_NAME, USER_NAME_PATTERN
 MIN_PASSWORD_CHARS = 8
 _HASHER = PasswordHasher()
 #: Verified against when the name is unknown, so that a wrong name costs the same argon2 time
-#: as a wrong password and names cannot be probed by timing either.
-_UNKNOWN_USER_HASH = _HASHER.hash("no such user: this hash is never matched")
+#: as a wrong password and names cannot be probed by timing either. A hash made once with the
+#: hasher's parameters, not at import: hashing costs every ``packline`` command (dry runs, each
+#: daemon start) most of a second. Made afresh only if the library's defaults have changed.
+_UNKNOWN_USER_HASH = "$argon2id$v=19$m=65536,t=3,p=4$/eKWYEl6xiCiR/P1LJjc2g$ysGphYmNdhxB8FnUPyDungWXKmrL9TMfiXT8WNTIZoA"
+if _HASHER.check_needs_rehash(_UNKNOWN_USER_HASH):
+    _UNKNOWN_USER_HASH = _HASHER.hash("no such user: this hash is never matched")
 
 
 @dataclass(frozen=True)

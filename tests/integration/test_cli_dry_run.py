@@ -1,4 +1,9 @@
-"""``packline dry-run`` as a user runs it: a lot through the simulated line, with a report."""
+"""``packline dry-run`` as a user runs it: a lot through the simulated line, with a report.
+
+Runs that are about the process (its output, exit status, a closed pipe, its environment) start
+a real ``packline`` process; arguments refused before the run and virtual-clock runs compared by
+their reports call ``packline.cli.main`` in this process (a process start is most of their time).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
+
+from packline.cli import main
 
 PACKLINE = [sys.executable, "-m", "packline.cli"]
 
@@ -23,6 +30,24 @@ def dry_run(tmp_path: Path, *args: str, timeout: float = 150) -> subprocess.Comp
         text=True,
         timeout=timeout,
     )
+
+
+class Result(NamedTuple):
+    """What ``packline`` did in this process: its exit status and what it printed."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def dry_run_here(capsys: pytest.CaptureFixture[str], report_dir: Path, *args: str) -> Result:
+    """``packline dry-run`` through ``main`` in this process (argparse's refusals included)."""
+    try:
+        code = main(["dry-run", "--report-dir", str(report_dir), "--lot-id", "T", *args])
+    except SystemExit as exit_:
+        code = int(exit_.code or 0)
+    captured = capsys.readouterr()
+    return Result(code, captured.out, captured.err)
 
 
 def test_default_dry_run_reports_yield_defects_stations_and_throughput(tmp_path: Path) -> None:
@@ -77,18 +102,22 @@ def assert_e10_and_clock_agree_with_the_makespan(report: dict[str, Any], out: st
     assert last_s <= makespan_s + 0.5, (last_s, makespan_s)
 
 
-def test_dry_run_with_a_broken_recipe_lists_the_problems_and_exits_2(tmp_path: Path) -> None:
+def test_dry_run_with_a_broken_recipe_lists_the_problems_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     recipe = tmp_path / "bad.yaml"
     recipe.write_text("product: heat-slug\nname: bad\n")
-    result = dry_run(tmp_path, "--recipe", str(recipe))
+    result = dry_run_here(capsys, tmp_path, "--recipe", str(recipe))
     assert result.returncode == 2
     assert "bad.yaml" in result.stderr and "problem" in result.stderr
 
 
-def test_dry_run_with_a_broken_scenario_exits_2(tmp_path: Path) -> None:
+def test_dry_run_with_a_broken_scenario_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     scenario = tmp_path / "bad.yaml"
     scenario.write_text("faults:\n  - tool: wire-bonder\n    alarm: 3001\n    link: stall\n")
-    result = dry_run(tmp_path, "--scenario", str(scenario))
+    result = dry_run_here(capsys, tmp_path, "--scenario", str(scenario))
     assert result.returncode == 2
     assert "fault 1 needs exactly one of" in result.stderr
 
@@ -121,11 +150,13 @@ def test_dry_run_with_the_shipped_fault_scenario_reports_what_the_line_did(tmp_p
     assert_e10_and_clock_agree_with_the_makespan(report, result.stdout)
 
 
-def test_an_unusable_report_dir_is_refused_before_the_run(tmp_path: Path) -> None:
+def test_an_unusable_report_dir_is_refused_before_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     started = time.monotonic()
-    result = dry_run(blocker / "reports")
+    result = dry_run_here(capsys, blocker / "reports")
     assert result.returncode == 2
     assert "--report-dir" in result.stderr and "cannot write the report" in result.stderr
     assert "dry run: lot" not in result.stdout, "nothing ran"
@@ -193,10 +224,14 @@ def test_a_dry_run_into_a_reader_that_stops_early_ends_quietly_with_its_report(
     assert json.loads((tmp_path / "T" / "report.json").read_text())["lot"] == "T"
 
 
-def test_host_latency_flag_sets_the_tool_time_the_host_pays_per_message(tmp_path: Path) -> None:
+def test_host_latency_flag_sets_the_tool_time_the_host_pays_per_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     makespans = {}
     for latency_ms in ("0", "500"):
-        result = dry_run(tmp_path / latency_ms, "--strips", "1", "--host-latency-ms", latency_ms)
+        result = dry_run_here(
+            capsys, tmp_path / latency_ms, "--strips", "1", "--host-latency-ms", latency_ms
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         report = json.loads((tmp_path / latency_ms / "T" / "report.json").read_text())
         assert report["clock"] == f"virtual clock, host latency {latency_ms} ms per exchange"
@@ -213,9 +248,9 @@ def test_host_latency_flag_sets_the_tool_time_the_host_pays_per_message(tmp_path
     ],
 )
 def test_a_bad_host_latency_is_refused_with_exit_2(
-    tmp_path: Path, args: list[str], said: str
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], said: str
 ) -> None:
-    result = dry_run(tmp_path, *args)
+    result = dry_run_here(capsys, tmp_path, *args)
     assert result.returncode == 2
     assert said in result.stderr
     assert not (tmp_path / "T").exists(), "refused before the run"

@@ -52,9 +52,12 @@ def endpoints(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 class Daemon:
-    """One ``packline serve`` process on a free port."""
+    """One ``packline serve`` process on a free port, on the tools of ``endpoints`` (a
+    ``packline sim serve``), or on a simulated line of its own if that is None."""
 
-    def __init__(self, endpoints: Path, db: Path | str, *, log_dir: Path | None = None) -> None:
+    def __init__(
+        self, endpoints: Path | None, db: Path | str, *, log_dir: Path | None = None
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         if isinstance(db, Path):
@@ -66,8 +69,7 @@ class Daemon:
         command = [
             *PACKLINE,
             "serve",
-            "--endpoints",
-            str(endpoints),
+            *(["--simulate"] if endpoints is None else ["--endpoints", str(endpoints)]),
             "--db",
             str(db),
             "--port",
@@ -78,11 +80,19 @@ class Daemon:
         self.process = subprocess.Popen(
             command, stdout=self.log.open("w"), stderr=subprocess.STDOUT, env=env
         )
+        try:
+            self._wait_until_healthy()
+        except BaseException:
+            self.process.kill()  # a daemon that did not start must not outlive its test
+            self.process.wait(timeout=10)
+            raise
+
+    def _wait_until_healthy(self) -> None:
         deadline = time.monotonic() + 30
         while True:
             try:
                 if self.get("/health")[0] == 200:
-                    break
+                    return
             except OSError:
                 pass
             assert self.process.poll() is None, self.log.read_text()
@@ -223,72 +233,22 @@ def test_killed_inside_each_step_type_the_daemon_resumes_and_records_every_unit_
     assert len(rows) == 2 * 30 * len(lot["steps"]), "no unit record lost"
 
 
-def test_state_changing_requests_need_the_token(endpoints: Path, tmp_path: Path) -> None:
-    daemon = Daemon(endpoints, tmp_path / "auth.db")
-    try:
-        assert daemon.request("POST", "/lots", {"strips": 1}, token=None)[0] == 401
-        assert daemon.request("POST", "/lots", {"strips": 1}, token="wrong")[0] == 401
-        assert daemon.request("POST", "/stations/mold-press/hold", token=None)[0] == 401
-        assert daemon.get("/lots")[0] == 200, "reads are open on loopback"
-        assert daemon.get("/lots")[1] == []
-    finally:
-        daemon.kill()
-
-
-def test_malformed_requests_get_4xx_and_the_daemon_keeps_running(
-    endpoints: Path, tmp_path: Path
-) -> None:
-    daemon = Daemon(endpoints, tmp_path / "bad.db")
-    try:
-        assert daemon.request("POST", "/lots", raw=b"{not json")[0] == 400
-        status, body = daemon.request("POST", "/lots", {"recipe": "no-such-recipe", "strips": 1})
-        assert status == 400 and "no-such-recipe" in json.dumps(body)
-        assert daemon.request("POST", "/lots", {"strips": "many"})[0] == 400
-        assert daemon.request("POST", "/lots", {"strips": 0})[0] == 400
-        assert daemon.request("POST", "/lots", {"strip_ids": ["bad id!"]})[0] == 400
-        assert daemon.get("/lots/NOPE")[0] == 404
-        assert daemon.get("/units/NOPE/1")[0] == 404
-        assert daemon.request("POST", "/stations/mold-press/explode")[0] in (400, 404)
-        assert daemon.request("POST", "/stations/mold-press/unhold")[0] == 409
-        status, body = daemon.request(
-            "POST", "/recipes/validate", {"text": "product: heat-slug\nname: x\n"}
-        )
-        assert status == 200 and body["valid"] is False and body["problems"]
-        assert daemon.get("/health")[0] == 200
-        assert daemon.process.poll() is None
-    finally:
-        daemon.kill()
-
-
-def test_every_shipped_recipe_can_be_submitted_by_name(endpoints: Path, tmp_path: Path) -> None:
-    daemon = Daemon(endpoints, tmp_path / "names.db")
-    try:
-        names = [r["name"] for r in daemon.get("/recipes")[1]]
-        assert len(names) == 11
-        for name in names:
-            status, body = daemon.request("POST", "/recipes/validate", {"name": name})
-            assert status == 200 and body["valid"], (name, body)
-        status, lot = daemon.request(
-            "POST", "/lots", {"recipe": "film-laser-flipchip-plate", "strips": 1, "lot_id": "N1"}
-        )
-        assert status == 201 and lot["recipe_name"] == "film-laser-flipchip-plate", lot
-        assert daemon.request("POST", "/lots/N1/abort")[0] == 200
-    finally:
-        daemon.kill()
-
-
 def test_sigterm_mid_lot_exits_0_quickly_and_the_restart_finishes_the_lot(
     endpoints: Path, tmp_path: Path
 ) -> None:
     db = tmp_path / "term.db"
     daemon = Daemon(endpoints, db)
-    assert daemon.request("POST", "/lots", {"strips": 2, "lot_id": "T1"})[0] == 201
-    deadline = time.monotonic() + 30
-    while not any(s["step"] == "laminate" for s in daemon.get("/stations")[1]):
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    stopped = time.monotonic()
-    assert daemon.terminate() == 0
+    try:
+        assert daemon.request("POST", "/lots", {"strips": 2, "lot_id": "T1"})[0] == 201
+        deadline = time.monotonic() + 30
+        while not any(s["step"] == "laminate" for s in daemon.get("/stations")[1]):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        stopped = time.monotonic()
+        assert daemon.terminate() == 0
+    finally:
+        if daemon.process.poll() is None:
+            daemon.kill()  # a daemon left running would drive the next test's tools too
     assert time.monotonic() - stopped < 15, (
         "a graceful stop does not wait for a 94-minute press load"
     )
@@ -297,7 +257,9 @@ def test_sigterm_mid_lot_exits_0_quickly_and_the_restart_finishes_the_lot(
         lot = wait_lot(daemon, "T1")
     finally:
         daemon.kill()
-    assert [s["status"] for s in lot["strips"]] == ["complete", "complete"]
+    assert [s["status"] for s in lot["strips"]] == ["complete", "complete"], [
+        (s["strip_id"], s["status"], s["reason"]) for s in lot["strips"]
+    ]
     rows = unit_rows(db)
     assert len(rows) == len(set(rows)) == 2 * 30 * len(lot["steps"])
 
@@ -338,3 +300,59 @@ def test_lot_hold_release_abort_and_station_commands_over_the_api(
         }
     finally:
         daemon.kill()
+
+
+@pytest.fixture(scope="module")
+def shared_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    """One daemon for the tests that only send requests and start no lot they wait for (each
+    its own lot ids): a daemon start is most of such a test's time. Its line is its own
+    (``--simulate``): the module's tools are never driven by two daemons at once. These tests
+    come last in the file, so that it runs beside no other test's daemon."""
+    daemon = Daemon(None, tmp_path_factory.mktemp("shared") / "shared.db")
+    yield daemon
+    daemon.kill()
+
+
+def test_state_changing_requests_need_the_token(shared_daemon: Daemon) -> None:
+    daemon = shared_daemon
+    status, lots_before = daemon.get("/lots")
+    assert status == 200, "reads are open on loopback"
+    assert daemon.request("POST", "/lots", {"strips": 1}, token=None)[0] == 401
+    assert daemon.request("POST", "/lots", {"strips": 1}, token="wrong")[0] == 401
+    assert daemon.request("POST", "/stations/mold-press/hold", token=None)[0] == 401
+    assert daemon.get("/lots")[1] == lots_before, "a refused request made no lot"
+    assert daemon.get("/stations/mold-press")[1]["state"] != "HELD", "nor held the press"
+
+
+def test_malformed_requests_get_4xx_and_the_daemon_keeps_running(shared_daemon: Daemon) -> None:
+    daemon = shared_daemon
+    assert daemon.request("POST", "/lots", raw=b"{not json")[0] == 400
+    status, body = daemon.request("POST", "/lots", {"recipe": "no-such-recipe", "strips": 1})
+    assert status == 400 and "no-such-recipe" in json.dumps(body)
+    assert daemon.request("POST", "/lots", {"strips": "many"})[0] == 400
+    assert daemon.request("POST", "/lots", {"strips": 0})[0] == 400
+    assert daemon.request("POST", "/lots", {"strip_ids": ["bad id!"]})[0] == 400
+    assert daemon.get("/lots/NOPE")[0] == 404
+    assert daemon.get("/units/NOPE/1")[0] == 404
+    assert daemon.request("POST", "/stations/mold-press/explode")[0] in (400, 404)
+    assert daemon.request("POST", "/stations/mold-press/unhold")[0] == 409
+    status, body = daemon.request(
+        "POST", "/recipes/validate", {"text": "product: heat-slug\nname: x\n"}
+    )
+    assert status == 200 and body["valid"] is False and body["problems"]
+    assert daemon.get("/health")[0] == 200
+    assert daemon.process.poll() is None
+
+
+def test_every_shipped_recipe_can_be_submitted_by_name(shared_daemon: Daemon) -> None:
+    daemon = shared_daemon
+    names = [r["name"] for r in daemon.get("/recipes")[1]]
+    assert len(names) == 11
+    for name in names:
+        status, body = daemon.request("POST", "/recipes/validate", {"name": name})
+        assert status == 200 and body["valid"], (name, body)
+    status, lot = daemon.request(
+        "POST", "/lots", {"recipe": "film-laser-flipchip-plate", "strips": 1, "lot_id": "N1"}
+    )
+    assert status == 201 and lot["recipe_name"] == "film-laser-flipchip-plate", lot
+    assert daemon.request("POST", "/lots/N1/abort")[0] == 200

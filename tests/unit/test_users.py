@@ -49,6 +49,17 @@ def test_an_unknown_name_costs_the_same_hashing_as_a_wrong_password(users: Users
         users.sign_in("bob", "no such user: this hash is never matched")
 
 
+def test_the_unknown_name_stand_in_hash_has_the_hashers_parameters() -> None:
+    """The stand-in is kept as text (hashing at import cost every command most of a second):
+    it must cost what a user's hash costs, so it has the hasher's current parameters."""
+    from packline.store import users as module
+
+    stand_in = module._UNKNOWN_USER_HASH
+    assert stand_in.startswith("$argon2id$")
+    assert not module._HASHER.check_needs_rehash(stand_in)
+    assert module._HASHER.verify(stand_in, "no such user: this hash is never matched")
+
+
 def test_passwords_are_kept_as_argon2_hashes_and_tokens_as_digests(
     users: Users, tmp_path: Path
 ) -> None:
