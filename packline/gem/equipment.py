@@ -18,6 +18,7 @@ import datetime
 import enum
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -149,11 +150,14 @@ class PacklineEquipment(secsgem.gem.GemEquipmentHandler):
         # thread dies and disable() then waits for it forever. Let the thread leave its loop
         # first (it checks the flag every select timeout), then disable.
         connection = self.protocol._connection
-        thread = getattr(connection, "_server_thread", None)
-        if isinstance(connection, TcpServerConnection) and thread is not None and thread.is_alive():
-            connection._stop_server_thread = True
-            thread.join(5.0)
+        _stop_listener(connection)
         super().disable()
+        # A host that dropped the link just before: secsgem's disconnect handler (on its
+        # receiver thread) may have seen the connection still enabled and listened again.
+        # That listener thread is no daemon: left running, the process never exits.
+        for _ in range(LISTENER_RACE_CHECKS):
+            if not _stop_listener(connection):
+                time.sleep(LISTENER_RACE_PAUSE_S)
         self.outbox.stop()
 
     def constant(self, name: str) -> int:
@@ -505,3 +509,21 @@ def answered(reply: Any, stream: int) -> bool:
         return False
     header = reply.header
     return int(getattr(header.s_type, "value", header.s_type)) == 0 and header.stream == stream
+
+
+#: After a disable: how often, and how far apart, to look for a listener secsgem restarted.
+LISTENER_RACE_CHECKS = 3
+LISTENER_RACE_PAUSE_S = 0.02
+
+
+def _stop_listener(connection: object) -> bool:
+    """Stop secsgem's listening thread of a passive ``connection`` if it runs (bounded; its
+    loop checks the flag every select timeout) and close its socket. Whether one ran."""
+    thread = getattr(connection, "_server_thread", None)
+    if not isinstance(connection, TcpServerConnection) or thread is None or not thread.is_alive():
+        return False
+    connection._stop_server_thread = True
+    thread.join(5.0)
+    if connection._server_sock is not None:
+        connection._server_sock.close()
+    return True
