@@ -16,12 +16,16 @@ from __future__ import annotations
 import logging
 import struct
 import threading
+import time
 from typing import Any
 
 from secsgem.hsms import HsmsBlock, HsmsProtocol
 from secsgem.hsms.connection_state_machine import ConnectionState
 
 log = logging.getLogger("packline.gem")
+
+#: Longest a message read on a new connection waits for secsgem to mark it connected.
+CONNECTED_WAIT_S = 1.0
 
 
 class LinkTimers:
@@ -63,6 +67,8 @@ class LinkTimers:
         """Hand every whole HSMS message in the receive buffer on; a partial one stays there
         and (re)starts T8: bytes just came, so the intercharacter time starts again."""
         buffer = self.protocol._receive_buffer
+        if len(buffer) >= 4:
+            self._wait_connected()
         while len(buffer) >= 4:
             length = 4 + int(struct.unpack(">L", bytes(buffer.peek(4)))[0])
             if len(buffer) < length:
@@ -73,6 +79,18 @@ class LinkTimers:
             self._start_t8()
         else:
             self._stop_t8()
+
+    def _wait_connected(self) -> None:
+        """secsgem 0.3 starts reading a new connection before it marks the connection
+        connected: a Select.req read in between fails its state transition and is lost (the
+        host then sees no Select.rsp and T7 closes the link). Hand nothing on while the state
+        is still NOT_CONNECTED (bounded: a closing connection goes on at once after)."""
+        deadline = time.monotonic() + CONNECTED_WAIT_S
+        while (
+            self.protocol.connection_state.current == ConnectionState.NOT_CONNECTED
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.002)
 
     def _start_t8(self) -> None:
         with self._t8_lock:
