@@ -28,8 +28,8 @@ def run_lot(
     scenario: list[dict[str, Any]] | None = None,
     policies: dict[str, AlarmPolicy] | None = None,
 ) -> LotRun:
-    ids = [f"L-{k:02d}" for k in range(1, strips + 1)]
     """The lot on the virtual clock unless a wall ``scale`` is given."""
+    ids = [f"L-{k:02d}" for k in range(1, strips + 1)]
     return run_simulated_lot(
         route,
         ids,
