@@ -3,19 +3,29 @@ server), ``rfc2217://`` (RFC 2217 device server such as ser2net) and other pyser
 
 pyserial reads that time out return short data without raising (library-notes.md): this
 module turns a short read into :class:`ToolTimeout` carrying what did arrive.
+
+``flush()`` waits in ``termios.tcdrain``, which Python does not retry when a signal interrupts
+it (PEP 475 covers ``os`` and ``select``, not ``termios``): a daemon's signal handler or a
+profiler attaching raised ``termios.error`` EINTR out of a write. It is retried here, bounded.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
+import termios
 import threading
 import time
+from collections.abc import Callable
 
 import serial
 
 from drivers.errors import ConnectionLost, ToolTimeout
 from drivers.transports.wall_timeouts import wall_timeout_s
+
+#: Interrupted drains retried before the write fails: a signal storm, not a slow port.
+EINTR_RETRIES = 100
 
 
 class SerialTransport:
@@ -106,8 +116,8 @@ class SerialTransport:
                     self.log.debug("%s <- (discarded) %r", self.tool, stale)
                 self.log.debug("%s -> %r", self.tool, data)
                 port.write(data)
-                port.flush()
-            except (serial.SerialException, OSError) as exc:
+                retry_interrupted(port.flush)
+            except (serial.SerialException, OSError, termios.error) as exc:
                 self._drop()
                 raise ConnectionLost(
                     f"write failed ({exc})", tool=self.tool, address=self.url, sent=_text(data)
@@ -162,6 +172,17 @@ class SerialTransport:
         except (serial.SerialException, OSError):
             pass
         self._port = None
+
+
+def retry_interrupted(call: Callable[[], None], retries: int = EINTR_RETRIES) -> None:
+    """Run ``call``, again while a signal interrupts it (``termios.error`` EINTR), at most
+    ``retries`` more times; any other error, or the last EINTR, is raised."""
+    for retry in range(retries + 1):
+        try:
+            return call()
+        except termios.error as exc:
+            if exc.args[0] != errno.EINTR or retry == retries:
+                raise
 
 
 def _text(data: bytes) -> str:
