@@ -1,17 +1,8 @@
 """BA-8 ball attach line driver. Host interface: ball-attach.md (SCPI over TCP socket, LF).
 
 The unit of work is a magazine of 1-20 strips, indexed k = 1..n: per-strip data
-(``STRip<k>:ID|MAP``), status (``STRip<k>:STATus?``) and results (``RESult<k>:*``)::
-
-    with BallAttach.open("TCPIP::127.0.0.1::5025::SOCKET") as ba:
-        ba.load_recipe("A-BALL050")
-        ba.wait_for_state([ToolState.READY], timeout_s=1800)
-        ba.set_magazine(["LA2403-017", "LA2403-018"])
-        ba.start()
-        ba.wait_for_state([ToolState.DONE, ToolState.ABORTED], timeout_s=1200)
-        for result in ba.magazine_results():
-            print(result.summary.strip_id, result.result_map, result.peak_c)
-        ba.acknowledge()
+(``STRip<k>:ID|MAP``), status (``STRip<k>:STATus?``) and results (``RESult<k>:*``).
+A whole cycle: docs/tools/ball-attach.md.
 """
 
 from __future__ import annotations

@@ -1,16 +1,6 @@
 """DS-2 dicing saw driver. Host interface: dicing-saw.md (SCPI over RS-232 9600 8N1, VISA ASRL,
 CR LF both ways, result pages of at most 16 records, 5 s for result queries).
-
-    with DicingSaw.open("ASRL/dev/ttyUSB0::INSTR") as saw:
-        saw.load_recipe("B-SING")
-        saw.wait_for_state([ToolState.READY], timeout_s=400)     # WARMUP 300 s cold
-        saw.setup_blade()                                        # after power-up or a blade change
-        saw.wait_for_state([ToolState.READY], timeout_s=120)
-        saw.strip_id = "FB2405-112"
-        saw.start()
-        saw.wait_for_state([ToolState.DONE, ToolState.ABORTED], timeout_s=600)
-        result = saw.cycle_result()                              # DicingRecord per site
-        saw.acknowledge()
+A whole cycle: docs/tools/dicing-saw.md.
 """
 
 from __future__ import annotations

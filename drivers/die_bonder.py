@@ -1,14 +1,5 @@
 """DB-4 die bonder driver. Host interface: die-bonder.md (SCPI over TCP socket, port 5025).
-
-with DieBonder.open("TCPIP::10.0.4.21::5025::SOCKET") as bonder:
-    bonder.load_recipe("A-EQUAL")
-    bonder.wait_for_state([ToolState.READY], timeout_s=900)
-    bonder.strip_id = "LA2403-017"
-    bonder.input_map = "1" * 29 + "0"
-    bonder.start()
-    bonder.wait_for_state([ToolState.DONE, ToolState.ABORTED], timeout_s=300)
-    result = bonder.cycle_result()      # summary.extra == (mode, dies_or_plates_used)
-    bonder.acknowledge()
+A whole cycle: docs/tools/die-bonder.md.
 """
 
 from __future__ import annotations

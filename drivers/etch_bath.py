@@ -1,13 +1,6 @@
 """WE-2 etch bath driver. Host interface: etch-bath.md (Modbus RTU over RS-485 at 19200 8E1, or
 Modbus TCP through the gateway; the unit id is the bath's RTU address, HR 500).
-
-    with EtchBath.open("modbus+rtu:///dev/ttyUSB0?baudrate=19200&parity=E&unit=1") as bath:
-        bath.arm(EtchRecipe.typical(Chemistry.CUCL2), strip_ids={1: "LA2403-017", 2: "LA2403-018"})
-        bath.wait_for_state([ToolState.READY], timeout_s=3600)
-        bath.start()
-        bath.wait_for_state([ToolState.DONE, ToolState.ABORTED], timeout_s=1200)
-        result = bath.cycle_result()
-        bath.acknowledge()
+A whole cycle: docs/tools/etch-bath.md.
 """
 
 from __future__ import annotations

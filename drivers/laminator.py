@@ -1,12 +1,5 @@
 """LM-8 vacuum laminator driver. Host interface: laminator.md (Modbus TCP, unit 1).
-
-with Laminator.open("modbus+tcp://127.0.0.1:502?unit=1") as laminator:
-    laminator.arm(LaminationRecipe(dwell_s=2700), strip_ids={1: "LA2403-017", 2: "LA2403-018"})
-    laminator.wait_for_state([ToolState.READY], timeout_s=3600)
-    laminator.start()
-    laminator.wait_for_state([ToolState.DONE, ToolState.ABORTED], timeout_s=3 * 3600)
-    result = laminator.cycle_result()
-    laminator.acknowledge()
+A whole cycle: docs/tools/laminator.md.
 """
 
 from __future__ import annotations

@@ -1,17 +1,5 @@
 """UVL-3 UV laser ablation system driver. Host interface: laser.md (SCPI over TCP, port 5025).
-
-    with Laser.open("TCPIP::10.0.0.8::5025::SOCKET") as laser:
-        laser.load_recipe("B-IO16")
-        laser.wait_for_state([ToolState.READY], timeout_s=900)
-        if not laser.calibration().done:          # lost at power-up
-            laser.calibrate()
-            laser.wait_for_state([ToolState.READY], timeout_s=60)
-        laser.strip_id = "FB2405-112"
-        laser.input_map = "1" * 240
-        laser.start()
-        laser.wait_for_state([ToolState.DONE, ToolState.ABORTED], timeout_s=300)
-        result = laser.cycle_result()             # summary, map, LaserRecord per site
-        laser.acknowledge()
+A whole cycle: docs/tools/laser.md.
 
 The common SCPI command set (recipes, strip data, cycle, alarms, results) comes from
 :class:`~drivers.scpi.ScpiTool`; this class adds the commands of laser.md §4 in its order.

@@ -1,16 +1,5 @@
 """MS-3 metrology station driver. Host interface: metrology.md (line ASCII, RS-232 38400 8N1).
-
-with Metrology.open("/dev/ttyUSB0") as gauge:            # or "socket://127.0.0.1:7009"
-    gauge.load_recipe("A-BALL")                          # IDLE -> READY (no HEATING)
-    if not gauge.calibration().passed:
-        gauge.calibrate()                                # SETUP, about 20 s
-        gauge.wait_for_state([ToolState.READY], timeout_s=60)
-    gauge.strip_id = "LA2403-017"
-    gauge.input_map = "1" * 30
-    gauge.start()                                        # RUN
-    gauge.wait_for_state([ToolState.DONE, ToolState.ABORTED], timeout_s=300)
-    result = gauge.cycle_result()                        # summary, map, BallRecords
-    gauge.acknowledge()
+A whole cycle: docs/tools/metrology.md.
 """
 
 from __future__ import annotations

@@ -1,12 +1,5 @@
 """TM-4 transfer mold press driver. Host interface: mold-press.md (Modbus TCP, unit 1).
-
-with MoldPress.open("modbus+tcp://127.0.0.1:5020?unit=1") as press:
-    press.arm(MoldRecipe(cure_s=90), strip_ids={1: "LA2403-017"})
-    press.wait_for_state([ToolState.READY], timeout_s=3600)
-    press.start()
-    press.wait_for_state([ToolState.DONE, ToolState.ABORTED], timeout_s=600)
-    result = press.shot_result()
-    press.acknowledge()
+A whole cycle: docs/tools/mold-press.md.
 """
 
 from __future__ import annotations

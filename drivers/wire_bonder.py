@@ -2,17 +2,8 @@
 
 The address is a serial device path (``/dev/ttyUSB0``, a simulator's ``/dev/pts/5``) or a
 pyserial URL (``socket://127.0.0.1:7003``). The link layer (sequence digits, checksums,
-retransmission, ``LASTERR?`` after a rejection) is :mod:`drivers.transports.framed_link`::
-
-    with WireBonder.open("/dev/ttyUSB0") as bonder:
-        bonder.load_program("A64")
-        bonder.wait_for_state([ToolState.READY], timeout_s=900)
-        bonder.strip_id = "LA2403-017"
-        bonder.write_input_map("1" * 29 + "0")
-        bonder.start()
-        bonder.wait_for_state([ToolState.DONE, ToolState.ABORTED], timeout_s=600)
-        result = bonder.cycle_result()
-        bonder.acknowledge()
+retransmission, ``LASTERR?`` after a rejection) is :mod:`drivers.transports.framed_link`.
+A whole cycle: docs/tools/wire-bonder.md.
 """
 
 from __future__ import annotations
