@@ -114,7 +114,7 @@ class FramedLink:
 
     @property
     def address(self) -> str:
-        return self.transport.url
+        return self.transport.address
 
     @property
     def opened(self) -> int:

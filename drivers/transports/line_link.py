@@ -55,13 +55,11 @@ class LineLink:
         line_timeout_s: float = 1.0,
         logger: logging.Logger | None = None,
     ) -> None:
-        self.url = url
-        self.tool = tool
-        self.line_timeout_s = line_timeout_s
-        self.log = logger or logging.getLogger(f"packline.drivers.{tool}")
         self.serial = SerialTransport(
-            url, tool=tool, baudrate=baudrate, timeout_s=line_timeout_s, logger=self.log
+            url, tool=tool, baudrate=baudrate, timeout_s=line_timeout_s, logger=logger
         )
+        self.url, self.tool, self.log = url, tool, self.serial.log
+        self.line_timeout_s = line_timeout_s
 
     def open(self) -> None:
         self.serial.open()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOEx
 
 from drivers.address import ModbusAddress, parse_modbus_address
 from drivers.errors import ConnectionLost, ProtocolError, ToolTimeout
+from drivers.transports.base import Transport
 from drivers.transports.wall_timeouts import wall_timeout_s
 
 T = TypeVar("T")
@@ -37,7 +37,7 @@ class ModbusExceptionReply(ProtocolError):
         )
 
 
-class ModbusTransport:
+class ModbusTransport(Transport):
     """One Modbus client bound to one unit id."""
 
     def __init__(
@@ -49,13 +49,10 @@ class ModbusTransport:
         retries: int = 3,
         logger: logging.Logger | None = None,
     ) -> None:
-        self.address = address
+        super().__init__(address, tool=tool, logger=logger)
         self.endpoint: ModbusAddress = parse_modbus_address(address)
-        self.tool = tool
         self.timeout_s = timeout_s
         self.retries = retries
-        self.lock = threading.RLock()
-        self.log = logger or logging.getLogger(f"packline.drivers.{tool}")
         self._client: ModbusTcpClient | ModbusSerialClient | None = None
         #: How often the link was re-established after a failure (diagnostics, tests).
         self.reconnect_count = 0
@@ -90,12 +87,6 @@ class ModbusTransport:
                 self.reconnect_count += 1
             self._ever_connected = True
             self.log.debug("connected %s", self.address)
-
-    def close(self) -> None:
-        with self.lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
 
     @property
     def is_open(self) -> bool:

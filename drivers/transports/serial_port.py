@@ -15,21 +15,21 @@ import contextlib
 import errno
 import logging
 import termios
-import threading
 import time
 from collections.abc import Callable
 
 import serial
 
 from drivers.errors import ConnectionLost, ToolTimeout
+from drivers.transports.base import Transport
 from drivers.transports.wall_timeouts import wall_timeout_s
 
 #: Interrupted drains retried before the write fails: a signal storm, not a slow port.
 EINTR_RETRIES = 100
 
 
-class SerialTransport:
-    """One serial (or serial-over-TCP) link, shared by callers through ``lock``."""
+class SerialTransport(Transport):
+    """One serial (or serial-over-TCP) link at ``address`` (a device path or pyserial URL)."""
 
     def __init__(
         self,
@@ -43,15 +43,12 @@ class SerialTransport:
         timeout_s: float = 1.0,
         logger: logging.Logger | None = None,
     ) -> None:
-        self.url = url
-        self.tool = tool
+        super().__init__(url, tool=tool, logger=logger)
         self.baudrate = baudrate
         self.bytesize = bytesize
         self.parity = parity
         self.stopbits = stopbits
         self.timeout_s = timeout_s
-        self.lock = threading.RLock()
-        self.log = logger or logging.getLogger(f"packline.drivers.{tool}")
         self._port: serial.Serial | None = None
         #: Bytes read past the last terminator (the next reply line): read first.
         self._unread = bytearray()
@@ -65,7 +62,7 @@ class SerialTransport:
                 return
             try:
                 self._port = serial.serial_for_url(
-                    self.url,
+                    self.address,
                     baudrate=self.baudrate,
                     bytesize=self.bytesize,
                     parity=self.parity,
@@ -75,28 +72,15 @@ class SerialTransport:
                 )
             except (serial.SerialException, OSError, ValueError) as exc:
                 raise ConnectionLost(
-                    f"cannot open serial port ({exc})", tool=self.tool, address=self.url
+                    f"cannot open serial port ({exc})", tool=self.tool, address=self.address
                 ) from exc
             self.opened += 1
-            self.log.debug("opened %s", self.url)
+            self.log.debug("opened %s", self.address)
 
     def _write_timeout_s(self) -> float | None:
         """pyserial's RFC 2217 client refuses ``write_timeout`` (NotImplementedError at open):
         writes there go to a socket and a dead edge host shows up on the next read instead."""
-        return None if self.url.startswith("rfc2217://") else self.timeout_s
-
-    def close(self) -> None:
-        with self.lock:
-            self._unread.clear()
-            if self._port is not None:
-                with contextlib.suppress(serial.SerialException, OSError):
-                    self._port.close()
-                self._port = None
-
-    def reopen(self) -> None:
-        with self.lock:
-            self.close()
-            self.open()
+        return None if self.address.startswith("rfc2217://") else self.timeout_s
 
     @property
     def is_open(self) -> bool:
@@ -120,7 +104,7 @@ class SerialTransport:
             except (serial.SerialException, OSError, termios.error) as exc:
                 self._drop()
                 raise ConnectionLost(
-                    f"write failed ({exc})", tool=self.tool, address=self.url, sent=_text(data)
+                    f"write failed ({exc})", tool=self.tool, address=self.address, sent=_text(data)
                 ) from exc
 
     def read_until(
@@ -140,7 +124,7 @@ class SerialTransport:
                             f"no complete reply within {timeout_s or self.timeout_s:.2f} s"
                             + (f" (got {bytes(buffer)!r})" if buffer else ""),
                             tool=self.tool,
-                            address=self.url,
+                            address=self.address,
                             sent=sent,
                         )
                     # What has come in one read (a byte at a time cost a system call each).
@@ -150,7 +134,7 @@ class SerialTransport:
             except (serial.SerialException, OSError) as exc:
                 self._drop()
                 raise ConnectionLost(
-                    f"read failed ({exc})", tool=self.tool, address=self.url, sent=sent
+                    f"read failed ({exc})", tool=self.tool, address=self.address, sent=sent
                 ) from exc
             end += len(terminator)
             self._unread = buffer[end:]
@@ -166,11 +150,9 @@ class SerialTransport:
 
     def _drop(self) -> None:
         self._unread.clear()
-        try:
-            if self._port is not None:
+        if self._port is not None:
+            with contextlib.suppress(serial.SerialException, OSError):
                 self._port.close()
-        except (serial.SerialException, OSError):
-            pass
         self._port = None
 
 

@@ -10,19 +10,19 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
-import threading
 from typing import Any
 
 import pyvisa
 import pyvisa.constants
 
 from drivers.errors import ConnectionLost, ParameterOutOfRange, ToolTimeout
+from drivers.transports.base import Transport
 from drivers.transports.wall_timeouts import wall_timeout_s
 
 _DEFAULT_LIBRARY = "@py"
 
 
-class VisaTransport:
+class VisaTransport(Transport):
     """One VISA session to one tool: ``write`` and ``read`` of text messages.
 
     ``lock`` is held by the caller around an exchange that spans several messages
@@ -41,14 +41,11 @@ class VisaTransport:
         baud_rate: int | None = None,
         logger: logging.Logger | None = None,
     ) -> None:
-        self.resource_name = resource
-        self.tool = tool
+        super().__init__(resource, tool=tool, logger=logger)
         self.timeout_s = timeout_s
         self.termination = termination
         self.visa_library = visa_library or _DEFAULT_LIBRARY
         self.baud_rate = baud_rate
-        self.lock = threading.RLock()
-        self.log = logger or logging.getLogger(f"packline.drivers.{tool}")
         self._manager: pyvisa.ResourceManager | None = None
         self._session: Any = None
         #: Sessions opened so far: a new one may meet a tool that forgot what it was sent.
@@ -60,9 +57,9 @@ class VisaTransport:
         with self.lock:
             if self._session is not None:
                 return
-            if "rfc2217://" in self.resource_name.lower():
+            if "rfc2217://" in self.address.lower():
                 raise ParameterOutOfRange(
-                    f"VISA resource {self.resource_name!r}: pyvisa-py cannot open an RFC 2217 "
+                    f"VISA resource {self.address!r}: pyvisa-py cannot open an RFC 2217 "
                     "serial server (its ASRL session needs a write timeout pyserial's RFC 2217 "
                     "client lacks); put the device server in raw TCP mode and use "
                     "TCPIP::HOST::PORT::SOCKET"
@@ -70,7 +67,7 @@ class VisaTransport:
             try:
                 if self._manager is None:
                     self._manager = pyvisa.ResourceManager(self.visa_library)
-                session: Any = self._manager.open_resource(self.resource_name)
+                session: Any = self._manager.open_resource(self.address)
                 session.read_termination = self.termination
                 session.write_termination = self.termination
                 session.timeout = int(wall_timeout_s(self.timeout_s) * 1000)
@@ -81,11 +78,11 @@ class VisaTransport:
                 raise ConnectionLost(
                     f"cannot open VISA resource ({exc})",
                     tool=self.tool,
-                    address=self.resource_name,
+                    address=self.address,
                 ) from exc
             self._session = session
             self.opened += 1
-            self.log.debug("opened %s via %s", self.resource_name, self.visa_library)
+            self.log.debug("opened %s via %s", self.address, self.visa_library)
 
     def close(self) -> None:
         """Close this session; safe to call twice.
@@ -94,20 +91,8 @@ class VisaTransport:
         closing it would close every other tool's session of the same process too.
         """
         with self.lock:
-            if self._session is not None:
-                with contextlib.suppress(pyvisa.errors.Error, OSError):
-                    self._session.close()
-                self._session = None
+            self._drop()
             self._manager = None
-
-    def reopen(self) -> None:
-        """Drop the session and open a fresh one (recovery after a lost link)."""
-        with self.lock:
-            if self._session is not None:
-                with contextlib.suppress(pyvisa.errors.Error, OSError):
-                    self._session.close()
-                self._session = None
-            self.open()
 
     @property
     def is_open(self) -> bool:
@@ -142,7 +127,7 @@ class VisaTransport:
                     raise ToolTimeout(
                         f"no reply within {session.timeout / 1000:.2f} s",
                         tool=self.tool,
-                        address=self.resource_name,
+                        address=self.address,
                         sent=sent,
                     ) from exc
                 raise self._lost(f"read failed ({exc})", sent=sent) from exc
@@ -192,14 +177,12 @@ class VisaTransport:
     def _lost(self, text: str, *, sent: str) -> ConnectionLost:
         """Drop the session: the link is gone; the error says why, naming tool and resource."""
         self._drop()
-        return ConnectionLost(text, tool=self.tool, address=self.resource_name, sent=sent)
+        return ConnectionLost(text, tool=self.tool, address=self.address, sent=sent)
 
     def _drop(self) -> None:
-        try:
-            if self._session is not None:
+        if self._session is not None:
+            with contextlib.suppress(pyvisa.errors.Error, OSError):
                 self._session.close()
-        except (pyvisa.errors.Error, OSError):
-            pass
         self._session = None
 
 
