@@ -16,10 +16,7 @@ from drivers.setpoints import SetPoints
 from drivers.settings import Reading, Setting
 from drivers.values import Choice, Flag, Number, Quoted, Timestamp, unquote
 
-#: Patterns stored at delivery (laser.md §1); others can be created with the offline editor.
-FACTORY_PATTERNS = ("IO16", "IO16-DIE4", "IO32", "IO32-DIE4")
 PHASES = ("NONE", "LOAD", "ALIGN", "ABLATE", "INSPECT", "UNLOAD")
-INTERLOCKS = ("DOOR", "KEY", "EXHAUST", "CHILLER", "VACUUM", "WARMUP", "CAL")
 CALIBRATION_RATIO_LIMITS = (0.900, 1.100)
 
 

@@ -1,5 +1,5 @@
 """SCPI tools (die bonder, ball attach, dicing saw, laser): the common command set of
-README §9.1 and a declarative :class:`Control` for each tool-specific command.
+README §9.1 and a declared :class:`~drivers.settings.Setting` for each tool-specific command.
 
 Two rules of the manuals shape every exchange:
 - a command has no reply, so after each one the driver reads ``SYSTem:ERRor?`` and raises
@@ -110,10 +110,6 @@ class ScpiErrorEntry:
             address=address,
             sent=sent,
         )
-
-
-#: SCPI tools declare their command table with :class:`Setting` (``Control`` is its old name).
-Control = Setting
 
 
 class ScpiTool(TextTool):

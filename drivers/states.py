@@ -29,7 +29,3 @@ class ToolState(IntEnum):
         if name == "WARMUP":
             return cls.HEATING
         return cls[name]
-
-
-FINISHED_STATES = frozenset({ToolState.DONE, ToolState.ABORTED})
-CYCLE_STATES = frozenset({ToolState.RUNNING, ToolState.PAUSED})

@@ -137,23 +137,6 @@ class VisaTransport(Transport):
             self.log.debug("%s <- %r", self.tool, reply)
             return reply
 
-    def clear_input(self) -> None:
-        """Discard a late reply that may still sit in the receive buffer."""
-        with self.lock:
-            if self._session is None:
-                return
-            previous = self._session.timeout
-            self._session.timeout = 20
-            try:
-                while True:
-                    stale = self._session.read()
-                    self.log.debug("%s <- (discarded late reply) %r", self.tool, stale)
-            except (pyvisa.errors.VisaIOError, OSError, UnicodeDecodeError):
-                pass
-            finally:
-                if self._session is not None:
-                    self._session.timeout = previous
-
     def _discard_stale_input(self, session: Any) -> None:
         """Drop a reply that reached a serial port after its read timed out.
 
