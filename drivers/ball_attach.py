@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar, cast
 
-from drivers.errors import ParameterOutOfRange, ProtocolError
+from drivers.errors import ParameterOutOfRange
 from drivers.records import (
     SiteRecord,
     StripSummary,
@@ -264,12 +264,7 @@ class BallAttach(ScpiTool):
         """``CYCLe:PHASe?``: FEED (strips still entering), DRAIN (all fed) or NONE."""
         reply = super().phase()
         if reply not in PHASES:
-            raise ProtocolError(
-                f"unknown phase {reply!r}",
-                tool=self.tool_name,
-                address=self.address,
-                sent="CYCLe:PHASe?",
-            )
+            raise self.protocol_error(f"unknown phase {reply!r}", "CYCLe:PHASe?")
         return reply
 
     # -- results per strip (RESult<k>:*) ----------------------------------------------------------

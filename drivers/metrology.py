@@ -257,12 +257,7 @@ class Metrology(TextTool):
         """Send a command that answers a bare ``OK``."""
         reply = self.link.exchange(line)
         if reply.data:
-            raise ProtocolError(
-                f"command answered {reply.data!r}, expected a bare OK",
-                tool=self.tool_name,
-                address=self.address,
-                sent=line,
-            )
+            raise self.protocol_error(f"command answered {reply.data!r}, expected a bare OK", line)
 
     def query(self, line: str) -> str:
         """Send a query; return the data of its ``OK`` line ('' for an empty value)."""
@@ -324,11 +319,7 @@ class Metrology(TextTool):
         while len(names) < total:
             _, page = self.recipe_list(len(names) + 1)
             if not page:
-                raise ProtocolError(
-                    f"LIST? {len(names) + 1} returned no names of {total}",
-                    tool=self.tool_name,
-                    address=self.address,
-                )
+                raise self.protocol_error(f"LIST? {len(names) + 1} returned no names of {total}")
             names.extend(page)
         return names
 
@@ -515,12 +506,7 @@ class Metrology(TextTool):
             check_map(result_map, summary.sites, what="result map")
         records = self.records(1, summary.sites, mode=MeasureMode(summary.extra[0]))
         if len(records) != summary.sites:
-            raise ProtocolError(
-                f"{len(records)} records for {summary.sites} sites",
-                tool=self.tool_name,
-                address=self.address,
-                sent="RD",
-            )
+            raise self.protocol_error(f"{len(records)} records for {summary.sites} sites", "RD")
         return CycleResult(summary, result_map, records)
 
     def _item(self, item: str) -> str:

@@ -71,6 +71,12 @@ class PositionResult:
 
 
 _POSITION_CODES = {0: "", 1: "P", 2: "F", 3: "X", 4: "N"}
+#: Modbus exception codes other than 06 -> (catalogue code, detail), interfaces README §7.
+_EXCEPTION_ERRORS = {
+    1: (10, "illegal function"),
+    2: (10, "illegal data address"),
+    3: (13, "illegal data value"),
+}
 
 
 def position_result_char(code: int) -> str:
@@ -251,23 +257,17 @@ class ModbusTool(Tool):
         if code == 6:
             # Read straight from the link: a rejection while reading the reason is not retried.
             cls = type(self)
-            reason = self._raw(cls.reject_reason, cls.reject_count)
-            detail = ""
-            if reason == 22:
+            catalogue, detail = self._raw(cls.reject_reason, cls.reject_count), ""
+            if catalogue == 22:
                 detail = ",".join(self.interlock_names(self._raw(cls.interlock_word)))
-            elif reason == 23:
+            elif catalogue == 23:
                 detail = str(self._raw(cls.active_alarm) or "")
-            elif reason == 20:
+            elif catalogue == 20:
                 detail = self._raw(cls.tool_state).name
-            return tool_error(
-                reason, detail, native_code=6, tool=self.tool_name, address=self.address, sent=sent
+        else:
+            catalogue, detail = _EXCEPTION_ERRORS.get(
+                code, (code, "gateway" if code in (10, 11) else "")
             )
-        mapping = {
-            1: (10, "illegal function"),
-            2: (10, "illegal data address"),
-            3: (13, "illegal data value"),
-        }
-        catalogue, detail = mapping.get(code, (code, "gateway" if code in (10, 11) else ""))
         return tool_error(
             catalogue,
             detail,
@@ -330,10 +330,8 @@ class ModbusTool(Tool):
         try:
             return self.alarm_table[code]
         except KeyError:
-            raise ProtocolError(
-                f"alarm {code} is not in the {self.tool_name} alarm table",
-                tool=self.tool_name,
-                address=self.address,
+            raise self.protocol_error(
+                f"alarm {code} is not in the {self.tool_name} alarm table"
             ) from None
 
     # -- command coils (README §9.2) --------------------------------------------------------
