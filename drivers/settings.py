@@ -1,26 +1,13 @@
-"""Declared settings and readings of the text-protocol tools (SCPI, framed and line ASCII).
+"""Declared settings, readings and commands of the text-protocol tools (SCPI, framed and line
+ASCII), one row of a manual's command table each, in manual order: :class:`Setting` (a value
+read with a query and written with a command after its codecs checked the manual's range),
+:class:`Reading` (a query whose reply is several values, as a typed record) and
+:class:`Command`. docs/drivers.md has an example of each.
 
-A driver class lists its manual's command table as class attributes, in manual order:
-
-- :class:`Setting` is one row of the table: a value (or a fixed tuple of values) read with a
-  query and written with a command after its codecs checked the manual's range. It carries the
-  manual's name (``key``), unit and range (its codecs), default and doc.
-  ``Setting("DISPense:VOLume", Number(10, 30000, 0, "nL"), default=600, doc=...)`` reads with
-  ``DISPense:VOLume?`` and writes ``DISPense:VOLume 600``; a key with ``<n>``/``<k>`` is an
-  indexed row (``REFLow:ZONE<n>:TEMPerature``, ``tool.zone_temperature_c[3] = 200.0``).
-- :class:`Reading` is a query whose reply is several values; it yields a typed record
-  (``Reading("TEMP?", StageTemperature, REAL, REAL, doc=...)``, called as ``tool.stage_temperature()``).
-- :class:`Command` is a command without a value (``start = Command("CYCLe:STARt", doc=...)``).
-
-Readings and commands are called like methods (:class:`MethodLike`), so a driver's public API
-reads the same whether a member is declared or written by hand. docs/drivers.md has an example
-of each kind.
-
-Both split the reply on commas, parse each field with its codec and raise one
-:class:`ProtocolError` naming the query and the reply when it does not fit (the wrapping lives
-in :meth:`drivers.base.Tool.parsing`). How a key becomes a query and a command is the
-setting kind's ``query_form``/``command_form``: ``{key}?`` / ``{key} {args}`` unless a tool's
-manual says otherwise (the wire bonder's ``PAR? <name>``).
+Readings and commands are called like methods (:class:`MethodLike`). A reply that does not fit
+its codecs is one :class:`ProtocolError` (:meth:`drivers.base.Tool.parsing`). How a key becomes
+a query and a command is the kind's ``query_form``/``command_form``: ``{key}?`` / ``{key}
+{args}`` unless a manual says otherwise (the wire bonder's ``PAR? <name>``).
 """
 
 from __future__ import annotations

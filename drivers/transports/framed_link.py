@@ -1,17 +1,10 @@
-"""The host side of the wire bonder's framed serial link (wire-bonder.md §2) over a
-:class:`~drivers.transports.serial_port.SerialTransport` (device path or ``socket://``).
-
-Host frame ``<STX> <seq digit><command> <ETX> C1 C2 <CR>``, C1 C2 = XOR of the payload as two
-upper-case hex digits. Host rules of §2:
-
-1. one outstanding frame: each exchange waits for its reply or the timeout (500 ms);
-2. the next sequence digit (0-9, then 0) for every new command, repeated polls included;
-3. the IDENTICAL frame (same digit) is retransmitted on timeout, on ``NAK 01/02/03``, or on a
-   reply with bad checksum, bad framing or a wrong sequence digit; after 3 retransmissions
-   the link has failed: :class:`ToolTimeout` when the last attempt got no complete reply,
-   :class:`ConnectionLost` when the connection went, :class:`ProtocolError` for bad replies;
-4. ``NAK`` with a code >= 10 is a rejection: never retransmitted; ``LASTERR?`` is read and the
-   catalogue :class:`ToolError` raised with the detail after ``;`` (``22 ... ;DOOR``).
+"""The host side of the wire bonder's framed serial link over a
+:class:`~drivers.transports.serial_port.SerialTransport` (device path or ``socket://``): the
+frame, its XOR checksum and the host rules 1-4 of wire-bonder.md §2 (one outstanding frame, a
+new sequence digit per command, the identical frame retransmitted at most 3 times, ``NAK`` >= 10
+a rejection whose ``LASTERR?`` detail is raised as the catalogue :class:`ToolError`). A link that
+failed raises :class:`ToolTimeout` (the last attempt got no complete reply),
+:class:`ConnectionLost` (the connection went) or :class:`ProtocolError` (bad replies).
 """
 
 from __future__ import annotations
