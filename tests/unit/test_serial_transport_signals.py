@@ -21,7 +21,9 @@ from drivers.transports.serial_port import SerialTransport, retry_interrupted
 
 @pytest.fixture
 def alarm_storm() -> Iterator[None]:
-    """SIGALRM every 100 µs (a handler that does nothing, as a daemon's or a profiler's)."""
+    """SIGALRM every 100 µs (a handler that does nothing, as a daemon's or a profiler's). A
+    real-time timer: in trials it interrupted ~100 drains a second, where another thread's
+    ``pthread_kill`` or a CPU-time timer (SIGPROF) interrupted none."""
     previous = signal.signal(signal.SIGALRM, lambda *_: None)
     signal.setitimer(signal.ITIMER_REAL, 0.0001, 0.0001)
     try:
@@ -38,6 +40,8 @@ def drain_into(master_fd: int, received: bytearray, stop: threading.Event) -> No
             received += os.read(master_fd, 65536)
 
 
+# pytest-timeout's own method uses SIGALRM and ITIMER_REAL, which the storm takes over.
+@pytest.mark.timeout(60, method="thread")
 def test_writes_survive_signals_arriving_during_the_drain(alarm_storm: None) -> None:
     master_fd, slave_fd = pty.openpty()
     transport = SerialTransport(os.ttyname(slave_fd), tool="test", baudrate=9600, timeout_s=2.0)
