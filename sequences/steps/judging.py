@@ -286,3 +286,27 @@ def site_strip_outcome(
     return StripOutcome(
         job.strip_id, step.name, station, map_of(sites), sites, fields, step.recipe_values()
     )
+
+
+def judged_strip(
+    step: Any,
+    tool: Tool,
+    job: StripJob,
+    station: str,
+    result: Any,
+    records: Sequence[R],
+    problems: Callable[[R], str],
+    **tool_summary: Any,
+) -> list[StripOutcome]:
+    """The one outcome of a single-strip site-by-site cycle (``result``: summary and result
+    map; ``records`` its typed site records): each site the tool passed judged again by
+    ``problems`` (:func:`judged_sites`); the tool summary is the cycle's time and end state,
+    then ``tool_summary`` (the step's tool recipe or program first)."""
+    summary: StripSummary = result.summary
+    host, sites = judged_sites(job, summary, result.result_map, records, problems, tool=tool)
+    fields = {
+        "cycle_s": summary.cycle_s,
+        "end_state": tool.state().name,
+        **tool_summary,
+    }
+    return [site_strip_outcome(step, job, station, sites, fields, summary, host)]
