@@ -27,7 +27,7 @@ from drivers.metrology import Metrology
 from drivers.states import ToolState
 from sequences.jobs import SiteOutcome, StripJob, StripOutcome
 from sequences.steps.ball_attach import BallAttachStep
-from sequences.steps.base import Pace, ProcessStep, StepControl, StepRefused, run_step
+from sequences.steps.base import ProcessStep, StepControl, StepRefused
 from sequences.steps.dice import DiceStep
 from sequences.steps.inspect import InspectStep
 from sequences.steps.judging import HOST_OUTSIDE_RECIPE
@@ -36,6 +36,7 @@ from sim.clock import SimClock
 from sim.metrology import MetrologyModel
 from sim.simulated_tool import SimulatedTool
 from sim.world import World
+from tests.support.step_runs import run as run_steps
 
 pytestmark = pytest.mark.sim_time_scale(5000)
 
@@ -99,7 +100,7 @@ def run(
     clock: SimClock,
     control: StepControl | None = None,
 ) -> list[StripOutcome]:
-    return run_step(step, tool, jobs, station="S1", pace=Pace(clock.time_scale), control=control)
+    return run_steps(step, tool, jobs, clock, control, station="S1")
 
 
 def site(outcome: StripOutcome, site_id: int) -> SiteOutcome:
