@@ -462,7 +462,6 @@ def strip_is_format(strip_format: str, product: str) -> Callable[[MasterRecipe],
             ]
         return []
 
-    check.__doc__ = f"The {strip_format}-* tool recipes (die bonder, saw, metrology) carry Format {strip_format}'s layout."
     return check
 
 
@@ -492,5 +491,4 @@ def package_limits_hold_the_package(carrier: str) -> Callable[[Any], list[str]]:
             ]
         return []
 
-    check.__doc__ = f"The THK window contains the nominal package ({carrier} + mold cap)."
     return check

@@ -104,17 +104,14 @@ class DiceStep(ProcessStep, tool="dicing-saw", driver=DicingSaw, clears={"WARMUP
         """Summary, map and records; each site the saw passed judged again against the step's
         chipping and kerf-offset limits (where one of its lines was checked)."""
         saw = driver_for(self, tool, DicingSaw)
-        (job,) = jobs
         result = saw.cycle_result()
-        records = [r for r in result.records if isinstance(r, DicingRecord)]
         line_passes_cut, blade_count_after = result.summary.extra
         return judged_strip(
             self,
             saw,
-            job,
+            jobs,
             station,
             result,
-            records,
             self._problems,
             tool_recipe=self.tool_recipe,
             line_passes_cut=line_passes_cut,

@@ -124,17 +124,14 @@ class DieBondStep(ProcessStep, tool="die-bonder", driver=DieBonder, clears={"TEM
         """Summary, map and records; each site the tool passed judged again against the
         settings (§5 pass criteria)."""
         bonder = driver_for(self, tool, DieBonder)
-        (job,) = jobs
         result = bonder.cycle_result()
-        records = [r for r in result.records if isinstance(r, DieBondRecord)]
         mode, placed = result.summary.extra
         return judged_strip(
             self,
             bonder,
-            job,
+            jobs,
             station,
             result,
-            records,
             self._problems,
             tool_recipe=self.tool_recipe,
             mode=mode,

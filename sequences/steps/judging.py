@@ -291,18 +291,19 @@ def site_strip_outcome(
 def judged_strip(
     step: Any,
     tool: Tool,
-    job: StripJob,
+    jobs: Sequence[StripJob],
     station: str,
     result: Any,
-    records: Sequence[R],
     problems: Callable[[R], str],
     **tool_summary: Any,
 ) -> list[StripOutcome]:
-    """The one outcome of a single-strip site-by-site cycle (``result``: summary and result
-    map; ``records`` its typed site records): each site the tool passed judged again by
-    ``problems`` (:func:`judged_sites`); the tool summary is the cycle's time and end state,
-    then ``tool_summary`` (the step's tool recipe or program first)."""
+    """The one outcome of the one job of a single-strip site-by-site cycle (``result``: summary,
+    result map and site records): each site the tool passed judged again by ``problems``
+    (:func:`judged_sites`); the tool summary is the cycle's time and end state, then
+    ``tool_summary`` (the step's tool recipe or program first)."""
+    (job,) = jobs
     summary: StripSummary = result.summary
+    records: Sequence[R] = result.records
     host, sites = judged_sites(job, summary, result.result_map, records, problems, tool=tool)
     fields = {
         "cycle_s": summary.cycle_s,

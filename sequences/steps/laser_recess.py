@@ -9,6 +9,7 @@ and the cycle time come from the manual's ablation model (§4, §8).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -167,24 +168,23 @@ class LaserRecessStep(ProcessStep, tool="laser", driver=Laser, clears={"WARMUP",
         """Summary, map and records; each site the laser passed judged again: every via open
         and, with a die recess, its depth within the step's tolerance."""
         laser = driver_for(self, tool, Laser)
-        (job,) = jobs
         result = laser.cycle_result()
-        records = [r for r in result.records if isinstance(r, LaserRecord)]
         area_recess = laser.pattern_area_mm2 > 0.0
         pattern, vias_ablated = result.summary.extra
         depths = [
             r.recess_depth_um
-            for r in records
-            if r.result in ("P", "F") and r.recess_depth_um is not None
+            for r in result.records
+            if isinstance(r, LaserRecord)
+            and r.result in ("P", "F")
+            and r.recess_depth_um is not None
         ]
         return judged_strip(
             self,
             laser,
-            job,
+            jobs,
             station,
             result,
-            records,
-            lambda r: self._problems(r, area_recess),
+            functools.partial(self._problems, area_recess=area_recess),
             tool_recipe=self.tool_recipe,
             pattern=pattern,
             vias_ablated=vias_ablated,

@@ -94,15 +94,13 @@ class WireBondStep(ProcessStep, tool="wire-bonder", driver=WireBonder, clears={"
         """Summary, map and records; each unit the tool passed judged again against the
         step's FAB_D and LOOP_H (when it sets them) and for all wires bonded."""
         bonder = driver_for(self, tool, WireBonder)
-        (job,) = jobs
         result = bonder.cycle_result()
         return judged_strip(
             self,
             bonder,
-            job,
+            jobs,
             station,
             result,
-            result.records,
             self._problems,
             program=self.program,
             wires_bonded=result.summary.wires_bonded,
