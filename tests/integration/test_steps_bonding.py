@@ -365,6 +365,11 @@ def test_operator_abort_of_a_wire_bond_leaves_the_rest_of_the_strip_not_processe
         [job("A-AB-1", FORMAT_A, "1" * 29 + "0")],
         sim_clock,
     )
+    # Heated at full speed, the strip bonded at 100x (66 ms a unit): the abort lands mid-strip
+    # however slowly the watcher below is scheduled on a loaded machine.
+    wire_bonder.load_program("A64")
+    wire_bonder.wait_for_state([ToolState.READY], timeout_s=30.0)
+    sim_clock.set_scale(100)
     control = StepControl()
 
     def abort_after_five_units() -> None:

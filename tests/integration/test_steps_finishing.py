@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import replace
 from typing import Any
 
@@ -117,16 +118,12 @@ def measured(site_outcome: SiteOutcome, key: str) -> float:
 @pytest.fixture
 def connect() -> Iterator[Connect]:
     """``connect(DriverClass, simulated)``: a driver on the simulated tool, closed afterwards."""
-    opened: list[Tool] = []
+    with ExitStack() as opened:
 
-    def open_driver(kind: type[Tool], simulated: SimulatedTool, **options: Any) -> Any:
-        driver = kind.open(simulated.address, **options)
-        opened.append(driver)
-        return driver
+        def open_driver(kind: type[Tool], simulated: SimulatedTool, **options: Any) -> Any:
+            return opened.enter_context(kind.open(simulated.address, **options))
 
-    yield open_driver
-    for driver in opened:
-        driver.close()
+        yield open_driver
 
 
 # == laser recess ===================================================================================

@@ -4,7 +4,7 @@ a step run at the simulator's pace whose outcomes are checked to be the jobs', o
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from drivers.base import Tool
@@ -21,19 +21,13 @@ Start = Callable[..., tuple[Any, SimulatedTool]]
 def opened_drivers(sim_tool: Callable[..., SimulatedTool], *, seed: int) -> Iterator[Start]:
     """A :data:`Start` factory on ``sim_tool`` (simulators seeded ``seed``); every driver it
     opened is closed at the end."""
-    drivers: list[Tool] = []
+    with ExitStack() as opened:
 
-    def open_tool(kind: type[Tool], name: str, **options: Any) -> tuple[Any, SimulatedTool]:
-        simulated = sim_tool(name, seed=seed, **options)
-        tool = kind.open(simulated.address)
-        drivers.append(tool)
-        return tool, simulated
+        def open_tool(kind: type[Tool], name: str, **options: Any) -> tuple[Any, SimulatedTool]:
+            simulated = sim_tool(name, seed=seed, **options)
+            return opened.enter_context(kind.open(simulated.address)), simulated
 
-    try:
         yield open_tool
-    finally:
-        for tool in drivers:
-            tool.close()
 
 
 def run(
