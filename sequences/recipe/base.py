@@ -33,11 +33,28 @@ def span(lo: float, hi: float, why: str, **kwargs: Any) -> Any:
     return Field(ge=lo, le=hi, description=why, **kwargs)
 
 
-def declared(member: Any, note: str = "", *, tool_default: bool = False, **kwargs: Any) -> Any:
+def declared_range(member: Any, part: int | None = None) -> tuple[Any, Any]:
+    """A driver member's declared range: a register's limits, a setting's codec's (``part``:
+    the codec of one value of a multi-value setting, ``PLACe:TOLerance`` xy is 0)."""
+    if hasattr(member, "limits"):
+        return member.limits
+    codec = member.codec if part is None else member.codecs[part]
+    return codec.lo, codec.hi
+
+
+def declared(
+    member: Any,
+    note: str = "",
+    *,
+    part: int | None = None,
+    tool_default: bool = False,
+    **kwargs: Any,
+) -> Any:
     """A field limited to a driver member's declared range (said once, on the member) and
     described by the tool's model and the manual's name (``TM-4 CURE_S``), then ``note``;
-    ``tool_default``: the member's default is the field's."""
-    lo, hi = member.limits if hasattr(member, "limits") else (member.codec.lo, member.codec.hi)
+    ``part`` as for :func:`declared_range`; ``tool_default``: the member's default is the
+    field's."""
+    lo, hi = declared_range(member, part)
     if tool_default:
         kwargs["default"] = member.default
     return span(lo, hi, f"{member.owner.model} {member.key}{note}", **kwargs)

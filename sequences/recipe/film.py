@@ -14,7 +14,9 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
-from drivers.die_bonder import DieBondSettings
+from drivers.die_bonder import DieBonder, DieBondSettings
+from drivers.etch_bath import EtchBath
+from drivers.laser import Laser
 from sequences.recipe.base import (
     CrossCheck,
     LimitWindow,
@@ -22,6 +24,7 @@ from sequences.recipe.base import (
     StripSpec,
     contains,
     cross_check,
+    declared,
     fmt,
     fmt_window,
     span,
@@ -37,6 +40,10 @@ from sequences.recipe.sections import (
     PackageInspection,
     PlaceSettings,
     WireBond,
+    mold_fills_and_cures,
+    package_limits_hold_the_package,
+    saw_fits_street,
+    strip_is_format,
 )
 
 #: The UVL-3 area recess of the *-DIE4 patterns: 2.0 × 2.0 mm (laser.md §1).
@@ -54,8 +61,8 @@ class Film(RecipeModel):
     """The carrier film (claim 1) and its recessed I/O legs."""
 
     material: Literal["PI", "polymer"] = Field(description="claim 1: polymer or polyimide film")
-    thickness_um: float = span(
-        12.5, 125.0, "UVL-3 FILM:THICKness; the leg recess goes through it to the pads"
+    thickness_um: float = declared(
+        Laser.film_thickness_um, "; the leg recess goes through it to the pads"
     )
     io_legs_per_unit: Literal[16, 32] = Field(
         description="recessed I/O legs per package (laser patterns IO16, IO32)"
@@ -82,7 +89,7 @@ class EtchRecess(BathSettings):
     chemistry: Literal["KOH"] = Field(description="WE-2 CHEMISTRY of the station")
     temperature_c: float = span(65.0, 90.0, "WE-2 TEMP_SP for KOH 65–90 °C (PI etch 70–90 °C)")
     concentration_wt_pct: float = span(10.0, 45.0, "WE-2 CONC_SP for KOH, wt%")
-    concentration_band_wt_pct: float = span(0.5, 5.0, "WE-2 CONC_BAND (±), wt%")
+    concentration_band_wt_pct: float = declared(EtchBath.conc_band, " (±), wt%")
     over_etch_pct: float = span(10.0, 30.0, "etch beyond the film thickness; the pads stop it")
 
 
@@ -93,14 +100,14 @@ class LaserRecess(RecipeModel):
     fluence_j_cm2: float = span(
         0.5, 2.0, "UVL-3 LASer:FLUence (0.20–3.00); PI at 355 nm 0.5–2 J/cm²"
     )
-    frequency_khz: int = span(10, 200, "UVL-3 LASer:FREQuency")
-    spot_um: int = span(10, 60, "UVL-3 LASer:SPOT")
-    via_max_pulses: int = span(10, 5000, "UVL-3 VIA:PULSes (breakthrough endpoint on)")
+    frequency_khz: int = declared(Laser.frequency_khz)
+    spot_um: int = declared(Laser.spot_um)
+    via_max_pulses: int = declared(Laser.via_max_pulses, " (breakthrough endpoint on)")
     die_recess: bool = Field(
         default=False, description="ablate the 2.0 × 2.0 mm die-area recess (*-DIE4 pattern)"
     )
-    die_recess_depth_um: float = span(1.0, 100.0, "UVL-3 RECess:DEPTh", default=12.0)
-    die_recess_tolerance_um: float = span(0.5, 10.0, "UVL-3 RECess:TOLerance", default=2.0)
+    die_recess_depth_um: float = declared(Laser.recess_depth_um, default=12.0)
+    die_recess_tolerance_um: float = declared(Laser.recess_tolerance_um, default=2.0)
 
     def pattern(self, io_legs: int) -> str:
         return f"IO{io_legs}" + ("-DIE4" if self.die_recess else "")
@@ -132,12 +139,12 @@ class FlipChip(RecipeModel):
 
     method: Literal["flip-chip"]
     bump: Literal["solder", "au-stud"] = Field(description="bump metallurgy")
-    bond_force_n: float = span(1.0, 500.0, "DB-4 BOND:FORCe")
-    bond_temperature_c: float = span(150.0, 350.0, "DB-4 BOND:TEMPerature (bond head)")
-    bond_time_s: float = span(0.3, 10.0, "DB-4 BOND:TIME")
-    stage_temperature_c: float = span(25.0, 200.0, "DB-4 STAGe:TEMPerature")
-    place_tolerance_xy_um: float = span(5.0, 100.0, "DB-4 PLACe:TOLerance xy")
-    place_tolerance_theta_deg: float = span(0.10, 3.00, "DB-4 PLACe:TOLerance θ")
+    bond_force_n: float = declared(DieBonder.bond_force_n)
+    bond_temperature_c: float = declared(DieBonder.bond_temperature_c, " (bond head)")
+    bond_time_s: float = declared(DieBonder.bond_time_s)
+    stage_temperature_c: float = declared(DieBonder.stage_temperature_c)
+    place_tolerance_xy_um: float = declared(DieBonder.place_tolerance, " xy", part=0)
+    place_tolerance_theta_deg: float = declared(DieBonder.place_tolerance, " θ", part=1)
 
     def settings(self) -> DieBondSettings:
         return DieBondSettings(
@@ -240,12 +247,7 @@ def _check(*sections: str) -> Callable[[FilmCheck], FilmCheck]:
     return cross_check(FILM_CHECKS, *sections)
 
 
-@_check("strip")
-def _strip_is_format_b(r: FilmRecipe) -> list[str]:
-    """The B-* tool recipes carry Format B's layout."""
-    if r.strip.format != "B":
-        return [f"strip.format: {r.strip.format!r} is not 'B' (film strips are Format B)"]
-    return []
+_check("strip")(strip_is_format("B", "film"))
 
 
 @_check("recess", "film")
@@ -397,16 +399,8 @@ def _plate_under_a_flip_chip_clears_the_die(r: FilmRecipe) -> list[str]:
     return []
 
 
-@_check("mold")
-def _mold_fills_and_cures(r: FilmRecipe) -> list[str]:
-    """TM-4 ARM check and the cure model."""
-    return r.mold.problems("mold")
-
-
-@_check("dice", "strip")
-def _saw_fits_street(r: FilmRecipe) -> list[str]:
-    """DS-2 START check and the saw street."""
-    return r.dice.problems("dice", r.strip.layout.street_um)
+_check("mold")(mold_fills_and_cures)
+_check("dice", "strip")(saw_fits_street)
 
 
 @_check("inspection", "film", "recess")
@@ -440,17 +434,7 @@ def _recess_limits(r: FilmRecipe) -> list[str]:
     return problems
 
 
-@_check("inspection", "film", "mold")
-def _package_limits_hold_the_package(r: FilmRecipe) -> list[str]:
-    """The THK window contains the nominal package (film + mold cap)."""
-    thickness = r.film.thickness_um + r.mold.cap_thickness_um
-    limits = r.inspection.package.package_thickness_um
-    if not contains(limits, thickness):
-        return [
-            f"inspection.package.package_thickness_um: {fmt_window(limits)} does not contain the "
-            f"nominal {fmt(thickness)} µm (film + mold cap)"
-        ]
-    return []
+_check("inspection", "film", "mold")(package_limits_hold_the_package("film"))
 
 
 def _volume_problems(where: str, volume_nl: int) -> list[str]:

@@ -15,7 +15,8 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
-from drivers.ball_attach import BallAttachSettings, ReflowLimits
+from drivers.ball_attach import BallAttach, BallAttachSettings, ReflowLimits
+from drivers.die_bonder import DieBonder
 from drivers.errors import ParameterOutOfRange
 from drivers.etch_bath import WINDOWS, Chemistry, EtchBath
 from drivers.laminator import STANDBY_GAP_C, LaminationRecipe, Laminator
@@ -27,6 +28,7 @@ from sequences.recipe.base import (
     contains,
     cross_check,
     declared,
+    declared_range,
     fmt,
     fmt_window,
     span,
@@ -44,6 +46,10 @@ from sequences.recipe.sections import (
     PackageInspection,
     PlaceSettings,
     WireBond,
+    mold_fills_and_cures,
+    package_limits_hold_the_package,
+    saw_fits_street,
+    strip_is_format,
 )
 
 #: Die and opening sides that differ by at most this much are "equal" (claim 6): the die fills
@@ -54,7 +60,7 @@ MIN_OVERLAP_MM = 0.25
 #: Room around the die for the wire-bond fingers on the substrate top, per side.
 BOND_FINGER_MARGIN_MM = 1.0
 #: DB-4 DISPense:VOLume range, nL.
-DISPENSE_RANGE_NL = (10, 30000)
+DISPENSE_RANGE_NL = declared_range(DieBonder.dispense_volume_nl)
 #: SAC305 profile windows (process-reference §1): ramp 1–3 °C/s (Tuya), cool <= 6 °C/s (J-STD-020).
 MAX_RAMP_C_S, MAX_COOL_C_S = 3.0, 6.0
 #: Reflowed ball height as a share of the ball diameter (0.8 nominal; 0.6-0.9 accepted).
@@ -184,28 +190,33 @@ class SlugEtch(BathSettings):
     concentration_band_be: float = declared(EtchBath.conc_band, " (±)")
     acid_mol_l: float = declared(EtchBath.acid_sp_mol_l, ", free HCl")
     orp_mv: int = declared(EtchBath.orp_sp_mv)
-    cu_load_max_g_l: float = span(10.0, 200.0, "WE-2 CU_LOAD_MAX")
+    cu_load_max_g_l: float = declared(EtchBath.cu_load_max_g_l)
     over_etch_pct: float = span(10.0, 20.0, "etch beyond the slice thickness, 10–20 %")
 
 
+_PEAK_C = declared_range(BallAttach.reflow_limits, 0)
+_TAL_S = declared_range(BallAttach.reflow_limits, 2)
 ReflowPeakWindow = Annotated[
-    tuple[float, float], window_check(200.0, 260.0, "BA-8 REFLow:LIMits peak", strict=True)
+    tuple[float, float], window_check(*_PEAK_C, "BA-8 REFLow:LIMits peak", strict=True)
 ]
 ReflowTalWindow = Annotated[
-    tuple[float, float], window_check(20.0, 150.0, "BA-8 REFLow:LIMits TAL", strict=True)
+    tuple[float, float], window_check(*_TAL_S, "BA-8 REFLow:LIMits TAL", strict=True)
 ]
-ZoneTemperature = Annotated[float, Field(ge=25.0, le=300.0, description="BA-8 REFLow:ZONE<n>")]
+_ZONE_C = declared_range(BallAttach.zone_temperature_c)
+ZoneTemperature = Annotated[
+    float, Field(ge=_ZONE_C[0], le=_ZONE_C[1], description="BA-8 REFLow:ZONE<n>")
+]
 
 
 class Balls(RecipeModel):
     """BA-8 ball attach (claim 2) and the nominal ball height claim 3 is judged against."""
 
     alloy: Literal["SAC305"] = Field(description="BA-8 BALL:ALLoy; the profile model is SAC305's")
-    ball_diameter_mm: float = span(0.25, 0.90, "BA-8 BALL:DIAMeter")
+    ball_diameter_mm: float = declared(BallAttach.ball_diameter_mm)
     ball_pitch_mm: float = span(0.40, 1.27, "land pitch (Format A 1.00 mm)")
-    balls_per_site: int = span(1, 2000, "BA-8 BALL:COUNt (Format A 192)")
+    balls_per_site: int = declared(BallAttach.balls_per_site, " (Format A 192)")
     ball_height_um: float = span(100.0, 900.0, "nominal reflowed ball height (claim 3)")
-    flux_thickness_um: int = span(20, 150, "BA-8 FLUX:THICKness")
+    flux_thickness_um: int = declared(BallAttach.flux_thickness_um)
     zone_temperatures_c: tuple[
         ZoneTemperature,
         ZoneTemperature,
@@ -216,7 +227,7 @@ class Balls(RecipeModel):
         ZoneTemperature,
         ZoneTemperature,
     ] = Field(description="BA-8 REFLow:ZONE1..8:TEMPerature")
-    reflow_speed_mm_s: float = span(5.0, 20.0, "BA-8 REFLow:SPEed")
+    reflow_speed_mm_s: float = declared(BallAttach.reflow_speed_mm_s)
     peak_window_c: ReflowPeakWindow = Field(description="BA-8 REFLow:LIMits peak; SAC305 235–245")
     time_above_liquidus_window_s: ReflowTalWindow = Field(
         description="BA-8 REFLow:LIMits TAL; SAC305 50–70 s"
@@ -364,12 +375,7 @@ def _check(*sections: str) -> Callable[[HeatSlugCheck], HeatSlugCheck]:
     return cross_check(HEAT_SLUG_CHECKS, *sections)
 
 
-@_check("strip")
-def _strip_is_format_a(r: HeatSlugRecipe) -> list[str]:
-    """The A-* tool recipes (die bonder, saw, metrology) carry Format A's layout."""
-    if r.strip.format != "A":
-        return [f"strip.format: {r.strip.format!r} is not 'A' (heat-slug strips are Format A)"]
-    return []
+_check("strip")(strip_is_format("A", "heat-slug"))
 
 
 @_check("strip", "die", "substrate")
@@ -475,10 +481,7 @@ def _wire_bond_start_checks(r: HeatSlugRecipe) -> list[str]:
     return r.wire_bond.problems("wire_bond")
 
 
-@_check("mold")
-def _mold_fills_and_cures(r: HeatSlugRecipe) -> list[str]:
-    """TM-4 ARM check and the cure model."""
-    return r.mold.problems("mold")
+_check("mold")(mold_fills_and_cures)
 
 
 @_check("etch")
@@ -584,10 +587,7 @@ def _reflow_profile_in_window(r: HeatSlugRecipe) -> list[str]:
     return problems
 
 
-@_check("dice", "strip")
-def _saw_fits_street(r: HeatSlugRecipe) -> list[str]:
-    """DS-2 START check and the saw street."""
-    return r.dice.problems("dice", r.strip.layout.street_um)
+_check("dice", "strip")(saw_fits_street)
 
 
 @_check("inspection", "slice", "slice_adhesive")
@@ -633,14 +633,4 @@ def _ball_limits_measure_claim_3(r: HeatSlugRecipe) -> list[str]:
     return problems
 
 
-@_check("inspection", "substrate", "mold")
-def _package_limits_hold_the_package(r: HeatSlugRecipe) -> list[str]:
-    """The THK window contains the nominal package (substrate + mold cap)."""
-    thickness = r.substrate.thickness_um + r.mold.cap_thickness_um
-    limits = r.inspection.package.package_thickness_um
-    if not contains(limits, thickness):
-        return [
-            f"inspection.package.package_thickness_um: {fmt_window(limits)} does not contain the "
-            f"nominal {fmt(thickness)} µm (substrate + mold cap)"
-        ]
-    return []
+_check("inspection", "substrate", "mold")(package_limits_hold_the_package("substrate"))

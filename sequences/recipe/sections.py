@@ -8,8 +8,8 @@ the manual's default; process set-points have none and must be stated.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import ClassVar, Literal, Self
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import Field, model_validator
 
@@ -30,7 +30,10 @@ from sequences.recipe.base import (
     LimitWindow,
     RecipeModel,
     StripSpec,
+    contains,
     declared,
+    fmt,
+    fmt_window,
     refuse_if_problems,
     run_cross_checks,
     span,
@@ -72,8 +75,8 @@ class PlaceSettings(RecipeModel):
     )
     dispense_tolerance_pct: int = declared(DieBonder.dispense_tolerance_pct)
     place_force_n: float = declared(DieBonder.place_force_n)
-    place_tolerance_xy_um: float = span(5.0, 100.0, "DB-4 PLACe:TOLerance xy")
-    place_tolerance_theta_deg: float = span(0.10, 3.00, "DB-4 PLACe:TOLerance θ")
+    place_tolerance_xy_um: float = declared(DieBonder.place_tolerance, " xy", part=0)
+    place_tolerance_theta_deg: float = declared(DieBonder.place_tolerance, " θ", part=1)
     stage_temperature_c: float = declared(DieBonder.stage_temperature_c)
     cure_enabled: bool = Field(default=True, description="DB-4 CURE:STATe (snap-cure track)")
     cure_temperature_c: float = declared(DieBonder.cure_temperature_c)
@@ -414,9 +417,9 @@ class BathSettings(RecipeModel):
         concentration: float,
         concentration_band: float,
         depth_target_um: float,
-        acid_mol_l: float = 1.35,
-        orp_mv: int = 540,
-        cu_load_max_g_l: float = 160.0,
+        acid_mol_l: float = EtchBath.acid_sp_mol_l.default,
+        orp_mv: int = EtchBath.orp_sp_mv.default,
+        cu_load_max_g_l: float = EtchBath.cu_load_max_g_l.default,
     ) -> EtchRecipe:
         """HR 101-117 of one carrier."""
         return EtchRecipe(
@@ -429,7 +432,7 @@ class BathSettings(RecipeModel):
             cu_load_max_g_l=cu_load_max_g_l,
             pump_speed_pct=self.pump_speed_pct,
             endpoint_mode=EndpointMode[self.endpoint],
-            etch_time_s=self.etch_time_s if self.etch_time_s is not None else 420,
+            etch_time_s=self.etch_time_s if self.etch_time_s is not None else _ETCH_TIME_S,
             etch_time_max_s=self.etch_time_max_s,
             depth_target_um=round(depth_target_um, 2),
             lower_speed_mm_s=self.lower_speed_mm_s,
@@ -439,6 +442,53 @@ class BathSettings(RecipeModel):
         )
 
 
+_ETCH_TIME_S = EtchBath.etch_time_s.default
+
 #: The etch guard (ETCH_TIME_MAX_S) must allow this multiple of the nominal etch time, so that
 #: a bath 20 % slower than its estimate still ends on depth, not on the guard (alarm 5150).
 GUARD_MARGIN = 1.25
+
+
+# -- cross-field checks both products register (each at its place in its own list) ---------------
+def strip_is_format(strip_format: str, product: str) -> Callable[[MasterRecipe], list[str]]:
+    """The check that the strip is ``strip_format``: the product's tool recipes (die bonder,
+    saw, metrology) carry that format's layout."""
+
+    def check(r: MasterRecipe) -> list[str]:
+        if r.strip.format != strip_format:
+            return [
+                f"strip.format: {r.strip.format!r} is not {strip_format!r} "
+                f"({product} strips are Format {strip_format})"
+            ]
+        return []
+
+    return check
+
+
+def mold_fills_and_cures(r: Any) -> list[str]:
+    """TM-4 ARM check and the cure model."""
+    problems: list[str] = r.mold.problems("mold")
+    return problems
+
+
+def saw_fits_street(r: Any) -> list[str]:
+    """DS-2 START check and the saw street."""
+    problems: list[str] = r.dice.problems("dice", r.strip.layout.street_um)
+    return problems
+
+
+def package_limits_hold_the_package(carrier: str) -> Callable[[Any], list[str]]:
+    """The check that the THK window contains the nominal package: ``carrier`` (the section
+    under the mold: substrate, film) + mold cap."""
+
+    def check(r: Any) -> list[str]:
+        thickness = getattr(r, carrier).thickness_um + r.mold.cap_thickness_um
+        limits = r.inspection.package.package_thickness_um
+        if not contains(limits, thickness):
+            return [
+                f"inspection.package.package_thickness_um: {fmt_window(limits)} does not contain "
+                f"the nominal {fmt(thickness)} µm ({carrier} + mold cap)"
+            ]
+        return []
+
+    return check

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from drivers.base import Tool
 from drivers.dicing_saw import CutSettings, DicingRecord, DicingSaw
 from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
 from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, refuse, wait_ready
-from sequences.steps.judging import around, at_most, judged_sites, problems_of, site_strip_outcome
+from sequences.steps.judging import around, at_most, judged_strip, problems_of
 from sequences.steps.setup import SETTLE_TOOL_S, apply_setpoints
 
 #: Timing (dicing-saw.md §8): LOAD + ALIGN + ROTATE + CLEAN + UNLOAD, line pass overrun and
@@ -104,23 +104,20 @@ class DiceStep(ProcessStep, tool="dicing-saw", driver=DicingSaw, clears={"WARMUP
         """Summary, map and records; each site the saw passed judged again against the step's
         chipping and kerf-offset limits (where one of its lines was checked)."""
         saw = driver_for(self, tool, DicingSaw)
-        (job,) = jobs
         result = saw.cycle_result()
-        summary = result.summary
-        records = [r for r in result.records if isinstance(r, DicingRecord)]
-        host, sites = judged_sites(
-            job, summary, result.result_map, records, self._problems, tool=saw
+        line_passes_cut, blade_count_after = result.summary.extra
+        return judged_strip(
+            self,
+            saw,
+            jobs,
+            station,
+            result,
+            self._problems,
+            tool_recipe=self.tool_recipe,
+            line_passes_cut=line_passes_cut,
+            blade_count_after=blade_count_after,
+            blade_exposure_mm=saw.blade_exposure_mm(),
         )
-        line_passes_cut, blade_count_after = summary.extra
-        tool_summary: dict[str, Any] = {
-            "cycle_s": summary.cycle_s,
-            "end_state": saw.state().name,
-            "tool_recipe": self.tool_recipe,
-            "line_passes_cut": line_passes_cut,
-            "blade_count_after": blade_count_after,
-            "blade_exposure_mm": saw.blade_exposure_mm(),
-        }
-        return [site_strip_outcome(self, job, station, sites, tool_summary, summary, host)]
 
     def _problems(self, record: DicingRecord) -> str:
         """dicing-saw.md §5 pass rule against the step's limits; a site none of whose lines was

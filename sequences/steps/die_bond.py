@@ -12,7 +12,7 @@ from drivers.die_bonder import DieBonder, DieBondRecord, DieBondSettings
 from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
 from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, refuse, wait_ready
-from sequences.steps.judging import around, judged_sites, problems_of, site_strip_outcome
+from sequences.steps.judging import around, judged_strip, problems_of
 from sequences.steps.setup import SETTLE_TOOL_S, apply_setpoints
 
 #: The die bonder MODE each step kind runs (die-bonder.md §1).
@@ -124,22 +124,19 @@ class DieBondStep(ProcessStep, tool="die-bonder", driver=DieBonder, clears={"TEM
         """Summary, map and records; each site the tool passed judged again against the
         settings (§5 pass criteria)."""
         bonder = driver_for(self, tool, DieBonder)
-        (job,) = jobs
         result = bonder.cycle_result()
-        summary = result.summary
-        records = [r for r in result.records if isinstance(r, DieBondRecord)]
-        host, sites = judged_sites(
-            job, summary, result.result_map, records, self._problems, tool=bonder
+        mode, placed = result.summary.extra
+        return judged_strip(
+            self,
+            bonder,
+            jobs,
+            station,
+            result,
+            self._problems,
+            tool_recipe=self.tool_recipe,
+            mode=mode,
+            placed=placed,
         )
-        mode, placed = summary.extra
-        tool_summary = {
-            "cycle_s": summary.cycle_s,
-            "end_state": bonder.state().name,
-            "tool_recipe": self.tool_recipe,
-            "mode": mode,
-            "placed": placed,
-        }
-        return [site_strip_outcome(self, job, station, sites, tool_summary, summary, host)]
 
     def _problems(self, record: DieBondRecord) -> str:
         """die-bonder.md §5 pass criteria of the MODE, against the master recipe's settings."""

@@ -4,18 +4,17 @@ claim 1)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from drivers.base import Tool
 from drivers.etch_bath import Chemistry, EndpointMode, EtchBath, EtchRecipe, EtchResult
-from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
 from sequences.recipe.process_models import ETCH_RATES
-from sequences.steps.base import Pace, ProcessStep, driver_for, refuse, wait_ready
-from sequences.steps.judging import around, at_least, batch_outcomes, problems_of
-from sequences.steps.setup import apply_setpoints, positions_of, wait_settled
+from sequences.steps.base import driver_for, refuse
+from sequences.steps.batch import BatchStep
+from sequences.steps.judging import around, at_least, problems_of
 
 #: etch-bath.md §3: LOAD, the rinse's handling, UNLOAD (s), and the hoist's travel (mm).
 LOAD_S, RINSE_HANDLING_S, UNLOAD_S, HOIST_TRAVEL_MM = 5.0, 52.0, 5.0, 400.0
@@ -23,7 +22,7 @@ LOAD_S, RINSE_HANDLING_S, UNLOAD_S, HOIST_TRAVEL_MM = 5.0, 52.0, 5.0, 400.0
 
 @dataclass(frozen=True)
 class EtchStep(
-    ProcessStep,
+    BatchStep,
     tool="etch-bath",
     driver=EtchBath,
     clears={"TEMP", "LOAD", "CARRIER"},
@@ -36,6 +35,7 @@ class EtchStep(
         "rate_um_min": "mean_rate_um_min",
         "temp_c": "mean_temp_c",
     }
+    result_map_name = "carrier_map"
     batch_max = 10
     #: etch-bath.md §8: 25 -> 80 °C (KOH) in 38 min; the tool's own heat-up timeout alarm
     #: (5105) comes at 60 min, so the host's bound lies beyond it.
@@ -83,10 +83,6 @@ class EtchStep(
         handling_s = LOAD_S + 2 * travel_s + r.drip_s + r.rinse_s + RINSE_HANDLING_S + UNLOAD_S
         return handling_s + self.etch_tool_s
 
-    @property
-    def setpoints(self) -> EtchRecipe:
-        return self.recipe
-
     # -- phases --------------------------------------------------------------------------------
     def check(self, tool: Tool) -> None:
         """Interlocks, the recipe's ranges, the station's CHEMISTRY (the step's, else refused
@@ -108,31 +104,17 @@ class EtchStep(
                 self.name, tool, "ENDPOINT_MODE HOST needs a host endpoint loop; use TIME or DEPTH"
             )
 
-    def set_up(self, tool: Tool, jobs: Sequence[StripJob], pace: Pace) -> None:
-        """Write the recipe for slots 1..n and their strip ids, ARM (unless armed with this
-        recipe), wait for READY (bath at TEMP_SP)."""
-        bath = driver_for(self, tool, EtchBath)
-        wait_settled(bath, pace)
-        apply_setpoints(bath, self.recipe, positions_of(jobs), chemistry=self.chemistry)
-        wait_ready(bath, pace, self.heat_up_tool_s)
+    def arm_options(self) -> dict[str, Any]:
+        """ARM checks the recipe against the station's CHEMISTRY (slots 1..n; READY: the bath
+        at TEMP_SP)."""
+        return {"chemistry": self.chemistry}
 
-    def collect(self, tool: Tool, jobs: Sequence[StripJob], station: str) -> list[StripOutcome]:
-        """IR 115-140 for each slot, judged again against DEPTH_TARGET (a depth the tool does
-        not judge in mode TIME) and TEMP_SP ± TEMP_BAND; every strip of the carrier shares the
-        batch's values."""
-        bath = driver_for(self, tool, EtchBath)
-        result = bath.cycle_result()
-        return batch_outcomes(
-            self,
-            bath,
-            jobs,
-            result,
-            station,
-            end_reason=result.end_reason.name,
-            carrier_map=result.result_map,
-        )
+    def load_summary(self, result: EtchResult) -> dict[str, Any]:
+        return {"end_reason": result.end_reason.name, self.result_map_name: result.result_map}
 
     def judge_load(self, result: EtchResult) -> str:
+        """IR 115-140 against DEPTH_TARGET (a depth the tool does not judge in mode TIME) and
+        TEMP_SP ± TEMP_BAND."""
         r = self.recipe
         return problems_of(
             [

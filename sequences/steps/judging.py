@@ -286,3 +286,28 @@ def site_strip_outcome(
     return StripOutcome(
         job.strip_id, step.name, station, map_of(sites), sites, fields, step.recipe_values()
     )
+
+
+def judged_strip(
+    step: Any,
+    tool: Tool,
+    jobs: Sequence[StripJob],
+    station: str,
+    result: Any,
+    problems: Callable[[R], str],
+    **tool_summary: Any,
+) -> list[StripOutcome]:
+    """The one outcome of the one job of a single-strip site-by-site cycle (``result``: summary,
+    result map and site records): each site the tool passed judged again by ``problems``
+    (:func:`judged_sites`); the tool summary is the cycle's time and end state, then
+    ``tool_summary`` (the step's tool recipe or program first)."""
+    (job,) = jobs
+    summary: StripSummary = result.summary
+    records: Sequence[R] = result.records
+    host, sites = judged_sites(job, summary, result.result_map, records, problems, tool=tool)
+    fields = {
+        "cycle_s": summary.cycle_s,
+        "end_state": tool.state().name,
+        **tool_summary,
+    }
+    return [site_strip_outcome(step, job, station, sites, fields, summary, host)]

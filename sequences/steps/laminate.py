@@ -3,24 +3,21 @@ on the laminator, up to 8 strips per press load."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
-from drivers.base import Tool
 from drivers.laminator import LaminationRecipe, LaminationResult, Laminator
-from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
-from sequences.steps.base import Pace, ProcessStep, driver_for, wait_ready
-from sequences.steps.judging import at_least, at_most, batch_outcomes, problems_of
-from sequences.steps.setup import apply_setpoints, positions_of, wait_settled
+from sequences.steps.batch import BatchStep
+from sequences.steps.judging import at_least, at_most, problems_of
 
 #: laminator.md §7 alarm 1122: vacuum is lost in DWELL above twice VACUUM_SP.
 VACUUM_LOST_FACTOR = 2.0
 
 
 @dataclass(frozen=True)
-class LaminateStep(ProcessStep, tool="laminator", driver=Laminator, clears={"TEMP", "LOAD"}):
+class LaminateStep(BatchStep, tool="laminator", driver=Laminator, clears={"TEMP", "LOAD"}):
     #: The load's values in the unit records: record name -> LaminationResult field.
     result_values: ClassVar[Mapping[str, str]] = {
         "peak_temp_c": "peak_temp_c",
@@ -29,6 +26,7 @@ class LaminateStep(ProcessStep, tool="laminator", driver=Laminator, clears={"TEM
         "max_vacuum_dwell_kpa": "max_vacuum_dwell_kpa",
         "dwell_actual_s": "dwell_actual_s",
     }
+    result_map_name = "load_map"
     batch_max = 8
     #: laminator.md §9: 25 -> 100 °C standby in 11 min; the tool's own heat-up timeout alarm
     #: (1105) comes at 30 min, so the host's bound lies beyond it.
@@ -53,29 +51,10 @@ class LaminateStep(ProcessStep, tool="laminator", driver=Laminator, clears={"TEM
         at defaults)."""
         return self.recipe.nominal_cycle_s
 
-    @property
-    def setpoints(self) -> LaminationRecipe:
-        return self.recipe
-
-    # -- phases --------------------------------------------------------------------------------
-    def set_up(self, tool: Tool, jobs: Sequence[StripJob], pace: Pace) -> None:
-        """Write the recipe for positions 1..n and their strip ids, ARM (unless armed with this
-        recipe), wait for READY (platens at STANDBY_SP)."""
-        laminator = driver_for(self, tool, Laminator)
-        wait_settled(laminator, pace)
-        apply_setpoints(laminator, self.recipe, positions_of(jobs))
-        wait_ready(laminator, pace, self.heat_up_tool_s)
-
-    def collect(self, tool: Tool, jobs: Sequence[StripJob], station: str) -> list[StripOutcome]:
-        """IR 110-130 for each position, judged again against the recipe's dwell, temperature,
-        pressure and vacuum windows; every strip of the load shares the load's values."""
-        laminator = driver_for(self, tool, Laminator)
-        result = laminator.cycle_result()
-        return batch_outcomes(self, laminator, jobs, result, station, load_map=result.result_map)
-
     def judge_load(self, result: LaminationResult) -> str:
-        """The whole dwell at PLATEN_SP ± TEMP_BAND, PRESSURE_SP - PRESSURE_BAND and under
-        vacuum (the tool fails a load only for excursions longer than its alarm delays)."""
+        """IR 110-130: the whole dwell at PLATEN_SP ± TEMP_BAND, PRESSURE_SP - PRESSURE_BAND and
+        under vacuum (the tool fails a load only for excursions longer than its alarm delays).
+        READY means the platens are at STANDBY_SP."""
         r = self.recipe
         return problems_of(
             [

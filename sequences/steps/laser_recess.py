@@ -9,18 +9,19 @@ and the cycle time come from the manual's ablation model (§4, §8).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import fmean
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from drivers.base import Tool
 from drivers.laser import AblationSettings, Laser, LaserRecord
 from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
 from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, refuse, wait_ready
-from sequences.steps.judging import around, judged_sites, problems_of, site_strip_outcome
+from sequences.steps.judging import around, judged_strip, problems_of
 from sequences.steps.setup import SETTLE_TOOL_S, apply_setpoints
 
 #: Patterns stored at delivery (laser.md §1): vias per site, area-recess size in mm².
@@ -167,35 +168,29 @@ class LaserRecessStep(ProcessStep, tool="laser", driver=Laser, clears={"WARMUP",
         """Summary, map and records; each site the laser passed judged again: every via open
         and, with a die recess, its depth within the step's tolerance."""
         laser = driver_for(self, tool, Laser)
-        (job,) = jobs
         result = laser.cycle_result()
-        summary = result.summary
-        records = [r for r in result.records if isinstance(r, LaserRecord)]
         area_recess = laser.pattern_area_mm2 > 0.0
-        host, sites = judged_sites(
-            job,
-            summary,
-            result.result_map,
-            records,
-            lambda r: self._problems(r, area_recess),
-            tool=laser,
-        )
-        pattern, vias_ablated = summary.extra
+        pattern, vias_ablated = result.summary.extra
         depths = [
             r.recess_depth_um
-            for r in records
-            if r.result in ("P", "F") and r.recess_depth_um is not None
+            for r in result.records
+            if isinstance(r, LaserRecord)
+            and r.result in ("P", "F")
+            and r.recess_depth_um is not None
         ]
-        tool_summary: dict[str, Any] = {
-            "cycle_s": summary.cycle_s,
-            "end_state": laser.state().name,
-            "tool_recipe": self.tool_recipe,
-            "pattern": pattern,
-            "vias_ablated": vias_ablated,
-            "calibration_ratio": laser.calibration().ratio,
-            "recess_depth_mean_um": round(fmean(depths), 2) if depths else None,
-        }
-        return [site_strip_outcome(self, job, station, sites, tool_summary, summary, host)]
+        return judged_strip(
+            self,
+            laser,
+            jobs,
+            station,
+            result,
+            functools.partial(self._problems, area_recess=area_recess),
+            tool_recipe=self.tool_recipe,
+            pattern=pattern,
+            vias_ablated=vias_ablated,
+            calibration_ratio=laser.calibration().ratio,
+            recess_depth_mean_um=round(fmean(depths), 2) if depths else None,
+        )
 
     def _problems(self, record: LaserRecord, area_recess: bool) -> str:
         """laser.md §5 pass rule against the step's set-points."""

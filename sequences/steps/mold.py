@@ -3,17 +3,14 @@ per shot."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
-from drivers.base import Tool
 from drivers.mold_press import MoldPress, MoldRecipe, ShotResult
-from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
-from sequences.steps.base import Pace, ProcessStep, driver_for, wait_ready
-from sequences.steps.judging import around, at_least, batch_outcomes, problems_of, within
-from sequences.steps.setup import apply_setpoints, positions_of, wait_settled
+from sequences.steps.batch import BatchStep
+from sequences.steps.judging import around, at_least, problems_of, within
 
 #: mold-press.md §3 nominal phase times that no register sets: LOAD, CLAMP, OPEN, CLEAN, UNLOAD.
 LOAD_S, CLAMP_S, OPEN_S, CLEAN_S, UNLOAD_S = 10.0, 8.0, 8.0, 20.0, 10.0
@@ -23,7 +20,7 @@ TRANSFER_P_MIN_FRACTION = 0.90
 
 
 @dataclass(frozen=True)
-class MoldStep(ProcessStep, tool="mold-press", driver=MoldPress, clears={"TEMP", "LOAD"}):
+class MoldStep(BatchStep, tool="mold-press", driver=MoldPress, clears={"TEMP", "LOAD"}):
     #: The load's values in the unit records: record name -> ShotResult field.
     result_values: ClassVar[Mapping[str, str]] = {
         "fill_time_s": "fill_time_s",
@@ -35,6 +32,8 @@ class MoldStep(ProcessStep, tool="mold-press", driver=MoldPress, clears={"TEMP",
         "chase_temp_max_c": "chase_temp_max_c",
         "clamp_force_min_kn": "clamp_force_min_kn",
     }
+    result_block = "shot_result"
+    result_map_name = "shot_map"
     batch_max = 4
     #: mold-press.md §8: both chases 25 -> 175 °C at 5 °C/min, +60 s stable: 31 min.
     heat_up_tool_s: ClassVar[float] = 3600.0
@@ -69,28 +68,9 @@ class MoldStep(ProcessStep, tool="mold-press", driver=MoldPress, clears={"TEMP",
             + UNLOAD_S
         )
 
-    @property
-    def setpoints(self) -> MoldRecipe:
-        return self.recipe
-
-    # -- phases --------------------------------------------------------------------------------
-    def set_up(self, tool: Tool, jobs: Sequence[StripJob], pace: Pace) -> None:
-        """Write the shot's recipe for positions 1..n and their strip ids, ARM (unless armed
-        with this recipe), wait for READY."""
-        press = driver_for(self, tool, MoldPress)
-        wait_settled(press, pace)
-        apply_setpoints(press, self.recipe, positions_of(jobs))
-        wait_ready(press, pace, self.heat_up_tool_s)
-
-    def collect(self, tool: Tool, jobs: Sequence[StripJob], station: str) -> list[StripOutcome]:
-        """The shot's result (IR 110-125) for each position, judged again against the recipe;
-        every strip of the shot shares the shot's values."""
-        press = driver_for(self, tool, MoldPress)
-        shot = press.shot_result()
-        return batch_outcomes(self, press, jobs, shot, station, shot_map=shot.result_map)
-
     def judge_load(self, shot: ShotResult) -> str:
-        """mold-press.md §5 defect criteria, against the master recipe."""
+        """The shot's result (IR 110-125) against mold-press.md §5 defect criteria, with the
+        master recipe's set-points."""
         r = self.recipe
         low_c = min(r.chase_top_sp_c, r.chase_bottom_sp_c) - r.temp_band_c
         high_c = max(r.chase_top_sp_c, r.chase_bottom_sp_c) + r.temp_band_c

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from drivers.base import Tool
 from drivers.states import ToolState
@@ -14,7 +14,7 @@ from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
 from sequences.steps.base import Pace, ProcessStep, driver_for, wait_ready
 from sequences.steps.held import forget_held
-from sequences.steps.judging import around, judged_sites, problems_of, site_strip_outcome
+from sequences.steps.judging import around, judged_strip, problems_of
 from sequences.steps.setup import apply_setpoints, wait_settled
 
 #: wire-bonder.md §8: LOAD + ALIGN + UNLOAD, unit index + PR, and a wire's fixed part.
@@ -94,19 +94,17 @@ class WireBondStep(ProcessStep, tool="wire-bonder", driver=WireBonder, clears={"
         """Summary, map and records; each unit the tool passed judged again against the
         step's FAB_D and LOOP_H (when it sets them) and for all wires bonded."""
         bonder = driver_for(self, tool, WireBonder)
-        (job,) = jobs
         result = bonder.cycle_result()
-        summary = result.summary
-        host, sites = judged_sites(
-            job, summary, result.result_map, result.records, self._problems, tool=bonder
+        return judged_strip(
+            self,
+            bonder,
+            jobs,
+            station,
+            result,
+            self._problems,
+            program=self.program,
+            wires_bonded=result.summary.wires_bonded,
         )
-        tool_summary: dict[str, Any] = {
-            "cycle_s": summary.cycle_s,
-            "end_state": bonder.state().name,
-            "program": self.program,
-            "wires_bonded": summary.wires_bonded,
-        }
-        return [site_strip_outcome(self, job, station, sites, tool_summary, summary, host)]
 
     def _problems(self, record: WireBondRecord) -> str:
         """wire-bonder.md §5 pass criteria, with the step's FAB_D and LOOP_H."""

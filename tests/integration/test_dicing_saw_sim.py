@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 
 import pytest
 
@@ -42,16 +43,12 @@ def saw_sim(sim_tool: Callable[..., SimulatedTool]) -> Callable[..., SimulatedTo
 
 @pytest.fixture
 def open_saw() -> Iterator[Callable[..., DicingSaw]]:
-    opened: list[DicingSaw] = []
+    with ExitStack() as opened:
 
-    def connect(simulated: SimulatedTool, timeout_s: float = 0.5) -> DicingSaw:
-        saw = DicingSaw.open(simulated.address, timeout_s=timeout_s)
-        opened.append(saw)
-        return saw
+        def connect(simulated: SimulatedTool, timeout_s: float = 0.5) -> DicingSaw:
+            return opened.enter_context(DicingSaw.open(simulated.address, timeout_s=timeout_s))
 
-    yield connect
-    for saw in opened:
-        saw.close()
+        yield connect
 
 
 def make_ready(saw: DicingSaw) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from typing import Any
 
 import pytest
@@ -40,18 +41,15 @@ def start_bonder(
     sim_tool: Callable[..., SimulatedTool],
 ) -> Iterator[Callable[..., tuple[DieBonder, SimulatedTool]]]:
     """Factory: a simulated DB-4 (options as ``serve``) and a driver connected to it in IDLE."""
-    drivers: list[DieBonder] = []
+    with ExitStack() as opened:
 
-    def start(*, timeout_s: float = 1.0, **options: Any) -> tuple[DieBonder, SimulatedTool]:
-        simulated = sim_tool("die-bonder", seed=3, **options)
-        bonder = DieBonder.open(simulated.address, timeout_s=timeout_s)
-        drivers.append(bonder)
-        bonder.wait_for_state([ToolState.IDLE], timeout_s=5.0, poll_s=POLL_S)
-        return bonder, simulated
+        def start(*, timeout_s: float = 1.0, **options: Any) -> tuple[DieBonder, SimulatedTool]:
+            simulated = sim_tool("die-bonder", seed=3, **options)
+            bonder = opened.enter_context(DieBonder.open(simulated.address, timeout_s=timeout_s))
+            bonder.wait_for_state([ToolState.IDLE], timeout_s=5.0, poll_s=POLL_S)
+            return bonder, simulated
 
-    yield start
-    for bonder in drivers:
-        bonder.close()
+        yield start
 
 
 def ready(bonder: DieBonder, recipe: str) -> None:

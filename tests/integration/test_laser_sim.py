@@ -7,6 +7,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from typing import Any, cast
 
 import pytest
@@ -42,18 +43,15 @@ def open_laser(
     sim_tool: Callable[..., SimulatedTool],
 ) -> Iterator[Callable[..., tuple[SimulatedTool, Laser]]]:
     """Factory: a simulated laser (clean process unless options say otherwise) and a driver."""
-    drivers: list[Laser] = []
+    with ExitStack() as opened:
 
-    def start(*, timeout_s: float = 0.5, **options: Any) -> tuple[SimulatedTool, Laser]:
-        simulated = sim_tool("laser", seed=11, **(CLEAN | options))
-        laser = Laser.open(simulated.address, timeout_s=timeout_s)
-        drivers.append(laser)
-        laser.wait_for_state([ToolState.IDLE], timeout_s=5, poll_s=POLL_S)
-        return simulated, laser
+        def start(*, timeout_s: float = 0.5, **options: Any) -> tuple[SimulatedTool, Laser]:
+            simulated = sim_tool("laser", seed=11, **(CLEAN | options))
+            laser = opened.enter_context(Laser.open(simulated.address, timeout_s=timeout_s))
+            laser.wait_for_state([ToolState.IDLE], timeout_s=5, poll_s=POLL_S)
+            return simulated, laser
 
-    yield start
-    for laser in drivers:
-        laser.close()
+        yield start
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from drivers.laminator import LaminationRecipe, Laminator
 from drivers.mold_press import MoldPress, MoldRecipe
 from drivers.states import ToolState
 from sequences.jobs import StripJob, StripOutcome
-from sequences.steps.base import Pace, ProcessStep, StepControl, StepRefused, run_step, wait_ready
+from sequences.steps.base import Pace, ProcessStep, StepControl, StepRefused, wait_ready
 from sequences.steps.etch import EtchStep
 from sequences.steps.judging import HOST_OUTSIDE_RECIPE
 from sequences.steps.laminate import LaminateStep
@@ -31,6 +31,7 @@ from sim.etch_bath import EtchBathModel
 from sim.simulated_tool import SimulatedTool
 from sim.world import World
 from tests.support.measured import measured
+from tests.support.step_runs import Start, opened_drivers, run
 
 SCALE = 5000
 pytestmark = pytest.mark.sim_time_scale(SCALE)
@@ -40,43 +41,17 @@ FORMAT_B = (8, 30)
 CUCL2_SLUG = EtchStep("etch", Chemistry.CUCL2, EtchRecipe.typical(Chemistry.CUCL2))
 KOH_RECESS = EtchStep("recess (etch)", Chemistry.KOH, EtchRecipe.typical(Chemistry.KOH))
 
-Start = Callable[..., tuple[Any, SimulatedTool]]
-
 
 @pytest.fixture
 def start(sim_tool: Callable[..., SimulatedTool]) -> Iterator[Start]:
-    """Factory: ``start(MoldPress, "mold-press", **options)`` -> connected driver, simulator."""
-    drivers: list[Tool] = []
-
-    def open_tool(kind: type[Tool], name: str, **options: Any) -> tuple[Any, SimulatedTool]:
-        simulated = sim_tool(name, seed=11, **options)
-        tool = kind.open(simulated.address)
-        drivers.append(tool)
-        return tool, simulated
-
-    yield open_tool
-    for tool in drivers:
-        tool.close()
+    """``start(MoldPress, "mold-press", **options)`` -> connected driver, simulator."""
+    with opened_drivers(sim_tool, seed=11) as factory:
+        yield factory
 
 
 def strips(prefix: str, count: int, size: tuple[int, int] = FORMAT_A) -> list[StripJob]:
     rows, cols = size
     return [StripJob(f"{prefix}-{k}", rows, cols, "1" * (rows * cols)) for k in range(1, count + 1)]
-
-
-def run(
-    step: ProcessStep,
-    tool: Tool,
-    jobs: Sequence[StripJob],
-    clock: SimClock,
-    control: StepControl | None = None,
-) -> list[StripOutcome]:
-    outcomes = run_step(
-        step, tool, jobs, station=step.tool, pace=Pace(clock.time_scale), control=control
-    )
-    assert [o.strip_id for o in outcomes] == [j.strip_id for j in jobs]
-    assert all(o.step == step.name for o in outcomes)
-    return outcomes
 
 
 def arrived_laminated(world: World, jobs: Sequence[StripJob]) -> None:

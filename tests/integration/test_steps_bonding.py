@@ -27,6 +27,8 @@ from sim.die_bonder import ProcessSpread
 from sim.simulated_tool import SimulatedTool
 from sim.world import World
 from tests.support.measured import measured
+from tests.support.step_runs import Start, opened_drivers
+from tests.support.step_runs import run as run_steps
 
 SCALE = 5000
 pytestmark = pytest.mark.sim_time_scale(SCALE)
@@ -54,23 +56,12 @@ B16 = WireBondStep(
     nominal_sites=240,
 )
 
-Start = Callable[..., tuple[Any, SimulatedTool]]
-
 
 @pytest.fixture
 def start(sim_tool: Callable[..., SimulatedTool]) -> Iterator[Start]:
-    """Factory: ``start(DieBonder, "die-bonder", **options)`` -> connected driver, simulator."""
-    drivers: list[Tool] = []
-
-    def open_tool(kind: type[Tool], name: str, **options: Any) -> tuple[Any, SimulatedTool]:
-        simulated = sim_tool(name, seed=7, **options)
-        tool = kind.open(simulated.address)
-        drivers.append(tool)
-        return tool, simulated
-
-    yield open_tool
-    for tool in drivers:
-        tool.close()
+    """``start(DieBonder, "die-bonder", **options)`` -> connected driver, simulator."""
+    with opened_drivers(sim_tool, seed=7) as factory:
+        yield factory
 
 
 def job(strip_id: str, size: tuple[int, int], input_map: str | None = None) -> StripJob:
@@ -85,10 +76,7 @@ def run(
     clock: SimClock,
     control: StepControl | None = None,
 ) -> StripOutcome:
-    (outcome,) = run_step(
-        step, tool, jobs, station=step.tool, pace=Pace(clock.time_scale), control=control
-    )
-    assert outcome.strip_id == jobs[0].strip_id and outcome.step == step.name
+    (outcome,) = run_steps(step, tool, jobs, clock, control)
     return outcome
 
 
@@ -377,6 +365,11 @@ def test_operator_abort_of_a_wire_bond_leaves_the_rest_of_the_strip_not_processe
         [job("A-AB-1", FORMAT_A, "1" * 29 + "0")],
         sim_clock,
     )
+    # Heated at full speed, the strip bonded at 100x (66 ms a unit): the abort lands mid-strip
+    # however slowly the watcher below is scheduled on a loaded machine.
+    wire_bonder.load_program("A64")
+    wire_bonder.wait_for_state([ToolState.READY], timeout_s=30.0)
+    sim_clock.set_scale(100)
     control = StepControl()
 
     def abort_after_five_units() -> None:

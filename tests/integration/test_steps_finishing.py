@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import replace
 from typing import Any
 
@@ -27,7 +28,7 @@ from drivers.metrology import Metrology
 from drivers.states import ToolState
 from sequences.jobs import SiteOutcome, StripJob, StripOutcome
 from sequences.steps.ball_attach import BallAttachStep
-from sequences.steps.base import Pace, ProcessStep, StepControl, StepRefused, run_step
+from sequences.steps.base import ProcessStep, StepControl, StepRefused
 from sequences.steps.dice import DiceStep
 from sequences.steps.inspect import InspectStep
 from sequences.steps.judging import HOST_OUTSIDE_RECIPE
@@ -36,6 +37,7 @@ from sim.clock import SimClock
 from sim.metrology import MetrologyModel
 from sim.simulated_tool import SimulatedTool
 from sim.world import World
+from tests.support.step_runs import run as run_steps
 
 pytestmark = pytest.mark.sim_time_scale(5000)
 
@@ -99,7 +101,7 @@ def run(
     clock: SimClock,
     control: StepControl | None = None,
 ) -> list[StripOutcome]:
-    return run_step(step, tool, jobs, station="S1", pace=Pace(clock.time_scale), control=control)
+    return run_steps(step, tool, jobs, clock, control, station="S1")
 
 
 def site(outcome: StripOutcome, site_id: int) -> SiteOutcome:
@@ -116,16 +118,12 @@ def measured(site_outcome: SiteOutcome, key: str) -> float:
 @pytest.fixture
 def connect() -> Iterator[Connect]:
     """``connect(DriverClass, simulated)``: a driver on the simulated tool, closed afterwards."""
-    opened: list[Tool] = []
+    with ExitStack() as opened:
 
-    def open_driver(kind: type[Tool], simulated: SimulatedTool, **options: Any) -> Any:
-        driver = kind.open(simulated.address, **options)
-        opened.append(driver)
-        return driver
+        def open_driver(kind: type[Tool], simulated: SimulatedTool, **options: Any) -> Any:
+            return opened.enter_context(kind.open(simulated.address, **options))
 
-    yield open_driver
-    for driver in opened:
-        driver.close()
+        yield open_driver
 
 
 # == laser recess ===================================================================================

@@ -21,19 +21,9 @@ from sim.ball_attach.profile import reflow_profile, transit_s
 from sim.clock import SimClock
 from sim.tool_model import Reject, State
 from sim.world import SiteState, World
+from tests.support.hand_clock import HandClock
 
 DEFAULT_ZONES = [130.0, 160.0, 175.0, 185.0, 200.0, 220.0, 250.0, 250.0]
-
-
-class HandClock(SimClock):
-    """A clock that moves only when the test says so."""
-
-    def __init__(self) -> None:
-        super().__init__(1.0)
-        self.t = 0.0
-
-    def now(self) -> float:
-        return self.t
 
 
 class Bench:

@@ -10,22 +10,11 @@ from typing import Any
 
 import pytest
 
-from sim.clock import SimClock
 from sim.die_bonder.model import DieBonderModel
 from sim.die_bonder.process import ProcessSpread, SiteSettings, advance_cure, bond_site, t95_s
 from sim.tool_model import Reject, State
 from sim.world import World
-
-
-class HandClock(SimClock):
-    """Sim time that moves only when the test says so."""
-
-    def __init__(self) -> None:
-        super().__init__(1.0)
-        self.t = 0.0
-
-    def now(self) -> float:
-        return self.t
+from tests.support.hand_clock import HandClock
 
 
 class Bench:

@@ -19,19 +19,7 @@ from sim.laminator.tables import HEATUP_TIMEOUT_S
 from sim.registry import serve_function
 from sim.tool_model import State, ToolModel
 from sim.world import World
-
-
-class VirtualHandClock(SimClock):
-    """A virtual clock the test moves by hand (the model steps on its grid)."""
-
-    virtual = True
-
-    def __init__(self) -> None:
-        super().__init__(1.0)
-        self.t = 0.0
-
-    def now(self) -> float:
-        return self.t
+from tests.support.hand_clock import HandClock
 
 
 def count_steps(model: ToolModel) -> list[float]:
@@ -47,8 +35,8 @@ def count_steps(model: ToolModel) -> list[float]:
     return steps
 
 
-def heated_die_bonder() -> tuple[VirtualHandClock, DieBonderModel]:
-    clock = VirtualHandClock()
+def heated_die_bonder() -> tuple[HandClock, DieBonderModel]:
+    clock = HandClock(virtual=True)
     model = DieBonderModel(clock, World(), seed=3)
     clock.t = 40.0
     model.sync()
@@ -101,7 +89,7 @@ def test_a_settled_wall_scaled_tool_sleeps_until_a_request_comes(kind: str) -> N
 
 def read_until(
     model: ToolModel,
-    clock: VirtualHandClock,
+    clock: HandClock,
     condition: Callable[[], bool],
     every_s: float,
     limit_s: float,
@@ -117,7 +105,7 @@ def read_until(
 def run_ball_attach_magazine(read_every_s: float) -> tuple[float, list[tuple[object, ...]], int]:
     """Heat a BA-8 from cold and run a 6-strip magazine, reading it every ``read_every_s``:
     (tool time READY came, each strip's results and times, steps taken)."""
-    clock = VirtualHandClock()
+    clock = HandClock(virtual=True)
     model = BallAttachModel(clock, World(), seed=11)
     steps = count_steps(model)
 
@@ -155,7 +143,7 @@ def run_cupric_etch(read_every_s: float) -> tuple[tuple[object, ...], int]:
     """Heat a CUCL2 WE-2 from cold, etch a full carrier of slug strips and wait for the bath
     to settle after it, reading every ``read_every_s``: (what the host and the strips see,
     steps taken)."""
-    clock = VirtualHandClock()
+    clock = HandClock(virtual=True)
     world = World()
     slots = {k: f"S{k}" for k in range(1, 11)}
     for strip_id in slots.values():
@@ -205,7 +193,7 @@ def test_etch_bath_jumps_event_to_event_and_etches_the_same_whatever_the_reads()
 
 
 def test_a_weak_laminator_heater_settles_below_band_and_times_out_on_time_in_a_few_steps() -> None:
-    clock = VirtualHandClock()
+    clock = HandClock(virtual=True)
     model = LaminatorModel(clock, World(), seed=2)
     clock.t = 20.0  # power-up INIT
     model.sync()

@@ -15,24 +15,14 @@ from sim.laminator.registers import LAMINATOR_REGISTERS, discrete_image
 from sim.modbus_model import Setting
 from sim.tool_model import Reject, State
 from sim.world import World
-
-
-class ManualClock(SimClock):
-    """Sim time that moves only when the test says so."""
-
-    def __init__(self) -> None:
-        super().__init__(1.0)
-        self.t = 0.0
-
-    def now(self) -> float:
-        return self.t
+from tests.support.hand_clock import HandClock
 
 
 class Bench:
     """A laminator model, its clock and world, and helpers to move time."""
 
     def __init__(self, **options: object) -> None:
-        self.clock = ManualClock()
+        self.clock = HandClock()
         self.world = World()
         self.model = LaminatorModel(self.clock, self.world, **options)  # type: ignore[arg-type]
 

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from sim.clock import SimClock
 from sim.fronts.scpi import ScpiFront
 from sim.laser.ablation import (
     INSPECT_PER_SITE_S,
@@ -29,26 +28,16 @@ from sim.laser.model import PATTERNS, LaserModel
 from sim.laser.server import laser_commands
 from sim.tool_model import Reject, State
 from sim.world import World
+from tests.support.hand_clock import HandClock
 
 CLEAN = {"via_block_rate": 0.0, "residue_rate": 0.0, "fiducial_miss_rate": 0.0}
-
-
-class ManualClock(SimClock):
-    """Sim time that only moves when the test says so."""
-
-    def __init__(self) -> None:
-        super().__init__(1.0)
-        self.t = 0.0
-
-    def now(self) -> float:
-        return self.t
 
 
 class Rig:
     """A laser model, its world and the hand-driven clock."""
 
     def __init__(self, **options: Any) -> None:
-        self.clock = ManualClock()
+        self.clock = HandClock()
         self.world = World()
         self.model = LaserModel(self.clock, self.world, seed=5, **(CLEAN | options))
         self.run(25.0)

@@ -7,29 +7,18 @@ import statistics
 
 import pytest
 
-from sim.clock import SimClock
 from sim.fronts.line_ascii import LineAsciiFront
 from sim.metrology.commands import metrology_commands
 from sim.metrology.model import MetrologyModel
 from sim.world import SiteState, StripState, World
-
-
-class ManualClock(SimClock):
-    """Sim time that moves only when the test says so."""
-
-    def __init__(self) -> None:
-        super().__init__(1.0)
-        self.t = 0.0
-
-    def now(self) -> float:
-        return self.t
+from tests.support.hand_clock import HandClock
 
 
 class Station:
     """A simulated MS-3 driven line by line, as a host would over §2."""
 
     def __init__(self, world: World | None = None, *, seed: int = 1) -> None:
-        self.clock = ManualClock()
+        self.clock = HandClock()
         self.world = world or World()
         self.model = MetrologyModel(self.clock, self.world, seed=seed)
         self.front = LineAsciiFront(self.model, metrology_commands(self.model))

@@ -13,17 +13,7 @@ from sim.faults import CycleContext, FaultInjector
 from sim.scenario import ScenarioError, load_scenario
 from sim.tool_model import AlarmDef, Reject, State, Step, ToolModel
 from sim.world import World
-
-
-class Clockwork(SimClock):
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        super().__init__(1.0)
-        self.t = 0.0
-
-    def now(self) -> float:
-        return self.t
+from tests.support.hand_clock import HandClock
 
 
 class Toy(ToolModel):
@@ -55,14 +45,14 @@ class Toy(ToolModel):
         self.aborted_by = by_alarm
 
 
-def advance(model: Toy, clock: Clockwork, seconds: float) -> None:
+def advance(model: Toy, clock: HandClock, seconds: float) -> None:
     clock.t += seconds
     model.sync()
 
 
 @pytest.fixture
-def toy() -> tuple[Toy, Clockwork]:
-    clock = Clockwork()
+def toy() -> tuple[Toy, HandClock]:
+    clock = HandClock()
     model = Toy(clock)
     advance(model, clock, 5.0)
     return model, clock
@@ -79,7 +69,7 @@ def test_sim_clock_scales_and_changes_scale_continuously() -> None:
         SimClock(0)
 
 
-def test_tool_goes_init_idle_heating_ready(toy: tuple[Toy, Clockwork]) -> None:
+def test_tool_goes_init_idle_heating_ready(toy: tuple[Toy, HandClock]) -> None:
     model, clock = toy
     assert model.state is State.IDLE
     with pytest.raises(Reject) as info:
@@ -94,7 +84,7 @@ def test_tool_goes_init_idle_heating_ready(toy: tuple[Toy, Clockwork]) -> None:
     assert model.state is State.READY
 
 
-def test_pause_takes_effect_at_the_next_hold_point(toy: tuple[Toy, Clockwork]) -> None:
+def test_pause_takes_effect_at_the_next_hold_point(toy: tuple[Toy, HandClock]) -> None:
     model, clock = toy
     model.do_arm()
     advance(model, clock, 10.0)
@@ -110,7 +100,7 @@ def test_pause_takes_effect_at_the_next_hold_point(toy: tuple[Toy, Clockwork]) -
 
 
 def test_hold_alarm_then_clear_goes_paused_and_blocks_resume_while_active(
-    toy: tuple[Toy, Clockwork],
+    toy: tuple[Toy, HandClock],
 ) -> None:
     model, clock = toy
     model.do_arm()
@@ -128,7 +118,7 @@ def test_hold_alarm_then_clear_goes_paused_and_blocks_resume_while_active(
     assert model.state is State.PAUSED
 
 
-def test_abort_class_alarm_aborts_after_clear(toy: tuple[Toy, Clockwork]) -> None:
+def test_abort_class_alarm_aborts_after_clear(toy: tuple[Toy, HandClock]) -> None:
     model, clock = toy
     model.do_arm()
     advance(model, clock, 10.0)
@@ -142,7 +132,7 @@ def test_abort_class_alarm_aborts_after_clear(toy: tuple[Toy, Clockwork]) -> Non
     assert model.state is State.ABORTED
 
 
-def test_warning_changes_no_state_and_interlock_blocks_start(toy: tuple[Toy, Clockwork]) -> None:
+def test_warning_changes_no_state_and_interlock_blocks_start(toy: tuple[Toy, HandClock]) -> None:
     model, clock = toy
     model.do_arm()
     advance(model, clock, 10.0)
@@ -154,7 +144,7 @@ def test_warning_changes_no_state_and_interlock_blocks_start(toy: tuple[Toy, Clo
     assert (info.value.code, info.value.detail) == (22, "DOOR")
 
 
-def test_scheduled_fault_fires_at_its_phase_and_time(toy: tuple[Toy, Clockwork]) -> None:
+def test_scheduled_fault_fires_at_its_phase_and_time(toy: tuple[Toy, HandClock]) -> None:
     model, clock = toy
     model.faults.alarm(2, phase="WORK", after_s=15.0)
     model.do_arm()
@@ -203,7 +193,7 @@ def test_scenario_file_errors_name_the_entry(tmp_path: Path) -> None:
     assert load_scenario(good)[0]["condition"] == "AIR"
 
 
-def test_blocking_alarm_abandons_a_setup_operation(toy: tuple[Toy, Clockwork]) -> None:
+def test_blocking_alarm_abandons_a_setup_operation(toy: tuple[Toy, HandClock]) -> None:
     model, clock = toy
     finished: list[bool] = []
     model.check("setup")

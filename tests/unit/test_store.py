@@ -175,30 +175,24 @@ def test_reopening_keeps_every_record(db: Db) -> None:
     alarm_id = store.alarm("LA2403", alarm_record(T0 + 10))
     store.state_event(StateEvent(T0, "laminate-1", PackState.IDLE, PackState.STARTING, "start"))
     store.record_command("lot", "LA2403", "submit", "operator", "queued")
-    before = (
-        store.lot("LA2403"),
-        store.strip(strips[0]),
-        store.unit(strips[0], 2),
-        store.alarms(active_only=False),
-        store.station_events(),
-        store.cycles(),
-        store.operator_commands(),
-        store.strip_progress("LA2403"),
-    )
+
+    def everything(s: Store) -> tuple[object, ...]:
+        return (
+            s.lot("LA2403"),
+            s.strip(strips[0]),
+            s.unit(strips[0], 2),
+            s.alarms(active_only=False),
+            s.station_events(),
+            s.cycles(),
+            s.operator_commands(),
+            s.strip_progress("LA2403"),
+        )
+
+    before = everything(store)
     store.close()
 
     with open_store(path, clock) as again:
-        after = (
-            again.lot("LA2403"),
-            again.strip(strips[0]),
-            again.unit(strips[0], 2),
-            again.alarms(active_only=False),
-            again.station_events(),
-            again.cycles(),
-            again.operator_commands(),
-            again.strip_progress("LA2403"),
-        )
-        assert after == before
+        assert everything(again) == before
         assert again.alarms(active_only=True)[0]["alarm_id"] == alarm_id
         assert again.step_done(result("LA2403", strips[0], 0)) is False
 

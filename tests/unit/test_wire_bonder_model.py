@@ -15,33 +15,22 @@ from dataclasses import replace
 
 import pytest
 
-from sim.clock import SimClock
 from sim.tool_model import Reject, State
 from sim.wire_bonder.bonding import BondRates, BondSettings, bond_unit, mean_pull_gf, us_factor
 from sim.wire_bonder.commands import WireBonderCommands
 from sim.wire_bonder.model import WireBonderModel
 from sim.world import World
+from tests.support.hand_clock import HandClock
 
 DEFAULTS = BondSettings("AU", 25, 45, 55, 250, 50)
 QUIET = {"nsop_ppm": 0, "nsol_ppm": 0, "short_tail_ppm": 0, "wire_break_ppm": 0, "efo_fail_ppm": 0}
-
-
-class ManualClock(SimClock):
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        super().__init__(1.0)
-        self.t = 0.0
-
-    def now(self) -> float:
-        return self.t
 
 
 class Bench:
     """A model on a manual clock with helpers to move time."""
 
     def __init__(self, **options: object) -> None:
-        self.clock = ManualClock()
+        self.clock = HandClock()
         self.world = World()
         self.model = WireBonderModel(self.clock, self.world, seed=7, **options)  # type: ignore[arg-type]
 
