@@ -11,7 +11,7 @@ seating plane over the site's balls, fitted here in pure Python.
 
 A site is computed column-wise, in few Python calls per site rather than per ball (a dry run
 attaches some 6,000 balls a strip): each ball's height scatter is one 16-bit draw from one
-``randbytes`` call, looked up in a table of normal quantiles (:func:`_height_table_um`), and the
+``randbytes`` call, looked up in a table of normal quantiles (:mod:`sim.normal_draws`), and the
 seating plane is fitted in closed form from sums over the balls (:func:`plane_from_columns`).
 """
 
@@ -20,12 +20,12 @@ from __future__ import annotations
 import math
 import operator
 import random
-import sys
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from statistics import NormalDist
+
+from sim.normal_draws import level_draws, quantiles
 
 MISSING_PPM = 20.0
 EXTRA_PPM = 10.0
@@ -44,9 +44,6 @@ EXTRA_BALL_HEIGHT = 2.0 ** (1.0 / 3.0)  # two balls' solder on one land
 BRIDGED_BALL_HEIGHT = 0.85  # two balls merged into one wide, lower joint
 BALL_PITCH_MM = 1.0
 BODY_BALLS_PER_SIDE = 16  # Format A: 17 mm body, 1.00 mm pitch, 192 balls in 4 outer rings
-#: A ball's height scatter is drawn from this many equiprobable normal quantiles (16 bits: the
-#: table reaches ±4.3 σ; a site of 192 balls would go past that once in ~300 sites).
-HEIGHT_LEVELS = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -196,16 +193,9 @@ def attach_site(
 
 @lru_cache(maxsize=4)
 def _height_table_um(nominal_um: float) -> array[float]:
-    """A ball's height (µm) per 16-bit draw: nominal · (1 + HEIGHT_CV · z) at the draw's normal
-    quantile (midpoints of HEIGHT_LEVELS equal slices of probability), built once per size."""
-    quantile = NormalDist().inv_cdf
-    return array(
-        "d",
-        (
-            nominal_um * (1.0 + HEIGHT_CV * quantile((k + 0.5) / HEIGHT_LEVELS))
-            for k in range(HEIGHT_LEVELS)
-        ),
-    )
+    """A ball's height (µm) per 16-bit draw of :mod:`sim.normal_draws`: nominal · (1 +
+    HEIGHT_CV · z) at the draw's normal quantile, built once per ball size."""
+    return array("d", (nominal_um * (1.0 + HEIGHT_CV * z) for z in quantiles()))
 
 
 @lru_cache(maxsize=8)
@@ -229,11 +219,8 @@ def _ball_heights(
     if missing:
         kept = sorted(rng.sample(range(len(xs)), len(xs) - missing))
         xs, ys, bow_share = (tuple(column[k] for k in kept) for column in (xs, ys, bow_share))
-    draws = array("H", rng.randbytes(2 * len(xs)))
-    if sys.byteorder == "big":  # randbytes is little-endian: the same draws on every machine
-        draws.byteswap()
     table = _height_table_um(HEIGHT_RATIO * process.ball_diameter_mm * 1000.0)
-    heights = [table[k] for k in draws]
+    heights = [table[k] for k in level_draws(rng, len(xs))]
     factors: dict[int, float] = {}  # the few balls not of nominal size
     if extra:
         factors.update(dict.fromkeys(rng.sample(range(len(heights)), extra), EXTRA_BALL_HEIGHT))
