@@ -21,9 +21,12 @@ LEVELS = 1 << 16
 
 @lru_cache(maxsize=1)
 def quantiles() -> array[float]:
-    """The standard normal quantile at the middle of each of the LEVELS slices, built once."""
+    """The standard normal quantile at the middle of each of the LEVELS slices, built once
+    (the upper half mirrors the lower: half the ``inv_cdf`` calls, exactly symmetric)."""
     inv_cdf = NormalDist().inv_cdf
-    return array("d", (inv_cdf((k + 0.5) / LEVELS) for k in range(LEVELS)))
+    lower = array("d", (inv_cdf((k + 0.5) / LEVELS) for k in range(LEVELS // 2)))
+    upper = array("d", (-z for z in reversed(lower)))
+    return lower + upper
 
 
 def level_draws(rng: random.Random, count: int) -> array[int]:
