@@ -114,10 +114,8 @@ def plane_from_columns(
 ) -> tuple[float, float, float]:
     """:func:`fit_plane` of the points (xs[i], ys[i], zs[i]), in closed form from sums."""
     n = len(xs)
-    sx, sy, sz = sum(xs), sum(ys), sum(zs)
-    sxx = sum(map(operator.mul, xs, xs)) - sx * sx / n
-    syy = sum(map(operator.mul, ys, ys)) - sy * sy / n
-    sxy = sum(map(operator.mul, xs, ys)) - sx * sy / n
+    sx, sy, sxx, syy, sxy = _xy_moments(tuple(xs), tuple(ys))
+    sz = sum(zs)
     sxz = sum(map(operator.mul, xs, zs)) - sx * sz / n
     syz = sum(map(operator.mul, ys, zs)) - sy * sz / n
     det = sxx * syy - sxy * sxy
@@ -126,6 +124,20 @@ def plane_from_columns(
     b = (sxz * syy - syz * sxy) / det
     c = (syz * sxx - sxz * sxy) / det
     return (sz - b * sx - c * sy) / n, b, c
+
+
+@lru_cache(maxsize=8)
+def _xy_moments(
+    xs: tuple[float, ...], ys: tuple[float, ...]
+) -> tuple[float, float, float, float, float]:
+    """Sums of x and y and the centred second moments of a ball layout (the same for every
+    site of a layout without missing balls: computed once)."""
+    n = len(xs)
+    sx, sy = sum(xs), sum(ys)
+    sxx = sum(map(operator.mul, xs, xs)) - sx * sx / n
+    syy = sum(map(operator.mul, ys, ys)) - sy * sy / n
+    sxy = sum(map(operator.mul, xs, ys)) - sx * sy / n
+    return sx, sy, sxx, syy, sxy
 
 
 def coplanarity(points: Sequence[tuple[float, float, float]]) -> float:
