@@ -218,7 +218,7 @@ def test_a_weak_laminator_heater_settles_below_band_and_times_out_on_time_in_a_f
 def run_laminator_cycle(read_every_s: float) -> tuple[tuple[object, ...], int]:
     """Heat an LM-8, run one default cycle, reading it every ``read_every_s``: (its §4 dwell
     statistics and DWELL_ACTUAL, steps taken during the dwell)."""
-    clock = VirtualHandClock()
+    clock = HandClock(virtual=True)
     model = LaminatorModel(clock, World(), seed=4)
     read_until(model, clock, lambda: model.state is State.IDLE, read_every_s, 60.0)
     model.do_arm()
