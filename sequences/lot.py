@@ -88,6 +88,16 @@ class LotSnapshot:
 
 
 @dataclass(frozen=True)
+class _Census:
+    """One pass over a lot's strips: waiting strips by next step (in plan order), the stations
+    holding some of them, and whether all are terminal."""
+
+    waiting_at: dict[int, list[StripProgress]]
+    busy_on: set[str]
+    all_terminal: bool
+
+
+@dataclass(frozen=True)
 class _Share:
     """One lot's strips in a cycle (a batch load may hold several lots'), at its step index."""
 
@@ -160,6 +170,15 @@ class LotRunner:
             for strip in strips:
                 strip.status, strip.station = "processing", start.station
         missing = [s.name for s in self.plan.steps if not any(st.suits(s) for st in self.stations)]
+        # path_s[a][b]: expected tool seconds from step a to step b (summed as _coming did).
+        steps = self.plan.steps
+        self._path_s = [
+            [
+                sum(steps[k].expected_cycle_tool_s for k in range(a, b))
+                for b in range(len(steps) + 1)
+            ]
+            for a in range(len(steps) + 1)
+        ]
         if missing:
             raise ValueError(f"no station of the line can run: {', '.join(missing)}")
 
@@ -313,17 +332,15 @@ class LotRunner:
                         self._cond.wait(self._idle_s)
                 continue
             with self._cond:
+                census = self._census()
                 idle = self._held or self._aborted or not station.ready
                 # Strips of this lot in another lot's load on this station (lent, or a shared
                 # load being reconciled): that cycle goes first.
-                idle = idle or any(
-                    s.status == "processing" and s.station == station.name
-                    for s in self.strips.values()
-                )
+                idle = idle or station.name in census.busy_on
                 idle = idle or (self.defer is not None and self.defer(station))
-                work = None if idle else self._pick(station)
+                work = None if idle else self._pick(station, census.waiting_at)
                 if work is None:
-                    if all(s.terminal for s in self.strips.values()):
+                    if census.all_terminal:
                         return
                     self._cond.wait(self._idle_s)
                     continue
@@ -334,16 +351,30 @@ class LotRunner:
             self._changed()
             self._run(station, shares)
 
-    def _pick(self, station: Station) -> tuple[int, list[StripProgress]] | None:
+    def _census(self) -> _Census:
+        """Where this lot's strips are, in one pass over them (caller holds the lock)."""
+        waiting_at: dict[int, list[StripProgress]] = {}
+        busy_on: set[str] = set()
+        all_terminal = True
+        for strip in self.strips.values():
+            status = strip.status
+            if status == "waiting":
+                waiting_at.setdefault(strip.next_step, []).append(strip)
+            elif status == "processing":
+                busy_on.add(strip.station)
+            all_terminal = all_terminal and status in TERMINAL
+        return _Census(waiting_at, busy_on, all_terminal)
+
+    def _pick(
+        self, station: Station, waiting_at: Mapping[int, list[StripProgress]]
+    ) -> tuple[int, list[StripProgress]] | None:
+        """The work ``station`` takes: the furthest step it runs with strips waiting (in plan
+        order), a full batch or a part batch when no more can come in time."""
         steps = self.plan.steps
         for index in reversed(range(len(steps))):
             step = steps[index]
-            if not station.suits(step):
-                continue
-            ready = [
-                s for s in self.strips.values() if s.status == "waiting" and s.next_step == index
-            ]
-            if not ready:
+            ready = waiting_at.get(index)
+            if not ready or not station.suits(step):
                 continue
             full = len(ready) + self._waiting_elsewhere(step) >= step.batch_max
             if full or not self._more_coming(index):
@@ -390,10 +421,11 @@ class LotRunner:
         tool s. Read without this lot's lock (an estimate; a partner may ask while holding its
         own)."""
         steps = self.plan.steps
+        path_s = self._path_s
         for strip in list(self.strips.values()):
             if strip.terminal or strip.next_step >= index:
                 continue
-            arrival = sum(steps[k].expected_cycle_tool_s for k in range(strip.next_step, index))
+            arrival = path_s[strip.next_step][index]
             if strip.status == "processing":
                 arrival -= steps[strip.next_step].expected_cycle_tool_s / 2  # half done, on average
             if arrival <= horizon:
