@@ -13,10 +13,12 @@ policy). Every strip ends complete, scrapped with a reason, or on hold with a re
 
 from __future__ import annotations
 
+import itertools
 import logging
+import math
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from drivers.clock import HostClock, WallClock
@@ -150,6 +152,13 @@ class LotRunner:
         # (a timed wake would cost a clock jump for nothing).
         self._idle_s: float | None = None if self.clock.virtual else 0.05 * self.clock.record_scale
         self._stop = threading.Event()
+        # Each station's worker rests on its own condition, woken only by a change that may
+        # give it work (see _after): a wake-up of every worker at each cycle's end cost a
+        # thread hand-off each, nine in ten of them for nothing.
+        self._rests = {st.name: self.clock.condition() for st in self.stations}
+        self._poked = dict.fromkeys(self._rests, False)
+        self._rest_since: dict[str, int] = {}
+        self._rest_count = itertools.count()
         self._held = False
         self._aborted = ""
         self._reconcile: dict[str, list[StepStart]] = {}
@@ -230,7 +239,7 @@ class LotRunner:
                     break
                 self._cond.wait(wake_s)
             self._stop.set()
-            self._cond.notify_all()
+            self._wake()
         return workers
 
     def stop(self) -> None:
@@ -241,7 +250,7 @@ class LotRunner:
         for station in self.stations:
             station.control.detach.set()
         with self._cond:
-            self._cond.notify_all()
+            self._wake()
 
     def hold(self) -> None:
         """Lot hold: no new cycle starts for this lot; running cycles finish."""
@@ -251,7 +260,7 @@ class LotRunner:
     def release(self) -> None:
         with self._cond:
             self._held = False
-            self._cond.notify_all()
+            self._wake()
 
     def abort(self, reason: str) -> None:
         """Lot abort: waiting strips go on hold now, processing strips when their cycle ends;
@@ -261,7 +270,7 @@ class LotRunner:
             for strip in self.strips.values():
                 if strip.status == "waiting":
                     self._finish(strip, "on hold", reason)
-            self._cond.notify_all()
+            self._wake()
         for station in self.stations:
             station.abort_held_cycle(self.strips, reason)
         self._changed()
@@ -312,24 +321,24 @@ class LotRunner:
         while not self._stop.is_set():
             with self._cond:
                 pending = self._reconcile.get(station.name)
-                if pending and station.down:
-                    # Its cycles (of a previous run, or whose link dropped) are reconciled
-                    # when the tool answers again.
-                    self._cond.wait(self._idle_s)
-                    continue
-                starts = self._reconcile.pop(station.name, [])
+                down = bool(pending) and station.down
+                # Its cycles (of a previous run, or whose link dropped) are reconciled when
+                # the tool answers again.
+                starts = [] if down else self._reconcile.pop(station.name, [])
                 # A load shared with other lots is reconciled by its first lot (by id), once.
                 led = [s for s in starts if self._leads(s)]
                 if len(led) < len(starts):
                     self._reconcile[station.name] = [s for s in starts if s not in led]
+            if down:
+                self._rest(station)
+                continue
             for start in led:
                 self._resume(station, start)
             if led:
                 continue
             if starts:  # left to the load's first lot: no new cycle here before it is done
                 if not self._follow_timed_out(station):
-                    with self._cond:
-                        self._cond.wait(self._idle_s)
+                    self._rest(station)
                 continue
             with self._cond:
                 census = self._census()
@@ -339,17 +348,58 @@ class LotRunner:
                 idle = idle or station.name in census.busy_on
                 idle = idle or (self.defer is not None and self.defer(station))
                 work = None if idle else self._pick(station, census.waiting_at)
-                if work is None:
-                    if census.all_terminal:
-                        return
-                    self._cond.wait(self._idle_s)
-                    continue
-                index, batch = work
-                for strip in batch:
-                    strip.status, strip.station = "processing", station.name
+                if work is not None:
+                    index, batch = work
+                    for strip in batch:
+                        strip.status, strip.station = "processing", station.name
+            if work is None:
+                if census.all_terminal:
+                    return
+                self._rest(station)
+                continue
             shares = [_Share(self, index, batch), *self._borrow(station, index, len(batch))]
             self._changed()
             self._run(station, shares)
+
+    def _rest(self, station: Station) -> None:
+        """Wait, without the lot's lock, until :meth:`_wake` pokes ``station`` (or, on a wall
+        clock, the idle interval has passed). A poke while it was busy is not lost: the next
+        rest returns at once."""
+        name = station.name
+        rest = self._rests[name]
+        with rest:
+            if not self._poked[name]:
+                self._rest_since.setdefault(name, next(self._rest_count))
+                rest.wait(self._idle_s)
+            self._poked[name] = False
+            self._rest_since.pop(name, None)
+
+    def _wake(self, stations: Iterable[str] | None = None) -> None:
+        """Wake the lot thread and the resting workers of ``stations`` (None: all), those
+        resting longest first (the order one condition for all would wake them in)."""
+        self._cond.notify_all()
+        names = list(self._rests) if stations is None else [n for n in stations if n in self._rests]
+        since = self._rest_since
+        for name in sorted(names, key=lambda n: since.get(n, math.inf)):
+            rest = self._rests[name]
+            with rest:
+                self._poked[name] = True
+                rest.notify_all()
+
+    def _after(self, index: int, station: Station) -> set[str]:
+        """The stations a cycle of step ``index`` on ``station`` may have given work: its own
+        (strips of this lot it held are free), those of the next step (strips waiting there),
+        those of batch steps downstream (their part-batch decision reads what is upstream);
+        all once every strip has ended (their workers return)."""
+        if all(s.terminal for s in self.strips.values()):
+            return set(self._rests)
+        steps = self.plan.steps
+        woken = {station.name}
+        for later in range(index + 1, len(steps)):
+            step = steps[later]
+            if later == index + 1 or step.batch_max > 1:
+                woken.update(st.name for st in self.stations if st.suits(step))
+        return woken
 
     def _census(self) -> _Census:
         """Where this lot's strips are, in one pass over them (caller holds the lock)."""
@@ -502,7 +552,7 @@ class LotRunner:
                 return None
             pending.remove(mine)
             strips = [self.strips[s] for s in mine.strip_ids if s in self.strips]
-            self._cond.notify_all()  # this lot's worker on that station may take work again
+            self._wake()  # this lot's worker on that station may take work again
         return _Share(self, mine.step_index, strips)
 
     def _resume(self, station: Station, start: StepStart) -> None:
@@ -556,7 +606,7 @@ class LotRunner:
         with self._cond:
             for strip in strips:
                 self._finish(strip, "on hold", reason)
-            self._cond.notify_all()
+            self._wake()
         self._changed()
 
     # -- one cycle -----------------------------------------------------------------------------
@@ -669,7 +719,7 @@ class LotRunner:
             if lots:
                 self._mates[(start.station, start.started)] = lots
             self._reconcile.setdefault(start.station, []).append(start)
-            self._cond.notify_all()
+            self._wake()
 
     def _settle(
         self,
@@ -700,7 +750,7 @@ class LotRunner:
                         self._finish(strip, "on hold", self._aborted)
                     else:
                         strip.status = "waiting"
-            self._cond.notify_all()
+            self._wake(None if self._aborted else self._after(share.index, station))
         self._changed()
 
     def _not_started(self, batch: list[StripProgress]) -> None:
@@ -711,7 +761,7 @@ class LotRunner:
                 strip.status, strip.station = "waiting", ""
                 if self._aborted:
                     self._finish(strip, "on hold", self._aborted)
-            self._cond.notify_all()
+            self._wake()
         self._changed()
 
     def _cycle_record(
