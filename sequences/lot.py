@@ -159,6 +159,7 @@ class LotRunner:
         self._poked = dict.fromkeys(self._rests, False)
         self._rest_since: dict[str, int] = {}
         self._rest_count = itertools.count()
+        self._lot_waits_for_each_change = True
         self._held = False
         self._aborted = ""
         self._reconcile: dict[str, list[StepStart]] = {}
@@ -224,6 +225,7 @@ class LotRunner:
         for worker in workers:
             worker.start()
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        self._lot_waits_for_each_change = deadline is not None
         wake_s = None if self._idle_s is None else 2 * self._idle_s
         with self._cond:
             while not all(s.terminal for s in self.strips.values()) and not self._stop.is_set():
@@ -375,9 +377,12 @@ class LotRunner:
             self._rest_since.pop(name, None)
 
     def _wake(self, stations: Iterable[str] | None = None) -> None:
-        """Wake the lot thread and the resting workers of ``stations`` (None: all), those
-        resting longest first (the order one condition for all would wake them in)."""
-        self._cond.notify_all()
+        """Wake the resting workers of ``stations`` (None: all, and the lot thread), those
+        resting longest first (the order one condition for all would wake them in). The lot
+        thread waits for the end of the lot (or a stop): a cycle's end that leaves strips
+        to run does not wake it, unless it watches a deadline."""
+        if stations is None or self._lot_waits_for_each_change:
+            self._cond.notify_all()
         names = list(self._rests) if stations is None else [n for n in stations if n in self._rests]
         since = self._rest_since
         for name in sorted(names, key=lambda n: since.get(n, math.inf)):
@@ -386,13 +391,13 @@ class LotRunner:
                 self._poked[name] = True
                 rest.notify_all()
 
-    def _after(self, index: int, station: Station) -> set[str]:
+    def _after(self, index: int, station: Station) -> set[str] | None:
         """The stations a cycle of step ``index`` on ``station`` may have given work: its own
         (strips of this lot it held are free), those of the next step (strips waiting there),
         those of batch steps downstream (their part-batch decision reads what is upstream);
-        all once every strip has ended (their workers return)."""
+        None (all, and the lot thread) once every strip has ended."""
         if all(s.terminal for s in self.strips.values()):
-            return set(self._rests)
+            return None
         steps = self.plan.steps
         woken = {station.name}
         for later in range(index + 1, len(steps)):
