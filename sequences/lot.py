@@ -162,6 +162,9 @@ class LotRunner:
         self._lot_waits_for_each_change = True
         self._held = False
         self._aborted = ""
+        #: Strips whose cycle's results are recorded, still on the tool's hands until the cycle
+        #: ends (unload, acknowledge): see :meth:`wants`.
+        self._recorded: set[str] = set()
         self._reconcile: dict[str, list[StepStart]] = {}
         self._mates: dict[tuple[str, float], frozenset[str]] = dict(self.load_mates)
         self._mates_deadline = 0.0
@@ -279,15 +282,30 @@ class LotRunner:
 
     def wants(self, station: Station) -> bool:
         """Whether a strip of this lot waits for a step ``station`` runs (a lot behind this one
-        then leaves the station to it)."""
+        then leaves the station to it).
+
+        The order at a free station must not depend on thread timing, so two more strips
+        count: one whose results are recorded, for its next step, though its cycle has not
+        ended yet (the tool still unloads it; the store already shows it there, and a shared
+        batch load settles its lots one after the other); and one this lot has picked for
+        ``station`` itself, until its cycle ends (between the pick and the cycle's start the
+        station still looks free to a lot behind)."""
         with self._cond:
             if self._held or self._aborted or self._stop.is_set():
                 return False
             steps = self.plan.steps
+
+            def next_step(s: StripProgress) -> int | None:
+                if s.status == "waiting":
+                    return s.next_step
+                if s.status != "processing":
+                    return None
+                if s.strip_id in self._recorded:
+                    return s.next_step + 1
+                return s.next_step if s.station == station.name else None
+
             return any(
-                s.status == "waiting"
-                and s.next_step < len(steps)
-                and station.suits(steps[s.next_step])
+                (k := next_step(s)) is not None and k < len(steps) and station.suits(steps[k])
                 for s in self.strips.values()
             )
 
@@ -668,6 +686,10 @@ class LotRunner:
                     )
                 )
             committed.extend(outcomes)
+            for share in shares:
+                share.runner._results_in(
+                    {o.strip_id for o in outcomes if owner[o.strip_id] is share}
+                )
 
         aborted, reason = False, ""
         try:
@@ -726,6 +748,12 @@ class LotRunner:
             self._reconcile.setdefault(start.station, []).append(start)
             self._wake()
 
+    def _results_in(self, strip_ids: set[str]) -> None:
+        """The results of these strips' cycle are recorded (they leave the tool next)."""
+        if strip_ids:
+            with self._cond:
+                self._recorded |= strip_ids
+
     def _settle(
         self,
         share: _Share,
@@ -739,6 +767,7 @@ class LotRunner:
         with self._cond:
             for strip, outcome in zip(share.strips, outcomes, strict=True):
                 strip.station = ""
+                self._recorded.discard(strip.strip_id)
                 if aborted and self._aborted:  # the lot's abort is the reason, not its echo
                     self._finish(strip, "on hold", self._aborted)
                 elif aborted:
