@@ -39,6 +39,8 @@ log = logging.getLogger("packline.daemon")
 DB_SCHEMES = ("sqlite:///PATH", "postgresql://USER@HOST/DB")
 #: Wall seconds a graceful stop may take before the process ends anyway (stacks logged).
 STOP_BUDGET_S = 20.0
+#: How often the main thread looks whether a stop signal came (see the wait in serve_daemon).
+STOP_CHECK_S = 0.2
 _URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<rest>.*)$")
 
 
@@ -174,7 +176,11 @@ def serve_daemon(
             f"packline serve: line {config.line} listening on {server.url} (database {store.path})",
             flush=True,
         )
-        stop.wait()
+        # Woken now and then: Python runs a signal's handler only in the main thread, and a
+        # SIGTERM the kernel gave another thread does not interrupt an untimed wait here (the
+        # daemon finished a whole lot once with the handler never run).
+        while not stop.wait(STOP_CHECK_S):
+            pass
         watchdog = StopWatchdog(STOP_BUDGET_S).start()
         log.info(
             "stopping: no new cycles; running ones are left to their tools and reconciled at the next start"

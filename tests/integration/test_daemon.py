@@ -3,6 +3,7 @@ real SQLite file and real HTTP, driving the tools of a real ``packline sim serve
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
@@ -262,6 +263,23 @@ def test_sigterm_mid_lot_exits_0_quickly_and_the_restart_finishes_the_lot(
     ]
     rows = unit_rows(db)
     assert len(rows) == len(set(rows)) == 2 * 30 * len(lot["steps"])
+
+
+def test_a_sigterm_the_kernel_gives_another_thread_still_stops_the_daemon(
+    endpoints: Path, tmp_path: Path
+) -> None:
+    """Python runs signal handlers in the main thread only; a SIGTERM delivered to one of the
+    daemon's other threads (the kernel may pick any) must not leave it running."""
+    daemon = Daemon(endpoints, tmp_path / "thread.db")
+    pid = daemon.process.pid
+    try:
+        others = sorted(int(t) for t in os.listdir(f"/proc/{pid}/task") if int(t) != pid)
+        assert others, "the daemon runs more than its main thread"
+        assert ctypes.CDLL(None, use_errno=True).tgkill(pid, others[0], signal.SIGTERM) == 0
+        assert daemon.process.wait(timeout=15) == 0, daemon.log.read_text()[-2000:]
+    finally:
+        if daemon.process.poll() is None:
+            daemon.kill()
 
 
 def test_lot_hold_release_abort_and_station_commands_over_the_api(
