@@ -464,7 +464,10 @@ def _wait_for_cycle_end(
         if control.abort.is_set():
             control.abort.clear()
             if tool.state() in (ToolState.RUNNING, ToolState.PAUSED, ToolState.ALARM):
-                tool.abort()
+                # The cycle may end between that look and the abort: the tool then refuses
+                # it (not allowed in DONE) and the look below finds the cycle finished.
+                with contextlib.suppress(NotAllowedInState):
+                    tool.abort()
         if control.hold.is_set() != held:
             held = control.hold.is_set()
             state = tool.state()
