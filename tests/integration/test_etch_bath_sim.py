@@ -3,6 +3,7 @@ gateway (every test runs on both unless it is about one of them)."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator
 
@@ -76,6 +77,13 @@ def quick_bath(bath_sim: SimulatedTool) -> Iterator[EtchBath]:
         yield bath
 
 
+def cucl2_rate_um_min(temp_c: float, conc_be: float) -> float:
+    """The etch-bath manual's §5 rate law for CUCL2: r_ref 33.0 µm/min at 50.0 °C and 32.0 °Bé,
+    Ea 30 kJ/mol, a = 1, g = 1."""
+    arrhenius = math.exp(-(30_000 / 8.314) * (1 / (temp_c + 273.15) - 1 / (50.0 + 273.15)))
+    return 33.0 * arrhenius * conc_be / 32.0
+
+
 def ready(bath: EtchBath, recipe: EtchRecipe | None = None) -> None:
     bath.arm(recipe or EtchRecipe(), strip_ids=STRIPS)
     bath.wait_for_state([ToolState.READY], timeout_s=10, poll_s=0.01)
@@ -104,7 +112,13 @@ def test_etch_bath_depth_batch_of_two_strips_reaches_the_target(
     assert bath.station_settings().chemistry is Chemistry.CUCL2
     ready(bath)
     assert bath.temp_in_band and bath.carrier_present and bath.strip_present == 0b11
-    assert bath.etch_rate_est_um_min == pytest.approx(33.0, abs=0.3)
+    # The estimate follows the bath it measures (§5), read in one request with it: at FAST
+    # scale thousands of tool seconds pass between READY and this read, and where in its band
+    # the bath then stands moves the rate by more than the tolerance.
+    now = bath.read_values(EtchBath.temp_pv_c, EtchBath.conc_pv, EtchBath.etch_rate_est_um_min)
+    assert now["etch_rate_est_um_min"] == pytest.approx(
+        cucl2_rate_um_min(now["temp_pv_c"], now["conc_pv"]), abs=0.3
+    )
     bath.start()
     assert finish(bath) is ToolState.DONE
     result = bath.cycle_result()
