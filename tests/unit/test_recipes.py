@@ -17,6 +17,7 @@ from drivers.dicing_saw import CutSettings, DicingSaw
 from drivers.errors import ParameterOutOfRange
 from drivers.etch_bath import Chemistry
 from drivers.laminator import LaminationRecipe, Laminator
+from drivers.metrology import InspectionSetPoints
 from drivers.mold_press import MoldPress, MoldRecipe
 from drivers.wire_bonder import WireBonder, WireBondParameters
 from sequences.config_errors import ConfigError
@@ -658,10 +659,10 @@ def test_every_set_point_a_route_sends_is_in_its_tools_range(name: str) -> None:
     for step in route_for(load_recipe(RECIPES_DIR / f"{name}.yaml")).steps:
         setpoints = step.setpoints
         if isinstance(step, InspectStep):
-            assert setpoints is None
+            assert isinstance(setpoints, InspectionSetPoints)
+            assert setpoints.windows() == step.item_limits, "every limit, none lost or added"
             for low, high in step.limits.values():
                 assert -5000.0 <= low <= high <= 5000.0
-            continue
         assert setpoints is not None and type(setpoints).driver is step.driver, step.name
         try:
             setpoints.check()
