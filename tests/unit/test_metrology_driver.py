@@ -21,6 +21,7 @@ from drivers.errors import (
     ToolTimeout,
 )
 from drivers.metrology import (
+    LIMIT_ITEMS,
     BallRecord,
     CalResult,
     DieRecord,
@@ -35,6 +36,7 @@ from drivers.metrology import (
 )
 from drivers.states import ToolState
 from sequences.steps.setup import apply_setpoints
+from sim.metrology import items as sim_items
 from tests.support.expected_protocol import ProtocolBench, ScriptedPeer, Step, lines, protocol
 
 __all__ = ["protocol"]  # the fixture, imported for pytest
@@ -608,3 +610,15 @@ def test_inspection_setpoints_are_checked_by_the_items_declarations(
 ) -> None:
     with pytest.raises(ParameterOutOfRange, match=message):
         make().check()
+
+
+def test_declared_lim_items_agree_with_the_simulated_station_item_for_item() -> None:
+    """Driver and simulator each read metrology.md §4: same items in the same order, each with
+    the same MODE, decimals, default window and lo/hi range."""
+    simulated = [(mode, item) for mode, spec in sim_items.MODES.items() for item in spec.items]
+    assert [item.name for _, item in simulated] == list(LIMIT_ITEMS)
+    for mode, item in simulated:
+        declared = LIMIT_ITEMS[item.name]
+        assert (declared.mode, declared.decimals) == (mode, item.decimals), item.name
+        assert declared.default == (item.default_lo, item.default_hi), item.name
+        assert (declared.bound.lo, declared.bound.hi) == sim_items.LIMIT_RANGE, item.name
