@@ -641,19 +641,21 @@ class InspectionSetPoints(SetPoints, driver=Metrology):
     padp_limits_um: Window | None = None
 
     @classmethod
-    def of(cls, mode: MeasureMode, windows: Mapping[str, Window]) -> InspectionSetPoints:
+    def of(cls, mode: MeasureMode | str, windows: Mapping[str, Window]) -> InspectionSetPoints:
         """The set-points of ``windows`` keyed by item name (``{"CLEAR": (50.0, 1000.0)}``);
-        ParameterOutOfRange for a name that is not a §4 item."""
-        if str(mode).upper() not in {m.value for m in MeasureMode}:
-            raise ParameterOutOfRange(f"MODE {mode!r} not one of {', '.join(MeasureMode)}")
+        ParameterOutOfRange for an unknown MODE or a name that is not a §4 item."""
+        modes = [m.value for m in MeasureMode]
+        if str(mode).upper() not in modes:
+            raise ParameterOutOfRange(f"MODE {mode!r} not one of {', '.join(modes)}")
+        measure = MeasureMode(str(mode).upper())
         members: dict[str, Window] = {}
         for item, window in windows.items():
             name = str(item).upper()
             if name not in LIMIT_ITEMS:
-                raise ParameterOutOfRange(f"limit {item} is not an item of MODE {mode}")
+                raise ParameterOutOfRange(f"limit {item} is not an item of MODE {measure}")
             lo, hi = window
             members[LIMIT_ITEMS[name].attribute] = (lo, hi)
-        return cls(MeasureMode(str(mode).upper()), **members)
+        return cls(measure, **members)
 
     def values(self) -> dict[str, Any]:
         """MODE, then every item of the MODE in the manual's order: the window given, or the

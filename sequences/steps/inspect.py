@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from drivers.base import Tool
+from drivers.errors import ParameterOutOfRange
 from drivers.metrology import LIMIT_ITEMS, InspectionSetPoints, MeasureMode, Metrology
 from drivers.records import SiteRecord
 from sequences.jobs import StripJob, StripOutcome, Value
@@ -104,24 +105,22 @@ class InspectStep(ProcessStep, tool="metrology", driver=Metrology, clears={"CAL"
 
     @property
     def setpoints(self) -> InspectionSetPoints:
-        """MODE and the recipe's limits, as the MS-3 set-point record (its items checked by
-        :meth:`check` first)."""
-        return InspectionSetPoints.of(MeasureMode(self.mode.upper()), self.item_limits)
+        """MODE and the recipe's limits, as the MS-3 set-point record (ParameterOutOfRange for
+        an unknown MODE or item)."""
+        return InspectionSetPoints.of(self.mode, self.item_limits)
 
     # -- phases ------------------------------------------------------------------------------
     def check(self, tool: Tool) -> None:
-        """The MODE and every limit an item of it, then interlocks and every limit in the §4
-        range with lo <= hi, and in BALL mode the claim-3 limit."""
-        modes = [m.value for m in MeasureMode]
-        mode = self.mode.upper()
-        if mode not in modes:
-            raise refuse(self.name, tool, f"MODE {self.mode!r} not one of {', '.join(modes)}")
-        for item in self.item_limits:
-            if item not in LIMIT_ITEMS or LIMIT_ITEMS[item].mode != mode:
-                raise refuse(self.name, tool, f"limit {item} is not an item of MODE {mode}")
+        """The MODE and every limit an item of it (the record's rules, before the interlocks
+        are asked), then interlocks and every limit in the §4 range with lo <= hi, and in BALL
+        mode the claim-3 limit."""
+        try:
+            self.setpoints.check_rules()
+        except ParameterOutOfRange as problem:
+            raise refuse(self.name, tool, problem.reason) from None
         super().check(tool)
         clear = self.item_limits.get("CLEAR")
-        if mode == "BALL" and (clear is None or clear[0] <= 0.0):
+        if self.mode.upper() == MeasureMode.BALL and (clear is None or clear[0] <= 0.0):
             raise refuse(
                 self.name,
                 tool,
