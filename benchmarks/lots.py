@@ -116,3 +116,29 @@ def exchanges(strips: int = 20, top: int = 25) -> Iterator[str]:
     )
     for (tool, kind), count in sorted(sent.items(), key=lambda kv: -kv[1])[:top]:
         yield f"  {count:6d}  {100 * count / total:5.1f} %  {tool:<12} {kind}"
+    yield from wall_budget(timed)
+
+
+def wall_budget(timed: Timed) -> Iterator[str]:
+    """Where a lot's wall time went: start-up (call to the lot's start), and the exchanges by
+    tool (wall from send to reply while the clock stood still), most first."""
+    run = timed.run
+    messages: dict[str, int] = {}
+    wall: dict[str, float] = {}
+    for (tool, _kind), seconds in run.sent_wall_s.items():
+        wall[tool] = wall.get(tool, 0.0) + seconds
+    for (tool, _kind), count in run.sent.items():
+        messages[tool] = messages.get(tool, 0) + count
+    total = sum(wall.values())
+    yield (
+        f"  wall {timed.wall_s:.2f} s: start-up {run.startup_wall_s:.2f} s, exchanges "
+        f"{total:.2f} s ({100 * total / timed.wall_s:.0f} %), the rest (host and simulator "
+        "work between exchanges, clock turns, report) "
+        f"{timed.wall_s - run.startup_wall_s - total:.2f} s"
+    )
+    for tool, seconds in sorted(wall.items(), key=lambda kv: -kv[1]):
+        count = messages.get(tool, 0)
+        yield (
+            f"  {tool:<12} {seconds:6.2f} s wall in {count:5d} exchanges "
+            f"({1e6 * seconds / max(1, count):6.0f} µs each)"
+        )

@@ -10,6 +10,7 @@ waits that long on the clock (other stations run meanwhile) and then talks to th
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -45,6 +46,10 @@ SENDS = frozenset(
 
 #: Messages a dry run's host sent, by (tool, message kind): see :func:`message_kind`.
 Tally = Counter[tuple[str, str]]
+#: Wall seconds the host spent in those messages, by (tool, message kind): from the send to
+#: the reply (or, for a message without reply, until the tool took it), the clock standing
+#: still meanwhile. Where a dry run's wall time goes, exchange by exchange.
+WallTally = dict[tuple[str, str], float]
 
 
 def message_kind(name: str, args: tuple[Any, ...]) -> str:
@@ -61,7 +66,8 @@ def message_kind(name: str, args: tuple[Any, ...]) -> str:
 class PacedLink:
     """A driver's transport whose every message first costs ``latency_s`` on ``clock``.
 
-    With a ``tally`` each message is also counted there under ``(tool, message_kind)``."""
+    With a ``tally`` each message is also counted there under ``(tool, message_kind)``; with
+    a ``wall`` the wall seconds of its exchange are added there under the same key."""
 
     def __init__(
         self,
@@ -71,6 +77,7 @@ class PacedLink:
         *,
         tool: str = "tool",
         tally: Tally | None = None,
+        wall: WallTally | None = None,
     ) -> None:
         if latency_s < 0:
             raise ValueError(f"host latency must be >= 0 s, got {latency_s}")
@@ -79,6 +86,7 @@ class PacedLink:
         self.latency_s = latency_s
         self._tool = tool
         self._tally = tally
+        self._wall = wall
         #: Messages sent through this link.
         self.sent = 0
 
@@ -97,32 +105,43 @@ class PacedLink:
 
         def paced(*args: Any, **kwargs: Any) -> Any:
             self.sent += 1
+            key = (self._tool, message_kind(name, args))
             if self._tally is not None:
-                self._tally[self._tool, message_kind(name, args)] += 1
+                self._tally[key] += 1
             if self.latency_s > 0:
                 self._clock.sleep(self.latency_s)
-            if await_served is None:
-                return send(*args, **kwargs)
-            served_before = self._clock.exchanges  # type: ignore[attr-defined]
-            result = send(*args, **kwargs)
-            # A write may need no reply: the tool takes it now, not after the clock moved on.
-            await_served(served_before, SETTLE_WALL_S)
-            return result
+            started = time.perf_counter()
+            try:
+                if await_served is None:
+                    return send(*args, **kwargs)
+                served_before = self._clock.exchanges  # type: ignore[attr-defined]
+                result = send(*args, **kwargs)
+                # A write may need no reply: the tool takes it now, not after the clock moved on.
+                await_served(served_before, SETTLE_WALL_S)
+                return result
+            finally:
+                if self._wall is not None:
+                    self._wall[key] = self._wall.get(key, 0.0) + time.perf_counter() - started
 
         return paced
 
 
 def pace_driver(
-    driver: Tool, clock: HostClock, latency_s: float, tally: Tally | None = None
+    driver: Tool,
+    clock: HostClock,
+    latency_s: float,
+    tally: Tally | None = None,
+    wall: WallTally | None = None,
 ) -> PacedLink:
     """Make every message ``driver`` sends from now on cost ``latency_s`` on ``clock`` (and
-    count it in ``tally``, if given)."""
+    count it in ``tally``, and its wall seconds in ``wall``, if given)."""
     link = PacedLink(
         driver.link,  # type: ignore[attr-defined]
         clock,
         latency_s,
         tool=driver.tool_name,
         tally=tally,
+        wall=wall,
     )
     driver.link = link  # type: ignore[attr-defined]
     return link

@@ -23,7 +23,7 @@ from typing import Any
 
 from sequences.lot import LotPlan, StripProgress
 from sequences.packml import PackState
-from sequences.records import AlarmRecord, CycleRecord, MemoryRecorder
+from sequences.records import AlarmRecord, CycleRecord, MemoryRecorder, StepRecord
 from sequences.station_machine import StateEvent, cycle_phases, e10_seconds
 
 
@@ -57,12 +57,20 @@ def build_report(
         start, end = span[0], max(span[1], end)
     makespan_s = (end - start) * time_scale
 
+    # Grouped once (by step, by station): each figure below reads its own group, so the
+    # report is linear in the records, not records x steps or events x stations.
+    records_of_step: dict[int, list[StepRecord]] = defaultdict(list)
+    for r in recorder.steps:
+        records_of_step[r.step_index].append(r)
+    durations_of_step: dict[str, list[float]] = defaultdict(list)
+    for c in cycles:
+        durations_of_step[c.step].append((c.ended - c.started) * time_scale)
     per_step = []
     for index, step in enumerate(plan.steps):
-        records = [r for r in recorder.steps if r.step_index == index]
+        records = records_of_step.get(index, [])
         units_in = sum(1 for r in records for s in r.outcome.sites if s.result != "X")
         passed = sum(1 for r in records for s in r.outcome.sites if s.result == "P")
-        durations = [(c.ended - c.started) * time_scale for c in cycles if c.step == step.name]
+        durations = durations_of_step.get(step.name, [])
         per_step.append(
             {
                 "step": step.name,
@@ -113,9 +121,15 @@ def build_report(
             }
         )
 
+    events_of: dict[str, list[StateEvent]] = defaultdict(list)
+    for e in recorder.events:
+        events_of[e.station].append(e)
+    cycles_of: dict[str, list[CycleRecord]] = defaultdict(list)
+    for c in cycles:
+        cycles_of[c.station].append(c)
     for row in station_rows:
-        events = [e for e in recorder.events if e.station == row["station"]]
-        mine = [c for c in cycles if c.station == row["station"]]
+        events = events_of.get(str(row["station"]), [])
+        mine = cycles_of.get(str(row["station"]), [])
         phases = cycle_phases(mine, until=end)
         totals = e10_seconds(events, start=start, until=end, phases=phases) if events else {}
         row["e10_s"] = {
@@ -155,7 +169,7 @@ def build_report(
                 "class": a.alarm_class,
                 "text": a.text,
                 "handling": a.handling,
-                "held_s": round(held_wall_s(a, recorder.events) * time_scale, 1),
+                "held_s": round(held_wall_s(a, events_of.get(a.station, [])) * time_scale, 1),
             }
             for a in recorder.alarms
         ],

@@ -11,6 +11,7 @@ behind (:data:`MAX_LAG_PCT`) and says whether it kept its scale.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -19,7 +20,7 @@ from typing import Any
 from drivers.clock import HostClock, WallClock
 from drivers.registry import driver_class
 from drivers.transports.wall_timeouts import stretched_link_timeouts
-from packline.paced_link import DEFAULT_HOST_LATENCY_S, Tally, pace_driver
+from packline.paced_link import DEFAULT_HOST_LATENCY_S, Tally, WallTally, pace_driver
 from packline.report import StationInfo, build_report
 from sequences.line_config import LineConfig
 from sequences.line_factory import Wiring, open_line
@@ -60,6 +61,10 @@ class LotRun:
     clock_jumps: int = 0
     #: Messages the host sent, by (tool, message kind) (virtual clock only; else empty).
     sent: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    #: Wall seconds of those messages' exchanges, by the same keys (virtual clock only).
+    sent_wall_s: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    #: Wall seconds from the call to the lot's start: simulators started, drivers opened.
+    startup_wall_s: float = 0.0
 
     @property
     def kept_scale(self) -> bool:
@@ -92,6 +97,7 @@ def run_simulated_lot(
     snapshots (plain progress). The simulated line plays the operator: it answers each
     operator request (a syringe to replace) after ``operator_response_tool_s``.
     """
+    called = time.monotonic()
     plan = LotPlan(lot_id, route.steps, route.rows, route.cols, tuple(strip_ids))
     if host_latency_s < 0:
         raise ValueError(f"host latency must be >= 0 s, got {host_latency_s}")
@@ -103,6 +109,7 @@ def run_simulated_lot(
     used = [s for s in config.expanded() if s.tool in needed]
     recorder = MemoryRecorder()
     sent: Tally = Tally()
+    sent_wall: WallTally = {}
     sims = [StationSim(s.name, s.tool, s.sim) for s in used]
     with (
         SimulatedLine(sims, seed=seed, clock=sim_clock).start() as line,
@@ -121,13 +128,16 @@ def run_simulated_lot(
             on_connected=(
                 None
                 if virtual is None
-                else partial(pace_driver, clock=virtual, latency_s=host_latency_s, tally=sent)
+                else partial(
+                    pace_driver, clock=virtual, latency_s=host_latency_s, tally=sent, wall=sent_wall
+                )
             ),
         )
         addresses = {entry.name: line.address(entry.name) for entry in used}
         with open_line(used, addresses, wiring) as opened:
             stations = list(opened.stations.values())
             runner = LotRunner(plan, stations, recorder, on_change=on_change)
+            startup_wall_s = time.monotonic() - called
             with watch(runner) if watch is not None else contextlib.nullcontext():
                 final = runner.run()
         world = line.world
@@ -160,6 +170,8 @@ def run_simulated_lot(
         exchanges=virtual.exchanges if virtual is not None else 0,
         clock_jumps=virtual.jumps if virtual is not None else 0,
         sent=dict(sent),
+        sent_wall_s=dict(sent_wall),
+        startup_wall_s=startup_wall_s,
     )
 
 

@@ -13,10 +13,12 @@ policy). Every strip ends complete, scrapped with a reason, or on hold with a re
 
 from __future__ import annotations
 
+import itertools
 import logging
+import math
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from drivers.clock import HostClock, WallClock
@@ -88,6 +90,16 @@ class LotSnapshot:
 
 
 @dataclass(frozen=True)
+class _Census:
+    """One pass over a lot's strips: waiting strips by next step (in plan order), the stations
+    holding some of them, and whether all are terminal."""
+
+    waiting_at: dict[int, list[StripProgress]]
+    busy_on: set[str]
+    all_terminal: bool
+
+
+@dataclass(frozen=True)
 class _Share:
     """One lot's strips in a cycle (a batch load may hold several lots'), at its step index."""
 
@@ -140,8 +152,19 @@ class LotRunner:
         # (a timed wake would cost a clock jump for nothing).
         self._idle_s: float | None = None if self.clock.virtual else 0.05 * self.clock.record_scale
         self._stop = threading.Event()
+        # Each station's worker rests on its own condition, woken only by a change that may
+        # give it work (see _after): a wake-up of every worker at each cycle's end cost a
+        # thread hand-off each, nine in ten of them for nothing.
+        self._rests = {st.name: self.clock.condition() for st in self.stations}
+        self._poked = dict.fromkeys(self._rests, False)
+        self._rest_since: dict[str, int] = {}
+        self._rest_count = itertools.count()
+        self._lot_waits_for_each_change = True
         self._held = False
         self._aborted = ""
+        #: Strips whose cycle's results are recorded, still on the tool's hands until the cycle
+        #: ends (unload, acknowledge): see :meth:`wants`.
+        self._recorded: set[str] = set()
         self._reconcile: dict[str, list[StepStart]] = {}
         self._mates: dict[tuple[str, float], frozenset[str]] = dict(self.load_mates)
         self._mates_deadline = 0.0
@@ -160,6 +183,15 @@ class LotRunner:
             for strip in strips:
                 strip.status, strip.station = "processing", start.station
         missing = [s.name for s in self.plan.steps if not any(st.suits(s) for st in self.stations)]
+        # path_s[a][b]: expected tool seconds from step a to step b (summed as _coming did).
+        steps = self.plan.steps
+        self._path_s = [
+            [
+                sum(steps[k].expected_cycle_tool_s for k in range(a, b))
+                for b in range(len(steps) + 1)
+            ]
+            for a in range(len(steps) + 1)
+        ]
         if missing:
             raise ValueError(f"no station of the line can run: {', '.join(missing)}")
 
@@ -196,6 +228,7 @@ class LotRunner:
         for worker in workers:
             worker.start()
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        self._lot_waits_for_each_change = deadline is not None
         wake_s = None if self._idle_s is None else 2 * self._idle_s
         with self._cond:
             while not all(s.terminal for s in self.strips.values()) and not self._stop.is_set():
@@ -211,7 +244,7 @@ class LotRunner:
                     break
                 self._cond.wait(wake_s)
             self._stop.set()
-            self._cond.notify_all()
+            self._wake()
         return workers
 
     def stop(self) -> None:
@@ -222,7 +255,7 @@ class LotRunner:
         for station in self.stations:
             station.control.detach.set()
         with self._cond:
-            self._cond.notify_all()
+            self._wake()
 
     def hold(self) -> None:
         """Lot hold: no new cycle starts for this lot; running cycles finish."""
@@ -232,7 +265,7 @@ class LotRunner:
     def release(self) -> None:
         with self._cond:
             self._held = False
-            self._cond.notify_all()
+            self._wake()
 
     def abort(self, reason: str) -> None:
         """Lot abort: waiting strips go on hold now, processing strips when their cycle ends;
@@ -242,22 +275,37 @@ class LotRunner:
             for strip in self.strips.values():
                 if strip.status == "waiting":
                     self._finish(strip, "on hold", reason)
-            self._cond.notify_all()
+            self._wake()
         for station in self.stations:
             station.abort_held_cycle(self.strips, reason)
         self._changed()
 
     def wants(self, station: Station) -> bool:
         """Whether a strip of this lot waits for a step ``station`` runs (a lot behind this one
-        then leaves the station to it)."""
+        then leaves the station to it).
+
+        The order at a free station must not depend on thread timing, so two more strips
+        count: one whose results are recorded, for its next step, though its cycle has not
+        ended yet (the tool still unloads it; the store already shows it there, and a shared
+        batch load settles its lots one after the other); and one this lot has picked for
+        ``station`` itself, until its cycle ends (between the pick and the cycle's start the
+        station still looks free to a lot behind)."""
         with self._cond:
             if self._held or self._aborted or self._stop.is_set():
                 return False
             steps = self.plan.steps
+
+            def next_step(s: StripProgress) -> int | None:
+                if s.status == "waiting":
+                    return s.next_step
+                if s.status != "processing":
+                    return None
+                if s.strip_id in self._recorded:
+                    return s.next_step + 1
+                return s.next_step if s.station == station.name else None
+
             return any(
-                s.status == "waiting"
-                and s.next_step < len(steps)
-                and station.suits(steps[s.next_step])
+                (k := next_step(s)) is not None and k < len(steps) and station.suits(steps[k])
                 for s in self.strips.values()
             )
 
@@ -293,57 +341,113 @@ class LotRunner:
         while not self._stop.is_set():
             with self._cond:
                 pending = self._reconcile.get(station.name)
-                if pending and station.down:
-                    # Its cycles (of a previous run, or whose link dropped) are reconciled
-                    # when the tool answers again.
-                    self._cond.wait(self._idle_s)
-                    continue
-                starts = self._reconcile.pop(station.name, [])
+                down = bool(pending) and station.down
+                # Its cycles (of a previous run, or whose link dropped) are reconciled when
+                # the tool answers again.
+                starts = [] if down else self._reconcile.pop(station.name, [])
                 # A load shared with other lots is reconciled by its first lot (by id), once.
                 led = [s for s in starts if self._leads(s)]
                 if len(led) < len(starts):
                     self._reconcile[station.name] = [s for s in starts if s not in led]
+            if down:
+                self._rest(station)
+                continue
             for start in led:
                 self._resume(station, start)
             if led:
                 continue
             if starts:  # left to the load's first lot: no new cycle here before it is done
                 if not self._follow_timed_out(station):
-                    with self._cond:
-                        self._cond.wait(self._idle_s)
+                    self._rest(station)
                 continue
             with self._cond:
+                census = self._census()
                 idle = self._held or self._aborted or not station.ready
                 # Strips of this lot in another lot's load on this station (lent, or a shared
                 # load being reconciled): that cycle goes first.
-                idle = idle or any(
-                    s.status == "processing" and s.station == station.name
-                    for s in self.strips.values()
-                )
+                idle = idle or station.name in census.busy_on
                 idle = idle or (self.defer is not None and self.defer(station))
-                work = None if idle else self._pick(station)
-                if work is None:
-                    if all(s.terminal for s in self.strips.values()):
-                        return
-                    self._cond.wait(self._idle_s)
-                    continue
-                index, batch = work
-                for strip in batch:
-                    strip.status, strip.station = "processing", station.name
+                work = None if idle else self._pick(station, census.waiting_at)
+                if work is not None:
+                    index, batch = work
+                    for strip in batch:
+                        strip.status, strip.station = "processing", station.name
+            if work is None:
+                if census.all_terminal:
+                    return
+                self._rest(station)
+                continue
             shares = [_Share(self, index, batch), *self._borrow(station, index, len(batch))]
             self._changed()
             self._run(station, shares)
 
-    def _pick(self, station: Station) -> tuple[int, list[StripProgress]] | None:
+    def _rest(self, station: Station) -> None:
+        """Wait, without the lot's lock, until :meth:`_wake` pokes ``station`` (or, on a wall
+        clock, the idle interval has passed). A poke while it was busy is not lost: the next
+        rest returns at once."""
+        name = station.name
+        rest = self._rests[name]
+        with rest:
+            if not self._poked[name]:
+                self._rest_since.setdefault(name, next(self._rest_count))
+                rest.wait(self._idle_s)
+            self._poked[name] = False
+            self._rest_since.pop(name, None)
+
+    def _wake(self, stations: Iterable[str] | None = None) -> None:
+        """Wake the resting workers of ``stations`` (None: all, and the lot thread), those
+        resting longest first (the order one condition for all would wake them in). The lot
+        thread waits for the end of the lot (or a stop): a cycle's end that leaves strips
+        to run does not wake it, unless it watches a deadline."""
+        if stations is None or self._lot_waits_for_each_change:
+            self._cond.notify_all()
+        names = list(self._rests) if stations is None else [n for n in stations if n in self._rests]
+        since = self._rest_since
+        for name in sorted(names, key=lambda n: since.get(n, math.inf)):
+            rest = self._rests[name]
+            with rest:
+                self._poked[name] = True
+                rest.notify_all()
+
+    def _after(self, index: int, station: Station) -> set[str] | None:
+        """The stations a cycle of step ``index`` on ``station`` may have given work: its own
+        (strips of this lot it held are free), those of the next step (strips waiting there),
+        those of batch steps downstream (their part-batch decision reads what is upstream);
+        None (all, and the lot thread) once every strip has ended."""
+        if all(s.terminal for s in self.strips.values()):
+            return None
+        steps = self.plan.steps
+        woken = {station.name}
+        for later in range(index + 1, len(steps)):
+            step = steps[later]
+            if later == index + 1 or step.batch_max > 1:
+                woken.update(st.name for st in self.stations if st.suits(step))
+        return woken
+
+    def _census(self) -> _Census:
+        """Where this lot's strips are, in one pass over them (caller holds the lock)."""
+        waiting_at: dict[int, list[StripProgress]] = {}
+        busy_on: set[str] = set()
+        all_terminal = True
+        for strip in self.strips.values():
+            status = strip.status
+            if status == "waiting":
+                waiting_at.setdefault(strip.next_step, []).append(strip)
+            elif status == "processing":
+                busy_on.add(strip.station)
+            all_terminal = all_terminal and status in TERMINAL
+        return _Census(waiting_at, busy_on, all_terminal)
+
+    def _pick(
+        self, station: Station, waiting_at: Mapping[int, list[StripProgress]]
+    ) -> tuple[int, list[StripProgress]] | None:
+        """The work ``station`` takes: the furthest step it runs with strips waiting (in plan
+        order), a full batch or a part batch when no more can come in time."""
         steps = self.plan.steps
         for index in reversed(range(len(steps))):
             step = steps[index]
-            if not station.suits(step):
-                continue
-            ready = [
-                s for s in self.strips.values() if s.status == "waiting" and s.next_step == index
-            ]
-            if not ready:
+            ready = waiting_at.get(index)
+            if not ready or not station.suits(step):
                 continue
             full = len(ready) + self._waiting_elsewhere(step) >= step.batch_max
             if full or not self._more_coming(index):
@@ -390,10 +494,11 @@ class LotRunner:
         tool s. Read without this lot's lock (an estimate; a partner may ask while holding its
         own)."""
         steps = self.plan.steps
+        path_s = self._path_s
         for strip in list(self.strips.values()):
             if strip.terminal or strip.next_step >= index:
                 continue
-            arrival = sum(steps[k].expected_cycle_tool_s for k in range(strip.next_step, index))
+            arrival = path_s[strip.next_step][index]
             if strip.status == "processing":
                 arrival -= steps[strip.next_step].expected_cycle_tool_s / 2  # half done, on average
             if arrival <= horizon:
@@ -470,7 +575,7 @@ class LotRunner:
                 return None
             pending.remove(mine)
             strips = [self.strips[s] for s in mine.strip_ids if s in self.strips]
-            self._cond.notify_all()  # this lot's worker on that station may take work again
+            self._wake()  # this lot's worker on that station may take work again
         return _Share(self, mine.step_index, strips)
 
     def _resume(self, station: Station, start: StepStart) -> None:
@@ -524,7 +629,7 @@ class LotRunner:
         with self._cond:
             for strip in strips:
                 self._finish(strip, "on hold", reason)
-            self._cond.notify_all()
+            self._wake()
         self._changed()
 
     # -- one cycle -----------------------------------------------------------------------------
@@ -581,6 +686,10 @@ class LotRunner:
                     )
                 )
             committed.extend(outcomes)
+            for share in shares:
+                share.runner._results_in(
+                    {o.strip_id for o in outcomes if owner[o.strip_id] is share}
+                )
 
         aborted, reason = False, ""
         try:
@@ -637,7 +746,13 @@ class LotRunner:
             if lots:
                 self._mates[(start.station, start.started)] = lots
             self._reconcile.setdefault(start.station, []).append(start)
-            self._cond.notify_all()
+            self._wake()
+
+    def _results_in(self, strip_ids: set[str]) -> None:
+        """The results of these strips' cycle are recorded (they leave the tool next)."""
+        if strip_ids:
+            with self._cond:
+                self._recorded |= strip_ids
 
     def _settle(
         self,
@@ -652,6 +767,7 @@ class LotRunner:
         with self._cond:
             for strip, outcome in zip(share.strips, outcomes, strict=True):
                 strip.station = ""
+                self._recorded.discard(strip.strip_id)
                 if aborted and self._aborted:  # the lot's abort is the reason, not its echo
                     self._finish(strip, "on hold", self._aborted)
                 elif aborted:
@@ -668,7 +784,7 @@ class LotRunner:
                         self._finish(strip, "on hold", self._aborted)
                     else:
                         strip.status = "waiting"
-            self._cond.notify_all()
+            self._wake(None if self._aborted else self._after(share.index, station))
         self._changed()
 
     def _not_started(self, batch: list[StripProgress]) -> None:
@@ -679,7 +795,7 @@ class LotRunner:
                 strip.status, strip.station = "waiting", ""
                 if self._aborted:
                     self._finish(strip, "on hold", self._aborted)
-            self._cond.notify_all()
+            self._wake()
         self._changed()
 
     def _cycle_record(

@@ -179,7 +179,11 @@ def e10_seconds(
         spans.append((since, event.time, current, cause))
         current, since, cause = event.to_state, event.time, event.cause
     spans.append((since, max(since, until), current, cause))
-    recount = list(phases)
+    # One sweep: spans come in time order, so a phase that ends before a span begins can
+    # overlap no later span (linear in events + phases, not their product).
+    recount = sorted(phases, key=lambda phase: phase[0])
+    upcoming = 0
+    active: list[Phase] = []
     for begin, end, state, why in spans:
         begin, end = max(begin, low), min(end, until)
         if end <= begin:
@@ -188,7 +192,11 @@ def e10_seconds(
         if state is PackState.STOPPED and why.startswith(DISABLED_CAUSE):
             category = E10.SCHEDULED_DOWN  # out of service by an operator's decision
         if category is E10.PRODUCTIVE:
-            for p0, p1, other in recount:
+            while upcoming < len(recount) and recount[upcoming][0] < end:
+                active.append(recount[upcoming])
+                upcoming += 1
+            active = [phase for phase in active if phase[1] > begin]
+            for p0, p1, other in active:
                 overlap = min(end, p1) - max(begin, p0)
                 if overlap > 0:
                     totals[other] += overlap

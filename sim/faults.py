@@ -153,12 +153,20 @@ class FaultInjector:
             self.link.clear()
 
     # -- used by fronts and models ------------------------------------------------------
+    def has_pending_process(self) -> bool:
+        """Whether a process fault has yet to fire: models ask before they describe where
+        they are in their cycle, on every step (a read without the lock: a fault queued
+        meanwhile is seen at the next step, as it would be with it)."""
+        return any(not fault.fired for fault in self.process)
+
     def take_link_fault(self, kinds: tuple[str, ...] = LINK_FAULTS) -> LinkFault | None:
         """The next queued link fault if it is one of ``kinds`` (consumes one use).
 
         Fronts ask for ``stall``/``drop`` on every message and for the reply-shaping kinds
         (``garble``, ``truncate``, ``bad_checksum``) only when a reply is about to go out.
         """
+        if not self.link:  # the common case, on every message: no lock needed to see it
+            return None
         with self.lock:
             if not self.link or self.link[0].kind not in kinds:
                 return None

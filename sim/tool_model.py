@@ -420,16 +420,17 @@ class ToolModel:
             step = self.steps[0]
             if step.until is None:
                 candidates.append(step.duration_s - self.step_elapsed_s)
-            wait = self.faults.pending_in_phase_after(self._cycle_context())
-            if wait is not None:
-                candidates.append(wait)
+            if self.faults.has_pending_process():
+                wait = self.faults.pending_in_phase_after(self._cycle_context())
+                if wait is not None:
+                    candidates.append(wait)
         for until in [*self.alarm_cause_until.values(), *self.condition_until.values()]:
             if until > self.time_s:
                 candidates.append(until - self.time_s)
         return max(1e-6, min(candidates))
 
     def _tick(self, h: float) -> None:
-        for fault in self.faults.immediate():
+        for fault in self._faults_due(immediate=True):
             self._apply_fault(fault)
         self._expire_conditions()
         if self.state is State.INIT:
@@ -830,6 +831,13 @@ class ToolModel:
             self.current_site,
         )
 
+    def _faults_due(self, *, immediate: bool = False) -> list[ProcessFault]:
+        """Process faults due now: those without a trigger (``immediate``), else those whose
+        trigger matches the cycle's position (none to look for: no context is built)."""
+        if not self.faults.has_pending_process():
+            return []
+        return self.faults.immediate() if immediate else self.faults.due(self._cycle_context())
+
     def _advance_cycle(self, h: float) -> None:
         step = self.steps[0]
         if not self.step_started:
@@ -838,7 +846,7 @@ class ToolModel:
                 return
         self.step_elapsed_s += h
         self.phase_elapsed_s += h
-        for fault in self.faults.due(self._cycle_context()):
+        for fault in self._faults_due():
             self._apply_fault(fault)
         if not self.steps or self.steps[0] is not step or self.halted:
             return
@@ -857,7 +865,7 @@ class ToolModel:
         self.current_site = step.site
         self.step_started = True
         self.step_elapsed_s = 0.0
-        for fault in self.faults.due(self._cycle_context()):
+        for fault in self._faults_due():
             self._apply_fault(fault)
         if step.on_start is not None and self.steps and self.steps[0] is step:
             step.on_start()

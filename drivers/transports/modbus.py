@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import select
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,42 @@ from drivers.transports.base import Transport
 from drivers.transports.wall_timeouts import wall_timeout_s
 
 T = TypeVar("T")
+
+
+class PromptSerialClient(ModbusSerialClient):
+    """pymodbus's RTU client, handing a reply's bytes to the framer as they arrive.
+
+    pymodbus 3.16 waits for the line to go quiet before it returns any byte (two equal looks
+    at ``in_waiting``, four character times apart: >= 4.6 ms at 19,200 Bd even for a reply
+    already complete). Its RTU framer finds a frame's end by the function's length and CRC and
+    asks again for a short frame, so the quiet wait only costs time: a quarter of a dry run's
+    wall went to it. A port without a file descriptor (``rfc2217://``, ``socket://`` URLs)
+    keeps pymodbus's own wait.
+    """
+
+    def recv(self, size: int | None) -> bytes:
+        port = self.socket
+        descriptor = _descriptor(port)
+        if size is not None or port is None or descriptor is None:
+            return super().recv(size)
+        try:
+            if not port.in_waiting:
+                timeout_s = self.comm_params.timeout_connect
+                readable, _, _ = select.select([descriptor], [], [], timeout_s)
+                if not readable:
+                    return b""
+            return bytes(port.read(port.in_waiting or 1))
+        except OSError:
+            self.close()
+            raise ConnectionException(str(self)) from None
+
+
+def _descriptor(port: Any) -> int | None:
+    """The port's file descriptor, or ``None`` for a port that has none (a URL handler)."""
+    try:
+        return int(port.fileno())
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
 class ModbusExceptionReply(ProtocolError):
@@ -70,7 +107,7 @@ class ModbusTransport(Transport):
                     ep.host, port=ep.port, timeout=wall_timeout_s(self.timeout_s), retries=0
                 )
             else:
-                client = ModbusSerialClient(
+                client = PromptSerialClient(
                     ep.device,
                     baudrate=ep.baudrate,
                     parity=ep.parity,

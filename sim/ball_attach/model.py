@@ -88,10 +88,14 @@ class StripRun:
     result: CycleResults | None = None
 
 
+#: The heated zones' set-point parameters, by 0-based zone (looked up per zone per event).
+ZONE_PARAMS = tuple(f"ZONE{n}" for n in range(1, HEATED_ZONES + 1))
+
+
 def _zone_specs() -> list[ParamSpec]:
     return [
-        ParamSpec(f"ZONE{n}", "float", default, 25.0, 300.0, 1)
-        for n, default in enumerate(DEFAULT_ZONES_C, start=1)
+        ParamSpec(name, "float", default, 25.0, 300.0, 1)
+        for name, default in zip(ZONE_PARAMS, DEFAULT_ZONES_C, strict=True)
     ]
 
 
@@ -292,7 +296,7 @@ class BallAttachModel(StripToolModel):
         return setpoint - approach_error(setpoint - control, dt_s) + self.ripple.at(zone, time_s)
 
     def zone_setpoint_c(self, zone: int) -> float:
-        return float(self.params[f"ZONE{zone + 1}"])
+        return float(self.params[ZONE_PARAMS[zone]])
 
     def profile_figures(self) -> ProfileFigures:
         """``REFLow:PROFile?``: the profile of the working set-points (informative)."""

@@ -18,13 +18,24 @@ no strips in the positions):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from sim.laminator.dwell_log import (
+    LOG_INTERVAL_S,
+    SettledReadings,
+    first_reading_after_s,
+    max_abs_and_max_of_normals,
+    max_of_normals,
+    readings_between,
+)
 from sim.laminator.physics import (
     BUILD_RATE_MPA_PER_S,
     COOL_RATE_MAX_C_PER_S,
     NATURAL_COOL_C_PER_S,
+    PUMP_TAU_S,
+    ULTIMATE_KPA,
     WEAK_COOL_C_PER_S,
     Chamber,
     Platen,
@@ -64,6 +75,20 @@ from sim.tool_model import CycleResults, Reject, SiteResult, State, Step
 
 TEMP_NOISE_C = 0.2  # thermocouple noise in PEAK_TEMP / MAX_TEMP_DEV
 PRESSURE_NOISE_MPA = 0.004
+#: Process conditions under which a dwell is stepped: they move a platen, the press or the
+#: chamber away from its set-point (or trip a heater).
+DWELL_UNSETTLING = frozenset(
+    {
+        "VACUUM_LEAK",
+        "PRESS_LEAK",
+        "HYDRAULIC",
+        "RUNAWAY_TOP",
+        "RUNAWAY_BOT",
+        "HEATER_WEAK_TOP",
+        "HEATER_WEAK_BOT",
+        "TC_OPEN",
+    }
+)
 
 
 @dataclass
@@ -86,8 +111,9 @@ class LaminatorModel(ModbusToolModel):
     firmware = "2.3.1"
     init_s = 10.0
     stable_s = 60.0
-    #: Every timer of §7 is 30 s or longer: 5 s steps keep a 94 min cycle cheap at high time scales.
-    max_step_s = 5.0
+    #: Every timer of §7 is 30 s or longer: 5 s steps keep a 94 min cycle cheap at high time
+    #: scales; a settled dwell (most of the cycle) is not stepped at all.
+    max_step_s = LOG_INTERVAL_S
     positions = 8
 
     alarm_defs = ALARM_DEFS
@@ -132,6 +158,7 @@ class LaminatorModel(ModbusToolModel):
         self.build_s = 0.0
         self.dwell_actual_s = 0.0
         self.stats = DwellStats()
+        self.logged = SettledReadings()
         self.watch_s = {"temp": 0.0, "pressure": 0.0, "vacuum": 0.0, "cool": 0.0}
 
     # -- set-points in engineering units ----------------------------------------------------
@@ -176,11 +203,17 @@ class LaminatorModel(ModbusToolModel):
 
     # -- physics ------------------------------------------------------------------------------
     def tool_physics(self, dt_s: float) -> None:
+        settled_dwell = self._dwell_settled()  # as at the step's start: nothing moves in it
+        if settled_dwell:
+            self._log_settled(dt_s)
+        else:
+            self._fold_logged()
         self._heat(dt_s)
         self._evacuate_and_press(dt_s)
         if self.cycle_active and not self.aborting:
             self._run_profile(dt_s)
-            self._watch(dt_s)
+            if not settled_dwell:
+                self._watch(dt_s)
         if self.state in (State.DONE, State.ABORTED):
             self.in_band_s = self.in_band_s + dt_s if self.conditions_in_band() else 0.0
         self._watch_heaters(dt_s)
@@ -188,13 +221,16 @@ class LaminatorModel(ModbusToolModel):
     # -- events: outside a cycle the laminator jumps between them once its platens settle ----
     #: A platen this close to its goal holds it (its first-order approach, τ 10 s, is done).
     SETTLED_C = 1e-6
+    #: The press this close to its set-point holds it (PRESSURIZE ends on it exactly).
+    SETTLED_MPA = 1e-9
 
     def physics_settled(self) -> bool:
         """No cycle and no abort vent running, and both platens at their goal (standby,
-        ambient, or a weak heater's 95 %): nothing moves but the heat-up timer. A cycle is
-        stepped on the grid (its dwell statistics sample noisy readings once a second)."""
+        ambient, or a weak heater's 95 %): nothing moves but the heat-up timer. In a cycle,
+        only a settled dwell (:meth:`_dwell_settled`); the other phases are stepped on the
+        grid (platens track a moving set-point, the press builds, the chamber pumps down)."""
         if self.cycle_active or self.vent_remaining_s > 0.0:
-            return False
+            return self._dwell_settled()
         target, tc_ok = self.active_sp_c(), not self.conditions.get("TC_OPEN")
         for platen, side, trip in ((self.top, "TOP", 1101), (self.bottom, "BOT", 1102)):
             if self.conditions.get(f"RUNAWAY_{side}"):
@@ -209,12 +245,77 @@ class LaminatorModel(ModbusToolModel):
         return True
 
     def physics_event_in_s(self) -> float | None:
-        """The host watchdog, and the heat-up timeout (1105) of a tool that stays HEATING."""
+        """The host watchdog, the heat-up timeout (1105) of a tool that stays HEATING, and
+        the end of a settled dwell."""
         events = [super().physics_event_in_s()]
         if self.heatup_s is not None and self.armed and self.state in (State.HEATING, State.ALARM):
             events.append(HEATUP_TIMEOUT_S - self.heatup_s + 1e-6)
+        if self._dwell_settled():
+            events.append(self.setting("DWELL_S") - self.dwell_actual_s + 1e-6)
         ahead = [t for t in events if t is not None and t > 1e-9]
         return min(ahead) if ahead else None
+
+    def _event_driven(self) -> bool:
+        """DWELL ends on a condition (in-band time reaching DWELL_S), but while the dwell is
+        settled that time is announced (:meth:`physics_event_in_s`)."""
+        return self._dwell_settled() or super()._event_driven()
+
+    def _dwell_settled(self) -> bool:
+        """The dwell runs and nothing in it moves but timers and the chamber's pump-down
+        (exact for any step): both platens at PLATEN_SP, the press at PRESSURE_SP, the
+        chamber at or below VACUUM_SP, no fault condition that would move them. Its
+        statistics then need only the number of readings (:mod:`sim.laminator.dwell_log`)."""
+        if not (self.cycle_active and self.phase == "DWELL" and self.step_started):
+            return False
+        if self.aborting or self.vent_remaining_s > 0.0 or not self._cycle_moving():
+            return False
+        if any(self.conditions.get(name) for name in DWELL_UNSETTLING):
+            return False
+        if 1101 in self.active_alarms or 1102 in self.active_alarms:  # a tripped heater
+            return False
+        sp = self.platen_sp_c
+        platens_at_sp = all(abs(p.pv_c - sp) <= self.SETTLED_C for p in (self.top, self.bottom))
+        press_at_sp = abs(self.press.pressure_mpa - self.pressure_sp_mpa) <= self.SETTLED_MPA
+        return platens_at_sp and press_at_sp and self.chamber.pressure_kpa <= self.vacuum_sp_kpa
+
+    def _log_settled(self, dt_s: float) -> None:
+        """A settled dwell step: count its readings of the set-points (folded later, at once:
+        :meth:`_fold_logged`); the chamber, still falling, is at its highest at the step's
+        first reading."""
+        start_s = self.time_s - dt_s
+        count = readings_between(start_s, self.time_s)
+        self.watch_s |= {"temp": 0.0, "pressure": 0.0, "vacuum": 0.0}
+        if count == 0:
+            return
+        first_s = first_reading_after_s(start_s) - start_s
+        vacuum = ULTIMATE_KPA + (self.chamber.pressure_kpa - ULTIMATE_KPA) * math.exp(
+            -first_s / PUMP_TAU_S
+        )
+        stats = self.stats
+        if stats.max_vacuum_kpa is None or vacuum > stats.max_vacuum_kpa:
+            stats.max_vacuum_kpa = vacuum
+        values = (self.platen_sp_c, self.pressure_sp_mpa)
+        logged = self.logged
+        if logged.count and (logged.platen_c, logged.pressure_mpa) != values:
+            self._fold_logged()
+        logged.platen_c, logged.pressure_mpa = values
+        logged.count += count
+
+    def _fold_logged(self) -> None:
+        """Fold the settled dwell's readings into the statistics: per platen the highest
+        and the largest deviation of its readings, the lowest pressure reading."""
+        logged, stats = self.logged, self.stats
+        count = logged.count
+        if count == 0:
+            return
+        logged.count = 0
+        for _platen in ("top", "bottom"):
+            largest_abs, largest = max_abs_and_max_of_normals(self.rng, count)
+            stats.peak_temp_c = max(stats.peak_temp_c, logged.platen_c + TEMP_NOISE_C * largest)
+            stats.max_temp_dev_c = max(stats.max_temp_dev_c, TEMP_NOISE_C * largest_abs)
+        lowest = logged.pressure_mpa - PRESSURE_NOISE_MPA * max_of_normals(self.rng, count)
+        if stats.min_pressure_mpa is None or lowest < stats.min_pressure_mpa:
+            stats.min_pressure_mpa = lowest
 
     def _heat(self, dt_s: float) -> None:
         target = self.active_sp_c()
@@ -478,6 +579,7 @@ class LaminatorModel(ModbusToolModel):
         self.pressed = self.aborting = self.vacuum_reached = False
         self.pumpdown_s = self.evac_hold_s = self.build_s = self.dwell_actual_s = 0.0
         self.stats = DwellStats()
+        self.logged = SettledReadings()
         self.watch_s = dict.fromkeys(self.watch_s, 0.0)
         self.in_band_s = 0.0
         self.heatup_s = None
@@ -486,6 +588,7 @@ class LaminatorModel(ModbusToolModel):
         return bool(self.cycle_mask & (1 << (position - 1)))
 
     def on_cycle_done(self) -> None:
+        self._fold_logged()
         defect = min(self.marks) if self.marks else 0
         assert self.results is not None
         for row in self.results.rows:
@@ -495,6 +598,7 @@ class LaminatorModel(ModbusToolModel):
 
     def on_abort(self, by_alarm: bool) -> None:
         """§3, §5: release, vent 60 s; N before PRESSURIZE completed, else F 1504."""
+        self._fold_logged()
         self.aborting = True
         self.vent_remaining_s = ABORT_VENT_S
         if self.results is None:

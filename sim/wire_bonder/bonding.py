@@ -6,7 +6,9 @@ tail may come out short, the wire may break, or the EFO may fail to form a ball.
 are Poisson per bond at ppm rates that rise as the ultrasonic power falls below its
 reference (RF Essentials, process-reference §2.5). NSOP, NSOL, short tail and a FAB out of
 tolerance end the unit (its remaining wires are skipped); a wire break and an EFO failure
-stop the tool at once (alarms 3104/3105) and the unit is finished after RESUME.
+stop the tool at once (alarms 3104/3105) and the unit is finished after RESUME. A unit's
+draws are batched (:mod:`sim.normal_draws`): each event's first wire at once, the wires'
+scatter in one call.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
+
+from sim.normal_draws import first_success, standard_normals
 
 NSOP, NSOL, SHORT_TAIL, WIRE_BREAK, FIDUCIAL, FAB_DEFECT, LOOP_DEFECT, INTERRUPTED = (
     3501,
@@ -171,27 +175,39 @@ def bond_unit(
     p_efo = probability(rates.efo_fail_ppm)
     fab_target = settings.fab_d_um * (1.0 + fab_bias(settings.fab_d_um, settings.wire_d_um))
     loop_target = settings.loop_h_um * (1.0 + loop_bias(settings.loop_h_um, settings.wire_d_um))
+    # Drawn per unit, not per wire (a lot bonds some 100,000 wires): each event's first wire
+    # (geometric: the same law as a Bernoulli trial per wire) and the wires' scatter in one
+    # batch. A trial runs only where the per-wire order reaches it (efo and break while no
+    # interruption, the tail check on a wire bonded to its loop).
+    first_efo, first_nsop, first_nsol, first_break, first_tail = (
+        first_success(rng, p) for p in (p_efo, p_nsop, p_nsol, p_break, p_tail)
+    )
+    scatter = standard_normals(rng, 2 * wires)  # per wire: FAB, then loop
+    fab_nominal_um, loop_sigma_um = settings.fab_d_um, LOOP_SIGMA * settings.loop_h_um
+    fab_sigma_um, fab_tolerance_um = FAB_SIGMA * fab_nominal_um, TOLERANCE * fab_nominal_um
+    tail_checks = 0
     for wire in range(1, wires + 1):
-        if run.interruption is None and rng.random() < p_efo:
+        if run.interruption is None and wire == first_efo:
             run.interruption = ("efo", wire)
-        fab = rng.gauss(fab_target, FAB_SIGMA * settings.fab_d_um)
+        fab = fab_target + fab_sigma_um * scatter[2 * wire - 2]
         run.fab_um.append(fab)
         run.loop_um.append(None)
-        if abs(fab - settings.fab_d_um) > TOLERANCE * settings.fab_d_um:
+        if abs(fab - fab_nominal_um) > fab_tolerance_um:
             run.events.append((wire, FAB_DEFECT))
             break
-        if rng.random() < p_nsop:
+        if wire == first_nsop:
             run.events.append((wire, NSOP))
             break
-        if rng.random() < p_nsol:
+        if wire == first_nsol:
             run.events.append((wire, NSOL))
             break
-        if run.interruption is None and rng.random() < p_break:
+        if run.interruption is None and wire == first_break:
             run.interruption = ("break", wire)
             run.break_wire(wire)
             continue
-        run.loop_um[-1] = rng.gauss(loop_target, LOOP_SIGMA * settings.loop_h_um)
-        if rng.random() < p_tail:
+        run.loop_um[-1] = loop_target + loop_sigma_um * scatter[2 * wire - 1]
+        tail_checks += 1
+        if tail_checks == first_tail:
             run.events.append((wire, SHORT_TAIL))
             break
     if any(loop is not None for loop in run.loop_um):

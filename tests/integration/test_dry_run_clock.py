@@ -71,6 +71,11 @@ def test_a_virtual_lot_takes_much_less_wall_time_than_tool_time() -> None:
     assert sent["die-bonder", "DISPense:VOLume"] == 1, "the second strip's bonder held it"
     assert sent["die-bonder", "SYST:ERR?"] <= 2 * 5
     assert 2 <= sent["die-bonder", "CYCLe:PROGress?"] <= 2 * 2
+    # Where the wall went: every message's exchange timed under its key, and the start-up.
+    assert set(run.sent_wall_s) == set(sent)
+    assert all(seconds > 0 for seconds in run.sent_wall_s.values())
+    assert sum(run.sent_wall_s.values()) + run.startup_wall_s < wall_s
+    assert run.startup_wall_s > 0
 
 
 def test_host_latency_is_paid_in_tool_time() -> None:

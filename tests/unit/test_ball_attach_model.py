@@ -580,3 +580,15 @@ def test_ball_attach_reflow_ends_at_the_oven_exit_even_past_it_by_rounding() -> 
     assert to_s > transit_s(speed)
     model._reflow(run, 0.0, to_s, speed, start)  # returns: no infinite loop
     assert run.thermal.figures().peak_c > 25.0, "the strip went through the (cold) oven"
+
+
+def test_ball_attach_site_draws_repeat_with_the_seed_and_scatter_heights_by_one_percent() -> None:
+    process = BallProcess(0.50, 192, 50)
+    first = [attach_site(random.Random(9), process, pad_exposure_pct=70.0, warp_um=12.0)]
+    again = [attach_site(random.Random(9), process, pad_exposure_pct=70.0, warp_um=12.0)]
+    assert first == again and first[0].missing > 0 and first[0].coplanarity_um is not None
+    rng = random.Random(2)
+    flat = [attach_site(rng, process, pad_exposure_pct=None, warp_um=None) for _ in range(300)]
+    lowest = [s.height_min_um for s in flat if not (s.missing or s.extra or s.bridged)]
+    # The lowest of 192 balls at 400 µm ± 1 % (4 µm): about 2.8 σ below, ≈ 389 µm.
+    assert statistics.median(v for v in lowest if v is not None) == pytest.approx(389.0, abs=1.5)

@@ -213,3 +213,40 @@ def test_a_weak_laminator_heater_settles_below_band_and_times_out_on_time_in_a_f
     model.sync()
     assert 1105 in model.active_alarms, "the heat-up timeout falls due at its tool time"
     assert len(steps) <= 6
+
+
+def run_laminator_cycle(read_every_s: float) -> tuple[tuple[object, ...], int]:
+    """Heat an LM-8, run one default cycle, reading it every ``read_every_s``: (its §4 dwell
+    statistics and DWELL_ACTUAL, steps taken during the dwell)."""
+    clock = HandClock(virtual=True)
+    model = LaminatorModel(clock, World(), seed=4)
+    read_until(model, clock, lambda: model.state is State.IDLE, read_every_s, 60.0)
+    model.do_arm()
+    read_until(model, clock, lambda: model.state is State.READY, read_every_s, 3000.0)
+    clock.t = 3000.0  # START at the same tool time whatever the reads
+    model.sync()
+    model.do_start()
+    read_until(model, clock, lambda: model.phase == "DWELL", read_every_s, 3600.0)
+    steps = count_steps(model)
+    read_until(model, clock, lambda: model.phase != "DWELL", read_every_s, 3600.0)
+    dwell_steps = len(steps)
+    read_until(model, clock, lambda: model.state is State.DONE, read_every_s, 3600.0)
+    s = model.stats
+    figures = (s.peak_temp_c, s.max_temp_dev_c, s.min_pressure_mpa, s.max_vacuum_kpa, s.voids)
+    return (*figures, model.dwell_actual_s), dwell_steps
+
+
+def test_a_settled_laminator_dwell_is_not_stepped_and_its_statistics_ignore_the_reads() -> None:
+    rare, rare_steps = run_laminator_cycle(read_every_s=60.0)
+    often, often_steps = run_laminator_cycle(read_every_s=7.0)
+    peak_c, deviation_c, low_mpa, vacuum_kpa, voids, dwell_actual_s = rare
+    assert dwell_actual_s == 2700 and not voids  # DWELL_S, every reading in band
+    # 0.2 °C thermocouple noise over 540 readings per platen: the extremes ≈ 3 σ.
+    assert 170.2 < peak_c < 171.2 and 0.2 < deviation_c < 1.2
+    assert peak_c - 170.0 <= deviation_c + 1e-9, "the peak reading deviates by no more"
+    assert low_mpa is not None and 1.98 < low_mpa < 2.0 and vacuum_kpa is not None
+    assert vacuum_kpa <= 2.0
+    assert often == rare, "the readings are counted per 5 s of tool time, not per request"
+    # The platens settle onto PLATEN_SP in ~30 steps, then a step per read (45 or 386);
+    # stepped, the 2700 s dwell was 540 steps on the 5 s grid.
+    assert rare_steps < 80 and often_steps < 30 + 2700 / 7.0 + 10, (rare_steps, often_steps)

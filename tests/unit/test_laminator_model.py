@@ -3,6 +3,8 @@ results of §5 and what the laminated strips carry in the world."""
 
 from __future__ import annotations
 
+import random
+import statistics
 from collections.abc import Callable
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from sim.clock import SimClock
 from sim.fronts.modbus_map import words_of
 from sim.laminator import serve
+from sim.laminator.dwell_log import max_abs_and_max_of_normals, max_of_normals
 from sim.laminator.model import LaminatorModel
 from sim.laminator.registers import LAMINATOR_REGISTERS, discrete_image
 from sim.modbus_model import Setting
@@ -559,3 +562,21 @@ def test_laminator_model_gives_the_same_cycle_in_large_time_steps(bench: Bench) 
     assert bench.model.results is not None
     assert bench.model.results.cycle_s / 60.0 == pytest.approx(94.0, abs=1.0)
     assert bench.inputs()[130] == 2700 and bench.result_map()[0] == "P"
+
+
+def test_laminator_dwell_extremes_drawn_at_once_match_the_extremes_of_the_readings() -> None:
+    rng = random.Random(6)
+    draws = 2000
+    at_once = [max_abs_and_max_of_normals(rng, 100) for _ in range(draws)]
+    readings = [[rng.gauss(0.0, 1.0) for _ in range(100)] for _ in range(draws)]
+    for at_once_mean, reading_mean in (
+        (
+            statistics.mean(a for a, _ in at_once),
+            statistics.mean(max(map(abs, r)) for r in readings),
+        ),
+        (statistics.mean(m for _, m in at_once), statistics.mean(max(r) for r in readings)),
+        (statistics.mean(max_of_normals(rng, 100) for _ in range(draws)), 2.508),  # E max of 100
+    ):
+        assert at_once_mean == pytest.approx(reading_mean, abs=0.05)
+    assert all(largest <= largest_abs for largest_abs, largest in at_once)
+    assert 0.45 < sum(a == m for a, m in at_once) / draws < 0.55  # the largest |z| is positive

@@ -2,7 +2,7 @@
 to the next request (an RTU frame has no transaction id; interfaces README §9.2, etch-bath §2).
 
 The far end of the pty is a tiny RTU responder run by the test: it answers FC03 with each
-register holding its own address, and can be told to answer one request late.
+register holding its own address, and can be told to answer one request late or in two pieces.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from drivers.transports.modbus import ModbusTransport
 TIMEOUT_S = 0.5
 LATE_BY_S = 0.1  # the late reply lands while the next request waits for its own
 GAP_S = 0.05  # between the late reply and the next one: two frames, not one burst
+PIECE_GAP_S = 0.02  # between the two pieces of a reply sent in pieces (well inside the timeout)
 
 
 def frame(body: bytes) -> bytes:
@@ -36,6 +37,7 @@ class Responder(threading.Thread):
         super().__init__(daemon=True)
         self.fd = fd
         self.late: set[int] = set()  # request numbers (0-based) answered late
+        self.in_pieces: set[int] = set()  # request numbers answered in two writes
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -58,7 +60,12 @@ class Responder(threading.Thread):
                     time.sleep(GAP_S)
                     number += 1
                     break
-                os.write(self.fd, self._reply(unit, address, count))
+                reply = self._reply(unit, address, count)
+                if number in self.in_pieces:
+                    os.write(self.fd, reply[:4])
+                    time.sleep(PIECE_GAP_S)
+                    reply = reply[4:]
+                os.write(self.fd, reply)
                 number += 1
 
     @staticmethod
@@ -108,3 +115,13 @@ def test_a_late_reply_waiting_in_the_input_is_flushed_before_the_next_request(
     time.sleep(LATE_BY_S + GAP_S)  # the late reply now sits unread in the host's input
     assert link.read_holding_registers(7, 1) == [7]
     assert link.read_holding_registers(20, 2) == [20, 21]
+
+
+def test_a_reply_coming_in_pieces_is_read_whole(bus: tuple[ModbusTransport, Responder]) -> None:
+    """The host hands bytes to the framer as they come (no wait for a quiet line): a reply
+    whose bytes come in two pieces is still one reply, with every register."""
+    link, responder = bus
+    responder.in_pieces.update({0, 1})
+    assert link.read_holding_registers(100, 8) == list(range(100, 108))
+    assert link.read_holding_registers(3, 2) == [3, 4]
+    assert link.read_holding_registers(50, 1) == [50]  # and the next, whole, reply too

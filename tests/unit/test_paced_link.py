@@ -8,7 +8,7 @@ import time
 import pytest
 
 from drivers.mold_press import MoldPress
-from packline.paced_link import Tally, message_kind, pace_driver
+from packline.paced_link import Tally, WallTally, message_kind, pace_driver
 from sim.clock import SimClock, VirtualClock
 from sim.registry import serve_function
 from sim.world import World
@@ -42,6 +42,23 @@ def test_a_tally_counts_each_message_by_tool_and_kind() -> None:
         press.state()
         press.status()
     assert tally == {("mold-press", "read_input_registers 0"): 3}
+
+
+def test_a_wall_tally_keeps_each_exchange_wall_time_apart_from_the_latency_sleep() -> None:
+    """The wall a dry run spends per tool: the exchange itself (the tool taking 0.2 wall s),
+    not the host latency, which is tool time on the clock."""
+    clock = VirtualClock()
+    tool = MoldPress("modbus+tcp://127.0.0.1:1?unit=1")
+    tool.link = LateTakingLink(clock)  # type: ignore[attr-defined]
+    wall: WallTally = {}
+    with clock.participant("host"):
+        pace_driver(tool, clock, 30.0, wall=wall)
+        started = time.perf_counter()
+        tool.link.write("TEMP:SET 175")  # type: ignore[attr-defined]
+        took_s = time.perf_counter() - started
+    assert list(wall) == [("mold-press", "TEMP:SET")]
+    assert 0.2 <= wall["mold-press", "TEMP:SET"] <= took_s
+    assert clock.now() == pytest.approx(30.0), "the latency stays tool time"
 
 
 def test_an_scpi_message_is_counted_by_its_header() -> None:

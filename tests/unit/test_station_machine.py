@@ -129,6 +129,35 @@ def test_e10_counts_set_up_apart_from_productive_and_adds_up_to_the_window() -> 
     assert later[E10.PRODUCTIVE] == pytest.approx(10.0)
 
 
+def test_e10_recounts_every_cycle_of_many_whatever_order_the_phases_come_in() -> None:
+    """Three cycles in one EXECUTE stretch broken by a hold that falls in the second one's
+    set-up: each set-up and host wait is recounted where it overlaps EXECUTE, never in HELD,
+    and the phases may come in any order."""
+    clock = ManualClock()
+    machine = StationMachine("saw", clock=clock)
+    machine.command("reset")
+    machine.command("start")  # EXECUTE from 1000
+    clock.now = 1040.0
+    machine.command("hold")  # HELD 1040..1050, inside the second cycle's set-up (1035..1045)
+    clock.now = 1050.0
+    machine.command("unhold")  # EXECUTE again from 1050
+    clock.now = 1100.0
+    machine.command("complete")
+    machine.command("reset")  # IDLE from 1100
+    cycles = [
+        CycleRecord("saw", "dicing-saw", "dice", (f"S{k}",), begin, begin + 10.0, end, "DONE")
+        for k, (begin, end) in enumerate([(1000.0, 1025.0), (1035.0, 1060.0), (1065.0, 1095.0)])
+    ]
+    phases = cycle_phases(cycles, until=1100.0)
+    for ordered in (phases, list(reversed(phases))):
+        totals = e10_seconds(machine.events, start=1000.0, until=1100.0, phases=ordered)
+        assert totals[E10.SCHEDULED_DOWN] == pytest.approx(10.0 + 5.0 + 10.0), "set-ups"
+        assert totals[E10.STANDBY] == pytest.approx(10.0 + 5.0 + 5.0), "waits on the host"
+        assert totals[E10.UNSCHEDULED_DOWN] == pytest.approx(10.0), "the hold"
+        assert totals[E10.PRODUCTIVE] == pytest.approx(90.0 - 25.0 - 20.0)
+        assert sum(totals.values()) == pytest.approx(100.0)
+
+
 def test_listeners_see_each_event_and_polls_do_not_block() -> None:
     seen: list[StateEvent] = []
     machine = StationMachine("etch", listeners=[seen.append])
