@@ -4,10 +4,11 @@ A whole cycle: docs/tools/metrology.md.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from drivers.errors import ParameterOutOfRange, ProtocolError
 from drivers.records import (
@@ -20,6 +21,7 @@ from drivers.records import (
     parse_summary,
 )
 from drivers.scpi import CycleResult, Progress
+from drivers.setpoints import SetPoints
 from drivers.settings import Command, Reading, Setting
 from drivers.states import ToolState
 from drivers.text_tool import TextTool
@@ -50,44 +52,64 @@ class MeasureMode(StrEnum):
 
 
 PHASES = ("NONE", "LOAD", "ALIGN", "MEASURE", "UNLOAD")
-LIMIT_VALUE = Number(-5000.0, 5000.0, 3)
+#: ``LIM`` lo and hi, every item (§4; else the tool answers 13).
+LIMIT_RANGE = (-5000.0, 5000.0)
 RD_MAX = 1024
 LIST_PAGE = 10
 
 
-@dataclass(frozen=True)
-class LimitItem:
-    """A ``LIM`` item of §4: its MODE, unit, decimals and default window."""
+class LimitSetting(Setting[tuple[float, float]]):
+    """A ``LIM`` item of §4: the pass window ``(lo, hi)`` of one item of one MODE, read with
+    ``LIM? <item>`` (the reply repeats the item) and written with ``LIM <item>,<lo>,<hi>``, in
+    the item's unit and decimals; lo ≤ hi (else the tool answers 14). The default is the
+    window MODE sets."""
 
-    name: str
-    mode: MeasureMode
-    unit: str
-    decimals: int
-    default_lo: float
-    default_hi: float
+    query_form = "LIM? {key}"
+    command_form = "LIM {key},{args}"
+    echoes_key = True
+
+    def __init__(
+        self,
+        key: str,
+        mode: MeasureMode,
+        unit: str,
+        decimals: int,
+        default: tuple[float, float],
+        *,
+        doc: str,
+    ) -> None:
+        value = Number(*LIMIT_RANGE, decimals, unit)
+        super().__init__(key, value, value, default=default, doc=doc)
+        self.mode = mode
+        self.bound = value
+
+    @property
+    def unit(self) -> str:
+        return self.bound.unit
+
+    @property
+    def decimals(self) -> int:
+        return self.bound.decimals
+
+    def checked(self, value: Any, what: str) -> list[Any]:
+        """Both bounds in range (named ``<item> limit``), then lo ≤ hi."""
+        lo, hi = super().checked(value, f"{self.key} limit")
+        if value[0] > value[1]:
+            raise ParameterOutOfRange(f"{self.key} limits need lo <= hi, got {lo}, {hi}")
+        return [lo, hi]
 
 
-LIMIT_ITEMS: dict[str, LimitItem] = {
-    item.name: item
-    for item in (
-        LimitItem("DX", MeasureMode.DIE, "µm", 1, -25.0, 25.0),
-        LimitItem("DY", MeasureMode.DIE, "µm", 1, -25.0, 25.0),
-        LimitItem("DT", MeasureMode.DIE, "deg", 2, -0.5, 0.5),
-        LimitItem("SLUG", MeasureMode.SLUG, "µm", 1, 200.0, 260.0),
-        LimitItem("PADX", MeasureMode.SLUG, "%", 1, 95.0, 100.0),
-        LimitItem("RESCU", MeasureMode.SLUG, "µm", 1, 0.0, 1.0),
-        LimitItem("BALLH", MeasureMode.BALL, "µm", 1, 350.0, 450.0),
-        LimitItem("COPL", MeasureMode.BALL, "µm", 1, 0.0, 100.0),
-        LimitItem("CLEAR", MeasureMode.BALL, "µm", 1, 100.0, 1000.0),
-        LimitItem("MISS", MeasureMode.BALL, "count", 0, 0.0, 0.0),
-        LimitItem("VIA", MeasureMode.RECESS, "µm", 1, 23.0, 27.0),
-        LimitItem("AREA", MeasureMode.RECESS, "µm", 1, 10.0, 14.0),
-        LimitItem("RESID", MeasureMode.RECESS, "µm", 1, 0.0, 0.5),
-        LimitItem("THK", MeasureMode.PKG, "µm", 1, 270.0, 330.0),
-        LimitItem("WARP", MeasureMode.PKG, "µm", 1, 0.0, 50.0),
-        LimitItem("PADP", MeasureMode.PKG, "µm", 1, 5.0, 50.0),
-    )
-}
+class ModeSetting(Setting[MeasureMode]):
+    """``MODE``, which resets every limit to the new MODE's defaults (§3, §4)."""
+
+    def resets(self, value: Any) -> dict[str, tuple[float, float] | None]:
+        """The members writing ``value`` resets, with what each then holds: its default for an
+        item of the new MODE, None (not readable: the tool answers 12) for the others."""
+        mode = MeasureMode(str(value).upper())
+        return {
+            item.attribute: item.default if item.mode is mode else None
+            for item in LIMIT_ITEMS.values()
+        }
 
 
 # -- typed records ------------------------------------------------------------------------------
@@ -328,7 +350,7 @@ class Metrology(TextTool):
         name = self.query("NAME?")
         return (name[:-1], True) if name.endswith("*") else (name, False)
 
-    mode = Setting[MeasureMode](
+    mode = ModeSetting(
         "MODE",
         _MODE,
         default=MeasureMode.SLUG,
@@ -348,25 +370,87 @@ class Metrology(TextTool):
         doc="``PITCH <x>,<y>`` / ``PITCH?``: site pitch in mm.",
     )
 
+    # §4 limits (``LIM``), in the manual's table order: item, MODE, unit (decimals), default.
+    dx_limits_um = LimitSetting(
+        "DX", MeasureMode.DIE, "µm", 1, (-25.0, 25.0), doc="DX: die offset in x."
+    )
+    dy_limits_um = LimitSetting(
+        "DY", MeasureMode.DIE, "µm", 1, (-25.0, 25.0), doc="DY: die offset in y."
+    )
+    dt_limits_deg = LimitSetting(
+        "DT", MeasureMode.DIE, "deg", 2, (-0.5, 0.5), doc="DT: die rotation."
+    )
+    slug_limits_um = LimitSetting(
+        "SLUG",
+        MeasureMode.SLUG,
+        "µm",
+        1,
+        (200.0, 260.0),
+        doc="SLUG: slug protrusion below the substrate bottom.",
+    )
+    padx_limits_pct = LimitSetting(
+        "PADX", MeasureMode.SLUG, "%", 1, (95.0, 100.0), doc="PADX: exposed pad area."
+    )
+    rescu_limits_um = LimitSetting(
+        "RESCU", MeasureMode.SLUG, "µm", 1, (0.0, 1.0), doc="RESCU: residual Cu on the pads."
+    )
+    ballh_limits_um = LimitSetting(
+        "BALLH", MeasureMode.BALL, "µm", 1, (350.0, 450.0), doc="BALLH: mean ball height."
+    )
+    copl_limits_um = LimitSetting(
+        "COPL", MeasureMode.BALL, "µm", 1, (0.0, 100.0), doc="COPL: coplanarity."
+    )
+    clear_limits_um = LimitSetting(
+        "CLEAR",
+        MeasureMode.BALL,
+        "µm",
+        1,
+        (100.0, 1000.0),
+        doc="CLEAR: min ball height − slug protrusion.",
+    )
+    miss_limits_count = LimitSetting(
+        "MISS", MeasureMode.BALL, "count", 0, (0, 0), doc="MISS: missing balls."
+    )
+    via_limits_um = LimitSetting(
+        "VIA",
+        MeasureMode.RECESS,
+        "µm",
+        1,
+        (23.0, 27.0),
+        doc="VIA: I/O-leg recess depth (the mean is judged).",
+    )
+    area_limits_um = LimitSetting(
+        "AREA", MeasureMode.RECESS, "µm", 1, (10.0, 14.0), doc="AREA: die recess depth."
+    )
+    resid_limits_um = LimitSetting(
+        "RESID", MeasureMode.RECESS, "µm", 1, (0.0, 0.5), doc="RESID: residual PI on the pads."
+    )
+    thk_limits_um = LimitSetting(
+        "THK", MeasureMode.PKG, "µm", 1, (270.0, 330.0), doc="THK: package thickness."
+    )
+    warp_limits_um = LimitSetting(
+        "WARP", MeasureMode.PKG, "µm", 1, (0.0, 50.0), doc="WARP: warpage."
+    )
+    padp_limits_um = LimitSetting(
+        "PADP",
+        MeasureMode.PKG,
+        "µm",
+        1,
+        (5.0, 50.0),
+        doc="PADP: pad protrusion from the carrier back face.",
+    )
+
     def set_limit(self, limit: Limit) -> None:
         """``LIM <item>,<lo>,<hi>``: the item must belong to the working MODE (else the tool
         answers 12); lo ≤ hi and the -5000..5000 range are checked here first."""
-        item = self._item(limit.item)
-        decimals = LIMIT_ITEMS[item].decimals
-        lo, hi = (LIMIT_VALUE.check(v, f"{item} limit") for v in (limit.lo, limit.hi))
-        if lo > hi:
-            raise ParameterOutOfRange(f"{item} limits need lo <= hi, got {lo}, {hi}")
-        self.command(f"LIM {item},{lo:.{decimals}f},{hi:.{decimals}f}")
+        item = LIMIT_ITEMS[self._item(limit.item)]
+        item.write(self, item.key, (limit.lo, limit.hi), item.attribute)
 
     def limit(self, item: str) -> Limit:
         """``LIM? <item>``: the window of an item of the working MODE."""
-        sent = f"LIM? {self._item(item)}"
-        reply = self.query(sent)
-        with self.parsing(sent):
-            name, lo, hi = reply.split(",")
-            if name != sent[5:]:
-                raise ProtocolError(f"LIM? answered for item {name!r}")
-            return Limit(name, float(lo), float(hi))
+        name = self._item(item)
+        lo, hi = LIMIT_ITEMS[name].read(self, name)
+        return Limit(name, lo, hi)
 
     def limits(self) -> dict[str, Limit]:
         """Every limit of the working MODE (``MODE?`` then ``LIM?`` per item)."""
@@ -518,3 +602,81 @@ class Metrology(TextTool):
                 address=self.address,
             )
         return name
+
+
+#: The §4 ``LIM`` items by the manual's name, in its order.
+LIMIT_ITEMS: dict[str, LimitSetting] = {
+    member.key: member for member in vars(Metrology).values() if isinstance(member, LimitSetting)
+}
+
+Window = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class InspectionSetPoints(SetPoints, driver=Metrology):
+    """The MS-3 set-points of one inspection: MODE and the pass windows of its items, each
+    field the :class:`Metrology` member of the same name (None: the MODE's default).
+
+    MODE resets every limit (§4), so the two are one group: :meth:`values` gives MODE first
+    and then every item of the MODE, a window left out as the default MODE sets; a writer
+    that knows what MODE resets (``ModeSetting.resets``) sends only the windows that differ.
+    """
+
+    mode: MeasureMode
+    dx_limits_um: Window | None = None
+    dy_limits_um: Window | None = None
+    dt_limits_deg: Window | None = None
+    slug_limits_um: Window | None = None
+    padx_limits_pct: Window | None = None
+    rescu_limits_um: Window | None = None
+    ballh_limits_um: Window | None = None
+    copl_limits_um: Window | None = None
+    clear_limits_um: Window | None = None
+    miss_limits_count: Window | None = None
+    via_limits_um: Window | None = None
+    area_limits_um: Window | None = None
+    resid_limits_um: Window | None = None
+    thk_limits_um: Window | None = None
+    warp_limits_um: Window | None = None
+    padp_limits_um: Window | None = None
+
+    @classmethod
+    def of(cls, mode: MeasureMode | str, windows: Mapping[str, Window]) -> InspectionSetPoints:
+        """The set-points of ``windows`` keyed by item name (``{"CLEAR": (50.0, 1000.0)}``);
+        ParameterOutOfRange for an unknown MODE or a name that is not a §4 item."""
+        modes = [m.value for m in MeasureMode]
+        if str(mode).upper() not in modes:
+            raise ParameterOutOfRange(f"MODE {mode!r} not one of {', '.join(modes)}")
+        measure = MeasureMode(str(mode).upper())
+        members: dict[str, Window] = {}
+        for item, window in windows.items():
+            name = str(item).upper()
+            if name not in LIMIT_ITEMS:
+                raise ParameterOutOfRange(f"limit {item} is not an item of MODE {measure}")
+            lo, hi = window
+            members[LIMIT_ITEMS[name].attribute] = (lo, hi)
+        return cls(measure, **members)
+
+    def values(self) -> dict[str, Any]:
+        """MODE, then every item of the MODE in the manual's order: the window given, or the
+        MODE's default (what the tool holds once MODE is written)."""
+        values: dict[str, Any] = {"mode": self.mode}
+        for item in LIMIT_ITEMS.values():
+            if item.mode == self.mode:
+                window = getattr(self, item.attribute)
+                values[item.attribute] = item.default if window is None else window
+        return values
+
+    def windows(self) -> dict[str, Window]:
+        """The windows given, by item name, in the manual's order."""
+        return {
+            item.key: window
+            for item in LIMIT_ITEMS.values()
+            if (window := getattr(self, item.attribute)) is not None
+        }
+
+    def check_rules(self) -> None:
+        """Every window given is an item of the MODE (else the tool answers 12)."""
+        for name in self.windows():
+            if LIMIT_ITEMS[name].mode != self.mode:
+                raise ParameterOutOfRange(f"limit {name} is not an item of MODE {self.mode}")

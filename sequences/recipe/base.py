@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
+from drivers.metrology import LIMIT_ITEMS
+
 #: Error type of the model-level check that reruns the cross checks (see ``checked_recipe``).
 CROSS_CHECK_ERROR = "recipe_cross_check"
 
@@ -77,9 +79,12 @@ def window_check(lo: float, hi: float, why: str, *, strict: bool = False) -> Aft
     return AfterValidator(check)
 
 
+#: The range every MS-3 ``LIM`` item declares for lo and hi (−5000.0 to 5000.0, metrology.md
+#: §4); one range for all, or this unpacking fails at import.
+(LIM_RANGE,) = {declared_range(item, part=0) for item in LIMIT_ITEMS.values()}
 #: Metrology acceptance limits, written ``clearance_um: [100.0, 1000.0]``: ``LIM <item>,<lo>,<hi>``
-#: takes −5000.0 to 5000.0 with lo <= hi (metrology.md §4).
-LimitWindow = Annotated[tuple[float, float], window_check(-5000.0, 5000.0, "MS-3 LIM range")]
+#: takes :data:`LIM_RANGE` with lo <= hi.
+LimitWindow = Annotated[tuple[float, float], window_check(*LIM_RANGE, "MS-3 LIM range")]
 
 
 def contains(limits: tuple[float, float], value: float) -> bool:

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 from drivers.base import Tool
 from drivers.errors import ParameterOutOfRange
-from drivers.metrology import LIMIT_ITEMS, LIMIT_VALUE, Limit, MeasureMode, Metrology
+from drivers.metrology import LIMIT_ITEMS, InspectionSetPoints, MeasureMode, Metrology
 from drivers.records import SiteRecord
 from sequences.jobs import StripJob, StripOutcome, Value
 from sequences.recipe.base import fmt
@@ -31,11 +31,10 @@ from sequences.steps.base import (
     driver_for,
     load_tool_recipe,
     refuse,
-    refuse_outside,
     wait_ready,
 )
 from sequences.steps.judging import judged_sites, problems_of, site_strip_outcome, within
-from sequences.steps.setup import SETTLE_TOOL_S
+from sequences.steps.setup import SETTLE_TOOL_S, apply_setpoints
 
 #: Timing (metrology.md §8): LOAD + ALIGN + UNLOAD, and seconds per site by MODE.
 HANDLING_S = 6.0 + 4.0 + 6.0
@@ -104,43 +103,37 @@ class InspectStep(ProcessStep, tool="metrology", driver=Metrology, clears={"CAL"
         """The limits by upper-case item name (the station's spelling)."""
         return {item.upper(): window for item, window in self.limits.items()}
 
+    @property
+    def setpoints(self) -> InspectionSetPoints:
+        """MODE and the recipe's limits, as the MS-3 set-point record (ParameterOutOfRange for
+        an unknown MODE or item)."""
+        return InspectionSetPoints.of(self.mode, self.item_limits)
+
     # -- phases ------------------------------------------------------------------------------
     def check(self, tool: Tool) -> None:
-        """Interlocks, the MODE, every limit an item of the MODE in the §4 range with lo <= hi,
-        and in BALL mode the claim-3 limit."""
+        """The MODE and every limit an item of it (the record's rules, before the interlocks
+        are asked), then interlocks and every limit in the §4 range with lo <= hi, and in BALL
+        mode the claim-3 limit."""
+        try:
+            self.setpoints.check_rules()
+        except ParameterOutOfRange as problem:
+            raise refuse(self.name, tool, problem.reason) from None
         super().check(tool)
-        modes = [m.value for m in MeasureMode]
-        mode = self.mode.upper()
-        if mode not in modes:
-            raise refuse(self.name, tool, f"MODE {self.mode!r} not one of {', '.join(modes)}")
-        for item in self.item_limits:
-            if item not in LIMIT_ITEMS or LIMIT_ITEMS[item].mode != mode:
-                raise refuse(self.name, tool, f"limit {item} is not an item of MODE {mode}")
-        refuse_outside(self.name, tool, self._check_ranges)
         clear = self.item_limits.get("CLEAR")
-        if mode == "BALL" and (clear is None or clear[0] <= 0.0):
+        if self.mode.upper() == MeasureMode.BALL and (clear is None or clear[0] <= 0.0):
             raise refuse(
                 self.name,
                 tool,
                 "claim 3 needs the CLEAR limit (min ball height - slug) with a lower bound > 0",
             )
 
-    def _check_ranges(self) -> None:
-        for item, (lo, hi) in self.item_limits.items():
-            for value in (lo, hi):
-                LIMIT_VALUE.check(value, f"{item} limit")
-            if lo > hi:
-                raise ParameterOutOfRange(f"{item} limits need lo <= hi, got {lo}, {hi}")
-
     def set_up(self, tool: Tool, jobs: Sequence[StripJob], pace: Pace) -> None:
-        """Load the tool recipe (unless it is loaded), MODE, limits and strip size, wait for
-        READY, calibrate when due, then id and map."""
+        """Load the tool recipe (unless it is loaded), MODE and limits (one group: MODE resets
+        the limits), strip size, wait for READY, calibrate when due, then id and map."""
         gauge = driver_for(self, tool, Metrology)
         (job,) = jobs
         load_tool_recipe(gauge, self.tool_recipe, pace, SETTLE_TOOL_S)
-        gauge.mode = self.mode.upper()  # resets every limit to the mode's default
-        for item, (lo, hi) in self.item_limits.items():
-            gauge.set_limit(Limit(item, lo, hi))
+        apply_setpoints(gauge, self.setpoints)
         if gauge.strip_size != (job.rows, job.cols):
             gauge.strip_size = (job.rows, job.cols)
         wait_ready(gauge, pace, self.heat_up_tool_s)

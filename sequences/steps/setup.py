@@ -41,7 +41,8 @@ def apply_setpoints(
     A batch Modbus tool takes its recipe registers with ARM for the positions of ``strip_ids``
     (:func:`arm_batch`: skipped when it is armed with these very registers). A text tool gets
     each set-point in the record's (the manual's) order, except those it holds from the
-    host's last set-up (:mod:`sequences.steps.held`: when the host trusts that); an indexed
+    host's last set-up (:mod:`sequences.steps.held`: when the host trusts that) or that an
+    earlier write of this set-up reset to them (a declaration's ``resets``); an indexed
     row (the BA-8's zone temperatures) only at the indices whose value differs from the
     tool's, since a zone change sends the oven back to HEATING.
     """
@@ -64,6 +65,12 @@ def apply_setpoints(
                 if row[index] != checked:
                     row[index] = item
         known[member] = value
+        resets = getattr(declaration, "resets", None)  # MS-3 MODE: every limit to its default
+        if resets is not None:
+            for reset, holds in resets(value).items():
+                known.pop(reset, None)
+                if holds is not None:
+                    known[reset] = holds
 
 
 def arm_batch(

@@ -10,6 +10,7 @@ calibration, no blade setup), as after a power cycle.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -492,23 +493,40 @@ def test_inspect_die_and_pkg_modes_fail_the_site_outside_its_limits(
 
 
 @pytest.mark.parametrize(
-    "limits",
+    ("mode", "limits", "reason"),
     [
-        {"BALLH": (350.0, 450.0), "COPL": (0.0, 100.0)},
-        {"BALLH": (350.0, 450.0), "CLEAR": (0.0, 1000.0)},
-        {"CLEAR": (50.0, 1000.0), "SLUG": (200.0, 260.0)},
+        ("BALL", {"BALLH": (350.0, 450.0), "COPL": (0.0, 100.0)}, "claim 3 needs the CLEAR"),
+        ("BALL", {"BALLH": (350.0, 450.0), "CLEAR": (0.0, 1000.0)}, "claim 3 needs the CLEAR"),
+        ("BALL", {"CLEAR": (50.0, 1000.0), "SLUG": (200.0, 260.0)}, "SLUG is not an item of"),
+        ("ball", {"CLEAR": (50.0, 1000.0), "HEIGHT": (0.0, 1.0)}, "HEIGHT is not an item of"),
+        ("XRAY", {}, "MODE 'XRAY' not one of DIE, SLUG, BALL, RECESS, PKG"),
+        ("BALL", {"CLEAR": (50.0, 5000.1)}, "CLEAR limit = 5000.1 outside"),
+        ("BALL", {"CLEAR": (50.0, 10.0)}, "CLEAR limits need lo <= hi"),
+        ("BALL", {"CLEAR": (50.0, 1000.0), "MISS": (0.0, 0.5)}, "MISS limit = 0.5 must be a whole"),
     ],
-    ids=["no-clear", "clear-from-zero", "item-of-another-mode"],
+    ids=[
+        "no-clear",
+        "clear-from-zero",
+        "item-of-another-mode",
+        "unknown-item",
+        "unknown-mode",
+        "outside-lim-range",
+        "lo-above-hi",
+        "fraction-of-a-count",
+    ],
 )
-def test_inspect_ball_without_a_positive_clearance_limit_is_refused(
+def test_inspect_with_a_bad_mode_limit_or_no_positive_clearance_is_refused_before_loading(
     sim_tool: Callable[..., SimulatedTool],
     connect: Connect,
     sim_clock: SimClock,
+    mode: str,
     limits: dict[str, tuple[float, float]],
+    reason: str,
 ) -> None:
     gauge = connect(Metrology, sim_tool("metrology", seed=2))
-    with pytest.raises(StepRefused, match="inspect ball"):
-        run(InspectStep("BALL", "A-BALL", limits), gauge, [strip_job("X1", FORMAT_A)], sim_clock)
+    name = f"inspect {mode.lower()}"
+    with pytest.raises(StepRefused, match=re.escape(f"{name}: ") + ".*" + re.escape(reason)):
+        run(InspectStep(mode, "A-BALL", limits), gauge, [strip_job("X1", FORMAT_A)], sim_clock)
     assert gauge.recipe_name() == ("", False), "nothing was loaded"
 
 

@@ -89,6 +89,7 @@ def test_every_step_kind_writes_one_of_the_setpoint_records() -> None:
         "CutSettings",
         "DieBondSettings",
         "EtchRecipe",
+        "InspectionSetPoints",
         "LaminationRecipe",
         "MoldRecipe",
         "WireBondParameters",

@@ -21,9 +21,11 @@ from drivers.errors import (
     ToolTimeout,
 )
 from drivers.metrology import (
+    LIMIT_ITEMS,
     BallRecord,
     CalResult,
     DieRecord,
+    InspectionSetPoints,
     ItemStatistics,
     Limit,
     MeasureMode,
@@ -33,6 +35,8 @@ from drivers.metrology import (
     SlugRecord,
 )
 from drivers.states import ToolState
+from sequences.steps.setup import apply_setpoints
+from sim.metrology import items as sim_items
 from tests.support.expected_protocol import ProtocolBench, ScriptedPeer, Step, lines, protocol
 
 __all__ = ["protocol"]  # the fixture, imported for pytest
@@ -540,3 +544,81 @@ def test_metrology_logs_every_exchange_at_debug(
     text = caplog.text
     assert "TEMP?" in text and "OK 22.4" in text and "ER 22,Interlock active;CAL" in text
     peer.verify()
+
+
+# -- the inspection's set-points: MODE and its limits, one group --------------------------------------
+BALL_WINDOWS = {"COPL": (0.0, 100.0), "CLEAR": (50.0, 1000.0), "MISS": (0, 2)}
+
+
+def test_inspection_setpoints_send_mode_first_then_only_the_windows_mode_did_not_set(
+    station: Callable[..., tuple[Metrology, ScriptedPeer]],
+) -> None:
+    """MODE resets every limit to the MODE's defaults (§4): COPL 0..100 is one of them, so it
+    is not sent; the others follow MODE in the manual's item order."""
+    gauge, peer = station(
+        [("MODE BALL", "OK"), ("LIM CLEAR,50.0,1000.0", "OK"), ("LIM MISS,0,2", "OK")]
+    )
+    setpoints = InspectionSetPoints.of(MeasureMode.BALL, BALL_WINDOWS)
+    assert setpoints.windows() == {"COPL": (0.0, 100.0), "CLEAR": (50.0, 1000.0), "MISS": (0, 2)}
+    assert list(setpoints.values()) == [
+        "mode",
+        "ballh_limits_um",
+        "copl_limits_um",
+        "clear_limits_um",
+        "miss_limits_count",
+    ]
+    apply_setpoints(gauge, setpoints)
+    peer.verify()
+
+
+def test_a_held_mode_does_not_keep_a_window_the_next_inspection_leaves_to_its_default(
+    station: Callable[..., tuple[Metrology, ScriptedPeer]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Were the host to trust what the MS-3 holds (its link counting opens, which LineLink
+    does not yet), a second BALL set-up skips the held MODE, and CLEAR, which the first set-up
+    opened and the second leaves out, goes back to the MODE's default rather than staying."""
+    gauge, peer = station(
+        [
+            ("MODE BALL", "OK"),
+            ("LIM CLEAR,50.0,1000.0", "OK"),
+            ("LIM MISS,0,2", "OK"),
+            ("LIM CLEAR,100.0,1000.0", "OK"),
+            ("MODE DIE", "OK"),
+            ("MODE BALL", "OK"),
+        ]
+    )
+    monkeypatch.setattr(gauge.link, "opened", 1, raising=False)
+    apply_setpoints(gauge, InspectionSetPoints.of(MeasureMode.BALL, BALL_WINDOWS))
+    apply_setpoints(gauge, InspectionSetPoints.of(MeasureMode.BALL, {"MISS": (0, 2)}))
+    apply_setpoints(gauge, InspectionSetPoints.of(MeasureMode.DIE, {}))
+    apply_setpoints(gauge, InspectionSetPoints.of(MeasureMode.BALL, {}))
+    peer.verify()
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: InspectionSetPoints(MeasureMode.SLUG, copl_limits_um=(0.0, 100.0)), "COPL is not"),
+        (lambda: InspectionSetPoints.of(MeasureMode.BALL, {"HEIGHT": (0, 1)}), "HEIGHT is not"),
+        (lambda: InspectionSetPoints.of("XRAY", {}), "MODE 'XRAY' not one of"),
+        (lambda: InspectionSetPoints.of("BALL", {"COPL": (-5000.1, 0)}), "COPL limit = -5000.1"),
+        (lambda: InspectionSetPoints.of("BALL", {"COPL": (100, 0)}), "COPL limits need lo <= hi"),
+    ],
+)
+def test_inspection_setpoints_are_checked_by_the_items_declarations(
+    make: Callable[[], InspectionSetPoints], message: str
+) -> None:
+    with pytest.raises(ParameterOutOfRange, match=message):
+        make().check()
+
+
+def test_declared_lim_items_agree_with_the_simulated_station_item_for_item() -> None:
+    """Driver and simulator each read metrology.md §4: same items in the same order, each with
+    the same MODE, decimals, default window and lo/hi range."""
+    simulated = [(mode, item) for mode, spec in sim_items.MODES.items() for item in spec.items]
+    assert [item.name for _, item in simulated] == list(LIMIT_ITEMS)
+    for mode, item in simulated:
+        declared = LIMIT_ITEMS[item.name]
+        assert (declared.mode, declared.decimals) == (mode, item.decimals), item.name
+        assert declared.default == (item.default_lo, item.default_hi), item.name
+        assert (declared.bound.lo, declared.bound.hi) == sim_items.LIMIT_RANGE, item.name

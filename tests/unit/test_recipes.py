@@ -17,6 +17,7 @@ from drivers.dicing_saw import CutSettings, DicingSaw
 from drivers.errors import ParameterOutOfRange
 from drivers.etch_bath import Chemistry
 from drivers.laminator import LaminationRecipe, Laminator
+from drivers.metrology import LIMIT_ITEMS, InspectionSetPoints, Metrology
 from drivers.mold_press import MoldPress, MoldRecipe
 from drivers.wire_bonder import WireBonder, WireBondParameters
 from sequences.config_errors import ConfigError
@@ -29,8 +30,9 @@ from sequences.recipe import (
     load_recipe,
     recipe_files,
 )
-from sequences.recipe.heat_slug import Laminate
-from sequences.recipe.sections import Dice, Mold, WireBond
+from sequences.recipe.film import FilmPackageInspection, RecessInspection
+from sequences.recipe.heat_slug import BallInspection, Laminate, SlugInspection
+from sequences.recipe.sections import Dice, InspectionLimits, Mold, PackageInspection, WireBond
 from sequences.route import Route, route_for
 from sequences.steps.die_bond import DieBondStep
 from sequences.steps.etch import EtchStep
@@ -658,10 +660,10 @@ def test_every_set_point_a_route_sends_is_in_its_tools_range(name: str) -> None:
     for step in route_for(load_recipe(RECIPES_DIR / f"{name}.yaml")).steps:
         setpoints = step.setpoints
         if isinstance(step, InspectStep):
-            assert setpoints is None
+            assert isinstance(setpoints, InspectionSetPoints)
+            assert setpoints.windows() == step.item_limits, "every limit, none lost or added"
             for low, high in step.limits.values():
                 assert -5000.0 <= low <= high <= 5000.0
-            continue
         assert setpoints is not None and type(setpoints).driver is step.driver, step.name
         try:
             setpoints.check()
@@ -779,3 +781,28 @@ def test_the_mold_section_becomes_the_shot_recipe_by_its_table() -> None:
     press_load = recipe.laminate.lamination_recipe()
     assert press_load.dwell_s == recipe.laminate.dwell_s
     assert press_load.vacuum_sp_kpa == recipe.laminate.vacuum_kpa
+
+
+# == the MS-3 limit sections against the driver's LIM declarations ================================
+@pytest.mark.parametrize(
+    "section",
+    [SlugInspection, BallInspection, PackageInspection, RecessInspection, FilmPackageInspection],
+    ids=lambda s: s.__name__,
+)
+def test_inspection_sections_name_declared_lim_items_of_one_mode_in_their_range(
+    section: type[InspectionLimits],
+) -> None:
+    """Each ``ms3_items`` key is a declared LIM item, all of one MODE, each field a window;
+    a window outside the declared LIM range is refused by the recipe with the range named."""
+    items = [LIMIT_ITEMS[item] for item in section.ms3_items]
+    assert len({item.mode for item in items}) == 1, section.ms3_items
+    assert set(section.ms3_items.values()) <= set(section.model_fields)
+    lo, hi = Metrology.copl_limits_um.bound.lo, Metrology.copl_limits_um.bound.hi
+    assert (lo, hi) == (-5000.0, 5000.0), "metrology.md §4"
+    field = next(iter(section.ms3_items.values()))
+    windows = {name: (0.0, 1.0) for name in section.model_fields}
+    with pytest.raises(ValueError, match="outside -5000–5000 \\(MS-3 LIM range\\)"):
+        section.model_validate(windows | {field: (lo - 0.1, 0.0)})
+    assert section.model_validate(windows | {field: (lo, hi)}).limits()[
+        next(iter(section.ms3_items))
+    ] == (lo, hi)
