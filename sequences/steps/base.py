@@ -266,7 +266,7 @@ class ProcessStep(ABC):
     @property
     def setpoints(self) -> SetPoints | None:
         """The set-points the step writes, as its driver's set-point record (None: the step
-        writes none of the driver's settings, e.g. metrology limits)."""
+        writes none of its driver's settings)."""
         return None
 
     def check(self, tool: Tool) -> None:
