@@ -38,6 +38,7 @@ from packline.gem.functions import SecsS07F06Empty
 from packline.gem.items import Item, ascii_text, item, to_secs
 from packline.gem.outbox import Outbox
 from packline.gem.process_programs import ProcessPrograms
+from packline.gem.relisten import ListenAgain
 from packline.gem.remote_commands import HCACK_CANNOT_NOW, Answer
 from packline.store import StoreError
 
@@ -80,6 +81,10 @@ class PacklineEquipment(secsgem.gem.GemEquipmentHandler):
         on_constant: Callable[[str, int], None] | None = None,
     ) -> None:
         super().__init__(settings, initial_online_control_state=online_substate.upper())
+        connection = self.protocol._connection
+        self._listen_again = (
+            ListenAgain(connection) if isinstance(connection, TcpServerConnection) else None
+        )
         self._mdln, self._softrev = MDLN, __version__
         self._status = status
         self._command = command
@@ -143,6 +148,8 @@ class PacklineEquipment(secsgem.gem.GemEquipmentHandler):
     # -- life ------------------------------------------------------------------------------
     def enable(self) -> None:
         self.outbox.start()
+        if self._listen_again is not None:
+            self._listen_again.open()
         super().enable()
 
     def disable(self) -> None:
@@ -150,6 +157,8 @@ class PacklineEquipment(secsgem.gem.GemEquipmentHandler):
         # thread dies and disable() then waits for it forever. Let the thread leave its loop
         # first (it checks the flag every select timeout), then disable.
         connection = self.protocol._connection
+        if self._listen_again is not None:
+            self._listen_again.close()
         _stop_listener(connection)
         super().disable()
         # A host that dropped the link just before: secsgem's disconnect handler (on its

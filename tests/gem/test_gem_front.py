@@ -370,3 +370,27 @@ def test_reports_links_enabled_events_alarms_and_constants_survive_a_restart(
     finally:
         back.close()
         again.stop()
+
+
+def test_a_host_reconnecting_at_once_after_a_dropped_link_gets_a_working_link(
+    front: GemFront,
+) -> None:
+    """A host whose link dropped (reset, no Separate.req) and that connects again at once is
+    served on the new link, which stays up past linktest and T6; the port still listens after
+    it (secsgem 0.3 listened again while tearing the old link down: the old teardown then hit
+    the new link, and the listener died on "Address already in use")."""
+    for attempt in (1, 2):
+        with _connect(front) as dropped:
+            dropped.sendall(_hsms(1, 7))  # Select.req
+            dropped.settimeout(5)
+            assert struct.unpack(">IHBBBBI", dropped.recv(14))[5] == 2  # Select.rsp
+            dropped.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        again = GemHost(front.settings.port)
+        again.connect(10)
+        try:
+            assert again.online() in (0, 2)
+            if attempt == 2:
+                time.sleep(front.settings.linktest_s + front.settings.t6_s + 0.5)
+                assert again.send(1, 1) is not None, "the new link answers after a linktest"
+        finally:
+            again.close()
