@@ -39,8 +39,10 @@ services:
 		&& { test -x /usr/sbin/mosquitto || command -v mosquitto >/dev/null; } || \
 		{ apt-get update && apt-get install -y --no-install-recommends postgresql ser2net mosquitto; }
 
+# The suite on two workers, a test file whole on one (its daemon, simulated line or browser
+# starts once). One file alone: .venv/bin/pytest -q tests/path/test_x.py
 test: lint browser services
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile
 
 dry-run: $(STAMP)
 	$(BIN)/packline dry-run
