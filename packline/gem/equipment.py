@@ -34,6 +34,7 @@ from secsgem.secs import variables
 from packline import __version__
 from packline.gem import catalogue, host_setup
 from packline.gem.alarm_ids import AlarmId
+from packline.gem.fresh_link import FreshCommunication
 from packline.gem.functions import SecsS07F06Empty
 from packline.gem.items import Item, ascii_text, item, to_secs
 from packline.gem.outbox import Outbox
@@ -63,7 +64,7 @@ _VALUE_TYPE: dict[str, type[variables.Base]] = {
 }
 
 
-class PacklineEquipment(secsgem.gem.GemEquipmentHandler):
+class PacklineEquipment(FreshCommunication, secsgem.gem.GemEquipmentHandler):
     """One GEM equipment for the whole line."""
 
     def __init__(

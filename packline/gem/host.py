@@ -15,7 +15,12 @@ import secsgem.gem
 import secsgem.hsms
 from secsgem.secs.functions.streams_functions import StreamsFunctions
 
+from packline.gem.fresh_link import FreshCommunication
 from packline.gem.functions import add_missing_functions
+
+
+class _HostHandler(FreshCommunication, secsgem.gem.GemHostHandler):
+    """secsgem's host handler whose every link starts GEM communication afresh."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,7 @@ class GemHost:
             t5=t5_s,
             t6=t6_s,
         )
-        self.handler = secsgem.gem.GemHostHandler(settings)
+        self.handler = _HostHandler(settings)
         self.events: list[Received] = []
         self.alarms: list[tuple[int, int, str]] = []  # (ALID, ALCD, ALTX)
         self.terminal: list[str] = []

@@ -28,9 +28,10 @@ def free_port() -> int:
 
 
 def make_front(controller: LineController, **overrides: Any) -> GemFront:
-    """A started GEM front on a free port with the short timers of these tests."""
+    """A started GEM front on a free port with the short timers of these tests (T6 long
+    enough for the test's own host to answer a linktest on a loaded machine)."""
     settings = GemSettings(
-        **{"port": free_port(), "t3_s": 2, "t6_s": 1, "t7_s": 1, "t8_s": 1, "linktest_s": 2}
+        **{"port": free_port(), "t3_s": 3, "t6_s": 3, "t7_s": 1, "t8_s": 1, "linktest_s": 4}
         | overrides
     )
     gem = GemFront(controller, settings)

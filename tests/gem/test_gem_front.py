@@ -120,7 +120,7 @@ def test_equipment_constants_are_range_checked_all_or_nothing(
     names = {c["ECID"]: c for c in host.send(2, 29, []).get()}
     assert names[13]["ECNAME"] == "LinktestInterval" and names[13]["UNITS"] == "s"
     assert host.send(2, 15, [{"ECID": 13, "ECV": 5}, {"ECID": 10, "ECV": 999}]).get() == 3
-    assert host.send(2, 13, [13]).get() == [2]  # unchanged: nothing half-done
+    assert host.send(2, 13, [13]).get() == [4]  # unchanged: nothing half-done
     assert host.send(2, 15, [{"ECID": 99, "ECV": 1}]).get() == 1
     assert host.send(2, 15, [{"ECID": 13, "ECV": 5}, {"ECID": 10, "ECV": 7}]).get() == 0
     assert host.send(2, 13, [13, 10]).get() == [5, 7]
@@ -286,7 +286,7 @@ def test_t3_an_event_report_the_host_does_not_answer_is_sent_again_and_kept_unti
     unanswered: list[float] = []
 
     def withhold_the_first(handler: Any, message: Any) -> None:
-        """No S6F12 (the equipment's T3, 2 s here, runs out); then the host's own handler."""
+        """No S6F12 (the equipment's T3, 3 s here, runs out); then the host's own handler."""
         unanswered.append(time.monotonic())
         host.handler.unregister_stream_function(6, 11)
 
@@ -394,3 +394,25 @@ def test_a_host_reconnecting_at_once_after_a_dropped_link_gets_a_working_link(
                 assert again.send(1, 1) is not None, "the new link answers after a linktest"
         finally:
             again.close()
+
+
+def test_a_host_reconnecting_after_a_link_dropped_while_s1f13_went_unanswered_communicates(
+    front: GemFront,
+) -> None:
+    """E30: each link starts NOT COMMUNICATING. A link selected and dropped without answering
+    the equipment's S1F13 (so past T3 the equipment waits its establish-communication delay,
+    WAIT DELAY, where secsgem ignores every message) must not leave that state to the next
+    link: the next host communicates at once, not after the delay (10 s) or never."""
+    with _connect(front) as dropped:
+        dropped.sendall(_hsms(1, 7))  # Select.req; then S1F13 from the equipment, unanswered
+        dropped.settimeout(5)
+        assert struct.unpack(">IHBBBBI", dropped.recv(14))[5] == 2  # Select.rsp
+        time.sleep(front.settings.t3_s + 0.5)  # T3 runs out: WAIT DELAY
+        dropped.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    again = GemHost(front.settings.port)
+    again.connect(5)
+    try:
+        assert again.online() in (0, 2)
+        assert again.send(1, 1) is not None, "S1F1 answered on the new link"
+    finally:
+        again.close()
