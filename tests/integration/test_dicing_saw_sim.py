@@ -45,7 +45,7 @@ def saw_sim(sim_tool: Callable[..., SimulatedTool]) -> Callable[..., SimulatedTo
 def open_saw() -> Iterator[Callable[..., DicingSaw]]:
     with ExitStack() as opened:
 
-        def connect(simulated: SimulatedTool, timeout_s: float = 0.5) -> DicingSaw:
+        def connect(simulated: SimulatedTool, timeout_s: float = 2.0) -> DicingSaw:
             return opened.enter_context(DicingSaw.open(simulated.address, timeout_s=timeout_s))
 
         yield connect

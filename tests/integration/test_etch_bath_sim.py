@@ -403,7 +403,7 @@ def test_etch_bath_answers_only_its_unit_id(
             assert info.value.native_code == 10  # gateway path unavailable
     seven = sim_tool("etch-bath", transport=transport, unit_id=7)
     assert seven.address.endswith("unit=7")
-    with EtchBath.open(seven.address, timeout_s=0.3) as bath:
+    with EtchBath.open(seven.address) as bath:
         assert bath.station_settings().unit_id == 7
 
 

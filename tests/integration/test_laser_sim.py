@@ -45,7 +45,7 @@ def open_laser(
     """Factory: a simulated laser (clean process unless options say otherwise) and a driver."""
     with ExitStack() as opened:
 
-        def start(*, timeout_s: float = 0.5, **options: Any) -> tuple[SimulatedTool, Laser]:
+        def start(*, timeout_s: float = 2.0, **options: Any) -> tuple[SimulatedTool, Laser]:
             simulated = sim_tool("laser", seed=11, **(CLEAN | options))
             laser = opened.enter_context(Laser.open(simulated.address, timeout_s=timeout_s))
             laser.wait_for_state([ToolState.IDLE], timeout_s=5, poll_s=POLL_S)

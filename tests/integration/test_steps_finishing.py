@@ -214,7 +214,7 @@ def test_ball_attach_magazine_of_three_reports_each_strip_with_upstream_failures
     sim_clock: SimClock,
     sim_world: World,
 ) -> None:
-    line = connect(BallAttach, sim_tool("ball-attach", seed=5), timeout_s=0.5)
+    line = connect(BallAttach, sim_tool("ball-attach", seed=5))
     sim_world.strip("LA2403-018", *FORMAT_A).site(14).pad_exposure_pct = 60.0  # copper left
     jobs = [
         strip_job("LA2403-017", FORMAT_A, skipped=(30,)),
@@ -251,7 +251,7 @@ def test_ball_attach_magazine_of_three_reports_each_strip_with_upstream_failures
 def test_ball_attach_refuses_set_points_whose_profile_misses_the_peak_window(
     sim_tool: Callable[..., SimulatedTool], connect: Connect, sim_clock: SimClock
 ) -> None:
-    line = connect(BallAttach, sim_tool("ball-attach", seed=5), timeout_s=0.5)
+    line = connect(BallAttach, sim_tool("ball-attach", seed=5))
     cool = ball_attach(zone_temperature_c=(130.0, 160.0, 175.0, 185.0, 200.0, 210.0, 225.0, 225.0))
 
     with pytest.raises(StepRefused, match=r"profile misses the limits \(6508\): peak_c"):
@@ -267,7 +267,7 @@ def test_dice_sets_up_the_blade_after_power_up_and_singulates_a_format_b_strip(
     sim_clock: SimClock,
     sim_world: World,
 ) -> None:
-    saw = connect(DicingSaw, sim_tool("dicing-saw", seed=3), timeout_s=0.5)
+    saw = connect(DicingSaw, sim_tool("dicing-saw", seed=3))
     step = dice()
 
     (outcome,) = run(step, saw, [strip_job("FB2405-112", FORMAT_B, skipped=(7, 132))], sim_clock)
@@ -290,7 +290,7 @@ def test_dice_sets_up_the_blade_after_power_up_and_singulates_a_format_b_strip(
 def test_dice_refuses_a_spindle_speed_the_blade_does_not_allow(
     sim_tool: Callable[..., SimulatedTool], connect: Connect, sim_clock: SimClock
 ) -> None:
-    saw = connect(DicingSaw, sim_tool("dicing-saw", seed=3), timeout_s=0.5)
+    saw = connect(DicingSaw, sim_tool("dicing-saw", seed=3))
     saw.wait_for_state([ToolState.IDLE], timeout_s=5, poll_s=0.005)
 
     with pytest.raises(StepRefused, match=r"40\.0 krpm over the 35\.0 krpm"):
@@ -366,7 +366,7 @@ def test_inspect_ball_measures_claim_3_as_clearance_and_fails_slugs_above_the_ba
     sim_clock: SimClock,
     sim_world: World,
 ) -> None:
-    line = connect(BallAttach, sim_tool("ball-attach", seed=5), timeout_s=0.5)
+    line = connect(BallAttach, sim_tool("ball-attach", seed=5))
     gauge = connect(Metrology, sim_tool("metrology", seed=2))
     job = strip_job("HS-BALL-01", FORMAT_A)
     (balled,) = run(ball_attach(nominal_strips=1), line, [job], sim_clock)

@@ -15,8 +15,8 @@ def test_reconnecting_one_scpi_driver_keeps_the_other_sessions_open(
 ) -> None:
     bonder_sim, laser_sim = sim_tool("die-bonder"), sim_tool("laser")
     with (
-        DieBonder.open(bonder_sim.address, timeout_s=0.5) as bonder,
-        Laser.open(laser_sim.address, timeout_s=0.5) as laser,
+        DieBonder.open(bonder_sim.address, timeout_s=2.0) as bonder,
+        Laser.open(laser_sim.address, timeout_s=2.0) as laser,
     ):
         assert laser.identify().model == "UVL-3"
         bonder.close()  # what a station does to recover a lost link
