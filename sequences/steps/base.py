@@ -315,8 +315,37 @@ def _plain(value: Any) -> Any:
 
 
 def wait_ready(tool: Tool, pace: Pace, heat_up_tool_s: float) -> None:
-    """Wait (bounded) until the tool is READY."""
-    pace.wait_for_state(tool, [ToolState.READY], heat_up_tool_s)
+    """Wait (bounded) until the tool is READY.
+
+    A tool found HEATING whose manual gives its heat-up rate (:meth:`Tool.heat_up_left_s`)
+    is not polled through the heat-up: the host sleeps the least time it can still take,
+    looking at the state every ``pace.watch_s`` to see an alarm, then polls as before."""
+    clock = pace.host_clock
+    deadline = clock.now() + pace.bound_s(heat_up_tool_s)
+    state = tool.state()
+    if state is ToolState.READY:
+        return
+    if state is ToolState.HEATING:
+        ahead_s = min(tool.heat_up_left_s(), deadline - clock.now())
+        while ahead_s > 0.0:
+            nap_s = min(ahead_s, pace.watch_s)
+            clock.sleep(nap_s)
+            ahead_s -= nap_s
+            state = tool.state()
+            if state is ToolState.READY:
+                return
+            if state is ToolState.ALARM:
+                raise tool.alarm_error()
+            if state is not ToolState.HEATING:
+                break
+    tool.wait_for_state(
+        [ToolState.READY],
+        timeout_s=max(0.0, deadline - clock.now()),
+        poll_s=pace.poll_s(tool),
+        clock=clock,
+        stretch=pace.stretch if pace.virtual else 0.0,
+        max_poll_s=pace.watch_s,
+    )
 
 
 def run_step(
