@@ -40,7 +40,7 @@ from drivers.setpoints import SetPoints
 from drivers.states import ToolState
 from sequences.jobs import StripJob, StripOutcome
 from sequences.steps.held import forget_held
-from sequences.steps.judging import recording_windows
+from sequences.steps.judging import cycle_ended_in, recording_windows
 
 FINISHED = frozenset({ToolState.DONE, ToolState.ABORTED})
 
@@ -379,7 +379,7 @@ def run_step(
         step.start(tool)
         control.final_state = _wait_for_cycle_end(step, tool, pace, control)
         control.cycle_ended = pace.host_clock.timestamp()
-        return _collect(step, tool, jobs, station, on_results)
+        return _collect(step, tool, jobs, station, on_results, control.final_state)
     except BaseException:
         forget_held(tool)  # what the tool holds is no longer known for sure
         raise
@@ -429,7 +429,7 @@ def resume_step(
             tool=tool.tool_name,
             address=tool.address,
         )
-    return _collect(step, tool, jobs, station, on_results)
+    return _collect(step, tool, jobs, station, on_results, state)
 
 
 def grouped_checks(tool: Tool) -> contextlib.AbstractContextManager[None]:
@@ -445,9 +445,12 @@ def _collect(
     jobs: Sequence[StripJob],
     station: str,
     on_results: Callable[[list[StripOutcome]], None] | None,
+    ended_in: ToolState | None,
 ) -> list[StripOutcome]:
-    """Read and judge the results, hand them to ``on_results``, then acknowledge the tool."""
-    outcomes = _judged_outcomes(step, tool, jobs, station)
+    """Read and judge the results (of a cycle the wait saw end in ``ended_in``), hand them to
+    ``on_results``, then acknowledge the tool."""
+    with cycle_ended_in(ended_in):
+        outcomes = _judged_outcomes(step, tool, jobs, station)
     if on_results is not None:
         on_results(outcomes)
     step.finish(tool)
