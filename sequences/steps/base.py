@@ -43,6 +43,10 @@ from sequences.steps.held import forget_held
 from sequences.steps.judging import cycle_ended_in, recording_windows
 
 FINISHED = frozenset({ToolState.DONE, ToolState.ABORTED})
+#: A tool reports a cycle's remaining time in whole seconds (interfaces README §9: NR1, a u32
+#: register; the simulators truncate): the end lies up to this much after the time reported,
+#: so the host looks then, not a moment before it and again after.
+REMAINING_RESOLUTION_S = 1.0
 
 
 class StepRefused(PacklineError):
@@ -544,7 +548,7 @@ def _wait_for_cycle_end(
                 # its reported end costs one remaining-time query.
                 remaining_s = reported_remaining_s(tool)
             if remaining_s is not None and remaining_s > 0:
-                reported_end_s = now + remaining_s
+                reported_end_s = now + remaining_s + REMAINING_RESOLUTION_S
             expected_end_s = started_s + step.expected_cycle_tool_s
             clock.sleep(_next_look_s(pace, poll, now, reported_end_s, expected_end_s))
         else:
