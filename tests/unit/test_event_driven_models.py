@@ -215,9 +215,9 @@ def test_a_weak_laminator_heater_settles_below_band_and_times_out_on_time_in_a_f
     assert len(steps) <= 6
 
 
-def run_laminator_cycle(read_every_s: float) -> tuple[tuple[object, ...], int]:
-    """Heat an LM-8, run one default cycle, reading it every ``read_every_s``: (its §4 dwell
-    statistics and DWELL_ACTUAL, steps taken during the dwell)."""
+def started_laminator(read_every_s: float) -> tuple[HandClock, LaminatorModel]:
+    """An LM-8 heated from cold and started at tool time 3000 s, read every
+    ``read_every_s`` on the way."""
     clock = HandClock(virtual=True)
     model = LaminatorModel(clock, World(), seed=4)
     read_until(model, clock, lambda: model.state is State.IDLE, read_every_s, 60.0)
@@ -226,6 +226,13 @@ def run_laminator_cycle(read_every_s: float) -> tuple[tuple[object, ...], int]:
     clock.t = 3000.0  # START at the same tool time whatever the reads
     model.sync()
     model.do_start()
+    return clock, model
+
+
+def run_laminator_cycle(read_every_s: float) -> tuple[tuple[object, ...], int]:
+    """Heat an LM-8, run one default cycle, reading it every ``read_every_s``: (its §4 dwell
+    statistics and DWELL_ACTUAL, steps taken during the dwell)."""
+    clock, model = started_laminator(read_every_s)
     read_until(model, clock, lambda: model.phase == "DWELL", read_every_s, 3600.0)
     steps = count_steps(model)
     read_until(model, clock, lambda: model.phase != "DWELL", read_every_s, 3600.0)
@@ -256,14 +263,7 @@ def run_laminator_ramp(read_every_s: float) -> tuple[float, float, float, int]:
     """Heat an LM-8 and run a default cycle through its RAMP (100 -> 170 °C at 4 °C/min),
     reading it every ``read_every_s``: (the set-point and both platens at tool time 4560 s,
     early in the DWELL, steps taken during the RAMP)."""
-    clock = HandClock(virtual=True)
-    model = LaminatorModel(clock, World(), seed=4)
-    read_until(model, clock, lambda: model.state is State.IDLE, read_every_s, 60.0)
-    model.do_arm()
-    read_until(model, clock, lambda: model.state is State.READY, read_every_s, 3000.0)
-    clock.t = 3000.0
-    model.sync()
-    model.do_start()
+    clock, model = started_laminator(read_every_s)
     read_until(model, clock, lambda: model.phase == "RAMP", read_every_s, 3600.0)
     steps = count_steps(model)
     read_until(model, clock, lambda: model.phase != "RAMP", read_every_s, 3600.0)
