@@ -85,6 +85,12 @@ class Tool(ABC):
         separately, e.g. ``CYCLe:PROGress?``)."""
         return self.state(), None
 
+    def heat_up_left_s(self) -> float:
+        """Tool seconds a heat-up (HEATING) is at least away from READY, from the temperatures
+        the tool reports and its manual's heat-up rate (:mod:`drivers.heat_up`); 0 where the
+        manual gives no rate, or nothing is known to be left."""
+        return 0.0
+
     @abstractmethod
     def active_alarms(self) -> list[int]:
         """Codes of the active alarms, in order of occurrence."""

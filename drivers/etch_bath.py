@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from drivers.address import parse_modbus_address
 from drivers.errors import InterlockActive, ParameterOutOfRange, ToolError, ToolTimeout, tool_error
+from drivers.heat_up import HeatUpLaw
 from drivers.modbus_tool import BatchModbusTool, PositionResult, ResultBlock
 from drivers.records import alarms, defects
 from drivers.registers import (
@@ -173,6 +174,8 @@ class EtchBath(BatchModbusTool):
     tool_name = "etch-bath"
     model = "WE-2"
     poll_interval_s = 1.0
+    #: etch-bath.md §8: heat-up at 1.5 °C/min; §3: READY after 60 s within ±TEMP_BAND.
+    heat_up_law = HeatUpLaw(rate_c_per_min=1.5, stable_s=60.0)
     positions = SLOTS
     phase_names = ("NONE", "LOAD", "LOWER", "ETCH", "RAISE", "DRIP", "RINSE", "UNLOAD")
     interlock_bits = (
@@ -426,6 +429,12 @@ class EtchBath(BatchModbusTool):
         if problems:
             raise ParameterOutOfRange("; ".join(problems))
         self.write_block(block)
+
+    def heat_up_left_s(self) -> float:
+        """TEMP_SP and TEMP_BAND, then TEMP_PV, at the manual's 1.5 °C/min."""
+        held = self.read_values(EtchBath.temp_sp_c, EtchBath.temp_band_c)
+        pv_c = self.read_values(EtchBath.temp_pv_c)["temp_pv_c"]
+        return self.heat_up_law.least_left_s([pv_c], held["temp_sp_c"], held["temp_band_c"])
 
     # -- block reads ----------------------------------------------------------------------------------------
     def station_settings(self) -> StationSettings:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from drivers.errors import ParameterOutOfRange
+from drivers.heat_up import HeatUpLaw
 from drivers.modbus_tool import BatchModbusTool, PositionResult, ResultBlock
 from drivers.records import alarms, defects
 from drivers.registers import S16, STRING, U16, DiscreteInput, Holding, Input
@@ -48,6 +49,9 @@ class Laminator(BatchModbusTool):
     tool_name = "laminator"
     model = "LM-8"
     poll_interval_s = 1.0  # §2: status no faster than every 250 ms, 1 s recommended
+    #: laminator.md §8: heat-up at most 8 °C/min; §3: READY after 60 s within ±TEMP_BAND of
+    #: STANDBY_SP.
+    heat_up_law = HeatUpLaw(rate_c_per_min=8.0, stable_s=60.0)
     positions = POSITIONS
     phase_names = ("NONE", "CLOSE", "EVACUATE", "PRESSURIZE", "RAMP", "DWELL", "COOL", "VENT")
     interlock_bits = ("ESTOP", "DOOR", "TEMP", "HYDRAULIC", "COOLING_WATER", "LOAD", "HOST_WDT")
@@ -201,6 +205,15 @@ class Laminator(BatchModbusTool):
             for code, (word, bit) in self.alarm_word_bits.items()
             if word <= len(alarm_words) and alarm_words[word - 1] & (1 << bit)
         ]
+
+    def heat_up_left_s(self) -> float:
+        """STANDBY_SP to TEMP_BAND (one read), then both platens' PVs, at the manual's
+        8 °C/min."""
+        held = self.read_values(Laminator.standby_sp_c, Laminator.temp_band_c)
+        pvs = self.read_values(Laminator.platen_top_pv_c, Laminator.platen_bottom_pv_c)
+        return self.heat_up_law.least_left_s(
+            pvs.values(), held["standby_sp_c"], held["temp_band_c"]
+        )
 
     def loaded_positions(self) -> tuple[int, ...]:
         """Positions whose sensors see a strip (STRIP_PRESENT)."""

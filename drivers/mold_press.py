@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from drivers.errors import ParameterOutOfRange
+from drivers.heat_up import HeatUpLaw
 from drivers.modbus_tool import BatchModbusTool, PositionResult, ResultBlock
 from drivers.records import alarms, defects
 from drivers.registers import S16, STRING, U16, DiscreteInput, Holding, Input
@@ -41,6 +42,8 @@ class MoldPress(BatchModbusTool):
     tool_name = "mold-press"
     model = "TM-4"
     poll_interval_s = 0.5
+    #: mold-press.md §8: heat-up at 5 °C/min; §3: READY after 60 s within ±TEMP_BAND.
+    heat_up_law = HeatUpLaw(rate_c_per_min=5.0, stable_s=60.0)
     positions = POSITIONS
     phase_names = (
         "NONE",
@@ -222,6 +225,20 @@ class MoldPress(BatchModbusTool):
         position_defects,
         doc="IR 110-125 and the strip ids, as one record (valid while RESULTS_AVAILABLE).",
     )
+
+    def heat_up_left_s(self) -> float:
+        """Both chases' set-points and TEMP_BAND, then their PVs, at the manual's 5 °C/min."""
+        held = self.read_values(
+            MoldPress.chase_top_sp_c, MoldPress.chase_bottom_sp_c, MoldPress.temp_band_c
+        )
+        pvs = self.read_values(MoldPress.chase_top_pv_c, MoldPress.chase_bottom_pv_c)
+        band_c = held["temp_band_c"]
+        return max(
+            self.heat_up_law.least_left_s([pvs["chase_top_pv_c"]], held["chase_top_sp_c"], band_c),
+            self.heat_up_law.least_left_s(
+                [pvs["chase_bottom_pv_c"]], held["chase_bottom_sp_c"], band_c
+            ),
+        )
 
 
 def check_stage_order(stage1_end_mm: float, stage2_end_mm: float, stage3_end_mm: float) -> None:

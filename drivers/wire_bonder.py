@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from drivers.errors import ParameterOutOfRange
+from drivers.heat_up import HeatUpLaw
 from drivers.records import (
     AlarmInfo,
     SiteRecord,
@@ -158,6 +159,9 @@ class WireBonder(TextTool):
     tool_name = "wire-bonder"
     model = "WB-3"
     poll_interval_s = 0.2
+    #: wire-bonder.md §8: heating at 20 °C/min; §3: READY after 30 s within ±3.0 °C.
+    heat_up_law = HeatUpLaw(rate_c_per_min=20.0, stable_s=30.0)
+    stage_band_c = 3.0
     phase_names = PHASES
     interlock_names = ("DOOR", "AIR", "GAS", "TEMP", "CAPILLARY", "WIRE")
     alarm_table = alarms("""
@@ -411,6 +415,11 @@ class WireBonder(TextTool):
     def stage_temperature_c(self) -> float:
         """Stage actual temperature, °C (``TEMP?``)."""
         return self.stage_temperature().pv_c
+
+    def heat_up_left_s(self) -> float:
+        """``TEMP?`` (stage actual and set-point) at the manual's 20 °C/min."""
+        stage = self.stage_temperature()
+        return self.heat_up_law.least_left_s([stage.pv_c], stage.sp_c, self.stage_band_c)
 
     consumables = Reading(
         "CONS?",

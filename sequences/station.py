@@ -147,6 +147,7 @@ class Station:
         """The tool does not answer: the station is ABORTED with the link as cause (E10
         unscheduled down) and takes no work until :meth:`link_back`."""
         self.down_reason = reason or "link down"
+        self._acknowledged_last = False
         if self.machine.may("abort"):
             self.machine.command("abort", cause=f"link down: {self.down_reason}")
 
@@ -253,9 +254,11 @@ class Station:
                 upkept, upkeep_started = False, 0.0
                 self._cu_limit = step.recipe.cu_load_max_g_l if isinstance(step, EtchStep) else None
                 if not resume:
-                    self._acknowledge_leftover()
+                    if not self._acknowledged_last:
+                        self._acknowledge_leftover()
                     upkeep_started = self.clock.timestamp()
                     upkept = self._upkeep()
+                self._acknowledged_last = False
                 outcomes = (resume_step if resume else run_step)(
                     step,
                     self.driver,
@@ -265,6 +268,7 @@ class Station:
                     control=self.control,
                     on_results=on_results,
                 )
+                self._acknowledged_last = True  # the step acknowledged its cycle
                 if upkept:  # the upkeep was part of this cycle's set-up (E10 scheduled down)
                     self.control.setup_started = upkeep_started
             except Detached:
@@ -377,6 +381,9 @@ class Station:
         return True
 
     _placement_out = False  # a 2105 since the last placement calibration
+    #: This controller acknowledged the tool's last cycle itself, and nothing since (a lost
+    #: link, a restart) can have left a finished cycle: no leftover to look for.
+    _acknowledged_last = False
     _cu_limit: float | None = None  # the copper limit of the etch step the cycle runs
 
     @property

@@ -110,9 +110,12 @@ def calibrate_gauge_if_due(tool: Tool, pace: Pace) -> UpkeepDone | None:
     step, which refuses to measure with interlock CAL). None when not due."""
     if not isinstance(tool, Metrology):
         return None
-    if tool.state() is ToolState.INIT:  # power-up (15 s): CAL would be refused, 21 Busy
-        pace.wait_for_state(tool, (ToolState.IDLE, ToolState.READY), GAUGE_INIT_BOUND_TOOL_S)
-    if tool.state() not in (ToolState.IDLE, ToolState.READY):
+    state = tool.state()
+    if state is ToolState.INIT:  # power-up (15 s): CAL would be refused, 21 Busy
+        state = pace.wait_for_state(
+            tool, (ToolState.IDLE, ToolState.READY), GAUGE_INIT_BOUND_TOOL_S
+        )
+    if state not in (ToolState.IDLE, ToolState.READY):
         return None  # anything else is left to the inspect step's own checks
     last = tool.calibration()
     hours = last.hours_since

@@ -26,7 +26,14 @@ from drivers.errors import ProtocolError
 from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
 from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, refuse, wait_ready
-from sequences.steps.judging import at_most, problems_of, site_outcomes, site_strip_outcome, within
+from sequences.steps.judging import (
+    at_most,
+    end_state,
+    problems_of,
+    site_outcomes,
+    site_strip_outcome,
+    within,
+)
 from sequences.steps.setup import SETTLE_TOOL_S, apply_setpoints
 
 #: Timing (ball-attach.md §8): flux print 8 s, ball placement 12 s, 4000 mm of oven, inspection
@@ -112,9 +119,9 @@ class BallAttachStep(ProcessStep, tool="ball-attach", driver=BallAttach, clears=
         """Per strip k: summary, map and records; each site the line passed judged again: no
         missing, extra or bridged ball, and the strip's profile within the step's limits."""
         line = driver_for(self, tool, BallAttach)
-        end_state = line.state().name
+        ended_in = end_state(line)
         return [
-            self._outcome(line, k, job, station, line.cycle_result(k), end_state)
+            self._outcome(line, k, job, station, line.cycle_result(k), ended_in)
             for k, job in enumerate(jobs, start=1)
         ]
 

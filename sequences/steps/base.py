@@ -40,9 +40,13 @@ from drivers.setpoints import SetPoints
 from drivers.states import ToolState
 from sequences.jobs import StripJob, StripOutcome
 from sequences.steps.held import forget_held
-from sequences.steps.judging import recording_windows
+from sequences.steps.judging import cycle_ended_in, recording_windows
 
 FINISHED = frozenset({ToolState.DONE, ToolState.ABORTED})
+#: A tool reports a cycle's remaining time in whole seconds (interfaces README §9: NR1, a u32
+#: register; the simulators truncate): the end lies up to this much after the time reported,
+#: so the host looks then, not a moment before it and again after.
+REMAINING_RESOLUTION_S = 1.0
 
 
 class StepRefused(PacklineError):
@@ -315,8 +319,37 @@ def _plain(value: Any) -> Any:
 
 
 def wait_ready(tool: Tool, pace: Pace, heat_up_tool_s: float) -> None:
-    """Wait (bounded) until the tool is READY."""
-    pace.wait_for_state(tool, [ToolState.READY], heat_up_tool_s)
+    """Wait (bounded) until the tool is READY.
+
+    A tool found HEATING whose manual gives its heat-up rate (:meth:`Tool.heat_up_left_s`)
+    is not polled through the heat-up: the host sleeps the least time it can still take,
+    looking at the state every ``pace.watch_s`` to see an alarm, then polls as before."""
+    clock = pace.host_clock
+    deadline = clock.now() + pace.bound_s(heat_up_tool_s)
+    state = tool.state()
+    if state is ToolState.READY:
+        return
+    if state is ToolState.HEATING:
+        ahead_s = min(tool.heat_up_left_s(), deadline - clock.now())
+        while ahead_s > 0.0:
+            nap_s = min(ahead_s, pace.watch_s)
+            clock.sleep(nap_s)
+            ahead_s -= nap_s
+            state = tool.state()
+            if state is ToolState.READY:
+                return
+            if state is ToolState.ALARM:
+                raise tool.alarm_error()
+            if state is not ToolState.HEATING:
+                break
+    tool.wait_for_state(
+        [ToolState.READY],
+        timeout_s=max(0.0, deadline - clock.now()),
+        poll_s=pace.poll_s(tool),
+        clock=clock,
+        stretch=pace.stretch if pace.virtual else 0.0,
+        max_poll_s=pace.watch_s,
+    )
 
 
 def run_step(
@@ -350,7 +383,7 @@ def run_step(
         step.start(tool)
         control.final_state = _wait_for_cycle_end(step, tool, pace, control)
         control.cycle_ended = pace.host_clock.timestamp()
-        return _collect(step, tool, jobs, station, on_results)
+        return _collect(step, tool, jobs, station, on_results, control.final_state)
     except BaseException:
         forget_held(tool)  # what the tool holds is no longer known for sure
         raise
@@ -400,7 +433,7 @@ def resume_step(
             tool=tool.tool_name,
             address=tool.address,
         )
-    return _collect(step, tool, jobs, station, on_results)
+    return _collect(step, tool, jobs, station, on_results, state)
 
 
 def grouped_checks(tool: Tool) -> contextlib.AbstractContextManager[None]:
@@ -416,9 +449,12 @@ def _collect(
     jobs: Sequence[StripJob],
     station: str,
     on_results: Callable[[list[StripOutcome]], None] | None,
+    ended_in: ToolState | None,
 ) -> list[StripOutcome]:
-    """Read and judge the results, hand them to ``on_results``, then acknowledge the tool."""
-    outcomes = _judged_outcomes(step, tool, jobs, station)
+    """Read and judge the results (of a cycle the wait saw end in ``ended_in``), hand them to
+    ``on_results``, then acknowledge the tool."""
+    with cycle_ended_in(ended_in):
+        outcomes = _judged_outcomes(step, tool, jobs, station)
     if on_results is not None:
         on_results(outcomes)
     step.finish(tool)
@@ -512,7 +548,7 @@ def _wait_for_cycle_end(
                 # its reported end costs one remaining-time query.
                 remaining_s = reported_remaining_s(tool)
             if remaining_s is not None and remaining_s > 0:
-                reported_end_s = now + remaining_s
+                reported_end_s = now + remaining_s + REMAINING_RESOLUTION_S
             expected_end_s = started_s + step.expected_cycle_tool_s
             clock.sleep(_next_look_s(pace, poll, now, reported_end_s, expected_end_s))
         else:

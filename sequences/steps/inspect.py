@@ -33,7 +33,7 @@ from sequences.steps.base import (
     refuse,
     wait_ready,
 )
-from sequences.steps.judging import judged_sites, problems_of, site_strip_outcome, within
+from sequences.steps.judging import end_state, judged_sites, problems_of, site_strip_outcome, within
 from sequences.steps.setup import SETTLE_TOOL_S, apply_setpoints
 
 #: Timing (metrology.md §8): LOAD + ALIGN + UNLOAD, and seconds per site by MODE.
@@ -168,7 +168,7 @@ class InspectStep(ProcessStep, tool="metrology", driver=Metrology, clears={"CAL"
         mode = MeasureMode(summary.extra[0])
         tool_summary: dict[str, Any] = {
             "cycle_s": summary.cycle_s,
-            "end_state": gauge.state().name,
+            "end_state": end_state(gauge),
             "tool_recipe": self.tool_recipe,
             "mode": mode.value,
             "statistics": {

@@ -24,6 +24,7 @@ from drivers.base import Tool
 from drivers.errors import ProtocolError
 from drivers.modbus_tool import ModbusTool, PositionResult
 from drivers.records import SiteRecord, StripSummary
+from drivers.states import ToolState
 from sequences.jobs import SiteOutcome, StripJob, StripOutcome, Value, whole_strip_sites
 
 #: Host defect code (below the tools' 1000-9999 blocks): outside the master recipe's window.
@@ -49,6 +50,27 @@ def recording_windows() -> Iterator[dict[str, Window | None]]:
         yield windows
     finally:
         _windows.reset(token)
+
+
+_ended_in: ContextVar[ToolState | None] = ContextVar("cycle_ended_in", default=None)
+
+
+@contextmanager
+def cycle_ended_in(state: ToolState | None) -> Iterator[None]:
+    """Inside the block :func:`end_state` is ``state``: the state the cycle's wait saw it end
+    in (DONE or ABORTED, where the tool stays until acknowledged), not asked again."""
+    token = _ended_in.set(state)
+    try:
+        yield
+    finally:
+        _ended_in.reset(token)
+
+
+def end_state(tool: Tool) -> str:
+    """The name of the state the collected cycle ended in (:func:`cycle_ended_in`; else
+    asked of the tool)."""
+    state = _ended_in.get()
+    return (tool.state() if state is None else state).name
 
 
 def _note_window(name: str, low: float, high: float) -> None:
@@ -242,7 +264,7 @@ def batch_outcomes(
     positions: Sequence[PositionResult] = result.positions
     summary = {
         "cycle_s": float(tool.status().cycle_elapsed_s),
-        "end_state": tool.state().name,
+        "end_state": end_state(tool),
         **tool_summary,
     }
     return [
@@ -307,7 +329,7 @@ def judged_strip(
     host, sites = judged_sites(job, summary, result.result_map, records, problems, tool=tool)
     fields = {
         "cycle_s": summary.cycle_s,
-        "end_state": tool.state().name,
+        "end_state": end_state(tool),
         **tool_summary,
     }
     return [site_strip_outcome(step, job, station, sites, fields, summary, host)]

@@ -33,7 +33,9 @@ from sim.laminator.dwell_log import (
 from sim.laminator.physics import (
     BUILD_RATE_MPA_PER_S,
     COOL_RATE_MAX_C_PER_S,
+    HEAT_RATE_MAX_C_PER_S,
     NATURAL_COOL_C_PER_S,
+    PLATEN_TAU_S,
     PUMP_TAU_S,
     ULTIMATE_KPA,
     WEAK_COOL_C_PER_S,
@@ -204,6 +206,7 @@ class LaminatorModel(ModbusToolModel):
     # -- physics ------------------------------------------------------------------------------
     def tool_physics(self, dt_s: float) -> None:
         settled_dwell = self._dwell_settled()  # as at the step's start: nothing moves in it
+        settled_ramp = not settled_dwell and self._ramp_settled()
         if settled_dwell:
             self._log_settled(dt_s)
         else:
@@ -212,7 +215,11 @@ class LaminatorModel(ModbusToolModel):
         self._evacuate_and_press(dt_s)
         if self.cycle_active and not self.aborting:
             self._run_profile(dt_s)
-            if not settled_dwell:
+            if settled_ramp:
+                # The platens below PLATEN_SP, following their ramp: the peak is the dwell's.
+                peak = max(self.stats.peak_temp_c, self.top.pv_c, self.bottom.pv_c)
+                self.stats.peak_temp_c = peak
+            elif not settled_dwell:
                 self._watch(dt_s)
         if self.state in (State.DONE, State.ABORTED):
             self.in_band_s = self.in_band_s + dt_s if self.conditions_in_band() else 0.0
@@ -227,10 +234,10 @@ class LaminatorModel(ModbusToolModel):
     def physics_settled(self) -> bool:
         """No cycle and no abort vent running, and both platens at their goal (standby,
         ambient, or a weak heater's 95 %): nothing moves but the heat-up timer. In a cycle,
-        only a settled dwell (:meth:`_dwell_settled`); the other phases are stepped on the
-        grid (platens track a moving set-point, the press builds, the chamber pumps down)."""
+        a settled dwell (:meth:`_dwell_settled`) or ramp (:meth:`_ramp_settled`); the other
+        phases are stepped on the grid (the press builds, the chamber pumps down)."""
         if self.cycle_active or self.vent_remaining_s > 0.0:
-            return self._dwell_settled()
+            return self._dwell_settled() or self._ramp_settled()
         target, tc_ok = self.active_sp_c(), not self.conditions.get("TC_OPEN")
         for platen, side, trip in ((self.top, "TOP", 1101), (self.bottom, "BOT", 1102)):
             if self.conditions.get(f"RUNAWAY_{side}"):
@@ -246,19 +253,60 @@ class LaminatorModel(ModbusToolModel):
 
     def physics_event_in_s(self) -> float | None:
         """The host watchdog, the heat-up timeout (1105) of a tool that stays HEATING, and
-        the end of a settled dwell."""
+        the end of a settled dwell or ramp."""
         events = [super().physics_event_in_s()]
         if self.heatup_s is not None and self.armed and self.state in (State.HEATING, State.ALARM):
             events.append(HEATUP_TIMEOUT_S - self.heatup_s + 1e-6)
         if self._dwell_settled():
             events.append(self.setting("DWELL_S") - self.dwell_actual_s + 1e-6)
+        if self._ramp_settled():
+            events.append(self._ramp_event_in_s())
         ahead = [t for t in events if t is not None and t > 1e-9]
         return min(ahead) if ahead else None
 
     def _event_driven(self) -> bool:
-        """DWELL ends on a condition (in-band time reaching DWELL_S), but while the dwell is
-        settled that time is announced (:meth:`physics_event_in_s`)."""
-        return self._dwell_settled() or super()._event_driven()
+        """DWELL and RAMP end on conditions (in-band time reaching DWELL_S, the ramp at its
+        end), but while they are settled those times are announced
+        (:meth:`physics_event_in_s`)."""
+        return self._dwell_settled() or self._ramp_settled() or super()._event_driven()
+
+    def _ramp_c_per_s(self) -> float:
+        """How fast the profile's set-point moves now: +RAMP_RATE in RAMP below PLATEN_SP,
+        -COOL_RATE in COOL above UNLOAD_SP, else 0 (held, frozen, or at its end)."""
+        if not (self.cycle_active and not self.aborting and self._cycle_moving()):
+            return 0.0
+        if self.phase == "RAMP" and self.program_sp_c < self.platen_sp_c:
+            return self.setting("RAMP_RATE") / 60.0
+        if self.phase == "COOL" and self.program_sp_c > self.setting("UNLOAD_SP"):
+            return -self.setting("COOL_RATE") / 60.0
+        return 0.0
+
+    def _ramp_settled(self) -> bool:
+        """RAMP runs with nothing but the platens following the profile's set-point (exact
+        for any step: :meth:`Platen.step`), the press holding and the chamber pumping (exact
+        too): no fault condition, no tripped heater, and neither platen's rate near its
+        limits (it moves from its present rate towards the ramp's). COOL, which ends when
+        the platens have cooled, stays on the grid (the same law, stepped)."""
+        if not (self.cycle_active and self.phase == "RAMP" and self.step_started):
+            return False
+        if self.aborting or self.vent_remaining_s > 0.0 or not self._cycle_moving():
+            return False
+        if any(self.conditions.values()) or 1101 in self.active_alarms:
+            return False
+        if 1102 in self.active_alarms:
+            return False
+        ramp = self._ramp_c_per_s()
+        for platen in (self.top, self.bottom):
+            rate_now = (self.program_sp_c - platen.pv_c) / PLATEN_TAU_S
+            if max(rate_now, ramp) > HEAT_RATE_MAX_C_PER_S:
+                return False
+            if min(rate_now, ramp) < -COOL_RATE_MAX_C_PER_S:
+                return False
+        return True
+
+    def _ramp_event_in_s(self) -> float:
+        """A settled RAMP's end: the set-point at PLATEN_SP."""
+        return (self.platen_sp_c - self.program_sp_c) / self._ramp_c_per_s() + 1e-6
 
     def _dwell_settled(self) -> bool:
         """The dwell runs and nothing in it moves but timers and the chamber's pump-down
@@ -326,15 +374,30 @@ class LaminatorModel(ModbusToolModel):
         else:
             cool_max = COOL_RATE_MAX_C_PER_S
         tc_ok = not self.conditions.get("TC_OPEN")
-        for platen, side, trip in ((self.top, "TOP", 1101), (self.bottom, "BOT", 1102)):
-            platen.step(
-                target,
-                dt_s,
-                cool_max_c_per_s=cool_max,
-                heater_on=tc_ok and trip not in self.active_alarms,
-                weak=bool(self.conditions.get(f"HEATER_WEAK_{side}")),
-                runaway=bool(self.conditions.get(f"RUNAWAY_{side}")),
-            )
+        # The profile's set-point moves during the step until it reaches its end, then holds.
+        ramp = self._ramp_c_per_s()
+        ramp_s = dt_s
+        if ramp > 0.0:
+            ramp_s = min(dt_s, (self.platen_sp_c - self.program_sp_c) / ramp)
+        elif ramp < 0.0:
+            ramp_s = min(dt_s, (self.program_sp_c - self.setting("UNLOAD_SP")) / -ramp)
+        parts = [(target, ramp_s, ramp)]
+        if ramp and dt_s - ramp_s > 1e-12:
+            assert target is not None  # a ramp runs in a cycle, heaters on
+            parts.append((target + ramp * ramp_s, dt_s - ramp_s, 0.0))
+        for part_target, part_s, part_ramp in parts:
+            if part_s <= 1e-12:
+                continue
+            for platen, side, trip in ((self.top, "TOP", 1101), (self.bottom, "BOT", 1102)):
+                platen.step(
+                    part_target,
+                    part_s,
+                    cool_max_c_per_s=cool_max,
+                    heater_on=tc_ok and trip not in self.active_alarms,
+                    weak=bool(self.conditions.get(f"HEATER_WEAK_{side}")),
+                    runaway=bool(self.conditions.get(f"RUNAWAY_{side}")),
+                    ramp_c_per_s=part_ramp,
+                )
 
     def _evacuate_and_press(self, dt_s: float) -> None:
         if self.vent_remaining_s > 0.0:

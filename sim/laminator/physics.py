@@ -24,6 +24,7 @@ WEAK_HEATER_REACH = 0.95  # a degraded heater reaches 95 % of the rise above amb
 HOLDING_POWER_AT_200C = 0.5  # heater output needed to hold 200 °C
 
 ULTIMATE_KPA = 0.3  # pump's base pressure
+SETTLED_KPA = 1e-9  # a chamber this close to its floor is at it
 LEAK_EQUILIBRIUM_KPA = 8.0  # with a chamber leak the pump only gets this far
 PUMP_TAU_S = 120.0 / math.log((ATMOSPHERE_KPA - ULTIMATE_KPA) / (2.0 - ULTIMATE_KPA))  # §9
 VENT_TAU_S = 8.0
@@ -68,11 +69,20 @@ class Platen:
         heater_on: bool = True,
         weak: bool = False,
         runaway: bool = False,
+        ramp_c_per_s: float = 0.0,
     ) -> None:
-        """Advance by ``dt_s`` towards ``target_c`` (None or ``heater_on`` False: heater off)."""
+        """Advance by ``dt_s`` towards ``target_c`` (None or ``heater_on`` False: heater off),
+        a target moving at ``ramp_c_per_s`` during the step (a profile's RAMP or COOL): the
+        loop's first-order law solved in closed form, exact for any step (steps of any length
+        compose), then held to the heating and cooling rate limits."""
         heating = heater_on and (target_c is not None or runaway)
         goal = self.goal_c(target_c, heater_on=heater_on, weak=weak, runaway=runaway)
-        free = goal - (goal - self.pv_c) * math.exp(-dt_s / PLATEN_TAU_S)
+        ramp = 0.0
+        if heating and not runaway:
+            ramp = ramp_c_per_s * (WEAK_HEATER_REACH if weak else 1.0)
+        lag_c = ramp * PLATEN_TAU_S  # how far the platen trails a ramp once it follows it
+        behind_c = lag_c + (goal - self.pv_c - lag_c) * math.exp(-dt_s / PLATEN_TAU_S)
+        free = goal + ramp * dt_s - behind_c
         change = max(-cool_max_c_per_s * dt_s, min(HEAT_RATE_MAX_C_PER_S * dt_s, free - self.pv_c))
         self.pv_c += change
         self.rate_c_per_s = change / dt_s
@@ -101,6 +111,9 @@ class Chamber:
     def pump(self, dt_s: float, *, leak: bool = False) -> None:
         floor = LEAK_EQUILIBRIUM_KPA if leak else ULTIMATE_KPA
         self.pressure_kpa = floor + (self.pressure_kpa - floor) * math.exp(-dt_s / PUMP_TAU_S)
+        if abs(self.pressure_kpa - floor) < SETTLED_KPA:
+            # At the pump's floor: the same value however the time to here was split into steps.
+            self.pressure_kpa = floor
 
     def vent(self, dt_s: float) -> None:
         self.pressure_kpa = ATMOSPHERE_KPA + (self.pressure_kpa - ATMOSPHERE_KPA) * math.exp(

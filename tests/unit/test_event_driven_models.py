@@ -215,9 +215,9 @@ def test_a_weak_laminator_heater_settles_below_band_and_times_out_on_time_in_a_f
     assert len(steps) <= 6
 
 
-def run_laminator_cycle(read_every_s: float) -> tuple[tuple[object, ...], int]:
-    """Heat an LM-8, run one default cycle, reading it every ``read_every_s``: (its §4 dwell
-    statistics and DWELL_ACTUAL, steps taken during the dwell)."""
+def started_laminator(read_every_s: float) -> tuple[HandClock, LaminatorModel]:
+    """An LM-8 heated from cold and started at tool time 3000 s, read every
+    ``read_every_s`` on the way."""
     clock = HandClock(virtual=True)
     model = LaminatorModel(clock, World(), seed=4)
     read_until(model, clock, lambda: model.state is State.IDLE, read_every_s, 60.0)
@@ -226,6 +226,13 @@ def run_laminator_cycle(read_every_s: float) -> tuple[tuple[object, ...], int]:
     clock.t = 3000.0  # START at the same tool time whatever the reads
     model.sync()
     model.do_start()
+    return clock, model
+
+
+def run_laminator_cycle(read_every_s: float) -> tuple[tuple[object, ...], int]:
+    """Heat an LM-8, run one default cycle, reading it every ``read_every_s``: (its §4 dwell
+    statistics and DWELL_ACTUAL, steps taken during the dwell)."""
+    clock, model = started_laminator(read_every_s)
     read_until(model, clock, lambda: model.phase == "DWELL", read_every_s, 3600.0)
     steps = count_steps(model)
     read_until(model, clock, lambda: model.phase != "DWELL", read_every_s, 3600.0)
@@ -250,3 +257,31 @@ def test_a_settled_laminator_dwell_is_not_stepped_and_its_statistics_ignore_the_
     # The platens settle onto PLATEN_SP in ~30 steps, then a step per read (45 or 386);
     # stepped, the 2700 s dwell was 540 steps on the 5 s grid.
     assert rare_steps < 80 and often_steps < 30 + 2700 / 7.0 + 10, (rare_steps, often_steps)
+
+
+def run_laminator_ramp(read_every_s: float) -> tuple[float, float, float, int]:
+    """Heat an LM-8 and run a default cycle through its RAMP (100 -> 170 °C at 4 °C/min),
+    reading it every ``read_every_s``: (the set-point and both platens at tool time 4560 s,
+    early in the DWELL, steps taken during the RAMP)."""
+    clock, model = started_laminator(read_every_s)
+    read_until(model, clock, lambda: model.phase == "RAMP", read_every_s, 3600.0)
+    steps = count_steps(model)
+    read_until(model, clock, lambda: model.phase != "RAMP", read_every_s, 3600.0)
+    ramp_steps = len(steps)
+    clock.t = 4560.0  # START 3000, CLOSE 20, EVACUATE ~430, PRESSURIZE 30, RAMP 1050
+    model.sync()
+    assert model.phase == "DWELL"
+    return model.program_sp_c, model.top.pv_c, model.bottom.pv_c, ramp_steps
+
+
+def test_a_settled_laminator_ramp_jumps_between_reads_and_the_platens_follow_it_alike() -> None:
+    rare = run_laminator_ramp(read_every_s=60.0)
+    often = run_laminator_ramp(read_every_s=7.0)
+    assert rare[0] == often[0] == 170.0, "the ramp ended at PLATEN_SP"
+    # First-order platens trail a 4 °C/min ramp by rate x 10 s = 0.67 °C, then close on it:
+    # some 30-40 s into the dwell 0.67 x e^-3 = 0.03 °C short.
+    assert 169.9 < rare[1] < 170.0
+    assert rare[1:3] == pytest.approx(often[1:3], abs=1e-9), "the same whatever the reads"
+    # 1050 s of ramp: about one step per read (18 or 150) and a few at its start, where the
+    # 5 s grid took 210.
+    assert rare[3] <= 30 and often[3] <= 1050 / 7.0 + 10, (rare[3], often[3])
