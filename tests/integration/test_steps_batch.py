@@ -265,6 +265,9 @@ def test_operator_abort_mid_etch_fails_the_carrier_and_stops_it_downstream(
     model = simulated.model
     assert isinstance(model, EtchBathModel)
     control = StepControl()
+    # Heat up at 2000x, etch at 250x: the ~6 tool min between the abort's depth and the end of
+    # ETCH are then 1.4 s of wall, not 0.2 s a loaded machine could miss.
+    when(lambda: model.phase == "ETCH", lambda: sim_clock.set_scale(250))
     when(lambda: model.etch_depth_um > 50.0, control.abort.set)
 
     outcomes = run(CUCL2_SLUG, bath, jobs, sim_clock, control)
