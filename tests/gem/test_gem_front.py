@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 import pytest
+from secsgem.gem.communication_state_machine import CommunicationState
 
 from packline.daemon.controller import LineController
 from packline.gem import catalogue
@@ -416,3 +417,31 @@ def test_a_host_reconnecting_after_a_link_dropped_while_s1f13_went_unanswered_co
         assert again.send(1, 1) is not None, "S1F1 answered on the new link"
     finally:
         again.close()
+
+
+def test_packline_host_communicates_again_after_the_equipment_dropped_its_link(
+    controller: LineController,
+) -> None:
+    """packline's own host (secsgem's, which reconnects by itself) starts each link at NOT
+    COMMUNICATING: after the equipment went away and came back on the same port, it selects
+    and establishes communication again (secsgem left it COMMUNICATING, and the new link's
+    select failed its state transition)."""
+    first = make_front(controller)
+    port = first.settings.port or 0
+    host = GemHost(port)
+    host.connect()
+    again = None
+    try:
+        assert host.online() in (0, 2)
+        first.stop()  # the daemon restarts
+        deadline = time.monotonic() + 10
+        while host.handler.communication_state.current is CommunicationState.COMMUNICATING:
+            assert time.monotonic() < deadline, "the host still believes it communicates"
+            time.sleep(0.05)
+        again = make_front(controller, port=port)
+        assert host.handler.waitfor_communicating(15), "the host never communicated again"
+        assert host.send(1, 1) is not None, "S1F1 answered on the new link"
+    finally:
+        host.close()
+        if again is not None:
+            again.stop()
