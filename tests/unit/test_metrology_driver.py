@@ -572,10 +572,10 @@ def test_inspection_setpoints_send_mode_first_then_only_the_windows_mode_did_not
 
 
 def test_a_held_mode_does_not_keep_a_window_the_next_inspection_leaves_to_its_default(
-    station: Callable[..., tuple[Metrology, ScriptedPeer]], monkeypatch: pytest.MonkeyPatch
+    station: Callable[..., tuple[Metrology, ScriptedPeer]],
 ) -> None:
-    """Were the host to trust what the MS-3 holds (its link counting opens, which LineLink
-    does not yet), a second BALL set-up skips the held MODE, and CLEAR, which the first set-up
+    """The host trusts what the MS-3 holds while its link stays open (LineLink counts its
+    opens): a second BALL set-up skips the held MODE, and CLEAR, which the first set-up
     opened and the second leaves out, goes back to the MODE's default rather than staying."""
     gauge, peer = station(
         [
@@ -587,7 +587,7 @@ def test_a_held_mode_does_not_keep_a_window_the_next_inspection_leaves_to_its_de
             ("MODE BALL", "OK"),
         ]
     )
-    monkeypatch.setattr(gauge.link, "opened", 1, raising=False)
+    assert gauge.link.opened == 1
     apply_setpoints(gauge, InspectionSetPoints.of(MeasureMode.BALL, BALL_WINDOWS))
     apply_setpoints(gauge, InspectionSetPoints.of(MeasureMode.BALL, {"MISS": (0, 2)}))
     apply_setpoints(gauge, InspectionSetPoints.of(MeasureMode.DIE, {}))
