@@ -35,7 +35,7 @@ from sequences.steps.base import (
 )
 from sequences.steps.held import calibrated_hours_ago, note_calibration
 from sequences.steps.judging import end_state, judged_sites, problems_of, site_strip_outcome, within
-from sequences.steps.setup import SETTLE_TOOL_S, apply_setpoints
+from sequences.steps.setup import SETTLE_TOOL_S, apply_setpoints, set_strip_size
 
 #: Timing (metrology.md §8): LOAD + ALIGN + UNLOAD, and seconds per site by MODE.
 HANDLING_S = 6.0 + 4.0 + 6.0
@@ -135,8 +135,7 @@ class InspectStep(ProcessStep, tool="metrology", driver=Metrology, clears={"CAL"
         (job,) = jobs
         load_tool_recipe(gauge, self.tool_recipe, pace, SETTLE_TOOL_S)
         apply_setpoints(gauge, self.setpoints)
-        if gauge.strip_size != (job.rows, job.cols):
-            gauge.strip_size = (job.rows, job.cols)
+        set_strip_size(gauge, (job.rows, job.cols))
         wait_ready(gauge, pace, self.heat_up_tool_s)
         clock = pace.host_clock
         hours = calibrated_hours_ago(gauge, clock.now())  # the upkeep's CAL? a moment ago

@@ -35,7 +35,8 @@ from drivers.metrology import (
     SlugRecord,
 )
 from drivers.states import ToolState
-from sequences.steps.setup import apply_setpoints
+from sequences.steps.held import forget_held
+from sequences.steps.setup import apply_setpoints, set_strip_size
 from sim.metrology import items as sim_items
 from tests.support.expected_protocol import ProtocolBench, ScriptedPeer, Step, lines, protocol
 
@@ -592,6 +593,30 @@ def test_a_held_mode_does_not_keep_a_window_the_next_inspection_leaves_to_its_de
     apply_setpoints(gauge, InspectionSetPoints.of(MeasureMode.BALL, {"MISS": (0, 2)}))
     apply_setpoints(gauge, InspectionSetPoints.of(MeasureMode.DIE, {}))
     apply_setpoints(gauge, InspectionSetPoints.of(MeasureMode.BALL, {}))
+    peer.verify()
+
+
+def test_a_strip_size_the_gauge_holds_from_the_host_is_not_asked_again_until_forgotten(
+    station: Callable[..., tuple[Metrology, ScriptedPeer]],
+) -> None:
+    """The first set-up reads SIZE? and writes the new size; the next strips of that size ask
+    nothing; a new size is read and written; once forgotten (a LOAD, a failed step) the size
+    is read again, and not written when the gauge holds it."""
+    gauge, peer = station(
+        [
+            ("SIZE?", "OK 8,30"),
+            ("SIZE 3,10", "OK"),
+            ("SIZE?", "OK 3,10"),
+            ("SIZE 8,30", "OK"),
+            ("SIZE?", "OK 8,30"),
+        ]
+    )
+    set_strip_size(gauge, (3, 10))
+    set_strip_size(gauge, (3, 10))
+    set_strip_size(gauge, (8, 30))
+    forget_held(gauge)
+    set_strip_size(gauge, (8, 30))
+    set_strip_size(gauge, (8, 30))
     peer.verify()
 
 
