@@ -63,6 +63,13 @@ def note_calibration(tool: Tool, now_s: float, passed: bool, hours_since: float 
             _CALIBRATED.pop(tool, None)
 
 
+def forget_calibration(tool: Tool) -> None:
+    """Know nothing of ``tool``'s calibration: the next inspection asks ``CAL?`` (after a
+    failed step: a refused RUN may have been the calibration's interlock)."""
+    with _LOCK:
+        _CALIBRATED.pop(tool, None)
+
+
 def calibrated_hours_ago(tool: Tool, now_s: float) -> float | None:
     """Hours since ``tool``'s last passed calibration at tool time ``now_s``, as the host
     knows it from an earlier ``CAL?`` on the same link (only ``CAL`` replaces a

@@ -540,13 +540,18 @@ def test_inspect_asks_cal_only_when_it_does_not_know_a_passed_calibration_on_thi
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """After power-up the step asks CAL? (NONE), calibrates and reads the PASS; the next
-    strip's set-up knows it (only CAL replaces it) and asks nothing; a link opened again (the
-    gauge may have lost its calibration in a power cycle) is asked again."""
+    strip's set-up knows it (only CAL replaces it) and asks nothing; after a failed step (a
+    refused RUN may be the calibration's interlock) and on a link opened again (the gauge may
+    have lost its calibration in a power cycle) it asks again."""
     gauge = connect(Metrology, sim_tool("metrology", seed=2))
     limits = {"SLUG": (200.0, 260.0), "PADX": (95.0, 100.0), "RESCU": (0.0, 1.0)}
     sent: list[list[str]] = []
-    for n in range(3):
+    job = strip_job("HS-CAL-X", FORMAT_A)
+    for n in range(4):
         if n == 2:
+            with pytest.raises(StepRefused):
+                run(InspectStep("SLUG", "A-SLUG", {"COPL": (0, 1)}), gauge, [job], sim_clock)
+        if n == 3:
             gauge.close()
             gauge.connect()
         strip_id = f"HS-CAL-{n}"
@@ -562,7 +567,7 @@ def test_inspect_asks_cal_only_when_it_does_not_know_a_passed_calibration_on_thi
             )
         assert outcome.result_map == "P" * 30
         sent.append(re.findall(r"'(CAL\??)'", caplog.text))
-    assert sent == [["CAL?", "CAL", "CAL?"], [], ["CAL?"]]
+    assert sent == [["CAL?", "CAL", "CAL?"], [], ["CAL?"], ["CAL?"]]
 
 
 def test_hold_alarm_is_handed_to_the_station_which_fixes_it_and_the_cycle_completes(
