@@ -157,6 +157,8 @@ class FaultInjector:
         """Whether a process fault has yet to fire: models ask before they describe where
         they are in their cycle, on every step (a read without the lock: a fault queued
         meanwhile is seen at the next step, as it would be with it)."""
+        if not self.process:  # the common case, on every step
+            return False
         return any(not fault.fired for fault in self.process)
 
     def take_link_fault(self, kinds: tuple[str, ...] = LINK_FAULTS) -> LinkFault | None:

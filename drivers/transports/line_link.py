@@ -61,6 +61,12 @@ class LineLink:
         self.url, self.tool, self.log = url, tool, self.serial.log
         self.line_timeout_s = line_timeout_s
 
+    @property
+    def opened(self) -> int:
+        """Ports opened so far (see :attr:`SerialTransport.opened`): a new one may meet a tool
+        that forgot what it was sent."""
+        return self.serial.opened
+
     def open(self) -> None:
         self.serial.open()
 

@@ -34,7 +34,7 @@ from sequences.steps.judging import (
     site_strip_outcome,
     within,
 )
-from sequences.steps.setup import SETTLE_TOOL_S, apply_setpoints
+from sequences.steps.setup import SETTLE_TOOL_S, apply_setpoints, set_strip_size
 
 #: Timing (ball-attach.md §8): flux print 8 s, ball placement 12 s, 4000 mm of oven, inspection
 #: 10 s per strip, and a new strip every 30 s (takt).
@@ -93,8 +93,7 @@ class BallAttachStep(ProcessStep, tool="ball-attach", driver=BallAttach, clears=
         self._check_profile(line)
         wait_ready(line, pace, self.heat_up_tool_s)
         (size,) = sizes
-        if line.strip_size != size:
-            line.strip_size = size
+        set_strip_size(line, size)
         line.set_magazine([job.strip_id for job in jobs], [job.input_map for job in jobs])
 
     def _check_profile(self, line: BallAttach) -> None:

@@ -39,7 +39,7 @@ from drivers.errors import (
 from drivers.setpoints import SetPoints
 from drivers.states import ToolState
 from sequences.jobs import StripJob, StripOutcome
-from sequences.steps.held import forget_held
+from sequences.steps.held import forget_calibration, forget_held
 from sequences.steps.judging import cycle_ended_in, recording_windows
 
 FINISHED = frozenset({ToolState.DONE, ToolState.ABORTED})
@@ -386,6 +386,7 @@ def run_step(
         return _collect(step, tool, jobs, station, on_results, control.final_state)
     except BaseException:
         forget_held(tool)  # what the tool holds is no longer known for sure
+        forget_calibration(tool)
         raise
 
 

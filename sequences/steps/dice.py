@@ -20,7 +20,7 @@ from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
 from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, refuse, wait_ready
 from sequences.steps.judging import around, at_most, judged_strip, problems_of
-from sequences.steps.setup import SETTLE_TOOL_S, apply_setpoints
+from sequences.steps.setup import SETTLE_TOOL_S, apply_setpoints, set_strip_size
 
 #: Timing (dicing-saw.md §8): LOAD + ALIGN + ROTATE + CLEAN + UNLOAD, line pass overrun and
 #: index, kerf check per checked line.
@@ -85,8 +85,7 @@ class DiceStep(ProcessStep, tool="dicing-saw", driver=DicingSaw, clears={"WARMUP
         (job,) = jobs
         load_tool_recipe(saw, self.tool_recipe, pace, SETTLE_TOOL_S)
         apply_setpoints(saw, self.setpoints)
-        if saw.strip_size != (job.rows, job.cols):
-            saw.strip_size = (job.rows, job.cols)
+        set_strip_size(saw, (job.rows, job.cols))
         wait_ready(saw, pace, self.heat_up_tool_s)
         if saw.blade_exposure_mm() == 0.0:  # blade setup invalid (§3)
             saw.setup_blade()

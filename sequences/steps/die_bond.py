@@ -13,7 +13,7 @@ from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
 from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, refuse, wait_ready
 from sequences.steps.judging import around, judged_strip, problems_of
-from sequences.steps.setup import SETTLE_TOOL_S, apply_setpoints
+from sequences.steps.setup import SETTLE_TOOL_S, apply_setpoints, set_strip_size
 
 #: The die bonder MODE each step kind runs (die-bonder.md §1).
 MODE_OF_KIND = {
@@ -114,8 +114,7 @@ class DieBondStep(ProcessStep, tool="die-bonder", driver=DieBonder, clears={"TEM
         (job,) = jobs
         load_tool_recipe(bonder, self.tool_recipe, pace, SETTLE_TOOL_S)
         apply_setpoints(bonder, self.settings)
-        if bonder.strip_size != (job.rows, job.cols):
-            bonder.strip_size = (job.rows, job.cols)
+        set_strip_size(bonder, (job.rows, job.cols))
         bonder.strip_id = job.strip_id
         bonder.input_map = job.input_map
         wait_ready(bonder, pace, self.heat_up_tool_s)

@@ -9,6 +9,10 @@ unloads it, so the next set-up loads again), when a cycle met an alarm or a lost
 when a step failed anywhere (a refused set-point of a checked group included). Edits at the
 tool's own panel during a remote-controlled lot are not seen (the manuals give no change
 counter): the line runs its lots in remote mode.
+
+Likewise a metrology gauge's passed calibration, once read, ages with the clock until the
+host sends ``CAL`` again or the link is opened again: the step does not ask ``CAL?`` the
+station's upkeep asked a moment before.
 """
 
 from __future__ import annotations
@@ -41,3 +45,38 @@ def forget_held(tool: Tool) -> None:
     """Trust nothing ``tool`` was sent before: the next set-up writes every set-point."""
     with _LOCK:
         _HELD.pop(tool, None)
+
+
+#: A passed calibration the host read (metrology ``CAL?``), by tool: the link's opens then,
+#: the host clock's tool seconds then, and the hours since the calibration it reported.
+_CALIBRATED: weakref.WeakKeyDictionary[Tool, tuple[int, float, float]] = weakref.WeakKeyDictionary()
+
+
+def note_calibration(tool: Tool, now_s: float, passed: bool, hours_since: float | None) -> None:
+    """Remember what a ``CAL?`` read at tool time ``now_s`` said: a passed calibration and its
+    age, or (anything else, or a CAL sent since) nothing known."""
+    opened = getattr(getattr(tool, "link", None), "opened", None)
+    with _LOCK:
+        if passed and hours_since is not None and isinstance(opened, int):
+            _CALIBRATED[tool] = (opened, now_s, hours_since)
+        else:
+            _CALIBRATED.pop(tool, None)
+
+
+def forget_calibration(tool: Tool) -> None:
+    """Know nothing of ``tool``'s calibration: the next inspection asks ``CAL?`` (after a
+    failed step: a refused RUN may have been the calibration's interlock)."""
+    with _LOCK:
+        _CALIBRATED.pop(tool, None)
+
+
+def calibrated_hours_ago(tool: Tool, now_s: float) -> float | None:
+    """Hours since ``tool``'s last passed calibration at tool time ``now_s``, as the host
+    knows it from an earlier ``CAL?`` on the same link (only ``CAL`` replaces a
+    calibration; a power-up loses it and opens the link again); None when not known."""
+    opened = getattr(getattr(tool, "link", None), "opened", None)
+    with _LOCK:
+        entry = _CALIBRATED.get(tool)
+    if entry is None or entry[0] != opened:
+        return None
+    return entry[2] + max(0.0, now_s - entry[1]) / 3600.0

@@ -33,8 +33,9 @@ from sequences.steps.base import (
     refuse,
     wait_ready,
 )
+from sequences.steps.held import calibrated_hours_ago, note_calibration
 from sequences.steps.judging import end_state, judged_sites, problems_of, site_strip_outcome, within
-from sequences.steps.setup import SETTLE_TOOL_S, apply_setpoints
+from sequences.steps.setup import SETTLE_TOOL_S, apply_setpoints, set_strip_size
 
 #: Timing (metrology.md §8): LOAD + ALIGN + UNLOAD, and seconds per site by MODE.
 HANDLING_S = 6.0 + 4.0 + 6.0
@@ -134,19 +135,22 @@ class InspectStep(ProcessStep, tool="metrology", driver=Metrology, clears={"CAL"
         (job,) = jobs
         load_tool_recipe(gauge, self.tool_recipe, pace, SETTLE_TOOL_S)
         apply_setpoints(gauge, self.setpoints)
-        if gauge.strip_size != (job.rows, job.cols):
-            gauge.strip_size = (job.rows, job.cols)
+        set_strip_size(gauge, (job.rows, job.cols))
         wait_ready(gauge, pace, self.heat_up_tool_s)
-        calibration = gauge.calibration()
-        if (
-            not calibration.passed
-            or calibration.hours_since is None
-            or calibration.hours_since > CAL_DUE_H
-        ):
-            gauge.calibrate()
-            wait_ready(gauge, pace, self.heat_up_tool_s)
-            if not gauge.calibration().passed:
-                raise refuse(self.name, gauge, "calibration failed")
+        clock = pace.host_clock
+        hours = calibrated_hours_ago(gauge, clock.now())  # the upkeep's CAL? a moment ago
+        if hours is None or hours > CAL_DUE_H:
+            calibration = gauge.calibration()
+            hours = calibration.hours_since
+            note_calibration(gauge, clock.now(), calibration.passed, hours)
+            if not calibration.passed or hours is None or hours > CAL_DUE_H:
+                note_calibration(gauge, clock.now(), False, None)  # a CAL replaces it
+                gauge.calibrate()
+                wait_ready(gauge, pace, self.heat_up_tool_s)
+                done = gauge.calibration()
+                note_calibration(gauge, clock.now(), done.passed, done.hours_since)
+                if not done.passed:
+                    raise refuse(self.name, gauge, "calibration failed")
         gauge.strip_id = job.strip_id
         gauge.input_map = job.input_map
 

@@ -22,7 +22,7 @@ from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
 from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, refuse, wait_ready
 from sequences.steps.judging import around, judged_strip, problems_of
-from sequences.steps.setup import SETTLE_TOOL_S, apply_setpoints
+from sequences.steps.setup import SETTLE_TOOL_S, apply_setpoints, set_strip_size
 
 #: Patterns stored at delivery (laser.md §1): vias per site, area-recess size in mm².
 PATTERN_GEOMETRY: dict[str, tuple[int, float]] = {
@@ -151,8 +151,7 @@ class LaserRecessStep(ProcessStep, tool="laser", driver=Laser, clears={"WARMUP",
         (job,) = jobs
         load_tool_recipe(laser, self.tool_recipe, pace, SETTLE_TOOL_S)
         apply_setpoints(laser, self.setpoints)
-        if laser.strip_size != (job.rows, job.cols):
-            laser.strip_size = (job.rows, job.cols)
+        set_strip_size(laser, (job.rows, job.cols))
         wait_ready(laser, pace, self.heat_up_tool_s)
         # CAL: no passing calibration since power-up or within 24 h (laser.md §6).
         if not laser.calibration().in_tolerance or "CAL" in laser.interlocks():

@@ -73,6 +73,18 @@ def apply_setpoints(
                     known[reset] = holds
 
 
+def set_strip_size(tool: Any, size: tuple[int, int]) -> None:
+    """Strip rows x columns on a text tool: skipped when it holds them from the host's last
+    set-up (:mod:`sequences.steps.held`), else read and written only when they differ."""
+    held = held_setpoints(tool)
+    if held is not None and held.get("strip_size") == size:
+        return
+    if tool.strip_size != size:
+        tool.strip_size = size
+    if held is not None:
+        held["strip_size"] = size
+
+
 def arm_batch(
     tool: BatchModbusTool, recipe: SetPoints, strip_ids: Mapping[int, str], **recipe_options: Any
 ) -> bool:

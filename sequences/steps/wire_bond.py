@@ -15,7 +15,7 @@ from sequences.recipe.base import fmt
 from sequences.steps.base import Pace, ProcessStep, driver_for, wait_ready
 from sequences.steps.held import forget_held
 from sequences.steps.judging import around, judged_strip, problems_of
-from sequences.steps.setup import apply_setpoints, wait_settled
+from sequences.steps.setup import apply_setpoints, set_strip_size, wait_settled
 
 #: wire-bonder.md §8: LOAD + ALIGN + UNLOAD, unit index + PR, and a wire's fixed part.
 HANDLING_S = 8.0 + 4.0 + 5.0
@@ -84,8 +84,7 @@ class WireBondStep(ProcessStep, tool="wire-bonder", driver=WireBonder, clears={"
             bonder.load_program(self.program)
             forget_held(bonder)  # the program's parameters replace the working set
         apply_setpoints(bonder, self.parameters)
-        if bonder.strip_size != (job.rows, job.cols):
-            bonder.strip_size = (job.rows, job.cols)
+        set_strip_size(bonder, (job.rows, job.cols))
         bonder.strip_id = job.strip_id
         bonder.write_input_map(job.input_map, sites=job.sites)
         wait_ready(bonder, pace, self.heat_up_tool_s)

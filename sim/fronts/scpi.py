@@ -35,6 +35,8 @@ _SCPI_FORMS = {
 }
 #: What a request that fails unexpectedly inside the simulator is answered with (decisions.md).
 UNEXPECTED = Reject(12, scpi=-224)
+#: Headers whose command :meth:`ScpiFront._resolve` remembers (a tool speaks a few dozen).
+RESOLVED_MAX = 256
 
 _SCPI_12 = {
     -104: "Data type error",
@@ -138,6 +140,9 @@ class ScpiFront:
         self.errors: deque[tuple[int, str]] = deque()
         self.esr = 0
         self.commands = commands + self.common_commands()
+        #: Header (as sent, without ``?``) -> the first command whose pattern it matches and
+        #: its numeric suffixes: the same answer as the scan, which a host repeats every poll.
+        self._resolved: dict[str, tuple[ScpiCommand, list[int]]] = {}
 
     # -- serving ------------------------------------------------------------------------
     def serve(self, connection: Connection, stop: threading.Event) -> None:
@@ -189,11 +194,9 @@ class ScpiFront:
         header, _, rest = message.partition(" ")
         is_query = header.endswith("?")
         header = header.rstrip("?")
-        for command in self.commands:
-            match = command.regex.match(header)
-            if not match:
-                continue
-            suffixes = [int(g) if g else 1 for g in match.groups()]
+        resolved = self._resolve(header)
+        if resolved is not None:
+            command, suffixes = resolved
             if any(not 1 <= s <= command.suffix_max for s in suffixes):
                 raise Reject(10, scpi=-114)
             args = split_args(rest)
@@ -211,6 +214,21 @@ class ScpiFront:
                 command.command(args, suffixes)
                 return None
         raise Reject(10, scpi=-113)
+
+    def _resolve(self, header: str) -> tuple[ScpiCommand, list[int]] | None:
+        """The first command ``header`` matches, with its suffixes (1 when left out); None when
+        none does. Matches are remembered (at most :data:`RESOLVED_MAX` headers)."""
+        resolved = self._resolved.get(header)
+        if resolved is not None:
+            return resolved
+        for command in self.commands:
+            match = command.regex.match(header)
+            if match:
+                resolved = (command, [int(g) if g else 1 for g in match.groups()])
+                if len(self._resolved) < RESOLVED_MAX:
+                    self._resolved[header] = resolved
+                return resolved
+        return None
 
     # -- error queue --------------------------------------------------------------------
     def queue_error(self, reject: Reject) -> None:

@@ -10,6 +10,7 @@ calibration, no blade setup), as after a power cycle.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -531,6 +532,44 @@ def test_inspect_with_a_bad_mode_limit_or_no_positive_clearance_is_refused_befor
 
 
 # == station controls ===============================================================================
+def test_inspect_asks_cal_only_when_it_does_not_know_a_passed_calibration_on_this_link(
+    sim_tool: Callable[..., SimulatedTool],
+    connect: Connect,
+    sim_clock: SimClock,
+    sim_world: World,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """After power-up the step asks CAL? (NONE), calibrates and reads the PASS; the next
+    strip's set-up knows it (only CAL replaces it) and asks nothing; after a failed step (a
+    refused RUN may be the calibration's interlock) and on a link opened again (the gauge may
+    have lost its calibration in a power cycle) it asks again."""
+    gauge = connect(Metrology, sim_tool("metrology", seed=2))
+    limits = {"SLUG": (200.0, 260.0), "PADX": (95.0, 100.0), "RESCU": (0.0, 1.0)}
+    sent: list[list[str]] = []
+    job = strip_job("HS-CAL-X", FORMAT_A)
+    for n in range(4):
+        if n == 2:
+            with pytest.raises(StepRefused):
+                run(InspectStep("SLUG", "A-SLUG", {"COPL": (0, 1)}), gauge, [job], sim_clock)
+        if n == 3:
+            gauge.close()
+            gauge.connect()
+        strip_id = f"HS-CAL-{n}"
+        for state in sim_world.strip(strip_id, *FORMAT_A).sites.values():
+            state.slug_protrusion_um, state.pad_exposure_pct, state.residual_cu_um = 230, 99.5, 0.1
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger=gauge.log.name):
+            (outcome,) = run(
+                InspectStep("SLUG", "A-SLUG", limits),
+                gauge,
+                [strip_job(strip_id, FORMAT_A)],
+                sim_clock,
+            )
+        assert outcome.result_map == "P" * 30
+        sent.append(re.findall(r"'(CAL\??)'", caplog.text))
+    assert sent == [["CAL?", "CAL", "CAL?"], [], ["CAL?"], ["CAL?"]]
+
+
 def test_hold_alarm_is_handed_to_the_station_which_fixes_it_and_the_cycle_completes(
     sim_tool: Callable[..., SimulatedTool],
     connect: Connect,

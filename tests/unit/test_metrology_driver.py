@@ -35,7 +35,8 @@ from drivers.metrology import (
     SlugRecord,
 )
 from drivers.states import ToolState
-from sequences.steps.setup import apply_setpoints
+from sequences.steps.held import forget_held
+from sequences.steps.setup import apply_setpoints, set_strip_size
 from sim.metrology import items as sim_items
 from tests.support.expected_protocol import ProtocolBench, ScriptedPeer, Step, lines, protocol
 
@@ -572,10 +573,10 @@ def test_inspection_setpoints_send_mode_first_then_only_the_windows_mode_did_not
 
 
 def test_a_held_mode_does_not_keep_a_window_the_next_inspection_leaves_to_its_default(
-    station: Callable[..., tuple[Metrology, ScriptedPeer]], monkeypatch: pytest.MonkeyPatch
+    station: Callable[..., tuple[Metrology, ScriptedPeer]],
 ) -> None:
-    """Were the host to trust what the MS-3 holds (its link counting opens, which LineLink
-    does not yet), a second BALL set-up skips the held MODE, and CLEAR, which the first set-up
+    """The host trusts what the MS-3 holds while its link stays open (LineLink counts its
+    opens): a second BALL set-up skips the held MODE, and CLEAR, which the first set-up
     opened and the second leaves out, goes back to the MODE's default rather than staying."""
     gauge, peer = station(
         [
@@ -587,11 +588,35 @@ def test_a_held_mode_does_not_keep_a_window_the_next_inspection_leaves_to_its_de
             ("MODE BALL", "OK"),
         ]
     )
-    monkeypatch.setattr(gauge.link, "opened", 1, raising=False)
+    assert gauge.link.opened == 1
     apply_setpoints(gauge, InspectionSetPoints.of(MeasureMode.BALL, BALL_WINDOWS))
     apply_setpoints(gauge, InspectionSetPoints.of(MeasureMode.BALL, {"MISS": (0, 2)}))
     apply_setpoints(gauge, InspectionSetPoints.of(MeasureMode.DIE, {}))
     apply_setpoints(gauge, InspectionSetPoints.of(MeasureMode.BALL, {}))
+    peer.verify()
+
+
+def test_a_strip_size_the_gauge_holds_from_the_host_is_not_asked_again_until_forgotten(
+    station: Callable[..., tuple[Metrology, ScriptedPeer]],
+) -> None:
+    """The first set-up reads SIZE? and writes the new size; the next strips of that size ask
+    nothing; a new size is read and written; once forgotten (a LOAD, a failed step) the size
+    is read again, and not written when the gauge holds it."""
+    gauge, peer = station(
+        [
+            ("SIZE?", "OK 8,30"),
+            ("SIZE 3,10", "OK"),
+            ("SIZE?", "OK 3,10"),
+            ("SIZE 8,30", "OK"),
+            ("SIZE?", "OK 8,30"),
+        ]
+    )
+    set_strip_size(gauge, (3, 10))
+    set_strip_size(gauge, (3, 10))
+    set_strip_size(gauge, (8, 30))
+    forget_held(gauge)
+    set_strip_size(gauge, (8, 30))
+    set_strip_size(gauge, (8, 30))
     peer.verify()
 
 
