@@ -20,7 +20,7 @@ from drivers.laser import Laser
 from drivers.metrology import Metrology
 from drivers.states import ToolState
 from sequences.steps.base import Pace
-from sequences.steps.held import note_calibration
+from sequences.steps.held import forget_calibration, read_calibration
 
 #: die-bonder.md §6 alarm codes that call for a placement calibration.
 CALIBRATION_DUE = 2203
@@ -119,19 +119,16 @@ def calibrate_gauge_if_due(tool: Tool, pace: Pace) -> UpkeepDone | None:
     if state not in (ToolState.IDLE, ToolState.READY):
         return None  # anything else is left to the inspect step's own checks
     clock = pace.host_clock
-    last = tool.calibration()
+    last = read_calibration(tool, clock.now())
     hours = last.hours_since
-    note_calibration(tool, clock.now(), last.passed, hours)
     if last.passed and hours is not None and hours <= GAUGE_CALIBRATION_DUE_H:
         return None
     started = clock.timestamp()
-    note_calibration(tool, clock.now(), False, None)  # a CAL replaces it
+    forget_calibration(tool)  # a CAL replaces it
     tool.calibrate()
     pace.wait_for_state(tool, (ToolState.IDLE, ToolState.READY), GAUGE_CALIBRATION_BOUND_TOOL_S)
     tool.clear_alarms()  # 9201 stays latched until cleared (README §6)
-    done = tool.calibration()
-    note_calibration(tool, clock.now(), done.passed, done.hours_since)
-    result = done.result
+    result = read_calibration(tool, clock.now()).result
     why = "none since power-up" if hours is None else f"last passed {hours:.1f} h ago"
     return UpkeepDone(
         GAUGE_CALIBRATION_DUE,

@@ -22,6 +22,7 @@ import weakref
 from typing import Any
 
 from drivers.base import Tool
+from drivers.metrology import Calibration, Metrology
 
 _HELD: weakref.WeakKeyDictionary[Tool, tuple[int, dict[str, Any]]] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
@@ -80,3 +81,10 @@ def calibrated_hours_ago(tool: Tool, now_s: float) -> float | None:
     if entry is None or entry[0] != opened:
         return None
     return entry[2] + max(0.0, now_s - entry[1]) / 3600.0
+
+
+def read_calibration(gauge: Metrology, now_s: float) -> Calibration:
+    """``CAL?`` on ``gauge`` at tool time ``now_s``, remembered (:func:`note_calibration`)."""
+    calibration = gauge.calibration()
+    note_calibration(gauge, now_s, calibration.passed, calibration.hours_since)
+    return calibration

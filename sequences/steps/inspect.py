@@ -33,7 +33,7 @@ from sequences.steps.base import (
     refuse,
     wait_ready,
 )
-from sequences.steps.held import calibrated_hours_ago, note_calibration
+from sequences.steps.held import calibrated_hours_ago, forget_calibration, read_calibration
 from sequences.steps.judging import end_state, judged_sites, problems_of, site_strip_outcome, within
 from sequences.steps.setup import SETTLE_TOOL_S, apply_setpoints, set_strip_size
 
@@ -140,16 +140,13 @@ class InspectStep(ProcessStep, tool="metrology", driver=Metrology, clears={"CAL"
         clock = pace.host_clock
         hours = calibrated_hours_ago(gauge, clock.now())  # the upkeep's CAL? a moment ago
         if hours is None or hours > CAL_DUE_H:
-            calibration = gauge.calibration()
+            calibration = read_calibration(gauge, clock.now())
             hours = calibration.hours_since
-            note_calibration(gauge, clock.now(), calibration.passed, hours)
             if not calibration.passed or hours is None or hours > CAL_DUE_H:
-                note_calibration(gauge, clock.now(), False, None)  # a CAL replaces it
+                forget_calibration(gauge)  # a CAL replaces it
                 gauge.calibrate()
                 wait_ready(gauge, pace, self.heat_up_tool_s)
-                done = gauge.calibration()
-                note_calibration(gauge, clock.now(), done.passed, done.hours_since)
-                if not done.passed:
+                if not read_calibration(gauge, clock.now()).passed:
                     raise refuse(self.name, gauge, "calibration failed")
         gauge.strip_id = job.strip_id
         gauge.input_map = job.input_map
