@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -41,20 +40,19 @@ class EtchDatastore(ToolDatastore):
         super().__init__(model, unit_ids=unit_ids, registers=ETCH_BATH_REGISTERS)
         self.gateway = gateway
 
-    async def route(self, unit_id: int) -> int | None:
+    def route(self, unit_id: int) -> tuple[int | None, float]:
         bus_silent = bool(self.model.conditions.get("BUS"))
         if not self.gateway:
             if unit_id not in self.unit_ids:
                 raise NoReply(f"unit {unit_id}")  # another slave's address on the bus
             if bus_silent:
                 raise NoReply("RS-485 bus silent: no reply")
-            return None
+            return None, 0.0
         if unit_id not in self.unit_ids:
-            return GATEWAY_PATH_UNAVAILABLE
+            return GATEWAY_PATH_UNAVAILABLE, 0.0
         if bus_silent:
-            await asyncio.sleep(GATEWAY_WAIT_S)
-            return GATEWAY_NO_RESPONSE
-        return None
+            return GATEWAY_NO_RESPONSE, GATEWAY_WAIT_S
+        return None, 0.0
 
     def _write_coils(self, address: int, bits: list[bool]) -> int | None:
         model = self.model

@@ -64,23 +64,47 @@ class ToolDatastore:
         #: Called for a ``drop`` link fault (the front closes its connections).
         self.on_drop: Callable[[], None] | None = None
 
-    async def route(self, unit_id: int) -> int | None:
-        """Unit id check before anything else: README §9.2, other unit ids get no reply."""
+    def route(self, unit_id: int) -> tuple[int | None, float]:
+        """Unit id check before anything else: README §9.2, other unit ids get no reply
+        (:class:`NoReply`). Returns the exception code that answers the request instead (None:
+        served) and the wall seconds to wait before that answer (a gateway's)."""
         if unit_id not in self.unit_ids:
             raise NoReply(f"unit {unit_id}")
-        return None
+        return None, 0.0
+
+    def answer_at_once(self, unit_id: int, pdu: bytes) -> bytes | None:
+        """The reply PDU for one request PDU when it needs no waiting, computed in the caller's
+        loop turn (no task, no further turn: the common case, on every request); None when it
+        needs waiting (a queued link fault, a route that waits): then :meth:`answer`.
+        :class:`NoReply` when nothing is sent."""
+        if self.model.faults.link:  # a stall, drop or shaping fault is queued: the slow path
+            return None
+        refused, wait_s = self.route(unit_id)
+        if wait_s > 0:
+            return None
+        function = pdu[0] if pdu else 0
+        if refused is not None:
+            return exception_pdu(function, refused)
+        return self._serve(function, pdu)
 
     async def answer(self, unit_id: int, pdu: bytes) -> bytes:
-        """The reply PDU for one request PDU; :class:`NoReply` when nothing is sent.
+        """The reply PDU for one request PDU, waiting where it must (a gateway's wait, a stall
+        link fault); :class:`NoReply` when nothing is sent."""
+        function = pdu[0] if pdu else 0
+        refused, wait_s = self.route(unit_id)
+        if wait_s > 0:
+            await asyncio.sleep(wait_s)
+        if refused is not None:
+            return exception_pdu(function, refused)
+        await self._link_faults()
+        return self._serve(function, pdu)
+
+    def _serve(self, function: int, pdu: bytes) -> bytes:
+        """README §9.2 steps 1-5 on the model, under its lock: the reply PDU.
 
         An unexpected exception is logged with the request and answered 03 (decisions.md):
         the endpoint keeps serving.
         """
-        function = pdu[0] if pdu else 0
-        refused = await self.route(unit_id)
-        if refused is not None:
-            return exception_pdu(function, refused)
-        await self._link_faults()
         try:
             request = judge(pdu)
         except RequestError as error:
@@ -415,17 +439,22 @@ class _MbapConnection(asyncio.Protocol):
         self.buffer = bytearray()
         self.busy = False
         self.closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._idle: asyncio.TimerHandle | None = None
+        #: Loop time of the last bytes received (the idle close counts from there).
+        self._last_s = 0.0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        self._loop = asyncio.get_running_loop()
         if not self.front.admit(self):
             log.debug("%s: connection over the limit closed", self.front.model.tool_name)
             self.closed = True
             transport.close()
             return
-        self._touch()
+        self._last_s = self._loop.time()
+        self._idle = self._loop.call_later(TCP_IDLE_CLOSE_S, self._idle_check)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -437,15 +466,21 @@ class _MbapConnection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.close()
 
-    def _touch(self) -> None:
-        if self._idle is not None:
-            self._idle.cancel()
-        self._idle = asyncio.get_running_loop().call_later(TCP_IDLE_CLOSE_S, self.close)
+    def _idle_check(self) -> None:
+        """Close the connection idle for TCP_IDLE_CLOSE_S (wall); else look again when it
+        would be. One timer per idle period, not one cancelled and made again per request."""
+        assert self._loop is not None
+        idle_s = self._loop.time() - self._last_s
+        if idle_s >= TCP_IDLE_CLOSE_S:
+            self.close()
+            return
+        self._idle = self._loop.call_later(TCP_IDLE_CLOSE_S - idle_s, self._idle_check)
 
     def data_received(self, data: bytes) -> None:
         if self.closed:
             return
-        self._touch()
+        assert self._loop is not None
+        self._last_s = self._loop.time()
         if self.busy:
             # README §9.2: a request received before the previous reply was sent is discarded.
             log.debug("%s: discarded %r received while busy", self.front.model.tool_name, data)
@@ -470,8 +505,18 @@ class _MbapConnection(asyncio.Protocol):
         if len(self.buffer) > len(adu):
             log.debug("%s: discarded bytes after a request", self.front.model.tool_name)
         self.buffer.clear()
-        self.busy = True
-        asyncio.get_running_loop().create_task(self._answer(adu))
+        try:
+            pdu = self.front.datastore.answer_at_once(adu[6], adu[MBAP_HEADER:])
+        except NoReply:
+            return
+        except Exception:
+            log.exception("%s: request %s not answered", self.front.model.tool_name, adu.hex(" "))
+            return
+        if pdu is None:  # it must wait: answered by a task, busy meanwhile
+            self.busy = True
+            self._loop.create_task(self._answer(adu))
+            return
+        self._reply(adu, pdu)
 
     async def _answer(self, adu: bytes) -> None:
         try:
@@ -483,6 +528,9 @@ class _MbapConnection(asyncio.Protocol):
             return
         finally:
             self.busy = False
+        self._reply(adu, pdu)
+
+    def _reply(self, adu: bytes, pdu: bytes) -> None:
         header = adu[:4] + (len(pdu) + 1).to_bytes(2, "big") + adu[6:7]
         if self.transport is not None and not self.closed:
             self.transport.write(self.front.shape_reply(header + pdu))
@@ -561,15 +609,22 @@ class _RtuLink:
             self._frame_ended(gap_s=now - self.last_byte_s)
         self.buffer += data
         self.last_byte_s = now
-        assert self._loop is not None
-        if self._end_timer is not None:
-            self._end_timer.cancel()
-        self._end_timer = self._loop.call_later(self.timing.frame_end_s, self._silence)
+        if self._end_timer is None:  # armed once a frame: it looks again if more bytes came
+            assert self._loop is not None
+            self._end_timer = self._loop.call_later(self.timing.frame_end_s, self._silence)
 
     def _silence(self) -> None:
+        """3.5 character times after the last byte: the frame ends; before that (bytes came
+        since the timer was armed) look again when they will have passed."""
+        self._end_timer = None
+        if not self.buffer:
+            return
         gap_s = time.monotonic() - self.last_byte_s
-        if self.buffer and gap_s >= self.timing.frame_end_s:
+        if gap_s >= self.timing.frame_end_s:
             self._frame_ended(gap_s=gap_s)
+            return
+        assert self._loop is not None
+        self._end_timer = self._loop.call_later(self.timing.frame_end_s - gap_s, self._silence)
 
     def _frame_ended(self, *, gap_s: float) -> None:
         frame = bytes(self.buffer)
@@ -582,9 +637,19 @@ class _RtuLink:
             return
         if frame[0] == 0:
             return  # broadcast: ignored (etch-bath.md §2)
-        self.busy = True
-        assert self._loop is not None
-        self._loop.create_task(self._answer(frame))
+        try:
+            pdu = self.front.datastore.answer_at_once(frame[0], frame[1:-2])
+        except NoReply:
+            return
+        except Exception:
+            log.exception("%s: request %s not answered", self.front.model.tool_name, frame.hex())
+            return
+        if pdu is None:  # it must wait: answered by a task, busy (deaf) meanwhile
+            self.busy = True
+            assert self._loop is not None
+            self._loop.create_task(self._answer(frame))
+            return
+        self._reply(frame, pdu)
 
     async def _answer(self, frame: bytes) -> None:
         try:
@@ -596,6 +661,9 @@ class _RtuLink:
             return
         finally:
             self.busy = False
+        self._reply(frame, pdu)
+
+    def _reply(self, frame: bytes, pdu: bytes) -> None:
         body = frame[:1] + pdu
         adu = body + FramerRTU.compute_CRC(body).to_bytes(2, "big")
         if time.monotonic() < self._mute_until:

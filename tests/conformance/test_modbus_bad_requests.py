@@ -161,6 +161,21 @@ def test_tcp_connection_idle_past_the_limit_is_closed(monkeypatch: pytest.Monkey
         client.link.close()
 
 
+def test_tcp_idle_limit_counts_from_the_last_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sim.fronts.modbus as front
+
+    monkeypatch.setattr(front, "TCP_IDLE_CLOSE_S", 0.4)  # README §9.2: 120 s on the tool
+    with serve_function("mold-press")(clock=SimClock(1000), world=World()) as simulated:
+        host, port = simulated.address[len("modbus+tcp://") :].split("?")[0].rsplit(":", 1)
+        client = ModbusRawClient(TcpLink(host, int(port)), rtu=False)
+        started = time.monotonic()
+        while time.monotonic() - started < 1.0:  # busy for longer than the limit: kept open
+            assert client.request(read_pdu(0x04, 0, 1)) is not None
+            time.sleep(0.1)
+        assert client.link.read_until(b"x", 2.0) == b""  # then idle: closed by the tool
+        client.link.close()
+
+
 def test_gateway_discards_a_request_sent_before_the_previous_reply() -> None:
     with serve_function("etch-bath")(
         clock=SimClock(1000), world=World(), transport="tcp"
