@@ -89,41 +89,84 @@ class PacedLink:
         self._wall = wall
         #: Messages sent through this link.
         self.sent = 0
+        #: The last message sent, whose reply a ``read`` waits for.
+        self._last_key: tuple[str, str] | None = None
 
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self._link, name)
-        if name not in SENDS or not callable(attribute):
+        if not callable(attribute):
             return attribute
-        return self._paced(attribute, name)
+        if name == "read" and self._wall is not None:
+            wrapped = self._timed_read(attribute)
+        elif name in SENDS:
+            wrapped = self._paced(attribute, name)
+        else:
+            return attribute
+        self.__dict__[name] = wrapped  # made once: later lookups skip __getattr__
+        return wrapped
 
     def _paced(self, send: Callable[..., Any], name: str) -> Callable[..., Any]:
-        await_served: Callable[[int, float], bool] | None = getattr(
-            self._clock, "await_served", None
+        clock: Any = self._clock
+        await_served: Callable[[int, float], bool] | None = getattr(clock, "await_served", None)
+        settle: Callable[[], None] | None = getattr(clock, "settle", None)
+        defer_settle: Callable[[Callable[[], object]], bool] = getattr(
+            clock, "defer_settle", lambda _settle: False
         )
         if name != "write":
             await_served = None
 
         def paced(*args: Any, **kwargs: Any) -> Any:
+            if settle is not None:
+                settle()  # the last message without a reply was taken (see _taken)
             self.sent += 1
             key = (self._tool, message_kind(name, args))
             if self._tally is not None:
                 self._tally[key] += 1
             if self.latency_s > 0:
-                self._clock.sleep(self.latency_s)
+                clock.sleep(self.latency_s)
+            self._last_key = key
             started = time.perf_counter()
-            try:
-                if await_served is None:
+            if await_served is None:
+                try:
                     return send(*args, **kwargs)
-                served_before = self._clock.exchanges  # type: ignore[attr-defined]
+                finally:
+                    self._add_wall(key, started)
+            served_before = clock.exchanges
+            try:
                 result = send(*args, **kwargs)
-                # A write may need no reply: the tool takes it now, not after the clock moved on.
-                await_served(served_before, SETTLE_WALL_S)
-                return result
             finally:
-                if self._wall is not None:
-                    self._wall[key] = self._wall.get(key, 0.0) + time.perf_counter() - started
+                self._add_wall(key, started)
+
+            def taken() -> None:
+                # A write may need no reply: the tool takes it before the clock moves on.
+                # Deferred to the host's next wait or message: a query's reply read meanwhile
+                # has already shown it taken (a check, no wait).
+                waited = time.perf_counter()
+                await_served(served_before, SETTLE_WALL_S)
+                self._add_wall(key, waited)
+
+            if not defer_settle(taken):
+                taken()
+            return result
 
         return paced
+
+    def _timed_read(self, read: Callable[..., Any]) -> Callable[..., Any]:
+        """A read's wall seconds go to the message it answers (a query's write)."""
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return read(*args, **kwargs)
+            finally:
+                if self._last_key is not None:
+                    self._add_wall(self._last_key, started)
+
+        return timed
+
+    def _add_wall(self, key: tuple[str, str], started: float) -> None:
+        if self._wall is not None:
+            self._wall[key] = self._wall.get(key, 0.0) + time.perf_counter() - started
 
 
 def pace_driver(

@@ -13,7 +13,7 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 
@@ -88,6 +88,8 @@ class _Place:
     generation: int = 0
     notified: bool = False
     error: BaseException | None = None
+    #: What must be done before it gives up the clock (see :meth:`VirtualClock.defer_settle`).
+    settle: Callable[[], object] | None = None
 
 
 class VirtualClock(SimClock):
@@ -123,6 +125,7 @@ class VirtualClock(SimClock):
         self.jumps = 0
         self.exchanges = 0
         self._served = threading.Condition(self._lock)
+        self._awaiting_served = 0  # threads in await_served: only then is a request notified
 
     # -- the SimClock face (simulators) ---------------------------------------------------
     @property
@@ -183,7 +186,8 @@ class VirtualClock(SimClock):
         arrive while another one runs)."""
         with self._lock:
             self.exchanges += 1
-            self._served.notify_all()
+            if self._awaiting_served:
+                self._served.notify_all()
 
     def await_served(self, served_before: int, timeout_wall_s: float) -> bool:
         """Wait (wall time, bounded) until a simulator has taken a request after
@@ -192,7 +196,40 @@ class VirtualClock(SimClock):
         might take the command only after the clock moved on, at another tool time on another
         run. While one participant runs, only its own requests can arrive."""
         with self._served:
-            return self._served.wait_for(lambda: self.exchanges > served_before, timeout_wall_s)
+            if self.exchanges > served_before:  # the common case: taken already
+                return True
+            self._awaiting_served += 1
+            try:
+                return self._served.wait_for(lambda: self.exchanges > served_before, timeout_wall_s)
+            finally:
+                self._awaiting_served -= 1
+
+    def defer_settle(self, settle: Callable[[], object]) -> bool:
+        """Have ``settle`` run before the calling participant next gives up the clock (a
+        sleep, a condition wait, leaving) or calls :meth:`settle`, instead of now: a host that
+        sent a message without waiting for a reply (an SCPI command or query) must know the
+        tool took it before time moves, but a query's reply, read meanwhile, makes that wait a
+        check (one thread hand-off less per query). A settle already deferred runs first.
+        False (nothing deferred) when the caller takes no part in the clock: run it now."""
+        place = self._places.get(threading.get_ident())
+        if place is None:
+            return False
+        self._settle(place)
+        place.settle = settle
+        return True
+
+    def settle(self) -> None:
+        """Run the calling participant's deferred settle, if any, now (before it sends the
+        next message: a settle counts requests, so it must not count that one)."""
+        place = self._places.get(threading.get_ident())
+        if place is not None and place.settle is not None:
+            self._settle(place)
+
+    @staticmethod
+    def _settle(place: _Place) -> None:
+        settle, place.settle = place.settle, None
+        if settle is not None:
+            settle()
 
     # -- waiting ---------------------------------------------------------------------------
     def sleep(self, seconds: float) -> None:
@@ -205,6 +242,8 @@ class VirtualClock(SimClock):
 
     def _park(self, place: _Place, due_s: float | None) -> bool:
         """Give up the clock until ``due_s`` (None: until notified); True if notified."""
+        if place.settle is not None:
+            self._settle(place)
         with self._lock:
             place.generation += 1
             place.notified = False
@@ -241,6 +280,7 @@ class VirtualClock(SimClock):
             raise error
 
     def _leave(self, ident: int) -> None:
+        self._settle(self._places[ident])
         with self._lock:
             place = self._places.pop(ident)
             place.status = "gone"

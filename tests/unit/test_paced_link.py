@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from drivers.die_bonder import DieBonder
 from drivers.mold_press import MoldPress
 from packline.paced_link import Tally, WallTally, message_kind, pace_driver
 from sim.clock import SimClock, VirtualClock
@@ -55,10 +56,11 @@ def test_a_wall_tally_keeps_each_exchange_wall_time_apart_from_the_latency_sleep
         pace_driver(tool, clock, 30.0, wall=wall)
         started = time.perf_counter()
         tool.link.write("TEMP:SET 175")  # type: ignore[attr-defined]
+        clock.sleep(1.0)  # the host's next wait: the tool takes the message first
         took_s = time.perf_counter() - started
     assert list(wall) == [("mold-press", "TEMP:SET")]
     assert 0.2 <= wall["mold-press", "TEMP:SET"] <= took_s
-    assert clock.now() == pytest.approx(30.0), "the latency stays tool time"
+    assert clock.now() == pytest.approx(31.0), "the latency stays tool time"
 
 
 def test_an_scpi_message_is_counted_by_its_header() -> None:
@@ -73,25 +75,62 @@ def test_a_negative_host_latency_is_refused() -> None:
 
 
 class LateTakingLink:
-    """A link whose tool takes each written message 0.2 wall s later (a busy simulator)."""
+    """A link whose tool takes each written message 0.2 wall s later (a busy simulator), and
+    notes the tool time it took it at."""
 
     def __init__(self, clock: VirtualClock) -> None:
         self.clock = clock
+        self.taken_at_s: list[float] = []
 
     def write(self, message: str) -> None:
-        threading.Timer(0.2, self.clock.on_request).start()
+        threading.Timer(0.2, self._take).start()
+
+    def _take(self) -> None:
+        self.taken_at_s.append(self.clock.now())
+        self.clock.on_request()
 
 
 def test_a_message_without_reply_is_taken_by_the_tool_before_time_moves_on() -> None:
     """Else an SCPI command would land at another tool time whenever the machine is busy."""
     clock = VirtualClock()
     tool = MoldPress("modbus+tcp://127.0.0.1:1?unit=1")
-    tool.link = LateTakingLink(clock)  # type: ignore[attr-defined]
+    link = LateTakingLink(clock)
+    tool.link = link  # type: ignore[attr-defined]
     with clock.participant("host"):
         pace_driver(tool, clock, 0.02)
         tool.link.write("TEMP:SET 175")  # type: ignore[attr-defined]
-        assert clock.exchanges == 1, "the write returned before the tool took it"
-        assert clock.now() == pytest.approx(0.02)
+        clock.sleep(10.0)
+        tool.link.write("TEMP:SET 180")  # type: ignore[attr-defined]
+        tool.link.write("TEMP:SET 185")  # type: ignore[attr-defined]
+    assert link.taken_at_s == pytest.approx([0.02, 10.04, 10.06]), (
+        "a write was taken only after the clock moved on"
+    )
+
+
+def test_a_query_answered_costs_no_wait_for_the_tool_to_take_it() -> None:
+    """An SCPI query's reply shows the tool took it: the host's next wait does not wait
+    for that again (one thread hand-off less per query), and time moves as before."""
+    clock = VirtualClock()
+    with (
+        serve_function("die-bonder")(clock=clock, world=World()) as bonder_sim,
+        DieBonder.open(bonder_sim.address) as bonder,
+        clock.participant("host"),
+    ):
+        pace_driver(bonder, clock, 0.02)
+        waits: list[int] = []
+        await_served = clock.await_served
+
+        def counted(served_before: int, timeout_wall_s: float) -> bool:
+            waits.append(clock.exchanges - served_before)
+            return await_served(served_before, timeout_wall_s)
+
+        clock.await_served = counted  # type: ignore[method-assign]
+        for _ in range(5):
+            bonder.state()
+        clock.sleep(1.0)
+        assert clock.now() == pytest.approx(1.1)
+    assert len(waits) == 5, "every query was checked before time moved"
+    assert all(ahead >= 1 for ahead in waits), "a query's wait found it not yet taken"
 
 
 def test_waiting_for_a_tool_to_take_a_message_is_bounded_in_wall_time() -> None:
