@@ -255,8 +255,12 @@ class VirtualClock(SimClock):
                 place.due_s = max(due_s, self._now_s)
                 heapq.heappush(self._timed, (place.due_s, next(self._seq), place.generation, place))
             self._holder = None
-            self._dispatch()
-        self._await_turn(place)
+            self._dispatch(place)
+            again = self._holder is place  # due first itself: it goes on, no hand-off
+        if again:
+            self._raise_error(place)
+        else:
+            self._await_turn(place)
         return place.notified
 
     def _wake(self, place: _Place) -> None:
@@ -275,6 +279,10 @@ class VirtualClock(SimClock):
     def _await_turn(self, place: _Place) -> None:
         place.event.wait()
         place.event.clear()
+        self._raise_error(place)
+
+    @staticmethod
+    def _raise_error(place: _Place) -> None:
         if place.error is not None:
             error, place.error = place.error, None
             raise error
@@ -288,13 +296,14 @@ class VirtualClock(SimClock):
                 self._holder = None
             self._dispatch()
 
-    def _dispatch(self) -> None:
-        """Hand the clock to the next participant due (caller holds ``_lock``)."""
+    def _dispatch(self, parking: _Place | None = None) -> None:
+        """Hand the clock to the next participant due (caller holds ``_lock``); ``parking``,
+        the caller's own place, is not woken if it is next: it just goes on."""
         if self._holder is not None:
             return
         while True:
             if self._ready:
-                self._run(self._ready.popleft())
+                self._run(self._ready.popleft(), parking)
                 return
             while self._timed:
                 due_s, _seq, generation, place = heapq.heappop(self._timed)
@@ -302,7 +311,7 @@ class VirtualClock(SimClock):
                     if due_s > self._now_s:
                         self._now_s = due_s
                         self.jumps += 1
-                    self._run(place)
+                    self._run(place, parking)
                     return
             if not self._blocked:
                 return
@@ -317,10 +326,11 @@ class VirtualClock(SimClock):
                 self._ready.append(place)
             self._blocked.clear()
 
-    def _run(self, place: _Place) -> None:
+    def _run(self, place: _Place, parking: _Place | None = None) -> None:
         place.status = "running"
         self._holder = place
-        place.event.set()
+        if place is not parking:
+            place.event.set()
 
 
 class ClockCondition(threading.Condition):
