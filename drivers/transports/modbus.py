@@ -284,7 +284,8 @@ class ModbusTransport(Transport):
                 )
             self.log.debug("%s <- exception %02d", self.tool, code)
             raise ModbusExceptionReply(code, tool=self.tool, address=self.address, sent=sent)
-        self.log.debug("%s <- %s", self.tool, _describe(reply))
+        if self.log.isEnabledFor(logging.DEBUG):  # not described on every poll for nothing
+            self.log.debug("%s <- %s", self.tool, _describe(reply))
         return reply
 
     def _registers(self, reply: Any, count: int, sent: str) -> list[int]:

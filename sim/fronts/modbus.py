@@ -134,7 +134,7 @@ class ToolDatastore:
         if function == 4:
             if not all(registers.is_input(a) for a in addresses):
                 return ILLEGAL_ADDRESS
-            words = registers.input_words(model)
+            words = registers.input_words(model, addresses.start, addresses.stop - 1)
             return [words.get(a, 0) & 0xFFFF for a in addresses]
         if function == 3:
             if not all(registers.is_holding(a) for a in addresses):

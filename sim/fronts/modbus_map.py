@@ -87,7 +87,9 @@ COMMON_HOLDING = (
     HoldingDef(1, "HOST_WATCHDOG_S", lo=0, hi=600, write_rule="always"),
     HoldingDef(2, "HOST_HEARTBEAT", lo=0, hi=65535, write_rule="always"),
 )
-COMMON_INPUTS = ((0, 27), (900, 917))
+COMMON_STATUS_LAST = 27
+IDENTITY_FIRST, IDENTITY_LAST = 900, 917
+COMMON_INPUTS = ((0, COMMON_STATUS_LAST), (IDENTITY_FIRST, IDENTITY_LAST))
 COMMON_DISCRETES = ((0, 7),)
 #: Coils 0-7: the command coils of README §9.2, in the order of COMMAND_COILS.
 COMMON_COILS = ((0, 7),)
@@ -145,8 +147,19 @@ class RegisterMap:
                 words[definition.address + offset] = word
         return words
 
-    def input_words(self, model: ModbusToolModel) -> dict[int, int]:
-        return common_input_image(model) | self.inputs(model)
+    def input_words(
+        self, model: ModbusToolModel, first: int = 0, last: int = 0xFFFF
+    ) -> dict[int, int]:
+        """IR image: the common blocks and the tool's own; only the blocks that meet
+        ``first``-``last`` are made (a poll of IR 0-27 does not build the rest)."""
+        words: dict[int, int] = {}
+        if first <= COMMON_STATUS_LAST:
+            words |= common_status_words(model)
+        if first <= IDENTITY_LAST and last >= IDENTITY_FIRST:
+            words |= identity_words(model)
+        if any(first <= hi and lo <= last for lo, hi in self.input_ranges):
+            words |= self.inputs(model)
+        return words
 
     def discrete_bits(self, model: ModbusToolModel) -> dict[int, bool]:
         return common_discrete_image(model) | self.discretes(model)
@@ -174,6 +187,11 @@ COMMON_ONLY = RegisterMap()
 
 def common_input_image(model: ModbusToolModel) -> dict[int, int]:
     """IR 0-27 and 900-917 (README §9.2 common blocks)."""
+    return common_status_words(model) | identity_words(model)
+
+
+def common_status_words(model: ModbusToolModel) -> dict[int, int]:
+    """IR 0-27 (README §9.2): state, phase, alarms, cycle counts and times."""
     words: dict[int, int] = {}
     state = model.state
     elapsed = int(model.cycle_elapsed_s)
@@ -206,7 +224,12 @@ def common_input_image(model: ModbusToolModel) -> dict[int, int]:
         *active_list,
     ]
     words.update(enumerate(values))
-    words[900] = 100
+    return words
+
+
+def identity_words(model: ModbusToolModel) -> dict[int, int]:
+    """IR 900-917 (README §9.2): map version, model, serial, firmware."""
+    words = {900: 100}
     for offset, word in enumerate(string_words(model.model_name, 8)):
         words[901 + offset] = word
     for offset, word in enumerate(string_words(model.serial, 8)):
