@@ -48,6 +48,9 @@ class VisaTransport(Transport):
         self.baud_rate = baud_rate
         self._manager: pyvisa.ResourceManager | None = None
         self._session: Any = None
+        #: Whether the session is a serial (ASRL) one: asked once per session, not per write
+        #: (a VISA attribute read costs more than the rest of a write).
+        self._serial = False
         #: Sessions opened so far: a new one may meet a tool that forgot what it was sent.
         self.opened = 0
 
@@ -81,6 +84,7 @@ class VisaTransport(Transport):
                     address=self.address,
                 ) from exc
             self._session = session
+            self._serial = _is_serial(session)
             self.opened += 1
             self.log.debug("opened %s via %s", self.address, self.visa_library)
 
@@ -114,8 +118,9 @@ class VisaTransport(Transport):
         """Read one reply line; :class:`ToolTimeout` if none arrives in time."""
         with self.lock:
             session = self._require_session(sent)
-            previous = session.timeout
+            previous = None
             if timeout_s is not None:
+                previous = session.timeout
                 session.timeout = int(wall_timeout_s(timeout_s) * 1000)
             try:
                 reply = str(session.read())
@@ -132,7 +137,7 @@ class VisaTransport(Transport):
                     ) from exc
                 raise self._lost(f"read failed ({exc})", sent=sent) from exc
             finally:
-                if timeout_s is not None and self._session is not None:
+                if previous is not None and self._session is not None:
                     session.timeout = previous
             self.log.debug("%s <- %r", self.tool, reply)
             return reply
@@ -143,9 +148,9 @@ class VisaTransport(Transport):
         A serial line has no connection to reopen: without this, a late reply would be taken for
         the answer to the next message and every later reply would be off by one.
         """
+        if not self._serial:
+            return
         try:
-            if session.interface_type != pyvisa.constants.InterfaceType.asrl:
-                return
             if session.bytes_in_buffer:
                 session.flush(pyvisa.constants.BufferOperation.discard_read_buffer)
                 self.log.debug("%s: discarded a late reply", self.tool)
@@ -167,6 +172,14 @@ class VisaTransport(Transport):
             with contextlib.suppress(pyvisa.errors.Error, OSError):
                 self._session.close()
         self._session = None
+
+
+def _is_serial(session: Any) -> bool:
+    """Whether ``session`` is a serial (ASRL) one (False when the library cannot say)."""
+    try:
+        return bool(session.interface_type == pyvisa.constants.InterfaceType.asrl)
+    except (pyvisa.errors.Error, OSError):
+        return False
 
 
 def _send_without_delay(session: Any) -> None:
