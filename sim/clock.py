@@ -233,9 +233,12 @@ class VirtualClock(SimClock):
 
     # -- waiting ---------------------------------------------------------------------------
     def sleep(self, seconds: float) -> None:
-        with self.participant("sleeper"):
-            place = self._places[threading.get_ident()]
-            self._park(place, self._now_s + max(0.0, seconds))
+        place = self._places.get(threading.get_ident())
+        if place is None:  # a thread that takes no part yet: for this sleep
+            with self.participant("sleeper"):
+                self.sleep(seconds)
+            return
+        self._park(place, self._now_s + max(0.0, seconds))
 
     def condition(self) -> ClockCondition:
         return ClockCondition(self)
