@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from functools import reduce
+from operator import xor
 
 from drivers.errors import (
     CATALOGUE,
@@ -31,9 +32,13 @@ MAX_PAYLOAD = 250
 _HEX = frozenset(b"0123456789ABCDEFabcdef")
 
 
+#: The printable bytes 0x20-0x7E a payload may hold (§2).
+_PRINTABLE = bytes(range(0x20, 0x7F))
+
+
 def checksum(payload: bytes) -> str:
     """XOR of every payload byte, as two upper-case hex digits (§2)."""
-    return f"{reduce(lambda a, b: a ^ b, payload, 0):02X}"
+    return f"{reduce(xor, payload, 0):02X}"
 
 
 def encode_frame(payload: str) -> bytes:
@@ -63,7 +68,7 @@ def parse_reply(data: bytes) -> Reply:
     payload, check = data[2:-4], data[-3:-1]
     if not set(check) <= _HEX:
         raise FrameError(f"checksum digits {check!r} are not hex")
-    if any(not 0x20 <= byte <= 0x7E for byte in payload):
+    if payload.translate(None, _PRINTABLE):  # a byte left that is not 0x20-0x7E
         raise FrameError(f"non-printable payload byte in {data!r}")
     if check.decode("ascii").upper() != checksum(payload):
         raise FrameError(

@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from functools import reduce
+from operator import xor
 
 from sim.faults import FaultInjector
 from sim.fronts.scpi import UNEXPECTED
@@ -42,7 +43,7 @@ _HEX = frozenset(b"0123456789ABCDEFabcdef")
 
 def checksum(payload: bytes) -> bytes:
     """XOR of the payload bytes as two upper-case hex digits."""
-    return f"{reduce(lambda a, b: a ^ b, payload, 0):02X}".encode("ascii")
+    return f"{reduce(xor, payload, 0):02X}".encode("ascii")
 
 
 def reply_frame(lead: int, payload: bytes) -> bytes:
