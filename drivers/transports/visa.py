@@ -1,15 +1,15 @@
 """VISA message transport (pyvisa + pyvisa-py, or a pyvisa-sim YAML) for the SCPI tools.
 
 pyvisa-py traps handled here (shared/library-notes.md): SOCKET resources need explicit
-termination; a refused connect only shows on the first write; a closed peer shows as a read
-timeout. Every library exception becomes one of the suite's communication errors.
+termination; a refused connect only shows on the first write; a closed peer would show as a read
+timeout spent spinning on a CPU (:mod:`drivers.transports.visa_socket` reports it at once).
+Every library exception becomes one of the suite's communication errors.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import socket
 from typing import Any
 
 import pyvisa
@@ -17,6 +17,7 @@ import pyvisa.constants
 
 from drivers.errors import ConnectionLost, ParameterOutOfRange, ToolTimeout
 from drivers.transports.base import Transport
+from drivers.transports.visa_socket import await_reply, send_without_delay
 from drivers.transports.wall_timeouts import wall_timeout_s
 
 _DEFAULT_LIBRARY = "@py"
@@ -73,7 +74,7 @@ class VisaTransport(Transport):
                 session.timeout = int(wall_timeout_s(self.timeout_s) * 1000)
                 if self.baud_rate is not None and hasattr(session, "baud_rate"):
                     session.baud_rate = self.baud_rate
-                _send_without_delay(session)
+                send_without_delay(session)
             except (pyvisa.errors.Error, OSError, ValueError) as exc:
                 raise ConnectionLost(
                     f"cannot open VISA resource ({exc})",
@@ -118,18 +119,18 @@ class VisaTransport(Transport):
             if timeout_s is not None:
                 session.timeout = int(wall_timeout_s(timeout_s) * 1000)
             try:
+                waited = await_reply(session, _seconds(session.timeout))
+                if waited == "closed":
+                    raise self._lost("the tool closed the connection", sent=sent)
+                if waited == "silent":
+                    raise self._silent(session, sent)
                 reply = str(session.read())
             except (pyvisa.errors.VisaIOError, OSError, UnicodeDecodeError) as exc:
                 if (
                     isinstance(exc, pyvisa.errors.VisaIOError)
                     and exc.error_code == pyvisa.constants.StatusCode.error_timeout
                 ):
-                    raise ToolTimeout(
-                        f"no reply within {session.timeout / 1000:.2f} s",
-                        tool=self.tool,
-                        address=self.address,
-                        sent=sent,
-                    ) from exc
+                    raise self._silent(session, sent) from exc
                 raise self._lost(f"read failed ({exc})", sent=sent) from exc
             finally:
                 if timeout_s is not None and self._session is not None:
@@ -157,6 +158,15 @@ class VisaTransport(Transport):
             self.open()
         return self._session
 
+    def _silent(self, session: Any, sent: str) -> ToolTimeout:
+        """No reply within the session's timeout (the session stays usable)."""
+        return ToolTimeout(
+            f"no reply within {session.timeout / 1000:.2f} s",
+            tool=self.tool,
+            address=self.address,
+            sent=sent,
+        )
+
     def _lost(self, text: str, *, sent: str) -> ConnectionLost:
         """Drop the session: the link is gone; the error says why, naming tool and resource."""
         self._drop()
@@ -169,15 +179,6 @@ class VisaTransport(Transport):
         self._session = None
 
 
-def _send_without_delay(session: Any) -> None:
-    """Set TCP_NODELAY on a pyvisa-py SOCKET session.
-
-    Without it a command followed by ``SYST:ERR?`` (two small writes, no reply in between)
-    waits ~40 ms for the peer's delayed ACK (Nagle). pyvisa-py 0.8 does not wire the setter of
-    VI_ATTR_TCPIP_NODELAY, so the option is set on its socket; other libraries are left alone.
-    """
-    sessions = getattr(getattr(session, "visalib", None), "sessions", None)
-    inner = sessions.get(getattr(session, "session", None)) if isinstance(sessions, dict) else None
-    sock = getattr(inner, "interface", None)
-    if isinstance(sock, socket.socket) and sock.type == socket.SOCK_STREAM:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+def _seconds(timeout_ms: float | None) -> float | None:
+    """A VISA timeout (ms, None: infinite) in seconds."""
+    return None if timeout_ms is None else timeout_ms / 1000
