@@ -1,15 +1,15 @@
 """VISA message transport (pyvisa + pyvisa-py, or a pyvisa-sim YAML) for the SCPI tools.
 
 pyvisa-py traps handled here (shared/library-notes.md): SOCKET resources need explicit
-termination; a refused connect only shows on the first write; a closed peer shows as a read
-timeout. Every library exception becomes one of the suite's communication errors.
+termination; a refused connect only shows on the first write; a closed peer would show as a read
+timeout spent spinning on a CPU (:mod:`drivers.transports.visa_socket` reports it at once).
+Every library exception becomes one of the suite's communication errors.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import socket
 from typing import Any
 
 import pyvisa
@@ -17,6 +17,7 @@ import pyvisa.constants
 
 from drivers.errors import ConnectionLost, ParameterOutOfRange, ToolTimeout
 from drivers.transports.base import Transport
+from drivers.transports.visa_socket import await_reply, send_without_delay
 from drivers.transports.wall_timeouts import wall_timeout_s
 
 _DEFAULT_LIBRARY = "@py"
@@ -51,6 +52,9 @@ class VisaTransport(Transport):
         #: Whether the session is a serial (ASRL) one: asked once per session, not per write
         #: (a VISA attribute read costs more than the rest of a write).
         self._serial = False
+        #: The reply timeout the session was opened with, in wall seconds (stretched in a
+        #: virtual dry run): kept here, not read back from the session on every read.
+        self._armed_timeout_s = timeout_s
         #: Sessions opened so far: a new one may meet a tool that forgot what it was sent.
         self.opened = 0
 
@@ -73,10 +77,11 @@ class VisaTransport(Transport):
                 session: Any = self._manager.open_resource(self.address)
                 session.read_termination = self.termination
                 session.write_termination = self.termination
-                session.timeout = int(wall_timeout_s(self.timeout_s) * 1000)
+                armed_timeout_s = wall_timeout_s(self.timeout_s)
+                session.timeout = round(armed_timeout_s * 1000)
                 if self.baud_rate is not None and hasattr(session, "baud_rate"):
                     session.baud_rate = self.baud_rate
-                _send_without_delay(session)
+                send_without_delay(session)
             except (pyvisa.errors.Error, OSError, ValueError) as exc:
                 raise ConnectionLost(
                     f"cannot open VISA resource ({exc})",
@@ -84,6 +89,7 @@ class VisaTransport(Transport):
                     address=self.address,
                 ) from exc
             self._session = session
+            self._armed_timeout_s = armed_timeout_s
             self._serial = _is_serial(session)
             self.opened += 1
             self.log.debug("opened %s via %s", self.address, self.visa_library)
@@ -119,22 +125,24 @@ class VisaTransport(Transport):
         with self.lock:
             session = self._require_session(sent)
             previous = None
+            wait_s = self._armed_timeout_s
             if timeout_s is not None:
                 previous = session.timeout
-                session.timeout = int(wall_timeout_s(timeout_s) * 1000)
+                wait_s = wall_timeout_s(timeout_s)
+                session.timeout = round(wait_s * 1000)
             try:
+                waited = await_reply(session, wait_s)
+                if waited == "closed":
+                    raise self._lost("the tool closed the connection", sent=sent)
+                if waited == "silent":
+                    raise self._silent(wait_s, sent)
                 reply = str(session.read())
             except (pyvisa.errors.VisaIOError, OSError, UnicodeDecodeError) as exc:
                 if (
                     isinstance(exc, pyvisa.errors.VisaIOError)
                     and exc.error_code == pyvisa.constants.StatusCode.error_timeout
                 ):
-                    raise ToolTimeout(
-                        f"no reply within {session.timeout / 1000:.2f} s",
-                        tool=self.tool,
-                        address=self.address,
-                        sent=sent,
-                    ) from exc
+                    raise self._silent(wait_s, sent) from exc
                 raise self._lost(f"read failed ({exc})", sent=sent) from exc
             finally:
                 if previous is not None and self._session is not None:
@@ -162,6 +170,15 @@ class VisaTransport(Transport):
             self.open()
         return self._session
 
+    def _silent(self, wait_s: float, sent: str) -> ToolTimeout:
+        """No reply within ``wait_s`` wall seconds (the session stays usable)."""
+        return ToolTimeout(
+            f"no reply within {wait_s:.2f} s",
+            tool=self.tool,
+            address=self.address,
+            sent=sent,
+        )
+
     def _lost(self, text: str, *, sent: str) -> ConnectionLost:
         """Drop the session: the link is gone; the error says why, naming tool and resource."""
         self._drop()
@@ -180,17 +197,3 @@ def _is_serial(session: Any) -> bool:
         return bool(session.interface_type == pyvisa.constants.InterfaceType.asrl)
     except (pyvisa.errors.Error, OSError):
         return False
-
-
-def _send_without_delay(session: Any) -> None:
-    """Set TCP_NODELAY on a pyvisa-py SOCKET session.
-
-    Without it a command followed by ``SYST:ERR?`` (two small writes, no reply in between)
-    waits ~40 ms for the peer's delayed ACK (Nagle). pyvisa-py 0.8 does not wire the setter of
-    VI_ATTR_TCPIP_NODELAY, so the option is set on its socket; other libraries are left alone.
-    """
-    sessions = getattr(getattr(session, "visalib", None), "sessions", None)
-    inner = sessions.get(getattr(session, "session", None)) if isinstance(sessions, dict) else None
-    sock = getattr(inner, "interface", None)
-    if isinstance(sock, socket.socket) and sock.type == socket.SOCK_STREAM:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -1,0 +1,108 @@
+"""The VISA transport over a TCP socket (pyvisa-py SOCKET) against a raw peer on loopback:
+a tool that closes the connection while the host waits for its reply is reported as a lost
+link at once, without spinning a CPU for the read timeout (pyvisa-py alone would, then call it
+a timeout); a silent tool still times out; replies that arrive together are all read."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from drivers.errors import ConnectionLost, ToolTimeout
+from drivers.transports.visa import VisaTransport
+
+#: What the peer does with each line it receives (given the connection).
+Answer = Callable[[socket.socket, bytes], None]
+
+
+@contextmanager
+def raw_peer(answer: Answer) -> Iterator[str]:
+    """A one-connection TCP peer on loopback calling ``answer`` per received line; yields the
+    VISA resource name."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(5.0)
+    port = server.getsockname()[1]
+
+    def serve() -> None:
+        try:
+            conn, _ = server.accept()
+        except OSError:
+            return
+        with conn:
+            conn.settimeout(5.0)
+            buffer = b""
+            while True:
+                try:
+                    data = conn.recv(4096)
+                except OSError:
+                    return
+                if not data:
+                    return
+                buffer += data
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    answer(conn, line)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"TCPIP::127.0.0.1::{port}::SOCKET"
+    finally:
+        server.close()
+        thread.join(timeout=5.0)
+
+
+def close_at_once(conn: socket.socket, _line: bytes) -> None:
+    conn.shutdown(socket.SHUT_RDWR)
+
+
+def never_answer(_conn: socket.socket, _line: bytes) -> None:
+    pass
+
+
+def two_lines_in_one_segment(conn: socket.socket, line: bytes) -> None:
+    conn.sendall(line + b" A\n" + line + b" B\n")
+
+
+def test_a_tool_closing_while_the_host_waits_is_a_lost_link_at_once_without_spinning() -> None:
+    with raw_peer(close_at_once) as resource:
+        transport = VisaTransport(resource, tool="die-bonder", timeout_s=5.0)
+        transport.open()
+        transport.write("SYST:STAT?")
+        started_wall, started_cpu = time.monotonic(), time.thread_time()
+        with pytest.raises(ConnectionLost, match="closed the connection") as lost:
+            transport.read(sent="SYST:STAT?")
+        waited_s, cpu_s = time.monotonic() - started_wall, time.thread_time() - started_cpu
+        assert waited_s < 1.0, f"a closed link took {waited_s:.2f} s of the 5 s timeout"
+        assert cpu_s < 0.5, f"{cpu_s:.2f} s of CPU spent noticing a closed link"
+        assert "die-bonder" in str(lost.value) and "SYST:STAT?" in str(lost.value)
+        assert not transport.is_open, "the lost session is dropped so that it can be reopened"
+
+
+def test_a_silent_tool_still_times_out_after_the_timeout() -> None:
+    with raw_peer(never_answer) as resource:
+        transport = VisaTransport(resource, tool="die-bonder", timeout_s=0.3)
+        transport.open()
+        transport.write("SYST:STAT?")
+        started = time.monotonic()
+        with pytest.raises(ToolTimeout, match=r"no reply within 0\.30 s"):
+            transport.read(sent="SYST:STAT?")
+        assert 0.25 < time.monotonic() - started < 2.0
+        assert transport.is_open, "a timeout leaves the session usable"
+        transport.close()
+
+
+def test_replies_that_arrive_in_one_segment_are_read_one_by_one() -> None:
+    with raw_peer(two_lines_in_one_segment) as resource:
+        transport = VisaTransport(resource, tool="die-bonder", timeout_s=2.0)
+        transport.open()
+        transport.write("Q")
+        started = time.monotonic()
+        assert [transport.read(sent="Q"), transport.read(sent="Q")] == ["Q A", "Q B"]
+        assert time.monotonic() - started < 1.0, "the second reply came from pyvisa's buffer"
+        transport.close()
