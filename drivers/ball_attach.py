@@ -109,6 +109,7 @@ class BallAttach(ScpiTool):
     tool_name = "ball-attach"
     model = "BA-8"
     poll_interval_s = 1.0  # §2: state poll every 1-2 s
+    heat_up_from_cold_s = 20 * 60.0  # §8: HEATING from cold 20 min (3 min after a small change)
     record_type = BallAttachRecord
     summary_converters = (optional(float), optional(float), optional(int))
     alarm_table = alarms("""

@@ -31,6 +31,10 @@ class Tool(ABC):
     model: ClassVar[str] = ""
     #: Default poll interval in seconds when waiting on the tool (the manuals' poll rates).
     poll_interval_s: ClassVar[float] = 0.5
+    #: The manual's heat-up (or warm-up) from cold in tool seconds, where it gives a duration
+    #: and no rate (§8 timing); 0 where it gives none. Sets the pace of a heat-up's polls on a
+    #: virtual clock (:meth:`sequences.steps.base.Pace.heat_up_poll_s`), never when READY is.
+    heat_up_from_cold_s: ClassVar[float] = 0.0
     #: The manual's alarm table, code -> AlarmInfo (``records.alarms``).
     alarm_table: ClassVar[Mapping[int, AlarmInfo]] = {}
     #: The manual's defect codes, code -> text (``records.defects``).

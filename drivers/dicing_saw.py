@@ -62,6 +62,7 @@ class DicingSaw(ScpiTool):
     result_timeout_s = 5.0
     result_page_size = 16
     poll_interval_s = 1.0
+    heat_up_from_cold_s = 300.0  # §8: WARMUP cold / warm 300 s / 60 s
     # The manual's §6 table, for hosts that list alarms before any occur; the tool also
     # answers for each code (``alarm_info``).
     alarm_table = alarms("""

@@ -49,6 +49,8 @@ class DieBonder(ScpiTool):
     tool_name = "die-bonder"
     model = "DB-4"
     poll_interval_s = 0.5
+    #: §8: from 25 °C the cure track, the slowest heater, takes 8 min, then 30 s stable.
+    heat_up_from_cold_s = 8 * 60.0 + 30.0
     record_type = DieBondRecord
     #: Summary extra: ``(mode, dies_or_plates_used)``.
     summary_converters = (_MODE.parse, int)

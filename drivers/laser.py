@@ -59,6 +59,7 @@ class Laser(ScpiTool):
     tool_name = "laser"
     model = "UVL-3"
     poll_interval_s = 0.5
+    heat_up_from_cold_s = 600.0  # §8: WARMUP cold / warm 600 s / 60 s
     # The manual's §6 table, for hosts that list alarms before any occur; the tool also
     # answers for each code (``alarm_info``).
     alarm_table = alarms("""
