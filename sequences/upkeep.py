@@ -20,7 +20,7 @@ from drivers.laser import Laser
 from drivers.metrology import Metrology
 from drivers.states import ToolState
 from sequences.steps.base import Pace
-from sequences.steps.held import forget_calibration, read_calibration
+from sequences.steps.held import calibrated_hours_ago, forget_calibration, read_calibration
 
 #: die-bonder.md §6 alarm codes that call for a placement calibration.
 CALIBRATION_DUE = 2203
@@ -108,8 +108,14 @@ def calibrate_gauge_if_due(tool: Tool, pace: Pace) -> UpkeepDone | None:
     """``CAL`` on a metrology gauge with no passed calibration within 20 h (9201 due, or
     none since power-up); wait for it (SETUP, back to IDLE or READY), clear the latched
     warning. Its result PASS or FAIL is the upkeep's result (a FAIL is left to the inspect
-    step, which refuses to measure with interlock CAL). None when not due."""
+    step, which refuses to measure with interlock CAL). None when not due: a passed
+    calibration the host read on this link and knows to be younger than 20 h costs no
+    exchange (:func:`sequences.steps.held.calibrated_hours_ago`)."""
     if not isinstance(tool, Metrology):
+        return None
+    clock = pace.host_clock
+    known_h = calibrated_hours_ago(tool, clock.now())  # a passed CAL read on this link
+    if known_h is not None and known_h <= GAUGE_CALIBRATION_DUE_H:
         return None
     state = tool.state()
     if state is ToolState.INIT:  # power-up (15 s): CAL would be refused, 21 Busy
@@ -118,7 +124,6 @@ def calibrate_gauge_if_due(tool: Tool, pace: Pace) -> UpkeepDone | None:
         )
     if state not in (ToolState.IDLE, ToolState.READY):
         return None  # anything else is left to the inspect step's own checks
-    clock = pace.host_clock
     last = read_calibration(tool, clock.now())
     hours = last.hours_since
     if last.passed and hours is not None and hours <= GAUGE_CALIBRATION_DUE_H:
@@ -207,7 +212,8 @@ def requests_due(
     active = interlocks() if callable(interlocks) else []  # the wire bonder reports none
     due = [name for name in active if name in OPERATOR_REQUESTS.keys() - LOW_WARNINGS]
     if low:
-        due += [LOW_ALARMS[code] for code in tool.active_alarms() if code in LOW_ALARMS]
+        if watches_low(tool):
+            due += [LOW_ALARMS[code] for code in tool.active_alarms() if code in LOW_ALARMS]
         if blade_worn(tool):
             due.append("BLADE")
         if bath_aged(tool, cu_load_max_g_l):
@@ -215,11 +221,18 @@ def requests_due(
     return tuple(dict.fromkeys(due))  # once each, in the order found
 
 
+def watches_low(tool: Tool) -> bool:
+    """Whether ``tool``'s manual has a running-low warning the host answers (LOW_ALARMS in
+    its alarm table): only those tools are asked their active alarms for one (the metrology
+    gauge, the saw, the laser, the etch bath and the laminator have none)."""
+    return not LOW_ALARMS.keys().isdisjoint(tool.alarm_table)
+
+
 def low_warnings_latched(tool: Tool) -> bool:
     """Whether a low warning is among the tool's active alarms. They stay latched until an
     alarm clear (README §6), so the station clears them while it waits: one whose cause is
     gone (refilled) goes, one still low stays."""
-    return any(code in LOW_ALARMS for code in tool.active_alarms())
+    return watches_low(tool) and any(code in LOW_ALARMS for code in tool.active_alarms())
 
 
 def blade_worn(tool: Tool) -> bool:

@@ -39,7 +39,7 @@ from drivers.errors import (
 from drivers.setpoints import SetPoints
 from drivers.states import ToolState
 from sequences.jobs import StripJob, StripOutcome
-from sequences.steps.held import forget_calibration, forget_held
+from sequences.steps.held import forget_calibration, forget_held, held_recipe, note_recipe
 from sequences.steps.judging import cycle_ended_in, recording_windows
 
 FINISHED = frozenset({ToolState.DONE, ToolState.ABORTED})
@@ -643,14 +643,19 @@ def load_tool_recipe(tool: Tool, name: str, pace: Pace, bound_tool_s: float) -> 
 
     Waits (bounded) while the tool is in INIT or SETUP. Loading an armed recipe again would
     restart the warm-up (laser, saw: 60 s) or the heating band (ball attach: 60 s) for every
-    strip, so a recipe in use is kept: the step writes its set-points over it anyway.
+    strip, so a recipe in use is kept: the step writes its set-points over it anyway. The
+    recipe the host loaded is held like a set-point (:mod:`sequences.steps.held`): the tool
+    is asked its name only when the host does not know it.
     """
     if not isinstance(tool, RecipeTool):
         raise TypeError(f"{type(tool).__name__} does not load stored recipes by name")
     state = pace.wait_for_state(tool, _SETTLED, bound_tool_s)
-    loaded, _edited = tool.recipe_name()
-    if loaded == name and state in (ToolState.HEATING, ToolState.READY):
-        return False
-    tool.load_recipe(name)
-    forget_held(tool)  # the stored recipe replaces the working set
-    return True
+    loaded = held_recipe(tool)
+    if loaded is None:
+        loaded, _edited = tool.recipe_name()
+    keep = loaded == name and state in (ToolState.HEATING, ToolState.READY)
+    if not keep:
+        tool.load_recipe(name)
+        forget_held(tool)  # the stored recipe replaces the working set
+    note_recipe(tool, name)
+    return not keep

@@ -48,6 +48,27 @@ def forget_held(tool: Tool) -> None:
         _HELD.pop(tool, None)
 
 
+#: The key under which a tool's held set-points keep the stored recipe (program) the host
+#: loaded or found loaded: forgotten with them, so after a reconnect, a failure, an alarm or
+#: another load the tool is asked its name again.
+_RECIPE = "(recipe)"
+
+
+def held_recipe(tool: Tool) -> str | None:
+    """The name of the stored recipe ``tool`` holds from the host (None: not known)."""
+    held = held_setpoints(tool)
+    recipe = held.get(_RECIPE) if held is not None else None
+    return recipe if isinstance(recipe, str) else None
+
+
+def note_recipe(tool: Tool, name: str) -> None:
+    """Remember that ``tool`` has the stored recipe ``name`` loaded (after :func:`forget_held`
+    when it was loaded just now: the load replaced the working set)."""
+    held = held_setpoints(tool)
+    if held is not None:
+        held[_RECIPE] = name
+
+
 #: A passed calibration the host read (metrology ``CAL?``), by tool: the link's opens then,
 #: the host clock's tool seconds then, and the hours since the calibration it reported.
 _CALIBRATED: weakref.WeakKeyDictionary[Tool, tuple[int, float, float]] = weakref.WeakKeyDictionary()

@@ -13,7 +13,7 @@ from drivers.wire_bonder import WireBonder, WireBondParameters, WireBondRecord
 from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
 from sequences.steps.base import Pace, ProcessStep, driver_for, wait_ready
-from sequences.steps.held import forget_held
+from sequences.steps.held import forget_held, held_recipe, note_recipe
 from sequences.steps.judging import around, judged_strip, problems_of
 from sequences.steps.setup import apply_setpoints, set_strip_size, wait_settled
 
@@ -80,9 +80,11 @@ class WireBondStep(ProcessStep, tool="wire-bonder", driver=WireBonder, clears={"
         (job,) = jobs
         state = wait_settled(bonder, pace)
         armed = state in (ToolState.HEATING, ToolState.READY)
-        if not armed or bonder.program().name != self.program:
+        loaded = held_recipe(bonder)  # else asked (PROG?)
+        if not armed or (loaded or bonder.program().name) != self.program:
             bonder.load_program(self.program)
             forget_held(bonder)  # the program's parameters replace the working set
+        note_recipe(bonder, self.program)
         apply_setpoints(bonder, self.parameters)
         set_strip_size(bonder, (job.rows, job.cols))
         bonder.strip_id = job.strip_id
