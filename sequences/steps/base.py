@@ -398,7 +398,7 @@ def run_step(
             step.set_up(tool, jobs, pace)
         control.cycle_started = pace.host_clock.timestamp()
         step.start(tool)
-        control.final_state = _wait_for_cycle_end(step, tool, pace, control)
+        control.final_state = _wait_for_cycle_end(step, tool, pace, control, just_started=True)
         control.cycle_ended = pace.host_clock.timestamp()
         return _collect(step, tool, jobs, station, on_results, control.final_state)
     except BaseException:
@@ -497,12 +497,18 @@ def _judged_outcomes(
 
 
 def _wait_for_cycle_end(
-    step: ProcessStep, tool: Tool, pace: Pace, control: StepControl
+    step: ProcessStep, tool: Tool, pace: Pace, control: StepControl, *, just_started: bool = False
 ) -> ToolState:
     """Poll until DONE/ABORTED. Operator holds and aborts are passed to the tool; an alarm or a
     lost link is handed to the station (``control.on_alarm``), which decides and acts; the
     cycle bound does not run while the station holds. On a virtual clock a running cycle is
-    waited for in steps of the time it has left (:func:`_next_look_s`)."""
+    waited for in steps of the time it has left (:func:`_next_look_s`).
+
+    ``just_started``: the tool took the START a moment ago, so it is RUNNING; on a virtual
+    clock a tool that reports the remaining time in a query of its own (``CYCLe:PROGress?``,
+    ``PROG?``) is asked that first instead of its state, which is looked at when the time
+    has run out or after ``pace.watch_s``: an alarm at the start is seen as soon as one
+    mid-cycle."""
     clock = pace.host_clock
     bound_s = pace.bound_s(step.cycle_tool_s)
     started_s = clock.now()
@@ -532,6 +538,15 @@ def _wait_for_cycle_end(
                     tool.pause()
             elif not held and state is ToolState.PAUSED:
                 tool.resume()
+        if just_started:
+            just_started = False
+            remaining_s = reported_remaining_s(tool) if pace.virtual and not held else None
+            if remaining_s is not None:
+                now = clock.now()
+                reported_end_s = now + remaining_s + REMAINING_RESOLUTION_S
+                expected_end_s = started_s + step.expected_cycle_tool_s
+                clock.sleep(_next_look_s(pace, poll, now, reported_end_s, expected_end_s))
+                continue
         try:
             # The bound is judged at the moment the state was asked, not when the reply came:
             # on a loaded host a late reply must not turn a finished cycle into a timeout.
@@ -638,8 +653,9 @@ class RecipeTool(Protocol):
 _SETTLED = frozenset(ToolState) - {ToolState.INIT, ToolState.SETUP, ToolState.ALARM}
 
 
-def load_tool_recipe(tool: Tool, name: str, pace: Pace, bound_tool_s: float) -> bool:
-    """Load the stored recipe ``name`` unless it is loaded and armed already; True if loaded.
+def load_tool_recipe(tool: Tool, name: str, pace: Pace, bound_tool_s: float) -> ToolState | None:
+    """Load the stored recipe ``name`` unless it is loaded and armed already: the state the
+    tool was found in with it kept (HEATING or READY), None when it was loaded now.
 
     Waits (bounded) while the tool is in INIT or SETUP. Loading an armed recipe again would
     restart the warm-up (laser, saw: 60 s) or the heating band (ball attach: 60 s) for every
@@ -658,4 +674,17 @@ def load_tool_recipe(tool: Tool, name: str, pace: Pace, bound_tool_s: float) -> 
         tool.load_recipe(name)
         forget_held(tool)  # the stored recipe replaces the working set
     note_recipe(tool, name)
-    return not keep
+    return state if keep else None
+
+
+def wait_ready_after_set_up(
+    tool: Tool, pace: Pace, heat_up_tool_s: float, kept_in: ToolState | None, wrote: bool
+) -> None:
+    """:func:`wait_ready` at the end of a recipe tool's set-up, unless the tool was found READY
+    with its recipe kept (``kept_in``, :func:`load_tool_recipe`) and the set-up wrote no
+    set-point since (``wrote``, :func:`sequences.steps.setup.apply_setpoints`): strip ids,
+    maps and sizes do not leave READY (README §5), so it is READY still; a change since (an
+    alarm) meets the START, which the tool then refuses."""
+    if kept_in is ToolState.READY and not wrote:
+        return
+    wait_ready(tool, pace, heat_up_tool_s)

@@ -18,7 +18,15 @@ from drivers.base import Tool
 from drivers.dicing_saw import CutSettings, DicingRecord, DicingSaw
 from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
-from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, refuse, wait_ready
+from sequences.steps.base import (
+    Pace,
+    ProcessStep,
+    driver_for,
+    load_tool_recipe,
+    refuse,
+    wait_ready,
+    wait_ready_after_set_up,
+)
 from sequences.steps.judging import around, at_most, judged_strip, problems_of
 from sequences.steps.setup import SETTLE_TOOL_S, apply_setpoints, set_strip_size
 
@@ -83,10 +91,10 @@ class DiceStep(ProcessStep, tool="dicing-saw", driver=DicingSaw, clears={"WARMUP
         map."""
         saw = driver_for(self, tool, DicingSaw)
         (job,) = jobs
-        load_tool_recipe(saw, self.tool_recipe, pace, SETTLE_TOOL_S)
-        apply_setpoints(saw, self.setpoints)
+        kept_in = load_tool_recipe(saw, self.tool_recipe, pace, SETTLE_TOOL_S)
+        wrote = apply_setpoints(saw, self.setpoints)
         set_strip_size(saw, (job.rows, job.cols))
-        wait_ready(saw, pace, self.heat_up_tool_s)
+        wait_ready_after_set_up(saw, pace, self.heat_up_tool_s, kept_in, wrote)
         if saw.blade_exposure_mm() == 0.0:  # blade setup invalid (§3)
             saw.setup_blade()
             wait_ready(saw, pace, self.heat_up_tool_s)
