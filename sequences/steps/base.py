@@ -505,10 +505,10 @@ def _wait_for_cycle_end(
     waited for in steps of the time it has left (:func:`_next_look_s`).
 
     ``just_started``: the tool took the START a moment ago, so it is RUNNING; on a virtual
-    clock a tool that reports the remaining time in a query of its own (``CYCLe:PROGress?``,
-    ``PROG?``) is asked that first instead of its state, which is looked at when the time
-    has run out or after ``pace.watch_s``: an alarm at the start is seen as soon as one
-    mid-cycle."""
+    clock its state is not looked at then, but when the remaining time it reports in a query
+    of its own (``CYCLe:PROGress?``, ``PROG?``, asked instead) or else the step's expected
+    cycle has run out, or after ``pace.watch_s``: an alarm at the start is seen as soon as
+    one mid-cycle."""
     clock = pace.host_clock
     bound_s = pace.bound_s(step.cycle_tool_s)
     started_s = clock.now()
@@ -523,6 +523,7 @@ def _wait_for_cycle_end(
             raise Detached(f"{step.name}: controller stopping; the cycle runs on, to be reconciled")
         if control.abort.is_set():
             control.abort.clear()
+            just_started = False  # look at once: the cycle is aborting
             if tool.state() in (ToolState.RUNNING, ToolState.PAUSED, ToolState.ALARM):
                 # The cycle may end between that look and the abort: the tool then refuses
                 # it (not allowed in DONE) and the look below finds the cycle finished.
@@ -540,10 +541,11 @@ def _wait_for_cycle_end(
                 tool.resume()
         if just_started:
             just_started = False
-            remaining_s = reported_remaining_s(tool) if pace.virtual and not held else None
-            if remaining_s is not None:
+            if pace.virtual and not held:
+                remaining_s = reported_remaining_s(tool)
                 now = clock.now()
-                reported_end_s = now + remaining_s + REMAINING_RESOLUTION_S
+                if remaining_s is not None:
+                    reported_end_s = now + remaining_s + REMAINING_RESOLUTION_S
                 expected_end_s = started_s + step.expected_cycle_tool_s
                 clock.sleep(_next_look_s(pace, poll, now, reported_end_s, expected_end_s))
                 continue

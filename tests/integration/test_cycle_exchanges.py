@@ -68,3 +68,22 @@ def test_a_further_strip_through_the_gauge_costs_fourteen_messages_an_inspection
     assert further["ST?"] <= 2 * 7, f"{further['ST?'] / 2:.1f} state looks a further strip"
     total = sum(further.values())
     assert total <= 2 * 3 * 14, f"{total / 6:.1f} messages an inspection"
+
+
+def test_a_further_wire_bonder_cycle_looks_at_its_state_at_the_watch_and_its_expected_end() -> None:
+    """The WB-2 reports no remaining time (``STAT?`` counts units): a ~216 s cycle is looked
+    at every 60 s (the alarm latency) and at its expected end, not just after START; its set-up
+    looks once, since a kept program with held parameters leaves it READY."""
+    wire_bond = dataclasses.replace(
+        DEFAULT, steps=tuple(s for s in DEFAULT.steps if s.tool == "wire-bonder"), claims=()
+    )
+    ids = [f"W-{k:02d}" for k in range(1, 5)]
+    two, four = (
+        run_simulated_lot(wire_bond, ids[:n], lot_id="W", config=load_line_config(), seed=3)
+        for n in (2, 4)
+    )
+    assert four.report["dispositions"]["complete"] == ids
+    state_reads = four.sent["wire-bonder", "STAT?"] - two.sent["wire-bonder", "STAT?"]
+    # set-up 1, looks at 60, 120, 180 s and the expected end (one more if it ends a moment later)
+    assert state_reads <= 2 * 6, f"{state_reads / 2:.1f} state reads a further cycle"
+    assert four.sent["wire-bonder", "RES?"] == 4 * 8, "every unit's record read (4 a page)"
