@@ -123,17 +123,22 @@ class Pace:
             return poll
         return min(max(poll, self.stretch * waited_s), max(self.watch_s, poll))
 
+    def typical_s(self, tool: Tool) -> dict[ToolState, float]:
+        """The manual's durations of states the tool leaves by itself (:attr:`Tool.typical_s`)
+        that set the pace of a wait's polls: on a virtual clock; none on a wall clock."""
+        return dict(tool.typical_s) if self.virtual else {}
+
     def heat_up_poll_s(self, tool: Tool, waited_s: float) -> float:
         """Tool seconds between polls of a heat-up that has lasted ``waited_s``: on a virtual
         clock ``stretch`` of that wait or of the manual's heat-up from cold
-        (:attr:`Tool.heat_up_from_cold_s`), whichever is longer (<= ``watch_s``), from the
+        (:attr:`Tool.typical_s`), whichever is longer (<= ``watch_s``), from the
         first poll on: READY is seen at most that share of the longer late, in ~1/``stretch``
         polls instead of ~20 at the manual's rate before the stretch takes over. Nothing is
         predicted: the host still sees READY. On a wall clock the manual's rate."""
         poll = self.poll_s(tool)
         if not self.virtual:
             return poll
-        longer_s = max(waited_s, tool.heat_up_from_cold_s)
+        longer_s = max(waited_s, tool.typical_s.get(ToolState.HEATING, 0.0))
         return min(max(poll, self.stretch * longer_s), max(self.watch_s, poll))
 
     def wait_for_state(
@@ -147,6 +152,7 @@ class Pace:
             clock=self.host_clock,
             stretch=self.stretch if self.virtual else 0.0,
             max_poll_s=self.watch_s,
+            typical_s=self.typical_s(tool),
         )
 
 
@@ -366,6 +372,7 @@ def wait_ready(tool: Tool, pace: Pace, heat_up_tool_s: float) -> None:
         clock=clock,
         stretch=pace.stretch if pace.virtual else 0.0,
         max_poll_s=pace.watch_s,
+        typical_s=pace.typical_s(tool),
     )
 
 

@@ -15,6 +15,7 @@ from drivers.dicing_saw import DicingSaw
 from drivers.die_bonder import DieBonder
 from drivers.heat_up import HeatUpLaw
 from drivers.laminator import LaminationRecipe, Laminator
+from drivers.metrology import Metrology
 from drivers.mold_press import MoldPress, MoldRecipe
 from drivers.scpi import ScpiTool
 from drivers.states import ToolState
@@ -127,10 +128,38 @@ def test_a_heat_up_the_manual_gives_only_a_duration_for_is_polled_at_a_share_of_
     # The moment READY came, seen by polling at the manual's rate throughout (no stretch).
     ready_s, _ = _heat_up_from_load(clock, tool, driver, recipe, Pace(clock=clock, stretch=0.0))
     took_s, polls = _heat_up_from_load(clock, tool, driver, recipe, Pace(clock=clock))
-    assert ready_s > driver.heat_up_from_cold_s / 2, "the simulated tool heated up from cold"
+    from_cold_s = driver.typical_s[ToolState.HEATING]
+    assert ready_s > from_cold_s / 2, "the simulated tool heated up from cold"
     # Never assumed READY before the tool said so, and seen at most 5 % of the manual's
     # heat-up (at most one minute, the alarm latency) late.
     assert ready_s - driver.poll_interval_s <= took_s
-    assert took_s <= ready_s + min(60.0, 0.05 * max(took_s, driver.heat_up_from_cold_s))
+    assert took_s <= ready_s + min(60.0, 0.05 * max(took_s, from_cold_s))
     # ~1/5 % polls: stretched from the manual's 0.5-1 s poll it took ~100.
     assert polls <= 25, f"{polls} state polls for a {took_s:.0f} s heat-up"
+
+
+def _calibration(clock: VirtualClock, pace: Pace) -> tuple[float, int]:
+    """``CAL`` on a simulated MS-3 with a recipe loaded, then wait for it to end: the tool
+    seconds from ``CAL`` to READY seen, and the state polls it took."""
+    sent: Tally = Tally()
+    with (
+        serve_function("metrology")(clock=clock, world=World()) as simulated,
+        Metrology.open(simulated.address) as gauge,
+    ):
+        pace_driver(gauge, clock, 0.0, tally=sent)
+        wait_settled(gauge, pace)
+        gauge.load_recipe("A-SLUG")
+        gauge.calibrate()
+        began_s, polls_before = clock.now(), sent["metrology", "ST?"]
+        pace.wait_for_state(gauge, [ToolState.READY], 60.0)
+        return clock.now() - began_s, sent["metrology", "ST?"] - polls_before
+
+
+def test_a_setup_the_manual_gives_a_duration_for_is_polled_at_a_share_of_it(
+    clock: VirtualClock,
+) -> None:
+    # metrology.md §4: CAL, SETUP ≈ 20 s; polled every 0.2 s it took ~50 polls.
+    ended_s, _ = _calibration(clock, Pace(clock=clock, stretch=0.0))
+    took_s, polls = _calibration(clock, Pace(clock=clock))
+    assert ended_s - Metrology.poll_interval_s <= took_s <= ended_s + 0.05 * 20.0
+    assert polls <= 25, f"{polls} state polls for a {took_s:.0f} s calibration"
