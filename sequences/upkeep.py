@@ -20,7 +20,14 @@ from drivers.laser import Laser
 from drivers.metrology import Metrology
 from drivers.states import ToolState
 from sequences.steps.base import Pace
-from sequences.steps.held import calibrated_hours_ago, forget_calibration, read_calibration
+from sequences.steps.held import (
+    calibrated_hours_ago,
+    forget_calibration,
+    forget_held,
+    held_reading,
+    note_reading,
+    read_calibration,
+)
 
 #: die-bonder.md §6 alarm codes that call for a placement calibration.
 CALIBRATION_DUE = 2203
@@ -236,10 +243,21 @@ def low_warnings_latched(tool: Tool) -> bool:
 
 
 def blade_worn(tool: Tool) -> bool:
-    """Whether a dicing saw's blade has cut 90 % of its life (BLADe:COUNt? vs BLADe:LIMit)."""
+    """Whether a dicing saw's blade has cut 90 % of its life (BLADe:COUNt? vs BLADe:LIMit; the
+    limit, a machine setting, and a count below it noted after the last cycle are not asked
+    again)."""
     if not isinstance(tool, DicingSaw):
         return False
-    return tool.blade_count() >= BLADE_LOW_FRACTION * tool.blade_limit_cuts
+    limit = held_reading(tool, "blade_limit_cuts", lambda: tool.blade_limit_cuts)
+    # The count after the last cycle, where the host knows it: below 90 % it stays below
+    # until the next cycle (only a blade change lowers it).
+    if held_reading(tool, "blade_count", tool.blade_count) < BLADE_LOW_FRACTION * limit:
+        return False
+    # Worn, or an operator is at the blade (a change at the tool zeroes the count and
+    # invalidates the setup): what the host knew of the blade no longer holds.
+    note_reading(tool, "blade_count", None)
+    note_reading(tool, "blade_exposure_mm", None)
+    return tool.blade_count() >= BLADE_LOW_FRACTION * limit
 
 
 def bath_aged(tool: Tool, cu_load_max_g_l: float | None = None) -> bool:
@@ -261,3 +279,4 @@ def record_answer(tool: Tool, due: tuple[str, ...]) -> None:
     §9 example does after an operator's change); supplies the tools detect need nothing."""
     if "BLADE" in due and isinstance(tool, DicingSaw):
         tool.change_blade()
+        forget_held(tool)  # count 0, blade setup invalid

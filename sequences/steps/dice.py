@@ -27,6 +27,7 @@ from sequences.steps.base import (
     wait_ready,
     wait_ready_after_set_up,
 )
+from sequences.steps.held import held_reading, note_reading
 from sequences.steps.judging import around, at_most, judged_strip, problems_of
 from sequences.steps.setup import SETTLE_TOOL_S, apply_setpoints, set_strip_size
 
@@ -95,8 +96,11 @@ class DiceStep(ProcessStep, tool="dicing-saw", driver=DicingSaw, clears={"WARMUP
         wrote = apply_setpoints(saw, self.setpoints)
         set_strip_size(saw, (job.rows, job.cols))
         wait_ready_after_set_up(saw, pace, self.heat_up_tool_s, kept_in, wrote)
-        if saw.blade_exposure_mm() == 0.0:  # blade setup invalid (§3)
-            saw.setup_blade()
+        note_reading(saw, "blade_count", None)  # the cycle cuts: collect notes the count after
+        # Known from the last cycle's collect (BLADe:CHANge and a power-up forget it).
+        if held_reading(saw, "blade_exposure_mm", saw.blade_exposure_mm) == 0.0:
+            saw.setup_blade()  # blade setup invalid (§3)
+            note_reading(saw, "blade_exposure_mm", None)
             wait_ready(saw, pace, self.heat_up_tool_s)
         if "BLADE" in saw.interlocks():
             raise refuse(
@@ -113,6 +117,9 @@ class DiceStep(ProcessStep, tool="dicing-saw", driver=DicingSaw, clears={"WARMUP
         saw = driver_for(self, tool, DicingSaw)
         result = saw.cycle_result()
         line_passes_cut, blade_count_after = result.summary.extra
+        exposure_mm = saw.blade_exposure_mm()
+        note_reading(saw, "blade_exposure_mm", exposure_mm)
+        note_reading(saw, "blade_count", blade_count_after)
         return judged_strip(
             self,
             saw,
@@ -123,7 +130,7 @@ class DiceStep(ProcessStep, tool="dicing-saw", driver=DicingSaw, clears={"WARMUP
             tool_recipe=self.tool_recipe,
             line_passes_cut=line_passes_cut,
             blade_count_after=blade_count_after,
-            blade_exposure_mm=saw.blade_exposure_mm(),
+            blade_exposure_mm=exposure_mm,
         )
 
     def _problems(self, record: DicingRecord) -> str:

@@ -87,3 +87,37 @@ def test_a_further_wire_bonder_cycle_looks_at_its_state_at_the_watch_and_its_exp
     # set-up 1, looks at 60, 120, 180 s and the expected end (one more if it ends a moment later)
     assert state_reads <= 2 * 6, f"{state_reads / 2:.1f} state reads a further cycle"
     assert four.sent["wire-bonder", "RES?"] == 4 * 8, "every unit's record read (4 a page)"
+
+
+def test_a_further_saw_cycle_asks_nothing_of_its_blade_but_the_exposure_it_reports() -> None:
+    """The blade's limit (a machine setting), its count after the last cycle (in the summary)
+    and its exposure (read with the results) are known to the next cycle's upkeep and set-up:
+    no BLADe:LIMit?, BLADe:COUNt? or second BLADe:EXPosure? a strip; the blade is still set up
+    once, after power-up."""
+    dice = dataclasses.replace(
+        DEFAULT, steps=tuple(s for s in DEFAULT.steps if s.tool == "dicing-saw"), claims=()
+    )
+    ids = [f"D-{k:02d}" for k in range(1, 5)]
+    two, four = (
+        run_simulated_lot(dice, ids[:n], lot_id="D", config=load_line_config(), seed=3)
+        for n in (2, 4)
+    )
+    assert four.report["dispositions"]["complete"] == ids
+    further = {
+        kind: four.sent["dicing-saw", kind] - two.sent["dicing-saw", kind]
+        for kind in (
+            "BLADe:LIMit?",
+            "BLADe:COUNt?",
+            "BLADe:EXPosure?",
+            "BLADe:SETup",
+            "CYCLe:STARt",
+        )
+    }
+    assert further == {
+        "BLADe:LIMit?": 0,
+        "BLADe:COUNt?": 0,
+        "BLADe:EXPosure?": 2,  # one a cycle, with its results
+        "BLADe:SETup": 0,
+        "CYCLe:STARt": 2,
+    }
+    assert four.sent["dicing-saw", "BLADe:SETup"] == 1
