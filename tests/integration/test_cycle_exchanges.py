@@ -29,6 +29,22 @@ def die_attach_lot(strips: int) -> LotRun:
     return run_simulated_lot(DIE_ATTACH, ids, lot_id="X", config=load_line_config(), seed=3)
 
 
+def two_and_four_strips(tool: str | None) -> tuple[LotRun, LotRun]:
+    """The default route (only its steps on ``tool``, if given) for 2 and for 4 strips: what
+    the last two cost is what a further strip costs once the line runs. Every strip complete."""
+    route = DEFAULT
+    if tool is not None:
+        steps = tuple(s for s in DEFAULT.steps if s.tool == tool)
+        route = dataclasses.replace(DEFAULT, steps=steps, claims=())
+    ids = [f"S-{k:02d}" for k in range(1, 5)]
+    two, four = (
+        run_simulated_lot(route, ids[:n], lot_id="S", config=load_line_config(), seed=3)
+        for n in (2, 4)
+    )
+    assert four.report["dispositions"]["complete"] == ids
+    return two, four
+
+
 def test_a_further_die_bonder_cycle_asks_its_state_three_times_its_remaining_time_once() -> None:
     one, four = die_attach_lot(1), die_attach_lot(4)
     assert four.report["dispositions"]["complete"] == ["X-01", "X-02", "X-03", "X-04"]
@@ -51,12 +67,7 @@ def test_a_further_strip_through_the_gauge_costs_fourteen_messages_an_inspection
     summary, map, records, the statistics of the mode's items, ACK. Not asked again: the
     recipe name, the alarms (the MS-3 has no running-low warning), the calibration and the
     state for the upkeep, READY after a set-up that kept the recipe."""
-    ids = [f"G-{k:02d}" for k in range(1, 5)]
-    two, four = (
-        run_simulated_lot(DEFAULT, ids[:n], lot_id="G", config=load_line_config(), seed=3)
-        for n in (2, 4)
-    )
-    assert four.report["dispositions"]["complete"] == ids
+    two, four = two_and_four_strips(None)
     further = {
         kind: four.sent["metrology", kind] - two.sent["metrology", kind]
         for tool, kind in four.sent
@@ -74,15 +85,7 @@ def test_a_further_wire_bonder_cycle_looks_at_its_state_at_the_watch_and_its_exp
     """The WB-2 reports no remaining time (``STAT?`` counts units): a ~216 s cycle is looked
     at every 60 s (the alarm latency) and at its expected end, not just after START; its set-up
     looks once, since a kept program with held parameters leaves it READY."""
-    wire_bond = dataclasses.replace(
-        DEFAULT, steps=tuple(s for s in DEFAULT.steps if s.tool == "wire-bonder"), claims=()
-    )
-    ids = [f"W-{k:02d}" for k in range(1, 5)]
-    two, four = (
-        run_simulated_lot(wire_bond, ids[:n], lot_id="W", config=load_line_config(), seed=3)
-        for n in (2, 4)
-    )
-    assert four.report["dispositions"]["complete"] == ids
+    two, four = two_and_four_strips("wire-bonder")
     state_reads = four.sent["wire-bonder", "STAT?"] - two.sent["wire-bonder", "STAT?"]
     # set-up 1, looks at 60, 120, 180 s and the expected end (one more if it ends a moment later)
     assert state_reads <= 2 * 6, f"{state_reads / 2:.1f} state reads a further cycle"
@@ -94,15 +97,7 @@ def test_a_further_saw_cycle_asks_nothing_of_its_blade_but_the_exposure_it_repor
     and its exposure (read with the results) are known to the next cycle's upkeep and set-up:
     no BLADe:LIMit?, BLADe:COUNt? or second BLADe:EXPosure? a strip; the blade is still set up
     once, after power-up."""
-    dice = dataclasses.replace(
-        DEFAULT, steps=tuple(s for s in DEFAULT.steps if s.tool == "dicing-saw"), claims=()
-    )
-    ids = [f"D-{k:02d}" for k in range(1, 5)]
-    two, four = (
-        run_simulated_lot(dice, ids[:n], lot_id="D", config=load_line_config(), seed=3)
-        for n in (2, 4)
-    )
-    assert four.report["dispositions"]["complete"] == ids
+    two, four = two_and_four_strips("dicing-saw")
     further = {
         kind: four.sent["dicing-saw", kind] - two.sent["dicing-saw", kind]
         for kind in (
