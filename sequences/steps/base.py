@@ -125,21 +125,12 @@ class Pace:
 
     def typical_s(self, tool: Tool) -> dict[ToolState, float]:
         """The manual's durations of states the tool leaves by itself (:attr:`Tool.typical_s`)
-        that set the pace of a wait's polls: on a virtual clock; none on a wall clock."""
+        that set the pace of a wait's polls on a virtual clock: a heat-up or SETUP is polled
+        at ``stretch`` of it from the first poll, ~1/``stretch`` polls in all instead of ~20
+        at the manual's rate before the stretch takes over, and seen at most that share of
+        it late. Nothing is predicted: the host still sees the state end. None on a wall
+        clock."""
         return dict(tool.typical_s) if self.virtual else {}
-
-    def heat_up_poll_s(self, tool: Tool, waited_s: float) -> float:
-        """Tool seconds between polls of a heat-up that has lasted ``waited_s``: on a virtual
-        clock ``stretch`` of that wait or of the manual's heat-up from cold
-        (:attr:`Tool.typical_s`), whichever is longer (<= ``watch_s``), from the
-        first poll on: READY is seen at most that share of the longer late, in ~1/``stretch``
-        polls instead of ~20 at the manual's rate before the stretch takes over. Nothing is
-        predicted: the host still sees READY. On a wall clock the manual's rate."""
-        poll = self.poll_s(tool)
-        if not self.virtual:
-            return poll
-        longer_s = max(waited_s, tool.typical_s.get(ToolState.HEATING, 0.0))
-        return min(max(poll, self.stretch * longer_s), max(self.watch_s, poll))
 
     def wait_for_state(
         self, tool: Tool, targets: Iterable[ToolState], bound_tool_s: float
@@ -342,9 +333,9 @@ def wait_ready(tool: Tool, pace: Pace, heat_up_tool_s: float) -> None:
 
     A tool found HEATING whose manual gives its heat-up rate (:meth:`Tool.heat_up_left_s`)
     is not polled through the heat-up: the host sleeps the least time it can still take,
-    looking at the state every ``pace.watch_s`` to see an alarm, then polls. A heat-up is
-    polled at :meth:`Pace.heat_up_poll_s` (on a virtual clock a share of the time waited or
-    of the manual's heat-up from cold), anything else at the manual's rate."""
+    looking at the state every ``pace.watch_s`` to see an alarm, then polls, on a virtual
+    clock stretched from the time waited so far (:meth:`Pace.poll_after_s`) or the manual's
+    duration of the state (:meth:`Pace.typical_s`)."""
     clock = pace.host_clock
     began_s = clock.now()
     deadline = began_s + pace.bound_s(heat_up_tool_s)
@@ -364,11 +355,10 @@ def wait_ready(tool: Tool, pace: Pace, heat_up_tool_s: float) -> None:
                 raise tool.alarm_error()
             if state is not ToolState.HEATING:
                 break
-    heating = state is ToolState.HEATING
     tool.wait_for_state(
         [ToolState.READY],
         timeout_s=max(0.0, deadline - clock.now()),
-        poll_s=pace.heat_up_poll_s(tool, clock.now() - began_s) if heating else pace.poll_s(tool),
+        poll_s=pace.poll_after_s(tool, clock.now() - began_s),
         clock=clock,
         stretch=pace.stretch if pace.virtual else 0.0,
         max_poll_s=pace.watch_s,
