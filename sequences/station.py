@@ -37,6 +37,7 @@ from sequences.steps.base import (
     Detached,
     Pace,
     ProcessStep,
+    ReportsInterlocks,
     StepControl,
     resume_step,
     run_step,
@@ -46,6 +47,7 @@ from sequences.upkeep import (
     OPERATOR_REQUESTS,
     PLACEMENT_OUT_OF_TOLERANCE,
     OperatorRequest,
+    active_interlocks,
     calibrate_gauge_if_due,
     calibrate_laser_if_due,
     calibrate_placement_if_due,
@@ -248,6 +250,7 @@ class Station:
             # An IDLE station holds nothing: no operator flag of an earlier cycle carries over.
             self.control.hold.clear()
             self.control.abort.clear()
+            self.control.interlocks_seen = None  # only this run's upkeep reads them fresh
             self.machine.command("start", cause=f"{step.name} {strips}")
             lost = False
             try:
@@ -340,8 +343,13 @@ class Station:
         from the alarm handler mid-cycle (a syringe emptied during a strip), where the station
         is HELD already and the handler resumes it."""
         low = not in_alarm  # a blade worn to 90 % waits for the cycle's end, not mid-strip
-        blocking = requests_due(self.driver, low=low, cu_load_max_g_l=self._cu_limit)
+        active = active_interlocks(self.driver)
+        blocking = requests_due(
+            self.driver, low=low, cu_load_max_g_l=self._cu_limit, interlocks=active
+        )
         if not blocking:
+            if not in_alarm and isinstance(self.driver, ReportsInterlocks):
+                self.control.interlocks_seen = active  # the step's check uses them
             return False
         text = "; ".join(f"{OPERATOR_REQUESTS[name]} ({name})" for name in blocking)
         clock = self.clock

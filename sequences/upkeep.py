@@ -10,6 +10,7 @@ result and duration.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from drivers.base import Tool
@@ -209,14 +210,18 @@ class OperatorRequest:
 
 
 def requests_due(
-    tool: Tool, *, low: bool = True, cu_load_max_g_l: float | None = None
+    tool: Tool,
+    *,
+    low: bool = True,
+    cu_load_max_g_l: float | None = None,
+    interlocks: Sequence[str] | None = None,
 ) -> tuple[str, ...]:
     """What an operator must answer on ``tool`` (keys of OPERATOR_REQUESTS): its active
     interlocks that are consumables out, and with ``low`` the consumables running low that
     the host watches (LOW_WARNINGS). ``cu_load_max_g_l``: the copper limit the next etch
-    recipe writes, if lower than the one the bath holds."""
-    interlocks = getattr(tool, "interlocks", None)
-    active = interlocks() if callable(interlocks) else []  # the wire bonder reports none
+    recipe writes, if lower than the one the bath holds. ``interlocks``: the active ones
+    if read already (:func:`active_interlocks`)."""
+    active = active_interlocks(tool) if interlocks is None else interlocks
     due = [name for name in active if name in OPERATOR_REQUESTS.keys() - LOW_WARNINGS]
     if low:
         if watches_low(tool):
@@ -226,6 +231,13 @@ def requests_due(
         if bath_aged(tool, cu_load_max_g_l):
             due.append("CU_LOAD")
     return tuple(dict.fromkeys(due))  # once each, in the order found
+
+
+def active_interlocks(tool: Tool) -> list[str]:
+    """The tool's active interlocks (SCPI ``SYSTem:INTerlock?``, Modbus INTERLOCK_WORD); none
+    for a tool that reports none (the wire bonder)."""
+    interlocks = getattr(tool, "interlocks", None)
+    return list(interlocks()) if callable(interlocks) else []
 
 
 def watches_low(tool: Tool) -> bool:

@@ -19,6 +19,7 @@ simulated tool.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import dataclasses
 import threading
 from abc import ABC, abstractmethod
@@ -170,6 +171,10 @@ class StepControl:
     #: Wall times (epoch s) of the last run: set-up began, the cycle started, the cycle ended.
     setup_started: float = 0.0
     cycle_started: float = 0.0
+    #: The tool's active interlocks as the station read them a moment before the next run
+    #: (its upkeep), with nothing sent to the tool since: that run's check uses them instead
+    #: of asking again. :func:`run_step` takes them (None: not read, or not fresh).
+    interlocks_seen: list[str] | None = None
     cycle_ended: float = 0.0
 
 
@@ -179,6 +184,12 @@ class ReportsInterlocks(Protocol):
     INTERLOCK_WORD)."""
 
     def interlocks(self) -> list[str]: ...
+
+
+#: The interlocks :attr:`StepControl.interlocks_seen` hands to the check of the step running.
+_INTERLOCKS_SEEN: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "interlocks_seen", default=None
+)
 
 
 def refuse(step: str, tool: Tool, reason: str) -> StepRefused:
@@ -289,7 +300,9 @@ class ProcessStep(ABC):
         a step adds its recipe windows."""
         driver_for(self, tool, self.driver)
         if isinstance(tool, ReportsInterlocks):  # else the tool checks them at START
-            blocking = [name for name in tool.interlocks() if name not in self.cleared_by_set_up]
+            seen = _INTERLOCKS_SEEN.get()  # read by the station's upkeep a moment ago
+            active = tool.interlocks() if seen is None else seen
+            blocking = [name for name in active if name not in self.cleared_by_set_up]
             if blocking:
                 raise refuse(self.name, tool, f"interlock(s) active: {', '.join(blocking)}")
         if self.setpoints is not None:
@@ -389,8 +402,13 @@ def run_step(
         raise ValueError(f"{step.name} takes 1..{step.batch_max} strips per cycle, got {len(jobs)}")
     control = control or StepControl()
     control.setup_started = pace.host_clock.timestamp()
+    seen, control.interlocks_seen = control.interlocks_seen, None
     try:
-        step.check(tool)
+        token = _INTERLOCKS_SEEN.set(seen)
+        try:
+            step.check(tool)
+        finally:
+            _INTERLOCKS_SEEN.reset(token)
         with grouped_checks(tool):
             step.set_up(tool, jobs, pace)
         control.cycle_started = pace.host_clock.timestamp()

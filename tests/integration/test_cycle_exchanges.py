@@ -7,7 +7,8 @@ host looks at a cycle when its reported remaining time (whole seconds) has surel
 cycle just started is asked its remaining time, not its state first, and a tool found READY
 with its recipe kept and no set-point written since is READY still. The recipe the host
 loaded is not asked again, nor a gauge's passed calibration, nor the alarms of a tool whose
-manual has no running-low warning."""
+manual has no running-low warning, nor the interlocks the station's upkeep read a moment
+before the step's check."""
 
 from __future__ import annotations
 
@@ -53,6 +54,8 @@ def test_a_further_die_bonder_cycle_asks_its_state_three_times_its_remaining_tim
     # (a cycle of ~85 s): no look just after START, nor again before it.
     assert state_reads <= 3 * 3, f"{state_reads / 3:.1f} state reads a further cycle"
     assert four.sent["die-bonder", "RECipe:NAME?"] == 1, "the recipe it loaded is known"
+    interlock_reads = four.sent["die-bonder", "SYST:INT?"] - one.sent["die-bonder", "SYST:INT?"]
+    assert interlock_reads == 3, "the upkeep's reading serves the step's check"
     progress = (
         four.sent["die-bonder", "CYCLe:PROGress?"] - one.sent["die-bonder", "CYCLe:PROGress?"]
     )
