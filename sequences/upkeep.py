@@ -47,12 +47,15 @@ class UpkeepDone:
     duration_tool_s: float
 
 
-def calibrate_placement_if_due(tool: Tool, pace: Pace, *, after_2105: bool) -> UpkeepDone | None:
+def calibrate_placement_if_due(
+    tool: Tool, pace: Pace, *, after_2105: bool, alarms: Sequence[int] | None = None
+) -> UpkeepDone | None:
     """``CALibrate:PLACe`` on a die bonder when 2203 is active or 2105 was raised since the last
-    calibration; wait for it to end, clear the 2203 warning it answers. None when not due."""
+    calibration; wait for it to end, clear the 2203 warning it answers. None when not due.
+    ``alarms``: the active alarm codes if read already."""
     if not isinstance(tool, DieBonder):
         return None
-    due = any(alarm.code == CALIBRATION_DUE for alarm in tool.alarms())
+    due = CALIBRATION_DUE in (tool.active_alarms() if alarms is None else alarms)
     if not (due or after_2105):
         return None
     clock = pace.host_clock
@@ -215,17 +218,19 @@ def requests_due(
     low: bool = True,
     cu_load_max_g_l: float | None = None,
     interlocks: Sequence[str] | None = None,
+    alarms: Sequence[int] | None = None,
 ) -> tuple[str, ...]:
     """What an operator must answer on ``tool`` (keys of OPERATOR_REQUESTS): its active
     interlocks that are consumables out, and with ``low`` the consumables running low that
     the host watches (LOW_WARNINGS). ``cu_load_max_g_l``: the copper limit the next etch
-    recipe writes, if lower than the one the bath holds. ``interlocks``: the active ones
-    if read already (:func:`active_interlocks`)."""
+    recipe writes, if lower than the one the bath holds. ``interlocks`` and ``alarms``: the
+    active ones if read already (:func:`active_interlocks`, ``Tool.active_alarms``)."""
     active = active_interlocks(tool) if interlocks is None else interlocks
     due = [name for name in active if name in OPERATOR_REQUESTS.keys() - LOW_WARNINGS]
     if low:
         if watches_low(tool):
-            due += [LOW_ALARMS[code] for code in tool.active_alarms() if code in LOW_ALARMS]
+            codes = tool.active_alarms() if alarms is None else alarms
+            due += [LOW_ALARMS[code] for code in codes if code in LOW_ALARMS]
         if blade_worn(tool):
             due.append("BLADE")
         if bath_aged(tool, cu_load_max_g_l):

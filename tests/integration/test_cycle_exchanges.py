@@ -56,6 +56,8 @@ def test_a_further_die_bonder_cycle_asks_its_state_three_times_its_remaining_tim
     assert four.sent["die-bonder", "RECipe:NAME?"] == 1, "the recipe it loaded is known"
     interlock_reads = four.sent["die-bonder", "SYST:INT?"] - one.sent["die-bonder", "SYST:INT?"]
     assert interlock_reads == 3, "the upkeep's reading serves the step's check"
+    alarm_reads = four.sent["die-bonder", "ALARm:ACTive?"] - one.sent["die-bonder", "ALARm:ACTive?"]
+    assert alarm_reads == 3, "one reading for the placement calibration and the low warnings"
     progress = (
         four.sent["die-bonder", "CYCLe:PROGress?"] - one.sent["die-bonder", "CYCLe:PROGress?"]
     )
