@@ -7,9 +7,9 @@ A whole cycle: docs/tools/ball-attach.md.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar, cast
+from typing import ClassVar, TypeVar, cast
 
 from drivers.errors import ParameterOutOfRange
 from drivers.records import (
@@ -25,6 +25,7 @@ from drivers.records import (
 from drivers.scpi import CycleResult, ScpiTool
 from drivers.setpoints import SetPoints
 from drivers.settings import IndexedAccess, Reading, Setting
+from drivers.states import ToolState
 from drivers.values import REAL, Choice, Flag, InputMap, Number, Quoted, check_identifier, unquote
 
 MAX_STRIPS = 20
@@ -109,6 +110,8 @@ class BallAttach(ScpiTool):
     tool_name = "ball-attach"
     model = "BA-8"
     poll_interval_s = 1.0  # §2: state poll every 1-2 s
+    #: §8: HEATING from cold 20 min (3 min after a zone change of <= 20 °C).
+    typical_s: ClassVar[Mapping[ToolState, float]] = {ToolState.HEATING: 20 * 60.0}
     record_type = BallAttachRecord
     summary_converters = (optional(float), optional(float), optional(int))
     alarm_table = alarms("""

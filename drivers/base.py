@@ -31,6 +31,11 @@ class Tool(ABC):
     model: ClassVar[str] = ""
     #: Default poll interval in seconds when waiting on the tool (the manuals' poll rates).
     poll_interval_s: ClassVar[float] = 0.5
+    #: The manual's duration (§8 timing, tool seconds) of a state the tool leaves by itself,
+    #: where it gives one and no rate: HEATING/WARMUP from cold, SETUP (a calibration, a blade
+    #: set-up). A wait polls such a state at most at ``stretch`` of it (:meth:`wait_for_state`),
+    #: so it costs ~1/``stretch`` polls; it never says when the state ends.
+    typical_s: ClassVar[Mapping[ToolState, float]] = {}
     #: The manual's alarm table, code -> AlarmInfo (``records.alarms``).
     alarm_table: ClassVar[Mapping[int, AlarmInfo]] = {}
     #: The manual's defect codes, code -> text (``records.defects``).
@@ -139,6 +144,7 @@ class Tool(ABC):
         clock: HostClock | None = None,
         stretch: float = 0.0,
         max_poll_s: float = 60.0,
+        typical_s: Mapping[ToolState, float] | None = None,
     ) -> ToolState:
         """Poll until the tool is in one of ``targets``; ``timeout_s`` bounds the wait.
 
@@ -149,7 +155,9 @@ class Tool(ABC):
 
         ``stretch`` lets the poll interval grow to that share of the time waited so far (at
         most ``max_poll_s``): a long wait (a heat-up) then costs a few dozen polls, and the
-        moment it ends is seen within that share of it.
+        moment it ends is seen within that share of it. With ``typical_s`` (a state's
+        duration, :attr:`typical_s`) a poll that finds the tool in such a state waits at
+        least ``stretch`` of that duration: the stretch as if it had been waited.
         """
         wanted = frozenset(targets)
         interval = self.poll_interval_s if poll_s is None else poll_s
@@ -173,7 +181,8 @@ class Tool(ABC):
                     tool=self.tool_name,
                     address=self.address,
                 )
-            sleep(min(max(interval, stretch * (polled_at - started)), max(max_poll_s, interval)))
+            waited = max(polled_at - started, (typical_s or {}).get(current, 0.0))
+            sleep(min(max(interval, stretch * waited), max(max_poll_s, interval)))
 
     def alarm_error(self) -> ToolAlarm:
         """The first abort- or hold-class alarm (else the first alarm) as a :class:`ToolAlarm`."""

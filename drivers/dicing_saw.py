@@ -5,7 +5,7 @@ A whole cycle: docs/tools/dicing-saw.md.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, NamedTuple
 
@@ -14,6 +14,7 @@ from drivers.records import SiteRecord, StripSummary, alarms, defects
 from drivers.scpi import ScpiTool
 from drivers.setpoints import SetPoints
 from drivers.settings import Reading, Setting
+from drivers.states import ToolState
 from drivers.values import INTEGER, REAL, Number
 
 #: §4 START check: BLADe:THICKness upper bound (µm) -> highest SPINdle:SPEed (krpm).
@@ -62,6 +63,11 @@ class DicingSaw(ScpiTool):
     result_timeout_s = 5.0
     result_page_size = 16
     poll_interval_s = 1.0
+    #: §8: WARMUP cold / warm 300 s / 60 s; §4: BLADe:SETup, SETUP ≈ 45 s.
+    typical_s: ClassVar[Mapping[ToolState, float]] = {
+        ToolState.HEATING: 300.0,
+        ToolState.SETUP: 45.0,
+    }
     # The manual's §6 table, for hosts that list alarms before any occur; the tool also
     # answers for each code (``alarm_info``).
     alarm_table = alarms("""

@@ -4,13 +4,16 @@ A whole cycle: docs/tools/die-bonder.md.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar
 
 from drivers.records import SiteRecord, alarms, defects
 from drivers.scpi import ScpiTool
 from drivers.setpoints import SetPoints
 from drivers.settings import Command, Reading, Setting
+from drivers.states import ToolState
 from drivers.values import INTEGER, REAL, Choice, Flag, Number, Timestamp
 
 MODES = ("EPOXY", "GAPFILL", "FLIPCHIP", "PLATE")
@@ -49,6 +52,12 @@ class DieBonder(ScpiTool):
     tool_name = "die-bonder"
     model = "DB-4"
     poll_interval_s = 0.5
+    #: §8: from 25 °C the cure track, the slowest heater, takes 8 min, then 30 s stable;
+    #: §4: CALibrate:PLACe, SETUP ≈ 40 s.
+    typical_s: ClassVar[Mapping[ToolState, float]] = {
+        ToolState.HEATING: 8 * 60.0 + 30.0,
+        ToolState.SETUP: 40.0,
+    }
     record_type = DieBondRecord
     #: Summary extra: ``(mode, dies_or_plates_used)``.
     summary_converters = (_MODE.parse, int)

@@ -7,13 +7,16 @@ The common SCPI command set (recipes, strip data, cycle, alarms, results) comes 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import ClassVar
 
 from drivers.records import SiteRecord, alarms, defects
 from drivers.scpi import ScpiTool
 from drivers.setpoints import SetPoints
 from drivers.settings import Reading, Setting
+from drivers.states import ToolState
 from drivers.values import Choice, Flag, Number, Quoted, Timestamp, unquote
 
 PHASES = ("NONE", "LOAD", "ALIGN", "ABLATE", "INSPECT", "UNLOAD")
@@ -59,6 +62,11 @@ class Laser(ScpiTool):
     tool_name = "laser"
     model = "UVL-3"
     poll_interval_s = 0.5
+    #: §8: WARMUP cold / warm 600 s / 60 s; §4: LASer:CALibrate, SETUP ≈ 30 s.
+    typical_s: ClassVar[Mapping[ToolState, float]] = {
+        ToolState.HEATING: 600.0,
+        ToolState.SETUP: 30.0,
+    }
     # The manual's §6 table, for hosts that list alarms before any occur; the tool also
     # answers for each code (``alarm_info``).
     alarm_table = alarms("""

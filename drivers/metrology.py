@@ -242,6 +242,9 @@ class Metrology(TextTool):
     tool_name = "metrology"
     model = "MS-3"
     poll_interval_s = 0.2
+    typical_s: ClassVar[Mapping[ToolState, float]] = {
+        ToolState.SETUP: 20.0
+    }  # §4: CAL, SETUP ≈ 20 s
     alarm_codes: ClassVar[range] = range(9001, 9500)
     # The manual's §6 table, for hosts that list alarms before any occur; the tool also
     # answers for each code (``alarm_info``).

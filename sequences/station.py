@@ -37,6 +37,7 @@ from sequences.steps.base import (
     Detached,
     Pace,
     ProcessStep,
+    ReportsInterlocks,
     StepControl,
     resume_step,
     run_step,
@@ -46,6 +47,7 @@ from sequences.upkeep import (
     OPERATOR_REQUESTS,
     PLACEMENT_OUT_OF_TOLERANCE,
     OperatorRequest,
+    active_interlocks,
     calibrate_gauge_if_due,
     calibrate_laser_if_due,
     calibrate_placement_if_due,
@@ -53,6 +55,7 @@ from sequences.upkeep import (
     record_answer,
     requests_due,
     upkeep_label,
+    watches_low,
 )
 
 #: Wall seconds between closing a lost link and opening it again.
@@ -248,6 +251,7 @@ class Station:
             # An IDLE station holds nothing: no operator flag of an earlier cycle carries over.
             self.control.hold.clear()
             self.control.abort.clear()
+            self.control.interlocks_seen = None  # only this run's upkeep reads them fresh
             self.machine.command("start", cause=f"{step.name} {strips}")
             lost = False
             try:
@@ -309,9 +313,14 @@ class Station:
         (its own checks refuse it if the tool cannot run). Whether any upkeep ran."""
         started = self.clock.timestamp()
         strips = self.current_strips
+        # One reading of the alarms for the placement calibration and the low warnings (a
+        # failed read fails the run, as the low warnings' own read did).
+        alarms = self.driver.active_alarms() if watches_low(self.driver) else None
         try:
             done = (
-                calibrate_placement_if_due(self.driver, self.pace, after_2105=self._placement_out)
+                calibrate_placement_if_due(
+                    self.driver, self.pace, after_2105=self._placement_out, alarms=alarms
+                )
                 or calibrate_laser_if_due(self.driver, self.pace)
                 or calibrate_gauge_if_due(self.driver, self.pace)
             )
@@ -329,19 +338,26 @@ class Station:
                 AlarmRecord(started, self.name, strips, done.code, "W", done.text, ""),
                 f"upkeep {done.result} in {done.duration_tool_s:.0f} tool s",
             )
-        return self._ask_operator() or done is not None
+        # An upkeep that ran (a calibration clears its warning) leaves the alarms to read again.
+        return self._ask_operator(alarms=alarms if done is None else None) or done is not None
 
-    def _ask_operator(self, *, in_alarm: bool = False) -> bool:
+    def _ask_operator(self, *, in_alarm: bool = False, alarms: Sequence[int] | None = None) -> bool:
         """A consumable out (an interlock in OPERATOR_REQUESTS) would refuse the next cycle and
         hold its strips, and a dicing blade at 90 % of its life would stop a strip midway at
         100 % (7103): instead the station holds (HELD, E10 unscheduled down) with an operator
         request, waits up to ``retry_tool_s`` for the interlock to clear, and records the
-        request with its result and duration. Whether a request was made. ``in_alarm``: asked
+        request with its result and duration. ``alarms``: the active alarm codes the upkeep
+        read a moment before, if any. Whether a request was made. ``in_alarm``: asked
         from the alarm handler mid-cycle (a syringe emptied during a strip), where the station
         is HELD already and the handler resumes it."""
         low = not in_alarm  # a blade worn to 90 % waits for the cycle's end, not mid-strip
-        blocking = requests_due(self.driver, low=low, cu_load_max_g_l=self._cu_limit)
+        active = active_interlocks(self.driver)
+        blocking = requests_due(
+            self.driver, low=low, cu_load_max_g_l=self._cu_limit, interlocks=active, alarms=alarms
+        )
         if not blocking:
+            if not in_alarm and isinstance(self.driver, ReportsInterlocks):
+                self.control.interlocks_seen = active  # the step's check uses them
             return False
         text = "; ".join(f"{OPERATOR_REQUESTS[name]} ({name})" for name in blocking)
         clock = self.clock

@@ -10,6 +10,7 @@ result and duration.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from drivers.base import Tool
@@ -20,7 +21,14 @@ from drivers.laser import Laser
 from drivers.metrology import Metrology
 from drivers.states import ToolState
 from sequences.steps.base import Pace
-from sequences.steps.held import forget_calibration, read_calibration
+from sequences.steps.held import (
+    calibrated_hours_ago,
+    forget_calibration,
+    forget_held,
+    held_reading,
+    note_reading,
+    read_calibration,
+)
 
 #: die-bonder.md §6 alarm codes that call for a placement calibration.
 CALIBRATION_DUE = 2203
@@ -39,12 +47,15 @@ class UpkeepDone:
     duration_tool_s: float
 
 
-def calibrate_placement_if_due(tool: Tool, pace: Pace, *, after_2105: bool) -> UpkeepDone | None:
+def calibrate_placement_if_due(
+    tool: Tool, pace: Pace, *, after_2105: bool, alarms: Sequence[int] | None = None
+) -> UpkeepDone | None:
     """``CALibrate:PLACe`` on a die bonder when 2203 is active or 2105 was raised since the last
-    calibration; wait for it to end, clear the 2203 warning it answers. None when not due."""
+    calibration; wait for it to end, clear the 2203 warning it answers. None when not due.
+    ``alarms``: the active alarm codes if read already."""
     if not isinstance(tool, DieBonder):
         return None
-    due = any(alarm.code == CALIBRATION_DUE for alarm in tool.alarms())
+    due = CALIBRATION_DUE in (tool.active_alarms() if alarms is None else alarms)
     if not (due or after_2105):
         return None
     clock = pace.host_clock
@@ -108,8 +119,14 @@ def calibrate_gauge_if_due(tool: Tool, pace: Pace) -> UpkeepDone | None:
     """``CAL`` on a metrology gauge with no passed calibration within 20 h (9201 due, or
     none since power-up); wait for it (SETUP, back to IDLE or READY), clear the latched
     warning. Its result PASS or FAIL is the upkeep's result (a FAIL is left to the inspect
-    step, which refuses to measure with interlock CAL). None when not due."""
+    step, which refuses to measure with interlock CAL). None when not due: a passed
+    calibration the host read on this link and knows to be younger than 20 h costs no
+    exchange (:func:`sequences.steps.held.calibrated_hours_ago`)."""
     if not isinstance(tool, Metrology):
+        return None
+    clock = pace.host_clock
+    known_h = calibrated_hours_ago(tool, clock.now())  # a passed CAL read on this link
+    if known_h is not None and known_h <= GAUGE_CALIBRATION_DUE_H:
         return None
     state = tool.state()
     if state is ToolState.INIT:  # power-up (15 s): CAL would be refused, 21 Busy
@@ -118,7 +135,6 @@ def calibrate_gauge_if_due(tool: Tool, pace: Pace) -> UpkeepDone | None:
         )
     if state not in (ToolState.IDLE, ToolState.READY):
         return None  # anything else is left to the inspect step's own checks
-    clock = pace.host_clock
     last = read_calibration(tool, clock.now())
     hours = last.hours_since
     if last.passed and hours is not None and hours <= GAUGE_CALIBRATION_DUE_H:
@@ -197,17 +213,24 @@ class OperatorRequest:
 
 
 def requests_due(
-    tool: Tool, *, low: bool = True, cu_load_max_g_l: float | None = None
+    tool: Tool,
+    *,
+    low: bool = True,
+    cu_load_max_g_l: float | None = None,
+    interlocks: Sequence[str] | None = None,
+    alarms: Sequence[int] | None = None,
 ) -> tuple[str, ...]:
     """What an operator must answer on ``tool`` (keys of OPERATOR_REQUESTS): its active
     interlocks that are consumables out, and with ``low`` the consumables running low that
     the host watches (LOW_WARNINGS). ``cu_load_max_g_l``: the copper limit the next etch
-    recipe writes, if lower than the one the bath holds."""
-    interlocks = getattr(tool, "interlocks", None)
-    active = interlocks() if callable(interlocks) else []  # the wire bonder reports none
+    recipe writes, if lower than the one the bath holds. ``interlocks`` and ``alarms``: the
+    active ones if read already (:func:`active_interlocks`, ``Tool.active_alarms``)."""
+    active = active_interlocks(tool) if interlocks is None else interlocks
     due = [name for name in active if name in OPERATOR_REQUESTS.keys() - LOW_WARNINGS]
     if low:
-        due += [LOW_ALARMS[code] for code in tool.active_alarms() if code in LOW_ALARMS]
+        if watches_low(tool):
+            codes = tool.active_alarms() if alarms is None else alarms
+            due += [LOW_ALARMS[code] for code in codes if code in LOW_ALARMS]
         if blade_worn(tool):
             due.append("BLADE")
         if bath_aged(tool, cu_load_max_g_l):
@@ -215,18 +238,43 @@ def requests_due(
     return tuple(dict.fromkeys(due))  # once each, in the order found
 
 
+def active_interlocks(tool: Tool) -> list[str]:
+    """The tool's active interlocks (SCPI ``SYSTem:INTerlock?``, Modbus INTERLOCK_WORD); none
+    for a tool that reports none (the wire bonder)."""
+    interlocks = getattr(tool, "interlocks", None)
+    return list(interlocks()) if callable(interlocks) else []
+
+
+def watches_low(tool: Tool) -> bool:
+    """Whether ``tool``'s manual has a running-low warning the host answers (LOW_ALARMS in
+    its alarm table): only those tools are asked their active alarms for one (the metrology
+    gauge, the saw, the laser, the etch bath and the laminator have none)."""
+    return not LOW_ALARMS.keys().isdisjoint(tool.alarm_table)
+
+
 def low_warnings_latched(tool: Tool) -> bool:
     """Whether a low warning is among the tool's active alarms. They stay latched until an
     alarm clear (README §6), so the station clears them while it waits: one whose cause is
     gone (refilled) goes, one still low stays."""
-    return any(code in LOW_ALARMS for code in tool.active_alarms())
+    return watches_low(tool) and any(code in LOW_ALARMS for code in tool.active_alarms())
 
 
 def blade_worn(tool: Tool) -> bool:
-    """Whether a dicing saw's blade has cut 90 % of its life (BLADe:COUNt? vs BLADe:LIMit)."""
+    """Whether a dicing saw's blade has cut 90 % of its life (BLADe:COUNt? vs BLADe:LIMit; the
+    limit, a machine setting, and a count below it noted after the last cycle are not asked
+    again)."""
     if not isinstance(tool, DicingSaw):
         return False
-    return tool.blade_count() >= BLADE_LOW_FRACTION * tool.blade_limit_cuts
+    limit = held_reading(tool, "blade_limit_cuts", lambda: tool.blade_limit_cuts)
+    # The count after the last cycle, where the host knows it: below 90 % it stays below
+    # until the next cycle (only a blade change lowers it).
+    if held_reading(tool, "blade_count", tool.blade_count) < BLADE_LOW_FRACTION * limit:
+        return False
+    # Worn, or an operator is at the blade (a change at the tool zeroes the count and
+    # invalidates the setup): what the host knew of the blade no longer holds.
+    note_reading(tool, "blade_count", None)
+    note_reading(tool, "blade_exposure_mm", None)
+    return tool.blade_count() >= BLADE_LOW_FRACTION * limit
 
 
 def bath_aged(tool: Tool, cu_load_max_g_l: float | None = None) -> bool:
@@ -248,3 +296,4 @@ def record_answer(tool: Tool, due: tuple[str, ...]) -> None:
     §9 example does after an operator's change); supplies the tools detect need nothing."""
     if "BLADE" in due and isinstance(tool, DicingSaw):
         tool.change_blade()
+        forget_held(tool)  # count 0, blade setup invalid

@@ -25,7 +25,14 @@ from drivers.base import Tool
 from drivers.errors import ProtocolError
 from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
-from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, refuse, wait_ready
+from sequences.steps.base import (
+    Pace,
+    ProcessStep,
+    driver_for,
+    load_tool_recipe,
+    refuse,
+    wait_ready_after_set_up,
+)
 from sequences.steps.judging import (
     at_most,
     end_state,
@@ -88,10 +95,10 @@ class BallAttachStep(ProcessStep, tool="ball-attach", driver=BallAttach, clears=
         sizes = {(job.rows, job.cols) for job in jobs}
         if len(sizes) != 1:
             raise refuse(self.name, line, f"one magazine, one strip size; got {sorted(sizes)}")
-        load_tool_recipe(line, self.tool_recipe, pace, SETTLE_TOOL_S)
-        apply_setpoints(line, self.setpoints)
+        kept_in = load_tool_recipe(line, self.tool_recipe, pace, SETTLE_TOOL_S)
+        wrote = apply_setpoints(line, self.setpoints)
         self._check_profile(line)
-        wait_ready(line, pace, self.heat_up_tool_s)
+        wait_ready_after_set_up(line, pace, self.heat_up_tool_s, kept_in, wrote)
         (size,) = sizes
         set_strip_size(line, size)
         line.set_magazine([job.strip_id for job in jobs], [job.input_map for job in jobs])

@@ -19,6 +19,7 @@ simulated tool.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import dataclasses
 import threading
 from abc import ABC, abstractmethod
@@ -39,7 +40,7 @@ from drivers.errors import (
 from drivers.setpoints import SetPoints
 from drivers.states import ToolState
 from sequences.jobs import StripJob, StripOutcome
-from sequences.steps.held import forget_calibration, forget_held
+from sequences.steps.held import forget_calibration, forget_held, held_recipe, note_recipe
 from sequences.steps.judging import cycle_ended_in, recording_windows
 
 FINISHED = frozenset({ToolState.DONE, ToolState.ABORTED})
@@ -123,6 +124,15 @@ class Pace:
             return poll
         return min(max(poll, self.stretch * waited_s), max(self.watch_s, poll))
 
+    def typical_s(self, tool: Tool) -> dict[ToolState, float]:
+        """The manual's durations of states the tool leaves by itself (:attr:`Tool.typical_s`)
+        that set the pace of a wait's polls on a virtual clock: a heat-up or SETUP is polled
+        at ``stretch`` of it from the first poll, ~1/``stretch`` polls in all instead of ~20
+        at the manual's rate before the stretch takes over, and seen at most that share of
+        it late. Nothing is predicted: the host still sees the state end. None on a wall
+        clock."""
+        return dict(tool.typical_s) if self.virtual else {}
+
     def wait_for_state(
         self, tool: Tool, targets: Iterable[ToolState], bound_tool_s: float
     ) -> ToolState:
@@ -134,6 +144,7 @@ class Pace:
             clock=self.host_clock,
             stretch=self.stretch if self.virtual else 0.0,
             max_poll_s=self.watch_s,
+            typical_s=self.typical_s(tool),
         )
 
 
@@ -160,6 +171,10 @@ class StepControl:
     #: Wall times (epoch s) of the last run: set-up began, the cycle started, the cycle ended.
     setup_started: float = 0.0
     cycle_started: float = 0.0
+    #: The tool's active interlocks as the station read them a moment before the next run
+    #: (its upkeep), with nothing sent to the tool since: that run's check uses them instead
+    #: of asking again. :func:`run_step` takes them (None: not read, or not fresh).
+    interlocks_seen: list[str] | None = None
     cycle_ended: float = 0.0
 
 
@@ -169,6 +184,12 @@ class ReportsInterlocks(Protocol):
     INTERLOCK_WORD)."""
 
     def interlocks(self) -> list[str]: ...
+
+
+#: The interlocks :attr:`StepControl.interlocks_seen` hands to the check of the step running.
+_INTERLOCKS_SEEN: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "interlocks_seen", default=None
+)
 
 
 def refuse(step: str, tool: Tool, reason: str) -> StepRefused:
@@ -279,7 +300,9 @@ class ProcessStep(ABC):
         a step adds its recipe windows."""
         driver_for(self, tool, self.driver)
         if isinstance(tool, ReportsInterlocks):  # else the tool checks them at START
-            blocking = [name for name in tool.interlocks() if name not in self.cleared_by_set_up]
+            seen = _INTERLOCKS_SEEN.get()  # read by the station's upkeep a moment ago
+            active = tool.interlocks() if seen is None else seen
+            blocking = [name for name in active if name not in self.cleared_by_set_up]
             if blocking:
                 raise refuse(self.name, tool, f"interlock(s) active: {', '.join(blocking)}")
         if self.setpoints is not None:
@@ -323,9 +346,12 @@ def wait_ready(tool: Tool, pace: Pace, heat_up_tool_s: float) -> None:
 
     A tool found HEATING whose manual gives its heat-up rate (:meth:`Tool.heat_up_left_s`)
     is not polled through the heat-up: the host sleeps the least time it can still take,
-    looking at the state every ``pace.watch_s`` to see an alarm, then polls as before."""
+    looking at the state every ``pace.watch_s`` to see an alarm, then polls, on a virtual
+    clock stretched from the time waited so far (:meth:`Pace.poll_after_s`) or the manual's
+    duration of the state (:meth:`Pace.typical_s`)."""
     clock = pace.host_clock
-    deadline = clock.now() + pace.bound_s(heat_up_tool_s)
+    began_s = clock.now()
+    deadline = began_s + pace.bound_s(heat_up_tool_s)
     state = tool.state()
     if state is ToolState.READY:
         return
@@ -345,10 +371,11 @@ def wait_ready(tool: Tool, pace: Pace, heat_up_tool_s: float) -> None:
     tool.wait_for_state(
         [ToolState.READY],
         timeout_s=max(0.0, deadline - clock.now()),
-        poll_s=pace.poll_s(tool),
+        poll_s=pace.poll_after_s(tool, clock.now() - began_s),
         clock=clock,
         stretch=pace.stretch if pace.virtual else 0.0,
         max_poll_s=pace.watch_s,
+        typical_s=pace.typical_s(tool),
     )
 
 
@@ -375,13 +402,18 @@ def run_step(
         raise ValueError(f"{step.name} takes 1..{step.batch_max} strips per cycle, got {len(jobs)}")
     control = control or StepControl()
     control.setup_started = pace.host_clock.timestamp()
+    seen, control.interlocks_seen = control.interlocks_seen, None
     try:
-        step.check(tool)
+        token = _INTERLOCKS_SEEN.set(seen)
+        try:
+            step.check(tool)
+        finally:
+            _INTERLOCKS_SEEN.reset(token)
         with grouped_checks(tool):
             step.set_up(tool, jobs, pace)
         control.cycle_started = pace.host_clock.timestamp()
         step.start(tool)
-        control.final_state = _wait_for_cycle_end(step, tool, pace, control)
+        control.final_state = _wait_for_cycle_end(step, tool, pace, control, just_started=True)
         control.cycle_ended = pace.host_clock.timestamp()
         return _collect(step, tool, jobs, station, on_results, control.final_state)
     except BaseException:
@@ -480,12 +512,18 @@ def _judged_outcomes(
 
 
 def _wait_for_cycle_end(
-    step: ProcessStep, tool: Tool, pace: Pace, control: StepControl
+    step: ProcessStep, tool: Tool, pace: Pace, control: StepControl, *, just_started: bool = False
 ) -> ToolState:
     """Poll until DONE/ABORTED. Operator holds and aborts are passed to the tool; an alarm or a
     lost link is handed to the station (``control.on_alarm``), which decides and acts; the
     cycle bound does not run while the station holds. On a virtual clock a running cycle is
-    waited for in steps of the time it has left (:func:`_next_look_s`)."""
+    waited for in steps of the time it has left (:func:`_next_look_s`).
+
+    ``just_started``: the tool took the START a moment ago, so it is RUNNING; on a virtual
+    clock its state is not looked at then, but when the remaining time it reports in a query
+    of its own (``CYCLe:PROGress?``, ``PROG?``, asked instead) or else the step's expected
+    cycle has run out, or after ``pace.watch_s``: an alarm at the start is seen as soon as
+    one mid-cycle."""
     clock = pace.host_clock
     bound_s = pace.bound_s(step.cycle_tool_s)
     started_s = clock.now()
@@ -500,6 +538,7 @@ def _wait_for_cycle_end(
             raise Detached(f"{step.name}: controller stopping; the cycle runs on, to be reconciled")
         if control.abort.is_set():
             control.abort.clear()
+            just_started = False  # look at once: the cycle is aborting
             if tool.state() in (ToolState.RUNNING, ToolState.PAUSED, ToolState.ALARM):
                 # The cycle may end between that look and the abort: the tool then refuses
                 # it (not allowed in DONE) and the look below finds the cycle finished.
@@ -515,6 +554,16 @@ def _wait_for_cycle_end(
                     tool.pause()
             elif not held and state is ToolState.PAUSED:
                 tool.resume()
+        if just_started:
+            just_started = False
+            if pace.virtual and not held:
+                remaining_s = reported_remaining_s(tool)
+                now = clock.now()
+                if remaining_s is not None:
+                    reported_end_s = now + remaining_s + REMAINING_RESOLUTION_S
+                expected_end_s = started_s + step.expected_cycle_tool_s
+                clock.sleep(_next_look_s(pace, poll, now, reported_end_s, expected_end_s))
+                continue
         try:
             # The bound is judged at the moment the state was asked, not when the reply came:
             # on a loaded host a late reply must not turn a finished cycle into a timeout.
@@ -621,19 +670,38 @@ class RecipeTool(Protocol):
 _SETTLED = frozenset(ToolState) - {ToolState.INIT, ToolState.SETUP, ToolState.ALARM}
 
 
-def load_tool_recipe(tool: Tool, name: str, pace: Pace, bound_tool_s: float) -> bool:
-    """Load the stored recipe ``name`` unless it is loaded and armed already; True if loaded.
+def load_tool_recipe(tool: Tool, name: str, pace: Pace, bound_tool_s: float) -> ToolState | None:
+    """Load the stored recipe ``name`` unless it is loaded and armed already: the state the
+    tool was found in with it kept (HEATING or READY), None when it was loaded now.
 
     Waits (bounded) while the tool is in INIT or SETUP. Loading an armed recipe again would
     restart the warm-up (laser, saw: 60 s) or the heating band (ball attach: 60 s) for every
-    strip, so a recipe in use is kept: the step writes its set-points over it anyway.
+    strip, so a recipe in use is kept: the step writes its set-points over it anyway. The
+    recipe the host loaded is held like a set-point (:mod:`sequences.steps.held`): the tool
+    is asked its name only when the host does not know it.
     """
     if not isinstance(tool, RecipeTool):
         raise TypeError(f"{type(tool).__name__} does not load stored recipes by name")
     state = pace.wait_for_state(tool, _SETTLED, bound_tool_s)
-    loaded, _edited = tool.recipe_name()
-    if loaded == name and state in (ToolState.HEATING, ToolState.READY):
-        return False
-    tool.load_recipe(name)
-    forget_held(tool)  # the stored recipe replaces the working set
-    return True
+    loaded = held_recipe(tool)
+    if loaded is None:
+        loaded, _edited = tool.recipe_name()
+    keep = loaded == name and state in (ToolState.HEATING, ToolState.READY)
+    if not keep:
+        tool.load_recipe(name)
+        forget_held(tool)  # the stored recipe replaces the working set
+    note_recipe(tool, name)
+    return state if keep else None
+
+
+def wait_ready_after_set_up(
+    tool: Tool, pace: Pace, heat_up_tool_s: float, kept_in: ToolState | None, wrote: bool
+) -> None:
+    """:func:`wait_ready` at the end of a recipe tool's set-up, unless the tool was found READY
+    with its recipe kept (``kept_in``, :func:`load_tool_recipe`) and the set-up wrote no
+    set-point since (``wrote``, :func:`sequences.steps.setup.apply_setpoints`): strip ids,
+    maps and sizes do not leave READY (README §5), so it is READY still; a change since (an
+    alarm) meets the START, which the tool then refuses."""
+    if kept_in is ToolState.READY and not wrote:
+        return
+    wait_ready(tool, pace, heat_up_tool_s)

@@ -18,7 +18,16 @@ from drivers.base import Tool
 from drivers.dicing_saw import CutSettings, DicingRecord, DicingSaw
 from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
-from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, refuse, wait_ready
+from sequences.steps.base import (
+    Pace,
+    ProcessStep,
+    driver_for,
+    load_tool_recipe,
+    refuse,
+    wait_ready,
+    wait_ready_after_set_up,
+)
+from sequences.steps.held import held_reading, note_reading
 from sequences.steps.judging import around, at_most, judged_strip, problems_of
 from sequences.steps.setup import SETTLE_TOOL_S, apply_setpoints, set_strip_size
 
@@ -83,12 +92,15 @@ class DiceStep(ProcessStep, tool="dicing-saw", driver=DicingSaw, clears={"WARMUP
         map."""
         saw = driver_for(self, tool, DicingSaw)
         (job,) = jobs
-        load_tool_recipe(saw, self.tool_recipe, pace, SETTLE_TOOL_S)
-        apply_setpoints(saw, self.setpoints)
+        kept_in = load_tool_recipe(saw, self.tool_recipe, pace, SETTLE_TOOL_S)
+        wrote = apply_setpoints(saw, self.setpoints)
         set_strip_size(saw, (job.rows, job.cols))
-        wait_ready(saw, pace, self.heat_up_tool_s)
-        if saw.blade_exposure_mm() == 0.0:  # blade setup invalid (§3)
-            saw.setup_blade()
+        wait_ready_after_set_up(saw, pace, self.heat_up_tool_s, kept_in, wrote)
+        note_reading(saw, "blade_count", None)  # the cycle cuts: collect notes the count after
+        # Known from the last cycle's collect (BLADe:CHANge and a power-up forget it).
+        if held_reading(saw, "blade_exposure_mm", saw.blade_exposure_mm) == 0.0:
+            saw.setup_blade()  # blade setup invalid (§3)
+            note_reading(saw, "blade_exposure_mm", None)
             wait_ready(saw, pace, self.heat_up_tool_s)
         if "BLADE" in saw.interlocks():
             raise refuse(
@@ -105,6 +117,9 @@ class DiceStep(ProcessStep, tool="dicing-saw", driver=DicingSaw, clears={"WARMUP
         saw = driver_for(self, tool, DicingSaw)
         result = saw.cycle_result()
         line_passes_cut, blade_count_after = result.summary.extra
+        exposure_mm = saw.blade_exposure_mm()
+        note_reading(saw, "blade_exposure_mm", exposure_mm)
+        note_reading(saw, "blade_count", blade_count_after)
         return judged_strip(
             self,
             saw,
@@ -115,7 +130,7 @@ class DiceStep(ProcessStep, tool="dicing-saw", driver=DicingSaw, clears={"WARMUP
             tool_recipe=self.tool_recipe,
             line_passes_cut=line_passes_cut,
             blade_count_after=blade_count_after,
-            blade_exposure_mm=saw.blade_exposure_mm(),
+            blade_exposure_mm=exposure_mm,
         )
 
     def _problems(self, record: DicingRecord) -> str:

@@ -11,7 +11,14 @@ from drivers.base import Tool
 from drivers.die_bonder import DieBonder, DieBondRecord, DieBondSettings
 from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
-from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, refuse, wait_ready
+from sequences.steps.base import (
+    Pace,
+    ProcessStep,
+    driver_for,
+    load_tool_recipe,
+    refuse,
+    wait_ready_after_set_up,
+)
 from sequences.steps.judging import around, judged_strip, problems_of
 from sequences.steps.setup import SETTLE_TOOL_S, apply_setpoints, set_strip_size
 
@@ -112,12 +119,12 @@ class DieBondStep(ProcessStep, tool="die-bonder", driver=DieBonder, clears={"TEM
         strip size, id and input map; wait for READY."""
         bonder = driver_for(self, tool, DieBonder)
         (job,) = jobs
-        load_tool_recipe(bonder, self.tool_recipe, pace, SETTLE_TOOL_S)
-        apply_setpoints(bonder, self.settings)
+        kept_in = load_tool_recipe(bonder, self.tool_recipe, pace, SETTLE_TOOL_S)
+        wrote = apply_setpoints(bonder, self.settings)
         set_strip_size(bonder, (job.rows, job.cols))
         bonder.strip_id = job.strip_id
         bonder.input_map = job.input_map
-        wait_ready(bonder, pace, self.heat_up_tool_s)
+        wait_ready_after_set_up(bonder, pace, self.heat_up_tool_s, kept_in, wrote)
 
     def collect(self, tool: Tool, jobs: Sequence[StripJob], station: str) -> list[StripOutcome]:
         """Summary, map and records; each site the tool passed judged again against the

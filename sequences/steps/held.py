@@ -19,10 +19,13 @@ from __future__ import annotations
 
 import threading
 import weakref
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from drivers.base import Tool
 from drivers.metrology import Calibration, Metrology
+
+T = TypeVar("T")
 
 _HELD: weakref.WeakKeyDictionary[Tool, tuple[int, dict[str, Any]]] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
@@ -46,6 +49,52 @@ def forget_held(tool: Tool) -> None:
     """Trust nothing ``tool`` was sent before: the next set-up writes every set-point."""
     with _LOCK:
         _HELD.pop(tool, None)
+
+
+#: The key under which a tool's held set-points keep the stored recipe (program) the host
+#: loaded or found loaded: forgotten with them, so after a reconnect, a failure, an alarm or
+#: another load the tool is asked its name again.
+_RECIPE = "(recipe)"
+
+
+def held_recipe(tool: Tool) -> str | None:
+    """The name of the stored recipe ``tool`` holds from the host (None: not known)."""
+    held = held_setpoints(tool)
+    recipe = held.get(_RECIPE) if held is not None else None
+    return recipe if isinstance(recipe, str) else None
+
+
+def note_recipe(tool: Tool, name: str) -> None:
+    """Remember that ``tool`` has the stored recipe ``name`` loaded (after :func:`forget_held`
+    when it was loaded just now: the load replaced the working set)."""
+    held = held_setpoints(tool)
+    if held is not None:
+        held[_RECIPE] = name
+
+
+def held_reading(tool: Tool, member: str, read: Callable[[], T]) -> T:
+    """A value of ``tool`` that only the host's own commands or a cycle change (the saw's
+    BLADe:LIMit machine setting; its blade count and exposure after the last cycle, which a
+    step notes with :func:`note_reading`): the one the host knows, held and forgotten like the
+    set-points, else ``read()`` and remembered."""
+    held = held_setpoints(tool)
+    if held is not None and member in held:
+        return cast(T, held[member])
+    value = read()
+    note_reading(tool, member, value)
+    return value
+
+
+def note_reading(tool: Tool, member: str, value: Any | None) -> None:
+    """Remember ``value`` of ``tool``'s ``member`` (None: forget it, e.g. before a cycle or a
+    command that changes it)."""
+    held = held_setpoints(tool)
+    if held is None:
+        return
+    if value is None:
+        held.pop(member, None)
+    else:
+        held[member] = value
 
 
 #: A passed calibration the host read (metrology ``CAL?``), by tool: the link's opens then,

@@ -32,6 +32,7 @@ from sequences.steps.base import (
     load_tool_recipe,
     refuse,
     wait_ready,
+    wait_ready_after_set_up,
 )
 from sequences.steps.held import calibrated_hours_ago, forget_calibration, read_calibration
 from sequences.steps.judging import end_state, judged_sites, problems_of, site_strip_outcome, within
@@ -133,10 +134,11 @@ class InspectStep(ProcessStep, tool="metrology", driver=Metrology, clears={"CAL"
         the limits), strip size, wait for READY, calibrate when due, then id and map."""
         gauge = driver_for(self, tool, Metrology)
         (job,) = jobs
-        load_tool_recipe(gauge, self.tool_recipe, pace, SETTLE_TOOL_S)
+        kept_in = load_tool_recipe(gauge, self.tool_recipe, pace, SETTLE_TOOL_S)
         apply_setpoints(gauge, self.setpoints)
         set_strip_size(gauge, (job.rows, job.cols))
-        wait_ready(gauge, pace, self.heat_up_tool_s)
+        # The MS-3 has no HEATING (§3): MODE, LIM and SIZE keep it READY.
+        wait_ready_after_set_up(gauge, pace, self.heat_up_tool_s, kept_in, wrote=False)
         clock = pace.host_clock
         hours = calibrated_hours_ago(gauge, clock.now())  # the upkeep's CAL? a moment ago
         if hours is None or hours > CAL_DUE_H:

@@ -20,7 +20,15 @@ from drivers.base import Tool
 from drivers.laser import AblationSettings, Laser, LaserRecord
 from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
-from sequences.steps.base import Pace, ProcessStep, driver_for, load_tool_recipe, refuse, wait_ready
+from sequences.steps.base import (
+    Pace,
+    ProcessStep,
+    driver_for,
+    load_tool_recipe,
+    refuse,
+    wait_ready,
+    wait_ready_after_set_up,
+)
 from sequences.steps.judging import around, judged_strip, problems_of
 from sequences.steps.setup import SETTLE_TOOL_S, apply_setpoints, set_strip_size
 
@@ -149,10 +157,10 @@ class LaserRecessStep(ProcessStep, tool="laser", driver=Laser, clears={"WARMUP",
         strip size, wait for READY, calibrate when interlock CAL says so, then id and map."""
         laser = driver_for(self, tool, Laser)
         (job,) = jobs
-        load_tool_recipe(laser, self.tool_recipe, pace, SETTLE_TOOL_S)
-        apply_setpoints(laser, self.setpoints)
+        kept_in = load_tool_recipe(laser, self.tool_recipe, pace, SETTLE_TOOL_S)
+        wrote = apply_setpoints(laser, self.setpoints)
         set_strip_size(laser, (job.rows, job.cols))
-        wait_ready(laser, pace, self.heat_up_tool_s)
+        wait_ready_after_set_up(laser, pace, self.heat_up_tool_s, kept_in, wrote)
         # CAL: no passing calibration since power-up or within 24 h (laser.md §6).
         if not laser.calibration().in_tolerance or "CAL" in laser.interlocks():
             laser.calibrate()

@@ -35,8 +35,9 @@ def apply_setpoints(
     setpoints: SetPoints,
     strip_ids: Mapping[int, str] | None = None,
     **recipe_options: Any,
-) -> None:
-    """Write a step's set-points to its tool: the one place a step writes them.
+) -> bool:
+    """Write a step's set-points to its tool: the one place a step writes them. Whether
+    anything was written (a batch tool: armed).
 
     A batch Modbus tool takes its recipe registers with ARM for the positions of ``strip_ids``
     (:func:`arm_batch`: skipped when it is armed with these very registers). A text tool gets
@@ -47,10 +48,10 @@ def apply_setpoints(
     tool's, since a zone change sends the oven back to HEATING.
     """
     if isinstance(tool, BatchModbusTool):
-        arm_batch(tool, setpoints, strip_ids or {}, **recipe_options)
-        return
+        return arm_batch(tool, setpoints, strip_ids or {}, **recipe_options)
     held = held_setpoints(tool)
     known: dict[str, Any] = held if held is not None else {}
+    wrote = False
     for member, value in setpoints.values().items():
         if member in known and known[member] == value:
             continue
@@ -58,12 +59,14 @@ def apply_setpoints(
         declaration = setpoints.declaration(member)
         if getattr(declaration, "count", None) is None:
             setattr(tool, member, value)
+            wrote = True
         else:
             row = getattr(tool, member)
             for index, item in enumerate(value, start=1):
                 (checked,) = declaration.checked(item, f"{member}[{index}]")
                 if row[index] != checked:
                     row[index] = item
+                    wrote = True
         known[member] = value
         resets = getattr(declaration, "resets", None)  # MS-3 MODE: every limit to its default
         if resets is not None:
@@ -71,6 +74,7 @@ def apply_setpoints(
                 known.pop(reset, None)
                 if holds is not None:
                     known[reset] = holds
+    return wrote
 
 
 def set_strip_size(tool: Any, size: tuple[int, int]) -> None:

@@ -12,8 +12,8 @@ from drivers.states import ToolState
 from drivers.wire_bonder import WireBonder, WireBondParameters, WireBondRecord
 from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
-from sequences.steps.base import Pace, ProcessStep, driver_for, wait_ready
-from sequences.steps.held import forget_held
+from sequences.steps.base import Pace, ProcessStep, driver_for, wait_ready_after_set_up
+from sequences.steps.held import forget_held, held_recipe, note_recipe
 from sequences.steps.judging import around, judged_strip, problems_of
 from sequences.steps.setup import apply_setpoints, set_strip_size, wait_settled
 
@@ -80,14 +80,17 @@ class WireBondStep(ProcessStep, tool="wire-bonder", driver=WireBonder, clears={"
         (job,) = jobs
         state = wait_settled(bonder, pace)
         armed = state in (ToolState.HEATING, ToolState.READY)
-        if not armed or bonder.program().name != self.program:
+        loaded = held_recipe(bonder)  # else asked (PROG?)
+        kept = armed and (loaded or bonder.program().name) == self.program
+        if not kept:
             bonder.load_program(self.program)
             forget_held(bonder)  # the program's parameters replace the working set
-        apply_setpoints(bonder, self.parameters)
+        note_recipe(bonder, self.program)
+        wrote = apply_setpoints(bonder, self.parameters)
         set_strip_size(bonder, (job.rows, job.cols))
         bonder.strip_id = job.strip_id
         bonder.write_input_map(job.input_map, sites=job.sites)
-        wait_ready(bonder, pace, self.heat_up_tool_s)
+        wait_ready_after_set_up(bonder, pace, self.heat_up_tool_s, state if kept else None, wrote)
 
     def collect(self, tool: Tool, jobs: Sequence[StripJob], station: str) -> list[StripOutcome]:
         """Summary, map and records; each unit the tool passed judged again against the

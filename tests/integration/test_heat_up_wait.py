@@ -1,6 +1,8 @@
 """The host sleeps through a heat-up whose rate the manual gives (drivers.heat_up), on the
 virtual clock against the simulated tools: READY is still seen at once, in a few polls
-instead of one per poll interval, and never before the manual's least heat-up time."""
+instead of one per poll interval, and never before the manual's least heat-up time. A
+heat-up whose manual gives only a duration from cold is polled at a share of it: ~20 polls,
+READY seen at most 5 % of it late."""
 
 from __future__ import annotations
 
@@ -8,13 +10,18 @@ from collections.abc import Iterator
 
 import pytest
 
+from drivers.ball_attach import BallAttach
+from drivers.dicing_saw import DicingSaw
+from drivers.die_bonder import DieBonder
 from drivers.heat_up import HeatUpLaw
 from drivers.laminator import LaminationRecipe, Laminator
+from drivers.metrology import Metrology
 from drivers.mold_press import MoldPress, MoldRecipe
+from drivers.scpi import ScpiTool
 from drivers.states import ToolState
 from packline.paced_link import Tally, pace_driver
 from sequences.jobs import StripJob
-from sequences.steps.base import Pace
+from sequences.steps.base import Pace, wait_ready
 from sequences.steps.batch import BatchStep
 from sequences.steps.laminate import LaminateStep
 from sequences.steps.mold import MoldStep
@@ -87,3 +94,72 @@ def test_a_heat_up_with_a_manual_rate_is_slept_through_and_ready_seen_in_a_few_p
     # One look per 60 tool s (to see an alarm) and a few polls at the end: without the rate
     # the heat-up took ~130 polls stretched to 5 % of the time waited.
     assert polls <= least_s / 60 + 25, f"{polls} state polls for a {took_s:.0f} s heat-up"
+
+
+def _heat_up_from_load(
+    clock: VirtualClock, tool: str, driver: type[ScpiTool], recipe: str, pace: Pace
+) -> tuple[float, int]:
+    """Load ``recipe`` on a fresh (cold) simulated ``tool`` and wait for READY: the tool
+    seconds from the load to READY seen, and the state polls it took."""
+    sent: Tally = Tally()
+    with (
+        serve_function(tool)(clock=clock, world=World()) as simulated,
+        driver.open(simulated.address) as scpi,
+    ):
+        pace_driver(scpi, clock, 0.0, tally=sent)
+        wait_settled(scpi, pace)
+        scpi.load_recipe(recipe)
+        began_s, polls_before = clock.now(), sent[tool, "SYST:STAT?"]
+        wait_ready(scpi, pace, 3600.0)
+        return clock.now() - began_s, sent[tool, "SYST:STAT?"] - polls_before
+
+
+@pytest.mark.parametrize(
+    ("tool", "driver", "recipe"),
+    [
+        ("die-bonder", DieBonder, "A-EQUAL"),  # §8: cure track 8 min from 25 °C, +30 s stable
+        ("dicing-saw", DicingSaw, "A-SING"),  # §8: WARMUP 300 s after power-up
+        ("ball-attach", BallAttach, "A-BALL050"),  # §8: HEATING from cold 20 min
+    ],
+)
+def test_a_heat_up_the_manual_gives_only_a_duration_for_is_polled_at_a_share_of_it(
+    clock: VirtualClock, tool: str, driver: type[ScpiTool], recipe: str
+) -> None:
+    # The moment READY came, seen by polling at the manual's rate throughout (no stretch).
+    ready_s, _ = _heat_up_from_load(clock, tool, driver, recipe, Pace(clock=clock, stretch=0.0))
+    took_s, polls = _heat_up_from_load(clock, tool, driver, recipe, Pace(clock=clock))
+    from_cold_s = driver.typical_s[ToolState.HEATING]
+    assert ready_s > from_cold_s / 2, "the simulated tool heated up from cold"
+    # Never assumed READY before the tool said so, and seen at most 5 % of the manual's
+    # heat-up (at most one minute, the alarm latency) late.
+    assert ready_s - driver.poll_interval_s <= took_s
+    assert took_s <= ready_s + min(60.0, 0.05 * max(took_s, from_cold_s))
+    # ~1/5 % polls: stretched from the manual's 0.5-1 s poll it took ~100.
+    assert polls <= 25, f"{polls} state polls for a {took_s:.0f} s heat-up"
+
+
+def _calibration(clock: VirtualClock, pace: Pace) -> tuple[float, int]:
+    """``CAL`` on a simulated MS-3 with a recipe loaded, then wait for it to end: the tool
+    seconds from ``CAL`` to READY seen, and the state polls it took."""
+    sent: Tally = Tally()
+    with (
+        serve_function("metrology")(clock=clock, world=World()) as simulated,
+        Metrology.open(simulated.address) as gauge,
+    ):
+        pace_driver(gauge, clock, 0.0, tally=sent)
+        wait_settled(gauge, pace)
+        gauge.load_recipe("A-SLUG")
+        gauge.calibrate()
+        began_s, polls_before = clock.now(), sent["metrology", "ST?"]
+        pace.wait_for_state(gauge, [ToolState.READY], 60.0)
+        return clock.now() - began_s, sent["metrology", "ST?"] - polls_before
+
+
+def test_a_setup_the_manual_gives_a_duration_for_is_polled_at_a_share_of_it(
+    clock: VirtualClock,
+) -> None:
+    # metrology.md §4: CAL, SETUP ≈ 20 s; polled every 0.2 s it took ~50 polls.
+    ended_s, _ = _calibration(clock, Pace(clock=clock, stretch=0.0))
+    took_s, polls = _calibration(clock, Pace(clock=clock))
+    assert ended_s - Metrology.poll_interval_s <= took_s <= ended_s + 0.05 * 20.0
+    assert polls <= 25, f"{polls} state polls for a {took_s:.0f} s calibration"
