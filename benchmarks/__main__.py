@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable
 
-from benchmarks import daemon_status, driver_overhead, long_lot, lots, overlap
+from benchmarks import daemon_status, driver_overhead, exchange_cost, long_lot, lots, overlap
 from benchmarks.timing import machine
 
 BENCHMARKS: dict[str, Callable[[], Iterable[str]]] = {
@@ -15,6 +15,7 @@ BENCHMARKS: dict[str, Callable[[], Iterable[str]]] = {
     "determinism": lots.determinism,
     "lot-size": lots.lot_size,
     "exchanges": lots.exchanges,
+    "exchange-cost": exchange_cost.main,
     "daemon": daemon_status.main,
     "long-lot": long_lot.main,
     "overlap": overlap.main,
