@@ -157,9 +157,12 @@ class Station:
     def link_back(self) -> None:
         """The tool answers again (its driver is connected): re-read what it is set up for and
         come back to IDLE. A cycle it finished meanwhile is acknowledged before the next one
-        (:meth:`_acknowledge_leftover`), as after a restart."""
+        (:meth:`_acknowledge_leftover`), as after a restart.
+
+        The station stays :attr:`down` until it is back in its state (STOPPED when disabled,
+        else IDLE): a reader that sees it up sees where it came back to; a failed read of its
+        settings (a :class:`PacklineError`, raised) leaves it down."""
         with self.busy:  # a cycle that lost its link has unwound first
-            self.down_reason = ""
             self._read_settings()
             if self.machine.state is PackState.ABORTED:
                 cause = "link back"  # to STOPPED; a disabled station's STOPPED says so (E10)
@@ -168,6 +171,7 @@ class Station:
                 self.machine.command("clear", cause=cause)
             if self.machine.state is PackState.STOPPED and not self.disabled_reason:
                 self.machine.command("reset", cause="link back")  # a disabled one stays out
+            self.down_reason = ""
 
     @property
     def down(self) -> bool:

@@ -49,11 +49,11 @@ class Reconnectors:
                 station.driver.close()
             try:
                 station.driver.connect()
+                station.link_back()  # reads the tool's settings: the link may fail again
             except PacklineError as exc:
                 log.debug(kv(event="reconnect_failed", station=station.name, reason=str(exc)))
                 wait_s = min(wait_s * 2, self.max_retry_s)
                 continue
-            station.link_back()
             log.info(kv(event="station_back", station=station.name, attempts=attempts))
             self.on_back(station)
             return

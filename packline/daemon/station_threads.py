@@ -39,7 +39,9 @@ class StationThreads:
         with self._lock:  # finished ones (a station reconnected) are dropped
             self._threads = [t for t in self._threads if t.is_alive()]
             self._threads.append(thread)
-        thread.start()
+            # Started under the lock: a stop() meanwhile must not find it listed and unstarted
+            # (joining it would raise "cannot join thread before it is started").
+            thread.start()
 
     @property
     def alive(self) -> int:
