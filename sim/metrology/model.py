@@ -14,6 +14,7 @@ from sim.metrology.gauge import measure
 from sim.metrology.items import (
     ALIGN_S,
     ITEMS,
+    LIMIT_PARAMS,
     LIMIT_RANGE,
     LOAD_S,
     MODES,
@@ -172,10 +173,8 @@ class MetrologyModel(StripToolModel):
         return self.params.text(f"{item}.lo"), self.params.text(f"{item}.hi")
 
     def limits(self, mode: str) -> dict[str, tuple[float, float]]:
-        return {
-            item.name: (self.params[f"{item.name}.lo"], self.params[f"{item.name}.hi"])
-            for item in MODES[mode].items
-        }
+        params = self.params
+        return {item: (params[lo], params[hi]) for item, lo, hi in LIMIT_PARAMS[mode]}
 
     # == states ==============================================================================
     def do_arm(self) -> None:
