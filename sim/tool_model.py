@@ -128,7 +128,7 @@ class CycleResults:
     summary_extra: tuple[str, ...] = ()
 
     def count(self, char: str) -> int:
-        return sum(1 for r in self.rows if r.result == char)
+        return [r.result for r in self.rows].count(char)
 
     @property
     def result_map(self) -> str:
@@ -440,9 +440,7 @@ class ToolModel:
         return max(1e-6, soonest)
 
     def _tick(self, h: float) -> None:
-        if self.faults.has_pending_process():
-            for fault in self.faults.immediate():
-                self._apply_fault(fault)
+        self._apply_due_faults(immediate=True)
         if self.condition_until:
             self._expire_conditions()
         if self.state is State.INIT:
@@ -843,12 +841,15 @@ class ToolModel:
             self.current_site,
         )
 
-    def _faults_due(self, *, immediate: bool = False) -> list[ProcessFault]:
-        """Process faults due now: those without a trigger (``immediate``), else those whose
-        trigger matches the cycle's position (none to look for: no context is built)."""
-        if not self.faults.has_pending_process():
-            return []
-        return self.faults.immediate() if immediate else self.faults.due(self._cycle_context())
+    def _apply_due_faults(self, *, immediate: bool = False) -> None:
+        """Apply the process faults due now: those without a trigger (``immediate``), else
+        those whose trigger matches the cycle's position (none pending, the common case on
+        every step: no context is built)."""
+        faults = self.faults
+        if not faults.has_pending_process():
+            return
+        for fault in faults.immediate() if immediate else faults.due(self._cycle_context()):
+            self._apply_fault(fault)
 
     def _advance_cycle(self, h: float) -> None:
         step = self.steps[0]
@@ -858,9 +859,7 @@ class ToolModel:
                 return
         self.step_elapsed_s += h
         self.phase_elapsed_s += h
-        if self.faults.has_pending_process():
-            for fault in self.faults.due(self._cycle_context()):
-                self._apply_fault(fault)
+        self._apply_due_faults()
         if not self.steps or self.steps[0] is not step or self.halted:
             return
         finished = (
@@ -878,8 +877,7 @@ class ToolModel:
         self.current_site = step.site
         self.step_started = True
         self.step_elapsed_s = 0.0
-        for fault in self._faults_due():
-            self._apply_fault(fault)
+        self._apply_due_faults()
         if step.on_start is not None and self.steps and self.steps[0] is step:
             step.on_start()
 
