@@ -128,7 +128,7 @@ class CycleResults:
     summary_extra: tuple[str, ...] = ()
 
     def count(self, char: str) -> int:
-        return sum(1 for r in self.rows if r.result == char)
+        return [r.result for r in self.rows].count(char)
 
     @property
     def result_map(self) -> str:
@@ -270,6 +270,10 @@ class ToolModel:
         self.alarm_by_code = {a.code: a for a in self.alarm_defs}
         self.faults.know_alarms(self.tool_name, self.alarm_by_code)
         self.time_s = clock.now()
+        # What the clock is does not change (class attributes of SimClock/VirtualClock): looked
+        # up once, not on every request.
+        self._clock_virtual = bool(getattr(clock, "virtual", False))
+        self._clock_on_request: Callable[[], None] | None = getattr(clock, "on_request", None)
         #: Called on every request (a wall-scaled tool's ticker wakes to re-plan its sleep).
         self.on_sync: Callable[[], None] | None = None
         self.state = State.INIT
@@ -309,16 +313,16 @@ class ToolModel:
         advance the model to the clock's time; on a virtual clock only to the last step
         boundary at or before it (see :meth:`advance`). The model's own code and commands
         (:meth:`check`) advance exactly."""
-        on_request = getattr(self.clock, "on_request", None)  # a test's hand clock has only now()
+        on_request = self._clock_on_request  # a test's hand clock has only now()
         if on_request is not None:
             on_request()
         if self.on_sync is not None:
             self.on_sync()
-        self.advance(exact=not self._virtual)
+        self.advance(exact=not self._clock_virtual)
 
     @property
     def _virtual(self) -> bool:
-        return bool(getattr(self.clock, "virtual", False))
+        return self._clock_virtual
 
     def advance(self, *, exact: bool = True) -> None:
         """Advance the model to the clock's current time, step by step and event by event.
@@ -334,10 +338,10 @@ class ToolModel:
         """
         with self.lock:
             target = self.clock.now()
-            on_grid = self._virtual
+            on_grid = self._clock_virtual
             while target - self.time_s > 1e-9:
                 if self._event_driven():
-                    if self._cycle_moving() and self.steps and not self.step_started:
+                    if not self.step_started and self.steps and self._cycle_moving():
                         self._tick(0.0)  # start the step first: its start may unsettle physics
                         continue
                     # Events up to the clock happen; a read without one stops on the grid.
@@ -395,7 +399,8 @@ class ToolModel:
         """Whether the model may jump from event to event now: its physics is settled
         (:meth:`physics_settled`) and no running step ends on a condition (``until``) that
         only stepping would see."""
-        if self._cycle_moving() and self.steps and self.steps[0].until is not None:
+        steps = self.steps  # cheapest test first: most steps have no ``until``
+        if steps and steps[0].until is not None and self._cycle_moving():
             return False
         return self.physics_settled()
 
@@ -404,35 +409,40 @@ class ToolModel:
         or a condition due), at most ``cap_s`` (default ``max_step_s``). With a cap beyond
         the grid (event-driven advance) it also counts the events a settled model's physics
         and band dwell announce."""
-        candidates = [self.max_step_s if cap_s is None else cap_s]
+        # A running minimum in the order the candidates were once listed in: ``x < soonest``
+        # is the comparison min() makes, so the result is the same float, without a list.
+        soonest = self.max_step_s if cap_s is None else cap_s
         if cap_s is not None:
             physics_event = self.physics_event_in_s()
-            if physics_event is not None:
-                candidates.append(physics_event)
+            if physics_event is not None and physics_event < soonest:
+                soonest = physics_event
             heating = self.state is State.HEATING and self.armed and not self.cycle_active
+            to_stable_s = self.stable_s - self.in_band_s
             if heating and self.in_band_s < self.stable_s and self.conditions_in_band():
-                candidates.append(self.stable_s - self.in_band_s)
-        if self.state is State.INIT:
-            candidates.append(self.init_s - self.init_elapsed_s)
-        if self.setup_remaining_s is not None:
-            candidates.append(self.setup_remaining_s)
-        if self._cycle_moving() and self.steps:
+                soonest = min(soonest, to_stable_s)
+        if self.state is State.INIT and self.init_s - self.init_elapsed_s < soonest:
+            soonest = self.init_s - self.init_elapsed_s
+        if self.setup_remaining_s is not None and self.setup_remaining_s < soonest:
+            soonest = self.setup_remaining_s
+        if self.steps and self._cycle_moving():
             step = self.steps[0]
-            if step.until is None:
-                candidates.append(step.duration_s - self.step_elapsed_s)
+            if step.until is None and step.duration_s - self.step_elapsed_s < soonest:
+                soonest = step.duration_s - self.step_elapsed_s
             if self.faults.has_pending_process():
                 wait = self.faults.pending_in_phase_after(self._cycle_context())
-                if wait is not None:
-                    candidates.append(wait)
-        for until in [*self.alarm_cause_until.values(), *self.condition_until.values()]:
-            if until > self.time_s:
-                candidates.append(until - self.time_s)
-        return max(1e-6, min(candidates))
+                if wait is not None and wait < soonest:
+                    soonest = wait
+        time_s = self.time_s
+        for untils in (self.alarm_cause_until, self.condition_until):
+            for until in untils.values():
+                if until > time_s and until - time_s < soonest:
+                    soonest = until - time_s
+        return max(1e-6, soonest)
 
     def _tick(self, h: float) -> None:
-        for fault in self._faults_due(immediate=True):
-            self._apply_fault(fault)
-        self._expire_conditions()
+        self._apply_due_faults(immediate=True)
+        if self.condition_until:
+            self._expire_conditions()
         if self.state is State.INIT:
             self.init_elapsed_s += h
             if self.init_elapsed_s >= self.init_s - 1e-9:
@@ -831,12 +841,15 @@ class ToolModel:
             self.current_site,
         )
 
-    def _faults_due(self, *, immediate: bool = False) -> list[ProcessFault]:
-        """Process faults due now: those without a trigger (``immediate``), else those whose
-        trigger matches the cycle's position (none to look for: no context is built)."""
-        if not self.faults.has_pending_process():
-            return []
-        return self.faults.immediate() if immediate else self.faults.due(self._cycle_context())
+    def _apply_due_faults(self, *, immediate: bool = False) -> None:
+        """Apply the process faults due now: those without a trigger (``immediate``), else
+        those whose trigger matches the cycle's position (none pending, the common case on
+        every step: no context is built)."""
+        faults = self.faults
+        if not faults.has_pending_process():
+            return
+        for fault in faults.immediate() if immediate else faults.due(self._cycle_context()):
+            self._apply_fault(fault)
 
     def _advance_cycle(self, h: float) -> None:
         step = self.steps[0]
@@ -846,8 +859,7 @@ class ToolModel:
                 return
         self.step_elapsed_s += h
         self.phase_elapsed_s += h
-        for fault in self._faults_due():
-            self._apply_fault(fault)
+        self._apply_due_faults()
         if not self.steps or self.steps[0] is not step or self.halted:
             return
         finished = (
@@ -865,8 +877,7 @@ class ToolModel:
         self.current_site = step.site
         self.step_started = True
         self.step_elapsed_s = 0.0
-        for fault in self._faults_due():
-            self._apply_fault(fault)
+        self._apply_due_faults()
         if step.on_start is not None and self.steps and self.steps[0] is step:
             step.on_start()
 

@@ -47,6 +47,8 @@ _START_RESUME_SETUP = frozenset({"start", "resume", "setup"})
 _ALWAYS_RAISED = frozenset({"ESTOP", "HEATER", "FORCE_SENSOR"})
 #: Heater zone -> set-point parameter, out-of-band alarm, "losing heat" condition.
 _ZONE_SP = {"STAGE": "STAGE_TEMP", "HEAD": "BOND_TEMP", "CURE": "CURE_TEMP"}
+#: The condition that makes a zone lose heat (asked per zone on every step).
+_ZONE_COLD = {zone: f"{zone}_COLD" for zone in ZONES}
 _ZONE_ALARM = {"STAGE": 2108, "HEAD": 2109, "CURE": 2110}
 
 
@@ -237,7 +239,7 @@ class DieBonderModel(StripToolModel):
         )
         required = self.required_zones()
         for name, zone in self.zones.items():
-            on = powered and name in required and not self.conditions.get(f"{name}_COLD", False)
+            on = powered and name in required and not self.conditions.get(_ZONE_COLD[name], False)
             if zone.pv_c != (self.setpoint_c(name) if on else AMBIENT_C):
                 return False
         return not (
@@ -261,7 +263,7 @@ class DieBonderModel(StripToolModel):
                 dt_s,
                 self.setpoint_c(name),
                 powered=powered and name in required,
-                losing_heat=self.conditions.get(f"{name}_COLD", False),
+                losing_heat=self.conditions.get(_ZONE_COLD[name], False),
             )
         if self.curing:
             self._cure_adhesive(dt_s)
@@ -271,8 +273,9 @@ class DieBonderModel(StripToolModel):
             self._watch_deviation(dt_s)
 
     def _watch_deviation(self, dt_s: float) -> None:
+        required = self.required_zones()  # parameters: an alarm raised below leaves them
         for zone in ZONES:
-            if zone in self.required_zones() and self.zone_deviation_c(zone) > DEVIATION_C:
+            if zone in required and self.zone_deviation_c(zone) > DEVIATION_C:
                 self.out_of_band_s[zone] += dt_s
                 if self.out_of_band_s[zone] >= DEVIATION_S:
                     self.raise_alarm(_ZONE_ALARM[zone])

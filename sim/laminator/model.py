@@ -268,7 +268,11 @@ class LaminatorModel(ModbusToolModel):
         """DWELL and RAMP end on conditions (in-band time reaching DWELL_S, the ramp at its
         end), but while they are settled those times are announced
         (:meth:`physics_event_in_s`)."""
-        return self._dwell_settled() or self._ramp_settled() or super()._event_driven()
+        if self._dwell_settled() or self._ramp_settled():
+            return True
+        if self.cycle_active or self.vent_remaining_s > 0.0:
+            return False  # physics_settled() would only ask the same two again
+        return super()._event_driven()
 
     def _ramp_c_per_s(self) -> float:
         """How fast the profile's set-point moves now: +RAMP_RATE in RAMP below PLATEN_SP,

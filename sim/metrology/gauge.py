@@ -31,7 +31,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from sim.metrology.items import MODES, Values
+from sim.metrology.items import DECIMALS, Values
 from sim.world import SiteState
 
 
@@ -127,7 +127,7 @@ def measure(mode: str, site: SiteState | None, rng: random.Random) -> Values | N
     values = _GAUGES[mode](site, rng)
     if values is None:
         return None
-    decimals = {f.name: f.decimals for f in MODES[mode].fields}
+    decimals = DECIMALS[mode]
     # "+ 0.0" turns a rounded -0.0 into 0.0: replies have no negative zero (README §3).
     return {
         name: None if value is None else round(value, decimals[name]) + 0.0

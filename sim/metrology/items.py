@@ -124,13 +124,26 @@ ITEMS: dict[str, tuple[str, LimitItem]] = {
 
 Values = dict[str, float | None]
 
+#: Per MODE, derived once (a site's measurement and judgement use them): record decimals by
+#: value field, limit items by name, and each item's ``<item>.lo`` / ``<item>.hi`` parameters.
+DECIMALS: dict[str, dict[str, int]] = {
+    mode.name: {f.name: f.decimals for f in mode.fields} for mode in MODES.values()
+}
+_ITEMS_BY_NAME: dict[str, dict[str, LimitItem]] = {
+    mode.name: {item.name: item for item in mode.items} for mode in MODES.values()
+}
+LIMIT_PARAMS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    mode.name: tuple((i.name, f"{i.name}.lo", f"{i.name}.hi") for i in mode.items)
+    for mode in MODES.values()
+}
+
 
 def judge(mode: str, values: Values, limits: dict[str, tuple[float, float]]) -> int:
     """Lowest defect code of the evaluated items outside [lo, hi], 0 when all pass (§5).
 
     Empty fields (no slug, no area recess, no back-face pads) are not evaluated.
     """
-    items = {item.name: item for item in MODES[mode].items}
+    items = _ITEMS_BY_NAME[mode]
     defects = []
     for value_field in MODES[mode].fields:
         value = values.get(value_field.name)

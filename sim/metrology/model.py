@@ -14,6 +14,7 @@ from sim.metrology.gauge import measure
 from sim.metrology.items import (
     ALIGN_S,
     ITEMS,
+    LIMIT_PARAMS,
     LIMIT_RANGE,
     LOAD_S,
     MODES,
@@ -122,6 +123,8 @@ class MetrologyModel(StripToolModel):
         self.epoch = (epoch or datetime.now()).replace(microsecond=0)
         self.ambient_c = ambient_c
         self.enclosure_c = ambient_c
+        self._band_checked_c = math.nan  # enclosure_in_band's last value (NaN: none yet)
+        self._band_ok = False
         # Calibration: lost at power-up, kept by RST.
         self.cal_result = "NONE"
         self.cal_at_s: float | None = None
@@ -170,10 +173,8 @@ class MetrologyModel(StripToolModel):
         return self.params.text(f"{item}.lo"), self.params.text(f"{item}.hi")
 
     def limits(self, mode: str) -> dict[str, tuple[float, float]]:
-        return {
-            item.name: (self.params[f"{item.name}.lo"], self.params[f"{item.name}.hi"])
-            for item in MODES[mode].items
-        }
+        params = self.params
+        return {item: (params[lo], params[hi]) for item, lo, hi in LIMIT_PARAMS[mode]}
 
     # == states ==============================================================================
     def do_arm(self) -> None:
@@ -229,7 +230,14 @@ class MetrologyModel(StripToolModel):
         return max(due_in_s, 0.0) + 1e-6
 
     def enclosure_in_band(self) -> bool:
-        return ENCLOSURE_BAND_C[0] <= round(self.enclosure_c, 1) <= ENCLOSURE_BAND_C[1]
+        """The reported (0.1 °C) enclosure temperature is in its band. Asked on every step;
+        the temperature settles at its target and then stays the same float, so the answer
+        is kept for the last value seen."""
+        enclosure_c = self.enclosure_c
+        if enclosure_c != self._band_checked_c:
+            self._band_checked_c = enclosure_c
+            self._band_ok = ENCLOSURE_BAND_C[0] <= round(enclosure_c, 1) <= ENCLOSURE_BAND_C[1]
+        return self._band_ok
 
     # == calibration (§3, §4 CAL / CAL?) ======================================================
     def hours_since_cal(self) -> float | None:
