@@ -39,8 +39,7 @@ def level_draws(rng: random.Random, count: int) -> array[int]:
 
 def standard_normals(rng: random.Random, count: int) -> list[float]:
     """``count`` standard normal draws (see the module's docstring)."""
-    table = quantiles()
-    return [table[k] for k in level_draws(rng, count)]
+    return list(map(quantiles().__getitem__, level_draws(rng, count)))
 
 
 def first_success(rng: random.Random, p: float) -> float:
