@@ -20,14 +20,12 @@ from __future__ import annotations
 import math
 import operator
 import random
-from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import repeat
 from typing import NamedTuple
 
-from sim.normal_draws import level_draws, quantiles
+from sim.normal_draws import level_draws, look_up, quantiles
 
 MISSING_PPM = 20.0
 EXTRA_PPM = 10.0
@@ -161,15 +159,8 @@ def coplanarity_of_columns(
 ) -> float:
     """:func:`coplanarity` of the points (xs[i], ys[i], zs[i])."""
     _, b, c = plane_from_columns(xs, ys, zs, xy_moments)
-    # The plane's offset a shifts every distance alike: max − min does not need it. Each
-    # residual is z − b·x − c·y, evaluated in that order, by maps rather than a Python loop.
-    residuals = list(
-        map(
-            operator.sub,
-            map(operator.sub, zs, map(operator.mul, repeat(b), xs)),
-            map(operator.mul, repeat(c), ys),
-        )
-    )
+    # The plane's offset a shifts every distance alike: max − min does not need it.
+    residuals = [z - b * x - c * y for x, y, z in zip(xs, ys, zs, strict=True)]
     return (max(residuals) - min(residuals)) / math.sqrt(1.0 + b * b + c * c)
 
 
@@ -227,10 +218,10 @@ def attach_site(
 
 
 @lru_cache(maxsize=4)
-def _height_table_um(nominal_um: float) -> array[float]:
+def _height_table_um(nominal_um: float) -> tuple[float, ...]:
     """A ball's height (µm) per 16-bit draw of :mod:`sim.normal_draws`: nominal · (1 +
     HEIGHT_CV · z) at the draw's normal quantile, built once per ball size."""
-    return array("d", (nominal_um * (1.0 + HEIGHT_CV * z) for z in quantiles()))
+    return tuple([nominal_um * (1.0 + HEIGHT_CV * z) for z in quantiles()])
 
 
 class _Layout(NamedTuple):
@@ -271,7 +262,7 @@ def _ball_heights(
         xs, ys, bow_share = (tuple(column[k] for k in kept) for column in (xs, ys, bow_share))
         moments = None
     table = _height_table_um(HEIGHT_RATIO * process.ball_diameter_mm * 1000.0)
-    heights = list(map(table.__getitem__, level_draws(rng, len(xs))))
+    heights = look_up(table, level_draws(rng, len(xs)))
     factors: dict[int, float] = {}  # the few balls not of nominal size
     if extra:
         factors.update(dict.fromkeys(rng.sample(range(len(heights)), extra), EXTRA_BALL_HEIGHT))
@@ -282,6 +273,5 @@ def _ball_heights(
         heights[index] *= factor
     if not warp_um:
         return xs, ys, heights, heights, moments
-    # h + warp·share per ball, as maps (the same products and sums as a Python loop).
-    tops = list(map(operator.add, heights, map(operator.mul, repeat(warp_um), bow_share)))
+    tops = [h + warp_um * share for h, share in zip(heights, bow_share, strict=True)]
     return xs, ys, heights, tops, moments
