@@ -20,12 +20,12 @@ from __future__ import annotations
 import math
 import operator
 import random
-from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
-from sim.normal_draws import level_draws, quantiles
+from sim.normal_draws import level_draws, look_up, quantiles
 
 MISSING_PPM = 20.0
 EXTRA_PPM = 10.0
@@ -44,6 +44,10 @@ EXTRA_BALL_HEIGHT = 2.0 ** (1.0 / 3.0)  # two balls' solder on one land
 BRIDGED_BALL_HEIGHT = 0.85  # two balls merged into one wide, lower joint
 BALL_PITCH_MM = 1.0
 BODY_BALLS_PER_SIDE = 16  # Format A: 17 mm body, 1.00 mm pitch, 192 balls in 4 outer rings
+
+
+#: Sums of x and y and centred second moments of a ball layout (:func:`_xy_moments`).
+XYMoments = tuple[float, float, float, float, float]
 
 
 @dataclass(frozen=True)
@@ -110,11 +114,15 @@ def fit_plane(points: Sequence[tuple[float, float, float]]) -> tuple[float, floa
 
 
 def plane_from_columns(
-    xs: Sequence[float], ys: Sequence[float], zs: Sequence[float]
+    xs: Sequence[float],
+    ys: Sequence[float],
+    zs: Sequence[float],
+    xy_moments: XYMoments | None = None,
 ) -> tuple[float, float, float]:
-    """:func:`fit_plane` of the points (xs[i], ys[i], zs[i]), in closed form from sums."""
+    """:func:`fit_plane` of the points (xs[i], ys[i], zs[i]), in closed form from sums;
+    ``xy_moments`` is :func:`_xy_moments` of xs and ys when the caller has it already."""
     n = len(xs)
-    sx, sy, sxx, syy, sxy = _xy_moments(tuple(xs), tuple(ys))
+    sx, sy, sxx, syy, sxy = xy_moments or _xy_moments(xs, ys)
     sz = sum(zs)
     sxz = sum(map(operator.mul, xs, zs)) - sx * sz / n
     syz = sum(map(operator.mul, ys, zs)) - sy * sz / n
@@ -126,12 +134,9 @@ def plane_from_columns(
     return (sz - b * sx - c * sy) / n, b, c
 
 
-@lru_cache(maxsize=8)
-def _xy_moments(
-    xs: tuple[float, ...], ys: tuple[float, ...]
-) -> tuple[float, float, float, float, float]:
+def _xy_moments(xs: Sequence[float], ys: Sequence[float]) -> XYMoments:
     """Sums of x and y and the centred second moments of a ball layout (the same for every
-    site of a layout without missing balls: computed once)."""
+    site of a layout without missing balls: :func:`_layout` computes them once)."""
     n = len(xs)
     sx, sy = sum(xs), sum(ys)
     sxx = sum(map(operator.mul, xs, xs)) - sx * sx / n
@@ -146,9 +151,14 @@ def coplanarity(points: Sequence[tuple[float, float, float]]) -> float:
     return coplanarity_of_columns(xs, ys, zs)
 
 
-def coplanarity_of_columns(xs: Sequence[float], ys: Sequence[float], zs: Sequence[float]) -> float:
+def coplanarity_of_columns(
+    xs: Sequence[float],
+    ys: Sequence[float],
+    zs: Sequence[float],
+    xy_moments: XYMoments | None = None,
+) -> float:
     """:func:`coplanarity` of the points (xs[i], ys[i], zs[i])."""
-    _, b, c = plane_from_columns(xs, ys, zs)
+    _, b, c = plane_from_columns(xs, ys, zs, xy_moments)
     # The plane's offset a shifts every distance alike: max − min does not need it.
     residuals = [z - b * x - c * y for x, y, z in zip(xs, ys, zs, strict=True)]
     return (max(residuals) - min(residuals)) / math.sqrt(1.0 + b * b + c * c)
@@ -189,7 +199,9 @@ def attach_site(
         PLACEMENT_SIGMA_UM * math.sqrt(-2.0 * math.log(max(1.0 - u, 1e-300))) if present else 0.0
     )
 
-    xs, ys, heights, tops = _ball_heights(rng, process, missing, extra, bridged, warp_um or 0.0)
+    xs, ys, heights, tops, xy_moments = _ball_heights(
+        rng, process, missing, extra, bridged, warp_um or 0.0
+    )
     return SiteBalls(
         missing=missing,
         extra=extra,
@@ -199,40 +211,58 @@ def attach_site(
         lands_residue=residue,
         height_mean_um=sum(heights) / len(heights) if heights else None,
         height_min_um=min(heights) if heights else None,
-        coplanarity_um=coplanarity_of_columns(xs, ys, tops) if len(heights) >= 3 else None,
+        coplanarity_um=coplanarity_of_columns(xs, ys, tops, xy_moments)
+        if len(heights) >= 3
+        else None,
     )
 
 
 @lru_cache(maxsize=4)
-def _height_table_um(nominal_um: float) -> array[float]:
+def _height_table_um(nominal_um: float) -> tuple[float, ...]:
     """A ball's height (µm) per 16-bit draw of :mod:`sim.normal_draws`: nominal · (1 +
     HEIGHT_CV · z) at the draw's normal quantile, built once per ball size."""
-    return array("d", (nominal_um * (1.0 + HEIGHT_CV * z) for z in quantiles()))
+    return tuple([nominal_um * (1.0 + HEIGHT_CV * z) for z in quantiles()])
+
+
+class _Layout(NamedTuple):
+    """Columns of :func:`ball_positions` and what every full site of the layout shares."""
+
+    xs: tuple[float, ...]  # mm
+    ys: tuple[float, ...]  # mm
+    bow_share: tuple[float, ...]  # r² over the largest r²: the bow's share at each ball
+    xy_moments: XYMoments  # _xy_moments(xs, ys)
 
 
 @lru_cache(maxsize=8)
-def _layout(count: int) -> tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]:
-    """Columns of :func:`ball_positions`: x mm, y mm, and r² over the largest r² (the bow's
-    share at each ball)."""
+def _layout(count: int) -> _Layout:
+    """The :class:`_Layout` of ``count`` balls, built once per ball count."""
     positions = ball_positions(count)
     radius_sq = max((x * x + y * y for x, y in positions), default=1.0) or 1.0
-    return (
-        tuple(x for x, _ in positions),
-        tuple(y for _, y in positions),
-        tuple((x * x + y * y) / radius_sq for x, y in positions),
-    )
+    xs = tuple(x for x, _ in positions)
+    ys = tuple(y for _, y in positions)
+    bow_share = tuple((x * x + y * y) / radius_sq for x, y in positions)
+    return _Layout(xs, ys, bow_share, _xy_moments(xs, ys) if xs else (0.0, 0.0, 0.0, 0.0, 0.0))
 
 
 def _ball_heights(
     rng: random.Random, process: BallProcess, missing: int, extra: int, bridged: int, warp_um: float
-) -> tuple[Sequence[float], Sequence[float], list[float], list[float]]:
-    """Columns over every ball present on the site: x mm, y mm, ball height µm, ball-top z µm."""
-    xs, ys, bow_share = _layout(process.balls_per_site)
+) -> tuple[
+    Sequence[float],
+    Sequence[float],
+    list[float],
+    list[float],
+    XYMoments | None,
+]:
+    """Columns over every ball present on the site: x mm, y mm, ball height µm, ball-top z µm;
+    and the x/y moments of those balls when they are the full layout (else None)."""
+    xs, ys, bow_share, xy_moments = _layout(process.balls_per_site)
+    moments: XYMoments | None = xy_moments
     if missing:
         kept = sorted(rng.sample(range(len(xs)), len(xs) - missing))
         xs, ys, bow_share = (tuple(column[k] for k in kept) for column in (xs, ys, bow_share))
+        moments = None
     table = _height_table_um(HEIGHT_RATIO * process.ball_diameter_mm * 1000.0)
-    heights = [table[k] for k in level_draws(rng, len(xs))]
+    heights = look_up(table, level_draws(rng, len(xs)))
     factors: dict[int, float] = {}  # the few balls not of nominal size
     if extra:
         factors.update(dict.fromkeys(rng.sample(range(len(heights)), extra), EXTRA_BALL_HEIGHT))
@@ -242,6 +272,6 @@ def _ball_heights(
     for index, factor in factors.items():
         heights[index] *= factor
     if not warp_um:
-        return xs, ys, heights, heights
+        return xs, ys, heights, heights, moments
     tops = [h + warp_um * share for h, share in zip(heights, bow_share, strict=True)]
-    return xs, ys, heights, tops
+    return xs, ys, heights, tops, moments

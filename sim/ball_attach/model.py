@@ -449,12 +449,13 @@ class BallAttachModel(StripToolModel):
         tool does not heat, or one out of the alarm band while strips dwell towards 6105)."""
         if not self.armed:
             return True
-        strips_dwell = self.cycle_active and self._strips_in_line()
+        edges = self._band_edges_c()  # the same for every zone: asked once
+        strips_dwell = len(edges) > 1  # the alarm band's edge counts while strips dwell
         for zone in range(HEATED_ZONES):
             if not self._heater_on(zone):
                 return False
             error = abs(self.zone_setpoint_c(zone) - self.zone_control_c[zone])
-            if any(abs(error - edge) <= RIPPLE_MAX_C for edge in self._band_edges_c()):
+            if any(abs(error - edge) <= RIPPLE_MAX_C for edge in edges):
                 return False
             if strips_dwell and error > ALARM_BAND_C:
                 return False
@@ -477,9 +478,10 @@ class BallAttachModel(StripToolModel):
         moves (PLACE, oven entry, each zone boundary, oven exit, inspection done)."""
         events = [self._o2_crossing_in_s()]
         if self.armed:
+            edges = self._band_edges_c()
             for zone in range(HEATED_ZONES):
                 error = abs(self.zone_setpoint_c(zone) - self.zone_control_c[zone])
-                for edge in self._band_edges_c():
+                for edge in edges:
                     if error > edge + RIPPLE_MAX_C:
                         events.append(time_to_error_s(error, edge + RIPPLE_MAX_C))
         if self.cycle_active:
@@ -529,8 +531,11 @@ class BallAttachModel(StripToolModel):
 
     def _watch_zones(self, dt_s: float) -> None:
         """6105 while strips are in the line: a zone more than 5 °C off for 30 s."""
+        in_line: bool | None = None  # asked once, and only if a zone is out of the band
         for zone in range(HEATED_ZONES):
-            if self._zone_error_c(zone) > ALARM_BAND_C and self._strips_in_line():
+            if self._zone_error_c(zone) > ALARM_BAND_C and (
+                in_line if in_line is not None else (in_line := self._strips_in_line())
+            ):
                 self.zone_out_of_band_s[zone] += dt_s
                 if self.zone_out_of_band_s[zone] > ALARM_BAND_S:
                     self.raise_alarm(6105)

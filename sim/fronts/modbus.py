@@ -132,17 +132,17 @@ class ToolDatastore:
         addresses = range(request.address, request.address + request.count)
         function = request.function
         if function == 4:
-            if not all(registers.is_input(a) for a in addresses):
+            if not registers.input_addresses.issuperset(addresses):
                 return ILLEGAL_ADDRESS
             words = registers.input_words(model, addresses.start, addresses.stop - 1)
             return [words.get(a, 0) & 0xFFFF for a in addresses]
         if function == 3:
-            if not all(registers.is_holding(a) for a in addresses):
+            if not registers.holding_addresses.issuperset(addresses):
                 return ILLEGAL_ADDRESS
             words = registers.holding_words(model)
             return [words[a] for a in addresses]
         if function == 2:
-            if not all(registers.is_discrete(a) for a in addresses):
+            if not registers.discrete_addresses.issuperset(addresses):
                 return ILLEGAL_ADDRESS
             bits = registers.discrete_bits(model)
             return [int(bool(bits.get(a, False))) for a in addresses]
@@ -164,7 +164,7 @@ class ToolDatastore:
         rule (06 by Reject); the model gets the settings in engineering units at once."""
         model = self.model
         addresses = list(range(address, address + len(words)))
-        if not all(self.registers.is_holding(a) for a in addresses):
+        if not self.registers.holding_addresses.issuperset(addresses):
             return ILLEGAL_ADDRESS
         touched = [d for d in self.registers.holding_defs if any(d.contains(a) for a in addresses)]
         values: dict[str, Setting] = {}

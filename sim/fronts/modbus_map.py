@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from sim.modbus_model import ModbusToolModel, Setting
@@ -131,9 +132,25 @@ class RegisterMap:
     #: Coils beyond 0-7, by address: the model's name for them.
     coils: dict[int, str] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def holding_defs(self) -> tuple[HoldingDef, ...]:
         return (*COMMON_HOLDING, *self.holding)
+
+    # The valid addresses as sets, made once per map (its fields are frozen): a request's
+    # addresses are checked by one set look-up each, not a scan of the ranges or definitions.
+    @cached_property
+    def input_addresses(self) -> frozenset[int]:
+        return _addresses(COMMON_INPUTS + self.input_ranges)
+
+    @cached_property
+    def discrete_addresses(self) -> frozenset[int]:
+        return _addresses(COMMON_DISCRETES + self.discrete_ranges)
+
+    @cached_property
+    def holding_addresses(self) -> frozenset[int]:
+        return frozenset(
+            address for d in self.holding_defs for address in range(d.address, d.address + d.length)
+        )
 
     def holding_def(self, name: str) -> HoldingDef:
         return next(d for d in self.holding_defs if d.name == name)
@@ -165,20 +182,25 @@ class RegisterMap:
         return common_discrete_image(model) | self.discretes(model)
 
     def is_input(self, address: int) -> bool:
-        return _in_ranges(address, COMMON_INPUTS + self.input_ranges)
+        return address in self.input_addresses
 
     def is_discrete(self, address: int) -> bool:
-        return _in_ranges(address, COMMON_DISCRETES + self.discrete_ranges)
+        return address in self.discrete_addresses
 
     def is_coil(self, address: int) -> bool:
         return _in_ranges(address, COMMON_COILS) or address in self.coils
 
     def is_holding(self, address: int) -> bool:
-        return any(d.contains(address) for d in self.holding_defs)
+        return address in self.holding_addresses
 
 
 def _in_ranges(address: int, ranges: tuple[tuple[int, int], ...]) -> bool:
     return any(lo <= address <= hi for lo, hi in ranges)
+
+
+def _addresses(ranges: tuple[tuple[int, int], ...]) -> frozenset[int]:
+    """Every address of the inclusive ``ranges``."""
+    return frozenset(address for lo, hi in ranges for address in range(lo, hi + 1))
 
 
 #: A tool with only the common blocks.

@@ -185,31 +185,41 @@ def bond_unit(
     scatter = standard_normals(rng, 2 * wires)  # per wire: FAB, then loop
     fab_nominal_um, loop_sigma_um = settings.fab_d_um, LOOP_SIGMA * settings.loop_h_um
     fab_sigma_um, fab_tolerance_um = FAB_SIGMA * fab_nominal_um, TOLERANCE * fab_nominal_um
-    tail_checks = 0
-    for wire in range(1, wires + 1):
-        if run.interruption is None and wire == first_efo:
-            run.interruption = ("efo", wire)
-        fab = fab_target + fab_sigma_um * scatter[2 * wire - 2]
-        run.fab_um.append(fab)
-        run.loop_um.append(None)
-        if abs(fab - fab_nominal_um) > fab_tolerance_um:
-            run.events.append((wire, FAB_DEFECT))
-            break
-        if wire == first_nsop:
-            run.events.append((wire, NSOP))
-            break
-        if wire == first_nsol:
-            run.events.append((wire, NSOL))
-            break
-        if run.interruption is None and wire == first_break:
-            run.interruption = ("break", wire)
-            run.break_wire(wire)
-            continue
-        run.loop_um[-1] = loop_target + loop_sigma_um * scatter[2 * wire - 1]
-        tail_checks += 1
-        if tail_checks == first_tail:
-            run.events.append((wire, SHORT_TAIL))
-            break
+    fab_um = [fab_target + fab_sigma_um * z for z in scatter[0::2]]
+    events_from = min(first_efo, first_nsop, first_nsol, first_break, first_tail)
+    if events_from > wires and not any(
+        abs(fab - fab_nominal_um) > fab_tolerance_um for fab in fab_um
+    ):
+        # Nearly every unit: no event on any wire, each bonded to its loop. The values the
+        # per-wire walk below would give, without walking.
+        run.fab_um = fab_um
+        run.loop_um = [loop_target + loop_sigma_um * z for z in scatter[1::2]]
+    else:
+        tail_checks = 0
+        for wire in range(1, wires + 1):
+            if run.interruption is None and wire == first_efo:
+                run.interruption = ("efo", wire)
+            fab = fab_um[wire - 1]
+            run.fab_um.append(fab)
+            run.loop_um.append(None)
+            if abs(fab - fab_nominal_um) > fab_tolerance_um:
+                run.events.append((wire, FAB_DEFECT))
+                break
+            if wire == first_nsop:
+                run.events.append((wire, NSOP))
+                break
+            if wire == first_nsol:
+                run.events.append((wire, NSOL))
+                break
+            if run.interruption is None and wire == first_break:
+                run.interruption = ("break", wire)
+                run.break_wire(wire)
+                continue
+            run.loop_um[-1] = loop_target + loop_sigma_um * scatter[2 * wire - 1]
+            tail_checks += 1
+            if tail_checks == first_tail:
+                run.events.append((wire, SHORT_TAIL))
+                break
     if any(loop is not None for loop in run.loop_um):
         run.pull_gf = max(0.0, rng.gauss(mean_pull_gf(settings), (settings.wire_d_um / 25.0) ** 2))
     return run
