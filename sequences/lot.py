@@ -216,6 +216,8 @@ class LotRunner:
         self._mates_deadline = time.monotonic() + LOAD_MATES_WAIT_S
         for station in self.stations:
             station.prepare()
+        with self._cond:  # before a worker may take them
+            self._dispose_restored()
         workers = [
             threading.Thread(
                 target=self._work_on_clock,
@@ -819,6 +821,21 @@ class LotRunner:
                 final,
             )
         )
+
+    def _dispose_restored(self) -> None:
+        """Strips a previous controller left without the end :meth:`_settle` gives them: it
+        stopped between recording a cycle's results and the strip's disposition. After the last
+        step the strip is complete; a last result with no good unit scraps it; else it waits for
+        its next step (caller holds ``_cond``)."""
+        steps = self.plan.steps
+        for strip in self.strips.values():
+            if strip.status != "waiting" or strip.next_step == 0:
+                continue
+            if "1" not in strip.input_map:
+                after = steps[min(strip.next_step, len(steps)) - 1].name
+                self._finish(strip, "scrapped", f"no good unit left after {after}")
+            elif strip.next_step >= len(steps):
+                self._finish(strip, "complete", "")
 
     def _finish(self, strip: StripProgress, status: str, reason: str) -> None:
         strip.status, strip.reason, strip.station = status, reason, ""

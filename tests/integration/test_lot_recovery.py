@@ -197,3 +197,34 @@ def test_a_batch_load_two_lots_shared_is_reconciled_once_with_both_lots() -> Non
             "each lot records its own strip's result, once"
         )
         assert recorders[lot].starts == [], "the shared load was not started again"
+
+
+def test_a_strip_whose_last_result_was_recorded_without_its_end_is_completed_on_resume(
+    line: tuple[SimulatedLine, DieBonder, WireBonder],
+) -> None:
+    """The controller died between recording a strip's last step and its disposition: the
+    resumed lot completes it (it used to wait for a step that does not exist, for ever)."""
+    _, bonder, wires = line
+    route = bonding_route()
+    last = len(route.steps)
+    done = StripProgress("R-08", FULL, next_step=last)  # every step's result in the store
+    runner, recorder = runner_for(route, bonder, wires, ["R-08"], initial={"R-08": done})
+    started = time.monotonic()
+    final = runner.run(timeout_s=30)
+    assert final["R-08"].status == "complete", final["R-08"]
+    assert time.monotonic() - started < 10, "completed at once, not at the lot's time-out"
+    assert {s: d.status for s, d in recorder.dispositions.items()} == {"R-08": "complete"}
+    assert recorder.starts == [] and recorder.steps == [], "no step run again"
+
+
+def test_a_strip_whose_last_result_left_no_good_unit_is_scrapped_on_resume(
+    line: tuple[SimulatedLine, DieBonder, WireBonder],
+) -> None:
+    _, bonder, wires = line
+    route = bonding_route()
+    dead = StripProgress("R-09", "0" * 30, next_step=1)  # die attach recorded, no good unit
+    runner, recorder = runner_for(route, bonder, wires, ["R-09"], initial={"R-09": dead})
+    final = runner.run(timeout_s=30)
+    assert final["R-09"].status == "scrapped"
+    assert final["R-09"].reason == f"no good unit left after {route.steps[0].name}"
+    assert recorder.starts == [], "the wire bonder is not given a strip with no good unit"
