@@ -687,6 +687,10 @@ def load_tool_recipe(tool: Tool, name: str, pace: Pace, bound_tool_s: float) -> 
     if loaded is None:
         loaded, _edited = tool.recipe_name()
     keep = loaded == name and state in (ToolState.HEATING, ToolState.READY)
+    if state is ToolState.IDLE:
+        # No recipe armed: a reset, or a power-up the host did not see (a serial link stays
+        # open through it), which also loses a calibration (laser, metrology): ask again.
+        forget_calibration(tool)
     if not keep:
         tool.load_recipe(name)
         forget_held(tool)  # the stored recipe replaces the working set

@@ -30,11 +30,13 @@ from drivers.metrology import Metrology
 from drivers.states import ToolState
 from sequences.jobs import SiteOutcome, StripJob, StripOutcome
 from sequences.steps.ball_attach import BallAttachStep
-from sequences.steps.base import ProcessStep, StepControl, StepRefused
+from sequences.steps.base import Pace, ProcessStep, StepControl, StepRefused, load_tool_recipe
 from sequences.steps.dice import DiceStep
+from sequences.steps.held import calibrated_hours_ago
 from sequences.steps.inspect import InspectStep
 from sequences.steps.judging import HOST_OUTSIDE_RECIPE
 from sequences.steps.laser_recess import LaserRecessStep
+from sequences.upkeep import calibrate_gauge_if_due
 from sim.clock import SimClock
 from sim.metrology import MetrologyModel
 from sim.simulated_tool import SimulatedTool
@@ -636,3 +638,23 @@ def test_operator_abort_ends_the_laser_cycle_and_leaves_the_rest_of_the_strip_un
     assert outcome.next_input_map == "1" * done + "0" * (240 - done)
     assert outcome.tool_summary["not_processed"] == outcome.result_map.count("N")
     assert laser.state() in (ToolState.READY, ToolState.HEATING), "acknowledged"
+
+
+def test_a_gauge_found_idle_is_asked_its_calibration_again(
+    sim_tool: Callable[..., SimulatedTool],
+    connect: Connect,
+    sim_clock: SimClock,
+    sim_world: World,
+) -> None:
+    """A power-up on a serial link the host never saw close loses the MS-3's calibration
+    (metrology.md §3) and unloads its recipe: a gauge found IDLE is not trusted to hold the
+    calibration the host read before (here a RST, which leaves it IDLE the same way)."""
+    gauge = connect(Metrology, sim_tool("metrology", seed=2))
+    pace = Pace(sim_clock.time_scale)
+    done = calibrate_gauge_if_due(gauge, pace)  # none since power-up: CAL, then CAL? read
+    assert done is not None and done.result == "done, PASS", done
+    assert calibrated_hours_ago(gauge, sim_clock.now()) is not None, "the CAL it read is known"
+    gauge.reset()
+    assert gauge.state() is ToolState.IDLE
+    load_tool_recipe(gauge, "A-SLUG", pace, 60.0)
+    assert calibrated_hours_ago(gauge, sim_clock.now()) is None, "asked again, not trusted"
