@@ -170,7 +170,7 @@ class LotRunner:
         self._mates_deadline = 0.0
         by_name = {st.name: st for st in self.stations}
         for start in self.in_flight:
-            strips = [self.strips[s] for s in start.strip_ids if s in self.strips]
+            strips = self._strips_of(start)
             if start.station not in by_name:
                 for strip in strips:
                     self._finish(
@@ -576,16 +576,14 @@ class LotRunner:
             if mine is None:
                 return None
             pending.remove(mine)
-            strips = [self.strips[s] for s in mine.strip_ids if s in self.strips]
+            strips = self._strips_of(mine)
             self._wake()  # this lot's worker on that station may take work again
         return _Share(self, mine.step_index, strips)
 
     def _resume(self, station: Station, start: StepStart) -> None:
         """Reconcile ``start`` with its tool; a load shared with other lots once, with all of
         them (their runners may start a little later: waited for, up to LOAD_MATES_WAIT_S)."""
-        own = _Share(
-            self, start.step_index, [self.strips[s] for s in start.strip_ids if s in self.strips]
-        )
+        own = _Share(self, start.step_index, self._strips_of(start))
         mates = self._mates.get((start.station, start.started), frozenset()) - {self.plan.lot_id}
         found: dict[str, _Share] = {}
         while mates - set(found):
@@ -621,11 +619,15 @@ class LotRunner:
         for start in starts:
             leader = min(self._mates.get((start.station, start.started), frozenset()))
             self._hold(
-                [self.strips[s] for s in start.strip_ids if s in self.strips],
+                self._strips_of(start),
                 f"{start.step} on {start.station} shared its load with lot {leader}, which did "
                 "not reconcile it at the restart: an operator must decide",
             )
         return bool(starts)
+
+    def _strips_of(self, start: StepStart) -> list[StripProgress]:
+        """This lot's strips of a recorded step start."""
+        return [self.strips[s] for s in start.strip_ids if s in self.strips]
 
     def _hold(self, strips: list[StripProgress], reason: str) -> None:
         with self._cond:

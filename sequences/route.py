@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from drivers.die_bonder import DieBondSettings
 from drivers.etch_bath import Chemistry
 from drivers.laser import AblationSettings
 from sequences.recipe import (
@@ -180,35 +181,21 @@ def laminate(recipe: HeatSlugRecipe) -> Planned:
 def die_attach_for(recipe: HeatSlugRecipe) -> tuple[Planned, ...]:
     """Claim 5: on the slice inside the opening, then gap fill; claim 6: on the slice inside
     the opening; claims 7, 8: on the substrate top, the adhesive filling the opening."""
-    variant, sites = recipe.variant, recipe.strip.layout.sites
+    variant, strip = recipe.variant, recipe.strip.layout
     on_top = variant is DieAttachVariant.LARGER
-    attach = Planned(
-        DieBondStep(
-            kind="die attach",
-            tool_recipe=DIE_ATTACH_TOOL_RECIPES[variant],
-            settings=recipe.die_attach.settings(
-                mode="EPOXY",
-                pattern="FILL" if on_top else "STAR",
-                zref="TOP" if on_top else "BASE",
-                volume_nl=recipe.die_attach_volume_nl,
-            ),
-            nominal_sites=sites,
-        ),
-        _claims(variant.claims, "A"),
+    settings = recipe.die_attach.settings(
+        mode="EPOXY",
+        pattern="FILL" if on_top else "STAR",
+        zref="TOP" if on_top else "BASE",
+        volume_nl=recipe.die_attach_volume_nl,
     )
+    tool_recipe, claims = DIE_ATTACH_TOOL_RECIPES[variant], _claims(variant.claims, "A")
+    attach = die_bond("die attach", tool_recipe, settings, strip, claims)
     if variant is not DieAttachVariant.SMALLER:
         return (attach,)
     assert recipe.gap_fill is not None
-    gap_fill = Planned(
-        DieBondStep(
-            kind="gap fill",
-            tool_recipe=GAP_FILL_TOOL_RECIPE,
-            settings=recipe.gap_fill.settings(volume_nl=recipe.gap_fill_volume_nl),
-            nominal_sites=sites,
-        ),
-        "A5",
-    )
-    return (attach, gap_fill)
+    settings = recipe.gap_fill.settings(volume_nl=recipe.gap_fill_volume_nl)
+    return (attach, die_bond("gap fill", GAP_FILL_TOOL_RECIPE, settings, strip, "A5"))
 
 
 def etch_slug(recipe: HeatSlugRecipe) -> Planned:
@@ -349,15 +336,11 @@ def plate_for(recipe: FilmRecipe) -> tuple[Planned, ...]:
     plate = recipe.plate
     if plate is None:
         return ()
-    step = DieBondStep(
-        kind="plate",
-        tool_recipe=PLATE_TOOL_RECIPE,
-        settings=plate.settings(
-            mode="PLATE", pattern="DOT", zref="BASE", volume_nl=recipe.plate_volume_nl
-        ),
-        nominal_sites=recipe.strip.layout.sites,
+    settings = plate.settings(
+        mode="PLATE", pattern="DOT", zref="BASE", volume_nl=recipe.plate_volume_nl
     )
-    return (Planned(step, "B2" if isinstance(recipe.bonding, WireBonded) else "B4"),)
+    claims = "B2" if isinstance(recipe.bonding, WireBonded) else "B4"
+    return (die_bond("plate", PLATE_TOOL_RECIPE, settings, recipe.strip.layout, claims),)
 
 
 def bond_die(recipe: FilmRecipe) -> tuple[Planned, ...]:
@@ -365,22 +348,12 @@ def bond_die(recipe: FilmRecipe) -> tuple[Planned, ...]:
     the die's bumps bonded to those pads."""
     bonding, strip = recipe.bonding, recipe.strip.layout
     if isinstance(bonding, FlipChip):
-        step = DieBondStep(
-            kind="flip-chip",
-            tool_recipe=FLIP_CHIP_TOOL_RECIPE,
-            settings=bonding.settings(),
-            nominal_sites=strip.sites,
-        )
-        return (Planned(step, "B3"),)
-    glue = DieBondStep(
-        kind="die attach",
-        tool_recipe=GLUE_TOOL_RECIPE,
-        settings=bonding.die_attach.settings(
-            mode="EPOXY", pattern="STAR", zref="BASE", volume_nl=recipe.die_attach_volume_nl
-        ),
-        nominal_sites=strip.sites,
+        return (die_bond("flip-chip", FLIP_CHIP_TOOL_RECIPE, bonding.settings(), strip, "B3"),)
+    settings = bonding.die_attach.settings(
+        mode="EPOXY", pattern="STAR", zref="BASE", volume_nl=recipe.die_attach_volume_nl
     )
-    return (Planned(glue, "B1"), wire_bond(bonding.wire_bond, strip, "B1"))
+    glue = die_bond("die attach", GLUE_TOOL_RECIPE, settings, strip, "B1")
+    return (glue, wire_bond(bonding.wire_bond, strip, "B1"))
 
 
 def film_notes(recipe: FilmRecipe) -> tuple[str, ...]:
@@ -420,6 +393,16 @@ def film_notes(recipe: FilmRecipe) -> tuple[str, ...]:
 
 
 # == steps both products share =======================================================================
+def die_bond(
+    kind: str, tool_recipe: str, settings: DieBondSettings, strip: StripFormat, claims: str
+) -> Planned:
+    """A pass on the die bonder (die attach, gap fill, plate, flip-chip) over the strip."""
+    step = DieBondStep(
+        kind=kind, tool_recipe=tool_recipe, settings=settings, nominal_sites=strip.sites
+    )
+    return Planned(step, claims)
+
+
 def wire_bond(section: WireBond, strip: StripFormat, claims: str) -> Planned:
     """Bond wires from the die to the substrate or to the pads in the legs."""
     step = WireBondStep(

@@ -17,6 +17,7 @@ poll of :attr:`state` never waits behind a step.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -513,34 +514,17 @@ class Station:
         return decision
 
     def _describe(self, problem: PacklineError) -> AlarmRecord:
-        strips = self.current_strips
         if isinstance(problem, ToolAlarm):
-            return AlarmRecord(
-                self.clock.timestamp(),
-                self.name,
-                strips,
-                problem.code,
-                problem.alarm_class,
-                problem.text,
-                "",
-            )
+            code, alarm_class, text = problem.code, problem.alarm_class, problem.text
+        else:
+            code, alarm_class, text = 0, "LINK", f"link lost: {problem.reason}"
         return AlarmRecord(
-            self.clock.timestamp(), self.name, strips, 0, "LINK", f"link lost: {problem.reason}", ""
+            self.clock.timestamp(), self.name, self.current_strips, code, alarm_class, text, ""
         )
 
     def _record(self, record: AlarmRecord, handling: str) -> None:
         if self.alarm_sink is not None:
-            self.alarm_sink(
-                AlarmRecord(
-                    record.time,
-                    record.station,
-                    record.strip_ids,
-                    record.code,
-                    record.alarm_class,
-                    record.text,
-                    handling,
-                )
-            )
+            self.alarm_sink(dataclasses.replace(record, handling=handling))
 
     def _retry(self, tool: Tool, problem: PacklineError, record: AlarmRecord) -> AlarmDecision:
         clock = self.clock

@@ -91,6 +91,16 @@ def contains(limits: tuple[float, float], value: float) -> bool:
     return limits[0] <= value <= limits[1]
 
 
+def outside(
+    where: str, value: float, window: tuple[float, float], unit: str, why: str
+) -> list[str]:
+    """No problem when ``value`` lies in ``window``, else ``where: 12 s is outside 0.3–1 s why``."""
+    if contains(window, value):
+        return []
+    low, high = fmt(window[0]), fmt(window[1])
+    return [f"{where}: {fmt(value)} {unit} is outside {low}–{high} {unit} {why}"]
+
+
 # -- recipe sections -> driver records ------------------------------------------------------------
 T = TypeVar("T")
 

@@ -27,9 +27,9 @@ from sequences.recipe.base import (
     declared,
     fmt,
     fmt_window,
+    outside,
     span,
 )
-from sequences.recipe.heat_slug import DISPENSE_RANGE_NL
 from sequences.recipe.process_models import LASER_POWER_TOLERANCE, pulses_to_breakthrough
 from sequences.recipe.sections import (
     BathSettings,
@@ -40,6 +40,7 @@ from sequences.recipe.sections import (
     PackageInspection,
     PlaceSettings,
     WireBond,
+    dispense_problems,
     mold_fills_and_cures,
     package_limits_hold_the_package,
     saw_fits_street,
@@ -322,8 +323,7 @@ def _die_and_plate_fit(r: FilmRecipe) -> list[str]:
             "plate corresponds to the die's back face)"
         )
     if plate is not None:
-        volume = round(plate.area_mm2 * plate.bond_line_um)
-        problems += _volume_problems("plate", volume)
+        problems += dispense_problems("plate", r.plate_volume_nl, "area × bond_line_um")
     return problems
 
 
@@ -341,8 +341,8 @@ def _bonding_reaches_the_pads(r: FilmRecipe) -> list[str]:
             )
         if die.bump_height_um is not None:
             problems.append("die.bump_height_um: given, but the die is glued and wire bonded")
-        volume = round(die.area_mm2 * bonding.die_attach.bond_line_um)
-        return problems + _volume_problems("bonding.die_attach", volume)
+        volume = r.die_attach_volume_nl
+        return problems + dispense_problems("bonding.die_attach", volume, "area × bond_line_um")
     problems = []
     if die.bump_height_um is None:
         problems.append("die.bump_height_um: missing (a flip-chip die bonds by its bumps)")
@@ -360,19 +360,19 @@ def _bonding_reaches_the_pads(r: FilmRecipe) -> list[str]:
                 f"bump over {film.io_legs_per_unit} bumps, outside {fmt(low)}–{fmt(high)} gf "
                 "(Au-stud thermosonic)"
             )
-        problems += _outside(
-            "bonding.bond_time_s", bonding.bond_time_s, AU_STUD_TIME_S, "s", "Au-stud"
+        problems += outside(
+            "bonding.bond_time_s", bonding.bond_time_s, AU_STUD_TIME_S, "s", "(Au-stud)"
         )
     else:
-        problems += _outside(
+        problems += outside(
             "bonding.bond_temperature_c",
             bonding.bond_temperature_c,
             SOLDER_TCB_TEMPERATURE_C,
             "°C",
-            "solder thermocompression",
+            "(solder thermocompression)",
         )
-        problems += _outside(
-            "bonding.bond_time_s", bonding.bond_time_s, SOLDER_TCB_TIME_S, "s", "solder TCB"
+        problems += outside(
+            "bonding.bond_time_s", bonding.bond_time_s, SOLDER_TCB_TIME_S, "s", "(solder TCB)"
         )
     return problems
 
@@ -435,23 +435,3 @@ def _recess_limits(r: FilmRecipe) -> list[str]:
 
 
 _check("inspection", "film", "mold")(package_limits_hold_the_package("film"))
-
-
-def _volume_problems(where: str, volume_nl: int) -> list[str]:
-    low, high = DISPENSE_RANGE_NL
-    if low <= volume_nl <= high:
-        return []
-    return [
-        f"{where}: dispense volume {volume_nl} nL (area × bond_line_um) is outside {low}–{high} "
-        "nL (DB-4 DISPense:VOLume)"
-    ]
-
-
-def _outside(
-    where: str, value: float, window: tuple[float, float], unit: str, why: str
-) -> list[str]:
-    if window[0] <= value <= window[1]:
-        return []
-    return [
-        f"{where}: {fmt(value)} {unit} is outside {fmt(window[0])}–{fmt(window[1])} {unit} ({why})"
-    ]

@@ -16,7 +16,6 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field
 
 from drivers.ball_attach import BallAttach, BallAttachSettings, ReflowLimits
-from drivers.die_bonder import DieBonder
 from drivers.errors import ParameterOutOfRange
 from drivers.etch_bath import WINDOWS, Chemistry, EtchBath
 from drivers.laminator import STANDBY_GAP_C, LaminationRecipe, Laminator
@@ -31,6 +30,7 @@ from sequences.recipe.base import (
     declared_range,
     fmt,
     fmt_window,
+    outside,
     span,
     tool_record,
     window_check,
@@ -46,6 +46,7 @@ from sequences.recipe.sections import (
     PackageInspection,
     PlaceSettings,
     WireBond,
+    dispense_problems,
     mold_fills_and_cures,
     package_limits_hold_the_package,
     saw_fits_street,
@@ -59,8 +60,6 @@ EQUAL_TOLERANCE_MM = 0.10
 MIN_OVERLAP_MM = 0.25
 #: Room around the die for the wire-bond fingers on the substrate top, per side.
 BOND_FINGER_MARGIN_MM = 1.0
-#: DB-4 DISPense:VOLume range, nL.
-DISPENSE_RANGE_NL = declared_range(DieBonder.dispense_volume_nl)
 #: SAC305 profile windows (process-reference §1): ramp 1–3 °C/s (Tuya), cool <= 6 °C/s (J-STD-020).
 MAX_RAMP_C_S, MAX_COOL_C_S = 3.0, 6.0
 #: Reflowed ball height as a share of the ball diameter (0.8 nominal; 0.6-0.9 accepted).
@@ -311,12 +310,7 @@ class HeatSlugRecipe(MasterRecipe):
     # -- what follows from the recipe ------------------------------------------------------------
     @property
     def variant(self) -> DieAttachVariant:
-        variant = die_attach_variant(
-            self.die.size_x_mm,
-            self.die.size_y_mm,
-            self.substrate.opening_x_mm,
-            self.substrate.opening_y_mm,
-        )
+        variant = _variant_of(self)
         assert variant is not None, "refused at validation"
         return variant
 
@@ -375,6 +369,12 @@ def _check(*sections: str) -> Callable[[HeatSlugCheck], HeatSlugCheck]:
     return cross_check(HEAT_SLUG_CHECKS, *sections)
 
 
+def _variant_of(r: HeatSlugRecipe) -> DieAttachVariant | None:
+    """The die-attach variant of the recipe's die and opening (None: no claim covers it)."""
+    die, sub = r.die, r.substrate
+    return die_attach_variant(die.size_x_mm, die.size_y_mm, sub.opening_x_mm, sub.opening_y_mm)
+
+
 _check("strip")(strip_is_format("A", "heat-slug"))
 
 
@@ -386,7 +386,7 @@ def _die_against_opening(r: HeatSlugRecipe) -> list[str]:
         f"die {fmt(die.size_x_mm)} × {fmt(die.size_y_mm)} mm, "
         f"opening {fmt(sub.opening_x_mm)} × {fmt(sub.opening_y_mm)} mm"
     )
-    variant = die_attach_variant(die.size_x_mm, die.size_y_mm, sub.opening_x_mm, sub.opening_y_mm)
+    variant = _variant_of(r)
     problems = []
     if variant is None:
         problems.append(
@@ -414,8 +414,7 @@ def _die_against_opening(r: HeatSlugRecipe) -> list[str]:
 @_check("die", "substrate", "gap_fill")
 def _gap_fill_for_smaller_die_only(r: HeatSlugRecipe) -> list[str]:
     """Claim 5: a die smaller than the opening needs the gap filled; the others have no gap."""
-    die, sub = r.die, r.substrate
-    variant = die_attach_variant(die.size_x_mm, die.size_y_mm, sub.opening_x_mm, sub.opening_y_mm)
+    variant = _variant_of(r)
     if variant is DieAttachVariant.SMALLER and r.gap_fill is None:
         return [
             "gap_fill: missing; the die is smaller than the opening and claim 5 fills the gap "
@@ -430,26 +429,20 @@ def _gap_fill_for_smaller_die_only(r: HeatSlugRecipe) -> list[str]:
 @_check("die", "substrate", "die_attach", "gap_fill")
 def _dispense_volumes_in_range(r: HeatSlugRecipe) -> list[str]:
     """The derived dispense volumes must be ones the DB-4 accepts."""
-    die, sub = r.die, r.substrate
-    variant = die_attach_variant(die.size_x_mm, die.size_y_mm, sub.opening_x_mm, sub.opening_y_mm)
+    die, sub, variant = r.die, r.substrate, _variant_of(r)
     if variant is None:
         return []
     volumes = {"die_attach": die_attach_volume_nl(variant, die, sub, r.die_attach)}
     if variant is DieAttachVariant.SMALLER and r.gap_fill is not None:
         volumes["gap_fill"] = gap_fill_volume_nl(die, sub, r.gap_fill)
-    low, high = DISPENSE_RANGE_NL
-    return [
-        f"{where}: dispense volume {volume} nL (derived from die, opening and bond line) is "
-        f"outside {low}–{high} nL (DB-4 DISPense:VOLume)"
-        for where, volume in volumes.items()
-        if not low <= volume <= high
-    ]
+    derived_from = "derived from die, opening and bond line"
+    return [p for where, nl in volumes.items() for p in dispense_problems(where, nl, derived_from)]
 
 
 @_check("slice", "slice_adhesive", "balls")
 def _claim_3_slug_thinner_than_balls(r: HeatSlugRecipe) -> list[str]:
     """Claim 3: the heat slug (slice + adhesive below the pads) is thinner than the balls."""
-    slug = r.slice.thickness_um + r.slice_adhesive.thickness_um
+    slug = r.slug_protrusion_um
     if slug >= r.balls.ball_height_um:
         return [
             f"claim 3: slice.thickness_um + slice_adhesive.thickness_um = "
@@ -489,18 +482,11 @@ def _etch_bath_window(r: HeatSlugRecipe) -> list[str]:
     """WE-2 chemistry windows and the bath rules of the reference."""
     etch = r.etch
     window = WINDOWS[Chemistry[etch.chemistry]]
-    (t_low, t_high), (c_low, c_high) = window.temp_c, window.conc
-    problems = []
-    if not t_low <= etch.temperature_c <= t_high:
-        problems.append(
-            f"etch.temperature_c: {fmt(etch.temperature_c)} °C is outside {fmt(t_low)}–"
-            f"{fmt(t_high)} °C for {etch.chemistry} (WE-2 ARM check)"
-        )
-    if not c_low <= etch.concentration_be <= c_high:
-        problems.append(
-            f"etch.concentration_be: {fmt(etch.concentration_be)} °Bé is outside {fmt(c_low)}–"
-            f"{fmt(c_high)} °Bé for {etch.chemistry} (WE-2 ARM check)"
-        )
+    arm_check = f"for {etch.chemistry} (WE-2 ARM check)"
+    problems = outside("etch.temperature_c", etch.temperature_c, window.temp_c, "°C", arm_check)
+    problems += outside(
+        "etch.concentration_be", etch.concentration_be, window.conc, "°Bé", arm_check
+    )
     if etch.chemistry == "FECL3":
         cu_load_max = window.cu_load_max_g_l
         if cu_load_max is not None and etch.cu_load_max_g_l > cu_load_max:
@@ -514,12 +500,8 @@ def _etch_bath_window(r: HeatSlugRecipe) -> list[str]:
                 f"±{FECL3_TEMPERATURE_BAND_C} °C (ferric etch rate: 5 °C cooler, ~30 % slower)"
             )
     else:
-        low, high = CUCL2_ACID_MOL_L
-        if not low <= etch.acid_mol_l <= high:
-            problems.append(
-                f"etch.acid_mol_l: {fmt(etch.acid_mol_l)} mol/L is outside {low}–{high} mol/L "
-                "(cupric chloride free HCl)"
-            )
+        acid = "(cupric chloride free HCl)"
+        problems += outside("etch.acid_mol_l", etch.acid_mol_l, CUCL2_ACID_MOL_L, "mol/L", acid)
         if etch.auto_dose and etch.cu_load_max_g_l < CUCL2_CU_LOAD_MIN_G_L:
             problems.append(
                 f"etch.cu_load_max_g_l: {fmt(etch.cu_load_max_g_l)} g/L is below "
@@ -593,7 +575,7 @@ _check("dice", "strip")(saw_fits_street)
 @_check("inspection", "slice", "slice_adhesive")
 def _slug_limits_hold_the_slug(r: HeatSlugRecipe) -> list[str]:
     """The SLUG window contains the nominal slug protrusion (slice + adhesive)."""
-    slug = r.slice.thickness_um + r.slice_adhesive.thickness_um
+    slug = r.slug_protrusion_um
     limits = r.inspection.slug.slug_protrusion_um
     if not contains(limits, slug):
         return [

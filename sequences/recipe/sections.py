@@ -32,6 +32,7 @@ from sequences.recipe.base import (
     StripSpec,
     contains,
     declared,
+    declared_range,
     fmt,
     fmt_window,
     refuse_if_problems,
@@ -42,6 +43,8 @@ from sequences.recipe.base import (
 from sequences.recipe.process_models import degree_of_cure, etch_time_s, time_to_cure
 
 TOOL_NAME = r"^[A-Za-z0-9._-]{1,16}$"
+#: DB-4 DISPense:VOLume range, nL.
+DISPENSE_RANGE_NL = declared_range(DieBonder.dispense_volume_nl)
 
 
 #: A recipe's name, which is its file's name.
@@ -463,6 +466,17 @@ def strip_is_format(strip_format: str, product: str) -> Callable[[MasterRecipe],
         return []
 
     return check
+
+
+def dispense_problems(where: str, volume_nl: int, derived_from: str) -> list[str]:
+    """A derived dispense volume the DB-4 refuses (DISPense:VOLume), ``derived_from`` what."""
+    low, high = DISPENSE_RANGE_NL
+    if low <= volume_nl <= high:
+        return []
+    return [
+        f"{where}: dispense volume {volume_nl} nL ({derived_from}) is outside {low}–{high} nL "
+        "(DB-4 DISPense:VOLume)"
+    ]
 
 
 def mold_fills_and_cures(r: Any) -> list[str]:
