@@ -246,8 +246,7 @@ def heat_slug_notes(recipe: HeatSlugRecipe) -> tuple[str, ...]:
         f"{profile.time_above_liquidus_s:.1f} s, ramp {profile.max_ramp_c_s:.2f} °C/s, cool "
         f"{-profile.max_cool_c_s:.2f} °C/s",
         _mold_note(recipe.mold),
-        f"package {fmt(recipe.package_thickness_um)} µm (substrate + mold cap) inside THK "
-        f"{_window(recipe.inspection.package.package_thickness_um)} µm",
+        _package_note(recipe, "substrate"),
     )
 
 
@@ -385,10 +384,7 @@ def film_notes(recipe: FilmRecipe) -> tuple[str, ...]:
             f"{fmt(recipe.die.bump_height_um - film.thickness_um)} µm above the film"
         )
     notes.append(_mold_note(recipe.mold))
-    notes.append(
-        f"package {fmt(recipe.package_thickness_um)} µm (film + mold cap) inside THK "
-        f"{_window(recipe.inspection.package.package_thickness_um)} µm"
-    )
+    notes.append(_package_note(recipe, "film"))
     return tuple(notes)
 
 
@@ -486,5 +482,9 @@ def _mold_note(section: Mold) -> str:
     )
 
 
-def _window(limits: tuple[float, float]) -> str:
-    return f"{fmt(limits[0])}–{fmt(limits[1])}"
+def _package_note(recipe: Recipe, carrier: str) -> str:
+    low, high = recipe.inspection.package.package_thickness_um
+    return (
+        f"package {fmt(recipe.package_thickness_um)} µm ({carrier} + mold cap) inside THK "
+        f"{fmt(low)}–{fmt(high)} µm"
+    )

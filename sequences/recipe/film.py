@@ -15,7 +15,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field
 
 from drivers.die_bonder import DieBonder, DieBondSettings
-from drivers.etch_bath import EtchBath
+from drivers.etch_bath import WINDOWS, Chemistry, EtchBath
 from drivers.laser import Laser
 from sequences.recipe.base import (
     CrossCheck,
@@ -56,6 +56,8 @@ LEG_MARGIN_MM = 0.5
 AU_STUD_GF_PER_BUMP, AU_STUD_TIME_S = (20.0, 40.0), (0.3, 1.0)
 SOLDER_TCB_TEMPERATURE_C, SOLDER_TCB_TIME_S = (250.0, 300.0), (2.0, 10.0)
 GF_PER_N = 1000.0 / 9.80665
+#: The WE-2's KOH window (etch-bath.md §4), the recess etch's range.
+KOH = WINDOWS[Chemistry.KOH]
 
 
 class Film(RecipeModel):
@@ -88,8 +90,8 @@ class EtchRecess(BathSettings):
 
     method: Literal["etch"]
     chemistry: Literal["KOH"] = Field(description="WE-2 CHEMISTRY of the station")
-    temperature_c: float = span(65.0, 90.0, "WE-2 TEMP_SP for KOH 65–90 °C (PI etch 70–90 °C)")
-    concentration_wt_pct: float = span(10.0, 45.0, "WE-2 CONC_SP for KOH, wt%")
+    temperature_c: float = span(*KOH.temp_c, "WE-2 TEMP_SP for KOH 65–90 °C (PI etch 70–90 °C)")
+    concentration_wt_pct: float = span(*KOH.conc, "WE-2 CONC_SP for KOH, wt%")
     concentration_band_wt_pct: float = declared(EtchBath.conc_band, " (±), wt%")
     over_etch_pct: float = span(10.0, 30.0, "etch beyond the film thickness; the pads stop it")
 

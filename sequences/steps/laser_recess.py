@@ -20,6 +20,7 @@ from drivers.base import Tool
 from drivers.laser import AblationSettings, Laser, LaserRecord
 from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
+from sequences.recipe.process_models import ABLATION_DEPTH_SCALE_UM, ABLATION_THRESHOLD_J_CM2
 from sequences.steps.base import (
     Pace,
     ProcessStep,
@@ -39,9 +40,6 @@ PATTERN_GEOMETRY: dict[str, tuple[int, float]] = {
     "IO32": (32, 0.0),
     "IO32-DIE4": (32, 4.0),
 }
-#: Ablation model (laser.md §4): depth per pulse d = δ·ln(F/F_th).
-DEPTH_PER_PULSE_DELTA_UM = 0.08
-FLUENCE_THRESHOLD_J_CM2 = 0.10
 #: Timing (laser.md §8): LOAD + ALIGN + UNLOAD, field move per site, per-via overhead, INSPECT.
 HANDLING_S = 10.0 + 8.0 + 10.0
 FIELD_MOVE_S = 0.10
@@ -66,12 +64,13 @@ class LaserRecessStep(ProcessStep, tool="laser", driver=Laser, clears={"WARMUP",
         return "recess (laser)"
 
     def setpoint_text(self) -> str:
+        s = self.settings
         text = (
-            f"{self.tool_recipe}: {fmt(self.settings.fluence_j_cm2)} J/cm², {self.settings.frequency_khz} kHz, "
-            f"spot {self.settings.spot_um} µm, ≤ {self.settings.via_max_pulses} pulses/via"
+            f"{self.tool_recipe}: {fmt(s.fluence_j_cm2)} J/cm², {s.frequency_khz} kHz, "
+            f"spot {s.spot_um} µm, ≤ {s.via_max_pulses} pulses/via"
         )
-        if self.settings.pattern.endswith("-DIE4"):
-            text += f", die recess {fmt(self.settings.recess_depth_um)} ± {fmt(self.settings.recess_tolerance_um)} µm"
+        if s.pattern.endswith("-DIE4"):
+            text += f", die recess {fmt(s.recess_depth_um)} ± {fmt(s.recess_tolerance_um)} µm"
         return text
 
     @property
@@ -82,8 +81,8 @@ class LaserRecessStep(ProcessStep, tool="laser", driver=Laser, clears={"WARMUP",
     @property
     def depth_per_pulse_um(self) -> float:
         """d = δ·ln(F/F_th) (0.199 µm at 1.20 J/cm²)."""
-        return DEPTH_PER_PULSE_DELTA_UM * math.log(
-            self.settings.fluence_j_cm2 / FLUENCE_THRESHOLD_J_CM2
+        return ABLATION_DEPTH_SCALE_UM * math.log(
+            self.settings.fluence_j_cm2 / ABLATION_THRESHOLD_J_CM2
         )
 
     @property
@@ -101,19 +100,15 @@ class LaserRecessStep(ProcessStep, tool="laser", driver=Laser, clears={"WARMUP",
         """laser.md §8: 28 s handling + per site 0.10 s field move, the vias (pulses / f +
         2.5 ms each), the raster passes of the area recess and 0.05 s INSPECT: Format B IO16
         83 s, IO16-DIE4 2664 s at the defaults."""
-        vias, area_mm2 = self.geometry
+        s, (vias, area_mm2) = self.settings, self.geometry
         pulses = (
-            min(self.breakthrough_pulses, self.settings.via_max_pulses)
-            if self.settings.via_endpoint
-            else self.settings.via_max_pulses
+            min(self.breakthrough_pulses, s.via_max_pulses) if s.via_endpoint else s.via_max_pulses
         )
-        via_s = pulses / (self.settings.frequency_khz * 1000.0) + VIA_OVERHEAD_S
+        via_s = pulses / (s.frequency_khz * 1000.0) + VIA_OVERHEAD_S
         raster_s = 0.0
         if area_mm2 > 0.0:
-            passes = math.ceil(self.settings.recess_depth_um / (3.0 * self.depth_per_pulse_um))
-            area_rate_mm2_s = (
-                self.settings.frequency_khz * 1000.0 * (self.settings.spot_um / 2000.0) ** 2
-            )
+            passes = math.ceil(s.recess_depth_um / (3.0 * self.depth_per_pulse_um))
+            area_rate_mm2_s = s.frequency_khz * 1000.0 * (s.spot_um / 2000.0) ** 2
             raster_s = passes * area_mm2 / area_rate_mm2_s
         site_s = FIELD_MOVE_S + vias * via_s + raster_s + INSPECT_PER_SITE_S
         return HANDLING_S + self.nominal_sites * site_s
@@ -123,33 +118,28 @@ class LaserRecessStep(ProcessStep, tool="laser", driver=Laser, clears={"WARMUP",
         """Interlocks, every set-point in its §4 range, and the ablation model's windows: a
         strip must not be refused at START (-221) nor scrapped site by site (8501, 8503)."""
         super().check(tool)
-        if self.settings.fluence_j_cm2 <= FLUENCE_THRESHOLD_J_CM2:
-            raise refuse(
-                self.name, tool, f"fluence {self.settings.fluence_j_cm2} J/cm² does not ablate"
-            )
+        s = self.settings
+        if s.fluence_j_cm2 <= ABLATION_THRESHOLD_J_CM2:
+            raise refuse(self.name, tool, f"fluence {s.fluence_j_cm2} J/cm² does not ablate")
         n_bt = self.breakthrough_pulses
-        if self.settings.via_endpoint and n_bt > self.settings.via_max_pulses:
+        if s.via_endpoint and n_bt > s.via_max_pulses:
             raise refuse(
                 self.name,
                 tool,
-                f"VIA:PULSes {self.settings.via_max_pulses} < {n_bt} pulses to break through "
-                f"{self.settings.film_thickness_um} µm at {self.settings.fluence_j_cm2} J/cm² (every via 8501)",
+                f"VIA:PULSes {s.via_max_pulses} < {n_bt} pulses to break through "
+                f"{s.film_thickness_um} µm at {s.fluence_j_cm2} J/cm² (every via 8501)",
             )
-        if not self.settings.via_endpoint and self.settings.via_max_pulses > 2 * n_bt:
+        if not s.via_endpoint and s.via_max_pulses > 2 * n_bt:
             raise refuse(
                 self.name,
                 tool,
-                f"VIA:PULSes {self.settings.via_max_pulses} > 2 × {n_bt} with ENDPoint OFF (pads 8503)",
+                f"VIA:PULSes {s.via_max_pulses} > 2 × {n_bt} with ENDPoint OFF (pads 8503)",
             )
-        if (
-            self.geometry[1] > 0.0
-            and self.settings.recess_depth_um >= self.settings.film_thickness_um
-        ):
+        if self.geometry[1] > 0.0 and s.recess_depth_um >= s.film_thickness_um:
             raise refuse(
                 self.name,
                 tool,
-                f"recess depth {self.settings.recess_depth_um} µm not below the film "
-                f"{self.settings.film_thickness_um} µm",
+                f"recess depth {s.recess_depth_um} µm not below the film {s.film_thickness_um} µm",
             )
 
     def set_up(self, tool: Tool, jobs: Sequence[StripJob], pace: Pace) -> None:
