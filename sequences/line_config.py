@@ -88,10 +88,7 @@ class LineConfig(BaseModel):
         for entry in self.stations:
             for index in range(entry.count):
                 name = entry.name if entry.count == 1 else f"{entry.name}-{index + 1}"
-                if entry.addresses is not None:
-                    address: str | None = entry.addresses[index]
-                else:
-                    address = entry.address
+                address = entry.address if entry.addresses is None else entry.addresses[index]
                 stations.append(
                     Station(
                         name=name,

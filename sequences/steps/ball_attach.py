@@ -51,6 +51,7 @@ OVEN_LENGTH_MM = 4000.0
 
 @dataclass(frozen=True)
 class BallAttachStep(ProcessStep, tool="ball-attach", driver=BallAttach, clears={"TEMP"}):
+    name: ClassVar[str] = "ball attach"
     batch_max = 20
     #: ball-attach.md §8: heating from cold 20 min; with margin.
     heat_up_tool_s: ClassVar[float] = 3600.0
@@ -61,10 +62,6 @@ class BallAttachStep(ProcessStep, tool="ball-attach", driver=BallAttach, clears=
     #: Strips of the magazines this step is planned for (a full one), the timing figure of
     #: :attr:`expected_cycle_tool_s`; the magazine's own strips come from the jobs.
     nominal_strips: int = 20
-
-    @property
-    def name(self) -> str:
-        return "ball attach"
 
     def setpoint_text(self) -> str:
         s = self.settings

@@ -41,6 +41,7 @@ KERF_CHECK_S = 2.0
 
 @dataclass(frozen=True)
 class DiceStep(ProcessStep, tool="dicing-saw", driver=DicingSaw, clears={"WARMUP", "BLADE"}):
+    name: ClassVar[str] = "dice"
     #: dicing-saw.md §8: cold spindle warm-up 300 s, blade setup 45 s; with margin.
     heat_up_tool_s: ClassVar[float] = 1200.0
 
@@ -51,10 +52,6 @@ class DiceStep(ProcessStep, tool="dicing-saw", driver=DicingSaw, clears={"WARMUP
     #: :attr:`expected_cycle_tool_s`; the strips' own size comes from their jobs.
     nominal_strip: tuple[int, int] = (8, 30)
     nominal_pitch_mm: tuple[float, float] = (5.3, 5.3)
-
-    @property
-    def name(self) -> str:
-        return "dice"
 
     def setpoint_text(self) -> str:
         s = self.settings

@@ -18,6 +18,7 @@ VACUUM_LOST_FACTOR = 2.0
 
 @dataclass(frozen=True)
 class LaminateStep(BatchStep, tool="laminator", driver=Laminator, clears={"TEMP", "LOAD"}):
+    name: ClassVar[str] = "laminate"
     #: The load's values in the unit records: record name -> LaminationResult field.
     result_values: ClassVar[Mapping[str, str]] = {
         "peak_temp_c": "peak_temp_c",
@@ -33,10 +34,6 @@ class LaminateStep(BatchStep, tool="laminator", driver=Laminator, clears={"TEMP"
     heat_up_tool_s: ClassVar[float] = 2400.0
 
     recipe: LaminationRecipe
-
-    @property
-    def name(self) -> str:
-        return "laminate"
 
     def setpoint_text(self) -> str:
         r = self.recipe

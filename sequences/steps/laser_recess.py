@@ -49,6 +49,7 @@ INSPECT_PER_SITE_S = 0.05
 
 @dataclass(frozen=True)
 class LaserRecessStep(ProcessStep, tool="laser", driver=Laser, clears={"WARMUP", "CAL"}):
+    name: ClassVar[str] = "recess (laser)"
     #: laser.md §8: cold warm-up 600 s, calibration 30 s; with margin.
     heat_up_tool_s: ClassVar[float] = 1800.0
 
@@ -58,10 +59,6 @@ class LaserRecessStep(ProcessStep, tool="laser", driver=Laser, clears={"WARMUP",
     #: Sites of the strips this step is planned for (Format B: 240), the timing figure of
     #: :attr:`expected_cycle_tool_s`; the strips' own size comes from their jobs.
     nominal_sites: int = 240
-
-    @property
-    def name(self) -> str:
-        return "recess (laser)"
 
     def setpoint_text(self) -> str:
         s = self.settings

@@ -21,6 +21,7 @@ TRANSFER_P_MIN_FRACTION = 0.90
 
 @dataclass(frozen=True)
 class MoldStep(BatchStep, tool="mold-press", driver=MoldPress, clears={"TEMP", "LOAD"}):
+    name: ClassVar[str] = "mold"
     #: The load's values in the unit records: record name -> ShotResult field.
     result_values: ClassVar[Mapping[str, str]] = {
         "fill_time_s": "fill_time_s",
@@ -39,10 +40,6 @@ class MoldStep(BatchStep, tool="mold-press", driver=MoldPress, clears={"TEMP", "
     heat_up_tool_s: ClassVar[float] = 3600.0
 
     recipe: MoldRecipe
-
-    @property
-    def name(self) -> str:
-        return "mold"
 
     def setpoint_text(self) -> str:
         m = self.recipe

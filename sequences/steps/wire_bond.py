@@ -29,6 +29,7 @@ WINDOW = 0.10
 
 @dataclass(frozen=True)
 class WireBondStep(ProcessStep, tool="wire-bonder", driver=WireBonder, clears={"TEMP"}):
+    name: ClassVar[str] = "wire bond"
     #: wire-bonder.md §8: stage 25 -> 150 °C in 6.8 min, +30 s stable; with margin.
     heat_up_tool_s: ClassVar[float] = 1800.0
 
@@ -40,10 +41,6 @@ class WireBondStep(ProcessStep, tool="wire-bonder", driver=WireBonder, clears={"
     #: :attr:`expected_cycle_tool_s` (A64 on Format A: 64 and 30; B16 on Format B: 16, 240).
     wires_per_unit: int = 64
     nominal_sites: int = 30
-
-    @property
-    def name(self) -> str:
-        return "wire bond"
 
     @property
     def setpoints(self) -> WireBondParameters:
