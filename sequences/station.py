@@ -18,6 +18,7 @@ poll of :attr:`state` never waits behind a step.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -34,6 +35,7 @@ from sequences.packml import PackState
 from sequences.records import AlarmRecord
 from sequences.station_machine import DISABLED_CAUSE, CommandRefused, StateEvent, StationMachine
 from sequences.steps.base import (
+    NO_CYCLE,
     AlarmDecision,
     Detached,
     Pace,
@@ -88,11 +90,6 @@ class LinkDown(PacklineError):
     """The tool stopped answering during a cycle (or came back without it): the station is DOWN
     and the cycle is to be reconciled when the link returns, by the crash-recovery rules
     (:func:`~sequences.steps.base.resume_step`), never run twice nor lost."""
-
-
-#: Tool states in which a tool that answers again after a lost link has no cycle any more (it
-#: restarted): the cycle is reconciled (run now, for the first time) rather than waited for.
-NO_CYCLE = (ToolState.INIT, ToolState.IDLE, ToolState.HEATING, ToolState.READY, ToolState.SETUP)
 
 
 class OutOfService(CommandRefused):
@@ -357,9 +354,8 @@ class Station:
         is HELD already and the handler resumes it."""
         low = not in_alarm  # a blade worn to 90 % waits for the cycle's end, not mid-strip
         active = active_interlocks(self.driver)
-        blocking = requests_due(
-            self.driver, low=low, cu_load_max_g_l=self._cu_limit, interlocks=active, alarms=alarms
-        )
+        due = functools.partial(requests_due, self.driver, low=low, cu_load_max_g_l=self._cu_limit)
+        blocking = due(interlocks=active, alarms=alarms)
         if not blocking:
             if not in_alarm and isinstance(self.driver, ReportsInterlocks):
                 self.control.interlocks_seen = active  # the step's check uses them
@@ -375,19 +371,17 @@ class Station:
         while self.machine.state is PackState.HELD and clock.now() < deadline:
             if low and low_warnings_latched(self.driver):
                 self.driver.clear_alarms()  # a refilled supply's warning goes (README §6)
-            if not requests_due(self.driver, low=low, cu_load_max_g_l=self._cu_limit):
+            if not due():
                 break
             clock.sleep(self.pace.poll_after_s(self.driver, clock.now() - waited_from))
         if not in_alarm and self.machine.state in (PackState.UNHOLDING, PackState.EXECUTE):
             # Released by the operator (``station release``): what is still due was done by
             # hand; a blade change the saw cannot see is recorded on it (BLADe:CHANge).
-            record_answer(
-                self.driver, requests_due(self.driver, low=low, cu_load_max_g_l=self._cu_limit)
-            )
+            record_answer(self.driver, due())
             if low_warnings_latched(self.driver):
                 self.driver.clear_alarms()
         took_tool_s = (clock.timestamp() - started) * clock.record_scale
-        answered = not requests_due(self.driver, low=low, cu_load_max_g_l=self._cu_limit)
+        answered = not due()
         result = "answered" if answered else "not answered"
         self._record(
             AlarmRecord(started, self.name, self.current_strips, 0, "REQUEST", text, ""),

@@ -22,7 +22,6 @@ from drivers.ball_attach import (
     BallAttachSettings,
 )
 from drivers.base import Tool
-from drivers.errors import ProtocolError
 from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
 from sequences.steps.base import (
@@ -36,8 +35,8 @@ from sequences.steps.base import (
 from sequences.steps.judging import (
     at_most,
     end_state,
+    judged_sites,
     problems_of,
-    site_outcomes,
     site_strip_outcome,
     within,
 )
@@ -138,19 +137,15 @@ class BallAttachStep(ProcessStep, tool="ball-attach", driver=BallAttach, clears=
         end_state: str,
     ) -> StripOutcome:
         summary = result.summary
-        if summary.strip_id != job.strip_id:
-            raise ProtocolError(
-                f"magazine strip {k}: results are for strip {summary.strip_id!r}, "
-                f"not {job.strip_id!r}",
-                tool=line.tool_name,
-                address=line.address,
-            )
-        records = result.ball_records
         profile = self._profile_problems(result.peak_c, result.tal_s)
-        host = {r.site: self._problems(r, profile) for r in records if r.result == "P"}
-        host = {site: problems for site, problems in host.items() if problems}
-        sites = site_outcomes(
-            job, records, result.result_map, host, tool=line.tool_name, address=line.address
+        host, sites = judged_sites(
+            job,
+            summary,
+            result.result_map,
+            result.ball_records,
+            lambda record: self._problems(record, profile),
+            tool=line,
+            where=f"magazine strip {k}: ",
         )
         tool_summary: dict[str, Any] = {
             "cycle_s": summary.cycle_s,

@@ -44,6 +44,9 @@ from sequences.steps.held import forget_calibration, forget_held, held_recipe, n
 from sequences.steps.judging import cycle_ended_in, recording_windows
 
 FINISHED = frozenset({ToolState.DONE, ToolState.ABORTED})
+#: States in which a tool has no cycle (none started, or it restarted): a cycle found recorded
+#: as started is reconciled by running it now, for the first time.
+NO_CYCLE = (ToolState.INIT, ToolState.IDLE, ToolState.HEATING, ToolState.READY, ToolState.SETUP)
 #: A tool reports a cycle's remaining time in whole seconds (interfaces README §9: NR1, a u32
 #: register; the simulators truncate): the end lies up to this much after the time reported,
 #: so the host looks then, not a moment before it and again after.
@@ -444,13 +447,7 @@ def resume_step(
     """
     control = control or StepControl()
     state = tool.state()
-    if state in (
-        ToolState.INIT,
-        ToolState.IDLE,
-        ToolState.HEATING,
-        ToolState.READY,
-        ToolState.SETUP,
-    ):
+    if state in NO_CYCLE:
         return run_step(
             step, tool, jobs, station=station, pace=pace, control=control, on_results=on_results
         )

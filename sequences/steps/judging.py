@@ -148,13 +148,15 @@ def judged_sites(
     problems: Callable[[R], str],
     *,
     tool: Tool,
+    where: str = "",
 ) -> tuple[dict[int, str], tuple[SiteOutcome, ...]]:
     """One strip's cycle of a site-by-site tool after the host's judgement: the host's problems
     by site (``problems`` of each site the tool passed, where there are any) and the per-site
-    outcomes. Results for another strip than the job's raise :class:`ProtocolError`."""
+    outcomes. Results for another strip than the job's raise :class:`ProtocolError`, its
+    message led by ``where`` (``magazine strip 2: ``)."""
     if summary.strip_id != job.strip_id:
         raise ProtocolError(
-            f"results are for strip {summary.strip_id!r}, not {job.strip_id!r}",
+            f"{where}results are for strip {summary.strip_id!r}, not {job.strip_id!r}",
             tool=tool.tool_name,
             address=tool.address,
         )
