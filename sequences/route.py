@@ -130,10 +130,8 @@ def heat_slug_route(recipe: HeatSlugRecipe) -> Route:
     singulate; inspections after the etch, the balls and singulation."""
     strip = recipe.strip.layout
     return _route(
-        recipe.name,
-        "heat-slug",
+        recipe,
         heat_slug_variant(recipe),
-        strip,
         (
             laminate(recipe),  # claims A1, A4, A9
             *die_attach_for(recipe),  # claim A5, A6, or A7 + A8
@@ -256,10 +254,8 @@ def film_route(recipe: FilmRecipe) -> Route:
     inspections after the recess and after dicing."""
     strip = recipe.strip.layout
     return _route(
-        recipe.name,
-        "ultra-thin-film",
+        recipe,
         film_variant(recipe),
-        strip,
         (
             recess(recipe),  # claim B1
             inspect("RECESS", strip, recipe.inspection.recess.limits(), "B1"),
@@ -442,16 +438,12 @@ def inspect(
 
 
 def _route(
-    name: str,
-    product: str,
-    variant: str,
-    layout: StripFormat,
-    planned: tuple[Planned, ...],
-    notes: tuple[str, ...],
+    recipe: Recipe, variant: str, planned: tuple[Planned, ...], notes: tuple[str, ...]
 ) -> Route:
+    layout = recipe.strip.layout
     return Route(
-        recipe_name=name,
-        product=product,
+        recipe_name=recipe.name,
+        product=recipe.product,
         variant=variant,
         rows=layout.rows,
         cols=layout.cols,
