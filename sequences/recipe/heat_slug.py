@@ -335,30 +335,21 @@ class HeatSlugRecipe(MasterRecipe):
     @property
     def die_attach_volume_nl(self) -> int:
         """Die on the slice: die area × bond line. Die on the substrate top: the opening filled
-        to the slice (opening area × depth) plus the bond line under the overhang (claim 7)."""
-        return die_attach_volume_nl(self.variant, self.die, self.substrate, self.die_attach)
+        to the slice (opening area × depth) plus the bond line under the overhang (claim 7).
+        1 mm² × 1 µm = 1 nL."""
+        die, sub, bond_line_um = self.die, self.substrate, self.die_attach.bond_line_um
+        if self.variant is DieAttachVariant.LARGER:
+            fill = sub.opening_area_mm2 * sub.thickness_um
+            overhang = (die.area_mm2 - sub.opening_area_mm2) * bond_line_um
+            return round(fill + overhang)
+        return round(die.area_mm2 * bond_line_um)
 
     @property
     def gap_fill_volume_nl(self) -> int:
         """(opening area − die area) × opening depth × fill height (claim 5)."""
         assert self.gap_fill is not None
-        return gap_fill_volume_nl(self.die, self.substrate, self.gap_fill)
-
-
-def die_attach_volume_nl(
-    variant: DieAttachVariant, die: Die, substrate: Substrate, attach: PlaceSettings
-) -> int:
-    """1 mm² × 1 µm = 1 nL."""
-    if variant is DieAttachVariant.LARGER:
-        fill = substrate.opening_area_mm2 * substrate.thickness_um
-        overhang = (die.area_mm2 - substrate.opening_area_mm2) * attach.bond_line_um
-        return round(fill + overhang)
-    return round(die.area_mm2 * attach.bond_line_um)
-
-
-def gap_fill_volume_nl(die: Die, substrate: Substrate, gap_fill: GapFill) -> int:
-    gap_mm2 = substrate.opening_area_mm2 - die.area_mm2
-    return round(gap_mm2 * substrate.thickness_um * gap_fill.fill_height_pct / 100.0)
+        gap_mm2 = self.substrate.opening_area_mm2 - self.die.area_mm2
+        return round(gap_mm2 * self.substrate.thickness_um * self.gap_fill.fill_height_pct / 100.0)
 
 
 # -- cross-field checks ---------------------------------------------------------------------------
@@ -429,12 +420,12 @@ def _gap_fill_for_smaller_die_only(r: HeatSlugRecipe) -> list[str]:
 @_check("die", "substrate", "die_attach", "gap_fill")
 def _dispense_volumes_in_range(r: HeatSlugRecipe) -> list[str]:
     """The derived dispense volumes must be ones the DB-4 accepts."""
-    die, sub, variant = r.die, r.substrate, _variant_of(r)
+    variant = _variant_of(r)
     if variant is None:
         return []
-    volumes = {"die_attach": die_attach_volume_nl(variant, die, sub, r.die_attach)}
+    volumes = {"die_attach": r.die_attach_volume_nl}
     if variant is DieAttachVariant.SMALLER and r.gap_fill is not None:
-        volumes["gap_fill"] = gap_fill_volume_nl(die, sub, r.gap_fill)
+        volumes["gap_fill"] = r.gap_fill_volume_nl
     derived_from = "derived from die, opening and bond line"
     return [p for where, nl in volumes.items() for p in dispense_problems(where, nl, derived_from)]
 
