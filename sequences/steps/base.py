@@ -200,14 +200,6 @@ def refuse(step: str, tool: Tool, reason: str) -> StepRefused:
     return StepRefused(f"{step}: {reason}", tool=tool.tool_name, address=tool.address)
 
 
-def refuse_outside(step: str, tool: Tool, check: Callable[[], object]) -> None:
-    """Run a recipe-window check; a value outside the manual's window refuses the step."""
-    try:
-        check()
-    except ParameterOutOfRange as problem:
-        raise refuse(step, tool, f"recipe outside the tool's window: {problem.reason}") from None
-
-
 class ProcessStep(ABC):
     """One step of a route on one kind of tool. Subclasses are frozen dataclasses.
 
@@ -309,7 +301,11 @@ class ProcessStep(ABC):
             if blocking:
                 raise refuse(self.name, tool, f"interlock(s) active: {', '.join(blocking)}")
         if self.setpoints is not None:
-            refuse_outside(self.name, tool, self.setpoints.check)
+            try:
+                self.setpoints.check()
+            except ParameterOutOfRange as problem:
+                reason = f"recipe outside the tool's window: {problem.reason}"
+                raise refuse(self.name, tool, reason) from None
 
     @abstractmethod
     def set_up(self, tool: Tool, jobs: Sequence[StripJob], pace: Pace) -> None:

@@ -30,9 +30,6 @@ from sequences.jobs import SiteOutcome, StripJob, StripOutcome, Value, whole_str
 #: Host defect code (below the tools' 1000-9999 blocks): outside the master recipe's window.
 HOST_OUTSIDE_RECIPE = 901
 INF = float("inf")
-HOST_DEFECT_TEXTS: Mapping[int, str] = {
-    HOST_OUTSIDE_RECIPE: "outside the master recipe's window (host judgement)",
-}
 
 
 #: A value's window: (low, high), None for an open side.
