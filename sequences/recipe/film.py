@@ -9,7 +9,8 @@ dice into single packages whose pads protrude at the carrier's back face (claim 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import functools
+from collections.abc import Mapping
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
@@ -243,11 +244,7 @@ class FilmRecipe(MasterRecipe):
 
 
 # -- cross-field checks ---------------------------------------------------------------------------
-FilmCheck = Callable[[FilmRecipe], list[str]]
-
-
-def _check(*sections: str) -> Callable[[FilmCheck], FilmCheck]:
-    return cross_check(FILM_CHECKS, *sections)
+_check = functools.partial(cross_check, FILM_CHECKS)
 
 
 _check("strip")(strip_is_format("B", "film"))

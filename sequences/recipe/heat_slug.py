@@ -9,7 +9,8 @@ attached (claims 2, 3).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import functools
+from collections.abc import Mapping
 from enum import Enum
 from typing import Annotated, ClassVar, Literal
 
@@ -353,11 +354,7 @@ class HeatSlugRecipe(MasterRecipe):
 
 
 # -- cross-field checks ---------------------------------------------------------------------------
-HeatSlugCheck = Callable[[HeatSlugRecipe], list[str]]
-
-
-def _check(*sections: str) -> Callable[[HeatSlugCheck], HeatSlugCheck]:
-    return cross_check(HEAT_SLUG_CHECKS, *sections)
+_check = functools.partial(cross_check, HEAT_SLUG_CHECKS)
 
 
 def _variant_of(r: HeatSlugRecipe) -> DieAttachVariant | None:
