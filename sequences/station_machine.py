@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+import types
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -208,10 +209,7 @@ def e10_seconds(
 def mermaid_diagram() -> str:
     """The station machine as Mermaid ``stateDiagram-v2`` text, generated from the tables."""
 
-    class _Model:
-        pass
-
-    model: Any = _Model()
+    model: Any = types.SimpleNamespace()  # the graph's holder: no station behind it
     GraphMachine(
         model=model,
         states=[s.value for s in PackState],
