@@ -27,27 +27,8 @@ from sequences.line_config import LineConfig
 from sequences.lot import LotPlan
 from sequences.recipe import validate_recipe
 from sequences.route import Route, route_for
+from sequences.units import unit_of
 
-#: Value-name suffix -> unit, longest first: ``rate_um_min`` is µm/min, ``blt_um`` µm.
-UNIT_SUFFIXES = (
-    ("_c_per_min", "°C/min"),
-    ("_um_min", "µm/min"),
-    ("_mm_s", "mm/s"),
-    ("_mol_l", "mol/l"),
-    ("_krpm", "krpm"),
-    ("_mpa", "MPa"),
-    ("_kpa", "kPa"),
-    ("_pct", "%"),
-    ("_deg", "°"),
-    ("_um", "µm"),
-    ("_mm", "mm"),
-    ("_nl", "nl"),
-    ("_kn", "kN"),
-    ("_mv", "mV"),
-    ("_n", "N"),
-    ("_c", "°C"),
-    ("_s", "s"),
-)
 FIXED_COLUMNS = (
     "lot",
     "strip",
@@ -64,18 +45,9 @@ FIXED_COLUMNS = (
 )
 
 
-def unit_of(name: str) -> str:
-    """The unit a value's name ends in (``coplanarity_um`` -> ``µm``); ``1`` for a count or
-    a ratio without a unit suffix."""
-    for suffix, unit in UNIT_SUFFIXES:
-        if name.endswith(suffix):
-            return unit
-    return "1"
-
-
 def value_header(name: str) -> str:
     """A CSV column for a measured value: ``coplanarity_um [µm]``."""
-    return f"{name} [{unit_of(name)}]"
+    return f"{name} [{unit_of(name, unitless='1')}]"
 
 
 class LotReports:

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from packline.errors import NotFound
-from packline.lot_reports import unit_of
 from packline.store.lot_records import LotRecords
 from sequences.steps.inspect import ITEM_FIELDS
+from sequences.units import unit_of
 
 #: (lower, upper) specification limits; None for an open side.
 Limits = tuple[float | None, float | None]
@@ -115,7 +115,7 @@ def spc(records: LotRecords, value: str) -> SpcChart:
     return SpcChart(
         lot=records.lot_id,
         value=value,
-        unit=unit_of(value),
+        unit=unit_of(value, unitless="1"),
         step=step,
         n=len(xs),
         points=points,

@@ -23,6 +23,7 @@ from sequences.config_errors import ConfigError, load_yaml
 from sequences.recipe.base import CROSS_CHECK_ERROR, CrossCheck, fmt, run_cross_checks
 from sequences.recipe.film import FILM_CHECKS, FilmRecipe
 from sequences.recipe.heat_slug import HEAT_SLUG_CHECKS, HeatSlugRecipe
+from sequences.units import unit_of
 
 Recipe = HeatSlugRecipe | FilmRecipe
 
@@ -32,34 +33,6 @@ PRODUCTS: dict[str, tuple[type[HeatSlugRecipe] | type[FilmRecipe], list[CrossChe
     "heat-slug": (HeatSlugRecipe, HEAT_SLUG_CHECKS),
     "ultra-thin-film": (FilmRecipe, FILM_CHECKS),
 }
-
-#: Unit of a field, from the end of its name (longest suffix first).
-_UNITS = (
-    ("_c_per_min", "°C/min"),
-    ("_wt_pct", "wt%"),
-    ("_j_cm2", "J/cm²"),
-    ("_l_min", "L/min"),
-    ("_mol_l", "mol/L"),
-    ("_mm_s", "mm/s"),
-    ("_g_l", "g/L"),
-    ("_krpm", "krpm"),
-    ("_khz", "kHz"),
-    ("_mpa", "MPa"),
-    ("_kpa", "kPa"),
-    ("_deg", "deg"),
-    ("_pct", "%"),
-    ("_be", "°Bé"),
-    ("_um", "µm"),
-    ("_mm", "mm"),
-    ("_nl", "nL"),
-    ("_kn", "kN"),
-    ("_gf", "gf"),
-    ("_mv", "mV"),
-    ("_ms", "ms"),
-    ("_c", "°C"),
-    ("_s", "s"),
-    ("_n", "N"),
-)
 
 
 def recipe_files(directory: Path = RECIPES_DIR) -> list[Path]:
@@ -207,11 +180,7 @@ def _shown(value: Any) -> str:
 
 
 def _unit(path: str) -> str:
-    name = path.rsplit(".", 1)[-1].split("[", 1)[0]
-    for suffix, unit in _UNITS:
-        if name.endswith(suffix):
-            return unit
-    return ""
+    return unit_of(path.rsplit(".", 1)[-1].split("[", 1)[0])
 
 
 def _resolve(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[str, FieldInfo | None, Any]:
