@@ -29,6 +29,7 @@ from sequences.records import MemoryRecorder
 from sequences.route import Route
 from sequences.station import AlarmPolicy
 from sequences.steps.base import Pace
+from sequences.steps.judging import HOST_DEFECT_TEXTS
 from sequences.upkeep import OperatorRequest
 from sim.clock import SimClock, VirtualClock
 from sim.line import SimulatedLine, StationSim
@@ -217,8 +218,9 @@ def _pace(lag_s: float, makespan_s: float, max_lag_pct: float) -> dict[str, Any]
 
 
 def defect_texts(tools: set[str]) -> dict[int, str]:
-    """Defect code -> text from the drivers that know their manual's defect table."""
-    texts: dict[int, str] = {}
+    """Defect code -> text: the host's own codes, then the drivers that know their manual's
+    defect table."""
+    texts: dict[int, str] = dict(HOST_DEFECT_TEXTS)
     for tool in tools:
         texts.update(getattr(driver_class(tool), "defect_texts", {}) or {})
     return texts

@@ -29,6 +29,10 @@ from sequences.jobs import SiteOutcome, StripJob, StripOutcome, Value, whole_str
 
 #: Host defect code (below the tools' 1000-9999 blocks): outside the master recipe's window.
 HOST_OUTSIDE_RECIPE = 901
+#: The host's own defect codes and their texts, for reports beside the tools' defect tables.
+HOST_DEFECT_TEXTS: Mapping[int, str] = {
+    HOST_OUTSIDE_RECIPE: "outside the master recipe's window (host judgement)",
+}
 INF = float("inf")
 
 
