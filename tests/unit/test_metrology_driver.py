@@ -14,10 +14,8 @@ import pytest
 from drivers.errors import (
     AlarmActive,
     InterlockActive,
-    NotAllowedInState,
     ParameterOutOfRange,
     ProtocolError,
-    ToolError,
     ToolTimeout,
 )
 from drivers.metrology import (
@@ -38,6 +36,7 @@ from drivers.states import ToolState
 from sequences.steps.held import forget_held
 from sequences.steps.setup import apply_setpoints, set_strip_size
 from sim.metrology import items as sim_items
+from tests.support.catalogue import detail_of, error_class
 from tests.support.expected_protocol import ProtocolBench, ScriptedPeer, Step, lines, protocol
 
 __all__ = ["protocol"]  # the fixture, imported for pytest
@@ -325,65 +324,31 @@ def test_metrology_cycle_result_reads_summary_map_and_all_records(
 
 # -- error replies -----------------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    ("call", "sent", "reply", "error_class", "code", "detail"),
+    ("call", "sent", "reply"),
     [
-        (lambda g: g.query("XYZ?"), "XYZ?", "ER 10,Unknown command", ToolError, 10, ""),
-        (lambda g: g.status(), "ST?", "ER 11,Syntax error", ToolError, 11, ""),
-        (
-            lambda g: g.set_limit(Limit("COPL", 0, 100)),
-            "LIM COPL,0.0,100.0",
-            "ER 12,Bad parameter",
-            ToolError,
-            12,
-            "",
-        ),
-        (
-            lambda g: g.records(31, 1, mode=MeasureMode.BALL),
-            "RD 31,1",
-            "ER 13,Out of range",
-            ToolError,
-            13,
-            "",
-        ),
-        (
-            lambda g: g.command("LIM COPL,100,0"),
-            "LIM COPL,100,0",
-            "ER 14,Settings conflict",
-            ToolError,
-            14,
-            "",
-        ),
+        (lambda g: g.query("XYZ?"), "XYZ?", "ER 10,Unknown command"),
+        (lambda g: g.status(), "ST?", "ER 11,Syntax error"),
+        (lambda g: g.set_limit(Limit("COPL", 0, 100)), "LIM COPL,0.0,100.0", "ER 12,Bad parameter"),
+        (lambda g: g.records(31, 1, mode=MeasureMode.BALL), "RD 31,1", "ER 13,Out of range"),
+        (lambda g: g.command("LIM COPL,100,0"), "LIM COPL,100,0", "ER 14,Settings conflict"),
         (
             lambda g: setattr(g, "strip_size", (3, 10)),
             "SIZE 3,10",
             "ER 20,Not allowed in state;RUNNING",
-            NotAllowedInState,
-            20,
-            "RUNNING",
         ),
-        (
-            lambda g: g.load_recipe("A-BALL"),
-            "LOAD A-BALL",
-            "ER 21,Busy;INIT",
-            NotAllowedInState,
-            21,
-            "INIT",
-        ),
-        (lambda g: g.start(), "RUN", "ER 22,Interlock active;DOOR", InterlockActive, 22, "DOOR"),
-        (lambda g: g.resume(), "RESUME", "ER 23,Alarm active;9003", AlarmActive, 23, "9003"),
-        (lambda g: g.start(), "RUN", "ER 24,No recipe loaded", NotAllowedInState, 24, ""),
-        (lambda g: g.load_recipe("NOPE"), "LOAD NOPE", "ER 25,Recipe not found", ToolError, 25, ""),
+        (lambda g: g.load_recipe("A-BALL"), "LOAD A-BALL", "ER 21,Busy;INIT"),
+        (lambda g: g.start(), "RUN", "ER 22,Interlock active;DOOR"),
+        (lambda g: g.resume(), "RESUME", "ER 23,Alarm active;9003"),
+        (lambda g: g.start(), "RUN", "ER 24,No recipe loaded"),
+        (lambda g: g.load_recipe("NOPE"), "LOAD NOPE", "ER 25,Recipe not found"),
         (
             lambda g: setattr(g, "input_map", "1" * 29),
             "MAP " + "1" * 29,
             "ER 26,Map length mismatch",
-            ToolError,
-            26,
-            "",
         ),
-        (lambda g: g.result_map(), "RMAP?", "ER 27,No results available", ToolError, 27, ""),
-        (lambda g: g.save_recipe("X"), "SAVE X", "ER 28,Storage full", ToolError, 28, ""),
-        (lambda g: g.alarm_info(9499), "ALT? 9499", "ER 12,Bad parameter", ToolError, 12, ""),
+        (lambda g: g.result_map(), "RMAP?", "ER 27,No results available"),
+        (lambda g: g.save_recipe("X"), "SAVE X", "ER 28,Storage full"),
+        (lambda g: g.alarm_info(9499), "ALT? 9499", "ER 12,Bad parameter"),
     ],
 )
 def test_metrology_error_replies_raise_the_catalogue_error(
@@ -391,16 +356,20 @@ def test_metrology_error_replies_raise_the_catalogue_error(
     call: Callable[[Metrology], Any],
     sent: str,
     reply: str,
-    error_class: type[ToolError],
-    code: int,
-    detail: str,
 ) -> None:
+    """``ER <code>,<text>[;<detail>]`` (metrology.md §2): the code's catalogue class, with the
+    reply's code, text and detail."""
     gauge, peer = station([(sent, reply)])
-    with pytest.raises(error_class) as raised:
+    code, text = reply.removeprefix("ER ").split(",", 1)
+    with pytest.raises(error_class(int(code))) as raised:
         call(gauge)
     error = raised.value
-    assert (type(error), error.code, error.detail) == (error_class, code, detail)
-    assert error.text == reply[3:].split(",", 1)[1].split(";")[0]
+    assert (type(error), error.code, error.detail) == (
+        error_class(int(code)),
+        int(code),
+        detail_of(text),
+    )
+    assert error.text == text.split(";")[0]
     assert sent in str(error) and gauge.address in str(error) and "metrology" in str(error)
     peer.verify()
 
