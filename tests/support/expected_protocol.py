@@ -340,3 +340,15 @@ def text_steps(script: Sequence[tuple[str, str | None]], terminator: bytes = b"\
         )
         for message, reply in script
     ]
+
+
+#: What ``SYST:ERR?`` answers on an empty SCPI error queue (interfaces README §9.1).
+NO_ERROR = '0,"No error"'
+
+
+def checked(message: str, error: str = NO_ERROR) -> list[tuple[str, str | None]]:
+    """A SCPI message the tool does not answer and the driver's ``SYST:ERR?`` check after it;
+    a queued ``error`` is followed by the drain that finds the queue empty. A command the tool
+    refuses and a query it leaves silent both read so."""
+    steps: list[tuple[str, str | None]] = [(message, None), ("SYST:ERR?", error)]
+    return steps if error == NO_ERROR else [*steps, ("SYST:ERR?", NO_ERROR)]
