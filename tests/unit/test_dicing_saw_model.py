@@ -13,34 +13,25 @@ from sim.dicing_saw.cut_plan import bounding_lines, plan_lines
 from sim.dicing_saw.model import DicingSawModel
 from sim.tool_model import Reject, State
 from sim.world import World
+from tests.support.hand_clock import HandClock
 
 
-class ManualClock:
-    """Sim time that only moves when the test says so."""
-
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def now(self) -> float:
-        return self.t
-
-
-def make_saw(*, blade_count: int = 0, seed: int = 1) -> tuple[DicingSawModel, ManualClock, World]:
-    clock = ManualClock()
+def make_saw(*, blade_count: int = 0, seed: int = 1) -> tuple[DicingSawModel, HandClock, World]:
+    clock = HandClock()
     world = World()
     saw = DicingSawModel(clock, world, seed=seed, blade_count=blade_count)
     advance(saw, clock, 21.0)  # INIT 20 s
     return saw, clock, world
 
 
-def advance(saw: DicingSawModel, clock: ManualClock, seconds: float) -> None:
+def advance(saw: DicingSawModel, clock: HandClock, seconds: float) -> None:
     clock.t += seconds
     saw.sync()
 
 
 def advance_until(
     saw: DicingSawModel,
-    clock: ManualClock,
+    clock: HandClock,
     *states: State,
     limit_s: float = 2000.0,
     step_s: float = 0.25,
@@ -53,7 +44,7 @@ def advance_until(
     return clock.t - start
 
 
-def ready_saw(recipe: str = "B-SING", **kwargs: int) -> tuple[DicingSawModel, ManualClock, World]:
+def ready_saw(recipe: str = "B-SING", **kwargs: int) -> tuple[DicingSawModel, HandClock, World]:
     saw, clock, world = make_saw(**kwargs)
     saw.load_recipe(recipe)
     advance_until(saw, clock, State.READY)
@@ -63,7 +54,7 @@ def ready_saw(recipe: str = "B-SING", **kwargs: int) -> tuple[DicingSawModel, Ma
 
 
 def test_dicing_saw_init_takes_20_s_then_idle() -> None:
-    clock = ManualClock()
+    clock = HandClock()
     saw = DicingSawModel(clock, World())
     advance(saw, clock, 19.0)
     assert saw.state is State.INIT
@@ -163,7 +154,7 @@ def test_dicing_saw_start_refuses_speed_over_the_blade_limit_with_14() -> None:
     assert saw.state is State.READY
 
 
-def run_cycle(saw: DicingSawModel, clock: ManualClock, strip_id: str = "FB1") -> float:
+def run_cycle(saw: DicingSawModel, clock: HandClock, strip_id: str = "FB1") -> float:
     saw.set_strip_id(strip_id)
     saw.do_start()
     advance_until(saw, clock, State.DONE, State.ABORTED, State.ALARM, limit_s=1000.0, step_s=1.0)
