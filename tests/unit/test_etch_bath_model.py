@@ -17,18 +17,7 @@ from sim.etch_bath.strips import copper_left
 from sim.fronts.modbus_map import words_of
 from sim.tool_model import Reject, State
 from sim.world import World
-
-
-class HandClock:
-    """A clock the test moves by hand."""
-
-    time_scale = 1.0
-
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def now(self) -> float:
-        return self.t
+from tests.support.hand_clock import HandClock
 
 
 def bath(
