@@ -14,6 +14,7 @@ from sim.dicing_saw.model import DicingSawModel
 from sim.tool_model import Reject, State
 from sim.world import World
 from tests.support.hand_clock import HandClock
+from tests.support.refusal import refusal
 
 
 def make_saw(*, blade_count: int = 0, seed: int = 1) -> tuple[DicingSawModel, HandClock, World]:
@@ -114,13 +115,9 @@ def test_dicing_saw_reset_keeps_blade_setup_and_count() -> None:
 
 def test_dicing_saw_blade_setup_needs_the_spindle() -> None:
     saw, *_ = make_saw()
-    with pytest.raises(Reject) as idle:
-        saw.setup_blade()
-    assert idle.value.code == 24
+    assert refusal(saw.setup_blade)[0] == 24
     saw.load_recipe("B-SING")
-    with pytest.raises(Reject) as warming:
-        saw.setup_blade()
-    assert (warming.value.code, warming.value.detail) == (22, "WARMUP")
+    assert refusal(saw.setup_blade) == (22, "WARMUP")
 
 
 def test_dicing_saw_blade_setup_on_a_worn_blade_raises_7109_and_stays_invalid() -> None:
@@ -148,9 +145,7 @@ def test_dicing_saw_max_speed_follows_the_blade_table(thickness_um: int, max_krp
 def test_dicing_saw_start_refuses_speed_over_the_blade_limit_with_14() -> None:
     saw, *_ = ready_saw()
     saw.set_param("spindle_speed_krpm", "40.0")
-    with pytest.raises(Reject) as conflict:
-        saw.do_start()
-    assert conflict.value.code == 14
+    assert refusal(saw.do_start)[0] == 14
     assert saw.state is State.READY
 
 
@@ -270,9 +265,7 @@ def test_dicing_saw_blade_life_holds_at_end_of_line_pass_and_resumes_after_chang
     saw.clear_alarms()
     assert saw.state is State.PAUSED
     assert saw.active_alarms == []
-    with pytest.raises(Reject) as blade:
-        saw.do_resume()
-    assert (blade.value.code, blade.value.detail) == (22, "BLADE")
+    assert refusal(saw.do_resume) == (22, "BLADE")
     saw.setup_blade()
     assert saw.state is State.SETUP
     advance_until(saw, clock, State.PAUSED)
@@ -303,9 +296,7 @@ def test_dicing_saw_blade_change_in_paused_waits_for_the_end_of_the_pass() -> No
     saw.do_start()
     advance(saw, clock, 19.0)
     saw.do_pause()
-    with pytest.raises(Reject) as moving:
-        saw.change_blade()
-    assert (moving.value.code, moving.value.detail) == (20, "PAUSED")
+    assert refusal(saw.change_blade) == (20, "PAUSED")
     advance(saw, clock, 5.0)
     saw.change_blade()
     assert "BLADE" in saw.active_interlocks()
@@ -464,9 +455,7 @@ def test_dicing_saw_interlocks_name_the_first_active_in_table_order() -> None:
     saw, *_ = ready_saw()
     saw.set_condition("COOLANT", True)
     saw.set_condition("AIR", True)
-    with pytest.raises(Reject) as air:
-        saw.do_start()
-    assert (air.value.code, air.value.detail) == (22, "AIR")
+    assert refusal(saw.do_start) == (22, "AIR")
     assert saw.active_interlocks() == ["AIR", "COOLANT"]
     saw.set_condition("AIR", False)
     with pytest.raises(Reject) as coolant:

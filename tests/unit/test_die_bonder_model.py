@@ -15,6 +15,7 @@ from sim.die_bonder.process import ProcessSpread, SiteSettings, advance_cure, bo
 from sim.tool_model import Reject, State
 from sim.world import World
 from tests.support.hand_clock import HandClock
+from tests.support.refusal import refusal
 
 
 class Bench:
@@ -117,9 +118,7 @@ def test_die_bonder_refuses_start_while_heating_naming_temp() -> None:
     bench = Bench()
     bench.model.load_recipe("A-EQUAL")
     bench.run_for(10.0)
-    with pytest.raises(Reject) as caught:
-        bench.model.do_start()
-    assert (caught.value.code, caught.value.detail) == (22, "TEMP")
+    assert refusal(bench.model.do_start) == (22, "TEMP")
 
 
 # -- cure kinetics (process-reference §2.3) ---------------------------------------------------
@@ -255,9 +254,7 @@ def test_die_bonder_checks_settings_at_start() -> None:
     bench = Bench()
     bench.ready("A-SMALL-2")
     bench.model.set_param("DISP_PATT", "STAR")
-    with pytest.raises(Reject) as caught:
-        bench.model.do_start()
-    assert caught.value.code == 14
+    assert refusal(bench.model.do_start)[0] == 14
     bench.model.set_param("DISP_PATT", "FILL")
     bench.model.set_param("PLACE_ZREF", "DIE")
     with pytest.raises(Reject):
@@ -320,9 +317,7 @@ def test_die_bonder_holds_before_a_site_when_the_syringe_is_empty_and_resumes_it
     model = bench.model
     assert model.state is State.ALARM and model.active_alarms == [2201, 2101]
     assert model.results is not None and model.results.result_map[:6].count("N") == 1
-    with pytest.raises(Reject) as caught:
-        model.do_resume()
-    assert (caught.value.code, caught.value.detail) == (23, "2101")
+    assert refusal(model.do_resume) == (23, "2101")
     model.clear_alarms()
     assert model.state is State.ALARM
     model.fix(2101)
@@ -433,9 +428,7 @@ def test_die_bonder_empty_supply_interlocks_start(
     bench = Bench(**options)
     bench.ready(recipe)
     assert bench.model.active_interlocks() == [interlock]
-    with pytest.raises(Reject) as caught:
-        bench.model.do_start()
-    assert (caught.value.code, caught.value.detail) == (22, interlock)
+    assert refusal(bench.model.do_start) == (22, interlock)
 
 
 def test_die_bonder_plate_feeder_empty_holds_mid_strip() -> None:
@@ -452,9 +445,7 @@ def test_die_bonder_warns_when_placement_calibration_is_due_and_calibration_clea
     bias = model.placement_bias_um()
     model.calibrate()
     assert model.state is State.SETUP
-    with pytest.raises(Reject) as caught:
-        model.load_recipe("A-EQUAL")
-    assert (caught.value.code, caught.value.detail) == (21, "SETUP")
+    assert refusal(model.load_recipe, "A-EQUAL") == (21, "SETUP")
     bench.run_for(40.5)
     assert model.state is State.IDLE
     dx, dy, stamp = model.calibration
@@ -510,9 +501,7 @@ def test_die_bonder_vacuum_alarm_clears_but_the_interlock_blocks_resume() -> Non
     assert bench.model.active_alarms == [2003]
     bench.model.clear_alarms()
     assert bench.model.state is State.PAUSED
-    with pytest.raises(Reject) as caught:
-        bench.model.do_resume()
-    assert (caught.value.code, caught.value.detail) == (22, "VACUUM")
+    assert refusal(bench.model.do_resume) == (22, "VACUUM")
     bench.model.set_condition("VACUUM", False)
     bench.model.do_resume()
     bench.run_until(State.DONE)

@@ -21,6 +21,7 @@ from sim.wire_bonder.commands import WireBonderCommands
 from sim.wire_bonder.model import WireBonderModel
 from sim.world import World
 from tests.support.hand_clock import HandClock
+from tests.support.refusal import refusal
 
 DEFAULTS = BondSettings("AU", 25, 45, 55, 250, 50)
 QUIET = {"nsop_ppm": 0, "nsol_ppm": 0, "short_tail_ppm": 0, "wire_break_ppm": 0, "efo_fail_ppm": 0}
@@ -254,9 +255,7 @@ def test_wire_bonder_wire_spool_empty_holds_and_blocks_resume_until_a_new_spool(
         5,
         30,
     )  # the manual's 17,16,29 shape
-    with pytest.raises(Reject) as blocked:
-        model.do_resume()
-    assert (blocked.value.code, blocked.value.detail) == (23, "3109")
+    assert refusal(model.do_resume) == (23, "3109")
     model.clear_alarms()
     assert model.state is State.ALARM
     model.fix(3109)  # operator loads a new spool
@@ -270,14 +269,10 @@ def test_wire_bonder_wire_spool_empty_holds_and_blocks_resume_until_a_new_spool(
 def test_wire_bonder_spool_empty_and_capillary_limit_are_start_interlocks() -> None:
     bench = Bench(wire_m=0.1, **QUIET)
     model = bench.ready()
-    with pytest.raises(Reject) as blocked:
-        model.do_start()
-    assert (blocked.value.code, blocked.value.detail) == (22, "WIRE")
+    assert refusal(model.do_start) == (22, "WIRE")
     model.fix(3109)
     model.capillary_bonds = model.cap_limit
-    with pytest.raises(Reject) as blocked:
-        model.do_start()
-    assert (blocked.value.code, blocked.value.detail) == (22, "CAPILLARY")
+    assert refusal(model.do_start) == (22, "CAPILLARY")
 
 
 # -- non-stick limit, wire break, EFO ------------------------------------------------------------
@@ -439,28 +434,18 @@ def test_wire_bonder_start_checks_state_then_settings_then_interlocks_in_table_o
     bench = Bench(**QUIET)
     bench.until(lambda: bench.model.state is State.IDLE, 30)
     model = bench.model
-    with pytest.raises(Reject) as refused:
-        model.do_start()
-    assert refused.value.code == 24
+    assert refusal(model.do_start)[0] == 24
     model.load_recipe("A64")
-    with pytest.raises(Reject) as refused:
-        model.do_start()
-    assert (refused.value.code, refused.value.detail) == (22, "TEMP")
+    assert refusal(model.do_start) == (22, "TEMP")
     bench.until(lambda: model.state is State.READY, 900, 1.0)
     model.set_param("FAB_D", "80")  # 3.2 × WIRE_D
     model.set_condition("AIR", True)
     model.set_condition("DOOR", True)
-    with pytest.raises(Reject) as refused:
-        model.do_start()
-    assert refused.value.code == 14
+    assert refusal(model.do_start)[0] == 14
     model.set_param("FAB_D", "60")
-    with pytest.raises(Reject) as refused:
-        model.do_start()
-    assert (refused.value.code, refused.value.detail) == (22, "DOOR")
+    assert refusal(model.do_start) == (22, "DOOR")
     model.set_condition("DOOR", False)
-    with pytest.raises(Reject) as refused:
-        model.do_start()
-    assert (refused.value.code, refused.value.detail) == (22, "AIR")
+    assert refusal(model.do_start) == (22, "AIR")
     assert model.active_alarms == []  # conditions outside a cycle raise no alarm
 
 
@@ -469,14 +454,10 @@ def test_wire_bonder_copper_needs_forming_gas() -> None:
     model = bench.ready()
     model.set_param("WIRE_MAT", "CU")
     model.set_param("GAS_FLOW", "0.3")
-    with pytest.raises(Reject) as refused:
-        model.do_start()
-    assert refused.value.code == 14
+    assert refusal(model.do_start)[0] == 14
     model.set_param("GAS_FLOW", "0.6")
     model.set_condition("GAS", True)
-    with pytest.raises(Reject) as refused:
-        model.do_start()
-    assert (refused.value.code, refused.value.detail) == (22, "GAS")
+    assert refusal(model.do_start) == (22, "GAS")
     model.set_condition("GAS", False)
     model.faults.condition("GAS", phase="BOND", after_s=5.0)
     model.do_start()
@@ -513,9 +494,7 @@ def test_wire_bonder_cover_open_while_paused_only_blocks_resume() -> None:
     bench.advance(20.0)
     model.set_condition("DOOR", True)
     assert model.state is State.PAUSED and model.active_alarms == []
-    with pytest.raises(Reject) as refused:
-        model.do_resume()
-    assert (refused.value.code, refused.value.detail) == (22, "DOOR")
+    assert refusal(model.do_resume) == (22, "DOOR")
     model.set_condition("DOOR", False)
     model.do_resume()
     model.set_condition("DOOR", True)
@@ -547,9 +526,7 @@ class Tool:
         return self.commands.execute(text)
 
     def code(self, text: str) -> int:
-        with pytest.raises(Reject) as refused:
-            self.commands.execute(text)
-        return refused.value.code
+        return refusal(self.commands.execute, text)[0]
 
     def idle(self) -> Tool:
         self.bench.until(lambda: self.model.state is State.IDLE, 30)
