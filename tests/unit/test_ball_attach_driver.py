@@ -38,11 +38,8 @@ from tests.support.expected_protocol import (
     ScriptedPeer,
     checked,
     lines,
-    protocol,
     text_steps,
 )
-
-__all__ = ["protocol"]  # the fixture, imported for pytest
 
 ADDRESS = "TCPIP::127.0.0.1::5025::SOCKET"
 Exchange = tuple[str, str | None]

@@ -31,7 +31,7 @@ from drivers.errors import (
 )
 from drivers.states import ToolState
 from tests.support.catalogue import detail_of, error_class
-from tests.support.expected_protocol import ProtocolBench, Step, lines, protocol
+from tests.support.expected_protocol import ProtocolBench, Step, lines
 
 
 @pytest.fixture
@@ -202,8 +202,6 @@ def test_dicing_saw_class_matches_the_manual_link() -> None:
     assert DicingSaw.result_timeout_s == 5.0
     assert DicingSaw.default_timeout_s == 2.0
 
-
-__all__ = ["protocol"]  # the fixture, imported for pytest
 
 OK = '→ SYST:ERR?\n← 0,"No error"'
 #: Query timeout; result queries scale with it (5 s at the default 2 s), so a silent one is short.

@@ -29,9 +29,7 @@ from drivers.errors import (
 from drivers.records import AlarmInfo
 from drivers.states import ToolState
 from sequences.steps.setup import apply_setpoints
-from tests.support.expected_protocol import ProtocolBench, ScriptedPeer, lines, protocol, text_steps
-
-__all__ = ["protocol"]  # the fixture, imported for pytest
+from tests.support.expected_protocol import ProtocolBench, ScriptedPeer, lines, text_steps
 
 OK = '0,"No error"'
 Script = list[tuple[str, str | None]]

@@ -34,13 +34,10 @@ from tests.support.expected_protocol import (
     MBAP,
     ProtocolBench,
     ScriptedPeer,
-    protocol,
     scripted_peer,
 )
 from tests.support.modbus_pdu import Transcript, exception_reply, from_transcript
 from tests.support.modbus_pdu import string_words as encode_string
-
-__all__ = ["protocol"]  # the fixture, imported for pytest
 
 MANUAL_RECIPE = [500, 15, 320, 20, 135, 540, 1600, 80, 1, 420, 900, 0, 23000, 25, 10, 60, 1, 3]
 

@@ -28,7 +28,7 @@ from drivers.errors import (
 from drivers.laminator import LaminationRecipe, Laminator
 from drivers.registers import DiscreteInput, Holding, Input, Register
 from drivers.states import ToolState
-from tests.support.expected_protocol import CLOSE, MBAP, ProtocolBench, Step, protocol
+from tests.support.expected_protocol import CLOSE, MBAP, ProtocolBench, Step
 from tests.support.modbus_pdu import (
     pulse,
     read_discrete,
@@ -40,8 +40,6 @@ from tests.support.modbus_pdu import (
     write_multiple,
     write_single,
 )
-
-__all__ = ["protocol"]  # the fixture, imported for pytest
 
 ARM, START, PAUSE = 0, 2, 3
 MANUAL_RECIPE_WORDS = [1700, 1000, 40, 2700, 40, 800, 200, 10, 20, 20, 300, 3]  # §10

@@ -28,11 +28,8 @@ from tests.support.expected_protocol import (
     ProtocolBench,
     checked,
     lines,
-    protocol,
     text_steps,
 )
-
-__all__ = ["protocol"]  # the fixture, imported for pytest
 
 ADDRESS = "TCPIP::127.0.0.1::5025::SOCKET"
 

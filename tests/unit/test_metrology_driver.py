@@ -37,9 +37,7 @@ from sequences.steps.held import forget_held
 from sequences.steps.setup import apply_setpoints, set_strip_size
 from sim.metrology import items as sim_items
 from tests.support.catalogue import detail_of, error_class
-from tests.support.expected_protocol import ProtocolBench, ScriptedPeer, Step, lines, protocol
-
-__all__ = ["protocol"]  # the fixture, imported for pytest
+from tests.support.expected_protocol import ProtocolBench, ScriptedPeer, Step, lines
 
 Reply = str | Sequence[str] | bytes | None  # one line, several lines, raw bytes, or silence
 

@@ -16,11 +16,9 @@ from drivers.errors import (
 from drivers.mold_press import MoldPress, MoldRecipe
 from drivers.states import ToolState
 from drivers.transports.modbus import ModbusExceptionReply
-from tests.support.expected_protocol import MBAP, ProtocolBench, ScriptedPeer, protocol
+from tests.support.expected_protocol import MBAP, ProtocolBench, ScriptedPeer
 from tests.support.modbus_pdu import Transcript, exception_reply, from_transcript
 from tests.support.modbus_pdu import string_words as encode_string
-
-__all__ = ["protocol"]  # the fixture, imported for pytest
 
 
 @pytest.fixture

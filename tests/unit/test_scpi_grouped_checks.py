@@ -11,10 +11,10 @@ import pytest
 from drivers.die_bonder import DieBonder
 from drivers.errors import NotAllowedInState
 from drivers.states import ToolState
-from tests.support.expected_protocol import ScriptedPeer, protocol
+from tests.support.expected_protocol import ScriptedPeer
 from tests.unit.test_die_bonder_driver import OK, Script, transcript
 
-__all__ = ["protocol", "transcript"]  # the fixtures, imported for pytest
+__all__ = ["transcript"]  # the fixture, imported for pytest
 
 
 GROUP_THEN_QUERY: Script = [
