@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import statistics
+from collections.abc import Callable
 
 import pytest
 
@@ -49,6 +50,11 @@ class Bench:
             assert self.clock.t - start < limit_s, "condition not reached"
             self.advance(step_s, step_s)
         return self.clock.t - start
+
+    def run(self, command: Callable[[], None], state: State, step_s: float = 1.0) -> float:
+        """Give ``command`` (START, RESUME) and advance until the model is in ``state``."""
+        command()
+        return self.until(lambda: self.model.state is state, step_s=step_s)
 
     def ready(self) -> float:
         self.model.load_recipe("A-BALL050")
@@ -135,8 +141,7 @@ def test_ball_attach_heating_waits_for_oxygen_with_nitrogen_on() -> None:
 @pytest.mark.parametrize("strips", [1, 2, 5, 20])
 def test_ball_attach_magazine_takes_363_plus_30_per_extra_strip(bench: Bench, strips: int) -> None:
     bench.magazine([f"T{k}" for k in range(1, strips + 1)])
-    bench.model.do_start()
-    elapsed = bench.until(lambda: bench.model.state is State.DONE, step_s=5.0)
+    elapsed = bench.run(bench.model.do_start, State.DONE, 5.0)
     assert elapsed == pytest.approx(363.3 + 30 * (strips - 1), abs=5.0)
     assert bench.model.results is not None
     assert bench.model.results.cycle_s == pytest.approx(363.3 + 30 * (strips - 1), abs=1.5)
@@ -172,8 +177,7 @@ def test_ball_attach_strip_data_beyond_the_count_is_ignored(bench: Bench) -> Non
     m = bench.model
     bench.magazine(["A", "B"])
     m.set_strip_id_at(5, "IGNORED")
-    m.do_start()
-    bench.until(lambda: m.state is State.DONE)
+    bench.run(m.do_start, State.DONE)
     assert m.strip_status(5) == "NOTRUN"
     assert refusal(m.strip_results, 5)[0] == 27
     m.do_ack()
@@ -209,8 +213,7 @@ def test_ball_attach_pause_stops_feeding_but_strips_in_the_line_finish(bench: Be
     bench.advance(500, 5.0)
     assert [m.strip_status(k) for k in (1, 2, 3)] == ["DONE", "DONE", "WAIT"]
     assert m.state is State.PAUSED and m.phase == "FEED"
-    m.do_resume()
-    bench.until(lambda: m.state is State.DONE)
+    bench.run(m.do_resume, State.DONE)
     assert m.strip_results(3).result_map.count("P") >= 28
 
 
@@ -230,8 +233,7 @@ def test_ball_attach_ball_supply_empty_holds_feeding_and_resumes_after_refill() 
     m.fix(6102)
     m.clear_alarms()
     assert m.state is State.PAUSED and m.active_alarms == []
-    m.do_resume()
-    b.until(lambda: m.state is State.DONE)
+    b.run(m.do_resume, State.DONE)
     assert m.strip_status(2) == "DONE"
 
 
@@ -370,8 +372,7 @@ def test_ball_attach_profile_outside_the_limits_fails_the_whole_strip_6508(bench
     m = bench.model
     m.set_limits(["245", "255", "50", "70"])  # peak 241.7 is too cool
     bench.magazine(["A"])
-    m.do_start()
-    bench.until(lambda: m.state is State.DONE)
+    bench.run(m.do_start, State.DONE)
     assert {r.defect for r in m.strip_results(1).rows} <= {6501, 6502, 6503, 6508}
     assert m.strip_results(1).count("F") == 30
 
@@ -386,8 +387,7 @@ def test_ball_attach_tight_inspection_limits_fail_offset_or_diameter(
     m = bench.model
     m.set_param(param, value)  # offsets reach ~13 µm; reflowed balls are ~5.4 % wider
     bench.magazine(["A"])
-    m.do_start()
-    bench.until(lambda: m.state is State.DONE)
+    bench.run(m.do_start, State.DONE)
     defects = [r.defect for r in m.strip_results(1).rows]
     assert defects.count(defect) >= 20
 
@@ -399,8 +399,7 @@ def test_ball_attach_three_low_yield_strips_raise_6109(bench: Bench) -> None:
         for site in strip.sites.values():
             site.pad_exposure_pct = 80.0  # residual copper over a fifth of the lands
     bench.magazine(["R1", "R2", "R3", "R4"])
-    m.do_start()
-    bench.until(lambda: m.state is State.ALARM, step_s=5.0)
+    bench.run(m.do_start, State.ALARM, 5.0)
     assert m.active_alarms == [6109]
     assert m.strip_status(3) == "DONE" and m.strip_status(4) == "REFLOW"
     bench.until(lambda: m.strip_status(4) == "DONE")  # already in the oven: it completes
@@ -414,8 +413,7 @@ def test_ball_attach_three_failed_prints_raise_6104_and_flag_flux(bench: Bench) 
     m = bench.model
     m.set_condition("PRINT", True)
     bench.magazine(["A", "B", "C"])
-    m.do_start()
-    bench.until(lambda: m.state is State.ALARM)
+    bench.run(m.do_start, State.ALARM)
     assert m.active_alarms == [6104]
     m.fix(6104)
     m.clear_alarms()
@@ -459,8 +457,7 @@ def test_ball_attach_supplies_are_consumed_per_ball_and_flux_land(bench: Bench) 
     m = bench.model
     balls_before, flux_before = m.ball_supply_pct, m.flux_supply_pct
     bench.magazine(["A", "B"], ["1" * 30, "1" * 15 + "0" * 15])
-    m.do_start()
-    bench.until(lambda: m.state is State.DONE)
+    bench.run(m.do_start, State.DONE)
     assert balls_before - m.ball_supply_pct == pytest.approx(45 * 192 / 1e6 * 100)
     assert flux_before - m.flux_supply_pct == pytest.approx(m.flux_needed_mm3(45) / 50_000 * 100)
 
@@ -550,8 +547,7 @@ def test_ball_attach_writes_the_balls_into_the_world(bench: Bench) -> None:
     strip.site(5).pad_exposure_pct = 60.0
     strip.site(6).warp_um = 15.0
     bench.magazine(["W1"], ["1" * 29 + "0"])
-    bench.model.do_start()
-    bench.until(lambda: bench.model.state is State.DONE)
+    bench.run(bench.model.do_start, State.DONE)
     good, bad, skipped = strip.site(6), strip.site(5), strip.site(30)
     assert good.balls_placed == 192 and good.ball_height_min_um is not None
     assert good.ball_height_mean_um == pytest.approx(400.0, abs=5.0)
