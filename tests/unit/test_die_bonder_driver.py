@@ -29,24 +29,27 @@ from drivers.errors import (
 from drivers.records import AlarmInfo
 from drivers.states import ToolState
 from sequences.steps.setup import apply_setpoints
-from tests.support.expected_protocol import ProtocolBench, ScriptedPeer, lines, text_steps
+from tests.support.expected_protocol import ProtocolBench, lines, text_steps
 
 OK = '0,"No error"'
 Script = list[tuple[str, str | None]]
 
 
 @pytest.fixture
-def transcript(
-    request: pytest.FixtureRequest, protocol: ProtocolBench
-) -> tuple[DieBonder, ScriptedPeer]:
-    """A DieBonder on a scripted peer playing ``*CLS`` and then the transcript."""
-    return protocol.open(
-        DieBonder,
-        text_steps([("*CLS", None), *request.param]),
-        address="TCPIP::127.0.0.1::{port}::SOCKET",
-        framing=lines(),
-        timeout_s=0.3,
-    )
+def transcript(protocol: ProtocolBench) -> Callable[[Script], DieBonder]:
+    """``transcript(script)``: a DieBonder on a scripted peer playing ``*CLS`` and the script."""
+
+    def play(script: Script) -> DieBonder:
+        bonder, _ = protocol.open(
+            DieBonder,
+            text_steps([("*CLS", None), *script]),
+            address="TCPIP::127.0.0.1::{port}::SOCKET",
+            framing=lines(),
+            timeout_s=0.3,
+        )
+        return bonder
+
+    return play
 
 
 NORMAL_CYCLE: Script = [
@@ -76,11 +79,10 @@ NORMAL_CYCLE: Script = [
 ]
 
 
-@pytest.mark.parametrize("transcript", [NORMAL_CYCLE], indirect=True)
 def test_die_bonder_follows_the_manual_normal_cycle(
-    transcript: tuple[DieBonder, ScriptedPeer],
+    transcript: Callable[[Script], DieBonder],
 ) -> None:
-    bonder, _ = transcript
+    bonder = transcript(NORMAL_CYCLE)
     assert bonder.identify().model == "DB-4"
     bonder.load_recipe("A-EQUAL")
     bonder.wait_for_state([ToolState.READY], timeout_s=2.0, poll_s=0.01)
@@ -143,11 +145,10 @@ INTERLOCK_HOLD_AND_ERRORS: Script = [
 ]
 
 
-@pytest.mark.parametrize("transcript", [INTERLOCK_HOLD_AND_ERRORS], indirect=True)
 def test_die_bonder_follows_the_manual_interlock_hold_and_error_example(
-    transcript: tuple[DieBonder, ScriptedPeer],
+    transcript: Callable[[Script], DieBonder],
 ) -> None:
-    bonder, _ = transcript
+    bonder = transcript(INTERLOCK_HOLD_AND_ERRORS)
     with pytest.raises(InterlockActive) as interlock:
         bonder.start()
     assert interlock.value.detail == "DOOR"
@@ -183,11 +184,10 @@ EVERY_SETTING: Script = [
 EVERY_SETTING = [(m, OK if m == "SYST:ERR?" else None) for m, _ in EVERY_SETTING]
 
 
-@pytest.mark.parametrize("transcript", [EVERY_SETTING], indirect=True)
 def test_die_bonder_sends_every_setting_in_manual_form_and_order(
-    transcript: tuple[DieBonder, ScriptedPeer],
+    transcript: Callable[[Script], DieBonder],
 ) -> None:
-    bonder, _ = transcript
+    bonder = transcript(EVERY_SETTING)
     apply_setpoints(
         bonder,
         DieBondSettings(
@@ -225,11 +225,10 @@ QUERIES: Script = [
 ]
 
 
-@pytest.mark.parametrize("transcript", [QUERIES], indirect=True)
 def test_die_bonder_queries_heaters_supplies_and_calibration(
-    transcript: tuple[DieBonder, ScriptedPeer],
+    transcript: Callable[[Script], DieBonder],
 ) -> None:
-    bonder, _ = transcript
+    bonder = transcript(QUERIES)
     assert bonder.measure_temperature_c("HEAD") == 279.6
     assert (bonder.supply_epoxy_pct(), bonder.supply_dies(), bonder.supply_plates()) == (
         87,
@@ -253,11 +252,10 @@ SILENT_QUERY: Script = [
 ]
 
 
-@pytest.mark.parametrize("transcript", [SILENT_QUERY], indirect=True)
 def test_die_bonder_reads_the_error_queue_after_a_silent_query(
-    transcript: tuple[DieBonder, ScriptedPeer],
+    transcript: Callable[[Script], DieBonder],
 ) -> None:
-    bonder, _ = transcript
+    bonder = transcript(SILENT_QUERY)
     started = time.monotonic()
     with pytest.raises(ToolError) as caught:
         bonder.result_records(1, 30)
