@@ -21,12 +21,15 @@ from tests.support.refusal import refusal
 class Bench:
     """A model, its clock and world, and helpers to drive it like a host would."""
 
-    def __init__(self, seed: int = 7, **options: Any) -> None:
+    def __init__(self, seed: int = 7, recipe: str | None = None, **options: Any) -> None:
+        """Powered up to IDLE, and READY with ``recipe`` if one is given."""
         self.clock = HandClock()
         self.world = World()
         self.model = DieBonderModel(self.clock, self.world, seed=seed, **options)
         self.run_for(30.0)
         assert self.model.state is State.IDLE
+        if recipe is not None:
+            self.ready(recipe)
 
     def run_for(self, seconds: float) -> None:
         self.clock.t += seconds
@@ -71,8 +74,7 @@ def test_die_bonder_strip_cycle_takes_the_manual_time(recipe: str, expected_s: f
 
 
 def test_die_bonder_example_strip_takes_86_7_s_and_reports_progress_as_the_manual() -> None:
-    bench = Bench()
-    bench.ready("A-EQUAL")
+    bench = Bench(recipe="A-EQUAL")
     bench.model.set_input_map("1" * 29 + "0")
     bench.model.do_start()
     bench.run_for(14.0)
@@ -83,8 +85,7 @@ def test_die_bonder_example_strip_takes_86_7_s_and_reports_progress_as_the_manua
 
 
 def test_die_bonder_flip_chip_site_takes_1_5_s_plus_bond_time() -> None:
-    bench = Bench()
-    bench.ready("B-FC")
+    bench = Bench(recipe="B-FC")
     assert bench.model.site_time_s() == pytest.approx(5.5)
     bench.model.set_param("BOND_TIME", "2.0")
     assert bench.model.site_time_s() == pytest.approx(3.5)
@@ -251,8 +252,7 @@ def test_die_bonder_reports_the_lowest_defect_and_empty_fields_per_mode() -> Non
 
 
 def test_die_bonder_checks_settings_at_start() -> None:
-    bench = Bench()
-    bench.ready("A-SMALL-2")
+    bench = Bench(recipe="A-SMALL-2")
     bench.model.set_param("DISP_PATT", "STAR")
     assert refusal(bench.model.do_start)[0] == 14
     bench.model.set_param("DISP_PATT", "FILL")
@@ -329,8 +329,7 @@ def test_die_bonder_holds_before_a_site_when_the_syringe_is_empty_and_resumes_it
 
 
 def test_die_bonder_pause_during_cure_takes_effect_at_the_end_of_cure() -> None:
-    bench = Bench()
-    bench.ready("A-EQUAL")
+    bench = Bench(recipe="A-EQUAL")
     bench.model.do_start()
     bench.run_for(4 + 3 + 30 * 0.54 + 10)
     assert bench.model.phase == "CURE"
@@ -344,8 +343,7 @@ def test_die_bonder_pause_during_cure_takes_effect_at_the_end_of_cure() -> None:
 
 
 def test_die_bonder_abort_class_alarm_fails_the_site_in_progress_and_leaves_the_rest() -> None:
-    bench = Bench()
-    bench.ready("A-EQUAL")
+    bench = Bench(recipe="A-EQUAL")
     bench.model.faults.condition("ESTOP", site=5)
     bench.model.set_strip_id("LA11")
     bench.model.do_start()
@@ -384,8 +382,7 @@ def test_die_bonder_strip_fiducial_failure_aborts_with_every_site_not_processed(
 def test_die_bonder_holds_after_three_consecutive_failures(
     alarm: int, spread: ProcessSpread, changes: dict[str, str]
 ) -> None:
-    bench = Bench(spread=spread)
-    bench.ready("A-EQUAL")
+    bench = Bench(spread=spread, recipe="A-EQUAL")
     for name, text in changes.items():
         bench.model.set_param(name, text)
     bench.model.do_start()
@@ -425,8 +422,7 @@ def test_die_bonder_wafer_map_end_holds_before_the_site() -> None:
 def test_die_bonder_empty_supply_interlocks_start(
     recipe: str, options: dict[str, int], interlock: str
 ) -> None:
-    bench = Bench(**options)
-    bench.ready(recipe)
+    bench = Bench(**options, recipe=recipe)
     assert bench.model.active_interlocks() == [interlock]
     assert refusal(bench.model.do_start) == (22, interlock)
 
@@ -462,8 +458,7 @@ def test_die_bonder_warns_when_placement_calibration_is_due_and_calibration_clea
 def test_die_bonder_raises_the_out_of_band_alarm_after_30_s_more_than_10_c_off(
     recipe: str, zone: str, alarm: int
 ) -> None:
-    bench = Bench()
-    bench.ready(recipe)
+    bench = Bench(recipe=recipe)
     model = bench.model
     model.set_param("CURE_TIME", "600")  # a cycle long enough for the slow cure track
     bench.run_until(State.READY)
@@ -483,8 +478,7 @@ def test_die_bonder_raises_the_out_of_band_alarm_after_30_s_more_than_10_c_off(
 
 @pytest.mark.parametrize(("condition", "alarm"), [("HEATER", 2111), ("FORCE_SENSOR", 2112)])
 def test_die_bonder_service_faults_alarm_outside_a_cycle(condition: str, alarm: int) -> None:
-    bench = Bench()
-    bench.ready("A-EQUAL")
+    bench = Bench(recipe="A-EQUAL")
     bench.model.set_condition(condition, True)
     assert bench.model.state is State.ALARM and bench.model.active_alarms == [alarm]
     bench.model.fix(alarm)
@@ -493,8 +487,7 @@ def test_die_bonder_service_faults_alarm_outside_a_cycle(condition: str, alarm: 
 
 
 def test_die_bonder_vacuum_alarm_clears_but_the_interlock_blocks_resume() -> None:
-    bench = Bench()
-    bench.ready("A-EQUAL")
+    bench = Bench(recipe="A-EQUAL")
     bench.model.faults.condition("VACUUM", site=3)
     bench.model.do_start()
     bench.run_until(State.ALARM, step_s=0.1)
@@ -508,8 +501,7 @@ def test_die_bonder_vacuum_alarm_clears_but_the_interlock_blocks_resume() -> Non
 
 
 def test_die_bonder_cure_track_is_only_heated_when_used() -> None:
-    bench = Bench()
-    bench.ready("B-FC")
+    bench = Bench(recipe="B-FC")
     assert bench.model.temperature_c("CURE") == pytest.approx(25.0)
     assert bench.model.temperature_c("HEAD") == pytest.approx(280.0)
     assert math.isclose(bench.model.temperature_c("STAGE"), 60.0)
