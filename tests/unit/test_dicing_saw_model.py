@@ -149,9 +149,14 @@ def test_dicing_saw_start_refuses_speed_over_the_blade_limit_with_14() -> None:
     assert saw.state is State.READY
 
 
-def run_cycle(saw: DicingSawModel, clock: HandClock, strip_id: str = "FB1") -> float:
+def start(saw: DicingSawModel, strip_id: str = "FB1") -> None:
+    """The host's STRIP and START."""
     saw.set_strip_id(strip_id)
     saw.do_start()
+
+
+def run_cycle(saw: DicingSawModel, clock: HandClock, strip_id: str = "FB1") -> float:
+    start(saw, strip_id)
     advance_until(saw, clock, State.DONE, State.ABORTED, State.ALARM, limit_s=1000.0, step_s=1.0)
     assert saw.results is not None
     return saw.results.cycle_s
@@ -192,8 +197,7 @@ def test_dicing_saw_cut_plan_bounds_each_site_by_four_lines() -> None:
 
 def test_dicing_saw_progress_counts_line_passes_while_running() -> None:
     saw, clock, _ = ready_saw()
-    saw.set_strip_id("FB1")
-    saw.do_start()
+    start(saw)
     advance(saw, clock, 10 + 8 + 3 * 4.725 + 1.5)  # LOAD, ALIGN (±2 %), three CH1 passes
     done, total, elapsed, remaining = saw.progress()
     assert (done, total) == (3, 80)
@@ -252,8 +256,7 @@ def test_dicing_saw_blade_life_holds_at_end_of_line_pass_and_resumes_after_chang
     None
 ):
     saw, clock, _ = ready_saw(blade_count=19990)
-    saw.set_strip_id("FB1")
-    saw.do_start()
+    start(saw)
     advance_until(saw, clock, State.ALARM, step_s=0.5)
     advance(saw, clock, 10.0)
     assert saw.active_alarms == [7201, 7103]
@@ -278,8 +281,7 @@ def test_dicing_saw_blade_life_holds_at_end_of_line_pass_and_resumes_after_chang
 
 def test_dicing_saw_pause_takes_effect_at_end_of_line_pass() -> None:
     saw, clock, _ = ready_saw()
-    saw.set_strip_id("FB1")
-    saw.do_start()
+    start(saw)
     advance(saw, clock, 18.0 + 1.0)  # 1 s into the first CH1 pass
     saw.do_pause()
     assert saw.state is State.PAUSED
@@ -292,8 +294,7 @@ def test_dicing_saw_pause_takes_effect_at_end_of_line_pass() -> None:
 
 def test_dicing_saw_blade_change_in_paused_waits_for_the_end_of_the_pass() -> None:
     saw, clock, _ = ready_saw()
-    saw.set_strip_id("FB1")
-    saw.do_start()
+    start(saw)
     advance(saw, clock, 19.0)
     saw.do_pause()
     assert refusal(saw.change_blade) == (20, "PAUSED")
@@ -345,8 +346,7 @@ def test_dicing_saw_alignment_failure_leaves_every_site_n() -> None:
 
 def test_dicing_saw_vacuum_loss_loses_singulated_units_f7503() -> None:
     saw, clock, _ = ready_saw()
-    saw.set_strip_id("FB1")
-    saw.do_start()
+    start(saw)
     advance(saw, clock, 200.0)  # deep into CH2
     saw.set_condition("VACUUM", True)
     assert saw.active_alarms == [7003]
@@ -358,8 +358,7 @@ def test_dicing_saw_vacuum_loss_loses_singulated_units_f7503() -> None:
 def test_dicing_saw_feed_too_high_overloads_the_spindle_7101() -> None:
     saw, clock, _ = ready_saw()
     saw.set_param("cut_feed_mm_s", "100.0")
-    saw.set_strip_id("FB1")
-    saw.do_start()
+    start(saw)
     advance(saw, clock, 18.0 + 2.0)  # 1 s over 90 % within the first 2.19 s pass
     assert saw.active_alarms == [7101]
     assert saw.state is State.ALARM
@@ -368,8 +367,7 @@ def test_dicing_saw_feed_too_high_overloads_the_spindle_7101() -> None:
 
 def test_dicing_saw_coolant_low_for_5_s_holds_7104_until_flow_restored() -> None:
     saw, clock, _ = ready_saw()
-    saw.set_strip_id("FB1")
-    saw.do_start()
+    start(saw)
     advance(saw, clock, 30.0)
     saw.set_condition("COOLANT", True)
     advance(saw, clock, 4.0)
@@ -385,8 +383,7 @@ def test_dicing_saw_coolant_low_for_5_s_holds_7104_until_flow_restored() -> None
 
 def test_dicing_saw_speed_deviation_aborts_7108() -> None:
     saw, clock, _ = ready_saw()
-    saw.set_strip_id("FB1")
-    saw.do_start()
+    start(saw)
     advance(saw, clock, 30.0)
     saw.set_condition("SPEED", True)
     advance(saw, clock, 1.5)
@@ -396,8 +393,7 @@ def test_dicing_saw_speed_deviation_aborts_7108() -> None:
 
 def test_dicing_saw_kerf_offset_over_limit_holds_7105_and_fails_sites_7502() -> None:
     saw, clock, _ = ready_saw()
-    saw.set_strip_id("FB1")
-    saw.do_start()
+    start(saw)
     advance(saw, clock, 18.5)
     saw.align_um["CH1"] = 40.0  # strip misaligned along Y
     advance_until(saw, clock, State.ALARM, step_s=0.5)
@@ -412,8 +408,7 @@ def test_dicing_saw_kerf_offset_over_limit_holds_7105_and_fails_sites_7502() -> 
 def test_dicing_saw_worn_blade_chips_over_limit_and_holds_7106_after_three_checks() -> None:
     saw, clock, _ = ready_saw(blade_count=30000)
     saw.set_param("blade_limit", "50000")
-    saw.set_strip_id("FB1")
-    saw.do_start()
+    start(saw)
     advance_until(saw, clock, State.ALARM, step_s=0.5)
     assert 7106 in saw.active_alarms
     assert saw.progress()[0] >= 2 * 15  # at least three checked lines (every 5th line, 2 passes)
@@ -468,8 +463,7 @@ def test_dicing_saw_interlocks_name_the_first_active_in_table_order() -> None:
 
 def test_dicing_saw_air_low_holds_7004_until_supply_restored() -> None:
     saw, clock, _ = ready_saw()
-    saw.set_strip_id("FB1")
-    saw.do_start()
+    start(saw)
     advance(saw, clock, 30.0)
     saw.set_condition("AIR", True)
     assert saw.active_alarms == [7004]
@@ -489,8 +483,7 @@ def test_dicing_saw_vacuum_interlock_only_with_a_strip_on_the_chuck() -> None:
     saw.conditions["VACUUM"] = True  # low vacuum with the chuck empty: no interlock, no alarm
     assert saw.active_interlocks() == []
     saw.conditions["VACUUM"] = False
-    saw.set_strip_id("FB1")
-    saw.do_start()
+    start(saw)
     advance(saw, clock, 25.0)
     saw.do_pause()
     advance(saw, clock, 10.0)
