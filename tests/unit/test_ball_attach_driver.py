@@ -94,10 +94,6 @@ def tool_with(
     return start
 
 
-def done(peer: ScriptedPeer) -> None:
-    peer.verify()
-
-
 # == the manual's examples (§9) ====================================================================
 NORMAL_CYCLE = """
 → RECipe:LOAD "A-BALL050"
@@ -149,7 +145,7 @@ HOLD_ALARM = """
 
 
 def test_ball_attach_runs_the_manual_normal_cycle_example(tool_with) -> None:
-    ba, link = tool_with(manual(NORMAL_CYCLE))
+    ba, _ = tool_with(manual(NORMAL_CYCLE))
     ba.load_recipe("A-BALL050")
     assert ba.state() is ToolState.READY
     assert ba.reflow_profile() == ReflowProfile(241.7, 60.4, 108.2, 2.62, -5.04)
@@ -174,11 +170,10 @@ def test_ball_attach_runs_the_manual_normal_cycle_example(tool_with) -> None:
     ]
     assert ba.result_map(2) == "P" * 30
     ba.acknowledge()
-    done(link)
 
 
 def test_ball_attach_follows_the_manual_hold_alarm_example(tool_with) -> None:
-    ba, link = tool_with(manual(HOLD_ALARM))
+    ba, _ = tool_with(manual(HOLD_ALARM))
     ba.start()
     assert ba.state() is ToolState.ALARM
     assert ba.active_alarms() == [6202, 6102]
@@ -189,14 +184,13 @@ def test_ball_attach_follows_the_manual_hold_alarm_example(tool_with) -> None:
     assert ba.state() is ToolState.PAUSED
     ba.resume()
     assert ba.state() is ToolState.RUNNING
-    done(link)
 
 
 def test_ball_attach_cycle_result_pages_one_strip_and_types_every_field(tool_with) -> None:
     records = ";".join(
         f"{s},X,0,,,,," if s == 30 else f"{s},P,0,0,0,0,11.0,0.527" for s in range(1, 31)
     )
-    ba, link = tool_with(
+    ba, _ = tool_with(
         [
             ("RESult2:SUMMary?", '"LA2403-018",30,29,0,1,0,363.3,241.7,60.4,150'),
             ("RESult2:MAP?", '"' + "P" * 29 + 'X"'),
@@ -208,14 +202,12 @@ def test_ball_attach_cycle_result_pages_one_strip_and_types_every_field(tool_wit
     assert len(result.records) == 30
     assert result.records[29] == BallAttachRecord(30, "X", 0, None, None, None, None, None)
     assert all(isinstance(r, BallAttachRecord) for r in result.records)
-    done(link)
 
 
 def test_ball_attach_unreflowed_strip_has_empty_profile_fields(tool_with) -> None:
-    ba, link = tool_with([("RESult3:SUMMary?", '"LA2403-019",30,0,0,0,30,0.0,,,')])
+    ba, _ = tool_with([("RESult3:SUMMary?", '"LA2403-019",30,0,0,0,30,0.0,,,')])
     summary = ba.summary(3)
     assert summary.not_processed == 30 and summary.extra == (None, None, None)
-    done(link)
 
 
 def test_ball_attach_magazine_results_reads_every_strip_before_ack(tool_with) -> None:
@@ -226,15 +218,14 @@ def test_ball_attach_magazine_results_reads_every_strip_before_ack(tool_with) ->
             (f"RESult{k}:MAP?", '"PP"'),
             (f"RESult{k}:DATA? 1,2", "1,P,0,0,0,0,9.0,0.527;2,P,0,0,0,0,9.5,0.526"),
         ]
-    ba, link = tool_with(transcript)
+    ba, _ = tool_with(transcript)
     results = ba.magazine_results()
     assert [r.summary.strip_id for r in results] == ["S1", "S2"]
-    done(link)
 
 
 # == settings: what is sent, and what is refused before sending ======================================
 def test_ball_attach_settings_are_sent_in_the_manual_forms(tool_with) -> None:
-    ba, link = tool_with(
+    ba, _ = tool_with(
         [
             *checked("FLUX:METHod PIN"),
             *checked("FLUX:THICKness 60"),
@@ -268,11 +259,10 @@ def test_ball_attach_settings_are_sent_in_the_manual_forms(tool_with) -> None:
     ba.inspection_diameter_pct = 10
     ba.strip_size = (3, 10)  # index 1 only: applies to the whole magazine
     ba.strip_pitch_mm = (17.3, 17.3)
-    done(link)
 
 
 def test_ball_attach_readings_are_typed(tool_with) -> None:
-    ba, link = tool_with(
+    ba, _ = tool_with(
         [
             ("REFLow:ZONE8:TEMPerature?", "250.0"),
             ("MEASure:ZONE8:TEMPerature?", "249.6"),
@@ -293,7 +283,6 @@ def test_ball_attach_readings_are_typed(tool_with) -> None:
     assert ba.reflow_limits == ReflowLimits()
     assert ba.strip_ids[7] == "LA2403-023" and ba.input_maps(7) == "1" * 30
     assert ba.magazine_count == 7 and ba.phase() == "DRAIN" and ba.result_count(7) == 30
-    done(link)
 
 
 @pytest.mark.parametrize(
@@ -324,10 +313,9 @@ def test_ball_attach_readings_are_typed(tool_with) -> None:
     ],
 )
 def test_ball_attach_refuses_out_of_range_values_before_sending(tool_with, action: object) -> None:
-    ba, link = tool_with([])
+    ba, _ = tool_with([])
     with pytest.raises(ParameterOutOfRange):
         action(ba)  # type: ignore[operator]
-    done(link)
 
 
 def test_ball_attach_read_only_members_refuse_writes(tool_with) -> None:
@@ -367,7 +355,7 @@ def test_ball_attach_tool_rejections_become_typed_tool_errors(
     tool_with, command: str, error: str, code: int
 ) -> None:
     """Native code and detail are the queued entry's, the class the catalogue code's."""
-    ba, link = tool_with(checked(command, error))
+    ba, _ = tool_with(checked(command, error))
     native, text = error.split(",", 1)
     with pytest.raises(error_class(code)) as info:
         ba.write(command)
@@ -377,19 +365,17 @@ def test_ball_attach_tool_rejections_become_typed_tool_errors(
         detail_of(text.strip('"')),
     )
     assert "ball-attach" in str(info.value) and command in str(info.value)
-    done(link)
 
 
 def test_ball_attach_result_of_a_strip_not_in_the_cycle_is_error_27(tool_with) -> None:
-    ba, link = tool_with(checked("RESult3:DATA? 1,64", '27,"No results available"'))
+    ba, _ = tool_with(checked("RESult3:DATA? 1,64", '27,"No results available"'))
     with pytest.raises(ToolError) as info:
         ba.result_records(strip=3)
     assert (info.value.code, info.value.text) == (27, "No results available")
-    done(link)
 
 
 def test_ball_attach_typed_api_surfaces_state_and_interlock_rejections(tool_with) -> None:
-    ba, link = tool_with(
+    ba, _ = tool_with(
         [
             *checked("MAGazine:COUNt 3", '20,"Not allowed in state;RUNNING"'),
             *checked("REFLow:ZONE2:TEMPerature 165.0", '23,"Alarm active;6001"'),
@@ -406,14 +392,12 @@ def test_ball_attach_typed_api_surfaces_state_and_interlock_rejections(tool_with
     assert info.value.detail == "BALL"
     with pytest.raises(NotAllowedInState):
         ba.abort()
-    done(link)
 
 
 def test_ball_attach_silent_query_with_empty_queue_is_a_timeout(tool_with) -> None:
-    ba, link = tool_with([("SUPPly:BALL?", None), ("SYST:ERR?", NO_ERROR)])
+    ba, _ = tool_with([("SUPPly:BALL?", None), ("SYST:ERR?", NO_ERROR)])
     with pytest.raises(ToolTimeout):
         _ = ba.ball_supply_pct
-    done(link)
 
 
 def test_ball_attach_late_reply_ahead_of_the_error_line_is_discarded_not_misread(
@@ -421,13 +405,12 @@ def test_ball_attach_late_reply_ahead_of_the_error_line_is_discarded_not_misread
 ) -> None:
     # the reply to STR2:STAT? was on its way when the timeout struck: it comes before the
     # answer to SYST:ERR?, and must not be parsed as the error line nor taken by the next query
-    ba, link = tool_with(
+    ba, _ = tool_with(
         [("STR2:STAT?", None), ("SYST:ERR?", f"DONE\n{NO_ERROR}"), ("SYST:STAT?", "DONE")]
     )
     with pytest.raises(ToolTimeout):
         ba.strip_status(2)
     assert ba.state() is ToolState.DONE
-    done(link)
 
 
 def test_ball_attach_no_answer_even_to_the_error_queue_is_connection_lost(tool_with) -> None:
@@ -436,7 +419,6 @@ def test_ball_attach_no_answer_even_to_the_error_queue_is_connection_lost(tool_w
         ba.state()
     assert ba.state() is ToolState.IDLE  # over the reopened link
     assert link.connections == 2
-    done(link)
 
 
 # == malformed replies ==============================================================================
@@ -476,21 +458,19 @@ def test_ball_attach_no_answer_even_to_the_error_queue_is_connection_lost(tool_w
 def test_ball_attach_malformed_replies_are_protocol_errors(
     tool_with, query: str, reply: str, read: object
 ) -> None:
-    ba, link = tool_with([(query, reply)])
+    ba, _ = tool_with([(query, reply)])
     with pytest.raises(ProtocolError):
         read(ba)  # type: ignore[operator]
-    done(link)
 
 
 def test_ball_attach_malformed_error_queue_reply_is_a_protocol_error(tool_with) -> None:
-    ba, link = tool_with([("CYCLe:STARt", None), ("SYST:ERR?", "No error")])
+    ba, _ = tool_with([("CYCLe:STARt", None), ("SYST:ERR?", "No error")])
     with pytest.raises(ProtocolError, match="SYST:ERR"):
         ba.start()
-    done(link)
 
 
 def test_ball_attach_result_map_shorter_than_the_summary_is_a_protocol_error(tool_with) -> None:
-    ba, link = tool_with(
+    ba, _ = tool_with(
         [
             ("RESult1:SUMMary?", '"S1",30,30,0,0,0,363.3,241.7,60.4,150'),
             ("RESult1:MAP?", '"' + "P" * 29 + '"'),
@@ -498,7 +478,6 @@ def test_ball_attach_result_map_shorter_than_the_summary_is_a_protocol_error(too
     )
     with pytest.raises(ProtocolError, match="30"):
         ba.cycle_result(1)
-    done(link)
 
 
 # == the pyvisa-sim YAML ============================================================================

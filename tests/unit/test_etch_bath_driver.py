@@ -68,16 +68,14 @@ def exception(code: int) -> ModbusExceptionReply:
 
 # -- writes --------------------------------------------------------------------------------------
 def test_etch_bath_writes_the_manual_example_recipe_in_one_fc16(bath_with) -> None:
-    bath, link = bath_with([(("FC03", 100, 1), [1]), (("FC16", 101, MANUAL_RECIPE), None)])
+    bath, _ = bath_with([(("FC03", 100, 1), [1]), (("FC16", 101, MANUAL_RECIPE), None)])
     bath.write_recipe(EtchRecipe(), positions=(1, 2))
-    link.verify()
 
 
 def test_etch_bath_writes_the_u32_depth_target_with_one_fc16(bath_with) -> None:
-    bath, link = bath_with([(("FC16", 112, [0, 2500]), None), (("FC16", 112, [1, 34464]), None)])
+    bath, _ = bath_with([(("FC16", 112, [0, 2500]), None), (("FC16", 112, [1, 34464]), None)])
     bath.depth_target_um = 25.0
     bath.depth_target_um = 1000.0  # 100000 = 0x0001_86A0: high word first
-    link.verify()
 
 
 def test_etch_bath_arm_writes_recipe_strip_ids_in_one_fc16_each_then_pulses_arm(bath_with) -> None:
@@ -102,7 +100,7 @@ def test_etch_bath_arm_writes_recipe_strip_ids_in_one_fc16_each_then_pulses_arm(
         1,
         0b1000000001,
     ]
-    bath, link = bath_with(
+    bath, _ = bath_with(
         [
             (("FC16", 101, words), None),
             (("FC16", 200, encode_string("PI-0001", 10)), None),
@@ -111,7 +109,6 @@ def test_etch_bath_arm_writes_recipe_strip_ids_in_one_fc16_each_then_pulses_arm(
         ]
     )
     bath.arm(koh, strip_ids={1: "PI-0001", 10: "PI-0002"}, chemistry=Chemistry.KOH)
-    link.verify()
 
 
 def test_etch_bath_refuses_a_recipe_outside_the_chemistry_window_before_sending(bath_with) -> None:
@@ -149,7 +146,7 @@ def test_etch_bath_refuses_out_of_range_values_before_any_request(
 
 
 def test_etch_bath_enumerations_are_written_as_codes(bath_with) -> None:
-    bath, link = bath_with(
+    bath, _ = bath_with(
         [(("FC06", 109, 2), None), (("FC06", 100, 3), None), (("FC06", 502, 2), None)]
     )
     bath.endpoint_mode = EndpointMode.HOST
@@ -157,11 +154,10 @@ def test_etch_bath_enumerations_are_written_as_codes(bath_with) -> None:
     bath.parity = LineParity.NONE_8N2
     with pytest.raises(ParameterOutOfRange, match="not one of"):
         bath.endpoint_mode = 3
-    link.verify()
 
 
 def test_etch_bath_commands_and_level_coils(bath_with) -> None:
-    bath, link = bath_with(
+    bath, _ = bath_with(
         [
             (("FC05", 16), None),
             (("FC05", 17), None),
@@ -175,7 +171,6 @@ def test_etch_bath_commands_and_level_coils(bath_with) -> None:
     bath.hoist_down()
     bath.heater_enable = False
     assert bath.pump_enable is True
-    link.verify()
 
 
 # -- reads ------------------------------------------------------------------------------------------
@@ -243,13 +238,12 @@ def test_etch_bath_illegal_address_and_value_are_tool_errors(bath_with) -> None:
 def test_etch_bath_exception_06_maps_reject_reason_to_the_right_error(
     bath_with, reason: int, extra: list[Any], error: type[ToolError], detail: str
 ) -> None:
-    bath, link = bath_with([(("FC05", 18), exception(6)), (("FC04", 4, 2), [reason, 1]), *extra])
+    bath, _ = bath_with([(("FC05", 18), exception(6)), (("FC04", 4, 2), [reason, 1]), *extra])
     with pytest.raises(error) as info:
         bath.hoist_down()
     assert type(info.value) is error
     assert (info.value.code, info.value.detail, info.value.native_code) == (reason, detail, 6)
     assert "HOIST_DOWN" in str(info.value)
-    link.verify()
 
 
 def test_etch_bath_interlock_error_names_only_what_blocks_the_command(bath_with) -> None:
