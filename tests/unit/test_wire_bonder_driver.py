@@ -455,12 +455,12 @@ def test_wire_bonder_wellformed_frame_with_wrong_content_raises_protocol_error(
 
 def test_wire_bonder_logs_every_exchange_at_debug(caplog: pytest.LogCaptureFixture) -> None:
     script = [IDN, (host("2STAT?"), None), (host("2STAT?"), ack("2STAT=IDLE,NONE,0,0,0,0"))]
-    with caplog.at_level(logging.DEBUG, logger="packline.drivers.wire-bonder"):
-        with (
-            scripted_peer(script, framing=FRAMES, channel="pty") as peer,
-            WireBonder.open(peer.address(), timeout_s=FAST) as bonder,
-        ):
-            bonder.state()
+    with (
+        caplog.at_level(logging.DEBUG, logger="packline.drivers.wire-bonder"),
+        scripted_peer(script, framing=FRAMES, channel="pty") as peer,
+        WireBonder.open(peer.address(), timeout_s=FAST) as bonder,
+    ):
+        bonder.state()
     messages = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
     assert any("-> 2STAT?" in m for m in messages)
     assert any("retransmitting '2STAT?'" in m for m in messages)
