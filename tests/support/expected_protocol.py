@@ -301,6 +301,20 @@ class ProtocolBench:
         self.drivers.append(driver)
         return driver, peer
 
+    def scpi(
+        self, driver_class: type[T], script: Sequence[tuple[str, str | None]], **options: Any
+    ) -> tuple[T, ScriptedPeer]:
+        """A SCPI driver on a loopback TCP peer playing ``*CLS`` (what the driver sends on
+        opening) and then the text ``script``; ``options`` (a ``same``, driver options) are
+        :meth:`open`'s, with a 0.3 s reply timeout unless given."""
+        return self.open(
+            driver_class,
+            text_steps([("*CLS", None), *script]),
+            address="TCPIP::127.0.0.1::{port}::SOCKET",
+            framing=lines(),
+            **{"timeout_s": 0.3, **options},
+        )
+
     def simulated(self, driver_class: type[T], tool: str, *, address: str, **options: Any) -> T:
         """The driver on pyvisa-sim playing ``sim/visa/<tool>.yaml``: a stateful peer whose
         dialogues and properties the YAML declares. Each call plays a fresh copy of the file,

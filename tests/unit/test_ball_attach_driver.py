@@ -37,8 +37,6 @@ from tests.support.expected_protocol import (
     ProtocolBench,
     ScriptedPeer,
     checked,
-    lines,
-    text_steps,
 )
 
 ADDRESS = "TCPIP::127.0.0.1::5025::SOCKET"
@@ -81,17 +79,7 @@ def tool_with(
     """``tool_with(transcript)``: a BallAttach on a peer playing ``*CLS`` and the transcript
     (messages compared in short form, as the manual writes them)."""
 
-    def start(transcript: Sequence[Exchange]) -> tuple[BallAttach, ScriptedPeer]:
-        return protocol.open(
-            BallAttach,
-            text_steps([("*CLS", None), *transcript]),
-            address="TCPIP::127.0.0.1::{port}::SOCKET",
-            framing=lines(),
-            same=_same_message,
-            timeout_s=0.3,
-        )
-
-    return start
+    return lambda transcript: protocol.scpi(BallAttach, transcript, same=_same_message)
 
 
 # == the manual's examples (§9) ====================================================================

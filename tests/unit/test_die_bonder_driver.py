@@ -29,7 +29,7 @@ from drivers.errors import (
 from drivers.records import AlarmInfo
 from drivers.states import ToolState
 from sequences.steps.setup import apply_setpoints
-from tests.support.expected_protocol import ProtocolBench, lines, text_steps
+from tests.support.expected_protocol import ProtocolBench
 
 OK = '0,"No error"'
 Script = list[tuple[str, str | None]]
@@ -38,18 +38,7 @@ Script = list[tuple[str, str | None]]
 @pytest.fixture
 def transcript(protocol: ProtocolBench) -> Callable[[Script], DieBonder]:
     """``transcript(script)``: a DieBonder on a scripted peer playing ``*CLS`` and the script."""
-
-    def play(script: Script) -> DieBonder:
-        bonder, _ = protocol.open(
-            DieBonder,
-            text_steps([("*CLS", None), *script]),
-            address="TCPIP::127.0.0.1::{port}::SOCKET",
-            framing=lines(),
-            timeout_s=0.3,
-        )
-        return bonder
-
-    return play
+    return lambda script: protocol.scpi(DieBonder, script)[0]
 
 
 NORMAL_CYCLE: Script = [

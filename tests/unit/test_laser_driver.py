@@ -27,8 +27,6 @@ from tests.support.expected_protocol import (
     NO_ERROR,
     ProtocolBench,
     checked,
-    lines,
-    text_steps,
 )
 
 ADDRESS = "TCPIP::127.0.0.1::5025::SOCKET"
@@ -37,18 +35,7 @@ ADDRESS = "TCPIP::127.0.0.1::5025::SOCKET"
 @pytest.fixture
 def transcript(protocol: ProtocolBench) -> Callable[[Sequence[tuple[str, str | None]]], Laser]:
     """``transcript(steps)``: a Laser on a peer playing ``*CLS`` and then the steps."""
-
-    def make(steps: Sequence[tuple[str, str | None]]) -> Laser:
-        laser, _ = protocol.open(
-            Laser,
-            text_steps([("*CLS", None), *steps]),
-            address="TCPIP::127.0.0.1::{port}::SOCKET",
-            framing=lines(),
-            timeout_s=0.3,
-        )
-        return laser
-
-    return make
+    return lambda steps: protocol.scpi(Laser, steps)[0]
 
 
 # == laser.md §9 examples ==========================================================================
