@@ -315,6 +315,14 @@ class ProtocolBench:
             **{"timeout_s": 0.3, **options},
         )
 
+    def modbus(
+        self, driver_class: type[T], script: Sequence[Step], *, unit: int = 1, **options: Any
+    ) -> tuple[T, ScriptedPeer]:
+        """A Modbus driver on a loopback Modbus TCP peer (as ``unit``) playing the PDU
+        ``script``; ``options`` are :meth:`open`'s (the driver's timeout and retries)."""
+        address = f"modbus+tcp://127.0.0.1:{{port}}?unit={unit}"
+        return self.open(driver_class, script, address=address, framing=MBAP, **options)
+
     def simulated(self, driver_class: type[T], tool: str, *, address: str, **options: Any) -> T:
         """The driver on pyvisa-sim playing ``sim/visa/<tool>.yaml``: a stateful peer whose
         dialogues and properties the YAML declares. Each call plays a fresh copy of the file,

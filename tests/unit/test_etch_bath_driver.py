@@ -31,12 +31,10 @@ from drivers.states import ToolState
 from drivers.transports.modbus import ModbusExceptionReply
 from tests.support.expected_protocol import (
     EXACT,
-    MBAP,
     ProtocolBench,
-    ScriptedPeer,
     scripted_peer,
 )
-from tests.support.modbus_pdu import Transcript, exception_reply, from_transcript
+from tests.support.modbus_pdu import exception_reply, from_transcript
 from tests.support.modbus_pdu import string_words as encode_string
 
 MANUAL_RECIPE = [500, 15, 320, 20, 135, 540, 1600, 80, 1, 420, 900, 0, 23000, 25, 10, 60, 1, 3]
@@ -47,19 +45,9 @@ def bath_with(protocol: ProtocolBench):  # type: ignore[no-untyped-def]
     """``bath_with(transcript)``: an EtchBath reached through a Modbus TCP gateway (a scripted
     peer playing the transcript); the RTU framing itself is pinned by the §9 frames below."""
 
-    def start(
-        transcript: Transcript, address: str = "modbus+tcp://127.0.0.1:{port}?unit=1"
-    ) -> tuple[EtchBath, ScriptedPeer]:
-        return protocol.open(
-            EtchBath,
-            from_transcript(transcript),
-            address=address,
-            framing=MBAP,
-            timeout_s=0.5,
-            retries=0,
-        )
-
-    return start
+    return lambda transcript, unit=1: protocol.modbus(
+        EtchBath, from_transcript(transcript), unit=unit, timeout_s=0.5, retries=0
+    )
 
 
 def exception(code: int) -> ModbusExceptionReply:
@@ -257,8 +245,7 @@ def test_etch_bath_interlock_error_names_only_what_blocks_the_command(bath_with)
 
 
 def test_etch_bath_gateway_exceptions(bath_with) -> None:
-    address = "modbus+tcp://127.0.0.1:{port}?unit=3"
-    bath, _ = bath_with([(("FC04", 0, 1), exception(10)), (("FC04", 0, 1), exception(11))], address)
+    bath, _ = bath_with([(("FC04", 0, 1), exception(10)), (("FC04", 0, 1), exception(11))], unit=3)
     with pytest.raises(ToolError, match="unit 3 is not routed") as info:
         bath.state()
     assert info.value.native_code == 10

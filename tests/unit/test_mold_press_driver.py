@@ -16,8 +16,8 @@ from drivers.errors import (
 from drivers.mold_press import MoldPress, MoldRecipe
 from drivers.states import ToolState
 from drivers.transports.modbus import ModbusExceptionReply
-from tests.support.expected_protocol import MBAP, ProtocolBench, ScriptedPeer
-from tests.support.modbus_pdu import Transcript, exception_reply, from_transcript
+from tests.support.expected_protocol import ProtocolBench
+from tests.support.modbus_pdu import exception_reply, from_transcript
 from tests.support.modbus_pdu import string_words as encode_string
 
 
@@ -25,17 +25,9 @@ from tests.support.modbus_pdu import string_words as encode_string
 def press_with(protocol: ProtocolBench):  # type: ignore[no-untyped-def]
     """``press_with(transcript)``: a MoldPress on a Modbus TCP peer playing the transcript."""
 
-    def start(transcript: Transcript) -> tuple[MoldPress, ScriptedPeer]:
-        return protocol.open(
-            MoldPress,
-            from_transcript(transcript),
-            address="modbus+tcp://127.0.0.1:{port}?unit=1",
-            framing=MBAP,
-            timeout_s=0.5,
-            retries=0,
-        )
-
-    return start
+    return lambda transcript: protocol.modbus(
+        MoldPress, from_transcript(transcript), timeout_s=0.5, retries=0
+    )
 
 
 #: mold-press.md §9 normal shot: HR 100-121 of the default recipe, all four positions loaded.
