@@ -29,9 +29,8 @@ from drivers.errors import (
 from drivers.records import AlarmInfo
 from drivers.states import ToolState
 from sequences.steps.setup import apply_setpoints
-from tests.support.expected_protocol import ProtocolBench
+from tests.support.expected_protocol import NO_ERROR, ProtocolBench
 
-OK = '0,"No error"'
 Script = list[tuple[str, str | None]]
 
 
@@ -44,15 +43,15 @@ def transcript(protocol: ProtocolBench) -> Callable[[Script], DieBonder]:
 NORMAL_CYCLE: Script = [
     ("*IDN?", "GENERIC,DB-4,DB4-00117,2.3.1"),
     ('RECipe:LOAD "A-EQUAL"', None),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
     ("SYST:STAT?", "HEATING"),
     ("SYST:STAT?", "READY"),
     ('STRip:ID "LA2403-017"', None),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
     ('STRip:MAP "111111111111111111111111111110"', None),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
     ("CYCLe:STARt", None),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
     ("CYCLe:PROGress?", "12,29,14,73"),
     ("SYST:STAT?", "DONE"),
     ("RESult:SUMMary?", '"LA2403-017",30,28,1,1,0,86.7,EPOXY,29'),
@@ -64,7 +63,7 @@ NORMAL_CYCLE: Script = [
     ),
     ("RESult:DATA? 30,1", "30,X,0,,,,,,"),
     ("CYCLe:ACKnowledge", None),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
 ]
 
 
@@ -113,24 +112,24 @@ def test_die_bonder_follows_the_manual_normal_cycle(
 INTERLOCK_HOLD_AND_ERRORS: Script = [
     ("CYCLe:STARt", None),
     ("SYST:ERR?", '22,"Interlock active;DOOR"'),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
     ("CYCLe:STARt", None),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
     ("SYST:STAT?", "ALARM"),
     ("ALARm:ACTive?", "2,2201,2101"),
     ("ALARm:TEXT? 2101", '2101,H,"Syringe empty"'),
     ("CYCLe:RESume", None),
     ("SYST:ERR?", '23,"Alarm active;2101"'),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
     ("ALARm:CLEar", None),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
     ("SYST:STAT?", "PAUSED"),
     ("CYCLe:RESume", None),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
     ("SYST:STAT?", "RUNNING"),
     ("DISPense:VOLume 900", None),
     ("SYST:ERR?", '20,"Not allowed in state;RUNNING"'),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
 ]
 
 
@@ -170,7 +169,7 @@ EVERY_SETTING: Script = [
     for command in pair
     for message in (command, "SYST:ERR?")
 ]
-EVERY_SETTING = [(m, OK if m == "SYST:ERR?" else None) for m, _ in EVERY_SETTING]
+EVERY_SETTING = [(m, NO_ERROR if m == "SYST:ERR?" else None) for m, _ in EVERY_SETTING]
 
 
 def test_die_bonder_sends_every_setting_in_manual_form_and_order(
@@ -205,7 +204,7 @@ QUERIES: Script = [
     ("SUPPly:DIE?", "4210"),
     ("SUPPly:PLATe?", "5000"),
     ("CALibrate:PLACe", None),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
     ("SYST:STAT?", "SETUP"),
     ("SYST:STAT?", "READY"),
     ("CALibrate:PLACe?", '-3.4,0.7,"2024-03-11T08:15:42"'),
@@ -236,7 +235,7 @@ def test_die_bonder_queries_heaters_supplies_and_calibration(
 SILENT_QUERY: Script = [
     ("RESult:DATA? 1,30", None),
     ("SYST:ERR?", '27,"No results available"'),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
     ("SYST:STAT?", "READY"),
 ]
 

@@ -12,7 +12,8 @@ import pytest
 from drivers.die_bonder import DieBonder
 from drivers.errors import NotAllowedInState
 from drivers.states import ToolState
-from tests.unit.test_die_bonder_driver import OK, Script, transcript
+from tests.support.expected_protocol import NO_ERROR
+from tests.unit.test_die_bonder_driver import Script, transcript
 
 __all__ = ["transcript"]  # the fixture, imported for pytest
 
@@ -21,10 +22,10 @@ GROUP_THEN_QUERY: Script = [
     ("DISPense:VOLume 1200", None),
     ("BOND:TEMPerature 300.0", None),
     ('STRip:ID "LA2403-017"', None),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
     ("SYST:STAT?", "READY"),
     ("CYCLe:STARt", None),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
 ]
 
 
@@ -43,7 +44,7 @@ def test_a_group_of_set_points_costs_one_error_query_before_the_next_query(
 GROUP_AT_THE_END: Script = [
     ("DISPense:VOLume 1200", None),
     ("CURE:TIME 600", None),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
 ]
 
 
@@ -59,12 +60,12 @@ REFUSED_IN_A_GROUP: Script = [
     ("BOND:TEMPerature 300.0", None),
     ("CURE:TIME 600", None),
     ("SYST:ERR?", '20,"Not allowed in state;RUNNING"'),
-    ("SYST:ERR?", OK),  # the queue drained
+    ("SYST:ERR?", NO_ERROR),  # the queue drained
     ("DISPense:VOLume 1200", None),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
     ("BOND:TEMPerature 300.0", None),
     ("SYST:ERR?", '20,"Not allowed in state;RUNNING"'),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
 ]
 
 
@@ -84,11 +85,11 @@ PASSING_ERROR: Script = [
     ("DISPense:VOLume 1200", None),
     ("CURE:TIME 600", None),
     ("SYST:ERR?", '21,"Busy;SETUP"'),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
     ("DISPense:VOLume 1200", None),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
     ("CURE:TIME 600", None),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
     ("SYST:STAT?", "READY"),
 ]
 
@@ -106,9 +107,9 @@ def test_a_group_error_that_no_set_point_repeats_leaves_every_value_sent(
 
 OUTSIDE_A_GROUP: Script = [
     ("DISPense:VOLume 1200", None),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
     ("CURE:TIME 600", None),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
 ]
 
 
@@ -123,10 +124,10 @@ def test_outside_a_group_each_set_point_is_checked_at_once(
 ANOTHER_THREAD_MEETS_THE_REFUSAL: Script = [
     ("DISPense:VOLume 1200", None),
     ("SYST:ERR?", '20,"Not allowed in state;RUNNING"'),  # checked before the poller's query
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
     ("DISPense:VOLume 1200", None),
     ("SYST:ERR?", '20,"Not allowed in state;RUNNING"'),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
     ("SYST:STAT?", "RUNNING"),
 ]
 
