@@ -301,6 +301,28 @@ class ProtocolBench:
         self.drivers.append(driver)
         return driver, peer
 
+    def scpi(
+        self, driver_class: type[T], script: Sequence[tuple[str, str | None]], **options: Any
+    ) -> tuple[T, ScriptedPeer]:
+        """A SCPI driver on a loopback TCP peer playing ``*CLS`` (what the driver sends on
+        opening) and then the text ``script``; ``options`` (a ``same``, driver options) are
+        :meth:`open`'s, with a 0.3 s reply timeout unless given."""
+        return self.open(
+            driver_class,
+            text_steps([("*CLS", None), *script]),
+            address="TCPIP::127.0.0.1::{port}::SOCKET",
+            framing=lines(),
+            **{"timeout_s": 0.3, **options},
+        )
+
+    def modbus(
+        self, driver_class: type[T], script: Sequence[Step], *, unit: int = 1, **options: Any
+    ) -> tuple[T, ScriptedPeer]:
+        """A Modbus driver on a loopback Modbus TCP peer (as ``unit``) playing the PDU
+        ``script``; ``options`` are :meth:`open`'s (the driver's timeout and retries)."""
+        address = f"modbus+tcp://127.0.0.1:{{port}}?unit={unit}"
+        return self.open(driver_class, script, address=address, framing=MBAP, **options)
+
     def simulated(self, driver_class: type[T], tool: str, *, address: str, **options: Any) -> T:
         """The driver on pyvisa-sim playing ``sim/visa/<tool>.yaml``: a stateful peer whose
         dialogues and properties the YAML declares. Each call plays a fresh copy of the file,
@@ -340,3 +362,15 @@ def text_steps(script: Sequence[tuple[str, str | None]], terminator: bytes = b"\
         )
         for message, reply in script
     ]
+
+
+#: What ``SYST:ERR?`` answers on an empty SCPI error queue (interfaces README §9.1).
+NO_ERROR = '0,"No error"'
+
+
+def checked(message: str, error: str = NO_ERROR) -> list[tuple[str, str | None]]:
+    """A SCPI message the tool does not answer and the driver's ``SYST:ERR?`` check after it;
+    a queued ``error`` is followed by the drain that finds the queue empty. A command the tool
+    refuses and a query it leaves silent both read so."""
+    steps: list[tuple[str, str | None]] = [(message, None), ("SYST:ERR?", error)]
+    return steps if error == NO_ERROR else [*steps, ("SYST:ERR?", NO_ERROR)]

@@ -31,12 +31,15 @@ from drivers.errors import (
 from drivers.records import AlarmInfo
 from drivers.scpi import Progress
 from drivers.states import ToolState
-from tests.support.expected_protocol import ProtocolBench, ScriptedPeer, lines, protocol, text_steps
-
-__all__ = ["protocol"]  # the fixture, imported for pytest
+from tests.support.catalogue import detail_of, error_class
+from tests.support.expected_protocol import (
+    NO_ERROR,
+    ProtocolBench,
+    ScriptedPeer,
+    checked,
+)
 
 ADDRESS = "TCPIP::127.0.0.1::5025::SOCKET"
-NO_ERROR = '0,"No error"'
 Exchange = tuple[str, str | None]
 
 
@@ -61,20 +64,8 @@ def manual(text: str) -> list[Exchange]:
             exchanges.append((message, following[1:].strip()))
         else:
             assert "?" not in message, f"query {message!r} without reply"
-            exchanges += ok(message)
+            exchanges += checked(message)
     return exchanges
-
-
-def ok(command: str) -> list[Exchange]:
-    return [(command, None), ("SYST:ERR?", NO_ERROR)]
-
-
-def rejected(command: str, error: str) -> list[Exchange]:
-    return [(command, None), ("SYST:ERR?", error), ("SYST:ERR?", NO_ERROR)]
-
-
-def silent(query: str, error: str) -> list[Exchange]:
-    return [(query, None), ("SYST:ERR?", error), ("SYST:ERR?", NO_ERROR)]
 
 
 def _same_message(got: bytes, expected: bytes) -> bool:
@@ -88,21 +79,7 @@ def tool_with(
     """``tool_with(transcript)``: a BallAttach on a peer playing ``*CLS`` and the transcript
     (messages compared in short form, as the manual writes them)."""
 
-    def start(transcript: Sequence[Exchange]) -> tuple[BallAttach, ScriptedPeer]:
-        return protocol.open(
-            BallAttach,
-            text_steps([("*CLS", None), *transcript]),
-            address="TCPIP::127.0.0.1::{port}::SOCKET",
-            framing=lines(),
-            same=_same_message,
-            timeout_s=0.3,
-        )
-
-    return start
-
-
-def done(peer: ScriptedPeer) -> None:
-    peer.verify()
+    return lambda transcript: protocol.scpi(BallAttach, transcript, same=_same_message)
 
 
 # == the manual's examples (§9) ====================================================================
@@ -156,7 +133,7 @@ HOLD_ALARM = """
 
 
 def test_ball_attach_runs_the_manual_normal_cycle_example(tool_with) -> None:
-    ba, link = tool_with(manual(NORMAL_CYCLE))
+    ba, _ = tool_with(manual(NORMAL_CYCLE))
     ba.load_recipe("A-BALL050")
     assert ba.state() is ToolState.READY
     assert ba.reflow_profile() == ReflowProfile(241.7, 60.4, 108.2, 2.62, -5.04)
@@ -181,11 +158,10 @@ def test_ball_attach_runs_the_manual_normal_cycle_example(tool_with) -> None:
     ]
     assert ba.result_map(2) == "P" * 30
     ba.acknowledge()
-    done(link)
 
 
 def test_ball_attach_follows_the_manual_hold_alarm_example(tool_with) -> None:
-    ba, link = tool_with(manual(HOLD_ALARM))
+    ba, _ = tool_with(manual(HOLD_ALARM))
     ba.start()
     assert ba.state() is ToolState.ALARM
     assert ba.active_alarms() == [6202, 6102]
@@ -196,14 +172,13 @@ def test_ball_attach_follows_the_manual_hold_alarm_example(tool_with) -> None:
     assert ba.state() is ToolState.PAUSED
     ba.resume()
     assert ba.state() is ToolState.RUNNING
-    done(link)
 
 
 def test_ball_attach_cycle_result_pages_one_strip_and_types_every_field(tool_with) -> None:
     records = ";".join(
         f"{s},X,0,,,,," if s == 30 else f"{s},P,0,0,0,0,11.0,0.527" for s in range(1, 31)
     )
-    ba, link = tool_with(
+    ba, _ = tool_with(
         [
             ("RESult2:SUMMary?", '"LA2403-018",30,29,0,1,0,363.3,241.7,60.4,150'),
             ("RESult2:MAP?", '"' + "P" * 29 + 'X"'),
@@ -215,14 +190,12 @@ def test_ball_attach_cycle_result_pages_one_strip_and_types_every_field(tool_wit
     assert len(result.records) == 30
     assert result.records[29] == BallAttachRecord(30, "X", 0, None, None, None, None, None)
     assert all(isinstance(r, BallAttachRecord) for r in result.records)
-    done(link)
 
 
 def test_ball_attach_unreflowed_strip_has_empty_profile_fields(tool_with) -> None:
-    ba, link = tool_with([("RESult3:SUMMary?", '"LA2403-019",30,0,0,0,30,0.0,,,')])
+    ba, _ = tool_with([("RESult3:SUMMary?", '"LA2403-019",30,0,0,0,30,0.0,,,')])
     summary = ba.summary(3)
     assert summary.not_processed == 30 and summary.extra == (None, None, None)
-    done(link)
 
 
 def test_ball_attach_magazine_results_reads_every_strip_before_ack(tool_with) -> None:
@@ -233,31 +206,30 @@ def test_ball_attach_magazine_results_reads_every_strip_before_ack(tool_with) ->
             (f"RESult{k}:MAP?", '"PP"'),
             (f"RESult{k}:DATA? 1,2", "1,P,0,0,0,0,9.0,0.527;2,P,0,0,0,0,9.5,0.526"),
         ]
-    ba, link = tool_with(transcript)
+    ba, _ = tool_with(transcript)
     results = ba.magazine_results()
     assert [r.summary.strip_id for r in results] == ["S1", "S2"]
-    done(link)
 
 
 # == settings: what is sent, and what is refused before sending ======================================
 def test_ball_attach_settings_are_sent_in_the_manual_forms(tool_with) -> None:
-    ba, link = tool_with(
+    ba, _ = tool_with(
         [
-            *ok("FLUX:METHod PIN"),
-            *ok("FLUX:THICKness 60"),
-            *ok("FLUX:SPEed 40"),
-            *ok("BALL:DIAMeter 0.45"),
-            *ok("BALL:ALLoy SAC405"),
-            *ok("BALL:COUNt 192"),
-            *ok("REFLow:ZONE7:TEMPerature 245.0"),
-            *ok("REFLow:SPEed 11.5"),
-            *ok("REFLow:NITRogen OFF"),
-            *ok("REFLow:O2LImit 800"),
-            *ok("REFLow:LIMits 230.0,250.0,45.0,75.0"),
-            *ok("INSPection:OFFSet 30"),
-            *ok("INSPection:DIAMeter 10"),
-            *ok("STRip:SIZE 3,10"),
-            *ok("STRip:PITCh 17.300,17.300"),
+            *checked("FLUX:METHod PIN"),
+            *checked("FLUX:THICKness 60"),
+            *checked("FLUX:SPEed 40"),
+            *checked("BALL:DIAMeter 0.45"),
+            *checked("BALL:ALLoy SAC405"),
+            *checked("BALL:COUNt 192"),
+            *checked("REFLow:ZONE7:TEMPerature 245.0"),
+            *checked("REFLow:SPEed 11.5"),
+            *checked("REFLow:NITRogen OFF"),
+            *checked("REFLow:O2LImit 800"),
+            *checked("REFLow:LIMits 230.0,250.0,45.0,75.0"),
+            *checked("INSPection:OFFSet 30"),
+            *checked("INSPection:DIAMeter 10"),
+            *checked("STRip:SIZE 3,10"),
+            *checked("STRip:PITCh 17.300,17.300"),
         ]
     )
     ba.flux_method = "pin"
@@ -275,11 +247,10 @@ def test_ball_attach_settings_are_sent_in_the_manual_forms(tool_with) -> None:
     ba.inspection_diameter_pct = 10
     ba.strip_size = (3, 10)  # index 1 only: applies to the whole magazine
     ba.strip_pitch_mm = (17.3, 17.3)
-    done(link)
 
 
 def test_ball_attach_readings_are_typed(tool_with) -> None:
-    ba, link = tool_with(
+    ba, _ = tool_with(
         [
             ("REFLow:ZONE8:TEMPerature?", "250.0"),
             ("MEASure:ZONE8:TEMPerature?", "249.6"),
@@ -300,7 +271,6 @@ def test_ball_attach_readings_are_typed(tool_with) -> None:
     assert ba.reflow_limits == ReflowLimits()
     assert ba.strip_ids[7] == "LA2403-023" and ba.input_maps(7) == "1" * 30
     assert ba.magazine_count == 7 and ba.phase() == "DRAIN" and ba.result_count(7) == 30
-    done(link)
 
 
 @pytest.mark.parametrize(
@@ -331,10 +301,9 @@ def test_ball_attach_readings_are_typed(tool_with) -> None:
     ],
 )
 def test_ball_attach_refuses_out_of_range_values_before_sending(tool_with, action: object) -> None:
-    ba, link = tool_with([])
+    ba, _ = tool_with([])
     with pytest.raises(ParameterOutOfRange):
         action(ba)  # type: ignore[operator]
-    done(link)
 
 
 def test_ball_attach_read_only_members_refuse_writes(tool_with) -> None:
@@ -347,69 +316,59 @@ def test_ball_attach_read_only_members_refuse_writes(tool_with) -> None:
 
 # == every error reply ===============================================================================
 @pytest.mark.parametrize(
-    ("command", "error", "kind", "code", "native", "detail"),
+    ("command", "error", "code"),
     [
-        ("STRip2:SIZE 3,10", '-114,"Header suffix out of range"', ToolError, 10, -114, ""),
-        (
-            "REFLow:ZONE9:TEMPerature 200",
-            '-114,"Header suffix out of range"',
-            ToolError,
-            10,
-            -114,
-            "",
-        ),
-        ("FLUX:DENSity 3", '-113,"Undefined header"', ToolError, 10, -113, ""),
-        ("CYCLe:STARt;CYCLe:ABORt", '-102,"Syntax error"', ToolError, 11, -102, ""),
-        ("BALL:ALLoy SAC999", '-224,"Illegal parameter value"', ToolError, 12, -224, ""),
-        ("BALL:COUNt many", '-104,"Data type error"', ToolError, 12, -104, ""),
-        ("BALL:COUNt 192,5", '-108,"Parameter not allowed"', ToolError, 12, -108, ""),
-        ("REFLow:LIMits 235,245", '-109,"Missing parameter"', ToolError, 12, -109, ""),
-        ('STRip3:ID "bad id!"', '-151,"Invalid string data"', ToolError, 12, -151, ""),
-        ("REFLow:ZONE3:TEMPerature 320", '-222,"Data out of range"', ToolError, 13, -222, ""),
-        ("REFLow:LIMits 245,235,50,70", '-221,"Settings conflict"', ToolError, 14, -221, ""),
-        (
-            "MAGazine:COUNt 2",
-            '20,"Not allowed in state;RUNNING"',
-            NotAllowedInState,
-            20,
-            20,
-            "RUNNING",
-        ),
-        ("CYCLe:STARt", '22,"Interlock active;MAGAZINE"', InterlockActive, 22, 22, "MAGAZINE"),
-        ("CYCLe:STARt", '22,"Interlock active;TEMP"', InterlockActive, 22, 22, "TEMP"),
-        ("CYCLe:RESume", '23,"Alarm active;6102"', AlarmActive, 23, 23, "6102"),
-        ("CYCLe:STARt", '24,"No recipe loaded"', NotAllowedInState, 24, 24, ""),
-        ('RECipe:LOAD "A-BALL099"', '25,"Recipe not found"', ToolError, 25, 25, ""),
-        ('STRip1:MAP "111"', '26,"Map length mismatch"', ToolError, 26, 26, ""),
-        ('RECipe:SAVE "A-BALL033"', '28,"Storage full"', ToolError, 28, 28, ""),
+        ("STRip2:SIZE 3,10", '-114,"Header suffix out of range"', 10),
+        ("REFLow:ZONE9:TEMPerature 200", '-114,"Header suffix out of range"', 10),
+        ("FLUX:DENSity 3", '-113,"Undefined header"', 10),
+        ("CYCLe:STARt;CYCLe:ABORt", '-102,"Syntax error"', 11),
+        ("BALL:ALLoy SAC999", '-224,"Illegal parameter value"', 12),
+        ("BALL:COUNt many", '-104,"Data type error"', 12),
+        ("BALL:COUNt 192,5", '-108,"Parameter not allowed"', 12),
+        ("REFLow:LIMits 235,245", '-109,"Missing parameter"', 12),
+        ('STRip3:ID "bad id!"', '-151,"Invalid string data"', 12),
+        ("REFLow:ZONE3:TEMPerature 320", '-222,"Data out of range"', 13),
+        ("REFLow:LIMits 245,235,50,70", '-221,"Settings conflict"', 14),
+        ("MAGazine:COUNt 2", '20,"Not allowed in state;RUNNING"', 20),
+        ("CYCLe:STARt", '22,"Interlock active;MAGAZINE"', 22),
+        ("CYCLe:STARt", '22,"Interlock active;TEMP"', 22),
+        ("CYCLe:RESume", '23,"Alarm active;6102"', 23),
+        ("CYCLe:STARt", '24,"No recipe loaded"', 24),
+        ('RECipe:LOAD "A-BALL099"', '25,"Recipe not found"', 25),
+        ('STRip1:MAP "111"', '26,"Map length mismatch"', 26),
+        ('RECipe:SAVE "A-BALL033"', '28,"Storage full"', 28),
     ],
 )
 def test_ball_attach_tool_rejections_become_typed_tool_errors(
-    tool_with, command: str, error: str, kind: type[ToolError], code: int, native: int, detail: str
+    tool_with, command: str, error: str, code: int
 ) -> None:
-    ba, link = tool_with(rejected(command, error))
-    with pytest.raises(kind) as info:
+    """Native code and detail are the queued entry's, the class the catalogue code's."""
+    ba, _ = tool_with(checked(command, error))
+    native, text = error.split(",", 1)
+    with pytest.raises(error_class(code)) as info:
         ba.write(command)
-    assert (info.value.code, info.value.native_code, info.value.detail) == (code, native, detail)
+    assert (info.value.code, info.value.native_code, info.value.detail) == (
+        code,
+        int(native),
+        detail_of(text.strip('"')),
+    )
     assert "ball-attach" in str(info.value) and command in str(info.value)
-    done(link)
 
 
 def test_ball_attach_result_of_a_strip_not_in_the_cycle_is_error_27(tool_with) -> None:
-    ba, link = tool_with(silent("RESult3:DATA? 1,64", '27,"No results available"'))
+    ba, _ = tool_with(checked("RESult3:DATA? 1,64", '27,"No results available"'))
     with pytest.raises(ToolError) as info:
         ba.result_records(strip=3)
     assert (info.value.code, info.value.text) == (27, "No results available")
-    done(link)
 
 
 def test_ball_attach_typed_api_surfaces_state_and_interlock_rejections(tool_with) -> None:
-    ba, link = tool_with(
+    ba, _ = tool_with(
         [
-            *rejected("MAGazine:COUNt 3", '20,"Not allowed in state;RUNNING"'),
-            *rejected("REFLow:ZONE2:TEMPerature 165.0", '23,"Alarm active;6001"'),
-            *rejected("CYCLe:STARt", '22,"Interlock active;BALL"'),
-            *rejected("CYCLe:ABORt", '20,"Not allowed in state;READY"'),
+            *checked("MAGazine:COUNt 3", '20,"Not allowed in state;RUNNING"'),
+            *checked("REFLow:ZONE2:TEMPerature 165.0", '23,"Alarm active;6001"'),
+            *checked("CYCLe:STARt", '22,"Interlock active;BALL"'),
+            *checked("CYCLe:ABORt", '20,"Not allowed in state;READY"'),
         ]
     )
     with pytest.raises(NotAllowedInState, match="RUNNING"):
@@ -421,14 +380,12 @@ def test_ball_attach_typed_api_surfaces_state_and_interlock_rejections(tool_with
     assert info.value.detail == "BALL"
     with pytest.raises(NotAllowedInState):
         ba.abort()
-    done(link)
 
 
 def test_ball_attach_silent_query_with_empty_queue_is_a_timeout(tool_with) -> None:
-    ba, link = tool_with([("SUPPly:BALL?", None), ("SYST:ERR?", NO_ERROR)])
+    ba, _ = tool_with([("SUPPly:BALL?", None), ("SYST:ERR?", NO_ERROR)])
     with pytest.raises(ToolTimeout):
         _ = ba.ball_supply_pct
-    done(link)
 
 
 def test_ball_attach_late_reply_ahead_of_the_error_line_is_discarded_not_misread(
@@ -436,13 +393,12 @@ def test_ball_attach_late_reply_ahead_of_the_error_line_is_discarded_not_misread
 ) -> None:
     # the reply to STR2:STAT? was on its way when the timeout struck: it comes before the
     # answer to SYST:ERR?, and must not be parsed as the error line nor taken by the next query
-    ba, link = tool_with(
+    ba, _ = tool_with(
         [("STR2:STAT?", None), ("SYST:ERR?", f"DONE\n{NO_ERROR}"), ("SYST:STAT?", "DONE")]
     )
     with pytest.raises(ToolTimeout):
         ba.strip_status(2)
     assert ba.state() is ToolState.DONE
-    done(link)
 
 
 def test_ball_attach_no_answer_even_to_the_error_queue_is_connection_lost(tool_with) -> None:
@@ -451,7 +407,6 @@ def test_ball_attach_no_answer_even_to_the_error_queue_is_connection_lost(tool_w
         ba.state()
     assert ba.state() is ToolState.IDLE  # over the reopened link
     assert link.connections == 2
-    done(link)
 
 
 # == malformed replies ==============================================================================
@@ -491,21 +446,19 @@ def test_ball_attach_no_answer_even_to_the_error_queue_is_connection_lost(tool_w
 def test_ball_attach_malformed_replies_are_protocol_errors(
     tool_with, query: str, reply: str, read: object
 ) -> None:
-    ba, link = tool_with([(query, reply)])
+    ba, _ = tool_with([(query, reply)])
     with pytest.raises(ProtocolError):
         read(ba)  # type: ignore[operator]
-    done(link)
 
 
 def test_ball_attach_malformed_error_queue_reply_is_a_protocol_error(tool_with) -> None:
-    ba, link = tool_with([("CYCLe:STARt", None), ("SYST:ERR?", "No error")])
+    ba, _ = tool_with([("CYCLe:STARt", None), ("SYST:ERR?", "No error")])
     with pytest.raises(ProtocolError, match="SYST:ERR"):
         ba.start()
-    done(link)
 
 
 def test_ball_attach_result_map_shorter_than_the_summary_is_a_protocol_error(tool_with) -> None:
-    ba, link = tool_with(
+    ba, _ = tool_with(
         [
             ("RESult1:SUMMary?", '"S1",30,30,0,0,0,363.3,241.7,60.4,150'),
             ("RESult1:MAP?", '"' + "P" * 29 + '"'),
@@ -513,7 +466,6 @@ def test_ball_attach_result_map_shorter_than_the_summary_is_a_protocol_error(too
     )
     with pytest.raises(ProtocolError, match="30"):
         ba.cycle_result(1)
-    done(link)
 
 
 # == the pyvisa-sim YAML ============================================================================

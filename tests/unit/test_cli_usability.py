@@ -15,10 +15,11 @@ import pytest
 from packline.cli import EXIT_BROKEN_PIPE, build_parser, main
 from packline.client.commands import EXIT_WATCH_TIMEOUT
 from tests.unit import test_client_cli as client_cli
-from tests.unit.test_client_cli import Daemon, packline
+from tests.unit.test_client_cli import Cli, Daemon
 
 # the client tests' fixtures: a daemon (real HTTP, in-memory controller), a clean environment
 clean_env, daemon, token_env = client_cli.clean_env, client_cli.daemon, client_cli.token_env
+cli = client_cli.cli
 
 RECIPES = Path(__file__).resolve().parents[2] / "configs" / "recipes"
 
@@ -46,10 +47,8 @@ def test_a_closed_pipe_ends_the_command_quietly(daemon: Daemon) -> None:
     assert err == ""
 
 
-def test_verbose_is_accepted_after_the_subcommand(
-    daemon: Daemon, capsys: pytest.CaptureFixture[str]
-) -> None:
-    result = packline(capsys, "lot", "list", "-v", "--url", daemon.url)
+def test_verbose_is_accepted_after_the_subcommand(cli: Cli) -> None:
+    result = cli("lot", "list", "-v")
     assert result.code == 0 and result.out.startswith("LOT ID")
     assert build_parser().parse_args(["dry-run", "-vv"]).verbose == 2
     assert build_parser().parse_args(["-v", "dry-run"]).verbose == 1
@@ -63,26 +62,24 @@ def test_one_seed_default_for_the_simulated_line_and_the_dry_run() -> None:
 
 @pytest.mark.usefixtures("token_env")
 def test_release_is_the_verb_for_lots_and_stations_and_unhold_its_alias(
-    daemon: Daemon, capsys: pytest.CaptureFixture[str]
+    cli: Cli, daemon: Daemon
 ) -> None:
     for verb in ("release", "unhold"):
-        packline(capsys, "station", "hold", "mold-press", "--url", daemon.url)
-        result = packline(capsys, "station", verb, "mold-press", "--url", daemon.url)
+        cli("station", "hold", "mold-press")
+        result = cli("station", verb, "mold-press")
         assert daemon.controller.calls[-1][0] == "station_command"
         assert daemon.controller.calls[-1][1]["command"] == "unhold", verb
         assert result.code == 0, result.err
         assert result.out.startswith("station mold-press release:"), result.out
-    packline(capsys, "lot", "hold", "L1", "--url", daemon.url)
-    result = packline(capsys, "lot", "unhold", "L1", "--url", daemon.url)
+    cli("lot", "hold", "L1")
+    result = cli("lot", "unhold", "L1")
     assert result.code == 0 and result.out.startswith("lot L1 release: running")
 
 
-def test_lot_show_counts_steps_from_one_like_the_route_sheet(
-    daemon: Daemon, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_lot_show_counts_steps_from_one_like_the_route_sheet(cli: Cli, daemon: Daemon) -> None:
     daemon.controller.lots["L1"]["strips"][0].update(status="processing", next_step=1)
     daemon.controller.lots["L1"]["strips"][1].update(status="complete", next_step=2)
-    lines = packline(capsys, "lot", "show", "L1", "--url", daemon.url).out.splitlines()
+    lines = cli("lot", "show", "L1").out.splitlines()
     progress = lines.index("progress:")
     assert [line.split()[:2] for line in lines[progress + 2 : progress + 4]] == [
         ["1", "laminate"],
@@ -92,37 +89,33 @@ def test_lot_show_counts_steps_from_one_like_the_route_sheet(
     header = lines[strips + 1].split()
     column = header.index("NEXT") - 1  # "STRIP ID" is two words
     assert [line.split()[column] for line in lines[strips + 2 :]] == ["2", "end"]
-    raw = json.loads(packline(capsys, "lot", "show", "L1", "--json", "--url", daemon.url).out)
+    raw = json.loads(cli("lot", "show", "L1", "--json").out)
     assert raw["progress"][0]["step_index"] == 0, "--json keeps the API's fields"
 
 
-def test_strip_show_prints_a_strips_lot_status_and_steps(
-    daemon: Daemon, capsys: pytest.CaptureFixture[str]
-) -> None:
-    result = packline(capsys, "strip", "show", "L1-01", "--url", daemon.url)
+def test_strip_show_prints_a_strips_lot_status_and_steps(cli: Cli) -> None:
+    result = cli("strip", "show", "L1-01")
     assert result.code == 0, result.err
     fields = dict(line.split(":", 1) for line in result.out.splitlines())
     assert fields["strip_id"].strip() == "L1-01" and fields["lot_id"].strip() == "L1"
     assert fields["status"].strip() == "waiting"
-    missing = packline(capsys, "strip", "show", "L9-01", "--url", daemon.url)
+    missing = cli("strip", "show", "L9-01")
     assert missing.code == 1 and "no strip 'L9-01'" in missing.err
 
 
 @pytest.mark.usefixtures("token_env")
 def test_lot_submit_quiet_prints_only_the_lot_id_and_takes_a_recipe_path(
-    daemon: Daemon, capsys: pytest.CaptureFixture[str]
+    cli: Cli, daemon: Daemon
 ) -> None:
     path = str(RECIPES / "film-laser-wire.yaml")
-    result = packline(
-        capsys, "lot", "submit", "-q", "--strips", "2", "--recipe", path, "--url", daemon.url
-    )
+    result = cli("lot", "submit", "-q", "--strips", "2", "--recipe", path)
     assert result.code == 0, result.err
     assert result.out == "L2\n"
     assert daemon.controller.calls[-1][1]["recipe"] == "film-laser-wire"
 
 
 def test_lot_watch_follows_a_lot_until_it_ends(
-    daemon: Daemon, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    cli: Cli, daemon: Daemon, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lot = daemon.controller.lots["L1"]
     show_lot = daemon.controller.show_lot
@@ -142,7 +135,7 @@ def test_lot_watch_follows_a_lot_until_it_ends(
         return show_lot(lot_id)
 
     monkeypatch.setattr(daemon.controller, "show_lot", each_status_seen_twice)
-    result = packline(capsys, "lot", "watch", "L1", "--interval", "0.05", "--url", daemon.url)
+    result = cli("lot", "watch", "L1", "--interval", "0.05")
     assert result.code == 0, result.err
     assert looks == 5
     lines = [line.split("  ", 1)[1] for line in result.out.splitlines()]
@@ -152,13 +145,9 @@ def test_lot_watch_follows_a_lot_until_it_ends(
     assert len(lines) == 3, "one line per change, not per look"
 
 
-def test_lot_watch_gives_up_after_its_timeout(
-    daemon: Daemon, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_lot_watch_gives_up_after_its_timeout(cli: Cli) -> None:
     started = time.monotonic()
-    result = packline(
-        capsys, "lot", "watch", "L1", "--interval", "0.05", "--timeout", "0.3", "--url", daemon.url
-    )
+    result = cli("lot", "watch", "L1", "--interval", "0.05", "--timeout", "0.3")
     assert result.code == EXIT_WATCH_TIMEOUT
     assert "lot L1 still queued after 0.3 s" in result.err
     assert time.monotonic() - started < 5

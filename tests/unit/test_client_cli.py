@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +69,15 @@ def packline(capsys: pytest.CaptureFixture[str], *argv: str) -> Result:
     return Result(code, captured.out, captured.err)
 
 
+Cli = Callable[..., Result]
+
+
+@pytest.fixture
+def cli(daemon: Daemon, capsys: pytest.CaptureFixture[str]) -> Cli:
+    """``cli(*argv)``: ``packline *argv --url <the daemon>``, run in-process."""
+    return lambda *argv: packline(capsys, *argv, "--url", daemon.url)
+
+
 def free_port() -> int:
     """A loopback port nobody listens on (bound, then released)."""
     with socket.socket() as sock:
@@ -81,11 +90,9 @@ def free_port() -> int:
 
 @pytest.mark.usefixtures("token_env")
 def test_lot_submit_with_strips_sends_no_recipe_and_prints_the_lot(
-    daemon: Daemon, capsys: pytest.CaptureFixture[str]
+    cli: Cli, daemon: Daemon
 ) -> None:
-    result = packline(
-        capsys, "lot", "submit", "--strips", "3", "--lot-id", "L7", "--url", daemon.url
-    )
+    result = cli("lot", "submit", "--strips", "3", "--lot-id", "L7")
     assert result.code == 0, result.err
     assert result.out.startswith("lot L7 submitted: queued\n")
     assert "recipe_name: heat-slug-die-equal" in result.out and "strip_count: 3" in result.out
@@ -122,20 +129,9 @@ def test_lot_submit_priority_and_lot_priority_reach_the_controller(
 
 
 @pytest.mark.usefixtures("token_env")
-def test_lot_submit_json_includes_the_lot_id(
-    daemon: Daemon, capsys: pytest.CaptureFixture[str]
-) -> None:
-    result = packline(
-        capsys,
-        "lot",
-        "submit",
-        "--recipe",
-        "film-laser-wire",
-        "--strip-ids",
-        "A-1, A-2",
-        "--json",
-        "--url",
-        daemon.url,
+def test_lot_submit_json_includes_the_lot_id(cli: Cli, daemon: Daemon) -> None:
+    result = cli(
+        "lot", "submit", "--recipe", "film-laser-wire", "--strip-ids", "A-1, A-2", "--json"
     )
     assert result.code == 0, result.err
     lot = json.loads(result.out)
@@ -154,25 +150,18 @@ def test_lot_submit_takes_strips_or_strip_ids_not_both(
         main(["lot", "submit", "--strip-ids", "A,,B"])
 
 
-def test_lot_list_is_a_table_with_a_column_per_strip_count(
-    daemon: Daemon, capsys: pytest.CaptureFixture[str]
-) -> None:
-    result = packline(capsys, "lot", "list", "--url", daemon.url)
+def test_lot_list_is_a_table_with_a_column_per_strip_count(cli: Cli) -> None:
+    result = cli("lot", "list")
     assert result.code == 0
     header, row = result.out.splitlines()
     assert header.split()[:5] == ["LOT", "ID", "STATUS", "RECIPE", "NAME"]
     assert "IN PROGRESS" in header
     assert row.split()[:4] == ["L1", "queued", "heat-slug-die-equal", "2"]
-    assert (
-        json.loads(packline(capsys, "lot", "list", "--json", "--url", daemon.url).out)[0]["lot_id"]
-        == "L1"
-    )
+    assert json.loads(cli("lot", "list", "--json").out)[0]["lot_id"] == "L1"
 
 
-def test_lot_show_prints_progress_and_strips_and_json_has_the_status(
-    daemon: Daemon, capsys: pytest.CaptureFixture[str]
-) -> None:
-    result = packline(capsys, "lot", "show", "L1", "--url", daemon.url)
+def test_lot_show_prints_progress_and_strips_and_json_has_the_status(cli: Cli) -> None:
+    result = cli("lot", "show", "L1")
     assert result.code == 0
     lines = result.out.splitlines()
     assert "status:      queued" in lines
@@ -181,42 +170,40 @@ def test_lot_show_prints_progress_and_strips_and_json_has_the_status(
     assert lines[progress + 2].split() == ["1", "laminate", "1", "30"], "counted from 1"
     strips = lines.index("strips:")
     assert [line.split()[0] for line in lines[strips + 2 :]] == ["L1-01", "L1-02"]
-    shown = json.loads(packline(capsys, "lot", "show", "L1", "--json", "--url", daemon.url).out)
+    shown = json.loads(cli("lot", "show", "L1", "--json").out)
     assert shown["status"] == "queued" and shown["lot_id"] == "L1"
 
 
 @pytest.mark.usefixtures("token_env")
-def test_lot_hold_release_abort(daemon: Daemon, capsys: pytest.CaptureFixture[str]) -> None:
+def test_lot_hold_release_abort(cli: Cli) -> None:
     for command, status in (("hold", "held"), ("release", "running"), ("abort", "aborted")):
-        result = packline(capsys, "lot", command, "L1", "--url", daemon.url)
+        result = cli("lot", command, "L1")
         assert result.code == 0, result.err
         assert result.out == f"lot L1 {command}: {status} ({command} by {OPERATOR})\n"
-    again = packline(capsys, "lot", "abort", "L1", "--url", daemon.url)
+    again = cli("lot", "abort", "L1")
     assert again.code == 1 and again.err == "packline: lot L1 is aborted (HTTP 409)\n"
 
 
 # -- stations, alarms, units, recipes ------------------------------------------------------------------
 
 
-def test_station_list_and_show(daemon: Daemon, capsys: pytest.CaptureFixture[str]) -> None:
-    listed = packline(capsys, "station", "list", "--url", daemon.url)
+def test_station_list_and_show(cli: Cli) -> None:
+    listed = cli("station", "list")
     header, first, second = listed.out.splitlines()
     assert header.split() == ["NAME", "TOOL", "STATE", "STEP", "STRIPS", "POLICY", "ADDRESS"]
     assert first.split()[:5] == ["mold-press", "mold-press", "EXECUTE", "mold", "L1-01"]
     assert second.split()[:4] == ["laminator", "laminator", "IDLE", "-"]
-    shown = packline(capsys, "station", "show", "mold-press", "--url", daemon.url)
+    shown = cli("station", "show", "mold-press")
     assert "state:   EXECUTE" in shown.out
     assert "4115  H      Chase temperature low" in shown.out, "the tool's alarms as a table"
     assert "productive: 120.5" in shown.out
 
 
 @pytest.mark.usefixtures("token_env")
-def test_every_station_command_and_a_refused_one(
-    daemon: Daemon, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_every_station_command_and_a_refused_one(cli: Cli, daemon: Daemon) -> None:
     sequence = ["hold", "unhold", "stop", "reset", "abort", "clear"]
     for command in sequence:
-        result = packline(capsys, "station", command, "mold-press", "--url", daemon.url)
+        result = cli("station", command, "mold-press")
         assert result.code == 0, (command, result.err)
         verb = "release" if command == "unhold" else command  # unhold is release's alias
         assert result.out.startswith(f"station mold-press {verb}: ")
@@ -224,15 +211,13 @@ def test_every_station_command_and_a_refused_one(
         "station_command",
         {"name": "mold-press", "command": "clear", "by": OPERATOR},
     )
-    refused = packline(capsys, "station", "unhold", "laminator", "--url", daemon.url)
+    refused = cli("station", "unhold", "laminator")
     assert refused.code == 1
     assert refused.err == "packline: unhold is not allowed in IDLE (HTTP 409)\n  - laminator\n"
 
 
-def test_station_e10_is_a_table_per_station(
-    daemon: Daemon, capsys: pytest.CaptureFixture[str]
-) -> None:
-    result = packline(capsys, "station", "e10", "--url", daemon.url)
+def test_station_e10_is_a_table_per_station(cli: Cli, daemon: Daemon) -> None:
+    result = cli("station", "e10")
     lines = result.out.splitlines()
     assert "tool seconds" in lines[0], "the unit is said: the daemon's E10 is tool time"
     assert "time scale 1000.0" in lines[0]
@@ -241,32 +226,30 @@ def test_station_e10_is_a_table_per_station(
 
 
 @pytest.mark.usefixtures("token_env")
-def test_alarm_list_active_and_ack(daemon: Daemon, capsys: pytest.CaptureFixture[str]) -> None:
-    every = packline(capsys, "alarm", "list", "--url", daemon.url).out.splitlines()
+def test_alarm_list_active_and_ack(cli: Cli, daemon: Daemon) -> None:
+    every = cli("alarm", "list").out.splitlines()
     assert every[0].split()[:4] == ["ALARM", "ID", "TIME", "STATION"]
     assert [line.split()[0] for line in every[1:]] == ["1", "2"]
     assert "Chase temperature low" in every[1]
-    active = packline(capsys, "alarm", "list", "--active", "--url", daemon.url).out.splitlines()
+    active = cli("alarm", "list", "--active").out.splitlines()
     assert [line.split()[0] for line in active[1:]] == ["1"]
     assert daemon.controller.calls[-1] == ("list_alarms", {"active_only": True})
-    acked = packline(capsys, "alarm", "ack", "1", "--url", daemon.url)
+    acked = cli("alarm", "ack", "1")
     assert acked.code == 0 and acked.out.startswith(f"alarm 1 acknowledged by {OPERATOR} at ")
-    assert packline(capsys, "alarm", "list", "--active", "--url", daemon.url).out == "(none)\n"
-    missing = packline(capsys, "alarm", "ack", "99", "--url", daemon.url)
+    assert cli("alarm", "list", "--active").out == "(none)\n"
+    missing = cli("alarm", "ack", "99")
     assert missing.code == 1 and "no alarm 99 (HTTP 404)" in missing.err
 
 
-def test_unit_show_prints_the_genealogy(daemon: Daemon, capsys: pytest.CaptureFixture[str]) -> None:
-    result = packline(capsys, "unit", "show", "L1-01:7", "--url", daemon.url)
+def test_unit_show_prints_the_genealogy(cli: Cli, daemon: Daemon) -> None:
+    result = cli("unit", "show", "L1-01:7")
     assert result.code == 0
     assert daemon.controller.calls[-1] == ("show_unit", {"strip_id": "L1-01", "site": 7})
     lines = result.out.splitlines()
     assert lines[:3] == ["strip_id: L1-01", "site:     7", "lot_id:   L1"]
     row = next(line for line in lines if line.strip().startswith("laminate"))
     assert " P " in row and "void_pct=0.8" in row and "press_temp_c=180" in row
-    data = json.loads(
-        packline(capsys, "unit", "show", "L1-01:7", "--json", "--url", daemon.url).out
-    )
+    data = json.loads(cli("unit", "show", "L1-01:7", "--json").out)
     assert data["steps"][0]["values"] == {"void_pct": 0.8}
 
 
@@ -282,9 +265,9 @@ def test_unit_show_needs_strip_colon_site(
 
 
 def test_recipe_list_and_the_local_recipe_check_side_by_side(
-    daemon: Daemon, capsys: pytest.CaptureFixture[str]
+    cli: Cli, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    listed = packline(capsys, "recipe", "list", "--url", daemon.url)
+    listed = cli("recipe", "list")
     assert listed.code == 0
     lines = listed.out.splitlines()
     assert lines[0].split() == ["NAME", "PRODUCT", "VARIANT", "VALID", "PROBLEMS"]
@@ -325,84 +308,70 @@ def test_an_answer_that_is_not_packline_exits_2(
 
 
 def test_a_daemon_refusal_prints_its_message_and_problems_and_exits_1(
-    daemon: Daemon, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    missing = packline(capsys, "lot", "show", "L9", "--url", daemon.url)
+    missing = cli("lot", "show", "L9")
     assert (missing.code, missing.out) == (1, "")
     assert missing.err == "packline: no lot 'L9' (HTTP 404)\n"
     monkeypatch.setenv("PACKLINE_TOKEN", TOKEN)
-    invalid = packline(
-        capsys, "lot", "submit", "--strips", "0", "--lot-id", "x/y", "--url", daemon.url
-    )
+    invalid = cli("lot", "submit", "--strips", "0", "--lot-id", "x/y")
     assert invalid.code == 1
     assert "strips must be at least 1" in invalid.err and "(got 'x/y')" in invalid.err
-    recipe = packline(
-        capsys, "lot", "submit", "--recipe", "nope", "--strips", "1", "--url", daemon.url
-    )
+    recipe = cli("lot", "submit", "--recipe", "nope", "--strips", "1")
     assert recipe.code == 1
     assert recipe.err == "packline: no recipe 'nope' (HTTP 400)\n  - known: heat-slug-die-equal\n"
 
 
-def test_a_daemon_error_exits_1_without_details(
-    daemon: Daemon, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_daemon_error_exits_1_without_details(cli: Cli, daemon: Daemon) -> None:
     daemon.controller.fail_with = RuntimeError("secret detail")
-    result = packline(capsys, "station", "list", "--url", daemon.url)
+    result = cli("station", "list")
     assert result.code == 1 and "internal server error" in result.err
     assert "secret" not in result.err
 
 
-def test_without_a_token_a_command_is_refused_with_a_hint(
-    daemon: Daemon, capsys: pytest.CaptureFixture[str]
-) -> None:
-    result = packline(capsys, "lot", "hold", "L1", "--url", daemon.url)
+def test_without_a_token_a_command_is_refused_with_a_hint(cli: Cli, daemon: Daemon) -> None:
+    result = cli("lot", "hold", "L1")
     assert result.code == 1
     assert "missing token" in result.err and "no token: set PACKLINE_TOKEN" in result.err
     assert daemon.controller.calls == []
-    assert packline(capsys, "lot", "list", "--url", daemon.url).code == 0, "reads need none"
+    assert cli("lot", "list").code == 0, "reads need none"
 
 
 def test_a_wrong_token_names_where_it_came_from(
-    daemon: Daemon, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    cli: Cli, daemon: Daemon, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PACKLINE_TOKEN", "not-it")
-    result = packline(capsys, "lot", "hold", "L1", "--url", daemon.url)
+    result = cli("lot", "hold", "L1")
     assert result.code == 1
     assert "wrong token" in result.err and "from PACKLINE_TOKEN is not the daemon's" in result.err
 
 
-def test_token_from_the_default_file_in_the_working_directory(
-    daemon: Daemon, capsys: pytest.CaptureFixture[str], clean_env: Path
-) -> None:
+def test_token_from_the_default_file_in_the_working_directory(cli: Cli, clean_env: Path) -> None:
     (clean_env / "packline.db.token").write_text(TOKEN + "\n")
-    result = packline(capsys, "lot", "hold", "L1", "--url", daemon.url)
+    result = cli("lot", "hold", "L1")
     assert result.code == 0, result.err
 
 
-def test_token_from_a_given_file_and_a_missing_given_file(
-    daemon: Daemon, capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_token_from_a_given_file_and_a_missing_given_file(cli: Cli, tmp_path: Path) -> None:
     given = tmp_path / "elsewhere.token"
     given.write_text(TOKEN)
-    ok = packline(
-        capsys, "station", "hold", "mold-press", "--token-file", str(given), "--url", daemon.url
-    )
+    ok = cli("station", "hold", "mold-press", "--token-file", str(given))
     assert ok.code == 0, ok.err
     missing = tmp_path / "missing.token"
-    result = packline(capsys, "lot", "list", "--token-file", str(missing), "--url", daemon.url)
+    result = cli("lot", "list", "--token-file", str(missing))
     assert result.code == 2 and f"cannot read token file {missing}" in result.err
 
 
 @pytest.mark.usefixtures("token_env")
 def test_url_from_env_and_url_option_wins(
-    daemon: Daemon, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    cli: Cli, daemon: Daemon, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PACKLINE_URL", daemon.url + "/")
     assert packline(capsys, "lot", "hold", "L1").code == 0
     dead = f"http://127.0.0.1:{free_port()}"
     assert packline(capsys, "lot", "list", "--url", dead).code == 2
     monkeypatch.setenv("PACKLINE_URL", dead)
-    assert packline(capsys, "lot", "list", "--url", daemon.url).code == 0
+    assert cli("lot", "list").code == 0
 
 
 def test_a_url_that_is_not_http_exits_2(

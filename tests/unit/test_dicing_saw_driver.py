@@ -22,9 +22,7 @@ from drivers.dicing_saw import (
     max_spindle_speed_krpm,
 )
 from drivers.errors import (
-    AlarmActive,
     InterlockActive,
-    NotAllowedInState,
     ParameterOutOfRange,
     ProtocolError,
     ToolAlarm,
@@ -32,7 +30,8 @@ from drivers.errors import (
     ToolTimeout,
 )
 from drivers.states import ToolState
-from tests.support.expected_protocol import ProtocolBench, Step, lines, protocol
+from tests.support.catalogue import detail_of, error_class
+from tests.support.expected_protocol import ProtocolBench, Step, lines
 
 
 @pytest.fixture
@@ -204,8 +203,6 @@ def test_dicing_saw_class_matches_the_manual_link() -> None:
     assert DicingSaw.default_timeout_s == 2.0
 
 
-__all__ = ["protocol"]  # the fixture, imported for pytest
-
 OK = '→ SYST:ERR?\n← 0,"No error"'
 #: Query timeout; result queries scale with it (5 s at the default 2 s), so a silent one is short.
 TIMEOUT_S = 0.15
@@ -374,17 +371,8 @@ def test_dicing_saw_wait_for_state_raises_the_hold_alarm(play: Callable[[str], D
     assert (alarm.value.code, alarm.value.alarm_class) == (7103, "H")
 
 
-def command_rejected(message: str, reply: str) -> str:
-    return f"""
-        → {message}
-        → SYST:ERR?
-        ← {reply}
-        → SYST:ERR?
-        ← 0,"No error"
-    """
-
-
-def query_silent(message: str, reply: str) -> str:
+def rejected(message: str, reply: str) -> str:
+    """A message whose error check finds ``reply`` queued, then an empty queue."""
     return f"""
         → {message}
         → SYST:ERR?
@@ -395,204 +383,66 @@ def query_silent(message: str, reply: str) -> str:
 
 
 ERROR_CASES = [
-    # (driver action, transcript, error class, catalogue code, native code, detail)
-    (
-        lambda s: s.write("CUT:PASS 4"),
-        command_rejected("CUT:PASS 4", '-222,"Data out of range"'),
-        ToolError,
-        13,
-        -222,
-        "",
-    ),
-    (
-        lambda s: s.query("RESult:DATA? 1,20"),
-        query_silent("RESult:DATA? 1,20", '-222,"Data out of range"'),
-        ToolError,
-        13,
-        -222,
-        "",
-    ),
-    (
-        lambda s: s.start(),
-        command_rejected("CYCLe:STARt", '-221,"Settings conflict"'),
-        ToolError,
-        14,
-        -221,
-        "",
-    ),
-    (
-        lambda s: s.start(),
-        command_rejected("CYCLe:STARt", '22,"Interlock active;BLADE"'),
-        InterlockActive,
-        22,
-        22,
-        "BLADE",
-    ),
-    (
-        lambda s: s.start(),
-        command_rejected("CYCLe:STARt", '22,"Interlock active;WARMUP"'),
-        InterlockActive,
-        22,
-        22,
-        "WARMUP",
-    ),
-    (
-        lambda s: s.setup_blade(),
-        command_rejected("BLADe:SETup", '22,"Interlock active;WARMUP"'),
-        InterlockActive,
-        22,
-        22,
-        "WARMUP",
-    ),
-    (
-        lambda s: s.setup_blade(),
-        command_rejected("BLADe:SETup", '22,"Interlock active;DOOR"'),
-        InterlockActive,
-        22,
-        22,
-        "DOOR",
-    ),
-    (
-        lambda s: s.start(),
-        command_rejected("CYCLe:STARt", '24,"No recipe loaded"'),
-        NotAllowedInState,
-        24,
-        24,
-        "",
-    ),
-    (
-        lambda s: s.setup_blade(),
-        command_rejected("BLADe:SETup", '24,"No recipe loaded"'),
-        NotAllowedInState,
-        24,
-        24,
-        "",
-    ),
-    (
-        lambda s: s.change_blade(),
-        command_rejected("BLADe:CHANge", '20,"Not allowed in state;RUNNING"'),
-        NotAllowedInState,
-        20,
-        20,
-        "RUNNING",
-    ),
-    (
-        lambda s: s.resume(),
-        command_rejected("CYCLe:RESume", '21,"Busy;SETUP"'),
-        NotAllowedInState,
-        21,
-        21,
-        "SETUP",
-    ),
-    (
-        lambda s: s.load_recipe("B-SING"),
-        command_rejected('RECipe:LOAD "B-SING"', '23,"Alarm active;7001"'),
-        AlarmActive,
-        23,
-        23,
-        "7001",
-    ),
-    (
-        lambda s: s.load_recipe("B-NONE"),
-        command_rejected('RECipe:LOAD "B-NONE"', '25,"Recipe not found"'),
-        ToolError,
-        25,
-        25,
-        "",
-    ),
+    # (driver action, message sent, SYST:ERR? reply, catalogue code); native code and detail
+    # are the reply's, the error class the catalogue's.
+    (lambda s: s.write("CUT:PASS 4"), "CUT:PASS 4", '-222,"Data out of range"', 13),
+    (lambda s: s.query("RESult:DATA? 1,20"), "RESult:DATA? 1,20", '-222,"Data out of range"', 13),
+    (lambda s: s.start(), "CYCLe:STARt", '-221,"Settings conflict"', 14),
+    (lambda s: s.start(), "CYCLe:STARt", '22,"Interlock active;BLADE"', 22),
+    (lambda s: s.start(), "CYCLe:STARt", '22,"Interlock active;WARMUP"', 22),
+    (lambda s: s.setup_blade(), "BLADe:SETup", '22,"Interlock active;WARMUP"', 22),
+    (lambda s: s.setup_blade(), "BLADe:SETup", '22,"Interlock active;DOOR"', 22),
+    (lambda s: s.start(), "CYCLe:STARt", '24,"No recipe loaded"', 24),
+    (lambda s: s.setup_blade(), "BLADe:SETup", '24,"No recipe loaded"', 24),
+    (lambda s: s.change_blade(), "BLADe:CHANge", '20,"Not allowed in state;RUNNING"', 20),
+    (lambda s: s.resume(), "CYCLe:RESume", '21,"Busy;SETUP"', 21),
+    (lambda s: s.load_recipe("B-SING"), 'RECipe:LOAD "B-SING"', '23,"Alarm active;7001"', 23),
+    (lambda s: s.load_recipe("B-NONE"), 'RECipe:LOAD "B-NONE"', '25,"Recipe not found"', 25),
     (
         lambda s: setattr(s, "input_map", "1" * 30),
-        command_rejected(f'STRip:MAP "{"1" * 30}"', '26,"Map length mismatch"'),
-        ToolError,
+        f'STRip:MAP "{"1" * 30}"',
+        '26,"Map length mismatch"',
         26,
-        26,
-        "",
     ),
-    (
-        lambda s: s.summary(),
-        query_silent("RESult:SUMMary?", '27,"No results available"'),
-        ToolError,
-        27,
-        27,
-        "",
-    ),
-    (
-        lambda s: s.write("BLADe:SHARpen"),
-        command_rejected("BLADe:SHARpen", '-113,"Undefined header"'),
-        ToolError,
-        10,
-        -113,
-        "",
-    ),
+    (lambda s: s.summary(), "RESult:SUMMary?", '27,"No results available"', 27),
+    (lambda s: s.write("BLADe:SHARpen"), "BLADe:SHARpen", '-113,"Undefined header"', 10),
     (
         lambda s: s.write("CUT:FEED 40;CUT:PASS 1"),
-        command_rejected("CUT:FEED 40;CUT:PASS 1", '-102,"Syntax error"'),
-        ToolError,
+        "CUT:FEED 40;CUT:PASS 1",
+        '-102,"Syntax error"',
         11,
-        -102,
-        "",
     ),
-    (
-        lambda s: s.write("CUT:FEED fast"),
-        command_rejected("CUT:FEED fast", '-104,"Data type error"'),
-        ToolError,
-        12,
-        -104,
-        "",
-    ),
-    (
-        lambda s: s.write("CUT:FEED 40,2"),
-        command_rejected("CUT:FEED 40,2", '-108,"Parameter not allowed"'),
-        ToolError,
-        12,
-        -108,
-        "",
-    ),
-    (
-        lambda s: s.write("CUT:FEED"),
-        command_rejected("CUT:FEED", '-109,"Missing parameter"'),
-        ToolError,
-        12,
-        -109,
-        "",
-    ),
-    (
-        lambda s: s.alarm_info(7999),
-        query_silent("ALARm:TEXT? 7999", '-224,"Illegal parameter value"'),
-        ToolError,
-        12,
-        -224,
-        "",
-    ),
+    (lambda s: s.write("CUT:FEED fast"), "CUT:FEED fast", '-104,"Data type error"', 12),
+    (lambda s: s.write("CUT:FEED 40,2"), "CUT:FEED 40,2", '-108,"Parameter not allowed"', 12),
+    (lambda s: s.write("CUT:FEED"), "CUT:FEED", '-109,"Missing parameter"', 12),
+    (lambda s: s.alarm_info(7999), "ALARm:TEXT? 7999", '-224,"Illegal parameter value"', 12),
     (
         lambda s: s.write('STRip:ID "bad id!"'),
-        command_rejected('STRip:ID "bad id!"', '-151,"Invalid string data"'),
-        ToolError,
+        'STRip:ID "bad id!"',
+        '-151,"Invalid string data"',
         12,
-        -151,
-        "",
     ),
 ]
 
 
-@pytest.mark.parametrize(("action", "transcript", "error", "code", "native", "detail"), ERROR_CASES)
+@pytest.mark.parametrize(("action", "message", "reply", "code"), ERROR_CASES)
 def test_dicing_saw_maps_every_error_reply(
     play: Callable[[str], DicingSaw],
     action: Callable[[DicingSaw], object],
-    transcript: str,
-    error: type[ToolError],
+    message: str,
+    reply: str,
     code: int,
-    native: int,
-    detail: str,
 ) -> None:
-    saw = play(transcript)
+    saw = play(rejected(message, reply))
+    native, text = reply.split(",", 1)
+    error = error_class(code)
     with pytest.raises(error) as raised:
         action(saw)
     assert type(raised.value) is error
     assert (raised.value.code, raised.value.native_code, raised.value.detail) == (
         code,
-        native,
-        detail,
+        int(native),
+        detail_of(text.strip('"')),
     )
     assert raised.value.tool == "dicing-saw" and raised.value.address == saw.address
     assert raised.value.sent

@@ -13,34 +13,26 @@ from sim.dicing_saw.cut_plan import bounding_lines, plan_lines
 from sim.dicing_saw.model import DicingSawModel
 from sim.tool_model import Reject, State
 from sim.world import World
+from tests.support.hand_clock import HandClock
+from tests.support.refusal import refusal
 
 
-class ManualClock:
-    """Sim time that only moves when the test says so."""
-
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def now(self) -> float:
-        return self.t
-
-
-def make_saw(*, blade_count: int = 0, seed: int = 1) -> tuple[DicingSawModel, ManualClock, World]:
-    clock = ManualClock()
+def make_saw(*, blade_count: int = 0, seed: int = 1) -> tuple[DicingSawModel, HandClock, World]:
+    clock = HandClock()
     world = World()
     saw = DicingSawModel(clock, world, seed=seed, blade_count=blade_count)
     advance(saw, clock, 21.0)  # INIT 20 s
     return saw, clock, world
 
 
-def advance(saw: DicingSawModel, clock: ManualClock, seconds: float) -> None:
+def advance(saw: DicingSawModel, clock: HandClock, seconds: float) -> None:
     clock.t += seconds
     saw.sync()
 
 
 def advance_until(
     saw: DicingSawModel,
-    clock: ManualClock,
+    clock: HandClock,
     *states: State,
     limit_s: float = 2000.0,
     step_s: float = 0.25,
@@ -53,7 +45,7 @@ def advance_until(
     return clock.t - start
 
 
-def ready_saw(recipe: str = "B-SING", **kwargs: int) -> tuple[DicingSawModel, ManualClock, World]:
+def ready_saw(recipe: str = "B-SING", **kwargs: int) -> tuple[DicingSawModel, HandClock, World]:
     saw, clock, world = make_saw(**kwargs)
     saw.load_recipe(recipe)
     advance_until(saw, clock, State.READY)
@@ -63,7 +55,7 @@ def ready_saw(recipe: str = "B-SING", **kwargs: int) -> tuple[DicingSawModel, Ma
 
 
 def test_dicing_saw_init_takes_20_s_then_idle() -> None:
-    clock = ManualClock()
+    clock = HandClock()
     saw = DicingSawModel(clock, World())
     advance(saw, clock, 19.0)
     assert saw.state is State.INIT
@@ -123,13 +115,9 @@ def test_dicing_saw_reset_keeps_blade_setup_and_count() -> None:
 
 def test_dicing_saw_blade_setup_needs_the_spindle() -> None:
     saw, *_ = make_saw()
-    with pytest.raises(Reject) as idle:
-        saw.setup_blade()
-    assert idle.value.code == 24
+    assert refusal(saw.setup_blade)[0] == 24
     saw.load_recipe("B-SING")
-    with pytest.raises(Reject) as warming:
-        saw.setup_blade()
-    assert (warming.value.code, warming.value.detail) == (22, "WARMUP")
+    assert refusal(saw.setup_blade) == (22, "WARMUP")
 
 
 def test_dicing_saw_blade_setup_on_a_worn_blade_raises_7109_and_stays_invalid() -> None:
@@ -157,15 +145,18 @@ def test_dicing_saw_max_speed_follows_the_blade_table(thickness_um: int, max_krp
 def test_dicing_saw_start_refuses_speed_over_the_blade_limit_with_14() -> None:
     saw, *_ = ready_saw()
     saw.set_param("spindle_speed_krpm", "40.0")
-    with pytest.raises(Reject) as conflict:
-        saw.do_start()
-    assert conflict.value.code == 14
+    assert refusal(saw.do_start)[0] == 14
     assert saw.state is State.READY
 
 
-def run_cycle(saw: DicingSawModel, clock: ManualClock, strip_id: str = "FB1") -> float:
+def start(saw: DicingSawModel, strip_id: str = "FB1") -> None:
+    """The host's STRIP and START."""
     saw.set_strip_id(strip_id)
     saw.do_start()
+
+
+def run_cycle(saw: DicingSawModel, clock: HandClock, strip_id: str = "FB1") -> float:
+    start(saw, strip_id)
     advance_until(saw, clock, State.DONE, State.ABORTED, State.ALARM, limit_s=1000.0, step_s=1.0)
     assert saw.results is not None
     return saw.results.cycle_s
@@ -206,8 +197,7 @@ def test_dicing_saw_cut_plan_bounds_each_site_by_four_lines() -> None:
 
 def test_dicing_saw_progress_counts_line_passes_while_running() -> None:
     saw, clock, _ = ready_saw()
-    saw.set_strip_id("FB1")
-    saw.do_start()
+    start(saw)
     advance(saw, clock, 10 + 8 + 3 * 4.725 + 1.5)  # LOAD, ALIGN (±2 %), three CH1 passes
     done, total, elapsed, remaining = saw.progress()
     assert (done, total) == (3, 80)
@@ -266,8 +256,7 @@ def test_dicing_saw_blade_life_holds_at_end_of_line_pass_and_resumes_after_chang
     None
 ):
     saw, clock, _ = ready_saw(blade_count=19990)
-    saw.set_strip_id("FB1")
-    saw.do_start()
+    start(saw)
     advance_until(saw, clock, State.ALARM, step_s=0.5)
     advance(saw, clock, 10.0)
     assert saw.active_alarms == [7201, 7103]
@@ -279,9 +268,7 @@ def test_dicing_saw_blade_life_holds_at_end_of_line_pass_and_resumes_after_chang
     saw.clear_alarms()
     assert saw.state is State.PAUSED
     assert saw.active_alarms == []
-    with pytest.raises(Reject) as blade:
-        saw.do_resume()
-    assert (blade.value.code, blade.value.detail) == (22, "BLADE")
+    assert refusal(saw.do_resume) == (22, "BLADE")
     saw.setup_blade()
     assert saw.state is State.SETUP
     advance_until(saw, clock, State.PAUSED)
@@ -294,8 +281,7 @@ def test_dicing_saw_blade_life_holds_at_end_of_line_pass_and_resumes_after_chang
 
 def test_dicing_saw_pause_takes_effect_at_end_of_line_pass() -> None:
     saw, clock, _ = ready_saw()
-    saw.set_strip_id("FB1")
-    saw.do_start()
+    start(saw)
     advance(saw, clock, 18.0 + 1.0)  # 1 s into the first CH1 pass
     saw.do_pause()
     assert saw.state is State.PAUSED
@@ -308,13 +294,10 @@ def test_dicing_saw_pause_takes_effect_at_end_of_line_pass() -> None:
 
 def test_dicing_saw_blade_change_in_paused_waits_for_the_end_of_the_pass() -> None:
     saw, clock, _ = ready_saw()
-    saw.set_strip_id("FB1")
-    saw.do_start()
+    start(saw)
     advance(saw, clock, 19.0)
     saw.do_pause()
-    with pytest.raises(Reject) as moving:
-        saw.change_blade()
-    assert (moving.value.code, moving.value.detail) == (20, "PAUSED")
+    assert refusal(saw.change_blade) == (20, "PAUSED")
     advance(saw, clock, 5.0)
     saw.change_blade()
     assert "BLADE" in saw.active_interlocks()
@@ -363,8 +346,7 @@ def test_dicing_saw_alignment_failure_leaves_every_site_n() -> None:
 
 def test_dicing_saw_vacuum_loss_loses_singulated_units_f7503() -> None:
     saw, clock, _ = ready_saw()
-    saw.set_strip_id("FB1")
-    saw.do_start()
+    start(saw)
     advance(saw, clock, 200.0)  # deep into CH2
     saw.set_condition("VACUUM", True)
     assert saw.active_alarms == [7003]
@@ -376,8 +358,7 @@ def test_dicing_saw_vacuum_loss_loses_singulated_units_f7503() -> None:
 def test_dicing_saw_feed_too_high_overloads_the_spindle_7101() -> None:
     saw, clock, _ = ready_saw()
     saw.set_param("cut_feed_mm_s", "100.0")
-    saw.set_strip_id("FB1")
-    saw.do_start()
+    start(saw)
     advance(saw, clock, 18.0 + 2.0)  # 1 s over 90 % within the first 2.19 s pass
     assert saw.active_alarms == [7101]
     assert saw.state is State.ALARM
@@ -386,8 +367,7 @@ def test_dicing_saw_feed_too_high_overloads_the_spindle_7101() -> None:
 
 def test_dicing_saw_coolant_low_for_5_s_holds_7104_until_flow_restored() -> None:
     saw, clock, _ = ready_saw()
-    saw.set_strip_id("FB1")
-    saw.do_start()
+    start(saw)
     advance(saw, clock, 30.0)
     saw.set_condition("COOLANT", True)
     advance(saw, clock, 4.0)
@@ -403,8 +383,7 @@ def test_dicing_saw_coolant_low_for_5_s_holds_7104_until_flow_restored() -> None
 
 def test_dicing_saw_speed_deviation_aborts_7108() -> None:
     saw, clock, _ = ready_saw()
-    saw.set_strip_id("FB1")
-    saw.do_start()
+    start(saw)
     advance(saw, clock, 30.0)
     saw.set_condition("SPEED", True)
     advance(saw, clock, 1.5)
@@ -414,8 +393,7 @@ def test_dicing_saw_speed_deviation_aborts_7108() -> None:
 
 def test_dicing_saw_kerf_offset_over_limit_holds_7105_and_fails_sites_7502() -> None:
     saw, clock, _ = ready_saw()
-    saw.set_strip_id("FB1")
-    saw.do_start()
+    start(saw)
     advance(saw, clock, 18.5)
     saw.align_um["CH1"] = 40.0  # strip misaligned along Y
     advance_until(saw, clock, State.ALARM, step_s=0.5)
@@ -430,8 +408,7 @@ def test_dicing_saw_kerf_offset_over_limit_holds_7105_and_fails_sites_7502() -> 
 def test_dicing_saw_worn_blade_chips_over_limit_and_holds_7106_after_three_checks() -> None:
     saw, clock, _ = ready_saw(blade_count=30000)
     saw.set_param("blade_limit", "50000")
-    saw.set_strip_id("FB1")
-    saw.do_start()
+    start(saw)
     advance_until(saw, clock, State.ALARM, step_s=0.5)
     assert 7106 in saw.active_alarms
     assert saw.progress()[0] >= 2 * 15  # at least three checked lines (every 5th line, 2 passes)
@@ -473,9 +450,7 @@ def test_dicing_saw_interlocks_name_the_first_active_in_table_order() -> None:
     saw, *_ = ready_saw()
     saw.set_condition("COOLANT", True)
     saw.set_condition("AIR", True)
-    with pytest.raises(Reject) as air:
-        saw.do_start()
-    assert (air.value.code, air.value.detail) == (22, "AIR")
+    assert refusal(saw.do_start) == (22, "AIR")
     assert saw.active_interlocks() == ["AIR", "COOLANT"]
     saw.set_condition("AIR", False)
     with pytest.raises(Reject) as coolant:
@@ -488,8 +463,7 @@ def test_dicing_saw_interlocks_name_the_first_active_in_table_order() -> None:
 
 def test_dicing_saw_air_low_holds_7004_until_supply_restored() -> None:
     saw, clock, _ = ready_saw()
-    saw.set_strip_id("FB1")
-    saw.do_start()
+    start(saw)
     advance(saw, clock, 30.0)
     saw.set_condition("AIR", True)
     assert saw.active_alarms == [7004]
@@ -509,8 +483,7 @@ def test_dicing_saw_vacuum_interlock_only_with_a_strip_on_the_chuck() -> None:
     saw.conditions["VACUUM"] = True  # low vacuum with the chuck empty: no interlock, no alarm
     assert saw.active_interlocks() == []
     saw.conditions["VACUUM"] = False
-    saw.set_strip_id("FB1")
-    saw.do_start()
+    start(saw)
     advance(saw, clock, 25.0)
     saw.do_pause()
     advance(saw, clock, 10.0)

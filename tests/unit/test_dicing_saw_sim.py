@@ -7,19 +7,12 @@ import pytest
 from sim.dicing_saw.model import DicingSawModel
 from sim.dicing_saw.server import DicingSawFront
 from sim.world import World
-
-
-class ManualClock:
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def now(self) -> float:
-        return self.t
+from tests.support.hand_clock import HandClock
 
 
 @pytest.fixture
 def front() -> DicingSawFront:
-    clock = ManualClock()
+    clock = HandClock()
     model = DicingSawModel(clock, World(), seed=2)
     clock.t = 21.0  # past INIT
     return DicingSawFront(model)
@@ -35,7 +28,7 @@ def errors(front: DicingSawFront) -> list[str]:
 
 def advance(front: DicingSawFront, seconds: float) -> None:
     clock = front.model.clock
-    assert isinstance(clock, ManualClock)
+    assert isinstance(clock, HandClock)
     clock.t += seconds
 
 

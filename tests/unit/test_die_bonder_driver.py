@@ -29,40 +29,29 @@ from drivers.errors import (
 from drivers.records import AlarmInfo
 from drivers.states import ToolState
 from sequences.steps.setup import apply_setpoints
-from tests.support.expected_protocol import ProtocolBench, ScriptedPeer, lines, protocol, text_steps
+from tests.support.expected_protocol import NO_ERROR, ProtocolBench
 
-__all__ = ["protocol"]  # the fixture, imported for pytest
-
-OK = '0,"No error"'
 Script = list[tuple[str, str | None]]
 
 
 @pytest.fixture
-def transcript(
-    request: pytest.FixtureRequest, protocol: ProtocolBench
-) -> tuple[DieBonder, ScriptedPeer]:
-    """A DieBonder on a scripted peer playing ``*CLS`` and then the transcript."""
-    return protocol.open(
-        DieBonder,
-        text_steps([("*CLS", None), *request.param]),
-        address="TCPIP::127.0.0.1::{port}::SOCKET",
-        framing=lines(),
-        timeout_s=0.3,
-    )
+def transcript(protocol: ProtocolBench) -> Callable[[Script], DieBonder]:
+    """``transcript(script)``: a DieBonder on a scripted peer playing ``*CLS`` and the script."""
+    return lambda script: protocol.scpi(DieBonder, script)[0]
 
 
 NORMAL_CYCLE: Script = [
     ("*IDN?", "GENERIC,DB-4,DB4-00117,2.3.1"),
     ('RECipe:LOAD "A-EQUAL"', None),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
     ("SYST:STAT?", "HEATING"),
     ("SYST:STAT?", "READY"),
     ('STRip:ID "LA2403-017"', None),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
     ('STRip:MAP "111111111111111111111111111110"', None),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
     ("CYCLe:STARt", None),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
     ("CYCLe:PROGress?", "12,29,14,73"),
     ("SYST:STAT?", "DONE"),
     ("RESult:SUMMary?", '"LA2403-017",30,28,1,1,0,86.7,EPOXY,29'),
@@ -74,15 +63,14 @@ NORMAL_CYCLE: Script = [
     ),
     ("RESult:DATA? 30,1", "30,X,0,,,,,,"),
     ("CYCLe:ACKnowledge", None),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
 ]
 
 
-@pytest.mark.parametrize("transcript", [NORMAL_CYCLE], indirect=True)
 def test_die_bonder_follows_the_manual_normal_cycle(
-    transcript: tuple[DieBonder, ScriptedPeer],
+    transcript: Callable[[Script], DieBonder],
 ) -> None:
-    bonder, _ = transcript
+    bonder = transcript(NORMAL_CYCLE)
     assert bonder.identify().model == "DB-4"
     bonder.load_recipe("A-EQUAL")
     bonder.wait_for_state([ToolState.READY], timeout_s=2.0, poll_s=0.01)
@@ -124,32 +112,31 @@ def test_die_bonder_follows_the_manual_normal_cycle(
 INTERLOCK_HOLD_AND_ERRORS: Script = [
     ("CYCLe:STARt", None),
     ("SYST:ERR?", '22,"Interlock active;DOOR"'),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
     ("CYCLe:STARt", None),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
     ("SYST:STAT?", "ALARM"),
     ("ALARm:ACTive?", "2,2201,2101"),
     ("ALARm:TEXT? 2101", '2101,H,"Syringe empty"'),
     ("CYCLe:RESume", None),
     ("SYST:ERR?", '23,"Alarm active;2101"'),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
     ("ALARm:CLEar", None),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
     ("SYST:STAT?", "PAUSED"),
     ("CYCLe:RESume", None),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
     ("SYST:STAT?", "RUNNING"),
     ("DISPense:VOLume 900", None),
     ("SYST:ERR?", '20,"Not allowed in state;RUNNING"'),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
 ]
 
 
-@pytest.mark.parametrize("transcript", [INTERLOCK_HOLD_AND_ERRORS], indirect=True)
 def test_die_bonder_follows_the_manual_interlock_hold_and_error_example(
-    transcript: tuple[DieBonder, ScriptedPeer],
+    transcript: Callable[[Script], DieBonder],
 ) -> None:
-    bonder, _ = transcript
+    bonder = transcript(INTERLOCK_HOLD_AND_ERRORS)
     with pytest.raises(InterlockActive) as interlock:
         bonder.start()
     assert interlock.value.detail == "DOOR"
@@ -182,14 +169,13 @@ EVERY_SETTING: Script = [
     for command in pair
     for message in (command, "SYST:ERR?")
 ]
-EVERY_SETTING = [(m, OK if m == "SYST:ERR?" else None) for m, _ in EVERY_SETTING]
+EVERY_SETTING = [(m, NO_ERROR if m == "SYST:ERR?" else None) for m, _ in EVERY_SETTING]
 
 
-@pytest.mark.parametrize("transcript", [EVERY_SETTING], indirect=True)
 def test_die_bonder_sends_every_setting_in_manual_form_and_order(
-    transcript: tuple[DieBonder, ScriptedPeer],
+    transcript: Callable[[Script], DieBonder],
 ) -> None:
-    bonder, _ = transcript
+    bonder = transcript(EVERY_SETTING)
     apply_setpoints(
         bonder,
         DieBondSettings(
@@ -218,7 +204,7 @@ QUERIES: Script = [
     ("SUPPly:DIE?", "4210"),
     ("SUPPly:PLATe?", "5000"),
     ("CALibrate:PLACe", None),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
     ("SYST:STAT?", "SETUP"),
     ("SYST:STAT?", "READY"),
     ("CALibrate:PLACe?", '-3.4,0.7,"2024-03-11T08:15:42"'),
@@ -227,11 +213,10 @@ QUERIES: Script = [
 ]
 
 
-@pytest.mark.parametrize("transcript", [QUERIES], indirect=True)
 def test_die_bonder_queries_heaters_supplies_and_calibration(
-    transcript: tuple[DieBonder, ScriptedPeer],
+    transcript: Callable[[Script], DieBonder],
 ) -> None:
-    bonder, _ = transcript
+    bonder = transcript(QUERIES)
     assert bonder.measure_temperature_c("HEAD") == 279.6
     assert (bonder.supply_epoxy_pct(), bonder.supply_dies(), bonder.supply_plates()) == (
         87,
@@ -250,16 +235,15 @@ def test_die_bonder_queries_heaters_supplies_and_calibration(
 SILENT_QUERY: Script = [
     ("RESult:DATA? 1,30", None),
     ("SYST:ERR?", '27,"No results available"'),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
     ("SYST:STAT?", "READY"),
 ]
 
 
-@pytest.mark.parametrize("transcript", [SILENT_QUERY], indirect=True)
 def test_die_bonder_reads_the_error_queue_after_a_silent_query(
-    transcript: tuple[DieBonder, ScriptedPeer],
+    transcript: Callable[[Script], DieBonder],
 ) -> None:
-    bonder, _ = transcript
+    bonder = transcript(SILENT_QUERY)
     started = time.monotonic()
     with pytest.raises(ToolError) as caught:
         bonder.result_records(1, 30)

@@ -15,17 +15,21 @@ from sim.die_bonder.process import ProcessSpread, SiteSettings, advance_cure, bo
 from sim.tool_model import Reject, State
 from sim.world import World
 from tests.support.hand_clock import HandClock
+from tests.support.refusal import refusal
 
 
 class Bench:
     """A model, its clock and world, and helpers to drive it like a host would."""
 
-    def __init__(self, seed: int = 7, **options: Any) -> None:
+    def __init__(self, seed: int = 7, recipe: str | None = None, **options: Any) -> None:
+        """Powered up to IDLE, and READY with ``recipe`` if one is given."""
         self.clock = HandClock()
         self.world = World()
         self.model = DieBonderModel(self.clock, self.world, seed=seed, **options)
         self.run_for(30.0)
         assert self.model.state is State.IDLE
+        if recipe is not None:
+            self.ready(recipe)
 
     def run_for(self, seconds: float) -> None:
         self.clock.t += seconds
@@ -70,8 +74,7 @@ def test_die_bonder_strip_cycle_takes_the_manual_time(recipe: str, expected_s: f
 
 
 def test_die_bonder_example_strip_takes_86_7_s_and_reports_progress_as_the_manual() -> None:
-    bench = Bench()
-    bench.ready("A-EQUAL")
+    bench = Bench(recipe="A-EQUAL")
     bench.model.set_input_map("1" * 29 + "0")
     bench.model.do_start()
     bench.run_for(14.0)
@@ -82,8 +85,7 @@ def test_die_bonder_example_strip_takes_86_7_s_and_reports_progress_as_the_manua
 
 
 def test_die_bonder_flip_chip_site_takes_1_5_s_plus_bond_time() -> None:
-    bench = Bench()
-    bench.ready("B-FC")
+    bench = Bench(recipe="B-FC")
     assert bench.model.site_time_s() == pytest.approx(5.5)
     bench.model.set_param("BOND_TIME", "2.0")
     assert bench.model.site_time_s() == pytest.approx(3.5)
@@ -117,9 +119,7 @@ def test_die_bonder_refuses_start_while_heating_naming_temp() -> None:
     bench = Bench()
     bench.model.load_recipe("A-EQUAL")
     bench.run_for(10.0)
-    with pytest.raises(Reject) as caught:
-        bench.model.do_start()
-    assert (caught.value.code, caught.value.detail) == (22, "TEMP")
+    assert refusal(bench.model.do_start) == (22, "TEMP")
 
 
 # -- cure kinetics (process-reference §2.3) ---------------------------------------------------
@@ -252,12 +252,9 @@ def test_die_bonder_reports_the_lowest_defect_and_empty_fields_per_mode() -> Non
 
 
 def test_die_bonder_checks_settings_at_start() -> None:
-    bench = Bench()
-    bench.ready("A-SMALL-2")
+    bench = Bench(recipe="A-SMALL-2")
     bench.model.set_param("DISP_PATT", "STAR")
-    with pytest.raises(Reject) as caught:
-        bench.model.do_start()
-    assert caught.value.code == 14
+    assert refusal(bench.model.do_start)[0] == 14
     bench.model.set_param("DISP_PATT", "FILL")
     bench.model.set_param("PLACE_ZREF", "DIE")
     with pytest.raises(Reject):
@@ -320,9 +317,7 @@ def test_die_bonder_holds_before_a_site_when_the_syringe_is_empty_and_resumes_it
     model = bench.model
     assert model.state is State.ALARM and model.active_alarms == [2201, 2101]
     assert model.results is not None and model.results.result_map[:6].count("N") == 1
-    with pytest.raises(Reject) as caught:
-        model.do_resume()
-    assert (caught.value.code, caught.value.detail) == (23, "2101")
+    assert refusal(model.do_resume) == (23, "2101")
     model.clear_alarms()
     assert model.state is State.ALARM
     model.fix(2101)
@@ -334,8 +329,7 @@ def test_die_bonder_holds_before_a_site_when_the_syringe_is_empty_and_resumes_it
 
 
 def test_die_bonder_pause_during_cure_takes_effect_at_the_end_of_cure() -> None:
-    bench = Bench()
-    bench.ready("A-EQUAL")
+    bench = Bench(recipe="A-EQUAL")
     bench.model.do_start()
     bench.run_for(4 + 3 + 30 * 0.54 + 10)
     assert bench.model.phase == "CURE"
@@ -349,8 +343,7 @@ def test_die_bonder_pause_during_cure_takes_effect_at_the_end_of_cure() -> None:
 
 
 def test_die_bonder_abort_class_alarm_fails_the_site_in_progress_and_leaves_the_rest() -> None:
-    bench = Bench()
-    bench.ready("A-EQUAL")
+    bench = Bench(recipe="A-EQUAL")
     bench.model.faults.condition("ESTOP", site=5)
     bench.model.set_strip_id("LA11")
     bench.model.do_start()
@@ -389,8 +382,7 @@ def test_die_bonder_strip_fiducial_failure_aborts_with_every_site_not_processed(
 def test_die_bonder_holds_after_three_consecutive_failures(
     alarm: int, spread: ProcessSpread, changes: dict[str, str]
 ) -> None:
-    bench = Bench(spread=spread)
-    bench.ready("A-EQUAL")
+    bench = Bench(spread=spread, recipe="A-EQUAL")
     for name, text in changes.items():
         bench.model.set_param(name, text)
     bench.model.do_start()
@@ -430,12 +422,9 @@ def test_die_bonder_wafer_map_end_holds_before_the_site() -> None:
 def test_die_bonder_empty_supply_interlocks_start(
     recipe: str, options: dict[str, int], interlock: str
 ) -> None:
-    bench = Bench(**options)
-    bench.ready(recipe)
+    bench = Bench(**options, recipe=recipe)
     assert bench.model.active_interlocks() == [interlock]
-    with pytest.raises(Reject) as caught:
-        bench.model.do_start()
-    assert (caught.value.code, caught.value.detail) == (22, interlock)
+    assert refusal(bench.model.do_start) == (22, interlock)
 
 
 def test_die_bonder_plate_feeder_empty_holds_mid_strip() -> None:
@@ -452,9 +441,7 @@ def test_die_bonder_warns_when_placement_calibration_is_due_and_calibration_clea
     bias = model.placement_bias_um()
     model.calibrate()
     assert model.state is State.SETUP
-    with pytest.raises(Reject) as caught:
-        model.load_recipe("A-EQUAL")
-    assert (caught.value.code, caught.value.detail) == (21, "SETUP")
+    assert refusal(model.load_recipe, "A-EQUAL") == (21, "SETUP")
     bench.run_for(40.5)
     assert model.state is State.IDLE
     dx, dy, stamp = model.calibration
@@ -471,8 +458,7 @@ def test_die_bonder_warns_when_placement_calibration_is_due_and_calibration_clea
 def test_die_bonder_raises_the_out_of_band_alarm_after_30_s_more_than_10_c_off(
     recipe: str, zone: str, alarm: int
 ) -> None:
-    bench = Bench()
-    bench.ready(recipe)
+    bench = Bench(recipe=recipe)
     model = bench.model
     model.set_param("CURE_TIME", "600")  # a cycle long enough for the slow cure track
     bench.run_until(State.READY)
@@ -492,8 +478,7 @@ def test_die_bonder_raises_the_out_of_band_alarm_after_30_s_more_than_10_c_off(
 
 @pytest.mark.parametrize(("condition", "alarm"), [("HEATER", 2111), ("FORCE_SENSOR", 2112)])
 def test_die_bonder_service_faults_alarm_outside_a_cycle(condition: str, alarm: int) -> None:
-    bench = Bench()
-    bench.ready("A-EQUAL")
+    bench = Bench(recipe="A-EQUAL")
     bench.model.set_condition(condition, True)
     assert bench.model.state is State.ALARM and bench.model.active_alarms == [alarm]
     bench.model.fix(alarm)
@@ -502,25 +487,21 @@ def test_die_bonder_service_faults_alarm_outside_a_cycle(condition: str, alarm: 
 
 
 def test_die_bonder_vacuum_alarm_clears_but_the_interlock_blocks_resume() -> None:
-    bench = Bench()
-    bench.ready("A-EQUAL")
+    bench = Bench(recipe="A-EQUAL")
     bench.model.faults.condition("VACUUM", site=3)
     bench.model.do_start()
     bench.run_until(State.ALARM, step_s=0.1)
     assert bench.model.active_alarms == [2003]
     bench.model.clear_alarms()
     assert bench.model.state is State.PAUSED
-    with pytest.raises(Reject) as caught:
-        bench.model.do_resume()
-    assert (caught.value.code, caught.value.detail) == (22, "VACUUM")
+    assert refusal(bench.model.do_resume) == (22, "VACUUM")
     bench.model.set_condition("VACUUM", False)
     bench.model.do_resume()
     bench.run_until(State.DONE)
 
 
 def test_die_bonder_cure_track_is_only_heated_when_used() -> None:
-    bench = Bench()
-    bench.ready("B-FC")
+    bench = Bench(recipe="B-FC")
     assert bench.model.temperature_c("CURE") == pytest.approx(25.0)
     assert bench.model.temperature_c("HEAD") == pytest.approx(280.0)
     assert math.isclose(bench.model.temperature_c("STAGE"), 60.0)

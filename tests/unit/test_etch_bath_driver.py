@@ -31,16 +31,11 @@ from drivers.states import ToolState
 from drivers.transports.modbus import ModbusExceptionReply
 from tests.support.expected_protocol import (
     EXACT,
-    MBAP,
     ProtocolBench,
-    ScriptedPeer,
-    protocol,
     scripted_peer,
 )
-from tests.support.modbus_pdu import Transcript, exception_reply, from_transcript
+from tests.support.modbus_pdu import exception_reply, from_transcript
 from tests.support.modbus_pdu import string_words as encode_string
-
-__all__ = ["protocol"]  # the fixture, imported for pytest
 
 MANUAL_RECIPE = [500, 15, 320, 20, 135, 540, 1600, 80, 1, 420, 900, 0, 23000, 25, 10, 60, 1, 3]
 
@@ -50,19 +45,9 @@ def bath_with(protocol: ProtocolBench):  # type: ignore[no-untyped-def]
     """``bath_with(transcript)``: an EtchBath reached through a Modbus TCP gateway (a scripted
     peer playing the transcript); the RTU framing itself is pinned by the §9 frames below."""
 
-    def start(
-        transcript: Transcript, address: str = "modbus+tcp://127.0.0.1:{port}?unit=1"
-    ) -> tuple[EtchBath, ScriptedPeer]:
-        return protocol.open(
-            EtchBath,
-            from_transcript(transcript),
-            address=address,
-            framing=MBAP,
-            timeout_s=0.5,
-            retries=0,
-        )
-
-    return start
+    return lambda transcript, unit=1: protocol.modbus(
+        EtchBath, from_transcript(transcript), unit=unit, timeout_s=0.5, retries=0
+    )
 
 
 def exception(code: int) -> ModbusExceptionReply:
@@ -71,16 +56,14 @@ def exception(code: int) -> ModbusExceptionReply:
 
 # -- writes --------------------------------------------------------------------------------------
 def test_etch_bath_writes_the_manual_example_recipe_in_one_fc16(bath_with) -> None:
-    bath, link = bath_with([(("FC03", 100, 1), [1]), (("FC16", 101, MANUAL_RECIPE), None)])
+    bath, _ = bath_with([(("FC03", 100, 1), [1]), (("FC16", 101, MANUAL_RECIPE), None)])
     bath.write_recipe(EtchRecipe(), positions=(1, 2))
-    link.verify()
 
 
 def test_etch_bath_writes_the_u32_depth_target_with_one_fc16(bath_with) -> None:
-    bath, link = bath_with([(("FC16", 112, [0, 2500]), None), (("FC16", 112, [1, 34464]), None)])
+    bath, _ = bath_with([(("FC16", 112, [0, 2500]), None), (("FC16", 112, [1, 34464]), None)])
     bath.depth_target_um = 25.0
     bath.depth_target_um = 1000.0  # 100000 = 0x0001_86A0: high word first
-    link.verify()
 
 
 def test_etch_bath_arm_writes_recipe_strip_ids_in_one_fc16_each_then_pulses_arm(bath_with) -> None:
@@ -105,7 +88,7 @@ def test_etch_bath_arm_writes_recipe_strip_ids_in_one_fc16_each_then_pulses_arm(
         1,
         0b1000000001,
     ]
-    bath, link = bath_with(
+    bath, _ = bath_with(
         [
             (("FC16", 101, words), None),
             (("FC16", 200, encode_string("PI-0001", 10)), None),
@@ -114,7 +97,6 @@ def test_etch_bath_arm_writes_recipe_strip_ids_in_one_fc16_each_then_pulses_arm(
         ]
     )
     bath.arm(koh, strip_ids={1: "PI-0001", 10: "PI-0002"}, chemistry=Chemistry.KOH)
-    link.verify()
 
 
 def test_etch_bath_refuses_a_recipe_outside_the_chemistry_window_before_sending(bath_with) -> None:
@@ -152,7 +134,7 @@ def test_etch_bath_refuses_out_of_range_values_before_any_request(
 
 
 def test_etch_bath_enumerations_are_written_as_codes(bath_with) -> None:
-    bath, link = bath_with(
+    bath, _ = bath_with(
         [(("FC06", 109, 2), None), (("FC06", 100, 3), None), (("FC06", 502, 2), None)]
     )
     bath.endpoint_mode = EndpointMode.HOST
@@ -160,11 +142,10 @@ def test_etch_bath_enumerations_are_written_as_codes(bath_with) -> None:
     bath.parity = LineParity.NONE_8N2
     with pytest.raises(ParameterOutOfRange, match="not one of"):
         bath.endpoint_mode = 3
-    link.verify()
 
 
 def test_etch_bath_commands_and_level_coils(bath_with) -> None:
-    bath, link = bath_with(
+    bath, _ = bath_with(
         [
             (("FC05", 16), None),
             (("FC05", 17), None),
@@ -178,7 +159,6 @@ def test_etch_bath_commands_and_level_coils(bath_with) -> None:
     bath.hoist_down()
     bath.heater_enable = False
     assert bath.pump_enable is True
-    link.verify()
 
 
 # -- reads ------------------------------------------------------------------------------------------
@@ -246,13 +226,12 @@ def test_etch_bath_illegal_address_and_value_are_tool_errors(bath_with) -> None:
 def test_etch_bath_exception_06_maps_reject_reason_to_the_right_error(
     bath_with, reason: int, extra: list[Any], error: type[ToolError], detail: str
 ) -> None:
-    bath, link = bath_with([(("FC05", 18), exception(6)), (("FC04", 4, 2), [reason, 1]), *extra])
+    bath, _ = bath_with([(("FC05", 18), exception(6)), (("FC04", 4, 2), [reason, 1]), *extra])
     with pytest.raises(error) as info:
         bath.hoist_down()
     assert type(info.value) is error
     assert (info.value.code, info.value.detail, info.value.native_code) == (reason, detail, 6)
     assert "HOIST_DOWN" in str(info.value)
-    link.verify()
 
 
 def test_etch_bath_interlock_error_names_only_what_blocks_the_command(bath_with) -> None:
@@ -266,8 +245,7 @@ def test_etch_bath_interlock_error_names_only_what_blocks_the_command(bath_with)
 
 
 def test_etch_bath_gateway_exceptions(bath_with) -> None:
-    address = "modbus+tcp://127.0.0.1:{port}?unit=3"
-    bath, _ = bath_with([(("FC04", 0, 1), exception(10)), (("FC04", 0, 1), exception(11))], address)
+    bath, _ = bath_with([(("FC04", 0, 1), exception(10)), (("FC04", 0, 1), exception(11))], unit=3)
     with pytest.raises(ToolError, match="unit 3 is not routed") as info:
         bath.state()
     assert info.value.native_code == 10

@@ -21,7 +21,6 @@ from urllib.parse import urlsplit
 import pytest
 
 from packline import __version__
-from packline.store import Store
 from packline.store.users import Users
 from packline.vocabulary import STATION_COMMANDS
 from packline.web.middleware import MAX_BODY_BYTES
@@ -36,12 +35,6 @@ LOCAL = LOCAL_USER.name
 @pytest.fixture
 def controller() -> FakeController:
     return FakeController()
-
-
-@pytest.fixture
-def users(tmp_path: Any) -> Iterator[Users]:
-    with Store(tmp_path / "line.db") as store:
-        yield Users(store)
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from drivers.errors import (
 from drivers.laminator import LaminationRecipe, Laminator
 from drivers.registers import DiscreteInput, Holding, Input, Register
 from drivers.states import ToolState
-from tests.support.expected_protocol import CLOSE, MBAP, ProtocolBench, Step, protocol
+from tests.support.expected_protocol import CLOSE, ProtocolBench, Step
 from tests.support.modbus_pdu import (
     pulse,
     read_discrete,
@@ -41,8 +41,6 @@ from tests.support.modbus_pdu import (
     write_single,
 )
 
-__all__ = ["protocol"]  # the fixture, imported for pytest
-
 ARM, START, PAUSE = 0, 2, 3
 MANUAL_RECIPE_WORDS = [1700, 1000, 40, 2700, 40, 800, 200, 10, 20, 20, 300, 3]  # §10
 
@@ -52,15 +50,7 @@ def talk(protocol: ProtocolBench) -> Callable[..., Laminator]:
     """Open a Laminator on a scripted peer; the transcript must be used up by the test's end."""
 
     def start(*transcript: Step, timeout_s: float = 0.3, retries: int = 1) -> Laminator:
-        laminator, _ = protocol.open(
-            Laminator,
-            transcript,
-            address="modbus+tcp://127.0.0.1:{port}?unit=1",
-            framing=MBAP,
-            timeout_s=timeout_s,
-            retries=retries,
-        )
-        return laminator
+        return protocol.modbus(Laminator, transcript, timeout_s=timeout_s, retries=retries)[0]
 
     return start
 

@@ -16,9 +16,10 @@ from sim.laminator.dwell_log import max_abs_and_max_of_normals, max_of_normals
 from sim.laminator.model import LaminatorModel
 from sim.laminator.registers import LAMINATOR_REGISTERS, discrete_image
 from sim.modbus_model import Setting
-from sim.tool_model import Reject, State
+from sim.tool_model import State
 from sim.world import World
 from tests.support.hand_clock import HandClock
+from tests.support.refusal import refusal
 
 
 class Bench:
@@ -260,16 +261,12 @@ def test_laminator_model_hold_alarm_in_cool_freezes_the_ramp(bench: Bench) -> No
 def test_laminator_model_cross_check_refuses_arm_and_start(bench: Bench) -> None:
     bench.run_until(lambda: bench.model.state is State.IDLE)
     bench.write(PLATEN_SP=1600, STANDBY_SP=1101)
-    with pytest.raises(Reject) as info:
-        bench.model.do_arm()
-    assert info.value.code == 14
+    assert refusal(bench.model.do_arm)[0] == 14
     bench.write(STANDBY_SP=1100)
     bench.model.do_arm()
     bench.run_until(lambda: bench.model.state is State.READY)
     bench.write(PLATEN_SP=1500)
-    with pytest.raises(Reject) as info:
-        bench.model.do_start()
-    assert info.value.code == 14
+    assert refusal(bench.model.do_start)[0] == 14
 
 
 def test_laminator_model_load_interlock_follows_the_loader(bench: Bench) -> None:
@@ -277,18 +274,14 @@ def test_laminator_model_load_interlock_follows_the_loader(bench: Bench) -> None
     assert bench.inputs()[105] == 0b1010
     bench.model.set_condition("LOAD", True)
     assert bench.inputs()[105] == 0 and bench.inputs()[14] == 1 << 5
-    with pytest.raises(Reject) as info:
-        bench.model.do_start()
-    assert (info.value.code, info.value.detail) == (22, "LOAD")
+    assert refusal(bench.model.do_start) == (22, "LOAD")
 
 
 def test_laminator_model_start_in_heating_names_temp(bench: Bench) -> None:
     bench.run_until(lambda: bench.model.state is State.IDLE)
     bench.model.do_arm()
     bench.model.set_condition("DOOR", True)
-    with pytest.raises(Reject) as info:
-        bench.model.do_start()
-    assert (info.value.code, info.value.detail) == (22, "TEMP")
+    assert refusal(bench.model.do_start) == (22, "TEMP")
 
 
 # -- alarms (§7) and results (§5) ---------------------------------------------------------------------
@@ -478,9 +471,7 @@ def test_laminator_model_host_watchdog_warns_and_blocks_start(bench: Bench) -> N
     bench.ready(HOST_WATCHDOG_S=10)
     bench.advance(11.0)
     assert 1003 in bench.model.active_alarms and bench.model.state is State.READY
-    with pytest.raises(Reject) as info:
-        bench.model.do_start()
-    assert (info.value.code, info.value.detail) == (22, "HOST_WDT")
+    assert refusal(bench.model.do_start) == (22, "HOST_WDT")
     bench.write(HOST_HEARTBEAT=1)
     bench.model.clear_alarms()
     assert bench.model.active_alarms == []

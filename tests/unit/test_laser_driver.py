@@ -23,40 +23,19 @@ from drivers.laser import Calibration, Laser, LaserRecord
 from drivers.records import AlarmInfo
 from drivers.scpi import Progress
 from drivers.states import ToolState
-from tests.support.expected_protocol import ProtocolBench, lines, protocol, text_steps
-
-__all__ = ["protocol"]  # the fixture, imported for pytest
+from tests.support.expected_protocol import (
+    NO_ERROR,
+    ProtocolBench,
+    checked,
+)
 
 ADDRESS = "TCPIP::127.0.0.1::5025::SOCKET"
-OK = '0,"No error"'
-
-
-def command(message: str, error: str = OK) -> list[tuple[str, str | None]]:
-    """A command and its SYST:ERR? check (plus the queue drain after an error)."""
-    steps: list[tuple[str, str | None]] = [(message, None), ("SYST:ERR?", error)]
-    return steps if error == OK else [*steps, ("SYST:ERR?", OK)]
-
-
-def failing_query(message: str, error: str) -> list[tuple[str, str | None]]:
-    """A query the tool answers with silence, its error and the drain."""
-    return [(message, None), ("SYST:ERR?", error), ("SYST:ERR?", OK)]
 
 
 @pytest.fixture
 def transcript(protocol: ProtocolBench) -> Callable[[Sequence[tuple[str, str | None]]], Laser]:
     """``transcript(steps)``: a Laser on a peer playing ``*CLS`` and then the steps."""
-
-    def make(steps: Sequence[tuple[str, str | None]]) -> Laser:
-        laser, _ = protocol.open(
-            Laser,
-            text_steps([("*CLS", None), *steps]),
-            address="TCPIP::127.0.0.1::{port}::SOCKET",
-            framing=lines(),
-            timeout_s=0.3,
-        )
-        return laser
-
-    return make
+    return lambda steps: protocol.scpi(Laser, steps)[0]
 
 
 # == laser.md §9 examples ==========================================================================
@@ -64,21 +43,21 @@ def test_laser_normal_cycle_follows_the_manual_example(transcript: Callable[...,
     ones = "1" * 240
     laser = transcript(
         [
-            *command('RECipe:LOAD "B-IO16"'),
+            *checked('RECipe:LOAD "B-IO16"'),
             ("SYST:STAT?", "WARMUP"),
             ("SYST:STAT?", "READY"),
-            *command("LASer:CALibrate"),
+            *checked("LASer:CALibrate"),
             ("SYST:STAT?", "SETUP"),
             ("SYST:STAT?", "READY"),
             ("LASer:CALibrate?", '0.987,"2024-05-14T08:31:07"'),
-            *command('STRip:ID "FB2405-112"'),
-            *command(f'STRip:MAP "{ones}"'),
-            *command("CYCLe:STARt"),
+            *checked('STRip:ID "FB2405-112"'),
+            *checked(f'STRip:MAP "{ones}"'),
+            *checked("CYCLe:STARt"),
             ("CYCLe:PROGress?", "118,240,39,44"),
             ("SYST:STAT?", "DONE"),
             ("RESult:SUMMary?", '"FB2405-112",240,239,1,0,0,83.4,IO16,3840'),
             ("RESult:DATA? 57,2", "57,F,8501,15,16,,134;58,P,0,16,16,,126"),
-            *command("CYCLe:ACKnowledge"),
+            *checked("CYCLe:ACKnowledge"),
         ]
     )
     laser.load_recipe("B-IO16")
@@ -127,11 +106,11 @@ def test_laser_door_alarm_follows_the_manual_example(transcript: Callable[..., L
             ("SYST:STAT?", "ALARM"),
             ("ALARm:ACTive?", "1,8002"),
             ("ALARm:TEXT? 8002", '8002,A,"Enclosure door opened during cycle"'),
-            *command("CYCLe:RESume", '23,"Alarm active;8002"'),
-            *command("ALARm:CLEar"),
+            *checked("CYCLe:RESume", '23,"Alarm active;8002"'),
+            *checked("ALARm:CLEar"),
             ("SYST:STAT?", "ABORTED"),
             ("RESult:SUMMary?", '"FB2405-112",240,95,1,0,144,35.3,IO16,1527'),
-            *command("CYCLe:ACKnowledge"),
+            *checked("CYCLe:ACKnowledge"),
             ("SYST:STAT?", "WARMUP"),
         ]
     )
@@ -157,15 +136,15 @@ def test_laser_door_alarm_follows_the_manual_example(transcript: Callable[..., L
 def test_laser_settings_are_sent_in_the_manuals_form(transcript: Callable[..., Laser]) -> None:
     laser = transcript(
         [
-            *command('PATTern:SELect "IO16-DIE4"'),
-            *command("LASer:FLUence 1.35"),
-            *command("LASer:FREQuency 100"),
-            *command("LASer:SPOT 30"),
-            *command("FILM:THICKness 50.0"),
-            *command("VIA:PULSes 400"),
-            *command("VIA:ENDPoint OFF"),
-            *command("RECess:DEPTh 12.5"),
-            *command("RECess:TOLerance 1.5"),
+            *checked('PATTern:SELect "IO16-DIE4"'),
+            *checked("LASer:FLUence 1.35"),
+            *checked("LASer:FREQuency 100"),
+            *checked("LASer:SPOT 30"),
+            *checked("FILM:THICKness 50.0"),
+            *checked("VIA:PULSes 400"),
+            *checked("VIA:ENDPoint OFF"),
+            *checked("RECess:DEPTh 12.5"),
+            *checked("RECess:TOLerance 1.5"),
         ]
     )
     laser.pattern = "IO16-DIE4"
@@ -287,7 +266,7 @@ def test_laser_raises_the_tools_rejection(
     native: int,
     detail: str,
 ) -> None:
-    laser = transcript(command(sent, error))
+    laser = transcript(checked(sent, error))
     call = DRIVER_CALLS.get(sent, lambda tool: tool.write(sent))
     with pytest.raises(error_type) as info:
         call(laser)
@@ -296,14 +275,14 @@ def test_laser_raises_the_tools_rejection(
 
 
 def test_laser_result_query_without_results_raises_27(transcript: Callable[..., Laser]) -> None:
-    laser = transcript(failing_query("RESult:SUMMary?", '27,"No results available"'))
+    laser = transcript(checked("RESult:SUMMary?", '27,"No results available"'))
     with pytest.raises(ToolError) as info:
         laser.summary()
     assert info.value.code == 27
 
 
 def test_laser_silent_query_with_empty_queue_is_a_timeout(transcript: Callable[..., Laser]) -> None:
-    laser = transcript([("LASer:POWer?", None), ("SYST:ERR?", OK)])
+    laser = transcript([("LASer:POWer?", None), ("SYST:ERR?", NO_ERROR)])
     with pytest.raises(ToolTimeout):
         laser.power_w()
 

@@ -26,9 +26,10 @@ from sim.laser.ablation import (
 )
 from sim.laser.model import PATTERNS, LaserModel
 from sim.laser.server import laser_commands
-from sim.tool_model import Reject, State
+from sim.tool_model import State
 from sim.world import World
 from tests.support.hand_clock import HandClock
+from tests.support.refusal import refusal
 
 CLEAN = {"via_block_rate": 0.0, "residue_rate": 0.0, "fiducial_miss_rate": 0.0}
 
@@ -149,17 +150,11 @@ def test_laser_calibration_is_lost_at_power_up_and_kept_by_reset() -> None:
     model = rig.model
     assert model.active_interlocks() == ["CAL"]
     assert model.calibration_text() == '0.000,""'
-    with pytest.raises(Reject) as idle:
-        model.calibrate()
-    assert idle.value.code == 24
+    assert refusal(model.calibrate)[0] == 24
     model.load_recipe("B-IO16")
-    with pytest.raises(Reject) as warming:
-        model.calibrate()
-    assert (warming.value.code, warming.value.detail) == (22, "WARMUP")
+    assert refusal(model.calibrate) == (22, "WARMUP")
     rig.run(605.0)
-    with pytest.raises(Reject) as uncalibrated:
-        model.do_start()
-    assert (uncalibrated.value.code, uncalibrated.value.detail) == (22, "CAL")
+    assert refusal(model.do_start) == (22, "CAL")
     model.calibrate()
     rig.run(29.0)
     assert model.state is State.SETUP
@@ -268,9 +263,7 @@ def test_laser_recess_deeper_than_the_film_is_refused_at_start_only() -> None:
     model.set_param("recess_depth_um", "30")
     model.save_recipe("DEEP")
     model.select_pattern("IO16-DIE4")
-    with pytest.raises(Reject) as conflict:
-        model.do_start()
-    assert conflict.value.code == 14
+    assert refusal(model.do_start)[0] == 14
     model.load_recipe("DEEP")  # IO16: no area recess, no conflict
     model.select_pattern("IO16")
 

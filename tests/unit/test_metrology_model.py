@@ -35,13 +35,19 @@ class Station:
         self.clock.t += seconds
         self.model.sync()
 
-    def ready(self, recipe: str = "A-BALL") -> None:
-        """Power-up, LOAD and a passed CAL."""
+    def idle(self) -> Station:
+        """Past the 15 s of INIT."""
         self.wait(15.0)
+        return self
+
+    def ready(self, recipe: str = "A-BALL") -> Station:
+        """Power-up, LOAD and a passed CAL."""
+        self.idle()
         assert self.ask(f"LOAD {recipe}") == "OK"
         assert self.ask("CAL") == "OK"
         self.wait(20.0)
         assert self.ask("ST?").startswith("OK READY")
+        return self
 
     def run(self, strip_id: str, input_map: str | None = None) -> None:
         assert self.ask(f"STRIP {strip_id}") == "OK"
@@ -104,8 +110,7 @@ def test_metrology_inits_for_15_s_and_refuses_commands_meanwhile() -> None:
 
 
 def test_metrology_load_goes_directly_from_idle_to_ready_without_heating() -> None:
-    station = Station()
-    station.wait(15.0)
+    station = Station().idle()
     assert station.ask("LOAD A-BALL") == "OK"
     assert station.ask("ST?") == "OK READY,BALL,NONE,0,0"
     assert station.ask("NAME?") == "OK A-BALL"
@@ -115,8 +120,7 @@ def test_metrology_load_goes_directly_from_idle_to_ready_without_heating() -> No
 
 
 def test_metrology_calibration_is_lost_at_power_up_and_interlocks_run() -> None:
-    station = Station()
-    station.wait(15.0)
+    station = Station().idle()
     station.ask("LOAD A-BALL")
     assert station.ask("CAL?") == "OK NONE,,"
     assert station.ask("RUN") == "ER 22,Interlock active;CAL"
@@ -133,8 +137,7 @@ def test_metrology_calibration_is_lost_at_power_up_and_interlocks_run() -> None:
 
 
 def test_metrology_reset_keeps_the_calibration_but_not_the_recipe() -> None:
-    station = Station()
-    station.ready()
+    station = Station().ready()
     assert station.ask("MODE PKG") == "OK"
     assert station.ask("RST") == "OK"
     assert station.ask("ST?") == "OK IDLE,SLUG,NONE,0,0"
@@ -145,8 +148,7 @@ def test_metrology_reset_keeps_the_calibration_but_not_the_recipe() -> None:
 
 
 def test_metrology_warns_calibration_due_after_20_h_and_interlocks_after_24_h() -> None:
-    station = Station()
-    station.ready()
+    station = Station().ready()
     station.wait(20.5 * 3600)
     assert station.ask("AL?") == "OK 1,9201"
     assert station.ask("ALT? 9201") == "OK 9201,W,Calibration due"
@@ -165,8 +167,7 @@ def test_metrology_warns_calibration_due_after_20_h_and_interlocks_after_24_h() 
 
 
 def test_metrology_failed_calibration_raises_9101_and_keeps_the_cal_interlock() -> None:
-    station = Station()
-    station.wait(15.0)
+    station = Station().idle()
     station.ask("LOAD A-BALL")
     station.model.set_condition("GAUGE", True)  # dirty reference gauge
     station.ask("CAL")
@@ -185,8 +186,7 @@ def test_metrology_failed_calibration_raises_9101_and_keeps_the_cal_interlock() 
 
 
 def test_metrology_door_and_air_interlock_run_and_cal_in_table_order() -> None:
-    station = Station()
-    station.ready()
+    station = Station().ready()
     station.model.set_condition("AIR", True)
     station.model.set_condition("DOOR", True)
     assert station.ask("RUN") == "ER 22,Interlock active;DOOR"
@@ -199,8 +199,7 @@ def test_metrology_door_and_air_interlock_run_and_cal_in_table_order() -> None:
 def test_metrology_vacuum_low_at_load_holds_the_cycle_with_9003() -> None:
     world = World()
     strip(world, **BALLED)
-    station = Station(world)
-    station.ready()
+    station = Station(world).ready()
     station.model.set_condition("VACUUM", True)
     station.run("S1")
     station.wait(6.0)
@@ -215,8 +214,7 @@ def test_metrology_vacuum_low_at_load_holds_the_cycle_with_9003() -> None:
 
 
 def test_metrology_emergency_stop_alarms_outside_a_cycle_until_released() -> None:
-    station = Station()
-    station.ready()
+    station = Station().ready()
     station.model.set_condition("ESTOP", True)
     assert station.ask("ST?") == "OK ALARM,BALL,NONE,0,0"
     assert station.ask("LOAD A-DIE") == "ER 23,Alarm active;9001"
@@ -228,8 +226,7 @@ def test_metrology_emergency_stop_alarms_outside_a_cycle_until_released() -> Non
 
 
 def test_metrology_enclosure_temperature_drifts_out_of_range_with_a_warning() -> None:
-    station = Station()
-    station.wait(15.0)
+    station = Station().idle()
     assert station.ask("TEMP?") == "OK 22.0"
     station.model.set_condition("HVAC", True)
     station.wait(3600.0)
@@ -253,8 +250,7 @@ def test_metrology_enclosure_temperature_drifts_out_of_range_with_a_warning() ->
     ],
 )
 def test_metrology_mode_sets_the_default_limits_of_the_manual(mode: str, limits: list[str]) -> None:
-    station = Station()
-    station.wait(15.0)
+    station = Station().idle()
     assert station.ask(f"MODE {mode.lower()}") == "OK"
     assert station.ask("MODE?") == f"OK {mode}"
     for limit in limits:
@@ -262,8 +258,7 @@ def test_metrology_mode_sets_the_default_limits_of_the_manual(mode: str, limits:
 
 
 def test_metrology_mode_change_resets_edited_limits() -> None:
-    station = Station()
-    station.wait(15.0)
+    station = Station().idle()
     station.ask("MODE BALL")
     assert station.ask("LIM COPL,0,80.04") == "OK"
     assert station.ask("LIM? COPL") == "OK COPL,0.0,80.0"
@@ -272,8 +267,7 @@ def test_metrology_mode_change_resets_edited_limits() -> None:
 
 
 def test_metrology_lim_rules_item_of_mode_order_and_range() -> None:
-    station = Station()
-    station.wait(15.0)
+    station = Station().idle()
     assert station.ask("LIM COPL,0,100") == "ER 12,Bad parameter"  # manual §7: MODE SLUG
     station.ask("MODE BALL")
     assert station.ask("LIM COPL,100,0") == "ER 14,Settings conflict"  # manual §7
@@ -287,8 +281,7 @@ def test_metrology_lim_rules_item_of_mode_order_and_range() -> None:
 
 
 def test_metrology_strip_data_size_pitch_and_map() -> None:
-    station = Station()
-    station.wait(15.0)
+    station = Station().idle()
     assert station.ask("SIZE?") == "OK 3,10"
     assert station.ask("PITCH?") == "OK 17.300,17.300"
     assert station.ask("STRIP?") == "OK"
@@ -307,8 +300,7 @@ def test_metrology_strip_data_size_pitch_and_map() -> None:
 
 
 def test_metrology_recipes_save_list_delete_and_storage_full() -> None:
-    station = Station()
-    station.wait(15.0)
+    station = Station().idle()
     assert station.ask("LIST? 1") == "OK 7,A-BALL,A-DIE,A-PKG,A-SLUG,B-DIE,B-PKG,B-RECESS"
     station.ask("LOAD B-RECESS")
     assert station.ask("SIZE?") == "OK 8,30"
@@ -329,8 +321,7 @@ def test_metrology_recipes_save_list_delete_and_storage_full() -> None:
 
 # -- the line rules of §2 ------------------------------------------------------------------------------
 def test_metrology_line_front_error_rules() -> None:
-    station = Station()
-    station.wait(15.0)
+    station = Station().idle()
     assert station.ask("FOO") == "ER 10,Unknown command"
     assert station.ask("") == "ER 11,Syntax error"
     assert station.ask("   ") == "ER 11,Syntax error"
@@ -380,8 +371,7 @@ def test_metrology_cycle_time_is_16_s_plus_the_per_site_time(
     world = World()
     strip(world, "A1", 3, 10, **BUILT)
     strip(world, "B1", 8, 30, **BUILT)
-    station = Station(world)
-    station.ready(recipe)
+    station = Station(world).ready(recipe)
     station.run(recipe[0] + "1")
     station.wait(cycle_s - 0.1)
     assert station.ask("ST?").startswith("OK RUNNING")
@@ -394,8 +384,7 @@ def test_metrology_cycle_time_is_16_s_plus_the_per_site_time(
 def test_metrology_format_a_ball_strip_takes_91_s_and_reports_progress() -> None:
     world = World()
     strip(world, **BALLED)
-    station = Station(world)
-    station.ready("A-BALL")
+    station = Station(world).ready("A-BALL")
     station.run("S1")
     station.wait(16.0 + 2.5 * 12 - 6.0 + 0.1)  # LOAD + ALIGN + 12 sites
     assert station.ask("ST?") == "OK RUNNING,BALL,MEASURE,12,30"
@@ -413,8 +402,7 @@ def test_metrology_format_a_ball_strip_takes_91_s_and_reports_progress() -> None
 def test_metrology_skipped_sites_take_no_time_as_in_the_manual_example() -> None:
     world = World()
     strip(world, "LA2403-017", **BALLED)
-    station = Station(world)
-    station.ready("A-BALL")
+    station = Station(world).ready("A-BALL")
     station.run("LA2403-017", "1" * 29 + "0")
     station.wait(88.5)
     assert station.ask("RSUM?") == "OK LA2403-017,30,29,0,1,0,88.5,BALL"
@@ -423,8 +411,7 @@ def test_metrology_skipped_sites_take_no_time_as_in_the_manual_example() -> None
 def test_metrology_pause_takes_effect_at_the_end_of_the_current_site() -> None:
     world = World()
     strip(world, **BALLED)
-    station = Station(world)
-    station.ready("A-BALL")
+    station = Station(world).ready("A-BALL")
     station.run("S1")
     station.wait(10.0 + 2.5 * 4 + 1.0)  # inside site 5
     assert station.ask("PAUSE") == "OK"
@@ -438,8 +425,7 @@ def test_metrology_pause_takes_effect_at_the_end_of_the_current_site() -> None:
 def test_metrology_abort_marks_the_site_in_progress_and_the_rest_n() -> None:
     world = World()
     strip(world, **BALLED)
-    station = Station(world)
-    station.ready("A-BALL")
+    station = Station(world).ready("A-BALL")
     station.run("S1")
     station.wait(10.0 + 2.5 * 3 + 1.0)
     assert station.ask("ABORT") == "OK"
@@ -452,8 +438,7 @@ def test_metrology_abort_marks_the_site_in_progress_and_the_rest_n() -> None:
 def test_metrology_rd_pages_up_to_1024_records() -> None:
     world = World()
     strip(world, "BIG", 32, 32, package_thickness_um=300.0, warp_um=10.0)
-    station = Station(world)
-    station.ready("A-PKG")
+    station = Station(world).ready("A-PKG")
     assert station.ask("SIZE 32,32") == "OK"
     station.run("BIG")
     station.wait(16.0 + 1024 * 0.5)
@@ -470,8 +455,7 @@ def test_metrology_rd_pages_up_to_1024_records() -> None:
 
 
 def test_metrology_no_results_before_the_first_cycle() -> None:
-    station = Station()
-    station.wait(15.0)
+    station = Station().idle()
     assert station.ask("RC?") == "OK 0"
     for query in ("RD 1,1", "RMAP?", "RSUM?", "RSTAT? SLUG"):
         assert station.ask(query) == "ER 27,No results available"
@@ -482,8 +466,7 @@ def test_metrology_rstat_summarises_the_measured_sites_of_an_item() -> None:
     state = strip(world, **BALLED)
     for site in (5, 6, 7):
         state.sites[site].slug_protrusion_um = None  # no slug: CLEAR not measured there
-    station = Station(world)
-    station.ready("A-BALL")
+    station = Station(world).ready("A-BALL")
     station.run("S1", "0" + "1" * 29)
     station.wait(100.0)
     records = station.records()
@@ -500,8 +483,7 @@ def test_metrology_rstat_summarises_the_measured_sites_of_an_item() -> None:
 
 
 def test_metrology_rstat_with_no_measured_site_is_empty() -> None:
-    station = Station()
-    station.ready("A-SLUG")
+    station = Station().ready("A-SLUG")
     station.run("S1", "1" + "0" * 29)
     station.wait(30.0)
     assert station.ask("RMAP?") == "OK F" + "X" * 29
@@ -513,8 +495,7 @@ def test_metrology_measures_only_what_the_world_holds() -> None:
     world = World()
     state = strip(world, **BALLED)
     state.sites[4] = SiteState()  # no balls: not measurable
-    station = Station(world)
-    station.ready("A-BALL")
+    station = Station(world).ready("A-BALL")
     station.run("S1")
     station.wait(100.0)
     records = station.records()
@@ -537,8 +518,7 @@ def test_metrology_ball_sites_without_slug_leave_slug_and_clear_empty_and_unjudg
             | {"slug_protrusion_um": None, "ball_height_min_um": 80.0, "ball_height_mean_um": 380.0}
         ),
     )
-    station = Station(world)
-    station.ready("A-BALL")
+    station = Station(world).ready("A-BALL")
     station.run("S1", "1" + "0" * 29)
     station.wait(30.0)
     record = station.records()[0]
@@ -552,8 +532,7 @@ def test_metrology_under_etched_strip_fails_pad_exposure_and_residual_copper() -
         state.sites[site].residual_cu_um = 6.0  # copper left on the pads ...
         state.sites[site].pad_exposure_pct = 60.0  # ... so the pads are only partly exposed
     state.sites[4].residual_cu_um = 3.0  # copper left, pads still exposed
-    station = Station(world)
-    station.ready("A-SLUG")
+    station = Station(world).ready("A-SLUG")
     station.run("S1", "11110" + "0" * 25)
     station.wait(30.0)
     assert [r[:3] for r in station.records()[:4]] == [
@@ -565,8 +544,7 @@ def test_metrology_under_etched_strip_fails_pad_exposure_and_residual_copper() -
 
 
 def test_metrology_unknown_strip_makes_every_site_9515_and_holds_with_9102_after_three() -> None:
-    station = Station()
-    station.ready("A-SLUG")
+    station = Station().ready("A-SLUG")
     station.run("NEVER-SEEN")
     station.wait(10.0 + 1.2 * 3 + 0.1)
     assert station.ask("ST?") == "OK ALARM,SLUG,MEASURE,3,30"
@@ -583,8 +561,7 @@ def test_metrology_measurements_repeat_with_the_same_seed() -> None:
     def measured(seed: int) -> list[list[str]]:
         world = World()
         strip(world, die_dx_um=3.0, die_dy_um=-4.0, die_dtheta_deg=0.1)
-        station = Station(world, seed=seed)
-        station.ready("A-DIE")
+        station = Station(world, seed=seed).ready("A-DIE")
         station.run("S1")
         station.wait(40.0)
         return station.records()
@@ -624,8 +601,7 @@ def test_metrology_each_defect_code_from_an_out_of_limit_world_value(
     assert built is not None
     for name, value in bad.items():
         setattr(built.sites[2], name, value)
-    station = Station(world)
-    station.ready(recipe)
+    station = Station(world).ready(recipe)
     station.run(recipe[0] + "1", "11" + "0" * (built.rows * built.cols - 2))
     station.wait(30.0)
     assert [r[:3] for r in station.records()[:2]] == [["1", "P", "0"], ["2", "F", str(defect)]]
@@ -634,8 +610,7 @@ def test_metrology_each_defect_code_from_an_out_of_limit_world_value(
 def test_metrology_state_matrix_refusals_carry_the_state() -> None:
     world = World()
     strip(world, **BALLED)
-    station = Station(world)
-    station.wait(15.0)
+    station = Station(world).idle()
     assert station.ask("RUN") == "ER 24,No recipe loaded"
     assert station.ask("ACK") == "ER 20,Not allowed in state;IDLE"
     station.ready("A-BALL")
@@ -654,8 +629,7 @@ def test_metrology_state_matrix_refusals_carry_the_state() -> None:
 def test_metrology_air_low_during_a_cycle_holds_with_9004_until_restored() -> None:
     world = World()
     strip(world, **BALLED)
-    station = Station(world)
-    station.ready("A-BALL")
+    station = Station(world).ready("A-BALL")
     station.run("S1")
     station.wait(12.0)  # measuring site 1
     station.model.set_condition("AIR", True)

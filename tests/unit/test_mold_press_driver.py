@@ -16,28 +16,18 @@ from drivers.errors import (
 from drivers.mold_press import MoldPress, MoldRecipe
 from drivers.states import ToolState
 from drivers.transports.modbus import ModbusExceptionReply
-from tests.support.expected_protocol import MBAP, ProtocolBench, ScriptedPeer, protocol
-from tests.support.modbus_pdu import Transcript, exception_reply, from_transcript
+from tests.support.expected_protocol import ProtocolBench
+from tests.support.modbus_pdu import exception_reply, from_transcript
 from tests.support.modbus_pdu import string_words as encode_string
-
-__all__ = ["protocol"]  # the fixture, imported for pytest
 
 
 @pytest.fixture
 def press_with(protocol: ProtocolBench):  # type: ignore[no-untyped-def]
     """``press_with(transcript)``: a MoldPress on a Modbus TCP peer playing the transcript."""
 
-    def start(transcript: Transcript) -> tuple[MoldPress, ScriptedPeer]:
-        return protocol.open(
-            MoldPress,
-            from_transcript(transcript),
-            address="modbus+tcp://127.0.0.1:{port}?unit=1",
-            framing=MBAP,
-            timeout_s=0.5,
-            retries=0,
-        )
-
-    return start
+    return lambda transcript: protocol.modbus(
+        MoldPress, from_transcript(transcript), timeout_s=0.5, retries=0
+    )
 
 
 #: mold-press.md §9 normal shot: HR 100-121 of the default recipe, all four positions loaded.
@@ -50,20 +40,18 @@ def exception_06() -> ModbusExceptionReply:
 
 
 def test_mold_press_writes_the_manual_example_recipe_in_one_fc16(press_with) -> None:
-    press, link = press_with([(("FC16", 100, MANUAL_RECIPE_WORDS), None)])
+    press, _ = press_with([(("FC16", 100, MANUAL_RECIPE_WORDS), None)])
     press.write_recipe(MoldRecipe())
-    link.verify()
 
 
 def test_mold_press_writes_each_strip_id_with_one_fc16_of_ten_registers(press_with) -> None:
-    press, link = press_with(
+    press, _ = press_with(
         [
             (("FC16", 200, encode_string("LA2403-017", 10)), None),
             (("FC16", 230, encode_string("LA2403-020", 10)), None),
         ]
     )
     press.set_strip_ids({1: "LA2403-017", 4: "LA2403-020"})
-    link.verify()
 
 
 def test_mold_press_arm_writes_load_mask_for_the_given_positions_then_pulses_arm(
@@ -71,7 +59,7 @@ def test_mold_press_arm_writes_load_mask_for_the_given_positions_then_pulses_arm
 ) -> None:
     recipe = MoldRecipe(cure_s=120)
     words = [*MANUAL_RECIPE_WORDS[:11], 120, *MANUAL_RECIPE_WORDS[12:21], 0b0011]  # cure 120 s, 1-2
-    press, link = press_with(
+    press, _ = press_with(
         [
             (("FC16", 100, words), None),
             (("FC16", 200, encode_string("S1", 10)), None),
@@ -80,7 +68,6 @@ def test_mold_press_arm_writes_load_mask_for_the_given_positions_then_pulses_arm
         ]
     )
     press.arm(recipe, strip_ids={1: "S1", 2: "S2"})
-    link.verify()
 
 
 @pytest.mark.parametrize(
@@ -106,9 +93,8 @@ def test_mold_press_refuses_plunger_stages_out_of_order_before_sending(press_wit
 
 
 def test_mold_press_single_register_set_point_uses_fc06_with_scaled_value(press_with) -> None:
-    press, link = press_with([(("FC06", 104, 825), None)])
+    press, _ = press_with([(("FC06", 104, 825), None)])
     press.transfer_pressure_sp_mpa = 8.25
-    link.verify()
 
 
 def test_mold_press_decodes_signed_and_scaled_inputs(press_with) -> None:

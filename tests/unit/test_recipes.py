@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import functools
+import operator
 import subprocess
 import sys
 from dataclasses import fields
@@ -105,17 +107,16 @@ def write_recipe(
 ) -> Path:
     """``base`` with dotted-path ``changes`` and ``remove``d keys, saved under its own name."""
     data = copy.deepcopy(recipe_data(base))
-    for dotted, value in (changes or {}).items():
+
+    def parent(dotted: str) -> tuple[dict[str, Any], str]:
         *parents, key = dotted.split(".")
-        node = data
-        for part in parents:
-            node = node[part]
+        return functools.reduce(operator.getitem, parents, data), key
+
+    for dotted, value in (changes or {}).items():
+        node, key = parent(dotted)
         node[key] = value
     for dotted in remove:
-        *parents, key = dotted.split(".")
-        node = data
-        for part in parents:
-            node = node[part]
+        node, key = parent(dotted)
         del node[key]
     path = tmp_path / f"{data['name']}.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))

@@ -5,34 +5,34 @@ Against a scripted DB-4 on loopback TCP that checks every message the driver sen
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import pytest
 
 from drivers.die_bonder import DieBonder
 from drivers.errors import NotAllowedInState
 from drivers.states import ToolState
-from tests.support.expected_protocol import ScriptedPeer, protocol
-from tests.unit.test_die_bonder_driver import OK, Script, transcript
+from tests.support.expected_protocol import NO_ERROR
+from tests.unit.test_die_bonder_driver import Script, transcript
 
-__all__ = ["protocol", "transcript"]  # the fixtures, imported for pytest
+__all__ = ["transcript"]  # the fixture, imported for pytest
 
 
 GROUP_THEN_QUERY: Script = [
     ("DISPense:VOLume 1200", None),
     ("BOND:TEMPerature 300.0", None),
     ('STRip:ID "LA2403-017"', None),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
     ("SYST:STAT?", "READY"),
     ("CYCLe:STARt", None),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
 ]
 
 
-@pytest.mark.parametrize("transcript", [GROUP_THEN_QUERY], indirect=True)
 def test_a_group_of_set_points_costs_one_error_query_before_the_next_query(
-    transcript: tuple[DieBonder, ScriptedPeer],
+    transcript: Callable[[Script], DieBonder],
 ) -> None:
-    bonder, _ = transcript
+    bonder = transcript(GROUP_THEN_QUERY)
     with bonder.grouped_checks():
         bonder.dispense_volume_nl = 1200
         bonder.bond_temperature_c = 300
@@ -44,13 +44,12 @@ def test_a_group_of_set_points_costs_one_error_query_before_the_next_query(
 GROUP_AT_THE_END: Script = [
     ("DISPense:VOLume 1200", None),
     ("CURE:TIME 600", None),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
 ]
 
 
-@pytest.mark.parametrize("transcript", [GROUP_AT_THE_END], indirect=True)
-def test_a_group_is_checked_when_it_ends(transcript: tuple[DieBonder, ScriptedPeer]) -> None:
-    bonder, _ = transcript
+def test_a_group_is_checked_when_it_ends(transcript: Callable[[Script], DieBonder]) -> None:
+    bonder = transcript(GROUP_AT_THE_END)
     with bonder.grouped_checks():
         bonder.dispense_volume_nl = 1200
         bonder.cure_time_s = 600
@@ -61,20 +60,19 @@ REFUSED_IN_A_GROUP: Script = [
     ("BOND:TEMPerature 300.0", None),
     ("CURE:TIME 600", None),
     ("SYST:ERR?", '20,"Not allowed in state;RUNNING"'),
-    ("SYST:ERR?", OK),  # the queue drained
+    ("SYST:ERR?", NO_ERROR),  # the queue drained
     ("DISPense:VOLume 1200", None),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
     ("BOND:TEMPerature 300.0", None),
     ("SYST:ERR?", '20,"Not allowed in state;RUNNING"'),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
 ]
 
 
-@pytest.mark.parametrize("transcript", [REFUSED_IN_A_GROUP], indirect=True)
 def test_a_refused_set_point_in_a_group_is_named_as_if_sent_alone(
-    transcript: tuple[DieBonder, ScriptedPeer],
+    transcript: Callable[[Script], DieBonder],
 ) -> None:
-    bonder, _ = transcript
+    bonder = transcript(REFUSED_IN_A_GROUP)
     with pytest.raises(NotAllowedInState) as refused, bonder.grouped_checks():
         bonder.dispense_volume_nl = 1200
         bonder.bond_temperature_c = 300
@@ -87,21 +85,20 @@ PASSING_ERROR: Script = [
     ("DISPense:VOLume 1200", None),
     ("CURE:TIME 600", None),
     ("SYST:ERR?", '21,"Busy;SETUP"'),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
     ("DISPense:VOLume 1200", None),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
     ("CURE:TIME 600", None),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
     ("SYST:STAT?", "READY"),
 ]
 
 
-@pytest.mark.parametrize("transcript", [PASSING_ERROR], indirect=True)
 def test_a_group_error_that_no_set_point_repeats_leaves_every_value_sent(
-    transcript: tuple[DieBonder, ScriptedPeer],
+    transcript: Callable[[Script], DieBonder],
 ) -> None:
     """21 Busy at the end of a SETUP: sent again one by one, each is taken; nothing raised."""
-    bonder, _ = transcript
+    bonder = transcript(PASSING_ERROR)
     with bonder.grouped_checks():
         bonder.dispense_volume_nl = 1200
         bonder.cure_time_s = 600
@@ -110,17 +107,16 @@ def test_a_group_error_that_no_set_point_repeats_leaves_every_value_sent(
 
 OUTSIDE_A_GROUP: Script = [
     ("DISPense:VOLume 1200", None),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
     ("CURE:TIME 600", None),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
 ]
 
 
-@pytest.mark.parametrize("transcript", [OUTSIDE_A_GROUP], indirect=True)
 def test_outside_a_group_each_set_point_is_checked_at_once(
-    transcript: tuple[DieBonder, ScriptedPeer],
+    transcript: Callable[[Script], DieBonder],
 ) -> None:
-    bonder, _ = transcript
+    bonder = transcript(OUTSIDE_A_GROUP)
     bonder.dispense_volume_nl = 1200
     bonder.cure_time_s = 600
 
@@ -128,21 +124,20 @@ def test_outside_a_group_each_set_point_is_checked_at_once(
 ANOTHER_THREAD_MEETS_THE_REFUSAL: Script = [
     ("DISPense:VOLume 1200", None),
     ("SYST:ERR?", '20,"Not allowed in state;RUNNING"'),  # checked before the poller's query
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
     ("DISPense:VOLume 1200", None),
     ("SYST:ERR?", '20,"Not allowed in state;RUNNING"'),
-    ("SYST:ERR?", OK),
+    ("SYST:ERR?", NO_ERROR),
     ("SYST:STAT?", "RUNNING"),
 ]
 
 
-@pytest.mark.parametrize("transcript", [ANOTHER_THREAD_MEETS_THE_REFUSAL], indirect=True)
 def test_a_refusal_found_by_another_threads_query_is_raised_in_the_groups_thread(
-    transcript: tuple[DieBonder, ScriptedPeer],
+    transcript: Callable[[Script], DieBonder],
 ) -> None:
     """A status poller reading the state mid set-up gets its state, not the set-up's error;
     the set-up raises it at its next message, before sending it."""
-    bonder, _ = transcript
+    bonder = transcript(ANOTHER_THREAD_MEETS_THE_REFUSAL)
     polled: list[ToolState] = []
     with pytest.raises(NotAllowedInState) as refused, bonder.grouped_checks():
         bonder.dispense_volume_nl = 1200

@@ -11,9 +11,10 @@ import pytest
 from sim.clock import SimClock
 from sim.faults import CycleContext, FaultInjector
 from sim.scenario import ScenarioError, load_scenario
-from sim.tool_model import AlarmDef, Reject, State, Step, ToolModel
+from sim.tool_model import AlarmDef, State, Step, ToolModel
 from sim.world import World
 from tests.support.hand_clock import HandClock
+from tests.support.refusal import refusal
 
 
 class Toy(ToolModel):
@@ -72,14 +73,10 @@ def test_sim_clock_scales_and_changes_scale_continuously() -> None:
 def test_tool_goes_init_idle_heating_ready(toy: tuple[Toy, HandClock]) -> None:
     model, clock = toy
     assert model.state is State.IDLE
-    with pytest.raises(Reject) as info:
-        model.do_start()
-    assert info.value.code == 24
+    assert refusal(model.do_start)[0] == 24
     model.do_arm()
     assert model.state is State.HEATING
-    with pytest.raises(Reject) as info:
-        model.do_start()
-    assert (info.value.code, info.value.detail) == (22, "TEMP")
+    assert refusal(model.do_start) == (22, "TEMP")
     advance(model, clock, 10.0)
     assert model.state is State.READY
 
@@ -108,9 +105,7 @@ def test_hold_alarm_then_clear_goes_paused_and_blocks_resume_while_active(
     model.do_start()
     model.raise_alarm(2, cause_for_s=30.0)
     assert model.state is State.ALARM
-    with pytest.raises(Reject) as info:
-        model.do_resume()
-    assert (info.value.code, info.value.detail) == (23, "2")
+    assert refusal(model.do_resume) == (23, "2")
     model.clear_alarms()
     assert model.state is State.ALARM, "the cause persists for 30 s"
     advance(model, clock, 31.0)
@@ -139,9 +134,7 @@ def test_warning_changes_no_state_and_interlock_blocks_start(toy: tuple[Toy, Han
     model.raise_alarm(3)
     assert model.state is State.READY
     model.set_condition("DOOR", True)
-    with pytest.raises(Reject) as info:
-        model.do_start()
-    assert (info.value.code, info.value.detail) == (22, "DOOR")
+    assert refusal(model.do_start) == (22, "DOOR")
 
 
 def test_scheduled_fault_fires_at_its_phase_and_time(toy: tuple[Toy, HandClock]) -> None:

@@ -48,8 +48,11 @@ def open_store(path: Path | str, clock: ManualClock | None = None, **kwargs: boo
     return Store(path, clock=clock or ManualClock(), **kwargs)
 
 
-def new_lot(store: Store, lot_id: str = "LA2403", strips: int = 3) -> list[str]:
-    strip_ids = [f"{lot_id}-{n:03d}" for n in range(1, strips + 1)]
+def new_lot(
+    store: Store, lot_id: str = "LA2403", strips: int = 3, strip_ids: list[str] | None = None
+) -> list[str]:
+    """A lot of ``strips`` strips ``<lot>-001``... (or of ``strip_ids``) on :data:`STEPS`."""
+    strip_ids = strip_ids or [f"{lot_id}-{n:03d}" for n in range(1, strips + 1)]
     store.create_lot(
         lot_id,
         recipe_name="heat-slug-die-equal",
@@ -538,30 +541,12 @@ def test_a_lot_or_strip_id_already_in_the_store_is_a_conflict(db: Db) -> None:
         with pytest.raises(Conflict, match="lot LOT-A already exists"):
             new_lot(store, "LOT-A")
         with pytest.raises(Conflict, match="LOT-A-002") as caught:
-            store.create_lot(
-                "LOT-B",
-                recipe_name="r",
-                recipe_source="r.yaml",
-                recipe_text="",
-                rows=1,
-                cols=1,
-                steps=["laminate"],
-                strip_ids=["NEW-1", "LOT-A-002"],
-            )
+            new_lot(store, "LOT-B", strip_ids=["NEW-1", "LOT-A-002"])
         assert caught.value.problems == ["strip LOT-A-002 is in lot LOT-A"]
         assert store.lot("LOT-B") is None  # nothing of the refused lot was written
         assert store.strip("NEW-1") is None
         with pytest.raises(Invalid, match="repeated in the lot: S1"):
-            store.create_lot(
-                "LOT-C",
-                recipe_name="r",
-                recipe_source="r.yaml",
-                recipe_text="",
-                rows=1,
-                cols=1,
-                steps=["laminate"],
-                strip_ids=["S1", "S2", "S1"],
-            )
+            new_lot(store, "LOT-C", strip_ids=["S1", "S2", "S1"])
 
 
 def test_a_record_for_a_strip_not_in_the_lot_is_refused_with_what_it_was(db: Db) -> None:
@@ -754,16 +739,7 @@ def test_two_lines_share_one_database_each_seeing_only_its_own_work(db: Db) -> N
         assert b.operator_commands() == []
         # Strip ids are unique plant-wide: line b cannot take a strip of line a's lot.
         with pytest.raises(Conflict, match="LA1-001"):
-            b.create_lot(
-                "LB2",
-                recipe_name="r",
-                recipe_source="r.yaml",
-                recipe_text="",
-                rows=ROWS,
-                cols=COLS,
-                steps=STEPS,
-                strip_ids=[a_strips[0]],
-            )
+            new_lot(b, "LB2", strip_ids=[a_strips[0]])
         # Look-ups by id are plant-wide (genealogy crosses lines).
         assert b.strip(a_strips[0]) is not None
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,12 +12,6 @@ from packline.errors import Conflict, Invalid, NotFound, Unauthenticated
 from packline.store import Store
 from packline.store.users import User, Users
 from packline.vocabulary import role_allows
-
-
-@pytest.fixture
-def users(tmp_path: Path) -> Iterator[Users]:
-    with Store(tmp_path / "line.db") as store:
-        yield Users(store)
 
 
 def test_a_user_signs_in_with_their_password_only(users: Users) -> None:

@@ -150,14 +150,12 @@ def test_wire_bonder_plays_the_manual_examples_frame_for_frame() -> None:
         bonder.clear_alarms()
         assert bonder.state() is ToolState.PAUSED
         bonder.resume()
-    peer.verify()
 
 
 def test_wire_bonder_link_works_over_socket_url() -> None:
     script = [IDN, (host("2TEMP?"), ack("2TEMP=149.8,150.0"))]
     with scripted_peer(script, framing=FRAMES) as peer, WireBonder.open(peer.address()) as bonder:
         assert bonder.stage_temperature_c() == 149.8
-    peer.verify()
 
 
 def test_wire_bonder_retransmits_identical_frame_after_bad_checksum_reply() -> None:
@@ -168,7 +166,6 @@ def test_wire_bonder_retransmits_identical_frame_after_bad_checksum_reply() -> N
         WireBonder.open(peer.address()) as bonder,
     ):
         assert bonder.stage_temperature().sp_c == 150.0
-    peer.verify()
 
 
 def test_wire_bonder_retransmits_same_digit_after_lost_reply() -> None:
@@ -186,7 +183,6 @@ def test_wire_bonder_retransmits_same_digit_after_lost_reply() -> None:
         bonder.start()
         assert FAST * 0.9 <= time.monotonic() - started < 2.0
         assert bonder.status().phase == "LOAD"
-    peer.verify()
 
 
 @pytest.mark.parametrize("code", [1, 2, 3])
@@ -197,7 +193,6 @@ def test_wire_bonder_retransmits_after_link_nak(code: int) -> None:
         WireBonder.open(peer.address()) as bonder,
     ):
         bonder.clear_alarms()
-    peer.verify()
 
 
 @pytest.mark.parametrize(
@@ -217,7 +212,6 @@ def test_wire_bonder_retransmits_after_malformed_reply(reply: bytes) -> None:
         WireBonder.open(peer.address()) as bonder,
     ):
         assert bonder.state() is ToolState.IDLE
-    peer.verify()
 
 
 def test_wire_bonder_gives_up_with_timeout_after_three_retransmissions() -> None:
@@ -232,7 +226,6 @@ def test_wire_bonder_gives_up_with_timeout_after_three_retransmissions() -> None
         assert 4 * FAST * 0.9 <= time.monotonic() - started < 4 * FAST + 1.0
         assert failure.value.sent == "2STAT?"
         assert "2STAT?" in str(failure.value) and "4 attempts" in str(failure.value)
-    peer.verify()
 
 
 def test_wire_bonder_gives_up_with_protocol_error_after_bad_replies() -> None:
@@ -245,7 +238,6 @@ def test_wire_bonder_gives_up_with_protocol_error_after_bad_replies() -> None:
             bonder.acknowledge()
         assert failure.value.sent == "2ACK"
         bonder.acknowledge()  # the next command takes the next digit and works
-    peer.verify()
 
 
 @pytest.mark.parametrize(
@@ -277,7 +269,6 @@ def test_wire_bonder_rejection_is_not_retransmitted_and_raises_catalogue_error(
         pytest.raises(error_class) as rejection,
     ):
         bonder.start()
-    peer.verify()
     message, _, detail = text.partition(";")
     assert (rejection.value.code, rejection.value.text, rejection.value.detail) == (
         code,
@@ -295,7 +286,6 @@ def test_wire_bonder_rejection_without_lasterr_still_raises_the_code() -> None:
         pytest.raises(NotAllowedInState) as rejection,
     ):
         bonder.start()
-    peer.verify()
     assert (rejection.value.code, rejection.value.text) == (24, "No recipe loaded")
 
 
@@ -307,7 +297,6 @@ def test_wire_bonder_sequence_digit_wraps_after_9_for_repeated_polls() -> None:
     ):
         for _ in polls:
             assert bonder.state() is ToolState.IDLE
-    peer.verify()
 
 
 @pytest.mark.parametrize(
@@ -339,7 +328,6 @@ def test_wire_bonder_refuses_out_of_range_values_before_sending(member: str, val
         pytest.raises(ParameterOutOfRange),
     ):
         setattr(bonder, member, value)
-    peer.verify()
 
 
 def test_wire_bonder_refuses_bad_pages_maps_and_names_before_sending() -> None:
@@ -357,7 +345,6 @@ def test_wire_bonder_refuses_bad_pages_maps_and_names_before_sending() -> None:
             bonder.load_program("a name")
         with pytest.raises(AttributeError):
             bonder.wires_per_unit = 32
-    peer.verify()
 
 
 def test_wire_bonder_parameters_read_and_write_with_manual_format() -> None:
@@ -384,7 +371,6 @@ def test_wire_bonder_parameters_read_and_write_with_manual_format() -> None:
         bonder.ball_ultrasonic_pct = 40.0
         assert bonder.wires_per_unit == 64
         assert bonder.capillary_limit_bonds == 1_000_000
-    peer.verify()
 
 
 def test_wire_bonder_writes_map_in_pieces_of_200_and_pages_maps_and_records() -> None:
@@ -414,7 +400,6 @@ def test_wire_bonder_writes_map_in_pieces_of_200_and_pages_maps_and_records() ->
         assert [r.site for r in bonder.result_records(1, 4)] == [1, 2, 3, 4]
         skipped = bonder.result_records(240)[0]
         assert (skipped.result, skipped.wires_bonded, skipped.mean_fab_um) == ("X", None, None)
-    peer.verify()
 
 
 def test_wire_bonder_pages_program_list_by_ten() -> None:
@@ -441,7 +426,6 @@ def test_wire_bonder_pages_program_list_by_ten() -> None:
         consumables = bonder.consumables()
         assert (consumables.capillary_bonds, consumables.wire_left_m) == (901234, 48.7)
         assert bonder.last_error().code == 0
-    peer.verify()
 
 
 @pytest.mark.parametrize(
@@ -467,18 +451,16 @@ def test_wire_bonder_wellformed_frame_with_wrong_content_raises_protocol_error(
         with pytest.raises(ProtocolError) as failure:
             getattr(bonder, method)()
         assert failure.value.sent.startswith(payload[1:].split(" ")[0])
-    peer.verify()
 
 
 def test_wire_bonder_logs_every_exchange_at_debug(caplog: pytest.LogCaptureFixture) -> None:
     script = [IDN, (host("2STAT?"), None), (host("2STAT?"), ack("2STAT=IDLE,NONE,0,0,0,0"))]
-    with caplog.at_level(logging.DEBUG, logger="packline.drivers.wire-bonder"):
-        with (
-            scripted_peer(script, framing=FRAMES, channel="pty") as peer,
-            WireBonder.open(peer.address(), timeout_s=FAST) as bonder,
-        ):
-            bonder.state()
-        peer.verify()
+    with (
+        caplog.at_level(logging.DEBUG, logger="packline.drivers.wire-bonder"),
+        scripted_peer(script, framing=FRAMES, channel="pty") as peer,
+        WireBonder.open(peer.address(), timeout_s=FAST) as bonder,
+    ):
+        bonder.state()
     messages = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
     assert any("-> 2STAT?" in m for m in messages)
     assert any("retransmitting '2STAT?'" in m for m in messages)

@@ -21,6 +21,7 @@ from sim.wire_bonder.commands import WireBonderCommands
 from sim.wire_bonder.model import WireBonderModel
 from sim.world import World
 from tests.support.hand_clock import HandClock
+from tests.support.refusal import refusal
 
 DEFAULTS = BondSettings("AU", 25, 45, 55, 250, 50)
 QUIET = {"nsop_ppm": 0, "nsol_ppm": 0, "short_tail_ppm": 0, "wire_break_ppm": 0, "efo_fail_ppm": 0}
@@ -45,6 +46,11 @@ class Bench:
             assert self.clock.t - start < limit_s, f"still {self.model.state} after {limit_s} s"
             self.advance(step_s)
         return self.clock.t - start
+
+    def run(self, command: Callable[[], None], state: State, step_s: float = 0.25) -> None:
+        """Give ``command`` (START, RESUME) and advance until the model is in ``state``."""
+        command()
+        self.until(lambda: self.model.state is state, 2000, step_s)
 
     def ready(self, program: str = "A64") -> WireBonderModel:
         self.until(lambda: self.model.state is State.IDLE, 30)
@@ -106,8 +112,7 @@ def test_wire_bonder_wire_time_is_45_ms_plus_bond_times() -> None:
     model.set_param("B1_TIME", "50")
     model.set_param("B2_TIME", "50")
     bench.until(lambda: model.state is State.READY, 60)
-    model.do_start()
-    bench.until(lambda: model.state is State.DONE, 2000)
+    bench.run(model.do_start, State.DONE)
     assert model.results is not None
     assert model.results.cycle_s == pytest.approx(30 * (64 * 0.145 + 1.5) + 17, rel=0.02)
 
@@ -162,15 +167,13 @@ def test_wire_bonder_fab_at_the_edge_of_the_ratio_fails_3506_and_low_loop_fails_
     model = bench.ready()
     model.set_param("FAB_D", "38")  # 1.52 × WIRE_D: the EFO forms small balls
     bench.until(lambda: model.state is State.READY, 60)
-    model.do_start()
-    bench.until(lambda: model.state is State.DONE, 2000)
+    bench.run(model.do_start, State.DONE)
     assert {(r, d) for r, d, _ in rows(model)} == {("F", 3506)}
     model.do_ack()
     model.set_param("FAB_D", "50")
     model.set_param("LOOP_H", "100")  # below 6 × WIRE_D: loops come out high
     bench.until(lambda: model.state is State.READY, 60)
-    model.do_start()
-    bench.until(lambda: model.state is State.DONE, 2000)
+    bench.run(model.do_start, State.DONE)
     assert {(r, d) for r, d, _ in rows(model)} == {("F", 3507)}
     assert all(v[0] == "64" for _, _, v in rows(model))
 
@@ -208,8 +211,7 @@ def test_wire_bonder_skips_input_map_zero_sites() -> None:
     bench = Bench(**QUIET)
     model = bench.ready()
     model.set_input_map("0" + "1" * 28 + "0")
-    model.do_start()
-    bench.until(lambda: model.state is State.DONE, 2000)
+    bench.run(model.do_start, State.DONE)
     assert model.results is not None and model.results.result_map == "X" + "P" * 28 + "X"
     assert rows(model)[0][2] == ("",) * 6
 
@@ -227,8 +229,7 @@ def test_wire_bonder_capillary_life_warns_at_90_percent_and_holds_before_the_nex
     model.set_param("CAP_LIMIT", "100000")
     assert model.active_alarms == [3201]  # W: no state change
     assert model.state is State.READY
-    model.do_start()
-    bench.until(lambda: model.state is State.ALARM, 2000)
+    bench.run(model.do_start, State.ALARM)
     done, total, _, _ = model.progress()
     assert model.active_alarms == [3201, 3108] and model.current_unit() == done + 1
     assert model.capillary_bonds >= 100_000 > model.capillary_bonds - 128
@@ -237,8 +238,7 @@ def test_wire_bonder_capillary_life_warns_at_90_percent_and_holds_before_the_nex
     model.reset_capillary()  # CAPRESET is allowed in ALARM (the remedy for 3108)
     model.clear_alarms()
     assert model.state is State.PAUSED and model.active_alarms == []
-    model.do_resume()
-    bench.until(lambda: model.state is State.DONE, 2000)
+    bench.run(model.do_resume, State.DONE)
     assert {r for r, _, _ in rows(model)} == {"P"} and (done, total) != (30, 30)
 
 
@@ -246,38 +246,30 @@ def test_wire_bonder_wire_spool_empty_holds_and_blocks_resume_until_a_new_spool(
     bench = Bench(wire_m=5 * 64 * 0.003 + 0.05, **QUIET)
     model = bench.ready()
     assert 3202 in model.active_alarms  # W: spool low (< 50 m)
-    model.do_start()
-    bench.until(lambda: model.state is State.ALARM, 2000)
+    bench.run(model.do_start, State.ALARM)
     assert 3109 in model.active_alarms
     assert (model.current_unit(), *model.progress()[:2]) == (
         6,
         5,
         30,
     )  # the manual's 17,16,29 shape
-    with pytest.raises(Reject) as blocked:
-        model.do_resume()
-    assert (blocked.value.code, blocked.value.detail) == (23, "3109")
+    assert refusal(model.do_resume) == (23, "3109")
     model.clear_alarms()
     assert model.state is State.ALARM
     model.fix(3109)  # operator loads a new spool
     model.clear_alarms()
     assert model.state is State.PAUSED
-    model.do_resume()
-    bench.until(lambda: model.state is State.DONE, 2000)
+    bench.run(model.do_resume, State.DONE)
     assert {r for r, _, _ in rows(model)} == {"P"}
 
 
 def test_wire_bonder_spool_empty_and_capillary_limit_are_start_interlocks() -> None:
     bench = Bench(wire_m=0.1, **QUIET)
     model = bench.ready()
-    with pytest.raises(Reject) as blocked:
-        model.do_start()
-    assert (blocked.value.code, blocked.value.detail) == (22, "WIRE")
+    assert refusal(model.do_start) == (22, "WIRE")
     model.fix(3109)
     model.capillary_bonds = model.cap_limit
-    with pytest.raises(Reject) as blocked:
-        model.do_start()
-    assert (blocked.value.code, blocked.value.detail) == (22, "CAPILLARY")
+    assert refusal(model.do_start) == (22, "CAPILLARY")
 
 
 # -- non-stick limit, wire break, EFO ------------------------------------------------------------
@@ -296,8 +288,7 @@ def test_wire_bonder_consecutive_failed_units_raise_hold_alarm_at_end_of_unit(
     model = bench.ready()
     model.set_param("CONSEC_LIM", "2")
     bench.until(lambda: model.state is State.READY, 60)
-    model.do_start()
-    bench.until(lambda: model.state is State.ALARM, 2000)
+    bench.run(model.do_start, State.ALARM)
     assert model.active_alarms == [alarm]
     assert (model.current_unit(), *model.progress()[:2]) == (2, 2, 30)
     assert [(r, d, v[:4]) for r, d, v in rows(model)[:2]] == [("F", defect, fields)] * 2
@@ -311,15 +302,13 @@ def test_wire_bonder_consecutive_failed_units_raise_hold_alarm_at_end_of_unit(
 def test_wire_bonder_wire_break_stops_at_once_and_unit_is_finished_after_resume() -> None:
     bench = Bench(**{**QUIET, "wire_break_ppm": 1e6})
     model = bench.ready()
-    model.do_start()
-    bench.until(lambda: model.state is State.ALARM, 2000, 0.01)
+    bench.run(model.do_start, State.ALARM, 0.01)
     assert model.active_alarms == [3104] and model.current_unit() == 1
     assert model.progress()[0] == 0  # unit 1 is still in progress
     model.rates = BondRates(**{k: 0 for k in QUIET})
     model.clear_alarms()
     assert model.state is State.PAUSED
-    model.do_resume()
-    bench.until(lambda: model.state is State.DONE, 2000)
+    bench.run(model.do_resume, State.DONE)
     assert rows(model)[0][:2] == ("F", 3504) and rows(model)[0][2][:2] == ("63", "64")
     assert {r for r, _, _ in rows(model)[1:]} == {"P"}
 
@@ -327,13 +316,11 @@ def test_wire_bonder_wire_break_stops_at_once_and_unit_is_finished_after_resume(
 def test_wire_bonder_efo_fail_stops_at_once_and_unit_passes_after_resume() -> None:
     bench = Bench(**{**QUIET, "efo_fail_ppm": 1e6})
     model = bench.ready()
-    model.do_start()
-    bench.until(lambda: model.state is State.ALARM, 2000, 0.01)
+    bench.run(model.do_start, State.ALARM, 0.01)
     assert model.active_alarms == [3105]
     model.rates = BondRates(**{k: 0 for k in QUIET})
     model.clear_alarms()
-    model.do_resume()
-    bench.until(lambda: model.state is State.DONE, 2000)
+    bench.run(model.do_resume, State.DONE)
     assert {r for r, _, _ in rows(model)} == {"P"}
 
 
@@ -341,12 +328,10 @@ def test_wire_bonder_injected_wire_break_mid_unit_marks_the_unit_3504() -> None:
     bench = Bench(**QUIET)
     model = bench.ready()
     model.faults.alarm(3104, phase="BOND", after_s=1.5 + 10 * 0.08 + 0.01)
-    model.do_start()
-    bench.until(lambda: model.state is State.ALARM, 2000, 0.05)
+    bench.run(model.do_start, State.ALARM, 0.05)
     assert model.current_unit() == 1
     model.clear_alarms()
-    model.do_resume()
-    bench.until(lambda: model.state is State.DONE, 2000)
+    bench.run(model.do_resume, State.DONE)
     assert rows(model)[0][:2] == ("F", 3504) and rows(model)[0][2][0] == "63"
 
 
@@ -355,8 +340,7 @@ def test_wire_bonder_a_class_alarm_mid_unit_fails_that_unit_3508_and_leaves_the_
     bench = Bench(**QUIET)
     model = bench.ready()
     model.faults.condition("ESTOP", phase="BOND", after_s=1.5 + 32 * 0.08)  # mid unit 1
-    model.do_start()
-    bench.until(lambda: model.state is State.ALARM, 2000, 0.05)
+    bench.run(model.do_start, State.ALARM, 0.05)
     assert model.active_alarms == [3001]
     result, defect, values = rows(model)[0]
     assert (result, defect) == ("F", 3508) and 30 <= int(values[0]) <= 33
@@ -372,8 +356,7 @@ def test_wire_bonder_strip_fiducial_not_found_in_align_leaves_every_unit_n() -> 
     bench = Bench(**QUIET)
     model = bench.ready()
     model.faults.alarm(3110, phase="ALIGN", after_s=2.0)
-    model.do_start()
-    bench.until(lambda: model.state is State.ALARM, 2000)
+    bench.run(model.do_start, State.ALARM)
     model.clear_alarms()
     assert model.state is State.ABORTED
     assert model.results is not None and model.results.result_map == "N" * 30
@@ -383,8 +366,7 @@ def test_wire_bonder_h_alarm_mid_unit_holds_at_the_end_of_that_unit() -> None:
     bench = Bench(**QUIET)
     model = bench.ready()
     model.faults.condition("AIR", phase="BOND", after_s=1.5 + 20 * 0.08)  # mid unit 1
-    model.do_start()
-    bench.until(lambda: model.state is State.ALARM, 2000, 0.05)
+    bench.run(model.do_start, State.ALARM, 0.05)
     assert model.progress()[0] == 0  # unit 1 not done yet: it is finished first
     bench.advance(30.0)
     assert (model.current_unit(), model.progress()[0]) == (1, 1)
@@ -394,16 +376,14 @@ def test_wire_bonder_h_alarm_mid_unit_holds_at_the_end_of_that_unit() -> None:
     model.clear_alarms()
     with pytest.raises(Reject):
         model.do_start()
-    model.do_resume()
-    bench.until(lambda: model.state is State.DONE, 2000)
+    bench.run(model.do_resume, State.DONE)
 
 
 def test_wire_bonder_w_alarm_mid_cycle_changes_no_state() -> None:
     bench = Bench(**QUIET)
     model = bench.ready()
     model.faults.alarm(3202, phase="BOND", after_s=10.0)
-    model.do_start()
-    bench.until(lambda: model.state is State.DONE, 2000)
+    bench.run(model.do_start, State.DONE)
     assert model.active_alarms == [3202]
     model.clear_alarms()
     assert model.active_alarms == []
@@ -418,8 +398,7 @@ def test_wire_bonder_pause_takes_effect_at_the_end_of_the_current_unit() -> None
     assert model.state is State.PAUSED
     bench.advance(60.0)
     assert (model.current_unit(), model.progress()[0]) == (2, 2)
-    model.do_resume()
-    bench.until(lambda: model.state is State.DONE, 2000)
+    bench.run(model.do_resume, State.DONE)
 
 
 def test_wire_bonder_host_abort_fails_the_unit_in_progress_3508() -> None:
@@ -439,28 +418,18 @@ def test_wire_bonder_start_checks_state_then_settings_then_interlocks_in_table_o
     bench = Bench(**QUIET)
     bench.until(lambda: bench.model.state is State.IDLE, 30)
     model = bench.model
-    with pytest.raises(Reject) as refused:
-        model.do_start()
-    assert refused.value.code == 24
+    assert refusal(model.do_start)[0] == 24
     model.load_recipe("A64")
-    with pytest.raises(Reject) as refused:
-        model.do_start()
-    assert (refused.value.code, refused.value.detail) == (22, "TEMP")
+    assert refusal(model.do_start) == (22, "TEMP")
     bench.until(lambda: model.state is State.READY, 900, 1.0)
     model.set_param("FAB_D", "80")  # 3.2 × WIRE_D
     model.set_condition("AIR", True)
     model.set_condition("DOOR", True)
-    with pytest.raises(Reject) as refused:
-        model.do_start()
-    assert refused.value.code == 14
+    assert refusal(model.do_start)[0] == 14
     model.set_param("FAB_D", "60")
-    with pytest.raises(Reject) as refused:
-        model.do_start()
-    assert (refused.value.code, refused.value.detail) == (22, "DOOR")
+    assert refusal(model.do_start) == (22, "DOOR")
     model.set_condition("DOOR", False)
-    with pytest.raises(Reject) as refused:
-        model.do_start()
-    assert (refused.value.code, refused.value.detail) == (22, "AIR")
+    assert refusal(model.do_start) == (22, "AIR")
     assert model.active_alarms == []  # conditions outside a cycle raise no alarm
 
 
@@ -469,18 +438,13 @@ def test_wire_bonder_copper_needs_forming_gas() -> None:
     model = bench.ready()
     model.set_param("WIRE_MAT", "CU")
     model.set_param("GAS_FLOW", "0.3")
-    with pytest.raises(Reject) as refused:
-        model.do_start()
-    assert refused.value.code == 14
+    assert refusal(model.do_start)[0] == 14
     model.set_param("GAS_FLOW", "0.6")
     model.set_condition("GAS", True)
-    with pytest.raises(Reject) as refused:
-        model.do_start()
-    assert (refused.value.code, refused.value.detail) == (22, "GAS")
+    assert refusal(model.do_start) == (22, "GAS")
     model.set_condition("GAS", False)
     model.faults.condition("GAS", phase="BOND", after_s=5.0)
-    model.do_start()
-    bench.until(lambda: model.state is State.ALARM, 2000, 0.05)
+    bench.run(model.do_start, State.ALARM, 0.05)
     assert model.active_alarms == [3003]
 
 
@@ -488,8 +452,7 @@ def test_wire_bonder_stage_out_of_band_for_30_s_in_a_cycle_raises_3107() -> None
     bench = Bench(**QUIET)
     model = bench.ready()
     model.faults.condition("STAGE", phase="BOND", after_s=1.0)
-    model.do_start()
-    bench.until(lambda: model.state is State.ALARM, 2000, 0.5)
+    bench.run(model.do_start, State.ALARM, 0.5)
     assert model.active_alarms == [3107]
     assert model.stage_sp_c - model.stage_pv_c > 10.0
 
@@ -513,9 +476,7 @@ def test_wire_bonder_cover_open_while_paused_only_blocks_resume() -> None:
     bench.advance(20.0)
     model.set_condition("DOOR", True)
     assert model.state is State.PAUSED and model.active_alarms == []
-    with pytest.raises(Reject) as refused:
-        model.do_resume()
-    assert (refused.value.code, refused.value.detail) == (22, "DOOR")
+    assert refusal(model.do_resume) == (22, "DOOR")
     model.set_condition("DOOR", False)
     model.do_resume()
     model.set_condition("DOOR", True)
@@ -526,8 +487,7 @@ def test_wire_bonder_impedance_alarm_goes_with_a_new_capillary() -> None:
     bench = Bench(**QUIET)
     model = bench.ready()
     model.faults.condition("IMPEDANCE", phase="BOND", after_s=3.0)
-    model.do_start()
-    bench.until(lambda: model.state is State.ALARM, 2000, 0.05)
+    bench.run(model.do_start, State.ALARM, 0.05)
     assert model.active_alarms == [3106]
     bench.advance(20.0)
     model.reset_capillary()
@@ -547,9 +507,7 @@ class Tool:
         return self.commands.execute(text)
 
     def code(self, text: str) -> int:
-        with pytest.raises(Reject) as refused:
-            self.commands.execute(text)
-        return refused.value.code
+        return refusal(self.commands.execute, text)[0]
 
     def idle(self) -> Tool:
         self.bench.until(lambda: self.model.state is State.IDLE, 30)
