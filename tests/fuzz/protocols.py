@@ -26,8 +26,10 @@ from hypothesis import strategies as st
 
 from drivers.states import ToolState
 from sim.clock import SimClock
+from sim.metrology.commands import metrology_commands
 from sim.registry import serve_function
 from sim.simulated_tool import SimulatedTool
+from sim.wire_bonder.commands import WireBonderCommands
 from sim.world import World
 from tests.fuzz.seeded import run_seeded
 from tests.support.raw_clients import (
@@ -313,14 +315,6 @@ def _scpi_reply(
     raise NoReply(f"no {query} reply in {timeout_s:g} s")
 
 
-METROLOGY_KEYWORDS = [
-    "ID?", "ST?", "RST", "LOAD", "UNLOAD", "SAVE", "DEL", "LIST?", "NAME?", "MODE", "MODE?",
-    "SIZE", "SIZE?", "PITCH", "PITCH?", "LIM", "LIM?", "STRIP", "STRIP?", "MAP", "MAP?", "RUN",
-    "PAUSE", "RESUME", "ABORT", "ACK", "PROG?", "RC?", "RD", "RMAP?", "RSUM?", "RSTAT?", "AL?",
-    "ALT?", "ALC", "CAL", "CAL?", "TEMP?",
-]  # fmt: skip
-
-
 def line_campaign(
     tool: str, cases: int, seed_value: int, reply_timeout_s: float, **options: Any
 ) -> CampaignResult:
@@ -348,19 +342,12 @@ def line_campaign(
             final_line(request)
             final()
 
-        requests = text_requests(METROLOGY_KEYWORDS)
+        keywords = [command.keyword for command in metrology_commands(simulated.model)]
+        requests = text_requests(keywords)
         try:
             return _run(f"line {tool}", requests, one_case, reconnect, final, cases, seed_value)
         finally:
             client.link.close()
-
-
-WIRE_BONDER_KEYWORDS = [
-    "IDN?", "STAT?", "RESET", "PROG", "PROG?", "PLIST?", "PSAVE", "UNLOAD", "PAR", "PAR?", "SIZE",
-    "SIZE?", "PITCH", "PITCH?", "STRIP", "STRIP?", "MAP", "MAP?", "START", "PAUSE", "RESUME",
-    "ABORT", "ACK", "ALM?", "ALMTXT?", "ALMCLR", "RSUM?", "RMAP?", "RES?", "LASTERR?", "CAP?",
-    "WIRE?",
-]  # fmt: skip
 
 
 def framed_campaign(
@@ -369,10 +356,11 @@ def framed_campaign(
     """The wire bonder's framed link: valid frames of every command and malformed bytes."""
     with _simulator(tool, **options) as simulated:
         client = FramedClient(link_for(simulated.address))
+        keywords = list(WireBonderCommands(simulated.model).commands)
         frames = st.one_of(
-            text_requests(WIRE_BONDER_KEYWORDS).map(client.frame),
+            text_requests(keywords).map(client.frame),
             st.binary(max_size=80),
-            text_requests(WIRE_BONDER_KEYWORDS).map(lambda t: client.frame(t)[:-3] + b"00\r"),
+            text_requests(keywords).map(lambda t: client.frame(t)[:-3] + b"00\r"),
         )
 
         reconnect = partial(_relink, client, simulated.address)
