@@ -5,8 +5,7 @@ and link faults."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from functools import partial
 from typing import Any
 
 import pytest
@@ -28,8 +27,8 @@ from drivers.scpi import Progress
 from drivers.states import ToolState
 from sequences.steps.setup import apply_setpoints
 from sim.clock import SimClock
-from sim.simulated_tool import SimulatedTool
 from sim.world import World
+from tests.integration.conftest import StartTool
 
 pytestmark = pytest.mark.sim_time_scale(5000)
 POLL_S = 0.005
@@ -37,19 +36,9 @@ FINISHED = (ToolState.DONE, ToolState.ABORTED)
 
 
 @pytest.fixture
-def start_bonder(
-    sim_tool: Callable[..., SimulatedTool],
-) -> Iterator[Callable[..., tuple[DieBonder, SimulatedTool]]]:
+def start_bonder(start_tool: StartTool) -> StartTool:
     """Factory: a simulated DB-4 (options as ``serve``) and a driver connected to it in IDLE."""
-    with ExitStack() as opened:
-
-        def start(*, timeout_s: float = 1.0, **options: Any) -> tuple[DieBonder, SimulatedTool]:
-            simulated = sim_tool("die-bonder", seed=3, **options)
-            bonder = opened.enter_context(DieBonder.open(simulated.address, timeout_s=timeout_s))
-            bonder.wait_for_state([ToolState.IDLE], timeout_s=5.0, poll_s=POLL_S)
-            return bonder, simulated
-
-        yield start
+    return partial(start_tool, "die-bonder", seed=3, timeout_s=1.0)
 
 
 def ready(bonder: DieBonder, recipe: str) -> None:
