@@ -21,6 +21,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from tests.support.integration_waits import wait_until
+
 PACKLINE = [sys.executable, "-m", "packline.cli"]
 TOKEN = "test-token-123"
 SCALE = "2000"
@@ -241,10 +243,7 @@ def test_sigterm_mid_lot_exits_0_quickly_and_the_restart_finishes_the_lot(
     daemon = Daemon(endpoints, db)
     try:
         assert daemon.request("POST", "/lots", {"strips": 2, "lot_id": "T1"})[0] == 201
-        deadline = time.monotonic() + 30
-        while not any(s["step"] == "laminate" for s in daemon.get("/stations")[1]):
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
+        wait_until(lambda: any(s["step"] == "laminate" for s in daemon.get("/stations")[1]), 30)
         stopped = time.monotonic()
         assert daemon.terminate() == 0
     finally:

@@ -30,6 +30,7 @@ from sim.clock import SimClock
 from sim.simulated_tool import SimulatedTool
 from sim.world import World
 from tests.integration.conftest import StartTool
+from tests.support.integration_waits import answered, raises_within, wait_until
 
 pytestmark = pytest.mark.sim_time_scale(20000)
 
@@ -301,15 +302,10 @@ def test_laser_calibration_due_warning_then_cal_interlock(
 ) -> None:
     laser, _ = laser_sim
     warm_and_calibrate(laser)
-    deadline = time.monotonic() + 5.0
-    while 8201 not in laser.active_alarms():  # 8 h = 0.6 s here
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    wait_until(lambda: 8201 in laser.active_alarms(), 5.0, poll_s=0.02)  # 8 h = 0.6 s here
     assert laser.alarm_info(8201) == AlarmInfo(8201, "W", "Power calibration due")
     assert laser.state() is ToolState.READY  # a warning changes no state
-    while "CAL" not in laser.interlocks():  # 24 h
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    wait_until(lambda: "CAL" in laser.interlocks(), 5.0, poll_s=0.02)  # 24 h
     with pytest.raises(InterlockActive) as blocked:
         laser.start()
     assert blocked.value.detail == "CAL"
@@ -429,17 +425,6 @@ def test_laser_rejections_from_the_simulator(laser_sim: tuple[Laser, SimulatedTo
 
 
 # == link faults =====================================================================================
-def recover(laser: Laser, timeout_s: float = 5.0) -> ToolState:
-    """The next exchanges succeed again within a bounded time."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            return laser.state()
-        except CommunicationError:
-            assert time.monotonic() < deadline, "the link did not recover"
-            time.sleep(0.05)
-
-
 @pytest.mark.parametrize(
     ("kind", "duration_s", "expected"),
     [
@@ -459,9 +444,7 @@ def test_laser_link_faults_raise_and_recover_without_hanging(
     laser, simulated = open_laser(timeout_s=0.3)
     assert laser.state() is ToolState.IDLE
     simulated.faults.link_fault(kind, duration_s=duration_s)
-    started = time.monotonic()
-    with pytest.raises(expected):
+    with raises_within(expected, 1.5):
         laser.identify()
-    assert time.monotonic() - started < 1.5
-    assert recover(laser) is ToolState.IDLE
+    assert answered(laser.state, 5.0) is ToolState.IDLE
     assert laser.identify().model == "UVL-3"

@@ -11,6 +11,7 @@ from sequences.line_config import load_line_config
 from sequences.packml import PackState
 from sequences.station import Station
 from sim.line import SimulatedLine
+from tests.support.integration_waits import wait_until
 from tests.support.line_controller import running_controller, wait_lot_status
 
 DAY_S = 24 * 3600.0
@@ -18,10 +19,7 @@ DAY_S = 24 * 3600.0
 
 def wait_held(station: Station, why: str) -> None:
     """Until ``station`` is HELD (an operator request); fails with ``why`` after 40 s."""
-    deadline = time.monotonic() + 40
-    while station.state is not PackState.HELD:
-        assert time.monotonic() < deadline, why
-        time.sleep(0.02)
+    wait_until(lambda: station.state is PackState.HELD, 40, why, poll_s=0.02)
 
 
 def overdue_calibration(line: SimulatedLine) -> None:
