@@ -7,7 +7,6 @@ import ctypes
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -21,17 +20,12 @@ from typing import Any
 import psycopg
 import pytest
 
+from tests.support.daemon_process import free_port
 from tests.support.integration_waits import wait_until
 
 PACKLINE = [sys.executable, "-m", "packline.cli"]
 TOKEN = "test-token-123"
 SCALE = "2000"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
