@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import replace
@@ -41,6 +39,7 @@ from sim.clock import SimClock
 from sim.metrology import MetrologyModel
 from sim.simulated_tool import SimulatedTool
 from sim.world import StripState, World
+from tests.support.integration_waits import when
 from tests.support.step_runs import Start
 from tests.support.step_runs import run as run_steps
 
@@ -609,14 +608,9 @@ def test_operator_abort_ends_the_laser_cycle_and_leaves_the_rest_of_the_strip_un
     laser, simulated = start("laser")
     control = StepControl()
 
-    def abort_after_five_sites() -> None:
-        deadline = time.monotonic() + 20.0
-        while simulated.model.progress()[0] < 5 and time.monotonic() < deadline:
-            time.sleep(0.001)
-        control.abort.set()
-
-    operator = threading.Thread(target=abort_after_five_sites, daemon=True)
-    operator.start()
+    operator = when(  # the operator aborts after five sites
+        lambda: simulated.model.progress()[0] >= 5, control.abort.set, 20.0, poll_s=0.001
+    )
     (outcome,) = run(
         laser_recess("IO16-DIE4"), laser, [strip_job("FB2405-140", FORMAT_B)], sim_clock, control
     )

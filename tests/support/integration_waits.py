@@ -1,8 +1,10 @@
 """The bounded waits of the integration tests, said once: poll until something holds, or until
-the link answers again, and fail the test naming what did not happen in time."""
+the link answers again, and fail the test naming what did not happen in time; or act in the
+background once something holds."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -68,3 +70,24 @@ def lot_completed(daemon: SimulatedDaemon, lot_id: str, timeout_s: float) -> dic
         assert time.monotonic() < deadline, f"lot {lot_id} still {lot['status']}"
         time.sleep(0.1)
     return dict(lot)
+
+
+def when(
+    condition: Callable[[], bool],
+    action: Callable[[], object],
+    timeout_s: float = 10.0,
+    *,
+    poll_s: float = 0.0005,
+) -> threading.Thread:
+    """In the background (an operator, a watcher): ``action()`` once ``condition()`` holds, or
+    after ``timeout_s`` at the latest; the started thread, for a test that joins it."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + timeout_s
+        while not condition() and time.monotonic() < deadline:
+            time.sleep(poll_s)
+        action()
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    return watcher
