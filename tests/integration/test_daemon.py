@@ -290,12 +290,11 @@ def test_lot_hold_release_abort_and_station_commands_over_the_api(
         lot = wait_lot(daemon, "H2", ("aborted",))
         assert [s["status"] for s in lot["strips"]] == ["on hold"]
         assert daemon.request("POST", "/lots/H2/release")[0] == 409
-        deadline = time.monotonic() + 30
         # EXECUTE, not just a step: STARTING lasts while its state event is committed.
         laminator = {"name": "laminator", "state": "EXECUTE"}
-        while not any(laminator.items() <= s.items() for s in daemon.get("/stations")[1]):
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
+        wait_until(
+            lambda: any(laminator.items() <= s.items() for s in daemon.get("/stations")[1]), 30
+        )
         status, station = daemon.request("POST", "/stations/laminator/hold")
         assert status == 200 and station["state"] in ("HOLDING", "HELD"), station
         status, station = daemon.request("POST", "/stations/laminator/unhold")
