@@ -10,6 +10,7 @@ import pytest
 from sim.clock import SimClock
 from sim.registry import serve_function
 from sim.world import World
+from tests.support.integration_waits import wait_until
 from tests.support.raw_clients import ModbusRawClient, TcpLink, read_pdu
 
 MODELS = {"laminator": "LM-8", "mold-press": "TM-4", "etch-bath": "WE-2"}
@@ -35,10 +36,7 @@ def state_code(client: ModbusRawClient) -> int:
 
 def wait_idle(client: ModbusRawClient, timeout_s: float = 2.0) -> None:
     """Past the power-up INIT phase (README §5): IDLE, not armed."""
-    deadline = time.monotonic() + timeout_s
-    while state_code(client) != 1:
-        assert time.monotonic() < deadline, "tool did not reach IDLE"
-        time.sleep(0.01)
+    wait_until(lambda: state_code(client) == 1, timeout_s, "tool did not reach IDLE")
 
 
 def is_gateway(client: ModbusRawClient) -> bool:

@@ -5,17 +5,14 @@ dicing saw (serial, CR LF)."""
 from __future__ import annotations
 
 import re
-import time
 
+from tests.support.integration_waits import wait_until
 from tests.support.raw_clients import ScpiClient, TcpLink
 
 
 def idle(client: ScpiClient, timeout_s: float = 5.0) -> None:
     """Past INIT (README §5: power-up ends in IDLE)."""
-    deadline = time.monotonic() + timeout_s
-    while client.query("SYST:STAT?") != "IDLE":
-        assert time.monotonic() < deadline, "no IDLE after power-up"
-        time.sleep(0.01)
+    wait_until(lambda: client.query("SYST:STAT?") == "IDLE", timeout_s, "no IDLE after power-up")
 
 
 # -- §3 numbers and names -----------------------------------------------------------------

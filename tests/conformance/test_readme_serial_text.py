@@ -4,23 +4,18 @@ plain lines and the wire bonder's framed link (README §9.3: catalogue codes and
 
 from __future__ import annotations
 
-import time
-
+from tests.support.integration_waits import wait_until
 from tests.support.raw_clients import FramedClient, LineClient
 
 
 def metrology_idle(client: LineClient) -> None:
-    deadline = time.monotonic() + 5.0
-    while not client.final("ST?").startswith("OK IDLE,"):
-        assert time.monotonic() < deadline, "no IDLE after power-up"
-        time.sleep(0.01)
+    wait_until(lambda: client.final("ST?").startswith("OK IDLE,"), 5.0, "no IDLE after power-up")
 
 
 def bonder_idle(client: FramedClient) -> None:
-    deadline = time.monotonic() + 5.0
-    while not client.request("STAT?")[1].startswith("STAT=IDLE,"):
-        assert time.monotonic() < deadline, "no IDLE after power-up"
-        time.sleep(0.01)
+    wait_until(
+        lambda: client.request("STAT?")[1].startswith("STAT=IDLE,"), 5.0, "no IDLE after power-up"
+    )
 
 
 # -- metrology (line ASCII) -----------------------------------------------------------------

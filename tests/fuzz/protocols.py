@@ -19,13 +19,17 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from hypothesis import strategies as st
 
+from drivers.states import ToolState
 from sim.clock import SimClock
+from sim.metrology.commands import metrology_commands
 from sim.registry import serve_function
 from sim.simulated_tool import SimulatedTool
+from sim.wire_bonder.commands import WireBonderCommands
 from sim.world import World
 from tests.fuzz.seeded import run_seeded
 from tests.support.raw_clients import (
@@ -39,19 +43,8 @@ from tests.support.raw_clients import (
     read_pdu,
 )
 
-STATE_NAMES = (
-    "INIT",
-    "IDLE",
-    "HEATING",
-    "WARMUP",
-    "READY",
-    "RUNNING",
-    "PAUSED",
-    "ALARM",
-    "DONE",
-    "ABORTED",
-    "SETUP",
-)
+#: The state names of README §5 (WARMUP: the saw's and laser's HEATING).
+STATE_NAMES = (*ToolState.__members__, "WARMUP")
 
 
 #: How long a campaign waits for any one reply, in seconds: long enough for a tool starved of
@@ -134,6 +127,7 @@ def _run(
     strategy: st.SearchStrategy[Any],
     one_case: Callable[[Any], None],
     reconnect: Callable[[], None],
+    final: Callable[[], str],
     cases: int,
     seed_value: int,
 ) -> CampaignResult:
@@ -141,7 +135,8 @@ def _run(
     after ``reconnect`` (a fresh connection): answered then, it is listed in ``replayed``;
     not answered again, it is a failure showing both attempts. Any other failure (a wrong
     reply, a dropped connection) counts at once, and the next case starts on a fresh
-    connection."""
+    connection. After the campaign, ``final``: the tool still answers its identity in a
+    README §5 state."""
     result = CampaignResult(protocol)
     errors = _ErrorLog()
 
@@ -189,6 +184,10 @@ def _run(
         run_seeded(strategy, case, cases=cases, seed_value=seed_value)
     finally:
         sim_log.removeHandler(errors)
+    try:
+        result.final = final()
+    except (AssertionError, OSError) as failure:
+        result.failures.append(f"after the campaign: {failure}")
     return result
 
 
@@ -215,21 +214,18 @@ class _ErrorLog(logging.Handler):
         )
 
 
-def _final_check(result: CampaignResult, check: Callable[[], str]) -> CampaignResult:
-    """After the campaign: the tool still answers its identity in a README §5 state."""
-    try:
-        result.final = check()
-    except (AssertionError, OSError) as failure:
-        result.failures.append(f"after the campaign: {failure}")
-    return result
-
-
 def _fresh_link(address: str) -> ByteLink:
     """A new connection, with nothing left over from an earlier one (a pty keeps bytes)."""
     link = link_for(address)
     while link.read_some(0.0):
         pass
     return link
+
+
+def _relink(client: LineClient | FramedClient, address: str) -> None:
+    """Close the client's connection and give it a fresh one."""
+    client.link.close()
+    client.link = _fresh_link(address)
 
 
 @contextmanager
@@ -241,11 +237,7 @@ def _simulator(tool: str, **options: Any) -> Iterator[SimulatedTool]:
 
 
 def scpi_campaign(
-    tool: str,
-    cases: int,
-    seed_value: int = 0,
-    reply_timeout_s: float = REPLY_TIMEOUT_S,
-    **options: Any,
+    tool: str, cases: int, seed_value: int, reply_timeout_s: float, **options: Any
 ) -> CampaignResult:
     """SCPI over TCP (or the saw's serial pty): a command per case, then ``*IDN?``."""
     with _simulator(tool, **options) as simulated:
@@ -288,16 +280,9 @@ def scpi_campaign(
             state = _scpi_reply(client, "SYST:STAT?", STATE_NAMES.__contains__, reply_timeout_s)
             return f"{identity} in {state}"
 
+        requests = text_requests(scpi_headers(simulated))
         try:
-            result = _run(
-                f"scpi {tool}",
-                text_requests(scpi_headers(simulated)),
-                one_case,
-                reconnect,
-                cases,
-                seed_value,
-            )
-            return _final_check(result, final)
+            return _run(f"scpi {tool}", requests, one_case, reconnect, final, cases, seed_value)
         finally:
             client.link.close()
 
@@ -330,24 +315,14 @@ def _scpi_reply(
     raise NoReply(f"no {query} reply in {timeout_s:g} s")
 
 
-METROLOGY_KEYWORDS = [
-    "ID?", "ST?", "RST", "LOAD", "UNLOAD", "SAVE", "DEL", "LIST?", "NAME?", "MODE", "MODE?",
-    "SIZE", "SIZE?", "PITCH", "PITCH?", "LIM", "LIM?", "STRIP", "STRIP?", "MAP", "MAP?", "RUN",
-    "PAUSE", "RESUME", "ABORT", "ACK", "PROG?", "RC?", "RD", "RMAP?", "RSUM?", "RSTAT?", "AL?",
-    "ALT?", "ALC", "CAL", "CAL?", "TEMP?",
-]  # fmt: skip
-
-
 def line_campaign(
-    cases: int, seed_value: int = 0, reply_timeout_s: float = REPLY_TIMEOUT_S, **options: Any
+    tool: str, cases: int, seed_value: int, reply_timeout_s: float, **options: Any
 ) -> CampaignResult:
     """The metrology line protocol: a command per case (one final line expected), then ``ID?``."""
-    with _simulator("metrology", **options) as simulated:
+    with _simulator(tool, **options) as simulated:
         client = LineClient(link_for(simulated.address))
 
-        def reconnect() -> None:
-            client.link.close()
-            client.link = _fresh_link(simulated.address)
+        reconnect = partial(_relink, client, simulated.address)
 
         def final_line(request: str | bytes) -> str:
             lines = client.command(request, timeout_s=reply_timeout_s)
@@ -367,43 +342,28 @@ def line_campaign(
             final_line(request)
             final()
 
+        keywords = [command.keyword for command in metrology_commands(simulated.model)]
+        requests = text_requests(keywords)
         try:
-            result = _run(
-                "line metrology",
-                text_requests(METROLOGY_KEYWORDS),
-                one_case,
-                reconnect,
-                cases,
-                seed_value,
-            )
-            return _final_check(result, final)
+            return _run(f"line {tool}", requests, one_case, reconnect, final, cases, seed_value)
         finally:
             client.link.close()
 
 
-WIRE_BONDER_KEYWORDS = [
-    "IDN?", "STAT?", "RESET", "PROG", "PROG?", "PLIST?", "PSAVE", "UNLOAD", "PAR", "PAR?", "SIZE",
-    "SIZE?", "PITCH", "PITCH?", "STRIP", "STRIP?", "MAP", "MAP?", "START", "PAUSE", "RESUME",
-    "ABORT", "ACK", "ALM?", "ALMTXT?", "ALMCLR", "RSUM?", "RMAP?", "RES?", "LASTERR?", "CAP?",
-    "WIRE?",
-]  # fmt: skip
-
-
 def framed_campaign(
-    cases: int, seed_value: int = 0, reply_timeout_s: float = REPLY_TIMEOUT_S, **options: Any
+    tool: str, cases: int, seed_value: int, reply_timeout_s: float, **options: Any
 ) -> CampaignResult:
     """The wire bonder's framed link: valid frames of every command and malformed bytes."""
-    with _simulator("wire-bonder", **options) as simulated:
+    with _simulator(tool, **options) as simulated:
         client = FramedClient(link_for(simulated.address))
+        keywords = list(WireBonderCommands(simulated.model).commands)
         frames = st.one_of(
-            text_requests(WIRE_BONDER_KEYWORDS).map(client.frame),
+            text_requests(keywords).map(client.frame),
             st.binary(max_size=80),
-            text_requests(WIRE_BONDER_KEYWORDS).map(lambda t: client.frame(t)[:-3] + b"00\r"),
+            text_requests(keywords).map(lambda t: client.frame(t)[:-3] + b"00\r"),
         )
 
-        def reconnect() -> None:
-            client.link.close()
-            client.link = _fresh_link(simulated.address)
+        reconnect = partial(_relink, client, simulated.address)
 
         def final() -> str:
             identity = _framed_reply(client, "IDN?", "IDN=", reply_timeout_s)
@@ -417,8 +377,7 @@ def framed_campaign(
             final()
 
         try:
-            result = _run("framed wire-bonder", frames, one_case, reconnect, cases, seed_value)
-            return _final_check(result, final)
+            return _run(f"framed {tool}", frames, one_case, reconnect, final, cases, seed_value)
         finally:
             client.link.close()
 
@@ -477,11 +436,7 @@ def modbus_pdus() -> st.SearchStrategy[bytes]:
 
 
 def modbus_campaign(
-    tool: str,
-    cases: int,
-    seed_value: int = 0,
-    reply_timeout_s: float = REPLY_TIMEOUT_S,
-    **options: Any,
+    tool: str, cases: int, seed_value: int, reply_timeout_s: float, **options: Any
 ) -> CampaignResult:
     """Modbus TCP or RTU: a request per case (unit 1 mostly), then MODEL (IR 901-908)."""
     with _simulator(tool, **options) as simulated:
@@ -543,16 +498,9 @@ def modbus_campaign(
                 assert not extra, f"bytes no request asked for: {extra!r}"
                 quiet.append(True)
 
+        protocol = f"modbus {tool} {'rtu' if rtu else 'tcp'}"
         try:
-            result = _run(
-                f"modbus {tool} {'rtu' if rtu else 'tcp'}",
-                requests,
-                one_case,
-                reconnect,
-                cases,
-                seed_value,
-            )
-            return _final_check(result, final)
+            return _run(protocol, requests, one_case, reconnect, final, cases, seed_value)
         finally:
             holder["client"].link.close()
 
@@ -581,10 +529,10 @@ Campaign = Callable[[int, int, float], CampaignResult]
 
 #: Every protocol of the line and how to run its campaign.
 CAMPAIGNS: dict[str, Campaign] = {
-    "scpi-tcp": lambda n, s, t: scpi_campaign("die-bonder", n, s, t),
-    "scpi-serial": lambda n, s, t: scpi_campaign("dicing-saw", n, s, t),
-    "framed": lambda n, s, t: framed_campaign(n, s, t),
-    "line-ascii": lambda n, s, t: line_campaign(n, s, t),
-    "modbus-tcp": lambda n, s, t: modbus_campaign("mold-press", n, s, t),
-    "modbus-rtu": lambda n, s, t: modbus_campaign("etch-bath", n, s, t, transport="rtu"),
+    "scpi-tcp": partial(scpi_campaign, "die-bonder"),
+    "scpi-serial": partial(scpi_campaign, "dicing-saw"),
+    "framed": partial(framed_campaign, "wire-bonder"),
+    "line-ascii": partial(line_campaign, "metrology"),
+    "modbus-tcp": partial(modbus_campaign, "mold-press"),
+    "modbus-rtu": partial(modbus_campaign, "etch-bath", transport="rtu"),
 }

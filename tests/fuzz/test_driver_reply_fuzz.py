@@ -105,12 +105,6 @@ def run_cases(
     run_seeded(strategy, case, cases=cases, seed_value=5)
 
 
-def only_packline_errors(driver: Any, calls: list[Callable[[Any], Any]]) -> None:
-    for call in calls:
-        with suppress(PacklineError):  # the suite's own error: what a caller is told to expect
-            call(driver)
-
-
 COMMON_QUERIES: list[Callable[[Any], Any]] = [
     lambda d: d.identify(),
     lambda d: d.state(),
@@ -118,17 +112,27 @@ COMMON_QUERIES: list[Callable[[Any], Any]] = [
 ]
 
 
+def only_packline_errors(connect: Callable[[], Any], *queries: Callable[[Any], Any]) -> None:
+    """Open a driver with ``connect`` on the fake tool and run the common ``queries`` and
+    these: any other exception than packline's own fails the case."""
+    try:
+        driver = connect()
+    except PacklineError:
+        return
+    with driver:
+        for query in [*COMMON_QUERIES, *queries]:
+            with suppress(PacklineError):  # the suite's own error: what a caller must expect
+                query(driver)
+
+
 def test_scpi_driver_raises_only_packline_errors_on_malformed_replies(fake_tool: FakeTool) -> None:
     def case(text: str) -> None:
         fake_tool.reply = lambda request: text.encode("latin-1") + b"\n" if b"?" in request else b""
-        try:
-            driver = DieBonder.open(f"TCPIP::127.0.0.1::{fake_tool.port}::SOCKET", timeout_s=0.05)
-        except PacklineError:
-            return
-        with driver:
-            only_packline_errors(
-                driver, [*COMMON_QUERIES, lambda d: d.progress(), lambda d: d.cycle_result()]
-            )
+        only_packline_errors(
+            lambda: DieBonder.open(f"TCPIP::127.0.0.1::{fake_tool.port}::SOCKET", timeout_s=0.05),
+            lambda d: d.progress(),
+            lambda d: d.cycle_result(),
+        )
 
     run_cases(TEXT, case)
 
@@ -136,12 +140,10 @@ def test_scpi_driver_raises_only_packline_errors_on_malformed_replies(fake_tool:
 def test_line_driver_raises_only_packline_errors_on_malformed_replies(fake_tool: FakeTool) -> None:
     def case(lines: list[str]) -> None:
         fake_tool.reply = lambda request: b"".join(line.encode("latin-1") + b"\r" for line in lines)
-        try:
-            driver = Metrology.open(f"socket://127.0.0.1:{fake_tool.port}", line_timeout_s=0.05)
-        except PacklineError:
-            return
-        with driver:
-            only_packline_errors(driver, [*COMMON_QUERIES, lambda d: d.cycle_result()])
+        only_packline_errors(
+            lambda: Metrology.open(f"socket://127.0.0.1:{fake_tool.port}", line_timeout_s=0.05),
+            lambda d: d.cycle_result(),
+        )
 
     # Mostly with a final line: a reply without one costs the driver's timeout per query.
     replies = st.tuples(
@@ -163,14 +165,12 @@ def test_framed_driver_raises_only_packline_errors_on_malformed_replies(
             return junk + frame if kind != 0 else junk
 
         fake_tool.reply = answer
-        try:
-            driver = WireBonder.open(
+        only_packline_errors(
+            lambda: WireBonder.open(
                 f"socket://127.0.0.1:{fake_tool.port}", timeout_s=0.05, retransmissions=1
-            )
-        except PacklineError:
-            return
-        with driver:
-            only_packline_errors(driver, [*COMMON_QUERIES, lambda d: d.cycle_result()])
+            ),
+            lambda d: d.cycle_result(),
+        )
 
     replies = st.tuples(
         st.sampled_from([ACK, ACK, NAK, 0]),
@@ -194,14 +194,12 @@ def test_modbus_driver_raises_only_packline_errors_on_malformed_replies(
             return request[:4] + length.to_bytes(2, "big") + request[6:7] + pdu
 
         fake_tool.reply = answer
-        try:
-            driver = MoldPress.open(
+        only_packline_errors(
+            lambda: MoldPress.open(
                 f"modbus+tcp://127.0.0.1:{fake_tool.port}?unit=1", timeout_s=0.05, retries=0
-            )
-        except PacklineError:
-            return
-        with driver:
-            only_packline_errors(driver, [*COMMON_QUERIES, lambda d: d.shot_result()])
+            ),
+            lambda d: d.shot_result(),
+        )
 
     pdus = st.one_of(
         st.binary(max_size=40),

@@ -7,7 +7,6 @@ import ctypes
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -21,15 +20,12 @@ from typing import Any
 import psycopg
 import pytest
 
+from tests.support.daemon_process import free_port
+from tests.support.integration_waits import wait_until
+
 PACKLINE = [sys.executable, "-m", "packline.cli"]
 TOKEN = "test-token-123"
 SCALE = "2000"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -241,10 +237,7 @@ def test_sigterm_mid_lot_exits_0_quickly_and_the_restart_finishes_the_lot(
     daemon = Daemon(endpoints, db)
     try:
         assert daemon.request("POST", "/lots", {"strips": 2, "lot_id": "T1"})[0] == 201
-        deadline = time.monotonic() + 30
-        while not any(s["step"] == "laminate" for s in daemon.get("/stations")[1]):
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
+        wait_until(lambda: any(s["step"] == "laminate" for s in daemon.get("/stations")[1]), 30)
         stopped = time.monotonic()
         assert daemon.terminate() == 0
     finally:
@@ -297,12 +290,11 @@ def test_lot_hold_release_abort_and_station_commands_over_the_api(
         lot = wait_lot(daemon, "H2", ("aborted",))
         assert [s["status"] for s in lot["strips"]] == ["on hold"]
         assert daemon.request("POST", "/lots/H2/release")[0] == 409
-        deadline = time.monotonic() + 30
         # EXECUTE, not just a step: STARTING lasts while its state event is committed.
         laminator = {"name": "laminator", "state": "EXECUTE"}
-        while not any(laminator.items() <= s.items() for s in daemon.get("/stations")[1]):
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
+        wait_until(
+            lambda: any(laminator.items() <= s.items() for s in daemon.get("/stations")[1]), 30
+        )
         status, station = daemon.request("POST", "/stations/laminator/hold")
         assert status == 200 and station["state"] in ("HOLDING", "HELD"), station
         status, station = daemon.request("POST", "/stations/laminator/unhold")

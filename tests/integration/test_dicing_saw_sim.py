@@ -5,14 +5,13 @@ and the link faults stall / drop / garble / truncate, each bounded by the driver
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from drivers.dicing_saw import DicingSaw, DicingSummaryExtra
 from drivers.errors import (
-    CommunicationError,
     ConnectionLost,
     InterlockActive,
     ProtocolError,
@@ -24,31 +23,27 @@ from drivers.states import ToolState
 from sim.clock import SimClock
 from sim.simulated_tool import SimulatedTool
 from sim.world import World
+from tests.integration.conftest import StartTool
+from tests.support.integration_waits import answered, raises_within, wait_until
 
 POLL_S = 0.005
 FINISHED = (ToolState.DONE, ToolState.ABORTED)
 
 
-@pytest.fixture
-def saw_sim(sim_tool: Callable[..., SimulatedTool]) -> Callable[..., SimulatedTool]:
-    """``saw_sim(**options)`` starts a simulated DS-2 on a pty."""
+#: ``start_saw(timeout_s=0.2, **serve_options)`` -> a driver in IDLE, its simulator.
+StartSaw = Callable[..., tuple[DicingSaw, SimulatedTool]]
 
-    def start(**options: object) -> SimulatedTool:
-        simulated = sim_tool("dicing-saw", seed=3, **options)
+
+@pytest.fixture
+def start_saw(start_tool: StartTool) -> StartSaw:
+    """Factory: a simulated DS-2 on a pty and a driver connected to it in IDLE."""
+
+    def start(*, timeout_s: float = 2.0, **options: Any) -> tuple[DicingSaw, SimulatedTool]:
+        saw, simulated = start_tool("dicing-saw", timeout_s=timeout_s, seed=3, **options)
         assert simulated.address.startswith("ASRL/dev/")
-        return simulated
+        return saw, simulated
 
     return start
-
-
-@pytest.fixture
-def open_saw() -> Iterator[Callable[..., DicingSaw]]:
-    with ExitStack() as opened:
-
-        def connect(simulated: SimulatedTool, timeout_s: float = 2.0) -> DicingSaw:
-            return opened.enter_context(DicingSaw.open(simulated.address, timeout_s=timeout_s))
-
-        yield connect
 
 
 def make_ready(saw: DicingSaw) -> None:
@@ -66,10 +61,9 @@ def wait_finished(saw: DicingSaw) -> ToolState:
 
 @pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_warms_up_cold_and_needs_blade_setup_before_start(
-    saw_sim: Callable[..., SimulatedTool], open_saw: Callable[..., DicingSaw], sim_clock: SimClock
+    start_saw: StartSaw, sim_clock: SimClock
 ) -> None:
-    saw = open_saw(saw_sim())
-    saw.wait_for_state([ToolState.IDLE], timeout_s=5, poll_s=POLL_S)
+    saw, _ = start_saw()
     loaded_at = sim_clock.now()
     saw.load_recipe("B-SING")
     assert saw.query("SYST:STAT?") == "WARMUP"
@@ -96,9 +90,9 @@ def test_dicing_saw_warms_up_cold_and_needs_blade_setup_before_start(
 
 @pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_runs_a_format_b_strip_and_pages_results_by_16(
-    saw_sim: Callable[..., SimulatedTool], open_saw: Callable[..., DicingSaw], sim_world: World
+    start_saw: StartSaw, sim_world: World
 ) -> None:
-    saw = open_saw(saw_sim())
+    saw, _ = start_saw()
     make_ready(saw)
     input_map = "1" * 6 + "0" + "1" * 124 + "0" + "1" * 108
     saw.strip_id = "FB2405-112"
@@ -144,10 +138,8 @@ def test_dicing_saw_runs_a_format_b_strip_and_pages_results_by_16(
 
 
 @pytest.mark.sim_time_scale(5000)
-def test_dicing_saw_blade_life_hold_then_change_clear_setup_resume(
-    saw_sim: Callable[..., SimulatedTool], open_saw: Callable[..., DicingSaw]
-) -> None:
-    saw = open_saw(saw_sim(blade_count=19950))
+def test_dicing_saw_blade_life_hold_then_change_clear_setup_resume(start_saw: StartSaw) -> None:
+    saw, _ = start_saw(blade_count=19950)
     make_ready(saw)
     saw.strip_id = "FB2405-113"
     saw.start()
@@ -177,10 +169,9 @@ def test_dicing_saw_blade_life_hold_then_change_clear_setup_resume(
 
 @pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_estop_mid_cycle_aborts_and_leaves_uncut_sites_f7504(
-    saw_sim: Callable[..., SimulatedTool], open_saw: Callable[..., DicingSaw], sim_world: World
+    start_saw: StartSaw, sim_world: World
 ) -> None:
-    simulated = saw_sim()
-    saw = open_saw(simulated)
+    saw, simulated = start_saw()
     make_ready(saw)
     simulated.faults.condition("ESTOP", True, phase="CH2", after_s=20.0)
     saw.strip_id = "FB2405-114"
@@ -209,9 +200,9 @@ def test_dicing_saw_estop_mid_cycle_aborts_and_leaves_uncut_sites_f7504(
 
 @pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_overload_at_first_line_fails_touched_sites_and_skips_the_rest(
-    saw_sim: Callable[..., SimulatedTool], open_saw: Callable[..., DicingSaw]
+    start_saw: StartSaw,
 ) -> None:
-    saw = open_saw(saw_sim())
+    saw, _ = start_saw()
     make_ready(saw)
     saw.cut_feed_mm_s = 100.0
     saw.start()
@@ -225,10 +216,8 @@ def test_dicing_saw_overload_at_first_line_fails_touched_sites_and_skips_the_res
 
 
 @pytest.mark.sim_time_scale(5000)
-def test_dicing_saw_warning_7201_mid_cycle_changes_nothing(
-    saw_sim: Callable[..., SimulatedTool], open_saw: Callable[..., DicingSaw]
-) -> None:
-    saw = open_saw(saw_sim(blade_count=17990))
+def test_dicing_saw_warning_7201_mid_cycle_changes_nothing(start_saw: StartSaw) -> None:
+    saw, _ = start_saw(blade_count=17990)
     make_ready(saw)
     assert saw.active_alarms() == []
     saw.start()
@@ -244,10 +233,9 @@ def test_dicing_saw_warning_7201_mid_cycle_changes_nothing(
 
 @pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_coolant_low_holds_7104_and_resumes_after_flow_restored(
-    saw_sim: Callable[..., SimulatedTool], open_saw: Callable[..., DicingSaw]
+    start_saw: StartSaw,
 ) -> None:
-    simulated = saw_sim()
-    saw = open_saw(simulated)
+    saw, simulated = start_saw()
     make_ready(saw)
     simulated.faults.condition("COOLANT", True, phase="CH1", after_s=10.0)
     saw.start()
@@ -267,10 +255,9 @@ def test_dicing_saw_coolant_low_holds_7104_and_resumes_after_flow_restored(
 
 @pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_cover_interlock_blocks_start_and_opening_mid_cycle_aborts(
-    saw_sim: Callable[..., SimulatedTool], open_saw: Callable[..., DicingSaw]
+    start_saw: StartSaw,
 ) -> None:
-    simulated = saw_sim()
-    saw = open_saw(simulated)
+    saw, simulated = start_saw()
     make_ready(saw)
     simulated.faults.condition("DOOR", True)
     assert saw.interlocks() == ["DOOR"]
@@ -288,9 +275,9 @@ def test_dicing_saw_cover_interlock_blocks_start_and_opening_mid_cycle_aborts(
 
 @pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_speed_over_blade_limit_is_refused_at_start_and_keeps_ready(
-    saw_sim: Callable[..., SimulatedTool], open_saw: Callable[..., DicingSaw], sim_clock: SimClock
+    start_saw: StartSaw, sim_clock: SimClock
 ) -> None:
-    saw = open_saw(saw_sim())
+    saw, _ = start_saw()
     make_ready(saw)
     saw.spindle_speed_krpm = 40.0
     assert saw.state() is ToolState.READY
@@ -308,16 +295,13 @@ def test_dicing_saw_speed_over_blade_limit_is_refused_at_start_and_keeps_ready(
 
 @pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_pause_stops_at_the_end_of_a_line_pass(
-    saw_sim: Callable[..., SimulatedTool], open_saw: Callable[..., DicingSaw], sim_clock: SimClock
+    start_saw: StartSaw, sim_clock: SimClock
 ) -> None:
-    saw = open_saw(saw_sim())
+    saw, _ = start_saw()
     make_ready(saw)
     sim_clock.set_scale(100)
     saw.start()
-    deadline = time.monotonic() + 5
-    while saw.phase() != "CH1":
-        assert time.monotonic() < deadline
-        time.sleep(POLL_S)
+    wait_until(lambda: saw.phase() == "CH1", 5, poll_s=POLL_S)
     saw.pause()
     assert saw.state() is ToolState.PAUSED
     time.sleep(0.1)  # 10 sim s: the current pass (4.7 s) ends, no further pass starts
@@ -334,31 +318,23 @@ def test_dicing_saw_pause_stops_at_the_end_of_a_line_pass(
 
 
 @pytest.mark.sim_time_scale(5000)
-def test_dicing_saw_short_stall_is_a_timeout_and_the_link_stays_usable(
-    saw_sim: Callable[..., SimulatedTool], open_saw: Callable[..., DicingSaw]
-) -> None:
-    simulated = saw_sim()
-    saw = open_saw(simulated, timeout_s=0.2)
+def test_dicing_saw_short_stall_is_a_timeout_and_the_link_stays_usable(start_saw: StartSaw) -> None:
+    saw, simulated = start_saw(timeout_s=0.2)
     assert saw.identify().model == "DS-2"
     simulated.faults.link_fault("stall", duration_s=0.1)
-    started = time.monotonic()
-    with pytest.raises(ToolTimeout):
+    with raises_within(ToolTimeout, 1.0):
         saw.state()
-    assert time.monotonic() - started < 1.0
     assert saw.identify().model == "DS-2"
 
 
 @pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_long_stall_loses_the_link_then_recovers_without_stale_replies(
-    saw_sim: Callable[..., SimulatedTool], open_saw: Callable[..., DicingSaw]
+    start_saw: StartSaw,
 ) -> None:
-    simulated = saw_sim()
-    saw = open_saw(simulated, timeout_s=0.2)
+    saw, simulated = start_saw(timeout_s=0.2)
     simulated.faults.link_fault("stall", duration_s=0.6)
-    started = time.monotonic()
-    with pytest.raises(ConnectionLost):
+    with raises_within(ConnectionLost, 1.0):
         saw.state()
-    assert time.monotonic() - started < 1.0
     time.sleep(0.4)  # the stalled tool now answers the SYST:ERR? it had queued
     assert saw.identify().model == "DS-2"
     assert saw.identify().model == "DS-2"
@@ -366,36 +342,21 @@ def test_dicing_saw_long_stall_loses_the_link_then_recovers_without_stale_replie
 
 
 @pytest.mark.sim_time_scale(5000)
-def test_dicing_saw_dropped_link_is_connection_lost_and_recovers(
-    saw_sim: Callable[..., SimulatedTool], open_saw: Callable[..., DicingSaw]
-) -> None:
-    simulated = saw_sim()
-    saw = open_saw(simulated, timeout_s=0.2)
+def test_dicing_saw_dropped_link_is_connection_lost_and_recovers(start_saw: StartSaw) -> None:
+    saw, simulated = start_saw(timeout_s=0.2)
     make_ready(saw)
     saw.start()
     simulated.faults.link_fault("drop")
-    started = time.monotonic()
-    with pytest.raises(ConnectionLost):
+    with raises_within(ConnectionLost, 1.0):
         saw.state()
-    assert time.monotonic() - started < 1.0
-    deadline = time.monotonic() + 3.0
-    while True:  # the serial line is dead for 1 s
-        try:
-            state = saw.state()
-            break
-        except CommunicationError:
-            assert time.monotonic() < deadline
+    state = answered(saw.state, 3.0)  # the serial line is dead for 1 s
     assert state in (ToolState.RUNNING, ToolState.DONE)  # the cycle went on meanwhile
     assert wait_finished(saw) is ToolState.DONE
 
 
 @pytest.mark.sim_time_scale(5000)
-def test_dicing_saw_garbled_reply_is_a_protocol_error(
-    saw_sim: Callable[..., SimulatedTool], open_saw: Callable[..., DicingSaw]
-) -> None:
-    simulated = saw_sim()
-    saw = open_saw(simulated, timeout_s=0.2)
-    saw.wait_for_state([ToolState.IDLE], timeout_s=5, poll_s=POLL_S)
+def test_dicing_saw_garbled_reply_is_a_protocol_error(start_saw: StartSaw) -> None:
+    saw, simulated = start_saw(timeout_s=0.2)
     simulated.faults.link_fault("garble")
     with pytest.raises(ProtocolError) as garbled:
         saw.state()
@@ -405,29 +366,25 @@ def test_dicing_saw_garbled_reply_is_a_protocol_error(
 
 @pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_truncated_result_page_is_a_timeout_and_the_page_can_be_reread(
-    saw_sim: Callable[..., SimulatedTool], open_saw: Callable[..., DicingSaw]
+    start_saw: StartSaw,
 ) -> None:
-    simulated = saw_sim()
-    saw = open_saw(simulated, timeout_s=0.2)
+    saw, simulated = start_saw(timeout_s=0.2)
     make_ready(saw)
     saw.start()
     assert wait_finished(saw) is ToolState.DONE
     simulated.faults.link_fault("truncate")
-    started = time.monotonic()
-    with pytest.raises(ToolTimeout):
+    with raises_within(ToolTimeout, 1.0):
         saw.result_records(17, 16)
-    assert time.monotonic() - started < 1.0
     page = saw.result_records(17, 16)
     assert [r.site for r in page] == list(range(17, 33))
 
 
 @pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_over_a_serial_device_server_tcp(
-    sim_tool: Callable[..., SimulatedTool], open_saw: Callable[..., DicingSaw]
+    start_tool: StartTool,
 ) -> None:
-    simulated = sim_tool("dicing-saw", transport="tcp")
+    saw, simulated = start_tool("dicing-saw", timeout_s=2.0, transport="tcp")
     assert simulated.address.startswith("TCPIP::127.0.0.1::")
-    saw = open_saw(simulated)
     assert saw.identify().model == "DS-2"
     make_ready(saw)
     assert saw.result_count() == 0

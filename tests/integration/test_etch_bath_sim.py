@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 
 import pytest
 from pymodbus.client import ModbusTcpClient
@@ -35,6 +36,8 @@ from drivers.states import ToolState
 from sim.clock import SimClock
 from sim.simulated_tool import SimulatedTool
 from sim.world import World
+from tests.support import integration_waits
+from tests.support.integration_waits import raises_within
 
 FAST = 10000.0  # 17 min heat-up ≈ 0.1 s, a 582 s batch ≈ 60 ms
 SLOW = 2000.0  # a HOST-mode etch of up to 7200 s lasts 3.6 s: time to act in ETCH
@@ -93,11 +96,8 @@ def finish(bath: EtchBath) -> ToolState:
     return bath.wait_for_state(FINISHED, timeout_s=10, poll_s=0.01)
 
 
-def wait_until(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.005)
+#: Polls fast: the simulated tool moves on at thousands of times real time.
+wait_until = partial(integration_waits.wait_until, timeout_s=5.0, poll_s=0.005)
 
 
 def etching_past(bath: EtchBath, depth_um: float) -> Callable[[], bool]:
@@ -468,10 +468,10 @@ def test_etch_bath_bad_replies_raise_within_the_timeout_and_recover(
     bath_sim.faults.link_fault(kind)
     assert quick_bath.identify().model == "WE-2"  # one bad reply: the retry is right
     bath_sim.faults.link_fault(kind, count=10)
-    started = time.monotonic()
-    with pytest.raises((CommunicationError, ProtocolError)):
+    with raises_within(
+        (CommunicationError, ProtocolError), 2 * QUICK_TIMEOUT_S + 0.5
+    ):  # two attempts
         quick_bath.state()  # never a corrupted value taken as data
-    assert time.monotonic() - started < 2 * QUICK_TIMEOUT_S + 0.5  # two attempts
     bath_sim.faults.clear()
     assert quick_bath.state() is ToolState.IDLE
 

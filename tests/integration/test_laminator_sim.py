@@ -27,6 +27,7 @@ from sim.clock import SimClock
 from sim.laminator import serve
 from sim.simulated_tool import SimulatedTool
 from sim.world import World
+from tests.support.integration_waits import wait_until
 
 POLL_S = 0.005
 TIMEOUT_S = 0.25
@@ -133,10 +134,7 @@ def test_laminator_pauses_and_resumes_in_dwell(make_rig: Callable[..., Rig]) -> 
     laminator = rig.laminator
     rig.ready(LaminationRecipe(dwell_s=5400))
     laminator.start()
-    deadline = time.monotonic() + 5.0
-    while laminator.phase() != "DWELL":
-        assert time.monotonic() < deadline
-        time.sleep(POLL_S)
+    wait_until(lambda: laminator.phase() == "DWELL", 5.0, poll_s=POLL_S)
     laminator.pause()
     assert laminator.state() is ToolState.PAUSED
     remaining = laminator.dwell_remaining_s

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from collections.abc import Callable
 from typing import Any, cast
 
 import pytest
@@ -30,6 +29,8 @@ from drivers.states import ToolState
 from sim.clock import SimClock
 from sim.simulated_tool import SimulatedTool
 from sim.world import World
+from tests.integration.conftest import StartTool
+from tests.support.integration_waits import answered, raises_within, wait_until
 
 pytestmark = pytest.mark.sim_time_scale(20000)
 
@@ -39,25 +40,20 @@ POLL_S = 0.005
 
 
 @pytest.fixture
-def open_laser(
-    sim_tool: Callable[..., SimulatedTool],
-) -> Iterator[Callable[..., tuple[SimulatedTool, Laser]]]:
-    """Factory: a simulated laser (clean process unless options say otherwise) and a driver."""
-    with ExitStack() as opened:
+def open_laser(start_tool: StartTool) -> Callable[..., tuple[Laser, SimulatedTool]]:
+    """Factory: a simulated laser (clean process unless options say otherwise) and a driver
+    connected to it in IDLE."""
 
-        def start(*, timeout_s: float = 2.0, **options: Any) -> tuple[SimulatedTool, Laser]:
-            simulated = sim_tool("laser", seed=11, **(CLEAN | options))
-            laser = opened.enter_context(Laser.open(simulated.address, timeout_s=timeout_s))
-            laser.wait_for_state([ToolState.IDLE], timeout_s=5, poll_s=POLL_S)
-            return simulated, laser
+    def start(*, timeout_s: float = 2.0, **options: Any) -> tuple[Laser, SimulatedTool]:
+        return start_tool("laser", timeout_s=timeout_s, seed=11, **(CLEAN | options))
 
-        yield start
+    return start
 
 
 @pytest.fixture
 def laser_sim(
-    open_laser: Callable[..., tuple[SimulatedTool, Laser]],
-) -> tuple[SimulatedTool, Laser]:
+    open_laser: Callable[..., tuple[Laser, SimulatedTool]],
+) -> tuple[Laser, SimulatedTool]:
     return open_laser()
 
 
@@ -90,9 +86,9 @@ def wait_alarm_state(laser: Laser) -> list[AlarmInfo]:
 # == warm-up, calibration, full cycles ==============================================================
 @pytest.mark.sim_time_scale(1000)
 def test_laser_warms_up_calibrates_and_runs_a_format_b_io16_strip(
-    open_laser: Callable[..., tuple[SimulatedTool, Laser]], sim_world: World, sim_clock: SimClock
+    open_laser: Callable[..., tuple[Laser, SimulatedTool]], sim_world: World, sim_clock: SimClock
 ) -> None:
-    _, laser = open_laser(via_block_rate=2e-4, residue_rate=1e-4, fiducial_miss_rate=5e-4)
+    laser, _ = open_laser(via_block_rate=2e-4, residue_rate=1e-4, fiducial_miss_rate=5e-4)
     assert laser.identify().model == "UVL-3"
     assert laser.interlocks() == ["CAL"] and not laser.calibration().done
     assert (laser.strip_size, laser.strip_pitch_mm) == ((8, 30), (5.3, 5.3))
@@ -144,9 +140,9 @@ def test_laser_warms_up_calibrates_and_runs_a_format_b_io16_strip(
 
 
 def test_laser_io16_die4_recess_depth_follows_the_target(
-    laser_sim: tuple[SimulatedTool, Laser], sim_world: World
+    laser_sim: tuple[Laser, SimulatedTool], sim_world: World
 ) -> None:
-    _, laser = laser_sim
+    laser, _ = laser_sim
     warm_and_calibrate(laser, "B-IO16-DIE4")
     assert (laser.pattern, laser.pattern_vias, laser.pattern_area_mm2) == ("IO16-DIE4", 16, 4.0)
     assert (laser.recess_depth_um, laser.recess_tolerance_um) == (12.0, 2.0)
@@ -168,9 +164,9 @@ def test_laser_io16_die4_recess_depth_follows_the_target(
 
 
 def test_laser_endpoint_off_with_too_many_pulses_damages_the_pads(
-    laser_sim: tuple[SimulatedTool, Laser], sim_world: World
+    laser_sim: tuple[Laser, SimulatedTool], sim_world: World
 ) -> None:
-    _, laser = laser_sim
+    laser, _ = laser_sim
     warm_and_calibrate(laser)
     laser.via_endpoint = False
     laser.via_max_pulses = 300  # > 2 x 126
@@ -184,9 +180,9 @@ def test_laser_endpoint_off_with_too_many_pulses_damages_the_pads(
 
 
 def test_laser_too_few_pulses_leave_vias_closed_and_hold_after_three_sites(
-    laser_sim: tuple[SimulatedTool, Laser], sim_world: World
+    laser_sim: tuple[Laser, SimulatedTool], sim_world: World
 ) -> None:
-    _, laser = laser_sim
+    laser, _ = laser_sim
     warm_and_calibrate(laser)
     laser.via_max_pulses = 100  # < 126
     laser.strip_id = "FB-UNDER"
@@ -215,9 +211,9 @@ def test_laser_too_few_pulses_leave_vias_closed_and_hold_after_three_sites(
 
 # == alarms of each class ============================================================================
 def test_laser_door_opened_mid_cycle_follows_the_manual_example(
-    laser_sim: tuple[SimulatedTool, Laser], sim_clock: SimClock
+    laser_sim: tuple[Laser, SimulatedTool], sim_clock: SimClock
 ) -> None:
-    simulated, laser = laser_sim
+    laser, simulated = laser_sim
     warm_and_calibrate(laser)
     simulated.faults.condition("DOOR", phase="ABLATE", after_s=17.3)
     laser.strip_id = "FB2405-112"
@@ -248,9 +244,9 @@ def test_laser_door_opened_mid_cycle_follows_the_manual_example(
 
 
 def test_laser_fume_extraction_low_holds_at_the_end_of_the_site(
-    laser_sim: tuple[SimulatedTool, Laser],
+    laser_sim: tuple[Laser, SimulatedTool],
 ) -> None:
-    simulated, laser = laser_sim
+    laser, simulated = laser_sim
     warm_and_calibrate(laser)
     simulated.faults.condition("EXHAUST", phase="ABLATE", after_s=5.05)
     laser.strip_id = "FB-HOLD"
@@ -271,9 +267,9 @@ def test_laser_fume_extraction_low_holds_at_the_end_of_the_site(
 
 
 def test_laser_alignment_failure_aborts_with_every_site_not_processed(
-    laser_sim: tuple[SimulatedTool, Laser],
+    laser_sim: tuple[Laser, SimulatedTool],
 ) -> None:
-    simulated, laser = laser_sim
+    laser, simulated = laser_sim
     warm_and_calibrate(laser)
     simulated.faults.alarm(8106, phase="ALIGN", after_s=4.0)
     laser.strip_id = "FB-ALIGN"
@@ -285,9 +281,9 @@ def test_laser_alignment_failure_aborts_with_every_site_not_processed(
 
 
 def test_laser_calibration_out_of_tolerance_raises_8101(
-    open_laser: Callable[..., tuple[SimulatedTool, Laser]],
+    open_laser: Callable[..., tuple[Laser, SimulatedTool]],
 ) -> None:
-    _, laser = open_laser(source_efficiency=0.85)
+    laser, _ = open_laser(source_efficiency=0.85)
     laser.load_recipe("B-IO16")
     laser.wait_for_state(READY, timeout_s=5, poll_s=POLL_S)
     laser.calibrate()
@@ -302,19 +298,14 @@ def test_laser_calibration_out_of_tolerance_raises_8101(
 
 @pytest.mark.sim_time_scale(50000)
 def test_laser_calibration_due_warning_then_cal_interlock(
-    laser_sim: tuple[SimulatedTool, Laser],
+    laser_sim: tuple[Laser, SimulatedTool],
 ) -> None:
-    _, laser = laser_sim
+    laser, _ = laser_sim
     warm_and_calibrate(laser)
-    deadline = time.monotonic() + 5.0
-    while 8201 not in laser.active_alarms():  # 8 h = 0.6 s here
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    wait_until(lambda: 8201 in laser.active_alarms(), 5.0, poll_s=0.02)  # 8 h = 0.6 s here
     assert laser.alarm_info(8201) == AlarmInfo(8201, "W", "Power calibration due")
     assert laser.state() is ToolState.READY  # a warning changes no state
-    while "CAL" not in laser.interlocks():  # 24 h
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    wait_until(lambda: "CAL" in laser.interlocks(), 5.0, poll_s=0.02)  # 24 h
     with pytest.raises(InterlockActive) as blocked:
         laser.start()
     assert blocked.value.detail == "CAL"
@@ -325,9 +316,9 @@ def test_laser_calibration_due_warning_then_cal_interlock(
 
 
 def test_laser_source_hours_above_20000_warn(
-    open_laser: Callable[..., tuple[SimulatedTool, Laser]],
+    open_laser: Callable[..., tuple[Laser, SimulatedTool]],
 ) -> None:
-    _, laser = open_laser(source_hours=20500.0)
+    laser, _ = open_laser(source_hours=20500.0)
     assert laser.source_hours() == 20500
     assert laser.alarms() == [AlarmInfo(8202, "W", "Laser source hours high")]
     assert laser.state() is ToolState.IDLE
@@ -335,9 +326,9 @@ def test_laser_source_hours_above_20000_warn(
 
 # == interlocks, pause, state matrix ================================================================
 def test_laser_interlocks_block_start_resume_and_calibration(
-    laser_sim: tuple[SimulatedTool, Laser], sim_clock: SimClock
+    laser_sim: tuple[Laser, SimulatedTool], sim_clock: SimClock
 ) -> None:
-    simulated, laser = laser_sim
+    laser, simulated = laser_sim
     sim_clock.set_scale(100)  # the cold warm-up lasts 6 s: WARMUP stays while we look
     with pytest.raises(NotAllowedInState) as idle:
         laser.calibrate()
@@ -377,9 +368,9 @@ def test_laser_interlocks_block_start_resume_and_calibration(
 
 @pytest.mark.sim_time_scale(100)
 def test_laser_pause_takes_effect_at_the_end_of_the_current_site(
-    open_laser: Callable[..., tuple[SimulatedTool, Laser]], sim_clock: SimClock
+    open_laser: Callable[..., tuple[Laser, SimulatedTool]], sim_clock: SimClock
 ) -> None:
-    simulated, laser = open_laser()
+    laser, simulated = open_laser()
     sim_clock.set_scale(20000)
     warm_and_calibrate(laser)
     sim_clock.set_scale(100)  # a site takes 1.8 ms
@@ -411,8 +402,8 @@ def test_laser_pause_takes_effect_at_the_end_of_the_current_site(
     assert laser.summary().passed == 240
 
 
-def test_laser_rejections_from_the_simulator(laser_sim: tuple[SimulatedTool, Laser]) -> None:
-    _, laser = laser_sim
+def test_laser_rejections_from_the_simulator(laser_sim: tuple[Laser, SimulatedTool]) -> None:
+    laser, _ = laser_sim
     with pytest.raises(ToolError) as no_results:
         laser.summary()
     assert no_results.value.code == 27
@@ -434,17 +425,6 @@ def test_laser_rejections_from_the_simulator(laser_sim: tuple[SimulatedTool, Las
 
 
 # == link faults =====================================================================================
-def recover(laser: Laser, timeout_s: float = 5.0) -> ToolState:
-    """The next exchanges succeed again within a bounded time."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            return laser.state()
-        except CommunicationError:
-            assert time.monotonic() < deadline, "the link did not recover"
-            time.sleep(0.05)
-
-
 @pytest.mark.parametrize(
     ("kind", "duration_s", "expected"),
     [
@@ -456,17 +436,15 @@ def recover(laser: Laser, timeout_s: float = 5.0) -> ToolState:
     ],
 )
 def test_laser_link_faults_raise_and_recover_without_hanging(
-    open_laser: Callable[..., tuple[SimulatedTool, Laser]],
+    open_laser: Callable[..., tuple[Laser, SimulatedTool]],
     kind: str,
     duration_s: float | None,
     expected: type[PacklineError] | tuple[type[PacklineError], ...],
 ) -> None:
-    simulated, laser = open_laser(timeout_s=0.3)
+    laser, simulated = open_laser(timeout_s=0.3)
     assert laser.state() is ToolState.IDLE
     simulated.faults.link_fault(kind, duration_s=duration_s)
-    started = time.monotonic()
-    with pytest.raises(expected):
+    with raises_within(expected, 1.5):
         laser.identify()
-    assert time.monotonic() - started < 1.5
-    assert recover(laser) is ToolState.IDLE
+    assert answered(laser.state, 5.0) is ToolState.IDLE
     assert laser.identify().model == "UVL-3"

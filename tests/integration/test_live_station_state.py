@@ -12,6 +12,7 @@ from sequences.packml import PackState
 from sequences.station_machine import DISABLED_CAUSE
 from sim.registry import serve_function
 from tests.support.daemon_process import free_port
+from tests.support.integration_waits import wait_until
 from tests.support.line_controller import running_controller
 
 #: The issue's bound on a station's status age.
@@ -24,10 +25,12 @@ def test_idle_stations_are_polled_and_an_alarm_raised_while_idle_is_recorded(
     tmp_path: Path,
 ) -> None:
     with running_controller(tmp_path / "live.db") as (controller, store, line):
-        deadline = time.monotonic() + 10
-        while not all(v.get("answered_at") for v in controller.list_stations()):
-            assert time.monotonic() < deadline, controller.list_stations()
-            time.sleep(0.05)
+        wait_until(
+            lambda: all(v.get("answered_at") for v in controller.list_stations()),
+            10,
+            lambda: controller.list_stations(),
+            poll_s=0.05,
+        )
         time.sleep(1.0)  # several polls later: still fresh, with no lot on the line
         views = controller.list_stations()
         assert {v["name"]: v["tool_state"] for v in views if v["tool_state"] != "IDLE"} == {}
@@ -52,10 +55,12 @@ def test_an_idle_tool_that_stops_answering_is_down_before_any_strip_is_sent(
 ) -> None:
     with running_controller(tmp_path / "gone.db") as (controller, store, line):
         line.tools[IDLE].stop()
-        deadline = time.monotonic() + 15
-        while controller.stations[IDLE].state is not PackState.ABORTED:
-            assert time.monotonic() < deadline, controller.show_station(IDLE)
-            time.sleep(0.05)
+        wait_until(
+            lambda: controller.stations[IDLE].state is PackState.ABORTED,
+            15,
+            lambda: controller.show_station(IDLE),
+            poll_s=0.05,
+        )
         view = controller.show_station(IDLE)
         assert view["down"] and view["poll_error"], view
         assert store.cycles(IDLE) == []
@@ -72,17 +77,11 @@ def test_a_disabled_station_whose_tool_drops_and_returns_stays_out_of_service(
         station = controller.stations[IDLE]
         controller.station_service(IDLE, enable=False, reason="capillary change", by="t")
         line.tools[IDLE].stop()
-        deadline = time.monotonic() + 15
-        while not station.down:
-            assert time.monotonic() < deadline, controller.show_station(IDLE)
-            time.sleep(0.05)
+        wait_until(lambda: station.down, 15, lambda: controller.show_station(IDLE), poll_s=0.05)
         line.tools[IDLE] = serve_function("wire-bonder")(
             clock=line.clock, world=line.world, transport="tcp", port=port
         )
-        deadline = time.monotonic() + 15
-        while station.down:
-            assert time.monotonic() < deadline, "the tool did not come back"
-            time.sleep(0.05)
+        wait_until(lambda: not station.down, 15, "the tool did not come back", poll_s=0.05)
         assert station.state is PackState.STOPPED, "still out of service, not IDLE"
         assert controller.show_station(IDLE)["disabled"] == "capillary change"
         back = store.station_events(IDLE)[-1]

@@ -8,7 +8,6 @@ import io
 import itertools
 import json
 import statistics
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 
 from packline.cli import main
 from tests.support.daemon_process import SimulatedDaemon
+from tests.support.integration_waits import wait_until
 
 TOKEN = "report-token-0123456789"
 LOT = "R1"
@@ -27,10 +27,12 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatedDaemon
     running = SimulatedDaemon(tmp_path_factory.mktemp("reports") / "line.db", TOKEN)
     try:
         assert running.post("/lots", {"strips": STRIPS, "lot_id": LOT}).status_code == 201
-        deadline = time.monotonic() + 45
-        while running.http.get(f"/lots/{LOT}").json()["status"] != "complete":
-            assert time.monotonic() < deadline, "the lot did not complete"
-            time.sleep(0.2)
+        wait_until(
+            lambda: running.http.get(f"/lots/{LOT}").json()["status"] == "complete",
+            45,
+            "the lot did not complete",
+            poll_s=0.2,
+        )
         yield running
     finally:
         assert running.stop() == 0

@@ -24,6 +24,7 @@ from drivers.states import ToolState
 from sim.clock import SimClock
 from sim.simulated_tool import SimulatedTool
 from sim.world import World
+from tests.support.integration_waits import answered
 
 SCALE = 2000.0
 LINE_TIMEOUT_S = 1.0
@@ -99,13 +100,8 @@ def test_metrology_dropped_link_is_reported_and_recovered(
         assert isinstance(raised.value, ConnectionLost)  # the socket was closed: reconnect
     else:
         assert isinstance(raised.value, ToolTimeout)  # a serial line cannot close: silence
-    deadline = time.monotonic() + 3.0
-    while True:  # the pty tool is deaf for a second after a drop
-        try:
-            assert gauge.state() is ToolState.READY
-            break
-        except CommunicationError:
-            assert time.monotonic() < deadline
+    # The pty tool is deaf for a second after a drop.
+    assert answered(gauge.state, 3.0) is ToolState.READY
 
 
 @pytest.mark.parametrize("kind", ["garble", "bad_checksum"])

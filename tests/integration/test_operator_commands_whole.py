@@ -5,7 +5,6 @@ command."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from packline.daemon.controller import LineController
 from packline.errors import Conflict, Invalid
 from packline.store import Store
 from sequences.packml import PackState
+from tests.support.integration_waits import wait_until
 from tests.support.line_controller import running_controller
 from tests.support.line_controller import wait_lot_status as wait_status
 
@@ -50,18 +50,19 @@ def test_lot_aborted_while_its_station_is_held_ends_aborted(
     line, _ = controller
     line.submit_lot(recipe=None, strips=2, strip_ids=None, lot_id="A1", by="t")
     laminator = line.stations["laminator"]
-    deadline = time.monotonic() + 30
-    while not laminator.current_strips or laminator.state is not PackState.EXECUTE:
-        assert time.monotonic() < deadline, "the lot never reached the laminator"
-        time.sleep(0.005)
+    wait_until(
+        lambda: laminator.current_strips and laminator.state is PackState.EXECUTE,
+        30,
+        "the lot never reached the laminator",
+        poll_s=0.005,
+    )
     assert line.station_command("laminator", "hold", by="operator")["state"] == "HELD"
     assert line.lot_command("A1", "abort", by="operator")["status"] == "aborting"
     lot = wait_status(line, "A1", "aborted", timeout_s=30)
     assert {s["status"] for s in lot["strips"]} == {"on hold"}
-    deadline = time.monotonic() + 10
-    while laminator.state is not PackState.IDLE:  # not at fault: it takes the next lot's work
-        assert time.monotonic() < deadline, laminator.state
-        time.sleep(0.01)
+    wait_until(
+        lambda: laminator.state is PackState.IDLE, 10, lambda: laminator.state
+    )  # not at fault: it takes the next lot's work
 
 
 def test_suspend_is_not_an_operator_command(controller: tuple[LineController, Store]) -> None:

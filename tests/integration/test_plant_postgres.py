@@ -6,23 +6,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from tests.support.daemon_process import SimulatedDaemon
+from tests.support.integration_waits import lot_completed
 
 TOKEN = "plant-token-123"
 PACKLINE = [sys.executable, "-m", "packline.cli"]
-
-
-def wait_complete(daemon: SimulatedDaemon, lot_id: str, timeout_s: float = 60) -> dict[str, object]:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        lot = daemon.http.get(f"/lots/{lot_id}").json()
-        if lot["status"] == "complete":
-            return dict(lot)
-        assert time.monotonic() < deadline, f"lot {lot_id} still {lot['status']}"
-        time.sleep(0.1)
 
 
 def test_two_line_daemons_share_one_database_and_each_completes_its_lot(
@@ -37,8 +27,8 @@ def test_two_line_daemons_share_one_database_and_each_completes_its_lot(
                     "/lots", {"recipe": "film-etch-wire", "strips": 1, "lot_id": lot_id}
                 )
                 assert response.status_code == 201, response.text
-            lot_a = wait_complete(a, "LOTA1")
-            lot_b = wait_complete(b, "LOTB1")
+            lot_a = lot_completed(a, "LOTA1", 60)
+            lot_b = lot_completed(b, "LOTB1", 60)
             assert [s["status"] for s in lot_a["strips"]] == ["complete"]  # type: ignore[attr-defined]
             assert [s["status"] for s in lot_b["strips"]] == ["complete"]  # type: ignore[attr-defined]
             # Neither daemon sees the other's lots.

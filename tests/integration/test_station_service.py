@@ -4,7 +4,6 @@ transports); over real HTTP and the CLI, a reason is required and reset cannot b
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from packline.cli import main
 from sequences.packml import E10, PackState
 from tests.support.daemon_process import SimulatedDaemon
+from tests.support.integration_waits import wait_until
 from tests.support.line_controller import running_controller, wait_lot_status
 
 TOKEN = "test-token-service"
@@ -23,10 +23,7 @@ def test_disabled_wire_bonder_finishes_its_cycle_gets_no_new_work_and_counts_sch
     with running_controller(tmp_path / "service.db") as (controller, store, _):
         bonder = controller.stations["wire-bonder-1"]
         controller.submit_lot(recipe=None, strips=4, strip_ids=None, lot_id="S1", by="t")
-        deadline = time.monotonic() + 40
-        while not bonder.current_strips:
-            assert time.monotonic() < deadline, "wire-bonder-1 never got work"
-            time.sleep(0.005)
+        wait_until(lambda: bonder.current_strips, 40, "wire-bonder-1 never got work", poll_s=0.005)
         working_on = bonder.current_strips
         view = controller.station_service(
             "wire-bonder-1", enable=False, reason="capillary change", by="op"

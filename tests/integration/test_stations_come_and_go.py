@@ -14,6 +14,7 @@ from sequences.line_config import load_line_config
 from sequences.packml import E10, PackState
 from sim.line import SimulatedLine, StationSim
 from tests.support.daemon_process import free_port
+from tests.support.integration_waits import wait_until
 
 SCALE = 5000.0
 ABSENT = "wire-bonder-2"
@@ -48,10 +49,12 @@ def test_absent_wire_bonder_is_down_the_lot_completes_on_the_other_and_it_comes_
             assert controller.stations[ABSENT].state is PackState.ABORTED, "still down"
             late = StationSim(ABSENT, "wire-bonder", {"transport": "tcp", "port": port})
             with SimulatedLine([late], time_scale=SCALE).start():
-                deadline = time.monotonic() + 10
-                while controller.stations[ABSENT].state is not PackState.IDLE:
-                    assert time.monotonic() < deadline, "the station did not come back"
-                    time.sleep(0.02)
+                wait_until(
+                    lambda: controller.stations[ABSENT].state is PackState.IDLE,
+                    10,
+                    "the station did not come back",
+                    poll_s=0.02,
+                )
                 back = controller.show_station(ABSENT)
                 assert back["down"] is None and back["tool_state"] == "IDLE", back
                 assert back["e10_tool_s"][E10.UNSCHEDULED_DOWN.value] > 0

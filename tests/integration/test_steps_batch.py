@@ -6,7 +6,6 @@ the tool cannot see."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -30,6 +29,7 @@ from sim.clock import SimClock
 from sim.etch_bath import EtchBathModel
 from sim.simulated_tool import SimulatedTool
 from sim.world import World
+from tests.support.integration_waits import when
 from tests.support.measured import measured
 from tests.support.step_runs import Start, opened_drivers, run
 
@@ -308,20 +308,6 @@ def test_a_shot_outlasting_its_bound_raises_tool_timeout(start: Start, sim_clock
 
     assert time.monotonic() - started < 2.0
     assert press.state() is ToolState.RUNNING
-
-
-def when(
-    condition: Callable[[], bool], action: Callable[[], None], timeout_s: float = 10.0
-) -> None:
-    """In the background: ``action()`` once ``condition()`` holds (bounded)."""
-
-    def watch() -> None:
-        deadline = time.monotonic() + timeout_s
-        while not condition() and time.monotonic() < deadline:
-            time.sleep(0.0005)
-        action()
-
-    threading.Thread(target=watch, daemon=True).start()
 
 
 def test_a_step_is_refused_by_an_interlock_its_set_up_does_not_clear(start: Start) -> None:

@@ -5,8 +5,6 @@ recipe kept loaded between strips, a hold alarm resumed and an operator abort.""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -26,6 +24,7 @@ from sim.clock import SimClock
 from sim.die_bonder import ProcessSpread
 from sim.simulated_tool import SimulatedTool
 from sim.world import World
+from tests.support.integration_waits import when
 from tests.support.measured import measured
 from tests.support.step_runs import Start, opened_drivers
 from tests.support.step_runs import run as run_steps
@@ -372,14 +371,8 @@ def test_operator_abort_of_a_wire_bond_leaves_the_rest_of_the_strip_not_processe
     sim_clock.set_scale(100)
     control = StepControl()
 
-    def abort_after_five_units() -> None:
-        deadline = time.monotonic() + 10.0
-        while simulated.model.progress()[0] < 5 and time.monotonic() < deadline:
-            time.sleep(0.001)
-        control.abort.set()
-
-    watcher = threading.Thread(target=abort_after_five_units, daemon=True)
-    watcher.start()
+    # The operator aborts after five units.
+    watcher = when(lambda: simulated.model.progress()[0] >= 5, control.abort.set, poll_s=0.001)
     strip = job("A-AB-1", FORMAT_A, attached.next_input_map)
     bonded = run(A64, wire_bonder, [strip], sim_clock, control)
     watcher.join()

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import replace
@@ -21,12 +19,12 @@ from typing import Any
 
 import pytest
 
-from drivers.ball_attach import BallAttach, BallAttachSettings, ReflowLimits
+from drivers.ball_attach import BallAttachSettings, ReflowLimits
 from drivers.base import Tool
-from drivers.dicing_saw import CutSettings, DicingSaw
+from drivers.dicing_saw import CutSettings
 from drivers.errors import PacklineError, ToolAlarm
-from drivers.laser import AblationSettings, Laser
-from drivers.metrology import Metrology
+from drivers.laser import AblationSettings
+from drivers.registry import driver_class
 from drivers.states import ToolState
 from sequences.jobs import SiteOutcome, StripJob, StripOutcome
 from sequences.steps.ball_attach import BallAttachStep
@@ -40,7 +38,9 @@ from sequences.upkeep import calibrate_gauge_if_due
 from sim.clock import SimClock
 from sim.metrology import MetrologyModel
 from sim.simulated_tool import SimulatedTool
-from sim.world import World
+from sim.world import StripState, World
+from tests.support.integration_waits import when
+from tests.support.step_runs import Start
 from tests.support.step_runs import run as run_steps
 
 pytestmark = pytest.mark.sim_time_scale(5000)
@@ -48,9 +48,11 @@ pytestmark = pytest.mark.sim_time_scale(5000)
 CLEAN_LASER = {"via_block_rate": 0.0, "residue_rate": 0.0, "fiducial_miss_rate": 0.0}
 FORMAT_A, FORMAT_B = (3, 10), (8, 30)
 ZONES_C = (130.0, 160.0, 175.0, 185.0, 200.0, 220.0, 250.0, 250.0)
+#: Inspecting an etched heat-slug strip: slug height, pad exposure, residual copper.
+SLUG = InspectStep(
+    "SLUG", "A-SLUG", {"SLUG": (200.0, 260.0), "PADX": (95.0, 100.0), "RESCU": (0.0, 1.0)}
+)
 BALL_LIMITS = {"BALLH": (350.0, 450.0), "COPL": (0.0, 100.0), "CLEAR": (50.0, 1000.0)}
-
-Connect = Callable[..., Any]
 
 
 def strip_job(strip_id: str, layout: tuple[int, int], skipped: tuple[int, ...] = ()) -> StripJob:
@@ -98,6 +100,14 @@ def dice(**changes: Any) -> DiceStep:
     return DiceStep(tool_recipe="B-SING", settings=replace(settings, **changes))
 
 
+def etched_slugs(world: World, strip_id: str) -> StripState:
+    """A Format A strip as a good etch leaves it: 230 µm slugs, pads exposed, no copper left."""
+    strip = world.strip(strip_id, *FORMAT_A)
+    for state in strip.sites.values():
+        state.slug_protrusion_um, state.pad_exposure_pct, state.residual_cu_um = 230.0, 99.5, 0.1
+    return strip
+
+
 def run(
     step: ProcessStep,
     tool: Tool,
@@ -119,25 +129,35 @@ def measured(site_outcome: SiteOutcome, key: str) -> float:
     return float(value)
 
 
+#: The serve options of each simulator these tests start: a clean laser process, fixed seeds.
+SERVED: dict[str, dict[str, Any]] = {
+    "laser": CLEAN_LASER,
+    "ball-attach": {"seed": 5},
+    "dicing-saw": {"seed": 3},
+    "metrology": {"seed": 2},
+}
+
+
 @pytest.fixture
-def connect() -> Iterator[Connect]:
-    """``connect(DriverClass, simulated)``: a driver on the simulated tool, closed afterwards."""
+def start(sim_tool: Callable[..., SimulatedTool]) -> Iterator[Start]:
+    """``start("laser")`` -> a driver on a fresh simulator of the tool (options of
+    :data:`SERVED`), closed afterwards, and the simulator."""
     with ExitStack() as opened:
 
-        def open_driver(kind: type[Tool], simulated: SimulatedTool, **options: Any) -> Any:
-            return opened.enter_context(kind.open(simulated.address, **options))
+        def open_tool(name: str) -> tuple[Any, SimulatedTool]:
+            simulated = sim_tool(name, **SERVED[name])
+            return opened.enter_context(driver_class(name).open(simulated.address)), simulated
 
-        yield open_driver
+        yield open_tool
 
 
 # == laser recess ===================================================================================
 def test_laser_recess_io16_calibrates_after_power_up_and_opens_every_via(
-    sim_tool: Callable[..., SimulatedTool],
-    connect: Connect,
+    start: Start,
     sim_clock: SimClock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    laser = connect(Laser, sim_tool("laser", **CLEAN_LASER))
+    laser, _ = start("laser")
     step = laser_recess("IO16")
     job = strip_job("FB2405-112", FORMAT_B, skipped=(57, 200))
 
@@ -173,12 +193,11 @@ def test_laser_recess_io16_calibrates_after_power_up_and_opens_every_via(
 
 
 def test_laser_recess_io16_die4_reaches_the_die_recess_depth_within_tolerance(
-    sim_tool: Callable[..., SimulatedTool],
-    connect: Connect,
+    start: Start,
     sim_clock: SimClock,
     sim_world: World,
 ) -> None:
-    laser = connect(Laser, sim_tool("laser", **CLEAN_LASER))
+    laser, _ = start("laser")
     step = laser_recess("IO16-DIE4")
 
     (outcome,) = run(step, laser, [strip_job("FB2405-120", FORMAT_B)], sim_clock)
@@ -196,9 +215,9 @@ def test_laser_recess_io16_die4_reaches_the_die_recess_depth_within_tolerance(
 
 
 def test_laser_recess_refuses_too_few_pulses_and_a_wrong_step_before_touching_the_laser(
-    sim_tool: Callable[..., SimulatedTool], connect: Connect, sim_clock: SimClock
+    start: Start, sim_clock: SimClock
 ) -> None:
-    laser = connect(Laser, sim_tool("laser", **CLEAN_LASER))
+    laser, _ = start("laser")
     laser.wait_for_state([ToolState.IDLE], timeout_s=5, poll_s=0.005)
     step = laser_recess("IO16", via_max_pulses=100)  # 126 pulses break through 25 µm
 
@@ -212,12 +231,11 @@ def test_laser_recess_refuses_too_few_pulses_and_a_wrong_step_before_touching_th
 
 # == ball attach ====================================================================================
 def test_ball_attach_magazine_of_three_reports_each_strip_with_upstream_failures_as_x(
-    sim_tool: Callable[..., SimulatedTool],
-    connect: Connect,
+    start: Start,
     sim_clock: SimClock,
     sim_world: World,
 ) -> None:
-    line = connect(BallAttach, sim_tool("ball-attach", seed=5))
+    line, _ = start("ball-attach")
     sim_world.strip("LA2403-018", *FORMAT_A).site(14).pad_exposure_pct = 60.0  # copper left
     jobs = [
         strip_job("LA2403-017", FORMAT_A, skipped=(30,)),
@@ -252,9 +270,9 @@ def test_ball_attach_magazine_of_three_reports_each_strip_with_upstream_failures
 
 
 def test_ball_attach_refuses_set_points_whose_profile_misses_the_peak_window(
-    sim_tool: Callable[..., SimulatedTool], connect: Connect, sim_clock: SimClock
+    start: Start, sim_clock: SimClock
 ) -> None:
-    line = connect(BallAttach, sim_tool("ball-attach", seed=5))
+    line, _ = start("ball-attach")
     cool = ball_attach(zone_temperature_c=(130.0, 160.0, 175.0, 185.0, 200.0, 210.0, 225.0, 225.0))
 
     with pytest.raises(StepRefused, match=r"profile misses the limits \(6508\): peak_c"):
@@ -265,12 +283,11 @@ def test_ball_attach_refuses_set_points_whose_profile_misses_the_peak_window(
 
 # == dice ===========================================================================================
 def test_dice_sets_up_the_blade_after_power_up_and_singulates_a_format_b_strip(
-    sim_tool: Callable[..., SimulatedTool],
-    connect: Connect,
+    start: Start,
     sim_clock: SimClock,
     sim_world: World,
 ) -> None:
-    saw = connect(DicingSaw, sim_tool("dicing-saw", seed=3))
+    saw, _ = start("dicing-saw")
     step = dice()
 
     (outcome,) = run(step, saw, [strip_job("FB2405-112", FORMAT_B, skipped=(7, 132))], sim_clock)
@@ -291,9 +308,9 @@ def test_dice_sets_up_the_blade_after_power_up_and_singulates_a_format_b_strip(
 
 
 def test_dice_refuses_a_spindle_speed_the_blade_does_not_allow(
-    sim_tool: Callable[..., SimulatedTool], connect: Connect, sim_clock: SimClock
+    start: Start, sim_clock: SimClock
 ) -> None:
-    saw = connect(DicingSaw, sim_tool("dicing-saw", seed=3))
+    saw, _ = start("dicing-saw")
     saw.wait_for_state([ToolState.IDLE], timeout_s=5, poll_s=0.005)
 
     with pytest.raises(StepRefused, match=r"40\.0 krpm over the 35\.0 krpm"):
@@ -303,10 +320,10 @@ def test_dice_refuses_a_spindle_speed_the_blade_does_not_allow(
 
 # == inspect ========================================================================================
 def test_inspect_recess_measures_the_vias_and_die_recesses_the_laser_made(
-    sim_tool: Callable[..., SimulatedTool], connect: Connect, sim_clock: SimClock
+    start: Start, sim_clock: SimClock
 ) -> None:
-    laser = connect(Laser, sim_tool("laser", **CLEAN_LASER))
-    gauge = connect(Metrology, sim_tool("metrology", seed=2))
+    laser, _ = start("laser")
+    gauge, _ = start("metrology")
     job = strip_job("FB2405-130", FORMAT_B, skipped=(3,))
     (recessed,) = run(laser_recess("IO16-DIE4"), laser, [job], sim_clock)
     inspect = InspectStep(
@@ -336,24 +353,18 @@ def test_inspect_recess_measures_the_vias_and_die_recesses_the_laser_made(
 
 
 def test_inspect_slug_fails_under_etched_sites_on_pad_exposure_and_residual_copper(
-    sim_tool: Callable[..., SimulatedTool],
-    connect: Connect,
+    start: Start,
     sim_clock: SimClock,
     sim_world: World,
 ) -> None:
-    gauge = connect(Metrology, sim_tool("metrology", seed=2))
-    strip = sim_world.strip("HS-SLUG-01", *FORMAT_A)
-    for state in strip.sites.values():
-        state.slug_protrusion_um, state.pad_exposure_pct, state.residual_cu_um = 230.0, 99.5, 0.1
+    gauge, _ = start("metrology")
+    strip = etched_slugs(sim_world, "HS-SLUG-01")
     for under_etched in (5, 6):  # copper left on the pads: low exposure and residual copper
         strip.site(under_etched).pad_exposure_pct = 60.0
         strip.site(under_etched).residual_cu_um = 30.0
     strip.site(7).residual_cu_um = 3.0  # pads exposed, a thin copper film left
-    limits = {"SLUG": (200.0, 260.0), "PADX": (95.0, 100.0), "RESCU": (0.0, 1.0)}
 
-    (outcome,) = run(
-        InspectStep("SLUG", "A-SLUG", limits), gauge, [strip_job("HS-SLUG-01", FORMAT_A)], sim_clock
-    )
+    (outcome,) = run(SLUG, gauge, [strip_job("HS-SLUG-01", FORMAT_A)], sim_clock)
 
     failed = {s.site: s.defect for s in outcome.sites if s.result == "F"}
     assert failed == {5: 9504, 6: 9504, 7: 9505}
@@ -364,13 +375,12 @@ def test_inspect_slug_fails_under_etched_sites_on_pad_exposure_and_residual_copp
 
 
 def test_inspect_ball_measures_claim_3_as_clearance_and_fails_slugs_above_the_balls(
-    sim_tool: Callable[..., SimulatedTool],
-    connect: Connect,
+    start: Start,
     sim_clock: SimClock,
     sim_world: World,
 ) -> None:
-    line = connect(BallAttach, sim_tool("ball-attach", seed=5))
-    gauge = connect(Metrology, sim_tool("metrology", seed=2))
+    line, _ = start("ball-attach")
+    gauge, _ = start("metrology")
     job = strip_job("HS-BALL-01", FORMAT_A)
     (balled,) = run(ball_attach(nominal_strips=1), line, [job], sim_clock)
     strip = sim_world.get("HS-BALL-01")
@@ -401,14 +411,12 @@ def test_inspect_ball_measures_claim_3_as_clearance_and_fails_slugs_above_the_ba
 
 
 def test_inspect_ball_fails_claim_3_on_the_host_when_clear_was_opened_at_the_panel(
-    sim_tool: Callable[..., SimulatedTool],
-    connect: Connect,
+    start: Start,
     sim_clock: SimClock,
     sim_world: World,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    simulated = sim_tool("metrology", seed=2)
-    gauge = connect(Metrology, simulated)
+    gauge, simulated = start("metrology")
     station = simulated.model
     assert isinstance(station, MetrologyModel)
     strip = sim_world.strip("HS-BALL-02", *FORMAT_A)
@@ -461,8 +469,7 @@ def test_inspect_ball_fails_claim_3_on_the_host_when_clear_was_opened_at_the_pan
     ],
 )
 def test_inspect_die_and_pkg_modes_fail_the_site_outside_its_limits(
-    sim_tool: Callable[..., SimulatedTool],
-    connect: Connect,
+    start: Start,
     sim_clock: SimClock,
     sim_world: World,
     mode: str,
@@ -473,7 +480,7 @@ def test_inspect_die_and_pkg_modes_fail_the_site_outside_its_limits(
     defect: int,
     key: str,
 ) -> None:
-    gauge = connect(Metrology, sim_tool("metrology", seed=2))
+    gauge, _ = start("metrology")
     strip = sim_world.strip(f"HS-{mode}-01", *FORMAT_A)
     for state in strip.sites.values():
         for name, value in world.items():
@@ -519,14 +526,13 @@ def test_inspect_die_and_pkg_modes_fail_the_site_outside_its_limits(
     ],
 )
 def test_inspect_with_a_bad_mode_limit_or_no_positive_clearance_is_refused_before_loading(
-    sim_tool: Callable[..., SimulatedTool],
-    connect: Connect,
+    start: Start,
     sim_clock: SimClock,
     mode: str,
     limits: dict[str, tuple[float, float]],
     reason: str,
 ) -> None:
-    gauge = connect(Metrology, sim_tool("metrology", seed=2))
+    gauge, _ = start("metrology")
     name = f"inspect {mode.lower()}"
     with pytest.raises(StepRefused, match=re.escape(f"{name}: ") + ".*" + re.escape(reason)):
         run(InspectStep(mode, "A-BALL", limits), gauge, [strip_job("X1", FORMAT_A)], sim_clock)
@@ -535,8 +541,7 @@ def test_inspect_with_a_bad_mode_limit_or_no_positive_clearance_is_refused_befor
 
 # == station controls ===============================================================================
 def test_inspect_asks_cal_only_when_it_does_not_know_a_passed_calibration_on_this_link(
-    sim_tool: Callable[..., SimulatedTool],
-    connect: Connect,
+    start: Start,
     sim_clock: SimClock,
     sim_world: World,
     caplog: pytest.LogCaptureFixture,
@@ -545,8 +550,7 @@ def test_inspect_asks_cal_only_when_it_does_not_know_a_passed_calibration_on_thi
     strip's set-up knows it (only CAL replaces it) and asks nothing; after a failed step (a
     refused RUN may be the calibration's interlock) and on a link opened again (the gauge may
     have lost its calibration in a power cycle) it asks again."""
-    gauge = connect(Metrology, sim_tool("metrology", seed=2))
-    limits = {"SLUG": (200.0, 260.0), "PADX": (95.0, 100.0), "RESCU": (0.0, 1.0)}
+    gauge, _ = start("metrology")
     sent: list[list[str]] = []
     job = strip_job("HS-CAL-X", FORMAT_A)
     for n in range(4):
@@ -557,32 +561,22 @@ def test_inspect_asks_cal_only_when_it_does_not_know_a_passed_calibration_on_thi
             gauge.close()
             gauge.connect()
         strip_id = f"HS-CAL-{n}"
-        for state in sim_world.strip(strip_id, *FORMAT_A).sites.values():
-            state.slug_protrusion_um, state.pad_exposure_pct, state.residual_cu_um = 230, 99.5, 0.1
+        etched_slugs(sim_world, strip_id)
         caplog.clear()
         with caplog.at_level(logging.DEBUG, logger=gauge.log.name):
-            (outcome,) = run(
-                InspectStep("SLUG", "A-SLUG", limits),
-                gauge,
-                [strip_job(strip_id, FORMAT_A)],
-                sim_clock,
-            )
+            (outcome,) = run(SLUG, gauge, [strip_job(strip_id, FORMAT_A)], sim_clock)
         assert outcome.result_map == "P" * 30
         sent.append(re.findall(r"'(CAL\??)'", caplog.text))
     assert sent == [["CAL?", "CAL", "CAL?"], [], ["CAL?"], ["CAL?"]]
 
 
 def test_hold_alarm_is_handed_to_the_station_which_fixes_it_and_the_cycle_completes(
-    sim_tool: Callable[..., SimulatedTool],
-    connect: Connect,
+    start: Start,
     sim_clock: SimClock,
     sim_world: World,
 ) -> None:
-    simulated = sim_tool("metrology", seed=2)
-    gauge = connect(Metrology, simulated)
-    strip = sim_world.strip("HS-HOLD-01", *FORMAT_A)
-    for state in strip.sites.values():
-        state.slug_protrusion_um, state.pad_exposure_pct, state.residual_cu_um = 230.0, 99.5, 0.1
+    gauge, simulated = start("metrology")
+    etched_slugs(sim_world, "HS-HOLD-01")
     simulated.faults.condition("VACUUM", site=10)  # the strip lifts off the stage at site 10
     alarms: list[tuple[int, str]] = []
 
@@ -594,9 +588,8 @@ def test_hold_alarm_is_handed_to_the_station_which_fixes_it_and_the_cycle_comple
         tool.resume()
         return "resume"
 
-    limits = {"SLUG": (200.0, 260.0), "PADX": (95.0, 100.0), "RESCU": (0.0, 1.0)}
     (outcome,) = run(
-        InspectStep("SLUG", "A-SLUG", limits),
+        SLUG,
         gauge,
         [strip_job("HS-HOLD-01", FORMAT_A)],
         sim_clock,
@@ -610,20 +603,14 @@ def test_hold_alarm_is_handed_to_the_station_which_fixes_it_and_the_cycle_comple
 
 @pytest.mark.sim_time_scale(2000)
 def test_operator_abort_ends_the_laser_cycle_and_leaves_the_rest_of_the_strip_unprocessed(
-    sim_tool: Callable[..., SimulatedTool], connect: Connect, sim_clock: SimClock
+    start: Start, sim_clock: SimClock
 ) -> None:
-    simulated = sim_tool("laser", **CLEAN_LASER)
-    laser = connect(Laser, simulated)
+    laser, simulated = start("laser")
     control = StepControl()
 
-    def abort_after_five_sites() -> None:
-        deadline = time.monotonic() + 20.0
-        while simulated.model.progress()[0] < 5 and time.monotonic() < deadline:
-            time.sleep(0.001)
-        control.abort.set()
-
-    operator = threading.Thread(target=abort_after_five_sites, daemon=True)
-    operator.start()
+    operator = when(  # the operator aborts after five sites
+        lambda: simulated.model.progress()[0] >= 5, control.abort.set, 20.0, poll_s=0.001
+    )
     (outcome,) = run(
         laser_recess("IO16-DIE4"), laser, [strip_job("FB2405-140", FORMAT_B)], sim_clock, control
     )
@@ -641,15 +628,14 @@ def test_operator_abort_ends_the_laser_cycle_and_leaves_the_rest_of_the_strip_un
 
 
 def test_a_gauge_found_idle_is_asked_its_calibration_again(
-    sim_tool: Callable[..., SimulatedTool],
-    connect: Connect,
+    start: Start,
     sim_clock: SimClock,
     sim_world: World,
 ) -> None:
     """A power-up on a serial link the host never saw close loses the MS-3's calibration
     (metrology.md §3) and unloads its recipe: a gauge found IDLE is not trusted to hold the
     calibration the host read before (here a RST, which leaves it IDLE the same way)."""
-    gauge = connect(Metrology, sim_tool("metrology", seed=2))
+    gauge, _ = start("metrology")
     pace = Pace(sim_clock.time_scale)
     done = calibrate_gauge_if_due(gauge, pace)  # none since power-up: CAL, then CAL? read
     assert done is not None and done.result == "done, PASS", done

@@ -6,28 +6,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.support.daemon_process import SimulatedDaemon
+from tests.support.integration_waits import lot_completed
 
 TOKEN = "two-recipes-token"
 SCALE = 2000.0
 SAW = "dicing-saw"
 #: The saw's warm-up after a recipe load (dicing-saw manual: 60 s), less polling slack.
 WARM_UP_TOOL_S = 50.0
-
-
-def wait_complete(daemon: SimulatedDaemon, lot_id: str, timeout_s: float = 90) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    while (lot := daemon.http.get(f"/lots/{lot_id}").json())["status"] != "complete":
-        assert lot["status"] in ("queued", "running"), lot
-        assert time.monotonic() < deadline, f"lot {lot_id} still {lot['status']}"
-        time.sleep(0.1)
-    return lot
 
 
 @pytest.mark.timeout(150)
@@ -43,7 +33,7 @@ def test_overlapping_lots_of_two_recipes_complete_and_the_changeover_is_set_up(
         ):
             reply = daemon.post("/lots", body)
             assert reply.status_code == 201, reply.text
-        lots = {lot_id: wait_complete(daemon, lot_id) for lot_id in ("HS", "FL")}
+        lots = {lot_id: lot_completed(daemon, lot_id, 90) for lot_id in ("HS", "FL")}
         saw = daemon.http.get(f"/stations/{SAW}").json()
     finally:
         assert daemon.stop() == 0, daemon.log()

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 from sequences.line_config import load_line_config
 from sequences.packml import PackState
 from sequences.station import Station
 from sim.line import SimulatedLine
+from tests.support.integration_waits import wait_until
 from tests.support.line_controller import running_controller, wait_lot_status
 
 DAY_S = 24 * 3600.0
@@ -18,10 +20,7 @@ DAY_S = 24 * 3600.0
 
 def wait_held(station: Station, why: str) -> None:
     """Until ``station`` is HELD (an operator request); fails with ``why`` after 40 s."""
-    deadline = time.monotonic() + 40
-    while station.state is not PackState.HELD:
-        assert time.monotonic() < deadline, why
-        time.sleep(0.02)
+    wait_until(lambda: station.state is PackState.HELD, 40, why, poll_s=0.02)
 
 
 def overdue_calibration(line: SimulatedLine) -> None:
@@ -84,25 +83,37 @@ def test_empty_syringe_holds_the_station_with_a_request_not_the_strip_until_it_i
     assert float(handling.split(" in ")[1].split()[0]) >= 1000, "the wait is counted"
 
 
-def test_dry_run_operator_answers_the_syringe_request_and_every_strip_completes() -> None:
+def dry_run_lot(
+    tool: str, sim: dict[str, float], lot_id: str, strips: int, seed: int, response_tool_s: float
+) -> tuple[Any, list[Any]]:
+    """A heat-slug lot on the virtual clock, every ``tool`` station's simulator started with
+    ``sim``, the operator answering a request in ``response_tool_s``: every strip completes;
+    the run and the operator requests it recorded."""
     from packline.simulated_lot import run_simulated_lot
     from sequences.recipe import RECIPES_DIR, load_recipe
     from sequences.route import route_for
 
     line = load_line_config().model_copy(deep=True)
-    (bonder,) = [entry for entry in line.stations if entry.tool == "die-bonder"]
-    bonder.sim = {**bonder.sim, "syringe_nl": 50_000}  # empties during the second strip
+    for entry in line.stations:
+        if entry.tool == tool:
+            entry.sim = {**entry.sim, **sim}
     route = route_for(load_recipe(RECIPES_DIR / "heat-slug-die-equal.yaml"))
+    strip_ids = [f"{lot_id}-{n:02d}" for n in range(1, strips + 1)]
     run = run_simulated_lot(
         route,
-        ["Q-01", "Q-02", "Q-03"],
-        lot_id="Q",
+        strip_ids,
+        lot_id=lot_id,
         config=line,
-        seed=3,
-        operator_response_tool_s=900.0,
+        seed=seed,
+        operator_response_tool_s=response_tool_s,
     )
     assert {s.status for s in run.strips.values()} == {"complete"}
-    requests = [a for a in run.recorder.alarms if a.alarm_class == "REQUEST"]
+    return run, [a for a in run.recorder.alarms if a.alarm_class == "REQUEST"]
+
+
+def test_dry_run_operator_answers_the_syringe_request_and_every_strip_completes() -> None:
+    # 50 µl: the syringe empties during the second strip.
+    run, requests = dry_run_lot("die-bonder", {"syringe_nl": 50_000}, "Q", 3, 3, 900.0)
     assert [r.text for r in requests] == ["replace the syringe (EPOXY)"]
     took_tool_s = float(requests[0].handling.split(" in ")[1].split()[0])
     assert requests[0].handling.startswith("operator request answered")
@@ -157,19 +168,8 @@ def test_blade_with_life_left_below_90_percent_asks_for_nothing(tmp_path: Path) 
 def test_dry_run_operator_changes_a_worn_blade_before_the_saw_cuts_and_the_wait_is_counted() -> (
     None
 ):
-    from packline.simulated_lot import run_simulated_lot
-    from sequences.recipe import RECIPES_DIR, load_recipe
-    from sequences.route import route_for
-
-    line = load_line_config().model_copy(deep=True)
-    (saw,) = [entry for entry in line.stations if entry.tool == "dicing-saw"]
-    saw.sim = {**saw.sim, "blade_count": 18_500}  # past 90 % of BLADe:LIMit 20000
-    route = route_for(load_recipe(RECIPES_DIR / "heat-slug-die-equal.yaml"))
-    run = run_simulated_lot(
-        route, ["W-01", "W-02"], lot_id="W", config=line, seed=5, operator_response_tool_s=700.0
-    )
-    assert {s.status for s in run.strips.values()} == {"complete"}
-    requests = [a for a in run.recorder.alarms if a.alarm_class == "REQUEST"]
+    # Past 90 % of BLADe:LIMit 20000.
+    _, requests = dry_run_lot("dicing-saw", {"blade_count": 18_500}, "W", 2, 5, 700.0)
     assert [(r.station, r.text) for r in requests] == [("dicing-saw", "change the blade (BLADE)")]
     assert requests[0].handling.startswith("operator request answered")
     assert float(requests[0].handling.split(" in ")[1].split()[0]) >= 700
@@ -198,21 +198,8 @@ def test_syringe_running_low_is_asked_for_before_it_is_out_and_the_answer_clears
 
 
 def test_dry_run_operator_changes_a_spool_running_low_before_it_runs_out() -> None:
-    from packline.simulated_lot import run_simulated_lot
-    from sequences.recipe import RECIPES_DIR, load_recipe
-    from sequences.route import route_for
-
-    line = load_line_config().model_copy(deep=True)
-    for entry in line.stations:
-        if entry.tool == "wire-bonder":
-            entry.sim = {**entry.sim, "wire_m": 45.0}  # < 50 m left: 3202 from power-up
-    route = route_for(load_recipe(RECIPES_DIR / "heat-slug-die-equal.yaml"))
-    strips = ["P-01", "P-02", "P-03"]  # two bonders, one bonds twice
-    run = run_simulated_lot(
-        route, strips, lot_id="P", config=line, seed=7, operator_response_tool_s=300.0
-    )
-    assert {s.status for s in run.strips.values()} == {"complete"}
-    requests = [a for a in run.recorder.alarms if a.alarm_class == "REQUEST"]
+    # < 50 m left: 3202 from power-up; three strips on two bonders, one bonds twice.
+    run, requests = dry_run_lot("wire-bonder", {"wire_m": 45.0}, "P", 3, 7, 300.0)
     asked = sorted((r.station, r.text) for r in requests)
     assert asked == [(f"wire-bonder-{n}", "change the wire spool (WIRE)") for n in (1, 2)]
     assert all(r.handling.startswith("operator request answered") for r in requests)

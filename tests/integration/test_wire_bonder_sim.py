@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from sim.fronts.framed import FramedServer
 from sim.simulated_tool import SimulatedTool
 from sim.wire_bonder import WireBonderModel, serve
 from sim.world import World
+from tests.support.integration_waits import raises_within
 from tests.support.measured import measured
 
 SCALE = 2000.0
@@ -29,28 +31,31 @@ QUIET: dict[str, float] = {
 }
 POLL_S = 0.005
 
-Start = Callable[..., SimulatedTool]
+#: ``start(timeout_s=0.2, **serve_options)`` -> a driver on a fresh simulator, the simulator.
+Start = Callable[..., tuple[WireBonder, SimulatedTool]]
 
 
 @pytest.fixture(params=["pty", "tcp"])
-def start_sim(request: pytest.FixtureRequest) -> Iterator[Start]:
-    """Factory for a simulated wire bonder on the parametrized transport."""
-    started: list[SimulatedTool] = []
+def start(request: pytest.FixtureRequest) -> Iterator[Start]:
+    """Factory: a simulated wire bonder on the parametrized transport (no process defects
+    unless the options ask for them) and a driver connected to it, both closed afterwards."""
+    with ExitStack() as opened:
 
-    def start(**options: Any) -> SimulatedTool:
-        tool = serve(
-            clock=SimClock(SCALE),
-            world=World(),
-            seed=3,
-            transport=request.param,
-            **{**QUIET, **options},
-        )
-        started.append(tool)
-        return tool
+        def start_tool(
+            timeout_s: float | None = None, **options: Any
+        ) -> tuple[WireBonder, SimulatedTool]:
+            tool = serve(
+                clock=SimClock(SCALE),
+                world=World(),
+                seed=3,
+                transport=request.param,
+                **{**QUIET, **options},
+            )
+            opened.callback(tool.stop)
+            link = {} if timeout_s is None else {"timeout_s": timeout_s}
+            return opened.enter_context(WireBonder.open(tool.address, **link)), tool
 
-    yield start
-    for tool in started:
-        tool.stop()
+        yield start_tool
 
 
 def model_of(tool: SimulatedTool) -> WireBonderModel:
@@ -64,229 +69,208 @@ def ready(bonder: WireBonder, program: str = "A64") -> None:
     assert bonder.wait_for_state([ToolState.READY], timeout_s=10, poll_s=POLL_S) is ToolState.READY
 
 
-def test_wire_bonder_full_cycle_with_map_and_results(start_sim: Start) -> None:
-    sim = start_sim()
-    with WireBonder.open(sim.address) as bonder:
-        assert bonder.identify().model == "WB-3"
-        ready(bonder)
-        assert bonder.stage_temperature().pv_c == pytest.approx(150.0, abs=3.0)
-        bonder.strip_id = "LA2403-017"
-        bonder.write_input_map("1" * 29 + "0")
-        assert bonder.input_map == "1" * 29 + "0"
-        bonder.start()
-        assert (
-            bonder.wait_for_state([ToolState.DONE], timeout_s=10, poll_s=POLL_S) is ToolState.DONE
-        )
-        result = bonder.cycle_result()
-        assert result.result_map == "P" * 29 + "X"
-        summary = result.summary
-        assert (summary.strip_id, summary.passed, summary.skipped, summary.wires_bonded) == (
-            "LA2403-017",
-            29,
-            1,
-            29 * 64,
-        )
-        assert summary.cycle_s == pytest.approx(29 * (64 * 0.08 + 1.5) + 17, rel=0.03)
-        first, last = result.records[0], result.records[-1]
-        assert (first.wires_bonded, first.wires_total, first.nsop, first.nsol) == (64, 64, 0, 0)
-        assert (
-            first.mean_fab_um == pytest.approx(50.0, abs=2.0)
-            and abs(measured(first.mean_loop_um) - 250) < 10
-        )
-        assert (last.result, last.wires_bonded) == ("X", None)
-        assert bonder.consumables().capillary_bonds == 2 * 29 * 64
-        bonder.acknowledge()
-        assert bonder.status().state is ToolState.READY and bonder.strip_id == ""
+def test_wire_bonder_full_cycle_with_map_and_results(start: Start) -> None:
+    bonder, sim = start()
+    assert bonder.identify().model == "WB-3"
+    ready(bonder)
+    assert bonder.stage_temperature().pv_c == pytest.approx(150.0, abs=3.0)
+    bonder.strip_id = "LA2403-017"
+    bonder.write_input_map("1" * 29 + "0")
+    assert bonder.input_map == "1" * 29 + "0"
+    bonder.start()
+    assert bonder.wait_for_state([ToolState.DONE], timeout_s=10, poll_s=POLL_S) is ToolState.DONE
+    result = bonder.cycle_result()
+    assert result.result_map == "P" * 29 + "X"
+    summary = result.summary
+    assert (summary.strip_id, summary.passed, summary.skipped, summary.wires_bonded) == (
+        "LA2403-017",
+        29,
+        1,
+        29 * 64,
+    )
+    assert summary.cycle_s == pytest.approx(29 * (64 * 0.08 + 1.5) + 17, rel=0.03)
+    first, last = result.records[0], result.records[-1]
+    assert (first.wires_bonded, first.wires_total, first.nsop, first.nsol) == (64, 64, 0, 0)
+    assert (
+        first.mean_fab_um == pytest.approx(50.0, abs=2.0)
+        and abs(measured(first.mean_loop_um) - 250) < 10
+    )
+    assert (last.result, last.wires_bonded) == ("X", None)
+    assert bonder.consumables().capillary_bonds == 2 * 29 * 64
+    bonder.acknowledge()
+    assert bonder.status().state is ToolState.READY and bonder.strip_id == ""
     strip = sim.model.world.get("LA2403-017")
     assert (
         strip is not None and strip.site(1).wires_bonded == 64 and strip.site(30).wires_bonded == 0
     )
 
 
-def test_wire_bonder_format_b_strip_pages_maps_and_records(start_sim: Start) -> None:
-    sim = start_sim()
-    with WireBonder.open(sim.address) as bonder:
-        ready(bonder, "B16")
-        assert (bonder.strip_size, bonder.wires_per_unit) == ((8, 30), 16)
-        input_map = "10" * 120
-        bonder.write_input_map(input_map)
-        assert bonder.read_input_map() == input_map
-        bonder.start()
-        bonder.wait_for_state([ToolState.DONE], timeout_s=10, poll_s=POLL_S)
-        result = bonder.cycle_result()
-        assert result.result_map == "PX" * 120 and len(result.records) == 240
-        assert [r.site for r in result.records] == list(range(1, 241))
+def test_wire_bonder_format_b_strip_pages_maps_and_records(start: Start) -> None:
+    bonder, _ = start()
+    ready(bonder, "B16")
+    assert (bonder.strip_size, bonder.wires_per_unit) == ((8, 30), 16)
+    input_map = "10" * 120
+    bonder.write_input_map(input_map)
+    assert bonder.read_input_map() == input_map
+    bonder.start()
+    bonder.wait_for_state([ToolState.DONE], timeout_s=10, poll_s=POLL_S)
+    result = bonder.cycle_result()
+    assert result.result_map == "PX" * 120 and len(result.records) == 240
+    assert [r.site for r in result.records] == list(range(1, 241))
 
 
-def test_wire_bonder_parameters_and_programs_round_trip(start_sim: Start) -> None:
-    sim = start_sim()
-    with WireBonder.open(sim.address) as bonder:
-        ready(bonder)
-        bonder.loop_height_um = 220
-        bonder.gas_flow_l_min = 0.84
-        assert (bonder.loop_height_um, bonder.gas_flow_l_min) == (220, 0.8)
-        assert bonder.program().edited
-        bonder.save_program("A64-LOW")
-        assert bonder.program_list() == ["A64", "A64-LOW", "B16"]
-        bonder.reset()
-        assert bonder.program().name == "" and bonder.loop_height_um == 250
+def test_wire_bonder_parameters_and_programs_round_trip(start: Start) -> None:
+    bonder, _ = start()
+    ready(bonder)
+    bonder.loop_height_um = 220
+    bonder.gas_flow_l_min = 0.84
+    assert (bonder.loop_height_um, bonder.gas_flow_l_min) == (220, 0.8)
+    assert bonder.program().edited
+    bonder.save_program("A64-LOW")
+    assert bonder.program_list() == ["A64", "A64-LOW", "B16"]
+    bonder.reset()
+    assert bonder.program().name == "" and bonder.loop_height_um == 250
 
 
 # -- link faults ------------------------------------------------------------------------------------
-def test_wire_bonder_stalled_reply_is_recovered_without_executing_twice(start_sim: Start) -> None:
-    sim = start_sim()
-    with WireBonder.open(sim.address, timeout_s=0.2) as bonder:
-        ready(bonder)
-        sim.faults.link_fault("stall")
-        bonder.start()  # lost OK; the retransmission gets the stored reply, not NAK 20
-        assert model_of(sim).cycle_number == 1
-        bonder.wait_for_state([ToolState.DONE], timeout_s=10, poll_s=POLL_S)
+def test_wire_bonder_stalled_reply_is_recovered_without_executing_twice(start: Start) -> None:
+    bonder, sim = start(timeout_s=0.2)
+    ready(bonder)
+    sim.faults.link_fault("stall")
+    bonder.start()  # lost OK; the retransmission gets the stored reply, not NAK 20
+    assert model_of(sim).cycle_number == 1
+    bonder.wait_for_state([ToolState.DONE], timeout_s=10, poll_s=POLL_S)
 
 
-def test_wire_bonder_long_stall_raises_timeout_within_the_retry_budget(start_sim: Start) -> None:
-    sim = start_sim()
-    with WireBonder.open(sim.address, timeout_s=0.2) as bonder:
-        sim.faults.link_fault("stall", duration_s=1.5)
-        started = time.monotonic()
-        with pytest.raises(ToolTimeout) as failure:
-            bonder.status()
-        assert time.monotonic() - started < 4 * 0.2 + 1.0
-        assert "STAT?" in failure.value.sent
-        time.sleep(1.0)  # the tool answers again once the stall is over
-        assert bonder.identify().model == "WB-3"
+def test_wire_bonder_long_stall_raises_timeout_within_the_retry_budget(start: Start) -> None:
+    bonder, sim = start(timeout_s=0.2)
+    sim.faults.link_fault("stall", duration_s=1.5)
+    with raises_within(ToolTimeout, 4 * 0.2 + 1.0) as failure:
+        bonder.status()
+    assert "STAT?" in failure.value.sent
+    time.sleep(1.0)  # the tool answers again once the stall is over
+    assert bonder.identify().model == "WB-3"
 
 
-def test_wire_bonder_dropped_link_recovers(start_sim: Start) -> None:
-    sim = start_sim()
-    with WireBonder.open(sim.address) as bonder:
-        ready(bonder)
-        sim.faults.link_fault("drop")
-        bonder.strip_id = "DROP-1"  # pty: deaf for 1 s, retransmitted; tcp: reconnected
-        assert bonder.strip_id == "DROP-1"
+def test_wire_bonder_dropped_link_recovers(start: Start) -> None:
+    bonder, sim = start()
+    ready(bonder)
+    sim.faults.link_fault("drop")
+    bonder.strip_id = "DROP-1"  # pty: deaf for 1 s, retransmitted; tcp: reconnected
+    assert bonder.strip_id == "DROP-1"
 
 
 @pytest.mark.parametrize("kind", ["garble", "truncate", "bad_checksum"])
 def test_wire_bonder_corrupted_reply_is_retransmitted_and_not_reexecuted(
-    start_sim: Start, kind: str
+    start: Start, kind: str
 ) -> None:
-    sim = start_sim()
-    with WireBonder.open(sim.address, timeout_s=0.2) as bonder:
-        ready(bonder)
-        sim.faults.link_fault(kind)
-        bonder.start()
-        assert model_of(sim).cycle_number == 1
-        assert bonder.status().state in (ToolState.RUNNING, ToolState.DONE)
+    bonder, sim = start(timeout_s=0.2)
+    ready(bonder)
+    sim.faults.link_fault(kind)
+    bonder.start()
+    assert model_of(sim).cycle_number == 1
+    assert bonder.status().state in (ToolState.RUNNING, ToolState.DONE)
 
 
 def test_wire_bonder_persistent_bad_checksums_fail_the_link_then_it_recovers(
-    start_sim: Start,
+    start: Start,
 ) -> None:
-    sim = start_sim()
-    with WireBonder.open(sim.address) as bonder:
-        sim.faults.link_fault("bad_checksum", count=4)
-        with pytest.raises(ProtocolError) as failure:
-            bonder.consumables()
-        assert failure.value.sent.endswith("CONS?") and "bad checksum" in str(failure.value)
-        assert bonder.consumables().wire_left_m == 500.0
+    bonder, sim = start()
+    sim.faults.link_fault("bad_checksum", count=4)
+    with pytest.raises(ProtocolError) as failure:
+        bonder.consumables()
+    assert failure.value.sent.endswith("CONS?") and "bad checksum" in str(failure.value)
+    assert bonder.consumables().wire_left_m == 500.0
 
 
 # -- alarms and interlocks ---------------------------------------------------------------------------
-def test_wire_bonder_abort_class_alarm_mid_unit(start_sim: Start) -> None:
-    sim = start_sim()
-    with WireBonder.open(sim.address) as bonder:
-        ready(bonder)
-        sim.faults.condition(
-            "ESTOP", phase="BOND", after_s=(1.5 + 64 * 0.08) + 1.5 + 20 * 0.08
-        )  # unit 2
-        bonder.start()
-        with pytest.raises(ToolAlarm) as alarm:
-            bonder.wait_for_state([ToolState.DONE], timeout_s=10, poll_s=POLL_S)
-        assert (alarm.value.code, alarm.value.alarm_class) == (3001, "A")
-        sim.model.set_condition("ESTOP", False)  # operator releases the E-stop
-        bonder.clear_alarms()
-        assert bonder.state() is ToolState.ABORTED
-        result = bonder.cycle_result()
-        assert result.result_map == "PF" + "N" * 28
-        assert (
-            result.records[1].defect == 3508 and 0 < measured(result.records[1].wires_bonded) < 64
-        )
+def test_wire_bonder_abort_class_alarm_mid_unit(start: Start) -> None:
+    bonder, sim = start()
+    ready(bonder)
+    sim.faults.condition(
+        "ESTOP", phase="BOND", after_s=(1.5 + 64 * 0.08) + 1.5 + 20 * 0.08
+    )  # unit 2
+    bonder.start()
+    with pytest.raises(ToolAlarm) as alarm:
+        bonder.wait_for_state([ToolState.DONE], timeout_s=10, poll_s=POLL_S)
+    assert (alarm.value.code, alarm.value.alarm_class) == (3001, "A")
+    sim.model.set_condition("ESTOP", False)  # operator releases the E-stop
+    bonder.clear_alarms()
+    assert bonder.state() is ToolState.ABORTED
+    result = bonder.cycle_result()
+    assert result.result_map == "PF" + "N" * 28
+    assert result.records[1].defect == 3508 and 0 < measured(result.records[1].wires_bonded) < 64
 
 
-def test_wire_bonder_hold_class_alarm_mid_cycle_pauses_and_resumes(start_sim: Start) -> None:
-    sim = start_sim()
-    with WireBonder.open(sim.address) as bonder:
-        ready(bonder)
-        sim.faults.alarm(3106, site=5)
-        bonder.start()
-        with pytest.raises(ToolAlarm) as alarm:
-            bonder.wait_for_state([ToolState.DONE], timeout_s=10, poll_s=POLL_S)
-        assert (alarm.value.code, alarm.value.alarm_class) == (3106, "H")
-        with pytest.raises(AlarmActive) as blocked:
-            bonder.resume()
-        assert blocked.value.detail == "3106"
-        bonder.clear_alarms()
-        status = bonder.status()
-        assert (status.state, status.site, status.done) == (ToolState.PAUSED, 5, 4)
+def test_wire_bonder_hold_class_alarm_mid_cycle_pauses_and_resumes(start: Start) -> None:
+    bonder, sim = start()
+    ready(bonder)
+    sim.faults.alarm(3106, site=5)
+    bonder.start()
+    with pytest.raises(ToolAlarm) as alarm:
+        bonder.wait_for_state([ToolState.DONE], timeout_s=10, poll_s=POLL_S)
+    assert (alarm.value.code, alarm.value.alarm_class) == (3106, "H")
+    with pytest.raises(AlarmActive) as blocked:
         bonder.resume()
+    assert blocked.value.detail == "3106"
+    bonder.clear_alarms()
+    status = bonder.status()
+    assert (status.state, status.site, status.done) == (ToolState.PAUSED, 5, 4)
+    bonder.resume()
+    bonder.wait_for_state([ToolState.DONE], timeout_s=10, poll_s=POLL_S)
+    assert bonder.result_map() == "P" * 30
+
+
+def test_wire_bonder_warning_mid_cycle_does_not_stop_it(start: Start) -> None:
+    bonder, sim = start()
+    ready(bonder)
+    sim.faults.alarm(3201, site=3)
+    bonder.start()
+    assert bonder.wait_for_state([ToolState.DONE], timeout_s=10, poll_s=POLL_S) is ToolState.DONE
+    assert [a.code for a in bonder.alarms()] == [3201]
+    assert bonder.alarms()[0].alarm_class == "W"
+
+
+def test_wire_bonder_interlock_blocks_start_until_the_cover_closes(start: Start) -> None:
+    bonder, sim = start()
+    ready(bonder)
+    sim.model.set_condition("DOOR", True)
+    with pytest.raises(InterlockActive) as blocked:
+        bonder.start()
+    assert blocked.value.detail == "DOOR"
+    assert bonder.last_error().detail == "DOOR"
+    sim.model.set_condition("DOOR", False)
+    bonder.start()
+    bonder.wait_for_state([ToolState.DONE], timeout_s=10, poll_s=POLL_S)
+
+
+def test_wire_bonder_spool_empty_hold_as_in_the_manual_example(start: Start) -> None:
+    bonder, sim = start(wire_m=16 * 64 * 0.003 + 0.05)
+    ready(bonder)
+    bonder.write_input_map("1" * 29 + "0")
+    bonder.start()
+    with pytest.raises(ToolAlarm) as alarm:
         bonder.wait_for_state([ToolState.DONE], timeout_s=10, poll_s=POLL_S)
-        assert bonder.result_map() == "P" * 30
-
-
-def test_wire_bonder_warning_mid_cycle_does_not_stop_it(start_sim: Start) -> None:
-    sim = start_sim()
-    with WireBonder.open(sim.address) as bonder:
-        ready(bonder)
-        sim.faults.alarm(3201, site=3)
-        bonder.start()
-        assert (
-            bonder.wait_for_state([ToolState.DONE], timeout_s=10, poll_s=POLL_S) is ToolState.DONE
-        )
-        assert [a.code for a in bonder.alarms()] == [3201]
-        assert bonder.alarms()[0].alarm_class == "W"
-
-
-def test_wire_bonder_interlock_blocks_start_until_the_cover_closes(start_sim: Start) -> None:
-    sim = start_sim()
-    with WireBonder.open(sim.address) as bonder:
-        ready(bonder)
-        sim.model.set_condition("DOOR", True)
-        with pytest.raises(InterlockActive) as blocked:
-            bonder.start()
-        assert blocked.value.detail == "DOOR"
-        assert bonder.last_error().detail == "DOOR"
-        sim.model.set_condition("DOOR", False)
-        bonder.start()
-        bonder.wait_for_state([ToolState.DONE], timeout_s=10, poll_s=POLL_S)
-
-
-def test_wire_bonder_spool_empty_hold_as_in_the_manual_example(start_sim: Start) -> None:
-    sim = start_sim(wire_m=16 * 64 * 0.003 + 0.05)
-    with WireBonder.open(sim.address) as bonder:
-        ready(bonder)
-        bonder.write_input_map("1" * 29 + "0")
-        bonder.start()
-        with pytest.raises(ToolAlarm) as alarm:
-            bonder.wait_for_state([ToolState.DONE], timeout_s=10, poll_s=POLL_S)
-        assert alarm.value.code == 3109
-        status = bonder.status()
-        assert (status.state, status.phase, status.site, status.done, status.total) == (
-            ToolState.ALARM,
-            "BOND",
-            17,
-            16,
-            29,
-        )
-        with pytest.raises(AlarmActive):
-            bonder.resume()
-        sim.model.fix(3109)  # operator loads a new spool
-        bonder.clear_alarms()
-        assert bonder.status().state is ToolState.PAUSED
+    assert alarm.value.code == 3109
+    status = bonder.status()
+    assert (status.state, status.phase, status.site, status.done, status.total) == (
+        ToolState.ALARM,
+        "BOND",
+        17,
+        16,
+        29,
+    )
+    with pytest.raises(AlarmActive):
         bonder.resume()
-        bonder.wait_for_state([ToolState.DONE], timeout_s=10, poll_s=POLL_S)
-        assert bonder.summary().passed == 29
+    sim.model.fix(3109)  # operator loads a new spool
+    bonder.clear_alarms()
+    assert bonder.status().state is ToolState.PAUSED
+    bonder.resume()
+    bonder.wait_for_state([ToolState.DONE], timeout_s=10, poll_s=POLL_S)
+    assert bonder.summary().passed == 29
 
 
-def test_wire_bonder_simulator_address_is_pty_path_or_socket_url(start_sim: Start) -> None:
-    sim = start_sim()
+def test_wire_bonder_simulator_address_is_pty_path_or_socket_url(start: Start) -> None:
+    _, sim = start()
     assert isinstance(sim.server, FramedServer)
     assert sim.address.startswith(("/dev/pts/", "socket://127.0.0.1:"))
