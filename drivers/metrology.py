@@ -17,6 +17,7 @@ from drivers.records import (
     StripSummary,
     alarms,
     check_map,
+    defects,
     parse_site_record,
     parse_summary,
 )
@@ -259,6 +260,25 @@ class Metrology(TextTool):
         9104 A Stage motion fault
         9105 W Enclosure temperature out of range
         9201 W Calibration due
+    """)
+    # §5: a failed site's defect code, in words for reports.
+    defect_texts = defects("""
+        9501 die offset (DX/DY) out of limits
+        9502 die rotation (DT) out of limits
+        9503 slug protrusion (SLUG) out of limits
+        9504 pad exposure (PADX) insufficient
+        9505 residual Cu on pads (RESCU)
+        9506 ball height (BALLH) out of limits
+        9507 coplanarity (COPL) out of limit
+        9508 slug-to-ball clearance (CLEAR) insufficient
+        9509 missing ball (MISS)
+        9510 I/O-leg recess depth (VIA) out of limits
+        9511 die recess depth (AREA) out of limits
+        9512 residual PI on pads (RESID)
+        9513 package thickness (THK) out of limits
+        9514 warpage (WARP) out of limit
+        9515 site not measurable (fiducial or signal)
+        9516 pad protrusion (PADP) out of limits
     """)
 
     def __init__(self, address: str, *, line_timeout_s: float = 1.0) -> None:
