@@ -15,7 +15,7 @@ from typing import ClassVar
 from drivers.records import SiteRecord, alarms, defects
 from drivers.scpi import ScpiTool
 from drivers.setpoints import SetPoints
-from drivers.settings import Reading, Setting
+from drivers.settings import Command, Reading, Setting
 from drivers.states import ToolState
 from drivers.values import Choice, Flag, Number, Quoted, Timestamp, unquote
 
@@ -162,12 +162,11 @@ class Laser(ScpiTool):
         doc="``LASer:POWer?``: average power at the work plane, W (0.000 with the source off).",
     )
 
-    def calibrate(self) -> None:
-        """``LASer:CALibrate``: power calibration (overlapped, SETUP ≈ 30 s; poll the state).
-
-        Needs the source on: IDLE -> 24, WARMUP -> 22 ``WARMUP``; DOOR, KEY and CHILLER block it.
-        """
-        self.write("LASer:CALibrate")
+    calibrate = Command(
+        "LASer:CALibrate",
+        doc="``LASer:CALibrate``: power calibration (overlapped, SETUP ≈ 30 s; poll the state). "
+        "Needs the source on: IDLE -> 24, WARMUP -> 22 ``WARMUP``; DOOR, KEY and CHILLER block it.",
+    )
 
     calibration = Reading(
         "LASer:CALibrate?",

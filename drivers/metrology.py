@@ -82,14 +82,8 @@ class LimitSetting(Setting[tuple[float, float]]):
         super().__init__(key, value, value, default=default, doc=doc)
         self.mode = mode
         self.bound = value
-
-    @property
-    def unit(self) -> str:
-        return self.bound.unit
-
-    @property
-    def decimals(self) -> int:
-        return self.bound.decimals
+        self.unit = unit
+        self.decimals = decimals
 
     def checked(self, value: Any, what: str) -> list[Any]:
         """Both bounds in range (named ``<item> limit``), then lo ≤ hi."""
@@ -599,10 +593,8 @@ class Metrology(TextTool):
     def _item(self, item: str) -> str:
         name = str(item).upper()
         if name not in LIMIT_ITEMS:
-            raise ParameterOutOfRange(
-                f"limit item {item!r} not one of {', '.join(LIMIT_ITEMS)}",
-                tool=self.tool_name,
-                address=self.address,
+            raise self.error(
+                ParameterOutOfRange, f"limit item {item!r} not one of {', '.join(LIMIT_ITEMS)}"
             )
         return name
 

@@ -44,6 +44,7 @@ class MoldPress(BatchModbusTool):
     poll_interval_s = 0.5
     #: mold-press.md §8: heat-up at 5 °C/min; §3: READY after 60 s within ±TEMP_BAND.
     heat_up_law = HeatUpLaw(rate_c_per_min=5.0, stable_s=60.0)
+    heaters = (("chase_top_pv_c", "chase_top_sp_c"), ("chase_bottom_pv_c", "chase_bottom_sp_c"))
     positions = POSITIONS
     phase_names = (
         "NONE",
@@ -213,32 +214,8 @@ class MoldPress(BatchModbusTool):
     position_defects = Input(122, count=POSITIONS, doc="POS_DEFECT_1..4: defect code, 0 if none.")
     shot_result = ResultBlock(
         ShotResult,
-        fill_time_s,
-        peak_transfer_pressure_mpa,
-        cull_height_mm,
-        alpha_at_open,
-        t_alpha03_s,
-        chase_temp_min_c,
-        chase_temp_max_c,
-        clamp_force_min_kn,
-        position_results,
-        position_defects,
         doc="IR 110-125 and the strip ids, as one record (valid while RESULTS_AVAILABLE).",
     )
-
-    def heat_up_left_s(self) -> float:
-        """Both chases' set-points and TEMP_BAND, then their PVs, at the manual's 5 °C/min."""
-        held = self.read_values(
-            MoldPress.chase_top_sp_c, MoldPress.chase_bottom_sp_c, MoldPress.temp_band_c
-        )
-        pvs = self.read_values(MoldPress.chase_top_pv_c, MoldPress.chase_bottom_pv_c)
-        band_c = held["temp_band_c"]
-        return max(
-            self.heat_up_law.least_left_s([pvs["chase_top_pv_c"]], held["chase_top_sp_c"], band_c),
-            self.heat_up_law.least_left_s(
-                [pvs["chase_bottom_pv_c"]], held["chase_bottom_sp_c"], band_c
-            ),
-        )
 
 
 def check_stage_order(stage1_end_mm: float, stage2_end_mm: float, stage3_end_mm: float) -> None:

@@ -23,7 +23,6 @@ from typing import Any, ClassVar
 from drivers.errors import (
     ConnectionLost,
     ParameterOutOfRange,
-    ProtocolError,
     ToolError,
     ToolTimeout,
     tool_error,
@@ -36,7 +35,7 @@ from drivers.records import (
     parse_site_record,
     parse_summary,
 )
-from drivers.settings import Command, Reading, Setting
+from drivers.settings import INDEX_PLACEHOLDER, Command, Reading, Setting
 from drivers.states import ToolState
 from drivers.text_tool import TextTool
 from drivers.transports.visa import VisaTransport
@@ -68,8 +67,6 @@ _SCPI_TO_CATALOGUE = {
     -221: 14,
 }
 _ERROR_LINE = re.compile(r'^(-?\d+),"(.*)"$')
-#: An index placeholder of an indexed setting's header (``REFLow:ZONE<n>:TEMPerature``).
-_INDEX_PLACEHOLDER = re.compile(r"<[nk]>")
 
 
 @dataclass(frozen=True)
@@ -253,7 +250,7 @@ class ScpiTool(TextTool):
                 for member in vars(klass).values()
                 if isinstance(member, Setting) and member.writable
             }
-            alternatives = sorted(_INDEX_PLACEHOLDER.sub(r"\\d+", re.escape(key)) for key in keys)
+            alternatives = sorted(INDEX_PLACEHOLDER.sub(r"\\d+", re.escape(key)) for key in keys)
             cached = re.compile("|".join(alternatives) or "(?!)", re.IGNORECASE)
             cls._setpoint_pattern = cached  # type: ignore[attr-defined]
         return cached
@@ -292,7 +289,7 @@ class ScpiTool(TextTool):
             self.log.debug("%s: discarded the late reply %r to %s", self.tool_name, reply, sent)
             with contextlib.suppress(ConnectionLost):
                 reply = self._error_reply(sent)
-        return _parse_error_line(reply, tool=self.tool_name, address=self.address, sent=sent)
+        return self._error_entry(reply, sent)
 
     def _error_reply(self, sent: str) -> str:
         try:
@@ -302,26 +299,25 @@ class ScpiTool(TextTool):
             # peer as a read timeout). Reopen it so that the next exchange can succeed.
             with contextlib.suppress(ConnectionLost):
                 self.link.reopen()
-            raise ConnectionLost(
-                "no reply, not even to SYST:ERR?; link reopened",
-                tool=self.tool_name,
-                address=self.address,
-                sent=sent,
+            raise self.error(
+                ConnectionLost, "no reply, not even to SYST:ERR?; link reopened", sent
             ) from exc
 
     def _drain_errors(self, *, sent: str) -> None:
         """Empty the rest of the queue so the next command is judged on its own."""
         for _ in range(16):
             self.link.write("SYST:ERR?")
-            entry = _parse_error_line(
-                self.link.read(sent="SYST:ERR?"),
-                tool=self.tool_name,
-                address=self.address,
-                sent=sent,
-            )
+            entry = self._error_entry(self.link.read(sent="SYST:ERR?"), sent)
             if entry.code == 0:
                 return
             self.log.debug("%s: further queued error %s", self.tool_name, entry)
+
+    def _error_entry(self, reply: str, sent: str) -> ScpiErrorEntry:
+        """The error queue entry of a ``SYST:ERR?`` reply; ProtocolError if malformed."""
+        match = _ERROR_LINE.match(reply.strip())
+        if not match:
+            raise self.protocol_error(f"SYST:ERR? reply {reply!r} malformed", sent)
+        return ScpiErrorEntry(int(match.group(1)), match.group(2))
 
     # -- IEEE 488.2 and SYSTem ---------------------------------------------------------
     reset = Command(
@@ -477,10 +473,9 @@ class ScpiTool(TextTool):
         """``RESult:DATA? start,count``: one page of typed per-site records."""
         count = self.result_page_size if count is None else count
         if not 1 <= count <= self.result_page_size:
-            raise ParameterOutOfRange(
+            raise self.error(
+                ParameterOutOfRange,
                 f"RESult:DATA? count {count} outside 1..{self.result_page_size}",
-                tool=self.tool_name,
-                address=self.address,
             )
         # Scaled with the caller's timeout: unchanged at defaults, never past a shorter one.
         timeout_s = self.result_timeout_s * self.timeout_s / self.default_timeout_s
@@ -505,12 +500,3 @@ class ScpiTool(TextTool):
         summary = self.summary()
         result_map = check_map(self.result_map(), summary.sites, what="result map")
         return CycleResult(summary, result_map, self.all_results(summary.sites))
-
-
-def _parse_error_line(reply: str, *, tool: str, address: str, sent: str) -> ScpiErrorEntry:
-    match = _ERROR_LINE.match(reply.strip())
-    if not match:
-        raise ProtocolError(
-            f"SYST:ERR? reply {reply!r} malformed", tool=tool, address=address, sent=sent
-        )
-    return ScpiErrorEntry(int(match.group(1)), match.group(2))

@@ -35,7 +35,8 @@ class Tool(Protocol):
 
 T = TypeVar("T")
 R = TypeVar("R")
-_INDEX = re.compile(r"<[nk]>")
+#: An index placeholder of an indexed setting's key (``REFLow:ZONE<n>:TEMPerature``).
+INDEX_PLACEHOLDER = re.compile(r"<[nk]>")
 
 
 def parse_fields(
@@ -148,7 +149,7 @@ class Setting(Generic[T]):
             or not 1 <= index <= self.count
         ):
             raise ParameterOutOfRange(f"{self.attribute} index {index!r} outside 1..{self.count}")
-        return _INDEX.sub(str(index), self.key)
+        return INDEX_PLACEHOLDER.sub(str(index), self.key)
 
     def read(self, tool: Tool, key: str) -> Any:
         """Query the setting and parse its reply (a record when one is declared)."""

@@ -481,17 +481,7 @@ class WireBonder(TextTool):
         text = self.query("RSUM?")
         with self.parsing("RSUM?"):
             base = parse_summary(text, (int,))
-        return WireBondSummary(
-            base.strip_id,
-            base.sites,
-            base.passed,
-            base.failed,
-            base.skipped,
-            base.not_processed,
-            base.cycle_s,
-            base.extra,
-            wires_bonded=base.extra[0],
-        )
+        return WireBondSummary(**vars(base), wires_bonded=base.extra[0])
 
     last_error = Reading(
         "LASTERR?",

@@ -138,14 +138,13 @@ class FramedLink:
 
     def _check_command(self, command: str) -> None:
         if not command or any(not 0x20 <= ord(ch) <= 0x7E for ch in command):
-            raise ParameterOutOfRange(
-                f"command {command!r} must be printable ASCII", tool=self.tool, address=self.address
+            raise self.transport.error(
+                ParameterOutOfRange, f"command {command!r} must be printable ASCII"
             )
         if len(command) + 1 > MAX_PAYLOAD:
-            raise ParameterOutOfRange(
+            raise self.transport.error(
+                ParameterOutOfRange,
                 f"command of {len(command)} characters exceeds {MAX_PAYLOAD - 1} characters",
-                tool=self.tool,
-                address=self.address,
             )
 
     def _exchange(self, command: str, *, read_detail: bool) -> str:
@@ -199,7 +198,7 @@ class FramedLink:
 
     def _fault(self, text: str, sent: str) -> ProtocolError:
         """A frame-level fault of one attempt (retried; raised if the last)."""
-        return ProtocolError(text, tool=self.tool, address=self.address, sent=sent)
+        return self.transport.error(ProtocolError, text, sent)
 
     def _link_failed(
         self, payload: str, failures: list[str], last: PacklineError | None
@@ -207,11 +206,8 @@ class FramedLink:
         summary = "; ".join(failures)
         message = f"link failed after {len(failures)} attempts ({summary})"
         self.log.debug("%s: %s for %r", self.tool, message, payload)
-        if isinstance(last, ConnectionLost):
-            return ConnectionLost(message, tool=self.tool, address=self.address, sent=payload)
-        if isinstance(last, ToolTimeout):
-            return ToolTimeout(message, tool=self.tool, address=self.address, sent=payload)
-        return ProtocolError(message, tool=self.tool, address=self.address, sent=payload)
+        kind = type(last) if isinstance(last, ConnectionLost | ToolTimeout) else ProtocolError
+        return self.transport.error(kind, message, payload)
 
     def _rejection(self, code: int, payload: str, *, read_detail: bool) -> ToolError:
         """The catalogue error for ``NAK <code>``, with text and detail from ``LASTERR?``."""

@@ -91,11 +91,8 @@ class LineLink:
                     if line.startswith("D ") and len(line) > 2 and len(records) < max_records:
                         records.append(line[2:])
                         continue
-                    raise ProtocolError(
-                        f"unexpected reply line {line!r}",
-                        tool=self.tool,
-                        address=self.url,
-                        sent=command,
+                    raise self.serial.error(
+                        ProtocolError, f"unexpected reply line {line!r}", command
                     )
             except (ProtocolError, ToolTimeout):
                 self._resync()
@@ -110,10 +107,9 @@ class LineLink:
             or not command.isascii()
             or not command.isprintable()
         ):
-            raise ParameterOutOfRange(
+            raise self.serial.error(
+                ParameterOutOfRange,
                 f"command {command[:40]!r} must be 1-{MAX_COMMAND_CHARS} printable ASCII characters",
-                tool=self.tool,
-                address=self.url,
             )
 
     def _read_line(self, command: str) -> str:
@@ -121,24 +117,19 @@ class LineLink:
         try:
             line = raw[:-1].decode("ascii").replace("\n", "")  # LF is ignored, as by the tool
         except UnicodeDecodeError:
-            raise ProtocolError(
-                f"reply line {raw!r} is not ASCII", tool=self.tool, address=self.url, sent=command
+            raise self.serial.error(
+                ProtocolError, f"reply line {raw!r} is not ASCII", command
             ) from None
         if not line.isprintable():
-            raise ProtocolError(
-                f"reply line {line!r} has control characters",
-                tool=self.tool,
-                address=self.url,
-                sent=command,
+            raise self.serial.error(
+                ProtocolError, f"reply line {line!r} has control characters", command
             )
         return line
 
     def _tool_error(self, line: str, command: str) -> Exception:
         match = _ERROR_LINE.match(line)
         if not match:
-            return ProtocolError(
-                f"malformed error line {line!r}", tool=self.tool, address=self.url, sent=command
-            )
+            return self.serial.error(ProtocolError, f"malformed error line {line!r}", command)
         code, text, detail = int(match.group(1)), match.group(2), match.group(3) or ""
         return tool_error(code, detail, text=text, tool=self.tool, address=self.url, sent=command)
 

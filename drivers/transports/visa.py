@@ -83,11 +83,7 @@ class VisaTransport(Transport):
                     session.baud_rate = self.baud_rate
                 send_without_delay(session)
             except (pyvisa.errors.Error, OSError, ValueError) as exc:
-                raise ConnectionLost(
-                    f"cannot open VISA resource ({exc})",
-                    tool=self.tool,
-                    address=self.address,
-                ) from exc
+                raise self.error(ConnectionLost, f"cannot open VISA resource ({exc})") from exc
             self._session = session
             self._armed_timeout_s = armed_timeout_s
             self._serial = _is_serial(session)
@@ -172,17 +168,12 @@ class VisaTransport(Transport):
 
     def _silent(self, wait_s: float, sent: str) -> ToolTimeout:
         """No reply within ``wait_s`` wall seconds (the session stays usable)."""
-        return ToolTimeout(
-            f"no reply within {wait_s:.2f} s",
-            tool=self.tool,
-            address=self.address,
-            sent=sent,
-        )
+        return self.error(ToolTimeout, f"no reply within {wait_s:.2f} s", sent)
 
     def _lost(self, text: str, *, sent: str) -> ConnectionLost:
         """Drop the session: the link is gone; the error says why, naming tool and resource."""
         self._drop()
-        return ConnectionLost(text, tool=self.tool, address=self.address, sent=sent)
+        return self.error(ConnectionLost, text, sent)
 
     def _drop(self) -> None:
         if self._session is not None:
