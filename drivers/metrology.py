@@ -17,6 +17,7 @@ from drivers.records import (
     StripSummary,
     alarms,
     check_map,
+    parse_result_map,
     parse_site_record,
     parse_summary,
 )
@@ -516,15 +517,11 @@ class Metrology(TextTool):
 
     def result_map(self) -> str:
         """``RMAP?``: one of P F X N per site."""
-        reply = self.query("RMAP?")
-        with self.parsing("RMAP?"):
-            return check_map(reply, len(reply), what="result map")
+        return self.ask("RMAP?", parse_result_map)
 
     def summary(self) -> StripSummary:
         """``RSUM?``: strip summary; ``extra`` is ``(MeasureMode,)`` of the cycle."""
-        reply = self.query("RSUM?")
-        with self.parsing("RSUM?"):
-            return parse_summary(reply, (_MODE.parse,))
+        return self.ask("RSUM?", lambda reply: parse_summary(reply, (_MODE.parse,)))
 
     def summary_mode(self) -> MeasureMode:
         """The MODE the last cycle measured in (``RSUM?``)."""

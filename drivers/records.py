@@ -193,6 +193,16 @@ def check_map(result_map: str, sites: int, *, what: str = "map") -> str:
     return result_map
 
 
+def parse_result_map(text: str) -> str:
+    """A result map as a tool reports it: one of P F X N per site (its length unchecked)."""
+    return check_map(text, len(text), what="result map")
+
+
+def parse_site_records(record_type: type[R], reply: str) -> list[R]:
+    """The ``;``-separated records of a result page (``RESult:DATA?``, ``RES?``)."""
+    return [parse_site_record(record_type, line) for line in reply.split(";") if line]
+
+
 def next_input_map(result_map: str) -> str:
     """The next tool's input map from a result map: P -> 1, F/X/N -> 0 (README §4)."""
     return "".join("1" if c == "P" else "0" for c in result_map)

@@ -37,9 +37,7 @@ U16, S16, U32, STRING = RegType.U16, RegType.S16, RegType.U32, RegType.STRING
 
 
 def encode(value: int, reg_type: RegType) -> list[int]:
-    """Raw integer -> register words (u32 high word first)."""
-    if reg_type is RegType.S16:
-        return [value & 0xFFFF]
+    """Raw integer -> register words (u32 high word first, s16 as two's complement)."""
     if reg_type is RegType.U32:
         return [(value >> 16) & 0xFFFF, value & 0xFFFF]
     return [value & 0xFFFF]

@@ -32,7 +32,8 @@ from drivers.records import (
     SiteRecord,
     StripSummary,
     check_map,
-    parse_site_record,
+    parse_result_map,
+    parse_site_records,
     parse_summary,
 )
 from drivers.settings import INDEX_PLACEHOLDER, Command, Reading, Setting
@@ -480,7 +481,7 @@ class ScpiTool(TextTool):
         # Scaled with the caller's timeout: unchanged at defaults, never past a shorter one.
         timeout_s = self.result_timeout_s * self.timeout_s / self.default_timeout_s
         reply = self.query(f"RESult:DATA? {int(start)},{int(count)}", timeout_s=timeout_s)
-        return [parse_site_record(self.record_type, line) for line in reply.split(";") if line]
+        return parse_site_records(self.record_type, reply)
 
     def all_results(self, sites: int) -> list[SiteRecord]:
         """Every record of the last cycle, paged by the tool's page size."""
@@ -488,8 +489,7 @@ class ScpiTool(TextTool):
 
     def result_map(self) -> str:
         """``RESult:MAP?``: one of P F X N per site."""
-        text = unquote(self.query("RESult:MAP?"))
-        return check_map(text, len(text), what="result map")
+        return parse_result_map(unquote(self.query("RESult:MAP?")))
 
     def summary(self) -> StripSummary:
         """``RESult:SUMMary?``: strip summary with the tool-specific fields parsed."""

@@ -24,7 +24,7 @@ from drivers.errors import (
     ToolTimeout,
     tool_error,
 )
-from drivers.transports.serial_port import SerialTransport
+from drivers.transports.serial_port import SerialLink, SerialTransport
 
 CR = b"\r"
 MAX_COMMAND_CHARS = 1100
@@ -42,7 +42,7 @@ class LineReply:
     records: tuple[str, ...] = ()
 
 
-class LineLink:
+class LineLink(SerialLink):
     """One line-protocol connection; the transport's lock makes each exchange atomic, so a
     poller thread and a sequence can share it."""
 
@@ -55,23 +55,12 @@ class LineLink:
         line_timeout_s: float = 1.0,
         logger: logging.Logger | None = None,
     ) -> None:
-        self.serial = SerialTransport(
-            url, tool=tool, baudrate=baudrate, timeout_s=line_timeout_s, logger=logger
+        super().__init__(
+            SerialTransport(
+                url, tool=tool, baudrate=baudrate, timeout_s=line_timeout_s, logger=logger
+            )
         )
-        self.url, self.tool, self.log = url, tool, self.serial.log
         self.line_timeout_s = line_timeout_s
-
-    @property
-    def opened(self) -> int:
-        """Ports opened so far (see :attr:`SerialTransport.opened`): a new one may meet a tool
-        that forgot what it was sent."""
-        return self.serial.opened
-
-    def open(self) -> None:
-        self.serial.open()
-
-    def close(self) -> None:
-        self.serial.close()
 
     def exchange(self, command: str, *, max_records: int = 0) -> LineReply:
         """Send ``command``; return its ``OK`` reply with up to ``max_records`` ``D`` lines."""
@@ -131,7 +120,9 @@ class LineLink:
         if not match:
             return self.serial.error(ProtocolError, f"malformed error line {line!r}", command)
         code, text, detail = int(match.group(1)), match.group(2), match.group(3) or ""
-        return tool_error(code, detail, text=text, tool=self.tool, address=self.url, sent=command)
+        return tool_error(
+            code, detail, text=text, tool=self.tool, address=self.address, sent=command
+        )
 
     def _resync(self) -> None:
         """Discard the rest of a bad reply: read until the line is quiet for 0.1 s (at most 1 s)."""

@@ -149,6 +149,29 @@ class SerialTransport(Transport):
         self._port = None
 
 
+class SerialLink:
+    """A message protocol over one :class:`SerialTransport` (the wire bonder's framed link, the
+    metrology line protocol): the port's tool, address, lock and log are the link's, and
+    opening or closing the link opens or closes the port."""
+
+    def __init__(self, serial: SerialTransport, logger: logging.Logger | None = None) -> None:
+        self.serial = serial
+        self.tool = serial.tool
+        self.address = serial.address
+        self.log = logger or serial.log
+
+    @property
+    def opened(self) -> int:
+        """Ports opened so far: a new one may meet a tool that forgot what it was sent."""
+        return self.serial.opened
+
+    def open(self) -> None:
+        self.serial.open()
+
+    def close(self) -> None:
+        self.serial.close()
+
+
 def retry_interrupted(call: Callable[[], None], retries: int = EINTR_RETRIES) -> None:
     """Run ``call``, again while a signal interrupts it (``termios.error`` EINTR), at most
     ``retries`` more times; any other error, or the last EINTR, is raised."""
