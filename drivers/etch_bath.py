@@ -13,7 +13,7 @@ from typing import ClassVar
 from drivers.address import parse_modbus_address
 from drivers.errors import PacklineError, ParameterOutOfRange, ToolError, ToolTimeout
 from drivers.heat_up import HeatUpLaw
-from drivers.modbus_tool import BatchModbusTool, PositionResult, ResultBlock
+from drivers.modbus_tool import BatchModbusTool, BatchResult, PositionResult, ResultBlock
 from drivers.records import alarms, defects
 from drivers.registers import (
     S16,
@@ -148,7 +148,7 @@ class StationSettings:
 
 
 @dataclass(frozen=True)
-class EtchResult:
+class EtchResult(BatchResult):
     """IR 115-140 after a batch, with the slots' outcomes and strip ids."""
 
     end_reason: EndReason
@@ -157,11 +157,6 @@ class EtchResult:
     mean_rate_um_min: float
     mean_temp_c: float
     positions: tuple[PositionResult, ...]
-
-    @property
-    def result_map(self) -> str:
-        """One character per slot (P F X N)."""
-        return "".join(p.result or "X" for p in self.positions)
 
     def strip_results(self) -> dict[str, PositionResult]:
         """Loaded slots by strip id."""

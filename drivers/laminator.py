@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from drivers.errors import ParameterOutOfRange
 from drivers.heat_up import HeatUpLaw
-from drivers.modbus_tool import BatchModbusTool, PositionResult, ResultBlock
+from drivers.modbus_tool import BatchModbusTool, BatchResult, PositionResult, ResultBlock
 from drivers.records import alarms, defects
 from drivers.registers import S16, STRING, U16, DiscreteInput, Holding, Input
 from drivers.setpoints import SetPoints
@@ -23,7 +23,7 @@ BUILD_RATE_MPA_PER_S = 2.0 / 30.0
 
 
 @dataclass(frozen=True)
-class LaminationResult:
+class LaminationResult(BatchResult):
     """IR 110-130 after a cycle (valid while RESULTS_AVAILABLE), with the positions' strip ids."""
 
     peak_temp_c: float
@@ -32,11 +32,6 @@ class LaminationResult:
     max_vacuum_dwell_kpa: float
     dwell_actual_s: int
     positions: tuple[PositionResult, ...]
-
-    @property
-    def result_map(self) -> str:
-        """One character per position 1-8 (P F X N; X also for "no data")."""
-        return "".join(p.result or "X" for p in self.positions)
 
     def by_strip(self) -> dict[str, PositionResult]:
         """The outcomes of the positions that carried a strip id, by strip id."""

@@ -71,6 +71,17 @@ class PositionResult:
     strip_id: str = ""
 
 
+class BatchResult:
+    """What a batch tool's result record (a frozen dataclass) has alike: ``positions``."""
+
+    positions: tuple[PositionResult, ...]
+
+    @property
+    def result_map(self) -> str:
+        """One character per position or slot (P F X N; X also for "no data")."""
+        return "".join(p.result or "X" for p in self.positions)
+
+
 _POSITION_CODES = {0: "", 1: "P", 2: "F", 3: "X", 4: "N"}
 #: Modbus exception codes other than 06 -> (catalogue code, detail), interfaces README §7.
 _EXCEPTION_ERRORS = {
@@ -232,18 +243,14 @@ class ModbusTool(Tool):
             ((reg, reg.to_words(value)) for reg, value in fields.items()),
             key=lambda item: item[0].address,
         )
-        start: int | None = None
-        words: list[int] = []
-        names: list[str] = []
+        runs: list[tuple[int, list[int], list[str]]] = []  # start, words, names
         for reg, encoded in items:
-            if start is not None and reg.address != start + len(words):
-                self.write_registers(start, words, sent_as=",".join(names))
-                start, words, names = None, [], []
-            if start is None:
-                start = reg.address
-            words.extend(encoded)
-            names.append(reg.name)
-        if start is not None:
+            if runs and reg.address == runs[-1][0] + len(runs[-1][1]):
+                runs[-1][1].extend(encoded)
+                runs[-1][2].append(reg.name)
+            else:
+                runs.append((reg.address, list(encoded), [reg.name]))
+        for start, words, names in runs:
             self.write_registers(start, words, sent_as=",".join(names))
 
     def _call(self, request: Any, sent_as: str = "") -> Any:

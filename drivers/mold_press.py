@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from drivers.errors import ParameterOutOfRange
 from drivers.heat_up import HeatUpLaw
-from drivers.modbus_tool import BatchModbusTool, PositionResult, ResultBlock
+from drivers.modbus_tool import BatchModbusTool, BatchResult, PositionResult, ResultBlock
 from drivers.records import alarms, defects
 from drivers.registers import S16, STRING, U16, DiscreteInput, Holding, Input
 from drivers.setpoints import SetPoints
@@ -17,7 +17,7 @@ POSITIONS = 4
 
 
 @dataclass(frozen=True)
-class ShotResult:
+class ShotResult(BatchResult):
     """IR 110-125 after a shot, with the positions' outcomes."""
 
     fill_time_s: float
@@ -29,11 +29,6 @@ class ShotResult:
     chase_temp_max_c: float
     clamp_force_min_kn: int
     positions: tuple[PositionResult, ...]
-
-    @property
-    def result_map(self) -> str:
-        """One character per position (P F X N)."""
-        return "".join(p.result or "X" for p in self.positions)
 
 
 class MoldPress(BatchModbusTool):
