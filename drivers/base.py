@@ -37,7 +37,8 @@ class Tool(ABC):
     #: set-up). A wait polls such a state at most at ``stretch`` of it (:meth:`wait_for_state`),
     #: so it costs ~1/``stretch`` polls; it never says when the state ends.
     typical_s: ClassVar[Mapping[ToolState, float]] = {}
-    #: The manual's alarm table, code -> AlarmInfo (``records.alarms``).
+    #: The manual's alarm table, code -> AlarmInfo (``records.alarms``), for hosts that list
+    #: alarms before any occur (a text tool also answers for each code: ``alarm_info``).
     alarm_table: ClassVar[Mapping[int, AlarmInfo]] = {}
     #: The manual's defect codes, code -> text (``records.defects``).
     defect_texts: ClassVar[Mapping[int, str]] = {}

@@ -68,8 +68,6 @@ class DicingSaw(ScpiTool):
         ToolState.HEATING: 300.0,
         ToolState.SETUP: 45.0,
     }
-    # The manual's §6 table, for hosts that list alarms before any occur; the tool also
-    # answers for each code (``alarm_info``).
     alarm_table = alarms("""
         7001 A Emergency stop
         7002 A Cover opened during cycle

@@ -67,8 +67,6 @@ class Laser(ScpiTool):
         ToolState.HEATING: 600.0,
         ToolState.SETUP: 30.0,
     }
-    # The manual's §6 table, for hosts that list alarms before any occur; the tool also
-    # answers for each code (``alarm_info``).
     alarm_table = alarms("""
         8001 A Emergency stop
         8002 A Enclosure door opened during cycle

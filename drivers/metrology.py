@@ -241,8 +241,6 @@ class Metrology(TextTool):
         ToolState.SETUP: 20.0
     }  # §4: CAL, SETUP ≈ 20 s
     alarm_codes: ClassVar[range] = range(9001, 9500)
-    # The manual's §6 table, for hosts that list alarms before any occur; the tool also
-    # answers for each code (``alarm_info``).
     alarm_table = alarms("""
         9001 A Emergency stop
         9002 H Cover opened during cycle

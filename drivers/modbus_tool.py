@@ -262,7 +262,6 @@ class ModbusTool(Tool):
     def _translate(self, exc: ModbusExceptionReply, sent: str) -> PacklineError:
         code = exc.exception_code
         if code == 6:
-            # Read straight from the link: a rejection while reading the reason is not retried.
             cls = type(self)
             catalogue, detail = self._raw(cls.reject_reason, cls.reject_count), ""
             if catalogue == 22:
