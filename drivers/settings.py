@@ -95,6 +95,7 @@ class Setting(Generic[T]):
         writable: bool = True,
         readable: bool = True,
     ) -> None:
+        #: The manual's name (SCPI header, ASCII keyword or parameter name).
         self.key = key
         self.codecs = codecs
         self.default = default
@@ -116,11 +117,6 @@ class Setting(Generic[T]):
         if len(self.codecs) != 1:
             raise AttributeError(f"{self.attribute} has {len(self.codecs)} codecs: use codecs")
         return self.codecs[0]
-
-    @property
-    def header(self) -> str:
-        """The manual's name of the setting (SCPI header, ASCII keyword or parameter name)."""
-        return self.key
 
     @overload
     def __get__(self, instance: None, owner: type) -> Setting[T]: ...

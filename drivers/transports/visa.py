@@ -108,7 +108,7 @@ class VisaTransport(Transport):
     def write(self, message: str) -> None:
         """Send one message (termination added)."""
         with self.lock:
-            session = self._require_session(message)
+            session = self._require_session()
             self._discard_stale_input(session)
             self.log.debug("%s -> %r", self.tool, message)
             try:
@@ -119,7 +119,7 @@ class VisaTransport(Transport):
     def read(self, *, sent: str = "", timeout_s: float | None = None) -> str:
         """Read one reply line; :class:`ToolTimeout` if none arrives in time."""
         with self.lock:
-            session = self._require_session(sent)
+            session = self._require_session()
             previous = None
             wait_s = self._armed_timeout_s
             if timeout_s is not None:
@@ -161,7 +161,7 @@ class VisaTransport(Transport):
         except (pyvisa.errors.Error, OSError):
             pass
 
-    def _require_session(self, sent: str) -> Any:
+    def _require_session(self) -> Any:
         if self._session is None:
             self.open()
         return self._session
