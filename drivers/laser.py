@@ -17,7 +17,7 @@ from drivers.scpi import ScpiTool
 from drivers.setpoints import SetPoints
 from drivers.settings import Command, Reading, Setting
 from drivers.states import ToolState
-from drivers.values import Choice, Flag, Number, Quoted, Timestamp, unquote
+from drivers.values import Choice, Flag, Number, Quoted, Timestamp, quoted_names
 
 PHASES = ("NONE", "LOAD", "ALIGN", "ABLATE", "INSPECT", "UNLOAD")
 CALIBRATION_RATIO_LIMITS = (0.900, 1.100)
@@ -102,11 +102,7 @@ class Laser(ScpiTool):
 
     def pattern_catalog(self) -> list[str]:
         """``PATTern:CATalog?``: stored pattern names in ASCII order."""
-        reply = self.query("PATTern:CATalog?")
-        if reply == '""':
-            return []
-        with self.parsing("PATTern:CATalog?", reply):
-            return [unquote(part) for part in reply.split(",")]
+        return self.ask("PATTern:CATalog?", quoted_names, quote_reply=True)
 
     pattern_vias = Setting[int](
         "PATTern:VIAS", Number(0, 10000), writable=False, doc="PATTern:VIAS?: vias per site."

@@ -51,6 +51,7 @@ from drivers.values import (
     Quoted,
     StateName,
     check_strip_size,
+    quoted_names,
     unquote,
 )
 
@@ -386,10 +387,7 @@ class ScpiTool(TextTool):
 
     def recipe_catalog(self) -> list[str]:
         """``RECipe:CATalog?``: stored recipe names in ASCII order."""
-        reply = self.query("RECipe:CATalog?")
-        if reply == '""':
-            return []
-        return [unquote(part) for part in reply.split(",")]
+        return quoted_names(self.query("RECipe:CATalog?"))
 
     def recipe_name(self) -> tuple[str, bool]:
         """``RECipe:NAME?``: loaded recipe name and whether it was edited since load/save."""
