@@ -19,7 +19,8 @@ from drivers.records import (
     check_map,
     defects,
     optional,
-    parse_site_record,
+    parse_result_map,
+    parse_site_records,
     parse_summary,
 )
 from drivers.scpi import CycleResult, ScpiTool
@@ -273,10 +274,7 @@ class BallAttach(ScpiTool):
     # -- results per strip (RESult<k>:*) ----------------------------------------------------------
     def result_count(self, strip: int = 1) -> int:
         """``RESult<k>:COUNt?``: records available for strip k (0 if none)."""
-        sent = f"{_result_header(strip)}:COUNt?"
-        reply = self.query(sent)
-        with self.parsing(sent, reply):
-            return int(reply)
+        return self.ask(f"{_result_header(strip)}:COUNt?", int, quote_reply=True)
 
     def result_records(
         self, start: int = 1, count: int | None = None, *, strip: int = 1
@@ -284,9 +282,7 @@ class BallAttach(ScpiTool):
         """``RESult<k>:DATA? start,count``: one page of :class:`BallAttachRecord` of strip k."""
         count = self.result_page_size if count is None else count
         sent = f"{_result_header(strip)}:DATA? {int(start)},{int(count)}"
-        reply = self.query(sent)
-        with self.parsing(sent):
-            return [parse_site_record(self.record_type, line) for line in reply.split(";") if line]
+        return self.ask(sent, lambda reply: parse_site_records(self.record_type, reply))
 
     def all_results(self, sites: int, *, strip: int = 1) -> list[SiteRecord]:
         """Every record of strip k, paged by 64."""
@@ -299,19 +295,15 @@ class BallAttach(ScpiTool):
 
     def result_map(self, strip: int = 1) -> str:
         """``RESult<k>:MAP?``: P F X N per site of strip k."""
-        sent = f"{_result_header(strip)}:MAP?"
-        reply = self.query(sent)
-        with self.parsing(sent):
-            text = unquote(reply)
-            return check_map(text, len(text), what="result map")
+        return self.ask(
+            f"{_result_header(strip)}:MAP?", lambda reply: parse_result_map(unquote(reply))
+        )
 
     def summary(self, strip: int = 1) -> StripSummary:
         """``RESult<k>:SUMMary?``: strip summary + ``(peak °C, TAL s, max O₂ ppm)``; the cycle
         field is the strip's own feed-to-exit time."""
         sent = f"{_result_header(strip)}:SUMMary?"
-        reply = self.query(sent)
-        with self.parsing(sent):
-            return parse_summary(reply, self.summary_converters)
+        return self.ask(sent, lambda reply: parse_summary(reply, self.summary_converters))
 
     def cycle_result(self, strip: int = 1) -> BallAttachResult:
         """Summary, map and every record of strip k of the last magazine."""

@@ -15,11 +15,12 @@ from types import TracebackType
 from typing import Any, ClassVar, Self, TypeVar
 
 from drivers.clock import HostClock
-from drivers.errors import ProtocolError, ToolAlarm, ToolTimeout
+from drivers.errors import PacklineError, ProtocolError, ToolAlarm, ToolTimeout
 from drivers.records import AlarmInfo, Identity
 from drivers.states import ToolState
 
 T = TypeVar("T")
+E = TypeVar("E", bound=PacklineError)
 
 
 class Tool(ABC):
@@ -36,7 +37,8 @@ class Tool(ABC):
     #: set-up). A wait polls such a state at most at ``stretch`` of it (:meth:`wait_for_state`),
     #: so it costs ~1/``stretch`` polls; it never says when the state ends.
     typical_s: ClassVar[Mapping[ToolState, float]] = {}
-    #: The manual's alarm table, code -> AlarmInfo (``records.alarms``).
+    #: The manual's alarm table, code -> AlarmInfo (``records.alarms``), for hosts that list
+    #: alarms before any occur (a text tool also answers for each code: ``alarm_info``).
     alarm_table: ClassVar[Mapping[int, AlarmInfo]] = {}
     #: The manual's defect codes, code -> text (``records.defects``).
     defect_texts: ClassVar[Mapping[int, str]] = {}
@@ -175,11 +177,10 @@ class Tool(ABC):
             if raise_on_alarm and current is ToolState.ALARM:
                 raise self.alarm_error()
             if polled_at >= deadline:
-                raise ToolTimeout(
+                raise self.error(
+                    ToolTimeout,
                     f"still {current.name} after {timeout_s:.1f} s waiting for "
                     + "/".join(sorted(s.name for s in wanted)),
-                    tool=self.tool_name,
-                    address=self.address,
                 )
             waited = max(polled_at - started, (typical_s or {}).get(current, 0.0))
             sleep(min(max(interval, stretch * waited), max(max_poll_s, interval)))
@@ -188,15 +189,7 @@ class Tool(ABC):
         """The first abort- or hold-class alarm (else the first alarm) as a :class:`ToolAlarm`."""
         infos = self.alarms()
         blocking = [a for a in infos if a.alarm_class in ("A", "H")] or infos
-        if not blocking:
-            return ToolAlarm(
-                0,
-                "?",
-                "ALARM state without active alarms",
-                tool=self.tool_name,
-                address=self.address,
-            )
-        first = blocking[0]
+        first = blocking[0] if blocking else AlarmInfo(0, "?", "ALARM state without active alarms")
         return ToolAlarm(
             first.code, first.alarm_class, first.text, tool=self.tool_name, address=self.address
         )
@@ -216,9 +209,13 @@ class Tool(ABC):
         return items
 
     # -- error wrapping of replies ------------------------------------------------------
+    def error(self, kind: type[E], message: str, sent: str = "") -> E:
+        """A ``kind`` error naming this tool, its address and what was sent."""
+        return kind(message, tool=self.tool_name, address=self.address, sent=sent)
+
     def protocol_error(self, message: str, sent: str = "") -> ProtocolError:
         """A :class:`ProtocolError` naming this tool, its address and what was sent."""
-        return ProtocolError(message, tool=self.tool_name, address=self.address, sent=sent)
+        return self.error(ProtocolError, message, sent)
 
     @contextlib.contextmanager
     def parsing(self, sent: str, reply: str = "") -> Iterator[None]:

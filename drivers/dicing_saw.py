@@ -13,7 +13,7 @@ from drivers.errors import ParameterOutOfRange
 from drivers.records import SiteRecord, StripSummary, alarms, defects
 from drivers.scpi import ScpiTool
 from drivers.setpoints import SetPoints
-from drivers.settings import Reading, Setting
+from drivers.settings import Command, Reading, Setting
 from drivers.states import ToolState
 from drivers.values import INTEGER, REAL, Number
 
@@ -68,8 +68,6 @@ class DicingSaw(ScpiTool):
         ToolState.HEATING: 300.0,
         ToolState.SETUP: 45.0,
     }
-    # The manual's §6 table, for hosts that list alarms before any occur; the tool also
-    # answers for each code (``alarm_info``).
     alarm_table = alarms("""
         7001 A Emergency stop
         7002 A Cover opened during cycle
@@ -116,15 +114,16 @@ class DicingSaw(ScpiTool):
         "BLADe:COUNt?", int, INTEGER, doc="``BLADe:COUNt?``: line passes cut by the current blade."
     )
 
-    def change_blade(self) -> None:
-        """``BLADe:CHANge``: record a blade change (count 0, setup invalid: interlock BLADE).
-        Setup group, also allowed in PAUSED and ALARM (§3)."""
-        self.write("BLADe:CHANge")
-
-    def setup_blade(self) -> None:
-        """``BLADe:SETup`` (overlapped, SETUP ≈ 45 s): measure the exposure. Needs the spindle:
-        IDLE -> 24, WARMUP -> 22 WARMUP. Also allowed in PAUSED (returns to PAUSED)."""
-        self.write("BLADe:SETup")
+    change_blade = Command(
+        "BLADe:CHANge",
+        doc="``BLADe:CHANge``: record a blade change (count 0, setup invalid: interlock BLADE). "
+        "Setup group, also allowed in PAUSED and ALARM (§3).",
+    )
+    setup_blade = Command(
+        "BLADe:SETup",
+        doc="``BLADe:SETup`` (overlapped, SETUP ≈ 45 s): measure the exposure. Needs the spindle: "
+        "IDLE -> 24, WARMUP -> 22 WARMUP. Also allowed in PAUSED (returns to PAUSED).",
+    )
 
     blade_exposure_mm = Reading(
         "BLADe:EXPosure?",

@@ -8,12 +8,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from drivers.address import parse_modbus_address
-from drivers.errors import InterlockActive, ParameterOutOfRange, ToolError, ToolTimeout, tool_error
+from drivers.errors import PacklineError, ParameterOutOfRange, ToolError, ToolTimeout
 from drivers.heat_up import HeatUpLaw
-from drivers.modbus_tool import BatchModbusTool, PositionResult, ResultBlock
+from drivers.modbus_tool import BatchModbusTool, BatchResult, PositionResult, ResultBlock
 from drivers.records import alarms, defects
 from drivers.registers import (
     S16,
@@ -148,7 +148,7 @@ class StationSettings:
 
 
 @dataclass(frozen=True)
-class EtchResult:
+class EtchResult(BatchResult):
     """IR 115-140 after a batch, with the slots' outcomes and strip ids."""
 
     end_reason: EndReason
@@ -157,11 +157,6 @@ class EtchResult:
     mean_rate_um_min: float
     mean_temp_c: float
     positions: tuple[PositionResult, ...]
-
-    @property
-    def result_map(self) -> str:
-        """One character per slot (P F X N)."""
-        return "".join(p.result or "X" for p in self.positions)
 
     def strip_results(self) -> dict[str, PositionResult]:
         """Loaded slots by strip id."""
@@ -176,6 +171,7 @@ class EtchBath(BatchModbusTool):
     poll_interval_s = 1.0
     #: etch-bath.md §8: heat-up at 1.5 °C/min; §3: READY after 60 s within ±TEMP_BAND.
     heat_up_law = HeatUpLaw(rate_c_per_min=1.5, stable_s=60.0)
+    heaters = (("temp_pv_c", "temp_sp_c"),)
     positions = SLOTS
     phase_names = ("NONE", "LOAD", "LOWER", "ETCH", "RAISE", "DRIP", "RINSE", "UNLOAD")
     interlock_bits = (
@@ -204,7 +200,6 @@ class EtchBath(BatchModbusTool):
         5141 A Hoist overtravel
         5150 W Etch time limit reached
     """)
-    #: The interlock table's "Blocks" column: which commands each interlock refuses (§6).
     interlock_blocks: ClassVar[Mapping[str, frozenset[str]]] = {
         "ESTOP": frozenset({"START", "RESUME", "HOIST_UP", "HOIST_DOWN"}),
         "DOOR": frozenset({"START", "RESUME", "HOIST_UP", "HOIST_DOWN"}),
@@ -362,8 +357,6 @@ class EtchBath(BatchModbusTool):
 
     bath_readings = Block(
         BathReadings,
-        heater_out_pct,
-        hoist_pos_mm,
         temp_c=temp_pv_c,
         conc=conc_pv,
         acid_mol_l=acid_pv_mol_l,
@@ -375,7 +368,6 @@ class EtchBath(BatchModbusTool):
     )
     etch_progress = Block(
         EtchProgress,
-        strip_present,
         rate_um_min=etch_rate_est_um_min,
         depth_um=etch_depth_acc_um,
         elapsed_s=etch_elapsed_s,
@@ -384,13 +376,6 @@ class EtchBath(BatchModbusTool):
     )
     cycle_result = ResultBlock(
         EtchResult,
-        end_reason,
-        final_depth_um,
-        final_etch_s,
-        mean_rate_um_min,
-        mean_temp_c,
-        position_results,
-        position_defects,
         doc="IR 115-140 and the strip ids as one record (valid while RESULTS_AVAILABLE).",
     )
 
@@ -430,12 +415,6 @@ class EtchBath(BatchModbusTool):
             raise ParameterOutOfRange("; ".join(problems))
         self.write_block(block)
 
-    def heat_up_left_s(self) -> float:
-        """TEMP_SP and TEMP_BAND, then TEMP_PV, at the manual's 1.5 °C/min."""
-        held = self.read_values(EtchBath.temp_sp_c, EtchBath.temp_band_c)
-        pv_c = self.read_values(EtchBath.temp_pv_c)["temp_pv_c"]
-        return self.heat_up_law.least_left_s([pv_c], held["temp_sp_c"], held["temp_band_c"])
-
     # -- block reads ----------------------------------------------------------------------------------------
     def station_settings(self) -> StationSettings:
         """UNIT_ID, BAUD, PARITY (one request) and CHEMISTRY."""
@@ -448,42 +427,19 @@ class EtchBath(BatchModbusTool):
         return BathInputs(*self.read_discrete_inputs(16, 12))
 
     # -- errors: the gateway's own exceptions --------------------------------------------------------------
-    def _call(self, request: Any, sent_as: str = "") -> Any:
+    def _translate(self, exc: ModbusExceptionReply, sent: str) -> PacklineError:
         """As the base, plus the gateway's 0x0A (unit not routed) and 0x0B (bath silent)."""
-        try:
-            return request()
-        except ModbusExceptionReply as exc:
-            sent = sent_as or exc.sent
-            if exc.exception_code == 11:
-                raise ToolTimeout(
-                    "gateway: the bath did not answer within 500 ms (exception 0x0B)",
-                    tool=self.tool_name, address=self.address, sent=sent,
-                ) from None  # fmt: skip
-            if exc.exception_code == 10:
-                raise ToolError(
-                    10, "Gateway path unavailable",
-                    f"unit {self.link.endpoint.unit} is not routed by the gateway",
-                    native_code=10, tool=self.tool_name, address=self.address, sent=sent,
-                ) from None  # fmt: skip
-            raise self._translate(exc, sent) from None
-
-    def _translate(self, exc: ModbusExceptionReply, sent: str) -> ToolError:
-        """As the base; an interlock error names only the interlocks that block the command
-        (INTERLOCK_WORD also has bits, such as CARRIER while armed, that block others)."""
-        error = super()._translate(exc, sent)
-        if not isinstance(error, InterlockActive):
-            return error
-        blocking = [n for n in error.detail.split(",") if sent in self.interlock_blocks.get(n, ())]
-        if not blocking or blocking == error.detail.split(","):
-            return error
-        return tool_error(
-            22,
-            ",".join(blocking),
-            native_code=6,
-            tool=self.tool_name,
-            address=self.address,
-            sent=sent,
-        )
+        if exc.exception_code == 11:
+            return self.error(
+                ToolTimeout, "gateway: the bath did not answer within 500 ms (exception 0x0B)", sent
+            )
+        if exc.exception_code == 10:
+            return ToolError(
+                10, "Gateway path unavailable",
+                f"unit {self.link.endpoint.unit} is not routed by the gateway",
+                native_code=10, tool=self.tool_name, address=self.address, sent=sent,
+            )  # fmt: skip
+        return super()._translate(exc, sent)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from drivers.errors import ParameterOutOfRange
 from drivers.heat_up import HeatUpLaw
-from drivers.modbus_tool import BatchModbusTool, PositionResult, ResultBlock
+from drivers.modbus_tool import BatchModbusTool, BatchResult, PositionResult, ResultBlock
 from drivers.records import alarms, defects
 from drivers.registers import S16, STRING, U16, DiscreteInput, Holding, Input
 from drivers.setpoints import SetPoints
@@ -23,7 +23,7 @@ BUILD_RATE_MPA_PER_S = 2.0 / 30.0
 
 
 @dataclass(frozen=True)
-class LaminationResult:
+class LaminationResult(BatchResult):
     """IR 110-130 after a cycle (valid while RESULTS_AVAILABLE), with the positions' strip ids."""
 
     peak_temp_c: float
@@ -32,11 +32,6 @@ class LaminationResult:
     max_vacuum_dwell_kpa: float
     dwell_actual_s: int
     positions: tuple[PositionResult, ...]
-
-    @property
-    def result_map(self) -> str:
-        """One character per position 1-8 (P F X N; X also for "no data")."""
-        return "".join(p.result or "X" for p in self.positions)
 
     def by_strip(self) -> dict[str, PositionResult]:
         """The outcomes of the positions that carried a strip id, by strip id."""
@@ -52,6 +47,7 @@ class Laminator(BatchModbusTool):
     #: laminator.md §8: heat-up at most 8 °C/min; §3: READY after 60 s within ±TEMP_BAND of
     #: STANDBY_SP.
     heat_up_law = HeatUpLaw(rate_c_per_min=8.0, stable_s=60.0)
+    heaters = (("platen_top_pv_c", "standby_sp_c"), ("platen_bottom_pv_c", "standby_sp_c"))
     positions = POSITIONS
     phase_names = ("NONE", "CLOSE", "EVACUATE", "PRESSURIZE", "RAMP", "DWELL", "COOL", "VENT")
     interlock_bits = ("ESTOP", "DOOR", "TEMP", "HYDRAULIC", "COOLING_WATER", "LOAD", "HOST_WDT")
@@ -188,13 +184,6 @@ class Laminator(BatchModbusTool):
     dwell_actual_s = Input(130, U16, unit="s", doc="DWELL_ACTUAL_S: in-band dwell accumulated.")
     cycle_result = ResultBlock(
         LaminationResult,
-        position_results,
-        position_defects,
-        peak_temp_c,
-        max_temp_dev_c,
-        min_pressure_dwell_mpa,
-        max_vacuum_dwell_kpa,
-        dwell_actual_s,
         doc="IR 110-130 (one FC04) and the strip ids, as one record.",
     )
 
@@ -205,15 +194,6 @@ class Laminator(BatchModbusTool):
             for code, (word, bit) in self.alarm_word_bits.items()
             if word <= len(alarm_words) and alarm_words[word - 1] & (1 << bit)
         ]
-
-    def heat_up_left_s(self) -> float:
-        """STANDBY_SP to TEMP_BAND (one read), then both platens' PVs, at the manual's
-        8 °C/min."""
-        held = self.read_values(Laminator.standby_sp_c, Laminator.temp_band_c)
-        pvs = self.read_values(Laminator.platen_top_pv_c, Laminator.platen_bottom_pv_c)
-        return self.heat_up_law.least_left_s(
-            pvs.values(), held["standby_sp_c"], held["temp_band_c"]
-        )
 
     def loaded_positions(self) -> tuple[int, ...]:
         """Positions whose sensors see a strip (STRIP_PRESENT)."""

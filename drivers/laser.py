@@ -15,9 +15,9 @@ from typing import ClassVar
 from drivers.records import SiteRecord, alarms, defects
 from drivers.scpi import ScpiTool
 from drivers.setpoints import SetPoints
-from drivers.settings import Reading, Setting
+from drivers.settings import Command, Reading, Setting
 from drivers.states import ToolState
-from drivers.values import Choice, Flag, Number, Quoted, Timestamp, unquote
+from drivers.values import Choice, Flag, Number, Quoted, Timestamp, quoted_names
 
 PHASES = ("NONE", "LOAD", "ALIGN", "ABLATE", "INSPECT", "UNLOAD")
 CALIBRATION_RATIO_LIMITS = (0.900, 1.100)
@@ -67,8 +67,6 @@ class Laser(ScpiTool):
         ToolState.HEATING: 600.0,
         ToolState.SETUP: 30.0,
     }
-    # The manual's §6 table, for hosts that list alarms before any occur; the tool also
-    # answers for each code (``alarm_info``).
     alarm_table = alarms("""
         8001 A Emergency stop
         8002 A Enclosure door opened during cycle
@@ -104,11 +102,7 @@ class Laser(ScpiTool):
 
     def pattern_catalog(self) -> list[str]:
         """``PATTern:CATalog?``: stored pattern names in ASCII order."""
-        reply = self.query("PATTern:CATalog?")
-        if reply == '""':
-            return []
-        with self.parsing("PATTern:CATalog?", reply):
-            return [unquote(part) for part in reply.split(",")]
+        return self.ask("PATTern:CATalog?", quoted_names, quote_reply=True)
 
     pattern_vias = Setting[int](
         "PATTern:VIAS", Number(0, 10000), writable=False, doc="PATTern:VIAS?: vias per site."
@@ -162,12 +156,11 @@ class Laser(ScpiTool):
         doc="``LASer:POWer?``: average power at the work plane, W (0.000 with the source off).",
     )
 
-    def calibrate(self) -> None:
-        """``LASer:CALibrate``: power calibration (overlapped, SETUP ≈ 30 s; poll the state).
-
-        Needs the source on: IDLE -> 24, WARMUP -> 22 ``WARMUP``; DOOR, KEY and CHILLER block it.
-        """
-        self.write("LASer:CALibrate")
+    calibrate = Command(
+        "LASer:CALibrate",
+        doc="``LASer:CALibrate``: power calibration (overlapped, SETUP ≈ 30 s; poll the state). "
+        "Needs the source on: IDLE -> 24, WARMUP -> 22 ``WARMUP``; DOOR, KEY and CHILLER block it.",
+    )
 
     calibration = Reading(
         "LASer:CALibrate?",

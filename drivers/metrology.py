@@ -18,6 +18,7 @@ from drivers.records import (
     alarms,
     check_map,
     defects,
+    parse_result_map,
     parse_site_record,
     parse_summary,
 )
@@ -83,14 +84,8 @@ class LimitSetting(Setting[tuple[float, float]]):
         super().__init__(key, value, value, default=default, doc=doc)
         self.mode = mode
         self.bound = value
-
-    @property
-    def unit(self) -> str:
-        return self.bound.unit
-
-    @property
-    def decimals(self) -> int:
-        return self.bound.decimals
+        self.unit = unit
+        self.decimals = decimals
 
     def checked(self, value: Any, what: str) -> list[Any]:
         """Both bounds in range (named ``<item> limit``), then lo ≤ hi."""
@@ -247,8 +242,6 @@ class Metrology(TextTool):
         ToolState.SETUP: 20.0
     }  # §4: CAL, SETUP ≈ 20 s
     alarm_codes: ClassVar[range] = range(9001, 9500)
-    # The manual's §6 table, for hosts that list alarms before any occur; the tool also
-    # answers for each code (``alarm_info``).
     alarm_table = alarms("""
         9001 A Emergency stop
         9002 H Cover opened during cycle
@@ -542,15 +535,11 @@ class Metrology(TextTool):
 
     def result_map(self) -> str:
         """``RMAP?``: one of P F X N per site."""
-        reply = self.query("RMAP?")
-        with self.parsing("RMAP?"):
-            return check_map(reply, len(reply), what="result map")
+        return self.ask("RMAP?", parse_result_map)
 
     def summary(self) -> StripSummary:
         """``RSUM?``: strip summary; ``extra`` is ``(MeasureMode,)`` of the cycle."""
-        reply = self.query("RSUM?")
-        with self.parsing("RSUM?"):
-            return parse_summary(reply, (_MODE.parse,))
+        return self.ask("RSUM?", lambda reply: parse_summary(reply, (_MODE.parse,)))
 
     def summary_mode(self) -> MeasureMode:
         """The MODE the last cycle measured in (``RSUM?``)."""
@@ -619,10 +608,8 @@ class Metrology(TextTool):
     def _item(self, item: str) -> str:
         name = str(item).upper()
         if name not in LIMIT_ITEMS:
-            raise ParameterOutOfRange(
-                f"limit item {item!r} not one of {', '.join(LIMIT_ITEMS)}",
-                tool=self.tool_name,
-                address=self.address,
+            raise self.error(
+                ParameterOutOfRange, f"limit item {item!r} not one of {', '.join(LIMIT_ITEMS)}"
             )
         return name
 

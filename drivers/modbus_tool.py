@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 from drivers.base import Tool
-from drivers.errors import ParameterOutOfRange, ProtocolError, ToolError, tool_error
+from drivers.errors import PacklineError, ParameterOutOfRange, ProtocolError, tool_error
+from drivers.heat_up import HeatUpLaw
 from drivers.records import AlarmInfo, Identity
 from drivers.registers import STRING, U16, U32, Block, Holding, Input, Pulse, Register
 from drivers.setpoints import SetPoints
@@ -70,6 +71,17 @@ class PositionResult:
     strip_id: str = ""
 
 
+class BatchResult:
+    """What a batch tool's result record (a frozen dataclass) has alike: ``positions``."""
+
+    positions: tuple[PositionResult, ...]
+
+    @property
+    def result_map(self) -> str:
+        """One character per position or slot (P F X N; X also for "no data")."""
+        return "".join(p.result or "X" for p in self.positions)
+
+
 _POSITION_CODES = {0: "", 1: "P", 2: "F", 3: "X", 4: "N"}
 #: Modbus exception codes other than 06 -> (catalogue code, detail), interfaces README §7.
 _EXCEPTION_ERRORS = {
@@ -94,6 +106,12 @@ class ResultBlock(Block[R]):
     """A batch tool's result block: its POS_RESULT and POS_DEFECT runs become the record's
     ``positions`` (:class:`PositionResult` with the strip ids, read after the block)."""
 
+    derived = ("positions",)
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        super().__set_name__(owner, name)
+        self.registers += (owner.position_results, owner.position_defects)  # type: ignore[attr-defined]
+
     def read(self, tool: ModbusTool) -> R:
         assert isinstance(tool, BatchModbusTool)
         fields = self.fields(tool)
@@ -109,6 +127,11 @@ class ModbusTool(Tool):
     interlock_bits: ClassVar[Sequence[str]] = ()
     #: Phase names by PHASE code.
     phase_names: ClassVar[Sequence[str]] = ("NONE",)
+    #: The interlock table's "Blocks" column, where the manual has one: the commands each
+    #: interlock refuses. An interlock error (22) then names only the interlocks that block
+    #: the command refused (INTERLOCK_WORD also has bits, such as CARRIER while armed, that
+    #: block others), or all of them when none is known to.
+    interlock_blocks: ClassVar[Mapping[str, frozenset[str]]] = {}
 
     # -- common holding registers (README §9.2) ------------------------------------------------
     recipe_id = Holding(
@@ -144,18 +167,6 @@ class ModbusTool(Tool):
 
     status = Block(
         ModbusStatus,
-        active_alarm,
-        alarm_count,
-        reject_reason,
-        reject_count,
-        recipe_id_active,
-        cycle_elapsed_s,
-        cycle_remaining_s,
-        cycle_count,
-        interlock_word,
-        warning_count,
-        alarm_words,
-        alarm_list,
         state=tool_state,
         phase=phase_code,
         heartbeat=heartbeat_echo,
@@ -232,18 +243,14 @@ class ModbusTool(Tool):
             ((reg, reg.to_words(value)) for reg, value in fields.items()),
             key=lambda item: item[0].address,
         )
-        start: int | None = None
-        words: list[int] = []
-        names: list[str] = []
+        runs: list[tuple[int, list[int], list[str]]] = []  # start, words, names
         for reg, encoded in items:
-            if start is not None and reg.address != start + len(words):
-                self.write_registers(start, words, sent_as=",".join(names))
-                start, words, names = None, [], []
-            if start is None:
-                start = reg.address
-            words.extend(encoded)
-            names.append(reg.name)
-        if start is not None:
+            if runs and reg.address == runs[-1][0] + len(runs[-1][1]):
+                runs[-1][1].extend(encoded)
+                runs[-1][2].append(reg.name)
+            else:
+                runs.append((reg.address, list(encoded), [reg.name]))
+        for start, words, names in runs:
             self.write_registers(start, words, sent_as=",".join(names))
 
     def _call(self, request: Any, sent_as: str = "") -> Any:
@@ -252,14 +259,15 @@ class ModbusTool(Tool):
         except ModbusExceptionReply as exc:
             raise self._translate(exc, sent_as or exc.sent) from None
 
-    def _translate(self, exc: ModbusExceptionReply, sent: str) -> ToolError:
+    def _translate(self, exc: ModbusExceptionReply, sent: str) -> PacklineError:
         code = exc.exception_code
         if code == 6:
-            # Read straight from the link: a rejection while reading the reason is not retried.
             cls = type(self)
             catalogue, detail = self._raw(cls.reject_reason, cls.reject_count), ""
             if catalogue == 22:
-                detail = ",".join(self.interlock_names(self._raw(cls.interlock_word)))
+                names = self.interlock_names(self._raw(cls.interlock_word))
+                blocks = self.interlock_blocks
+                detail = ",".join([n for n in names if sent in blocks.get(n, ())] or names)
             elif catalogue == 23:
                 detail = str(self._raw(cls.active_alarm) or "")
             elif catalogue == 20:
@@ -378,6 +386,24 @@ class BatchModbusTool(ModbusTool):
     strip_id: ClassVar[Holding]
     position_results: ClassVar[Input]
     position_defects: ClassVar[Input]
+
+    #: The manual's heat-up (§8 rate, §3 stable time) and what it heats: per heater its PV
+    #: input register and its SP holding register, and the ± band holding register, by name.
+    heat_up_law: ClassVar[HeatUpLaw]
+    heaters: ClassVar[Sequence[tuple[str, str]]]
+    heat_up_band = "temp_band_c"
+
+    def heat_up_left_s(self) -> float:
+        """The set-points and the band (one read), then the PVs (one read), at the manual's
+        heat-up rate: the heater furthest below its band sets the time left."""
+        cls = type(self)
+        set_points = dict.fromkeys(sp for _, sp in self.heaters)  # a shared SP read once
+        held = self.read_values(*(getattr(cls, n) for n in (*set_points, self.heat_up_band)))
+        pvs = self.read_values(*(getattr(cls, pv) for pv, _ in self.heaters))
+        band_c = held[self.heat_up_band]
+        return max(
+            self.heat_up_law.least_left_s([pvs[pv]], held[sp], band_c) for pv, sp in self.heaters
+        )
 
     @property
     def all_positions(self) -> tuple[int, ...]:

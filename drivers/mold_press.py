@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from drivers.errors import ParameterOutOfRange
 from drivers.heat_up import HeatUpLaw
-from drivers.modbus_tool import BatchModbusTool, PositionResult, ResultBlock
+from drivers.modbus_tool import BatchModbusTool, BatchResult, PositionResult, ResultBlock
 from drivers.records import alarms, defects
 from drivers.registers import S16, STRING, U16, DiscreteInput, Holding, Input
 from drivers.setpoints import SetPoints
@@ -17,7 +17,7 @@ POSITIONS = 4
 
 
 @dataclass(frozen=True)
-class ShotResult:
+class ShotResult(BatchResult):
     """IR 110-125 after a shot, with the positions' outcomes."""
 
     fill_time_s: float
@@ -30,11 +30,6 @@ class ShotResult:
     clamp_force_min_kn: int
     positions: tuple[PositionResult, ...]
 
-    @property
-    def result_map(self) -> str:
-        """One character per position (P F X N)."""
-        return "".join(p.result or "X" for p in self.positions)
-
 
 class MoldPress(BatchModbusTool):
     """TM-4 transfer mold press (mold-press.md). Unit of work: a shot of 1-4 strips."""
@@ -44,6 +39,7 @@ class MoldPress(BatchModbusTool):
     poll_interval_s = 0.5
     #: mold-press.md §8: heat-up at 5 °C/min; §3: READY after 60 s within ±TEMP_BAND.
     heat_up_law = HeatUpLaw(rate_c_per_min=5.0, stable_s=60.0)
+    heaters = (("chase_top_pv_c", "chase_top_sp_c"), ("chase_bottom_pv_c", "chase_bottom_sp_c"))
     positions = POSITIONS
     phase_names = (
         "NONE",
@@ -213,32 +209,8 @@ class MoldPress(BatchModbusTool):
     position_defects = Input(122, count=POSITIONS, doc="POS_DEFECT_1..4: defect code, 0 if none.")
     shot_result = ResultBlock(
         ShotResult,
-        fill_time_s,
-        peak_transfer_pressure_mpa,
-        cull_height_mm,
-        alpha_at_open,
-        t_alpha03_s,
-        chase_temp_min_c,
-        chase_temp_max_c,
-        clamp_force_min_kn,
-        position_results,
-        position_defects,
         doc="IR 110-125 and the strip ids, as one record (valid while RESULTS_AVAILABLE).",
     )
-
-    def heat_up_left_s(self) -> float:
-        """Both chases' set-points and TEMP_BAND, then their PVs, at the manual's 5 °C/min."""
-        held = self.read_values(
-            MoldPress.chase_top_sp_c, MoldPress.chase_bottom_sp_c, MoldPress.temp_band_c
-        )
-        pvs = self.read_values(MoldPress.chase_top_pv_c, MoldPress.chase_bottom_pv_c)
-        band_c = held["temp_band_c"]
-        return max(
-            self.heat_up_law.least_left_s([pvs["chase_top_pv_c"]], held["chase_top_sp_c"], band_c),
-            self.heat_up_law.least_left_s(
-                [pvs["chase_bottom_pv_c"]], held["chase_bottom_sp_c"], band_c
-            ),
-        )
 
 
 def check_stage_order(stage1_end_mm: float, stage2_end_mm: float, stage3_end_mm: float) -> None:

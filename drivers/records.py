@@ -118,15 +118,12 @@ def optional(convert: Callable[[str], Any]) -> Callable[[str], Any]:
 _VALUE_FIELDS: dict[type, tuple[tuple[str, ...], tuple[Callable[[str], Any], ...]]] = {}
 
 
-def value_converters(record_type: type[SiteRecord]) -> tuple[Callable[[str], Any], ...]:
-    """How each value field of ``record_type`` (after site, result, defect) is read, from its
-    declared type: ``int | None`` reads an ``int``, and the empty field as ``None``."""
-    return _value_fields(record_type)[1]
-
-
 def _value_fields(
     record_type: type[SiteRecord],
 ) -> tuple[tuple[str, ...], tuple[Callable[[str], Any], ...]]:
+    """The names of ``record_type``'s value fields (after site, result, defect) and how each is
+    read, from its declared type: ``int | None`` reads an ``int``, and the empty field as
+    ``None``."""
     known = _VALUE_FIELDS.get(record_type)
     if known is None:
         hints = typing.get_type_hints(record_type)
@@ -144,13 +141,10 @@ def _converter(kind: Any) -> Callable[[str], Any]:
     return cast(Callable[[str], Any], kind)
 
 
-def parse_site_record(
-    record_type: type[R], line: str, converters: Sequence[Callable[[str], Any]] | None = None
-) -> R:
+def parse_site_record(record_type: type[R], line: str) -> R:
     """Parse ``<site>,<result>,<defect>,<v1>,...`` into ``record_type`` (the values read as
-    their fields are typed, unless ``converters`` say otherwise)."""
-    if converters is None:
-        converters = value_converters(record_type)
+    their fields are typed)."""
+    names, converters = _value_fields(record_type)
     parts = line.strip().split(",")
     expected = 3 + len(converters)
     if len(parts) != expected:
@@ -164,7 +158,6 @@ def parse_site_record(
         raise ProtocolError(f"result record {line!r} does not parse ({exc})") from exc
     if result not in RESULT_CHARS:
         raise ProtocolError(f"result record {line!r}: result {result!r} not one of P F X N")
-    names = _value_fields(record_type)[0]
     return record_type(site, result, defect, **dict(zip(names, values, strict=True)))
 
 
@@ -191,6 +184,16 @@ def check_map(result_map: str, sites: int, *, what: str = "map") -> str:
     if len(result_map) != sites or not set(result_map) <= RESULT_CHARS:
         raise ProtocolError(f"{what} {result_map!r} is not {sites} characters of P F X N")
     return result_map
+
+
+def parse_result_map(text: str) -> str:
+    """A result map as a tool reports it: one of P F X N per site (its length unchecked)."""
+    return check_map(text, len(text), what="result map")
+
+
+def parse_site_records(record_type: type[R], reply: str) -> list[R]:
+    """The ``;``-separated records of a result page (``RESult:DATA?``, ``RES?``)."""
+    return [parse_site_record(record_type, line) for line in reply.split(";") if line]
 
 
 def next_input_map(result_map: str) -> str:

@@ -10,6 +10,7 @@ A :class:`Block` reads several declared registers in one request as a typed reco
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from enum import Enum, IntEnum
@@ -36,9 +37,7 @@ U16, S16, U32, STRING = RegType.U16, RegType.S16, RegType.U32, RegType.STRING
 
 
 def encode(value: int, reg_type: RegType) -> list[int]:
-    """Raw integer -> register words (u32 high word first)."""
-    if reg_type is RegType.S16:
-        return [value & 0xFFFF]
+    """Raw integer -> register words (u32 high word first, s16 as two's complement)."""
     if reg_type is RegType.U32:
         return [(value >> 16) & 0xFFFF, value & 0xFFFF]
     return [value & 0xFFFF]
@@ -207,19 +206,35 @@ R = TypeVar("R")
 class Block(MethodLike[R]):
     """Declared registers of one table read in one request, as a typed record.
 
-    ``Block(ModbusStatus, phase, active_alarm, ..., state=tool_state)`` reads the span from the
-    lowest to the highest register once and builds the record from each register's value,
-    keyed by the register's attribute name (or by the keyword it is given under). Called as a
-    method: ``tool.status()``.
+    ``Block(ModbusStatus, state=tool_state, doc=...)`` reads the registers the record's fields
+    are named after (declared on the same driver class), or the register a field is given under
+    its keyword, in one request over their span, and builds the record. Called as a method:
+    ``tool.status()``.
     """
 
-    def __init__(
-        self, record: Callable[..., R], *registers: Register, doc: str, **renamed: Register
-    ) -> None:
+    #: Record fields that are not registers of the block (a result block's ``positions``).
+    derived: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, record: Callable[..., R], *, doc: str, **renamed: Register) -> None:
         self.record = record
-        self.registers = registers
         self.renamed = renamed
+        self.registers: tuple[Register, ...] = ()
         self.__doc__ = doc
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        """Find the registers of the record's fields among ``owner``'s members."""
+        fields = [
+            field.name
+            for field in dataclasses.fields(self.record)  # type: ignore[arg-type]
+            if field.name not in self.renamed and field.name not in self.derived
+        ]
+        registers: list[Register] = []
+        for field in fields:
+            register = getattr(owner, field, None)
+            if not isinstance(register, Register):
+                raise TypeError(f"{owner.__name__}.{field} is not a register for {name}")
+            registers.append(register)
+        self.registers = tuple(registers)
 
     def __call__(self, tool: ModbusTool) -> R:
         """As :meth:`read` (``EtchBath.etch_progress(bath)`` works as for a method)."""

@@ -23,7 +23,6 @@ from typing import Any, ClassVar
 from drivers.errors import (
     ConnectionLost,
     ParameterOutOfRange,
-    ProtocolError,
     ToolError,
     ToolTimeout,
     tool_error,
@@ -33,10 +32,11 @@ from drivers.records import (
     SiteRecord,
     StripSummary,
     check_map,
-    parse_site_record,
+    parse_result_map,
+    parse_site_records,
     parse_summary,
 )
-from drivers.settings import Command, Reading, Setting
+from drivers.settings import INDEX_PLACEHOLDER, Command, Reading, Setting
 from drivers.states import ToolState
 from drivers.text_tool import TextTool
 from drivers.transports.visa import VisaTransport
@@ -51,6 +51,7 @@ from drivers.values import (
     Quoted,
     StateName,
     check_strip_size,
+    quoted_names,
     unquote,
 )
 
@@ -68,8 +69,6 @@ _SCPI_TO_CATALOGUE = {
     -221: 14,
 }
 _ERROR_LINE = re.compile(r'^(-?\d+),"(.*)"$')
-#: An index placeholder of an indexed setting's header (``REFLow:ZONE<n>:TEMPerature``).
-_INDEX_PLACEHOLDER = re.compile(r"<[nk]>")
 
 
 @dataclass(frozen=True)
@@ -253,7 +252,7 @@ class ScpiTool(TextTool):
                 for member in vars(klass).values()
                 if isinstance(member, Setting) and member.writable
             }
-            alternatives = sorted(_INDEX_PLACEHOLDER.sub(r"\\d+", re.escape(key)) for key in keys)
+            alternatives = sorted(INDEX_PLACEHOLDER.sub(r"\\d+", re.escape(key)) for key in keys)
             cached = re.compile("|".join(alternatives) or "(?!)", re.IGNORECASE)
             cls._setpoint_pattern = cached  # type: ignore[attr-defined]
         return cached
@@ -292,7 +291,7 @@ class ScpiTool(TextTool):
             self.log.debug("%s: discarded the late reply %r to %s", self.tool_name, reply, sent)
             with contextlib.suppress(ConnectionLost):
                 reply = self._error_reply(sent)
-        return _parse_error_line(reply, tool=self.tool_name, address=self.address, sent=sent)
+        return self._error_entry(reply, sent)
 
     def _error_reply(self, sent: str) -> str:
         try:
@@ -302,26 +301,25 @@ class ScpiTool(TextTool):
             # peer as a read timeout). Reopen it so that the next exchange can succeed.
             with contextlib.suppress(ConnectionLost):
                 self.link.reopen()
-            raise ConnectionLost(
-                "no reply, not even to SYST:ERR?; link reopened",
-                tool=self.tool_name,
-                address=self.address,
-                sent=sent,
+            raise self.error(
+                ConnectionLost, "no reply, not even to SYST:ERR?; link reopened", sent
             ) from exc
 
     def _drain_errors(self, *, sent: str) -> None:
         """Empty the rest of the queue so the next command is judged on its own."""
         for _ in range(16):
             self.link.write("SYST:ERR?")
-            entry = _parse_error_line(
-                self.link.read(sent="SYST:ERR?"),
-                tool=self.tool_name,
-                address=self.address,
-                sent=sent,
-            )
+            entry = self._error_entry(self.link.read(sent="SYST:ERR?"), sent)
             if entry.code == 0:
                 return
             self.log.debug("%s: further queued error %s", self.tool_name, entry)
+
+    def _error_entry(self, reply: str, sent: str) -> ScpiErrorEntry:
+        """The error queue entry of a ``SYST:ERR?`` reply; ProtocolError if malformed."""
+        match = _ERROR_LINE.match(reply.strip())
+        if not match:
+            raise self.protocol_error(f"SYST:ERR? reply {reply!r} malformed", sent)
+        return ScpiErrorEntry(int(match.group(1)), match.group(2))
 
     # -- IEEE 488.2 and SYSTem ---------------------------------------------------------
     reset = Command(
@@ -389,10 +387,7 @@ class ScpiTool(TextTool):
 
     def recipe_catalog(self) -> list[str]:
         """``RECipe:CATalog?``: stored recipe names in ASCII order."""
-        reply = self.query("RECipe:CATalog?")
-        if reply == '""':
-            return []
-        return [unquote(part) for part in reply.split(",")]
+        return quoted_names(self.query("RECipe:CATalog?"))
 
     def recipe_name(self) -> tuple[str, bool]:
         """``RECipe:NAME?``: loaded recipe name and whether it was edited since load/save."""
@@ -477,15 +472,14 @@ class ScpiTool(TextTool):
         """``RESult:DATA? start,count``: one page of typed per-site records."""
         count = self.result_page_size if count is None else count
         if not 1 <= count <= self.result_page_size:
-            raise ParameterOutOfRange(
+            raise self.error(
+                ParameterOutOfRange,
                 f"RESult:DATA? count {count} outside 1..{self.result_page_size}",
-                tool=self.tool_name,
-                address=self.address,
             )
         # Scaled with the caller's timeout: unchanged at defaults, never past a shorter one.
         timeout_s = self.result_timeout_s * self.timeout_s / self.default_timeout_s
         reply = self.query(f"RESult:DATA? {int(start)},{int(count)}", timeout_s=timeout_s)
-        return [parse_site_record(self.record_type, line) for line in reply.split(";") if line]
+        return parse_site_records(self.record_type, reply)
 
     def all_results(self, sites: int) -> list[SiteRecord]:
         """Every record of the last cycle, paged by the tool's page size."""
@@ -493,8 +487,7 @@ class ScpiTool(TextTool):
 
     def result_map(self) -> str:
         """``RESult:MAP?``: one of P F X N per site."""
-        text = unquote(self.query("RESult:MAP?"))
-        return check_map(text, len(text), what="result map")
+        return parse_result_map(unquote(self.query("RESult:MAP?")))
 
     def summary(self) -> StripSummary:
         """``RESult:SUMMary?``: strip summary with the tool-specific fields parsed."""
@@ -505,12 +498,3 @@ class ScpiTool(TextTool):
         summary = self.summary()
         result_map = check_map(self.result_map(), summary.sites, what="result map")
         return CycleResult(summary, result_map, self.all_results(summary.sites))
-
-
-def _parse_error_line(reply: str, *, tool: str, address: str, sent: str) -> ScpiErrorEntry:
-    match = _ERROR_LINE.match(reply.strip())
-    if not match:
-        raise ProtocolError(
-            f"SYST:ERR? reply {reply!r} malformed", tool=tool, address=address, sent=sent
-        )
-    return ScpiErrorEntry(int(match.group(1)), match.group(2))

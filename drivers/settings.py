@@ -35,7 +35,8 @@ class Tool(Protocol):
 
 T = TypeVar("T")
 R = TypeVar("R")
-_INDEX = re.compile(r"<[nk]>")
+#: An index placeholder of an indexed setting's key (``REFLow:ZONE<n>:TEMPerature``).
+INDEX_PLACEHOLDER = re.compile(r"<[nk]>")
 
 
 def parse_fields(
@@ -94,6 +95,7 @@ class Setting(Generic[T]):
         writable: bool = True,
         readable: bool = True,
     ) -> None:
+        #: The manual's name (SCPI header, ASCII keyword or parameter name).
         self.key = key
         self.codecs = codecs
         self.default = default
@@ -115,11 +117,6 @@ class Setting(Generic[T]):
         if len(self.codecs) != 1:
             raise AttributeError(f"{self.attribute} has {len(self.codecs)} codecs: use codecs")
         return self.codecs[0]
-
-    @property
-    def header(self) -> str:
-        """The manual's name of the setting (SCPI header, ASCII keyword or parameter name)."""
-        return self.key
 
     @overload
     def __get__(self, instance: None, owner: type) -> Setting[T]: ...
@@ -148,7 +145,7 @@ class Setting(Generic[T]):
             or not 1 <= index <= self.count
         ):
             raise ParameterOutOfRange(f"{self.attribute} index {index!r} outside 1..{self.count}")
-        return _INDEX.sub(str(index), self.key)
+        return INDEX_PLACEHOLDER.sub(str(index), self.key)
 
     def read(self, tool: Tool, key: str) -> Any:
         """Query the setting and parse its reply (a record when one is declared)."""

@@ -8,11 +8,14 @@ Their manuals say two things alike in their own words: an identity query answeri
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import ClassVar
+from collections.abc import Callable
+from typing import ClassVar, TypeVar
 
 from drivers.base import Tool
 from drivers.records import Identity
 from drivers.values import counted_list
+
+T = TypeVar("T")
 
 
 class TextTool(Tool):
@@ -27,14 +30,17 @@ class TextTool(Tool):
     def query(self, text: str, /) -> str:
         """Send a query and return the tool's reply."""
 
+    def ask(self, sent: str, parse: Callable[[str], T], *, quote_reply: bool = False) -> T:
+        """Send the query ``sent`` and ``parse`` its reply: a reply that does not parse is one
+        ProtocolError naming the tool, its address, ``sent`` and (``quote_reply``) the reply."""
+        reply = self.query(sent)
+        with self.parsing(sent, reply if quote_reply else ""):
+            return parse(reply)
+
     def identify(self) -> Identity:
         """The identity query: vendor, model, serial number, firmware."""
-        reply = self.query(self.identity_query)
-        with self.parsing(self.identity_query):
-            return Identity.parse(reply)
+        return self.ask(self.identity_query, Identity.parse)
 
     def active_alarms(self) -> list[int]:
         """The active-alarms query: alarm codes in order of occurrence."""
-        reply = self.query(self.alarms_query)
-        with self.parsing(self.alarms_query, reply):
-            return counted_list(reply)
+        return self.ask(self.alarms_query, counted_list, quote_reply=True)

@@ -175,6 +175,11 @@ def unquote(text: str) -> str:
     return text[1:-1]
 
 
+def quoted_names(reply: str) -> list[str]:
+    """A SCPI catalogue reply: comma-separated quoted names, ``""`` for none."""
+    return [] if reply == '""' else [unquote(part) for part in reply.split(",")]
+
+
 @dataclass(frozen=True)
 class Identifier(Quoted):
     """An identifier sent without quotes (README §3 rule); the empty reply means "not set"."""

@@ -20,7 +20,7 @@ from drivers.records import (
     alarms,
     check_map,
     defects,
-    parse_site_record,
+    parse_site_records,
     parse_summary,
 )
 from drivers.setpoints import SetPoints
@@ -461,10 +461,9 @@ class WireBonder(TextTool):
             raise ParameterOutOfRange(
                 f"RES? start {start} must be >= 1 and count {count} 1-{RES_PAGE}"
             )
-        sent = f"RES? {start},{count}"
-        text = self.query(sent)
-        with self.parsing(sent):
-            return [parse_site_record(WireBondRecord, line) for line in text.split(";") if line]
+        return self.ask(
+            f"RES? {start},{count}", lambda reply: parse_site_records(WireBondRecord, reply)
+        )
 
     def all_results(self, sites: int | None = None) -> list[WireBondRecord]:
         """Every record of the last cycle (``RES?`` in pages of 4)."""
@@ -478,20 +477,8 @@ class WireBonder(TextTool):
 
     def summary(self) -> WireBondSummary:
         """``RSUM?``: strip id, counts, cycle time and wires bonded."""
-        text = self.query("RSUM?")
-        with self.parsing("RSUM?"):
-            base = parse_summary(text, (int,))
-        return WireBondSummary(
-            base.strip_id,
-            base.sites,
-            base.passed,
-            base.failed,
-            base.skipped,
-            base.not_processed,
-            base.cycle_s,
-            base.extra,
-            wires_bonded=base.extra[0],
-        )
+        base = self.ask("RSUM?", lambda reply: parse_summary(reply, (int,)))
+        return WireBondSummary(**vars(base), wires_bonded=base.extra[0])
 
     last_error = Reading(
         "LASTERR?",

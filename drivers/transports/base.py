@@ -6,6 +6,11 @@ from __future__ import annotations
 import logging
 import threading
 from abc import ABC, abstractmethod
+from typing import TypeVar
+
+from drivers.errors import PacklineError
+
+E = TypeVar("E", bound=PacklineError)
 
 
 class Transport(ABC):
@@ -29,6 +34,10 @@ class Transport(ABC):
     @property
     @abstractmethod
     def is_open(self) -> bool: ...
+
+    def error(self, kind: type[E], message: str, sent: str = "") -> E:
+        """A ``kind`` error naming this link's tool and address and what was sent."""
+        return kind(message, tool=self.tool, address=self.address, sent=sent)
 
     def close(self) -> None:
         """Close the connection; safe to call twice."""

@@ -25,7 +25,7 @@ from drivers.errors import (
     ToolTimeout,
     tool_error,
 )
-from drivers.transports.serial_port import SerialTransport
+from drivers.transports.serial_port import SerialLink, SerialTransport
 
 STX, ETX, ACK, NAK, CR = 0x02, 0x03, 0x06, 0x15, 0x0D
 MAX_PAYLOAD = 250
@@ -82,7 +82,7 @@ def parse_reply(data: bytes) -> Reply:
     return Reply(data[0] == ACK, text)
 
 
-class FramedLink:
+class FramedLink(SerialLink):
     """One framed link: :meth:`exchange` sends a command and returns the reply text.
 
     Thread-safe: the transport's lock is held for a whole exchange, including its
@@ -100,34 +100,14 @@ class FramedLink:
     ) -> None:
         if not 0 <= first_sequence <= 9:
             raise ValueError(f"first sequence digit must be 0-9, not {first_sequence}")
-        self.transport = transport
+        super().__init__(transport, logger)
         self.timeout_s = timeout_s
         self.retransmissions = retransmissions
-        self.log = logger or transport.log
         self._next_digit = first_sequence
-
-    @property
-    def tool(self) -> str:
-        return self.transport.tool
-
-    @property
-    def address(self) -> str:
-        return self.transport.address
-
-    @property
-    def opened(self) -> int:
-        """Ports opened so far (see :attr:`SerialPort.opened`)."""
-        return self.transport.opened
-
-    def open(self) -> None:
-        self.transport.open()
-
-    def close(self) -> None:
-        self.transport.close()
 
     def exchange(self, command: str) -> str:
         """Send ``command`` as a new frame; return the reply text after the sequence digit."""
-        with self.transport.lock:
+        with self.serial.lock:
             return self._exchange(command, read_detail=True)
 
     # -- internals -------------------------------------------------------------------------
@@ -138,14 +118,13 @@ class FramedLink:
 
     def _check_command(self, command: str) -> None:
         if not command or any(not 0x20 <= ord(ch) <= 0x7E for ch in command):
-            raise ParameterOutOfRange(
-                f"command {command!r} must be printable ASCII", tool=self.tool, address=self.address
+            raise self.serial.error(
+                ParameterOutOfRange, f"command {command!r} must be printable ASCII"
             )
         if len(command) + 1 > MAX_PAYLOAD:
-            raise ParameterOutOfRange(
+            raise self.serial.error(
+                ParameterOutOfRange,
                 f"command of {len(command)} characters exceeds {MAX_PAYLOAD - 1} characters",
-                tool=self.tool,
-                address=self.address,
             )
 
     def _exchange(self, command: str, *, read_detail: bool) -> str:
@@ -167,8 +146,8 @@ class FramedLink:
             else:
                 self.log.debug("%s -> %s", self.tool, payload)
             try:
-                self.transport.write(frame)
-                raw = self.transport.read_until(b"\r", timeout_s=self.timeout_s, sent=payload)
+                self.serial.write(frame)
+                raw = self.serial.read_until(b"\r", timeout_s=self.timeout_s, sent=payload)
                 reply = parse_reply(raw)
             except (ToolTimeout, ConnectionLost) as exc:
                 last = exc
@@ -199,7 +178,7 @@ class FramedLink:
 
     def _fault(self, text: str, sent: str) -> ProtocolError:
         """A frame-level fault of one attempt (retried; raised if the last)."""
-        return ProtocolError(text, tool=self.tool, address=self.address, sent=sent)
+        return self.serial.error(ProtocolError, text, sent)
 
     def _link_failed(
         self, payload: str, failures: list[str], last: PacklineError | None
@@ -207,11 +186,8 @@ class FramedLink:
         summary = "; ".join(failures)
         message = f"link failed after {len(failures)} attempts ({summary})"
         self.log.debug("%s: %s for %r", self.tool, message, payload)
-        if isinstance(last, ConnectionLost):
-            return ConnectionLost(message, tool=self.tool, address=self.address, sent=payload)
-        if isinstance(last, ToolTimeout):
-            return ToolTimeout(message, tool=self.tool, address=self.address, sent=payload)
-        return ProtocolError(message, tool=self.tool, address=self.address, sent=payload)
+        kind = type(last) if isinstance(last, ConnectionLost | ToolTimeout) else ProtocolError
+        return self.serial.error(kind, message, payload)
 
     def _rejection(self, code: int, payload: str, *, read_detail: bool) -> ToolError:
         """The catalogue error for ``NAK <code>``, with text and detail from ``LASTERR?``."""

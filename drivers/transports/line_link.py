@@ -24,7 +24,7 @@ from drivers.errors import (
     ToolTimeout,
     tool_error,
 )
-from drivers.transports.serial_port import SerialTransport
+from drivers.transports.serial_port import SerialLink, SerialTransport
 
 CR = b"\r"
 MAX_COMMAND_CHARS = 1100
@@ -42,7 +42,7 @@ class LineReply:
     records: tuple[str, ...] = ()
 
 
-class LineLink:
+class LineLink(SerialLink):
     """One line-protocol connection; the transport's lock makes each exchange atomic, so a
     poller thread and a sequence can share it."""
 
@@ -55,23 +55,12 @@ class LineLink:
         line_timeout_s: float = 1.0,
         logger: logging.Logger | None = None,
     ) -> None:
-        self.serial = SerialTransport(
-            url, tool=tool, baudrate=baudrate, timeout_s=line_timeout_s, logger=logger
+        super().__init__(
+            SerialTransport(
+                url, tool=tool, baudrate=baudrate, timeout_s=line_timeout_s, logger=logger
+            )
         )
-        self.url, self.tool, self.log = url, tool, self.serial.log
         self.line_timeout_s = line_timeout_s
-
-    @property
-    def opened(self) -> int:
-        """Ports opened so far (see :attr:`SerialTransport.opened`): a new one may meet a tool
-        that forgot what it was sent."""
-        return self.serial.opened
-
-    def open(self) -> None:
-        self.serial.open()
-
-    def close(self) -> None:
-        self.serial.close()
 
     def exchange(self, command: str, *, max_records: int = 0) -> LineReply:
         """Send ``command``; return its ``OK`` reply with up to ``max_records`` ``D`` lines."""
@@ -91,11 +80,8 @@ class LineLink:
                     if line.startswith("D ") and len(line) > 2 and len(records) < max_records:
                         records.append(line[2:])
                         continue
-                    raise ProtocolError(
-                        f"unexpected reply line {line!r}",
-                        tool=self.tool,
-                        address=self.url,
-                        sent=command,
+                    raise self.serial.error(
+                        ProtocolError, f"unexpected reply line {line!r}", command
                     )
             except (ProtocolError, ToolTimeout):
                 self._resync()
@@ -110,10 +96,9 @@ class LineLink:
             or not command.isascii()
             or not command.isprintable()
         ):
-            raise ParameterOutOfRange(
+            raise self.serial.error(
+                ParameterOutOfRange,
                 f"command {command[:40]!r} must be 1-{MAX_COMMAND_CHARS} printable ASCII characters",
-                tool=self.tool,
-                address=self.url,
             )
 
     def _read_line(self, command: str) -> str:
@@ -121,26 +106,23 @@ class LineLink:
         try:
             line = raw[:-1].decode("ascii").replace("\n", "")  # LF is ignored, as by the tool
         except UnicodeDecodeError:
-            raise ProtocolError(
-                f"reply line {raw!r} is not ASCII", tool=self.tool, address=self.url, sent=command
+            raise self.serial.error(
+                ProtocolError, f"reply line {raw!r} is not ASCII", command
             ) from None
         if not line.isprintable():
-            raise ProtocolError(
-                f"reply line {line!r} has control characters",
-                tool=self.tool,
-                address=self.url,
-                sent=command,
+            raise self.serial.error(
+                ProtocolError, f"reply line {line!r} has control characters", command
             )
         return line
 
     def _tool_error(self, line: str, command: str) -> Exception:
         match = _ERROR_LINE.match(line)
         if not match:
-            return ProtocolError(
-                f"malformed error line {line!r}", tool=self.tool, address=self.url, sent=command
-            )
+            return self.serial.error(ProtocolError, f"malformed error line {line!r}", command)
         code, text, detail = int(match.group(1)), match.group(2), match.group(3) or ""
-        return tool_error(code, detail, text=text, tool=self.tool, address=self.url, sent=command)
+        return tool_error(
+            code, detail, text=text, tool=self.tool, address=self.address, sent=command
+        )
 
     def _resync(self) -> None:
         """Discard the rest of a bad reply: read until the line is quiet for 0.1 s (at most 1 s)."""

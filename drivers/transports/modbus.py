@@ -118,7 +118,7 @@ class ModbusTransport(Transport):
                 )
             if not client.connect():
                 client.close()
-                raise ConnectionLost("cannot connect", tool=self.tool, address=self.address)
+                raise self.error(ConnectionLost, "cannot connect")
             self._client = client
             if self._ever_connected:
                 self.reconnect_count += 1
@@ -216,9 +216,7 @@ class ModbusTransport(Transport):
                 except (ConnectionLost, ConnectionException, OSError) as exc:
                     self._drop()
                     if reopened:
-                        raise ConnectionLost(
-                            f"link failed ({exc})", tool=self.tool, address=self.address, sent=sent
-                        ) from exc
+                        raise self.error(ConnectionLost, f"link failed ({exc})", sent) from exc
                     reopened = True
                     continue
                 except ModbusIOException as exc:
@@ -228,16 +226,13 @@ class ModbusTransport(Transport):
                     )
                     continue
                 except ModbusException as exc:
-                    raise ProtocolError(
-                        f"malformed reply ({exc})", tool=self.tool, address=self.address, sent=sent
-                    ) from exc
+                    raise self.error(ProtocolError, f"malformed reply ({exc})", sent) from exc
                 return self._checked(reply, sent)
             self._drop()  # the manual: after repeated timeouts, reconnect
-        raise ToolTimeout(
+        raise self.error(
+            ToolTimeout,
             f"no valid reply after {attempts} attempt(s) of {self.timeout_s:.2f} s",
-            tool=self.tool,
-            address=self.address,
-            sent=sent,
+            sent,
         )
 
     def _flush_input(self) -> None:
@@ -276,11 +271,8 @@ class ModbusTransport(Transport):
         if reply.isError():
             code = getattr(reply, "exception_code", None)
             if code is None:
-                raise ProtocolError(
-                    f"error reply without exception code: {reply}",
-                    tool=self.tool,
-                    address=self.address,
-                    sent=sent,
+                raise self.error(
+                    ProtocolError, f"error reply without exception code: {reply}", sent
                 )
             self.log.debug("%s <- exception %02d", self.tool, code)
             raise ModbusExceptionReply(code, tool=self.tool, address=self.address, sent=sent)
@@ -291,11 +283,8 @@ class ModbusTransport(Transport):
     def _registers(self, reply: Any, count: int, sent: str) -> list[int]:
         registers = list(getattr(reply, "registers", []))
         if len(registers) != count:
-            raise ProtocolError(
-                f"expected {count} registers, got {len(registers)}",
-                tool=self.tool,
-                address=self.address,
-                sent=sent,
+            raise self.error(
+                ProtocolError, f"expected {count} registers, got {len(registers)}", sent
             )
         return registers
 

@@ -71,9 +71,7 @@ class SerialTransport(Transport):
                     write_timeout=self._write_timeout_s(),
                 )
             except (serial.SerialException, OSError, ValueError) as exc:
-                raise ConnectionLost(
-                    f"cannot open serial port ({exc})", tool=self.tool, address=self.address
-                ) from exc
+                raise self.error(ConnectionLost, f"cannot open serial port ({exc})") from exc
             self.opened += 1
             self.log.debug("opened %s", self.address)
 
@@ -103,9 +101,7 @@ class SerialTransport(Transport):
                 retry_interrupted(port.flush)
             except (serial.SerialException, OSError, termios.error) as exc:
                 self._drop()
-                raise ConnectionLost(
-                    f"write failed ({exc})", tool=self.tool, address=self.address, sent=_text(data)
-                ) from exc
+                raise self.error(ConnectionLost, f"write failed ({exc})", _text(data)) from exc
 
     def read_until(
         self, terminator: bytes, *, timeout_s: float | None = None, sent: str = ""
@@ -120,12 +116,11 @@ class SerialTransport(Transport):
             try:
                 while (end := buffer.find(terminator)) < 0:
                     if time.monotonic() >= deadline:
-                        raise ToolTimeout(
+                        raise self.error(
+                            ToolTimeout,
                             f"no complete reply within {timeout_s or self.timeout_s:.2f} s"
                             + (f" (got {bytes(buffer)!r})" if buffer else ""),
-                            tool=self.tool,
-                            address=self.address,
-                            sent=sent,
+                            sent,
                         )
                     # What has come in one read (a byte at a time cost a system call each).
                     chunk = port.read(max(1, port.in_waiting))
@@ -133,9 +128,7 @@ class SerialTransport(Transport):
                         buffer += chunk
             except (serial.SerialException, OSError) as exc:
                 self._drop()
-                raise ConnectionLost(
-                    f"read failed ({exc})", tool=self.tool, address=self.address, sent=sent
-                ) from exc
+                raise self.error(ConnectionLost, f"read failed ({exc})", sent) from exc
             end += len(terminator)
             self._unread = buffer[end:]
             reply = bytes(buffer[:end])
@@ -154,6 +147,29 @@ class SerialTransport(Transport):
             with contextlib.suppress(serial.SerialException, OSError):
                 self._port.close()
         self._port = None
+
+
+class SerialLink:
+    """A message protocol over one :class:`SerialTransport` (the wire bonder's framed link, the
+    metrology line protocol): the port's tool, address, lock and log are the link's, and
+    opening or closing the link opens or closes the port."""
+
+    def __init__(self, serial: SerialTransport, logger: logging.Logger | None = None) -> None:
+        self.serial = serial
+        self.tool = serial.tool
+        self.address = serial.address
+        self.log = logger or serial.log
+
+    @property
+    def opened(self) -> int:
+        """Ports opened so far: a new one may meet a tool that forgot what it was sent."""
+        return self.serial.opened
+
+    def open(self) -> None:
+        self.serial.open()
+
+    def close(self) -> None:
+        self.serial.close()
 
 
 def retry_interrupted(call: Callable[[], None], retries: int = EINTR_RETRIES) -> None:

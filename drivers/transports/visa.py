@@ -83,11 +83,7 @@ class VisaTransport(Transport):
                     session.baud_rate = self.baud_rate
                 send_without_delay(session)
             except (pyvisa.errors.Error, OSError, ValueError) as exc:
-                raise ConnectionLost(
-                    f"cannot open VISA resource ({exc})",
-                    tool=self.tool,
-                    address=self.address,
-                ) from exc
+                raise self.error(ConnectionLost, f"cannot open VISA resource ({exc})") from exc
             self._session = session
             self._armed_timeout_s = armed_timeout_s
             self._serial = _is_serial(session)
@@ -112,7 +108,7 @@ class VisaTransport(Transport):
     def write(self, message: str) -> None:
         """Send one message (termination added)."""
         with self.lock:
-            session = self._require_session(message)
+            session = self._require_session()
             self._discard_stale_input(session)
             self.log.debug("%s -> %r", self.tool, message)
             try:
@@ -123,7 +119,7 @@ class VisaTransport(Transport):
     def read(self, *, sent: str = "", timeout_s: float | None = None) -> str:
         """Read one reply line; :class:`ToolTimeout` if none arrives in time."""
         with self.lock:
-            session = self._require_session(sent)
+            session = self._require_session()
             previous = None
             wait_s = self._armed_timeout_s
             if timeout_s is not None:
@@ -165,24 +161,19 @@ class VisaTransport(Transport):
         except (pyvisa.errors.Error, OSError):
             pass
 
-    def _require_session(self, sent: str) -> Any:
+    def _require_session(self) -> Any:
         if self._session is None:
             self.open()
         return self._session
 
     def _silent(self, wait_s: float, sent: str) -> ToolTimeout:
         """No reply within ``wait_s`` wall seconds (the session stays usable)."""
-        return ToolTimeout(
-            f"no reply within {wait_s:.2f} s",
-            tool=self.tool,
-            address=self.address,
-            sent=sent,
-        )
+        return self.error(ToolTimeout, f"no reply within {wait_s:.2f} s", sent)
 
     def _lost(self, text: str, *, sent: str) -> ConnectionLost:
         """Drop the session: the link is gone; the error says why, naming tool and resource."""
         self._drop()
-        return ConnectionLost(text, tool=self.tool, address=self.address, sent=sent)
+        return self.error(ConnectionLost, text, sent)
 
     def _drop(self) -> None:
         if self._session is not None:
