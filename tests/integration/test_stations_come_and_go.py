@@ -49,8 +49,9 @@ def test_absent_wire_bonder_is_down_the_lot_completes_on_the_other_and_it_comes_
             assert controller.stations[ABSENT].state is PackState.ABORTED, "still down"
             late = StationSim(ABSENT, "wire-bonder", {"transport": "tcp", "port": port})
             with SimulatedLine([late], time_scale=SCALE).start():
+                # up again only once back in its state (Station.link_back): wait for that
                 wait_until(
-                    lambda: controller.stations[ABSENT].state is PackState.IDLE,
+                    lambda: not controller.stations[ABSENT].down,
                     10,
                     "the station did not come back",
                     poll_s=0.02,

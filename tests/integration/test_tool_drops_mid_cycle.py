@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,6 +17,7 @@ from sim.line import SimulatedLine, StationSim
 from sim.registry import serve_function
 from tests.integration.test_daemon import SCALE, Daemon, unit_rows, wait_lot
 from tests.support.daemon_process import free_port
+from tests.support.integration_waits import wait_until
 
 WIRE_BONDERS = ("wire-bonder-1", "wire-bonder-2")
 
@@ -51,11 +53,15 @@ def test_a_simulator_stopped_mid_cycle_and_restarted_loses_and_repeats_no_unit(
                     dropped = bonding[0]["name"]
                     line.tools[dropped].stop()  # mid-cycle: the tool and its link are gone
                 time.sleep(0.005)
-            deadline = time.monotonic() + 20
-            while (view := daemon.get(f"/stations/{dropped}")[1])["down"] is None:
-                assert time.monotonic() < deadline, f"{dropped} never went DOWN: {view}"
-                time.sleep(0.02)
-            assert view["state"] == "ABORTED" and view["tool_state"] == "UNREACHABLE", view
+
+            def aborted_down() -> dict[str, Any]:
+                """The station's view once DOWN and ABORTED (Station.mark_down marks DOWN
+                first, then aborts); empty before."""
+                view: dict[str, Any] = daemon.get(f"/stations/{dropped}")[1]
+                return view if view["down"] is not None and view["state"] == "ABORTED" else {}
+
+            view = wait_until(aborted_down, 20, f"{dropped} never went DOWN", poll_s=0.02)
+            assert view["tool_state"] == "UNREACHABLE", view
             index = [s.name for s in stations].index(dropped)
             line.tools[dropped] = serve_function("wire-bonder")(
                 clock=line.clock, world=line.world, seed=index, transport="tcp", port=ports[dropped]
