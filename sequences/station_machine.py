@@ -2,13 +2,20 @@
 E10 time accounting.
 
 The machine is only bookkeeping and rules: which command is allowed when, and what happened
-when. Tool work never runs inside it (a ``LockedMachine`` callback would block every other
-thread): the station's worker does the work outside and fires triggers when it ends, and a
+when. Tool work never runs inside it (a callback under the machine's lock would block every
+other thread): the station's worker does the work outside and fires triggers when it ends, and a
 status poll reads :attr:`state` without waiting behind a step.
+
+Thread safety: every trigger (``command`` and the model's trigger methods) runs under one
+re-entrant lock of the station's own. It is not a ``transitions`` ``LockedMachine``: that one
+routes every public attribute read of the machine, its own internal ones included, through
+``__getattribute__`` and a lock wrapper (about 20 of them per transition in a dry run),
+for the same guarantee (docs/decisions.md "s8perf").
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import types
@@ -16,8 +23,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from transitions import EventData, MachineError
-from transitions.extensions import GraphMachine, LockedMachine
+from transitions import EventData, Machine, MachineError
+from transitions.extensions import GraphMachine
 
 from sequences.packml import ACTING_NEXT, E10, E10_OF_STATE, PackState, transition_table
 
@@ -62,7 +69,8 @@ class StationMachine:
         self.events: list[StateEvent] = []
         self._events_lock = threading.Lock()
         self._cause = "init"
-        self._machine = LockedMachine(
+        self._lock = threading.RLock()
+        self._machine = Machine(
             model=self,
             states=[s.value for s in PackState],
             transitions=transition_table(),
@@ -73,6 +81,18 @@ class StationMachine:
             after_state_change=self._record,
             model_attribute="_state_name",
         )
+        for trigger in self._machine.events:
+            setattr(self, trigger, self._locked(getattr(self, trigger)))
+
+    def _locked(self, trigger: Callable[..., bool]) -> Callable[..., bool]:
+        """``trigger`` run under the machine's lock (re-entrant: a callback may fire the next)."""
+
+        @functools.wraps(trigger)
+        def locked(*args: Any, **kwargs: Any) -> bool:
+            with self._lock:
+                return trigger(*args, **kwargs)
+
+        return locked
 
     @property
     def state(self) -> PackState:
@@ -84,12 +104,13 @@ class StationMachine:
         trigger = getattr(self, command, None)
         if command not in self._machine.events or trigger is None:
             raise CommandRefused(self.station, command, self.state)
-        self._cause = cause
-        try:
-            trigger()
-        except MachineError:
-            raise CommandRefused(self.station, command, self.state) from None
-        return self.state
+        with self._lock:  # the cause belongs to this trigger, not to another thread's
+            self._cause = cause
+            try:
+                trigger()
+            except MachineError:
+                raise CommandRefused(self.station, command, self.state) from None
+            return self.state
 
     def may(self, command: str) -> bool:
         """Whether ``command`` is allowed now."""
@@ -116,7 +137,8 @@ class StationMachine:
 
     def restore(self, state: PackState) -> None:
         """Put the machine in ``state`` without callbacks (recovery after a restart)."""
-        self._machine.set_state(state.value, model=self)
+        with self._lock:
+            self._machine.set_state(state.value, model=self)
 
 
 #: The cause that starts a station's out-of-service stop: its STOPPED time is E10 scheduled down

@@ -23,7 +23,7 @@ from drivers.base import Tool
 from drivers.errors import ParameterOutOfRange
 from drivers.metrology import LIMIT_ITEMS, InspectionSetPoints, MeasureMode, Metrology
 from drivers.records import SiteRecord
-from sequences.jobs import StripJob, StripOutcome, Value
+from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
 from sequences.steps.base import (
     Pace,
@@ -160,13 +160,8 @@ class InspectStep(ProcessStep, tool="metrology", driver=Metrology, clears={"CAL"
         (job,) = jobs
         result = gauge.cycle_result()
         summary = result.summary
-        host, judged = judged_sites(
+        host, sites = judged_sites(
             job, summary, result.result_map, result.records, self._problems, tool=gauge
-        )
-        # The MS-3 records declare their values as dataclass fields only (no value_fields).
-        sites = tuple(
-            dataclasses.replace(outcome, values=_measured(record))
-            for outcome, record in zip(judged, result.records, strict=True)
         )
         mode = MeasureMode(summary.extra[0])
         tool_summary: dict[str, Any] = {
@@ -192,12 +187,3 @@ class InspectStep(ProcessStep, tool="metrology", driver=Metrology, clears={"CAL"
                 resolution = 10.0 ** -LIMIT_ITEMS[item].decimals
                 checks.append(within(ITEM_FIELDS[item], value, lo, hi, resolution))
         return problems_of(checks)
-
-
-def _measured(record: SiteRecord) -> dict[str, Value]:
-    """A record's measured values under their unit-named fields; empty ones are left out."""
-    return {
-        f.name: value
-        for f in dataclasses.fields(record)[3:]
-        if (value := getattr(record, f.name)) is not None
-    }

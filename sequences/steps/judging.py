@@ -129,13 +129,17 @@ def judge(result: str, defect: int, problems: str) -> tuple[str, int]:
     return result, defect
 
 
+#: A record type's value field names, asked of its first record (they are its dataclass
+#: fields: the same for every record of the type, and ``value_fields`` rebuilds them per call).
+_VALUE_FIELDS: dict[type[SiteRecord], tuple[str, ...]] = {}
+
+
 def values_of(record: SiteRecord) -> dict[str, Value]:
     """The record's measured values that apply (the manual leaves the others empty)."""
-    return {
-        name: getattr(record, name)
-        for name in record.value_fields
-        if getattr(record, name) is not None
-    }
+    names = _VALUE_FIELDS.get(type(record))
+    if names is None:
+        names = _VALUE_FIELDS[type(record)] = record.value_fields
+    return {name: value for name in names if (value := getattr(record, name)) is not None}
 
 
 R = TypeVar("R", bound=SiteRecord)

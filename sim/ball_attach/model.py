@@ -90,6 +90,9 @@ class StripRun:
 
 #: The heated zones' set-point parameters, by 0-based zone (looked up per zone per event).
 ZONE_PARAMS = tuple(f"ZONE{n}" for n in range(1, HEATED_ZONES + 1))
+_ALL_HEATERS_ON = (True,) * HEATED_ZONES
+_ALL_HEATERS_OFF = (False,) * HEATED_ZONES
+_HEATER_FAULT_ZONE_OFF = tuple(zone != HEATER_FAULT_ZONE for zone in range(HEATED_ZONES))
 
 
 def _zone_specs() -> list[ParamSpec]:
@@ -290,13 +293,18 @@ class BallAttachModel(StripToolModel):
         if zone >= HEATED_ZONES:
             return COOLING_ZONE_C
         control, dt_s = self.zone_control_c[zone], time_s - self.time_s
-        if not self._heater_on(zone):
+        if not self._heaters_on()[zone]:
             return cool(control, AMBIENT_C, dt_s)
         setpoint = self.zone_setpoint_c(zone)
         return setpoint - approach_error(setpoint - control, dt_s) + self.ripple.at(zone, time_s)
 
     def zone_setpoint_c(self, zone: int) -> float:
-        return float(self.params[ZONE_PARAMS[zone]])
+        return float(self.params.values[ZONE_PARAMS[zone]])
+
+    def _zone_setpoints_c(self) -> list[float]:
+        """Every heated zone's set-point, for the loops over all of them (one call, not eight)."""
+        values = self.params.values
+        return [float(values[name]) for name in ZONE_PARAMS]
 
     def profile_figures(self) -> ProfileFigures:
         """``REFLow:PROFile?``: the profile of the working set-points (informative)."""
@@ -426,20 +434,26 @@ class BallAttachModel(StripToolModel):
         if self.flux_supply_pct < LOW_SUPPLY_PCT:
             self.raise_alarm(6201)
 
-    def _heater_on(self, zone: int) -> bool:
+    def _heaters_on(self) -> tuple[bool, ...]:
+        """Whether each heated zone's heater runs: none unarmed or under ESTOP, and zone 5
+        not under the HEATER condition."""
         if not self.armed or self.conditions.get("ESTOP", False):
-            return False
-        return not (zone == HEATER_FAULT_ZONE and self.conditions.get("HEATER", False))
+            return _ALL_HEATERS_OFF
+        if self.conditions.get("HEATER", False):
+            return _HEATER_FAULT_ZONE_OFF
+        return _ALL_HEATERS_ON
 
     def _heat(self, dt_s: float) -> None:
         """Closed form (:mod:`sim.ball_attach.zones`): exact for a step of any length."""
-        for zone in range(HEATED_ZONES):
-            control = self.zone_control_c[zone]
-            if self._heater_on(zone):
-                setpoint = self.zone_setpoint_c(zone)
-                self.zone_control_c[zone] = setpoint - approach_error(setpoint - control, dt_s)
+        control_c = self.zone_control_c
+        setpoints_c = self._zone_setpoints_c()
+        for zone, on in enumerate(self._heaters_on()):
+            control = control_c[zone]
+            if on:
+                setpoint = setpoints_c[zone]
+                control_c[zone] = setpoint - approach_error(setpoint - control, dt_s)
             else:
-                self.zone_control_c[zone] = cool(control, AMBIENT_C, dt_s)
+                control_c[zone] = cool(control, AMBIENT_C, dt_s)
 
     # == events ================================================================================
     def physics_settled(self) -> bool:
@@ -451,10 +465,11 @@ class BallAttachModel(StripToolModel):
             return True
         edges = self._band_edges_c()  # the same for every zone: asked once
         strips_dwell = len(edges) > 1  # the alarm band's edge counts while strips dwell
-        for zone in range(HEATED_ZONES):
-            if not self._heater_on(zone):
-                return False
-            error = abs(self.zone_setpoint_c(zone) - self.zone_control_c[zone])
+        if self._heaters_on() is not _ALL_HEATERS_ON:
+            return False
+        control_c = self.zone_control_c
+        for zone, setpoint in enumerate(self._zone_setpoints_c()):
+            error = abs(setpoint - control_c[zone])
             if any(abs(error - edge) <= RIPPLE_MAX_C for edge in edges):
                 return False
             if strips_dwell and error > ALARM_BAND_C:
@@ -479,8 +494,9 @@ class BallAttachModel(StripToolModel):
         events = [self._o2_crossing_in_s()]
         if self.armed:
             edges = self._band_edges_c()
-            for zone in range(HEATED_ZONES):
-                error = abs(self.zone_setpoint_c(zone) - self.zone_control_c[zone])
+            control_c = self.zone_control_c
+            for zone, setpoint in enumerate(self._zone_setpoints_c()):
+                error = abs(setpoint - control_c[zone])
                 for edge in edges:
                     if error > edge + RIPPLE_MAX_C:
                         events.append(time_to_error_s(error, edge + RIPPLE_MAX_C))

@@ -166,7 +166,7 @@ class ToolDatastore:
         addresses = list(range(address, address + len(words)))
         if not self.registers.holding_addresses.issuperset(addresses):
             return ILLEGAL_ADDRESS
-        touched = [d for d in self.registers.holding_defs if any(d.contains(a) for a in addresses)]
+        touched = self.registers.touched_holding_defs(addresses)
         values: dict[str, Setting] = {}
         for definition in touched:
             covered = all(

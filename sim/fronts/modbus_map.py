@@ -7,7 +7,7 @@ for its own blocks. A :class:`RegisterMap` joins them for the front.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -151,6 +151,20 @@ class RegisterMap:
         return frozenset(
             address for d in self.holding_defs for address in range(d.address, d.address + d.length)
         )
+
+    @cached_property
+    def holding_defs_at(self) -> dict[int, tuple[int, ...]]:
+        """Each holding address's definitions, as indices into :attr:`holding_defs`."""
+        at: dict[int, tuple[int, ...]] = {}
+        for index, d in enumerate(self.holding_defs):
+            for address in range(d.address, d.address + d.length):
+                at[address] = (*at.get(address, ()), index)
+        return at
+
+    def touched_holding_defs(self, addresses: Iterable[int]) -> list[HoldingDef]:
+        """The definitions that hold any of ``addresses`` (all valid), in table order."""
+        at, defs = self.holding_defs_at, self.holding_defs
+        return [defs[i] for i in sorted({i for a in addresses for i in at[a]})]
 
     def holding_def(self, name: str) -> HoldingDef:
         return next(d for d in self.holding_defs if d.name == name)

@@ -170,6 +170,35 @@ def test_listeners_see_each_event_and_polls_do_not_block() -> None:
     assert len(results) == 100 and seen[-1].to_state is PackState.EXECUTE
 
 
+def test_a_command_from_another_thread_waits_for_the_running_one_and_keeps_its_cause() -> None:
+    in_reset = threading.Event()
+    release = threading.Event()
+
+    def slow_listener(event: StateEvent) -> None:
+        if event.to_state is PackState.RESETTING:
+            in_reset.set()
+            release.wait(timeout=5)
+
+    machine = StationMachine("mold", listeners=[slow_listener])
+    first = threading.Thread(target=machine.command, args=("reset", "line start"))
+    first.start()
+    assert in_reset.wait(timeout=5)
+    second = threading.Thread(target=machine.command, args=("stop", "operator stop"))
+    second.start()
+    second.join(timeout=0.2)
+    assert second.is_alive(), "the stop ran inside the reset's transition"
+    release.set()
+    first.join(timeout=5)
+    second.join(timeout=5)
+    path = [(e.from_state, e.to_state, e.cause) for e in machine.events]
+    assert path == [
+        (PackState.STOPPED, PackState.RESETTING, "line start"),
+        (PackState.RESETTING, PackState.IDLE, "line start"),
+        (PackState.IDLE, PackState.STOPPING, "operator stop"),
+        (PackState.STOPPING, PackState.STOPPED, "operator stop"),
+    ]
+
+
 def test_diagram_is_mermaid_generated_from_the_transition_table() -> None:
     text = mermaid_diagram()
     assert "stateDiagram-v2" in text
