@@ -13,6 +13,7 @@ BENCHMARKS: dict[str, Callable[[], Iterable[str]]] = {
     "drivers": driver_overhead.main,
     "recipes": lots.every_recipe,
     "determinism": lots.determinism,
+    "fingerprint": lots.fingerprint,
     "lot-size": lots.lot_size,
     "exchanges": lots.exchanges,
     "exchange-cost": exchange_cost.main,

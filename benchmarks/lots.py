@@ -1,8 +1,11 @@
 """Dry runs on the virtual clock: speed-up (makespan / wall) and percent of the bottleneck
-bound for every recipe, determinism (two runs, same seed), and wall time against lot size."""
+bound for every recipe, determinism (two runs, same seed), wall time against lot size, and
+the fingerprint of the default lot's report (to hold a pure speed change to the same bits)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Iterator, Mapping
@@ -85,6 +88,24 @@ def determinism(strips: int = 20) -> Iterator[str]:
         f"  unit results identical: {same_units}; makespan identical: "
         f"{first.makespan_s == second.makespan_s}; whole report identical: {same_report}"
     )
+
+
+def fingerprint(sizes: tuple[int, ...] = (5, 20)) -> Iterator[str]:
+    """The default lot (seed 1, the week line) and a hash of its whole report but
+    ``started_at`` and of its unit results: two trees that print the same hashes gave the
+    same report bit for bit (what a change meant only to be faster must keep)."""
+    route = route_for(load_recipe(DEFAULT_RECIPE))
+    yield f"report fingerprint: {DEFAULT_RECIPE.stem}, seed 1, {WEEK_LINE.name}"
+    for strips in sizes:
+        timed = timed_lot(route, strips, line=WEEK_LINE)
+        yield timed.line(f"{strips} strips")
+        report = json.dumps(_timeless(timed.run.report), sort_keys=True, default=str)
+        units = json.dumps(_unit_results(timed.run), sort_keys=True, default=str)
+        yield f"    report {_digest(report)}  units {_digest(units)}"
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def lot_size(sizes: tuple[int, ...] = (20, 100, 500)) -> Iterator[str]:
