@@ -126,7 +126,7 @@ class SerialTransport(Transport):
                 self.timeout_s if timeout_s is None else timeout_s
             )
             buffer, self._unread = self._unread, bytearray()
-            wait = _fd_waiter(port)
+            wait = descriptor_reader(port)
             scanned = 0
             try:
                 # Scan only what is new (and a terminator's length back, for a split one).
@@ -202,7 +202,7 @@ def retry_interrupted(call: Callable[[], None], retries: int = EINTR_RETRIES) ->
                 raise
 
 
-def _fd_waiter(port: serial.SerialBase) -> Callable[[float], bytes] | None:
+def descriptor_reader(port: serial.SerialBase) -> Callable[[float], bytes] | None:
     """For a plain POSIX port (pyserial's own ``Serial`` on a device path, whose descriptor is
     non-blocking), a function that waits up to ``wait_s`` for input on the descriptor and
     returns what has come (empty if nothing did); ``None`` for any other port.

@@ -18,7 +18,7 @@ import pytest
 import serial
 
 from drivers.errors import ConnectionLost, ToolTimeout
-from drivers.transports.serial_port import SerialTransport, _fd_waiter
+from drivers.transports.serial_port import SerialTransport, descriptor_reader
 
 TIMEOUT_S = 0.3
 #: Wall time a timed-out read may overrun its timeout on a loaded 2-core machine.
@@ -144,8 +144,8 @@ def test_only_a_plain_device_port_is_read_on_its_descriptor() -> None:
     device = serial.serial_for_url(os.ttyname(slave_fd), timeout=0.05)
     loop = serial.serial_for_url("loop://", timeout=0.05)
     try:
-        assert _fd_waiter(device) is not None
-        assert _fd_waiter(loop) is None
+        assert descriptor_reader(device) is not None
+        assert descriptor_reader(loop) is None
     finally:
         device.close()
         loop.close()
