@@ -6,10 +6,7 @@ lost connection at once, not a timeout. The pty's master side plays the tool."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import pty
-import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +16,7 @@ import serial
 
 from drivers.errors import ConnectionLost, ToolTimeout
 from drivers.transports.serial_port import SerialTransport, descriptor_reader
+from tests.support.pty_tool import alarm_storm, pty_pair, send_later
 
 TIMEOUT_S = 0.3
 #: Wall time a timed-out read may overrun its timeout on a loaded 2-core machine.
@@ -28,31 +26,15 @@ SLACK_S = 0.7
 @pytest.fixture
 def line() -> Iterator[tuple[SerialTransport, int]]:
     """An open transport on a pty's slave side and the master side's descriptor (the tool)."""
-    master_fd, slave_fd = pty.openpty()
-    transport = SerialTransport(
-        os.ttyname(slave_fd), tool="test", baudrate=9600, timeout_s=TIMEOUT_S
-    )
-    transport.open()
-    try:
-        yield transport, master_fd
-    finally:
-        transport.close()
-        os.close(slave_fd)
-        with contextlib.suppress(OSError):  # the test closed it (the tool vanished)
-            os.close(master_fd)
-
-
-def send_later(master_fd: int, pieces: list[bytes], gap_s: float = 0.03) -> threading.Thread:
-    """The tool answering ``pieces`` one at a time, ``gap_s`` apart."""
-
-    def run() -> None:
-        for piece in pieces:
-            time.sleep(gap_s)
-            os.write(master_fd, piece)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread
+    with pty_pair() as (master_fd, slave_fd):
+        transport = SerialTransport(
+            os.ttyname(slave_fd), tool="test", baudrate=9600, timeout_s=TIMEOUT_S
+        )
+        transport.open()
+        try:
+            yield transport, master_fd
+        finally:
+            transport.close()
 
 
 def test_a_reply_in_pieces_is_read_whole_even_with_its_terminator_split(
@@ -112,42 +94,29 @@ def test_a_vanished_tool_is_a_lost_connection_at_once(line: tuple[SerialTranspor
     assert not transport.is_open
 
 
-@pytest.fixture
-def alarm_storm() -> Iterator[None]:
-    """SIGALRM every 100 µs, with a handler that does nothing (a daemon's or a profiler's)."""
-    previous = signal.signal(signal.SIGALRM, lambda *_: None)
-    signal.setitimer(signal.ITIMER_REAL, 0.0001, 0.0001)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 # pytest-timeout's own method uses SIGALRM and ITIMER_REAL, which the storm takes over.
 @pytest.mark.timeout(60, method="thread")
 def test_signals_during_the_wait_neither_break_nor_stretch_it(
-    line: tuple[SerialTransport, int], alarm_storm: None
+    line: tuple[SerialTransport, int],
 ) -> None:
     transport, master_fd = line
     send_later(master_fd, [b"OK ", b"7\r"])
-    assert transport.read_until(b"\r") == b"OK 7\r"
-    started = time.monotonic()
-    with pytest.raises(ToolTimeout):
-        transport.read_until(b"\r")
-    assert TIMEOUT_S <= time.monotonic() - started < TIMEOUT_S + SLACK_S
+    with alarm_storm():
+        assert transport.read_until(b"\r") == b"OK 7\r"
+        started = time.monotonic()
+        with pytest.raises(ToolTimeout):
+            transport.read_until(b"\r")
+        assert TIMEOUT_S <= time.monotonic() - started < TIMEOUT_S + SLACK_S
 
 
 def test_only_a_plain_device_port_is_read_on_its_descriptor() -> None:
     """socket://, rfc2217:// and loop:// are pyserial protocol handlers: they keep its read."""
-    master_fd, slave_fd = pty.openpty()
-    device = serial.serial_for_url(os.ttyname(slave_fd), timeout=0.05)
-    loop = serial.serial_for_url("loop://", timeout=0.05)
-    try:
-        assert descriptor_reader(device) is not None
-        assert descriptor_reader(loop) is None
-    finally:
-        device.close()
-        loop.close()
-        os.close(slave_fd)
-        os.close(master_fd)
+    with pty_pair() as (_, slave_fd):
+        device = serial.serial_for_url(os.ttyname(slave_fd), timeout=0.05)
+        loop = serial.serial_for_url("loop://", timeout=0.05)
+        try:
+            assert descriptor_reader(device) is not None
+            assert descriptor_reader(loop) is None
+        finally:
+            device.close()
+            loop.close()

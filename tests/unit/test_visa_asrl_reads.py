@@ -7,11 +7,9 @@ tool."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 import time
-import tty
 from collections.abc import Iterator
 
 import pytest
@@ -19,6 +17,7 @@ import pytest
 from drivers.errors import ConnectionLost, ToolTimeout
 from drivers.transports.visa import VisaTransport
 from drivers.transports.visa_serial import AsrlReplyReader
+from tests.support.pty_tool import pty_pair, send_later
 
 TIMEOUT_S = 0.3
 #: Wall time a timed-out read may overrun its timeout on a loaded 2-core machine.
@@ -28,29 +27,13 @@ SLACK_S = 0.7
 @pytest.fixture
 def saw() -> Iterator[tuple[VisaTransport, int]]:
     """An open ASRL VISA transport on a pty's slave side and the master side (the tool)."""
-    master_fd, slave_fd = os.openpty()
-    tty.setraw(master_fd)
-    tty.setraw(slave_fd)
-    link = VisaTransport(f"ASRL{os.ttyname(slave_fd)}::INSTR", tool="saw", timeout_s=TIMEOUT_S)
-    link.open()
-    try:
-        yield link, master_fd
-    finally:
-        link.close()
-        os.close(slave_fd)
-        with contextlib.suppress(OSError):  # the test closed it (the tool vanished)
-            os.close(master_fd)
-
-
-def send_later(master_fd: int, pieces: list[bytes], gap_s: float = 0.03) -> threading.Thread:
-    def run() -> None:
-        for piece in pieces:
-            time.sleep(gap_s)
-            os.write(master_fd, piece)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread
+    with pty_pair() as (master_fd, slave_fd):
+        link = VisaTransport(f"ASRL{os.ttyname(slave_fd)}::INSTR", tool="saw", timeout_s=TIMEOUT_S)
+        link.open()
+        try:
+            yield link, master_fd
+        finally:
+            link.close()
 
 
 def test_a_session_on_a_device_path_is_read_a_reply_at_a_time(
