@@ -4,6 +4,14 @@ server), ``rfc2217://`` (RFC 2217 device server such as ser2net) and other pyser
 pyserial reads that time out return short data without raising (library-notes.md): this
 module turns a short read into :class:`ToolTimeout` carrying what did arrive.
 
+A reply from a simulated tool arrives in several pieces. On a plain POSIX port (a device path:
+a tty or pty with a file descriptor) :meth:`SerialTransport.read_until` waits on the descriptor
+itself, once per piece against the reply's one deadline, and reads whatever has come in one
+call: pyserial's ``read`` arms a ``Timeout`` object and asks ``in_waiting`` per piece, which was
+most of a dry run's serial CPU. Other ports (``socket://``, ``rfc2217://``, ``loop://``: protocol
+handlers with their own framing) keep pyserial's path. Both paths raise the same way: a port that
+reports input but yields none (a vanished device) or fails the read is a lost connection.
+
 ``flush()`` waits in ``termios.tcdrain``, which Python does not retry when a signal interrupts
 it (PEP 475 covers ``os`` and ``select``, not ``termios``): a daemon's signal handler or a
 profiler attaching raised ``termios.error`` EINTR out of a write. It is retried here, bounded.
@@ -14,6 +22,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import os
+import select
 import termios
 import time
 from collections.abc import Callable
@@ -23,6 +33,9 @@ import serial
 from drivers.errors import ConnectionLost, ToolTimeout
 from drivers.transports.base import Transport
 from drivers.transports.wall_timeouts import wall_timeout_s
+
+#: Most bytes taken from the descriptor in one read: far more than any reply line.
+READ_CHUNK_BYTES = 65536
 
 #: Interrupted drains retried before the write fails: a signal storm, not a slow port.
 EINTR_RETRIES = 100
@@ -113,19 +126,25 @@ class SerialTransport(Transport):
                 self.timeout_s if timeout_s is None else timeout_s
             )
             buffer, self._unread = self._unread, bytearray()
+            wait = descriptor_reader(port)
+            scanned = 0
             try:
-                while (end := buffer.find(terminator)) < 0:
-                    if time.monotonic() >= deadline:
+                # Scan only what is new (and a terminator's length back, for a split one).
+                while (end := buffer.find(terminator, scanned)) < 0:
+                    scanned = max(0, len(buffer) - len(terminator) + 1)
+                    left_s = deadline - time.monotonic()
+                    if left_s <= 0:
                         raise self.error(
                             ToolTimeout,
                             f"no complete reply within {timeout_s or self.timeout_s:.2f} s"
                             + (f" (got {bytes(buffer)!r})" if buffer else ""),
                             sent,
                         )
-                    # What has come in one read (a byte at a time cost a system call each).
-                    chunk = port.read(max(1, port.in_waiting))
-                    if chunk:
-                        buffer += chunk
+                    if wait is not None:
+                        buffer += wait(left_s)
+                    else:
+                        # What has come in one read (a byte at a time cost a system call each).
+                        buffer += port.read(max(1, port.in_waiting))
             except (serial.SerialException, OSError) as exc:
                 self._drop()
                 raise self.error(ConnectionLost, f"read failed ({exc})", sent) from exc
@@ -181,6 +200,39 @@ def retry_interrupted(call: Callable[[], None], retries: int = EINTR_RETRIES) ->
         except termios.error as exc:
             if exc.args[0] != errno.EINTR or retry == retries:
                 raise
+
+
+def descriptor_reader(port: serial.SerialBase) -> Callable[[float], bytes] | None:
+    """For a plain POSIX port (pyserial's own ``Serial`` on a device path, whose descriptor is
+    non-blocking), a function that waits up to ``wait_s`` for input on the descriptor and
+    returns what has come (empty if nothing did); ``None`` for any other port.
+
+    It raises as pyserial's ``read`` does: ``SerialException`` if the port was closed or reports
+    input but yields none (a vanished device), ``OSError`` if the read fails. A signal during
+    the wait or the read is retried by Python (PEP 475); a wake-up with nothing to read after
+    all (``EAGAIN``) returns empty and the caller waits again on its deadline."""
+    if type(port) is not serial.Serial or not hasattr(port, "fd") or port.fd is None:
+        return None
+    fd: int = port.fd
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLPRI)
+
+    def wait(wait_s: float) -> bytes:
+        if port.fd != fd:
+            raise serial.PortNotOpenError()
+        if not poller.poll(wait_s * 1000.0):
+            return b""
+        try:
+            chunk = os.read(fd, READ_CHUNK_BYTES)
+        except BlockingIOError:
+            return b""
+        if not chunk:
+            raise serial.SerialException(
+                "device reports readiness to read but returned no data (device disconnected?)"
+            )
+        return chunk
+
+    return wait
 
 
 def _text(data: bytes) -> str:

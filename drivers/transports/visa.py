@@ -2,7 +2,9 @@
 
 pyvisa-py traps handled here (shared/library-notes.md): SOCKET resources need explicit
 termination; a refused connect only shows on the first write; a closed peer would show as a read
-timeout spent spinning on a CPU (:mod:`drivers.transports.visa_socket` reports it at once).
+timeout spent spinning on a CPU (:mod:`drivers.transports.visa_socket` reports it at once); an
+ASRL session on a device path is read a byte per call (:mod:`drivers.transports.visa_serial`
+reads it a reply at a time).
 Every library exception becomes one of the suite's communication errors.
 """
 
@@ -17,6 +19,7 @@ import pyvisa.constants
 
 from drivers.errors import ConnectionLost, ParameterOutOfRange, ToolTimeout
 from drivers.transports.base import Transport
+from drivers.transports.visa_serial import AsrlReplyReader
 from drivers.transports.visa_socket import await_reply, send_without_delay
 from drivers.transports.wall_timeouts import wall_timeout_s
 
@@ -52,6 +55,8 @@ class VisaTransport(Transport):
         #: Whether the session is a serial (ASRL) one: asked once per session, not per write
         #: (a VISA attribute read costs more than the rest of a write).
         self._serial = False
+        #: Reads replies of an ASRL session on a plain device path (None: pyvisa reads them).
+        self._asrl: AsrlReplyReader | None = None
         #: The reply timeout the session was opened with, in wall seconds (stretched in a
         #: virtual dry run): kept here, not read back from the session on every read.
         self._armed_timeout_s = timeout_s
@@ -87,6 +92,7 @@ class VisaTransport(Transport):
             self._session = session
             self._armed_timeout_s = armed_timeout_s
             self._serial = _is_serial(session)
+            self._asrl = AsrlReplyReader.of(session) if self._serial else None
             self.opened += 1
             self.log.debug("opened %s via %s", self.address, self.visa_library)
 
@@ -123,10 +129,17 @@ class VisaTransport(Transport):
             previous = None
             wait_s = self._armed_timeout_s
             if timeout_s is not None:
-                previous = session.timeout
                 wait_s = wall_timeout_s(timeout_s)
+            if timeout_s is not None and self._asrl is None:
+                previous = session.timeout
                 session.timeout = round(wait_s * 1000)
             try:
+                if self._asrl is not None:
+                    asrl_reply = self._asrl.read(wait_s)
+                    if asrl_reply is None:
+                        raise self._silent(wait_s, sent)
+                    self.log.debug("%s <- %r", self.tool, asrl_reply)
+                    return asrl_reply
                 waited = await_reply(session, wait_s)
                 if waited == "closed":
                     raise self._lost("the tool closed the connection", sent=sent)
@@ -154,6 +167,9 @@ class VisaTransport(Transport):
         """
         if not self._serial:
             return
+        if self._asrl is not None and self._asrl.unread:
+            self.log.debug("%s: discarded a late reply %r", self.tool, bytes(self._asrl.unread))
+            self._asrl.unread.clear()
         try:
             if session.bytes_in_buffer:
                 session.flush(pyvisa.constants.BufferOperation.discard_read_buffer)
@@ -180,6 +196,7 @@ class VisaTransport(Transport):
             with contextlib.suppress(pyvisa.errors.Error, OSError):
                 self._session.close()
         self._session = None
+        self._asrl = None
 
 
 def _is_serial(session: Any) -> bool:

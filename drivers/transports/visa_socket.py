@@ -23,7 +23,7 @@ from typing import Any, Literal
 ReplyWait = Literal["reply", "closed", "silent"]
 
 
-def _library_session(session: Any) -> Any:
+def library_session(session: Any) -> Any:
     """The VISA library's own object behind a pyvisa resource (pyvisa-py's session), or None."""
     sessions = getattr(getattr(session, "visalib", None), "sessions", None)
     return sessions.get(getattr(session, "session", None)) if isinstance(sessions, dict) else None
@@ -31,7 +31,7 @@ def _library_session(session: Any) -> Any:
 
 def socket_of(session: Any) -> socket.socket | None:
     """The TCP socket of a pyvisa-py SOCKET session, or None for any other session."""
-    sock = getattr(_library_session(session), "interface", None)
+    sock = getattr(library_session(session), "interface", None)
     if isinstance(sock, socket.socket) and sock.type == socket.SOCK_STREAM:
         return sock
     return None
@@ -52,7 +52,7 @@ def await_reply(session: Any, timeout_s: float | None) -> ReplyWait:
     (pyvisa-py buffers what came after the last termination): its own read then decides.
     """
     sock = socket_of(session)
-    if sock is None or getattr(_library_session(session), "_pending_buffer", None):
+    if sock is None or getattr(library_session(session), "_pending_buffer", None):
         return "reply"
     try:
         ready, _, _ = select.select(

@@ -8,7 +8,6 @@ import errno
 import os
 import pty
 import select
-import signal
 import termios
 import threading
 import time
@@ -17,20 +16,14 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from drivers.transports.serial_port import SerialTransport, retry_interrupted
+from tests.support.pty_tool import alarm_storm as signal_storm
 
 
 @pytest.fixture
 def alarm_storm() -> Iterator[None]:
-    """SIGALRM every 100 µs (a handler that does nothing, as a daemon's or a profiler's). A
-    real-time timer: in trials it interrupted ~100 drains a second, where another thread's
-    ``pthread_kill`` or a CPU-time timer (SIGPROF) interrupted none."""
-    previous = signal.signal(signal.SIGALRM, lambda *_: None)
-    signal.setitimer(signal.ITIMER_REAL, 0.0001, 0.0001)
-    try:
+    """SIGALRM every 100 µs while the test runs (tests/support/pty_tool.py)."""
+    with signal_storm():
         yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def drain_into(master_fd: int, received: bytearray, stop: threading.Event) -> None:
