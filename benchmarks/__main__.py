@@ -6,7 +6,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable
 
-from benchmarks import daemon_status, driver_overhead, exchange_cost, long_lot, lots, overlap
+from benchmarks import (
+    daemon_status,
+    driver_overhead,
+    exchange_cost,
+    long_lot,
+    lots,
+    overlap,
+    serial_reply_read,
+)
 from benchmarks.timing import machine
 
 BENCHMARKS: dict[str, Callable[[], Iterable[str]]] = {
@@ -17,6 +25,7 @@ BENCHMARKS: dict[str, Callable[[], Iterable[str]]] = {
     "lot-size": lots.lot_size,
     "exchanges": lots.exchanges,
     "exchange-cost": exchange_cost.main,
+    "serial-read": serial_reply_read.lines,
     "daemon": daemon_status.main,
     "long-lot": long_lot.main,
     "overlap": overlap.main,

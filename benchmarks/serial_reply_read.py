@@ -1,7 +1,7 @@
 """CPU of one serial reply read (issue 10, s8ser): the transport's ``write`` and ``read_until``
 over a real pty whose far end answers each command in four pieces, 200 µs apart, as a
 simulated tool's reply arrives in a dry run. Prints the reading thread's CPU and the wall time
-per exchange. Run on purpose, from the tree to measure:
+per exchange. Run on purpose: ``make bench BENCH=serial-read`` (2000 exchanges), or
 ``.venv/bin/python -m benchmarks.serial_reply_read [EXCHANGES]``."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import select
 import sys
 import threading
 import time
+from collections.abc import Iterator
 
 from drivers.transports.serial_port import SerialTransport
 
@@ -32,6 +33,12 @@ def _answer(master_fd: int, stop: threading.Event) -> None:
             for piece in PIECES:
                 os.write(master_fd, piece)
                 time.sleep(PIECE_GAP_S)
+
+
+def lines(exchanges: int = 2000) -> Iterator[str]:
+    """For ``python -m benchmarks``: a title, then what :func:`main` measured."""
+    yield "serial reply read: transport write + read_until over a pty, reply in 4 pieces"
+    yield "  " + main(exchanges)
 
 
 def main(exchanges: int = 2000) -> str:
