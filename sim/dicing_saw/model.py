@@ -202,14 +202,15 @@ class DicingSawModel(StripToolModel):
         moving = self.cycle_active and self._cycle_moving()
         if not moving:
             return True
-        feed = float(self.params["cut_feed_mm_s"])
+        params = self.params.values  # asked on every step: the dict, not __getitem__
+        feed = float(params["cut_feed_mm_s"])
         cutting = self.current_pass is not None
-        thickness = int(self.params["blade_thickness_um"])
+        thickness = int(params["blade_thickness_um"])
         if cutting and self.blade.cut_load_pct(feed, thickness) > OVERLOAD_PCT:
             return False
-        if self.coolant_l_min < COOLANT_LOW_FRACTION * float(self.params["coolant_flow_l_min"]):
+        if self.coolant_l_min < COOLANT_LOW_FRACTION * float(params["coolant_flow_l_min"]):
             return False
-        speed_set = float(self.params["spindle_speed_krpm"])
+        speed_set = float(params["spindle_speed_krpm"])
         return abs(self.spindle_krpm - speed_set) <= SPEED_DEVIATION * speed_set
 
     def physics_event_in_s(self) -> float | None:

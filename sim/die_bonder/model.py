@@ -175,10 +175,10 @@ class DieBonderModel(StripToolModel):
     # == parameters ===========================================================================
     @property
     def mode(self) -> str:
-        return str(self.params["MODE"])
+        return str(self.params.values["MODE"])
 
     def site_settings(self) -> SiteSettings:
-        p = self.params
+        p = self.params.values
         return SiteSettings(
             mode=p["MODE"],
             volume_nl=p["DISP_VOL"],
@@ -216,10 +216,10 @@ class DieBonderModel(StripToolModel):
         """Stage always; bond head only in FLIPCHIP; cure track when it is used (§3)."""
         if self.mode == "FLIPCHIP":
             return ("STAGE", "HEAD")
-        return ("STAGE", "CURE") if self.params["CURE_STATE"] else ("STAGE",)
+        return ("STAGE", "CURE") if self.params.values["CURE_STATE"] else ("STAGE",)
 
     def setpoint_c(self, zone: str) -> float:
-        return float(self.params[_ZONE_SP[zone]])
+        return float(self.params.values[_ZONE_SP[zone]])  # hot: not via __getitem__
 
     def temperature_c(self, zone: str) -> float:
         return self.zones[zone].pv_c

@@ -173,7 +173,7 @@ class MetrologyModel(StripToolModel):
         return self.params.text(f"{item}.lo"), self.params.text(f"{item}.hi")
 
     def limits(self, mode: str) -> dict[str, tuple[float, float]]:
-        params = self.params
+        params = self.params.values  # hot (every site): the dict, not __getitem__
         return {item: (params[lo], params[hi]) for item, lo, hi in LIMIT_PARAMS[mode]}
 
     # == states ==============================================================================

@@ -162,7 +162,7 @@ class WireBonderModel(StripToolModel):
 
     @property
     def stage_sp_c(self) -> float:
-        return float(self.params["STAGE_T"])
+        return float(self.params.values["STAGE_T"])  # hot: not via __getitem__
 
     def physics(self, dt_s: float) -> None:
         target = AMBIENT_C
@@ -200,7 +200,7 @@ class WireBonderModel(StripToolModel):
     @property
     def gas_low(self) -> bool:
         """Forming gas below 80 % of GAS_FLOW matters only for Cu wire (3003, interlock GAS)."""
-        return self.params["WIRE_MAT"] == "CU" and bool(self.conditions.get("GAS"))
+        return self.params.values["WIRE_MAT"] == "CU" and bool(self.conditions.get("GAS"))
 
     # == consumables =========================================================================
     @property
@@ -308,7 +308,7 @@ class WireBonderModel(StripToolModel):
             self._consumable_warnings()
 
     def bond_settings(self) -> BondSettings:
-        p = self.params
+        p = self.params.values
         return BondSettings(
             p["WIRE_MAT"], p["WIRE_D"], p["B1_US"], p["B2_US"], p["LOOP_H"], p["FAB_D"]
         )
