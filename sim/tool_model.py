@@ -428,7 +428,7 @@ class ToolModel:
             step = self.steps[0]
             if step.until is None and step.duration_s - self.step_elapsed_s < soonest:
                 soonest = step.duration_s - self.step_elapsed_s
-            if self.faults.has_pending_process():
+            if self.faults.process and self.faults.has_pending_process():  # none: no call
                 wait = self.faults.pending_in_phase_after(self._cycle_context())
                 if wait is not None and wait < soonest:
                     soonest = wait
@@ -846,7 +846,7 @@ class ToolModel:
         those whose trigger matches the cycle's position (none pending, the common case on
         every step: no context is built)."""
         faults = self.faults
-        if not faults.has_pending_process():
+        if not faults.process or not faults.has_pending_process():  # none queued: no call
             return
         for fault in faults.immediate() if immediate else faults.due(self._cycle_context()):
             self._apply_fault(fault)

@@ -144,7 +144,8 @@ class FramedLink(SerialLink):
                     failures[-1],
                 )
             else:
-                self.log.debug("%s -> %s", self.tool, payload)
+                if self.log.isEnabledFor(logging.DEBUG):  # every exchange: no call when off
+                    self.log.debug("%s -> %s", self.tool, payload)
             try:
                 self.serial.write(frame)
                 raw = self.serial.read_until(b"\r", timeout_s=self.timeout_s, sent=payload)
@@ -172,7 +173,8 @@ class FramedLink(SerialLink):
                 )
                 failures.append(f"wrong sequence digit in {reply.payload!r}")
                 continue
-            self.log.debug("%s <- %s", self.tool, reply.payload)
+            if self.log.isEnabledFor(logging.DEBUG):  # every exchange: no call when off
+                self.log.debug("%s <- %s", self.tool, reply.payload)
             return reply.payload[1:]
         raise self._link_failed(payload, failures, last)
 

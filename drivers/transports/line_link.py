@@ -86,7 +86,10 @@ class LineLink(SerialLink):
             except (ProtocolError, ToolTimeout):
                 self._resync()
                 raise
-        self.log.debug("%s: %r -> %d record(s), %r", self.tool, command, len(reply.records), line)
+        if self.log.isEnabledFor(logging.DEBUG):  # every exchange: no call when off
+            self.log.debug(
+                "%s: %r -> %d record(s), %r", self.tool, command, len(reply.records), line
+            )
         return reply
 
     def _check_command(self, command: str) -> None:

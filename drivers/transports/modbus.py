@@ -204,7 +204,8 @@ class ModbusTransport(Transport):
                     assert self._client is not None
                     self._flush_input()
                     deadline_s = time.monotonic() + wall_timeout_s(self.timeout_s)
-                    self.log.debug("%s -> %s", self.tool, sent)
+                    if self.log.isEnabledFor(logging.DEBUG):  # every exchange: no call when off
+                        self.log.debug("%s -> %s", self.tool, sent)
                     reply = call(self._client)
                     # RTU frames carry no transaction id: a reply that does not fit is a late
                     # one; on TCP the MBAP id already matched, so a misfit is malformed.

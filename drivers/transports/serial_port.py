@@ -109,7 +109,8 @@ class SerialTransport(Transport):
                     stale += port.read(port.in_waiting)
                 if stale:
                     self.log.debug("%s <- (discarded) %r", self.tool, stale)
-                self.log.debug("%s -> %r", self.tool, data)
+                if self.log.isEnabledFor(logging.DEBUG):  # every exchange: no call when off
+                    self.log.debug("%s -> %r", self.tool, data)
                 port.write(data)
                 retry_interrupted(port.flush)
             except (serial.SerialException, OSError, termios.error) as exc:
@@ -151,7 +152,8 @@ class SerialTransport(Transport):
             end += len(terminator)
             self._unread = buffer[end:]
             reply = bytes(buffer[:end])
-            self.log.debug("%s <- %r", self.tool, reply)
+            if self.log.isEnabledFor(logging.DEBUG):  # every exchange: no call when off
+                self.log.debug("%s <- %r", self.tool, reply)
             return reply
 
     def _require_port(self) -> serial.Serial:

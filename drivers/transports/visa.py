@@ -116,7 +116,8 @@ class VisaTransport(Transport):
         with self.lock:
             session = self._require_session()
             self._discard_stale_input(session)
-            self.log.debug("%s -> %r", self.tool, message)
+            if self.log.isEnabledFor(logging.DEBUG):  # every exchange: no call when off
+                self.log.debug("%s -> %r", self.tool, message)
             try:
                 session.write(message)
             except (pyvisa.errors.Error, OSError) as exc:
@@ -138,7 +139,8 @@ class VisaTransport(Transport):
                     asrl_reply = self._asrl.read(wait_s)
                     if asrl_reply is None:
                         raise self._silent(wait_s, sent)
-                    self.log.debug("%s <- %r", self.tool, asrl_reply)
+                    if self.log.isEnabledFor(logging.DEBUG):  # every exchange: no call when off
+                        self.log.debug("%s <- %r", self.tool, asrl_reply)
                     return asrl_reply
                 waited = await_reply(session, wait_s)
                 if waited == "closed":
@@ -156,7 +158,8 @@ class VisaTransport(Transport):
             finally:
                 if previous is not None and self._session is not None:
                     session.timeout = previous
-            self.log.debug("%s <- %r", self.tool, reply)
+            if self.log.isEnabledFor(logging.DEBUG):  # every exchange: no call when off
+                self.log.debug("%s <- %r", self.tool, reply)
             return reply
 
     def _discard_stale_input(self, session: Any) -> None:
