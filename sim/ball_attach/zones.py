@@ -90,6 +90,7 @@ class Ripple:
 
     def at(self, zone: int, time_s: float) -> float:
         """The ripple of ``zone`` at tool time ``time_s`` (°C, at most RIPPLE_MAX_C in size)."""
+        sin = math.sin  # asked per zone on every step: a list, not a generator, same sum
         return RIPPLE_AMPLITUDE_C * sum(
-            math.sin(omega * time_s + phase) for omega, phase in self.terms[zone]
+            [sin(omega * time_s + phase) for omega, phase in self.terms[zone]]
         )
