@@ -26,8 +26,8 @@ def quantiles() -> tuple[float, ...]:
     (the upper half mirrors the lower: half the ``inv_cdf`` calls, exactly symmetric). A
     tuple, not an array: a look-up hands out the stored float instead of making a new one."""
     inv_cdf = NormalDist().inv_cdf
-    lower = [inv_cdf((k + 0.5) / LEVELS) for k in range(LEVELS // 2)]
-    return (*lower, *(-z for z in reversed(lower)))
+    lower = list(map(inv_cdf, [(k + 0.5) / LEVELS for k in range(LEVELS // 2)]))
+    return (*lower, *[-z for z in reversed(lower)])  # a list, not a generator: the same floats
 
 
 def level_draws(rng: random.Random, count: int) -> array[int]:
