@@ -128,28 +128,19 @@ class SerialTransport(Transport):
             )
             buffer, self._unread = self._unread, bytearray()
             wait = descriptor_reader(port)
-            scanned = 0
+            more = wait or (lambda _left_s: port.read(max(1, port.in_waiting)))
             try:
-                # Scan only what is new (and a terminator's length back, for a split one).
-                while (end := buffer.find(terminator, scanned)) < 0:
-                    scanned = max(0, len(buffer) - len(terminator) + 1)
-                    left_s = deadline - time.monotonic()
-                    if left_s <= 0:
-                        raise self.error(
-                            ToolTimeout,
-                            f"no complete reply within {timeout_s or self.timeout_s:.2f} s"
-                            + (f" (got {bytes(buffer)!r})" if buffer else ""),
-                            sent,
-                        )
-                    if wait is not None:
-                        buffer += wait(left_s)
-                    else:
-                        # What has come in one read (a byte at a time cost a system call each).
-                        buffer += port.read(max(1, port.in_waiting))
+                end = read_through(buffer, terminator, more, deadline)
+                if end < 0:
+                    raise self.error(
+                        ToolTimeout,
+                        f"no complete reply within {timeout_s or self.timeout_s:.2f} s"
+                        + (f" (got {bytes(buffer)!r})" if buffer else ""),
+                        sent,
+                    )
             except (serial.SerialException, OSError) as exc:
                 self._drop()
                 raise self.error(ConnectionLost, f"read failed ({exc})", sent) from exc
-            end += len(terminator)
             self._unread = buffer[end:]
             reply = bytes(buffer[:end])
             if self.log.isEnabledFor(logging.DEBUG):  # every exchange: no call when off
@@ -202,6 +193,22 @@ def retry_interrupted(call: Callable[[], None], retries: int = EINTR_RETRIES) ->
         except termios.error as exc:
             if exc.args[0] != errno.EINTR or retry == retries:
                 raise
+
+
+def read_through(
+    buffer: bytearray, terminator: bytes, more: Callable[[float], bytes], deadline: float
+) -> int:
+    """Extend ``buffer`` with what ``more(left_s)`` returns until it holds ``terminator`` or the
+    monotonic ``deadline`` passes; the index just past the terminator, or -1 at the deadline.
+    Only new bytes are scanned (and a terminator's length back, for one split between reads)."""
+    scanned = 0
+    while (end := buffer.find(terminator, scanned)) < 0:
+        scanned = max(0, len(buffer) - len(terminator) + 1)
+        left_s = deadline - time.monotonic()
+        if left_s <= 0:
+            return -1
+        buffer.extend(more(left_s))
+    return end + len(terminator)
 
 
 def descriptor_reader(port: serial.SerialBase) -> Callable[[float], bytes] | None:

@@ -20,7 +20,7 @@ from typing import Any
 
 import serial
 
-from drivers.transports.serial_port import descriptor_reader
+from drivers.transports.serial_port import descriptor_reader, read_through
 from drivers.transports.visa_socket import library_session
 
 
@@ -52,12 +52,8 @@ class AsrlReplyReader:
         ``UnicodeDecodeError`` on bytes the session's encoding cannot decode."""
         deadline = time.monotonic() + wait_s
         buffer, self.unread = self.unread, bytearray()
-        scanned = 0
-        while (end := buffer.find(self._termination, scanned)) < 0:
-            scanned = max(0, len(buffer) - len(self._termination) + 1)
-            left_s = deadline - time.monotonic()
-            if left_s <= 0:
-                return None
-            buffer += self._wait(left_s)
-        self.unread = buffer[end + len(self._termination) :]
-        return bytes(buffer[:end]).decode(self._encoding)
+        end = read_through(buffer, self._termination, self._wait, deadline)
+        if end < 0:
+            return None
+        self.unread = buffer[end:]
+        return bytes(buffer[: end - len(self._termination)]).decode(self._encoding)
