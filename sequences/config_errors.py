@@ -34,13 +34,19 @@ def describe_errors(error: ValidationError, model: type[BaseModel] | None = None
         shown = "" if isinstance(value, dict | list) else f" (got {value!r})"
         if item["type"] == "extra_forbidden" and model is not None and item["loc"]:
             fields = _fields_at(model, item["loc"][:-1])
-            close = difflib.get_close_matches(str(item["loc"][-1]), fields, n=2, cutoff=0.6)
-            hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-            known = f" (known keys: {', '.join(fields)})" if fields else ""
-            problems.append(f"{path}: unknown key{hint}{known}")
+            problems.append(unknown_key(path, str(item["loc"][-1]), fields))
             continue
         problems.append(f"{path or '<top>'}: {item['msg']}{shown}")
     return problems
+
+
+def unknown_key(path: str, key: str, known: list[str]) -> str:
+    """The message for a key no model field has (line configs and recipes alike): the
+    closest known names as a "did you mean", then every known name."""
+    close = difflib.get_close_matches(key, known, n=2, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    listed = f" (known keys: {', '.join(known)})" if known else ""
+    return f"{path}: unknown key{hint}{listed}"
 
 
 def _fields_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:

@@ -9,7 +9,6 @@ validated, so a file with a bad mold set-point *and* a slug thicker than the bal
 
 from __future__ import annotations
 
-import difflib
 import types
 import typing
 from pathlib import Path
@@ -19,7 +18,7 @@ import annotated_types
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
-from sequences.config_errors import ConfigError, load_yaml
+from sequences.config_errors import ConfigError, load_yaml, unknown_key
 from sequences.recipe.base import CROSS_CHECK_ERROR, CrossCheck, fmt, run_cross_checks
 from sequences.recipe.film import FILM_CHECKS, FilmRecipe
 from sequences.recipe.heat_slug import HEAT_SLUG_CHECKS, HeatSlugRecipe
@@ -149,10 +148,7 @@ def _message(
     if kind == "extra_forbidden":
         parent = _model_of(_resolve(model, item["loc"][:-1])[2])
         names = list(parent.model_fields) if parent is not None else []
-        close = difflib.get_close_matches(str(item["loc"][-1]), names, n=1)
-        if close:
-            return f"{path}: unknown field (did you mean {close[0]!r}?)"
-        return f"{path}: unknown field" + (f" (allowed: {', '.join(names)})" if names else "")
+        return unknown_key(path, str(item["loc"][-1]), names)
     if kind == "literal_error":
         suffix = f" ({why})" if why else ""
         return f"{path}: {value!r} is not {ctx.get('expected', 'allowed')}{suffix}"

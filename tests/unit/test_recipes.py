@@ -345,7 +345,11 @@ def test_broken_recipe_lists_every_problem_with_field_value_and_range(tmp_path: 
         "(LM-8 PLATEN_SP; lamination 150–190 °C)",
         "gap_fill.pattern: 'DOT' is not 'RING' or 'FILL' (DB-4: GAPFILL needs RING or FILL)",
         "wire_bond.wire_material: 'AG' is not 'AU' or 'CU' (WB-3 WIRE_MAT)",
-        "wire_bond.loop_hieght_um: unknown field (did you mean 'loop_height_um'?)",
+        "wire_bond.loop_hieght_um: unknown key; did you mean 'loop_height_um'? (known keys: "
+        "program, wires_per_unit, wire_material, wire_diameter_um, stage_temperature_c, "
+        "ball_force_gf, ball_time_ms, ball_ultrasonic_pct, stitch_force_gf, stitch_time_ms, "
+        "stitch_ultrasonic_pct, loop_height_um, fab_diameter_um, gas_flow_l_min, "
+        "consecutive_fail_limit)",
         "mold.cure_time_s: 200 is outside 60–180 s (TM-4 CURE_S; 60–120 s in-mold cure)",
         "etch.over_etch_pct: missing (etch beyond the slice thickness, 10–20 %)",
         "balls.zone_temperatures_c[0]: 330 is outside 25–300 °C (BA-8 REFLow:ZONE1..8:TEMPerature)",
