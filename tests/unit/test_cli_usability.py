@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from packline.cli import EXIT_BROKEN_PIPE, build_parser, main
+from packline.cli import DEFAULT_HOST_LATENCY_MS, EXIT_BROKEN_PIPE, build_parser, main
 from packline.client.commands import EXIT_WATCH_TIMEOUT
+from packline.paced_link import DEFAULT_HOST_LATENCY_S
 from tests.unit import test_client_cli as client_cli
 from tests.unit.test_client_cli import Cli, Daemon
 
@@ -58,6 +59,12 @@ def test_verbose_is_accepted_after_the_subcommand(cli: Cli) -> None:
 def test_one_seed_default_for_the_simulated_line_and_the_dry_run() -> None:
     parser = build_parser()
     assert parser.parse_args(["sim", "serve"]).seed == parser.parse_args(["dry-run"]).seed
+
+
+def test_the_dry_runs_host_latency_default_is_the_lot_runners() -> None:
+    """The CLI spells the default in ms so that --help need not import the drivers; a dry run
+    without --host-latency-ms must pay what run_simulated_lot pays."""
+    assert pytest.approx(DEFAULT_HOST_LATENCY_S * 1000.0) == DEFAULT_HOST_LATENCY_MS
 
 
 @pytest.mark.usefixtures("token_env")
