@@ -147,10 +147,11 @@ class Station:
     def mark_down(self, reason: str) -> None:
         """The tool does not answer: the station is ABORTED with the link as cause (E10
         unscheduled down) and takes no work until :meth:`link_back`."""
-        self.down_reason = reason or "link down"
-        self._acknowledged_last = False
-        if self.machine.may("abort"):
-            self.machine.command("abort", cause=f"link down: {self.down_reason}")
+        with self.machine.lock:  # DOWN and ABORTED are seen together (:meth:`condition`)
+            self.down_reason = reason or "link down"
+            self._acknowledged_last = False
+            if self.machine.may("abort"):
+                self.machine.command("abort", cause=f"link down: {self.down_reason}")
 
     def link_back(self) -> None:
         """The tool answers again (its driver is connected): re-read what it is set up for and
@@ -162,18 +163,26 @@ class Station:
         settings (a :class:`PacklineError`, raised) leaves it down."""
         with self.busy:  # a cycle that lost its link has unwound first
             self._read_settings()
-            if self.machine.state is PackState.ABORTED:
-                cause = "link back"  # to STOPPED; a disabled station's STOPPED says so (E10)
-                if self.disabled_reason:
-                    cause = f"{DISABLED_CAUSE}, link back: {self.disabled_reason}"
-                self.machine.command("clear", cause=cause)
-            if self.machine.state is PackState.STOPPED and not self.disabled_reason:
-                self.machine.command("reset", cause="link back")  # a disabled one stays out
-            self.down_reason = ""
+            with self.machine.lock:  # no reader sees the state back and the station DOWN
+                if self.machine.state is PackState.ABORTED:
+                    cause = "link back"  # to STOPPED; a disabled station's STOPPED says so (E10)
+                    if self.disabled_reason:
+                        cause = f"{DISABLED_CAUSE}, link back: {self.disabled_reason}"
+                    self.machine.command("clear", cause=cause)
+                if self.machine.state is PackState.STOPPED and not self.disabled_reason:
+                    self.machine.command("reset", cause="link back")  # a disabled one stays out
+                self.down_reason = ""
 
     @property
     def down(self) -> bool:
         return bool(self.down_reason)
+
+    def condition(self) -> tuple[PackState, str, str]:
+        """The state, why the station is DOWN and why it is out of service ("" for not),
+        read together: never torn by :meth:`mark_down`, :meth:`link_back`, :meth:`disable`
+        or :meth:`enable` running meanwhile (a status page shows no IDLE station DOWN)."""
+        with self.machine.lock:
+            return self.machine.state, self.down_reason, self.disabled_reason
 
     # -- out of service (an operator's scheduled down) ---------------------------------------
     #: Why an operator took the station out of service ("" while in service).
@@ -185,22 +194,24 @@ class Station:
         if self.disabled_reason:
             raise OutOfService(self.name, "disable", self.state, f"already: {self.disabled_reason}")
         cause = f"{DISABLED_CAUSE} by {by}: {reason}"
-        if self.machine.state is PackState.STOPPED and not self.down:
-            self.machine.command("reset", cause=cause)  # never used yet: STOPPED -> IDLE first,
-        if not self.machine.may("stop"):  # so that the STOPPED that follows says why
-            raise CommandRefused(self.name, "disable", self.state)
-        state = self.machine.command("stop", cause=cause)
-        self.disabled_reason = reason
-        return state
+        with self.machine.lock:
+            if self.machine.state is PackState.STOPPED and not self.down:
+                self.machine.command("reset", cause=cause)  # never used yet: STOPPED -> IDLE,
+            if not self.machine.may("stop"):  # so that the STOPPED that follows says why
+                raise CommandRefused(self.name, "disable", self.state)
+            state = self.machine.command("stop", cause=cause)
+            self.disabled_reason = reason
+            return state
 
     def enable(self, by: str) -> PackState:
         """Back in service: STOPPED -> IDLE; the station takes work again."""
         if not self.disabled_reason:
             raise OutOfService(self.name, "enable", self.state, "the station is not disabled")
-        self.disabled_reason = ""
-        if self.machine.state is PackState.STOPPED and not self.down:
-            self.machine.command("reset", cause=f"enabled by {by}")
-        return self.state
+        with self.machine.lock:
+            self.disabled_reason = ""
+            if self.machine.state is PackState.STOPPED and not self.down:
+                self.machine.command("reset", cause=f"enabled by {by}")
+            return self.state
 
     # -- lifecycle ------------------------------------------------------------------------
     def prepare(self) -> None:

@@ -69,7 +69,9 @@ class StationMachine:
         self.events: list[StateEvent] = []
         self._events_lock = threading.Lock()
         self._cause = "init"
-        self._lock = threading.RLock()
+        #: Held by every trigger (re-entrant: a callback may fire the next). Hold it to change
+        #: or read the state together with a fact kept beside it (a station's DOWN).
+        self.lock = threading.RLock()
         self._machine = Machine(
             model=self,
             states=[s.value for s in PackState],
@@ -89,7 +91,7 @@ class StationMachine:
 
         @functools.wraps(trigger)
         def locked(*args: Any, **kwargs: Any) -> bool:
-            with self._lock:
+            with self.lock:
                 return trigger(*args, **kwargs)
 
         return locked
@@ -104,7 +106,7 @@ class StationMachine:
         trigger = getattr(self, command, None)
         if command not in self._machine.events or trigger is None:
             raise CommandRefused(self.station, command, self.state)
-        with self._lock:  # the cause belongs to this trigger, not to another thread's
+        with self.lock:  # the cause belongs to this trigger, not to another thread's
             self._cause = cause
             try:
                 trigger()
@@ -137,7 +139,7 @@ class StationMachine:
 
     def restore(self, state: PackState) -> None:
         """Put the machine in ``state`` without callbacks (recovery after a restart)."""
-        with self._lock:
+        with self.lock:
             self._machine.set_state(state.value, model=self)
 
 

@@ -558,16 +558,17 @@ class LineController:
         return view
 
     def _station_view(self, station: Station, *, live: bool) -> Json:
+        state, down, disabled = station.condition()
         view: Json = {
             "name": station.name,
             "tool": station.tool_kind,
             "address": self.addresses.get(station.name),
-            "state": station.state.value,
+            "state": state.value,
             "step": station.current_step,
             "strips": list(station.current_strips),
             "policy": station.policy.value,
-            "down": station.down_reason or None,
-            "disabled": station.disabled_reason or None,
+            "down": down or None,
+            "disabled": disabled or None,
         }
         polled = self.pollers.live(station.name)
         if polled is not None:  # the poller's last answer: state, alarms, interlocks, when
