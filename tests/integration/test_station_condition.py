@@ -30,8 +30,9 @@ def test_a_station_coming_back_is_never_seen_idle_and_down() -> None:
             readers.append(reader)
 
     with (
-        SimulatedLine([StationSim("laminator", "laminator")], time_scale=2000, seed=4).start()
-        as sim,
+        SimulatedLine(
+            [StationSim("laminator", "laminator")], time_scale=2000, seed=4
+        ).start() as sim,
         Laminator.open(sim.address("laminator")) as laminator,
     ):
         station = Station(
