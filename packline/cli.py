@@ -37,6 +37,19 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
+def _port_or_none(text: str) -> int | str:
+    """``--hsms-port``: a TCP port 1-65535, or ``none`` (no GEM even if the config has a port)."""
+    if text.strip().lower() == "none":
+        return "none"
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"give a port 1-65535 or 'none', got {text!r}")
+    return port
+
+
 #: ``dry-run --host-latency-ms`` default: packline.paced_link.DEFAULT_HOST_LATENCY_S in ms
 #: (kept literal so that ``packline --help`` need not import the drivers; a unit test holds
 #: the two equal).
@@ -133,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     daemon.add_argument(
         "--hsms-port",
-        type=int,
+        type=_port_or_none,
         default=None,
         help="SECS/GEM: HSMS-SS passive port on --host for the factory host (default: the "
         "line config's gem.port; none: no GEM)",

@@ -15,6 +15,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Literal
 
 from packline.daemon.auth import server_token
 from packline.daemon.controller import LineController
@@ -100,7 +101,7 @@ def serve_daemon(
     simulate: bool,
     time_scale: float,
     token_file: Path | None,
-    hsms_port: int | None = None,
+    hsms_port: int | Literal["none"] | None = None,
     line: str | None = None,
     mqtt_url: str | None = None,
 ) -> int:

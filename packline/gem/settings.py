@@ -44,11 +44,14 @@ class GemSettings(BaseModel):
         return self
 
 
-def gem_settings(section: dict[str, Any], source: str, *, port: int | None) -> GemSettings:
-    """The checked settings; ``port`` (the command line's) wins over the config's."""
+def gem_settings(
+    section: dict[str, Any], source: str, *, port: int | Literal["none"] | None
+) -> GemSettings:
+    """The checked settings; ``port`` (the command line's) wins over the config's: a number
+    listens there, ``"none"`` turns GEM off, None keeps the config's."""
     data = dict(section)
     if port is not None:
-        data["port"] = port
+        data["port"] = None if port == "none" else port
     try:
         return GemSettings.model_validate(data)
     except ValidationError as exc:

@@ -54,10 +54,11 @@ def _check_url(url: str) -> str | None:
 def mqtt_settings(
     section: dict[str, Any], source: str, *, url: str | None, line: str
 ) -> MqttSettings:
-    """The checked settings; ``url`` (command line, else PACKLINE_MQTT) wins over the config's."""
+    """The checked settings; ``url`` (command line, else PACKLINE_MQTT) wins over the config's;
+    ``"none"`` publishes nothing whatever the config says."""
     data = dict(section)
     if url:
-        data["url"] = url
+        data["url"] = None if url == "none" else url
     try:
         settings = MqttSettings.model_validate(data)
     except ValidationError as exc:

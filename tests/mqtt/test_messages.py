@@ -86,6 +86,9 @@ def test_the_command_line_url_wins_over_the_config() -> None:
     assert settings.broker() == ("127.0.0.1", 1999) and settings.queue_limit == 5
     assert mqtt_settings({}, "line.yaml", url=None, line="l").url is None
     assert mqtt_settings({"url": "mqtt://h"}, "x", url=None, line="l").broker() == ("h", 1883)
+    assert mqtt_settings(section, "line.yaml", url="none", line="l").url is None, (
+        "--mqtt none publishes nothing, whatever the config says"
+    )
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,8 @@ import pytest
 
 from packline.cli import DEFAULT_HOST_LATENCY_MS, EXIT_BROKEN_PIPE, build_parser, main
 from packline.client.commands import EXIT_WATCH_TIMEOUT
+from packline.gem.settings import gem_settings
+from packline.mqtt.settings import mqtt_settings
 from packline.paced_link import DEFAULT_HOST_LATENCY_S
 from tests.unit import test_client_cli as client_cli
 from tests.unit.test_client_cli import Cli, Daemon
@@ -231,3 +233,15 @@ def test_what_the_commands_write_in_the_working_directory_is_ignored_by_git(name
         ["git", "-C", str(root), "check-ignore", "-q", "--no-index", name], check=False
     )
     assert ignored.returncode == 0, f"{name} is not in .gitignore"
+
+
+def test_serve_none_turns_gem_and_mqtt_off_whatever_the_line_config_says(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = build_parser().parse_args(["serve", "--hsms-port", "none", "--mqtt", "none"])
+    assert gem_settings({"port": 5000}, "line.yaml", port=args.hsms_port).port is None
+    assert mqtt_settings({"url": "mqtt://b:1883"}, "l.yaml", url=args.mqtt, line="l").url is None
+    assert build_parser().parse_args(["serve", "--hsms-port", "5001"]).hsms_port == 5001
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["serve", "--hsms-port", "70000"])
+    assert "--hsms-port: give a port 1-65535 or 'none', got '70000'" in capsys.readouterr().err
