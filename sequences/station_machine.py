@@ -19,6 +19,7 @@ import functools
 import threading
 import time
 import types
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -50,6 +51,10 @@ class StateEvent:
     cause: str
 
 
+#: State changes a :class:`StationMachine` keeps in memory (about a day of a busy station).
+EVENTS_KEPT = 2000
+
+
 class StationMachine:
     """PackML states of one station. ``auto_complete``: acting states that end by themselves."""
 
@@ -66,7 +71,9 @@ class StationMachine:
         self.clock = clock
         self.auto_complete = frozenset(auto_complete)
         self.listeners = list(listeners)
-        self.events: list[StateEvent] = []
+        #: The latest state changes, newest last (a look at a running station; the listeners,
+        #: e.g. the daemon's store, keep every one). Bounded: a daemon runs for months.
+        self.events: deque[StateEvent] = deque(maxlen=EVENTS_KEPT)
         self._events_lock = threading.Lock()
         self._cause = "init"
         #: Held by every trigger (re-entrant: a callback may fire the next). Hold it to change

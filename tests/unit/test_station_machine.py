@@ -9,6 +9,7 @@ import pytest
 from sequences.packml import E10, PackState
 from sequences.records import CycleRecord
 from sequences.station_machine import (
+    EVENTS_KEPT,
     CommandRefused,
     StateEvent,
     StationMachine,
@@ -205,3 +206,16 @@ def test_diagram_is_mermaid_generated_from_the_transition_table() -> None:
     for state in PackState:
         assert state.value in text
     assert "HELD --> UNHOLDING: unhold" in text
+
+
+def test_a_station_running_for_months_keeps_only_its_latest_state_changes_in_memory() -> None:
+    seen: list[StateEvent] = []
+    machine = StationMachine("wire-bonder-1", listeners=[seen.append])
+    machine.command("reset")
+    for _ in range(EVENTS_KEPT):  # IDLE -> STARTING -> EXECUTE -> COMPLETING -> COMPLETE -> ...
+        machine.command("start")
+        machine.command("complete")
+        machine.command("reset")
+    assert len(seen) > EVENTS_KEPT * 3, "the listeners (the daemon's store) see every change"
+    assert len(machine.events) == EVENTS_KEPT
+    assert list(machine.events) == seen[-EVENTS_KEPT:], "the latest ones, in order"
