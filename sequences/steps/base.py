@@ -84,6 +84,12 @@ class Pace:
     manual's rate at first, then at this share of the time waited so far (at most ``watch_s``):
     a 30 min heat-up costs ~130 polls instead of 3600, and its end is seen within 5 %.
     Polls cost no tool time there, but each costs wall time.
+
+    ``watch_share``: a cycle expected to last longer than ``watch_s`` / ``watch_share`` (20
+    min) is watched at this share of its expected length instead of every ``watch_s``: a
+    94 min lamination is looked at every ~4.7 min, ~20 looks instead of ~95, and an alarm
+    that interrupts it is seen within 5 % of the cycle, as a state's end is in a stretched
+    wait. Shorter cycles keep ``watch_s``.
     """
 
     time_scale: float = 1.0
@@ -91,6 +97,7 @@ class Pace:
     clock: HostClock | None = None
     watch_s: float = 60.0
     stretch: float = 0.05
+    watch_share: float = 0.05
 
     def __post_init__(self) -> None:
         if self.clock is None:
@@ -118,6 +125,11 @@ class Pace:
             return tool.poll_interval_s
         wall = max(0.002, tool.poll_interval_s * min(1.0, 10.0 / self.time_scale))
         return wall * self.time_scale
+
+    def cycle_watch_s(self, expected_cycle_s: float) -> float:
+        """Tool seconds between looks at a running cycle of ``expected_cycle_s`` on a virtual
+        clock: ``watch_s``, or ``watch_share`` of a longer cycle."""
+        return max(self.watch_s, self.watch_share * expected_cycle_s)
 
     def poll_after_s(self, tool: Tool, waited_s: float) -> float:
         """Tool seconds to the next poll of a wait that has lasted ``waited_s``: the manual's
@@ -515,13 +527,14 @@ def _wait_for_cycle_end(
     ``just_started``: the tool took the START a moment ago, so it is RUNNING; on a virtual
     clock its state is not looked at then, but when the remaining time it reports in a query
     of its own (``CYCLe:PROGress?``, ``PROG?``, asked instead) or else the step's expected
-    cycle has run out, or after ``pace.watch_s``: an alarm at the start is seen as soon as
+    cycle has run out, or after ``pace.cycle_watch_s``: an alarm at the start is seen as soon as
     one mid-cycle."""
     clock = pace.host_clock
     bound_s = pace.bound_s(step.cycle_tool_s)
     started_s = clock.now()
     deadline = started_s + bound_s
     poll = pace.poll_s(tool)
+    watch_s = pace.cycle_watch_s(step.expected_cycle_tool_s)
     held = False
     gave_up = False
     #: Clock time the tool's last reported remaining time points to (virtual clock).
@@ -555,7 +568,7 @@ def _wait_for_cycle_end(
                 if remaining_s is not None:
                     reported_end_s = now + remaining_s + REMAINING_RESOLUTION_S
                 expected_end_s = started_s + step.expected_cycle_tool_s
-                clock.sleep(_next_look_s(pace, poll, now, reported_end_s, expected_end_s))
+                clock.sleep(_next_look_s(watch_s, poll, now, reported_end_s, expected_end_s))
                 continue
         try:
             # The bound is judged at the moment the state was asked, not when the reply came:
@@ -593,23 +606,23 @@ def _wait_for_cycle_end(
             if remaining_s is not None and remaining_s > 0:
                 reported_end_s = now + remaining_s + REMAINING_RESOLUTION_S
             expected_end_s = started_s + step.expected_cycle_tool_s
-            clock.sleep(_next_look_s(pace, poll, now, reported_end_s, expected_end_s))
+            clock.sleep(_next_look_s(watch_s, poll, now, reported_end_s, expected_end_s))
         else:
             clock.sleep(poll)
 
 
 def _next_look_s(
-    pace: Pace, poll_s: float, now_s: float, reported_end_s: float | None, expected_end_s: float
+    watch_s: float, poll_s: float, now_s: float, reported_end_s: float | None, expected_end_s: float
 ) -> float:
     """Tool seconds until the next look at a running cycle: to the end the tool reported
     (``CYCLe:PROGress?``, ``PROG?``, CYCLE_REMAINING_S) while it lies ahead, else to the end
-    the step expects, never less than the manual's poll interval nor more than
-    ``pace.watch_s``."""
+    the step expects, never less than the manual's poll interval nor more than ``watch_s``
+    (:meth:`Pace.cycle_watch_s`)."""
     if reported_end_s is not None and reported_end_s > now_s:
         left = reported_end_s - now_s
     else:
         left = expected_end_s - now_s
-    return min(max(left, poll_s), max(pace.watch_s, poll_s))
+    return min(max(left, poll_s), max(watch_s, poll_s))
 
 
 def reported_remaining_s(tool: Tool) -> float | None:
