@@ -40,7 +40,14 @@ from drivers.errors import (
 from drivers.setpoints import SetPoints
 from drivers.states import ToolState
 from sequences.jobs import StripJob, StripOutcome
-from sequences.steps.held import forget_calibration, forget_held, held_recipe, note_recipe
+from sequences.steps.held import (
+    CHECKED_INTERLOCKS,
+    forget_calibration,
+    forget_held,
+    held_recipe,
+    note_reading,
+    note_recipe,
+)
 from sequences.steps.judging import cycle_ended_in, recording_windows
 
 FINISHED = frozenset({ToolState.DONE, ToolState.ABORTED})
@@ -309,6 +316,7 @@ class ProcessStep(ABC):
         if isinstance(tool, ReportsInterlocks):  # else the tool checks them at START
             seen = _INTERLOCKS_SEEN.get()  # read by the station's upkeep a moment ago
             active = tool.interlocks() if seen is None else seen
+            note_reading(tool, CHECKED_INTERLOCKS, tuple(active))  # for the set-up to take
             blocking = [name for name in active if name not in self.cleared_by_set_up]
             if blocking:
                 raise refuse(self.name, tool, f"interlock(s) active: {', '.join(blocking)}")

@@ -97,6 +97,18 @@ def note_reading(tool: Tool, member: str, value: Any | None) -> None:
         held[member] = value
 
 
+#: The held reading under which a step's check leaves the interlocks it judged (read then, or
+#: by the station's upkeep a moment before) for its own set-up to take (:func:`take_reading`).
+CHECKED_INTERLOCKS = "(interlocks at check)"
+
+
+def take_reading(tool: Tool, member: str) -> Any | None:
+    """The value of ``tool``'s ``member`` the host noted (:func:`note_reading`), forgotten as it
+    is taken; None when none is known."""
+    held = held_setpoints(tool)
+    return held.pop(member, None) if held is not None else None
+
+
 #: A passed calibration the host read (metrology ``CAL?``), by tool: the link's opens then,
 #: the host clock's tool seconds then, and the hours since the calibration it reported.
 _CALIBRATED: weakref.WeakKeyDictionary[Tool, tuple[int, float, float]] = weakref.WeakKeyDictionary()

@@ -100,8 +100,8 @@ def test_a_further_wire_bonder_cycle_looks_at_its_state_at_the_watch_and_its_exp
 def test_a_further_saw_cycle_asks_nothing_of_its_blade_but_the_exposure_it_reports() -> None:
     """The blade's limit (a machine setting), its count after the last cycle (in the summary)
     and its exposure (read with the results) are known to the next cycle's upkeep and set-up:
-    no BLADe:LIMit?, BLADe:COUNt? or second BLADe:EXPosure? a strip; the blade is still set up
-    once, after power-up."""
+    no BLADe:LIMit?, BLADe:COUNt? or second BLADe:EXPosure? or SYST:INT? a strip; the blade is
+    still set up once, after power-up."""
     two, four = two_and_four_strips("dicing-saw")
     further = {
         kind: four.sent["dicing-saw", kind] - two.sent["dicing-saw", kind]
@@ -121,6 +121,10 @@ def test_a_further_saw_cycle_asks_nothing_of_its_blade_but_the_exposure_it_repor
         "CYCLe:STARt": 2,
     }
     assert four.sent["dicing-saw", "BLADe:SETup"] == 1
+    # BLADE changes only with a setup, a cut or a blade change: the upkeep's reading, judged
+    # by the check, serves the set-up too (one SYST:INT? a strip, not two).
+    interlock_reads = four.sent["dicing-saw", "SYST:INT?"] - two.sent["dicing-saw", "SYST:INT?"]
+    assert interlock_reads == 2, f"{interlock_reads / 2:.1f} interlock reads a further strip"
 
 
 def test_a_lamination_is_looked_at_every_five_percent_of_its_length_not_every_minute() -> None:

@@ -307,6 +307,19 @@ def test_dice_sets_up_the_blade_after_power_up_and_singulates_a_format_b_strip(
     assert world is not None and world.site(1).singulated
 
 
+def test_dice_refuses_a_blade_worn_out_by_the_last_strip_at_set_up(
+    sim_tool: Callable[..., SimulatedTool], sim_clock: SimClock
+) -> None:
+    """The check lets BLADE pass (a setup may clear it); the set-up, told by the check that
+    BLADE was active, asks again (no setup was due) and refuses the worn blade."""
+    simulated = sim_tool("dicing-saw", **SERVED["dicing-saw"], blade_count=950)
+    with driver_class("dicing-saw").open(simulated.address) as saw:
+        run(dice(), saw, [strip_job("FB2405-114", FORMAT_B)], sim_clock)  # 80 line passes
+        saw.blade_limit_cuts = 1000  # 1030 cut: worn out
+        with pytest.raises(StepRefused, match=r"blade life reached \(1030 line passes\)"):
+            run(dice(), saw, [strip_job("FB2405-115", FORMAT_B)], sim_clock)
+
+
 def test_dice_refuses_a_spindle_speed_the_blade_does_not_allow(
     start: Start, sim_clock: SimClock
 ) -> None:
