@@ -365,7 +365,7 @@ def wait_ready(tool: Tool, pace: Pace, heat_up_tool_s: float) -> None:
 
     A tool found HEATING whose manual gives its heat-up rate (:meth:`Tool.heat_up_left_s`)
     is not polled through the heat-up: the host sleeps the least time it can still take,
-    looking at the state every ``pace.watch_s`` to see an alarm, then polls, on a virtual
+    looking at the state every ``pace.cycle_watch_s`` of it to see an alarm, then polls, on a virtual
     clock stretched from the time waited so far (:meth:`Pace.poll_after_s`) or the manual's
     duration of the state (:meth:`Pace.typical_s`)."""
     clock = pace.host_clock
@@ -376,8 +376,9 @@ def wait_ready(tool: Tool, pace: Pace, heat_up_tool_s: float) -> None:
         return
     if state is ToolState.HEATING:
         ahead_s = min(tool.heat_up_left_s(), deadline - clock.now())
+        watch_s = pace.cycle_watch_s(ahead_s)  # a long heat-up is watched like a long cycle
         while ahead_s > 0.0:
-            nap_s = min(ahead_s, pace.watch_s)
+            nap_s = min(ahead_s, watch_s)
             clock.sleep(nap_s)
             ahead_s -= nap_s
             state = tool.state()

@@ -583,6 +583,24 @@ def test_inspect_asks_cal_only_when_it_does_not_know_a_passed_calibration_on_thi
     assert sent == [["CAL?", "CAL", "CAL?"], [], ["CAL?"], ["CAL?"]]
 
 
+def test_inspect_does_not_look_at_the_state_after_a_load_the_gauge_took(
+    start: Start,
+    sim_clock: SimClock,
+    sim_world: World,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The MS-3 has no HEATING (§3): a LOAD it took leaves it READY at once, so the set-up
+    goes on to calibrate, id and map without a further ``ST?``; the cycle still runs."""
+    gauge, _ = start("metrology")
+    etched_slugs(sim_world, "HS-LOAD-1")
+    with caplog.at_level(logging.DEBUG, logger=gauge.log.name):
+        (outcome,) = run(SLUG, gauge, [strip_job("HS-LOAD-1", FORMAT_A)], sim_clock)
+    assert outcome.result_map == "P" * 30
+    sent = re.findall(r"'([A-Z]+\??)[ ']", caplog.text)
+    after_load = sent[sent.index("LOAD") : sent.index("CAL")]
+    assert "LOAD" in after_load and "ST?" not in after_load, after_load
+
+
 def test_hold_alarm_is_handed_to_the_station_which_fixes_it_and_the_cycle_completes(
     start: Start,
     sim_clock: SimClock,
