@@ -37,6 +37,10 @@ class Tool(ABC):
     #: set-up). A wait polls such a state at most at ``stretch`` of it (:meth:`wait_for_state`),
     #: so it costs ~1/``stretch`` polls; it never says when the state ends.
     typical_s: ClassVar[Mapping[ToolState, float]] = {}
+    #: The state an acknowledge the tool took leaves it in, where its manual fixes it (the
+    #: MS-3 has no HEATING: READY); None where it depends on the tool's conditions (README
+    #: §5: READY, or HEATING/WARMUP when out of band).
+    acknowledged_to: ClassVar[ToolState | None] = None
     #: The manual's alarm table, code -> AlarmInfo (``records.alarms``), for hosts that list
     #: alarms before any occur (a text tool also answers for each code: ``alarm_info``).
     alarm_table: ClassVar[Mapping[int, AlarmInfo]] = {}

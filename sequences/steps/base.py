@@ -47,6 +47,8 @@ from sequences.steps.held import (
     held_recipe,
     note_reading,
     note_recipe,
+    note_state,
+    state_seen,
 )
 from sequences.steps.judging import cycle_ended_in, recording_windows
 
@@ -435,7 +437,9 @@ def run_step(
         step.start(tool)
         control.final_state = _wait_for_cycle_end(step, tool, pace, control, just_started=True)
         control.cycle_ended = pace.host_clock.timestamp()
-        return _collect(step, tool, jobs, station, on_results, control.final_state)
+        outcomes = _collect(step, tool, jobs, station, on_results, control.final_state)
+        note_state(tool, pace.host_clock.now(), tool.acknowledged_to)
+        return outcomes
     except BaseException:
         forget_held(tool)  # what the tool holds is no longer known for sure
         forget_calibration(tool)
@@ -697,7 +701,11 @@ def load_tool_recipe(tool: Tool, name: str, pace: Pace, bound_tool_s: float) -> 
     """
     if not isinstance(tool, RecipeTool):
         raise TypeError(f"{type(tool).__name__} does not load stored recipes by name")
-    state = pace.wait_for_state(tool, _SETTLED, bound_tool_s)
+    # The state an ACK the tool took a moment ago (within the manual's poll interval: no
+    # sooner would the host look again) left it in, else a look.
+    state = state_seen(tool, pace.host_clock.now(), tool.poll_interval_s)
+    if state is None:
+        state = pace.wait_for_state(tool, _SETTLED, bound_tool_s)
     loaded = held_recipe(tool)
     if loaded is None:
         loaded, _edited = tool.recipe_name()
