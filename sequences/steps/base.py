@@ -158,9 +158,15 @@ class Pace:
         return dict(tool.typical_s) if self.virtual else {}
 
     def wait_for_state(
-        self, tool: Tool, targets: Iterable[ToolState], bound_tool_s: float
+        self,
+        tool: Tool,
+        targets: Iterable[ToolState],
+        bound_tool_s: float,
+        *,
+        entered_s: float | None = None,
     ) -> ToolState:
-        """``tool.wait_for_state`` on this line's clock, bound and poll rate."""
+        """``tool.wait_for_state`` on this line's clock, bound and poll rate; ``entered_s``:
+        when the host's own command began the state waited out (:attr:`Tool.state_durations_s`)."""
         return tool.wait_for_state(
             targets,
             timeout_s=self.bound_s(bound_tool_s),
@@ -169,6 +175,7 @@ class Pace:
             stretch=self.stretch if self.virtual else 0.0,
             max_poll_s=self.watch_s,
             typical_s=self.typical_s(tool),
+            entered_s=entered_s,
         )
 
 
@@ -362,8 +369,12 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def wait_ready(tool: Tool, pace: Pace, heat_up_tool_s: float) -> None:
-    """Wait (bounded) until the tool is READY.
+def wait_ready(
+    tool: Tool, pace: Pace, heat_up_tool_s: float, *, entered_s: float | None = None
+) -> None:
+    """Wait (bounded) until the tool is READY. ``entered_s``: when the host's own command (a
+    recipe load, a setup) began the state waited out, whose ends the manual gives
+    (:attr:`Tool.state_durations_s`): the host looks then instead of polling.
 
     A tool found HEATING whose manual gives its heat-up rate (:meth:`Tool.heat_up_left_s`)
     is not polled through the heat-up: the host sleeps the least time it can still take,
@@ -398,6 +409,7 @@ def wait_ready(tool: Tool, pace: Pace, heat_up_tool_s: float) -> None:
         stretch=pace.stretch if pace.virtual else 0.0,
         max_poll_s=pace.watch_s,
         typical_s=pace.typical_s(tool),
+        entered_s=entered_s,
     )
 
 
@@ -731,4 +743,6 @@ def wait_ready_after_set_up(
     alarm) meets the START, which the tool then refuses."""
     if kept_in is ToolState.READY and not wrote:
         return
-    wait_ready(tool, pace, heat_up_tool_s)
+    # A recipe loaded in this set-up began its warm-up (saw, laser) by now at the latest.
+    entered_s = pace.host_clock.now() if kept_in is None else None
+    wait_ready(tool, pace, heat_up_tool_s, entered_s=entered_s)

@@ -100,7 +100,7 @@ class DiceStep(ProcessStep, tool="dicing-saw", driver=DicingSaw, clears={"WARMUP
         if held_reading(saw, "blade_exposure_mm", saw.blade_exposure_mm) == 0.0:
             saw.setup_blade()  # blade setup invalid (§3)
             note_reading(saw, "blade_exposure_mm", None)
-            wait_ready(saw, pace, self.heat_up_tool_s)
+            wait_ready(saw, pace, self.heat_up_tool_s, entered_s=pace.host_clock.now())
             blade_set_up = True
         # BLADE (§6: setup invalid, or count >= BLADe:LIMit) changes only with a setup, a cut
         # or a blade change: without it at the check a moment ago, nor a setup since, it is

@@ -150,7 +150,7 @@ class InspectStep(ProcessStep, tool="metrology", driver=Metrology, clears={"CAL"
             if not calibration.passed or hours is None or hours > CAL_DUE_H:
                 forget_calibration(gauge)  # a CAL replaces it
                 gauge.calibrate()
-                wait_ready(gauge, pace, self.heat_up_tool_s)
+                wait_ready(gauge, pace, self.heat_up_tool_s, entered_s=clock.now())
                 if not read_calibration(gauge, clock.now()).passed:
                     raise refuse(self.name, gauge, "calibration failed")
         gauge.strip_id = job.strip_id
