@@ -713,10 +713,10 @@ def load_tool_recipe(tool: Tool, name: str, pace: Pace, bound_tool_s: float) -> 
     """
     if not isinstance(tool, RecipeTool):
         raise TypeError(f"{type(tool).__name__} does not load stored recipes by name")
-    # The state an ACK the tool took a moment ago (within the manual's poll interval: no
-    # sooner would the host look again) left it in, else a look.
+    # The state an ACK the tool took (or a look) a moment ago (within the manual's poll
+    # interval: no sooner would the host look again) left it in, else a look.
     state = state_seen(tool, pace.host_clock.now(), tool.poll_interval_s)
-    if state is None:
+    if state not in _SETTLED:
         state = pace.wait_for_state(tool, _SETTLED, bound_tool_s)
     loaded = held_recipe(tool)
     if loaded is None:
