@@ -130,11 +130,11 @@ def test_a_further_saw_cycle_asks_nothing_of_its_blade_but_the_exposure_it_repor
 
 def test_a_lamination_is_looked_at_every_five_percent_of_its_length_not_every_minute() -> None:
     """A press load runs ~94 min (laminator.md §9): looked at every 60 s it cost ~95 status
-    reads; at 5 % of its expected length (``Pace.watch_share``) about 20, the last at the end
-    CYCLE_REMAINING_S reported. The set-up's look serves ARM's check, and the load's cycle
-    time is the one the look that saw DONE read (held there, README §9.2). The whole load
-    (INIT, ARM, heat-up naps, cycle, results) costs at most 45 status-block reads (~125
-    before), and the strips are laminated all the same."""
+    reads; at 5 % of its expected length (``Pace.watch_share``) about 20, and ten at the
+    manual's rate as the end CYCLE_REMAINING_S estimates comes. The set-up's look serves
+    ARM's check, and the load's cycle time is the one the look that saw DONE read (held
+    there, README §9.2). The whole load (INIT, ARM, heat-up naps, cycle, results) costs at
+    most 55 status-block reads (121 before), and the strips are laminated all the same."""
     route = dataclasses.replace(
         DEFAULT, steps=tuple(s for s in DEFAULT.steps if s.tool == "laminator"), claims=()
     )
@@ -144,4 +144,4 @@ def test_a_lamination_is_looked_at_every_five_percent_of_its_length_not_every_mi
     (record,) = {r.outcome.tool_summary["end_state"] for r in run.recorder.steps}
     assert record == "DONE"
     status_reads = run.sent["laminator", "read_input_registers 0"]
-    assert status_reads <= 45, f"{status_reads} status reads for one press load"
+    assert status_reads <= 55, f"{status_reads} status reads for one press load"
