@@ -37,6 +37,15 @@ class Tool(ABC):
     #: set-up). A wait polls such a state at most at ``stretch`` of it (:meth:`wait_for_state`),
     #: so it costs ~1/``stretch`` polls; it never says when the state ends.
     typical_s: ClassVar[Mapping[ToolState, float]] = {}
+    #: The manual's durations of a state the host's own command starts, where it fixes them
+    #: (§3/§4/§8: a saw's WARMUP lasts 60 s, or 300 s from cold; a CAL's SETUP ≈ 20 s): a
+    #: wait told when the command was sent (``entered_s``) looks at each possible end
+    #: instead of polling through the state (:meth:`wait_for_state`).
+    state_durations_s: ClassVar[Mapping[ToolState, tuple[float, ...]]] = {}
+    #: The state an acknowledge the tool took leaves it in, where its manual fixes it (the
+    #: MS-3 has no HEATING: READY); None where it depends on the tool's conditions (README
+    #: §5: READY, or HEATING/WARMUP when out of band).
+    acknowledged_to: ClassVar[ToolState | None] = None
     #: The manual's alarm table, code -> AlarmInfo (``records.alarms``), for hosts that list
     #: alarms before any occur (a text tool also answers for each code: ``alarm_info``).
     alarm_table: ClassVar[Mapping[int, AlarmInfo]] = {}
@@ -147,6 +156,7 @@ class Tool(ABC):
         stretch: float = 0.0,
         max_poll_s: float = 60.0,
         typical_s: Mapping[ToolState, float] | None = None,
+        entered_s: float | None = None,
     ) -> ToolState:
         """Poll until the tool is in one of ``targets``; ``timeout_s`` bounds the wait.
 
@@ -160,6 +170,12 @@ class Tool(ABC):
         moment it ends is seen within that share of it. With ``typical_s`` (a state's
         duration, :attr:`typical_s`) a poll that finds the tool in such a state waits at
         least ``stretch`` of that duration: the stretch as if it had been waited.
+
+        ``entered_s``: the clock time by which the host's own command (a recipe load, a
+        calibration) put the tool in the state it waits out. With ``stretch`` (a virtual
+        clock), a poll that finds the tool in a state of :attr:`state_durations_s` sleeps to
+        the next of its ends after ``entered_s`` (plus one poll interval, the host's
+        resolution), at most ``max_poll_s``; past the last, the stretch as above.
         """
         wanted = frozenset(targets)
         interval = self.poll_interval_s if poll_s is None else poll_s
@@ -182,8 +198,23 @@ class Tool(ABC):
                     f"still {current.name} after {timeout_s:.1f} s waiting for "
                     + "/".join(sorted(s.name for s in wanted)),
                 )
+            longest_s = max(max_poll_s, interval)
+            end_s = self._next_end_s(current, entered_s, interval, now()) if stretch else None
+            if end_s is not None:
+                sleep(min(end_s - now(), longest_s))
+                continue
             waited = max(polled_at - started, (typical_s or {}).get(current, 0.0))
-            sleep(min(max(interval, stretch * waited), max(max_poll_s, interval)))
+            sleep(min(max(interval, stretch * waited), longest_s))
+
+    def _next_end_s(
+        self, state: ToolState, entered_s: float | None, margin_s: float, now_s: float
+    ) -> float | None:
+        """The first end of ``state`` (:attr:`state_durations_s` after ``entered_s``, plus
+        ``margin_s``) still ahead of ``now_s``; None when none is known or all have passed."""
+        if entered_s is None:
+            return None
+        ends = (entered_s + d + margin_s for d in self.state_durations_s.get(state, ()))
+        return min((end for end in ends if end > now_s), default=None)
 
     def alarm_error(self) -> ToolAlarm:
         """The first abort- or hold-class alarm (else the first alarm) as a :class:`ToolAlarm`."""

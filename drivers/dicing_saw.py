@@ -68,6 +68,11 @@ class DicingSaw(ScpiTool):
         ToolState.HEATING: 300.0,
         ToolState.SETUP: 45.0,
     }
+    #: §3: RECipe:LOAD -> WARMUP 60 s, or 300 s after power-up or a spindle stopped 30 min.
+    state_durations_s: ClassVar[Mapping[ToolState, tuple[float, ...]]] = {
+        ToolState.HEATING: (60.0, 300.0),
+        ToolState.SETUP: (45.0,),
+    }
     alarm_table = alarms("""
         7001 A Emergency stop
         7002 A Cover opened during cycle

@@ -58,6 +58,8 @@ class DieBonder(ScpiTool):
         ToolState.HEATING: 8 * 60.0 + 30.0,
         ToolState.SETUP: 40.0,
     }
+    #: §4: CALibrate:PLACe, SETUP ≈ 40 s (its heat-up depends on the heaters: polled).
+    state_durations_s: ClassVar[Mapping[ToolState, tuple[float, ...]]] = {ToolState.SETUP: (40.0,)}
     record_type = DieBondRecord
     #: Summary extra: ``(mode, dies_or_plates_used)``.
     summary_converters = (_MODE.parse, int)

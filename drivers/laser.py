@@ -67,6 +67,11 @@ class Laser(ScpiTool):
         ToolState.HEATING: 600.0,
         ToolState.SETUP: 30.0,
     }
+    #: §3: RECipe:LOAD -> WARMUP 60 s, or 600 s after power-up or a source off for 30 min.
+    state_durations_s: ClassVar[Mapping[ToolState, tuple[float, ...]]] = {
+        ToolState.HEATING: (60.0, 600.0),
+        ToolState.SETUP: (30.0,),
+    }
     alarm_table = alarms("""
         8001 A Emergency stop
         8002 A Enclosure door opened during cycle

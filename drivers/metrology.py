@@ -241,6 +241,10 @@ class Metrology(TextTool):
     typical_s: ClassVar[Mapping[ToolState, float]] = {
         ToolState.SETUP: 20.0
     }  # §4: CAL, SETUP ≈ 20 s
+    state_durations_s: ClassVar[Mapping[ToolState, tuple[float, ...]]] = {
+        ToolState.SETUP: (20.0,)
+    }  # §4: CAL, SETUP ≈ 20 s
+    acknowledged_to = ToolState.READY  # §3: no HEATING; ACK: DONE/ABORTED -> READY
     alarm_codes: ClassVar[range] = range(9001, 9500)
     alarm_table = alarms("""
         9001 A Emergency stop

@@ -230,7 +230,8 @@ class ModbusTool(Tool):
         self._call(lambda: self.link.write_coil(address, value))
 
     def pulse(self, coil: int, name: str) -> None:
-        """Trigger a command coil once."""
+        """Trigger a command coil once (a command: the finished cycle's status is forgotten)."""
+        self._finished = None
         self._call(lambda: self.link.pulse_coil(coil), name)
 
     def heartbeat(self, value: int = 1) -> None:
@@ -299,10 +300,22 @@ class ModbusTool(Tool):
         state: ToolState = self.tool_state
         return state
 
+    #: The status block of the look that saw the cycle end (DONE/ABORTED), until the next
+    #: command coil: CYCLE_ELAPSED_S is held there (README §9.2).
+    _finished: ModbusStatus | None = None
+
     def cycle_look(self) -> tuple[ToolState, float | None]:
         """STATE and CYCLE_REMAINING_S from one read of the status block (IR 0-27)."""
         status = self.status()
+        finished = status.state in (ToolState.DONE, ToolState.ABORTED)
+        self._finished = status if finished else None
         return status.state, float(status.cycle_remaining_s)
+
+    def finished_cycle_s(self) -> float:
+        """CYCLE_ELAPSED_S of the cycle that ended, held in DONE/ABORTED (README §9.2): from
+        the look that saw it end when no command was sent since, else read."""
+        status = self._finished or self.status()
+        return float(status.cycle_elapsed_s)
 
     def phase(self) -> str:
         """Current phase name (PHASE, IR 1)."""

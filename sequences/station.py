@@ -46,6 +46,7 @@ from sequences.steps.base import (
     run_step,
 )
 from sequences.steps.etch import EtchStep
+from sequences.steps.held import note_state
 from sequences.upkeep import (
     OPERATOR_REQUESTS,
     PLACEMENT_OUT_OF_TOLERANCE,
@@ -420,8 +421,11 @@ class Station:
     def _acknowledge_leftover(self) -> None:
         """A tool still in DONE/ABORTED from a cycle whose results are already recorded (the
         controller stopped between recording and acknowledging): acknowledge it first."""
-        if self.driver.state() in (ToolState.DONE, ToolState.ABORTED):
+        state = self.driver.state()
+        if state in (ToolState.DONE, ToolState.ABORTED):
             self.driver.acknowledge()
+        else:  # the set-up that follows a moment later need not ask again
+            note_state(self.driver, self.clock.now(), state)
 
     def recover(self) -> None:
         """After a failed run: clear ABORTED back to IDLE so the station can take work again."""

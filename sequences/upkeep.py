@@ -62,7 +62,10 @@ def calibrate_placement_if_due(
     started = clock.timestamp()
     tool.calibrate_placement()
     pace.wait_for_state(
-        tool, (ToolState.IDLE, ToolState.READY, ToolState.HEATING), CALIBRATION_BOUND_TOOL_S
+        tool,
+        (ToolState.IDLE, ToolState.READY, ToolState.HEATING),
+        CALIBRATION_BOUND_TOOL_S,
+        entered_s=clock.now(),
     )
     tool.clear_alarms()  # the 2203 warning stays latched until cleared (README §6)
     correction = tool.placement_calibration()
@@ -94,7 +97,9 @@ def calibrate_laser_if_due(tool: Tool, pace: Pace) -> UpkeepDone | None:
     clock = pace.host_clock
     started = clock.timestamp()
     tool.calibrate()
-    pace.wait_for_state(tool, (ToolState.READY,), LASER_CALIBRATION_BOUND_TOOL_S)
+    pace.wait_for_state(
+        tool, (ToolState.READY,), LASER_CALIBRATION_BOUND_TOOL_S, entered_s=pace.host_clock.now()
+    )
     tool.clear_alarms()
     ratio = tool.calibration().ratio
     return UpkeepDone(
@@ -142,7 +147,12 @@ def calibrate_gauge_if_due(tool: Tool, pace: Pace) -> UpkeepDone | None:
     started = clock.timestamp()
     forget_calibration(tool)  # a CAL replaces it
     tool.calibrate()
-    pace.wait_for_state(tool, (ToolState.IDLE, ToolState.READY), GAUGE_CALIBRATION_BOUND_TOOL_S)
+    pace.wait_for_state(
+        tool,
+        (ToolState.IDLE, ToolState.READY),
+        GAUGE_CALIBRATION_BOUND_TOOL_S,
+        entered_s=clock.now(),
+    )
     tool.clear_alarms()  # 9201 stays latched until cleared (README §6)
     result = read_calibration(tool, clock.now()).result
     why = "none since power-up" if hours is None else f"last passed {hours:.1f} h ago"

@@ -40,7 +40,16 @@ from drivers.errors import (
 from drivers.setpoints import SetPoints
 from drivers.states import ToolState
 from sequences.jobs import StripJob, StripOutcome
-from sequences.steps.held import forget_calibration, forget_held, held_recipe, note_recipe
+from sequences.steps.held import (
+    CHECKED_INTERLOCKS,
+    forget_calibration,
+    forget_held,
+    held_recipe,
+    note_reading,
+    note_recipe,
+    note_state,
+    state_seen,
+)
 from sequences.steps.judging import cycle_ended_in, recording_windows
 
 FINISHED = frozenset({ToolState.DONE, ToolState.ABORTED})
@@ -51,6 +60,8 @@ NO_CYCLE = (ToolState.INIT, ToolState.IDLE, ToolState.HEATING, ToolState.READY, 
 #: register; the simulators truncate): the end lies up to this much after the time reported,
 #: so the host looks then, not a moment before it and again after.
 REMAINING_RESOLUTION_S = 1.0
+#: A long cycle's end is met polling at the manual's rate over this many poll intervals.
+APPROACH_POLLS = 10
 
 
 class StepRefused(PacklineError):
@@ -84,6 +95,12 @@ class Pace:
     manual's rate at first, then at this share of the time waited so far (at most ``watch_s``):
     a 30 min heat-up costs ~130 polls instead of 3600, and its end is seen within 5 %.
     Polls cost no tool time there, but each costs wall time.
+
+    ``watch_share``: a cycle expected to last longer than ``watch_s`` / ``watch_share`` (20
+    min) is watched at this share of its expected length instead of every ``watch_s``: a
+    94 min lamination is looked at every ~4.7 min, ~20 looks instead of ~95, and an alarm
+    that interrupts it is seen within 5 % of the cycle, as a state's end is in a stretched
+    wait. Shorter cycles keep ``watch_s``.
     """
 
     time_scale: float = 1.0
@@ -91,6 +108,7 @@ class Pace:
     clock: HostClock | None = None
     watch_s: float = 60.0
     stretch: float = 0.05
+    watch_share: float = 0.05
 
     def __post_init__(self) -> None:
         if self.clock is None:
@@ -119,6 +137,11 @@ class Pace:
         wall = max(0.002, tool.poll_interval_s * min(1.0, 10.0 / self.time_scale))
         return wall * self.time_scale
 
+    def cycle_watch_s(self, expected_cycle_s: float) -> float:
+        """Tool seconds between looks at a running cycle of ``expected_cycle_s`` on a virtual
+        clock: ``watch_s``, or ``watch_share`` of a longer cycle."""
+        return max(self.watch_s, self.watch_share * expected_cycle_s)
+
     def poll_after_s(self, tool: Tool, waited_s: float) -> float:
         """Tool seconds to the next poll of a wait that has lasted ``waited_s``: the manual's
         rate; on a virtual clock stretched to ``stretch`` of the time waited (<= ``watch_s``)."""
@@ -137,9 +160,15 @@ class Pace:
         return dict(tool.typical_s) if self.virtual else {}
 
     def wait_for_state(
-        self, tool: Tool, targets: Iterable[ToolState], bound_tool_s: float
+        self,
+        tool: Tool,
+        targets: Iterable[ToolState],
+        bound_tool_s: float,
+        *,
+        entered_s: float | None = None,
     ) -> ToolState:
-        """``tool.wait_for_state`` on this line's clock, bound and poll rate."""
+        """``tool.wait_for_state`` on this line's clock, bound and poll rate; ``entered_s``:
+        when the host's own command began the state waited out (:attr:`Tool.state_durations_s`)."""
         return tool.wait_for_state(
             targets,
             timeout_s=self.bound_s(bound_tool_s),
@@ -148,6 +177,7 @@ class Pace:
             stretch=self.stretch if self.virtual else 0.0,
             max_poll_s=self.watch_s,
             typical_s=self.typical_s(tool),
+            entered_s=entered_s,
         )
 
 
@@ -297,6 +327,7 @@ class ProcessStep(ABC):
         if isinstance(tool, ReportsInterlocks):  # else the tool checks them at START
             seen = _INTERLOCKS_SEEN.get()  # read by the station's upkeep a moment ago
             active = tool.interlocks() if seen is None else seen
+            note_reading(tool, CHECKED_INTERLOCKS, tuple(active))  # for the set-up to take
             blocking = [name for name in active if name not in self.cleared_by_set_up]
             if blocking:
                 raise refuse(self.name, tool, f"interlock(s) active: {', '.join(blocking)}")
@@ -340,12 +371,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def wait_ready(tool: Tool, pace: Pace, heat_up_tool_s: float) -> None:
-    """Wait (bounded) until the tool is READY.
+def wait_ready(
+    tool: Tool, pace: Pace, heat_up_tool_s: float, *, entered_s: float | None = None
+) -> None:
+    """Wait (bounded) until the tool is READY. ``entered_s``: when the host's own command (a
+    recipe load, a setup) began the state waited out, whose ends the manual gives
+    (:attr:`Tool.state_durations_s`): the host looks then instead of polling.
 
     A tool found HEATING whose manual gives its heat-up rate (:meth:`Tool.heat_up_left_s`)
     is not polled through the heat-up: the host sleeps the least time it can still take,
-    looking at the state every ``pace.watch_s`` to see an alarm, then polls, on a virtual
+    looking at the state every ``pace.cycle_watch_s`` of it to see an alarm, then polls, on a virtual
     clock stretched from the time waited so far (:meth:`Pace.poll_after_s`) or the manual's
     duration of the state (:meth:`Pace.typical_s`)."""
     clock = pace.host_clock
@@ -356,8 +391,9 @@ def wait_ready(tool: Tool, pace: Pace, heat_up_tool_s: float) -> None:
         return
     if state is ToolState.HEATING:
         ahead_s = min(tool.heat_up_left_s(), deadline - clock.now())
+        watch_s = pace.cycle_watch_s(ahead_s)  # a long heat-up is watched like a long cycle
         while ahead_s > 0.0:
-            nap_s = min(ahead_s, pace.watch_s)
+            nap_s = min(ahead_s, watch_s)
             clock.sleep(nap_s)
             ahead_s -= nap_s
             state = tool.state()
@@ -375,6 +411,7 @@ def wait_ready(tool: Tool, pace: Pace, heat_up_tool_s: float) -> None:
         stretch=pace.stretch if pace.virtual else 0.0,
         max_poll_s=pace.watch_s,
         typical_s=pace.typical_s(tool),
+        entered_s=entered_s,
     )
 
 
@@ -411,10 +448,14 @@ def run_step(
         with grouped_checks(tool):
             step.set_up(tool, jobs, pace)
         control.cycle_started = pace.host_clock.timestamp()
-        step.start(tool)
-        control.final_state = _wait_for_cycle_end(step, tool, pace, control, just_started=True)
+        remaining_s = _start(step, tool, pace)
+        control.final_state = _wait_for_cycle_end(
+            step, tool, pace, control, just_started=True, started_remaining_s=remaining_s
+        )
         control.cycle_ended = pace.host_clock.timestamp()
-        return _collect(step, tool, jobs, station, on_results, control.final_state)
+        outcomes = _collect(step, tool, jobs, station, on_results, control.final_state)
+        note_state(tool, pace.host_clock.now(), tool.acknowledged_to)
+        return outcomes
     except BaseException:
         forget_held(tool)  # what the tool holds is no longer known for sure
         forget_calibration(tool)
@@ -504,8 +545,32 @@ def _judged_outcomes(
     ]
 
 
+#: :func:`_start` did not ask the tool its remaining time.
+NOT_ASKED = -1.0
+
+
+def _start(step: ProcessStep, tool: Tool, pace: Pace) -> float | None:
+    """START the cycle. On a virtual clock the wait's first look asks the remaining time
+    (:func:`reported_remaining_s`): an SCPI tool's START is then checked by that
+    ``CYCLe:PROGress?`` instead of a ``SYST:ERR?`` of its own
+    (:meth:`drivers.scpi.ScpiTool.start_checked_by_progress`), and its remaining seconds
+    (None: none reported) are returned; else :data:`NOT_ASKED`."""
+    by_progress = getattr(tool, "start_checked_by_progress", None)
+    if not (pace.virtual and callable(by_progress) and type(step).start is ProcessStep.start):
+        step.start(tool)
+        return NOT_ASKED
+    remaining_s = getattr(by_progress(), "remaining_s", None)
+    return float(remaining_s) if isinstance(remaining_s, int | float) and remaining_s > 0 else None
+
+
 def _wait_for_cycle_end(
-    step: ProcessStep, tool: Tool, pace: Pace, control: StepControl, *, just_started: bool = False
+    step: ProcessStep,
+    tool: Tool,
+    pace: Pace,
+    control: StepControl,
+    *,
+    just_started: bool = False,
+    started_remaining_s: float | None = NOT_ASKED,
 ) -> ToolState:
     """Poll until DONE/ABORTED. Operator holds and aborts are passed to the tool; an alarm or a
     lost link is handed to the station (``control.on_alarm``), which decides and acts; the
@@ -515,13 +580,14 @@ def _wait_for_cycle_end(
     ``just_started``: the tool took the START a moment ago, so it is RUNNING; on a virtual
     clock its state is not looked at then, but when the remaining time it reports in a query
     of its own (``CYCLe:PROGress?``, ``PROG?``, asked instead) or else the step's expected
-    cycle has run out, or after ``pace.watch_s``: an alarm at the start is seen as soon as
-    one mid-cycle."""
+    cycle has run out, or after ``pace.cycle_watch_s``: an alarm at the start is seen as soon as
+    one mid-cycle. ``started_remaining_s``: that remaining time, if :func:`_start` asked it."""
     clock = pace.host_clock
     bound_s = pace.bound_s(step.cycle_tool_s)
     started_s = clock.now()
     deadline = started_s + bound_s
     poll = pace.poll_s(tool)
+    watch_s = pace.cycle_watch_s(step.expected_cycle_tool_s)
     held = False
     gave_up = False
     #: Clock time the tool's last reported remaining time points to (virtual clock).
@@ -550,12 +616,14 @@ def _wait_for_cycle_end(
         if just_started:
             just_started = False
             if pace.virtual and not held:
-                remaining_s = reported_remaining_s(tool)
+                remaining_s = started_remaining_s
+                if remaining_s == NOT_ASKED:
+                    remaining_s = reported_remaining_s(tool)
                 now = clock.now()
                 if remaining_s is not None:
                     reported_end_s = now + remaining_s + REMAINING_RESOLUTION_S
                 expected_end_s = started_s + step.expected_cycle_tool_s
-                clock.sleep(_next_look_s(pace, poll, now, reported_end_s, expected_end_s))
+                clock.sleep(_next_look_s(pace, watch_s, poll, now, reported_end_s, expected_end_s))
                 continue
         try:
             # The bound is judged at the moment the state was asked, not when the reply came:
@@ -593,23 +661,36 @@ def _wait_for_cycle_end(
             if remaining_s is not None and remaining_s > 0:
                 reported_end_s = now + remaining_s + REMAINING_RESOLUTION_S
             expected_end_s = started_s + step.expected_cycle_tool_s
-            clock.sleep(_next_look_s(pace, poll, now, reported_end_s, expected_end_s))
+            clock.sleep(_next_look_s(pace, watch_s, poll, now, reported_end_s, expected_end_s))
         else:
             clock.sleep(poll)
 
 
 def _next_look_s(
-    pace: Pace, poll_s: float, now_s: float, reported_end_s: float | None, expected_end_s: float
+    pace: Pace,
+    watch_s: float,
+    poll_s: float,
+    now_s: float,
+    reported_end_s: float | None,
+    expected_end_s: float,
 ) -> float:
     """Tool seconds until the next look at a running cycle: to the end the tool reported
     (``CYCLe:PROGress?``, ``PROG?``, CYCLE_REMAINING_S) while it lies ahead, else to the end
-    the step expects, never less than the manual's poll interval nor more than
-    ``pace.watch_s``."""
+    the step expects, never less than the manual's poll interval nor more than ``watch_s``
+    (:meth:`Pace.cycle_watch_s`). A cycle watched longer than ``pace.watch_s`` (a press load)
+    is met at the manual's poll rate over the last ``APPROACH_POLLS`` poll intervals before
+    that end: its remaining time is an estimate (README §9.2), which a look every minute
+    happened to catch close to the end, and the host must not see the end later than that."""
     if reported_end_s is not None and reported_end_s > now_s:
         left = reported_end_s - now_s
     else:
         left = expected_end_s - now_s
-    return min(max(left, poll_s), max(pace.watch_s, poll_s))
+    if left > watch_s:
+        return max(watch_s, poll_s)
+    if watch_s > pace.watch_s:
+        approach_s = APPROACH_POLLS * poll_s
+        return left - approach_s if left > approach_s else poll_s
+    return max(left, poll_s)
 
 
 def reported_remaining_s(tool: Tool) -> float | None:
@@ -675,7 +756,11 @@ def load_tool_recipe(tool: Tool, name: str, pace: Pace, bound_tool_s: float) -> 
     """
     if not isinstance(tool, RecipeTool):
         raise TypeError(f"{type(tool).__name__} does not load stored recipes by name")
-    state = pace.wait_for_state(tool, _SETTLED, bound_tool_s)
+    # The state an ACK the tool took (or a look) a moment ago (within the manual's poll
+    # interval: no sooner would the host look again) left it in, else a look.
+    state = state_seen(tool, pace.host_clock.now(), tool.poll_interval_s)
+    if state not in _SETTLED:
+        state = pace.wait_for_state(tool, _SETTLED, bound_tool_s)
     loaded = held_recipe(tool)
     if loaded is None:
         loaded, _edited = tool.recipe_name()
@@ -701,4 +786,6 @@ def wait_ready_after_set_up(
     alarm) meets the START, which the tool then refuses."""
     if kept_in is ToolState.READY and not wrote:
         return
-    wait_ready(tool, pace, heat_up_tool_s)
+    # A recipe loaded in this set-up began its warm-up (saw, laser) by now at the latest.
+    entered_s = pace.host_clock.now() if kept_in is None else None
+    wait_ready(tool, pace, heat_up_tool_s, entered_s=entered_s)

@@ -43,8 +43,8 @@ class BatchStep(ProcessStep):
         """Write the recipe for positions 1..n and their strip ids, ARM (unless armed with this
         recipe), wait for READY (the tool at its set-points)."""
         batch = driver_for(self, tool, self.driver)
-        wait_settled(batch, pace)
-        apply_setpoints(batch, self.recipe, positions_of(jobs), **self.arm_options())
+        state = wait_settled(batch, pace)  # nothing is sent until ARM's check uses it
+        apply_setpoints(batch, self.recipe, positions_of(jobs), state=state, **self.arm_options())
         wait_ready(batch, pace, self.heat_up_tool_s)
 
     def collect(self, tool: Tool, jobs: Sequence[StripJob], station: str) -> list[StripOutcome]:

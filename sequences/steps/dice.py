@@ -27,7 +27,7 @@ from sequences.steps.base import (
     wait_ready,
     wait_ready_after_set_up,
 )
-from sequences.steps.held import held_reading, note_reading
+from sequences.steps.held import CHECKED_INTERLOCKS, held_reading, note_reading, take_reading
 from sequences.steps.judging import around, at_most, judged_strip, problems_of
 from sequences.steps.setup import SETTLE_TOOL_S, apply_setpoints, set_strip_size
 
@@ -89,17 +89,23 @@ class DiceStep(ProcessStep, tool="dicing-saw", driver=DicingSaw, clears={"WARMUP
         map."""
         saw = driver_for(self, tool, DicingSaw)
         (job,) = jobs
+        checked = take_reading(saw, CHECKED_INTERLOCKS)  # what the step's check judged
         kept_in = load_tool_recipe(saw, self.tool_recipe, pace, SETTLE_TOOL_S)
         wrote = apply_setpoints(saw, self.setpoints)
         set_strip_size(saw, (job.rows, job.cols))
         wait_ready_after_set_up(saw, pace, self.heat_up_tool_s, kept_in, wrote)
         note_reading(saw, "blade_count", None)  # the cycle cuts: collect notes the count after
         # Known from the last cycle's collect (BLADe:CHANge and a power-up forget it).
+        blade_set_up = False
         if held_reading(saw, "blade_exposure_mm", saw.blade_exposure_mm) == 0.0:
             saw.setup_blade()  # blade setup invalid (§3)
             note_reading(saw, "blade_exposure_mm", None)
-            wait_ready(saw, pace, self.heat_up_tool_s)
-        if "BLADE" in saw.interlocks():
+            wait_ready(saw, pace, self.heat_up_tool_s, entered_s=pace.host_clock.now())
+            blade_set_up = True
+        # BLADE (§6: setup invalid, or count >= BLADe:LIMit) changes only with a setup, a cut
+        # or a blade change: without it at the check a moment ago, nor a setup since, it is
+        # not active now (the interlocks are not asked a second time).
+        if (checked is None or blade_set_up or "BLADE" in checked) and "BLADE" in saw.interlocks():
             raise refuse(
                 self.name,
                 saw,

@@ -24,6 +24,7 @@ from typing import Any, TypeVar, cast
 
 from drivers.base import Tool
 from drivers.metrology import Calibration, Metrology
+from drivers.states import ToolState
 
 T = TypeVar("T")
 
@@ -95,6 +96,46 @@ def note_reading(tool: Tool, member: str, value: Any | None) -> None:
         held.pop(member, None)
     else:
         held[member] = value
+
+
+#: The held reading under which a step's check leaves the interlocks it judged (read then, or
+#: by the station's upkeep a moment before) for its own set-up to take (:func:`take_reading`).
+CHECKED_INTERLOCKS = "(interlocks at check)"
+
+
+def take_reading(tool: Tool, member: str) -> Any | None:
+    """The value of ``tool``'s ``member`` the host noted (:func:`note_reading`), forgotten as it
+    is taken; None when none is known."""
+    held = held_setpoints(tool)
+    return held.pop(member, None) if held is not None else None
+
+
+#: The state the host last learned from a command the tool took (an ACK that leaves it
+#: READY), by tool: the link's opens then and the host clock's tool seconds then.
+_STATE_SEEN: weakref.WeakKeyDictionary[Tool, tuple[int, float, ToolState]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def note_state(tool: Tool, now_s: float, state: ToolState | None) -> None:
+    """Remember that ``tool`` was in ``state`` at tool time ``now_s`` (None: not known)."""
+    opened = getattr(getattr(tool, "link", None), "opened", None)
+    with _LOCK:
+        if state is not None and isinstance(opened, int):
+            _STATE_SEEN[tool] = (opened, now_s, state)
+        else:
+            _STATE_SEEN.pop(tool, None)
+
+
+def state_seen(tool: Tool, now_s: float, within_s: float) -> ToolState | None:
+    """The state :func:`note_state` remembered for ``tool`` if it was learned at most
+    ``within_s`` tool seconds before ``now_s`` on the same link, forgotten as it is taken."""
+    opened = getattr(getattr(tool, "link", None), "opened", None)
+    with _LOCK:
+        entry = _STATE_SEEN.pop(tool, None)
+    if entry is None or entry[0] != opened or not 0.0 <= now_s - entry[1] <= within_s:
+        return None
+    return entry[2]
 
 
 #: A passed calibration the host read (metrology ``CAL?``), by tool: the link's opens then,

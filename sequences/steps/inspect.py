@@ -23,6 +23,7 @@ from drivers.base import Tool
 from drivers.errors import ParameterOutOfRange
 from drivers.metrology import LIMIT_ITEMS, InspectionSetPoints, MeasureMode, Metrology
 from drivers.records import SiteRecord
+from drivers.states import ToolState
 from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
 from sequences.steps.base import (
@@ -137,8 +138,10 @@ class InspectStep(ProcessStep, tool="metrology", driver=Metrology, clears={"CAL"
         kept_in = load_tool_recipe(gauge, self.tool_recipe, pace, SETTLE_TOOL_S)
         apply_setpoints(gauge, self.setpoints)
         set_strip_size(gauge, (job.rows, job.cols))
-        # The MS-3 has no HEATING (§3): MODE, LIM and SIZE keep it READY.
-        wait_ready_after_set_up(gauge, pace, self.heat_up_tool_s, kept_in, wrote=False)
+        # The MS-3 has no HEATING (§3): a LOAD it took went IDLE -> READY at once (no look
+        # needed), and MODE, LIM and SIZE keep it READY.
+        loaded_in = kept_in or ToolState.READY
+        wait_ready_after_set_up(gauge, pace, self.heat_up_tool_s, loaded_in, wrote=False)
         clock = pace.host_clock
         hours = calibrated_hours_ago(gauge, clock.now())  # the upkeep's CAL? a moment ago
         if hours is None or hours > CAL_DUE_H:
@@ -147,7 +150,7 @@ class InspectStep(ProcessStep, tool="metrology", driver=Metrology, clears={"CAL"
             if not calibration.passed or hours is None or hours > CAL_DUE_H:
                 forget_calibration(gauge)  # a CAL replaces it
                 gauge.calibrate()
-                wait_ready(gauge, pace, self.heat_up_tool_s)
+                wait_ready(gauge, pace, self.heat_up_tool_s, entered_s=clock.now())
                 if not read_calibration(gauge, clock.now()).passed:
                     raise refuse(self.name, gauge, "calibration failed")
         gauge.strip_id = job.strip_id

@@ -270,7 +270,7 @@ def batch_outcomes(
     problems = step.judge_load(result)
     positions: Sequence[PositionResult] = result.positions
     summary = {
-        "cycle_s": float(tool.status().cycle_elapsed_s),
+        "cycle_s": tool.finished_cycle_s(),
         "end_state": end_state(tool),
         **tool_summary,
     }

@@ -151,7 +151,7 @@ class LaserRecessStep(ProcessStep, tool="laser", driver=Laser, clears={"WARMUP",
         # CAL: no passing calibration since power-up or within 24 h (laser.md §6).
         if not laser.calibration().in_tolerance or "CAL" in laser.interlocks():
             laser.calibrate()
-            wait_ready(laser, pace, self.heat_up_tool_s)
+            wait_ready(laser, pace, self.heat_up_tool_s, entered_s=pace.host_clock.now())
             calibration = laser.calibration()
             if not calibration.in_tolerance:
                 raise refuse(self.name, laser, f"power calibration ratio {calibration.ratio:.3f}")

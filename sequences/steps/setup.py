@@ -12,7 +12,7 @@ from drivers.setpoints import SetPoints
 from drivers.states import ToolState
 from sequences.jobs import StripJob
 from sequences.steps.base import Pace
-from sequences.steps.held import held_setpoints
+from sequences.steps.held import held_setpoints, state_seen
 
 #: States in which a step may set a tool up (README §5 matrix: set parameter, load, arm).
 SETTLED = frozenset({ToolState.IDLE, ToolState.HEATING, ToolState.READY})
@@ -21,7 +21,12 @@ SETTLE_TOOL_S = 120.0
 
 
 def wait_settled(tool: Tool, pace: Pace) -> ToolState:
-    """Wait (bounded) until the tool is past INIT or SETUP: IDLE, HEATING or READY."""
+    """Wait (bounded) until the tool is past INIT or SETUP: IDLE, HEATING or READY; a settled
+    state the host learned a moment ago (within the manual's poll interval, nothing sent
+    since: :func:`sequences.steps.held.note_state`) is not asked again."""
+    seen = state_seen(tool, pace.host_clock.now(), tool.poll_interval_s)
+    if seen in SETTLED:
+        return seen
     return pace.wait_for_state(tool, SETTLED, SETTLE_TOOL_S)
 
 
@@ -34,6 +39,8 @@ def apply_setpoints(
     tool: Tool,
     setpoints: SetPoints,
     strip_ids: Mapping[int, str] | None = None,
+    *,
+    state: ToolState | None = None,
     **recipe_options: Any,
 ) -> bool:
     """Write a step's set-points to its tool: the one place a step writes them. Whether
@@ -48,7 +55,7 @@ def apply_setpoints(
     tool's, since a zone change sends the oven back to HEATING.
     """
     if isinstance(tool, BatchModbusTool):
-        return arm_batch(tool, setpoints, strip_ids or {}, **recipe_options)
+        return arm_batch(tool, setpoints, strip_ids or {}, state=state, **recipe_options)
     held = held_setpoints(tool)
     known: dict[str, Any] = held if held is not None else {}
     wrote = False
@@ -90,19 +97,26 @@ def set_strip_size(tool: Any, size: tuple[int, int]) -> None:
 
 
 def arm_batch(
-    tool: BatchModbusTool, recipe: SetPoints, strip_ids: Mapping[int, str], **recipe_options: Any
+    tool: BatchModbusTool,
+    recipe: SetPoints,
+    strip_ids: Mapping[int, str],
+    *,
+    state: ToolState | None = None,
+    **recipe_options: Any,
 ) -> bool:
     """Write the recipe for the positions of ``strip_ids`` and ARM (manual §5 sequence), unless
     the tool is armed (HEATING or READY) with these very recipe registers: then only LOAD_MASK
     and the strip ids are written. ARM restarts the tool's in-band timer, so re-arming an
     unchanged recipe would cost every cycle 60 s (mold press, laminator, etch bath).
 
-    Returns whether the tool was armed.
+    ``state``: the tool's state as the set-up read it a moment ago, nothing sent since (else
+    asked). Returns whether the tool was armed.
     """
     block = tool.recipe_registers(recipe, sorted(strip_ids))
     mask = getattr(type(tool), LOAD_MASK)
     settings = {register: value for register, value in block.items() if register is not mask}
-    if tool.state() in (ToolState.HEATING, ToolState.READY) and holding_equal(tool, settings):
+    state = tool.state() if state is None else state
+    if state in (ToolState.HEATING, ToolState.READY) and holding_equal(tool, settings):
         tool.write_block({mask: block[mask]})
         tool.set_strip_ids(strip_ids)
         return False

@@ -307,6 +307,19 @@ def test_dice_sets_up_the_blade_after_power_up_and_singulates_a_format_b_strip(
     assert world is not None and world.site(1).singulated
 
 
+def test_dice_refuses_a_blade_worn_out_by_the_last_strip_at_set_up(
+    sim_tool: Callable[..., SimulatedTool], sim_clock: SimClock
+) -> None:
+    """The check lets BLADE pass (a setup may clear it); the set-up, told by the check that
+    BLADE was active, asks again (no setup was due) and refuses the worn blade."""
+    simulated = sim_tool("dicing-saw", **SERVED["dicing-saw"], blade_count=950)
+    with driver_class("dicing-saw").open(simulated.address) as saw:
+        run(dice(), saw, [strip_job("FB2405-114", FORMAT_B)], sim_clock)  # 80 line passes
+        saw.blade_limit_cuts = 1000  # 1030 cut: worn out
+        with pytest.raises(StepRefused, match=r"blade life reached \(1030 line passes\)"):
+            run(dice(), saw, [strip_job("FB2405-115", FORMAT_B)], sim_clock)
+
+
 def test_dice_refuses_a_spindle_speed_the_blade_does_not_allow(
     start: Start, sim_clock: SimClock
 ) -> None:
@@ -568,6 +581,24 @@ def test_inspect_asks_cal_only_when_it_does_not_know_a_passed_calibration_on_thi
         assert outcome.result_map == "P" * 30
         sent.append(re.findall(r"'(CAL\??)'", caplog.text))
     assert sent == [["CAL?", "CAL", "CAL?"], [], ["CAL?"], ["CAL?"]]
+
+
+def test_inspect_does_not_look_at_the_state_after_a_load_the_gauge_took(
+    start: Start,
+    sim_clock: SimClock,
+    sim_world: World,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The MS-3 has no HEATING (§3): a LOAD it took leaves it READY at once, so the set-up
+    goes on to calibrate, id and map without a further ``ST?``; the cycle still runs."""
+    gauge, _ = start("metrology")
+    etched_slugs(sim_world, "HS-LOAD-1")
+    with caplog.at_level(logging.DEBUG, logger=gauge.log.name):
+        (outcome,) = run(SLUG, gauge, [strip_job("HS-LOAD-1", FORMAT_A)], sim_clock)
+    assert outcome.result_map == "P" * 30
+    sent = re.findall(r"'([A-Z]+\??)[ ']", caplog.text)
+    after_load = sent[sent.index("LOAD") : sent.index("CAL")]
+    assert "LOAD" in after_load and "ST?" not in after_load, after_load
 
 
 def test_hold_alarm_is_handed_to_the_station_which_fixes_it_and_the_cycle_completes(
