@@ -444,21 +444,6 @@ class ScpiTool(TextTool):
         doc="``CYCLe:PROGress?``: units done and to do, elapsed and remaining s.",
     )
 
-    def start_checked_by_progress(self) -> Progress:
-        """``CYCLe:STARt`` checked by the ``CYCLe:PROGress?`` that follows, not ``SYST:ERR?``.
-
-        A command has no reply (README §9.1); the progress query reports the active cycle, in
-        DONE/ABORTED the finished one, else ``0,0,0,0``. Units to do mean START was taken
-        (it queued no error); none mean it was refused, and the queued error is raised as
-        START's, as :attr:`start` would. For a host that asks the progress first anyway: one
-        exchange fewer."""
-        self.write("CYCLe:STARt", check=False)
-        progress: Progress = self.progress()
-        if progress.total == 0:
-            with self.link.lock:
-                self._raise_queued_error(sent="CYCLe:STARt")
-        return progress
-
     # -- ALARm ----------------------------------------------------------------------------
     def alarm_info(self, code: int) -> AlarmInfo:
         """``ALARm:TEXT? <code>``: class and text."""

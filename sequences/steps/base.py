@@ -448,10 +448,8 @@ def run_step(
         with grouped_checks(tool):
             step.set_up(tool, jobs, pace)
         control.cycle_started = pace.host_clock.timestamp()
-        remaining_s = _start(step, tool, pace)
-        control.final_state = _wait_for_cycle_end(
-            step, tool, pace, control, just_started=True, started_remaining_s=remaining_s
-        )
+        step.start(tool)
+        control.final_state = _wait_for_cycle_end(step, tool, pace, control, just_started=True)
         control.cycle_ended = pace.host_clock.timestamp()
         outcomes = _collect(step, tool, jobs, station, on_results, control.final_state)
         note_state(tool, pace.host_clock.now(), tool.acknowledged_to)
@@ -545,32 +543,8 @@ def _judged_outcomes(
     ]
 
 
-#: :func:`_start` did not ask the tool its remaining time.
-NOT_ASKED = -1.0
-
-
-def _start(step: ProcessStep, tool: Tool, pace: Pace) -> float | None:
-    """START the cycle. On a virtual clock the wait's first look asks the remaining time
-    (:func:`reported_remaining_s`): an SCPI tool's START is then checked by that
-    ``CYCLe:PROGress?`` instead of a ``SYST:ERR?`` of its own
-    (:meth:`drivers.scpi.ScpiTool.start_checked_by_progress`), and its remaining seconds
-    (None: none reported) are returned; else :data:`NOT_ASKED`."""
-    by_progress = getattr(tool, "start_checked_by_progress", None)
-    if not (pace.virtual and callable(by_progress) and type(step).start is ProcessStep.start):
-        step.start(tool)
-        return NOT_ASKED
-    remaining_s = getattr(by_progress(), "remaining_s", None)
-    return float(remaining_s) if isinstance(remaining_s, int | float) and remaining_s > 0 else None
-
-
 def _wait_for_cycle_end(
-    step: ProcessStep,
-    tool: Tool,
-    pace: Pace,
-    control: StepControl,
-    *,
-    just_started: bool = False,
-    started_remaining_s: float | None = NOT_ASKED,
+    step: ProcessStep, tool: Tool, pace: Pace, control: StepControl, *, just_started: bool = False
 ) -> ToolState:
     """Poll until DONE/ABORTED. Operator holds and aborts are passed to the tool; an alarm or a
     lost link is handed to the station (``control.on_alarm``), which decides and acts; the
@@ -581,7 +555,7 @@ def _wait_for_cycle_end(
     clock its state is not looked at then, but when the remaining time it reports in a query
     of its own (``CYCLe:PROGress?``, ``PROG?``, asked instead) or else the step's expected
     cycle has run out, or after ``pace.cycle_watch_s``: an alarm at the start is seen as soon as
-    one mid-cycle. ``started_remaining_s``: that remaining time, if :func:`_start` asked it."""
+    one mid-cycle."""
     clock = pace.host_clock
     bound_s = pace.bound_s(step.cycle_tool_s)
     started_s = clock.now()
@@ -616,9 +590,7 @@ def _wait_for_cycle_end(
         if just_started:
             just_started = False
             if pace.virtual and not held:
-                remaining_s = started_remaining_s
-                if remaining_s == NOT_ASKED:
-                    remaining_s = reported_remaining_s(tool)
+                remaining_s = reported_remaining_s(tool)
                 now = clock.now()
                 if remaining_s is not None:
                     reported_end_s = now + remaining_s + REMAINING_RESOLUTION_S

@@ -62,10 +62,6 @@ def test_a_further_die_bonder_cycle_asks_its_state_three_times_its_remaining_tim
         four.sent["die-bonder", "CYCLe:PROGress?"] - one.sent["die-bonder", "CYCLe:PROGress?"]
     )
     assert progress == 3, f"{progress / 3:.1f} remaining-time queries a further cycle"
-    # The strip id and map share one SYST:ERR?, the ACK has its own; START's refusal would
-    # show in the CYCLe:PROGress? asked right after it (no cycle), which is asked anyway.
-    error_checks = four.sent["die-bonder", "SYST:ERR?"] - one.sent["die-bonder", "SYST:ERR?"]
-    assert error_checks == 3 * 2, f"{error_checks / 3:.1f} SYST:ERR? a further cycle"
     # Each cycle's results still say how it ended.
     assert {r.outcome.tool_summary["end_state"] for r in four.recorder.steps} == {"DONE"}
 

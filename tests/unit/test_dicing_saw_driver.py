@@ -505,25 +505,3 @@ def test_dicing_saw_range_errors_are_raised_before_anything_is_sent(
         saw.strip_id = "bad id!"
     with pytest.raises(ParameterOutOfRange):
         saw.input_map = "1102"
-
-
-def test_dicing_saw_start_checked_by_its_progress_query(play: Callable[[str], DicingSaw]) -> None:
-    """A START the saw took shows a cycle in CYCLe:PROGress? (no SYST:ERR? asked); one it
-    refused shows none, and the queued error is raised as START's, as ``start()`` raises it."""
-    saw = play("""
-        → CYCLe:STARt
-        → CYCLe:PROGress?
-        ← 0,18,0,154
-        → CYCLe:STARt
-        → CYCLe:PROGress?
-        ← 0,0,0,0
-        → SYST:ERR?
-        ← 22,"Interlock active;BLADE"
-        → SYST:ERR?
-        ← 0,"No error"
-    """)
-    taken = saw.start_checked_by_progress()
-    assert (taken.total, taken.remaining_s) == (18, 154)
-    with pytest.raises(error_class(22)) as refused:
-        saw.start_checked_by_progress()
-    assert (refused.value.detail, refused.value.sent) == ("BLADE", "CYCLe:STARt")
