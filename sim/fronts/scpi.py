@@ -49,13 +49,21 @@ _SCPI_12 = {
 }
 
 
+#: A pattern's nodes: ``[`` if optional, and the node (``SYSTem``, ``STRip#``, ``*IDN``).
+_NODES = re.compile(r"(\[?):?([A-Za-z0-9#*]+)\]?")
+
+
+def _short_form(word: str) -> str:
+    return "".join(ch for ch in word if ch.isupper() or ch.isdigit())  # O2LImit -> O2LI
+
+
 def compile_header(pattern: str) -> re.Pattern[str]:
     """``SYSTem:ERRor[:NEXT]`` -> regex; ``STRip#`` captures an optional numeric suffix."""
     regex = ""
-    for optional, node in re.findall(r"(\[?):?([A-Za-z0-9#*]+)\]?", pattern):
+    for optional, node in _NODES.findall(pattern):
         suffix = node.endswith("#")
         word = node.rstrip("#")
-        short = "".join(ch for ch in word if ch.isupper() or ch.isdigit())  # O2LImit -> O2LI
+        short = _short_form(word)
         body = (
             f"(?:{re.escape(word.upper())}|{re.escape(short)})"
             if short != word.upper()
@@ -80,7 +88,33 @@ class ScpiCommand:
     query_nargs: tuple[int, int] = (0, 0)
 
     def __post_init__(self) -> None:
-        self.regex = compile_header(self.pattern)
+        self._regex: re.Pattern[str] | None = None
+        self._lead = _lead(self.pattern)
+
+    def match(self, header: str) -> re.Match[str] | None:
+        """The header's match against the pattern, or None. The pattern's regex is compiled at
+        the first header that could match it (one with its leading character): a tool's table
+        has dozens of headers, a host sends a few, and compiling them all was a tenth of a dry
+        run's start-up."""
+        if self._lead:
+            first = header[1:2] if header[:1] == ":" else header[:1]
+            if first.isascii() and first.upper() != self._lead:
+                return None
+        if self._regex is None:
+            self._regex = compile_header(self.pattern)
+        return self._regex.match(header)
+
+
+def _lead(pattern: str) -> str:
+    """The upper-case character every header matching ``pattern`` starts with (after an
+    optional ``:``), or "" if the pattern does not fix one (its first node is optional, or
+    the node's long and short forms start differently)."""
+    nodes = _NODES.findall(pattern)
+    if not nodes or nodes[0][0]:
+        return ""
+    word = nodes[0][1].rstrip("#")
+    short = _short_form(word)
+    return short[:1] if short[:1] == word[:1].upper() else ""
 
 
 def split_args(text: str) -> list[str]:
@@ -222,7 +256,7 @@ class ScpiFront:
         if resolved is not None:
             return resolved
         for command in self.commands:
-            match = command.regex.match(header)
+            match = command.match(header)
             if match:
                 resolved = (command, [int(g) if g else 1 for g in match.groups()])
                 if len(self._resolved) < RESOLVED_MAX:
