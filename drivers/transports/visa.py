@@ -16,6 +16,7 @@ from typing import Any
 
 import pyvisa
 import pyvisa.constants
+import serial
 
 from drivers.errors import ConnectionLost, ParameterOutOfRange, ToolTimeout
 from drivers.transports.base import Transport
@@ -119,8 +120,11 @@ class VisaTransport(Transport):
             if self.log.isEnabledFor(logging.DEBUG):  # every exchange: no call when off
                 self.log.debug("%s -> %r", self.tool, message)
             try:
-                session.write(message)
-            except (pyvisa.errors.Error, OSError) as exc:
+                if self._asrl is not None and self._asrl.descriptor is not None:
+                    self._asrl.write(message)
+                else:
+                    session.write(message)
+            except (pyvisa.errors.Error, OSError, serial.SerialException) as exc:
                 raise self._lost(f"write failed ({exc})", sent=message) from exc
 
     def read(self, *, sent: str = "", timeout_s: float | None = None) -> str:
@@ -170,9 +174,17 @@ class VisaTransport(Transport):
         """
         if not self._serial:
             return
-        if self._asrl is not None and self._asrl.unread:
-            self.log.debug("%s: discarded a late reply %r", self.tool, bytes(self._asrl.unread))
-            self._asrl.unread.clear()
+        asrl = self._asrl
+        if asrl is not None and asrl.unread:
+            self.log.debug("%s: discarded a late reply %r", self.tool, bytes(asrl.unread))
+            asrl.unread.clear()
+        if asrl is not None and asrl.descriptor is not None:
+            try:
+                if stale := asrl.discard_input():
+                    self.log.debug("%s: discarded a late reply %r", self.tool, stale)
+            except (OSError, serial.SerialException):
+                pass  # a port that failed: the write says so
+            return
         try:
             if session.bytes_in_buffer:
                 session.flush(pyvisa.constants.BufferOperation.discard_read_buffer)
