@@ -15,6 +15,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sim.faults import LinkFault
 from sim.fronts.stream import Connection, LineReader
@@ -57,8 +58,10 @@ def _short_form(word: str) -> str:
     return "".join(ch for ch in word if ch.isupper() or ch.isdigit())  # O2LImit -> O2LI
 
 
+@lru_cache(maxsize=1024)
 def compile_header(pattern: str) -> re.Pattern[str]:
-    """``SYSTem:ERRor[:NEXT]`` -> regex; ``STRip#`` captures an optional numeric suffix."""
+    """``SYSTem:ERRor[:NEXT]`` -> regex; ``STRip#`` captures an optional numeric suffix. Built
+    once per pattern: the SCPI tools share the common command set."""
     regex = ""
     for optional, node in _NODES.findall(pattern):
         suffix = node.endswith("#")
@@ -89,32 +92,40 @@ class ScpiCommand:
 
     def __post_init__(self) -> None:
         self._regex: re.Pattern[str] | None = None
-        self._lead = _lead(self.pattern)
+        self._first_forms, self._first_suffix = _first_node(self.pattern)
 
     def match(self, header: str) -> re.Match[str] | None:
         """The header's match against the pattern, or None. The pattern's regex is compiled at
-        the first header that could match it (one with its leading character): a tool's table
-        has dozens of headers, a host sends a few, and compiling them all was a tenth of a dry
-        run's start-up."""
-        if self._lead:
-            first = header[1:2] if header[:1] == ":" else header[:1]
-            if first.isascii() and first.upper() != self._lead:
+        the first header whose first node is the pattern's (long or short form, any case): a
+        tool's table has dozens of headers, a host sends a few, and compiling them all was a
+        tenth of a dry run's start-up."""
+        if self._first_forms:
+            first = (header[1:] if header[:1] == ":" else header).split(":", 1)[0]
+            if first.isascii() and not self._is_first_node(first.upper()):
                 return None
         if self._regex is None:
             self._regex = compile_header(self.pattern)
         return self._regex.match(header)
 
+    def _is_first_node(self, node: str) -> bool:
+        """Whether ``node`` (upper case) is the pattern's first node, suffixed where it may be."""
+        if node in self._first_forms:
+            return True
+        return self._first_suffix and any(
+            node.startswith(form) and node[len(form) :].isdigit() for form in self._first_forms
+        )
 
-def _lead(pattern: str) -> str:
-    """The upper-case character every header matching ``pattern`` starts with (after an
-    optional ``:``), or "" if the pattern does not fix one (its first node is optional, or
-    the node's long and short forms start differently)."""
+
+def _first_node(pattern: str) -> tuple[frozenset[str], bool]:
+    """The forms (upper case) of the first node every header matching ``pattern`` starts with
+    (after an optional ``:``, up to the next ``:`` or its end), and whether a numeric suffix may
+    follow them; no forms if the first node is optional (any header may skip it)."""
     nodes = _NODES.findall(pattern)
     if not nodes or nodes[0][0]:
-        return ""
-    word = nodes[0][1].rstrip("#")
-    short = _short_form(word)
-    return short[:1] if short[:1] == word[:1].upper() else ""
+        return frozenset(), False
+    node = nodes[0][1]
+    word = node.rstrip("#")
+    return frozenset({word.upper(), _short_form(word)}), node.endswith("#")
 
 
 def split_args(text: str) -> list[str]:

@@ -1,7 +1,7 @@
-"""A SCPI front compiles a header pattern only when a header could match it (one with the
-pattern's leading character): the answer must be the full pattern's, for every header a host
-might send: long and short forms, any case, a leading colon, numeric suffixes, another
-command's header, and patterns whose first node is optional or starts in lower case."""
+"""A SCPI front compiles a header pattern only when a header could match it (one whose first
+node is the pattern's): the answer must be the full pattern's, for every header a host might
+send: long and short forms, any case, a leading colon, numeric suffixes, another command's
+header, and patterns whose first node is optional, starts in lower case or ends in a digit."""
 
 from __future__ import annotations
 
@@ -16,7 +16,15 @@ from sim.world import World
 from tests.support.hand_clock import HandClock
 
 #: Patterns the tools' tables do not all have: the prefilter must stand aside for them.
-ODD_PATTERNS = ["[SYSTem]:ERRor", "xCOORdinate", "*IDN", "STRip#:ID", "[:SOURce]:POWer#"]
+ODD_PATTERNS = [
+    "[SYSTem]:ERRor",
+    "xCOORdinate",
+    "*IDN",
+    "STRip#:ID",
+    "[:SOURce]:POWer#",
+    "ZONE1#:TEMPerature",
+    "SYSTem[:ERRor]",
+]
 
 
 def _patterns() -> list[str]:
