@@ -9,33 +9,17 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from drivers.errors import ConnectionLost
 from drivers.transports.serial_port import SerialTransport
-from tests.support.pty_tool import pty_pair
+from tests.unit.test_serial_transport_pty_reads import SLACK_S, TIMEOUT_S, line
 
-TIMEOUT_S = 0.3
-#: Wall time a timed-out write may overrun its timeout on a loaded 2-core machine.
-SLACK_S = 0.7
+__all__ = ["line"]  # the fixture, imported for pytest
+
 #: Far more than a pty's buffer (a few KiB): the write has to wait for room.
 LONG_BYTES = 256 * 1024
-
-
-@pytest.fixture
-def line() -> Iterator[tuple[SerialTransport, int]]:
-    """An open transport on a pty's slave side and the master side's descriptor (the tool)."""
-    with pty_pair() as (master_fd, slave_fd):
-        transport = SerialTransport(
-            os.ttyname(slave_fd), tool="test", baudrate=9600, timeout_s=TIMEOUT_S
-        )
-        transport.open()
-        try:
-            yield transport, master_fd
-        finally:
-            transport.close()
 
 
 def test_a_message_longer_than_the_port_buffer_arrives_whole(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
 
 import pytest
 from pyvisa.constants import ResourceAttribute, SerialTermination
@@ -16,21 +15,9 @@ from pyvisa.constants import ResourceAttribute, SerialTermination
 from drivers.errors import ConnectionLost
 from drivers.transports.visa import VisaTransport
 from drivers.transports.visa_serial import AsrlReplyReader
-from tests.support.pty_tool import pty_pair
+from tests.unit.test_visa_asrl_reads import saw
 
-TIMEOUT_S = 0.3
-
-
-@pytest.fixture
-def saw() -> Iterator[tuple[VisaTransport, int]]:
-    """An open ASRL VISA transport on a pty's slave side and the master side (the tool)."""
-    with pty_pair() as (master_fd, slave_fd):
-        link = VisaTransport(f"ASRL{os.ttyname(slave_fd)}::INSTR", tool="saw", timeout_s=TIMEOUT_S)
-        link.open()
-        try:
-            yield link, master_fd
-        finally:
-            link.close()
+__all__ = ["saw"]  # the fixture, imported for pytest
 
 
 def test_a_command_goes_out_with_its_termination(saw: tuple[VisaTransport, int]) -> None:
