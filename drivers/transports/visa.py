@@ -21,7 +21,13 @@ import serial
 from drivers.errors import ConnectionLost, ParameterOutOfRange, ToolTimeout
 from drivers.transports.base import Transport
 from drivers.transports.visa_serial import AsrlReplyReader
-from drivers.transports.visa_socket import await_reply, send_without_delay
+from drivers.transports.visa_socket import (
+    PeerClosed,
+    ReplyReader,
+    await_reply,
+    send_without_delay,
+    socket_replies,
+)
 from drivers.transports.wall_timeouts import wall_timeout_s
 
 _DEFAULT_LIBRARY = "@py"
@@ -58,6 +64,9 @@ class VisaTransport(Transport):
         self._serial = False
         #: Reads replies of an ASRL session on a plain device path (None: pyvisa reads them).
         self._asrl: AsrlReplyReader | None = None
+        #: Reads replies of the session here: :attr:`_asrl`, or a pyvisa-py SOCKET session's
+        #: socket (None: pyvisa reads them).
+        self._replies: ReplyReader | None = None
         #: The reply timeout the session was opened with, in wall seconds (stretched in a
         #: virtual dry run): kept here, not read back from the session on every read.
         self._armed_timeout_s = timeout_s
@@ -94,6 +103,7 @@ class VisaTransport(Transport):
             self._armed_timeout_s = armed_timeout_s
             self._serial = _is_serial(session)
             self._asrl = AsrlReplyReader.of(session) if self._serial else None
+            self._replies = self._asrl if self._serial else socket_replies(session)
             self.opened += 1
             self.log.debug("opened %s via %s", self.address, self.visa_library)
 
@@ -135,23 +145,26 @@ class VisaTransport(Transport):
             wait_s = self._armed_timeout_s
             if timeout_s is not None:
                 wait_s = wall_timeout_s(timeout_s)
-            if timeout_s is not None and self._asrl is None:
+            replies = self._replies
+            if timeout_s is not None and replies is None:
                 previous = session.timeout
                 session.timeout = round(wait_s * 1000)
             try:
-                if self._asrl is not None:
-                    asrl_reply = self._asrl.read(wait_s)
-                    if asrl_reply is None:
+                if replies is not None:
+                    own_reply = replies.read(wait_s)
+                    if own_reply is None:
                         raise self._silent(wait_s, sent)
                     if self.log.isEnabledFor(logging.DEBUG):  # every exchange: no call when off
-                        self.log.debug("%s <- %r", self.tool, asrl_reply)
-                    return asrl_reply
+                        self.log.debug("%s <- %r", self.tool, own_reply)
+                    return own_reply
                 waited = await_reply(session, wait_s)
                 if waited == "closed":
                     raise self._lost("the tool closed the connection", sent=sent)
                 if waited == "silent":
                     raise self._silent(wait_s, sent)
                 reply = str(session.read())
+            except PeerClosed as exc:
+                raise self._lost("the tool closed the connection", sent=sent) from exc
             except (pyvisa.errors.VisaIOError, OSError, UnicodeDecodeError) as exc:
                 if (
                     isinstance(exc, pyvisa.errors.VisaIOError)
@@ -212,6 +225,7 @@ class VisaTransport(Transport):
                 self._session.close()
         self._session = None
         self._asrl = None
+        self._replies = None
 
 
 def _is_serial(session: Any) -> bool:

@@ -20,7 +20,6 @@ encoding, as pyvisa's ``write`` does.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -28,11 +27,11 @@ import pyvisa
 import pyvisa.constants
 import serial
 
-from drivers.transports.serial_port import PortDescriptor, read_through
-from drivers.transports.visa_socket import library_session
+from drivers.transports.serial_port import PortDescriptor
+from drivers.transports.visa_socket import ReplyReader, library_session
 
 
-class AsrlReplyReader:
+class AsrlReplyReader(ReplyReader):
     """Replies ending in ``termination`` from the port under one pyvisa-py ASRL session."""
 
     def __init__(
@@ -44,14 +43,10 @@ class AsrlReplyReader:
         descriptor: PortDescriptor | None = None,
         write_termination: str = "",
     ) -> None:
-        self._wait = wait
-        self._termination = termination
-        self._encoding = encoding
+        super().__init__(wait, termination, encoding)
         #: Writes go to this descriptor (None: to pyvisa's ``write``).
         self.descriptor = descriptor
         self._write_termination = write_termination
-        #: Bytes read past the last termination (the start of the next reply).
-        self.unread = bytearray()
 
     @classmethod
     def of(cls, session: Any) -> AsrlReplyReader | None:
@@ -85,18 +80,6 @@ class AsrlReplyReader:
         while len(stale) < 65536 and (chunk := self.descriptor.read(0.0)):
             stale += chunk
         return stale
-
-    def read(self, wait_s: float) -> str | None:
-        """One reply without its termination, or None if none is complete within ``wait_s``
-        wall seconds. Raises ``OSError``/``SerialException`` if the port fails or vanished,
-        ``UnicodeDecodeError`` on bytes the session's encoding cannot decode."""
-        deadline = time.monotonic() + wait_s
-        buffer, self.unread = self.unread, bytearray()
-        end = read_through(buffer, self._termination, self._wait, deadline)
-        if end < 0:
-            return None
-        self.unread = buffer[end:]
-        return bytes(buffer[: end - len(self._termination)]).decode(self._encoding)
 
 
 def _sends_bytes_as_they_are(session: Any) -> bool:

@@ -1,7 +1,8 @@
 """The VISA transport over a TCP socket (pyvisa-py SOCKET) against a raw peer on loopback:
 a tool that closes the connection while the host waits for its reply is reported as a lost
 link at once, without spinning a CPU for the read timeout (pyvisa-py alone would, then call it
-a timeout); a silent tool still times out; replies that arrive together are all read."""
+a timeout), also in the middle of a reply; a silent tool still times out; replies that
+arrive together or in pieces are read whole, one by one."""
 
 from __future__ import annotations
 
@@ -106,3 +107,36 @@ def test_replies_that_arrive_in_one_segment_are_read_one_by_one() -> None:
         assert [transport.read(sent="Q"), transport.read(sent="Q")] == ["Q A", "Q B"]
         assert time.monotonic() - started < 1.0, "the second reply came from pyvisa's buffer"
         transport.close()
+
+
+def in_pieces(conn: socket.socket, line: bytes) -> None:
+    for piece in (line[:1], line[1:] + b" O", b"K\n"):
+        conn.sendall(piece)
+        time.sleep(0.02)
+
+
+def half_then_close(conn: socket.socket, line: bytes) -> None:
+    conn.sendall(line[:2])
+    time.sleep(0.05)
+    conn.shutdown(socket.SHUT_RDWR)
+
+
+def test_a_reply_in_pieces_is_read_whole() -> None:
+    with raw_peer(in_pieces) as resource:
+        transport = VisaTransport(resource, tool="die-bonder", timeout_s=2.0)
+        transport.open()
+        transport.write("STAT?")
+        assert transport.read(sent="STAT?") == "STAT? OK"
+        transport.close()
+
+
+def test_a_tool_closing_in_the_middle_of_a_reply_is_a_lost_link_at_once() -> None:
+    with raw_peer(half_then_close) as resource:
+        transport = VisaTransport(resource, tool="die-bonder", timeout_s=2.0)
+        transport.open()
+        transport.write("STAT?")
+        started = time.monotonic()
+        with pytest.raises(ConnectionLost, match="closed the connection"):
+            transport.read(sent="STAT?")
+        assert time.monotonic() - started < 1.0
+        assert not transport.is_open
