@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import pyvisa
@@ -27,6 +28,7 @@ from drivers.transports.visa_socket import (
     await_reply,
     send_without_delay,
     socket_replies,
+    socket_sender,
 )
 from drivers.transports.wall_timeouts import wall_timeout_s
 
@@ -67,6 +69,8 @@ class VisaTransport(Transport):
         #: Reads replies of the session here: :attr:`_asrl`, or a pyvisa-py SOCKET session's
         #: socket (None: pyvisa reads them).
         self._replies: ReplyReader | None = None
+        #: Sends messages of the session here, on its port or socket (None: pyvisa does).
+        self._send: Callable[[str], None] | None = None
         #: The reply timeout the session was opened with, in wall seconds (stretched in a
         #: virtual dry run): kept here, not read back from the session on every read.
         self._armed_timeout_s = timeout_s
@@ -104,6 +108,7 @@ class VisaTransport(Transport):
             self._serial = _is_serial(session)
             self._asrl = AsrlReplyReader.of(session) if self._serial else None
             self._replies = self._asrl if self._serial else socket_replies(session)
+            self._send = _own_sender(self._asrl) if self._serial else socket_sender(session)
             self.opened += 1
             self.log.debug("opened %s via %s", self.address, self.visa_library)
 
@@ -129,9 +134,10 @@ class VisaTransport(Transport):
             self._discard_stale_input(session)
             if self.log.isEnabledFor(logging.DEBUG):  # every exchange: no call when off
                 self.log.debug("%s -> %r", self.tool, message)
+            send = self._send
             try:
-                if self._asrl is not None and self._asrl.descriptor is not None:
-                    self._asrl.write(message)
+                if send is not None:
+                    send(message)
                 else:
                     session.write(message)
             except (pyvisa.errors.Error, OSError, serial.SerialException) as exc:
@@ -226,6 +232,12 @@ class VisaTransport(Transport):
         self._session = None
         self._asrl = None
         self._replies = None
+        self._send = None
+
+
+def _own_sender(asrl: AsrlReplyReader | None) -> Callable[[str], None] | None:
+    """The ASRL reader's write where it writes the session's port itself, else None."""
+    return asrl.write if asrl is not None and asrl.descriptor is not None else None
 
 
 def _is_serial(session: Any) -> bool:

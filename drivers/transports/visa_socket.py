@@ -14,7 +14,8 @@
   (:class:`PeerClosed`): pyvisa's read, pyvisa-py's ``select`` loop and its attribute reads,
   and the ``select`` and peek of :func:`await_reply` before them cost about half of a TCP SCPI
   tool's exchange on the host (issue 10). Bytes after a reply's termination are kept for the
-  next read, as pyvisa-py kept them.
+  next read, as pyvisa-py kept them. :func:`socket_sender` writes a message on the socket
+  (``sendall``) where pyvisa's write and pyvisa-py's ``select`` per block did.
 
 Other VISA libraries (pyvisa-sim, ASRL sessions) have no such socket: they are left alone.
 """
@@ -131,3 +132,19 @@ def socket_replies(session: Any) -> ReplyReader | None:
 
     termination = str(session.read_termination).encode(session.encoding)
     return ReplyReader(wait, termination, session.encoding)
+
+
+def socket_sender(session: Any) -> Callable[[str], None] | None:
+    """A function that sends a message with the session's write termination and encoding on a
+    pyvisa-py SOCKET session's socket (as pyvisa's write would: pyvisa-py sends the bytes as
+    they are); None for any other session. Raises ``OSError`` if the socket fails."""
+    sock = socket_of(session)
+    if sock is None:
+        return None
+    termination = str(session.write_termination or "")
+    encoding = str(session.encoding)
+
+    def send(message: str) -> None:
+        sock.sendall((message + termination).encode(encoding))
+
+    return send

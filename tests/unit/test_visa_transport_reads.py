@@ -114,7 +114,7 @@ def test_replies_that_arrive_in_one_segment_are_read_one_by_one() -> None:
         transport.write("Q")
         started = time.monotonic()
         assert [transport.read(sent="Q"), transport.read(sent="Q")] == ["Q A", "Q B"]
-        assert time.monotonic() - started < 1.0, "the second reply came from pyvisa's buffer"
+        assert time.monotonic() - started < 1.0, "the second reply came with the first"
         transport.close()
 
 
@@ -131,3 +131,24 @@ def test_a_reply_in_pieces_is_read_whole() -> None:
         transport.write("STAT?")
         assert transport.read(sent="STAT?") == "STAT? OK"
         transport.close()
+
+
+def test_a_command_goes_out_with_its_termination_and_a_dead_port_fails_the_first_write() -> None:
+    received: list[bytes] = []
+    with raw_peer(lambda _conn, line: received.append(line)) as resource:
+        transport = VisaTransport(resource, tool="die-bonder", timeout_s=2.0)
+        transport.open()
+        transport.write("BOND:TEMP 300.0")
+        transport.write("CYCL:STAR")
+        deadline = time.monotonic() + 2.0
+        while len(received) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert received == [b"BOND:TEMP 300.0", b"CYCL:STAR"]
+        transport.close()
+    with socket.create_server(("127.0.0.1", 0)) as placeholder:
+        port = placeholder.getsockname()[1]
+    nobody = VisaTransport(f"TCPIP::127.0.0.1::{port}::SOCKET", tool="die-bonder", timeout_s=1.0)
+    with pytest.raises(ConnectionLost, match=r"(cannot open|write failed)"):
+        nobody.open()
+        nobody.write("SYST:STAT?")
+    assert not nobody.is_open
