@@ -4,7 +4,9 @@ pyvisa-py traps handled here (shared/library-notes.md): SOCKET resources need ex
 termination; a refused connect only shows on the first write; a closed peer would show as a read
 timeout spent spinning on a CPU (:mod:`drivers.transports.visa_socket` reports it at once); an
 ASRL session on a device path is read a byte per call (:mod:`drivers.transports.visa_serial`
-reads it a reply at a time).
+reads it a reply at a time). Replies and messages of a SOCKET session, and of an ASRL session
+on a device path, go through its socket or port here, not through pyvisa's read and write and
+pyvisa-py's per-call ``select`` and attribute reads (issue 10: half a TCP exchange's host CPU).
 Every library exception becomes one of the suite's communication errors.
 """
 
