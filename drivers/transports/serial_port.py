@@ -8,7 +8,10 @@ A reply from a simulated tool arrives in several pieces. On a plain POSIX port (
 a tty or pty with a file descriptor) :meth:`SerialTransport.read_until` waits on the descriptor
 itself, once per piece against the reply's one deadline, and reads whatever has come in one
 call: pyserial's ``read`` arms a ``Timeout`` object and asks ``in_waiting`` per piece, which was
-most of a dry run's serial CPU. Other ports (``socket://``, ``rfc2217://``, ``loop://``: protocol
+most of a dry run's serial CPU. Writes on such a port go to the descriptor too, kept with its
+pollers per open port (:class:`PortDescriptor`): pyserial's ``write`` arms a ``Timeout`` and
+waits in ``select`` for writability after every write, complete or not, and the stale-input
+check before a send asked ``in_waiting`` (an ``ioctl``) where one ``poll`` does. Other ports (``socket://``, ``rfc2217://``, ``loop://``: protocol
 handlers with their own framing) keep pyserial's path. Both paths raise the same way: a port that
 reports input but yields none (a vanished device) or fails the read is a lost connection.
 
@@ -63,6 +66,8 @@ class SerialTransport(Transport):
         self.stopbits = stopbits
         self.timeout_s = timeout_s
         self._port: serial.Serial | None = None
+        #: The open port's descriptor when it is a plain POSIX port, else None (pyserial's path).
+        self._descriptor: PortDescriptor | None = None
         #: Bytes read past the last terminator (the next reply line): read first.
         self._unread = bytearray()
         #: Ports opened so far: a new one may meet a tool that forgot what it was sent.
@@ -85,6 +90,7 @@ class SerialTransport(Transport):
                 )
             except (serial.SerialException, OSError, ValueError) as exc:
                 raise self.error(ConnectionLost, f"cannot open serial port ({exc})") from exc
+            self._descriptor = PortDescriptor.of(self._port)
             self.opened += 1
             self.log.debug("opened %s", self.address)
 
@@ -102,16 +108,23 @@ class SerialTransport(Transport):
         with self.lock:
             port = self._require_port()
             try:
-                # socket:// reports in_waiting as 0 or 1 only: drain until nothing is left.
                 stale = bytes(self._unread)
                 self._unread.clear()
-                while port.in_waiting and len(stale) < 65536:
-                    stale += port.read(port.in_waiting)
+                descriptor = self._descriptor
+                if descriptor is not None:
+                    while len(stale) < 65536 and (chunk := descriptor.read(0.0)):
+                        stale += chunk
+                else:  # socket:// reports in_waiting as 0 or 1 only: drain until nothing is left
+                    while port.in_waiting and len(stale) < 65536:
+                        stale += port.read(port.in_waiting)
                 if stale:
                     self.log.debug("%s <- (discarded) %r", self.tool, stale)
                 if self.log.isEnabledFor(logging.DEBUG):  # every exchange: no call when off
                     self.log.debug("%s -> %r", self.tool, data)
-                port.write(data)
+                if descriptor is not None:
+                    descriptor.write(data)
+                else:
+                    port.write(data)
                 retry_interrupted(port.flush)
             except (serial.SerialException, OSError, termios.error) as exc:
                 self._drop()
@@ -127,8 +140,12 @@ class SerialTransport(Transport):
                 self.timeout_s if timeout_s is None else timeout_s
             )
             buffer, self._unread = self._unread, bytearray()
-            wait = descriptor_reader(port)
-            more = wait or (lambda _left_s: port.read(max(1, port.in_waiting)))
+            descriptor = self._descriptor
+            more = (
+                descriptor.read
+                if descriptor is not None
+                else lambda _left_s: port.read(max(1, port.in_waiting))
+            )
             try:
                 end = read_through(buffer, terminator, more, deadline)
                 if end < 0:
@@ -155,6 +172,7 @@ class SerialTransport(Transport):
 
     def _drop(self) -> None:
         self._unread.clear()
+        self._descriptor = None
         if self._port is not None:
             with contextlib.suppress(serial.SerialException, OSError):
                 self._port.close()
@@ -212,27 +230,45 @@ def read_through(
 
 
 def descriptor_reader(port: serial.SerialBase) -> Callable[[float], bytes] | None:
-    """For a plain POSIX port (pyserial's own ``Serial`` on a device path, whose descriptor is
-    non-blocking), a function that waits up to ``wait_s`` for input on the descriptor and
-    returns what has come (empty if nothing did); ``None`` for any other port.
+    """:meth:`PortDescriptor.read` of ``port``, or ``None`` if it is not a plain POSIX port."""
+    descriptor = PortDescriptor.of(port)
+    return None if descriptor is None else descriptor.read
 
-    It raises as pyserial's ``read`` does: ``SerialException`` if the port was closed or reports
-    input but yields none (a vanished device), ``OSError`` if the read fails. A signal during
-    the wait or the read is retried by Python (PEP 475); a wake-up with nothing to read after
-    all (``EAGAIN``) returns empty and the caller waits again on its deadline."""
-    if type(port) is not serial.Serial or not hasattr(port, "fd") or port.fd is None:
-        return None
-    fd: int = port.fd
-    poller = select.poll()
-    poller.register(fd, select.POLLIN | select.POLLPRI)
 
-    def wait(wait_s: float) -> bytes:
-        if port.fd != fd:
+class PortDescriptor:
+    """The descriptor of a plain POSIX port (pyserial's own ``Serial`` on a device path, whose
+    descriptor is non-blocking), read and written directly, its pollers made once per port.
+
+    It raises as pyserial does: ``PortNotOpenError`` once the port was closed,
+    ``SerialException`` if the port reports input but yields none (a vanished device),
+    ``SerialTimeoutException`` if a write cannot finish within the port's ``write_timeout``,
+    ``OSError`` if a read or write fails. A signal during a wait, a read or a write is retried
+    by Python (PEP 475); a wake-up with nothing to read after all (``EAGAIN``) reads empty and
+    the caller waits again on its deadline."""
+
+    def __init__(self, port: serial.Serial, fd: int) -> None:
+        self.port = port
+        self.fd = fd
+        self._readable = select.poll()
+        self._readable.register(fd, select.POLLIN | select.POLLPRI)
+        self._writable = select.poll()
+        self._writable.register(fd, select.POLLOUT)
+
+    @classmethod
+    def of(cls, port: serial.SerialBase) -> PortDescriptor | None:
+        """The descriptor of ``port`` if it is a plain POSIX port, else ``None``."""
+        if type(port) is not serial.Serial or not hasattr(port, "fd") or port.fd is None:
+            return None
+        return cls(port, port.fd)
+
+    def read(self, wait_s: float) -> bytes:
+        """Wait up to ``wait_s`` for input and return what has come (empty if nothing did)."""
+        if self.port.fd != self.fd:
             raise serial.PortNotOpenError()
-        if not poller.poll(wait_s * 1000.0):
+        if not self._readable.poll(wait_s * 1000.0):
             return b""
         try:
-            chunk = os.read(fd, READ_CHUNK_BYTES)
+            chunk = os.read(self.fd, READ_CHUNK_BYTES)
         except BlockingIOError:
             return b""
         if not chunk:
@@ -241,7 +277,25 @@ def descriptor_reader(port: serial.SerialBase) -> Callable[[float], bytes] | Non
             )
         return chunk
 
-    return wait
+    def write(self, data: bytes) -> None:
+        """Write all of ``data``, waiting for room within the port's ``write_timeout`` (none:
+        no limit) only when the descriptor takes less than all of it."""
+        if self.port.fd != self.fd:
+            raise serial.PortNotOpenError()
+        timeout_s = self.port.write_timeout
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        view = memoryview(data)
+        while view:
+            try:
+                written = os.write(self.fd, view)
+            except BlockingIOError:  # no room at all: wait below
+                written = 0
+            view = view[written:]
+            if not view:
+                return
+            wait_ms = None if deadline is None else (deadline - time.monotonic()) * 1000.0
+            if (wait_ms is not None and wait_ms <= 0) or not self._writable.poll(wait_ms):
+                raise serial.SerialTimeoutException("Write timeout")
 
 
 def _text(data: bytes) -> str:

@@ -10,29 +10,43 @@ the termination for the next read. It answers as pyvisa's read did: the reply de
 its termination; nothing complete by the deadline is a timeout and what came of it is dropped
 (pyvisa-py had consumed it too); a vanished port is an error. Other sessions (pyvisa-sim, an
 ASRL session over a URL) are left to pyvisa.
+
+Writes on such a session go to the same descriptor when pyvisa-py would send the bytes as they
+are (``VI_ATTR_ASRL_END_OUT`` none, the default): pyvisa's ``write`` and the stale-input check
+before it (``bytes_in_buffer``, a VISA attribute read and an ``ioctl``) cost three to four times
+the descriptor's write and ``poll``. The message is encoded with the session's termination and
+encoding, as pyvisa's ``write`` does.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
+import pyvisa
+import pyvisa.constants
 import serial
 
-from drivers.transports.serial_port import descriptor_reader, read_through
-from drivers.transports.visa_socket import library_session
+from drivers.transports.serial_port import PortDescriptor
+from drivers.transports.visa_socket import ReplyReader, library_session
 
 
-class AsrlReplyReader:
+class AsrlReplyReader(ReplyReader):
     """Replies ending in ``termination`` from the port under one pyvisa-py ASRL session."""
 
-    def __init__(self, wait: Callable[[float], bytes], termination: bytes, encoding: str) -> None:
-        self._wait = wait
-        self._termination = termination
-        self._encoding = encoding
-        #: Bytes read past the last termination (the start of the next reply).
-        self.unread = bytearray()
+    def __init__(
+        self,
+        wait: Callable[[float], bytes],
+        termination: bytes,
+        encoding: str,
+        *,
+        descriptor: PortDescriptor | None = None,
+        write_termination: str = "",
+    ) -> None:
+        super().__init__(wait, termination, encoding)
+        #: Writes go to this descriptor (None: to pyvisa's ``write``).
+        self.descriptor = descriptor
+        self._write_termination = write_termination
 
     @classmethod
     def of(cls, session: Any) -> AsrlReplyReader | None:
@@ -40,20 +54,39 @@ class AsrlReplyReader:
         port = getattr(library_session(session), "interface", None)
         if not isinstance(port, serial.SerialBase):
             return None
-        wait = descriptor_reader(port)
-        if wait is None:
+        descriptor = PortDescriptor.of(port)
+        if descriptor is None:
             return None
         termination = str(session.read_termination).encode(session.encoding)
-        return cls(wait, termination, session.encoding)
+        return cls(
+            descriptor.read,
+            termination,
+            session.encoding,
+            descriptor=descriptor if _sends_bytes_as_they_are(session) else None,
+            write_termination=str(session.write_termination or ""),
+        )
 
-    def read(self, wait_s: float) -> str | None:
-        """One reply without its termination, or None if none is complete within ``wait_s``
-        wall seconds. Raises ``OSError``/``SerialException`` if the port fails or vanished,
-        ``UnicodeDecodeError`` on bytes the session's encoding cannot decode."""
-        deadline = time.monotonic() + wait_s
-        buffer, self.unread = self.unread, bytearray()
-        end = read_through(buffer, self._termination, self._wait, deadline)
-        if end < 0:
-            return None
-        self.unread = buffer[end:]
-        return bytes(buffer[: end - len(self._termination)]).decode(self._encoding)
+    def write(self, message: str) -> None:
+        """Send ``message`` with the session's write termination on the descriptor (only when
+        :attr:`descriptor` is set). Raises ``OSError``/``SerialException`` if the port fails,
+        vanished or takes no more within its write timeout."""
+        assert self.descriptor is not None
+        self.descriptor.write((message + self._write_termination).encode(self._encoding))
+
+    def discard_input(self) -> bytes:
+        """Read and return what waits on the port (a late reply), without waiting."""
+        assert self.descriptor is not None
+        stale = b""
+        while len(stale) < 65536 and (chunk := self.descriptor.read(0.0)):
+            stale += chunk
+        return stale
+
+
+def _sends_bytes_as_they_are(session: Any) -> bool:
+    """Whether pyvisa-py writes this session's bytes unchanged (``VI_ATTR_ASRL_END_OUT`` none:
+    no end bit, termination character or break added), so a write may bypass it."""
+    try:
+        end_out = session.get_visa_attribute(pyvisa.constants.ResourceAttribute.asrl_end_out)
+    except (pyvisa.errors.Error, OSError, AttributeError):
+        return False
+    return bool(end_out == pyvisa.constants.SerialTermination.none)

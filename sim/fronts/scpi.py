@@ -15,6 +15,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sim.faults import LinkFault
 from sim.fronts.stream import Connection, LineReader
@@ -49,13 +50,23 @@ _SCPI_12 = {
 }
 
 
+#: A pattern's nodes: ``[`` if optional, and the node (``SYSTem``, ``STRip#``, ``*IDN``).
+_NODES = re.compile(r"(\[?):?([A-Za-z0-9#*]+)\]?")
+
+
+def _short_form(word: str) -> str:
+    return "".join(ch for ch in word if ch.isupper() or ch.isdigit())  # O2LImit -> O2LI
+
+
+@lru_cache(maxsize=1024)
 def compile_header(pattern: str) -> re.Pattern[str]:
-    """``SYSTem:ERRor[:NEXT]`` -> regex; ``STRip#`` captures an optional numeric suffix."""
+    """``SYSTem:ERRor[:NEXT]`` -> regex; ``STRip#`` captures an optional numeric suffix. Built
+    once per pattern: the SCPI tools share the common command set."""
     regex = ""
-    for optional, node in re.findall(r"(\[?):?([A-Za-z0-9#*]+)\]?", pattern):
+    for optional, node in _NODES.findall(pattern):
         suffix = node.endswith("#")
         word = node.rstrip("#")
-        short = "".join(ch for ch in word if ch.isupper() or ch.isdigit())  # O2LImit -> O2LI
+        short = _short_form(word)
         body = (
             f"(?:{re.escape(word.upper())}|{re.escape(short)})"
             if short != word.upper()
@@ -80,7 +91,41 @@ class ScpiCommand:
     query_nargs: tuple[int, int] = (0, 0)
 
     def __post_init__(self) -> None:
-        self.regex = compile_header(self.pattern)
+        self._regex: re.Pattern[str] | None = None
+        self._first_forms, self._first_suffix = _first_node(self.pattern)
+
+    def match(self, header: str) -> re.Match[str] | None:
+        """The header's match against the pattern, or None. The pattern's regex is compiled at
+        the first header whose first node is the pattern's (long or short form, any case): a
+        tool's table has dozens of headers, a host sends a few, and compiling them all was a
+        tenth of a dry run's start-up."""
+        if self._first_forms:
+            first = (header[1:] if header[:1] == ":" else header).split(":", 1)[0]
+            if first.isascii() and not self._is_first_node(first.upper()):
+                return None
+        if self._regex is None:
+            self._regex = compile_header(self.pattern)
+        return self._regex.match(header)
+
+    def _is_first_node(self, node: str) -> bool:
+        """Whether ``node`` (upper case) is the pattern's first node, suffixed where it may be."""
+        if node in self._first_forms:
+            return True
+        return self._first_suffix and any(
+            node.startswith(form) and node[len(form) :].isdigit() for form in self._first_forms
+        )
+
+
+def _first_node(pattern: str) -> tuple[frozenset[str], bool]:
+    """The forms (upper case) of the first node every header matching ``pattern`` starts with
+    (after an optional ``:``, up to the next ``:`` or its end), and whether a numeric suffix may
+    follow them; no forms if the first node is optional (any header may skip it)."""
+    nodes = _NODES.findall(pattern)
+    if not nodes or nodes[0][0]:
+        return frozenset(), False
+    node = nodes[0][1]
+    word = node.rstrip("#")
+    return frozenset({word.upper(), _short_form(word)}), node.endswith("#")
 
 
 def split_args(text: str) -> list[str]:
@@ -222,7 +267,7 @@ class ScpiFront:
         if resolved is not None:
             return resolved
         for command in self.commands:
-            match = command.regex.match(header)
+            match = command.match(header)
             if match:
                 resolved = (command, [int(g) if g else 1 for g in match.groups()])
                 if len(self._resolved) < RESOLVED_MAX:

@@ -1,7 +1,8 @@
 """The VISA transport over a TCP socket (pyvisa-py SOCKET) against a raw peer on loopback:
 a tool that closes the connection while the host waits for its reply is reported as a lost
 link at once, without spinning a CPU for the read timeout (pyvisa-py alone would, then call it
-a timeout); a silent tool still times out; replies that arrive together are all read."""
+a timeout), also in the middle of a reply; a silent tool still times out; replies that
+arrive together or in pieces are read whole, one by one."""
 
 from __future__ import annotations
 
@@ -61,6 +62,12 @@ def close_at_once(conn: socket.socket, _line: bytes) -> None:
     conn.shutdown(socket.SHUT_RDWR)
 
 
+def half_then_close(conn: socket.socket, line: bytes) -> None:
+    conn.sendall(line[:2])
+    time.sleep(0.05)
+    conn.shutdown(socket.SHUT_RDWR)
+
+
 def never_answer(_conn: socket.socket, _line: bytes) -> None:
     pass
 
@@ -69,8 +76,11 @@ def two_lines_in_one_segment(conn: socket.socket, line: bytes) -> None:
     conn.sendall(line + b" A\n" + line + b" B\n")
 
 
-def test_a_tool_closing_while_the_host_waits_is_a_lost_link_at_once_without_spinning() -> None:
-    with raw_peer(close_at_once) as resource:
+@pytest.mark.parametrize("close", [close_at_once, half_then_close], ids=["at once", "mid-reply"])
+def test_a_tool_closing_while_the_host_waits_is_a_lost_link_at_once_without_spinning(
+    close: Answer,
+) -> None:
+    with raw_peer(close) as resource:
         transport = VisaTransport(resource, tool="die-bonder", timeout_s=5.0)
         transport.open()
         transport.write("SYST:STAT?")
@@ -104,5 +114,41 @@ def test_replies_that_arrive_in_one_segment_are_read_one_by_one() -> None:
         transport.write("Q")
         started = time.monotonic()
         assert [transport.read(sent="Q"), transport.read(sent="Q")] == ["Q A", "Q B"]
-        assert time.monotonic() - started < 1.0, "the second reply came from pyvisa's buffer"
+        assert time.monotonic() - started < 1.0, "the second reply came with the first"
         transport.close()
+
+
+def in_pieces(conn: socket.socket, line: bytes) -> None:
+    for piece in (line[:1], line[1:] + b" O", b"K\n"):
+        conn.sendall(piece)
+        time.sleep(0.02)
+
+
+def test_a_reply_in_pieces_is_read_whole() -> None:
+    with raw_peer(in_pieces) as resource:
+        transport = VisaTransport(resource, tool="die-bonder", timeout_s=2.0)
+        transport.open()
+        transport.write("STAT?")
+        assert transport.read(sent="STAT?") == "STAT? OK"
+        transport.close()
+
+
+def test_a_command_goes_out_with_its_termination_and_a_dead_port_fails_the_first_write() -> None:
+    received: list[bytes] = []
+    with raw_peer(lambda _conn, line: received.append(line)) as resource:
+        transport = VisaTransport(resource, tool="die-bonder", timeout_s=2.0)
+        transport.open()
+        transport.write("BOND:TEMP 300.0")
+        transport.write("CYCL:STAR")
+        deadline = time.monotonic() + 2.0
+        while len(received) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert received == [b"BOND:TEMP 300.0", b"CYCL:STAR"]
+        transport.close()
+    with socket.create_server(("127.0.0.1", 0)) as placeholder:
+        port = placeholder.getsockname()[1]
+    nobody = VisaTransport(f"TCPIP::127.0.0.1::{port}::SOCKET", tool="die-bonder", timeout_s=1.0)
+    with pytest.raises(ConnectionLost, match=r"(cannot open|write failed)"):
+        nobody.open()
+        nobody.write("SYST:STAT?")
+    assert not nobody.is_open

@@ -1,0 +1,64 @@
+"""Writes over a real pseudo-terminal, where the transport writes the port's descriptor itself
+(not pyserial's ``write``): a message longer than the pty's buffer arrives whole while the tool
+reads, a tool that stops reading makes the write fail at the link timeout as a lost connection
+(not hang), and a vanished tool is a lost connection at once. The pty's master side plays the
+tool."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import pytest
+
+from drivers.errors import ConnectionLost
+from drivers.transports.serial_port import SerialTransport
+from tests.unit.test_serial_transport_pty_reads import SLACK_S, TIMEOUT_S, line
+
+__all__ = ["line"]  # the fixture, imported for pytest
+
+#: Far more than a pty's buffer (a few KiB): the write has to wait for room.
+LONG_BYTES = 256 * 1024
+
+
+def test_a_message_longer_than_the_port_buffer_arrives_whole(
+    line: tuple[SerialTransport, int],
+) -> None:
+    transport, master_fd = line
+    message = bytes(range(256)) * (LONG_BYTES // 256)
+    received = bytearray()
+
+    def tool_reads() -> None:
+        while len(received) < len(message):
+            received.extend(os.read(master_fd, 65536))
+
+    reader = threading.Thread(target=tool_reads, daemon=True)
+    reader.start()
+    transport.write(message)
+    reader.join(timeout=5.0)
+    assert bytes(received) == message
+    assert transport.is_open
+
+
+def test_a_tool_that_stops_reading_fails_the_write_at_the_link_timeout(
+    line: tuple[SerialTransport, int],
+) -> None:
+    transport, _ = line
+    started = time.monotonic()
+    with pytest.raises(ConnectionLost, match="write failed"):
+        transport.write(b"X" * LONG_BYTES)
+    assert TIMEOUT_S <= time.monotonic() - started < TIMEOUT_S + SLACK_S
+    assert not transport.is_open
+
+
+def test_a_write_to_a_vanished_tool_is_a_lost_connection_at_once(
+    line: tuple[SerialTransport, int],
+) -> None:
+    transport, master_fd = line
+    os.close(master_fd)
+    started = time.monotonic()
+    with pytest.raises(ConnectionLost, match="write failed"):
+        transport.write(b"MEAS?\r")
+    assert time.monotonic() - started < TIMEOUT_S
+    assert not transport.is_open
