@@ -11,15 +11,11 @@ from __future__ import annotations
 
 import math
 import random
-import statistics
 import sys
 from array import array
-from collections.abc import Callable
 from functools import lru_cache
-from itertools import repeat
 from operator import itemgetter
 from statistics import NormalDist
-from typing import cast
 
 LEVELS = 1 << 16
 
@@ -27,22 +23,11 @@ LEVELS = 1 << 16
 @lru_cache(maxsize=1)
 def quantiles() -> tuple[float, ...]:
     """The standard normal quantile at the middle of each of the LEVELS slices, built once
-    (the upper half mirrors the lower: half the quantile calls, exactly symmetric). A tuple,
-    not an array: a look-up hands out the stored float instead of making a new one."""
-    levels = [(k + 0.5) / LEVELS for k in range(LEVELS // 2)]
-    lower = list(map(_inv_cdf(), levels, repeat(0.0), repeat(1.0)))
+    (the upper half mirrors the lower: half the ``inv_cdf`` calls, exactly symmetric). A
+    tuple, not an array: a look-up hands out the stored float instead of making a new one."""
+    inv_cdf = NormalDist().inv_cdf
+    lower = list(map(inv_cdf, [(k + 0.5) / LEVELS for k in range(LEVELS // 2)]))
     return (*lower, *[-z for z in reversed(lower)])  # a list, not a generator: the same floats
-
-
-def _inv_cdf() -> Callable[[float, float, float], float]:
-    """The function ``NormalDist(mu, sigma).inv_cdf(p)`` returns ``f(p, mu, sigma)`` of (C in
-    CPython): called straight, 32,768 times, without the method's checks and attribute reads
-    around each call (a third of the time), and so the same floats. ``NormalDist`` itself
-    where a Python lacks it."""
-    function = getattr(statistics, "_normal_dist_inv_cdf", None)
-    if callable(function):
-        return cast(Callable[[float, float, float], float], function)
-    return lambda p, mu, sigma: NormalDist(mu, sigma).inv_cdf(p)
 
 
 def level_draws(rng: random.Random, count: int) -> array[int]:

@@ -8,7 +8,7 @@ import statistics
 
 import pytest
 
-from sim.normal_draws import LEVELS, first_success, quantiles, standard_normals
+from sim.normal_draws import first_success, standard_normals
 
 
 def test_batched_normals_are_standard_normal_and_repeat_with_the_seed() -> None:
@@ -28,13 +28,3 @@ def test_first_success_is_the_first_of_bernoulli_trials() -> None:
     assert within_ten == pytest.approx(1.0 - 0.99**10, abs=0.015)  # P(a success in 10 trials)
     assert min(firsts) >= 1 and all(float(k).is_integer() for k in firsts)
     assert first_success(rng, 0.0) == math.inf and first_success(rng, 1.0) == 1
-
-
-def test_the_quantile_table_is_normal_dists_own_quantiles_bit_for_bit() -> None:
-    """Every level holds exactly what ``NormalDist().inv_cdf`` gives at the level's middle
-    (upper half mirrored): a faster build must not move one draw of a seeded run."""
-    table = quantiles()
-    inv_cdf = statistics.NormalDist().inv_cdf
-    lower = [inv_cdf((k + 0.5) / LEVELS) for k in range(LEVELS // 2)]
-    assert len(table) == LEVELS
-    assert table == (*lower, *[-z for z in reversed(lower)])
