@@ -64,6 +64,7 @@ def test_dicing_saw_warms_up_cold_and_needs_blade_setup_before_start(
     start_saw: StartSaw, sim_clock: SimClock
 ) -> None:
     saw, _ = start_saw()
+    sim_clock.set_scale(100)  # the cold warm-up lasts 3 s, not 60 ms: WARMUP stays while we look
     loaded_at = sim_clock.now()
     saw.load_recipe("B-SING")
     assert saw.query("SYST:STAT?") == "WARMUP"
@@ -72,6 +73,7 @@ def test_dicing_saw_warms_up_cold_and_needs_blade_setup_before_start(
     assert warming.value.detail == "WARMUP"
     with pytest.raises(InterlockActive):
         saw.setup_blade()
+    sim_clock.set_scale(5000)
     saw.wait_for_state([ToolState.READY], timeout_s=5, poll_s=POLL_S)
     assert sim_clock.now() - loaded_at >= 300.0  # cold warm-up; exact timing: model unit tests
     assert saw.interlocks() == ["BLADE"]
@@ -169,7 +171,7 @@ def test_dicing_saw_blade_life_hold_then_change_clear_setup_resume(start_saw: St
 
 @pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_estop_mid_cycle_aborts_and_leaves_uncut_sites_f7504(
-    start_saw: StartSaw, sim_world: World
+    start_saw: StartSaw, sim_world: World, sim_clock: SimClock
 ) -> None:
     saw, simulated = start_saw()
     make_ready(saw)
@@ -194,6 +196,7 @@ def test_dicing_saw_estop_mid_cycle_aborts_and_leaves_uncut_sites_f7504(
     assert result.summary.extra.line_passes_cut == 18 + 9
     strip = sim_world.get("FB2405-114")
     assert strip is not None and strip.site(30).defects == {"dicing-saw": 7504}
+    sim_clock.set_scale(100)  # the warm restart lasts 0.6 s, not 12 ms: WARMUP stays while we look
     saw.acknowledge()
     assert saw.query("SYST:STAT?") == "WARMUP"  # the spindle stopped: warm up again
 

@@ -340,6 +340,9 @@ def test_laser_interlocks_block_start_resume_and_calibration(
         assert warming.value.detail == "WARMUP"
     sim_clock.set_scale(20000)
     warm_and_calibrate(laser)
+    # At 20000x the calibration's 24 h (interlock CAL) last 4.3 s of wall time, which a loaded
+    # machine can spend on the requests below: at 1000x they last 86 s.
+    sim_clock.set_scale(1000)
     model = simulated.model
     # The chiller also stops the source: START then meets the WARMUP state step first.
     for name, start_refusal, blocks_calibration in (

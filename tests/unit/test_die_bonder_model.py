@@ -362,6 +362,31 @@ def test_die_bonder_abort_class_alarm_fails_the_site_in_progress_and_leaves_the_
     assert strip is not None and strip.site(5).defects == {"die-bonder": 2510}
 
 
+@pytest.mark.parametrize(("condition", "alarm"), [("ESTOP", 2001), ("HEATER", 2111)])
+def test_die_bonder_heaters_off_after_an_abort_alarm_raise_no_out_of_band_alarm(
+    condition: str, alarm: int
+) -> None:
+    """E-stop and heater fault switch the heaters off (docs/tools/die-bonder.md, decision 7);
+    the zones cooling while the stopped cycle waits for its abort are the safe state, not a
+    process deviation: the clear after release aborts the strip, however long it took."""
+    bench = Bench(recipe="A-EQUAL")
+    model = bench.model
+    model.faults.condition(condition, site=5)
+    model.set_strip_id("LA13")
+    model.do_start()
+    bench.run_until(State.ALARM)
+    bench.run_for(600.0)  # the operator takes ten minutes to release it
+    assert model.temperature_c("STAGE") < model.setpoint_c("STAGE") - 10.0
+    assert model.active_alarms == [alarm]
+    model.set_condition(condition, False)
+    model.clear_alarms()
+    assert model.state is State.ABORTED and model.active_alarms == []
+    assert model.results is not None and model.results.result_map[4:] == "F" + "N" * 25
+    model.do_ack()
+    assert model.state is State.HEATING
+    bench.run_until(State.READY)
+
+
 def test_die_bonder_strip_fiducial_failure_aborts_with_every_site_not_processed() -> None:
     bench = Bench(spread=ProcessSpread(strip_fiducial_fail=1.0))
     bench.run_strip("A-EQUAL", "LA12")
