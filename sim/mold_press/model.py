@@ -20,6 +20,8 @@ START_BLOCKERS = frozenset({"start", "resume"})
 #: Phases whose chase temperatures make CHASE_TEMP_MIN/MAX (mold-press.md §4: "CLAMP–OPEN").
 SHOT_TEMP_PHASES = frozenset({"CLAMP", "TRANSFER", "CURE", "OPEN"})
 OVER_TEMP_C = 200.0  # alarm 4103
+CLAMP_S = 8.0  # §3 nominal CLAMP
+CLAMP_FORCE_WAIT_S = 10.0  # alarm 4111: force not reached within this time
 
 
 class MoldPressModel(ModbusToolModel):
@@ -290,7 +292,7 @@ class MoldPressModel(ModbusToolModel):
         steps = [
             Step("LOAD", 10.0, on_start=self._load),
             Step("PREHEAT", float(self.setting_int("PREHEAT_S")), on_end=self._preheat_done),
-            Step("CLAMP", 8.0, on_start=self._clamp, hold_point=False),
+            Step("CLAMP", CLAMP_S, on_start=self._clamp, hold_point=False),
             Step(
                 "TRANSFER",
                 self.fill_time_s(),
@@ -333,9 +335,23 @@ class MoldPressModel(ModbusToolModel):
     def _clamp(self) -> None:
         target = self.setting("CLAMP_FORCE_SP")
         if self.conditions.get("HYDRAULIC"):
+            # §6 4111: the press keeps building force for up to 10 s, 2 s past the nominal CLAMP.
             self.clamp_force_kn = 0.8 * target
-            self.raise_alarm(4111)
+            waiting_s = CLAMP_FORCE_WAIT_S - CLAMP_S
+            self.steps.insert(
+                1, Step("CLAMP", waiting_s, on_end=self._clamp_waited, hold_point=False)
+            )
             return
+        self._clamp_force_built()
+
+    def _clamp_waited(self) -> None:
+        if self.conditions.get("HYDRAULIC"):
+            self.raise_alarm(4111)
+        else:
+            self._clamp_force_built()
+
+    def _clamp_force_built(self) -> None:
+        target = self.setting("CLAMP_FORCE_SP")
         self.clamp_force_kn = target * (1.0 + self.rng.gauss(0.0, 0.004))
         self.shot["clamp_min_kn"] = target * (0.995 + self.rng.gauss(0.0, 0.002))
 

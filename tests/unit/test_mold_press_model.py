@@ -199,6 +199,7 @@ def test_mold_press_model_alpha_pv_counts_from_transfer_start_and_is_0_outside_i
     bench.run_until(lambda: bench.model.phase == "CURE")
     bench.advance(65.2 - 13.0)  # 65.2 s after transfer start at 175 °C
     assert bench.inputs()[109] == pytest.approx(800, abs=10)
+    assert bench.inputs()[108] == 52  # PHASE_ELAPSED_S: the cure timer starts at end of fill
     bench.run_until(lambda: bench.model.phase == "OPEN")
     bench.advance(1.0)
     assert bench.inputs()[109] == 0
@@ -410,13 +411,28 @@ def test_mold_press_model_hydraulic_loss_at_clamp_aborts_with_4111_before_transf
     bench = ready_bench
     bench.model.faults.condition("HYDRAULIC", True, phase="CLAMP")
     bench.start_in("CLAMP")
-    assert bench.model.state is State.ALARM
-    assert bench.model.blocking_alarm() == 4004
-    assert 4111 in bench.model.active_alarms
+    assert (bench.model.state, bench.model.active_alarms) == (State.RUNNING, [4004])  # deferred
+    bench.run_until(lambda: 4111 in bench.model.active_alarms, step_s=0.5)
+    assert (bench.model.state, bench.model.phase) == (State.ALARM, "CLAMP")
+    assert bench.model.phase_elapsed_s == pytest.approx(10.0)  # force not reached within 10 s
     assert not discrete_image(bench.model)[17]
     bench.model.fix(4004)
     bench.model.clear_alarms()
     assert (bench.model.state, bench.result_map()) == (State.ABORTED, "NNNN")
+
+
+def test_mold_press_model_hydraulics_back_within_10_s_clamp_2_s_late_and_mold(
+    ready_bench: Bench,
+) -> None:
+    bench = ready_bench
+    bench.model.faults.condition("HYDRAULIC", True, phase="CLAMP", clear_after_s=5.0)
+    bench.start_in("CLAMP")
+    bench.run_until(lambda: bench.model.phase == "TRANSFER", step_s=0.5)
+    assert discrete_image(bench.model)[17]
+    bench.finish()
+    assert bench.model.cycle_elapsed_s == pytest.approx(179.0 + 2.0, abs=0.6)
+    assert (bench.model.state, bench.model.blocking_alarm()) == (State.ALARM, 4004)  # deferred
+    assert bench.result_map() == "PPPP"
 
 
 def test_mold_press_model_slow_fill_is_a_short_shot_and_two_in_a_row_hold(bench: Bench) -> None:
@@ -475,3 +491,40 @@ def test_mold_press_model_over_temperature_switches_the_heaters_off(ready_bench:
     bench.advance(120.0)
     assert bench.inputs()[100] < 1750 - 30
     assert bench.inputs()[101] < 1750 - 30
+
+
+def test_mold_press_model_chase_leaving_the_band_in_ready_falls_back_without_alarm(
+    ready_bench: Bench,
+) -> None:
+    bench = ready_bench
+    bench.model.heater_bottom_ok = False
+    bench.run_until(lambda: bench.model.state is State.HEATING, limit_s=300.0)
+    bench.advance(60.0)
+    assert bench.model.active_alarms == []  # deviation alarms only during a cycle
+
+
+def test_mold_press_model_estop_outside_a_cycle_alarms_and_switches_the_heaters_off(
+    ready_bench: Bench,
+) -> None:
+    bench = ready_bench
+    bench.model.set_condition("ESTOP", True)
+    assert (bench.model.state, bench.model.blocking_alarm()) == (State.ALARM, 4001)
+    bench.advance(120.0)
+    assert bench.inputs()[100] < 1750 - 30
+    bench.model.clear_alarms()
+    assert bench.model.state is State.ALARM  # still pressed
+    bench.model.fix(4001)
+    bench.model.clear_alarms()
+    assert bench.model.state is State.HEATING  # previous state re-evaluated
+
+
+def test_mold_press_model_host_watchdog_warns_and_blocks_start(ready_bench: Bench) -> None:
+    bench = ready_bench
+    bench.model.apply_settings({"HOST_WATCHDOG_S": 5})
+    bench.advance(6.0)
+    assert bench.model.active_alarms == [4003]
+    assert bench.model.state is State.READY  # W class
+    assert refusal(bench.model.do_start) == (22, "HOST_WDT")
+    bench.model.apply_settings({"HOST_HEARTBEAT": 1})
+    bench.model.do_start()
+    assert bench.model.state is State.RUNNING
