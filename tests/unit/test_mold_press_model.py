@@ -528,3 +528,15 @@ def test_mold_press_model_host_watchdog_warns_and_blocks_start(ready_bench: Benc
     bench.model.apply_settings({"HOST_HEARTBEAT": 1})
     bench.model.do_start()
     assert bench.model.state is State.RUNNING
+
+
+def test_mold_press_model_gives_the_same_shot_in_one_large_time_step() -> None:
+    results = []
+    for step_s in (0.5, 200.0):
+        bench = Bench()
+        bench.ready()
+        bench.model.do_start()
+        bench.advance(200.0, step_s=step_s)
+        assert bench.model.state is State.DONE
+        results.append({a: w for a, w in bench.inputs().items() if 100 <= a <= 125})
+    assert results[0] == results[1]
