@@ -431,11 +431,14 @@ class MoldPressModel(ModbusToolModel):
         strip.record(self.time_s, self.tool_name, f"molded defect={defect}")
 
     def on_abort(self, by_alarm: bool) -> None:
+        """§3: F once TRANSFER started, else N; the defect is 4507, or 4501 when the stroke
+        did not complete (alarm 4113): §5 reports the lowest code that applies."""
         self.curing = False
         self._retract_ram()
+        defect = 4501 if 4113 in self.active_alarms else 4507
         if self.results is None:
             return
         for row in self.results.rows:
             if row.result == "X":
                 continue
-            row.result, row.defect = ("F", 4507) if self.transfer_started else ("N", 0)
+            row.result, row.defect = ("F", defect) if self.transfer_started else ("N", 0)

@@ -389,6 +389,19 @@ def test_mold_press_model_estop_aborts_and_the_press_opens_after_clear(
     assert (bits[17], bits[18], bench.inputs()[102], bench.inputs()[104]) == (False, True, 0, 0)
 
 
+def test_mold_press_model_stroke_not_completed_aborts_as_a_short_shot(
+    ready_bench: Bench,
+) -> None:
+    bench = ready_bench
+    bench.model.faults.alarm(4113, phase="TRANSFER", after_s=12.0)
+    bench.start_in("TRANSFER", after_s=13.0)
+    assert (bench.model.state, bench.model.blocking_alarm()) == (State.ALARM, 4113)
+    assert discrete_image(bench.model)[18]  # ram retracted
+    bench.model.clear_alarms()
+    assert bench.model.state is State.ABORTED
+    assert (bench.result_map(), bench.defects()) == ("FFFF", [4501] * 4)
+
+
 def test_mold_press_model_host_abort_in_cure_opens_the_press_and_fails_4507(
     ready_bench: Bench,
 ) -> None:
