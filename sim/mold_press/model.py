@@ -17,6 +17,11 @@ MOLD_CAP_UM = 275.0  # mold cap above the carrier (sim decision, docs/tools/mold
 SUBSTRATE_UM = 360.0  # Format A substrate, die-bonder.md §1
 
 START_BLOCKERS = frozenset({"start", "resume"})
+#: Phases whose chase temperatures make CHASE_TEMP_MIN/MAX (mold-press.md §4: "CLAMP–OPEN").
+SHOT_TEMP_PHASES = frozenset({"CLAMP", "TRANSFER", "CURE", "OPEN"})
+OVER_TEMP_C = 200.0  # alarm 4103
+CLAMP_S = 8.0  # §3 nominal CLAMP
+CLAMP_FORCE_WAIT_S = 10.0  # alarm 4111: force not reached within this time
 
 
 class MoldPressModel(ModbusToolModel):
@@ -102,8 +107,8 @@ class MoldPressModel(ModbusToolModel):
         self.pellet_stock = pellet_stock
         self.clamp_force_kn = 0.0
         self.transfer_p_mpa = 0.0
-        self.plunger_pos_mm = 0.0
-        self.plunger_speed_mm_s = 0.0
+        self.ram_mm = 0.0  # plunger position when not stroking (0 = home)
+        self.ram_stroking = False
         self.alpha = 0.0
         self.curing = False
         self.shot: dict[str, float] = {}
@@ -121,18 +126,23 @@ class MoldPressModel(ModbusToolModel):
         return PHASES
 
     # -- physics --------------------------------------------------------------------------------
+    def heaters_on(self) -> bool:
+        """Chase heaters run while armed, off under E-stop and over-temperature (§6, 4103)."""
+        return self.armed and not self.conditions.get("ESTOP") and 4103 not in self.active_alarms
+
     def tool_physics(self, dt_s: float) -> None:
-        heating = self.armed and not self.conditions.get("ESTOP")
+        heating = self.heaters_on()
         self.top_pv_c = self._heater(
             self.top_pv_c, self.setting("CHASE_TOP_SP"), dt_s, heating and self.heater_top_ok
         )
         self.bottom_pv_c = self._heater(
             self.bottom_pv_c, self.setting("CHASE_BOT_SP"), dt_s, heating and self.heater_bottom_ok
         )
-        if self.top_pv_c > 200.0 or self.bottom_pv_c > 200.0:
+        if self.over_temperature():
             self.raise_alarm(4103)
         if self.curing:
             self.alpha = advance_cure(self.alpha, self.chase_mean_c, dt_s)
+        if self.cycle_active and self.phase in SHOT_TEMP_PHASES:
             self.shot["temp_min"] = min(
                 self.shot.get("temp_min", 999.0), self.top_pv_c, self.bottom_pv_c
             )
@@ -146,10 +156,10 @@ class MoldPressModel(ModbusToolModel):
         """Both chase halves sit at their goal (the heater snaps onto it), none is over
         200 °C, and a running shot counts no time out of band; the cure is exact for any
         step at a constant temperature."""
-        heating = self.armed and not self.conditions.get("ESTOP")
+        heating = self.heaters_on()
         top = self.setting("CHASE_TOP_SP") if heating and self.heater_top_ok else AMBIENT_C
         bottom = self.setting("CHASE_BOT_SP") if heating and self.heater_bottom_ok else AMBIENT_C
-        if self.top_pv_c != top or self.bottom_pv_c != bottom or max(top, bottom) > 200.0:
+        if self.top_pv_c != top or self.bottom_pv_c != bottom or max(top, bottom) > OVER_TEMP_C:
             return False
         if not (self.cycle_active and self.state is State.RUNNING):
             return True
@@ -175,6 +185,9 @@ class MoldPressModel(ModbusToolModel):
                     self.raise_alarm(code, cause_for_s=0.0)
             else:
                 self.out_of_band_s[side] = 0.0
+
+    def over_temperature(self) -> bool:
+        return self.top_pv_c > OVER_TEMP_C or self.bottom_pv_c > OVER_TEMP_C
 
     @property
     def chase_mean_c(self) -> float:
@@ -206,6 +219,8 @@ class MoldPressModel(ModbusToolModel):
             return self.pellet_stock < 4 * self.setting_int("PELLETS_PER_SHOT")
         if code == 4104:
             return not (self.heater_top_ok and self.heater_bottom_ok)
+        if code == 4103:
+            return self.over_temperature()
         return super().alarm_cause_persists(code)
 
     def fix(self, code: int) -> None:
@@ -228,8 +243,44 @@ class MoldPressModel(ModbusToolModel):
         return self.phase not in ("LOAD", "PREHEAT", "NONE")
 
     def on_abort_class_alarm(self) -> None:
+        """§3: an A-class alarm stops and retracts the ram (the press opens at the clear)."""
         self.curing = False
-        self.plunger_speed_mm_s = 0.0
+        self._retract_ram()
+
+    def _retract_ram(self) -> None:
+        self.ram_stroking = False
+        self.ram_mm = 0.0
+        self.transfer_p_mpa = 0.0
+
+    def _set_state(self, state: State) -> None:
+        if state is State.ABORTED:  # §3: the press opens and ejects once E-stop and door clear
+            self._retract_ram()
+            self.clamp_force_kn = 0.0
+        super()._set_state(state)
+
+    # -- the plunger ------------------------------------------------------------------------------
+    @property
+    def plunger_pos_mm(self) -> float:
+        """IR 104: on the three-stage profile while filling, else where the ram rests."""
+        return self._stroke()[0] if self.ram_stroking else self.ram_mm
+
+    @property
+    def plunger_speed_mm_s(self) -> float:
+        """IR 105: the speed of the current stage while filling, else 0."""
+        return self._stroke()[1] if self.ram_stroking else 0.0
+
+    def _stroke(self) -> tuple[float, float]:
+        """Plunger (position mm, speed mm/s) the elapsed TRANSFER time into the fill (§1, §4:
+        stage k runs at Sk_SPEED up to Sk_END_POS)."""
+        t_s, pos_mm = self.step_elapsed_s, 0.0
+        for stage in ("S1", "S2", "S3"):
+            end_mm, speed = self.setting(f"{stage}_END_POS"), self.setting(f"{stage}_SPEED")
+            stage_s = (end_mm - pos_mm) / speed
+            if t_s < stage_s:
+                return pos_mm + speed * t_s, speed
+            t_s -= stage_s
+            pos_mm = end_mm
+        return pos_mm, 0.0
 
     # -- the shot --------------------------------------------------------------------------------
     def fill_time_s(self) -> float:
@@ -241,7 +292,7 @@ class MoldPressModel(ModbusToolModel):
         steps = [
             Step("LOAD", 10.0, on_start=self._load),
             Step("PREHEAT", float(self.setting_int("PREHEAT_S")), on_end=self._preheat_done),
-            Step("CLAMP", 8.0, on_start=self._clamp, hold_point=False),
+            Step("CLAMP", CLAMP_S, on_start=self._clamp, hold_point=False),
             Step(
                 "TRANSFER",
                 self.fill_time_s(),
@@ -284,9 +335,23 @@ class MoldPressModel(ModbusToolModel):
     def _clamp(self) -> None:
         target = self.setting("CLAMP_FORCE_SP")
         if self.conditions.get("HYDRAULIC"):
+            # §6 4111: the press keeps building force for up to 10 s, 2 s past the nominal CLAMP.
             self.clamp_force_kn = 0.8 * target
-            self.raise_alarm(4111)
+            waiting_s = CLAMP_FORCE_WAIT_S - CLAMP_S
+            self.steps.insert(
+                1, Step("CLAMP", waiting_s, on_end=self._clamp_waited, hold_point=False)
+            )
             return
+        self._clamp_force_built()
+
+    def _clamp_waited(self) -> None:
+        if self.conditions.get("HYDRAULIC"):
+            self.raise_alarm(4111)
+        else:
+            self._clamp_force_built()
+
+    def _clamp_force_built(self) -> None:
+        target = self.setting("CLAMP_FORCE_SP")
         self.clamp_force_kn = target * (1.0 + self.rng.gauss(0.0, 0.004))
         self.shot["clamp_min_kn"] = target * (0.995 + self.rng.gauss(0.0, 0.002))
 
@@ -294,22 +359,22 @@ class MoldPressModel(ModbusToolModel):
         self.transfer_started = True
         self.curing = True
         self.alpha = 0.0
-        self.plunger_speed_mm_s = self.setting("S1_SPEED")
+        self.ram_stroking = True
         sp = self.setting("TRANSFER_P_SP")
         self.transfer_p_mpa = sp
         self.shot["peak_p_mpa"] = sp * (1.0 + abs(self.rng.gauss(0.01, 0.01)))
 
     def _filled(self) -> None:
         self.shot["fill_s"] = self.fill_time_s() * (1.0 + self.rng.gauss(0.0, 0.01))
-        self.plunger_pos_mm = self.setting("S3_END_POS")
-        self.plunger_speed_mm_s = 0.0
+        self.ram_stroking = False
+        self.ram_mm = self.setting("S3_END_POS")
 
     def _open(self) -> None:
         self.shot["alpha_open"] = self.alpha
         self.curing = False
         self.transfer_p_mpa = 0.0
         self.clamp_force_kn = 0.0
-        self.plunger_pos_mm = 0.0
+        self.ram_mm = 0.0
         cull = self.setting("CULL_SP") + self.rng.gauss(0.0, 0.05)
         self.shot["cull_mm"] = cull
         if abs(cull - self.setting("CULL_SP")) > self.setting("CULL_TOL"):
@@ -366,10 +431,14 @@ class MoldPressModel(ModbusToolModel):
         strip.record(self.time_s, self.tool_name, f"molded defect={defect}")
 
     def on_abort(self, by_alarm: bool) -> None:
+        """§3: F once TRANSFER started, else N; the defect is 4507, or 4501 when the stroke
+        did not complete (alarm 4113): §5 reports the lowest code that applies."""
         self.curing = False
+        self._retract_ram()
+        defect = 4501 if 4113 in self.active_alarms else 4507
         if self.results is None:
             return
         for row in self.results.rows:
             if row.result == "X":
                 continue
-            row.result, row.defect = ("F", 4507) if self.transfer_started else ("N", 0)
+            row.result, row.defect = ("F", defect) if self.transfer_started else ("N", 0)

@@ -1,0 +1,555 @@
+"""TM-4 process model on a hand-driven clock: the phases and timings of mold-press.md §3/§8,
+the cure model and results of §5, the alarms and interlocks of §6 and what IR/DI 100-125/16-22
+report (§4)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from sim.fronts.modbus_map import words_of
+from sim.modbus_model import Setting
+from sim.mold_press.cure import advance_cure, time_to_alpha
+from sim.mold_press.model import MoldPressModel
+from sim.mold_press.registers import MOLD_PRESS_REGISTERS, discrete_image
+from sim.tool_model import State
+from sim.world import World
+from tests.support.hand_clock import HandClock
+from tests.support.refusal import refusal
+
+SHOT_PHASES = ("LOAD", "PREHEAT", "CLAMP", "TRANSFER", "CURE", "OPEN", "CLEAN", "UNLOAD")
+
+
+class Bench:
+    """A mold press model, its clock and world, and helpers to move time."""
+
+    def __init__(self, **options: object) -> None:
+        self.clock = HandClock()
+        self.world = World()
+        self.model = MoldPressModel(self.clock, self.world, **options)  # type: ignore[arg-type]
+
+    def advance(self, seconds: float, step_s: float = 1.0) -> None:
+        end = self.clock.t + seconds
+        while self.clock.t < end:
+            self.clock.t = min(end, self.clock.t + step_s)
+            self.model.sync()
+
+    def run_until(
+        self, done: Callable[[], bool], limit_s: float = 3 * 3600.0, step_s: float = 1.0
+    ) -> float:
+        """Advance in ``step_s`` steps until ``done``; return the sim seconds it took."""
+        began = self.clock.t
+        while not done():
+            if self.clock.t - began > limit_s:
+                raise AssertionError(f"not reached within {limit_s} s (state {self.model.state})")
+            self.clock.t += step_s
+            self.model.sync()
+        return self.clock.t - began
+
+    def write(self, **registers: int) -> None:
+        """Holding registers by manual name in register units, as the front decodes them."""
+        values: dict[str, Setting] = {}
+        for name, raw in registers.items():
+            definition = MOLD_PRESS_REGISTERS.holding_def(name)
+            values[name] = definition.decode(words_of(raw, definition.reg_type))
+        self.model.apply_settings(values)
+
+    def ready(self, **registers: int) -> None:
+        """Power-up, write registers, ARM and wait for READY."""
+        self.run_until(lambda: self.model.state is State.IDLE)
+        self.write(**registers)
+        self.model.do_arm()
+        self.run_until(lambda: self.model.state is State.READY, step_s=5.0)
+
+    def start_in(self, phase: str, after_s: float = 0.0) -> None:
+        """START and run into ``phase`` (plus ``after_s``)."""
+        self.model.do_start()
+        self.run_until(lambda: self.model.phase == phase, step_s=0.5)
+        self.advance(after_s)
+
+    def finish(self) -> float:
+        """Run the started shot to its end; the sim seconds it took."""
+        return self.run_until(lambda: not self.model.cycle_active)
+
+    def inputs(self) -> dict[int, int]:
+        return MOLD_PRESS_REGISTERS.input_words(self.model)
+
+    def result_map(self) -> str:
+        return "".join(" PFXN"[self.inputs()[118 + k]] for k in range(4))
+
+    def defects(self) -> list[int]:
+        return [self.inputs()[122 + k] for k in range(4)]
+
+
+@pytest.fixture
+def bench() -> Bench:
+    return Bench()
+
+
+@pytest.fixture
+def ready_bench() -> Bench:
+    bench = Bench()
+    bench.ready()
+    return bench
+
+
+# -- states and timings (§3, §8) -------------------------------------------------------------------
+
+
+def test_mold_press_model_init_lasts_15_s_and_idles_with_heaters_off(bench: Bench) -> None:
+    assert bench.run_until(lambda: bench.model.state is State.IDLE) == pytest.approx(15.0, abs=1)
+    bench.advance(600.0, step_s=10.0)
+    assert bench.inputs()[100] == bench.inputs()[101] == 250
+
+
+def test_mold_press_model_heats_at_5_c_per_min_and_is_ready_after_about_31_min(
+    bench: Bench,
+) -> None:
+    bench.run_until(lambda: bench.model.state is State.IDLE)
+    bench.model.do_arm()
+    assert bench.model.state is State.HEATING
+    bench.advance(60.0)
+    assert bench.inputs()[100] == pytest.approx(250 + 50, abs=2)
+    assert not discrete_image(bench.model)[16]
+    minutes = (60.0 + bench.run_until(lambda: bench.model.state is State.READY)) / 60.0
+    assert 31.0 * 0.95 <= minutes <= 31.0 * 1.05
+    assert discrete_image(bench.model)[16]
+    assert (bench.inputs()[100], bench.inputs()[101]) == pytest.approx((1750, 1750), abs=30)
+
+
+def test_mold_press_model_shot_runs_the_manual_phases_in_179_s(ready_bench: Bench) -> None:
+    bench = ready_bench
+    stock = bench.inputs()[106]
+    bench.model.do_start()
+    entered: dict[str, float] = {}
+    began = bench.clock.t
+    while bench.model.cycle_active:
+        entered.setdefault(bench.model.phase, bench.clock.t - began)
+        assert bench.inputs()[1] == SHOT_PHASES.index(bench.model.phase) + 1  # PHASE code
+        bench.advance(0.5)
+    total_s = bench.clock.t - began
+    assert tuple(entered) == SHOT_PHASES
+    ends = [*list(entered.values())[1:], total_s]
+    durations = {phase: end - entered[phase] for phase, end in zip(entered, ends, strict=True)}
+    nominal = {"LOAD": 10, "PREHEAT": 20, "CLAMP": 8, "TRANSFER": 13, "CURE": 90, "OPEN": 8}
+    for phase, seconds in (nominal | {"CLEAN": 20, "UNLOAD": 10}).items():
+        assert durations[phase] == pytest.approx(seconds, abs=0.6), phase
+    assert total_s == pytest.approx(179.0, abs=0.6)
+    assert bench.model.state is State.DONE
+    assert bench.result_map() == "PPPP"
+    assert bench.defects() == [0, 0, 0, 0]
+    words = bench.inputs()
+    assert words[106] == stock - 8  # PELLETS_PER_SHOT taken at LOAD
+    assert words[110] == pytest.approx(130, abs=5)  # FILL_TIME 13.0 s
+    assert words[113] == pytest.approx(910, abs=5)  # α at open, 103 s after transfer start
+    assert words[114] == pytest.approx(209, abs=1)  # T_ALPHA03 at 175 °C
+    assert (words[115], words[116]) == (1750, 1750)
+    assert 475 <= words[117] <= 500  # CLAMP_FORCE_MIN ≥ 95 % of 500 kN
+    assert 750 <= words[111] < 750 + 100  # PEAK_TRANSFER_P ≥ SP, below the 4112 limit
+    assert abs(words[112] - 400) <= 15  # CULL_H within CULL_SP ± 0.15 mm
+
+
+def test_mold_press_model_without_auto_clean_skips_clean(bench: Bench) -> None:
+    bench.ready(AUTO_CLEAN=0)
+    bench.model.do_start()
+    phases: set[str] = set()
+    while bench.model.cycle_active:
+        phases.add(bench.model.phase)
+        bench.advance(1.0)
+    assert "CLEAN" not in phases
+    assert bench.model.cycle_elapsed_s == pytest.approx(159.0, abs=0.6)
+
+
+def test_mold_press_model_ack_returns_to_ready_and_results_last_until_start(
+    ready_bench: Bench,
+) -> None:
+    bench = ready_bench
+    bench.model.apply_settings({"STRIP_ID_1": "LA2403-017"})
+    bench.model.do_start()
+    bench.finish()
+    bench.model.do_ack()
+    assert bench.model.state is State.READY
+    assert bench.model.strip_id_at(1) == ""
+    assert bench.result_map() == "PPPP"
+    bench.model.do_start()
+    assert all(address not in bench.inputs() for address in range(110, 126))
+
+
+# -- cure model (§5) -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("alpha", "temperature_c", "seconds"),
+    [(0.3, 175, 20.9), (0.8, 175, 65.2), (0.9, 175, 97.3), (0.8, 165, 95), (0.8, 185, 45)],
+)
+def test_mold_press_cure_model_matches_the_manual_points(
+    alpha: float, temperature_c: float, seconds: float
+) -> None:
+    assert time_to_alpha(alpha, temperature_c) == pytest.approx(seconds, abs=0.5)
+    assert advance_cure(0.0, temperature_c, seconds) == pytest.approx(alpha, abs=0.005)
+
+
+def test_mold_press_model_alpha_pv_counts_from_transfer_start_and_is_0_outside_it(
+    ready_bench: Bench,
+) -> None:
+    bench = ready_bench
+    bench.start_in("CLAMP", after_s=4.0)
+    assert bench.inputs()[109] == 0
+    bench.run_until(lambda: bench.model.phase == "CURE")
+    bench.advance(65.2 - 13.0)  # 65.2 s after transfer start at 175 °C
+    assert bench.inputs()[109] == pytest.approx(800, abs=10)
+    assert bench.inputs()[108] == 52  # PHASE_ELAPSED_S: the cure timer starts at end of fill
+    bench.run_until(lambda: bench.model.phase == "OPEN")
+    bench.advance(1.0)
+    assert bench.inputs()[109] == 0
+
+
+# -- what the press reports while it runs (§4) -----------------------------------------------------
+
+
+def test_mold_press_model_plunger_follows_the_three_stage_profile(ready_bench: Bench) -> None:
+    bench = ready_bench
+    bench.start_in("CLAMP")
+    assert discrete_image(bench.model)[18]  # home until the stroke starts
+    bench.run_until(lambda: bench.model.phase == "TRANSFER", step_s=0.5)
+    seen = []
+    for seconds in (2.0, 6.0, 11.5):  # stage 1 at 6 mm/s, stage 2 at 3 mm/s, stage 3 at 2 mm/s
+        bench.advance(seconds - bench.model.phase_elapsed_s, step_s=0.5)
+        seen.append((bench.inputs()[104], bench.inputs()[105]))
+    assert seen == [(120, 60), (200 + 80, 30), (400 + 30, 20)]
+    assert not discrete_image(bench.model)[18]
+    bench.run_until(lambda: bench.model.phase == "CURE")
+    assert (bench.inputs()[104], bench.inputs()[105]) == (460, 0)  # fill position, holding
+
+
+def test_mold_press_model_discrete_inputs_follow_the_shot(ready_bench: Bench) -> None:
+    bench = ready_bench
+    bits = discrete_image(bench.model)
+    assert (bits[17], bits[18], bits[19], bits[20], bits[21], bits[22]) == (
+        False,
+        True,
+        True,
+        True,
+        True,
+        False,
+    )
+    bench.start_in("CURE", after_s=10.0)
+    bits = discrete_image(bench.model)
+    assert (bits[16], bits[17], bits[18], bits[22]) == (True, True, False, True)
+    assert (bench.inputs()[102], bench.inputs()[103]) == pytest.approx((500, 750), abs=10)
+    bench.run_until(lambda: bench.model.phase == "CLEAN")
+    bits = discrete_image(bench.model)
+    assert (bits[17], bits[18], bits[22]) == (False, True, False)
+
+
+def test_mold_press_model_vacuum_assist_off_never_reports_vacuum(bench: Bench) -> None:
+    bench.ready(VACUUM_ASSIST=0)
+    bench.start_in("CURE")
+    assert not discrete_image(bench.model)[22]
+
+
+def test_mold_press_model_load_mask_leaves_unloaded_positions_x(bench: Bench) -> None:
+    bench.ready(LOAD_MASK=0b0101)
+    assert bench.inputs()[107] == 0b0101
+    bench.model.do_start()
+    bench.finish()
+    assert bench.result_map() == "PXPX"
+
+
+# -- settings, PAUSE and interlocks (§3, §4, §6) ---------------------------------------------------
+
+
+def test_mold_press_model_plunger_stages_out_of_order_refuse_arm_and_start(bench: Bench) -> None:
+    bench.ready()
+    bench.write(S2_END_POS=460, S3_END_POS=400)
+    assert refusal(bench.model.do_start)[0] == 14
+    assert refusal(bench.model.do_arm)[0] == 14
+
+
+def test_mold_press_model_holding_ranges_are_the_manual_ranges() -> None:
+    ranges = {d.name: (d.lo, d.hi) for d in MOLD_PRESS_REGISTERS.holding_defs if d.lo is not None}
+    assert ranges["CHASE_TOP_SP"] == (1650, 1850)
+    assert ranges["CURE_S"] == (60, 180)
+    assert ranges["LOAD_MASK"] == (1, 15)
+    assert ranges["ALPHA_MIN"] == (500, 990)
+    assert ranges["PELLETS_PER_SHOT"] == (1, 16)
+    defaults = MOLD_PRESS_REGISTERS.holding_words(MoldPressModel(HandClock(), World()))
+    example = [1750, 1750, 30, 500, 750, 200, 60, 400, 30, 460, 20, 90, 850, 1500, 20, 8, 400]
+    assert [defaults[100 + k] for k in range(22)] == [*example, 50, 800, 1, 1, 15]
+
+
+def test_mold_press_model_pause_only_before_clamp_and_holds_before_clamp(
+    ready_bench: Bench,
+) -> None:
+    bench = ready_bench
+    bench.start_in("PREHEAT", after_s=5.0)
+    bench.model.do_pause()
+    bench.advance(60.0)
+    assert (bench.model.state, bench.model.phase) == (State.PAUSED, "PREHEAT")
+    assert not discrete_image(bench.model)[17]
+    bench.model.do_resume()
+    bench.run_until(lambda: bench.model.phase == "CLAMP")
+    assert refusal(bench.model.do_pause) == (20, "RUNNING")
+    bench.run_until(lambda: bench.model.phase == "CURE")
+    assert refusal(bench.model.do_pause) == (20, "RUNNING")
+    bench.finish()
+    assert bench.result_map() == "PPPP"
+
+
+@pytest.mark.parametrize(
+    ("condition", "interlock"),
+    [("DOOR", "DOOR"), ("HYDRAULIC", "HYDRAULIC"), ("AIR", "AIR"), ("LOAD", "LOAD")],
+)
+def test_mold_press_model_interlock_conditions_block_start(
+    ready_bench: Bench, condition: str, interlock: str
+) -> None:
+    ready_bench.model.set_condition(condition, True)
+    assert refusal(ready_bench.model.do_start) == (22, interlock)
+    ready_bench.model.set_condition(condition, False)
+    ready_bench.model.do_start()
+    assert ready_bench.model.state is State.RUNNING
+
+
+def test_mold_press_model_start_while_heating_names_temp(bench: Bench) -> None:
+    bench.run_until(lambda: bench.model.state is State.IDLE)
+    bench.model.do_arm()
+    bench.advance(60.0)
+    assert refusal(bench.model.do_start) == (22, "TEMP")
+
+
+def test_mold_press_model_short_pellet_stock_blocks_start_and_warns_low() -> None:
+    bench = Bench(pellet_stock=20)
+    bench.ready()
+    bench.model.do_start()
+    bench.advance(11.0)
+    assert bench.model.active_alarms == [4201]  # < 4 × PELLETS_PER_SHOT: warning only
+    assert bench.model.state is State.RUNNING
+    bench.finish()
+    bench.model.do_ack()
+    bench.write(PELLETS_PER_SHOT=16)
+    assert not discrete_image(bench.model)[21]
+    assert refusal(bench.model.do_start) == (22, "PELLET")
+
+
+# -- alarms (§3 hold points, §6) -------------------------------------------------------------------
+
+
+def test_mold_press_model_hold_alarm_in_load_stops_before_clamp(ready_bench: Bench) -> None:
+    bench = ready_bench
+    bench.start_in("LOAD", after_s=3.0)
+    bench.model.set_condition("AIR", True)
+    assert bench.model.state is State.ALARM
+    bench.advance(120.0)
+    assert bench.model.phase in ("LOAD", "PREHEAT")
+    assert not discrete_image(bench.model)[17]
+    bench.model.clear_alarms()
+    assert bench.model.state is State.ALARM  # air still low
+    bench.model.fix(4005)
+    bench.model.clear_alarms()
+    assert bench.model.state is State.PAUSED
+    bench.model.do_resume()
+    bench.finish()
+    assert (bench.model.state, bench.result_map()) == (State.DONE, "PPPP")
+
+
+def test_mold_press_model_hold_alarm_from_clamp_on_is_deferred_past_unload(
+    ready_bench: Bench,
+) -> None:
+    bench = ready_bench
+    bench.start_in("CURE", after_s=20.0)
+    bench.model.set_condition("AIR", True)
+    assert bench.model.state is State.RUNNING
+    assert 4005 in bench.model.active_alarms
+    assert bench.finish() == pytest.approx(179.0 - 8 - 20 - 10 - 13 - 20, abs=1.0)
+    assert bench.model.state is State.ALARM
+    assert (bench.inputs()[1], bench.inputs()[2]) == (0, 4005)  # PHASE NONE, ALARM_CODE
+    assert bench.result_map() == "PPPP"  # results available in ALARM
+    bench.model.fix(4005)
+    bench.model.clear_alarms()
+    assert bench.model.state is State.DONE
+
+
+@pytest.mark.parametrize(("phase", "expected"), [("PREHEAT", "NNNN"), ("CURE", "FFFF")])
+def test_mold_press_model_estop_aborts_and_the_press_opens_after_clear(
+    ready_bench: Bench, phase: str, expected: str
+) -> None:
+    bench = ready_bench
+    bench.start_in(phase, after_s=5.0)
+    bench.model.set_condition("ESTOP", True)
+    assert bench.model.state is State.ALARM
+    assert (bench.inputs()[103], bench.inputs()[105], bench.inputs()[109]) == (0, 0, 0)
+    assert discrete_image(bench.model)[18]  # ram retracted
+    bench.model.fix(4001)
+    bench.model.clear_alarms()
+    assert bench.model.state is State.ABORTED
+    assert bench.result_map() == expected
+    assert set(bench.defects()) == ({4507} if expected == "FFFF" else {0})
+    bits = discrete_image(bench.model)
+    assert (bits[17], bits[18], bench.inputs()[102], bench.inputs()[104]) == (False, True, 0, 0)
+
+
+def test_mold_press_model_stroke_not_completed_aborts_as_a_short_shot(
+    ready_bench: Bench,
+) -> None:
+    bench = ready_bench
+    bench.model.faults.alarm(4113, phase="TRANSFER", after_s=12.0)
+    bench.start_in("TRANSFER", after_s=13.0)
+    assert (bench.model.state, bench.model.blocking_alarm()) == (State.ALARM, 4113)
+    assert discrete_image(bench.model)[18]  # ram retracted
+    bench.model.clear_alarms()
+    assert bench.model.state is State.ABORTED
+    assert (bench.result_map(), bench.defects()) == ("FFFF", [4501] * 4)
+
+
+def test_mold_press_model_host_abort_in_cure_opens_the_press_and_fails_4507(
+    ready_bench: Bench,
+) -> None:
+    bench = ready_bench
+    bench.start_in("CURE", after_s=30.0)
+    bench.model.do_abort()
+    assert bench.model.state is State.ABORTED
+    assert (bench.result_map(), set(bench.defects())) == ("FFFF", {4507})
+    words = bench.inputs()
+    assert (words[102], words[103], words[104], words[105], words[109]) == (0, 0, 0, 0, 0)
+    bits = discrete_image(bench.model)
+    assert (bits[17], bits[18], bits[22]) == (False, True, False)
+    bench.model.do_ack()
+    assert bench.model.state is State.READY
+
+
+def test_mold_press_model_hydraulic_loss_at_clamp_aborts_with_4111_before_transfer(
+    ready_bench: Bench,
+) -> None:
+    bench = ready_bench
+    bench.model.faults.condition("HYDRAULIC", True, phase="CLAMP")
+    bench.start_in("CLAMP")
+    assert (bench.model.state, bench.model.active_alarms) == (State.RUNNING, [4004])  # deferred
+    bench.run_until(lambda: 4111 in bench.model.active_alarms, step_s=0.5)
+    assert (bench.model.state, bench.model.phase) == (State.ALARM, "CLAMP")
+    assert bench.model.phase_elapsed_s == pytest.approx(10.0)  # force not reached within 10 s
+    assert not discrete_image(bench.model)[17]
+    bench.model.fix(4004)
+    bench.model.clear_alarms()
+    assert (bench.model.state, bench.result_map()) == (State.ABORTED, "NNNN")
+
+
+def test_mold_press_model_hydraulics_back_within_10_s_clamp_2_s_late_and_mold(
+    ready_bench: Bench,
+) -> None:
+    bench = ready_bench
+    bench.model.faults.condition("HYDRAULIC", True, phase="CLAMP", clear_after_s=5.0)
+    bench.start_in("CLAMP")
+    bench.run_until(lambda: bench.model.phase == "TRANSFER", step_s=0.5)
+    assert discrete_image(bench.model)[17]
+    bench.finish()
+    assert bench.model.cycle_elapsed_s == pytest.approx(179.0 + 2.0, abs=0.6)
+    assert (bench.model.state, bench.model.blocking_alarm()) == (State.ALARM, 4004)  # deferred
+    assert bench.result_map() == "PPPP"
+
+
+def test_mold_press_model_slow_fill_is_a_short_shot_and_two_in_a_row_hold(bench: Bench) -> None:
+    bench.ready(S3_SPEED=5)  # 3.33 + 6.67 + 12 s = 22 s > T_ALPHA03 20.9 s
+    bench.model.do_start()
+    bench.finish()
+    assert (bench.model.state, bench.result_map()) == (State.DONE, "FFFF")
+    assert bench.defects() == [4501] * 4
+    assert bench.inputs()[110] > bench.inputs()[114]
+    bench.model.do_ack()
+    bench.run_until(lambda: bench.model.state is State.READY)
+    bench.model.do_start()
+    bench.finish()
+    assert bench.model.state is State.ALARM  # 4119 held until the shot was through
+    assert bench.model.blocking_alarm() == 4119
+    bench.model.clear_alarms()  # an event: goes with the first clear
+    assert bench.model.state is State.DONE
+
+
+def test_mold_press_model_cool_short_cure_is_under_cured(bench: Bench) -> None:
+    bench.ready(CHASE_TOP_SP=1650, CHASE_BOT_SP=1650, CURE_S=60)
+    bench.model.do_start()
+    bench.finish()
+    assert bench.defects() == [4502] * 4
+    assert bench.inputs()[113] < 800
+
+
+def test_mold_press_model_failed_heater_in_a_shot_raises_4101_and_marks_4504(
+    ready_bench: Bench,
+) -> None:
+    bench = ready_bench
+    bench.start_in("CLAMP")
+    bench.model.heater_top_ok = False  # cools at 2 °C/min: out of ±3 °C after 90 s
+    bench.run_until(lambda: 4101 in bench.model.active_alarms)
+    assert bench.model.phase == "CURE"
+    assert bench.model.state is State.RUNNING  # deferred hold
+    bench.finish()
+    assert bench.model.state is State.ALARM
+    assert bench.defects() == [4504] * 4
+    assert bench.inputs()[115] < 1750 - 30 <= bench.inputs()[116]
+
+
+def test_mold_press_model_chase_excursion_at_open_marks_4504(ready_bench: Bench) -> None:
+    bench = ready_bench
+    bench.start_in("OPEN", after_s=1.0)
+    bench.model.bottom_pv_c = 171.0  # a cold disturbance while the press opens
+    bench.finish()
+    assert bench.inputs()[115] < 1750 - 30
+    assert bench.defects() == [4504] * 4
+
+
+def test_mold_press_model_over_temperature_switches_the_heaters_off(ready_bench: Bench) -> None:
+    bench = ready_bench
+    bench.model.raise_alarm(4103)
+    assert bench.model.state is State.ALARM
+    bench.advance(120.0)
+    assert bench.inputs()[100] < 1750 - 30
+    assert bench.inputs()[101] < 1750 - 30
+
+
+def test_mold_press_model_chase_leaving_the_band_in_ready_falls_back_without_alarm(
+    ready_bench: Bench,
+) -> None:
+    bench = ready_bench
+    bench.model.heater_bottom_ok = False
+    bench.run_until(lambda: bench.model.state is State.HEATING, limit_s=300.0)
+    bench.advance(60.0)
+    assert bench.model.active_alarms == []  # deviation alarms only during a cycle
+
+
+def test_mold_press_model_estop_outside_a_cycle_alarms_and_switches_the_heaters_off(
+    ready_bench: Bench,
+) -> None:
+    bench = ready_bench
+    bench.model.set_condition("ESTOP", True)
+    assert (bench.model.state, bench.model.blocking_alarm()) == (State.ALARM, 4001)
+    bench.advance(120.0)
+    assert bench.inputs()[100] < 1750 - 30
+    bench.model.clear_alarms()
+    assert bench.model.state is State.ALARM  # still pressed
+    bench.model.fix(4001)
+    bench.model.clear_alarms()
+    assert bench.model.state is State.HEATING  # previous state re-evaluated
+
+
+def test_mold_press_model_host_watchdog_warns_and_blocks_start(ready_bench: Bench) -> None:
+    bench = ready_bench
+    bench.model.apply_settings({"HOST_WATCHDOG_S": 5})
+    bench.advance(6.0)
+    assert bench.model.active_alarms == [4003]
+    assert bench.model.state is State.READY  # W class
+    assert refusal(bench.model.do_start) == (22, "HOST_WDT")
+    bench.model.apply_settings({"HOST_HEARTBEAT": 1})
+    bench.model.do_start()
+    assert bench.model.state is State.RUNNING
+
+
+def test_mold_press_model_gives_the_same_shot_in_one_large_time_step() -> None:
+    results = []
+    for step_s in (0.5, 200.0):
+        bench = Bench()
+        bench.ready()
+        bench.model.do_start()
+        bench.advance(200.0, step_s=step_s)
+        assert bench.model.state is State.DONE
+        results.append({a: w for a, w in bench.inputs().items() if 100 <= a <= 125})
+    assert results[0] == results[1]
