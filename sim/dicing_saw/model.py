@@ -175,8 +175,10 @@ class DicingSawModel(StripToolModel):
         self.current_pass = None
 
     def on_arm(self) -> None:
+        """RECipe:LOAD: start the spindle (§3); on a running spindle warm up 60 s, but never
+        cut short a cold warm-up still in progress (300 s after power-up or a long stop)."""
         if self.spindle_on:
-            self.warmup_remaining_s = WARMUP_WARM_S
+            self.warmup_remaining_s = max(self.warmup_remaining_s, WARMUP_WARM_S)
         else:
             self._start_spindle()
 
@@ -363,7 +365,10 @@ class DicingSawModel(StripToolModel):
         passes = int(self.params["cut_passes"])
         check_every = int(self.params["cut_check"])
         feed = float(self.params["cut_feed_mm_s"])
-        steps = [self._handling("LOAD"), self._handling("ALIGN", on_end=self._align)]
+        steps = [
+            self._handling("LOAD", on_end=self._strip_on_chuck),
+            self._handling("ALIGN", on_end=self._align),
+        ]
         for line in lines:
             if line.channel == "CH2" and line.boundary == 0:
                 steps.append(self._handling("ROTATE"))
@@ -396,6 +401,12 @@ class DicingSawModel(StripToolModel):
         self.cut_chipping_um = {}
         self.measured = {}
         self.units_may_move = False
+
+    def _strip_on_chuck(self) -> None:
+        """The strip is loaded: a chuck vacuum already low (VACUUM does not block START, §6)
+        is now low with a strip loaded, so it raises 7003 before anything is cut."""
+        if self.conditions.get("VACUUM", False):
+            self.raise_alarm(7003)
 
     def _align(self) -> None:
         self.align_um = {channel: self.rng.gauss(0.0, ALIGN_SIGMA_UM) for channel in ("CH1", "CH2")}
@@ -474,30 +485,31 @@ class DicingSawModel(StripToolModel):
             self._singulate(self.strip)
 
     def _judge(self, row: SiteResult) -> None:
+        """§5 record and pass rule: values from the checked lines bounding the site (also
+        when the site was not singulated or lost), defect the lowest that applies (README §8)."""
         lines = self.bounds[row.site]
         if row.result == "X":
             return
-        if not all(n in self.lines_cut for n in lines):
-            touched = any(n in self.lines_started for n in lines)
-            row.result, row.defect = ("F", 7504) if touched else ("N", 0)
+        singulated = all(n in self.lines_cut for n in lines)
+        if not singulated and not any(n in self.lines_started for n in lines):
+            row.result, row.defect = "N", 0
             return
-        if self.units_may_move and self.rng.random() < UNIT_LOSS_ON_VACUUM_LOSS:
-            row.result, row.defect = "F", 7503
-            return
-        checks = self.measured.get(row.site, [])
-        if not checks:
-            row.result, row.defect = "P", 0
-            return
-        chip = round(max(c for c, _, _ in checks))
-        worst_offset: float = max((o for _, o, _ in checks), key=abs)
-        offset = round(worst_offset)
-        width = round(sum(w for _, _, w in checks) / len(checks))
-        row.values = (str(chip), str(offset), str(width))
         defects = []
-        if chip > int(self.params["cut_chipping_limit_um"]):
-            defects.append(7501)
-        if abs(offset) > int(self.params["cut_offset_limit_um"]):
-            defects.append(7502)
+        checks = self.measured.get(row.site, [])
+        if checks:
+            chip = round(max(c for c, _, _ in checks))
+            worst_offset: float = max((o for _, o, _ in checks), key=abs)
+            offset = round(worst_offset)
+            width = round(sum(w for _, _, w in checks) / len(checks))
+            row.values = (str(chip), str(offset), str(width))
+            if chip > int(self.params["cut_chipping_limit_um"]):
+                defects.append(7501)
+            if abs(offset) > int(self.params["cut_offset_limit_um"]):
+                defects.append(7502)
+        if not singulated:
+            defects.append(7504)
+        elif self.units_may_move and self.rng.random() < UNIT_LOSS_ON_VACUUM_LOSS:
+            defects.append(7503)
         row.result, row.defect = ("F", min(defects)) if defects else ("P", 0)
 
     def _singulate(self, strip: StripState) -> None:

@@ -506,3 +506,109 @@ def test_dicing_saw_estop_during_blade_setup_abandons_the_setup() -> None:
     assert saw.state_name() == "WARMUP"  # spindle stopped by the E-stop
     advance_until(saw, clock, State.READY)
     assert "BLADE" in saw.active_interlocks()
+
+
+# == audit against dicing-saw.md (s9) ========================================================
+def test_dicing_saw_reloading_a_recipe_during_the_cold_warmup_does_not_shorten_it() -> None:
+    """§3: 300 s of warm-up after power-up; a second RECipe:LOAD 100 s in is no warm start."""
+    saw, clock, _ = make_saw()
+    saw.load_recipe("B-SING")
+    advance(saw, clock, 100.0)
+    saw.load_recipe("A-SING")
+    assert saw.state_name() == "WARMUP"
+    assert 100.0 + advance_until(saw, clock, State.READY) == pytest.approx(300.0, abs=1.0)
+
+
+def test_dicing_saw_vacuum_already_low_at_start_aborts_7003_before_any_cut() -> None:
+    """§6: VACUUM only blocks RESUME, so START goes; once the strip is on the chuck the
+    vacuum is low with a strip loaded: 7003 (A) before the first line pass."""
+    saw, clock, _ = ready_saw()
+    saw.conditions["VACUUM"] = True  # low with the chuck still empty: START is allowed
+    start(saw)
+    advance(saw, clock, 40.0)
+    assert saw.active_alarms == [7003]
+    assert saw.state is State.ALARM
+    assert saw.passes_cut == 0
+    assert not saw.spindle_on
+    saw.conditions["VACUUM"] = False
+    saw.clear_alarms()
+    assert saw.state is State.ABORTED
+    assert saw.results is not None
+    assert saw.results.count("N") == 240
+
+
+def abort_after_line_5_check(chipping_limit_um: int) -> DicingSawModel:
+    """A Format B cycle stopped by E-stop right after the kerf check of line 5 (rows 4|5)."""
+    saw, clock, _ = ready_saw()
+    saw.set_param("cut_chipping_limit_um", str(chipping_limit_um))
+    start(saw)
+    advance(saw, clock, 10 + 8 + 5 * 2 * 4.725 + 2.0 + 0.5)  # LOAD, ALIGN, 5 lines, check
+    assert saw.passes_cut == 10 and saw.measured
+    saw.set_condition("ESTOP", True)
+    saw.set_condition("ESTOP", False)
+    saw.clear_alarms()
+    assert saw.state is State.ABORTED
+    return saw
+
+
+def test_dicing_saw_unsingulated_sites_report_the_values_of_their_checked_lines() -> None:
+    """§5: the values are the worst over the checked lines bounding the site, empty only if
+    none was checked, whether or not the site was singulated."""
+    saw = abort_after_line_5_check(chipping_limit_um=200)
+    assert saw.results is not None
+    rows = {row.site: row for row in saw.results.rows}
+    for site in range(91, 151):  # rows 4 and 5: bounded by the checked line 5
+        assert (rows[site].result, rows[site].defect) == ("F", 7504)
+        chip, offset, width = (int(v) for v in rows[site].values)
+        assert 0 < chip < 200 and abs(offset) < 25 and 250 < width < 270
+    assert rows[31].values == ("", "", "")  # row 2: lines 2 and 3, neither checked
+
+
+def test_dicing_saw_a_site_failing_several_checks_reports_the_lowest_defect() -> None:
+    """README §8: chipping over the limit (7501) on a site the abort left unsingulated
+    (7504) is reported 7501."""
+    saw = abort_after_line_5_check(chipping_limit_um=10)
+    assert saw.results is not None
+    checked = [row for row in saw.results.rows if 91 <= row.site <= 150]
+    over = [row for row in checked if int(row.values[0]) > 10]
+    assert over
+    assert all((row.result, row.defect) == ("F", 7501) for row in over)
+    assert all(row.defect == 7504 for row in checked if row not in over)
+
+
+def test_dicing_saw_hold_alarm_mid_pass_finishes_the_line_pass_first() -> None:
+    """§3: an H alarm takes effect at the end of the current line pass (spindle running)."""
+    saw, clock, _ = ready_saw()
+    start(saw)
+    advance(saw, clock, 18.0 + 1.0)  # 1 s into the first 4.7 s CH1 pass
+    saw.set_condition("AIR", True)
+    assert saw.state is State.ALARM and not saw.halted
+    advance(saw, clock, 10.0)
+    assert saw.halted
+    assert saw.passes_cut == 1
+    assert saw.spindle_on and saw.current_pass is None
+
+
+def test_dicing_saw_speed_deviation_needs_1_s_before_7108() -> None:
+    """§6 7108: more than 5 % off the set-point for 1 s; a shorter sag raises nothing."""
+    saw, clock, _ = ready_saw()
+    start(saw)
+    advance(saw, clock, 30.0)
+    saw.set_condition("SPEED", True)
+    advance(saw, clock, 0.5)
+    saw.set_condition("SPEED", False)
+    advance(saw, clock, 5.0)
+    assert saw.active_alarms == []
+    assert saw.state is State.RUNNING
+
+
+def test_dicing_saw_blade_limit_is_a_machine_setting_kept_by_reset_and_recipes() -> None:
+    """§4: BLADe:LIMit is not stored in recipes; lowering it to the count warns 7201 at
+    once and the BLADE interlock blocks START."""
+    saw, *_ = ready_saw(blade_count=4000)
+    saw.set_param("blade_limit", "4000")
+    assert saw.active_alarms == [7201]
+    assert refusal(saw.do_start) == (22, "BLADE")
+    saw.do_reset()
+    saw.load_recipe("B-SING")
+    assert saw.params["blade_limit"] == 4000
