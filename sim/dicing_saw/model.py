@@ -169,10 +169,12 @@ class DicingSawModel(StripToolModel):
         self.spindle_on = True
 
     def _stop_spindle(self) -> None:
+        """Blade out of the cut, spindle stopped: speed and load read 0 from this instant."""
         if self.spindle_on:
             self.spindle_on = False
             self.spindle_stopped_at = self.time_s
         self.current_pass = None
+        self.load_pct = 0.0
 
     def on_arm(self) -> None:
         """RECipe:LOAD: start the spindle (§3); on a running spindle warm up 60 s, but never

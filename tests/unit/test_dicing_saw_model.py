@@ -612,3 +612,14 @@ def test_dicing_saw_blade_limit_is_a_machine_setting_kept_by_reset_and_recipes()
     saw.do_reset()
     saw.load_recipe("B-SING")
     assert saw.params["blade_limit"] == 4000
+
+
+def test_dicing_saw_spindle_reads_no_speed_and_no_load_at_once_after_an_abort_class_alarm() -> None:
+    """§3: an A-class alarm retracts the blade and stops the spindle; MEASure:SPINdle? at
+    that instant reports neither the set speed nor the cutting load."""
+    saw, clock, _ = ready_saw()
+    start(saw)
+    advance(saw, clock, 20.0)  # in the first CH1 pass
+    assert saw.load_pct > 30.0
+    saw.set_condition("ESTOP", True)
+    assert (saw.spindle_krpm, saw.load_pct, saw.coolant_l_min) == (0.0, 0.0, 0.0)
