@@ -623,3 +623,19 @@ def test_dicing_saw_spindle_reads_no_speed_and_no_load_at_once_after_an_abort_cl
     assert saw.load_pct > 30.0
     saw.set_condition("ESTOP", True)
     assert (saw.spindle_krpm, saw.load_pct, saw.coolant_l_min) == (0.0, 0.0, 0.0)
+
+
+def test_dicing_saw_host_abort_mid_line_leaves_touched_rows_f7504_and_the_rest_n() -> None:
+    """§3/§5 and README §4: ABORT during the third CH1 line: rows 1-3
+    (touched by lines 1-3) are F 7504, rows 4-8 were never reached (N); the interrupted pass is not counted."""
+    saw, clock, _ = ready_saw()
+    start(saw)
+    advance(saw, clock, 18.0 + 2 * 9.45 + 1.0)  # 1 s into line 3, pass 1
+    saw.do_abort()
+    assert saw.state is State.ABORTED
+    assert saw.results is not None
+    rows = saw.results.rows
+    assert all((r.result, r.defect) == ("F", 7504) for r in rows if r.site <= 90)
+    assert all((r.result, r.defect) == ("N", 0) for r in rows if r.site > 90)
+    assert saw.progress()[:2] == (4, 80)
+    assert saw.results.summary_extra == ("4", "4")
