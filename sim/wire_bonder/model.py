@@ -177,7 +177,7 @@ class WireBonderModel(StripToolModel):
             self.deviation_s += dt_s
             if self.deviation_s > DEVIATION_S:
                 self.deviation_s = 0.0
-                self.raise_alarm(3107, cause_for_s=0.0)
+                self.raise_alarm(3107)
         else:
             self.deviation_s = 0.0
         if self.gas_low and self.cycle_active:
@@ -258,8 +258,11 @@ class WireBonderModel(StripToolModel):
         return super().interlock_active(name)
 
     def alarm_cause_persists(self, code: int) -> bool:
+        """Conditions still present keep their alarm through ALMCLR (README §6); 3107 stays
+        while the stage is still more than 10 °C off STAGE_T (a deviation not yet ended)."""
         persists = {
             3003: lambda: self.gas_low,
+            3107: lambda: abs(self.stage_pv_c - self.stage_sp_c) > DEVIATION_C,
             3108: lambda: self.capillary_bonds >= self.cap_limit,
             3109: lambda: self.spool_empty,
             3201: lambda: self.capillary_bonds >= CAP_WARNING_FRACTION * self.cap_limit,

@@ -457,6 +457,23 @@ def test_wire_bonder_stage_out_of_band_for_30_s_in_a_cycle_raises_3107() -> None
     assert model.stage_sp_c - model.stage_pv_c > 10.0
 
 
+def test_wire_bonder_stage_alarm_3107_stays_while_the_stage_is_still_out_of_band() -> None:
+    """README §6: a deviation still present is a persisting cause; ALMCLR must not let the
+    host RESUME bonding on a stage 15 °C cold. It goes once the stage is back within 10 °C."""
+    bench = Bench(**QUIET)
+    model = bench.ready()
+    model.faults.condition("STAGE", phase="BOND", after_s=1.0)
+    bench.run(model.do_start, State.ALARM, 0.5)
+    bench.advance(10.0)
+    model.clear_alarms()
+    assert model.state is State.ALARM and model.active_alarms == [3107]
+    assert refusal(model.do_resume) == (23, "3107")
+    model.fix(3107)  # heater power back: the stage heats at 20 °C/min
+    bench.until(lambda: abs(model.stage_pv_c - model.stage_sp_c) <= 10.0, 120)
+    model.clear_alarms()
+    assert model.state is State.PAUSED and model.active_alarms == []
+
+
 def test_wire_bonder_heater_fault_is_an_abort_alarm_in_any_state() -> None:
     bench = Bench(**QUIET)
     model = bench.ready()
