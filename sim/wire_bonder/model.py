@@ -212,6 +212,15 @@ class WireBonderModel(StripToolModel):
         """Less wire left than one unit of the loaded program needs."""
         return self.wire_m < max(1, int(self.params["WIRES"])) * WIRE_M_PER_WIRE
 
+    def consumables_now(self) -> tuple[int, float]:
+        """CONS?: bond counter and wire left with the wires of the running unit bonded so far
+        (§5: each wire adds 2 bonds and uses 3 mm; the counters are booked per unit part)."""
+        running = self.wires_done_now() - self.unit_wires_done
+        return (
+            self.capillary_bonds + CAP_BONDS_PER_WIRE * running,
+            max(0.0, self.wire_m - WIRE_M_PER_WIRE * running),
+        )
+
     def _use_wire(self, wires: int) -> None:
         self.capillary_bonds += CAP_BONDS_PER_WIRE * wires
         self.wire_m = max(0.0, self.wire_m - WIRE_M_PER_WIRE * wires)

@@ -223,6 +223,20 @@ def test_wire_bonder_counts_two_capillary_bonds_and_3_mm_of_wire_per_wire() -> N
     assert model.wire_m == pytest.approx(500.0 - 0.003 * 30 * 64)
 
 
+def test_wire_bonder_cons_counts_each_wire_as_it_is_bonded_mid_unit() -> None:
+    """§5: each wire adds 2 bonds and 3 mm; CONS? mid-unit reports the wires bonded so far,
+    not the counter of the last finished unit."""
+    bench = Bench(**QUIET)
+    model = bench.ready()
+    model.do_start()
+    bench.until(lambda: model.unit is not None, 60, 0.05)
+    bench.advance(25 * 0.080 + 0.01)  # 25 wires of unit 1 bonded
+    bonds, limit, wire_m = WireBonderCommands(model).execute("CONS?")[len("CONS=") :].split(",")
+    assert (int(bonds), int(limit), wire_m) == (50, 1_000_000, f"{500.0 - 25 * 0.003:.1f}")
+    bench.advance(39 * 0.080 + 0.5)  # unit 1 finished
+    assert WireBonderCommands(model).execute("CONS?").startswith("CONS=128,")
+
+
 def test_wire_bonder_capillary_life_warns_at_90_percent_and_holds_before_the_next_unit() -> None:
     bench = Bench(capillary_bonds=99_000, **QUIET)
     model = bench.ready()
