@@ -488,6 +488,70 @@ def test_wire_bonder_stage_alarm_3107_stays_while_the_stage_is_still_out_of_band
     assert model.state is State.PAUSED and model.active_alarms == []
 
 
+def test_wire_bonder_stage_out_of_band_outside_a_cycle_only_falls_back_to_heating() -> None:
+    """README §5: READY falls back to HEATING when the stage leaves the band; deviation
+    alarms (3107) are raised only during a cycle; back in band for 30 s it is READY again."""
+    bench = Bench(**QUIET)
+    model = bench.ready()
+    model.set_condition("STAGE", True)
+    bench.advance(200.0)  # the stage sags 25 °C, far more than 30 s
+    assert model.state is State.HEATING and model.active_alarms == []
+    assert refusal(model.do_start) == (22, "TEMP")
+    model.fix(3107)
+    assert bench.until(lambda: model.state is State.READY, 200, 0.5) == pytest.approx(
+        (25.0 - 3.0) / (20.0 / 60.0) + 30.0, abs=1.0
+    )
+
+
+def test_wire_bonder_ack_with_the_stage_out_of_band_returns_to_heating() -> None:
+    """README §5: ACK -> READY, or HEATING if conditions are out of band."""
+    bench = Bench(**QUIET)
+    model = bench.run_strip()
+    assert model.state is State.DONE
+    model.set_condition("STAGE", True)
+    bench.advance(100.0)
+    model.do_ack()
+    assert model.state is State.HEATING and model.active_alarms == []
+
+
+def test_wire_bonder_estop_outside_a_cycle_switches_the_heater_off_until_released() -> None:
+    """§6 3001 (A) in READY: ALARM, heater off while pressed (decision); released and
+    cleared, the previous state is re-evaluated: the stage has cooled, so HEATING."""
+    bench = Bench(**QUIET)
+    model = bench.ready()
+    model.set_condition("ESTOP", True)
+    assert model.state is State.ALARM and model.active_alarms == [3001]
+    bench.advance(60.0)
+    assert model.stage_pv_c == pytest.approx(150.0 - 10.0, abs=0.2)  # free cooling 10 °C/min
+    model.clear_alarms()
+    assert model.state is State.ALARM  # still pressed
+    model.set_condition("ESTOP", False)
+    model.clear_alarms()
+    assert model.state is State.HEATING and model.active_alarms == []
+
+
+def test_wire_bonder_gas_alarm_stays_while_gas_is_low_and_abort_ends_the_held_cycle() -> None:
+    """§6 3003 (H, Cu): holds at the end of the unit, stays through ALMCLR while the gas is
+    low (RESUME 23); ABORT in ALARM leads to ABORTED once cleared (README §5), finished
+    units kept, the rest N."""
+    bench = Bench(**QUIET)
+    model = bench.ready()
+    model.set_param("WIRE_MAT", "CU")
+    model.faults.condition("GAS", phase="BOND", after_s=3.0)
+    bench.run(model.do_start, State.ALARM, 0.05)
+    bench.advance(20.0)
+    assert (model.current_unit(), model.progress()[0]) == (1, 1)  # unit 1 finished first
+    model.clear_alarms()
+    assert model.state is State.ALARM and model.active_alarms == [3003]
+    assert refusal(model.do_resume) == (23, "3003")
+    model.do_abort()
+    assert model.state is State.ALARM
+    model.fix(3003)
+    model.clear_alarms()
+    assert model.state is State.ABORTED
+    assert model.results is not None and model.results.result_map == "P" + "N" * 29
+
+
 def test_wire_bonder_heater_fault_is_an_abort_alarm_in_any_state() -> None:
     bench = Bench(**QUIET)
     model = bench.ready()
