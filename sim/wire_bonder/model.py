@@ -338,7 +338,8 @@ class WireBonderModel(StripToolModel):
         self.wire_s = WIRE_BASE_S + (self.params["B1_TIME"] + self.params["B2_TIME"]) / 1000.0
         wires = int(self.params["WIRES"])
         steps = [Step("LOAD", self._jitter(LOAD_S)), Step("ALIGN", self._jitter(ALIGN_S))]
-        for site in self.sites_to_process():
+        sites = self.sites_to_process()
+        for site in sites:
             steps += [
                 Step("BOND", 0.0, site=site, on_end=self._check_consumables),
                 Step(
@@ -356,6 +357,10 @@ class WireBonderModel(StripToolModel):
                     on_end=self._end_unit,
                 ),
             ]
+        if sites:
+            # A capillary worn out by the last unit still raises 3108 in the cycle, held
+            # at the end of that unit, before UNLOAD (README §6: interlock arising in a cycle).
+            steps.append(Step("BOND", 0.0, site=sites[-1], on_end=self._check_capillary))
         steps.append(Step("UNLOAD", self._jitter(UNLOAD_S), on_end=self._unload))
         return steps
 
@@ -373,10 +378,13 @@ class WireBonderModel(StripToolModel):
 
     def _check_consumables(self) -> None:
         """The hold point before each unit: capillary life (3108) and wire for the unit (3109)."""
-        if self.capillary_bonds >= self.cap_limit:
-            self.raise_alarm(3108)
+        self._check_capillary()
         if self.spool_empty:
             self.raise_alarm(3109)
+
+    def _check_capillary(self) -> None:
+        if self.capillary_bonds >= self.cap_limit:
+            self.raise_alarm(3108)
 
     def die_present(self, site: int) -> bool:
         """A die glued face-up on the site; strips the world does not know are taken as bondable."""

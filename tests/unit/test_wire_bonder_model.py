@@ -256,6 +256,26 @@ def test_wire_bonder_capillary_life_warns_at_90_percent_and_holds_before_the_nex
     assert {r for r, _, _ in rows(model)} == {"P"} and (done, total) != (30, 30)
 
 
+def test_wire_bonder_capillary_worn_out_by_the_last_unit_holds_before_unload() -> None:
+    """§6 3108 (H): the counter reaching CAP_LIMIT during the cycle raises the alarm (README
+    §6: an interlock condition arising in a cycle) even on the strip's last unit, which is
+    finished first (§3); the strip is unloaded after CAPRESET, ALMCLR and RESUME."""
+    bench = Bench(capillary_bonds=100_000 - 30 * 128 + 10, **QUIET)
+    model = bench.ready()
+    model.set_param("CAP_LIMIT", "100000")
+    model.do_start()
+    bench.until(lambda: model.state in (State.ALARM, State.DONE), 400)
+    assert model.state is State.ALARM and model.active_alarms == [3201, 3108]
+    assert (model.phase, model.current_unit(), *model.progress()[:2]) == ("BOND", 30, 30, 30)
+    bench.advance(10.0)
+    assert model.phase == "BOND"  # held: the strip is not unloaded yet
+    model.reset_capillary()
+    model.clear_alarms()
+    assert model.state is State.PAUSED
+    bench.run(model.do_resume, State.DONE)
+    assert {r for r, _, _ in rows(model)} == {"P"}
+
+
 def test_wire_bonder_wire_spool_empty_holds_and_blocks_resume_until_a_new_spool() -> None:
     bench = Bench(wire_m=5 * 64 * 0.003 + 0.05, **QUIET)
     model = bench.ready()
