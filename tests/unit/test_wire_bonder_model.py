@@ -508,6 +508,21 @@ def test_wire_bonder_stage_alarm_3107_stays_while_the_stage_is_still_out_of_band
     assert model.state is State.PAUSED and model.active_alarms == []
 
 
+def test_wire_bonder_stage_deviation_counts_while_the_cycle_is_held_in_alarm() -> None:
+    """§6 3107 "during a cycle": a cycle held in ALARM by another hold is still active
+    (README §5), so a stage out of band for 30 s there raises 3107 and RESUME is refused."""
+    bench = Bench(**QUIET)
+    model = bench.ready()
+    model.faults.condition("AIR", phase="BOND", after_s=3.0)
+    bench.run(model.do_start, State.ALARM, 0.05)
+    model.set_condition("STAGE", True)
+    bench.advance(100.0)  # > 10 °C off after 60 s, then 30 s more
+    assert model.active_alarms == [3004, 3107]
+    model.set_condition("AIR", False)
+    model.clear_alarms()
+    assert model.state is State.ALARM and refusal(model.do_resume) == (23, "3107")
+
+
 def test_wire_bonder_stage_out_of_band_outside_a_cycle_only_falls_back_to_heating() -> None:
     """README §5: READY falls back to HEATING when the stage leaves the band; deviation
     alarms (3107) are raised only during a cycle; back in band for 30 s it is READY again."""
