@@ -376,8 +376,11 @@ class WireBonderModel(StripToolModel):
         self._update_summary()
 
     def _check_consumables(self) -> None:
-        """The hold point before each unit: capillary life (3108) and wire for the unit (3109)."""
+        """The hold point before each unit: capillary life (3108), wire for the unit (3109)
+        and a cracked capillary present since before START (3106 is no interlock)."""
         self._check_capillary()
+        if self.conditions.get("IMPEDANCE"):
+            self.raise_alarm(3106)
         if self.spool_empty:
             self.raise_alarm(3109)
 

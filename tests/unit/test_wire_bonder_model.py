@@ -625,6 +625,23 @@ def test_wire_bonder_impedance_alarm_goes_with_a_new_capillary() -> None:
     assert model.state is State.PAUSED and model.capillary_bonds == 0
 
 
+def test_wire_bonder_impedance_fault_present_at_start_holds_before_the_first_unit() -> None:
+    """§6 3106 (H) is no START interlock: a cracked capillary already there when the cycle
+    starts is found at the first unit and holds the cycle before it bonds with it."""
+    bench = Bench(**QUIET)
+    model = bench.ready()
+    model.set_condition("IMPEDANCE", True)
+    assert model.state is State.READY and model.active_alarms == []
+    model.do_start()
+    bench.until(lambda: model.state in (State.ALARM, State.DONE), 400)
+    assert model.active_alarms == [3106]
+    assert (model.current_unit(), model.progress()[0], model.capillary_bonds) == (1, 0, 0)
+    model.reset_capillary()
+    model.clear_alarms()
+    bench.run(model.do_resume, State.DONE)
+    assert {r for r, _, _ in rows(model)} == {"P"}
+
+
 class Tool:
     """Command text in, reply or catalogue code out, on a manual clock."""
 
