@@ -93,7 +93,7 @@ class WireBonderCommands:
             "ABORT": Command(lambda a: self._ok(m.do_abort)),
             "ACK": Command(lambda a: self._ok(m.do_ack)),
             "TEMP?": Command(lambda a: f"TEMP={m.stage_pv_c:.1f},{m.stage_sp_c:.1f}"),
-            "CONS?": Command(lambda a: f"CONS={m.capillary_bonds},{m.cap_limit},{m.wire_m:.1f}"),
+            "CONS?": Command(lambda a: self._consumables()),
             "CAPRESET": Command(lambda a: self._ok(m.reset_capillary)),
             "ALM?": Command(
                 lambda a: (
@@ -144,6 +144,10 @@ class WireBonderCommands:
         phase = m.phase if m.cycle_active else "NONE"
         alarms = len(m.active_alarms)
         return f"STAT={m.state_name()},{phase},{m.current_unit()},{done},{total},{alarms}"
+
+    def _consumables(self) -> str:
+        bonds, wire_m = self.model.consumables_now()
+        return f"CONS={bonds},{self.model.cap_limit},{wire_m:.1f}"
 
     def _program_list(self, args: list[str]) -> str:
         start = integer(args[0], 1, 10_000)

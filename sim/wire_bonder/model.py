@@ -172,12 +172,12 @@ class WireBonderModel(StripToolModel):
             self.stage_pv_c = min(target, self.stage_pv_c + HEAT_RATE_C_PER_S * dt_s)
         else:
             self.stage_pv_c = max(target, self.stage_pv_c - COOL_RATE_C_PER_S * dt_s)
-        in_cycle = self.cycle_active and self.state is not State.ALARM
-        if in_cycle and abs(self.stage_pv_c - self.stage_sp_c) > DEVIATION_C:
+        # README §5: a cycle held in ALARM is still active; 3107 counts there too (§6).
+        if self.cycle_active and abs(self.stage_pv_c - self.stage_sp_c) > DEVIATION_C:
             self.deviation_s += dt_s
             if self.deviation_s > DEVIATION_S:
                 self.deviation_s = 0.0
-                self.raise_alarm(3107, cause_for_s=0.0)
+                self.raise_alarm(3107)
         else:
             self.deviation_s = 0.0
         if self.gas_low and self.cycle_active:
@@ -188,8 +188,7 @@ class WireBonderModel(StripToolModel):
         target = AMBIENT_C
         if self.heater_on:
             target = self.stage_sp_c - (STAGE_SAG_C if self.conditions.get("STAGE") else 0.0)
-        in_cycle = self.cycle_active and self.state is not State.ALARM
-        deviating = in_cycle and abs(self.stage_pv_c - self.stage_sp_c) > DEVIATION_C
+        deviating = self.cycle_active and abs(self.stage_pv_c - self.stage_sp_c) > DEVIATION_C
         return (
             self.stage_pv_c == target and not deviating and not (self.gas_low and self.cycle_active)
         )
@@ -211,6 +210,15 @@ class WireBonderModel(StripToolModel):
     def spool_empty(self) -> bool:
         """Less wire left than one unit of the loaded program needs."""
         return self.wire_m < max(1, int(self.params["WIRES"])) * WIRE_M_PER_WIRE
+
+    def consumables_now(self) -> tuple[int, float]:
+        """CONS?: bond counter and wire left with the wires of the running unit bonded so far
+        (§5: each wire adds 2 bonds and uses 3 mm; the counters are booked per unit part)."""
+        running = self.wires_done_now() - self.unit_wires_done
+        return (
+            self.capillary_bonds + CAP_BONDS_PER_WIRE * running,
+            max(0.0, self.wire_m - WIRE_M_PER_WIRE * running),
+        )
 
     def _use_wire(self, wires: int) -> None:
         self.capillary_bonds += CAP_BONDS_PER_WIRE * wires
@@ -258,8 +266,11 @@ class WireBonderModel(StripToolModel):
         return super().interlock_active(name)
 
     def alarm_cause_persists(self, code: int) -> bool:
+        """Conditions still present keep their alarm through ALMCLR (README §6); 3107 stays
+        while the stage is still more than 10 °C off STAGE_T (a deviation not yet ended)."""
         persists = {
             3003: lambda: self.gas_low,
+            3107: lambda: abs(self.stage_pv_c - self.stage_sp_c) > DEVIATION_C,
             3108: lambda: self.capillary_bonds >= self.cap_limit,
             3109: lambda: self.spool_empty,
             3201: lambda: self.capillary_bonds >= CAP_WARNING_FRACTION * self.cap_limit,
@@ -326,7 +337,8 @@ class WireBonderModel(StripToolModel):
         self.wire_s = WIRE_BASE_S + (self.params["B1_TIME"] + self.params["B2_TIME"]) / 1000.0
         wires = int(self.params["WIRES"])
         steps = [Step("LOAD", self._jitter(LOAD_S)), Step("ALIGN", self._jitter(ALIGN_S))]
-        for site in self.sites_to_process():
+        sites = self.sites_to_process()
+        for site in sites:
             steps += [
                 Step("BOND", 0.0, site=site, on_end=self._check_consumables),
                 Step(
@@ -344,6 +356,10 @@ class WireBonderModel(StripToolModel):
                     on_end=self._end_unit,
                 ),
             ]
+        if sites:
+            # A capillary worn out by the last unit still raises 3108 in the cycle, held
+            # at the end of that unit, before UNLOAD (README §6: interlock arising in a cycle).
+            steps.append(Step("BOND", 0.0, site=sites[-1], on_end=self._check_capillary))
         steps.append(Step("UNLOAD", self._jitter(UNLOAD_S), on_end=self._unload))
         return steps
 
@@ -360,11 +376,17 @@ class WireBonderModel(StripToolModel):
         self._update_summary()
 
     def _check_consumables(self) -> None:
-        """The hold point before each unit: capillary life (3108) and wire for the unit (3109)."""
-        if self.capillary_bonds >= self.cap_limit:
-            self.raise_alarm(3108)
+        """The hold point before each unit: capillary life (3108), wire for the unit (3109)
+        and a cracked capillary present since before START (3106 is no interlock)."""
+        self._check_capillary()
+        if self.conditions.get("IMPEDANCE"):
+            self.raise_alarm(3106)
         if self.spool_empty:
             self.raise_alarm(3109)
+
+    def _check_capillary(self) -> None:
+        if self.capillary_bonds >= self.cap_limit:
+            self.raise_alarm(3108)
 
     def die_present(self, site: int) -> bool:
         """A die glued face-up on the site; strips the world does not know are taken as bondable."""

@@ -223,6 +223,20 @@ def test_wire_bonder_counts_two_capillary_bonds_and_3_mm_of_wire_per_wire() -> N
     assert model.wire_m == pytest.approx(500.0 - 0.003 * 30 * 64)
 
 
+def test_wire_bonder_cons_counts_each_wire_as_it_is_bonded_mid_unit() -> None:
+    """§5: each wire adds 2 bonds and 3 mm; CONS? mid-unit reports the wires bonded so far,
+    not the counter of the last finished unit."""
+    bench = Bench(**QUIET)
+    model = bench.ready()
+    model.do_start()
+    bench.until(lambda: model.unit is not None, 60, 0.05)
+    bench.advance(25 * 0.080 + 0.01)  # 25 wires of unit 1 bonded
+    bonds, limit, wire_m = WireBonderCommands(model).execute("CONS?")[len("CONS=") :].split(",")
+    assert (int(bonds), int(limit), wire_m) == (50, 1_000_000, f"{500.0 - 25 * 0.003:.1f}")
+    bench.advance(39 * 0.080 + 0.5)  # unit 1 finished
+    assert WireBonderCommands(model).execute("CONS?").startswith("CONS=128,")
+
+
 def test_wire_bonder_capillary_life_warns_at_90_percent_and_holds_before_the_next_unit() -> None:
     bench = Bench(capillary_bonds=99_000, **QUIET)
     model = bench.ready()
@@ -240,6 +254,26 @@ def test_wire_bonder_capillary_life_warns_at_90_percent_and_holds_before_the_nex
     assert model.state is State.PAUSED and model.active_alarms == []
     bench.run(model.do_resume, State.DONE)
     assert {r for r, _, _ in rows(model)} == {"P"} and (done, total) != (30, 30)
+
+
+def test_wire_bonder_capillary_worn_out_by_the_last_unit_holds_before_unload() -> None:
+    """§6 3108 (H): the counter reaching CAP_LIMIT during the cycle raises the alarm (README
+    §6: an interlock condition arising in a cycle) even on the strip's last unit, which is
+    finished first (§3); the strip is unloaded after CAPRESET, ALMCLR and RESUME."""
+    bench = Bench(capillary_bonds=100_000 - 30 * 128 + 10, **QUIET)
+    model = bench.ready()
+    model.set_param("CAP_LIMIT", "100000")
+    model.do_start()
+    bench.until(lambda: model.state in (State.ALARM, State.DONE), 400)
+    assert model.state is State.ALARM and model.active_alarms == [3201, 3108]
+    assert (model.phase, model.current_unit(), *model.progress()[:2]) == ("BOND", 30, 30, 30)
+    bench.advance(10.0)
+    assert model.phase == "BOND"  # held: the strip is not unloaded yet
+    model.reset_capillary()
+    model.clear_alarms()
+    assert model.state is State.PAUSED
+    bench.run(model.do_resume, State.DONE)
+    assert {r for r, _, _ in rows(model)} == {"P"}
 
 
 def test_wire_bonder_wire_spool_empty_holds_and_blocks_resume_until_a_new_spool() -> None:
@@ -457,6 +491,102 @@ def test_wire_bonder_stage_out_of_band_for_30_s_in_a_cycle_raises_3107() -> None
     assert model.stage_sp_c - model.stage_pv_c > 10.0
 
 
+def test_wire_bonder_stage_alarm_3107_stays_while_the_stage_is_still_out_of_band() -> None:
+    """README §6: a deviation still present is a persisting cause; ALMCLR must not let the
+    host RESUME bonding on a stage 15 °C cold. It goes once the stage is back within 10 °C."""
+    bench = Bench(**QUIET)
+    model = bench.ready()
+    model.faults.condition("STAGE", phase="BOND", after_s=1.0)
+    bench.run(model.do_start, State.ALARM, 0.5)
+    bench.advance(10.0)
+    model.clear_alarms()
+    assert model.state is State.ALARM and model.active_alarms == [3107]
+    assert refusal(model.do_resume) == (23, "3107")
+    model.fix(3107)  # heater power back: the stage heats at 20 °C/min
+    bench.until(lambda: abs(model.stage_pv_c - model.stage_sp_c) <= 10.0, 120)
+    model.clear_alarms()
+    assert model.state is State.PAUSED and model.active_alarms == []
+
+
+def test_wire_bonder_stage_deviation_counts_while_the_cycle_is_held_in_alarm() -> None:
+    """§6 3107 "during a cycle": a cycle held in ALARM by another hold is still active
+    (README §5), so a stage out of band for 30 s there raises 3107 and RESUME is refused."""
+    bench = Bench(**QUIET)
+    model = bench.ready()
+    model.faults.condition("AIR", phase="BOND", after_s=3.0)
+    bench.run(model.do_start, State.ALARM, 0.05)
+    model.set_condition("STAGE", True)
+    bench.advance(100.0)  # > 10 °C off after 60 s, then 30 s more
+    assert model.active_alarms == [3004, 3107]
+    model.set_condition("AIR", False)
+    model.clear_alarms()
+    assert model.state is State.ALARM and refusal(model.do_resume) == (23, "3107")
+
+
+def test_wire_bonder_stage_out_of_band_outside_a_cycle_only_falls_back_to_heating() -> None:
+    """README §5: READY falls back to HEATING when the stage leaves the band; deviation
+    alarms (3107) are raised only during a cycle; back in band for 30 s it is READY again."""
+    bench = Bench(**QUIET)
+    model = bench.ready()
+    model.set_condition("STAGE", True)
+    bench.advance(200.0)  # the stage sags 25 °C, far more than 30 s
+    assert model.state is State.HEATING and model.active_alarms == []
+    assert refusal(model.do_start) == (22, "TEMP")
+    model.fix(3107)
+    assert bench.until(lambda: model.state is State.READY, 200, 0.5) == pytest.approx(
+        (25.0 - 3.0) / (20.0 / 60.0) + 30.0, abs=1.0
+    )
+
+
+def test_wire_bonder_ack_with_the_stage_out_of_band_returns_to_heating() -> None:
+    """README §5: ACK -> READY, or HEATING if conditions are out of band."""
+    bench = Bench(**QUIET)
+    model = bench.run_strip()
+    assert model.state is State.DONE
+    model.set_condition("STAGE", True)
+    bench.advance(100.0)
+    model.do_ack()
+    assert model.state is State.HEATING and model.active_alarms == []
+
+
+def test_wire_bonder_estop_outside_a_cycle_switches_the_heater_off_until_released() -> None:
+    """§6 3001 (A) in READY: ALARM, heater off while pressed (decision); released and
+    cleared, the previous state is re-evaluated: the stage has cooled, so HEATING."""
+    bench = Bench(**QUIET)
+    model = bench.ready()
+    model.set_condition("ESTOP", True)
+    assert model.state is State.ALARM and model.active_alarms == [3001]
+    bench.advance(60.0)
+    assert model.stage_pv_c == pytest.approx(150.0 - 10.0, abs=0.2)  # free cooling 10 °C/min
+    model.clear_alarms()
+    assert model.state is State.ALARM  # still pressed
+    model.set_condition("ESTOP", False)
+    model.clear_alarms()
+    assert model.state is State.HEATING and model.active_alarms == []
+
+
+def test_wire_bonder_gas_alarm_stays_while_gas_is_low_and_abort_ends_the_held_cycle() -> None:
+    """§6 3003 (H, Cu): holds at the end of the unit, stays through ALMCLR while the gas is
+    low (RESUME 23); ABORT in ALARM leads to ABORTED once cleared (README §5), finished
+    units kept, the rest N."""
+    bench = Bench(**QUIET)
+    model = bench.ready()
+    model.set_param("WIRE_MAT", "CU")
+    model.faults.condition("GAS", phase="BOND", after_s=3.0)
+    bench.run(model.do_start, State.ALARM, 0.05)
+    bench.advance(20.0)
+    assert (model.current_unit(), model.progress()[0]) == (1, 1)  # unit 1 finished first
+    model.clear_alarms()
+    assert model.state is State.ALARM and model.active_alarms == [3003]
+    assert refusal(model.do_resume) == (23, "3003")
+    model.do_abort()
+    assert model.state is State.ALARM
+    model.fix(3003)
+    model.clear_alarms()
+    assert model.state is State.ABORTED
+    assert model.results is not None and model.results.result_map == "P" + "N" * 29
+
+
 def test_wire_bonder_heater_fault_is_an_abort_alarm_in_any_state() -> None:
     bench = Bench(**QUIET)
     model = bench.ready()
@@ -493,6 +623,23 @@ def test_wire_bonder_impedance_alarm_goes_with_a_new_capillary() -> None:
     model.reset_capillary()
     model.clear_alarms()
     assert model.state is State.PAUSED and model.capillary_bonds == 0
+
+
+def test_wire_bonder_impedance_fault_present_at_start_holds_before_the_first_unit() -> None:
+    """§6 3106 (H) is no START interlock: a cracked capillary already there when the cycle
+    starts is found at the first unit and holds the cycle before it bonds with it."""
+    bench = Bench(**QUIET)
+    model = bench.ready()
+    model.set_condition("IMPEDANCE", True)
+    assert model.state is State.READY and model.active_alarms == []
+    model.do_start()
+    bench.until(lambda: model.state in (State.ALARM, State.DONE), 400)
+    assert model.active_alarms == [3106]
+    assert (model.current_unit(), model.progress()[0], model.capillary_bonds) == (1, 0, 0)
+    model.reset_capillary()
+    model.clear_alarms()
+    bench.run(model.do_resume, State.DONE)
+    assert {r for r, _, _ in rows(model)} == {"P"}
 
 
 class Tool:
