@@ -411,8 +411,8 @@ class LaminatorModel(ModbusToolModel):
             if self.vent_remaining_s == 0.0:
                 self.chamber.open()
             return
-        if not self.cycle_active:
-            return
+        if not self.cycle_active or self.aborting:
+            return  # §3 abort: released and vented; an aborted cycle waiting in ALARM stays so
         if self.phase == "VENT":
             self.press.release(dt_s)
             self.chamber.vent(dt_s)
