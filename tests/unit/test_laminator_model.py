@@ -624,3 +624,37 @@ def test_laminator_model_idle_reports_heaters_off_and_the_dwell_to_come(bench: B
     bench.model.do_arm()
     bench.advance(5.0)
     assert bench.inputs()[102] == 1000 and bench.inputs()[108] > 0
+
+
+def test_laminator_model_pause_in_pressurize_holds_the_pressure_built(bench: Bench) -> None:
+    """§3 PRESSURIZE on PAUSE: pressure held at its current value (not released, not built)."""
+    bench.ready()
+    bench.start_in("PRESSURIZE", after_s=10.0)
+    bench.model.do_pause()
+    held = bench.inputs()[103]
+    bench.advance(300.0)
+    assert 50 < held < 100 and bench.inputs()[103] == held
+    assert bench.model.state is State.PAUSED and bench.model.phase == "PRESSURIZE"
+    bench.model.do_resume()
+    assert bench.run_until(lambda: bench.model.phase == "RAMP") < 30.0
+
+
+def test_laminator_model_abort_while_pressure_builds_leaves_positions_n(bench: Bench) -> None:
+    """§5: N if aborted before PRESSURIZE completed, even with pressure partly built."""
+    bench.ready(LOAD_MASK=0b101)
+    bench.start_in("PRESSURIZE", after_s=15.0)
+    assert bench.inputs()[103] > 50
+    bench.model.do_abort()
+    assert bench.result_map() == "NXNXXXXX" and bench.defects()[:3] == [0, 0, 0]
+
+
+def test_laminator_model_temperature_deviation_waits_its_60_s(bench: Bench) -> None:
+    """§7 1104: |PV - SP| > TEMP_BAND for more than 60 s in DWELL, not at once."""
+    bench.ready()
+    bench.start_in("DWELL", after_s=60.0)
+    bench.model.set_condition("HEATER_WEAK_TOP", True)
+    bench.run_until(lambda: abs(bench.model.top.pv_c - 170.0) > 2.0)
+    bench.advance(50.0)
+    assert 1104 not in bench.model.active_alarms
+    bench.advance(20.0)
+    assert 1104 in bench.model.active_alarms and bench.model.state is State.RUNNING
