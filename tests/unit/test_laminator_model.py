@@ -658,3 +658,20 @@ def test_laminator_model_temperature_deviation_waits_its_60_s(bench: Bench) -> N
     assert 1104 not in bench.model.active_alarms
     bench.advance(20.0)
     assert 1104 in bench.model.active_alarms and bench.model.state is State.RUNNING
+
+
+def test_laminator_model_dwell_remaining_after_a_cycle_ignores_the_next_recipe(
+    bench: Bench,
+) -> None:
+    """§4 DWELL_REMAINING_S: 0 after DWELL (decision: until the next START), not the next
+    recipe's DWELL_S minus the last cycle's dwell; DWELL_S again at the next START."""
+    bench.ready(DWELL_S=1800)
+    bench.model.do_start()
+    bench.run_until(lambda: bench.model.state is State.DONE)
+    bench.model.do_ack()
+    bench.write(DWELL_S=3600)
+    assert bench.inputs()[107] == 0
+    bench.run_until(lambda: bench.model.state is State.READY)
+    bench.model.do_start()
+    bench.advance(1.0)
+    assert bench.inputs()[107] == 3600
