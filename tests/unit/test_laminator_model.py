@@ -675,3 +675,40 @@ def test_laminator_model_dwell_remaining_after_a_cycle_ignores_the_next_recipe(
     bench.model.do_start()
     bench.advance(1.0)
     assert bench.inputs()[107] == 3600
+
+
+def test_laminator_model_hold_alarm_in_vent_lets_the_cycle_complete_then_alarms(
+    bench: Bench,
+) -> None:
+    """§3 VENT holds at the end of the phase, which ends the cycle: the load is laminated (P),
+    the alarm takes effect in DONE (interfaces README §6 deferred hold), DONE after clear."""
+    bench.ready(LOAD_MASK=0b1)
+    bench.start_in("VENT", after_s=10.0)
+    bench.model.set_condition("HYDRAULIC", True)
+    bench.advance(60.0)
+    assert bench.model.state is State.ALARM and bench.inputs()[2] == 1004
+    assert bench.model.results_available and bench.result_map()[0] == "P"
+    assert not discrete_image(bench.model)[19]  # vented and unlocked
+    bench.model.fix(1004)
+    bench.model.clear_alarms()
+    assert bench.model.state is State.DONE
+
+
+def test_laminator_model_abort_during_a_hold_releases_at_once_and_aborts_after_clear(
+    bench: Bench,
+) -> None:
+    """Interfaces README §5 note ²: ABORT in ALARM marks the cycle aborted, ABORTED after the
+    clear; §3: the abort sequence (release, vent, standby) starts at the ABORT."""
+    bench.ready(LOAD_MASK=0b1)
+    bench.start_in("DWELL", after_s=60.0)
+    bench.model.set_condition("COOLING_WATER", True)
+    assert bench.model.state is State.ALARM
+    bench.model.do_abort()
+    bench.advance(61.0)
+    words = bench.inputs()
+    assert bench.model.state is State.ALARM
+    assert (words[102], words[103], words[104]) == (1000, 0, 1013)
+    bench.model.fix(1005)
+    bench.model.clear_alarms()
+    assert bench.model.state is State.ABORTED
+    assert bench.result_map() == "FXXXXXXX" and bench.defects()[0] == 1504
