@@ -159,6 +159,7 @@ class LaminatorModel(ModbusToolModel):
         self.evac_hold_s = 0.0
         self.build_s = 0.0
         self.dwell_actual_s = 0.0
+        self.cycle_dwell_s: float | None = None  # DWELL_S latched at START
         self.stats = DwellStats()
         self.logged = SettledReadings()
         self.watch_s = {"temp": 0.0, "pressure": 0.0, "vacuum": 0.0, "cool": 0.0}
@@ -411,8 +412,8 @@ class LaminatorModel(ModbusToolModel):
             if self.vent_remaining_s == 0.0:
                 self.chamber.open()
             return
-        if not self.cycle_active:
-            return
+        if not self.cycle_active or self.aborting:
+            return  # §3 abort: released and vented; an aborted cycle waiting in ALARM stays so
         if self.phase == "VENT":
             self.press.release(dt_s)
             self.chamber.vent(dt_s)
@@ -634,7 +635,15 @@ class LaminatorModel(ModbusToolModel):
         }.get(current.phase, current.duration_s - self.step_elapsed_s)
         return max(0.0, left) + sum(step.duration_s for step in later)
 
+    def dwell_remaining_s(self) -> float:
+        """IR 107 (§4): DWELL_S before DWELL, counting down in it, 0 after; the last cycle's
+        figure until the next START (a DWELL_S written meanwhile is the next cycle's)."""
+        if self.cycle_dwell_s is None:
+            return self.setting("DWELL_S")
+        return max(0.0, self.cycle_dwell_s - self.dwell_actual_s)
+
     def on_cycle_start(self) -> None:
+        self.cycle_dwell_s = self.setting("DWELL_S")
         self.cycle_mask = self.setting_int("LOAD_MASK")
         self.cycle_strip_ids = {k: self.strip_id_at(k) for k in range(1, self.positions + 1)}
         rows = [

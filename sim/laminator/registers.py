@@ -41,7 +41,7 @@ def input_image(model: LaminatorModel) -> dict[int, int]:
         104: round(model.chamber.pressure_kpa * 10),
         105: model.strip_present,
         106: int(model.phase_elapsed_s) if model.cycle_active else 0,
-        107: max(0, round(model.setting("DWELL_S") - model.dwell_actual_s)),
+        107: round(model.dwell_remaining_s()),
         108: round(model.top.output_pct),
         109: round(model.bottom.output_pct),
     }

@@ -571,3 +571,144 @@ def test_laminator_dwell_extremes_drawn_at_once_match_the_extremes_of_the_readin
         assert at_once_mean == pytest.approx(reading_mean, abs=0.05)
     assert all(largest <= largest_abs for largest_abs, largest in at_once)
     assert 0.45 < sum(a == m for a, m in at_once) / draws < 0.55  # the largest |z| is positive
+
+
+# -- audit against laminator.md (s9) -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("alarm", ["ESTOP", "RUNAWAY_TOP"])
+def test_laminator_model_aborted_cycle_stays_released_and_vented_until_the_alarm_is_cleared(
+    bench: Bench, alarm: str
+) -> None:
+    """§3 abort: pressure released, chamber vented, door unlocked; an A alarm's cycle waits in
+    ALARM for the clear without pressing or pumping down again after the 60 s vent."""
+    bench.ready(LOAD_MASK=0b1)
+    bench.start_in("DWELL", after_s=60.0)
+    bench.model.set_condition(alarm, True)
+    bench.run_until(lambda: bench.model.state is State.ALARM)
+    bench.advance(600.0)
+    assert bench.model.state is State.ALARM
+    words = bench.inputs()
+    assert (words[103], words[104]) == (0, 1013)  # no press pressure, chamber at atmosphere
+    assert words[102] == 1000  # heaters to STANDBY_SP
+    assert not discrete_image(bench.model)[19] and not discrete_image(bench.model)[18]
+
+
+@pytest.mark.parametrize(
+    ("condition", "code", "quiet_s", "raised_s"),
+    [("PRESS_LEAK", 1112, 30.0, 45.0), ("VACUUM_LEAK", 1122, 40.0, 60.0)],
+)
+def test_laminator_model_dwell_deviation_alarms_wait_their_30_s(
+    bench: Bench, condition: str, code: int, quiet_s: float, raised_s: float
+) -> None:
+    """§7 1112 / 1122: out of band for more than 30 s in DWELL, not at the first excursion
+    (the press leaves its band ~5 s after a leak, the chamber passes 2 x VACUUM_SP after ~19 s)."""
+    bench.ready()
+    bench.start_in("DWELL", after_s=60.0)
+    bench.model.set_condition(condition, True)
+    bench.advance(quiet_s)
+    assert code not in bench.model.active_alarms
+    bench.advance(raised_s - quiet_s)
+    assert code in bench.model.active_alarms
+
+
+def test_laminator_model_idle_reports_heaters_off_and_the_dwell_to_come(bench: Bench) -> None:
+    """§3 IDLE with heaters off; §4 TEMP_SP_ACTIVE 0 in IDLE, DWELL_REMAINING_S = DWELL_S
+    before DWELL; ARM drives the set-point to STANDBY_SP."""
+    bench.run_until(lambda: bench.model.state is State.IDLE)
+    bench.write(DWELL_S=3600)
+    bench.advance(60.0)
+    words = bench.inputs()
+    assert (words[102], words[108], words[109], words[107]) == (0, 0, 0, 3600)
+    assert words[100] == 250 and not discrete_image(bench.model)[16]
+    bench.model.do_arm()
+    bench.advance(5.0)
+    assert bench.inputs()[102] == 1000 and bench.inputs()[108] > 0
+
+
+def test_laminator_model_pause_in_pressurize_holds_the_pressure_built(bench: Bench) -> None:
+    """§3 PRESSURIZE on PAUSE: pressure held at its current value (not released, not built)."""
+    bench.ready()
+    bench.start_in("PRESSURIZE", after_s=10.0)
+    bench.model.do_pause()
+    held = bench.inputs()[103]
+    bench.advance(300.0)
+    assert 50 < held < 100 and bench.inputs()[103] == held
+    assert bench.model.state is State.PAUSED and bench.model.phase == "PRESSURIZE"
+    bench.model.do_resume()
+    assert bench.run_until(lambda: bench.model.phase == "RAMP") < 30.0
+
+
+def test_laminator_model_abort_while_pressure_builds_leaves_positions_n(bench: Bench) -> None:
+    """§5: N if aborted before PRESSURIZE completed, even with pressure partly built."""
+    bench.ready(LOAD_MASK=0b101)
+    bench.start_in("PRESSURIZE", after_s=15.0)
+    assert bench.inputs()[103] > 50
+    bench.model.do_abort()
+    assert bench.result_map() == "NXNXXXXX" and bench.defects()[:3] == [0, 0, 0]
+
+
+def test_laminator_model_temperature_deviation_waits_its_60_s(bench: Bench) -> None:
+    """§7 1104: |PV - SP| > TEMP_BAND for more than 60 s in DWELL, not at once."""
+    bench.ready()
+    bench.start_in("DWELL", after_s=60.0)
+    bench.model.set_condition("HEATER_WEAK_TOP", True)
+    bench.run_until(lambda: abs(bench.model.top.pv_c - 170.0) > 2.0)
+    bench.advance(50.0)
+    assert 1104 not in bench.model.active_alarms
+    bench.advance(20.0)
+    assert 1104 in bench.model.active_alarms and bench.model.state is State.RUNNING
+
+
+def test_laminator_model_dwell_remaining_after_a_cycle_ignores_the_next_recipe(
+    bench: Bench,
+) -> None:
+    """§4 DWELL_REMAINING_S: 0 after DWELL (decision: until the next START), not the next
+    recipe's DWELL_S minus the last cycle's dwell; DWELL_S again at the next START."""
+    bench.ready(DWELL_S=1800)
+    bench.model.do_start()
+    bench.run_until(lambda: bench.model.state is State.DONE)
+    bench.model.do_ack()
+    bench.write(DWELL_S=3600)
+    assert bench.inputs()[107] == 0
+    bench.run_until(lambda: bench.model.state is State.READY)
+    bench.model.do_start()
+    bench.advance(1.0)
+    assert bench.inputs()[107] == 3600
+
+
+def test_laminator_model_hold_alarm_in_vent_lets_the_cycle_complete_then_alarms(
+    bench: Bench,
+) -> None:
+    """§3 VENT holds at the end of the phase, which ends the cycle: the load is laminated (P),
+    the alarm takes effect in DONE (interfaces README §6 deferred hold), DONE after clear."""
+    bench.ready(LOAD_MASK=0b1)
+    bench.start_in("VENT", after_s=10.0)
+    bench.model.set_condition("HYDRAULIC", True)
+    bench.advance(60.0)
+    assert bench.model.state is State.ALARM and bench.inputs()[2] == 1004
+    assert bench.model.results_available and bench.result_map()[0] == "P"
+    assert not discrete_image(bench.model)[19]  # vented and unlocked
+    bench.model.fix(1004)
+    bench.model.clear_alarms()
+    assert bench.model.state is State.DONE
+
+
+def test_laminator_model_abort_during_a_hold_releases_at_once_and_aborts_after_clear(
+    bench: Bench,
+) -> None:
+    """Interfaces README §5 note ²: ABORT in ALARM marks the cycle aborted, ABORTED after the
+    clear; §3: the abort sequence (release, vent, standby) starts at the ABORT."""
+    bench.ready(LOAD_MASK=0b1)
+    bench.start_in("DWELL", after_s=60.0)
+    bench.model.set_condition("COOLING_WATER", True)
+    assert bench.model.state is State.ALARM
+    bench.model.do_abort()
+    bench.advance(61.0)
+    words = bench.inputs()
+    assert bench.model.state is State.ALARM
+    assert (words[102], words[103], words[104]) == (1000, 0, 1013)
+    bench.model.fix(1005)
+    bench.model.clear_alarms()
+    assert bench.model.state is State.ABORTED
+    assert bench.result_map() == "FXXXXXXX" and bench.defects()[0] == 1504
