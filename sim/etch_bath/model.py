@@ -355,7 +355,7 @@ class EtchBathModel(ModbusToolModel):
             return False
         if any(seconds > 0.0 for seconds in self.sustained_s.values()) or self._flow_low():
             return False
-        if self.cycle_active and (self.deviations()[5101] or self.deviations()[5102]):
+        if self._temperature_watched() and (self.deviations()[5101] or self.deviations()[5102]):
             return False
         if self.immersed and self.chemistry.code == FECL3.code:
             return False
@@ -537,9 +537,10 @@ class EtchBathModel(ModbusToolModel):
         else:
             self.heating_s = 0.0
         deviations = self.deviations()
+        watched = self._temperature_watched()
+        for code in (5101, 5102):
+            self._sustained(code, watched and deviations[code], dt_s, 30.0)
         if self.cycle_active:
-            self._sustained(5101, deviations[5101], dt_s, 30.0)
-            self._sustained(5102, deviations[5102], dt_s, 30.0)
             if self.level_low:
                 self.raise_alarm(5110)
             if self.cu_load_high:
@@ -555,6 +556,12 @@ class EtchBathModel(ModbusToolModel):
         self._sustained(5131, self._flow_low(), dt_s, 5.0)
         if self.phase == "ETCH" and OUT_OF_WINDOW_ALARMS & set(self.active_alarms):
             self.out_of_window = True
+
+    def _temperature_watched(self) -> bool:
+        """5101/5102 count "during a cycle" (§6): a cycle that runs, is paused or held, not
+        one an A-class alarm or a host ABORT has stopped (README §6: it stops at once and is
+        marked aborted; the bath then cools with the heater off, which is no etch deviation)."""
+        return self.cycle_active and not self.abort_on_clear
 
     def _sustained(self, code: int, deviating: bool, dt_s: float, after_s: float) -> None:
         if not deviating:

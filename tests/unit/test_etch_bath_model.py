@@ -505,3 +505,25 @@ def test_etch_bath_pump_disabled_stops_the_flow() -> None:
     model.sync()
     assert model.bath.flow_l_min == 0.0 and not model.bath.pump_running
     assert 5131 not in model.active_alarms  # only with the pump on
+
+
+# -- the manual against the model (audit) ---------------------------------------------------------------
+def test_etch_bath_temperature_warnings_stop_counting_once_an_abort_is_pending() -> None:
+    """§6: 5101/5102 count during a cycle; an A-class alarm stops the cycle at once (README
+    §6) and switches the heater off, so the cooling that follows is no etch deviation: no 5102
+    in ALARM, none left over into ABORTED and the next HEATING."""
+    model, clock = bath(1)
+    ready(model, clock, {1: "S1"})
+    model.do_start()
+    run(model, clock, lambda: model.etch_elapsed_s >= 30, 200)
+    model.set_condition("HEATER", True)  # 5104: heater off, abort pending until the clear
+    run(model, clock, lambda: 5104 in model.active_alarms, 5)
+    clock.t += 900  # 50.0 -> 45.9 °C: 11 min below SP - TEMP_BAND
+    model.sync()
+    assert model.bath.temp_c < 48.5 - 2.0 and model.cycle_active
+    assert model.active_alarms == [5104]
+    model.fix(5104)
+    model.clear_alarms()
+    assert (model.state, model.active_alarms) == (State.ABORTED, [])
+    model.do_ack()
+    assert (model.state, model.active_alarms) == (State.HEATING, [])
