@@ -582,6 +582,10 @@ class EtchBathModel(ModbusToolModel):
                 self.halted = True  # carrier raised and held; etch timer and depth stop
                 self.halt_pending = None
 
+    def on_disarm(self) -> None:
+        """IR 109 ETCH_RATE_EST reads 0 in IDLE (§4) from the DISARM on, not a second later."""
+        self.rate_est_um_min = 0.0
+
     def pause_allowed(self) -> bool:
         return self.phase in PAUSE_PHASES
 

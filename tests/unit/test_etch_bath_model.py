@@ -527,3 +527,13 @@ def test_etch_bath_temperature_warnings_stop_counting_once_an_abort_is_pending()
     assert (model.state, model.active_alarms) == (State.ABORTED, [])
     model.do_ack()
     assert (model.state, model.active_alarms) == (State.HEATING, [])
+
+
+def test_etch_bath_rate_estimate_reads_zero_in_idle_at_once() -> None:
+    """§4 IR 109: updated every 1 s while armed, 0 in IDLE (from the DISARM, not a second on)."""
+    model, clock = bath(1)
+    ready(model, clock, {1: "S1"})
+    assert ETCH_BATH_REGISTERS.inputs(model)[109] == pytest.approx(3300, abs=20)
+    model.do_disarm()
+    assert model.state is State.IDLE
+    assert ETCH_BATH_REGISTERS.inputs(model)[109] == 0
