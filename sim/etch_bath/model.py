@@ -724,10 +724,13 @@ class EtchBathModel(ModbusToolModel):
     def on_abort(self, by_alarm: bool) -> None:
         if not self.end_reason:
             self._end_etch(EndReason.ABORTED)
+        # §5: F with the lowest applicable defect; 5501 (time limit) and 5502 (bath out of
+        # window) that already applied come before 5503 (interrupted).
+        defect = min(5503, self.position_defect() or 5503)
         if self.results is not None:
             for row in self.results.rows:
                 if row.result != "X":
-                    row.result, row.defect = ("F", 5503) if self.etch_started else ("N", 0)
+                    row.result, row.defect = ("F", defect) if self.etch_started else ("N", 0)
         self._release_carrier()
 
     def _release_carrier(self) -> None:

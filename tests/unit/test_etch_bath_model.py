@@ -537,3 +537,85 @@ def test_etch_bath_rate_estimate_reads_zero_in_idle_at_once() -> None:
     model.do_disarm()
     assert model.state is State.IDLE
     assert ETCH_BATH_REGISTERS.inputs(model)[109] == 0
+
+
+def test_etch_bath_temperature_high_warns_after_30_s_and_marks_5502() -> None:
+    """§6 5101: PV > SP + TEMP_BAND for more than 30 s in a cycle; §5: active during ETCH ->
+    F 5502."""
+    model, clock = bath(1)
+    ready(model, clock, {1: "S1", 2: "S2"})
+    model.do_start()
+    run(model, clock, lambda: model.phase == "ETCH", 60)
+    model.bath.temp_c = 52.0  # above 51.5 °C; no cooling coil: ~90 s to come back
+    seconds = run(model, clock, lambda: 5101 in model.active_alarms, 60)
+    assert 30 < seconds <= 32 and model.state is State.RUNNING  # W: no state change
+    run(model, clock, lambda: model.state is State.DONE, 900)
+    assert model.results is not None
+    assert [(r.result, r.defect) for r in model.results.rows[:3]] == [
+        ("F", 5502),
+        ("F", 5502),
+        ("X", 0),
+    ]
+
+
+def test_etch_bath_abort_reports_the_lowest_applicable_defect() -> None:
+    """§5: F with the lowest applicable defect: a bath out of window during ETCH (5502) or a
+    time limit in mode DEPTH (5501) ranks before the abort (5503)."""
+    model, clock = bath(1)
+    ready(model, clock, {1: "S1"})
+    model.do_start()
+    run(model, clock, lambda: model.phase == "ETCH", 60)
+    model.bath.temp_c = 52.0
+    run(model, clock, lambda: 5101 in model.active_alarms, 60)
+    model.do_abort()
+    assert model.results is not None and model.state is State.ABORTED
+    assert (model.results.rows[0].result, model.results.rows[0].defect) == ("F", 5502)
+
+    model, clock = bath(1)
+    write(model, DEPTH_TARGET=50000, ETCH_TIME_MAX_S=60)
+    ready(model, clock, {1: "S1"})
+    model.do_start()
+    run(model, clock, lambda: model.phase == "DRIP", 200)  # 5150, END_REASON 4
+    model.set_condition("ESTOP", True)
+    model.set_condition("ESTOP", False)
+    model.clear_alarms()
+    assert model.results is not None and model.state is State.ABORTED
+    assert model.end_reason is EndReason.MAX_TIME
+    assert (model.results.rows[0].result, model.results.rows[0].defect) == ("F", 5501)
+
+
+def test_etch_bath_abort_before_etch_leaves_positions_not_processed() -> None:
+    """§3: an A-class alarm positions F 5503 only if ETCH had started, else N; END_REASON 5."""
+    model, clock = bath(1)
+    ready(model, clock, {1: "S1", 3: "S3"})
+    model.do_start()
+    run(model, clock, lambda: model.phase == "LOWER", 30)
+    model.set_condition("ESTOP", True)
+    assert model.state is State.ALARM
+    model.set_condition("ESTOP", False)
+    model.clear_alarms()
+    assert (model.state, model.end_reason) == (State.ABORTED, EndReason.ABORTED)
+    words = ETCH_BATH_REGISTERS.inputs(model)
+    assert (words[115], [words[120 + k] for k in (1, 2, 3)]) == (5, [4, 3, 4])  # N, X, N
+    assert [words[130 + k] for k in (1, 2, 3)] == [0, 0, 0]
+
+
+def test_etch_bath_hold_in_lower_raises_the_carrier_like_pause() -> None:
+    """§3: H alarms in LOAD-ETCH act like PAUSE: in LOWER the carrier goes back to the top and
+    waits; END_ETCH is refused outside ETCH (20) and in ALARM (23)."""
+    model, clock = bath(1)
+    ready(model, clock, {1: "S1"})
+    model.do_start()
+    run(model, clock, lambda: model.hoist.pos_mm > 200, 30)
+    assert refusal(model.end_etch)[0] == 20  # RUNNING in LOWER
+    model.set_condition("DOOR", True)  # 5002
+    assert (model.state, model.blocking_alarm()) == (State.ALARM, 5002)
+    clock.t += 30
+    model.sync()
+    assert (model.phase, model.hoist.pos_mm, model.etch_elapsed_s) == ("LOWER", 0.0, 0)
+    assert refusal(model.end_etch)[0] == 23
+    model.set_condition("DOOR", False)
+    model.clear_alarms()
+    assert model.state is State.PAUSED
+    model.do_resume()
+    run(model, clock, lambda: model.phase == "ETCH" and model.hoist.at_bottom, 30)
