@@ -619,3 +619,55 @@ def test_etch_bath_hold_in_lower_raises_the_carrier_like_pause() -> None:
     assert model.state is State.PAUSED
     model.do_resume()
     run(model, clock, lambda: model.phase == "ETCH" and model.hoist.at_bottom, 30)
+
+
+def test_etch_bath_init_lasts_10_s_and_idle_runs_nothing() -> None:
+    """§3: INIT 10 s; IDLE with heater, pump and dosing off; ARM starts all three; READY
+    60 s after TEMP_PV entered SP ± TEMP_BAND."""
+    clock = HandClock()
+    model = EtchBathModel(clock, World(), seed=3, bath_temp_c=48.0)  # type: ignore[arg-type]
+    assert 9 < run(model, clock, lambda: model.state is State.IDLE, 20) <= 10
+    write(model, AUTO_DOSE=1, CONC_SP=300)  # dosing has work to do once armed
+    clock.t += 60
+    model.sync()
+    b = model.bath
+    assert (b.heater_on, b.pump_running, b.dosing_active) == (False, False, False)
+    assert b.flow_l_min == 0.0
+    model.do_arm()
+    clock.t += 1
+    model.sync()
+    assert (b.heater_on, b.pump_running, b.dosing_active) == (True, True, True)
+    to_band = (50.0 - 1.5 - b.temp_c) * 40.0  # 1.5 °C/min = 1 °C per 40 s
+    assert model.state is State.HEATING
+    seconds = run(model, clock, lambda: model.state is State.READY, 600)
+    assert seconds == pytest.approx(to_band + 60, abs=1.5)
+    model.do_disarm()
+    clock.t += 1
+    model.sync()
+    assert (b.heater_on, b.pump_running, b.dosing_active) == (False, False, False)
+
+
+def test_etch_bath_phases_last_their_manual_durations() -> None:
+    """§3: LOAD 5 s, LOWER and RAISE 400 mm at LOWER_SPEED, DRIP DRIP_S, RINSE RINSE_S + 52 s,
+    UNLOAD 5 s (non-default speed and times)."""
+    model, clock = bath(1)
+    write(model, LOWER_SPEED=40, DRIP_S=20, RINSE_S=30, ENDPOINT_MODE=0, ETCH_TIME_S=60)
+    ready(model, clock, {1: "S1"})
+    model.do_start()
+    clock.t += 0.5  # sample mid-second: at a boundary the ended phase still shows
+    model.sync()
+    seconds: dict[str, float] = {}
+    while model.state is State.RUNNING:
+        seconds[model.phase] = seconds.get(model.phase, 0.0) + 1.0
+        clock.t += 1.0
+        model.sync()
+    assert model.state is State.DONE
+    assert seconds == {
+        "LOAD": 5.0,
+        "LOWER": 10.0,
+        "ETCH": 60.0,
+        "RAISE": 10.0,
+        "DRIP": 20.0,
+        "RINSE": 82.0,
+        "UNLOAD": 5.0,
+    }
