@@ -410,7 +410,7 @@ class EtchBathModel(ModbusToolModel):
         if self.armed and b.temp_c < r.temp_sp_c and self._bath_control().heater_allowed:
             for level_c in (r.temp_sp_c - r.temp_band_c, r.temp_sp_c):
                 events.append((level_c - b.temp_c) / HEAT_RATE_C_PER_S + 1e-9)
-        if self.armed and self.state is State.HEATING and not self.cycle_active:
+        if self._heating_up():
             events.append(3600.0 - self.heating_s + 1e-6)
         if self._cycle_moving() and self.steps and self.steps[0].until is not None:
             events.append(self.steps[0].duration_s - self.step_elapsed_s)
@@ -529,7 +529,7 @@ class EtchBathModel(ModbusToolModel):
             self.raise_alarm(5103)
         if self.conditions.get("HEATER"):
             self.raise_alarm(5104)
-        if self.state is State.HEATING and not self.cycle_active:
+        if self._heating_up():
             self.heating_s += dt_s
             if self.heating_s > 3600.0:
                 self.heating_s = 0.0
@@ -562,6 +562,15 @@ class EtchBathModel(ModbusToolModel):
         one an A-class alarm or a host ABORT has stopped (README §6: it stops at once and is
         marked aborted; the bath then cools with the heater off, which is no etch deviation)."""
         return self.cycle_active and not self.abort_on_clear
+
+    def _heating_up(self) -> bool:
+        """5105 counts "not READY within 60 min of ARM" (§6): armed, no cycle, in HEATING or in
+        an ALARM raised from HEATING (a hold or abort alarm does not restart the hour)."""
+        if not self.armed or self.cycle_active:
+            return False
+        if self.state is State.ALARM:
+            return self.alarm_state_before is State.HEATING
+        return self.state is State.HEATING
 
     def _sustained(self, code: int, deviating: bool, dt_s: float, after_s: float) -> None:
         if not deviating:

@@ -671,3 +671,23 @@ def test_etch_bath_phases_last_their_manual_durations() -> None:
         "RINSE": 82.0,
         "UNLOAD": 5.0,
     }
+
+
+def test_etch_bath_heat_up_timeout_counts_from_arm_through_a_hold_alarm() -> None:
+    """§6 5105: not READY within 60 min of ARM; a hold alarm on the way (5130 for 2 min) does
+    not restart the hour."""
+    model, clock = bath(1)
+    model.tool_coil("HEATER_ENABLE", False)  # the bath never reaches its band
+    model.do_arm()
+    clock.t += 50 * 60
+    model.sync()
+    model.set_condition("REPLENISHER", True)
+    run(model, clock, lambda: model.state is State.ALARM, 5)
+    clock.t += 120
+    model.sync()
+    model.fix(5130)
+    model.clear_alarms()
+    assert model.state is State.HEATING and 5105 not in model.active_alarms
+    seconds = run(model, clock, lambda: 5105 in model.active_alarms, 3600)
+    assert 50 * 60 + 120 + seconds == pytest.approx(3600, abs=3)
+    assert (model.state, model.blocking_alarm()) == (State.ALARM, 5105)
