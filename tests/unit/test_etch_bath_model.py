@@ -691,3 +691,17 @@ def test_etch_bath_heat_up_timeout_counts_from_arm_through_a_hold_alarm() -> Non
     seconds = run(model, clock, lambda: 5105 in model.active_alarms, 3600)
     assert 50 * 60 + 120 + seconds == pytest.approx(3600, abs=3)
     assert (model.state, model.blocking_alarm()) == (State.ALARM, 5105)
+
+
+def test_etch_bath_cross_checks_refuse_start_too() -> None:
+    """§4: the cross-checks run at ARM and START (reason 14): a window or TIME-mode guard broken
+    by a write in READY refuses START, and the cycle starts once it is mended."""
+    model, clock = bath(1)
+    ready(model, clock, {1: "S1"})
+    write(model, CONC_SP=380)  # 38.0 °Bé: in register range, outside the CUCL2 window
+    assert (model.state, refusal(model.do_start)[0]) == (State.READY, 14)
+    write(model, CONC_SP=320, ENDPOINT_MODE=0, ETCH_TIME_S=600, ETCH_TIME_MAX_S=500)
+    assert refusal(model.do_start)[0] == 14
+    write(model, ETCH_TIME_MAX_S=600)
+    model.do_start()
+    assert model.state is State.RUNNING
