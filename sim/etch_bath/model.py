@@ -355,7 +355,7 @@ class EtchBathModel(ModbusToolModel):
             return False
         if any(seconds > 0.0 for seconds in self.sustained_s.values()) or self._flow_low():
             return False
-        if self.cycle_active and (self.deviations()[5101] or self.deviations()[5102]):
+        if self._temperature_watched() and (self.deviations()[5101] or self.deviations()[5102]):
             return False
         if self.immersed and self.chemistry.code == FECL3.code:
             return False
@@ -410,7 +410,7 @@ class EtchBathModel(ModbusToolModel):
         if self.armed and b.temp_c < r.temp_sp_c and self._bath_control().heater_allowed:
             for level_c in (r.temp_sp_c - r.temp_band_c, r.temp_sp_c):
                 events.append((level_c - b.temp_c) / HEAT_RATE_C_PER_S + 1e-9)
-        if self.armed and self.state is State.HEATING and not self.cycle_active:
+        if self._heating_up():
             events.append(3600.0 - self.heating_s + 1e-6)
         if self._cycle_moving() and self.steps and self.steps[0].until is not None:
             events.append(self.steps[0].duration_s - self.step_elapsed_s)
@@ -529,7 +529,7 @@ class EtchBathModel(ModbusToolModel):
             self.raise_alarm(5103)
         if self.conditions.get("HEATER"):
             self.raise_alarm(5104)
-        if self.state is State.HEATING and not self.cycle_active:
+        if self._heating_up():
             self.heating_s += dt_s
             if self.heating_s > 3600.0:
                 self.heating_s = 0.0
@@ -537,9 +537,10 @@ class EtchBathModel(ModbusToolModel):
         else:
             self.heating_s = 0.0
         deviations = self.deviations()
+        watched = self._temperature_watched()
+        for code in (5101, 5102):
+            self._sustained(code, watched and deviations[code], dt_s, 30.0)
         if self.cycle_active:
-            self._sustained(5101, deviations[5101], dt_s, 30.0)
-            self._sustained(5102, deviations[5102], dt_s, 30.0)
             if self.level_low:
                 self.raise_alarm(5110)
             if self.cu_load_high:
@@ -555,6 +556,21 @@ class EtchBathModel(ModbusToolModel):
         self._sustained(5131, self._flow_low(), dt_s, 5.0)
         if self.phase == "ETCH" and OUT_OF_WINDOW_ALARMS & set(self.active_alarms):
             self.out_of_window = True
+
+    def _temperature_watched(self) -> bool:
+        """5101/5102 count "during a cycle" (§6): a cycle that runs, is paused or held, not
+        one an A-class alarm or a host ABORT has stopped (README §6: it stops at once and is
+        marked aborted; the bath then cools with the heater off, which is no etch deviation)."""
+        return self.cycle_active and not self.abort_on_clear
+
+    def _heating_up(self) -> bool:
+        """5105 counts "not READY within 60 min of ARM" (§6): armed, no cycle, in HEATING or in
+        an ALARM raised from HEATING (a hold or abort alarm does not restart the hour)."""
+        if not self.armed or self.cycle_active:
+            return False
+        if self.state is State.ALARM:
+            return self.alarm_state_before is State.HEATING
+        return self.state is State.HEATING
 
     def _sustained(self, code: int, deviating: bool, dt_s: float, after_s: float) -> None:
         if not deviating:
@@ -574,6 +590,10 @@ class EtchBathModel(ModbusToolModel):
             if self.phase in HOLD_AT_ONCE_PHASES:
                 self.halted = True  # carrier raised and held; etch timer and depth stop
                 self.halt_pending = None
+
+    def on_disarm(self) -> None:
+        """IR 109 ETCH_RATE_EST reads 0 in IDLE (§4) from the DISARM on, not a second later."""
+        self.rate_est_um_min = 0.0
 
     def pause_allowed(self) -> bool:
         return self.phase in PAUSE_PHASES
@@ -713,10 +733,13 @@ class EtchBathModel(ModbusToolModel):
     def on_abort(self, by_alarm: bool) -> None:
         if not self.end_reason:
             self._end_etch(EndReason.ABORTED)
+        # §5: F with the lowest applicable defect; 5501 (time limit) and 5502 (bath out of
+        # window) that already applied come before 5503 (interrupted).
+        defect = min(5503, self.position_defect() or 5503)
         if self.results is not None:
             for row in self.results.rows:
                 if row.result != "X":
-                    row.result, row.defect = ("F", 5503) if self.etch_started else ("N", 0)
+                    row.result, row.defect = ("F", defect) if self.etch_started else ("N", 0)
         self._release_carrier()
 
     def _release_carrier(self) -> None:

@@ -505,3 +505,203 @@ def test_etch_bath_pump_disabled_stops_the_flow() -> None:
     model.sync()
     assert model.bath.flow_l_min == 0.0 and not model.bath.pump_running
     assert 5131 not in model.active_alarms  # only with the pump on
+
+
+# -- the manual against the model (audit) ---------------------------------------------------------------
+def test_etch_bath_temperature_warnings_stop_counting_once_an_abort_is_pending() -> None:
+    """§6: 5101/5102 count during a cycle; an A-class alarm stops the cycle at once (README
+    §6) and switches the heater off, so the cooling that follows is no etch deviation: no 5102
+    in ALARM, none left over into ABORTED and the next HEATING."""
+    model, clock = bath(1)
+    ready(model, clock, {1: "S1"})
+    model.do_start()
+    run(model, clock, lambda: model.etch_elapsed_s >= 30, 200)
+    model.set_condition("HEATER", True)  # 5104: heater off, abort pending until the clear
+    run(model, clock, lambda: 5104 in model.active_alarms, 5)
+    clock.t += 900  # 50.0 -> 45.9 °C: 11 min below SP - TEMP_BAND
+    model.sync()
+    assert model.bath.temp_c < 48.5 - 2.0 and model.cycle_active
+    assert model.active_alarms == [5104]
+    model.fix(5104)
+    model.clear_alarms()
+    assert (model.state, model.active_alarms) == (State.ABORTED, [])
+    model.do_ack()
+    assert (model.state, model.active_alarms) == (State.HEATING, [])
+
+
+def test_etch_bath_rate_estimate_reads_zero_in_idle_at_once() -> None:
+    """§4 IR 109: updated every 1 s while armed, 0 in IDLE (from the DISARM, not a second on)."""
+    model, clock = bath(1)
+    ready(model, clock, {1: "S1"})
+    assert ETCH_BATH_REGISTERS.inputs(model)[109] == pytest.approx(3300, abs=20)
+    model.do_disarm()
+    assert model.state is State.IDLE
+    assert ETCH_BATH_REGISTERS.inputs(model)[109] == 0
+
+
+def test_etch_bath_temperature_high_warns_after_30_s_and_marks_5502() -> None:
+    """§6 5101: PV > SP + TEMP_BAND for more than 30 s in a cycle; §5: active during ETCH ->
+    F 5502."""
+    model, clock = bath(1)
+    ready(model, clock, {1: "S1", 2: "S2"})
+    model.do_start()
+    run(model, clock, lambda: model.phase == "ETCH", 60)
+    model.bath.temp_c = 52.0  # above 51.5 °C; no cooling coil: ~90 s to come back
+    seconds = run(model, clock, lambda: 5101 in model.active_alarms, 60)
+    assert 30 < seconds <= 32 and model.state is State.RUNNING  # W: no state change
+    run(model, clock, lambda: model.state is State.DONE, 900)
+    assert model.results is not None
+    assert [(r.result, r.defect) for r in model.results.rows[:3]] == [
+        ("F", 5502),
+        ("F", 5502),
+        ("X", 0),
+    ]
+
+
+def test_etch_bath_abort_reports_the_lowest_applicable_defect() -> None:
+    """§5: F with the lowest applicable defect: a bath out of window during ETCH (5502) or a
+    time limit in mode DEPTH (5501) ranks before the abort (5503)."""
+    model, clock = bath(1)
+    ready(model, clock, {1: "S1"})
+    model.do_start()
+    run(model, clock, lambda: model.phase == "ETCH", 60)
+    model.bath.temp_c = 52.0
+    run(model, clock, lambda: 5101 in model.active_alarms, 60)
+    model.do_abort()
+    assert model.results is not None and model.state is State.ABORTED
+    assert (model.results.rows[0].result, model.results.rows[0].defect) == ("F", 5502)
+
+    model, clock = bath(1)
+    write(model, DEPTH_TARGET=50000, ETCH_TIME_MAX_S=60)
+    ready(model, clock, {1: "S1"})
+    model.do_start()
+    run(model, clock, lambda: model.phase == "DRIP", 200)  # 5150, END_REASON 4
+    model.set_condition("ESTOP", True)
+    model.set_condition("ESTOP", False)
+    model.clear_alarms()
+    assert model.results is not None and model.state is State.ABORTED
+    assert model.end_reason is EndReason.MAX_TIME
+    assert (model.results.rows[0].result, model.results.rows[0].defect) == ("F", 5501)
+
+
+def test_etch_bath_abort_before_etch_leaves_positions_not_processed() -> None:
+    """§3: an A-class alarm positions F 5503 only if ETCH had started, else N; END_REASON 5."""
+    model, clock = bath(1)
+    ready(model, clock, {1: "S1", 3: "S3"})
+    model.do_start()
+    run(model, clock, lambda: model.phase == "LOWER", 30)
+    model.set_condition("ESTOP", True)
+    assert model.state is State.ALARM
+    model.set_condition("ESTOP", False)
+    model.clear_alarms()
+    assert (model.state, model.end_reason) == (State.ABORTED, EndReason.ABORTED)
+    words = ETCH_BATH_REGISTERS.inputs(model)
+    assert (words[115], [words[120 + k] for k in (1, 2, 3)]) == (5, [4, 3, 4])  # N, X, N
+    assert [words[130 + k] for k in (1, 2, 3)] == [0, 0, 0]
+
+
+def test_etch_bath_hold_in_lower_raises_the_carrier_like_pause() -> None:
+    """§3: H alarms in LOAD-ETCH act like PAUSE: in LOWER the carrier goes back to the top and
+    waits; END_ETCH is refused outside ETCH (20) and in ALARM (23)."""
+    model, clock = bath(1)
+    ready(model, clock, {1: "S1"})
+    model.do_start()
+    run(model, clock, lambda: model.hoist.pos_mm > 200, 30)
+    assert refusal(model.end_etch)[0] == 20  # RUNNING in LOWER
+    model.set_condition("DOOR", True)  # 5002
+    assert (model.state, model.blocking_alarm()) == (State.ALARM, 5002)
+    clock.t += 30
+    model.sync()
+    assert (model.phase, model.hoist.pos_mm, model.etch_elapsed_s) == ("LOWER", 0.0, 0)
+    assert refusal(model.end_etch)[0] == 23
+    model.set_condition("DOOR", False)
+    model.clear_alarms()
+    assert model.state is State.PAUSED
+    model.do_resume()
+    run(model, clock, lambda: model.phase == "ETCH" and model.hoist.at_bottom, 30)
+
+
+def test_etch_bath_init_lasts_10_s_and_idle_runs_nothing() -> None:
+    """§3: INIT 10 s; IDLE with heater, pump and dosing off; ARM starts all three; READY
+    60 s after TEMP_PV entered SP ± TEMP_BAND."""
+    clock = HandClock()
+    model = EtchBathModel(clock, World(), seed=3, bath_temp_c=48.0)  # type: ignore[arg-type]
+    assert 9 < run(model, clock, lambda: model.state is State.IDLE, 20) <= 10
+    write(model, AUTO_DOSE=1, CONC_SP=300)  # dosing has work to do once armed
+    clock.t += 60
+    model.sync()
+    b = model.bath
+    assert (b.heater_on, b.pump_running, b.dosing_active) == (False, False, False)
+    assert b.flow_l_min == 0.0
+    model.do_arm()
+    clock.t += 1
+    model.sync()
+    assert (b.heater_on, b.pump_running, b.dosing_active) == (True, True, True)
+    to_band = (50.0 - 1.5 - b.temp_c) * 40.0  # 1.5 °C/min = 1 °C per 40 s
+    assert model.state is State.HEATING
+    seconds = run(model, clock, lambda: model.state is State.READY, 600)
+    assert seconds == pytest.approx(to_band + 60, abs=1.5)
+    model.do_disarm()
+    clock.t += 1
+    model.sync()
+    assert (b.heater_on, b.pump_running, b.dosing_active) == (False, False, False)
+
+
+def test_etch_bath_phases_last_their_manual_durations() -> None:
+    """§3: LOAD 5 s, LOWER and RAISE 400 mm at LOWER_SPEED, DRIP DRIP_S, RINSE RINSE_S + 52 s,
+    UNLOAD 5 s (non-default speed and times)."""
+    model, clock = bath(1)
+    write(model, LOWER_SPEED=40, DRIP_S=20, RINSE_S=30, ENDPOINT_MODE=0, ETCH_TIME_S=60)
+    ready(model, clock, {1: "S1"})
+    model.do_start()
+    clock.t += 0.5  # sample mid-second: at a boundary the ended phase still shows
+    model.sync()
+    seconds: dict[str, float] = {}
+    while model.state is State.RUNNING:
+        seconds[model.phase] = seconds.get(model.phase, 0.0) + 1.0
+        clock.t += 1.0
+        model.sync()
+    assert model.state is State.DONE
+    assert seconds == {
+        "LOAD": 5.0,
+        "LOWER": 10.0,
+        "ETCH": 60.0,
+        "RAISE": 10.0,
+        "DRIP": 20.0,
+        "RINSE": 82.0,
+        "UNLOAD": 5.0,
+    }
+
+
+def test_etch_bath_heat_up_timeout_counts_from_arm_through_a_hold_alarm() -> None:
+    """§6 5105: not READY within 60 min of ARM; a hold alarm on the way (5130 for 2 min) does
+    not restart the hour."""
+    model, clock = bath(1)
+    model.tool_coil("HEATER_ENABLE", False)  # the bath never reaches its band
+    model.do_arm()
+    clock.t += 50 * 60
+    model.sync()
+    model.set_condition("REPLENISHER", True)
+    run(model, clock, lambda: model.state is State.ALARM, 5)
+    clock.t += 120
+    model.sync()
+    model.fix(5130)
+    model.clear_alarms()
+    assert model.state is State.HEATING and 5105 not in model.active_alarms
+    seconds = run(model, clock, lambda: 5105 in model.active_alarms, 3600)
+    assert 50 * 60 + 120 + seconds == pytest.approx(3600, abs=3)
+    assert (model.state, model.blocking_alarm()) == (State.ALARM, 5105)
+
+
+def test_etch_bath_cross_checks_refuse_start_too() -> None:
+    """§4: the cross-checks run at ARM and START (reason 14): a window or TIME-mode guard broken
+    by a write in READY refuses START, and the cycle starts once it is mended."""
+    model, clock = bath(1)
+    ready(model, clock, {1: "S1"})
+    write(model, CONC_SP=380)  # 38.0 °Bé: in register range, outside the CUCL2 window
+    assert (model.state, refusal(model.do_start)[0]) == (State.READY, 14)
+    write(model, CONC_SP=320, ENDPOINT_MODE=0, ETCH_TIME_S=600, ETCH_TIME_MAX_S=500)
+    assert refusal(model.do_start)[0] == 14
+    write(model, ETCH_TIME_MAX_S=600)
+    model.do_start()
+    assert model.state is State.RUNNING
