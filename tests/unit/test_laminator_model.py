@@ -5,79 +5,29 @@ from __future__ import annotations
 
 import random
 import statistics
-from collections.abc import Callable
 
 import pytest
 
 from sim.clock import SimClock
-from sim.fronts.modbus_map import words_of
 from sim.laminator import serve
 from sim.laminator.dwell_log import max_abs_and_max_of_normals, max_of_normals
 from sim.laminator.model import LaminatorModel
 from sim.laminator.registers import LAMINATOR_REGISTERS, discrete_image
-from sim.modbus_model import Setting
 from sim.tool_model import State
 from sim.world import World
-from tests.support.hand_clock import HandClock
+from tests.support.modbus_model_bench import ModbusModelBench
 from tests.support.refusal import refusal
 
 
-class Bench:
-    """A laminator model, its clock and world, and helpers to move time."""
+class Bench(ModbusModelBench):
+    """A laminator model (8 positions: result map IR 110, defects IR 118)."""
 
-    def __init__(self, **options: object) -> None:
-        self.clock = HandClock()
-        self.world = World()
-        self.model = LaminatorModel(self.clock, self.world, **options)  # type: ignore[arg-type]
-
-    def advance(self, seconds: float, step_s: float = 1.0) -> None:
-        end = self.clock.t + seconds
-        while self.clock.t < end:
-            self.clock.t = min(end, self.clock.t + step_s)
-            self.model.sync()
-
-    def run_until(self, done: Callable[[], bool], limit_s: float = 4 * 3600.0) -> float:
-        """Advance in 1 s steps until ``done``; return the sim seconds it took."""
-        began = self.clock.t
-        while not done():
-            if self.clock.t - began > limit_s:
-                raise AssertionError(f"not reached within {limit_s} s (state {self.model.state})")
-            self.clock.t += 1.0
-            self.model.sync()
-        return self.clock.t - began
-
-    def write(self, **registers: int) -> None:
-        """Holding registers by manual name in register units, as the front decodes them."""
-        values: dict[str, Setting] = {}
-        for name, raw in registers.items():
-            definition = LAMINATOR_REGISTERS.holding_def(name)
-            values[name] = definition.decode(words_of(raw, definition.reg_type))
-        self.model.apply_settings(values)
+    model_type = LaminatorModel
+    registers = LAMINATOR_REGISTERS
+    result_map_ir, defects_ir, positions = 110, 118, 8
 
     def set_strip_id(self, position: int, strip_id: str) -> None:
         self.model.apply_settings({f"STRIP_ID_{position}": strip_id})
-
-    def ready(self, **registers: int) -> None:
-        """Power-up, write registers, ARM and wait for READY."""
-        self.run_until(lambda: self.model.state is State.IDLE)
-        self.write(**registers)
-        self.model.do_arm()
-        self.run_until(lambda: self.model.state is State.READY)
-
-    def start_in(self, phase: str, after_s: float = 0.0) -> None:
-        """START and run into ``phase`` (plus ``after_s``)."""
-        self.model.do_start()
-        self.run_until(lambda: self.model.phase == phase)
-        self.advance(after_s)
-
-    def inputs(self) -> dict[int, int]:
-        return LAMINATOR_REGISTERS.input_words(self.model)
-
-    def result_map(self) -> str:
-        return "".join(" PFXN"[self.inputs()[110 + k]] for k in range(8))
-
-    def defects(self) -> list[int]:
-        return [self.inputs()[118 + k] for k in range(8)]
 
 
 @pytest.fixture

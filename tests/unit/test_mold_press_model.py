@@ -4,82 +4,32 @@ report (§4)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
-from sim.fronts.modbus_map import words_of
-from sim.modbus_model import Setting
 from sim.mold_press.cure import advance_cure, time_to_alpha
 from sim.mold_press.model import MoldPressModel
 from sim.mold_press.registers import MOLD_PRESS_REGISTERS, discrete_image
 from sim.tool_model import State
 from sim.world import World
 from tests.support.hand_clock import HandClock
+from tests.support.modbus_model_bench import ModbusModelBench
 from tests.support.refusal import refusal
 
 SHOT_PHASES = ("LOAD", "PREHEAT", "CLAMP", "TRANSFER", "CURE", "OPEN", "CLEAN", "UNLOAD")
 
 
-class Bench:
-    """A mold press model, its clock and world, and helpers to move time."""
+class Bench(ModbusModelBench):
+    """A mold press model (4 positions: result map IR 118, defects IR 122); heats to READY
+    in 5 s steps, runs into a phase in 0.5 s steps."""
 
-    def __init__(self, **options: object) -> None:
-        self.clock = HandClock()
-        self.world = World()
-        self.model = MoldPressModel(self.clock, self.world, **options)  # type: ignore[arg-type]
-
-    def advance(self, seconds: float, step_s: float = 1.0) -> None:
-        end = self.clock.t + seconds
-        while self.clock.t < end:
-            self.clock.t = min(end, self.clock.t + step_s)
-            self.model.sync()
-
-    def run_until(
-        self, done: Callable[[], bool], limit_s: float = 3 * 3600.0, step_s: float = 1.0
-    ) -> float:
-        """Advance in ``step_s`` steps until ``done``; return the sim seconds it took."""
-        began = self.clock.t
-        while not done():
-            if self.clock.t - began > limit_s:
-                raise AssertionError(f"not reached within {limit_s} s (state {self.model.state})")
-            self.clock.t += step_s
-            self.model.sync()
-        return self.clock.t - began
-
-    def write(self, **registers: int) -> None:
-        """Holding registers by manual name in register units, as the front decodes them."""
-        values: dict[str, Setting] = {}
-        for name, raw in registers.items():
-            definition = MOLD_PRESS_REGISTERS.holding_def(name)
-            values[name] = definition.decode(words_of(raw, definition.reg_type))
-        self.model.apply_settings(values)
-
-    def ready(self, **registers: int) -> None:
-        """Power-up, write registers, ARM and wait for READY."""
-        self.run_until(lambda: self.model.state is State.IDLE)
-        self.write(**registers)
-        self.model.do_arm()
-        self.run_until(lambda: self.model.state is State.READY, step_s=5.0)
-
-    def start_in(self, phase: str, after_s: float = 0.0) -> None:
-        """START and run into ``phase`` (plus ``after_s``)."""
-        self.model.do_start()
-        self.run_until(lambda: self.model.phase == phase, step_s=0.5)
-        self.advance(after_s)
+    model_type = MoldPressModel
+    registers = MOLD_PRESS_REGISTERS
+    result_map_ir, defects_ir, positions = 118, 122, 4
+    ready_step_s, phase_step_s = 5.0, 0.5
 
     def finish(self) -> float:
         """Run the started shot to its end; the sim seconds it took."""
         return self.run_until(lambda: not self.model.cycle_active)
-
-    def inputs(self) -> dict[int, int]:
-        return MOLD_PRESS_REGISTERS.input_words(self.model)
-
-    def result_map(self) -> str:
-        return "".join(" PFXN"[self.inputs()[118 + k]] for k in range(4))
-
-    def defects(self) -> list[int]:
-        return [self.inputs()[122 + k] for k in range(4)]
 
 
 @pytest.fixture
