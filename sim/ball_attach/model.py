@@ -460,11 +460,11 @@ class BallAttachModel(StripToolModel):
         """The zones' band checks (READY 3 °C, alarm 5 °C) cannot change before the next
         announced event: every heated zone's error is more than the ripple's bound away from
         each band edge (an error inside that bound is stepped on the grid, as a zone an armed
-        tool does not heat, or one out of the alarm band while strips dwell towards 6105)."""
+        tool does not heat, or one out of the alarm band while a cycle dwells towards 6105)."""
         if not self.armed:
             return True
         edges = self._band_edges_c()  # the same for every zone: asked once
-        strips_dwell = len(edges) > 1  # the alarm band's edge counts while strips dwell
+        strips_dwell = len(edges) > 1  # the alarm band's edge counts during a cycle
         if self._heaters_on() is not _ALL_HEATERS_ON:
             return False
         control_c = self.zone_control_c
@@ -478,8 +478,8 @@ class BallAttachModel(StripToolModel):
 
     def _band_edges_c(self) -> tuple[float, ...]:
         """The zone errors at which a band check changes: READY's always (HEATING/READY and
-        ACK look at it), the alarm band's only while a cycle has strips in the line (6105)."""
-        if self.cycle_active and self._strips_in_line():
+        ACK look at it), the alarm band's only during a cycle (6105)."""
+        if self.cycle_active:
             return (READY_BAND_C, ALARM_BAND_C)
         return (READY_BAND_C,)
 
@@ -546,12 +546,10 @@ class BallAttachModel(StripToolModel):
         return O2_NITROGEN_PPM
 
     def _watch_zones(self, dt_s: float) -> None:
-        """6105 while strips are in the line: a zone more than 5 °C off for 30 s."""
-        in_line: bool | None = None  # asked once, and only if a zone is out of the band
+        """6105 during a cycle (§6), strips in the line or not (a paused or held magazine
+        too): a zone more than 5 °C off for 30 s."""
         for zone in range(HEATED_ZONES):
-            if self._zone_error_c(zone) > ALARM_BAND_C and (
-                in_line if in_line is not None else (in_line := self._strips_in_line())
-            ):
+            if self._zone_error_c(zone) > ALARM_BAND_C:
                 self.zone_out_of_band_s[zone] += dt_s
                 if self.zone_out_of_band_s[zone] > ALARM_BAND_S:
                     self.raise_alarm(6105)

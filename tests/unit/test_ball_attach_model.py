@@ -453,6 +453,22 @@ def test_ball_attach_zone_out_of_band_for_30_s_holds_with_6105(bench: Bench) -> 
     assert m.state is State.PAUSED
 
 
+def test_ball_attach_zone_out_of_band_in_a_paused_cycle_with_an_empty_line_raises_6105(
+    bench: Bench,
+) -> None:
+    m = bench.model
+    bench.magazine(["A", "B"])
+    m.do_start()
+    bench.advance(5, 1.0)
+    m.do_pause()
+    bench.until(lambda: m.strip_status(1) == "DONE", step_s=5.0)  # the line is empty, B waits
+    m.zone_control_c[2] -= 20.0
+    bench.advance(25, 1.0)
+    assert m.active_alarms == [] and m.state is State.PAUSED
+    bench.advance(10, 1.0)  # §6: "for 30 s in any zone during a cycle"
+    assert m.active_alarms == [6105] and m.state is State.ALARM
+
+
 def test_ball_attach_supplies_are_consumed_per_ball_and_flux_land(bench: Bench) -> None:
     m = bench.model
     balls_before, flux_before = m.ball_supply_pct, m.flux_supply_pct
