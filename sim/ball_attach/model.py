@@ -799,14 +799,13 @@ class BallAttachModel(StripToolModel):
                 self._not_run(run)
 
     def on_abort_class_alarm(self) -> None:
-        """A alarm: the line stops; strips in the oven are F 6508, in inspection F 6507."""
+        """A alarm: as ABORT, but strips in the oven are F 6508 (§3); a strip already in
+        inspection is not in the oven and completes normally, as at ABORT."""
         if not self.cycle_active:
             return
         for run in self.magazine:
             if run.status == "REFLOW":
                 self._scrap(run, 6508, placed=True, reflowed=False)
-            elif run.status == "INSPECT":
-                self._scrap(run, 6507, placed=True, reflowed=True)
 
     def _finish_aborted(self) -> None:
         """ABORTED only once the strips in the oven have left it (§3); drain until then."""

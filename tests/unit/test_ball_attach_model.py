@@ -339,15 +339,22 @@ def test_ball_attach_estop_fails_the_strips_in_the_oven_with_6508(bench: Bench) 
     assert site.balls_placed == 192 and site.ball_height_mean_um is None
 
 
-def test_ball_attach_abort_class_alarm_in_inspection_marks_6507(bench: Bench) -> None:
+def test_ball_attach_abort_class_alarm_lets_the_strip_in_inspection_complete(
+    bench: Bench,
+) -> None:
     m = bench.model
     bench.magazine(["A", "B"])
     m.do_start()
     bench.advance(358, 1.0)  # A inspecting, B in REFLOW
     m.raise_alarm(6107)
-    assert {r.defect for r in m.strip_results(1).rows} == {6507}
-    assert {r.defect for r in m.strip_results(2).rows} == {6508}
+    assert {r.defect for r in m.strip_results(2).rows} == {6508}  # in the oven
+    assert m.strip_status(1) == "INSPECT"  # §3: as ABORT, inspection completes normally
+    bench.advance(10, 1.0)
+    assert m.strip_status(1) == "DONE" and m.strip_results(1).count("P") >= 28
     assert world_site(bench.world, "A", 1).coplanarity_um is not None
+    m.fix(6107)
+    m.clear_alarms()
+    assert m.state is State.ABORTED
 
 
 def test_ball_attach_oxygen_excursion_marks_strips_in_the_oven_6509(bench: Bench) -> None:
