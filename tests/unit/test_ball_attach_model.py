@@ -621,3 +621,76 @@ def test_ball_attach_site_draws_repeat_with_the_seed_and_scatter_heights_by_one_
     lowest = [s.height_min_um for s in flat if not (s.missing or s.extra or s.bridged)]
     # The lowest of 192 balls at 400 µm ± 1 % (4 µm): about 2.8 σ below, ≈ 389 µm.
     assert statistics.median(v for v in lowest if v is not None) == pytest.approx(389.0, abs=1.5)
+
+
+# == manual statements pinned by the s9 audit (§3-§6) ===============================================
+def test_ball_attach_ack_resets_the_magazine_data_but_keeps_the_results(bench: Bench) -> None:
+    m = bench.model
+    bench.magazine(["A", "B"], ["1" * 29 + "0", "1" * 30])
+    bench.run(m.do_start, State.DONE, 5.0)
+    m.do_ack()  # §4: MAGazine:COUNt and all STRip<k>:ID|MAP are reset by CYCLe:ACKnowledge
+    assert (m.magazine_count, m.strip_ids[:2], m.input_maps[0]) == (1, ["", ""], "1" * 30)
+    assert m.strip_status(2) == "DONE" and m.strip_results(2).strip_id == "B"
+    m.do_reset()  # and by *RST, which clears the results too
+    assert m.strip_status(1) == "NOTRUN" and refusal(m.strip_results, 1)[0] == 27
+
+
+def test_ball_attach_strip_cycle_time_is_its_own_feed_to_exit(bench: Bench) -> None:
+    m = bench.model
+    bench.magazine(["A", "B", "C"])
+    bench.run(m.do_start, State.DONE, 5.0)
+    times = [m.strip_results(k).cycle_s for k in (1, 2, 3)]  # §5 summary; §8: 363 s each
+    assert times == pytest.approx([363.3] * 3, abs=0.1)
+
+
+def test_ball_attach_nitrogen_supply_low_is_nothing_with_nitrogen_off(bench: Bench) -> None:
+    m = bench.model
+    m.set_param("NITROGEN", "OFF")
+    bench.magazine(["A", "B"])
+    m.do_start()
+    bench.advance(10, 1.0)
+    m.set_condition("N2", True)  # §6: 6003 and interlock N2 only with nitrogen ON
+    assert m.active_alarms == [] and m.state is State.RUNNING
+    assert m.active_interlocks() == []
+
+
+def test_ball_attach_cover_opened_in_a_cycle_holds_until_closed_and_cleared(bench: Bench) -> None:
+    m = bench.model
+    bench.magazine(["A", "B"])
+    m.do_start()
+    bench.advance(10, 1.0)
+    m.set_condition("DOOR", True)
+    assert m.active_alarms == [6002] and m.state is State.ALARM
+    m.clear_alarms()
+    assert m.state is State.ALARM  # the cover is still open
+    m.set_condition("DOOR", False)
+    m.clear_alarms()
+    assert m.state is State.PAUSED
+    m.set_condition("DOOR", True)  # opened again while PAUSED: still "during cycle"
+    assert m.active_alarms == [6002] and refusal(m.do_resume)[0] == 23
+    m.set_condition("DOOR", False)
+    m.clear_alarms()
+    m.do_resume()
+    assert m.state is State.RUNNING
+
+
+def test_ball_attach_start_while_heating_is_refused_with_temp() -> None:
+    b = Bench()
+    b.model.load_recipe("A-BALL050")
+    b.advance(60)
+    assert b.model.state is State.HEATING
+    assert refusal(b.model.do_start) == (22, "TEMP")  # §6 TEMP; README §5 note 3
+
+
+def test_ball_attach_estop_outside_a_cycle_stops_the_heaters_and_returns_after_clear(
+    bench: Bench,
+) -> None:
+    m = bench.model
+    m.set_condition("ESTOP", True)
+    assert m.state is State.ALARM and m.active_alarms == [6001]
+    bench.advance(120, 5.0)
+    assert m.zone_air_c(7) < 245.0  # heaters off: the 250 °C zone cools
+    m.set_condition("ESTOP", False)
+    m.clear_alarms()
+    assert m.state is State.HEATING  # previous state re-evaluated (README §6)
+    bench.until(lambda: m.state is State.READY)
