@@ -486,8 +486,8 @@ class BallAttachModel(StripToolModel):
 
     def _band_edges_c(self) -> tuple[float, ...]:
         """The zone errors at which a band check changes: READY's always (HEATING/READY and
-        ACK look at it), the alarm band's only during a cycle (6105)."""
-        if self.cycle_active:
+        ACK look at it), the alarm band's only while 6105 is watched."""
+        if self._zones_watched():
             return (READY_BAND_C, ALARM_BAND_C)
         return (READY_BAND_C,)
 
@@ -553,11 +553,19 @@ class BallAttachModel(StripToolModel):
             return float(max(3.0 * self.params["O2_LIMIT"], 1000.0))
         return O2_NITROGEN_PPM
 
+    def _zones_watched(self) -> bool:
+        """Whether 6105 is watched: during a cycle (§6), strips in the line or not (a paused
+        or held magazine too), but not once an aborted cycle has no strip left in the line
+        (after an A alarm the heaters may be off until the clear: that is no deviation)."""
+        return self.cycle_active and (not self.abort_on_clear or self._strips_in_line())
+
     def _watch_zones(self, dt_s: float) -> None:
-        """6105 during a cycle (§6), strips in the line or not (a paused or held magazine
-        too): a zone more than 5 °C off for 30 s."""
+        """6105: a zone more than 5 °C off for 30 s while :meth:`_zones_watched`."""
+        watched: bool | None = None  # asked once, and only if a zone is out of the band
         for zone in range(HEATED_ZONES):
-            if self._zone_error_c(zone) > ALARM_BAND_C:
+            if self._zone_error_c(zone) > ALARM_BAND_C and (
+                watched if watched is not None else (watched := self._zones_watched())
+            ):
                 self.zone_out_of_band_s[zone] += dt_s
                 if self.zone_out_of_band_s[zone] > ALARM_BAND_S:
                     self.raise_alarm(6105)

@@ -491,6 +491,19 @@ def test_ball_attach_zone_out_of_band_in_a_paused_cycle_with_an_empty_line_raise
     assert m.active_alarms == [6105] and m.state is State.ALARM
 
 
+def test_ball_attach_estop_clears_to_aborted_though_the_zones_cooled(bench: Bench) -> None:
+    m = bench.model
+    bench.magazine(["A", "B"])
+    m.do_start()
+    bench.advance(50, 1.0)
+    m.set_condition("ESTOP", True)  # heaters off; the oven's strips are scrapped at once
+    bench.advance(120, 1.0)
+    assert m.active_alarms == [6001]  # a stopped cycle's cold zones are no 6105
+    m.set_condition("ESTOP", False)
+    m.clear_alarms()
+    assert m.state is State.ABORTED
+
+
 def test_ball_attach_supplies_are_consumed_per_ball_and_flux_land(bench: Bench) -> None:
     m = bench.model
     balls_before, flux_before = m.ball_supply_pct, m.flux_supply_pct
