@@ -429,18 +429,10 @@ class BallAttachModel(StripToolModel):
             self._finish_aborted()
 
     def _watch_supplies(self) -> None:
-        """Low warnings (6201/6202) in any state; in a cycle, a FLUX or BALL interlock that
-        arises (stock below one strip's need) raises its empty alarm at once (interfaces
-        README §6), not only at the next strip's feed slot."""
         if self.ball_supply_pct < LOW_SUPPLY_PCT:
             self.raise_alarm(6202)
         if self.flux_supply_pct < LOW_SUPPLY_PCT:
             self.raise_alarm(6201)
-        if self.cycle_active:
-            if self.interlock_active("FLUX"):
-                self.raise_alarm(6101)
-            if self.interlock_active("BALL"):
-                self.raise_alarm(6102)
 
     def _heaters_on(self) -> tuple[bool, ...]:
         """Whether each heated zone's heater runs: none unarmed or under ESTOP, and zone 5

@@ -269,21 +269,6 @@ def test_ball_attach_hold_conditions_stop_feeding_until_fixed(
     assert m.strip_status(3) == "DONE"
 
 
-def test_ball_attach_ball_supply_emptied_by_the_last_strip_raises_6102_at_once() -> None:
-    b = Bench(ball_supply_pct=0.7)  # 7000 balls: one strip of 5760, then 1240 left
-    b.ready()
-    m = b.model
-    b.magazine(["A"])
-    m.do_start()
-    b.advance(5, 1.0)
-    # README §6: an interlock condition (BALL) arising during a cycle raises its alarm
-    assert m.interlock_active("BALL") and 6102 in m.active_alarms and m.state is State.ALARM
-    b.until(lambda: m.strip_status(1) == "DONE", step_s=5.0)  # the fed strip completes
-    m.fix(6102)
-    m.clear_alarms()
-    assert m.state is State.DONE and m.active_alarms == []
-
-
 def test_ball_attach_flux_empty_holds_before_the_next_print() -> None:
     b = Bench(flux_supply_pct=0.2)  # 100 mm³: one strip needs 72 mm³ at the defaults
     b.ready()
