@@ -692,3 +692,18 @@ def test_ball_attach_estop_outside_a_cycle_stops_the_heaters_and_returns_after_c
     m.clear_alarms()
     assert m.state is State.HEATING  # previous state re-evaluated (README §6)
     bench.until(lambda: m.state is State.READY)
+
+
+def test_ball_attach_abort_of_a_paused_magazine_with_an_empty_line_is_aborted_at_once(
+    bench: Bench,
+) -> None:
+    m = bench.model
+    bench.magazine(["A", "B"])
+    m.do_start()
+    bench.advance(5, 1.0)
+    m.do_pause()
+    bench.until(lambda: m.strip_status(1) == "DONE", step_s=5.0)
+    m.do_abort()  # §3: ABORTED when the last strip has exited: none is left in the line
+    assert m.state is State.ABORTED
+    assert m.strip_status(2) == "NOTRUN" and m.strip_results(2).result_map == "N" * 30
+    assert m.strip_results(1).count("P") >= 28
