@@ -707,3 +707,18 @@ def test_ball_attach_abort_of_a_paused_magazine_with_an_empty_line_is_aborted_at
     assert m.state is State.ABORTED
     assert m.strip_status(2) == "NOTRUN" and m.strip_results(2).result_map == "N" * 30
     assert m.strip_results(1).count("P") >= 28
+
+
+def test_ball_attach_abort_class_alarm_cleared_during_inspection_drains_then_aborts(
+    bench: Bench,
+) -> None:
+    m = bench.model
+    bench.magazine(["A", "B"])
+    m.do_start()
+    bench.advance(358, 1.0)  # A inspecting
+    m.set_condition("JAM", True)
+    m.fix(6107)
+    m.clear_alarms()  # §3: ABORTED only when the last strip has exited
+    assert m.state is State.RUNNING and m.phase == "DRAIN"
+    bench.advance(10, 1.0)
+    assert m.state is State.ABORTED and m.strip_status(1) == "DONE"
