@@ -68,6 +68,18 @@ class Bench:
             if maps:
                 m.set_input_map_at(k, maps[k - 1])
 
+    def start(self, ids: list[str], after_s: float) -> None:
+        """START a magazine of ``ids`` and run it ``after_s`` seconds on a 1 s grid."""
+        self.magazine(ids)
+        self.model.do_start()
+        self.advance(after_s, 1.0)
+
+    def paused_with_an_empty_line(self) -> None:
+        """Strips A and B; PAUSE while A prints, so A leaves the line and B waits."""
+        self.start(["A", "B"], 5)
+        self.model.do_pause()
+        self.until(lambda: self.model.strip_status(1) == "DONE", step_s=5.0)
+
 
 def world_site(world: World, strip_id: str, site: int) -> SiteState:
     strip = world.get(strip_id)
@@ -343,9 +355,7 @@ def test_ball_attach_abort_class_alarm_lets_the_strip_in_inspection_complete(
     bench: Bench,
 ) -> None:
     m = bench.model
-    bench.magazine(["A", "B"])
-    m.do_start()
-    bench.advance(358, 1.0)  # A inspecting, B in REFLOW
+    bench.start(["A", "B"], 358)  # A inspecting, B in REFLOW
     m.raise_alarm(6107)
     assert {r.defect for r in m.strip_results(2).rows} == {6508}  # in the oven
     assert m.strip_status(1) == "INSPECT"  # §3: as ABORT, inspection completes normally
@@ -464,11 +474,7 @@ def test_ball_attach_zone_out_of_band_in_a_paused_cycle_with_an_empty_line_raise
     bench: Bench,
 ) -> None:
     m = bench.model
-    bench.magazine(["A", "B"])
-    m.do_start()
-    bench.advance(5, 1.0)
-    m.do_pause()
-    bench.until(lambda: m.strip_status(1) == "DONE", step_s=5.0)  # the line is empty, B waits
+    bench.paused_with_an_empty_line()  # the line is empty, B waits
     m.zone_control_c[2] -= 20.0
     bench.advance(25, 1.0)
     assert m.active_alarms == [] and m.state is State.PAUSED
@@ -478,9 +484,7 @@ def test_ball_attach_zone_out_of_band_in_a_paused_cycle_with_an_empty_line_raise
 
 def test_ball_attach_estop_clears_to_aborted_though_the_zones_cooled(bench: Bench) -> None:
     m = bench.model
-    bench.magazine(["A", "B"])
-    m.do_start()
-    bench.advance(50, 1.0)
+    bench.start(["A", "B"], 50)
     m.set_condition("ESTOP", True)  # heaters off; the oven's strips are scrapped at once
     bench.advance(120, 1.0)
     assert m.active_alarms == [6001]  # a stopped cycle's cold zones are no 6105
@@ -654,9 +658,7 @@ def test_ball_attach_nitrogen_supply_low_is_nothing_with_nitrogen_off(bench: Ben
 
 def test_ball_attach_cover_opened_in_a_cycle_holds_until_closed_and_cleared(bench: Bench) -> None:
     m = bench.model
-    bench.magazine(["A", "B"])
-    m.do_start()
-    bench.advance(10, 1.0)
+    bench.start(["A", "B"], 10)
     m.set_condition("DOOR", True)
     assert m.active_alarms == [6002] and m.state is State.ALARM
     m.clear_alarms()
@@ -698,11 +700,7 @@ def test_ball_attach_abort_of_a_paused_magazine_with_an_empty_line_is_aborted_at
     bench: Bench,
 ) -> None:
     m = bench.model
-    bench.magazine(["A", "B"])
-    m.do_start()
-    bench.advance(5, 1.0)
-    m.do_pause()
-    bench.until(lambda: m.strip_status(1) == "DONE", step_s=5.0)
+    bench.paused_with_an_empty_line()
     m.do_abort()  # §3: ABORTED when the last strip has exited: none is left in the line
     assert m.state is State.ABORTED
     assert m.strip_status(2) == "NOTRUN" and m.strip_results(2).result_map == "N" * 30
@@ -713,9 +711,7 @@ def test_ball_attach_abort_class_alarm_cleared_during_inspection_drains_then_abo
     bench: Bench,
 ) -> None:
     m = bench.model
-    bench.magazine(["A", "B"])
-    m.do_start()
-    bench.advance(358, 1.0)  # A inspecting
+    bench.start(["A", "B"], 358)  # A inspecting
     m.set_condition("JAM", True)
     m.fix(6107)
     m.clear_alarms()  # §3: ABORTED only when the last strip has exited
