@@ -460,11 +460,11 @@ class BallAttachModel(StripToolModel):
         """The zones' band checks (READY 3 °C, alarm 5 °C) cannot change before the next
         announced event: every heated zone's error is more than the ripple's bound away from
         each band edge (an error inside that bound is stepped on the grid, as a zone an armed
-        tool does not heat, or one out of the alarm band while strips dwell towards 6105)."""
+        tool does not heat, or one out of the alarm band while a cycle dwells towards 6105)."""
         if not self.armed:
             return True
         edges = self._band_edges_c()  # the same for every zone: asked once
-        strips_dwell = len(edges) > 1  # the alarm band's edge counts while strips dwell
+        strips_dwell = len(edges) > 1  # the alarm band's edge counts during a cycle
         if self._heaters_on() is not _ALL_HEATERS_ON:
             return False
         control_c = self.zone_control_c
@@ -478,8 +478,8 @@ class BallAttachModel(StripToolModel):
 
     def _band_edges_c(self) -> tuple[float, ...]:
         """The zone errors at which a band check changes: READY's always (HEATING/READY and
-        ACK look at it), the alarm band's only while a cycle has strips in the line (6105)."""
-        if self.cycle_active and self._strips_in_line():
+        ACK look at it), the alarm band's only while 6105 is watched."""
+        if self._zones_watched():
             return (READY_BAND_C, ALARM_BAND_C)
         return (READY_BAND_C,)
 
@@ -545,12 +545,18 @@ class BallAttachModel(StripToolModel):
             return float(max(3.0 * self.params["O2_LIMIT"], 1000.0))
         return O2_NITROGEN_PPM
 
+    def _zones_watched(self) -> bool:
+        """Whether 6105 is watched: during a cycle (§6), strips in the line or not (a paused
+        or held magazine too), but not once an aborted cycle has no strip left in the line
+        (after an A alarm the heaters may be off until the clear: that is no deviation)."""
+        return self.cycle_active and (not self.abort_on_clear or self._strips_in_line())
+
     def _watch_zones(self, dt_s: float) -> None:
-        """6105 while strips are in the line: a zone more than 5 °C off for 30 s."""
-        in_line: bool | None = None  # asked once, and only if a zone is out of the band
+        """6105: a zone more than 5 °C off for 30 s while :meth:`_zones_watched`."""
+        watched: bool | None = None  # asked once, and only if a zone is out of the band
         for zone in range(HEATED_ZONES):
             if self._zone_error_c(zone) > ALARM_BAND_C and (
-                in_line if in_line is not None else (in_line := self._strips_in_line())
+                watched if watched is not None else (watched := self._zones_watched())
             ):
                 self.zone_out_of_band_s[zone] += dt_s
                 if self.zone_out_of_band_s[zone] > ALARM_BAND_S:
@@ -801,14 +807,13 @@ class BallAttachModel(StripToolModel):
                 self._not_run(run)
 
     def on_abort_class_alarm(self) -> None:
-        """A alarm: the line stops; strips in the oven are F 6508, in inspection F 6507."""
+        """A alarm: as ABORT, but strips in the oven are F 6508 (§3); a strip already in
+        inspection is not in the oven and completes normally, as at ABORT."""
         if not self.cycle_active:
             return
         for run in self.magazine:
             if run.status == "REFLOW":
                 self._scrap(run, 6508, placed=True, reflowed=False)
-            elif run.status == "INSPECT":
-                self._scrap(run, 6507, placed=True, reflowed=True)
 
     def _finish_aborted(self) -> None:
         """ABORTED only once the strips in the oven have left it (§3); drain until then."""

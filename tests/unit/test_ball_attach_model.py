@@ -68,6 +68,18 @@ class Bench:
             if maps:
                 m.set_input_map_at(k, maps[k - 1])
 
+    def start(self, ids: list[str], after_s: float) -> None:
+        """START a magazine of ``ids`` and run it ``after_s`` seconds on a 1 s grid."""
+        self.magazine(ids)
+        self.model.do_start()
+        self.advance(after_s, 1.0)
+
+    def paused_with_an_empty_line(self) -> None:
+        """Strips A and B; PAUSE while A prints, so A leaves the line and B waits."""
+        self.start(["A", "B"], 5)
+        self.model.do_pause()
+        self.until(lambda: self.model.strip_status(1) == "DONE", step_s=5.0)
+
 
 def world_site(world: World, strip_id: str, site: int) -> SiteState:
     strip = world.get(strip_id)
@@ -339,15 +351,20 @@ def test_ball_attach_estop_fails_the_strips_in_the_oven_with_6508(bench: Bench) 
     assert site.balls_placed == 192 and site.ball_height_mean_um is None
 
 
-def test_ball_attach_abort_class_alarm_in_inspection_marks_6507(bench: Bench) -> None:
+def test_ball_attach_abort_class_alarm_lets_the_strip_in_inspection_complete(
+    bench: Bench,
+) -> None:
     m = bench.model
-    bench.magazine(["A", "B"])
-    m.do_start()
-    bench.advance(358, 1.0)  # A inspecting, B in REFLOW
+    bench.start(["A", "B"], 358)  # A inspecting, B in REFLOW
     m.raise_alarm(6107)
-    assert {r.defect for r in m.strip_results(1).rows} == {6507}
-    assert {r.defect for r in m.strip_results(2).rows} == {6508}
+    assert {r.defect for r in m.strip_results(2).rows} == {6508}  # in the oven
+    assert m.strip_status(1) == "INSPECT"  # §3: as ABORT, inspection completes normally
+    bench.advance(10, 1.0)
+    assert m.strip_status(1) == "DONE" and m.strip_results(1).count("P") >= 28
     assert world_site(bench.world, "A", 1).coplanarity_um is not None
+    m.fix(6107)
+    m.clear_alarms()
+    assert m.state is State.ABORTED
 
 
 def test_ball_attach_oxygen_excursion_marks_strips_in_the_oven_6509(bench: Bench) -> None:
@@ -451,6 +468,29 @@ def test_ball_attach_zone_out_of_band_for_30_s_holds_with_6105(bench: Bench) -> 
     bench.advance(90, 1.0)
     m.clear_alarms()
     assert m.state is State.PAUSED
+
+
+def test_ball_attach_zone_out_of_band_in_a_paused_cycle_with_an_empty_line_raises_6105(
+    bench: Bench,
+) -> None:
+    m = bench.model
+    bench.paused_with_an_empty_line()  # the line is empty, B waits
+    m.zone_control_c[2] -= 20.0
+    bench.advance(25, 1.0)
+    assert m.active_alarms == [] and m.state is State.PAUSED
+    bench.advance(10, 1.0)  # §6: "for 30 s in any zone during a cycle"
+    assert m.active_alarms == [6105] and m.state is State.ALARM
+
+
+def test_ball_attach_estop_clears_to_aborted_though_the_zones_cooled(bench: Bench) -> None:
+    m = bench.model
+    bench.start(["A", "B"], 50)
+    m.set_condition("ESTOP", True)  # heaters off; the oven's strips are scrapped at once
+    bench.advance(120, 1.0)
+    assert m.active_alarms == [6001]  # a stopped cycle's cold zones are no 6105
+    m.set_condition("ESTOP", False)
+    m.clear_alarms()
+    assert m.state is State.ABORTED
 
 
 def test_ball_attach_supplies_are_consumed_per_ball_and_flux_land(bench: Bench) -> None:
@@ -583,3 +623,98 @@ def test_ball_attach_site_draws_repeat_with_the_seed_and_scatter_heights_by_one_
     lowest = [s.height_min_um for s in flat if not (s.missing or s.extra or s.bridged)]
     # The lowest of 192 balls at 400 µm ± 1 % (4 µm): about 2.8 σ below, ≈ 389 µm.
     assert statistics.median(v for v in lowest if v is not None) == pytest.approx(389.0, abs=1.5)
+
+
+# == manual statements pinned by the s9 audit (§3-§6) ===============================================
+def test_ball_attach_ack_resets_the_magazine_data_but_keeps_the_results(bench: Bench) -> None:
+    m = bench.model
+    bench.magazine(["A", "B"], ["1" * 29 + "0", "1" * 30])
+    bench.run(m.do_start, State.DONE, 5.0)
+    m.do_ack()  # §4: MAGazine:COUNt and all STRip<k>:ID|MAP are reset by CYCLe:ACKnowledge
+    assert (m.magazine_count, m.strip_ids[:2], m.input_maps[0]) == (1, ["", ""], "1" * 30)
+    assert m.strip_status(2) == "DONE" and m.strip_results(2).strip_id == "B"
+    m.do_reset()  # and by *RST, which clears the results too
+    assert m.strip_status(1) == "NOTRUN" and refusal(m.strip_results, 1)[0] == 27
+
+
+def test_ball_attach_strip_cycle_time_is_its_own_feed_to_exit(bench: Bench) -> None:
+    m = bench.model
+    bench.magazine(["A", "B", "C"])
+    bench.run(m.do_start, State.DONE, 5.0)
+    times = [m.strip_results(k).cycle_s for k in (1, 2, 3)]  # §5 summary; §8: 363 s each
+    assert times == pytest.approx([363.3] * 3, abs=0.1)
+
+
+def test_ball_attach_nitrogen_supply_low_is_nothing_with_nitrogen_off(bench: Bench) -> None:
+    m = bench.model
+    m.set_param("NITROGEN", "OFF")
+    bench.magazine(["A", "B"])
+    m.do_start()
+    bench.advance(10, 1.0)
+    m.set_condition("N2", True)  # §6: 6003 and interlock N2 only with nitrogen ON
+    assert m.active_alarms == [] and m.state is State.RUNNING
+    assert m.active_interlocks() == []
+
+
+def test_ball_attach_cover_opened_in_a_cycle_holds_until_closed_and_cleared(bench: Bench) -> None:
+    m = bench.model
+    bench.start(["A", "B"], 10)
+    m.set_condition("DOOR", True)
+    assert m.active_alarms == [6002] and m.state is State.ALARM
+    m.clear_alarms()
+    assert m.state is State.ALARM  # the cover is still open
+    m.set_condition("DOOR", False)
+    m.clear_alarms()
+    assert m.state is State.PAUSED
+    m.set_condition("DOOR", True)  # opened again while PAUSED: still "during cycle"
+    assert m.active_alarms == [6002] and refusal(m.do_resume)[0] == 23
+    m.set_condition("DOOR", False)
+    m.clear_alarms()
+    m.do_resume()
+    assert m.state is State.RUNNING
+
+
+def test_ball_attach_start_while_heating_is_refused_with_temp() -> None:
+    b = Bench()
+    b.model.load_recipe("A-BALL050")
+    b.advance(60)
+    assert b.model.state is State.HEATING
+    assert refusal(b.model.do_start) == (22, "TEMP")  # §6 TEMP; README §5 note 3
+
+
+def test_ball_attach_estop_outside_a_cycle_stops_the_heaters_and_returns_after_clear(
+    bench: Bench,
+) -> None:
+    m = bench.model
+    m.set_condition("ESTOP", True)
+    assert m.state is State.ALARM and m.active_alarms == [6001]
+    bench.advance(120, 5.0)
+    assert m.zone_air_c(7) < 245.0  # heaters off: the 250 °C zone cools
+    m.set_condition("ESTOP", False)
+    m.clear_alarms()
+    assert m.state is State.HEATING  # previous state re-evaluated (README §6)
+    bench.until(lambda: m.state is State.READY)
+
+
+def test_ball_attach_abort_of_a_paused_magazine_with_an_empty_line_is_aborted_at_once(
+    bench: Bench,
+) -> None:
+    m = bench.model
+    bench.paused_with_an_empty_line()
+    m.do_abort()  # §3: ABORTED when the last strip has exited: none is left in the line
+    assert m.state is State.ABORTED
+    assert m.strip_status(2) == "NOTRUN" and m.strip_results(2).result_map == "N" * 30
+    assert m.strip_results(1).count("P") >= 28
+
+
+def test_ball_attach_abort_class_alarm_cleared_during_inspection_drains_then_aborts(
+    bench: Bench,
+) -> None:
+    m = bench.model
+    bench.start(["A", "B"], 358)  # A inspecting
+    m.set_condition("JAM", True)
+    m.fix(6107)
+    m.clear_alarms()  # §3: ABORTED only when the last strip has exited
+    assert m.state is State.RUNNING and m.phase == "DRAIN"
+    bench.advance(10, 1.0)
+    assert m.state is State.ABORTED and m.strip_status(1) == "DONE"
