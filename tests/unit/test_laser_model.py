@@ -179,6 +179,24 @@ def test_laser_calibration_out_of_tolerance_raises_8101_and_leaves_cal() -> None
     assert model.state is State.READY and "CAL" in model.active_interlocks()
 
 
+def test_laser_calibration_with_the_source_switched_off_measures_nothing() -> None:
+    """§4: the calibration needs the source on; a key switched off mid-calibration leaves the
+    power meter dark: ratio 0.000, 8101, and the CAL interlock still blocks START."""
+    rig = Rig()
+    model = rig.model
+    model.load_recipe("B-IO16")
+    rig.run(605.0)
+    model.calibrate()
+    rig.run(10.0)
+    model.set_condition("KEY", True)
+    rig.run(25.0)
+    assert model.calibration_text().startswith("0.000,")
+    assert model.state is State.ALARM and model.active_alarms == [8101]
+    model.set_condition("KEY", False)
+    model.clear_alarms()
+    assert model.state_name() == "WARMUP" and "CAL" in model.active_interlocks()
+
+
 def test_laser_calibration_due_after_8_h_and_invalid_after_24_h() -> None:
     rig = Rig()
     model = rig.ready()
