@@ -150,6 +150,7 @@ class LaserModel(StripToolModel):
         self.calibrated_at_s: float | None = None
         self.cal_gain = 1.0
         self.last_cal: tuple[float, str] | None = None
+        self.cal_started_s = 0.0
         # Cycle.
         self.strip: StripState | None = None
         self.strip_loaded = False
@@ -304,10 +305,16 @@ class LaserModel(StripToolModel):
             if self.state is State.IDLE:
                 raise Reject(24)
             self.check_interlocks("calibrate")
+            self.cal_started_s = self.time_s
             self.do_setup(CALIBRATION_S, self._calibration_done)
 
     def _calibration_done(self) -> None:
+        """The power meter compares measured with expected power; a source that was off at any
+        moment of the measurement (key, chiller) gives nothing to measure: ratio 0.000, 8101."""
         ratio = round(self.source_efficiency * (1.0 + self.rng.gauss(0.0, CAL_RATIO_SIGMA)), 3)
+        off_at = self.source_off_at_s
+        if not self.source_on or (off_at is not None and off_at >= self.cal_started_s):
+            ratio = 0.0
         self.last_cal = (ratio, self.timestamp())
         lo, hi = CAL_RATIO_LIMITS
         if lo <= ratio <= hi:

@@ -179,6 +179,24 @@ def test_laser_calibration_out_of_tolerance_raises_8101_and_leaves_cal() -> None
     assert model.state is State.READY and "CAL" in model.active_interlocks()
 
 
+def test_laser_calibration_with_the_source_switched_off_measures_nothing() -> None:
+    """§4: the calibration needs the source on; a key switched off mid-calibration leaves the
+    power meter dark: ratio 0.000, 8101, and the CAL interlock still blocks START."""
+    rig = Rig()
+    model = rig.model
+    model.load_recipe("B-IO16")
+    rig.run(605.0)
+    model.calibrate()
+    rig.run(10.0)
+    model.set_condition("KEY", True)
+    rig.run(25.0)
+    assert model.calibration_text().startswith("0.000,")
+    assert model.state is State.ALARM and model.active_alarms == [8101]
+    model.set_condition("KEY", False)
+    model.clear_alarms()
+    assert model.state_name() == "WARMUP" and "CAL" in model.active_interlocks()
+
+
 def test_laser_calibration_due_after_8_h_and_invalid_after_24_h() -> None:
     rig = Rig()
     model = rig.ready()
@@ -447,3 +465,105 @@ def test_laser_front_serves_pattern_commands_with_the_manuals_errors() -> None:
     assert front.handle("LAS:CAL?") == '0.000,""' and front.handle("LAS:SHUT?") == "CLOSED"
     assert front.handle("LAS:POW?") == "0.000" and front.handle("LAS:HOUR?") == "1250"
     assert front.handle("ALAR:TEXT? 8107") == '8107,H,"Via open rate low"'
+
+
+# == holds, aborts and interlocks (§3, §6) ==========================================================
+def test_laser_init_lasts_20_s_and_refuses_commands_as_busy() -> None:
+    clock = HandClock()
+    model = LaserModel(clock, World(), seed=5, **CLEAN)
+    clock.t = 19.5
+    model.sync()
+    assert model.state is State.INIT
+    assert refusal(lambda: model.load_recipe("B-IO16")) == (21, "INIT")
+    clock.t = 20.5
+    model.sync()
+    assert model.state is State.IDLE
+
+
+def test_laser_fume_extraction_low_holds_at_the_end_of_the_site() -> None:
+    rig = Rig()
+    model = rig.ready("B-IO16-DIE4")  # sites of ≈ 11 s
+    rig.cycle(seconds=18.0 + 3.0)
+    model.set_condition("EXHAUST", True)
+    assert model.state is State.ALARM and model.active_alarms == [8004]
+    assert model.shutter() == "OPEN"  # the site in progress is finished first
+    rig.run(9.0)
+    results = model.results
+    assert results is not None and results.result_map[:2] == "PN"
+    assert model.shutter() == "CLOSED" and model.power_w() > 0.0  # H: the source stays on
+    model.clear_alarms()
+    assert model.state is State.ALARM  # the extraction is still low
+    model.set_condition("EXHAUST", False)
+    model.clear_alarms()
+    assert model.state is State.PAUSED
+    model.set_condition("EXHAUST", True)  # low again while paused: the hold alarm again
+    assert model.state is State.ALARM and model.active_alarms == [8004]
+    model.set_condition("EXHAUST", False)
+    model.clear_alarms()
+    model.do_resume()
+    rig.run(12.0)
+    assert model.state is State.RUNNING and results.result_map[:3] == "PPN"
+
+
+def test_laser_pause_takes_effect_at_the_end_of_the_site() -> None:
+    rig = Rig()
+    model = rig.ready("B-IO16-DIE4")
+    rig.cycle(seconds=18.0 + 3.0)
+    model.do_pause()
+    assert model.state is State.PAUSED and model.shutter() == "OPEN"
+    rig.run(9.0)
+    results = model.results
+    assert results is not None and results.result_map[:2] == "PN"
+    assert model.shutter() == "CLOSED"
+    rig.run(60.0)
+    assert results.result_map[:2] == "PN"  # nothing moves while paused
+
+
+def test_laser_alignment_failure_aborts_with_every_site_n() -> None:
+    rig = Rig()
+    model = rig.ready()
+    model.faults.alarm(8106, phase="ALIGN", after_s=2.0)
+    rig.cycle(seconds=30.0)
+    assert model.state is State.ALARM and model.active_alarms == [8106]
+    assert model.power_w() == 0.0
+    model.clear_alarms()
+    results = model.results
+    assert model.state is State.ABORTED and results is not None
+    assert results.result_map == "N" * 240 and results.summary_extra == ("IO16", "0")
+
+
+def test_laser_emergency_stop_outside_a_cycle_stops_the_source() -> None:
+    rig = Rig()
+    model = rig.ready()
+    model.set_condition("ESTOP", True)
+    assert model.state is State.ALARM and model.active_alarms == [8001]
+    assert model.power_w() == 0.0
+    model.set_condition("ESTOP", False)
+    model.clear_alarms()
+    assert model.state_name() == "WARMUP"
+    rig.run(55.0)
+    assert model.state_name() == "WARMUP"
+    rig.run(10.0)
+    assert model.state is State.READY
+
+
+def test_laser_start_checks_the_conflict_before_interlocks_in_table_order() -> None:
+    rig = Rig()
+    model = rig.ready()
+    model.set_condition("EXHAUST", True)
+    model.set_condition("DOOR", True)
+    assert refusal(model.do_start) == (22, "DOOR")
+    assert refusal(model.calibrate) == (22, "DOOR")
+    model.set_condition("DOOR", False)
+    model.calibrate()  # EXHAUST does not block the calibration
+    assert model.state is State.SETUP
+    rig.run(31.0)
+    assert refusal(model.do_start) == (22, "EXHAUST")
+    model.select_pattern("IO16-DIE4")
+    model.set_param("recess_depth_um", "25.0")
+    assert refusal(model.do_start)[0] == 14
+    model.set_condition("EXHAUST", False)
+    model.set_condition("VACUUM", True)  # no strip on the chuck: VACUUM blocks RESUME only
+    model.set_param("recess_depth_um", "12.0")
+    model.do_start()
+    assert model.state is State.RUNNING
