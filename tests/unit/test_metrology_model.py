@@ -788,3 +788,27 @@ def test_metrology_input_map_survives_a_same_size_load_but_not_a_size_change() -
     assert station.ask("MAP?") == "OK " + "0" * 29 + "1"
     assert station.ask("LOAD B-PKG") == "OK"  # 8 x 30: map reset to all 1
     assert station.ask("MAP?") == "OK " + "1" * 240
+
+
+def test_metrology_failed_calibration_neither_clears_nor_delays_calibration_due() -> None:
+    """§6 9201: over 20 h since the last *passed* CAL. A FAIL in between does not restart the
+    count (9201 still comes 20 h after the pass), and does not remove a raised 9201 at ALC."""
+    station = Station().ready()
+    station.wait(10 * 3600)
+    station.model.set_condition("GAUGE", True)
+    station.ask("CAL")
+    station.wait(20.0)
+    station.ask("ALC")  # 9101 goes with the first clear
+    assert station.ask("AL?") == "OK 0"
+    station.wait(10.1 * 3600)  # 20.1 h after the pass
+    assert station.ask("AL?") == "OK 1,9201"
+    station.ask("CAL")
+    station.wait(20.0)
+    assert station.ask("CAL?").startswith("OK FAIL,")
+    station.ask("ALC")
+    assert station.ask("AL?") == "OK 1,9201"  # still over 20 h since the last pass
+    station.model.fix(9101)  # clean the reference gauge
+    station.ask("CAL")
+    station.wait(20.0)
+    station.ask("ALC")
+    assert station.ask("AL?") == "OK 0"
