@@ -68,7 +68,8 @@ def metrology_commands(m: MetrologyModel) -> list[LineCommand]:
         item, decimals, readings = m.item_readings(args[0])
         if not readings:
             return f"{item},0,,,,"
-        numbers = ",".join(f"{v:.{decimals}f}" for v in summary_of(readings))
+        # "+ 0.0": a mean that rounds to zero from below is 0.0, never -0.0 (README §3).
+        numbers = ",".join(f"{round(v, decimals) + 0.0:.{decimals}f}" for v in summary_of(readings))
         return f"{item},{len(readings)},{numbers}"
 
     def alarm_text(args: list[str]) -> str:

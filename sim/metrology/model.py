@@ -127,7 +127,8 @@ class MetrologyModel(StripToolModel):
         self._band_ok = False
         # Calibration: lost at power-up, kept by RST.
         self.cal_result = "NONE"
-        self.cal_at_s: float | None = None
+        self.cal_at_s: float | None = None  # the last CAL, PASS or FAIL
+        self.passed_at_s: float | None = None  # the last passed CAL (9201 counts from it)
         self.cal_due_raised = False
         # Per cycle.
         self.cycle_mode = "SLUG"
@@ -224,9 +225,9 @@ class MetrologyModel(StripToolModel):
 
     def physics_event_in_s(self) -> float | None:
         """The calibration falls due (9201) CAL_DUE_H after the last passed CAL."""
-        if self.cal_result != "PASS" or self.cal_at_s is None or self.cal_due_raised:
+        if self.passed_at_s is None or self.cal_due_raised:
             return None
-        due_in_s = self.cal_at_s + CAL_DUE_H * 3600.0 - self.time_s
+        due_in_s = self.passed_at_s + CAL_DUE_H * 3600.0 - self.time_s
         return max(due_in_s, 0.0) + 1e-6
 
     def enclosure_in_band(self) -> bool:
@@ -249,8 +250,10 @@ class MetrologyModel(StripToolModel):
         return self.cal_result == "PASS" and hours is not None and hours <= CAL_VALID_H
 
     def calibration_due(self) -> bool:
-        hours = self.hours_since_cal()
-        return self.cal_result == "PASS" and hours is not None and hours > CAL_DUE_H
+        """9201 (§6): over 20 h since the last *passed* CAL; a failed CAL since changes nothing."""
+        if self.passed_at_s is None:
+            return False
+        return (self.time_s - self.passed_at_s) / 3600.0 > CAL_DUE_H
 
     def calibrate(self) -> None:
         """``CAL``: a 20 s SETUP operation on the built-in reference gauge."""
@@ -261,12 +264,13 @@ class MetrologyModel(StripToolModel):
 
     def _calibration_done(self) -> None:
         self.cal_at_s = self.time_s
-        self.cal_due_raised = False
         if self.conditions.get("GAUGE"):
             self.cal_result = "FAIL"
             self.raise_alarm(9101)
         else:
             self.cal_result = "PASS"
+            self.passed_at_s = self.time_s
+            self.cal_due_raised = False
 
     def calibration(self) -> tuple[str, str, str]:
         """(result, timestamp, hours since) of the last CAL; empty fields when none."""

@@ -642,3 +642,173 @@ def test_metrology_air_low_during_a_cycle_holds_with_9004_until_restored() -> No
     assert station.ask("RESUME") == "OK"
     station.wait(100.0)
     assert station.ask("RMAP?") == "OK " + "P" * 30
+
+
+# -- audit against metrology.md (s9) ---------------------------------------------------------
+def test_metrology_rstat_of_a_centred_item_never_reports_negative_zero() -> None:
+    """README §3: replies use a leading ``-`` for negatives only; a mean that rounds to zero
+    from below (a die offset centred on 0) is ``0.0``, not ``-0.0``."""
+    world = World()
+    strip(world, die_dx_um=0.0, die_dy_um=0.0, die_dtheta_deg=0.0)
+    station = Station(world, seed=2).ready("A-DIE")
+    station.run("S1")
+    station.wait(40.0)
+    for item in ("DX", "DY", "DT"):
+        fields = station.ask(f"RSTAT? {item}").split(",")[2:]
+        assert len(fields) == 4
+        assert not any(float(f) == 0.0 and f.startswith("-") for f in fields), (item, fields)
+
+
+def test_metrology_emergency_stop_mid_site_leaves_that_site_and_the_rest_n() -> None:
+    """§3: an A-class alarm stops motion at once; the site in progress and the remaining
+    sites are N; after release and ALC the cycle is ABORTED with the time it stopped at."""
+    world = World()
+    strip(world, **BALLED)
+    station = Station(world).ready("A-BALL")
+    station.run("S1")
+    station.wait(10.0 + 2.5 * 4 + 1.0)  # inside site 5
+    station.model.set_condition("ESTOP", True)
+    station.wait(30.0)  # motion stopped: no further site is measured
+    assert station.ask("ST?") == "OK ALARM,BALL,MEASURE,4,30"
+    assert station.ask("RMAP?") == "OK PPPP" + "N" * 26
+    assert station.ask("ABORT") == "OK"  # a cycle is active in ALARM: accepted
+    station.ask("ALC")
+    assert station.ask("ST?") == "OK ALARM,BALL,MEASURE,4,30"  # still pressed
+    station.model.fix(9001)
+    station.ask("ALC")
+    assert station.ask("ST?") == "OK ABORTED,BALL,NONE,4,30"
+    assert station.ask("RSUM?") == "OK S1,30,4,0,0,26,21.0,BALL"
+    assert station.send("RD 5,1") == ["D 5,N,0,,,,,,", "OK 1"]
+
+
+def test_metrology_alignment_failure_leaves_every_site_n() -> None:
+    """§6 9103 (A): strip fiducials not found during ALIGN; all sites N, ABORTED after ALC."""
+    world = World()
+    strip(world, **BALLED)
+    station = Station(world).ready("A-BALL")
+    station.run("S1", "1" * 29 + "0")
+    station.wait(8.0)
+    assert station.ask("ST?") == "OK RUNNING,BALL,ALIGN,0,29"
+    station.model.raise_alarm(9103)
+    station.wait(100.0)
+    assert station.ask("ST?") == "OK ALARM,BALL,ALIGN,0,29"
+    station.ask("ALC")  # an event: goes with the first clear
+    assert station.ask("ST?") == "OK ABORTED,BALL,NONE,0,29"
+    assert station.ask("RMAP?") == "OK " + "N" * 29 + "X"
+
+
+def test_metrology_vacuum_low_mid_site_holds_after_that_site_as_in_the_manual_example() -> None:
+    """§9 second example and §3: the H alarm shows at once (ALARM) but takes effect at the
+    end of the current site; RESUME is refused with 23 until the strip is reseated and ALC
+    leaves PAUSED."""
+    world = World()
+    strip(world, "LA2403-017", **BALLED)
+    station = Station(world).ready("A-BALL")
+    station.run("LA2403-017", "1" * 29 + "0")
+    station.wait(10.0 + 2.5 * 6 + 1.0)  # inside site 7
+    station.model.set_condition("VACUUM", True)
+    assert station.ask("ST?") == "OK ALARM,BALL,MEASURE,6,29"
+    station.wait(60.0)
+    assert station.ask("ST?") == "OK ALARM,BALL,MEASURE,7,29"  # site 7 ended, nothing more
+    assert station.ask("AL?") == "OK 1,9003"
+    assert station.ask("RESUME") == "ER 23,Alarm active;9003"
+    station.model.fix(9003)  # strip reseated
+    assert station.ask("ALC") == "OK"
+    assert station.ask("ST?") == "OK PAUSED,BALL,MEASURE,7,29"
+    assert station.ask("RESUME") == "OK"
+    station.wait(100.0)
+    assert station.ask("RSUM?").startswith("OK LA2403-017,30,29,0,1,0,")
+
+
+def test_metrology_calibration_due_after_20_h_and_run_blocked_after_24_h_not_before() -> None:
+    """§6: 9201 when the last passed CAL is over 20 h old, interlock CAL past 24 h."""
+    world = World()
+    strip(world, **BALLED)
+    station = Station(world).ready("A-BALL")
+    station.wait(19.9 * 3600)
+    assert station.ask("AL?") == "OK 0"
+    station.wait(0.2 * 3600)
+    assert station.ask("AL?") == "OK 1,9201"
+    station.wait(3.7 * 3600)  # 23.8 h: still within 24 h
+    station.run("S1")
+    assert station.ask("ST?").startswith("OK RUNNING")
+    station.ask("ABORT")
+    station.ask("ACK")
+    station.wait(0.3 * 3600)  # 24.1 h
+    station.ask("STRIP S1")
+    assert station.ask("RUN") == "ER 22,Interlock active;CAL"
+
+
+def test_metrology_cal_interlock_blocks_resume_of_a_cycle_paused_past_24_h() -> None:
+    """§6 interlock CAL blocks RESUME as well as RUN; CAL itself is refused in PAUSED (20)."""
+    world = World()
+    strip(world, **BALLED)
+    station = Station(world).ready("A-BALL")
+    station.run("S1")
+    station.wait(12.0)
+    station.ask("PAUSE")
+    station.wait(24.5 * 3600)
+    assert station.ask("ST?") == "OK PAUSED,BALL,MEASURE,1,30"
+    assert station.ask("RESUME") == "ER 22,Interlock active;CAL"
+    assert station.ask("CAL") == "ER 20,Not allowed in state;PAUSED"
+    assert station.ask("ABORT") == "OK"
+    assert station.ask("RMAP?") == "OK P" + "N" * 29
+
+
+def test_metrology_cal_from_idle_returns_to_idle() -> None:
+    """§3 / README §5: SETUP returns to the state it came from."""
+    station = Station().idle()
+    assert station.ask("CAL") == "OK"
+    assert station.ask("ST?") == "OK SETUP,SLUG,NONE,0,0"
+    station.wait(20.1)
+    assert station.ask("ST?") == "OK IDLE,SLUG,NONE,0,0"
+    assert station.ask("CAL?").startswith("OK PASS,")
+
+
+def test_metrology_reset_neither_clears_alarms_nor_runs_in_alarm() -> None:
+    """README §5/§6: RST in ALARM is 23; alarms are not cleared by reset (a warning stays)."""
+    station = Station().ready()
+    station.model.set_condition("ESTOP", True)
+    assert station.ask("RST") == "ER 23,Alarm active;9001"
+    station.model.fix(9001)
+    station.ask("ALC")
+    station.model.set_condition("HVAC", True)
+    station.wait(3600.0)
+    assert station.ask("AL?") == "OK 1,9105"
+    assert station.ask("RST") == "OK"
+    assert station.ask("AL?") == "OK 1,9105"
+    assert station.ask("ST?") == "OK IDLE,SLUG,NONE,0,0"
+
+
+def test_metrology_input_map_survives_a_same_size_load_but_not_a_size_change() -> None:
+    """README §4: the input map is reset by ACK, reset and a change of strip size only."""
+    station = Station().idle()
+    station.ask("MAP " + "0" * 29 + "1")
+    assert station.ask("LOAD A-PKG") == "OK"  # Format A like the default: map kept
+    assert station.ask("MAP?") == "OK " + "0" * 29 + "1"
+    assert station.ask("LOAD B-PKG") == "OK"  # 8 x 30: map reset to all 1
+    assert station.ask("MAP?") == "OK " + "1" * 240
+
+
+def test_metrology_failed_calibration_neither_clears_nor_delays_calibration_due() -> None:
+    """§6 9201: over 20 h since the last *passed* CAL. A FAIL in between does not restart the
+    count (9201 still comes 20 h after the pass), and does not remove a raised 9201 at ALC."""
+    station = Station().ready()
+    station.wait(10 * 3600)
+    station.model.set_condition("GAUGE", True)
+    station.ask("CAL")
+    station.wait(20.0)
+    station.ask("ALC")  # 9101 goes with the first clear
+    assert station.ask("AL?") == "OK 0"
+    station.wait(10.1 * 3600)  # 20.1 h after the pass
+    assert station.ask("AL?") == "OK 1,9201"
+    station.ask("CAL")
+    station.wait(20.0)
+    assert station.ask("CAL?").startswith("OK FAIL,")
+    station.ask("ALC")
+    assert station.ask("AL?") == "OK 1,9201"  # still over 20 h since the last pass
+    station.model.fix(9101)  # clean the reference gauge
+    station.ask("CAL")
+    station.wait(20.0)
+    station.ask("ALC")
+    assert station.ask("AL?") == "OK 0"
