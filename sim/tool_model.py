@@ -300,6 +300,8 @@ class ToolModel:
         self.halt_pending: str | None = None  # "pause" or "hold": stop at the next hold point
         self.halted = False
         self.abort_on_clear = False
+        #: Sim seconds the cycle had run when an A-class alarm or ABORT stopped it.
+        self.stopped_elapsed_s = 0.0
         self.deferred_hold = False
         self.results: CycleResults | None = None
         # SETUP operations.
@@ -738,6 +740,7 @@ class ToolModel:
             self.halt_pending = None
             self.halted = False
             self.abort_on_clear = False
+            self.stopped_elapsed_s = 0.0
             self.deferred_hold = False
             self.results = None
             self.on_cycle_start()
@@ -819,10 +822,14 @@ class ToolModel:
     # == cycle engine ========================================================================
     @property
     def cycle_elapsed_s(self) -> float:
-        """Sim seconds since START; held at the cycle's end in DONE/ABORTED (README §9.2)."""
+        """Sim seconds since START; held from the moment an A-class alarm or ABORT stopped the
+        cycle (README §6: it stops at once; ALARM only waits for the clear) and at the cycle's
+        end in DONE/ABORTED (README §9.2): it never runs on and then jumps back."""
         if self.cycle_active:
+            if self.abort_on_clear:
+                return self.stopped_elapsed_s
             return self.time_s - self.cycle_start_s
-        return self.results.cycle_s if self.results is not None else 0.0
+        return self.results.cycle_s if self.results is not None else self.stopped_elapsed_s
 
     def _cycle_moving(self) -> bool:
         if not self.cycle_active or self.halted or not self.steps:
@@ -920,8 +927,9 @@ class ToolModel:
 
     def _freeze_cycle_time(self) -> None:
         """The cycle stopped now: its reported time does not grow while ALARM waits for a clear."""
+        self.stopped_elapsed_s = self.cycle_elapsed_s
         if self.results is not None:
-            self.results.cycle_s = self.cycle_elapsed_s
+            self.results.cycle_s = self.stopped_elapsed_s
 
     def _finish_aborted(self) -> None:
         if not self.abort_on_clear:

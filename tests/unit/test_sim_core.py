@@ -127,6 +127,23 @@ def test_abort_class_alarm_aborts_after_clear(toy: tuple[Toy, HandClock]) -> Non
     assert model.state is State.ABORTED
 
 
+def test_cycle_time_stops_with_an_abort_class_alarm_and_never_jumps_back(
+    toy: tuple[Toy, HandClock],
+) -> None:
+    model, clock = toy
+    model.do_arm()
+    advance(model, clock, 10.0)
+    model.do_start()
+    advance(model, clock, 12.0)
+    model.set_condition("ESTOP", True)
+    advance(model, clock, 300.0)  # the operator takes five minutes to release and clear
+    assert model.state is State.ALARM
+    assert model.cycle_elapsed_s == pytest.approx(12.0), "held in ALARM: the cycle stopped"
+    model.set_condition("ESTOP", False)
+    model.clear_alarms()
+    assert model.state is State.ABORTED and model.cycle_elapsed_s == pytest.approx(12.0)
+
+
 def test_warning_changes_no_state_and_interlock_blocks_start(toy: tuple[Toy, HandClock]) -> None:
     model, clock = toy
     model.do_arm()
