@@ -431,7 +431,7 @@ class DieBonderModel(StripToolModel):
     # == the cycle ===============================================================================
     def build_cycle(self) -> list[Step]:
         steps = [
-            Step("LOAD", LOAD_S, on_start=self._load_strip),
+            Step("LOAD", LOAD_S, on_start=self._load_strip, on_end=self._check_vacuum),
             Step("ALIGN", ALIGN_S, on_end=self._align),
         ]
         site_s = self.site_time_s()
@@ -460,6 +460,13 @@ class DieBonderModel(StripToolModel):
         rows, cols = self.size
         self.strip = self.world.strip(self.strip_id, rows, cols)
         self.strip.record(self.time_s, self.tool_name, f"loaded, MODE {self.mode}")
+
+    def _check_vacuum(self) -> None:
+        """The strip is on the work holder with its vacuum on: vacuum already low when the
+        cycle started raises 2003 now (§6), which holds before the first site; the base only
+        raises it when the vacuum drops during the cycle."""
+        if self.conditions.get("VACUUM", False):
+            self.raise_alarm(self.condition_alarms["VACUUM"])
 
     def _align(self) -> None:
         if self.rng.random() < self.spread.strip_fiducial_fail:

@@ -530,3 +530,24 @@ def test_die_bonder_cure_track_is_only_heated_when_used() -> None:
     assert bench.model.temperature_c("CURE") == pytest.approx(25.0)
     assert bench.model.temperature_c("HEAD") == pytest.approx(280.0)
     assert math.isclose(bench.model.temperature_c("STAGE"), 60.0)
+
+
+def test_die_bonder_vacuum_low_before_start_holds_at_load_before_any_site() -> None:
+    """VACUUM blocks only RESUME, so a cycle can start with the vacuum already low; once the
+    strip is on the work holder that is "strip vacuum < limit" (§6, 2003 H): the tool holds
+    after LOAD instead of bonding the whole strip on a loose work holder."""
+    bench = Bench(recipe="A-EQUAL")
+    model = bench.model
+    model.set_condition("VACUUM", True)
+    model.do_start()
+    bench.run_for(4.5)
+    assert model.state is State.ALARM and model.active_alarms == [2003]
+    bench.run_for(10.0)
+    assert model.results is not None and model.results.result_map == "N" * 30
+    model.clear_alarms()
+    assert model.state is State.PAUSED
+    assert refusal(model.do_resume) == (22, "VACUUM")
+    model.set_condition("VACUUM", False)
+    model.do_resume()
+    bench.run_until(State.DONE)
+    assert "N" not in model.results.result_map
