@@ -551,3 +551,25 @@ def test_die_bonder_vacuum_low_before_start_holds_at_load_before_any_site() -> N
     model.do_resume()
     bench.run_until(State.DONE)
     assert "N" not in model.results.result_map
+
+
+@pytest.mark.parametrize(("condition", "alarm"), [("HEATER", 2111), ("ESTOP", 2001)])
+def test_die_bonder_after_a_heater_off_alarm_ready_waits_30_s_in_band(
+    condition: str, alarm: int
+) -> None:
+    """§3: READY only once the required zones have been within ±3.0 °C for 30 s. A heater
+    fault or E-stop in READY lets the zones cool; cleared as soon as they are back in band,
+    the tool is HEATING, not READY on the dwell it had before the alarm."""
+    bench = Bench(recipe="A-EQUAL")
+    model = bench.model
+    model.set_condition(condition, True)
+    bench.run_for(60.0)
+    assert model.zone_deviation_c("STAGE") > 3.0
+    model.fix(alarm)
+    while not model.conditions_in_band():
+        bench.run_for(0.5)
+    bench.run_for(1.0)
+    model.clear_alarms()
+    assert model.state is State.HEATING
+    assert refusal(model.do_start) == (22, "TEMP")
+    assert bench.run_until(State.READY, step_s=0.25) == pytest.approx(29.0, abs=0.6)
