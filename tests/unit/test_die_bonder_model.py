@@ -573,3 +573,37 @@ def test_die_bonder_after_a_heater_off_alarm_ready_waits_30_s_in_band(
     assert model.state is State.HEATING
     assert refusal(model.do_start) == (22, "TEMP")
     assert bench.run_until(State.READY, step_s=0.25) == pytest.approx(29.0, abs=0.6)
+
+
+def test_die_bonder_host_abort_fails_only_the_site_in_progress() -> None:
+    """§3 / §5 2510: ABORT mid-site fails that site (empty values, no die counted); ABORT while
+    halted between sites after a PAUSE fails none; the rest stay N."""
+    bench = Bench(recipe="A-EQUAL")
+    model = bench.model
+    model.do_start()
+    bench.run_for(7.0 + 2 * 0.54 + 0.2)  # inside site 3
+    model.do_abort()
+    assert model.state is State.ABORTED and model.results is not None
+    assert model.results.result_map == "PPF" + "N" * 27
+    assert model.results.rows[2].defect == 2510 and model.results.rows[2].values == ("",) * 6
+    assert model.results.summary_extra == ("EPOXY", "2")
+    model.do_ack()
+    bench.run_until(State.READY)
+    model.do_start()
+    bench.run_for(7.0 + 2 * 0.54 + 0.2)
+    model.do_pause()
+    bench.run_for(2.0)  # site 3 completes, the cycle halts before site 4
+    model.do_abort()
+    assert model.results is not None and model.results.result_map == "PPP" + "N" * 27
+
+
+def test_die_bonder_raises_no_deviation_alarm_outside_a_cycle() -> None:
+    """Interfaces README §5: READY falls back to HEATING when a zone leaves its band;
+    process-deviation alarms (2108-2110) are raised only during a cycle."""
+    bench = Bench(recipe="A-EQUAL")
+    model = bench.model
+    model.set_condition("STAGE_COLD", True)
+    bench.run_for(300.0)
+    assert model.zone_deviation_c("STAGE") > 10.0
+    assert model.state is State.HEATING and model.active_alarms == []
+    assert refusal(model.do_start) == (22, "TEMP")
