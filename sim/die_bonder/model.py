@@ -50,6 +50,8 @@ _ZONE_SP = {"STAGE": "STAGE_TEMP", "HEAD": "BOND_TEMP", "CURE": "CURE_TEMP"}
 #: The condition that makes a zone lose heat (asked per zone on every step).
 _ZONE_COLD = {zone: f"{zone}_COLD" for zone in ZONES}
 _ZONE_ALARM = {"STAGE": 2108, "HEAD": 2109, "CURE": 2110}
+#: Armed states outside a cycle whose in-band dwell the base does not count.
+_BAND_UNWATCHED = frozenset({State.ALARM, State.SETUP, State.DONE, State.ABORTED})
 
 
 class DieBonderModel(StripToolModel):
@@ -267,10 +269,22 @@ class DieBonderModel(StripToolModel):
             )
         if self.curing:
             self._cure_adhesive(dt_s)
+        if self.armed and not self.cycle_active and self.state in _BAND_UNWATCHED:
+            self._count_band_dwell(dt_s)
         if self.state is not State.INIT:
             self._watch_supplies_and_calibration()
         if self.deviation_watched():
             self._watch_deviation(dt_s)
+
+    def _count_band_dwell(self, dt_s: float) -> None:
+        """Keep the 30 s in-band dwell (§3) true while the base does not count it (ALARM,
+        SETUP, DONE, ABORTED): the clear or ACK that re-decides READY / HEATING then sees
+        whether the zones really were in band for 30 s, not the dwell from before a heater
+        fault or E-stop let them cool."""
+        if self.conditions_in_band():
+            self.in_band_s += dt_s
+        else:
+            self.in_band_s = 0.0
 
     def deviation_watched(self) -> bool:
         """Whether zones count towards 2108-2110: during a cycle (§6), but not once an A-class
@@ -431,7 +445,7 @@ class DieBonderModel(StripToolModel):
     # == the cycle ===============================================================================
     def build_cycle(self) -> list[Step]:
         steps = [
-            Step("LOAD", LOAD_S, on_start=self._load_strip),
+            Step("LOAD", LOAD_S, on_start=self._load_strip, on_end=self._check_vacuum),
             Step("ALIGN", ALIGN_S, on_end=self._align),
         ]
         site_s = self.site_time_s()
@@ -460,6 +474,13 @@ class DieBonderModel(StripToolModel):
         rows, cols = self.size
         self.strip = self.world.strip(self.strip_id, rows, cols)
         self.strip.record(self.time_s, self.tool_name, f"loaded, MODE {self.mode}")
+
+    def _check_vacuum(self) -> None:
+        """The strip is on the work holder with its vacuum on: vacuum already low when the
+        cycle started raises 2003 now (§6), which holds before the first site; the base only
+        raises it when the vacuum drops during the cycle."""
+        if self.conditions.get("VACUUM", False):
+            self.raise_alarm(self.condition_alarms["VACUUM"])
 
     def _align(self) -> None:
         if self.rng.random() < self.spread.strip_fiducial_fail:

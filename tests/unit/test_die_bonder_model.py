@@ -530,3 +530,80 @@ def test_die_bonder_cure_track_is_only_heated_when_used() -> None:
     assert bench.model.temperature_c("CURE") == pytest.approx(25.0)
     assert bench.model.temperature_c("HEAD") == pytest.approx(280.0)
     assert math.isclose(bench.model.temperature_c("STAGE"), 60.0)
+
+
+def test_die_bonder_vacuum_low_before_start_holds_at_load_before_any_site() -> None:
+    """VACUUM blocks only RESUME, so a cycle can start with the vacuum already low; once the
+    strip is on the work holder that is "strip vacuum < limit" (§6, 2003 H): the tool holds
+    after LOAD instead of bonding the whole strip on a loose work holder."""
+    bench = Bench(recipe="A-EQUAL")
+    model = bench.model
+    model.set_condition("VACUUM", True)
+    model.do_start()
+    bench.run_for(4.5)
+    assert model.state is State.ALARM and model.active_alarms == [2003]
+    bench.run_for(10.0)
+    assert model.results is not None and model.results.result_map == "N" * 30
+    model.clear_alarms()
+    assert model.state is State.PAUSED
+    assert refusal(model.do_resume) == (22, "VACUUM")
+    model.set_condition("VACUUM", False)
+    model.do_resume()
+    bench.run_until(State.DONE)
+    assert "N" not in model.results.result_map
+
+
+@pytest.mark.parametrize(("condition", "alarm"), [("HEATER", 2111), ("ESTOP", 2001)])
+def test_die_bonder_after_a_heater_off_alarm_ready_waits_30_s_in_band(
+    condition: str, alarm: int
+) -> None:
+    """§3: READY only once the required zones have been within ±3.0 °C for 30 s. A heater
+    fault or E-stop in READY lets the zones cool; cleared as soon as they are back in band,
+    the tool is HEATING, not READY on the dwell it had before the alarm."""
+    bench = Bench(recipe="A-EQUAL")
+    model = bench.model
+    model.set_condition(condition, True)
+    bench.run_for(60.0)
+    assert model.zone_deviation_c("STAGE") > 3.0
+    model.fix(alarm)
+    while not model.conditions_in_band():
+        bench.run_for(0.5)
+    bench.run_for(1.0)
+    model.clear_alarms()
+    assert model.state is State.HEATING
+    assert refusal(model.do_start) == (22, "TEMP")
+    assert bench.run_until(State.READY, step_s=0.25) == pytest.approx(29.0, abs=0.6)
+
+
+def test_die_bonder_host_abort_fails_only_the_site_in_progress() -> None:
+    """§3 / §5 2510: ABORT mid-site fails that site (empty values, no die counted); ABORT while
+    halted between sites after a PAUSE fails none; the rest stay N."""
+    bench = Bench(recipe="A-EQUAL")
+    model = bench.model
+    model.do_start()
+    bench.run_for(7.0 + 2 * 0.54 + 0.2)  # inside site 3
+    model.do_abort()
+    assert model.state is State.ABORTED and model.results is not None
+    assert model.results.result_map == "PPF" + "N" * 27
+    assert model.results.rows[2].defect == 2510 and model.results.rows[2].values == ("",) * 6
+    assert model.results.summary_extra == ("EPOXY", "2")
+    model.do_ack()
+    bench.run_until(State.READY)
+    model.do_start()
+    bench.run_for(7.0 + 2 * 0.54 + 0.2)
+    model.do_pause()
+    bench.run_for(2.0)  # site 3 completes, the cycle halts before site 4
+    model.do_abort()
+    assert model.results is not None and model.results.result_map == "PPP" + "N" * 27
+
+
+def test_die_bonder_raises_no_deviation_alarm_outside_a_cycle() -> None:
+    """Interfaces README §5: READY falls back to HEATING when a zone leaves its band;
+    process-deviation alarms (2108-2110) are raised only during a cycle."""
+    bench = Bench(recipe="A-EQUAL")
+    model = bench.model
+    model.set_condition("STAGE_COLD", True)
+    bench.run_for(300.0)
+    assert model.zone_deviation_c("STAGE") > 10.0
+    assert model.state is State.HEATING and model.active_alarms == []
+    assert refusal(model.do_start) == (22, "TEMP")
