@@ -135,6 +135,11 @@ class CycleResults:
         return "".join(r.result for r in self.rows)
 
 
+#: Armed states outside a cycle in which the in-band dwell is counted (see _evaluate_band).
+_BAND_COUNTED = frozenset(
+    {State.HEATING, State.READY, State.ALARM, State.SETUP, State.DONE, State.ABORTED}
+)
+
 _MATRIX: dict[str, dict[State, int | str]] = {
     # "ok", "nop", or an error code; missing states are "ok".
     "reset": {
@@ -454,7 +459,7 @@ class ToolModel:
             self.setup_remaining_s -= h
             if self.setup_remaining_s <= 1e-9:
                 self._finish_setup()
-        if self.armed and not self.cycle_active and self.state in (State.HEATING, State.READY):
+        if self.armed and not self.cycle_active and self.state in _BAND_COUNTED:
             self._evaluate_band(h)
         if self._cycle_moving():
             self._advance_cycle(h)
@@ -610,7 +615,12 @@ class ToolModel:
                 self.deferred_hold = False
                 self._set_state(State.DONE)
             else:
-                self._set_state(self._reevaluate(self.alarm_state_before))
+                state = self._reevaluate(self.alarm_state_before)
+                if state is State.INIT:
+                    # README §5: INIT ends in IDLE when the power-up self-test and homing are
+                    # done; one stopped by an alarm is run again from its start.
+                    self.init_elapsed_s = 0.0
+                self._set_state(state)
 
     def blocking_alarm(self) -> int | None:
         """Lowest active A/H code, or None."""
@@ -624,7 +634,9 @@ class ToolModel:
                 if self.conditions_in_band() and self.in_band_s >= self.stable_s
                 else State.HEATING
             )
-        if state in (State.RUNNING, State.PAUSED, State.ALARM, State.INIT, State.SETUP):
+        if state is State.INIT:
+            return State.INIT
+        if state in (State.RUNNING, State.PAUSED, State.ALARM, State.SETUP):
             return State.IDLE if not self.armed else State.HEATING
         return state
 
@@ -943,6 +955,12 @@ class ToolModel:
         self._set_state(State.ABORTED)
 
     def _evaluate_band(self, h: float) -> None:
+        """Count the time conditions have been in band (README §5 HEATING -> READY: READY only
+        after the tool's stable time in band), reset it when they leave. Counted in every armed
+        state outside a cycle, ALARM, SETUP, DONE and ABORTED too: the clear, setup end or ACK
+        that re-decides READY / HEATING then sees whether the conditions really were in band
+        that long, not a dwell from before a heater-off alarm (E-stop, heater fault) let them
+        cool. Only HEATING and READY change state on it."""
         if self.conditions_in_band():
             self.in_band_s += h
             if self.state is State.HEATING and self.in_band_s >= self.stable_s:

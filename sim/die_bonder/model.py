@@ -50,8 +50,6 @@ _ZONE_SP = {"STAGE": "STAGE_TEMP", "HEAD": "BOND_TEMP", "CURE": "CURE_TEMP"}
 #: The condition that makes a zone lose heat (asked per zone on every step).
 _ZONE_COLD = {zone: f"{zone}_COLD" for zone in ZONES}
 _ZONE_ALARM = {"STAGE": 2108, "HEAD": 2109, "CURE": 2110}
-#: Armed states outside a cycle whose in-band dwell the base does not count.
-_BAND_UNWATCHED = frozenset({State.ALARM, State.SETUP, State.DONE, State.ABORTED})
 
 
 class DieBonderModel(StripToolModel):
@@ -269,22 +267,10 @@ class DieBonderModel(StripToolModel):
             )
         if self.curing:
             self._cure_adhesive(dt_s)
-        if self.armed and not self.cycle_active and self.state in _BAND_UNWATCHED:
-            self._count_band_dwell(dt_s)
         if self.state is not State.INIT:
             self._watch_supplies_and_calibration()
         if self.deviation_watched():
             self._watch_deviation(dt_s)
-
-    def _count_band_dwell(self, dt_s: float) -> None:
-        """Keep the 30 s in-band dwell (§3) true while the base does not count it (ALARM,
-        SETUP, DONE, ABORTED): the clear or ACK that re-decides READY / HEATING then sees
-        whether the zones really were in band for 30 s, not the dwell from before a heater
-        fault or E-stop let them cool."""
-        if self.conditions_in_band():
-            self.in_band_s += dt_s
-        else:
-            self.in_band_s = 0.0
 
     def deviation_watched(self) -> bool:
         """Whether zones count towards 2108-2110: during a cycle (§6), but not once an A-class

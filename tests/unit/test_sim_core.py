@@ -216,3 +216,54 @@ def test_blocking_alarm_abandons_a_setup_operation(toy: tuple[Toy, HandClock]) -
     assert not finished, "the abandoned setup never completes"
     model.clear_alarms()
     assert model.state is State.IDLE
+
+
+class ThermalToy(Toy):
+    """The Toy with a band: its conditions are out of band while COLD is set (heaters off)."""
+
+    def conditions_in_band(self) -> bool:
+        return not self.conditions.get("COLD", False)
+
+
+def test_after_a_heater_off_alarm_in_ready_ready_waits_the_stable_time_in_band() -> None:
+    """README §5 HEATING -> READY only after the stable time in band: an E-stop in READY lets
+    the conditions leave the band; cleared 1 s after they are back, the tool is HEATING, not
+    READY on the dwell it had before the alarm, and READY follows the full stable time."""
+    clock = HandClock()
+    model = ThermalToy(clock)
+    advance(model, clock, 5.0)
+    model.do_arm()
+    advance(model, clock, 10.0)
+    assert model.state is State.READY
+    model.set_condition("ESTOP", True)
+    model.set_condition("COLD", True)
+    advance(model, clock, 20.0)
+    model.set_condition("COLD", False)
+    model.fix(1)
+    advance(model, clock, 1.0)
+    model.clear_alarms()
+    assert model.state is State.HEATING
+    assert refusal(model.do_start) == (22, "TEMP")
+    advance(model, clock, 8.5)
+    assert model.state is State.HEATING
+    advance(model, clock, 1.0)
+    assert model.state is State.READY
+
+
+def test_an_alarm_during_init_restarts_init_after_the_clear() -> None:
+    """README §5: INIT ends in IDLE when the power-up self-test and homing are done. An E-stop
+    stops them; after the clear the tool runs INIT again from its start, not straight to IDLE."""
+    clock = HandClock()
+    model = Toy(clock)
+    advance(model, clock, 3.0)
+    model.set_condition("ESTOP", True)
+    assert model.state is State.ALARM
+    advance(model, clock, 10.0)
+    model.fix(1)
+    model.clear_alarms()
+    assert model.state is State.INIT
+    assert refusal(model.do_arm) == (21, "INIT")
+    advance(model, clock, 4.9)
+    assert model.state is State.INIT
+    advance(model, clock, 0.2)
+    assert model.state is State.IDLE
