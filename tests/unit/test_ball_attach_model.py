@@ -718,3 +718,23 @@ def test_ball_attach_abort_class_alarm_cleared_during_inspection_drains_then_abo
     assert m.state is State.RUNNING and m.phase == "DRAIN"
     bench.advance(10, 1.0)
     assert m.state is State.ABORTED and m.strip_status(1) == "DONE"
+
+
+def test_ball_attach_after_an_estop_in_ready_ready_waits_60_s_in_band() -> None:
+    """§3: READY once all zones have been within ±3.0 °C for 60 s. An E-stop in READY turns
+    the heaters off; cleared 1 s after the zones are back in band, the tool is HEATING, not
+    READY on the dwell it had before the alarm."""
+    bench = Bench()
+    bench.ready()
+    model = bench.model
+    model.set_condition("ESTOP", True)
+    bench.advance(120.0, 1.0)
+    assert not model.conditions_in_band()
+    model.fix(6001)
+    bench.until(model.conditions_in_band, step_s=0.5)
+    bench.advance(1.0, 0.5)
+    model.clear_alarms()
+    assert model.state is State.HEATING
+    assert refusal(model.do_start) == (22, "TEMP")
+    waited_s = bench.until(lambda: model.state is State.READY, step_s=0.25)
+    assert waited_s == pytest.approx(58.5, abs=0.6)

@@ -503,3 +503,23 @@ def test_mold_press_model_gives_the_same_shot_in_one_large_time_step() -> None:
         assert bench.model.state is State.DONE
         results.append({a: w for a, w in bench.inputs().items() if 100 <= a <= 125})
     assert results[0] == results[1]
+
+
+def test_mold_press_after_an_estop_in_ready_ready_waits_60_s_in_band() -> None:
+    """§3: READY when both chases are within ±TEMP_BAND for 60 s. An E-stop in READY turns
+    the heaters off; cleared 1 s after the chases are back in band, the press is HEATING, not
+    READY on the dwell it had before the alarm."""
+    bench = Bench()
+    bench.ready()
+    model = bench.model
+    model.set_condition("ESTOP", True)
+    bench.advance(120.0)
+    assert model.state is State.ALARM and not model.conditions_in_band()
+    model.fix(4001)
+    bench.run_until(model.conditions_in_band, step_s=0.5)
+    bench.advance(1.0, 0.5)
+    model.clear_alarms()
+    assert model.state is State.HEATING
+    assert refusal(model.do_start) == (22, "TEMP")
+    waited_s = bench.run_until(lambda: model.state is State.READY, step_s=0.25)
+    assert waited_s == pytest.approx(58.5, abs=0.6)

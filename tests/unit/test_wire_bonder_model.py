@@ -912,3 +912,25 @@ def test_wire_bonder_syntax_and_unknown_commands() -> None:
     assert tool.code("PLIST?") == 12
     assert tool.code("PLIST? 0") == 13
     assert tool("LASTERR?") == "LASTERR=13,Out of range"  # details only for codes 20-23
+
+
+@pytest.mark.parametrize(("condition", "alarm"), [("ESTOP", 3001), ("HEATER", 3111)])
+def test_wire_bonder_after_a_heater_off_alarm_ready_waits_30_s_in_band(
+    condition: str, alarm: int
+) -> None:
+    """§3: READY once the stage has been within ±3.0 °C of STAGE_T for 30 s. An E-stop or
+    heater fault in READY lets the stage cool; cleared 1 s after it is back in band, the tool
+    is HEATING, not READY on the dwell it had before the alarm."""
+    bench = Bench()
+    model = bench.ready()
+    model.set_condition(condition, True)
+    bench.advance(120.0)
+    assert model.state is State.ALARM and not model.conditions_in_band()
+    model.fix(alarm)
+    bench.until(model.conditions_in_band, 900, 0.5)
+    bench.advance(1.0)
+    model.clear_alarms()
+    assert model.state is State.HEATING
+    assert refusal(model.do_start) == (22, "TEMP")
+    waited_s = bench.until(lambda: model.state is State.READY, 60)
+    assert waited_s == pytest.approx(28.5, abs=0.6)
