@@ -135,7 +135,7 @@ class CycleResults:
         return "".join(r.result for r in self.rows)
 
 
-#: Armed states outside a cycle in which the in-band dwell is counted (see _evaluate_band).
+#: Armed states in which the in-band dwell is counted (ALARM also in a cycle; _evaluate_band).
 _BAND_COUNTED = frozenset(
     {State.HEATING, State.READY, State.ALARM, State.SETUP, State.DONE, State.ABORTED}
 )
@@ -459,7 +459,9 @@ class ToolModel:
             self.setup_remaining_s -= h
             if self.setup_remaining_s <= 1e-9:
                 self._finish_setup()
-        if self.armed and not self.cycle_active and self.state in _BAND_COUNTED:
+        if self.armed and self.state in _BAND_COUNTED and (
+            not self.cycle_active or self.state is State.ALARM
+        ):
             self._evaluate_band(h)
         if self._cycle_moving():
             self._advance_cycle(h)
@@ -957,10 +959,10 @@ class ToolModel:
     def _evaluate_band(self, h: float) -> None:
         """Count the time conditions have been in band (README §5 HEATING -> READY: READY only
         after the tool's stable time in band), reset it when they leave. Counted in every armed
-        state outside a cycle, ALARM, SETUP, DONE and ABORTED too: the clear, setup end or ACK
-        that re-decides READY / HEATING then sees whether the conditions really were in band
-        that long, not a dwell from before a heater-off alarm (E-stop, heater fault) let them
-        cool. Only HEATING and READY change state on it."""
+        state outside a cycle, ALARM, SETUP, DONE and ABORTED too, and in ALARM within a cycle:
+        the clear, setup end or ACK that re-decides READY / HEATING then sees whether the
+        conditions really were in band that long, not a dwell from before a heater-off alarm
+        (E-stop, heater fault) let them cool. Only HEATING and READY change state on it."""
         if self.conditions_in_band():
             self.in_band_s += h
             if self.state is State.HEATING and self.in_band_s >= self.stable_s:

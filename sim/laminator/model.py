@@ -222,8 +222,6 @@ class LaminatorModel(ModbusToolModel):
                 self.stats.peak_temp_c = peak
             elif not settled_dwell:
                 self._watch(dt_s)
-        if self.state in (State.DONE, State.ABORTED):
-            self.in_band_s = self.in_band_s + dt_s if self.conditions_in_band() else 0.0
         self._watch_heaters(dt_s)
 
     # -- events: outside a cycle the laminator jumps between them once its platens settle ----

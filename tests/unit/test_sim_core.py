@@ -267,3 +267,30 @@ def test_an_alarm_during_init_restarts_init_after_the_clear() -> None:
     assert model.state is State.INIT
     advance(model, clock, 0.2)
     assert model.state is State.IDLE
+
+
+def test_after_a_heater_off_alarm_in_a_cycle_ack_waits_the_stable_time_in_band() -> None:
+    """The same in a cycle: an E-stop aborts it and the conditions leave the band; cleared and
+    acknowledged 1 s after they are back, the tool is HEATING, not READY on the dwell it had
+    at START."""
+    clock = HandClock()
+    model = ThermalToy(clock)
+    advance(model, clock, 5.0)
+    model.do_arm()
+    advance(model, clock, 10.0)
+    model.do_start()
+    advance(model, clock, 4.0)
+    model.set_condition("ESTOP", True)
+    model.set_condition("COLD", True)
+    advance(model, clock, 20.0)
+    model.set_condition("COLD", False)
+    model.fix(1)
+    advance(model, clock, 1.0)
+    model.clear_alarms()
+    assert model.state is State.ABORTED
+    model.do_ack()
+    assert model.state is State.HEATING
+    advance(model, clock, 8.5)
+    assert model.state is State.HEATING
+    advance(model, clock, 1.0)
+    assert model.state is State.READY
