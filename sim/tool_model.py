@@ -459,8 +459,10 @@ class ToolModel:
             self.setup_remaining_s -= h
             if self.setup_remaining_s <= 1e-9:
                 self._finish_setup()
-        if self.armed and self.state in _BAND_COUNTED and (
-            not self.cycle_active or self.state is State.ALARM
+        if (
+            self.armed
+            and self.state in _BAND_COUNTED
+            and (not self.cycle_active or self.state is State.ALARM)
         ):
             self._evaluate_band(h)
         if self._cycle_moving():
