@@ -225,16 +225,19 @@ class ThermalToy(Toy):
         return not self.conditions.get("COLD", False)
 
 
-def test_after_a_heater_off_alarm_in_ready_ready_waits_the_stable_time_in_band() -> None:
-    """README §5 HEATING -> READY only after the stable time in band: an E-stop in READY lets
-    the conditions leave the band; cleared 1 s after they are back, the tool is HEATING, not
-    READY on the dwell it had before the alarm, and READY follows the full stable time."""
+def ready_thermal_toy() -> tuple[ThermalToy, HandClock]:
+    """A ThermalToy armed and READY (10 s in band)."""
     clock = HandClock()
     model = ThermalToy(clock)
     advance(model, clock, 5.0)
     model.do_arm()
     advance(model, clock, 10.0)
     assert model.state is State.READY
+    return model, clock
+
+
+def estop_while_cold_then_back_in_band_for_1_s(model: ThermalToy, clock: HandClock) -> None:
+    """E-stop (heaters off): 20 s out of band, released and back in band, 1 s on, cleared."""
     model.set_condition("ESTOP", True)
     model.set_condition("COLD", True)
     advance(model, clock, 20.0)
@@ -242,12 +245,25 @@ def test_after_a_heater_off_alarm_in_ready_ready_waits_the_stable_time_in_band()
     model.fix(1)
     advance(model, clock, 1.0)
     model.clear_alarms()
+
+
+def assert_ready_after_the_full_stable_time(model: ThermalToy, clock: HandClock) -> None:
+    """HEATING until the conditions have been in band 10 s (1 s of it before the clear)."""
     assert model.state is State.HEATING
     assert refusal(model.do_start) == (22, "TEMP")
     advance(model, clock, 8.5)
     assert model.state is State.HEATING
     advance(model, clock, 1.0)
     assert model.state is State.READY
+
+
+def test_after_a_heater_off_alarm_in_ready_ready_waits_the_stable_time_in_band() -> None:
+    """README §5 HEATING -> READY only after the stable time in band: an E-stop in READY lets
+    the conditions leave the band; cleared 1 s after they are back, the tool is HEATING, not
+    READY on the dwell it had before the alarm, and READY follows the full stable time."""
+    model, clock = ready_thermal_toy()
+    estop_while_cold_then_back_in_band_for_1_s(model, clock)
+    assert_ready_after_the_full_stable_time(model, clock)
 
 
 def test_an_alarm_during_init_restarts_init_after_the_clear() -> None:
@@ -273,24 +289,10 @@ def test_after_a_heater_off_alarm_in_a_cycle_ack_waits_the_stable_time_in_band()
     """The same in a cycle: an E-stop aborts it and the conditions leave the band; cleared and
     acknowledged 1 s after they are back, the tool is HEATING, not READY on the dwell it had
     at START."""
-    clock = HandClock()
-    model = ThermalToy(clock)
-    advance(model, clock, 5.0)
-    model.do_arm()
-    advance(model, clock, 10.0)
+    model, clock = ready_thermal_toy()
     model.do_start()
     advance(model, clock, 4.0)
-    model.set_condition("ESTOP", True)
-    model.set_condition("COLD", True)
-    advance(model, clock, 20.0)
-    model.set_condition("COLD", False)
-    model.fix(1)
-    advance(model, clock, 1.0)
-    model.clear_alarms()
+    estop_while_cold_then_back_in_band_for_1_s(model, clock)
     assert model.state is State.ABORTED
     model.do_ack()
-    assert model.state is State.HEATING
-    advance(model, clock, 8.5)
-    assert model.state is State.HEATING
-    advance(model, clock, 1.0)
-    assert model.state is State.READY
+    assert_ready_after_the_full_stable_time(model, clock)
