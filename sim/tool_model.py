@@ -305,7 +305,8 @@ class ToolModel:
         self.halt_pending: str | None = None  # "pause" or "hold": stop at the next hold point
         self.halted = False
         self.abort_on_clear = False
-        #: Sim seconds the cycle had run when an A-class alarm or ABORT stopped it.
+        #: An A-class alarm or an ABORT in ALARM stopped the cycle; the sim seconds it had run.
+        self.cycle_stopped = False
         self.stopped_elapsed_s = 0.0
         self.deferred_hold = False
         self.results: CycleResults | None = None
@@ -575,7 +576,7 @@ class ToolModel:
                 if self.cycle_active and not self.abort_on_clear:
                     self.on_abort(by_alarm=True)
                     self.steps.clear()
-                    self._freeze_cycle_time()
+                    self._stop_cycle()
                     self.abort_on_clear = True
                     self.halted = True
                 self.halt_pending = None
@@ -756,6 +757,7 @@ class ToolModel:
             self.halt_pending = None
             self.halted = False
             self.abort_on_clear = False
+            self.cycle_stopped = False
             self.stopped_elapsed_s = 0.0
             self.deferred_hold = False
             self.results = None
@@ -789,7 +791,7 @@ class ToolModel:
                 if not self.abort_on_clear:
                     self.on_abort(by_alarm=False)
                     self.steps.clear()
-                    self._freeze_cycle_time()
+                    self._stop_cycle()
                     self.abort_on_clear = True
                 return
             self.on_abort(by_alarm=False)
@@ -842,7 +844,7 @@ class ToolModel:
         cycle (README §6: it stops at once; ALARM only waits for the clear) and at the cycle's
         end in DONE/ABORTED (README §9.2): it never runs on and then jumps back."""
         if self.cycle_active:
-            if self.abort_on_clear:
+            if self.cycle_stopped:
                 return self.stopped_elapsed_s
             return self.time_s - self.cycle_start_s
         return self.results.cycle_s if self.results is not None else self.stopped_elapsed_s
@@ -942,10 +944,19 @@ class ToolModel:
         self._set_state(State.DONE)
 
     def _freeze_cycle_time(self) -> None:
-        """The cycle stopped now: its reported time does not grow while ALARM waits for a clear."""
+        """The cycle's time as of now, kept as its result's (an abort or the last strip
+        drained); a stopped cycle's time is the one it stopped at."""
+        if not self.cycle_active:
+            return
         self.stopped_elapsed_s = self.cycle_elapsed_s
         if self.results is not None:
             self.results.cycle_s = self.stopped_elapsed_s
+
+    def _stop_cycle(self) -> None:
+        """An A-class alarm or an ABORT in ALARM stopped the cycle now (README §6): its time
+        does not grow while ALARM waits for the clear."""
+        self._freeze_cycle_time()
+        self.cycle_stopped = True
 
     def _finish_aborted(self) -> None:
         if not self.abort_on_clear:

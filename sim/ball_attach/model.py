@@ -819,6 +819,7 @@ class BallAttachModel(StripToolModel):
         """ABORTED only once the strips in the oven have left it (§3); drain until then."""
         if self._strips_in_line():
             self.abort_on_clear = True
+            self.cycle_stopped = False  # the line moves on: its time runs until the last strip
             self.steps.clear()
             self.phase = "DRAIN"
             self._set_state(State.RUNNING)
