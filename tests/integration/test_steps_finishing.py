@@ -632,7 +632,7 @@ def test_hold_alarm_is_handed_to_the_station_which_fixes_it_and_the_cycle_comple
     assert gauge.state() is ToolState.READY
 
 
-@pytest.mark.sim_time_scale(2000)
+@pytest.mark.sim_time_scale(400)
 def test_operator_abort_ends_the_laser_cycle_and_leaves_the_rest_of_the_strip_unprocessed(
     start: Start, sim_clock: SimClock
 ) -> None:
