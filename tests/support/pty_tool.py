@@ -12,10 +12,22 @@ import tty
 from collections.abc import Iterator
 
 
+def vanish(master_fd: int) -> None:
+    """The tool goes away: its end of the pty closes (the host's end hangs up), while the
+    descriptor number stays taken (by /dev/null) until :func:`pty_pair` closes it. A plain
+    ``os.close`` would free the number for the next file opened, which the pair's own close
+    would then shut behind that file owner's back."""
+    null_fd = os.open(os.devnull, os.O_RDWR)
+    try:
+        os.dup2(null_fd, master_fd)  # closes the master's description, keeps the number
+    finally:
+        os.close(null_fd)
+
+
 @contextlib.contextmanager
 def pty_pair() -> Iterator[tuple[int, int]]:
-    """A raw pty's (master, slave) descriptors, both closed after (the test may have closed the
-    master already: the tool vanished)."""
+    """A raw pty's (master, slave) descriptors, both closed after (a test makes the tool vanish
+    with :func:`vanish`, never by closing the master itself)."""
     master_fd, slave_fd = os.openpty()
     tty.setraw(master_fd)
     tty.setraw(slave_fd)

@@ -16,7 +16,7 @@ import serial
 
 from drivers.errors import ConnectionLost, ToolTimeout
 from drivers.transports.serial_port import SerialTransport, descriptor_reader
-from tests.support.pty_tool import alarm_storm, pty_pair, send_later
+from tests.support.pty_tool import alarm_storm, pty_pair, send_later, vanish
 
 TIMEOUT_S = 0.3
 #: Wall time a timed-out read may overrun its timeout on a loaded 2-core machine.
@@ -86,7 +86,7 @@ def test_stale_input_is_discarded_before_a_send(line: tuple[SerialTransport, int
 def test_a_vanished_tool_is_a_lost_connection_at_once(line: tuple[SerialTransport, int]) -> None:
     transport, master_fd = line
     send_later(master_fd, [b"OK 1"])
-    threading.Timer(0.1, os.close, args=(master_fd,)).start()
+    threading.Timer(0.1, vanish, args=(master_fd,)).start()
     started = time.monotonic()
     with pytest.raises(ConnectionLost):
         transport.read_until(b"\r")

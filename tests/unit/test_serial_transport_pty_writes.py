@@ -14,6 +14,7 @@ import pytest
 
 from drivers.errors import ConnectionLost
 from drivers.transports.serial_port import SerialTransport
+from tests.support.pty_tool import vanish
 from tests.unit.test_serial_transport_pty_reads import SLACK_S, TIMEOUT_S, line
 
 __all__ = ["line"]  # the fixture, imported for pytest
@@ -56,7 +57,7 @@ def test_a_write_to_a_vanished_tool_is_a_lost_connection_at_once(
     line: tuple[SerialTransport, int],
 ) -> None:
     transport, master_fd = line
-    os.close(master_fd)
+    vanish(master_fd)
     started = time.monotonic()
     with pytest.raises(ConnectionLost, match="write failed"):
         transport.write(b"MEAS?\r")

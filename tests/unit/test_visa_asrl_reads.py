@@ -17,7 +17,7 @@ import pytest
 from drivers.errors import ConnectionLost, ToolTimeout
 from drivers.transports.visa import VisaTransport
 from drivers.transports.visa_serial import AsrlReplyReader
-from tests.support.pty_tool import pty_pair, send_later
+from tests.support.pty_tool import pty_pair, send_later, vanish
 
 TIMEOUT_S = 0.3
 #: Wall time a timed-out read may overrun its timeout on a loaded 2-core machine.
@@ -92,7 +92,7 @@ def test_a_partial_reply_then_silence_times_out_at_the_given_timeout(
 
 def test_a_vanished_tool_is_a_lost_connection(saw: tuple[VisaTransport, int]) -> None:
     link, master_fd = saw
-    threading.Timer(0.05, os.close, args=(master_fd,)).start()
+    threading.Timer(0.05, vanish, args=(master_fd,)).start()
     started = time.monotonic()
     with pytest.raises(ConnectionLost):
         link.read(sent="STAT?")

@@ -15,6 +15,7 @@ from pyvisa.constants import ResourceAttribute, SerialTermination
 from drivers.errors import ConnectionLost
 from drivers.transports.visa import VisaTransport
 from drivers.transports.visa_serial import AsrlReplyReader
+from tests.support.pty_tool import vanish
 from tests.unit.test_visa_asrl_reads import saw
 
 __all__ = ["saw"]  # the fixture, imported for pytest
@@ -42,7 +43,7 @@ def test_a_write_to_a_vanished_tool_is_a_lost_connection(
     saw: tuple[VisaTransport, int],
 ) -> None:
     link, master_fd = saw
-    os.close(master_fd)
+    vanish(master_fd)
     with pytest.raises(ConnectionLost, match="write failed"):
         link.write("SYST:STAT?")
     assert not link.is_open
