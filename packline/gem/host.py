@@ -32,6 +32,10 @@ class Received:
     values: dict[str, Any]
 
 
+#: Seconds :meth:`GemHost.close` gives secsgem's disable before helping it end.
+DISABLE_WAIT_S = 2.0
+
+
 class GemHost:
     """A host for the equipment at ``address:port``. Timers in seconds."""
 
@@ -69,14 +73,33 @@ class GemHost:
 
     # -- link ------------------------------------------------------------------------------
     def connect(self, timeout_s: float = 10.0) -> None:
-        """Connect, select and establish communications (S1F13/14)."""
+        """Connect, select and establish communications (S1F13/14); ``TimeoutError`` if that
+        does not happen within ``timeout_s``."""
         self.handler.enable()
         if not self.handler.waitfor_communicating(timeout_s):
-            self.handler.disable()
-            raise TimeoutError(f"no GEM communication with {self.handler.settings.address}")
+            self.close()
+            raise TimeoutError(
+                f"no GEM communication with {self.handler.settings.address}:"
+                f"{self.handler.settings.port} within {timeout_s:g} s"
+            )
 
-    def close(self) -> None:
-        self.handler.disable()
+    def close(self, timeout_s: float = DISABLE_WAIT_S) -> None:
+        """secsgem's ``disable``, bounded. secsgem 0.3's client connection waits without a
+        bound for its connect thread to take a stop flag, which that thread reads only while
+        it idles between attempts: a thread inside ``socket.connect`` when the flag goes up
+        (a busy or slow equipment) ends when the connect completes without ever reading it,
+        and the wait never ends (the server side has the same shape: secsgem issue #215).
+        Past ``timeout_s`` the flag is put down for it once its thread has ended."""
+        done = threading.Thread(target=self.handler.disable, name="gem-host-disable", daemon=True)
+        done.start()
+        done.join(timeout_s)
+        connection = getattr(self.handler.protocol, "_connection", None)
+        thread = getattr(connection, "connection_thread", None)
+        while done.is_alive() and thread is not None:
+            thread.join(timeout_s)
+            if not thread.is_alive():
+                connection.stop_connection_thread = False  # type: ignore[union-attr]
+            done.join(timeout_s)
 
     def send(self, stream: int, function: int, data: Any = None) -> Any:
         """Send a primary message; the decoded reply (``None`` if none came within T3)."""
