@@ -11,8 +11,9 @@ call: pyserial's ``read`` arms a ``Timeout`` object and asks ``in_waiting`` per 
 most of a dry run's serial CPU. Writes on such a port go to the descriptor too, kept with its
 pollers per open port (:class:`PortDescriptor`): pyserial's ``write`` arms a ``Timeout`` and
 waits in ``select`` for writability after every write, complete or not, and the stale-input
-check before a send asked ``in_waiting`` (an ``ioctl``) where one ``poll`` does. Other ports (``socket://``, ``rfc2217://``, ``loop://``: protocol
-handlers with their own framing) keep pyserial's path. Both paths raise the same way: a port that
+check before a send asked ``in_waiting`` (an ``ioctl``) where one ``poll`` does. Other ports
+(``socket://``, ``rfc2217://``, ``loop://``: protocol handlers with their own framing) keep
+pyserial's path. Both paths raise the same way: a port that
 reports input but yields none (a vanished device) or fails the read is a lost connection.
 
 ``flush()`` waits in ``termios.tcdrain``, which Python does not retry when a signal interrupts
@@ -112,8 +113,7 @@ class SerialTransport(Transport):
                 self._unread.clear()
                 descriptor = self._descriptor
                 if descriptor is not None:
-                    while len(stale) < 65536 and (chunk := descriptor.read(0.0)):
-                        stale += chunk
+                    stale += descriptor.drain()
                 else:  # socket:// reports in_waiting as 0 or 1 only: drain until nothing is left
                     while port.in_waiting and len(stale) < 65536:
                         stale += port.read(port.in_waiting)
@@ -229,12 +229,6 @@ def read_through(
     return end + len(terminator)
 
 
-def descriptor_reader(port: serial.SerialBase) -> Callable[[float], bytes] | None:
-    """:meth:`PortDescriptor.read` of ``port``, or ``None`` if it is not a plain POSIX port."""
-    descriptor = PortDescriptor.of(port)
-    return None if descriptor is None else descriptor.read
-
-
 class PortDescriptor:
     """The descriptor of a plain POSIX port (pyserial's own ``Serial`` on a device path, whose
     descriptor is non-blocking), read and written directly, its pollers made once per port.
@@ -276,6 +270,14 @@ class PortDescriptor:
                 "device reports readiness to read but returned no data (device disconnected?)"
             )
         return chunk
+
+    def drain(self, limit_bytes: int = 65536) -> bytes:
+        """What waits on the port now (a late reply), read without waiting, at most about
+        ``limit_bytes`` (a tool that talks without end does not hold the host here)."""
+        stale = b""
+        while len(stale) < limit_bytes and (chunk := self.read(0.0)):
+            stale += chunk
+        return stale
 
     def write(self, data: bytes) -> None:
         """Write all of ``data``, waiting for room within the port's ``write_timeout`` (none:

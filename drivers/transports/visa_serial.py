@@ -5,7 +5,7 @@ pyvisa-py 0.8 reads an ASRL session one byte per pyserial ``read`` (each with it
 object, ``select`` and system call): a 30-byte SCPI reply cost 30 of them, most of a dry run's
 serial CPU (issue 10). For a session whose port is pyserial's own POSIX ``Serial`` (a device
 path), :class:`AsrlReplyReader` waits on the descriptor against one deadline and reads what has
-come per call (:func:`drivers.transports.serial_port.descriptor_reader`), keeping bytes after
+come per call (:class:`drivers.transports.serial_port.PortDescriptor`), keeping bytes after
 the termination for the next read. It answers as pyvisa's read did: the reply decoded without
 its termination; nothing complete by the deadline is a timeout and what came of it is dropped
 (pyvisa-py had consumed it too); a vanished port is an error. Other sessions (pyvisa-sim, an
@@ -76,10 +76,7 @@ class AsrlReplyReader(ReplyReader):
     def discard_input(self) -> bytes:
         """Read and return what waits on the port (a late reply), without waiting."""
         assert self.descriptor is not None
-        stale = b""
-        while len(stale) < 65536 and (chunk := self.descriptor.read(0.0)):
-            stale += chunk
-        return stale
+        return self.descriptor.drain()
 
 
 def _sends_bytes_as_they_are(session: Any) -> bool:

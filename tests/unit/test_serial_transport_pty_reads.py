@@ -15,7 +15,7 @@ import pytest
 import serial
 
 from drivers.errors import ConnectionLost, ToolTimeout
-from drivers.transports.serial_port import SerialTransport, descriptor_reader
+from drivers.transports.serial_port import PortDescriptor, SerialTransport
 from tests.support.pty_tool import alarm_storm, pty_pair, send_later, vanish
 
 TIMEOUT_S = 0.3
@@ -115,8 +115,8 @@ def test_only_a_plain_device_port_is_read_on_its_descriptor() -> None:
         device = serial.serial_for_url(os.ttyname(slave_fd), timeout=0.05)
         loop = serial.serial_for_url("loop://", timeout=0.05)
         try:
-            assert descriptor_reader(device) is not None
-            assert descriptor_reader(loop) is None
+            assert PortDescriptor.of(device) is not None
+            assert PortDescriptor.of(loop) is None
         finally:
             device.close()
             loop.close()
