@@ -849,6 +849,13 @@ class ToolModel:
             return self.time_s - self.cycle_start_s
         return self.results.cycle_s if self.results is not None else self.stopped_elapsed_s
 
+    def cycle_watched(self) -> bool:
+        """What a manual's "during a cycle" means for a process deviation alarm: a cycle that
+        runs, is paused or is held, not one an A-class alarm or an ABORT has stopped (README
+        §6: it stops at once and only waits for the clear to ABORTED; the safe state the alarm
+        left, heaters off, is no process deviation)."""
+        return self.cycle_active and not self.cycle_stopped
+
     def _cycle_moving(self) -> bool:
         if not self.cycle_active or self.halted or not self.steps:
             return False

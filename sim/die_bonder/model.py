@@ -243,7 +243,7 @@ class DieBonderModel(StripToolModel):
             if zone.pv_c != (self.setpoint_c(name) if on else AMBIENT_C):
                 return False
         return not (
-            self.deviation_watched()
+            self.cycle_watched()
             and any(self.zone_deviation_c(zone) > DEVIATION_C for zone in required)
         )
 
@@ -269,16 +269,8 @@ class DieBonderModel(StripToolModel):
             self._cure_adhesive(dt_s)
         if self.state is not State.INIT:
             self._watch_supplies_and_calibration()
-        if self.deviation_watched():
+        if self.cycle_watched():  # not once stopped: heaters off are the E-stop's safe state
             self._watch_deviation(dt_s)
-
-    def deviation_watched(self) -> bool:
-        """Whether zones count towards 2108-2110: during a cycle (§6), but not once an A-class
-        alarm or a host ABORT has stopped it for good. The cycle then only waits for its clear
-        to ABORTED, and the E-stop's or heater fault's own safe state (heaters off) is no
-        process deviation; counting it would keep the tool in ALARM after the release for as
-        long as the zones take to heat back."""
-        return self.cycle_active and not self.abort_on_clear
 
     def _watch_deviation(self, dt_s: float) -> None:
         required = self.required_zones()  # parameters: an alarm raised below leaves them

@@ -355,7 +355,7 @@ class EtchBathModel(ModbusToolModel):
             return False
         if any(seconds > 0.0 for seconds in self.sustained_s.values()) or self._flow_low():
             return False
-        if self._temperature_watched() and (self.deviations()[5101] or self.deviations()[5102]):
+        if self.cycle_watched() and (self.deviations()[5101] or self.deviations()[5102]):
             return False
         if self.immersed and self.chemistry.code == FECL3.code:
             return False
@@ -537,7 +537,7 @@ class EtchBathModel(ModbusToolModel):
         else:
             self.heating_s = 0.0
         deviations = self.deviations()
-        watched = self._temperature_watched()
+        watched = self.cycle_watched()
         for code in (5101, 5102):
             self._sustained(code, watched and deviations[code], dt_s, 30.0)
         if self.cycle_active:
@@ -556,12 +556,6 @@ class EtchBathModel(ModbusToolModel):
         self._sustained(5131, self._flow_low(), dt_s, 5.0)
         if self.phase == "ETCH" and OUT_OF_WINDOW_ALARMS & set(self.active_alarms):
             self.out_of_window = True
-
-    def _temperature_watched(self) -> bool:
-        """5101/5102 count "during a cycle" (§6): a cycle that runs, is paused or held, not
-        one an A-class alarm or a host ABORT has stopped (README §6: it stops at once and is
-        marked aborted; the bath then cools with the heater off, which is no etch deviation)."""
-        return self.cycle_active and not self.abort_on_clear
 
     def _heating_up(self) -> bool:
         """5105 counts "not READY within 60 min of ARM" (§6): armed, no cycle, in HEATING or in
