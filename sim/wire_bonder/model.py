@@ -172,8 +172,9 @@ class WireBonderModel(StripToolModel):
             self.stage_pv_c = min(target, self.stage_pv_c + HEAT_RATE_C_PER_S * dt_s)
         else:
             self.stage_pv_c = max(target, self.stage_pv_c - COOL_RATE_C_PER_S * dt_s)
-        # README §5: a cycle held in ALARM is still active; 3107 counts there too (§6).
-        if self.cycle_active and abs(self.stage_pv_c - self.stage_sp_c) > DEVIATION_C:
+        # README §5: a cycle held in ALARM is still active; 3107 counts there too (§6), not in
+        # one an A alarm stopped (the E-stop's heater off is its safe state).
+        if self.cycle_watched() and abs(self.stage_pv_c - self.stage_sp_c) > DEVIATION_C:
             self.deviation_s += dt_s
             if self.deviation_s > DEVIATION_S:
                 self.deviation_s = 0.0
@@ -188,7 +189,7 @@ class WireBonderModel(StripToolModel):
         target = AMBIENT_C
         if self.heater_on:
             target = self.stage_sp_c - (STAGE_SAG_C if self.conditions.get("STAGE") else 0.0)
-        deviating = self.cycle_active and abs(self.stage_pv_c - self.stage_sp_c) > DEVIATION_C
+        deviating = self.cycle_watched() and abs(self.stage_pv_c - self.stage_sp_c) > DEVIATION_C
         return (
             self.stage_pv_c == target and not deviating and not (self.gas_low and self.cycle_active)
         )

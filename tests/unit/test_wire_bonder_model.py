@@ -386,6 +386,23 @@ def test_wire_bonder_a_class_alarm_mid_unit_fails_that_unit_3508_and_leaves_the_
     assert model.state is State.ABORTED
 
 
+def test_wire_bonder_estop_held_for_minutes_mid_cycle_clears_to_aborted_without_3107() -> None:
+    """README §6: an A-class alarm stops the cycle at once; the stage cooling with its heater
+    off under the E-stop is the safe state, not a process deviation: no 3107, and the clear
+    after the release goes to ABORTED (not back to ALARM until the stage has reheated)."""
+    bench = Bench(**QUIET)
+    model = bench.ready()
+    model.faults.condition("ESTOP", phase="BOND", after_s=1.5 + 32 * 0.08)  # mid unit 1
+    bench.run(model.do_start, State.ALARM, 0.05)
+    bench.clock.t += 300.0  # five minutes pressed: the stage is far below STAGE_T
+    model.sync()
+    assert abs(model.stage_pv_c - model.stage_sp_c) > 10.0
+    assert model.active_alarms == [3001]
+    model.set_condition("ESTOP", False)
+    model.clear_alarms()
+    assert model.state is State.ABORTED
+
+
 def test_wire_bonder_strip_fiducial_not_found_in_align_leaves_every_unit_n() -> None:
     bench = Bench(**QUIET)
     model = bench.ready()
