@@ -201,13 +201,10 @@ class FilmInspection(RecipeModel):
 
 
 # -- the recipe ---------------------------------------------------------------------------------
-FILM_CHECKS: list[CrossCheck] = []
-
-
 class FilmRecipe(MasterRecipe):
     """Master recipe of one ultra-thin film variant: recess method, bonding, plate."""
 
-    checks = FILM_CHECKS
+    checks: ClassVar[list[CrossCheck]] = []
 
     product: Literal["ultra-thin-film"] = Field(description="selects this schema")
     strip: StripSpec = Field(description="strip format (B)")
@@ -244,7 +241,7 @@ class FilmRecipe(MasterRecipe):
 
 
 # -- cross-field checks ---------------------------------------------------------------------------
-_check = functools.partial(cross_check, FILM_CHECKS)
+_check = functools.partial(cross_check, FilmRecipe.checks)
 
 
 _check("strip")(strip_is_format("B", "film"))

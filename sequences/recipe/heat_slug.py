@@ -284,13 +284,10 @@ class HeatSlugInspection(RecipeModel):
 
 
 # -- the recipe ---------------------------------------------------------------------------------
-HEAT_SLUG_CHECKS: list[CrossCheck] = []
-
-
 class HeatSlugRecipe(MasterRecipe):
     """Master recipe of one heat-slug variant: geometry, materials, set-points, limits."""
 
-    checks = HEAT_SLUG_CHECKS
+    checks: ClassVar[list[CrossCheck]] = []
 
     product: Literal["heat-slug"] = Field(description="selects this schema")
     strip: StripSpec = Field(description="strip format (A)")
@@ -354,7 +351,7 @@ class HeatSlugRecipe(MasterRecipe):
 
 
 # -- cross-field checks ---------------------------------------------------------------------------
-_check = functools.partial(cross_check, HEAT_SLUG_CHECKS)
+_check = functools.partial(cross_check, HeatSlugRecipe.checks)
 
 
 def _variant_of(r: HeatSlugRecipe) -> DieAttachVariant | None:

@@ -19,18 +19,18 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
 from sequences.config_errors import ConfigError, load_yaml, unknown_key
-from sequences.recipe.base import CROSS_CHECK_ERROR, CrossCheck, fmt, run_cross_checks
-from sequences.recipe.film import FILM_CHECKS, FilmRecipe
-from sequences.recipe.heat_slug import HEAT_SLUG_CHECKS, HeatSlugRecipe
+from sequences.recipe.base import CROSS_CHECK_ERROR, fmt, run_cross_checks
+from sequences.recipe.film import FilmRecipe
+from sequences.recipe.heat_slug import HeatSlugRecipe
 from sequences.units import unit_of
 
 Recipe = HeatSlugRecipe | FilmRecipe
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent.parent / "configs" / "recipes"
 
-PRODUCTS: dict[str, tuple[type[HeatSlugRecipe] | type[FilmRecipe], list[CrossCheck]]] = {
-    "heat-slug": (HeatSlugRecipe, HEAT_SLUG_CHECKS),
-    "ultra-thin-film": (FilmRecipe, FILM_CHECKS),
+PRODUCTS: dict[str, type[HeatSlugRecipe] | type[FilmRecipe]] = {
+    "heat-slug": HeatSlugRecipe,
+    "ultra-thin-film": FilmRecipe,
 }
 
 
@@ -55,28 +55,22 @@ def validate_recipe(data: Any, source: str, *, file_stem: str | None = None) -> 
         if product is None:
             raise ConfigError(source, [f"product: missing (one of {expected})"])
         raise ConfigError(source, [f"product: {product!r} is not one of {expected}"])
-    model, checks = PRODUCTS[product]
+    model = PRODUCTS[product]
     problems: list[str] = []
     recipe: Recipe | None = None
     try:
         recipe = model.model_validate(data)
     except ValidationError as exc:
         problems += describe_problems(model, exc)
-        problems += _cross_check_valid_sections(model, checks, data)
+        # The cross checks on what validates: a section with a bad field is rebuilt from its
+        # good fields, and a check that needs a bad (absent) field is skipped.
+        problems += run_cross_checks(model.checks, _partial(model, data), partial=True)
     name = data.get("name")
     if file_stem is not None and isinstance(name, str) and name != file_stem:
         problems.append(f"name: {name!r} is not the file's name {file_stem!r}")
     if problems or recipe is None:
         raise ConfigError(source, problems)
     return recipe
-
-
-def _cross_check_valid_sections(
-    model: type[BaseModel], checks: list[CrossCheck], data: dict[str, Any]
-) -> list[str]:
-    """Run the cross checks on what validates: a section with a bad field is rebuilt from its
-    good fields, and a check that needs a bad (absent) field is skipped."""
-    return run_cross_checks(checks, _partial(model, data), partial=True)
 
 
 def _partial(model: type[BaseModel], data: dict[str, Any]) -> BaseModel:

@@ -79,9 +79,6 @@ class BallAttachStep(ProcessStep, tool="ball-attach", driver=BallAttach, clears=
         strip_s = PRINT_S + PLACE_S + OVEN_LENGTH_MM / self.settings.reflow_speed_mm_s + INSPECT_S
         return strip_s + TAKT_S * (self.nominal_strips - 1)
 
-    @property
-    def setpoints(self) -> BallAttachSettings:
-        return self.settings
 
     # -- phases ------------------------------------------------------------------------------
     def set_up(self, tool: Tool, jobs: Sequence[StripJob], pace: Pace) -> None:
@@ -92,7 +89,7 @@ class BallAttachStep(ProcessStep, tool="ball-attach", driver=BallAttach, clears=
         if len(sizes) != 1:
             raise refuse(self.name, line, f"one magazine, one strip size; got {sorted(sizes)}")
         kept_in = load_tool_recipe(line, self.tool_recipe, pace, SETTLE_TOOL_S)
-        wrote = apply_setpoints(line, self.setpoints)
+        wrote = apply_setpoints(line, self.settings)
         self._check_profile(line)
         wait_ready_after_set_up(line, pace, self.heat_up_tool_s, kept_in, wrote)
         (size,) = sizes

@@ -315,9 +315,10 @@ class ProcessStep(ABC):
 
     @property
     def setpoints(self) -> SetPoints | None:
-        """The set-points the step writes, as its driver's set-point record (None: the step
-        writes none of its driver's settings)."""
-        return None
+        """The set-points the step writes, as its driver's set-point record: its ``settings``
+        field unless it says otherwise (None: the step writes none of its driver's settings)."""
+        setpoints: SetPoints | None = getattr(self, "settings", None)
+        return setpoints
 
     def check(self, tool: Tool) -> None:
         """The declared driver and interlocks, then every set-point in its declared range and

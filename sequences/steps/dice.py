@@ -77,10 +77,6 @@ class DiceStep(ProcessStep, tool="dicing-saw", driver=DicingSaw, clears={"WARMUP
     def _pass_s(self, extent_mm: float) -> float:
         return (extent_mm + LINE_OVERRUN_MM) / self.settings.cut_feed_mm_s + LINE_INDEX_S
 
-    @property
-    def setpoints(self) -> CutSettings:
-        """The §4 cut set-points (their rule: the spindle speed the blade allows, §4 START)."""
-        return self.settings
 
     # -- phases ------------------------------------------------------------------------------
     def set_up(self, tool: Tool, jobs: Sequence[StripJob], pace: Pace) -> None:
@@ -91,7 +87,7 @@ class DiceStep(ProcessStep, tool="dicing-saw", driver=DicingSaw, clears={"WARMUP
         (job,) = jobs
         checked = take_reading(saw, CHECKED_INTERLOCKS)  # what the step's check judged
         kept_in = load_tool_recipe(saw, self.tool_recipe, pace, SETTLE_TOOL_S)
-        wrote = apply_setpoints(saw, self.setpoints)
+        wrote = apply_setpoints(saw, self.settings)
         set_strip_size(saw, (job.rows, job.cols))
         wait_ready_after_set_up(saw, pace, self.heat_up_tool_s, kept_in, wrote)
         note_reading(saw, "blade_count", None)  # the cycle cuts: collect notes the count after

@@ -60,17 +60,14 @@ _RECIPE = "(recipe)"
 
 def held_recipe(tool: Tool) -> str | None:
     """The name of the stored recipe ``tool`` holds from the host (None: not known)."""
-    held = held_setpoints(tool)
-    recipe = held.get(_RECIPE) if held is not None else None
+    recipe = (held_setpoints(tool) or {}).get(_RECIPE)
     return recipe if isinstance(recipe, str) else None
 
 
 def note_recipe(tool: Tool, name: str) -> None:
     """Remember that ``tool`` has the stored recipe ``name`` loaded (after :func:`forget_held`
     when it was loaded just now: the load replaced the working set)."""
-    held = held_setpoints(tool)
-    if held is not None:
-        held[_RECIPE] = name
+    note_reading(tool, _RECIPE, name)
 
 
 def held_reading(tool: Tool, member: str, read: Callable[[], T]) -> T:
@@ -106,8 +103,7 @@ CHECKED_INTERLOCKS = "(interlocks at check)"
 def take_reading(tool: Tool, member: str) -> Any | None:
     """The value of ``tool``'s ``member`` the host noted (:func:`note_reading`), forgotten as it
     is taken; None when none is known."""
-    held = held_setpoints(tool)
-    return held.pop(member, None) if held is not None else None
+    return (held_setpoints(tool) or {}).pop(member, None)
 
 
 #: The state the host last learned from a command the tool took (an ACK that leaves it
@@ -157,8 +153,7 @@ def note_calibration(tool: Tool, now_s: float, passed: bool, hours_since: float 
 def forget_calibration(tool: Tool) -> None:
     """Know nothing of ``tool``'s calibration: the next inspection asks ``CAL?`` (after a
     failed step: a refused RUN may have been the calibration's interlock)."""
-    with _LOCK:
-        _CALIBRATED.pop(tool, None)
+    note_calibration(tool, 0.0, False, None)
 
 
 def calibrated_hours_ago(tool: Tool, now_s: float) -> float | None:

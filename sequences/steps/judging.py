@@ -157,101 +157,43 @@ def judged_sites(
 ) -> tuple[dict[int, str], tuple[SiteOutcome, ...]]:
     """One strip's cycle of a site-by-site tool after the host's judgement: the host's problems
     by site (``problems`` of each site the tool passed, where there are any) and the per-site
-    outcomes. Results for another strip than the job's raise :class:`ProtocolError`, its
-    message led by ``where`` (``magazine strip 2: ``)."""
-    if summary.strip_id != job.strip_id:
-        raise ProtocolError(
-            f"{where}results are for strip {summary.strip_id!r}, not {job.strip_id!r}",
-            tool=tool.tool_name,
-            address=tool.address,
-        )
-    host = {r.site: found for r in records if r.result == "P" and (found := problems(r))}
-    sites = site_outcomes(job, records, result_map, host, tool=tool.tool_name, address=tool.address)
-    return host, sites
+    outcomes.
 
-
-def site_outcomes(
-    job: StripJob,
-    records: Iterable[SiteRecord],
-    result_map: str,
-    host_problems: Mapping[int, str],
-    *,
-    tool: str,
-    address: str,
-) -> tuple[SiteOutcome, ...]:
-    """Per-site outcomes of a site-by-site tool, after the host's judgement.
-
-    The records must agree with the result map, and a site the input map skipped must be X
-    (otherwise the tool worked on a map other than the step's, and nothing it says can be
-    trusted): both raise :class:`ProtocolError`.
+    Raises :class:`ProtocolError` (led by ``where``, ``magazine strip 2: ``) for results of
+    another strip than the job's. The records must agree with the result map, and a site the
+    input map skipped must be X (otherwise the tool worked on a map other than the step's,
+    and nothing it says can be trusted): both raise :class:`ProtocolError` too.
     """
+
+    def error(message: str) -> ProtocolError:
+        return ProtocolError(message, tool=tool.tool_name, address=tool.address)
+
+    if summary.strip_id != job.strip_id:
+        raise error(f"{where}results are for strip {summary.strip_id!r}, not {job.strip_id!r}")
+    host = {r.site: found for r in records if r.result == "P" and (found := problems(r))}
     outcomes = []
     for record in records:
         index = record.site - 1
         if not 0 <= index < job.sites or result_map[index] != record.result:
-            raise ProtocolError(
+            raise error(
                 f"result record of site {record.site} ({record.result}) does not match the "
-                f"result map {result_map!r}",
-                tool=tool,
-                address=address,
+                f"result map {result_map!r}"
             )
         if job.input_map[index] == "0" and record.result != "X":
-            raise ProtocolError(
+            raise error(
                 f"strip {job.strip_id}: site {record.site} is {record.result}, but the input map "
-                "skipped it",
-                tool=tool,
-                address=address,
+                "skipped it"
             )
-        result, defect = judge(record.result, record.defect, host_problems.get(record.site, ""))
+        result, defect = judge(record.result, record.defect, host.get(record.site, ""))
         outcomes.append(SiteOutcome(record.site, result, defect, values_of(record)))
     if [o.site for o in outcomes] != list(range(1, job.sites + 1)):
-        raise ProtocolError(
-            f"strip {job.strip_id}: {len(outcomes)} result records for {job.sites} sites",
-            tool=tool,
-            address=address,
-        )
-    return tuple(outcomes)
+        raise error(f"strip {job.strip_id}: {len(outcomes)} result records for {job.sites} sites")
+    return host, tuple(outcomes)
 
 
 def map_of(sites: Iterable[SiteOutcome]) -> str:
     """The result map of per-site outcomes (one character per site, in site order)."""
     return "".join(site.result for site in sites)
-
-
-def strip_outcome(
-    job: StripJob,
-    position: PositionResult,
-    values: Mapping[str, Value],
-    problems: str,
-    *,
-    step: str,
-    station: str,
-    tool_summary: Mapping[str, Any],
-    recipe_values: Mapping[str, Any],
-    tool: str,
-    address: str,
-) -> StripOutcome:
-    """The outcome of one strip of a batch tool, judged as a whole (README §8: one result per
-    load position): every site of the input map gets the position's result, after the host's
-    judgement; the measured values go with P and F, none with N.
-
-    The position must carry the job's strip id and a P, F or N (a loaded position reported X
-    or without data means the tool ran another load than the step's): else
-    :class:`ProtocolError`.
-    """
-    if position.strip_id != job.strip_id or position.result not in ("P", "F", "N"):
-        raise ProtocolError(
-            f"position {position.position} reports strip {position.strip_id!r} "
-            f"{position.result or 'no data'}, expected strip {job.strip_id!r} P, F or N",
-            tool=tool,
-            address=address,
-        )
-    result, defect = judge(position.result, position.defect, problems)
-    sites = whole_strip_sites(job, result, defect, values if result != "N" else {})
-    summary = {**tool_summary, **({"host_failed": problems} if result != position.result else {})}
-    return StripOutcome(
-        job.strip_id, step, station, map_of(sites), sites, summary, dict(recipe_values)
-    )
 
 
 def batch_outcomes(
@@ -262,10 +204,16 @@ def batch_outcomes(
     station: str,
     **tool_summary: Any,
 ) -> list[StripOutcome]:
-    """One outcome per strip of a batch tool's load (job k at position k of ``result``): every
-    strip shares the load's values (the step's ``result_values`` table: record name -> result
-    field) and the step's judgement of them (``step.judge_load(result)``); the tool summary is
-    the cycle's time and end state, then ``tool_summary``."""
+    """One outcome per strip of a batch tool's load (job k at position k of ``result``), judged
+    as a whole (README §8: one result per load position): every site of the input map gets
+    the position's result after the host's judgement (``step.judge_load(result)``), with the
+    load's values (the step's ``result_values`` table: record name -> result field) for P and
+    F, none for N. The tool summary is the cycle's time and end state, then ``tool_summary``.
+
+    A position must carry the job's strip id and a P, F or N (a loaded position reported X or
+    without data means the tool ran another load than the step's): else
+    :class:`ProtocolError`.
+    """
     values = {name: getattr(result, field) for name, field in step.result_values.items()}
     problems = step.judge_load(result)
     positions: Sequence[PositionResult] = result.positions
@@ -274,21 +222,31 @@ def batch_outcomes(
         "end_state": end_state(tool),
         **tool_summary,
     }
-    return [
-        strip_outcome(
-            job,
-            positions[position - 1],
-            values,
-            problems,
-            step=step.name,
-            station=station,
-            tool_summary=summary,
-            recipe_values=step.recipe_values(),
-            tool=tool.tool_name,
-            address=tool.address,
+    outcomes = []
+    for k, job in enumerate(jobs):
+        position = positions[k]
+        if position.strip_id != job.strip_id or position.result not in ("P", "F", "N"):
+            raise ProtocolError(
+                f"position {position.position} reports strip {position.strip_id!r} "
+                f"{position.result or 'no data'}, expected strip {job.strip_id!r} P, F or N",
+                tool=tool.tool_name,
+                address=tool.address,
+            )
+        judged, defect = judge(position.result, position.defect, problems)
+        sites = whole_strip_sites(job, judged, defect, values if judged != "N" else {})
+        failed = {"host_failed": problems} if judged != position.result else {}
+        outcomes.append(
+            StripOutcome(
+                job.strip_id,
+                step.name,
+                station,
+                map_of(sites),
+                sites,
+                {**summary, **failed},
+                dict(step.recipe_values()),
+            )
         )
-        for position, job in enumerate(jobs, start=1)
-    ]
+    return outcomes
 
 
 def site_strip_outcome(

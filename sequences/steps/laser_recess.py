@@ -70,9 +70,6 @@ class LaserRecessStep(ProcessStep, tool="laser", driver=Laser, clears={"WARMUP",
             text += f", die recess {fmt(s.recess_depth_um)} ± {fmt(s.recess_tolerance_um)} µm"
         return text
 
-    @property
-    def setpoints(self) -> AblationSettings:
-        return self.settings
 
     # -- the manual's ablation model ---------------------------------------------------------
     @property
@@ -145,7 +142,7 @@ class LaserRecessStep(ProcessStep, tool="laser", driver=Laser, clears={"WARMUP",
         laser = driver_for(self, tool, Laser)
         (job,) = jobs
         kept_in = load_tool_recipe(laser, self.tool_recipe, pace, SETTLE_TOOL_S)
-        wrote = apply_setpoints(laser, self.setpoints)
+        wrote = apply_setpoints(laser, self.settings)
         set_strip_size(laser, (job.rows, job.cols))
         wait_ready_after_set_up(laser, pace, self.heat_up_tool_s, kept_in, wrote)
         # CAL: no passing calibration since power-up or within 24 h (laser.md §6).
