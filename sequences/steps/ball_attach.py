@@ -79,7 +79,6 @@ class BallAttachStep(ProcessStep, tool="ball-attach", driver=BallAttach, clears=
         strip_s = PRINT_S + PLACE_S + OVEN_LENGTH_MM / self.settings.reflow_speed_mm_s + INSPECT_S
         return strip_s + TAKT_S * (self.nominal_strips - 1)
 
-
     # -- phases ------------------------------------------------------------------------------
     def set_up(self, tool: Tool, jobs: Sequence[StripJob], pace: Pace) -> None:
         """Load the tool recipe (unless it is loaded and armed), write the set-points, check

@@ -130,33 +130,27 @@ class Pace:
         return max(tool_s, self.min_bound_wall_s * self.time_scale)
 
     def poll_s(self, tool: Tool) -> float:
-        """Tool seconds between polls: the manual's rate; on a wall clock shortened in
-        proportion at high time scales (>= 2 ms of wall time)."""
+        """The manual's poll interval; on a wall clock shortened at high time scales (>= 2 ms)."""
         if self.virtual:
             return tool.poll_interval_s
         wall = max(0.002, tool.poll_interval_s * min(1.0, 10.0 / self.time_scale))
         return wall * self.time_scale
 
     def cycle_watch_s(self, expected_cycle_s: float) -> float:
-        """Tool seconds between looks at a running cycle of ``expected_cycle_s`` on a virtual
-        clock: ``watch_s``, or ``watch_share`` of a longer cycle."""
+        """Tool seconds between looks at a running cycle of ``expected_cycle_s`` (virtual clock)."""
         return max(self.watch_s, self.watch_share * expected_cycle_s)
 
     def poll_after_s(self, tool: Tool, waited_s: float) -> float:
-        """Tool seconds to the next poll of a wait that has lasted ``waited_s``: the manual's
-        rate; on a virtual clock stretched to ``stretch`` of the time waited (<= ``watch_s``)."""
+        """Tool seconds to the next poll of a wait that has lasted ``waited_s`` (``stretch``)."""
         poll = self.poll_s(tool)
         if not self.virtual:
             return poll
         return min(max(poll, self.stretch * waited_s), max(self.watch_s, poll))
 
     def typical_s(self, tool: Tool) -> dict[ToolState, float]:
-        """The manual's durations of states the tool leaves by itself (:attr:`Tool.typical_s`)
-        that set the pace of a wait's polls on a virtual clock: a heat-up or SETUP is polled
-        at ``stretch`` of it from the first poll, ~1/``stretch`` polls in all instead of ~20
-        at the manual's rate before the stretch takes over, and seen at most that share of
-        it late. Nothing is predicted: the host still sees the state end. None on a wall
-        clock."""
+        """The manual's durations of states the tool leaves by itself (:attr:`Tool.typical_s`),
+        on a virtual clock (else none): a heat-up or SETUP is polled at ``stretch`` of it from
+        the first poll, and its end, which the host still sees, is seen at most that late."""
         return dict(tool.typical_s) if self.virtual else {}
 
     def wait_for_state(
@@ -167,8 +161,9 @@ class Pace:
         *,
         entered_s: float | None = None,
     ) -> ToolState:
-        """``tool.wait_for_state`` on this line's clock, bound and poll rate; ``entered_s``:
-        when the host's own command began the state waited out (:attr:`Tool.state_durations_s`)."""
+        """``tool.wait_for_state`` on this line's clock, bound and poll rate; ``entered_s``: when
+        the host's own command began the state waited out, looked at when the manual has it end
+        (:attr:`Tool.state_durations_s`)."""
         return tool.wait_for_state(
             targets,
             timeout_s=self.bound_s(bound_tool_s),
@@ -231,14 +226,8 @@ def refuse(step: str, tool: Tool, reason: str) -> StepRefused:
 
 
 class ProcessStep(ABC):
-    """One step of a route on one kind of tool. Subclasses are frozen dataclasses.
-
-    A step declares what it needs from its tool: the driver class it runs on (``driver``),
-    the interlocks its own set-up clears or waits out (``cleared_by_set_up``: any other active
-    interlock refuses the step), and the station settings only the tool holds that must match
-    the step (``station_settings``, e.g. the etch bath's CHEMISTRY): a station reads those
-    from its driver and is chosen for a step only if they agree (:meth:`needs`).
-    """
+    """One step of a route on one kind of tool, declaring what it needs from the tool (below).
+    Subclasses are frozen dataclasses."""
 
     #: Manual name of the tool kind that runs this step (``die-bonder``...).
     tool: ClassVar[str]
@@ -247,7 +236,8 @@ class ProcessStep(ABC):
     #: Interlocks the step's set-up clears or waits out (heating TEMP, a LOAD mask the step
     #: writes, a warm-up): they do not refuse the step. Every other active interlock does.
     cleared_by_set_up: ClassVar[frozenset[str]] = frozenset()
-    #: Driver members (a setting the tool holds) that a station must agree on with the step.
+    #: Driver members (a setting the tool holds, e.g. the etch bath's CHEMISTRY) that a station
+    #: must agree on with the step: it reads them from its driver (:meth:`needs`).
     station_settings: ClassVar[tuple[str, ...]] = ()
     #: Most strips one cycle takes (mold shot 4, etch carrier 10, magazine 20...).
     batch_max: ClassVar[int] = 1
@@ -375,15 +365,11 @@ def _plain(value: Any) -> Any:
 def wait_ready(
     tool: Tool, pace: Pace, heat_up_tool_s: float, *, entered_s: float | None = None
 ) -> None:
-    """Wait (bounded) until the tool is READY. ``entered_s``: when the host's own command (a
-    recipe load, a setup) began the state waited out, whose ends the manual gives
-    (:attr:`Tool.state_durations_s`): the host looks then instead of polling.
+    """Wait (bounded) until the tool is READY; ``entered_s`` as for :meth:`Pace.wait_for_state`.
 
     A tool found HEATING whose manual gives its heat-up rate (:meth:`Tool.heat_up_left_s`)
     is not polled through the heat-up: the host sleeps the least time it can still take,
-    looking at the state every ``pace.cycle_watch_s`` of it to see an alarm, then polls, on a virtual
-    clock stretched from the time waited so far (:meth:`Pace.poll_after_s`) or the manual's
-    duration of the state (:meth:`Pace.typical_s`)."""
+    looking at the state every ``pace.cycle_watch_s`` of it to see an alarm, then polls."""
     clock = pace.host_clock
     began_s = clock.now()
     deadline = began_s + pace.bound_s(heat_up_tool_s)
@@ -550,13 +536,11 @@ def _wait_for_cycle_end(
     """Poll until DONE/ABORTED. Operator holds and aborts are passed to the tool; an alarm or a
     lost link is handed to the station (``control.on_alarm``), which decides and acts; the
     cycle bound does not run while the station holds. On a virtual clock a running cycle is
-    waited for in steps of the time it has left (:func:`_next_look_s`).
+    looked at when :func:`_next_look_s` says.
 
     ``just_started``: the tool took the START a moment ago, so it is RUNNING; on a virtual
-    clock its state is not looked at then, but when the remaining time it reports in a query
-    of its own (``CYCLe:PROGress?``, ``PROG?``, asked instead) or else the step's expected
-    cycle has run out, or after ``pace.cycle_watch_s``: an alarm at the start is seen as soon as
-    one mid-cycle."""
+    clock the first look is then not at once but as :func:`_next_look_s` says, from the
+    remaining time it reports (:func:`reported_remaining_s`, asked instead of the state)."""
     clock = pace.host_clock
     bound_s = pace.bound_s(step.cycle_tool_s)
     started_s = clock.now()
@@ -652,8 +636,7 @@ def _next_look_s(
     the step expects, never less than the manual's poll interval nor more than ``watch_s``
     (:meth:`Pace.cycle_watch_s`). A cycle watched longer than ``pace.watch_s`` (a press load)
     is met at the manual's poll rate over the last ``APPROACH_POLLS`` poll intervals before
-    that end: its remaining time is an estimate (README §9.2), which a look every minute
-    happened to catch close to the end, and the host must not see the end later than that."""
+    that end: its remaining time is an estimate (README §9.2)."""
     if reported_end_s is not None and reported_end_s > now_s:
         left = reported_end_s - now_s
     else:

@@ -77,7 +77,6 @@ class DiceStep(ProcessStep, tool="dicing-saw", driver=DicingSaw, clears={"WARMUP
     def _pass_s(self, extent_mm: float) -> float:
         return (extent_mm + LINE_OVERRUN_MM) / self.settings.cut_feed_mm_s + LINE_INDEX_S
 
-
     # -- phases ------------------------------------------------------------------------------
     def set_up(self, tool: Tool, jobs: Sequence[StripJob], pace: Pace) -> None:
         """Load the tool recipe (unless it is loaded and armed), write the set-points and the

@@ -89,7 +89,6 @@ class DieBondStep(ProcessStep, tool="die-bonder", driver=DieBonder, clears={"TEM
         cure_s = self.settings.cure_time_s if self._cures else 0.0
         return HANDLING_S + self.nominal_sites * self.site_tool_s + cure_s
 
-
     @property
     def _cures(self) -> bool:
         return self.settings.cure_enabled and self.settings.mode != "FLIPCHIP"

@@ -70,7 +70,6 @@ class LaserRecessStep(ProcessStep, tool="laser", driver=Laser, clears={"WARMUP",
             text += f", die recess {fmt(s.recess_depth_um)} ± {fmt(s.recess_tolerance_um)} µm"
         return text
 
-
     # -- the manual's ablation model ---------------------------------------------------------
     @property
     def depth_per_pulse_um(self) -> float:
