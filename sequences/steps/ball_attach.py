@@ -1,12 +1,6 @@
 """BALL ATTACH (heat-slug claim 2): flux, balls, reflow and inspection on the ball attach line,
-a magazine of up to 20 strips per cycle.
-
-Set-up follows ball-attach.md §5: load the tool recipe (the oven heats), write the master
-recipe's zone set-points (only those that differ: a zone change sends the oven back to
-HEATING), conveyor speed, profile limits, ball and flux set-points; refuse the magazine when
-the profile those set-points give (``REFLow:PROFile?``) misses the limits (every strip would be
-6508); wait for READY; then strip size, ``MAGazine:COUNt`` and per strip k its id and input map.
-Results are read per strip k into that strip's outcome, in magazine order.
+a magazine of up to 20 strips per cycle; results are read per strip k into that strip's
+outcome, in magazine order.
 """
 
 from __future__ import annotations
@@ -81,8 +75,11 @@ class BallAttachStep(ProcessStep, tool="ball-attach", driver=BallAttach, clears=
 
     # -- phases ------------------------------------------------------------------------------
     def set_up(self, tool: Tool, jobs: Sequence[StripJob], pace: Pace) -> None:
-        """Load the tool recipe (unless it is loaded and armed), write the set-points, check
-        the profile they give, wait for READY, then the magazine's strips."""
+        """ball-attach.md §5: load the tool recipe (unless it is loaded and armed: the oven
+        heats), write the set-points (zones only where they differ: a zone change sends the oven
+        back to HEATING), refuse the magazine when the profile they give (``REFLow:PROFile?``)
+        misses the limits (every strip would be 6508), wait for READY, then strip size,
+        ``MAGazine:COUNt`` and per strip k its id and input map."""
         line = driver_for(self, tool, BallAttach)
         sizes = {(job.rows, job.cols) for job in jobs}
         if len(sizes) != 1:

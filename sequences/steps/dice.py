@@ -1,11 +1,6 @@
-"""DICE (film claim 1) / singulate on the dicing saw, one strip per cycle.
-
-Set-up follows dicing-saw.md §5: load the tool recipe (the spindle warms up), write the master
-recipe's set-points, wait for READY, run ``BLADe:SETup`` (a SETUP) when the blade setup is
-invalid (``BLADe:EXPosure?`` 0.000: after power-up or a blade change), then strip size, id and
-input map. The spindle speed the blade allows is checked before anything is sent (the saw
-refuses it at START with -221), and a worn-out blade (interlock BLADE after the setup) is the
-operator's to change.
+"""DICE (film claim 1) / singulate on the dicing saw, one strip per cycle. The spindle speed
+the blade allows is checked before anything is sent (the saw refuses it at START with -221),
+and a worn-out blade (interlock BLADE after the setup) is the operator's to change.
 """
 
 from __future__ import annotations
@@ -79,9 +74,10 @@ class DiceStep(ProcessStep, tool="dicing-saw", driver=DicingSaw, clears={"WARMUP
 
     # -- phases ------------------------------------------------------------------------------
     def set_up(self, tool: Tool, jobs: Sequence[StripJob], pace: Pace) -> None:
-        """Load the tool recipe (unless it is loaded and armed), write the set-points and the
-        strip size, wait for READY, set the blade up when its setup is invalid, then id and
-        map."""
+        """dicing-saw.md §5: load the tool recipe (unless it is loaded and armed: the spindle
+        warms up), write the set-points and the strip size, wait for READY, ``BLADe:SETup``
+        (a SETUP) when the blade setup is invalid (``BLADe:EXPosure?`` 0.000: after power-up
+        or a blade change), then id and map."""
         saw = driver_for(self, tool, DicingSaw)
         (job,) = jobs
         checked = take_reading(saw, CHECKED_INTERLOCKS)  # what the step's check judged

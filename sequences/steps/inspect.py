@@ -1,15 +1,8 @@
 """INSPECT on the metrology station in one of its modes (DIE, SLUG, BALL, RECESS, PKG), with
 the master recipe's acceptance limits set on the tool; claim 3 (slug thinner than the balls) is
-measured here as CLEAR.
-
-Set-up follows metrology.md §5: load the tool recipe, set MODE (which resets every limit to the
-mode's default), set each limit of the recipe with ``LIM``, strip size, wait for READY, run
-``CAL`` (a SETUP) when interlock CAL would refuse RUN (no passed calibration within 24 h, or
-none since power-up), then strip id and input map. The calibration due at 20 h (alarm 9201) is
-the station's upkeep before the cycle (``sequences.upkeep``), recorded with its result.
-
-Claim 3 is a rule of the route: in BALL mode the recipe must give the CLEAR limit (min ball
-height − slug protrusion) with a lower bound above 0, else the step is refused.
+measured here as CLEAR: in BALL mode the recipe must give the CLEAR limit (min ball height −
+slug protrusion) with a lower bound above 0, else the step is refused. The calibration due at
+20 h (alarm 9201) is the station's upkeep before the cycle (``sequences.upkeep``).
 """
 
 from __future__ import annotations
@@ -131,8 +124,10 @@ class InspectStep(ProcessStep, tool="metrology", driver=Metrology, clears={"CAL"
             )
 
     def set_up(self, tool: Tool, jobs: Sequence[StripJob], pace: Pace) -> None:
-        """Load the tool recipe (unless it is loaded), MODE and limits (one group: MODE resets
-        the limits), strip size, wait for READY, calibrate when due, then id and map."""
+        """metrology.md §5: load the tool recipe (unless it is loaded), MODE and ``LIM`` limits
+        (one group: MODE resets every limit to the mode's default), strip size, wait for READY,
+        ``CAL`` (a SETUP) when interlock CAL would refuse RUN (no passed calibration within
+        24 h, or none since power-up), then id and map."""
         gauge = driver_for(self, tool, Metrology)
         (job,) = jobs
         kept_in = load_tool_recipe(gauge, self.tool_recipe, pace, SETTLE_TOOL_S)

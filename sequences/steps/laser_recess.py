@@ -1,10 +1,6 @@
 """RECESS by laser (film claim 1): via (I/O-leg) and optional die recesses in the PI film on
-the UV laser, one strip per cycle.
-
-Set-up follows laser.md §5: load the tool recipe (the source warms up), write the pattern and
-the master recipe's set-points, wait for READY, run ``LASer:CALibrate`` (a SETUP) when the laser
-has no passing calibration within 24 h, then strip size, id and input map. The recipe windows
-and the cycle time come from the manual's ablation model (§4, §8).
+the UV laser, one strip per cycle. The recipe windows and the cycle time come from the
+manual's ablation model (§4, §8).
 """
 
 from __future__ import annotations
@@ -136,8 +132,9 @@ class LaserRecessStep(ProcessStep, tool="laser", driver=Laser, clears={"WARMUP",
             )
 
     def set_up(self, tool: Tool, jobs: Sequence[StripJob], pace: Pace) -> None:
-        """Load the tool recipe (unless it is loaded and armed), write the set-points and the
-        strip size, wait for READY, calibrate when interlock CAL says so, then id and map."""
+        """laser.md §5: load the tool recipe (unless it is loaded and armed: the source warms
+        up), write the pattern, set-points and strip size, wait for READY, ``LASer:CALibrate``
+        (a SETUP) when interlock CAL says so, then id and map."""
         laser = driver_for(self, tool, Laser)
         (job,) = jobs
         kept_in = load_tool_recipe(laser, self.tool_recipe, pace, SETTLE_TOOL_S)
