@@ -504,30 +504,21 @@ def _collect(
     ended_in: ToolState | None,
 ) -> list[StripOutcome]:
     """Read and judge the results (of a cycle the wait saw end in ``ended_in``), hand them to
-    ``on_results``, then acknowledge the tool."""
-    with cycle_ended_in(ended_in):
-        outcomes = _judged_outcomes(step, tool, jobs, station)
+    ``on_results``, then acknowledge the tool. Each outcome's recipe values get
+    ``judged_windows``: the window the host judged each value against, ``[low, high]`` (None:
+    an open side), so that a unit's record says what its values were held to."""
+    with cycle_ended_in(ended_in), recording_windows() as windows:
+        outcomes = step.collect(tool, jobs, station)
+    judged = {name: list(window) for name, window in sorted(windows.items()) if window}
+    if judged:
+        outcomes = [
+            dataclasses.replace(o, recipe_values={**o.recipe_values, "judged_windows": judged})
+            for o in outcomes
+        ]
     if on_results is not None:
         on_results(outcomes)
     step.finish(tool)
     return outcomes
-
-
-def _judged_outcomes(
-    step: ProcessStep, tool: Tool, jobs: Sequence[StripJob], station: str
-) -> list[StripOutcome]:
-    """The step's outcomes, each with ``judged_windows`` in its recipe values: the window the
-    host judged each value against, ``[low, high]`` (None: an open side), so that a unit's
-    record says what its values were held to."""
-    with recording_windows() as windows:
-        outcomes = step.collect(tool, jobs, station)
-    judged = {name: list(window) for name, window in sorted(windows.items()) if window}
-    if not judged:
-        return outcomes
-    return [
-        dataclasses.replace(o, recipe_values={**o.recipe_values, "judged_windows": judged})
-        for o in outcomes
-    ]
 
 
 def _wait_for_cycle_end(
