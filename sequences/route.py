@@ -109,12 +109,8 @@ class Route:
         return lines
 
 
-@dataclass(frozen=True)
-class Planned:
-    """A step and the claims it implements."""
-
-    step: ProcessStep
-    claims: str = ""
+#: A step and the claims it implements.
+Planned = tuple[ProcessStep, str]
 
 
 def route_for(recipe: Recipe) -> Route:
@@ -133,13 +129,15 @@ def heat_slug_route(recipe: HeatSlugRecipe) -> Route:
         recipe,
         heat_slug_variant(recipe),
         (
-            laminate(recipe),  # claims A1, A4, A9
+            # The Cu slice (claim 9) with sheet adhesive (claim 4) under the substrate (claim 1).
+            (LaminateStep(recipe=recipe.laminate.lamination_recipe()), "A1, A4, A9"),
             *die_attach_for(recipe),  # claim A5, A6, or A7 + A8
             wire_bond(recipe.wire_bond, strip, "A1"),
-            mold(recipe.mold, "A1"),
+            (MoldStep(recipe=recipe.mold.mold_recipe()), "A1"),
             etch_slug(recipe),  # claims A1, A10, A11
             inspect("SLUG", strip, recipe.inspection.slug.limits(), "A1, A11"),
-            attach_balls(recipe),  # claim A2
+            # Solder balls flush with each other on the exposed pads (claim 2).
+            (BallAttachStep(BALL_ATTACH_TOOL_RECIPE, recipe.balls.ball_attach_settings()), "A2"),
             inspect("BALL", strip, recipe.inspection.ball.limits(), "A2, A3"),
             singulate(recipe.dice, strip),
             inspect("PKG", strip, recipe.inspection.package.limits(), ""),
@@ -171,11 +169,6 @@ def heat_slug_variant(recipe: HeatSlugRecipe) -> str:
     return f"{text} ({label} {claims}); {recipe.etch.chemistry} slug etch"
 
 
-def laminate(recipe: HeatSlugRecipe) -> Planned:
-    """The Cu slice (claim 9) with sheet adhesive (claim 4) under the substrate (claim 1)."""
-    return Planned(LaminateStep(recipe=recipe.laminate.lamination_recipe()), "A1, A4, A9")
-
-
 def die_attach_for(recipe: HeatSlugRecipe) -> tuple[Planned, ...]:
     """Claim 5: on the slice inside the opening, then gap fill; claim 6: on the slice inside
     the opening; claims 7, 8: on the substrate top, the adhesive filling the opening."""
@@ -199,7 +192,7 @@ def die_attach_for(recipe: HeatSlugRecipe) -> tuple[Planned, ...]:
 def etch_slug(recipe: HeatSlugRecipe) -> Planned:
     """Etch the slice into a heat slug and expose the bond pads (claims 1, 10, 11)."""
     etch = recipe.etch
-    return Planned(
+    return (
         EtchStep(
             kind="etch",
             chemistry=Chemistry[etch.chemistry],
@@ -215,14 +208,6 @@ def etch_slug(recipe: HeatSlugRecipe) -> Planned:
         ),
         "A1, A10, A11",
     )
-
-
-def attach_balls(recipe: HeatSlugRecipe) -> Planned:
-    """Solder balls flush with each other on the exposed pads (claim 2)."""
-    step = BallAttachStep(
-        tool_recipe=BALL_ATTACH_TOOL_RECIPE, settings=recipe.balls.ball_attach_settings()
-    )
-    return Planned(step, "A2")
 
 
 def heat_slug_notes(recipe: HeatSlugRecipe) -> tuple[str, ...]:
@@ -261,7 +246,7 @@ def film_route(recipe: FilmRecipe) -> Route:
             inspect("RECESS", strip, recipe.inspection.recess.limits(), "B1"),
             *plate_for(recipe),  # claims B2, B4
             *bond_die(recipe),  # claim B1 (glue + wire) or B3 (flip-chip)
-            mold(recipe.mold, "B1"),
+            (MoldStep(recipe=recipe.mold.mold_recipe()), "B1"),
             singulate(recipe.dice, strip, "B1"),
             inspect("PKG", strip, recipe.inspection.package.limits(), "B1"),
         ),
@@ -292,7 +277,7 @@ def recess(recipe: FilmRecipe) -> Planned:
     """The I/O-leg recesses by chemical etching or laser fabrication (claim 1)."""
     method = recipe.recess
     if isinstance(method, EtchRecess):
-        return Planned(
+        return (
             EtchStep(
                 kind="recess (etch)",
                 chemistry=Chemistry.KOH,
@@ -306,7 +291,7 @@ def recess(recipe: FilmRecipe) -> Planned:
             "B1",
         )
     pattern = method.pattern(recipe.film.io_legs_per_unit)
-    return Planned(
+    return (
         LaserRecessStep(
             tool_recipe=f"B-{pattern}",
             settings=AblationSettings(
@@ -392,7 +377,7 @@ def die_bond(
     step = DieBondStep(
         kind=kind, tool_recipe=tool_recipe, settings=settings, nominal_sites=strip.sites
     )
-    return Planned(step, claims)
+    return step, claims
 
 
 def wire_bond(section: WireBond, strip: StripFormat, claims: str) -> Planned:
@@ -403,17 +388,12 @@ def wire_bond(section: WireBond, strip: StripFormat, claims: str) -> Planned:
         wires_per_unit=section.wires_per_unit,
         nominal_sites=strip.sites,
     )
-    return Planned(step, claims)
-
-
-def mold(section: Mold, claims: str) -> Planned:
-    """Encapsulate die, wires and part of the carrier top."""
-    return Planned(MoldStep(recipe=section.mold_recipe()), claims)
+    return step, claims
 
 
 def singulate(section: Dice, strip: StripFormat, claims: str = "") -> Planned:
     """Saw the strip into single packages."""
-    return Planned(
+    return (
         DiceStep(
             tool_recipe=f"{strip.name}-SING",
             settings=section.cut_settings(),
@@ -434,7 +414,7 @@ def inspect(
         limits=dict(limits),
         nominal_sites=strip.sites,
     )
-    return Planned(step, claims)
+    return step, claims
 
 
 def _route(
@@ -447,9 +427,9 @@ def _route(
         variant=variant,
         rows=layout.rows,
         cols=layout.cols,
-        steps=tuple(p.step for p in planned),
+        steps=tuple(step for step, _claims in planned),
         pitch_mm=layout.pitch_mm,
-        claims=tuple(_claims(p.claims, "") for p in planned),
+        claims=tuple(_claims(claims, "") for _step, claims in planned),
         notes=notes,
     )
 
