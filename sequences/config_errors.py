@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import difflib
+import types
+import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -33,7 +36,8 @@ def describe_errors(error: ValidationError, model: type[BaseModel] | None = None
         value = item.get("input")
         shown = "" if isinstance(value, dict | list) else f" (got {value!r})"
         if item["type"] == "extra_forbidden" and model is not None and item["loc"]:
-            fields = _fields_at(model, item["loc"][:-1])
+            parent = model_of(resolve_loc(model, item["loc"][:-1])[2])
+            fields = list(parent.model_fields) if parent is not None else []
             problems.append(unknown_key(path, str(item["loc"][-1]), fields))
             continue
         problems.append(f"{path or '<top>'}: {item['msg']}{shown}")
@@ -49,33 +53,62 @@ def unknown_key(path: str, key: str, known: list[str]) -> str:
     return f"{path}: unknown key{hint}{listed}"
 
 
-def _fields_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
-    """The field names of the model found by following ``loc`` (list indexes skipped) from ``model``."""
+def resolve_loc(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[str, FieldInfo | None, Any]:
+    """The file path of a pydantic error location in ``model`` (discriminator tags dropped),
+    the field, and the annotation found there."""
+    path = ""
     current: Any = model
+    info: FieldInfo | None = None
     for part in loc:
+        current = _without_none(current)
         if isinstance(part, int):
+            path += f"[{part}]"
+            args = [a for a in typing.get_args(current) if a is not Ellipsis]
+            current = args[min(part, len(args) - 1)] if args else None
             continue
-        info = current.model_fields.get(str(part)) if _is_model(current) else None
-        if info is None:
-            return []
-        current = _model_in(info.annotation)
-        if current is None:
-            return []
-    return list(current.model_fields) if _is_model(current) else []
+        tagged = tagged_members(current)
+        if part in tagged:
+            current = tagged[part]
+            continue
+        owner = model_of(current)
+        if owner is not None and part in owner.model_fields:
+            info = owner.model_fields[part]
+            current = info.annotation
+        else:
+            info, current = None, None
+        path = f"{path}.{part}" if path else str(part)
+    return path or "<top>", info, current
 
 
-def _is_model(value: Any) -> bool:
-    return isinstance(value, type) and issubclass(value, BaseModel)
+def _without_none(annotation: Any) -> Any:
+    if _is_union(annotation):
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(members) == 1:
+            return members[0]
+    return annotation
 
 
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    """The model type inside an annotation such as ``list[Entry]`` or ``Entry | None``."""
-    if _is_model(annotation):
+def _is_union(annotation: Any) -> bool:
+    return typing.get_origin(annotation) in (typing.Union, types.UnionType)
+
+
+def tagged_members(annotation: Any) -> dict[str, Any]:
+    """The members of a discriminated union by their ``method`` tag (recipe sections)."""
+    if not _is_union(annotation):
+        return {}
+    members = {}
+    for member in typing.get_args(annotation):
+        owner = model_of(member)
+        if owner is not None and "method" in owner.model_fields:
+            for tag in typing.get_args(owner.model_fields["method"].annotation):
+                members[tag] = member
+    return members
+
+
+def model_of(annotation: Any) -> type[BaseModel] | None:
+    annotation = _without_none(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
-    for arg in getattr(annotation, "__args__", ()):
-        found = _model_in(arg)
-        if found is not None:
-            return found
     return None
 
 

@@ -9,7 +9,6 @@ validated, so a file with a bad mold set-point *and* a slug thicker than the bal
 
 from __future__ import annotations
 
-import types
 import typing
 from pathlib import Path
 from typing import Annotated, Any, cast
@@ -18,7 +17,14 @@ import annotated_types
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
-from sequences.config_errors import ConfigError, load_yaml, unknown_key
+from sequences.config_errors import (
+    ConfigError,
+    load_yaml,
+    model_of,
+    resolve_loc,
+    tagged_members,
+    unknown_key,
+)
 from sequences.recipe.base import CROSS_CHECK_ERROR, fmt, run_cross_checks
 from sequences.recipe.film import FilmRecipe
 from sequences.recipe.heat_slug import HeatSlugRecipe
@@ -100,11 +106,11 @@ def _partial(model: type[BaseModel], data: dict[str, Any]) -> BaseModel:
 
 def _section_model(annotation: Any, raw: Any) -> type[BaseModel] | None:
     """The model a section's data is meant for (by its ``method`` tag in a union)."""
-    tagged = _tagged_members(annotation)
+    tagged = tagged_members(annotation)
     if tagged:
         tag = raw.get("method") if isinstance(raw, dict) else None
-        return _model_of(tagged[tag]) if tag in tagged else None
-    return _model_of(annotation)
+        return model_of(tagged[tag]) if tag in tagged else None
+    return model_of(annotation)
 
 
 # -- pydantic errors as field, value, range -------------------------------------------------------
@@ -114,7 +120,7 @@ def describe_problems(model: type[BaseModel], error: ValidationError) -> list[st
     for item in error.errors():
         if item["type"] == CROSS_CHECK_ERROR:
             continue
-        path, info, annotation = _resolve(model, item["loc"])
+        path, info, annotation = resolve_loc(model, item["loc"])
         problems.append(_message(model, path, info, annotation, item))
     return problems
 
@@ -140,7 +146,7 @@ def _message(
     if kind == "missing":
         return f"{path}: missing" + (f" ({why})" if why else "")
     if kind == "extra_forbidden":
-        parent = _model_of(_resolve(model, item["loc"][:-1])[2])
+        parent = model_of(resolve_loc(model, item["loc"][:-1])[2])
         names = list(parent.model_fields) if parent is not None else []
         return unknown_key(path, str(item["loc"][-1]), names)
     if kind == "literal_error":
@@ -171,65 +177,6 @@ def _shown(value: Any) -> str:
 
 def _unit(path: str) -> str:
     return unit_of(path.rsplit(".", 1)[-1].split("[", 1)[0])
-
-
-def _resolve(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[str, FieldInfo | None, Any]:
-    """The file path of an error location (discriminator tags dropped), the field, and the
-    annotation found there."""
-    path = ""
-    current: Any = model
-    info: FieldInfo | None = None
-    for part in loc:
-        current = _without_none(current)
-        if isinstance(part, int):
-            path += f"[{part}]"
-            args = [a for a in typing.get_args(current) if a is not Ellipsis]
-            current = args[min(part, len(args) - 1)] if args else None
-            continue
-        tagged = _tagged_members(current)
-        if part in tagged:
-            current = tagged[part]
-            continue
-        owner = _model_of(current)
-        if owner is not None and part in owner.model_fields:
-            info = owner.model_fields[part]
-            current = info.annotation
-        else:
-            info, current = None, None
-        path = f"{path}.{part}" if path else str(part)
-    return path or "<top>", info, current
-
-
-def _without_none(annotation: Any) -> Any:
-    if _is_union(annotation):
-        members = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if len(members) == 1:
-            return members[0]
-    return annotation
-
-
-def _is_union(annotation: Any) -> bool:
-    return typing.get_origin(annotation) in (typing.Union, types.UnionType)
-
-
-def _tagged_members(annotation: Any) -> dict[str, Any]:
-    """The members of a discriminated union by their ``method`` tag."""
-    if not _is_union(annotation):
-        return {}
-    members = {}
-    for member in typing.get_args(annotation):
-        owner = _model_of(member)
-        if owner is not None and "method" in owner.model_fields:
-            for tag in typing.get_args(owner.model_fields["method"].annotation):
-                members[tag] = member
-    return members
-
-
-def _model_of(annotation: Any) -> type[BaseModel] | None:
-    annotation = _without_none(annotation)
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    return None
 
 
 def _bounds(info: FieldInfo | None, annotation: Any) -> tuple[float | None, float | None]:
