@@ -16,7 +16,7 @@ from drivers.base import Tool
 from drivers.laser import AblationSettings, Laser, LaserRecord
 from sequences.jobs import StripJob, StripOutcome
 from sequences.recipe.base import fmt
-from sequences.recipe.process_models import ABLATION_DEPTH_SCALE_UM, ABLATION_THRESHOLD_J_CM2
+from sequences.recipe.process_models import ABLATION_THRESHOLD_J_CM2, depth_per_pulse_um
 from sequences.steps.base import (
     Pace,
     ProcessStep,
@@ -70,9 +70,7 @@ class LaserRecessStep(ProcessStep, tool="laser", driver=Laser, clears={"WARMUP",
     @property
     def depth_per_pulse_um(self) -> float:
         """d = δ·ln(F/F_th) (0.199 µm at 1.20 J/cm²)."""
-        return ABLATION_DEPTH_SCALE_UM * math.log(
-            self.settings.fluence_j_cm2 / ABLATION_THRESHOLD_J_CM2
-        )
+        return depth_per_pulse_um(self.settings.fluence_j_cm2)
 
     @property
     def breakthrough_pulses(self) -> int:
