@@ -90,25 +90,21 @@ def open_line(
             else:
                 if wiring.on_connected is not None:
                     wiring.on_connected(driver)
-            station = line.stations[entry.name] = _station(entry, driver, wiring)
+            station = line.stations[entry.name] = Station(
+                entry.name,
+                entry.tool,
+                driver,
+                pace=wiring.pace,
+                policy=wiring.policies.get(entry.name, AlarmPolicy(entry.on_alarm)),
+                retry_tool_s=entry.retry_tool_s,
+                listeners=list(wiring.listeners),
+                on_alarm=wiring.on_alarm,
+                on_request=wiring.on_request,
+                on_link_lost=wiring.on_link_lost,
+            )
             if entry.name in line.down:
                 station.mark_down(line.down[entry.name])
     except BaseException:
         line.close()
         raise
     return line
-
-
-def _station(entry: StationConfig, driver: Tool, wiring: Wiring) -> Station:
-    return Station(
-        entry.name,
-        entry.tool,
-        driver,
-        pace=wiring.pace,
-        policy=wiring.policies.get(entry.name, AlarmPolicy(entry.on_alarm)),
-        retry_tool_s=entry.retry_tool_s,
-        listeners=list(wiring.listeners),
-        on_alarm=wiring.on_alarm,
-        on_request=wiring.on_request,
-        on_link_lost=wiring.on_link_lost,
-    )

@@ -168,10 +168,9 @@ class LotRunner:
         self._reconcile: dict[str, list[StepStart]] = {}
         self._mates: dict[tuple[str, float], frozenset[str]] = dict(self.load_mates)
         self._mates_deadline = 0.0
-        by_name = {st.name: st for st in self.stations}
         for start in self.in_flight:
             strips = self._strips_of(start)
-            if start.station not in by_name:
+            if start.station not in self._rests:  # by station name
                 for strip in strips:
                     self._finish(
                         strip,
@@ -236,13 +235,12 @@ class LotRunner:
             while not all(s.terminal for s in self.strips.values()) and not self._stop.is_set():
                 if deadline is not None and time.monotonic() >= deadline:
                     self._stop.set()
+                    names = [*(step.name for step in self.plan.steps), "end"]
                     for strip in self.strips.values():
                         if strip.status == "waiting":
-                            self._finish(
-                                strip,
-                                "on hold",
-                                f"lot timed out after {timeout_s:.0f} s before {self._next_name(strip)}",
-                            )
+                            before = names[min(strip.next_step, len(names) - 1)]
+                            reason = f"lot timed out after {timeout_s:.0f} s before {before}"
+                            self._finish(strip, "on hold", reason)
                     break
                 self._cond.wait(wake_s)
             self._stop.set()
@@ -844,13 +842,6 @@ class LotRunner:
         self.recorder.strip_finished(
             self.plan.lot_id,
             StripDisposition(strip.strip_id, status, reason, self.clock.timestamp()),
-        )
-
-    def _next_name(self, strip: StripProgress) -> str:
-        return (
-            self.plan.steps[strip.next_step].name
-            if strip.next_step < len(self.plan.steps)
-            else "end"
         )
 
     def _changed(self) -> None:
