@@ -1,9 +1,6 @@
-"""Upkeep before a station's next cycle (the manuals' periodic work): what the host does itself,
-and what it asks an operator for (consumables out, a blade worn to 90 % of its life).
-
-Die bonder (die-bonder.md §6): ``CALibrate:PLACe`` when alarm 2203 "Placement calibration due"
-(> 24 h since the last one) is active, or after alarm 2105 "Placement out of tolerance 3 times in
-a row". Run between cycles, inside the next cycle's set-up, so E10 counts it as set-up
+"""Upkeep before a station's next cycle (the manuals' periodic work): what the host does itself
+(calibrations), and what it asks an operator for (consumables out, a blade worn to 90 % of its
+life). Run between cycles, inside the next cycle's set-up, so E10 counts it as set-up
 (scheduled down), never as productive time; recorded through the station's alarm sink with its
 result and duration.
 """
@@ -30,7 +27,8 @@ from sequences.steps.held import (
     read_calibration,
 )
 
-#: die-bonder.md §6 alarm codes that call for a placement calibration.
+#: die-bonder.md §6 alarms that call for a placement calibration: 2203 "Placement calibration
+#: due" (> 24 h since the last one), 2105 "Placement out of tolerance" (3 times in a row).
 CALIBRATION_DUE = 2203
 PLACEMENT_OUT_OF_TOLERANCE = 2105
 #: The tool's CALibrate:PLACe takes about 40 s (§7); the wait is bounded at three times that.

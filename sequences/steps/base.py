@@ -87,20 +87,15 @@ class Pace:
     90 ms of wall time. Lots use a few seconds; a unit test of a bound may use 0. A virtual
     clock does not need it: host work costs no tool time there.
 
-    ``watch_s``: on a virtual clock a running cycle is waited for in one sleep of the time the
-    tool reports remaining (or the step's expected end), but never longer than this, so an
-    alarm mid-cycle is seen within ``watch_s`` tool seconds.
-
-    ``stretch``: on a virtual clock a wait for a state (READY after a heat-up) polls at the
-    manual's rate at first, then at this share of the time waited so far (at most ``watch_s``):
-    a 30 min heat-up costs ~130 polls instead of 3600, and its end is seen within 5 %.
-    Polls cost no tool time there, but each costs wall time.
-
+    On a virtual clock (polls cost no tool time there, but each costs wall time):
+    ``watch_s``: a running cycle is waited for in one sleep to the end the tool reports (or
+    the step expects), but never longer than this, so an alarm mid-cycle is seen within it;
+    ``stretch``: a wait for a state (READY after a heat-up) polls at the manual's rate at first,
+    then at this share of the time waited so far (at most ``watch_s``): a 30 min heat-up costs
+    ~130 polls instead of 3600, and its end is seen within 5 %;
     ``watch_share``: a cycle expected to last longer than ``watch_s`` / ``watch_share`` (20
-    min) is watched at this share of its expected length instead of every ``watch_s``: a
-    94 min lamination is looked at every ~4.7 min, ~20 looks instead of ~95, and an alarm
-    that interrupts it is seen within 5 % of the cycle, as a state's end is in a stretched
-    wait. Shorter cycles keep ``watch_s``.
+    min) is watched at this share of its length instead: a 94 min lamination ~20 looks, not
+    ~95, an alarm that interrupts it seen within 5 % of the cycle, as a state's end is.
     """
 
     time_scale: float = 1.0

@@ -8,11 +8,8 @@ power cycle), when a step loads a recipe or program (it overwrites the working s
 unloads it, so the next set-up loads again), when a cycle met an alarm or a lost link, and
 when a step failed anywhere (a refused set-point of a checked group included). Edits at the
 tool's own panel during a remote-controlled lot are not seen (the manuals give no change
-counter): the line runs its lots in remote mode.
-
-Likewise a metrology gauge's passed calibration, once read, ages with the clock until the
-host sends ``CAL`` again or the link is opened again: the step does not ask ``CAL?`` the
-station's upkeep asked a moment before.
+counter): the line runs its lots in remote mode. Likewise the host knows a state it learned
+a moment ago and a gauge's passed calibration (below).
 """
 
 from __future__ import annotations

@@ -44,15 +44,13 @@ def apply_setpoints(
     **recipe_options: Any,
 ) -> bool:
     """Write a step's set-points to its tool: the one place a step writes them. Whether
-    anything was written (a batch tool: armed).
+    anything was written (a batch tool: armed, :func:`arm_batch`).
 
-    A batch Modbus tool takes its recipe registers with ARM for the positions of ``strip_ids``
-    (:func:`arm_batch`: skipped when it is armed with these very registers). A text tool gets
-    each set-point in the record's (the manual's) order, except those it holds from the
-    host's last set-up (:mod:`sequences.steps.held`: when the host trusts that) or that an
-    earlier write of this set-up reset to them (a declaration's ``resets``); an indexed
-    row (the BA-8's zone temperatures) only at the indices whose value differs from the
-    tool's, since a zone change sends the oven back to HEATING.
+    A text tool gets each set-point in the record's (the manual's) order, except those it holds
+    from the host's last set-up (:mod:`sequences.steps.held`) or that an earlier write of this
+    set-up reset to them (a declaration's ``resets``); an indexed row (the BA-8's zone
+    temperatures) only at the indices whose value differs from the tool's, since a zone change
+    sends the oven back to HEATING.
     """
     if isinstance(tool, BatchModbusTool):
         return arm_batch(tool, setpoints, strip_ids or {}, state=state, **recipe_options)
