@@ -217,7 +217,7 @@ _INTERLOCKS_SEEN: contextvars.ContextVar[list[str] | None] = contextvars.Context
 
 def refuse(step: str, tool: Tool, reason: str) -> StepRefused:
     """A :class:`StepRefused` naming the step, the tool and why."""
-    return StepRefused(f"{step}: {reason}", tool=tool.tool_name, address=tool.address)
+    return tool.error(StepRefused, f"{step}: {reason}")
 
 
 class ProcessStep(ABC):
@@ -474,11 +474,10 @@ def resume_step(
     control.final_state = state
     control.cycle_ended = pace.host_clock.timestamp()
     if state is not ToolState.DONE:
-        raise StepRefused(
+        raise tool.error(
+            StepRefused,
             f"{step.name} interrupted by a controller restart; the tool is {state.name}: "
             "an operator must decide",
-            tool=tool.tool_name,
-            address=tool.address,
         )
     return _collect(step, tool, jobs, station, on_results, state)
 
@@ -590,11 +589,8 @@ def _wait_for_cycle_end(
         if held:
             deadline = clock.now() + bound_s
         elif polled_at >= deadline:
-            raise ToolTimeout(
-                f"{step.name}: cycle not finished within {step.cycle_tool_s:.0f} tool s",
-                tool=tool.tool_name,
-                address=tool.address,
-            )
+            message = f"{step.name}: cycle not finished within {step.cycle_tool_s:.0f} tool s"
+            raise tool.error(ToolTimeout, message)
         if pace.virtual and state is ToolState.RUNNING and not held:
             now = clock.now()
             if remaining_s is None and (reported_end_s is None or now >= reported_end_s):
@@ -665,10 +661,9 @@ D = TypeVar("D", bound=Tool)
 def driver_for(step: ProcessStep, tool: Tool, kind: type[D]) -> D:
     """``tool`` as the driver class ``step`` runs on; any other tool is refused."""
     if not isinstance(tool, kind):
-        raise StepRefused(
-            f"{step.name} runs on {kind.__name__} ({kind.model}), not {type(tool).__name__}",
-            tool=tool.tool_name,
-            address=tool.address,
+        actual = type(tool).__name__
+        raise tool.error(
+            StepRefused, f"{step.name} runs on {kind.__name__} ({kind.model}), not {actual}"
         )
     return tool
 

@@ -21,7 +21,6 @@ from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from drivers.base import Tool
-from drivers.errors import ProtocolError
 from drivers.modbus_tool import ModbusTool, PositionResult
 from drivers.records import SiteRecord, StripSummary
 from drivers.states import ToolState
@@ -164,30 +163,30 @@ def judged_sites(
     input map skipped must be X (otherwise the tool worked on a map other than the step's,
     and nothing it says can be trusted): both raise :class:`ProtocolError` too.
     """
-
-    def error(message: str) -> ProtocolError:
-        return ProtocolError(message, tool=tool.tool_name, address=tool.address)
-
     if summary.strip_id != job.strip_id:
-        raise error(f"{where}results are for strip {summary.strip_id!r}, not {job.strip_id!r}")
+        raise tool.protocol_error(
+            f"{where}results are for strip {summary.strip_id!r}, not {job.strip_id!r}"
+        )
     host = {r.site: found for r in records if r.result == "P" and (found := problems(r))}
     outcomes = []
     for record in records:
         index = record.site - 1
         if not 0 <= index < job.sites or result_map[index] != record.result:
-            raise error(
+            raise tool.protocol_error(
                 f"result record of site {record.site} ({record.result}) does not match the "
                 f"result map {result_map!r}"
             )
         if job.input_map[index] == "0" and record.result != "X":
-            raise error(
+            raise tool.protocol_error(
                 f"strip {job.strip_id}: site {record.site} is {record.result}, but the input map "
                 "skipped it"
             )
         result, defect = judge(record.result, record.defect, host.get(record.site, ""))
         outcomes.append(SiteOutcome(record.site, result, defect, values_of(record)))
     if [o.site for o in outcomes] != list(range(1, job.sites + 1)):
-        raise error(f"strip {job.strip_id}: {len(outcomes)} result records for {job.sites} sites")
+        raise tool.protocol_error(
+            f"strip {job.strip_id}: {len(outcomes)} result records for {job.sites} sites"
+        )
     return host, tuple(outcomes)
 
 
@@ -226,11 +225,9 @@ def batch_outcomes(
     for k, job in enumerate(jobs):
         position = positions[k]
         if position.strip_id != job.strip_id or position.result not in ("P", "F", "N"):
-            raise ProtocolError(
+            raise tool.protocol_error(
                 f"position {position.position} reports strip {position.strip_id!r} "
-                f"{position.result or 'no data'}, expected strip {job.strip_id!r} P, F or N",
-                tool=tool.tool_name,
-                address=tool.address,
+                f"{position.result or 'no data'}, expected strip {job.strip_id!r} P, F or N"
             )
         judged, defect = judge(position.result, position.defect, problems)
         sites = whole_strip_sites(job, judged, defect, values if judged != "N" else {})
