@@ -66,18 +66,12 @@ COMMANDS: list[tuple[str, list[PackState], PackState]] = [
     ("clear", [S.ABORTED], S.CLEARING),
 ]
 
-#: The commands an operator (API, CLI, page) may give. ``suspend``/``unsuspend`` are not among
-#: them: in PackML they are the machine's own answer to starvation or blocking, and a packline
-#: station with no work simply waits in IDLE (E10 standby), so nobody fires them
-#: (docs/daemon.md, "What each command does to the tool").
-OPERATOR_COMMANDS = (
-    "reset",
-    "start",
-    "hold",
-    "unhold",
-    "stop",
-    "abort",
-    "clear",
+#: The commands an operator (API, CLI, page) may give: all but ``complete`` (the station's own,
+#: when a cycle ends) and ``suspend``/``unsuspend``: in PackML they are the machine's own answer
+#: to starvation or blocking, and a packline station with no work simply waits in IDLE (E10
+#: standby), so nobody fires them (docs/daemon.md, "What each command does to the tool").
+OPERATOR_COMMANDS = tuple(
+    trigger for trigger, _, _ in COMMANDS if trigger not in ("complete", "suspend", "unsuspend")
 )
 
 
