@@ -42,7 +42,6 @@ from sequences.steps.base import (
     ProcessStep,
     ReportsInterlocks,
     StepControl,
-    resume_step,
     run_step,
 )
 from sequences.steps.etch import EtchStep
@@ -90,7 +89,7 @@ class StationNotReady(CommandRefused):
 class LinkDown(PacklineError):
     """The tool stopped answering during a cycle (or came back without it): the station is DOWN
     and the cycle is to be reconciled when the link returns, by the crash-recovery rules
-    (:func:`~sequences.steps.base.resume_step`), never run twice nor lost."""
+    (:func:`~sequences.steps.base.run_step`'s ``resume``), never run twice nor lost."""
 
 
 class OutOfService(CommandRefused):
@@ -277,7 +276,7 @@ class Station:
                     upkeep_started = self.clock.timestamp()
                     upkept = self._upkeep()
                 self._acknowledged_last = False
-                outcomes = (resume_step if resume else run_step)(
+                outcomes = run_step(
                     step,
                     self.driver,
                     jobs,
@@ -285,6 +284,7 @@ class Station:
                     pace=self.pace,
                     control=self.control,
                     on_results=on_results,
+                    resume=resume,
                 )
                 self._acknowledged_last = True  # the step acknowledged its cycle
                 if upkept:  # the upkeep was part of this cycle's set-up (E10 scheduled down)

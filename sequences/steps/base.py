@@ -72,7 +72,7 @@ class Detached(Exception):
     """The controller is stopping: it stops waiting on a running cycle without aborting it.
 
     The tool runs the cycle on; the step's start is already recorded, so the next controller
-    reconciles it (:func:`resume_step`)."""
+    reconciles it (:func:`run_step` with ``resume``)."""
 
 
 @dataclass(frozen=True)
@@ -406,19 +406,44 @@ def run_step(
     pace: Pace,
     control: StepControl | None = None,
     on_results: Callable[[list[StripOutcome]], None] | None = None,
+    resume: bool = False,
 ) -> list[StripOutcome]:
     """Run one cycle of ``step`` on ``tool`` for ``jobs``; return one outcome per job.
 
     ``on_results`` is called with the outcomes *before* the tool is acknowledged, so that a
     controller can commit them first: a crash between the two leaves the tool in DONE with its
-    results, which :func:`resume_step` reads again, rather than results nowhere.
+    results, which a ``resume`` reads again, rather than results nowhere.
 
     Raises :class:`StepRefused` before touching the tool, the tool's errors on the way, and
     :class:`ToolTimeout` when the cycle outlasts its bound.
+
+    ``resume``: reconcile a cycle that was running when the controller stopped, from the
+    tool's state:
+
+    - RUNNING/PAUSED/ALARM: wait for it as a run would;
+    - DONE: read its results (the step's ``collect`` checks that the tool's strip ids are the
+      jobs');
+    - IDLE/HEATING/READY/SETUP: the controller stopped during set-up, before START (results are
+      always recorded before a cycle is acknowledged, so a finished cycle would still be DONE):
+      the step never ran and runs now, for the first time;
+    - ABORTED or anything else: :class:`StepRefused` — the strips need an operator's decision.
     """
+    control = control or StepControl()
+    if resume and (state := tool.state()) not in NO_CYCLE:
+        control.setup_started = control.cycle_started = pace.host_clock.timestamp()
+        if state in (ToolState.RUNNING, ToolState.PAUSED, ToolState.ALARM):
+            state = _wait_for_cycle_end(step, tool, pace, control)
+        control.final_state = state
+        control.cycle_ended = pace.host_clock.timestamp()
+        if state is not ToolState.DONE:
+            raise tool.error(
+                StepRefused,
+                f"{step.name} interrupted by a controller restart; the tool is {state.name}: "
+                "an operator must decide",
+            )
+        return _collect(step, tool, jobs, station, on_results, state)
     if not 1 <= len(jobs) <= step.batch_max:
         raise ValueError(f"{step.name} takes 1..{step.batch_max} strips per cycle, got {len(jobs)}")
-    control = control or StepControl()
     control.setup_started = pace.host_clock.timestamp()
     seen, control.interlocks_seen = control.interlocks_seen, None
     try:
@@ -440,46 +465,6 @@ def run_step(
         forget_held(tool)  # what the tool holds is no longer known for sure
         forget_calibration(tool)
         raise
-
-
-def resume_step(
-    step: ProcessStep,
-    tool: Tool,
-    jobs: Sequence[StripJob],
-    *,
-    station: str,
-    pace: Pace,
-    control: StepControl | None = None,
-    on_results: Callable[[list[StripOutcome]], None] | None = None,
-) -> list[StripOutcome]:
-    """Reconcile a cycle that was running when the controller stopped, from the tool's state.
-
-    - RUNNING/PAUSED/ALARM: wait for it as :func:`run_step` would;
-    - DONE: read its results (the step's ``collect`` checks that the tool's strip ids are the
-      jobs');
-    - IDLE/HEATING/READY/SETUP: the controller stopped during set-up, before START (results are
-      always recorded before a cycle is acknowledged, so a finished cycle would still be DONE):
-      the step never ran and runs now, for the first time;
-    - ABORTED or anything else: :class:`StepRefused` — the strips need an operator's decision.
-    """
-    control = control or StepControl()
-    state = tool.state()
-    if state in NO_CYCLE:
-        return run_step(
-            step, tool, jobs, station=station, pace=pace, control=control, on_results=on_results
-        )
-    control.setup_started = control.cycle_started = pace.host_clock.timestamp()
-    if state in (ToolState.RUNNING, ToolState.PAUSED, ToolState.ALARM):
-        state = _wait_for_cycle_end(step, tool, pace, control)
-    control.final_state = state
-    control.cycle_ended = pace.host_clock.timestamp()
-    if state is not ToolState.DONE:
-        raise tool.error(
-            StepRefused,
-            f"{step.name} interrupted by a controller restart; the tool is {state.name}: "
-            "an operator must decide",
-        )
-    return _collect(step, tool, jobs, station, on_results, state)
 
 
 def grouped_checks(tool: Tool) -> contextlib.AbstractContextManager[None]:
