@@ -160,22 +160,18 @@ class StripSpec(RecipeModel):
 R = TypeVar("R", bound=BaseModel)
 
 
-@dataclass(frozen=True)
-class CrossCheck:
-    """A check over several sections (``sections``: the ones it reads, for the reader)."""
-
-    sections: tuple[str, ...]
-    run: Callable[[Any], list[str]]
-    doc: str
+#: A check over several sections: ``check(recipe) -> problems``.
+CrossCheck = Callable[[Any], list[str]]
 
 
 def cross_check(
     registry: list[CrossCheck], *sections: str
 ) -> Callable[[Callable[[R], list[str]]], Callable[[R], list[str]]]:
-    """Register ``function(recipe) -> problems`` in ``registry``, reading ``sections``."""
+    """Register ``function(recipe) -> problems`` in ``registry``; ``sections``: the ones it
+    reads, for the reader."""
 
     def register(function: Callable[[R], list[str]]) -> Callable[[R], list[str]]:
-        registry.append(CrossCheck(sections, function, (function.__doc__ or "").strip()))
+        registry.append(function)
         return function
 
     return register
@@ -189,7 +185,7 @@ def run_cross_checks(
     problems: list[str] = []
     for check in registry:
         try:
-            problems.extend(check.run(recipe))
+            problems.extend(check(recipe))
         except AttributeError:
             if not partial:
                 raise
