@@ -188,7 +188,6 @@ class StepControl:
     #: Set when the controller stops: a waiting step raises :class:`Detached`.
     detach: threading.Event = field(default_factory=threading.Event)
     on_alarm: Callable[[Tool, PacklineError], AlarmDecision] | None = None
-    on_progress: Callable[[str], None] | None = None
     #: The tool's state when the last cycle ended (DONE or ABORTED), set by :func:`run_step`.
     final_state: ToolState | None = None
     #: Wall times (epoch s) of the last run: set-up began, the cycle started, the cycle ended.
