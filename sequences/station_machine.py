@@ -22,12 +22,15 @@ import types
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from transitions import EventData, Machine, MachineError
 from transitions.extensions import GraphMachine
 
 from sequences.packml import ACTING_NEXT, E10, E10_OF_STATE, PackState, transition_table
+
+if TYPE_CHECKING:  # records imports this module (StateEvent)
+    from sequences.records import CycleRecord
 
 
 class CommandRefused(Exception):
@@ -160,18 +163,7 @@ DISABLED_CAUSE = "disabled"
 Phase = tuple[float, float, E10]
 
 
-class CycleTimes(Protocol):
-    """What :func:`cycle_phases` reads of a cycle record (``sequences.records.CycleRecord``)."""
-
-    @property
-    def setup_started(self) -> float: ...
-    @property
-    def started(self) -> float: ...
-    @property
-    def ended(self) -> float: ...
-
-
-def cycle_phases(cycles: Iterable[CycleTimes], *, until: float) -> list[Phase]:
+def cycle_phases(cycles: Iterable[CycleRecord], *, until: float) -> list[Phase]:
     """The parts of a station's EXECUTE time that are not its tool processing.
 
     PackML keeps a station in EXECUTE from the cycle's start command until the results are
