@@ -5,6 +5,7 @@ outcome, in magazine order.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -12,7 +13,6 @@ from typing import Any, ClassVar
 from drivers.ball_attach import (
     BallAttach,
     BallAttachRecord,
-    BallAttachResult,
     BallAttachSettings,
 )
 from drivers.base import Tool
@@ -115,41 +115,33 @@ class BallAttachStep(ProcessStep, tool="ball-attach", driver=BallAttach, clears=
         missing, extra or bridged ball, and the strip's profile within the step's limits."""
         line = driver_for(self, tool, BallAttach)
         ended_in = end_state(line)
-        return [
-            self._outcome(line, k, job, station, line.cycle_result(k), ended_in)
-            for k, job in enumerate(jobs, start=1)
-        ]
-
-    def _outcome(
-        self,
-        line: BallAttach,
-        k: int,
-        job: StripJob,
-        station: str,
-        result: BallAttachResult,
-        end_state: str,
-    ) -> StripOutcome:
-        summary = result.summary
-        profile = self._profile_problems(result.peak_c, result.tal_s)
-        host, sites = judged_sites(
-            job,
-            summary,
-            result.result_map,
-            result.ball_records,
-            lambda record: self._problems(record, profile),
-            tool=line,
-            where=f"magazine strip {k}: ",
-        )
-        tool_summary: dict[str, Any] = {
-            "cycle_s": summary.cycle_s,
-            "end_state": end_state,
-            "tool_recipe": self.tool_recipe,
-            "magazine_index": k,
-            "peak_c": result.peak_c,
-            "tal_s": result.tal_s,
-            "max_o2_ppm": result.max_o2_ppm,
-        }
-        return site_strip_outcome(self, job, station, sites, tool_summary, summary, host)
+        outcomes = []
+        for k, job in enumerate(jobs, start=1):
+            result = line.cycle_result(k)
+            summary = result.summary
+            profile = self._profile_problems(result.peak_c, result.tal_s)
+            host, sites = judged_sites(
+                job,
+                summary,
+                result.result_map,
+                result.ball_records,
+                functools.partial(self._problems, profile=profile),
+                tool=line,
+                where=f"magazine strip {k}: ",
+            )
+            tool_summary: dict[str, Any] = {
+                "cycle_s": summary.cycle_s,
+                "end_state": ended_in,
+                "tool_recipe": self.tool_recipe,
+                "magazine_index": k,
+                "peak_c": result.peak_c,
+                "tal_s": result.tal_s,
+                "max_o2_ppm": result.max_o2_ppm,
+            }
+            outcomes.append(
+                site_strip_outcome(self, job, station, sites, tool_summary, summary, host)
+            )
+        return outcomes
 
     @staticmethod
     def _problems(record: BallAttachRecord, profile: str) -> str:
