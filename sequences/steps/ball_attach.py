@@ -86,20 +86,15 @@ class BallAttachStep(ProcessStep, tool="ball-attach", driver=BallAttach, clears=
             raise refuse(self.name, line, f"one magazine, one strip size; got {sorted(sizes)}")
         kept_in = load_tool_recipe(line, self.tool_recipe, pace, SETTLE_TOOL_S)
         wrote = apply_setpoints(line, self.settings)
-        self._check_profile(line)
+        profile = line.reflow_profile()
+        problems = self._profile_problems(profile.peak_c, profile.tal_s)
+        if problems:
+            reason = f"the set-points' profile misses the limits (6508): {problems}"
+            raise refuse(self.name, line, reason)
         wait_ready_after_set_up(line, pace, self.heat_up_tool_s, kept_in, wrote)
         (size,) = sizes
         set_strip_size(line, size)
         line.set_magazine([job.strip_id for job in jobs], [job.input_map for job in jobs])
-
-    def _check_profile(self, line: BallAttach) -> None:
-        """The profile of the zone set-points and speed must meet the peak and TAL limits."""
-        profile = line.reflow_profile()
-        problems = self._profile_problems(profile.peak_c, profile.tal_s)
-        if problems:
-            raise refuse(
-                self.name, line, f"the set-points' profile misses the limits (6508): {problems}"
-            )
 
     def _profile_problems(self, peak_c: float | None, tal_s: float | None) -> str:
         limits = self.settings.reflow_limits

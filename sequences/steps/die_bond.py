@@ -86,12 +86,9 @@ class DieBondStep(ProcessStep, tool="die-bonder", driver=DieBonder, clears={"TEM
     def expected_cycle_tool_s(self) -> float:
         """LOAD + ALIGN + UNLOAD, every site, and CURE when it runs (§8: Format A EPOXY 84 s,
         GAPFILL 129 s; Format B FLIPCHIP 1331 s)."""
-        cure_s = self.settings.cure_time_s if self._cures else 0.0
+        s = self.settings
+        cure_s = s.cure_time_s if s.cure_enabled and s.mode != "FLIPCHIP" else 0.0
         return HANDLING_S + self.nominal_sites * self.site_tool_s + cure_s
-
-    @property
-    def _cures(self) -> bool:
-        return self.settings.cure_enabled and self.settings.mode != "FLIPCHIP"
 
     # -- phases --------------------------------------------------------------------------------
     def check(self, tool: Tool) -> None:
