@@ -135,23 +135,23 @@ def _message(
     kind: str = item["type"]
     value = item.get("input")
     ctx = item.get("ctx") or {}
-    why = info.description if info is not None and info.description else ""
+    why = f" ({info.description})" if info is not None and info.description else ""
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
         low, high = _bounds(info, annotation)
-        unit = _unit(path)
         if low is not None and high is not None:
-            suffix = f" ({why})" if why else ""
+            unit = unit_of(path.rsplit(".", 1)[-1].split("[", 1)[0])
             unit = f" {unit}" if unit else ""
-            return f"{path}: {_shown(value)} is outside {fmt(low)}–{fmt(high)}{unit}{suffix}"
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            given = fmt(value) if number else repr(value)
+            return f"{path}: {given} is outside {fmt(low)}–{fmt(high)}{unit}{why}"
     if kind == "missing":
-        return f"{path}: missing" + (f" ({why})" if why else "")
+        return f"{path}: missing{why}"
     if kind == "extra_forbidden":
         parent = model_of(resolve_loc(model, item["loc"][:-1])[2])
         names = list(parent.model_fields) if parent is not None else []
         return unknown_key(path, str(item["loc"][-1]), names)
     if kind == "literal_error":
-        suffix = f" ({why})" if why else ""
-        return f"{path}: {value!r} is not {ctx.get('expected', 'allowed')}{suffix}"
+        return f"{path}: {value!r} is not {ctx.get('expected', 'allowed')}{why}"
     if kind == "union_tag_invalid":
         return (
             f"{path}.{ctx.get('discriminator', '').strip(chr(39))}: {ctx.get('tag')!r} is not one "
@@ -165,18 +165,6 @@ def _message(
         return f"{path}: {message}"
     shown = "" if isinstance(value, dict | list) else f" (got {value!r})"
     return f"{path}: {message}{shown}"
-
-
-def _shown(value: Any) -> str:
-    return (
-        fmt(value)
-        if isinstance(value, int | float) and not isinstance(value, bool)
-        else repr(value)
-    )
-
-
-def _unit(path: str) -> str:
-    return unit_of(path.rsplit(".", 1)[-1].split("[", 1)[0])
 
 
 def _bounds(info: FieldInfo | None, annotation: Any) -> tuple[float | None, float | None]:
