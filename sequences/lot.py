@@ -693,10 +693,10 @@ class LotRunner:
                     {o.strip_id for o in outcomes if owner[o.strip_id] is share}
                 )
 
-        aborted, reason = False, ""
+        aborted = ""  # why the cycle was aborted, "" if it was not
         try:
             run = station.run(step, jobs, on_results=commit, resume=resume)
-            aborted, reason = run.aborted, run.reason
+            aborted = run.aborted
         except Detached:
             log.info("%s on %s: detached for shutdown; the cycle runs on", step.name, station.name)
             return
@@ -738,7 +738,7 @@ class LotRunner:
         outcomes = {o.strip_id: o for o in committed}
         for share in shares:
             share.runner._settle(
-                share, [outcomes[s.strip_id] for s in share.strips], station, aborted, reason
+                share, [outcomes[s.strip_id] for s in share.strips], station, aborted
             )
 
     def _await_link(self, start: StepStart, lots: frozenset[str]) -> None:
@@ -761,8 +761,7 @@ class LotRunner:
         share: _Share,
         outcomes: list[StripOutcome],
         station: Station,
-        aborted: bool,
-        reason: str,
+        aborted: str,
     ) -> None:
         """This lot's strips after a cycle: next step, complete, scrapped or on hold."""
         step = self.plan.steps[share.index]
@@ -774,7 +773,7 @@ class LotRunner:
                     self._finish(strip, "on hold", self._aborted)
                 elif aborted:
                     status = "scrapped" if station.policy is AlarmPolicy.ABORT_STRIP else "on hold"
-                    self._finish(strip, status, f"{step.name} on {station.name}: {reason}")
+                    self._finish(strip, status, f"{step.name} on {station.name}: {aborted}")
                 elif "P" not in outcome.result_map:
                     self._finish(strip, "scrapped", f"no good unit left after {step.name}")
                 else:

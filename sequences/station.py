@@ -75,11 +75,11 @@ class AlarmPolicy(StrEnum):
 
 @dataclass(frozen=True)
 class StationRun:
-    """What one step run on the station gave: outcomes, and whether the cycle was aborted."""
+    """What one step run on the station gave: outcomes, and why the cycle was aborted ("": it
+    was not)."""
 
     outcomes: list[StripOutcome]
-    aborted: bool
-    reason: str
+    aborted: str
 
 
 class StationNotReady(CommandRefused):
@@ -319,7 +319,7 @@ class Station:
                 self.recover()  # a lot abort ended the held cycle: the station takes work again
             # else an operator abort or stop took the station out of EXECUTE mid-cycle: it stays
             # there until the operator clears and resets it; the lot gives it no work meanwhile.
-            return StationRun(outcomes, bool(aborted), aborted)
+            return StationRun(outcomes, aborted)
 
     def _upkeep(self) -> bool:
         """The tool's upkeep that is due (:mod:`sequences.upkeep`), before the next cycle;
