@@ -89,16 +89,8 @@ class LineConfig(BaseModel):
             for index in range(entry.count):
                 name = entry.name if entry.count == 1 else f"{entry.name}-{index + 1}"
                 address = entry.address if entry.addresses is None else entry.addresses[index]
-                stations.append(
-                    Station(
-                        name=name,
-                        tool=entry.tool,
-                        address=address,
-                        sim=dict(entry.sim),
-                        on_alarm=entry.on_alarm,
-                        retry_tool_s=entry.retry_tool_s,
-                    )
-                )
+                fields = entry.model_dump(include=set(Station.model_fields) - {"name", "address"})
+                stations.append(Station(name=name, address=address, **fields))
         return stations
 
     def station(self, name: str) -> Station:

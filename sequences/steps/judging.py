@@ -8,9 +8,6 @@ the tool failed keeps the tool's defect code.
 
 Values come back rounded to the manual's resolution; each check allows half of it, so that a
 value the tool passed before rounding is never failed for its rounding.
-
-Inside :func:`recording_windows` every check also notes the window it judged against, so that
-the step's records say what each value was held to (SPC's specification limits).
 """
 
 from __future__ import annotations
@@ -42,8 +39,9 @@ _windows: ContextVar[dict[str, Window | None] | None] = ContextVar("judged_windo
 
 @contextmanager
 def recording_windows() -> Iterator[dict[str, Window | None]]:
-    """The windows the checks inside the block judge against, by value name; None for a value
-    judged against different windows in the block (a window that follows each shot)."""
+    """The windows the checks inside the block judge against, by value name (for the step's
+    records: SPC's specification limits); None for a value judged against different windows in
+    the block (a window that follows each shot)."""
     windows: dict[str, Window | None] = {}
     token = _windows.set(windows)
     try:
