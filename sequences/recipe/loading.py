@@ -152,13 +152,11 @@ def _message(
         return unknown_key(path, str(item["loc"][-1]), names)
     if kind == "literal_error":
         return f"{path}: {value!r} is not {ctx.get('expected', 'allowed')}{why}"
+    tag = f"{path}.{ctx.get('discriminator', '').strip(chr(39))}"  # the section's ``method``
     if kind == "union_tag_invalid":
-        return (
-            f"{path}.{ctx.get('discriminator', '').strip(chr(39))}: {ctx.get('tag')!r} is not one "
-            f"of {ctx.get('expected_tags')}"
-        )
+        return f"{tag}: {ctx.get('tag')!r} is not one of {ctx.get('expected_tags')}"
     if kind == "union_tag_not_found":
-        return f"{path}.{ctx.get('discriminator', '').strip(chr(39))}: missing"
+        return f"{tag}: missing"
     message: str = item["msg"]
     if kind == "value_error":
         message = message.removeprefix("Value error, ")
