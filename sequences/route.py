@@ -164,7 +164,7 @@ def heat_slug_variant(recipe: HeatSlugRecipe) -> str:
             f"{sizes[0]} larger than the {sizes[1]}: on the substrate top, the adhesive filling "
             "the opening down to the slice"
         )
-    claims = _claims(variant.claims, "A")
+    claims = variant.claims
     label = "claims" if "," in claims else "claim"
     return f"{text} ({label} {claims}); {recipe.etch.chemistry} slug etch"
 
@@ -180,7 +180,7 @@ def die_attach_for(recipe: HeatSlugRecipe) -> tuple[Planned, ...]:
         zref="TOP" if on_top else "BASE",
         volume_nl=recipe.die_attach_volume_nl,
     )
-    tool_recipe, claims = DIE_ATTACH_TOOL_RECIPES[variant], _claims(variant.claims, "A")
+    tool_recipe, claims = DIE_ATTACH_TOOL_RECIPES[variant], variant.claims
     attach = die_bond("die attach", tool_recipe, settings, strip, claims)
     if variant is not DieAttachVariant.SMALLER:
         return (attach,)
@@ -429,18 +429,8 @@ def _route(
         cols=layout.cols,
         steps=tuple(step for step, _claims in planned),
         pitch_mm=layout.pitch_mm,
-        claims=tuple(_claims(claims, "") for _step, claims in planned),
+        claims=tuple(claims for _step, claims in planned),
         notes=notes,
-    )
-
-
-def _claims(claims: str, prefix: str) -> str:
-    """``"claims 7, 8"`` with prefix A -> ``"A7, A8"``; already prefixed text is kept."""
-    numbers = claims.removeprefix("claims ").removeprefix("claim ")
-    return ", ".join(
-        part if not prefix or not part[:1].isdigit() else f"{prefix}{part}"
-        for part in (p.strip() for p in numbers.split(","))
-        if part
     )
 
 

@@ -84,7 +84,8 @@ class DieAttachVariant(Enum):
 
     @property
     def claims(self) -> str:
-        return {"smaller": "claim 5", "equal": "claim 6", "larger": "claims 7, 8"}[self.value]
+        """The claims it implements, as the route sheet writes them (``A`` for this patent)."""
+        return {"smaller": "A5", "equal": "A6", "larger": "A7, A8"}[self.value]
 
 
 def die_attach_variant(
