@@ -220,8 +220,8 @@ def refuse(step: str, tool: Tool, reason: str) -> StepRefused:
 
 
 class ProcessStep(ABC):
-    """One step of a route on one kind of tool, declaring what it needs from the tool (below).
-    Subclasses are frozen dataclasses."""
+    """One step of a route on one kind of tool, whose class attributes declare what it needs
+    from the tool. Subclasses are frozen dataclasses."""
 
     #: Manual name of the tool kind that runs this step (``die-bonder``...).
     tool: ClassVar[str]
