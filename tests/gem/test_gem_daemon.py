@@ -25,7 +25,8 @@ from packline.gem.alarm_ids import alid_of
 from packline.gem.host import GemHost, Received
 from packline.strip_map import NAMESPACE
 from sequences.line_config import load_line_config
-from tests.gem.conftest import free_port
+from tests.gem.conftest import connected_host
+from tests.support.daemon_process import free_port
 
 PACKLINE = [sys.executable, "-m", "packline.cli"]
 SCALE = "2000"
@@ -242,11 +243,7 @@ def test_hold_release_and_events_spooled_while_the_host_is_away(line: Line) -> N
     while line.lot("G2")["status"] != "complete":
         assert time.monotonic() < deadline
         time.sleep(0.2)
-    back = GemHost(line.hsms_port, t3_s=5)
-    back.names, back.vid_names = host.names, host.vid_names
-    back.handler.report_subscriptions = host.handler.report_subscriptions  # defined before
-    back.connect(15)
-    try:
+    with connected_host(line.hsms_port, 15, back=host, t3_s=5) as back:  # defined before
         assert back.online() in (0, 2)
         assert back.wait_for(lambda h: bool(h.named("LotCompleted")), 30)
         spooled = lot_events(back, "G2")
@@ -258,5 +255,3 @@ def test_hold_release_and_events_spooled_while_the_host_is_away(line: Line) -> N
             line.lot("G2")["steps"],
         )
         assert back.send(1, 3, [1014]).get() == [0]  # spool empty once delivered
-    finally:
-        back.close()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -20,10 +19,12 @@ import pytest
 
 from packline.cli import main
 from packline.web.security import LOCAL_USER
+from tests.support.daemon_process import free_port
 from tests.support.fake_controller import FakeController
 from tests.support.web import TOKEN, running_server
 
 OPERATOR = LOCAL_USER.name
+PACKLINE = [sys.executable, "-m", "packline.cli"]
 
 RECIPE = Path(__file__).resolve().parents[2] / "configs" / "recipes" / "heat-slug-die-equal.yaml"
 
@@ -76,13 +77,6 @@ Cli = Callable[..., Result]
 def cli(daemon: Daemon, capsys: pytest.CaptureFixture[str]) -> Cli:
     """``cli(*argv)``: ``packline *argv --url <the daemon>``, run in-process."""
     return lambda *argv: packline(capsys, *argv, "--url", daemon.url)
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # -- lots --------------------------------------------------------------------------------------------
@@ -384,7 +378,7 @@ def test_a_url_that_is_not_http_exits_2(
 
 def test_the_installed_command_as_a_subprocess(daemon: Daemon) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "packline.cli", "lot", "list", "--json"],
+        [*PACKLINE, "lot", "list", "--json"],
         capture_output=True,
         text=True,
         timeout=60,
