@@ -20,7 +20,7 @@ import pytest
 from packline.cli import main
 from packline.web.security import LOCAL_USER
 from tests.support.daemon_process import free_port
-from tests.support.fake_controller import FakeController
+from tests.support.fake_controller import FakeController, submit_call
 from tests.support.web import TOKEN, running_server
 
 OPERATOR = LOCAL_USER.name
@@ -90,17 +90,7 @@ def test_lot_submit_with_strips_sends_no_recipe_and_prints_the_lot(
     assert result.code == 0, result.err
     assert result.out.startswith("lot L7 submitted: queued\n")
     assert "recipe_name: heat-slug-die-equal" in result.out and "strip_count: 3" in result.out
-    assert daemon.controller.calls[-1] == (
-        "submit_lot",
-        {
-            "recipe": None,
-            "strips": 3,
-            "strip_ids": None,
-            "lot_id": "L7",
-            "by": OPERATOR,
-            "priority": 0,
-        },
-    )
+    assert daemon.controller.calls[-1] == submit_call(strips=3, lot_id="L7")
 
 
 @pytest.mark.usefixtures("token_env")

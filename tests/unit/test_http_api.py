@@ -26,7 +26,7 @@ from packline.vocabulary import STATION_COMMANDS
 from packline.web.middleware import MAX_BODY_BYTES
 from packline.web.security import LOCAL_USER
 from packline.web.server import WebServer
-from tests.support.fake_controller import FakeController
+from tests.support.fake_controller import FakeController, submit_call
 from tests.support.web import TOKEN, running_server
 
 LOCAL = LOCAL_USER.name
@@ -227,10 +227,7 @@ def test_submit_lot_passes_every_field_and_answers_201_with_location(
     assert reply.status == 201
     assert reply.body["lot_id"] == "A" and reply.body["status"] == "queued"
     assert reply.headers["Location"] == "/lots/A"
-    assert controller.calls[-1] == (
-        "submit_lot",
-        {**body, "strips": None, "by": LOCAL, "priority": 0},
-    )
+    assert controller.calls[-1] == submit_call(**body)
 
 
 def test_submit_lot_without_a_body_leaves_the_defaults_to_the_controller(
@@ -238,19 +235,7 @@ def test_submit_lot_without_a_body_leaves_the_defaults_to_the_controller(
 ) -> None:
     reply = request(base_url, "POST", "/lots", raw=b"")
     assert_refused(reply, 400, "give strips")  # the controller's own refusal
-    assert controller.calls == [
-        (
-            "submit_lot",
-            {
-                "recipe": None,
-                "strips": None,
-                "strip_ids": None,
-                "lot_id": None,
-                "by": LOCAL,
-                "priority": 0,
-            },
-        )
-    ]
+    assert controller.calls == [submit_call()]
 
 
 def test_submit_lot_passes_the_priority_and_put_priority_changes_it(
