@@ -1,8 +1,6 @@
-"""The ``packline`` client commands against the real HTTP API in front of an in-memory controller.
-
-Commands run in-process through ``packline.cli.main`` (one also as a subprocess); what is
-checked is what a person or a script sees: tables, ``--json``, messages and exit codes.
-"""
+"""The ``packline`` client commands (in-process through ``packline.cli.main``, one also as a
+subprocess) against the real HTTP API in front of an in-memory controller: what a person or a
+script sees, tables, ``--json``, messages and exit codes."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""The daemon's HTTP API (FastAPI on uvicorn) over real HTTP, in front of an in-memory controller.
-
-Everything a client sees is checked: routes and the served OpenAPI document, status codes,
-the ``{"error", "problems"}`` refusals, users and roles, bodies, HEAD, logs and robustness.
-"""
+"""The daemon's HTTP API (FastAPI on uvicorn) over real HTTP, in front of an in-memory controller:
+everything a client sees, from routes and status codes to refusals, roles, bodies and logs."""
 
 from __future__ import annotations
 
