@@ -216,12 +216,6 @@ def test_die_barely_larger_than_the_opening_is_refused_for_lack_of_support(
     assert "0.100 mm on the substrate top per side, below 0.25 mm" in problem
 
 
-def test_die_larger_along_one_side_only_is_refused(tmp_path: Path) -> None:
-    path = write_recipe(tmp_path, "heat-slug-die-equal", {"die.size_x_mm": 9.0})
-    (problem,) = problems_of(path)
-    assert "larger than the opening along one side only" in problem
-
-
 # == heat-slug: claim 3 ===========================================================================
 #: 0.30 mm balls (heights 180–270 µm) over the 225 µm slug of the shipped recipes.
 CLAIM_3_BALLS = {
@@ -260,6 +254,12 @@ ONE_FAULT = {
         "gap_fill: missing; the die is smaller than the opening and claim 5 fills the gap "
         "between die and opening wall with a second adhesive",
     ),
+    "die-larger-along-one-side-only-is-refused": (
+        {"die.size_x_mm": 9.0},
+        "die.size_x_mm/size_y_mm: die 9 × 7 mm, opening 7 × 7 mm: the die is larger than the "
+        "opening along one side only; claims 5-7 need it smaller or equal on both sides, or "
+        "larger on both",
+    ),
     "gap-fill-on-a-die-that-fills-the-opening-is-refused": (
         {"gap_fill": recipe_data("heat-slug-die-smaller")["gap_fill"]},
         "gap_fill: given, but the die fills the opening: there is no gap to fill",
@@ -278,6 +278,10 @@ ONE_FAULT = {
         {"inspection.ball.clearance_um": [200.0, 1000.0]},
         "inspection.ball.clearance_um: lower limit 200 µm is above the nominal clearance 175 µm "
         "(ball height − slug)",
+    ),
+    "reflow-limits-need-min-below-max": (
+        {"balls.peak_window_c": [240.0, 240.0]},
+        "balls.peak_window_c: [240, 240]: min equal to max",
     ),
     "timed-etch-outside-the-over-etch-window-is-refused": (
         {"etch.endpoint": "TIME", "etch.etch_time_s": 380},
@@ -423,11 +427,6 @@ def test_reflow_zones_that_overshoot_the_peak_window_are_refused(tmp_path: Path)
     assert any(
         p.startswith("balls.zone_temperatures_c/reflow_speed_mm_s: peak 2") for p in problems
     )
-
-
-def test_reflow_limits_need_min_below_max(tmp_path: Path) -> None:
-    path = write_recipe(tmp_path, "heat-slug-die-equal", {"balls.peak_window_c": [240.0, 240.0]})
-    assert "balls.peak_window_c: [240, 240]: min equal to max" in problems_of(path)
 
 
 def test_ferric_chloride_slug_etch_is_accepted_in_its_window(tmp_path: Path) -> None:
