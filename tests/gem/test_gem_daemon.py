@@ -48,18 +48,8 @@ class Line:
         self.config.write_text(yaml.safe_dump(config))
         scenario = folder / "alarm.yaml"
         scenario.write_text(
-            yaml.safe_dump(
-                {
-                    "faults": [
-                        {
-                            "station": ALARM_STATION,
-                            "at": {"cycle": 1, "phase": "BOND", "after_s": 5},
-                            "alarm": ALARM_CODE,
-                            "clear_after_s": 30,
-                        }
-                    ]
-                }
-            )
+            f"faults:\n- station: {ALARM_STATION}\n  at: {{cycle: 1, phase: BOND, after_s: 5}}\n"
+            f"  alarm: {ALARM_CODE}\n  clear_after_s: 30\n"
         )
         endpoints = folder / "endpoints.json"
         self.processes = [
