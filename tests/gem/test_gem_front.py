@@ -37,7 +37,8 @@ def test_offline_equipment_answers_only_establish_and_online_then_reports_status
 
 
 def test_remote_commands_are_refused_offline_and_in_online_local(front: GemFront) -> None:
-    with connected_host(front.settings.port or 0) as gem_host:
+    assert front.settings.port is not None
+    with connected_host(front.settings.port) as gem_host:
         assert gem_host.online() == 0
         front.equipment.control_switch_online_local()  # the operator's switch
         hcack, cpacks = gem_host.command("HOLD_LOT", [("LOT_ID", "L1")])
