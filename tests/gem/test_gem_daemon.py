@@ -27,6 +27,7 @@ from packline.strip_map import NAMESPACE
 from sequences.line_config import load_line_config
 from tests.gem.conftest import connected_host
 from tests.support.daemon_process import free_port
+from tests.support.integration_waits import wait_until
 
 PACKLINE = [sys.executable, "-m", "packline.cli"]
 SCALE = "2000"
@@ -229,10 +230,7 @@ def test_hold_release_and_events_spooled_while_the_host_is_away(line: Line) -> N
     assert host.wait_for(lambda h: len(h.named("StripStepCompleted")) >= 2, 60)
     host.close()  # the host goes away mid-lot
     away = len(lot_events(host, "G2"))
-    deadline = time.monotonic() + 60
-    while line.lot("G2")["status"] != "complete":
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    wait_until(lambda: line.lot("G2")["status"] == "complete", 60, poll_s=0.2)
     with connected_host(line.hsms_port, 15, back=host, t3_s=5) as back:  # defined before
         assert back.online() in (0, 2)
         assert back.wait_for(lambda h: bool(h.named("LotCompleted")), 30)

@@ -19,6 +19,7 @@ from packline.gem.front import GemFront
 from packline.gem.host import GemHost
 from packline.store.users import Users
 from tests.gem.conftest import connected_host, make_front
+from tests.support.integration_waits import wait_until
 
 
 def test_offline_equipment_answers_only_establish_and_online_then_reports_status(
@@ -305,10 +306,8 @@ def test_t3_an_event_report_the_host_does_not_answer_is_sent_again_and_kept_unti
     resent_after_s = time.monotonic() - unanswered[0]
     assert resent_after_s >= front.settings.t3_s - 0.2, "sent again before T3 ran out"
     assert host.named("LotQueued")[0].values["LotID"] == "T3"
-    deadline = time.monotonic() + 5  # removed once the equipment has the host's S6F12
-    while front.store.spool_count() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert front.store.spool_count() == 0, "answered: out of the spool"
+    # removed once the equipment has the host's S6F12
+    wait_until(lambda: front.store.spool_count() == 0, 5, "answered: out of the spool")
     assert host.send(1, 1) is not None, "a T3 expiry is no link failure: the link stays up"
 
 

@@ -8,7 +8,6 @@ import json
 import logging
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import Message
@@ -24,6 +23,7 @@ from packline.web.middleware import MAX_BODY_BYTES
 from packline.web.security import LOCAL_USER
 from packline.web.server import WebServer
 from tests.support.fake_controller import FakeController, submit_call
+from tests.support.integration_waits import wait_until
 from tests.support.web import TOKEN, running_server
 
 LOCAL = LOCAL_USER.name
@@ -624,9 +624,7 @@ def test_a_slow_controller_call_does_not_block_other_requests(
     )
     slow.start()
     try:
-        deadline = time.monotonic() + 5
-        while not controller.calls and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: controller.calls, 5, "the slow call never reached the controller")
         assert request(base_url, "GET", "/health").status == 200
         assert answers == []
     finally:
