@@ -5,8 +5,8 @@ real HSMS on loopback. Protocol behaviour that needs no lot is tested here, fast
 from __future__ import annotations
 
 import shutil
-import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +19,7 @@ from packline.gem.settings import GemSettings
 from packline.store import Store
 from sequences.line_config import load_line_config
 from sequences.recipe import RECIPES_DIR
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support.daemon_process import free_port
 
 
 def make_front(controller: LineController, **overrides: Any) -> GemFront:
@@ -37,6 +32,23 @@ def make_front(controller: LineController, **overrides: Any) -> GemFront:
     gem = GemFront(controller, settings)
     gem.start()
     return gem
+
+
+@contextmanager
+def connected_host(
+    port: int, timeout_s: float = 10.0, *, back: GemHost | None = None, **kwargs: Any
+) -> Iterator[GemHost]:
+    """A :class:`GemHost` on ``port``, communicating, closed at the end; ``back``: the host
+    that was there before, whose event names and report subscriptions it keeps."""
+    host = GemHost(port, **kwargs)
+    if back is not None:
+        host.names, host.vid_names = back.names, back.vid_names
+        host.handler.report_subscriptions = back.handler.report_subscriptions
+    host.connect(timeout_s)
+    try:
+        yield host
+    finally:
+        host.close()
 
 
 @pytest.fixture
@@ -61,7 +73,5 @@ def front(controller: LineController, request: pytest.FixtureRequest) -> Iterato
 @pytest.fixture
 def host(front: GemFront) -> Iterator[GemHost]:
     assert front.settings.port is not None
-    gem_host = GemHost(front.settings.port, t3_s=5)
-    gem_host.connect()
-    yield gem_host
-    gem_host.close()
+    with connected_host(front.settings.port, t3_s=5) as gem_host:
+        yield gem_host

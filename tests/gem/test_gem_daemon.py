@@ -25,7 +25,9 @@ from packline.gem.alarm_ids import alid_of
 from packline.gem.host import GemHost, Received
 from packline.strip_map import NAMESPACE
 from sequences.line_config import load_line_config
-from tests.gem.conftest import free_port
+from tests.gem.conftest import connected_host
+from tests.support.daemon_process import free_port
+from tests.support.integration_waits import wait_until
 
 PACKLINE = [sys.executable, "-m", "packline.cli"]
 SCALE = "2000"
@@ -47,18 +49,8 @@ class Line:
         self.config.write_text(yaml.safe_dump(config))
         scenario = folder / "alarm.yaml"
         scenario.write_text(
-            yaml.safe_dump(
-                {
-                    "faults": [
-                        {
-                            "station": ALARM_STATION,
-                            "at": {"cycle": 1, "phase": "BOND", "after_s": 5},
-                            "alarm": ALARM_CODE,
-                            "clear_after_s": 30,
-                        }
-                    ]
-                }
-            )
+            f"faults:\n- station: {ALARM_STATION}\n  at: {{cycle: 1, phase: BOND, after_s: 5}}\n"
+            f"  alarm: {ALARM_CODE}\n  clear_after_s: 30\n"
         )
         endpoints = folder / "endpoints.json"
         self.processes = [
@@ -238,15 +230,8 @@ def test_hold_release_and_events_spooled_while_the_host_is_away(line: Line) -> N
     assert host.wait_for(lambda h: len(h.named("StripStepCompleted")) >= 2, 60)
     host.close()  # the host goes away mid-lot
     away = len(lot_events(host, "G2"))
-    deadline = time.monotonic() + 60
-    while line.lot("G2")["status"] != "complete":
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
-    back = GemHost(line.hsms_port, t3_s=5)
-    back.names, back.vid_names = host.names, host.vid_names
-    back.handler.report_subscriptions = host.handler.report_subscriptions  # defined before
-    back.connect(15)
-    try:
+    wait_until(lambda: line.lot("G2")["status"] == "complete", 60, poll_s=0.2)
+    with connected_host(line.hsms_port, 15, back=host, t3_s=5) as back:  # defined before
         assert back.online() in (0, 2)
         assert back.wait_for(lambda h: bool(h.named("LotCompleted")), 30)
         spooled = lot_events(back, "G2")
@@ -258,5 +243,3 @@ def test_hold_release_and_events_spooled_while_the_host_is_away(line: Line) -> N
             line.lot("G2")["steps"],
         )
         assert back.send(1, 3, [1014]).get() == [0]  # spool empty once delivered
-    finally:
-        back.close()

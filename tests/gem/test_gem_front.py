@@ -18,7 +18,8 @@ from packline.gem import catalogue
 from packline.gem.front import GemFront
 from packline.gem.host import GemHost
 from packline.store.users import Users
-from tests.gem.conftest import make_front
+from tests.gem.conftest import connected_host, make_front
+from tests.support.integration_waits import wait_until
 
 
 def test_offline_equipment_answers_only_establish_and_online_then_reports_status(
@@ -38,9 +39,7 @@ def test_offline_equipment_answers_only_establish_and_online_then_reports_status
 
 def test_remote_commands_are_refused_offline_and_in_online_local(front: GemFront) -> None:
     assert front.settings.port is not None
-    gem_host = GemHost(front.settings.port)
-    gem_host.connect()
-    try:
+    with connected_host(front.settings.port) as gem_host:
         assert gem_host.online() == 0
         front.equipment.control_switch_online_local()  # the operator's switch
         hcack, cpacks = gem_host.command("HOLD_LOT", [("LOT_ID", "L1")])
@@ -49,8 +48,6 @@ def test_remote_commands_are_refused_offline_and_in_online_local(front: GemFront
         front.equipment.control_switch_online_remote()
         hcack, cpacks = gem_host.command("HOLD_LOT", [("LOT_ID", "NOPE")])
         assert (hcack, cpacks) == (3, [("LOT_ID", 2)])
-    finally:
-        gem_host.close()
 
 
 def test_bad_start_lot_gets_a_cpack_per_bad_parameter_and_creates_nothing(
@@ -243,6 +240,17 @@ def _connect(front: GemFront) -> socket.socket:
             time.sleep(0.05)
 
 
+def _select_and_drop(front: GemFront, wait_s: float = 0.0) -> None:
+    """A host that selects, waits ``wait_s`` without answering the equipment's S1F13, and
+    drops its link (reset, no Separate.req)."""
+    with _connect(front) as dropped:
+        dropped.sendall(_hsms(1, 7))  # Select.req
+        dropped.settimeout(5)
+        assert struct.unpack(">IHBBBBI", dropped.recv(14))[5] == 2  # Select.rsp
+        time.sleep(wait_s)
+        dropped.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
 def test_t7_a_host_that_never_selects_is_disconnected(front: GemFront) -> None:
     with _connect(front) as sock:
         assert _closed_within(sock, front.settings.t7_s + 2.0)
@@ -298,10 +306,8 @@ def test_t3_an_event_report_the_host_does_not_answer_is_sent_again_and_kept_unti
     resent_after_s = time.monotonic() - unanswered[0]
     assert resent_after_s >= front.settings.t3_s - 0.2, "sent again before T3 ran out"
     assert host.named("LotQueued")[0].values["LotID"] == "T3"
-    deadline = time.monotonic() + 5  # removed once the equipment has the host's S6F12
-    while front.store.spool_count() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert front.store.spool_count() == 0, "answered: out of the spool"
+    # removed once the equipment has the host's S6F12
+    wait_until(lambda: front.store.spool_count() == 0, 5, "answered: out of the spool")
     assert host.send(1, 1) is not None, "a T3 expiry is no link failure: the link stays up"
 
 
@@ -343,33 +349,27 @@ def test_reports_links_enabled_events_alarms_and_constants_survive_a_restart(
     controller: LineController,
 ) -> None:
     first = make_front(controller)
-    host = GemHost(first.settings.port or 0)
-    host.connect()
     try:
-        host.online()
-        ceids = host.subscribe(["LotQueued"])
-        assert host.send(5, 3, {"ALED": 128, "ALID": 40000}).get() == 0
-        assert host.send(2, 15, [{"ECID": 13, "ECV": 7}]).get() == 0
+        with connected_host(first.settings.port or 0) as host:
+            host.online()
+            ceids = host.subscribe(["LotQueued"])
+            assert host.send(5, 3, {"ALED": 128, "ALID": 40000}).get() == 0
+            assert host.send(2, 15, [{"ECID": 13, "ECV": 7}]).get() == 0
     finally:
-        host.close()
         first.stop()
     again = make_front(controller)  # the daemon restarted: nothing defined again
-    back = GemHost(again.settings.port or 0)
-    back.names, back.vid_names = host.names, host.vid_names
-    back.handler.report_subscriptions = host.handler.report_subscriptions  # the host's own
-    back.connect()
     try:
-        assert back.online() in (0, 2)
-        assert back.send(1, 3, [1003]).get() == [[ceids["LotQueued"]]]  # EventsEnabled
-        assert [a["ALID"] for a in back.send(5, 7).get()] == [40000]
-        assert back.send(2, 13, [13]).get() == [7]
-        assert again.link.linktest_s == 7  # in force, not only remembered
-        start = [("RECIPE", "heat-slug-die-equal"), ("STRIP_COUNT", 1), ("LOT_ID", "R1")]
-        assert back.command("START_LOT", start) == (0, [])
-        assert back.wait_for(lambda h: bool(h.named("LotQueued")), 5)
-        assert back.named("LotQueued")[0].values["StripIDs"] == ["R1-01"]
+        with connected_host(again.settings.port or 0, back=host) as back:  # the host's own
+            assert back.online() in (0, 2)
+            assert back.send(1, 3, [1003]).get() == [[ceids["LotQueued"]]]  # EventsEnabled
+            assert [a["ALID"] for a in back.send(5, 7).get()] == [40000]
+            assert back.send(2, 13, [13]).get() == [7]
+            assert again.link.linktest_s == 7  # in force, not only remembered
+            start = [("RECIPE", "heat-slug-die-equal"), ("STRIP_COUNT", 1), ("LOT_ID", "R1")]
+            assert back.command("START_LOT", start) == (0, [])
+            assert back.wait_for(lambda h: bool(h.named("LotQueued")), 5)
+            assert back.named("LotQueued")[0].values["StripIDs"] == ["R1-01"]
     finally:
-        back.close()
         again.stop()
 
 
@@ -381,20 +381,12 @@ def test_a_host_reconnecting_at_once_after_a_dropped_link_gets_a_working_link(
     it (secsgem 0.3 listened again while tearing the old link down: the old teardown then hit
     the new link, and the listener died on "Address already in use")."""
     for attempt in (1, 2):
-        with _connect(front) as dropped:
-            dropped.sendall(_hsms(1, 7))  # Select.req
-            dropped.settimeout(5)
-            assert struct.unpack(">IHBBBBI", dropped.recv(14))[5] == 2  # Select.rsp
-            dropped.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        again = GemHost(front.settings.port)
-        again.connect(10)
-        try:
+        _select_and_drop(front)
+        with connected_host(front.settings.port or 0, 10) as again:
             assert again.online() in (0, 2)
             if attempt == 2:
                 time.sleep(front.settings.linktest_s + front.settings.t6_s + 0.5)
                 assert again.send(1, 1) is not None, "the new link answers after a linktest"
-        finally:
-            again.close()
 
 
 def test_a_host_reconnecting_after_a_link_dropped_while_s1f13_went_unanswered_communicates(
@@ -404,19 +396,10 @@ def test_a_host_reconnecting_after_a_link_dropped_while_s1f13_went_unanswered_co
     the equipment's S1F13 (so past T3 the equipment waits its establish-communication delay,
     WAIT DELAY, where secsgem ignores every message) must not leave that state to the next
     link: the next host communicates at once, not after the delay (10 s) or never."""
-    with _connect(front) as dropped:
-        dropped.sendall(_hsms(1, 7))  # Select.req; then S1F13 from the equipment, unanswered
-        dropped.settimeout(5)
-        assert struct.unpack(">IHBBBBI", dropped.recv(14))[5] == 2  # Select.rsp
-        time.sleep(front.settings.t3_s + 0.5)  # T3 runs out: WAIT DELAY
-        dropped.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    again = GemHost(front.settings.port)
-    again.connect(5)
-    try:
+    _select_and_drop(front, front.settings.t3_s + 0.5)  # T3 runs out: WAIT DELAY
+    with connected_host(front.settings.port or 0, 5) as again:
         assert again.online() in (0, 2)
         assert again.send(1, 1) is not None, "S1F1 answered on the new link"
-    finally:
-        again.close()
 
 
 def test_packline_host_communicates_again_after_the_equipment_dropped_its_link(
@@ -428,20 +411,18 @@ def test_packline_host_communicates_again_after_the_equipment_dropped_its_link(
     select failed its state transition)."""
     first = make_front(controller)
     port = first.settings.port or 0
-    host = GemHost(port)
-    host.connect()
     again = None
     try:
-        assert host.online() in (0, 2)
-        first.stop()  # the daemon restarts
-        deadline = time.monotonic() + 10
-        while host.handler.communication_state.current is CommunicationState.COMMUNICATING:
-            assert time.monotonic() < deadline, "the host still believes it communicates"
-            time.sleep(0.05)
-        again = make_front(controller, port=port)
-        assert host.handler.waitfor_communicating(15), "the host never communicated again"
-        assert host.send(1, 1) is not None, "S1F1 answered on the new link"
+        with connected_host(port) as host:
+            assert host.online() in (0, 2)
+            first.stop()  # the daemon restarts
+            deadline = time.monotonic() + 10
+            while host.handler.communication_state.current is CommunicationState.COMMUNICATING:
+                assert time.monotonic() < deadline, "the host still believes it communicates"
+                time.sleep(0.05)
+            again = make_front(controller, port=port)
+            assert host.handler.waitfor_communicating(15), "the host never communicated again"
+            assert host.send(1, 1) is not None, "S1F1 answered on the new link"
     finally:
-        host.close()
         if again is not None:
             again.stop()

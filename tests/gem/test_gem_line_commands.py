@@ -1,8 +1,6 @@
-"""Remote commands that reach the controller's stations and lot queue, and the upkeep event,
-against secsgem's host handler over real HSMS: STATION_DISABLE / STATION_ENABLE on the
-controller's real stations (their tools are not connected: taking a station out of service
-does not talk to the tool), START_LOT's PRIORITY handed to the controller's submit, and
-UpkeepRequested raised from the upkeep the controller records."""
+"""Remote commands that reach the controller's stations (their tools not connected: taking a
+station out of service does not talk to the tool) and lot queue, and the upkeep event, against
+secsgem's host handler over real HSMS."""
 
 from __future__ import annotations
 

@@ -5,7 +5,6 @@ the S6F12 lost the event (seen as a strip's StripStepCompleted missing after the
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from secsgem.hsms.header import HsmsSType
 from packline.gem.equipment import answered
 from packline.gem.outbox import Outbox
 from packline.store import Store
+from tests.support.integration_waits import wait_until
 
 REJECT = HsmsMessage(HsmsRejectReqHeader(7, HsmsSType.DATA_MESSAGE, 4), b"")
 S6F12 = HsmsMessage(HsmsStreamFunctionHeader(8, 6, 12, False, 0), b"")
@@ -46,10 +46,7 @@ def test_an_event_rejected_by_a_closing_host_is_sent_again_not_dropped(tmp_path:
         try:
             outbox.put(6, 11, {"CEID": 4003, "RPT": []})
             assert both_sent.wait(10), f"sent {len(sent)} time(s)"
-            deadline = time.monotonic() + 5
-            while store.spool_count() and time.monotonic() < deadline:
-                time.sleep(0.01)
-            assert store.spool_count() == 0, "removed once the host answered"
+            wait_until(lambda: store.spool_count() == 0, 5, "removed once the host answered")
         finally:
             outbox.stop()
     assert sent == [{"CEID": 4003, "RPT": []}] * 2

@@ -6,7 +6,6 @@ raised while the broker was away delivered in order when it is back."""
 from __future__ import annotations
 
 import signal
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 from packline.store import Store
 from packline.store.mqtt_queue import MqttQueue
 from tests.support.daemon_process import SimulatedDaemon
+from tests.support.integration_waits import lot_completed, wait_until
 from tests.support.mosquitto import Mosquitto
 from tests.support.mqtt_subscriber import Received, Subscriber
 
@@ -112,10 +112,9 @@ def test_a_late_subscriber_sees_each_stations_current_state_retained(
     daemon = start_daemon(tmp_path / "line.db", broker)
     try:
         stations = {s["name"]: s["state"] for s in daemon.http.get("/stations").json()}
-        deadline = time.monotonic() + 10
         with Store(tmp_path / "line.db", line=LINE) as store:
-            while MqttQueue(store).count() and time.monotonic() < deadline:
-                time.sleep(0.05)  # every state change reached the broker
+            queue = MqttQueue(store)
+            wait_until(lambda: queue.count() == 0, 10, "a state change never reached the broker")
         late = Subscriber(broker.port, f"{ROOT}/stations/+/state")
         got = late.wait_for(lambda g: len(g) >= len(stations), "every station's state")
         late.close()
@@ -157,10 +156,7 @@ def test_events_raised_while_the_broker_is_down_arrive_in_order_when_it_returns(
     try:
         broker.stop()
         submit(daemon, "MQ2", strips=1)
-        deadline = time.monotonic() + 60
-        while daemon.http.get("/lots/MQ2").json()["status"] != "complete":
-            assert time.monotonic() < deadline, "lot MQ2 did not complete"
-            time.sleep(0.1)
+        lot_completed(daemon, "MQ2", 60)
         with Store(db, line=LINE) as store:
             assert MqttQueue(store).count() > 0  # kept in the store while the broker is away
         assert subscriber.received == []

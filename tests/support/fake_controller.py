@@ -10,6 +10,7 @@ from typing import Any
 
 from packline.daemon.controller_api import ControllerAPI, Json
 from packline.errors import Conflict, Invalid, NotFound
+from packline.web.security import LOCAL_USER
 
 _STATION_MOVES = {  # command -> (states it is allowed in, state after); None: any state
     "hold": ({"EXECUTE"}, "HELD"),
@@ -45,6 +46,13 @@ def _lot(lot_id: str, recipe: str, strip_ids: list[str], status: str = "queued")
             for i, s in enumerate(strip_ids)
         ],
     }
+
+
+def submit_call(**given: Any) -> tuple[str, dict[str, Any]]:
+    """The call :meth:`FakeController.submit_lot` records for a submit by the local user:
+    the fields ``given``, every other one at what the API passes when it is left out."""
+    left_out = dict.fromkeys(("recipe", "strips", "strip_ids", "lot_id"))
+    return ("submit_lot", {**left_out, "by": LOCAL_USER.name, "priority": 0, **given})
 
 
 class FakeController:

@@ -1,8 +1,5 @@
-"""A mosquitto broker on a free loopback port in a temporary folder, for the MQTT tests.
-
-:meth:`Mosquitto.stop` ends it (SIGTERM: it saves its persistence file) and :meth:`start`
-brings it back on the same port, so a test can take the broker away and return it.
-"""
+"""A mosquitto broker on a free loopback port in a temporary folder, for the MQTT tests: a test
+may stop it (SIGTERM: it saves its persistence file) and start it again on the same port."""
 
 from __future__ import annotations
 

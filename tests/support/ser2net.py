@@ -1,9 +1,5 @@
-"""A ser2net serial device server in front of a simulator's pty, as an edge host on the floor.
-
-The server listens on a free loopback port in RFC 2217 (``telnet(rfc2217)``) or raw TCP mode;
-:meth:`Ser2net.cut` kills it (the edge link drops) and :meth:`Ser2net.restore` starts it again on
-the same port.
-"""
+"""A ser2net serial device server in front of a simulator's pty, as an edge host on the floor,
+listening on a free loopback port in RFC 2217 (``telnet(rfc2217)``) or raw TCP mode."""
 
 from __future__ import annotations
 

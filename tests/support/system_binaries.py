@@ -1,9 +1,5 @@
-"""Skip-or-fail rule for tests that need a Debian package's binary (PostgreSQL, ser2net).
-
-``make test`` installs the packages (Makefile target ``services``). Outside CI a missing binary
-skips the test with the package to install; in CI (``CI=true``) it fails, so a green CI run
-always includes these tests.
-"""
+"""Skip-or-fail rule for tests that need a Debian package's binary (``make services`` installs
+them): outside CI a missing one skips, in CI (``CI=true``) it fails, so green CI ran them all."""
 
 from __future__ import annotations
 

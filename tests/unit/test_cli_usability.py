@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -30,16 +29,7 @@ RECIPES = Path(__file__).resolve().parents[2] / "configs" / "recipes"
 def test_a_closed_pipe_ends_the_command_quietly(daemon: Daemon) -> None:
     """``packline station show X | true``: no traceback, the SIGPIPE status a shell expects."""
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "packline.cli",
-            "station",
-            "show",
-            "mold-press",
-            "--url",
-            daemon.url,
-        ],
+        [*client_cli.PACKLINE, "station", "show", "mold-press", "--url", daemon.url],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -174,7 +164,6 @@ def test_recipe_check_takes_a_name_or_a_path(capsys: pytest.CaptureFixture[str])
     assert "heat-slug-die-equal" in out, "the known names are listed"
 
 
-@pytest.mark.usefixtures("clean_env")
 def test_serve_refuses_a_database_url_it_does_not_serve(
     clean_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -185,7 +174,6 @@ def test_serve_refuses_a_database_url_it_does_not_serve(
     assert list(clean_env.iterdir()) == [], "no file named after the URL is created"
 
 
-@pytest.mark.usefixtures("clean_env")
 def test_serve_names_a_postgresql_database_it_cannot_reach(
     clean_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -1,14 +1,11 @@
-"""The ``packline`` client commands against the real HTTP API in front of an in-memory controller.
-
-Commands run in-process through ``packline.cli.main`` (one also as a subprocess); what is
-checked is what a person or a script sees: tables, ``--json``, messages and exit codes.
-"""
+"""The ``packline`` client commands (in-process through ``packline.cli.main``, one also as a
+subprocess) against the real HTTP API in front of an in-memory controller: what a person or a
+script sees, tables, ``--json``, messages and exit codes."""
 
 from __future__ import annotations
 
 import http.server
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -20,10 +17,12 @@ import pytest
 
 from packline.cli import main
 from packline.web.security import LOCAL_USER
-from tests.support.fake_controller import FakeController
+from tests.support.daemon_process import free_port
+from tests.support.fake_controller import FakeController, submit_call
 from tests.support.web import TOKEN, running_server
 
 OPERATOR = LOCAL_USER.name
+PACKLINE = [sys.executable, "-m", "packline.cli"]
 
 RECIPE = Path(__file__).resolve().parents[2] / "configs" / "recipes" / "heat-slug-die-equal.yaml"
 
@@ -78,13 +77,6 @@ def cli(daemon: Daemon, capsys: pytest.CaptureFixture[str]) -> Cli:
     return lambda *argv: packline(capsys, *argv, "--url", daemon.url)
 
 
-def free_port() -> int:
-    """A loopback port nobody listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 # -- lots --------------------------------------------------------------------------------------------
 
 
@@ -96,17 +88,7 @@ def test_lot_submit_with_strips_sends_no_recipe_and_prints_the_lot(
     assert result.code == 0, result.err
     assert result.out.startswith("lot L7 submitted: queued\n")
     assert "recipe_name: heat-slug-die-equal" in result.out and "strip_count: 3" in result.out
-    assert daemon.controller.calls[-1] == (
-        "submit_lot",
-        {
-            "recipe": None,
-            "strips": 3,
-            "strip_ids": None,
-            "lot_id": "L7",
-            "by": OPERATOR,
-            "priority": 0,
-        },
-    )
+    assert daemon.controller.calls[-1] == submit_call(strips=3, lot_id="L7")
 
 
 @pytest.mark.usefixtures("token_env")
@@ -384,7 +366,7 @@ def test_a_url_that_is_not_http_exits_2(
 
 def test_the_installed_command_as_a_subprocess(daemon: Daemon) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "packline.cli", "lot", "list", "--json"],
+        [*PACKLINE, "lot", "list", "--json"],
         capture_output=True,
         text=True,
         timeout=60,

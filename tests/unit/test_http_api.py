@@ -1,8 +1,5 @@
-"""The daemon's HTTP API (FastAPI on uvicorn) over real HTTP, in front of an in-memory controller.
-
-Everything a client sees is checked: routes and the served OpenAPI document, status codes,
-the ``{"error", "problems"}`` refusals, users and roles, bodies, HEAD, logs and robustness.
-"""
+"""The daemon's HTTP API (FastAPI on uvicorn) over real HTTP, in front of an in-memory controller:
+everything a client sees, from routes and status codes to refusals, roles, bodies and logs."""
 
 from __future__ import annotations
 
@@ -11,7 +8,6 @@ import json
 import logging
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import Message
@@ -26,7 +22,8 @@ from packline.vocabulary import STATION_COMMANDS
 from packline.web.middleware import MAX_BODY_BYTES
 from packline.web.security import LOCAL_USER
 from packline.web.server import WebServer
-from tests.support.fake_controller import FakeController
+from tests.support.fake_controller import FakeController, submit_call
+from tests.support.integration_waits import wait_until
 from tests.support.web import TOKEN, running_server
 
 LOCAL = LOCAL_USER.name
@@ -201,11 +198,8 @@ def test_head_answers_like_get_without_a_body(base_url: str) -> None:
     page = http.client.HTTPConnection(urlsplit(base_url).hostname or "", urlsplit(base_url).port)
     page.request("HEAD", "/")
     answer = page.getresponse()
-    assert (
-        answer.status == 200
-        and answer.read() == b""
-        and "text/html" in answer.headers["Content-Type"]
-    )
+    assert answer.status == 200 and answer.read() == b"", "the page's HEAD has no body"
+    assert "text/html" in answer.headers["Content-Type"]
     page.close()
 
 
@@ -227,10 +221,7 @@ def test_submit_lot_passes_every_field_and_answers_201_with_location(
     assert reply.status == 201
     assert reply.body["lot_id"] == "A" and reply.body["status"] == "queued"
     assert reply.headers["Location"] == "/lots/A"
-    assert controller.calls[-1] == (
-        "submit_lot",
-        {**body, "strips": None, "by": LOCAL, "priority": 0},
-    )
+    assert controller.calls[-1] == submit_call(**body)
 
 
 def test_submit_lot_without_a_body_leaves_the_defaults_to_the_controller(
@@ -238,19 +229,7 @@ def test_submit_lot_without_a_body_leaves_the_defaults_to_the_controller(
 ) -> None:
     reply = request(base_url, "POST", "/lots", raw=b"")
     assert_refused(reply, 400, "give strips")  # the controller's own refusal
-    assert controller.calls == [
-        (
-            "submit_lot",
-            {
-                "recipe": None,
-                "strips": None,
-                "strip_ids": None,
-                "lot_id": None,
-                "by": LOCAL,
-                "priority": 0,
-            },
-        )
-    ]
+    assert controller.calls == [submit_call()]
 
 
 def test_submit_lot_passes_the_priority_and_put_priority_changes_it(
@@ -557,9 +536,8 @@ def test_wrong_types_and_values_are_400_naming_the_field(
     for body, words in cases:
         reply = request(base_url, "POST", "/lots", body)
         assert_refused(reply, 400, "invalid request body", words)
-        assert "pydantic" not in json.dumps(reply.body) and "Traceback" not in json.dumps(
-            reply.body
-        )
+        shown = json.dumps(reply.body)
+        assert "pydantic" not in shown and "Traceback" not in shown
     assert controller.calls == []
 
 
@@ -646,9 +624,7 @@ def test_a_slow_controller_call_does_not_block_other_requests(
     )
     slow.start()
     try:
-        deadline = time.monotonic() + 5
-        while not controller.calls and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: controller.calls, 5, "the slow call never reached the controller")
         assert request(base_url, "GET", "/health").status == 200
         assert answers == []
     finally:

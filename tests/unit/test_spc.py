@@ -16,17 +16,28 @@ from sequences.records import MemoryRecorder, StepRecord
 LIMITS = {"limits": {"COPL": [0.0, 100.0], "WARP": [0.0, 50.0]}}
 
 
+def strip_records(
+    values_by_strip: list[list[float]],
+    recipe_values: dict[str, object],
+    name: str,
+    step: str = "etch",
+    **other_values: object,
+) -> LotRecords:
+    """One ``step`` record per strip, each with the recipe values the step recorded."""
+    recorded = MemoryRecorder()
+    strips = tuple(f"S{i + 1}" for i in range(len(values_by_strip)))
+    for strip, values in zip(strips, values_by_strip, strict=True):
+        measured = [{name: v, **other_values} for v in values]
+        sites = tuple(SiteOutcome(i + 1, "P", 0, m) for i, m in enumerate(measured))
+        outcome = StripOutcome(strip, step, "tool", "P" * len(values), sites, {}, recipe_values)
+        recorded.steps.append(StepRecord("L1", strip, 0, step, "tool", "tool", 0, 1, outcome))
+    return LotRecords("L1", "r", "", len(strips), len(values_by_strip[0]), strips, recorded, {})
+
+
 def records(
     values: list[float], *, step: str = "inspect ball", name: str = "coplanarity_um"
 ) -> LotRecords:
-    recorded = MemoryRecorder()
-    sites = tuple(
-        SiteOutcome(i + 1, "P", 0, {name: v, "note": "ok", "flag": True})
-        for i, v in enumerate(values)
-    )
-    outcome = StripOutcome("S1", step, "metrology", "P" * len(values), sites, {}, LIMITS)
-    recorded.steps.append(StepRecord("L1", "S1", 0, step, "metrology", "metrology", 0, 1, outcome))
-    return LotRecords("L1", "r", "", 1, len(values), ("S1",), recorded, {})
+    return strip_records([values], LIMITS, name, step, note="ok", flag=True)
 
 
 def test_individuals_and_moving_range_limits_and_cpk() -> None:
@@ -62,19 +73,6 @@ def test_only_numbers_are_charted_and_an_unknown_value_is_not_found() -> None:
 
 def test_the_chart_is_a_png() -> None:
     assert spc.png(spc.spc(records([1.0, 2.0, 1.5]), "coplanarity_um"))[:4] == b"\x89PNG"
-
-
-def strip_records(
-    values_by_strip: list[list[float]], recipe_values: dict[str, object], name: str
-) -> LotRecords:
-    """One step record per strip, each with the recipe values the step recorded."""
-    recorded = MemoryRecorder()
-    strips = tuple(f"S{i + 1}" for i in range(len(values_by_strip)))
-    for strip, values in zip(strips, values_by_strip, strict=True):
-        sites = tuple(SiteOutcome(i + 1, "P", 0, {name: v}) for i, v in enumerate(values))
-        outcome = StripOutcome(strip, "etch", "etch", "P" * len(values), sites, {}, recipe_values)
-        recorded.steps.append(StepRecord("L1", strip, 0, "etch", "etch", "etch", 0, 1, outcome))
-    return LotRecords("L1", "r", "", len(strips), len(values_by_strip[0]), strips, recorded, {})
 
 
 def test_the_window_the_host_judged_against_gives_any_value_its_limits_one_sided_too() -> None:

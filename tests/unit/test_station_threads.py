@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 
 from packline.daemon.station_threads import StationThreads
+from tests.support.integration_waits import wait_until
 
 
 @dataclass(frozen=True)
@@ -49,10 +50,7 @@ def test_a_thread_that_finished_its_work_is_not_kept() -> None:
         threads.wait(30)
 
     threads.start(Named("laser"), back_at_once)
-    deadline = time.monotonic() + 10
-    while threads.alive:
-        assert time.monotonic() < deadline, "the thread did not end"
-        time.sleep(0.01)
+    wait_until(lambda: not threads.alive, 10, "the thread did not end")
     threads.start(Named("laser"), waits)  # it went DOWN again
     assert (threads.kept, threads.alive) == (1, 1)
     threads.stop()

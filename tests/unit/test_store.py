@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -109,6 +110,12 @@ def start(lot_id: str, strip_ids: list[str], step_index: int, started: float) ->
     )
 
 
+def raw_sql(path: Path, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """``sql`` run on the SQLite file itself (not through the store) and committed; its rows."""
+    with closing(sqlite3.connect(path)) as conn, conn:
+        return conn.execute(sql, params).fetchall()
+
+
 def alarm_record(time: float, code: int = 4115, station: str = "mold-1") -> AlarmRecord:
     return AlarmRecord(
         time, station, ("LA2403-001",), code, "H", "cull thickness out of range", "resumed"
@@ -119,10 +126,8 @@ def test_a_new_file_gets_every_table_at_the_code_schema_version(tmp_path: Path) 
     path = tmp_path / "var" / "packline.db"
     with open_store(path) as store:
         assert store.schema_version == len(MIGRATIONS)
-    conn = sqlite3.connect(path)
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    versions = conn.execute("SELECT version FROM schema_version").fetchall()
-    conn.close()
+    tables = {r[0] for r in raw_sql(path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    versions = raw_sql(path, "SELECT version FROM schema_version")
     assert versions == [(v,) for v in range(1, len(MIGRATIONS) + 1)]
     assert tables >= {
         "schema_version",
@@ -562,20 +567,15 @@ def test_a_record_for_a_strip_not_in_the_lot_is_refused_with_what_it_was(db: Db)
 def test_a_database_of_a_newer_schema_is_refused_unchanged(tmp_path: Path) -> None:
     path = tmp_path / "future.db"
     open_store(path).close()
-    conn = sqlite3.connect(path)
     newer = len(MIGRATIONS) + 1
-    conn.execute("INSERT INTO schema_version (version, applied) VALUES (?, 0)", (newer,))
-    conn.commit()
-    conn.close()
+    raw_sql(path, "INSERT INTO schema_version (version, applied) VALUES (?, 0)", (newer,))
     with pytest.raises(SchemaTooNew) as caught:
         open_store(path)
     message = str(caught.value)
     assert str(path) in message
     assert f"schema version {newer} was written by a newer packline" in message
     assert f"knows versions up to {len(MIGRATIONS)}" in message
-    conn = sqlite3.connect(path)
-    assert conn.execute("SELECT max(version) FROM schema_version").fetchone() == (newer,)
-    conn.close()
+    assert raw_sql(path, "SELECT max(version) FROM schema_version") == [(newer,)]
 
 
 def test_a_file_that_is_not_a_database_is_refused_naming_the_path(tmp_path: Path) -> None:
@@ -601,10 +601,7 @@ def test_a_store_with_a_corrupt_schema_page_is_refused_naming_the_path(tmp_path:
 
 def test_a_foreign_sqlite_database_is_not_taken_for_a_store(tmp_path: Path) -> None:
     path = tmp_path / "other.db"
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE customers (name TEXT)")
-    conn.commit()
-    conn.close()
+    raw_sql(path, "CREATE TABLE customers (name TEXT)")
     with pytest.raises(StoreError, match=r"not a packline store \(tables customers"):
         open_store(path)
 
@@ -619,12 +616,10 @@ def test_migrations_run_in_order_on_open(tmp_path: Path, monkeypatch: pytest.Mon
     with open_store(path) as store:
         assert store.schema_version == len(MIGRATIONS) + 1
         assert store.lot("LA2403") is not None
-    conn = sqlite3.connect(path)
-    assert conn.execute("SELECT version FROM schema_version ORDER BY version").fetchall() == [
+    assert raw_sql(path, "SELECT version FROM schema_version ORDER BY version") == [
         (v,) for v in range(1, len(MIGRATIONS) + 2)
     ]
-    assert conn.execute("SELECT shelf_code FROM lots").fetchall() == [(0,)]
-    conn.close()
+    assert raw_sql(path, "SELECT shelf_code FROM lots") == [(0,)]
 
 
 def test_a_failed_migration_leaves_the_file_at_its_old_version(
@@ -639,10 +634,7 @@ def test_a_failed_migration_leaves_the_file_at_its_old_version(
     monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS)
     with open_store(path) as store:
         assert store.schema_version == len(MIGRATIONS)
-    conn = sqlite3.connect(path)
-    columns = [r[1] for r in conn.execute("PRAGMA table_info(lots)")]
-    conn.close()
-    assert "shelf_code" not in columns
+    assert "shelf_code" not in [r[1] for r in raw_sql(path, "PRAGMA table_info(lots)")]
 
 
 def test_a_migration_script_splits_into_whole_statements() -> None:
@@ -876,14 +868,13 @@ def test_events_of_a_database_from_before_the_scale_was_kept_count_at_scale_1(
     path = tmp_path / "before.db"
     monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS[:-1])  # up to GEM_STATE
     open_store(path).close()
-    conn = sqlite3.connect(path)  # events as the code of that schema wrote them
-    conn.executemany(
-        "INSERT INTO station_events (time, station, from_state, to_state, cause, line)"
-        " VALUES (?, ?, ?, ?, ?, '')",
-        [(e.time, e.station, e.from_state.value, e.to_state.value, e.cause) for e in SCALED_EVENTS],
-    )
-    conn.commit()
-    conn.close()
+    for e in SCALED_EVENTS:  # as the code of that schema wrote them
+        raw_sql(
+            path,
+            "INSERT INTO station_events (time, station, from_state, to_state, cause, line)"
+            " VALUES (?, ?, ?, ?, ?, '')",
+            (e.time, e.station, e.from_state.value, e.to_state.value, e.cause),
+        )
     monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS)
     with open_store(path) as store:
         assert store.schema_version == len(MIGRATIONS)

@@ -10,8 +10,6 @@ import pytest
 
 from packline.daemon import auth
 
-# -- the token -------------------------------------------------------------------------------------
-
 
 def test_server_token_is_made_once_beside_the_database_owner_only(tmp_path: Path) -> None:
     db = tmp_path / "line.db"
