@@ -4,7 +4,7 @@ unfinished lots from the store, and the answers of the HTTP API (:class:`Control
 The same lot runner and stations run a dry run and the daemon; here they record into the
 store (through :class:`LoggingRecorder`), so every result is committed before its tool is
 acknowledged, and a restarted controller resumes each unfinished lot: finished steps are not
-repeated, and a cycle that was running is reconciled with its tool (see ``resume_step``).
+repeated, and a cycle that was running is reconciled with its tool (see ``run_step(resume=True)``).
 """
 
 from __future__ import annotations

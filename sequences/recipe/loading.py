@@ -109,7 +109,7 @@ def _section_model(annotation: Any, raw: Any) -> type[BaseModel] | None:
     tagged = tagged_members(annotation)
     if tagged:
         tag = raw.get("method") if isinstance(raw, dict) else None
-        return model_of(tagged[tag]) if tag in tagged else None
+        return model_of(tagged[tag]) if isinstance(tag, str) and tag in tagged else None
     return model_of(annotation)
 
 

@@ -298,6 +298,16 @@ def test_one_fault_in_the_die_equal_recipe_is_the_one_problem_named(
     assert problems_of(write_recipe(tmp_path, "heat-slug-die-equal", changes)) == [problem]
 
 
+def test_a_method_tag_that_is_not_a_word_is_named_not_a_crash(tmp_path: Path) -> None:
+    """A section's ``method`` given as a list or a mapping (a YAML slip) is refused by name;
+    it was looked up as a tag and crashed the loader (unhashable)."""
+    changes = {"recess.method": ["etch"], "bonding.method": {"wire": True}}
+    assert problems_of(write_recipe(tmp_path, "film-etch-wire", changes)) == [
+        "recess.method: \"['etch']\" is not one of 'etch', 'laser'",
+        "bonding.method: \"{'wire': True}\" is not one of 'wire', 'flip-chip'",
+    ]
+
+
 # == broken recipes list every problem: field, value, range ======================================
 def test_broken_recipe_lists_every_problem_with_field_value_and_range(tmp_path: Path) -> None:
     path = write_recipe(
