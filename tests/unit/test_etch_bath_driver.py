@@ -68,26 +68,8 @@ def test_etch_bath_writes_the_u32_depth_target_with_one_fc16(bath_with) -> None:
 
 def test_etch_bath_arm_writes_recipe_strip_ids_in_one_fc16_each_then_pulses_arm(bath_with) -> None:
     koh = EtchRecipe.typical(Chemistry.KOH)
-    words = [
-        800,
-        15,
-        300,
-        20,
-        135,
-        540,
-        1600,
-        80,
-        1,
-        420,
-        900,
-        0,
-        2500,
-        25,
-        10,
-        60,
-        1,
-        0b1000000001,
-    ]
+    # the manual's recipe words with KOH's TEMP_SP 80.0, CONC_SP 30.0, DEPTH 25 µm; slots 1, 10
+    words = [800, 15, 300, *MANUAL_RECIPE[3:12], 2500, *MANUAL_RECIPE[13:17], 0b1000000001]
     bath, _ = bath_with(
         [
             (("FC16", 101, words), None),

@@ -38,6 +38,7 @@ from tests.support.modbus_pdu import (
     string_words,
     words_pdu,
     write_multiple,
+    words_at,
     write_single,
 )
 
@@ -173,36 +174,7 @@ def test_laminator_heartbeat_and_watchdog_registers(talk) -> None:
 
 
 def test_laminator_status_block_decodes_the_manual_example(talk) -> None:
-    block = [
-        4,
-        5,
-        0,
-        0,
-        0,
-        0,
-        1042,
-        0,
-        0,
-        3180,
-        0,
-        2450,
-        0,
-        812,
-        0,
-        1,
-        0,
-        0x0008,
-        0,
-        0,
-        1104,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-    ]
+    block = words_at(28, {0: 4, 1: 5, 6: 1042, 9: 3180, 11: 2450, 13: 812, 15: 1, 17: 8, 20: 1104})
     laminator = talk(read_input(0, block), read_input(1, [5]))
     status = laminator.status()
     assert (status.state, status.phase) == (ToolState.RUNNING, 5)
