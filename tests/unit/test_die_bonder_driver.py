@@ -26,12 +26,18 @@ from drivers.errors import (
     ToolError,
     ToolTimeout,
 )
-from drivers.records import AlarmInfo
+from drivers.records import AlarmInfo, Identity, StripSummary
+from drivers.scpi import Progress
 from drivers.states import ToolState
 from sequences.steps.setup import apply_setpoints
-from tests.support.expected_protocol import NO_ERROR, ProtocolBench
+from tests.support.expected_protocol import ProtocolBench, checked
 
 Script = list[tuple[str, str | None]]
+#: ``transcript(script)`` and ``open_sim(port)`` of the fixtures below.
+Transcript = Callable[[Script], DieBonder]
+OpenSim = Callable[..., DieBonder]
+#: die-bonder.md §9: the summary of the example strip.
+MANUAL_SUMMARY = StripSummary("LA2403-017", 30, 28, 1, 1, 0, 86.7, ("EPOXY", 29))
 
 
 @pytest.fixture
@@ -42,16 +48,12 @@ def transcript(protocol: ProtocolBench) -> Callable[[Script], DieBonder]:
 
 NORMAL_CYCLE: Script = [
     ("*IDN?", "GENERIC,DB-4,DB4-00117,2.3.1"),
-    ('RECipe:LOAD "A-EQUAL"', None),
-    ("SYST:ERR?", NO_ERROR),
+    *checked('RECipe:LOAD "A-EQUAL"'),
     ("SYST:STAT?", "HEATING"),
     ("SYST:STAT?", "READY"),
-    ('STRip:ID "LA2403-017"', None),
-    ("SYST:ERR?", NO_ERROR),
-    ('STRip:MAP "111111111111111111111111111110"', None),
-    ("SYST:ERR?", NO_ERROR),
-    ("CYCLe:STARt", None),
-    ("SYST:ERR?", NO_ERROR),
+    *checked('STRip:ID "LA2403-017"'),
+    *checked('STRip:MAP "111111111111111111111111111110"'),
+    *checked("CYCLe:STARt"),
     ("CYCLe:PROGress?", "12,29,14,73"),
     ("SYST:STAT?", "DONE"),
     ("RESult:SUMMary?", '"LA2403-017",30,28,1,1,0,86.7,EPOXY,29'),
@@ -62,14 +64,11 @@ NORMAL_CYCLE: Script = [
         "9,P,0,-6.0,1.4,-0.21,23.9,1211,2.0",
     ),
     ("RESult:DATA? 30,1", "30,X,0,,,,,,"),
-    ("CYCLe:ACKnowledge", None),
-    ("SYST:ERR?", NO_ERROR),
+    *checked("CYCLe:ACKnowledge"),
 ]
 
 
-def test_die_bonder_follows_the_manual_normal_cycle(
-    transcript: Callable[[Script], DieBonder],
-) -> None:
+def test_die_bonder_follows_the_manual_normal_cycle(transcript: Transcript) -> None:
     bonder = transcript(NORMAL_CYCLE)
     assert bonder.identify().model == "DB-4"
     bonder.load_recipe("A-EQUAL")
@@ -77,21 +76,9 @@ def test_die_bonder_follows_the_manual_normal_cycle(
     bonder.strip_id = "LA2403-017"
     bonder.input_map = "1" * 29 + "0"
     bonder.start()
-    progress = bonder.progress()
-    assert (progress.done, progress.total, progress.elapsed_s, progress.remaining_s) == (
-        12,
-        29,
-        14,
-        73,
-    )
+    assert bonder.progress() == Progress(12, 29, 14, 73)
     bonder.wait_for_state([ToolState.DONE, ToolState.ABORTED], timeout_s=2.0, poll_s=0.01)
-    summary = bonder.summary()
-    assert (summary.passed, summary.failed, summary.cycle_s, summary.extra) == (
-        28,
-        1,
-        86.7,
-        ("EPOXY", 29),
-    )
+    assert bonder.summary() == MANUAL_SUMMARY
     assert bonder.result_map()[7] == "F"
     page = bonder.result_records(7, 3)
     assert [(r.site, r.result, r.defect, r.dx_um) for r in page] == [
@@ -99,42 +86,27 @@ def test_die_bonder_follows_the_manual_normal_cycle(
         (8, "F", 2503, 31.7),
         (9, "P", 0, -6.0),
     ]
-    skipped = bonder.result_records(30, 1)[0]
-    assert (skipped.result, skipped.dx_um, skipped.volume_nl, skipped.force_n) == (
-        "X",
-        None,
-        None,
-        None,
-    )
+    assert bonder.result_records(30, 1) == [DieBondRecord(30, "X", 0)]
     bonder.acknowledge()
 
 
 INTERLOCK_HOLD_AND_ERRORS: Script = [
-    ("CYCLe:STARt", None),
-    ("SYST:ERR?", '22,"Interlock active;DOOR"'),
-    ("SYST:ERR?", NO_ERROR),
-    ("CYCLe:STARt", None),
-    ("SYST:ERR?", NO_ERROR),
+    *checked("CYCLe:STARt", '22,"Interlock active;DOOR"'),
+    *checked("CYCLe:STARt"),
     ("SYST:STAT?", "ALARM"),
     ("ALARm:ACTive?", "2,2201,2101"),
     ("ALARm:TEXT? 2101", '2101,H,"Syringe empty"'),
-    ("CYCLe:RESume", None),
-    ("SYST:ERR?", '23,"Alarm active;2101"'),
-    ("SYST:ERR?", NO_ERROR),
-    ("ALARm:CLEar", None),
-    ("SYST:ERR?", NO_ERROR),
+    *checked("CYCLe:RESume", '23,"Alarm active;2101"'),
+    *checked("ALARm:CLEar"),
     ("SYST:STAT?", "PAUSED"),
-    ("CYCLe:RESume", None),
-    ("SYST:ERR?", NO_ERROR),
+    *checked("CYCLe:RESume"),
     ("SYST:STAT?", "RUNNING"),
-    ("DISPense:VOLume 900", None),
-    ("SYST:ERR?", '20,"Not allowed in state;RUNNING"'),
-    ("SYST:ERR?", NO_ERROR),
+    *checked("DISPense:VOLume 900", '20,"Not allowed in state;RUNNING"'),
 ]
 
 
 def test_die_bonder_follows_the_manual_interlock_hold_and_error_example(
-    transcript: Callable[[Script], DieBonder],
+    transcript: Transcript,
 ) -> None:
     bonder = transcript(INTERLOCK_HOLD_AND_ERRORS)
     with pytest.raises(InterlockActive) as interlock:
@@ -159,22 +131,19 @@ def test_die_bonder_follows_the_manual_interlock_hold_and_error_example(
 
 
 EVERY_SETTING: Script = [
-    (message, None)
-    for pair in [
+    step
+    for group in [
         ("MODE FLIPCHIP", "DISPense:VOLume 220", "DISPense:PATTern CROSS", "DISPense:TOLerance 5"),
         ("PLACe:ZREFerence TOP", "PLACe:FORCe 2.5", "PLACe:BLT 30.0", "PLACe:TOLerance 15.0,0.25"),
         ("BOND:FORCe 120.0", "BOND:TEMPerature 300.0", "BOND:TIME 2.0", "STAGe:TEMPerature 150.0"),
         ("CURE:STATe OFF", "CURE:TEMPerature 150.0", "CURE:TIME 600"),
     ]
-    for command in pair
-    for message in (command, "SYST:ERR?")
+    for command in group
+    for step in checked(command)
 ]
-EVERY_SETTING = [(m, NO_ERROR if m == "SYST:ERR?" else None) for m, _ in EVERY_SETTING]
 
 
-def test_die_bonder_sends_every_setting_in_manual_form_and_order(
-    transcript: Callable[[Script], DieBonder],
-) -> None:
+def test_die_bonder_sends_every_setting_in_manual_form_and_order(transcript: Transcript) -> None:
     bonder = transcript(EVERY_SETTING)
     apply_setpoints(
         bonder,
@@ -203,8 +172,7 @@ QUERIES: Script = [
     ("SUPPly:EPOXy?", "87"),
     ("SUPPly:DIE?", "4210"),
     ("SUPPly:PLATe?", "5000"),
-    ("CALibrate:PLACe", None),
-    ("SYST:ERR?", NO_ERROR),
+    *checked("CALibrate:PLACe"),
     ("SYST:STAT?", "SETUP"),
     ("SYST:STAT?", "READY"),
     ("CALibrate:PLACe?", '-3.4,0.7,"2024-03-11T08:15:42"'),
@@ -213,9 +181,7 @@ QUERIES: Script = [
 ]
 
 
-def test_die_bonder_queries_heaters_supplies_and_calibration(
-    transcript: Callable[[Script], DieBonder],
-) -> None:
+def test_die_bonder_queries_heaters_supplies_and_calibration(transcript: Transcript) -> None:
     bonder = transcript(QUERIES)
     assert bonder.measure_temperature_c("HEAD") == 279.6
     assert (bonder.supply_epoxy_pct(), bonder.supply_dies(), bonder.supply_plates()) == (
@@ -233,16 +199,12 @@ def test_die_bonder_queries_heaters_supplies_and_calibration(
 
 
 SILENT_QUERY: Script = [
-    ("RESult:DATA? 1,30", None),
-    ("SYST:ERR?", '27,"No results available"'),
-    ("SYST:ERR?", NO_ERROR),
+    *checked("RESult:DATA? 1,30", '27,"No results available"'),
     ("SYST:STAT?", "READY"),
 ]
 
 
-def test_die_bonder_reads_the_error_queue_after_a_silent_query(
-    transcript: Callable[[Script], DieBonder],
-) -> None:
+def test_die_bonder_reads_the_error_queue_after_a_silent_query(transcript: Transcript) -> None:
     bonder = transcript(SILENT_QUERY)
     started = time.monotonic()
     with pytest.raises(ToolError) as caught:
@@ -264,19 +226,13 @@ def open_sim(protocol: ProtocolBench) -> Callable[..., DieBonder]:
 
 
 @pytest.fixture
-def bonder(open_sim: Callable[..., DieBonder]) -> DieBonder:
+def bonder(open_sim: OpenSim) -> DieBonder:
     """The READY tool at the defaults of the YAML."""
     return open_sim()
 
 
 def test_die_bonder_identifies_as_db4(bonder: DieBonder) -> None:
-    identity = bonder.identify()
-    assert (identity.vendor, identity.model, identity.serial, identity.firmware) == (
-        "GENERIC",
-        "DB-4",
-        "DB4-00117",
-        "2.3.1",
-    )
+    assert bonder.identify() == Identity("GENERIC", "DB-4", "DB4-00117", "2.3.1")
 
 
 def test_die_bonder_reads_the_manual_defaults(bonder: DieBonder) -> None:
@@ -372,16 +328,7 @@ def test_die_bonder_parses_the_manual_result_page(bonder: DieBonder) -> None:
 
 def test_die_bonder_reads_a_whole_cycle_result(bonder: DieBonder) -> None:
     result = bonder.cycle_result()
-    summary = result.summary
-    assert (summary.strip_id, summary.sites, summary.passed, summary.failed, summary.skipped) == (
-        "LA2403-017",
-        30,
-        28,
-        1,
-        1,
-    )
-    assert summary.cycle_s == 86.7
-    assert summary.extra == ("EPOXY", 29)
+    assert result.summary == MANUAL_SUMMARY
     assert result.result_map == "PPPPPPPFPPPPPPPPPPPPPPPPPPPPPX"
     assert [r.site for r in result.records] == list(range(1, 31))
     assert all(isinstance(r, DieBondRecord) for r in result.records)
@@ -389,9 +336,7 @@ def test_die_bonder_reads_a_whole_cycle_result(bonder: DieBonder) -> None:
     assert result.records[29] == DieBondRecord(30, "X", 0)
 
 
-def test_die_bonder_pages_the_results_of_an_80_site_flip_chip_strip(
-    open_sim: Callable[..., DieBonder],
-) -> None:
+def test_die_bonder_pages_the_results_of_an_80_site_flip_chip_strip(open_sim: OpenSim) -> None:
     with open_sim(5050) as bonder:
         result = bonder.cycle_result()
     assert result.summary.extra == ("FLIPCHIP", 80)
@@ -488,7 +433,7 @@ def test_die_bonder_maps_each_error_reply(
     code: int,
     native: int,
     detail: str,
-    open_sim: Callable[..., DieBonder],
+    open_sim: OpenSim,
 ) -> None:
     with open_sim(port) as bonder:
         with pytest.raises(error) as caught:
@@ -504,9 +449,7 @@ def test_die_bonder_maps_each_error_reply(
         assert bonder.next_error().code == 0
 
 
-def test_die_bonder_reports_the_blocking_alarm_while_waiting(
-    open_sim: Callable[..., DieBonder],
-) -> None:
+def test_die_bonder_reports_the_blocking_alarm_while_waiting(open_sim: OpenSim) -> None:
     with open_sim(5029) as bonder:
         assert bonder.state() is ToolState.ALARM
         assert bonder.alarms() == [
@@ -547,15 +490,13 @@ MALFORMED: list[tuple[str, Callable[[DieBonder], Any]]] = [
 
 @pytest.mark.parametrize(("what", "action"), MALFORMED, ids=[m[0] for m in MALFORMED])
 def test_die_bonder_rejects_malformed_reply(
-    what: str, action: Callable[[DieBonder], Any], open_sim: Callable[..., DieBonder]
+    what: str, action: Callable[[DieBonder], Any], open_sim: OpenSim
 ) -> None:
     with open_sim(5060) as bonder, pytest.raises(ProtocolError):
         action(bonder)
 
 
-def test_die_bonder_rejects_a_malformed_error_queue_reply(
-    open_sim: Callable[..., DieBonder],
-) -> None:
+def test_die_bonder_rejects_a_malformed_error_queue_reply(open_sim: OpenSim) -> None:
     with open_sim(5061) as bonder:
         with pytest.raises(ProtocolError, match="SYST:ERR"):
             bonder.cure_enabled = False
@@ -564,14 +505,14 @@ def test_die_bonder_rejects_a_malformed_error_queue_reply(
 
 
 def test_die_bonder_times_out_on_a_silent_query_with_an_empty_error_queue(
-    open_sim: Callable[..., DieBonder],
+    open_sim: OpenSim,
 ) -> None:
     with open_sim(5062) as bonder, pytest.raises(ToolTimeout):
         bonder.state()
 
 
 def test_die_bonder_reports_a_lost_link_when_not_even_the_error_queue_answers(
-    open_sim: Callable[..., DieBonder],
+    open_sim: OpenSim,
 ) -> None:
     with open_sim(5063) as bonder, pytest.raises(ConnectionLost):
         bonder.state()
