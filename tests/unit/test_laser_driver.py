@@ -20,7 +20,7 @@ from drivers.errors import (
     ToolTimeout,
 )
 from drivers.laser import Calibration, Laser, LaserRecord
-from drivers.records import AlarmInfo
+from drivers.records import AlarmInfo, StripSummary
 from drivers.scpi import Progress
 from drivers.states import ToolState
 from tests.support.expected_protocol import (
@@ -30,16 +30,17 @@ from tests.support.expected_protocol import (
 )
 
 ADDRESS = "TCPIP::127.0.0.1::5025::SOCKET"
+Transcript = Callable[[Sequence[tuple[str, str | None]]], Laser]
 
 
 @pytest.fixture
-def transcript(protocol: ProtocolBench) -> Callable[[Sequence[tuple[str, str | None]]], Laser]:
+def transcript(protocol: ProtocolBench) -> Transcript:
     """``transcript(steps)``: a Laser on a peer playing ``*CLS`` and then the steps."""
     return lambda steps: protocol.scpi(Laser, steps)[0]
 
 
 # == laser.md §9 examples ==========================================================================
-def test_laser_normal_cycle_follows_the_manual_example(transcript: Callable[..., Laser]) -> None:
+def test_laser_normal_cycle_follows_the_manual_example(transcript: Transcript) -> None:
     ones = "1" * 240
     laser = transcript(
         [
@@ -74,33 +75,16 @@ def test_laser_normal_cycle_follows_the_manual_example(transcript: Callable[...,
     laser.start()
     assert laser.progress() == Progress(118, 240, 39, 44)
     assert laser.state() is ToolState.DONE
-    summary = laser.summary()
-    assert (summary.strip_id, summary.passed, summary.failed, summary.cycle_s) == (
-        "FB2405-112",
-        239,
-        1,
-        83.4,
-    )
-    assert summary.extra == ("IO16", 3840)
+    assert laser.summary() == StripSummary("FB2405-112", 240, 239, 1, 0, 0, 83.4, ("IO16", 3840))
     records = laser.result_records(57, 2)
     assert records == [
-        LaserRecord(
-            57,
-            "F",
-            8501,
-            vias_open=15,
-            vias_total=16,
-            recess_depth_um=None,
-            mean_pulses_per_via=134,
-        ),
-        LaserRecord(
-            58, "P", 0, vias_open=16, vias_total=16, recess_depth_um=None, mean_pulses_per_via=126
-        ),
+        LaserRecord(57, "F", 8501, 15, 16, None, 134),
+        LaserRecord(58, "P", 0, 16, 16, None, 126),
     ]
     laser.acknowledge()
 
 
-def test_laser_door_alarm_follows_the_manual_example(transcript: Callable[..., Laser]) -> None:
+def test_laser_door_alarm_follows_the_manual_example(transcript: Transcript) -> None:
     laser = transcript(
         [
             ("SYST:STAT?", "ALARM"),
@@ -121,19 +105,13 @@ def test_laser_door_alarm_follows_the_manual_example(transcript: Callable[..., L
     assert (info.value.code, info.value.detail) == (23, "8002")
     laser.clear_alarms()
     assert laser.state() is ToolState.ABORTED
-    summary = laser.summary()
-    assert (summary.passed, summary.failed, summary.not_processed, summary.extra) == (
-        95,
-        1,
-        144,
-        ("IO16", 1527),
-    )
+    assert laser.summary() == StripSummary("FB2405-112", 240, 95, 1, 0, 144, 35.3, ("IO16", 1527))
     laser.acknowledge()
     assert laser.state() is ToolState.HEATING  # WARMUP: the source restarts
 
 
 # == what each member sends ========================================================================
-def test_laser_settings_are_sent_in_the_manuals_form(transcript: Callable[..., Laser]) -> None:
+def test_laser_settings_are_sent_in_the_manuals_form(transcript: Transcript) -> None:
     laser = transcript(
         [
             *checked('PATTern:SELect "IO16-DIE4"'),
@@ -158,7 +136,7 @@ def test_laser_settings_are_sent_in_the_manuals_form(transcript: Callable[..., L
     laser.recess_tolerance_um = 1.5
 
 
-def test_laser_readings_are_typed(transcript: Callable[..., Laser]) -> None:
+def test_laser_readings_are_typed(transcript: Transcript) -> None:
     laser = transcript(
         [
             ("PATTern:SELect?", '"IO32-DIE4"'),
@@ -218,14 +196,14 @@ def test_laser_readings_are_typed(transcript: Callable[..., Laser]) -> None:
     ],
 )
 def test_laser_refuses_out_of_range_settings_before_sending(
-    transcript: Callable[..., Laser], member: str, value: Any
+    transcript: Transcript, member: str, value: Any
 ) -> None:
     laser = transcript([])
     with pytest.raises(ParameterOutOfRange):
         setattr(laser, member, value)
 
 
-def test_laser_read_only_pattern_facts_cannot_be_set(transcript: Callable[..., Laser]) -> None:
+def test_laser_read_only_pattern_facts_cannot_be_set(transcript: Transcript) -> None:
     laser = transcript([])
     with pytest.raises(AttributeError):
         laser.pattern_vias = 16
@@ -258,7 +236,7 @@ REJECTIONS = [
 
 @pytest.mark.parametrize(("sent", "error", "error_type", "code", "native", "detail"), REJECTIONS)
 def test_laser_raises_the_tools_rejection(
-    transcript: Callable[..., Laser],
+    transcript: Transcript,
     sent: str,
     error: str,
     error_type: type[ToolError],
@@ -274,14 +252,14 @@ def test_laser_raises_the_tools_rejection(
     assert info.value.sent == sent and "laser" in str(info.value)
 
 
-def test_laser_result_query_without_results_raises_27(transcript: Callable[..., Laser]) -> None:
+def test_laser_result_query_without_results_raises_27(transcript: Transcript) -> None:
     laser = transcript(checked("RESult:SUMMary?", '27,"No results available"'))
     with pytest.raises(ToolError) as info:
         laser.summary()
     assert info.value.code == 27
 
 
-def test_laser_silent_query_with_empty_queue_is_a_timeout(transcript: Callable[..., Laser]) -> None:
+def test_laser_silent_query_with_empty_queue_is_a_timeout(transcript: Transcript) -> None:
     laser = transcript([("LASer:POWer?", None), ("SYST:ERR?", NO_ERROR)])
     with pytest.raises(ToolTimeout):
         laser.power_w()
@@ -315,16 +293,14 @@ def test_laser_silent_query_with_empty_queue_is_a_timeout(transcript: Callable[.
     ],
 )
 def test_laser_malformed_reply_is_a_protocol_error(
-    transcript: Callable[..., Laser], query: str, reply: str, call: Callable[[Laser], Any]
+    transcript: Transcript, query: str, reply: str, call: Callable[[Laser], Any]
 ) -> None:
     laser = transcript([(query, reply)])
     with pytest.raises(ProtocolError):
         call(laser)
 
 
-def test_laser_malformed_reading_names_tool_address_and_query(
-    transcript: Callable[..., Laser],
-) -> None:
+def test_laser_malformed_reading_names_tool_address_and_query(transcript: Transcript) -> None:
     laser = transcript([("LASer:FLUence?", "1,20"), ("LASer:SHUTter?", "AJAR")])
     for call in (lambda: laser.fluence_j_cm2, laser.shutter):
         with pytest.raises(ProtocolError) as info:
@@ -333,9 +309,7 @@ def test_laser_malformed_reading_names_tool_address_and_query(
         assert info.value.address.startswith("TCPIP::127.0.0.1::") and info.value.sent
 
 
-def test_laser_malformed_error_queue_reply_is_a_protocol_error(
-    transcript: Callable[..., Laser],
-) -> None:
+def test_laser_malformed_error_queue_reply_is_a_protocol_error(transcript: Transcript) -> None:
     laser = transcript([("CYCLe:STARt", None), ("SYST:ERR?", "0 No error")])
     with pytest.raises(ProtocolError):
         laser.start()
@@ -352,10 +326,10 @@ def test_laser_yaml_identifies_and_reports_defaults(yaml_laser: Laser) -> None:
     assert (identity.model, identity.serial) == ("UVL-3", "UVL3-00042")
     assert yaml_laser.state() is ToolState.READY
     assert yaml_laser.interlocks() == []
-    assert (
-        yaml_laser.pattern == "IO16"
-        and yaml_laser.pattern_vias == 16
-        and yaml_laser.pattern_area_mm2 == 0.0
+    assert (yaml_laser.pattern, yaml_laser.pattern_vias, yaml_laser.pattern_area_mm2) == (
+        "IO16",
+        16,
+        0.0,
     )
     assert (yaml_laser.fluence_j_cm2, yaml_laser.frequency_khz, yaml_laser.spot_um) == (1.2, 50, 25)
     assert (yaml_laser.via_max_pulses, yaml_laser.via_endpoint) == (250, True)
