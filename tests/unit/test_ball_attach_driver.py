@@ -28,7 +28,7 @@ from drivers.errors import (
     ToolError,
     ToolTimeout,
 )
-from drivers.records import AlarmInfo
+from drivers.records import AlarmInfo, StripSummary
 from drivers.scpi import Progress
 from drivers.states import ToolState
 from tests.support.catalogue import detail_of, error_class
@@ -137,22 +137,14 @@ def test_ball_attach_runs_the_manual_normal_cycle_example(tool_with) -> None:
     ba.load_recipe("A-BALL050")
     assert ba.state() is ToolState.READY
     assert ba.reflow_profile() == ReflowProfile(241.7, 60.4, 108.2, 2.62, -5.04)
-    ba.set_magazine(
-        ["LA2403-017", "LA2403-018"], ["1" * 29 + "0", "1" * 30]
-    )  # MAG:COUN, STR<k>:ID, STR<k>:MAP
+    # MAG:COUN, STR<k>:ID, STR<k>:MAP
+    ba.set_magazine(["LA2403-017", "LA2403-018"], ["1" * 29 + "0", "1" * 30])
     ba.start()
     assert ba.progress() == Progress(0, 2, 120, 273)
     assert ba.strip_status(2) == "REFLOW"
     assert ba.state() is ToolState.DONE
-    summary = ba.summary(1)
-    assert (summary.strip_id, summary.sites, summary.passed, summary.failed) == (
-        "LA2403-017",
-        30,
-        28,
-        1,
-    )
-    assert (summary.skipped, summary.not_processed, summary.cycle_s) == (1, 0, 363.0)
-    assert summary.extra == (241.6, 60.2, 180)  # peak °C, TAL s, max O2 ppm
+    # extra: peak °C, TAL s, max O2 ppm
+    assert ba.summary(1) == StripSummary("LA2403-017", 30, 28, 1, 1, 0, 363.0, (241.6, 60.2, 180))
     assert ba.result_records(14, 1, strip=1) == [
         BallAttachRecord(14, "F", 6501, 1, 0, 0, 12.4, 0.527)
     ]
@@ -480,16 +472,10 @@ def test_ball_attach_yaml_identifies_and_reports_defaults(yaml_ba: BallAttach) -
     assert yaml_ba.state() is ToolState.READY and yaml_ba.interlocks() == []
     assert yaml_ba.recipe_name() == ("A-BALL050", False)
     assert yaml_ba.recipe_catalog() == ["A-BALL050"]
-    assert (yaml_ba.flux_method, yaml_ba.flux_thickness_um, yaml_ba.flux_speed_mm_s) == (
-        "PRINT",
-        50,
-        40,
-    )
-    assert (yaml_ba.ball_diameter_mm, yaml_ba.ball_alloy, yaml_ba.balls_per_site) == (
-        0.5,
-        "SAC305",
-        192,
-    )
+    flux = (yaml_ba.flux_method, yaml_ba.flux_thickness_um, yaml_ba.flux_speed_mm_s)
+    assert flux == ("PRINT", 50, 40)
+    ball = (yaml_ba.ball_diameter_mm, yaml_ba.ball_alloy, yaml_ba.balls_per_site)
+    assert ball == (0.5, "SAC305", 192)
     zones = [yaml_ba.zone_temperature_c(n) for n in range(1, 9)]
     assert zones == [130.0, 160.0, 175.0, 185.0, 200.0, 220.0, 250.0, 250.0]
     assert (yaml_ba.reflow_speed_mm_s, yaml_ba.nitrogen, yaml_ba.o2_limit_ppm) == (12.0, True, 500)
@@ -509,11 +495,8 @@ def test_ball_attach_yaml_settings_round_trip(yaml_ba: BallAttach) -> None:
     yaml_ba.flux_method = "PIN"
     yaml_ba.reflow_limits = ReflowLimits()
     yaml_ba.nitrogen = True
-    assert (yaml_ba.ball_diameter_mm, yaml_ba.zone_temperature_c(7), yaml_ba.flux_method) == (
-        0.55,
-        245.0,
-        "PIN",
-    )
+    settings = (yaml_ba.ball_diameter_mm, yaml_ba.zone_temperature_c(7), yaml_ba.flux_method)
+    assert settings == (0.55, 245.0, "PIN")
 
 
 def test_ball_attach_yaml_two_strip_magazine_as_in_the_manual(yaml_ba: BallAttach) -> None:
