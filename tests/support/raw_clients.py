@@ -8,6 +8,7 @@ manuals here, not against the drivers. Every read is bounded by a timeout.
 from __future__ import annotations
 
 import socket
+import struct
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -241,13 +242,7 @@ class ModbusRawClient:
             body = bytes([unit]) + pdu
             return body + FramerRTU.compute_CRC(body).to_bytes(2, "big")
         self.transaction = (self.transaction + 1) & 0xFFFF
-        return (
-            self.transaction.to_bytes(2, "big")
-            + b"\x00\x00"
-            + (len(pdu) + 1).to_bytes(2, "big")
-            + bytes([unit])
-            + pdu
-        )
+        return struct.pack(">HHHB", self.transaction, 0, len(pdu) + 1, unit) + pdu
 
     def request(self, pdu: bytes, unit: int = 1, timeout_s: float = 1.0) -> bytes | None:
         """The reply PDU, or None when nothing (complete) came back in time.
