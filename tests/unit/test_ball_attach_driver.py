@@ -31,7 +31,7 @@ from drivers.errors import (
 from drivers.records import AlarmInfo, StripSummary
 from drivers.scpi import Progress
 from drivers.states import ToolState
-from tests.support.catalogue import detail_of, error_class
+from tests.support.catalogue import raises_catalogue_error
 from tests.support.expected_protocol import (
     NO_ERROR,
     ProtocolBench,
@@ -337,14 +337,9 @@ def test_ball_attach_tool_rejections_become_typed_tool_errors(
     """Native code and detail are the queued entry's, the class the catalogue code's."""
     ba, _ = tool_with(checked(command, error))
     native, text = error.split(",", 1)
-    with pytest.raises(error_class(code)) as info:
+    text = text.strip('"')
+    with raises_catalogue_error(code, text, native=int(native), tool="ball-attach", sent=command):
         ba.write(command)
-    assert (info.value.code, info.value.native_code, info.value.detail) == (
-        code,
-        int(native),
-        detail_of(text.strip('"')),
-    )
-    assert "ball-attach" in str(info.value) and command in str(info.value)
 
 
 def test_ball_attach_result_of_a_strip_not_in_the_cycle_is_error_27(tool_with) -> None:

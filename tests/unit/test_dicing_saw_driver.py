@@ -31,7 +31,7 @@ from drivers.errors import (
 )
 from drivers.records import StripSummary
 from drivers.states import ToolState
-from tests.support.catalogue import detail_of, error_class
+from tests.support.catalogue import raises_catalogue_error
 from tests.support.expected_protocol import ProtocolBench, Step, lines
 
 
@@ -430,17 +430,12 @@ def test_dicing_saw_maps_every_error_reply(
 ) -> None:
     saw = play(rejected(message, reply))
     native, text = reply.split(",", 1)
-    error = error_class(code)
-    with pytest.raises(error) as raised:
-        action(saw)
-    assert type(raised.value) is error
-    assert (raised.value.code, raised.value.native_code, raised.value.detail) == (
-        code,
-        int(native),
-        detail_of(text.strip('"')),
+    text = text.strip('"')
+    catalogue_error = raises_catalogue_error(
+        code, text, native=int(native), tool="dicing-saw", address=saw.address, sent=message
     )
-    assert raised.value.tool == "dicing-saw" and raised.value.address == saw.address
-    assert raised.value.sent
+    with catalogue_error:
+        action(saw)
 
 
 def test_dicing_saw_result_page_over_16_is_refused_before_sending(play: Play) -> None:

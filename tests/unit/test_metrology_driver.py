@@ -40,7 +40,7 @@ from drivers.states import ToolState
 from sequences.steps.held import forget_held
 from sequences.steps.setup import apply_setpoints, set_strip_size
 from sim.metrology import items as sim_items
-from tests.support.catalogue import detail_of, error_class
+from tests.support.catalogue import raises_catalogue_error
 from tests.support.expected_protocol import ProtocolBench, ScriptedPeer, Step, lines
 
 Reply = str | Sequence[str] | bytes | None  # one line, several lines, raw bytes, or silence
@@ -327,16 +327,12 @@ def test_metrology_error_replies_raise_the_catalogue_error(
     reply's code, text and detail."""
     gauge, _ = station([(sent, reply)])
     code, text = reply.removeprefix("ER ").split(",", 1)
-    with pytest.raises(error_class(int(code))) as raised:
-        call(gauge)
-    error = raised.value
-    assert (type(error), error.code, error.detail) == (
-        error_class(int(code)),
-        int(code),
-        detail_of(text),
+    catalogue_error = raises_catalogue_error(
+        int(code), text, tool="metrology", address=gauge.address, sent=sent
     )
-    assert error.text == text.split(";")[0]
-    assert sent in str(error) and gauge.address in str(error) and "metrology" in str(error)
+    with catalogue_error as raised:
+        call(gauge)
+    assert raised.value.text == text.split(";")[0]
 
 
 def die_records(first: int, count: int) -> Callable[[Metrology], Any]:

@@ -24,7 +24,7 @@ from drivers.errors import (
 from drivers.states import ToolState
 from drivers.transports.framed_link import encode_frame
 from drivers.wire_bonder import WireBonder, WireBonderStatus, WireBondRecord, WireBondSummary
-from tests.support.catalogue import detail_of, error_class
+from tests.support.catalogue import raises_catalogue_error
 from tests.support.expected_protocol import ProtocolBench, Step, lines
 from tests.support.wire_bonder_frames import ack, host, nak, wire
 
@@ -244,16 +244,9 @@ def test_wire_bonder_rejection_is_not_retransmitted_and_raises_catalogue_error(
 ) -> None:
     script = [IDN, (host("2START"), nak(code)), (host("3LASTERR?"), ack(f"3LASTERR={code},{text}"))]
     bonder = open_bonder(script)
-    with pytest.raises(error_class(code)) as rejection:
+    with raises_catalogue_error(code, text, tool="wire-bonder", sent="2START") as rejection:
         bonder.start()
-    error = rejection.value
-    assert (type(error), error.code, error.text, error.detail) == (
-        error_class(code),
-        code,
-        text.partition(";")[0],
-        detail_of(text),
-    )
-    assert rejection.value.sent == "2START"
+    assert rejection.value.text == text.partition(";")[0]
 
 
 def test_wire_bonder_rejection_without_lasterr_still_raises_the_code(
