@@ -1,10 +1,6 @@
 """Drivers fed malformed replies over a real loopback transport: whatever a tool (or a broken
-cable) sends, only packline's own errors come out of the public methods.
-
-A fake tool answers every request with the reply hypothesis chose for the case (text lines,
-frames, or Modbus PDUs in a correct MBAP envelope); the driver's public queries run against
-it. Seeded, short, bounded by short driver timeouts.
-"""
+cable) sends, only packline's own errors come out of the public methods. Seeded, short, bounded
+by short driver timeouts."""
 
 from __future__ import annotations
 

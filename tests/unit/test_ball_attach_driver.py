@@ -1,9 +1,6 @@
-"""BallAttach driver against recorded SCPI transcripts (no network) and the pyvisa-sim YAML.
-
-The transcripts are the manual's own (ball-attach.md §9) where it has them: the fake peer
-compares headers the way a SCPI tool does (short and long forms are the same command), and
-answers every command's ``SYSTem:ERRor?`` check with the queue the transcript gives.
-"""
+"""BallAttach driver against recorded SCPI transcripts (ball-attach.md §9 where it has them) and
+the pyvisa-sim YAML: the fake peer compares headers the way a SCPI tool does (short and long
+forms are the same command)."""
 
 from __future__ import annotations
 

@@ -1,12 +1,7 @@
-"""DS-2 driver against the pyvisa-sim spec sim/visa/dicing_saw.yaml (ASRL1::INSTR, CR LF):
-declared controls, typed readings and records, paging, and range checks before sending.
-
-DS-2 driver against recorded transcripts over a real pty (pyvisa-py ASRL, CR LF both ways):
-the manual's §9 examples, every error reply of the catalogue, and malformed replies.
-
-A transcript is written as in the manual: ``→`` what the driver must send (checked byte for byte,
-CR LF included), ``←`` what the tool answers. A ``→`` query without ``←`` is a silent query.
-"""
+"""DS-2 driver against the pyvisa-sim spec sim/visa/dicing_saw.yaml (ASRL1::INSTR, CR LF) and
+against recorded transcripts over a real pty (pyvisa-py ASRL, CR LF both ways), written as in
+the manual: ``→`` what the driver must send (checked byte for byte), ``←`` what the tool answers;
+a ``→`` query without ``←`` is a silent query."""
 
 from __future__ import annotations
 

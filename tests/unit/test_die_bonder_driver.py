@@ -1,9 +1,6 @@
-"""DieBonder against recorded transcripts: a fake DB-4 on loopback TCP checks every message
-the driver sends, byte for byte, and answers what die-bonder.md §9 shows.
-
-DieBonder against the static pyvisa-sim tool of sim/visa/die_bonder.yaml: parsing, ranges,
-the error queue and every error reply of README §7, malformed replies.
-"""
+"""DieBonder against recorded transcripts (a fake DB-4 on loopback TCP checks every message the
+driver sends, byte for byte, and answers what die-bonder.md §9 shows) and against the static
+pyvisa-sim tool of sim/visa/die_bonder.yaml."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""Laminator driver against recorded Modbus TCP transcripts (laminator.md §4, §8, §10).
-
-A scripted peer on loopback plays the LM-8: it checks every request PDU the driver sends
-against the transcript, byte for byte, and answers what the manual says.
-"""
+"""Laminator driver against recorded Modbus TCP transcripts (laminator.md §4, §8, §10): a scripted
+LM-8 on loopback checks every request PDU, byte for byte, and answers what the manual says."""
 
 from __future__ import annotations
 

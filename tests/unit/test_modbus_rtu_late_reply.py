@@ -1,9 +1,5 @@
 """Modbus RTU over a real pty: a reply that comes after its timeout is never taken as the answer
-to the next request (an RTU frame has no transaction id; interfaces README §9.2, etch-bath §2).
-
-The far end of the pty is a tiny RTU responder run by the test: it answers FC03 with each
-register holding its own address, and can be told to answer one request late or in two pieces.
-"""
+to the next request (an RTU frame has no transaction id; interfaces README §9.2, etch-bath §2)."""
 
 from __future__ import annotations
 

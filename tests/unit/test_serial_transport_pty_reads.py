@@ -1,8 +1,5 @@
 """Reads over a real pseudo-terminal, where the transport waits on the port's descriptor itself
-(not pyserial's per-piece ``read``): a reply in pieces is put together, a silent tool or a
-partial reply then silence times out at the link timeout in wall time, a signal storm does not
-break the wait, stale input is still discarded before a send, and a far end that vanishes is a
-lost connection at once, not a timeout. The pty's master side plays the tool."""
+(not pyserial's per-piece ``read``). The pty's master side plays the tool."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
 """Writes over a real pseudo-terminal, where the transport writes the port's descriptor itself
-(not pyserial's ``write``): a message longer than the pty's buffer arrives whole while the tool
-reads, a tool that stops reading makes the write fail at the link timeout as a lost connection
-(not hang), and a vanished tool is a lost connection at once. The pty's master side plays the
-tool."""
+(not pyserial's ``write``). The pty's master side plays the tool."""
 
 from __future__ import annotations
 

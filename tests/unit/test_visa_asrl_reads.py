@@ -1,9 +1,6 @@
 """Replies of a pyvisa-py ASRL session on a real pty, which the VISA transport reads a reply at a
-time from the port's descriptor (pyvisa-py reads a byte per call): pieces are put together,
-replies that arrive together are read one by one, what is left of them is discarded before the
-next command, a silent tool or a partial reply then silence times out at the link timeout in
-wall time, and a far end that vanishes is a lost connection. The pty's master side plays the
-tool."""
+time from the port's descriptor (pyvisa-py reads a byte per call). The pty's master side plays
+the tool."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
 """Writes of a pyvisa-py ASRL session on a real pty, which the VISA transport sends on the port's
-descriptor when pyvisa-py would send the bytes unchanged: the message goes out with its
-termination, a late reply waiting on the port is discarded before it, a vanished tool is a lost
-connection, and a session that asks pyvisa-py to add an end marker keeps pyvisa's write. The
-pty's master side plays the tool."""
+descriptor when pyvisa-py would send the bytes unchanged. The pty's master side plays the tool."""
 
 from __future__ import annotations
 

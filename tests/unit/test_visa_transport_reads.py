@@ -1,8 +1,6 @@
-"""The VISA transport over a TCP socket (pyvisa-py SOCKET) against a raw peer on loopback:
-a tool that closes the connection while the host waits for its reply is reported as a lost
-link at once, without spinning a CPU for the read timeout (pyvisa-py alone would, then call it
-a timeout), also in the middle of a reply; a silent tool still times out; replies that
-arrive together or in pieces are read whole, one by one."""
+"""The VISA transport over a TCP socket (pyvisa-py SOCKET) against a raw peer on loopback: a tool
+that closes the connection mid-reply is a lost link at once, without spinning a CPU for the read
+timeout (pyvisa-py alone would, then call it a timeout)."""
 
 from __future__ import annotations
 

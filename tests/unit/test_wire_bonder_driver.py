@@ -1,8 +1,6 @@
-"""WireBonder driver and framed link against recorded transcripts (wire-bonder.md §2, §4, §9).
-
-Every frame the driver sends is checked byte for byte (sequence digit and checksum included)
-by a fake peer on a pty or a loopback socket.
-"""
+"""WireBonder driver and framed link against recorded transcripts (wire-bonder.md §2, §4, §9):
+a fake peer on a pty or a loopback socket checks every frame, sequence digit and checksum
+included."""
 
 from __future__ import annotations
 
