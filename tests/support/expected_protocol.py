@@ -266,13 +266,16 @@ def expected_protocol(
     **options: Any,
 ) -> Iterator[T]:
     """Open ``driver_class`` at ``address`` on a peer playing ``script``; see the module doc."""
-    channel = "pty" if "{device}" in address else "tcp"
-    with scripted_peer(script, framing=framing, channel=channel, same=same) as peer:
-        driver = driver_class.open(peer.address(address), **options)
-        try:
-            yield driver
-        finally:
-            driver.close()
+    with (
+        scripted_peer(script, framing=framing, channel=_channel(address), same=same) as peer,
+        driver_class.open(peer.address(address), **options) as driver,
+    ):
+        yield driver
+
+
+def _channel(address: str) -> str:
+    """The peer's channel for a driver ``address`` template: a pty for ``{device}``."""
+    return "pty" if "{device}" in address else "tcp"
 
 
 class ProtocolBench:
@@ -294,8 +297,7 @@ class ProtocolBench:
         **options: Any,
     ) -> tuple[T, ScriptedPeer]:
         """The driver, opened on a new peer playing ``script``, and that peer."""
-        channel = "pty" if "{device}" in address else "tcp"
-        peer = ScriptedPeer(script, framing=framing, channel=channel, same=same)
+        peer = ScriptedPeer(script, framing=framing, channel=_channel(address), same=same)
         self.peers.append(peer)
         driver = driver_class.open(peer.address(address), **options)
         self.drivers.append(driver)

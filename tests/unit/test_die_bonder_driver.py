@@ -26,6 +26,7 @@ from drivers.records import AlarmInfo, Identity, StripSummary
 from drivers.scpi import Progress
 from drivers.states import ToolState
 from sequences.steps.setup import apply_setpoints
+from tests.support.catalogue import raises_catalogue_error
 from tests.support.expected_protocol import ProtocolBench, checked
 from tests.support.io_timing import takes_s
 
@@ -181,11 +182,8 @@ QUERIES: Script = [
 def test_die_bonder_queries_heaters_supplies_and_calibration(transcript: Transcript) -> None:
     bonder = transcript(QUERIES)
     assert bonder.measure_temperature_c("HEAD") == 279.6
-    assert (bonder.supply_epoxy_pct(), bonder.supply_dies(), bonder.supply_plates()) == (
-        87,
-        4210,
-        5000,
-    )
+    supplies = (bonder.supply_epoxy_pct(), bonder.supply_dies(), bonder.supply_plates())
+    assert supplies == (87, 4210, 5000)
     bonder.calibrate_placement()
     bonder.wait_for_state([ToolState.READY], timeout_s=2.0, poll_s=0.01)
     calibration = bonder.placement_calibration()
@@ -382,14 +380,10 @@ def test_die_bonder_serves_the_common_scpi_set(bonder: DieBonder) -> None:
 
 
 def test_die_bonder_raises_the_queued_error_and_leaves_the_queue_empty(bonder: DieBonder) -> None:
-    with pytest.raises(ToolError) as caught:
-        bonder.write("DISPense:VOLume 40000")
-    assert (caught.value.code, caught.value.native_code, caught.value.text) == (
-        13,
-        -222,
-        "Data out of range",
-    )
-    assert "DISPense:VOLume 40000" in str(caught.value)
+    sent = "DISPense:VOLume 40000"
+    with raises_catalogue_error(13, "Data out of range", native=-222, sent=sent) as caught:
+        bonder.write(sent)
+    assert caught.value.text == "Data out of range"
     assert bonder.next_error().code == 0
     assert bonder.event_status() & 32
 

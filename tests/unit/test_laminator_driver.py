@@ -175,11 +175,8 @@ def test_laminator_status_block_decodes_the_manual_example(talk) -> None:
     laminator = talk(read_input(0, block), read_input(1, [5]))
     status = laminator.status()
     assert (status.state, status.phase) == (ToolState.RUNNING, 5)
-    assert (status.cycle_elapsed_s, status.cycle_remaining_s, status.cycle_count) == (
-        3180,
-        2450,
-        812,
-    )
+    cycle = (status.cycle_elapsed_s, status.cycle_remaining_s, status.cycle_count)
+    assert cycle == (3180, 2450, 812)
     assert status.alarm_list == (1104,)
     assert laminator.alarms_in_words(status.alarm_words) == [1104]
     assert laminator.phase() == "DWELL"
@@ -194,11 +191,8 @@ def test_laminator_cycle_result_decodes_the_manual_example(talk) -> None:
     result = laminator.cycle_result()
     assert result.result_map == "PPXXXXXX"
     assert (result.peak_temp_c, result.max_temp_dev_c) == (171.2, 0.9)
-    assert (result.min_pressure_dwell_mpa, result.max_vacuum_dwell_kpa, result.dwell_actual_s) == (
-        1.98,
-        1.4,
-        2700,
-    )
+    dwell = (result.min_pressure_dwell_mpa, result.max_vacuum_dwell_kpa, result.dwell_actual_s)
+    assert dwell == (1.98, 1.4, 2700)
     assert result.by_strip()["LA2403-018"].position == 2
     assert result.positions[0].strip_id == "LA2403-017" and result.positions[0].defect == 0
 
@@ -263,11 +257,8 @@ def test_laminator_illegal_address_is_a_tool_error(talk) -> None:
     laminator = talk(refused(read_input(131, [0]), 2))
     with pytest.raises(ToolError) as info:
         laminator.read_registers("input", 131, 1)
-    assert (info.value.code, info.value.native_code, info.value.detail) == (
-        10,
-        2,
-        "illegal data address",
-    )
+    error = info.value
+    assert (error.code, error.native_code, error.detail) == (10, 2, "illegal data address")
 
 
 def test_laminator_value_refused_by_the_tool_is_out_of_range(talk) -> None:

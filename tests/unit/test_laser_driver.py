@@ -318,11 +318,8 @@ def test_laser_yaml_identifies_and_reports_defaults(yaml_laser: Laser) -> None:
     assert (identity.model, identity.serial) == ("UVL-3", "UVL3-00042")
     assert yaml_laser.state() is ToolState.READY
     assert yaml_laser.interlocks() == []
-    assert (yaml_laser.pattern, yaml_laser.pattern_vias, yaml_laser.pattern_area_mm2) == (
-        "IO16",
-        16,
-        0.0,
-    )
+    pattern = (yaml_laser.pattern, yaml_laser.pattern_vias, yaml_laser.pattern_area_mm2)
+    assert pattern == ("IO16", 16, 0.0)
     assert (yaml_laser.fluence_j_cm2, yaml_laser.frequency_khz, yaml_laser.spot_um) == (1.2, 50, 25)
     assert (yaml_laser.via_max_pulses, yaml_laser.via_endpoint) == (250, True)
     assert (yaml_laser.recess_depth_um, yaml_laser.recess_tolerance_um) == (12.0, 2.0)
@@ -337,11 +334,8 @@ def test_laser_yaml_settings_round_trip(yaml_laser: Laser) -> None:
     yaml_laser.fluence_j_cm2 = 1.5
     yaml_laser.film_thickness_um = 50.0
     yaml_laser.via_endpoint = False
-    assert (yaml_laser.pattern, yaml_laser.fluence_j_cm2, yaml_laser.film_thickness_um) == (
-        "IO32-DIE4",
-        1.5,
-        50.0,
-    )
+    settings = (yaml_laser.pattern, yaml_laser.fluence_j_cm2, yaml_laser.film_thickness_um)
+    assert settings == ("IO32-DIE4", 1.5, 50.0)
 
 
 def test_laser_yaml_cycle_result_pages_through_all_240_records(yaml_laser: Laser) -> None:
