@@ -16,6 +16,8 @@ import struct
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from pymodbus.framer.rtu import FramerRTU
+
 from drivers.transports.modbus import ModbusExceptionReply
 from tests.support.expected_protocol import Step
 
@@ -95,6 +97,11 @@ def string_words(text: str, registers: int = 10) -> list[int]:
     """A STRING field: two characters per register, high byte first, padded with 0x00."""
     data = text.encode("ascii").ljust(registers * 2, b"\x00")
     return [(data[i] << 8) | data[i + 1] for i in range(0, registers * 2, 2)]
+
+
+def rtu_frame(body: bytes) -> bytes:
+    """An RTU frame: ``body`` (unit id and PDU) and its CRC-16/MODBUS, low byte first."""
+    return body + FramerRTU.compute_CRC(body).to_bytes(2, "big")
 
 
 def exception_reply(code: int, tool: str = "") -> ModbusExceptionReply:

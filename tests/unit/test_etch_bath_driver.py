@@ -34,7 +34,7 @@ from tests.support.expected_protocol import (
     ProtocolBench,
     scripted_peer,
 )
-from tests.support.modbus_pdu import exception_reply, from_transcript
+from tests.support.modbus_pdu import exception_reply, from_transcript, rtu_frame
 from tests.support.modbus_pdu import string_words as encode_string
 
 MANUAL_RECIPE = [500, 15, 320, 20, 135, 540, 1600, 80, 1, 420, 900, 0, 23000, 25, 10, 60, 1, 3]
@@ -250,19 +250,8 @@ def test_etch_bath_alarm_table_is_the_manual_table(bath_with) -> None:
 
 
 # -- raw RTU frames of etch-bath.md §9 over a pty -----------------------------------------------------
-def crc16(frame: bytes) -> bytes:
-    """CRC-16/MODBUS, low byte first."""
-    crc = 0xFFFF
-    for byte in frame:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-    return bytes([crc & 0xFF, crc >> 8])
-
-
 def rtu(hex_text: str) -> bytes:
-    body = bytes.fromhex(hex_text)
-    return body + crc16(body)
+    return rtu_frame(bytes.fromhex(hex_text))
 
 
 def pty_parity(device: str) -> str:
@@ -299,7 +288,7 @@ MANUAL_FRAMES = [
 
 
 def test_etch_bath_sends_the_manual_rtu_frames_byte_for_byte() -> None:
-    assert crc16(bytes.fromhex("01 04 00 6D 00 03")) == bytes.fromhex("21 D6")  # the helper itself
+    assert rtu("01 04 00 6D 00 03")[-2:] == bytes.fromhex("21 D6")  # the helper itself
     with scripted_peer(MANUAL_FRAMES, framing=EXACT, channel="pty") as peer:
         address = (
             f"modbus+rtu://{peer.device}?baudrate=19200&parity={pty_parity(peer.device)}&unit=1"

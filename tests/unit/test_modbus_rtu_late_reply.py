@@ -11,19 +11,15 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from pymodbus.framer.rtu import FramerRTU
 
 from drivers.errors import ToolTimeout
 from drivers.transports.modbus import ModbusTransport
+from tests.support.modbus_pdu import rtu_frame
 
 TIMEOUT_S = 0.5
 LATE_BY_S = 0.1  # the late reply lands while the next request waits for its own
 GAP_S = 0.05  # between the late reply and the next one: two frames, not one burst
 PIECE_GAP_S = 0.02  # between the two pieces of a reply sent in pieces (well inside the timeout)
-
-
-def frame(body: bytes) -> bytes:
-    return body + FramerRTU.compute_CRC(body).to_bytes(2, "big")
 
 
 class Responder(threading.Thread):
@@ -67,7 +63,7 @@ class Responder(threading.Thread):
     @staticmethod
     def _reply(unit: int, address: int, count: int) -> bytes:
         registers = struct.pack(f">{count}H", *range(address, address + count))
-        return frame(struct.pack(">BBB", unit, 3, 2 * count) + registers)
+        return rtu_frame(struct.pack(">BBB", unit, 3, 2 * count) + registers)
 
 
 @pytest.fixture
