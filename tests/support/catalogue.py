@@ -33,20 +33,22 @@ def detail_of(text: str) -> str:
 @contextmanager
 def raises_catalogue_error(
     code: int,
-    text: str,
+    text: str = "",
     *,
+    detail: str | None = None,
     native: int | None = None,
     tool: str = "",
     address: str = "",
     sent: str = "",
 ) -> Iterator[pytest.ExceptionInfo[ToolError]]:
     """``pytest.raises`` for what a reply carrying catalogue ``code`` and ``text`` must raise:
-    exactly the code's class, with the code and the detail of ``text``; where given, the
-    protocol's own code, and the tool, address and message sent, each named in the error."""
+    exactly the code's class, with the code and the detail of ``text`` (or ``detail``); where
+    given, the protocol's own code, and the tool, address and message sent, each named in it."""
     with pytest.raises(error_class(code)) as raised:
         yield raised
     error = raised.value
-    assert (type(error), error.code, error.detail) == (error_class(code), code, detail_of(text))
+    detail = detail_of(text) if detail is None else detail
+    assert (type(error), error.code, error.detail) == (error_class(code), code, detail)
     assert native is None or error.native_code == native
     for name, value in (("tool", tool), ("address", address), ("sent", sent)):
         assert not value or (getattr(error, name) == value and value in str(error)), name
