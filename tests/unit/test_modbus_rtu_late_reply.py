@@ -4,7 +4,6 @@ to the next request (an RTU frame has no transaction id; interfaces README §9.2
 from __future__ import annotations
 
 import os
-import pty
 import struct
 import threading
 import time
@@ -15,6 +14,7 @@ import pytest
 from drivers.errors import ToolTimeout
 from drivers.transports.modbus import ModbusTransport
 from tests.support.modbus_pdu import rtu_frame
+from tests.support.pty_tool import pty_pair
 
 TIMEOUT_S = 0.5
 LATE_BY_S = 0.1  # the late reply lands while the next request waits for its own
@@ -68,20 +68,14 @@ class Responder(threading.Thread):
 
 @pytest.fixture
 def bus() -> Iterator[tuple[ModbusTransport, Responder]]:
-    tool_end, host_end = pty.openpty()  # parity N: this kernel refuses parity on a pty
-    responder = Responder(tool_end)
-    responder.start()
-    link = ModbusTransport(
-        f"modbus+rtu://{os.ttyname(host_end)}?baudrate=19200&parity=N&unit=1",
-        tool="test",
-        timeout_s=TIMEOUT_S,
-        retries=0,
-    )
-    yield link, responder
-    link.close()
-    responder.stop.set()
-    os.close(host_end)
-    os.close(tool_end)
+    with pty_pair() as (tool_end, host_end):  # parity N: this kernel refuses parity on a pty
+        responder = Responder(tool_end)
+        responder.start()
+        address = f"modbus+rtu://{os.ttyname(host_end)}?baudrate=19200&parity=N&unit=1"
+        link = ModbusTransport(address, tool="test", timeout_s=TIMEOUT_S, retries=0)
+        yield link, responder
+        link.close()
+        responder.stop.set()
     responder.join(timeout=2)
 
 

@@ -87,3 +87,14 @@ def test_a_vanished_tool_is_a_lost_connection(saw: tuple[VisaTransport, int]) ->
     with takes_s(0, TIMEOUT_S), pytest.raises(ConnectionLost):
         link.read(sent="STAT?")
     assert not link.is_open
+
+
+def test_a_read_with_its_own_timeout_keeps_the_session_timeout(
+    saw: tuple[VisaTransport, int],
+) -> None:
+    link, master_fd = saw
+    link.write("STAT?")
+    assert os.read(master_fd, 100) == b"STAT?\n"
+    os.write(master_fd, b"READY\n")
+    assert link.read(sent="STAT?", timeout_s=0.5) == "READY"
+    assert link._session.timeout == TIMEOUT_S * 1000, "the session timeout was not restored"
