@@ -4,7 +4,7 @@ descriptor when pyvisa-py would send the bytes unchanged. The pty's master side 
 from __future__ import annotations
 
 import os
-import time
+import select
 
 import pytest
 from pyvisa.constants import ResourceAttribute, SerialTermination
@@ -28,8 +28,9 @@ def test_a_late_reply_waiting_on_the_port_is_discarded_before_the_next_command(
     saw: tuple[VisaTransport, int],
 ) -> None:
     link, master_fd = saw
-    os.write(master_fd, b"LATE REPLY\n")
-    time.sleep(0.05)
+    os.write(master_fd, b"LATE REPLY\n")  # the reply to an earlier query, after its timeout
+    host_fd = AsrlReplyReader.of(link._session).descriptor.fd  # type: ignore[union-attr]
+    assert select.select([host_fd], [], [], 2.0)[0], "the late reply reached the host end"
     link.write("CYCL:PROG?")
     assert os.read(master_fd, 100) == b"CYCL:PROG?\n"
     os.write(master_fd, b"42\n")
