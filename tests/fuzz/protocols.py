@@ -278,10 +278,8 @@ def scpi_campaign(
             return f"{identity} in {state}"
 
         requests = text_requests(scpi_headers(simulated))
-        try:
+        with client:
             return _run(f"scpi {tool}", requests, one_case, reconnect, final, cases, seed_value)
-        finally:
-            client.link.close()
 
 
 def _is_identity(text: str) -> bool:
@@ -341,10 +339,8 @@ def line_campaign(
 
         keywords = [command.keyword for command in metrology_commands(simulated.model)]
         requests = text_requests(keywords)
-        try:
+        with client:
             return _run(f"line {tool}", requests, one_case, reconnect, final, cases, seed_value)
-        finally:
-            client.link.close()
 
 
 def framed_campaign(
@@ -373,10 +369,8 @@ def framed_campaign(
             client.link.write(request)
             final()
 
-        try:
+        with client:
             return _run(f"framed {tool}", frames, one_case, reconnect, final, cases, seed_value)
-        finally:
-            client.link.close()
 
 
 def _framed_reply(client: FramedClient, command: str, prefix: str, timeout_s: float) -> str:

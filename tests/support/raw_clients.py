@@ -12,7 +12,7 @@ import struct
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Protocol
+from typing import Protocol, Self
 
 import serial
 from pymodbus.framer.rtu import FramerRTU
@@ -128,7 +128,19 @@ def link_for(address: str) -> ByteLink:
     return SerialLink(address)
 
 
-class ScpiClient:
+class _Client:
+    """A client on a :class:`ByteLink` that closes the link it has when its ``with`` ends."""
+
+    link: ByteLink
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.link.close()
+
+
+class ScpiClient(_Client):
     """SCPI over any link: ``write`` commands, ``query`` with a bounded wait."""
 
     def __init__(self, link: ByteLink, *, tool: SimulatedTool | None = None) -> None:
@@ -164,7 +176,7 @@ class ScpiClient:
         return found
 
 
-class LineClient:
+class LineClient(_Client):
     """The metrology line protocol: one CR-terminated command, data lines, one final line."""
 
     def __init__(self, link: ByteLink) -> None:
@@ -191,7 +203,7 @@ class LineClient:
         return lines[-1]
 
 
-class FramedClient:
+class FramedClient(_Client):
     """The wire bonder's framed link: ``<STX>seq payload<ETX>C1C2<CR>``."""
 
     def __init__(self, link: ByteLink) -> None:
@@ -220,7 +232,7 @@ class FramedClient:
         return "ACK", body[1:]
 
 
-class ModbusRawClient:
+class ModbusRawClient(_Client):
     """Modbus TCP (MBAP) or RTU (CRC) requests as bytes; replies as bytes or None."""
 
     def __init__(self, link: ByteLink, *, rtu: bool, tool: SimulatedTool | None = None) -> None:
