@@ -201,41 +201,35 @@ def test_ball_attach_magazine_results_reads_every_strip_before_ack(tool_with) ->
 
 
 # == settings: what is sent, and what is refused before sending ======================================
+#: Each setting, the value written and the message it is sent as.
+SETTINGS = [
+    ("flux_method", "pin", "FLUX:METHod PIN"),
+    ("flux_thickness_um", 60, "FLUX:THICKness 60"),
+    ("flux_speed_mm_s", 40, "FLUX:SPEed 40"),
+    ("ball_diameter_mm", 0.45, "BALL:DIAMeter 0.45"),
+    ("ball_alloy", "SAC405", "BALL:ALLoy SAC405"),
+    ("balls_per_site", 192, "BALL:COUNt 192"),
+    ("reflow_speed_mm_s", 11.5, "REFLow:SPEed 11.5"),
+    ("nitrogen", False, "REFLow:NITRogen OFF"),
+    ("o2_limit_ppm", 800, "REFLow:O2LImit 800"),
+    (
+        "reflow_limits",
+        ReflowLimits(230.0, 250.0, 45.0, 75.0),
+        "REFLow:LIMits 230.0,250.0,45.0,75.0",
+    ),
+    ("inspection_offset_um", 30, "INSPection:OFFSet 30"),
+    ("inspection_diameter_pct", 10, "INSPection:DIAMeter 10"),
+    ("strip_size", (3, 10), "STRip:SIZE 3,10"),  # index 1 only: applies to the whole magazine
+    ("strip_pitch_mm", (17.3, 17.3), "STRip:PITCh 17.300,17.300"),
+]
+
+
 def test_ball_attach_settings_are_sent_in_the_manual_forms(tool_with) -> None:
-    ba, _ = tool_with(
-        [
-            *checked("FLUX:METHod PIN"),
-            *checked("FLUX:THICKness 60"),
-            *checked("FLUX:SPEed 40"),
-            *checked("BALL:DIAMeter 0.45"),
-            *checked("BALL:ALLoy SAC405"),
-            *checked("BALL:COUNt 192"),
-            *checked("REFLow:ZONE7:TEMPerature 245.0"),
-            *checked("REFLow:SPEed 11.5"),
-            *checked("REFLow:NITRogen OFF"),
-            *checked("REFLow:O2LImit 800"),
-            *checked("REFLow:LIMits 230.0,250.0,45.0,75.0"),
-            *checked("INSPection:OFFSet 30"),
-            *checked("INSPection:DIAMeter 10"),
-            *checked("STRip:SIZE 3,10"),
-            *checked("STRip:PITCh 17.300,17.300"),
-        ]
-    )
-    ba.flux_method = "pin"
-    ba.flux_thickness_um = 60
-    ba.flux_speed_mm_s = 40
-    ba.ball_diameter_mm = 0.45
-    ba.ball_alloy = "SAC405"
-    ba.balls_per_site = 192
+    zone = checked("REFLow:ZONE7:TEMPerature 245.0")
+    ba, _ = tool_with([step for _, _, message in SETTINGS for step in checked(message)] + zone)
+    for member, value, _ in SETTINGS:
+        setattr(ba, member, value)
     ba.zone_temperature_c[7] = 245.0
-    ba.reflow_speed_mm_s = 11.5
-    ba.nitrogen = False
-    ba.o2_limit_ppm = 800
-    ba.reflow_limits = ReflowLimits(230.0, 250.0, 45.0, 75.0)
-    ba.inspection_offset_um = 30
-    ba.inspection_diameter_pct = 10
-    ba.strip_size = (3, 10)  # index 1 only: applies to the whole magazine
-    ba.strip_pitch_mm = (17.3, 17.3)
 
 
 def test_ball_attach_readings_are_typed(tool_with) -> None:

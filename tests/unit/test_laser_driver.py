@@ -110,29 +110,24 @@ def test_laser_door_alarm_follows_the_manual_example(transcript: Transcript) -> 
 
 
 # == what each member sends ========================================================================
+#: Each setting, the value written and the message it is sent as.
+SETTINGS = [
+    ("pattern", "IO16-DIE4", 'PATTern:SELect "IO16-DIE4"'),
+    ("fluence_j_cm2", 1.35, "LASer:FLUence 1.35"),
+    ("frequency_khz", 100, "LASer:FREQuency 100"),
+    ("spot_um", 30, "LASer:SPOT 30"),
+    ("film_thickness_um", 50, "FILM:THICKness 50.0"),
+    ("via_max_pulses", 400, "VIA:PULSes 400"),
+    ("via_endpoint", False, "VIA:ENDPoint OFF"),
+    ("recess_depth_um", 12.5, "RECess:DEPTh 12.5"),
+    ("recess_tolerance_um", 1.5, "RECess:TOLerance 1.5"),
+]
+
+
 def test_laser_settings_are_sent_in_the_manuals_form(transcript: Transcript) -> None:
-    laser = transcript(
-        [
-            *checked('PATTern:SELect "IO16-DIE4"'),
-            *checked("LASer:FLUence 1.35"),
-            *checked("LASer:FREQuency 100"),
-            *checked("LASer:SPOT 30"),
-            *checked("FILM:THICKness 50.0"),
-            *checked("VIA:PULSes 400"),
-            *checked("VIA:ENDPoint OFF"),
-            *checked("RECess:DEPTh 12.5"),
-            *checked("RECess:TOLerance 1.5"),
-        ]
-    )
-    laser.pattern = "IO16-DIE4"
-    laser.fluence_j_cm2 = 1.35
-    laser.frequency_khz = 100
-    laser.spot_um = 30
-    laser.film_thickness_um = 50
-    laser.via_max_pulses = 400
-    laser.via_endpoint = False
-    laser.recess_depth_um = 12.5
-    laser.recess_tolerance_um = 1.5
+    laser = transcript([step for _, _, message in SETTINGS for step in checked(message)])
+    for member, value, _ in SETTINGS:
+        setattr(laser, member, value)
 
 
 def test_laser_readings_are_typed(transcript: Transcript) -> None:
