@@ -9,10 +9,9 @@ import threading
 import pytest
 
 from drivers.errors import ConnectionLost
-from drivers.transports.serial_port import SerialTransport
 from tests.support.io_timing import SLACK_S, takes_s
 from tests.support.pty_tool import vanish
-from tests.unit.test_serial_transport_pty_reads import TIMEOUT_S, line
+from tests.unit.test_serial_transport_pty_reads import TIMEOUT_S, Line, line
 
 __all__ = ["line"]  # the fixture, imported for pytest
 
@@ -20,9 +19,7 @@ __all__ = ["line"]  # the fixture, imported for pytest
 LONG_BYTES = 256 * 1024
 
 
-def test_a_message_longer_than_the_port_buffer_arrives_whole(
-    line: tuple[SerialTransport, int],
-) -> None:
+def test_a_message_longer_than_the_port_buffer_arrives_whole(line: Line) -> None:
     transport, master_fd = line
     message = bytes(range(256)) * (LONG_BYTES // 256)
     received = bytearray()
@@ -39,9 +36,7 @@ def test_a_message_longer_than_the_port_buffer_arrives_whole(
     assert transport.is_open
 
 
-def test_a_tool_that_stops_reading_fails_the_write_at_the_link_timeout(
-    line: tuple[SerialTransport, int],
-) -> None:
+def test_a_tool_that_stops_reading_fails_the_write_at_the_link_timeout(line: Line) -> None:
     transport, _ = line
     with (
         takes_s(TIMEOUT_S, TIMEOUT_S + SLACK_S),
@@ -51,9 +46,7 @@ def test_a_tool_that_stops_reading_fails_the_write_at_the_link_timeout(
     assert not transport.is_open
 
 
-def test_a_write_to_a_vanished_tool_is_a_lost_connection_at_once(
-    line: tuple[SerialTransport, int],
-) -> None:
+def test_a_write_to_a_vanished_tool_is_a_lost_connection_at_once(line: Line) -> None:
     transport, master_fd = line
     vanish(master_fd)
     with takes_s(0, TIMEOUT_S), pytest.raises(ConnectionLost, match="write failed"):
