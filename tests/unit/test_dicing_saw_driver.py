@@ -307,11 +307,7 @@ def test_dicing_saw_plays_the_manual_blade_life_example(play: Play) -> None:
         {OK}
         → SYST:STAT?
         ← PAUSED
-        → CYCLe:RESume
-        → SYST:ERR?
-        ← 22,"Interlock active;BLADE"
-        → SYST:ERR?
-        ← 0,"No error"
+        {rejected("CYCLe:RESume", '22,"Interlock active;BLADE"')}
         → BLADe:SETup
         {OK}
         → SYST:STAT?
@@ -363,13 +359,7 @@ def test_dicing_saw_wait_for_state_raises_the_hold_alarm(play: Play) -> None:
 
 def rejected(message: str, reply: str) -> str:
     """A message whose error check finds ``reply`` queued, then an empty queue."""
-    return f"""
-        → {message}
-        → SYST:ERR?
-        ← {reply}
-        → SYST:ERR?
-        ← 0,"No error"
-    """
+    return f"→ {message}\n→ SYST:ERR?\n← {reply}\n{OK}"
 
 
 ERROR_CASES = [
@@ -440,7 +430,7 @@ def test_dicing_saw_result_page_over_16_is_refused_before_sending(play: Play) ->
 
 
 def test_dicing_saw_silent_query_with_empty_queue_is_a_timeout(play: Play) -> None:
-    saw = play('→ BLADe:COUNt?\n→ SYST:ERR?\n← 0,"No error"')
+    saw = play(f"→ BLADe:COUNt?\n{OK}")
     with pytest.raises(ToolTimeout):
         saw.blade_count()
 
