@@ -35,8 +35,12 @@ IDN = (
 FAST = 0.15  # host reply timeout for tests that wait on purpose (the default is 0.5 s)
 
 
+#: ``open_bonder(script, **options)`` of the fixture below.
+OpenBonder = Callable[..., WireBonder]
+
+
 @pytest.fixture
-def open_bonder(protocol: ProtocolBench) -> Callable[..., WireBonder]:
+def open_bonder(protocol: ProtocolBench) -> OpenBonder:
     """``open_bonder(script, **options)``: a WireBonder on a pty peer playing ``script`` (or at
     another ``address`` template of :meth:`ProtocolBench.open`)."""
 
@@ -103,9 +107,7 @@ def test_wire_bonder_frame_encoding_matches_manual_example() -> None:
     assert encode_frame("1IDN?") == bytes.fromhex("02 31 49 44 4E 3F 03 34 44 0D")
 
 
-def test_wire_bonder_plays_the_manual_examples_frame_for_frame(
-    open_bonder: Callable[..., WireBonder],
-) -> None:
+def test_wire_bonder_plays_the_manual_examples_frame_for_frame(open_bonder: OpenBonder) -> None:
     bonder = open_bonder(NORMAL_CYCLE + LINK_ERRORS, timeout_s=FAST)
     bonder.load_program("A64")
     assert bonder.wait_for_state([ToolState.READY], timeout_s=5, poll_s=0) is ToolState.READY
@@ -136,14 +138,14 @@ def test_wire_bonder_plays_the_manual_examples_frame_for_frame(
     bonder.resume()
 
 
-def test_wire_bonder_link_works_over_socket_url(open_bonder: Callable[..., WireBonder]) -> None:
+def test_wire_bonder_link_works_over_socket_url(open_bonder: OpenBonder) -> None:
     script = [IDN, (host("2TEMP?"), ack("2TEMP=149.8,150.0"))]
     bonder = open_bonder(script, address="socket://127.0.0.1:{port}")
     assert bonder.stage_temperature_c() == 149.8
 
 
 def test_wire_bonder_retransmits_identical_frame_after_bad_checksum_reply(
-    open_bonder: Callable[..., WireBonder],
+    open_bonder: OpenBonder,
 ) -> None:
     bad = wire("<ACK><STX>2TEMP=149.8,150.0<ETX>00<CR>")
     script = [IDN, (host("2TEMP?"), bad), (host("2TEMP?"), ack("2TEMP=149.8,150.0"))]
@@ -151,9 +153,7 @@ def test_wire_bonder_retransmits_identical_frame_after_bad_checksum_reply(
     assert bonder.stage_temperature().sp_c == 150.0
 
 
-def test_wire_bonder_retransmits_same_digit_after_lost_reply(
-    open_bonder: Callable[..., WireBonder],
-) -> None:
+def test_wire_bonder_retransmits_same_digit_after_lost_reply(open_bonder: OpenBonder) -> None:
     script = [
         IDN,
         (host("2START"), None),
@@ -167,9 +167,7 @@ def test_wire_bonder_retransmits_same_digit_after_lost_reply(
 
 
 @pytest.mark.parametrize("code", [1, 2, 3])
-def test_wire_bonder_retransmits_after_link_nak(
-    open_bonder: Callable[..., WireBonder], code: int
-) -> None:
+def test_wire_bonder_retransmits_after_link_nak(open_bonder: OpenBonder, code: int) -> None:
     script = [IDN, (host("2ALMCLR"), nak(code)), (host("2ALMCLR"), ack("2OK"))]
     bonder = open_bonder(script)
     bonder.clear_alarms()
@@ -186,7 +184,7 @@ def test_wire_bonder_retransmits_after_link_nak(
     ],
 )
 def test_wire_bonder_retransmits_after_malformed_reply(
-    open_bonder: Callable[..., WireBonder], reply: bytes
+    open_bonder: OpenBonder, reply: bytes
 ) -> None:
     script = [IDN, (host("2STAT?"), reply), (host("2STAT?"), ack("2STAT=IDLE,NONE,0,0,0,0"))]
     bonder = open_bonder(script)
@@ -194,7 +192,7 @@ def test_wire_bonder_retransmits_after_malformed_reply(
 
 
 def test_wire_bonder_gives_up_with_timeout_after_three_retransmissions(
-    open_bonder: Callable[..., WireBonder],
+    open_bonder: OpenBonder,
 ) -> None:
     script = [IDN, *[(host("2STAT?"), None)] * 4]
     bonder = open_bonder(script, timeout_s=FAST)
@@ -205,7 +203,7 @@ def test_wire_bonder_gives_up_with_timeout_after_three_retransmissions(
 
 
 def test_wire_bonder_gives_up_with_protocol_error_after_bad_replies(
-    open_bonder: Callable[..., WireBonder],
+    open_bonder: OpenBonder,
 ) -> None:
     script = [IDN, *[(host("2ACK"), nak(1))] * 4, (host("3ACK"), ack("3OK"))]
     bonder = open_bonder(script)
@@ -235,7 +233,7 @@ def test_wire_bonder_gives_up_with_protocol_error_after_bad_replies(
     ],
 )
 def test_wire_bonder_rejection_is_not_retransmitted_and_raises_catalogue_error(
-    open_bonder: Callable[..., WireBonder], code: int, text: str
+    open_bonder: OpenBonder, code: int, text: str
 ) -> None:
     script = [IDN, (host("2START"), nak(code)), (host("3LASTERR?"), ack(f"3LASTERR={code},{text}"))]
     bonder = open_bonder(script)
@@ -245,7 +243,7 @@ def test_wire_bonder_rejection_is_not_retransmitted_and_raises_catalogue_error(
 
 
 def test_wire_bonder_rejection_without_lasterr_still_raises_the_code(
-    open_bonder: Callable[..., WireBonder],
+    open_bonder: OpenBonder,
 ) -> None:
     script = [IDN, (host("2START"), nak(24)), *[(host("3LASTERR?"), None)] * 4]
     bonder = open_bonder(script, timeout_s=FAST / 3)
@@ -255,7 +253,7 @@ def test_wire_bonder_rejection_without_lasterr_still_raises_the_code(
 
 
 def test_wire_bonder_sequence_digit_wraps_after_9_for_repeated_polls(
-    open_bonder: Callable[..., WireBonder],
+    open_bonder: OpenBonder,
 ) -> None:
     polls = [(host(f"{d % 10}STAT?"), ack(f"{d % 10}STAT=IDLE,NONE,0,0,0,0")) for d in range(2, 14)]
     bonder = open_bonder([IDN, *polls])
@@ -286,7 +284,7 @@ def test_wire_bonder_sequence_digit_wraps_after_9_for_repeated_polls(
     ],
 )
 def test_wire_bonder_refuses_out_of_range_values_before_sending(
-    open_bonder: Callable[..., WireBonder], member: str, value: object
+    open_bonder: OpenBonder, member: str, value: object
 ) -> None:
     bonder = open_bonder([IDN])
     with pytest.raises(ParameterOutOfRange):
@@ -294,7 +292,7 @@ def test_wire_bonder_refuses_out_of_range_values_before_sending(
 
 
 def test_wire_bonder_refuses_bad_pages_maps_and_names_before_sending(
-    open_bonder: Callable[..., WireBonder],
+    open_bonder: OpenBonder,
 ) -> None:
     bonder = open_bonder([IDN])
     with pytest.raises(ParameterOutOfRange):
@@ -309,9 +307,7 @@ def test_wire_bonder_refuses_bad_pages_maps_and_names_before_sending(
         bonder.wires_per_unit = 32
 
 
-def test_wire_bonder_parameters_read_and_write_with_manual_format(
-    open_bonder: Callable[..., WireBonder],
-) -> None:
+def test_wire_bonder_parameters_read_and_write_with_manual_format(open_bonder: OpenBonder) -> None:
     script = [
         IDN,
         (host("2PAR STAGE_T,165.0"), ack("2OK")),
@@ -335,7 +331,7 @@ def test_wire_bonder_parameters_read_and_write_with_manual_format(
 
 
 def test_wire_bonder_writes_map_in_pieces_of_200_and_pages_maps_and_records(
-    open_bonder: Callable[..., WireBonder],
+    open_bonder: OpenBonder,
 ) -> None:
     input_map = "1" * 239 + "0"
     result_map = "P" * 200 + "F" + "P" * 38 + "X"
@@ -362,7 +358,7 @@ def test_wire_bonder_writes_map_in_pieces_of_200_and_pages_maps_and_records(
     assert (skipped.result, skipped.wires_bonded, skipped.mean_fab_um) == ("X", None, None)
 
 
-def test_wire_bonder_pages_program_list_by_ten(open_bonder: Callable[..., WireBonder]) -> None:
+def test_wire_bonder_pages_program_list_by_ten(open_bonder: OpenBonder) -> None:
     names = [f"P{n:02d}" for n in range(12)]
     script = [
         IDN,
@@ -399,7 +395,7 @@ def test_wire_bonder_pages_program_list_by_ten(open_bonder: Callable[..., WireBo
     ],
 )
 def test_wire_bonder_wellformed_frame_with_wrong_content_raises_protocol_error(
-    open_bonder: Callable[..., WireBonder], method: str, payload: str, reply: str
+    open_bonder: OpenBonder, method: str, payload: str, reply: str
 ) -> None:
     bonder = open_bonder([IDN, (host(payload), ack(reply))])
     with pytest.raises(ProtocolError) as failure:
@@ -408,7 +404,7 @@ def test_wire_bonder_wellformed_frame_with_wrong_content_raises_protocol_error(
 
 
 def test_wire_bonder_logs_every_exchange_at_debug(
-    open_bonder: Callable[..., WireBonder], caplog: pytest.LogCaptureFixture
+    open_bonder: OpenBonder, caplog: pytest.LogCaptureFixture
 ) -> None:
     script = [IDN, (host("2STAT?"), None), (host("2STAT?"), ack("2STAT=IDLE,NONE,0,0,0,0"))]
     bonder = open_bonder(script, timeout_s=FAST)
