@@ -388,53 +388,47 @@ def test_die_bonder_raises_the_queued_error_and_leaves_the_queue_empty(bonder: D
     assert bonder.event_status() & 32
 
 
-# (port, action, error class, catalogue code, SCPI code, detail)
-ERROR_CASES: list[tuple[int, Callable[[DieBonder], Any], type[ToolError], int, int, str]] = [
-    (5026, lambda b: setattr(b, "mode", "PLATE"), ToolError, 12, -224, ""),
-    (5026, lambda b: b.alarm_info(2999), ToolError, 12, -224, ""),
-    (5027, lambda b: setattr(b, "dispense_volume_nl", 900), NotAllowedInState, 20, 20, "RUNNING"),
-    (5028, lambda b: b.start(), InterlockActive, 22, 22, "DOOR"),
-    (5029, lambda b: b.resume(), AlarmActive, 23, 23, "2101"),
-    (5030, lambda b: setattr(b, "input_map", "1111"), ToolError, 26, 26, ""),
-    (5031, lambda b: b.result_records(1, 30), ToolError, 27, 27, ""),
-    (5032, lambda b: b.write("CYCL:STAR;CYCL:ABOR"), ToolError, 11, -102, ""),
-    (5033, lambda b: b.calibrate_placement(), NotAllowedInState, 21, 21, "SETUP"),
-    (5034, lambda b: b.start(), ToolError, 14, -221, ""),
-    (5035, lambda b: b.start(), InterlockActive, 22, 22, "TEMP"),
-    (5036, lambda b: b.start(), NotAllowedInState, 24, 24, ""),
-    (5037, lambda b: b.load_recipe("A-HUGE"), ToolError, 25, 25, ""),
-    (5038, lambda b: b.save_recipe("NEW-33"), ToolError, 28, 28, ""),
-    (5039, lambda b: b.write("DISP:VOL MAX"), ToolError, 12, -104, ""),
-    (5040, lambda b: b.write("DISP:VOL 600,700"), ToolError, 12, -108, ""),
-    (5041, lambda b: b.write("DISP:VOL"), ToolError, 12, -109, ""),
-    (5042, lambda b: b.write('STR:ID "LA 2403"'), ToolError, 12, -151, ""),
-    (5043, lambda b: b.write("DISP:SPEED 5"), ToolError, 10, -113, ""),
-    (5044, lambda b: b.clear_alarms(), ToolError, -350, -350, ""),
-    (5045, lambda b: b.measure_temperature_c("HEAD"), ToolError, 13, -222, ""),
+# (port, action, catalogue code, SCPI code, detail)
+ERROR_CASES: list[tuple[int, Callable[[DieBonder], Any], int, int, str]] = [
+    (5026, lambda b: setattr(b, "mode", "PLATE"), 12, -224, ""),
+    (5026, lambda b: b.alarm_info(2999), 12, -224, ""),
+    (5027, lambda b: setattr(b, "dispense_volume_nl", 900), 20, 20, "RUNNING"),
+    (5028, lambda b: b.start(), 22, 22, "DOOR"),
+    (5029, lambda b: b.resume(), 23, 23, "2101"),
+    (5030, lambda b: setattr(b, "input_map", "1111"), 26, 26, ""),
+    (5031, lambda b: b.result_records(1, 30), 27, 27, ""),
+    (5032, lambda b: b.write("CYCL:STAR;CYCL:ABOR"), 11, -102, ""),
+    (5033, lambda b: b.calibrate_placement(), 21, 21, "SETUP"),
+    (5034, lambda b: b.start(), 14, -221, ""),
+    (5035, lambda b: b.start(), 22, 22, "TEMP"),
+    (5036, lambda b: b.start(), 24, 24, ""),
+    (5037, lambda b: b.load_recipe("A-HUGE"), 25, 25, ""),
+    (5038, lambda b: b.save_recipe("NEW-33"), 28, 28, ""),
+    (5039, lambda b: b.write("DISP:VOL MAX"), 12, -104, ""),
+    (5040, lambda b: b.write("DISP:VOL 600,700"), 12, -108, ""),
+    (5041, lambda b: b.write("DISP:VOL"), 12, -109, ""),
+    (5042, lambda b: b.write('STR:ID "LA 2403"'), 12, -151, ""),
+    (5043, lambda b: b.write("DISP:SPEED 5"), 10, -113, ""),
+    (5044, lambda b: b.clear_alarms(), -350, -350, ""),
+    (5045, lambda b: b.measure_temperature_c("HEAD"), 13, -222, ""),
 ]
 
 
-@pytest.mark.parametrize(("port", "action", "error", "code", "native", "detail"), ERROR_CASES)
+@pytest.mark.parametrize(("port", "action", "code", "native", "detail"), ERROR_CASES)
 def test_die_bonder_maps_each_error_reply(
     port: int,
     action: Callable[[DieBonder], Any],
-    error: type[ToolError],
     code: int,
     native: int,
     detail: str,
     open_sim: OpenSim,
 ) -> None:
+    address = f"TCPIP::localhost::{port}::SOCKET"
     with open_sim(port) as bonder:
-        with pytest.raises(error) as caught:
+        with raises_catalogue_error(
+            code, detail=detail, native=native, tool="die-bonder", address=address
+        ):
             action(bonder)
-        assert type(caught.value) is error
-        assert (caught.value.code, caught.value.native_code, caught.value.detail) == (
-            code,
-            native,
-            detail,
-        )
-        assert caught.value.tool == "die-bonder"
-        assert caught.value.address == f"TCPIP::localhost::{port}::SOCKET"
         assert bonder.next_error().code == 0
 
 
