@@ -291,16 +291,22 @@ def test_dicing_saw_plays_the_manual_normal_cycle(play: Play) -> None:
     saw.acknowledge()
 
 
+#: dicing-saw.md §9: the saw in ALARM with blade life at 90 % (W) and reached (H).
+BLADE_LIFE_ALARMS = """
+    → SYST:STAT?
+    ← ALARM
+    → ALARm:ACTive?
+    ← 2,7201,7103
+    → ALARm:TEXT? 7201
+    ← 7201,W,"Blade life 90 %"
+    → ALARm:TEXT? 7103
+    ← 7103,H,"Blade life reached"
+"""
+
+
 def test_dicing_saw_plays_the_manual_blade_life_example(play: Play) -> None:
     saw = play(f"""
-        → SYST:STAT?
-        ← ALARM
-        → ALARm:ACTive?
-        ← 2,7201,7103
-        → ALARm:TEXT? 7201
-        ← 7201,W,"Blade life 90 %"
-        → ALARm:TEXT? 7103
-        ← 7103,H,"Blade life reached"
+        {BLADE_LIFE_ALARMS}
         → BLADe:CHANge
         {OK}
         → ALARm:CLEar
@@ -340,17 +346,10 @@ def test_dicing_saw_plays_the_manual_blade_life_example(play: Play) -> None:
 
 
 def test_dicing_saw_wait_for_state_raises_the_hold_alarm(play: Play) -> None:
-    saw = play("""
+    saw = play(f"""
         → SYST:STAT?
         ← RUNNING
-        → SYST:STAT?
-        ← ALARM
-        → ALARm:ACTive?
-        ← 2,7201,7103
-        → ALARm:TEXT? 7201
-        ← 7201,W,"Blade life 90 %"
-        → ALARm:TEXT? 7103
-        ← 7103,H,"Blade life reached"
+        {BLADE_LIFE_ALARMS}
     """)
     with pytest.raises(ToolAlarm) as alarm:
         saw.wait_for_state([ToolState.DONE], timeout_s=2.0, poll_s=0.01)
