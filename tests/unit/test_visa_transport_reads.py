@@ -5,10 +5,11 @@ timeout (pyvisa-py alone would, then call it a timeout)."""
 from __future__ import annotations
 
 import socket
+import socketserver
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import pytest
 
@@ -23,44 +24,28 @@ Answer = Callable[[socket.socket, bytes], None]
 
 @contextmanager
 def raw_peer(answer: Answer, timeout_s: float) -> Iterator[VisaTransport]:
-    """A one-connection TCP peer on loopback calling ``answer`` per received line; yields an
-    open VISA transport to it with ``timeout_s``."""
-    server = socket.create_server(("127.0.0.1", 0))
-    server.settimeout(5.0)
-    port = server.getsockname()[1]
+    """A TCP peer on loopback calling ``answer`` per received line; yields an open VISA
+    transport to it with ``timeout_s``."""
 
-    def serve() -> None:
+    class Lines(socketserver.StreamRequestHandler):
+        def handle(self) -> None:
+            with suppress(OSError):
+                for line in self.rfile:
+                    if line.endswith(b"\n"):
+                        answer(self.connection, line[:-1])
+
+    with socketserver.TCPServer(("127.0.0.1", 0), Lines) as server:
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        port = server.server_address[1]
+        transport = VisaTransport(
+            f"TCPIP::127.0.0.1::{port}::SOCKET", tool="die-bonder", timeout_s=timeout_s
+        )
         try:
-            conn, _ = server.accept()
-        except OSError:
-            return
-        with conn:
-            conn.settimeout(5.0)
-            buffer = b""
-            while True:
-                try:
-                    data = conn.recv(4096)
-                except OSError:
-                    return
-                if not data:
-                    return
-                buffer += data
-                while b"\n" in buffer:
-                    line, buffer = buffer.split(b"\n", 1)
-                    answer(conn, line)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    transport = VisaTransport(
-        f"TCPIP::127.0.0.1::{port}::SOCKET", tool="die-bonder", timeout_s=timeout_s
-    )
-    try:
-        transport.open()
-        yield transport
-    finally:
-        transport.close()
-        server.close()
-        thread.join(timeout=5.0)
+            transport.open()
+            yield transport
+        finally:
+            transport.close()
+            server.shutdown()
 
 
 def close_at_once(conn: socket.socket, _line: bytes) -> None:
