@@ -28,6 +28,7 @@ from tests.support.wire_bonder_frames import ack, host, nak, wire
 
 FRAMES = lines(b"\r")  # a frame ends with CR
 
+#: §9: the first exchange, the identity the driver asks on opening.
 IDN = (
     wire("<STX>1IDN?<ETX>4D<CR>"),
     wire("<ACK><STX>1IDN=GENERIC,WB-3,WB3-00042,3.4.2<ETX>31<CR>"),
@@ -41,17 +42,17 @@ OpenBonder = Callable[..., WireBonder]
 
 @pytest.fixture
 def open_bonder(protocol: ProtocolBench) -> OpenBonder:
-    """``open_bonder(script, **options)``: a WireBonder on a pty peer playing ``script`` (or at
-    another ``address`` template of :meth:`ProtocolBench.open`)."""
+    """``open_bonder(script, **options)``: a WireBonder on a pty peer playing the opening
+    ``IDN?`` exchange and ``script`` (or at another ``address`` of :meth:`ProtocolBench.open`)."""
 
     def open_on(script: list[Step], address: str = "{device}", **options: Any) -> WireBonder:
-        return protocol.open(WireBonder, script, address=address, framing=FRAMES, **options)[0]
+        steps = [IDN, *script]
+        return protocol.open(WireBonder, steps, address=address, framing=FRAMES, **options)[0]
 
     return open_on
 
 
 NORMAL_CYCLE = [
-    IDN,
     (wire("<STX>2PROG A64<ETX>5B<CR>"), wire("<ACK><STX>2OK<ETX>36<CR>")),
     (wire("<STX>3STAT?<ETX>1E<CR>"), wire("<ACK><STX>3STAT=HEATING,NONE,0,0,0,0<ETX>62<CR>")),
     (wire("<STX>4STAT?<ETX>19<CR>"), wire("<ACK><STX>4STAT=READY,NONE,0,0,0,0<ETX>76<CR>")),
@@ -139,7 +140,7 @@ def test_wire_bonder_plays_the_manual_examples_frame_for_frame(open_bonder: Open
 
 
 def test_wire_bonder_link_works_over_socket_url(open_bonder: OpenBonder) -> None:
-    script = [IDN, (host("2TEMP?"), ack("2TEMP=149.8,150.0"))]
+    script = [(host("2TEMP?"), ack("2TEMP=149.8,150.0"))]
     bonder = open_bonder(script, address="socket://127.0.0.1:{port}")
     assert bonder.stage_temperature_c() == 149.8
 
@@ -148,14 +149,13 @@ def test_wire_bonder_retransmits_identical_frame_after_bad_checksum_reply(
     open_bonder: OpenBonder,
 ) -> None:
     bad = wire("<ACK><STX>2TEMP=149.8,150.0<ETX>00<CR>")
-    script = [IDN, (host("2TEMP?"), bad), (host("2TEMP?"), ack("2TEMP=149.8,150.0"))]
+    script = [(host("2TEMP?"), bad), (host("2TEMP?"), ack("2TEMP=149.8,150.0"))]
     bonder = open_bonder(script)
     assert bonder.stage_temperature().sp_c == 150.0
 
 
 def test_wire_bonder_retransmits_same_digit_after_lost_reply(open_bonder: OpenBonder) -> None:
     script = [
-        IDN,
         (host("2START"), None),
         (host("2START"), ack("2OK")),
         (host("3STAT?"), ack("3STAT=RUNNING,LOAD,0,0,30,0")),
@@ -168,7 +168,7 @@ def test_wire_bonder_retransmits_same_digit_after_lost_reply(open_bonder: OpenBo
 
 @pytest.mark.parametrize("code", [1, 2, 3])
 def test_wire_bonder_retransmits_after_link_nak(open_bonder: OpenBonder, code: int) -> None:
-    script = [IDN, (host("2ALMCLR"), nak(code)), (host("2ALMCLR"), ack("2OK"))]
+    script = [(host("2ALMCLR"), nak(code)), (host("2ALMCLR"), ack("2OK"))]
     bonder = open_bonder(script)
     bonder.clear_alarms()
 
@@ -186,7 +186,7 @@ def test_wire_bonder_retransmits_after_link_nak(open_bonder: OpenBonder, code: i
 def test_wire_bonder_retransmits_after_malformed_reply(
     open_bonder: OpenBonder, reply: bytes
 ) -> None:
-    script = [IDN, (host("2STAT?"), reply), (host("2STAT?"), ack("2STAT=IDLE,NONE,0,0,0,0"))]
+    script = [(host("2STAT?"), reply), (host("2STAT?"), ack("2STAT=IDLE,NONE,0,0,0,0"))]
     bonder = open_bonder(script)
     assert bonder.state() is ToolState.IDLE
 
@@ -194,7 +194,7 @@ def test_wire_bonder_retransmits_after_malformed_reply(
 def test_wire_bonder_gives_up_with_timeout_after_three_retransmissions(
     open_bonder: OpenBonder,
 ) -> None:
-    script = [IDN, *[(host("2STAT?"), None)] * 4]
+    script = [*[(host("2STAT?"), None)] * 4]
     bonder = open_bonder(script, timeout_s=FAST)
     with takes_s(4 * FAST * 0.9, 4 * FAST + 1.0), pytest.raises(ToolTimeout) as failure:
         bonder.status()
@@ -205,7 +205,7 @@ def test_wire_bonder_gives_up_with_timeout_after_three_retransmissions(
 def test_wire_bonder_gives_up_with_protocol_error_after_bad_replies(
     open_bonder: OpenBonder,
 ) -> None:
-    script = [IDN, *[(host("2ACK"), nak(1))] * 4, (host("3ACK"), ack("3OK"))]
+    script = [*[(host("2ACK"), nak(1))] * 4, (host("3ACK"), ack("3OK"))]
     bonder = open_bonder(script)
     with pytest.raises(ProtocolError) as failure:
         bonder.acknowledge()
@@ -235,7 +235,7 @@ def test_wire_bonder_gives_up_with_protocol_error_after_bad_replies(
 def test_wire_bonder_rejection_is_not_retransmitted_and_raises_catalogue_error(
     open_bonder: OpenBonder, code: int, text: str
 ) -> None:
-    script = [IDN, (host("2START"), nak(code)), (host("3LASTERR?"), ack(f"3LASTERR={code},{text}"))]
+    script = [(host("2START"), nak(code)), (host("3LASTERR?"), ack(f"3LASTERR={code},{text}"))]
     bonder = open_bonder(script)
     with raises_catalogue_error(code, text, tool="wire-bonder", sent="2START") as rejection:
         bonder.start()
@@ -245,7 +245,7 @@ def test_wire_bonder_rejection_is_not_retransmitted_and_raises_catalogue_error(
 def test_wire_bonder_rejection_without_lasterr_still_raises_the_code(
     open_bonder: OpenBonder,
 ) -> None:
-    script = [IDN, (host("2START"), nak(24)), *[(host("3LASTERR?"), None)] * 4]
+    script = [(host("2START"), nak(24)), *[(host("3LASTERR?"), None)] * 4]
     bonder = open_bonder(script, timeout_s=FAST / 3)
     with pytest.raises(NotAllowedInState) as rejection:
         bonder.start()
@@ -256,7 +256,7 @@ def test_wire_bonder_sequence_digit_wraps_after_9_for_repeated_polls(
     open_bonder: OpenBonder,
 ) -> None:
     polls = [(host(f"{d % 10}STAT?"), ack(f"{d % 10}STAT=IDLE,NONE,0,0,0,0")) for d in range(2, 14)]
-    bonder = open_bonder([IDN, *polls])
+    bonder = open_bonder(polls)
     for _ in polls:
         assert bonder.state() is ToolState.IDLE
 
@@ -286,7 +286,7 @@ def test_wire_bonder_sequence_digit_wraps_after_9_for_repeated_polls(
 def test_wire_bonder_refuses_out_of_range_values_before_sending(
     open_bonder: OpenBonder, member: str, value: object
 ) -> None:
-    bonder = open_bonder([IDN])
+    bonder = open_bonder([])
     with pytest.raises(ParameterOutOfRange):
         setattr(bonder, member, value)
 
@@ -294,7 +294,7 @@ def test_wire_bonder_refuses_out_of_range_values_before_sending(
 def test_wire_bonder_refuses_bad_pages_maps_and_names_before_sending(
     open_bonder: OpenBonder,
 ) -> None:
-    bonder = open_bonder([IDN])
+    bonder = open_bonder([])
     with pytest.raises(ParameterOutOfRange):
         bonder.result_records(1, 5)
     with pytest.raises(ParameterOutOfRange):
@@ -309,7 +309,6 @@ def test_wire_bonder_refuses_bad_pages_maps_and_names_before_sending(
 
 def test_wire_bonder_parameters_read_and_write_with_manual_format(open_bonder: OpenBonder) -> None:
     script = [
-        IDN,
         (host("2PAR STAGE_T,165.0"), ack("2OK")),
         (host("3PAR? STAGE_T"), ack("3PAR=STAGE_T,165.0")),
         (host("4PAR GAS_FLOW,0.8"), ack("4OK")),
@@ -337,7 +336,6 @@ def test_wire_bonder_writes_map_in_pieces_of_200_and_pages_maps_and_records(
     result_map = "P" * 200 + "F" + "P" * 38 + "X"
     records = [f"{s},P,0,16,16,0,0,50.1,249" for s in range(1, 5)]
     script = [
-        IDN,
         (host("2SIZE?"), ack("2SIZE=8,30")),
         (host(f"3MAP 1,{input_map[:200]}"), ack("3OK")),
         (host(f"4MAP 201,{input_map[200:]}"), ack("4OK")),
@@ -361,7 +359,6 @@ def test_wire_bonder_writes_map_in_pieces_of_200_and_pages_maps_and_records(
 def test_wire_bonder_pages_program_list_by_ten(open_bonder: OpenBonder) -> None:
     names = [f"P{n:02d}" for n in range(12)]
     script = [
-        IDN,
         (host("2PLIST? 1"), ack("2PLIST=12," + ",".join(names[:10]))),
         (host("3PLIST? 11"), ack("3PLIST=12," + ",".join(names[10:]))),
         (host("4PROG?"), ack("4PROG=A64*,64")),
@@ -397,7 +394,7 @@ def test_wire_bonder_pages_program_list_by_ten(open_bonder: OpenBonder) -> None:
 def test_wire_bonder_wellformed_frame_with_wrong_content_raises_protocol_error(
     open_bonder: OpenBonder, method: str, payload: str, reply: str
 ) -> None:
-    bonder = open_bonder([IDN, (host(payload), ack(reply))])
+    bonder = open_bonder([(host(payload), ack(reply))])
     with pytest.raises(ProtocolError) as failure:
         getattr(bonder, method)()
     assert failure.value.sent.startswith(payload[1:].split(" ")[0])
@@ -406,7 +403,7 @@ def test_wire_bonder_wellformed_frame_with_wrong_content_raises_protocol_error(
 def test_wire_bonder_logs_every_exchange_at_debug(
     open_bonder: OpenBonder, caplog: pytest.LogCaptureFixture
 ) -> None:
-    script = [IDN, (host("2STAT?"), None), (host("2STAT?"), ack("2STAT=IDLE,NONE,0,0,0,0"))]
+    script = [(host("2STAT?"), None), (host("2STAT?"), ack("2STAT=IDLE,NONE,0,0,0,0"))]
     bonder = open_bonder(script, timeout_s=FAST)
     with caplog.at_level(logging.DEBUG, logger="packline.drivers.wire-bonder"):
         bonder.state()
