@@ -355,15 +355,19 @@ def protocol() -> Iterator[ProtocolBench]:
     bench.finish()
 
 
-def text_steps(script: Sequence[tuple[str, str | None]], terminator: bytes = b"\n") -> list[Step]:
-    """Steps from ``(message, reply)`` text pairs; each gets ``terminator`` (None: no reply)."""
-    return [
-        (
-            message.encode("ascii") + terminator,
-            None if reply is None else reply.encode("ascii") + terminator,
-        )
-        for message, reply in script
-    ]
+#: A text step's reply: one line, several lines, raw bytes (sent as they are) or None (none).
+TextReply = str | Sequence[str] | bytes | None
+
+
+def text_steps(script: Sequence[tuple[str, TextReply]], terminator: bytes = b"\n") -> list[Step]:
+    """Steps from ``(message, reply)`` text pairs, each line ending in ``terminator``."""
+    steps: list[Step] = []
+    for message, reply in script:
+        if not (reply is None or isinstance(reply, bytes)):
+            lines = [reply] if isinstance(reply, str) else reply
+            reply = b"".join(line.encode("ascii") + terminator for line in lines)
+        steps.append((message.encode("ascii") + terminator, reply))
+    return steps
 
 
 #: What ``SYST:ERR?`` answers on an empty SCPI error queue (interfaces README §9.1).

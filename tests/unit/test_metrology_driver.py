@@ -41,26 +41,17 @@ from sequences.steps.held import forget_held
 from sequences.steps.setup import apply_setpoints, set_strip_size
 from sim.metrology import items as sim_items
 from tests.support.catalogue import raises_catalogue_error
-from tests.support.expected_protocol import ProtocolBench, ScriptedPeer, Step, lines
+from tests.support.expected_protocol import (
+    ProtocolBench,
+    ScriptedPeer,
+    TextReply,
+    lines,
+    text_steps,
+)
 from tests.support.io_timing import takes_s
 
-Reply = str | Sequence[str] | bytes | None  # one line, several lines, raw bytes, or silence
 #: ``station(transcript, transport=, line_timeout_s=)``: the driver and its scripted peer.
 Station = Callable[..., tuple[Metrology, ScriptedPeer]]
-
-
-def _steps(transcript: Sequence[tuple[str, Reply]]) -> list[Step]:
-    """Script steps of MS-3 lines: CR after each line sent and each reply line."""
-    steps: list[Step] = []
-    for line, reply in transcript:
-        if reply is None or isinstance(reply, bytes):
-            data = reply
-        elif isinstance(reply, str):
-            data = reply.encode("ascii") + b"\r"
-        else:
-            data = b"".join(part.encode("ascii") + b"\r" for part in reply)
-        steps.append((line.encode("ascii") + b"\r", data))
-    return steps
 
 
 @pytest.fixture
@@ -68,7 +59,7 @@ def station(protocol: ProtocolBench) -> Callable[..., tuple[Metrology, ScriptedP
     """Factory: a driver opened on a scripted MS-3 (pty or TCP) playing ``transcript``."""
 
     def open_on(
-        transcript: Sequence[tuple[str, Reply]],
+        transcript: Sequence[tuple[str, TextReply]],
         *,
         transport: str = "pty",
         line_timeout_s: float = 1.0,
@@ -76,7 +67,7 @@ def station(protocol: ProtocolBench) -> Callable[..., tuple[Metrology, ScriptedP
         address = "{device}" if transport == "pty" else "socket://127.0.0.1:{port}"
         return protocol.open(
             Metrology,
-            _steps(transcript),
+            text_steps(transcript, b"\r"),
             address=address,
             framing=lines(b"\r"),
             line_timeout_s=line_timeout_s,
@@ -375,7 +366,7 @@ def test_metrology_malformed_replies_raise_protocol_error(
     station: Station,
     call: Callable[[Metrology], Any],
     sent: str,
-    reply: Reply,
+    reply: TextReply,
 ) -> None:
     gauge, _ = station([(sent, reply)])
     with pytest.raises(ProtocolError) as raised:
