@@ -37,15 +37,12 @@ def test_scpi_front_bug_queues_224_and_the_tool_keeps_answering(
 ) -> None:
     simulated = sim_tool("die-bonder", transport=transport)
     monkeypatch.setattr(simulated.model, "set_size", explode)
-    client = ScpiClient(link_for(simulated.address), tool=simulated)
-    try:
+    with ScpiClient(link_for(simulated.address), tool=simulated) as client:
         with caplog.at_level(logging.ERROR):
             client.write("STR:SIZE 3,10")
             assert client.errors() == ['-224,"Illegal parameter value"']
         assert "STR:SIZE 3,10" in caplog.text  # logged with the request
         assert (client.query("*IDN?") or "").startswith("GENERIC,DB-4,")
-    finally:
-        client.link.close()
 
 
 def test_line_front_bug_answers_er_12_and_the_tool_keeps_answering(
@@ -53,12 +50,9 @@ def test_line_front_bug_answers_er_12_and_the_tool_keeps_answering(
 ) -> None:
     simulated = sim_tool("metrology")
     monkeypatch.setattr(simulated.model, "set_size", explode)
-    client = LineClient(link_for(simulated.address))
-    try:
+    with LineClient(link_for(simulated.address)) as client:
         assert client.final("SIZE 3,10") == "ER 12,Bad parameter"
         assert client.final("ID?").startswith("OK GENERIC,MS-3,")
-    finally:
-        client.link.close()
 
 
 def test_framed_front_bug_answers_nak_12_and_the_tool_keeps_answering(
@@ -66,13 +60,10 @@ def test_framed_front_bug_answers_nak_12_and_the_tool_keeps_answering(
 ) -> None:
     simulated = sim_tool("wire-bonder")
     monkeypatch.setattr(simulated.model, "set_size", explode)
-    client = FramedClient(link_for(simulated.address))
-    try:
+    with FramedClient(link_for(simulated.address)) as client:
         assert client.request("SIZE 3,10") == ("NAK", "12")
         kind, identity = client.request("IDN?")
         assert kind == "ACK" and identity.startswith("IDN=GENERIC,WB-3,")
-    finally:
-        client.link.close()
 
 
 @pytest.mark.parametrize("transport", ["rtu", "tcp"])

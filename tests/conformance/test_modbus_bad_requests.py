@@ -4,15 +4,16 @@ its TCP gateway), from the cases found with third-party clients (issue 9)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import pytest
 
-from sim.clock import SimClock
-from sim.registry import serve_function
-from sim.world import World
+import sim.fronts.modbus as front
+from sim.simulated_tool import SimulatedTool
 from tests.support.integration_waits import wait_until
-from tests.support.raw_clients import ModbusRawClient, TcpLink, read_pdu
+from tests.support.raw_clients import ModbusRawClient, modbus_client, modbus_link, read_pdu
 
+StartTool = Callable[..., SimulatedTool]
 MODELS = {"laminator": "LM-8", "mold-press": "TM-4", "etch-bath": "WE-2"}
 
 
@@ -104,82 +105,68 @@ def test_fc16_too_many_registers_gets_03(modbus: ModbusRawClient) -> None:
     assert modbus.request(pdu) == b"\x90\x03"
 
 
-def test_etch_bath_rtu_truncated_frame_does_not_swallow_the_next_request() -> None:
-    with serve_function("etch-bath")(
-        clock=SimClock(1000), world=World(), transport="rtu"
-    ) as simulated:
-        from tests.support.raw_clients import modbus_client
-
-        with modbus_client(simulated.address) as client:
-            whole = client.adu(1, read_pdu(0x04, 901, 8))
-            client.link.write(whole[:5])  # truncated; the gap after it is far over 1.5 chars
-            time.sleep(0.05)
-            assert model_name(client) == "WE-2"
+def test_etch_bath_rtu_truncated_frame_does_not_swallow_the_next_request(
+    sim_tool: StartTool,
+) -> None:
+    with modbus_client(sim_tool("etch-bath", transport="rtu").address) as client:
+        whole = client.adu(1, read_pdu(0x04, 901, 8))
+        client.link.write(whole[:5])  # truncated; the gap after it is far over 1.5 chars
+        time.sleep(0.05)
+        assert model_name(client) == "WE-2"
 
 
 @pytest.mark.parametrize("tool", ["laminator", "mold-press", "etch-bath"])
-def test_third_tcp_connection_is_closed_at_once_and_two_are_served(tool: str) -> None:
-    options = {"transport": "tcp"} if tool == "etch-bath" else {}
-    with serve_function(tool)(clock=SimClock(1000), world=World(), **options) as simulated:
-        host, port = simulated.address[len("modbus+tcp://") :].split("?")[0].rsplit(":", 1)
-        links = [TcpLink(host, int(port)) for _ in range(3)]
-        try:
-            assert links[2].read_until(b"x", 1.0) == b""  # closed without data
-            for link in links[:2]:
-                client = ModbusRawClient(link, rtu=False)
-                assert client.request(read_pdu(0x04, 0, 1)) is not None
-        finally:
-            for link in links:
-                link.close()
+def test_third_tcp_connection_is_closed_at_once_and_two_are_served(
+    sim_tool: StartTool, tool: str
+) -> None:
+    address = sim_tool(tool, **({"transport": "tcp"} if tool == "etch-bath" else {})).address
+    links = [modbus_link(address)[0] for _ in range(3)]
+    try:
+        assert links[2].read_until(b"x", 1.0) == b""  # closed without data
+        for link in links[:2]:
+            client = ModbusRawClient(link, rtu=False)
+            assert client.request(read_pdu(0x04, 0, 1)) is not None
+    finally:
+        for link in links:
+            link.close()
 
 
 def test_mbap_framing_error_closes_the_connection_and_the_tool_keeps_serving(
-    sim_tool: object,
+    sim_tool: StartTool,
 ) -> None:
-    with serve_function("mold-press")(clock=SimClock(1000), world=World()) as simulated:
-        host, port = simulated.address[len("modbus+tcp://") :].split("?")[0].rsplit(":", 1)
-        bad = TcpLink(host, int(port))
-        bad.write(b"\x00\x01\x00\x07\x00\x06\x01\x04\x00\x00\x00\x01")  # protocol id 7
-        assert bad.read_until(b"x", 1.0) == b""
-        bad.close()
-        good = ModbusRawClient(TcpLink(host, int(port)), rtu=False)
+    address = sim_tool("mold-press").address
+    bad = modbus_link(address)[0]
+    bad.write(b"\x00\x01\x00\x07\x00\x06\x01\x04\x00\x00\x00\x01")  # protocol id 7
+    assert bad.read_until(b"x", 1.0) == b""
+    bad.close()
+    with modbus_client(address) as good:
         assert good.request(read_pdu(0x04, 0, 1)) is not None
-        good.link.close()
 
 
-def test_tcp_connection_idle_past_the_limit_is_closed(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sim.fronts.modbus as front
-
+def test_tcp_connection_idle_past_the_limit_is_closed(
+    sim_tool: StartTool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(front, "TCP_IDLE_CLOSE_S", 0.2)  # README §9.2: 120 s on the tool
-    with serve_function("mold-press")(clock=SimClock(1000), world=World()) as simulated:
-        host, port = simulated.address[len("modbus+tcp://") :].split("?")[0].rsplit(":", 1)
-        client = ModbusRawClient(TcpLink(host, int(port)), rtu=False)
+    with modbus_client(sim_tool("mold-press").address) as client:
         assert client.request(read_pdu(0x04, 0, 1)) is not None
         assert client.link.read_until(b"x", 2.0) == b""  # closed by the tool
-        client.link.close()
 
 
-def test_tcp_idle_limit_counts_from_the_last_request(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sim.fronts.modbus as front
-
+def test_tcp_idle_limit_counts_from_the_last_request(
+    sim_tool: StartTool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(front, "TCP_IDLE_CLOSE_S", 0.4)  # README §9.2: 120 s on the tool
-    with serve_function("mold-press")(clock=SimClock(1000), world=World()) as simulated:
-        host, port = simulated.address[len("modbus+tcp://") :].split("?")[0].rsplit(":", 1)
-        client = ModbusRawClient(TcpLink(host, int(port)), rtu=False)
+    with modbus_client(sim_tool("mold-press").address) as client:
         started = time.monotonic()
         while time.monotonic() - started < 1.0:  # busy for longer than the limit: kept open
             assert client.request(read_pdu(0x04, 0, 1)) is not None
             time.sleep(0.1)
         assert client.link.read_until(b"x", 2.0) == b""  # then idle: closed by the tool
-        client.link.close()
 
 
-def test_gateway_discards_a_request_sent_before_the_previous_reply() -> None:
-    with serve_function("etch-bath")(
-        clock=SimClock(1000), world=World(), transport="tcp"
-    ) as simulated:
-        host, port = simulated.address[len("modbus+tcp://") :].split("?")[0].rsplit(":", 1)
-        client = ModbusRawClient(TcpLink(host, int(port)), rtu=False)
+def test_gateway_discards_a_request_sent_before_the_previous_reply(sim_tool: StartTool) -> None:
+    simulated = sim_tool("etch-bath", transport="tcp")
+    with modbus_client(simulated.address) as client:
         simulated.model.conditions["BUS"] = True  # the bath is silent: 0x0B after 500 ms
         client.link.write(client.adu(1, read_pdu(0x04, 0, 1)))
         time.sleep(0.05)
@@ -187,4 +174,3 @@ def test_gateway_discards_a_request_sent_before_the_previous_reply() -> None:
         client.link.write(second)  # before the first reply: discarded (README §9.2)
         assert client.link.read_some(2.0)[7:] == b"\x84\x0b"
         assert client.link.read_some(0.8) == b""  # nothing for the second request
-        client.link.close()

@@ -8,6 +8,7 @@ from sim.fronts.modbus import ModbusFront
 from sim.fronts.modbus_map import RegisterMap
 from sim.modbus_model import ModbusToolModel
 from tests.conformance.test_modbus_bad_requests import state_code, wait_idle
+from tests.support.modbus_pdu import write_multiple
 from tests.support.raw_clients import ModbusRawClient, read_pdu
 
 
@@ -27,14 +28,8 @@ def model_registers(client: ModbusRawClient) -> RegisterMap:
 
 
 def fc16(address: int, words: list[int]) -> bytes:
-    body = b"".join(w.to_bytes(2, "big") for w in words)
-    return (
-        b"\x10"
-        + address.to_bytes(2, "big")
-        + len(words).to_bytes(2, "big")
-        + bytes([len(body)])
-        + body
-    )
+    """FC16 writing ``words`` from ``address``: the request of :func:`write_multiple`."""
+    return write_multiple(address, words)[0]
 
 
 def reject_registers(client: ModbusRawClient) -> tuple[int, int]:

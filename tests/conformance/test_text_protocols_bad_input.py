@@ -40,16 +40,13 @@ def test_scpi_tool_parameter_of_1e999_is_queued_as_out_of_range(
     sim_tool: Callable[..., SimulatedTool], tool: str, command: str
 ) -> None:
     simulated = sim_tool(tool)
-    client = ScpiClient(link_for(simulated.address), tool=simulated)
-    try:
+    with ScpiClient(link_for(simulated.address), tool=simulated) as client:
         if command.endswith("?"):
             assert client.query(f"{command} 1e999", timeout_s=0.3) is None
         else:
             client.write(f"{command} 1e999")
         assert client.errors() == ['-222,"Data out of range"']
         assert_scpi_identity(client)
-    finally:
-        client.link.close()
 
 
 def test_scpi_esr_is_cleared_on_read(scpi: ScpiClient) -> None:
@@ -76,8 +73,7 @@ def test_die_bonder_progress_is_zero_after_the_cycle_is_acknowledged(
     sim_tool: Callable[..., SimulatedTool],
 ) -> None:
     simulated = sim_tool("die-bonder", seed=3)
-    client = ScpiClient(link_for(simulated.address), tool=simulated)
-    try:
+    with ScpiClient(link_for(simulated.address), tool=simulated) as client:
         wait_for(client, ("IDLE",))
         client.write('RECipe:LOAD "A-EQUAL"')
         wait_for(client, ("READY",))
@@ -89,8 +85,6 @@ def test_die_bonder_progress_is_zero_after_the_cycle_is_acknowledged(
         client.write("CYCL:ACK")
         wait_for(client, ("READY", "HEATING"))
         assert client.query("CYCL:PROG?") == "0,0,0,0"
-    finally:
-        client.link.close()
 
 
 def wait_for(client: ScpiClient, states: tuple[str, ...], timeout_s: float = 5.0) -> None:

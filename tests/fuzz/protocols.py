@@ -203,20 +203,17 @@ class _ErrorLog(logging.Handler):
         self.records.append(record)
 
     def text(self) -> str:
-        return "; ".join(
-            f"{r.getMessage()}"
-            + (
-                f" ({r.exc_info[0].__name__}: {r.exc_info[1]})"
-                if r.exc_info and r.exc_info[0]
-                else ""
+        texts = []
+        for record in self.records:
+            failure, error = record.exc_info[:2] if record.exc_info else (None, None)
+            texts.append(
+                record.getMessage() + (f" ({failure.__name__}: {error})" if failure else "")
             )
-            for r in self.records
-        )
+        return "; ".join(texts)
 
 
-def _fresh_link(address: str) -> ByteLink:
-    """A new connection, with nothing left over from an earlier one (a pty keeps bytes)."""
-    link = link_for(address)
+def _drained(link: ByteLink) -> ByteLink:
+    """``link`` with nothing left over from an earlier connection (a pty keeps bytes)."""
     while link.read_some(0.0):
         pass
     return link
@@ -225,7 +222,7 @@ def _fresh_link(address: str) -> ByteLink:
 def _relink(client: LineClient | FramedClient, address: str) -> None:
     """Close the client's connection and give it a fresh one."""
     client.link.close()
-    client.link = _fresh_link(address)
+    client.link = _drained(link_for(address))
 
 
 @contextmanager
@@ -251,7 +248,7 @@ def scpi_campaign(
             client.link.close()
             deadline = time.monotonic() + reply_timeout_s
             while True:
-                client.link = _fresh_link(simulated.address)
+                client.link = _drained(link_for(simulated.address))
                 try:
                     _scpi_reply(client, "*IDN?", _is_identity, 1.0)
                     return
@@ -281,10 +278,8 @@ def scpi_campaign(
             return f"{identity} in {state}"
 
         requests = text_requests(scpi_headers(simulated))
-        try:
+        with client:
             return _run(f"scpi {tool}", requests, one_case, reconnect, final, cases, seed_value)
-        finally:
-            client.link.close()
 
 
 def _is_identity(text: str) -> bool:
@@ -344,10 +339,8 @@ def line_campaign(
 
         keywords = [command.keyword for command in metrology_commands(simulated.model)]
         requests = text_requests(keywords)
-        try:
+        with client:
             return _run(f"line {tool}", requests, one_case, reconnect, final, cases, seed_value)
-        finally:
-            client.link.close()
 
 
 def framed_campaign(
@@ -376,10 +369,8 @@ def framed_campaign(
             client.link.write(request)
             final()
 
-        try:
+        with client:
             return _run(f"framed {tool}", frames, one_case, reconnect, final, cases, seed_value)
-        finally:
-            client.link.close()
 
 
 def _framed_reply(client: FramedClient, command: str, prefix: str, timeout_s: float) -> str:
@@ -448,10 +439,7 @@ def modbus_campaign(
 
         def reconnect() -> None:
             holder["client"].link.close()
-            link, _ = modbus_link(simulated.address)
-            while link.read_some(0.0):
-                pass
-            holder["client"] = ModbusRawClient(link, rtu=rtu)
+            holder["client"] = ModbusRawClient(_drained(modbus_link(simulated.address)[0]), rtu=rtu)
 
         def final() -> str:
             client = holder["client"]
@@ -466,8 +454,7 @@ def modbus_campaign(
             unit, pdu = request
             client = holder["client"]
             if not quiet:  # late replies to the host's retries of the last case are no fault
-                while client.link.read_some(0.0):
-                    pass
+                _drained(client.link)
             client.stray.clear()
             client.left_over.clear()
             quiet[:] = []

@@ -1,14 +1,10 @@
 """Drivers fed malformed replies over a real loopback transport: whatever a tool (or a broken
-cable) sends, only packline's own errors come out of the public methods.
-
-A fake tool answers every request with the reply hypothesis chose for the case (text lines,
-frames, or Modbus PDUs in a correct MBAP envelope); the driver's public queries run against
-it. Seeded, short, bounded by short driver timeouts.
-"""
+cable) sends, only packline's own errors come out of the public methods. Seeded, short, bounded
+by short driver timeouts."""
 
 from __future__ import annotations
 
-import socket
+import socketserver
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import suppress
@@ -28,54 +24,32 @@ from tests.fuzz.seeded import run_seeded
 CASES = 40
 
 
-class FakeTool:
+class FakeTool(socketserver.ThreadingTCPServer):
     """A loopback TCP peer that answers every request with ``reply(request)``."""
 
+    daemon_threads = True
+
     def __init__(self) -> None:
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.listener.settimeout(0.1)
-        self.port = self.listener.getsockname()[1]
+        super().__init__(("127.0.0.1", 0), _Answer)
+        self.port = self.server_address[1]
         self.reply: Callable[[bytes], bytes] = lambda request: b""
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
+        threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True).start()
 
-    def _accept(self) -> None:
-        while not self.stop.is_set():
-            try:
-                sock, _ = self.listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(sock,), daemon=True).start()
 
-    def _serve(self, sock: socket.socket) -> None:
-        sock.settimeout(0.1)
-        with sock:
-            while not self.stop.is_set():
-                try:
-                    data = sock.recv(4096)
-                except TimeoutError:
-                    continue
-                except OSError:
-                    return
-                if not data:
-                    return
-                with suppress(OSError):
-                    sock.sendall(self.reply(data))
+class _Answer(socketserver.BaseRequestHandler):
+    server: FakeTool
 
-    def close(self) -> None:
-        self.stop.set()
-        self.listener.close()
-        self.thread.join(timeout=1)
+    def handle(self) -> None:
+        with suppress(OSError):
+            while data := self.request.recv(4096):
+                self.request.sendall(self.server.reply(data))
 
 
 @pytest.fixture
 def fake_tool() -> Iterator[FakeTool]:
-    tool = FakeTool()
-    yield tool
-    tool.close()
+    with FakeTool() as tool:
+        yield tool
+        tool.shutdown()
 
 
 TEXT = st.one_of(

@@ -266,13 +266,16 @@ def expected_protocol(
     **options: Any,
 ) -> Iterator[T]:
     """Open ``driver_class`` at ``address`` on a peer playing ``script``; see the module doc."""
-    channel = "pty" if "{device}" in address else "tcp"
-    with scripted_peer(script, framing=framing, channel=channel, same=same) as peer:
-        driver = driver_class.open(peer.address(address), **options)
-        try:
-            yield driver
-        finally:
-            driver.close()
+    with (
+        scripted_peer(script, framing=framing, channel=_channel(address), same=same) as peer,
+        driver_class.open(peer.address(address), **options) as driver,
+    ):
+        yield driver
+
+
+def _channel(address: str) -> str:
+    """The peer's channel for a driver ``address`` template: a pty for ``{device}``."""
+    return "pty" if "{device}" in address else "tcp"
 
 
 class ProtocolBench:
@@ -294,8 +297,7 @@ class ProtocolBench:
         **options: Any,
     ) -> tuple[T, ScriptedPeer]:
         """The driver, opened on a new peer playing ``script``, and that peer."""
-        channel = "pty" if "{device}" in address else "tcp"
-        peer = ScriptedPeer(script, framing=framing, channel=channel, same=same)
+        peer = ScriptedPeer(script, framing=framing, channel=_channel(address), same=same)
         self.peers.append(peer)
         driver = driver_class.open(peer.address(address), **options)
         self.drivers.append(driver)
@@ -353,15 +355,19 @@ def protocol() -> Iterator[ProtocolBench]:
     bench.finish()
 
 
-def text_steps(script: Sequence[tuple[str, str | None]], terminator: bytes = b"\n") -> list[Step]:
-    """Steps from ``(message, reply)`` text pairs; each gets ``terminator`` (None: no reply)."""
-    return [
-        (
-            message.encode("ascii") + terminator,
-            None if reply is None else reply.encode("ascii") + terminator,
-        )
-        for message, reply in script
-    ]
+#: A text step's reply: one line, several lines, raw bytes (sent as they are) or None (none).
+TextReply = str | Sequence[str] | bytes | None
+
+
+def text_steps(script: Sequence[tuple[str, TextReply]], terminator: bytes = b"\n") -> list[Step]:
+    """Steps from ``(message, reply)`` text pairs, each line ending in ``terminator``."""
+    steps: list[Step] = []
+    for message, reply in script:
+        if not (reply is None or isinstance(reply, bytes)):
+            lines = [reply] if isinstance(reply, str) else reply
+            reply = b"".join(line.encode("ascii") + terminator for line in lines)
+        steps.append((message.encode("ascii") + terminator, reply))
+    return steps
 
 
 #: What ``SYST:ERR?`` answers on an empty SCPI error queue (interfaces README §9.1).

@@ -13,8 +13,10 @@ function-code notation the Modbus driver tests are written in::
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
+
+from pymodbus.framer.rtu import FramerRTU
 
 from drivers.transports.modbus import ModbusExceptionReply
 from tests.support.expected_protocol import Step
@@ -37,30 +39,30 @@ def _bits_pdu(bits: Sequence[bool]) -> bytes:
     return bytes(packed)
 
 
+def _read(function: int, address: int, count: int, data: bytes) -> Step:
+    return struct.pack(">BHH", function, address, count), struct.pack(
+        ">BB", function, len(data)
+    ) + data
+
+
 def read_input(address: int, words: Sequence[int]) -> Step:
     """FC04: ``len(words)`` input registers from ``address``."""
-    return struct.pack(">BHH", 4, address, len(words)), struct.pack(
-        ">BB", 4, 2 * len(words)
-    ) + words_pdu(words)
+    return _read(4, address, len(words), words_pdu(words))
 
 
 def read_holding(address: int, words: Sequence[int]) -> Step:
     """FC03: ``len(words)`` holding registers from ``address``."""
-    return struct.pack(">BHH", 3, address, len(words)), struct.pack(
-        ">BB", 3, 2 * len(words)
-    ) + words_pdu(words)
+    return _read(3, address, len(words), words_pdu(words))
 
 
 def read_discrete(address: int, bits: Sequence[bool]) -> Step:
     """FC02: ``len(bits)`` discrete inputs from ``address``."""
-    packed = _bits_pdu(bits)
-    return struct.pack(">BHH", 2, address, len(bits)), struct.pack(">BB", 2, len(packed)) + packed
+    return _read(2, address, len(bits), _bits_pdu(bits))
 
 
 def read_coils(address: int, bits: Sequence[bool]) -> Step:
     """FC01: ``len(bits)`` coils from ``address``."""
-    packed = _bits_pdu(bits)
-    return struct.pack(">BHH", 1, address, len(bits)), struct.pack(">BB", 1, len(packed)) + packed
+    return _read(1, address, len(bits), _bits_pdu(bits))
 
 
 def write_multiple(address: int, words: Sequence[int]) -> Step:
@@ -97,9 +99,22 @@ def string_words(text: str, registers: int = 10) -> list[int]:
     return [(data[i] << 8) | data[i + 1] for i in range(0, registers * 2, 2)]
 
 
+def rtu_frame(body: bytes) -> bytes:
+    """An RTU frame: ``body`` (unit id and PDU) and its CRC-16/MODBUS, low byte first."""
+    return body + FramerRTU.compute_CRC(body).to_bytes(2, "big")
+
+
 def exception_reply(code: int, tool: str = "") -> ModbusExceptionReply:
     """The reply of a transcript entry refused with Modbus exception ``code``."""
     return ModbusExceptionReply(code, tool=tool, address="", sent="")
+
+
+_READS: dict[str, Callable[[int, Any], Step]] = {
+    "FC04": read_input,
+    "FC03": read_holding,
+    "FC02": read_discrete,
+    "FC01": read_coils,
+}
 
 
 def from_transcript(transcript: Transcript) -> list[Step]:
@@ -107,14 +122,9 @@ def from_transcript(transcript: Transcript) -> list[Step]:
     steps = []
     for request, reply in transcript:
         code, address, *rest = request
-        if code == "FC04":
-            step = read_input(address, reply if isinstance(reply, list) else [0] * rest[0])
-        elif code == "FC03":
-            step = read_holding(address, reply if isinstance(reply, list) else [0] * rest[0])
-        elif code == "FC02":
-            step = read_discrete(address, reply if isinstance(reply, list) else [False] * rest[0])
-        elif code == "FC01":
-            step = read_coils(address, reply if isinstance(reply, list) else [False] * rest[0])
+        if code in _READS:
+            step = _READS[code](address, reply if isinstance(reply, list) else [0] * rest[0])
+            assert isinstance(reply, ModbusExceptionReply) or len(reply) == rest[0], request
         elif code == "FC16":
             step = write_multiple(address, rest[0])
         elif code == "FC06":
@@ -123,9 +133,13 @@ def from_transcript(transcript: Transcript) -> list[Step]:
             step = write_coil(address, rest[0] if rest else True)
         else:
             raise ValueError(f"function code {code!r} not in the notation")
-        if isinstance(request, tuple) and code in ("FC04", "FC03", "FC02", "FC01"):
-            assert isinstance(reply, ModbusExceptionReply) or len(reply) == rest[0], request
         if isinstance(reply, ModbusExceptionReply):
             step = refused(step, reply.exception_code)
         steps.append(step)
     return steps
+
+
+def words_at(count: int, words: dict[int, int]) -> list[int]:
+    """A block of ``count`` registers, 0 but for ``words`` (offset in the block: value), as a
+    manual's register table names only the registers an example sets."""
+    return [words.get(offset, 0) for offset in range(count)]

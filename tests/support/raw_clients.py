@@ -8,10 +8,11 @@ manuals here, not against the drivers. Every read is bounded by a timeout.
 from __future__ import annotations
 
 import socket
+import struct
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Protocol
+from typing import Protocol, Self
 
 import serial
 from pymodbus.framer.rtu import FramerRTU
@@ -127,7 +128,19 @@ def link_for(address: str) -> ByteLink:
     return SerialLink(address)
 
 
-class ScpiClient:
+class _Client:
+    """A client on a :class:`ByteLink` that closes the link it has when its ``with`` ends."""
+
+    link: ByteLink
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.link.close()
+
+
+class ScpiClient(_Client):
     """SCPI over any link: ``write`` commands, ``query`` with a bounded wait."""
 
     def __init__(self, link: ByteLink, *, tool: SimulatedTool | None = None) -> None:
@@ -163,7 +176,7 @@ class ScpiClient:
         return found
 
 
-class LineClient:
+class LineClient(_Client):
     """The metrology line protocol: one CR-terminated command, data lines, one final line."""
 
     def __init__(self, link: ByteLink) -> None:
@@ -190,7 +203,7 @@ class LineClient:
         return lines[-1]
 
 
-class FramedClient:
+class FramedClient(_Client):
     """The wire bonder's framed link: ``<STX>seq payload<ETX>C1C2<CR>``."""
 
     def __init__(self, link: ByteLink) -> None:
@@ -219,7 +232,7 @@ class FramedClient:
         return "ACK", body[1:]
 
 
-class ModbusRawClient:
+class ModbusRawClient(_Client):
     """Modbus TCP (MBAP) or RTU (CRC) requests as bytes; replies as bytes or None."""
 
     def __init__(self, link: ByteLink, *, rtu: bool, tool: SimulatedTool | None = None) -> None:
@@ -241,13 +254,7 @@ class ModbusRawClient:
             body = bytes([unit]) + pdu
             return body + FramerRTU.compute_CRC(body).to_bytes(2, "big")
         self.transaction = (self.transaction + 1) & 0xFFFF
-        return (
-            self.transaction.to_bytes(2, "big")
-            + b"\x00\x00"
-            + (len(pdu) + 1).to_bytes(2, "big")
-            + bytes([unit])
-            + pdu
-        )
+        return struct.pack(">HHHB", self.transaction, 0, len(pdu) + 1, unit) + pdu
 
     def request(self, pdu: bytes, unit: int = 1, timeout_s: float = 1.0) -> bytes | None:
         """The reply PDU, or None when nothing (complete) came back in time.

@@ -15,13 +15,8 @@ def test_modbus_tcp_address_with_unit() -> None:
 
 def test_modbus_rtu_address_with_serial_settings() -> None:
     address = parse_modbus_address("modbus+rtu:///dev/ttyUSB0?baudrate=19200&parity=E&unit=7")
-    assert (address.kind, address.device, address.baudrate, address.parity, address.unit) == (
-        "rtu",
-        "/dev/ttyUSB0",
-        19200,
-        "E",
-        7,
-    )
+    serial = (address.device, address.baudrate, address.parity)
+    assert (address.kind, serial, address.unit) == ("rtu", ("/dev/ttyUSB0", 19200, "E"), 7)
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,6 @@
-"""BallAttach driver against recorded SCPI transcripts (no network) and the pyvisa-sim YAML.
-
-The transcripts are the manual's own (ball-attach.md §9) where it has them: the fake peer
-compares headers the way a SCPI tool does (short and long forms are the same command), and
-answers every command's ``SYSTem:ERRor?`` check with the queue the transcript gives.
-"""
+"""BallAttach driver against recorded SCPI transcripts (ball-attach.md §9 where it has them) and
+the pyvisa-sim YAML: the fake peer compares headers the way a SCPI tool does (short and long
+forms are the same command)."""
 
 from __future__ import annotations
 
@@ -28,10 +25,10 @@ from drivers.errors import (
     ToolError,
     ToolTimeout,
 )
-from drivers.records import AlarmInfo
+from drivers.records import AlarmInfo, StripSummary
 from drivers.scpi import Progress
 from drivers.states import ToolState
-from tests.support.catalogue import detail_of, error_class
+from tests.support.catalogue import raises_catalogue_error
 from tests.support.expected_protocol import (
     NO_ERROR,
     ProtocolBench,
@@ -137,22 +134,14 @@ def test_ball_attach_runs_the_manual_normal_cycle_example(tool_with) -> None:
     ba.load_recipe("A-BALL050")
     assert ba.state() is ToolState.READY
     assert ba.reflow_profile() == ReflowProfile(241.7, 60.4, 108.2, 2.62, -5.04)
-    ba.set_magazine(
-        ["LA2403-017", "LA2403-018"], ["1" * 29 + "0", "1" * 30]
-    )  # MAG:COUN, STR<k>:ID, STR<k>:MAP
+    # MAG:COUN, STR<k>:ID, STR<k>:MAP
+    ba.set_magazine(["LA2403-017", "LA2403-018"], ["1" * 29 + "0", "1" * 30])
     ba.start()
     assert ba.progress() == Progress(0, 2, 120, 273)
     assert ba.strip_status(2) == "REFLOW"
     assert ba.state() is ToolState.DONE
-    summary = ba.summary(1)
-    assert (summary.strip_id, summary.sites, summary.passed, summary.failed) == (
-        "LA2403-017",
-        30,
-        28,
-        1,
-    )
-    assert (summary.skipped, summary.not_processed, summary.cycle_s) == (1, 0, 363.0)
-    assert summary.extra == (241.6, 60.2, 180)  # peak °C, TAL s, max O2 ppm
+    # extra: peak °C, TAL s, max O2 ppm
+    assert ba.summary(1) == StripSummary("LA2403-017", 30, 28, 1, 1, 0, 363.0, (241.6, 60.2, 180))
     assert ba.result_records(14, 1, strip=1) == [
         BallAttachRecord(14, "F", 6501, 1, 0, 0, 12.4, 0.527)
     ]
@@ -212,41 +201,35 @@ def test_ball_attach_magazine_results_reads_every_strip_before_ack(tool_with) ->
 
 
 # == settings: what is sent, and what is refused before sending ======================================
+#: Each setting, the value written and the message it is sent as.
+SETTINGS = [
+    ("flux_method", "pin", "FLUX:METHod PIN"),
+    ("flux_thickness_um", 60, "FLUX:THICKness 60"),
+    ("flux_speed_mm_s", 40, "FLUX:SPEed 40"),
+    ("ball_diameter_mm", 0.45, "BALL:DIAMeter 0.45"),
+    ("ball_alloy", "SAC405", "BALL:ALLoy SAC405"),
+    ("balls_per_site", 192, "BALL:COUNt 192"),
+    ("reflow_speed_mm_s", 11.5, "REFLow:SPEed 11.5"),
+    ("nitrogen", False, "REFLow:NITRogen OFF"),
+    ("o2_limit_ppm", 800, "REFLow:O2LImit 800"),
+    (
+        "reflow_limits",
+        ReflowLimits(230.0, 250.0, 45.0, 75.0),
+        "REFLow:LIMits 230.0,250.0,45.0,75.0",
+    ),
+    ("inspection_offset_um", 30, "INSPection:OFFSet 30"),
+    ("inspection_diameter_pct", 10, "INSPection:DIAMeter 10"),
+    ("strip_size", (3, 10), "STRip:SIZE 3,10"),  # index 1 only: applies to the whole magazine
+    ("strip_pitch_mm", (17.3, 17.3), "STRip:PITCh 17.300,17.300"),
+]
+
+
 def test_ball_attach_settings_are_sent_in_the_manual_forms(tool_with) -> None:
-    ba, _ = tool_with(
-        [
-            *checked("FLUX:METHod PIN"),
-            *checked("FLUX:THICKness 60"),
-            *checked("FLUX:SPEed 40"),
-            *checked("BALL:DIAMeter 0.45"),
-            *checked("BALL:ALLoy SAC405"),
-            *checked("BALL:COUNt 192"),
-            *checked("REFLow:ZONE7:TEMPerature 245.0"),
-            *checked("REFLow:SPEed 11.5"),
-            *checked("REFLow:NITRogen OFF"),
-            *checked("REFLow:O2LImit 800"),
-            *checked("REFLow:LIMits 230.0,250.0,45.0,75.0"),
-            *checked("INSPection:OFFSet 30"),
-            *checked("INSPection:DIAMeter 10"),
-            *checked("STRip:SIZE 3,10"),
-            *checked("STRip:PITCh 17.300,17.300"),
-        ]
-    )
-    ba.flux_method = "pin"
-    ba.flux_thickness_um = 60
-    ba.flux_speed_mm_s = 40
-    ba.ball_diameter_mm = 0.45
-    ba.ball_alloy = "SAC405"
-    ba.balls_per_site = 192
+    zone = checked("REFLow:ZONE7:TEMPerature 245.0")
+    ba, _ = tool_with([step for _, _, message in SETTINGS for step in checked(message)] + zone)
+    for member, value, _ in SETTINGS:
+        setattr(ba, member, value)
     ba.zone_temperature_c[7] = 245.0
-    ba.reflow_speed_mm_s = 11.5
-    ba.nitrogen = False
-    ba.o2_limit_ppm = 800
-    ba.reflow_limits = ReflowLimits(230.0, 250.0, 45.0, 75.0)
-    ba.inspection_offset_um = 30
-    ba.inspection_diameter_pct = 10
-    ba.strip_size = (3, 10)  # index 1 only: applies to the whole magazine
-    ba.strip_pitch_mm = (17.3, 17.3)
 
 
 def test_ball_attach_readings_are_typed(tool_with) -> None:
@@ -345,14 +328,9 @@ def test_ball_attach_tool_rejections_become_typed_tool_errors(
     """Native code and detail are the queued entry's, the class the catalogue code's."""
     ba, _ = tool_with(checked(command, error))
     native, text = error.split(",", 1)
-    with pytest.raises(error_class(code)) as info:
+    text = text.strip('"')
+    with raises_catalogue_error(code, text, native=int(native), tool="ball-attach", sent=command):
         ba.write(command)
-    assert (info.value.code, info.value.native_code, info.value.detail) == (
-        code,
-        int(native),
-        detail_of(text.strip('"')),
-    )
-    assert "ball-attach" in str(info.value) and command in str(info.value)
 
 
 def test_ball_attach_result_of_a_strip_not_in_the_cycle_is_error_27(tool_with) -> None:
@@ -480,16 +458,10 @@ def test_ball_attach_yaml_identifies_and_reports_defaults(yaml_ba: BallAttach) -
     assert yaml_ba.state() is ToolState.READY and yaml_ba.interlocks() == []
     assert yaml_ba.recipe_name() == ("A-BALL050", False)
     assert yaml_ba.recipe_catalog() == ["A-BALL050"]
-    assert (yaml_ba.flux_method, yaml_ba.flux_thickness_um, yaml_ba.flux_speed_mm_s) == (
-        "PRINT",
-        50,
-        40,
-    )
-    assert (yaml_ba.ball_diameter_mm, yaml_ba.ball_alloy, yaml_ba.balls_per_site) == (
-        0.5,
-        "SAC305",
-        192,
-    )
+    flux = (yaml_ba.flux_method, yaml_ba.flux_thickness_um, yaml_ba.flux_speed_mm_s)
+    assert flux == ("PRINT", 50, 40)
+    ball = (yaml_ba.ball_diameter_mm, yaml_ba.ball_alloy, yaml_ba.balls_per_site)
+    assert ball == (0.5, "SAC305", 192)
     zones = [yaml_ba.zone_temperature_c(n) for n in range(1, 9)]
     assert zones == [130.0, 160.0, 175.0, 185.0, 200.0, 220.0, 250.0, 250.0]
     assert (yaml_ba.reflow_speed_mm_s, yaml_ba.nitrogen, yaml_ba.o2_limit_ppm) == (12.0, True, 500)
@@ -509,11 +481,8 @@ def test_ball_attach_yaml_settings_round_trip(yaml_ba: BallAttach) -> None:
     yaml_ba.flux_method = "PIN"
     yaml_ba.reflow_limits = ReflowLimits()
     yaml_ba.nitrogen = True
-    assert (yaml_ba.ball_diameter_mm, yaml_ba.zone_temperature_c(7), yaml_ba.flux_method) == (
-        0.55,
-        245.0,
-        "PIN",
-    )
+    settings = (yaml_ba.ball_diameter_mm, yaml_ba.zone_temperature_c(7), yaml_ba.flux_method)
+    assert settings == (0.55, 245.0, "PIN")
 
 
 def test_ball_attach_yaml_two_strip_magazine_as_in_the_manual(yaml_ba: BallAttach) -> None:

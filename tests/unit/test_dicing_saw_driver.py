@@ -1,12 +1,7 @@
-"""DS-2 driver against the pyvisa-sim spec sim/visa/dicing_saw.yaml (ASRL1::INSTR, CR LF):
-declared controls, typed readings and records, paging, and range checks before sending.
-
-DS-2 driver against recorded transcripts over a real pty (pyvisa-py ASRL, CR LF both ways):
-the manual's §9 examples, every error reply of the catalogue, and malformed replies.
-
-A transcript is written as in the manual: ``→`` what the driver must send (checked byte for byte,
-CR LF included), ``←`` what the tool answers. A ``→`` query without ``←`` is a silent query.
-"""
+"""DS-2 driver against the pyvisa-sim spec sim/visa/dicing_saw.yaml (ASRL1::INSTR, CR LF) and
+against recorded transcripts over a real pty (pyvisa-py ASRL, CR LF both ways), written as in
+the manual: ``→`` what the driver must send (checked byte for byte), ``←`` what the tool answers;
+a ``→`` query without ``←`` is a silent query."""
 
 from __future__ import annotations
 
@@ -29,14 +24,19 @@ from drivers.errors import (
     ToolError,
     ToolTimeout,
 )
+from drivers.records import StripSummary
 from drivers.states import ToolState
-from tests.support.catalogue import detail_of, error_class
+from tests.support.catalogue import raises_catalogue_error
 from tests.support.expected_protocol import ProtocolBench, Step, lines
 
 
 @pytest.fixture
 def saw(protocol: ProtocolBench) -> DicingSaw:
     return protocol.simulated(DicingSaw, "dicing_saw", address="ASRL1::INSTR", timeout_s=0.2)
+
+
+#: dicing-saw.md §9: the summary of the example strip (extra: line passes cut, blade count).
+MANUAL_SUMMARY = StripSummary("FB2405-112", 240, 237, 1, 2, 0, 275.0, DicingSummaryExtra(80, 15310))
 
 
 def sent_messages(driver: DicingSaw) -> list[str]:
@@ -137,9 +137,7 @@ def test_dicing_saw_reads_results_in_pages_of_16_with_typed_records(saw: DicingS
     result = saw.cycle_result()
     pages = [m for m in sent if m.startswith("RESult:DATA?")]
     assert pages == [f"RESult:DATA? {start},16" for start in range(1, 241, 16)]
-    assert result.summary.strip_id == "FB2405-112"
-    assert (result.summary.passed, result.summary.failed, result.summary.skipped) == (237, 1, 2)
-    assert result.summary.extra == DicingSummaryExtra(line_passes_cut=80, blade_count_after=15310)
+    assert result.summary == MANUAL_SUMMARY
     assert result.summary.extra.blade_count_after == 15310
     assert len(result.records) == 240
     assert [r.site for r in result.records] == list(range(1, 241))
@@ -183,16 +181,8 @@ def test_dicing_saw_unknown_command_is_a_tool_error(saw: DicingSaw) -> None:
 
 
 def test_dicing_saw_max_spindle_speed_follows_the_start_check_table() -> None:
-    assert [max_spindle_speed_krpm(t) for t in (15, 25, 26, 50, 51, 80, 81, 350)] == [
-        30.0,
-        30.0,
-        40.0,
-        40.0,
-        35.0,
-        35.0,
-        35.0,
-        35.0,
-    ]
+    table = {15: 30.0, 25: 30.0, 26: 40.0, 50: 40.0, 51: 35.0, 80: 35.0, 81: 35.0, 350: 35.0}
+    assert {thickness_um: max_spindle_speed_krpm(thickness_um) for thickness_um in table} == table
 
 
 def test_dicing_saw_class_matches_the_manual_link() -> None:
@@ -207,6 +197,8 @@ OK = '→ SYST:ERR?\n← 0,"No error"'
 #: Query timeout; result queries scale with it (5 s at the default 2 s), so a silent one is short.
 TIMEOUT_S = 0.15
 FORMAT_B_MAP = "1" * 6 + "0" + "1" * 233
+#: ``play(transcript)`` of the fixture below.
+Play = Callable[[str], DicingSaw]
 
 
 def _parse(transcript: str) -> list[Step]:
@@ -224,7 +216,7 @@ def _parse(transcript: str) -> list[Step]:
 
 
 @pytest.fixture
-def play(protocol: ProtocolBench) -> Callable[[str], DicingSaw]:
+def play(protocol: ProtocolBench) -> Play:
     """``play(transcript)`` opens a driver on a pty peer playing ``→ *CLS`` and the transcript."""
 
     def start(transcript: str) -> DicingSaw:
@@ -240,7 +232,7 @@ def play(protocol: ProtocolBench) -> Callable[[str], DicingSaw]:
     return start
 
 
-def test_dicing_saw_plays_the_manual_normal_cycle(play: Callable[[str], DicingSaw]) -> None:
+def test_dicing_saw_plays_the_manual_normal_cycle(play: Play) -> None:
     saw = play(f"""
         → *IDN?
         ← GENERIC,DS-2,DS2-00388,1.7.4
@@ -294,34 +286,34 @@ def test_dicing_saw_plays_the_manual_normal_cycle(play: Callable[[str], DicingSa
     assert saw.phase() == "CH2"
     assert saw.progress().done == 61
     assert saw.state() is ToolState.DONE
-    summary = saw.summary()
-    assert (summary.sites, summary.passed, summary.cycle_s) == (240, 237, 275.0)
-    assert summary.extra == DicingSummaryExtra(80, 15310)
+    assert saw.summary() == MANUAL_SUMMARY
     assert saw.result_records(1, 3)[2] == DicingRecord(3, "P", 0, 22, -4, 259)
     saw.acknowledge()
 
 
-def test_dicing_saw_plays_the_manual_blade_life_example(play: Callable[[str], DicingSaw]) -> None:
+#: dicing-saw.md §9: the saw in ALARM with blade life at 90 % (W) and reached (H).
+BLADE_LIFE_ALARMS = """
+    → SYST:STAT?
+    ← ALARM
+    → ALARm:ACTive?
+    ← 2,7201,7103
+    → ALARm:TEXT? 7201
+    ← 7201,W,"Blade life 90 %"
+    → ALARm:TEXT? 7103
+    ← 7103,H,"Blade life reached"
+"""
+
+
+def test_dicing_saw_plays_the_manual_blade_life_example(play: Play) -> None:
     saw = play(f"""
-        → SYST:STAT?
-        ← ALARM
-        → ALARm:ACTive?
-        ← 2,7201,7103
-        → ALARm:TEXT? 7201
-        ← 7201,W,"Blade life 90 %"
-        → ALARm:TEXT? 7103
-        ← 7103,H,"Blade life reached"
+        {BLADE_LIFE_ALARMS}
         → BLADe:CHANge
         {OK}
         → ALARm:CLEar
         {OK}
         → SYST:STAT?
         ← PAUSED
-        → CYCLe:RESume
-        → SYST:ERR?
-        ← 22,"Interlock active;BLADE"
-        → SYST:ERR?
-        ← 0,"No error"
+        {rejected("CYCLe:RESume", '22,"Interlock active;BLADE"')}
         → BLADe:SETup
         {OK}
         → SYST:STAT?
@@ -353,18 +345,11 @@ def test_dicing_saw_plays_the_manual_blade_life_example(play: Callable[[str], Di
     assert saw.state() is ToolState.RUNNING
 
 
-def test_dicing_saw_wait_for_state_raises_the_hold_alarm(play: Callable[[str], DicingSaw]) -> None:
-    saw = play("""
+def test_dicing_saw_wait_for_state_raises_the_hold_alarm(play: Play) -> None:
+    saw = play(f"""
         → SYST:STAT?
         ← RUNNING
-        → SYST:STAT?
-        ← ALARM
-        → ALARm:ACTive?
-        ← 2,7201,7103
-        → ALARm:TEXT? 7201
-        ← 7201,W,"Blade life 90 %"
-        → ALARm:TEXT? 7103
-        ← 7103,H,"Blade life reached"
+        {BLADE_LIFE_ALARMS}
     """)
     with pytest.raises(ToolAlarm) as alarm:
         saw.wait_for_state([ToolState.DONE], timeout_s=2.0, poll_s=0.01)
@@ -373,13 +358,7 @@ def test_dicing_saw_wait_for_state_raises_the_hold_alarm(play: Callable[[str], D
 
 def rejected(message: str, reply: str) -> str:
     """A message whose error check finds ``reply`` queued, then an empty queue."""
-    return f"""
-        → {message}
-        → SYST:ERR?
-        ← {reply}
-        → SYST:ERR?
-        ← 0,"No error"
-    """
+    return f"→ {message}\n→ SYST:ERR?\n← {reply}\n{OK}"
 
 
 ERROR_CASES = [
@@ -427,7 +406,7 @@ ERROR_CASES = [
 
 @pytest.mark.parametrize(("action", "message", "reply", "code"), ERROR_CASES)
 def test_dicing_saw_maps_every_error_reply(
-    play: Callable[[str], DicingSaw],
+    play: Play,
     action: Callable[[DicingSaw], object],
     message: str,
     reply: str,
@@ -435,31 +414,22 @@ def test_dicing_saw_maps_every_error_reply(
 ) -> None:
     saw = play(rejected(message, reply))
     native, text = reply.split(",", 1)
-    error = error_class(code)
-    with pytest.raises(error) as raised:
-        action(saw)
-    assert type(raised.value) is error
-    assert (raised.value.code, raised.value.native_code, raised.value.detail) == (
-        code,
-        int(native),
-        detail_of(text.strip('"')),
+    text = text.strip('"')
+    catalogue_error = raises_catalogue_error(
+        code, text, native=int(native), tool="dicing-saw", address=saw.address, sent=message
     )
-    assert raised.value.tool == "dicing-saw" and raised.value.address == saw.address
-    assert raised.value.sent
+    with catalogue_error:
+        action(saw)
 
 
-def test_dicing_saw_result_page_over_16_is_refused_before_sending(
-    play: Callable[[str], DicingSaw],
-) -> None:
+def test_dicing_saw_result_page_over_16_is_refused_before_sending(play: Play) -> None:
     saw = play("")
     with pytest.raises(ParameterOutOfRange, match=r"count 20 outside 1\.\.16"):
         saw.result_records(1, 20)
 
 
-def test_dicing_saw_silent_query_with_empty_queue_is_a_timeout(
-    play: Callable[[str], DicingSaw],
-) -> None:
-    saw = play('→ BLADe:COUNt?\n→ SYST:ERR?\n← 0,"No error"')
+def test_dicing_saw_silent_query_with_empty_queue_is_a_timeout(play: Play) -> None:
+    saw = play(f"→ BLADe:COUNt?\n{OK}")
     with pytest.raises(ToolTimeout):
         saw.blade_count()
 
@@ -488,16 +458,14 @@ MALFORMED = [
 
 @pytest.mark.parametrize(("action", "transcript"), MALFORMED)
 def test_dicing_saw_malformed_reply_is_a_protocol_error(
-    play: Callable[[str], DicingSaw], action: Callable[[DicingSaw], object], transcript: str
+    play: Play, action: Callable[[DicingSaw], object], transcript: str
 ) -> None:
     saw = play(transcript)
     with pytest.raises(ProtocolError):
         action(saw)
 
 
-def test_dicing_saw_range_errors_are_raised_before_anything_is_sent(
-    play: Callable[[str], DicingSaw],
-) -> None:
+def test_dicing_saw_range_errors_are_raised_before_anything_is_sent(play: Play) -> None:
     saw = play("")
     with pytest.raises(ParameterOutOfRange):
         saw.cut_passes = 4

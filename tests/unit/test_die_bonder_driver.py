@@ -1,13 +1,9 @@
-"""DieBonder against recorded transcripts: a fake DB-4 on loopback TCP checks every message
-the driver sends, byte for byte, and answers what die-bonder.md §9 shows.
-
-DieBonder against the static pyvisa-sim tool of sim/visa/die_bonder.yaml: parsing, ranges,
-the error queue and every error reply of README §7, malformed replies.
-"""
+"""DieBonder against recorded transcripts (a fake DB-4 on loopback TCP checks every message the
+driver sends, byte for byte, and answers what die-bonder.md §9 shows) and against the static
+pyvisa-sim tool of sim/visa/die_bonder.yaml."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -26,12 +22,20 @@ from drivers.errors import (
     ToolError,
     ToolTimeout,
 )
-from drivers.records import AlarmInfo
+from drivers.records import AlarmInfo, Identity, StripSummary
+from drivers.scpi import Progress
 from drivers.states import ToolState
 from sequences.steps.setup import apply_setpoints
-from tests.support.expected_protocol import NO_ERROR, ProtocolBench
+from tests.support.catalogue import raises_catalogue_error
+from tests.support.expected_protocol import ProtocolBench, checked
+from tests.support.io_timing import takes_s
 
 Script = list[tuple[str, str | None]]
+#: ``transcript(script)`` and ``open_sim(port)`` of the fixtures below.
+Transcript = Callable[[Script], DieBonder]
+OpenSim = Callable[..., DieBonder]
+#: die-bonder.md §9: the summary of the example strip.
+MANUAL_SUMMARY = StripSummary("LA2403-017", 30, 28, 1, 1, 0, 86.7, ("EPOXY", 29))
 
 
 @pytest.fixture
@@ -42,16 +46,12 @@ def transcript(protocol: ProtocolBench) -> Callable[[Script], DieBonder]:
 
 NORMAL_CYCLE: Script = [
     ("*IDN?", "GENERIC,DB-4,DB4-00117,2.3.1"),
-    ('RECipe:LOAD "A-EQUAL"', None),
-    ("SYST:ERR?", NO_ERROR),
+    *checked('RECipe:LOAD "A-EQUAL"'),
     ("SYST:STAT?", "HEATING"),
     ("SYST:STAT?", "READY"),
-    ('STRip:ID "LA2403-017"', None),
-    ("SYST:ERR?", NO_ERROR),
-    ('STRip:MAP "111111111111111111111111111110"', None),
-    ("SYST:ERR?", NO_ERROR),
-    ("CYCLe:STARt", None),
-    ("SYST:ERR?", NO_ERROR),
+    *checked('STRip:ID "LA2403-017"'),
+    *checked('STRip:MAP "111111111111111111111111111110"'),
+    *checked("CYCLe:STARt"),
     ("CYCLe:PROGress?", "12,29,14,73"),
     ("SYST:STAT?", "DONE"),
     ("RESult:SUMMary?", '"LA2403-017",30,28,1,1,0,86.7,EPOXY,29'),
@@ -62,14 +62,11 @@ NORMAL_CYCLE: Script = [
         "9,P,0,-6.0,1.4,-0.21,23.9,1211,2.0",
     ),
     ("RESult:DATA? 30,1", "30,X,0,,,,,,"),
-    ("CYCLe:ACKnowledge", None),
-    ("SYST:ERR?", NO_ERROR),
+    *checked("CYCLe:ACKnowledge"),
 ]
 
 
-def test_die_bonder_follows_the_manual_normal_cycle(
-    transcript: Callable[[Script], DieBonder],
-) -> None:
+def test_die_bonder_follows_the_manual_normal_cycle(transcript: Transcript) -> None:
     bonder = transcript(NORMAL_CYCLE)
     assert bonder.identify().model == "DB-4"
     bonder.load_recipe("A-EQUAL")
@@ -77,21 +74,9 @@ def test_die_bonder_follows_the_manual_normal_cycle(
     bonder.strip_id = "LA2403-017"
     bonder.input_map = "1" * 29 + "0"
     bonder.start()
-    progress = bonder.progress()
-    assert (progress.done, progress.total, progress.elapsed_s, progress.remaining_s) == (
-        12,
-        29,
-        14,
-        73,
-    )
+    assert bonder.progress() == Progress(12, 29, 14, 73)
     bonder.wait_for_state([ToolState.DONE, ToolState.ABORTED], timeout_s=2.0, poll_s=0.01)
-    summary = bonder.summary()
-    assert (summary.passed, summary.failed, summary.cycle_s, summary.extra) == (
-        28,
-        1,
-        86.7,
-        ("EPOXY", 29),
-    )
+    assert bonder.summary() == MANUAL_SUMMARY
     assert bonder.result_map()[7] == "F"
     page = bonder.result_records(7, 3)
     assert [(r.site, r.result, r.defect, r.dx_um) for r in page] == [
@@ -99,42 +84,27 @@ def test_die_bonder_follows_the_manual_normal_cycle(
         (8, "F", 2503, 31.7),
         (9, "P", 0, -6.0),
     ]
-    skipped = bonder.result_records(30, 1)[0]
-    assert (skipped.result, skipped.dx_um, skipped.volume_nl, skipped.force_n) == (
-        "X",
-        None,
-        None,
-        None,
-    )
+    assert bonder.result_records(30, 1) == [DieBondRecord(30, "X", 0)]
     bonder.acknowledge()
 
 
 INTERLOCK_HOLD_AND_ERRORS: Script = [
-    ("CYCLe:STARt", None),
-    ("SYST:ERR?", '22,"Interlock active;DOOR"'),
-    ("SYST:ERR?", NO_ERROR),
-    ("CYCLe:STARt", None),
-    ("SYST:ERR?", NO_ERROR),
+    *checked("CYCLe:STARt", '22,"Interlock active;DOOR"'),
+    *checked("CYCLe:STARt"),
     ("SYST:STAT?", "ALARM"),
     ("ALARm:ACTive?", "2,2201,2101"),
     ("ALARm:TEXT? 2101", '2101,H,"Syringe empty"'),
-    ("CYCLe:RESume", None),
-    ("SYST:ERR?", '23,"Alarm active;2101"'),
-    ("SYST:ERR?", NO_ERROR),
-    ("ALARm:CLEar", None),
-    ("SYST:ERR?", NO_ERROR),
+    *checked("CYCLe:RESume", '23,"Alarm active;2101"'),
+    *checked("ALARm:CLEar"),
     ("SYST:STAT?", "PAUSED"),
-    ("CYCLe:RESume", None),
-    ("SYST:ERR?", NO_ERROR),
+    *checked("CYCLe:RESume"),
     ("SYST:STAT?", "RUNNING"),
-    ("DISPense:VOLume 900", None),
-    ("SYST:ERR?", '20,"Not allowed in state;RUNNING"'),
-    ("SYST:ERR?", NO_ERROR),
+    *checked("DISPense:VOLume 900", '20,"Not allowed in state;RUNNING"'),
 ]
 
 
 def test_die_bonder_follows_the_manual_interlock_hold_and_error_example(
-    transcript: Callable[[Script], DieBonder],
+    transcript: Transcript,
 ) -> None:
     bonder = transcript(INTERLOCK_HOLD_AND_ERRORS)
     with pytest.raises(InterlockActive) as interlock:
@@ -159,22 +129,19 @@ def test_die_bonder_follows_the_manual_interlock_hold_and_error_example(
 
 
 EVERY_SETTING: Script = [
-    (message, None)
-    for pair in [
+    step
+    for group in [
         ("MODE FLIPCHIP", "DISPense:VOLume 220", "DISPense:PATTern CROSS", "DISPense:TOLerance 5"),
         ("PLACe:ZREFerence TOP", "PLACe:FORCe 2.5", "PLACe:BLT 30.0", "PLACe:TOLerance 15.0,0.25"),
         ("BOND:FORCe 120.0", "BOND:TEMPerature 300.0", "BOND:TIME 2.0", "STAGe:TEMPerature 150.0"),
         ("CURE:STATe OFF", "CURE:TEMPerature 150.0", "CURE:TIME 600"),
     ]
-    for command in pair
-    for message in (command, "SYST:ERR?")
+    for command in group
+    for step in checked(command)
 ]
-EVERY_SETTING = [(m, NO_ERROR if m == "SYST:ERR?" else None) for m, _ in EVERY_SETTING]
 
 
-def test_die_bonder_sends_every_setting_in_manual_form_and_order(
-    transcript: Callable[[Script], DieBonder],
-) -> None:
+def test_die_bonder_sends_every_setting_in_manual_form_and_order(transcript: Transcript) -> None:
     bonder = transcript(EVERY_SETTING)
     apply_setpoints(
         bonder,
@@ -203,8 +170,7 @@ QUERIES: Script = [
     ("SUPPly:EPOXy?", "87"),
     ("SUPPly:DIE?", "4210"),
     ("SUPPly:PLATe?", "5000"),
-    ("CALibrate:PLACe", None),
-    ("SYST:ERR?", NO_ERROR),
+    *checked("CALibrate:PLACe"),
     ("SYST:STAT?", "SETUP"),
     ("SYST:STAT?", "READY"),
     ("CALibrate:PLACe?", '-3.4,0.7,"2024-03-11T08:15:42"'),
@@ -213,16 +179,11 @@ QUERIES: Script = [
 ]
 
 
-def test_die_bonder_queries_heaters_supplies_and_calibration(
-    transcript: Callable[[Script], DieBonder],
-) -> None:
+def test_die_bonder_queries_heaters_supplies_and_calibration(transcript: Transcript) -> None:
     bonder = transcript(QUERIES)
     assert bonder.measure_temperature_c("HEAD") == 279.6
-    assert (bonder.supply_epoxy_pct(), bonder.supply_dies(), bonder.supply_plates()) == (
-        87,
-        4210,
-        5000,
-    )
+    supplies = (bonder.supply_epoxy_pct(), bonder.supply_dies(), bonder.supply_plates())
+    assert supplies == (87, 4210, 5000)
     bonder.calibrate_placement()
     bonder.wait_for_state([ToolState.READY], timeout_s=2.0, poll_s=0.01)
     calibration = bonder.placement_calibration()
@@ -233,21 +194,15 @@ def test_die_bonder_queries_heaters_supplies_and_calibration(
 
 
 SILENT_QUERY: Script = [
-    ("RESult:DATA? 1,30", None),
-    ("SYST:ERR?", '27,"No results available"'),
-    ("SYST:ERR?", NO_ERROR),
+    *checked("RESult:DATA? 1,30", '27,"No results available"'),
     ("SYST:STAT?", "READY"),
 ]
 
 
-def test_die_bonder_reads_the_error_queue_after_a_silent_query(
-    transcript: Callable[[Script], DieBonder],
-) -> None:
+def test_die_bonder_reads_the_error_queue_after_a_silent_query(transcript: Transcript) -> None:
     bonder = transcript(SILENT_QUERY)
-    started = time.monotonic()
-    with pytest.raises(ToolError) as caught:
+    with takes_s(0, 1.0), pytest.raises(ToolError) as caught:
         bonder.result_records(1, 30)
-    assert time.monotonic() - started < 1.0
     assert (caught.value.code, caught.value.text) == (27, "No results available")
     assert bonder.state() is ToolState.READY
 
@@ -264,19 +219,13 @@ def open_sim(protocol: ProtocolBench) -> Callable[..., DieBonder]:
 
 
 @pytest.fixture
-def bonder(open_sim: Callable[..., DieBonder]) -> DieBonder:
+def bonder(open_sim: OpenSim) -> DieBonder:
     """The READY tool at the defaults of the YAML."""
     return open_sim()
 
 
 def test_die_bonder_identifies_as_db4(bonder: DieBonder) -> None:
-    identity = bonder.identify()
-    assert (identity.vendor, identity.model, identity.serial, identity.firmware) == (
-        "GENERIC",
-        "DB-4",
-        "DB4-00117",
-        "2.3.1",
-    )
+    assert bonder.identify() == Identity("GENERIC", "DB-4", "DB4-00117", "2.3.1")
 
 
 def test_die_bonder_reads_the_manual_defaults(bonder: DieBonder) -> None:
@@ -372,16 +321,7 @@ def test_die_bonder_parses_the_manual_result_page(bonder: DieBonder) -> None:
 
 def test_die_bonder_reads_a_whole_cycle_result(bonder: DieBonder) -> None:
     result = bonder.cycle_result()
-    summary = result.summary
-    assert (summary.strip_id, summary.sites, summary.passed, summary.failed, summary.skipped) == (
-        "LA2403-017",
-        30,
-        28,
-        1,
-        1,
-    )
-    assert summary.cycle_s == 86.7
-    assert summary.extra == ("EPOXY", 29)
+    assert result.summary == MANUAL_SUMMARY
     assert result.result_map == "PPPPPPPFPPPPPPPPPPPPPPPPPPPPPX"
     assert [r.site for r in result.records] == list(range(1, 31))
     assert all(isinstance(r, DieBondRecord) for r in result.records)
@@ -389,9 +329,7 @@ def test_die_bonder_reads_a_whole_cycle_result(bonder: DieBonder) -> None:
     assert result.records[29] == DieBondRecord(30, "X", 0)
 
 
-def test_die_bonder_pages_the_results_of_an_80_site_flip_chip_strip(
-    open_sim: Callable[..., DieBonder],
-) -> None:
+def test_die_bonder_pages_the_results_of_an_80_site_flip_chip_strip(open_sim: OpenSim) -> None:
     with open_sim(5050) as bonder:
         result = bonder.cycle_result()
     assert result.summary.extra == ("FLIPCHIP", 80)
@@ -442,71 +380,59 @@ def test_die_bonder_serves_the_common_scpi_set(bonder: DieBonder) -> None:
 
 
 def test_die_bonder_raises_the_queued_error_and_leaves_the_queue_empty(bonder: DieBonder) -> None:
-    with pytest.raises(ToolError) as caught:
-        bonder.write("DISPense:VOLume 40000")
-    assert (caught.value.code, caught.value.native_code, caught.value.text) == (
-        13,
-        -222,
-        "Data out of range",
-    )
-    assert "DISPense:VOLume 40000" in str(caught.value)
+    sent = "DISPense:VOLume 40000"
+    with raises_catalogue_error(13, "Data out of range", native=-222, sent=sent) as caught:
+        bonder.write(sent)
+    assert caught.value.text == "Data out of range"
     assert bonder.next_error().code == 0
     assert bonder.event_status() & 32
 
 
-# (port, action, error class, catalogue code, SCPI code, detail)
-ERROR_CASES: list[tuple[int, Callable[[DieBonder], Any], type[ToolError], int, int, str]] = [
-    (5026, lambda b: setattr(b, "mode", "PLATE"), ToolError, 12, -224, ""),
-    (5026, lambda b: b.alarm_info(2999), ToolError, 12, -224, ""),
-    (5027, lambda b: setattr(b, "dispense_volume_nl", 900), NotAllowedInState, 20, 20, "RUNNING"),
-    (5028, lambda b: b.start(), InterlockActive, 22, 22, "DOOR"),
-    (5029, lambda b: b.resume(), AlarmActive, 23, 23, "2101"),
-    (5030, lambda b: setattr(b, "input_map", "1111"), ToolError, 26, 26, ""),
-    (5031, lambda b: b.result_records(1, 30), ToolError, 27, 27, ""),
-    (5032, lambda b: b.write("CYCL:STAR;CYCL:ABOR"), ToolError, 11, -102, ""),
-    (5033, lambda b: b.calibrate_placement(), NotAllowedInState, 21, 21, "SETUP"),
-    (5034, lambda b: b.start(), ToolError, 14, -221, ""),
-    (5035, lambda b: b.start(), InterlockActive, 22, 22, "TEMP"),
-    (5036, lambda b: b.start(), NotAllowedInState, 24, 24, ""),
-    (5037, lambda b: b.load_recipe("A-HUGE"), ToolError, 25, 25, ""),
-    (5038, lambda b: b.save_recipe("NEW-33"), ToolError, 28, 28, ""),
-    (5039, lambda b: b.write("DISP:VOL MAX"), ToolError, 12, -104, ""),
-    (5040, lambda b: b.write("DISP:VOL 600,700"), ToolError, 12, -108, ""),
-    (5041, lambda b: b.write("DISP:VOL"), ToolError, 12, -109, ""),
-    (5042, lambda b: b.write('STR:ID "LA 2403"'), ToolError, 12, -151, ""),
-    (5043, lambda b: b.write("DISP:SPEED 5"), ToolError, 10, -113, ""),
-    (5044, lambda b: b.clear_alarms(), ToolError, -350, -350, ""),
-    (5045, lambda b: b.measure_temperature_c("HEAD"), ToolError, 13, -222, ""),
+# (port, action, catalogue code, SCPI code, detail)
+ERROR_CASES: list[tuple[int, Callable[[DieBonder], Any], int, int, str]] = [
+    (5026, lambda b: setattr(b, "mode", "PLATE"), 12, -224, ""),
+    (5026, lambda b: b.alarm_info(2999), 12, -224, ""),
+    (5027, lambda b: setattr(b, "dispense_volume_nl", 900), 20, 20, "RUNNING"),
+    (5028, lambda b: b.start(), 22, 22, "DOOR"),
+    (5029, lambda b: b.resume(), 23, 23, "2101"),
+    (5030, lambda b: setattr(b, "input_map", "1111"), 26, 26, ""),
+    (5031, lambda b: b.result_records(1, 30), 27, 27, ""),
+    (5032, lambda b: b.write("CYCL:STAR;CYCL:ABOR"), 11, -102, ""),
+    (5033, lambda b: b.calibrate_placement(), 21, 21, "SETUP"),
+    (5034, lambda b: b.start(), 14, -221, ""),
+    (5035, lambda b: b.start(), 22, 22, "TEMP"),
+    (5036, lambda b: b.start(), 24, 24, ""),
+    (5037, lambda b: b.load_recipe("A-HUGE"), 25, 25, ""),
+    (5038, lambda b: b.save_recipe("NEW-33"), 28, 28, ""),
+    (5039, lambda b: b.write("DISP:VOL MAX"), 12, -104, ""),
+    (5040, lambda b: b.write("DISP:VOL 600,700"), 12, -108, ""),
+    (5041, lambda b: b.write("DISP:VOL"), 12, -109, ""),
+    (5042, lambda b: b.write('STR:ID "LA 2403"'), 12, -151, ""),
+    (5043, lambda b: b.write("DISP:SPEED 5"), 10, -113, ""),
+    (5044, lambda b: b.clear_alarms(), -350, -350, ""),
+    (5045, lambda b: b.measure_temperature_c("HEAD"), 13, -222, ""),
 ]
 
 
-@pytest.mark.parametrize(("port", "action", "error", "code", "native", "detail"), ERROR_CASES)
+@pytest.mark.parametrize(("port", "action", "code", "native", "detail"), ERROR_CASES)
 def test_die_bonder_maps_each_error_reply(
     port: int,
     action: Callable[[DieBonder], Any],
-    error: type[ToolError],
     code: int,
     native: int,
     detail: str,
-    open_sim: Callable[..., DieBonder],
+    open_sim: OpenSim,
 ) -> None:
+    address = f"TCPIP::localhost::{port}::SOCKET"
     with open_sim(port) as bonder:
-        with pytest.raises(error) as caught:
+        with raises_catalogue_error(
+            code, detail=detail, native=native, tool="die-bonder", address=address
+        ):
             action(bonder)
-        assert type(caught.value) is error
-        assert (caught.value.code, caught.value.native_code, caught.value.detail) == (
-            code,
-            native,
-            detail,
-        )
-        assert caught.value.tool == "die-bonder"
-        assert caught.value.address == f"TCPIP::localhost::{port}::SOCKET"
         assert bonder.next_error().code == 0
 
 
-def test_die_bonder_reports_the_blocking_alarm_while_waiting(
-    open_sim: Callable[..., DieBonder],
-) -> None:
+def test_die_bonder_reports_the_blocking_alarm_while_waiting(open_sim: OpenSim) -> None:
     with open_sim(5029) as bonder:
         assert bonder.state() is ToolState.ALARM
         assert bonder.alarms() == [
@@ -547,15 +473,13 @@ MALFORMED: list[tuple[str, Callable[[DieBonder], Any]]] = [
 
 @pytest.mark.parametrize(("what", "action"), MALFORMED, ids=[m[0] for m in MALFORMED])
 def test_die_bonder_rejects_malformed_reply(
-    what: str, action: Callable[[DieBonder], Any], open_sim: Callable[..., DieBonder]
+    what: str, action: Callable[[DieBonder], Any], open_sim: OpenSim
 ) -> None:
     with open_sim(5060) as bonder, pytest.raises(ProtocolError):
         action(bonder)
 
 
-def test_die_bonder_rejects_a_malformed_error_queue_reply(
-    open_sim: Callable[..., DieBonder],
-) -> None:
+def test_die_bonder_rejects_a_malformed_error_queue_reply(open_sim: OpenSim) -> None:
     with open_sim(5061) as bonder:
         with pytest.raises(ProtocolError, match="SYST:ERR"):
             bonder.cure_enabled = False
@@ -564,14 +488,14 @@ def test_die_bonder_rejects_a_malformed_error_queue_reply(
 
 
 def test_die_bonder_times_out_on_a_silent_query_with_an_empty_error_queue(
-    open_sim: Callable[..., DieBonder],
+    open_sim: OpenSim,
 ) -> None:
     with open_sim(5062) as bonder, pytest.raises(ToolTimeout):
         bonder.state()
 
 
 def test_die_bonder_reports_a_lost_link_when_not_even_the_error_queue_answers(
-    open_sim: Callable[..., DieBonder],
+    open_sim: OpenSim,
 ) -> None:
     with open_sim(5063) as bonder, pytest.raises(ConnectionLost):
         bonder.state()

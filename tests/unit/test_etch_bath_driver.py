@@ -11,9 +11,7 @@ from typing import Any
 import pytest
 
 from drivers.errors import (
-    AlarmActive,
     InterlockActive,
-    NotAllowedInState,
     ParameterOutOfRange,
     ProtocolError,
     ToolError,
@@ -29,12 +27,13 @@ from drivers.etch_bath import (
 )
 from drivers.states import ToolState
 from drivers.transports.modbus import ModbusExceptionReply
+from tests.support.catalogue import raises_catalogue_error
 from tests.support.expected_protocol import (
     EXACT,
     ProtocolBench,
     scripted_peer,
 )
-from tests.support.modbus_pdu import exception_reply, from_transcript
+from tests.support.modbus_pdu import exception_reply, from_transcript, rtu_frame
 from tests.support.modbus_pdu import string_words as encode_string
 
 MANUAL_RECIPE = [500, 15, 320, 20, 135, 540, 1600, 80, 1, 420, 900, 0, 23000, 25, 10, 60, 1, 3]
@@ -68,26 +67,8 @@ def test_etch_bath_writes_the_u32_depth_target_with_one_fc16(bath_with) -> None:
 
 def test_etch_bath_arm_writes_recipe_strip_ids_in_one_fc16_each_then_pulses_arm(bath_with) -> None:
     koh = EtchRecipe.typical(Chemistry.KOH)
-    words = [
-        800,
-        15,
-        300,
-        20,
-        135,
-        540,
-        1600,
-        80,
-        1,
-        420,
-        900,
-        0,
-        2500,
-        25,
-        10,
-        60,
-        1,
-        0b1000000001,
-    ]
+    # the manual's recipe words with KOH's TEMP_SP 80.0, CONC_SP 30.0, DEPTH 25 µm; slots 1, 10
+    words = [800, 15, 300, *MANUAL_RECIPE[3:12], 2500, *MANUAL_RECIPE[13:17], 0b1000000001]
     bath, _ = bath_with(
         [
             (("FC16", 101, words), None),
@@ -213,24 +194,22 @@ def test_etch_bath_illegal_address_and_value_are_tool_errors(bath_with) -> None:
 
 
 @pytest.mark.parametrize(
-    ("reason", "extra", "error", "detail"),
+    ("reason", "extra", "detail"),
     [
-        (20, [(("FC04", 0, 1), [4])], NotAllowedInState, "RUNNING"),
-        (21, [], NotAllowedInState, ""),
-        (22, [(("FC04", 14, 1), [0b100000010])], InterlockActive, "DOOR,CARRIER"),
-        (23, [(("FC04", 2, 1), [5110])], AlarmActive, "5110"),
-        (24, [], NotAllowedInState, ""),
-        (14, [], ToolError, ""),
+        (20, [(("FC04", 0, 1), [4])], "RUNNING"),
+        (21, [], ""),
+        (22, [(("FC04", 14, 1), [0b100000010])], "DOOR,CARRIER"),
+        (23, [(("FC04", 2, 1), [5110])], "5110"),
+        (24, [], ""),
+        (14, [], ""),
     ],
 )
 def test_etch_bath_exception_06_maps_reject_reason_to_the_right_error(
-    bath_with, reason: int, extra: list[Any], error: type[ToolError], detail: str
+    bath_with, reason: int, extra: list[Any], detail: str
 ) -> None:
     bath, _ = bath_with([(("FC05", 18), exception(6)), (("FC04", 4, 2), [reason, 1]), *extra])
-    with pytest.raises(error) as info:
+    with raises_catalogue_error(reason, detail=detail, native=6, tool="etch-bath") as info:
         bath.hoist_down()
-    assert type(info.value) is error
-    assert (info.value.code, info.value.detail, info.value.native_code) == (reason, detail, 6)
     assert "HOIST_DOWN" in str(info.value)
 
 
@@ -268,19 +247,8 @@ def test_etch_bath_alarm_table_is_the_manual_table(bath_with) -> None:
 
 
 # -- raw RTU frames of etch-bath.md §9 over a pty -----------------------------------------------------
-def crc16(frame: bytes) -> bytes:
-    """CRC-16/MODBUS, low byte first."""
-    crc = 0xFFFF
-    for byte in frame:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-    return bytes([crc & 0xFF, crc >> 8])
-
-
 def rtu(hex_text: str) -> bytes:
-    body = bytes.fromhex(hex_text)
-    return body + crc16(body)
+    return rtu_frame(bytes.fromhex(hex_text))
 
 
 def pty_parity(device: str) -> str:
@@ -317,7 +285,7 @@ MANUAL_FRAMES = [
 
 
 def test_etch_bath_sends_the_manual_rtu_frames_byte_for_byte() -> None:
-    assert crc16(bytes.fromhex("01 04 00 6D 00 03")) == bytes.fromhex("21 D6")  # the helper itself
+    assert rtu("01 04 00 6D 00 03")[-2:] == bytes.fromhex("21 D6")  # the helper itself
     with scripted_peer(MANUAL_FRAMES, framing=EXACT, channel="pty") as peer:
         address = (
             f"modbus+rtu://{peer.device}?baudrate=19200&parity={pty_parity(peer.device)}&unit=1"

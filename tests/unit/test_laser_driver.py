@@ -12,17 +12,16 @@ import pytest
 
 from drivers.errors import (
     AlarmActive,
-    InterlockActive,
-    NotAllowedInState,
     ParameterOutOfRange,
     ProtocolError,
     ToolError,
     ToolTimeout,
 )
 from drivers.laser import Calibration, Laser, LaserRecord
-from drivers.records import AlarmInfo
+from drivers.records import AlarmInfo, StripSummary
 from drivers.scpi import Progress
 from drivers.states import ToolState
+from tests.support.catalogue import raises_catalogue_error
 from tests.support.expected_protocol import (
     NO_ERROR,
     ProtocolBench,
@@ -30,16 +29,17 @@ from tests.support.expected_protocol import (
 )
 
 ADDRESS = "TCPIP::127.0.0.1::5025::SOCKET"
+Transcript = Callable[[Sequence[tuple[str, str | None]]], Laser]
 
 
 @pytest.fixture
-def transcript(protocol: ProtocolBench) -> Callable[[Sequence[tuple[str, str | None]]], Laser]:
+def transcript(protocol: ProtocolBench) -> Transcript:
     """``transcript(steps)``: a Laser on a peer playing ``*CLS`` and then the steps."""
     return lambda steps: protocol.scpi(Laser, steps)[0]
 
 
 # == laser.md §9 examples ==========================================================================
-def test_laser_normal_cycle_follows_the_manual_example(transcript: Callable[..., Laser]) -> None:
+def test_laser_normal_cycle_follows_the_manual_example(transcript: Transcript) -> None:
     ones = "1" * 240
     laser = transcript(
         [
@@ -74,33 +74,16 @@ def test_laser_normal_cycle_follows_the_manual_example(transcript: Callable[...,
     laser.start()
     assert laser.progress() == Progress(118, 240, 39, 44)
     assert laser.state() is ToolState.DONE
-    summary = laser.summary()
-    assert (summary.strip_id, summary.passed, summary.failed, summary.cycle_s) == (
-        "FB2405-112",
-        239,
-        1,
-        83.4,
-    )
-    assert summary.extra == ("IO16", 3840)
+    assert laser.summary() == StripSummary("FB2405-112", 240, 239, 1, 0, 0, 83.4, ("IO16", 3840))
     records = laser.result_records(57, 2)
     assert records == [
-        LaserRecord(
-            57,
-            "F",
-            8501,
-            vias_open=15,
-            vias_total=16,
-            recess_depth_um=None,
-            mean_pulses_per_via=134,
-        ),
-        LaserRecord(
-            58, "P", 0, vias_open=16, vias_total=16, recess_depth_um=None, mean_pulses_per_via=126
-        ),
+        LaserRecord(57, "F", 8501, 15, 16, None, 134),
+        LaserRecord(58, "P", 0, 16, 16, None, 126),
     ]
     laser.acknowledge()
 
 
-def test_laser_door_alarm_follows_the_manual_example(transcript: Callable[..., Laser]) -> None:
+def test_laser_door_alarm_follows_the_manual_example(transcript: Transcript) -> None:
     laser = transcript(
         [
             ("SYST:STAT?", "ALARM"),
@@ -121,44 +104,33 @@ def test_laser_door_alarm_follows_the_manual_example(transcript: Callable[..., L
     assert (info.value.code, info.value.detail) == (23, "8002")
     laser.clear_alarms()
     assert laser.state() is ToolState.ABORTED
-    summary = laser.summary()
-    assert (summary.passed, summary.failed, summary.not_processed, summary.extra) == (
-        95,
-        1,
-        144,
-        ("IO16", 1527),
-    )
+    assert laser.summary() == StripSummary("FB2405-112", 240, 95, 1, 0, 144, 35.3, ("IO16", 1527))
     laser.acknowledge()
     assert laser.state() is ToolState.HEATING  # WARMUP: the source restarts
 
 
 # == what each member sends ========================================================================
-def test_laser_settings_are_sent_in_the_manuals_form(transcript: Callable[..., Laser]) -> None:
-    laser = transcript(
-        [
-            *checked('PATTern:SELect "IO16-DIE4"'),
-            *checked("LASer:FLUence 1.35"),
-            *checked("LASer:FREQuency 100"),
-            *checked("LASer:SPOT 30"),
-            *checked("FILM:THICKness 50.0"),
-            *checked("VIA:PULSes 400"),
-            *checked("VIA:ENDPoint OFF"),
-            *checked("RECess:DEPTh 12.5"),
-            *checked("RECess:TOLerance 1.5"),
-        ]
-    )
-    laser.pattern = "IO16-DIE4"
-    laser.fluence_j_cm2 = 1.35
-    laser.frequency_khz = 100
-    laser.spot_um = 30
-    laser.film_thickness_um = 50
-    laser.via_max_pulses = 400
-    laser.via_endpoint = False
-    laser.recess_depth_um = 12.5
-    laser.recess_tolerance_um = 1.5
+#: Each setting, the value written and the message it is sent as.
+SETTINGS = [
+    ("pattern", "IO16-DIE4", 'PATTern:SELect "IO16-DIE4"'),
+    ("fluence_j_cm2", 1.35, "LASer:FLUence 1.35"),
+    ("frequency_khz", 100, "LASer:FREQuency 100"),
+    ("spot_um", 30, "LASer:SPOT 30"),
+    ("film_thickness_um", 50, "FILM:THICKness 50.0"),
+    ("via_max_pulses", 400, "VIA:PULSes 400"),
+    ("via_endpoint", False, "VIA:ENDPoint OFF"),
+    ("recess_depth_um", 12.5, "RECess:DEPTh 12.5"),
+    ("recess_tolerance_um", 1.5, "RECess:TOLerance 1.5"),
+]
 
 
-def test_laser_readings_are_typed(transcript: Callable[..., Laser]) -> None:
+def test_laser_settings_are_sent_in_the_manuals_form(transcript: Transcript) -> None:
+    laser = transcript([step for _, _, message in SETTINGS for step in checked(message)])
+    for member, value, _ in SETTINGS:
+        setattr(laser, member, value)
+
+
+def test_laser_readings_are_typed(transcript: Transcript) -> None:
     laser = transcript(
         [
             ("PATTern:SELect?", '"IO32-DIE4"'),
@@ -218,14 +190,14 @@ def test_laser_readings_are_typed(transcript: Callable[..., Laser]) -> None:
     ],
 )
 def test_laser_refuses_out_of_range_settings_before_sending(
-    transcript: Callable[..., Laser], member: str, value: Any
+    transcript: Transcript, member: str, value: Any
 ) -> None:
     laser = transcript([])
     with pytest.raises(ParameterOutOfRange):
         setattr(laser, member, value)
 
 
-def test_laser_read_only_pattern_facts_cannot_be_set(transcript: Callable[..., Laser]) -> None:
+def test_laser_read_only_pattern_facts_cannot_be_set(transcript: Transcript) -> None:
     laser = transcript([])
     with pytest.raises(AttributeError):
         laser.pattern_vias = 16
@@ -233,55 +205,43 @@ def test_laser_read_only_pattern_facts_cannot_be_set(transcript: Callable[..., L
 
 # == every error reply of laser.md §6/§7 ===========================================================
 # What the driver call sends, for the rows below that are not raw writes.
-DRIVER_CALLS: dict[str, Callable[[Laser], None]] = {
+DRIVER_CALLS: dict[str, Callable[[Laser], object]] = {
     'PATTern:SELect "IO64"': lambda tool: setattr(tool, "pattern", "IO64"),
     "CYCLe:STARt": Laser.start,
     "LASer:CALibrate": Laser.calibrate,
     "CYCLe:RESume": Laser.resume,
     "CYCLe:PAUSe": Laser.pause,
+    "RESult:SUMMary?": Laser.summary,
 }
 REJECTIONS = [
-    # sent, the tool's SYST:ERR? entry, error type, catalogue code, native code, detail
-    ("LAS:FLU 3.5", '-222,"Data out of range"', ToolError, 13, -222, ""),
-    ('PATTern:SELect "IO64"', '25,"Recipe not found"', ToolError, 25, 25, ""),
-    ("VIA:ENDP MAYBE", '-224,"Illegal parameter value"', ToolError, 12, -224, ""),
-    ("CYCLe:STARt", '-221,"Settings conflict"', ToolError, 14, -221, ""),
-    ("CYCLe:STARt", '22,"Interlock active;CAL"', InterlockActive, 22, 22, "CAL"),
-    ("CYCLe:STARt", '22,"Interlock active;WARMUP"', InterlockActive, 22, 22, "WARMUP"),
-    ("CYCLe:STARt", '22,"Interlock active;DOOR"', InterlockActive, 22, 22, "DOOR"),
-    ("LASer:CALibrate", '22,"Interlock active;WARMUP"', InterlockActive, 22, 22, "WARMUP"),
-    ("LASer:CALibrate", '24,"No recipe loaded"', NotAllowedInState, 24, 24, ""),
-    ("CYCLe:RESume", '23,"Alarm active;8107"', AlarmActive, 23, 23, "8107"),
-    ("CYCLe:PAUSe", '20,"Not allowed in state;READY"', NotAllowedInState, 20, 20, "READY"),
+    # sent, the tool's SYST:ERR? entry, catalogue code
+    ("LAS:FLU 3.5", '-222,"Data out of range"', 13),
+    ('PATTern:SELect "IO64"', '25,"Recipe not found"', 25),
+    ("VIA:ENDP MAYBE", '-224,"Illegal parameter value"', 12),
+    ("CYCLe:STARt", '-221,"Settings conflict"', 14),
+    ("CYCLe:STARt", '22,"Interlock active;CAL"', 22),
+    ("CYCLe:STARt", '22,"Interlock active;WARMUP"', 22),
+    ("CYCLe:STARt", '22,"Interlock active;DOOR"', 22),
+    ("LASer:CALibrate", '22,"Interlock active;WARMUP"', 22),
+    ("LASer:CALibrate", '24,"No recipe loaded"', 24),
+    ("CYCLe:RESume", '23,"Alarm active;8107"', 23),
+    ("CYCLe:PAUSe", '20,"Not allowed in state;READY"', 20),
+    ("RESult:SUMMary?", '27,"No results available"', 27),
 ]
 
 
-@pytest.mark.parametrize(("sent", "error", "error_type", "code", "native", "detail"), REJECTIONS)
+@pytest.mark.parametrize(("sent", "error", "code"), REJECTIONS)
 def test_laser_raises_the_tools_rejection(
-    transcript: Callable[..., Laser],
-    sent: str,
-    error: str,
-    error_type: type[ToolError],
-    code: int,
-    native: int,
-    detail: str,
+    transcript: Transcript, sent: str, error: str, code: int
 ) -> None:
     laser = transcript(checked(sent, error))
     call = DRIVER_CALLS.get(sent, lambda tool: tool.write(sent))
-    with pytest.raises(error_type) as info:
+    native, text = error.split(",", 1)
+    with raises_catalogue_error(code, text.strip('"'), native=int(native), tool="laser", sent=sent):
         call(laser)
-    assert (info.value.code, info.value.native_code, info.value.detail) == (code, native, detail)
-    assert info.value.sent == sent and "laser" in str(info.value)
 
 
-def test_laser_result_query_without_results_raises_27(transcript: Callable[..., Laser]) -> None:
-    laser = transcript(checked("RESult:SUMMary?", '27,"No results available"'))
-    with pytest.raises(ToolError) as info:
-        laser.summary()
-    assert info.value.code == 27
-
-
-def test_laser_silent_query_with_empty_queue_is_a_timeout(transcript: Callable[..., Laser]) -> None:
+def test_laser_silent_query_with_empty_queue_is_a_timeout(transcript: Transcript) -> None:
     laser = transcript([("LASer:POWer?", None), ("SYST:ERR?", NO_ERROR)])
     with pytest.raises(ToolTimeout):
         laser.power_w()
@@ -315,16 +275,14 @@ def test_laser_silent_query_with_empty_queue_is_a_timeout(transcript: Callable[.
     ],
 )
 def test_laser_malformed_reply_is_a_protocol_error(
-    transcript: Callable[..., Laser], query: str, reply: str, call: Callable[[Laser], Any]
+    transcript: Transcript, query: str, reply: str, call: Callable[[Laser], Any]
 ) -> None:
     laser = transcript([(query, reply)])
     with pytest.raises(ProtocolError):
         call(laser)
 
 
-def test_laser_malformed_reading_names_tool_address_and_query(
-    transcript: Callable[..., Laser],
-) -> None:
+def test_laser_malformed_reading_names_tool_address_and_query(transcript: Transcript) -> None:
     laser = transcript([("LASer:FLUence?", "1,20"), ("LASer:SHUTter?", "AJAR")])
     for call in (lambda: laser.fluence_j_cm2, laser.shutter):
         with pytest.raises(ProtocolError) as info:
@@ -333,9 +291,7 @@ def test_laser_malformed_reading_names_tool_address_and_query(
         assert info.value.address.startswith("TCPIP::127.0.0.1::") and info.value.sent
 
 
-def test_laser_malformed_error_queue_reply_is_a_protocol_error(
-    transcript: Callable[..., Laser],
-) -> None:
+def test_laser_malformed_error_queue_reply_is_a_protocol_error(transcript: Transcript) -> None:
     laser = transcript([("CYCLe:STARt", None), ("SYST:ERR?", "0 No error")])
     with pytest.raises(ProtocolError):
         laser.start()
@@ -352,11 +308,8 @@ def test_laser_yaml_identifies_and_reports_defaults(yaml_laser: Laser) -> None:
     assert (identity.model, identity.serial) == ("UVL-3", "UVL3-00042")
     assert yaml_laser.state() is ToolState.READY
     assert yaml_laser.interlocks() == []
-    assert (
-        yaml_laser.pattern == "IO16"
-        and yaml_laser.pattern_vias == 16
-        and yaml_laser.pattern_area_mm2 == 0.0
-    )
+    pattern = (yaml_laser.pattern, yaml_laser.pattern_vias, yaml_laser.pattern_area_mm2)
+    assert pattern == ("IO16", 16, 0.0)
     assert (yaml_laser.fluence_j_cm2, yaml_laser.frequency_khz, yaml_laser.spot_um) == (1.2, 50, 25)
     assert (yaml_laser.via_max_pulses, yaml_laser.via_endpoint) == (250, True)
     assert (yaml_laser.recess_depth_um, yaml_laser.recess_tolerance_um) == (12.0, 2.0)
@@ -371,11 +324,8 @@ def test_laser_yaml_settings_round_trip(yaml_laser: Laser) -> None:
     yaml_laser.fluence_j_cm2 = 1.5
     yaml_laser.film_thickness_um = 50.0
     yaml_laser.via_endpoint = False
-    assert (yaml_laser.pattern, yaml_laser.fluence_j_cm2, yaml_laser.film_thickness_um) == (
-        "IO32-DIE4",
-        1.5,
-        50.0,
-    )
+    settings = (yaml_laser.pattern, yaml_laser.fluence_j_cm2, yaml_laser.film_thickness_um)
+    assert settings == ("IO32-DIE4", 1.5, 50.0)
 
 
 def test_laser_yaml_cycle_result_pages_through_all_240_records(yaml_laser: Laser) -> None:

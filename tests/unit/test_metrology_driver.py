@@ -21,6 +21,7 @@ from drivers.errors import (
 from drivers.metrology import (
     LIMIT_ITEMS,
     BallRecord,
+    Calibration,
     CalResult,
     DieRecord,
     InspectionSetPoints,
@@ -28,32 +29,29 @@ from drivers.metrology import (
     Limit,
     MeasureMode,
     Metrology,
+    MetrologyStatus,
     PkgRecord,
     RecessRecord,
     SlugRecord,
 )
+from drivers.records import StripSummary
+from drivers.scpi import Progress
 from drivers.states import ToolState
 from sequences.steps.held import forget_held
 from sequences.steps.setup import apply_setpoints, set_strip_size
 from sim.metrology import items as sim_items
-from tests.support.catalogue import detail_of, error_class
-from tests.support.expected_protocol import ProtocolBench, ScriptedPeer, Step, lines
+from tests.support.catalogue import raises_catalogue_error
+from tests.support.expected_protocol import (
+    ProtocolBench,
+    ScriptedPeer,
+    TextReply,
+    lines,
+    text_steps,
+)
+from tests.support.io_timing import takes_s
 
-Reply = str | Sequence[str] | bytes | None  # one line, several lines, raw bytes, or silence
-
-
-def _steps(transcript: Sequence[tuple[str, Reply]]) -> list[Step]:
-    """Script steps of MS-3 lines: CR after each line sent and each reply line."""
-    steps: list[Step] = []
-    for line, reply in transcript:
-        if reply is None or isinstance(reply, bytes):
-            data = reply
-        elif isinstance(reply, str):
-            data = reply.encode("ascii") + b"\r"
-        else:
-            data = b"".join(part.encode("ascii") + b"\r" for part in reply)
-        steps.append((line.encode("ascii") + b"\r", data))
-    return steps
+#: ``station(transcript, transport=, line_timeout_s=)``: the driver and its scripted peer.
+Station = Callable[..., tuple[Metrology, ScriptedPeer]]
 
 
 @pytest.fixture
@@ -61,7 +59,7 @@ def station(protocol: ProtocolBench) -> Callable[..., tuple[Metrology, ScriptedP
     """Factory: a driver opened on a scripted MS-3 (pty or TCP) playing ``transcript``."""
 
     def open_on(
-        transcript: Sequence[tuple[str, Reply]],
+        transcript: Sequence[tuple[str, TextReply]],
         *,
         transport: str = "pty",
         line_timeout_s: float = 1.0,
@@ -69,7 +67,7 @@ def station(protocol: ProtocolBench) -> Callable[..., tuple[Metrology, ScriptedP
         address = "{device}" if transport == "pty" else "socket://127.0.0.1:{port}"
         return protocol.open(
             Metrology,
-            _steps(transcript),
+            text_steps(transcript, b"\r"),
             address=address,
             framing=lines(b"\r"),
             line_timeout_s=line_timeout_s,
@@ -107,7 +105,7 @@ NORMAL_CYCLE = [  # metrology.md §9, first example
 
 @pytest.mark.parametrize("transport", ["pty", "tcp"])
 def test_metrology_normal_cycle_sends_the_manual_example_lines(
-    station: Callable[..., tuple[Metrology, ScriptedPeer]], transport: str
+    station: Station, transport: str
 ) -> None:
     gauge, _ = station(NORMAL_CYCLE, transport=transport)
     assert gauge.identify().serial == "MS3-00057"
@@ -121,30 +119,14 @@ def test_metrology_normal_cycle_sends_the_manual_example_lines(
     assert gauge.status().done == 12
     assert gauge.state() is ToolState.DONE
     summary = gauge.summary()
-    assert (
-        summary.strip_id,
-        summary.sites,
-        summary.passed,
-        summary.failed,
-        summary.skipped,
-        summary.cycle_s,
-    ) == (
-        "LA2403-017",
-        30,
-        28,
-        1,
-        1,
-        88.5,
-    )
+    assert summary == StripSummary("LA2403-017", 30, 28, 1, 1, 0, 88.5, (MeasureMode.BALL,))
     records = gauge.records(1, 3, mode=summary.extra[0])
     assert records[1] == BallRecord(2, "F", 9507, 398.7, 352.1, 118.4, 226.0, 126.1, 0)
     assert gauge.statistics("copl") == ItemStatistics("COPL", 29, 71.2, 18.6, 41.0, 118.4)
     gauge.acknowledge()
 
 
-def test_metrology_interlock_calibration_and_hold_alarm_of_the_manual(
-    station: Callable[..., tuple[Metrology, ScriptedPeer]],
-) -> None:
+def test_metrology_interlock_calibration_and_hold_alarm_of_the_manual(station: Station) -> None:
     gauge, _ = station(
         [
             ("RUN", "ER 22,Interlock active;CAL"),
@@ -168,16 +150,10 @@ def test_metrology_interlock_calibration_and_hold_alarm_of_the_manual(
     gauge.calibrate()
     gauge.wait_for_state([ToolState.READY], timeout_s=2, poll_s=0.001)
     calibration = gauge.calibration()
-    assert calibration.passed and calibration.timestamp == datetime(2024, 5, 14, 9, 2, 41)
-    assert calibration.hours_since == 0.0
+    assert calibration == Calibration(CalResult.PASS, datetime(2024, 5, 14, 9, 2, 41), 0.0)
+    assert calibration.passed
     gauge.start()
-    status = gauge.status()
-    assert (status.state, status.phase, status.done, status.total) == (
-        ToolState.ALARM,
-        "MEASURE",
-        7,
-        29,
-    )
+    assert gauge.status() == MetrologyStatus(ToolState.ALARM, MeasureMode.BALL, "MEASURE", 7, 29)
     assert [(a.code, a.alarm_class, a.text) for a in gauge.alarms()] == [
         (9003, "H", "Stage vacuum low")
     ]
@@ -189,9 +165,7 @@ def test_metrology_interlock_calibration_and_hold_alarm_of_the_manual(
     gauge.resume()
 
 
-def test_metrology_every_member_sends_its_manual_line(
-    station: Callable[..., tuple[Metrology, ScriptedPeer]],
-) -> None:
+def test_metrology_every_member_sends_its_manual_line(station: Station) -> None:
     gauge, _ = station(
         [
             ("RST", "OK"),
@@ -252,20 +226,15 @@ def test_metrology_every_member_sends_its_manual_line(
     assert gauge.input_map == "1101"
     gauge.pause()
     gauge.abort()
-    progress = gauge.progress()
-    assert (progress.done, progress.total, progress.elapsed_s, progress.remaining_s) == (
-        12,
-        29,
-        42,
-        53,
-    )
+    assert gauge.progress() == Progress(12, 29, 42, 53)
     assert gauge.record_count() == 30
     assert gauge.result_map() == "PPFX"
     assert gauge.statistics("SLUG") == ItemStatistics("SLUG", 0, None, None, None, None)
     assert gauge.enclosure_temperature_c == 22.4
-    assert gauge.calibration().result is CalResult.NONE
+    assert gauge.calibration() == Calibration(CalResult.NONE, None, None)
     failed = gauge.calibration()
-    assert (failed.result, failed.hours_since, failed.passed) == (CalResult.FAIL, 25.5, False)
+    assert failed == Calibration(CalResult.FAIL, datetime(2024, 5, 14, 9, 2, 41), 25.5)
+    assert not failed.passed
     assert gauge.active_alarms() == []
 
 
@@ -289,7 +258,7 @@ def test_metrology_every_member_sends_its_manual_line(
     ],
 )
 def test_metrology_records_are_parsed_into_the_record_type_of_their_mode(
-    station: Callable[..., tuple[Metrology, ScriptedPeer]],
+    station: Station,
     mode: MeasureMode,
     line: str,
     record: Any,
@@ -298,9 +267,7 @@ def test_metrology_records_are_parsed_into_the_record_type_of_their_mode(
     assert gauge.records() == [record]
 
 
-def test_metrology_cycle_result_reads_summary_map_and_all_records(
-    station: Callable[..., tuple[Metrology, ScriptedPeer]],
-) -> None:
+def test_metrology_cycle_result_reads_summary_map_and_all_records(station: Station) -> None:
     gauge, _ = station(
         [
             ("RSUM?", "OK S1,3,1,1,1,0,17.8,DIE"),
@@ -343,7 +310,7 @@ def test_metrology_cycle_result_reads_summary_map_and_all_records(
     ],
 )
 def test_metrology_error_replies_raise_the_catalogue_error(
-    station: Callable[..., tuple[Metrology, ScriptedPeer]],
+    station: Station,
     call: Callable[[Metrology], Any],
     sent: str,
     reply: str,
@@ -352,16 +319,17 @@ def test_metrology_error_replies_raise_the_catalogue_error(
     reply's code, text and detail."""
     gauge, _ = station([(sent, reply)])
     code, text = reply.removeprefix("ER ").split(",", 1)
-    with pytest.raises(error_class(int(code))) as raised:
-        call(gauge)
-    error = raised.value
-    assert (type(error), error.code, error.detail) == (
-        error_class(int(code)),
-        int(code),
-        detail_of(text),
+    catalogue_error = raises_catalogue_error(
+        int(code), text, tool="metrology", address=gauge.address, sent=sent
     )
-    assert error.text == text.split(";")[0]
-    assert sent in str(error) and gauge.address in str(error) and "metrology" in str(error)
+    with catalogue_error as raised:
+        call(gauge)
+    assert raised.value.text == text.split(";")[0]
+
+
+def die_records(first: int, count: int) -> Callable[[Metrology], Any]:
+    """``RD first,count`` read as MODE DIE records."""
+    return lambda g: g.records(first, count, mode=MeasureMode.DIE)
 
 
 # -- malformed replies --------------------------------------------------------------------------------
@@ -387,34 +355,18 @@ def test_metrology_error_replies_raise_the_catalogue_error(
         (lambda g: g.summary(), "RSUM?", "OK S1,30,28,1,1,0,88.5,COFFEE"),
         (lambda g: g.result_map(), "RMAP?", "OK PPQ"),
         (lambda g: g.calibration(), "CAL?", "OK PASS,yesterday,1.0"),
-        (
-            lambda g: g.records(1, 2, mode=MeasureMode.DIE),
-            "RD 1,2",
-            ["D 1,P,0,1.0,2.0,0.01", "OK 2"],
-        ),
-        (lambda g: g.records(1, 1, mode=MeasureMode.DIE), "RD 1,1", ["D 1,P,0,1.0,2.0", "OK 1"]),
-        (
-            lambda g: g.records(1, 1, mode=MeasureMode.DIE),
-            "RD 1,1",
-            ["D 1,Z,0,1.0,2.0,0.1", "OK 1"],
-        ),
-        (
-            lambda g: g.records(1, 1, mode=MeasureMode.DIE),
-            "RD 1,1",
-            ["D 2,P,0,1.0,2.0,0.1", "OK 1"],
-        ),
-        (
-            lambda g: g.records(1, 1, mode=MeasureMode.DIE),
-            "RD 1,1",
-            ["D 1,P,0,1.0,2.0,0.1", "D 2,P,0,1.0,2.0,0.1", "OK 2"],
-        ),
+        (die_records(1, 2), "RD 1,2", ["D 1,P,0,1.0,2.0,0.01", "OK 2"]),
+        (die_records(1, 1), "RD 1,1", ["D 1,P,0,1.0,2.0", "OK 1"]),
+        (die_records(1, 1), "RD 1,1", ["D 1,Z,0,1.0,2.0,0.1", "OK 1"]),
+        (die_records(1, 1), "RD 1,1", ["D 2,P,0,1.0,2.0,0.1", "OK 1"]),
+        (die_records(1, 1), "RD 1,1", ["D 1,P,0,1.0,2.0,0.1", "D 2,P,0,1.0,2.0,0.1", "OK 2"]),
     ],
 )
 def test_metrology_malformed_replies_raise_protocol_error(
-    station: Callable[..., tuple[Metrology, ScriptedPeer]],
+    station: Station,
     call: Callable[[Metrology], Any],
     sent: str,
-    reply: Reply,
+    reply: TextReply,
 ) -> None:
     gauge, _ = station([(sent, reply)])
     with pytest.raises(ProtocolError) as raised:
@@ -423,23 +375,20 @@ def test_metrology_malformed_replies_raise_protocol_error(
 
 
 def test_metrology_missing_reply_times_out_after_the_line_timeout_and_the_link_recovers(
-    station: Callable[..., tuple[Metrology, ScriptedPeer]],
+    station: Station,
 ) -> None:
     gauge, _ = station(
         [("ST?", None), ("ST?", b"OK READY,BA"), ("ID?", "OK GENERIC,MS-3,MS3-00057,1.8.0")],
         line_timeout_s=0.3,
     )
     for _ in range(2):
-        began = time.monotonic()
-        with pytest.raises(ToolTimeout):
+        # line timeout + quiet wait + slack
+        with takes_s(0, 0.3 + 0.1 + 0.3), pytest.raises(ToolTimeout):
             gauge.status()
-        assert time.monotonic() - began < 0.3 + 0.1 + 0.3  # line timeout + quiet wait + slack
     assert gauge.identify().model == "MS-3"
 
 
-def test_metrology_link_discards_the_rest_of_a_garbled_reply(
-    station: Callable[..., tuple[Metrology, ScriptedPeer]],
-) -> None:
+def test_metrology_link_discards_the_rest_of_a_garbled_reply(station: Station) -> None:
     gauge, _ = station(
         [
             ("RD 1,2", ["D 1,P,0,1.0,2.0,0.01", "z 2,P,0,1.0,2.0,0.01", "OK 2", "OK 2"]),
@@ -481,7 +430,7 @@ def test_metrology_link_discards_the_rest_of_a_garbled_reply(
     ],
 )
 def test_metrology_bad_values_are_refused_before_anything_is_sent(
-    station: Callable[..., tuple[Metrology, ScriptedPeer]], call: Callable[[Metrology], Any]
+    station: Station, call: Callable[[Metrology], Any]
 ) -> None:
     gauge, peer = station([])
     with pytest.raises((ParameterOutOfRange, AttributeError)):
@@ -491,7 +440,7 @@ def test_metrology_bad_values_are_refused_before_anything_is_sent(
 
 
 def test_metrology_logs_every_exchange_at_debug(
-    station: Callable[..., tuple[Metrology, ScriptedPeer]], caplog: pytest.LogCaptureFixture
+    station: Station, caplog: pytest.LogCaptureFixture
 ) -> None:
     gauge, _ = station([("TEMP?", "OK 22.4"), ("RUN", "ER 22,Interlock active;CAL")])
     with caplog.at_level(logging.DEBUG, logger="packline.drivers.metrology"):
@@ -507,7 +456,7 @@ BALL_WINDOWS = {"COPL": (0.0, 100.0), "CLEAR": (50.0, 1000.0), "MISS": (0, 2)}
 
 
 def test_inspection_setpoints_send_mode_first_then_only_the_windows_mode_did_not_set(
-    station: Callable[..., tuple[Metrology, ScriptedPeer]],
+    station: Station,
 ) -> None:
     """MODE resets every limit to the MODE's defaults (§4): COPL 0..100 is one of them, so it
     is not sent; the others follow MODE in the manual's item order."""
@@ -527,7 +476,7 @@ def test_inspection_setpoints_send_mode_first_then_only_the_windows_mode_did_not
 
 
 def test_a_held_mode_does_not_keep_a_window_the_next_inspection_leaves_to_its_default(
-    station: Callable[..., tuple[Metrology, ScriptedPeer]],
+    station: Station,
 ) -> None:
     """The host trusts what the MS-3 holds while its link stays open (LineLink counts its
     opens): a second BALL set-up skips the held MODE, and CLEAR, which the first set-up
@@ -550,7 +499,7 @@ def test_a_held_mode_does_not_keep_a_window_the_next_inspection_leaves_to_its_de
 
 
 def test_a_strip_size_the_gauge_holds_from_the_host_is_not_asked_again_until_forgotten(
-    station: Callable[..., tuple[Metrology, ScriptedPeer]],
+    station: Station,
 ) -> None:
     """The first set-up reads SIZE? and writes the new size; the next strips of that size ask
     nothing; a new size is read and written; once forgotten (a LOAD, a failed step) the size

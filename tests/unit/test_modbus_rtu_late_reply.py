@@ -1,33 +1,25 @@
 """Modbus RTU over a real pty: a reply that comes after its timeout is never taken as the answer
-to the next request (an RTU frame has no transaction id; interfaces README §9.2, etch-bath §2).
-
-The far end of the pty is a tiny RTU responder run by the test: it answers FC03 with each
-register holding its own address, and can be told to answer one request late or in two pieces.
-"""
+to the next request (an RTU frame has no transaction id; interfaces README §9.2, etch-bath §2)."""
 
 from __future__ import annotations
 
 import os
-import pty
 import struct
 import threading
 import time
 from collections.abc import Iterator
 
 import pytest
-from pymodbus.framer.rtu import FramerRTU
 
 from drivers.errors import ToolTimeout
 from drivers.transports.modbus import ModbusTransport
+from tests.support.modbus_pdu import rtu_frame
+from tests.support.pty_tool import pty_pair
 
 TIMEOUT_S = 0.5
 LATE_BY_S = 0.1  # the late reply lands while the next request waits for its own
 GAP_S = 0.05  # between the late reply and the next one: two frames, not one burst
 PIECE_GAP_S = 0.02  # between the two pieces of a reply sent in pieces (well inside the timeout)
-
-
-def frame(body: bytes) -> bytes:
-    return body + FramerRTU.compute_CRC(body).to_bytes(2, "big")
 
 
 class Responder(threading.Thread):
@@ -71,25 +63,19 @@ class Responder(threading.Thread):
     @staticmethod
     def _reply(unit: int, address: int, count: int) -> bytes:
         registers = struct.pack(f">{count}H", *range(address, address + count))
-        return frame(struct.pack(">BBB", unit, 3, 2 * count) + registers)
+        return rtu_frame(struct.pack(">BBB", unit, 3, 2 * count) + registers)
 
 
 @pytest.fixture
 def bus() -> Iterator[tuple[ModbusTransport, Responder]]:
-    tool_end, host_end = pty.openpty()  # parity N: this kernel refuses parity on a pty
-    responder = Responder(tool_end)
-    responder.start()
-    link = ModbusTransport(
-        f"modbus+rtu://{os.ttyname(host_end)}?baudrate=19200&parity=N&unit=1",
-        tool="test",
-        timeout_s=TIMEOUT_S,
-        retries=0,
-    )
-    yield link, responder
-    link.close()
-    responder.stop.set()
-    os.close(host_end)
-    os.close(tool_end)
+    with pty_pair() as (tool_end, host_end):  # parity N: this kernel refuses parity on a pty
+        responder = Responder(tool_end)
+        responder.start()
+        address = f"modbus+rtu://{os.ttyname(host_end)}?baudrate=19200&parity=N&unit=1"
+        link = ModbusTransport(address, tool="test", timeout_s=TIMEOUT_S, retries=0)
+        yield link, responder
+        link.close()
+        responder.stop.set()
     responder.join(timeout=2)
 
 

@@ -3,12 +3,11 @@ decodes what comes back, and how it reports rejections."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from drivers.errors import (
-    AlarmActive,
-    InterlockActive,
-    NotAllowedInState,
     ParameterOutOfRange,
     ProtocolError,
     ToolError,
@@ -16,8 +15,9 @@ from drivers.errors import (
 from drivers.mold_press import MoldPress, MoldRecipe
 from drivers.states import ToolState
 from drivers.transports.modbus import ModbusExceptionReply
+from tests.support.catalogue import raises_catalogue_error
 from tests.support.expected_protocol import ProtocolBench
-from tests.support.modbus_pdu import exception_reply, from_transcript
+from tests.support.modbus_pdu import exception_reply, from_transcript, words_at
 from tests.support.modbus_pdu import string_words as encode_string
 
 
@@ -116,41 +116,32 @@ def test_mold_press_reads_the_manual_example_shot_result(press_with) -> None:
     assert result.positions[0].strip_id == "LA2403-017"
 
 
-def test_mold_press_maps_exception_06_to_the_reject_reason(press_with) -> None:
-    # README §9.2 example: PAUSE in CURE -> exception 06, IR 4 -> 20.
+@pytest.mark.parametrize(
+    ("command", "coil", "reason", "detail_read", "detail", "shown"),
+    [
+        ("pause", 3, 20, [(("FC04", 0, 1), [4])], "RUNNING", "PAUSE"),
+        ("start", 2, 22, [(("FC04", 14, 1), [0b10])], "DOOR", "START"),
+        ("resume", 4, 23, [(("FC04", 2, 1), [4115])], "4115", "RESUME"),
+        ("arm", 0, 14, [], "", "14 Settings conflict"),
+    ],
+)
+def test_mold_press_maps_exception_06_to_the_reject_reason(
+    press_with,
+    command: str,
+    coil: int,
+    reason: int,
+    detail_read: list[Any],
+    detail: str,
+    shown: str,
+) -> None:
+    """README §9.2: a command refused with exception 06 raises the catalogue error of IR 4's
+    reject reason (PAUSE in CURE: 20), naming the state, interlock or alarm that blocks it."""
     press, _ = press_with(
-        [(("FC05", 3), exception_06()), (("FC04", 4, 2), [20, 7]), (("FC04", 0, 1), [4])]
+        [(("FC05", coil), exception_06()), (("FC04", 4, 2), [reason, 1]), *detail_read]
     )
-    with pytest.raises(NotAllowedInState) as info:
-        press.pause()
-    assert info.value.code == 20
-    assert info.value.detail == "RUNNING"
-    assert "PAUSE" in str(info.value) and "mold-press" in str(info.value)
-
-
-def test_mold_press_names_the_interlock_from_interlock_word(press_with) -> None:
-    press, _ = press_with(
-        [(("FC05", 2), exception_06()), (("FC04", 4, 2), [22, 1]), (("FC04", 14, 1), [0b0000_0010])]
-    )
-    with pytest.raises(InterlockActive) as info:
-        press.start()
-    assert info.value.detail == "DOOR"
-
-
-def test_mold_press_names_the_blocking_alarm(press_with) -> None:
-    press, _ = press_with(
-        [(("FC05", 4), exception_06()), (("FC04", 4, 2), [23, 1]), (("FC04", 2, 1), [4115])]
-    )
-    with pytest.raises(AlarmActive) as info:
-        press.resume()
-    assert info.value.detail == "4115"
-
-
-def test_mold_press_reports_settings_conflict_as_code_14(press_with) -> None:
-    press, _ = press_with([(("FC05", 0), exception_06()), (("FC04", 4, 2), [14, 1])])
-    with pytest.raises(ToolError) as info:
-        press.arm()
-    assert info.value.code == 14 and "Settings conflict" in str(info.value)
+    with raises_catalogue_error(reason, detail=detail, native=6, tool="mold-press") as info:
+        getattr(press, command)()
+    assert shown in str(info.value)
 
 
 def test_mold_press_reports_illegal_address_and_value(press_with) -> None:
@@ -169,44 +160,30 @@ def test_mold_press_rejects_an_unknown_state_code_as_protocol_error(press_with) 
 
 
 def test_mold_press_status_block_decodes_u32_and_alarm_list(press_with) -> None:
-    block = [
-        6,
-        1,
-        4115,
-        2,
-        0,
-        3,
-        77,
-        5,
-        0,
-        12,
-        0,
-        167,
-        0,
-        812,
-        0b1000_0000,
-        1,
-        0,
-        0,
-        0b1_0000,
-        0,
-        4115,
-        4201,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-    ]
+    block = words_at(
+        28,
+        {
+            0: 6,
+            1: 1,
+            2: 4115,
+            3: 2,
+            5: 3,
+            6: 77,
+            7: 5,
+            9: 12,
+            11: 167,
+            13: 812,
+            14: 0b1000_0000,
+            15: 1,
+            18: 0b1_0000,
+            20: 4115,
+            21: 4201,
+        },
+    )
     press, _ = press_with([(("FC04", 0, 28), block)])
     status = press.status()
     assert status.state is ToolState.ALARM
-    assert (
-        status.cycle_elapsed_s == 12
-        and status.cycle_remaining_s == 167
-        and status.cycle_count == 812
-    )
+    assert (status.cycle_elapsed_s, status.cycle_remaining_s, status.cycle_count) == (12, 167, 812)
     assert status.alarm_list == (4115, 4201)
     assert press.interlock_names(status.interlock_word) == ["PELLET"]
 

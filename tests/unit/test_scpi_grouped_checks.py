@@ -5,15 +5,13 @@ Against a scripted DB-4 on loopback TCP that checks every message the driver sen
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 
 import pytest
 
-from drivers.die_bonder import DieBonder
 from drivers.errors import NotAllowedInState
 from drivers.states import ToolState
-from tests.support.expected_protocol import NO_ERROR
-from tests.unit.test_die_bonder_driver import Script, transcript
+from tests.support.expected_protocol import NO_ERROR, checked
+from tests.unit.test_die_bonder_driver import Script, Transcript, transcript
 
 __all__ = ["transcript"]  # the fixture, imported for pytest
 
@@ -24,13 +22,12 @@ GROUP_THEN_QUERY: Script = [
     ('STRip:ID "LA2403-017"', None),
     ("SYST:ERR?", NO_ERROR),
     ("SYST:STAT?", "READY"),
-    ("CYCLe:STARt", None),
-    ("SYST:ERR?", NO_ERROR),
+    *checked("CYCLe:STARt"),
 ]
 
 
 def test_a_group_of_set_points_costs_one_error_query_before_the_next_query(
-    transcript: Callable[[Script], DieBonder],
+    transcript: Transcript,
 ) -> None:
     bonder = transcript(GROUP_THEN_QUERY)
     with bonder.grouped_checks():
@@ -48,7 +45,7 @@ GROUP_AT_THE_END: Script = [
 ]
 
 
-def test_a_group_is_checked_when_it_ends(transcript: Callable[[Script], DieBonder]) -> None:
+def test_a_group_is_checked_when_it_ends(transcript: Transcript) -> None:
     bonder = transcript(GROUP_AT_THE_END)
     with bonder.grouped_checks():
         bonder.dispense_volume_nl = 1200
@@ -61,17 +58,12 @@ REFUSED_IN_A_GROUP: Script = [
     ("CURE:TIME 600", None),
     ("SYST:ERR?", '20,"Not allowed in state;RUNNING"'),
     ("SYST:ERR?", NO_ERROR),  # the queue drained
-    ("DISPense:VOLume 1200", None),
-    ("SYST:ERR?", NO_ERROR),
-    ("BOND:TEMPerature 300.0", None),
-    ("SYST:ERR?", '20,"Not allowed in state;RUNNING"'),
-    ("SYST:ERR?", NO_ERROR),
+    *checked("DISPense:VOLume 1200"),
+    *checked("BOND:TEMPerature 300.0", '20,"Not allowed in state;RUNNING"'),
 ]
 
 
-def test_a_refused_set_point_in_a_group_is_named_as_if_sent_alone(
-    transcript: Callable[[Script], DieBonder],
-) -> None:
+def test_a_refused_set_point_in_a_group_is_named_as_if_sent_alone(transcript: Transcript) -> None:
     bonder = transcript(REFUSED_IN_A_GROUP)
     with pytest.raises(NotAllowedInState) as refused, bonder.grouped_checks():
         bonder.dispense_volume_nl = 1200
@@ -86,16 +78,14 @@ PASSING_ERROR: Script = [
     ("CURE:TIME 600", None),
     ("SYST:ERR?", '21,"Busy;SETUP"'),
     ("SYST:ERR?", NO_ERROR),
-    ("DISPense:VOLume 1200", None),
-    ("SYST:ERR?", NO_ERROR),
-    ("CURE:TIME 600", None),
-    ("SYST:ERR?", NO_ERROR),
+    *checked("DISPense:VOLume 1200"),
+    *checked("CURE:TIME 600"),
     ("SYST:STAT?", "READY"),
 ]
 
 
 def test_a_group_error_that_no_set_point_repeats_leaves_every_value_sent(
-    transcript: Callable[[Script], DieBonder],
+    transcript: Transcript,
 ) -> None:
     """21 Busy at the end of a SETUP: sent again one by one, each is taken; nothing raised."""
     bonder = transcript(PASSING_ERROR)
@@ -105,17 +95,10 @@ def test_a_group_error_that_no_set_point_repeats_leaves_every_value_sent(
         assert bonder.state() is ToolState.READY
 
 
-OUTSIDE_A_GROUP: Script = [
-    ("DISPense:VOLume 1200", None),
-    ("SYST:ERR?", NO_ERROR),
-    ("CURE:TIME 600", None),
-    ("SYST:ERR?", NO_ERROR),
-]
+OUTSIDE_A_GROUP: Script = [*checked("DISPense:VOLume 1200"), *checked("CURE:TIME 600")]
 
 
-def test_outside_a_group_each_set_point_is_checked_at_once(
-    transcript: Callable[[Script], DieBonder],
-) -> None:
+def test_outside_a_group_each_set_point_is_checked_at_once(transcript: Transcript) -> None:
     bonder = transcript(OUTSIDE_A_GROUP)
     bonder.dispense_volume_nl = 1200
     bonder.cure_time_s = 600
@@ -125,15 +108,13 @@ ANOTHER_THREAD_MEETS_THE_REFUSAL: Script = [
     ("DISPense:VOLume 1200", None),
     ("SYST:ERR?", '20,"Not allowed in state;RUNNING"'),  # checked before the poller's query
     ("SYST:ERR?", NO_ERROR),
-    ("DISPense:VOLume 1200", None),
-    ("SYST:ERR?", '20,"Not allowed in state;RUNNING"'),
-    ("SYST:ERR?", NO_ERROR),
+    *checked("DISPense:VOLume 1200", '20,"Not allowed in state;RUNNING"'),
     ("SYST:STAT?", "RUNNING"),
 ]
 
 
 def test_a_refusal_found_by_another_threads_query_is_raised_in_the_groups_thread(
-    transcript: Callable[[Script], DieBonder],
+    transcript: Transcript,
 ) -> None:
     """A status poller reading the state mid set-up gets its state, not the set-up's error;
     the set-up raises it at its next message, before sending it."""

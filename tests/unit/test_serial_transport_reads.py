@@ -1,7 +1,6 @@
-"""The serial transport reads a reply as it comes (not a byte per system call) and keeps
-what came after the terminator for the next read: a multi-line reply that arrives in one piece
-loses no line, and a new command discards what was left over. Over pyserial's ``loop://``
-port (what is written comes back)."""
+"""The serial transport reads a reply as it comes (not a byte per system call) and keeps what came
+after the terminator for the next read, over pyserial's ``loop://`` port (what is written comes
+back)."""
 
 from __future__ import annotations
 

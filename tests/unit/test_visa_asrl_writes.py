@@ -1,47 +1,40 @@
 """Writes of a pyvisa-py ASRL session on a real pty, which the VISA transport sends on the port's
-descriptor when pyvisa-py would send the bytes unchanged: the message goes out with its
-termination, a late reply waiting on the port is discarded before it, a vanished tool is a lost
-connection, and a session that asks pyvisa-py to add an end marker keeps pyvisa's write. The
-pty's master side plays the tool."""
+descriptor when pyvisa-py would send the bytes unchanged. The pty's master side plays the tool."""
 
 from __future__ import annotations
 
 import os
-import time
+import select
 
 import pytest
 from pyvisa.constants import ResourceAttribute, SerialTermination
 
 from drivers.errors import ConnectionLost
-from drivers.transports.visa import VisaTransport
 from drivers.transports.visa_serial import AsrlReplyReader
 from tests.support.pty_tool import vanish
-from tests.unit.test_visa_asrl_reads import saw
+from tests.unit.test_visa_asrl_reads import Saw, saw
 
 __all__ = ["saw"]  # the fixture, imported for pytest
 
 
-def test_a_command_goes_out_with_its_termination(saw: tuple[VisaTransport, int]) -> None:
+def test_a_command_goes_out_with_its_termination(saw: Saw) -> None:
     link, master_fd = saw
     link.write("SYST:STAT?")
     assert os.read(master_fd, 100) == b"SYST:STAT?\n"
 
 
-def test_a_late_reply_waiting_on_the_port_is_discarded_before_the_next_command(
-    saw: tuple[VisaTransport, int],
-) -> None:
+def test_a_late_reply_waiting_on_the_port_is_discarded_before_the_next_command(saw: Saw) -> None:
     link, master_fd = saw
-    os.write(master_fd, b"LATE REPLY\n")
-    time.sleep(0.05)
+    os.write(master_fd, b"LATE REPLY\n")  # the reply to an earlier query, after its timeout
+    host_fd = AsrlReplyReader.of(link._session).descriptor.fd  # type: ignore[union-attr]
+    assert select.select([host_fd], [], [], 2.0)[0], "the late reply reached the host end"
     link.write("CYCL:PROG?")
     assert os.read(master_fd, 100) == b"CYCL:PROG?\n"
     os.write(master_fd, b"42\n")
     assert link.read(sent="CYCL:PROG?") == "42"
 
 
-def test_a_write_to_a_vanished_tool_is_a_lost_connection(
-    saw: tuple[VisaTransport, int],
-) -> None:
+def test_a_write_to_a_vanished_tool_is_a_lost_connection(saw: Saw) -> None:
     link, master_fd = saw
     vanish(master_fd)
     with pytest.raises(ConnectionLost, match="write failed"):
@@ -49,9 +42,7 @@ def test_a_write_to_a_vanished_tool_is_a_lost_connection(
     assert not link.is_open
 
 
-def test_a_session_that_adds_an_end_marker_keeps_pyvisas_write(
-    saw: tuple[VisaTransport, int],
-) -> None:
+def test_a_session_that_adds_an_end_marker_keeps_pyvisas_write(saw: Saw) -> None:
     link, _ = saw
     session = link._session
     assert AsrlReplyReader.of(session).descriptor is not None  # type: ignore[union-attr]

@@ -1,61 +1,51 @@
-"""The VISA transport over a TCP socket (pyvisa-py SOCKET) against a raw peer on loopback:
-a tool that closes the connection while the host waits for its reply is reported as a lost
-link at once, without spinning a CPU for the read timeout (pyvisa-py alone would, then call it
-a timeout), also in the middle of a reply; a silent tool still times out; replies that
-arrive together or in pieces are read whole, one by one."""
+"""The VISA transport over a TCP socket (pyvisa-py SOCKET) against a raw peer on loopback: a tool
+that closes the connection mid-reply is a lost link at once, without spinning a CPU for the read
+timeout (pyvisa-py alone would, then call it a timeout)."""
 
 from __future__ import annotations
 
 import socket
+import socketserver
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import pytest
 
 from drivers.errors import ConnectionLost, ToolTimeout
 from drivers.transports.visa import VisaTransport
+from tests.support.integration_waits import wait_until
+from tests.support.io_timing import takes_s
 
 #: What the peer does with each line it receives (given the connection).
 Answer = Callable[[socket.socket, bytes], None]
 
 
 @contextmanager
-def raw_peer(answer: Answer) -> Iterator[str]:
-    """A one-connection TCP peer on loopback calling ``answer`` per received line; yields the
-    VISA resource name."""
-    server = socket.create_server(("127.0.0.1", 0))
-    server.settimeout(5.0)
-    port = server.getsockname()[1]
+def raw_peer(answer: Answer, timeout_s: float) -> Iterator[VisaTransport]:
+    """A TCP peer on loopback calling ``answer`` per received line; yields an open VISA
+    transport to it with ``timeout_s``."""
 
-    def serve() -> None:
+    class Lines(socketserver.StreamRequestHandler):
+        def handle(self) -> None:
+            with suppress(OSError):
+                for line in self.rfile:
+                    if line.endswith(b"\n"):
+                        answer(self.connection, line[:-1])
+
+    with socketserver.TCPServer(("127.0.0.1", 0), Lines) as server:
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        port = server.server_address[1]
+        transport = VisaTransport(
+            f"TCPIP::127.0.0.1::{port}::SOCKET", tool="die-bonder", timeout_s=timeout_s
+        )
         try:
-            conn, _ = server.accept()
-        except OSError:
-            return
-        with conn:
-            conn.settimeout(5.0)
-            buffer = b""
-            while True:
-                try:
-                    data = conn.recv(4096)
-                except OSError:
-                    return
-                if not data:
-                    return
-                buffer += data
-                while b"\n" in buffer:
-                    line, buffer = buffer.split(b"\n", 1)
-                    answer(conn, line)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield f"TCPIP::127.0.0.1::{port}::SOCKET"
-    finally:
-        server.close()
-        thread.join(timeout=5.0)
+            transport.open()
+            yield transport
+        finally:
+            transport.close()
+            server.shutdown()
 
 
 def close_at_once(conn: socket.socket, _line: bytes) -> None:
@@ -80,9 +70,7 @@ def two_lines_in_one_segment(conn: socket.socket, line: bytes) -> None:
 def test_a_tool_closing_while_the_host_waits_is_a_lost_link_at_once_without_spinning(
     close: Answer,
 ) -> None:
-    with raw_peer(close) as resource:
-        transport = VisaTransport(resource, tool="die-bonder", timeout_s=5.0)
-        transport.open()
+    with raw_peer(close, timeout_s=5.0) as transport:
         transport.write("SYST:STAT?")
         started_wall, started_cpu = time.monotonic(), time.thread_time()
         with pytest.raises(ConnectionLost, match="closed the connection") as lost:
@@ -95,27 +83,20 @@ def test_a_tool_closing_while_the_host_waits_is_a_lost_link_at_once_without_spin
 
 
 def test_a_silent_tool_still_times_out_after_the_timeout() -> None:
-    with raw_peer(never_answer) as resource:
-        transport = VisaTransport(resource, tool="die-bonder", timeout_s=0.3)
-        transport.open()
+    with raw_peer(never_answer, timeout_s=0.3) as transport:
         transport.write("SYST:STAT?")
         started = time.monotonic()
         with pytest.raises(ToolTimeout, match=r"no reply within 0\.30 s"):
             transport.read(sent="SYST:STAT?")
         assert 0.25 < time.monotonic() - started < 2.0
         assert transport.is_open, "a timeout leaves the session usable"
-        transport.close()
 
 
 def test_replies_that_arrive_in_one_segment_are_read_one_by_one() -> None:
-    with raw_peer(two_lines_in_one_segment) as resource:
-        transport = VisaTransport(resource, tool="die-bonder", timeout_s=2.0)
-        transport.open()
+    with raw_peer(two_lines_in_one_segment, timeout_s=2.0) as transport:
         transport.write("Q")
-        started = time.monotonic()
-        assert [transport.read(sent="Q"), transport.read(sent="Q")] == ["Q A", "Q B"]
-        assert time.monotonic() - started < 1.0, "the second reply came with the first"
-        transport.close()
+        with takes_s(0, 1.0):  # the second reply came with the first
+            assert [transport.read(sent="Q"), transport.read(sent="Q")] == ["Q A", "Q B"]
 
 
 def in_pieces(conn: socket.socket, line: bytes) -> None:
@@ -125,26 +106,18 @@ def in_pieces(conn: socket.socket, line: bytes) -> None:
 
 
 def test_a_reply_in_pieces_is_read_whole() -> None:
-    with raw_peer(in_pieces) as resource:
-        transport = VisaTransport(resource, tool="die-bonder", timeout_s=2.0)
-        transport.open()
+    with raw_peer(in_pieces, timeout_s=2.0) as transport:
         transport.write("STAT?")
         assert transport.read(sent="STAT?") == "STAT? OK"
-        transport.close()
 
 
 def test_a_command_goes_out_with_its_termination_and_a_dead_port_fails_the_first_write() -> None:
     received: list[bytes] = []
-    with raw_peer(lambda _conn, line: received.append(line)) as resource:
-        transport = VisaTransport(resource, tool="die-bonder", timeout_s=2.0)
-        transport.open()
+    with raw_peer(lambda _conn, line: received.append(line), timeout_s=2.0) as transport:
         transport.write("BOND:TEMP 300.0")
         transport.write("CYCL:STAR")
-        deadline = time.monotonic() + 2.0
-        while len(received) < 2 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: len(received) == 2, 2.0, lambda: f"received {received}")
         assert received == [b"BOND:TEMP 300.0", b"CYCL:STAR"]
-        transport.close()
     with socket.create_server(("127.0.0.1", 0)) as placeholder:
         port = placeholder.getsockname()[1]
     nobody = VisaTransport(f"TCPIP::127.0.0.1::{port}::SOCKET", tool="die-bonder", timeout_s=1.0)

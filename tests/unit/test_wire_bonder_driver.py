@@ -1,13 +1,12 @@
-"""WireBonder driver and framed link against recorded transcripts (wire-bonder.md §2, §4, §9).
-
-Every frame the driver sends is checked byte for byte (sequence digit and checksum included)
-by a fake peer on a pty or a loopback socket.
-"""
+"""WireBonder driver and framed link against recorded transcripts (wire-bonder.md §2, §4, §9):
+a fake peer on a pty or a loopback socket checks every frame, sequence digit and checksum
+included."""
 
 from __future__ import annotations
 
 import logging
-import time
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -17,25 +16,43 @@ from drivers.errors import (
     NotAllowedInState,
     ParameterOutOfRange,
     ProtocolError,
-    ToolError,
     ToolTimeout,
 )
 from drivers.states import ToolState
 from drivers.transports.framed_link import encode_frame
-from drivers.wire_bonder import WireBonder, WireBondRecord
-from tests.support.expected_protocol import lines, scripted_peer
+from drivers.wire_bonder import WireBonder, WireBonderStatus, WireBondRecord, WireBondSummary
+from tests.support.catalogue import raises_catalogue_error
+from tests.support.expected_protocol import ProtocolBench, Step, lines
+from tests.support.io_timing import takes_s
 from tests.support.wire_bonder_frames import ack, host, nak, wire
 
 FRAMES = lines(b"\r")  # a frame ends with CR
 
+#: §9: the first exchange, the identity the driver asks on opening.
 IDN = (
     wire("<STX>1IDN?<ETX>4D<CR>"),
     wire("<ACK><STX>1IDN=GENERIC,WB-3,WB3-00042,3.4.2<ETX>31<CR>"),
 )
 FAST = 0.15  # host reply timeout for tests that wait on purpose (the default is 0.5 s)
 
+
+#: ``open_bonder(script, **options)`` of the fixture below.
+OpenBonder = Callable[..., WireBonder]
+
+
+@pytest.fixture
+def open_bonder(protocol: ProtocolBench) -> OpenBonder:
+    """``open_bonder(script, **options)``: a WireBonder on a pty peer playing the opening
+    ``IDN?`` exchange and ``script`` (or at another ``address`` of :meth:`ProtocolBench.open`)."""
+
+    def open_on(script: list[Step], address: str = "{device}", **options: Any) -> WireBonder:
+        steps = [IDN, *script]
+        return protocol.open(WireBonder, steps, address=address, framing=FRAMES, **options)[0]
+
+    return open_on
+
+
 NORMAL_CYCLE = [
-    IDN,
     (wire("<STX>2PROG A64<ETX>5B<CR>"), wire("<ACK><STX>2OK<ETX>36<CR>")),
     (wire("<STX>3STAT?<ETX>1E<CR>"), wire("<ACK><STX>3STAT=HEATING,NONE,0,0,0,0<ETX>62<CR>")),
     (wire("<STX>4STAT?<ETX>19<CR>"), wire("<ACK><STX>4STAT=READY,NONE,0,0,0,0<ETX>76<CR>")),
@@ -91,108 +108,69 @@ def test_wire_bonder_frame_encoding_matches_manual_example() -> None:
     assert encode_frame("1IDN?") == bytes.fromhex("02 31 49 44 4E 3F 03 34 44 0D")
 
 
-def test_wire_bonder_plays_the_manual_examples_frame_for_frame() -> None:
-    with (
-        scripted_peer(NORMAL_CYCLE + LINK_ERRORS, framing=FRAMES, channel="pty") as peer,
-        WireBonder.open(peer.address(), timeout_s=FAST) as bonder,
-    ):
-        bonder.load_program("A64")
-        assert bonder.wait_for_state([ToolState.READY], timeout_s=5, poll_s=0) is ToolState.READY
-        bonder.strip_id = "LA2403-017"
-        bonder.write_input_map("1" * 29 + "0", sites=30)
+def test_wire_bonder_plays_the_manual_examples_frame_for_frame(open_bonder: OpenBonder) -> None:
+    bonder = open_bonder(NORMAL_CYCLE + LINK_ERRORS, timeout_s=FAST)
+    bonder.load_program("A64")
+    assert bonder.wait_for_state([ToolState.READY], timeout_s=5, poll_s=0) is ToolState.READY
+    bonder.strip_id = "LA2403-017"
+    bonder.write_input_map("1" * 29 + "0", sites=30)
+    bonder.start()
+    assert bonder.wait_for_state([ToolState.DONE], timeout_s=5, poll_s=0) is ToolState.DONE
+    assert bonder.summary() == WireBondSummary("LA2403-017", 30, 28, 1, 1, 0, 209.4, (1829,), 1829)
+    assert bonder.result_map(30) == "PPPPPPPPPPPPPFPPPPPPPPPPPPPPPX"
+    assert bonder.result_records(13, 2) == [
+        WireBondRecord(13, "P", 0, 64, 64, 0, 0, 50.2, 251),
+        WireBondRecord(14, "F", 3501, 37, 64, 1, 0, 49.6, 247),
+    ]
+    bonder.acknowledge()
+    # Second example: link error, interlock, lost reply, hold alarm.
+    with pytest.raises(InterlockActive) as interlock:
         bonder.start()
-        assert bonder.wait_for_state([ToolState.DONE], timeout_s=5, poll_s=0) is ToolState.DONE
-        summary = bonder.summary()
-        assert (summary.strip_id, summary.sites, summary.passed, summary.failed) == (
-            "LA2403-017",
-            30,
-            28,
-            1,
-        )
-        assert (summary.skipped, summary.not_processed, summary.cycle_s, summary.wires_bonded) == (
-            1,
-            0,
-            209.4,
-            1829,
-        )
-        assert bonder.result_map(30) == "PPPPPPPPPPPPPFPPPPPPPPPPPPPPPX"
-        assert bonder.result_records(13, 2) == [
-            WireBondRecord(13, "P", 0, 64, 64, 0, 0, 50.2, 251),
-            WireBondRecord(14, "F", 3501, 37, 64, 1, 0, 49.6, 247),
-        ]
-        bonder.acknowledge()
-        # Second example: link error, interlock, lost reply, hold alarm.
-        with pytest.raises(InterlockActive) as interlock:
-            bonder.start()
-        assert (interlock.value.code, interlock.value.detail) == (22, "DOOR")
-        bonder.start()
-        status = bonder.status()
-        assert (
-            status.state,
-            status.phase,
-            status.site,
-            status.done,
-            status.total,
-            status.alarm_count,
-        ) == (
-            ToolState.ALARM,
-            "BOND",
-            17,
-            16,
-            29,
-            1,
-        )
-        assert bonder.active_alarms() == [3109]
-        assert bonder.alarm_info(3109).text == "Wire spool empty"
-        with pytest.raises(AlarmActive) as alarm:
-            bonder.resume()
-        assert (alarm.value.code, alarm.value.detail) == (23, "3109")
-        bonder.clear_alarms()
-        assert bonder.state() is ToolState.PAUSED
+    assert (interlock.value.code, interlock.value.detail) == (22, "DOOR")
+    bonder.start()
+    assert bonder.status() == WireBonderStatus(ToolState.ALARM, "BOND", 17, 16, 29, 1)
+    assert bonder.active_alarms() == [3109]
+    assert bonder.alarm_info(3109).text == "Wire spool empty"
+    with pytest.raises(AlarmActive) as alarm:
         bonder.resume()
+    assert (alarm.value.code, alarm.value.detail) == (23, "3109")
+    bonder.clear_alarms()
+    assert bonder.state() is ToolState.PAUSED
+    bonder.resume()
 
 
-def test_wire_bonder_link_works_over_socket_url() -> None:
-    script = [IDN, (host("2TEMP?"), ack("2TEMP=149.8,150.0"))]
-    with scripted_peer(script, framing=FRAMES) as peer, WireBonder.open(peer.address()) as bonder:
-        assert bonder.stage_temperature_c() == 149.8
+def test_wire_bonder_link_works_over_socket_url(open_bonder: OpenBonder) -> None:
+    script = [(host("2TEMP?"), ack("2TEMP=149.8,150.0"))]
+    bonder = open_bonder(script, address="socket://127.0.0.1:{port}")
+    assert bonder.stage_temperature_c() == 149.8
 
 
-def test_wire_bonder_retransmits_identical_frame_after_bad_checksum_reply() -> None:
+def test_wire_bonder_retransmits_identical_frame_after_bad_checksum_reply(
+    open_bonder: OpenBonder,
+) -> None:
     bad = wire("<ACK><STX>2TEMP=149.8,150.0<ETX>00<CR>")
-    script = [IDN, (host("2TEMP?"), bad), (host("2TEMP?"), ack("2TEMP=149.8,150.0"))]
-    with (
-        scripted_peer(script, framing=FRAMES, channel="pty") as peer,
-        WireBonder.open(peer.address()) as bonder,
-    ):
-        assert bonder.stage_temperature().sp_c == 150.0
+    script = [(host("2TEMP?"), bad), (host("2TEMP?"), ack("2TEMP=149.8,150.0"))]
+    bonder = open_bonder(script)
+    assert bonder.stage_temperature().sp_c == 150.0
 
 
-def test_wire_bonder_retransmits_same_digit_after_lost_reply() -> None:
+def test_wire_bonder_retransmits_same_digit_after_lost_reply(open_bonder: OpenBonder) -> None:
     script = [
-        IDN,
         (host("2START"), None),
         (host("2START"), ack("2OK")),
         (host("3STAT?"), ack("3STAT=RUNNING,LOAD,0,0,30,0")),
     ]
-    with (
-        scripted_peer(script, framing=FRAMES, channel="pty") as peer,
-        WireBonder.open(peer.address(), timeout_s=FAST) as bonder,
-    ):
-        started = time.monotonic()
+    bonder = open_bonder(script, timeout_s=FAST)
+    with takes_s(FAST * 0.9, 2.0):
         bonder.start()
-        assert FAST * 0.9 <= time.monotonic() - started < 2.0
-        assert bonder.status().phase == "LOAD"
+    assert bonder.status().phase == "LOAD"
 
 
 @pytest.mark.parametrize("code", [1, 2, 3])
-def test_wire_bonder_retransmits_after_link_nak(code: int) -> None:
-    script = [IDN, (host("2ALMCLR"), nak(code)), (host("2ALMCLR"), ack("2OK"))]
-    with (
-        scripted_peer(script, framing=FRAMES, channel="pty") as peer,
-        WireBonder.open(peer.address()) as bonder,
-    ):
-        bonder.clear_alarms()
+def test_wire_bonder_retransmits_after_link_nak(open_bonder: OpenBonder, code: int) -> None:
+    script = [(host("2ALMCLR"), nak(code)), (host("2ALMCLR"), ack("2OK"))]
+    bonder = open_bonder(script)
+    bonder.clear_alarms()
 
 
 @pytest.mark.parametrize(
@@ -205,98 +183,82 @@ def test_wire_bonder_retransmits_after_link_nak(code: int) -> None:
         b"\x06\x02" + b"2STAT=\x01IDLE" + b"\x03" + b"00\r",  # control byte in the payload
     ],
 )
-def test_wire_bonder_retransmits_after_malformed_reply(reply: bytes) -> None:
-    script = [IDN, (host("2STAT?"), reply), (host("2STAT?"), ack("2STAT=IDLE,NONE,0,0,0,0"))]
-    with (
-        scripted_peer(script, framing=FRAMES, channel="pty") as peer,
-        WireBonder.open(peer.address()) as bonder,
-    ):
-        assert bonder.state() is ToolState.IDLE
+def test_wire_bonder_retransmits_after_malformed_reply(
+    open_bonder: OpenBonder, reply: bytes
+) -> None:
+    script = [(host("2STAT?"), reply), (host("2STAT?"), ack("2STAT=IDLE,NONE,0,0,0,0"))]
+    bonder = open_bonder(script)
+    assert bonder.state() is ToolState.IDLE
 
 
-def test_wire_bonder_gives_up_with_timeout_after_three_retransmissions() -> None:
-    script = [IDN, *[(host("2STAT?"), None)] * 4]
-    with (
-        scripted_peer(script, framing=FRAMES, channel="pty") as peer,
-        WireBonder.open(peer.address(), timeout_s=FAST) as bonder,
-    ):
-        started = time.monotonic()
-        with pytest.raises(ToolTimeout) as failure:
-            bonder.status()
-        assert 4 * FAST * 0.9 <= time.monotonic() - started < 4 * FAST + 1.0
-        assert failure.value.sent == "2STAT?"
-        assert "2STAT?" in str(failure.value) and "4 attempts" in str(failure.value)
+def test_wire_bonder_gives_up_with_timeout_after_three_retransmissions(
+    open_bonder: OpenBonder,
+) -> None:
+    script = [*[(host("2STAT?"), None)] * 4]
+    bonder = open_bonder(script, timeout_s=FAST)
+    with takes_s(4 * FAST * 0.9, 4 * FAST + 1.0), pytest.raises(ToolTimeout) as failure:
+        bonder.status()
+    assert failure.value.sent == "2STAT?"
+    assert "2STAT?" in str(failure.value) and "4 attempts" in str(failure.value)
 
 
-def test_wire_bonder_gives_up_with_protocol_error_after_bad_replies() -> None:
-    script = [IDN, *[(host("2ACK"), nak(1))] * 4, (host("3ACK"), ack("3OK"))]
-    with (
-        scripted_peer(script, framing=FRAMES, channel="pty") as peer,
-        WireBonder.open(peer.address()) as bonder,
-    ):
-        with pytest.raises(ProtocolError) as failure:
-            bonder.acknowledge()
-        assert failure.value.sent == "2ACK"
-        bonder.acknowledge()  # the next command takes the next digit and works
+def test_wire_bonder_gives_up_with_protocol_error_after_bad_replies(
+    open_bonder: OpenBonder,
+) -> None:
+    script = [*[(host("2ACK"), nak(1))] * 4, (host("3ACK"), ack("3OK"))]
+    bonder = open_bonder(script)
+    with pytest.raises(ProtocolError) as failure:
+        bonder.acknowledge()
+    assert failure.value.sent == "2ACK"
+    bonder.acknowledge()  # the next command takes the next digit and works
 
 
 @pytest.mark.parametrize(
-    ("code", "text", "error_class"),
+    ("code", "text"),
     [
-        (10, "Unknown command", ToolError),
-        (11, "Syntax error", ToolError),
-        (12, "Bad parameter", ToolError),
-        (13, "Out of range", ToolError),
-        (14, "Settings conflict", ToolError),
-        (20, "Not allowed in state;RUNNING", NotAllowedInState),
-        (21, "Busy;INIT", NotAllowedInState),
-        (22, "Interlock active;AIR", InterlockActive),
-        (23, "Alarm active;3001", AlarmActive),
-        (24, "No recipe loaded", NotAllowedInState),
-        (25, "Recipe not found", ToolError),
-        (26, "Map length mismatch", ToolError),
-        (27, "No results available", ToolError),
-        (28, "Storage full", ToolError),
+        (10, "Unknown command"),
+        (11, "Syntax error"),
+        (12, "Bad parameter"),
+        (13, "Out of range"),
+        (14, "Settings conflict"),
+        (20, "Not allowed in state;RUNNING"),
+        (21, "Busy;INIT"),
+        (22, "Interlock active;AIR"),
+        (23, "Alarm active;3001"),
+        (24, "No recipe loaded"),
+        (25, "Recipe not found"),
+        (26, "Map length mismatch"),
+        (27, "No results available"),
+        (28, "Storage full"),
     ],
 )
 def test_wire_bonder_rejection_is_not_retransmitted_and_raises_catalogue_error(
-    code: int, text: str, error_class: type[ToolError]
+    open_bonder: OpenBonder, code: int, text: str
 ) -> None:
-    script = [IDN, (host("2START"), nak(code)), (host("3LASTERR?"), ack(f"3LASTERR={code},{text}"))]
-    with (
-        scripted_peer(script, framing=FRAMES, channel="pty") as peer,
-        WireBonder.open(peer.address()) as bonder,
-        pytest.raises(error_class) as rejection,
-    ):
+    script = [(host("2START"), nak(code)), (host("3LASTERR?"), ack(f"3LASTERR={code},{text}"))]
+    bonder = open_bonder(script)
+    with raises_catalogue_error(code, text, tool="wire-bonder", sent="2START") as rejection:
         bonder.start()
-    message, _, detail = text.partition(";")
-    assert (rejection.value.code, rejection.value.text, rejection.value.detail) == (
-        code,
-        message,
-        detail,
-    )
-    assert rejection.value.sent == "2START"
+    assert rejection.value.text == text.partition(";")[0]
 
 
-def test_wire_bonder_rejection_without_lasterr_still_raises_the_code() -> None:
-    script = [IDN, (host("2START"), nak(24)), *[(host("3LASTERR?"), None)] * 4]
-    with (
-        scripted_peer(script, framing=FRAMES, channel="pty") as peer,
-        WireBonder.open(peer.address(), timeout_s=FAST / 3) as bonder,
-        pytest.raises(NotAllowedInState) as rejection,
-    ):
+def test_wire_bonder_rejection_without_lasterr_still_raises_the_code(
+    open_bonder: OpenBonder,
+) -> None:
+    script = [(host("2START"), nak(24)), *[(host("3LASTERR?"), None)] * 4]
+    bonder = open_bonder(script, timeout_s=FAST / 3)
+    with pytest.raises(NotAllowedInState) as rejection:
         bonder.start()
     assert (rejection.value.code, rejection.value.text) == (24, "No recipe loaded")
 
 
-def test_wire_bonder_sequence_digit_wraps_after_9_for_repeated_polls() -> None:
+def test_wire_bonder_sequence_digit_wraps_after_9_for_repeated_polls(
+    open_bonder: OpenBonder,
+) -> None:
     polls = [(host(f"{d % 10}STAT?"), ack(f"{d % 10}STAT=IDLE,NONE,0,0,0,0")) for d in range(2, 14)]
-    with (
-        scripted_peer([IDN, *polls], framing=FRAMES, channel="pty") as peer,
-        WireBonder.open(peer.address()) as bonder,
-    ):
-        for _ in polls:
-            assert bonder.state() is ToolState.IDLE
+    bonder = open_bonder(polls)
+    for _ in polls:
+        assert bonder.state() is ToolState.IDLE
 
 
 @pytest.mark.parametrize(
@@ -321,35 +283,32 @@ def test_wire_bonder_sequence_digit_wraps_after_9_for_repeated_polls() -> None:
         ("strip_id", "bad id!"),
     ],
 )
-def test_wire_bonder_refuses_out_of_range_values_before_sending(member: str, value: object) -> None:
-    with (
-        scripted_peer([IDN], framing=FRAMES, channel="pty") as peer,
-        WireBonder.open(peer.address()) as bonder,
-        pytest.raises(ParameterOutOfRange),
-    ):
+def test_wire_bonder_refuses_out_of_range_values_before_sending(
+    open_bonder: OpenBonder, member: str, value: object
+) -> None:
+    bonder = open_bonder([])
+    with pytest.raises(ParameterOutOfRange):
         setattr(bonder, member, value)
 
 
-def test_wire_bonder_refuses_bad_pages_maps_and_names_before_sending() -> None:
-    with (
-        scripted_peer([IDN], framing=FRAMES, channel="pty") as peer,
-        WireBonder.open(peer.address()) as bonder,
-    ):
-        with pytest.raises(ParameterOutOfRange):
-            bonder.result_records(1, 5)
-        with pytest.raises(ParameterOutOfRange):
-            bonder.write_input_map("1" * 29, sites=30)
-        with pytest.raises(ParameterOutOfRange):
-            bonder.write_input_map("12" * 15, sites=30)
-        with pytest.raises(ParameterOutOfRange):
-            bonder.load_program("a name")
-        with pytest.raises(AttributeError):
-            bonder.wires_per_unit = 32
+def test_wire_bonder_refuses_bad_pages_maps_and_names_before_sending(
+    open_bonder: OpenBonder,
+) -> None:
+    bonder = open_bonder([])
+    with pytest.raises(ParameterOutOfRange):
+        bonder.result_records(1, 5)
+    with pytest.raises(ParameterOutOfRange):
+        bonder.write_input_map("1" * 29, sites=30)
+    with pytest.raises(ParameterOutOfRange):
+        bonder.write_input_map("12" * 15, sites=30)
+    with pytest.raises(ParameterOutOfRange):
+        bonder.load_program("a name")
+    with pytest.raises(AttributeError):
+        bonder.wires_per_unit = 32
 
 
-def test_wire_bonder_parameters_read_and_write_with_manual_format() -> None:
+def test_wire_bonder_parameters_read_and_write_with_manual_format(open_bonder: OpenBonder) -> None:
     script = [
-        IDN,
         (host("2PAR STAGE_T,165.0"), ack("2OK")),
         (host("3PAR? STAGE_T"), ack("3PAR=STAGE_T,165.0")),
         (host("4PAR GAS_FLOW,0.8"), ack("4OK")),
@@ -359,26 +318,24 @@ def test_wire_bonder_parameters_read_and_write_with_manual_format() -> None:
         (host("8PAR? WIRES"), ack("8PAR=WIRES,64")),
         (host("9PAR? CAP_LIMIT"), ack("9PAR=CAP_LIMIT,1000000")),
     ]
-    with (
-        scripted_peer(script, framing=FRAMES, channel="pty") as peer,
-        WireBonder.open(peer.address()) as bonder,
-    ):
-        bonder.stage_temperature_sp_c = 165
-        assert bonder.stage_temperature_sp_c == 165.0
-        bonder.gas_flow_l_min = 0.84
-        bonder.wire_material = "cu"
-        assert bonder.wire_material == "CU"
-        bonder.ball_ultrasonic_pct = 40.0
-        assert bonder.wires_per_unit == 64
-        assert bonder.capillary_limit_bonds == 1_000_000
+    bonder = open_bonder(script)
+    bonder.stage_temperature_sp_c = 165
+    assert bonder.stage_temperature_sp_c == 165.0
+    bonder.gas_flow_l_min = 0.84
+    bonder.wire_material = "cu"
+    assert bonder.wire_material == "CU"
+    bonder.ball_ultrasonic_pct = 40.0
+    assert bonder.wires_per_unit == 64
+    assert bonder.capillary_limit_bonds == 1_000_000
 
 
-def test_wire_bonder_writes_map_in_pieces_of_200_and_pages_maps_and_records() -> None:
+def test_wire_bonder_writes_map_in_pieces_of_200_and_pages_maps_and_records(
+    open_bonder: OpenBonder,
+) -> None:
     input_map = "1" * 239 + "0"
     result_map = "P" * 200 + "F" + "P" * 38 + "X"
     records = [f"{s},P,0,16,16,0,0,50.1,249" for s in range(1, 5)]
     script = [
-        IDN,
         (host("2SIZE?"), ack("2SIZE=8,30")),
         (host(f"3MAP 1,{input_map[:200]}"), ack("3OK")),
         (host(f"4MAP 201,{input_map[200:]}"), ack("4OK")),
@@ -390,22 +347,18 @@ def test_wire_bonder_writes_map_in_pieces_of_200_and_pages_maps_and_records() ->
         (host("0RES? 1,4"), ack("0RES=" + ";".join(records))),
         (host("1RES? 240,1"), ack("1RES=240,X,0,,,,,,")),
     ]
-    with (
-        scripted_peer(script, framing=FRAMES, channel="pty") as peer,
-        WireBonder.open(peer.address()) as bonder,
-    ):
-        bonder.write_input_map(input_map)
-        assert bonder.read_input_map(240) == input_map
-        assert bonder.result_map() == result_map
-        assert [r.site for r in bonder.result_records(1, 4)] == [1, 2, 3, 4]
-        skipped = bonder.result_records(240)[0]
-        assert (skipped.result, skipped.wires_bonded, skipped.mean_fab_um) == ("X", None, None)
+    bonder = open_bonder(script)
+    bonder.write_input_map(input_map)
+    assert bonder.read_input_map(240) == input_map
+    assert bonder.result_map() == result_map
+    assert [r.site for r in bonder.result_records(1, 4)] == [1, 2, 3, 4]
+    skipped = bonder.result_records(240)[0]
+    assert (skipped.result, skipped.wires_bonded, skipped.mean_fab_um) == ("X", None, None)
 
 
-def test_wire_bonder_pages_program_list_by_ten() -> None:
+def test_wire_bonder_pages_program_list_by_ten(open_bonder: OpenBonder) -> None:
     names = [f"P{n:02d}" for n in range(12)]
     script = [
-        IDN,
         (host("2PLIST? 1"), ack("2PLIST=12," + ",".join(names[:10]))),
         (host("3PLIST? 11"), ack("3PLIST=12," + ",".join(names[10:]))),
         (host("4PROG?"), ack("4PROG=A64*,64")),
@@ -414,18 +367,15 @@ def test_wire_bonder_pages_program_list_by_ten() -> None:
         (host("7CONS?"), ack("7CONS=901234,1000000,48.7")),
         (host("8LASTERR?"), ack("8LASTERR=0,No error")),
     ]
-    with (
-        scripted_peer(script, framing=FRAMES, channel="pty") as peer,
-        WireBonder.open(peer.address()) as bonder,
-    ):
-        assert bonder.program_list() == names
-        program = bonder.program()
-        assert (program.name, program.wires, program.edited) == ("A64", 64, True)
-        bonder.save_program()
-        bonder.save_program("A64-COPY")
-        consumables = bonder.consumables()
-        assert (consumables.capillary_bonds, consumables.wire_left_m) == (901234, 48.7)
-        assert bonder.last_error().code == 0
+    bonder = open_bonder(script)
+    assert bonder.program_list() == names
+    program = bonder.program()
+    assert (program.name, program.wires, program.edited) == ("A64", 64, True)
+    bonder.save_program()
+    bonder.save_program("A64-COPY")
+    consumables = bonder.consumables()
+    assert (consumables.capillary_bonds, consumables.wire_left_m) == (901234, 48.7)
+    assert bonder.last_error().code == 0
 
 
 @pytest.mark.parametrize(
@@ -442,24 +392,20 @@ def test_wire_bonder_pages_program_list_by_ten() -> None:
     ],
 )
 def test_wire_bonder_wellformed_frame_with_wrong_content_raises_protocol_error(
-    method: str, payload: str, reply: str
+    open_bonder: OpenBonder, method: str, payload: str, reply: str
 ) -> None:
-    with (
-        scripted_peer([IDN, (host(payload), ack(reply))], framing=FRAMES, channel="pty") as peer,
-        WireBonder.open(peer.address()) as bonder,
-    ):
-        with pytest.raises(ProtocolError) as failure:
-            getattr(bonder, method)()
-        assert failure.value.sent.startswith(payload[1:].split(" ")[0])
+    bonder = open_bonder([(host(payload), ack(reply))])
+    with pytest.raises(ProtocolError) as failure:
+        getattr(bonder, method)()
+    assert failure.value.sent.startswith(payload[1:].split(" ")[0])
 
 
-def test_wire_bonder_logs_every_exchange_at_debug(caplog: pytest.LogCaptureFixture) -> None:
-    script = [IDN, (host("2STAT?"), None), (host("2STAT?"), ack("2STAT=IDLE,NONE,0,0,0,0"))]
-    with (
-        caplog.at_level(logging.DEBUG, logger="packline.drivers.wire-bonder"),
-        scripted_peer(script, framing=FRAMES, channel="pty") as peer,
-        WireBonder.open(peer.address(), timeout_s=FAST) as bonder,
-    ):
+def test_wire_bonder_logs_every_exchange_at_debug(
+    open_bonder: OpenBonder, caplog: pytest.LogCaptureFixture
+) -> None:
+    script = [(host("2STAT?"), None), (host("2STAT?"), ack("2STAT=IDLE,NONE,0,0,0,0"))]
+    bonder = open_bonder(script, timeout_s=FAST)
+    with caplog.at_level(logging.DEBUG, logger="packline.drivers.wire-bonder"):
         bonder.state()
     messages = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
     assert any("-> 2STAT?" in m for m in messages)
