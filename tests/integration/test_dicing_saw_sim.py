@@ -26,6 +26,7 @@ from sim.world import World
 from tests.integration.conftest import StartTool
 from tests.support.integration_waits import answered, raises_within, wait_until
 
+pytestmark = pytest.mark.sim_time_scale(5000)
 POLL_S = 0.005
 FINISHED = (ToolState.DONE, ToolState.ABORTED)
 
@@ -59,7 +60,6 @@ def wait_finished(saw: DicingSaw) -> ToolState:
     return saw.wait_for_state(FINISHED, timeout_s=10, poll_s=POLL_S)
 
 
-@pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_warms_up_cold_and_needs_blade_setup_before_start(
     start_saw: StartSaw, sim_clock: SimClock
 ) -> None:
@@ -90,7 +90,6 @@ def test_dicing_saw_warms_up_cold_and_needs_blade_setup_before_start(
     assert saw.measure_coolant_l_min() == 1.5
 
 
-@pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_runs_a_format_b_strip_and_pages_results_by_16(
     start_saw: StartSaw, sim_world: World
 ) -> None:
@@ -139,7 +138,6 @@ def test_dicing_saw_runs_a_format_b_strip_and_pages_results_by_16(
     assert saw.input_map == "1" * 240
 
 
-@pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_blade_life_hold_then_change_clear_setup_resume(start_saw: StartSaw) -> None:
     saw, _ = start_saw(blade_count=19950)
     make_ready(saw)
@@ -169,7 +167,6 @@ def test_dicing_saw_blade_life_hold_then_change_clear_setup_resume(start_saw: St
     assert summary.extra == DicingSummaryExtra(line_passes_cut=80, blade_count_after=30)
 
 
-@pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_estop_mid_cycle_aborts_and_leaves_uncut_sites_f7504(
     start_saw: StartSaw, sim_world: World, sim_clock: SimClock
 ) -> None:
@@ -201,7 +198,6 @@ def test_dicing_saw_estop_mid_cycle_aborts_and_leaves_uncut_sites_f7504(
     assert saw.query("SYST:STAT?") == "WARMUP"  # the spindle stopped: warm up again
 
 
-@pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_overload_at_first_line_fails_touched_sites_and_skips_the_rest(
     start_saw: StartSaw,
 ) -> None:
@@ -218,7 +214,6 @@ def test_dicing_saw_overload_at_first_line_fails_touched_sites_and_skips_the_res
     assert result_map == "F" * 30 + "N" * 210  # line 1 bounds row 1 only
 
 
-@pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_warning_7201_mid_cycle_changes_nothing(start_saw: StartSaw) -> None:
     saw, _ = start_saw(blade_count=17990)
     make_ready(saw)
@@ -234,7 +229,6 @@ def test_dicing_saw_warning_7201_mid_cycle_changes_nothing(start_saw: StartSaw) 
     assert saw.active_alarms() == []
 
 
-@pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_coolant_low_holds_7104_and_resumes_after_flow_restored(
     start_saw: StartSaw,
 ) -> None:
@@ -256,7 +250,6 @@ def test_dicing_saw_coolant_low_holds_7104_and_resumes_after_flow_restored(
     assert saw.summary().passed == 240
 
 
-@pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_cover_interlock_blocks_start_and_opening_mid_cycle_aborts(
     start_saw: StartSaw,
 ) -> None:
@@ -276,7 +269,6 @@ def test_dicing_saw_cover_interlock_blocks_start_and_opening_mid_cycle_aborts(
     assert (opened.value.code, opened.value.alarm_class) == (7002, "A")
 
 
-@pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_speed_over_blade_limit_is_refused_at_start_and_keeps_ready(
     start_saw: StartSaw, sim_clock: SimClock
 ) -> None:
@@ -296,7 +288,6 @@ def test_dicing_saw_speed_over_blade_limit_is_refused_at_start_and_keeps_ready(
     assert set(saw.result_map()) <= {"N", "F"}
 
 
-@pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_pause_stops_at_the_end_of_a_line_pass(
     start_saw: StartSaw, sim_clock: SimClock
 ) -> None:
@@ -320,7 +311,6 @@ def test_dicing_saw_pause_stops_at_the_end_of_a_line_pass(
 # -- link faults ------------------------------------------------------------------------------------
 
 
-@pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_short_stall_is_a_timeout_and_the_link_stays_usable(start_saw: StartSaw) -> None:
     saw, simulated = start_saw(timeout_s=0.2)
     assert saw.identify().model == "DS-2"
@@ -330,7 +320,6 @@ def test_dicing_saw_short_stall_is_a_timeout_and_the_link_stays_usable(start_saw
     assert saw.identify().model == "DS-2"
 
 
-@pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_long_stall_loses_the_link_then_recovers_without_stale_replies(
     start_saw: StartSaw,
 ) -> None:
@@ -344,7 +333,6 @@ def test_dicing_saw_long_stall_loses_the_link_then_recovers_without_stale_replie
     assert saw.blade_count() == 0
 
 
-@pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_dropped_link_is_connection_lost_and_recovers(start_saw: StartSaw) -> None:
     saw, simulated = start_saw(timeout_s=0.2)
     make_ready(saw)
@@ -357,7 +345,6 @@ def test_dicing_saw_dropped_link_is_connection_lost_and_recovers(start_saw: Star
     assert wait_finished(saw) is ToolState.DONE
 
 
-@pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_garbled_reply_is_a_protocol_error(start_saw: StartSaw) -> None:
     saw, simulated = start_saw(timeout_s=0.2)
     simulated.faults.link_fault("garble")
@@ -367,7 +354,6 @@ def test_dicing_saw_garbled_reply_is_a_protocol_error(start_saw: StartSaw) -> No
     assert saw.state() is ToolState.IDLE
 
 
-@pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_truncated_result_page_is_a_timeout_and_the_page_can_be_reread(
     start_saw: StartSaw,
 ) -> None:
@@ -382,7 +368,6 @@ def test_dicing_saw_truncated_result_page_is_a_timeout_and_the_page_can_be_rerea
     assert [r.site for r in page] == list(range(17, 33))
 
 
-@pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_over_a_serial_device_server_tcp(
     start_tool: StartTool,
 ) -> None:

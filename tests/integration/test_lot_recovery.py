@@ -3,11 +3,9 @@ reconciled from the tool's own state, recorded once, and never started again."""
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -16,25 +14,15 @@ from drivers.states import ToolState
 from drivers.wire_bonder import WireBonder
 from sequences.jobs import StripJob
 from sequences.lot import LotPlan, LotRunner, StripProgress
-from sequences.recipe import load_recipe
 from sequences.records import MemoryRecorder, StepStart
-from sequences.route import Route, route_for
+from sequences.route import Route
 from sequences.station import Station
 from sequences.steps.base import Pace
 from sim.line import SimulatedLine, StationSim
+from tests.support.integration_lots import heat_slug_route
 
-RECIPE = Path(__file__).resolve().parents[2] / "configs" / "recipes" / "heat-slug-die-equal.yaml"
 PACE = Pace(2000, min_bound_wall_s=5.0)
 FULL = "1" * 30
-
-
-def bonding_route() -> Route:
-    route = route_for(load_recipe(RECIPE))
-    names = [s.name for s in route.steps]
-    window = slice(names.index("die attach"), names.index("wire bond") + 1)
-    return dataclasses.replace(
-        route, steps=route.steps[window], claims=route.claims[window] if route.claims else ()
-    )
 
 
 @pytest.fixture
@@ -74,7 +62,7 @@ def test_a_cycle_still_running_is_waited_for_and_recorded_once(
     line: tuple[SimulatedLine, DieBonder, WireBonder],
 ) -> None:
     _, bonder, wires = line
-    route = bonding_route()
+    route = heat_slug_route("die attach", "wire bond")
     start = start_cycle_as_a_dead_controller_did(route, bonder, "R-01")
     assert bonder.state() is ToolState.RUNNING
     runner, recorder = runner_for(route, bonder, wires, ["R-01"], in_flight=[start])
@@ -92,7 +80,7 @@ def test_a_cycle_that_finished_while_the_controller_was_down_is_collected(
     line: tuple[SimulatedLine, DieBonder, WireBonder],
 ) -> None:
     _, bonder, wires = line
-    route = bonding_route()
+    route = heat_slug_route("die attach", "wire bond")
     start = start_cycle_as_a_dead_controller_did(route, bonder, "R-02")
     bonder.wait_for_state([ToolState.DONE], timeout_s=10, poll_s=0.01)
     runner, recorder = runner_for(route, bonder, wires, ["R-02"], in_flight=[start])
@@ -105,7 +93,7 @@ def test_an_aborted_cycle_puts_the_strip_on_hold_for_the_operator(
     line: tuple[SimulatedLine, DieBonder, WireBonder],
 ) -> None:
     _, bonder, wires = line
-    route = bonding_route()
+    route = heat_slug_route("die attach", "wire bond")
     start = start_cycle_as_a_dead_controller_did(route, bonder, "R-03")
     bonder.abort()
     bonder.wait_for_state([ToolState.ABORTED], timeout_s=10, poll_s=0.01)
@@ -120,7 +108,7 @@ def test_results_recorded_but_not_acknowledged_do_not_block_the_next_strip(
     line: tuple[SimulatedLine, DieBonder, WireBonder],
 ) -> None:
     _, bonder, wires = line
-    route = bonding_route()
+    route = heat_slug_route("die attach", "wire bond")
     start_cycle_as_a_dead_controller_did(route, bonder, "R-04")
     bonder.wait_for_state([ToolState.DONE], timeout_s=10, poll_s=0.01)
     done = StripProgress("R-04", FULL, next_step=1)  # the store had R-04's die attach already
@@ -138,7 +126,7 @@ def test_a_step_interrupted_before_start_runs_now_for_the_first_time(
     line: tuple[SimulatedLine, DieBonder, WireBonder],
 ) -> None:
     _, bonder, wires = line
-    route = bonding_route()
+    route = heat_slug_route("die attach", "wire bond")
     step = route.steps[0]
     step.set_up(bonder, [StripJob("R-06", route.rows, route.cols, FULL)], PACE)  # died before START
     assert bonder.state() is ToolState.READY
@@ -152,8 +140,7 @@ def test_a_step_interrupted_before_start_runs_now_for_the_first_time(
 def test_a_batch_load_two_lots_shared_is_reconciled_once_with_both_lots() -> None:
     from drivers.laminator import Laminator
 
-    full = route_for(load_recipe(RECIPE))
-    route = dataclasses.replace(full, steps=full.steps[:1], claims=())  # laminate
+    route = heat_slug_route(tool="laminator")
     step = route.steps[0]
     with (
         SimulatedLine(
@@ -205,7 +192,7 @@ def test_a_strip_whose_last_result_was_recorded_without_its_end_is_completed_on_
     """The controller died between recording a strip's last step and its disposition: the
     resumed lot completes it (it used to wait for a step that does not exist, for ever)."""
     _, bonder, wires = line
-    route = bonding_route()
+    route = heat_slug_route("die attach", "wire bond")
     last = len(route.steps)
     done = StripProgress("R-08", FULL, next_step=last)  # every step's result in the store
     runner, recorder = runner_for(route, bonder, wires, ["R-08"], initial={"R-08": done})
@@ -221,7 +208,7 @@ def test_a_strip_whose_last_result_left_no_good_unit_is_scrapped_on_resume(
     line: tuple[SimulatedLine, DieBonder, WireBonder],
 ) -> None:
     _, bonder, wires = line
-    route = bonding_route()
+    route = heat_slug_route("die attach", "wire bond")
     dead = StripProgress("R-09", "0" * 30, next_step=1)  # die attach recorded, no good unit
     runner, recorder = runner_for(route, bonder, wires, ["R-09"], initial={"R-09": dead})
     final = runner.run(timeout_s=30)

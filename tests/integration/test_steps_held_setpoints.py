@@ -23,26 +23,8 @@ SCALE = 5000
 pytestmark = pytest.mark.sim_time_scale(SCALE)
 
 SETTINGS = DieBondSettings(dispense_volume_nl=1200)
-#: Messages that write a die-bond setting (every field of DieBondSettings has its header).
-SETTING_HEADERS = frozenset(
-    {
-        "MODE",
-        "DISPense:VOLume",
-        "DISPense:PATTern",
-        "DISPense:TOLerance",
-        "PLACe:ZREFerence",
-        "PLACe:FORCe",
-        "PLACe:BLT",
-        "PLACe:TOLerance",
-        "BOND:FORCe",
-        "BOND:TEMPerature",
-        "BOND:TIME",
-        "STAGe:TEMPerature",
-        "CURE:STATe",
-        "CURE:TEMPerature",
-        "CURE:TIME",
-    }
-)
+#: Messages that write a die-bond setting: the header of each field of DieBondSettings.
+SETTING_HEADERS = frozenset(SETTINGS.declaration(member).key for member in SETTINGS.values())
 
 
 @pytest.fixture
