@@ -15,7 +15,6 @@ from drivers.errors import (
     ConnectionLost,
     InterlockActive,
     ProtocolError,
-    ToolAlarm,
     ToolError,
     ToolTimeout,
 )
@@ -24,11 +23,11 @@ from sim.clock import SimClock
 from sim.simulated_tool import SimulatedTool
 from sim.world import World
 from tests.integration.conftest import StartTool
+from tests.support.integration_cycles import cleared, finished, stopping_alarm
 from tests.support.integration_waits import answered, raises_within, wait_until
 
 pytestmark = pytest.mark.sim_time_scale(5000)
 POLL_S = 0.005
-FINISHED = (ToolState.DONE, ToolState.ABORTED)
 
 
 #: ``start_saw(timeout_s=0.2, **serve_options)`` -> a driver in IDLE, its simulator.
@@ -54,10 +53,6 @@ def make_ready(saw: DicingSaw) -> None:
     saw.wait_for_state([ToolState.READY], timeout_s=5, poll_s=POLL_S)
     saw.setup_blade()
     saw.wait_for_state([ToolState.READY], timeout_s=5, poll_s=POLL_S)
-
-
-def wait_finished(saw: DicingSaw) -> ToolState:
-    return saw.wait_for_state(FINISHED, timeout_s=10, poll_s=POLL_S)
 
 
 def test_dicing_saw_warms_up_cold_and_needs_blade_setup_before_start(
@@ -99,7 +94,7 @@ def test_dicing_saw_runs_a_format_b_strip_and_pages_results_by_16(
     saw.strip_id = "FB2405-112"
     saw.input_map = input_map
     saw.start()
-    assert wait_finished(saw) is ToolState.DONE
+    assert finished(saw) is ToolState.DONE
     progress = saw.progress()
     assert (progress.done, progress.total, progress.remaining_s) == (80, 80, 0)
     pages: list[str] = []
@@ -143,16 +138,12 @@ def test_dicing_saw_blade_life_hold_then_change_clear_setup_resume(start_saw: St
     make_ready(saw)
     saw.strip_id = "FB2405-113"
     saw.start()
-    with pytest.raises(ToolAlarm) as hold:
-        wait_finished(saw)
-    assert (hold.value.code, hold.value.alarm_class) == (7103, "H")
+    assert stopping_alarm(saw) == (7103, "H")
     assert saw.active_alarms() == [7201, 7103]
     assert saw.alarm_info(7103).text == "Blade life reached"
-    saw.clear_alarms()
-    assert saw.state() is ToolState.ALARM  # count still at the limit
+    assert cleared(saw) is ToolState.ALARM  # count still at the limit
     saw.change_blade()
-    saw.clear_alarms()
-    assert saw.state() is ToolState.PAUSED
+    assert cleared(saw) is ToolState.PAUSED
     assert saw.active_alarms() == []
     with pytest.raises(InterlockActive) as blade:
         saw.resume()
@@ -161,7 +152,7 @@ def test_dicing_saw_blade_life_hold_then_change_clear_setup_resume(start_saw: St
     saw.wait_for_state([ToolState.PAUSED], timeout_s=5, poll_s=POLL_S)
     assert saw.blade_exposure_mm() > 1.0
     saw.resume()
-    assert wait_finished(saw) is ToolState.DONE
+    assert finished(saw) is ToolState.DONE
     summary = saw.summary()
     assert summary.passed == 240
     assert summary.extra == DicingSummaryExtra(line_passes_cut=80, blade_count_after=30)
@@ -175,12 +166,9 @@ def test_dicing_saw_estop_mid_cycle_aborts_and_leaves_uncut_sites_f7504(
     simulated.faults.condition("ESTOP", True, phase="CH2", after_s=20.0)
     saw.strip_id = "FB2405-114"
     saw.start()
-    with pytest.raises(ToolAlarm) as stop:
-        wait_finished(saw)
-    assert (stop.value.code, stop.value.alarm_class) == (7001, "A")
+    assert stopping_alarm(saw) == (7001, "A")
     assert saw.measure_spindle().krpm == 0.0
-    saw.clear_alarms()
-    assert saw.state() is ToolState.ALARM  # E-stop still pressed
+    assert cleared(saw) is ToolState.ALARM  # E-stop still pressed
     simulated.faults.condition("ESTOP", False)
     saw.clear_alarms()
     assert saw.wait_for_state([ToolState.ABORTED], timeout_s=2, poll_s=POLL_S)
@@ -205,9 +193,7 @@ def test_dicing_saw_overload_at_first_line_fails_touched_sites_and_skips_the_res
     make_ready(saw)
     saw.cut_feed_mm_s = 100.0
     saw.start()
-    with pytest.raises(ToolAlarm) as overload:
-        wait_finished(saw)
-    assert overload.value.code == 7101
+    assert stopping_alarm(saw)[0] == 7101
     saw.clear_alarms()
     assert saw.wait_for_state([ToolState.ABORTED], timeout_s=2, poll_s=POLL_S)
     result_map = saw.result_map()
@@ -219,7 +205,7 @@ def test_dicing_saw_warning_7201_mid_cycle_changes_nothing(start_saw: StartSaw) 
     make_ready(saw)
     assert saw.active_alarms() == []
     saw.start()
-    assert wait_finished(saw) is ToolState.DONE
+    assert finished(saw) is ToolState.DONE
     assert [(a.code, a.alarm_class) for a in saw.alarms()] == [(7201, "W")]
     saw.clear_alarms()
     assert saw.active_alarms() == [7201]  # cause persists until the blade is changed
@@ -236,17 +222,14 @@ def test_dicing_saw_coolant_low_holds_7104_and_resumes_after_flow_restored(
     make_ready(saw)
     simulated.faults.condition("COOLANT", True, phase="CH1", after_s=10.0)
     saw.start()
-    with pytest.raises(ToolAlarm) as hold:
-        wait_finished(saw)
-    assert (hold.value.code, hold.value.alarm_class) == (7104, "H")
+    assert stopping_alarm(saw) == (7104, "H")
     assert saw.measure_coolant_l_min() == pytest.approx(0.9)
     assert saw.interlocks() == ["COOLANT"]
     simulated.faults.condition("COOLANT", False)
     saw.wait_for_state([ToolState.ALARM], timeout_s=1, poll_s=POLL_S)
-    saw.clear_alarms()
-    assert saw.state() is ToolState.PAUSED
+    assert cleared(saw) is ToolState.PAUSED
     saw.resume()
-    assert wait_finished(saw) is ToolState.DONE
+    assert finished(saw) is ToolState.DONE
     assert saw.summary().passed == 240
 
 
@@ -264,9 +247,7 @@ def test_dicing_saw_cover_interlock_blocks_start_and_opening_mid_cycle_aborts(
     assert saw.interlocks() == []
     simulated.faults.condition("DOOR", True, phase="CH1", after_s=5.0)
     saw.start()
-    with pytest.raises(ToolAlarm) as opened:
-        wait_finished(saw)
-    assert (opened.value.code, opened.value.alarm_class) == (7002, "A")
+    assert stopping_alarm(saw) == (7002, "A")
 
 
 def test_dicing_saw_speed_over_blade_limit_is_refused_at_start_and_keeps_ready(
@@ -305,7 +286,7 @@ def test_dicing_saw_pause_stops_at_the_end_of_a_line_pass(
     assert saw.phase() == "CH1"
     sim_clock.set_scale(5000)
     saw.resume()
-    assert wait_finished(saw) is ToolState.DONE
+    assert finished(saw) is ToolState.DONE
 
 
 # -- link faults ------------------------------------------------------------------------------------
@@ -342,7 +323,7 @@ def test_dicing_saw_dropped_link_is_connection_lost_and_recovers(start_saw: Star
         saw.state()
     state = answered(saw.state, 3.0)  # the serial line is dead for 1 s
     assert state in (ToolState.RUNNING, ToolState.DONE)  # the cycle went on meanwhile
-    assert wait_finished(saw) is ToolState.DONE
+    assert finished(saw) is ToolState.DONE
 
 
 def test_dicing_saw_garbled_reply_is_a_protocol_error(start_saw: StartSaw) -> None:
@@ -360,7 +341,7 @@ def test_dicing_saw_truncated_result_page_is_a_timeout_and_the_page_can_be_rerea
     saw, simulated = start_saw(timeout_s=0.2)
     make_ready(saw)
     saw.start()
-    assert wait_finished(saw) is ToolState.DONE
+    assert finished(saw) is ToolState.DONE
     simulated.faults.link_fault("truncate")
     with raises_within(ToolTimeout, 1.0):
         saw.result_records(17, 16)

@@ -17,7 +17,6 @@ from drivers.errors import (
     ConnectionLost,
     InterlockActive,
     NotAllowedInState,
-    ToolAlarm,
     ToolError,
     ToolTimeout,
 )
@@ -27,12 +26,12 @@ from sim.clock import SimClock
 from sim.laminator import serve
 from sim.simulated_tool import SimulatedTool
 from sim.world import World
+from tests.support.integration_cycles import FINISHED, cleared, finished, stopping_alarm
 from tests.support.integration_waits import wait_until
 
 POLL_S = 0.005
 TIMEOUT_S = 0.25
 STRIPS = {1: "LA2403-017", 2: "LA2403-018"}
-FINISHED = [ToolState.DONE, ToolState.ABORTED]
 
 
 @dataclass
@@ -162,22 +161,18 @@ def test_laminator_hydraulic_hold_alarm_pauses_then_resumes(rig: Rig) -> None:
     rig.sim.faults.condition("HYDRAULIC", phase="DWELL", after_s=60.0)
     rig.ready()
     laminator.start()
-    with pytest.raises(ToolAlarm) as info:
-        laminator.wait_for_state(FINISHED, timeout_s=5.0, poll_s=POLL_S)
-    assert (info.value.code, info.value.alarm_class) == (1004, "H")
+    assert stopping_alarm(laminator, 5) == (1004, "H")
     status = laminator.status()
     assert (status.state, status.phase, status.active_alarm) == (ToolState.ALARM, 5, 1004)
     assert status.alarm_words[0] == 1 << 3 and status.interlock_word == 1 << 3
     assert not laminator.hydraulic_ok
-    laminator.clear_alarms()  # supply still low: the alarm stays
-    assert laminator.state() is ToolState.ALARM
+    assert cleared(laminator) is ToolState.ALARM  # supply still low: the alarm stays
     with pytest.raises(AlarmActive) as refused:
         laminator.resume()
     assert refused.value.detail == "1004"
 
     rig.sim.faults.condition("HYDRAULIC", False)  # supply restored
-    laminator.clear_alarms()
-    assert laminator.state() is ToolState.PAUSED
+    assert cleared(laminator) is ToolState.PAUSED
     laminator.resume()
     assert rig.wait(*FINISHED) is ToolState.DONE
     assert laminator.cycle_result().result_map == "PPXXXXXX"
@@ -188,14 +183,11 @@ def test_laminator_estop_aborts_the_cycle_with_1504(rig: Rig) -> None:
     rig.sim.faults.condition("ESTOP", phase="DWELL", after_s=60.0)
     rig.ready()
     laminator.start()
-    with pytest.raises(ToolAlarm) as info:
-        laminator.wait_for_state(FINISHED, timeout_s=5.0, poll_s=POLL_S)
-    assert (info.value.code, info.value.alarm_class) == (1001, "A")
+    assert stopping_alarm(laminator, 5) == (1001, "A")
     assert not laminator.common_inputs().estop_ok
     assert laminator.alarms_in_words(laminator.status().alarm_words) == [1001]
     rig.sim.faults.condition("ESTOP", False)  # E-stop released
-    laminator.clear_alarms()
-    assert laminator.state() is ToolState.ABORTED
+    assert cleared(laminator) is ToolState.ABORTED
     result = laminator.cycle_result()
     assert result.result_map == "FFXXXXXX" and [p.defect for p in result.positions[:2]] == [
         1504,
@@ -213,8 +205,7 @@ def test_laminator_abort_before_pressing_leaves_positions_not_processed(rig: Rig
     laminator.start()
     rig.wait(ToolState.ALARM)
     rig.sim.faults.condition("HYDRAULIC", False)
-    laminator.clear_alarms()
-    assert laminator.state() is ToolState.PAUSED
+    assert cleared(laminator) is ToolState.PAUSED
     laminator.abort()
     assert laminator.state() is ToolState.ABORTED
     assert laminator.cycle_result().result_map == "NNXXXXXX"
@@ -226,7 +217,7 @@ def test_laminator_temperature_deviation_warning_marks_the_load_1501(rig: Rig) -
     rig.sim.faults.alarm(1104, phase="DWELL", after_s=100.0)
     rig.ready()
     laminator.start()
-    assert laminator.wait_for_state(FINISHED, timeout_s=5.0, poll_s=POLL_S) is ToolState.DONE
+    assert finished(laminator, 5) is ToolState.DONE
     status = laminator.status()
     assert (status.warning_count, status.alarm_list, status.active_alarm) == (1, (1104,), 0)
     assert [a.alarm_class for a in laminator.alarms()] == ["W"]
@@ -305,8 +296,7 @@ def test_laminator_refuses_commands_not_allowed_in_state(rig: Rig) -> None:
     with pytest.raises(AlarmActive):
         laminator.platen_sp_c = 175.0
     rig.sim.faults.condition("HYDRAULIC", False)
-    laminator.clear_alarms()
-    assert laminator.state() is ToolState.PAUSED
+    assert cleared(laminator) is ToolState.PAUSED
     with pytest.raises(NotAllowedInState, match="PAUSED"):
         laminator.dwell_s = 3000
     with pytest.raises(NotAllowedInState, match="PAUSED"):

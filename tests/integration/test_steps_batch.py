@@ -29,6 +29,7 @@ from sim.clock import SimClock
 from sim.etch_bath import EtchBathModel
 from sim.simulated_tool import SimulatedTool
 from sim.world import World
+from tests.support.integration_cycles import cleared
 from tests.support.integration_waits import when
 from tests.support.measured import measured
 from tests.support.step_runs import Start, opened_drivers, run
@@ -225,8 +226,7 @@ def test_hold_alarm_mid_dwell_resumes_once_the_cause_is_fixed(
         assert isinstance(problem, ToolAlarm) and problem.alarm_class == "H"
         alarms.append(problem.code)
         simulated.model.fix(problem.code)  # the hydraulic supply is restored
-        tool.clear_alarms()
-        assert tool.state() is ToolState.PAUSED
+        assert cleared(tool) is ToolState.PAUSED
         tool.resume()
         return "resume"
 

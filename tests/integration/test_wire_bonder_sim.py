@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from drivers.errors import AlarmActive, InterlockActive, ProtocolError, ToolAlarm, ToolTimeout
+from drivers.errors import AlarmActive, InterlockActive, ProtocolError, ToolTimeout
 from drivers.states import ToolState
 from drivers.wire_bonder import WireBonder
 from sim.clock import SimClock
@@ -18,6 +18,7 @@ from sim.fronts.framed import FramedServer
 from sim.simulated_tool import SimulatedTool
 from sim.wire_bonder import WireBonderModel, serve
 from sim.world import World
+from tests.support.integration_cycles import cleared, stopping_alarm
 from tests.support.integration_waits import raises_within
 from tests.support.measured import measured
 
@@ -191,12 +192,9 @@ def test_wire_bonder_abort_class_alarm_mid_unit(start: Start) -> None:
         "ESTOP", phase="BOND", after_s=(1.5 + 64 * 0.08) + 1.5 + 20 * 0.08
     )  # unit 2
     bonder.start()
-    with pytest.raises(ToolAlarm) as alarm:
-        bonder.wait_for_state([ToolState.DONE], timeout_s=10, poll_s=POLL_S)
-    assert (alarm.value.code, alarm.value.alarm_class) == (3001, "A")
+    assert stopping_alarm(bonder) == (3001, "A")
     sim.model.set_condition("ESTOP", False)  # operator releases the E-stop
-    bonder.clear_alarms()
-    assert bonder.state() is ToolState.ABORTED
+    assert cleared(bonder) is ToolState.ABORTED
     result = bonder.cycle_result()
     assert result.result_map == "PF" + "N" * 28
     assert result.records[1].defect == 3508 and 0 < measured(result.records[1].wires_bonded) < 64
@@ -207,9 +205,7 @@ def test_wire_bonder_hold_class_alarm_mid_cycle_pauses_and_resumes(start: Start)
     ready(bonder)
     sim.faults.alarm(3106, site=5)
     bonder.start()
-    with pytest.raises(ToolAlarm) as alarm:
-        bonder.wait_for_state([ToolState.DONE], timeout_s=10, poll_s=POLL_S)
-    assert (alarm.value.code, alarm.value.alarm_class) == (3106, "H")
+    assert stopping_alarm(bonder) == (3106, "H")
     with pytest.raises(AlarmActive) as blocked:
         bonder.resume()
     assert blocked.value.detail == "3106"
@@ -249,9 +245,7 @@ def test_wire_bonder_spool_empty_hold_as_in_the_manual_example(start: Start) -> 
     ready(bonder)
     bonder.write_input_map("1" * 29 + "0")
     bonder.start()
-    with pytest.raises(ToolAlarm) as alarm:
-        bonder.wait_for_state([ToolState.DONE], timeout_s=10, poll_s=POLL_S)
-    assert alarm.value.code == 3109
+    assert stopping_alarm(bonder)[0] == 3109
     status = bonder.status()
     assert (status.state, status.phase, status.site, status.done, status.total) == (
         ToolState.ALARM,
