@@ -12,7 +12,7 @@ import pytest
 
 from drivers.base import Tool
 from drivers.die_bonder import DieBonder, DieBondSettings
-from drivers.errors import PacklineError, ToolAlarm
+from drivers.errors import ToolAlarm
 from drivers.states import ToolState
 from drivers.wire_bonder import WireBonder, WireBondParameters
 from sequences.jobs import StripJob, StripOutcome
@@ -26,7 +26,7 @@ from sim.simulated_tool import SimulatedTool
 from sim.world import World
 from tests.support.integration_waits import when
 from tests.support.measured import measured
-from tests.support.step_runs import Start, opened_drivers
+from tests.support.step_runs import Start, calls_to, opened_drivers, resuming
 from tests.support.step_runs import run as run_steps
 
 SCALE = 5000
@@ -77,20 +77,6 @@ def run(
 ) -> StripOutcome:
     (outcome,) = run_steps(step, tool, jobs, clock, control)
     return outcome
-
-
-def clear_and_resume(alarms: list[int]) -> StepControl:
-    """The station's retry policy for event alarms (3 placement failures in a row: 2105):
-    record the alarm, clear it, resume the strip."""
-
-    def on_alarm(tool: Tool, problem: PacklineError) -> str:
-        assert isinstance(problem, ToolAlarm)
-        alarms.append(problem.code)
-        tool.clear_alarms()
-        tool.resume()
-        return "resume"
-
-    return StepControl(on_alarm=on_alarm)
 
 
 def skipped_where_not_passed(upstream: StripOutcome, downstream: StripOutcome) -> bool:
@@ -151,11 +137,11 @@ def test_small_die_gets_gap_fill_only_where_its_die_attach_passed(
     attach = DieBondStep("die attach", "A-SMALL-1", A_SMALL_ATTACH)
     gap_fill = DieBondStep("gap fill", "A-SMALL-2", A_SMALL_GAP_FILL)
 
-    alarms: list[int] = []
-    attached = run(attach, bonder, [job("A-SM-1", FORMAT_A)], sim_clock, clear_and_resume(alarms))
+    alarms: list[ToolAlarm] = []  # 3 placement failures in a row: 2105, cleared and resumed
+    attached = run(attach, bonder, [job("A-SM-1", FORMAT_A)], sim_clock, resuming(alarms))
     filled = run(gap_fill, bonder, [job("A-SM-1", FORMAT_A, attached.next_input_map)], sim_clock)
 
-    assert set(alarms) <= {2105}
+    assert {a.code for a in alarms} <= {2105}
     failed = [s for s in attached.sites if s.result == "F"]
     assert failed and all(s.defect in (2503, 2504, 2505, 2507) for s in failed)
     assert skipped_where_not_passed(attached, filled)
@@ -237,7 +223,7 @@ def test_wire_bond_skips_the_sites_die_attach_did_not_pass_on_format_a(
         die_bonder,
         [job("A-WB-1", FORMAT_A, input_map)],
         sim_clock,
-        clear_and_resume([]),
+        resuming([]),
     )
 
     bonded = run(A64, wire_bonder, [job("A-WB-1", FORMAT_A, attached.next_input_map)], sim_clock)
@@ -290,7 +276,7 @@ def test_die_attach_fails_sites_the_tool_passed_outside_the_recipe_window(
     bonder, _ = start(DieBonder, "die-bonder", spread=WIDE_PLACEMENT)
     step = PanelEditedDieAttach("die attach", "A-EQUAL", A_EQUAL)
 
-    outcome = run(step, bonder, [job("A-HJ-1", FORMAT_A)], sim_clock, clear_and_resume([]))
+    outcome = run(step, bonder, [job("A-HJ-1", FORMAT_A)], sim_clock, resuming([]))
 
     host_failed = [s for s in outcome.sites if s.defect == HOST_OUTSIDE_RECIPE]
     assert host_failed, "a 25 µm σ placement puts some sites outside ±25 µm"
@@ -309,14 +295,7 @@ def test_die_attach_keeps_the_loaded_recipe_between_strips_and_reloads_on_change
     start: Start, sim_clock: SimClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bonder, _ = start(DieBonder, "die-bonder")
-    loaded: list[str] = []
-    load = bonder.load_recipe
-
-    def counting_load(name: str) -> None:
-        loaded.append(name)
-        load(name)
-
-    monkeypatch.setattr(bonder, "load_recipe", counting_load)
+    loaded = calls_to(monkeypatch, bonder, "load_recipe")
     attach = DieBondStep("die attach", "A-SMALL-1", A_SMALL_ATTACH)
     gap_fill = DieBondStep("gap fill", "A-SMALL-2", A_SMALL_GAP_FILL)
 
@@ -324,7 +303,7 @@ def test_die_attach_keeps_the_loaded_recipe_between_strips_and_reloads_on_change
     second = run(attach, bonder, [job("A-RL-2", FORMAT_A)], sim_clock)
     run(gap_fill, bonder, [job("A-RL-1", FORMAT_A, first.next_input_map)], sim_clock)
 
-    assert loaded == ["A-SMALL-1", "A-SMALL-2"]
+    assert loaded == [("A-SMALL-1",), ("A-SMALL-2",)]
     assert second.result_map.count("P") >= 29
 
 
@@ -333,21 +312,12 @@ def test_die_attach_resumes_after_a_syringe_empty_hold_without_losing_a_site(
 ) -> None:
     bonder, simulated = start(DieBonder, "die-bonder")
     simulated.faults.alarm(2101, site=12)
-    alarms: list[int] = []
-
-    def on_alarm(tool: Tool, problem: PacklineError) -> str:
-        assert isinstance(problem, ToolAlarm)
-        alarms.append(problem.code)
-        simulated.model.fix(problem.code)  # the operator replaces the syringe
-        tool.clear_alarms()
-        tool.resume()
-        return "resume"
-
+    alarms: list[ToolAlarm] = []
     step = DieBondStep("die attach", "A-EQUAL", A_EQUAL)
-    control = StepControl(on_alarm=on_alarm)
+    control = resuming(alarms, fix=simulated.model.fix)  # the operator replaces the syringe
     outcome = run(step, bonder, [job("A-HOLD-1", FORMAT_A)], sim_clock, control)
 
-    assert alarms == [2101]
+    assert [a.code for a in alarms] == [2101]
     assert "N" not in outcome.result_map and outcome.result_map.count("P") >= 29
     assert outcome.tool_summary["end_state"] == "DONE"
 

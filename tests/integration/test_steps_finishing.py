@@ -15,20 +15,20 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import pytest
 
 from drivers.ball_attach import BallAttachSettings, ReflowLimits
-from drivers.base import Tool
 from drivers.dicing_saw import CutSettings
-from drivers.errors import PacklineError, ToolAlarm
+from drivers.errors import ToolAlarm
 from drivers.laser import AblationSettings
 from drivers.registry import driver_class
 from drivers.states import ToolState
 from sequences.jobs import SiteOutcome, StripJob, StripOutcome
 from sequences.steps.ball_attach import BallAttachStep
-from sequences.steps.base import Pace, ProcessStep, StepControl, StepRefused, load_tool_recipe
+from sequences.steps.base import Pace, StepControl, StepRefused, load_tool_recipe
 from sequences.steps.dice import DiceStep
 from sequences.steps.held import calibrated_hours_ago
 from sequences.steps.inspect import InspectStep
@@ -40,7 +40,7 @@ from sim.metrology import MetrologyModel
 from sim.simulated_tool import SimulatedTool
 from sim.world import StripState, World
 from tests.support.integration_waits import when
-from tests.support.step_runs import Start
+from tests.support.step_runs import Start, calls_to, resuming
 from tests.support.step_runs import run as run_steps
 
 pytestmark = pytest.mark.sim_time_scale(5000)
@@ -108,14 +108,8 @@ def etched_slugs(world: World, strip_id: str) -> StripState:
     return strip
 
 
-def run(
-    step: ProcessStep,
-    tool: Tool,
-    jobs: list[StripJob],
-    clock: SimClock,
-    control: StepControl | None = None,
-) -> list[StripOutcome]:
-    return run_steps(step, tool, jobs, clock, control, station="S1")
+#: ``run(step, tool, jobs, clock, control)`` on station S1.
+run = partial(run_steps, station="S1")
 
 
 def site(outcome: StripOutcome, site_id: int) -> SiteOutcome:
@@ -178,14 +172,7 @@ def test_laser_recess_io16_calibrates_after_power_up_and_opens_every_via(
     assert laser.state() is ToolState.READY, "acknowledged"
 
     calibrated = laser.calibration().timestamp
-    loads: list[str] = []
-    load = laser.load_recipe
-
-    def counted_load(name: str) -> None:
-        loads.append(name)
-        load(name)
-
-    monkeypatch.setattr(laser, "load_recipe", counted_load)
+    loads = calls_to(monkeypatch, laser, "load_recipe")
     (second,) = run(step, laser, [strip_job("FB2405-113", FORMAT_B)], sim_clock)
     assert second.result_map == "P" * 240
     assert laser.calibration().timestamp == calibrated, "a valid calibration is not repeated"
@@ -609,25 +596,12 @@ def test_hold_alarm_is_handed_to_the_station_which_fixes_it_and_the_cycle_comple
     gauge, simulated = start("metrology")
     etched_slugs(sim_world, "HS-HOLD-01")
     simulated.faults.condition("VACUUM", site=10)  # the strip lifts off the stage at site 10
-    alarms: list[tuple[int, str]] = []
+    alarms: list[ToolAlarm] = []
+    reseat = resuming(alarms, fix=simulated.model.fix)  # the operator reseats the strip
 
-    def reseat_and_resume(tool: Tool, problem: PacklineError) -> str:
-        assert isinstance(problem, ToolAlarm)
-        alarms.append((problem.code, problem.alarm_class))
-        simulated.model.fix(problem.code)  # the operator reseats the strip
-        tool.clear_alarms()
-        tool.resume()
-        return "resume"
+    (outcome,) = run(SLUG, gauge, [strip_job("HS-HOLD-01", FORMAT_A)], sim_clock, reseat)
 
-    (outcome,) = run(
-        SLUG,
-        gauge,
-        [strip_job("HS-HOLD-01", FORMAT_A)],
-        sim_clock,
-        StepControl(on_alarm=reseat_and_resume),
-    )
-
-    assert alarms == [(9003, "H")]
+    assert [(a.code, a.alarm_class) for a in alarms] == [(9003, "H")]
     assert outcome.result_map == "P" * 30, "held at the end of the site, nothing lost"
     assert gauge.state() is ToolState.READY
 
