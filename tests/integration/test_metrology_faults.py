@@ -24,7 +24,7 @@ from sim.clock import SimClock
 from sim.simulated_tool import SimulatedTool
 from sim.world import World
 from tests.support.integration_cycles import cleared, finished, stopping_alarm
-from tests.support.integration_waits import answered
+from tests.support.integration_waits import answered, raises_within
 
 SCALE = 2000.0
 LINE_TIMEOUT_S = 1.0
@@ -62,25 +62,13 @@ def gauge(ms3: SimulatedTool) -> Iterator[Metrology]:
         yield gauge
 
 
-def bounded(seconds: float) -> Callable[[], None]:
-    """A check that the time since it was made stayed under ``seconds``."""
-    began = time.monotonic()
-
-    def check() -> None:
-        assert time.monotonic() - began < seconds
-
-    return check
-
-
 # -- link faults ------------------------------------------------------------------------------------
 def test_metrology_stalled_reply_times_out_and_the_next_command_works(
     ms3: SimulatedTool, gauge: Metrology
 ) -> None:
     ms3.faults.link_fault("stall")
-    within = bounded(LINE_TIMEOUT_S + 1.0)
-    with pytest.raises(ToolTimeout):
+    with raises_within(ToolTimeout, LINE_TIMEOUT_S + 1.0):
         gauge.status()
-    within()
     assert gauge.state() is ToolState.READY
 
 
@@ -88,10 +76,8 @@ def test_metrology_dropped_link_is_reported_and_recovered(
     ms3: SimulatedTool, gauge: Metrology
 ) -> None:
     ms3.faults.link_fault("drop")
-    within = bounded(LINE_TIMEOUT_S + 1.0)
-    with pytest.raises(CommunicationError) as raised:
+    with raises_within(CommunicationError, LINE_TIMEOUT_S + 1.0) as raised:
         gauge.status()
-    within()
     if ms3.address.startswith("socket://"):
         assert isinstance(raised.value, ConnectionLost)  # the socket was closed: reconnect
     else:
@@ -118,10 +104,8 @@ def test_metrology_truncated_reply_times_out_and_the_next_command_works(
     gauge.start()
     finished(gauge)
     ms3.faults.link_fault("truncate")
-    within = bounded(LINE_TIMEOUT_S + 1.0)
-    with pytest.raises(ToolTimeout):
+    with raises_within(ToolTimeout, LINE_TIMEOUT_S + 1.0):
         gauge.records(mode=MeasureMode.BALL)
-    within()
     assert gauge.result_map() == "P" * 30
 
 
