@@ -21,6 +21,7 @@ from drivers.states import ToolState
 from sim.clock import SimClock
 from sim.simulated_tool import SimulatedTool
 from sim.world import World
+from tests.integration.conftest import StartTool
 from tests.support import integration_waits
 from tests.support.integration_cycles import cleared, finished, stopping_alarm
 from tests.support.integration_waits import raises_within
@@ -132,34 +133,33 @@ def test_ball_attach_pause_finishes_the_strips_in_the_line_and_resume_feeds_agai
 
 # == alarms of each class =============================================================================
 def test_ball_attach_ball_supply_empty_holds_feeding_while_the_oven_finishes(
-    sim_tool: Callable[..., SimulatedTool], sim_clock: SimClock
+    start_tool: StartTool, sim_clock: SimClock
 ) -> None:
     sim_clock.set_scale(FAST)
-    ba_sim = sim_tool("ball-attach", seed=1, ball_supply_pct=0.7)  # balls for one strip only
-    with BallAttach.open(ba_sim.address, timeout_s=0.3) as ba:
-        ba.wait_for_state([ToolState.IDLE], timeout_s=5, poll_s=0.01)
-        ready(ba)
-        ba.set_magazine(["H1", "H2"])
-        sim_clock.set_scale(SLOW)
-        ba.start()
-        assert stopping_alarm(ba, 5) == (6102, "H")
-        sim_clock.set_scale(STILL)
-        assert ba.active_alarms() == [6202, 6102]
-        assert ba.alarm_info(6202).alarm_class == "W"
-        assert (ba.strip_status(1), ba.strip_status(2)) == ("REFLOW", "WAIT")
-        assert "BALL" in ba.interlocks()
-        with pytest.raises(AlarmActive) as blocked:
-            ba.resume()
-        assert blocked.value.detail == "6102"
-        assert cleared(ba) is ToolState.ALARM  # the reservoir is still empty: the alarm stays
-        sim_clock.set_scale(FAST)
-        wait_until(lambda: ba.strip_status(1) == "DONE")  # strips in the oven complete
-        ba_sim.model.fix(6102)  # the operator refills the ball reservoir
-        assert cleared(ba) is ToolState.PAUSED and ba.active_alarms() == []
+    # Balls for one strip only.
+    ba, ba_sim = start_tool("ball-attach", timeout_s=0.3, seed=1, ball_supply_pct=0.7)
+    ready(ba)
+    ba.set_magazine(["H1", "H2"])
+    sim_clock.set_scale(SLOW)
+    ba.start()
+    assert stopping_alarm(ba, 5) == (6102, "H")
+    sim_clock.set_scale(STILL)
+    assert ba.active_alarms() == [6202, 6102]
+    assert ba.alarm_info(6202).alarm_class == "W"
+    assert (ba.strip_status(1), ba.strip_status(2)) == ("REFLOW", "WAIT")
+    assert "BALL" in ba.interlocks()
+    with pytest.raises(AlarmActive) as blocked:
         ba.resume()
-        assert ba.state() is ToolState.RUNNING
-        assert finished(ba) is ToolState.DONE
-        assert all(r.summary.passed >= 28 for r in ba.magazine_results())
+    assert blocked.value.detail == "6102"
+    assert cleared(ba) is ToolState.ALARM  # the reservoir is still empty: the alarm stays
+    sim_clock.set_scale(FAST)
+    wait_until(lambda: ba.strip_status(1) == "DONE")  # strips in the oven complete
+    ba_sim.model.fix(6102)  # the operator refills the ball reservoir
+    assert cleared(ba) is ToolState.PAUSED and ba.active_alarms() == []
+    ba.resume()
+    assert ba.state() is ToolState.RUNNING
+    assert finished(ba) is ToolState.DONE
+    assert all(r.summary.passed >= 28 for r in ba.magazine_results())
 
 
 def test_ball_attach_estop_fails_the_strips_in_the_oven_with_6508(
@@ -251,16 +251,14 @@ def test_ball_attach_interlocks_block_start_in_table_order(
 
 
 def test_ball_attach_empty_ball_reservoir_is_the_ball_interlock(
-    sim_tool: Callable[..., SimulatedTool], sim_clock: SimClock
+    start_tool: StartTool, sim_clock: SimClock
 ) -> None:
     sim_clock.set_scale(FAST)
-    ba_sim = sim_tool("ball-attach", ball_supply_pct=0.0)
-    with BallAttach.open(ba_sim.address, timeout_s=0.3) as ba:
-        ba.wait_for_state([ToolState.IDLE], timeout_s=5, poll_s=0.01)
-        ready(ba)
-        assert ba.ball_supply_pct == 0 and 6202 in ba.active_alarms()
-        with pytest.raises(InterlockActive, match="BALL"):
-            ba.start()
+    ba, _ = start_tool("ball-attach", timeout_s=0.3, ball_supply_pct=0.0)
+    ready(ba)
+    assert ba.ball_supply_pct == 0 and 6202 in ba.active_alarms()
+    with pytest.raises(InterlockActive, match="BALL"):
+        ba.start()
 
 
 def test_ball_attach_zone_change_in_ready_returns_to_heating(

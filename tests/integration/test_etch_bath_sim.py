@@ -37,7 +37,7 @@ from sim.simulated_tool import SimulatedTool
 from sim.world import World
 from tests.support import integration_waits
 from tests.support.integration_cycles import cleared, finished, stopping_alarm
-from tests.support.integration_waits import raises_within
+from tests.support.integration_waits import answered, raises_within
 
 FAST = 10000.0  # 17 min heat-up ≈ 0.1 s, a 582 s batch ≈ 60 ms
 SLOW = 2000.0  # a HOST-mode etch of up to 7200 s lasts 3.6 s: time to act in ETCH
@@ -475,13 +475,4 @@ def test_etch_bath_dropped_link_raises_or_reconnects_and_recovers(
     except CommunicationError:
         assert transport == "rtu"
     assert time.monotonic() - started < 2 * QUICK_TIMEOUT_S + 0.5
-    wait_until(lambda: _answers(quick_bath), timeout_s=3.0)
-    assert quick_bath.state() is ToolState.IDLE
-
-
-def _answers(bath: EtchBath) -> bool:
-    try:
-        bath.state()
-    except CommunicationError:
-        return False
-    return True
+    assert answered(quick_bath.state, 3.0) is ToolState.IDLE

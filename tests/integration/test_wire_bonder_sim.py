@@ -4,8 +4,7 @@ full cycles, every link fault, alarms of each class mid-cycle, interlocks."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,16 +12,15 @@ import pytest
 from drivers.errors import AlarmActive, InterlockActive, ProtocolError, ToolTimeout
 from drivers.states import ToolState
 from drivers.wire_bonder import WireBonder
-from sim.clock import SimClock
 from sim.fronts.framed import FramedServer
 from sim.simulated_tool import SimulatedTool
-from sim.wire_bonder import WireBonderModel, serve
-from sim.world import World
+from sim.wire_bonder import WireBonderModel
+from tests.integration.conftest import StartTool
 from tests.support.integration_cycles import cleared, stopping_alarm
 from tests.support.integration_waits import raises_within
 from tests.support.measured import measured
 
-SCALE = 2000.0
+pytestmark = pytest.mark.sim_time_scale(2000)
 QUIET: dict[str, float] = {
     "nsop_ppm": 0,
     "nsol_ppm": 0,
@@ -37,26 +35,15 @@ Start = Callable[..., tuple[WireBonder, SimulatedTool]]
 
 
 @pytest.fixture(params=["pty", "tcp"])
-def start(request: pytest.FixtureRequest) -> Iterator[Start]:
+def start(request: pytest.FixtureRequest, start_tool: StartTool) -> Start:
     """Factory: a simulated wire bonder on the parametrized transport (no process defects
-    unless the options ask for them) and a driver connected to it, both closed afterwards."""
-    with ExitStack() as opened:
+    unless the options ask for them) and a driver connected to it in IDLE."""
 
-        def start_tool(
-            timeout_s: float | None = None, **options: Any
-        ) -> tuple[WireBonder, SimulatedTool]:
-            tool = serve(
-                clock=SimClock(SCALE),
-                world=World(),
-                seed=3,
-                transport=request.param,
-                **{**QUIET, **options},
-            )
-            opened.callback(tool.stop)
-            link = {} if timeout_s is None else {"timeout_s": timeout_s}
-            return opened.enter_context(WireBonder.open(tool.address, **link)), tool
+    def start_bonder(timeout_s: float = 0.5, **options: Any) -> tuple[WireBonder, SimulatedTool]:
+        options = {"seed": 3, "transport": request.param, **QUIET, **options}
+        return start_tool("wire-bonder", timeout_s=timeout_s, **options)
 
-        yield start_tool
+    return start_bonder
 
 
 def model_of(tool: SimulatedTool) -> WireBonderModel:
@@ -65,7 +52,6 @@ def model_of(tool: SimulatedTool) -> WireBonderModel:
 
 
 def ready(bonder: WireBonder, program: str = "A64") -> None:
-    bonder.wait_for_state([ToolState.IDLE], timeout_s=5, poll_s=POLL_S)
     bonder.load_program(program)
     assert bonder.wait_for_state([ToolState.READY], timeout_s=10, poll_s=POLL_S) is ToolState.READY
 
