@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -24,7 +23,6 @@ from drivers.ball_attach import BallAttachSettings, ReflowLimits
 from drivers.dicing_saw import CutSettings
 from drivers.errors import ToolAlarm
 from drivers.laser import AblationSettings
-from drivers.registry import driver_class
 from drivers.states import ToolState
 from sequences.jobs import SiteOutcome, StripJob, StripOutcome
 from sequences.steps.ball_attach import BallAttachStep
@@ -40,7 +38,7 @@ from sim.metrology import MetrologyModel
 from sim.simulated_tool import SimulatedTool
 from sim.world import StripState, World
 from tests.support.integration_waits import when
-from tests.support.step_runs import Start, calls_to, resuming
+from tests.support.step_runs import Start, calls_to, opened_drivers, resuming
 from tests.support.step_runs import run as run_steps
 
 pytestmark = pytest.mark.sim_time_scale(5000)
@@ -135,14 +133,9 @@ SERVED: dict[str, dict[str, Any]] = {
 @pytest.fixture
 def start(sim_tool: Callable[..., SimulatedTool]) -> Iterator[Start]:
     """``start("laser")`` -> a driver on a fresh simulator of the tool (options of
-    :data:`SERVED`), closed afterwards, and the simulator."""
-    with ExitStack() as opened:
-
-        def open_tool(name: str) -> tuple[Any, SimulatedTool]:
-            simulated = sim_tool(name, **SERVED[name])
-            return opened.enter_context(driver_class(name).open(simulated.address)), simulated
-
-        yield open_tool
+    :data:`SERVED` and the call), closed afterwards, and the simulator."""
+    with opened_drivers(sim_tool) as open_tool:
+        yield lambda name, **options: open_tool(name, **{**SERVED[name], **options})
 
 
 # == laser recess ===================================================================================
@@ -295,16 +288,15 @@ def test_dice_sets_up_the_blade_after_power_up_and_singulates_a_format_b_strip(
 
 
 def test_dice_refuses_a_blade_worn_out_by_the_last_strip_at_set_up(
-    sim_tool: Callable[..., SimulatedTool], sim_clock: SimClock
+    start: Start, sim_clock: SimClock
 ) -> None:
     """The check lets BLADE pass (a setup may clear it); the set-up, told by the check that
     BLADE was active, asks again (no setup was due) and refuses the worn blade."""
-    simulated = sim_tool("dicing-saw", **SERVED["dicing-saw"], blade_count=950)
-    with driver_class("dicing-saw").open(simulated.address) as saw:
-        run(dice(), saw, [strip_job("FB2405-114", FORMAT_B)], sim_clock)  # 80 line passes
-        saw.blade_limit_cuts = 1000  # 1030 cut: worn out
-        with pytest.raises(StepRefused, match=r"blade life reached \(1030 line passes\)"):
-            run(dice(), saw, [strip_job("FB2405-115", FORMAT_B)], sim_clock)
+    saw, _ = start("dicing-saw", blade_count=950)
+    run(dice(), saw, [strip_job("FB2405-114", FORMAT_B)], sim_clock)  # 80 line passes
+    saw.blade_limit_cuts = 1000  # 1030 cut: worn out
+    with pytest.raises(StepRefused, match=r"blade life reached \(1030 line passes\)"):
+        run(dice(), saw, [strip_job("FB2405-115", FORMAT_B)], sim_clock)
 
 
 def test_dice_refuses_a_spindle_speed_the_blade_does_not_allow(

@@ -12,6 +12,7 @@ import pytest
 
 from drivers.base import Tool
 from drivers.errors import PacklineError, ToolAlarm
+from drivers.registry import driver_class
 from drivers.states import ToolState
 from sequences.jobs import StripJob, StripOutcome
 from sequences.steps.base import Pace, ProcessStep, StepControl, run_step
@@ -19,19 +20,19 @@ from sim.clock import SimClock
 from sim.simulated_tool import SimulatedTool
 from tests.support.integration_cycles import cleared
 
-#: ``start(MoldPress, "mold-press", **options)`` -> connected driver, its simulator.
+#: ``start("mold-press", **options)`` -> connected driver, its simulator.
 Start = Callable[..., tuple[Any, SimulatedTool]]
 
 
 @contextmanager
-def opened_drivers(sim_tool: Callable[..., SimulatedTool], *, seed: int) -> Iterator[Start]:
-    """A :data:`Start` factory on ``sim_tool`` (simulators seeded ``seed``); every driver it
-    opened is closed at the end."""
+def opened_drivers(sim_tool: Callable[..., SimulatedTool], **defaults: Any) -> Iterator[Start]:
+    """A :data:`Start` factory on ``sim_tool`` (simulator options ``defaults`` unless a call
+    gives others); every driver it opened is closed at the end."""
     with ExitStack() as opened:
 
-        def open_tool(kind: type[Tool], name: str, **options: Any) -> tuple[Any, SimulatedTool]:
-            simulated = sim_tool(name, seed=seed, **options)
-            return opened.enter_context(kind.open(simulated.address)), simulated
+        def open_tool(name: str, **options: Any) -> tuple[Any, SimulatedTool]:
+            simulated = sim_tool(name, **{**defaults, **options})
+            return opened.enter_context(driver_class(name).open(simulated.address)), simulated
 
         yield open_tool
 
