@@ -20,6 +20,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from tests.integration.test_cli_sim_serve import wait_for_file
 from tests.support.daemon_process import free_port
 from tests.support.integration_waits import wait_until
 
@@ -37,12 +38,7 @@ def endpoints(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 30
-    while not path.exists():
-        assert process.poll() is None and time.monotonic() < deadline, (
-            "packline sim serve did not start"
-        )
-        time.sleep(0.05)
+    wait_for_file(path, process, timeout_s=30)
     yield path
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=15)

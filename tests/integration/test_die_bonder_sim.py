@@ -349,11 +349,7 @@ def test_die_bonder_serves_every_manual_command(start_bonder: Any) -> None:
     )
     apply_setpoints(bonder, changed)
     assert DieBondSettings.read_from(bonder) == changed
-    assert [bonder.measure_temperature_c(h) for h in ("STAGE", "HEAD", "CURE")] == [
-        25.0,
-        25.0,
-        25.0,
-    ]
+    assert [bonder.measure_temperature_c(h) for h in ("STAGE", "HEAD", "CURE")] == [25.0] * 3
     assert (bonder.supply_epoxy_pct(), bonder.supply_dies(), bonder.supply_plates()) == (
         100,
         10000,

@@ -423,12 +423,9 @@ def test_etch_bath_register_map_edges_follow_the_manual(
             lambda: client.read_coils(21, count=1, device_id=1),
         ):
             assert request().exception_code == 2
-        assert (
-            client.write_register(113, 1, device_id=1).exception_code == 3
-        )  # half of DEPTH_TARGET
-        assert (
-            client.write_registers(205, [0x4142] * 10, device_id=1).exception_code == 3
-        )  # 2 strip ids
+        # Half of DEPTH_TARGET, then 2 strip ids:
+        assert client.write_register(113, 1, device_id=1).exception_code == 3
+        assert client.write_registers(205, [0x4142] * 10, device_id=1).exception_code == 3
         in_range = client.write_registers(110, [600, 10], device_id=1)  # cross-checks come at ARM
         assert not in_range.isError()
         atomic = client.write_registers(109, [1, 700, 7201], device_id=1)  # 7201 s out of range

@@ -170,9 +170,8 @@ def test_under_etch_shows_as_residual_copper_and_low_pad_exposure(line: Simulate
     attached = attach_dies(line, strip)
     bond_wires(line, strip, next_input_map(attached))
     mold(line, strip)
-    short = EtchRecipe(
-        endpoint_mode=EndpointMode.TIME, etch_time_s=300
-    )  # ~165 µm of a 200 µm slice
+    # ~165 µm of a 200 µm slice:
+    short = EtchRecipe(endpoint_mode=EndpointMode.TIME, etch_time_s=300)
     depth_um = etch(line, strip, short)
     assert depth_um < 200.0
 

@@ -258,9 +258,8 @@ def test_mold_press_corrupted_reply_is_never_taken_as_data(
     press: MoldPress, press_sim: SimulatedTool, kind: str
 ) -> None:
     press_sim.faults.link_fault(kind)
-    assert (
-        press.identify().serial == "TM4-00021"
-    )  # the corrupted reply was discarded, the retry is right
+    # The corrupted reply was discarded, the retry is right:
+    assert press.identify().serial == "TM4-00021"
     press_sim.faults.link_fault(kind, count=10)
     with raises_within(CommunicationError, 3.0):
         press.identify()

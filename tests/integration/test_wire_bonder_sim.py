@@ -174,9 +174,8 @@ def test_wire_bonder_persistent_bad_checksums_fail_the_link_then_it_recovers(
 def test_wire_bonder_abort_class_alarm_mid_unit(start: Start) -> None:
     bonder, sim = start()
     ready(bonder)
-    sim.faults.condition(
-        "ESTOP", phase="BOND", after_s=(1.5 + 64 * 0.08) + 1.5 + 20 * 0.08
-    )  # unit 2
+    unit_2_s = (1.5 + 64 * 0.08) + 1.5 + 20 * 0.08
+    sim.faults.condition("ESTOP", phase="BOND", after_s=unit_2_s)
     bonder.start()
     assert stopping_alarm(bonder) == (3001, "A")
     sim.model.set_condition("ESTOP", False)  # operator releases the E-stop
