@@ -85,23 +85,17 @@ def test_a_further_saw_cycle_asks_nothing_of_its_blade_but_the_exposure_it_repor
     no BLADe:LIMit?, BLADe:COUNt? or second BLADe:EXPosure? or SYST:INT? a strip; the blade is
     still set up once, after power-up."""
     two, four = two_and_four_strips("dicing-saw")
-    further = {
-        kind: four.sent["dicing-saw", kind] - two.sent["dicing-saw", kind]
-        for kind in (
-            "BLADe:LIMit?",
-            "BLADe:COUNt?",
-            "BLADe:EXPosure?",
-            "BLADe:SETup",
-            "CYCLe:STARt",
-        )
-    }
-    assert further == {
+    expected = {
         "BLADe:LIMit?": 0,
         "BLADe:COUNt?": 0,
         "BLADe:EXPosure?": 2,  # one a cycle, with its results
         "BLADe:SETup": 0,
         "CYCLe:STARt": 2,
     }
+    further = {
+        kind: four.sent["dicing-saw", kind] - two.sent["dicing-saw", kind] for kind in expected
+    }
+    assert further == expected
     assert four.sent["dicing-saw", "BLADe:SETup"] == 1
     # BLADE changes only with a setup, a cut or a blade change: the upkeep's reading, judged
     # by the check, serves the set-up too (one SYST:INT? a strip, not two).
