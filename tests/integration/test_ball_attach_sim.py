@@ -14,7 +14,6 @@ from drivers.errors import (
     InterlockActive,
     NotAllowedInState,
     ProtocolError,
-    ToolAlarm,
     ToolError,
     ToolTimeout,
 )
@@ -22,13 +21,14 @@ from drivers.states import ToolState
 from sim.clock import SimClock
 from sim.simulated_tool import SimulatedTool
 from sim.world import World
+from tests.integration.conftest import StartTool
 from tests.support import integration_waits
+from tests.support.integration_cycles import cleared, finished, stopping_alarm
 from tests.support.integration_waits import raises_within
 
 FAST = 5000.0  # 20 min of heating in a quarter of a second
 SLOW = 200.0  # a 30 s takt in 0.15 s
 STILL = 1.0  # the line all but stops while a test looks at it and acts
-FINISHED = (ToolState.DONE, ToolState.ABORTED)
 
 
 @pytest.fixture
@@ -69,7 +69,7 @@ def test_ball_attach_two_strip_magazine_reports_per_strip_results(
     assert ba.reflow_profile().peak_c == pytest.approx(241.7, abs=0.2)
     ba.set_magazine(["LA2403-017", "LA2403-018"], ["1" * 29 + "0", "1" * 30])
     ba.start()
-    assert ba.wait_for_state(FINISHED, timeout_s=10, poll_s=0.01) is ToolState.DONE
+    assert finished(ba) is ToolState.DONE
     progress = ba.progress()
     assert (progress.done, progress.total, progress.remaining_s) == (2, 2, 0)
     assert progress.elapsed_s == pytest.approx(393, abs=2)
@@ -105,7 +105,7 @@ def test_ball_attach_five_strip_magazine_pipelines_at_a_30_s_takt(
     assert [ba.strip_status(k) for k in (1, 2, 4, 5)] == ["REFLOW", "REFLOW", "WAIT", "WAIT"]
     assert ba.phase() == "FEED"
     sim_clock.set_scale(FAST)
-    ba.wait_for_state(FINISHED, timeout_s=10, poll_s=0.01)
+    finished(ba)
     assert ba.progress().elapsed_s == pytest.approx(363 + 30 * 4, abs=2)
     results = ba.magazine_results()
     assert [r.summary.strip_id for r in results] == [f"M5-{k}" for k in range(1, 6)]
@@ -128,43 +128,38 @@ def test_ball_attach_pause_finishes_the_strips_in_the_line_and_resume_feeds_agai
     wait_until(lambda: ba.strip_status(2) == "DONE")
     assert ba.strip_status(3) == "WAIT" and ba.state() is ToolState.PAUSED
     ba.resume()
-    assert ba.wait_for_state(FINISHED, timeout_s=10, poll_s=0.01) is ToolState.DONE
+    assert finished(ba) is ToolState.DONE
 
 
 # == alarms of each class =============================================================================
 def test_ball_attach_ball_supply_empty_holds_feeding_while_the_oven_finishes(
-    sim_tool: Callable[..., SimulatedTool], sim_clock: SimClock
+    start_tool: StartTool, sim_clock: SimClock
 ) -> None:
     sim_clock.set_scale(FAST)
-    ba_sim = sim_tool("ball-attach", seed=1, ball_supply_pct=0.7)  # balls for one strip only
-    with BallAttach.open(ba_sim.address, timeout_s=0.3) as ba:
-        ba.wait_for_state([ToolState.IDLE], timeout_s=5, poll_s=0.01)
-        ready(ba)
-        ba.set_magazine(["H1", "H2"])
-        sim_clock.set_scale(SLOW)
-        ba.start()
-        with pytest.raises(ToolAlarm) as info:
-            ba.wait_for_state(FINISHED, timeout_s=5, poll_s=0.01)
-        sim_clock.set_scale(STILL)
-        assert (info.value.code, info.value.alarm_class) == (6102, "H")
-        assert ba.active_alarms() == [6202, 6102]
-        assert ba.alarm_info(6202).alarm_class == "W"
-        assert (ba.strip_status(1), ba.strip_status(2)) == ("REFLOW", "WAIT")
-        assert "BALL" in ba.interlocks()
-        with pytest.raises(AlarmActive) as blocked:
-            ba.resume()
-        assert blocked.value.detail == "6102"
-        ba.clear_alarms()  # the reservoir is still empty: the alarm stays
-        assert ba.state() is ToolState.ALARM
-        sim_clock.set_scale(FAST)
-        wait_until(lambda: ba.strip_status(1) == "DONE")  # strips in the oven complete
-        ba_sim.model.fix(6102)  # the operator refills the ball reservoir
-        ba.clear_alarms()
-        assert ba.state() is ToolState.PAUSED and ba.active_alarms() == []
+    # Balls for one strip only.
+    ba, ba_sim = start_tool("ball-attach", timeout_s=0.3, seed=1, ball_supply_pct=0.7)
+    ready(ba)
+    ba.set_magazine(["H1", "H2"])
+    sim_clock.set_scale(SLOW)
+    ba.start()
+    assert stopping_alarm(ba, 5) == (6102, "H")
+    sim_clock.set_scale(STILL)
+    assert ba.active_alarms() == [6202, 6102]
+    assert ba.alarm_info(6202).alarm_class == "W"
+    assert (ba.strip_status(1), ba.strip_status(2)) == ("REFLOW", "WAIT")
+    assert "BALL" in ba.interlocks()
+    with pytest.raises(AlarmActive) as blocked:
         ba.resume()
-        assert ba.state() is ToolState.RUNNING
-        assert ba.wait_for_state(FINISHED, timeout_s=10, poll_s=0.01) is ToolState.DONE
-        assert all(r.summary.passed >= 28 for r in ba.magazine_results())
+    assert blocked.value.detail == "6102"
+    assert cleared(ba) is ToolState.ALARM  # the reservoir is still empty: the alarm stays
+    sim_clock.set_scale(FAST)
+    wait_until(lambda: ba.strip_status(1) == "DONE")  # strips in the oven complete
+    ba_sim.model.fix(6102)  # the operator refills the ball reservoir
+    assert cleared(ba) is ToolState.PAUSED and ba.active_alarms() == []
+    ba.resume()
+    assert ba.state() is ToolState.RUNNING
+    assert finished(ba) is ToolState.DONE
+    assert all(r.summary.passed >= 28 for r in ba.magazine_results())
 
 
 def test_ball_attach_estop_fails_the_strips_in_the_oven_with_6508(
@@ -174,14 +169,10 @@ def test_ball_attach_estop_fails_the_strips_in_the_oven_with_6508(
     ba.set_magazine([f"E{k}" for k in range(1, 6)])
     ba_sim.faults.condition("ESTOP", True, after_s=100)  # E1-E3 in the oven, E4 placing
     ba.start()
-    with pytest.raises(ToolAlarm) as info:
-        ba.wait_for_state(FINISHED, timeout_s=10, poll_s=0.01)
-    assert (info.value.code, info.value.alarm_class) == (6001, "A")
-    ba.clear_alarms()
-    assert ba.state() is ToolState.ALARM  # still pressed
+    assert stopping_alarm(ba) == (6001, "A")
+    assert cleared(ba) is ToolState.ALARM  # still pressed
     ba_sim.model.set_condition("ESTOP", False)
-    ba.clear_alarms()
-    assert ba.state() is ToolState.ABORTED
+    assert cleared(ba) is ToolState.ABORTED
     results = ba.magazine_results()
     assert [r.result_map for r in results] == ["F" * 30] * 4 + ["N" * 30]
     assert [{rec.defect for rec in r.records} for r in results] == [
@@ -209,7 +200,7 @@ def test_ball_attach_abort_mid_magazine_drains_the_oven_then_aborts(
     assert ba.state() is ToolState.RUNNING and ba.phase() == "DRAIN"
     assert ba.strip_status(4) == "DONE" and ba.strip_status(5) == "NOTRUN"
     sim_clock.set_scale(FAST)
-    assert ba.wait_for_state(FINISHED, timeout_s=10, poll_s=0.01) is ToolState.ABORTED
+    assert finished(ba) is ToolState.ABORTED
     results = ba.magazine_results()
     assert all(r.summary.passed >= 28 for r in results[:3])  # the oven strips completed
     assert {rec.defect for rec in results[3].records} == {6510}
@@ -224,7 +215,7 @@ def test_ball_attach_oxygen_warning_marks_the_strips_in_the_oven_6509(
     ba.set_magazine(["O1", "O2"])
     ba_sim.faults.condition("O2", True, after_s=100, clear_after_s=60)  # air ingress
     ba.start()
-    assert ba.wait_for_state(FINISHED, timeout_s=10, poll_s=0.01) is ToolState.DONE
+    assert finished(ba) is ToolState.DONE
     assert ba.active_alarms() == [6108]
     assert ba.alarm_info(6108).alarm_class == "W"
     for result in ba.magazine_results():
@@ -260,16 +251,14 @@ def test_ball_attach_interlocks_block_start_in_table_order(
 
 
 def test_ball_attach_empty_ball_reservoir_is_the_ball_interlock(
-    sim_tool: Callable[..., SimulatedTool], sim_clock: SimClock
+    start_tool: StartTool, sim_clock: SimClock
 ) -> None:
     sim_clock.set_scale(FAST)
-    ba_sim = sim_tool("ball-attach", ball_supply_pct=0.0)
-    with BallAttach.open(ba_sim.address, timeout_s=0.3) as ba:
-        ba.wait_for_state([ToolState.IDLE], timeout_s=5, poll_s=0.01)
-        ready(ba)
-        assert ba.ball_supply_pct == 0 and 6202 in ba.active_alarms()
-        with pytest.raises(InterlockActive, match="BALL"):
-            ba.start()
+    ba, _ = start_tool("ball-attach", timeout_s=0.3, ball_supply_pct=0.0)
+    ready(ba)
+    assert ba.ball_supply_pct == 0 and 6202 in ba.active_alarms()
+    with pytest.raises(InterlockActive, match="BALL"):
+        ba.start()
 
 
 def test_ball_attach_zone_change_in_ready_returns_to_heating(
@@ -329,7 +318,7 @@ def test_ball_attach_results_of_a_strip_not_in_the_cycle_are_error_27(ba: BallAt
     ready(ba)
     ba.set_magazine(["R1", "R2"])
     ba.start()
-    ba.wait_for_state(FINISHED, timeout_s=10, poll_s=0.01)
+    finished(ba)
     with pytest.raises(ToolError) as info:
         ba.result_records(strip=3)
     assert info.value.code == 27

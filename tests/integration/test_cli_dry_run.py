@@ -23,9 +23,14 @@ from packline.cli import main
 PACKLINE = [sys.executable, "-m", "packline.cli"]
 
 
+def dry_run_args(report_dir: Path, *args: str) -> list[str]:
+    """``packline dry-run`` of lot T with ``args``, its report written under ``report_dir``."""
+    return ["dry-run", "--report-dir", str(report_dir), "--lot-id", "T", *args]
+
+
 def dry_run(tmp_path: Path, *args: str, timeout: float = 150) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*PACKLINE, "dry-run", "--report-dir", str(tmp_path), "--lot-id", "T", *args],
+        [*PACKLINE, *dry_run_args(tmp_path, *args)],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -43,7 +48,7 @@ class Result(NamedTuple):
 def dry_run_here(capsys: pytest.CaptureFixture[str], report_dir: Path, *args: str) -> Result:
     """``packline dry-run`` through ``main`` in this process (argparse's refusals included)."""
     try:
-        code = main(["dry-run", "--report-dir", str(report_dir), "--lot-id", "T", *args])
+        code = main(dry_run_args(report_dir, *args))
     except SystemExit as exit_:
         code = int(exit_.code or 0)
     captured = capsys.readouterr()
@@ -167,9 +172,11 @@ def test_a_report_dir_that_fails_during_the_run_does_not_lose_the_report(tmp_pat
     """The folder is replaced by a file while the lot runs: the report goes to a temporary
     folder, which the command names on stderr, and the text report is printed all the same."""
     reports = tmp_path / "reports"
-    command = ["dry-run", "--report-dir", str(reports), "--lot-id", "T", "--strips", "1"]
     process = subprocess.Popen(
-        [*PACKLINE, *command],  # on the virtual clock: a wall-scaled run may fall behind here
+        [
+            *PACKLINE,
+            *dry_run_args(reports, "--strips", "1"),
+        ],  # on the virtual clock: a wall-scaled run may fall behind here
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -195,18 +202,7 @@ def test_a_dry_run_into_a_reader_that_stops_early_ends_quietly_with_its_report(
     """``packline dry-run | head -25``: the lot runs to its end, the report folder is written,
     the command exits 141 without a traceback (the progress lines stop, not the stations)."""
     process = subprocess.Popen(
-        [
-            *PACKLINE,
-            "dry-run",
-            "--report-dir",
-            str(tmp_path),
-            "--lot-id",
-            "T",
-            "--strips",
-            "1",
-            "--time-scale",
-            "5000",
-        ],
+        [*PACKLINE, *dry_run_args(tmp_path, "--strips", "1", "--time-scale", "5000")],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -9,6 +9,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,23 @@ from drivers.mold_press import MoldPress
 from sim.simulated_tool import SimulatedTool
 
 PACKLINE = [sys.executable, "-m", "packline.cli"]
+
+
+@contextmanager
+def sim_serve(*args: str) -> Iterator[subprocess.Popen[str]]:
+    """``packline sim serve`` with ``args``, its output piped; killed at the end if still up."""
+    process = subprocess.Popen(
+        [*PACKLINE, "sim", "serve", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
 
 
 def wait_for_file(
@@ -37,25 +56,9 @@ def test_sim_serve_writes_endpoints_and_exits_0_on_signal(tmp_path: Path, stop_s
         "line: test\nstations:\n  - {name: press-a, tool: mold-press}\n  - {name: press-b, tool: mold-press}\n"
     )
     endpoints = tmp_path / "e.json"
-    process = subprocess.Popen(
-        [
-            *PACKLINE,
-            "sim",
-            "serve",
-            "--config",
-            str(config),
-            "--time-scale",
-            "1000",
-            "--endpoints",
-            str(endpoints),
-            "--max-lag-pct",  # whether a loaded machine keeps the scale is tested below
-            "100",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    options = ["--time-scale", "1000", "--endpoints", str(endpoints)]
+    # Whether a loaded machine keeps the scale is tested below.
+    with sim_serve("--config", str(config), *options, "--max-lag-pct", "100") as process:
         served = wait_for_file(endpoints, process)
         assert set(served) == {"press-a", "press-b"}
         assert served["press-a"]["tool"] == "mold-press"
@@ -65,9 +68,6 @@ def test_sim_serve_writes_endpoints_and_exits_0_on_signal(tmp_path: Path, stop_s
         out, err = process.communicate(timeout=15)
         assert process.returncode == 0, err
         assert "press-a" in out
-    finally:
-        if process.poll() is None:
-            process.kill()
 
 
 def test_sim_serve_with_a_broken_config_exits_2_and_lists_problems(tmp_path: Path) -> None:
@@ -88,13 +88,7 @@ def test_sim_serve_default_config_serves_all_nine_tools_each_reachable(tmp_path:
     from drivers.registry import driver_class
 
     endpoints = tmp_path / "e.json"
-    process = subprocess.Popen(
-        [*PACKLINE, "sim", "serve", "--time-scale", "1000", "--endpoints", str(endpoints)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    with sim_serve("--time-scale", "1000", "--endpoints", str(endpoints)) as process:
         served = wait_for_file(endpoints, process)
         assert {e["tool"] for e in served.values()} == {
             "laminator", "die-bonder", "wire-bonder", "mold-press", "etch-bath",
@@ -107,9 +101,6 @@ def test_sim_serve_default_config_serves_all_nine_tools_each_reachable(tmp_path:
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=15)
         assert process.returncode == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
 
 
 def serve_until_stopped(

@@ -12,42 +12,23 @@ before the step's check."""
 
 from __future__ import annotations
 
-import dataclasses
-
-from packline.simulated_lot import LotRun, run_simulated_lot
-from sequences.line_config import load_line_config
-from sequences.recipe import RECIPES_DIR, load_recipe
-from sequences.route import route_for
-
-DEFAULT = route_for(load_recipe(RECIPES_DIR / "heat-slug-die-equal.yaml"))
-DIE_ATTACH = dataclasses.replace(
-    DEFAULT, steps=tuple(s for s in DEFAULT.steps if s.tool == "die-bonder"), claims=()
-)
-
-
-def die_attach_lot(strips: int) -> LotRun:
-    ids = [f"X-{k:02d}" for k in range(1, strips + 1)]
-    return run_simulated_lot(DIE_ATTACH, ids, lot_id="X", config=load_line_config(), seed=3)
+from packline.simulated_lot import LotRun
+from tests.support.integration_lots import heat_slug_route, simulated_lot, strip_ids
 
 
 def two_and_four_strips(tool: str | None) -> tuple[LotRun, LotRun]:
     """The default route (only its steps on ``tool``, if given) for 2 and for 4 strips: what
     the last two cost is what a further strip costs once the line runs. Every strip complete."""
-    route = DEFAULT
-    if tool is not None:
-        steps = tuple(s for s in DEFAULT.steps if s.tool == tool)
-        route = dataclasses.replace(DEFAULT, steps=steps, claims=())
-    ids = [f"S-{k:02d}" for k in range(1, 5)]
-    two, four = (
-        run_simulated_lot(route, ids[:n], lot_id="S", config=load_line_config(), seed=3)
-        for n in (2, 4)
-    )
-    assert four.report["dispositions"]["complete"] == ids
+    route = heat_slug_route(tool=tool)
+    two, four = (simulated_lot(route, n, lot_id="S", seed=3) for n in (2, 4))
+    assert four.report["dispositions"]["complete"] == strip_ids("S", 4)
     return two, four
 
 
 def test_a_further_die_bonder_cycle_asks_its_state_three_times_its_remaining_time_once() -> None:
-    one, four = die_attach_lot(1), die_attach_lot(4)
+    one, four = (
+        simulated_lot(heat_slug_route(tool="die-bonder"), n, lot_id="X", seed=3) for n in (1, 4)
+    )
     assert four.report["dispositions"]["complete"] == ["X-01", "X-02", "X-03", "X-04"]
     state_reads = four.sent["die-bonder", "SYST:STAT?"] - one.sent["die-bonder", "SYST:STAT?"]
     # One look at the set-up's start, one at the cycle's reported end, one at the 60 s watch
@@ -104,23 +85,17 @@ def test_a_further_saw_cycle_asks_nothing_of_its_blade_but_the_exposure_it_repor
     no BLADe:LIMit?, BLADe:COUNt? or second BLADe:EXPosure? or SYST:INT? a strip; the blade is
     still set up once, after power-up."""
     two, four = two_and_four_strips("dicing-saw")
-    further = {
-        kind: four.sent["dicing-saw", kind] - two.sent["dicing-saw", kind]
-        for kind in (
-            "BLADe:LIMit?",
-            "BLADe:COUNt?",
-            "BLADe:EXPosure?",
-            "BLADe:SETup",
-            "CYCLe:STARt",
-        )
-    }
-    assert further == {
+    expected = {
         "BLADe:LIMit?": 0,
         "BLADe:COUNt?": 0,
         "BLADe:EXPosure?": 2,  # one a cycle, with its results
         "BLADe:SETup": 0,
         "CYCLe:STARt": 2,
     }
+    further = {
+        kind: four.sent["dicing-saw", kind] - two.sent["dicing-saw", kind] for kind in expected
+    }
+    assert further == expected
     assert four.sent["dicing-saw", "BLADe:SETup"] == 1
     # BLADE changes only with a setup, a cut or a blade change: the upkeep's reading, judged
     # by the check, serves the set-up too (one SYST:INT? a strip, not two).
@@ -135,12 +110,8 @@ def test_a_lamination_is_looked_at_every_five_percent_of_its_length_not_every_mi
     ARM's check, and the load's cycle time is the one the look that saw DONE read (held
     there, README §9.2). The whole load (INIT, ARM, heat-up naps, cycle, results) costs at
     most 55 status-block reads (121 before), and the strips are laminated all the same."""
-    route = dataclasses.replace(
-        DEFAULT, steps=tuple(s for s in DEFAULT.steps if s.tool == "laminator"), claims=()
-    )
-    ids = ["L-01", "L-02"]
-    run = run_simulated_lot(route, ids, lot_id="L", config=load_line_config(), seed=3)
-    assert run.report["dispositions"]["complete"] == ids
+    run = simulated_lot(heat_slug_route(tool="laminator"), 2, lot_id="L", seed=3)
+    assert run.report["dispositions"]["complete"] == ["L-01", "L-02"]
     (record,) = {r.outcome.tool_summary["end_state"] for r in run.recorder.steps}
     assert record == "DONE"
     status_reads = run.sent["laminator", "read_input_registers 0"]

@@ -20,6 +20,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from tests.integration.test_cli_sim_serve import wait_for_file
 from tests.support.daemon_process import free_port
 from tests.support.integration_waits import wait_until
 
@@ -37,12 +38,7 @@ def endpoints(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 30
-    while not path.exists():
-        assert process.poll() is None and time.monotonic() < deadline, (
-            "packline sim serve did not start"
-        )
-        time.sleep(0.05)
+    wait_for_file(path, process, timeout_s=30)
     yield path
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=15)
@@ -123,6 +119,13 @@ class Daemon:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=10)
 
+    def __enter__(self) -> Daemon:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.process.poll() is None:
+            self.kill()  # a daemon left running would drive the next test's tools too
+
     def terminate(self) -> int:
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=60)
@@ -154,8 +157,7 @@ def test_lot_submitted_over_the_api_completes_with_full_genealogy(
     endpoints: Path, tmp_path: Path
 ) -> None:
     db = tmp_path / "line.db"
-    daemon = Daemon(endpoints, db)
-    try:
+    with Daemon(endpoints, db) as daemon:
         status, lot = daemon.request(
             "POST", "/lots", {"recipe": "heat-slug-die-equal", "strips": 2, "lot_id": "API1"}
         )
@@ -174,9 +176,6 @@ def test_lot_submitted_over_the_api_completes_with_full_genealogy(
         )
         assert all(row["station"] and row["started"] <= row["ended"] for row in unit["steps"])
         assert daemon.terminate() == 0
-    finally:
-        if daemon.process.poll() is None:
-            daemon.kill()
     rows = unit_rows(db)
     assert len(rows) == len(set(rows)) == 2 * 30 * len(lot["steps"])
 
@@ -234,23 +233,16 @@ def test_sigterm_mid_lot_exits_0_quickly_and_the_restart_finishes_the_lot(
     endpoints: Path, tmp_path: Path
 ) -> None:
     db = tmp_path / "term.db"
-    daemon = Daemon(endpoints, db)
-    try:
+    with Daemon(endpoints, db) as daemon:
         assert daemon.request("POST", "/lots", {"strips": 2, "lot_id": "T1"})[0] == 201
         wait_until(lambda: any(s["step"] == "laminate" for s in daemon.get("/stations")[1]), 30)
         stopped = time.monotonic()
         assert daemon.terminate() == 0
-    finally:
-        if daemon.process.poll() is None:
-            daemon.kill()  # a daemon left running would drive the next test's tools too
     assert time.monotonic() - stopped < 15, (
         "a graceful stop does not wait for a 94-minute press load"
     )
-    daemon = Daemon(endpoints, db)
-    try:
+    with Daemon(endpoints, db) as daemon:
         lot = wait_lot(daemon, "T1")
-    finally:
-        daemon.kill()
     assert [s["status"] for s in lot["strips"]] == ["complete", "complete"], [
         (s["strip_id"], s["status"], s["reason"]) for s in lot["strips"]
     ]
@@ -263,23 +255,18 @@ def test_a_sigterm_the_kernel_gives_another_thread_still_stops_the_daemon(
 ) -> None:
     """Python runs signal handlers in the main thread only; a SIGTERM delivered to one of the
     daemon's other threads (the kernel may pick any) must not leave it running."""
-    daemon = Daemon(endpoints, tmp_path / "thread.db")
-    pid = daemon.process.pid
-    try:
+    with Daemon(endpoints, tmp_path / "thread.db") as daemon:
+        pid = daemon.process.pid
         others = sorted(int(t) for t in os.listdir(f"/proc/{pid}/task") if int(t) != pid)
         assert others, "the daemon runs more than its main thread"
         assert ctypes.CDLL(None, use_errno=True).tgkill(pid, others[0], signal.SIGTERM) == 0
         assert daemon.process.wait(timeout=15) == 0, daemon.log.read_text()[-2000:]
-    finally:
-        if daemon.process.poll() is None:
-            daemon.kill()
 
 
 def test_lot_hold_release_abort_and_station_commands_over_the_api(
     endpoints: Path, tmp_path: Path
 ) -> None:
-    daemon = Daemon(endpoints, tmp_path / "cmd.db")
-    try:
+    with Daemon(endpoints, tmp_path / "cmd.db") as daemon:
         assert daemon.request("POST", "/lots", {"strips": 1, "lot_id": "H1"})[0] == 201
         assert daemon.request("POST", "/lots", {"strips": 1, "lot_id": "H2"})[0] == 201
         status, lot = daemon.request("POST", "/lots/H2/hold")
@@ -308,8 +295,6 @@ def test_lot_hold_release_abort_and_station_commands_over_the_api(
             "H1": "complete",
             "H2": "aborted",
         }
-    finally:
-        daemon.kill()
 
 
 @pytest.fixture(scope="module")
@@ -318,9 +303,8 @@ def shared_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     its own lot ids): a daemon start is most of such a test's time. Its line is its own
     (``--simulate``): the module's tools are never driven by two daemons at once. These tests
     come last in the file, so that it runs beside no other test's daemon."""
-    daemon = Daemon(None, tmp_path_factory.mktemp("shared") / "shared.db")
-    yield daemon
-    daemon.kill()
+    with Daemon(None, tmp_path_factory.mktemp("shared") / "shared.db") as daemon:
+        yield daemon
 
 
 def test_state_changing_requests_need_the_token(shared_daemon: Daemon) -> None:

@@ -5,7 +5,6 @@ without an error in the log; E10 covers every station of the line; lot ids never
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 import pytest
@@ -13,45 +12,30 @@ import pytest
 from packline.daemon.controller import LineController
 from packline.store import Store
 from sequences.line_config import load_line_config
-from sim.line import SimulatedLine, StationSim
-
-SCALE = 5000.0
+from tests.support.integration_waits import wait_until
+from tests.support.line_controller import running_controller, wait_lot_status
 
 
 def test_aborting_a_running_lot_keeps_its_reason_and_holds_every_unfinished_strip(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    config = load_line_config()
-    stations = [StationSim(s.name, s.tool, s.sim) for s in config.expanded()]
-    store = Store(tmp_path / "abort.db")
-    with SimulatedLine(stations, time_scale=SCALE).start() as line:
-        addresses = {s.name: line.address(s.name) for s in config.expanded()}
-        controller = LineController(
-            config=config, store=store, addresses=addresses, time_scale=SCALE
-        )
-        controller.start()
-        try:
-            controller.submit_lot(recipe=None, strips=2, strip_ids=None, lot_id="A1", by="t")
-            deadline = time.monotonic() + 30
-            while not controller.stations["laminator"].current_strips:
-                assert time.monotonic() < deadline, "the lot never reached the laminator"
-                time.sleep(0.01)
-            assert controller.lot_command("A1", "abort", by="operator")["status"] == "aborting"
-            controller.station_command("die-bonder", "stop", by="operator")
-            while (lot := controller.show_lot("A1"))["status"] != "aborted":
-                assert time.monotonic() < deadline, lot["status"]
-                time.sleep(0.05)
-            e10 = controller.e10()
-            causes = [e.cause for e in store.station_events("die-bonder")]
-        finally:
-            controller.stop()
-            store.close()
+    with running_controller(tmp_path / "abort.db") as (controller, store, _):
+        controller.submit_lot(recipe=None, strips=2, strip_ids=None, lot_id="A1", by="t")
+        laminator = controller.stations["laminator"]
+        wait_until(lambda: laminator.current_strips, 30, "the lot never reached the laminator")
+        assert controller.lot_command("A1", "abort", by="operator")["status"] == "aborting"
+        controller.station_command("die-bonder", "stop", by="operator")
+        lot = wait_lot_status(controller, "A1", "aborted", timeout_s=30)
+        e10 = controller.e10()
+        causes = [e.cause for e in store.station_events("die-bonder")]
     assert lot["reason"] == "lot aborted by operator"
     assert {(s["status"], s["reason"]) for s in lot["strips"]} == {
         ("on hold", "lot aborted by operator")
     }
-    assert set(e10) == {s.name for s in config.expanded()}, "every station, the laser too"
+    assert set(e10) == {s.name for s in load_line_config().expanded()}, (
+        "every station, the laser too"
+    )
     idle_laser = {category: s for category, s in e10["laser"].items() if s}
     assert list(idle_laser) == ["standby"], "the unused laser has been idle since the start"
     assert "stop by operator" in causes, causes  # not "operator operator"

@@ -15,7 +15,6 @@ from drivers.errors import (
     ConnectionLost,
     InterlockActive,
     ProtocolError,
-    ToolAlarm,
     ToolError,
     ToolTimeout,
 )
@@ -24,10 +23,11 @@ from sim.clock import SimClock
 from sim.simulated_tool import SimulatedTool
 from sim.world import World
 from tests.integration.conftest import StartTool
+from tests.support.integration_cycles import cleared, finished, stopping_alarm
 from tests.support.integration_waits import answered, raises_within, wait_until
 
+pytestmark = pytest.mark.sim_time_scale(5000)
 POLL_S = 0.005
-FINISHED = (ToolState.DONE, ToolState.ABORTED)
 
 
 #: ``start_saw(timeout_s=0.2, **serve_options)`` -> a driver in IDLE, its simulator.
@@ -55,11 +55,6 @@ def make_ready(saw: DicingSaw) -> None:
     saw.wait_for_state([ToolState.READY], timeout_s=5, poll_s=POLL_S)
 
 
-def wait_finished(saw: DicingSaw) -> ToolState:
-    return saw.wait_for_state(FINISHED, timeout_s=10, poll_s=POLL_S)
-
-
-@pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_warms_up_cold_and_needs_blade_setup_before_start(
     start_saw: StartSaw, sim_clock: SimClock
 ) -> None:
@@ -90,7 +85,6 @@ def test_dicing_saw_warms_up_cold_and_needs_blade_setup_before_start(
     assert saw.measure_coolant_l_min() == 1.5
 
 
-@pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_runs_a_format_b_strip_and_pages_results_by_16(
     start_saw: StartSaw, sim_world: World
 ) -> None:
@@ -100,7 +94,7 @@ def test_dicing_saw_runs_a_format_b_strip_and_pages_results_by_16(
     saw.strip_id = "FB2405-112"
     saw.input_map = input_map
     saw.start()
-    assert wait_finished(saw) is ToolState.DONE
+    assert finished(saw) is ToolState.DONE
     progress = saw.progress()
     assert (progress.done, progress.total, progress.remaining_s) == (80, 80, 0)
     pages: list[str] = []
@@ -139,22 +133,17 @@ def test_dicing_saw_runs_a_format_b_strip_and_pages_results_by_16(
     assert saw.input_map == "1" * 240
 
 
-@pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_blade_life_hold_then_change_clear_setup_resume(start_saw: StartSaw) -> None:
     saw, _ = start_saw(blade_count=19950)
     make_ready(saw)
     saw.strip_id = "FB2405-113"
     saw.start()
-    with pytest.raises(ToolAlarm) as hold:
-        wait_finished(saw)
-    assert (hold.value.code, hold.value.alarm_class) == (7103, "H")
+    assert stopping_alarm(saw) == (7103, "H")
     assert saw.active_alarms() == [7201, 7103]
     assert saw.alarm_info(7103).text == "Blade life reached"
-    saw.clear_alarms()
-    assert saw.state() is ToolState.ALARM  # count still at the limit
+    assert cleared(saw) is ToolState.ALARM  # count still at the limit
     saw.change_blade()
-    saw.clear_alarms()
-    assert saw.state() is ToolState.PAUSED
+    assert cleared(saw) is ToolState.PAUSED
     assert saw.active_alarms() == []
     with pytest.raises(InterlockActive) as blade:
         saw.resume()
@@ -163,13 +152,12 @@ def test_dicing_saw_blade_life_hold_then_change_clear_setup_resume(start_saw: St
     saw.wait_for_state([ToolState.PAUSED], timeout_s=5, poll_s=POLL_S)
     assert saw.blade_exposure_mm() > 1.0
     saw.resume()
-    assert wait_finished(saw) is ToolState.DONE
+    assert finished(saw) is ToolState.DONE
     summary = saw.summary()
     assert summary.passed == 240
     assert summary.extra == DicingSummaryExtra(line_passes_cut=80, blade_count_after=30)
 
 
-@pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_estop_mid_cycle_aborts_and_leaves_uncut_sites_f7504(
     start_saw: StartSaw, sim_world: World, sim_clock: SimClock
 ) -> None:
@@ -178,12 +166,9 @@ def test_dicing_saw_estop_mid_cycle_aborts_and_leaves_uncut_sites_f7504(
     simulated.faults.condition("ESTOP", True, phase="CH2", after_s=20.0)
     saw.strip_id = "FB2405-114"
     saw.start()
-    with pytest.raises(ToolAlarm) as stop:
-        wait_finished(saw)
-    assert (stop.value.code, stop.value.alarm_class) == (7001, "A")
+    assert stopping_alarm(saw) == (7001, "A")
     assert saw.measure_spindle().krpm == 0.0
-    saw.clear_alarms()
-    assert saw.state() is ToolState.ALARM  # E-stop still pressed
+    assert cleared(saw) is ToolState.ALARM  # E-stop still pressed
     simulated.faults.condition("ESTOP", False)
     saw.clear_alarms()
     assert saw.wait_for_state([ToolState.ABORTED], timeout_s=2, poll_s=POLL_S)
@@ -201,7 +186,6 @@ def test_dicing_saw_estop_mid_cycle_aborts_and_leaves_uncut_sites_f7504(
     assert saw.query("SYST:STAT?") == "WARMUP"  # the spindle stopped: warm up again
 
 
-@pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_overload_at_first_line_fails_touched_sites_and_skips_the_rest(
     start_saw: StartSaw,
 ) -> None:
@@ -209,22 +193,19 @@ def test_dicing_saw_overload_at_first_line_fails_touched_sites_and_skips_the_res
     make_ready(saw)
     saw.cut_feed_mm_s = 100.0
     saw.start()
-    with pytest.raises(ToolAlarm) as overload:
-        wait_finished(saw)
-    assert overload.value.code == 7101
+    assert stopping_alarm(saw)[0] == 7101
     saw.clear_alarms()
     assert saw.wait_for_state([ToolState.ABORTED], timeout_s=2, poll_s=POLL_S)
     result_map = saw.result_map()
     assert result_map == "F" * 30 + "N" * 210  # line 1 bounds row 1 only
 
 
-@pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_warning_7201_mid_cycle_changes_nothing(start_saw: StartSaw) -> None:
     saw, _ = start_saw(blade_count=17990)
     make_ready(saw)
     assert saw.active_alarms() == []
     saw.start()
-    assert wait_finished(saw) is ToolState.DONE
+    assert finished(saw) is ToolState.DONE
     assert [(a.code, a.alarm_class) for a in saw.alarms()] == [(7201, "W")]
     saw.clear_alarms()
     assert saw.active_alarms() == [7201]  # cause persists until the blade is changed
@@ -234,7 +215,6 @@ def test_dicing_saw_warning_7201_mid_cycle_changes_nothing(start_saw: StartSaw) 
     assert saw.active_alarms() == []
 
 
-@pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_coolant_low_holds_7104_and_resumes_after_flow_restored(
     start_saw: StartSaw,
 ) -> None:
@@ -242,21 +222,17 @@ def test_dicing_saw_coolant_low_holds_7104_and_resumes_after_flow_restored(
     make_ready(saw)
     simulated.faults.condition("COOLANT", True, phase="CH1", after_s=10.0)
     saw.start()
-    with pytest.raises(ToolAlarm) as hold:
-        wait_finished(saw)
-    assert (hold.value.code, hold.value.alarm_class) == (7104, "H")
+    assert stopping_alarm(saw) == (7104, "H")
     assert saw.measure_coolant_l_min() == pytest.approx(0.9)
     assert saw.interlocks() == ["COOLANT"]
     simulated.faults.condition("COOLANT", False)
     saw.wait_for_state([ToolState.ALARM], timeout_s=1, poll_s=POLL_S)
-    saw.clear_alarms()
-    assert saw.state() is ToolState.PAUSED
+    assert cleared(saw) is ToolState.PAUSED
     saw.resume()
-    assert wait_finished(saw) is ToolState.DONE
+    assert finished(saw) is ToolState.DONE
     assert saw.summary().passed == 240
 
 
-@pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_cover_interlock_blocks_start_and_opening_mid_cycle_aborts(
     start_saw: StartSaw,
 ) -> None:
@@ -271,12 +247,9 @@ def test_dicing_saw_cover_interlock_blocks_start_and_opening_mid_cycle_aborts(
     assert saw.interlocks() == []
     simulated.faults.condition("DOOR", True, phase="CH1", after_s=5.0)
     saw.start()
-    with pytest.raises(ToolAlarm) as opened:
-        wait_finished(saw)
-    assert (opened.value.code, opened.value.alarm_class) == (7002, "A")
+    assert stopping_alarm(saw) == (7002, "A")
 
 
-@pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_speed_over_blade_limit_is_refused_at_start_and_keeps_ready(
     start_saw: StartSaw, sim_clock: SimClock
 ) -> None:
@@ -296,7 +269,6 @@ def test_dicing_saw_speed_over_blade_limit_is_refused_at_start_and_keeps_ready(
     assert set(saw.result_map()) <= {"N", "F"}
 
 
-@pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_pause_stops_at_the_end_of_a_line_pass(
     start_saw: StartSaw, sim_clock: SimClock
 ) -> None:
@@ -314,13 +286,12 @@ def test_dicing_saw_pause_stops_at_the_end_of_a_line_pass(
     assert saw.phase() == "CH1"
     sim_clock.set_scale(5000)
     saw.resume()
-    assert wait_finished(saw) is ToolState.DONE
+    assert finished(saw) is ToolState.DONE
 
 
 # -- link faults ------------------------------------------------------------------------------------
 
 
-@pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_short_stall_is_a_timeout_and_the_link_stays_usable(start_saw: StartSaw) -> None:
     saw, simulated = start_saw(timeout_s=0.2)
     assert saw.identify().model == "DS-2"
@@ -330,7 +301,6 @@ def test_dicing_saw_short_stall_is_a_timeout_and_the_link_stays_usable(start_saw
     assert saw.identify().model == "DS-2"
 
 
-@pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_long_stall_loses_the_link_then_recovers_without_stale_replies(
     start_saw: StartSaw,
 ) -> None:
@@ -344,7 +314,6 @@ def test_dicing_saw_long_stall_loses_the_link_then_recovers_without_stale_replie
     assert saw.blade_count() == 0
 
 
-@pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_dropped_link_is_connection_lost_and_recovers(start_saw: StartSaw) -> None:
     saw, simulated = start_saw(timeout_s=0.2)
     make_ready(saw)
@@ -354,10 +323,9 @@ def test_dicing_saw_dropped_link_is_connection_lost_and_recovers(start_saw: Star
         saw.state()
     state = answered(saw.state, 3.0)  # the serial line is dead for 1 s
     assert state in (ToolState.RUNNING, ToolState.DONE)  # the cycle went on meanwhile
-    assert wait_finished(saw) is ToolState.DONE
+    assert finished(saw) is ToolState.DONE
 
 
-@pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_garbled_reply_is_a_protocol_error(start_saw: StartSaw) -> None:
     saw, simulated = start_saw(timeout_s=0.2)
     simulated.faults.link_fault("garble")
@@ -367,14 +335,13 @@ def test_dicing_saw_garbled_reply_is_a_protocol_error(start_saw: StartSaw) -> No
     assert saw.state() is ToolState.IDLE
 
 
-@pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_truncated_result_page_is_a_timeout_and_the_page_can_be_reread(
     start_saw: StartSaw,
 ) -> None:
     saw, simulated = start_saw(timeout_s=0.2)
     make_ready(saw)
     saw.start()
-    assert wait_finished(saw) is ToolState.DONE
+    assert finished(saw) is ToolState.DONE
     simulated.faults.link_fault("truncate")
     with raises_within(ToolTimeout, 1.0):
         saw.result_records(17, 16)
@@ -382,7 +349,6 @@ def test_dicing_saw_truncated_result_page_is_a_timeout_and_the_page_can_be_rerea
     assert [r.site for r in page] == list(range(17, 33))
 
 
-@pytest.mark.sim_time_scale(5000)
 def test_dicing_saw_over_a_serial_device_server_tcp(
     start_tool: StartTool,
 ) -> None:

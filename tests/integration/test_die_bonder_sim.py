@@ -29,11 +29,11 @@ from sequences.steps.setup import apply_setpoints
 from sim.clock import SimClock
 from sim.world import World
 from tests.integration.conftest import StartTool
+from tests.support.integration_cycles import FINISHED, cleared, finished
 from tests.support.integration_waits import answered, raises_within
 
 pytestmark = pytest.mark.sim_time_scale(5000)
 POLL_S = 0.005
-FINISHED = (ToolState.DONE, ToolState.ABORTED)
 
 
 @pytest.fixture
@@ -188,14 +188,12 @@ def test_die_bonder_holds_on_an_empty_syringe_and_resumes_with_a_new_one(start_b
     with pytest.raises(AlarmActive) as caught:
         bonder.resume()
     assert caught.value.detail == "2101"
-    bonder.clear_alarms()
-    assert bonder.state() is ToolState.ALARM  # cause persists
+    assert cleared(bonder) is ToolState.ALARM  # cause persists
     simulated.model.fix(2101)  # operator replaces the syringe
-    bonder.clear_alarms()
-    assert bonder.state() is ToolState.PAUSED
+    assert cleared(bonder) is ToolState.PAUSED
     assert bonder.active_alarms() == []
     bonder.resume()
-    assert bonder.wait_for_state(FINISHED, timeout_s=10.0, poll_s=POLL_S) is ToolState.DONE
+    assert finished(bonder) is ToolState.DONE
     assert "N" not in bonder.result_map()
 
 
@@ -205,11 +203,9 @@ def test_die_bonder_emergency_stop_aborts_the_strip(start_bonder: Any, sim_world
     simulated.faults.condition("ESTOP", site=5)
     assert run_strip(bonder, "LA2403-020") is ToolState.ALARM
     assert bonder.alarms() == [AlarmInfo(2001, "A", "Emergency stop")]
-    bonder.clear_alarms()
-    assert bonder.state() is ToolState.ALARM  # still pressed
+    assert cleared(bonder) is ToolState.ALARM  # still pressed
     simulated.model.set_condition("ESTOP", False)  # released
-    bonder.clear_alarms()
-    assert bonder.state() is ToolState.ABORTED
+    assert cleared(bonder) is ToolState.ABORTED
     result = bonder.cycle_result()
     assert result.result_map[4:] == "F" + "N" * 25
     assert (result.records[4].defect, result.records[4].dx_um) == (2510, None)
@@ -241,8 +237,7 @@ def test_die_bonder_cover_opened_during_a_cycle_aborts_it(start_bonder: Any) -> 
     assert run_strip(bonder, "LA2403-022") is ToolState.ALARM
     assert bonder.active_alarms() == [2002]
     simulated.model.set_condition("DOOR", False)
-    bonder.clear_alarms()
-    assert bonder.state() is ToolState.ABORTED
+    assert cleared(bonder) is ToolState.ABORTED
     assert bonder.result_map()[11:] == "F" + "N" * 18
 
 
@@ -290,10 +285,9 @@ def test_die_bonder_air_loss_holds_at_the_end_of_the_site(start_bonder: Any) -> 
     with pytest.raises(AlarmActive):
         bonder.resume()
     simulated.model.fix(2004)
-    bonder.clear_alarms()
-    assert bonder.state() is ToolState.PAUSED
+    assert cleared(bonder) is ToolState.PAUSED
     bonder.resume()
-    assert bonder.wait_for_state(FINISHED, timeout_s=10.0, poll_s=POLL_S) is ToolState.DONE
+    assert finished(bonder) is ToolState.DONE
 
 
 def test_die_bonder_pauses_after_the_current_site(start_bonder: Any, sim_clock: SimClock) -> None:
@@ -314,7 +308,7 @@ def test_die_bonder_pauses_after_the_current_site(start_bonder: Any, sim_clock: 
     assert caught.value.detail == "PAUSED"
     sim_clock.set_scale(5000)
     bonder.resume()
-    assert bonder.wait_for_state(FINISHED, timeout_s=10.0, poll_s=POLL_S) is ToolState.DONE
+    assert finished(bonder) is ToolState.DONE
     assert bonder.summary().strip_id == "LB2403-103"
 
 
@@ -355,11 +349,7 @@ def test_die_bonder_serves_every_manual_command(start_bonder: Any) -> None:
     )
     apply_setpoints(bonder, changed)
     assert DieBondSettings.read_from(bonder) == changed
-    assert [bonder.measure_temperature_c(h) for h in ("STAGE", "HEAD", "CURE")] == [
-        25.0,
-        25.0,
-        25.0,
-    ]
+    assert [bonder.measure_temperature_c(h) for h in ("STAGE", "HEAD", "CURE")] == [25.0] * 3
     assert (bonder.supply_epoxy_pct(), bonder.supply_dies(), bonder.supply_plates()) == (
         100,
         10000,

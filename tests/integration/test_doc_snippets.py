@@ -11,21 +11,13 @@ from typing import Any
 
 import pytest
 
+from drivers.registry import DRIVERS
 from sim.clock import SimClock
 
 ROOT = Path(__file__).resolve().parents[2]
 OPEN_CALL = re.compile(r'(?P<cls>\w+)\.open\("(?P<address>[^"]+)"\)')
-TOOL_OF_CLASS = {
-    "Laminator": "laminator",
-    "DieBonder": "die-bonder",
-    "WireBonder": "wire-bonder",
-    "MoldPress": "mold-press",
-    "EtchBath": "etch-bath",
-    "BallAttach": "ball-attach",
-    "DicingSaw": "dicing-saw",
-    "Laser": "laser",
-    "Metrology": "metrology",
-}
+#: The tool of each driver class, as the registry names them.
+TOOL_OF_CLASS = {spec.split(":")[1]: tool for tool, spec in DRIVERS.items()}
 
 
 def driver_snippets() -> list[tuple[str, str]]:

@@ -10,20 +10,14 @@ from typing import Any
 import pytest
 
 from packline.dry_run import run_dry_run
-from packline.simulated_lot import LotRun, run_simulated_lot
-from sequences.line_config import load_line_config
-from sequences.recipe import load_recipe
-from sequences.route import route_for
+from packline.simulated_lot import LotRun
+from tests.support.integration_lots import heat_slug_route, simulated_lot
 
-RECIPES = Path(__file__).resolve().parents[2] / "configs" / "recipes"
-ROUTE = route_for(load_recipe(RECIPES / "heat-slug-die-equal.yaml"))
-LINE = load_line_config()
+ROUTE = heat_slug_route()
 
 
-def virtual_lot(strips: int, *, seed: int = 3) -> LotRun:
-    return run_simulated_lot(
-        ROUTE, [f"V-{k:02d}" for k in range(1, strips + 1)], lot_id="V", config=LINE, seed=seed
-    )
+def virtual_lot(strips: int) -> LotRun:
+    return simulated_lot(ROUTE, strips, lot_id="V", seed=3)
 
 
 def outcome(run: LotRun) -> dict[str, Any]:
@@ -80,9 +74,7 @@ def test_a_virtual_lot_takes_much_less_wall_time_than_tool_time() -> None:
 
 def test_host_latency_is_paid_in_tool_time() -> None:
     def makespan(latency_s: float) -> float:
-        run = run_simulated_lot(
-            ROUTE, ["H-01"], lot_id="H", config=LINE, seed=3, host_latency_s=latency_s
-        )
+        run = simulated_lot(ROUTE, 1, lot_id="H", seed=3, host_latency_s=latency_s)
         return float(run.report["makespan_s"])
 
     assert makespan(2.0) > makespan(0.0) + 200, "set-up and collect exchanges at 2 s each"

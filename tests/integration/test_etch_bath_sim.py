@@ -18,7 +18,6 @@ from drivers.errors import (
     InterlockActive,
     NotAllowedInState,
     ProtocolError,
-    ToolAlarm,
     ToolError,
     ToolTimeout,
 )
@@ -37,13 +36,13 @@ from sim.clock import SimClock
 from sim.simulated_tool import SimulatedTool
 from sim.world import World
 from tests.support import integration_waits
-from tests.support.integration_waits import raises_within
+from tests.support.integration_cycles import cleared, finished, stopping_alarm
+from tests.support.integration_waits import answered, raises_within
 
 FAST = 10000.0  # 17 min heat-up ≈ 0.1 s, a 582 s batch ≈ 60 ms
 SLOW = 2000.0  # a HOST-mode etch of up to 7200 s lasts 3.6 s: time to act in ETCH
 HOLD = 200.0  # while a test inspects a held batch: the bath cools, the etchant keeps etching
 STILL = 1.0  # wall pace: a test acts inside a phase of a few seconds without racing it
-FINISHED = (ToolState.DONE, ToolState.ABORTED)
 STRIPS = {1: "S1", 2: "S2"}
 QUICK_TIMEOUT_S = 0.5
 
@@ -92,10 +91,6 @@ def ready(bath: EtchBath, recipe: EtchRecipe | None = None) -> None:
     bath.wait_for_state([ToolState.READY], timeout_s=10, poll_s=0.01)
 
 
-def finish(bath: EtchBath) -> ToolState:
-    return bath.wait_for_state(FINISHED, timeout_s=10, poll_s=0.01)
-
-
 #: Polls fast: the simulated tool moves on at thousands of times real time.
 wait_until = partial(integration_waits.wait_until, timeout_s=5.0, poll_s=0.005)
 
@@ -120,7 +115,7 @@ def test_etch_bath_depth_batch_of_two_strips_reaches_the_target(
         cucl2_rate_um_min(now["temp_pv_c"], now["conc_pv"]), abs=0.3
     )
     bath.start()
-    assert finish(bath) is ToolState.DONE
+    assert finished(bath) is ToolState.DONE
     result = bath.cycle_result()
     assert result.end_reason is EndReason.DEPTH
     assert result.final_depth_um == pytest.approx(230.0, abs=0.6)
@@ -144,7 +139,7 @@ def test_etch_bath_time_mode_too_short_leaves_residual_copper(
 ) -> None:
     ready(bath, EtchRecipe(endpoint_mode=EndpointMode.TIME, etch_time_s=300))
     bath.start()
-    finish(bath)
+    finished(bath)
     result = bath.cycle_result()
     assert (result.end_reason, result.final_etch_s) == (EndReason.TIME, 300)
     assert result.final_depth_um == pytest.approx(165.0, abs=0.6)
@@ -173,7 +168,7 @@ def test_etch_bath_host_mode_ends_on_end_etch(bath: EtchBath, sim_clock: SimCloc
     bath.end_etch()
     assert bath.end_reason is EndReason.HOST
     sim_clock.set_scale(SLOW)
-    finish(bath)
+    finished(bath)
     result = bath.cycle_result()
     assert result.end_reason is EndReason.HOST
     assert before <= result.final_depth_um < 200.0  # ended by the host, well short of the slice
@@ -198,7 +193,7 @@ def test_etch_bath_pause_in_etch_raises_the_carrier_and_stops_the_depth(
     wait_until(lambda: bath.etch_depth_acc_um > held.depth_um + 5.0)
     bath.end_etch()
     sim_clock.set_scale(FAST)
-    finish(bath)
+    finished(bath)
     with pytest.raises(NotAllowedInState):
         bath.pause()  # DONE
     assert bath.cycle_result().end_reason is EndReason.HOST
@@ -213,7 +208,7 @@ def test_etch_bath_pause_is_refused_after_etch(bath: EtchBath, sim_clock: SimClo
         bath.pause()
     assert info.value.detail == "RUNNING"
     sim_clock.set_scale(FAST)
-    assert finish(bath) is ToolState.DONE
+    assert finished(bath) is ToolState.DONE
 
 
 # -- alarms of each class ------------------------------------------------------------------------------------
@@ -224,9 +219,7 @@ def test_etch_bath_level_low_in_etch_holds_then_resumes_to_the_target(
     bath_sim.faults.condition("LEVEL", phase="ETCH", after_s=60)
     sim_clock.set_scale(SLOW)  # with the heater off a long hold cools the bath out of window
     bath.start()
-    with pytest.raises(ToolAlarm) as info:
-        finish(bath)
-    assert (info.value.code, info.value.alarm_class) == (5110, "H")
+    assert stopping_alarm(bath) == (5110, "H")
     sim_clock.set_scale(HOLD)  # the operator is quick: the idle bath must not cool out of window
     status = bath.status()
     assert (status.phase, status.active_alarm) == (3, 5110)  # ALARM in ETCH
@@ -234,16 +227,14 @@ def test_etch_bath_level_low_in_etch_holds_then_resumes_to_the_target(
     assert 25.0 < held < 40.0 and not bath.level_ok
     wait_until(lambda: bath.hoist_at_top)
     assert bath.etch_depth_acc_um == held
-    bath.clear_alarms()  # the level is still low: nothing changes
-    assert bath.state() is ToolState.ALARM
+    assert cleared(bath) is ToolState.ALARM  # the level is still low: nothing changes
     with pytest.raises(AlarmActive):
         bath.resume()
     bath_sim.model.fix(5110)  # the operator tops up
-    bath.clear_alarms()
-    assert bath.state() is ToolState.PAUSED
+    assert cleared(bath) is ToolState.PAUSED
     bath.resume()
     sim_clock.set_scale(FAST)
-    assert finish(bath) is ToolState.DONE
+    assert finished(bath) is ToolState.DONE
     result = bath.cycle_result()
     assert result.end_reason is EndReason.DEPTH
     assert result.final_depth_um == pytest.approx(230.0, abs=0.6)
@@ -257,14 +248,11 @@ def test_etch_bath_estop_in_etch_aborts_with_5503(
     bath_sim.faults.condition("ESTOP", phase="ETCH", after_s=60)
     sim_clock.set_scale(SLOW)  # the hoist cannot move under E-stop: the strips keep etching
     bath.start()
-    with pytest.raises(ToolAlarm) as info:
-        finish(bath)
-    assert (info.value.code, info.value.alarm_class) == (5001, "A")
+    assert stopping_alarm(bath) == (5001, "A")
     sim_clock.set_scale(HOLD)
     assert not bath.common_inputs().estop_ok and not bath.heater_on
     bath_sim.model.set_condition("ESTOP", False)
-    bath.clear_alarms()
-    assert bath.state() is ToolState.ABORTED
+    assert cleared(bath) is ToolState.ABORTED
     result = bath.cycle_result()
     assert result.end_reason is EndReason.ABORTED
     assert result.result_map == "FFXXXXXXXX"
@@ -283,21 +271,18 @@ def test_etch_bath_hold_after_etch_is_deferred_to_the_end_of_unload(
     ready(bath)
     bath_sim.faults.alarm(5004, phase="RINSE", after_s=10)
     bath.start()
-    with pytest.raises(ToolAlarm) as info:
-        bath.wait_for_state([ToolState.DONE], timeout_s=10, poll_s=0.01)
-    assert info.value.code == 5004
+    assert stopping_alarm(bath)[0] == 5004
     inputs = bath.common_inputs()
     assert inputs.results_available and not inputs.cycle_active
     assert bath.cycle_result().result_map.startswith("PP")  # the batch completed
-    bath.clear_alarms()
-    assert bath.state() is ToolState.DONE
+    assert cleared(bath) is ToolState.DONE
     bath.acknowledge()
 
 
 def test_etch_bath_etch_time_limit_raises_5150_and_fails_with_5501(bath: EtchBath) -> None:
     ready(bath, EtchRecipe(depth_target_um=500.0, etch_time_max_s=60))
     bath.start()
-    assert finish(bath) is ToolState.DONE
+    assert finished(bath) is ToolState.DONE
     result = bath.cycle_result()
     assert (result.end_reason, result.final_etch_s) == (EndReason.MAX_TIME, 60)
     assert result.result_map == "FFXXXXXXXX"
@@ -313,7 +298,7 @@ def test_etch_bath_warning_during_etch_marks_positions_5502(
     ready(bath)
     bath_sim.faults.alarm(5120, phase="ETCH", after_s=30)
     bath.start()
-    assert finish(bath) is ToolState.DONE  # a warning changes no state
+    assert finished(bath) is ToolState.DONE  # a warning changes no state
     assert bath.status().warning_count == 1
     result = bath.cycle_result()
     assert result.result_map == "FFXXXXXXXX"
@@ -339,7 +324,7 @@ def test_etch_bath_interlocks_block_start(
         assert condition in bath.interlocks()
         bath_sim.model.set_condition(condition, False)
     bath.start()
-    assert finish(bath) is ToolState.DONE
+    assert finished(bath) is ToolState.DONE
 
 
 def test_etch_bath_station_settings_and_cross_check_at_arm(bath: EtchBath) -> None:
@@ -376,7 +361,7 @@ def test_etch_bath_manual_hoist_and_level_coil_rules(bath: EtchBath) -> None:
     with pytest.raises(NotAllowedInState):
         bath.heater_enable = False
     bath.heater_enable = True
-    finish(bath)
+    finished(bath)
 
 
 def test_etch_bath_host_watchdog_blocks_start_until_heartbeat(bath: EtchBath) -> None:
@@ -389,7 +374,7 @@ def test_etch_bath_host_watchdog_blocks_start_until_heartbeat(bath: EtchBath) ->
     bath.host_watchdog_s = 0
     bath.heartbeat()
     bath.start()
-    assert finish(bath) is ToolState.DONE
+    assert finished(bath) is ToolState.DONE
 
 
 # -- addressing: RTU unit id, gateway ---------------------------------------------------------------------------
@@ -438,12 +423,9 @@ def test_etch_bath_register_map_edges_follow_the_manual(
             lambda: client.read_coils(21, count=1, device_id=1),
         ):
             assert request().exception_code == 2
-        assert (
-            client.write_register(113, 1, device_id=1).exception_code == 3
-        )  # half of DEPTH_TARGET
-        assert (
-            client.write_registers(205, [0x4142] * 10, device_id=1).exception_code == 3
-        )  # 2 strip ids
+        # Half of DEPTH_TARGET, then 2 strip ids:
+        assert client.write_register(113, 1, device_id=1).exception_code == 3
+        assert client.write_registers(205, [0x4142] * 10, device_id=1).exception_code == 3
         in_range = client.write_registers(110, [600, 10], device_id=1)  # cross-checks come at ARM
         assert not in_range.isError()
         atomic = client.write_registers(109, [1, 700, 7201], device_id=1)  # 7201 s out of range
@@ -490,13 +472,4 @@ def test_etch_bath_dropped_link_raises_or_reconnects_and_recovers(
     except CommunicationError:
         assert transport == "rtu"
     assert time.monotonic() - started < 2 * QUICK_TIMEOUT_S + 0.5
-    wait_until(lambda: _answers(quick_bath), timeout_s=3.0)
-    assert quick_bath.state() is ToolState.IDLE
-
-
-def _answers(bath: EtchBath) -> bool:
-    try:
-        bath.state()
-    except CommunicationError:
-        return False
-    return True
+    assert answered(quick_bath.state, 3.0) is ToolState.IDLE

@@ -30,11 +30,12 @@ from sim.clock import SimClock
 from sim.simulated_tool import SimulatedTool
 from sim.world import World
 from tests.integration.conftest import StartTool
+from tests.support.integration_cycles import cleared, finished, stopping_alarm
 from tests.support.integration_waits import answered, raises_within, wait_until
 
 pytestmark = pytest.mark.sim_time_scale(20000)
 
-READY, FINISHED = [ToolState.READY], [ToolState.DONE, ToolState.ABORTED]
+READY = [ToolState.READY]
 CLEAN = {"via_block_rate": 0.0, "residue_rate": 0.0, "fiducial_miss_rate": 0.0}
 POLL_S = 0.005
 
@@ -69,7 +70,7 @@ def run_strip(laser: Laser, strip_id: str, input_map: str | None = None) -> Cycl
     if input_map is not None:
         laser.input_map = input_map
     laser.start()
-    laser.wait_for_state(FINISHED, timeout_s=10, poll_s=POLL_S)
+    finished(laser)
     return laser.cycle_result()
 
 
@@ -111,7 +112,7 @@ def test_laser_warms_up_calibrates_and_runs_a_format_b_io16_strip(
     laser.input_map = input_map
     laser.start()
     assert laser.state() is ToolState.RUNNING
-    laser.wait_for_state(FINISHED, timeout_s=5, poll_s=0.01)
+    finished(laser, 5)
     result = laser.cycle_result()
     summary, records = result.summary, records_of(result)
     assert (summary.strip_id, summary.sites, summary.skipped, summary.not_processed) == (
@@ -187,9 +188,7 @@ def test_laser_too_few_pulses_leave_vias_closed_and_hold_after_three_sites(
     laser.via_max_pulses = 100  # < 126
     laser.strip_id = "FB-UNDER"
     laser.start()
-    with pytest.raises(ToolAlarm) as held:
-        laser.wait_for_state(FINISHED, timeout_s=10, poll_s=POLL_S)
-    assert (held.value.code, held.value.alarm_class) == (8107, "H")
+    assert stopping_alarm(laser) == (8107, "H")
     assert laser.alarms() == [AlarmInfo(8107, "H", "Via open rate low")]
     first = cast(list[LaserRecord], laser.result_records(1, 4))
     assert [(r.result, r.defect, r.vias_open, r.mean_pulses_per_via) for r in first[:3]] == [
@@ -201,8 +200,7 @@ def test_laser_too_few_pulses_leave_vias_closed_and_hold_after_three_sites(
     assert site.residual_pi_um is not None and site.residual_pi_um > 4.0
     with pytest.raises(AlarmActive):
         laser.resume()
-    laser.clear_alarms()
-    assert laser.state() is ToolState.PAUSED
+    assert cleared(laser) is ToolState.PAUSED
     laser.abort()
     assert laser.state() is ToolState.ABORTED
     summary = laser.summary()
@@ -223,11 +221,9 @@ def test_laser_door_opened_mid_cycle_follows_the_manual_example(
     with pytest.raises(AlarmActive) as blocked:
         laser.resume()
     assert (blocked.value.code, blocked.value.detail) == (23, "8002")
-    laser.clear_alarms()
-    assert laser.state() is ToolState.ALARM  # door still open
+    assert cleared(laser) is ToolState.ALARM  # door still open
     simulated.faults.condition("DOOR", False)  # door closed
-    laser.clear_alarms()
-    assert laser.state() is ToolState.ABORTED
+    assert cleared(laser) is ToolState.ABORTED
     result = laser.cycle_result()
     summary, records = result.summary, records_of(result)
     assert (summary.failed, summary.passed + summary.not_processed) == (1, 239)
@@ -256,13 +252,11 @@ def test_laser_fume_extraction_low_holds_at_the_end_of_the_site(
     done = result_map.count("P")
     assert result_map == "P" * done + "N" * (240 - done) and 20 <= done <= 30
     assert laser.shutter() == "CLOSED"
-    laser.clear_alarms()
-    assert laser.state() is ToolState.ALARM and "EXHAUST" in laser.interlocks()
+    assert cleared(laser) is ToolState.ALARM and "EXHAUST" in laser.interlocks()
     simulated.faults.condition("EXHAUST", False)
-    laser.clear_alarms()
-    assert laser.state() is ToolState.PAUSED
+    assert cleared(laser) is ToolState.PAUSED
     laser.resume()
-    laser.wait_for_state(FINISHED, timeout_s=10, poll_s=POLL_S)
+    finished(laser)
     assert laser.state() is ToolState.DONE and laser.summary().passed == 240
 
 
@@ -275,8 +269,7 @@ def test_laser_alignment_failure_aborts_with_every_site_not_processed(
     laser.strip_id = "FB-ALIGN"
     laser.start()
     assert wait_alarm_state(laser) == [AlarmInfo(8106, "A", "Alignment failed")]
-    laser.clear_alarms()
-    assert laser.state() is ToolState.ABORTED
+    assert cleared(laser) is ToolState.ABORTED
     assert laser.result_map() == "N" * 240 and laser.summary().extra == ("IO16", 0)
 
 
@@ -292,8 +285,7 @@ def test_laser_calibration_out_of_tolerance_raises_8101(
     assert (alarm.value.code, alarm.value.alarm_class) == (8101, "H")
     calibration = laser.calibration()
     assert calibration.done and not calibration.in_tolerance
-    laser.clear_alarms()
-    assert laser.state() is ToolState.READY and laser.interlocks() == ["CAL"]
+    assert cleared(laser) is ToolState.READY and laser.interlocks() == ["CAL"]
 
 
 @pytest.mark.sim_time_scale(50000)
@@ -397,11 +389,10 @@ def test_laser_pause_takes_effect_at_the_end_of_the_current_site(
     assert "VACUUM" in laser.interlocks()
     assert wait_alarm_state(laser) == [AlarmInfo(8105, "H", "Focus error")]
     simulated.model.set_condition("VACUUM", False)
-    laser.clear_alarms()
-    assert laser.state() is ToolState.PAUSED
+    assert cleared(laser) is ToolState.PAUSED
     sim_clock.set_scale(20000)
     laser.resume()
-    laser.wait_for_state(FINISHED, timeout_s=5, poll_s=POLL_S)
+    finished(laser, 5)
     assert laser.summary().passed == 240
 
 

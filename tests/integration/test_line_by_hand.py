@@ -9,25 +9,24 @@ exposure on the affected sites.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from statistics import mean
 from typing import Any
 
 import pytest
 
-from drivers.ball_attach import BallAttach
 from drivers.base import Tool
-from drivers.die_bonder import DieBonder
-from drivers.etch_bath import Chemistry, EndpointMode, EtchBath, EtchRecipe
-from drivers.laminator import LaminationRecipe, Laminator
-from drivers.metrology import BallRecord, Metrology, SlugRecord
-from drivers.mold_press import MoldPress, MoldRecipe
+from drivers.etch_bath import Chemistry, EndpointMode, EtchRecipe
+from drivers.laminator import LaminationRecipe
+from drivers.metrology import BallRecord, SlugRecord
+from drivers.mold_press import MoldRecipe
 from drivers.records import next_input_map
+from drivers.registry import driver_class
 from drivers.states import ToolState
-from drivers.wire_bonder import WireBonder
 from sim.line import SimulatedLine, StationSim
+from tests.support.integration_cycles import FINISHED
 
 SITES = 30
-FINISHED = (ToolState.DONE, ToolState.ABORTED)
 STATIONS = [
     StationSim("laminator", "laminator"),
     StationSim("die-bonder", "die-bonder"),
@@ -45,97 +44,85 @@ def line() -> Iterator[SimulatedLine]:
         yield simulated
 
 
-def wait(tool: Tool, states: tuple[ToolState, ...], timeout_s: float = 20.0) -> ToolState:
-    return tool.wait_for_state(states, timeout_s=timeout_s, poll_s=0.002)
+def wait(tool: Tool, *states: ToolState) -> ToolState:
+    return tool.wait_for_state(states, timeout_s=20.0, poll_s=0.002)
+
+
+@contextmanager
+def station(line: SimulatedLine, name: str) -> Iterator[Any]:
+    """The driver of station ``name`` once its tool is IDLE or READY; the cycle the block ran
+    acknowledged at its end."""
+    with driver_class(name).open(line.address(name)) as tool:
+        wait(tool, ToolState.IDLE, ToolState.READY)
+        yield tool
+        tool.acknowledge()
+
+
+def run_cycle(tool: Tool) -> ToolState:
+    """START once the tool is READY; the state its cycle finished in."""
+    wait(tool, ToolState.READY)
+    tool.start()
+    return wait(tool, *FINISHED)
 
 
 def laminate(line: SimulatedLine, strip: str) -> None:
-    with Laminator.open(line.address("laminator")) as laminator:
-        wait(laminator, (ToolState.IDLE, ToolState.READY))
+    with station(line, "laminator") as laminator:
         laminator.arm(LaminationRecipe(), strip_ids={1: strip})
-        wait(laminator, (ToolState.READY,))
-        laminator.start()
-        assert wait(laminator, FINISHED) is ToolState.DONE
+        assert run_cycle(laminator) is ToolState.DONE
         assert laminator.cycle_result().result_map.startswith("P")
-        laminator.acknowledge()
 
 
 def attach_dies(line: SimulatedLine, strip: str) -> str:
-    with DieBonder.open(line.address("die-bonder")) as bonder:
-        wait(bonder, (ToolState.IDLE, ToolState.READY))
+    with station(line, "die-bonder") as bonder:
         bonder.load_recipe("A-EQUAL")
-        wait(bonder, (ToolState.READY,))
+        wait(bonder, ToolState.READY)
         bonder.strip_id, bonder.input_map = strip, "1" * SITES
-        bonder.start()
-        wait(bonder, FINISHED)
-        result_map = bonder.cycle_result().result_map
-        bonder.acknowledge()
-        return result_map
+        run_cycle(bonder)
+        return bonder.cycle_result().result_map
 
 
 def bond_wires(line: SimulatedLine, strip: str, input_map: str) -> str:
-    with WireBonder.open(line.address("wire-bonder")) as bonder:
-        wait(bonder, (ToolState.IDLE, ToolState.READY))
+    with station(line, "wire-bonder") as bonder:
         bonder.load_program("A64")
-        wait(bonder, (ToolState.READY,))
+        wait(bonder, ToolState.READY)
         bonder.strip_id, bonder.input_map = strip, input_map
-        bonder.start()
-        wait(bonder, FINISHED)
-        result_map = bonder.cycle_result().result_map
-        bonder.acknowledge()
-        return result_map
+        run_cycle(bonder)
+        return bonder.cycle_result().result_map
 
 
 def mold(line: SimulatedLine, strip: str) -> None:
-    with MoldPress.open(line.address("mold-press")) as press:
-        wait(press, (ToolState.IDLE, ToolState.READY))
+    with station(line, "mold-press") as press:
         press.arm(MoldRecipe(), strip_ids={1: strip})
-        wait(press, (ToolState.READY,))
-        press.start()
-        assert wait(press, FINISHED) is ToolState.DONE
+        assert run_cycle(press) is ToolState.DONE
         assert press.shot_result().result_map[0] == "P"
-        press.acknowledge()
 
 
 def etch(line: SimulatedLine, strip: str, recipe: EtchRecipe) -> float:
-    with EtchBath.open(line.address("etch-bath")) as bath:
-        wait(bath, (ToolState.IDLE, ToolState.READY))
+    with station(line, "etch-bath") as bath:
         bath.arm(recipe, strip_ids={1: strip})
-        wait(bath, (ToolState.READY,))
-        bath.start()
-        assert wait(bath, FINISHED) is ToolState.DONE
-        final_depth_um = float(bath.cycle_result().final_depth_um)
-        bath.acknowledge()
-        return final_depth_um
+        assert run_cycle(bath) is ToolState.DONE
+        return float(bath.cycle_result().final_depth_um)
 
 
 def attach_balls(line: SimulatedLine, strip: str, input_map: str) -> str:
-    with BallAttach.open(line.address("ball-attach")) as balls:
-        wait(balls, (ToolState.IDLE, ToolState.READY))
+    with station(line, "ball-attach") as balls:
         balls.load_recipe("A-BALL050")
-        wait(balls, (ToolState.READY,))
+        wait(balls, ToolState.READY)
         balls.set_magazine([strip], [input_map])
-        balls.start()
-        wait(balls, FINISHED)
-        result_map = balls.cycle_result(1).result_map
-        balls.acknowledge()
-        return result_map
+        run_cycle(balls)
+        return balls.cycle_result(1).result_map
 
 
 def measure(line: SimulatedLine, strip: str, recipe: str, input_map: str) -> list[Any]:
-    with Metrology.open(line.address("metrology")) as gauge:
-        wait(gauge, (ToolState.IDLE, ToolState.READY))
+    with station(line, "metrology") as gauge:
         gauge.load_recipe(recipe)
-        wait(gauge, (ToolState.READY,))
+        wait(gauge, ToolState.READY)
         if not gauge.calibration().passed:
             gauge.calibrate()
-            wait(gauge, (ToolState.READY,))
+            wait(gauge, ToolState.READY)
         gauge.strip_id, gauge.input_map = strip, input_map
-        gauge.start()
-        wait(gauge, FINISHED)
-        records = gauge.cycle_result().records
-        gauge.acknowledge()
-        return list(records)
+        run_cycle(gauge)
+        return list(gauge.cycle_result().records)
 
 
 def test_heat_slug_strip_by_hand_shows_the_slug_and_balls_at_metrology(line: SimulatedLine) -> None:
@@ -183,9 +170,8 @@ def test_under_etch_shows_as_residual_copper_and_low_pad_exposure(line: Simulate
     attached = attach_dies(line, strip)
     bond_wires(line, strip, next_input_map(attached))
     mold(line, strip)
-    short = EtchRecipe(
-        endpoint_mode=EndpointMode.TIME, etch_time_s=300
-    )  # ~165 µm of a 200 µm slice
+    # ~165 µm of a 200 µm slice:
+    short = EtchRecipe(endpoint_mode=EndpointMode.TIME, etch_time_s=300)
     depth_um = etch(line, strip, short)
     assert depth_um < 200.0
 

@@ -4,23 +4,17 @@ nothing is logged as an unexpected error, and an aborted station gets no new cyc
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from packline.simulated_lot import run_simulated_lot
-from sequences.line_config import load_line_config
 from sequences.lot import LotRunner
 from sequences.packml import PackState
-from sequences.recipe import load_recipe
-from sequences.route import route_for
+from tests.support.integration_lots import heat_slug_route, simulated_lot
 
-RECIPE = Path(__file__).resolve().parents[2] / "configs" / "recipes" / "heat-slug-die-equal.yaml"
 REASON = "lot aborted by operator"
 
 
@@ -49,20 +43,13 @@ def abort_during_wire_bond(runner: LotRunner) -> Iterator[None]:
 def test_operator_abort_racing_a_running_lot_puts_every_strip_on_hold_quietly(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    route = route_for(load_recipe(RECIPE))
-    names = [s.name for s in route.steps]
-    window = slice(names.index("die attach"), names.index("mold") + 1)
-    route = dataclasses.replace(
-        route, steps=route.steps[window], claims=route.claims[window] if route.claims else ()
-    )
     caplog.set_level(logging.INFO)
-    run = run_simulated_lot(
-        route,
-        ["A-01", "A-02", "A-03"],
+    run = simulated_lot(
+        heat_slug_route("die attach", "mold"),
+        3,
         lot_id="A",
-        config=load_line_config(),
-        time_scale=3000,
         seed=3,
+        time_scale=3000,
         watch=abort_during_wire_bond,
     )
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -3,11 +3,9 @@ reconciled from the tool's own state, recorded once, and never started again."""
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -16,68 +14,57 @@ from drivers.states import ToolState
 from drivers.wire_bonder import WireBonder
 from sequences.jobs import StripJob
 from sequences.lot import LotPlan, LotRunner, StripProgress
-from sequences.recipe import load_recipe
 from sequences.records import MemoryRecorder, StepStart
-from sequences.route import Route, route_for
 from sequences.station import Station
 from sequences.steps.base import Pace
 from sim.line import SimulatedLine, StationSim
+from tests.support.integration_lots import heat_slug_route
 
-RECIPE = Path(__file__).resolve().parents[2] / "configs" / "recipes" / "heat-slug-die-equal.yaml"
 PACE = Pace(2000, min_bound_wall_s=5.0)
 FULL = "1" * 30
+ROUTE = heat_slug_route("die attach", "wire bond")
 
 
-def bonding_route() -> Route:
-    route = route_for(load_recipe(RECIPE))
-    names = [s.name for s in route.steps]
-    window = slice(names.index("die attach"), names.index("wire bond") + 1)
-    return dataclasses.replace(
-        route, steps=route.steps[window], claims=route.claims[window] if route.claims else ()
-    )
+#: The die bonder and wire bonder of a simulated two-station line.
+Bonders = tuple[DieBonder, WireBonder]
 
 
 @pytest.fixture
-def line() -> Iterator[tuple[SimulatedLine, DieBonder, WireBonder]]:
+def line() -> Iterator[Bonders]:
     stations = [StationSim("die-bonder", "die-bonder"), StationSim("wire-bonder-1", "wire-bonder")]
     with (
         SimulatedLine(stations, time_scale=2000, seed=2).start() as simulated,
         DieBonder.open(simulated.address("die-bonder")) as bonder,
         WireBonder.open(simulated.address("wire-bonder-1")) as wires,
     ):
-        yield simulated, bonder, wires
+        yield bonder, wires
 
 
-def start_cycle_as_a_dead_controller_did(
-    route: Route, bonder: DieBonder, strip_id: str
-) -> StepStart:
-    step = route.steps[0]
-    job = StripJob(strip_id, route.rows, route.cols, FULL)
+def start_cycle_as_a_dead_controller_did(bonder: DieBonder, strip_id: str) -> StepStart:
+    step = ROUTE.steps[0]
+    job = StripJob(strip_id, ROUTE.rows, ROUTE.cols, FULL)
     step.set_up(bonder, [job], PACE)
     step.start(bonder)
     return StepStart("L", (strip_id,), 0, step.name, "die-bonder", time.time())
 
 
 def runner_for(
-    route: Route, bonder: DieBonder, wires: WireBonder, strip_ids: list[str], **kwargs: object
+    bonder: DieBonder, wires: WireBonder, strip_ids: list[str], **kwargs: object
 ) -> tuple[LotRunner, MemoryRecorder]:
     recorder = MemoryRecorder()
     stations = [
         Station("die-bonder", "die-bonder", bonder, pace=PACE),
         Station("wire-bonder-1", "wire-bonder", wires, pace=PACE),
     ]
-    plan = LotPlan("L", route.steps, route.rows, route.cols, tuple(strip_ids))
+    plan = LotPlan("L", ROUTE.steps, ROUTE.rows, ROUTE.cols, tuple(strip_ids))
     return LotRunner(plan, stations, recorder, **kwargs), recorder  # type: ignore[arg-type]
 
 
-def test_a_cycle_still_running_is_waited_for_and_recorded_once(
-    line: tuple[SimulatedLine, DieBonder, WireBonder],
-) -> None:
-    _, bonder, wires = line
-    route = bonding_route()
-    start = start_cycle_as_a_dead_controller_did(route, bonder, "R-01")
+def test_a_cycle_still_running_is_waited_for_and_recorded_once(line: Bonders) -> None:
+    bonder, wires = line
+    start = start_cycle_as_a_dead_controller_did(bonder, "R-01")
     assert bonder.state() is ToolState.RUNNING
-    runner, recorder = runner_for(route, bonder, wires, ["R-01"], in_flight=[start])
+    runner, recorder = runner_for(bonder, wires, ["R-01"], in_flight=[start])
     final = runner.run(timeout_s=60)
     assert final["R-01"].status == "complete"
     assert [r.step_index for r in recorder.steps] == [0, 1], (
@@ -88,43 +75,34 @@ def test_a_cycle_still_running_is_waited_for_and_recorded_once(
     )
 
 
-def test_a_cycle_that_finished_while_the_controller_was_down_is_collected(
-    line: tuple[SimulatedLine, DieBonder, WireBonder],
-) -> None:
-    _, bonder, wires = line
-    route = bonding_route()
-    start = start_cycle_as_a_dead_controller_did(route, bonder, "R-02")
+def test_a_cycle_that_finished_while_the_controller_was_down_is_collected(line: Bonders) -> None:
+    bonder, wires = line
+    start = start_cycle_as_a_dead_controller_did(bonder, "R-02")
     bonder.wait_for_state([ToolState.DONE], timeout_s=10, poll_s=0.01)
-    runner, recorder = runner_for(route, bonder, wires, ["R-02"], in_flight=[start])
+    runner, recorder = runner_for(bonder, wires, ["R-02"], in_flight=[start])
     final = runner.run(timeout_s=60)
     assert final["R-02"].status == "complete"
     assert recorder.steps[0].outcome.result_map.count("P") >= 27
 
 
-def test_an_aborted_cycle_puts_the_strip_on_hold_for_the_operator(
-    line: tuple[SimulatedLine, DieBonder, WireBonder],
-) -> None:
-    _, bonder, wires = line
-    route = bonding_route()
-    start = start_cycle_as_a_dead_controller_did(route, bonder, "R-03")
+def test_an_aborted_cycle_puts_the_strip_on_hold_for_the_operator(line: Bonders) -> None:
+    bonder, wires = line
+    start = start_cycle_as_a_dead_controller_did(bonder, "R-03")
     bonder.abort()
     bonder.wait_for_state([ToolState.ABORTED], timeout_s=10, poll_s=0.01)
-    runner, recorder = runner_for(route, bonder, wires, ["R-03"], in_flight=[start])
+    runner, recorder = runner_for(bonder, wires, ["R-03"], in_flight=[start])
     final = runner.run(timeout_s=60)
     assert final["R-03"].status == "on hold"
     assert "an operator must decide" in final["R-03"].reason
     assert recorder.steps == [], "nothing recorded for a cycle whose results are not trustworthy"
 
 
-def test_results_recorded_but_not_acknowledged_do_not_block_the_next_strip(
-    line: tuple[SimulatedLine, DieBonder, WireBonder],
-) -> None:
-    _, bonder, wires = line
-    route = bonding_route()
-    start_cycle_as_a_dead_controller_did(route, bonder, "R-04")
+def test_results_recorded_but_not_acknowledged_do_not_block_the_next_strip(line: Bonders) -> None:
+    bonder, wires = line
+    start_cycle_as_a_dead_controller_did(bonder, "R-04")
     bonder.wait_for_state([ToolState.DONE], timeout_s=10, poll_s=0.01)
     done = StripProgress("R-04", FULL, next_step=1)  # the store had R-04's die attach already
-    runner, recorder = runner_for(route, bonder, wires, ["R-04", "R-05"], initial={"R-04": done})
+    runner, recorder = runner_for(bonder, wires, ["R-04", "R-05"], initial={"R-04": done})
     final = runner.run(timeout_s=60)
     assert final["R-04"].status == "complete" and final["R-05"].status == "complete"
     assert sorted((r.strip_id, r.step_index) for r in recorder.steps) == [
@@ -134,16 +112,13 @@ def test_results_recorded_but_not_acknowledged_do_not_block_the_next_strip(
     ]
 
 
-def test_a_step_interrupted_before_start_runs_now_for_the_first_time(
-    line: tuple[SimulatedLine, DieBonder, WireBonder],
-) -> None:
-    _, bonder, wires = line
-    route = bonding_route()
-    step = route.steps[0]
-    step.set_up(bonder, [StripJob("R-06", route.rows, route.cols, FULL)], PACE)  # died before START
+def test_a_step_interrupted_before_start_runs_now_for_the_first_time(line: Bonders) -> None:
+    bonder, wires = line
+    step = ROUTE.steps[0]
+    step.set_up(bonder, [StripJob("R-06", ROUTE.rows, ROUTE.cols, FULL)], PACE)  # died before START
     assert bonder.state() is ToolState.READY
     start = StepStart("L", ("R-06",), 0, step.name, "die-bonder", time.time())
-    runner, recorder = runner_for(route, bonder, wires, ["R-06"], in_flight=[start])
+    runner, recorder = runner_for(bonder, wires, ["R-06"], in_flight=[start])
     final = runner.run(timeout_s=60)
     assert final["R-06"].status == "complete"
     assert [r.step_index for r in recorder.steps] == [0, 1]
@@ -152,8 +127,7 @@ def test_a_step_interrupted_before_start_runs_now_for_the_first_time(
 def test_a_batch_load_two_lots_shared_is_reconciled_once_with_both_lots() -> None:
     from drivers.laminator import Laminator
 
-    full = route_for(load_recipe(RECIPE))
-    route = dataclasses.replace(full, steps=full.steps[:1], claims=())  # laminate
+    route = heat_slug_route(tool="laminator")
     step = route.steps[0]
     with (
         SimulatedLine(
@@ -200,15 +174,14 @@ def test_a_batch_load_two_lots_shared_is_reconciled_once_with_both_lots() -> Non
 
 
 def test_a_strip_whose_last_result_was_recorded_without_its_end_is_completed_on_resume(
-    line: tuple[SimulatedLine, DieBonder, WireBonder],
+    line: Bonders,
 ) -> None:
     """The controller died between recording a strip's last step and its disposition: the
     resumed lot completes it (it used to wait for a step that does not exist, for ever)."""
-    _, bonder, wires = line
-    route = bonding_route()
-    last = len(route.steps)
+    bonder, wires = line
+    last = len(ROUTE.steps)
     done = StripProgress("R-08", FULL, next_step=last)  # every step's result in the store
-    runner, recorder = runner_for(route, bonder, wires, ["R-08"], initial={"R-08": done})
+    runner, recorder = runner_for(bonder, wires, ["R-08"], initial={"R-08": done})
     started = time.monotonic()
     final = runner.run(timeout_s=30)
     assert final["R-08"].status == "complete", final["R-08"]
@@ -217,14 +190,11 @@ def test_a_strip_whose_last_result_was_recorded_without_its_end_is_completed_on_
     assert recorder.starts == [] and recorder.steps == [], "no step run again"
 
 
-def test_a_strip_whose_last_result_left_no_good_unit_is_scrapped_on_resume(
-    line: tuple[SimulatedLine, DieBonder, WireBonder],
-) -> None:
-    _, bonder, wires = line
-    route = bonding_route()
+def test_a_strip_whose_last_result_left_no_good_unit_is_scrapped_on_resume(line: Bonders) -> None:
+    bonder, wires = line
     dead = StripProgress("R-09", "0" * 30, next_step=1)  # die attach recorded, no good unit
-    runner, recorder = runner_for(route, bonder, wires, ["R-09"], initial={"R-09": dead})
+    runner, recorder = runner_for(bonder, wires, ["R-09"], initial={"R-09": dead})
     final = runner.run(timeout_s=30)
     assert final["R-09"].status == "scrapped"
-    assert final["R-09"].reason == f"no good unit left after {route.steps[0].name}"
+    assert final["R-09"].reason == f"no good unit left after {ROUTE.steps[0].name}"
     assert recorder.starts == [], "the wire bonder is not given a strip with no good unit"

@@ -15,7 +15,7 @@ import pytest
 
 from packline.cli import main
 from tests.support.daemon_process import SimulatedDaemon
-from tests.support.integration_waits import wait_until
+from tests.support.integration_waits import lot_completed
 
 TOKEN = "report-token-0123456789"
 LOT = "R1"
@@ -27,12 +27,7 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatedDaemon
     running = SimulatedDaemon(tmp_path_factory.mktemp("reports") / "line.db", TOKEN)
     try:
         assert running.post("/lots", {"strips": STRIPS, "lot_id": LOT}).status_code == 201
-        wait_until(
-            lambda: running.http.get(f"/lots/{LOT}").json()["status"] == "complete",
-            45,
-            "the lot did not complete",
-            poll_s=0.2,
-        )
+        lot_completed(running, LOT, 45)
         yield running
     finally:
         assert running.stop() == 0

@@ -3,43 +3,23 @@ and what the line does for each fault class."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from packline.simulated_lot import LotRun, run_simulated_lot
-from sequences.line_config import load_line_config
-from sequences.recipe import load_recipe
+from packline.simulated_lot import LotRun
+from sequences.recipe import RECIPES_DIR, load_recipe
 from sequences.route import Route, route_for
 from sequences.station import AlarmPolicy
+from tests.support.integration_lots import heat_slug_route, simulated_lot
 
-RECIPES = sorted((Path(__file__).resolve().parents[2] / "configs" / "recipes").glob("*.yaml"))
-LINE = load_line_config()
+RECIPES = sorted(RECIPES_DIR.glob("*.yaml"))
 
 
-def run_lot(
-    route: Route,
-    strips: int,
-    *,
-    scale: float | None = None,
-    scenario: list[dict[str, Any]] | None = None,
-    policies: dict[str, AlarmPolicy] | None = None,
-) -> LotRun:
-    """The lot on the virtual clock unless a wall ``scale`` is given."""
-    ids = [f"L-{k:02d}" for k in range(1, strips + 1)]
-    return run_simulated_lot(
-        route,
-        ids,
-        lot_id="L",
-        config=LINE,
-        time_scale=scale,
-        seed=5,
-        scenario=scenario,
-        policies=policies,
-    )
+#: A lot "L" on the virtual clock unless a wall ``time_scale`` is given.
+run_lot = partial(simulated_lot, lot_id="L", seed=5)
 
 
 def assert_report_agrees_with_unit_records(run: LotRun) -> None:
@@ -84,18 +64,9 @@ def test_every_recipe_runs_end_to_end_on_the_simulated_line(recipe_path: Path) -
         )
 
 
-def sub_route(first: str, last: str) -> Route:
-    """Steps ``first`` .. ``last`` of the heat-slug route (its claims sliced alike)."""
-    route = route_for(load_recipe(RECIPES[0].parent / "heat-slug-die-equal.yaml"))
-    names = [s.name for s in route.steps]
-    window = slice(names.index(first), names.index(last) + 1)
-    claims = route.claims[window] if route.claims else ()
-    return dataclasses.replace(route, steps=route.steps[window], claims=claims)
-
-
 def short_heat_slug_route() -> Route:
     """Die attach, wire bond, mold: enough to show alarm handling without the long press load."""
-    return sub_route("die attach", "mold")
+    return heat_slug_route("die attach", "mold")
 
 
 def test_wire_bonder_nsop_burst_holds_and_the_line_resumes_when_it_clears() -> None:
@@ -139,7 +110,7 @@ def test_mold_press_temperature_alarm_is_deferred_and_the_shot_completes() -> No
 
 
 def test_etch_bath_stall_is_a_lost_link_that_the_line_rides_out() -> None:
-    etch_only = sub_route("etch", "etch")
+    etch_only = heat_slug_route("etch", "etch")
     scenario = [
         {
             "tool": "etch-bath",
@@ -151,7 +122,7 @@ def test_etch_bath_stall_is_a_lost_link_that_the_line_rides_out() -> None:
     ]
     # Wall-scaled: the stalled replies must meet the host's polls during ETCH, which on the
     # virtual clock waits out the etch in a few looks.
-    run = run_lot(etch_only, 2, scenario=scenario, scale=3000)
+    run = run_lot(etch_only, 2, scenario=scenario, time_scale=3000)
     links = [a for a in run.report["alarms"] if a["class"] == "LINK"]
     assert links and links[0]["handling"] == "resumed", run.report["alarms"]
     assert run.report["dispositions"]["complete"] == ["L-01", "L-02"]

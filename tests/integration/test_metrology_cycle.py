@@ -260,13 +260,8 @@ def test_metrology_driver_and_simulator_agree_on_every_record_type(
     gauge: Metrology, sim_world: World
 ) -> None:
     """The records of an unmeasurable strip still parse in every MODE (all value fields empty)."""
-    for recipe, mode in (
-        ("A-DIE", "DIE"),
-        ("A-SLUG", "SLUG"),
-        ("A-BALL", "BALL"),
-        ("A-PKG", "PKG"),
-    ):
-        ready(gauge, recipe)
+    for mode in ("DIE", "SLUG", "BALL", "PKG"):
+        ready(gauge, f"A-{mode}")
         gauge.strip_id = "EMPTY"
         gauge.input_map = "11" + "0" * 28
         gauge.start()

@@ -16,7 +16,6 @@ from drivers.errors import (
     ConnectionLost,
     InterlockActive,
     ProtocolError,
-    ToolAlarm,
     ToolTimeout,
 )
 from drivers.metrology import MeasureMode, Metrology
@@ -24,7 +23,8 @@ from drivers.states import ToolState
 from sim.clock import SimClock
 from sim.simulated_tool import SimulatedTool
 from sim.world import World
-from tests.support.integration_waits import answered
+from tests.support.integration_cycles import cleared, finished, stopping_alarm
+from tests.support.integration_waits import answered, raises_within
 
 SCALE = 2000.0
 LINE_TIMEOUT_S = 1.0
@@ -62,29 +62,13 @@ def gauge(ms3: SimulatedTool) -> Iterator[Metrology]:
         yield gauge
 
 
-def until_done(gauge: Metrology) -> ToolState:
-    return gauge.wait_for_state([ToolState.DONE, ToolState.ABORTED], timeout_s=10, poll_s=0.005)
-
-
-def bounded(seconds: float) -> Callable[[], None]:
-    """A check that the time since it was made stayed under ``seconds``."""
-    began = time.monotonic()
-
-    def check() -> None:
-        assert time.monotonic() - began < seconds
-
-    return check
-
-
 # -- link faults ------------------------------------------------------------------------------------
 def test_metrology_stalled_reply_times_out_and_the_next_command_works(
     ms3: SimulatedTool, gauge: Metrology
 ) -> None:
     ms3.faults.link_fault("stall")
-    within = bounded(LINE_TIMEOUT_S + 1.0)
-    with pytest.raises(ToolTimeout):
+    with raises_within(ToolTimeout, LINE_TIMEOUT_S + 1.0):
         gauge.status()
-    within()
     assert gauge.state() is ToolState.READY
 
 
@@ -92,10 +76,8 @@ def test_metrology_dropped_link_is_reported_and_recovered(
     ms3: SimulatedTool, gauge: Metrology
 ) -> None:
     ms3.faults.link_fault("drop")
-    within = bounded(LINE_TIMEOUT_S + 1.0)
-    with pytest.raises(CommunicationError) as raised:
+    with raises_within(CommunicationError, LINE_TIMEOUT_S + 1.0) as raised:
         gauge.status()
-    within()
     if ms3.address.startswith("socket://"):
         assert isinstance(raised.value, ConnectionLost)  # the socket was closed: reconnect
     else:
@@ -109,7 +91,7 @@ def test_metrology_garbled_reply_is_a_protocol_error_and_the_link_resynchronises
     ms3: SimulatedTool, gauge: Metrology, kind: str
 ) -> None:
     gauge.start()
-    until_done(gauge)
+    finished(gauge)
     ms3.faults.link_fault(kind)
     with pytest.raises(ProtocolError):
         gauge.records(mode=MeasureMode.BALL)  # 30 D lines and OK, garbled
@@ -120,12 +102,10 @@ def test_metrology_truncated_reply_times_out_and_the_next_command_works(
     ms3: SimulatedTool, gauge: Metrology
 ) -> None:
     gauge.start()
-    until_done(gauge)
+    finished(gauge)
     ms3.faults.link_fault("truncate")
-    within = bounded(LINE_TIMEOUT_S + 1.0)
-    with pytest.raises(ToolTimeout):
+    with raises_within(ToolTimeout, LINE_TIMEOUT_S + 1.0):
         gauge.records(mode=MeasureMode.BALL)
-    within()
     assert gauge.result_map() == "P" * 30
 
 
@@ -135,13 +115,10 @@ def test_metrology_abort_class_alarm_mid_cycle_ends_in_aborted_with_the_rest_n(
 ) -> None:
     ms3.faults.alarm(9104, site=5)  # stage motion fault while measuring site 5
     gauge.start()
-    with pytest.raises(ToolAlarm) as raised:
-        until_done(gauge)
-    assert (raised.value.code, raised.value.alarm_class) == (9104, "A")
+    assert stopping_alarm(gauge) == (9104, "A")
     with pytest.raises(AlarmActive):
         gauge.resume()
-    gauge.clear_alarms()
-    assert gauge.state() is ToolState.ABORTED
+    assert cleared(gauge) is ToolState.ABORTED
     assert gauge.result_map() == "PPPP" + "N" * 26
     assert gauge.summary().not_processed == 26
     gauge.acknowledge()
@@ -153,9 +130,7 @@ def test_metrology_alignment_failure_leaves_every_site_n(
 ) -> None:
     ms3.faults.alarm(9103, phase="ALIGN", after_s=1.0)
     gauge.start()
-    with pytest.raises(ToolAlarm) as raised:
-        until_done(gauge)
-    assert raised.value.code == 9103
+    assert stopping_alarm(gauge)[0] == 9103
     gauge.clear_alarms()
     assert gauge.result_map() == "N" * 30
 
@@ -165,9 +140,7 @@ def test_metrology_hold_alarm_mid_cycle_pauses_after_the_site_as_in_the_manual(
 ) -> None:
     ms3.faults.condition("VACUUM", site=7)  # stage vacuum drops while site 7 is measured
     gauge.start()
-    with pytest.raises(ToolAlarm) as raised:
-        until_done(gauge)
-    assert (raised.value.code, raised.value.alarm_class) == (9003, "H")
+    assert stopping_alarm(gauge) == (9003, "H")
     status = gauge.status()
     assert (status.state, status.phase, status.done) == (ToolState.ALARM, "MEASURE", 7)
     with pytest.raises(AlarmActive) as blocked:
@@ -176,17 +149,16 @@ def test_metrology_hold_alarm_mid_cycle_pauses_after_the_site_as_in_the_manual(
     gauge.clear_alarms()
     assert gauge.active_alarms() == [9003]  # vacuum still low: the alarm stays
     ms3.model.fix(9003)  # strip reseated
-    gauge.clear_alarms()
-    assert gauge.state() is ToolState.PAUSED
+    assert cleared(gauge) is ToolState.PAUSED
     gauge.resume()
-    assert until_done(gauge) is ToolState.DONE
+    assert finished(gauge) is ToolState.DONE
     assert gauge.result_map() == "P" * 30
 
 
 def test_metrology_warning_mid_cycle_changes_no_state(ms3: SimulatedTool, gauge: Metrology) -> None:
     ms3.faults.alarm(9105, site=3)
     gauge.start()
-    assert until_done(gauge) is ToolState.DONE
+    assert finished(gauge) is ToolState.DONE
     assert [(a.code, a.alarm_class) for a in gauge.alarms()] == [(9105, "W")]
     gauge.clear_alarms()
     assert gauge.active_alarms() == []
@@ -195,9 +167,7 @@ def test_metrology_warning_mid_cycle_changes_no_state(ms3: SimulatedTool, gauge:
 def test_metrology_unknown_strip_holds_with_sensor_signal_low(gauge: Metrology) -> None:
     gauge.strip_id = "NOT-IN-THE-WORLD"
     gauge.start()
-    with pytest.raises(ToolAlarm) as raised:
-        until_done(gauge)
-    assert raised.value.code == 9102
+    assert stopping_alarm(gauge)[0] == 9102
     gauge.clear_alarms()
     gauge.abort()
     result = gauge.cycle_result()
@@ -210,12 +180,11 @@ def test_metrology_dirty_sensor_window_is_cleaned_and_the_cycle_resumes(
 ) -> None:
     ms3.faults.condition("SENSOR", site=10)
     gauge.start()
-    with pytest.raises(ToolAlarm):
-        until_done(gauge)
+    stopping_alarm(gauge)
     ms3.model.fix(9102)  # clean the sensor window
     gauge.clear_alarms()
     gauge.resume()
-    until_done(gauge)
+    finished(gauge)
     assert gauge.result_map() == "P" * 9 + "FFF" + "P" * 18
 
 
@@ -244,10 +213,8 @@ def test_metrology_door_interlock_blocks_run_and_cal_and_holds_a_cycle(
     time.sleep(0.03)
     ms3.faults.condition("DOOR", site=20)  # cover opened during the cycle
     gauge.start()
-    with pytest.raises(ToolAlarm) as raised:
-        until_done(gauge)
-    assert raised.value.code == 9002
+    assert stopping_alarm(gauge)[0] == 9002
     ms3.model.fix(9002)  # cover closed
     gauge.clear_alarms()
     gauge.resume()
-    assert until_done(gauge) is ToolState.DONE
+    assert finished(gauge) is ToolState.DONE

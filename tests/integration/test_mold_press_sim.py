@@ -12,7 +12,6 @@ from drivers.errors import (
     CommunicationError,
     InterlockActive,
     NotAllowedInState,
-    ToolAlarm,
     ToolError,
     ToolTimeout,
 )
@@ -21,10 +20,10 @@ from drivers.states import ToolState
 from sim.clock import SimClock
 from sim.simulated_tool import SimulatedTool
 from sim.world import World
+from tests.support.integration_cycles import FINISHED, cleared, finished, stopping_alarm
 from tests.support.integration_waits import raises_within, wait_until
 
 FAST = 5000.0  # heat-up of ~31 min takes well under a second
-FINISHED = (ToolState.DONE, ToolState.ABORTED)
 
 
 @pytest.fixture
@@ -67,7 +66,7 @@ def test_mold_press_full_shot_molds_both_strips_in_the_world(
     assert press.temp_in_band
     started = time.monotonic()
     press.start()
-    press.wait_for_state(FINISHED, timeout_s=10, poll_s=0.01)
+    finished(press)
     assert time.monotonic() - started < 1.0, (
         "a 179 s shot must take well under a second at scale 5000"
     )
@@ -126,7 +125,7 @@ def test_mold_press_pause_is_only_accepted_before_clamp(
         press.pause()
     assert info.value.code == 20
     sim_clock.set_scale(FAST)
-    assert press.wait_for_state(FINISHED, timeout_s=10, poll_s=0.01) is ToolState.DONE
+    assert finished(press) is ToolState.DONE
 
 
 def test_mold_press_hold_alarm_in_load_pauses_after_clear(
@@ -141,16 +140,13 @@ def test_mold_press_hold_alarm_in_load_pauses_after_clear(
     press_sim.faults.alarm(4115, phase="LOAD")
     press_sim.model.pellet_stock = 400
     press.start()
-    with pytest.raises(ToolAlarm) as info:
-        press.wait_for_state(FINISHED, timeout_s=5, poll_s=0.01)
-    assert info.value.code == 4115 and info.value.alarm_class == "H"
+    assert stopping_alarm(press, 5) == (4115, "H")
     with pytest.raises(AlarmActive):
         press.resume()
-    press.clear_alarms()
-    assert press.state() is ToolState.PAUSED
+    assert cleared(press) is ToolState.PAUSED
     press.resume()
     sim_clock.set_scale(FAST)
-    assert press.wait_for_state(FINISHED, timeout_s=10, poll_s=0.01) is ToolState.DONE
+    assert finished(press) is ToolState.DONE
     assert press.shot_result().result_map == "PPXX"
 
 
@@ -160,17 +156,13 @@ def test_mold_press_hold_during_cure_is_deferred_until_the_shot_is_done(
     ready(press)
     press_sim.faults.condition("AIR", True, phase="CURE", after_s=5)
     press.start()
-    with pytest.raises(ToolAlarm) as info:
-        press.wait_for_state([ToolState.DONE], timeout_s=10, poll_s=0.01)
-    assert info.value.code == 4005
+    assert stopping_alarm(press)[0] == 4005
     inputs = press.common_inputs()
     assert inputs.results_available and not inputs.cycle_active
     assert press.shot_result().result_map == "PPXX"  # the shot completed
-    press.clear_alarms()  # cause still present: stays ALARM
-    assert press.state() is ToolState.ALARM
+    assert cleared(press) is ToolState.ALARM  # cause still present: stays ALARM
     press_sim.model.set_condition("AIR", False)
-    press.clear_alarms()
-    assert press.state() is ToolState.DONE
+    assert cleared(press) is ToolState.DONE
     press.acknowledge()
 
 
@@ -180,13 +172,10 @@ def test_mold_press_estop_during_cure_aborts_with_4507(
     ready(press)
     press_sim.faults.condition("ESTOP", True, phase="CURE", after_s=10)
     press.start()
-    with pytest.raises(ToolAlarm) as info:
-        press.wait_for_state(FINISHED, timeout_s=10, poll_s=0.01)
-    assert (info.value.code, info.value.alarm_class) == (4001, "A")
+    assert stopping_alarm(press) == (4001, "A")
     assert not press.common_inputs().estop_ok
     press_sim.model.set_condition("ESTOP", False)
-    press.clear_alarms()
-    assert press.state() is ToolState.ABORTED
+    assert cleared(press) is ToolState.ABORTED
     result = press.shot_result()
     assert result.result_map == "FFXX"
     assert {p.defect for p in result.positions[:2]} == {4507}
@@ -222,7 +211,7 @@ def test_mold_press_slow_transfer_is_a_short_shot_and_two_raise_4119(press: Mold
 def test_mold_press_cool_short_cure_is_under_cured(press: MoldPress) -> None:
     ready(press, MoldRecipe(chase_top_sp_c=165.0, chase_bottom_sp_c=165.0, cure_s=60))
     press.start()
-    press.wait_for_state(FINISHED, timeout_s=10, poll_s=0.01)
+    finished(press)
     result = press.shot_result()
     assert result.alpha_at_open < 0.8
     assert {p.defect for p in result.positions[:2]} == {4502}
@@ -234,7 +223,7 @@ def test_mold_press_low_pellet_stock_raises_a_warning_only(
     press_sim.model.pellet_stock = 30
     ready(press)
     press.start()
-    assert press.wait_for_state(FINISHED, timeout_s=10, poll_s=0.01) is ToolState.DONE
+    assert finished(press) is ToolState.DONE
     assert 4201 in press.active_alarms()
     assert press.alarm_info(4201).alarm_class == "W"
     assert press.status().warning_count == 1
@@ -269,9 +258,8 @@ def test_mold_press_corrupted_reply_is_never_taken_as_data(
     press: MoldPress, press_sim: SimulatedTool, kind: str
 ) -> None:
     press_sim.faults.link_fault(kind)
-    assert (
-        press.identify().serial == "TM4-00021"
-    )  # the corrupted reply was discarded, the retry is right
+    # The corrupted reply was discarded, the retry is right:
+    assert press.identify().serial == "TM4-00021"
     press_sim.faults.link_fault(kind, count=10)
     with raises_within(CommunicationError, 3.0):
         press.identify()
@@ -292,4 +280,4 @@ def test_mold_press_host_watchdog_blocks_start_until_heartbeat(
     press.heartbeat()
     press.clear_alarms()
     press.start()
-    assert press.wait_for_state(FINISHED, timeout_s=10, poll_s=0.01) is ToolState.DONE
+    assert finished(press) is ToolState.DONE

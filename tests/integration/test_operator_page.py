@@ -14,7 +14,8 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from packline.store.users import Users
 from sequences.line_config import load_line_config
 from tests.support.daemon_process import SimulatedDaemon
 from tests.support.fake_controller import FakeController
+from tests.support.integration_waits import wait_until
 from tests.support.web import running_server
 
 PACKLINE = [sys.executable, "-m", "packline.cli"]
@@ -122,15 +124,8 @@ def browser(browser_name: str) -> Iterator[WebDriver]:
     driver.quit()
 
 
-def wait_for(what: str, check: Callable[[], Any], timeout_s: float) -> Any:
-    """``check()``'s first truthy value within ``timeout_s``; fails naming ``what``."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"{what} not within {timeout_s} s"
-        time.sleep(0.05)
+#: ``wait_for(check, timeout_s, what)``: ``check()``'s first true value, the page polled every 50 ms.
+wait_for = partial(wait_until, poll_s=0.05)
 
 
 def card_state(browser: WebDriver, station: str) -> str:
@@ -161,7 +156,7 @@ def station(daemon: SimulatedDaemon, name: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def page(browser: WebDriver, daemon: SimulatedDaemon) -> WebDriver:
     browser.get(daemon.url + "/")
-    wait_for("the first live update", lambda: card_state(browser, "laminator"), 10)
+    wait_for(lambda: card_state(browser, "laminator"), 10, "the first live update")
     return browser
 
 
@@ -189,7 +184,7 @@ def test_a_state_change_made_through_the_api_shows_within_2_s(
         assert daemon.post(f"/stations/metrology/{command}").status_code == 200
         asked = time.monotonic()
         shown = lambda wanted=state: card_state(page, "metrology") == wanted  # noqa: E731
-        wait_for(f"{state} on the page", shown, 2.0)
+        wait_for(shown, 2.0, f"{state} on the page")
         assert time.monotonic() - asked <= 2.0
 
 
@@ -197,7 +192,7 @@ def _sign_in(page: WebDriver) -> None:
     page.find_element(By.ID, "user").send_keys("ana")
     page.find_element(By.ID, "password").send_keys(PASSWORD)
     page.find_element(By.CSS_SELECTOR, "#sign-in button[type=submit]").click()
-    wait_for("signed in", lambda: "ana (operator)" in page.find_element(By.ID, "who").text, 5)
+    wait_for(lambda: "ana (operator)" in page.find_element(By.ID, "who").text, 5, "signed in")
 
 
 def test_an_operator_command_from_the_page_reaches_the_tool_and_names_the_user(
@@ -205,29 +200,29 @@ def test_an_operator_command_from_the_page_reaches_the_tool_and_names_the_user(
 ) -> None:
     hold = 'button[aria-label="hold station laminator"]'
     click(page, hold)
-    wait_for("a sign-in hint", lambda: "sign in" in page.find_element(By.ID, "message").text, 2)
+    wait_for(lambda: "sign in" in page.find_element(By.ID, "message").text, 2, "a sign-in hint")
     _sign_in(page)
     assert daemon.post("/lots", {"strips": 1, "lot_id": "PAGE1"}).status_code == 201
     wait_for(
-        "the laminator's cycle running",
         lambda: station(daemon, "laminator").get("tool_state") == "RUNNING",
         30,
+        "the laminator's cycle running",
     )
     click(page, hold)
     wait_for(
-        "the laminator tool paused",
         lambda: station(daemon, "laminator").get("tool_state") == "PAUSED",
         5,
+        "the laminator tool paused",
     )
-    wait_for("HELD on the page", lambda: card_state(page, "laminator") == "HELD", 2)
+    wait_for(lambda: card_state(page, "laminator") == "HELD", 2, "HELD on the page")
     page.save_screenshot(str(tmp_path / "operator-page.png"))
     if not SCREENSHOT.exists():  # the README's picture, made once by this test
         shutil.copy(tmp_path / "operator-page.png", SCREENSHOT)
     click(page, 'button[aria-label="unhold station laminator"]')
     wait_for(
-        "the laminator tool running again",
         lambda: station(daemon, "laminator").get("tool_state") != "PAUSED",
         5,
+        "the laminator tool running again",
     )
     with sqlite3.connect(Path(daemon.log_path).with_suffix(".db")) as conn:
         rows = conn.execute(
@@ -240,21 +235,21 @@ def test_a_destructive_command_asks_first_and_the_role_still_decides(
     page: WebDriver, daemon: SimulatedDaemon
 ) -> None:
     abort = 'button[aria-label="abort lot PAGE1"]'
-    wait_for("lot PAGE1 on the page", lambda: page.find_elements(By.CSS_SELECTOR, abort), 5)
+    wait_for(lambda: page.find_elements(By.CSS_SELECTOR, abort), 5, "lot PAGE1 on the page")
     click(page, abort)
     dialog = page.find_element(By.ID, "confirm")
-    wait_for("the confirmation", lambda: dialog.get_attribute("open") is not None, 2)
+    wait_for(lambda: dialog.get_attribute("open") is not None, 2, "the confirmation")
     assert "abort lot PAGE1" in page.find_element(By.ID, "confirm-text").text
     page.find_element(By.CSS_SELECTOR, '#confirm button[value="cancel"]').click()
     time.sleep(0.5)
     assert daemon.http.get("/lots/PAGE1").json()["status"] != "aborted"
     click(page, abort)
-    wait_for("the confirmation", lambda: dialog.get_attribute("open") is not None, 2)
+    wait_for(lambda: dialog.get_attribute("open") is not None, 2, "the confirmation")
     page.find_element(By.ID, "confirm-ok").click()
     wait_for(
-        "the role refusal",
         lambda: "only an engineer" in page.find_element(By.ID, "message").text,
         5,
+        "the role refusal",
     )
     assert daemon.http.get("/lots/PAGE1").json()["status"] != "aborted"
 
@@ -271,7 +266,7 @@ def test_the_page_offers_every_operator_command_of_the_issue(page: WebDriver) ->
     wanted = {"hold", "unhold", "stop", "abort", "clear", "reset", "disable"}
     assert set(_command_names(page, "station laser")) == wanted
     lot_buttons = 'button[aria-label="hold lot PAGE1"]'
-    wait_for("lot PAGE1 on the page", lambda: page.find_elements(By.CSS_SELECTOR, lot_buttons), 5)
+    wait_for(lambda: page.find_elements(By.CSS_SELECTOR, lot_buttons), 5, "lot PAGE1 on the page")
     assert _command_names(page, "lot PAGE1") == ["hold", "release", "abort"]
 
 
@@ -286,34 +281,30 @@ def test_disable_from_the_page_asks_a_reason_and_enable_brings_the_station_back(
         _sign_in(page)
     disable = 'button[aria-label="disable station laser"]'
     click(page, disable)
-    wait_for("the reason prompt", lambda: _reason_dialog_open(page), 2)
+    wait_for(lambda: _reason_dialog_open(page), 2, "the reason prompt")
     assert "laser" in page.find_element(By.ID, "reason-title").text
     page.find_element(By.ID, "reason").send_keys("not this one")
     page.find_element(By.CSS_SELECTOR, '#reason-dialog button[value="cancel"]').click()
     time.sleep(0.5)
     assert station(daemon, "laser")["disabled"] is None, "cancel sent nothing"
     click(page, disable)
-    wait_for("the reason prompt", lambda: _reason_dialog_open(page), 2)
+    wait_for(lambda: _reason_dialog_open(page), 2, "the reason prompt")
     page.find_element(By.ID, "reason-ok").click()
     assert _reason_dialog_open(page), "an empty reason is not accepted"
     page.find_element(By.ID, "reason").send_keys("lens clean")
     page.find_element(By.ID, "reason-ok").click()
-    wait_for("laser out of service", lambda: station(daemon, "laser")["disabled"], 5)
+    wait_for(lambda: station(daemon, "laser")["disabled"], 5, "laser out of service")
     assert station(daemon, "laser")["disabled"] == "lens clean"
     reason_shown = 'article[data-station="laser"] .disabled-reason'
     wait_for(
-        "the reason on the card",
         lambda: [e.text for e in page.find_elements(By.CSS_SELECTOR, reason_shown)],
         2,
+        "the reason on the card",
     )
     assert page.find_element(By.CSS_SELECTOR, reason_shown).text == "lens clean"
     click(page, 'button[aria-label="enable station laser"]')
-    wait_for("laser back in service", lambda: station(daemon, "laser")["disabled"] is None, 5)
-    wait_for(
-        "disable offered again",
-        lambda: page.find_elements(By.CSS_SELECTOR, disable),
-        2,
-    )
+    wait_for(lambda: station(daemon, "laser")["disabled"] is None, 5, "laser back in service")
+    wait_for(lambda: page.find_elements(By.CSS_SELECTOR, disable), 2, "disable offered again")
     with sqlite3.connect(Path(daemon.log_path).with_suffix(".db")) as conn:
         rows = conn.execute(
             "SELECT command, issued_by, result FROM operator_commands WHERE target = 'laser'"
@@ -338,14 +329,14 @@ def test_an_alarm_is_acknowledged_from_the_page_by_the_signed_in_user(
         with running_server(controller, users=users) as url:
             browser.get(url + "/")
             ack = 'button[aria-label="acknowledge alarm 1"]'
-            wait_for("alarm 1 on the page", lambda: browser.find_elements(By.CSS_SELECTOR, ack), 5)
+            wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, ack), 5, "alarm 1 on the page")
             _sign_in(browser)
             click(browser, ack)
             wait_for(
-                "the ack",
                 lambda: ("ack_alarm", {"alarm_id": 1, "by": "ana"}) in controller.calls,
                 5,
+                "the ack",
             )
-            wait_for("alarm 1 gone", lambda: not browser.find_elements(By.CSS_SELECTOR, ack), 2)
+            wait_for(lambda: not browser.find_elements(By.CSS_SELECTOR, ack), 2, "alarm 1 gone")
             click(browser, "#sign-out")
-            wait_for("signed out", lambda: browser.find_element(By.ID, "sign-in").is_displayed(), 5)
+            wait_for(lambda: browser.find_element(By.ID, "sign-in").is_displayed(), 5, "signed out")

@@ -12,12 +12,11 @@ import ctypes
 import os
 import re
 import socket
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.integration.test_cli_sim_serve import PACKLINE, wait_for_file
+from tests.integration.test_cli_sim_serve import sim_serve, wait_for_file
 
 SYS_PIDFD_GETFD = 438  # the same number on x86-64 and aarch64
 
@@ -68,13 +67,7 @@ def test_sim_serve_exits_1_naming_the_station_when_its_listening_socket_dies(
         "  - {name: press, tool: mold-press}\n"
     )
     endpoints = tmp_path / "e.json"
-    process = subprocess.Popen(
-        [*PACKLINE, "sim", "serve", "--config", str(config), "--endpoints", str(endpoints)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    with sim_serve("--config", str(config), "--endpoints", str(endpoints)) as process:
         served = wait_for_file(endpoints, process)
         match = re.search(r"127\.0\.0\.1\D+(\d+)", served["victim"]["address"])
         assert match is not None, served["victim"]["address"]
@@ -83,7 +76,3 @@ def test_sim_serve_exits_1_naming_the_station_when_its_listening_socket_dies(
         assert process.returncode == 1, f"{family}: {err}"
         assert "simulated line stopped: station victim:" in err
         assert "listener" in err
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()

@@ -5,7 +5,6 @@ simulator starts."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from packline.daemon.controller import LineController
@@ -15,6 +14,7 @@ from sequences.packml import E10, PackState
 from sim.line import SimulatedLine, StationSim
 from tests.support.daemon_process import free_port
 from tests.support.integration_waits import wait_until
+from tests.support.line_controller import wait_lot_status
 
 SCALE = 5000.0
 ABSENT = "wire-bonder-2"
@@ -39,10 +39,7 @@ def test_absent_wire_bonder_is_down_the_lot_completes_on_the_other_and_it_comes_
             assert down["state"] == "ABORTED" and down["down"], down
             assert down["tool_state"] == "UNREACHABLE"
             controller.submit_lot(recipe=None, strips=2, strip_ids=None, lot_id="D1", by="t")
-            deadline = time.monotonic() + 40
-            while (lot := controller.show_lot("D1"))["status"] != "complete":
-                assert time.monotonic() < deadline, lot["status"]
-                time.sleep(0.05)
+            lot = wait_lot_status(controller, "D1", "complete")
             assert [s["status"] for s in lot["strips"]] == ["complete", "complete"]
             assert store.cycles(ABSENT) == []
             assert len(store.cycles("wire-bonder-1")) >= 2, "both strips bonded on the other"

@@ -12,9 +12,9 @@ import pytest
 
 from drivers.base import Tool
 from drivers.die_bonder import DieBonder, DieBondSettings
-from drivers.errors import PacklineError, ToolAlarm
+from drivers.errors import ToolAlarm
 from drivers.states import ToolState
-from drivers.wire_bonder import WireBonder, WireBondParameters
+from drivers.wire_bonder import WireBondParameters
 from sequences.jobs import StripJob, StripOutcome
 from sequences.steps.base import Pace, StepControl, StepRefused, run_step
 from sequences.steps.die_bond import DieBondStep
@@ -26,7 +26,7 @@ from sim.simulated_tool import SimulatedTool
 from sim.world import World
 from tests.support.integration_waits import when
 from tests.support.measured import measured
-from tests.support.step_runs import Start, opened_drivers
+from tests.support.step_runs import Start, calls_to, opened_drivers, resuming
 from tests.support.step_runs import run as run_steps
 
 SCALE = 5000
@@ -58,7 +58,7 @@ B16 = WireBondStep(
 
 @pytest.fixture
 def start(sim_tool: Callable[..., SimulatedTool]) -> Iterator[Start]:
-    """``start(DieBonder, "die-bonder", **options)`` -> connected driver, simulator."""
+    """``start("die-bonder", **options)`` -> connected driver, simulator."""
     with opened_drivers(sim_tool, seed=7) as factory:
         yield factory
 
@@ -77,20 +77,6 @@ def run(
 ) -> StripOutcome:
     (outcome,) = run_steps(step, tool, jobs, clock, control)
     return outcome
-
-
-def clear_and_resume(alarms: list[int]) -> StepControl:
-    """The station's retry policy for event alarms (3 placement failures in a row: 2105):
-    record the alarm, clear it, resume the strip."""
-
-    def on_alarm(tool: Tool, problem: PacklineError) -> str:
-        assert isinstance(problem, ToolAlarm)
-        alarms.append(problem.code)
-        tool.clear_alarms()
-        tool.resume()
-        return "resume"
-
-    return StepControl(on_alarm=on_alarm)
 
 
 def skipped_where_not_passed(upstream: StripOutcome, downstream: StripOutcome) -> bool:
@@ -121,7 +107,7 @@ def assert_placed_within(outcome: StripOutcome, settings: DieBondSettings) -> No
 def test_die_attach_equal_die_places_every_site_within_the_recipe(
     start: Start, sim_clock: SimClock, sim_world: World
 ) -> None:
-    bonder, _ = start(DieBonder, "die-bonder")
+    bonder, _ = start("die-bonder")
     step = DieBondStep("die attach", "A-EQUAL", A_EQUAL)
     input_map = "1" * 29 + "0"  # site 30: known-bad substrate site
 
@@ -147,15 +133,15 @@ def test_die_attach_equal_die_places_every_site_within_the_recipe(
 def test_small_die_gets_gap_fill_only_where_its_die_attach_passed(
     start: Start, sim_clock: SimClock, sim_world: World
 ) -> None:
-    bonder, _ = start(DieBonder, "die-bonder", spread=WIDE_PLACEMENT)
+    bonder, _ = start("die-bonder", spread=WIDE_PLACEMENT)
     attach = DieBondStep("die attach", "A-SMALL-1", A_SMALL_ATTACH)
     gap_fill = DieBondStep("gap fill", "A-SMALL-2", A_SMALL_GAP_FILL)
 
-    alarms: list[int] = []
-    attached = run(attach, bonder, [job("A-SM-1", FORMAT_A)], sim_clock, clear_and_resume(alarms))
+    alarms: list[ToolAlarm] = []  # 3 placement failures in a row: 2105, cleared and resumed
+    attached = run(attach, bonder, [job("A-SM-1", FORMAT_A)], sim_clock, resuming(alarms))
     filled = run(gap_fill, bonder, [job("A-SM-1", FORMAT_A, attached.next_input_map)], sim_clock)
 
-    assert set(alarms) <= {2105}
+    assert {a.code for a in alarms} <= {2105}
     failed = [s for s in attached.sites if s.result == "F"]
     assert failed and all(s.defect in (2503, 2504, 2505, 2507) for s in failed)
     assert skipped_where_not_passed(attached, filled)
@@ -176,7 +162,7 @@ def test_small_die_gets_gap_fill_only_where_its_die_attach_passed(
 def test_large_die_attaches_on_the_substrate_top_filling_the_opening(
     start: Start, sim_clock: SimClock
 ) -> None:
-    bonder, _ = start(DieBonder, "die-bonder")
+    bonder, _ = start("die-bonder")
     step = DieBondStep("die attach", "A-LARGE", A_LARGE)
 
     outcome = run(step, bonder, [job("A-LG-1", FORMAT_A)], sim_clock)
@@ -190,7 +176,7 @@ def test_large_die_attaches_on_the_substrate_top_filling_the_opening(
 def test_flip_chip_bonds_a_format_b_strip_within_the_force_band(
     start: Start, sim_clock: SimClock
 ) -> None:
-    bonder, _ = start(DieBonder, "die-bonder")
+    bonder, _ = start("die-bonder")
     step = DieBondStep("flip-chip", "B-FC", B_FLIP_CHIP, nominal_sites=240)
 
     outcome = run(step, bonder, [job("B-FC-1", FORMAT_B)], sim_clock)
@@ -208,7 +194,7 @@ def test_flip_chip_bonds_a_format_b_strip_within_the_force_band(
 def test_plate_then_glued_die_on_a_format_b_strip(
     start: Start, sim_clock: SimClock, sim_world: World
 ) -> None:
-    bonder, _ = start(DieBonder, "die-bonder")
+    bonder, _ = start("die-bonder")
     plate = DieBondStep("plate", "B-PLATE", B_PLATE, nominal_sites=240)
     glue = DieBondStep("die attach", "B-GLUE", B_GLUE, nominal_sites=240)
     input_map = "0" + "1" * 239
@@ -229,15 +215,15 @@ def test_plate_then_glued_die_on_a_format_b_strip(
 def test_wire_bond_skips_the_sites_die_attach_did_not_pass_on_format_a(
     start: Start, sim_clock: SimClock
 ) -> None:
-    die_bonder, _ = start(DieBonder, "die-bonder", spread=WIDE_PLACEMENT)
-    wire_bonder, _ = start(WireBonder, "wire-bonder")
+    die_bonder, _ = start("die-bonder", spread=WIDE_PLACEMENT)
+    wire_bonder, _ = start("wire-bonder")
     input_map = "1" * 6 + "0" + "1" * 23  # site 7 known bad before die attach
     attached = run(
         DieBondStep("die attach", "A-EQUAL", A_EQUAL),
         die_bonder,
         [job("A-WB-1", FORMAT_A, input_map)],
         sim_clock,
-        clear_and_resume([]),
+        resuming([]),
     )
 
     bonded = run(A64, wire_bonder, [job("A-WB-1", FORMAT_A, attached.next_input_map)], sim_clock)
@@ -257,8 +243,8 @@ def test_wire_bond_skips_the_sites_die_attach_did_not_pass_on_format_a(
 
 
 def test_wire_bond_on_a_glued_format_b_strip(start: Start, sim_clock: SimClock) -> None:
-    die_bonder, _ = start(DieBonder, "die-bonder")
-    wire_bonder, _ = start(WireBonder, "wire-bonder")
+    die_bonder, _ = start("die-bonder")
+    wire_bonder, _ = start("wire-bonder")
     glued = run(
         DieBondStep("die attach", "B-GLUE", B_GLUE, nominal_sites=240),
         die_bonder,
@@ -287,10 +273,10 @@ class PanelEditedDieAttach(DieBondStep):
 def test_die_attach_fails_sites_the_tool_passed_outside_the_recipe_window(
     start: Start, sim_clock: SimClock
 ) -> None:
-    bonder, _ = start(DieBonder, "die-bonder", spread=WIDE_PLACEMENT)
+    bonder, _ = start("die-bonder", spread=WIDE_PLACEMENT)
     step = PanelEditedDieAttach("die attach", "A-EQUAL", A_EQUAL)
 
-    outcome = run(step, bonder, [job("A-HJ-1", FORMAT_A)], sim_clock, clear_and_resume([]))
+    outcome = run(step, bonder, [job("A-HJ-1", FORMAT_A)], sim_clock, resuming([]))
 
     host_failed = [s for s in outcome.sites if s.defect == HOST_OUTSIDE_RECIPE]
     assert host_failed, "a 25 µm σ placement puts some sites outside ±25 µm"
@@ -308,15 +294,8 @@ def test_die_attach_fails_sites_the_tool_passed_outside_the_recipe_window(
 def test_die_attach_keeps_the_loaded_recipe_between_strips_and_reloads_on_change(
     start: Start, sim_clock: SimClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    bonder, _ = start(DieBonder, "die-bonder")
-    loaded: list[str] = []
-    load = bonder.load_recipe
-
-    def counting_load(name: str) -> None:
-        loaded.append(name)
-        load(name)
-
-    monkeypatch.setattr(bonder, "load_recipe", counting_load)
+    bonder, _ = start("die-bonder")
+    loaded = calls_to(monkeypatch, bonder, "load_recipe")
     attach = DieBondStep("die attach", "A-SMALL-1", A_SMALL_ATTACH)
     gap_fill = DieBondStep("gap fill", "A-SMALL-2", A_SMALL_GAP_FILL)
 
@@ -324,30 +303,21 @@ def test_die_attach_keeps_the_loaded_recipe_between_strips_and_reloads_on_change
     second = run(attach, bonder, [job("A-RL-2", FORMAT_A)], sim_clock)
     run(gap_fill, bonder, [job("A-RL-1", FORMAT_A, first.next_input_map)], sim_clock)
 
-    assert loaded == ["A-SMALL-1", "A-SMALL-2"]
+    assert loaded == [("A-SMALL-1",), ("A-SMALL-2",)]
     assert second.result_map.count("P") >= 29
 
 
 def test_die_attach_resumes_after_a_syringe_empty_hold_without_losing_a_site(
     start: Start, sim_clock: SimClock
 ) -> None:
-    bonder, simulated = start(DieBonder, "die-bonder")
+    bonder, simulated = start("die-bonder")
     simulated.faults.alarm(2101, site=12)
-    alarms: list[int] = []
-
-    def on_alarm(tool: Tool, problem: PacklineError) -> str:
-        assert isinstance(problem, ToolAlarm)
-        alarms.append(problem.code)
-        simulated.model.fix(problem.code)  # the operator replaces the syringe
-        tool.clear_alarms()
-        tool.resume()
-        return "resume"
-
+    alarms: list[ToolAlarm] = []
     step = DieBondStep("die attach", "A-EQUAL", A_EQUAL)
-    control = StepControl(on_alarm=on_alarm)
+    control = resuming(alarms, fix=simulated.model.fix)  # the operator replaces the syringe
     outcome = run(step, bonder, [job("A-HOLD-1", FORMAT_A)], sim_clock, control)
 
-    assert alarms == [2101]
+    assert [a.code for a in alarms] == [2101]
     assert "N" not in outcome.result_map and outcome.result_map.count("P") >= 29
     assert outcome.tool_summary["end_state"] == "DONE"
 
@@ -356,8 +326,8 @@ def test_die_attach_resumes_after_a_syringe_empty_hold_without_losing_a_site(
 def test_operator_abort_of_a_wire_bond_leaves_the_rest_of_the_strip_not_processed(
     start: Start, sim_clock: SimClock
 ) -> None:
-    die_bonder, _ = start(DieBonder, "die-bonder")
-    wire_bonder, simulated = start(WireBonder, "wire-bonder")
+    die_bonder, _ = start("die-bonder")
+    wire_bonder, simulated = start("wire-bonder")
     attached = run(
         DieBondStep("die attach", "A-EQUAL", A_EQUAL),
         die_bonder,
@@ -390,7 +360,7 @@ def test_operator_abort_of_a_wire_bond_leaves_the_rest_of_the_strip_not_processe
 def test_wire_bond_refuses_a_bad_parameter_before_sending_anything(
     start: Start, sim_clock: SimClock
 ) -> None:
-    wire_bonder, _ = start(WireBonder, "wire-bonder")
+    wire_bonder, _ = start("wire-bonder")
     control = StepControl()
     jobs = [job("A-REF-1", FORMAT_A)]
     pace = Pace(sim_clock.time_scale)

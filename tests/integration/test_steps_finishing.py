@@ -13,22 +13,20 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import pytest
 
 from drivers.ball_attach import BallAttachSettings, ReflowLimits
-from drivers.base import Tool
 from drivers.dicing_saw import CutSettings
-from drivers.errors import PacklineError, ToolAlarm
+from drivers.errors import ToolAlarm
 from drivers.laser import AblationSettings
-from drivers.registry import driver_class
 from drivers.states import ToolState
 from sequences.jobs import SiteOutcome, StripJob, StripOutcome
 from sequences.steps.ball_attach import BallAttachStep
-from sequences.steps.base import Pace, ProcessStep, StepControl, StepRefused, load_tool_recipe
+from sequences.steps.base import Pace, StepControl, StepRefused, load_tool_recipe
 from sequences.steps.dice import DiceStep
 from sequences.steps.held import calibrated_hours_ago
 from sequences.steps.inspect import InspectStep
@@ -40,7 +38,7 @@ from sim.metrology import MetrologyModel
 from sim.simulated_tool import SimulatedTool
 from sim.world import StripState, World
 from tests.support.integration_waits import when
-from tests.support.step_runs import Start
+from tests.support.step_runs import Start, calls_to, opened_drivers, resuming
 from tests.support.step_runs import run as run_steps
 
 pytestmark = pytest.mark.sim_time_scale(5000)
@@ -108,14 +106,8 @@ def etched_slugs(world: World, strip_id: str) -> StripState:
     return strip
 
 
-def run(
-    step: ProcessStep,
-    tool: Tool,
-    jobs: list[StripJob],
-    clock: SimClock,
-    control: StepControl | None = None,
-) -> list[StripOutcome]:
-    return run_steps(step, tool, jobs, clock, control, station="S1")
+#: ``run(step, tool, jobs, clock, control)`` on station S1.
+run = partial(run_steps, station="S1")
 
 
 def site(outcome: StripOutcome, site_id: int) -> SiteOutcome:
@@ -141,14 +133,9 @@ SERVED: dict[str, dict[str, Any]] = {
 @pytest.fixture
 def start(sim_tool: Callable[..., SimulatedTool]) -> Iterator[Start]:
     """``start("laser")`` -> a driver on a fresh simulator of the tool (options of
-    :data:`SERVED`), closed afterwards, and the simulator."""
-    with ExitStack() as opened:
-
-        def open_tool(name: str) -> tuple[Any, SimulatedTool]:
-            simulated = sim_tool(name, **SERVED[name])
-            return opened.enter_context(driver_class(name).open(simulated.address)), simulated
-
-        yield open_tool
+    :data:`SERVED` and the call), closed afterwards, and the simulator."""
+    with opened_drivers(sim_tool) as open_tool:
+        yield lambda name, **options: open_tool(name, **{**SERVED[name], **options})
 
 
 # == laser recess ===================================================================================
@@ -178,14 +165,7 @@ def test_laser_recess_io16_calibrates_after_power_up_and_opens_every_via(
     assert laser.state() is ToolState.READY, "acknowledged"
 
     calibrated = laser.calibration().timestamp
-    loads: list[str] = []
-    load = laser.load_recipe
-
-    def counted_load(name: str) -> None:
-        loads.append(name)
-        load(name)
-
-    monkeypatch.setattr(laser, "load_recipe", counted_load)
+    loads = calls_to(monkeypatch, laser, "load_recipe")
     (second,) = run(step, laser, [strip_job("FB2405-113", FORMAT_B)], sim_clock)
     assert second.result_map == "P" * 240
     assert laser.calibration().timestamp == calibrated, "a valid calibration is not repeated"
@@ -308,16 +288,15 @@ def test_dice_sets_up_the_blade_after_power_up_and_singulates_a_format_b_strip(
 
 
 def test_dice_refuses_a_blade_worn_out_by_the_last_strip_at_set_up(
-    sim_tool: Callable[..., SimulatedTool], sim_clock: SimClock
+    start: Start, sim_clock: SimClock
 ) -> None:
     """The check lets BLADE pass (a setup may clear it); the set-up, told by the check that
     BLADE was active, asks again (no setup was due) and refuses the worn blade."""
-    simulated = sim_tool("dicing-saw", **SERVED["dicing-saw"], blade_count=950)
-    with driver_class("dicing-saw").open(simulated.address) as saw:
-        run(dice(), saw, [strip_job("FB2405-114", FORMAT_B)], sim_clock)  # 80 line passes
-        saw.blade_limit_cuts = 1000  # 1030 cut: worn out
-        with pytest.raises(StepRefused, match=r"blade life reached \(1030 line passes\)"):
-            run(dice(), saw, [strip_job("FB2405-115", FORMAT_B)], sim_clock)
+    saw, _ = start("dicing-saw", blade_count=950)
+    run(dice(), saw, [strip_job("FB2405-114", FORMAT_B)], sim_clock)  # 80 line passes
+    saw.blade_limit_cuts = 1000  # 1030 cut: worn out
+    with pytest.raises(StepRefused, match=r"blade life reached \(1030 line passes\)"):
+        run(dice(), saw, [strip_job("FB2405-115", FORMAT_B)], sim_clock)
 
 
 def test_dice_refuses_a_spindle_speed_the_blade_does_not_allow(
@@ -609,25 +588,12 @@ def test_hold_alarm_is_handed_to_the_station_which_fixes_it_and_the_cycle_comple
     gauge, simulated = start("metrology")
     etched_slugs(sim_world, "HS-HOLD-01")
     simulated.faults.condition("VACUUM", site=10)  # the strip lifts off the stage at site 10
-    alarms: list[tuple[int, str]] = []
+    alarms: list[ToolAlarm] = []
+    reseat = resuming(alarms, fix=simulated.model.fix)  # the operator reseats the strip
 
-    def reseat_and_resume(tool: Tool, problem: PacklineError) -> str:
-        assert isinstance(problem, ToolAlarm)
-        alarms.append((problem.code, problem.alarm_class))
-        simulated.model.fix(problem.code)  # the operator reseats the strip
-        tool.clear_alarms()
-        tool.resume()
-        return "resume"
+    (outcome,) = run(SLUG, gauge, [strip_job("HS-HOLD-01", FORMAT_A)], sim_clock, reseat)
 
-    (outcome,) = run(
-        SLUG,
-        gauge,
-        [strip_job("HS-HOLD-01", FORMAT_A)],
-        sim_clock,
-        StepControl(on_alarm=reseat_and_resume),
-    )
-
-    assert alarms == [(9003, "H")]
+    assert [(a.code, a.alarm_class) for a in alarms] == [(9003, "H")]
     assert outcome.result_map == "P" * 30, "held at the end of the site, nothing lost"
     assert gauge.state() is ToolState.READY
 

@@ -14,35 +14,18 @@ from drivers.errors import PacklineError
 from drivers.states import ToolState
 from packline.paced_link import Tally, pace_driver
 from sequences.jobs import StripJob
-from sequences.steps.base import Pace, run_step
 from sequences.steps.die_bond import DieBondStep
 from sim.clock import SimClock
 from sim.simulated_tool import SimulatedTool
+from tests.support.step_runs import run
 
 SCALE = 5000
 pytestmark = pytest.mark.sim_time_scale(SCALE)
 
 SETTINGS = DieBondSettings(dispense_volume_nl=1200)
-#: Messages that write a die-bond setting (every field of DieBondSettings has its header).
-SETTING_HEADERS = frozenset(
-    {
-        "MODE",
-        "DISPense:VOLume",
-        "DISPense:PATTern",
-        "DISPense:TOLerance",
-        "PLACe:ZREFerence",
-        "PLACe:FORCe",
-        "PLACe:BLT",
-        "PLACe:TOLerance",
-        "BOND:FORCe",
-        "BOND:TEMPerature",
-        "BOND:TIME",
-        "STAGe:TEMPerature",
-        "CURE:STATe",
-        "CURE:TEMPerature",
-        "CURE:TIME",
-    }
-)
+STEP = DieBondStep("die attach", "A-EQUAL", SETTINGS)
+#: Messages that write a die-bond setting: the header of each field of DieBondSettings.
+SETTING_HEADERS = frozenset(SETTINGS.declaration(member).key for member in SETTINGS.values())
 
 
 @pytest.fixture
@@ -61,13 +44,7 @@ def settings_sent(tally: Tally) -> int:
 
 
 def one_strip(tool: DieBonder, step: DieBondStep, strip_id: str, clock: SimClock) -> str:
-    (outcome,) = run_step(
-        step,
-        tool,
-        [StripJob(strip_id, 3, 10, "1" * 30)],
-        station="die-bonder",
-        pace=Pace(clock.time_scale),
-    )
+    (outcome,) = run(step, tool, [StripJob(strip_id, 3, 10, "1" * 30)], clock)
     return outcome.result_map
 
 
@@ -75,11 +52,10 @@ def test_a_second_strip_with_the_same_settings_sends_none_of_them(
     bonder: tuple[DieBonder, Tally], sim_clock: SimClock
 ) -> None:
     tool, tally = bonder
-    step = DieBondStep("die attach", "A-EQUAL", SETTINGS)
-    one_strip(tool, step, "H-1", sim_clock)
+    one_strip(tool, STEP, "H-1", sim_clock)
     first = settings_sent(tally)
     assert first == len(SETTING_HEADERS), "the first set-up writes every setting"
-    second_map = one_strip(tool, step, "H-2", sim_clock)
+    second_map = one_strip(tool, STEP, "H-2", sim_clock)
     assert settings_sent(tally) == first, "the tool holds them all"
     assert DieBondSettings.read_from(tool) == SETTINGS, "and does hold them"
     assert second_map.count("P") >= 28
@@ -89,7 +65,7 @@ def test_a_changed_setting_alone_is_sent(
     bonder: tuple[DieBonder, Tally], sim_clock: SimClock
 ) -> None:
     tool, tally = bonder
-    one_strip(tool, DieBondStep("die attach", "A-EQUAL", SETTINGS), "H-1", sim_clock)
+    one_strip(tool, STEP, "H-1", sim_clock)
     before = settings_sent(tally)
     more = DieBondSettings(dispense_volume_nl=1300)
     one_strip(tool, DieBondStep("die attach", "A-EQUAL", more), "H-2", sim_clock)
@@ -102,10 +78,9 @@ def test_after_a_reconnect_every_setting_is_sent_again(
     bonder: tuple[DieBonder, Tally], sim_clock: SimClock
 ) -> None:
     tool, tally = bonder
-    step = DieBondStep("die attach", "A-EQUAL", SETTINGS)
-    one_strip(tool, step, "H-1", sim_clock)
+    one_strip(tool, STEP, "H-1", sim_clock)
     tool.link.reopen()  # type: ignore[attr-defined]  # what a lost link's recovery does
-    one_strip(tool, step, "H-2", sim_clock)
+    one_strip(tool, STEP, "H-2", sim_clock)
     assert settings_sent(tally) == 2 * len(SETTING_HEADERS)
 
 
@@ -113,10 +88,9 @@ def test_after_a_failed_step_every_setting_is_sent_again(
     bonder: tuple[DieBonder, Tally], sim_clock: SimClock
 ) -> None:
     tool, tally = bonder
-    step = DieBondStep("die attach", "A-EQUAL", SETTINGS)
-    one_strip(tool, step, "H-1", sim_clock)
+    one_strip(tool, STEP, "H-1", sim_clock)
     with pytest.raises(PacklineError):
         one_strip(tool, DieBondStep("die attach", "NO-SUCH-RECIPE", SETTINGS), "H-2", sim_clock)
     tool.wait_for_state([ToolState.IDLE, ToolState.HEATING, ToolState.READY], timeout_s=5.0)
-    one_strip(tool, step, "H-3", sim_clock)
+    one_strip(tool, STEP, "H-3", sim_clock)
     assert settings_sent(tally) == 2 * len(SETTING_HEADERS)

@@ -37,8 +37,7 @@ def test_a_simulator_stopped_mid_cycle_and_restarted_loses_and_repeats_no_unit(
     with SimulatedLine(stations, time_scale=float(SCALE)).start() as line:
         endpoints = tmp_path / "e.json"
         line.write_endpoints(endpoints)
-        daemon = Daemon(endpoints, db)
-        try:
+        with Daemon(endpoints, db) as daemon:
             status, lot = daemon.request(
                 "POST", "/lots", {"recipe": "heat-slug-die-equal", "strips": 2, "lot_id": "DROP"}
             )
@@ -72,9 +71,6 @@ def test_a_simulator_stopped_mid_cycle_and_restarted_loses_and_repeats_no_unit(
             assert back["down"] is None and back["state"] == "IDLE", back
             assert back["e10_tool_s"]["unscheduled down"] > 0, back["e10_tool_s"]
             assert daemon.terminate() == 0
-        finally:
-            if daemon.process.poll() is None:
-                daemon.kill()
     log = daemon.log.read_text()
     assert f"event=station_down station={dropped}" in log
     assert f"event=station_back station={dropped}" in log

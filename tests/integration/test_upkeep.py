@@ -12,6 +12,7 @@ from sequences.line_config import load_line_config
 from sequences.packml import PackState
 from sequences.station import Station
 from sim.line import SimulatedLine
+from tests.support.integration_lots import handling_s, heat_slug_route, simulated_lot
 from tests.support.integration_waits import wait_until
 from tests.support.line_controller import running_controller, wait_lot_status
 
@@ -54,10 +55,9 @@ def test_die_bonder_due_for_calibration_is_calibrated_before_its_next_cycle_and_
     assert upkeep[0]["text"] == "CALibrate:PLACe (2203 calibration due)"
     handling = upkeep[0]["handling"]
     assert handling.startswith("upkeep done, corrected ") and handling.endswith(" tool s")
-    took_tool_s = float(handling.split(" in ")[1].split()[0])
     # At least the manual's 40 s; the rest is the host's reaction, 5 tool s a wall ms here,
     # so the upper bound leaves a loaded machine 0.1 s of wall.
-    assert 30 <= took_tool_s <= 40 + 500, "about the manual's 40 s"
+    assert 30 <= handling_s(handling) <= 40 + 500, "about the manual's 40 s"
 
 
 def test_empty_syringe_holds_the_station_with_a_request_not_the_strip_until_it_is_replaced(
@@ -80,7 +80,7 @@ def test_empty_syringe_holds_the_station_with_a_request_not_the_strip_until_it_i
     assert requests[0]["station"] == "die-bonder"
     handling = requests[0]["handling"]
     assert handling.startswith("operator request answered in ")
-    assert float(handling.split(" in ")[1].split()[0]) >= 1000, "the wait is counted"
+    assert handling_s(handling) >= 1000, "the wait is counted"
 
 
 def dry_run_lot(
@@ -89,22 +89,16 @@ def dry_run_lot(
     """A heat-slug lot on the virtual clock, every ``tool`` station's simulator started with
     ``sim``, the operator answering a request in ``response_tool_s``: every strip completes;
     the run and the operator requests it recorded."""
-    from packline.simulated_lot import run_simulated_lot
-    from sequences.recipe import RECIPES_DIR, load_recipe
-    from sequences.route import route_for
-
     line = load_line_config().model_copy(deep=True)
     for entry in line.stations:
         if entry.tool == tool:
             entry.sim = {**entry.sim, **sim}
-    route = route_for(load_recipe(RECIPES_DIR / "heat-slug-die-equal.yaml"))
-    strip_ids = [f"{lot_id}-{n:02d}" for n in range(1, strips + 1)]
-    run = run_simulated_lot(
-        route,
-        strip_ids,
+    run = simulated_lot(
+        heat_slug_route(),
+        strips,
         lot_id=lot_id,
-        config=line,
         seed=seed,
+        config=line,
         operator_response_tool_s=response_tool_s,
     )
     assert {s.status for s in run.strips.values()} == {"complete"}
@@ -115,9 +109,8 @@ def test_dry_run_operator_answers_the_syringe_request_and_every_strip_completes(
     # 50 µl: the syringe empties during the second strip.
     run, requests = dry_run_lot("die-bonder", {"syringe_nl": 50_000}, "Q", 3, 3, 900.0)
     assert [r.text for r in requests] == ["replace the syringe (EPOXY)"]
-    took_tool_s = float(requests[0].handling.split(" in ")[1].split()[0])
     assert requests[0].handling.startswith("operator request answered")
-    assert took_tool_s >= 900, "the operator's response time is counted"
+    assert handling_s(requests[0].handling) >= 900, "the operator's response time is counted"
     assert any(a["class"] == "REQUEST" for a in run.report["alarms"]), "in the lot report"
 
 
@@ -151,7 +144,7 @@ def test_worn_blade_holds_the_saw_with_a_request_before_the_cycle_and_release_re
     ]
     handling = requests[0]["handling"]
     assert handling.startswith("operator request answered in ")
-    assert float(handling.split(" in ")[1].split()[0]) >= 500, "the wait is counted"
+    assert handling_s(handling) >= 500, "the wait is counted"
 
 
 def test_blade_with_life_left_below_90_percent_asks_for_nothing(tmp_path: Path) -> None:
@@ -172,7 +165,7 @@ def test_dry_run_operator_changes_a_worn_blade_before_the_saw_cuts_and_the_wait_
     _, requests = dry_run_lot("dicing-saw", {"blade_count": 18_500}, "W", 2, 5, 700.0)
     assert [(r.station, r.text) for r in requests] == [("dicing-saw", "change the blade (BLADE)")]
     assert requests[0].handling.startswith("operator request answered")
-    assert float(requests[0].handling.split(" in ")[1].split()[0]) >= 700
+    assert handling_s(requests[0].handling) >= 700
 
 
 def test_syringe_running_low_is_asked_for_before_it_is_out_and_the_answer_clears_the_warning(
@@ -232,6 +225,6 @@ def test_laser_with_power_calibration_due_is_calibrated_before_its_next_cycle_an
     upkeep = [a for a in alarms if a["code"] == 8201 and a["lot_id"] == "L1"]
     assert [a["text"] for a in upkeep] == ["LASer:CALibrate (8201 power calibration due)"]
     assert upkeep[0]["handling"].startswith("upkeep done, power ratio ")
-    took_tool_s = float(upkeep[0]["handling"].split(" in ")[1].split()[0])
+    took_tool_s = handling_s(upkeep[0]["handling"])
     assert 20 <= took_tool_s <= 30 + 500, "about the manual's 30 s (and the host's reaction)"
     assert age_s is not None and age_s < 8 * 3600.0, "calibrated during the lot"

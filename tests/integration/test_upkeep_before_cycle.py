@@ -5,16 +5,18 @@ upkeep (recorded with result and duration), and a tool's warm-up is set-up, neve
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 
 from drivers.etch_bath import Chemistry, EtchRecipe
-from packline.simulated_lot import LotRun, run_simulated_lot
 from sequences.line_config import LineConfig, load_line_config
-from sequences.recipe import RECIPES_DIR, load_recipe
-from sequences.route import Route, route_for
+from sequences.route import Route
 from sequences.steps.base import ProcessStep
 from sequences.steps.etch import EtchStep
+from tests.support.integration_lots import handling_s, heat_slug_route, simulated_lot
 
-DEFAULT = route_for(load_recipe(RECIPES_DIR / "heat-slug-die-equal.yaml"))
+DEFAULT = heat_slug_route()
+#: A lot "U" on the virtual clock.
+dry_run = partial(simulated_lot, lot_id="U", seed=3)
 
 
 def only(step: ProcessStep) -> Route:
@@ -24,23 +26,6 @@ def only(step: ProcessStep) -> Route:
 
 def step_of(tool: str) -> ProcessStep:
     return next(step for step in DEFAULT.steps if step.tool == tool)
-
-
-def dry_run(
-    route: Route,
-    strips: int,
-    config: LineConfig | None = None,
-    operator_response_tool_s: float = 600.0,
-) -> LotRun:
-    ids = [f"U-{k:02d}" for k in range(1, strips + 1)]
-    return run_simulated_lot(
-        route,
-        ids,
-        lot_id="U",
-        config=config or load_line_config(),
-        seed=3,
-        operator_response_tool_s=operator_response_tool_s,
-    )
 
 
 def fecl3_line(cu_load_g_l: float) -> LineConfig:
@@ -59,18 +44,20 @@ def test_fecl3_bath_at_90_percent_of_its_copper_limit_is_renewed_on_request_befo
     None
 ):
     limit = FECL3_ETCH.recipe.cu_load_max_g_l
-    run = dry_run(only(FECL3_ETCH), 1, fecl3_line(0.92 * limit), operator_response_tool_s=500.0)
+    run = dry_run(
+        only(FECL3_ETCH), 1, config=fecl3_line(0.92 * limit), operator_response_tool_s=500.0
+    )
     requests = [a for a in run.recorder.alarms if a.alarm_class == "REQUEST"]
     assert {s.status for s in run.strips.values()} == {"complete"}
     assert [(r.station, r.text) for r in requests] == [("etch-bath-cu", "renew the bath (CU_LOAD)")]
     assert requests[0].handling.startswith("operator request answered")
-    assert float(requests[0].handling.split(" in ")[1].split()[0]) >= 500
+    assert handling_s(requests[0].handling) >= 500
     assert [a for a in run.recorder.alarms if a.code == 5123] == [], "never reached the limit"
 
 
 def test_fecl3_bath_below_90_percent_of_its_copper_limit_asks_for_nothing() -> None:
     limit = FECL3_ETCH.recipe.cu_load_max_g_l
-    run = dry_run(only(FECL3_ETCH), 1, fecl3_line(0.2 * limit))
+    run = dry_run(only(FECL3_ETCH), 1, config=fecl3_line(0.2 * limit))
     assert {s.status for s in run.strips.values()} == {"complete"}
     assert [a for a in run.recorder.alarms if a.alarm_class == "REQUEST"] == []
 
@@ -84,8 +71,7 @@ def test_gauge_calibration_is_upkeep_before_the_cycle_recorded_once_while_it_hol
         ("metrology", "W", "CAL (9201 gauge calibration due: none since power-up)")
     ], "calibrated before the first cycle only: the second is within 20 h"
     assert upkeep[0].handling.startswith("upkeep done, PASS in ")
-    took_s = float(upkeep[0].handling.split(" in ")[1].split()[0])
-    assert 15 <= took_s <= 60, "CAL takes about 20 s"
+    assert 15 <= handling_s(upkeep[0].handling) <= 60, "CAL takes about 20 s"
     first = min(run.recorder.cycles, key=lambda c: c.started)
     assert first.setup_started <= upkeep[0].time < first.started, "inside the cycle's set-up"
 

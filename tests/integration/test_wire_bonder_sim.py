@@ -4,24 +4,23 @@ full cycles, every link fault, alarms of each class mid-cycle, interlocks."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from drivers.errors import AlarmActive, InterlockActive, ProtocolError, ToolAlarm, ToolTimeout
+from drivers.errors import AlarmActive, InterlockActive, ProtocolError, ToolTimeout
 from drivers.states import ToolState
 from drivers.wire_bonder import WireBonder
-from sim.clock import SimClock
 from sim.fronts.framed import FramedServer
 from sim.simulated_tool import SimulatedTool
-from sim.wire_bonder import WireBonderModel, serve
-from sim.world import World
+from sim.wire_bonder import WireBonderModel
+from tests.integration.conftest import StartTool
+from tests.support.integration_cycles import cleared, stopping_alarm
 from tests.support.integration_waits import raises_within
 from tests.support.measured import measured
 
-SCALE = 2000.0
+pytestmark = pytest.mark.sim_time_scale(2000)
 QUIET: dict[str, float] = {
     "nsop_ppm": 0,
     "nsol_ppm": 0,
@@ -36,26 +35,15 @@ Start = Callable[..., tuple[WireBonder, SimulatedTool]]
 
 
 @pytest.fixture(params=["pty", "tcp"])
-def start(request: pytest.FixtureRequest) -> Iterator[Start]:
+def start(request: pytest.FixtureRequest, start_tool: StartTool) -> Start:
     """Factory: a simulated wire bonder on the parametrized transport (no process defects
-    unless the options ask for them) and a driver connected to it, both closed afterwards."""
-    with ExitStack() as opened:
+    unless the options ask for them) and a driver connected to it in IDLE."""
 
-        def start_tool(
-            timeout_s: float | None = None, **options: Any
-        ) -> tuple[WireBonder, SimulatedTool]:
-            tool = serve(
-                clock=SimClock(SCALE),
-                world=World(),
-                seed=3,
-                transport=request.param,
-                **{**QUIET, **options},
-            )
-            opened.callback(tool.stop)
-            link = {} if timeout_s is None else {"timeout_s": timeout_s}
-            return opened.enter_context(WireBonder.open(tool.address, **link)), tool
+    def start_bonder(timeout_s: float = 0.5, **options: Any) -> tuple[WireBonder, SimulatedTool]:
+        options = {"seed": 3, "transport": request.param, **QUIET, **options}
+        return start_tool("wire-bonder", timeout_s=timeout_s, **options)
 
-        yield start_tool
+    return start_bonder
 
 
 def model_of(tool: SimulatedTool) -> WireBonderModel:
@@ -64,7 +52,6 @@ def model_of(tool: SimulatedTool) -> WireBonderModel:
 
 
 def ready(bonder: WireBonder, program: str = "A64") -> None:
-    bonder.wait_for_state([ToolState.IDLE], timeout_s=5, poll_s=POLL_S)
     bonder.load_program(program)
     assert bonder.wait_for_state([ToolState.READY], timeout_s=10, poll_s=POLL_S) is ToolState.READY
 
@@ -187,16 +174,12 @@ def test_wire_bonder_persistent_bad_checksums_fail_the_link_then_it_recovers(
 def test_wire_bonder_abort_class_alarm_mid_unit(start: Start) -> None:
     bonder, sim = start()
     ready(bonder)
-    sim.faults.condition(
-        "ESTOP", phase="BOND", after_s=(1.5 + 64 * 0.08) + 1.5 + 20 * 0.08
-    )  # unit 2
+    unit_2_s = (1.5 + 64 * 0.08) + 1.5 + 20 * 0.08
+    sim.faults.condition("ESTOP", phase="BOND", after_s=unit_2_s)
     bonder.start()
-    with pytest.raises(ToolAlarm) as alarm:
-        bonder.wait_for_state([ToolState.DONE], timeout_s=10, poll_s=POLL_S)
-    assert (alarm.value.code, alarm.value.alarm_class) == (3001, "A")
+    assert stopping_alarm(bonder) == (3001, "A")
     sim.model.set_condition("ESTOP", False)  # operator releases the E-stop
-    bonder.clear_alarms()
-    assert bonder.state() is ToolState.ABORTED
+    assert cleared(bonder) is ToolState.ABORTED
     result = bonder.cycle_result()
     assert result.result_map == "PF" + "N" * 28
     assert result.records[1].defect == 3508 and 0 < measured(result.records[1].wires_bonded) < 64
@@ -207,9 +190,7 @@ def test_wire_bonder_hold_class_alarm_mid_cycle_pauses_and_resumes(start: Start)
     ready(bonder)
     sim.faults.alarm(3106, site=5)
     bonder.start()
-    with pytest.raises(ToolAlarm) as alarm:
-        bonder.wait_for_state([ToolState.DONE], timeout_s=10, poll_s=POLL_S)
-    assert (alarm.value.code, alarm.value.alarm_class) == (3106, "H")
+    assert stopping_alarm(bonder) == (3106, "H")
     with pytest.raises(AlarmActive) as blocked:
         bonder.resume()
     assert blocked.value.detail == "3106"
@@ -249,9 +230,7 @@ def test_wire_bonder_spool_empty_hold_as_in_the_manual_example(start: Start) -> 
     ready(bonder)
     bonder.write_input_map("1" * 29 + "0")
     bonder.start()
-    with pytest.raises(ToolAlarm) as alarm:
-        bonder.wait_for_state([ToolState.DONE], timeout_s=10, poll_s=POLL_S)
-    assert alarm.value.code == 3109
+    assert stopping_alarm(bonder)[0] == 3109
     status = bonder.status()
     assert (status.state, status.phase, status.site, status.done, status.total) == (
         ToolState.ALARM,
