@@ -35,7 +35,8 @@ class Tool(ABC):
     #: The manual's duration (§8 timing, tool seconds) of a state the tool leaves by itself,
     #: where it gives one and no rate: HEATING/WARMUP from cold, SETUP (a calibration, a blade
     #: set-up). A wait polls such a state at most at ``stretch`` of it (:meth:`wait_for_state`),
-    #: so it costs ~1/``stretch`` polls; it never says when the state ends.
+    #: so it costs ~1/``stretch`` polls; it never says when the state ends. A state of
+    #: :attr:`state_durations_s` not given here takes the longest of its durations.
     typical_s: ClassVar[Mapping[ToolState, float]] = {}
     #: The manual's durations of a state the host's own command starts, where it fixes them
     #: (§3/§4/§8: a saw's WARMUP lasts 60 s, or 300 s from cold; a CAL's SETUP ≈ 20 s): a
@@ -51,6 +52,11 @@ class Tool(ABC):
     alarm_table: ClassVar[Mapping[int, AlarmInfo]] = {}
     #: The manual's defect codes, code -> text (``records.defects``).
     defect_texts: ClassVar[Mapping[int, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        longest = {state: max(ends) for state, ends in cls.state_durations_s.items()}
+        cls.typical_s = {**longest, **cls.typical_s}
 
     def __init__(self, address: str) -> None:
         self.address = address

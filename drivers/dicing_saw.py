@@ -63,12 +63,8 @@ class DicingSaw(ScpiTool):
     result_timeout_s = 5.0
     result_page_size = 16
     poll_interval_s = 1.0
-    #: §8: WARMUP cold / warm 300 s / 60 s; §4: BLADe:SETup, SETUP ≈ 45 s.
-    typical_s: ClassVar[Mapping[ToolState, float]] = {
-        ToolState.HEATING: 300.0,
-        ToolState.SETUP: 45.0,
-    }
-    #: §3: RECipe:LOAD -> WARMUP 60 s, or 300 s after power-up or a spindle stopped 30 min.
+    #: §3: RECipe:LOAD -> WARMUP 60 s, or 300 s after power-up or a spindle stopped 30 min;
+    #: §4: BLADe:SETup, SETUP ≈ 45 s.
     state_durations_s: ClassVar[Mapping[ToolState, tuple[float, ...]]] = {
         ToolState.HEATING: (60.0, 300.0),
         ToolState.SETUP: (45.0,),

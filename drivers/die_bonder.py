@@ -52,12 +52,8 @@ class DieBonder(ScpiTool):
     tool_name = "die-bonder"
     model = "DB-4"
     poll_interval_s = 0.5
-    #: §8: from 25 °C the cure track, the slowest heater, takes 8 min, then 30 s stable;
-    #: §4: CALibrate:PLACe, SETUP ≈ 40 s.
-    typical_s: ClassVar[Mapping[ToolState, float]] = {
-        ToolState.HEATING: 8 * 60.0 + 30.0,
-        ToolState.SETUP: 40.0,
-    }
+    #: §8: from 25 °C the cure track, the slowest heater, takes 8 min, then 30 s stable.
+    typical_s: ClassVar[Mapping[ToolState, float]] = {ToolState.HEATING: 8 * 60.0 + 30.0}
     #: §4: CALibrate:PLACe, SETUP ≈ 40 s (its heat-up depends on the heaters: polled).
     state_durations_s: ClassVar[Mapping[ToolState, tuple[float, ...]]] = {ToolState.SETUP: (40.0,)}
     record_type = DieBondRecord

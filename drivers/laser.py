@@ -62,12 +62,8 @@ class Laser(ScpiTool):
     tool_name = "laser"
     model = "UVL-3"
     poll_interval_s = 0.5
-    #: §8: WARMUP cold / warm 600 s / 60 s; §4: LASer:CALibrate, SETUP ≈ 30 s.
-    typical_s: ClassVar[Mapping[ToolState, float]] = {
-        ToolState.HEATING: 600.0,
-        ToolState.SETUP: 30.0,
-    }
-    #: §3: RECipe:LOAD -> WARMUP 60 s, or 600 s after power-up or a source off for 30 min.
+    #: §3: RECipe:LOAD -> WARMUP 60 s, or 600 s after power-up or a source off for 30 min;
+    #: §4: LASer:CALibrate, SETUP ≈ 30 s.
     state_durations_s: ClassVar[Mapping[ToolState, tuple[float, ...]]] = {
         ToolState.HEATING: (60.0, 600.0),
         ToolState.SETUP: (30.0,),

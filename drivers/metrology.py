@@ -238,9 +238,6 @@ class Metrology(TextTool):
     tool_name = "metrology"
     model = "MS-3"
     poll_interval_s = 0.2
-    typical_s: ClassVar[Mapping[ToolState, float]] = {
-        ToolState.SETUP: 20.0
-    }  # §4: CAL, SETUP ≈ 20 s
     state_durations_s: ClassVar[Mapping[ToolState, tuple[float, ...]]] = {
         ToolState.SETUP: (20.0,)
     }  # §4: CAL, SETUP ≈ 20 s

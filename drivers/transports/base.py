@@ -8,7 +8,7 @@ import threading
 from abc import ABC, abstractmethod
 from typing import TypeVar
 
-from drivers.errors import PacklineError
+from drivers.errors import ConnectionLost, PacklineError
 
 E = TypeVar("E", bound=PacklineError)
 
@@ -38,6 +38,11 @@ class Transport(ABC):
     def error(self, kind: type[E], message: str, sent: str = "") -> E:
         """A ``kind`` error naming this link's tool and address and what was sent."""
         return kind(message, tool=self.tool, address=self.address, sent=sent)
+
+    def _lost(self, message: str, sent: str = "") -> ConnectionLost:
+        """Drop the connection: the link is gone; the error says why."""
+        self._drop()
+        return self.error(ConnectionLost, message, sent)
 
     def close(self) -> None:
         """Close the connection; safe to call twice."""

@@ -131,27 +131,35 @@ class ModbusTransport(Transport):
 
     # -- requests -------------------------------------------------------------------
     def read_coils(self, address: int, count: int) -> list[bool]:
-        return [bool(b) for b in self._read(1, "read_coils", address, count).bits[:count]]
+        return self._read(1, "read_coils", address, count)
 
     def read_discrete_inputs(self, address: int, count: int) -> list[bool]:
-        return [bool(b) for b in self._read(2, "read_discrete_inputs", address, count).bits[:count]]
+        return self._read(2, "read_discrete_inputs", address, count)
 
     def read_holding_registers(self, address: int, count: int) -> list[int]:
-        reply = self._read(3, "read_holding_registers", address, count)
-        return self._registers(reply, count, f"FC03 {address}+{count}")
+        return self._read(3, "read_holding_registers", address, count)
 
     def read_input_registers(self, address: int, count: int) -> list[int]:
-        reply = self._read(4, "read_input_registers", address, count)
-        return self._registers(reply, count, f"FC04 {address}+{count}")
+        return self._read(4, "read_input_registers", address, count)
 
     def _read(self, function: int, method: str, address: int, count: int) -> Any:
-        """One read request (FC01-04) by the client's ``method``; the reply must fit it."""
+        """One read request (FC01-04) by the client's ``method``: its ``count`` bits, or its
+        registers (a ProtocolError unless exactly ``count``)."""
+        sent = f"FC{function:02d} {address}+{count}"
         size = {"bits": count} if function <= 2 else {"registers": count}
-        return self._request(
-            f"FC{function:02d} {address}+{count}",
+        reply = self._request(
+            sent,
             lambda c: getattr(c, method)(address, count=count, device_id=self.endpoint.unit),
             expect=_Expected(function, **size),
         )
+        if function <= 2:
+            return [bool(b) for b in reply.bits[:count]]
+        registers = list(getattr(reply, "registers", []))
+        if len(registers) != count:
+            raise self.error(
+                ProtocolError, f"expected {count} registers, got {len(registers)}", sent
+            )
+        return registers
 
     def write_register(self, address: int, value: int) -> None:
         self._request(
@@ -280,14 +288,6 @@ class ModbusTransport(Transport):
         if self.log.isEnabledFor(logging.DEBUG):  # not described on every poll for nothing
             self.log.debug("%s <- %s", self.tool, _describe(reply))
         return reply
-
-    def _registers(self, reply: Any, count: int, sent: str) -> list[int]:
-        registers = list(getattr(reply, "registers", []))
-        if len(registers) != count:
-            raise self.error(
-                ProtocolError, f"expected {count} registers, got {len(registers)}", sent
-            )
-        return registers
 
     def _drop(self) -> None:
         if self._client is not None:

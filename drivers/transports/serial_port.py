@@ -127,8 +127,7 @@ class SerialTransport(Transport):
                     port.write(data)
                 retry_interrupted(port.flush)
             except (serial.SerialException, OSError, termios.error) as exc:
-                self._drop()
-                raise self.error(ConnectionLost, f"write failed ({exc})", _text(data)) from exc
+                raise self._lost(f"write failed ({exc})", _text(data)) from exc
 
     def read_until(
         self, terminator: bytes, *, timeout_s: float | None = None, sent: str = ""
@@ -156,8 +155,7 @@ class SerialTransport(Transport):
                         sent,
                     )
             except (serial.SerialException, OSError) as exc:
-                self._drop()
-                raise self.error(ConnectionLost, f"read failed ({exc})", sent) from exc
+                raise self._lost(f"read failed ({exc})", sent) from exc
             self._unread = buffer[end:]
             reply = bytes(buffer[:end])
             if self.log.isEnabledFor(logging.DEBUG):  # every exchange: no call when off

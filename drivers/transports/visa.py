@@ -128,7 +128,7 @@ class VisaTransport(Transport):
                 else:
                     session.write(message)
             except (pyvisa.errors.Error, OSError, serial.SerialException) as exc:
-                raise self._lost(f"write failed ({exc})", sent=message) from exc
+                raise self._lost(f"write failed ({exc})", message) from exc
 
     def read(self, *, sent: str = "", timeout_s: float | None = None) -> str:
         """Read one reply line; :class:`ToolTimeout` if none arrives in time."""
@@ -145,14 +145,14 @@ class VisaTransport(Transport):
                 if reply is None:
                     raise self._silent(wait_s, sent)
             except PeerClosed as exc:
-                raise self._lost("the tool closed the connection", sent=sent) from exc
+                raise self._lost("the tool closed the connection", sent) from exc
             except (pyvisa.errors.VisaIOError, OSError, UnicodeDecodeError) as exc:
                 if (
                     isinstance(exc, pyvisa.errors.VisaIOError)
                     and exc.error_code == pyvisa.constants.StatusCode.error_timeout
                 ):
                     raise self._silent(wait_s, sent) from exc
-                raise self._lost(f"read failed ({exc})", sent=sent) from exc
+                raise self._lost(f"read failed ({exc})", sent) from exc
             finally:
                 if previous is not None and self._session is not None:
                     session.timeout = previous
@@ -194,11 +194,6 @@ class VisaTransport(Transport):
     def _silent(self, wait_s: float, sent: str) -> ToolTimeout:
         """No reply within ``wait_s`` wall seconds (the session stays usable)."""
         return self.error(ToolTimeout, f"no reply within {wait_s:.2f} s", sent)
-
-    def _lost(self, text: str, *, sent: str) -> ConnectionLost:
-        """Drop the session: the link is gone; the error says why, naming tool and resource."""
-        self._drop()
-        return self.error(ConnectionLost, text, sent)
 
     def _drop(self) -> None:
         if self._session is not None:
