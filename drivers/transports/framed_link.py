@@ -132,7 +132,7 @@ class FramedLink(SerialLink):
         payload = self._take_digit() + command
         frame = encode_frame(payload)
         failures: list[str] = []
-        last: PacklineError | None = None
+        kind: type[PacklineError] = ProtocolError  # of the last attempt's failure
         for attempt in range(self.retransmissions + 1):
             if attempt:
                 self.log.debug(
@@ -151,45 +151,27 @@ class FramedLink(SerialLink):
                 raw = self.serial.read_until(b"\r", timeout_s=self.timeout_s, sent=payload)
                 reply = parse_reply(raw)
             except (ToolTimeout, ConnectionLost) as exc:
-                last = exc
-                failures.append(exc.reason)
-                continue
+                kind, failure = type(exc), exc.reason
             except FrameError as exc:
-                last = self._fault(str(exc), payload)
-                failures.append(str(exc))
-                continue
-            if not reply.ack:
-                code = int(reply.payload)
-                if code < 10:
-                    text = CATALOGUE.get(code, "reserved link code")
-                    last = self._fault(f"NAK {code:02d} ({text})", payload)
-                    failures.append(f"NAK {code:02d} {text}")
-                    continue
-                self.log.debug("%s <- NAK %02d to %s", self.tool, code, payload)
-                raise self._rejection(code, payload, read_detail=read_detail)
-            if reply.payload[0] != payload[0]:
-                last = self._fault(
-                    f"reply {reply.payload!r} carries sequence digit {reply.payload[0]}", payload
-                )
-                failures.append(f"wrong sequence digit in {reply.payload!r}")
-                continue
-            if self.log.isEnabledFor(logging.DEBUG):  # every exchange: no call when off
-                self.log.debug("%s <- %s", self.tool, reply.payload)
-            return reply.payload[1:]
-        raise self._link_failed(payload, failures, last)
-
-    def _fault(self, text: str, sent: str) -> ProtocolError:
-        """A frame-level fault of one attempt (retried; raised if the last)."""
-        return self.serial.error(ProtocolError, text, sent)
-
-    def _link_failed(
-        self, payload: str, failures: list[str], last: PacklineError | None
-    ) -> PacklineError:
-        summary = "; ".join(failures)
-        message = f"link failed after {len(failures)} attempts ({summary})"
+                kind, failure = ProtocolError, str(exc)
+            else:
+                if not reply.ack and int(reply.payload) >= 10:
+                    self.log.debug("%s <- NAK %s to %s", self.tool, reply.payload, payload)
+                    raise self._rejection(int(reply.payload), payload, read_detail=read_detail)
+                if reply.ack and reply.payload[0] == payload[0]:
+                    if self.log.isEnabledFor(logging.DEBUG):  # every exchange: no call when off
+                        self.log.debug("%s <- %s", self.tool, reply.payload)
+                    return reply.payload[1:]
+                kind = ProtocolError
+                if reply.ack:
+                    failure = f"wrong sequence digit in {reply.payload!r}"
+                else:
+                    link_code = CATALOGUE.get(int(reply.payload), "reserved link code")
+                    failure = f"NAK {reply.payload} {link_code}"
+            failures.append(failure)
+        message = f"link failed after {len(failures)} attempts ({'; '.join(failures)})"
         self.log.debug("%s: %s for %r", self.tool, message, payload)
-        kind = type(last) if isinstance(last, ConnectionLost | ToolTimeout) else ProtocolError
-        return self.serial.error(kind, message, payload)
+        raise self.serial.error(kind, message, payload)
 
     def _rejection(self, code: int, payload: str, *, read_detail: bool) -> ToolError:
         """The catalogue error for ``NAK <code>``, with text and detail from ``LASTERR?``."""
