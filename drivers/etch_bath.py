@@ -5,7 +5,7 @@ A whole cycle: docs/tools/etch-bath.md.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import ClassVar
@@ -399,21 +399,15 @@ class EtchBath(BatchModbusTool):
     )
 
     # -- recipe, strips and arming -----------------------------------------------------------------------
-    def write_recipe(  # type: ignore[override]  # an EtchRecipe, with the station's chemistry
-        self,
-        recipe: EtchRecipe,
-        *,
-        positions: Sequence[int] | None = None,
-        chemistry: Chemistry | None = None,
+    def check_recipe(  # type: ignore[override]  # an EtchRecipe, with the station's chemistry
+        self, recipe: EtchRecipe, *, chemistry: Chemistry | None = None
     ) -> None:
-        """Write HR 101-118 in one FC16 (DEPTH_TARGET inside it), after checking every range and
-        the §4 windows of the station's chemistry (read from HR 100 unless given)."""
-        block = self.recipe_registers(recipe, positions or self.all_positions)
+        """The §4 windows of the station's chemistry (read from HR 100 unless given): HR
+        101-118 then go in one FC16, DEPTH_TARGET inside it."""
         station = Chemistry(chemistry) if chemistry is not None else self.chemistry
         problems = recipe.conflicts(station)
         if problems:
             raise ParameterOutOfRange("; ".join(problems))
-        self.write_block(block)
 
     # -- block reads ----------------------------------------------------------------------------------------
     def station_settings(self) -> StationSettings:

@@ -435,12 +435,18 @@ class BatchModbusTool(ModbusTool):
             register.to_words(value)
         return block
 
-    def write_recipe(self, recipe: SetPoints, *, positions: Sequence[int] | None = None) -> None:
+    def write_recipe(
+        self, recipe: SetPoints, *, positions: Sequence[int] | None = None, **context: Any
+    ) -> None:
         """Write the recipe's registers and LOAD_MASK (contiguous ones in one FC16), after its
-        ranges and the manual's cross-field rules (``check_rules``) were checked."""
+        ranges and the manual's cross-field rules (:meth:`check_recipe`) were checked."""
         block = self.recipe_registers(recipe, positions or self.all_positions)
-        recipe.check_rules()
+        self.check_recipe(recipe, **context)
         self.write_block(block)
+
+    def check_recipe(self, recipe: SetPoints, **context: Any) -> None:
+        """The manual's cross-field rules of ``recipe`` (its ``check_rules``)."""
+        recipe.check_rules()
 
     def set_strip_ids(self, strip_ids: Mapping[int, str]) -> None:
         """STRIP_ID_k, each with one FC16 of 10 registers; positions not given are left as they are."""

@@ -8,6 +8,7 @@ A whole cycle: docs/tools/wire-bonder.md.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -364,18 +365,14 @@ class WireBonder(TextTool):
         The length is checked against ``sites`` (read with ``SIZE?`` if not given) so that no
         piece of an old map survives a short one.
         """
-        if sites is None:
-            rows, cols = self.strip_size
-            sites = rows * cols
+        sites = math.prod(self.strip_size) if sites is None else sites
         check_input_map(value, sites=sites)
         for start in range(0, len(value), MAP_PIECE):
             self.command(f"MAP {start + 1},{value[start : start + MAP_PIECE]}")
 
     def read_input_map(self, sites: int | None = None) -> str:
         """``MAP? <start>`` paged by 200 characters."""
-        if sites is None:
-            rows, cols = self.strip_size
-            sites = rows * cols
+        sites = math.prod(self.strip_size) if sites is None else sites
         return self._read_map("MAP?", sites, "01")
 
     @property

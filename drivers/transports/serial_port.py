@@ -4,17 +4,13 @@ server), ``rfc2217://`` (RFC 2217 device server such as ser2net) and other pyser
 pyserial reads that time out return short data without raising (library-notes.md): this
 module turns a short read into :class:`ToolTimeout` carrying what did arrive.
 
-A reply from a simulated tool arrives in several pieces. On a plain POSIX port (a device path:
-a tty or pty with a file descriptor) :meth:`SerialTransport.read_until` waits on the descriptor
-itself, once per piece against the reply's one deadline, and reads whatever has come in one
-call: pyserial's ``read`` arms a ``Timeout`` object and asks ``in_waiting`` per piece, which was
-most of a dry run's serial CPU. Writes on such a port go to the descriptor too, kept with its
-pollers per open port (:class:`PortDescriptor`): pyserial's ``write`` arms a ``Timeout`` and
-waits in ``select`` for writability after every write, complete or not, and the stale-input
-check before a send asked ``in_waiting`` (an ``ioctl``) where one ``poll`` does. Other ports
-(``socket://``, ``rfc2217://``, ``loop://``: protocol handlers with their own framing) keep
-pyserial's path. Both paths raise the same way: a port that
-reports input but yields none (a vanished device) or fails the read is a lost connection.
+A plain POSIX port (a device path: a tty or pty) is read and written on its descriptor
+(:class:`PortDescriptor`), a reply's pieces against its one deadline: pyserial's ``read`` arms a
+``Timeout`` object and asks ``in_waiting`` per piece, its ``write`` waits in ``select`` after
+every write, and the stale-input check before a send asked ``in_waiting`` (an ``ioctl``) where
+one ``poll`` does; that was most of a dry run's serial CPU. Other ports (``socket://``,
+``rfc2217://``, ``loop://``: protocol handlers with their own framing) keep pyserial's path.
+Both paths raise the same way.
 
 ``flush()`` waits in ``termios.tcdrain``, which Python does not retry when a signal interrupts
 it (PEP 475 covers ``os`` and ``select``, not ``termios``): a daemon's signal handler or a

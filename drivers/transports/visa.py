@@ -28,12 +28,8 @@ _DEFAULT_LIBRARY = "@py"
 
 
 class VisaTransport(Transport):
-    """One VISA session to one tool: ``write`` and ``read`` of text messages.
-
-    ``lock`` is held by the caller around an exchange that spans several messages
-    (a query and its ``SYST:ERR?`` follow-up) so that a poller thread and a sequence can
-    share the driver.
-    """
+    """One VISA session to one tool: ``write`` and ``read`` of text messages (the caller holds
+    ``lock`` around a query and its ``SYST:ERR?`` follow-up)."""
 
     def __init__(
         self,
