@@ -248,7 +248,11 @@ class Tool(ABC):
     # -- error wrapping of replies ------------------------------------------------------
     def error(self, kind: type[E], message: str, sent: str = "") -> E:
         """A ``kind`` error naming this tool, its address and what was sent."""
-        return kind(message, tool=self.tool_name, address=self.address, sent=sent)
+        return kind(message, **self.where(sent))
+
+    def where(self, sent: str = "") -> dict[str, str]:
+        """This tool, its address and what was sent, as every error names them."""
+        return {"tool": self.tool_name, "address": self.address, "sent": sent}
 
     def protocol_error(self, message: str, sent: str = "") -> ProtocolError:
         """A :class:`ProtocolError` naming this tool, its address and what was sent."""

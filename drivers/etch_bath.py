@@ -431,7 +431,7 @@ class EtchBath(BatchModbusTool):
             return ToolError(
                 10, "Gateway path unavailable",
                 f"unit {self.link.endpoint.unit} is not routed by the gateway",
-                native_code=10, tool=self.tool_name, address=self.address, sent=sent,
+                native_code=10, **self.where(sent),
             )  # fmt: skip
         return super()._translate(exc, sent)
 

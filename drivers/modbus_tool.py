@@ -277,14 +277,7 @@ class ModbusTool(Tool):
             catalogue, detail = _EXCEPTION_ERRORS.get(
                 code, (code, "gateway" if code in (10, 11) else "")
             )
-        return tool_error(
-            catalogue,
-            detail,
-            native_code=code,
-            tool=self.tool_name,
-            address=self.address,
-            sent=sent,
-        )
+        return tool_error(catalogue, detail, native_code=code, **self.where(sent))
 
     def _raw(self, *registers: Register) -> Any:
         """The first of these input registers, read with them straight from the link."""

@@ -97,18 +97,11 @@ class ScpiErrorEntry:
     code: int
     text: str
 
-    def to_tool_error(self, *, tool: str, address: str, sent: str) -> ToolError:
+    def to_tool_error(self, **where: str) -> ToolError:
+        """The catalogue error of this entry (``where``: the tool, address and what was sent)."""
         text, _, detail = self.text.partition(";")
         catalogue = _SCPI_TO_CATALOGUE.get(self.code, self.code)
-        return tool_error(
-            catalogue,
-            detail,
-            text=text,
-            native_code=self.code,
-            tool=tool,
-            address=address,
-            sent=sent,
-        )
+        return tool_error(catalogue, detail, text=text, native_code=self.code, **where)
 
 
 class ScpiTool(TextTool):
@@ -276,9 +269,7 @@ class ScpiTool(TextTool):
         entry = self._next_error(sent=sent, after_timeout=after_timeout)
         if entry.code != 0:
             self._drain_errors(sent=sent)
-            raise entry.to_tool_error(
-                tool=self.tool_name, address=self.address, sent=sent
-            ) from None
+            raise entry.to_tool_error(**self.where(sent)) from None
 
     def _next_error(self, *, sent: str, after_timeout: bool = False) -> ScpiErrorEntry:
         """``SYST:ERR?`` after ``sent``. When ``sent`` was a query that timed out

@@ -284,7 +284,7 @@ class ModbusTransport(Transport):
                     ProtocolError, f"error reply without exception code: {reply}", sent
                 )
             self.log.debug("%s <- exception %02d", self.tool, code)
-            raise ModbusExceptionReply(code, tool=self.tool, address=self.address, sent=sent)
+            raise ModbusExceptionReply(code, **self.where(sent))
         if self.log.isEnabledFor(logging.DEBUG):  # not described on every poll for nothing
             self.log.debug("%s <- %s", self.tool, _describe(reply))
         return reply
