@@ -281,7 +281,7 @@ class Metrology(TextTool):
             address,
             tool=self.tool_name,
             baudrate=38400,
-            line_timeout_s=line_timeout_s,
+            timeout_s=line_timeout_s,
             logger=self.log,
         )
 

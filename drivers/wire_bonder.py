@@ -29,7 +29,6 @@ from drivers.settings import Command, Reading, Setting
 from drivers.states import ToolState
 from drivers.text_tool import TextTool
 from drivers.transports.framed_link import FramedLink
-from drivers.transports.serial_port import SerialTransport
 from drivers.values import (
     ALARM_CLASS,
     INTEGER,
@@ -245,11 +244,13 @@ class WireBonder(TextTool):
 
     def __init__(self, address: str, *, timeout_s: float = 0.5, retransmissions: int = 3) -> None:
         super().__init__(address)
-        transport = SerialTransport(
-            address, tool=self.tool_name, baudrate=115200, timeout_s=timeout_s, logger=self.log
-        )
         self.link = FramedLink(
-            transport, timeout_s=timeout_s, retransmissions=retransmissions, logger=self.log
+            address,
+            tool=self.tool_name,
+            baudrate=115200,
+            timeout_s=timeout_s,
+            retransmissions=retransmissions,
+            logger=self.log,
         )
 
     # -- lifecycle and message primitives ----------------------------------------------------------

@@ -25,7 +25,7 @@ from drivers.errors import (
     ToolTimeout,
     tool_error,
 )
-from drivers.transports.serial_port import SerialLink, SerialTransport
+from drivers.transports.serial_port import SerialLink
 
 STX, ETX, ACK, NAK, CR = 0x02, 0x03, 0x06, 0x15, 0x0D
 MAX_PAYLOAD = 250
@@ -91,19 +91,17 @@ class FramedLink(SerialLink):
 
     def __init__(
         self,
-        transport: SerialTransport,
+        url: str,
         *,
+        tool: str,
+        baudrate: int,
         timeout_s: float = 0.5,
         retransmissions: int = 3,
-        first_sequence: int = 1,
         logger: logging.Logger | None = None,
     ) -> None:
-        if not 0 <= first_sequence <= 9:
-            raise ValueError(f"first sequence digit must be 0-9, not {first_sequence}")
-        super().__init__(transport, logger)
-        self.timeout_s = timeout_s
+        super().__init__(url, tool=tool, baudrate=baudrate, timeout_s=timeout_s, logger=logger)
         self.retransmissions = retransmissions
-        self._next_digit = first_sequence
+        self._next_digit = 1
 
     def exchange(self, command: str) -> str:
         """Send ``command`` as a new frame; return the reply text after the sequence digit."""
@@ -111,11 +109,6 @@ class FramedLink(SerialLink):
             return self._exchange(command, read_detail=True)
 
     # -- internals -------------------------------------------------------------------------
-    def _take_digit(self) -> str:
-        digit = self._next_digit
-        self._next_digit = (digit + 1) % 10
-        return str(digit)
-
     def _check_command(self, command: str) -> None:
         if not command or any(not 0x20 <= ord(ch) <= 0x7E for ch in command):
             raise self.serial.error(
@@ -129,7 +122,8 @@ class FramedLink(SerialLink):
 
     def _exchange(self, command: str, *, read_detail: bool) -> str:
         self._check_command(command)
-        payload = self._take_digit() + command
+        digit, self._next_digit = self._next_digit, (self._next_digit + 1) % 10
+        payload = f"{digit}{command}"
         frame = encode_frame(payload)
         failures: list[str] = []
         kind: type[PacklineError] = ProtocolError  # of the last attempt's failure
@@ -148,7 +142,7 @@ class FramedLink(SerialLink):
                     self.log.debug("%s -> %s", self.tool, payload)
             try:
                 self.serial.write(frame)
-                raw = self.serial.read_until(b"\r", timeout_s=self.timeout_s, sent=payload)
+                raw = self.serial.read_until(b"\r", sent=payload)
                 reply = parse_reply(raw)
             except (ToolTimeout, ConnectionLost) as exc:
                 kind, failure = type(exc), exc.reason

@@ -174,15 +174,26 @@ class SerialTransport(Transport):
 
 
 class SerialLink:
-    """A message protocol over one :class:`SerialTransport` (the wire bonder's framed link, the
-    metrology line protocol): the port's tool, address, lock and log are the link's, and
-    opening or closing the link opens or closes the port."""
+    """A message protocol over one :class:`SerialTransport` at ``url`` (the wire bonder's framed
+    link, the metrology line protocol), replies awaited ``timeout_s`` each: the port's tool,
+    address, lock and log are the link's, and opening or closing the link opens or closes the
+    port."""
 
-    def __init__(self, serial: SerialTransport, logger: logging.Logger | None = None) -> None:
-        self.serial = serial
-        self.tool = serial.tool
-        self.address = serial.address
-        self.log = logger or serial.log
+    def __init__(
+        self,
+        url: str,
+        *,
+        tool: str,
+        baudrate: int,
+        timeout_s: float,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.serial = SerialTransport(
+            url, tool=tool, baudrate=baudrate, timeout_s=timeout_s, logger=logger
+        )
+        self.tool = tool
+        self.address = url
+        self.log = self.serial.log
 
     @property
     def opened(self) -> int:
