@@ -1,8 +1,6 @@
 """BA-8 ball attach line driver. Host interface: ball-attach.md (SCPI over TCP socket, LF).
-
-The unit of work is a magazine of 1-20 strips, indexed k = 1..n: per-strip data
-(``STRip<k>:ID|MAP``), status (``STRip<k>:STATus?``) and results (``RESult<k>:*``).
-A whole cycle: docs/tools/ball-attach.md.
+A magazine of 1-20 strips has per-strip data, status and results (``STRip<k>:*``,
+``RESult<k>:*``). A whole cycle: docs/tools/ball-attach.md.
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
 """UVL-3 UV laser ablation system driver. Host interface: laser.md (SCPI over TCP, port 5025).
 A whole cycle: docs/tools/laser.md.
-
-The common SCPI command set (recipes, strip data, cycle, alarms, results) comes from
-:class:`~drivers.scpi.ScpiTool`; this class adds the commands of laser.md §4 in its order.
 """
 
 from __future__ import annotations

@@ -1,9 +1,6 @@
 """WB-3 wire bonder driver. Host interface: wire-bonder.md (framed RS-232 ASCII, 115200 8N1).
-
-The address is a serial device path (``/dev/ttyUSB0``, a simulator's ``/dev/pts/5``) or a
-pyserial URL (``socket://127.0.0.1:7003``). The link layer (sequence digits, checksums,
-retransmission, ``LASTERR?`` after a rejection) is :mod:`drivers.transports.framed_link`.
-A whole cycle: docs/tools/wire-bonder.md.
+The link layer (sequence digits, checksums, retransmission, ``LASTERR?`` after a rejection) is
+:mod:`drivers.transports.framed_link`. A whole cycle: docs/tools/wire-bonder.md.
 """
 
 from __future__ import annotations

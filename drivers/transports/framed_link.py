@@ -1,6 +1,5 @@
 """The host side of the wire bonder's framed serial link over a
-:class:`~drivers.transports.serial_port.SerialTransport` (device path or ``socket://``): the
-frame, its XOR checksum and the host rules 1-4 of wire-bonder.md §2 (one outstanding frame, a
+:class:`~drivers.transports.serial_port.SerialTransport`: the frame, its XOR checksum and the host rules 1-4 of wire-bonder.md §2 (one outstanding frame, a
 new sequence digit per command, the identical frame retransmitted at most 3 times, ``NAK`` >= 10
 a rejection whose ``LASTERR?`` detail is raised as the catalogue :class:`ToolError`). A link that
 failed raises :class:`ToolTimeout` (the last attempt got no complete reply),

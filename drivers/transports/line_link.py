@@ -1,5 +1,4 @@
-"""Host side of the plain line protocol of metrology.md §2 over :class:`SerialTransport`
-(device paths and pyserial URLs such as ``socket://host:port``).
+"""Host side of the plain line protocol of metrology.md §2 over a :class:`SerialTransport`.
 
 One exchange: send the command line and CR, then read CR-terminated lines, each within the
 per-line timeout (1 s), until the final ``OK`` / ``OK <data>`` or ``ER <code>,<text>[;<detail>]``,
