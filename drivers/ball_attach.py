@@ -232,16 +232,7 @@ class BallAttach(ScpiTool):
         default=ReflowLimits(),
         doc="``REFLow:LIMits``: peak and TAL windows the strip profile must meet (else 6508).",
     )
-    reflow_profile = Reading(
-        "REFLow:PROFile?",
-        ReflowProfile,
-        REAL,
-        REAL,
-        REAL,
-        REAL,
-        REAL,
-        doc="``REFLow:PROFile?``: peak °C, TAL s, soak s, max ramp and max cool °C/s.",
-    )
+    reflow_profile = Reading("REFLow:PROFile?", ReflowProfile, REAL, REAL, REAL, REAL, REAL)
 
     # -- magazine (§5) --------------------------------------------------------------------------
     def set_magazine(

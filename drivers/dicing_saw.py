@@ -46,7 +46,7 @@ class DicingSummaryExtra(NamedTuple):
 
 
 class SpindleReading(NamedTuple):
-    """``MEASure:SPINdle?``: actual speed and spindle load."""
+    """``MEASure:SPINdle?``: actual speed (1 decimal) and spindle load (whole %)."""
 
     krpm: float
     load_pct: int
@@ -164,13 +164,7 @@ class DicingSaw(ScpiTool):
         "COOLant:FLOW", Number(0.5, 3.0, 1, "L/min"), doc="COOLant:FLOW, L/min (R)."
     )
 
-    measure_spindle = Reading(
-        "MEASure:SPINdle?",
-        SpindleReading,
-        REAL,
-        Number(0, 10**6, 0, "%"),
-        doc="``MEASure:SPINdle?``: actual krpm (1 dec.) and load % (NR1).",
-    )
+    measure_spindle = Reading("MEASure:SPINdle?", SpindleReading, REAL, Number(0, 10**6, 0, "%"))
     measure_coolant_l_min = Reading(
         "MEASure:COOLant?",
         float,

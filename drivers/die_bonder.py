@@ -200,12 +200,7 @@ class DieBonder(ScpiTool):
     )
 
     placement_calibration = Reading(
-        "CALibrate:PLACe?",
-        PlacementCalibration,
-        REAL,
-        REAL,
-        Timestamp(),
-        doc="``CALibrate:PLACe?``: correction and time of the last placement calibration.",
+        "CALibrate:PLACe?", PlacementCalibration, REAL, REAL, Timestamp()
     )
 
 

@@ -149,7 +149,8 @@ class StationSettings:
 
 @dataclass(frozen=True)
 class EtchResult(BatchResult):
-    """IR 115-140 after a batch, with the slots' outcomes and strip ids."""
+    """IR 115-140 after a batch (valid while RESULTS_AVAILABLE), with the slots' outcomes and
+    strip ids."""
 
     end_reason: EndReason
     final_depth_um: float
@@ -364,7 +365,6 @@ class EtchBath(BatchModbusTool):
         cu_load_g_l=cu_load_pv_g_l,
         level_mm=level_pv_mm,
         flow_l_min=flow_pv_l_min,
-        doc="IR 100-108 in one request.",
     )
     etch_progress = Block(
         EtchProgress,
@@ -372,12 +372,8 @@ class EtchBath(BatchModbusTool):
         depth_um=etch_depth_acc_um,
         elapsed_s=etch_elapsed_s,
         remaining_s=etch_remaining_s,
-        doc="IR 109-114 in one request.",
     )
-    cycle_result = ResultBlock(
-        EtchResult,
-        doc="IR 115-140 and the strip ids as one record (valid while RESULTS_AVAILABLE).",
-    )
+    cycle_result = ResultBlock(EtchResult)
 
     def __init__(self, address: str, *, timeout_s: float | None = None, retries: int = 3) -> None:
         """Default timeouts are the manual's: 300 ms on RTU, 1 s through the gateway."""

@@ -182,10 +182,7 @@ class Laminator(BatchModbusTool):
         129, U16, scale=0.1, unit="kPa", doc="MAX_VACUUM_DWELL (absolute)."
     )
     dwell_actual_s = Input(130, U16, unit="s", doc="DWELL_ACTUAL_S: in-band dwell accumulated.")
-    cycle_result = ResultBlock(
-        LaminationResult,
-        doc="IR 110-130 (one FC04) and the strip ids, as one record.",
-    )
+    cycle_result = ResultBlock(LaminationResult)
 
     def alarms_in_words(self, alarm_words: tuple[int, ...]) -> list[int]:
         """Alarm codes set in ALARM_WORD_1..4 (``status().alarm_words``), in table order."""

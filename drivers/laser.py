@@ -160,13 +160,7 @@ class Laser(ScpiTool):
         "Needs the source on: IDLE -> 24, WARMUP -> 22 ``WARMUP``; DOOR, KEY and CHILLER block it.",
     )
 
-    calibration = Reading(
-        "LASer:CALibrate?",
-        Calibration,
-        Number(0.0, 10.0, 3),
-        Timestamp(),
-        doc="``LASer:CALibrate?``: ratio measured/expected and time of the last calibration.",
-    )
+    calibration = Reading("LASer:CALibrate?", Calibration, Number(0.0, 10.0, 3), Timestamp())
     shutter = Reading(
         "LASer:SHUTter?", str, Choice(("OPEN", "CLOSED")), doc="``LASer:SHUTter?``: OPEN or CLOSED."
     )

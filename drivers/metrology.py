@@ -303,16 +303,7 @@ class Metrology(TextTool):
         return self.link.exchange(line).data
 
     # -- §4, in manual order -------------------------------------------------------------------
-    status = Reading(
-        "ST?",
-        MetrologyStatus,
-        StateName(),
-        _MODE,
-        Choice(PHASES),
-        INTEGER,
-        INTEGER,
-        doc="``ST?``: state, working MODE, phase, sites done and to do.",
-    )
+    status = Reading("ST?", MetrologyStatus, StateName(), _MODE, Choice(PHASES), INTEGER, INTEGER)
 
     def state(self) -> ToolState:
         """The state field of ``ST?``."""

@@ -165,13 +165,7 @@ class ModbusTool(Tool):
     serial_number = Input(909, STRING, length=8, doc="SERIAL, 16 characters.")
     firmware_code = Input(917, U16, doc="FIRMWARE: 231 = 2.3.1.")
 
-    status = Block(
-        ModbusStatus,
-        state=tool_state,
-        phase=phase_code,
-        heartbeat=heartbeat_echo,
-        doc="IR 0-27 in one request.",
-    )
+    status = Block(ModbusStatus, state=tool_state, phase=phase_code, heartbeat=heartbeat_echo)
 
     def __init__(self, address: str, *, timeout_s: float = 1.0, retries: int = 3) -> None:
         super().__init__(address)

@@ -209,17 +209,19 @@ class Block(MethodLike[R]):
     ``Block(ModbusStatus, state=tool_state, doc=...)`` reads the registers the record's fields
     are named after (declared on the same driver class), or the register a field is given under
     its keyword, in one request over their span, and builds the record. Called as a method:
-    ``tool.status()``.
+    ``tool.status()``. ``doc`` is the record's docstring unless given.
     """
 
     #: Record fields that are not registers of the block (a result block's ``positions``).
     derived: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, record: Callable[..., R], *, doc: str, **renamed: Register) -> None:
+    def __init__(
+        self, record: Callable[..., R], *, doc: str | None = None, **renamed: Register
+    ) -> None:
         self.record = record
         self.renamed = renamed
         self.registers: tuple[Register, ...] = ()
-        self.__doc__ = doc
+        self.__doc__ = record.__doc__ if doc is None else doc
 
     def __set_name__(self, owner: type, name: str) -> None:
         """Find the registers of the record's fields among ``owner``'s members."""

@@ -425,15 +425,7 @@ class ScpiTool(TextTool):
         """``CYCLe:PHASe?``: tool-specific phase name, ``NONE`` without a cycle."""
         return self.query("CYCLe:PHASe?")
 
-    progress = Reading(
-        "CYCLe:PROGress?",
-        Progress,
-        INTEGER,
-        INTEGER,
-        INTEGER,
-        INTEGER,
-        doc="``CYCLe:PROGress?``: units done and to do, elapsed and remaining s.",
-    )
+    progress = Reading("CYCLe:PROGress?", Progress, INTEGER, INTEGER, INTEGER, INTEGER)
 
     # -- ALARm ----------------------------------------------------------------------------
     def alarm_info(self, code: int) -> AlarmInfo:

@@ -213,7 +213,7 @@ class Reading(MethodLike[R]):
     """A query whose reply is several values, as a typed record: ``tool.consumables()``.
 
     ``query`` may take arguments (``ALMTXT? {0}``); ``maxsplit`` keeps commas in a last free-
-    text field (``<code>,<class>,<text>``).
+    text field (``<code>,<class>,<text>``); ``doc`` is the record class's docstring unless given.
     """
 
     def __init__(
@@ -221,14 +221,14 @@ class Reading(MethodLike[R]):
         query: str,
         record: Callable[..., R],
         *codecs: Codec,
-        doc: str,
+        doc: str | None = None,
         maxsplit: int = -1,
     ) -> None:
         self.query = query
         self.record = record
         self.codecs = codecs
         self.maxsplit = maxsplit
-        self.__doc__ = doc
+        self.__doc__ = record.__doc__ if doc is None else doc
 
     def __call__(self, tool: Tool, *args: Any) -> R:
         """As :meth:`read` (``Laser.calibration(laser)`` works as for a method)."""

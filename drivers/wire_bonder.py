@@ -280,15 +280,7 @@ class WireBonder(TextTool):
 
     # -- §4.1 commands, manual order ---------------------------------------------------------------
     status = Reading(
-        "STAT?",
-        WireBonderStatus,
-        StateName(),
-        Choice(PHASES),
-        INTEGER,
-        INTEGER,
-        INTEGER,
-        INTEGER,
-        doc="``STAT?``: state, phase, current unit, units done and to do, active alarm count.",
+        "STAT?", WireBonderStatus, StateName(), Choice(PHASES), INTEGER, INTEGER, INTEGER, INTEGER
     )
 
     def state(self) -> ToolState:
@@ -399,13 +391,7 @@ class WireBonder(TextTool):
         "ACK", doc="``ACK``: DONE/ABORTED -> READY (or HEATING); strip id and map cleared."
     )
 
-    stage_temperature = Reading(
-        "TEMP?",
-        StageTemperature,
-        REAL,
-        REAL,
-        doc="``TEMP?``: stage actual and set-point, °C.",
-    )
+    stage_temperature = Reading("TEMP?", StageTemperature, REAL, REAL)
 
     def stage_temperature_c(self) -> float:
         """Stage actual temperature, °C (``TEMP?``)."""
@@ -416,14 +402,7 @@ class WireBonder(TextTool):
         stage = self.stage_temperature()
         return self.heat_up_law.least_left_s([stage.pv_c], stage.sp_c, self.stage_band_c)
 
-    consumables = Reading(
-        "CONS?",
-        Consumables,
-        INTEGER,
-        INTEGER,
-        REAL,
-        doc="``CONS?``: capillary bonds and limit, wire left on the spool (m).",
-    )
+    consumables = Reading("CONS?", Consumables, INTEGER, INTEGER, REAL)
 
     reset_capillary = Command(
         "CAPRESET",
