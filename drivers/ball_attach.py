@@ -314,8 +314,7 @@ def _result_header(strip: int) -> str:
 
 @dataclass(frozen=True)
 class BallAttachSettings(SetPoints, driver=BallAttach):
-    """The §4 flux, ball and reflow set-points a step writes over a loaded tool recipe, each
-    field the :class:`BallAttach` setting of the same name (zones 1..8 as one tuple)."""
+    """The §4 flux, ball and reflow set-points a step writes over a loaded tool recipe."""
 
     flux_thickness_um: int
     ball_diameter_mm: float

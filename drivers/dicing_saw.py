@@ -181,8 +181,7 @@ class DicingSaw(ScpiTool):
 
 @dataclass(frozen=True)
 class CutSettings(SetPoints, driver=DicingSaw):
-    """The §4 cut set-points a step writes over a loaded tool recipe, each field the
-    :class:`DicingSaw` setting of the same name."""
+    """The §4 cut set-points a step writes over a loaded tool recipe."""
 
     spindle_speed_krpm: float
     blade_thickness_um: int

@@ -206,8 +206,7 @@ class DieBonder(ScpiTool):
 
 @dataclass(frozen=True)
 class DieBondSettings(SetPoints, driver=DieBonder):
-    """The recipe parameters of §4, for writing or reading in one go; each field is the
-    :class:`DieBonder` setting of the same name and takes its default from there."""
+    """The recipe parameters of §4, for writing or reading in one go."""
 
     mode: str = DieBonder.mode.default
     dispense_volume_nl: int = DieBonder.dispense_volume_nl.default

@@ -434,9 +434,7 @@ class EtchBath(BatchModbusTool):
 
 @dataclass(frozen=True)
 class EtchRecipe(SetPoints, driver=EtchBath):
-    """HR 101-117 of one batch in engineering units; each field is the :class:`EtchBath`
-    holding register of the same name and takes its default from there (LOAD_MASK, HR 118,
-    follows from the loaded slots)."""
+    """HR 101-117 of one batch (LOAD_MASK, HR 118, follows from the loaded slots)."""
 
     temp_sp_c: float = EtchBath.temp_sp_c.default
     temp_band_c: float = EtchBath.temp_band_c.default

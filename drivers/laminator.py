@@ -200,11 +200,7 @@ class Laminator(BatchModbusTool):
 
 @dataclass(frozen=True)
 class LaminationRecipe(SetPoints, driver=Laminator):
-    """HR 100-110 of one press load in engineering units; each field is the :class:`Laminator`
-    holding register of the same name and takes its default from there (§4).
-
-    LOAD_MASK (HR 111) is not part of the recipe: it follows from the loaded positions.
-    """
+    """HR 100-110 of one press load (LOAD_MASK, HR 111, follows from the loaded positions)."""
 
     platen_sp_c: float = Laminator.platen_sp_c.default
     standby_sp_c: float = Laminator.standby_sp_c.default

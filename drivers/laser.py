@@ -174,8 +174,7 @@ class Laser(ScpiTool):
 
 @dataclass(frozen=True)
 class AblationSettings(SetPoints, driver=Laser):
-    """The §4 pattern and ablation set-points a step writes over a loaded tool recipe, each
-    field the :class:`Laser` setting of the same name."""
+    """The §4 pattern and ablation set-points a step writes over a loaded tool recipe."""
 
     pattern: str
     fluence_j_cm2: float

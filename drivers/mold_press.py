@@ -222,9 +222,7 @@ def check_stage_order(stage1_end_mm: float, stage2_end_mm: float, stage3_end_mm:
 
 @dataclass(frozen=True)
 class MoldRecipe(SetPoints, driver=MoldPress):
-    """HR 100-120 of one shot in engineering units; each field is the :class:`MoldPress`
-    holding register of the same name and takes its default from there (LOAD_MASK, HR 121,
-    follows from the loaded positions)."""
+    """HR 100-120 of one shot (LOAD_MASK, HR 121, follows from the loaded positions)."""
 
     chase_top_sp_c: float = MoldPress.chase_top_sp_c.default
     chase_bottom_sp_c: float = MoldPress.chase_bottom_sp_c.default

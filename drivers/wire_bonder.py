@@ -505,8 +505,7 @@ def lacks_forming_gas(wire_material: str | None, gas_flow_l_min: float) -> bool:
 
 @dataclass(frozen=True)
 class WireBondParameters(SetPoints, driver=WireBonder):
-    """The §4.2 parameters a step writes over a loaded bond program, each field the
-    :class:`WireBonder` parameter of the same name; ``None`` keeps the program's value."""
+    """The §4.2 parameters a step writes over a loaded bond program (``None``: as loaded)."""
 
     wire_material: str | None = None
     wire_diameter_um: int | None = None
