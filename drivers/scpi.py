@@ -428,18 +428,14 @@ class ScpiTool(TextTool):
     progress = Reading("CYCLe:PROGress?", Progress, INTEGER, INTEGER, INTEGER, INTEGER)
 
     # -- ALARm ----------------------------------------------------------------------------
-    def alarm_info(self, code: int) -> AlarmInfo:
-        """``ALARm:TEXT? <code>``: class and text."""
-        return self._alarm_text(int(code))
-
-    _alarm_text = Reading(
+    alarm_info = Reading(
         "ALARm:TEXT? {0}",
         AlarmInfo,
         INTEGER,
         ALARM_CLASS,
         Quoted(1000),
         maxsplit=2,
-        doc="``ALARm:TEXT? <code>``: code, class and quoted text.",
+        doc="``ALARm:TEXT? <code>``: class and quoted text of an alarm (after its code).",
     )
 
     clear_alarms = Command(

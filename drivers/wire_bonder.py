@@ -409,18 +409,14 @@ class WireBonder(TextTool):
         doc="``CAPRESET``: capillary changed, bond counter to 0 (also in PAUSED and ALARM).",
     )
 
-    def alarm_info(self, code: int) -> AlarmInfo:
-        """``ALMTXT? <code>``: class and text of an alarm of §6."""
-        return self._alarm_text(int(code))
-
-    _alarm_text = Reading(
+    alarm_info = Reading(
         "ALMTXT? {0}",
         AlarmInfo,
         Number(0, 9999),
         ALARM_CLASS,
         Text(),
         maxsplit=2,
-        doc="``ALMTXT? <code>``: code, class and text.",
+        doc="``ALMTXT? <code>``: class and text of an alarm of §6 (after its code).",
     )
 
     clear_alarms = Command("ALMCLR", doc="``ALMCLR``: remove every alarm whose cause has gone.")
