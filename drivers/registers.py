@@ -194,11 +194,6 @@ class Register:
             sent_as=f"{self.name}_{index}={value!r}",
         )
 
-    def describe(self) -> str:
-        if self.limits is None:
-            return ""
-        return f"{self.limits[0]}..{self.limits[1]} {self.unit}".rstrip()
-
 
 R = TypeVar("R")
 

@@ -184,11 +184,6 @@ class Setting(Generic[T]):
             self.validate(*checked)
         return checked
 
-    def describe(self) -> str:
-        """Range text for docs and error messages (``[1..8] 25.0..300.0 °C`` when indexed)."""
-        ranges = ",".join(codec.describe() for codec in self.codecs)
-        return ranges if self.count is None else f"[1..{self.count}] {ranges}"
-
 
 class IndexedAccess(Generic[T]):
     """An indexed :class:`Setting` bound to one driver: ``tool.zone_temperature_c[3]``."""
