@@ -5,9 +5,9 @@ A whole cycle: docs/tools/dicing-saw.md.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar, NamedTuple
+from typing import ClassVar, NamedTuple
 
 from drivers.errors import ParameterOutOfRange
 from drivers.records import SiteRecord, StripSummary, alarms, defects
@@ -59,7 +59,6 @@ class DicingSaw(ScpiTool):
     model = "DS-2"
     termination = "\r\n"
     baud_rate = 9600
-    default_timeout_s = 2.0
     result_timeout_s = 5.0
     result_page_size = 16
     poll_interval_s = 1.0
@@ -92,7 +91,7 @@ class DicingSaw(ScpiTool):
         7504 not fully singulated (cycle ended before all bounding lines were cut)
     """)
     record_type = DicingRecord
-    summary_converters: ClassVar[Sequence[Callable[[str], Any]]] = (int, int)
+    summary_converters = (int, int)
 
     # -- §4 command reference, manual order --------------------------------------------------------
     spindle_speed_krpm = Setting[float](

@@ -122,7 +122,6 @@ class ResultBlock(Block[R]):
 class ModbusTool(Tool):
     """Base of the Modbus drivers: the common blocks of README §9.2."""
 
-    poll_interval_s = 0.5
     #: Interlock names by INTERLOCK_WORD bit, from the tool's interlock table.
     interlock_bits: ClassVar[Sequence[str]] = ()
     #: Phase names by PHASE code.
