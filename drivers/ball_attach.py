@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, TypeVar, cast
+from typing import ClassVar, cast
 
 from drivers.errors import ParameterOutOfRange
 from drivers.records import (
@@ -31,8 +31,6 @@ MAX_STRIPS = 20
 ZONES = 8
 STRIP_STATUSES = ("WAIT", "PRINT", "PLACE", "REFLOW", "INSPECT", "DONE", "NOTRUN")
 PHASES = ("NONE", "FEED", "DRAIN")
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)

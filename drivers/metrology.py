@@ -57,7 +57,6 @@ PHASES = ("NONE", "LOAD", "ALIGN", "MEASURE", "UNLOAD")
 #: ``LIM`` lo and hi, every item (§4; else the tool answers 13).
 LIMIT_RANGE = (-5000.0, 5000.0)
 RD_MAX = 1024
-LIST_PAGE = 10
 
 
 class LimitSetting(Setting[tuple[float, float]]):

@@ -45,7 +45,6 @@ from drivers.values import (
 
 MAP_PIECE = 200  # §4.1: MAP, MAP?, RMAP? carry up to 200 characters
 RES_PAGE = 4  # §4.1: RES? count 1-4
-PLIST_PAGE = 10  # §4.1: PLIST? returns up to 10 names
 PHASES = ("NONE", "LOAD", "ALIGN", "BOND", "UNLOAD")
 
 
@@ -159,7 +158,6 @@ class WireBonder(TextTool):
     #: wire-bonder.md §8: heating at 20 °C/min; §3: READY after 30 s within ±3.0 °C.
     heat_up_law = HeatUpLaw(rate_c_per_min=20.0, stable_s=30.0)
     stage_band_c = 3.0
-    phase_names = PHASES
     interlock_names = ("DOOR", "AIR", "GAS", "TEMP", "CAPILLARY", "WIRE")
     alarm_table = alarms("""
         3001 A Emergency stop

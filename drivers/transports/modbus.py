@@ -15,7 +15,7 @@ import select
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from pymodbus.client import ModbusSerialClient, ModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
@@ -24,8 +24,6 @@ from drivers.address import ModbusAddress, parse_modbus_address
 from drivers.errors import ConnectionLost, ProtocolError, ToolTimeout
 from drivers.transports.base import Transport
 from drivers.transports.wall_timeouts import wall_timeout_s
-
-T = TypeVar("T")
 
 
 class PromptSerialClient(ModbusSerialClient):

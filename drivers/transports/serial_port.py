@@ -123,7 +123,8 @@ class SerialTransport(Transport):
                     port.write(data)
                 retry_interrupted(port.flush)
             except (serial.SerialException, OSError, termios.error) as exc:
-                raise self._lost(f"write failed ({exc})", _text(data)) from exc
+                sent = data.decode("ascii", errors="backslashreplace")
+                raise self._lost(f"write failed ({exc})", sent) from exc
 
     def read_until(
         self, terminator: bytes, *, timeout_s: float | None = None, sent: str = ""
@@ -303,7 +304,3 @@ class PortDescriptor:
             wait_ms = None if deadline is None else (deadline - time.monotonic()) * 1000.0
             if (wait_ms is not None and wait_ms <= 0) or not self._writable.poll(wait_ms):
                 raise serial.SerialTimeoutException("Write timeout")
-
-
-def _text(data: bytes) -> str:
-    return data.decode("ascii", errors="backslashreplace")
