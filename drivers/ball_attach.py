@@ -29,7 +29,6 @@ from drivers.values import REAL, Choice, Flag, InputMap, Number, Quoted, check_i
 
 MAX_STRIPS = 20
 ZONES = 8
-STRIP_STATUSES = ("WAIT", "PRINT", "PLACE", "REFLOW", "INSPECT", "DONE", "NOTRUN")
 PHASES = ("NONE", "FEED", "DRAIN")
 
 
@@ -157,10 +156,10 @@ class BallAttach(ScpiTool):
     )
     strip_status = Setting[IndexedAccess[str]](
         "STRip<k>:STATus",
-        Choice(STRIP_STATUSES),
+        Choice(("WAIT", "PRINT", "PLACE", "REFLOW", "INSPECT", "DONE", "NOTRUN")),
         count=MAX_STRIPS,
         writable=False,
-        doc="STRip<k>:STATus?: WAIT|PRINT|PLACE|REFLOW|INSPECT|DONE|NOTRUN.",
+        doc="STRip<k>:STATus?: where strip k is in the line.",
     )
     flux_method = Setting[str](
         "FLUX:METHod", Choice(("PRINT", "PIN")), doc="FLUX:METHod: stencil print or pin transfer."

@@ -33,15 +33,11 @@ class Tool(ABC):
     #: Default poll interval in seconds when waiting on the tool (the manuals' poll rates).
     poll_interval_s: ClassVar[float] = 0.5
     #: The manual's duration (§8 timing, tool seconds) of a state the tool leaves by itself,
-    #: where it gives one and no rate: HEATING/WARMUP from cold, SETUP (a calibration, a blade
-    #: set-up). A wait polls such a state at most at ``stretch`` of it (:meth:`wait_for_state`),
-    #: so it costs ~1/``stretch`` polls; it never says when the state ends. A state of
-    #: :attr:`state_durations_s` not given here takes the longest of its durations.
+    #: where it gives one and no rate (HEATING/WARMUP from cold, SETUP), else the longest of
+    #: :attr:`state_durations_s`; it never says when the state ends (:meth:`wait_for_state`).
     typical_s: ClassVar[Mapping[ToolState, float]] = {}
     #: The manual's durations of a state the host's own command starts, where it fixes them
-    #: (§3/§4/§8: a saw's WARMUP lasts 60 s, or 300 s from cold; a CAL's SETUP ≈ 20 s): a
-    #: wait told when the command was sent (``entered_s``) looks at each possible end
-    #: instead of polling through the state (:meth:`wait_for_state`).
+    #: (§3/§4/§8: a saw's WARMUP lasts 60 s, or 300 s from cold; a CAL's SETUP ≈ 20 s).
     state_durations_s: ClassVar[Mapping[ToolState, tuple[float, ...]]] = {}
     #: The state an acknowledge the tool took leaves it in, where its manual fixes it (the
     #: MS-3 has no HEATING: READY); None where it depends on the tool's conditions (README

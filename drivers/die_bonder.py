@@ -17,8 +17,7 @@ from drivers.states import ToolState
 from drivers.values import INTEGER, REAL, Choice, Flag, Number, Timestamp
 
 MODES = ("EPOXY", "GAPFILL", "FLIPCHIP", "PLATE")
-HEATERS = ("STAGE", "HEAD", "CURE")
-_HEATER = Choice(HEATERS)
+_HEATER = Choice(("STAGE", "HEAD", "CURE"))
 _MODE = Choice(MODES)
 
 

@@ -283,8 +283,7 @@ class ModbusTool(Tool):
 
     def state(self) -> ToolState:
         """STATE (IR 0)."""
-        state: ToolState = self.tool_state
-        return state
+        return ToolState(self.tool_state)
 
     #: The status block of the look that saw the cycle end (DONE/ABORTED), until the next
     #: command coil: CYCLE_ELAPSED_S is held there (README §9.2).

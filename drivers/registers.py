@@ -1,11 +1,7 @@
-"""Declared Modbus registers, coils and blocks: one row of a manual's register table each.
-
-``Holding(100, S16, scale=0.1, limits=(165.0, 185.0), unit="°C", default=175.0, doc=...)``
-reads decode to engineering units; writes check the range first and then send one request
-(FC06 for 16-bit values, one FC16 for 32-bit values and strings, as the manual requires).
-A :class:`Block` reads several declared registers in one request as a typed record, a
-:class:`Pulse` is a command coil. The tool side (requests, errors) is
-:mod:`drivers.modbus_tool`.
+"""Declared Modbus registers, coils and blocks: one row of a manual's register table each
+(docs/drivers.md has an example of each). Writes check the range first and then send one
+request (FC06 for 16-bit values, one FC16 for 32-bit values and strings, as the manual
+requires). The tool side (requests, errors) is :mod:`drivers.modbus_tool`.
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
 """Declared settings, readings and commands of the text-protocol tools (SCPI, framed and line
-ASCII), one row of a manual's command table each, in manual order: :class:`Setting` (a value
-read with a query and written with a command after its codecs checked the manual's range),
-:class:`Reading` (a query whose reply is several values, as a typed record) and
-:class:`Command`. docs/drivers.md has an example of each.
+ASCII), one row of a manual's command table each, in manual order: :class:`Setting`,
+:class:`Reading` and :class:`Command`. docs/drivers.md has an example of each.
 
 Readings and commands are called like methods (:class:`MethodLike`). A reply that does not fit
 its codecs is one :class:`ProtocolError` (:meth:`drivers.base.Tool.parsing`). How a key becomes
