@@ -38,7 +38,6 @@ from drivers.values import (
     Number,
     StateName,
     Text,
-    check_identifier,
     check_input_map,
     check_strip_size,
 )
@@ -46,6 +45,7 @@ from drivers.values import (
 MAP_PIECE = 200  # §4.1: MAP, MAP?, RMAP? carry up to 200 characters
 RES_PAGE = 4  # §4.1: RES? count 1-4
 PHASES = ("NONE", "LOAD", "ALIGN", "BOND", "UNLOAD")
+PROGRAM_NAME = Identifier(16)  # README §3 names, sent bare
 
 
 @dataclass(frozen=True)
@@ -291,7 +291,7 @@ class WireBonder(TextTool):
 
     load_program = Command(
         "PROG {}",
-        Identifier(16),
+        PROGRAM_NAME,
         what="program name",
         doc="``PROG <name>``: load a bond program (parameters and strip layout) and arm -> HEATING.",
     )
@@ -319,12 +319,9 @@ class WireBonder(TextTool):
 
     def save_program(self, name: str | None = None) -> None:
         """``PSAVE [<name>]``: save the working parameters into the loaded program, or a copy."""
-        if name is None:
-            self.command("PSAVE")
-        else:
-            self.command(
-                f"PSAVE {check_identifier(name, 'program name', max_len=16, allow_empty=False)}"
-            )
+        if name is not None:
+            PROGRAM_NAME.check(name, "program name")
+        self.command("PSAVE" if name is None else f"PSAVE {name}")
 
     unload_program = Command("UNLOAD", doc="``UNLOAD``: unload the program -> IDLE (heater off).")
 
