@@ -50,6 +50,7 @@ from drivers.values import (
     InputMap,
     Quoted,
     StateName,
+    Text,
     check_strip_size,
     quoted_names,
     unquote,
@@ -351,9 +352,7 @@ class ScpiTool(TextTool):
         reply = self.query("SYST:INT?")
         return [] if reply == "NONE" else reply.split(",")
 
-    def scpi_version(self) -> str:
-        """``SYSTem:VERSion?``."""
-        return self.query("SYST:VERS?")
+    scpi_version = Reading("SYST:VERS?", str, Text(), doc="``SYSTem:VERSion?``.")
 
     # -- RECipe ---------------------------------------------------------------------------
     load_recipe = Command(
