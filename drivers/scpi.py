@@ -217,23 +217,18 @@ class ScpiTool(TextTool):
 
     def _check_unchecked(self) -> None:
         group, self._unchecked = self._unchecked, []
-        entry = self._next_error(sent=group[-1])
-        if entry.code == 0:
+        try:
+            self._raise_queued_error(sent=group[-1])
             return
-        self._drain_errors(sent=group[-1])
-        self.log.debug(
-            "%s: %s after a group of %d; sent one by one", self.tool_name, entry, len(group)
-        )
+        except ToolError as exc:
+            refusal = exc
+        self.log.debug("%s, after a group of %d: sent one by one", refusal, len(group))
         for text in group:
             self.link.write(text)
             self._raise_queued_error(sent=text)
         # Each one took on its own: the group's error was passing (21 Busy at the end of a
         # SETUP); the tool now holds every value sent.
-        self.log.warning(
-            "%s: %s after a group of set-points, none refused when sent again",
-            self.tool_name,
-            entry,
-        )
+        self.log.warning("%s, after a group of set-points: none refused when sent again", refusal)
 
     @classmethod
     def _setpoint_headers(cls) -> re.Pattern[str]:
