@@ -24,7 +24,7 @@ from drivers.transports.modbus import ModbusExceptionReply, ModbusTransport
 
 @dataclass(frozen=True)
 class ModbusStatus:
-    """The common status block IR 0-27 in one read."""
+    """The common status block IR 0-27 in one read (``alarm_list`` without its empty slots)."""
 
     state: ToolState
     phase: int
@@ -43,7 +43,6 @@ class ModbusStatus:
     alarm_list: tuple[int, ...]
 
     def __post_init__(self) -> None:
-        # ALARM_LIST slots hold 0 when empty: keep the codes only.
         object.__setattr__(self, "alarm_list", tuple(code for code in self.alarm_list if code))
 
 

@@ -243,11 +243,8 @@ class ModbusTransport(Transport):
         )
 
     def _flush_input(self) -> None:
-        """Drop whatever the bus delivered since the last request (a late reply, RTU only).
-
-        An RTU frame carries no transaction id (interfaces README §9.2, etch-bath manual §2):
-        a reply that arrives after its timeout would otherwise be read as the next answer.
-        """
+        """Drop whatever the bus delivered since the last request (RTU only, interfaces README
+        §9.2, etch-bath manual §2): a reply that came after its timeout is not the next answer."""
         link = getattr(self._client, "socket", None)
         if isinstance(self._client, ModbusSerialClient) and link is not None:
             link.reset_input_buffer()

@@ -24,8 +24,6 @@ from drivers.transports.visa_serial import AsrlReplyReader
 from drivers.transports.visa_socket import PeerClosed, ReplyReader, socket_replies
 from drivers.transports.wall_timeouts import wall_timeout_s
 
-_DEFAULT_LIBRARY = "@py"
-
 
 class VisaTransport(Transport):
     """One VISA session to one tool: ``write`` and ``read`` of text messages (the caller holds
@@ -45,7 +43,7 @@ class VisaTransport(Transport):
         super().__init__(resource, tool=tool, logger=logger)
         self.timeout_s = timeout_s
         self.termination = termination
-        self.visa_library = visa_library or _DEFAULT_LIBRARY
+        self.visa_library = visa_library or "@py"
         self.baud_rate = baud_rate
         self._manager: pyvisa.ResourceManager | None = None
         self._session: Any = None
