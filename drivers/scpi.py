@@ -2,11 +2,9 @@
 README §9.1 and a declared :class:`~drivers.settings.Setting` for each tool-specific command.
 
 Two rules of the manuals shape every exchange:
-- a command has no reply, so after each one the driver reads ``SYSTem:ERRor?`` and raises
-  the tool's rejection as a :class:`ToolError` (a set-point that was refused never passes
-  silently); inside :meth:`ScpiTool.grouped_checks` consecutive set-point commands share one
-  ``SYSTem:ERRor?``, and a group that fails is sent again one by one so that the error still
-  names the setting;
+- a command has no reply, so after each one (or each group of set-points,
+  :meth:`ScpiTool.grouped_checks`) the driver reads ``SYSTem:ERRor?`` and raises the tool's
+  rejection as a :class:`ToolError` (a set-point that was refused never passes silently);
 - a query that fails produces no reply: after the query timeout the driver reads
   ``SYSTem:ERRor?`` and raises the queued error, or :class:`ToolTimeout` if the queue is empty.
 """
