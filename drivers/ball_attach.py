@@ -1,15 +1,13 @@
 """BA-8 ball attach line driver. Host interface: ball-attach.md (SCPI over TCP socket, LF).
-
-The unit of work is a magazine of 1-20 strips, indexed k = 1..n: per-strip data
-(``STRip<k>:ID|MAP``), status (``STRip<k>:STATus?``) and results (``RESult<k>:*``).
-A whole cycle: docs/tools/ball-attach.md.
+A magazine of 1-20 strips has per-strip data, status and results (``STRip<k>:*``,
+``RESult<k>:*``). A whole cycle: docs/tools/ball-attach.md.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, TypeVar, cast
+from typing import ClassVar, cast
 
 from drivers.errors import ParameterOutOfRange
 from drivers.records import (
@@ -31,10 +29,7 @@ from drivers.values import REAL, Choice, Flag, InputMap, Number, Quoted, check_i
 
 MAX_STRIPS = 20
 ZONES = 8
-STRIP_STATUSES = ("WAIT", "PRINT", "PLACE", "REFLOW", "INSPECT", "DONE", "NOTRUN")
 PHASES = ("NONE", "FEED", "DRAIN")
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -161,10 +156,10 @@ class BallAttach(ScpiTool):
     )
     strip_status = Setting[IndexedAccess[str]](
         "STRip<k>:STATus",
-        Choice(STRIP_STATUSES),
+        Choice(("WAIT", "PRINT", "PLACE", "REFLOW", "INSPECT", "DONE", "NOTRUN")),
         count=MAX_STRIPS,
         writable=False,
-        doc="STRip<k>:STATus?: WAIT|PRINT|PLACE|REFLOW|INSPECT|DONE|NOTRUN.",
+        doc="STRip<k>:STATus?: where strip k is in the line.",
     )
     flux_method = Setting[str](
         "FLUX:METHod", Choice(("PRINT", "PIN")), doc="FLUX:METHod: stencil print or pin transfer."
@@ -234,16 +229,7 @@ class BallAttach(ScpiTool):
         default=ReflowLimits(),
         doc="``REFLow:LIMits``: peak and TAL windows the strip profile must meet (else 6508).",
     )
-    reflow_profile = Reading(
-        "REFLow:PROFile?",
-        ReflowProfile,
-        REAL,
-        REAL,
-        REAL,
-        REAL,
-        REAL,
-        doc="``REFLow:PROFile?``: peak °C, TAL s, soak s, max ramp and max cool °C/s.",
-    )
+    reflow_profile = Reading("REFLow:PROFile?", ReflowProfile, REAL, REAL, REAL, REAL, REAL)
 
     # -- magazine (§5) --------------------------------------------------------------------------
     def set_magazine(
@@ -325,8 +311,7 @@ def _result_header(strip: int) -> str:
 
 @dataclass(frozen=True)
 class BallAttachSettings(SetPoints, driver=BallAttach):
-    """The §4 flux, ball and reflow set-points a step writes over a loaded tool recipe, each
-    field the :class:`BallAttach` setting of the same name (zones 1..8 as one tuple)."""
+    """The §4 flux, ball and reflow set-points a step writes over a loaded tool recipe."""
 
     flux_thickness_um: int
     ball_diameter_mm: float

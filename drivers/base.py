@@ -33,14 +33,11 @@ class Tool(ABC):
     #: Default poll interval in seconds when waiting on the tool (the manuals' poll rates).
     poll_interval_s: ClassVar[float] = 0.5
     #: The manual's duration (§8 timing, tool seconds) of a state the tool leaves by itself,
-    #: where it gives one and no rate: HEATING/WARMUP from cold, SETUP (a calibration, a blade
-    #: set-up). A wait polls such a state at most at ``stretch`` of it (:meth:`wait_for_state`),
-    #: so it costs ~1/``stretch`` polls; it never says when the state ends.
+    #: where it gives one and no rate (HEATING/WARMUP from cold, SETUP), else the longest of
+    #: :attr:`state_durations_s`; it never says when the state ends (:meth:`wait_for_state`).
     typical_s: ClassVar[Mapping[ToolState, float]] = {}
     #: The manual's durations of a state the host's own command starts, where it fixes them
-    #: (§3/§4/§8: a saw's WARMUP lasts 60 s, or 300 s from cold; a CAL's SETUP ≈ 20 s): a
-    #: wait told when the command was sent (``entered_s``) looks at each possible end
-    #: instead of polling through the state (:meth:`wait_for_state`).
+    #: (§3/§4/§8: a saw's WARMUP lasts 60 s, or 300 s from cold; a CAL's SETUP ≈ 20 s).
     state_durations_s: ClassVar[Mapping[ToolState, tuple[float, ...]]] = {}
     #: The state an acknowledge the tool took leaves it in, where its manual fixes it (the
     #: MS-3 has no HEATING: READY); None where it depends on the tool's conditions (README
@@ -51,6 +48,11 @@ class Tool(ABC):
     alarm_table: ClassVar[Mapping[int, AlarmInfo]] = {}
     #: The manual's defect codes, code -> text (``records.defects``).
     defect_texts: ClassVar[Mapping[int, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        longest = {state: max(ends) for state, ends in cls.state_durations_s.items()}
+        cls.typical_s = {**longest, **cls.typical_s}
 
     def __init__(self, address: str) -> None:
         self.address = address
@@ -242,7 +244,11 @@ class Tool(ABC):
     # -- error wrapping of replies ------------------------------------------------------
     def error(self, kind: type[E], message: str, sent: str = "") -> E:
         """A ``kind`` error naming this tool, its address and what was sent."""
-        return kind(message, tool=self.tool_name, address=self.address, sent=sent)
+        return kind(message, **self.where(sent))
+
+    def where(self, sent: str = "") -> dict[str, str]:
+        """This tool, its address and what was sent, as every error names them."""
+        return {"tool": self.tool_name, "address": self.address, "sent": sent}
 
     def protocol_error(self, message: str, sent: str = "") -> ProtocolError:
         """A :class:`ProtocolError` naming this tool, its address and what was sent."""

@@ -5,9 +5,9 @@ A whole cycle: docs/tools/dicing-saw.md.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar, NamedTuple
+from typing import ClassVar, NamedTuple
 
 from drivers.errors import ParameterOutOfRange
 from drivers.records import SiteRecord, StripSummary, alarms, defects
@@ -46,7 +46,7 @@ class DicingSummaryExtra(NamedTuple):
 
 
 class SpindleReading(NamedTuple):
-    """``MEASure:SPINdle?``: actual speed and spindle load."""
+    """``MEASure:SPINdle?``: actual speed (1 decimal) and spindle load (whole %)."""
 
     krpm: float
     load_pct: int
@@ -59,16 +59,11 @@ class DicingSaw(ScpiTool):
     model = "DS-2"
     termination = "\r\n"
     baud_rate = 9600
-    default_timeout_s = 2.0
     result_timeout_s = 5.0
     result_page_size = 16
     poll_interval_s = 1.0
-    #: §8: WARMUP cold / warm 300 s / 60 s; §4: BLADe:SETup, SETUP ≈ 45 s.
-    typical_s: ClassVar[Mapping[ToolState, float]] = {
-        ToolState.HEATING: 300.0,
-        ToolState.SETUP: 45.0,
-    }
-    #: §3: RECipe:LOAD -> WARMUP 60 s, or 300 s after power-up or a spindle stopped 30 min.
+    #: §3: RECipe:LOAD -> WARMUP 60 s, or 300 s after power-up or a spindle stopped 30 min;
+    #: §4: BLADe:SETup, SETUP ≈ 45 s.
     state_durations_s: ClassVar[Mapping[ToolState, tuple[float, ...]]] = {
         ToolState.HEATING: (60.0, 300.0),
         ToolState.SETUP: (45.0,),
@@ -96,7 +91,7 @@ class DicingSaw(ScpiTool):
         7504 not fully singulated (cycle ended before all bounding lines were cut)
     """)
     record_type = DicingRecord
-    summary_converters: ClassVar[Sequence[Callable[[str], Any]]] = (int, int)
+    summary_converters = (int, int)
 
     # -- §4 command reference, manual order --------------------------------------------------------
     spindle_speed_krpm = Setting[float](
@@ -168,13 +163,7 @@ class DicingSaw(ScpiTool):
         "COOLant:FLOW", Number(0.5, 3.0, 1, "L/min"), doc="COOLant:FLOW, L/min (R)."
     )
 
-    measure_spindle = Reading(
-        "MEASure:SPINdle?",
-        SpindleReading,
-        REAL,
-        Number(0, 10**6, 0, "%"),
-        doc="``MEASure:SPINdle?``: actual krpm (1 dec.) and load % (NR1).",
-    )
+    measure_spindle = Reading("MEASure:SPINdle?", SpindleReading, REAL, Number(0, 10**6, 0, "%"))
     measure_coolant_l_min = Reading(
         "MEASure:COOLant?",
         float,
@@ -191,8 +180,7 @@ class DicingSaw(ScpiTool):
 
 @dataclass(frozen=True)
 class CutSettings(SetPoints, driver=DicingSaw):
-    """The §4 cut set-points a step writes over a loaded tool recipe, each field the
-    :class:`DicingSaw` setting of the same name."""
+    """The §4 cut set-points a step writes over a loaded tool recipe."""
 
     spindle_speed_krpm: float
     blade_thickness_um: int

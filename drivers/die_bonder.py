@@ -17,8 +17,7 @@ from drivers.states import ToolState
 from drivers.values import INTEGER, REAL, Choice, Flag, Number, Timestamp
 
 MODES = ("EPOXY", "GAPFILL", "FLIPCHIP", "PLATE")
-HEATERS = ("STAGE", "HEAD", "CURE")
-_HEATER = Choice(HEATERS)
+_HEATER = Choice(("STAGE", "HEAD", "CURE"))
 _MODE = Choice(MODES)
 
 
@@ -52,12 +51,8 @@ class DieBonder(ScpiTool):
     tool_name = "die-bonder"
     model = "DB-4"
     poll_interval_s = 0.5
-    #: §8: from 25 °C the cure track, the slowest heater, takes 8 min, then 30 s stable;
-    #: §4: CALibrate:PLACe, SETUP ≈ 40 s.
-    typical_s: ClassVar[Mapping[ToolState, float]] = {
-        ToolState.HEATING: 8 * 60.0 + 30.0,
-        ToolState.SETUP: 40.0,
-    }
+    #: §8: from 25 °C the cure track, the slowest heater, takes 8 min, then 30 s stable.
+    typical_s: ClassVar[Mapping[ToolState, float]] = {ToolState.HEATING: 8 * 60.0 + 30.0}
     #: §4: CALibrate:PLACe, SETUP ≈ 40 s (its heat-up depends on the heaters: polled).
     state_durations_s: ClassVar[Mapping[ToolState, tuple[float, ...]]] = {ToolState.SETUP: (40.0,)}
     record_type = DieBondRecord
@@ -204,19 +199,13 @@ class DieBonder(ScpiTool):
     )
 
     placement_calibration = Reading(
-        "CALibrate:PLACe?",
-        PlacementCalibration,
-        REAL,
-        REAL,
-        Timestamp(),
-        doc="``CALibrate:PLACe?``: correction and time of the last placement calibration.",
+        "CALibrate:PLACe?", PlacementCalibration, REAL, REAL, Timestamp()
     )
 
 
 @dataclass(frozen=True)
 class DieBondSettings(SetPoints, driver=DieBonder):
-    """The recipe parameters of §4, for writing or reading in one go; each field is the
-    :class:`DieBonder` setting of the same name and takes its default from there."""
+    """The recipe parameters of §4, for writing or reading in one go."""
 
     mode: str = DieBonder.mode.default
     dispense_volume_nl: int = DieBonder.dispense_volume_nl.default

@@ -133,18 +133,10 @@ def tool_error(
     *,
     text: str | None = None,
     native_code: int | None = None,
-    tool: str = "",
-    address: str = "",
-    sent: str = "",
+    **where: str,
 ) -> ToolError:
-    """Build the right :class:`ToolError` subclass for a catalogue code."""
+    """Build the right :class:`ToolError` subclass for a catalogue code (``where``: the
+    tool, address and what was sent)."""
     cls = _ERROR_CLASS_BY_CODE.get(code, ToolError)
-    return cls(
-        code,
-        text if text is not None else CATALOGUE.get(code, "Unknown error"),
-        detail,
-        native_code=native_code,
-        tool=tool,
-        address=address,
-        sent=sent,
-    )
+    text = CATALOGUE.get(code, "Unknown error") if text is None else text
+    return cls(code, text, detail, native_code=native_code, **where)

@@ -5,7 +5,7 @@ A whole cycle: docs/tools/etch-bath.md.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import ClassVar
@@ -149,7 +149,8 @@ class StationSettings:
 
 @dataclass(frozen=True)
 class EtchResult(BatchResult):
-    """IR 115-140 after a batch, with the slots' outcomes and strip ids."""
+    """IR 115-140 after a batch (valid while RESULTS_AVAILABLE), with the slots' outcomes and
+    strip ids."""
 
     end_reason: EndReason
     final_depth_um: float
@@ -364,7 +365,6 @@ class EtchBath(BatchModbusTool):
         cu_load_g_l=cu_load_pv_g_l,
         level_mm=level_pv_mm,
         flow_l_min=flow_pv_l_min,
-        doc="IR 100-108 in one request.",
     )
     etch_progress = Block(
         EtchProgress,
@@ -372,12 +372,8 @@ class EtchBath(BatchModbusTool):
         depth_um=etch_depth_acc_um,
         elapsed_s=etch_elapsed_s,
         remaining_s=etch_remaining_s,
-        doc="IR 109-114 in one request.",
     )
-    cycle_result = ResultBlock(
-        EtchResult,
-        doc="IR 115-140 and the strip ids as one record (valid while RESULTS_AVAILABLE).",
-    )
+    cycle_result = ResultBlock(EtchResult)
 
     def __init__(self, address: str, *, timeout_s: float | None = None, retries: int = 3) -> None:
         """Default timeouts are the manual's: 300 ms on RTU, 1 s through the gateway."""
@@ -399,21 +395,15 @@ class EtchBath(BatchModbusTool):
     )
 
     # -- recipe, strips and arming -----------------------------------------------------------------------
-    def write_recipe(  # type: ignore[override]  # an EtchRecipe, with the station's chemistry
-        self,
-        recipe: EtchRecipe,
-        *,
-        positions: Sequence[int] | None = None,
-        chemistry: Chemistry | None = None,
+    def check_recipe(  # type: ignore[override]  # an EtchRecipe, with the station's chemistry
+        self, recipe: EtchRecipe, *, chemistry: Chemistry | None = None
     ) -> None:
-        """Write HR 101-118 in one FC16 (DEPTH_TARGET inside it), after checking every range and
-        the §4 windows of the station's chemistry (read from HR 100 unless given)."""
-        block = self.recipe_registers(recipe, positions or self.all_positions)
+        """The §4 windows of the station's chemistry (read from HR 100 unless given): HR
+        101-118 then go in one FC16, DEPTH_TARGET inside it."""
         station = Chemistry(chemistry) if chemistry is not None else self.chemistry
         problems = recipe.conflicts(station)
         if problems:
             raise ParameterOutOfRange("; ".join(problems))
-        self.write_block(block)
 
     # -- block reads ----------------------------------------------------------------------------------------
     def station_settings(self) -> StationSettings:
@@ -437,16 +427,14 @@ class EtchBath(BatchModbusTool):
             return ToolError(
                 10, "Gateway path unavailable",
                 f"unit {self.link.endpoint.unit} is not routed by the gateway",
-                native_code=10, tool=self.tool_name, address=self.address, sent=sent,
+                native_code=10, **self.where(sent),
             )  # fmt: skip
         return super()._translate(exc, sent)
 
 
 @dataclass(frozen=True)
 class EtchRecipe(SetPoints, driver=EtchBath):
-    """HR 101-117 of one batch in engineering units; each field is the :class:`EtchBath`
-    holding register of the same name and takes its default from there (LOAD_MASK, HR 118,
-    follows from the loaded slots)."""
+    """HR 101-117 of one batch (LOAD_MASK, HR 118, follows from the loaded slots)."""
 
     temp_sp_c: float = EtchBath.temp_sp_c.default
     temp_band_c: float = EtchBath.temp_band_c.default

@@ -1,11 +1,10 @@
 """The least time a heat-up can still take, from the temperatures a tool reports.
 
-Where a tool's manual gives the rate at which it heats (etch bath 1.5 °C/min, mold press
-5 °C/min, wire bonder 20 °C/min, laminator at most 8 °C/min) and how long it must then stay
-in band before READY, the host can sleep through most of a heat-up instead of polling it:
-no tool reaches READY sooner than its coldest heater needs to climb to the band's lower edge
-at that rate, plus the stable time. Tools whose manuals give only heat-up durations from
-cold (die bonder, ball attach, saw and laser warm-ups) have no such figure and are polled.
+Where a tool's manual gives the rate at which it heats (its driver's ``heat_up_law``) and how
+long it must then stay in band before READY, the host can sleep through most of a heat-up
+instead of polling it: no tool reaches READY sooner than its coldest heater needs to climb to
+the band's lower edge at that rate, plus the stable time. Tools whose manuals give only
+heat-up durations from cold (die bonder, ball attach, saw and laser warm-ups) are polled.
 """
 
 from __future__ import annotations

@@ -182,10 +182,7 @@ class Laminator(BatchModbusTool):
         129, U16, scale=0.1, unit="kPa", doc="MAX_VACUUM_DWELL (absolute)."
     )
     dwell_actual_s = Input(130, U16, unit="s", doc="DWELL_ACTUAL_S: in-band dwell accumulated.")
-    cycle_result = ResultBlock(
-        LaminationResult,
-        doc="IR 110-130 (one FC04) and the strip ids, as one record.",
-    )
+    cycle_result = ResultBlock(LaminationResult)
 
     def alarms_in_words(self, alarm_words: tuple[int, ...]) -> list[int]:
         """Alarm codes set in ALARM_WORD_1..4 (``status().alarm_words``), in table order."""
@@ -203,11 +200,7 @@ class Laminator(BatchModbusTool):
 
 @dataclass(frozen=True)
 class LaminationRecipe(SetPoints, driver=Laminator):
-    """HR 100-110 of one press load in engineering units; each field is the :class:`Laminator`
-    holding register of the same name and takes its default from there (§4).
-
-    LOAD_MASK (HR 111) is not part of the recipe: it follows from the loaded positions.
-    """
+    """HR 100-110 of one press load (LOAD_MASK, HR 111, follows from the loaded positions)."""
 
     platen_sp_c: float = Laminator.platen_sp_c.default
     standby_sp_c: float = Laminator.standby_sp_c.default

@@ -1,8 +1,5 @@
 """UVL-3 UV laser ablation system driver. Host interface: laser.md (SCPI over TCP, port 5025).
 A whole cycle: docs/tools/laser.md.
-
-The common SCPI command set (recipes, strip data, cycle, alarms, results) comes from
-:class:`~drivers.scpi.ScpiTool`; this class adds the commands of laser.md §4 in its order.
 """
 
 from __future__ import annotations
@@ -62,12 +59,8 @@ class Laser(ScpiTool):
     tool_name = "laser"
     model = "UVL-3"
     poll_interval_s = 0.5
-    #: §8: WARMUP cold / warm 600 s / 60 s; §4: LASer:CALibrate, SETUP ≈ 30 s.
-    typical_s: ClassVar[Mapping[ToolState, float]] = {
-        ToolState.HEATING: 600.0,
-        ToolState.SETUP: 30.0,
-    }
-    #: §3: RECipe:LOAD -> WARMUP 60 s, or 600 s after power-up or a source off for 30 min.
+    #: §3: RECipe:LOAD -> WARMUP 60 s, or 600 s after power-up or a source off for 30 min;
+    #: §4: LASer:CALibrate, SETUP ≈ 30 s.
     state_durations_s: ClassVar[Mapping[ToolState, tuple[float, ...]]] = {
         ToolState.HEATING: (60.0, 600.0),
         ToolState.SETUP: (30.0,),
@@ -167,13 +160,7 @@ class Laser(ScpiTool):
         "Needs the source on: IDLE -> 24, WARMUP -> 22 ``WARMUP``; DOOR, KEY and CHILLER block it.",
     )
 
-    calibration = Reading(
-        "LASer:CALibrate?",
-        Calibration,
-        Number(0.0, 10.0, 3),
-        Timestamp(),
-        doc="``LASer:CALibrate?``: ratio measured/expected and time of the last calibration.",
-    )
+    calibration = Reading("LASer:CALibrate?", Calibration, Number(0.0, 10.0, 3), Timestamp())
     shutter = Reading(
         "LASer:SHUTter?", str, Choice(("OPEN", "CLOSED")), doc="``LASer:SHUTter?``: OPEN or CLOSED."
     )
@@ -187,8 +174,7 @@ class Laser(ScpiTool):
 
 @dataclass(frozen=True)
 class AblationSettings(SetPoints, driver=Laser):
-    """The §4 pattern and ablation set-points a step writes over a loaded tool recipe, each
-    field the :class:`Laser` setting of the same name."""
+    """The §4 pattern and ablation set-points a step writes over a loaded tool recipe."""
 
     pattern: str
     fluence_j_cm2: float

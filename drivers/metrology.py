@@ -57,7 +57,6 @@ PHASES = ("NONE", "LOAD", "ALIGN", "MEASURE", "UNLOAD")
 #: ``LIM`` lo and hi, every item (§4; else the tool answers 13).
 LIMIT_RANGE = (-5000.0, 5000.0)
 RD_MAX = 1024
-LIST_PAGE = 10
 
 
 class LimitSetting(Setting[tuple[float, float]]):
@@ -238,9 +237,6 @@ class Metrology(TextTool):
     tool_name = "metrology"
     model = "MS-3"
     poll_interval_s = 0.2
-    typical_s: ClassVar[Mapping[ToolState, float]] = {
-        ToolState.SETUP: 20.0
-    }  # §4: CAL, SETUP ≈ 20 s
     state_durations_s: ClassVar[Mapping[ToolState, tuple[float, ...]]] = {
         ToolState.SETUP: (20.0,)
     }  # §4: CAL, SETUP ≈ 20 s
@@ -284,7 +280,7 @@ class Metrology(TextTool):
             address,
             tool=self.tool_name,
             baudrate=38400,
-            line_timeout_s=line_timeout_s,
+            timeout_s=line_timeout_s,
             logger=self.log,
         )
 
@@ -306,16 +302,7 @@ class Metrology(TextTool):
         return self.link.exchange(line).data
 
     # -- §4, in manual order -------------------------------------------------------------------
-    status = Reading(
-        "ST?",
-        MetrologyStatus,
-        StateName(),
-        _MODE,
-        Choice(PHASES),
-        INTEGER,
-        INTEGER,
-        doc="``ST?``: state, working MODE, phase, sites done and to do.",
-    )
+    status = Reading("ST?", MetrologyStatus, StateName(), _MODE, Choice(PHASES), INTEGER, INTEGER)
 
     def state(self) -> ToolState:
         """The state field of ``ST?``."""

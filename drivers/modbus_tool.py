@@ -24,7 +24,7 @@ from drivers.transports.modbus import ModbusExceptionReply, ModbusTransport
 
 @dataclass(frozen=True)
 class ModbusStatus:
-    """The common status block IR 0-27 in one read."""
+    """The common status block IR 0-27 in one read (``alarm_list`` without its empty slots)."""
 
     state: ToolState
     phase: int
@@ -43,7 +43,6 @@ class ModbusStatus:
     alarm_list: tuple[int, ...]
 
     def __post_init__(self) -> None:
-        # ALARM_LIST slots hold 0 when empty: keep the codes only.
         object.__setattr__(self, "alarm_list", tuple(code for code in self.alarm_list if code))
 
 
@@ -122,7 +121,6 @@ class ResultBlock(Block[R]):
 class ModbusTool(Tool):
     """Base of the Modbus drivers: the common blocks of README §9.2."""
 
-    poll_interval_s = 0.5
     #: Interlock names by INTERLOCK_WORD bit, from the tool's interlock table.
     interlock_bits: ClassVar[Sequence[str]] = ()
     #: Phase names by PHASE code.
@@ -165,13 +163,7 @@ class ModbusTool(Tool):
     serial_number = Input(909, STRING, length=8, doc="SERIAL, 16 characters.")
     firmware_code = Input(917, U16, doc="FIRMWARE: 231 = 2.3.1.")
 
-    status = Block(
-        ModbusStatus,
-        state=tool_state,
-        phase=phase_code,
-        heartbeat=heartbeat_echo,
-        doc="IR 0-27 in one request.",
-    )
+    status = Block(ModbusStatus, state=tool_state, phase=phase_code, heartbeat=heartbeat_echo)
 
     def __init__(self, address: str, *, timeout_s: float = 1.0, retries: int = 3) -> None:
         super().__init__(address)
@@ -277,14 +269,7 @@ class ModbusTool(Tool):
             catalogue, detail = _EXCEPTION_ERRORS.get(
                 code, (code, "gateway" if code in (10, 11) else "")
             )
-        return tool_error(
-            catalogue,
-            detail,
-            native_code=code,
-            tool=self.tool_name,
-            address=self.address,
-            sent=sent,
-        )
+        return tool_error(catalogue, detail, native_code=code, **self.where(sent))
 
     def _raw(self, *registers: Register) -> Any:
         """The first of these input registers, read with them straight from the link."""
@@ -297,8 +282,7 @@ class ModbusTool(Tool):
 
     def state(self) -> ToolState:
         """STATE (IR 0)."""
-        state: ToolState = self.tool_state
-        return state
+        return ToolState(self.tool_state)
 
     #: The status block of the look that saw the cycle end (DONE/ABORTED), until the next
     #: command coil: CYCLE_ELAPSED_S is held there (README §9.2).
@@ -435,12 +419,18 @@ class BatchModbusTool(ModbusTool):
             register.to_words(value)
         return block
 
-    def write_recipe(self, recipe: SetPoints, *, positions: Sequence[int] | None = None) -> None:
+    def write_recipe(
+        self, recipe: SetPoints, *, positions: Sequence[int] | None = None, **context: Any
+    ) -> None:
         """Write the recipe's registers and LOAD_MASK (contiguous ones in one FC16), after its
-        ranges and the manual's cross-field rules (``check_rules``) were checked."""
+        ranges and the manual's cross-field rules (:meth:`check_recipe`) were checked."""
         block = self.recipe_registers(recipe, positions or self.all_positions)
-        recipe.check_rules()
+        self.check_recipe(recipe, **context)
         self.write_block(block)
+
+    def check_recipe(self, recipe: SetPoints, **context: Any) -> None:
+        """The manual's cross-field rules of ``recipe`` (its ``check_rules``)."""
+        recipe.check_rules()
 
     def set_strip_ids(self, strip_ids: Mapping[int, str]) -> None:
         """STRIP_ID_k, each with one FC16 of 10 registers; positions not given are left as they are."""

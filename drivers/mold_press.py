@@ -18,7 +18,8 @@ POSITIONS = 4
 
 @dataclass(frozen=True)
 class ShotResult(BatchResult):
-    """IR 110-125 after a shot, with the positions' outcomes."""
+    """IR 110-125 after a shot (valid while RESULTS_AVAILABLE), with the positions' outcomes and
+    strip ids."""
 
     fill_time_s: float
     peak_transfer_pressure_mpa: float
@@ -207,10 +208,7 @@ class MoldPress(BatchModbusTool):
         118, count=POSITIONS, doc="POS_RESULT_1..4: README §4 code (0 no data, 1 P ... 4 N)."
     )
     position_defects = Input(122, count=POSITIONS, doc="POS_DEFECT_1..4: defect code, 0 if none.")
-    shot_result = ResultBlock(
-        ShotResult,
-        doc="IR 110-125 and the strip ids, as one record (valid while RESULTS_AVAILABLE).",
-    )
+    shot_result = ResultBlock(ShotResult)
 
 
 def check_stage_order(stage1_end_mm: float, stage2_end_mm: float, stage3_end_mm: float) -> None:
@@ -224,9 +222,7 @@ def check_stage_order(stage1_end_mm: float, stage2_end_mm: float, stage3_end_mm:
 
 @dataclass(frozen=True)
 class MoldRecipe(SetPoints, driver=MoldPress):
-    """HR 100-120 of one shot in engineering units; each field is the :class:`MoldPress`
-    holding register of the same name and takes its default from there (LOAD_MASK, HR 121,
-    follows from the loaded positions)."""
+    """HR 100-120 of one shot (LOAD_MASK, HR 121, follows from the loaded positions)."""
 
     chase_top_sp_c: float = MoldPress.chase_top_sp_c.default
     chase_bottom_sp_c: float = MoldPress.chase_bottom_sp_c.default

@@ -1,9 +1,8 @@
 """Typed records for what the tools report: identity, alarms, per-site results, summaries.
 
-Per-site result records (README §8) are CSV ``<site>,<result>,<defect>,<values...>``; each
-tool declares its value fields once as a :class:`SiteRecord` subclass and
-:func:`parse_site_record` turns a line into it, with a :class:`ProtocolError` that quotes the
-line when it does not fit.
+Per-site result records (README §8) are CSV ``<site>,<result>,<defect>,<values...>``, read by
+:func:`parse_site_record` into a tool's :class:`SiteRecord` subclass (a line that does not fit
+is a :class:`ProtocolError` quoting it).
 """
 
 from __future__ import annotations

@@ -1,11 +1,7 @@
-"""Declared Modbus registers, coils and blocks: one row of a manual's register table each.
-
-``Holding(100, S16, scale=0.1, limits=(165.0, 185.0), unit="°C", default=175.0, doc=...)``
-reads decode to engineering units; writes check the range first and then send one request
-(FC06 for 16-bit values, one FC16 for 32-bit values and strings, as the manual requires).
-A :class:`Block` reads several declared registers in one request as a typed record, a
-:class:`Pulse` is a command coil. The tool side (requests, errors) is
-:mod:`drivers.modbus_tool`.
+"""Declared Modbus registers, coils and blocks: one row of a manual's register table each
+(docs/drivers.md has an example of each). Writes check the range first and then send one
+request (FC06 for 16-bit values, one FC16 for 32-bit values and strings, as the manual
+requires). The tool side (requests, errors) is :mod:`drivers.modbus_tool`.
 """
 
 from __future__ import annotations
@@ -194,11 +190,6 @@ class Register:
             sent_as=f"{self.name}_{index}={value!r}",
         )
 
-    def describe(self) -> str:
-        if self.limits is None:
-            return ""
-        return f"{self.limits[0]}..{self.limits[1]} {self.unit}".rstrip()
-
 
 R = TypeVar("R")
 
@@ -209,17 +200,19 @@ class Block(MethodLike[R]):
     ``Block(ModbusStatus, state=tool_state, doc=...)`` reads the registers the record's fields
     are named after (declared on the same driver class), or the register a field is given under
     its keyword, in one request over their span, and builds the record. Called as a method:
-    ``tool.status()``.
+    ``tool.status()``. ``doc`` is the record's docstring unless given.
     """
 
     #: Record fields that are not registers of the block (a result block's ``positions``).
     derived: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, record: Callable[..., R], *, doc: str, **renamed: Register) -> None:
+    def __init__(
+        self, record: Callable[..., R], *, doc: str | None = None, **renamed: Register
+    ) -> None:
         self.record = record
         self.renamed = renamed
         self.registers: tuple[Register, ...] = ()
-        self.__doc__ = doc
+        self.__doc__ = record.__doc__ if doc is None else doc
 
     def __set_name__(self, owner: type, name: str) -> None:
         """Find the registers of the record's fields among ``owner``'s members."""

@@ -2,11 +2,9 @@
 README §9.1 and a declared :class:`~drivers.settings.Setting` for each tool-specific command.
 
 Two rules of the manuals shape every exchange:
-- a command has no reply, so after each one the driver reads ``SYSTem:ERRor?`` and raises
-  the tool's rejection as a :class:`ToolError` (a set-point that was refused never passes
-  silently); inside :meth:`ScpiTool.grouped_checks` consecutive set-point commands share one
-  ``SYSTem:ERRor?``, and a group that fails is sent again one by one so that the error still
-  names the setting;
+- a command has no reply, so after each one (or each group of set-points,
+  :meth:`ScpiTool.grouped_checks`) the driver reads ``SYSTem:ERRor?`` and raises the tool's
+  rejection as a :class:`ToolError` (a set-point that was refused never passes silently);
 - a query that fails produces no reply: after the query timeout the driver reads
   ``SYSTem:ERRor?`` and raises the queued error, or :class:`ToolTimeout` if the queue is empty.
 """
@@ -50,6 +48,7 @@ from drivers.values import (
     InputMap,
     Quoted,
     StateName,
+    Text,
     check_strip_size,
     quoted_names,
     unquote,
@@ -97,18 +96,11 @@ class ScpiErrorEntry:
     code: int
     text: str
 
-    def to_tool_error(self, *, tool: str, address: str, sent: str) -> ToolError:
+    def to_tool_error(self, **where: str) -> ToolError:
+        """The catalogue error of this entry (``where``: the tool, address and what was sent)."""
         text, _, detail = self.text.partition(";")
         catalogue = _SCPI_TO_CATALOGUE.get(self.code, self.code)
-        return tool_error(
-            catalogue,
-            detail,
-            text=text,
-            native_code=self.code,
-            tool=tool,
-            address=address,
-            sent=sent,
-        )
+        return tool_error(catalogue, detail, text=text, native_code=self.code, **where)
 
 
 class ScpiTool(TextTool):
@@ -223,23 +215,18 @@ class ScpiTool(TextTool):
 
     def _check_unchecked(self) -> None:
         group, self._unchecked = self._unchecked, []
-        entry = self._next_error(sent=group[-1])
-        if entry.code == 0:
+        try:
+            self._raise_queued_error(sent=group[-1])
             return
-        self._drain_errors(sent=group[-1])
-        self.log.debug(
-            "%s: %s after a group of %d; sent one by one", self.tool_name, entry, len(group)
-        )
+        except ToolError as exc:
+            refusal = exc
+        self.log.debug("%s, after a group of %d: sent one by one", refusal, len(group))
         for text in group:
             self.link.write(text)
             self._raise_queued_error(sent=text)
         # Each one took on its own: the group's error was passing (21 Busy at the end of a
         # SETUP); the tool now holds every value sent.
-        self.log.warning(
-            "%s: %s after a group of set-points, none refused when sent again",
-            self.tool_name,
-            entry,
-        )
+        self.log.warning("%s, after a group of set-points: none refused when sent again", refusal)
 
     @classmethod
     def _setpoint_headers(cls) -> re.Pattern[str]:
@@ -276,9 +263,7 @@ class ScpiTool(TextTool):
         entry = self._next_error(sent=sent, after_timeout=after_timeout)
         if entry.code != 0:
             self._drain_errors(sent=sent)
-            raise entry.to_tool_error(
-                tool=self.tool_name, address=self.address, sent=sent
-            ) from None
+            raise entry.to_tool_error(**self.where(sent)) from None
 
     def _next_error(self, *, sent: str, after_timeout: bool = False) -> ScpiErrorEntry:
         """``SYST:ERR?`` after ``sent``. When ``sent`` was a query that timed out
@@ -360,9 +345,7 @@ class ScpiTool(TextTool):
         reply = self.query("SYST:INT?")
         return [] if reply == "NONE" else reply.split(",")
 
-    def scpi_version(self) -> str:
-        """``SYSTem:VERSion?``."""
-        return self.query("SYST:VERS?")
+    scpi_version = Reading("SYST:VERS?", str, Text(), doc="``SYSTem:VERSion?``.")
 
     # -- RECipe ---------------------------------------------------------------------------
     load_recipe = Command(
@@ -434,29 +417,17 @@ class ScpiTool(TextTool):
         """``CYCLe:PHASe?``: tool-specific phase name, ``NONE`` without a cycle."""
         return self.query("CYCLe:PHASe?")
 
-    progress = Reading(
-        "CYCLe:PROGress?",
-        Progress,
-        INTEGER,
-        INTEGER,
-        INTEGER,
-        INTEGER,
-        doc="``CYCLe:PROGress?``: units done and to do, elapsed and remaining s.",
-    )
+    progress = Reading("CYCLe:PROGress?", Progress, INTEGER, INTEGER, INTEGER, INTEGER)
 
     # -- ALARm ----------------------------------------------------------------------------
-    def alarm_info(self, code: int) -> AlarmInfo:
-        """``ALARm:TEXT? <code>``: class and text."""
-        return self._alarm_text(int(code))
-
-    _alarm_text = Reading(
+    alarm_info = Reading(
         "ALARm:TEXT? {0}",
         AlarmInfo,
         INTEGER,
         ALARM_CLASS,
         Quoted(1000),
         maxsplit=2,
-        doc="``ALARm:TEXT? <code>``: code, class and quoted text.",
+        doc="``ALARm:TEXT? <code>``: class and quoted text of an alarm (after its code).",
     )
 
     clear_alarms = Command(

@@ -1,9 +1,9 @@
 """The one shape of a step's set-points: a frozen dataclass whose fields are the driver's
-writable declared members by name, in the manual's order (``MoldRecipe(cure_s=90)`` holds
-``MoldPress.cure_s``), naming its driver (``class MoldRecipe(SetPoints, driver=MoldPress)``).
-``check`` judges each value by the member's own declaration, then the manual's cross-field
-rules (``check_rules``); ``None`` is not written. ``sequences.steps.setup.apply_setpoints``
-writes a record to its tool.
+writable declared members by name, in the manual's order, in their units and with their
+defaults (``MoldRecipe(cure_s=90)`` holds ``MoldPress.cure_s``), naming its driver
+(``class MoldRecipe(SetPoints, driver=MoldPress)``). ``check`` judges each value by the
+member's own declaration, then the manual's cross-field rules (``check_rules``); ``None`` is
+not written. ``sequences.steps.setup.apply_setpoints`` writes a record to its tool.
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
 """Declared settings, readings and commands of the text-protocol tools (SCPI, framed and line
-ASCII), one row of a manual's command table each, in manual order: :class:`Setting` (a value
-read with a query and written with a command after its codecs checked the manual's range),
-:class:`Reading` (a query whose reply is several values, as a typed record) and
-:class:`Command`. docs/drivers.md has an example of each.
+ASCII), one row of a manual's command table each, in manual order: :class:`Setting`,
+:class:`Reading` and :class:`Command`. docs/drivers.md has an example of each.
 
 Readings and commands are called like methods (:class:`MethodLike`). A reply that does not fit
 its codecs is one :class:`ProtocolError` (:meth:`drivers.base.Tool.parsing`). How a key becomes
@@ -184,11 +182,6 @@ class Setting(Generic[T]):
             self.validate(*checked)
         return checked
 
-    def describe(self) -> str:
-        """Range text for docs and error messages (``[1..8] 25.0..300.0 °C`` when indexed)."""
-        ranges = ",".join(codec.describe() for codec in self.codecs)
-        return ranges if self.count is None else f"[1..{self.count}] {ranges}"
-
 
 class IndexedAccess(Generic[T]):
     """An indexed :class:`Setting` bound to one driver: ``tool.zone_temperature_c[3]``."""
@@ -213,7 +206,7 @@ class Reading(MethodLike[R]):
     """A query whose reply is several values, as a typed record: ``tool.consumables()``.
 
     ``query`` may take arguments (``ALMTXT? {0}``); ``maxsplit`` keeps commas in a last free-
-    text field (``<code>,<class>,<text>``).
+    text field (``<code>,<class>,<text>``); ``doc`` is the record class's docstring unless given.
     """
 
     def __init__(
@@ -221,14 +214,14 @@ class Reading(MethodLike[R]):
         query: str,
         record: Callable[..., R],
         *codecs: Codec,
-        doc: str,
+        doc: str | None = None,
         maxsplit: int = -1,
     ) -> None:
         self.query = query
         self.record = record
         self.codecs = codecs
         self.maxsplit = maxsplit
-        self.__doc__ = doc
+        self.__doc__ = record.__doc__ if doc is None else doc
 
     def __call__(self, tool: Tool, *args: Any) -> R:
         """As :meth:`read` (``Laser.calibration(laser)`` works as for a method)."""

@@ -58,8 +58,6 @@ class Codec(Protocol):
 
     def parse(self, text: str) -> Any: ...
 
-    def describe(self) -> str: ...
-
 
 @dataclass(frozen=True)
 class Number:
@@ -121,9 +119,6 @@ class Choice:
             raise ProtocolError(f"{text!r} not one of {', '.join(self.values)}")
         return text.upper()
 
-    def describe(self) -> str:
-        return "|".join(self.values)
-
 
 @dataclass(frozen=True)
 class Flag:
@@ -142,9 +137,6 @@ class Flag:
             raise ProtocolError(f"{text!r} is not a boolean reply 0|1")
         return text == "1"
 
-    def describe(self) -> str:
-        return "True|False"
-
 
 @dataclass(frozen=True)
 class Quoted:
@@ -162,9 +154,6 @@ class Quoted:
 
     def parse(self, text: str) -> str:
         return unquote(text) if self.quoted else text
-
-    def describe(self) -> str:
-        return f"up to {self.max_len} characters of A-Z a-z 0-9 - _ ."
 
 
 def unquote(text: str) -> str:
@@ -206,9 +195,6 @@ class InputMap:
             raise ProtocolError(f"input map {value!r} is not 0/1 characters")
         return value
 
-    def describe(self) -> str:
-        return "0|1 per site"
-
 
 E = TypeVar("E", bound=Enum)
 
@@ -239,18 +225,19 @@ class Enumerated(Generic[E]):
 
 
 class Reported:
-    """Base of the codecs of reply fields only: the tool reports them, nothing sets them."""
+    """Base of the codecs of reply fields only: the tool reports them, nothing sets or sends
+    them."""
 
     def check(self, value: Any, what: str) -> Any:
         raise ParameterOutOfRange(f"{what} is reported by the tool, not set")
+
+    def format(self, value: Any) -> str:
+        raise TypeError(f"{type(self).__name__} is a reply field: it is never sent")
 
 
 @dataclass(frozen=True)
 class StateName(Reported):
     """A README §5 state name in a reply (WARMUP read as HEATING); never sent."""
-
-    def format(self, value: Any) -> str:
-        return ToolState(value).name
 
     def parse(self, text: str) -> ToolState:
         try:
@@ -258,22 +245,13 @@ class StateName(Reported):
         except KeyError:
             raise ProtocolError(f"unknown state {text!r}") from None
 
-    def describe(self) -> str:
-        return "|".join(state.name for state in ToolState)
-
 
 @dataclass(frozen=True)
 class Text(Reported):
     """Free text in a reply (an alarm text, a catalogue message): taken as it comes."""
 
-    def format(self, value: Any) -> str:
-        return str(value)
-
     def parse(self, text: str) -> str:
         return text
-
-    def describe(self) -> str:
-        return "text"
 
 
 #: Reply fields without a range of their own: counts, codes, measured values.
@@ -301,10 +279,6 @@ class Timestamp(Reported):
 
     quoted: bool = True
 
-    def format(self, value: Any) -> str:
-        text = "" if value is None else value.strftime("%Y-%m-%dT%H:%M:%S")
-        return f'"{text}"' if self.quoted else text
-
     def parse(self, text: str) -> datetime | None:
         stamp = unquote(text) if self.quoted else text
         if not stamp:
@@ -313,9 +287,6 @@ class Timestamp(Reported):
             return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S")
         except ValueError:
             raise ProtocolError(f"{stamp!r} is not a timestamp YYYY-MM-DDThh:mm:ss") from None
-
-    def describe(self) -> str:
-        return "YYYY-MM-DDThh:mm:ss"
 
 
 #: README §3 names of stored recipes and programs: 1-16 characters, sent quoted on SCPI tools.

@@ -1,13 +1,11 @@
 """WB-3 wire bonder driver. Host interface: wire-bonder.md (framed RS-232 ASCII, 115200 8N1).
-
-The address is a serial device path (``/dev/ttyUSB0``, a simulator's ``/dev/pts/5``) or a
-pyserial URL (``socket://127.0.0.1:7003``). The link layer (sequence digits, checksums,
-retransmission, ``LASTERR?`` after a rejection) is :mod:`drivers.transports.framed_link`.
-A whole cycle: docs/tools/wire-bonder.md.
+The link layer (sequence digits, checksums, retransmission, ``LASTERR?`` after a rejection) is
+:mod:`drivers.transports.framed_link`. A whole cycle: docs/tools/wire-bonder.md.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -28,7 +26,6 @@ from drivers.settings import Command, Reading, Setting
 from drivers.states import ToolState
 from drivers.text_tool import TextTool
 from drivers.transports.framed_link import FramedLink
-from drivers.transports.serial_port import SerialTransport
 from drivers.values import (
     ALARM_CLASS,
     INTEGER,
@@ -41,15 +38,14 @@ from drivers.values import (
     Number,
     StateName,
     Text,
-    check_identifier,
     check_input_map,
     check_strip_size,
 )
 
 MAP_PIECE = 200  # §4.1: MAP, MAP?, RMAP? carry up to 200 characters
 RES_PAGE = 4  # §4.1: RES? count 1-4
-PLIST_PAGE = 10  # §4.1: PLIST? returns up to 10 names
 PHASES = ("NONE", "LOAD", "ALIGN", "BOND", "UNLOAD")
+PROGRAM_NAME = Identifier(16)  # README §3 names, sent bare
 
 
 @dataclass(frozen=True)
@@ -162,7 +158,6 @@ class WireBonder(TextTool):
     #: wire-bonder.md §8: heating at 20 °C/min; §3: READY after 30 s within ±3.0 °C.
     heat_up_law = HeatUpLaw(rate_c_per_min=20.0, stable_s=30.0)
     stage_band_c = 3.0
-    phase_names = PHASES
     interlock_names = ("DOOR", "AIR", "GAS", "TEMP", "CAPILLARY", "WIRE")
     alarm_table = alarms("""
         3001 A Emergency stop
@@ -244,11 +239,13 @@ class WireBonder(TextTool):
 
     def __init__(self, address: str, *, timeout_s: float = 0.5, retransmissions: int = 3) -> None:
         super().__init__(address)
-        transport = SerialTransport(
-            address, tool=self.tool_name, baudrate=115200, timeout_s=timeout_s, logger=self.log
-        )
         self.link = FramedLink(
-            transport, timeout_s=timeout_s, retransmissions=retransmissions, logger=self.log
+            address,
+            tool=self.tool_name,
+            baudrate=115200,
+            timeout_s=timeout_s,
+            retransmissions=retransmissions,
+            logger=self.log,
         )
 
     # -- lifecycle and message primitives ----------------------------------------------------------
@@ -281,15 +278,7 @@ class WireBonder(TextTool):
 
     # -- §4.1 commands, manual order ---------------------------------------------------------------
     status = Reading(
-        "STAT?",
-        WireBonderStatus,
-        StateName(),
-        Choice(PHASES),
-        INTEGER,
-        INTEGER,
-        INTEGER,
-        INTEGER,
-        doc="``STAT?``: state, phase, current unit, units done and to do, active alarm count.",
+        "STAT?", WireBonderStatus, StateName(), Choice(PHASES), INTEGER, INTEGER, INTEGER, INTEGER
     )
 
     def state(self) -> ToolState:
@@ -302,7 +291,7 @@ class WireBonder(TextTool):
 
     load_program = Command(
         "PROG {}",
-        Identifier(16),
+        PROGRAM_NAME,
         what="program name",
         doc="``PROG <name>``: load a bond program (parameters and strip layout) and arm -> HEATING.",
     )
@@ -330,12 +319,9 @@ class WireBonder(TextTool):
 
     def save_program(self, name: str | None = None) -> None:
         """``PSAVE [<name>]``: save the working parameters into the loaded program, or a copy."""
-        if name is None:
-            self.command("PSAVE")
-        else:
-            self.command(
-                f"PSAVE {check_identifier(name, 'program name', max_len=16, allow_empty=False)}"
-            )
+        if name is not None:
+            PROGRAM_NAME.check(name, "program name")
+        self.command("PSAVE" if name is None else f"PSAVE {name}")
 
     unload_program = Command("UNLOAD", doc="``UNLOAD``: unload the program -> IDLE (heater off).")
 
@@ -364,18 +350,14 @@ class WireBonder(TextTool):
         The length is checked against ``sites`` (read with ``SIZE?`` if not given) so that no
         piece of an old map survives a short one.
         """
-        if sites is None:
-            rows, cols = self.strip_size
-            sites = rows * cols
+        sites = math.prod(self.strip_size) if sites is None else sites
         check_input_map(value, sites=sites)
         for start in range(0, len(value), MAP_PIECE):
             self.command(f"MAP {start + 1},{value[start : start + MAP_PIECE]}")
 
     def read_input_map(self, sites: int | None = None) -> str:
         """``MAP? <start>`` paged by 200 characters."""
-        if sites is None:
-            rows, cols = self.strip_size
-            sites = rows * cols
+        sites = math.prod(self.strip_size) if sites is None else sites
         return self._read_map("MAP?", sites, "01")
 
     @property
@@ -404,13 +386,7 @@ class WireBonder(TextTool):
         "ACK", doc="``ACK``: DONE/ABORTED -> READY (or HEATING); strip id and map cleared."
     )
 
-    stage_temperature = Reading(
-        "TEMP?",
-        StageTemperature,
-        REAL,
-        REAL,
-        doc="``TEMP?``: stage actual and set-point, °C.",
-    )
+    stage_temperature = Reading("TEMP?", StageTemperature, REAL, REAL)
 
     def stage_temperature_c(self) -> float:
         """Stage actual temperature, °C (``TEMP?``)."""
@@ -421,32 +397,21 @@ class WireBonder(TextTool):
         stage = self.stage_temperature()
         return self.heat_up_law.least_left_s([stage.pv_c], stage.sp_c, self.stage_band_c)
 
-    consumables = Reading(
-        "CONS?",
-        Consumables,
-        INTEGER,
-        INTEGER,
-        REAL,
-        doc="``CONS?``: capillary bonds and limit, wire left on the spool (m).",
-    )
+    consumables = Reading("CONS?", Consumables, INTEGER, INTEGER, REAL)
 
     reset_capillary = Command(
         "CAPRESET",
         doc="``CAPRESET``: capillary changed, bond counter to 0 (also in PAUSED and ALARM).",
     )
 
-    def alarm_info(self, code: int) -> AlarmInfo:
-        """``ALMTXT? <code>``: class and text of an alarm of §6."""
-        return self._alarm_text(int(code))
-
-    _alarm_text = Reading(
+    alarm_info = Reading(
         "ALMTXT? {0}",
         AlarmInfo,
         Number(0, 9999),
         ALARM_CLASS,
         Text(),
         maxsplit=2,
-        doc="``ALMTXT? <code>``: code, class and text.",
+        doc="``ALMTXT? <code>``: class and text of an alarm of §6 (after its code).",
     )
 
     clear_alarms = Command("ALMCLR", doc="``ALMCLR``: remove every alarm whose cause has gone.")
@@ -531,8 +496,7 @@ def lacks_forming_gas(wire_material: str | None, gas_flow_l_min: float) -> bool:
 
 @dataclass(frozen=True)
 class WireBondParameters(SetPoints, driver=WireBonder):
-    """The §4.2 parameters a step writes over a loaded bond program, each field the
-    :class:`WireBonder` parameter of the same name; ``None`` keeps the program's value."""
+    """The §4.2 parameters a step writes over a loaded bond program (``None``: as loaded)."""
 
     wire_material: str | None = None
     wire_diameter_um: int | None = None

@@ -8,7 +8,7 @@ import threading
 from abc import ABC, abstractmethod
 from typing import TypeVar
 
-from drivers.errors import PacklineError
+from drivers.errors import ConnectionLost, PacklineError
 
 E = TypeVar("E", bound=PacklineError)
 
@@ -37,7 +37,16 @@ class Transport(ABC):
 
     def error(self, kind: type[E], message: str, sent: str = "") -> E:
         """A ``kind`` error naming this link's tool and address and what was sent."""
-        return kind(message, tool=self.tool, address=self.address, sent=sent)
+        return kind(message, **self.where(sent))
+
+    def where(self, sent: str = "") -> dict[str, str]:
+        """This link's tool, its address and what was sent, as every error names them."""
+        return {"tool": self.tool, "address": self.address, "sent": sent}
+
+    def _lost(self, message: str, sent: str = "") -> ConnectionLost:
+        """Drop the connection: the link is gone; the error says why."""
+        self._drop()
+        return self.error(ConnectionLost, message, sent)
 
     def close(self) -> None:
         """Close the connection; safe to call twice."""

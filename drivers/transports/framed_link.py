@@ -1,6 +1,5 @@
 """The host side of the wire bonder's framed serial link over a
-:class:`~drivers.transports.serial_port.SerialTransport` (device path or ``socket://``): the
-frame, its XOR checksum and the host rules 1-4 of wire-bonder.md §2 (one outstanding frame, a
+:class:`~drivers.transports.serial_port.SerialTransport`: the frame, its XOR checksum and the host rules 1-4 of wire-bonder.md §2 (one outstanding frame, a
 new sequence digit per command, the identical frame retransmitted at most 3 times, ``NAK`` >= 10
 a rejection whose ``LASTERR?`` detail is raised as the catalogue :class:`ToolError`). A link that
 failed raises :class:`ToolTimeout` (the last attempt got no complete reply),
@@ -25,7 +24,7 @@ from drivers.errors import (
     ToolTimeout,
     tool_error,
 )
-from drivers.transports.serial_port import SerialLink, SerialTransport
+from drivers.transports.serial_port import SerialLink
 
 STX, ETX, ACK, NAK, CR = 0x02, 0x03, 0x06, 0x15, 0x0D
 MAX_PAYLOAD = 250
@@ -91,19 +90,17 @@ class FramedLink(SerialLink):
 
     def __init__(
         self,
-        transport: SerialTransport,
+        url: str,
         *,
+        tool: str,
+        baudrate: int,
         timeout_s: float = 0.5,
         retransmissions: int = 3,
-        first_sequence: int = 1,
         logger: logging.Logger | None = None,
     ) -> None:
-        if not 0 <= first_sequence <= 9:
-            raise ValueError(f"first sequence digit must be 0-9, not {first_sequence}")
-        super().__init__(transport, logger)
-        self.timeout_s = timeout_s
+        super().__init__(url, tool=tool, baudrate=baudrate, timeout_s=timeout_s, logger=logger)
         self.retransmissions = retransmissions
-        self._next_digit = first_sequence
+        self._next_digit = 1
 
     def exchange(self, command: str) -> str:
         """Send ``command`` as a new frame; return the reply text after the sequence digit."""
@@ -111,11 +108,6 @@ class FramedLink(SerialLink):
             return self._exchange(command, read_detail=True)
 
     # -- internals -------------------------------------------------------------------------
-    def _take_digit(self) -> str:
-        digit = self._next_digit
-        self._next_digit = (digit + 1) % 10
-        return str(digit)
-
     def _check_command(self, command: str) -> None:
         if not command or any(not 0x20 <= ord(ch) <= 0x7E for ch in command):
             raise self.serial.error(
@@ -129,10 +121,11 @@ class FramedLink(SerialLink):
 
     def _exchange(self, command: str, *, read_detail: bool) -> str:
         self._check_command(command)
-        payload = self._take_digit() + command
+        digit, self._next_digit = self._next_digit, (self._next_digit + 1) % 10
+        payload = f"{digit}{command}"
         frame = encode_frame(payload)
         failures: list[str] = []
-        last: PacklineError | None = None
+        kind: type[PacklineError] = ProtocolError  # of the last attempt's failure
         for attempt in range(self.retransmissions + 1):
             if attempt:
                 self.log.debug(
@@ -148,48 +141,30 @@ class FramedLink(SerialLink):
                     self.log.debug("%s -> %s", self.tool, payload)
             try:
                 self.serial.write(frame)
-                raw = self.serial.read_until(b"\r", timeout_s=self.timeout_s, sent=payload)
+                raw = self.serial.read_until(b"\r", sent=payload)
                 reply = parse_reply(raw)
             except (ToolTimeout, ConnectionLost) as exc:
-                last = exc
-                failures.append(exc.reason)
-                continue
+                kind, failure = type(exc), exc.reason
             except FrameError as exc:
-                last = self._fault(str(exc), payload)
-                failures.append(str(exc))
-                continue
-            if not reply.ack:
-                code = int(reply.payload)
-                if code < 10:
-                    text = CATALOGUE.get(code, "reserved link code")
-                    last = self._fault(f"NAK {code:02d} ({text})", payload)
-                    failures.append(f"NAK {code:02d} {text}")
-                    continue
-                self.log.debug("%s <- NAK %02d to %s", self.tool, code, payload)
-                raise self._rejection(code, payload, read_detail=read_detail)
-            if reply.payload[0] != payload[0]:
-                last = self._fault(
-                    f"reply {reply.payload!r} carries sequence digit {reply.payload[0]}", payload
-                )
-                failures.append(f"wrong sequence digit in {reply.payload!r}")
-                continue
-            if self.log.isEnabledFor(logging.DEBUG):  # every exchange: no call when off
-                self.log.debug("%s <- %s", self.tool, reply.payload)
-            return reply.payload[1:]
-        raise self._link_failed(payload, failures, last)
-
-    def _fault(self, text: str, sent: str) -> ProtocolError:
-        """A frame-level fault of one attempt (retried; raised if the last)."""
-        return self.serial.error(ProtocolError, text, sent)
-
-    def _link_failed(
-        self, payload: str, failures: list[str], last: PacklineError | None
-    ) -> PacklineError:
-        summary = "; ".join(failures)
-        message = f"link failed after {len(failures)} attempts ({summary})"
+                kind, failure = ProtocolError, str(exc)
+            else:
+                if not reply.ack and int(reply.payload) >= 10:
+                    self.log.debug("%s <- NAK %s to %s", self.tool, reply.payload, payload)
+                    raise self._rejection(int(reply.payload), payload, read_detail=read_detail)
+                if reply.ack and reply.payload[0] == payload[0]:
+                    if self.log.isEnabledFor(logging.DEBUG):  # every exchange: no call when off
+                        self.log.debug("%s <- %s", self.tool, reply.payload)
+                    return reply.payload[1:]
+                kind = ProtocolError
+                if reply.ack:
+                    failure = f"wrong sequence digit in {reply.payload!r}"
+                else:
+                    link_code = CATALOGUE.get(int(reply.payload), "reserved link code")
+                    failure = f"NAK {reply.payload} {link_code}"
+            failures.append(failure)
+        message = f"link failed after {len(failures)} attempts ({'; '.join(failures)})"
         self.log.debug("%s: %s for %r", self.tool, message, payload)
-        kind = type(last) if isinstance(last, ConnectionLost | ToolTimeout) else ProtocolError
-        return self.serial.error(kind, message, payload)
+        raise self.serial.error(kind, message, payload)
 
     def _rejection(self, code: int, payload: str, *, read_detail: bool) -> ToolError:
         """The catalogue error for ``NAK <code>``, with text and detail from ``LASTERR?``."""

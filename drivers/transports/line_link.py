@@ -1,5 +1,4 @@
-"""Host side of the plain line protocol of metrology.md §2 over :class:`SerialTransport`
-(device paths and pyserial URLs such as ``socket://host:port``).
+"""Host side of the plain line protocol of metrology.md §2 over a :class:`SerialTransport`.
 
 One exchange: send the command line and CR, then read CR-terminated lines, each within the
 per-line timeout (1 s), until the final ``OK`` / ``OK <data>`` or ``ER <code>,<text>[;<detail>]``,
@@ -24,7 +23,7 @@ from drivers.errors import (
     ToolTimeout,
     tool_error,
 )
-from drivers.transports.serial_port import SerialLink, SerialTransport
+from drivers.transports.serial_port import SerialLink
 
 CR = b"\r"
 MAX_COMMAND_CHARS = 1100
@@ -45,22 +44,6 @@ class LineReply:
 class LineLink(SerialLink):
     """One line-protocol connection; the transport's lock makes each exchange atomic, so a
     poller thread and a sequence can share it."""
-
-    def __init__(
-        self,
-        url: str,
-        *,
-        tool: str,
-        baudrate: int = 38400,
-        line_timeout_s: float = 1.0,
-        logger: logging.Logger | None = None,
-    ) -> None:
-        super().__init__(
-            SerialTransport(
-                url, tool=tool, baudrate=baudrate, timeout_s=line_timeout_s, logger=logger
-            )
-        )
-        self.line_timeout_s = line_timeout_s
 
     def exchange(self, command: str, *, max_records: int = 0) -> LineReply:
         """Send ``command``; return its ``OK`` reply with up to ``max_records`` ``D`` lines."""
@@ -105,7 +88,7 @@ class LineLink(SerialLink):
             )
 
     def _read_line(self, command: str) -> str:
-        raw = self.serial.read_until(CR, timeout_s=self.line_timeout_s, sent=command)
+        raw = self.serial.read_until(CR, sent=command)
         try:
             line = raw[:-1].decode("ascii").replace("\n", "")  # LF is ignored, as by the tool
         except UnicodeDecodeError:

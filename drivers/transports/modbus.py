@@ -15,7 +15,7 @@ import select
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from pymodbus.client import ModbusSerialClient, ModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
@@ -24,8 +24,6 @@ from drivers.address import ModbusAddress, parse_modbus_address
 from drivers.errors import ConnectionLost, ProtocolError, ToolTimeout
 from drivers.transports.base import Transport
 from drivers.transports.wall_timeouts import wall_timeout_s
-
-T = TypeVar("T")
 
 
 class PromptSerialClient(ModbusSerialClient):
@@ -131,27 +129,35 @@ class ModbusTransport(Transport):
 
     # -- requests -------------------------------------------------------------------
     def read_coils(self, address: int, count: int) -> list[bool]:
-        return [bool(b) for b in self._read(1, "read_coils", address, count).bits[:count]]
+        return self._read(1, "read_coils", address, count)
 
     def read_discrete_inputs(self, address: int, count: int) -> list[bool]:
-        return [bool(b) for b in self._read(2, "read_discrete_inputs", address, count).bits[:count]]
+        return self._read(2, "read_discrete_inputs", address, count)
 
     def read_holding_registers(self, address: int, count: int) -> list[int]:
-        reply = self._read(3, "read_holding_registers", address, count)
-        return self._registers(reply, count, f"FC03 {address}+{count}")
+        return self._read(3, "read_holding_registers", address, count)
 
     def read_input_registers(self, address: int, count: int) -> list[int]:
-        reply = self._read(4, "read_input_registers", address, count)
-        return self._registers(reply, count, f"FC04 {address}+{count}")
+        return self._read(4, "read_input_registers", address, count)
 
     def _read(self, function: int, method: str, address: int, count: int) -> Any:
-        """One read request (FC01-04) by the client's ``method``; the reply must fit it."""
+        """One read request (FC01-04) by the client's ``method``: its ``count`` bits, or its
+        registers (a ProtocolError unless exactly ``count``)."""
+        sent = f"FC{function:02d} {address}+{count}"
         size = {"bits": count} if function <= 2 else {"registers": count}
-        return self._request(
-            f"FC{function:02d} {address}+{count}",
+        reply = self._request(
+            sent,
             lambda c: getattr(c, method)(address, count=count, device_id=self.endpoint.unit),
             expect=_Expected(function, **size),
         )
+        if function <= 2:
+            return [bool(b) for b in reply.bits[:count]]
+        registers = list(getattr(reply, "registers", []))
+        if len(registers) != count:
+            raise self.error(
+                ProtocolError, f"expected {count} registers, got {len(registers)}", sent
+            )
+        return registers
 
     def write_register(self, address: int, value: int) -> None:
         self._request(
@@ -237,11 +243,8 @@ class ModbusTransport(Transport):
         )
 
     def _flush_input(self) -> None:
-        """Drop whatever the bus delivered since the last request (a late reply, RTU only).
-
-        An RTU frame carries no transaction id (interfaces README §9.2, etch-bath manual §2):
-        a reply that arrives after its timeout would otherwise be read as the next answer.
-        """
+        """Drop whatever the bus delivered since the last request (RTU only, interfaces README
+        §9.2, etch-bath manual §2): a reply that came after its timeout is not the next answer."""
         link = getattr(self._client, "socket", None)
         if isinstance(self._client, ModbusSerialClient) and link is not None:
             link.reset_input_buffer()
@@ -276,18 +279,10 @@ class ModbusTransport(Transport):
                     ProtocolError, f"error reply without exception code: {reply}", sent
                 )
             self.log.debug("%s <- exception %02d", self.tool, code)
-            raise ModbusExceptionReply(code, tool=self.tool, address=self.address, sent=sent)
+            raise ModbusExceptionReply(code, **self.where(sent))
         if self.log.isEnabledFor(logging.DEBUG):  # not described on every poll for nothing
             self.log.debug("%s <- %s", self.tool, _describe(reply))
         return reply
-
-    def _registers(self, reply: Any, count: int, sent: str) -> list[int]:
-        registers = list(getattr(reply, "registers", []))
-        if len(registers) != count:
-            raise self.error(
-                ProtocolError, f"expected {count} registers, got {len(registers)}", sent
-            )
-        return registers
 
     def _drop(self) -> None:
         if self._client is not None:

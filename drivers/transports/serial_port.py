@@ -4,17 +4,13 @@ server), ``rfc2217://`` (RFC 2217 device server such as ser2net) and other pyser
 pyserial reads that time out return short data without raising (library-notes.md): this
 module turns a short read into :class:`ToolTimeout` carrying what did arrive.
 
-A reply from a simulated tool arrives in several pieces. On a plain POSIX port (a device path:
-a tty or pty with a file descriptor) :meth:`SerialTransport.read_until` waits on the descriptor
-itself, once per piece against the reply's one deadline, and reads whatever has come in one
-call: pyserial's ``read`` arms a ``Timeout`` object and asks ``in_waiting`` per piece, which was
-most of a dry run's serial CPU. Writes on such a port go to the descriptor too, kept with its
-pollers per open port (:class:`PortDescriptor`): pyserial's ``write`` arms a ``Timeout`` and
-waits in ``select`` for writability after every write, complete or not, and the stale-input
-check before a send asked ``in_waiting`` (an ``ioctl``) where one ``poll`` does. Other ports
-(``socket://``, ``rfc2217://``, ``loop://``: protocol handlers with their own framing) keep
-pyserial's path. Both paths raise the same way: a port that
-reports input but yields none (a vanished device) or fails the read is a lost connection.
+A plain POSIX port (a device path: a tty or pty) is read and written on its descriptor
+(:class:`PortDescriptor`), a reply's pieces against its one deadline: pyserial's ``read`` arms a
+``Timeout`` object and asks ``in_waiting`` per piece, its ``write`` waits in ``select`` after
+every write, and the stale-input check before a send asked ``in_waiting`` (an ``ioctl``) where
+one ``poll`` does; that was most of a dry run's serial CPU. Other ports (``socket://``,
+``rfc2217://``, ``loop://``: protocol handlers with their own framing) keep pyserial's path.
+Both paths raise the same way.
 
 ``flush()`` waits in ``termios.tcdrain``, which Python does not retry when a signal interrupts
 it (PEP 475 covers ``os`` and ``select``, not ``termios``): a daemon's signal handler or a
@@ -127,8 +123,8 @@ class SerialTransport(Transport):
                     port.write(data)
                 retry_interrupted(port.flush)
             except (serial.SerialException, OSError, termios.error) as exc:
-                self._drop()
-                raise self.error(ConnectionLost, f"write failed ({exc})", _text(data)) from exc
+                sent = data.decode("ascii", errors="backslashreplace")
+                raise self._lost(f"write failed ({exc})", sent) from exc
 
     def read_until(
         self, terminator: bytes, *, timeout_s: float | None = None, sent: str = ""
@@ -156,8 +152,7 @@ class SerialTransport(Transport):
                         sent,
                     )
             except (serial.SerialException, OSError) as exc:
-                self._drop()
-                raise self.error(ConnectionLost, f"read failed ({exc})", sent) from exc
+                raise self._lost(f"read failed ({exc})", sent) from exc
             self._unread = buffer[end:]
             reply = bytes(buffer[:end])
             if self.log.isEnabledFor(logging.DEBUG):  # every exchange: no call when off
@@ -180,15 +175,26 @@ class SerialTransport(Transport):
 
 
 class SerialLink:
-    """A message protocol over one :class:`SerialTransport` (the wire bonder's framed link, the
-    metrology line protocol): the port's tool, address, lock and log are the link's, and
-    opening or closing the link opens or closes the port."""
+    """A message protocol over one :class:`SerialTransport` at ``url`` (the wire bonder's framed
+    link, the metrology line protocol), replies awaited ``timeout_s`` each: the port's tool,
+    address, lock and log are the link's, and opening or closing the link opens or closes the
+    port."""
 
-    def __init__(self, serial: SerialTransport, logger: logging.Logger | None = None) -> None:
-        self.serial = serial
-        self.tool = serial.tool
-        self.address = serial.address
-        self.log = logger or serial.log
+    def __init__(
+        self,
+        url: str,
+        *,
+        tool: str,
+        baudrate: int,
+        timeout_s: float,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.serial = SerialTransport(
+            url, tool=tool, baudrate=baudrate, timeout_s=timeout_s, logger=logger
+        )
+        self.tool = tool
+        self.address = url
+        self.log = self.serial.log
 
     @property
     def opened(self) -> int:
@@ -298,7 +304,3 @@ class PortDescriptor:
             wait_ms = None if deadline is None else (deadline - time.monotonic()) * 1000.0
             if (wait_ms is not None and wait_ms <= 0) or not self._writable.poll(wait_ms):
                 raise serial.SerialTimeoutException("Write timeout")
-
-
-def _text(data: bytes) -> str:
-    return data.decode("ascii", errors="backslashreplace")

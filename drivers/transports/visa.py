@@ -4,9 +4,7 @@ pyvisa-py traps handled here (shared/library-notes.md): SOCKET resources need ex
 termination; a refused connect only shows on the first write; a closed peer would show as a read
 timeout spent spinning on a CPU (:mod:`drivers.transports.visa_socket` reports it at once); an
 ASRL session on a device path is read a byte per call (:mod:`drivers.transports.visa_serial`
-reads it a reply at a time). Replies and messages of a SOCKET session, and of an ASRL session
-on a device path, go through its socket or port here, not through pyvisa's read and write and
-pyvisa-py's per-call ``select`` and attribute reads (issue 10: half a TCP exchange's host CPU).
+reads it a reply at a time).
 Every library exception becomes one of the suite's communication errors.
 """
 
@@ -14,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import pyvisa
@@ -24,26 +21,13 @@ import serial
 from drivers.errors import ConnectionLost, ParameterOutOfRange, ToolTimeout
 from drivers.transports.base import Transport
 from drivers.transports.visa_serial import AsrlReplyReader
-from drivers.transports.visa_socket import (
-    PeerClosed,
-    ReplyReader,
-    await_reply,
-    send_without_delay,
-    socket_replies,
-    socket_sender,
-)
+from drivers.transports.visa_socket import PeerClosed, ReplyReader, socket_replies
 from drivers.transports.wall_timeouts import wall_timeout_s
-
-_DEFAULT_LIBRARY = "@py"
 
 
 class VisaTransport(Transport):
-    """One VISA session to one tool: ``write`` and ``read`` of text messages.
-
-    ``lock`` is held by the caller around an exchange that spans several messages
-    (a query and its ``SYST:ERR?`` follow-up) so that a poller thread and a sequence can
-    share the driver.
-    """
+    """One VISA session to one tool: ``write`` and ``read`` of text messages (the caller holds
+    ``lock`` around a query and its ``SYST:ERR?`` follow-up)."""
 
     def __init__(
         self,
@@ -59,20 +43,16 @@ class VisaTransport(Transport):
         super().__init__(resource, tool=tool, logger=logger)
         self.timeout_s = timeout_s
         self.termination = termination
-        self.visa_library = visa_library or _DEFAULT_LIBRARY
+        self.visa_library = visa_library or "@py"
         self.baud_rate = baud_rate
         self._manager: pyvisa.ResourceManager | None = None
         self._session: Any = None
         #: Whether the session is a serial (ASRL) one: asked once per session, not per write
         #: (a VISA attribute read costs more than the rest of a write).
         self._serial = False
-        #: Reads replies of an ASRL session on a plain device path (None: pyvisa reads them).
-        self._asrl: AsrlReplyReader | None = None
-        #: Reads replies of the session here: :attr:`_asrl`, or a pyvisa-py SOCKET session's
-        #: socket (None: pyvisa reads them).
+        #: Reads the session's replies (and sends its messages where it can) on its port or
+        #: socket: an :class:`AsrlReplyReader` or a SOCKET session's reader (None: pyvisa does).
         self._replies: ReplyReader | None = None
-        #: Sends messages of the session here, on its port or socket (None: pyvisa does).
-        self._send: Callable[[str], None] | None = None
         #: The reply timeout the session was opened with, in wall seconds (stretched in a
         #: virtual dry run): kept here, not read back from the session on every read.
         self._armed_timeout_s = timeout_s
@@ -102,15 +82,14 @@ class VisaTransport(Transport):
                 session.timeout = round(armed_timeout_s * 1000)
                 if self.baud_rate is not None and hasattr(session, "baud_rate"):
                     session.baud_rate = self.baud_rate
-                send_without_delay(session)
+                self._serial = _is_serial(session)
+                self._replies = (
+                    AsrlReplyReader.of(session) if self._serial else socket_replies(session)
+                )
             except (pyvisa.errors.Error, OSError, ValueError) as exc:
                 raise self.error(ConnectionLost, f"cannot open VISA resource ({exc})") from exc
             self._session = session
             self._armed_timeout_s = armed_timeout_s
-            self._serial = _is_serial(session)
-            self._asrl = AsrlReplyReader.of(session) if self._serial else None
-            self._replies = self._asrl if self._serial else socket_replies(session)
-            self._send = _own_sender(self._asrl) if self._serial else socket_sender(session)
             self.opened += 1
             self.log.debug("opened %s via %s", self.address, self.visa_library)
 
@@ -136,50 +115,38 @@ class VisaTransport(Transport):
             self._discard_stale_input(session)
             if self.log.isEnabledFor(logging.DEBUG):  # every exchange: no call when off
                 self.log.debug("%s -> %r", self.tool, message)
-            send = self._send
+            replies = self._replies
             try:
-                if send is not None:
-                    send(message)
+                if replies is not None and replies.send is not None:
+                    replies.write(message)
                 else:
                     session.write(message)
             except (pyvisa.errors.Error, OSError, serial.SerialException) as exc:
-                raise self._lost(f"write failed ({exc})", sent=message) from exc
+                raise self._lost(f"write failed ({exc})", message) from exc
 
     def read(self, *, sent: str = "", timeout_s: float | None = None) -> str:
         """Read one reply line; :class:`ToolTimeout` if none arrives in time."""
         with self.lock:
             session = self._require_session()
             previous = None
-            wait_s = self._armed_timeout_s
-            if timeout_s is not None:
-                wait_s = wall_timeout_s(timeout_s)
+            wait_s = self._armed_timeout_s if timeout_s is None else wall_timeout_s(timeout_s)
             replies = self._replies
             if timeout_s is not None and replies is None:
                 previous = session.timeout
                 session.timeout = round(wait_s * 1000)
             try:
-                if replies is not None:
-                    own_reply = replies.read(wait_s)
-                    if own_reply is None:
-                        raise self._silent(wait_s, sent)
-                    if self.log.isEnabledFor(logging.DEBUG):  # every exchange: no call when off
-                        self.log.debug("%s <- %r", self.tool, own_reply)
-                    return own_reply
-                waited = await_reply(session, wait_s)
-                if waited == "closed":
-                    raise self._lost("the tool closed the connection", sent=sent)
-                if waited == "silent":
+                reply = str(session.read()) if replies is None else replies.read(wait_s)
+                if reply is None:
                     raise self._silent(wait_s, sent)
-                reply = str(session.read())
             except PeerClosed as exc:
-                raise self._lost("the tool closed the connection", sent=sent) from exc
+                raise self._lost("the tool closed the connection", sent) from exc
             except (pyvisa.errors.VisaIOError, OSError, UnicodeDecodeError) as exc:
                 if (
                     isinstance(exc, pyvisa.errors.VisaIOError)
                     and exc.error_code == pyvisa.constants.StatusCode.error_timeout
                 ):
                     raise self._silent(wait_s, sent) from exc
-                raise self._lost(f"read failed ({exc})", sent=sent) from exc
+                raise self._lost(f"read failed ({exc})", sent) from exc
             finally:
                 if previous is not None and self._session is not None:
                     session.timeout = previous
@@ -195,17 +162,17 @@ class VisaTransport(Transport):
         """
         if not self._serial:
             return
-        asrl = self._asrl
-        if asrl is not None and asrl.unread:
-            self.log.debug("%s: discarded a late reply %r", self.tool, bytes(asrl.unread))
+        asrl = self._replies
+        if isinstance(asrl, AsrlReplyReader):
+            stale = bytes(asrl.unread)
             asrl.unread.clear()
-        if asrl is not None and asrl.descriptor is not None:
-            try:
-                if stale := asrl.discard_input():
-                    self.log.debug("%s: discarded a late reply %r", self.tool, stale)
-            except (OSError, serial.SerialException):
-                pass  # a port that failed: the write says so
-            return
+            if asrl.descriptor is not None:
+                with contextlib.suppress(OSError, serial.SerialException):  # the write says so
+                    stale += asrl.descriptor.drain()
+            if stale:
+                self.log.debug("%s: discarded a late reply %r", self.tool, stale)
+            if asrl.descriptor is not None:
+                return
         try:
             if session.bytes_in_buffer:
                 session.flush(pyvisa.constants.BufferOperation.discard_read_buffer)
@@ -222,24 +189,12 @@ class VisaTransport(Transport):
         """No reply within ``wait_s`` wall seconds (the session stays usable)."""
         return self.error(ToolTimeout, f"no reply within {wait_s:.2f} s", sent)
 
-    def _lost(self, text: str, *, sent: str) -> ConnectionLost:
-        """Drop the session: the link is gone; the error says why, naming tool and resource."""
-        self._drop()
-        return self.error(ConnectionLost, text, sent)
-
     def _drop(self) -> None:
         if self._session is not None:
             with contextlib.suppress(pyvisa.errors.Error, OSError):
                 self._session.close()
         self._session = None
-        self._asrl = None
         self._replies = None
-        self._send = None
-
-
-def _own_sender(asrl: AsrlReplyReader | None) -> Callable[[str], None] | None:
-    """The ASRL reader's write where it writes the session's port itself, else None."""
-    return asrl.write if asrl is not None and asrl.descriptor is not None else None
 
 
 def _is_serial(session: Any) -> bool:

@@ -1,4 +1,4 @@
-"""The socket under a pyvisa-py SOCKET session, for what pyvisa-py does not do with it.
+"""The socket under a pyvisa-py SOCKET session, read and written here rather than by pyvisa.
 
 - TCP_NODELAY: pyvisa-py 0.8 does not wire the setter of VI_ATTR_TCPIP_NODELAY; without it a
   command followed by ``SYST:ERR?`` (two small writes, no reply in between) waits ~40 ms for
@@ -7,15 +7,12 @@
   ``recv``; once the peer has closed, the socket is always readable and ``recv`` returns
   nothing, so the loop spins on a CPU until the read timeout and then reports a timeout. A
   tool that drops its link (a reboot, a crash, its own link watchdog) would cost a whole
-  timeout of busy CPU per read and look like a silent tool. :func:`await_reply` waits on the
-  socket first and tells a closed peer from a reply and from silence.
-- Replies: :func:`socket_replies` reads a SOCKET session's replies from its socket a reply at a
-  time against one deadline (:class:`ReplyReader`), the closed peer told apart too
-  (:class:`PeerClosed`): pyvisa's read, pyvisa-py's ``select`` loop and its attribute reads,
-  and the ``select`` and peek of :func:`await_reply` before them cost about half of a TCP SCPI
-  tool's exchange on the host (issue 10). Bytes after a reply's termination are kept for the
-  next read, as pyvisa-py kept them. :func:`socket_sender` writes a message on the socket
-  (``sendall``) where pyvisa's write and pyvisa-py's ``select`` per block did.
+  timeout of busy CPU per read and look like a silent tool: here it is :class:`PeerClosed`
+  at once.
+- Cost: pyvisa's read and write, pyvisa-py's ``select`` loop and its attribute reads were
+  about half of a TCP SCPI tool's exchange on the host (issue 10). :func:`socket_replies`
+  reads replies a reply at a time against one deadline, bytes after a reply's termination
+  kept for the next read (as pyvisa-py kept them), and sends a message with ``sendall``.
 
 Other VISA libraries (pyvisa-sim, ASRL sessions) have no such socket: they are left alone.
 """
@@ -26,12 +23,9 @@ import select
 import socket
 import time
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Self
 
 from drivers.transports.serial_port import read_through
-
-#: What waiting for a reply found: bytes to read, the tool's end closed, or nothing in time.
-ReplyWait = Literal["reply", "closed", "silent"]
 
 
 def library_session(session: Any) -> Any:
@@ -40,56 +34,42 @@ def library_session(session: Any) -> Any:
     return sessions.get(getattr(session, "session", None)) if isinstance(sessions, dict) else None
 
 
-def socket_of(session: Any) -> socket.socket | None:
-    """The TCP socket of a pyvisa-py SOCKET session, or None for any other session."""
-    sock = getattr(library_session(session), "interface", None)
-    if isinstance(sock, socket.socket) and sock.type == socket.SOCK_STREAM:
-        return sock
-    return None
-
-
-def send_without_delay(session: Any) -> None:
-    """Set TCP_NODELAY on a pyvisa-py SOCKET session (see the module's docstring)."""
-    sock = socket_of(session)
-    if sock is not None:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
-def await_reply(session: Any, timeout_s: float | None) -> ReplyWait:
-    """Wait up to ``timeout_s`` wall seconds (None: without a bound, as the session's own
-    timeout says) for a SOCKET session's reply to start.
-
-    "reply" also when the session is no pyvisa-py SOCKET or already holds received bytes
-    (pyvisa-py buffers what came after the last termination): its own read then decides.
-    """
-    sock = socket_of(session)
-    if sock is None or getattr(library_session(session), "_pending_buffer", None):
-        return "reply"
-    try:
-        ready, _, _ = select.select(
-            [sock], [], [], None if timeout_s is None else max(0.0, timeout_s)
-        )
-        if not ready:
-            return "silent"
-        return "reply" if sock.recv(1, socket.MSG_PEEK) else "closed"
-    except (OSError, ValueError):  # reset by the peer, or the socket already closed
-        return "closed"
-
-
 class PeerClosed(Exception):
     """The tool closed its end of the connection (end of stream, or reset)."""
 
 
 class ReplyReader:
     """Replies ending in ``termination``, read by ``wait`` (what comes within a number of wall
-    seconds: empty if nothing did) and decoded with ``encoding``, without the termination."""
+    seconds: empty if nothing did), and messages sent by ``send`` (None: pyvisa sends them)
+    with ``write_termination``, both in ``encoding``."""
 
-    def __init__(self, wait: Callable[[float], bytes], termination: bytes, encoding: str) -> None:
+    def __init__(
+        self,
+        wait: Callable[[float], bytes],
+        termination: bytes,
+        encoding: str,
+        *,
+        send: Callable[[bytes], None] | None = None,
+        write_termination: str = "",
+    ) -> None:
         self._wait = wait
         self._termination = termination
         self._encoding = encoding
+        self.send = send
+        self._write_termination = write_termination
         #: Bytes read past the last termination (the start of the next reply).
         self.unread = bytearray()
+
+    @classmethod
+    def of_session(
+        cls, session: Any, wait: Callable[[float], bytes], send: Callable[[bytes], None] | None
+    ) -> Self:
+        """A reader with the pyvisa ``session``'s terminations and encoding."""
+        termination = str(session.read_termination).encode(session.encoding)
+        write_termination = str(session.write_termination or "")
+        return cls(
+            wait, termination, session.encoding, send=send, write_termination=write_termination
+        )
 
     def read(self, wait_s: float) -> str | None:
         """One reply without its termination, or None if none is complete within ``wait_s``
@@ -103,14 +83,21 @@ class ReplyReader:
         self.unread = buffer[end:]
         return bytes(buffer[: end - len(self._termination)]).decode(self._encoding)
 
+    def write(self, message: str) -> None:
+        """Send ``message`` with the write termination (only when :attr:`send` is set); raises
+        what ``send`` raises."""
+        assert self.send is not None
+        self.send((message + self._write_termination).encode(self._encoding))
+
 
 def socket_replies(session: Any) -> ReplyReader | None:
-    """The reader of a pyvisa-py SOCKET session's replies (None for any other session, or one
-    whose library already holds received bytes). Its wait raises :class:`PeerClosed` once the
-    tool has closed, ``OSError`` if the socket fails."""
-    sock = socket_of(session)
-    if sock is None or getattr(library_session(session), "_pending_buffer", None):
+    """The reader and sender of a pyvisa-py SOCKET session, its socket set to TCP_NODELAY (None
+    for any other session). It raises :class:`PeerClosed` once the tool has closed,
+    ``OSError`` if the socket fails."""
+    sock = getattr(library_session(session), "interface", None)
+    if not isinstance(sock, socket.socket) or sock.type != socket.SOCK_STREAM:
         return None
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     fd = sock.fileno()
     poller = select.poll()
     poller.register(fd, select.POLLIN)
@@ -130,21 +117,4 @@ def socket_replies(session: Any) -> ReplyReader | None:
             raise PeerClosed("end of stream")
         return chunk
 
-    termination = str(session.read_termination).encode(session.encoding)
-    return ReplyReader(wait, termination, session.encoding)
-
-
-def socket_sender(session: Any) -> Callable[[str], None] | None:
-    """A function that sends a message with the session's write termination and encoding on a
-    pyvisa-py SOCKET session's socket (as pyvisa's write would: pyvisa-py sends the bytes as
-    they are); None for any other session. Raises ``OSError`` if the socket fails."""
-    sock = socket_of(session)
-    if sock is None:
-        return None
-    termination = str(session.write_termination or "")
-    encoding = str(session.encoding)
-
-    def send(message: str) -> None:
-        sock.sendall((message + termination).encode(encoding))
-
-    return send
+    return ReplyReader.of_session(session, wait, sock.sendall)
