@@ -305,7 +305,8 @@ class WireBonder(TextTool):
     )
 
     def program_list(self) -> list[str]:
-        """``PLIST? <start>``, paged by 10: every stored program name in ASCII order."""
+        """``PLIST? <start>``, paged by 10: every stored program name in ASCII order; an empty
+        page before the total is a ProtocolError (as :meth:`Tool.read_pages`), not a short list."""
         names: list[str] = []
         while True:
             sent = f"PLIST? {len(names) + 1}"
@@ -314,8 +315,12 @@ class WireBonder(TextTool):
                 total = int(total_text)
             page = rest.split(",") if rest else []
             names += page
-            if len(names) >= total or not page:
+            if len(names) >= total:
                 return names
+            if not page:
+                raise self.protocol_error(
+                    f"PLIST? returned nothing at {len(names) + 1} of {total}", sent
+                )
 
     def save_program(self, name: str | None = None) -> None:
         """``PSAVE [<name>]``: save the working parameters into the loaded program, or a copy."""

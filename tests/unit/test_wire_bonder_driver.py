@@ -378,6 +378,18 @@ def test_wire_bonder_pages_program_list_by_ten(open_bonder: OpenBonder) -> None:
     assert bonder.last_error().code == 0
 
 
+def test_wire_bonder_program_list_short_of_its_total_is_a_protocol_error(
+    open_bonder: OpenBonder,
+) -> None:
+    script = [
+        (host("2PLIST? 1"), ack("2PLIST=12," + ",".join(f"P{n:02d}" for n in range(10)))),
+        (host("3PLIST? 11"), ack("3PLIST=12")),
+    ]
+    with pytest.raises(ProtocolError, match=r"PLIST\? returned nothing at 11 of 12") as failure:
+        open_bonder(script).program_list()
+    assert failure.value.sent == "PLIST? 11"
+
+
 @pytest.mark.parametrize(
     ("method", "payload", "reply"),
     [
