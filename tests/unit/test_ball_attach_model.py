@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 import statistics
-from collections.abc import Callable
 
 import pytest
 
@@ -22,43 +21,25 @@ from sim.ball_attach.profile import reflow_profile, transit_s
 from sim.clock import SimClock
 from sim.tool_model import Reject, State
 from sim.world import SiteState, World
-from tests.support.hand_clock import HandClock
+from tests.support.model_bench import ModelBench, cleared_after
 from tests.support.refusal import refusal
 
 DEFAULT_ZONES = [130.0, 160.0, 175.0, 185.0, 200.0, 220.0, 250.0, 250.0]
 
 
-class Bench:
-    """A BA-8 model, its world and its clock."""
+class Bench(ModelBench):
+    """A BA-8 model past its 30 s of INIT."""
+
+    model_type = BallAttachModel
+    advance_step_s = 5.0
 
     def __init__(self, seed: int = 0, **options: object) -> None:
-        self.clock = HandClock()
-        self.world = World()
-        self.model = BallAttachModel(self.clock, self.world, seed=seed, **options)  # type: ignore[arg-type]
-        self.advance(31.0)  # INIT 30 s
-
-    def advance(self, seconds: float, step_s: float = 5.0) -> None:
-        end = self.clock.t + seconds
-        while self.clock.t < end - 1e-9:
-            self.clock.t = min(end, self.clock.t + step_s)
-            self.model.sync()
-
-    def until(self, condition: object, limit_s: float = 5000.0, step_s: float = 1.0) -> float:
-        """Advance until ``condition()``; return the sim seconds it took."""
-        start = self.clock.t
-        while not condition():  # type: ignore[operator]
-            assert self.clock.t - start < limit_s, "condition not reached"
-            self.advance(step_s, step_s)
-        return self.clock.t - start
-
-    def run(self, command: Callable[[], None], state: State, step_s: float = 1.0) -> float:
-        """Give ``command`` (START, RESUME) and advance until the model is in ``state``."""
-        command()
-        return self.until(lambda: self.model.state is state, step_s=step_s)
+        super().__init__(seed=seed, **options)
+        self.advance(31.0)
 
     def ready(self) -> float:
         self.model.load_recipe("A-BALL050")
-        return self.until(lambda: self.model.state is State.READY)
+        return self.until_in(State.READY)
 
     def magazine(self, ids: list[str], maps: list[str] | None = None) -> None:
         m = self.model
@@ -131,7 +112,7 @@ def test_ball_attach_zone_change_in_ready_returns_to_heating_for_about_three_min
 ) -> None:
     bench.model.set_param("ZONE5", "220")
     assert bench.model.state is State.HEATING
-    settle_s = bench.until(lambda: bench.model.state is State.READY)
+    settle_s = bench.until_in(State.READY)
     assert 150 <= settle_s <= 220
 
 
@@ -271,11 +252,7 @@ def test_ball_attach_hold_conditions_stop_feeding_until_fixed(
     bench.advance(30, 1.0)  # past C's feed slot at 60 s
     assert code in m.active_alarms and m.state is State.ALARM
     assert [m.strip_status(k) for k in (1, 2, 3)] == ["REFLOW", "REFLOW", "WAIT"]
-    m.clear_alarms()
-    assert m.state is State.ALARM  # the cause persists
-    m.fix(code)
-    m.clear_alarms()
-    assert m.state is State.PAUSED
+    assert cleared_after(m, lambda: m.fix(code)) is State.PAUSED
     m.do_resume()
     bench.until(lambda: not m.cycle_active)  # N2: three strips with 6509 also raise 6109
     assert m.strip_status(3) == "DONE"
@@ -342,11 +319,7 @@ def test_ball_attach_estop_fails_the_strips_in_the_oven_with_6508(bench: Bench) 
     assert codes == [{6508, 0}, {6508, 0}, {6508, 0}, {6510, 0}, {0}]
     assert m.strip_results(1).result_map == "F" * 29 + "X"
     assert m.strip_results(5).result_map == "N" * 29 + "X"
-    m.clear_alarms()
-    assert m.state is State.ALARM  # still pressed
-    m.set_condition("ESTOP", False)
-    m.clear_alarms()
-    assert m.state is State.ABORTED
+    assert cleared_after(m, lambda: m.set_condition("ESTOP", False)) is State.ABORTED
     site = world_site(bench.world, "A", 1)
     assert site.balls_placed == 192 and site.ball_height_mean_um is None
 
@@ -661,11 +634,8 @@ def test_ball_attach_cover_opened_in_a_cycle_holds_until_closed_and_cleared(benc
     bench.start(["A", "B"], 10)
     m.set_condition("DOOR", True)
     assert m.active_alarms == [6002] and m.state is State.ALARM
-    m.clear_alarms()
-    assert m.state is State.ALARM  # the cover is still open
-    m.set_condition("DOOR", False)
-    m.clear_alarms()
-    assert m.state is State.PAUSED
+    # the cover is still open
+    assert cleared_after(m, lambda: m.set_condition("DOOR", False)) is State.PAUSED
     m.set_condition("DOOR", True)  # opened again while PAUSED: still "during cycle"
     assert m.active_alarms == [6002] and refusal(m.do_resume)[0] == 23
     m.set_condition("DOOR", False)
@@ -721,20 +691,7 @@ def test_ball_attach_abort_class_alarm_cleared_during_inspection_drains_then_abo
 
 
 def test_ball_attach_after_an_estop_in_ready_ready_waits_60_s_in_band() -> None:
-    """§3: READY once all zones have been within ±3.0 °C for 60 s. An E-stop in READY turns
-    the heaters off; cleared 1 s after the zones are back in band, the tool is HEATING, not
-    READY on the dwell it had before the alarm."""
+    """§3: READY once all zones have been within ±3.0 °C for 60 s, after an E-stop too."""
     bench = Bench()
     bench.ready()
-    model = bench.model
-    model.set_condition("ESTOP", True)
-    bench.advance(120.0, 1.0)
-    assert not model.conditions_in_band()
-    model.fix(6001)
-    bench.until(model.conditions_in_band, step_s=0.5)
-    bench.advance(1.0, 0.5)
-    model.clear_alarms()
-    assert model.state is State.HEATING
-    assert refusal(model.do_start) == (22, "TEMP")
-    waited_s = bench.until(lambda: model.state is State.READY, step_s=0.25)
-    assert waited_s == pytest.approx(58.5, abs=0.6)
+    assert bench.ready_after_heater_off_alarm("ESTOP", 6001) == pytest.approx(58.5, abs=0.6)

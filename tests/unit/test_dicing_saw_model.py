@@ -14,6 +14,7 @@ from sim.dicing_saw.model import DicingSawModel
 from sim.tool_model import Reject, State
 from sim.world import World
 from tests.support.hand_clock import HandClock
+from tests.support.model_bench import cleared_after
 from tests.support.refusal import refusal
 
 
@@ -262,11 +263,8 @@ def test_dicing_saw_blade_life_holds_at_end_of_line_pass_and_resumes_after_chang
     assert saw.active_alarms == [7201, 7103]
     assert saw.blade.count == 20000
     assert saw.passes_cut == 10  # held at the end of the 10th pass
-    saw.clear_alarms()
-    assert saw.state is State.ALARM  # cause persists until the blade is changed
-    saw.change_blade()
-    saw.clear_alarms()
-    assert saw.state is State.PAUSED
+    # cause persists until the blade is changed
+    assert cleared_after(saw, saw.change_blade) is State.PAUSED
     assert saw.active_alarms == []
     assert refusal(saw.do_resume) == (22, "BLADE")
     saw.setup_blade()
@@ -311,11 +309,7 @@ def test_dicing_saw_abort_class_alarm_stops_spindle_and_leaves_uncut_sites_f7504
     saw.set_condition("ESTOP", True)
     assert saw.state is State.ALARM
     assert not saw.spindle_on
-    saw.clear_alarms()
-    assert saw.state is State.ALARM  # E-stop still pressed
-    saw.set_condition("ESTOP", False)
-    saw.clear_alarms()
-    assert saw.state is State.ABORTED
+    assert cleared_after(saw, lambda: saw.set_condition("ESTOP", False)) is State.ABORTED
     assert saw.results is not None
     rows = saw.results.rows
     cut_cols = {1, 2, 3, 4}  # CH2 boundaries 0-4 cut, boundary 5 one pass
@@ -374,11 +368,7 @@ def test_dicing_saw_coolant_low_for_5_s_holds_7104_until_flow_restored() -> None
     assert 7104 not in saw.active_alarms
     advance(saw, clock, 10.0)
     assert saw.active_alarms == [7104]
-    saw.clear_alarms()
-    assert saw.state is State.ALARM
-    saw.set_condition("COOLANT", False)
-    saw.clear_alarms()
-    assert saw.state is State.PAUSED
+    assert cleared_after(saw, lambda: saw.set_condition("COOLANT", False)) is State.PAUSED
 
 
 def test_dicing_saw_speed_deviation_aborts_7108() -> None:
@@ -469,11 +459,7 @@ def test_dicing_saw_air_low_holds_7004_until_supply_restored() -> None:
     assert saw.active_alarms == [7004]
     advance(saw, clock, 10.0)
     assert saw.halted and saw.state is State.ALARM
-    saw.clear_alarms()
-    assert saw.state is State.ALARM
-    saw.set_condition("AIR", False)
-    saw.clear_alarms()
-    assert saw.state is State.PAUSED
+    assert cleared_after(saw, lambda: saw.set_condition("AIR", False)) is State.PAUSED
     saw.do_resume()
     advance_until(saw, clock, State.DONE, step_s=1.0)
 

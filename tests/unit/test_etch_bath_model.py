@@ -18,6 +18,7 @@ from sim.fronts.modbus_map import words_of
 from sim.tool_model import Reject, State
 from sim.world import World
 from tests.support.hand_clock import HandClock
+from tests.support.model_bench import cleared_after
 from tests.support.refusal import refusal
 
 
@@ -441,11 +442,7 @@ def test_etch_bath_jammed_hoist_is_a_motion_fault() -> None:
     seconds = run(model, clock, lambda: 5140 in model.active_alarms, 60)
     assert seconds == pytest.approx(16 + 5, abs=1.5)
     assert model.state is State.ALARM
-    model.clear_alarms()
-    assert model.state is State.ALARM  # service needed
-    model.fix(5140)
-    model.clear_alarms()
-    assert model.state is State.IDLE
+    assert cleared_after(model, lambda: model.fix(5140)) is State.IDLE  # service needed
 
 
 def test_etch_bath_hoist_overtravel_needs_service() -> None:
@@ -458,11 +455,7 @@ def test_etch_bath_hoist_overtravel_needs_service() -> None:
     clock.t += 30
     model.sync()
     assert model.hoist.at_top  # no motion until serviced
-    model.clear_alarms()
-    assert model.state is State.ALARM
-    model.fix(5141)
-    model.clear_alarms()
-    assert model.state is State.IDLE
+    assert cleared_after(model, lambda: model.fix(5141)) is State.IDLE
 
 
 def test_etch_bath_lid_opened_in_etch_holds_until_closed() -> None:

@@ -16,6 +16,7 @@ from sim.laminator.registers import LAMINATOR_REGISTERS, discrete_image
 from sim.tool_model import State
 from sim.world import World
 from tests.support.modbus_model_bench import ModbusModelBench
+from tests.support.model_bench import cleared_after
 from tests.support.refusal import refusal
 
 
@@ -39,16 +40,16 @@ def bench() -> Bench:
 
 
 def test_laminator_model_init_lasts_10_s(bench: Bench) -> None:
-    assert bench.run_until(lambda: bench.model.state is State.IDLE) == pytest.approx(10.0, abs=1.0)
+    assert bench.until_in(State.IDLE) == pytest.approx(10.0, abs=1.0)
 
 
 def test_laminator_model_heats_up_at_8_c_per_min_to_ready_in_about_11_min(bench: Bench) -> None:
-    bench.run_until(lambda: bench.model.state is State.IDLE)
+    bench.until_in(State.IDLE)
     bench.model.do_arm()
     assert bench.model.state is State.HEATING
     bench.advance(60.0)
     assert bench.model.top.pv_c == pytest.approx(25.0 + 8.0, abs=0.2)
-    minutes = (60.0 + bench.run_until(lambda: bench.model.state is State.READY)) / 60.0
+    minutes = (60.0 + bench.until_in(State.READY)) / 60.0
     assert 11.0 * 0.9 <= minutes <= 11.0 * 1.1
     assert bench.inputs()[102] == 1000
 
@@ -87,7 +88,7 @@ def test_laminator_model_full_cycle_takes_about_94_min_with_the_manual_phases(be
 def test_laminator_model_remaining_time_matches_the_manual_example(bench: Bench) -> None:
     bench.ready()
     bench.model.do_start()
-    bench.run_until(lambda: bench.model.cycle_elapsed_s >= 3180)
+    bench.until(lambda: bench.model.cycle_elapsed_s >= 3180)
     words = bench.inputs()
     assert (words[0], words[1]) == (4, 5)  # RUNNING, DWELL
     assert words[10] * 65536 + words[11] == pytest.approx(2450, abs=10)
@@ -95,27 +96,24 @@ def test_laminator_model_remaining_time_matches_the_manual_example(bench: Bench)
 
 def test_laminator_model_returns_from_unload_to_standby_after_ack(bench: Bench) -> None:
     bench.ready()
-    bench.model.do_start()
-    bench.run_until(lambda: bench.model.state is State.DONE)
+    bench.run(bench.model.do_start, State.DONE)
     assert bench.model.top.pv_c == pytest.approx(80.0, abs=2.0)
     bench.model.do_ack()
     assert bench.model.state is State.HEATING
-    minutes = bench.run_until(lambda: bench.model.state is State.READY) / 60.0
+    minutes = bench.until_in(State.READY) / 60.0
     assert 2.5 <= minutes <= (2.5 + 1.0) * 1.1
 
 
 def test_laminator_model_pumps_down_to_2_kpa_in_about_120_s(bench: Bench) -> None:
     bench.ready()
     bench.start_in("EVACUATE")
-    assert bench.run_until(lambda: bench.model.chamber.pressure_kpa <= 2.0) == pytest.approx(
-        120, abs=5
-    )
+    assert bench.until(lambda: bench.model.chamber.pressure_kpa <= 2.0) == pytest.approx(120, abs=5)
 
 
 def test_laminator_model_builds_2_mpa_in_30_s(bench: Bench) -> None:
     bench.ready()
     bench.start_in("PRESSURIZE")
-    assert bench.run_until(lambda: bench.model.phase == "RAMP") == pytest.approx(30, abs=2)
+    assert bench.until(lambda: bench.model.phase == "RAMP") == pytest.approx(30, abs=2)
     assert bench.inputs()[103] == 200
 
 
@@ -141,8 +139,7 @@ def test_laminator_model_pause_in_dwell_freezes_the_timer_and_holds_conditions(
     assert words[107] == remaining and words[1] == 5
     assert words[102] == 1700 and words[103] == pytest.approx(200, abs=2)
     assert discrete_image(bench.model)[16] and discrete_image(bench.model)[18]
-    bench.model.do_resume()
-    bench.run_until(lambda: bench.model.state is State.DONE)
+    bench.run(bench.model.do_resume, State.DONE)
     assert bench.result_map() == "PPPPPPPP"
 
 
@@ -195,13 +192,8 @@ def test_laminator_model_hold_alarm_in_cool_freezes_the_ramp(bench: Bench) -> No
     setpoint = bench.inputs()[102]
     bench.advance(600.0)
     assert bench.inputs()[102] == setpoint
-    bench.model.clear_alarms()
-    assert bench.model.state is State.ALARM  # cause persists
-    bench.model.fix(1005)
-    bench.model.clear_alarms()
-    assert bench.model.state is State.PAUSED
-    bench.model.do_resume()
-    bench.run_until(lambda: bench.model.state is State.DONE)
+    assert cleared_after(bench.model, lambda: bench.model.fix(1005)) is State.PAUSED
+    bench.run(bench.model.do_resume, State.DONE)
     assert bench.result_map() == "PPPPPPPP"
 
 
@@ -209,12 +201,12 @@ def test_laminator_model_hold_alarm_in_cool_freezes_the_ramp(bench: Bench) -> No
 
 
 def test_laminator_model_cross_check_refuses_arm_and_start(bench: Bench) -> None:
-    bench.run_until(lambda: bench.model.state is State.IDLE)
+    bench.until_in(State.IDLE)
     bench.write(PLATEN_SP=1600, STANDBY_SP=1101)
     assert refusal(bench.model.do_arm)[0] == 14
     bench.write(STANDBY_SP=1100)
     bench.model.do_arm()
-    bench.run_until(lambda: bench.model.state is State.READY)
+    bench.until_in(State.READY)
     bench.write(PLATEN_SP=1500)
     assert refusal(bench.model.do_start)[0] == 14
 
@@ -228,7 +220,7 @@ def test_laminator_model_load_interlock_follows_the_loader(bench: Bench) -> None
 
 
 def test_laminator_model_start_in_heating_names_temp(bench: Bench) -> None:
-    bench.run_until(lambda: bench.model.state is State.IDLE)
+    bench.until_in(State.IDLE)
     bench.model.do_arm()
     bench.model.set_condition("DOOR", True)
     assert refusal(bench.model.do_start) == (22, "TEMP")
@@ -268,11 +260,7 @@ def test_laminator_model_estop_aborts_and_enters_aborted_after_clear(bench: Benc
     bench.start_in("DWELL", after_s=60.0)
     bench.model.set_condition("ESTOP", True)
     assert (bench.model.state, bench.inputs()[2], bench.inputs()[16]) == (State.ALARM, 1001, 0b1)
-    bench.model.clear_alarms()
-    assert bench.model.state is State.ALARM
-    bench.model.fix(1001)
-    bench.model.clear_alarms()
-    assert bench.model.state is State.ABORTED
+    assert cleared_after(bench.model, lambda: bench.model.fix(1001)) is State.ABORTED
     assert bench.result_map() == "FXXXXXXX" and bench.defects()[0] == 1504
 
 
@@ -303,7 +291,7 @@ def test_laminator_model_dwell_deviation_warns_and_marks_the_load(
     assert code in bench.model.active_alarms and bench.model.state is State.RUNNING
     assert words[15] == 1 and words[15 + word_bit[0]] == 1 << word_bit[1]
     bench.model.fix(code)
-    bench.run_until(lambda: bench.model.state is State.DONE)
+    bench.until_in(State.DONE)
     assert bench.result_map() == "FFXXXXXX" and bench.defects()[:2] == [defect, defect]
     site = bench.world.get("S-1").site(5)  # type: ignore[union-attr]
     assert site.defects == {"laminator": defect}
@@ -321,7 +309,7 @@ def test_laminator_model_dwell_timer_runs_only_in_band(bench: Bench) -> None:
     bench.advance(600.0)
     assert bench.model.dwell_actual_s == frozen and bench.inputs()[107] == round(2700 - frozen)
     bench.model.fix(1104)
-    bench.run_until(lambda: bench.model.state is State.DONE)
+    bench.until_in(State.DONE)
     assert bench.inputs()[130] == 2700 and bench.inputs()[127] > 20
 
 
@@ -332,7 +320,7 @@ def test_laminator_model_short_pressure_without_alarm_still_leaves_voids(bench: 
     bench.model.set_condition("PRESS_LEAK", True)
     bench.advance(20.0)
     bench.model.fix(1112)
-    bench.run_until(lambda: bench.model.state is State.DONE)
+    bench.until_in(State.DONE)
     assert 1112 not in bench.model.active_alarms and bench.result_map()[0] == "P"
     assert bench.world.get("S-1").site(1).lamination_voids  # type: ignore[union-attr]
 
@@ -347,7 +335,7 @@ def test_laminator_model_process_timeouts_abort_before_pressing(
     bench.ready(LOAD_MASK=0b1)
     bench.model.set_condition(condition, True)
     bench.start_in(phase)
-    took = bench.run_until(lambda: bench.model.state is State.ALARM)
+    took = bench.until_in(State.ALARM)
     assert took == pytest.approx(minimum_s, abs=3.0)
     assert bench.inputs()[2] == code
     bench.model.fix(code)
@@ -361,7 +349,7 @@ def test_laminator_model_slow_cooling_warns_1131_without_marking(bench: Bench) -
     bench.model.set_condition("COOLING_WEAK", True)
     bench.advance(400.0)
     assert 1131 in bench.model.active_alarms and bench.model.state is State.RUNNING
-    bench.run_until(lambda: bench.model.state is State.DONE)
+    bench.until_in(State.DONE)
     assert bench.result_map()[0] == "P"
 
 
@@ -381,28 +369,28 @@ def test_laminator_model_hydraulic_loss_holds_at_once_and_keeps_pressure(bench: 
 
 
 def test_laminator_model_heatup_timeout_is_a_hold_alarm_and_heating_continues(bench: Bench) -> None:
-    bench.run_until(lambda: bench.model.state is State.IDLE)
+    bench.until_in(State.IDLE)
     bench.model.set_condition("HEATER_WEAK_TOP", True)
     bench.model.do_arm()
-    took = bench.run_until(lambda: bench.model.state is State.ALARM)
+    took = bench.until_in(State.ALARM)
     assert took == pytest.approx(1800, abs=2) and bench.inputs()[2] == 1105
     bench.model.clear_alarms()
     assert bench.model.state is State.HEATING
     bench.model.fix(1105)
-    bench.run_until(lambda: bench.model.state is State.READY)
+    bench.until_in(State.READY)
 
 
 def test_laminator_model_runaway_heater_trips_overtemperature_until_cooled(bench: Bench) -> None:
     bench.ready()
     bench.model.set_condition("RUNAWAY_BOT", True)
-    bench.run_until(lambda: bench.model.state is State.ALARM)
+    bench.until_in(State.ALARM)
     assert bench.inputs()[2] == 1102 and bench.model.bottom.pv_c > 185.0
     bench.model.fix(1102)
     bench.model.clear_alarms()
     assert bench.model.state is State.ALARM  # still too hot
     bench.advance(1.0)
     assert bench.model.bottom.output_pct == 0.0  # heater tripped while 1102 is active
-    bench.run_until(lambda: bench.model.bottom.pv_c < 185.0)
+    bench.until(lambda: bench.model.bottom.pv_c < 185.0)
     bench.model.clear_alarms()
     assert bench.model.state in (State.HEATING, State.READY)
 
@@ -434,8 +422,7 @@ def test_laminator_model_lays_the_cu_slice_on_every_site(bench: Bench) -> None:
     bench.ready(LOAD_MASK=0b101)
     bench.set_strip_id(1, "A-1")
     bench.set_strip_id(3, "A-3")
-    bench.model.do_start()
-    bench.run_until(lambda: bench.model.state is State.DONE)
+    bench.run(bench.model.do_start, State.DONE)
     for strip_id in ("A-1", "A-3"):
         strip = bench.world.get(strip_id)
         assert strip is not None and len(strip.sites) == 30
@@ -453,8 +440,7 @@ def test_laminator_model_plate_sheet_marks_plates_on_a_known_film_strip() -> Non
     film = bench.world.strip("B-1", 8, 30)
     bench.ready(LOAD_MASK=0b1)
     bench.set_strip_id(1, "B-1")
-    bench.model.do_start()
-    bench.run_until(lambda: bench.model.state is State.DONE)
+    bench.run(bench.model.do_start, State.DONE)
     assert bench.world.get("B-1") is film
     assert all(s.plate_placed and s.adhesive_thickness_um == 13.0 for s in film.sites.values())
     assert all(s.slice_thickness_um is None for s in film.sites.values())
@@ -464,8 +450,7 @@ def test_laminator_model_slice_thickness_is_an_option() -> None:
     bench = Bench(slice_thickness_um=150.0)
     bench.ready(LOAD_MASK=0b1)
     bench.set_strip_id(1, "A-9")
-    bench.model.do_start()
-    bench.run_until(lambda: bench.model.state is State.DONE)
+    bench.run(bench.model.do_start, State.DONE)
     assert bench.world.get("A-9").site(30).slice_thickness_um == 150.0  # type: ignore[union-attr]
 
 
@@ -486,8 +471,7 @@ def test_laminator_serve_speaks_modbus_tcp_only() -> None:
 def test_laminator_model_ack_clears_strip_ids_but_keeps_results(bench: Bench) -> None:
     bench.ready(LOAD_MASK=0b1)
     bench.set_strip_id(1, "A-1")
-    bench.model.do_start()
-    bench.run_until(lambda: bench.model.state is State.DONE)
+    bench.run(bench.model.do_start, State.DONE)
     bench.model.do_ack()
     assert bench.model.strip_id_at(1) == "" and bench.result_map()[0] == "P"
     assert bench.inputs()[107] == 0  # DWELL_REMAINING_S is 0 after the dwell
@@ -535,7 +519,7 @@ def test_laminator_model_aborted_cycle_stays_released_and_vented_until_the_alarm
     bench.ready(LOAD_MASK=0b1)
     bench.start_in("DWELL", after_s=60.0)
     bench.model.set_condition(alarm, True)
-    bench.run_until(lambda: bench.model.state is State.ALARM)
+    bench.until_in(State.ALARM)
     bench.advance(600.0)
     assert bench.model.state is State.ALARM
     words = bench.inputs()
@@ -565,7 +549,7 @@ def test_laminator_model_dwell_deviation_alarms_wait_their_30_s(
 def test_laminator_model_idle_reports_heaters_off_and_the_dwell_to_come(bench: Bench) -> None:
     """§3 IDLE with heaters off; §4 TEMP_SP_ACTIVE 0 in IDLE, DWELL_REMAINING_S = DWELL_S
     before DWELL; ARM drives the set-point to STANDBY_SP."""
-    bench.run_until(lambda: bench.model.state is State.IDLE)
+    bench.until_in(State.IDLE)
     bench.write(DWELL_S=3600)
     bench.advance(60.0)
     words = bench.inputs()
@@ -586,7 +570,7 @@ def test_laminator_model_pause_in_pressurize_holds_the_pressure_built(bench: Ben
     assert 50 < held < 100 and bench.inputs()[103] == held
     assert bench.model.state is State.PAUSED and bench.model.phase == "PRESSURIZE"
     bench.model.do_resume()
-    assert bench.run_until(lambda: bench.model.phase == "RAMP") < 30.0
+    assert bench.until(lambda: bench.model.phase == "RAMP") < 30.0
 
 
 def test_laminator_model_abort_while_pressure_builds_leaves_positions_n(bench: Bench) -> None:
@@ -603,7 +587,7 @@ def test_laminator_model_temperature_deviation_waits_its_60_s(bench: Bench) -> N
     bench.ready()
     bench.start_in("DWELL", after_s=60.0)
     bench.model.set_condition("HEATER_WEAK_TOP", True)
-    bench.run_until(lambda: abs(bench.model.top.pv_c - 170.0) > 2.0)
+    bench.until(lambda: abs(bench.model.top.pv_c - 170.0) > 2.0)
     bench.advance(50.0)
     assert 1104 not in bench.model.active_alarms
     bench.advance(20.0)
@@ -616,12 +600,11 @@ def test_laminator_model_dwell_remaining_after_a_cycle_ignores_the_next_recipe(
     """§4 DWELL_REMAINING_S: 0 after DWELL (decision: until the next START), not the next
     recipe's DWELL_S minus the last cycle's dwell; DWELL_S again at the next START."""
     bench.ready(DWELL_S=1800)
-    bench.model.do_start()
-    bench.run_until(lambda: bench.model.state is State.DONE)
+    bench.run(bench.model.do_start, State.DONE)
     bench.model.do_ack()
     bench.write(DWELL_S=3600)
     assert bench.inputs()[107] == 0
-    bench.run_until(lambda: bench.model.state is State.READY)
+    bench.until_in(State.READY)
     bench.model.do_start()
     bench.advance(1.0)
     assert bench.inputs()[107] == 3600

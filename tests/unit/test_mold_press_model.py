@@ -13,6 +13,7 @@ from sim.tool_model import State
 from sim.world import World
 from tests.support.hand_clock import HandClock
 from tests.support.modbus_model_bench import ModbusModelBench
+from tests.support.model_bench import cleared_after
 from tests.support.refusal import refusal
 
 SHOT_PHASES = ("LOAD", "PREHEAT", "CLAMP", "TRANSFER", "CURE", "OPEN", "CLEAN", "UNLOAD")
@@ -29,7 +30,7 @@ class Bench(ModbusModelBench):
 
     def finish(self) -> float:
         """Run the started shot to its end; the sim seconds it took."""
-        return self.run_until(lambda: not self.model.cycle_active)
+        return self.until(lambda: not self.model.cycle_active)
 
 
 @pytest.fixture
@@ -48,7 +49,7 @@ def ready_bench() -> Bench:
 
 
 def test_mold_press_model_init_lasts_15_s_and_idles_with_heaters_off(bench: Bench) -> None:
-    assert bench.run_until(lambda: bench.model.state is State.IDLE) == pytest.approx(15.0, abs=1)
+    assert bench.until_in(State.IDLE) == pytest.approx(15.0, abs=1)
     bench.advance(600.0, step_s=10.0)
     assert bench.inputs()[100] == bench.inputs()[101] == 250
 
@@ -56,13 +57,13 @@ def test_mold_press_model_init_lasts_15_s_and_idles_with_heaters_off(bench: Benc
 def test_mold_press_model_heats_at_5_c_per_min_and_is_ready_after_about_31_min(
     bench: Bench,
 ) -> None:
-    bench.run_until(lambda: bench.model.state is State.IDLE)
+    bench.until_in(State.IDLE)
     bench.model.do_arm()
     assert bench.model.state is State.HEATING
     bench.advance(60.0)
     assert bench.inputs()[100] == pytest.approx(250 + 50, abs=2)
     assert not discrete_image(bench.model)[16]
-    minutes = (60.0 + bench.run_until(lambda: bench.model.state is State.READY)) / 60.0
+    minutes = (60.0 + bench.until_in(State.READY)) / 60.0
     assert 31.0 * 0.95 <= minutes <= 31.0 * 1.05
     assert discrete_image(bench.model)[16]
     assert (bench.inputs()[100], bench.inputs()[101]) == pytest.approx((1750, 1750), abs=30)
@@ -146,11 +147,11 @@ def test_mold_press_model_alpha_pv_counts_from_transfer_start_and_is_0_outside_i
     bench = ready_bench
     bench.start_in("CLAMP", after_s=4.0)
     assert bench.inputs()[109] == 0
-    bench.run_until(lambda: bench.model.phase == "CURE")
+    bench.until(lambda: bench.model.phase == "CURE")
     bench.advance(65.2 - 13.0)  # 65.2 s after transfer start at 175 °C
     assert bench.inputs()[109] == pytest.approx(800, abs=10)
     assert bench.inputs()[108] == 52  # PHASE_ELAPSED_S: the cure timer starts at end of fill
-    bench.run_until(lambda: bench.model.phase == "OPEN")
+    bench.until(lambda: bench.model.phase == "OPEN")
     bench.advance(1.0)
     assert bench.inputs()[109] == 0
 
@@ -162,14 +163,14 @@ def test_mold_press_model_plunger_follows_the_three_stage_profile(ready_bench: B
     bench = ready_bench
     bench.start_in("CLAMP")
     assert discrete_image(bench.model)[18]  # home until the stroke starts
-    bench.run_until(lambda: bench.model.phase == "TRANSFER", step_s=0.5)
+    bench.until(lambda: bench.model.phase == "TRANSFER", step_s=0.5)
     seen = []
     for seconds in (2.0, 6.0, 11.5):  # stage 1 at 6 mm/s, stage 2 at 3 mm/s, stage 3 at 2 mm/s
         bench.advance(seconds - bench.model.phase_elapsed_s, step_s=0.5)
         seen.append((bench.inputs()[104], bench.inputs()[105]))
     assert seen == [(120, 60), (200 + 80, 30), (400 + 30, 20)]
     assert not discrete_image(bench.model)[18]
-    bench.run_until(lambda: bench.model.phase == "CURE")
+    bench.until(lambda: bench.model.phase == "CURE")
     assert (bench.inputs()[104], bench.inputs()[105]) == (460, 0)  # fill position, holding
 
 
@@ -188,7 +189,7 @@ def test_mold_press_model_discrete_inputs_follow_the_shot(ready_bench: Bench) ->
     bits = discrete_image(bench.model)
     assert (bits[16], bits[17], bits[18], bits[22]) == (True, True, False, True)
     assert (bench.inputs()[102], bench.inputs()[103]) == pytest.approx((500, 750), abs=10)
-    bench.run_until(lambda: bench.model.phase == "CLEAN")
+    bench.until(lambda: bench.model.phase == "CLEAN")
     bits = discrete_image(bench.model)
     assert (bits[17], bits[18], bits[22]) == (False, True, False)
 
@@ -239,9 +240,9 @@ def test_mold_press_model_pause_only_before_clamp_and_holds_before_clamp(
     assert (bench.model.state, bench.model.phase) == (State.PAUSED, "PREHEAT")
     assert not discrete_image(bench.model)[17]
     bench.model.do_resume()
-    bench.run_until(lambda: bench.model.phase == "CLAMP")
+    bench.until(lambda: bench.model.phase == "CLAMP")
     assert refusal(bench.model.do_pause) == (20, "RUNNING")
-    bench.run_until(lambda: bench.model.phase == "CURE")
+    bench.until(lambda: bench.model.phase == "CURE")
     assert refusal(bench.model.do_pause) == (20, "RUNNING")
     bench.finish()
     assert bench.result_map() == "PPPP"
@@ -262,7 +263,7 @@ def test_mold_press_model_interlock_conditions_block_start(
 
 
 def test_mold_press_model_start_while_heating_names_temp(bench: Bench) -> None:
-    bench.run_until(lambda: bench.model.state is State.IDLE)
+    bench.until_in(State.IDLE)
     bench.model.do_arm()
     bench.advance(60.0)
     assert refusal(bench.model.do_start) == (22, "TEMP")
@@ -293,11 +294,8 @@ def test_mold_press_model_hold_alarm_in_load_stops_before_clamp(ready_bench: Ben
     bench.advance(120.0)
     assert bench.model.phase in ("LOAD", "PREHEAT")
     assert not discrete_image(bench.model)[17]
-    bench.model.clear_alarms()
-    assert bench.model.state is State.ALARM  # air still low
-    bench.model.fix(4005)
-    bench.model.clear_alarms()
-    assert bench.model.state is State.PAUSED
+    # air still low
+    assert cleared_after(bench.model, lambda: bench.model.fix(4005)) is State.PAUSED
     bench.model.do_resume()
     bench.finish()
     assert (bench.model.state, bench.result_map()) == (State.DONE, "PPPP")
@@ -375,7 +373,7 @@ def test_mold_press_model_hydraulic_loss_at_clamp_aborts_with_4111_before_transf
     bench.model.faults.condition("HYDRAULIC", True, phase="CLAMP")
     bench.start_in("CLAMP")
     assert (bench.model.state, bench.model.active_alarms) == (State.RUNNING, [4004])  # deferred
-    bench.run_until(lambda: 4111 in bench.model.active_alarms, step_s=0.5)
+    bench.until(lambda: 4111 in bench.model.active_alarms, step_s=0.5)
     assert (bench.model.state, bench.model.phase) == (State.ALARM, "CLAMP")
     assert bench.model.phase_elapsed_s == pytest.approx(10.0)  # force not reached within 10 s
     assert not discrete_image(bench.model)[17]
@@ -390,7 +388,7 @@ def test_mold_press_model_hydraulics_back_within_10_s_clamp_2_s_late_and_mold(
     bench = ready_bench
     bench.model.faults.condition("HYDRAULIC", True, phase="CLAMP", clear_after_s=5.0)
     bench.start_in("CLAMP")
-    bench.run_until(lambda: bench.model.phase == "TRANSFER", step_s=0.5)
+    bench.until(lambda: bench.model.phase == "TRANSFER", step_s=0.5)
     assert discrete_image(bench.model)[17]
     bench.finish()
     assert bench.model.cycle_elapsed_s == pytest.approx(179.0 + 2.0, abs=0.6)
@@ -406,7 +404,7 @@ def test_mold_press_model_slow_fill_is_a_short_shot_and_two_in_a_row_hold(bench:
     assert bench.defects() == [4501] * 4
     assert bench.inputs()[110] > bench.inputs()[114]
     bench.model.do_ack()
-    bench.run_until(lambda: bench.model.state is State.READY)
+    bench.until_in(State.READY)
     bench.model.do_start()
     bench.finish()
     assert bench.model.state is State.ALARM  # 4119 held until the shot was through
@@ -429,7 +427,7 @@ def test_mold_press_model_failed_heater_in_a_shot_raises_4101_and_marks_4504(
     bench = ready_bench
     bench.start_in("CLAMP")
     bench.model.heater_top_ok = False  # cools at 2 °C/min: out of ±3 °C after 90 s
-    bench.run_until(lambda: 4101 in bench.model.active_alarms)
+    bench.until(lambda: 4101 in bench.model.active_alarms)
     assert bench.model.phase == "CURE"
     assert bench.model.state is State.RUNNING  # deferred hold
     bench.finish()
@@ -461,7 +459,7 @@ def test_mold_press_model_chase_leaving_the_band_in_ready_falls_back_without_ala
 ) -> None:
     bench = ready_bench
     bench.model.heater_bottom_ok = False
-    bench.run_until(lambda: bench.model.state is State.HEATING, limit_s=300.0)
+    bench.until(lambda: bench.model.state is State.HEATING, limit_s=300.0)
     bench.advance(60.0)
     assert bench.model.active_alarms == []  # deviation alarms only during a cycle
 
@@ -474,11 +472,8 @@ def test_mold_press_model_estop_outside_a_cycle_alarms_and_switches_the_heaters_
     assert (bench.model.state, bench.model.blocking_alarm()) == (State.ALARM, 4001)
     bench.advance(120.0)
     assert bench.inputs()[100] < 1750 - 30
-    bench.model.clear_alarms()
-    assert bench.model.state is State.ALARM  # still pressed
-    bench.model.fix(4001)
-    bench.model.clear_alarms()
-    assert bench.model.state is State.HEATING  # previous state re-evaluated
+    # previous state re-evaluated
+    assert cleared_after(bench.model, lambda: bench.model.fix(4001)) is State.HEATING
 
 
 def test_mold_press_model_host_watchdog_warns_and_blocks_start(ready_bench: Bench) -> None:
@@ -505,21 +500,6 @@ def test_mold_press_model_gives_the_same_shot_in_one_large_time_step() -> None:
     assert results[0] == results[1]
 
 
-def test_mold_press_after_an_estop_in_ready_ready_waits_60_s_in_band() -> None:
-    """§3: READY when both chases are within ±TEMP_BAND for 60 s. An E-stop in READY turns
-    the heaters off; cleared 1 s after the chases are back in band, the press is HEATING, not
-    READY on the dwell it had before the alarm."""
-    bench = Bench()
-    bench.ready()
-    model = bench.model
-    model.set_condition("ESTOP", True)
-    bench.advance(120.0)
-    assert model.state is State.ALARM and not model.conditions_in_band()
-    model.fix(4001)
-    bench.run_until(model.conditions_in_band, step_s=0.5)
-    bench.advance(1.0, 0.5)
-    model.clear_alarms()
-    assert model.state is State.HEATING
-    assert refusal(model.do_start) == (22, "TEMP")
-    waited_s = bench.run_until(lambda: model.state is State.READY, step_s=0.25)
-    assert waited_s == pytest.approx(58.5, abs=0.6)
+def test_mold_press_after_an_estop_in_ready_ready_waits_60_s_in_band(ready_bench: Bench) -> None:
+    """§3: READY when both chases are within ±TEMP_BAND for 60 s, after an E-stop too."""
+    assert ready_bench.ready_after_heater_off_alarm("ESTOP", 4001) == pytest.approx(58.5, abs=0.6)

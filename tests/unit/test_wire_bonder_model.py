@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 import statistics
-from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
@@ -19,38 +18,21 @@ from sim.tool_model import Reject, State
 from sim.wire_bonder.bonding import BondRates, BondSettings, bond_unit, mean_pull_gf, us_factor
 from sim.wire_bonder.commands import WireBonderCommands
 from sim.wire_bonder.model import WireBonderModel
-from sim.world import World
-from tests.support.hand_clock import HandClock
+from tests.support.model_bench import ModelBench, cleared_after
 from tests.support.refusal import refusal
 
 DEFAULTS = BondSettings("AU", 25, 45, 55, 250, 50)
 QUIET = {"nsop_ppm": 0, "nsol_ppm": 0, "short_tail_ppm": 0, "wire_break_ppm": 0, "efo_fail_ppm": 0}
 
 
-class Bench:
-    """A model on a manual clock with helpers to move time."""
+class Bench(ModelBench):
+    """A WB-3 model (seed 7)."""
+
+    model_type = WireBonderModel
+    until_step_s = 0.25
 
     def __init__(self, **options: object) -> None:
-        self.clock = HandClock()
-        self.world = World()
-        self.model = WireBonderModel(self.clock, self.world, seed=7, **options)  # type: ignore[arg-type]
-
-    def advance(self, seconds: float) -> None:
-        self.clock.t += seconds
-        self.model.sync()
-
-    def until(self, predicate: Callable[[], bool], limit_s: float, step_s: float = 0.25) -> float:
-        """Advance until ``predicate`` holds; return the sim seconds it took."""
-        start = self.clock.t
-        while not predicate():
-            assert self.clock.t - start < limit_s, f"still {self.model.state} after {limit_s} s"
-            self.advance(step_s)
-        return self.clock.t - start
-
-    def run(self, command: Callable[[], None], state: State, step_s: float = 0.25) -> None:
-        """Give ``command`` (START, RESUME) and advance until the model is in ``state``."""
-        command()
-        self.until(lambda: self.model.state is state, 2000, step_s)
+        super().__init__(seed=7, **options)
 
     def ready(self, program: str = "A64") -> WireBonderModel:
         self.until(lambda: self.model.state is State.IDLE, 30)
@@ -62,7 +44,7 @@ class Bench:
         model = self.ready(program)
         model.set_strip_id(strip_id)
         model.do_start()
-        self.until(lambda: model.state in (State.DONE, State.ABORTED, State.ALARM), 2000)
+        self.until_in(State.DONE, State.ABORTED, State.ALARM)
         return model
 
 
@@ -247,11 +229,9 @@ def test_wire_bonder_capillary_life_warns_at_90_percent_and_holds_before_the_nex
     done, total, _, _ = model.progress()
     assert model.active_alarms == [3201, 3108] and model.current_unit() == done + 1
     assert model.capillary_bonds >= 100_000 > model.capillary_bonds - 128
-    model.clear_alarms()
-    assert model.state is State.ALARM  # cause persists until the capillary is changed
-    model.reset_capillary()  # CAPRESET is allowed in ALARM (the remedy for 3108)
-    model.clear_alarms()
-    assert model.state is State.PAUSED and model.active_alarms == []
+    # the capillary must be changed; CAPRESET is allowed in ALARM (the remedy for 3108)
+    assert cleared_after(model, model.reset_capillary) is State.PAUSED
+    assert model.active_alarms == []
     bench.run(model.do_resume, State.DONE)
     assert {r for r, _, _ in rows(model)} == {"P"} and (done, total) != (30, 30)
 
@@ -288,11 +268,8 @@ def test_wire_bonder_wire_spool_empty_holds_and_blocks_resume_until_a_new_spool(
         30,
     )  # the manual's 17,16,29 shape
     assert refusal(model.do_resume) == (23, "3109")
-    model.clear_alarms()
-    assert model.state is State.ALARM
-    model.fix(3109)  # operator loads a new spool
-    model.clear_alarms()
-    assert model.state is State.PAUSED
+    # operator loads a new spool
+    assert cleared_after(model, lambda: model.fix(3109)) is State.PAUSED
     bench.run(model.do_resume, State.DONE)
     assert {r for r, _, _ in rows(model)} == {"P"}
 
@@ -379,11 +356,7 @@ def test_wire_bonder_a_class_alarm_mid_unit_fails_that_unit_3508_and_leaves_the_
     result, defect, values = rows(model)[0]
     assert (result, defect) == ("F", 3508) and 30 <= int(values[0]) <= 33
     assert {r for r, _, _ in rows(model)[1:]} == {"N"}
-    model.clear_alarms()
-    assert model.state is State.ALARM  # E-stop still pressed
-    model.set_condition("ESTOP", False)
-    model.clear_alarms()
-    assert model.state is State.ABORTED
+    assert cleared_after(model, lambda: model.set_condition("ESTOP", False)) is State.ABORTED
 
 
 def test_wire_bonder_estop_held_for_minutes_mid_cycle_clears_to_aborted_without_3107() -> None:
@@ -575,11 +548,8 @@ def test_wire_bonder_estop_outside_a_cycle_switches_the_heater_off_until_release
     assert model.state is State.ALARM and model.active_alarms == [3001]
     bench.advance(60.0)
     assert model.stage_pv_c == pytest.approx(150.0 - 10.0, abs=0.2)  # free cooling 10 °C/min
-    model.clear_alarms()
-    assert model.state is State.ALARM  # still pressed
-    model.set_condition("ESTOP", False)
-    model.clear_alarms()
-    assert model.state is State.HEATING and model.active_alarms == []
+    assert cleared_after(model, lambda: model.set_condition("ESTOP", False)) is State.HEATING
+    assert model.active_alarms == []
 
 
 def test_wire_bonder_gas_alarm_stays_while_gas_is_low_and_abort_ends_the_held_cycle() -> None:
@@ -935,19 +905,8 @@ def test_wire_bonder_syntax_and_unknown_commands() -> None:
 def test_wire_bonder_after_a_heater_off_alarm_ready_waits_30_s_in_band(
     condition: str, alarm: int
 ) -> None:
-    """§3: READY once the stage has been within ±3.0 °C of STAGE_T for 30 s. An E-stop or
-    heater fault in READY lets the stage cool; cleared 1 s after it is back in band, the tool
-    is HEATING, not READY on the dwell it had before the alarm."""
+    """§3: READY once the stage has been within ±3.0 °C of STAGE_T for 30 s, after an E-stop
+    or a heater fault too."""
     bench = Bench()
-    model = bench.ready()
-    model.set_condition(condition, True)
-    bench.advance(120.0)
-    assert model.state is State.ALARM and not model.conditions_in_band()
-    model.fix(alarm)
-    bench.until(model.conditions_in_band, 900, 0.5)
-    bench.advance(1.0)
-    model.clear_alarms()
-    assert model.state is State.HEATING
-    assert refusal(model.do_start) == (22, "TEMP")
-    waited_s = bench.until(lambda: model.state is State.READY, 60)
-    assert waited_s == pytest.approx(28.5, abs=0.6)
+    bench.ready()
+    assert bench.ready_after_heater_off_alarm(condition, alarm) == pytest.approx(28.5, abs=0.6)
