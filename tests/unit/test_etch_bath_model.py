@@ -426,12 +426,8 @@ def test_etch_bath_lid_opened_in_etch_holds_until_closed() -> None:
     bench.until(lambda: model.etch_elapsed_s >= 20, 200)
     model.set_condition("DOOR", True)
     assert (model.state, model.blocking_alarm(), model.halted) == (State.ALARM, 5002, True)
-    model.clear_alarms()
-    assert model.state is State.ALARM  # the lid is still open
-    model.set_condition("DOOR", False)
-    model.clear_alarms()
-    model.do_resume()
-    bench.until(lambda: model.state is State.DONE, 900)
+    assert cleared_after(model, lambda: model.set_condition("DOOR", False)) is State.PAUSED
+    bench.run(model.do_resume, State.DONE)
     assert model.end_reason is EndReason.DEPTH
 
 

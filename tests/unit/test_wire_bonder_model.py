@@ -48,6 +48,12 @@ class Bench(ModelBench):
         return model
 
 
+@pytest.fixture
+def bench() -> Bench:
+    """A WB-3 with no random bond failures."""
+    return Bench(**QUIET)
+
+
 def rows(model: WireBonderModel) -> list[tuple[str, int, tuple[str, ...]]]:
     assert model.results is not None
     return [(r.result, r.defect, r.values) for r in model.results.rows]
@@ -88,8 +94,7 @@ def test_wire_bonder_format_b_b16_strip_takes_about_684_s() -> None:
     assert model.results.cycle_s == pytest.approx(240 * (16 * 0.080 + 1.5) + 17, rel=0.02)
 
 
-def test_wire_bonder_wire_time_is_45_ms_plus_bond_times() -> None:
-    bench = Bench(**QUIET)
+def test_wire_bonder_wire_time_is_45_ms_plus_bond_times(bench: Bench) -> None:
     model = bench.ready()
     model.set_param("B1_TIME", "50")
     model.set_param("B2_TIME", "50")
@@ -161,8 +166,7 @@ def test_wire_bonder_fab_at_the_edge_of_the_ratio_fails_3506_and_low_loop_fails_
 
 
 # -- world ------------------------------------------------------------------------------------
-def test_wire_bonder_bonds_only_sites_with_a_die_and_records_the_world() -> None:
-    bench = Bench(**QUIET)
+def test_wire_bonder_bonds_only_sites_with_a_die_and_records_the_world(bench: Bench) -> None:
     strip = bench.world.strip("KNOWN-1", 3, 10)
     for site_id, site in strip.sites.items():
         site.die_placed = site_id % 2 == 1
@@ -181,16 +185,14 @@ def test_wire_bonder_bonds_only_sites_with_a_die_and_records_the_world() -> None
     assert model.results.summary_extra == (str(14 * 64),)
 
 
-def test_wire_bonder_bonds_every_site_of_a_strip_the_world_has_not_seen() -> None:
-    bench = Bench(**QUIET)
+def test_wire_bonder_bonds_every_site_of_a_strip_the_world_has_not_seen(bench: Bench) -> None:
     model = bench.run_strip("NEW-1")
     assert {r for r, _, _ in rows(model)} == {"P"}
     strip = bench.world.get("NEW-1")
     assert strip is not None and strip.site(30).wires_bonded == 64
 
 
-def test_wire_bonder_skips_input_map_zero_sites() -> None:
-    bench = Bench(**QUIET)
+def test_wire_bonder_skips_input_map_zero_sites(bench: Bench) -> None:
     model = bench.ready()
     model.set_input_map("0" + "1" * 28 + "0")
     bench.run(model.do_start, State.DONE)
@@ -205,10 +207,9 @@ def test_wire_bonder_counts_two_capillary_bonds_and_3_mm_of_wire_per_wire() -> N
     assert model.wire_m == pytest.approx(500.0 - 0.003 * 30 * 64)
 
 
-def test_wire_bonder_cons_counts_each_wire_as_it_is_bonded_mid_unit() -> None:
+def test_wire_bonder_cons_counts_each_wire_as_it_is_bonded_mid_unit(bench: Bench) -> None:
     """§5: each wire adds 2 bonds and 3 mm; CONS? mid-unit reports the wires bonded so far,
     not the counter of the last finished unit."""
-    bench = Bench(**QUIET)
     model = bench.ready()
     model.do_start()
     bench.until(lambda: model.unit is not None, 60, 0.05)
@@ -236,7 +237,7 @@ def test_wire_bonder_capillary_life_warns_at_90_percent_and_holds_before_the_nex
     assert {r for r, _, _ in rows(model)} == {"P"} and (done, total) != (30, 30)
 
 
-def test_wire_bonder_capillary_worn_out_by_the_last_unit_holds_before_unload() -> None:
+def test_wire_bonder_capillary_worn_out_by_the_last_unit_holds_before_unload(bench: Bench) -> None:
     """§6 3108 (H): the counter reaching CAP_LIMIT during the cycle raises the alarm (README
     §6: an interlock condition arising in a cycle) even on the strip's last unit, which is
     finished first (§3); the strip is unloaded after CAPRESET, ALMCLR and RESUME."""
@@ -376,8 +377,7 @@ def test_wire_bonder_estop_held_for_minutes_mid_cycle_clears_to_aborted_without_
     assert model.state is State.ABORTED
 
 
-def test_wire_bonder_strip_fiducial_not_found_in_align_leaves_every_unit_n() -> None:
-    bench = Bench(**QUIET)
+def test_wire_bonder_strip_fiducial_not_found_in_align_leaves_every_unit_n(bench: Bench) -> None:
     model = bench.ready()
     model.faults.alarm(3110, phase="ALIGN", after_s=2.0)
     bench.run(model.do_start, State.ALARM)
@@ -386,25 +386,20 @@ def test_wire_bonder_strip_fiducial_not_found_in_align_leaves_every_unit_n() -> 
     assert model.results is not None and model.results.result_map == "N" * 30
 
 
-def test_wire_bonder_h_alarm_mid_unit_holds_at_the_end_of_that_unit() -> None:
-    bench = Bench(**QUIET)
+def test_wire_bonder_h_alarm_mid_unit_holds_at_the_end_of_that_unit(bench: Bench) -> None:
     model = bench.ready()
     model.faults.condition("AIR", phase="BOND", after_s=1.5 + 20 * 0.08)  # mid unit 1
     bench.run(model.do_start, State.ALARM, 0.05)
     assert model.progress()[0] == 0  # unit 1 not done yet: it is finished first
     bench.advance(30.0)
     assert (model.current_unit(), model.progress()[0]) == (1, 1)
-    model.clear_alarms()
-    assert model.state is State.ALARM  # air still low
-    model.set_condition("AIR", False)
-    model.clear_alarms()
+    assert cleared_after(model, lambda: model.set_condition("AIR", False)) is State.PAUSED
     with pytest.raises(Reject):
         model.do_start()
     bench.run(model.do_resume, State.DONE)
 
 
-def test_wire_bonder_w_alarm_mid_cycle_changes_no_state() -> None:
-    bench = Bench(**QUIET)
+def test_wire_bonder_w_alarm_mid_cycle_changes_no_state(bench: Bench) -> None:
     model = bench.ready()
     model.faults.alarm(3202, phase="BOND", after_s=10.0)
     bench.run(model.do_start, State.DONE)
@@ -413,8 +408,7 @@ def test_wire_bonder_w_alarm_mid_cycle_changes_no_state() -> None:
     assert model.active_alarms == []
 
 
-def test_wire_bonder_pause_takes_effect_at_the_end_of_the_current_unit() -> None:
-    bench = Bench(**QUIET)
+def test_wire_bonder_pause_takes_effect_at_the_end_of_the_current_unit(bench: Bench) -> None:
     model = bench.ready()
     model.do_start()
     bench.until(lambda: model.current_unit() == 2 and model.unit is not None, 2000, 0.05)
@@ -425,8 +419,7 @@ def test_wire_bonder_pause_takes_effect_at_the_end_of_the_current_unit() -> None
     bench.run(model.do_resume, State.DONE)
 
 
-def test_wire_bonder_host_abort_fails_the_unit_in_progress_3508() -> None:
-    bench = Bench(**QUIET)
+def test_wire_bonder_host_abort_fails_the_unit_in_progress_3508(bench: Bench) -> None:
     model = bench.ready()
     model.do_start()
     bench.until(lambda: model.current_unit() == 4 and model.unit is not None, 2000, 0.05)
@@ -457,8 +450,7 @@ def test_wire_bonder_start_checks_state_then_settings_then_interlocks_in_table_o
     assert model.active_alarms == []  # conditions outside a cycle raise no alarm
 
 
-def test_wire_bonder_copper_needs_forming_gas() -> None:
-    bench = Bench(**QUIET)
+def test_wire_bonder_copper_needs_forming_gas(bench: Bench) -> None:
     model = bench.ready()
     model.set_param("WIRE_MAT", "CU")
     model.set_param("GAS_FLOW", "0.3")
@@ -472,8 +464,7 @@ def test_wire_bonder_copper_needs_forming_gas() -> None:
     assert model.active_alarms == [3003]
 
 
-def test_wire_bonder_stage_out_of_band_for_30_s_in_a_cycle_raises_3107() -> None:
-    bench = Bench(**QUIET)
+def test_wire_bonder_stage_out_of_band_for_30_s_in_a_cycle_raises_3107(bench: Bench) -> None:
     model = bench.ready()
     model.faults.condition("STAGE", phase="BOND", after_s=1.0)
     bench.run(model.do_start, State.ALARM, 0.5)
@@ -498,10 +489,9 @@ def test_wire_bonder_stage_alarm_3107_stays_while_the_stage_is_still_out_of_band
     assert model.state is State.PAUSED and model.active_alarms == []
 
 
-def test_wire_bonder_stage_deviation_counts_while_the_cycle_is_held_in_alarm() -> None:
+def test_wire_bonder_stage_deviation_counts_while_the_cycle_is_held_in_alarm(bench: Bench) -> None:
     """§6 3107 "during a cycle": a cycle held in ALARM by another hold is still active
     (README §5), so a stage out of band for 30 s there raises 3107 and RESUME is refused."""
-    bench = Bench(**QUIET)
     model = bench.ready()
     model.faults.condition("AIR", phase="BOND", after_s=3.0)
     bench.run(model.do_start, State.ALARM, 0.05)
@@ -528,9 +518,8 @@ def test_wire_bonder_stage_out_of_band_outside_a_cycle_only_falls_back_to_heatin
     )
 
 
-def test_wire_bonder_ack_with_the_stage_out_of_band_returns_to_heating() -> None:
+def test_wire_bonder_ack_with_the_stage_out_of_band_returns_to_heating(bench: Bench) -> None:
     """README §5: ACK -> READY, or HEATING if conditions are out of band."""
-    bench = Bench(**QUIET)
     model = bench.run_strip()
     assert model.state is State.DONE
     model.set_condition("STAGE", True)
@@ -574,8 +563,7 @@ def test_wire_bonder_gas_alarm_stays_while_gas_is_low_and_abort_ends_the_held_cy
     assert model.results is not None and model.results.result_map == "P" + "N" * 29
 
 
-def test_wire_bonder_heater_fault_is_an_abort_alarm_in_any_state() -> None:
-    bench = Bench(**QUIET)
+def test_wire_bonder_heater_fault_is_an_abort_alarm_in_any_state(bench: Bench) -> None:
     model = bench.ready()
     model.set_condition("HEATER", True)
     assert model.state is State.ALARM and model.active_alarms == [3111]
@@ -584,8 +572,7 @@ def test_wire_bonder_heater_fault_is_an_abort_alarm_in_any_state() -> None:
     assert model.state in (State.HEATING, State.READY)
 
 
-def test_wire_bonder_cover_open_while_paused_only_blocks_resume() -> None:
-    bench = Bench(**QUIET)
+def test_wire_bonder_cover_open_while_paused_only_blocks_resume(bench: Bench) -> None:
     model = bench.ready()
     model.do_start()
     bench.advance(20.0)
@@ -600,8 +587,7 @@ def test_wire_bonder_cover_open_while_paused_only_blocks_resume() -> None:
     assert model.active_alarms == [3002] and model.state is State.ALARM
 
 
-def test_wire_bonder_impedance_alarm_goes_with_a_new_capillary() -> None:
-    bench = Bench(**QUIET)
+def test_wire_bonder_impedance_alarm_goes_with_a_new_capillary(bench: Bench) -> None:
     model = bench.ready()
     model.faults.condition("IMPEDANCE", phase="BOND", after_s=3.0)
     bench.run(model.do_start, State.ALARM, 0.05)
