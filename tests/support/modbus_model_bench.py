@@ -36,9 +36,14 @@ class ModbusModelBench(ModelBench):
             values[name] = definition.decode(words_of(raw, definition.reg_type))
         self.model.apply_settings(values)
 
-    def ready(self, **registers: int) -> None:
-        """Power-up, write registers, ARM and wait for READY."""
-        self.until_in(State.IDLE)
+    def ready(self, slots: dict[int, str] | None = None, **registers: int) -> None:
+        """Past power-up, write registers, ARM and wait for READY. ``slots``: the strip ID at
+        each loaded position (their bits are set in LOAD_MASK)."""
+        self.until(lambda: self.model.state is not State.INIT)
+        for slot, strip_id in (slots or {}).items():
+            self.model.apply_settings({f"STRIP_ID_{slot}": strip_id})
+            registers.setdefault("LOAD_MASK", 0)
+            registers["LOAD_MASK"] |= 1 << (slot - 1)
         self.write(**registers)
         self.model.do_arm()
         self.until_in(State.READY, step_s=self.ready_step_s)

@@ -21,21 +21,11 @@ from tests.support.refusal import refusal
 
 
 class Bench(ModbusModelBench):
-    """A WE-2 model (seed 3) with its world's slice strips; ``load`` puts strips in slots and
-    arms, ``cycle`` runs a START to its end."""
+    """A WE-2 model (seed 3); ``cycle`` runs a START to its end."""
 
     model_type = EtchBathModel
     registers = ETCH_BATH_REGISTERS
     advance_step_s = None
-
-    def load(self, slots: dict[int, str]) -> float:
-        mask = 0
-        for slot, strip_id in slots.items():
-            mask |= 1 << (slot - 1)
-            self.model.apply_settings({f"STRIP_ID_{slot}": strip_id})
-        self.write(LOAD_MASK=mask)
-        self.model.do_arm()
-        return self.until_in(State.READY)
 
     def cycle(self, limit_s: float = 3600) -> float:
         self.model.do_start()
@@ -95,7 +85,7 @@ def test_etch_bath_heats_up_at_one_and_a_half_degrees_per_minute() -> None:
 
 def test_etch_bath_cupric_slug_etch_takes_418_s_and_the_cycle_582_s() -> None:
     model, bench = bath(1, "S1", "S2")
-    bench.load({1: "S1", 2: "S2"})
+    bench.ready({1: "S1", 2: "S2"})
     seconds = bench.cycle()
     assert model.state is State.DONE
     assert model.end_reason is EndReason.DEPTH
@@ -108,7 +98,7 @@ def test_etch_bath_cupric_slug_etch_takes_418_s_and_the_cycle_582_s() -> None:
 def test_etch_bath_koh_recess_of_25_um_takes_300_s() -> None:
     model, bench = bath(3)
     bench.write(TEMP_SP=800, CONC_SP=300, DEPTH_TARGET=2500)
-    bench.load({1: "F1"})
+    bench.ready({1: "F1"})
     bench.cycle()
     assert model.final["etch_s"] == pytest.approx(300, abs=2)
     assert model.final["rate_um_min"] == pytest.approx(5.0, abs=0.05)
@@ -117,7 +107,7 @@ def test_etch_bath_koh_recess_of_25_um_takes_300_s() -> None:
 def test_etch_bath_time_mode_ends_on_etch_time() -> None:
     model, bench = bath(1)
     bench.write(ENDPOINT_MODE=0, ETCH_TIME_S=120)
-    bench.load({1: "S1"})
+    bench.ready({1: "S1"})
     bench.cycle()
     assert (model.end_reason, model.final["etch_s"]) == (EndReason.TIME, 120.0)
     assert model.final["depth_um"] == pytest.approx(66.0, abs=0.6)
@@ -127,7 +117,7 @@ def test_etch_bath_time_mode_ends_on_etch_time() -> None:
 def test_etch_bath_ferric_loading_rises_0_17_g_per_litre_per_strip() -> None:
     model, bench = bath(2, "S1", "S2")
     bench.write(TEMP_SP=450, CONC_SP=400, ACID_SP=17, ORP_SP=580, CU_LOAD_MAX=1000)
-    bench.load({1: "S1", 2: "S2"})
+    bench.ready({1: "S1", 2: "S2"})
     before = model.bath.cu_load_g_l
     bench.cycle(7200)
     assert model.bath.cu_load_g_l - before == pytest.approx(2 * 0.17, rel=0.02)
@@ -136,12 +126,12 @@ def test_etch_bath_ferric_loading_rises_0_17_g_per_litre_per_strip() -> None:
 
 def test_etch_bath_cupric_auto_dose_holds_loading_near_140() -> None:
     model, bench = bath(1, *(f"S{k}" for k in range(1, 21)))
-    bench.load({k: f"S{k}" for k in range(1, 11)})
+    bench.ready({k: f"S{k}" for k in range(1, 11)})
     bench.cycle()
     assert model.bath.cu_load_g_l == pytest.approx(140.0, abs=1.0)
     model.do_ack()
     bench.write(AUTO_DOSE=0)
-    bench.load({k: f"S{k + 10}" for k in range(1, 11)})  # ten fresh strips
+    bench.ready({k: f"S{k + 10}" for k in range(1, 11)})  # ten fresh strips
     before = model.bath.cu_load_g_l
     bench.cycle()
     assert model.bath.cu_load_g_l - before == pytest.approx(1.7, rel=0.05)
@@ -151,7 +141,7 @@ def test_etch_bath_cupric_auto_dose_holds_loading_near_140() -> None:
 def test_etch_bath_pause_in_etch_raises_the_carrier_and_stops_the_depth() -> None:
     model, bench = bath(1)
     bench.write(ENDPOINT_MODE=2, ETCH_TIME_MAX_S=3600)
-    bench.load({1: "S1"})
+    bench.ready({1: "S1"})
     model.do_start()
     bench.until(lambda: model.etch_elapsed_s >= 60, 200)
     model.do_pause()
@@ -171,7 +161,7 @@ def test_etch_bath_pause_in_etch_raises_the_carrier_and_stops_the_depth() -> Non
 
 def test_etch_bath_pause_is_refused_after_etch() -> None:
     model, bench = bath(1)
-    bench.load({1: "S1"})
+    bench.ready({1: "S1"})
     model.do_start()
     bench.until(lambda: model.phase == "RINSE", 900)
     assert refusal(model.do_pause)[0] == 20
@@ -180,7 +170,7 @@ def test_etch_bath_pause_is_refused_after_etch() -> None:
 def test_etch_bath_time_limit_marks_target_not_reached() -> None:
     model, bench = bath(1)
     bench.write(DEPTH_TARGET=50000, ETCH_TIME_MAX_S=60)
-    bench.load({1: "S1", 3: "S3"})
+    bench.ready({1: "S1", 3: "S3"})
     bench.cycle()
     assert model.state is State.DONE and 5150 in model.active_alarms
     assert model.end_reason is EndReason.MAX_TIME
@@ -213,7 +203,7 @@ def test_etch_bath_pad_exposure_model() -> None:
 
 def test_etch_bath_full_etch_clears_the_pads_and_leaves_the_slug() -> None:
     _, bench = bath(1, "S1")
-    bench.load({1: "S1"})
+    bench.ready({1: "S1"})
     bench.cycle()
     strip = bench.world.get("S1")
     assert strip is not None
@@ -230,7 +220,7 @@ def test_etch_bath_full_etch_clears_the_pads_and_leaves_the_slug() -> None:
 def test_etch_bath_under_etched_strip_leaves_residual_copper_in_the_world() -> None:
     model, bench = bath(1, "S1")
     bench.write(ENDPOINT_MODE=0, ETCH_TIME_S=300)  # 165 µm of a 200 µm slice
-    bench.load({1: "S1"})
+    bench.ready({1: "S1"})
     bench.cycle()
     assert model.results is not None and model.results.rows[0].result == "P"  # the tool cannot tell
     strip = bench.world.get("S1")
@@ -243,7 +233,7 @@ def test_etch_bath_under_etched_strip_leaves_residual_copper_in_the_world() -> N
 def test_etch_bath_koh_recesses_vias_down_to_the_pads() -> None:
     _, bench = bath(3)
     bench.write(TEMP_SP=800, CONC_SP=300, DEPTH_TARGET=2750)  # 10 % over-etch of 25 µm film
-    bench.load({1: "F1"})
+    bench.ready({1: "F1"})
     bench.cycle()
     strip = bench.world.get("F1")
     assert strip is not None and (strip.rows, strip.cols) == (8, 30)
@@ -256,7 +246,7 @@ def test_etch_bath_koh_recesses_vias_down_to_the_pads() -> None:
 
 def test_etch_bath_estop_in_etch_marks_5503_and_keeps_etching_while_the_hoist_is_stopped() -> None:
     model, bench = bath(1, "S1")
-    bench.load({1: "S1"})
+    bench.ready({1: "S1"})
     model.do_start()
     bench.until(lambda: model.etch_elapsed_s >= 60, 200)
     model.set_condition("ESTOP", True)
@@ -282,7 +272,7 @@ def test_etch_bath_estop_in_etch_marks_5503_and_keeps_etching_while_the_hoist_is
 # -- alarm causes of §6 ---------------------------------------------------------------------------------
 def test_etch_bath_pause_in_load_takes_effect_before_lower() -> None:
     model, bench = bath(1)
-    bench.load({1: "S1"})
+    bench.ready({1: "S1"})
     model.do_start()
     model.do_pause()
     bench.until(lambda: model.steps[0].phase != "LOAD", 10)
@@ -306,7 +296,7 @@ def test_etch_bath_equipment_conditions_raise_their_alarm_until_fixed(
     condition: str, code: int, alarm_class: str
 ) -> None:
     model, bench = bath(1)
-    bench.load({1: "S1"})
+    bench.ready({1: "S1"})
     model.set_condition(condition, True)
     bench.until(lambda: code in model.active_alarms, 30)
     assert model.alarm_def(code).alarm_class == alarm_class
@@ -321,7 +311,7 @@ def test_etch_bath_equipment_conditions_raise_their_alarm_until_fixed(
 
 def test_etch_bath_density_drift_biases_the_estimate_but_not_the_etch() -> None:
     model, bench = bath(1)
-    bench.load({1: "S1"})
+    bench.ready({1: "S1"})
     model.set_condition("DENSITY", True)
     assert model.conc_measured == pytest.approx(model.bath.conc + 1.5)
     assert model.estimate_now() == pytest.approx(33.0 * 33.5 / 32.0, rel=1e-3)
@@ -353,7 +343,7 @@ def test_etch_bath_composition_out_of_band_warns_after_a_minute(
 
 def test_etch_bath_level_low_hold_cools_the_bath_into_a_low_temperature_warning() -> None:
     model, bench = bath(1)
-    bench.load({1: "S1"})
+    bench.ready({1: "S1"})
     model.do_start()
     bench.until(lambda: model.etch_elapsed_s >= 30, 200)
     model.set_condition("LEVEL", True)  # a leak
@@ -371,7 +361,7 @@ def test_etch_bath_level_low_hold_cools_the_bath_into_a_low_temperature_warning(
 
 def test_etch_bath_temperature_high_and_over_temperature() -> None:
     model, bench = bath(1)
-    bench.load({1: "S1"})
+    bench.ready({1: "S1"})
     model.do_start()
     bench.until(lambda: model.phase == "ETCH", 60)
     model.bath.temp_c = 52.0  # above SP + band, cooling slowly
@@ -387,7 +377,7 @@ def test_etch_bath_copper_loading_high_holds_a_ferric_etch() -> None:
     bench.write(TEMP_SP=450, CONC_SP=400, ACID_SP=17, ORP_SP=580, CU_LOAD_MAX=600)
     bench.write(ETCH_TIME_MAX_S=3000)
     strips(model.world, "S1", "S2", "S3")
-    bench.load({1: "S1", 2: "S2", 3: "S3"})
+    bench.ready({1: "S1", 2: "S2", 3: "S3"})
     model.do_start()
     bench.until(lambda: model.state is State.ALARM, 3600)
     assert (model.blocking_alarm(), model.phase) == (5123, "ETCH")
@@ -421,7 +411,7 @@ def test_etch_bath_hoist_overtravel_needs_service() -> None:
 
 def test_etch_bath_lid_opened_in_etch_holds_until_closed() -> None:
     model, bench = bath(1)
-    bench.load({1: "S1"})
+    bench.ready({1: "S1"})
     model.do_start()
     bench.until(lambda: model.etch_elapsed_s >= 20, 200)
     model.set_condition("DOOR", True)
@@ -433,7 +423,7 @@ def test_etch_bath_lid_opened_in_etch_holds_until_closed() -> None:
 
 def test_etch_bath_remaining_time_estimates() -> None:
     model, bench = bath(1)
-    bench.load({1: "S1"})
+    bench.ready({1: "S1"})
     model.do_start()
     assert model.remaining_s() == pytest.approx(5 + 16 + 418 + 16 + 10 + 112 + 5, abs=2)
     bench.until(lambda: model.etch_elapsed_s >= 100, 200)
@@ -449,7 +439,7 @@ def test_etch_bath_remaining_time_estimates() -> None:
 
 def test_etch_bath_pump_disabled_stops_the_flow() -> None:
     model, bench = bath(1)
-    bench.load({1: "S1"})
+    bench.ready({1: "S1"})
     model.tool_coil("PUMP_ENABLE", False)
     bench.advance(1)
     assert model.bath.flow_l_min == 0.0 and not model.bath.pump_running
@@ -462,7 +452,7 @@ def test_etch_bath_temperature_warnings_stop_counting_once_an_abort_is_pending()
     §6) and switches the heater off, so the cooling that follows is no etch deviation: no 5102
     in ALARM, none left over into ABORTED and the next HEATING."""
     model, bench = bath(1)
-    bench.load({1: "S1"})
+    bench.ready({1: "S1"})
     model.do_start()
     bench.until(lambda: model.etch_elapsed_s >= 30, 200)
     model.set_condition("HEATER", True)  # 5104: heater off, abort pending until the clear
@@ -480,7 +470,7 @@ def test_etch_bath_temperature_warnings_stop_counting_once_an_abort_is_pending()
 def test_etch_bath_rate_estimate_reads_zero_in_idle_at_once() -> None:
     """§4 IR 109: updated every 1 s while armed, 0 in IDLE (from the DISARM, not a second on)."""
     model, bench = bath(1)
-    bench.load({1: "S1"})
+    bench.ready({1: "S1"})
     assert ETCH_BATH_REGISTERS.inputs(model)[109] == pytest.approx(3300, abs=20)
     model.do_disarm()
     assert model.state is State.IDLE
@@ -491,7 +481,7 @@ def test_etch_bath_temperature_high_warns_after_30_s_and_marks_5502() -> None:
     """§6 5101: PV > SP + TEMP_BAND for more than 30 s in a cycle; §5: active during ETCH ->
     F 5502."""
     model, bench = bath(1)
-    bench.load({1: "S1", 2: "S2"})
+    bench.ready({1: "S1", 2: "S2"})
     model.do_start()
     bench.until(lambda: model.phase == "ETCH", 60)
     model.bath.temp_c = 52.0  # above 51.5 °C; no cooling coil: ~90 s to come back
@@ -510,7 +500,7 @@ def test_etch_bath_abort_reports_the_lowest_applicable_defect() -> None:
     """§5: F with the lowest applicable defect: a bath out of window during ETCH (5502) or a
     time limit in mode DEPTH (5501) ranks before the abort (5503)."""
     model, bench = bath(1)
-    bench.load({1: "S1"})
+    bench.ready({1: "S1"})
     model.do_start()
     bench.until(lambda: model.phase == "ETCH", 60)
     model.bath.temp_c = 52.0
@@ -521,7 +511,7 @@ def test_etch_bath_abort_reports_the_lowest_applicable_defect() -> None:
 
     model, bench = bath(1)
     bench.write(DEPTH_TARGET=50000, ETCH_TIME_MAX_S=60)
-    bench.load({1: "S1"})
+    bench.ready({1: "S1"})
     model.do_start()
     bench.until(lambda: model.phase == "DRIP", 200)  # 5150, END_REASON 4
     model.set_condition("ESTOP", True)
@@ -535,7 +525,7 @@ def test_etch_bath_abort_reports_the_lowest_applicable_defect() -> None:
 def test_etch_bath_abort_before_etch_leaves_positions_not_processed() -> None:
     """§3: an A-class alarm positions F 5503 only if ETCH had started, else N; END_REASON 5."""
     model, bench = bath(1)
-    bench.load({1: "S1", 3: "S3"})
+    bench.ready({1: "S1", 3: "S3"})
     model.do_start()
     bench.until(lambda: model.phase == "LOWER", 30)
     model.set_condition("ESTOP", True)
@@ -552,7 +542,7 @@ def test_etch_bath_hold_in_lower_raises_the_carrier_like_pause() -> None:
     """§3: H alarms in LOAD-ETCH act like PAUSE: in LOWER the carrier goes back to the top and
     waits; END_ETCH is refused outside ETCH (20) and in ALARM (23)."""
     model, bench = bath(1)
-    bench.load({1: "S1"})
+    bench.ready({1: "S1"})
     model.do_start()
     bench.until(lambda: model.hoist.pos_mm > 200, 30)
     assert refusal(model.end_etch)[0] == 20  # RUNNING in LOWER
@@ -596,7 +586,7 @@ def test_etch_bath_phases_last_their_manual_durations() -> None:
     UNLOAD 5 s (non-default speed and times)."""
     model, bench = bath(1)
     bench.write(LOWER_SPEED=40, DRIP_S=20, RINSE_S=30, ENDPOINT_MODE=0, ETCH_TIME_S=60)
-    bench.load({1: "S1"})
+    bench.ready({1: "S1"})
     model.do_start()
     bench.advance(0.5)  # sample mid-second: at a boundary the ended phase still shows
     seconds: dict[str, float] = {}
@@ -637,7 +627,7 @@ def test_etch_bath_cross_checks_refuse_start_too() -> None:
     """§4: the cross-checks run at ARM and START (reason 14): a window or TIME-mode guard broken
     by a write in READY refuses START, and the cycle starts once it is mended."""
     model, bench = bath(1)
-    bench.load({1: "S1"})
+    bench.ready({1: "S1"})
     bench.write(CONC_SP=380)  # 38.0 °Bé: in register range, outside the CUCL2 window
     assert (model.state, refusal(model.do_start)[0]) == (State.READY, 14)
     bench.write(CONC_SP=320, ENDPOINT_MODE=0, ETCH_TIME_S=600, ETCH_TIME_MAX_S=500)

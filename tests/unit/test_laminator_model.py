@@ -27,9 +27,6 @@ class Bench(ModbusModelBench):
     registers = LAMINATOR_REGISTERS
     result_map_ir, defects_ir, positions = 110, 118, 8
 
-    def set_strip_id(self, position: int, strip_id: str) -> None:
-        self.model.apply_settings({f"STRIP_ID_{position}": strip_id})
-
 
 @pytest.fixture
 def bench() -> Bench:
@@ -240,8 +237,7 @@ def test_laminator_model_abort_before_pressing_leaves_positions_n(bench: Bench) 
 def test_laminator_model_abort_after_pressing_fails_positions_1504_and_vents_60_s(
     bench: Bench,
 ) -> None:
-    bench.ready(LOAD_MASK=0b1)
-    bench.set_strip_id(1, "S-1")
+    bench.ready({1: "S-1"})
     bench.start_in("RAMP", after_s=10.0)
     bench.model.do_abort()
     assert bench.result_map() == "FXXXXXXX" and bench.defects()[0] == 1504
@@ -282,8 +278,7 @@ def test_laminator_model_door_opened_in_cycle_is_an_abort_alarm(bench: Bench) ->
 def test_laminator_model_dwell_deviation_warns_and_marks_the_load(
     bench: Bench, condition: str, code: int, defect: int, word_bit: tuple[int, int]
 ) -> None:
-    bench.ready(LOAD_MASK=0b11)
-    bench.set_strip_id(1, "S-1")
+    bench.ready({1: "S-1"}, LOAD_MASK=0b11)
     bench.start_in("DWELL", after_s=60.0)
     bench.model.set_condition(condition, True)
     bench.advance(200.0)
@@ -314,8 +309,7 @@ def test_laminator_model_dwell_timer_runs_only_in_band(bench: Bench) -> None:
 
 
 def test_laminator_model_short_pressure_without_alarm_still_leaves_voids(bench: Bench) -> None:
-    bench.ready(LOAD_MASK=0b1)
-    bench.set_strip_id(1, "S-1")
+    bench.ready({1: "S-1"})
     bench.start_in("DWELL", after_s=60.0)
     bench.model.set_condition("PRESS_LEAK", True)
     bench.advance(20.0)
@@ -419,9 +413,7 @@ def test_laminator_model_host_watchdog_warns_and_blocks_start(bench: Bench) -> N
 
 
 def test_laminator_model_lays_the_cu_slice_on_every_site(bench: Bench) -> None:
-    bench.ready(LOAD_MASK=0b101)
-    bench.set_strip_id(1, "A-1")
-    bench.set_strip_id(3, "A-3")
+    bench.ready({1: "A-1", 3: "A-3"})
     bench.run(bench.model.do_start, State.DONE)
     for strip_id in ("A-1", "A-3"):
         strip = bench.world.get(strip_id)
@@ -438,8 +430,7 @@ def test_laminator_model_lays_the_cu_slice_on_every_site(bench: Bench) -> None:
 def test_laminator_model_plate_sheet_marks_plates_on_a_known_film_strip() -> None:
     bench = Bench(stack="plate-sheet", adhesive_thickness_um=13.0)
     film = bench.world.strip("B-1", 8, 30)
-    bench.ready(LOAD_MASK=0b1)
-    bench.set_strip_id(1, "B-1")
+    bench.ready({1: "B-1"})
     bench.run(bench.model.do_start, State.DONE)
     assert bench.world.get("B-1") is film
     assert all(s.plate_placed and s.adhesive_thickness_um == 13.0 for s in film.sites.values())
@@ -448,8 +439,7 @@ def test_laminator_model_plate_sheet_marks_plates_on_a_known_film_strip() -> Non
 
 def test_laminator_model_slice_thickness_is_an_option() -> None:
     bench = Bench(slice_thickness_um=150.0)
-    bench.ready(LOAD_MASK=0b1)
-    bench.set_strip_id(1, "A-9")
+    bench.ready({1: "A-9"})
     bench.run(bench.model.do_start, State.DONE)
     assert bench.world.get("A-9").site(30).slice_thickness_um == 150.0  # type: ignore[union-attr]
 
@@ -469,8 +459,7 @@ def test_laminator_serve_speaks_modbus_tcp_only() -> None:
 
 
 def test_laminator_model_ack_clears_strip_ids_but_keeps_results(bench: Bench) -> None:
-    bench.ready(LOAD_MASK=0b1)
-    bench.set_strip_id(1, "A-1")
+    bench.ready({1: "A-1"})
     bench.run(bench.model.do_start, State.DONE)
     bench.model.do_ack()
     assert bench.model.strip_id_at(1) == "" and bench.result_map()[0] == "P"
