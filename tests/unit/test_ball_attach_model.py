@@ -49,9 +49,9 @@ class Bench(ModelBench):
             if maps:
                 m.set_input_map_at(k, maps[k - 1])
 
-    def start(self, ids: list[str], after_s: float) -> None:
+    def start(self, ids: list[str], after_s: float, maps: list[str] | None = None) -> None:
         """START a magazine of ``ids`` and run it ``after_s`` seconds on a 1 s grid."""
-        self.magazine(ids)
+        self.magazine(ids, maps)
         self.model.do_start()
         self.advance(after_s, 1.0)
 
@@ -198,9 +198,7 @@ def test_ball_attach_limits_need_min_below_max_after_range_and_state(bench: Benc
 # == PAUSE, hold, ABORT, abort-class alarms (§3) =======================================================
 def test_ball_attach_pause_stops_feeding_but_strips_in_the_line_finish(bench: Bench) -> None:
     m = bench.model
-    bench.magazine(["A", "B", "C"])
-    m.do_start()
-    bench.advance(35, 1.0)  # B in PRINT
+    bench.start(["A", "B", "C"], 35)  # B in PRINT
     m.do_pause()
     assert m.state is State.PAUSED
     bench.advance(500, 5.0)
@@ -214,9 +212,7 @@ def test_ball_attach_ball_supply_empty_holds_feeding_and_resumes_after_refill() 
     b = Bench(seed=2, ball_supply_pct=0.7)  # 7000 balls: one strip of 5760
     m = b.model
     b.ready()
-    b.magazine(["A", "B"])
-    m.do_start()
-    b.advance(40, 1.0)
+    b.start(["A", "B"], 40)
     assert m.state is State.ALARM and m.active_alarms == [6202, 6102]
     assert (m.strip_status(1), m.strip_status(2)) == ("REFLOW", "WAIT")
     m.clear_alarms()
@@ -245,9 +241,7 @@ def test_ball_attach_hold_conditions_stop_feeding_until_fixed(
     bench: Bench, condition: str, code: int
 ) -> None:
     m = bench.model
-    bench.magazine(["A", "B", "C"])
-    m.do_start()
-    bench.advance(35, 1.0)  # A in the oven, B printing
+    bench.start(["A", "B", "C"], 35)  # A in the oven, B printing
     m.set_condition(condition, True)
     bench.advance(30, 1.0)  # past C's feed slot at 60 s
     assert code in m.active_alarms and m.state is State.ALARM
@@ -262,18 +256,14 @@ def test_ball_attach_flux_empty_holds_before_the_next_print() -> None:
     b = Bench(flux_supply_pct=0.2)  # 100 mm³: one strip needs 72 mm³ at the defaults
     b.ready()
     m = b.model
-    b.magazine(["A", "B"])
-    m.do_start()
-    b.advance(40, 1.0)
+    b.start(["A", "B"], 40)
     assert m.active_alarms == [6201, 6101] and m.strip_status(2) == "WAIT"
     assert m.interlock_active("FLUX")
 
 
 def test_ball_attach_conveyor_jam_is_abort_class(bench: Bench) -> None:
     m = bench.model
-    bench.magazine(["A", "B"])
-    m.do_start()
-    bench.advance(40, 1.0)
+    bench.start(["A", "B"], 40)
     m.set_condition("JAM", True)
     assert m.state is State.ALARM and m.active_alarms == [6107]
     assert [{r.defect for r in m.strip_results(k).rows} for k in (1, 2)] == [{6508}, {6510}]
@@ -294,9 +284,7 @@ def test_ball_attach_recipe_with_another_size_resets_every_map(bench: Bench) -> 
 
 def test_ball_attach_abort_ejects_the_strip_at_the_front_and_drains_the_oven(bench: Bench) -> None:
     m = bench.model
-    bench.magazine(["A", "B", "C", "D", "E"])
-    m.do_start()
-    bench.advance(100, 1.0)  # A, B, C in REFLOW; D in PLACE; E waiting
+    bench.start(["A", "B", "C", "D", "E"], 100)  # A, B, C in REFLOW; D in PLACE; E waiting
     m.do_abort()
     assert m.state is State.RUNNING and m.phase == "DRAIN"
     bench.until(lambda: m.state is State.ABORTED)
@@ -310,9 +298,7 @@ def test_ball_attach_abort_ejects_the_strip_at_the_front_and_drains_the_oven(ben
 
 def test_ball_attach_estop_fails_the_strips_in_the_oven_with_6508(bench: Bench) -> None:
     m = bench.model
-    bench.magazine(["A", "B", "C", "D", "E"], ["1" * 29 + "0"] * 5)
-    m.do_start()
-    bench.advance(100, 1.0)
+    bench.start(["A", "B", "C", "D", "E"], 100, ["1" * 29 + "0"] * 5)
     m.set_condition("ESTOP", True)
     assert m.state is State.ALARM
     codes = [{r.defect for r in m.strip_results(k).rows} for k in range(1, 6)]
@@ -342,9 +328,7 @@ def test_ball_attach_abort_class_alarm_lets_the_strip_in_inspection_complete(
 
 def test_ball_attach_oxygen_excursion_marks_strips_in_the_oven_6509(bench: Bench) -> None:
     m = bench.model
-    bench.magazine(["A", "B"])
-    m.do_start()
-    bench.advance(100, 1.0)
+    bench.start(["A", "B"], 100)
     m.set_condition("O2", True)
     bench.advance(60, 1.0)
     assert 6108 in m.active_alarms and m.state is State.RUNNING
@@ -417,9 +401,7 @@ def test_ball_attach_three_failed_prints_raise_6104_and_flag_flux(bench: Bench) 
 
 def test_ball_attach_heater_fault_is_abort_class_and_the_zone_leaves_its_band(bench: Bench) -> None:
     m = bench.model
-    bench.magazine(["A"])
-    m.do_start()
-    bench.advance(50, 1.0)
+    bench.start(["A"], 50)
     m.set_condition("HEATER", True)
     assert 6106 in m.active_alarms and m.state is State.ALARM
     bench.advance(120, 1.0)
@@ -428,9 +410,7 @@ def test_ball_attach_heater_fault_is_abort_class_and_the_zone_leaves_its_band(be
 
 def test_ball_attach_zone_out_of_band_for_30_s_holds_with_6105(bench: Bench) -> None:
     m = bench.model
-    bench.magazine(["A", "B", "C"])
-    m.do_start()
-    bench.advance(10, 1.0)
+    bench.start(["A", "B", "C"], 10)
     m.zone_control_c[2] -= 20.0  # a cold draught: zone 3 needs over a minute to recover
     bench.advance(25, 1.0)
     assert 6105 not in m.active_alarms  # under 30 s out of band it is not an alarm yet
@@ -621,9 +601,7 @@ def test_ball_attach_strip_cycle_time_is_its_own_feed_to_exit(bench: Bench) -> N
 def test_ball_attach_nitrogen_supply_low_is_nothing_with_nitrogen_off(bench: Bench) -> None:
     m = bench.model
     m.set_param("NITROGEN", "OFF")
-    bench.magazine(["A", "B"])
-    m.do_start()
-    bench.advance(10, 1.0)
+    bench.start(["A", "B"], 10)
     m.set_condition("N2", True)  # §6: 6003 and interlock N2 only with nitrogen ON
     assert m.active_alarms == [] and m.state is State.RUNNING
     assert m.active_interlocks() == []
