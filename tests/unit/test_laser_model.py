@@ -29,41 +29,42 @@ from sim.laser.server import laser_commands
 from sim.tool_model import State
 from sim.world import World
 from tests.support.hand_clock import HandClock
-from tests.support.model_bench import cleared_after
+from tests.support.model_bench import ModelBench, cleared_after
 from tests.support.refusal import refusal
 
 CLEAN = {"via_block_rate": 0.0, "residue_rate": 0.0, "fiducial_miss_rate": 0.0}
 
 
-class Rig:
-    """A laser model, its world and the hand-driven clock."""
+class Rig(ModelBench):
+    """A laser model (seed 5, no random defects) past its 20 s of INIT."""
+
+    model_type = LaserModel
 
     def __init__(self, **options: Any) -> None:
-        self.clock = HandClock()
-        self.world = World()
-        self.model = LaserModel(self.clock, self.world, seed=5, **(CLEAN | options))
-        self.run(25.0)
-
-    def run(self, seconds: float) -> None:
-        self.clock.t += seconds
-        self.model.sync()
+        super().__init__(seed=5, **(CLEAN | options))
+        self.advance(25.0)
 
     def ready(self, recipe: str = "B-IO16") -> LaserModel:
         self.model.load_recipe(recipe)
-        self.run(WARMUP_COLD_S + 5)
+        self.advance(WARMUP_COLD_S + 5)
         self.model.calibrate()
-        self.run(31.0)
+        self.advance(31.0)
         assert self.model.state is State.READY
         return self.model
 
     def cycle(self, strip_id: str = "FB1", *, seconds: float = 100.0) -> LaserModel:
         self.model.set_strip_id(strip_id)
         self.model.do_start()
-        self.run(seconds)
+        self.advance(seconds)
         return self.model
 
 
 WARMUP_COLD_S = 600.0
+
+
+@pytest.fixture
+def rig() -> Rig:
+    return Rig()
 
 
 # == ablation model (§4) ===========================================================================
@@ -121,45 +122,43 @@ def test_laser_format_b_strip_times_match_the_manual() -> None:
 
 
 # == source, warm-up, calibration (§3, §6) ==========================================================
-def test_laser_warmup_is_600_s_cold_and_60_s_after_a_short_stop() -> None:
-    rig = Rig()
+def test_laser_warmup_is_600_s_cold_and_60_s_after_a_short_stop(rig: Rig) -> None:
     model = rig.model
     assert model.state is State.IDLE and model.power_w() == 0.0
     model.load_recipe("B-IO16")
-    rig.run(590.0)
+    rig.advance(590.0)
     assert model.state_name() == "WARMUP"
-    rig.run(15.0)
+    rig.advance(15.0)
     assert model.state is State.READY
     assert model.power_w() == pytest.approx(0.295, abs=0.002)
     model.unload_recipe()
     assert model.power_w() == 0.0
-    rig.run(29 * 60.0)
+    rig.advance(29 * 60.0)
     model.load_recipe("B-IO16")
-    rig.run(55.0)
+    rig.advance(55.0)
     assert model.state_name() == "WARMUP"
-    rig.run(10.0)
+    rig.advance(10.0)
     assert model.state is State.READY
     model.do_reset()  # *RST switches the source off too
-    rig.run(30 * 60.0)
+    rig.advance(30 * 60.0)
     model.load_recipe("B-IO16")
-    rig.run(120.0)
+    rig.advance(120.0)
     assert model.state_name() == "WARMUP"
 
 
-def test_laser_calibration_is_lost_at_power_up_and_kept_by_reset() -> None:
-    rig = Rig()
+def test_laser_calibration_is_lost_at_power_up_and_kept_by_reset(rig: Rig) -> None:
     model = rig.model
     assert model.active_interlocks() == ["CAL"]
     assert model.calibration_text() == '0.000,""'
     assert refusal(model.calibrate)[0] == 24
     model.load_recipe("B-IO16")
     assert refusal(model.calibrate) == (22, "WARMUP")
-    rig.run(605.0)
+    rig.advance(605.0)
     assert refusal(model.do_start) == (22, "CAL")
     model.calibrate()
-    rig.run(29.0)
+    rig.advance(29.0)
     assert model.state is State.SETUP
-    rig.run(2.0)
+    rig.advance(2.0)
     assert model.state is State.READY and model.active_interlocks() == []
     ratio = float(model.calibration_text().split(",")[0])
     assert ratio == pytest.approx(1.0, abs=0.02)
@@ -171,26 +170,25 @@ def test_laser_calibration_out_of_tolerance_raises_8101_and_leaves_cal() -> None
     rig = Rig(source_efficiency=0.85)
     model = rig.model
     model.load_recipe("B-IO16")
-    rig.run(605.0)
+    rig.advance(605.0)
     model.calibrate()
-    rig.run(31.0)
+    rig.advance(31.0)
     assert model.state is State.ALARM and model.active_alarms == [8101]
     assert float(model.calibration_text().split(",")[0]) == pytest.approx(0.85, abs=0.02)
     model.clear_alarms()
     assert model.state is State.READY and "CAL" in model.active_interlocks()
 
 
-def test_laser_calibration_with_the_source_switched_off_measures_nothing() -> None:
+def test_laser_calibration_with_the_source_switched_off_measures_nothing(rig: Rig) -> None:
     """§4: the calibration needs the source on; a key switched off mid-calibration leaves the
     power meter dark: ratio 0.000, 8101, and the CAL interlock still blocks START."""
-    rig = Rig()
     model = rig.model
     model.load_recipe("B-IO16")
-    rig.run(605.0)
+    rig.advance(605.0)
     model.calibrate()
-    rig.run(10.0)
+    rig.advance(10.0)
     model.set_condition("KEY", True)
-    rig.run(25.0)
+    rig.advance(25.0)
     assert model.calibration_text().startswith("0.000,")
     assert model.state is State.ALARM and model.active_alarms == [8101]
     model.set_condition("KEY", False)
@@ -198,17 +196,16 @@ def test_laser_calibration_with_the_source_switched_off_measures_nothing() -> No
     assert model.state_name() == "WARMUP" and "CAL" in model.active_interlocks()
 
 
-def test_laser_calibration_due_after_8_h_and_invalid_after_24_h() -> None:
-    rig = Rig()
+def test_laser_calibration_due_after_8_h_and_invalid_after_24_h(rig: Rig) -> None:
     model = rig.ready()
-    rig.run(8 * 3600.0)
+    rig.advance(8 * 3600.0)
     assert 8201 in model.active_alarms and model.state is State.READY
     model.clear_alarms()
     assert 8201 in model.active_alarms  # the cause persists
-    rig.run(16 * 3600.0)
+    rig.advance(16 * 3600.0)
     assert "CAL" in model.active_interlocks()
     model.calibrate()
-    rig.run(31.0)
+    rig.advance(31.0)
     model.clear_alarms()
     assert model.active_alarms == [] and model.active_interlocks() == []
 
@@ -216,27 +213,25 @@ def test_laser_calibration_due_after_8_h_and_invalid_after_24_h() -> None:
 def test_laser_source_hours_above_20000_warn_with_8202() -> None:
     rig = Rig(source_hours=19999.99)
     rig.model.load_recipe("B-IO16")
-    rig.run(60.0)
+    rig.advance(60.0)
     assert rig.model.active_alarms == [8202] and rig.model.source_hours > 20000
 
 
-def test_laser_key_switch_off_stops_the_source_and_warms_up_again() -> None:
-    rig = Rig()
+def test_laser_key_switch_off_stops_the_source_and_warms_up_again(rig: Rig) -> None:
     model = rig.ready()
     model.set_condition("KEY", True)
-    rig.run(1.0)
+    rig.advance(1.0)
     assert model.power_w() == 0.0 and model.state_name() == "WARMUP"
     assert model.active_interlocks() == ["KEY", "WARMUP"]
     model.set_condition("KEY", False)
-    rig.run(30.0)
+    rig.advance(30.0)
     assert model.state_name() == "WARMUP"
-    rig.run(40.0)
+    rig.advance(40.0)
     assert model.state is State.READY
 
 
 # == the cycle (§5) =================================================================================
-def test_laser_io16_cycle_opens_every_via_and_writes_the_world() -> None:
-    rig = Rig()
+def test_laser_io16_cycle_opens_every_via_and_writes_the_world(rig: Rig) -> None:
     model = rig.ready()
     model.set_input_map("0" + "1" * 239)
     rig.cycle()
@@ -257,8 +252,7 @@ def test_laser_io16_cycle_opens_every_via_and_writes_the_world() -> None:
     assert site.residual_pi_um == 0.0 and site.area_recess_depth_um is None and site.defects == {}
 
 
-def test_laser_die4_recess_depth_scatters_about_the_target() -> None:
-    rig = Rig()
+def test_laser_die4_recess_depth_scatters_about_the_target(rig: Rig) -> None:
     model = rig.ready("B-IO16-DIE4")
     rig.cycle(seconds=2700.0)
     results = model.results
@@ -276,8 +270,7 @@ def test_laser_die4_recess_depth_scatters_about_the_target() -> None:
     )
 
 
-def test_laser_recess_deeper_than_the_film_is_refused_at_start_only() -> None:
-    rig = Rig()
+def test_laser_recess_deeper_than_the_film_is_refused_at_start_only(rig: Rig) -> None:
     model = rig.ready()
     model.set_param("recess_depth_um", "30")
     model.save_recipe("DEEP")
@@ -287,8 +280,7 @@ def test_laser_recess_deeper_than_the_film_is_refused_at_start_only() -> None:
     model.select_pattern("IO16")
 
 
-def test_laser_world_film_thickness_sets_the_breakthrough() -> None:
-    rig = Rig()
+def test_laser_world_film_thickness_sets_the_breakthrough(rig: Rig) -> None:
     model = rig.ready()
     strip = rig.world.strip("THICK", 8, 30)
     for site in strip.sites.values():
@@ -302,8 +294,7 @@ def test_laser_world_film_thickness_sets_the_breakthrough() -> None:
     assert (site.film_thickness_um, site.via_depth_min_um, site.residual_pi_um) == (40.0, 40.0, 0.0)
 
 
-def test_laser_three_sites_in_a_row_without_breakthrough_hold_with_8107() -> None:
-    rig = Rig()
+def test_laser_three_sites_in_a_row_without_breakthrough_hold_with_8107(rig: Rig) -> None:
     model = rig.ready()
     model.set_param("via_max_pulses", "100")
     rig.cycle()
@@ -314,12 +305,11 @@ def test_laser_three_sites_in_a_row_without_breakthrough_hold_with_8107() -> Non
     model.clear_alarms()
     assert model.state is State.PAUSED
     model.do_resume()
-    rig.run(5.0)
+    rig.advance(5.0)
     assert model.state is State.ALARM and results.result_map[:7] == "FFFFFFN"
 
 
-def test_laser_endpoint_off_with_too_many_pulses_damages_every_pad() -> None:
-    rig = Rig()
+def test_laser_endpoint_off_with_too_many_pulses_damages_every_pad(rig: Rig) -> None:
     model = rig.ready()
     model.set_param("via_endpoint", "OFF")
     model.set_param("via_max_pulses", "300")
@@ -331,13 +321,12 @@ def test_laser_endpoint_off_with_too_many_pulses_damages_every_pad() -> None:
     assert site.via_depth_um == 25.0 and site.residual_pi_um == 0.0
 
 
-def test_laser_abort_mid_site_marks_it_8506_with_the_vias_done() -> None:
-    rig = Rig()
+def test_laser_abort_mid_site_marks_it_8506_with_the_vias_done(rig: Rig) -> None:
     model = rig.ready()
     model.set_strip_id("FB1")
     model.do_start()
     site_s = 0.10 + 16 * 0.005
-    rig.run(18.0 + 10 * site_s + 0.10 + 0.0425)  # site 11: field move + 8 vias
+    rig.advance(18.0 + 10 * site_s + 0.10 + 0.0425)  # site 11: field move + 8 vias
     assert model.shutter() == "OPEN"
     model.do_abort()
     results = model.results
@@ -374,15 +363,14 @@ def test_laser_residue_found_at_inspect_is_8502() -> None:
     model = rig.ready()
     model.set_strip_id("FB1")
     model.do_start()
-    rig.run(18.0 + 240 * 0.18 + 1.0)
+    rig.advance(18.0 + 240 * 0.18 + 1.0)
     assert model.phase == "INSPECT" and model.results is not None
     assert model.results.count("P") == 240
-    rig.run(30.0)
+    rig.advance(30.0)
     assert {(r.result, r.defect) for r in model.results.rows} == {("F", 8502)}
 
 
-def test_laser_power_drift_during_a_cycle_holds_at_the_end_of_the_site() -> None:
-    rig = Rig()
+def test_laser_power_drift_during_a_cycle_holds_at_the_end_of_the_site(rig: Rig) -> None:
     model = rig.ready()
     model.source_efficiency = 0.85
     rig.cycle(seconds=18.5)
@@ -393,8 +381,7 @@ def test_laser_power_drift_during_a_cycle_holds_at_the_end_of_the_site() -> None
     assert model.power_w() == pytest.approx(0.85 * 0.295, abs=0.005)
 
 
-def test_laser_door_opened_mid_cycle_aborts_and_restarts_the_source() -> None:
-    rig = Rig()
+def test_laser_door_opened_mid_cycle_aborts_and_restarts_the_source(rig: Rig) -> None:
     model = rig.ready()
     model.faults.condition("DOOR", phase="ABLATE", after_s=17.3)
     rig.cycle(seconds=40.0)
@@ -406,7 +393,7 @@ def test_laser_door_opened_mid_cycle_aborts_and_restarts_the_source() -> None:
     assert math.isclose(results.cycle_s, 35.3, abs_tol=0.5)
     model.do_ack()
     assert model.state_name() == "WARMUP"
-    rig.run(65.0)
+    rig.advance(65.0)
     assert model.state is State.READY
 
 
@@ -433,8 +420,7 @@ def test_laser_abort_class_alarm_closes_the_shutter_at_once(cause: str | int, co
 
 
 # == the SCPI front (no socket) =====================================================================
-def test_laser_front_serves_pattern_commands_with_the_manuals_errors() -> None:
-    rig = Rig()
+def test_laser_front_serves_pattern_commands_with_the_manuals_errors(rig: Rig) -> None:
     front = ScpiFront(rig.model, laser_commands(rig.model))
 
     def error_after(message: str) -> str:
@@ -478,14 +464,13 @@ def test_laser_init_lasts_20_s_and_refuses_commands_as_busy() -> None:
     assert model.state is State.IDLE
 
 
-def test_laser_fume_extraction_low_holds_at_the_end_of_the_site() -> None:
-    rig = Rig()
+def test_laser_fume_extraction_low_holds_at_the_end_of_the_site(rig: Rig) -> None:
     model = rig.ready("B-IO16-DIE4")  # sites of ≈ 11 s
     rig.cycle(seconds=18.0 + 3.0)
     model.set_condition("EXHAUST", True)
     assert model.state is State.ALARM and model.active_alarms == [8004]
     assert model.shutter() == "OPEN"  # the site in progress is finished first
-    rig.run(9.0)
+    rig.advance(9.0)
     results = model.results
     assert results is not None and results.result_map[:2] == "PN"
     assert model.shutter() == "CLOSED" and model.power_w() > 0.0  # H: the source stays on
@@ -496,26 +481,24 @@ def test_laser_fume_extraction_low_holds_at_the_end_of_the_site() -> None:
     model.set_condition("EXHAUST", False)
     model.clear_alarms()
     model.do_resume()
-    rig.run(12.0)
+    rig.advance(12.0)
     assert model.state is State.RUNNING and results.result_map[:3] == "PPN"
 
 
-def test_laser_pause_takes_effect_at_the_end_of_the_site() -> None:
-    rig = Rig()
+def test_laser_pause_takes_effect_at_the_end_of_the_site(rig: Rig) -> None:
     model = rig.ready("B-IO16-DIE4")
     rig.cycle(seconds=18.0 + 3.0)
     model.do_pause()
     assert model.state is State.PAUSED and model.shutter() == "OPEN"
-    rig.run(9.0)
+    rig.advance(9.0)
     results = model.results
     assert results is not None and results.result_map[:2] == "PN"
     assert model.shutter() == "CLOSED"
-    rig.run(60.0)
+    rig.advance(60.0)
     assert results.result_map[:2] == "PN"  # nothing moves while paused
 
 
-def test_laser_alignment_failure_aborts_with_every_site_n() -> None:
-    rig = Rig()
+def test_laser_alignment_failure_aborts_with_every_site_n(rig: Rig) -> None:
     model = rig.ready()
     model.faults.alarm(8106, phase="ALIGN", after_s=2.0)
     rig.cycle(seconds=30.0)
@@ -527,8 +510,7 @@ def test_laser_alignment_failure_aborts_with_every_site_n() -> None:
     assert results.result_map == "N" * 240 and results.summary_extra == ("IO16", "0")
 
 
-def test_laser_emergency_stop_outside_a_cycle_stops_the_source() -> None:
-    rig = Rig()
+def test_laser_emergency_stop_outside_a_cycle_stops_the_source(rig: Rig) -> None:
     model = rig.ready()
     model.set_condition("ESTOP", True)
     assert model.state is State.ALARM and model.active_alarms == [8001]
@@ -536,14 +518,13 @@ def test_laser_emergency_stop_outside_a_cycle_stops_the_source() -> None:
     model.set_condition("ESTOP", False)
     model.clear_alarms()
     assert model.state_name() == "WARMUP"
-    rig.run(55.0)
+    rig.advance(55.0)
     assert model.state_name() == "WARMUP"
-    rig.run(10.0)
+    rig.advance(10.0)
     assert model.state is State.READY
 
 
-def test_laser_start_checks_the_conflict_before_interlocks_in_table_order() -> None:
-    rig = Rig()
+def test_laser_start_checks_the_conflict_before_interlocks_in_table_order(rig: Rig) -> None:
     model = rig.ready()
     model.set_condition("EXHAUST", True)
     model.set_condition("DOOR", True)
@@ -552,7 +533,7 @@ def test_laser_start_checks_the_conflict_before_interlocks_in_table_order() -> N
     model.set_condition("DOOR", False)
     model.calibrate()  # EXHAUST does not block the calibration
     assert model.state is State.SETUP
-    rig.run(31.0)
+    rig.advance(31.0)
     assert refusal(model.do_start) == (22, "EXHAUST")
     model.select_pattern("IO16-DIE4")
     model.set_param("recess_depth_um", "25.0")
