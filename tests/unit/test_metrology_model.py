@@ -52,11 +52,13 @@ class Station:
         assert self.ask("ST?").startswith("OK READY")
         return self
 
-    def run(self, strip_id: str, input_map: str | None = None) -> None:
+    def run(self, strip_id: str, input_map: str | None = None, for_s: float = 0.0) -> None:
+        """STRIP, MAP and RUN, then ``for_s`` of the cycle."""
         assert self.ask(f"STRIP {strip_id}") == "OK"
         if input_map is not None:
             assert self.ask(f"MAP {input_map}") == "OK"
         assert self.ask("RUN") == "OK"
+        self.wait(for_s)
 
     def records(self) -> list[list[str]]:
         lines = self.send("RD 1,1024")
@@ -202,8 +204,7 @@ def test_metrology_door_and_air_interlock_run_and_cal_in_table_order() -> None:
 def test_metrology_vacuum_low_at_load_holds_the_cycle_with_9003() -> None:
     station = Station(**BALLED).ready()
     station.model.set_condition("VACUUM", True)
-    station.run("S1")
-    station.wait(6.0)
+    station.run("S1", for_s=6.0)
     assert station.ask("ST?") == "OK ALARM,BALL,LOAD,0,30"
     assert station.ask("RESUME") == "ER 23,Alarm active;9003"
     station.model.fix(9003)  # strip reseated
@@ -373,8 +374,7 @@ def test_metrology_cycle_time_is_16_s_plus_the_per_site_time(
     strip(station.world, "A1", 3, 10, **BUILT)
     strip(station.world, "B1", 8, 30, **BUILT)
     station.ready(recipe)
-    station.run(recipe[0] + "1")
-    station.wait(cycle_s - 0.1)
+    station.run(recipe[0] + "1", for_s=cycle_s - 0.1)
     assert station.ask("ST?").startswith("OK RUNNING")
     station.wait(0.2)
     mode = recipe.split("-")[1]
@@ -384,8 +384,7 @@ def test_metrology_cycle_time_is_16_s_plus_the_per_site_time(
 
 def test_metrology_format_a_ball_strip_takes_91_s_and_reports_progress() -> None:
     station = Station(**BALLED).ready("A-BALL")
-    station.run("S1")
-    station.wait(16.0 + 2.5 * 12 - 6.0 + 0.1)  # LOAD + ALIGN + 12 sites
+    station.run("S1", for_s=16.0 + 2.5 * 12 - 6.0 + 0.1)  # LOAD + ALIGN + 12 sites
     assert station.ask("ST?") == "OK RUNNING,BALL,MEASURE,12,30"
     assert station.ask("PROG?") == "OK 12,30,40,50"
     station.wait(51.0)
@@ -402,15 +401,13 @@ def test_metrology_skipped_sites_take_no_time_as_in_the_manual_example() -> None
     station = Station()
     strip(station.world, "LA2403-017", **BALLED)
     station.ready("A-BALL")
-    station.run("LA2403-017", "1" * 29 + "0")
-    station.wait(88.5)
+    station.run("LA2403-017", "1" * 29 + "0", for_s=88.5)
     assert station.ask("RSUM?") == "OK LA2403-017,30,29,0,1,0,88.5,BALL"
 
 
 def test_metrology_pause_takes_effect_at_the_end_of_the_current_site() -> None:
     station = Station(**BALLED).ready("A-BALL")
-    station.run("S1")
-    station.wait(10.0 + 2.5 * 4 + 1.0)  # inside site 5
+    station.run("S1", for_s=10.0 + 2.5 * 4 + 1.0)  # inside site 5
     assert station.ask("PAUSE") == "OK"
     station.wait(30.0)
     assert station.ask("ST?") == "OK PAUSED,BALL,MEASURE,5,30"
@@ -421,8 +418,7 @@ def test_metrology_pause_takes_effect_at_the_end_of_the_current_site() -> None:
 
 def test_metrology_abort_marks_the_site_in_progress_and_the_rest_n() -> None:
     station = Station(**BALLED).ready("A-BALL")
-    station.run("S1")
-    station.wait(10.0 + 2.5 * 3 + 1.0)
+    station.run("S1", for_s=10.0 + 2.5 * 3 + 1.0)
     assert station.ask("ABORT") == "OK"
     assert station.ask("ST?") == "OK ABORTED,BALL,NONE,3,30"
     assert station.ask("RMAP?") == "OK PPP" + "N" * 27
@@ -435,8 +431,7 @@ def test_metrology_rd_pages_up_to_1024_records() -> None:
     strip(station.world, "BIG", 32, 32, package_thickness_um=300.0, warp_um=10.0)
     station.ready("A-PKG")
     assert station.ask("SIZE 32,32") == "OK"
-    station.run("BIG")
-    station.wait(16.0 + 1024 * 0.5)
+    station.run("BIG", for_s=16.0 + 1024 * 0.5)
     assert station.ask("ST?") == "OK DONE,PKG,NONE,1024,1024"
     assert station.ask("RC?") == "OK 1024"
     lines = station.send("RD 1,1024")
@@ -462,8 +457,7 @@ def test_metrology_rstat_summarises_the_measured_sites_of_an_item() -> None:
     for site in (5, 6, 7):
         state.sites[site].slug_protrusion_um = None  # no slug: CLEAR not measured there
     station.ready("A-BALL")
-    station.run("S1", "0" + "1" * 29)
-    station.wait(100.0)
+    station.run("S1", "0" + "1" * 29, for_s=100.0)
     records = station.records()
     copl = [float(r[5]) for r in records if r[1] in "PF"]
     mean, std = statistics.fmean(copl), statistics.stdev(copl)
@@ -479,8 +473,7 @@ def test_metrology_rstat_summarises_the_measured_sites_of_an_item() -> None:
 
 def test_metrology_rstat_with_no_measured_site_is_empty() -> None:
     station = Station().ready("A-SLUG")
-    station.run("S1", "1" + "0" * 29)
-    station.wait(30.0)
+    station.run("S1", "1" + "0" * 29, for_s=30.0)
     assert station.ask("RMAP?") == "OK F" + "X" * 29
     assert station.ask("RSTAT? SLUG") == "OK SLUG,0,,,,"
 
@@ -491,8 +484,7 @@ def test_metrology_measures_only_what_the_world_holds() -> None:
     state = strip(station.world, **BALLED)
     state.sites[4] = SiteState()  # no balls: not measurable
     station.ready("A-BALL")
-    station.run("S1")
-    station.wait(100.0)
+    station.run("S1", for_s=100.0)
     records = station.records()
     assert records[3] == ["4", "F", "9515", "", "", "", "", "", ""]
     for record in records[:3]:
@@ -507,8 +499,7 @@ def test_metrology_measures_only_what_the_world_holds() -> None:
 def test_metrology_ball_sites_without_slug_leave_slug_and_clear_empty_and_unjudged() -> None:
     low = {"slug_protrusion_um": None, "ball_height_min_um": 80.0, "ball_height_mean_um": 380.0}
     station = Station(**(BALLED | low)).ready("A-BALL")
-    station.run("S1", "1" + "0" * 29)
-    station.wait(30.0)
+    station.run("S1", "1" + "0" * 29, for_s=30.0)
     record = station.records()[0]
     assert record[1:3] == ["P", "0"] and record[6:8] == ["", ""]
 
@@ -523,8 +514,7 @@ def test_metrology_under_etched_strip_fails_pad_exposure_and_residual_copper() -
         state.sites[site].pad_exposure_pct = 60.0  # ... so the pads are only partly exposed
     state.sites[4].residual_cu_um = 3.0  # copper left, pads still exposed
     station.ready("A-SLUG")
-    station.run("S1", "11110" + "0" * 25)
-    station.wait(30.0)
+    station.run("S1", "11110" + "0" * 25, for_s=30.0)
     assert [r[:3] for r in station.records()[:4]] == [
         ["1", "P", "0"],
         ["2", "F", "9504"],
@@ -535,8 +525,7 @@ def test_metrology_under_etched_strip_fails_pad_exposure_and_residual_copper() -
 
 def test_metrology_unknown_strip_makes_every_site_9515_and_holds_with_9102_after_three() -> None:
     station = Station().ready("A-SLUG")
-    station.run("NEVER-SEEN")
-    station.wait(10.0 + 1.2 * 3 + 0.1)
+    station.run("NEVER-SEEN", for_s=10.0 + 1.2 * 3 + 0.1)
     assert station.ask("ST?") == "OK ALARM,SLUG,MEASURE,3,30"
     assert station.ask("AL?") == "OK 1,9102"
     assert station.ask("RMAP?") == "OK FFF" + "N" * 27
@@ -552,8 +541,7 @@ def test_metrology_measurements_repeat_with_the_same_seed() -> None:
         station = Station(seed=seed, die_dx_um=3.0, die_dy_um=-4.0, die_dtheta_deg=0.1).ready(
             "A-DIE"
         )
-        station.run("S1")
-        station.wait(40.0)
+        station.run("S1", for_s=40.0)
         return station.records()
 
     assert measured(3) == measured(3)
@@ -592,8 +580,7 @@ def test_metrology_each_defect_code_from_an_out_of_limit_world_value(
     for name, value in bad.items():
         setattr(built.sites[2], name, value)
     station.ready(recipe)
-    station.run(recipe[0] + "1", "11" + "0" * (built.rows * built.cols - 2))
-    station.wait(30.0)
+    station.run(recipe[0] + "1", "11" + "0" * (built.rows * built.cols - 2), for_s=30.0)
     assert [r[:3] for r in station.records()[:2]] == [["1", "P", "0"], ["2", "F", str(defect)]]
 
 
@@ -616,8 +603,7 @@ def test_metrology_state_matrix_refusals_carry_the_state() -> None:
 
 def test_metrology_air_low_during_a_cycle_holds_with_9004_until_restored() -> None:
     station = Station(**BALLED).ready("A-BALL")
-    station.run("S1")
-    station.wait(12.0)  # measuring site 1
+    station.run("S1", for_s=12.0)  # measuring site 1
     station.model.set_condition("AIR", True)
     station.wait(5.0)
     assert station.ask("ST?") == "OK ALARM,BALL,MEASURE,1,30"
@@ -635,8 +621,7 @@ def test_metrology_rstat_of_a_centred_item_never_reports_negative_zero() -> None
     """README §3: replies use a leading ``-`` for negatives only; a mean that rounds to zero
     from below (a die offset centred on 0) is ``0.0``, not ``-0.0``."""
     station = Station(seed=2, die_dx_um=0.0, die_dy_um=0.0, die_dtheta_deg=0.0).ready("A-DIE")
-    station.run("S1")
-    station.wait(40.0)
+    station.run("S1", for_s=40.0)
     for item in ("DX", "DY", "DT"):
         fields = station.ask(f"RSTAT? {item}").split(",")[2:]
         assert len(fields) == 4
@@ -647,8 +632,7 @@ def test_metrology_emergency_stop_mid_site_leaves_that_site_and_the_rest_n() -> 
     """§3: an A-class alarm stops motion at once; the site in progress and the remaining
     sites are N; after release and ALC the cycle is ABORTED with the time it stopped at."""
     station = Station(**BALLED).ready("A-BALL")
-    station.run("S1")
-    station.wait(10.0 + 2.5 * 4 + 1.0)  # inside site 5
+    station.run("S1", for_s=10.0 + 2.5 * 4 + 1.0)  # inside site 5
     station.model.set_condition("ESTOP", True)
     station.wait(30.0)  # motion stopped: no further site is measured
     assert station.ask("ST?") == "OK ALARM,BALL,MEASURE,4,30"
@@ -666,8 +650,7 @@ def test_metrology_emergency_stop_mid_site_leaves_that_site_and_the_rest_n() -> 
 def test_metrology_alignment_failure_leaves_every_site_n() -> None:
     """§6 9103 (A): strip fiducials not found during ALIGN; all sites N, ABORTED after ALC."""
     station = Station(**BALLED).ready("A-BALL")
-    station.run("S1", "1" * 29 + "0")
-    station.wait(8.0)
+    station.run("S1", "1" * 29 + "0", for_s=8.0)
     assert station.ask("ST?") == "OK RUNNING,BALL,ALIGN,0,29"
     station.model.raise_alarm(9103)
     station.wait(100.0)
@@ -684,8 +667,7 @@ def test_metrology_vacuum_low_mid_site_holds_after_that_site_as_in_the_manual_ex
     station = Station()
     strip(station.world, "LA2403-017", **BALLED)
     station.ready("A-BALL")
-    station.run("LA2403-017", "1" * 29 + "0")
-    station.wait(10.0 + 2.5 * 6 + 1.0)  # inside site 7
+    station.run("LA2403-017", "1" * 29 + "0", for_s=10.0 + 2.5 * 6 + 1.0)  # inside site 7
     station.model.set_condition("VACUUM", True)
     assert station.ask("ST?") == "OK ALARM,BALL,MEASURE,6,29"
     station.wait(60.0)
@@ -720,8 +702,7 @@ def test_metrology_calibration_due_after_20_h_and_run_blocked_after_24_h_not_bef
 def test_metrology_cal_interlock_blocks_resume_of_a_cycle_paused_past_24_h() -> None:
     """§6 interlock CAL blocks RESUME as well as RUN; CAL itself is refused in PAUSED (20)."""
     station = Station(**BALLED).ready("A-BALL")
-    station.run("S1")
-    station.wait(12.0)
+    station.run("S1", for_s=12.0)
     station.ask("PAUSE")
     station.wait(24.5 * 3600)
     assert station.ask("ST?") == "OK PAUSED,BALL,MEASURE,1,30"
