@@ -461,10 +461,8 @@ def test_metrology_rstat_summarises_the_measured_sites_of_an_item() -> None:
     records = station.records()
     copl = [float(r[5]) for r in records if r[1] in "PF"]
     mean, std = statistics.fmean(copl), statistics.stdev(copl)
-    assert (
-        station.ask("RSTAT? COPL")
-        == f"OK COPL,29,{mean:.1f},{std:.1f},{min(copl):.1f},{max(copl):.1f}"
-    )
+    expected = f"OK COPL,29,{mean:.1f},{std:.1f},{min(copl):.1f},{max(copl):.1f}"
+    assert station.ask("RSTAT? COPL") == expected
     assert station.ask("RSTAT? CLEAR").startswith("OK CLEAR,26,")
     assert station.ask("RSTAT? MISS") == "OK MISS,29,0,0,0,0"
     assert station.ask("RSTAT? VIA") == "ER 12,Bad parameter"
@@ -515,12 +513,8 @@ def test_metrology_under_etched_strip_fails_pad_exposure_and_residual_copper() -
     state.sites[4].residual_cu_um = 3.0  # copper left, pads still exposed
     station.ready("A-SLUG")
     station.run("S1", "11110" + "0" * 25, for_s=30.0)
-    assert [r[:3] for r in station.records()[:4]] == [
-        ["1", "P", "0"],
-        ["2", "F", "9504"],
-        ["3", "F", "9504"],
-        ["4", "F", "9505"],
-    ]
+    records = [r[:3] for r in station.records()[:4]]
+    assert records == [["1", "P", "0"], ["2", "F", "9504"], ["3", "F", "9504"], ["4", "F", "9505"]]
 
 
 def test_metrology_unknown_strip_makes_every_site_9515_and_holds_with_9102_after_three() -> None:

@@ -177,14 +177,7 @@ def test_mold_press_model_plunger_follows_the_three_stage_profile(ready_bench: B
 def test_mold_press_model_discrete_inputs_follow_the_shot(ready_bench: Bench) -> None:
     bench = ready_bench
     bits = discrete_image(bench.model)
-    assert (bits[17], bits[18], bits[19], bits[20], bits[21], bits[22]) == (
-        False,
-        True,
-        True,
-        True,
-        True,
-        False,
-    )
+    assert [bits[k] for k in range(17, 23)] == [False, True, True, True, True, False]
     bench.start_in("CURE", after_s=10.0)
     bits = discrete_image(bench.model)
     assert (bits[16], bits[17], bits[18], bits[22]) == (True, True, False, True)

@@ -263,11 +263,7 @@ def test_wire_bonder_wire_spool_empty_holds_and_blocks_resume_until_a_new_spool(
     assert 3202 in model.active_alarms  # W: spool low (< 50 m)
     bench.run(model.do_start, State.ALARM)
     assert 3109 in model.active_alarms
-    assert (model.current_unit(), *model.progress()[:2]) == (
-        6,
-        5,
-        30,
-    )  # the manual's 17,16,29 shape
+    assert (model.current_unit(), *model.progress()[:2]) == (6, 5, 30)  # the manual's 17,16,29
     assert refusal(model.do_resume) == (23, "3109")
     # operator loads a new spool
     assert cleared_after(model, lambda: model.fix(3109)) is State.PAUSED
@@ -669,11 +665,9 @@ def test_wire_bonder_program_commands() -> None:
     assert tool.code("PROG bad/name") == 12
     assert tool("PROG B16") == "OK"
     assert tool("STAT?") == "STAT=HEATING,NONE,0,0,0,0"
-    assert (tool("PROG?"), tool("SIZE?"), tool("PITCH?")) == (
-        "PROG=B16,16",
-        "SIZE=8,30",
-        "PITCH=5.300,5.300",
-    )
+    assert tool("PROG?") == "PROG=B16,16"
+    assert tool("SIZE?") == "SIZE=8,30"
+    assert tool("PITCH?") == "PITCH=5.300,5.300"
     assert tool("PAR LOOP_H,180") == "OK"
     assert tool("PROG?") == "PROG=B16*,16"
     assert tool("PSAVE B16-LOW") == "OK"
@@ -682,11 +676,9 @@ def test_wire_bonder_program_commands() -> None:
     assert tool("PROG?") == "PROG=B16,16"
     assert tool("PLIST? 1") == "PLIST=3,A64,B16,B16-LOW"
     assert tool("UNLOAD") == "OK"
-    assert (tool("STAT?"), tool("PROG?"), tool("PAR? WIRES")) == (
-        "STAT=IDLE,NONE,0,0,0,0",
-        "PROG=,0",
-        "PAR=WIRES,0",
-    )
+    assert tool("STAT?") == "STAT=IDLE,NONE,0,0,0,0"
+    assert tool("PROG?") == "PROG=,0"
+    assert tool("PAR? WIRES") == "PAR=WIRES,0"
     assert tool("UNLOAD") == "OK"  # no-op in IDLE
     assert tool("PROG B16-LOW") == "OK"
     assert tool("PAR? LOOP_H") == "PAR=LOOP_H,180"
@@ -751,16 +743,12 @@ def test_wire_bonder_reset_restores_defaults_but_keeps_machine_settings() -> Non
     tool("STRIP X1")
     assert tool("RESET") == "OK"
     assert tool("STAT?") == "STAT=IDLE,NONE,0,0,0,0"
-    assert (tool("PROG?"), tool("PAR? STAGE_T"), tool("PAR? CAP_LIMIT")) == (
-        "PROG=,0",
-        "PAR=STAGE_T,150.0",
-        "PAR=CAP_LIMIT,500000",
-    )
-    assert (tool("SIZE?"), tool("STRIP?"), tool("PITCH?")) == (
-        "SIZE=3,10",
-        "STRIP=",
-        "PITCH=17.300,17.300",
-    )
+    assert tool("PROG?") == "PROG=,0"
+    assert tool("PAR? STAGE_T") == "PAR=STAGE_T,150.0"
+    assert tool("PAR? CAP_LIMIT") == "PAR=CAP_LIMIT,500000"
+    assert tool("SIZE?") == "SIZE=3,10"
+    assert tool("STRIP?") == "STRIP="
+    assert tool("PITCH?") == "PITCH=17.300,17.300"
 
 
 def test_wire_bonder_strip_data_and_map_pieces() -> None:
@@ -806,21 +794,17 @@ def test_wire_bonder_cycle_results_queries() -> None:
     assert len(records) == 3 and records[2] == "30,X,0,,,,,,"
     assert records[0].startswith("28,P,0,64,64,0,0,")
     assert tool("RES? 1").count(";") == 0
-    assert (
-        tool.code("RES? 1,5"),
-        tool.code("RES? 1,0"),
-        tool.code("RES? 31"),
-        tool.code("RMAP? 31"),
-    ) == (13, 13, 13, 13)
+    assert tool.code("RES? 1,5") == 13
+    assert tool.code("RES? 1,0") == 13
+    assert tool.code("RES? 31") == 13
+    assert tool.code("RMAP? 31") == 13
     assert tool.code("RES? 1,2,3") == 12
     assert tool.code("START") == 20
     assert tool("LASTERR?") == "LASTERR=20,Not allowed in state;DONE"
     assert tool("ACK") == "OK"
-    assert (tool("STAT?"), tool("STRIP?"), tool("MAP? 1")) == (
-        "STAT=READY,NONE,0,0,0,0",
-        "STRIP=",
-        "MAP=1," + "1" * 30,
-    )
+    assert tool("STAT?") == "STAT=READY,NONE,0,0,0,0"
+    assert tool("STRIP?") == "STRIP="
+    assert tool("MAP? 1") == "MAP=1," + "1" * 30
     assert tool("RCNT?") == "RCNT=30"  # results stay readable until the next START
 
 
