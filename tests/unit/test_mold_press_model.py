@@ -35,11 +35,7 @@ class Bench(ModbusModelBench):
 
 @pytest.fixture
 def bench() -> Bench:
-    return Bench()
-
-
-@pytest.fixture
-def ready_bench() -> Bench:
+    """A press READY with the default registers."""
     bench = Bench()
     bench.ready()
     return bench
@@ -48,15 +44,15 @@ def ready_bench() -> Bench:
 # -- states and timings (§3, §8) -------------------------------------------------------------------
 
 
-def test_mold_press_model_init_lasts_15_s_and_idles_with_heaters_off(bench: Bench) -> None:
+def test_mold_press_model_init_lasts_15_s_and_idles_with_heaters_off() -> None:
+    bench = Bench()
     assert bench.until_in(State.IDLE) == pytest.approx(15.0, abs=1)
     bench.advance(600.0, step_s=10.0)
     assert bench.inputs()[100] == bench.inputs()[101] == 250
 
 
-def test_mold_press_model_heats_at_5_c_per_min_and_is_ready_after_about_31_min(
-    bench: Bench,
-) -> None:
+def test_mold_press_model_heats_at_5_c_per_min_and_is_ready_after_about_31_min() -> None:
+    bench = Bench()
     bench.until_in(State.IDLE)
     bench.model.do_arm()
     assert bench.model.state is State.HEATING
@@ -69,8 +65,7 @@ def test_mold_press_model_heats_at_5_c_per_min_and_is_ready_after_about_31_min(
     assert (bench.inputs()[100], bench.inputs()[101]) == pytest.approx((1750, 1750), abs=30)
 
 
-def test_mold_press_model_shot_runs_the_manual_phases_in_179_s(ready_bench: Bench) -> None:
-    bench = ready_bench
+def test_mold_press_model_shot_runs_the_manual_phases_in_179_s(bench: Bench) -> None:
     stock = bench.inputs()[106]
     bench.model.do_start()
     entered: dict[str, float] = {}
@@ -101,7 +96,8 @@ def test_mold_press_model_shot_runs_the_manual_phases_in_179_s(ready_bench: Benc
     assert abs(words[112] - 400) <= 15  # CULL_H within CULL_SP ± 0.15 mm
 
 
-def test_mold_press_model_without_auto_clean_skips_clean(bench: Bench) -> None:
+def test_mold_press_model_without_auto_clean_skips_clean() -> None:
+    bench = Bench()
     bench.ready(AUTO_CLEAN=0)
     bench.model.do_start()
     phases: set[str] = set()
@@ -113,9 +109,8 @@ def test_mold_press_model_without_auto_clean_skips_clean(bench: Bench) -> None:
 
 
 def test_mold_press_model_ack_returns_to_ready_and_results_last_until_start(
-    ready_bench: Bench,
+    bench: Bench,
 ) -> None:
-    bench = ready_bench
     bench.model.apply_settings({"STRIP_ID_1": "LA2403-017"})
     bench.model.do_start()
     bench.finish()
@@ -142,9 +137,8 @@ def test_mold_press_cure_model_matches_the_manual_points(
 
 
 def test_mold_press_model_alpha_pv_counts_from_transfer_start_and_is_0_outside_it(
-    ready_bench: Bench,
+    bench: Bench,
 ) -> None:
-    bench = ready_bench
     bench.start_in("CLAMP", after_s=4.0)
     assert bench.inputs()[109] == 0
     bench.until(lambda: bench.model.phase == "CURE")
@@ -159,8 +153,7 @@ def test_mold_press_model_alpha_pv_counts_from_transfer_start_and_is_0_outside_i
 # -- what the press reports while it runs (§4) -----------------------------------------------------
 
 
-def test_mold_press_model_plunger_follows_the_three_stage_profile(ready_bench: Bench) -> None:
-    bench = ready_bench
+def test_mold_press_model_plunger_follows_the_three_stage_profile(bench: Bench) -> None:
     bench.start_in("CLAMP")
     assert discrete_image(bench.model)[18]  # home until the stroke starts
     bench.until(lambda: bench.model.phase == "TRANSFER", step_s=0.5)
@@ -174,8 +167,7 @@ def test_mold_press_model_plunger_follows_the_three_stage_profile(ready_bench: B
     assert (bench.inputs()[104], bench.inputs()[105]) == (460, 0)  # fill position, holding
 
 
-def test_mold_press_model_discrete_inputs_follow_the_shot(ready_bench: Bench) -> None:
-    bench = ready_bench
+def test_mold_press_model_discrete_inputs_follow_the_shot(bench: Bench) -> None:
     bits = discrete_image(bench.model)
     assert [bits[k] for k in range(17, 23)] == [False, True, True, True, True, False]
     bench.start_in("CURE", after_s=10.0)
@@ -187,13 +179,15 @@ def test_mold_press_model_discrete_inputs_follow_the_shot(ready_bench: Bench) ->
     assert (bits[17], bits[18], bits[22]) == (False, True, False)
 
 
-def test_mold_press_model_vacuum_assist_off_never_reports_vacuum(bench: Bench) -> None:
+def test_mold_press_model_vacuum_assist_off_never_reports_vacuum() -> None:
+    bench = Bench()
     bench.ready(VACUUM_ASSIST=0)
     bench.start_in("CURE")
     assert not discrete_image(bench.model)[22]
 
 
-def test_mold_press_model_load_mask_leaves_unloaded_positions_x(bench: Bench) -> None:
+def test_mold_press_model_load_mask_leaves_unloaded_positions_x() -> None:
+    bench = Bench()
     bench.ready(LOAD_MASK=0b0101)
     assert bench.inputs()[107] == 0b0101
     bench.model.do_start()
@@ -205,7 +199,6 @@ def test_mold_press_model_load_mask_leaves_unloaded_positions_x(bench: Bench) ->
 
 
 def test_mold_press_model_plunger_stages_out_of_order_refuse_arm_and_start(bench: Bench) -> None:
-    bench.ready()
     bench.write(S2_END_POS=460, S3_END_POS=400)
     assert refusal(bench.model.do_start)[0] == 14
     assert refusal(bench.model.do_arm)[0] == 14
@@ -224,9 +217,8 @@ def test_mold_press_model_holding_ranges_are_the_manual_ranges() -> None:
 
 
 def test_mold_press_model_pause_only_before_clamp_and_holds_before_clamp(
-    ready_bench: Bench,
+    bench: Bench,
 ) -> None:
-    bench = ready_bench
     bench.start_in("PREHEAT", after_s=5.0)
     bench.model.do_pause()
     bench.advance(60.0)
@@ -246,16 +238,17 @@ def test_mold_press_model_pause_only_before_clamp_and_holds_before_clamp(
     [("DOOR", "DOOR"), ("HYDRAULIC", "HYDRAULIC"), ("AIR", "AIR"), ("LOAD", "LOAD")],
 )
 def test_mold_press_model_interlock_conditions_block_start(
-    ready_bench: Bench, condition: str, interlock: str
+    bench: Bench, condition: str, interlock: str
 ) -> None:
-    ready_bench.model.set_condition(condition, True)
-    assert refusal(ready_bench.model.do_start) == (22, interlock)
-    ready_bench.model.set_condition(condition, False)
-    ready_bench.model.do_start()
-    assert ready_bench.model.state is State.RUNNING
+    bench.model.set_condition(condition, True)
+    assert refusal(bench.model.do_start) == (22, interlock)
+    bench.model.set_condition(condition, False)
+    bench.model.do_start()
+    assert bench.model.state is State.RUNNING
 
 
-def test_mold_press_model_start_while_heating_names_temp(bench: Bench) -> None:
+def test_mold_press_model_start_while_heating_names_temp() -> None:
+    bench = Bench()
     bench.until_in(State.IDLE)
     bench.model.do_arm()
     bench.advance(60.0)
@@ -279,8 +272,7 @@ def test_mold_press_model_short_pellet_stock_blocks_start_and_warns_low() -> Non
 # -- alarms (§3 hold points, §6) -------------------------------------------------------------------
 
 
-def test_mold_press_model_hold_alarm_in_load_stops_before_clamp(ready_bench: Bench) -> None:
-    bench = ready_bench
+def test_mold_press_model_hold_alarm_in_load_stops_before_clamp(bench: Bench) -> None:
     bench.start_in("LOAD", after_s=3.0)
     bench.model.set_condition("AIR", True)
     assert bench.model.state is State.ALARM
@@ -295,9 +287,8 @@ def test_mold_press_model_hold_alarm_in_load_stops_before_clamp(ready_bench: Ben
 
 
 def test_mold_press_model_hold_alarm_from_clamp_on_is_deferred_past_unload(
-    ready_bench: Bench,
+    bench: Bench,
 ) -> None:
-    bench = ready_bench
     bench.start_in("CURE", after_s=20.0)
     bench.model.set_condition("AIR", True)
     assert bench.model.state is State.RUNNING
@@ -313,9 +304,8 @@ def test_mold_press_model_hold_alarm_from_clamp_on_is_deferred_past_unload(
 
 @pytest.mark.parametrize(("phase", "expected"), [("PREHEAT", "NNNN"), ("CURE", "FFFF")])
 def test_mold_press_model_estop_aborts_and_the_press_opens_after_clear(
-    ready_bench: Bench, phase: str, expected: str
+    bench: Bench, phase: str, expected: str
 ) -> None:
-    bench = ready_bench
     bench.start_in(phase, after_s=5.0)
     bench.model.set_condition("ESTOP", True)
     assert bench.model.state is State.ALARM
@@ -331,9 +321,8 @@ def test_mold_press_model_estop_aborts_and_the_press_opens_after_clear(
 
 
 def test_mold_press_model_stroke_not_completed_aborts_as_a_short_shot(
-    ready_bench: Bench,
+    bench: Bench,
 ) -> None:
-    bench = ready_bench
     bench.model.faults.alarm(4113, phase="TRANSFER", after_s=12.0)
     bench.start_in("TRANSFER", after_s=13.0)
     assert (bench.model.state, bench.model.blocking_alarm()) == (State.ALARM, 4113)
@@ -344,9 +333,8 @@ def test_mold_press_model_stroke_not_completed_aborts_as_a_short_shot(
 
 
 def test_mold_press_model_host_abort_in_cure_opens_the_press_and_fails_4507(
-    ready_bench: Bench,
+    bench: Bench,
 ) -> None:
-    bench = ready_bench
     bench.start_in("CURE", after_s=30.0)
     bench.model.do_abort()
     assert bench.model.state is State.ABORTED
@@ -360,9 +348,8 @@ def test_mold_press_model_host_abort_in_cure_opens_the_press_and_fails_4507(
 
 
 def test_mold_press_model_hydraulic_loss_at_clamp_aborts_with_4111_before_transfer(
-    ready_bench: Bench,
+    bench: Bench,
 ) -> None:
-    bench = ready_bench
     bench.model.faults.condition("HYDRAULIC", True, phase="CLAMP")
     bench.start_in("CLAMP")
     assert (bench.model.state, bench.model.active_alarms) == (State.RUNNING, [4004])  # deferred
@@ -376,9 +363,8 @@ def test_mold_press_model_hydraulic_loss_at_clamp_aborts_with_4111_before_transf
 
 
 def test_mold_press_model_hydraulics_back_within_10_s_clamp_2_s_late_and_mold(
-    ready_bench: Bench,
+    bench: Bench,
 ) -> None:
-    bench = ready_bench
     bench.model.faults.condition("HYDRAULIC", True, phase="CLAMP", clear_after_s=5.0)
     bench.start_in("CLAMP")
     bench.until(lambda: bench.model.phase == "TRANSFER", step_s=0.5)
@@ -389,7 +375,8 @@ def test_mold_press_model_hydraulics_back_within_10_s_clamp_2_s_late_and_mold(
     assert bench.result_map() == "PPPP"
 
 
-def test_mold_press_model_slow_fill_is_a_short_shot_and_two_in_a_row_hold(bench: Bench) -> None:
+def test_mold_press_model_slow_fill_is_a_short_shot_and_two_in_a_row_hold() -> None:
+    bench = Bench()
     bench.ready(S3_SPEED=5)  # 3.33 + 6.67 + 12 s = 22 s > T_ALPHA03 20.9 s
     bench.model.do_start()
     bench.finish()
@@ -406,7 +393,8 @@ def test_mold_press_model_slow_fill_is_a_short_shot_and_two_in_a_row_hold(bench:
     assert bench.model.state is State.DONE
 
 
-def test_mold_press_model_cool_short_cure_is_under_cured(bench: Bench) -> None:
+def test_mold_press_model_cool_short_cure_is_under_cured() -> None:
+    bench = Bench()
     bench.ready(CHASE_TOP_SP=1650, CHASE_BOT_SP=1650, CURE_S=60)
     bench.model.do_start()
     bench.finish()
@@ -415,9 +403,8 @@ def test_mold_press_model_cool_short_cure_is_under_cured(bench: Bench) -> None:
 
 
 def test_mold_press_model_failed_heater_in_a_shot_raises_4101_and_marks_4504(
-    ready_bench: Bench,
+    bench: Bench,
 ) -> None:
-    bench = ready_bench
     bench.start_in("CLAMP")
     bench.model.heater_top_ok = False  # cools at 2 °C/min: out of ±3 °C after 90 s
     bench.until(lambda: 4101 in bench.model.active_alarms)
@@ -429,8 +416,7 @@ def test_mold_press_model_failed_heater_in_a_shot_raises_4101_and_marks_4504(
     assert bench.inputs()[115] < 1750 - 30 <= bench.inputs()[116]
 
 
-def test_mold_press_model_chase_excursion_at_open_marks_4504(ready_bench: Bench) -> None:
-    bench = ready_bench
+def test_mold_press_model_chase_excursion_at_open_marks_4504(bench: Bench) -> None:
     bench.start_in("OPEN", after_s=1.0)
     bench.model.bottom_pv_c = 171.0  # a cold disturbance while the press opens
     bench.finish()
@@ -438,8 +424,7 @@ def test_mold_press_model_chase_excursion_at_open_marks_4504(ready_bench: Bench)
     assert bench.defects() == [4504] * 4
 
 
-def test_mold_press_model_over_temperature_switches_the_heaters_off(ready_bench: Bench) -> None:
-    bench = ready_bench
+def test_mold_press_model_over_temperature_switches_the_heaters_off(bench: Bench) -> None:
     bench.model.raise_alarm(4103)
     assert bench.model.state is State.ALARM
     bench.advance(120.0)
@@ -448,9 +433,8 @@ def test_mold_press_model_over_temperature_switches_the_heaters_off(ready_bench:
 
 
 def test_mold_press_model_chase_leaving_the_band_in_ready_falls_back_without_alarm(
-    ready_bench: Bench,
+    bench: Bench,
 ) -> None:
-    bench = ready_bench
     bench.model.heater_bottom_ok = False
     bench.until(lambda: bench.model.state is State.HEATING, limit_s=300.0)
     bench.advance(60.0)
@@ -458,9 +442,8 @@ def test_mold_press_model_chase_leaving_the_band_in_ready_falls_back_without_ala
 
 
 def test_mold_press_model_estop_outside_a_cycle_alarms_and_switches_the_heaters_off(
-    ready_bench: Bench,
+    bench: Bench,
 ) -> None:
-    bench = ready_bench
     bench.model.set_condition("ESTOP", True)
     assert (bench.model.state, bench.model.blocking_alarm()) == (State.ALARM, 4001)
     bench.advance(120.0)
@@ -469,8 +452,7 @@ def test_mold_press_model_estop_outside_a_cycle_alarms_and_switches_the_heaters_
     assert cleared_after(bench.model, lambda: bench.model.fix(4001)) is State.HEATING
 
 
-def test_mold_press_model_host_watchdog_warns_and_blocks_start(ready_bench: Bench) -> None:
-    bench = ready_bench
+def test_mold_press_model_host_watchdog_warns_and_blocks_start(bench: Bench) -> None:
     bench.model.apply_settings({"HOST_WATCHDOG_S": 5})
     bench.advance(6.0)
     assert bench.model.active_alarms == [4003]
@@ -493,6 +475,6 @@ def test_mold_press_model_gives_the_same_shot_in_one_large_time_step() -> None:
     assert results[0] == results[1]
 
 
-def test_mold_press_after_an_estop_in_ready_ready_waits_60_s_in_band(ready_bench: Bench) -> None:
+def test_mold_press_after_an_estop_in_ready_ready_waits_60_s_in_band(bench: Bench) -> None:
     """§3: READY when both chases are within ±TEMP_BAND for 60 s, after an E-stop too."""
-    assert ready_bench.ready_after_heater_off_alarm("ESTOP", 4001) == pytest.approx(58.5, abs=0.6)
+    assert bench.ready_after_heater_off_alarm("ESTOP", 4001) == pytest.approx(58.5, abs=0.6)
