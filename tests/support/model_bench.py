@@ -14,17 +14,25 @@ from tests.support.refusal import refusal
 
 
 class ModelBench:
-    """A model of ``model_type`` with its own clock and world. ``advance_step_s``: the steps
-    :meth:`advance` syncs in (None: once, at the end); ``until_step_s``: those of :meth:`until`."""
+    """A model of ``model_type`` with its own clock (``virtual``: see :class:`HandClock`) and
+    world. ``advance_step_s``: the steps :meth:`advance` syncs in (None: once, at the end);
+    ``until_step_s``: those of :meth:`until`."""
 
     model_type: ClassVar[type[ToolModel]]
     advance_step_s: ClassVar[float | None] = None
     until_step_s: ClassVar[float] = 1.0
 
-    def __init__(self, **options: Any) -> None:
-        self.clock = HandClock()
+    def __init__(
+        self, model_type: type[ToolModel] | None = None, *, virtual: bool = False, **options: Any
+    ) -> None:
+        self.clock = HandClock(virtual=virtual)
         self.world = World()
-        self.model: Any = self.model_type(self.clock, self.world, **options)
+        self.model: Any = (model_type or self.model_type)(self.clock, self.world, **options)
+
+    def at(self, t_s: float) -> None:
+        """Set the clock to sim time ``t_s`` and sync the model."""
+        self.clock.t = t_s
+        self.model.sync()
 
     def advance(self, seconds: float, step_s: float | None = None) -> None:
         """Move the clock ``seconds`` on, syncing the model every ``step_s``."""
