@@ -5,6 +5,7 @@ leaves in the world."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import pytest
 
@@ -38,6 +39,21 @@ def bath(chemistry: int = 1, *strip_ids: str, **options: float) -> tuple[EtchBat
     strips(bench.world, *strip_ids)
     bench.until_in(State.IDLE, limit_s=20)
     return bench.model, bench
+
+
+def started(
+    until: Callable[[EtchBathModel], bool],
+    limit_s: float,
+    slots: dict[int, str] | None = None,
+    **registers: int,
+) -> tuple[EtchBathModel, Bench]:
+    """A cupric bath READY with ``slots`` (S1 in slot 1) and ``registers``, started and run
+    until ``until(model)``."""
+    model, bench = bath(1)
+    bench.ready(slots or {1: "S1"}, **registers)
+    model.do_start()
+    bench.until(lambda: until(model), limit_s)
+    return model, bench
 
 
 def strips(world: World, *ids: str) -> None:
@@ -139,11 +155,9 @@ def test_etch_bath_cupric_auto_dose_holds_loading_near_140() -> None:
 
 # -- holds and endpoint guards (§3, §5) ----------------------------------------------------------------
 def test_etch_bath_pause_in_etch_raises_the_carrier_and_stops_the_depth() -> None:
-    model, bench = bath(1)
-    bench.write(ENDPOINT_MODE=2, ETCH_TIME_MAX_S=3600)
-    bench.ready({1: "S1"})
-    model.do_start()
-    bench.until(lambda: model.etch_elapsed_s >= 60, 200)
+    model, bench = started(
+        lambda m: m.etch_elapsed_s >= 60, 200, {1: "S1"}, ENDPOINT_MODE=2, ETCH_TIME_MAX_S=3600
+    )
     model.do_pause()
     assert model.state is State.PAUSED
     depth, elapsed = model.etch_depth_um, model.etch_elapsed_s
@@ -160,10 +174,7 @@ def test_etch_bath_pause_in_etch_raises_the_carrier_and_stops_the_depth() -> Non
 
 
 def test_etch_bath_pause_is_refused_after_etch() -> None:
-    model, bench = bath(1)
-    bench.ready({1: "S1"})
-    model.do_start()
-    bench.until(lambda: model.phase == "RINSE", 900)
+    model, _ = started(lambda m: m.phase == "RINSE", 900)
     assert refusal(model.do_pause)[0] == 20
 
 
@@ -337,10 +348,7 @@ def test_etch_bath_composition_out_of_band_warns_after_a_minute(
 
 
 def test_etch_bath_level_low_hold_cools_the_bath_into_a_low_temperature_warning() -> None:
-    model, bench = bath(1)
-    bench.ready({1: "S1"})
-    model.do_start()
-    bench.until(lambda: model.etch_elapsed_s >= 30, 200)
+    model, bench = started(lambda m: m.etch_elapsed_s >= 30, 200)
     model.set_condition("LEVEL", True)  # a leak
     bench.advance(2)
     assert (model.state, model.blocking_alarm()) == (State.ALARM, 5110)
@@ -355,10 +363,7 @@ def test_etch_bath_level_low_hold_cools_the_bath_into_a_low_temperature_warning(
 
 
 def test_etch_bath_temperature_high_and_over_temperature() -> None:
-    model, bench = bath(1)
-    bench.ready({1: "S1"})
-    model.do_start()
-    bench.until(lambda: model.phase == "ETCH", 60)
+    model, bench = started(lambda m: m.phase == "ETCH", 60)
     model.bath.temp_c = 52.0  # above SP + band, cooling slowly
     bench.until(lambda: 5101 in model.active_alarms, 40)
     model.bath.temp_c = 61.0
@@ -405,10 +410,7 @@ def test_etch_bath_hoist_overtravel_needs_service() -> None:
 
 
 def test_etch_bath_lid_opened_in_etch_holds_until_closed() -> None:
-    model, bench = bath(1)
-    bench.ready({1: "S1"})
-    model.do_start()
-    bench.until(lambda: model.etch_elapsed_s >= 20, 200)
+    model, bench = started(lambda m: m.etch_elapsed_s >= 20, 200)
     model.set_condition("DOOR", True)
     assert (model.state, model.blocking_alarm(), model.halted) == (State.ALARM, 5002, True)
     assert cleared_after(model, lambda: model.set_condition("DOOR", False)) is State.PAUSED
@@ -446,10 +448,7 @@ def test_etch_bath_temperature_warnings_stop_counting_once_an_abort_is_pending()
     """§6: 5101/5102 count during a cycle; an A-class alarm stops the cycle at once (README
     §6) and switches the heater off, so the cooling that follows is no etch deviation: no 5102
     in ALARM, none left over into ABORTED and the next HEATING."""
-    model, bench = bath(1)
-    bench.ready({1: "S1"})
-    model.do_start()
-    bench.until(lambda: model.etch_elapsed_s >= 30, 200)
+    model, bench = started(lambda m: m.etch_elapsed_s >= 30, 200)
     model.set_condition("HEATER", True)  # 5104: heater off, abort pending until the clear
     bench.until(lambda: 5104 in model.active_alarms, 5)
     bench.advance(900)  # 50.0 -> 45.9 °C: 11 min below SP - TEMP_BAND
@@ -475,10 +474,7 @@ def test_etch_bath_rate_estimate_reads_zero_in_idle_at_once() -> None:
 def test_etch_bath_temperature_high_warns_after_30_s_and_marks_5502() -> None:
     """§6 5101: PV > SP + TEMP_BAND for more than 30 s in a cycle; §5: active during ETCH ->
     F 5502."""
-    model, bench = bath(1)
-    bench.ready({1: "S1", 2: "S2"})
-    model.do_start()
-    bench.until(lambda: model.phase == "ETCH", 60)
+    model, bench = started(lambda m: m.phase == "ETCH", 60, {1: "S1", 2: "S2"})
     model.bath.temp_c = 52.0  # above 51.5 °C; no cooling coil: ~90 s to come back
     seconds = bench.until(lambda: 5101 in model.active_alarms, 60)
     assert 30 < seconds <= 32 and model.state is State.RUNNING  # W: no state change
@@ -490,21 +486,16 @@ def test_etch_bath_temperature_high_warns_after_30_s_and_marks_5502() -> None:
 def test_etch_bath_abort_reports_the_lowest_applicable_defect() -> None:
     """§5: F with the lowest applicable defect: a bath out of window during ETCH (5502) or a
     time limit in mode DEPTH (5501) ranks before the abort (5503)."""
-    model, bench = bath(1)
-    bench.ready({1: "S1"})
-    model.do_start()
-    bench.until(lambda: model.phase == "ETCH", 60)
+    model, bench = started(lambda m: m.phase == "ETCH", 60)
     model.bath.temp_c = 52.0
     bench.until(lambda: 5101 in model.active_alarms, 60)
     model.do_abort()
     assert model.results is not None and model.state is State.ABORTED
     assert (model.results.rows[0].result, model.results.rows[0].defect) == ("F", 5502)
 
-    model, bench = bath(1)
-    bench.write(DEPTH_TARGET=50000, ETCH_TIME_MAX_S=60)
-    bench.ready({1: "S1"})
-    model.do_start()
-    bench.until(lambda: model.phase == "DRIP", 200)  # 5150, END_REASON 4
+    model, bench = started(
+        lambda m: m.phase == "DRIP", 200, {1: "S1"}, DEPTH_TARGET=50000, ETCH_TIME_MAX_S=60
+    )  # 5150, END_REASON 4
     model.set_condition("ESTOP", True)
     model.set_condition("ESTOP", False)
     model.clear_alarms()
@@ -515,10 +506,7 @@ def test_etch_bath_abort_reports_the_lowest_applicable_defect() -> None:
 
 def test_etch_bath_abort_before_etch_leaves_positions_not_processed() -> None:
     """§3: an A-class alarm positions F 5503 only if ETCH had started, else N; END_REASON 5."""
-    model, bench = bath(1)
-    bench.ready({1: "S1", 3: "S3"})
-    model.do_start()
-    bench.until(lambda: model.phase == "LOWER", 30)
+    model, _ = started(lambda m: m.phase == "LOWER", 30, {1: "S1", 3: "S3"})
     model.set_condition("ESTOP", True)
     assert model.state is State.ALARM
     model.set_condition("ESTOP", False)
@@ -532,10 +520,7 @@ def test_etch_bath_abort_before_etch_leaves_positions_not_processed() -> None:
 def test_etch_bath_hold_in_lower_raises_the_carrier_like_pause() -> None:
     """§3: H alarms in LOAD-ETCH act like PAUSE: in LOWER the carrier goes back to the top and
     waits; END_ETCH is refused outside ETCH (20) and in ALARM (23)."""
-    model, bench = bath(1)
-    bench.ready({1: "S1"})
-    model.do_start()
-    bench.until(lambda: model.hoist.pos_mm > 200, 30)
+    model, bench = started(lambda m: m.hoist.pos_mm > 200, 30)
     assert refusal(model.end_etch)[0] == 20  # RUNNING in LOWER
     model.set_condition("DOOR", True)  # 5002
     assert (model.state, model.blocking_alarm()) == (State.ALARM, 5002)
