@@ -1,9 +1,5 @@
-"""A Modbus batch tool's simulator model on a hand-driven clock, for its model tests.
-
-The moves a model test makes, said once for the laminator, the mold press and the etch bath:
-holding registers written by manual name in register units (decoded as the front decodes
-them), power-up to READY, START into a phase, and the result block's map and defects.
-"""
+"""A Modbus batch tool's model on a hand-driven clock (laminator, mold press, etch bath): holding
+registers by manual name, READY with loaded strips, START into a phase, the result block."""
 
 from __future__ import annotations
 
@@ -16,9 +12,8 @@ from tests.support.model_bench import ModelBench
 
 
 class ModbusModelBench(ModelBench):
-    """Subclasses name the model, its register map, where its result map and defects start (IR)
-    and how many positions it has, and the steps (tool s) in which it heats to READY and runs
-    into a phase."""
+    """Subclasses name the model, its register map, the IR of its result map and defects, its
+    positions, and the steps (tool s) in which it heats to READY and runs into a phase."""
 
     registers: ClassVar[RegisterMap]
     result_map_ir: ClassVar[int]

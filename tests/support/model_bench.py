@@ -70,9 +70,8 @@ class ModelBench:
     def ready_after_heater_off_alarm(
         self, condition: str, alarm: int, off_s: float = 120.0
     ) -> float:
-        """``condition`` (heaters off) in READY for ``off_s``, ``alarm`` fixed and cleared 1 s
-        after the conditions are back in band: HEATING, START refused with TEMP (README §5: READY
-        only after the full stable time). The sim seconds until READY then."""
+        """``condition`` (heaters off) in READY for ``off_s``, cleared 1 s after it is back in
+        band: HEATING, START refused (README §5); the sim seconds until READY then."""
         model = self.model
         model.set_condition(condition, True)
         self.advance(off_s)

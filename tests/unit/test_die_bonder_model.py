@@ -342,9 +342,8 @@ def test_die_bonder_abort_class_alarm_fails_the_site_in_progress_and_leaves_the_
 def test_die_bonder_heaters_off_after_an_abort_alarm_raise_no_out_of_band_alarm(
     condition: str, alarm: int
 ) -> None:
-    """E-stop and heater fault switch the heaters off (docs/tools/die-bonder.md, decision 7);
-    the zones cooling while the stopped cycle waits for its abort are the safe state, not a
-    process deviation: the clear after release aborts the strip, however long it took."""
+    """Decision 7 (docs/tools/die-bonder.md): zones cooling with the heaters off in a stopped
+    cycle are no process deviation; the clear after the release aborts the strip."""
     bench = Bench(recipe="A-EQUAL")
     model = bench.model
     model.faults.condition(condition, site=5)
@@ -504,9 +503,8 @@ def test_die_bonder_cure_track_is_only_heated_when_used() -> None:
 
 
 def test_die_bonder_vacuum_low_before_start_holds_at_load_before_any_site() -> None:
-    """VACUUM blocks only RESUME, so a cycle can start with the vacuum already low; once the
-    strip is on the work holder that is "strip vacuum < limit" (§6, 2003 H): the tool holds
-    after LOAD instead of bonding the whole strip on a loose work holder."""
+    """§6 2003 (H): VACUUM blocks only RESUME; a cycle started with the vacuum already low holds
+    after LOAD instead of bonding the strip on a loose work holder."""
     bench = Bench(recipe="A-EQUAL")
     model = bench.model
     model.set_condition("VACUUM", True)
@@ -527,9 +525,8 @@ def test_die_bonder_vacuum_low_before_start_holds_at_load_before_any_site() -> N
 def test_die_bonder_after_a_heater_off_alarm_ready_waits_30_s_in_band(
     condition: str, alarm: int
 ) -> None:
-    """§3: READY only once the required zones have been within ±3.0 °C for 30 s. A heater
-    fault or E-stop in READY lets the zones cool; cleared as soon as they are back in band,
-    the tool is HEATING, not READY on the dwell it had before the alarm."""
+    """§3: READY only once the required zones have been within ±3.0 °C for 30 s, after a heater
+    fault or E-stop in READY too (not on the dwell it had before the alarm)."""
     bench = Bench(recipe="A-EQUAL")
     model = bench.model
     model.set_condition(condition, True)

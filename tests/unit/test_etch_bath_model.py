@@ -1,6 +1,5 @@
-"""The simulated WE-2's process model on a hand-driven clock: the etch-rate estimate of
-etch-bath.md §5, heat-up and cycle timing of §8, bath ageing, hold rules, and what an etch
-leaves in the world."""
+"""WE-2 process model on a hand-driven clock: the etch-rate estimate of etch-bath.md §5, §8
+timings, bath ageing, hold rules, and what an etch leaves in the world."""
 
 from __future__ import annotations
 
@@ -445,9 +444,8 @@ def test_etch_bath_pump_disabled_stops_the_flow() -> None:
 
 # -- the manual against the model (audit) ---------------------------------------------------------------
 def test_etch_bath_temperature_warnings_stop_counting_once_an_abort_is_pending() -> None:
-    """§6: 5101/5102 count during a cycle; an A-class alarm stops the cycle at once (README
-    §6) and switches the heater off, so the cooling that follows is no etch deviation: no 5102
-    in ALARM, none left over into ABORTED and the next HEATING."""
+    """§6, README §6: the bath cooling after an A-class alarm stopped the cycle is no etch
+    deviation: no 5102 in ALARM, none left over into ABORTED and the next HEATING."""
     model, bench = started(lambda m: m.etch_elapsed_s >= 30, 200)
     model.set_condition("HEATER", True)  # 5104: heater off, abort pending until the clear
     bench.until(lambda: 5104 in model.active_alarms, 5)

@@ -1,6 +1,5 @@
-"""Event-driven models: a settled tool jumps from event to event instead of stepping its grid,
-and its events still come at their exact tool times; a wall-scaled tool's ticker sleeps
-while nothing is due."""
+"""A settled tool jumps from event to event instead of stepping its grid, its events still at
+their exact tool times; a wall-scaled tool's ticker sleeps while nothing is due."""
 
 from __future__ import annotations
 
@@ -117,9 +116,8 @@ def test_ball_attach_jumps_event_to_event_and_its_results_do_not_depend_on_how_o
 
 
 def run_cupric_etch(read_every_s: float) -> tuple[tuple[object, ...], int]:
-    """Heat a CUCL2 WE-2 from cold, etch a full carrier of slug strips and wait for the bath
-    to settle after it, reading every ``read_every_s``: (what the host and the strips see,
-    steps taken)."""
+    """Heat a CUCL2 WE-2, etch a full carrier and let the bath settle, reading every
+    ``read_every_s``: (what the host and the strips see, steps taken)."""
     bench = ModelBench(EtchBathModel, virtual=True, seed=4, chemistry=1)
     model, world = bench.model, bench.world
     slots = {k: f"S{k}" for k in range(1, 11)}
@@ -229,9 +227,8 @@ def test_a_settled_laminator_dwell_is_not_stepped_and_its_statistics_ignore_the_
 
 
 def run_laminator_ramp(read_every_s: float) -> tuple[float, float, float, int]:
-    """Heat an LM-8 and run a default cycle through its RAMP (100 -> 170 °C at 4 °C/min),
-    reading it every ``read_every_s``: (the set-point and both platens at tool time 4560 s,
-    early in the DWELL, steps taken during the RAMP)."""
+    """Heat an LM-8 and run a default cycle through its RAMP, reading it every ``read_every_s``:
+    (set-point and both platens at 4560 s, early in the DWELL; steps taken in the RAMP)."""
     bench, model = started_laminator(read_every_s)
     bench.until(lambda: model.phase == "RAMP", 3600.0, read_every_s)
     steps = count_steps(model)

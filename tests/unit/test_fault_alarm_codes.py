@@ -1,6 +1,5 @@
-"""The Python fault API refuses an alarm code outside the tool's alarm table (sim/faults.py):
-a clear ValueError at the call, nothing queued, and the simulated tool keeps running and
-answering; a fault queued around the API cannot kill the tool's thread either."""
+"""The fault API (sim/faults.py) refuses an alarm code outside the tool's table with a clear
+ValueError, nothing queued; a fault queued around it cannot kill the tool's thread either."""
 
 from __future__ import annotations
 

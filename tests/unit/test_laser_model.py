@@ -1,6 +1,5 @@
-"""Simulated UVL-3: the ablation model's numbers (laser.md §4, §8), the source and calibration
-life cycle (§3, §6), the cycle's results and what it leaves in the world; the clock is driven by
-hand so every figure is exact."""
+"""UVL-3 model on a hand-driven clock: the ablation numbers (laser.md §4, §8), the source and
+calibration life cycle (§3, §6), the cycle's results and what it leaves in the world."""
 
 from __future__ import annotations
 

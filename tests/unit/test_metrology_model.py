@@ -655,9 +655,8 @@ def test_metrology_alignment_failure_leaves_every_site_n() -> None:
 
 
 def test_metrology_vacuum_low_mid_site_holds_after_that_site_as_in_the_manual_example() -> None:
-    """§9 second example and §3: the H alarm shows at once (ALARM) but takes effect at the
-    end of the current site; RESUME is refused with 23 until the strip is reseated and ALC
-    leaves PAUSED."""
+    """§9 second example, §3: the H alarm shows at once but takes effect at the end of the site;
+    RESUME is refused with 23 until the strip is reseated and ALC leaves PAUSED."""
     station = Station()
     strip(station.world, "LA2403-017", **BALLED)
     station.ready("A-BALL")

@@ -1,6 +1,5 @@
-"""TM-4 process model on a hand-driven clock: the phases and timings of mold-press.md §3/§8,
-the cure model and results of §5, the alarms and interlocks of §6 and what IR/DI 100-125/16-22
-report (§4)."""
+"""TM-4 process model on a hand-driven clock: mold-press.md §3/§8 phases and timings, the §5
+cure model and results, §6 alarms and interlocks and the §4 IR/DI 100-125/16-22."""
 
 from __future__ import annotations
 

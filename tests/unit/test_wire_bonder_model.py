@@ -1,10 +1,5 @@
-"""WB-3 process model (wire-bonder.md §3, §5, §6, §8; process-reference.md §2.4-2.5).
-
-The model runs on a hand-driven clock, so sim seconds are exact and the tests take no wall time.
-
-The simulated WB-3 command set (wire-bonder.md §4): reply texts, §4.2 parameters and every
-error code with its LASTERR? text, straight through the command layer (no link).
-"""
+"""WB-3 process model (wire-bonder.md §3, §5, §6, §8; process-reference.md §2.4-2.5) and its
+§4 command set without a link, on a hand-driven clock: exact sim seconds, no wall time."""
 
 from __future__ import annotations
 
@@ -238,9 +233,8 @@ def test_wire_bonder_capillary_life_warns_at_90_percent_and_holds_before_the_nex
 
 
 def test_wire_bonder_capillary_worn_out_by_the_last_unit_holds_before_unload(bench: Bench) -> None:
-    """§6 3108 (H): the counter reaching CAP_LIMIT during the cycle raises the alarm (README
-    §6: an interlock condition arising in a cycle) even on the strip's last unit, which is
-    finished first (§3); the strip is unloaded after CAPRESET, ALMCLR and RESUME."""
+    """§6 3108 (H), README §6: CAP_LIMIT reached on the strip's last unit holds after that unit
+    (§3); the strip is unloaded after CAPRESET, ALMCLR and RESUME."""
     bench = Bench(capillary_bonds=100_000 - 30 * 128 + 10, **QUIET)
     model = bench.ready()
     model.set_param("CAP_LIMIT", "100000")
@@ -357,9 +351,8 @@ def test_wire_bonder_a_class_alarm_mid_unit_fails_that_unit_3508_and_leaves_the_
 
 
 def test_wire_bonder_estop_held_for_minutes_mid_cycle_clears_to_aborted_without_3107() -> None:
-    """README §6: an A-class alarm stops the cycle at once; the stage cooling with its heater
-    off under the E-stop is the safe state, not a process deviation: no 3107, and the clear
-    after the release goes to ABORTED (not back to ALARM until the stage has reheated)."""
+    """README §6: the stage cooling under an E-stop that stopped the cycle is no process
+    deviation: no 3107, and the clear after the release goes to ABORTED."""
     bench = Bench(**QUIET)
     model = bench.ready()
     model.faults.condition("ESTOP", phase="BOND", after_s=1.5 + 32 * 0.08)  # mid unit 1
@@ -538,9 +531,8 @@ def test_wire_bonder_estop_outside_a_cycle_switches_the_heater_off_until_release
 
 
 def test_wire_bonder_gas_alarm_stays_while_gas_is_low_and_abort_ends_the_held_cycle() -> None:
-    """§6 3003 (H, Cu): holds at the end of the unit, stays through ALMCLR while the gas is
-    low (RESUME 23); ABORT in ALARM leads to ABORTED once cleared (README §5), finished
-    units kept, the rest N."""
+    """§6 3003 (H, Cu): held at the end of the unit while the gas is low (RESUME 23); ABORT in
+    ALARM is ABORTED once cleared (README §5), finished units kept, the rest N."""
     bench = Bench(**QUIET)
     model = bench.ready()
     model.set_param("WIRE_MAT", "CU")
