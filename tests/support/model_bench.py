@@ -93,3 +93,10 @@ def cleared_after(model: ToolModel, remedy: Callable[[], object]) -> State:
     remedy()
     model.clear_alarms()
     return model.state
+
+
+def fixed(model: ToolModel, code: int) -> State:
+    """The state an alarm clear leaves after the operator's remedy for ``code``."""
+    model.fix(code)
+    model.clear_alarms()
+    return model.state

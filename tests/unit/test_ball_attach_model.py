@@ -21,7 +21,7 @@ from sim.ball_attach.profile import reflow_profile, transit_s
 from sim.clock import SimClock
 from sim.tool_model import Reject, State
 from sim.world import SiteState, World
-from tests.support.model_bench import ModelBench, cleared_after
+from tests.support.model_bench import ModelBench, cleared_after, fixed
 from tests.support.refusal import refusal
 
 DEFAULT_ZONES = [130.0, 160.0, 175.0, 185.0, 200.0, 220.0, 250.0, 250.0]
@@ -219,9 +219,8 @@ def test_ball_attach_ball_supply_empty_holds_feeding_and_resumes_after_refill() 
     assert m.state is State.ALARM  # the reservoir is still empty
     b.advance(400, 5.0)
     assert m.strip_status(1) == "DONE"  # the oven went on
-    m.fix(6102)
-    m.clear_alarms()
-    assert m.state is State.PAUSED and m.active_alarms == []
+    assert fixed(m, 6102) is State.PAUSED
+    assert m.active_alarms == []
     b.run(m.do_resume, State.DONE)
     assert m.strip_status(2) == "DONE"
 
@@ -267,9 +266,7 @@ def test_ball_attach_conveyor_jam_is_abort_class(bench: Bench) -> None:
     m.set_condition("JAM", True)
     assert m.state is State.ALARM and m.active_alarms == [6107]
     assert [{r.defect for r in m.strip_results(k).rows} for k in (1, 2)] == [{6508}, {6510}]
-    m.fix(6107)
-    m.clear_alarms()
-    assert m.state is State.ABORTED
+    assert fixed(m, 6107) is State.ABORTED
 
 
 def test_ball_attach_recipe_with_another_size_resets_every_map(bench: Bench) -> None:
@@ -321,9 +318,7 @@ def test_ball_attach_abort_class_alarm_lets_the_strip_in_inspection_complete(
     bench.advance(10, 1.0)
     assert m.strip_status(1) == "DONE" and m.strip_results(1).count("P") >= 28
     assert world_site(bench.world, "A", 1).coplanarity_um is not None
-    m.fix(6107)
-    m.clear_alarms()
-    assert m.state is State.ABORTED
+    assert fixed(m, 6107) is State.ABORTED
 
 
 def test_ball_attach_oxygen_excursion_marks_strips_in_the_oven_6509(bench: Bench) -> None:
@@ -661,9 +656,8 @@ def test_ball_attach_abort_class_alarm_cleared_during_inspection_drains_then_abo
     m = bench.model
     bench.start(["A", "B"], 358)  # A inspecting
     m.set_condition("JAM", True)
-    m.fix(6107)
-    m.clear_alarms()  # §3: ABORTED only when the last strip has exited
-    assert m.state is State.RUNNING and m.phase == "DRAIN"
+    assert fixed(m, 6107) is State.RUNNING  # §3: ABORTED only when the last strip has exited
+    assert m.phase == "DRAIN"
     bench.advance(10, 1.0)
     assert m.state is State.ABORTED and m.strip_status(1) == "DONE"
 

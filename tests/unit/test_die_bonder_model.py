@@ -13,7 +13,7 @@ import pytest
 from sim.die_bonder.model import DieBonderModel
 from sim.die_bonder.process import ProcessSpread, SiteSettings, advance_cure, bond_site, t95_s
 from sim.tool_model import Reject, State
-from tests.support.model_bench import ModelBench, cleared_after
+from tests.support.model_bench import ModelBench, cleared_after, fixed
 from tests.support.refusal import refusal
 
 
@@ -478,9 +478,7 @@ def test_die_bonder_service_faults_alarm_outside_a_cycle(condition: str, alarm: 
     bench = Bench(recipe="A-EQUAL")
     bench.model.set_condition(condition, True)
     assert bench.model.state is State.ALARM and bench.model.active_alarms == [alarm]
-    bench.model.fix(alarm)
-    bench.model.clear_alarms()
-    assert bench.model.state in (State.READY, State.HEATING)
+    assert fixed(bench.model, alarm) in (State.READY, State.HEATING)
 
 
 def test_die_bonder_vacuum_alarm_clears_but_the_interlock_blocks_resume() -> None:

@@ -16,7 +16,7 @@ from sim.etch_bath.strips import copper_left
 from sim.tool_model import Reject, State
 from sim.world import World
 from tests.support.modbus_model_bench import ModbusModelBench
-from tests.support.model_bench import cleared_after
+from tests.support.model_bench import cleared_after, fixed
 from tests.support.refusal import refusal
 
 
@@ -353,9 +353,7 @@ def test_etch_bath_level_low_hold_cools_the_bath_into_a_low_temperature_warning(
     assert (model.state, model.blocking_alarm()) == (State.ALARM, 5110)
     assert not model.bath.pump_running
     bench.until(lambda: 5102 in model.active_alarms, 900)
-    model.fix(5110)
-    model.clear_alarms()
-    assert model.state is State.PAUSED
+    assert fixed(model, 5110) is State.PAUSED
     model.do_resume()
     bench.until(lambda: model.state is State.DONE, 1800)
     assert model.results is not None and model.results.rows[0].defect == 5502
@@ -589,9 +587,8 @@ def test_etch_bath_heat_up_timeout_counts_from_arm_through_a_hold_alarm() -> Non
     model.set_condition("REPLENISHER", True)
     bench.until(lambda: model.state is State.ALARM, 5)
     bench.advance(120)
-    model.fix(5130)
-    model.clear_alarms()
-    assert model.state is State.HEATING and 5105 not in model.active_alarms
+    assert fixed(model, 5130) is State.HEATING
+    assert 5105 not in model.active_alarms
     seconds = bench.until(lambda: 5105 in model.active_alarms, 3600)
     assert 50 * 60 + 120 + seconds == pytest.approx(3600, abs=3)
     assert (model.state, model.blocking_alarm()) == (State.ALARM, 5105)

@@ -16,7 +16,7 @@ from sim.laminator.registers import LAMINATOR_REGISTERS, discrete_image
 from sim.tool_model import State
 from sim.world import World
 from tests.support.modbus_model_bench import ModbusModelBench
-from tests.support.model_bench import cleared_after
+from tests.support.model_bench import cleared_after, fixed
 from tests.support.refusal import refusal
 
 
@@ -332,9 +332,8 @@ def test_laminator_model_process_timeouts_abort_before_pressing(
     took = bench.until_in(State.ALARM)
     assert took == pytest.approx(minimum_s, abs=3.0)
     assert bench.inputs()[2] == code
-    bench.model.fix(code)
-    bench.model.clear_alarms()
-    assert bench.model.state is State.ABORTED and bench.result_map()[0] == "N"
+    assert fixed(bench.model, code) is State.ABORTED
+    assert bench.result_map()[0] == "N"
 
 
 def test_laminator_model_slow_cooling_warns_1131_without_marking(bench: Bench) -> None:
@@ -355,9 +354,7 @@ def test_laminator_model_hydraulic_loss_holds_at_once_and_keeps_pressure(bench: 
     remaining = bench.inputs()[107]
     bench.advance(300.0)
     assert bench.inputs()[107] == remaining and bench.inputs()[103] == pytest.approx(200, abs=2)
-    bench.model.fix(1004)
-    bench.model.clear_alarms()
-    assert bench.model.state is State.PAUSED
+    assert fixed(bench.model, 1004) is State.PAUSED
     bench.model.do_resume()
     assert bench.model.state is State.RUNNING
 
@@ -379,9 +376,7 @@ def test_laminator_model_runaway_heater_trips_overtemperature_until_cooled(bench
     bench.model.set_condition("RUNAWAY_BOT", True)
     bench.until_in(State.ALARM)
     assert bench.inputs()[2] == 1102 and bench.model.bottom.pv_c > 185.0
-    bench.model.fix(1102)
-    bench.model.clear_alarms()
-    assert bench.model.state is State.ALARM  # still too hot
+    assert fixed(bench.model, 1102) is State.ALARM  # still too hot
     bench.advance(1.0)
     assert bench.model.bottom.output_pct == 0.0  # heater tripped while 1102 is active
     bench.until(lambda: bench.model.bottom.pv_c < 185.0)
@@ -394,9 +389,7 @@ def test_laminator_model_open_thermocouple_alarms_outside_a_cycle(bench: Bench) 
     bench.model.set_condition("TC_OPEN", True)
     bench.advance(1.0)
     assert (bench.model.state, bench.inputs()[2], bench.inputs()[17]) == (State.ALARM, 1103, 1 << 2)
-    bench.model.fix(1103)
-    bench.model.clear_alarms()
-    assert bench.model.state in (State.HEATING, State.READY)
+    assert fixed(bench.model, 1103) in (State.HEATING, State.READY)
 
 
 def test_laminator_model_host_watchdog_warns_and_blocks_start(bench: Bench) -> None:
@@ -611,9 +604,7 @@ def test_laminator_model_hold_alarm_in_vent_lets_the_cycle_complete_then_alarms(
     assert bench.model.state is State.ALARM and bench.inputs()[2] == 1004
     assert bench.model.results_available and bench.result_map()[0] == "P"
     assert not discrete_image(bench.model)[19]  # vented and unlocked
-    bench.model.fix(1004)
-    bench.model.clear_alarms()
-    assert bench.model.state is State.DONE
+    assert fixed(bench.model, 1004) is State.DONE
 
 
 def test_laminator_model_abort_during_a_hold_releases_at_once_and_aborts_after_clear(
@@ -630,7 +621,5 @@ def test_laminator_model_abort_during_a_hold_releases_at_once_and_aborts_after_c
     words = bench.inputs()
     assert bench.model.state is State.ALARM
     assert (words[102], words[103], words[104]) == (1000, 0, 1013)
-    bench.model.fix(1005)
-    bench.model.clear_alarms()
-    assert bench.model.state is State.ABORTED
+    assert fixed(bench.model, 1005) is State.ABORTED
     assert bench.result_map() == "FXXXXXXX" and bench.defects()[0] == 1504

@@ -12,7 +12,7 @@ from sim.tool_model import State
 from sim.world import World
 from tests.support.hand_clock import HandClock
 from tests.support.modbus_model_bench import ModbusModelBench
-from tests.support.model_bench import cleared_after
+from tests.support.model_bench import cleared_after, fixed
 from tests.support.refusal import refusal
 
 SHOT_PHASES = ("LOAD", "PREHEAT", "CLAMP", "TRANSFER", "CURE", "OPEN", "CLEAN", "UNLOAD")
@@ -296,9 +296,7 @@ def test_mold_press_model_hold_alarm_from_clamp_on_is_deferred_past_unload(
     assert bench.model.state is State.ALARM
     assert (bench.inputs()[1], bench.inputs()[2]) == (0, 4005)  # PHASE NONE, ALARM_CODE
     assert bench.result_map() == "PPPP"  # results available in ALARM
-    bench.model.fix(4005)
-    bench.model.clear_alarms()
-    assert bench.model.state is State.DONE
+    assert fixed(bench.model, 4005) is State.DONE
 
 
 @pytest.mark.parametrize(("phase", "expected"), [("PREHEAT", "NNNN"), ("CURE", "FFFF")])
@@ -310,9 +308,7 @@ def test_mold_press_model_estop_aborts_and_the_press_opens_after_clear(
     assert bench.model.state is State.ALARM
     assert (bench.inputs()[103], bench.inputs()[105], bench.inputs()[109]) == (0, 0, 0)
     assert discrete_image(bench.model)[18]  # ram retracted
-    bench.model.fix(4001)
-    bench.model.clear_alarms()
-    assert bench.model.state is State.ABORTED
+    assert fixed(bench.model, 4001) is State.ABORTED
     assert bench.result_map() == expected
     assert set(bench.defects()) == ({4507} if expected == "FFFF" else {0})
     bits = discrete_image(bench.model)

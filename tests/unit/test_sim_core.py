@@ -13,7 +13,7 @@ from sim.faults import CycleContext, FaultInjector
 from sim.scenario import ScenarioError, load_scenario
 from sim.tool_model import AlarmDef, State, Step, ToolModel
 from sim.world import World
-from tests.support.model_bench import ModelBench, cleared_after
+from tests.support.model_bench import ModelBench, cleared_after, fixed
 from tests.support.refusal import refusal
 
 
@@ -252,9 +252,7 @@ def test_an_alarm_during_init_restarts_init_after_the_clear() -> None:
     model.set_condition("ESTOP", True)
     assert model.state is State.ALARM
     toy.advance(10.0)
-    model.fix(1)
-    model.clear_alarms()
-    assert model.state is State.INIT
+    assert fixed(model, 1) is State.INIT
     assert refusal(model.do_arm) == (21, "INIT")
     toy.advance(4.9)
     assert model.state is State.INIT

@@ -13,7 +13,7 @@ from sim.tool_model import Reject, State
 from sim.wire_bonder.bonding import BondRates, BondSettings, bond_unit, mean_pull_gf, us_factor
 from sim.wire_bonder.commands import WireBonderCommands
 from sim.wire_bonder.model import WireBonderModel
-from tests.support.model_bench import ModelBench, cleared_after
+from tests.support.model_bench import ModelBench, cleared_after, fixed
 from tests.support.refusal import refusal
 
 DEFAULTS = BondSettings("AU", 25, 45, 55, 250, 50)
@@ -545,9 +545,7 @@ def test_wire_bonder_gas_alarm_stays_while_gas_is_low_and_abort_ends_the_held_cy
     assert refusal(model.do_resume) == (23, "3003")
     model.do_abort()
     assert model.state is State.ALARM
-    model.fix(3003)
-    model.clear_alarms()
-    assert model.state is State.ABORTED
+    assert fixed(model, 3003) is State.ABORTED
     assert model.results is not None and model.results.result_map == "P" + "N" * 29
 
 
