@@ -78,26 +78,22 @@ def test_laser_ablation_numbers_match_the_manual() -> None:
     assert average_power_w(1.20, 25, 50) == pytest.approx(0.295, abs=5e-4)
 
 
-def test_laser_endpoint_on_stops_each_via_at_breakthrough() -> None:
+@pytest.mark.parametrize(
+    ("max_pulses", "endpoint", "pulses", "opened", "pad_damage"),
+    [
+        (250, True, 126, True, False),  # endpoint on: stops at breakthrough
+        (100, True, 100, False, False),  # too few pulses: PI left
+        (252, False, 252, True, False),  # endpoint off: twice breakthrough is still safe
+        (253, False, 253, True, True),
+    ],
+)
+def test_laser_via_stops_at_breakthrough_or_its_pulses_and_past_twice_it_damages_the_pad(
+    max_pulses: int, endpoint: bool, pulses: int, opened: bool, pad_damage: bool
+) -> None:
     d = depth_per_pulse_um(1.20)
-    via = ablate_via(25.0, d, 250, endpoint=True)
-    assert (via.pulses, via.open, via.depth_um, via.pad_damage) == (126, True, 25.0, False)
-
-
-def test_laser_too_few_pulses_leave_the_via_closed_with_pi_left() -> None:
-    d = depth_per_pulse_um(1.20)
-    via = ablate_via(25.0, d, 100, endpoint=True)
-    assert (via.pulses, via.open) == (100, False)
-    assert via.depth_um == pytest.approx(100 * d)
-
-
-def test_laser_endpoint_off_damages_the_pad_beyond_twice_breakthrough() -> None:
-    d = depth_per_pulse_um(1.20)
-    within = ablate_via(25.0, d, 252, endpoint=False)
-    beyond = ablate_via(25.0, d, 253, endpoint=False)
-    assert (within.pulses, within.open, within.pad_damage) == (252, True, False)
-    assert (beyond.pulses, beyond.depth_um) == (253, 25.0)
-    assert (beyond.open, beyond.pad_damage) == (True, True)
+    via = ablate_via(25.0, d, max_pulses, endpoint=endpoint)
+    assert (via.pulses, via.open, via.pad_damage) == (pulses, opened, pad_damage)
+    assert via.depth_um == pytest.approx(min(pulses * d, 25.0), abs=1e-12)
 
 
 def test_laser_fluence_at_threshold_never_opens_a_via() -> None:

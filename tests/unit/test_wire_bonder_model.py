@@ -73,20 +73,20 @@ def test_wire_bonder_heats_at_20_c_per_min_and_is_ready_after_30_s_in_band() -> 
     assert took == pytest.approx(6.8 * 60, rel=0.1)  # §8: 25 -> 150 °C + 30 s stable ≈ 6.8 min
 
 
-def test_wire_bonder_format_a_a64_strip_takes_about_216_s() -> None:
-    model = Bench(**QUIET).run_strip()
-    assert model.state is State.DONE
+@pytest.mark.parametrize(
+    ("program", "size", "pitch_mm", "wires"),
+    [("A64", (3, 10), (17.3, 17.3), 64), ("B16", (8, 30), (5.3, 5.3), 16)],
+)
+def test_wire_bonder_strip_takes_about_216_s_in_format_a_and_684_s_in_format_b(
+    program: str, size: tuple[int, int], pitch_mm: tuple[float, float], wires: int
+) -> None:
+    model = Bench(**QUIET).run_strip("S1", program)
+    units = size[0] * size[1]
+    assert (model.state, model.size, model.pitch_mm) == (State.DONE, size, pitch_mm)
     assert model.results is not None
-    assert model.results.cycle_s == pytest.approx(30 * (64 * 0.080 + 1.5) + 17, rel=0.02)
+    assert model.results.cycle_s == pytest.approx(units * (wires * 0.080 + 1.5) + 17, rel=0.02)
     assert {r for r, _, _ in rows(model)} == {"P"}
-    assert model.results.summary_extra == (str(30 * 64),)
-
-
-def test_wire_bonder_format_b_b16_strip_takes_about_684_s() -> None:
-    model = Bench(**QUIET).run_strip("S2", "B16")
-    assert model.size == (8, 30) and model.pitch_mm == (5.3, 5.3)
-    assert model.results is not None
-    assert model.results.cycle_s == pytest.approx(240 * (16 * 0.080 + 1.5) + 17, rel=0.02)
+    assert model.results.summary_extra == (str(units * wires),)
 
 
 def test_wire_bonder_wire_time_is_45_ms_plus_bond_times(bench: Bench) -> None:
@@ -301,29 +301,28 @@ def test_wire_bonder_consecutive_failed_units_raise_hold_alarm_at_end_of_unit(
     assert model.results is not None and model.results.result_map == "FF" + "N" * 28
 
 
-def test_wire_bonder_wire_break_stops_at_once_and_unit_is_finished_after_resume() -> None:
-    bench = Bench(**{**QUIET, "wire_break_ppm": 1e6})
+@pytest.mark.parametrize(
+    ("rate", "alarm", "first_unit"),
+    [
+        ("wire_break_ppm", 3104, ("F", 3504, ("63", "64"))),
+        ("efo_fail_ppm", 3105, ("P", 0, ("64", "64"))),
+    ],
+)
+def test_wire_bonder_wire_break_or_efo_fail_stops_at_once_and_the_unit_ends_after_resume(
+    rate: str, alarm: int, first_unit: tuple[str, int, tuple[str, str]]
+) -> None:
+    bench = Bench(**{**QUIET, rate: 1e6})
     model = bench.ready()
     bench.run(model.do_start, State.ALARM, 0.01)
-    assert model.active_alarms == [3104] and model.current_unit() == 1
+    assert model.active_alarms == [alarm] and model.current_unit() == 1
     assert model.progress()[0] == 0  # unit 1 is still in progress
     model.rates = BondRates(**{k: 0 for k in QUIET})
     model.clear_alarms()
     assert model.state is State.PAUSED
     bench.run(model.do_resume, State.DONE)
-    assert rows(model)[0][:2] == ("F", 3504) and rows(model)[0][2][:2] == ("63", "64")
+    result, defect, values = rows(model)[0]
+    assert (result, defect, values[:2]) == first_unit
     assert {r for r, _, _ in rows(model)[1:]} == {"P"}
-
-
-def test_wire_bonder_efo_fail_stops_at_once_and_unit_passes_after_resume() -> None:
-    bench = Bench(**{**QUIET, "efo_fail_ppm": 1e6})
-    model = bench.ready()
-    bench.run(model.do_start, State.ALARM, 0.01)
-    assert model.active_alarms == [3105]
-    model.rates = BondRates(**{k: 0 for k in QUIET})
-    model.clear_alarms()
-    bench.run(model.do_resume, State.DONE)
-    assert {r for r, _, _ in rows(model)} == {"P"}
 
 
 def test_wire_bonder_injected_wire_break_mid_unit_marks_the_unit_3504() -> None:
