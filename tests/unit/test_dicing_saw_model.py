@@ -154,23 +154,21 @@ def test_dicing_saw_start_refuses_speed_over_the_blade_limit_with_14() -> None:
     assert saw.state is State.READY
 
 
-def test_dicing_saw_format_b_cycle_takes_about_275_s_and_80_line_passes() -> None:
-    saw, bench = ready_saw()
-    cycle_s = bench.cycle()
+@pytest.mark.parametrize(
+    ("recipe", "size", "passes", "cycle_s"),
+    [("B-SING", (8, 30), 80, 275.0), ("A-SING", (3, 10), 30, 154.0)],
+)
+def test_dicing_saw_cycle_takes_275_s_and_80_line_passes_in_format_b_154_s_and_30_in_a(
+    recipe: str, size: tuple[int, int], passes: int, cycle_s: float
+) -> None:
+    saw, bench = ready_saw(recipe)
+    assert saw.size == size
+    assert bench.cycle() == pytest.approx(cycle_s, abs=3.0)
     assert saw.state is State.DONE
-    assert cycle_s == pytest.approx(275.0, abs=3.0)
-    assert saw.progress()[:2] == (80, 80)
+    assert saw.progress()[:2] == (passes, passes)
     assert saw.results is not None
-    assert saw.results.summary_extra == ("80", "80")
-    assert saw.results.count("P") == 240
-
-
-def test_dicing_saw_format_a_cycle_takes_about_154_s_and_30_line_passes() -> None:
-    saw, bench = ready_saw("A-SING")
-    assert saw.size == (3, 10)
-    cycle_s = bench.cycle("LA1")
-    assert cycle_s == pytest.approx(154.0, abs=3.0)
-    assert saw.progress()[:2] == (30, 30)
+    assert saw.results.summary_extra == (str(passes), str(passes))
+    assert saw.results.count("P") == size[0] * size[1]
 
 
 def test_dicing_saw_line_pass_time_follows_extent_feed_and_index() -> None:
