@@ -112,8 +112,7 @@ def test_etch_bath_cupric_slug_etch_takes_418_s_and_the_cycle_582_s() -> None:
 
 def test_etch_bath_koh_recess_of_25_um_takes_300_s() -> None:
     model, bench = bath(3)
-    bench.write(TEMP_SP=800, CONC_SP=300, DEPTH_TARGET=2500)
-    bench.ready({1: "F1"})
+    bench.ready({1: "F1"}, TEMP_SP=800, CONC_SP=300, DEPTH_TARGET=2500)
     bench.cycle()
     assert model.final["etch_s"] == pytest.approx(300, abs=2)
     assert model.final["rate_um_min"] == pytest.approx(5.0, abs=0.05)
@@ -121,8 +120,7 @@ def test_etch_bath_koh_recess_of_25_um_takes_300_s() -> None:
 
 def test_etch_bath_time_mode_ends_on_etch_time() -> None:
     model, bench = bath(1)
-    bench.write(ENDPOINT_MODE=0, ETCH_TIME_S=120)
-    bench.ready({1: "S1"})
+    bench.ready({1: "S1"}, ENDPOINT_MODE=0, ETCH_TIME_S=120)
     bench.cycle()
     assert (model.end_reason, model.final["etch_s"]) == (EndReason.TIME, 120.0)
     assert model.final["depth_um"] == pytest.approx(66.0, abs=0.6)
@@ -131,8 +129,9 @@ def test_etch_bath_time_mode_ends_on_etch_time() -> None:
 # -- bath ageing (§5) --------------------------------------------------------------------------------
 def test_etch_bath_ferric_loading_rises_0_17_g_per_litre_per_strip() -> None:
     model, bench = bath(2, "S1", "S2")
-    bench.write(TEMP_SP=450, CONC_SP=400, ACID_SP=17, ORP_SP=580, CU_LOAD_MAX=1000)
-    bench.ready({1: "S1", 2: "S2"})
+    bench.ready(
+        {1: "S1", 2: "S2"}, TEMP_SP=450, CONC_SP=400, ACID_SP=17, ORP_SP=580, CU_LOAD_MAX=1000
+    )
     before = model.bath.cu_load_g_l
     bench.cycle(7200)
     assert model.bath.cu_load_g_l - before == pytest.approx(2 * 0.17, rel=0.02)
@@ -179,8 +178,7 @@ def test_etch_bath_pause_is_refused_after_etch() -> None:
 
 def test_etch_bath_time_limit_marks_target_not_reached() -> None:
     model, bench = bath(1)
-    bench.write(DEPTH_TARGET=50000, ETCH_TIME_MAX_S=60)
-    bench.ready({1: "S1", 3: "S3"})
+    bench.ready({1: "S1", 3: "S3"}, DEPTH_TARGET=50000, ETCH_TIME_MAX_S=60)
     bench.cycle()
     assert model.state is State.DONE and 5150 in model.active_alarms
     assert model.end_reason is EndReason.MAX_TIME
@@ -226,8 +224,7 @@ def test_etch_bath_full_etch_clears_the_pads_and_leaves_the_slug() -> None:
 
 def test_etch_bath_under_etched_strip_leaves_residual_copper_in_the_world() -> None:
     model, bench = bath(1, "S1")
-    bench.write(ENDPOINT_MODE=0, ETCH_TIME_S=300)  # 165 µm of a 200 µm slice
-    bench.ready({1: "S1"})
+    bench.ready({1: "S1"}, ENDPOINT_MODE=0, ETCH_TIME_S=300)  # 165 µm of a 200 µm slice
     bench.cycle()
     assert model.results is not None and model.results.rows[0].result == "P"  # the tool cannot tell
     strip = bench.world.get("S1")
@@ -239,8 +236,8 @@ def test_etch_bath_under_etched_strip_leaves_residual_copper_in_the_world() -> N
 
 def test_etch_bath_koh_recesses_vias_down_to_the_pads() -> None:
     _, bench = bath(3)
-    bench.write(TEMP_SP=800, CONC_SP=300, DEPTH_TARGET=2750)  # 10 % over-etch of 25 µm film
-    bench.ready({1: "F1"})
+    # 10 % over-etch of 25 µm film
+    bench.ready({1: "F1"}, TEMP_SP=800, CONC_SP=300, DEPTH_TARGET=2750)
     bench.cycle()
     strip = bench.world.get("F1")
     assert strip is not None and (strip.rows, strip.cols) == (8, 30)
@@ -557,8 +554,7 @@ def test_etch_bath_phases_last_their_manual_durations() -> None:
     """§3: LOAD 5 s, LOWER and RAISE 400 mm at LOWER_SPEED, DRIP DRIP_S, RINSE RINSE_S + 52 s,
     UNLOAD 5 s (non-default speed and times)."""
     model, bench = bath(1)
-    bench.write(LOWER_SPEED=40, DRIP_S=20, RINSE_S=30, ENDPOINT_MODE=0, ETCH_TIME_S=60)
-    bench.ready({1: "S1"})
+    bench.ready({1: "S1"}, LOWER_SPEED=40, DRIP_S=20, RINSE_S=30, ENDPOINT_MODE=0, ETCH_TIME_S=60)
     model.do_start()
     bench.advance(0.5)  # sample mid-second: at a boundary the ended phase still shows
     seconds: dict[str, float] = {}
