@@ -47,13 +47,16 @@ def make_saw(*, blade_count: int = 0) -> tuple[DicingSawModel, Bench]:
     return bench.model, bench
 
 
-def ready_saw(recipe: str = "B-SING", **kwargs: int) -> tuple[DicingSawModel, Bench]:
-    """A saw READY with ``recipe`` and its blade set up."""
+def ready_saw(
+    recipe: str = "B-SING", *, blade_setup: bool = True, **kwargs: int
+) -> tuple[DicingSawModel, Bench]:
+    """A saw READY with ``recipe`` and, unless told not to, its blade set up."""
     saw, bench = make_saw(**kwargs)
     saw.load_recipe(recipe)
     bench.until_in(State.READY)
-    saw.setup_blade()
-    bench.until_in(State.READY)
+    if blade_setup:
+        saw.setup_blade()
+        bench.until_in(State.READY)
     return saw, bench
 
 
@@ -84,9 +87,7 @@ def test_dicing_saw_warmup_is_300_s_cold_60_s_warm_and_300_s_after_30_min_stoppe
 
 
 def test_dicing_saw_speed_change_in_ready_keeps_ready() -> None:
-    saw, bench = make_saw()
-    saw.load_recipe("B-SING")
-    bench.until_in(State.READY)
+    saw, bench = ready_saw(blade_setup=False)
     saw.set_param("spindle_speed_krpm", "35.0")
     bench.advance(1.0)
     assert saw.state is State.READY
@@ -94,9 +95,7 @@ def test_dicing_saw_speed_change_in_ready_keeps_ready() -> None:
 
 
 def test_dicing_saw_blade_setup_takes_45_s_and_is_needed_after_power_up_and_change() -> None:
-    saw, bench = make_saw()
-    saw.load_recipe("B-SING")
-    bench.until_in(State.READY)
+    saw, bench = ready_saw(blade_setup=False)
     assert saw.active_interlocks() == ["BLADE"]
     assert saw.exposure_reading_mm() == 0.0
     saw.setup_blade()
@@ -258,8 +257,7 @@ def test_dicing_saw_blade_life_holds_at_end_of_line_pass_and_resumes_after_chang
     saw.setup_blade()
     assert saw.state is State.SETUP
     bench.until_in(State.PAUSED)
-    saw.do_resume()
-    bench.until_in(State.DONE, step_s=1.0)
+    bench.run(saw.do_resume, State.DONE, 1.0)
     assert saw.results is not None
     assert saw.results.summary_extra == ("80", "70")
     assert saw.results.count("P") == 240
@@ -273,8 +271,7 @@ def test_dicing_saw_pause_takes_effect_at_end_of_line_pass() -> None:
     bench.advance(60.0)
     assert saw.passes_cut == 1
     assert saw.halted
-    saw.do_resume()
-    bench.until_in(State.DONE, step_s=1.0)
+    bench.run(saw.do_resume, State.DONE, 1.0)
 
 
 def test_dicing_saw_blade_change_in_paused_waits_for_the_end_of_the_pass() -> None:
@@ -370,8 +367,7 @@ def test_dicing_saw_kerf_offset_over_limit_holds_7105_and_fails_sites_7502() -> 
     bench.until_in(State.ALARM, step_s=0.5)
     assert saw.active_alarms == [7105]
     saw.clear_alarms()
-    saw.do_resume()
-    bench.until_in(State.DONE, step_s=1.0)
+    bench.run(saw.do_resume, State.DONE, 1.0)
     assert saw.results is not None
     assert {row.defect for row in saw.results.rows if 91 <= row.site <= 150} == {7502}
 
@@ -440,8 +436,7 @@ def test_dicing_saw_air_low_holds_7004_until_supply_restored() -> None:
     bench.advance(10.0)
     assert saw.halted and saw.state is State.ALARM
     assert cleared_after(saw, lambda: saw.set_condition("AIR", False)) is State.PAUSED
-    saw.do_resume()
-    bench.until_in(State.DONE, step_s=1.0)
+    bench.run(saw.do_resume, State.DONE, 1.0)
 
 
 def test_dicing_saw_vacuum_interlock_only_with_a_strip_on_the_chuck() -> None:
@@ -458,9 +453,7 @@ def test_dicing_saw_vacuum_interlock_only_with_a_strip_on_the_chuck() -> None:
 
 
 def test_dicing_saw_estop_during_blade_setup_abandons_the_setup() -> None:
-    saw, bench = make_saw()
-    saw.load_recipe("B-SING")
-    bench.until_in(State.READY)
+    saw, bench = ready_saw(blade_setup=False)
     saw.setup_blade()
     bench.advance(20.0)
     saw.set_condition("ESTOP", True)
