@@ -43,8 +43,17 @@ class ModbusModelBench(ModelBench):
         self.model.do_arm()
         self.until_in(State.READY, step_s=self.ready_step_s)
 
-    def start_in(self, phase: str, after_s: float = 0.0) -> None:
-        """START and run into ``phase`` (plus ``after_s``)."""
+    def start_in(
+        self,
+        phase: str,
+        after_s: float = 0.0,
+        slots: dict[int, str] | None = None,
+        **registers: int,
+    ) -> None:
+        """START (from power-up: READY first, as :meth:`ready`) and run into ``phase`` (plus
+        ``after_s``)."""
+        if self.model.state is not State.READY:
+            self.ready(slots, **registers)
         self.model.do_start()
         self.until(lambda: self.model.phase == phase, step_s=self.phase_step_s)
         self.advance(after_s)

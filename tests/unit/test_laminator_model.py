@@ -102,13 +102,11 @@ def test_laminator_model_returns_from_unload_to_standby_after_ack(bench: Bench) 
 
 
 def test_laminator_model_pumps_down_to_2_kpa_in_about_120_s(bench: Bench) -> None:
-    bench.ready()
     bench.start_in("EVACUATE")
     assert bench.until(lambda: bench.model.chamber.pressure_kpa <= 2.0) == pytest.approx(120, abs=5)
 
 
 def test_laminator_model_builds_2_mpa_in_30_s(bench: Bench) -> None:
-    bench.ready()
     bench.start_in("PRESSURIZE")
     assert bench.until(lambda: bench.model.phase == "RAMP") == pytest.approx(30, abs=2)
     assert bench.inputs()[103] == 200
@@ -118,15 +116,13 @@ def test_laminator_model_builds_2_mpa_in_30_s(bench: Bench) -> None:
 
 
 def test_laminator_model_ramps_the_active_setpoint_at_ramp_rate(bench: Bench) -> None:
-    bench.ready(RAMP_RATE=25)
-    bench.start_in("RAMP", after_s=120.0)
+    bench.start_in("RAMP", after_s=120.0, RAMP_RATE=25)
     assert bench.inputs()[102] == pytest.approx(1000 + 2.5 * 2 * 10, abs=2)
 
 
 def test_laminator_model_pause_in_dwell_freezes_the_timer_and_holds_conditions(
     bench: Bench,
 ) -> None:
-    bench.ready()
     bench.start_in("DWELL", after_s=100.0)
     remaining = bench.inputs()[107]
     bench.model.do_pause()
@@ -141,7 +137,6 @@ def test_laminator_model_pause_in_dwell_freezes_the_timer_and_holds_conditions(
 
 
 def test_laminator_model_pause_in_ramp_freezes_the_ramp(bench: Bench) -> None:
-    bench.ready()
     bench.start_in("RAMP", after_s=300.0)
     bench.model.do_pause()
     setpoint = bench.inputs()[102]
@@ -153,7 +148,6 @@ def test_laminator_model_pause_in_ramp_freezes_the_ramp(bench: Bench) -> None:
 def test_laminator_model_pause_in_evacuate_freezes_the_timer_but_keeps_pumping(
     bench: Bench,
 ) -> None:
-    bench.ready()
     bench.start_in("EVACUATE", after_s=30.0)
     bench.model.do_pause()
     bench.advance(600.0)
@@ -162,7 +156,6 @@ def test_laminator_model_pause_in_evacuate_freezes_the_timer_but_keeps_pumping(
 
 
 def test_laminator_model_pause_in_close_takes_effect_at_end_of_phase(bench: Bench) -> None:
-    bench.ready()
     bench.start_in("CLOSE", after_s=5.0)
     bench.model.do_pause()
     assert bench.model.state is State.PAUSED
@@ -174,7 +167,6 @@ def test_laminator_model_pause_in_close_takes_effect_at_end_of_phase(bench: Benc
 
 
 def test_laminator_model_pause_in_vent_completes_the_cycle(bench: Bench) -> None:
-    bench.ready()
     bench.start_in("VENT", after_s=5.0)
     bench.model.do_pause()
     bench.advance(120.0)
@@ -182,7 +174,6 @@ def test_laminator_model_pause_in_vent_completes_the_cycle(bench: Bench) -> None
 
 
 def test_laminator_model_hold_alarm_in_cool_freezes_the_ramp(bench: Bench) -> None:
-    bench.ready()
     bench.start_in("COOL", after_s=300.0)
     bench.model.set_condition("COOLING_WATER", True)
     assert (bench.model.state, bench.inputs()[2]) == (State.ALARM, 1005)
@@ -227,8 +218,7 @@ def test_laminator_model_start_in_heating_names_temp(bench: Bench) -> None:
 
 
 def test_laminator_model_abort_before_pressing_leaves_positions_n(bench: Bench) -> None:
-    bench.ready(LOAD_MASK=0b11)
-    bench.start_in("EVACUATE", after_s=30.0)
+    bench.start_in("EVACUATE", after_s=30.0, LOAD_MASK=0b11)
     bench.model.do_abort()
     assert bench.model.state is State.ABORTED
     assert bench.result_map() == "NNXXXXXX" and bench.defects()[:2] == [0, 0]
@@ -237,8 +227,7 @@ def test_laminator_model_abort_before_pressing_leaves_positions_n(bench: Bench) 
 def test_laminator_model_abort_after_pressing_fails_positions_1504_and_vents_60_s(
     bench: Bench,
 ) -> None:
-    bench.ready({1: "S-1"})
-    bench.start_in("RAMP", after_s=10.0)
+    bench.start_in("RAMP", 10.0, {1: "S-1"})
     bench.model.do_abort()
     assert bench.result_map() == "FXXXXXXX" and bench.defects()[0] == 1504
     assert discrete_image(bench.model)[19]  # door stays locked while venting
@@ -252,8 +241,7 @@ def test_laminator_model_abort_after_pressing_fails_positions_1504_and_vents_60_
 
 
 def test_laminator_model_estop_aborts_and_enters_aborted_after_clear(bench: Bench) -> None:
-    bench.ready(LOAD_MASK=0b1)
-    bench.start_in("DWELL", after_s=60.0)
+    bench.start_in("DWELL", after_s=60.0, LOAD_MASK=0b1)
     bench.model.set_condition("ESTOP", True)
     assert (bench.model.state, bench.inputs()[2], bench.inputs()[16]) == (State.ALARM, 1001, 0b1)
     assert cleared_after(bench.model, lambda: bench.model.fix(1001)) is State.ABORTED
@@ -261,7 +249,6 @@ def test_laminator_model_estop_aborts_and_enters_aborted_after_clear(bench: Benc
 
 
 def test_laminator_model_door_opened_in_cycle_is_an_abort_alarm(bench: Bench) -> None:
-    bench.ready()
     bench.start_in("CLOSE", after_s=5.0)
     bench.model.set_condition("DOOR", True)
     assert (bench.model.state, bench.inputs()[2], bench.inputs()[16]) == (State.ALARM, 1002, 0b10)
@@ -278,8 +265,7 @@ def test_laminator_model_door_opened_in_cycle_is_an_abort_alarm(bench: Bench) ->
 def test_laminator_model_dwell_deviation_warns_and_marks_the_load(
     bench: Bench, condition: str, code: int, defect: int, word_bit: tuple[int, int]
 ) -> None:
-    bench.ready({1: "S-1"}, LOAD_MASK=0b11)
-    bench.start_in("DWELL", after_s=60.0)
+    bench.start_in("DWELL", 60.0, {1: "S-1"}, LOAD_MASK=0b11)
     bench.model.set_condition(condition, True)
     bench.advance(200.0)
     words = bench.inputs()
@@ -296,7 +282,6 @@ def test_laminator_model_dwell_deviation_warns_and_marks_the_load(
 
 
 def test_laminator_model_dwell_timer_runs_only_in_band(bench: Bench) -> None:
-    bench.ready()
     bench.start_in("DWELL", after_s=100.0)
     bench.model.set_condition("HEATER_WEAK_BOT", True)
     bench.advance(120.0)
@@ -309,8 +294,7 @@ def test_laminator_model_dwell_timer_runs_only_in_band(bench: Bench) -> None:
 
 
 def test_laminator_model_short_pressure_without_alarm_still_leaves_voids(bench: Bench) -> None:
-    bench.ready({1: "S-1"})
-    bench.start_in("DWELL", after_s=60.0)
+    bench.start_in("DWELL", 60.0, {1: "S-1"})
     bench.model.set_condition("PRESS_LEAK", True)
     bench.advance(20.0)
     bench.model.fix(1112)
@@ -337,8 +321,7 @@ def test_laminator_model_process_timeouts_abort_before_pressing(
 
 
 def test_laminator_model_slow_cooling_warns_1131_without_marking(bench: Bench) -> None:
-    bench.ready(LOAD_MASK=0b1)
-    bench.start_in("COOL")
+    bench.start_in("COOL", LOAD_MASK=0b1)
     bench.model.set_condition("COOLING_WEAK", True)
     bench.advance(400.0)
     assert 1131 in bench.model.active_alarms and bench.model.state is State.RUNNING
@@ -347,7 +330,6 @@ def test_laminator_model_slow_cooling_warns_1131_without_marking(bench: Bench) -
 
 
 def test_laminator_model_hydraulic_loss_holds_at_once_and_keeps_pressure(bench: Bench) -> None:
-    bench.ready()
     bench.start_in("DWELL", after_s=30.0)
     bench.model.set_condition("HYDRAULIC", True)
     assert (bench.model.state, bench.inputs()[2]) == (State.ALARM, 1004)
@@ -498,8 +480,7 @@ def test_laminator_model_aborted_cycle_stays_released_and_vented_until_the_alarm
 ) -> None:
     """§3 abort: pressure released, chamber vented, door unlocked; an A alarm's cycle waits in
     ALARM for the clear without pressing or pumping down again after the 60 s vent."""
-    bench.ready(LOAD_MASK=0b1)
-    bench.start_in("DWELL", after_s=60.0)
+    bench.start_in("DWELL", after_s=60.0, LOAD_MASK=0b1)
     bench.model.set_condition(alarm, True)
     bench.until_in(State.ALARM)
     bench.advance(600.0)
@@ -519,7 +500,6 @@ def test_laminator_model_dwell_deviation_alarms_wait_their_30_s(
 ) -> None:
     """§7 1112 / 1122: out of band for more than 30 s in DWELL, not at the first excursion
     (the press leaves its band ~5 s after a leak, the chamber passes 2 x VACUUM_SP after ~19 s)."""
-    bench.ready()
     bench.start_in("DWELL", after_s=60.0)
     bench.model.set_condition(condition, True)
     bench.advance(quiet_s)
@@ -544,7 +524,6 @@ def test_laminator_model_idle_reports_heaters_off_and_the_dwell_to_come(bench: B
 
 def test_laminator_model_pause_in_pressurize_holds_the_pressure_built(bench: Bench) -> None:
     """§3 PRESSURIZE on PAUSE: pressure held at its current value (not released, not built)."""
-    bench.ready()
     bench.start_in("PRESSURIZE", after_s=10.0)
     bench.model.do_pause()
     held = bench.inputs()[103]
@@ -557,8 +536,7 @@ def test_laminator_model_pause_in_pressurize_holds_the_pressure_built(bench: Ben
 
 def test_laminator_model_abort_while_pressure_builds_leaves_positions_n(bench: Bench) -> None:
     """§5: N if aborted before PRESSURIZE completed, even with pressure partly built."""
-    bench.ready(LOAD_MASK=0b101)
-    bench.start_in("PRESSURIZE", after_s=15.0)
+    bench.start_in("PRESSURIZE", after_s=15.0, LOAD_MASK=0b101)
     assert bench.inputs()[103] > 50
     bench.model.do_abort()
     assert bench.result_map() == "NXNXXXXX" and bench.defects()[:3] == [0, 0, 0]
@@ -566,7 +544,6 @@ def test_laminator_model_abort_while_pressure_builds_leaves_positions_n(bench: B
 
 def test_laminator_model_temperature_deviation_waits_its_60_s(bench: Bench) -> None:
     """§7 1104: |PV - SP| > TEMP_BAND for more than 60 s in DWELL, not at once."""
-    bench.ready()
     bench.start_in("DWELL", after_s=60.0)
     bench.model.set_condition("HEATER_WEAK_TOP", True)
     bench.until(lambda: abs(bench.model.top.pv_c - 170.0) > 2.0)
@@ -597,8 +574,7 @@ def test_laminator_model_hold_alarm_in_vent_lets_the_cycle_complete_then_alarms(
 ) -> None:
     """§3 VENT holds at the end of the phase, which ends the cycle: the load is laminated (P),
     the alarm takes effect in DONE (interfaces README §6 deferred hold), DONE after clear."""
-    bench.ready(LOAD_MASK=0b1)
-    bench.start_in("VENT", after_s=10.0)
+    bench.start_in("VENT", after_s=10.0, LOAD_MASK=0b1)
     bench.model.set_condition("HYDRAULIC", True)
     bench.advance(60.0)
     assert bench.model.state is State.ALARM and bench.inputs()[2] == 1004
@@ -612,8 +588,7 @@ def test_laminator_model_abort_during_a_hold_releases_at_once_and_aborts_after_c
 ) -> None:
     """Interfaces README §5 note ²: ABORT in ALARM marks the cycle aborted, ABORTED after the
     clear; §3: the abort sequence (release, vent, standby) starts at the ABORT."""
-    bench.ready(LOAD_MASK=0b1)
-    bench.start_in("DWELL", after_s=60.0)
+    bench.start_in("DWELL", after_s=60.0, LOAD_MASK=0b1)
     bench.model.set_condition("COOLING_WATER", True)
     assert bench.model.state is State.ALARM
     bench.model.do_abort()
