@@ -58,6 +58,16 @@ class ModbusModelBench(ModelBench):
         self.until(lambda: self.model.phase == phase, step_s=self.phase_step_s)
         self.advance(after_s)
 
+    def cycle(
+        self, slots: dict[int, str] | None = None, limit_s: float = 4 * 3600.0, **registers: int
+    ) -> float:
+        """START (from power-up: READY first, as :meth:`ready`) and run until the cycle is over;
+        the sim seconds it ran."""
+        if self.model.state is not State.READY:
+            self.ready(slots, **registers)
+        self.model.do_start()
+        return self.until(lambda: not self.model.cycle_active, limit_s)
+
     def inputs(self) -> dict[int, int]:
         return self.registers.input_words(self.model)
 

@@ -21,15 +21,11 @@ from tests.support.refusal import refusal
 
 
 class Bench(ModbusModelBench):
-    """A WE-2 model (seed 3); ``cycle`` runs a START to its end."""
+    """A WE-2 model (seed 3)."""
 
     model_type = EtchBathModel
     registers = ETCH_BATH_REGISTERS
     advance_step_s = None
-
-    def cycle(self, limit_s: float = 3600) -> float:
-        self.model.do_start()
-        return self.until_in(State.DONE, State.ABORTED, State.ALARM, limit_s=limit_s)
 
 
 def bath(chemistry: int = 1, *strip_ids: str, **options: float) -> tuple[EtchBathModel, Bench]:
@@ -100,8 +96,7 @@ def test_etch_bath_heats_up_at_one_and_a_half_degrees_per_minute() -> None:
 
 def test_etch_bath_cupric_slug_etch_takes_418_s_and_the_cycle_582_s() -> None:
     model, bench = bath(1, "S1", "S2")
-    bench.ready({1: "S1", 2: "S2"})
-    seconds = bench.cycle()
+    seconds = bench.cycle({1: "S1", 2: "S2"})
     assert model.state is State.DONE
     assert model.end_reason is EndReason.DEPTH
     assert model.final["etch_s"] == pytest.approx(418, abs=2)
@@ -112,16 +107,14 @@ def test_etch_bath_cupric_slug_etch_takes_418_s_and_the_cycle_582_s() -> None:
 
 def test_etch_bath_koh_recess_of_25_um_takes_300_s() -> None:
     model, bench = bath(3)
-    bench.ready({1: "F1"}, TEMP_SP=800, CONC_SP=300, DEPTH_TARGET=2500)
-    bench.cycle()
+    bench.cycle({1: "F1"}, TEMP_SP=800, CONC_SP=300, DEPTH_TARGET=2500)
     assert model.final["etch_s"] == pytest.approx(300, abs=2)
     assert model.final["rate_um_min"] == pytest.approx(5.0, abs=0.05)
 
 
 def test_etch_bath_time_mode_ends_on_etch_time() -> None:
     model, bench = bath(1)
-    bench.ready({1: "S1"}, ENDPOINT_MODE=0, ETCH_TIME_S=120)
-    bench.cycle()
+    bench.cycle({1: "S1"}, ENDPOINT_MODE=0, ETCH_TIME_S=120)
     assert (model.end_reason, model.final["etch_s"]) == (EndReason.TIME, 120.0)
     assert model.final["depth_um"] == pytest.approx(66.0, abs=0.6)
 
@@ -133,15 +126,14 @@ def test_etch_bath_ferric_loading_rises_0_17_g_per_litre_per_strip() -> None:
         {1: "S1", 2: "S2"}, TEMP_SP=450, CONC_SP=400, ACID_SP=17, ORP_SP=580, CU_LOAD_MAX=1000
     )
     before = model.bath.cu_load_g_l
-    bench.cycle(7200)
+    bench.cycle(limit_s=7200)
     assert model.bath.cu_load_g_l - before == pytest.approx(2 * 0.17, rel=0.02)
     assert model.final["etch_s"] / 60 == pytest.approx(11.5, rel=0.03)  # fresh bath
 
 
 def test_etch_bath_cupric_auto_dose_holds_loading_near_140() -> None:
     model, bench = bath(1, *(f"S{k}" for k in range(1, 21)))
-    bench.ready({k: f"S{k}" for k in range(1, 11)})
-    bench.cycle()
+    bench.cycle({k: f"S{k}" for k in range(1, 11)})
     assert model.bath.cu_load_g_l == pytest.approx(140.0, abs=1.0)
     model.do_ack()
     bench.write(AUTO_DOSE=0)
@@ -178,8 +170,7 @@ def test_etch_bath_pause_is_refused_after_etch() -> None:
 
 def test_etch_bath_time_limit_marks_target_not_reached() -> None:
     model, bench = bath(1)
-    bench.ready({1: "S1", 3: "S3"}, DEPTH_TARGET=50000, ETCH_TIME_MAX_S=60)
-    bench.cycle()
+    bench.cycle({1: "S1", 3: "S3"}, DEPTH_TARGET=50000, ETCH_TIME_MAX_S=60)
     assert model.state is State.DONE and 5150 in model.active_alarms
     assert model.end_reason is EndReason.MAX_TIME
     assert model.results is not None
@@ -208,8 +199,7 @@ def test_etch_bath_pad_exposure_model() -> None:
 
 def test_etch_bath_full_etch_clears_the_pads_and_leaves_the_slug() -> None:
     _, bench = bath(1, "S1")
-    bench.ready({1: "S1"})
-    bench.cycle()
+    bench.cycle({1: "S1"})
     strip = bench.world.get("S1")
     assert strip is not None
     depths = [site.etch_depth_um or 0.0 for site in strip.sites.values()]
@@ -224,8 +214,7 @@ def test_etch_bath_full_etch_clears_the_pads_and_leaves_the_slug() -> None:
 
 def test_etch_bath_under_etched_strip_leaves_residual_copper_in_the_world() -> None:
     model, bench = bath(1, "S1")
-    bench.ready({1: "S1"}, ENDPOINT_MODE=0, ETCH_TIME_S=300)  # 165 µm of a 200 µm slice
-    bench.cycle()
+    bench.cycle({1: "S1"}, ENDPOINT_MODE=0, ETCH_TIME_S=300)  # 165 µm of a 200 µm slice
     assert model.results is not None and model.results.rows[0].result == "P"  # the tool cannot tell
     strip = bench.world.get("S1")
     assert strip is not None
@@ -237,8 +226,7 @@ def test_etch_bath_under_etched_strip_leaves_residual_copper_in_the_world() -> N
 def test_etch_bath_koh_recesses_vias_down_to_the_pads() -> None:
     _, bench = bath(3)
     # 10 % over-etch of 25 µm film
-    bench.ready({1: "F1"}, TEMP_SP=800, CONC_SP=300, DEPTH_TARGET=2750)
-    bench.cycle()
+    bench.cycle({1: "F1"}, TEMP_SP=800, CONC_SP=300, DEPTH_TARGET=2750)
     strip = bench.world.get("F1")
     assert strip is not None and (strip.rows, strip.cols) == (8, 30)
     for site in strip.sites.values():

@@ -92,8 +92,7 @@ def test_laminator_model_remaining_time_matches_the_manual_example(bench: Bench)
 
 
 def test_laminator_model_returns_from_unload_to_standby_after_ack(bench: Bench) -> None:
-    bench.ready()
-    bench.run(bench.model.do_start, State.DONE)
+    bench.cycle()
     assert bench.model.top.pv_c == pytest.approx(80.0, abs=2.0)
     bench.model.do_ack()
     assert bench.model.state is State.HEATING
@@ -388,8 +387,7 @@ def test_laminator_model_host_watchdog_warns_and_blocks_start(bench: Bench) -> N
 
 
 def test_laminator_model_lays_the_cu_slice_on_every_site(bench: Bench) -> None:
-    bench.ready({1: "A-1", 3: "A-3"})
-    bench.run(bench.model.do_start, State.DONE)
+    bench.cycle({1: "A-1", 3: "A-3"})
     for strip_id in ("A-1", "A-3"):
         strip = bench.world.get(strip_id)
         assert strip is not None and len(strip.sites) == 30
@@ -405,8 +403,7 @@ def test_laminator_model_lays_the_cu_slice_on_every_site(bench: Bench) -> None:
 def test_laminator_model_plate_sheet_marks_plates_on_a_known_film_strip() -> None:
     bench = Bench(stack="plate-sheet", adhesive_thickness_um=13.0)
     film = bench.world.strip("B-1", 8, 30)
-    bench.ready({1: "B-1"})
-    bench.run(bench.model.do_start, State.DONE)
+    bench.cycle({1: "B-1"})
     assert bench.world.get("B-1") is film
     assert all(s.plate_placed and s.adhesive_thickness_um == 13.0 for s in film.sites.values())
     assert all(s.slice_thickness_um is None for s in film.sites.values())
@@ -414,8 +411,7 @@ def test_laminator_model_plate_sheet_marks_plates_on_a_known_film_strip() -> Non
 
 def test_laminator_model_slice_thickness_is_an_option() -> None:
     bench = Bench(slice_thickness_um=150.0)
-    bench.ready({1: "A-9"})
-    bench.run(bench.model.do_start, State.DONE)
+    bench.cycle({1: "A-9"})
     assert bench.world.get("A-9").site(30).slice_thickness_um == 150.0  # type: ignore[union-attr]
 
 
@@ -434,8 +430,7 @@ def test_laminator_serve_speaks_modbus_tcp_only() -> None:
 
 
 def test_laminator_model_ack_clears_strip_ids_but_keeps_results(bench: Bench) -> None:
-    bench.ready({1: "A-1"})
-    bench.run(bench.model.do_start, State.DONE)
+    bench.cycle({1: "A-1"})
     bench.model.do_ack()
     assert bench.model.strip_id_at(1) == "" and bench.result_map()[0] == "P"
     assert bench.inputs()[107] == 0  # DWELL_REMAINING_S is 0 after the dwell
@@ -558,8 +553,7 @@ def test_laminator_model_dwell_remaining_after_a_cycle_ignores_the_next_recipe(
 ) -> None:
     """§4 DWELL_REMAINING_S: 0 after DWELL (decision: until the next START), not the next
     recipe's DWELL_S minus the last cycle's dwell; DWELL_S again at the next START."""
-    bench.ready(DWELL_S=1800)
-    bench.run(bench.model.do_start, State.DONE)
+    bench.cycle(DWELL_S=1800)
     bench.model.do_ack()
     bench.write(DWELL_S=3600)
     assert bench.inputs()[107] == 0

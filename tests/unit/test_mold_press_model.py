@@ -111,8 +111,7 @@ def test_mold_press_model_ack_returns_to_ready_and_results_last_until_start(
     bench: Bench,
 ) -> None:
     bench.model.apply_settings({"STRIP_ID_1": "LA2403-017"})
-    bench.model.do_start()
-    bench.finish()
+    bench.cycle()
     bench.model.do_ack()
     assert bench.model.state is State.READY
     assert bench.model.strip_id_at(1) == ""
@@ -189,8 +188,7 @@ def test_mold_press_model_load_mask_leaves_unloaded_positions_x() -> None:
     bench = Bench()
     bench.ready(LOAD_MASK=0b0101)
     assert bench.inputs()[107] == 0b0101
-    bench.model.do_start()
-    bench.finish()
+    bench.cycle()
     assert bench.result_map() == "PXPX"
 
 
@@ -372,16 +370,13 @@ def test_mold_press_model_hydraulics_back_within_10_s_clamp_2_s_late_and_mold(
 
 def test_mold_press_model_slow_fill_is_a_short_shot_and_two_in_a_row_hold() -> None:
     bench = Bench()
-    bench.ready(S3_SPEED=5)  # 3.33 + 6.67 + 12 s = 22 s > T_ALPHA03 20.9 s
-    bench.model.do_start()
-    bench.finish()
+    bench.cycle(S3_SPEED=5)  # 3.33 + 6.67 + 12 s = 22 s > T_ALPHA03 20.9 s
     assert (bench.model.state, bench.result_map()) == (State.DONE, "FFFF")
     assert bench.defects() == [4501] * 4
     assert bench.inputs()[110] > bench.inputs()[114]
     bench.model.do_ack()
     bench.until_in(State.READY)
-    bench.model.do_start()
-    bench.finish()
+    bench.cycle()
     assert bench.model.state is State.ALARM  # 4119 held until the shot was through
     assert bench.model.blocking_alarm() == 4119
     bench.model.clear_alarms()  # an event: goes with the first clear
@@ -390,9 +385,7 @@ def test_mold_press_model_slow_fill_is_a_short_shot_and_two_in_a_row_hold() -> N
 
 def test_mold_press_model_cool_short_cure_is_under_cured() -> None:
     bench = Bench()
-    bench.ready(CHASE_TOP_SP=1650, CHASE_BOT_SP=1650, CURE_S=60)
-    bench.model.do_start()
-    bench.finish()
+    bench.cycle(CHASE_TOP_SP=1650, CHASE_BOT_SP=1650, CURE_S=60)
     assert bench.defects() == [4502] * 4
     assert bench.inputs()[113] < 800
 
