@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 
 from sim.die_bonder.model import DieBonderModel
-from sim.die_bonder.process import ProcessSpread, SiteSettings, advance_cure, bond_site, t95_s
+from sim.die_bonder.process import (
+    ProcessSpread,
+    SiteOutcome,
+    SiteSettings,
+    advance_cure,
+    bond_site,
+    t95_s,
+)
 from sim.tool_model import Reject, State
 from tests.support.model_bench import ModelBench, cleared_after, fixed
 from tests.support.refusal import refusal
@@ -128,7 +135,15 @@ def test_die_bonder_snap_cure_leaves_the_degree_of_cure_in_the_world() -> None:
 
 
 # -- placement scatter (process-reference §2.6) -----------------------------------------------
-def _settings(mode: str = "EPOXY", **changes: Any) -> SiteSettings:
+def bond(
+    rng: random.Random,
+    mode: str = "EPOXY",
+    spread: ProcessSpread | None = None,
+    *,
+    die_present: bool = False,
+    **changes: Any,
+) -> SiteOutcome:
+    """A site bonded with the default settings but ``changes`` (SiteSettings fields), no bias."""
     values: dict[str, Any] = dict(
         mode=mode,
         volume_nl=1200,
@@ -140,16 +155,15 @@ def _settings(mode: str = "EPOXY", **changes: Any) -> SiteSettings:
         tol_theta_deg=0.5,
         bond_force_n=30.0,
     )
-    values.update(changes)
-    return SiteSettings(**values)
+    settings = SiteSettings(**(values | changes))
+    return bond_site(
+        rng, settings, spread or ProcessSpread(), bias_um=(0, 0), die_present=die_present
+    )
 
 
 def test_die_bonder_placement_scatter_has_the_reference_statistics() -> None:
     rng = random.Random(20240311)
-    outcomes = [
-        bond_site(rng, _settings(), ProcessSpread(), bias_um=(0.0, 0.0), die_present=False)
-        for _ in range(4000)
-    ]
+    outcomes = [bond(rng) for _ in range(4000)]
     placed = [o for o in outcomes if o.placed]
     dx = [o.dx_um for o in placed if o.dx_um is not None]
     theta = [o.dtheta_deg for o in placed if o.dtheta_deg is not None]
@@ -166,12 +180,7 @@ def test_die_bonder_placement_scatter_has_the_reference_statistics() -> None:
 
 def test_die_bonder_flip_chip_places_five_times_tighter_and_scatters_bond_force() -> None:
     rng = random.Random(5)
-    outcomes = [
-        bond_site(
-            rng, _settings("FLIPCHIP"), ProcessSpread(), bias_um=(0.0, 0.0), die_present=False
-        )
-        for _ in range(2000)
-    ]
+    outcomes = [bond(rng, "FLIPCHIP") for _ in range(2000)]
     dx = [o.dx_um for o in outcomes if o.dx_um is not None]
     force = [o.force_n for o in outcomes if o.force_n is not None]
     assert statistics.stdev(dx) == pytest.approx(20.0 / 15.0, rel=0.08)
@@ -208,32 +217,18 @@ def test_die_bonder_judges_each_defect(
     mode: str, changes: dict[str, Any], spread: ProcessSpread, defect: int
 ) -> None:
     rng = random.Random(3)
-    codes = {
-        bond_site(
-            rng, _settings(mode, **changes), spread, bias_um=(0.0, 0.0), die_present=False
-        ).defect
-        for _ in range(200)
-    }
+    codes = {bond(rng, mode, spread, **changes).defect for _ in range(200)}
     assert defect in codes
 
 
 def test_die_bonder_reports_the_lowest_defect_and_empty_fields_per_mode() -> None:
     rng = random.Random(1)
-    worst = bond_site(
-        rng,
-        _settings(volume_tol_pct=2, tol_xy_um=5.0, tol_theta_deg=0.1),
-        ProcessSpread(volume_cv=0.5, vision_fail=1.0, xy_spec_um=300, theta_spec_deg=30),
-        bias_um=(0.0, 0.0),
-        die_present=False,
-    )
+    spread = ProcessSpread(volume_cv=0.5, vision_fail=1.0, xy_spec_um=300, theta_spec_deg=30)
+    worst = bond(rng, "EPOXY", spread, volume_tol_pct=2, tol_xy_um=5.0, tol_theta_deg=0.1)
     assert set(worst.defects) >= {2502, 2503, 2504} and worst.defect == min(worst.defects)
-    gap = bond_site(
-        rng, _settings("GAPFILL", volume_nl=8640), ProcessSpread(), bias_um=(0, 0), die_present=True
-    )
+    gap = bond(rng, "GAPFILL", die_present=True, volume_nl=8640)
     assert gap.values()[:4] == ("", "", "", "") and gap.values()[5] == "" and gap.defect == 0
-    skipped = bond_site(
-        rng, _settings(), ProcessSpread(site_fiducial_fail=1.0), bias_um=(0, 0), die_present=True
-    )
+    skipped = bond(rng, spread=ProcessSpread(site_fiducial_fail=1.0), die_present=True)
     assert skipped.values() == ("",) * 6 and not skipped.placed
 
 
