@@ -503,14 +503,10 @@ def test_ball_attach_defects_are_ppm_per_ball() -> None:
 
 def test_ball_attach_thin_flux_loses_balls_and_thick_flux_bridges() -> None:
     rng = random.Random(5)
-    thin = [
-        attach_site(rng, BallProcess(0.5, 192, 20), pad_exposure_pct=None, warp_um=None)
-        for _ in range(1500)
-    ]
-    thick = [
-        attach_site(rng, BallProcess(0.5, 192, 150), pad_exposure_pct=None, warp_um=None)
-        for _ in range(1500)
-    ]
+    thin, thick = (
+        [attach_site(rng, process, pad_exposure_pct=None, warp_um=None) for _ in range(1500)]
+        for process in (BallProcess(0.5, 192, 20), BallProcess(0.5, 192, 150))
+    )
     assert sum(s.missing for s in thin) > 2 * sum(s.missing for s in thick)
     assert sum(s.bridged for s in thick) > 3 * sum(s.bridged for s in thin)
 

@@ -391,13 +391,9 @@ def test_laminator_model_lays_the_cu_slice_on_every_site(bench: Bench) -> None:
     for strip_id in ("A-1", "A-3"):
         strip = bench.world.get(strip_id)
         assert strip is not None and len(strip.sites) == 30
-        assert all(
-            s.slice_thickness_um == 200.0 and s.adhesive_thickness_um == 25.0
-            for s in strip.sites.values()
-        )
-        assert not any(
-            s.lamination_voids or s.defects or s.plate_placed for s in strip.sites.values()
-        )
+        sites = strip.sites.values()
+        assert all(s.slice_thickness_um == 200.0 and s.adhesive_thickness_um == 25.0 for s in sites)
+        assert not any(s.lamination_voids or s.defects or s.plate_placed for s in sites)
 
 
 def test_laminator_model_plate_sheet_marks_plates_on_a_known_film_strip() -> None:

@@ -94,12 +94,9 @@ BUILT = {
     "package_thickness_um": 300.0,
     "warp_um": 20.0,
 }
-BALLED = {
-    "ball_height_mean_um": 400.0,
-    "ball_height_min_um": 390.0,
-    "coplanarity_um": 60.0,
-    "slug_protrusion_um": 225.0,
-}
+#: A site after ball attach: the balls of BUILT, its slug 225 µm out.
+BALLED = {k: BUILT[k] for k in ("ball_height_mean_um", "ball_height_min_um", "coplanarity_um")}
+BALLED["slug_protrusion_um"] = 225.0
 
 
 # -- states, calibration, interlocks -----------------------------------------------------------------
