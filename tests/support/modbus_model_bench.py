@@ -66,6 +66,10 @@ class ModbusModelBench(ModelBench):
         if self.model.state is not State.READY:
             self.ready(slots, **registers)
         self.model.do_start()
+        return self.finish(limit_s)
+
+    def finish(self, limit_s: float = 4 * 3600.0) -> float:
+        """Run the started cycle to its end; the sim seconds it took."""
         return self.until(lambda: not self.model.cycle_active, limit_s)
 
     def inputs(self) -> dict[int, int]:

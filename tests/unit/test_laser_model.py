@@ -43,6 +43,13 @@ class Rig(ModelBench):
         super().__init__(seed=5, **(CLEAN | options))
         self.advance(25.0)
 
+    def warms_up(self, warmup_left_s: float, then_s: float) -> None:
+        """Still WARMUP ``warmup_left_s`` on, READY ``then_s`` after that (§3)."""
+        self.advance(warmup_left_s)
+        assert self.model.state_name() == "WARMUP"
+        self.advance(then_s)
+        assert self.model.state is State.READY
+
     def ready(self, recipe: str = "B-IO16") -> LaserModel:
         self.model.load_recipe(recipe)
         self.advance(WARMUP_COLD_S + 5)
@@ -117,19 +124,13 @@ def test_laser_warmup_is_600_s_cold_and_60_s_after_a_short_stop(rig: Rig) -> Non
     model = rig.model
     assert model.state is State.IDLE and model.power_w() == 0.0
     model.load_recipe("B-IO16")
-    rig.advance(590.0)
-    assert model.state_name() == "WARMUP"
-    rig.advance(15.0)
-    assert model.state is State.READY
+    rig.warms_up(590.0, 15.0)
     assert model.power_w() == pytest.approx(0.295, abs=0.002)
     model.unload_recipe()
     assert model.power_w() == 0.0
     rig.advance(29 * 60.0)
     model.load_recipe("B-IO16")
-    rig.advance(55.0)
-    assert model.state_name() == "WARMUP"
-    rig.advance(10.0)
-    assert model.state is State.READY
+    rig.warms_up(55.0, 10.0)
     model.do_reset()  # *RST switches the source off too
     rig.advance(30 * 60.0)
     model.load_recipe("B-IO16")
@@ -215,10 +216,7 @@ def test_laser_key_switch_off_stops_the_source_and_warms_up_again(rig: Rig) -> N
     assert model.power_w() == 0.0 and model.state_name() == "WARMUP"
     assert model.active_interlocks() == ["KEY", "WARMUP"]
     model.set_condition("KEY", False)
-    rig.advance(30.0)
-    assert model.state_name() == "WARMUP"
-    rig.advance(40.0)
-    assert model.state is State.READY
+    rig.warms_up(30.0, 40.0)
 
 
 # == the cycle (§5) =================================================================================
@@ -502,10 +500,7 @@ def test_laser_emergency_stop_outside_a_cycle_stops_the_source(rig: Rig) -> None
     model.set_condition("ESTOP", False)
     model.clear_alarms()
     assert model.state_name() == "WARMUP"
-    rig.advance(55.0)
-    assert model.state_name() == "WARMUP"
-    rig.advance(10.0)
-    assert model.state is State.READY
+    rig.warms_up(55.0, 10.0)
 
 
 def test_laser_start_checks_the_conflict_before_interlocks_in_table_order(rig: Rig) -> None:

@@ -27,10 +27,6 @@ class Bench(ModbusModelBench):
     result_map_ir, defects_ir, positions = 118, 122, 4
     ready_step_s, phase_step_s = 5.0, 0.5
 
-    def finish(self) -> float:
-        """Run the started shot to its end; the sim seconds it took."""
-        return self.until(lambda: not self.model.cycle_active)
-
 
 @pytest.fixture
 def bench() -> Bench:
