@@ -49,6 +49,13 @@ class Bench(ModelBench):
             if maps:
                 m.set_input_map_at(k, maps[k - 1])
 
+    def cycle(
+        self, ids: list[str], state: State, maps: list[str] | None = None, step_s: float = 1.0
+    ) -> float:
+        """START a magazine of ``ids`` and run it until ``state``; the sim seconds it took."""
+        self.magazine(ids, maps)
+        return self.run(self.model.do_start, state, step_s)
+
     def start(self, ids: list[str], after_s: float, maps: list[str] | None = None) -> None:
         """START a magazine of ``ids`` and run it ``after_s`` seconds on a 1 s grid."""
         self.magazine(ids, maps)
@@ -133,8 +140,7 @@ def test_ball_attach_heating_waits_for_oxygen_with_nitrogen_on() -> None:
 # == the pipelined magazine (§1, §8) ================================================================
 @pytest.mark.parametrize("strips", [1, 2, 5, 20])
 def test_ball_attach_magazine_takes_363_plus_30_per_extra_strip(bench: Bench, strips: int) -> None:
-    bench.magazine([f"T{k}" for k in range(1, strips + 1)])
-    elapsed = bench.run(bench.model.do_start, State.DONE, 5.0)
+    elapsed = bench.cycle([f"T{k}" for k in range(1, strips + 1)], State.DONE, step_s=5.0)
     assert elapsed == pytest.approx(363.3 + 30 * (strips - 1), abs=5.0)
     assert bench.model.results is not None
     assert bench.model.results.cycle_s == pytest.approx(363.3 + 30 * (strips - 1), abs=1.5)
@@ -340,8 +346,7 @@ def test_ball_attach_oxygen_excursion_marks_strips_in_the_oven_6509(bench: Bench
 def test_ball_attach_profile_outside_the_limits_fails_the_whole_strip_6508(bench: Bench) -> None:
     m = bench.model
     m.set_limits(["245", "255", "50", "70"])  # peak 241.7 is too cool
-    bench.magazine(["A"])
-    bench.run(m.do_start, State.DONE)
+    bench.cycle(["A"], State.DONE)
     assert {r.defect for r in m.strip_results(1).rows} <= {6501, 6502, 6503, 6508}
     assert m.strip_results(1).count("F") == 30
 
@@ -355,8 +360,7 @@ def test_ball_attach_tight_inspection_limits_fail_offset_or_diameter(
 ) -> None:
     m = bench.model
     m.set_param(param, value)  # offsets reach ~13 µm; reflowed balls are ~5.4 % wider
-    bench.magazine(["A"])
-    bench.run(m.do_start, State.DONE)
+    bench.cycle(["A"], State.DONE)
     defects = [r.defect for r in m.strip_results(1).rows]
     assert defects.count(defect) >= 20
 
@@ -367,8 +371,7 @@ def test_ball_attach_three_low_yield_strips_raise_6109(bench: Bench) -> None:
         strip = bench.world.strip(strip_id, 3, 10)
         for site in strip.sites.values():
             site.pad_exposure_pct = 80.0  # residual copper over a fifth of the lands
-    bench.magazine(["R1", "R2", "R3", "R4"])
-    bench.run(m.do_start, State.ALARM, 5.0)
+    bench.cycle(["R1", "R2", "R3", "R4"], State.ALARM, step_s=5.0)
     assert m.active_alarms == [6109]
     assert m.strip_status(3) == "DONE" and m.strip_status(4) == "REFLOW"
     bench.until(lambda: m.strip_status(4) == "DONE")  # already in the oven: it completes
@@ -381,8 +384,7 @@ def test_ball_attach_three_low_yield_strips_raise_6109(bench: Bench) -> None:
 def test_ball_attach_three_failed_prints_raise_6104_and_flag_flux(bench: Bench) -> None:
     m = bench.model
     m.set_condition("PRINT", True)
-    bench.magazine(["A", "B", "C"])
-    bench.run(m.do_start, State.ALARM)
+    bench.cycle(["A", "B", "C"], State.ALARM)
     assert m.active_alarms == [6104]
     m.fix(6104)
     m.clear_alarms()
@@ -444,8 +446,7 @@ def test_ball_attach_estop_clears_to_aborted_though_the_zones_cooled(bench: Benc
 def test_ball_attach_supplies_are_consumed_per_ball_and_flux_land(bench: Bench) -> None:
     m = bench.model
     balls_before, flux_before = m.ball_supply_pct, m.flux_supply_pct
-    bench.magazine(["A", "B"], ["1" * 30, "1" * 15 + "0" * 15])
-    bench.run(m.do_start, State.DONE)
+    bench.cycle(["A", "B"], State.DONE, ["1" * 30, "1" * 15 + "0" * 15])
     assert balls_before - m.ball_supply_pct == pytest.approx(45 * 192 / 1e6 * 100)
     assert flux_before - m.flux_supply_pct == pytest.approx(m.flux_needed_mm3(45) / 50_000 * 100)
 
@@ -530,8 +531,7 @@ def test_ball_attach_writes_the_balls_into_the_world(bench: Bench) -> None:
     strip = bench.world.strip("W1", 3, 10)
     strip.site(5).pad_exposure_pct = 60.0
     strip.site(6).warp_um = 15.0
-    bench.magazine(["W1"], ["1" * 29 + "0"])
-    bench.run(bench.model.do_start, State.DONE)
+    bench.cycle(["W1"], State.DONE, ["1" * 29 + "0"])
     good, bad, skipped = strip.site(6), strip.site(5), strip.site(30)
     assert good.balls_placed == 192 and good.ball_height_min_um is not None
     assert good.ball_height_mean_um == pytest.approx(400.0, abs=5.0)
@@ -572,8 +572,7 @@ def test_ball_attach_site_draws_repeat_with_the_seed_and_scatter_heights_by_one_
 # == manual statements pinned by the s9 audit (§3-§6) ===============================================
 def test_ball_attach_ack_resets_the_magazine_data_but_keeps_the_results(bench: Bench) -> None:
     m = bench.model
-    bench.magazine(["A", "B"], ["1" * 29 + "0", "1" * 30])
-    bench.run(m.do_start, State.DONE, 5.0)
+    bench.cycle(["A", "B"], State.DONE, ["1" * 29 + "0", "1" * 30], 5.0)
     m.do_ack()  # §4: MAGazine:COUNt and all STRip<k>:ID|MAP are reset by CYCLe:ACKnowledge
     assert (m.magazine_count, m.strip_ids[:2], m.input_maps[0]) == (1, ["", ""], "1" * 30)
     assert m.strip_status(2) == "DONE" and m.strip_results(2).strip_id == "B"
@@ -583,8 +582,7 @@ def test_ball_attach_ack_resets_the_magazine_data_but_keeps_the_results(bench: B
 
 def test_ball_attach_strip_cycle_time_is_its_own_feed_to_exit(bench: Bench) -> None:
     m = bench.model
-    bench.magazine(["A", "B", "C"])
-    bench.run(m.do_start, State.DONE, 5.0)
+    bench.cycle(["A", "B", "C"], State.DONE, step_s=5.0)
     times = [m.strip_results(k).cycle_s for k in (1, 2, 3)]  # §5 summary; §8: 363 s each
     assert times == pytest.approx([363.3] * 3, abs=0.1)
 
