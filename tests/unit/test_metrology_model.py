@@ -47,10 +47,14 @@ class Station:
         """Power-up, LOAD and a passed CAL."""
         self.idle()
         assert self.ask(f"LOAD {recipe}") == "OK"
-        assert self.ask("CAL") == "OK"
-        self.wait(20.0)
+        self.calibrate()
         assert self.ask("ST?").startswith("OK READY")
         return self
+
+    def calibrate(self) -> None:
+        """CAL and its 20 s (§8)."""
+        assert self.ask("CAL") == "OK"
+        self.wait(20.0)
 
     def run(self, strip_id: str, input_map: str | None = None, for_s: float = 0.0) -> None:
         """STRIP, MAP and RUN, then ``for_s`` of the cycle."""
@@ -160,8 +164,7 @@ def test_metrology_warns_calibration_due_after_20_h_and_interlocks_after_24_h() 
     station.wait(4 * 3600)
     assert station.ask("CAL?").endswith(",24.5")
     assert station.ask("RUN") == "ER 22,Interlock active;CAL"
-    station.ask("CAL")
-    station.wait(20.0)
+    station.calibrate()
     assert station.ask("ALC") == "OK"
     assert station.ask("AL?") == "OK 0"
     station.run("S1")
@@ -172,8 +175,7 @@ def test_metrology_failed_calibration_raises_9101_and_keeps_the_cal_interlock() 
     station = Station().idle()
     station.ask("LOAD A-BALL")
     station.model.set_condition("GAUGE", True)  # dirty reference gauge
-    station.ask("CAL")
-    station.wait(20.0)
+    station.calibrate()
     assert station.ask("ST?") == "OK ALARM,BALL,NONE,0,0"
     assert station.ask("AL?") == "OK 1,9101"
     assert station.ask("CAL?").startswith("OK FAIL,")
@@ -182,8 +184,7 @@ def test_metrology_failed_calibration_raises_9101_and_keeps_the_cal_interlock() 
     assert station.ask("ST?") == "OK READY,BALL,NONE,0,0"
     assert station.ask("RUN") == "ER 22,Interlock active;CAL"
     station.model.fix(9101)  # clean the reference gauge, repeat CAL
-    station.ask("CAL")
-    station.wait(20.0)
+    station.calibrate()
     assert station.ask("CAL?").startswith("OK PASS,")
 
 
@@ -743,19 +744,16 @@ def test_metrology_failed_calibration_neither_clears_nor_delays_calibration_due(
     station = Station().ready()
     station.wait(10 * 3600)
     station.model.set_condition("GAUGE", True)
-    station.ask("CAL")
-    station.wait(20.0)
+    station.calibrate()
     station.ask("ALC")  # 9101 goes with the first clear
     assert station.ask("AL?") == "OK 0"
     station.wait(10.1 * 3600)  # 20.1 h after the pass
     assert station.ask("AL?") == "OK 1,9201"
-    station.ask("CAL")
-    station.wait(20.0)
+    station.calibrate()
     assert station.ask("CAL?").startswith("OK FAIL,")
     station.ask("ALC")
     assert station.ask("AL?") == "OK 1,9201"  # still over 20 h since the last pass
     station.model.fix(9101)  # clean the reference gauge
-    station.ask("CAL")
-    station.wait(20.0)
+    station.calibrate()
     station.ask("ALC")
     assert station.ask("AL?") == "OK 0"
