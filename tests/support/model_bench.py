@@ -100,3 +100,10 @@ def fixed(model: ToolModel, code: int) -> State:
     model.fix(code)
     model.clear_alarms()
     return model.state
+
+
+def released(model: ToolModel, condition: str) -> State:
+    """The state an alarm clear leaves once ``condition`` is back to normal."""
+    model.set_condition(condition, False)
+    model.clear_alarms()
+    return model.state

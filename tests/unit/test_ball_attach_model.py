@@ -21,7 +21,7 @@ from sim.ball_attach.profile import reflow_profile, transit_s
 from sim.clock import SimClock
 from sim.tool_model import Reject, State
 from sim.world import SiteState, World
-from tests.support.model_bench import ModelBench, cleared_after, fixed
+from tests.support.model_bench import ModelBench, cleared_after, fixed, released
 from tests.support.refusal import refusal
 
 DEFAULT_ZONES = [130.0, 160.0, 175.0, 185.0, 200.0, 220.0, 250.0, 250.0]
@@ -438,9 +438,7 @@ def test_ball_attach_estop_clears_to_aborted_though_the_zones_cooled(bench: Benc
     m.set_condition("ESTOP", True)  # heaters off; the oven's strips are scrapped at once
     bench.advance(120, 1.0)
     assert m.active_alarms == [6001]  # a stopped cycle's cold zones are no 6105
-    m.set_condition("ESTOP", False)
-    m.clear_alarms()
-    assert m.state is State.ABORTED
+    assert released(m, "ESTOP") is State.ABORTED
 
 
 def test_ball_attach_supplies_are_consumed_per_ball_and_flux_land(bench: Bench) -> None:
@@ -627,9 +625,7 @@ def test_ball_attach_estop_outside_a_cycle_stops_the_heaters_and_returns_after_c
     assert m.state is State.ALARM and m.active_alarms == [6001]
     bench.advance(120, 5.0)
     assert m.zone_air_c(7) < 245.0  # heaters off: the 250 °C zone cools
-    m.set_condition("ESTOP", False)
-    m.clear_alarms()
-    assert m.state is State.HEATING  # previous state re-evaluated (README §6)
+    assert released(m, "ESTOP") is State.HEATING  # previous state re-evaluated (README §6)
     bench.until(lambda: m.state is State.READY)
 
 

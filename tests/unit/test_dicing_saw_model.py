@@ -14,7 +14,7 @@ from sim.dicing_saw.model import DicingSawModel
 from sim.tool_model import Reject, State
 from sim.world import World
 from tests.support.hand_clock import HandClock
-from tests.support.model_bench import ModelBench, cleared_after
+from tests.support.model_bench import ModelBench, cleared_after, released
 from tests.support.refusal import refusal
 
 
@@ -501,9 +501,7 @@ def abort_after_line_5_check(chipping_limit_um: int) -> DicingSawModel:
     bench.start(for_s=10 + 8 + 5 * 2 * 4.725 + 2.0 + 0.5)  # LOAD, ALIGN, 5 lines, check
     assert saw.passes_cut == 10 and saw.measured
     saw.set_condition("ESTOP", True)
-    saw.set_condition("ESTOP", False)
-    saw.clear_alarms()
-    assert saw.state is State.ABORTED
+    assert released(saw, "ESTOP") is State.ABORTED
     return saw
 
 

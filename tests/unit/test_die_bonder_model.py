@@ -20,7 +20,7 @@ from sim.die_bonder.process import (
     t95_s,
 )
 from sim.tool_model import Reject, State
-from tests.support.model_bench import ModelBench, cleared_after, fixed
+from tests.support.model_bench import ModelBench, cleared_after, fixed, released
 from tests.support.refusal import refusal
 
 
@@ -347,9 +347,8 @@ def test_die_bonder_heaters_off_after_an_abort_alarm_raise_no_out_of_band_alarm(
     bench.advance(600.0)  # the operator takes ten minutes to release it
     assert model.temperature_c("STAGE") < model.setpoint_c("STAGE") - 10.0
     assert model.active_alarms == [alarm]
-    model.set_condition(condition, False)
-    model.clear_alarms()
-    assert model.state is State.ABORTED and model.active_alarms == []
+    assert released(model, condition) is State.ABORTED
+    assert model.active_alarms == []
     assert model.results is not None and model.results.result_map[4:] == "F" + "N" * 25
     model.do_ack()
     assert model.state is State.HEATING

@@ -16,7 +16,7 @@ from sim.etch_bath.strips import copper_left
 from sim.tool_model import Reject, State
 from sim.world import World
 from tests.support.modbus_model_bench import ModbusModelBench
-from tests.support.model_bench import cleared_after, fixed
+from tests.support.model_bench import cleared_after, fixed, released
 from tests.support.refusal import refusal
 
 
@@ -245,9 +245,7 @@ def test_etch_bath_estop_in_etch_marks_5503_and_keeps_etching_while_the_hoist_is
     assert model.state is State.ALARM
     bench.advance(60)
     assert model.hoist.at_bottom  # no motion under E-stop: the strips stay in the etchant
-    model.set_condition("ESTOP", False)
-    model.clear_alarms()
-    assert model.state is State.ABORTED
+    assert released(model, "ESTOP") is State.ABORTED
     bench.until(lambda: model.hoist.at_top, 30)
     assert model.end_reason is EndReason.ABORTED
     assert model.results is not None
@@ -508,9 +506,7 @@ def test_etch_bath_hold_in_lower_raises_the_carrier_like_pause() -> None:
     bench.advance(30)
     assert (model.phase, model.hoist.pos_mm, model.etch_elapsed_s) == ("LOWER", 0.0, 0)
     assert refusal(model.end_etch)[0] == 23
-    model.set_condition("DOOR", False)
-    model.clear_alarms()
-    assert model.state is State.PAUSED
+    assert released(model, "DOOR") is State.PAUSED
     model.do_resume()
     bench.until(lambda: model.phase == "ETCH" and model.hoist.at_bottom, 30)
 

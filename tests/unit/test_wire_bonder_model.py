@@ -13,7 +13,7 @@ from sim.tool_model import Reject, State
 from sim.wire_bonder.bonding import BondRates, BondSettings, bond_unit, mean_pull_gf, us_factor
 from sim.wire_bonder.commands import WireBonderCommands
 from sim.wire_bonder.model import WireBonderModel
-from tests.support.model_bench import ModelBench, cleared_after, fixed
+from tests.support.model_bench import ModelBench, cleared_after, fixed, released
 from tests.support.refusal import refusal
 
 DEFAULTS = BondSettings("AU", 25, 45, 55, 250, 50)
@@ -359,9 +359,7 @@ def test_wire_bonder_estop_held_for_minutes_mid_cycle_clears_to_aborted_without_
     model.sync()
     assert abs(model.stage_pv_c - model.stage_sp_c) > 10.0
     assert model.active_alarms == [3001]
-    model.set_condition("ESTOP", False)
-    model.clear_alarms()
-    assert model.state is State.ABORTED
+    assert released(model, "ESTOP") is State.ABORTED
 
 
 def test_wire_bonder_strip_fiducial_not_found_in_align_leaves_every_unit_n(bench: Bench) -> None:
@@ -485,9 +483,8 @@ def test_wire_bonder_stage_deviation_counts_while_the_cycle_is_held_in_alarm(ben
     model.set_condition("STAGE", True)
     bench.advance(100.0)  # > 10 °C off after 60 s, then 30 s more
     assert model.active_alarms == [3004, 3107]
-    model.set_condition("AIR", False)
-    model.clear_alarms()
-    assert model.state is State.ALARM and refusal(model.do_resume) == (23, "3107")
+    assert released(model, "AIR") is State.ALARM
+    assert refusal(model.do_resume) == (23, "3107")
 
 
 def test_wire_bonder_stage_out_of_band_outside_a_cycle_only_falls_back_to_heating() -> None:
@@ -550,9 +547,7 @@ def test_wire_bonder_heater_fault_is_an_abort_alarm_in_any_state(bench: Bench) -
     model = bench.ready()
     model.set_condition("HEATER", True)
     assert model.state is State.ALARM and model.active_alarms == [3111]
-    model.set_condition("HEATER", False)
-    model.clear_alarms()
-    assert model.state in (State.HEATING, State.READY)
+    assert released(model, "HEATER") in (State.HEATING, State.READY)
 
 
 def test_wire_bonder_cover_open_while_paused_only_blocks_resume(bench: Bench) -> None:
