@@ -386,8 +386,7 @@ def test_ball_attach_three_failed_prints_raise_6104_and_flag_flux(bench: Bench) 
     m.set_condition("PRINT", True)
     bench.cycle(["A", "B", "C"], State.ALARM)
     assert m.active_alarms == [6104]
-    m.fix(6104)
-    m.clear_alarms()
+    fixed(m, 6104)
     m.do_resume()
     bench.until(lambda: not m.cycle_active)
     for k in (1, 2, 3):
@@ -603,8 +602,7 @@ def test_ball_attach_cover_opened_in_a_cycle_holds_until_closed_and_cleared(benc
     assert cleared_after(m, lambda: m.set_condition("DOOR", False)) is State.PAUSED
     m.set_condition("DOOR", True)  # opened again while PAUSED: still "during cycle"
     assert m.active_alarms == [6002] and refusal(m.do_resume)[0] == 23
-    m.set_condition("DOOR", False)
-    m.clear_alarms()
+    released(m, "DOOR")
     m.do_resume()
     assert m.state is State.RUNNING
 

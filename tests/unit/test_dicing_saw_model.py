@@ -459,8 +459,7 @@ def test_dicing_saw_estop_during_blade_setup_abandons_the_setup() -> None:
     saw.set_condition("ESTOP", True)
     bench.advance(60.0)
     assert saw.state is State.ALARM
-    saw.set_condition("ESTOP", False)
-    saw.clear_alarms()
+    released(saw, "ESTOP")
     assert saw.state_name() == "WARMUP"  # spindle stopped by the E-stop
     bench.until_in(State.READY)
     assert "BLADE" in saw.active_interlocks()

@@ -396,8 +396,7 @@ def test_die_bonder_wafer_map_end_holds_before_the_site() -> None:
     bench.run_strip("A-EQUAL", "LA13")
     assert bench.model.active_alarms == [2202, 2106]
     assert bench.model.progress()[0] == 2  # two dies placed, the third site not started
-    bench.model.fix(2106)
-    bench.model.clear_alarms()
+    fixed(bench.model, 2106)
     bench.run(bench.model.do_resume, State.DONE)
 
 

@@ -433,8 +433,7 @@ def test_etch_bath_temperature_warnings_stop_counting_once_an_abort_is_pending()
     bench.advance(900)  # 50.0 -> 45.9 °C: 11 min below SP - TEMP_BAND
     assert model.bath.temp_c < 48.5 - 2.0 and model.cycle_active
     assert model.active_alarms == [5104]
-    model.fix(5104)
-    model.clear_alarms()
+    fixed(model, 5104)
     assert (model.state, model.active_alarms) == (State.ABORTED, [])
     model.do_ack()
     assert (model.state, model.active_alarms) == (State.HEATING, [])
@@ -476,8 +475,7 @@ def test_etch_bath_abort_reports_the_lowest_applicable_defect() -> None:
         lambda m: m.phase == "DRIP", 200, {1: "S1"}, DEPTH_TARGET=50000, ETCH_TIME_MAX_S=60
     )  # 5150, END_REASON 4
     model.set_condition("ESTOP", True)
-    model.set_condition("ESTOP", False)
-    model.clear_alarms()
+    released(model, "ESTOP")
     assert model.results is not None and model.state is State.ABORTED
     assert model.end_reason is EndReason.MAX_TIME
     assert (model.results.rows[0].result, model.results.rows[0].defect) == ("F", 5501)
@@ -488,8 +486,7 @@ def test_etch_bath_abort_before_etch_leaves_positions_not_processed() -> None:
     model, _ = started(lambda m: m.phase == "LOWER", 30, {1: "S1", 3: "S3"})
     model.set_condition("ESTOP", True)
     assert model.state is State.ALARM
-    model.set_condition("ESTOP", False)
-    model.clear_alarms()
+    released(model, "ESTOP")
     assert (model.state, model.end_reason) == (State.ABORTED, EndReason.ABORTED)
     words = ETCH_BATH_REGISTERS.inputs(model)
     assert (words[115], [words[120 + k] for k in (1, 2, 3)]) == (5, [4, 3, 4])  # N, X, N

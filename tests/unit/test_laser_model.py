@@ -28,7 +28,7 @@ from sim.laser.server import laser_commands
 from sim.tool_model import State
 from sim.world import World
 from tests.support.hand_clock import HandClock
-from tests.support.model_bench import ModelBench, cleared_after
+from tests.support.model_bench import ModelBench, cleared_after, released
 from tests.support.refusal import refusal
 
 CLEAN = {"via_block_rate": 0.0, "residue_rate": 0.0, "fiducial_miss_rate": 0.0}
@@ -183,8 +183,7 @@ def test_laser_calibration_with_the_source_switched_off_measures_nothing(rig: Ri
     rig.advance(25.0)
     assert model.calibration_text().startswith("0.000,")
     assert model.state is State.ALARM and model.active_alarms == [8101]
-    model.set_condition("KEY", False)
-    model.clear_alarms()
+    released(model, "KEY")
     assert model.state_name() == "WARMUP" and "CAL" in model.active_interlocks()
 
 
@@ -460,8 +459,7 @@ def test_laser_fume_extraction_low_holds_at_the_end_of_the_site(rig: Rig) -> Non
     assert cleared_after(model, lambda: model.set_condition("EXHAUST", False)) is State.PAUSED
     model.set_condition("EXHAUST", True)  # low again while paused: the hold alarm again
     assert model.state is State.ALARM and model.active_alarms == [8004]
-    model.set_condition("EXHAUST", False)
-    model.clear_alarms()
+    released(model, "EXHAUST")
     model.do_resume()
     rig.advance(12.0)
     assert model.state is State.RUNNING and results.result_map[:3] == "PPN"
@@ -497,8 +495,7 @@ def test_laser_emergency_stop_outside_a_cycle_stops_the_source(rig: Rig) -> None
     model.set_condition("ESTOP", True)
     assert model.state is State.ALARM and model.active_alarms == [8001]
     assert model.power_w() == 0.0
-    model.set_condition("ESTOP", False)
-    model.clear_alarms()
+    released(model, "ESTOP")
     assert model.state_name() == "WARMUP"
     rig.warms_up(55.0, 10.0)
 

@@ -346,8 +346,7 @@ def test_mold_press_model_hydraulic_loss_at_clamp_aborts_with_4111_before_transf
     assert (bench.model.state, bench.model.phase) == (State.ALARM, "CLAMP")
     assert bench.model.phase_elapsed_s == pytest.approx(10.0)  # force not reached within 10 s
     assert not discrete_image(bench.model)[17]
-    bench.model.fix(4004)
-    bench.model.clear_alarms()
+    fixed(bench.model, 4004)
     assert (bench.model.state, bench.result_map()) == (State.ABORTED, "NNNN")
 
 
