@@ -29,6 +29,12 @@ class ModelBench:
         self.world = World()
         self.model: Any = (model_type or self.model_type)(self.clock, self.world, **options)
 
+    @property
+    def results(self) -> Any:
+        """The model's results of its last cycle, which must be there."""
+        assert self.model.results is not None, "no cycle results"
+        return self.model.results
+
     def at(self, t_s: float) -> None:
         """Set the clock to sim time ``t_s`` and sync the model."""
         self.clock.t = t_s

@@ -142,8 +142,7 @@ def test_ball_attach_heating_waits_for_oxygen_with_nitrogen_on() -> None:
 def test_ball_attach_magazine_takes_363_plus_30_per_extra_strip(bench: Bench, strips: int) -> None:
     elapsed = bench.cycle([f"T{k}" for k in range(1, strips + 1)], State.DONE, step_s=5.0)
     assert elapsed == pytest.approx(363.3 + 30 * (strips - 1), abs=5.0)
-    assert bench.model.results is not None
-    assert bench.model.results.cycle_s == pytest.approx(363.3 + 30 * (strips - 1), abs=1.5)
+    assert bench.results.cycle_s == pytest.approx(363.3 + 30 * (strips - 1), abs=1.5)
     for k in range(1, strips + 1):
         assert bench.model.strip_results(k).cycle_s == pytest.approx(363.3, abs=0.1)
     assert bench.model.progress()[:2] == (strips, strips)

@@ -38,8 +38,7 @@ class Bench(ModelBench):
         """A cycle to its end (DONE, ABORTED or ALARM); its cycle time."""
         self.start(strip_id)
         self.until_in(State.DONE, State.ABORTED, State.ALARM, limit_s=1000.0, step_s=1.0)
-        assert self.model.results is not None
-        return float(self.model.results.cycle_s)
+        return float(self.results.cycle_s)
 
 
 def make_saw(*, blade_count: int = 0) -> tuple[DicingSawModel, Bench]:
@@ -165,9 +164,8 @@ def test_dicing_saw_cycle_takes_275_s_and_80_line_passes_in_format_b_154_s_and_3
     assert bench.cycle() == pytest.approx(cycle_s, abs=3.0)
     assert saw.state is State.DONE
     assert saw.progress()[:2] == (passes, passes)
-    assert saw.results is not None
-    assert saw.results.summary_extra == (str(passes), str(passes))
-    assert saw.results.count("P") == size[0] * size[1]
+    assert bench.results.summary_extra == (str(passes), str(passes))
+    assert bench.results.count("P") == size[0] * size[1]
 
 
 def test_dicing_saw_line_pass_time_follows_extent_feed_and_index() -> None:
@@ -202,16 +200,14 @@ def test_dicing_saw_singulates_every_site_and_records_chipping_in_the_world() ->
     assert strip is not None
     assert all(site.singulated and site.chipping_um is not None for site in strip.sites.values())
     assert not any("dicing-saw" in site.defects for site in strip.sites.values())
-    assert saw.results is not None
-    first = saw.results.rows[0]
+    first = bench.results.rows[0]
     assert (first.result, first.values) == ("X", ("", "", ""))
 
 
 def test_dicing_saw_kerf_check_values_only_at_sites_bounded_by_checked_lines() -> None:
-    saw, bench = ready_saw()
+    _, bench = ready_saw()
     bench.cycle()
-    assert saw.results is not None
-    rows = {row.site: row for row in saw.results.rows}
+    rows = {row.site: row for row in bench.results.rows}
     # Line 5 is the CH1 boundary between rows 4 and 5; line 10 is CH2 boundary 0 (left of col 1).
     assert all(rows[s].values[0] != "" for s in range(91, 151))
     assert rows[31].values[0] != ""
@@ -227,8 +223,7 @@ def test_dicing_saw_no_kerf_check_when_check_is_zero() -> None:
     saw.set_param("cut_check", "0")
     cycle_s = bench.cycle()
     assert cycle_s == pytest.approx(275.0 - 16.0, abs=3.0)
-    assert saw.results is not None
-    assert all(row.values == ("", "", "") and row.result == "P" for row in saw.results.rows)
+    assert all(row.values == ("", "", "") and row.result == "P" for row in bench.results.rows)
 
 
 def test_dicing_saw_counts_blade_line_passes_and_warns_at_90_percent() -> None:
@@ -258,9 +253,8 @@ def test_dicing_saw_blade_life_holds_at_end_of_line_pass_and_resumes_after_chang
     assert saw.state is State.SETUP
     bench.until_in(State.PAUSED)
     bench.run(saw.do_resume, State.DONE, 1.0)
-    assert saw.results is not None
-    assert saw.results.summary_extra == ("80", "70")
-    assert saw.results.count("P") == 240
+    assert bench.results.summary_extra == ("80", "70")
+    assert bench.results.count("P") == 240
 
 
 def test_dicing_saw_pause_takes_effect_at_end_of_line_pass() -> None:
@@ -293,8 +287,7 @@ def test_dicing_saw_abort_class_alarm_stops_spindle_and_leaves_uncut_sites_f7504
     assert saw.state is State.ALARM
     assert not saw.spindle_on
     assert cleared_after(saw, lambda: saw.set_condition("ESTOP", False)) is State.ABORTED
-    assert saw.results is not None
-    rows = saw.results.rows
+    rows = bench.results.rows
     cut_cols = {1, 2, 3, 4}  # CH2 boundaries 0-4 cut, boundary 5 one pass
     for row in rows:
         col = (row.site - 1) % 30 + 1
@@ -317,8 +310,7 @@ def test_dicing_saw_alignment_failure_leaves_every_site_n() -> None:
     bench.cycle()
     saw.clear_alarms()
     assert saw.state is State.ABORTED
-    assert saw.results is not None
-    assert saw.results.count("N") == 240
+    assert bench.results.count("N") == 240
 
 
 def test_dicing_saw_vacuum_loss_loses_singulated_units_f7503() -> None:
@@ -326,8 +318,7 @@ def test_dicing_saw_vacuum_loss_loses_singulated_units_f7503() -> None:
     bench.start(for_s=200.0)  # deep into CH2
     saw.set_condition("VACUUM", True)
     assert saw.active_alarms == [7003]
-    assert saw.results is not None
-    defects = {row.defect for row in saw.results.rows}
+    defects = {row.defect for row in bench.results.rows}
     assert 7503 in defects and 7504 in defects
 
 
@@ -368,8 +359,7 @@ def test_dicing_saw_kerf_offset_over_limit_holds_7105_and_fails_sites_7502() -> 
     assert saw.active_alarms == [7105]
     saw.clear_alarms()
     bench.run(saw.do_resume, State.DONE, 1.0)
-    assert saw.results is not None
-    assert {row.defect for row in saw.results.rows if 91 <= row.site <= 150} == {7502}
+    assert {row.defect for row in bench.results.rows if 91 <= row.site <= 150} == {7502}
 
 
 def test_dicing_saw_worn_blade_chips_over_limit_and_holds_7106_after_three_checks() -> None:
@@ -382,8 +372,7 @@ def test_dicing_saw_worn_blade_chips_over_limit_and_holds_7106_after_three_check
     saw.do_abort()
     saw.clear_alarms()
     assert saw.state is State.ABORTED
-    assert saw.results is not None
-    defects = {row.defect for row in saw.results.rows}
+    defects = {row.defect for row in bench.results.rows}
     assert 7501 in defects and 7504 in defects  # checked singulated sites chip over the limit
 
 
@@ -489,8 +478,7 @@ def test_dicing_saw_vacuum_already_low_at_start_aborts_7003_before_any_cut() -> 
     saw.conditions["VACUUM"] = False
     saw.clear_alarms()
     assert saw.state is State.ABORTED
-    assert saw.results is not None
-    assert saw.results.count("N") == 240
+    assert bench.results.count("N") == 240
 
 
 def abort_after_line_5_check(chipping_limit_um: int) -> DicingSawModel:
@@ -582,9 +570,8 @@ def test_dicing_saw_host_abort_mid_line_leaves_touched_rows_f7504_and_the_rest_n
     bench.start(for_s=18.0 + 2 * 9.45 + 1.0)  # 1 s into line 3, pass 1
     saw.do_abort()
     assert saw.state is State.ABORTED
-    assert saw.results is not None
-    rows = saw.results.rows
+    rows = bench.results.rows
     assert all((r.result, r.defect) == ("F", 7504) for r in rows if r.site <= 90)
     assert all((r.result, r.defect) == ("N", 0) for r in rows if r.site > 90)
     assert saw.progress()[:2] == (4, 80)
-    assert saw.results.summary_extra == ("4", "4")
+    assert bench.results.summary_extra == ("4", "4")

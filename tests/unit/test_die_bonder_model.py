@@ -62,8 +62,7 @@ def test_die_bonder_strip_cycle_takes_the_manual_time(recipe: str, expected_s: f
         bench.model.do_ack()
     bench.run_strip(recipe, "S1")
     assert bench.model.state is State.DONE
-    assert bench.model.results is not None
-    assert bench.model.results.cycle_s == pytest.approx(expected_s, abs=0.6)
+    assert bench.results.cycle_s == pytest.approx(expected_s, abs=0.6)
 
 
 def test_die_bonder_example_strip_takes_86_7_s_and_reports_progress_as_the_manual() -> None:
@@ -73,8 +72,7 @@ def test_die_bonder_example_strip_takes_86_7_s_and_reports_progress_as_the_manua
     bench.advance(14.0)
     assert bench.model.progress() == (12, 29, 14, 73)
     bench.until_in(State.DONE)
-    assert bench.model.results is not None
-    assert f"{bench.model.results.cycle_s:.1f}" == "86.7"
+    assert f"{bench.results.cycle_s:.1f}" == "86.7"
 
 
 def test_die_bonder_flip_chip_site_takes_1_5_s_plus_bond_time() -> None:
@@ -278,9 +276,8 @@ def test_die_bonder_plate_on_die_reference_without_die_is_not_processed() -> Non
     bench = Bench()
     bench.model.recipes["B-PLATE"]["params"]["PLACE_ZREF"] = "DIE"
     bench.run_strip("B-PLATE", "LB8")
-    assert bench.model.results is not None
-    assert {(r.result, r.defect) for r in bench.model.results.rows} == {("F", 2508)}
-    assert bench.model.results.summary_extra == ("PLATE", "0")
+    assert {(r.result, r.defect) for r in bench.results.rows} == {("F", 2508)}
+    assert bench.results.summary_extra == ("PLATE", "0")
 
 
 def test_die_bonder_consumes_adhesive_dies_and_plates() -> None:
@@ -326,9 +323,8 @@ def test_die_bonder_abort_class_alarm_fails_the_site_in_progress_and_leaves_the_
     model = bench.model
     assert model.active_alarms == [2001]
     assert cleared_after(model, lambda: model.set_condition("ESTOP", False)) is State.ABORTED
-    assert model.results is not None
-    assert model.results.result_map[4:] == "F" + "N" * 25
-    assert model.results.rows[4].defect == 2510 and model.results.rows[4].values == ("",) * 6
+    assert bench.results.result_map[4:] == "F" + "N" * 25
+    assert bench.results.rows[4].defect == 2510 and bench.results.rows[4].values == ("",) * 6
     strip = bench.world.get("LA11")
     assert strip is not None and strip.site(5).defects == {"die-bonder": 2510}
 
@@ -381,12 +377,11 @@ def test_die_bonder_holds_after_three_consecutive_failures(
     bench.run(bench.model.do_start, State.ALARM)
     model = bench.model
     assert alarm in model.active_alarms
-    assert model.results is not None
-    done = model.results.result_map.count("P") + model.results.result_map.count("F")
+    done = bench.results.result_map.count("P") + bench.results.result_map.count("F")
     model.clear_alarms()  # an event alarm: gone with the first clear
     assert model.state is State.PAUSED
     bench.advance(5.0)
-    assert model.results.result_map.count("P") + model.results.result_map.count("F") == done
+    assert bench.results.result_map.count("P") + bench.results.result_map.count("F") == done
     model.do_abort()
     assert model.state is State.ABORTED
 

@@ -173,8 +173,7 @@ def test_etch_bath_time_limit_marks_target_not_reached() -> None:
     bench.cycle({1: "S1", 3: "S3"}, DEPTH_TARGET=50000, ETCH_TIME_MAX_S=60)
     assert model.state is State.DONE and 5150 in model.active_alarms
     assert model.end_reason is EndReason.MAX_TIME
-    assert model.results is not None
-    first_three = [(r.result, r.defect) for r in model.results.rows[:3]]
+    first_three = [(r.result, r.defect) for r in bench.results.rows[:3]]
     assert first_three == [("F", 5501), ("X", 0), ("F", 5501)]
 
 
@@ -248,8 +247,7 @@ def test_etch_bath_estop_in_etch_marks_5503_and_keeps_etching_while_the_hoist_is
     assert released(model, "ESTOP") is State.ABORTED
     bench.until(lambda: model.hoist.at_top, 30)
     assert model.end_reason is EndReason.ABORTED
-    assert model.results is not None
-    assert (model.results.rows[0].result, model.results.rows[0].defect) == ("F", 5503)
+    assert (bench.results.rows[0].result, bench.results.rows[0].defect) == ("F", 5503)
     strip = bench.world.get("S1")
     assert strip is not None
     site = strip.site(1)
@@ -457,8 +455,7 @@ def test_etch_bath_temperature_high_warns_after_30_s_and_marks_5502() -> None:
     seconds = bench.until(lambda: 5101 in model.active_alarms, 60)
     assert 30 < seconds <= 32 and model.state is State.RUNNING  # W: no state change
     bench.until(lambda: model.state is State.DONE, 900)
-    assert model.results is not None
-    assert [(r.result, r.defect) for r in model.results.rows[:3]] == [("F", 5502)] * 2 + [("X", 0)]
+    assert [(r.result, r.defect) for r in bench.results.rows[:3]] == [("F", 5502)] * 2 + [("X", 0)]
 
 
 def test_etch_bath_abort_reports_the_lowest_applicable_defect() -> None:

@@ -224,8 +224,7 @@ def test_laser_io16_cycle_opens_every_via_and_writes_the_world(rig: Rig) -> None
     model.set_input_map("0" + "1" * 239)
     rig.cycle()
     assert model.state is State.DONE
-    results = model.results
-    assert results is not None
+    results = rig.results
     assert results.result_map == "X" + "P" * 239
     assert results.cycle_s == pytest.approx(83.0, abs=1.0)
     assert results.summary_extra == ("IO16", str(239 * 16))
@@ -286,8 +285,7 @@ def test_laser_three_sites_in_a_row_without_breakthrough_hold_with_8107(rig: Rig
     model = rig.ready()
     model.set_param("via_max_pulses", "100")
     rig.cycle()
-    results = model.results
-    assert results is not None
+    results = rig.results
     assert model.state is State.ALARM and model.active_alarms == [8107]
     assert results.result_map[:4] == "FFFN" and results.rows[0].values[:2] == ("0", "16")
     model.clear_alarms()
@@ -332,10 +330,9 @@ def test_laser_abort_mid_site_marks_it_8506_with_the_vias_done(rig: Rig) -> None
 
 def test_laser_site_without_fiducial_is_8505_and_adds_no_vias() -> None:
     rig = Rig(fiducial_miss_rate=1.0)
-    model = rig.ready()
+    rig.ready()
     rig.cycle()
-    results = model.results
-    assert results is not None
+    results = rig.results
     assert {(r.result, r.defect, r.values) for r in results.rows} == {
         ("F", 8505, ("0", "16", "", ""))
     }
@@ -359,8 +356,7 @@ def test_laser_power_drift_during_a_cycle_holds_at_the_end_of_the_site(rig: Rig)
     model = rig.ready()
     model.source_efficiency = 0.85
     rig.cycle(seconds=18.5)
-    results = model.results
-    assert results is not None
+    results = rig.results
     assert model.state is State.ALARM and model.active_alarms == [8101]
     assert results.result_map[:2] == "PN" and model.shutter() == "CLOSED"
     assert model.power_w() == pytest.approx(0.85 * 0.295, abs=0.005)
@@ -372,8 +368,7 @@ def test_laser_door_opened_mid_cycle_aborts_and_restarts_the_source(rig: Rig) ->
     rig.cycle(seconds=40.0)
     assert model.state is State.ALARM and model.active_alarms == [8002] and model.power_w() == 0.0
     assert cleared_after(model, lambda: model.set_condition("DOOR", False)) is State.ABORTED
-    results = model.results
-    assert results is not None
+    results = rig.results
     assert results.count("F") == 1 and results.count("P") + results.count("N") == 239
     assert math.isclose(results.cycle_s, 35.3, abs_tol=0.5)
     model.do_ack()

@@ -94,8 +94,7 @@ def test_wire_bonder_wire_time_is_45_ms_plus_bond_times(bench: Bench) -> None:
     model.set_param("B2_TIME", "50")
     bench.until(lambda: model.state is State.READY, 60)
     bench.run(model.do_start, State.DONE)
-    assert model.results is not None
-    assert model.results.cycle_s == pytest.approx(30 * (64 * 0.145 + 1.5) + 17, rel=0.02)
+    assert bench.results.cycle_s == pytest.approx(30 * (64 * 0.145 + 1.5) + 17, rel=0.02)
 
 
 # -- bond physics (process-reference §2.4, §2.5) -----------------------------------------------
@@ -175,8 +174,7 @@ def test_wire_bonder_bonds_only_sites_with_a_die_and_records_the_world(bench: Be
         else:
             assert (result, defect, values) == ("F", 3505, ("0", "64", "0", "0", "", ""))
             assert state.defects["wire-bonder"] == 3505 and state.wires_bonded == 0
-    assert model.results is not None
-    assert model.results.summary_extra == (str(14 * 64),)
+    assert bench.results.summary_extra == (str(14 * 64),)
 
 
 def test_wire_bonder_bonds_every_site_of_a_strip_the_world_has_not_seen(bench: Bench) -> None:
