@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from sim.tool_model import State, ToolModel
-from sim.world import World
+from sim.world import StripState, World
 from tests.support.hand_clock import HandClock
 from tests.support.refusal import refusal
 
@@ -34,6 +34,12 @@ class ModelBench:
         """The model's results of its last cycle, which must be there."""
         assert self.model.results is not None, "no cycle results"
         return self.model.results
+
+    def world_strip(self, strip_id: str) -> StripState:
+        """The world's strip ``strip_id``, which must be there."""
+        strip = self.world.get(strip_id)
+        assert strip is not None, f"{strip_id} not in the world"
+        return strip
 
     def at(self, t_s: float) -> None:
         """Set the clock to sim time ``t_s`` and sync the model."""

@@ -20,7 +20,7 @@ from sim.ball_attach.model import BallAttachModel
 from sim.ball_attach.profile import reflow_profile, transit_s
 from sim.clock import SimClock
 from sim.tool_model import Reject, State
-from sim.world import SiteState, World
+from sim.world import World
 from tests.support.model_bench import ModelBench, cleared_after, fixed, released
 from tests.support.refusal import refusal
 
@@ -67,12 +67,6 @@ class Bench(ModelBench):
         self.start(["A", "B"], 5)
         self.model.do_pause()
         self.until(lambda: self.model.strip_status(1) == "DONE", step_s=5.0)
-
-
-def world_site(world: World, strip_id: str, site: int) -> SiteState:
-    strip = world.get(strip_id)
-    assert strip is not None, f"{strip_id} not in the world"
-    return strip.site(site)
 
 
 @pytest.fixture
@@ -295,7 +289,7 @@ def test_ball_attach_abort_ejects_the_strip_at_the_front_and_drains_the_oven(ben
     assert all(maps[k].count("P") >= 28 for k in range(3))
     assert maps[3] == "F" * 30 and {r.defect for r in m.strip_results(4).rows} == {6510}
     assert maps[4] == "N" * 30 and m.strip_status(5) == "NOTRUN"
-    assert world_site(bench.world, "D", 1).defects == {"ball-attach": 6510}
+    assert bench.world_strip("D").site(1).defects == {"ball-attach": 6510}
 
 
 def test_ball_attach_estop_fails_the_strips_in_the_oven_with_6508(bench: Bench) -> None:
@@ -308,7 +302,7 @@ def test_ball_attach_estop_fails_the_strips_in_the_oven_with_6508(bench: Bench) 
     assert m.strip_results(1).result_map == "F" * 29 + "X"
     assert m.strip_results(5).result_map == "N" * 29 + "X"
     assert cleared_after(m, lambda: m.set_condition("ESTOP", False)) is State.ABORTED
-    site = world_site(bench.world, "A", 1)
+    site = bench.world_strip("A").site(1)
     assert site.balls_placed == 192 and site.ball_height_mean_um is None
 
 
@@ -322,7 +316,7 @@ def test_ball_attach_abort_class_alarm_lets_the_strip_in_inspection_complete(
     assert m.strip_status(1) == "INSPECT"  # §3: as ABORT, inspection completes normally
     bench.advance(10, 1.0)
     assert m.strip_status(1) == "DONE" and m.strip_results(1).count("P") >= 28
-    assert world_site(bench.world, "A", 1).coplanarity_um is not None
+    assert bench.world_strip("A").site(1).coplanarity_um is not None
     assert fixed(m, 6107) is State.ABORTED
 
 
@@ -374,7 +368,7 @@ def test_ball_attach_three_low_yield_strips_raise_6109(bench: Bench) -> None:
     assert m.active_alarms == [6109]
     assert m.strip_status(3) == "DONE" and m.strip_status(4) == "REFLOW"
     bench.until(lambda: m.strip_status(4) == "DONE")  # already in the oven: it completes
-    site = world_site(bench.world, "R1", 1)
+    site = bench.world_strip("R1").site(1)
     assert site.balls_missing > 0 and site.defects == {"ball-attach": 6501}
     m.clear_alarms()
     assert m.state is State.DONE  # every strip was fed and has left: the magazine is complete

@@ -196,8 +196,7 @@ def test_dicing_saw_singulates_every_site_and_records_chipping_in_the_world() ->
     saw, bench = ready_saw()
     saw.set_input_map("0" + "1" * 239)
     bench.cycle("FB7")
-    strip = bench.world.get("FB7")
-    assert strip is not None
+    strip = bench.world_strip("FB7")
     assert all(site.singulated and site.chipping_um is not None for site in strip.sites.values())
     assert not any("dicing-saw" in site.defects for site in strip.sites.values())
     first = bench.results.rows[0]
@@ -295,8 +294,7 @@ def test_dicing_saw_abort_class_alarm_stops_spindle_and_leaves_uncut_sites_f7504
             assert row.result == "P", row
         else:
             assert (row.result, row.defect) == ("F", 7504), row
-    strip = bench.world.get("FB9")
-    assert strip is not None
+    strip = bench.world_strip("FB9")
     assert strip.site(1).singulated and not strip.site(30).singulated
     assert strip.site(30).defects == {"dicing-saw": 7504}
     saw.do_ack()

@@ -126,8 +126,7 @@ def test_die_bonder_snap_cure_leaves_the_degree_of_cure_in_the_world() -> None:
     bench = Bench()
     bench.run_strip("A-EQUAL", "LA1")
     expected = advance_cure(0.0, 175.0, 60.0)
-    strip = bench.world.get("LA1")
-    assert strip is not None
+    strip = bench.world_strip("LA1")
     cure = [strip.site(k).adhesive_cure for k in range(1, 31)]
     assert all(expected <= alpha <= expected + 0.02 for alpha in cure)
 
@@ -250,8 +249,8 @@ def test_die_bonder_writes_each_mode_into_the_world() -> None:
     bench.run_strip("A-SMALL-1", "LA7", "1" * 29 + "0")
     bench.model.do_ack()
     bench.run_strip("A-SMALL-2", "LA7")
-    strip = bench.world.get("LA7")
-    assert strip is not None and bench.model.results is not None
+    strip = bench.world_strip("LA7")
+    assert bench.model.results is not None
     first, last = strip.site(1), strip.site(30)
     assert first.die_placed and first.gap_filled and first.bond_line_um is not None
     assert first.adhesive_volume_nl is not None and abs(first.die_dx_um or 99) < 40
@@ -265,8 +264,7 @@ def test_die_bonder_writes_each_mode_into_the_world() -> None:
     bench.model.do_ack()
     bench.model.recipes["B-PLATE"]["params"]["PLACE_ZREF"] = "DIE"
     bench.run_strip("B-PLATE", "LB7", "0" + "1" * 239)
-    flip = bench.world.get("LB7")
-    assert flip is not None
+    flip = bench.world_strip("LB7")
     assert all(flip.site(k).flip_chip_bonded and flip.site(k).die_placed for k in range(1, 241))
     assert all(flip.site(k).plate_placed for k in range(2, 241) if not flip.site(k).defects)
     assert not flip.site(1).plate_placed
@@ -325,8 +323,8 @@ def test_die_bonder_abort_class_alarm_fails_the_site_in_progress_and_leaves_the_
     assert cleared_after(model, lambda: model.set_condition("ESTOP", False)) is State.ABORTED
     assert bench.results.result_map[4:] == "F" + "N" * 25
     assert bench.results.rows[4].defect == 2510 and bench.results.rows[4].values == ("",) * 6
-    strip = bench.world.get("LA11")
-    assert strip is not None and strip.site(5).defects == {"die-bonder": 2510}
+    strip = bench.world_strip("LA11")
+    assert strip.site(5).defects == {"die-bonder": 2510}
 
 
 @pytest.mark.parametrize(("condition", "alarm"), [("ESTOP", 2001), ("HEATER", 2111)])

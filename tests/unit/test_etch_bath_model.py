@@ -199,8 +199,7 @@ def test_etch_bath_pad_exposure_model() -> None:
 def test_etch_bath_full_etch_clears_the_pads_and_leaves_the_slug() -> None:
     _, bench = bath(1, "S1")
     bench.cycle({1: "S1"})
-    strip = bench.world.get("S1")
-    assert strip is not None
+    strip = bench.world_strip("S1")
     depths = [site.etch_depth_um or 0.0 for site in strip.sites.values()]
     assert sum(depths) / len(depths) == pytest.approx(230.0, rel=0.03)  # estimate vs real
     assert max(depths) - min(depths) < 0.1 * 230.0  # site-to-site scatter
@@ -215,8 +214,7 @@ def test_etch_bath_under_etched_strip_leaves_residual_copper_in_the_world() -> N
     model, bench = bath(1, "S1")
     bench.cycle({1: "S1"}, ENDPOINT_MODE=0, ETCH_TIME_S=300)  # 165 µm of a 200 µm slice
     assert model.results is not None and model.results.rows[0].result == "P"  # the tool cannot tell
-    strip = bench.world.get("S1")
-    assert strip is not None
+    strip = bench.world_strip("S1")
     for site in strip.sites.values():
         assert site.residual_cu_um is not None and 20.0 < site.residual_cu_um < 45.0
         assert site.pad_exposure_pct is not None and site.pad_exposure_pct < 1.0
@@ -226,8 +224,8 @@ def test_etch_bath_koh_recesses_vias_down_to_the_pads() -> None:
     _, bench = bath(3)
     # 10 % over-etch of 25 µm film
     bench.cycle({1: "F1"}, TEMP_SP=800, CONC_SP=300, DEPTH_TARGET=2750)
-    strip = bench.world.get("F1")
-    assert strip is not None and (strip.rows, strip.cols) == (8, 30)
+    strip = bench.world_strip("F1")
+    assert (strip.rows, strip.cols) == (8, 30)
     for site in strip.sites.values():
         assert site.film_thickness_um == 25.0
         assert site.via_depth_um == 25.0 and site.via_depth_min_um == 25.0
@@ -248,8 +246,7 @@ def test_etch_bath_estop_in_etch_marks_5503_and_keeps_etching_while_the_hoist_is
     bench.until(lambda: model.hoist.at_top, 30)
     assert model.end_reason is EndReason.ABORTED
     assert (bench.results.rows[0].result, bench.results.rows[0].defect) == ("F", 5503)
-    strip = bench.world.get("S1")
-    assert strip is not None
+    strip = bench.world_strip("S1")
     site = strip.site(1)
     assert site.defects["etch-bath"] == 5503
     assert site.etch_depth_um is not None and site.etch_depth_um > model.final["depth_um"] + 25

@@ -235,7 +235,7 @@ def test_laminator_model_abort_after_pressing_fails_positions_1504_and_vents_60_
     bench.advance(31.0)
     assert not discrete_image(bench.model)[19]
     assert (bench.inputs()[103], bench.inputs()[104]) == (0, 1013)
-    site = bench.world.get("S-1").site(1)  # type: ignore[union-attr]
+    site = bench.world_strip("S-1").site(1)
     assert site.defects == {"laminator": 1504} and site.lamination_voids
 
 
@@ -273,7 +273,7 @@ def test_laminator_model_dwell_deviation_warns_and_marks_the_load(
     bench.model.fix(code)
     bench.until_in(State.DONE)
     assert bench.result_map() == "FFXXXXXX" and bench.defects()[:2] == [defect, defect]
-    site = bench.world.get("S-1").site(5)  # type: ignore[union-attr]
+    site = bench.world_strip("S-1").site(5)
     assert site.defects == {"laminator": defect}
     assert site.lamination_voids is (code != 1104)
     bench.model.clear_alarms()
@@ -299,7 +299,7 @@ def test_laminator_model_short_pressure_without_alarm_still_leaves_voids(bench: 
     bench.model.fix(1112)
     bench.until_in(State.DONE)
     assert 1112 not in bench.model.active_alarms and bench.result_map()[0] == "P"
-    assert bench.world.get("S-1").site(1).lamination_voids  # type: ignore[union-attr]
+    assert bench.world_strip("S-1").site(1).lamination_voids
 
 
 @pytest.mark.parametrize(
@@ -389,8 +389,8 @@ def test_laminator_model_host_watchdog_warns_and_blocks_start(bench: Bench) -> N
 def test_laminator_model_lays_the_cu_slice_on_every_site(bench: Bench) -> None:
     bench.cycle({1: "A-1", 3: "A-3"})
     for strip_id in ("A-1", "A-3"):
-        strip = bench.world.get(strip_id)
-        assert strip is not None and len(strip.sites) == 30
+        strip = bench.world_strip(strip_id)
+        assert len(strip.sites) == 30
         sites = strip.sites.values()
         assert all(s.slice_thickness_um == 200.0 and s.adhesive_thickness_um == 25.0 for s in sites)
         assert not any(s.lamination_voids or s.defects or s.plate_placed for s in sites)
@@ -408,7 +408,7 @@ def test_laminator_model_plate_sheet_marks_plates_on_a_known_film_strip() -> Non
 def test_laminator_model_slice_thickness_is_an_option() -> None:
     bench = Bench(slice_thickness_um=150.0)
     bench.cycle({1: "A-9"})
-    assert bench.world.get("A-9").site(30).slice_thickness_um == 150.0  # type: ignore[union-attr]
+    assert bench.world_strip("A-9").site(30).slice_thickness_um == 150.0
 
 
 @pytest.mark.parametrize(

@@ -231,8 +231,7 @@ def test_laser_io16_cycle_opens_every_via_and_writes_the_world(rig: Rig) -> None
     assert results.rows[1].values[:3] == ("16", "16", "")
     assert 124 <= int(results.rows[1].values[3]) <= 129
     assert model.progress() == (239, 239, int(results.cycle_s), 0)
-    strip = rig.world.get("FB1")
-    assert strip is not None
+    strip = rig.world_strip("FB1")
     skipped, site = strip.site(1), strip.site(2)
     assert skipped.via_depth_um is None and skipped.defects == {}
     assert (site.film_thickness_um, site.via_depth_um, site.via_depth_min_um) == (25.0, 25.0, 25.0)
@@ -250,8 +249,7 @@ def test_laser_die4_recess_depth_scatters_about_the_target(rig: Rig) -> None:
     assert statistics.stdev(depths) == pytest.approx(0.5, abs=0.15)
     failed = [row for row in results.rows if row.result == "F"]
     assert all(row.defect == 8504 and abs(float(row.values[2]) - 12.0) > 2.0 for row in failed)
-    strip = rig.world.get("FB1")
-    assert strip is not None
+    strip = rig.world_strip("FB1")
     assert strip.site(7).area_recess_depth_um == pytest.approx(
         float(results.rows[6].values[2]), abs=0.05
     )
@@ -303,7 +301,7 @@ def test_laser_endpoint_off_with_too_many_pulses_damages_every_pad(rig: Rig) -> 
     results = model.results
     assert results is not None and model.state is State.DONE
     assert {(row.result, row.defect, row.values[3]) for row in results.rows} == {("F", 8503, "300")}
-    site = rig.world.get("FB1").site(5)  # type: ignore[union-attr]
+    site = rig.world_strip("FB1").site(5)
     assert site.via_depth_um == 25.0 and site.residual_pi_um == 0.0
 
 
@@ -323,7 +321,7 @@ def test_laser_abort_mid_site_marks_it_8506_with_the_vias_done(rig: Rig) -> None
     assert 6 <= vias_done <= 9 and row.values[1] == "16"
     assert results.summary_extra == ("IO16", str(10 * 16 + vias_done))
     assert results.result_map == "P" * 10 + "F" + "N" * 229
-    site = rig.world.get("FB1").site(11)  # type: ignore[union-attr]
+    site = rig.world_strip("FB1").site(11)
     assert (site.via_depth_min_um, site.residual_pi_um) == (0.0, 25.0)
     assert site.defects == {"laser": 8506}
 
@@ -337,7 +335,7 @@ def test_laser_site_without_fiducial_is_8505_and_adds_no_vias() -> None:
         ("F", 8505, ("0", "16", "", ""))
     }
     assert results.summary_extra == ("IO16", "0")
-    assert rig.world.get("FB1").site(1).via_depth_um is None  # type: ignore[union-attr]
+    assert rig.world_strip("FB1").site(1).via_depth_um is None
 
 
 def test_laser_residue_found_at_inspect_is_8502() -> None:

@@ -180,8 +180,8 @@ def test_wire_bonder_bonds_only_sites_with_a_die_and_records_the_world(bench: Be
 def test_wire_bonder_bonds_every_site_of_a_strip_the_world_has_not_seen(bench: Bench) -> None:
     model = bench.run_strip("NEW-1")
     assert {r for r, _, _ in rows(model)} == {"P"}
-    strip = bench.world.get("NEW-1")
-    assert strip is not None and strip.site(30).wires_bonded == 64
+    strip = bench.world_strip("NEW-1")
+    assert strip.site(30).wires_bonded == 64
 
 
 def test_wire_bonder_skips_input_map_zero_sites(bench: Bench) -> None:
