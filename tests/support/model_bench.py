@@ -97,25 +97,27 @@ class ModelBench:
         return self.until_in(State.READY, step_s=0.25)
 
 
+def cleared(model: ToolModel) -> State:
+    """The state an alarm clear leaves (an event alarm goes with the first clear)."""
+    model.clear_alarms()
+    return model.state
+
+
 def cleared_after(model: ToolModel, remedy: Callable[[], object]) -> State:
     """The state an alarm clear leaves once ``remedy`` has removed the cause; a clear before
     it leaves the tool in ALARM (README §6: an alarm stays while its cause persists)."""
-    model.clear_alarms()
-    assert model.state is State.ALARM, "an alarm cleared while its cause persists"
+    assert cleared(model) is State.ALARM, "an alarm cleared while its cause persists"
     remedy()
-    model.clear_alarms()
-    return model.state
+    return cleared(model)
 
 
 def fixed(model: ToolModel, code: int) -> State:
     """The state an alarm clear leaves after the operator's remedy for ``code``."""
     model.fix(code)
-    model.clear_alarms()
-    return model.state
+    return cleared(model)
 
 
 def released(model: ToolModel, condition: str) -> State:
     """The state an alarm clear leaves once ``condition`` is back to normal."""
     model.set_condition(condition, False)
-    model.clear_alarms()
-    return model.state
+    return cleared(model)

@@ -21,7 +21,7 @@ from sim.ball_attach.profile import reflow_profile, transit_s
 from sim.clock import SimClock
 from sim.tool_model import Reject, State
 from sim.world import World
-from tests.support.model_bench import ModelBench, cleared_after, fixed, released
+from tests.support.model_bench import ModelBench, cleared, cleared_after, fixed, released
 from tests.support.refusal import refusal
 
 DEFAULT_ZONES = [130.0, 160.0, 175.0, 185.0, 200.0, 220.0, 250.0, 250.0]
@@ -214,8 +214,7 @@ def test_ball_attach_ball_supply_empty_holds_feeding_and_resumes_after_refill() 
     b.start(["A", "B"], 40)
     assert m.state is State.ALARM and m.active_alarms == [6202, 6102]
     assert (m.strip_status(1), m.strip_status(2)) == ("REFLOW", "WAIT")
-    m.clear_alarms()
-    assert m.state is State.ALARM  # the reservoir is still empty
+    assert cleared(m) is State.ALARM  # the reservoir is still empty
     b.advance(400, 5.0)
     assert m.strip_status(1) == "DONE"  # the oven went on
     assert fixed(m, 6102) is State.PAUSED
@@ -370,8 +369,7 @@ def test_ball_attach_three_low_yield_strips_raise_6109(bench: Bench) -> None:
     bench.until(lambda: m.strip_status(4) == "DONE")  # already in the oven: it completes
     site = bench.world_strip("R1").site(1)
     assert site.balls_missing > 0 and site.defects == {"ball-attach": 6501}
-    m.clear_alarms()
-    assert m.state is State.DONE  # every strip was fed and has left: the magazine is complete
+    assert cleared(m) is State.DONE  # every strip was fed and has left: the magazine is complete
 
 
 def test_ball_attach_three_failed_prints_raise_6104_and_flag_flux(bench: Bench) -> None:
@@ -405,11 +403,9 @@ def test_ball_attach_zone_out_of_band_for_30_s_holds_with_6105(bench: Bench) -> 
     assert 6105 not in m.active_alarms  # under 30 s out of band it is not an alarm yet
     bench.advance(10, 1.0)
     assert m.active_alarms == [6105] and m.state is State.ALARM
-    m.clear_alarms()
-    assert m.state is State.ALARM  # zone 3 is still more than 5 °C off
+    assert cleared(m) is State.ALARM  # zone 3 is still more than 5 °C off
     bench.advance(90, 1.0)
-    m.clear_alarms()
-    assert m.state is State.PAUSED
+    assert cleared(m) is State.PAUSED
 
 
 def test_ball_attach_zone_out_of_band_in_a_paused_cycle_with_an_empty_line_raises_6105(

@@ -14,7 +14,7 @@ from sim.dicing_saw.model import DicingSawModel
 from sim.tool_model import Reject, State
 from sim.world import World
 from tests.support.hand_clock import HandClock
-from tests.support.model_bench import ModelBench, cleared_after, released
+from tests.support.model_bench import ModelBench, cleared, cleared_after, released
 from tests.support.refusal import refusal
 
 
@@ -132,8 +132,7 @@ def test_dicing_saw_blade_setup_on_a_worn_blade_raises_7109_and_stays_invalid() 
     bench.until_in(State.ALARM)
     assert 7109 in saw.active_alarms
     assert saw.exposure_reading_mm() == 0.0
-    saw.clear_alarms()
-    assert saw.state is State.READY
+    assert cleared(saw) is State.READY
     assert "BLADE" in saw.active_interlocks()
 
 
@@ -306,8 +305,7 @@ def test_dicing_saw_alignment_failure_leaves_every_site_n() -> None:
     saw, bench = ready_saw()
     saw.faults.alarm(7107, phase="ALIGN", after_s=4.0)
     bench.cycle()
-    saw.clear_alarms()
-    assert saw.state is State.ABORTED
+    assert cleared(saw) is State.ABORTED
     assert bench.results.count("N") == 240
 
 
@@ -368,8 +366,7 @@ def test_dicing_saw_worn_blade_chips_over_limit_and_holds_7106_after_three_check
     assert 7106 in saw.active_alarms
     assert saw.progress()[0] >= 2 * 15  # at least three checked lines (every 5th line, 2 passes)
     saw.do_abort()
-    saw.clear_alarms()
-    assert saw.state is State.ABORTED
+    assert cleared(saw) is State.ABORTED
     defects = {row.defect for row in bench.results.rows}
     assert 7501 in defects and 7504 in defects  # checked singulated sites chip over the limit
 
@@ -382,8 +379,7 @@ def test_dicing_saw_blade_breakage_persists_until_blade_change() -> None:
     saw.clear_alarms()
     assert saw.active_alarms == [7102]
     saw.change_blade()
-    saw.clear_alarms()
-    assert saw.state is State.ABORTED
+    assert cleared(saw) is State.ABORTED
 
 
 def test_dicing_saw_chipping_rises_with_blade_wear_and_feed() -> None:
@@ -474,8 +470,7 @@ def test_dicing_saw_vacuum_already_low_at_start_aborts_7003_before_any_cut() -> 
     assert saw.passes_cut == 0
     assert not saw.spindle_on
     saw.conditions["VACUUM"] = False
-    saw.clear_alarms()
-    assert saw.state is State.ABORTED
+    assert cleared(saw) is State.ABORTED
     assert bench.results.count("N") == 240
 
 

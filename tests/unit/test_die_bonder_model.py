@@ -20,7 +20,7 @@ from sim.die_bonder.process import (
     t95_s,
 )
 from sim.tool_model import Reject, State
-from tests.support.model_bench import ModelBench, cleared_after, fixed, released
+from tests.support.model_bench import ModelBench, cleared, cleared_after, fixed, released
 from tests.support.refusal import refusal
 
 
@@ -353,8 +353,7 @@ def test_die_bonder_strip_fiducial_failure_aborts_with_every_site_not_processed(
     bench = Bench(spread=ProcessSpread(strip_fiducial_fail=1.0))
     bench.run_strip("A-EQUAL", "LA12")
     assert bench.model.active_alarms == [2104]
-    bench.model.clear_alarms()
-    assert bench.model.state is State.ABORTED
+    assert cleared(bench.model) is State.ABORTED
     assert bench.model.results is not None and bench.model.results.result_map == "N" * 30
 
 
@@ -376,8 +375,7 @@ def test_die_bonder_holds_after_three_consecutive_failures(
     model = bench.model
     assert alarm in model.active_alarms
     done = bench.results.result_map.count("P") + bench.results.result_map.count("F")
-    model.clear_alarms()  # an event alarm: gone with the first clear
-    assert model.state is State.PAUSED
+    assert cleared(model) is State.PAUSED  # an event alarm: gone with the first clear
     bench.advance(5.0)
     assert bench.results.result_map.count("P") + bench.results.result_map.count("F") == done
     model.do_abort()
@@ -451,12 +449,10 @@ def test_die_bonder_raises_the_out_of_band_alarm_after_30_s_more_than_10_c_off(
     cooling_s = 10.0 / (model.zones[zone].heat_rate_c_s / 2.0)
     assert model.cycle_elapsed_s == pytest.approx(cooling_s + 30.0, abs=0.2)
     assert model.active_alarms == [alarm]
-    model.clear_alarms()
-    assert model.state is State.ALARM  # still off by more than 10 °C
+    assert cleared(model) is State.ALARM  # still off by more than 10 °C
     model.fix(alarm)
     bench.advance(120.0)  # the zone heats back
-    model.clear_alarms()
-    assert model.state is State.PAUSED
+    assert cleared(model) is State.PAUSED
 
 
 @pytest.mark.parametrize(("condition", "alarm"), [("HEATER", 2111), ("FORCE_SENSOR", 2112)])
@@ -472,8 +468,7 @@ def test_die_bonder_vacuum_alarm_clears_but_the_interlock_blocks_resume() -> Non
     bench.model.faults.condition("VACUUM", site=3)
     bench.run(bench.model.do_start, State.ALARM, step_s=0.1)
     assert bench.model.active_alarms == [2003]
-    bench.model.clear_alarms()
-    assert bench.model.state is State.PAUSED
+    assert cleared(bench.model) is State.PAUSED
     assert refusal(bench.model.do_resume) == (22, "VACUUM")
     bench.model.set_condition("VACUUM", False)
     bench.run(bench.model.do_resume, State.DONE)
@@ -497,8 +492,7 @@ def test_die_bonder_vacuum_low_before_start_holds_at_load_before_any_site() -> N
     assert model.state is State.ALARM and model.active_alarms == [2003]
     bench.advance(10.0)
     assert model.results is not None and model.results.result_map == "N" * 30
-    model.clear_alarms()
-    assert model.state is State.PAUSED
+    assert cleared(model) is State.PAUSED
     assert refusal(model.do_resume) == (22, "VACUUM")
     model.set_condition("VACUUM", False)
     bench.run(model.do_resume, State.DONE)
@@ -520,8 +514,7 @@ def test_die_bonder_after_a_heater_off_alarm_ready_waits_30_s_in_band(
     while not model.conditions_in_band():
         bench.advance(0.5)
     bench.advance(1.0)
-    model.clear_alarms()
-    assert model.state is State.HEATING
+    assert cleared(model) is State.HEATING
     assert refusal(model.do_start) == (22, "TEMP")
     assert bench.until_in(State.READY, step_s=0.25) == pytest.approx(29.0, abs=0.6)
 

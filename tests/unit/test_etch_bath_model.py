@@ -16,7 +16,7 @@ from sim.etch_bath.strips import copper_left
 from sim.tool_model import Reject, State
 from sim.world import World
 from tests.support.modbus_model_bench import ModbusModelBench
-from tests.support.model_bench import cleared_after, fixed, released
+from tests.support.model_bench import cleared, cleared_after, fixed, released
 from tests.support.refusal import refusal
 
 
@@ -306,8 +306,7 @@ def test_etch_bath_heat_up_timeout_after_an_hour_without_ready() -> None:
     model.do_arm()
     bench.until(lambda: 5105 in model.active_alarms, 3700)
     assert model.state is State.ALARM
-    model.clear_alarms()  # an event: no persisting cause
-    assert model.state is State.HEATING
+    assert cleared(model) is State.HEATING  # an event: no persisting cause
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from sim.laminator.registers import LAMINATOR_REGISTERS, discrete_image
 from sim.tool_model import State
 from sim.world import World
 from tests.support.modbus_model_bench import ModbusModelBench
-from tests.support.model_bench import cleared_after, fixed
+from tests.support.model_bench import cleared, cleared_after, fixed
 from tests.support.refusal import refusal
 
 
@@ -346,8 +346,7 @@ def test_laminator_model_heatup_timeout_is_a_hold_alarm_and_heating_continues(be
     bench.model.do_arm()
     took = bench.until_in(State.ALARM)
     assert took == pytest.approx(1800, abs=2) and bench.inputs()[2] == 1105
-    bench.model.clear_alarms()
-    assert bench.model.state is State.HEATING
+    assert cleared(bench.model) is State.HEATING
     bench.model.fix(1105)
     bench.until_in(State.READY)
 
@@ -361,8 +360,7 @@ def test_laminator_model_runaway_heater_trips_overtemperature_until_cooled(bench
     bench.advance(1.0)
     assert bench.model.bottom.output_pct == 0.0  # heater tripped while 1102 is active
     bench.until(lambda: bench.model.bottom.pv_c < 185.0)
-    bench.model.clear_alarms()
-    assert bench.model.state in (State.HEATING, State.READY)
+    assert cleared(bench.model) in (State.HEATING, State.READY)
 
 
 def test_laminator_model_open_thermocouple_alarms_outside_a_cycle(bench: Bench) -> None:

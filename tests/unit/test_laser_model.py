@@ -28,7 +28,7 @@ from sim.laser.server import laser_commands
 from sim.tool_model import State
 from sim.world import World
 from tests.support.hand_clock import HandClock
-from tests.support.model_bench import ModelBench, cleared_after, released
+from tests.support.model_bench import ModelBench, cleared, cleared_after, released
 from tests.support.refusal import refusal
 
 CLEAN = {"via_block_rate": 0.0, "residue_rate": 0.0, "fiducial_miss_rate": 0.0}
@@ -167,8 +167,8 @@ def test_laser_calibration_out_of_tolerance_raises_8101_and_leaves_cal() -> None
     rig.advance(31.0)
     assert model.state is State.ALARM and model.active_alarms == [8101]
     assert float(model.calibration_text().split(",")[0]) == pytest.approx(0.85, abs=0.02)
-    model.clear_alarms()
-    assert model.state is State.READY and "CAL" in model.active_interlocks()
+    assert cleared(model) is State.READY
+    assert "CAL" in model.active_interlocks()
 
 
 def test_laser_calibration_with_the_source_switched_off_measures_nothing(rig: Rig) -> None:
@@ -286,8 +286,7 @@ def test_laser_three_sites_in_a_row_without_breakthrough_hold_with_8107(rig: Rig
     results = rig.results
     assert model.state is State.ALARM and model.active_alarms == [8107]
     assert results.result_map[:4] == "FFFN" and results.rows[0].values[:2] == ("0", "16")
-    model.clear_alarms()
-    assert model.state is State.PAUSED
+    assert cleared(model) is State.PAUSED
     model.do_resume()
     rig.advance(5.0)
     assert model.state is State.ALARM and results.result_map[:7] == "FFFFFFN"
@@ -393,8 +392,8 @@ def test_laser_abort_class_alarm_closes_the_shutter_at_once(cause: str | int, co
     assert [(r.site, r.defect) for r in results.rows if r.result == "F"] == [(28, 8506)]
     if isinstance(cause, str):
         model.set_condition(cause, False)
-    model.clear_alarms()
-    assert model.state is State.ABORTED and results.cycle_s == pytest.approx(23.0, abs=0.01)
+    assert cleared(model) is State.ABORTED
+    assert results.cycle_s == pytest.approx(23.0, abs=0.01)
 
 
 # == the SCPI front (no socket) =====================================================================

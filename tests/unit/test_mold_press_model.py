@@ -12,7 +12,7 @@ from sim.tool_model import State
 from sim.world import World
 from tests.support.hand_clock import HandClock
 from tests.support.modbus_model_bench import ModbusModelBench
-from tests.support.model_bench import cleared_after, fixed
+from tests.support.model_bench import cleared, cleared_after, fixed
 from tests.support.refusal import refusal
 
 SHOT_PHASES = ("LOAD", "PREHEAT", "CLAMP", "TRANSFER", "CURE", "OPEN", "CLEAN", "UNLOAD")
@@ -316,8 +316,7 @@ def test_mold_press_model_stroke_not_completed_aborts_as_a_short_shot(
     bench.start_in("TRANSFER", after_s=13.0)
     assert (bench.model.state, bench.model.blocking_alarm()) == (State.ALARM, 4113)
     assert discrete_image(bench.model)[18]  # ram retracted
-    bench.model.clear_alarms()
-    assert bench.model.state is State.ABORTED
+    assert cleared(bench.model) is State.ABORTED
     assert (bench.result_map(), bench.defects()) == ("FFFF", [4501] * 4)
 
 
@@ -374,8 +373,7 @@ def test_mold_press_model_slow_fill_is_a_short_shot_and_two_in_a_row_hold() -> N
     bench.cycle()
     assert bench.model.state is State.ALARM  # 4119 held until the shot was through
     assert bench.model.blocking_alarm() == 4119
-    bench.model.clear_alarms()  # an event: goes with the first clear
-    assert bench.model.state is State.DONE
+    assert cleared(bench.model) is State.DONE  # an event: goes with the first clear
 
 
 def test_mold_press_model_cool_short_cure_is_under_cured() -> None:

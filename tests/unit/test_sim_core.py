@@ -13,7 +13,7 @@ from sim.faults import CycleContext, FaultInjector
 from sim.scenario import ScenarioError, load_scenario
 from sim.tool_model import AlarmDef, State, Step, ToolModel
 from sim.world import World
-from tests.support.model_bench import ModelBench, cleared_after, fixed, released
+from tests.support.model_bench import ModelBench, cleared, cleared_after, fixed, released
 from tests.support.refusal import refusal
 
 
@@ -113,11 +113,9 @@ def test_hold_alarm_then_clear_goes_paused_and_blocks_resume_while_active(
     model.raise_alarm(2, cause_for_s=30.0)
     assert model.state is State.ALARM
     assert refusal(model.do_resume) == (23, "2")
-    model.clear_alarms()
-    assert model.state is State.ALARM, "the cause persists for 30 s"
+    assert cleared(model) is State.ALARM, "the cause persists for 30 s"
     ready.advance(31.0)
-    model.clear_alarms()
-    assert model.state is State.PAUSED
+    assert cleared(model) is State.PAUSED
 
 
 def test_abort_class_alarm_aborts_after_clear(ready: ToyBench) -> None:
@@ -208,8 +206,7 @@ def test_blocking_alarm_abandons_a_setup_operation(toy: ToyBench) -> None:
     assert model.state is State.ALARM
     toy.advance(60.0)
     assert not finished, "the abandoned setup never completes"
-    model.clear_alarms()
-    assert model.state is State.IDLE
+    assert cleared(model) is State.IDLE
 
 
 def estop_while_cold_then_back_in_band_for_1_s(toy: ToyBench) -> None:

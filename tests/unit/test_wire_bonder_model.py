@@ -13,7 +13,7 @@ from sim.tool_model import Reject, State
 from sim.wire_bonder.bonding import BondRates, BondSettings, bond_unit, mean_pull_gf, us_factor
 from sim.wire_bonder.commands import WireBonderCommands
 from sim.wire_bonder.model import WireBonderModel
-from tests.support.model_bench import ModelBench, cleared_after, fixed, released
+from tests.support.model_bench import ModelBench, cleared, cleared_after, fixed, released
 from tests.support.refusal import refusal
 
 DEFAULTS = BondSettings("AU", 25, 45, 55, 250, 50)
@@ -242,8 +242,7 @@ def test_wire_bonder_capillary_worn_out_by_the_last_unit_holds_before_unload(ben
     bench.advance(10.0)
     assert model.phase == "BOND"  # held: the strip is not unloaded yet
     model.reset_capillary()
-    model.clear_alarms()
-    assert model.state is State.PAUSED
+    assert cleared(model) is State.PAUSED
     bench.run(model.do_resume, State.DONE)
     assert {r for r, _, _ in rows(model)} == {"P"}
 
@@ -291,8 +290,7 @@ def test_wire_bonder_consecutive_failed_units_raise_hold_alarm_at_end_of_unit(
     assert model.active_alarms == [alarm]
     assert (model.current_unit(), *model.progress()[:2]) == (2, 2, 30)
     assert [(r, d, v[:4]) for r, d, v in rows(model)[:2]] == [("F", defect, fields)] * 2
-    model.clear_alarms()  # event alarm: goes with the first clear
-    assert model.state is State.PAUSED
+    assert cleared(model) is State.PAUSED  # event alarm: goes with the first clear
     model.do_abort()
     assert model.state is State.ABORTED
     assert model.results is not None and model.results.result_map == "FF" + "N" * 28
@@ -314,8 +312,7 @@ def test_wire_bonder_wire_break_or_efo_fail_stops_at_once_and_the_unit_ends_afte
     assert model.active_alarms == [alarm] and model.current_unit() == 1
     assert model.progress()[0] == 0  # unit 1 is still in progress
     model.rates = BondRates(**{k: 0 for k in QUIET})
-    model.clear_alarms()
-    assert model.state is State.PAUSED
+    assert cleared(model) is State.PAUSED
     bench.run(model.do_resume, State.DONE)
     result, defect, values = rows(model)[0]
     assert (result, defect, values[:2]) == first_unit
@@ -364,8 +361,7 @@ def test_wire_bonder_strip_fiducial_not_found_in_align_leaves_every_unit_n(bench
     model = bench.ready()
     model.faults.alarm(3110, phase="ALIGN", after_s=2.0)
     bench.run(model.do_start, State.ALARM)
-    model.clear_alarms()
-    assert model.state is State.ABORTED
+    assert cleared(model) is State.ABORTED
     assert model.results is not None and model.results.result_map == "N" * 30
 
 
@@ -463,13 +459,13 @@ def test_wire_bonder_stage_alarm_3107_stays_while_the_stage_is_still_out_of_band
     model.faults.condition("STAGE", phase="BOND", after_s=1.0)
     bench.run(model.do_start, State.ALARM, 0.5)
     bench.advance(10.0)
-    model.clear_alarms()
-    assert model.state is State.ALARM and model.active_alarms == [3107]
+    assert cleared(model) is State.ALARM
+    assert model.active_alarms == [3107]
     assert refusal(model.do_resume) == (23, "3107")
     model.fix(3107)  # heater power back: the stage heats at 20 °C/min
     bench.until(lambda: abs(model.stage_pv_c - model.stage_sp_c) <= 10.0, 120)
-    model.clear_alarms()
-    assert model.state is State.PAUSED and model.active_alarms == []
+    assert cleared(model) is State.PAUSED
+    assert model.active_alarms == []
 
 
 def test_wire_bonder_stage_deviation_counts_while_the_cycle_is_held_in_alarm(bench: Bench) -> None:
@@ -532,8 +528,8 @@ def test_wire_bonder_gas_alarm_stays_while_gas_is_low_and_abort_ends_the_held_cy
     bench.run(model.do_start, State.ALARM, 0.05)
     bench.advance(20.0)
     assert (model.current_unit(), model.progress()[0]) == (1, 1)  # unit 1 finished first
-    model.clear_alarms()
-    assert model.state is State.ALARM and model.active_alarms == [3003]
+    assert cleared(model) is State.ALARM
+    assert model.active_alarms == [3003]
     assert refusal(model.do_resume) == (23, "3003")
     model.do_abort()
     assert model.state is State.ALARM
@@ -570,8 +566,8 @@ def test_wire_bonder_impedance_alarm_goes_with_a_new_capillary(bench: Bench) -> 
     assert model.active_alarms == [3106]
     bench.advance(20.0)
     model.reset_capillary()
-    model.clear_alarms()
-    assert model.state is State.PAUSED and model.capillary_bonds == 0
+    assert cleared(model) is State.PAUSED
+    assert model.capillary_bonds == 0
 
 
 def test_wire_bonder_impedance_fault_present_at_start_holds_before_the_first_unit() -> None:
