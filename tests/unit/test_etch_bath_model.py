@@ -13,7 +13,7 @@ from sim.etch_bath.model import EtchBathModel
 from sim.etch_bath.recipe import EndReason
 from sim.etch_bath.registers import ETCH_BATH_REGISTERS
 from sim.etch_bath.strips import copper_left
-from sim.tool_model import Reject, State
+from sim.tool_model import State
 from sim.world import World
 from tests.support.modbus_model_bench import ModbusModelBench
 from tests.support.model_bench import cleared, cleared_after, fixed, released
@@ -154,8 +154,7 @@ def test_etch_bath_pause_in_etch_raises_the_carrier_and_stops_the_depth() -> Non
     bench.until(lambda: model.hoist.at_top, 30)
     bench.advance(300)
     assert (model.etch_depth_um, model.etch_elapsed_s) == (depth, elapsed)
-    with pytest.raises(Reject):
-        model.do_start()
+    refusal(model.do_start)
     model.do_resume()
     bench.until(lambda: model.etch_depth_um > depth, 60)
     model.end_etch()
@@ -183,8 +182,7 @@ def test_etch_bath_cross_checks_refuse_arm_per_chemistry() -> None:
     assert refusal(model.do_arm)[0] == 14
     ferric, ferric_bench = bath(2)
     ferric_bench.write(TEMP_SP=450, CONC_SP=400)  # CU_LOAD_MAX default 160 g/L > 100 g/L
-    with pytest.raises(Reject):
-        ferric.do_arm()
+    refusal(ferric.do_arm)
 
 
 # -- the world ------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from sim.tool_model import Reject, State
+from sim.tool_model import State
 from sim.wire_bonder.bonding import BondRates, BondSettings, bond_unit, mean_pull_gf, us_factor
 from sim.wire_bonder.commands import WireBonderCommands
 from sim.wire_bonder.model import WireBonderModel
@@ -373,8 +373,7 @@ def test_wire_bonder_h_alarm_mid_unit_holds_at_the_end_of_that_unit(bench: Bench
     bench.advance(30.0)
     assert (model.current_unit(), model.progress()[0]) == (1, 1)
     assert cleared_after(model, lambda: model.set_condition("AIR", False)) is State.PAUSED
-    with pytest.raises(Reject):
-        model.do_start()
+    refusal(model.do_start)
     bench.run(model.do_resume, State.DONE)
 
 
