@@ -60,9 +60,7 @@ class ModelBench:
         """Advance in ``step_s`` steps until ``done``; return the sim seconds it took."""
         began = self.clock.t
         while not done():
-            assert self.clock.t - began < limit_s, (
-                f"still {self.model.state.name} after {limit_s} s"
-            )
+            assert self.clock.t - began < limit_s, f"{self.model.state.name} for {limit_s} s"
             self.advance(step_s or self.until_step_s, step_s or self.until_step_s)
         return self.clock.t - began
 
@@ -91,8 +89,7 @@ class ModelBench:
         model.fix(alarm)
         self.until(model.conditions_in_band, step_s=0.5)
         self.advance(1.0, 0.5)
-        model.clear_alarms()
-        assert model.state is State.HEATING
+        assert cleared(model) is State.HEATING
         assert refusal(model.do_start) == (22, "TEMP")
         return self.until_in(State.READY, step_s=0.25)
 
