@@ -35,6 +35,13 @@ class Bench(ModelBench):
         self.until(lambda: self.model.state is State.READY, 900, 1.0)
         return self.model
 
+    def held_by(self, condition: str, after_s: float, step_s: float = 0.05) -> WireBonderModel:
+        """READY, then a cycle run until ``condition``, set ``after_s`` into BOND, stops it."""
+        model = self.ready()
+        model.faults.condition(condition, phase="BOND", after_s=after_s)
+        self.run(model.do_start, State.ALARM, step_s)
+        return model
+
     def run_strip(self, strip_id: str = "S1", program: str = "A64") -> WireBonderModel:
         model = self.ready(program)
         model.set_strip_id(strip_id)
@@ -333,9 +340,7 @@ def test_wire_bonder_injected_wire_break_mid_unit_marks_the_unit_3504() -> None:
 # -- alarms of each class mid-cycle, pause, abort ------------------------------------------------
 def test_wire_bonder_a_class_alarm_mid_unit_fails_that_unit_3508_and_leaves_the_rest_n() -> None:
     bench = Bench(**QUIET)
-    model = bench.ready()
-    model.faults.condition("ESTOP", phase="BOND", after_s=1.5 + 32 * 0.08)  # mid unit 1
-    bench.run(model.do_start, State.ALARM, 0.05)
+    model = bench.held_by("ESTOP", 1.5 + 32 * 0.08)  # mid unit 1
     assert model.active_alarms == [3001]
     result, defect, values = rows(model)[0]
     assert (result, defect) == ("F", 3508) and 30 <= int(values[0]) <= 33
@@ -347,11 +352,8 @@ def test_wire_bonder_estop_held_for_minutes_mid_cycle_clears_to_aborted_without_
     """README §6: the stage cooling under an E-stop that stopped the cycle is no process
     deviation: no 3107, and the clear after the release goes to ABORTED."""
     bench = Bench(**QUIET)
-    model = bench.ready()
-    model.faults.condition("ESTOP", phase="BOND", after_s=1.5 + 32 * 0.08)  # mid unit 1
-    bench.run(model.do_start, State.ALARM, 0.05)
-    bench.clock.t += 300.0  # five minutes pressed: the stage is far below STAGE_T
-    model.sync()
+    model = bench.held_by("ESTOP", 1.5 + 32 * 0.08)  # mid unit 1
+    bench.advance(300.0)  # five minutes pressed: the stage is far below STAGE_T
     assert abs(model.stage_pv_c - model.stage_sp_c) > 10.0
     assert model.active_alarms == [3001]
     assert released(model, "ESTOP") is State.ABORTED
@@ -366,9 +368,7 @@ def test_wire_bonder_strip_fiducial_not_found_in_align_leaves_every_unit_n(bench
 
 
 def test_wire_bonder_h_alarm_mid_unit_holds_at_the_end_of_that_unit(bench: Bench) -> None:
-    model = bench.ready()
-    model.faults.condition("AIR", phase="BOND", after_s=1.5 + 20 * 0.08)  # mid unit 1
-    bench.run(model.do_start, State.ALARM, 0.05)
+    model = bench.held_by("AIR", 1.5 + 20 * 0.08)  # mid unit 1
     assert model.progress()[0] == 0  # unit 1 not done yet: it is finished first
     bench.advance(30.0)
     assert (model.current_unit(), model.progress()[0]) == (1, 1)
@@ -443,9 +443,7 @@ def test_wire_bonder_copper_needs_forming_gas(bench: Bench) -> None:
 
 
 def test_wire_bonder_stage_out_of_band_for_30_s_in_a_cycle_raises_3107(bench: Bench) -> None:
-    model = bench.ready()
-    model.faults.condition("STAGE", phase="BOND", after_s=1.0)
-    bench.run(model.do_start, State.ALARM, 0.5)
+    model = bench.held_by("STAGE", 1.0, 0.5)
     assert model.active_alarms == [3107]
     assert model.stage_sp_c - model.stage_pv_c > 10.0
 
@@ -454,9 +452,7 @@ def test_wire_bonder_stage_alarm_3107_stays_while_the_stage_is_still_out_of_band
     """README §6: a deviation still present is a persisting cause; ALMCLR must not let the
     host RESUME bonding on a stage 15 °C cold. It goes once the stage is back within 10 °C."""
     bench = Bench(**QUIET)
-    model = bench.ready()
-    model.faults.condition("STAGE", phase="BOND", after_s=1.0)
-    bench.run(model.do_start, State.ALARM, 0.5)
+    model = bench.held_by("STAGE", 1.0, 0.5)
     bench.advance(10.0)
     assert cleared(model) is State.ALARM
     assert model.active_alarms == [3107]
@@ -470,9 +466,7 @@ def test_wire_bonder_stage_alarm_3107_stays_while_the_stage_is_still_out_of_band
 def test_wire_bonder_stage_deviation_counts_while_the_cycle_is_held_in_alarm(bench: Bench) -> None:
     """§6 3107 "during a cycle": a cycle held in ALARM by another hold is still active
     (README §5), so a stage out of band for 30 s there raises 3107 and RESUME is refused."""
-    model = bench.ready()
-    model.faults.condition("AIR", phase="BOND", after_s=3.0)
-    bench.run(model.do_start, State.ALARM, 0.05)
+    model = bench.held_by("AIR", 3.0)
     model.set_condition("STAGE", True)
     bench.advance(100.0)  # > 10 °C off after 60 s, then 30 s more
     assert model.active_alarms == [3004, 3107]
@@ -559,9 +553,7 @@ def test_wire_bonder_cover_open_while_paused_only_blocks_resume(bench: Bench) ->
 
 
 def test_wire_bonder_impedance_alarm_goes_with_a_new_capillary(bench: Bench) -> None:
-    model = bench.ready()
-    model.faults.condition("IMPEDANCE", phase="BOND", after_s=3.0)
-    bench.run(model.do_start, State.ALARM, 0.05)
+    model = bench.held_by("IMPEDANCE", 3.0)
     assert model.active_alarms == [3106]
     bench.advance(20.0)
     model.reset_capillary()
