@@ -36,16 +36,21 @@ def bath(chemistry: int = 1, *strip_ids: str, **options: float) -> tuple[EtchBat
     return bench.model, bench
 
 
+def loaded(slots: dict[int, str] | None = None, **registers: int) -> tuple[EtchBathModel, Bench]:
+    """A cupric bath READY with ``slots`` (S1 in slot 1) and ``registers``."""
+    model, bench = bath(1)
+    bench.ready(slots or {1: "S1"}, **registers)
+    return model, bench
+
+
 def started(
     until: Callable[[EtchBathModel], bool],
     limit_s: float,
     slots: dict[int, str] | None = None,
     **registers: int,
 ) -> tuple[EtchBathModel, Bench]:
-    """A cupric bath READY with ``slots`` (S1 in slot 1) and ``registers``, started and run
-    until ``until(model)``."""
-    model, bench = bath(1)
-    bench.ready(slots or {1: "S1"}, **registers)
+    """A :func:`loaded` bath started and run until ``until(model)``."""
+    model, bench = loaded(slots, **registers)
     model.do_start()
     bench.until(lambda: until(model), limit_s)
     return model, bench
@@ -252,8 +257,7 @@ def test_etch_bath_estop_in_etch_marks_5503_and_keeps_etching_while_the_hoist_is
 
 # -- alarm causes of §6 ---------------------------------------------------------------------------------
 def test_etch_bath_pause_in_load_takes_effect_before_lower() -> None:
-    model, bench = bath(1)
-    bench.ready({1: "S1"})
+    model, bench = loaded()
     model.do_start()
     model.do_pause()
     bench.until(lambda: model.steps[0].phase != "LOAD", 10)
@@ -276,8 +280,7 @@ def test_etch_bath_pause_in_load_takes_effect_before_lower() -> None:
 def test_etch_bath_equipment_conditions_raise_their_alarm_until_fixed(
     condition: str, code: int, alarm_class: str
 ) -> None:
-    model, bench = bath(1)
-    bench.ready({1: "S1"})
+    model, bench = loaded()
     model.set_condition(condition, True)
     bench.until(lambda: code in model.active_alarms, 30)
     assert model.alarm_def(code).alarm_class == alarm_class
@@ -291,8 +294,7 @@ def test_etch_bath_equipment_conditions_raise_their_alarm_until_fixed(
 
 
 def test_etch_bath_density_drift_biases_the_estimate_but_not_the_etch() -> None:
-    model, bench = bath(1)
-    bench.ready({1: "S1"})
+    model, _ = loaded()
     model.set_condition("DENSITY", True)
     assert model.conc_measured == pytest.approx(model.bath.conc + 1.5)
     assert model.estimate_now() == pytest.approx(33.0 * 33.5 / 32.0, rel=1e-3)
@@ -391,8 +393,7 @@ def test_etch_bath_lid_opened_in_etch_holds_until_closed() -> None:
 
 
 def test_etch_bath_remaining_time_estimates() -> None:
-    model, bench = bath(1)
-    bench.ready({1: "S1"})
+    model, bench = loaded()
     model.do_start()
     assert model.remaining_s() == pytest.approx(5 + 16 + 418 + 16 + 10 + 112 + 5, abs=2)
     bench.until(lambda: model.etch_elapsed_s >= 100, 200)
@@ -407,8 +408,7 @@ def test_etch_bath_remaining_time_estimates() -> None:
 
 
 def test_etch_bath_pump_disabled_stops_the_flow() -> None:
-    model, bench = bath(1)
-    bench.ready({1: "S1"})
+    model, bench = loaded()
     model.tool_coil("PUMP_ENABLE", False)
     bench.advance(1)
     assert model.bath.flow_l_min == 0.0 and not model.bath.pump_running
@@ -433,8 +433,7 @@ def test_etch_bath_temperature_warnings_stop_counting_once_an_abort_is_pending()
 
 def test_etch_bath_rate_estimate_reads_zero_in_idle_at_once() -> None:
     """§4 IR 109: updated every 1 s while armed, 0 in IDLE (from the DISARM, not a second on)."""
-    model, bench = bath(1)
-    bench.ready({1: "S1"})
+    model, _ = loaded()
     assert ETCH_BATH_REGISTERS.inputs(model)[109] == pytest.approx(3300, abs=20)
     model.do_disarm()
     assert model.state is State.IDLE
@@ -565,8 +564,7 @@ def test_etch_bath_heat_up_timeout_counts_from_arm_through_a_hold_alarm() -> Non
 def test_etch_bath_cross_checks_refuse_start_too() -> None:
     """§4: the cross-checks run at ARM and START (reason 14): a window or TIME-mode guard broken
     by a write in READY refuses START, and the cycle starts once it is mended."""
-    model, bench = bath(1)
-    bench.ready({1: "S1"})
+    model, bench = loaded()
     bench.write(CONC_SP=380)  # 38.0 °Bé: in register range, outside the CUCL2 window
     assert (model.state, refusal(model.do_start)[0]) == (State.READY, 14)
     bench.write(CONC_SP=320, ENDPOINT_MODE=0, ETCH_TIME_S=600, ETCH_TIME_MAX_S=500)
