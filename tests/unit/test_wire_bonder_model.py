@@ -236,7 +236,7 @@ def test_wire_bonder_capillary_life_warns_at_90_percent_and_holds_before_the_nex
     assert {r for r, _, _ in rows(model)} == {"P"} and (done, total) != (30, 30)
 
 
-def test_wire_bonder_capillary_worn_out_by_the_last_unit_holds_before_unload(bench: Bench) -> None:
+def test_wire_bonder_capillary_worn_out_by_the_last_unit_holds_before_unload() -> None:
     """§6 3108 (H), README §6: CAP_LIMIT reached on the strip's last unit holds after that unit
     (§3); the strip is unloaded after CAPRESET, ALMCLR and RESUME."""
     bench = Bench(capillary_bonds=100_000 - 30 * 128 + 10, **QUIET)
