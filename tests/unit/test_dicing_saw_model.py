@@ -12,8 +12,6 @@ from sim.dicing_saw.blade import Blade, max_speed_krpm
 from sim.dicing_saw.cut_plan import bounding_lines, plan_lines
 from sim.dicing_saw.model import DicingSawModel
 from sim.tool_model import State
-from sim.world import World
-from tests.support.hand_clock import HandClock
 from tests.support.model_bench import ModelBench, cleared, cleared_after, released
 from tests.support.refusal import refusal
 
@@ -60,14 +58,11 @@ def ready_saw(
 
 
 def test_dicing_saw_init_takes_20_s_then_idle() -> None:
-    clock = HandClock()
-    saw = DicingSawModel(clock, World())
-    clock.t = 19.0
-    saw.sync()
-    assert saw.state is State.INIT
-    clock.t = 20.5
-    saw.sync()
-    assert saw.state is State.IDLE
+    bench = ModelBench(DicingSawModel)
+    bench.at(19.0)
+    assert bench.model.state is State.INIT
+    bench.at(20.5)
+    assert bench.model.state is State.IDLE
 
 
 def test_dicing_saw_warmup_is_300_s_cold_60_s_warm_and_300_s_after_30_min_stopped() -> None:

@@ -26,8 +26,6 @@ from sim.laser.ablation import (
 from sim.laser.model import PATTERNS, LaserModel
 from sim.laser.server import laser_commands
 from sim.tool_model import State
-from sim.world import World
-from tests.support.hand_clock import HandClock
 from tests.support.model_bench import ModelBench, cleared, cleared_after, released
 from tests.support.refusal import refusal
 
@@ -426,14 +424,12 @@ def test_laser_front_serves_pattern_commands_with_the_manuals_errors(rig: Rig) -
 
 # == holds, aborts and interlocks (§3, §6) ==========================================================
 def test_laser_init_lasts_20_s_and_refuses_commands_as_busy() -> None:
-    clock = HandClock()
-    model = LaserModel(clock, World(), seed=5, **CLEAN)
-    clock.t = 19.5
-    model.sync()
+    bench = ModelBench(LaserModel, seed=5, **CLEAN)
+    model = bench.model
+    bench.at(19.5)
     assert model.state is State.INIT
     assert refusal(lambda: model.load_recipe("B-IO16")) == (21, "INIT")
-    clock.t = 20.5
-    model.sync()
+    bench.at(20.5)
     assert model.state is State.IDLE
 
 

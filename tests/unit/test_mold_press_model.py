@@ -9,8 +9,6 @@ from sim.mold_press.cure import advance_cure, time_to_alpha
 from sim.mold_press.model import MoldPressModel
 from sim.mold_press.registers import MOLD_PRESS_REGISTERS, discrete_image
 from sim.tool_model import State
-from sim.world import World
-from tests.support.hand_clock import HandClock
 from tests.support.modbus_model_bench import ModbusModelBench
 from tests.support.model_bench import cleared, cleared_after, fixed
 from tests.support.refusal import refusal
@@ -204,7 +202,7 @@ def test_mold_press_model_holding_ranges_are_the_manual_ranges() -> None:
     assert ranges["LOAD_MASK"] == (1, 15)
     assert ranges["ALPHA_MIN"] == (500, 990)
     assert ranges["PELLETS_PER_SHOT"] == (1, 16)
-    defaults = MOLD_PRESS_REGISTERS.holding_words(MoldPressModel(HandClock(), World()))
+    defaults = MOLD_PRESS_REGISTERS.holding_words(Bench().model)
     example = [1750, 1750, 30, 500, 750, 200, 60, 400, 30, 460, 20, 90, 850, 1500, 20, 8, 400]
     assert [defaults[100 + k] for k in range(22)] == [*example, 50, 800, 1, 1, 15]
 
