@@ -14,7 +14,6 @@ from sim.etch_bath.recipe import EndReason
 from sim.etch_bath.registers import ETCH_BATH_REGISTERS
 from sim.etch_bath.strips import copper_left
 from sim.tool_model import State
-from sim.world import World
 from tests.support.modbus_model_bench import ModbusModelBench
 from tests.support.model_bench import cleared, cleared_after, fixed, released
 from tests.support.refusal import refusal
@@ -31,7 +30,10 @@ class Bench(ModbusModelBench):
 def bath(chemistry: int = 1, *strip_ids: str, **options: float) -> tuple[EtchBathModel, Bench]:
     """A WE-2 of ``chemistry`` past INIT, with slice strips ``strip_ids`` in its world."""
     bench = Bench(seed=3, chemistry=chemistry, **options)
-    strips(bench.world, *strip_ids)
+    for strip_id in strip_ids:
+        for site in bench.world.strip(strip_id, 3, 10).sites.values():
+            site.slice_thickness_um = 200.0
+            site.adhesive_thickness_um = 25.0
     bench.until_in(State.IDLE, limit_s=20)
     return bench.model, bench
 
@@ -54,13 +56,6 @@ def started(
     model.do_start()
     bench.until(lambda: until(model), limit_s)
     return model, bench
-
-
-def strips(world: World, *ids: str) -> None:
-    for strip_id in ids:
-        for site in world.strip(strip_id, 3, 10).sites.values():
-            site.slice_thickness_um = 200.0
-            site.adhesive_thickness_um = 25.0
 
 
 # -- the etch-rate estimate (§5) ------------------------------------------------------------------
@@ -347,10 +342,9 @@ def test_etch_bath_temperature_high_and_over_temperature() -> None:
 
 
 def test_etch_bath_copper_loading_high_holds_a_ferric_etch() -> None:
-    model, bench = bath(2, cu_load_g_l=59.8)  # an aged bath: g = 0.4
+    model, bench = bath(2, "S1", "S2", "S3", cu_load_g_l=59.8)  # an aged bath: g = 0.4
     bench.write(TEMP_SP=450, CONC_SP=400, ACID_SP=17, ORP_SP=580, CU_LOAD_MAX=600)
     bench.write(ETCH_TIME_MAX_S=3000)
-    strips(model.world, "S1", "S2", "S3")
     bench.ready({1: "S1", 2: "S2", 3: "S3"})
     model.do_start()
     bench.until(lambda: model.state is State.ALARM, 3600)
