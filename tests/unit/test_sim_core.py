@@ -50,20 +50,16 @@ class Toy(ToolModel):
         return not self.conditions.get("COLD", False)
 
 
-class ToyBench(ModelBench):
-    model_type = Toy
-
-
 @pytest.fixture
-def toy() -> ToyBench:
+def toy() -> ModelBench:
     """A Toy past its 5 s of INIT."""
-    toy = ToyBench()
+    toy = ModelBench(Toy)
     toy.advance(5.0)
     return toy
 
 
 @pytest.fixture
-def ready(toy: ToyBench) -> ToyBench:
+def ready(toy: ModelBench) -> ModelBench:
     """The Toy armed and READY (10 s in band)."""
     toy.model.do_arm()
     toy.advance(10.0)
@@ -81,7 +77,7 @@ def test_sim_clock_scales_and_changes_scale_continuously() -> None:
         SimClock(0)
 
 
-def test_tool_goes_init_idle_heating_ready(toy: ToyBench) -> None:
+def test_tool_goes_init_idle_heating_ready(toy: ModelBench) -> None:
     model = toy.model
     assert model.state is State.IDLE
     assert refusal(model.do_start)[0] == 24
@@ -92,7 +88,7 @@ def test_tool_goes_init_idle_heating_ready(toy: ToyBench) -> None:
     assert model.state is State.READY
 
 
-def test_pause_takes_effect_at_the_next_hold_point(ready: ToyBench) -> None:
+def test_pause_takes_effect_at_the_next_hold_point(ready: ModelBench) -> None:
     model = ready.model
     model.do_start()
     ready.advance(4.0)
@@ -106,7 +102,7 @@ def test_pause_takes_effect_at_the_next_hold_point(ready: ToyBench) -> None:
 
 
 def test_hold_alarm_then_clear_goes_paused_and_blocks_resume_while_active(
-    ready: ToyBench,
+    ready: ModelBench,
 ) -> None:
     model = ready.model
     model.do_start()
@@ -118,7 +114,7 @@ def test_hold_alarm_then_clear_goes_paused_and_blocks_resume_while_active(
     assert cleared(model) is State.PAUSED
 
 
-def test_abort_class_alarm_aborts_after_clear(ready: ToyBench) -> None:
+def test_abort_class_alarm_aborts_after_clear(ready: ModelBench) -> None:
     model = ready.model
     model.do_start()
     model.set_condition("ESTOP", True)
@@ -127,7 +123,7 @@ def test_abort_class_alarm_aborts_after_clear(ready: ToyBench) -> None:
 
 
 def test_cycle_time_stops_with_an_abort_class_alarm_and_never_jumps_back(
-    ready: ToyBench,
+    ready: ModelBench,
 ) -> None:
     model = ready.model
     model.do_start()
@@ -140,7 +136,7 @@ def test_cycle_time_stops_with_an_abort_class_alarm_and_never_jumps_back(
     assert model.cycle_elapsed_s == pytest.approx(12.0)
 
 
-def test_warning_changes_no_state_and_interlock_blocks_start(ready: ToyBench) -> None:
+def test_warning_changes_no_state_and_interlock_blocks_start(ready: ModelBench) -> None:
     model = ready.model
     model.raise_alarm(3)
     assert model.state is State.READY
@@ -148,7 +144,7 @@ def test_warning_changes_no_state_and_interlock_blocks_start(ready: ToyBench) ->
     assert refusal(model.do_start) == (22, "DOOR")
 
 
-def test_scheduled_fault_fires_at_its_phase_and_time(ready: ToyBench) -> None:
+def test_scheduled_fault_fires_at_its_phase_and_time(ready: ModelBench) -> None:
     model = ready.model
     model.faults.alarm(2, phase="WORK", after_s=15.0)
     model.do_start()
@@ -195,7 +191,7 @@ def test_scenario_file_errors_name_the_entry(tmp_path: Path) -> None:
     assert load_scenario(good)[0]["condition"] == "AIR"
 
 
-def test_blocking_alarm_abandons_a_setup_operation(toy: ToyBench) -> None:
+def test_blocking_alarm_abandons_a_setup_operation(toy: ModelBench) -> None:
     model = toy.model
     finished: list[bool] = []
     model.check("setup")
@@ -209,7 +205,7 @@ def test_blocking_alarm_abandons_a_setup_operation(toy: ToyBench) -> None:
     assert cleared(model) is State.IDLE
 
 
-def estop_while_cold_then_back_in_band_for_1_s(toy: ToyBench) -> None:
+def estop_while_cold_then_back_in_band_for_1_s(toy: ModelBench) -> None:
     """E-stop (heaters off): 20 s out of band, released and back in band, 1 s on, cleared."""
     toy.model.set_condition("ESTOP", True)
     toy.model.set_condition("COLD", True)
@@ -220,7 +216,7 @@ def estop_while_cold_then_back_in_band_for_1_s(toy: ToyBench) -> None:
     toy.model.clear_alarms()
 
 
-def assert_ready_after_the_full_stable_time(toy: ToyBench) -> None:
+def assert_ready_after_the_full_stable_time(toy: ModelBench) -> None:
     """HEATING until the conditions have been in band 10 s (1 s of it before the clear)."""
     assert toy.model.state is State.HEATING
     assert refusal(toy.model.do_start) == (22, "TEMP")
@@ -231,7 +227,7 @@ def assert_ready_after_the_full_stable_time(toy: ToyBench) -> None:
 
 
 def test_after_a_heater_off_alarm_in_ready_ready_waits_the_stable_time_in_band(
-    ready: ToyBench,
+    ready: ModelBench,
 ) -> None:
     """README §5 HEATING -> READY only after the stable time in band: an E-stop in READY that
     let the conditions leave the band is cleared to HEATING, not READY on the old dwell."""
@@ -242,7 +238,7 @@ def test_after_a_heater_off_alarm_in_ready_ready_waits_the_stable_time_in_band(
 def test_an_alarm_during_init_restarts_init_after_the_clear() -> None:
     """README §5: INIT ends in IDLE when the power-up self-test and homing are done. An E-stop
     stops them; after the clear the tool runs INIT again from its start, not straight to IDLE."""
-    toy = ToyBench()
+    toy = ModelBench(Toy)
     model = toy.model
     toy.advance(3.0)
     model.set_condition("ESTOP", True)
@@ -257,7 +253,7 @@ def test_an_alarm_during_init_restarts_init_after_the_clear() -> None:
 
 
 def test_after_a_heater_off_alarm_in_a_cycle_ack_waits_the_stable_time_in_band(
-    ready: ToyBench,
+    ready: ModelBench,
 ) -> None:
     """The same in a cycle: an E-stop aborts it; the ACK 1 s after the conditions are back in
     band leads to HEATING, not READY on the dwell the tool had at START."""
