@@ -29,10 +29,14 @@ class Bench(ModelBench):
     def __init__(self, **options: object) -> None:
         super().__init__(seed=7, **options)
 
-    def ready(self, program: str = "A64") -> WireBonderModel:
+    def ready(self, program: str = "A64", **params: str) -> WireBonderModel:
+        """READY with ``program``, then with ``params`` (PAR) set."""
         self.until(lambda: self.model.state is State.IDLE, 30)
         self.model.load_recipe(program)
         self.until(lambda: self.model.state is State.READY, 900, 1.0)
+        for name, text in params.items():
+            self.model.set_param(name, text)
+        self.until(lambda: self.model.state is State.READY, 60)
         return self.model
 
     def held_by(self, condition: str, after_s: float, step_s: float = 0.05) -> WireBonderModel:
@@ -96,10 +100,7 @@ def test_wire_bonder_strip_takes_about_216_s_in_format_a_and_684_s_in_format_b(
 
 
 def test_wire_bonder_wire_time_is_45_ms_plus_bond_times(bench: Bench) -> None:
-    model = bench.ready()
-    model.set_param("B1_TIME", "50")
-    model.set_param("B2_TIME", "50")
-    bench.until(lambda: model.state is State.READY, 60)
+    model = bench.ready(B1_TIME="50", B2_TIME="50")
     bench.run(model.do_start, State.DONE)
     assert bench.results.cycle_s == pytest.approx(30 * (64 * 0.145 + 1.5) + 17, rel=0.02)
 
@@ -151,9 +152,7 @@ def test_wire_bonder_fab_and_loop_scatter_within_tolerance_at_defaults() -> None
 
 def test_wire_bonder_fab_at_the_edge_of_the_ratio_fails_3506_and_low_loop_fails_3507() -> None:
     bench = Bench(**QUIET)
-    model = bench.ready()
-    model.set_param("FAB_D", "38")  # 1.52 × WIRE_D: the EFO forms small balls
-    bench.until(lambda: model.state is State.READY, 60)
+    model = bench.ready(FAB_D="38")  # 1.52 × WIRE_D: the EFO forms small balls
     bench.run(model.do_start, State.DONE)
     assert {(r, d) for r, d, _ in rows(model)} == {("F", 3506)}
     model.do_ack()
@@ -221,8 +220,7 @@ def test_wire_bonder_cons_counts_each_wire_as_it_is_bonded_mid_unit(bench: Bench
 
 def test_wire_bonder_capillary_life_warns_at_90_percent_and_holds_before_the_next_unit() -> None:
     bench = Bench(capillary_bonds=99_000, **QUIET)
-    model = bench.ready()
-    model.set_param("CAP_LIMIT", "100000")
+    model = bench.ready(CAP_LIMIT="100000")
     assert model.active_alarms == [3201]  # W: no state change
     assert model.state is State.READY
     bench.run(model.do_start, State.ALARM)
@@ -240,8 +238,7 @@ def test_wire_bonder_capillary_worn_out_by_the_last_unit_holds_before_unload() -
     """§6 3108 (H), README §6: CAP_LIMIT reached on the strip's last unit holds after that unit
     (§3); the strip is unloaded after CAPRESET, ALMCLR and RESUME."""
     bench = Bench(capillary_bonds=100_000 - 30 * 128 + 10, **QUIET)
-    model = bench.ready()
-    model.set_param("CAP_LIMIT", "100000")
+    model = bench.ready(CAP_LIMIT="100000")
     model.do_start()
     bench.until(lambda: model.state in (State.ALARM, State.DONE), 400)
     assert model.state is State.ALARM and model.active_alarms == [3201, 3108]
@@ -290,9 +287,7 @@ def test_wire_bonder_consecutive_failed_units_raise_hold_alarm_at_end_of_unit(
     rate: str, defect: int, alarm: int, fields: tuple[str, ...]
 ) -> None:
     bench = Bench(**{**QUIET, rate: 1e6})
-    model = bench.ready()
-    model.set_param("CONSEC_LIM", "2")
-    bench.until(lambda: model.state is State.READY, 60)
+    model = bench.ready(CONSEC_LIM="2")
     bench.run(model.do_start, State.ALARM)
     assert model.active_alarms == [alarm]
     assert (model.current_unit(), *model.progress()[:2]) == (2, 2, 30)
