@@ -510,8 +510,7 @@ def test_die_bonder_after_a_heater_off_alarm_ready_waits_30_s_in_band(
     bench.advance(60.0)
     assert model.zone_deviation_c("STAGE") > 3.0
     model.fix(alarm)
-    while not model.conditions_in_band():
-        bench.advance(0.5)
+    bench.until(model.conditions_in_band, step_s=0.5)
     bench.advance(1.0)
     assert cleared(model) is State.HEATING
     assert refusal(model.do_start) == (22, "TEMP")
