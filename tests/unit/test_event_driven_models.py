@@ -127,8 +127,7 @@ def run_cupric_etch(read_every_s: float) -> tuple[tuple[object, ...], int]:
     steps = count_steps(model)
 
     bench.until(lambda: model.state is State.IDLE, 60.0, read_every_s)
-    model.apply_settings({f"STRIP_ID_{k}": strip_id for k, strip_id in slots.items()})
-    model.apply_settings({"LOAD_MASK": 1023})
+    model.apply_settings({f"STRIP_ID_{k}": s for k, s in slots.items()} | {"LOAD_MASK": 1023})
     model.do_arm()
     bench.until(lambda: model.state is State.READY, 3600.0, read_every_s)
     bench.at(1500.0)  # both runs start the cycle at the same tool time
