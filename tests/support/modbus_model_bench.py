@@ -1,57 +1,27 @@
-"""A Modbus batch tool's simulator model on a hand-driven clock, for its model tests.
-
-The moves a model test makes, said once for the laminator and the mold press: time in steps,
-holding registers written by manual name in register units (decoded as the front decodes
-them), power-up to READY, START into a phase, and the result block's map and defects.
-"""
+"""A Modbus batch tool's model on a hand-driven clock (laminator, mold press, etch bath): holding
+registers by manual name, READY with loaded strips, START into a phase, the result block."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from sim.fronts.modbus_map import RegisterMap, words_of
-from sim.modbus_model import ModbusToolModel, Setting
+from sim.modbus_model import Setting
 from sim.tool_model import State
-from sim.world import World
-from tests.support.hand_clock import HandClock
+from tests.support.model_bench import ModelBench
 
 
-class ModbusModelBench:
-    """A model of ``model_type``, its clock and world. Subclasses name the model, its register
-    map, where its result map and defects start (IR) and how many positions it has, and the
-    steps (tool s) in which it heats to READY and runs into a phase."""
+class ModbusModelBench(ModelBench):
+    """Subclasses name the model, its register map, the IR of its result map and defects, its
+    positions, and the steps (tool s) in which it heats to READY and runs into a phase."""
 
-    model_type: ClassVar[type[ModbusToolModel]]
     registers: ClassVar[RegisterMap]
     result_map_ir: ClassVar[int]
     defects_ir: ClassVar[int]
     positions: ClassVar[int]
+    advance_step_s: ClassVar[float | None] = 1.0
     ready_step_s: ClassVar[float] = 1.0
     phase_step_s: ClassVar[float] = 1.0
-
-    def __init__(self, **options: Any) -> None:
-        self.clock = HandClock()
-        self.world = World()
-        self.model: Any = self.model_type(self.clock, self.world, **options)  # type: ignore[call-arg]
-
-    def advance(self, seconds: float, step_s: float = 1.0) -> None:
-        end = self.clock.t + seconds
-        while self.clock.t < end:
-            self.clock.t = min(end, self.clock.t + step_s)
-            self.model.sync()
-
-    def run_until(
-        self, done: Callable[[], bool], limit_s: float = 4 * 3600.0, step_s: float = 1.0
-    ) -> float:
-        """Advance in ``step_s`` steps until ``done``; return the sim seconds it took."""
-        began = self.clock.t
-        while not done():
-            if self.clock.t - began > limit_s:
-                raise AssertionError(f"not reached within {limit_s} s (state {self.model.state})")
-            self.clock.t += step_s
-            self.model.sync()
-        return self.clock.t - began
 
     def write(self, **registers: int) -> None:
         """Holding registers by manual name in register units, as the front decodes them."""
@@ -61,18 +31,46 @@ class ModbusModelBench:
             values[name] = definition.decode(words_of(raw, definition.reg_type))
         self.model.apply_settings(values)
 
-    def ready(self, **registers: int) -> None:
-        """Power-up, write registers, ARM and wait for READY."""
-        self.run_until(lambda: self.model.state is State.IDLE)
+    def ready(self, slots: dict[int, str] | None = None, **registers: int) -> None:
+        """Past power-up, write registers, ARM and wait for READY. ``slots``: the strip ID at
+        each loaded position (their bits are set in LOAD_MASK)."""
+        self.until(lambda: self.model.state is not State.INIT)
+        for slot, strip_id in (slots or {}).items():
+            self.model.apply_settings({f"STRIP_ID_{slot}": strip_id})
+            registers.setdefault("LOAD_MASK", 0)
+            registers["LOAD_MASK"] |= 1 << (slot - 1)
         self.write(**registers)
         self.model.do_arm()
-        self.run_until(lambda: self.model.state is State.READY, step_s=self.ready_step_s)
+        self.until_in(State.READY, step_s=self.ready_step_s)
 
-    def start_in(self, phase: str, after_s: float = 0.0) -> None:
-        """START and run into ``phase`` (plus ``after_s``)."""
+    def start_in(
+        self,
+        phase: str,
+        after_s: float = 0.0,
+        slots: dict[int, str] | None = None,
+        **registers: int,
+    ) -> None:
+        """START (from power-up: READY first, as :meth:`ready`) and run into ``phase`` (plus
+        ``after_s``)."""
+        if self.model.state is not State.READY:
+            self.ready(slots, **registers)
         self.model.do_start()
-        self.run_until(lambda: self.model.phase == phase, step_s=self.phase_step_s)
+        self.until(lambda: self.model.phase == phase, step_s=self.phase_step_s)
         self.advance(after_s)
+
+    def cycle(
+        self, slots: dict[int, str] | None = None, limit_s: float = 4 * 3600.0, **registers: int
+    ) -> float:
+        """START (from power-up: READY first, as :meth:`ready`) and run until the cycle is over;
+        the sim seconds it ran."""
+        if self.model.state is not State.READY:
+            self.ready(slots, **registers)
+        self.model.do_start()
+        return self.finish(limit_s)
+
+    def finish(self, limit_s: float = 4 * 3600.0) -> float:
+        """Run the started cycle to its end; the sim seconds it took."""
+        return self.until(lambda: not self.model.cycle_active, limit_s)
 
     def inputs(self) -> dict[int, int]:
         return self.registers.input_words(self.model)

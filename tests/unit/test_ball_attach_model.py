@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 import statistics
-from collections.abc import Callable
 
 import pytest
 
@@ -20,45 +19,27 @@ from sim.ball_attach.balls import (
 from sim.ball_attach.model import BallAttachModel
 from sim.ball_attach.profile import reflow_profile, transit_s
 from sim.clock import SimClock
-from sim.tool_model import Reject, State
-from sim.world import SiteState, World
-from tests.support.hand_clock import HandClock
+from sim.tool_model import State
+from sim.world import World
+from tests.support.model_bench import ModelBench, cleared, cleared_after, fixed, released
 from tests.support.refusal import refusal
 
 DEFAULT_ZONES = [130.0, 160.0, 175.0, 185.0, 200.0, 220.0, 250.0, 250.0]
 
 
-class Bench:
-    """A BA-8 model, its world and its clock."""
+class Bench(ModelBench):
+    """A BA-8 model past its 30 s of INIT."""
+
+    model_type = BallAttachModel
+    advance_step_s = 5.0
 
     def __init__(self, seed: int = 0, **options: object) -> None:
-        self.clock = HandClock()
-        self.world = World()
-        self.model = BallAttachModel(self.clock, self.world, seed=seed, **options)  # type: ignore[arg-type]
-        self.advance(31.0)  # INIT 30 s
-
-    def advance(self, seconds: float, step_s: float = 5.0) -> None:
-        end = self.clock.t + seconds
-        while self.clock.t < end - 1e-9:
-            self.clock.t = min(end, self.clock.t + step_s)
-            self.model.sync()
-
-    def until(self, condition: object, limit_s: float = 5000.0, step_s: float = 1.0) -> float:
-        """Advance until ``condition()``; return the sim seconds it took."""
-        start = self.clock.t
-        while not condition():  # type: ignore[operator]
-            assert self.clock.t - start < limit_s, "condition not reached"
-            self.advance(step_s, step_s)
-        return self.clock.t - start
-
-    def run(self, command: Callable[[], None], state: State, step_s: float = 1.0) -> float:
-        """Give ``command`` (START, RESUME) and advance until the model is in ``state``."""
-        command()
-        return self.until(lambda: self.model.state is state, step_s=step_s)
+        super().__init__(seed=seed, **options)
+        self.advance(31.0)
 
     def ready(self) -> float:
         self.model.load_recipe("A-BALL050")
-        return self.until(lambda: self.model.state is State.READY)
+        return self.until_in(State.READY)
 
     def magazine(self, ids: list[str], maps: list[str] | None = None) -> None:
         m = self.model
@@ -68,9 +49,16 @@ class Bench:
             if maps:
                 m.set_input_map_at(k, maps[k - 1])
 
-    def start(self, ids: list[str], after_s: float) -> None:
+    def cycle(
+        self, ids: list[str], state: State, maps: list[str] | None = None, step_s: float = 1.0
+    ) -> float:
+        """START a magazine of ``ids`` and run it until ``state``; the sim seconds it took."""
+        self.magazine(ids, maps)
+        return self.run(self.model.do_start, state, step_s)
+
+    def start(self, ids: list[str], after_s: float, maps: list[str] | None = None) -> None:
         """START a magazine of ``ids`` and run it ``after_s`` seconds on a 1 s grid."""
-        self.magazine(ids)
+        self.magazine(ids, maps)
         self.model.do_start()
         self.advance(after_s, 1.0)
 
@@ -79,12 +67,6 @@ class Bench:
         self.start(["A", "B"], 5)
         self.model.do_pause()
         self.until(lambda: self.model.strip_status(1) == "DONE", step_s=5.0)
-
-
-def world_site(world: World, strip_id: str, site: int) -> SiteState:
-    strip = world.get(strip_id)
-    assert strip is not None, f"{strip_id} not in the world"
-    return strip.site(site)
 
 
 @pytest.fixture
@@ -131,7 +113,7 @@ def test_ball_attach_zone_change_in_ready_returns_to_heating_for_about_three_min
 ) -> None:
     bench.model.set_param("ZONE5", "220")
     assert bench.model.state is State.HEATING
-    settle_s = bench.until(lambda: bench.model.state is State.READY)
+    settle_s = bench.until_in(State.READY)
     assert 150 <= settle_s <= 220
 
 
@@ -152,11 +134,9 @@ def test_ball_attach_heating_waits_for_oxygen_with_nitrogen_on() -> None:
 # == the pipelined magazine (§1, §8) ================================================================
 @pytest.mark.parametrize("strips", [1, 2, 5, 20])
 def test_ball_attach_magazine_takes_363_plus_30_per_extra_strip(bench: Bench, strips: int) -> None:
-    bench.magazine([f"T{k}" for k in range(1, strips + 1)])
-    elapsed = bench.run(bench.model.do_start, State.DONE, 5.0)
+    elapsed = bench.cycle([f"T{k}" for k in range(1, strips + 1)], State.DONE, step_s=5.0)
     assert elapsed == pytest.approx(363.3 + 30 * (strips - 1), abs=5.0)
-    assert bench.model.results is not None
-    assert bench.model.results.cycle_s == pytest.approx(363.3 + 30 * (strips - 1), abs=1.5)
+    assert bench.results.cycle_s == pytest.approx(363.3 + 30 * (strips - 1), abs=1.5)
     for k in range(1, strips + 1):
         assert bench.model.strip_results(k).cycle_s == pytest.approx(363.3, abs=0.1)
     assert bench.model.progress()[:2] == (strips, strips)
@@ -207,19 +187,14 @@ def test_ball_attach_size_change_resets_every_strip_map(bench: Bench) -> None:
 
 def test_ball_attach_limits_need_min_below_max_after_range_and_state(bench: Bench) -> None:
     m = bench.model
-    with pytest.raises(Reject) as conflict:
-        m.set_limits(["245", "235", "50", "70"])
-    with pytest.raises(Reject) as out_of_range:
-        m.set_limits(["245", "265", "50", "70"])
-    assert (conflict.value.code, out_of_range.value.code) == (14, 13)
+    assert refusal(m.set_limits, ["245", "235", "50", "70"])[0] == 14  # min above max
+    assert refusal(m.set_limits, ["245", "265", "50", "70"])[0] == 13  # out of range
 
 
 # == PAUSE, hold, ABORT, abort-class alarms (§3) =======================================================
 def test_ball_attach_pause_stops_feeding_but_strips_in_the_line_finish(bench: Bench) -> None:
     m = bench.model
-    bench.magazine(["A", "B", "C"])
-    m.do_start()
-    bench.advance(35, 1.0)  # B in PRINT
+    bench.start(["A", "B", "C"], 35)  # B in PRINT
     m.do_pause()
     assert m.state is State.PAUSED
     bench.advance(500, 5.0)
@@ -233,18 +208,14 @@ def test_ball_attach_ball_supply_empty_holds_feeding_and_resumes_after_refill() 
     b = Bench(seed=2, ball_supply_pct=0.7)  # 7000 balls: one strip of 5760
     m = b.model
     b.ready()
-    b.magazine(["A", "B"])
-    m.do_start()
-    b.advance(40, 1.0)
+    b.start(["A", "B"], 40)
     assert m.state is State.ALARM and m.active_alarms == [6202, 6102]
     assert (m.strip_status(1), m.strip_status(2)) == ("REFLOW", "WAIT")
-    m.clear_alarms()
-    assert m.state is State.ALARM  # the reservoir is still empty
+    assert cleared(m) is State.ALARM  # the reservoir is still empty
     b.advance(400, 5.0)
     assert m.strip_status(1) == "DONE"  # the oven went on
-    m.fix(6102)
-    m.clear_alarms()
-    assert m.state is State.PAUSED and m.active_alarms == []
+    assert fixed(m, 6102) is State.PAUSED
+    assert m.active_alarms == []
     b.run(m.do_resume, State.DONE)
     assert m.strip_status(2) == "DONE"
 
@@ -264,18 +235,12 @@ def test_ball_attach_hold_conditions_stop_feeding_until_fixed(
     bench: Bench, condition: str, code: int
 ) -> None:
     m = bench.model
-    bench.magazine(["A", "B", "C"])
-    m.do_start()
-    bench.advance(35, 1.0)  # A in the oven, B printing
+    bench.start(["A", "B", "C"], 35)  # A in the oven, B printing
     m.set_condition(condition, True)
     bench.advance(30, 1.0)  # past C's feed slot at 60 s
     assert code in m.active_alarms and m.state is State.ALARM
     assert [m.strip_status(k) for k in (1, 2, 3)] == ["REFLOW", "REFLOW", "WAIT"]
-    m.clear_alarms()
-    assert m.state is State.ALARM  # the cause persists
-    m.fix(code)
-    m.clear_alarms()
-    assert m.state is State.PAUSED
+    assert cleared_after(m, lambda: m.fix(code)) is State.PAUSED
     m.do_resume()
     bench.until(lambda: not m.cycle_active)  # N2: three strips with 6509 also raise 6109
     assert m.strip_status(3) == "DONE"
@@ -285,24 +250,18 @@ def test_ball_attach_flux_empty_holds_before_the_next_print() -> None:
     b = Bench(flux_supply_pct=0.2)  # 100 mm³: one strip needs 72 mm³ at the defaults
     b.ready()
     m = b.model
-    b.magazine(["A", "B"])
-    m.do_start()
-    b.advance(40, 1.0)
+    b.start(["A", "B"], 40)
     assert m.active_alarms == [6201, 6101] and m.strip_status(2) == "WAIT"
     assert m.interlock_active("FLUX")
 
 
 def test_ball_attach_conveyor_jam_is_abort_class(bench: Bench) -> None:
     m = bench.model
-    bench.magazine(["A", "B"])
-    m.do_start()
-    bench.advance(40, 1.0)
+    bench.start(["A", "B"], 40)
     m.set_condition("JAM", True)
     assert m.state is State.ALARM and m.active_alarms == [6107]
     assert [{r.defect for r in m.strip_results(k).rows} for k in (1, 2)] == [{6508}, {6510}]
-    m.fix(6107)
-    m.clear_alarms()
-    assert m.state is State.ABORTED
+    assert fixed(m, 6107) is State.ABORTED
 
 
 def test_ball_attach_recipe_with_another_size_resets_every_map(bench: Bench) -> None:
@@ -317,9 +276,7 @@ def test_ball_attach_recipe_with_another_size_resets_every_map(bench: Bench) -> 
 
 def test_ball_attach_abort_ejects_the_strip_at_the_front_and_drains_the_oven(bench: Bench) -> None:
     m = bench.model
-    bench.magazine(["A", "B", "C", "D", "E"])
-    m.do_start()
-    bench.advance(100, 1.0)  # A, B, C in REFLOW; D in PLACE; E waiting
+    bench.start(["A", "B", "C", "D", "E"], 100)  # A, B, C in REFLOW; D in PLACE; E waiting
     m.do_abort()
     assert m.state is State.RUNNING and m.phase == "DRAIN"
     bench.until(lambda: m.state is State.ABORTED)
@@ -328,26 +285,20 @@ def test_ball_attach_abort_ejects_the_strip_at_the_front_and_drains_the_oven(ben
     assert all(maps[k].count("P") >= 28 for k in range(3))
     assert maps[3] == "F" * 30 and {r.defect for r in m.strip_results(4).rows} == {6510}
     assert maps[4] == "N" * 30 and m.strip_status(5) == "NOTRUN"
-    assert world_site(bench.world, "D", 1).defects == {"ball-attach": 6510}
+    assert bench.world_strip("D").site(1).defects == {"ball-attach": 6510}
 
 
 def test_ball_attach_estop_fails_the_strips_in_the_oven_with_6508(bench: Bench) -> None:
     m = bench.model
-    bench.magazine(["A", "B", "C", "D", "E"], ["1" * 29 + "0"] * 5)
-    m.do_start()
-    bench.advance(100, 1.0)
+    bench.start(["A", "B", "C", "D", "E"], 100, ["1" * 29 + "0"] * 5)
     m.set_condition("ESTOP", True)
     assert m.state is State.ALARM
     codes = [{r.defect for r in m.strip_results(k).rows} for k in range(1, 6)]
     assert codes == [{6508, 0}, {6508, 0}, {6508, 0}, {6510, 0}, {0}]
     assert m.strip_results(1).result_map == "F" * 29 + "X"
     assert m.strip_results(5).result_map == "N" * 29 + "X"
-    m.clear_alarms()
-    assert m.state is State.ALARM  # still pressed
-    m.set_condition("ESTOP", False)
-    m.clear_alarms()
-    assert m.state is State.ABORTED
-    site = world_site(bench.world, "A", 1)
+    assert cleared_after(m, lambda: m.set_condition("ESTOP", False)) is State.ABORTED
+    site = bench.world_strip("A").site(1)
     assert site.balls_placed == 192 and site.ball_height_mean_um is None
 
 
@@ -361,17 +312,13 @@ def test_ball_attach_abort_class_alarm_lets_the_strip_in_inspection_complete(
     assert m.strip_status(1) == "INSPECT"  # §3: as ABORT, inspection completes normally
     bench.advance(10, 1.0)
     assert m.strip_status(1) == "DONE" and m.strip_results(1).count("P") >= 28
-    assert world_site(bench.world, "A", 1).coplanarity_um is not None
-    m.fix(6107)
-    m.clear_alarms()
-    assert m.state is State.ABORTED
+    assert bench.world_strip("A").site(1).coplanarity_um is not None
+    assert fixed(m, 6107) is State.ABORTED
 
 
 def test_ball_attach_oxygen_excursion_marks_strips_in_the_oven_6509(bench: Bench) -> None:
     m = bench.model
-    bench.magazine(["A", "B"])
-    m.do_start()
-    bench.advance(100, 1.0)
+    bench.start(["A", "B"], 100)
     m.set_condition("O2", True)
     bench.advance(60, 1.0)
     assert 6108 in m.active_alarms and m.state is State.RUNNING
@@ -388,8 +335,7 @@ def test_ball_attach_oxygen_excursion_marks_strips_in_the_oven_6509(bench: Bench
 def test_ball_attach_profile_outside_the_limits_fails_the_whole_strip_6508(bench: Bench) -> None:
     m = bench.model
     m.set_limits(["245", "255", "50", "70"])  # peak 241.7 is too cool
-    bench.magazine(["A"])
-    bench.run(m.do_start, State.DONE)
+    bench.cycle(["A"], State.DONE)
     assert {r.defect for r in m.strip_results(1).rows} <= {6501, 6502, 6503, 6508}
     assert m.strip_results(1).count("F") == 30
 
@@ -403,8 +349,7 @@ def test_ball_attach_tight_inspection_limits_fail_offset_or_diameter(
 ) -> None:
     m = bench.model
     m.set_param(param, value)  # offsets reach ~13 µm; reflowed balls are ~5.4 % wider
-    bench.magazine(["A"])
-    bench.run(m.do_start, State.DONE)
+    bench.cycle(["A"], State.DONE)
     defects = [r.defect for r in m.strip_results(1).rows]
     assert defects.count(defect) >= 20
 
@@ -415,25 +360,21 @@ def test_ball_attach_three_low_yield_strips_raise_6109(bench: Bench) -> None:
         strip = bench.world.strip(strip_id, 3, 10)
         for site in strip.sites.values():
             site.pad_exposure_pct = 80.0  # residual copper over a fifth of the lands
-    bench.magazine(["R1", "R2", "R3", "R4"])
-    bench.run(m.do_start, State.ALARM, 5.0)
+    bench.cycle(["R1", "R2", "R3", "R4"], State.ALARM, step_s=5.0)
     assert m.active_alarms == [6109]
     assert m.strip_status(3) == "DONE" and m.strip_status(4) == "REFLOW"
     bench.until(lambda: m.strip_status(4) == "DONE")  # already in the oven: it completes
-    site = world_site(bench.world, "R1", 1)
+    site = bench.world_strip("R1").site(1)
     assert site.balls_missing > 0 and site.defects == {"ball-attach": 6501}
-    m.clear_alarms()
-    assert m.state is State.DONE  # every strip was fed and has left: the magazine is complete
+    assert cleared(m) is State.DONE  # every strip was fed and has left: the magazine is complete
 
 
 def test_ball_attach_three_failed_prints_raise_6104_and_flag_flux(bench: Bench) -> None:
     m = bench.model
     m.set_condition("PRINT", True)
-    bench.magazine(["A", "B", "C"])
-    bench.run(m.do_start, State.ALARM)
+    bench.cycle(["A", "B", "C"], State.ALARM)
     assert m.active_alarms == [6104]
-    m.fix(6104)
-    m.clear_alarms()
+    fixed(m, 6104)
     m.do_resume()
     bench.until(lambda: not m.cycle_active)
     for k in (1, 2, 3):
@@ -444,9 +385,7 @@ def test_ball_attach_three_failed_prints_raise_6104_and_flag_flux(bench: Bench) 
 
 def test_ball_attach_heater_fault_is_abort_class_and_the_zone_leaves_its_band(bench: Bench) -> None:
     m = bench.model
-    bench.magazine(["A"])
-    m.do_start()
-    bench.advance(50, 1.0)
+    bench.start(["A"], 50)
     m.set_condition("HEATER", True)
     assert 6106 in m.active_alarms and m.state is State.ALARM
     bench.advance(120, 1.0)
@@ -455,19 +394,15 @@ def test_ball_attach_heater_fault_is_abort_class_and_the_zone_leaves_its_band(be
 
 def test_ball_attach_zone_out_of_band_for_30_s_holds_with_6105(bench: Bench) -> None:
     m = bench.model
-    bench.magazine(["A", "B", "C"])
-    m.do_start()
-    bench.advance(10, 1.0)
+    bench.start(["A", "B", "C"], 10)
     m.zone_control_c[2] -= 20.0  # a cold draught: zone 3 needs over a minute to recover
     bench.advance(25, 1.0)
     assert 6105 not in m.active_alarms  # under 30 s out of band it is not an alarm yet
     bench.advance(10, 1.0)
     assert m.active_alarms == [6105] and m.state is State.ALARM
-    m.clear_alarms()
-    assert m.state is State.ALARM  # zone 3 is still more than 5 °C off
+    assert cleared(m) is State.ALARM  # zone 3 is still more than 5 °C off
     bench.advance(90, 1.0)
-    m.clear_alarms()
-    assert m.state is State.PAUSED
+    assert cleared(m) is State.PAUSED
 
 
 def test_ball_attach_zone_out_of_band_in_a_paused_cycle_with_an_empty_line_raises_6105(
@@ -488,16 +423,13 @@ def test_ball_attach_estop_clears_to_aborted_though_the_zones_cooled(bench: Benc
     m.set_condition("ESTOP", True)  # heaters off; the oven's strips are scrapped at once
     bench.advance(120, 1.0)
     assert m.active_alarms == [6001]  # a stopped cycle's cold zones are no 6105
-    m.set_condition("ESTOP", False)
-    m.clear_alarms()
-    assert m.state is State.ABORTED
+    assert released(m, "ESTOP") is State.ABORTED
 
 
 def test_ball_attach_supplies_are_consumed_per_ball_and_flux_land(bench: Bench) -> None:
     m = bench.model
     balls_before, flux_before = m.ball_supply_pct, m.flux_supply_pct
-    bench.magazine(["A", "B"], ["1" * 30, "1" * 15 + "0" * 15])
-    bench.run(m.do_start, State.DONE)
+    bench.cycle(["A", "B"], State.DONE, ["1" * 30, "1" * 15 + "0" * 15])
     assert balls_before - m.ball_supply_pct == pytest.approx(45 * 192 / 1e6 * 100)
     assert flux_before - m.flux_supply_pct == pytest.approx(m.flux_needed_mm3(45) / 50_000 * 100)
 
@@ -555,14 +487,10 @@ def test_ball_attach_defects_are_ppm_per_ball() -> None:
 
 def test_ball_attach_thin_flux_loses_balls_and_thick_flux_bridges() -> None:
     rng = random.Random(5)
-    thin = [
-        attach_site(rng, BallProcess(0.5, 192, 20), pad_exposure_pct=None, warp_um=None)
-        for _ in range(1500)
-    ]
-    thick = [
-        attach_site(rng, BallProcess(0.5, 192, 150), pad_exposure_pct=None, warp_um=None)
-        for _ in range(1500)
-    ]
+    thin, thick = (
+        [attach_site(rng, process, pad_exposure_pct=None, warp_um=None) for _ in range(1500)]
+        for process in (BallProcess(0.5, 192, 20), BallProcess(0.5, 192, 150))
+    )
     assert sum(s.missing for s in thin) > 2 * sum(s.missing for s in thick)
     assert sum(s.bridged for s in thick) > 3 * sum(s.bridged for s in thin)
 
@@ -586,8 +514,7 @@ def test_ball_attach_writes_the_balls_into_the_world(bench: Bench) -> None:
     strip = bench.world.strip("W1", 3, 10)
     strip.site(5).pad_exposure_pct = 60.0
     strip.site(6).warp_um = 15.0
-    bench.magazine(["W1"], ["1" * 29 + "0"])
-    bench.run(bench.model.do_start, State.DONE)
+    bench.cycle(["W1"], State.DONE, ["1" * 29 + "0"])
     good, bad, skipped = strip.site(6), strip.site(5), strip.site(30)
     assert good.balls_placed == 192 and good.ball_height_min_um is not None
     assert good.ball_height_mean_um == pytest.approx(400.0, abs=5.0)
@@ -628,8 +555,7 @@ def test_ball_attach_site_draws_repeat_with_the_seed_and_scatter_heights_by_one_
 # == manual statements pinned by the s9 audit (§3-§6) ===============================================
 def test_ball_attach_ack_resets_the_magazine_data_but_keeps_the_results(bench: Bench) -> None:
     m = bench.model
-    bench.magazine(["A", "B"], ["1" * 29 + "0", "1" * 30])
-    bench.run(m.do_start, State.DONE, 5.0)
+    bench.cycle(["A", "B"], State.DONE, ["1" * 29 + "0", "1" * 30], 5.0)
     m.do_ack()  # §4: MAGazine:COUNt and all STRip<k>:ID|MAP are reset by CYCLe:ACKnowledge
     assert (m.magazine_count, m.strip_ids[:2], m.input_maps[0]) == (1, ["", ""], "1" * 30)
     assert m.strip_status(2) == "DONE" and m.strip_results(2).strip_id == "B"
@@ -639,8 +565,7 @@ def test_ball_attach_ack_resets_the_magazine_data_but_keeps_the_results(bench: B
 
 def test_ball_attach_strip_cycle_time_is_its_own_feed_to_exit(bench: Bench) -> None:
     m = bench.model
-    bench.magazine(["A", "B", "C"])
-    bench.run(m.do_start, State.DONE, 5.0)
+    bench.cycle(["A", "B", "C"], State.DONE, step_s=5.0)
     times = [m.strip_results(k).cycle_s for k in (1, 2, 3)]  # §5 summary; §8: 363 s each
     assert times == pytest.approx([363.3] * 3, abs=0.1)
 
@@ -648,9 +573,7 @@ def test_ball_attach_strip_cycle_time_is_its_own_feed_to_exit(bench: Bench) -> N
 def test_ball_attach_nitrogen_supply_low_is_nothing_with_nitrogen_off(bench: Bench) -> None:
     m = bench.model
     m.set_param("NITROGEN", "OFF")
-    bench.magazine(["A", "B"])
-    m.do_start()
-    bench.advance(10, 1.0)
+    bench.start(["A", "B"], 10)
     m.set_condition("N2", True)  # §6: 6003 and interlock N2 only with nitrogen ON
     assert m.active_alarms == [] and m.state is State.RUNNING
     assert m.active_interlocks() == []
@@ -661,15 +584,11 @@ def test_ball_attach_cover_opened_in_a_cycle_holds_until_closed_and_cleared(benc
     bench.start(["A", "B"], 10)
     m.set_condition("DOOR", True)
     assert m.active_alarms == [6002] and m.state is State.ALARM
-    m.clear_alarms()
-    assert m.state is State.ALARM  # the cover is still open
-    m.set_condition("DOOR", False)
-    m.clear_alarms()
-    assert m.state is State.PAUSED
+    # the cover is still open
+    assert cleared_after(m, lambda: m.set_condition("DOOR", False)) is State.PAUSED
     m.set_condition("DOOR", True)  # opened again while PAUSED: still "during cycle"
     assert m.active_alarms == [6002] and refusal(m.do_resume)[0] == 23
-    m.set_condition("DOOR", False)
-    m.clear_alarms()
+    released(m, "DOOR")
     m.do_resume()
     assert m.state is State.RUNNING
 
@@ -690,9 +609,7 @@ def test_ball_attach_estop_outside_a_cycle_stops_the_heaters_and_returns_after_c
     assert m.state is State.ALARM and m.active_alarms == [6001]
     bench.advance(120, 5.0)
     assert m.zone_air_c(7) < 245.0  # heaters off: the 250 °C zone cools
-    m.set_condition("ESTOP", False)
-    m.clear_alarms()
-    assert m.state is State.HEATING  # previous state re-evaluated (README §6)
+    assert released(m, "ESTOP") is State.HEATING  # previous state re-evaluated (README §6)
     bench.until(lambda: m.state is State.READY)
 
 
@@ -713,28 +630,14 @@ def test_ball_attach_abort_class_alarm_cleared_during_inspection_drains_then_abo
     m = bench.model
     bench.start(["A", "B"], 358)  # A inspecting
     m.set_condition("JAM", True)
-    m.fix(6107)
-    m.clear_alarms()  # §3: ABORTED only when the last strip has exited
-    assert m.state is State.RUNNING and m.phase == "DRAIN"
+    assert fixed(m, 6107) is State.RUNNING  # §3: ABORTED only when the last strip has exited
+    assert m.phase == "DRAIN"
     bench.advance(10, 1.0)
     assert m.state is State.ABORTED and m.strip_status(1) == "DONE"
 
 
 def test_ball_attach_after_an_estop_in_ready_ready_waits_60_s_in_band() -> None:
-    """§3: READY once all zones have been within ±3.0 °C for 60 s. An E-stop in READY turns
-    the heaters off; cleared 1 s after the zones are back in band, the tool is HEATING, not
-    READY on the dwell it had before the alarm."""
+    """§3: READY once all zones have been within ±3.0 °C for 60 s, after an E-stop too."""
     bench = Bench()
     bench.ready()
-    model = bench.model
-    model.set_condition("ESTOP", True)
-    bench.advance(120.0, 1.0)
-    assert not model.conditions_in_band()
-    model.fix(6001)
-    bench.until(model.conditions_in_band, step_s=0.5)
-    bench.advance(1.0, 0.5)
-    model.clear_alarms()
-    assert model.state is State.HEATING
-    assert refusal(model.do_start) == (22, "TEMP")
-    waited_s = bench.until(lambda: model.state is State.READY, step_s=0.25)
-    assert waited_s == pytest.approx(58.5, abs=0.6)
+    assert bench.ready_after_heater_off_alarm("ESTOP", 6001) == pytest.approx(58.5, abs=0.6)

@@ -6,16 +6,15 @@ import pytest
 
 from sim.dicing_saw.model import DicingSawModel
 from sim.dicing_saw.server import DicingSawFront
-from sim.world import World
 from tests.support.hand_clock import HandClock
+from tests.support.model_bench import ModelBench
 
 
 @pytest.fixture
 def front() -> DicingSawFront:
-    clock = HandClock()
-    model = DicingSawModel(clock, World(), seed=2)
-    clock.t = 21.0  # past INIT
-    return DicingSawFront(model)
+    bench = ModelBench(DicingSawModel, seed=2)
+    bench.clock.t = 21.0  # past INIT
+    return DicingSawFront(bench.model)
 
 
 def errors(front: DicingSawFront) -> list[str]:

@@ -11,42 +11,35 @@ from typing import Any
 import pytest
 
 from sim.die_bonder.model import DieBonderModel
-from sim.die_bonder.process import ProcessSpread, SiteSettings, advance_cure, bond_site, t95_s
-from sim.tool_model import Reject, State
-from sim.world import World
-from tests.support.hand_clock import HandClock
+from sim.die_bonder.process import (
+    ProcessSpread,
+    SiteOutcome,
+    SiteSettings,
+    advance_cure,
+    bond_site,
+    t95_s,
+)
+from sim.tool_model import State
+from tests.support.model_bench import ModelBench, cleared, cleared_after, fixed, released
 from tests.support.refusal import refusal
 
 
-class Bench:
-    """A model, its clock and world, and helpers to drive it like a host would."""
+class Bench(ModelBench):
+    """A DB-4 model powered up to IDLE, and READY with ``recipe`` if one is given."""
+
+    model_type = DieBonderModel
+    until_step_s = 0.5
 
     def __init__(self, seed: int = 7, recipe: str | None = None, **options: Any) -> None:
-        """Powered up to IDLE, and READY with ``recipe`` if one is given."""
-        self.clock = HandClock()
-        self.world = World()
-        self.model = DieBonderModel(self.clock, self.world, seed=seed, **options)
-        self.run_for(30.0)
+        super().__init__(seed=seed, **options)
+        self.advance(30.0)
         assert self.model.state is State.IDLE
         if recipe is not None:
             self.ready(recipe)
 
-    def run_for(self, seconds: float) -> None:
-        self.clock.t += seconds
-        self.model.sync()
-
-    def run_until(self, *states: State, limit_s: float = 4000.0, step_s: float = 0.5) -> float:
-        """Advance until the model is in one of ``states``; return the sim seconds it took."""
-        elapsed = 0.0
-        while self.model.state not in states:
-            assert elapsed < limit_s, f"still {self.model.state.name} after {limit_s} s"
-            self.run_for(step_s)
-            elapsed += step_s
-        return elapsed
-
     def ready(self, recipe: str) -> float:
         self.model.load_recipe(recipe)
-        return self.run_until(State.READY, step_s=0.25)
+        return self.until_in(State.READY, step_s=0.25)
 
     def run_strip(self, recipe: str, strip_id: str, input_map: str | None = None) -> None:
         if self.model.loaded_recipe != recipe or self.model.state is not State.READY:
@@ -55,7 +48,7 @@ class Bench:
         if input_map is not None:
             self.model.set_input_map(input_map)
         self.model.do_start()
-        self.run_until(State.DONE, State.ALARM, State.ABORTED, step_s=0.25)
+        self.until_in(State.DONE, State.ALARM, State.ABORTED, step_s=0.25)
 
 
 # -- §8 timings ------------------------------------------------------------------------------
@@ -69,19 +62,17 @@ def test_die_bonder_strip_cycle_takes_the_manual_time(recipe: str, expected_s: f
         bench.model.do_ack()
     bench.run_strip(recipe, "S1")
     assert bench.model.state is State.DONE
-    assert bench.model.results is not None
-    assert bench.model.results.cycle_s == pytest.approx(expected_s, abs=0.6)
+    assert bench.results.cycle_s == pytest.approx(expected_s, abs=0.6)
 
 
 def test_die_bonder_example_strip_takes_86_7_s_and_reports_progress_as_the_manual() -> None:
     bench = Bench(recipe="A-EQUAL")
     bench.model.set_input_map("1" * 29 + "0")
     bench.model.do_start()
-    bench.run_for(14.0)
+    bench.advance(14.0)
     assert bench.model.progress() == (12, 29, 14, 73)
-    bench.run_until(State.DONE)
-    assert bench.model.results is not None
-    assert f"{bench.model.results.cycle_s:.1f}" == "86.7"
+    bench.until_in(State.DONE)
+    assert f"{bench.results.cycle_s:.1f}" == "86.7"
 
 
 def test_die_bonder_flip_chip_site_takes_1_5_s_plus_bond_time() -> None:
@@ -90,9 +81,9 @@ def test_die_bonder_flip_chip_site_takes_1_5_s_plus_bond_time() -> None:
     bench.model.set_param("BOND_TIME", "2.0")
     assert bench.model.site_time_s() == pytest.approx(3.5)
     bench.model.set_input_map("1" + "0" * 239)
-    bench.run_until(State.READY)
+    bench.until_in(State.READY)
     bench.model.do_start()
-    assert bench.run_until(State.DONE, step_s=0.1) == pytest.approx(4 + 3 + 3.5 + 4, abs=0.15)
+    assert bench.until_in(State.DONE, step_s=0.1) == pytest.approx(4 + 3 + 3.5 + 4, abs=0.15)
 
 
 @pytest.mark.parametrize(
@@ -109,16 +100,16 @@ def test_die_bonder_heats_up_in_the_manual_time(recipe: str, cure: bool, expecte
 def test_die_bonder_head_reaches_band_in_30_s_then_30_s_stable() -> None:
     bench = Bench()
     bench.model.load_recipe("B-FC")
-    bench.run_for(29.5)
+    bench.advance(29.5)
     assert bench.model.zone_deviation_c("HEAD") > 3.0
-    bench.run_for(1.0)
+    bench.advance(1.0)
     assert bench.model.zone_deviation_c("HEAD") <= 3.0
 
 
 def test_die_bonder_refuses_start_while_heating_naming_temp() -> None:
     bench = Bench()
     bench.model.load_recipe("A-EQUAL")
-    bench.run_for(10.0)
+    bench.advance(10.0)
     assert refusal(bench.model.do_start) == (22, "TEMP")
 
 
@@ -135,14 +126,21 @@ def test_die_bonder_snap_cure_leaves_the_degree_of_cure_in_the_world() -> None:
     bench = Bench()
     bench.run_strip("A-EQUAL", "LA1")
     expected = advance_cure(0.0, 175.0, 60.0)
-    strip = bench.world.get("LA1")
-    assert strip is not None
+    strip = bench.world_strip("LA1")
     cure = [strip.site(k).adhesive_cure for k in range(1, 31)]
     assert all(expected <= alpha <= expected + 0.02 for alpha in cure)
 
 
 # -- placement scatter (process-reference §2.6) -----------------------------------------------
-def _settings(mode: str = "EPOXY", **changes: Any) -> SiteSettings:
+def bond(
+    rng: random.Random,
+    mode: str = "EPOXY",
+    spread: ProcessSpread | None = None,
+    *,
+    die_present: bool = False,
+    **changes: Any,
+) -> SiteOutcome:
+    """A site bonded with the default settings but ``changes`` (SiteSettings fields), no bias."""
     values: dict[str, Any] = dict(
         mode=mode,
         volume_nl=1200,
@@ -154,16 +152,15 @@ def _settings(mode: str = "EPOXY", **changes: Any) -> SiteSettings:
         tol_theta_deg=0.5,
         bond_force_n=30.0,
     )
-    values.update(changes)
-    return SiteSettings(**values)
+    settings = SiteSettings(**(values | changes))
+    return bond_site(
+        rng, settings, spread or ProcessSpread(), bias_um=(0, 0), die_present=die_present
+    )
 
 
 def test_die_bonder_placement_scatter_has_the_reference_statistics() -> None:
     rng = random.Random(20240311)
-    outcomes = [
-        bond_site(rng, _settings(), ProcessSpread(), bias_um=(0.0, 0.0), die_present=False)
-        for _ in range(4000)
-    ]
+    outcomes = [bond(rng) for _ in range(4000)]
     placed = [o for o in outcomes if o.placed]
     dx = [o.dx_um for o in placed if o.dx_um is not None]
     theta = [o.dtheta_deg for o in placed if o.dtheta_deg is not None]
@@ -180,12 +177,7 @@ def test_die_bonder_placement_scatter_has_the_reference_statistics() -> None:
 
 def test_die_bonder_flip_chip_places_five_times_tighter_and_scatters_bond_force() -> None:
     rng = random.Random(5)
-    outcomes = [
-        bond_site(
-            rng, _settings("FLIPCHIP"), ProcessSpread(), bias_um=(0.0, 0.0), die_present=False
-        )
-        for _ in range(2000)
-    ]
+    outcomes = [bond(rng, "FLIPCHIP") for _ in range(2000)]
     dx = [o.dx_um for o in outcomes if o.dx_um is not None]
     force = [o.force_n for o in outcomes if o.force_n is not None]
     assert statistics.stdev(dx) == pytest.approx(20.0 / 15.0, rel=0.08)
@@ -222,32 +214,18 @@ def test_die_bonder_judges_each_defect(
     mode: str, changes: dict[str, Any], spread: ProcessSpread, defect: int
 ) -> None:
     rng = random.Random(3)
-    codes = {
-        bond_site(
-            rng, _settings(mode, **changes), spread, bias_um=(0.0, 0.0), die_present=False
-        ).defect
-        for _ in range(200)
-    }
+    codes = {bond(rng, mode, spread, **changes).defect for _ in range(200)}
     assert defect in codes
 
 
 def test_die_bonder_reports_the_lowest_defect_and_empty_fields_per_mode() -> None:
     rng = random.Random(1)
-    worst = bond_site(
-        rng,
-        _settings(volume_tol_pct=2, tol_xy_um=5.0, tol_theta_deg=0.1),
-        ProcessSpread(volume_cv=0.5, vision_fail=1.0, xy_spec_um=300, theta_spec_deg=30),
-        bias_um=(0.0, 0.0),
-        die_present=False,
-    )
+    spread = ProcessSpread(volume_cv=0.5, vision_fail=1.0, xy_spec_um=300, theta_spec_deg=30)
+    worst = bond(rng, "EPOXY", spread, volume_tol_pct=2, tol_xy_um=5.0, tol_theta_deg=0.1)
     assert set(worst.defects) >= {2502, 2503, 2504} and worst.defect == min(worst.defects)
-    gap = bond_site(
-        rng, _settings("GAPFILL", volume_nl=8640), ProcessSpread(), bias_um=(0, 0), die_present=True
-    )
+    gap = bond(rng, "GAPFILL", die_present=True, volume_nl=8640)
     assert gap.values()[:4] == ("", "", "", "") and gap.values()[5] == "" and gap.defect == 0
-    skipped = bond_site(
-        rng, _settings(), ProcessSpread(site_fiducial_fail=1.0), bias_um=(0, 0), die_present=True
-    )
+    skipped = bond(rng, spread=ProcessSpread(site_fiducial_fail=1.0), die_present=True)
     assert skipped.values() == ("",) * 6 and not skipped.placed
 
 
@@ -257,10 +235,9 @@ def test_die_bonder_checks_settings_at_start() -> None:
     assert refusal(bench.model.do_start)[0] == 14
     bench.model.set_param("DISP_PATT", "FILL")
     bench.model.set_param("PLACE_ZREF", "DIE")
-    with pytest.raises(Reject):
-        bench.model.do_start()
+    refusal(bench.model.do_start)
     bench.model.set_param("MODE", "PLATE")
-    bench.run_until(State.READY)
+    bench.until_in(State.READY)
     bench.model.do_start()
     assert bench.model.state is State.RUNNING
 
@@ -271,8 +248,8 @@ def test_die_bonder_writes_each_mode_into_the_world() -> None:
     bench.run_strip("A-SMALL-1", "LA7", "1" * 29 + "0")
     bench.model.do_ack()
     bench.run_strip("A-SMALL-2", "LA7")
-    strip = bench.world.get("LA7")
-    assert strip is not None and bench.model.results is not None
+    strip = bench.world_strip("LA7")
+    assert bench.model.results is not None
     first, last = strip.site(1), strip.site(30)
     assert first.die_placed and first.gap_filled and first.bond_line_um is not None
     assert first.adhesive_volume_nl is not None and abs(first.die_dx_um or 99) < 40
@@ -286,8 +263,7 @@ def test_die_bonder_writes_each_mode_into_the_world() -> None:
     bench.model.do_ack()
     bench.model.recipes["B-PLATE"]["params"]["PLACE_ZREF"] = "DIE"
     bench.run_strip("B-PLATE", "LB7", "0" + "1" * 239)
-    flip = bench.world.get("LB7")
-    assert flip is not None
+    flip = bench.world_strip("LB7")
     assert all(flip.site(k).flip_chip_bonded and flip.site(k).die_placed for k in range(1, 241))
     assert all(flip.site(k).plate_placed for k in range(2, 241) if not flip.site(k).defects)
     assert not flip.site(1).plate_placed
@@ -297,16 +273,15 @@ def test_die_bonder_plate_on_die_reference_without_die_is_not_processed() -> Non
     bench = Bench()
     bench.model.recipes["B-PLATE"]["params"]["PLACE_ZREF"] = "DIE"
     bench.run_strip("B-PLATE", "LB8")
-    assert bench.model.results is not None
-    assert {(r.result, r.defect) for r in bench.model.results.rows} == {("F", 2508)}
-    assert bench.model.results.summary_extra == ("PLATE", "0")
+    assert {(r.result, r.defect) for r in bench.results.rows} == {("F", 2508)}
+    assert bench.results.summary_extra == ("PLATE", "0")
 
 
 def test_die_bonder_consumes_adhesive_dies_and_plates() -> None:
     bench = Bench(dies=1000, plates=1000)
     bench.run_strip("A-LARGE", "LA9")
     assert bench.model.syringe_nl == pytest.approx(5_000_000 - 30 * 18400, rel=0.002)
-    assert bench.model.dies == 1000 - int(bench.model.results.summary_extra[1])  # type: ignore[union-attr]
+    assert bench.model.dies == 1000 - int(bench.model.results.summary_extra[1])
     assert bench.model.syringe_pct() == int(100 * bench.model.syringe_nl / 5_000_000) in (88, 89)
 
 
@@ -318,81 +293,66 @@ def test_die_bonder_holds_before_a_site_when_the_syringe_is_empty_and_resumes_it
     assert model.state is State.ALARM and model.active_alarms == [2201, 2101]
     assert model.results is not None and model.results.result_map[:6].count("N") == 1
     assert refusal(model.do_resume) == (23, "2101")
-    model.clear_alarms()
-    assert model.state is State.ALARM
-    model.fix(2101)
-    model.clear_alarms()
-    assert model.state is State.PAUSED and model.active_alarms == []
-    model.do_resume()
-    bench.run_until(State.DONE)
+    assert cleared_after(model, lambda: model.fix(2101)) is State.PAUSED
+    assert model.active_alarms == []
+    bench.run(model.do_resume, State.DONE)
     assert "N" not in model.results.result_map
 
 
 def test_die_bonder_pause_during_cure_takes_effect_at_the_end_of_cure() -> None:
     bench = Bench(recipe="A-EQUAL")
     bench.model.do_start()
-    bench.run_for(4 + 3 + 30 * 0.54 + 10)
+    bench.advance(4 + 3 + 30 * 0.54 + 10)
     assert bench.model.phase == "CURE"
     bench.model.do_pause()
-    bench.run_for(45.0)
+    bench.advance(45.0)
     assert bench.model.phase == "CURE" and bench.model.steps[0].phase == "CURE"
-    bench.run_for(10.0)
+    bench.advance(10.0)
     assert bench.model.steps[0].phase == "UNLOAD" and bench.model.halted
-    bench.model.do_resume()
-    bench.run_until(State.DONE)
+    bench.run(bench.model.do_resume, State.DONE)
 
 
 def test_die_bonder_abort_class_alarm_fails_the_site_in_progress_and_leaves_the_rest() -> None:
     bench = Bench(recipe="A-EQUAL")
     bench.model.faults.condition("ESTOP", site=5)
     bench.model.set_strip_id("LA11")
-    bench.model.do_start()
-    bench.run_until(State.ALARM)
+    bench.run(bench.model.do_start, State.ALARM)
     model = bench.model
     assert model.active_alarms == [2001]
-    model.clear_alarms()
-    assert model.state is State.ALARM  # E-stop still pressed
-    model.set_condition("ESTOP", False)
-    model.clear_alarms()
-    assert model.state is State.ABORTED
-    assert model.results is not None
-    assert model.results.result_map[4:] == "F" + "N" * 25
-    assert model.results.rows[4].defect == 2510 and model.results.rows[4].values == ("",) * 6
-    strip = bench.world.get("LA11")
-    assert strip is not None and strip.site(5).defects == {"die-bonder": 2510}
+    assert cleared_after(model, lambda: model.set_condition("ESTOP", False)) is State.ABORTED
+    assert bench.results.result_map[4:] == "F" + "N" * 25
+    assert bench.results.rows[4].defect == 2510 and bench.results.rows[4].values == ("",) * 6
+    strip = bench.world_strip("LA11")
+    assert strip.site(5).defects == {"die-bonder": 2510}
 
 
 @pytest.mark.parametrize(("condition", "alarm"), [("ESTOP", 2001), ("HEATER", 2111)])
 def test_die_bonder_heaters_off_after_an_abort_alarm_raise_no_out_of_band_alarm(
     condition: str, alarm: int
 ) -> None:
-    """E-stop and heater fault switch the heaters off (docs/tools/die-bonder.md, decision 7);
-    the zones cooling while the stopped cycle waits for its abort are the safe state, not a
-    process deviation: the clear after release aborts the strip, however long it took."""
+    """Decision 7 (docs/tools/die-bonder.md): zones cooling with the heaters off in a stopped
+    cycle are no process deviation; the clear after the release aborts the strip."""
     bench = Bench(recipe="A-EQUAL")
     model = bench.model
     model.faults.condition(condition, site=5)
     model.set_strip_id("LA13")
-    model.do_start()
-    bench.run_until(State.ALARM)
-    bench.run_for(600.0)  # the operator takes ten minutes to release it
+    bench.run(model.do_start, State.ALARM)
+    bench.advance(600.0)  # the operator takes ten minutes to release it
     assert model.temperature_c("STAGE") < model.setpoint_c("STAGE") - 10.0
     assert model.active_alarms == [alarm]
-    model.set_condition(condition, False)
-    model.clear_alarms()
-    assert model.state is State.ABORTED and model.active_alarms == []
+    assert released(model, condition) is State.ABORTED
+    assert model.active_alarms == []
     assert model.results is not None and model.results.result_map[4:] == "F" + "N" * 25
     model.do_ack()
     assert model.state is State.HEATING
-    bench.run_until(State.READY)
+    bench.until_in(State.READY)
 
 
 def test_die_bonder_strip_fiducial_failure_aborts_with_every_site_not_processed() -> None:
     bench = Bench(spread=ProcessSpread(strip_fiducial_fail=1.0))
     bench.run_strip("A-EQUAL", "LA12")
     assert bench.model.active_alarms == [2104]
-    bench.model.clear_alarms()
-    assert bench.model.state is State.ABORTED
+    assert cleared(bench.model) is State.ABORTED
     assert bench.model.results is not None and bench.model.results.result_map == "N" * 30
 
 
@@ -410,16 +370,13 @@ def test_die_bonder_holds_after_three_consecutive_failures(
     bench = Bench(spread=spread, recipe="A-EQUAL")
     for name, text in changes.items():
         bench.model.set_param(name, text)
-    bench.model.do_start()
-    bench.run_until(State.ALARM)
+    bench.run(bench.model.do_start, State.ALARM)
     model = bench.model
     assert alarm in model.active_alarms
-    assert model.results is not None
-    done = model.results.result_map.count("P") + model.results.result_map.count("F")
-    model.clear_alarms()  # an event alarm: gone with the first clear
-    assert model.state is State.PAUSED
-    bench.run_for(5.0)
-    assert model.results.result_map.count("P") + model.results.result_map.count("F") == done
+    done = bench.results.result_map.count("P") + bench.results.result_map.count("F")
+    assert cleared(model) is State.PAUSED  # an event alarm: gone with the first clear
+    bench.advance(5.0)
+    assert bench.results.result_map.count("P") + bench.results.result_map.count("F") == done
     model.do_abort()
     assert model.state is State.ABORTED
 
@@ -429,10 +386,8 @@ def test_die_bonder_wafer_map_end_holds_before_the_site() -> None:
     bench.run_strip("A-EQUAL", "LA13")
     assert bench.model.active_alarms == [2202, 2106]
     assert bench.model.progress()[0] == 2  # two dies placed, the third site not started
-    bench.model.fix(2106)
-    bench.model.clear_alarms()
-    bench.model.do_resume()
-    bench.run_until(State.DONE)
+    fixed(bench.model, 2106)
+    bench.run(bench.model.do_resume, State.DONE)
 
 
 @pytest.mark.parametrize(
@@ -461,13 +416,13 @@ def test_die_bonder_plate_feeder_empty_holds_mid_strip() -> None:
 def test_die_bonder_warns_when_placement_calibration_is_due_and_calibration_clears_it() -> None:
     bench = Bench()
     model = bench.model
-    bench.run_for(24 * 3600.0 + 60.0)
+    bench.advance(24 * 3600.0 + 60.0)
     assert model.active_alarms == [2203]
     bias = model.placement_bias_um()
     model.calibrate()
     assert model.state is State.SETUP
     assert refusal(model.load_recipe, "A-EQUAL") == (21, "SETUP")
-    bench.run_for(40.5)
+    bench.advance(40.5)
     assert model.state is State.IDLE
     dx, dy, stamp = model.calibration
     assert (dx, dy) == (round(bias[0], 1), round(bias[1], 1)) and len(stamp) == 19
@@ -486,19 +441,17 @@ def test_die_bonder_raises_the_out_of_band_alarm_after_30_s_more_than_10_c_off(
     bench = Bench(recipe=recipe)
     model = bench.model
     model.set_param("CURE_TIME", "600")  # a cycle long enough for the slow cure track
-    bench.run_until(State.READY)
+    bench.until_in(State.READY)
     model.do_start()
     model.set_condition(f"{zone}_COLD", True)  # heat loss beyond the heater's capacity
-    bench.run_until(State.ALARM, step_s=0.1)
+    bench.until_in(State.ALARM, step_s=0.1)
     cooling_s = 10.0 / (model.zones[zone].heat_rate_c_s / 2.0)
     assert model.cycle_elapsed_s == pytest.approx(cooling_s + 30.0, abs=0.2)
     assert model.active_alarms == [alarm]
-    model.clear_alarms()
-    assert model.state is State.ALARM  # still off by more than 10 °C
+    assert cleared(model) is State.ALARM  # still off by more than 10 °C
     model.fix(alarm)
-    bench.run_for(120.0)  # the zone heats back
-    model.clear_alarms()
-    assert model.state is State.PAUSED
+    bench.advance(120.0)  # the zone heats back
+    assert cleared(model) is State.PAUSED
 
 
 @pytest.mark.parametrize(("condition", "alarm"), [("HEATER", 2111), ("FORCE_SENSOR", 2112)])
@@ -506,23 +459,18 @@ def test_die_bonder_service_faults_alarm_outside_a_cycle(condition: str, alarm: 
     bench = Bench(recipe="A-EQUAL")
     bench.model.set_condition(condition, True)
     assert bench.model.state is State.ALARM and bench.model.active_alarms == [alarm]
-    bench.model.fix(alarm)
-    bench.model.clear_alarms()
-    assert bench.model.state in (State.READY, State.HEATING)
+    assert fixed(bench.model, alarm) in (State.READY, State.HEATING)
 
 
 def test_die_bonder_vacuum_alarm_clears_but_the_interlock_blocks_resume() -> None:
     bench = Bench(recipe="A-EQUAL")
     bench.model.faults.condition("VACUUM", site=3)
-    bench.model.do_start()
-    bench.run_until(State.ALARM, step_s=0.1)
+    bench.run(bench.model.do_start, State.ALARM, step_s=0.1)
     assert bench.model.active_alarms == [2003]
-    bench.model.clear_alarms()
-    assert bench.model.state is State.PAUSED
+    assert cleared(bench.model) is State.PAUSED
     assert refusal(bench.model.do_resume) == (22, "VACUUM")
     bench.model.set_condition("VACUUM", False)
-    bench.model.do_resume()
-    bench.run_until(State.DONE)
+    bench.run(bench.model.do_resume, State.DONE)
 
 
 def test_die_bonder_cure_track_is_only_heated_when_used() -> None:
@@ -533,23 +481,20 @@ def test_die_bonder_cure_track_is_only_heated_when_used() -> None:
 
 
 def test_die_bonder_vacuum_low_before_start_holds_at_load_before_any_site() -> None:
-    """VACUUM blocks only RESUME, so a cycle can start with the vacuum already low; once the
-    strip is on the work holder that is "strip vacuum < limit" (§6, 2003 H): the tool holds
-    after LOAD instead of bonding the whole strip on a loose work holder."""
+    """§6 2003 (H): VACUUM blocks only RESUME; a cycle started with the vacuum already low holds
+    after LOAD instead of bonding the strip on a loose work holder."""
     bench = Bench(recipe="A-EQUAL")
     model = bench.model
     model.set_condition("VACUUM", True)
     model.do_start()
-    bench.run_for(4.5)
+    bench.advance(4.5)
     assert model.state is State.ALARM and model.active_alarms == [2003]
-    bench.run_for(10.0)
+    bench.advance(10.0)
     assert model.results is not None and model.results.result_map == "N" * 30
-    model.clear_alarms()
-    assert model.state is State.PAUSED
+    assert cleared(model) is State.PAUSED
     assert refusal(model.do_resume) == (22, "VACUUM")
     model.set_condition("VACUUM", False)
-    model.do_resume()
-    bench.run_until(State.DONE)
+    bench.run(model.do_resume, State.DONE)
     assert "N" not in model.results.result_map
 
 
@@ -557,22 +502,19 @@ def test_die_bonder_vacuum_low_before_start_holds_at_load_before_any_site() -> N
 def test_die_bonder_after_a_heater_off_alarm_ready_waits_30_s_in_band(
     condition: str, alarm: int
 ) -> None:
-    """§3: READY only once the required zones have been within ±3.0 °C for 30 s. A heater
-    fault or E-stop in READY lets the zones cool; cleared as soon as they are back in band,
-    the tool is HEATING, not READY on the dwell it had before the alarm."""
+    """§3: READY only once the required zones have been within ±3.0 °C for 30 s, after a heater
+    fault or E-stop in READY too (not on the dwell it had before the alarm)."""
     bench = Bench(recipe="A-EQUAL")
     model = bench.model
     model.set_condition(condition, True)
-    bench.run_for(60.0)
+    bench.advance(60.0)
     assert model.zone_deviation_c("STAGE") > 3.0
     model.fix(alarm)
-    while not model.conditions_in_band():
-        bench.run_for(0.5)
-    bench.run_for(1.0)
-    model.clear_alarms()
-    assert model.state is State.HEATING
+    bench.until(model.conditions_in_band, step_s=0.5)
+    bench.advance(1.0)
+    assert cleared(model) is State.HEATING
     assert refusal(model.do_start) == (22, "TEMP")
-    assert bench.run_until(State.READY, step_s=0.25) == pytest.approx(29.0, abs=0.6)
+    assert bench.until_in(State.READY, step_s=0.25) == pytest.approx(29.0, abs=0.6)
 
 
 def test_die_bonder_host_abort_fails_only_the_site_in_progress() -> None:
@@ -581,18 +523,18 @@ def test_die_bonder_host_abort_fails_only_the_site_in_progress() -> None:
     bench = Bench(recipe="A-EQUAL")
     model = bench.model
     model.do_start()
-    bench.run_for(7.0 + 2 * 0.54 + 0.2)  # inside site 3
+    bench.advance(7.0 + 2 * 0.54 + 0.2)  # inside site 3
     model.do_abort()
     assert model.state is State.ABORTED and model.results is not None
     assert model.results.result_map == "PPF" + "N" * 27
     assert model.results.rows[2].defect == 2510 and model.results.rows[2].values == ("",) * 6
     assert model.results.summary_extra == ("EPOXY", "2")
     model.do_ack()
-    bench.run_until(State.READY)
+    bench.until_in(State.READY)
     model.do_start()
-    bench.run_for(7.0 + 2 * 0.54 + 0.2)
+    bench.advance(7.0 + 2 * 0.54 + 0.2)
     model.do_pause()
-    bench.run_for(2.0)  # site 3 completes, the cycle halts before site 4
+    bench.advance(2.0)  # site 3 completes, the cycle halts before site 4
     model.do_abort()
     assert model.results is not None and model.results.result_map == "PPP" + "N" * 27
 
@@ -603,7 +545,7 @@ def test_die_bonder_raises_no_deviation_alarm_outside_a_cycle() -> None:
     bench = Bench(recipe="A-EQUAL")
     model = bench.model
     model.set_condition("STAGE_COLD", True)
-    bench.run_for(300.0)
+    bench.advance(300.0)
     assert model.zone_deviation_c("STAGE") > 10.0
     assert model.state is State.HEATING and model.active_alarms == []
     assert refusal(model.do_start) == (22, "TEMP")

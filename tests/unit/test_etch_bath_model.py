@@ -1,6 +1,5 @@
-"""The simulated WE-2's process model on a hand-driven clock: the etch-rate estimate of
-etch-bath.md §5, heat-up and cycle timing of §8, bath ageing, hold rules, and what an etch
-leaves in the world."""
+"""WE-2 process model on a hand-driven clock: the etch-rate estimate of etch-bath.md §5, §8
+timings, bath ageing, hold rules, and what an etch leaves in the world."""
 
 from __future__ import annotations
 
@@ -14,64 +13,49 @@ from sim.etch_bath.model import EtchBathModel
 from sim.etch_bath.recipe import EndReason
 from sim.etch_bath.registers import ETCH_BATH_REGISTERS
 from sim.etch_bath.strips import copper_left
-from sim.fronts.modbus_map import words_of
-from sim.tool_model import Reject, State
-from sim.world import World
-from tests.support.hand_clock import HandClock
+from sim.tool_model import State
+from tests.support.modbus_model_bench import ModbusModelBench
+from tests.support.model_bench import cleared, cleared_after, fixed, released
 from tests.support.refusal import refusal
 
 
-def bath(
-    chemistry: int = 1, world: World | None = None, **options: float
-) -> tuple[EtchBathModel, HandClock]:
-    clock = HandClock()
-    model = EtchBathModel(clock, world or World(), seed=3, chemistry=chemistry, **options)  # type: ignore[arg-type]
-    run(model, clock, lambda: model.state is State.IDLE, 20)
-    return model, clock
+class Bench(ModbusModelBench):
+    """A WE-2 model (seed 3)."""
+
+    model_type = EtchBathModel
+    registers = ETCH_BATH_REGISTERS
+    advance_step_s = None
 
 
-def run(model: EtchBathModel, clock: HandClock, done: Callable[[], bool], limit_s: float) -> float:
-    """Advance in 1 s steps until ``done``; return the sim seconds it took."""
-    start = clock.t
-    while not done():
-        assert clock.t - start < limit_s, f"not reached in {limit_s} s (state {model.state.name})"
-        clock.t += 1.0
-        model.sync()
-    return clock.t - start
-
-
-def write(model: EtchBathModel, **registers: int) -> None:
-    """Write holding registers by manual name in register units, as the front does after its
-    checks (the register map turns them into the model's engineering values)."""
-    values = {}
-    for name, raw in registers.items():
-        definition = ETCH_BATH_REGISTERS.holding_def(name)
-        values[name] = definition.decode(words_of(raw, definition.reg_type))
-    model.apply_settings(values)
-
-
-def strips(world: World, *ids: str, slice_um: float = 200.0) -> None:
-    for strip_id in ids:
-        for site in world.strip(strip_id, 3, 10).sites.values():
-            site.slice_thickness_um = slice_um
+def bath(chemistry: int = 1, *strip_ids: str, **options: float) -> tuple[EtchBathModel, Bench]:
+    """A WE-2 of ``chemistry`` past INIT, with slice strips ``strip_ids`` in its world."""
+    bench = Bench(seed=3, chemistry=chemistry, **options)
+    for strip_id in strip_ids:
+        for site in bench.world.strip(strip_id, 3, 10).sites.values():
+            site.slice_thickness_um = 200.0
             site.adhesive_thickness_um = 25.0
+    bench.until_in(State.IDLE, limit_s=20)
+    return bench.model, bench
 
 
-def ready(model: EtchBathModel, clock: HandClock, slots: dict[int, str]) -> float:
-    mask = 0
-    for slot, strip_id in slots.items():
-        mask |= 1 << (slot - 1)
-        model.apply_settings({f"STRIP_ID_{slot}": strip_id})
-    write(model, LOAD_MASK=mask)
-    model.do_arm()
-    return run(model, clock, lambda: model.state is State.READY, 4 * 3600)
+def loaded(slots: dict[int, str] | None = None, **registers: int) -> tuple[EtchBathModel, Bench]:
+    """A cupric bath READY with ``slots`` (S1 in slot 1) and ``registers``."""
+    model, bench = bath(1)
+    bench.ready(slots or {1: "S1"}, **registers)
+    return model, bench
 
 
-def cycle(model: EtchBathModel, clock: HandClock, limit_s: float = 3600) -> float:
+def started(
+    until: Callable[[EtchBathModel], bool],
+    limit_s: float,
+    slots: dict[int, str] | None = None,
+    **registers: int,
+) -> tuple[EtchBathModel, Bench]:
+    """A :func:`loaded` bath started and run until ``until(model)``."""
+    model, bench = loaded(slots, **registers)
     model.do_start()
-    return run(
-        model, clock, lambda: model.state in (State.DONE, State.ABORTED, State.ALARM), limit_s
-    )
+    bench.until(lambda: until(model), limit_s)
+    return model, bench
 
 
 # -- the etch-rate estimate (§5) ------------------------------------------------------------------
@@ -99,23 +83,20 @@ def test_etch_bath_ferric_chloride_slows_with_copper_loading() -> None:
 
 # -- timing (§8) ------------------------------------------------------------------------------------
 def test_etch_bath_heats_up_at_one_and_a_half_degrees_per_minute() -> None:
-    model, clock = bath(1)
+    model, bench = bath(1)
     model.do_arm()
-    seconds = run(model, clock, lambda: model.state is State.READY, 3600)
+    seconds = bench.until(lambda: model.state is State.READY, 3600)
     assert seconds / 60 == pytest.approx(18.0, rel=0.10)  # 25 -> 50 °C + 60 s stable
-    koh, koh_clock = bath(3)
-    write(koh, TEMP_SP=800, CONC_SP=300)
+    koh, koh_bench = bath(3)
+    koh_bench.write(TEMP_SP=800, CONC_SP=300)
     koh.do_arm()
-    seconds = run(koh, koh_clock, lambda: koh.state is State.READY, 3600)
+    seconds = koh_bench.until(lambda: koh.state is State.READY, 3600)
     assert seconds / 60 == pytest.approx(38.0, rel=0.10)  # 25 -> 80 °C
 
 
 def test_etch_bath_cupric_slug_etch_takes_418_s_and_the_cycle_582_s() -> None:
-    world = World()
-    strips(world, "S1", "S2")
-    model, clock = bath(1, world)
-    ready(model, clock, {1: "S1", 2: "S2"})
-    seconds = cycle(model, clock)
+    model, bench = bath(1, "S1", "S2")
+    seconds = bench.cycle({1: "S1", 2: "S2"})
     assert model.state is State.DONE
     assert model.end_reason is EndReason.DEPTH
     assert model.final["etch_s"] == pytest.approx(418, abs=2)
@@ -125,105 +106,83 @@ def test_etch_bath_cupric_slug_etch_takes_418_s_and_the_cycle_582_s() -> None:
 
 
 def test_etch_bath_koh_recess_of_25_um_takes_300_s() -> None:
-    model, clock = bath(3)
-    write(model, TEMP_SP=800, CONC_SP=300, DEPTH_TARGET=2500)
-    ready(model, clock, {1: "F1"})
-    cycle(model, clock)
+    model, bench = bath(3)
+    bench.cycle({1: "F1"}, TEMP_SP=800, CONC_SP=300, DEPTH_TARGET=2500)
     assert model.final["etch_s"] == pytest.approx(300, abs=2)
     assert model.final["rate_um_min"] == pytest.approx(5.0, abs=0.05)
 
 
 def test_etch_bath_time_mode_ends_on_etch_time() -> None:
-    model, clock = bath(1)
-    write(model, ENDPOINT_MODE=0, ETCH_TIME_S=120)
-    ready(model, clock, {1: "S1"})
-    cycle(model, clock)
+    model, bench = bath(1)
+    bench.cycle({1: "S1"}, ENDPOINT_MODE=0, ETCH_TIME_S=120)
     assert (model.end_reason, model.final["etch_s"]) == (EndReason.TIME, 120.0)
     assert model.final["depth_um"] == pytest.approx(66.0, abs=0.6)
 
 
 # -- bath ageing (§5) --------------------------------------------------------------------------------
 def test_etch_bath_ferric_loading_rises_0_17_g_per_litre_per_strip() -> None:
-    world = World()
-    strips(world, "S1", "S2")
-    model, clock = bath(2, world)
-    write(model, TEMP_SP=450, CONC_SP=400, ACID_SP=17, ORP_SP=580, CU_LOAD_MAX=1000)
-    ready(model, clock, {1: "S1", 2: "S2"})
+    model, bench = bath(2, "S1", "S2")
+    bench.ready(
+        {1: "S1", 2: "S2"}, TEMP_SP=450, CONC_SP=400, ACID_SP=17, ORP_SP=580, CU_LOAD_MAX=1000
+    )
     before = model.bath.cu_load_g_l
-    cycle(model, clock, 7200)
+    bench.cycle(limit_s=7200)
     assert model.bath.cu_load_g_l - before == pytest.approx(2 * 0.17, rel=0.02)
     assert model.final["etch_s"] / 60 == pytest.approx(11.5, rel=0.03)  # fresh bath
 
 
 def test_etch_bath_cupric_auto_dose_holds_loading_near_140() -> None:
-    world = World()
-    strips(world, *(f"S{k}" for k in range(1, 21)))
-    model, clock = bath(1, world)
-    ready(model, clock, {k: f"S{k}" for k in range(1, 11)})
-    cycle(model, clock)
+    model, bench = bath(1, *(f"S{k}" for k in range(1, 21)))
+    bench.cycle({k: f"S{k}" for k in range(1, 11)})
     assert model.bath.cu_load_g_l == pytest.approx(140.0, abs=1.0)
     model.do_ack()
-    write(model, AUTO_DOSE=0)
-    ready(model, clock, {k: f"S{k + 10}" for k in range(1, 11)})  # ten fresh strips
+    bench.write(AUTO_DOSE=0)
+    bench.ready({k: f"S{k + 10}" for k in range(1, 11)})  # ten fresh strips
     before = model.bath.cu_load_g_l
-    cycle(model, clock)
+    bench.cycle()
     assert model.bath.cu_load_g_l - before == pytest.approx(1.7, rel=0.05)
 
 
 # -- holds and endpoint guards (§3, §5) ----------------------------------------------------------------
 def test_etch_bath_pause_in_etch_raises_the_carrier_and_stops_the_depth() -> None:
-    model, clock = bath(1)
-    write(model, ENDPOINT_MODE=2, ETCH_TIME_MAX_S=3600)
-    ready(model, clock, {1: "S1"})
-    model.do_start()
-    run(model, clock, lambda: model.etch_elapsed_s >= 60, 200)
+    model, bench = started(
+        lambda m: m.etch_elapsed_s >= 60, 200, {1: "S1"}, ENDPOINT_MODE=2, ETCH_TIME_MAX_S=3600
+    )
     model.do_pause()
     assert model.state is State.PAUSED
     depth, elapsed = model.etch_depth_um, model.etch_elapsed_s
-    run(model, clock, lambda: model.hoist.at_top, 30)
-    clock.t += 300
-    model.sync()
+    bench.until(lambda: model.hoist.at_top, 30)
+    bench.advance(300)
     assert (model.etch_depth_um, model.etch_elapsed_s) == (depth, elapsed)
-    with pytest.raises(Reject):
-        model.do_start()
+    refusal(model.do_start)
     model.do_resume()
-    run(model, clock, lambda: model.etch_depth_um > depth, 60)
+    bench.until(lambda: model.etch_depth_um > depth, 60)
     model.end_etch()
-    run(model, clock, lambda: model.state is State.DONE, 600)
+    bench.until(lambda: model.state is State.DONE, 600)
     assert model.end_reason is EndReason.HOST
 
 
 def test_etch_bath_pause_is_refused_after_etch() -> None:
-    model, clock = bath(1)
-    ready(model, clock, {1: "S1"})
-    model.do_start()
-    run(model, clock, lambda: model.phase == "RINSE", 900)
+    model, _ = started(lambda m: m.phase == "RINSE", 900)
     assert refusal(model.do_pause)[0] == 20
 
 
 def test_etch_bath_time_limit_marks_target_not_reached() -> None:
-    model, clock = bath(1)
-    write(model, DEPTH_TARGET=50000, ETCH_TIME_MAX_S=60)
-    ready(model, clock, {1: "S1", 3: "S3"})
-    cycle(model, clock)
+    model, bench = bath(1)
+    bench.cycle({1: "S1", 3: "S3"}, DEPTH_TARGET=50000, ETCH_TIME_MAX_S=60)
     assert model.state is State.DONE and 5150 in model.active_alarms
     assert model.end_reason is EndReason.MAX_TIME
-    assert model.results is not None
-    assert [(r.result, r.defect) for r in model.results.rows[:3]] == [
-        ("F", 5501),
-        ("X", 0),
-        ("F", 5501),
-    ]
+    first_three = [(r.result, r.defect) for r in bench.results.rows[:3]]
+    assert first_three == [("F", 5501), ("X", 0), ("F", 5501)]
 
 
 def test_etch_bath_cross_checks_refuse_arm_per_chemistry() -> None:
-    model, _ = bath(3)
-    write(model, TEMP_SP=600)  # 60.0 °C: in register range, outside the KOH window
+    model, bench = bath(3)
+    bench.write(TEMP_SP=600)  # 60.0 °C: in register range, outside the KOH window
     assert refusal(model.do_arm)[0] == 14
-    ferric, _ = bath(2)
-    write(ferric, TEMP_SP=450, CONC_SP=400)  # CU_LOAD_MAX default 160 g/L > 100 g/L
-    with pytest.raises(Reject):
-        ferric.do_arm()
+    ferric, ferric_bench = bath(2)
+    ferric_bench.write(TEMP_SP=450, CONC_SP=400)  # CU_LOAD_MAX default 160 g/L > 100 g/L
+    refusal(ferric.do_arm)
 
 
 # -- the world ------------------------------------------------------------------------------------------
@@ -236,13 +195,9 @@ def test_etch_bath_pad_exposure_model() -> None:
 
 
 def test_etch_bath_full_etch_clears_the_pads_and_leaves_the_slug() -> None:
-    world = World()
-    strips(world, "S1")
-    model, clock = bath(1, world)
-    ready(model, clock, {1: "S1"})
-    cycle(model, clock)
-    strip = world.get("S1")
-    assert strip is not None
+    _, bench = bath(1, "S1")
+    bench.cycle({1: "S1"})
+    strip = bench.world_strip("S1")
     depths = [site.etch_depth_um or 0.0 for site in strip.sites.values()]
     assert sum(depths) / len(depths) == pytest.approx(230.0, rel=0.03)  # estimate vs real
     assert max(depths) - min(depths) < 0.1 * 230.0  # site-to-site scatter
@@ -254,28 +209,21 @@ def test_etch_bath_full_etch_clears_the_pads_and_leaves_the_slug() -> None:
 
 
 def test_etch_bath_under_etched_strip_leaves_residual_copper_in_the_world() -> None:
-    world = World()
-    strips(world, "S1")
-    model, clock = bath(1, world)
-    write(model, ENDPOINT_MODE=0, ETCH_TIME_S=300)  # 165 µm of a 200 µm slice
-    ready(model, clock, {1: "S1"})
-    cycle(model, clock)
+    model, bench = bath(1, "S1")
+    bench.cycle({1: "S1"}, ENDPOINT_MODE=0, ETCH_TIME_S=300)  # 165 µm of a 200 µm slice
     assert model.results is not None and model.results.rows[0].result == "P"  # the tool cannot tell
-    strip = world.get("S1")
-    assert strip is not None
+    strip = bench.world_strip("S1")
     for site in strip.sites.values():
         assert site.residual_cu_um is not None and 20.0 < site.residual_cu_um < 45.0
         assert site.pad_exposure_pct is not None and site.pad_exposure_pct < 1.0
 
 
 def test_etch_bath_koh_recesses_vias_down_to_the_pads() -> None:
-    world = World()
-    model, clock = bath(3, world)
-    write(model, TEMP_SP=800, CONC_SP=300, DEPTH_TARGET=2750)  # 10 % over-etch of 25 µm film
-    ready(model, clock, {1: "F1"})
-    cycle(model, clock)
-    strip = world.get("F1")
-    assert strip is not None and (strip.rows, strip.cols) == (8, 30)
+    _, bench = bath(3)
+    # 10 % over-etch of 25 µm film
+    bench.cycle({1: "F1"}, TEMP_SP=800, CONC_SP=300, DEPTH_TARGET=2750)
+    strip = bench.world_strip("F1")
+    assert (strip.rows, strip.cols) == (8, 30)
     for site in strip.sites.values():
         assert site.film_thickness_um == 25.0
         assert site.via_depth_um == 25.0 and site.via_depth_min_um == 25.0
@@ -284,28 +232,19 @@ def test_etch_bath_koh_recesses_vias_down_to_the_pads() -> None:
 
 
 def test_etch_bath_estop_in_etch_marks_5503_and_keeps_etching_while_the_hoist_is_stopped() -> None:
-    world = World()
-    strips(world, "S1")
-    model, clock = bath(1, world)
-    ready(model, clock, {1: "S1"})
+    model, bench = bath(1, "S1")
+    bench.ready({1: "S1"})
     model.do_start()
-    run(model, clock, lambda: model.etch_elapsed_s >= 60, 200)
+    bench.until(lambda: model.etch_elapsed_s >= 60, 200)
     model.set_condition("ESTOP", True)
     assert model.state is State.ALARM
-    clock.t += 60
-    model.sync()
+    bench.advance(60)
     assert model.hoist.at_bottom  # no motion under E-stop: the strips stay in the etchant
-    model.set_condition("ESTOP", False)
-    model.clear_alarms()
-    assert model.state is State.ABORTED
-    run(model, clock, lambda: model.hoist.at_top, 30)
+    assert released(model, "ESTOP") is State.ABORTED
+    bench.until(lambda: model.hoist.at_top, 30)
     assert model.end_reason is EndReason.ABORTED
-    assert model.results is not None and (
-        model.results.rows[0].result,
-        model.results.rows[0].defect,
-    ) == ("F", 5503)
-    strip = world.get("S1")
-    assert strip is not None
+    assert (bench.results.rows[0].result, bench.results.rows[0].defect) == ("F", 5503)
+    strip = bench.world_strip("S1")
     site = strip.site(1)
     assert site.defects["etch-bath"] == 5503
     assert site.etch_depth_um is not None and site.etch_depth_um > model.final["depth_um"] + 25
@@ -313,16 +252,14 @@ def test_etch_bath_estop_in_etch_marks_5503_and_keeps_etching_while_the_hoist_is
 
 # -- alarm causes of §6 ---------------------------------------------------------------------------------
 def test_etch_bath_pause_in_load_takes_effect_before_lower() -> None:
-    model, clock = bath(1)
-    ready(model, clock, {1: "S1"})
+    model, bench = loaded()
     model.do_start()
     model.do_pause()
-    run(model, clock, lambda: model.steps[0].phase != "LOAD", 10)
-    clock.t += 120
-    model.sync()
+    bench.until(lambda: model.steps[0].phase != "LOAD", 10)
+    bench.advance(120)
     assert (model.state, model.phase, model.hoist.pos_mm) == (State.PAUSED, "LOAD", 0.0)
     model.do_resume()
-    run(model, clock, lambda: model.phase == "LOWER", 5)
+    bench.until(lambda: model.phase == "LOWER", 5)
 
 
 @pytest.mark.parametrize(
@@ -338,37 +275,33 @@ def test_etch_bath_pause_in_load_takes_effect_before_lower() -> None:
 def test_etch_bath_equipment_conditions_raise_their_alarm_until_fixed(
     condition: str, code: int, alarm_class: str
 ) -> None:
-    model, clock = bath(1)
-    ready(model, clock, {1: "S1"})
+    model, bench = loaded()
     model.set_condition(condition, True)
-    run(model, clock, lambda: code in model.active_alarms, 30)
+    bench.until(lambda: code in model.active_alarms, 30)
     assert model.alarm_def(code).alarm_class == alarm_class
     assert (model.state is State.ALARM) == (alarm_class != "W")
     model.clear_alarms()
     assert code in model.active_alarms  # the cause persists
     model.fix(code)
-    clock.t += 1
-    model.sync()
+    bench.advance(1)
     model.clear_alarms()
     assert code not in model.active_alarms and model.state is not State.ALARM
 
 
 def test_etch_bath_density_drift_biases_the_estimate_but_not_the_etch() -> None:
-    model, clock = bath(1)
-    ready(model, clock, {1: "S1"})
+    model, _ = loaded()
     model.set_condition("DENSITY", True)
     assert model.conc_measured == pytest.approx(model.bath.conc + 1.5)
     assert model.estimate_now() == pytest.approx(33.0 * 33.5 / 32.0, rel=1e-3)
 
 
 def test_etch_bath_heat_up_timeout_after_an_hour_without_ready() -> None:
-    model, clock = bath(1)
+    model, bench = bath(1)
     model.heater_enable = False
     model.do_arm()
-    run(model, clock, lambda: 5105 in model.active_alarms, 3700)
+    bench.until(lambda: 5105 in model.active_alarms, 3700)
     assert model.state is State.ALARM
-    model.clear_alarms()  # an event: no persisting cause
-    assert model.state is State.HEATING
+    assert cleared(model) is State.HEATING  # an event: no persisting cause
 
 
 @pytest.mark.parametrize(
@@ -378,152 +311,115 @@ def test_etch_bath_heat_up_timeout_after_an_hour_without_ready() -> None:
 def test_etch_bath_composition_out_of_band_warns_after_a_minute(
     registers: dict[str, int], code: int
 ) -> None:
-    model, clock = bath(1)
-    write(model, AUTO_DOSE=0, **registers)  # no dosing: the bath stays where it is
+    model, bench = bath(1)
+    bench.write(AUTO_DOSE=0, **registers)  # no dosing: the bath stays where it is
     model.do_arm()
-    seconds = run(model, clock, lambda: code in model.active_alarms, 600)
+    seconds = bench.until(lambda: code in model.active_alarms, 600)
     assert 60 < seconds < 63 and model.state is State.HEATING  # no hold, no state change
 
 
 def test_etch_bath_level_low_hold_cools_the_bath_into_a_low_temperature_warning() -> None:
-    model, clock = bath(1)
-    ready(model, clock, {1: "S1"})
-    model.do_start()
-    run(model, clock, lambda: model.etch_elapsed_s >= 30, 200)
+    model, bench = started(lambda m: m.etch_elapsed_s >= 30, 200)
     model.set_condition("LEVEL", True)  # a leak
-    clock.t += 2
-    model.sync()
+    bench.advance(2)
     assert (model.state, model.blocking_alarm()) == (State.ALARM, 5110)
     assert not model.bath.pump_running
-    run(model, clock, lambda: 5102 in model.active_alarms, 900)
-    model.fix(5110)
-    model.clear_alarms()
-    assert model.state is State.PAUSED
+    bench.until(lambda: 5102 in model.active_alarms, 900)
+    assert fixed(model, 5110) is State.PAUSED
     model.do_resume()
-    run(model, clock, lambda: model.state is State.DONE, 1800)
+    bench.until(lambda: model.state is State.DONE, 1800)
     assert model.results is not None and model.results.rows[0].defect == 5502
 
 
 def test_etch_bath_temperature_high_and_over_temperature() -> None:
-    model, clock = bath(1)
-    ready(model, clock, {1: "S1"})
-    model.do_start()
-    run(model, clock, lambda: model.phase == "ETCH", 60)
+    model, bench = started(lambda m: m.phase == "ETCH", 60)
     model.bath.temp_c = 52.0  # above SP + band, cooling slowly
-    run(model, clock, lambda: 5101 in model.active_alarms, 40)
+    bench.until(lambda: 5101 in model.active_alarms, 40)
     model.bath.temp_c = 61.0
-    clock.t += 2
-    model.sync()
+    bench.advance(2)
     assert model.blocking_alarm() == 5103 and not model.bath.heater_on
     assert model.hoist.target_mm == 0.0  # A class: the carrier is raised
 
 
 def test_etch_bath_copper_loading_high_holds_a_ferric_etch() -> None:
-    model, clock = bath(2, cu_load_g_l=59.8)  # an aged bath: g = 0.4
-    write(model, TEMP_SP=450, CONC_SP=400, ACID_SP=17, ORP_SP=580, CU_LOAD_MAX=600)
-    write(model, ETCH_TIME_MAX_S=3000)
-    strips(model.world, "S1", "S2", "S3")
-    ready(model, clock, {1: "S1", 2: "S2", 3: "S3"})
+    model, bench = bath(2, "S1", "S2", "S3", cu_load_g_l=59.8)  # an aged bath: g = 0.4
+    bench.write(TEMP_SP=450, CONC_SP=400, ACID_SP=17, ORP_SP=580, CU_LOAD_MAX=600)
+    bench.write(ETCH_TIME_MAX_S=3000)
+    bench.ready({1: "S1", 2: "S2", 3: "S3"})
     model.do_start()
-    run(model, clock, lambda: model.state is State.ALARM, 3600)
+    bench.until(lambda: model.state is State.ALARM, 3600)
     assert (model.blocking_alarm(), model.phase) == (5123, "ETCH")
     assert model.first_interlock("resume") == "CU_LOAD"
     model.fix(5123)  # bath dumped and renewed
     model.clear_alarms()
     model.do_resume()
-    run(model, clock, lambda: model.state is State.DONE, 3600)
+    bench.until(lambda: model.state is State.DONE, 3600)
 
 
 def test_etch_bath_jammed_hoist_is_a_motion_fault() -> None:
-    model, clock = bath(1)
+    model, bench = bath(1)
     model.set_condition("HOIST", True)
     model.move_hoist(up=False)
-    seconds = run(model, clock, lambda: 5140 in model.active_alarms, 60)
+    seconds = bench.until(lambda: 5140 in model.active_alarms, 60)
     assert seconds == pytest.approx(16 + 5, abs=1.5)
     assert model.state is State.ALARM
-    model.clear_alarms()
-    assert model.state is State.ALARM  # service needed
-    model.fix(5140)
-    model.clear_alarms()
-    assert model.state is State.IDLE
+    assert cleared_after(model, lambda: model.fix(5140)) is State.IDLE  # service needed
 
 
 def test_etch_bath_hoist_overtravel_needs_service() -> None:
-    model, clock = bath(1)
+    model, bench = bath(1)
     model.faults.alarm(5141)
-    clock.t += 1
-    model.sync()
+    bench.advance(1)
     assert (model.state, model.blocking_alarm()) == (State.ALARM, 5141)
     model.parked_target_mm = 400.0
-    clock.t += 30
-    model.sync()
+    bench.advance(30)
     assert model.hoist.at_top  # no motion until serviced
-    model.clear_alarms()
-    assert model.state is State.ALARM
-    model.fix(5141)
-    model.clear_alarms()
-    assert model.state is State.IDLE
+    assert cleared_after(model, lambda: model.fix(5141)) is State.IDLE
 
 
 def test_etch_bath_lid_opened_in_etch_holds_until_closed() -> None:
-    model, clock = bath(1)
-    ready(model, clock, {1: "S1"})
-    model.do_start()
-    run(model, clock, lambda: model.etch_elapsed_s >= 20, 200)
+    model, bench = started(lambda m: m.etch_elapsed_s >= 20, 200)
     model.set_condition("DOOR", True)
     assert (model.state, model.blocking_alarm(), model.halted) == (State.ALARM, 5002, True)
-    model.clear_alarms()
-    assert model.state is State.ALARM  # the lid is still open
-    model.set_condition("DOOR", False)
-    model.clear_alarms()
-    model.do_resume()
-    run(model, clock, lambda: model.state is State.DONE, 900)
+    assert cleared_after(model, lambda: model.set_condition("DOOR", False)) is State.PAUSED
+    bench.run(model.do_resume, State.DONE)
     assert model.end_reason is EndReason.DEPTH
 
 
 def test_etch_bath_remaining_time_estimates() -> None:
-    model, clock = bath(1)
-    ready(model, clock, {1: "S1"})
+    model, bench = loaded()
     model.do_start()
     assert model.remaining_s() == pytest.approx(5 + 16 + 418 + 16 + 10 + 112 + 5, abs=2)
-    run(model, clock, lambda: model.etch_elapsed_s >= 100, 200)
+    bench.until(lambda: model.etch_elapsed_s >= 100, 200)
     assert model.etch_remaining_s() == pytest.approx(318, abs=2)  # 60·(230 − 55)/33
     model.do_abort()
     assert model.etch_remaining_s() == 0
     model.do_ack()
-    write(model, ENDPOINT_MODE=0, ETCH_TIME_S=200)
+    bench.write(ENDPOINT_MODE=0, ETCH_TIME_S=200)
     model.do_start()
-    run(model, clock, lambda: model.etch_elapsed_s >= 50, 200)
+    bench.until(lambda: model.etch_elapsed_s >= 50, 200)
     assert model.etch_remaining_s() == 150
 
 
 def test_etch_bath_pump_disabled_stops_the_flow() -> None:
-    model, clock = bath(1)
-    ready(model, clock, {1: "S1"})
+    model, bench = loaded()
     model.tool_coil("PUMP_ENABLE", False)
-    clock.t += 1
-    model.sync()
+    bench.advance(1)
     assert model.bath.flow_l_min == 0.0 and not model.bath.pump_running
     assert 5131 not in model.active_alarms  # only with the pump on
 
 
 # -- the manual against the model (audit) ---------------------------------------------------------------
 def test_etch_bath_temperature_warnings_stop_counting_once_an_abort_is_pending() -> None:
-    """§6: 5101/5102 count during a cycle; an A-class alarm stops the cycle at once (README
-    §6) and switches the heater off, so the cooling that follows is no etch deviation: no 5102
-    in ALARM, none left over into ABORTED and the next HEATING."""
-    model, clock = bath(1)
-    ready(model, clock, {1: "S1"})
-    model.do_start()
-    run(model, clock, lambda: model.etch_elapsed_s >= 30, 200)
+    """§6, README §6: the bath cooling after an A-class alarm stopped the cycle is no etch
+    deviation: no 5102 in ALARM, none left over into ABORTED and the next HEATING."""
+    model, bench = started(lambda m: m.etch_elapsed_s >= 30, 200)
     model.set_condition("HEATER", True)  # 5104: heater off, abort pending until the clear
-    run(model, clock, lambda: 5104 in model.active_alarms, 5)
-    clock.t += 900  # 50.0 -> 45.9 °C: 11 min below SP - TEMP_BAND
-    model.sync()
+    bench.until(lambda: 5104 in model.active_alarms, 5)
+    bench.advance(900)  # 50.0 -> 45.9 °C: 11 min below SP - TEMP_BAND
     assert model.bath.temp_c < 48.5 - 2.0 and model.cycle_active
     assert model.active_alarms == [5104]
-    model.fix(5104)
-    model.clear_alarms()
+    fixed(model, 5104)
     assert (model.state, model.active_alarms) == (State.ABORTED, [])
     model.do_ack()
     assert (model.state, model.active_alarms) == (State.HEATING, [])
@@ -531,8 +427,7 @@ def test_etch_bath_temperature_warnings_stop_counting_once_an_abort_is_pending()
 
 def test_etch_bath_rate_estimate_reads_zero_in_idle_at_once() -> None:
     """§4 IR 109: updated every 1 s while armed, 0 in IDLE (from the DISARM, not a second on)."""
-    model, clock = bath(1)
-    ready(model, clock, {1: "S1"})
+    model, _ = loaded()
     assert ETCH_BATH_REGISTERS.inputs(model)[109] == pytest.approx(3300, abs=20)
     model.do_disarm()
     assert model.state is State.IDLE
@@ -542,43 +437,29 @@ def test_etch_bath_rate_estimate_reads_zero_in_idle_at_once() -> None:
 def test_etch_bath_temperature_high_warns_after_30_s_and_marks_5502() -> None:
     """§6 5101: PV > SP + TEMP_BAND for more than 30 s in a cycle; §5: active during ETCH ->
     F 5502."""
-    model, clock = bath(1)
-    ready(model, clock, {1: "S1", 2: "S2"})
-    model.do_start()
-    run(model, clock, lambda: model.phase == "ETCH", 60)
+    model, bench = started(lambda m: m.phase == "ETCH", 60, {1: "S1", 2: "S2"})
     model.bath.temp_c = 52.0  # above 51.5 °C; no cooling coil: ~90 s to come back
-    seconds = run(model, clock, lambda: 5101 in model.active_alarms, 60)
+    seconds = bench.until(lambda: 5101 in model.active_alarms, 60)
     assert 30 < seconds <= 32 and model.state is State.RUNNING  # W: no state change
-    run(model, clock, lambda: model.state is State.DONE, 900)
-    assert model.results is not None
-    assert [(r.result, r.defect) for r in model.results.rows[:3]] == [
-        ("F", 5502),
-        ("F", 5502),
-        ("X", 0),
-    ]
+    bench.until(lambda: model.state is State.DONE, 900)
+    assert [(r.result, r.defect) for r in bench.results.rows[:3]] == [("F", 5502)] * 2 + [("X", 0)]
 
 
 def test_etch_bath_abort_reports_the_lowest_applicable_defect() -> None:
     """§5: F with the lowest applicable defect: a bath out of window during ETCH (5502) or a
     time limit in mode DEPTH (5501) ranks before the abort (5503)."""
-    model, clock = bath(1)
-    ready(model, clock, {1: "S1"})
-    model.do_start()
-    run(model, clock, lambda: model.phase == "ETCH", 60)
+    model, bench = started(lambda m: m.phase == "ETCH", 60)
     model.bath.temp_c = 52.0
-    run(model, clock, lambda: 5101 in model.active_alarms, 60)
+    bench.until(lambda: 5101 in model.active_alarms, 60)
     model.do_abort()
     assert model.results is not None and model.state is State.ABORTED
     assert (model.results.rows[0].result, model.results.rows[0].defect) == ("F", 5502)
 
-    model, clock = bath(1)
-    write(model, DEPTH_TARGET=50000, ETCH_TIME_MAX_S=60)
-    ready(model, clock, {1: "S1"})
-    model.do_start()
-    run(model, clock, lambda: model.phase == "DRIP", 200)  # 5150, END_REASON 4
+    model, bench = started(
+        lambda m: m.phase == "DRIP", 200, {1: "S1"}, DEPTH_TARGET=50000, ETCH_TIME_MAX_S=60
+    )  # 5150, END_REASON 4
     model.set_condition("ESTOP", True)
-    model.set_condition("ESTOP", False)
-    model.clear_alarms()
+    released(model, "ESTOP")
     assert model.results is not None and model.state is State.ABORTED
     assert model.end_reason is EndReason.MAX_TIME
     assert (model.results.rows[0].result, model.results.rows[0].defect) == ("F", 5501)
@@ -586,14 +467,10 @@ def test_etch_bath_abort_reports_the_lowest_applicable_defect() -> None:
 
 def test_etch_bath_abort_before_etch_leaves_positions_not_processed() -> None:
     """§3: an A-class alarm positions F 5503 only if ETCH had started, else N; END_REASON 5."""
-    model, clock = bath(1)
-    ready(model, clock, {1: "S1", 3: "S3"})
-    model.do_start()
-    run(model, clock, lambda: model.phase == "LOWER", 30)
+    model, _ = started(lambda m: m.phase == "LOWER", 30, {1: "S1", 3: "S3"})
     model.set_condition("ESTOP", True)
     assert model.state is State.ALARM
-    model.set_condition("ESTOP", False)
-    model.clear_alarms()
+    released(model, "ESTOP")
     assert (model.state, model.end_reason) == (State.ABORTED, EndReason.ABORTED)
     words = ETCH_BATH_REGISTERS.inputs(model)
     assert (words[115], [words[120 + k] for k in (1, 2, 3)]) == (5, [4, 3, 4])  # N, X, N
@@ -603,64 +480,52 @@ def test_etch_bath_abort_before_etch_leaves_positions_not_processed() -> None:
 def test_etch_bath_hold_in_lower_raises_the_carrier_like_pause() -> None:
     """§3: H alarms in LOAD-ETCH act like PAUSE: in LOWER the carrier goes back to the top and
     waits; END_ETCH is refused outside ETCH (20) and in ALARM (23)."""
-    model, clock = bath(1)
-    ready(model, clock, {1: "S1"})
-    model.do_start()
-    run(model, clock, lambda: model.hoist.pos_mm > 200, 30)
+    model, bench = started(lambda m: m.hoist.pos_mm > 200, 30)
     assert refusal(model.end_etch)[0] == 20  # RUNNING in LOWER
     model.set_condition("DOOR", True)  # 5002
     assert (model.state, model.blocking_alarm()) == (State.ALARM, 5002)
-    clock.t += 30
-    model.sync()
+    bench.advance(30)
     assert (model.phase, model.hoist.pos_mm, model.etch_elapsed_s) == ("LOWER", 0.0, 0)
     assert refusal(model.end_etch)[0] == 23
-    model.set_condition("DOOR", False)
-    model.clear_alarms()
-    assert model.state is State.PAUSED
+    assert released(model, "DOOR") is State.PAUSED
     model.do_resume()
-    run(model, clock, lambda: model.phase == "ETCH" and model.hoist.at_bottom, 30)
+    bench.until(lambda: model.phase == "ETCH" and model.hoist.at_bottom, 30)
 
 
 def test_etch_bath_init_lasts_10_s_and_idle_runs_nothing() -> None:
     """§3: INIT 10 s; IDLE with heater, pump and dosing off; ARM starts all three; READY
     60 s after TEMP_PV entered SP ± TEMP_BAND."""
-    clock = HandClock()
-    model = EtchBathModel(clock, World(), seed=3, bath_temp_c=48.0)  # type: ignore[arg-type]
-    assert 9 < run(model, clock, lambda: model.state is State.IDLE, 20) <= 10
-    write(model, AUTO_DOSE=1, CONC_SP=300)  # dosing has work to do once armed
-    clock.t += 60
-    model.sync()
+    bench = Bench(seed=3, bath_temp_c=48.0)
+    model = bench.model
+    assert 9 < bench.until(lambda: model.state is State.IDLE, 20) <= 10
+    bench.write(AUTO_DOSE=1, CONC_SP=300)  # dosing has work to do once armed
+    bench.advance(60)
     b = model.bath
     assert (b.heater_on, b.pump_running, b.dosing_active) == (False, False, False)
     assert b.flow_l_min == 0.0
     model.do_arm()
-    clock.t += 1
-    model.sync()
+    bench.advance(1)
     assert (b.heater_on, b.pump_running, b.dosing_active) == (True, True, True)
     to_band = (50.0 - 1.5 - b.temp_c) * 40.0  # 1.5 °C/min = 1 °C per 40 s
     assert model.state is State.HEATING
-    seconds = run(model, clock, lambda: model.state is State.READY, 600)
+    seconds = bench.until(lambda: model.state is State.READY, 600)
     assert seconds == pytest.approx(to_band + 60, abs=1.5)
     model.do_disarm()
-    clock.t += 1
-    model.sync()
+    bench.advance(1)
     assert (b.heater_on, b.pump_running, b.dosing_active) == (False, False, False)
 
 
 def test_etch_bath_phases_last_their_manual_durations() -> None:
     """§3: LOAD 5 s, LOWER and RAISE 400 mm at LOWER_SPEED, DRIP DRIP_S, RINSE RINSE_S + 52 s,
     UNLOAD 5 s (non-default speed and times)."""
-    model, clock = bath(1)
-    write(model, LOWER_SPEED=40, DRIP_S=20, RINSE_S=30, ENDPOINT_MODE=0, ETCH_TIME_S=60)
-    ready(model, clock, {1: "S1"})
+    model, bench = bath(1)
+    bench.ready({1: "S1"}, LOWER_SPEED=40, DRIP_S=20, RINSE_S=30, ENDPOINT_MODE=0, ETCH_TIME_S=60)
     model.do_start()
-    clock.t += 0.5  # sample mid-second: at a boundary the ended phase still shows
-    model.sync()
+    bench.advance(0.5)  # sample mid-second: at a boundary the ended phase still shows
     seconds: dict[str, float] = {}
     while model.state is State.RUNNING:
         seconds[model.phase] = seconds.get(model.phase, 0.0) + 1.0
-        clock.t += 1.0
-        model.sync()
+        bench.advance(1.0)
     assert model.state is State.DONE
     assert seconds == {
         "LOAD": 5.0,
@@ -676,19 +541,16 @@ def test_etch_bath_phases_last_their_manual_durations() -> None:
 def test_etch_bath_heat_up_timeout_counts_from_arm_through_a_hold_alarm() -> None:
     """§6 5105: not READY within 60 min of ARM; a hold alarm on the way (5130 for 2 min) does
     not restart the hour."""
-    model, clock = bath(1)
+    model, bench = bath(1)
     model.tool_coil("HEATER_ENABLE", False)  # the bath never reaches its band
     model.do_arm()
-    clock.t += 50 * 60
-    model.sync()
+    bench.advance(50 * 60)
     model.set_condition("REPLENISHER", True)
-    run(model, clock, lambda: model.state is State.ALARM, 5)
-    clock.t += 120
-    model.sync()
-    model.fix(5130)
-    model.clear_alarms()
-    assert model.state is State.HEATING and 5105 not in model.active_alarms
-    seconds = run(model, clock, lambda: 5105 in model.active_alarms, 3600)
+    bench.until(lambda: model.state is State.ALARM, 5)
+    bench.advance(120)
+    assert fixed(model, 5130) is State.HEATING
+    assert 5105 not in model.active_alarms
+    seconds = bench.until(lambda: 5105 in model.active_alarms, 3600)
     assert 50 * 60 + 120 + seconds == pytest.approx(3600, abs=3)
     assert (model.state, model.blocking_alarm()) == (State.ALARM, 5105)
 
@@ -696,12 +558,11 @@ def test_etch_bath_heat_up_timeout_counts_from_arm_through_a_hold_alarm() -> Non
 def test_etch_bath_cross_checks_refuse_start_too() -> None:
     """§4: the cross-checks run at ARM and START (reason 14): a window or TIME-mode guard broken
     by a write in READY refuses START, and the cycle starts once it is mended."""
-    model, clock = bath(1)
-    ready(model, clock, {1: "S1"})
-    write(model, CONC_SP=380)  # 38.0 °Bé: in register range, outside the CUCL2 window
+    model, bench = loaded()
+    bench.write(CONC_SP=380)  # 38.0 °Bé: in register range, outside the CUCL2 window
     assert (model.state, refusal(model.do_start)[0]) == (State.READY, 14)
-    write(model, CONC_SP=320, ENDPOINT_MODE=0, ETCH_TIME_S=600, ETCH_TIME_MAX_S=500)
+    bench.write(CONC_SP=320, ENDPOINT_MODE=0, ETCH_TIME_S=600, ETCH_TIME_MAX_S=500)
     assert refusal(model.do_start)[0] == 14
-    write(model, ETCH_TIME_MAX_S=600)
+    bench.write(ETCH_TIME_MAX_S=600)
     model.do_start()
     assert model.state is State.RUNNING

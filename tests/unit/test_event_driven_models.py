@@ -1,11 +1,9 @@
-"""Event-driven models: a settled tool jumps from event to event instead of stepping its grid,
-and its events still come at their exact tool times; a wall-scaled tool's ticker sleeps
-while nothing is due."""
+"""A settled tool jumps from event to event instead of stepping its grid, its events still at
+their exact tool times; a wall-scaled tool's ticker sleeps while nothing is due."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import pytest
 
@@ -19,7 +17,7 @@ from sim.laminator.tables import HEATUP_TIMEOUT_S
 from sim.registry import serve_function
 from sim.tool_model import State, ToolModel
 from sim.world import World
-from tests.support.hand_clock import HandClock
+from tests.support.model_bench import ModelBench
 
 
 def count_steps(model: ToolModel) -> list[float]:
@@ -35,40 +33,34 @@ def count_steps(model: ToolModel) -> list[float]:
     return steps
 
 
-def heated_die_bonder() -> tuple[HandClock, DieBonderModel]:
-    clock = HandClock(virtual=True)
-    model = DieBonderModel(clock, World(), seed=3)
-    clock.t = 40.0
-    model.sync()
-    model.load_recipe("A-EQUAL")
-    clock.t = 1000.0  # the cure track takes 8 min to heat
-    model.sync()
-    assert model.state is State.READY
-    return clock, model
+def heated_die_bonder() -> tuple[ModelBench, DieBonderModel]:
+    bench = ModelBench(DieBonderModel, virtual=True, seed=3)
+    bench.at(40.0)
+    bench.model.load_recipe("A-EQUAL")
+    bench.at(1000.0)  # the cure track takes 8 min to heat
+    assert bench.model.state is State.READY
+    return bench, bench.model
 
 
 def test_a_settled_tool_idles_a_day_in_a_few_steps_and_raises_its_calibration_alarm_on_time() -> (
     None
 ):
-    clock, model = heated_die_bonder()
+    bench, model = heated_die_bonder()
     steps = count_steps(model)
     due_s = model.calibration_ref_s + CALIBRATION_DUE_S
-    clock.t = due_s - 1.0
-    model.sync()
+    bench.at(due_s - 1.0)
     assert 2203 not in model.active_alarms
     assert len(steps) <= 3, "a settled tool does not step through its idle day"
-    clock.t = due_s + 0.5  # between two grid points: the event before the clock still happens
-    model.sync()
+    bench.at(due_s + 0.5)  # between two grid points: the event before the clock still happens
     assert 2203 in model.active_alarms, "the calibration falls due at its tool time"
     assert len(steps) <= 6
 
 
 def test_a_settled_tool_steps_its_grid_again_while_a_zone_heats() -> None:
-    clock, model = heated_die_bonder()
+    bench, model = heated_die_bonder()
     model.conditions["CURE_COLD"] = True  # the cure track loses heat: its PV drifts
     steps = count_steps(model)
-    clock.t += 100.0
-    model.sync()
+    bench.advance(100.0)
     assert len(steps) >= 100 / model.max_step_s - 1, "a moving temperature is integrated"
     assert model.zones["CURE"].pv_c < 175.0
 
@@ -87,37 +79,21 @@ def test_a_settled_wall_scaled_tool_sleeps_until_a_request_comes(kind: str) -> N
         assert tool.lag_s >= 0.0
 
 
-def read_until(
-    model: ToolModel,
-    clock: HandClock,
-    condition: Callable[[], bool],
-    every_s: float,
-    limit_s: float,
-) -> None:
-    """A host reading the model every ``every_s`` tool seconds until ``condition``."""
-    start = clock.t
-    while not condition():
-        assert clock.t - start < limit_s, "never happened"
-        clock.t += every_s
-        model.sync()
-
-
 def run_ball_attach_magazine(read_every_s: float) -> tuple[float, list[tuple[object, ...]], int]:
     """Heat a BA-8 from cold and run a 6-strip magazine, reading it every ``read_every_s``:
     (tool time READY came, each strip's results and times, steps taken)."""
-    clock = HandClock(virtual=True)
-    model = BallAttachModel(clock, World(), seed=11)
+    bench = ModelBench(BallAttachModel, virtual=True, seed=11)
+    model = bench.model
     steps = count_steps(model)
 
-    read_until(model, clock, lambda: model.state is State.IDLE, read_every_s, 60.0)
+    bench.until(lambda: model.state is State.IDLE, 60.0, read_every_s)
     model.load_recipe("A-BALL050")
-    read_until(model, clock, lambda: model.state is State.READY, read_every_s, 3000.0)
-    ready_s = clock.t
-    clock.t = 1500.0  # both runs start the magazine at the same tool time
-    model.sync()
+    bench.until(lambda: model.state is State.READY, 3000.0, read_every_s)
+    ready_s = bench.clock.t
+    bench.at(1500.0)  # both runs start the magazine at the same tool time
     model.magazine_count = 6
     model.do_start()
-    read_until(model, clock, lambda: model.state is State.DONE, read_every_s, 1000.0)
+    bench.until(lambda: model.state is State.DONE, 1000.0, read_every_s)
     strips = []
     for k in range(1, 7):
         result = model.strip_results(k)
@@ -140,29 +116,24 @@ def test_ball_attach_jumps_event_to_event_and_its_results_do_not_depend_on_how_o
 
 
 def run_cupric_etch(read_every_s: float) -> tuple[tuple[object, ...], int]:
-    """Heat a CUCL2 WE-2 from cold, etch a full carrier of slug strips and wait for the bath
-    to settle after it, reading every ``read_every_s``: (what the host and the strips see,
-    steps taken)."""
-    clock = HandClock(virtual=True)
-    world = World()
+    """Heat a CUCL2 WE-2, etch a full carrier and let the bath settle, reading every
+    ``read_every_s``: (what the host and the strips see, steps taken)."""
+    bench = ModelBench(EtchBathModel, virtual=True, seed=4, chemistry=1)
+    model, world = bench.model, bench.world
     slots = {k: f"S{k}" for k in range(1, 11)}
     for strip_id in slots.values():
         for site in world.strip(strip_id, 3, 10).sites.values():
             site.slice_thickness_um = 200.0
-    model = EtchBathModel(clock, world, seed=4, chemistry=1)
     steps = count_steps(model)
 
-    read_until(model, clock, lambda: model.state is State.IDLE, read_every_s, 60.0)
-    model.apply_settings({f"STRIP_ID_{k}": strip_id for k, strip_id in slots.items()})
-    model.apply_settings({"LOAD_MASK": 1023})
+    bench.until(lambda: model.state is State.IDLE, 60.0, read_every_s)
+    model.apply_settings({f"STRIP_ID_{k}": s for k, s in slots.items()} | {"LOAD_MASK": 1023})
     model.do_arm()
-    read_until(model, clock, lambda: model.state is State.READY, read_every_s, 3600.0)
-    clock.t = 1500.0  # both runs start the cycle at the same tool time
-    model.sync()
+    bench.until(lambda: model.state is State.READY, 3600.0, read_every_s)
+    bench.at(1500.0)  # both runs start the cycle at the same tool time
     model.do_start()
-    read_until(model, clock, lambda: model.state is State.DONE, read_every_s, 1000.0)
-    clock.t = 3000.0
-    model.sync()
+    bench.until(lambda: model.state is State.DONE, 1000.0, read_every_s)
+    bench.at(3000.0)
     assert model.results is not None
     bath = model.bath
     seen = (
@@ -193,51 +164,46 @@ def test_etch_bath_jumps_event_to_event_and_etches_the_same_whatever_the_reads()
 
 
 def test_a_weak_laminator_heater_settles_below_band_and_times_out_on_time_in_a_few_steps() -> None:
-    clock = HandClock(virtual=True)
-    model = LaminatorModel(clock, World(), seed=2)
-    clock.t = 20.0  # power-up INIT
-    model.sync()
+    bench = ModelBench(LaminatorModel, virtual=True, seed=2)
+    model = bench.model
+    bench.at(20.0)  # power-up INIT
     assert model.state is State.IDLE
     model.set_condition("HEATER_WEAK_TOP", True)  # settles at 95 % of its rise: out of band
     model.do_arm()
-    armed_s = clock.t
-    clock.t += 1200.0  # the platens approach their goals (stepped: they move)
-    model.sync()
+    armed_s = bench.clock.t
+    bench.advance(1200.0)  # the platens approach their goals (stepped: they move)
     assert model.state is State.HEATING
     steps = count_steps(model)
-    clock.t = armed_s + HEATUP_TIMEOUT_S - 1.0
-    model.sync()
+    bench.at(armed_s + HEATUP_TIMEOUT_S - 1.0)
     assert 1105 not in model.active_alarms
     assert len(steps) <= 3, "settled platens do not step through the wait"
-    clock.t = armed_s + HEATUP_TIMEOUT_S + 0.5
-    model.sync()
+    bench.at(armed_s + HEATUP_TIMEOUT_S + 0.5)
     assert 1105 in model.active_alarms, "the heat-up timeout falls due at its tool time"
     assert len(steps) <= 6
 
 
-def started_laminator(read_every_s: float) -> tuple[HandClock, LaminatorModel]:
+def started_laminator(read_every_s: float) -> tuple[ModelBench, LaminatorModel]:
     """An LM-8 heated from cold and started at tool time 3000 s, read every
     ``read_every_s`` on the way."""
-    clock = HandClock(virtual=True)
-    model = LaminatorModel(clock, World(), seed=4)
-    read_until(model, clock, lambda: model.state is State.IDLE, read_every_s, 60.0)
+    bench = ModelBench(LaminatorModel, virtual=True, seed=4)
+    model = bench.model
+    bench.until(lambda: model.state is State.IDLE, 60.0, read_every_s)
     model.do_arm()
-    read_until(model, clock, lambda: model.state is State.READY, read_every_s, 3000.0)
-    clock.t = 3000.0  # START at the same tool time whatever the reads
-    model.sync()
+    bench.until(lambda: model.state is State.READY, 3000.0, read_every_s)
+    bench.at(3000.0)  # START at the same tool time whatever the reads
     model.do_start()
-    return clock, model
+    return bench, model
 
 
 def run_laminator_cycle(read_every_s: float) -> tuple[tuple[object, ...], int]:
     """Heat an LM-8, run one default cycle, reading it every ``read_every_s``: (its §4 dwell
     statistics and DWELL_ACTUAL, steps taken during the dwell)."""
-    clock, model = started_laminator(read_every_s)
-    read_until(model, clock, lambda: model.phase == "DWELL", read_every_s, 3600.0)
+    bench, model = started_laminator(read_every_s)
+    bench.until(lambda: model.phase == "DWELL", 3600.0, read_every_s)
     steps = count_steps(model)
-    read_until(model, clock, lambda: model.phase != "DWELL", read_every_s, 3600.0)
+    bench.until(lambda: model.phase != "DWELL", 3600.0, read_every_s)
     dwell_steps = len(steps)
-    read_until(model, clock, lambda: model.state is State.DONE, read_every_s, 3600.0)
+    bench.until(lambda: model.state is State.DONE, 3600.0, read_every_s)
     s = model.stats
     figures = (s.peak_temp_c, s.max_temp_dev_c, s.min_pressure_mpa, s.max_vacuum_kpa, s.voids)
     return (*figures, model.dwell_actual_s), dwell_steps
@@ -260,16 +226,14 @@ def test_a_settled_laminator_dwell_is_not_stepped_and_its_statistics_ignore_the_
 
 
 def run_laminator_ramp(read_every_s: float) -> tuple[float, float, float, int]:
-    """Heat an LM-8 and run a default cycle through its RAMP (100 -> 170 °C at 4 °C/min),
-    reading it every ``read_every_s``: (the set-point and both platens at tool time 4560 s,
-    early in the DWELL, steps taken during the RAMP)."""
-    clock, model = started_laminator(read_every_s)
-    read_until(model, clock, lambda: model.phase == "RAMP", read_every_s, 3600.0)
+    """Heat an LM-8 and run a default cycle through its RAMP, reading it every ``read_every_s``:
+    (set-point and both platens at 4560 s, early in the DWELL; steps taken in the RAMP)."""
+    bench, model = started_laminator(read_every_s)
+    bench.until(lambda: model.phase == "RAMP", 3600.0, read_every_s)
     steps = count_steps(model)
-    read_until(model, clock, lambda: model.phase != "RAMP", read_every_s, 3600.0)
+    bench.until(lambda: model.phase != "RAMP", 3600.0, read_every_s)
     ramp_steps = len(steps)
-    clock.t = 4560.0  # START 3000, CLOSE 20, EVACUATE ~430, PRESSURIZE 30, RAMP 1050
-    model.sync()
+    bench.at(4560.0)  # START 3000, CLOSE 20, EVACUATE ~430, PRESSURIZE 30, RAMP 1050
     assert model.phase == "DWELL"
     return model.program_sp_c, model.top.pv_c, model.bottom.pv_c, ramp_steps
 

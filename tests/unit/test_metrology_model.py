@@ -15,11 +15,14 @@ from tests.support.hand_clock import HandClock
 
 
 class Station:
-    """A simulated MS-3 driven line by line, as a host would over §2."""
+    """A simulated MS-3 driven line by line, as a host would over §2. ``values``: its world
+    holds strip S1 (3 x 10) with them on every site."""
 
-    def __init__(self, world: World | None = None, *, seed: int = 1) -> None:
+    def __init__(self, *, seed: int = 1, **values: object) -> None:
         self.clock = HandClock()
-        self.world = world or World()
+        self.world = World()
+        if values:
+            strip(self.world, **values)
         self.model = MetrologyModel(self.clock, self.world, seed=seed)
         self.front = LineAsciiFront(self.model, metrology_commands(self.model))
 
@@ -44,16 +47,22 @@ class Station:
         """Power-up, LOAD and a passed CAL."""
         self.idle()
         assert self.ask(f"LOAD {recipe}") == "OK"
-        assert self.ask("CAL") == "OK"
-        self.wait(20.0)
+        self.calibrate()
         assert self.ask("ST?").startswith("OK READY")
         return self
 
-    def run(self, strip_id: str, input_map: str | None = None) -> None:
+    def calibrate(self) -> None:
+        """CAL and its 20 s (§8)."""
+        assert self.ask("CAL") == "OK"
+        self.wait(20.0)
+
+    def run(self, strip_id: str, input_map: str | None = None, for_s: float = 0.0) -> None:
+        """STRIP, MAP and RUN, then ``for_s`` of the cycle."""
         assert self.ask(f"STRIP {strip_id}") == "OK"
         if input_map is not None:
             assert self.ask(f"MAP {input_map}") == "OK"
         assert self.ask("RUN") == "OK"
+        self.wait(for_s)
 
     def records(self) -> list[list[str]]:
         lines = self.send("RD 1,1024")
@@ -89,12 +98,9 @@ BUILT = {
     "package_thickness_um": 300.0,
     "warp_um": 20.0,
 }
-BALLED = {
-    "ball_height_mean_um": 400.0,
-    "ball_height_min_um": 390.0,
-    "coplanarity_um": 60.0,
-    "slug_protrusion_um": 225.0,
-}
+#: A site after ball attach: the balls of BUILT, its slug 225 µm out.
+BALLED = {k: BUILT[k] for k in ("ball_height_mean_um", "ball_height_min_um", "coplanarity_um")}
+BALLED["slug_protrusion_um"] = 225.0
 
 
 # -- states, calibration, interlocks -----------------------------------------------------------------
@@ -158,8 +164,7 @@ def test_metrology_warns_calibration_due_after_20_h_and_interlocks_after_24_h() 
     station.wait(4 * 3600)
     assert station.ask("CAL?").endswith(",24.5")
     assert station.ask("RUN") == "ER 22,Interlock active;CAL"
-    station.ask("CAL")
-    station.wait(20.0)
+    station.calibrate()
     assert station.ask("ALC") == "OK"
     assert station.ask("AL?") == "OK 0"
     station.run("S1")
@@ -170,8 +175,7 @@ def test_metrology_failed_calibration_raises_9101_and_keeps_the_cal_interlock() 
     station = Station().idle()
     station.ask("LOAD A-BALL")
     station.model.set_condition("GAUGE", True)  # dirty reference gauge
-    station.ask("CAL")
-    station.wait(20.0)
+    station.calibrate()
     assert station.ask("ST?") == "OK ALARM,BALL,NONE,0,0"
     assert station.ask("AL?") == "OK 1,9101"
     assert station.ask("CAL?").startswith("OK FAIL,")
@@ -180,8 +184,7 @@ def test_metrology_failed_calibration_raises_9101_and_keeps_the_cal_interlock() 
     assert station.ask("ST?") == "OK READY,BALL,NONE,0,0"
     assert station.ask("RUN") == "ER 22,Interlock active;CAL"
     station.model.fix(9101)  # clean the reference gauge, repeat CAL
-    station.ask("CAL")
-    station.wait(20.0)
+    station.calibrate()
     assert station.ask("CAL?").startswith("OK PASS,")
 
 
@@ -197,12 +200,9 @@ def test_metrology_door_and_air_interlock_run_and_cal_in_table_order() -> None:
 
 
 def test_metrology_vacuum_low_at_load_holds_the_cycle_with_9003() -> None:
-    world = World()
-    strip(world, **BALLED)
-    station = Station(world).ready()
+    station = Station(**BALLED).ready()
     station.model.set_condition("VACUUM", True)
-    station.run("S1")
-    station.wait(6.0)
+    station.run("S1", for_s=6.0)
     assert station.ask("ST?") == "OK ALARM,BALL,LOAD,0,30"
     assert station.ask("RESUME") == "ER 23,Alarm active;9003"
     station.model.fix(9003)  # strip reseated
@@ -368,12 +368,11 @@ def test_metrology_alarm_text_of_every_code_and_12_for_others() -> None:
 def test_metrology_cycle_time_is_16_s_plus_the_per_site_time(
     recipe: str, sites: int, cycle_s: float
 ) -> None:
-    world = World()
-    strip(world, "A1", 3, 10, **BUILT)
-    strip(world, "B1", 8, 30, **BUILT)
-    station = Station(world).ready(recipe)
-    station.run(recipe[0] + "1")
-    station.wait(cycle_s - 0.1)
+    station = Station()
+    strip(station.world, "A1", 3, 10, **BUILT)
+    strip(station.world, "B1", 8, 30, **BUILT)
+    station.ready(recipe)
+    station.run(recipe[0] + "1", for_s=cycle_s - 0.1)
     assert station.ask("ST?").startswith("OK RUNNING")
     station.wait(0.2)
     mode = recipe.split("-")[1]
@@ -382,11 +381,8 @@ def test_metrology_cycle_time_is_16_s_plus_the_per_site_time(
 
 
 def test_metrology_format_a_ball_strip_takes_91_s_and_reports_progress() -> None:
-    world = World()
-    strip(world, **BALLED)
-    station = Station(world).ready("A-BALL")
-    station.run("S1")
-    station.wait(16.0 + 2.5 * 12 - 6.0 + 0.1)  # LOAD + ALIGN + 12 sites
+    station = Station(**BALLED).ready("A-BALL")
+    station.run("S1", for_s=16.0 + 2.5 * 12 - 6.0 + 0.1)  # LOAD + ALIGN + 12 sites
     assert station.ask("ST?") == "OK RUNNING,BALL,MEASURE,12,30"
     assert station.ask("PROG?") == "OK 12,30,40,50"
     station.wait(51.0)
@@ -400,20 +396,16 @@ def test_metrology_format_a_ball_strip_takes_91_s_and_reports_progress() -> None
 
 
 def test_metrology_skipped_sites_take_no_time_as_in_the_manual_example() -> None:
-    world = World()
-    strip(world, "LA2403-017", **BALLED)
-    station = Station(world).ready("A-BALL")
-    station.run("LA2403-017", "1" * 29 + "0")
-    station.wait(88.5)
+    station = Station()
+    strip(station.world, "LA2403-017", **BALLED)
+    station.ready("A-BALL")
+    station.run("LA2403-017", "1" * 29 + "0", for_s=88.5)
     assert station.ask("RSUM?") == "OK LA2403-017,30,29,0,1,0,88.5,BALL"
 
 
 def test_metrology_pause_takes_effect_at_the_end_of_the_current_site() -> None:
-    world = World()
-    strip(world, **BALLED)
-    station = Station(world).ready("A-BALL")
-    station.run("S1")
-    station.wait(10.0 + 2.5 * 4 + 1.0)  # inside site 5
+    station = Station(**BALLED).ready("A-BALL")
+    station.run("S1", for_s=10.0 + 2.5 * 4 + 1.0)  # inside site 5
     assert station.ask("PAUSE") == "OK"
     station.wait(30.0)
     assert station.ask("ST?") == "OK PAUSED,BALL,MEASURE,5,30"
@@ -423,11 +415,8 @@ def test_metrology_pause_takes_effect_at_the_end_of_the_current_site() -> None:
 
 
 def test_metrology_abort_marks_the_site_in_progress_and_the_rest_n() -> None:
-    world = World()
-    strip(world, **BALLED)
-    station = Station(world).ready("A-BALL")
-    station.run("S1")
-    station.wait(10.0 + 2.5 * 3 + 1.0)
+    station = Station(**BALLED).ready("A-BALL")
+    station.run("S1", for_s=10.0 + 2.5 * 3 + 1.0)
     assert station.ask("ABORT") == "OK"
     assert station.ask("ST?") == "OK ABORTED,BALL,NONE,3,30"
     assert station.ask("RMAP?") == "OK PPP" + "N" * 27
@@ -436,12 +425,11 @@ def test_metrology_abort_marks_the_site_in_progress_and_the_rest_n() -> None:
 
 # -- results: RD, RSTAT? ---------------------------------------------------------------------------------
 def test_metrology_rd_pages_up_to_1024_records() -> None:
-    world = World()
-    strip(world, "BIG", 32, 32, package_thickness_um=300.0, warp_um=10.0)
-    station = Station(world).ready("A-PKG")
+    station = Station()
+    strip(station.world, "BIG", 32, 32, package_thickness_um=300.0, warp_um=10.0)
+    station.ready("A-PKG")
     assert station.ask("SIZE 32,32") == "OK"
-    station.run("BIG")
-    station.wait(16.0 + 1024 * 0.5)
+    station.run("BIG", for_s=16.0 + 1024 * 0.5)
     assert station.ask("ST?") == "OK DONE,PKG,NONE,1024,1024"
     assert station.ask("RC?") == "OK 1024"
     lines = station.send("RD 1,1024")
@@ -462,20 +450,17 @@ def test_metrology_no_results_before_the_first_cycle() -> None:
 
 
 def test_metrology_rstat_summarises_the_measured_sites_of_an_item() -> None:
-    world = World()
-    state = strip(world, **BALLED)
+    station = Station()
+    state = strip(station.world, **BALLED)
     for site in (5, 6, 7):
         state.sites[site].slug_protrusion_um = None  # no slug: CLEAR not measured there
-    station = Station(world).ready("A-BALL")
-    station.run("S1", "0" + "1" * 29)
-    station.wait(100.0)
+    station.ready("A-BALL")
+    station.run("S1", "0" + "1" * 29, for_s=100.0)
     records = station.records()
     copl = [float(r[5]) for r in records if r[1] in "PF"]
     mean, std = statistics.fmean(copl), statistics.stdev(copl)
-    assert (
-        station.ask("RSTAT? COPL")
-        == f"OK COPL,29,{mean:.1f},{std:.1f},{min(copl):.1f},{max(copl):.1f}"
-    )
+    expected = f"OK COPL,29,{mean:.1f},{std:.1f},{min(copl):.1f},{max(copl):.1f}"
+    assert station.ask("RSTAT? COPL") == expected
     assert station.ask("RSTAT? CLEAR").startswith("OK CLEAR,26,")
     assert station.ask("RSTAT? MISS") == "OK MISS,29,0,0,0,0"
     assert station.ask("RSTAT? VIA") == "ER 12,Bad parameter"
@@ -484,20 +469,18 @@ def test_metrology_rstat_summarises_the_measured_sites_of_an_item() -> None:
 
 def test_metrology_rstat_with_no_measured_site_is_empty() -> None:
     station = Station().ready("A-SLUG")
-    station.run("S1", "1" + "0" * 29)
-    station.wait(30.0)
+    station.run("S1", "1" + "0" * 29, for_s=30.0)
     assert station.ask("RMAP?") == "OK F" + "X" * 29
     assert station.ask("RSTAT? SLUG") == "OK SLUG,0,,,,"
 
 
 # -- measurements of the world -------------------------------------------------------------------------
 def test_metrology_measures_only_what_the_world_holds() -> None:
-    world = World()
-    state = strip(world, **BALLED)
+    station = Station()
+    state = strip(station.world, **BALLED)
     state.sites[4] = SiteState()  # no balls: not measurable
-    station = Station(world).ready("A-BALL")
-    station.run("S1")
-    station.wait(100.0)
+    station.ready("A-BALL")
+    station.run("S1", for_s=100.0)
     records = station.records()
     assert records[3] == ["4", "F", "9515", "", "", "", "", "", ""]
     for record in records[:3]:
@@ -510,43 +493,31 @@ def test_metrology_measures_only_what_the_world_holds() -> None:
 
 
 def test_metrology_ball_sites_without_slug_leave_slug_and_clear_empty_and_unjudged() -> None:
-    world = World()
-    strip(
-        world,
-        **(
-            BALLED
-            | {"slug_protrusion_um": None, "ball_height_min_um": 80.0, "ball_height_mean_um": 380.0}
-        ),
-    )
-    station = Station(world).ready("A-BALL")
-    station.run("S1", "1" + "0" * 29)
-    station.wait(30.0)
+    low = {"slug_protrusion_um": None, "ball_height_min_um": 80.0, "ball_height_mean_um": 380.0}
+    station = Station(**(BALLED | low)).ready("A-BALL")
+    station.run("S1", "1" + "0" * 29, for_s=30.0)
     record = station.records()[0]
     assert record[1:3] == ["P", "0"] and record[6:8] == ["", ""]
 
 
 def test_metrology_under_etched_strip_fails_pad_exposure_and_residual_copper() -> None:
-    world = World()
-    state = strip(world, slug_protrusion_um=230.0, pad_exposure_pct=99.5, residual_cu_um=0.0)
+    station = Station()
+    state = strip(
+        station.world, slug_protrusion_um=230.0, pad_exposure_pct=99.5, residual_cu_um=0.0
+    )
     for site in (2, 3):
         state.sites[site].residual_cu_um = 6.0  # copper left on the pads ...
         state.sites[site].pad_exposure_pct = 60.0  # ... so the pads are only partly exposed
     state.sites[4].residual_cu_um = 3.0  # copper left, pads still exposed
-    station = Station(world).ready("A-SLUG")
-    station.run("S1", "11110" + "0" * 25)
-    station.wait(30.0)
-    assert [r[:3] for r in station.records()[:4]] == [
-        ["1", "P", "0"],
-        ["2", "F", "9504"],
-        ["3", "F", "9504"],
-        ["4", "F", "9505"],
-    ]
+    station.ready("A-SLUG")
+    station.run("S1", "11110" + "0" * 25, for_s=30.0)
+    records = [r[:3] for r in station.records()[:4]]
+    assert records == [["1", "P", "0"], ["2", "F", "9504"], ["3", "F", "9504"], ["4", "F", "9505"]]
 
 
 def test_metrology_unknown_strip_makes_every_site_9515_and_holds_with_9102_after_three() -> None:
     station = Station().ready("A-SLUG")
-    station.run("NEVER-SEEN")
-    station.wait(10.0 + 1.2 * 3 + 0.1)
+    station.run("NEVER-SEEN", for_s=10.0 + 1.2 * 3 + 0.1)
     assert station.ask("ST?") == "OK ALARM,SLUG,MEASURE,3,30"
     assert station.ask("AL?") == "OK 1,9102"
     assert station.ask("RMAP?") == "OK FFF" + "N" * 27
@@ -559,11 +530,10 @@ def test_metrology_unknown_strip_makes_every_site_9515_and_holds_with_9102_after
 
 def test_metrology_measurements_repeat_with_the_same_seed() -> None:
     def measured(seed: int) -> list[list[str]]:
-        world = World()
-        strip(world, die_dx_um=3.0, die_dy_um=-4.0, die_dtheta_deg=0.1)
-        station = Station(world, seed=seed).ready("A-DIE")
-        station.run("S1")
-        station.wait(40.0)
+        station = Station(seed=seed, die_dx_um=3.0, die_dy_um=-4.0, die_dtheta_deg=0.1).ready(
+            "A-DIE"
+        )
+        station.run("S1", for_s=40.0)
         return station.records()
 
     assert measured(3) == measured(3)
@@ -594,23 +564,20 @@ def test_metrology_measurements_repeat_with_the_same_seed() -> None:
 def test_metrology_each_defect_code_from_an_out_of_limit_world_value(
     recipe: str, bad: dict[str, object], defect: int
 ) -> None:
-    world = World()
-    strip(world, "A1", 3, 10, **BUILT)
-    strip(world, "B1", 8, 30, **BUILT)
-    built = world.get(recipe[0] + "1")
+    station = Station()
+    strip(station.world, "A1", 3, 10, **BUILT)
+    strip(station.world, "B1", 8, 30, **BUILT)
+    built = station.world.get(recipe[0] + "1")
     assert built is not None
     for name, value in bad.items():
         setattr(built.sites[2], name, value)
-    station = Station(world).ready(recipe)
-    station.run(recipe[0] + "1", "11" + "0" * (built.rows * built.cols - 2))
-    station.wait(30.0)
+    station.ready(recipe)
+    station.run(recipe[0] + "1", "11" + "0" * (built.rows * built.cols - 2), for_s=30.0)
     assert [r[:3] for r in station.records()[:2]] == [["1", "P", "0"], ["2", "F", str(defect)]]
 
 
 def test_metrology_state_matrix_refusals_carry_the_state() -> None:
-    world = World()
-    strip(world, **BALLED)
-    station = Station(world).idle()
+    station = Station(**BALLED).idle()
     assert station.ask("RUN") == "ER 24,No recipe loaded"
     assert station.ask("ACK") == "ER 20,Not allowed in state;IDLE"
     station.ready("A-BALL")
@@ -627,11 +594,8 @@ def test_metrology_state_matrix_refusals_carry_the_state() -> None:
 
 
 def test_metrology_air_low_during_a_cycle_holds_with_9004_until_restored() -> None:
-    world = World()
-    strip(world, **BALLED)
-    station = Station(world).ready("A-BALL")
-    station.run("S1")
-    station.wait(12.0)  # measuring site 1
+    station = Station(**BALLED).ready("A-BALL")
+    station.run("S1", for_s=12.0)  # measuring site 1
     station.model.set_condition("AIR", True)
     station.wait(5.0)
     assert station.ask("ST?") == "OK ALARM,BALL,MEASURE,1,30"
@@ -648,11 +612,8 @@ def test_metrology_air_low_during_a_cycle_holds_with_9004_until_restored() -> No
 def test_metrology_rstat_of_a_centred_item_never_reports_negative_zero() -> None:
     """README §3: replies use a leading ``-`` for negatives only; a mean that rounds to zero
     from below (a die offset centred on 0) is ``0.0``, not ``-0.0``."""
-    world = World()
-    strip(world, die_dx_um=0.0, die_dy_um=0.0, die_dtheta_deg=0.0)
-    station = Station(world, seed=2).ready("A-DIE")
-    station.run("S1")
-    station.wait(40.0)
+    station = Station(seed=2, die_dx_um=0.0, die_dy_um=0.0, die_dtheta_deg=0.0).ready("A-DIE")
+    station.run("S1", for_s=40.0)
     for item in ("DX", "DY", "DT"):
         fields = station.ask(f"RSTAT? {item}").split(",")[2:]
         assert len(fields) == 4
@@ -662,11 +623,8 @@ def test_metrology_rstat_of_a_centred_item_never_reports_negative_zero() -> None
 def test_metrology_emergency_stop_mid_site_leaves_that_site_and_the_rest_n() -> None:
     """§3: an A-class alarm stops motion at once; the site in progress and the remaining
     sites are N; after release and ALC the cycle is ABORTED with the time it stopped at."""
-    world = World()
-    strip(world, **BALLED)
-    station = Station(world).ready("A-BALL")
-    station.run("S1")
-    station.wait(10.0 + 2.5 * 4 + 1.0)  # inside site 5
+    station = Station(**BALLED).ready("A-BALL")
+    station.run("S1", for_s=10.0 + 2.5 * 4 + 1.0)  # inside site 5
     station.model.set_condition("ESTOP", True)
     station.wait(30.0)  # motion stopped: no further site is measured
     assert station.ask("ST?") == "OK ALARM,BALL,MEASURE,4,30"
@@ -683,11 +641,8 @@ def test_metrology_emergency_stop_mid_site_leaves_that_site_and_the_rest_n() -> 
 
 def test_metrology_alignment_failure_leaves_every_site_n() -> None:
     """§6 9103 (A): strip fiducials not found during ALIGN; all sites N, ABORTED after ALC."""
-    world = World()
-    strip(world, **BALLED)
-    station = Station(world).ready("A-BALL")
-    station.run("S1", "1" * 29 + "0")
-    station.wait(8.0)
+    station = Station(**BALLED).ready("A-BALL")
+    station.run("S1", "1" * 29 + "0", for_s=8.0)
     assert station.ask("ST?") == "OK RUNNING,BALL,ALIGN,0,29"
     station.model.raise_alarm(9103)
     station.wait(100.0)
@@ -698,14 +653,12 @@ def test_metrology_alignment_failure_leaves_every_site_n() -> None:
 
 
 def test_metrology_vacuum_low_mid_site_holds_after_that_site_as_in_the_manual_example() -> None:
-    """§9 second example and §3: the H alarm shows at once (ALARM) but takes effect at the
-    end of the current site; RESUME is refused with 23 until the strip is reseated and ALC
-    leaves PAUSED."""
-    world = World()
-    strip(world, "LA2403-017", **BALLED)
-    station = Station(world).ready("A-BALL")
-    station.run("LA2403-017", "1" * 29 + "0")
-    station.wait(10.0 + 2.5 * 6 + 1.0)  # inside site 7
+    """§9 second example, §3: the H alarm shows at once but takes effect at the end of the site;
+    RESUME is refused with 23 until the strip is reseated and ALC leaves PAUSED."""
+    station = Station()
+    strip(station.world, "LA2403-017", **BALLED)
+    station.ready("A-BALL")
+    station.run("LA2403-017", "1" * 29 + "0", for_s=10.0 + 2.5 * 6 + 1.0)  # inside site 7
     station.model.set_condition("VACUUM", True)
     assert station.ask("ST?") == "OK ALARM,BALL,MEASURE,6,29"
     station.wait(60.0)
@@ -722,9 +675,7 @@ def test_metrology_vacuum_low_mid_site_holds_after_that_site_as_in_the_manual_ex
 
 def test_metrology_calibration_due_after_20_h_and_run_blocked_after_24_h_not_before() -> None:
     """§6: 9201 when the last passed CAL is over 20 h old, interlock CAL past 24 h."""
-    world = World()
-    strip(world, **BALLED)
-    station = Station(world).ready("A-BALL")
+    station = Station(**BALLED).ready("A-BALL")
     station.wait(19.9 * 3600)
     assert station.ask("AL?") == "OK 0"
     station.wait(0.2 * 3600)
@@ -741,11 +692,8 @@ def test_metrology_calibration_due_after_20_h_and_run_blocked_after_24_h_not_bef
 
 def test_metrology_cal_interlock_blocks_resume_of_a_cycle_paused_past_24_h() -> None:
     """§6 interlock CAL blocks RESUME as well as RUN; CAL itself is refused in PAUSED (20)."""
-    world = World()
-    strip(world, **BALLED)
-    station = Station(world).ready("A-BALL")
-    station.run("S1")
-    station.wait(12.0)
+    station = Station(**BALLED).ready("A-BALL")
+    station.run("S1", for_s=12.0)
     station.ask("PAUSE")
     station.wait(24.5 * 3600)
     assert station.ask("ST?") == "OK PAUSED,BALL,MEASURE,1,30"
@@ -796,19 +744,16 @@ def test_metrology_failed_calibration_neither_clears_nor_delays_calibration_due(
     station = Station().ready()
     station.wait(10 * 3600)
     station.model.set_condition("GAUGE", True)
-    station.ask("CAL")
-    station.wait(20.0)
+    station.calibrate()
     station.ask("ALC")  # 9101 goes with the first clear
     assert station.ask("AL?") == "OK 0"
     station.wait(10.1 * 3600)  # 20.1 h after the pass
     assert station.ask("AL?") == "OK 1,9201"
-    station.ask("CAL")
-    station.wait(20.0)
+    station.calibrate()
     assert station.ask("CAL?").startswith("OK FAIL,")
     station.ask("ALC")
     assert station.ask("AL?") == "OK 1,9201"  # still over 20 h since the last pass
     station.model.fix(9101)  # clean the reference gauge
-    station.ask("CAL")
-    station.wait(20.0)
+    station.calibrate()
     station.ask("ALC")
     assert station.ask("AL?") == "OK 0"

@@ -1,6 +1,5 @@
-"""TM-4 process model on a hand-driven clock: the phases and timings of mold-press.md §3/§8,
-the cure model and results of §5, the alarms and interlocks of §6 and what IR/DI 100-125/16-22
-report (§4)."""
+"""TM-4 process model on a hand-driven clock: mold-press.md §3/§8 phases and timings, the §5
+cure model and results, §6 alarms and interlocks and the §4 IR/DI 100-125/16-22."""
 
 from __future__ import annotations
 
@@ -10,9 +9,8 @@ from sim.mold_press.cure import advance_cure, time_to_alpha
 from sim.mold_press.model import MoldPressModel
 from sim.mold_press.registers import MOLD_PRESS_REGISTERS, discrete_image
 from sim.tool_model import State
-from sim.world import World
-from tests.support.hand_clock import HandClock
 from tests.support.modbus_model_bench import ModbusModelBench
+from tests.support.model_bench import cleared, cleared_after, fixed
 from tests.support.refusal import refusal
 
 SHOT_PHASES = ("LOAD", "PREHEAT", "CLAMP", "TRANSFER", "CURE", "OPEN", "CLEAN", "UNLOAD")
@@ -27,18 +25,10 @@ class Bench(ModbusModelBench):
     result_map_ir, defects_ir, positions = 118, 122, 4
     ready_step_s, phase_step_s = 5.0, 0.5
 
-    def finish(self) -> float:
-        """Run the started shot to its end; the sim seconds it took."""
-        return self.run_until(lambda: not self.model.cycle_active)
-
 
 @pytest.fixture
 def bench() -> Bench:
-    return Bench()
-
-
-@pytest.fixture
-def ready_bench() -> Bench:
+    """A press READY with the default registers."""
     bench = Bench()
     bench.ready()
     return bench
@@ -47,29 +37,28 @@ def ready_bench() -> Bench:
 # -- states and timings (§3, §8) -------------------------------------------------------------------
 
 
-def test_mold_press_model_init_lasts_15_s_and_idles_with_heaters_off(bench: Bench) -> None:
-    assert bench.run_until(lambda: bench.model.state is State.IDLE) == pytest.approx(15.0, abs=1)
+def test_mold_press_model_init_lasts_15_s_and_idles_with_heaters_off() -> None:
+    bench = Bench()
+    assert bench.until_in(State.IDLE) == pytest.approx(15.0, abs=1)
     bench.advance(600.0, step_s=10.0)
     assert bench.inputs()[100] == bench.inputs()[101] == 250
 
 
-def test_mold_press_model_heats_at_5_c_per_min_and_is_ready_after_about_31_min(
-    bench: Bench,
-) -> None:
-    bench.run_until(lambda: bench.model.state is State.IDLE)
+def test_mold_press_model_heats_at_5_c_per_min_and_is_ready_after_about_31_min() -> None:
+    bench = Bench()
+    bench.until_in(State.IDLE)
     bench.model.do_arm()
     assert bench.model.state is State.HEATING
     bench.advance(60.0)
     assert bench.inputs()[100] == pytest.approx(250 + 50, abs=2)
     assert not discrete_image(bench.model)[16]
-    minutes = (60.0 + bench.run_until(lambda: bench.model.state is State.READY)) / 60.0
+    minutes = (60.0 + bench.until_in(State.READY)) / 60.0
     assert 31.0 * 0.95 <= minutes <= 31.0 * 1.05
     assert discrete_image(bench.model)[16]
     assert (bench.inputs()[100], bench.inputs()[101]) == pytest.approx((1750, 1750), abs=30)
 
 
-def test_mold_press_model_shot_runs_the_manual_phases_in_179_s(ready_bench: Bench) -> None:
-    bench = ready_bench
+def test_mold_press_model_shot_runs_the_manual_phases_in_179_s(bench: Bench) -> None:
     stock = bench.inputs()[106]
     bench.model.do_start()
     entered: dict[str, float] = {}
@@ -100,7 +89,8 @@ def test_mold_press_model_shot_runs_the_manual_phases_in_179_s(ready_bench: Benc
     assert abs(words[112] - 400) <= 15  # CULL_H within CULL_SP ± 0.15 mm
 
 
-def test_mold_press_model_without_auto_clean_skips_clean(bench: Bench) -> None:
+def test_mold_press_model_without_auto_clean_skips_clean() -> None:
+    bench = Bench()
     bench.ready(AUTO_CLEAN=0)
     bench.model.do_start()
     phases: set[str] = set()
@@ -112,12 +102,10 @@ def test_mold_press_model_without_auto_clean_skips_clean(bench: Bench) -> None:
 
 
 def test_mold_press_model_ack_returns_to_ready_and_results_last_until_start(
-    ready_bench: Bench,
+    bench: Bench,
 ) -> None:
-    bench = ready_bench
     bench.model.apply_settings({"STRIP_ID_1": "LA2403-017"})
-    bench.model.do_start()
-    bench.finish()
+    bench.cycle()
     bench.model.do_ack()
     assert bench.model.state is State.READY
     assert bench.model.strip_id_at(1) == ""
@@ -141,16 +129,15 @@ def test_mold_press_cure_model_matches_the_manual_points(
 
 
 def test_mold_press_model_alpha_pv_counts_from_transfer_start_and_is_0_outside_it(
-    ready_bench: Bench,
+    bench: Bench,
 ) -> None:
-    bench = ready_bench
     bench.start_in("CLAMP", after_s=4.0)
     assert bench.inputs()[109] == 0
-    bench.run_until(lambda: bench.model.phase == "CURE")
+    bench.until(lambda: bench.model.phase == "CURE")
     bench.advance(65.2 - 13.0)  # 65.2 s after transfer start at 175 °C
     assert bench.inputs()[109] == pytest.approx(800, abs=10)
     assert bench.inputs()[108] == 52  # PHASE_ELAPSED_S: the cure timer starts at end of fill
-    bench.run_until(lambda: bench.model.phase == "OPEN")
+    bench.until(lambda: bench.model.phase == "OPEN")
     bench.advance(1.0)
     assert bench.inputs()[109] == 0
 
@@ -158,52 +145,44 @@ def test_mold_press_model_alpha_pv_counts_from_transfer_start_and_is_0_outside_i
 # -- what the press reports while it runs (§4) -----------------------------------------------------
 
 
-def test_mold_press_model_plunger_follows_the_three_stage_profile(ready_bench: Bench) -> None:
-    bench = ready_bench
+def test_mold_press_model_plunger_follows_the_three_stage_profile(bench: Bench) -> None:
     bench.start_in("CLAMP")
     assert discrete_image(bench.model)[18]  # home until the stroke starts
-    bench.run_until(lambda: bench.model.phase == "TRANSFER", step_s=0.5)
+    bench.until(lambda: bench.model.phase == "TRANSFER", step_s=0.5)
     seen = []
     for seconds in (2.0, 6.0, 11.5):  # stage 1 at 6 mm/s, stage 2 at 3 mm/s, stage 3 at 2 mm/s
         bench.advance(seconds - bench.model.phase_elapsed_s, step_s=0.5)
         seen.append((bench.inputs()[104], bench.inputs()[105]))
     assert seen == [(120, 60), (200 + 80, 30), (400 + 30, 20)]
     assert not discrete_image(bench.model)[18]
-    bench.run_until(lambda: bench.model.phase == "CURE")
+    bench.until(lambda: bench.model.phase == "CURE")
     assert (bench.inputs()[104], bench.inputs()[105]) == (460, 0)  # fill position, holding
 
 
-def test_mold_press_model_discrete_inputs_follow_the_shot(ready_bench: Bench) -> None:
-    bench = ready_bench
+def test_mold_press_model_discrete_inputs_follow_the_shot(bench: Bench) -> None:
     bits = discrete_image(bench.model)
-    assert (bits[17], bits[18], bits[19], bits[20], bits[21], bits[22]) == (
-        False,
-        True,
-        True,
-        True,
-        True,
-        False,
-    )
+    assert [bits[k] for k in range(17, 23)] == [False, True, True, True, True, False]
     bench.start_in("CURE", after_s=10.0)
     bits = discrete_image(bench.model)
     assert (bits[16], bits[17], bits[18], bits[22]) == (True, True, False, True)
     assert (bench.inputs()[102], bench.inputs()[103]) == pytest.approx((500, 750), abs=10)
-    bench.run_until(lambda: bench.model.phase == "CLEAN")
+    bench.until(lambda: bench.model.phase == "CLEAN")
     bits = discrete_image(bench.model)
     assert (bits[17], bits[18], bits[22]) == (False, True, False)
 
 
-def test_mold_press_model_vacuum_assist_off_never_reports_vacuum(bench: Bench) -> None:
+def test_mold_press_model_vacuum_assist_off_never_reports_vacuum() -> None:
+    bench = Bench()
     bench.ready(VACUUM_ASSIST=0)
     bench.start_in("CURE")
     assert not discrete_image(bench.model)[22]
 
 
-def test_mold_press_model_load_mask_leaves_unloaded_positions_x(bench: Bench) -> None:
+def test_mold_press_model_load_mask_leaves_unloaded_positions_x() -> None:
+    bench = Bench()
     bench.ready(LOAD_MASK=0b0101)
     assert bench.inputs()[107] == 0b0101
-    bench.model.do_start()
-    bench.finish()
+    bench.cycle()
     assert bench.result_map() == "PXPX"
 
 
@@ -211,7 +190,6 @@ def test_mold_press_model_load_mask_leaves_unloaded_positions_x(bench: Bench) ->
 
 
 def test_mold_press_model_plunger_stages_out_of_order_refuse_arm_and_start(bench: Bench) -> None:
-    bench.ready()
     bench.write(S2_END_POS=460, S3_END_POS=400)
     assert refusal(bench.model.do_start)[0] == 14
     assert refusal(bench.model.do_arm)[0] == 14
@@ -224,24 +202,23 @@ def test_mold_press_model_holding_ranges_are_the_manual_ranges() -> None:
     assert ranges["LOAD_MASK"] == (1, 15)
     assert ranges["ALPHA_MIN"] == (500, 990)
     assert ranges["PELLETS_PER_SHOT"] == (1, 16)
-    defaults = MOLD_PRESS_REGISTERS.holding_words(MoldPressModel(HandClock(), World()))
+    defaults = MOLD_PRESS_REGISTERS.holding_words(Bench().model)
     example = [1750, 1750, 30, 500, 750, 200, 60, 400, 30, 460, 20, 90, 850, 1500, 20, 8, 400]
     assert [defaults[100 + k] for k in range(22)] == [*example, 50, 800, 1, 1, 15]
 
 
 def test_mold_press_model_pause_only_before_clamp_and_holds_before_clamp(
-    ready_bench: Bench,
+    bench: Bench,
 ) -> None:
-    bench = ready_bench
     bench.start_in("PREHEAT", after_s=5.0)
     bench.model.do_pause()
     bench.advance(60.0)
     assert (bench.model.state, bench.model.phase) == (State.PAUSED, "PREHEAT")
     assert not discrete_image(bench.model)[17]
     bench.model.do_resume()
-    bench.run_until(lambda: bench.model.phase == "CLAMP")
+    bench.until(lambda: bench.model.phase == "CLAMP")
     assert refusal(bench.model.do_pause) == (20, "RUNNING")
-    bench.run_until(lambda: bench.model.phase == "CURE")
+    bench.until(lambda: bench.model.phase == "CURE")
     assert refusal(bench.model.do_pause) == (20, "RUNNING")
     bench.finish()
     assert bench.result_map() == "PPPP"
@@ -252,17 +229,18 @@ def test_mold_press_model_pause_only_before_clamp_and_holds_before_clamp(
     [("DOOR", "DOOR"), ("HYDRAULIC", "HYDRAULIC"), ("AIR", "AIR"), ("LOAD", "LOAD")],
 )
 def test_mold_press_model_interlock_conditions_block_start(
-    ready_bench: Bench, condition: str, interlock: str
+    bench: Bench, condition: str, interlock: str
 ) -> None:
-    ready_bench.model.set_condition(condition, True)
-    assert refusal(ready_bench.model.do_start) == (22, interlock)
-    ready_bench.model.set_condition(condition, False)
-    ready_bench.model.do_start()
-    assert ready_bench.model.state is State.RUNNING
+    bench.model.set_condition(condition, True)
+    assert refusal(bench.model.do_start) == (22, interlock)
+    bench.model.set_condition(condition, False)
+    bench.model.do_start()
+    assert bench.model.state is State.RUNNING
 
 
-def test_mold_press_model_start_while_heating_names_temp(bench: Bench) -> None:
-    bench.run_until(lambda: bench.model.state is State.IDLE)
+def test_mold_press_model_start_while_heating_names_temp() -> None:
+    bench = Bench()
+    bench.until_in(State.IDLE)
     bench.model.do_arm()
     bench.advance(60.0)
     assert refusal(bench.model.do_start) == (22, "TEMP")
@@ -285,28 +263,23 @@ def test_mold_press_model_short_pellet_stock_blocks_start_and_warns_low() -> Non
 # -- alarms (§3 hold points, §6) -------------------------------------------------------------------
 
 
-def test_mold_press_model_hold_alarm_in_load_stops_before_clamp(ready_bench: Bench) -> None:
-    bench = ready_bench
+def test_mold_press_model_hold_alarm_in_load_stops_before_clamp(bench: Bench) -> None:
     bench.start_in("LOAD", after_s=3.0)
     bench.model.set_condition("AIR", True)
     assert bench.model.state is State.ALARM
     bench.advance(120.0)
     assert bench.model.phase in ("LOAD", "PREHEAT")
     assert not discrete_image(bench.model)[17]
-    bench.model.clear_alarms()
-    assert bench.model.state is State.ALARM  # air still low
-    bench.model.fix(4005)
-    bench.model.clear_alarms()
-    assert bench.model.state is State.PAUSED
+    # air still low
+    assert cleared_after(bench.model, lambda: bench.model.fix(4005)) is State.PAUSED
     bench.model.do_resume()
     bench.finish()
     assert (bench.model.state, bench.result_map()) == (State.DONE, "PPPP")
 
 
 def test_mold_press_model_hold_alarm_from_clamp_on_is_deferred_past_unload(
-    ready_bench: Bench,
+    bench: Bench,
 ) -> None:
-    bench = ready_bench
     bench.start_in("CURE", after_s=20.0)
     bench.model.set_condition("AIR", True)
     assert bench.model.state is State.RUNNING
@@ -315,24 +288,19 @@ def test_mold_press_model_hold_alarm_from_clamp_on_is_deferred_past_unload(
     assert bench.model.state is State.ALARM
     assert (bench.inputs()[1], bench.inputs()[2]) == (0, 4005)  # PHASE NONE, ALARM_CODE
     assert bench.result_map() == "PPPP"  # results available in ALARM
-    bench.model.fix(4005)
-    bench.model.clear_alarms()
-    assert bench.model.state is State.DONE
+    assert fixed(bench.model, 4005) is State.DONE
 
 
 @pytest.mark.parametrize(("phase", "expected"), [("PREHEAT", "NNNN"), ("CURE", "FFFF")])
 def test_mold_press_model_estop_aborts_and_the_press_opens_after_clear(
-    ready_bench: Bench, phase: str, expected: str
+    bench: Bench, phase: str, expected: str
 ) -> None:
-    bench = ready_bench
     bench.start_in(phase, after_s=5.0)
     bench.model.set_condition("ESTOP", True)
     assert bench.model.state is State.ALARM
     assert (bench.inputs()[103], bench.inputs()[105], bench.inputs()[109]) == (0, 0, 0)
     assert discrete_image(bench.model)[18]  # ram retracted
-    bench.model.fix(4001)
-    bench.model.clear_alarms()
-    assert bench.model.state is State.ABORTED
+    assert fixed(bench.model, 4001) is State.ABORTED
     assert bench.result_map() == expected
     assert set(bench.defects()) == ({4507} if expected == "FFFF" else {0})
     bits = discrete_image(bench.model)
@@ -340,22 +308,19 @@ def test_mold_press_model_estop_aborts_and_the_press_opens_after_clear(
 
 
 def test_mold_press_model_stroke_not_completed_aborts_as_a_short_shot(
-    ready_bench: Bench,
+    bench: Bench,
 ) -> None:
-    bench = ready_bench
     bench.model.faults.alarm(4113, phase="TRANSFER", after_s=12.0)
     bench.start_in("TRANSFER", after_s=13.0)
     assert (bench.model.state, bench.model.blocking_alarm()) == (State.ALARM, 4113)
     assert discrete_image(bench.model)[18]  # ram retracted
-    bench.model.clear_alarms()
-    assert bench.model.state is State.ABORTED
+    assert cleared(bench.model) is State.ABORTED
     assert (bench.result_map(), bench.defects()) == ("FFFF", [4501] * 4)
 
 
 def test_mold_press_model_host_abort_in_cure_opens_the_press_and_fails_4507(
-    ready_bench: Bench,
+    bench: Bench,
 ) -> None:
-    bench = ready_bench
     bench.start_in("CURE", after_s=30.0)
     bench.model.do_abort()
     assert bench.model.state is State.ABORTED
@@ -369,28 +334,25 @@ def test_mold_press_model_host_abort_in_cure_opens_the_press_and_fails_4507(
 
 
 def test_mold_press_model_hydraulic_loss_at_clamp_aborts_with_4111_before_transfer(
-    ready_bench: Bench,
+    bench: Bench,
 ) -> None:
-    bench = ready_bench
     bench.model.faults.condition("HYDRAULIC", True, phase="CLAMP")
     bench.start_in("CLAMP")
     assert (bench.model.state, bench.model.active_alarms) == (State.RUNNING, [4004])  # deferred
-    bench.run_until(lambda: 4111 in bench.model.active_alarms, step_s=0.5)
+    bench.until(lambda: 4111 in bench.model.active_alarms, step_s=0.5)
     assert (bench.model.state, bench.model.phase) == (State.ALARM, "CLAMP")
     assert bench.model.phase_elapsed_s == pytest.approx(10.0)  # force not reached within 10 s
     assert not discrete_image(bench.model)[17]
-    bench.model.fix(4004)
-    bench.model.clear_alarms()
+    fixed(bench.model, 4004)
     assert (bench.model.state, bench.result_map()) == (State.ABORTED, "NNNN")
 
 
 def test_mold_press_model_hydraulics_back_within_10_s_clamp_2_s_late_and_mold(
-    ready_bench: Bench,
+    bench: Bench,
 ) -> None:
-    bench = ready_bench
     bench.model.faults.condition("HYDRAULIC", True, phase="CLAMP", clear_after_s=5.0)
     bench.start_in("CLAMP")
-    bench.run_until(lambda: bench.model.phase == "TRANSFER", step_s=0.5)
+    bench.until(lambda: bench.model.phase == "TRANSFER", step_s=0.5)
     assert discrete_image(bench.model)[17]
     bench.finish()
     assert bench.model.cycle_elapsed_s == pytest.approx(179.0 + 2.0, abs=0.6)
@@ -398,38 +360,33 @@ def test_mold_press_model_hydraulics_back_within_10_s_clamp_2_s_late_and_mold(
     assert bench.result_map() == "PPPP"
 
 
-def test_mold_press_model_slow_fill_is_a_short_shot_and_two_in_a_row_hold(bench: Bench) -> None:
-    bench.ready(S3_SPEED=5)  # 3.33 + 6.67 + 12 s = 22 s > T_ALPHA03 20.9 s
-    bench.model.do_start()
-    bench.finish()
+def test_mold_press_model_slow_fill_is_a_short_shot_and_two_in_a_row_hold() -> None:
+    bench = Bench()
+    bench.cycle(S3_SPEED=5)  # 3.33 + 6.67 + 12 s = 22 s > T_ALPHA03 20.9 s
     assert (bench.model.state, bench.result_map()) == (State.DONE, "FFFF")
     assert bench.defects() == [4501] * 4
     assert bench.inputs()[110] > bench.inputs()[114]
     bench.model.do_ack()
-    bench.run_until(lambda: bench.model.state is State.READY)
-    bench.model.do_start()
-    bench.finish()
+    bench.until_in(State.READY)
+    bench.cycle()
     assert bench.model.state is State.ALARM  # 4119 held until the shot was through
     assert bench.model.blocking_alarm() == 4119
-    bench.model.clear_alarms()  # an event: goes with the first clear
-    assert bench.model.state is State.DONE
+    assert cleared(bench.model) is State.DONE  # an event: goes with the first clear
 
 
-def test_mold_press_model_cool_short_cure_is_under_cured(bench: Bench) -> None:
-    bench.ready(CHASE_TOP_SP=1650, CHASE_BOT_SP=1650, CURE_S=60)
-    bench.model.do_start()
-    bench.finish()
+def test_mold_press_model_cool_short_cure_is_under_cured() -> None:
+    bench = Bench()
+    bench.cycle(CHASE_TOP_SP=1650, CHASE_BOT_SP=1650, CURE_S=60)
     assert bench.defects() == [4502] * 4
     assert bench.inputs()[113] < 800
 
 
 def test_mold_press_model_failed_heater_in_a_shot_raises_4101_and_marks_4504(
-    ready_bench: Bench,
+    bench: Bench,
 ) -> None:
-    bench = ready_bench
     bench.start_in("CLAMP")
     bench.model.heater_top_ok = False  # cools at 2 °C/min: out of ±3 °C after 90 s
-    bench.run_until(lambda: 4101 in bench.model.active_alarms)
+    bench.until(lambda: 4101 in bench.model.active_alarms)
     assert bench.model.phase == "CURE"
     assert bench.model.state is State.RUNNING  # deferred hold
     bench.finish()
@@ -438,8 +395,7 @@ def test_mold_press_model_failed_heater_in_a_shot_raises_4101_and_marks_4504(
     assert bench.inputs()[115] < 1750 - 30 <= bench.inputs()[116]
 
 
-def test_mold_press_model_chase_excursion_at_open_marks_4504(ready_bench: Bench) -> None:
-    bench = ready_bench
+def test_mold_press_model_chase_excursion_at_open_marks_4504(bench: Bench) -> None:
     bench.start_in("OPEN", after_s=1.0)
     bench.model.bottom_pv_c = 171.0  # a cold disturbance while the press opens
     bench.finish()
@@ -447,8 +403,7 @@ def test_mold_press_model_chase_excursion_at_open_marks_4504(ready_bench: Bench)
     assert bench.defects() == [4504] * 4
 
 
-def test_mold_press_model_over_temperature_switches_the_heaters_off(ready_bench: Bench) -> None:
-    bench = ready_bench
+def test_mold_press_model_over_temperature_switches_the_heaters_off(bench: Bench) -> None:
     bench.model.raise_alarm(4103)
     assert bench.model.state is State.ALARM
     bench.advance(120.0)
@@ -457,32 +412,26 @@ def test_mold_press_model_over_temperature_switches_the_heaters_off(ready_bench:
 
 
 def test_mold_press_model_chase_leaving_the_band_in_ready_falls_back_without_alarm(
-    ready_bench: Bench,
+    bench: Bench,
 ) -> None:
-    bench = ready_bench
     bench.model.heater_bottom_ok = False
-    bench.run_until(lambda: bench.model.state is State.HEATING, limit_s=300.0)
+    bench.until(lambda: bench.model.state is State.HEATING, limit_s=300.0)
     bench.advance(60.0)
     assert bench.model.active_alarms == []  # deviation alarms only during a cycle
 
 
 def test_mold_press_model_estop_outside_a_cycle_alarms_and_switches_the_heaters_off(
-    ready_bench: Bench,
+    bench: Bench,
 ) -> None:
-    bench = ready_bench
     bench.model.set_condition("ESTOP", True)
     assert (bench.model.state, bench.model.blocking_alarm()) == (State.ALARM, 4001)
     bench.advance(120.0)
     assert bench.inputs()[100] < 1750 - 30
-    bench.model.clear_alarms()
-    assert bench.model.state is State.ALARM  # still pressed
-    bench.model.fix(4001)
-    bench.model.clear_alarms()
-    assert bench.model.state is State.HEATING  # previous state re-evaluated
+    # previous state re-evaluated
+    assert cleared_after(bench.model, lambda: bench.model.fix(4001)) is State.HEATING
 
 
-def test_mold_press_model_host_watchdog_warns_and_blocks_start(ready_bench: Bench) -> None:
-    bench = ready_bench
+def test_mold_press_model_host_watchdog_warns_and_blocks_start(bench: Bench) -> None:
     bench.model.apply_settings({"HOST_WATCHDOG_S": 5})
     bench.advance(6.0)
     assert bench.model.active_alarms == [4003]
@@ -505,21 +454,6 @@ def test_mold_press_model_gives_the_same_shot_in_one_large_time_step() -> None:
     assert results[0] == results[1]
 
 
-def test_mold_press_after_an_estop_in_ready_ready_waits_60_s_in_band() -> None:
-    """§3: READY when both chases are within ±TEMP_BAND for 60 s. An E-stop in READY turns
-    the heaters off; cleared 1 s after the chases are back in band, the press is HEATING, not
-    READY on the dwell it had before the alarm."""
-    bench = Bench()
-    bench.ready()
-    model = bench.model
-    model.set_condition("ESTOP", True)
-    bench.advance(120.0)
-    assert model.state is State.ALARM and not model.conditions_in_band()
-    model.fix(4001)
-    bench.run_until(model.conditions_in_band, step_s=0.5)
-    bench.advance(1.0, 0.5)
-    model.clear_alarms()
-    assert model.state is State.HEATING
-    assert refusal(model.do_start) == (22, "TEMP")
-    waited_s = bench.run_until(lambda: model.state is State.READY, step_s=0.25)
-    assert waited_s == pytest.approx(58.5, abs=0.6)
+def test_mold_press_after_an_estop_in_ready_ready_waits_60_s_in_band(bench: Bench) -> None:
+    """§3: READY when both chases are within ±TEMP_BAND for 60 s, after an E-stop too."""
+    assert bench.ready_after_heater_off_alarm("ESTOP", 4001) == pytest.approx(58.5, abs=0.6)

@@ -13,12 +13,12 @@ from sim.faults import CycleContext, FaultInjector
 from sim.scenario import ScenarioError, load_scenario
 from sim.tool_model import AlarmDef, State, Step, ToolModel
 from sim.world import World
-from tests.support.hand_clock import HandClock
+from tests.support.model_bench import ModelBench, cleared, cleared_after, fixed, released
 from tests.support.refusal import refusal
 
 
 class Toy(ToolModel):
-    """A minimal tool: three 10 s units, each a hold point."""
+    """A minimal tool: three 10 s units, each a hold point; out of band while COLD is set."""
 
     tool_name = "toy"
     init_s = 5.0
@@ -31,8 +31,8 @@ class Toy(ToolModel):
     interlock_table = (("DOOR", frozenset({"start", "resume"})), ("TEMP", frozenset({"start"})))
     condition_alarms: ClassVar[dict[str, int]] = {"ESTOP": 1}
 
-    def __init__(self, clock: SimClock) -> None:
-        super().__init__(clock, World())
+    def __init__(self, clock: SimClock, world: World) -> None:
+        super().__init__(clock, world)
         self.done_units: list[int] = []
         self.aborted_by: bool | None = None
 
@@ -45,18 +45,25 @@ class Toy(ToolModel):
     def on_abort(self, by_alarm: bool) -> None:
         self.aborted_by = by_alarm
 
-
-def advance(model: Toy, clock: HandClock, seconds: float) -> None:
-    clock.t += seconds
-    model.sync()
+    def conditions_in_band(self) -> bool:
+        """Out of band while COLD is set (heaters off)."""
+        return not self.conditions.get("COLD", False)
 
 
 @pytest.fixture
-def toy() -> tuple[Toy, HandClock]:
-    clock = HandClock()
-    model = Toy(clock)
-    advance(model, clock, 5.0)
-    return model, clock
+def toy() -> ModelBench:
+    """A Toy past its 5 s of INIT."""
+    toy = ModelBench(Toy)
+    toy.advance(5.0)
+    return toy
+
+
+@pytest.fixture
+def ready(toy: ModelBench) -> ModelBench:
+    """The Toy armed and READY (10 s in band)."""
+    toy.model.do_arm()
+    toy.advance(10.0)
+    return toy
 
 
 def test_sim_clock_scales_and_changes_scale_continuously() -> None:
@@ -70,99 +77,80 @@ def test_sim_clock_scales_and_changes_scale_continuously() -> None:
         SimClock(0)
 
 
-def test_tool_goes_init_idle_heating_ready(toy: tuple[Toy, HandClock]) -> None:
-    model, clock = toy
+def test_tool_goes_init_idle_heating_ready(toy: ModelBench) -> None:
+    model = toy.model
     assert model.state is State.IDLE
     assert refusal(model.do_start)[0] == 24
     model.do_arm()
     assert model.state is State.HEATING
     assert refusal(model.do_start) == (22, "TEMP")
-    advance(model, clock, 10.0)
+    toy.advance(10.0)
     assert model.state is State.READY
 
 
-def test_pause_takes_effect_at_the_next_hold_point(toy: tuple[Toy, HandClock]) -> None:
-    model, clock = toy
-    model.do_arm()
-    advance(model, clock, 10.0)
+def test_pause_takes_effect_at_the_next_hold_point(ready: ModelBench) -> None:
+    model = ready.model
     model.do_start()
-    advance(model, clock, 4.0)
+    ready.advance(4.0)
     model.do_pause()
     assert model.state is State.PAUSED
-    advance(model, clock, 20.0)
+    ready.advance(20.0)
     assert model.done_units == [1], "unit 1 completes, then the cycle holds"
     model.do_resume()
-    advance(model, clock, 30.0)
+    ready.advance(30.0)
     assert model.state is State.DONE and model.done_units == [1, 2, 3]
 
 
 def test_hold_alarm_then_clear_goes_paused_and_blocks_resume_while_active(
-    toy: tuple[Toy, HandClock],
+    ready: ModelBench,
 ) -> None:
-    model, clock = toy
-    model.do_arm()
-    advance(model, clock, 10.0)
+    model = ready.model
     model.do_start()
     model.raise_alarm(2, cause_for_s=30.0)
     assert model.state is State.ALARM
     assert refusal(model.do_resume) == (23, "2")
-    model.clear_alarms()
-    assert model.state is State.ALARM, "the cause persists for 30 s"
-    advance(model, clock, 31.0)
-    model.clear_alarms()
-    assert model.state is State.PAUSED
+    assert cleared(model) is State.ALARM, "the cause persists for 30 s"
+    ready.advance(31.0)
+    assert cleared(model) is State.PAUSED
 
 
-def test_abort_class_alarm_aborts_after_clear(toy: tuple[Toy, HandClock]) -> None:
-    model, clock = toy
-    model.do_arm()
-    advance(model, clock, 10.0)
+def test_abort_class_alarm_aborts_after_clear(ready: ModelBench) -> None:
+    model = ready.model
     model.do_start()
     model.set_condition("ESTOP", True)
     assert model.state is State.ALARM and model.aborted_by is True
-    model.clear_alarms()
-    assert model.state is State.ALARM, "E-stop still pressed"
-    model.set_condition("ESTOP", False)
-    model.clear_alarms()
-    assert model.state is State.ABORTED
+    assert cleared_after(model, lambda: model.set_condition("ESTOP", False)) is State.ABORTED
 
 
 def test_cycle_time_stops_with_an_abort_class_alarm_and_never_jumps_back(
-    toy: tuple[Toy, HandClock],
+    ready: ModelBench,
 ) -> None:
-    model, clock = toy
-    model.do_arm()
-    advance(model, clock, 10.0)
+    model = ready.model
     model.do_start()
-    advance(model, clock, 12.0)
+    ready.advance(12.0)
     model.set_condition("ESTOP", True)
-    advance(model, clock, 300.0)  # the operator takes five minutes to release and clear
+    ready.advance(300.0)  # the operator takes five minutes to release and clear
     assert model.state is State.ALARM
     assert model.cycle_elapsed_s == pytest.approx(12.0), "held in ALARM: the cycle stopped"
-    model.set_condition("ESTOP", False)
-    model.clear_alarms()
-    assert model.state is State.ABORTED and model.cycle_elapsed_s == pytest.approx(12.0)
+    assert released(model, "ESTOP") is State.ABORTED
+    assert model.cycle_elapsed_s == pytest.approx(12.0)
 
 
-def test_warning_changes_no_state_and_interlock_blocks_start(toy: tuple[Toy, HandClock]) -> None:
-    model, clock = toy
-    model.do_arm()
-    advance(model, clock, 10.0)
+def test_warning_changes_no_state_and_interlock_blocks_start(ready: ModelBench) -> None:
+    model = ready.model
     model.raise_alarm(3)
     assert model.state is State.READY
     model.set_condition("DOOR", True)
     assert refusal(model.do_start) == (22, "DOOR")
 
 
-def test_scheduled_fault_fires_at_its_phase_and_time(toy: tuple[Toy, HandClock]) -> None:
-    model, clock = toy
+def test_scheduled_fault_fires_at_its_phase_and_time(ready: ModelBench) -> None:
+    model = ready.model
     model.faults.alarm(2, phase="WORK", after_s=15.0)
-    model.do_arm()
-    advance(model, clock, 10.0)
     model.do_start()
-    advance(model, clock, 14.0)
+    ready.advance(14.0)
     assert 2 not in model.active_alarms
-    advance(model, clock, 2.0)
+    ready.advance(2.0)
     assert model.active_alarms == [2]
 
 
@@ -203,96 +191,75 @@ def test_scenario_file_errors_name_the_entry(tmp_path: Path) -> None:
     assert load_scenario(good)[0]["condition"] == "AIR"
 
 
-def test_blocking_alarm_abandons_a_setup_operation(toy: tuple[Toy, HandClock]) -> None:
-    model, clock = toy
+def test_blocking_alarm_abandons_a_setup_operation(toy: ModelBench) -> None:
+    model = toy.model
     finished: list[bool] = []
     model.check("setup")
     model.do_setup(40.0, lambda: finished.append(True))
     assert model.state is State.SETUP
-    advance(model, clock, 10.0)
+    toy.advance(10.0)
     model.raise_alarm(2)
     assert model.state is State.ALARM
-    advance(model, clock, 60.0)
+    toy.advance(60.0)
     assert not finished, "the abandoned setup never completes"
-    model.clear_alarms()
-    assert model.state is State.IDLE
+    assert cleared(model) is State.IDLE
 
 
-class ThermalToy(Toy):
-    """The Toy with a band: its conditions are out of band while COLD is set (heaters off)."""
-
-    def conditions_in_band(self) -> bool:
-        return not self.conditions.get("COLD", False)
-
-
-def ready_thermal_toy() -> tuple[ThermalToy, HandClock]:
-    """A ThermalToy armed and READY (10 s in band)."""
-    clock = HandClock()
-    model = ThermalToy(clock)
-    advance(model, clock, 5.0)
-    model.do_arm()
-    advance(model, clock, 10.0)
-    assert model.state is State.READY
-    return model, clock
-
-
-def estop_while_cold_then_back_in_band_for_1_s(model: ThermalToy, clock: HandClock) -> None:
+def estop_while_cold_then_back_in_band_for_1_s(toy: ModelBench) -> None:
     """E-stop (heaters off): 20 s out of band, released and back in band, 1 s on, cleared."""
-    model.set_condition("ESTOP", True)
-    model.set_condition("COLD", True)
-    advance(model, clock, 20.0)
-    model.set_condition("COLD", False)
-    model.fix(1)
-    advance(model, clock, 1.0)
-    model.clear_alarms()
+    toy.model.set_condition("ESTOP", True)
+    toy.model.set_condition("COLD", True)
+    toy.advance(20.0)
+    toy.model.set_condition("COLD", False)
+    toy.model.fix(1)
+    toy.advance(1.0)
+    toy.model.clear_alarms()
 
 
-def assert_ready_after_the_full_stable_time(model: ThermalToy, clock: HandClock) -> None:
+def assert_ready_after_the_full_stable_time(toy: ModelBench) -> None:
     """HEATING until the conditions have been in band 10 s (1 s of it before the clear)."""
-    assert model.state is State.HEATING
-    assert refusal(model.do_start) == (22, "TEMP")
-    advance(model, clock, 8.5)
-    assert model.state is State.HEATING
-    advance(model, clock, 1.0)
-    assert model.state is State.READY
+    assert toy.model.state is State.HEATING
+    assert refusal(toy.model.do_start) == (22, "TEMP")
+    toy.advance(8.5)
+    assert toy.model.state is State.HEATING
+    toy.advance(1.0)
+    assert toy.model.state is State.READY
 
 
-def test_after_a_heater_off_alarm_in_ready_ready_waits_the_stable_time_in_band() -> None:
-    """README §5 HEATING -> READY only after the stable time in band: an E-stop in READY lets
-    the conditions leave the band; cleared 1 s after they are back, the tool is HEATING, not
-    READY on the dwell it had before the alarm, and READY follows the full stable time."""
-    model, clock = ready_thermal_toy()
-    estop_while_cold_then_back_in_band_for_1_s(model, clock)
-    assert_ready_after_the_full_stable_time(model, clock)
+def test_after_a_heater_off_alarm_in_ready_ready_waits_the_stable_time_in_band(
+    ready: ModelBench,
+) -> None:
+    """README §5 HEATING -> READY only after the stable time in band: an E-stop in READY that
+    let the conditions leave the band is cleared to HEATING, not READY on the old dwell."""
+    estop_while_cold_then_back_in_band_for_1_s(ready)
+    assert_ready_after_the_full_stable_time(ready)
 
 
 def test_an_alarm_during_init_restarts_init_after_the_clear() -> None:
     """README §5: INIT ends in IDLE when the power-up self-test and homing are done. An E-stop
     stops them; after the clear the tool runs INIT again from its start, not straight to IDLE."""
-    clock = HandClock()
-    model = Toy(clock)
-    advance(model, clock, 3.0)
+    toy = ModelBench(Toy)
+    model = toy.model
+    toy.advance(3.0)
     model.set_condition("ESTOP", True)
     assert model.state is State.ALARM
-    advance(model, clock, 10.0)
-    model.fix(1)
-    model.clear_alarms()
-    assert model.state is State.INIT
+    toy.advance(10.0)
+    assert fixed(model, 1) is State.INIT
     assert refusal(model.do_arm) == (21, "INIT")
-    advance(model, clock, 4.9)
+    toy.advance(4.9)
     assert model.state is State.INIT
-    advance(model, clock, 0.2)
+    toy.advance(0.2)
     assert model.state is State.IDLE
 
 
-def test_after_a_heater_off_alarm_in_a_cycle_ack_waits_the_stable_time_in_band() -> None:
-    """The same in a cycle: an E-stop aborts it and the conditions leave the band; cleared and
-    acknowledged 1 s after they are back, the tool is HEATING, not READY on the dwell it had
-    at START."""
-    model, clock = ready_thermal_toy()
-    model.do_start()
-    advance(model, clock, 4.0)
-    estop_while_cold_then_back_in_band_for_1_s(model, clock)
-    assert model.state is State.ABORTED
-    model.do_ack()
-    assert_ready_after_the_full_stable_time(model, clock)
+def test_after_a_heater_off_alarm_in_a_cycle_ack_waits_the_stable_time_in_band(
+    ready: ModelBench,
+) -> None:
+    """The same in a cycle: an E-stop aborts it; the ACK 1 s after the conditions are back in
+    band leads to HEATING, not READY on the dwell the tool had at START."""
+    ready.model.do_start()
+    ready.advance(4.0)
+    estop_while_cold_then_back_in_band_for_1_s(ready)
+    assert ready.model.state is State.ABORTED
+    ready.model.do_ack()
+    assert_ready_after_the_full_stable_time(ready)

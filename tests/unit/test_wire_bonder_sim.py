@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 
@@ -30,48 +31,51 @@ class Stub:
 
 
 CR = b"\r"
-Link = tuple[ByteLink, Stub, FaultInjector, FramedFront]
 
 
-def exchange(client: ByteLink, frame: bytes) -> bytes:
-    """Send ``frame``; the reply up to its CR, or what came within 1 s."""
-    client.write(frame)
-    return client.read_until(CR, 1.0)
+@dataclass
+class Link:
+    """A host's byte link to a framed front over ``stub``, with the front's fault injector."""
+
+    client: ByteLink
+    stub: Stub
+    faults: FaultInjector
+
+    def exchange(self, frame: bytes) -> bytes:
+        """Send ``frame``; the reply up to its CR, or what came within 1 s."""
+        self.client.write(frame)
+        return self.client.read_until(CR, 1.0)
 
 
 @pytest.fixture
 def link() -> Iterator[Link]:
     stub, faults = Stub(), FaultInjector()
-    front = FramedFront(stub, faults, name="wire-bonder")
-    server = FramedServer(front)
+    server = FramedServer(FramedFront(stub, faults, name="wire-bonder"))
     server.start()
     client = link_for(server.address)
     try:
-        yield client, stub, faults, front
+        yield Link(client, stub, faults)
     finally:
         client.close()
         server.stop()
 
 
 def test_wire_bonder_front_executes_once_and_resends_stored_reply_for_a_repeat(link: Link) -> None:
-    client, stub, _, _ = link
-    assert exchange(client, host("1IDN?")) == ack("1ECHO=IDN?")
-    assert exchange(client, host("1IDN?")) == ack("1ECHO=IDN?")
-    assert stub.executed == ["IDN?"]
-    assert exchange(client, host("2IDN?")) == ack("2ECHO=IDN?")  # next digit: a new command
-    assert stub.executed == ["IDN?", "IDN?"]
+    assert link.exchange(host("1IDN?")) == ack("1ECHO=IDN?")
+    assert link.exchange(host("1IDN?")) == ack("1ECHO=IDN?")
+    assert link.stub.executed == ["IDN?"]
+    assert link.exchange(host("2IDN?")) == ack("2ECHO=IDN?")  # next digit: a new command
+    assert link.stub.executed == ["IDN?", "IDN?"]
 
 
 def test_wire_bonder_front_checksum_mismatch_is_nak_01_and_not_executed(link: Link) -> None:
-    client, stub, _, _ = link
-    assert exchange(client, wire("<STX>4START<ETX>75<CR>")) == wire("<NAK><STX>01<ETX>01<CR>")
-    assert stub.executed == []
-    assert exchange(client, wire("<STX>4START<ETX>74<CR>")) == ack("4ECHO=START")
+    assert link.exchange(wire("<STX>4START<ETX>75<CR>")) == wire("<NAK><STX>01<ETX>01<CR>")
+    assert link.stub.executed == []
+    assert link.exchange(wire("<STX>4START<ETX>74<CR>")) == ack("4ECHO=START")
 
 
 def test_wire_bonder_front_accepts_a_lower_case_checksum(link: Link) -> None:
-    client, _, _, _ = link
-    assert exchange(client, wire("<STX>1IDN?<ETX>4d<CR>")) == ack("1ECHO=IDN?")
+    assert link.exchange(wire("<STX>1IDN?<ETX>4d<CR>")) == ack("1ECHO=IDN?")
 
 
 @pytest.mark.parametrize(
@@ -85,92 +89,82 @@ def test_wire_bonder_front_accepts_a_lower_case_checksum(link: Link) -> None:
     ],
 )
 def test_wire_bonder_front_framing_errors_are_nak_02(link: Link, frame: bytes) -> None:
-    client, stub, _, _ = link
-    assert exchange(client, frame) == nak(2)
-    assert stub.executed == []
+    assert link.exchange(frame) == nak(2)
+    assert link.stub.executed == []
 
 
 def test_wire_bonder_front_gap_over_100_ms_is_nak_02_in_real_time(link: Link) -> None:
-    client, stub, _, _ = link
     frame = host("5START")
     started = time.monotonic()
-    client.write(frame[:4])
-    assert client.read_until(CR, 0.5) == nak(2)
+    link.client.write(frame[:4])
+    assert link.client.read_until(CR, 0.5) == nak(2)
     assert 0.09 <= time.monotonic() - started < 0.4
-    client.write(frame[4:])  # the rest is outside any frame: discarded without reply
-    assert client.read_until(CR, 0.25) == b""
-    assert stub.executed == []
+    link.client.write(frame[4:])  # the rest is outside any frame: discarded without reply
+    assert link.client.read_until(CR, 0.25) == b""
+    assert link.stub.executed == []
 
 
 def test_wire_bonder_front_incomplete_frame_is_answered_100_ms_after_its_last_byte(
     link: Link,
 ) -> None:
-    client, _, _, _ = link
     started = time.monotonic()
-    client.write(host("6STAT?")[:-1])  # no CR
-    assert client.read_until(CR, 0.5) == nak(2)
+    link.client.write(host("6STAT?")[:-1])  # no CR
+    assert link.client.read_until(CR, 0.5) == nak(2)
     assert 0.09 <= time.monotonic() - started < 0.4
 
 
 def test_wire_bonder_front_bytes_between_keep_the_frame_alive(link: Link) -> None:
-    client, _, _, _ = link
     frame = host("7STAT?")
     for byte in frame:
-        client.write(bytes([byte]))
+        link.client.write(bytes([byte]))
         time.sleep(0.02)
-    assert client.read_until(CR, 1.0) == ack("7ECHO=STAT?")
+    assert link.client.read_until(CR, 1.0) == ack("7ECHO=STAT?")
 
 
 def test_wire_bonder_front_payload_over_250_bytes_is_nak_03(link: Link) -> None:
-    client, stub, _, _ = link
     longest = "1" + "X" * 249
-    assert exchange(client, host(longest)) == ack("1ECHO=" + "X" * 249)
-    assert exchange(client, host("2" + "X" * 250)) == nak(3)
-    client.write(b"\x02" + b"3" + b"X" * 260)  # no ETX: NAK 03 after the gap
-    assert client.read_until(CR, 0.5) == nak(3)
-    assert stub.executed == ["X" * 249]
+    assert link.exchange(host(longest)) == ack("1ECHO=" + "X" * 249)
+    assert link.exchange(host("2" + "X" * 250)) == nak(3)
+    link.client.write(b"\x02" + b"3" + b"X" * 260)  # no ETX: NAK 03 after the gap
+    assert link.client.read_until(CR, 0.5) == nak(3)
+    assert link.stub.executed == ["X" * 249]
 
 
 def test_wire_bonder_front_discards_bytes_before_stx_and_restarts_on_a_second_stx(
     link: Link,
 ) -> None:
-    client, stub, _, _ = link
-    assert exchange(client, b"noise\r\n" + host("8ALM?")) == ack("8ECHO=ALM?")
-    assert exchange(client, b"\x029GAR" + host("9ALM?")) == ack("9ECHO=ALM?")
-    assert stub.executed == ["ALM?", "ALM?"]
+    assert link.exchange(b"noise\r\n" + host("8ALM?")) == ack("8ECHO=ALM?")
+    assert link.exchange(b"\x029GAR" + host("9ALM?")) == ack("9ECHO=ALM?")
+    assert link.stub.executed == ["ALM?", "ALM?"]
 
 
 def test_wire_bonder_front_nak_has_no_sequence_digit_and_leaves_the_stored_frame(
     link: Link,
 ) -> None:
-    client, stub, _, _ = link
-    assert exchange(client, host("1IDN?")) == ack("1ECHO=IDN?")
-    assert exchange(client, host("2REJECT")) == bytes.fromhex("15 02 32 32 03 30 30 0D")
-    assert exchange(client, host("2REJECT")) == nak(22)  # a NAKed frame is executed again
-    assert exchange(client, host("1IDN?")) == ack("1ECHO=IDN?")  # still the stored frame
-    assert stub.executed == ["IDN?", "REJECT", "REJECT"]
+    assert link.exchange(host("1IDN?")) == ack("1ECHO=IDN?")
+    assert link.exchange(host("2REJECT")) == bytes.fromhex("15 02 32 32 03 30 30 0D")
+    assert link.exchange(host("2REJECT")) == nak(22)  # a NAKed frame is executed again
+    assert link.exchange(host("1IDN?")) == ack("1ECHO=IDN?")  # still the stored frame
+    assert link.stub.executed == ["IDN?", "REJECT", "REJECT"]
 
 
 def test_wire_bonder_front_never_sends_unsolicited_data(link: Link) -> None:
-    client, _, _, _ = link
-    assert client.read_until(CR, 0.3) == b""
+    assert link.client.read_until(CR, 0.3) == b""
 
 
 def test_wire_bonder_front_stall_executes_and_loses_the_reply(link: Link) -> None:
-    client, stub, faults, _ = link
-    faults.link_fault("stall")
-    assert exchange(client, host("3START")) == b""
-    assert exchange(client, host("3START")) == ack("3ECHO=START")  # stored reply
-    assert stub.executed == ["START"]
+    link.faults.link_fault("stall")
+    assert link.exchange(host("3START")) == b""
+    assert link.exchange(host("3START")) == ack("3ECHO=START")  # stored reply
+    assert link.stub.executed == ["START"]
 
 
 @pytest.mark.parametrize("kind", ["garble", "truncate", "bad_checksum"])
 def test_wire_bonder_front_shapes_the_reply_for_reply_faults(link: Link, kind: str) -> None:
-    client, stub, faults, _ = link
-    faults.link_fault(kind)
+    link.faults.link_fault(kind)
     good = ack("4ECHO=TEMP?")
-    client.write(host("4TEMP?"))
-    shaped = client.read_until(CR, 0.3)
+    link.client.write(host("4TEMP?"))
+    shaped = link.client.read_until(CR, 0.3)
     assert shaped != good
     if kind == "truncate":
         assert shaped == good[: len(good) // 2]
@@ -178,8 +172,8 @@ def test_wire_bonder_front_shapes_the_reply_for_reply_faults(link: Link, kind: s
         assert shaped[:-3] == good[:-3] and shaped[-3:-1] != good[-3:-1]
     else:
         assert len(shaped) == len(good) and shaped[0] != good[0]
-    assert exchange(client, host("4TEMP?")) == good
-    assert stub.executed == ["TEMP?"]
+    assert link.exchange(host("4TEMP?")) == good
+    assert link.stub.executed == ["TEMP?"]
 
 
 def test_wire_bonder_front_drop_closes_tcp_without_executing() -> None:
@@ -189,12 +183,12 @@ def test_wire_bonder_front_drop_closes_tcp_without_executing() -> None:
     try:
         assert server.address.startswith("socket://127.0.0.1:")
         faults.link_fault("drop")
-        client = link_for(server.address)
-        assert exchange(client, host("5START")) == b""
-        client.close()
-        client = link_for(server.address)  # reconnect: the tool answers again
-        assert exchange(client, host("5START")) == ack("5ECHO=START")
-        client.close()
+        first = Link(link_for(server.address), stub, faults)
+        assert first.exchange(host("5START")) == b""
+        first.client.close()
+        again = Link(link_for(server.address), stub, faults)  # reconnect: the tool answers again
+        assert again.exchange(host("5START")) == ack("5ECHO=START")
+        again.client.close()
         assert stub.executed == ["START"]
     finally:
         with contextlib.suppress(OSError):
