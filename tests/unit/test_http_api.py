@@ -323,6 +323,8 @@ def test_submit_lot_passes_the_priority_and_put_priority_changes_it(
     )
     assert_refused(request(base_url, "PUT", "/lots/P/priority", {}), 400, "priority")
     assert_refused(request(base_url, "PUT", "/lots/NONE/priority", {"priority": 1}), 404, "NONE")
+    assert request(base_url, "POST", "/lots/P/abort").status == 200
+    assert_refused(request(base_url, "PUT", "/lots/P/priority", {"priority": 1}), 409, "aborted")
 
 
 def test_list_and_show_lots(base_url: str) -> None:
