@@ -110,6 +110,28 @@ def test_spc_limits_come_from_the_window_each_step_judged_not_only_metrology(
     assert etch["n"] == STRIPS, "a strip's etch depth is one point, not one per site"
 
 
+def test_every_report_route_of_the_served_document_answers_200_in_its_media_type(
+    daemon: SimulatedDaemon,
+) -> None:
+    """The routes the HTTP unit tests leave to a real store (tag ``reports``), from the
+    document itself: a report route added there is run here without a change."""
+    paths = daemon.http.get("/openapi.json").json()["paths"]
+    routes = [
+        (path, operation["responses"]["200"])
+        for path, methods in sorted(paths.items())
+        for operation in methods.values()
+        if "reports" in operation["tags"]
+    ]
+    assert len(routes) == 6, routes
+    for template, declared in routes:
+        path = template.format(lot_id=LOT, value="coplanarity_um")
+        answer = daemon.http.get(path)
+        assert answer.status_code == 200, (path, answer.text[:200])
+        (media_type,) = declared["content"]
+        assert answer.headers["content-type"].split(";")[0] == media_type, path
+        assert answer.content, path
+
+
 def test_unknown_lots_and_values_are_404_naming_them(daemon: SimulatedDaemon) -> None:
     for path in ("/lots/NOPE/report", "/lots/NOPE/export.csv", "/lots/NOPE/spc/warp_um"):
         answer = daemon.http.get(path)

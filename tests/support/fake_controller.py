@@ -10,6 +10,7 @@ from typing import Any
 
 from packline.daemon.controller_api import ControllerAPI, Json
 from packline.errors import Conflict, Invalid, NotFound
+from packline.vocabulary import FINISHED_LOT_STATUSES
 from packline.web.security import LOCAL_USER
 
 _STATION_MOVES = {  # command -> (states it is allowed in, state after); None: any state
@@ -72,6 +73,8 @@ class FakeController:
                 "step": "mold",
                 "strips": ["L1-01"],
                 "policy": "retry",
+                "down": None,
+                "disabled": None,
                 "alarms": [{"code": 4115, "class": "H", "text": "Chase temperature low"}],
                 "e10_tool_s": {"productive": 120.5, "standby": 30.0},
             },
@@ -83,6 +86,8 @@ class FakeController:
                 "step": None,
                 "strips": [],
                 "policy": "wait",
+                "down": None,
+                "disabled": None,
             },
         }
         self.alarms: list[Json] = [
@@ -172,6 +177,8 @@ class FakeController:
     def set_lot_priority(self, lot_id: str, priority: int, *, by: str) -> Json:
         self._called("set_lot_priority", lot_id=lot_id, priority=priority, by=by)
         lot = self._lot_or_404(lot_id)
+        if lot["status"] in FINISHED_LOT_STATUSES:
+            raise Conflict(f"lot {lot_id} is {lot['status']}")
         lot["priority"] = priority
         return lot
 
@@ -237,9 +244,18 @@ class FakeController:
         return station
 
     def station_service(self, name: str, *, enable: bool, reason: str, by: str) -> Json:
+        """As the controller's: disable needs a reason and stops the station, enable resets it;
+        either refused (409) when the station already is what it asks for."""
         self._called("station_service", name=name, enable=enable, reason=reason, by=by)
         station = self._station_or_404(name)
+        reason = reason.strip()
+        if not enable and not reason:
+            raise Invalid("disable needs a reason (who reads the log must know why)")
+        if enable != bool(station["disabled"]):
+            state = "not disabled" if enable else f"already: {station['disabled']}"
+            raise Conflict(f"{'enable' if enable else 'disable'} {name}: {state}")
         station["disabled"] = None if enable else reason
+        station["state"] = "IDLE" if enable else "STOPPED"
         return station
 
     # -- alarms

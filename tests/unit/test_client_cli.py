@@ -176,7 +176,7 @@ def test_station_list_and_show(cli: Cli) -> None:
     assert first.split()[:5] == ["mold-press", "mold-press", "EXECUTE", "mold", "L1-01"]
     assert second.split()[:4] == ["laminator", "laminator", "IDLE", "-"]
     shown = cli("station", "show", "mold-press")
-    assert "state:   EXECUTE" in shown.out
+    assert "state:    EXECUTE" in shown.out and "disabled: -" in shown.out
     assert "4115  H      Chase temperature low" in shown.out, "the tool's alarms as a table"
     assert "productive: 120.5" in shown.out
 

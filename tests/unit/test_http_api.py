@@ -104,29 +104,12 @@ def assert_refused(reply: Reply, status: int, *words: str) -> None:
 
 # -- every route -----------------------------------------------------------------------------------
 
-#: The API's routes as docs/http-api.md lists them.
-EXPECTED_ROUTES = {
-    ("GET", "/health"),
-    ("POST", "/lots"),
-    ("GET", "/lots"),
-    ("GET", "/lots/{lot_id}"),
-    ("POST", "/lots/{lot_id}/{command}"),
-    ("GET", "/strips/{strip_id}"),
-    ("GET", "/strips/{strip_id}/map"),
-    ("GET", "/units/{strip_id}/{site}"),
-    ("GET", "/stations"),
-    ("GET", "/stations/{name}"),
-    ("POST", "/stations/{name}/{command}"),
-    ("GET", "/alarms"),
-    ("POST", "/alarms/{alarm_id}/ack"),
-    ("GET", "/recipes"),
-    ("POST", "/recipes/validate"),
-    ("GET", "/e10"),
-    ("POST", "/session"),
-    ("GET", "/session"),
-    ("DELETE", "/session"),
-}
+#: The tag of the routes answered from the daemon's store, not the controller: a server without
+#: one answers them 404 (below); tests/integration/test_lot_reports.py runs each against a real
+#: daemon's lot.
+REPORTS_TAG = "reports"
 
+#: Path parameters of the sample requests, by name.
 SAMPLE_PARAMS = {
     "lot_id": "L1",
     "strip_id": "L1-01",
@@ -134,43 +117,138 @@ SAMPLE_PARAMS = {
     "name": "mold-press",
     "command": "hold",
     "alarm_id": "1",
+    "value": "coplanarity_um",
 }
-SAMPLE_BODIES = {
-    "/lots": {"strips": 2},
-    "/recipes/validate": {"name": "heat-slug-die-equal"},
+#: Bodies of the routes that need one. Routes are sent in sorted order, so disable comes
+#: before enable (and before the station command: ``hold`` of a station back in IDLE).
+SAMPLE_BODIES: dict[tuple[str, str], Any] = {
+    ("POST", "/lots"): {"strips": 2},
+    ("POST", "/recipes/validate"): {"name": "heat-slug-die-equal"},
+    ("PUT", "/lots/{lot_id}/priority"): {"priority": 5},
+    ("POST", "/stations/{name}/disable"): {"reason": "preventive maintenance"},
+    ("POST", "/session"): {"user": "ana", "password": "ana-password"},
+}
+#: Path parameters of a route where the shared sample would be refused by the fake's state.
+SAMPLE_PARAMS_OF: dict[tuple[str, str], dict[str, str]] = {
+    ("POST", "/stations/{name}/{command}"): {"name": "laminator", "command": "stop"},
 }
 
+Operations = dict[tuple[str, str], dict[str, Any]]
 
-def _schema_routes(document: dict[str, Any]) -> set[tuple[str, str]]:
-    return {
-        (method.upper(), path) for path, methods in document["paths"].items() for method in methods
+
+def served_operations(base_url: str) -> tuple[dict[str, Any], Operations]:
+    """The served OpenAPI document and its operations by (METHOD, path template): the one
+    list of the API's routes every test here takes them from."""
+    reply = request(base_url, "GET", "/openapi.json", token=None)
+    assert reply.status == 200
+    document: dict[str, Any] = reply.body
+    operations = {
+        (method.upper(), path): operation
+        for path, methods in document["paths"].items()
+        for method, operation in methods.items()
     }
+    return document, operations
+
+
+def sample_path(method: str, template: str) -> str:
+    return template.format(**{**SAMPLE_PARAMS, **SAMPLE_PARAMS_OF.get((method, template), {})})
+
+
+def success_of(operation: dict[str, Any]) -> tuple[int, dict[str, Any] | None]:
+    """The one 2xx status the operation declares and the JSON schema of its body (None: none)."""
+    statuses = [status for status in operation["responses"] if status.startswith("2")]
+    assert len(statuses) == 1, statuses
+    content = operation["responses"][statuses[0]].get("content", {})
+    return int(statuses[0]), content.get("application/json", {}).get("schema")
+
+
+def resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        *_, name = schema["$ref"].split("/")
+        schema = document["components"]["schemas"][name]
+    return schema
+
+
+def assert_has_the_fields_of(document: dict[str, Any], schema: dict[str, Any], body: Any) -> None:
+    """``body`` is what ``schema`` says: an array of its items, or an object with every field
+    the model names (required or not: the models answer every field they name)."""
+    schema = resolve(document, schema)
+    if schema.get("type") == "array":
+        assert isinstance(body, list) and body, body
+        for item in body:
+            assert_has_the_fields_of(document, schema["items"], item)
+    elif schema.get("type") == "object":
+        assert isinstance(body, dict), body
+        missing = set(schema.get("properties", {})) - set(body)
+        assert not missing, (schema.get("title"), missing)
+    else:
+        raise AssertionError(f"no JSON answer is of type {schema.get('type')!r}")
 
 
 def test_openapi_lists_the_routes_with_400_not_422(base_url: str) -> None:
-    reply = request(base_url, "GET", "/openapi.json", token=None)
-    assert reply.status == 200
-    document = reply.body
+    document, operations = served_operations(base_url)
     assert document["openapi"].startswith("3.1")
     assert document["info"]["version"] == __version__
-    assert _schema_routes(document) >= EXPECTED_ROUTES
+    assert set(SAMPLE_BODIES) | set(SAMPLE_PARAMS_OF) <= set(operations), "a sample of no route"
     text = json.dumps(document)
     assert '"422"' not in text and "HTTPValidationError" not in text
-    for path, methods in document["paths"].items():
-        for method, operation in methods.items():
-            assert "400" in operation["responses"] or method == "get", (method, path)
-            assert "500" in operation["responses"], (method, path)
+    for (method, path), operation in operations.items():
+        assert "400" in operation["responses"] or method == "GET", (method, path)
+        assert "500" in operation["responses"], (method, path)
 
 
-def test_every_route_answers_200_or_201_with_the_fields_its_model_names(base_url: str) -> None:
-    for method, template in sorted(EXPECTED_ROUTES):
-        if template == "/session":
+def test_every_controller_route_answers_its_success_status_with_the_fields_its_model_names(
+    base_url: str, users: Users, controller: FakeController
+) -> None:
+    users.add("ana", "operator", "ana-password")
+    document, operations = served_operations(base_url)
+    answered = set()
+    for (method, template), operation in sorted(operations.items()):
+        if REPORTS_TAG in operation["tags"]:
             continue
-        path = template.format(**SAMPLE_PARAMS)
-        reply = request(base_url, method, path, SAMPLE_BODIES.get(template))
-        created = (method, template) == ("POST", "/lots")
-        assert reply.status == (201 if created else 200), (method, path, reply.body)
-        assert reply.body is not None
+        status, schema = success_of(operation)
+        path = sample_path(method, template)
+        reply = request(base_url, method, path, SAMPLE_BODIES.get((method, template)))
+        assert reply.status == status, (method, path, reply.body)
+        if schema is None:
+            assert reply.body is None, (method, path)
+        else:
+            assert_has_the_fields_of(document, schema, reply.body)
+        answered.add((method, template))
+    assert len(answered) >= 20, "the document lost its routes"
+    assert {name for name, _ in controller.calls} >= {
+        "set_lot_priority",
+        "station_service",
+        "submit_lot",
+        "ack_alarm",
+    }
+
+
+def test_report_routes_without_a_store_are_404_saying_why(base_url: str) -> None:
+    _, operations = served_operations(base_url)
+    reports = sorted(route for route, op in operations.items() if REPORTS_TAG in op["tags"])
+    assert len(reports) == 6, reports
+    for method, template in reports:
+        reply = request(base_url, method, sample_path(method, template), token=None)
+        assert_refused(reply, 404, "keeps no lot records")
+
+
+def test_disable_needs_a_reason_and_enable_a_disabled_station(
+    base_url: str, controller: FakeController
+) -> None:
+    assert_refused(request(base_url, "POST", "/stations/laminator/disable", {}), 400, "reason")
+    assert_refused(request(base_url, "POST", "/stations/laminator/enable"), 409, "not disabled")
+    body = {"reason": "lens clean"}
+    reply = request(base_url, "POST", "/stations/laminator/disable", body)
+    assert reply.status == 200
+    assert (reply.body["disabled"], reply.body["state"]) == ("lens clean", "STOPPED")
+    assert controller.calls[-1] == (
+        "station_service",
+        {"name": "laminator", "enable": False, "reason": "lens clean", "by": LOCAL},
+    )
+    reply = request(base_url, "POST", "/stations/laminator/enable")
+    assert reply.status == 200 and (reply.body["disabled"], reply.body["state"]) == (None, "IDLE")
+    assert_refused(request(base_url, "POST", "/stations/nope/enable"), 404, "no station 'nope'")
 
 
 def test_unknown_paths_are_404_with_a_pointer_to_the_document(base_url: str) -> None:
@@ -245,6 +323,8 @@ def test_submit_lot_passes_the_priority_and_put_priority_changes_it(
     )
     assert_refused(request(base_url, "PUT", "/lots/P/priority", {}), 400, "priority")
     assert_refused(request(base_url, "PUT", "/lots/NONE/priority", {"priority": 1}), 404, "NONE")
+    assert request(base_url, "POST", "/lots/P/abort").status == 200
+    assert_refused(request(base_url, "PUT", "/lots/P/priority", {"priority": 1}), 409, "aborted")
 
 
 def test_list_and_show_lots(base_url: str) -> None:
@@ -407,10 +487,16 @@ def test_bearer_scheme_is_case_insensitive(base_url: str) -> None:
 
 
 def test_reads_need_no_token_on_loopback(base_url: str) -> None:
-    for method, template in sorted(EXPECTED_ROUTES):
-        if method == "GET" and template != "/session":
-            path = template.format(**SAMPLE_PARAMS)
-            assert request(base_url, "GET", path, token=None).status == 200, path
+    _, operations = served_operations(base_url)
+    reads = [
+        (template, 404 if REPORTS_TAG in operation["tags"] else 200)  # 404: no store here
+        for (method, template), operation in sorted(operations.items())
+        if method == "GET" and template != "/session"
+    ]
+    assert len(reads) >= 15, reads
+    for template, status in reads:
+        path = sample_path("GET", template)
+        assert request(base_url, "GET", path, token=None).status == status, path
 
 
 def test_the_server_refuses_an_empty_token(controller: FakeController) -> None:
