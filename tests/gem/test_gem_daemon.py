@@ -7,7 +7,6 @@ the host is away come, in order, when it is back."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,10 +20,15 @@ from packline.gem.host import GemHost, Received
 from packline.strip_map import NAMESPACE
 from sequences.line_config import load_line_config
 from tests.gem.conftest import connected_host
-from tests.support.daemon_process import TIME_SCALE, DaemonProcess, free_port, sim_serve_process
+from tests.support.daemon_process import (
+    PACKLINE,
+    TIME_SCALE,
+    DaemonProcess,
+    free_port,
+    sim_serve_process,
+)
 from tests.support.integration_waits import wait_until
 
-PACKLINE = [sys.executable, "-m", "packline.cli"]
 ALARM_STATION, ALARM_CODE = "wire-bonder-1", 3101
 LOT_EVENTS = ("LotQueued", "LotStarted", "LotCompleted", "LotAborted")
 STEP_EVENTS = ("StripStepStarted", "StripStepCompleted")

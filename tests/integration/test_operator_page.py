@@ -12,7 +12,6 @@ import importlib.util
 import shutil
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from functools import partial
@@ -30,12 +29,11 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from packline.store import Store
 from packline.store.users import Users
 from sequences.line_config import load_line_config
-from tests.support.daemon_process import DaemonProcess
+from tests.support.daemon_process import PACKLINE, DaemonProcess
 from tests.support.fake_controller import FakeController
 from tests.support.integration_waits import wait_until
 from tests.support.web import running_server
 
-PACKLINE = [sys.executable, "-m", "packline.cli"]
 TOKEN = "page-token-0123456789"
 PASSWORD = "ana-password"
 #: Fast enough for a short test, slow enough that a laminator cycle runs for seconds.
