@@ -99,6 +99,7 @@ def test_a_subscriber_receives_a_lots_events_in_order_and_a_clean_stop(
             assert states and all(r.payload["event"] == "station_state" for r in states)
             cycles = [r.payload for r in got if r.topic.endswith("/cycles")]
             assert cycles and all(c["event"] == "cycle_done" and c["final_state"] for c in cycles)
+            assert daemon.stop() == 0, daemon.log()
         subscriber.wait_for(status_is("offline", "stopped"), "offline on a clean stop", 10)
 
 
