@@ -6,13 +6,7 @@ the host is away come, in order, when it is back."""
 
 from __future__ import annotations
 
-import json
-import os
-import signal
 import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,72 +20,34 @@ from packline.gem.host import GemHost, Received
 from packline.strip_map import NAMESPACE
 from sequences.line_config import load_line_config
 from tests.gem.conftest import connected_host
-from tests.support.daemon_process import free_port
+from tests.support.daemon_process import (
+    PACKLINE,
+    TIME_SCALE,
+    DaemonProcess,
+    free_port,
+    sim_serve_process,
+)
 from tests.support.integration_waits import wait_until
 
-PACKLINE = [sys.executable, "-m", "packline.cli"]
-SCALE = "2000"
 ALARM_STATION, ALARM_CODE = "wire-bonder-1", 3101
 LOT_EVENTS = ("LotQueued", "LotStarted", "LotCompleted", "LotAborted")
 STEP_EVENTS = ("StripStepStarted", "StripStepCompleted")
 
 
 class Line:
-    """A simulated line and a daemon with GEM on it; stopped at the end of the module."""
+    """A daemon with GEM on a simulated line (see :func:`line`), once its HSMS port listens."""
 
-    def __init__(self, folder: Path) -> None:
-        config = yaml.safe_load(Path("configs/line.yaml").read_text())
-        # Short timers, but a T6 a loaded machine's host still answers a linktest within: a
-        # dropped link is not what these tests judge (and secsgem's host, whose link drops
-        # mid-reply, can hang its own receiver thread in the separate it sends on the way out).
-        config["gem"] = {"t3_s": 3, "t6_s": 5, "t7_s": 2, "linktest_s": 6}
-        self.config = folder / "line.yaml"
-        self.config.write_text(yaml.safe_dump(config))
-        scenario = folder / "alarm.yaml"
-        scenario.write_text(
-            f"faults:\n- station: {ALARM_STATION}\n  at: {{cycle: 1, phase: BOND, after_s: 5}}\n"
-            f"  alarm: {ALARM_CODE}\n  clear_after_s: 30\n"
-        )
-        endpoints = folder / "endpoints.json"
-        self.processes = [
-            subprocess.Popen(
-                [*PACKLINE, "sim", "serve", "--config", str(self.config), "--time-scale", SCALE,
-                 "--endpoints", str(endpoints), "--scenario", str(scenario),
-                 "--max-lag-pct", "100"],  # its scale is not what this test judges
-                stdout=(folder / "sim.log").open("w"),
-                stderr=subprocess.STDOUT,
-            )
-        ]  # fmt: skip
-        self._wait(lambda: endpoints.exists(), "packline sim serve did not start")
-        self.hsms_port, self.http_port = free_port(), free_port()
-        self.log = folder / "daemon.log"
-        self.processes.append(
-            subprocess.Popen(
-                [*PACKLINE, "serve", "--config", str(self.config), "--endpoints", str(endpoints),
-                 "--db", str(folder / "line.db"), "--port", str(self.http_port),
-                 "--hsms-port", str(self.hsms_port), "--time-scale", SCALE],
-                stdout=self.log.open("w"),
-                stderr=subprocess.STDOUT,
-                env={**os.environ, "PACKLINE_TOKEN": "t", "PYTHONFAULTHANDLER": "1"},
-            )
-        )  # fmt: skip
-        self._wait(lambda: "HSMS-SS passive" in self.log.read_text(), "no HSMS endpoint")
-        stations = load_line_config(self.config).expanded()
+    def __init__(self, daemon: DaemonProcess, hsms_port: int, config: Path) -> None:
+        self.daemon, self.hsms_port = daemon, hsms_port
+        wait_until(lambda: "HSMS-SS passive" in daemon.log(), 30, "no HSMS endpoint", poll_s=0.05)
+        stations = load_line_config(config).expanded()
         number = next(n for n, s in enumerate(stations, 1) if s.name == ALARM_STATION)
         self.alarm_alid = alid_of(number, ALARM_CODE)
 
-    def _wait(self, ready: Any, message: str) -> None:
-        deadline = time.monotonic() + 30
-        while not ready():
-            for process in self.processes:
-                assert process.poll() is None, message
-            assert time.monotonic() < deadline, message
-            time.sleep(0.05)
-
     def lot(self, lot_id: str) -> dict[str, Any]:
-        url = f"http://127.0.0.1:{self.http_port}/lots/{lot_id}"
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return dict(json.loads(response.read()))
+        answer = self.daemon.http.get(f"/lots/{lot_id}")
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
 
     def host(self, **kwargs: Any) -> GemHost:
         host = GemHost(self.hsms_port, t3_s=5, **kwargs)
@@ -100,26 +56,45 @@ class Line:
         assert host.online() in (0, 2)
         return host
 
-    def stop(self) -> None:
-        """SIGTERM each process; one that does not stop is made to dump its threads and killed."""
-        unclean = []
-        for process in reversed(self.processes):
-            process.send_signal(signal.SIGTERM)
-            try:
-                status = process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.send_signal(signal.SIGABRT)  # PYTHONFAULTHANDLER: every thread's stack
-                status = process.wait(timeout=10)
-            if status != 0:
-                unclean.append((process.args[3], status))  # "sim" or "serve"
-        assert not unclean, f"unclean stop on SIGTERM: {unclean}\n{self.log.read_text()[-6000:]}"
-
 
 @pytest.fixture(scope="module")
 def line(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Line]:
-    running = Line(tmp_path_factory.mktemp("gem"))
-    yield running
-    running.stop()
+    """A simulated line (with a tool alarm injected) and a daemon with GEM on it, for the
+    module; each must stop cleanly on SIGTERM."""
+    folder = tmp_path_factory.mktemp("gem")
+    config = yaml.safe_load(Path("configs/line.yaml").read_text())
+    # Short timers, but a T6 a loaded machine's host still answers a linktest within: a
+    # dropped link is not what these tests judge (and secsgem's host, whose link drops
+    # mid-reply, can hang its own receiver thread in the separate it sends on the way out).
+    config["gem"] = {"t3_s": 3, "t6_s": 5, "t7_s": 2, "linktest_s": 6}
+    config_path = folder / "line.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    scenario = folder / "alarm.yaml"
+    scenario.write_text(
+        f"faults:\n- station: {ALARM_STATION}\n  at: {{cycle: 1, phase: BOND, after_s: 5}}\n"
+        f"  alarm: {ALARM_CODE}\n  clear_after_s: 30\n"
+    )
+    hsms_port = free_port()
+    with (
+        sim_serve_process(
+            folder,
+            "--config",
+            str(config_path),
+            "--time-scale",
+            str(TIME_SCALE),
+            "--scenario",
+            str(scenario),
+            "--max-lag-pct",
+            "100",  # its scale is not judged here
+        ) as endpoints,
+        DaemonProcess(
+            folder / "line.db",
+            "t",
+            endpoints=endpoints,
+            extra=("--config", str(config_path), "--hsms-port", str(hsms_port)),
+        ) as daemon,
+    ):
+        yield Line(daemon, hsms_port, config_path)
 
 
 def lot_events(host: GemHost, lot_id: str) -> list[Received]:
@@ -193,7 +168,7 @@ def test_a_lot_started_by_the_host_reports_every_event_in_order_and_the_alarm(
 def check_strip_map(line: Line, strip_id: str, host: GemHost, steps: list[str]) -> None:
     """``packline strip map ID`` prints, per step, the map the host got in the event."""
     printed = subprocess.run(
-        [*PACKLINE, "strip", "map", strip_id, "--url", f"http://127.0.0.1:{line.http_port}"],
+        [*PACKLINE, "strip", "map", strip_id, "--url", line.daemon.url],
         capture_output=True,
         text=True,
         timeout=30,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.daemon_process import SimulatedDaemon
+from tests.support.daemon_process import DaemonProcess
 
 TOKEN = "schemathesis-token-0123"
 CHECKS = (
@@ -23,9 +23,8 @@ CHECKS = (
 @pytest.mark.timeout(180)
 def test_schemathesis_finds_no_server_error_or_schema_violation(tmp_path: Path) -> None:
     st = Path(sys.executable).with_name("st")
-    daemon = SimulatedDaemon(tmp_path / "line.db", TOKEN)
-    operations = sum(len(m) for m in daemon.http.get("/openapi.json").json()["paths"].values())
-    try:
+    with DaemonProcess(tmp_path / "line.db", TOKEN) as daemon:
+        operations = sum(len(m) for m in daemon.http.get("/openapi.json").json()["paths"].values())
         run = subprocess.run(
             [
                 str(st),
@@ -49,8 +48,6 @@ def test_schemathesis_finds_no_server_error_or_schema_violation(tmp_path: Path) 
             timeout=150,
             cwd=tmp_path,  # its cache goes there, not into the work tree
         )
-    finally:
-        assert daemon.stop() == 0
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     assert " passed" in run.stdout
     assert f"Selected: {operations}/{operations}" in run.stdout, run.stdout[-2000:]

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from sequences.packml import E10
-from tests.support.daemon_process import SimulatedDaemon
+from tests.support.daemon_process import DaemonProcess
 
 SCALE = 1000.0
 TOKEN = "e10-token"
@@ -18,8 +18,7 @@ def test_e10_per_station_sums_to_the_tool_time_elapsed_and_names_its_unit(
     tmp_path: Path,
 ) -> None:
     spawned = time.time()
-    daemon = SimulatedDaemon(tmp_path / "e10.db", TOKEN, time_scale=SCALE)
-    try:
+    with DaemonProcess(tmp_path / "e10.db", TOKEN, time_scale=SCALE) as daemon:
         up = time.time()
         assert daemon.post("/stations/laminator/disable", {"reason": "gauge check"}).is_success
         disabled_by = time.time()  # the disable was recorded before its answer came
@@ -28,8 +27,6 @@ def test_e10_per_station_sums_to_the_tool_time_elapsed_and_names_its_unit(
         answer = daemon.http.get("/e10").json()
         answered = time.time()
         station = daemon.http.get("/stations/laminator").json()
-    finally:
-        daemon.stop()
     assert answer["unit"] == "tool_s"
     assert answer["time_scale"] == SCALE
     stations = answer["stations"]

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from packline.cli import main
-from tests.support.daemon_process import SimulatedDaemon
-from tests.support.integration_waits import lot_completed
+from tests.support.daemon_process import DaemonProcess
 
 TOKEN = "report-token-0123456789"
 LOT = "R1"
@@ -23,18 +22,15 @@ STRIPS = 2
 
 
 @pytest.fixture(scope="module")
-def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatedDaemon]:
-    running = SimulatedDaemon(tmp_path_factory.mktemp("reports") / "line.db", TOKEN)
-    try:
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaemonProcess]:
+    with DaemonProcess(tmp_path_factory.mktemp("reports") / "line.db", TOKEN) as running:
         assert running.post("/lots", {"strips": STRIPS, "lot_id": LOT}).status_code == 201
-        lot_completed(running, LOT, 45)
+        running.wait_lot(LOT, 45)
         yield running
-    finally:
-        assert running.stop() == 0
 
 
 def test_the_lot_report_has_yield_per_step_defects_alarms_and_throughput(
-    daemon: SimulatedDaemon,
+    daemon: DaemonProcess,
 ) -> None:
     lot = daemon.http.get(f"/lots/{LOT}").json()
     report = daemon.http.get(f"/lots/{LOT}/report").json()
@@ -48,7 +44,7 @@ def test_the_lot_report_has_yield_per_step_defects_alarms_and_throughput(
     assert {row["station"] for row in report["stations"] if row["cycles"]} >= {"laminator"}
 
 
-def test_the_html_report_is_one_self_contained_page(daemon: SimulatedDaemon) -> None:
+def test_the_html_report_is_one_self_contained_page(daemon: DaemonProcess) -> None:
     answer = daemon.http.get(f"/lots/{LOT}/report.html")
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/html")
     page = answer.text
@@ -58,7 +54,7 @@ def test_the_html_report_is_one_self_contained_page(daemon: SimulatedDaemon) -> 
 
 
 def test_the_export_has_one_row_per_unit_per_step_and_a_column_per_value(
-    daemon: SimulatedDaemon,
+    daemon: DaemonProcess,
 ) -> None:
     answer = daemon.http.get(f"/lots/{LOT}/export.csv")
     assert answer.headers["content-type"].startswith("text/csv")
@@ -81,7 +77,7 @@ def test_the_export_has_one_row_per_unit_per_step_and_a_column_per_value(
     assert unit["steps"][0]["station"] == rows[0]["station"]
 
 
-def test_spc_charts_a_value_against_the_recipe_limits_with_cpk(daemon: SimulatedDaemon) -> None:
+def test_spc_charts_a_value_against_the_recipe_limits_with_cpk(daemon: DaemonProcess) -> None:
     assert "coplanarity_um" in daemon.http.get(f"/lots/{LOT}/spc").json()
     chart = daemon.http.get(f"/lots/{LOT}/spc/coplanarity_um").json()
     xs = [p["x"] for p in chart["points"]]
@@ -98,7 +94,7 @@ def test_spc_charts_a_value_against_the_recipe_limits_with_cpk(daemon: Simulated
 
 
 def test_spc_limits_come_from_the_window_each_step_judged_not_only_metrology(
-    daemon: SimulatedDaemon,
+    daemon: DaemonProcess,
 ) -> None:
     die_attach = daemon.http.get(f"/lots/{LOT}/spc/blt_um").json()
     assert die_attach["step"] == "die attach"
@@ -111,7 +107,7 @@ def test_spc_limits_come_from_the_window_each_step_judged_not_only_metrology(
 
 
 def test_every_report_route_of_the_served_document_answers_200_in_its_media_type(
-    daemon: SimulatedDaemon,
+    daemon: DaemonProcess,
 ) -> None:
     """The routes the HTTP unit tests leave to a real store (tag ``reports``), from the
     document itself: a report route added there is run here without a change."""
@@ -132,7 +128,7 @@ def test_every_report_route_of_the_served_document_answers_200_in_its_media_type
         assert answer.content, path
 
 
-def test_unknown_lots_and_values_are_404_naming_them(daemon: SimulatedDaemon) -> None:
+def test_unknown_lots_and_values_are_404_naming_them(daemon: DaemonProcess) -> None:
     for path in ("/lots/NOPE/report", "/lots/NOPE/export.csv", "/lots/NOPE/spc/warp_um"):
         answer = daemon.http.get(path)
         assert answer.status_code == 404 and "NOPE" in answer.json()["error"], path
@@ -141,7 +137,7 @@ def test_unknown_lots_and_values_are_404_naming_them(daemon: SimulatedDaemon) ->
 
 
 def test_the_cli_writes_the_report_export_and_chart(
-    daemon: SimulatedDaemon,
+    daemon: DaemonProcess,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,

@@ -12,7 +12,6 @@ import importlib.util
 import shutil
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from functools import partial
@@ -30,12 +29,11 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from packline.store import Store
 from packline.store.users import Users
 from sequences.line_config import load_line_config
-from tests.support.daemon_process import SimulatedDaemon
+from tests.support.daemon_process import PACKLINE, DaemonProcess
 from tests.support.fake_controller import FakeController
 from tests.support.integration_waits import wait_until
 from tests.support.web import running_server
 
-PACKLINE = [sys.executable, "-m", "packline.cli"]
 TOKEN = "page-token-0123456789"
 PASSWORD = "ana-password"
 #: Fast enough for a short test, slow enough that a laminator cycle runs for seconds.
@@ -73,9 +71,7 @@ def browser_name(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="module")
-def daemon(
-    tmp_path_factory: pytest.TempPathFactory, browser_name: str
-) -> Iterator[SimulatedDaemon]:
+def daemon(tmp_path_factory: pytest.TempPathFactory, browser_name: str) -> Iterator[DaemonProcess]:
     db = tmp_path_factory.mktemp(f"page-{browser_name}") / "line.db"
     subprocess.run(
         [
@@ -94,9 +90,8 @@ def daemon(
         check=True,
         capture_output=True,
     )
-    running = SimulatedDaemon(db, TOKEN, time_scale=TIME_SCALE)
-    yield running
-    assert running.stop() == 0
+    with DaemonProcess(db, TOKEN, time_scale=TIME_SCALE) as running:
+        yield running
 
 
 def _chromium() -> WebDriver:
@@ -148,20 +143,20 @@ def click(browser: WebDriver, selector: str) -> None:
     raise AssertionError(f"{selector} kept being replaced")
 
 
-def station(daemon: SimulatedDaemon, name: str) -> dict[str, Any]:
+def station(daemon: DaemonProcess, name: str) -> dict[str, Any]:
     answer: dict[str, Any] = daemon.http.get(f"/stations/{name}").json()
     return answer
 
 
 @pytest.fixture(scope="module")
-def page(browser: WebDriver, daemon: SimulatedDaemon) -> WebDriver:
+def page(browser: WebDriver, daemon: DaemonProcess) -> WebDriver:
     browser.get(daemon.url + "/")
     wait_for(lambda: card_state(browser, "laminator"), 10, "the first live update")
     return browser
 
 
 def test_the_page_loads_and_shows_every_station_of_the_line_config(
-    page: WebDriver, daemon: SimulatedDaemon
+    page: WebDriver, daemon: DaemonProcess
 ) -> None:
     assert page.title.startswith("packline")
     expected = [s.name for s in load_line_config(None).expanded()]
@@ -178,7 +173,7 @@ def test_the_page_loads_and_shows_every_station_of_the_line_config(
 
 
 def test_a_state_change_made_through_the_api_shows_within_2_s(
-    page: WebDriver, daemon: SimulatedDaemon
+    page: WebDriver, daemon: DaemonProcess
 ) -> None:
     for command, state in (("reset", "IDLE"), ("stop", "STOPPED")):
         assert daemon.post(f"/stations/metrology/{command}").status_code == 200
@@ -196,7 +191,7 @@ def _sign_in(page: WebDriver) -> None:
 
 
 def test_an_operator_command_from_the_page_reaches_the_tool_and_names_the_user(
-    page: WebDriver, daemon: SimulatedDaemon, tmp_path: Path
+    page: WebDriver, daemon: DaemonProcess, tmp_path: Path
 ) -> None:
     hold = 'button[aria-label="hold station laminator"]'
     click(page, hold)
@@ -224,7 +219,7 @@ def test_an_operator_command_from_the_page_reaches_the_tool_and_names_the_user(
         5,
         "the laminator tool running again",
     )
-    with sqlite3.connect(Path(daemon.log_path).with_suffix(".db")) as conn:
+    with sqlite3.connect(daemon.db) as conn:
         rows = conn.execute(
             "SELECT command, issued_by FROM operator_commands WHERE target = 'laminator'"
         ).fetchall()
@@ -232,7 +227,7 @@ def test_an_operator_command_from_the_page_reaches_the_tool_and_names_the_user(
 
 
 def test_a_destructive_command_asks_first_and_the_role_still_decides(
-    page: WebDriver, daemon: SimulatedDaemon
+    page: WebDriver, daemon: DaemonProcess
 ) -> None:
     abort = 'button[aria-label="abort lot PAGE1"]'
     wait_for(lambda: page.find_elements(By.CSS_SELECTOR, abort), 5, "lot PAGE1 on the page")
@@ -275,7 +270,7 @@ def _reason_dialog_open(page: WebDriver) -> bool:
 
 
 def test_disable_from_the_page_asks_a_reason_and_enable_brings_the_station_back(
-    page: WebDriver, daemon: SimulatedDaemon
+    page: WebDriver, daemon: DaemonProcess
 ) -> None:
     if page.find_element(By.ID, "sign-in").is_displayed():
         _sign_in(page)
@@ -305,7 +300,7 @@ def test_disable_from_the_page_asks_a_reason_and_enable_brings_the_station_back(
     click(page, 'button[aria-label="enable station laser"]')
     wait_for(lambda: station(daemon, "laser")["disabled"] is None, 5, "laser back in service")
     wait_for(lambda: page.find_elements(By.CSS_SELECTOR, disable), 2, "disable offered again")
-    with sqlite3.connect(Path(daemon.log_path).with_suffix(".db")) as conn:
+    with sqlite3.connect(daemon.db) as conn:
         rows = conn.execute(
             "SELECT command, issued_by, result FROM operator_commands WHERE target = 'laser'"
         ).fetchall()

@@ -10,7 +10,7 @@ import pytest
 
 from packline.cli import main
 from sequences.packml import E10, PackState
-from tests.support.daemon_process import SimulatedDaemon
+from tests.support.daemon_process import DaemonProcess
 from tests.support.integration_waits import wait_until
 from tests.support.line_controller import running_controller, wait_lot_status
 
@@ -47,8 +47,7 @@ def test_disable_needs_a_reason_and_reset_does_not_bypass_it_over_http_and_cli(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("PACKLINE_TOKEN", TOKEN)
-    daemon = SimulatedDaemon(tmp_path / "svc.db", TOKEN)
-    try:
+    with DaemonProcess(tmp_path / "svc.db", TOKEN) as daemon:
         refused = daemon.post("/stations/laser/disable", {})
         assert refused.status_code == 400 and "reason" in refused.json()["error"]
         cli = ["station", "disable", "laser", "--reason", "lens clean", "--url", daemon.url]
@@ -61,5 +60,3 @@ def test_disable_needs_a_reason_and_reset_does_not_bypass_it_over_http_and_cli(
         shown = daemon.http.get("/stations/laser").json()
         assert shown["state"] == "IDLE" and shown["disabled"] is None
         assert shown["e10_tool_s"][E10.SCHEDULED_DOWN.value] > 0
-    finally:
-        assert daemon.stop() == 0

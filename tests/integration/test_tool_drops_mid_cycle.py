@@ -15,8 +15,8 @@ import pytest
 from sequences.line_config import load_line_config
 from sim.line import SimulatedLine, StationSim
 from sim.registry import serve_function
-from tests.integration.test_daemon import SCALE, Daemon, unit_rows, wait_lot
-from tests.support.daemon_process import free_port
+from tests.integration.test_daemon import TOKEN, unit_rows
+from tests.support.daemon_process import TIME_SCALE, DaemonProcess, free_port
 from tests.support.integration_waits import wait_until
 
 WIRE_BONDERS = ("wire-bonder-1", "wire-bonder-2")
@@ -34,19 +34,19 @@ def test_a_simulator_stopped_mid_cycle_and_restarted_loses_and_repeats_no_unit(
         for s in load_line_config().expanded()
     ]
     db = tmp_path / "drop.db"
-    with SimulatedLine(stations, time_scale=float(SCALE)).start() as line:
+    with SimulatedLine(stations, time_scale=TIME_SCALE).start() as line:
         endpoints = tmp_path / "e.json"
         line.write_endpoints(endpoints)
-        with Daemon(endpoints, db) as daemon:
-            status, lot = daemon.request(
-                "POST", "/lots", {"recipe": "heat-slug-die-equal", "strips": 2, "lot_id": "DROP"}
+        with DaemonProcess(db, TOKEN, endpoints=endpoints) as daemon:
+            answer = daemon.post(
+                "/lots", {"recipe": "heat-slug-die-equal", "strips": 2, "lot_id": "DROP"}
             )
-            assert status == 201, lot
+            assert answer.status_code == 201, answer.text
             dropped = ""
             deadline = time.monotonic() + 60
             while not dropped:
                 assert time.monotonic() < deadline, "no wire bond started"
-                _, views = daemon.get("/stations")
+                views = daemon.http.get("/stations").json()
                 bonding = [v for v in views if v["name"] in ports and v["step"] == "wire bond"]
                 if bonding:
                     dropped = bonding[0]["name"]
@@ -56,7 +56,7 @@ def test_a_simulator_stopped_mid_cycle_and_restarted_loses_and_repeats_no_unit(
             def aborted_down() -> dict[str, Any]:
                 """The station's view once DOWN and ABORTED (Station.mark_down marks DOWN
                 first, then aborts); empty before."""
-                view: dict[str, Any] = daemon.get(f"/stations/{dropped}")[1]
+                view: dict[str, Any] = daemon.http.get(f"/stations/{dropped}").json()
                 return view if view["down"] is not None and view["state"] == "ABORTED" else {}
 
             view = wait_until(aborted_down, 20, f"{dropped} never went DOWN", poll_s=0.02)
@@ -65,13 +65,13 @@ def test_a_simulator_stopped_mid_cycle_and_restarted_loses_and_repeats_no_unit(
             line.tools[dropped] = serve_function("wire-bonder")(
                 clock=line.clock, world=line.world, seed=index, transport="tcp", port=ports[dropped]
             )
-            lot = wait_lot(daemon, "DROP", timeout_s=60)
+            lot = daemon.wait_lot("DROP", 60)
             assert [s["status"] for s in lot["strips"]] == ["complete", "complete"], lot["strips"]
-            _, back = daemon.get(f"/stations/{dropped}")
+            back = daemon.http.get(f"/stations/{dropped}").json()
             assert back["down"] is None and back["state"] == "IDLE", back
             assert back["e10_tool_s"]["unscheduled down"] > 0, back["e10_tool_s"]
-            assert daemon.terminate() == 0
-    log = daemon.log.read_text()
+            assert daemon.stop() == 0
+    log = daemon.log()
     assert f"event=station_down station={dropped}" in log
     assert f"event=station_back station={dropped}" in log
     rows = unit_rows(db)

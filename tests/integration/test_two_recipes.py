@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.daemon_process import SimulatedDaemon
-from tests.support.integration_waits import lot_completed
+from tests.support.daemon_process import DaemonProcess
 
 TOKEN = "two-recipes-token"
 SCALE = 2000.0
@@ -25,18 +24,15 @@ def test_overlapping_lots_of_two_recipes_complete_and_the_changeover_is_set_up(
     tmp_path: Path,
 ) -> None:
     db = tmp_path / "two.db"
-    daemon = SimulatedDaemon(db, TOKEN, time_scale=SCALE)
-    try:
+    with DaemonProcess(db, TOKEN, time_scale=SCALE) as daemon:
         for body in (
             {"recipe": "heat-slug-die-equal", "strips": 2, "lot_id": "HS"},
             {"recipe": "film-laser-wire", "strips": 1, "lot_id": "FL"},
         ):
             reply = daemon.post("/lots", body)
             assert reply.status_code == 201, reply.text
-        lots = {lot_id: lot_completed(daemon, lot_id, 90) for lot_id in ("HS", "FL")}
+        lots = {lot_id: daemon.wait_lot(lot_id, 90) for lot_id in ("HS", "FL")}
         saw = daemon.http.get(f"/stations/{SAW}").json()
-    finally:
-        assert daemon.stop() == 0, daemon.log()
     for lot in lots.values():
         assert {s["status"] for s in lot["strips"]} == {"complete"}, lot["strips"]
     with sqlite3.connect(db) as conn:

@@ -5,16 +5,16 @@ raised while the broker was away delivered in order when it is back."""
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from packline.store import Store
 from packline.store.mqtt_queue import MqttQueue
-from tests.support.daemon_process import SimulatedDaemon
-from tests.support.integration_waits import lot_completed, wait_until
+from tests.support.daemon_process import DaemonProcess
+from tests.support.integration_waits import wait_until
 from tests.support.mosquitto import Mosquitto
 from tests.support.mqtt_subscriber import Received, Subscriber
 
@@ -33,12 +33,12 @@ def broker(tmp_path: Path) -> Iterator[Mosquitto]:
         running.stop()
 
 
-def start_daemon(db: Path | str, broker: Mosquitto, log: Path | None = None) -> SimulatedDaemon:
-    """A daemon of line LINE on ``db`` (an SQLite file, or a PostgreSQL url with ``log``)."""
-    return SimulatedDaemon(db, TOKEN, line=LINE, log_path=log, extra=("--mqtt", broker.url))
+def start_daemon(db: Path | str, broker: Mosquitto, log_dir: Path | None = None) -> DaemonProcess:
+    """A daemon of line LINE on ``db`` (an SQLite file, or a PostgreSQL url with ``log_dir``)."""
+    return DaemonProcess(db, TOKEN, line=LINE, log_dir=log_dir, extra=("--mqtt", broker.url))
 
 
-def submit(daemon: SimulatedDaemon, lot_id: str, strips: int = 2) -> None:
+def submit(daemon: DaemonProcess, lot_id: str, strips: int = 2) -> None:
     answer = daemon.post("/lots", {"recipe": RECIPE, "strips": strips, "lot_id": lot_id})
     assert answer.status_code == 201, answer.text
 
@@ -89,60 +89,47 @@ def assert_a_whole_lot_in_order(events: list[Received], lot_id: str, strips: int
 def test_a_subscriber_receives_a_lots_events_in_order_and_a_clean_stop(
     tmp_path: Path, broker: Mosquitto
 ) -> None:
-    subscriber = Subscriber(broker.port, f"{ROOT}/#")
-    daemon = start_daemon(tmp_path / "line.db", broker)
-    try:
-        subscriber.wait_for(status_is("online", "started"), "birth message")
-        submit(daemon, "MQ1")
-        got = subscriber.wait_for(lot_done("MQ1"), "MQ1 finished")
-        assert_a_whole_lot_in_order(lot_events(got, "MQ1"), "MQ1", strips=2)
-        states = [r for r in got if r.topic.endswith("/state")]
-        assert states and all(r.payload["event"] == "station_state" for r in states)
-        cycles = [r.payload for r in got if r.topic.endswith("/cycles")]
-        assert cycles and all(c["event"] == "cycle_done" and c["final_state"] for c in cycles)
-    finally:
-        assert daemon.stop() == 0, daemon.log()
-    subscriber.wait_for(status_is("offline", "stopped"), "offline on a clean stop", 10)
-    subscriber.close()
+    with closing(Subscriber(broker.port, f"{ROOT}/#")) as subscriber:
+        with start_daemon(tmp_path / "line.db", broker) as daemon:
+            subscriber.wait_for(status_is("online", "started"), "birth message")
+            submit(daemon, "MQ1")
+            got = subscriber.wait_for(lot_done("MQ1"), "MQ1 finished")
+            assert_a_whole_lot_in_order(lot_events(got, "MQ1"), "MQ1", strips=2)
+            states = [r for r in got if r.topic.endswith("/state")]
+            assert states and all(r.payload["event"] == "station_state" for r in states)
+            cycles = [r.payload for r in got if r.topic.endswith("/cycles")]
+            assert cycles and all(c["event"] == "cycle_done" and c["final_state"] for c in cycles)
+            assert daemon.stop() == 0, daemon.log()
+        subscriber.wait_for(status_is("offline", "stopped"), "offline on a clean stop", 10)
 
 
 def test_a_late_subscriber_sees_each_stations_current_state_retained(
     tmp_path: Path, broker: Mosquitto
 ) -> None:
-    daemon = start_daemon(tmp_path / "line.db", broker)
-    try:
+    with start_daemon(tmp_path / "line.db", broker) as daemon:
         stations = {s["name"]: s["state"] for s in daemon.http.get("/stations").json()}
         with Store(tmp_path / "line.db", line=LINE) as store:
             queue = MqttQueue(store)
             wait_until(lambda: queue.count() == 0, 10, "a state change never reached the broker")
-        late = Subscriber(broker.port, f"{ROOT}/stations/+/state")
-        got = late.wait_for(lambda g: len(g) >= len(stations), "every station's state")
-        late.close()
+        with closing(Subscriber(broker.port, f"{ROOT}/stations/+/state")) as late:
+            got = late.wait_for(lambda g: len(g) >= len(stations), "every station's state")
         assert all(r.retained for r in got)
         assert {r.payload["station"]: r.payload["state"] for r in got} == stations
-    finally:
-        assert daemon.stop() == 0, daemon.log()
 
 
 def test_kill_9_publishes_the_last_will_and_a_restart_the_birth_message(
     tmp_path: Path, broker: Mosquitto
 ) -> None:
-    subscriber = Subscriber(broker.port, f"{ROOT}/status")
-    daemon = start_daemon(tmp_path / "line.db", broker)
-    try:
+    with (
+        closing(Subscriber(broker.port, f"{ROOT}/status")) as subscriber,
+        start_daemon(tmp_path / "line.db", broker) as daemon,
+    ):
         subscriber.wait_for(status_is("online", "started"), "birth message")
-        daemon.process.send_signal(signal.SIGKILL)
-        daemon.process.wait(timeout=10)
+        daemon.kill()
         got = subscriber.wait_for(status_is("offline", "connection lost"), "last will", 10)
         assert got[-1].payload["schema"] == 1
-    finally:
-        daemon.stop()
-    again = start_daemon(tmp_path / "line.db", broker)
-    try:
+        daemon.start()
         subscriber.wait_for(status_is("online", "started"), "birth message after restart", 10)
-    finally:
-        assert again.stop() == 0, again.log()
-        subscriber.close()
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
@@ -151,18 +138,16 @@ def test_events_raised_while_the_broker_is_down_arrive_in_order_when_it_returns(
 ) -> None:
     db = str(request.getfixturevalue("pg_url")) if engine == "postgresql" else tmp_path / "l.db"
     # A persistent session: the broker keeps the subscription while it is down and after.
-    subscriber = Subscriber(broker.port, f"{ROOT}/lots/#", session="plant-mes")
-    daemon = start_daemon(db, broker, tmp_path / "daemon.log")
-    try:
+    with (
+        closing(Subscriber(broker.port, f"{ROOT}/lots/#", session="plant-mes")) as subscriber,
+        start_daemon(db, broker, tmp_path) as daemon,
+    ):
         broker.stop()
         submit(daemon, "MQ2", strips=1)
-        lot_completed(daemon, "MQ2", 60)
+        daemon.wait_lot("MQ2", 60)
         with Store(db, line=LINE) as store:
             assert MqttQueue(store).count() > 0  # kept in the store while the broker is away
         assert subscriber.received == []
         broker.start()
         got = subscriber.wait_for(lot_done("MQ2"), "MQ2's events after the broker returned")
         assert_a_whole_lot_in_order(lot_events(got, "MQ2"), "MQ2", strips=1)
-    finally:
-        assert daemon.stop() == 0, daemon.log()
-        subscriber.close()

@@ -13,7 +13,6 @@ from typing import Any, TypeVar
 import pytest
 
 from drivers.errors import CommunicationError
-from tests.support.daemon_process import SimulatedDaemon
 
 T = TypeVar("T")
 
@@ -59,17 +58,6 @@ def answered(call: Callable[[], T], timeout_s: float, *, poll_s: float = 0.01) -
         except CommunicationError:
             assert time.monotonic() < deadline, "the link did not recover"
             time.sleep(poll_s)
-
-
-def lot_completed(daemon: SimulatedDaemon, lot_id: str, timeout_s: float) -> dict[str, Any]:
-    """The lot once the daemon reports it complete; fails at once if it leaves queued and
-    running for anything else, or after ``timeout_s`` naming the status it is stuck in."""
-    deadline = time.monotonic() + timeout_s
-    while (lot := daemon.http.get(f"/lots/{lot_id}").json())["status"] != "complete":
-        assert lot["status"] in ("queued", "running"), lot
-        assert time.monotonic() < deadline, f"lot {lot_id} still {lot['status']}"
-        time.sleep(0.1)
-    return dict(lot)
 
 
 def when(
