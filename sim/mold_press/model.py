@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from sim.modbus_model import ModbusToolModel, Setting
+from sim.mold_press.abort_sequence import AbortSequence
 from sim.mold_press.cure import advance_cure, time_to_alpha
 from sim.tool_model import AlarmDef, CycleResults, Reject, SiteResult, State, Step
 
@@ -115,6 +116,7 @@ class MoldPressModel(ModbusToolModel):
         self.short_shots_in_row = 0
         self.out_of_band_s = {"top": 0.0, "bottom": 0.0}
         self.transfer_started = False
+        self.abort_sequence = AbortSequence()
         self.cycle_mask = 0
         self.cycle_strip_ids: dict[int, str] = {}
 
@@ -140,6 +142,10 @@ class MoldPressModel(ModbusToolModel):
         )
         if self.over_temperature():
             self.raise_alarm(4103)
+        if self.abort_sequence.running and self.abort_sequence.advance(
+            dt_s, may_open=self.may_open_after_abort()
+        ):
+            self.clamp_force_kn = 0.0  # §3: the press opens and ejects
         if self.curing:
             self.alpha = advance_cure(self.alpha, self.chase_mean_c, dt_s)
         if self.cycle_active and self.phase in SHOT_TEMP_PHASES:
@@ -151,6 +157,19 @@ class MoldPressModel(ModbusToolModel):
             )
         if self.cycle_active and self.state is State.RUNNING:
             self._watch_band(dt_s)
+
+    def may_open_after_abort(self) -> bool:
+        """§3: an aborted shot's press opens and ejects once E-stop and door are clear."""
+        return not (self.conditions.get("ESTOP") or self.conditions.get("DOOR"))
+
+    def physics_event_in_s(self) -> float | None:
+        """The host watchdog, and the end of a stage of the abort sequence."""
+        events = (
+            super().physics_event_in_s(),
+            self.abort_sequence.event_in_s(may_open=self.may_open_after_abort()),
+        )
+        ahead = [t for t in events if t is not None]
+        return min(ahead) if ahead else None
 
     def physics_settled(self) -> bool:
         """Both chase halves sit at their goal (the heater snaps onto it), none is over
@@ -243,31 +262,36 @@ class MoldPressModel(ModbusToolModel):
         return self.phase not in ("LOAD", "PREHEAT", "NONE")
 
     def on_abort_class_alarm(self) -> None:
-        """§3: an A-class alarm stops and retracts the ram (the press opens at the clear)."""
+        """§3: an A-class alarm stops the ram (it retracts in the abort sequence, started by
+        :meth:`on_abort` when a cycle was active)."""
         self.curing = False
-        self._retract_ram()
+        self._stop_ram()
 
-    def _retract_ram(self) -> None:
-        self.ram_stroking = False
-        self.ram_mm = 0.0
+    def _stop_ram(self) -> None:
+        """The ram stops where it is and the transfer pressure goes."""
+        if self.ram_stroking:
+            self.ram_mm = self._stroke()[0]
+            self.ram_stroking = False
         self.transfer_p_mpa = 0.0
-
-    def _set_state(self, state: State) -> None:
-        if state is State.ABORTED:  # §3: the press opens and ejects once E-stop and door clear
-            self._retract_ram()
-            self.clamp_force_kn = 0.0
-        super()._set_state(state)
 
     # -- the plunger ------------------------------------------------------------------------------
     @property
     def plunger_pos_mm(self) -> float:
-        """IR 104: on the three-stage profile while filling, else where the ram rests."""
-        return self._stroke()[0] if self.ram_stroking else self.ram_mm
+        """IR 104: on the three-stage profile while filling, on its way home in an abort
+        sequence, else where the ram rests."""
+        if self.ram_stroking:
+            return self._stroke()[0]
+        if self.abort_sequence.retracting:
+            return self.abort_sequence.ram_mm()
+        return self.ram_mm
 
     @property
     def plunger_speed_mm_s(self) -> float:
-        """IR 105: the speed of the current stage while filling, else 0."""
-        return self._stroke()[1] if self.ram_stroking else 0.0
+        """IR 105: the speed of the current stage while filling, the retraction's in an abort
+        sequence, else 0."""
+        if self.ram_stroking:
+            return self._stroke()[1]
+        return self.abort_sequence.ram_speed_mm_s()
 
     def _stroke(self) -> tuple[float, float]:
         """Plunger (position mm, speed mm/s) the elapsed TRANSFER time into the fill (§1, §4:
@@ -432,9 +456,12 @@ class MoldPressModel(ModbusToolModel):
 
     def on_abort(self, by_alarm: bool) -> None:
         """§3: F once TRANSFER started, else N; the defect is 4507, or 4501 when the stroke
-        did not complete (alarm 4113): §5 reports the lowest code that applies."""
+        did not complete (alarm 4113): §5 reports the lowest code that applies. The abort
+        sequence (§8, 15 s) starts: the ram retracts, then the press opens and ejects."""
         self.curing = False
-        self._retract_ram()
+        self._stop_ram()
+        self.abort_sequence.begin(self.ram_mm)
+        self.ram_mm = 0.0
         defect = 4501 if 4113 in self.active_alarms else 4507
         if self.results is None:
             return

@@ -291,18 +291,26 @@ def test_mold_press_model_hold_alarm_from_clamp_on_is_deferred_past_unload(
     assert fixed(bench.model, 4005) is State.DONE
 
 
-@pytest.mark.parametrize(("phase", "expected"), [("PREHEAT", "NNNN"), ("CURE", "FFFF")])
+@pytest.mark.parametrize(
+    ("phase", "expected", "retract_speed", "clamped"),
+    [("PREHEAT", "NNNN", 0, False), ("CURE", "FFFF", 66, True)],
+)
 def test_mold_press_model_estop_aborts_and_the_press_opens_after_clear(
-    bench: Bench, phase: str, expected: str
+    bench: Bench, phase: str, expected: str, retract_speed: int, clamped: bool
 ) -> None:
+    """§3 A-class: the ram stops and retracts (7 s, from the fill position at 46/7 mm/s), the
+    press opens and ejects once the E-stop is clear (8 s), ABORTED at the clear."""
     bench.start_in(phase, after_s=5.0)
     bench.model.set_condition("ESTOP", True)
     assert bench.model.state is State.ALARM
-    assert (bench.inputs()[103], bench.inputs()[105], bench.inputs()[109]) == (0, 0, 0)
+    assert (bench.inputs()[103], bench.inputs()[105], bench.inputs()[109]) == (0, retract_speed, 0)
+    bench.advance(7.0)
     assert discrete_image(bench.model)[18]  # ram retracted
+    assert discrete_image(bench.model)[17] is clamped  # closed while the E-stop is pressed
     assert fixed(bench.model, 4001) is State.ABORTED
     assert bench.result_map() == expected
     assert set(bench.defects()) == ({4507} if expected == "FFFF" else {0})
+    bench.advance(8.0)
     bits = discrete_image(bench.model)
     assert (bits[17], bits[18], bench.inputs()[102], bench.inputs()[104]) == (False, True, 0, 0)
 
@@ -313,6 +321,8 @@ def test_mold_press_model_stroke_not_completed_aborts_as_a_short_shot(
     bench.model.faults.alarm(4113, phase="TRANSFER", after_s=12.0)
     bench.start_in("TRANSFER", after_s=13.0)
     assert (bench.model.state, bench.model.blocking_alarm()) == (State.ALARM, 4113)
+    assert not discrete_image(bench.model)[18]  # the abort sequence retracts it in 7 s
+    bench.advance(7.0)
     assert discrete_image(bench.model)[18]  # ram retracted
     assert cleared(bench.model) is State.ABORTED
     assert (bench.result_map(), bench.defects()) == ("FFFF", [4501] * 4)
@@ -321,10 +331,13 @@ def test_mold_press_model_stroke_not_completed_aborts_as_a_short_shot(
 def test_mold_press_model_host_abort_in_cure_opens_the_press_and_fails_4507(
     bench: Bench,
 ) -> None:
+    """ABORTED at once (README §5); the §8 abort sequence then retracts the ram (7 s) and
+    opens and ejects (8 s)."""
     bench.start_in("CURE", after_s=30.0)
     bench.model.do_abort()
     assert bench.model.state is State.ABORTED
     assert (bench.result_map(), set(bench.defects())) == ("FFFF", {4507})
+    bench.advance(15.0)
     words = bench.inputs()
     assert (words[102], words[103], words[104], words[105], words[109]) == (0, 0, 0, 0, 0)
     bits = discrete_image(bench.model)
@@ -457,3 +470,94 @@ def test_mold_press_model_gives_the_same_shot_in_one_large_time_step() -> None:
 def test_mold_press_after_an_estop_in_ready_ready_waits_60_s_in_band(bench: Bench) -> None:
     """§3: READY when both chases are within ±TEMP_BAND for 60 s, after an E-stop too."""
     assert bench.ready_after_heater_off_alarm("ESTOP", 4001) == pytest.approx(58.5, abs=0.6)
+
+
+# -- the abort sequence (§3 A-class, §8 "Abort sequence 15 s") ------------------------------------
+
+
+def test_mold_press_model_host_abort_retracts_the_ram_in_7_s_then_opens_and_ejects_in_8_s(
+    bench: Bench,
+) -> None:
+    """ABORTED at once with PHASE NONE, no time left and CYCLE_ELAPSED_S held (README §5,
+    §9.2); meanwhile the ram runs home from the fill position (46 mm in 7 s), the mold stays
+    clamped until then, and the opening and ejection take the other 8 s of §8's 15 s."""
+    bench.start_in("CURE", after_s=30.0)
+    bench.model.do_abort()
+    held_s = int(bench.model.cycle_elapsed_s)
+    words, bits = bench.inputs(), discrete_image(bench.model)
+    times = [words[a] for a in range(8, 12)]  # CYCLE_ELAPSED_S, CYCLE_REMAINING_S (u32)
+    assert (bench.model.state, words[1], times) == (State.ABORTED, 0, [0, held_s, 0, 0])
+    assert (words[104], words[105], words[103], words[109]) == (460, 66, 0, 0)
+    assert (words[102], bits[17], bits[18]) == (pytest.approx(500, abs=10), True, False)
+    bench.advance(3.5)
+    assert (bench.inputs()[104], bench.inputs()[105]) == (230, 66)
+    bench.advance(3.0)
+    assert discrete_image(bench.model)[17] and not discrete_image(bench.model)[18]
+    bench.advance(0.5)
+    words, bits = bench.inputs(), discrete_image(bench.model)
+    assert (words[102], words[104], words[105], bits[17], bits[18]) == (0, 0, 0, False, True)
+    bench.advance(7.5)
+    assert bench.model.abort_sequence.left_s == pytest.approx(0.5)  # ejecting
+    bench.advance(0.5)
+    assert not bench.model.abort_sequence.running
+    assert (bench.inputs()[8], bench.inputs()[9], bench.model.state) == (0, held_s, State.ABORTED)
+
+
+def test_mold_press_model_press_opens_once_the_estop_is_released_before_the_clear(
+    bench: Bench,
+) -> None:
+    """§3: the press opens and ejects once E-stop and door are clear, not at ALARM_RESET: an
+    E-stop held for a minute keeps the mold clamped; released, it opens while still in ALARM."""
+    bench.start_in("CURE", after_s=30.0)
+    bench.model.set_condition("ESTOP", True)
+    bench.advance(60.0)
+    assert discrete_image(bench.model)[17] and discrete_image(bench.model)[18]
+    bench.model.set_condition("DOOR", True)
+    bench.model.set_condition("ESTOP", False)
+    bench.advance(10.0)
+    assert discrete_image(bench.model)[17]  # the door is open: still clamped
+    bench.model.set_condition("DOOR", False)
+    bench.advance(1.0)
+    assert (bench.model.state, bench.inputs()[102], discrete_image(bench.model)[17]) == (
+        State.ALARM,
+        0,
+        False,
+    )
+    bench.advance(7.0)
+    assert not bench.model.abort_sequence.running
+    assert cleared(bench.model) is State.ABORTED
+
+
+def test_mold_press_model_abort_sequence_refuses_no_command_and_ends_before_the_next_clamp(
+    bench: Bench,
+) -> None:
+    """Decision (the laminator's abort vent): the sequence runs on after ACK and START; the
+    next shot's LOAD and PREHEAT (>= 15 s) outlast it, so that shot clamps and molds as usual."""
+    bench.start_in("TRANSFER", after_s=6.0)
+    bench.model.do_abort()
+    bench.model.do_ack()
+    bench.model.do_start()
+    assert (bench.model.state, bench.model.phase) == (State.RUNNING, "LOAD")
+    assert bench.inputs()[104] > 0 and bench.inputs()[105] > 0  # still on its way home
+    bench.until(lambda: bench.model.phase == "CLAMP", step_s=0.5)
+    assert not bench.model.abort_sequence.running
+    bench.until(lambda: bench.model.phase == "TRANSFER", step_s=0.5)
+    assert discrete_image(bench.model)[17]
+    bench.finish()
+    assert (bench.model.state, bench.result_map()) == (State.DONE, "PPPP")
+
+
+def test_mold_press_model_abort_sequence_reads_the_same_in_one_large_time_step() -> None:
+    """The sequence is exact for any step (event-driven advance): the ram's position halfway
+    and the press open after it read the same in 0.5 s and in one step."""
+    seen = []
+    for step_s in (0.5, 20.0):
+        bench = Bench()
+        bench.ready()
+        bench.start_in("CURE", after_s=30.0)
+        bench.model.do_abort()
+        bench.advance(3.5, step_s=step_s)
+        halfway = bench.inputs()[104]
+        bench.advance(16.5, step_s=step_s)
+        seen.append((halfway, bench.inputs()[102], bench.inputs()[104]))
+    assert seen == [(230, 0, 0), (230, 0, 0)]
