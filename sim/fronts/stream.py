@@ -79,6 +79,21 @@ class Connection(Protocol):
         ...
 
 
+#: Linux TCP states (include/net/tcp_states.h) once the peer's FIN or reset has arrived on a
+#: socket this side has not closed: TCP_CLOSE (a reset) and TCP_CLOSE_WAIT.
+_PEER_CLOSED_TCP_STATES = frozenset({7, 8})
+
+
+def _peer_has_closed(sock: socket.socket) -> bool:
+    """Whether the peer of a connected TCP socket has closed its end (raises OSError if the
+    socket is gone)."""
+    if hasattr(socket, "TCP_INFO"):
+        state = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0]
+        return state in _PEER_CLOSED_TCP_STATES
+    ready, _, _ = select.select([sock], [], [], 0)
+    return bool(ready) and not sock.recv(1, socket.MSG_PEEK)
+
+
 class SocketConnection:
     def __init__(self, sock: socket.socket, stop: StopSignal | None = None) -> None:
         self.sock = sock
@@ -103,11 +118,13 @@ class SocketConnection:
         return data
 
     def peer_alive(self) -> bool:
-        """False once the peer has closed (a FIN waiting to be read): a host that died or
-        reconnected must not keep the tool's only client slot."""
+        """False once the peer has closed (its FIN or reset has arrived): a host that died or
+        reconnected must not keep the tool's only client slot. A FIN behind bytes the serving
+        thread has not read yet counts too (a host that sent ``*CLS`` and closed at once):
+        on Linux the socket's TCP state says so; elsewhere only a FIN with nothing before it
+        is seen (a peek)."""
         try:
-            ready, _, _ = select.select([self.sock], [], [], 0)
-            if ready and not self.sock.recv(1, socket.MSG_PEEK):
+            if _peer_has_closed(self.sock):
                 self.closed = True
         except OSError:
             self.closed = True
