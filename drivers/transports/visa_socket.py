@@ -23,6 +23,7 @@ import select
 import socket
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Self
 
 from drivers.transports.serial_port import read_through
@@ -38,27 +39,19 @@ class PeerClosed(Exception):
     """The tool closed its end of the connection (end of stream, or reset)."""
 
 
+@dataclass
 class ReplyReader:
     """Replies ending in ``termination``, read by ``wait`` (what comes within a number of wall
     seconds: empty if nothing did), and messages sent by ``send`` (None: pyvisa sends them)
     with ``write_termination``, both in ``encoding``."""
 
-    def __init__(
-        self,
-        wait: Callable[[float], bytes],
-        termination: bytes,
-        encoding: str,
-        *,
-        send: Callable[[bytes], None] | None = None,
-        write_termination: str = "",
-    ) -> None:
-        self._wait = wait
-        self._termination = termination
-        self._encoding = encoding
-        self.send = send
-        self._write_termination = write_termination
-        #: Bytes read past the last termination (the start of the next reply).
-        self.unread = bytearray()
+    wait: Callable[[float], bytes]
+    termination: bytes
+    encoding: str
+    send: Callable[[bytes], None] | None = None
+    write_termination: str = ""
+    #: Bytes read past the last termination (the start of the next reply).
+    unread: bytearray = field(default_factory=bytearray, init=False)
 
     @classmethod
     def of_session(
@@ -77,17 +70,17 @@ class ReplyReader:
         ``wait`` raises, ``UnicodeDecodeError`` on bytes the encoding cannot decode."""
         deadline = time.monotonic() + wait_s
         buffer, self.unread = self.unread, bytearray()
-        end = read_through(buffer, self._termination, self._wait, deadline)
+        end = read_through(buffer, self.termination, self.wait, deadline)
         if end < 0:
             return None
         self.unread = buffer[end:]
-        return bytes(buffer[: end - len(self._termination)]).decode(self._encoding)
+        return bytes(buffer[: end - len(self.termination)]).decode(self.encoding)
 
     def write(self, message: str) -> None:
         """Send ``message`` with the write termination (only when :attr:`send` is set); raises
         what ``send`` raises."""
         assert self.send is not None
-        self.send((message + self._write_termination).encode(self._encoding))
+        self.send((message + self.write_termination).encode(self.encoding))
 
 
 def socket_replies(session: Any) -> ReplyReader | None:
