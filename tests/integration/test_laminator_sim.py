@@ -20,6 +20,7 @@ from drivers.errors import (
 )
 from drivers.laminator import LaminationRecipe, Laminator
 from drivers.states import ToolState
+from sim.clock import SimClock
 from sim.simulated_tool import SimulatedTool
 from sim.world import World
 from tests.integration.conftest import StartTool
@@ -230,7 +231,9 @@ def test_laminator_vacuum_leak_in_dwell_marks_1503_and_leaves_voids(rig: Rig) ->
 @pytest.mark.parametrize(
     ("condition", "bit"), [("DOOR", 1), ("HYDRAULIC", 3), ("COOLING_WATER", 4), ("LOAD", 5)]
 )
-def test_laminator_interlock_blocks_start_until_removed(rig: Rig, condition: str, bit: int) -> None:
+def test_laminator_interlock_blocks_start_until_removed(
+    rig: Rig, sim_clock: SimClock, condition: str, bit: int
+) -> None:
     laminator = rig.laminator
     rig.ready()
     rig.sim.faults.condition(condition)
@@ -242,6 +245,7 @@ def test_laminator_interlock_blocks_start_until_removed(rig: Rig, condition: str
     )
     assert laminator.status().reject_reason == 22
     rig.sim.faults.condition(condition, False)
+    sim_clock.set_scale(1000)  # the 94 min cycle lasts 0.28 s at 20000x: RUNNING seen under load
     laminator.start()
     assert laminator.state() is ToolState.RUNNING
 

@@ -17,6 +17,7 @@ from sequences.lot import LotPlan, LotRunner, StripProgress
 from sequences.records import MemoryRecorder, StepStart
 from sequences.station import Station
 from sequences.steps.base import Pace
+from sim.clock import SimClock
 from sim.line import SimulatedLine, StationSim
 from tests.support.integration_lots import heat_slug_route
 
@@ -25,8 +26,8 @@ FULL = "1" * 30
 ROUTE = heat_slug_route("die attach", "wire bond")
 
 
-#: The die bonder and wire bonder of a simulated two-station line.
-Bonders = tuple[DieBonder, WireBonder]
+#: The die bonder and wire bonder of a simulated two-station line, and the line's clock.
+Bonders = tuple[DieBonder, WireBonder, SimClock]
 
 
 @pytest.fixture
@@ -37,13 +38,20 @@ def line() -> Iterator[Bonders]:
         DieBonder.open(simulated.address("die-bonder")) as bonder,
         WireBonder.open(simulated.address("wire-bonder-1")) as wires,
     ):
-        yield bonder, wires
+        yield bonder, wires, simulated.clock
 
 
-def start_cycle_as_a_dead_controller_did(bonder: DieBonder, strip_id: str) -> StepStart:
+def start_cycle_as_a_dead_controller_did(
+    bonder: DieBonder, strip_id: str, *, slow: SimClock | None = None
+) -> StepStart:
+    """The die attach set up and started as the controller did before it died. ``slow``: the
+    line's clock, put at 20x for START (the 144 s cycle lasts 72 ms at 2000x: a test that
+    must see it running does, however loaded the machine)."""
     step = ROUTE.steps[0]
     job = StripJob(strip_id, ROUTE.rows, ROUTE.cols, FULL)
     step.set_up(bonder, [job], PACE)
+    if slow is not None:
+        slow.set_scale(20)
     step.start(bonder)
     return StepStart("L", (strip_id,), 0, step.name, "die-bonder", time.time())
 
@@ -61,9 +69,10 @@ def runner_for(
 
 
 def test_a_cycle_still_running_is_waited_for_and_recorded_once(line: Bonders) -> None:
-    bonder, wires = line
-    start = start_cycle_as_a_dead_controller_did(bonder, "R-01")
+    bonder, wires, clock = line
+    start = start_cycle_as_a_dead_controller_did(bonder, "R-01", slow=clock)
     assert bonder.state() is ToolState.RUNNING
+    clock.set_scale(2000)
     runner, recorder = runner_for(bonder, wires, ["R-01"], in_flight=[start])
     final = runner.run(timeout_s=60)
     assert final["R-01"].status == "complete"
@@ -76,7 +85,7 @@ def test_a_cycle_still_running_is_waited_for_and_recorded_once(line: Bonders) ->
 
 
 def test_a_cycle_that_finished_while_the_controller_was_down_is_collected(line: Bonders) -> None:
-    bonder, wires = line
+    bonder, wires, _ = line
     start = start_cycle_as_a_dead_controller_did(bonder, "R-02")
     bonder.wait_for_state([ToolState.DONE], timeout_s=10, poll_s=0.01)
     runner, recorder = runner_for(bonder, wires, ["R-02"], in_flight=[start])
@@ -86,10 +95,11 @@ def test_a_cycle_that_finished_while_the_controller_was_down_is_collected(line: 
 
 
 def test_an_aborted_cycle_puts_the_strip_on_hold_for_the_operator(line: Bonders) -> None:
-    bonder, wires = line
-    start = start_cycle_as_a_dead_controller_did(bonder, "R-03")
+    bonder, wires, clock = line
+    start = start_cycle_as_a_dead_controller_did(bonder, "R-03", slow=clock)
     bonder.abort()
     bonder.wait_for_state([ToolState.ABORTED], timeout_s=10, poll_s=0.01)
+    clock.set_scale(2000)
     runner, recorder = runner_for(bonder, wires, ["R-03"], in_flight=[start])
     final = runner.run(timeout_s=60)
     assert final["R-03"].status == "on hold"
@@ -98,7 +108,7 @@ def test_an_aborted_cycle_puts_the_strip_on_hold_for_the_operator(line: Bonders)
 
 
 def test_results_recorded_but_not_acknowledged_do_not_block_the_next_strip(line: Bonders) -> None:
-    bonder, wires = line
+    bonder, wires, _ = line
     start_cycle_as_a_dead_controller_did(bonder, "R-04")
     bonder.wait_for_state([ToolState.DONE], timeout_s=10, poll_s=0.01)
     done = StripProgress("R-04", FULL, next_step=1)  # the store had R-04's die attach already
@@ -113,7 +123,7 @@ def test_results_recorded_but_not_acknowledged_do_not_block_the_next_strip(line:
 
 
 def test_a_step_interrupted_before_start_runs_now_for_the_first_time(line: Bonders) -> None:
-    bonder, wires = line
+    bonder, wires, _ = line
     step = ROUTE.steps[0]
     step.set_up(bonder, [StripJob("R-06", ROUTE.rows, ROUTE.cols, FULL)], PACE)  # died before START
     assert bonder.state() is ToolState.READY
@@ -178,7 +188,7 @@ def test_a_strip_whose_last_result_was_recorded_without_its_end_is_completed_on_
 ) -> None:
     """The controller died between recording a strip's last step and its disposition: the
     resumed lot completes it (it used to wait for a step that does not exist, for ever)."""
-    bonder, wires = line
+    bonder, wires, _ = line
     last = len(ROUTE.steps)
     done = StripProgress("R-08", FULL, next_step=last)  # every step's result in the store
     runner, recorder = runner_for(bonder, wires, ["R-08"], initial={"R-08": done})
@@ -191,7 +201,7 @@ def test_a_strip_whose_last_result_was_recorded_without_its_end_is_completed_on_
 
 
 def test_a_strip_whose_last_result_left_no_good_unit_is_scrapped_on_resume(line: Bonders) -> None:
-    bonder, wires = line
+    bonder, wires, _ = line
     dead = StripProgress("R-09", "0" * 30, next_step=1)  # die attach recorded, no good unit
     runner, recorder = runner_for(bonder, wires, ["R-09"], initial={"R-09": dead})
     final = runner.run(timeout_s=30)
