@@ -194,12 +194,8 @@ def test_lot_hold_release_abort_and_station_commands_over_the_api(
         assert station["state"] in ("HOLDING", "HELD"), station
         answer = daemon.post(f"/stations/{station['name']}/unhold")
         station = answer.json()
-        assert answer.status_code == 200 and station["state"] in (
-            "UNHOLDING",
-            "EXECUTE",
-            "COMPLETE",
-            "IDLE",
-        ), station
+        # Resumed: where its cycle is by the time the answer is read depends on the machine.
+        assert answer.status_code == 200 and station["state"] not in ("HOLDING", "HELD"), station
         lot = daemon.wait_lot("H1", 90)
         assert [s["status"] for s in lot["strips"]] == ["complete"]
         answer = daemon.http.get("/lots")
