@@ -158,10 +158,10 @@ def test_etch_bath_host_mode_ends_on_end_etch(bath: EtchBath, sim_clock: SimCloc
     with pytest.raises(NotAllowedInState):
         bath.end_etch()  # only in phase ETCH
     bath.resume()
-    sim_clock.set_scale(SLOW)
+    sim_clock.set_scale(HOLD)
     wait_until(etching_past(bath, 100.0))
-    # 100 µm more take 90 ms of wall time at SLOW: at wall pace the host's reads and END_ETCH
-    # land short of 200 µm however loaded the machine.
+    # 100 µm more take 0.9 s of wall time at HOLD (90 ms at SLOW): at wall pace the host's
+    # reads and END_ETCH land short of 200 µm however loaded the machine.
     sim_clock.set_scale(STILL)
     assert bath.etch_progress().remaining_s > 6000  # HOST: ETCH_TIME_MAX_S - elapsed
     before = bath.etch_depth_acc_um
@@ -201,7 +201,7 @@ def test_etch_bath_pause_in_etch_raises_the_carrier_and_stops_the_depth(
 
 def test_etch_bath_pause_is_refused_after_etch(bath: EtchBath, sim_clock: SimClock) -> None:
     ready(bath, EtchRecipe(rinse_s=600))
-    sim_clock.set_scale(SLOW)
+    sim_clock.set_scale(HOLD)  # the 652 s RINSE lasts 3.3 s: seen and paused in, however loaded
     bath.start()
     wait_until(lambda: bath.phase() == "RINSE")
     with pytest.raises(NotAllowedInState) as info:
@@ -217,10 +217,11 @@ def test_etch_bath_level_low_in_etch_holds_then_resumes_to_the_target(
 ) -> None:
     ready(bath)
     bath_sim.faults.condition("LEVEL", phase="ETCH", after_s=60)
-    sim_clock.set_scale(SLOW)  # with the heater off a long hold cools the bath out of window
+    # HOLD from START: with the heater off a long hold cools the bath out of window (5102 after
+    # 330 s), and the host must see the alarm well before; the operator is as quick.
+    sim_clock.set_scale(HOLD)
     bath.start()
     assert stopping_alarm(bath) == (5110, "H")
-    sim_clock.set_scale(HOLD)  # the operator is quick: the idle bath must not cool out of window
     status = bath.status()
     assert (status.phase, status.active_alarm) == (3, 5110)  # ALARM in ETCH
     held = bath.etch_depth_acc_um
@@ -309,7 +310,7 @@ def test_etch_bath_warning_during_etch_marks_positions_5502(
 def test_etch_bath_interlocks_block_start(
     bath: EtchBath, bath_sim: SimulatedTool, sim_clock: SimClock
 ) -> None:
-    sim_clock.set_scale(SLOW)  # the heat-up takes 0.5 s
+    sim_clock.set_scale(HOLD)  # the heat-up takes 4.7 s: START comes while still HEATING
     bath.arm(EtchRecipe(), strip_ids=STRIPS)
     with pytest.raises(InterlockActive) as info:
         bath.start()  # still HEATING
@@ -346,7 +347,7 @@ def test_etch_bath_station_settings_and_cross_check_at_arm(bath: EtchBath) -> No
     assert bath.acid_pv_mol_l == 0.0 and bath.orp_pv_mv == 0 and bath.cu_load_pv_g_l == 0.0
 
 
-def test_etch_bath_manual_hoist_and_level_coil_rules(bath: EtchBath) -> None:
+def test_etch_bath_manual_hoist_and_level_coil_rules(bath: EtchBath, sim_clock: SimClock) -> None:
     bath.hoist_down()  # IDLE, no carrier
     wait_until(lambda: bath.hoist_at_bottom)
     bath.hoist_up()
@@ -357,10 +358,12 @@ def test_etch_bath_manual_hoist_and_level_coil_rules(bath: EtchBath) -> None:
     assert info.value.detail == "CARRIER"
     with pytest.raises(NotAllowedInState):
         bath.end_etch()
+    sim_clock.set_scale(STILL)  # the 582 s batch lasts 58 ms at FAST: refused while it runs
     bath.start()
     with pytest.raises(NotAllowedInState):
         bath.heater_enable = False
     bath.heater_enable = True
+    sim_clock.set_scale(FAST)
     finished(bath)
 
 
@@ -410,7 +413,7 @@ def test_etch_bath_gateway_reports_a_silent_bath_as_0x0b(bath_sim: SimulatedTool
 
 @pytest.mark.parametrize("transport", ["tcp"])
 def test_etch_bath_register_map_edges_follow_the_manual(
-    bath: EtchBath, bath_sim: SimulatedTool
+    bath: EtchBath, bath_sim: SimulatedTool, sim_clock: SimClock
 ) -> None:
     endpoint = parse_modbus_address(bath_sim.address)
     client = ModbusTcpClient(endpoint.host, port=endpoint.port, timeout=1.0, retries=0)
@@ -431,6 +434,7 @@ def test_etch_bath_register_map_edges_follow_the_manual(
         atomic = client.write_registers(109, [1, 700, 7201], device_id=1)  # 7201 s out of range
         assert atomic.exception_code == 3 and bath.etch_time_s == 600  # nothing written
         assert client.write_coils(16, [False, True, True], device_id=1).exception_code == 3
+        sim_clock.set_scale(STILL)  # the ~1000 s heat-up lasts 0.1 s at FAST: HEATING is seen
         echo = client.write_coil(0, True, device_id=1)  # ARM
         assert not echo.isError() and echo.bits[0] is True
         assert bath.state() is ToolState.HEATING
