@@ -212,8 +212,13 @@ def test_hold_release_and_events_spooled_while_the_host_is_away(line: Line) -> N
         spooled = lot_events(back, "G2")
         assert spooled, "nothing was spooled"
         assert len(spooled) > 0 and away > 0
+        got = lot_events(host, "G2")
+        # At least once: the spool drops a report when the host has replied, so the one the
+        # host took just as it closed may have lost its reply; it comes again, first.
+        if spooled[:1] == got[-1:]:
+            spooled = spooled[1:]
         check_lot_story(
-            lot_events(host, "G2") + spooled,
+            got + spooled,
             ["G2-01", "G2-02", "G2-03"],
             line.lot("G2")["steps"],
         )
