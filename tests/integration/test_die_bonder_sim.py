@@ -316,12 +316,13 @@ def test_die_bonder_pauses_after_the_current_site(start_bonder: Any, sim_clock: 
 def test_die_bonder_calibrates_placement_in_setup(start_bonder: Any, sim_clock: SimClock) -> None:
     bonder, _ = start_bonder()
     assert bonder.placement_calibration().timestamp is None
-    sim_clock.set_scale(100)  # SETUP lasts 0.4 s
+    sim_clock.set_scale(10)  # SETUP lasts 4 s: seen, and refuses a recipe, however loaded
     bonder.calibrate_placement()
     assert bonder.state() is ToolState.SETUP
     with pytest.raises(NotAllowedInState) as caught:
         bonder.load_recipe("A-EQUAL")
     assert (caught.value.code, caught.value.detail) == (21, "SETUP")
+    sim_clock.set_scale(100)
     bonder.wait_for_state([ToolState.IDLE], timeout_s=5.0, poll_s=POLL_S)
     calibration = bonder.placement_calibration()
     assert calibration.timestamp is not None and abs(calibration.dx_um) < 5.0

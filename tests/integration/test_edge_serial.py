@@ -23,9 +23,10 @@ from tests.support.ser2net import Ser2net
 
 QUIET = {"nsop_ppm": 0, "nsol_ppm": 0, "short_tail_ppm": 0, "wire_break_ppm": 0, "efo_fail_ppm": 0}
 POLL_S = 0.005
-#: Slow enough that a cycle (about 210 tool seconds) lasts 0.4 s: the cut lands inside it even
-#: on a busy machine.
 BONDER_SCALE = 500.0
+#: While the test starts the cycle and cuts the link: its 210 tool s last 10 s, so the cut
+#: lands inside it however busy the machine (0.4 s at BONDER_SCALE).
+CUT_SCALE = 20.0
 
 
 @pytest.fixture
@@ -47,6 +48,7 @@ def test_wire_bonder_cycle_survives_an_edge_link_cut_mid_cycle(
         bonder.wait_for_state([ToolState.READY], timeout_s=10, poll_s=POLL_S)
         bonder.strip_id = "EDGE-001"
         bonder.write_input_map("1" * 29 + "0")
+        bonder_sim.model.clock.set_scale(CUT_SCALE)
         bonder.start()
         assert bonder.status().state is ToolState.RUNNING
 
@@ -55,6 +57,7 @@ def test_wire_bonder_cycle_survives_an_edge_link_cut_mid_cycle(
             bonder.status()
         assert str(edge.port) in str(lost.value)  # the error names the edge address
         edge.restore()
+        bonder_sim.model.clock.set_scale(BONDER_SCALE)
 
         # The tool went on bonding while the link was down; the driver reconnects on its own.
         assert bonder.wait_for_state([ToolState.DONE], timeout_s=10, poll_s=POLL_S) is (
