@@ -4,6 +4,7 @@ byte for byte over a real pty (and TCP for the drop fault), with real 100 ms tim
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ import pytest
 
 from sim.faults import FaultInjector
 from sim.fronts.framed import FramedFront, FramedServer
+from sim.fronts.stream import ConnectionClosed
 from sim.tool_model import Reject
 from tests.support.raw_clients import ByteLink, link_for
 from tests.support.wire_bonder_frames import ack, host, nak, wire
@@ -119,6 +121,40 @@ def test_wire_bonder_front_bytes_between_keep_the_frame_alive(link: Link) -> Non
         link.client.write(bytes([byte]))
         time.sleep(0.02)
     assert link.client.read_until(CR, 1.0) == ack("7ECHO=STAT?")
+
+
+class LateThreadConnection:
+    """A connection whose bytes the front's thread picks up late, as on a loaded machine:
+    each ``recv`` with a deadline returns the next chunk only after ``late_s``, as if it had
+    waited in the kernel's buffer meanwhile. Records what the front sends."""
+
+    def __init__(self, chunks: list[bytes], late_s: float) -> None:
+        self.chunks = chunks
+        self.late_s = late_s
+        self.sent: list[bytes] = []
+
+    def recv(self, timeout_s: float | None) -> bytes:
+        if not self.chunks:
+            raise ConnectionClosed
+        if timeout_s is not None:
+            time.sleep(self.late_s)
+        return self.chunks.pop(0)
+
+    def send(self, data: bytes) -> None:
+        self.sent.append(data)
+
+    def drop(self) -> None:
+        raise AssertionError("no drop fault here")
+
+
+def test_wire_bonder_front_takes_bytes_its_thread_read_late_as_in_time() -> None:
+    """A gap is a wait that ended with no byte, not a late read of bytes that had come."""
+    stub = Stub()
+    frame = host("7STAT?")
+    connection = LateThreadConnection([frame[:4], frame[4:]], late_s=0.15)
+    with pytest.raises(ConnectionClosed):  # the host has gone: how a front's serve ends
+        FramedFront(stub, FaultInjector(), name="wire-bonder").serve(connection, threading.Event())
+    assert connection.sent == [ack("7ECHO=STAT?")] and stub.executed == ["STAT?"]
 
 
 def test_wire_bonder_front_payload_over_250_bytes_is_nak_03(link: Link) -> None:
