@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import socket
 import struct
+import threading
 import time
 from typing import Any
 
@@ -387,6 +388,40 @@ def test_a_host_reconnecting_at_once_after_a_dropped_link_gets_a_working_link(
             if attempt == 2:
                 time.sleep(front.settings.linktest_s + front.settings.t6_s + 0.5)
                 assert again.send(1, 1) is not None, "the new link answers after a linktest"
+
+
+def test_a_link_dropped_before_its_listener_thread_was_done_leaves_the_port_listening(
+    front: GemFront,
+) -> None:
+    """The listener thread that accepted a link runs secsgem's connect handlers, then closes
+    its listening socket. A link that drops before that (a host that selects and resets at
+    once, on a loaded machine) must not start the next listener beside it: the two shared one
+    socket attribute, and the port died ("Address already in use"). Here the accepting thread
+    is held in a connect handler until the dropped link's receiver thread has ended."""
+    connection: Any = front.equipment.protocol._connection
+    release, link_gone = threading.Event(), threading.Event()
+    receivers: list[threading.Thread] = []
+
+    def hold_the_first_accept(_: Any) -> None:
+        if not receivers:
+            release.wait(10)
+
+    def dropped(_: Any) -> None:
+        receivers.append(threading.current_thread())
+        link_gone.set()
+
+    connection.on_connected.register(hold_the_first_accept)
+    connection.on_disconnected.register(dropped)
+    accepting = connection._server_thread
+    _select_and_drop(front)
+    assert link_gone.wait(10), "the dropped link was not torn down"
+    receivers[0].join(5)
+    time.sleep(0.2)  # room for a listener started too early to start
+    release.set()
+    accepting.join(5)
+    with connected_host(front.settings.port or 0, 10) as again:
+        assert again.online() in (0, 2)
+        assert again.send(1, 1) is not None, "the new link answers"
 
 
 def test_a_host_reconnecting_after_a_link_dropped_while_s1f13_went_unanswered_communicates(
