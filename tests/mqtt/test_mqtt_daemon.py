@@ -107,10 +107,11 @@ def test_a_late_subscriber_sees_each_stations_current_state_retained(
     tmp_path: Path, broker: Mosquitto
 ) -> None:
     with start_daemon(tmp_path / "line.db", broker) as daemon:
-        stations = {s["name"]: s["state"] for s in daemon.http.get("/stations").json()}
         with Store(tmp_path / "line.db", line=LINE) as store:
             queue = MqttQueue(store)
             wait_until(lambda: queue.count() == 0, 10, "a state change never reached the broker")
+        # The line's view once every change so far is at the broker (none come without a lot).
+        stations = {s["name"]: s["state"] for s in daemon.http.get("/stations").json()}
         with closing(Subscriber(broker.port, f"{ROOT}/stations/+/state")) as late:
             got = late.wait_for(lambda g: len(g) >= len(stations), "every station's state")
         assert all(r.retained for r in got)
