@@ -21,7 +21,11 @@ from sim.clock import SimClock
 from sim.line import SimulatedLine, StationSim
 from tests.support.integration_lots import heat_slug_route
 
-PACE = Pace(2000, min_bound_wall_s=5.0)
+#: The simulated line's pace (tool seconds per wall second), and the host's.
+SCALE = 2000.0
+#: While a test must see a cycle running: the 144 s die attach lasts 7 s, not 72 ms.
+START_SCALE = 20.0
+PACE = Pace(SCALE, min_bound_wall_s=5.0)
 FULL = "1" * 30
 ROUTE = heat_slug_route("die attach", "wire bond")
 
@@ -34,7 +38,7 @@ Bonders = tuple[DieBonder, WireBonder, SimClock]
 def line() -> Iterator[Bonders]:
     stations = [StationSim("die-bonder", "die-bonder"), StationSim("wire-bonder-1", "wire-bonder")]
     with (
-        SimulatedLine(stations, time_scale=2000, seed=2).start() as simulated,
+        SimulatedLine(stations, time_scale=SCALE, seed=2).start() as simulated,
         DieBonder.open(simulated.address("die-bonder")) as bonder,
         WireBonder.open(simulated.address("wire-bonder-1")) as wires,
     ):
@@ -45,13 +49,13 @@ def start_cycle_as_a_dead_controller_did(
     bonder: DieBonder, strip_id: str, *, slow: SimClock | None = None
 ) -> StepStart:
     """The die attach set up and started as the controller did before it died. ``slow``: the
-    line's clock, put at 20x for START (the 144 s cycle lasts 72 ms at 2000x: a test that
-    must see it running does, however loaded the machine)."""
+    line's clock, put at START_SCALE for START (a test that must see the cycle running does,
+    however loaded the machine)."""
     step = ROUTE.steps[0]
     job = StripJob(strip_id, ROUTE.rows, ROUTE.cols, FULL)
     step.set_up(bonder, [job], PACE)
     if slow is not None:
-        slow.set_scale(20)
+        slow.set_scale(START_SCALE)
     step.start(bonder)
     return StepStart("L", (strip_id,), 0, step.name, "die-bonder", time.time())
 
@@ -72,7 +76,7 @@ def test_a_cycle_still_running_is_waited_for_and_recorded_once(line: Bonders) ->
     bonder, wires, clock = line
     start = start_cycle_as_a_dead_controller_did(bonder, "R-01", slow=clock)
     assert bonder.state() is ToolState.RUNNING
-    clock.set_scale(2000)
+    clock.set_scale(SCALE)
     runner, recorder = runner_for(bonder, wires, ["R-01"], in_flight=[start])
     final = runner.run(timeout_s=60)
     assert final["R-01"].status == "complete"
@@ -99,7 +103,7 @@ def test_an_aborted_cycle_puts_the_strip_on_hold_for_the_operator(line: Bonders)
     start = start_cycle_as_a_dead_controller_did(bonder, "R-03", slow=clock)
     bonder.abort()
     bonder.wait_for_state([ToolState.ABORTED], timeout_s=10, poll_s=0.01)
-    clock.set_scale(2000)
+    clock.set_scale(SCALE)
     runner, recorder = runner_for(bonder, wires, ["R-03"], in_flight=[start])
     final = runner.run(timeout_s=60)
     assert final["R-03"].status == "on hold"
@@ -141,7 +145,7 @@ def test_a_batch_load_two_lots_shared_is_reconciled_once_with_both_lots() -> Non
     step = route.steps[0]
     with (
         SimulatedLine(
-            [StationSim("laminator", "laminator")], time_scale=2000, seed=4
+            [StationSim("laminator", "laminator")], time_scale=SCALE, seed=4
         ).start() as sim,
         Laminator.open(sim.address("laminator")) as laminator,
     ):
